@@ -1,0 +1,1 @@
+"""flows/: Prefect flows that compose the stages on a schedule. No business logic lives here."""

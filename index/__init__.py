@@ -1,0 +1,1 @@
+"""index/: store documents in Qdrant, rank technologies against needs, evaluate the ranking."""

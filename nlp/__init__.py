@@ -1,0 +1,1 @@
+"""nlp/: language, entities, concepts, passages and vectors for crawled documents."""

@@ -1,0 +1,62 @@
+"""The seams of the nlp stage (Haystack-style Protocols) and the data it hands to the index."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol, Sequence, runtime_checkable
+
+import numpy as np
+
+from scout.models import Analysis, Document
+
+
+@dataclass(frozen=True)
+class SparseVector:
+    """Term weights for the lexical channel; Qdrant applies IDF (Modifier.IDF) at query time."""
+
+    indices: list[int] = field(default_factory=list)
+    values: list[float] = field(default_factory=list)
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    """Dense sentence embeddings; vectors are float32 and L2-normalised."""
+
+    name: str
+    dim: int
+    max_tokens: int  # the longest input, in model tokens, that is embedded without truncation
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]: ...
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray: ...
+
+
+@runtime_checkable
+class SparseEncoder(Protocol):
+    """Lexical (BM25-style) term-frequency vectors: Sudachi tokens for Japanese, spaCy tokens for English."""
+
+    def encode_document(self, text: str, language: str) -> SparseVector: ...
+
+    def encode_query(self, text: str, language: str) -> SparseVector: ...
+
+
+@dataclass
+class EnrichedDocument:
+    """A document with everything the index stores for it."""
+
+    document: Document
+    analysis: Analysis
+    passage_vectors: np.ndarray  # shape (len(analysis.passages), dim)
+    sparse: SparseVector
+
+
+@dataclass
+class EnrichedQuery:
+    """A free-text query (or a need) ready for hybrid retrieval."""
+
+    text: str
+    language: str
+    concepts: list[str]
+    passage_vectors: np.ndarray  # (n_passages, dim); a short query has one
+    sparse: SparseVector
+    passages: list[str] = field(default_factory=list)

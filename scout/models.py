@@ -1,0 +1,232 @@
+"""The domain model shared by every stage.
+
+Imports nothing of ours: spiders, nlp, index, flows and screens all speak these types.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import unicodedata
+import uuid
+from datetime import date, datetime, timezone
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+# Fixed namespace so that ids are stable across machines and releases.
+DUALSCOUT_NAMESPACE = uuid.UUID("6f6b2d0e-6a3c-5b8e-9d8c-2f1f3a0c7d41")
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class DocKind(StrEnum):
+    research = "research"
+    startup = "startup"
+    need = "need"
+
+
+def document_id(source: str, source_id: str | None = None, url: str | None = None) -> str:
+    """uuid5 of the source-native id when there is one, else of the canonical URL."""
+    if source_id:
+        return str(uuid.uuid5(DUALSCOUT_NAMESPACE, f"{source}:{source_id}"))
+    if url:
+        return str(uuid.uuid5(uuid.NAMESPACE_URL, url))
+    raise ValueError("a document needs a source-native id or a canonical URL")
+
+
+def normalize_text(text: str) -> str:
+    """NFKC, no control characters, collapsed white space: the form that is hashed and analysed."""
+    text = unicodedata.normalize("NFKC", text)
+    text = "".join(ch if (ch in "\n\t" or unicodedata.category(ch)[0] != "C") else " " for ch in text)
+    return " ".join(text.split())
+
+
+def content_hash(title: str, text: str) -> str:
+    return hashlib.sha256(f"{normalize_text(title)}\n{normalize_text(text)}".encode()).hexdigest()
+
+
+class Document(BaseModel):
+    """One crawled record: a research output, a startup announcement or a published need."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    kind: DocKind
+    source: str
+    source_id: str | None = None
+    url: str
+    title: str
+    text: str
+    language: str | None = None  # "ja", "en" or "other"; nlp fills it when the source does not say
+    organizations: list[str] = Field(default_factory=list)
+    published: datetime | None = None
+    first_seen: datetime = Field(default_factory=utcnow)
+    content_hash: str = ""
+    meta: dict[str, Any] = Field(default_factory=dict)
+
+    @classmethod
+    def make(
+        cls,
+        *,
+        kind: DocKind | str,
+        source: str,
+        url: str,
+        title: str,
+        text: str,
+        source_id: str | None = None,
+        **fields: Any,
+    ) -> "Document":
+        """Build a document with its deterministic id and content hash."""
+        title = normalize_text(title)
+        text = normalize_text(text)
+        return cls(
+            id=document_id(source, source_id, url),
+            kind=DocKind(kind),
+            source=source,
+            source_id=source_id,
+            url=url,
+            title=title,
+            text=text,
+            content_hash=content_hash(title, text),
+            **fields,
+        )
+
+
+class Reject(BaseModel):
+    """A record that could not be used, with the reason; kept in the rejects log, never silently dropped."""
+
+    source: str
+    url: str | None = None
+    reason: str
+    stage: str = "crawl"  # crawl | nlp | index
+    detail: str | None = None
+    at: datetime = Field(default_factory=utcnow)
+
+
+class CrawlStats(BaseModel):
+    source: str
+    fetched: int = 0
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+    errors: list[str] = Field(default_factory=list)
+    batch_path: str | None = None  # JSONL of the new and updated documents
+    started: datetime | None = None
+    finished: datetime | None = None
+
+
+class EntityLabel(StrEnum):
+    technology = "TECH"  # a taxonomy concept
+    keyphrase = "KEYPHRASE"  # a candidate technology term beyond the taxonomy
+    organization = "ORG"
+
+
+class Entity(BaseModel):
+    text: str
+    label: EntityLabel
+    start: int  # character offsets in Document.text
+    end: int
+    concept_id: str | None = None  # for TECH
+    key: str | None = None  # normalized key for ORG
+
+
+class Passage(BaseModel):
+    """A span of a document's title+text that fits the embedding model; passages cover the whole text."""
+
+    index: int
+    start: int  # character offsets in the analysed text (title + "\n" + text)
+    end: int
+    text: str
+    hash: str
+
+
+class Analysis(BaseModel):
+    """What nlp/ says of one document (vectors are kept beside it, not in it)."""
+
+    doc_id: str
+    language: str
+    entities: list[Entity] = Field(default_factory=list)
+    concepts: list[str] = Field(default_factory=list)
+    areas: list[str] = Field(default_factory=list)  # critical-technology areas
+    organizations: dict[str, str] = Field(default_factory=dict)  # normalized key -> display name
+    keyphrases: list[str] = Field(default_factory=list)
+    passages: list[Passage] = Field(default_factory=list)
+
+
+class ScoreBreakdown(BaseModel):
+    dense: float = 0.0
+    sparse: float = 0.0
+    fused: float = 0.0
+    concept: float = 0.0
+    recency: float = 0.0
+    kind: float = 0.0
+    total: float = 0.0
+
+
+class Evidence(BaseModel):
+    passage_index: int
+    start: int
+    end: int
+    text: str
+
+
+class Match(BaseModel):
+    need_id: str
+    doc_id: str
+    rank: int
+    score: float
+    breakdown: ScoreBreakdown
+    shared_concepts: list[str] = Field(default_factory=list)
+    need_evidence: Evidence | None = None
+    doc_evidence: Evidence | None = None
+    # denormalized for screens and reports
+    title: str = ""
+    url: str = ""
+    kind: DocKind | None = None
+    source: str = ""
+    organizations: list[str] = Field(default_factory=list)
+    published: datetime | None = None
+    is_new: bool = False
+
+
+class OrgMatch(BaseModel):
+    key: str
+    name: str
+    score: float
+    doc_ids: list[str] = Field(default_factory=list)
+    known_supplier: bool = False
+
+
+class SearchFilters(BaseModel):
+    kind: DocKind | None = None
+    source: str | None = None
+    language: str | None = None
+    since: date | None = None
+    until: date | None = None
+    concept: str | None = None
+    area: str | None = None
+    organization: str | None = None
+
+
+class SearchHit(BaseModel):
+    doc_id: str
+    score: float
+    title: str
+    url: str
+    kind: DocKind
+    source: str
+    language: str | None = None
+    organizations: list[str] = Field(default_factory=list)
+    concepts: list[str] = Field(default_factory=list)
+    published: datetime | None = None
+    evidence: Evidence | None = None
+
+
+class NeedMatches(BaseModel):
+    need: Document
+    matches: list[Match]
+    organizations: list[OrgMatch] = Field(default_factory=list)

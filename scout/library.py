@@ -1,0 +1,43 @@
+"""The library that the CLI, the web app, the JSON API and the report all call.
+
+`Library` is the seam; `scout.library_impl.open_library()` (added when index/ lands) builds the real one from
+settings. Screens depend on this Protocol only, so tests can also drive them with a deterministic fake.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable, Protocol, runtime_checkable
+
+from pydantic import BaseModel, Field
+
+from scout.models import Document, Match, NeedMatches, OrgMatch, SearchFilters, SearchHit
+
+
+class SearchResult(BaseModel):
+    query: str
+    hits: list[SearchHit]
+    # facet name (kind, source, language, concept, area, year) -> value -> count
+    facets: dict[str, dict[str, int]] = Field(default_factory=dict)
+
+
+class OrgProfile(BaseModel):
+    key: str
+    name: str
+    known_supplier: bool = False
+    documents: list[SearchHit] = Field(default_factory=list)
+    needs: list[OrgMatch] = Field(default_factory=list)  # needs this organization answers, best first
+
+
+@runtime_checkable
+class Library(Protocol):
+    def search(self, query: str, filters: SearchFilters | None = None, limit: int = 20) -> SearchResult: ...
+
+    def needs(self) -> list[Document]: ...
+
+    def match(self, need_id: str, limit: int = 20) -> NeedMatches: ...
+
+    def document(self, doc_id: str) -> Document | None: ...
+
+    def organization(self, name_or_key: str) -> OrgProfile | None: ...
+
+    def all_matches(self, limit_per_need: int = 20) -> Iterable[Match]: ...

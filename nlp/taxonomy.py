@@ -1,0 +1,96 @@
+"""The bilingual technology taxonomy (`nlp/taxonomy.yaml`): concepts with English and Japanese labels,
+synonyms and abbreviations, a parent, and the critical-technology areas they belong to."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, Field, model_validator
+
+BUNDLED_TAXONOMY = Path(__file__).with_name("taxonomy.yaml")
+
+
+class Area(BaseModel):
+    """A critical-technology area: Japan's 特定重要技術 (scheme `jp`) or the US CET list (scheme `us`)."""
+
+    id: str
+    scheme: Literal["jp", "us"]
+    en: str
+    ja: str
+
+
+class Concept(BaseModel):
+    id: str
+    en: str
+    ja: str
+    synonyms_en: list[str] = Field(default_factory=list)
+    synonyms_ja: list[str] = Field(default_factory=list)
+    abbreviations: list[str] = Field(default_factory=list)  # matched case-sensitively
+    parent: str | None = None
+    areas: list[str] = Field(default_factory=list)
+
+    def labels_en(self) -> list[str]:
+        return [self.en, *self.synonyms_en]
+
+    def labels_ja(self) -> list[str]:
+        return [self.ja, *self.synonyms_ja]
+
+
+class Taxonomy(BaseModel):
+    version: int = 1
+    areas: list[Area]
+    concepts: list[Concept]
+
+    @model_validator(mode="after")
+    def _check_references(self) -> "Taxonomy":
+        area_ids = {a.id for a in self.areas}
+        concept_ids: set[str] = set()
+        for concept in self.concepts:
+            if concept.id in concept_ids:
+                raise ValueError(f"duplicate concept id {concept.id!r}")
+            concept_ids.add(concept.id)
+        for concept in self.concepts:
+            if concept.parent is not None and concept.parent not in concept_ids:
+                raise ValueError(f"concept {concept.id!r} has unknown parent {concept.parent!r}")
+            unknown = [a for a in concept.areas if a not in area_ids]
+            if unknown:
+                raise ValueError(f"concept {concept.id!r} names unknown areas {unknown}")
+        return self
+
+    @cached_property
+    def by_id(self) -> dict[str, Concept]:
+        return {c.id: c for c in self.concepts}
+
+    @cached_property
+    def areas_by_id(self) -> dict[str, Area]:
+        return {a.id: a for a in self.areas}
+
+    def get(self, concept_id: str) -> Concept:
+        return self.by_id[concept_id]
+
+    def ancestors(self, concept_id: str) -> list[str]:
+        out: list[str] = []
+        parent = self.by_id[concept_id].parent
+        while parent is not None and parent not in out:
+            out.append(parent)
+            parent = self.by_id[parent].parent
+        return out
+
+    def areas_of(self, concept_id: str) -> list[str]:
+        """A concept's areas, inherited from its ancestors when it names none itself."""
+        for cid in [concept_id, *self.ancestors(concept_id)]:
+            if self.by_id[cid].areas:
+                return list(self.by_id[cid].areas)
+        return []
+
+
+def load_taxonomy(path: Path | None = None) -> Taxonomy:
+    path = Path(path) if path else BUNDLED_TAXONOMY
+    with path.open(encoding="utf-8") as fh:
+        data = yaml.safe_load(fh)
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: a taxonomy is a mapping with 'areas' and 'concepts'")
+    return Taxonomy.model_validate(data)

@@ -106,6 +106,18 @@ class Reject(BaseModel):
     at: datetime = Field(default_factory=utcnow)
 
 
+class SourceSpec(BaseModel):
+    """One source to crawl: a spider name and its arguments (e.g. `base_url`, `query`, `feeds`)."""
+
+    spider: str
+    args: dict[str, str] = Field(default_factory=dict)
+    label: str | None = None
+
+    @property
+    def name(self) -> str:
+        return self.label or self.spider
+
+
 class CrawlStats(BaseModel):
     source: str
     fetched: int = 0
@@ -230,3 +242,15 @@ class NeedMatches(BaseModel):
     need: Document
     matches: list[Match]
     organizations: list[OrgMatch] = Field(default_factory=list)
+
+
+class IngestStats(BaseModel):
+    """What the enrich step did with one crawl batch."""
+
+    batch: str
+    documents: int = 0
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+    passages_embedded: int = 0

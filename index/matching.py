@@ -1,0 +1,29 @@
+"""Rank every published need and record which matches are new since the last run."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from scout.models import DocKind, NeedMatches
+
+
+def match_all_needs(
+    ranker,
+    index,
+    ledger,
+    *,
+    limit: int = 20,
+    progress: Callable[[str], None] | None = None,
+) -> tuple[str, list[NeedMatches]]:
+    """Returns the ledger's run id and, for each need, its ranked matches with `is_new` set."""
+    run_id = ledger.start_match_run()
+    results: list[NeedMatches] = []
+    for need in index.documents(kind=DocKind.need):
+        if progress:
+            progress(need.title)
+        ranked = ranker.match(need.id, limit=limit)
+        new = {(m.need_id, m.doc_id) for m in ledger.record_matches(run_id, ranked.matches)}
+        for match in ranked.matches:
+            match.is_new = (match.need_id, match.doc_id) in new
+        results.append(ranked)
+    return run_id, results

@@ -1,0 +1,17 @@
+"""Shared console and clean-error helper for the CLI commands."""
+
+from __future__ import annotations
+
+from typing import NoReturn
+
+import typer
+from rich.console import Console
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    """Print one clean line (no traceback) and exit with `code`."""
+    err_console.print(f"[bold red]Error:[/] {message}")
+    raise typer.Exit(code)

@@ -1,0 +1,88 @@
+"""Run the main job on the demo bundle: the same flows a scheduled deployment runs, on loopback sources."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from scout.demo.site import DATA_DIR, DemoSite
+from scout.models import NeedMatches, SourceSpec
+from scout.settings import scout_home
+
+
+def demo_sources(base_url: str, home: Path) -> list[SourceSpec]:
+    return [
+        SourceSpec(spider="arxiv", args={"base_url": f"{base_url}/api/query",
+                                         "query": "cat:cs.CV OR cat:cs.LG OR cat:cs.AI", "page_size": "100"}),
+        SourceSpec(spider="feeds", args={"feeds": f"{base_url}/feeds/announcements.rss"}),
+        SourceSpec(spider="sbir_topics", args={"base_url": f"{base_url}/public/api/solicitations"}),
+        SourceSpec(spider="needs_file", args={"path": str(home / "needs.yaml")}),
+    ]
+
+
+def _loopback_environment(home: Path) -> None:
+    """Polite delays exist for real sites; the loopback demo site needs none. Only 127.0.0.1 is allowed."""
+    os.environ.setdefault("SCOUT_CRAWL_ALLOWED_DOMAINS", '["127.0.0.1"]')
+    os.environ.setdefault("SCOUT_CRAWL_DOWNLOAD_DELAY", "0")
+    os.environ.setdefault("SCOUT_CRAWL_AUTOTHROTTLE", "false")
+    os.environ.setdefault("SCOUT_CRAWL_CONCURRENT_REQUESTS_PER_DOMAIN", "8")
+    os.environ.setdefault("SCOUT_INDEX_KNOWN_SUPPLIERS_PATH", str(DATA_DIR / "known_suppliers.txt"))
+    os.environ.setdefault("PREFECT_HOME", str(home / "prefect"))
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+
+def matches_table(result: NeedMatches, top: int) -> Table:
+    table = Table(title=f"[bold]{result.need.title}[/]  ({result.need.source})", title_justify="left",
+                  show_lines=False, expand=True)
+    table.add_column("#", justify="right", width=3)
+    table.add_column("score", justify="right", width=6)
+    table.add_column("", width=12)
+    table.add_column("technology", ratio=3)
+    table.add_column("organization", ratio=1)
+    table.add_column("shared concepts", ratio=1)
+    best = max((m.score for m in result.matches), default=1.0) or 1.0
+    for m in result.matches[:top]:
+        bar = "█" * max(1, round(12 * m.score / best))
+        table.add_row(str(m.rank), f"{m.score:.3f}", f"[cyan]{bar}[/]", f"{m.title}\n[dim]{m.kind} · {m.source}[/]",
+                      ", ".join(m.organizations[:2]), ", ".join(m.shared_concepts[:4]))
+    return table
+
+
+def run_demo(console: Console, needs_shown: int = 4, top: int = 5) -> dict:
+    home = scout_home()
+    home.mkdir(parents=True, exist_ok=True)
+    _loopback_environment(home)
+    shutil.copyfile(DATA_DIR / "needs.yaml", home / "needs.yaml")
+
+    from flows.pipeline import pipeline
+    from flows.report import weekly_report
+
+    with DemoSite() as site:
+        console.print(f"[bold]demo site[/] serving the bundled records on {site.base_url}")
+        summary = pipeline(sources=demo_sources(site.base_url, home))
+    report_path = weekly_report()
+
+    from scout.library_impl import open_library
+
+    library = open_library()
+    try:
+        needs = library.needs()
+        shown = 0
+        for need in sorted(needs, key=lambda n: (n.language != "ja", n.title)):
+            if shown >= needs_shown:
+                break
+            result = library.match(need.id, limit=top)
+            console.print(matches_table(result, top))
+            shown += 1
+        console.print(f"{len(needs)} needs ranked; {summary['new_matches']} new matches this run.")
+    finally:
+        close = getattr(library, "close", None)
+        if close:
+            close()
+    summary["report"] = report_path
+    return summary

@@ -1,0 +1,63 @@
+"""prefect.yaml deploys against a real local Prefect server with the documented schedules."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+
+import pytest
+import yaml
+
+from flows.deploy import PROJECT_DIR, WORK_POOL, deploy_all, local_server
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_prefect_yaml_declares_daily_and_weekly_deployments():
+    spec = yaml.safe_load((PROJECT_DIR / "prefect.yaml").read_text())
+    by_name = {d["name"]: d for d in spec["deployments"]}
+    assert by_name["daily"]["schedules"] == [{"cron": "0 6 * * *", "timezone": "Asia/Tokyo"}]
+    assert by_name["weekly-report"]["schedules"] == [{"cron": "0 8 * * 1", "timezone": "Asia/Tokyo"}]
+    for d in by_name.values():
+        assert d["work_pool"]["name"] == WORK_POOL
+        assert d["concurrency_limit"] == {"limit": 1, "collision_strategy": "CANCEL_NEW"}
+
+
+@pytest.mark.slow
+def test_deploy_all_against_a_local_server(tmp_path):
+    port = free_port()
+    with local_server(port, tmp_path) as env:
+        deploy_all(env)
+
+        async def read():
+            from prefect.client.orchestration import get_client
+
+            async with get_client() as client:
+                pool = await client.read_work_pool(WORK_POOL)
+                return pool, await client.read_deployments()
+
+        saved = {k: os.environ.get(k) for k in env}
+        os.environ.update(env)
+        try:
+            pool, deployments = asyncio.run(read())
+        finally:
+            for k, v in saved.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
+    assert pool.type == "process"
+    by_name = {d.name: d for d in deployments}
+    assert set(by_name) == {"daily", "weekly-report"}
+    daily = by_name["daily"]
+    assert [(s.schedule.cron, s.schedule.timezone) for s in daily.schedules] == [("0 6 * * *", "Asia/Tokyo")]
+    assert daily.entrypoint == "flows/pipeline.py:pipeline"
+    assert daily.parameters["sources"][0]["spider"] == "arxiv"
+    weekly = by_name["weekly-report"]
+    assert [(s.schedule.cron, s.schedule.timezone) for s in weekly.schedules] == [("0 8 * * 1", "Asia/Tokyo")]
+    assert all(d.work_pool_name == WORK_POOL for d in deployments)

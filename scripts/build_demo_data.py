@@ -105,9 +105,10 @@ def main() -> None:
     # Past DoD awardees: the known defense suppliers of the demo.
     suppliers = sorted({m.group(1).strip() for d in docs.values() if d["id"].startswith("sbir-dod:")
                         for m in [FIRM.search(d["source"])] if m})
-    (OUT / "known_suppliers.txt").write_text(
-        "# Firms with DoD SBIR awards in 2017-2019 (SBIR.gov award records, public domain).\n"
-        + "\n".join(suppliers) + "\n")
+    lines = ["# Firms with DoD SBIR awards in 2017-2019 (SBIR.gov award records, public domain): the demo's",
+             "# known defense suppliers. Firms outside this list are flagged as potential new entrants.",
+             "suppliers:"] + [f"  - {json.dumps(name, ensure_ascii=False)}" for name in suppliers]
+    (OUT / "known_suppliers.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
 
     # arXiv abstracts (no arXiv ids in the sample: the demo site numbers them).
     rows = list(csv.DictReader((SHARED / "samples/arxiv_ml_cv_abstracts_1k.csv").open()))

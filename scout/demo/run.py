@@ -30,7 +30,7 @@ def _loopback_environment(home: Path) -> None:
     os.environ.setdefault("SCOUT_CRAWL_DOWNLOAD_DELAY", "0")
     os.environ.setdefault("SCOUT_CRAWL_AUTOTHROTTLE", "false")
     os.environ.setdefault("SCOUT_CRAWL_CONCURRENT_REQUESTS_PER_DOMAIN", "8")
-    os.environ.setdefault("SCOUT_INDEX_KNOWN_SUPPLIERS_PATH", str(DATA_DIR / "known_suppliers.txt"))
+    os.environ.setdefault("SCOUT_INDEX_KNOWN_SUPPLIERS_PATH", str(DATA_DIR / "known_suppliers.yaml"))
     os.environ.setdefault("PREFECT_HOME", str(home / "prefect"))
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")

@@ -58,6 +58,17 @@ class Taxonomy(BaseModel):
             unknown = [a for a in concept.areas if a not in area_ids]
             if unknown:
                 raise ValueError(f"concept {concept.id!r} names unknown areas {unknown}")
+        # A parent cycle would silently cut ancestors() and areas_of() short: refuse it at load time.
+        parents = {c.id: c.parent for c in self.concepts}
+        for concept_id in parents:
+            seen: list[str] = []
+            node: str | None = concept_id
+            while node is not None:
+                if node in seen:
+                    cycle = " -> ".join([*seen[seen.index(node):], node])
+                    raise ValueError(f"concept parents form a cycle: {cycle}")
+                seen.append(node)
+                node = parents[node]
         return self
 
     @cached_property

@@ -12,7 +12,7 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, FastAPI, HTTPException, Query, Request
 from fastapi.exception_handlers import http_exception_handler
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader
@@ -31,17 +31,26 @@ FILTER_PARAMS = ("kind", "lang", "since", "until", "concept", "area", "source", 
 LANG_NAMES = {"ja": "日本語", "en": "English", "other": "other"}
 
 
-def _labels() -> tuple[Callable[[str], str], Callable[[str], str]]:
-    """Concept and area labels from the taxonomy when it loads; ids otherwise (the screens never depend on it)."""
+def _labels() -> tuple[Callable[[str], str], Callable[[str], str], Callable[[list[str]], str]]:
+    """Concept and area labels from the taxonomy when it loads; ids otherwise (the screens never depend on it).
+
+    The third function gives the words of some concepts in both languages, so that evidence in Japanese and
+    evidence in English both get the shared concept highlighted.
+    """
     try:
         from nlp.taxonomy import load_taxonomy
 
         tax = load_taxonomy()
         concepts = {c.id: c.en for c in tax.concepts}
+        words = {c.id: [*c.labels_en(), *c.labels_ja()] for c in tax.concepts}
         areas = {a.id: a.en for a in tax.areas}
     except Exception:  # noqa: BLE001 - labels are a nicety
-        concepts, areas = {}, {}
-    return (lambda cid: concepts.get(cid, cid)), (lambda aid: areas.get(aid, aid))
+        concepts, words, areas = {}, {}, {}
+
+    def concept_words(ids: list[str]) -> str:
+        return " ".join(w for cid in ids for w in [cid.replace("-", " "), *words.get(cid, [])])
+
+    return (lambda cid: concepts.get(cid, cid)), (lambda aid: areas.get(aid, aid)), concept_words
 
 
 def url_with(request: Request, path: str | None = None, **changes: Any) -> str:
@@ -70,11 +79,11 @@ def create_app(library: Library, settings: WebSettings | None = None) -> FastAPI
     app.add_middleware(SecurityMiddleware, token=token)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
-    concept_label, area_label = _labels()
+    concept_label, area_label, concept_words = _labels()
     env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=True, trim_blocks=True, lstrip_blocks=True)
     env.globals.update(
         highlight=highlight, safe_url=safe_url, bar_class=bar_class, url_with=url_with,
-        concept_label=concept_label, area_label=area_label, lang_names=LANG_NAMES,
+        concept_label=concept_label, area_label=area_label, concept_words=concept_words, lang_names=LANG_NAMES,
     )
     env.filters["day"] = lambda dt: dt.date().isoformat() if dt else ""
     templates = Jinja2Templates(env=env)

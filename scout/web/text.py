@@ -12,7 +12,7 @@ from markupsafe import Markup, escape
 
 _WORD = re.compile(r"[A-Za-z0-9]+(?:[-'][A-Za-z0-9]+)*")
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uff66-\uff9f]+")
-_HIRAGANA = re.compile(r"^[\u3040-\u309f]+$")
+_HIRAGANA = re.compile(r"[\u3040-\u309f]")
 _STOP = frozenset(
     "the and for with from that this are was were has have had not but its our their which when where who into onto "
     "than then them they can could should would will may must also such use used using per via any all".split()
@@ -25,7 +25,8 @@ def _stem(word: str) -> str:
 
 
 def terms_of(*texts: str) -> tuple[set[str], set[str]]:
-    """English word stems (3+ letters, no stop words) and Japanese character bigrams (not pure hiragana)."""
+    """English word stems (3+ letters, no stop words) and Japanese character bigrams of kanji and katakana
+    (hiragana is grammar: particles and okurigana would light up everywhere)."""
     words: set[str] = set()
     bigrams: set[str] = set()
     for text in texts:
@@ -36,7 +37,7 @@ def terms_of(*texts: str) -> tuple[set[str], set[str]]:
         for run in _CJK.findall(text or ""):
             for i in range(len(run) - 1):
                 pair = run[i : i + 2]
-                if not _HIRAGANA.match(pair):
+                if not _HIRAGANA.search(pair):
                     bigrams.add(pair)
     return words, bigrams
 

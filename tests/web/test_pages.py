@@ -192,3 +192,14 @@ def test_browser_token_becomes_an_httponly_cookie(library):
     stranger = TestClient(create_app(library, WebSettings(token=TOKEN)), follow_redirects=False)
     assert stranger.get("/needs?token=wrong").status_code == 401
     assert stranger.get(f"/api/needs?token={TOKEN}").status_code == 200  # API clients may use the query too
+
+
+def test_shared_concepts_are_highlighted_across_languages(client, library, atla_need):
+    """A Japanese need and an English paper share no words; the shared concept still lights up on both sides."""
+    html = client.get(f"/needs/{atla_need.id}").text
+    english = next(m for m in library.match(atla_need.id).matches if m.source == "arxiv")
+    card = html.split(f'data-doc-id="{english.doc_id}"', 1)[1].split("</li>", 1)[0]
+    need_side = card.split('class="evidence need-side"', 1)[1].split("</figure>", 1)[0]
+    doc_side = card.split('class="evidence doc-side"', 1)[1].split("</figure>", 1)[0]
+    assert "<mark>電波吸収" in need_side
+    assert "<mark>radar</mark>" in doc_side

@@ -132,6 +132,7 @@ def test_search_filter_open_need_and_see_evidence(server, page, library):
     assert width > 0, "the score bar is drawn"
     assert page.locator("aside.orgs .badge.entrant").count() > 0
     page.screenshot(path=str(ARTIFACTS / "need-page.png"), full_page=True)
+    page.screenshot(path=str(ARTIFACTS / "need-page-top.png"))  # one screen, for the README
     assert page.dialogs == []
 
 

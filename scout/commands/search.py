@@ -92,6 +92,7 @@ def search(
     concept: Optional[str] = typer.Option(None, "--concept", help="Taxonomy concept id, e.g. metamaterial."),
     area: Optional[str] = typer.Option(None, "--area", help="Critical-technology area id, e.g. jp-materials."),
     source: Optional[str] = typer.Option(None, "--source", help="Source name, e.g. arxiv."),
+    org: Optional[str] = typer.Option(None, "--org", help="Only documents of this organization (name or key)."),
     limit: int = typer.Option(20, "--limit", min=1, max=500, help="Most hits to show."),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON (query, hits, facets)."),
 ) -> None:
@@ -102,7 +103,7 @@ def search(
     try:
         filters = build_filters(
             kind=kind.value if kind else None, language=lang.value if lang else None, since=since, until=until,
-            concept=concept, area=area, source=source,
+            concept=concept, area=area, source=source, organization=org,
         )
     except BadQuery as exc:
         raise typer.BadParameter(str(exc)) from None

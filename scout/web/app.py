@@ -11,7 +11,8 @@ from typing import Any, Callable
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, FastAPI, HTTPException, Query, Request
-from fastapi.exception_handlers import http_exception_handler
+from fastapi.exception_handlers import http_exception_handler, request_validation_exception_handler
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
@@ -23,7 +24,7 @@ from scout.models import Document, NeedMatches
 from scout.settings import WebSettings
 from scout.web import queries
 from scout.web.security import SecurityMiddleware
-from scout.web.text import bar_class, highlight, safe_url
+from scout.web.text import bar_class, guess_lang, highlight, safe_url
 
 HERE = Path(__file__).parent
 FACET_PARAMS = {"kind": "kind", "source": "source", "language": "lang", "concept": "concept", "area": "area"}
@@ -82,7 +83,7 @@ def create_app(library: Library, settings: WebSettings | None = None) -> FastAPI
     concept_label, area_label, concept_words = _labels()
     env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=True, trim_blocks=True, lstrip_blocks=True)
     env.globals.update(
-        highlight=highlight, safe_url=safe_url, bar_class=bar_class, url_with=url_with,
+        highlight=highlight, safe_url=safe_url, guess_lang=guess_lang, bar_class=bar_class, url_with=url_with,
         concept_label=concept_label, area_label=area_label, concept_words=concept_words, lang_names=LANG_NAMES,
     )
     env.filters["day"] = lambda dt: dt.date().isoformat() if dt else ""
@@ -195,5 +196,12 @@ def create_app(library: Library, settings: WebSettings | None = None) -> FastAPI
             return await http_exception_handler(request, exc)
         detail = exc.detail if isinstance(exc.detail, str) else "error"
         return page(request, "error.html", status=exc.status_code, status_code=exc.status_code, detail=detail)
+
+    @app.exception_handler(RequestValidationError)
+    async def html_validation_errors(request: Request, exc: RequestValidationError):
+        if request.url.path.startswith("/api/"):
+            return await request_validation_exception_handler(request, exc)
+        detail = "; ".join(f"{'.'.join(str(p) for p in e.get('loc', [])[1:])}: {e.get('msg')}" for e in exc.errors())
+        return page(request, "error.html", status=400, status_code=400, detail=detail or "bad request")
 
     return app

@@ -69,6 +69,23 @@ def highlight(text: str | None, *others: str | None) -> Markup:
     return Markup("".join(out))
 
 
+_KANA = re.compile(r"[\u3040-\u30ff]")
+
+
+def guess_lang(text: str | None) -> str | None:
+    """`ja` for text with kana or with kanji and no Latin words, `en` for Latin-only text, else None.
+
+    Screens set `lang` from it where the library gives no language, so that browsers pick Japanese glyph forms.
+    """
+    if not text:
+        return None
+    if _KANA.search(text) or (_CJK.search(text) and not _WORD.search(text)):
+        return "ja"
+    if _CJK.search(text):
+        return None
+    return "en" if _WORD.search(text) else None
+
+
 def safe_url(url: str | None) -> str | None:
     """Only http(s) links are rendered as links; `javascript:`, `data:` and the like become plain text."""
     if not url:

@@ -17,6 +17,7 @@ QUERIES = [
     ("quantum sensor navigation", {"kind": "research", "since": "2025"}),
     ("radar", {"concept": "metamaterial", "source": "rss"}),
     ("drone detection", {"area": "us-sensing", "until": "2026-01"}),
+    ("radar absorbing", {"org": "Metasurface Labs Inc."}),
 ]
 
 

@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 
 from scout.settings import WebSettings
 from scout.web.app import create_app
-from scout.web.text import bar_class, highlight, is_loopback, safe_url
+from scout.web.text import bar_class, guess_lang, highlight, is_loopback, safe_url
 from tests.web.fakes import PAYLOAD_ORG, PAYLOAD_TEXT, PAYLOAD_TITLE
 
 EXECUTABLE = [
@@ -37,6 +37,19 @@ def test_highlight_escapes_and_marks():
     assert "<mark>電波吸収</mark>" in ja and "設計" in ja and "<mark>設計" not in ja
     assert str(highlight("<script>alert(1)</script>", "script alert")).count("<script>") == 0
     assert str(highlight("sensors", "sensor")) == "<mark>sensors</mark>"
+
+
+def test_guess_lang():
+    assert guess_lang("株式会社メタテック") == "ja" and guess_lang("東北大学") == "ja"
+    assert guess_lang("ダイヤモンドNV中心を用いた量子センサ") == "ja"
+    assert guess_lang("Tohoku University") == "en"
+    assert guess_lang("北京 Institute") is None and guess_lang("") is None
+
+
+def test_bad_page_parameters_are_an_html_400(client):
+    response = client.get("/", params={"q": "radar", "limit": "many"})
+    assert response.status_code == 400
+    assert response.headers["content-type"].startswith("text/html") and "limit" in response.text
 
 
 def test_safe_url_and_bars_and_loopback():

@@ -7,6 +7,7 @@ Every command prints a Rich table by default and, with `--json`, the library's o
 from __future__ import annotations
 
 import csv
+import os
 import io
 import json
 from contextlib import contextmanager
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any, Iterator, Optional
 
 import typer
+from typer.exceptions import TyperException
 
 from scout.commands._library import BadQuery, LibraryUnavailable, build_filters, is_unknown_need, library_session
 from scout.library import Library
@@ -72,6 +74,13 @@ def _library() -> Iterator[Library]:
             yield library
     except LibraryUnavailable as exc:
         _fail(str(exc))
+    except (TyperException, typer.Exit, typer.Abort):  # usage errors and exits keep their own codes
+        raise
+    except Exception as exc:  # noqa: BLE001 - one line for the analyst; SCOUT_DEBUG=1 shows the traceback
+        if os.environ.get("SCOUT_DEBUG"):
+            raise
+        reason = (str(exc).splitlines() or [""])[0] or type(exc).__name__
+        _fail(f"the index failed: {reason} (SCOUT_DEBUG=1 shows the traceback)")
 
 
 def _day(value: Any) -> str:
@@ -128,6 +137,10 @@ def search(
     console.print(table)
     if not result.hits:
         console.print("No hits. Try fewer filters or other words.")
+    for facet, counts in result.facets.items():
+        if counts:
+            shown = " · ".join(f"{_escape(value)} {count}" for value, count in list(counts.items())[:8])
+            console.print(f"[dim]{facet}:[/] {shown}")
 
 
 def _escape(text: str) -> str:

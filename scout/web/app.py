@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, FastAPI, HTTPException, Query, Request
 from fastapi.exception_handlers import http_exception_handler, request_validation_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader
@@ -196,6 +196,14 @@ def create_app(library: Library, settings: WebSettings | None = None) -> FastAPI
             return await http_exception_handler(request, exc)
         detail = exc.detail if isinstance(exc.detail, str) else "error"
         return page(request, "error.html", status=exc.status_code, status_code=exc.status_code, detail=detail)
+
+    @app.exception_handler(Exception)
+    async def server_errors(request: Request, exc: Exception):
+        # The traceback goes to the server log (Starlette re-raises after this); the client gets one line.
+        if request.url.path.startswith("/api/"):
+            return JSONResponse({"detail": "internal error in the index; see the server log"}, status_code=500)
+        return page(request, "error.html", status=500, status_code=500,
+                    detail="The index failed to answer; see the server log.")
 
     @app.exception_handler(RequestValidationError)
     async def html_validation_errors(request: Request, exc: RequestValidationError):

@@ -190,3 +190,20 @@ def test_missing_library_is_a_one_line_error(fake_library_impl):
     assert result.exit_code == 1
     assert "no index library" in result.output
     assert "Traceback" not in result.output
+
+
+class BrokenLibrary(MemoryLibrary):
+    def search(self, query, filters=None, limit=20):
+        raise RuntimeError("segment 7 of the index is corrupted\nmore detail")
+
+
+def test_library_failure_is_one_line(cli):
+    result = cli("search", "radar", lib=BrokenLibrary())
+    assert result.exit_code == 1
+    assert "the index failed: segment 7 of the index is corrupted" in result.output
+    assert "Traceback" not in result.output and "more detail" not in result.output
+
+
+def test_search_table_lists_facets(cli):
+    result = cli("search", "radar absorbing metamaterial")
+    assert "language:" in result.stdout and "kind:" in result.stdout

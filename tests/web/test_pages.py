@@ -216,3 +216,13 @@ def test_shared_concepts_are_highlighted_across_languages(client, library, atla_
     doc_side = card.split('class="evidence doc-side"', 1)[1].split("</figure>", 1)[0]
     assert "<mark>電波吸収" in need_side
     assert "<mark>radar</mark>" in doc_side
+
+
+def test_library_failure_is_a_clean_500():
+    from tests.cli.test_search_cli import BrokenLibrary
+
+    client = TestClient(create_app(BrokenLibrary(), WebSettings(token=None)), raise_server_exceptions=False)
+    page = client.get("/", params={"q": "radar"})
+    assert page.status_code == 500 and "The index failed to answer" in page.text and "corrupted" not in page.text
+    api = client.get("/api/search", params={"q": "radar"})
+    assert api.status_code == 500 and api.json() == {"detail": "internal error in the index; see the server log"}

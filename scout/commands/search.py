@@ -124,15 +124,16 @@ def search(
     from rich.table import Table
 
     top = max((h.score for h in result.hits), default=1.0)
-    table = Table(title=f"{len(result.hits)} hits for {query!r}", title_justify="left", expand=False)
-    for col in ("#", "score", "kind", "lang", "published", "title", "organizations", "id"):
-        table.add_column(col, overflow="fold" if col == "title" else "ellipsis", no_wrap=col not in ("title",))
+    table = Table(title=f"{len(result.hits)} hits for {query!r}", title_justify="left", show_lines=True)
+    table.add_column("#", justify="right", no_wrap=True)
+    table.add_column("score", no_wrap=True)
+    table.add_column("document", ratio=1, min_width=24, overflow="fold")
+    table.add_column("id", no_wrap=True)
     for i, hit in enumerate(result.hits, start=1):
-        table.add_row(
-            str(i), f"[green]{score_bar(hit.score, top)}[/] {hit.score:.3f}", hit.kind.value, hit.language or "",
-            _day(hit.published), _escape(_short(hit.title)), _escape(_short(", ".join(hit.organizations), 30)),
-            hit.doc_id[:8],
-        )
+        meta = " · ".join(x for x in (hit.kind.value, hit.source, hit.language or "", _day(hit.published),
+                                      ", ".join(hit.organizations)) if x)
+        table.add_row(str(i), f"[green]{score_bar(hit.score, top, 8)}[/] {hit.score:.3f}",
+                      f"{_escape(hit.title)}\n[dim]{_escape(meta)}[/]", hit.doc_id[:8])
     console = _console()
     console.print(table)
     if not result.hits:
@@ -162,12 +163,12 @@ def needs(as_json: bool = typer.Option(False, "--json", help="Print the needs as
         return
     from rich.table import Table
 
-    table = Table(title=f"{len(docs)} needs", title_justify="left")
-    for col in ("id", "source", "lang", "published", "title", "issuer"):
-        table.add_column(col, no_wrap=col != "title", overflow="fold" if col == "title" else "ellipsis")
+    table = Table(title=f"{len(docs)} needs", title_justify="left", show_lines=True)
+    table.add_column("need", ratio=1, min_width=24, overflow="fold")
+    table.add_column("id", no_wrap=True)
     for d in docs:
-        table.add_row(d.id, d.source, d.language or "", _day(d.published), _escape(_short(d.title)),
-                      _escape(", ".join(d.organizations)))
+        meta = " · ".join(x for x in (d.source, d.language or "", _day(d.published), ", ".join(d.organizations)) if x)
+        table.add_row(f"{_escape(d.title)}\n[dim]{_escape(meta)}[/]", d.id)
     _console().print(table)
 
 
@@ -178,11 +179,19 @@ def match(
 ) -> None:
     """Show the technologies and organizations that best answer one need, with score breakdowns.
 
+    NEED_ID may be shortened to any unambiguous prefix (4+ characters).
+
     Example: scout match 3f2a9c1e-0000-5000-8000-000000000000 --limit 10
     """
     with _library() as library:
         if is_unknown_need(library, need_id):
-            raise typer.BadParameter(f"unknown need id {need_id!r} (list them with `scout needs`)", param_hint="NEED_ID")
+            # Tables show ids cut to 8 characters: accept any unambiguous prefix of a need id.
+            candidates = [d.id for d in library.needs() if len(need_id) >= 4 and d.id.startswith(need_id)]
+            if len(candidates) != 1:
+                what = "ambiguous" if candidates else "unknown"
+                raise typer.BadParameter(f"{what} need id {need_id!r} (list them with `scout needs`)",
+                                         param_hint="NEED_ID")
+            need_id = candidates[0]
         try:
             result = library.match(need_id, limit=limit)
         except KeyError:
@@ -195,16 +204,21 @@ def match(
     console = _console()
     console.print(f"[bold]{_escape(result.need.title)}[/]  ({result.need.source}, {_day(result.need.published)})")
     top = max((m.score for m in result.matches), default=1.0)
-    table = Table(title=f"{len(result.matches)} matches", title_justify="left")
-    for col in ("#", "score", "dense", "sparse", "concept", "recency", "kind", "title", "organizations", "shared concepts"):
-        table.add_column(col, no_wrap=col not in ("title", "shared concepts"), overflow="fold")
+    table = Table(title=f"{len(result.matches)} matches", title_justify="left", show_lines=True)
+    table.add_column("#", justify="right", no_wrap=True)
+    table.add_column("score", no_wrap=True)
+    table.add_column("technology", ratio=3, min_width=24, overflow="fold")
+    table.add_column("why", ratio=2, min_width=18, overflow="fold")
     for m in result.matches:
         b = m.breakdown
-        table.add_row(
-            str(m.rank), f"[green]{score_bar(m.score, top)}[/] {m.score:.3f}", f"{b.dense:.2f}", f"{b.sparse:.2f}",
-            f"{b.concept:.2f}", f"{b.recency:.2f}", (m.kind.value if m.kind else "") + (" [yellow]new[/]" if m.is_new else ""),
-            _escape(_short(m.title, 60)), _escape(_short(", ".join(m.organizations), 30)), ", ".join(m.shared_concepts),
-        )
+        meta = " · ".join(x for x in ((m.kind.value if m.kind else ""), m.source, _day(m.published),
+                                      ", ".join(m.organizations)) if x)
+        new = " [yellow]new[/]" if m.is_new else ""
+        why = f"dense {b.dense:.2f} · sparse {b.sparse:.2f}\nconcept {b.concept:.2f} · recency {b.recency:.2f}"
+        if m.shared_concepts:
+            why += f"\n[cyan]{_escape(', '.join(m.shared_concepts))}[/]"
+        table.add_row(str(m.rank), f"[green]{score_bar(m.score, top, 8)}[/] {m.score:.3f}",
+                      f"{_escape(m.title)}{new}\n[dim]{_escape(meta)}[/]", why)
     console.print(table)
     if result.organizations:
         orgs = Table(title="organizations", title_justify="left")

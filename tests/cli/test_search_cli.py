@@ -207,3 +207,25 @@ def test_library_failure_is_one_line(cli):
 def test_search_table_lists_facets(cli):
     result = cli("search", "radar absorbing metamaterial")
     assert "language:" in result.stdout and "kind:" in result.stdout
+
+
+def test_match_accepts_an_unambiguous_id_prefix(cli, library):
+    need = library.needs()[0]
+    data = _json(cli("match", need.id[:8], "--json", "--limit", "2"))
+    assert data["need"]["id"] == need.id
+    short = cli("match", need.id[:3])
+    assert short.exit_code == 2 and "unknown need id" in short.output
+
+
+def test_tables_stay_readable_at_80_columns(cli, library):
+    from typer.testing import CliRunner
+
+    from scout.cli import app
+    from scout.commands._library import use_library
+
+    need = next(n for n in library.needs() if n.source == "sbir")
+    with use_library(library):
+        result = CliRunner().invoke(app, ["match", need.id], env={"COLUMNS": "80"})
+    assert result.exit_code == 0
+    assert max(len(line) for line in result.stdout.splitlines()) <= 80
+    assert "Atomic magnetometer" in result.stdout  # titles wrap instead of vanishing

@@ -54,6 +54,21 @@ def _labels() -> tuple[Callable[[str], str], Callable[[str], str], Callable[[lis
     return (lambda cid: concepts.get(cid, cid)), (lambda aid: areas.get(aid, aid)), concept_words
 
 
+def schema_type(spec: dict[str, Any]) -> str:
+    """A JSON-schema fragment as a short type name for the docs page: `Evidence | null`, `list of Match`."""
+    if "$ref" in spec:
+        return spec["$ref"].rsplit("/", 1)[-1]
+    if "anyOf" in spec:
+        return " | ".join(schema_type(s) for s in spec["anyOf"])
+    if "enum" in spec:
+        return " | ".join(repr(v) for v in spec["enum"])
+    if spec.get("type") == "array":
+        return f"list of {schema_type(spec.get('items', {}))}"
+    if spec.get("type") == "object" and isinstance(spec.get("additionalProperties"), dict):
+        return f"map of {schema_type(spec['additionalProperties'])}"
+    return spec.get("type", "any")
+
+
 def url_with(request: Request, path: str | None = None, **changes: Any) -> str:
     """The current query string with some parameters changed (None drops one); the token never travels."""
     params = {k: v for k, v in request.query_params.items() if k != "token"}
@@ -83,7 +98,7 @@ def create_app(library: Library, settings: WebSettings | None = None) -> FastAPI
     concept_label, area_label, concept_words = _labels()
     env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=True, trim_blocks=True, lstrip_blocks=True)
     env.globals.update(
-        highlight=highlight, safe_url=safe_url, guess_lang=guess_lang, bar_class=bar_class, url_with=url_with,
+        highlight=highlight, safe_url=safe_url, guess_lang=guess_lang, schema_type=schema_type, bar_class=bar_class, url_with=url_with,
         concept_label=concept_label, area_label=area_label, concept_words=concept_words, lang_names=LANG_NAMES,
     )
     env.filters["day"] = lambda dt: dt.date().isoformat() if dt else ""

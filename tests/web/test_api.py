@@ -69,3 +69,10 @@ def test_openapi_and_offline_docs(client):
     assert "/api/needs/{need_id}/matches" in html and "SearchResult" in html
     assert "cdn" not in html.lower() and "<script src=\"http" not in html  # nothing loads from the internet
     assert client.get("/redoc").status_code == 404
+
+
+def test_docs_page_names_nested_types(client):
+    html = client.get("/docs").text
+    assert "Evidence | null" in html  # Match.need_evidence
+    assert "list of Match" in html
+    assert "&#39;research&#39; | &#39;startup&#39; | &#39;need&#39;" in html  # DocKind

@@ -87,10 +87,15 @@ def page(browser):
     context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-US")
     page = context.new_page()
     dialogs: list[str] = []
+    errors: list[str] = []
     page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    # CSP violations, failed loads of our own CSS/JS and script errors all show up here.
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
     page.dialogs = dialogs
     yield page
     context.close()
+    assert errors == [], f"browser console errors: {errors}"
 
 
 def test_search_filter_open_need_and_see_evidence(server, page, library):
@@ -151,6 +156,16 @@ def test_hostile_text_is_shown_not_run(server, page, library):
     assert page.locator("a[href^='javascript:']").count() == 0
     page.screenshot(path=str(ARTIFACTS / "hostile-document.png"), full_page=True)
     assert page.dialogs == [], f"an alert fired: {page.dialogs}"
+
+
+def test_offline_api_docs_render(server, page):
+    requests: list[str] = []
+    page.on("request", lambda r: requests.append(r.url))
+    page.goto(server.url + "/docs")
+    assert page.locator("section.endpoint").count() == 5
+    assert page.locator("#model-NeedMatches").count() == 1
+    assert all(url.startswith(server.url) for url in requests), "the docs page loads nothing from elsewhere"
+    page.screenshot(path=str(ARTIFACTS / "api-docs.png"), full_page=True)
 
 
 def test_token_link_logs_the_browser_in(library, browser):

@@ -24,6 +24,7 @@ from scout.models import Document, NeedMatches
 from scout.settings import WebSettings
 from scout.web import queries
 from scout.web.security import SecurityMiddleware
+from scout.web.serialized import serialized
 from scout.web.text import bar_class, guess_lang, highlight, safe_url
 
 HERE = Path(__file__).parent
@@ -90,7 +91,7 @@ def create_app(library: Library, settings: WebSettings | None = None) -> FastAPI
         docs_url=None,  # FastAPI's Swagger page loads from a CDN; /docs below is rendered here, offline
         redoc_url=None,
     )
-    app.state.library = library
+    app.state.library = serialized(library)
     token = settings.token.get_secret_value() if settings.token else None
     app.add_middleware(SecurityMiddleware, token=token)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")

@@ -76,3 +76,40 @@ def test_docs_page_names_nested_types(client):
     assert "Evidence | null" in html  # Match.need_evidence
     assert "list of Match" in html
     assert "&#39;research&#39; | &#39;startup&#39; | &#39;need&#39;" in html  # DocKind
+
+
+def test_library_calls_are_serialized_unless_thread_safe(library):
+    import threading
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    from fastapi.testclient import TestClient
+
+    from scout.web.app import create_app
+    from tests.web.fakes import MemoryLibrary
+
+    class Recording(MemoryLibrary):
+        def __init__(self):
+            super().__init__()
+            self.active = self.most = 0
+            self.guard = threading.Lock()
+
+        def search(self, query, filters=None, limit=20):
+            with self.guard:
+                self.active += 1
+                self.most = max(self.most, self.active)
+            time.sleep(0.02)
+            with self.guard:
+                self.active -= 1
+            return super().search(query, filters, limit)
+
+    def peak(lib) -> int:
+        client = TestClient(create_app(lib))
+        with ThreadPoolExecutor(8) as pool:
+            list(pool.map(lambda _: client.get("/api/search", params={"q": "radar"}).raise_for_status(), range(16)))
+        return lib.most
+
+    assert peak(Recording()) == 1
+    safe = Recording()
+    safe.thread_safe = True
+    assert peak(safe) > 1

@@ -166,7 +166,7 @@ def create_app(library: Library, settings: WebSettings | None = None) -> FastAPI
         except HTTPException as exc:
             return page(request, "search.html", status=exc.status_code, q=q, result=None, params=params,
                         active=active, needs=[], error=exc.detail)
-        return page(request, "search.html", q=q, result=result, params=params, active=active, needs=[], error=None,
+        return page(request, "search.html", q=q, result=result, params=params, active=active, needs=[], error=None, limit=limit,
                     facet_params=FACET_PARAMS, top=max((h.score for h in result.hits), default=1.0))
 
     @app.get("/needs", response_class=HTMLResponse, include_in_schema=False)

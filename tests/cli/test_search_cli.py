@@ -7,7 +7,7 @@ import io
 import json
 import sys
 import types
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 
 import pytest
 

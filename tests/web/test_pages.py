@@ -7,6 +7,7 @@ from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
 from fastapi.testclient import TestClient
+from markupsafe import escape
 
 from scout.settings import WebSettings
 from scout.web.app import create_app
@@ -133,7 +134,9 @@ def test_payload_is_escaped_on_every_page(client, payload_doc, atla_need):
     assert "&lt;i&gt;Evil&lt;/i&gt; Corp" in doc_html
     # the javascript: URL is shown as text, never as a link
     assert '<span class="ext unsafe" title="not an http(s) link">javascript:alert(4)</span>' in doc_html
-    assert PAYLOAD_TITLE and PAYLOAD_TEXT
+    # the whole hostile title and text appear, escaped, exactly once as the page's heading and body
+    assert f'<h1 lang="en">{escape(PAYLOAD_TITLE)}</h1>' in doc_html
+    assert str(escape(PAYLOAD_TEXT)) in doc_html
 
 
 def test_security_headers(client):
@@ -226,3 +229,13 @@ def test_library_failure_is_a_clean_500():
     assert page.status_code == 500 and "The index failed to answer" in page.text and "corrupted" not in page.text
     api = client.get("/api/search", params={"q": "radar"})
     assert api.status_code == 500 and api.json() == {"detail": "internal error in the index; see the server log"}
+
+
+def test_more_results_and_json_links(client, library):
+    html = client.get("/", params={"q": "radar absorbing metamaterial", "limit": 2}).text
+    assert len(re.findall(r'<li class="hit"', html)) == 2
+    more = re.search(r'<a class="more" href="([^"]+)"', html).group(1).replace("&amp;", "&")
+    assert parse_qs(urlsplit(more).query)["limit"] == ["22"]
+    json_link = re.search(r'href="(/api/search\?[^"]+)">JSON', html).group(1).replace("&amp;", "&")
+    assert client.get(json_link).json() == library.search("radar absorbing metamaterial", limit=2).model_dump(mode="json")
+    assert "More results" not in client.get("/", params={"q": "radar absorbing metamaterial"}).text

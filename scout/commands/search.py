@@ -1,0 +1,336 @@
+"""Analyst queries: `scout search`, `scout needs`, `scout match`, `scout org`, `scout export matches`.
+
+Every command prints a Rich table by default and, with `--json`, the library's own models as
+`model_dump(mode="json")` (the same documents the JSON API returns).
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import io
+import json
+from contextlib import contextmanager
+from enum import Enum
+from pathlib import Path
+from typing import Any, Iterator, Optional
+
+import typer
+from typer.exceptions import TyperException
+
+from scout.commands._library import BadQuery, LibraryUnavailable, build_filters, is_unknown_need, library_session
+from scout.library import Library
+
+
+class KindChoice(str, Enum):
+    research = "research"
+    startup = "startup"
+    need = "need"
+
+
+class LangChoice(str, Enum):
+    ja = "ja"
+    en = "en"
+    other = "other"
+
+
+class ExportFormat(str, Enum):
+    csv = "csv"
+    jsonl = "jsonl"
+
+
+_BLOCKS = " ▏▎▍▌▋▊▉█"
+
+
+def score_bar(value: float, top: float = 1.0, width: int = 10) -> str:
+    """A fixed-width bar for `value` on a scale of `top` (eighth-block resolution)."""
+    top = top if top > 0 else 1.0
+    frac = min(1.0, max(0.0, value / top))
+    eighths = round(frac * width * 8)
+    full, part = divmod(eighths, 8)
+    return ("█" * full + (_BLOCKS[part] if part else "")).ljust(width)
+
+
+def _console():
+    from rich.console import Console
+
+    return Console(soft_wrap=False)
+
+
+def _echo_json(data: Any) -> None:
+    typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+def _fail(message: str, code: int = 1) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+@contextmanager
+def _library() -> Iterator[Library]:
+    """The library, with its opening errors turned into a one-line message and exit code 1."""
+    try:
+        with library_session(read_only=True) as library:
+            yield library
+    except LibraryUnavailable as exc:
+        _fail(str(exc))
+    except (TyperException, typer.Exit, typer.Abort):  # usage errors and exits keep their own codes
+        raise
+    except Exception as exc:  # noqa: BLE001 - one line for the analyst; SCOUT_DEBUG=1 shows the traceback
+        if os.environ.get("SCOUT_DEBUG"):
+            raise
+        reason = (str(exc).splitlines() or [""])[0] or type(exc).__name__
+        _fail(f"the index failed: {reason} (SCOUT_DEBUG=1 shows the traceback)")
+
+
+def _day(value: Any) -> str:
+    return value.date().isoformat() if value is not None else ""
+
+
+def _short(text: str, n: int = 70) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+def search(
+    query: str = typer.Argument(..., help="Free text, Japanese or English."),
+    kind: Optional[KindChoice] = typer.Option(None, "--kind", help="Only this kind of document."),
+    lang: Optional[LangChoice] = typer.Option(None, "--lang", help="Only this language."),
+    since: Optional[str] = typer.Option(None, "--since", help="Published on or after (YYYY, YYYY-MM or YYYY-MM-DD)."),
+    until: Optional[str] = typer.Option(None, "--until", help="Published on or before (YYYY, YYYY-MM or YYYY-MM-DD)."),
+    concept: Optional[str] = typer.Option(None, "--concept", help="Taxonomy concept id, e.g. metamaterial."),
+    area: Optional[str] = typer.Option(None, "--area", help="Critical-technology area id, e.g. jp-materials."),
+    source: Optional[str] = typer.Option(None, "--source", help="Source name, e.g. arxiv."),
+    org: Optional[str] = typer.Option(None, "--org", help="Only documents of this organization (name or key)."),
+    limit: int = typer.Option(20, "--limit", min=1, max=500, help="Most hits to show."),
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON (query, hits, facets)."),
+) -> None:
+    """Search research results, startups and needs.
+
+    Example: scout search "radar absorbing metamaterial" --kind research --since 2024
+    """
+    try:
+        filters = build_filters(
+            kind=kind.value if kind else None, language=lang.value if lang else None, since=since, until=until,
+            concept=concept, area=area, source=source, organization=org,
+        )
+    except BadQuery as exc:
+        raise typer.BadParameter(str(exc)) from None
+    with _library() as library:
+        result = library.search(query, filters, limit=limit)
+    if as_json:
+        _echo_json(result.model_dump(mode="json"))
+        return
+    from rich.table import Table
+
+    top = max((h.score for h in result.hits), default=1.0)
+    table = Table(title=f"{len(result.hits)} hits for {query!r}", title_justify="left", show_lines=True)
+    table.add_column("#", justify="right", no_wrap=True)
+    table.add_column("score", no_wrap=True)
+    table.add_column("document", ratio=1, min_width=24, overflow="fold")
+    table.add_column("id", no_wrap=True)
+    for i, hit in enumerate(result.hits, start=1):
+        meta = " · ".join(x for x in (hit.kind.value, hit.source, hit.language or "", _day(hit.published),
+                                      ", ".join(hit.organizations)) if x)
+        table.add_row(str(i), f"[green]{score_bar(hit.score, top, 8)}[/] {hit.score:.3f}",
+                      f"{_escape(hit.title)}\n[dim]{_escape(meta)}[/]", hit.doc_id[:8])
+    console = _console()
+    console.print(table)
+    if not result.hits:
+        console.print("No hits. Try fewer filters or other words.")
+    for facet, counts in result.facets.items():
+        if counts:
+            shown = " · ".join(f"{_escape(value)} {count}" for value, count in list(counts.items())[:8])
+            console.print(f"[dim]{facet}:[/] {shown}")
+
+
+def _escape(text: str) -> str:
+    """Crawled text may contain Rich markup such as `[bold]`; print it literally."""
+    from rich.markup import escape
+
+    return escape(text)
+
+
+def needs(as_json: bool = typer.Option(False, "--json", help="Print the needs as JSON documents.")) -> None:
+    """List the published defense needs in the index, newest first.
+
+    Example: scout needs --json
+    """
+    with _library() as library:
+        docs = library.needs()
+    if as_json:
+        _echo_json([d.model_dump(mode="json") for d in docs])
+        return
+    from rich.table import Table
+
+    table = Table(title=f"{len(docs)} needs", title_justify="left", show_lines=True)
+    table.add_column("need", ratio=1, min_width=24, overflow="fold")
+    table.add_column("id", no_wrap=True)
+    for d in docs:
+        meta = " · ".join(x for x in (d.source, d.language or "", _day(d.published), ", ".join(d.organizations)) if x)
+        table.add_row(f"{_escape(d.title)}\n[dim]{_escape(meta)}[/]", d.id)
+    _console().print(table)
+
+
+def match(
+    need_id: str = typer.Argument(..., help="A need id from `scout needs`."),
+    limit: int = typer.Option(20, "--limit", min=1, max=500, help="Most matches to show."),
+    as_json: bool = typer.Option(False, "--json", help="Print the need, its matches and organizations as JSON."),
+) -> None:
+    """Show the technologies and organizations that best answer one need, with score breakdowns.
+
+    NEED_ID may be shortened to any unambiguous prefix (4+ characters).
+
+    Example: scout match 3f2a9c1e-0000-5000-8000-000000000000 --limit 10
+    """
+    with _library() as library:
+        if is_unknown_need(library, need_id):
+            # Tables show ids cut to 8 characters: accept any unambiguous prefix of a need id.
+            candidates = [d.id for d in library.needs() if len(need_id) >= 4 and d.id.startswith(need_id)]
+            if len(candidates) != 1:
+                what = "ambiguous" if candidates else "unknown"
+                raise typer.BadParameter(f"{what} need id {need_id!r} (list them with `scout needs`)",
+                                         param_hint="NEED_ID")
+            need_id = candidates[0]
+        try:
+            result = library.match(need_id, limit=limit)
+        except KeyError:
+            raise typer.BadParameter(f"unknown need id {need_id!r}", param_hint="NEED_ID") from None
+    if as_json:
+        _echo_json(result.model_dump(mode="json"))
+        return
+    from rich.table import Table
+
+    console = _console()
+    console.print(f"[bold]{_escape(result.need.title)}[/]  ({result.need.source}, {_day(result.need.published)})")
+    top = max((m.score for m in result.matches), default=1.0)
+    table = Table(title=f"{len(result.matches)} matches", title_justify="left", show_lines=True)
+    table.add_column("#", justify="right", no_wrap=True)
+    table.add_column("score", no_wrap=True)
+    table.add_column("technology", ratio=3, min_width=24, overflow="fold")
+    table.add_column("why", ratio=2, min_width=18, overflow="fold")
+    for m in result.matches:
+        b = m.breakdown
+        meta = " · ".join(x for x in ((m.kind.value if m.kind else ""), m.source, _day(m.published),
+                                      ", ".join(m.organizations)) if x)
+        new = " [yellow]new[/]" if m.is_new else ""
+        why = f"dense {b.dense:.2f} · sparse {b.sparse:.2f}\nconcept {b.concept:.2f} · recency {b.recency:.2f}"
+        if m.shared_concepts:
+            why += f"\n[cyan]{_escape(', '.join(m.shared_concepts))}[/]"
+        table.add_row(str(m.rank), f"[green]{score_bar(m.score, top, 8)}[/] {m.score:.3f}",
+                      f"{_escape(m.title)}{new}\n[dim]{_escape(meta)}[/]", why)
+    console.print(table)
+    if result.organizations:
+        orgs = Table(title="organizations", title_justify="left")
+        for col in ("score", "organization", "documents", "status"):
+            orgs.add_column(col, no_wrap=True)
+        otop = max(o.score for o in result.organizations)
+        for o in result.organizations:
+            orgs.add_row(f"[cyan]{score_bar(o.score, otop)}[/] {o.score:.3f}", _escape(o.name), str(len(o.doc_ids)),
+                         "known supplier" if o.known_supplier else "[yellow]new entrant[/]")
+        console.print(orgs)
+
+
+def org(
+    name: str = typer.Argument(..., help="Organization name or key."),
+    as_json: bool = typer.Option(False, "--json", help="Print the organization profile as JSON."),
+) -> None:
+    """Show an organization: known supplier or new entrant, its documents and the needs it answers.
+
+    Example: scout org "Tohoku University"
+    """
+    with _library() as library:
+        profile = library.organization(name)
+    if profile is None:
+        _fail(f"no organization called {name!r} in the index")
+    if as_json:
+        _echo_json(profile.model_dump(mode="json"))
+        return
+    from rich.table import Table
+
+    console = _console()
+    status = "known supplier" if profile.known_supplier else "[yellow]new entrant[/]"
+    console.print(f"[bold]{_escape(profile.name)}[/]  ({profile.key}) — {status}")
+    docs = Table(title=f"{len(profile.documents)} documents", title_justify="left")
+    for col in ("kind", "published", "title", "id"):
+        docs.add_column(col, no_wrap=col != "title", overflow="fold")
+    for h in profile.documents:
+        docs.add_row(h.kind.value, _day(h.published), _escape(_short(h.title)), h.doc_id[:8])
+    console.print(docs)
+    if profile.needs:
+        table = Table(title="needs it answers", title_justify="left")
+        for col in ("score", "need", "need id"):
+            table.add_column(col, no_wrap=col != "need", overflow="fold")
+        top = max(n.score for n in profile.needs)
+        for n in profile.needs:
+            table.add_row(f"[green]{score_bar(n.score, top)}[/] {n.score:.3f}", _escape(_short(n.name)), n.key)
+        console.print(table)
+
+
+EXPORT_COLUMNS = [
+    "need_id", "need_title", "rank", "doc_id", "title", "kind", "source", "url", "organizations", "published",
+    "score", "dense", "sparse", "fused", "concept", "recency", "kind_score", "shared_concepts", "is_new",
+    "need_evidence", "doc_evidence",
+]
+
+
+def _cell(value: Any) -> Any:
+    """Neutralize spreadsheet formulas in untrusted text (CSV injection): a leading =, +, -, @ is quoted."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
+def export_matches(
+    fmt: ExportFormat = typer.Option(..., "--format", help="csv (one row per match) or jsonl (Match models)."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="File to write; default standard output."),
+    limit_per_need: int = typer.Option(20, "--limit-per-need", min=1, max=1000, help="Top matches per need."),
+) -> None:
+    """Export the ranked matches of every need.
+
+    Example: scout export matches --format csv --output matches.csv
+    """
+    with _library() as library:
+        titles = {d.id: d.title for d in library.needs()}
+        matches = list(library.all_matches(limit_per_need=limit_per_need))
+    buf = io.StringIO()
+    if fmt is ExportFormat.jsonl:
+        for m in matches:
+            buf.write(json.dumps(m.model_dump(mode="json"), ensure_ascii=False) + "\n")
+    else:
+        writer = csv.DictWriter(buf, fieldnames=EXPORT_COLUMNS, lineterminator="\n")
+        writer.writeheader()
+        for m in matches:
+            b = m.breakdown
+            row = {
+                "need_id": m.need_id, "need_title": titles.get(m.need_id, ""), "rank": m.rank, "doc_id": m.doc_id,
+                "title": m.title, "kind": m.kind.value if m.kind else "", "source": m.source, "url": m.url,
+                "organizations": "; ".join(m.organizations),
+                "published": m.published.isoformat() if m.published else "", "score": m.score,
+                "dense": b.dense, "sparse": b.sparse, "fused": b.fused, "concept": b.concept, "recency": b.recency,
+                "kind_score": b.kind, "shared_concepts": "; ".join(m.shared_concepts), "is_new": m.is_new,
+                "need_evidence": m.need_evidence.text if m.need_evidence else "",
+                "doc_evidence": m.doc_evidence.text if m.doc_evidence else "",
+            }
+            writer.writerow({k: _cell(v) for k, v in row.items()})
+    if output is None:
+        typer.echo(buf.getvalue(), nl=False)
+    else:
+        try:
+            output.write_text(buf.getvalue(), encoding="utf-8")
+        except OSError as exc:
+            _fail(f"cannot write {output}: {exc.strerror or exc}")
+        typer.echo(f"wrote {len(matches)} matches to {output}", err=True)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("search")(search)
+    app.command("needs")(needs)
+    app.command("match")(match)
+    app.command("org")(org)
+    export_app = typer.Typer(
+        help="Export results for spreadsheets and other tools.\n\nExample: scout export matches --format jsonl",
+        no_args_is_help=True,
+    )
+    export_app.command("matches")(export_matches)
+    app.add_typer(export_app, name="export")

@@ -1,0 +1,68 @@
+"""`scout serve`: the web app and JSON API over the index, on loopback unless a token protects it."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import typer
+
+
+def check_bind(host: str, token: str | None) -> None:
+    """Refuse a non-loopback bind without a token: the index is not for the whole network to read."""
+    from scout.web.text import is_loopback
+
+    if not is_loopback(host) and not token:
+        raise typer.BadParameter(
+            f"binding to {host} exposes the index beyond this machine; set SCOUT_WEB_TOKEN "
+            "(e.g. `export SCOUT_WEB_TOKEN=$(python -c 'import secrets; print(secrets.token_urlsafe(32))')`) "
+            "or bind to 127.0.0.1",
+            param_hint="--host",
+        )
+
+
+def serve(
+    host: Optional[str] = typer.Option(None, "--host", help="Address to bind (default SCOUT_WEB_HOST or 127.0.0.1)."),
+    port: Optional[int] = typer.Option(None, "--port", min=1, max=65535, help="Port (default SCOUT_WEB_PORT or 8700)."),
+) -> None:
+    """Serve the search pages, need pages and JSON API (docs at /docs).
+
+    Any bind other than loopback needs SCOUT_WEB_TOKEN; with a token set every route asks for it
+    (Authorization: Bearer, or ?token= once in a browser).
+
+    Example: scout serve --port 8700
+    """
+    from scout.settings import WebSettings
+
+    settings = WebSettings()
+    if host is not None:
+        settings.host = host
+    if port is not None:
+        settings.port = port
+    token = settings.token.get_secret_value() if settings.token else None
+    check_bind(settings.host, token)
+
+    from scout.commands._library import LibraryUnavailable, get_library
+
+    try:
+        library = get_library(read_only=True)
+    except LibraryUnavailable as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+
+    import uvicorn
+
+    from scout.web.app import create_app
+
+    app = create_app(library, settings)
+    shown = f"[{settings.host}]" if ":" in settings.host else settings.host
+    typer.echo(f"dualscout on http://{shown}:{settings.port}/" + ("  (token required)" if token else ""), err=True)
+    try:
+        uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning", server_header=False)
+    finally:
+        close = getattr(library, "close", None)
+        if callable(close):
+            close()
+
+
+def register(app: typer.Typer) -> None:
+    app.command("serve")(serve)

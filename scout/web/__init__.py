@@ -1,0 +1,1 @@
+"""The web app (`scout serve`): pages, JSON API and offline API docs over a `scout.library.Library`."""

@@ -1,0 +1,50 @@
+"""One library call at a time, unless the library says it is thread-safe.
+
+FastAPI runs the (synchronous) routes in a thread pool. The embedded Qdrant shard and the query embedder are
+not promised to be safe under concurrent calls, so `create_app` wraps any library that does not declare
+`thread_safe = True` in this proxy.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Iterable
+
+from scout.library import Library, OrgProfile, SearchResult
+from scout.models import Document, Match, NeedMatches, SearchFilters
+
+
+class SerializedLibrary:
+    thread_safe = True
+
+    def __init__(self, library: Library) -> None:
+        self.inner = library
+        self._lock = threading.Lock()
+
+    def search(self, query: str, filters: SearchFilters | None = None, limit: int = 20) -> SearchResult:
+        with self._lock:
+            return self.inner.search(query, filters, limit=limit)
+
+    def needs(self) -> list[Document]:
+        with self._lock:
+            return self.inner.needs()
+
+    def match(self, need_id: str, limit: int = 20) -> NeedMatches:
+        with self._lock:
+            return self.inner.match(need_id, limit=limit)
+
+    def document(self, doc_id: str) -> Document | None:
+        with self._lock:
+            return self.inner.document(doc_id)
+
+    def organization(self, name_or_key: str) -> OrgProfile | None:
+        with self._lock:
+            return self.inner.organization(name_or_key)
+
+    def all_matches(self, limit_per_need: int = 20) -> Iterable[Match]:
+        with self._lock:  # a lazy generator would escape the lock
+            return list(self.inner.all_matches(limit_per_need=limit_per_need))
+
+
+def serialized(library: Library) -> Library:
+    return library if getattr(library, "thread_safe", False) else SerializedLibrary(library)

@@ -1,0 +1,39 @@
+"""Every command and command group has help text with an example."""
+
+from __future__ import annotations
+
+import pytest
+from typer.testing import CliRunner
+
+from scout.cli import app
+
+
+def _command_paths() -> list[list[str]]:
+    paths: list[list[str]] = []
+    for cmd in app.registered_commands:
+        paths.append([cmd.name or cmd.callback.__name__.replace("_", "-")])
+    for group in app.registered_groups:
+        name = group.name or group.typer_instance.info.name
+        paths.append([name])
+        for cmd in group.typer_instance.registered_commands:
+            paths.append([name, cmd.name or cmd.callback.__name__.replace("_", "-")])
+    return paths
+
+
+def test_commands_are_registered():
+    names = {p[0] for p in _command_paths()}
+    assert {"search", "needs", "match", "org", "export", "serve"} <= names
+
+
+@pytest.mark.parametrize("path", _command_paths(), ids=lambda p: " ".join(p))
+def test_help_has_an_example(path):
+    result = CliRunner().invoke(app, [*path, "--help"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert "Example" in result.output, f"`scout {' '.join(path)} --help` has no example"
+
+
+def test_top_level_help_lists_commands():
+    result = CliRunner().invoke(app, ["--help"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0
+    for name in ("search", "match", "serve", "export"):
+        assert name in result.output

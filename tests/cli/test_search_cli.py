@@ -1,0 +1,231 @@
+"""`scout search/needs/match/org/export` through typer's CliRunner over the in-memory library."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sys
+import types
+from datetime import date, datetime
+
+import pytest
+
+from scout.library import OrgProfile, SearchResult
+from scout.models import Document, Match, NeedMatches
+from tests.web.fakes import MemoryLibrary, fixture_documents
+
+
+def _json(result):
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def test_search_json_is_the_library_result(cli, library):
+    data = _json(cli("search", "radar absorbing metamaterial", "--json"))
+    parsed = SearchResult.model_validate(data)
+    assert parsed.hits, "a query that names fixture concepts finds something"
+    assert data == library.search("radar absorbing metamaterial").model_dump(mode="json")
+    assert set(data) == {"query", "hits", "facets"}
+    assert {"doc_id", "score", "title", "url", "kind", "source", "language", "organizations", "concepts",
+            "published", "evidence"} <= set(data["hits"][0])
+    scores = [h["score"] for h in data["hits"]]
+    assert scores == sorted(scores, reverse=True)
+
+
+def test_search_filters_reach_the_library(cli):
+    data = _json(cli("search", "radar absorbing metamaterial", "--kind", "research", "--lang", "ja", "--json"))
+    assert data["hits"], "the Japanese research paper on radar absorbers is in the fixture"
+    assert all(h["kind"] == "research" and h["language"] == "ja" for h in data["hits"])
+    data = _json(cli("search", "quantum magnetometer navigation", "--since", "2026", "--until", "2026-06", "--json"))
+    days = [datetime.fromisoformat(h["published"]).date() for h in data["hits"]]
+    assert days and all(date(2026, 1, 1) <= d <= date(2026, 6, 30) for d in days)
+    data = _json(cli("search", "radar", "--concept", "metamaterial", "--source", "rss", "--limit", "1", "--json"))
+    assert len(data["hits"]) == 1
+    assert data["hits"][0]["source"] == "rss" and "metamaterial" in data["hits"][0]["concepts"]
+
+
+def test_search_table_shows_titles_and_score_bars(cli):
+    result = cli("search", "電波吸収材")
+    assert result.exit_code == 0, result.output
+    assert "メタサーフェスを用いた広帯域電波吸収体の設計" in result.stdout
+    assert "█" in result.stdout
+
+
+def test_search_prints_rich_markup_in_crawled_text_literally(cli):
+    doc = Document.make(kind="startup", source="rss", source_id="markup", url="https://example.org/m",
+                        title="[bold red]Loud[/] radar absorbing film", text="radar absorbing film", language="en")
+    result = cli("search", "radar absorbing film", lib=MemoryLibrary([*fixture_documents(), doc]))
+    assert result.exit_code == 0, result.output
+    assert "[bold red]Loud[/]" in result.stdout
+
+
+@pytest.mark.parametrize(
+    "args, fragment",
+    [
+        (["--since", "last tuesday"], "not a date"),
+        (["--until", "2026-13"], "not a date"),
+        (["--since", "2026-05", "--until", "2025"], "is after"),
+        (["--kind", "patent"], "patent"),
+    ],
+)
+def test_search_bad_input_is_a_one_line_error(cli, args, fragment):
+    result = cli("search", "radar", *args)
+    assert result.exit_code == 2
+    assert fragment in result.output
+    assert "Traceback" not in result.output
+
+
+def test_needs_lists_only_needs(cli, library):
+    data = _json(cli("needs", "--json"))
+    assert [Document.model_validate(d).id for d in data] == [d.id for d in library.needs()]
+    assert data and all(d["kind"] == "need" for d in data)
+    table = cli("needs")
+    assert table.exit_code == 0 and "電波吸収材を用いた艦艇の低被探知化技術" in table.stdout
+
+
+def test_match_json_and_table(cli, library):
+    need = next(d for d in library.needs() if d.source == "diu")
+    data = _json(cli("match", need.id, "--limit", "3", "--json"))
+    parsed = NeedMatches.model_validate(data)
+    assert parsed.need.id == need.id
+    assert 0 < len(parsed.matches) <= 3
+    assert [m.rank for m in parsed.matches] == list(range(1, len(parsed.matches) + 1))
+    table = cli("match", need.id)
+    assert table.exit_code == 0, table.output
+    assert "known supplier" in table.stdout  # Lockheed Martin answers the DIU need
+    assert "new entrant" in table.stdout
+
+
+@pytest.mark.parametrize("need_id", ["no-such-need", None])
+def test_match_unknown_need_is_a_clean_error(cli, library, need_id):
+    # A document that is not a need is as unknown as a made-up id.
+    need_id = need_id or next(d.id for d in library.docs.values() if d.kind != "need")
+    result = cli("match", need_id)
+    assert result.exit_code == 2
+    assert "unknown need id" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_org_profile(cli):
+    data = _json(cli("org", "Lockheed Martin", "--json"))
+    profile = OrgProfile.model_validate(data)
+    assert profile.known_supplier and profile.documents and profile.needs
+    result = cli("org", "株式会社メタテック")
+    assert result.exit_code == 0 and "new entrant" in result.stdout
+    missing = cli("org", "Nobody Ltd")
+    assert missing.exit_code == 1 and "no organization" in missing.output
+
+
+def test_export_jsonl_and_csv(cli, library, tmp_path):
+    expected = list(library.all_matches(limit_per_need=20))
+    jsonl = cli("export", "matches", "--format", "jsonl")
+    assert jsonl.exit_code == 0, jsonl.output
+    lines = jsonl.stdout.splitlines()
+    assert [Match.model_validate_json(line) for line in lines] == expected
+
+    out = tmp_path / "matches.csv"
+    result = cli("export", "matches", "--format", "csv", "--output", str(out), "--limit-per-need", "2")
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8"))))
+    assert len(rows) == sum(min(2, len(library.match(n.id, 100).matches)) for n in library.needs())
+    assert {r["need_id"] for r in rows} == {n.id for n in library.needs()}
+    assert any(r["need_title"] == "電波吸収材を用いた艦艇の低被探知化技術" for r in rows)
+
+
+def test_export_csv_neutralizes_formulas(cli):
+    doc = Document.make(kind="startup", source="rss", source_id="formula", url="https://example.org/f",
+                        title="=HYPERLINK(\"http://evil\") radar absorbing metamaterial coating",
+                        text="radar absorbing metamaterial coating for ships", language="en",
+                        meta={"concepts": ["metamaterial", "radar-absorbing-material"]})
+    result = cli("export", "matches", "--format", "csv", lib=MemoryLibrary([*fixture_documents(), doc]))
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    titles = [r["title"] for r in rows if "HYPERLINK" in r["title"]]
+    assert titles and all(t.startswith("'=") for t in titles)
+
+
+def test_export_needs_a_format(cli):
+    result = cli("export", "matches")
+    assert result.exit_code == 2 and "--format" in result.output
+
+
+@pytest.fixture
+def fake_library_impl(monkeypatch):
+    """Install a stand-in `scout.library_impl` module whose open_library fails the way a real one can."""
+
+    def install(exc: Exception | None):
+        module = types.ModuleType("scout.library_impl")
+
+        def open_library(read_only: bool = False):
+            raise exc
+
+        module.open_library = open_library
+        monkeypatch.setitem(sys.modules, "scout.library_impl", module if exc else None)
+
+    return install
+
+
+def test_locked_index_is_a_one_line_error(fake_library_impl):
+    from typer.testing import CliRunner
+
+    from scout.cli import app
+
+    class IndexLockedError(RuntimeError):
+        pass
+
+    fake_library_impl(IndexLockedError("index /srv/var/index is in use by pid 4242"))
+    result = CliRunner().invoke(app, ["search", "radar"])
+    assert result.exit_code == 1
+    assert "locked" in result.output and "4242" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_missing_library_is_a_one_line_error(fake_library_impl):
+    from typer.testing import CliRunner
+
+    from scout.cli import app
+
+    fake_library_impl(None)  # `import scout.library_impl` raises ImportError
+    result = CliRunner().invoke(app, ["needs"])
+    assert result.exit_code == 1
+    assert "no index library" in result.output
+    assert "Traceback" not in result.output
+
+
+class BrokenLibrary(MemoryLibrary):
+    def search(self, query, filters=None, limit=20):
+        raise RuntimeError("segment 7 of the index is corrupted\nmore detail")
+
+
+def test_library_failure_is_one_line(cli):
+    result = cli("search", "radar", lib=BrokenLibrary())
+    assert result.exit_code == 1
+    assert "the index failed: segment 7 of the index is corrupted" in result.output
+    assert "Traceback" not in result.output and "more detail" not in result.output
+
+
+def test_search_table_lists_facets(cli):
+    result = cli("search", "radar absorbing metamaterial")
+    assert "language:" in result.stdout and "kind:" in result.stdout
+
+
+def test_match_accepts_an_unambiguous_id_prefix(cli, library):
+    need = library.needs()[0]
+    data = _json(cli("match", need.id[:8], "--json", "--limit", "2"))
+    assert data["need"]["id"] == need.id
+    short = cli("match", need.id[:3])
+    assert short.exit_code == 2 and "unknown need id" in short.output
+
+
+def test_tables_stay_readable_at_80_columns(cli, library):
+    from typer.testing import CliRunner
+
+    from scout.cli import app
+    from scout.commands._library import use_library
+
+    need = next(n for n in library.needs() if n.source == "sbir")
+    with use_library(library):
+        result = CliRunner().invoke(app, ["match", need.id], env={"COLUMNS": "80"})
+    assert result.exit_code == 0
+    assert max(len(line) for line in result.stdout.splitlines()) <= 80
+    assert "Atomic magnetometer" in result.stdout  # titles wrap instead of vanishing

@@ -1,0 +1,241 @@
+"""Server-rendered pages: content, facets, highlighting, escaping of hostile crawled text, the token gate."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import parse_qs, quote, urlsplit
+
+import pytest
+from fastapi.testclient import TestClient
+from markupsafe import escape
+
+from scout.settings import WebSettings
+from scout.web.app import create_app
+from scout.web.text import bar_class, guess_lang, highlight, is_loopback, safe_url
+from tests.web.fakes import PAYLOAD_ORG, PAYLOAD_TEXT, PAYLOAD_TITLE
+
+EXECUTABLE = [
+    re.compile(r"<script>alert", re.I),
+    re.compile(r"<img[^>]*onerror", re.I),
+    re.compile(r"<svg[^>]*onload", re.I),
+    re.compile(r"href=\"javascript:", re.I),
+    re.compile(r"<i>Evil</i>"),
+    re.compile(r"<b>paint</b>"),
+]
+
+
+def assert_inert(html: str) -> None:
+    for pattern in EXECUTABLE:
+        assert not pattern.search(html), f"unescaped crawled markup {pattern.pattern!r} in page"
+    # the only scripts on any page are our own file
+    assert re.findall(r"<script[^>]*>", html) == ['<script src="/static/app.js" defer>']
+
+
+def test_highlight_escapes_and_marks():
+    out = str(highlight('radar <b>absorbing</b> & "quoted"', "absorbing radar"))
+    assert out == '<mark>radar</mark> &lt;b&gt;<mark>absorbing</mark>&lt;/b&gt; &amp; &#34;quoted&#34;'
+    ja = str(highlight("広帯域の電波吸収体を設計した", "電波吸収材"))
+    assert "<mark>電波吸収</mark>" in ja and "設計" in ja and "<mark>設計" not in ja
+    assert str(highlight("<script>alert(1)</script>", "script alert")).count("<script>") == 0
+    assert str(highlight("sensors", "sensor")) == "<mark>sensors</mark>"
+
+
+def test_guess_lang():
+    assert guess_lang("株式会社メタテック") == "ja" and guess_lang("東北大学") == "ja"
+    assert guess_lang("ダイヤモンドNV中心を用いた量子センサ") == "ja"
+    assert guess_lang("Tohoku University") == "en"
+    assert guess_lang("北京 Institute") is None and guess_lang("") is None
+
+
+def test_bad_page_parameters_are_an_html_400(client):
+    response = client.get("/", params={"q": "radar", "limit": "many"})
+    assert response.status_code == 400
+    assert response.headers["content-type"].startswith("text/html") and "limit" in response.text
+
+
+def test_safe_url_and_bars_and_loopback():
+    assert safe_url("https://example.org/a") == "https://example.org/a"
+    for bad in ("javascript:alert(1)", " JavaScript:alert(1)", "data:text/html,x", "//evil", "", None):
+        assert safe_url(bad) is None
+    assert bar_class(0.5, 1.0) == "w50" and bar_class(3, 2) == "w100" and bar_class(-1) == "w0"
+    assert is_loopback("127.0.0.1") and is_loopback("::1") and is_loopback("localhost")
+    assert not is_loopback("0.0.0.0") and not is_loopback("192.168.1.5") and not is_loopback("example.org")
+
+
+def test_landing_page_lists_needs(client, library):
+    html = client.get("/").text
+    assert '<html lang="en">' in html and '<meta charset="utf-8">' in html
+    for need in library.needs()[:3]:
+        assert f'href="/needs/{need.id}"' in html
+
+
+def test_search_page_hits_and_facets(client, library):
+    response = client.get("/", params={"q": "radar absorbing metamaterial"})
+    assert response.status_code == 200
+    html = response.text
+    result = library.search("radar absorbing metamaterial")
+    assert re.findall(r'data-doc-id="([^"]+)"', html) == [h.doc_id for h in result.hits]
+    # facet counts as the library computed them, each a link that narrows the search
+    for value, count in result.facets["kind"].items():
+        assert re.search(rf'kind={value}">{value}</a> <span class="count">{count}</span>', html)
+    assert 'lang="ja">メタサーフェスを用いた広帯域電波吸収体の設計' in html
+    assert "<mark>" in html
+
+
+def test_search_page_filter_and_year_facet(client, library):
+    html = client.get("/", params={"q": "radar absorbing", "kind": "research"}).text
+    kinds = re.findall(r'<span class="badge kind-(\w+)">', html)
+    assert kinds and set(kinds) == {"research"}
+    assert "kind: research ×" in html  # removable filter chip
+    year_link = re.search(r'href="(/\?[^"]*since=(\d{4})[^"]*)"', html)
+    assert year_link
+    query = parse_qs(urlsplit(year_link.group(1).replace("&amp;", "&")).query)
+    assert query["since"] == query["until"]
+
+
+def test_search_page_bad_filter_shows_the_reason(client):
+    response = client.get("/", params={"q": "radar", "since": "soon"})
+    assert response.status_code == 400
+    assert "not a date" in response.text
+
+
+def test_need_page_shows_matches_breakdown_and_evidence(client, library, atla_need):
+    response = client.get(f"/needs/{atla_need.id}")
+    assert response.status_code == 200
+    html = response.text
+    result = library.match(atla_need.id)
+    assert re.findall(r'<li class="match" data-doc-id="([^"]+)"', html) == [m.doc_id for m in result.matches]
+    assert html.count('<dl class="breakdown">') == len(result.matches)
+    assert 'class="evidence need-side"' in html and 'class="evidence doc-side"' in html
+    assert re.search(r'<blockquote lang="ja">[^<]*<mark>', html), "need-side evidence is highlighted"
+    assert "new entrant" in html
+    assert f'<h1 lang="ja">{atla_need.title}</h1>' in html
+    assert_inert(html)  # the hostile document is among the matches
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+def test_payload_is_escaped_on_every_page(client, payload_doc, atla_need):
+    pages = {
+        "document": f"/documents/{payload_doc.id}",
+        "search": "/?q=" + quote("radar absorbing paint"),
+        "need": f"/needs/{atla_need.id}",
+        "org": "/orgs/" + quote(PAYLOAD_ORG),
+        "reflected query": "/?q=" + quote("<script>alert(9)</script>"),
+        "reflected 404": "/documents/" + quote("<script>alert(8)</script>"),
+    }
+    for name, url in pages.items():
+        response = client.get(url)
+        assert response.status_code in (200, 404), name
+        assert_inert(response.text)
+        assert "<script>alert(" not in response.text, name
+    doc_html = client.get(pages["document"]).text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; Radar absorbing &lt;b&gt;paint&lt;/b&gt;" in doc_html
+    assert "&lt;img src=x onerror=&#34;alert(2)&#34;&gt;" in doc_html
+    assert "&lt;i&gt;Evil&lt;/i&gt; Corp" in doc_html
+    # the javascript: URL is shown as text, never as a link
+    assert '<span class="ext unsafe" title="not an http(s) link">javascript:alert(4)</span>' in doc_html
+    # the whole hostile title and text appear, escaped, exactly once as the page's heading and body
+    assert f'<h1 lang="en">{escape(PAYLOAD_TITLE)}</h1>' in doc_html
+    assert str(escape(PAYLOAD_TEXT)) in doc_html
+
+
+def test_security_headers(client):
+    response = client.get("/needs")
+    csp = response.headers["content-security-policy"]
+    assert "script-src 'self'" in csp and "unsafe-inline" not in csp
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert response.headers["referrer-policy"] == "no-referrer"
+
+
+def test_unknown_pages_are_404_pages(client):
+    response = client.get("/needs/nope")
+    assert response.status_code == 404 and "unknown need id" in response.text
+    assert client.get("/orgs/Nobody").status_code == 404
+
+
+def test_document_and_org_pages(client, library):
+    doc = next(d for d in library.docs.values() if d.source == "jstage")
+    html = client.get(f"/documents/{doc.id}").text
+    assert f'<h1 lang="ja">{doc.title}</h1>' in html and doc.text in html
+    html = client.get("/orgs/" + quote("Lockheed Martin")).text
+    assert "known supplier" in html and "new entrant" not in html
+    html = client.get("/orgs/" + quote("東北大学")).text
+    assert "new entrant" in html
+
+
+TOKEN = "s3cret-token-for-tests"
+
+
+@pytest.fixture(scope="module")
+def gated(library) -> TestClient:
+    return TestClient(create_app(library, WebSettings(token=TOKEN)), follow_redirects=False)
+
+
+def _concrete_paths(app, need_id: str, doc_id: str) -> list[str]:
+    paths = []
+    for route in app.routes:
+        path = getattr(route, "path", "")
+        path = path.replace("{need_id}", need_id).replace("{doc_id}", doc_id).replace("{name:path}", "QuantNav")
+        path = path.replace("{name}", "QuantNav").replace("{path:path}", "style.css")
+        paths.append(path + ("?q=radar" if path in ("/api/search",) else ""))
+    return paths
+
+
+def test_token_is_required_on_every_route(gated, atla_need, payload_doc):
+    paths = _concrete_paths(gated.app, atla_need.id, payload_doc.id)
+    assert "/static" in paths and "/docs" in paths and "/openapi.json" in paths
+    paths = [p if p != "/static" else "/static/style.css" for p in paths]
+    for path in paths:
+        if path == "/healthz":
+            continue
+        assert gated.get(path).status_code == 401, path
+        assert gated.get(path, headers={"Authorization": "Bearer wrong"}).status_code == 401, path
+        ok = gated.get(path, headers={"Authorization": f"Bearer {TOKEN}"})
+        assert ok.status_code == 200, path
+    assert gated.get("/healthz").status_code == 200
+    assert gated.get("/api/needs").json() == {"detail": "missing or wrong token"}
+
+
+def test_browser_token_becomes_an_httponly_cookie(library):
+    browser = TestClient(create_app(library, WebSettings(token=TOKEN)), follow_redirects=False)
+    first = browser.get(f"/needs?token={TOKEN}&x=1")
+    assert first.status_code == 303
+    assert first.headers["location"] == "/needs?x=1"  # the token leaves the address bar
+    cookie = first.headers["set-cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Strict" in cookie
+    assert browser.get("/needs").status_code == 200  # the cookie carries on
+    assert browser.get(f"/needs?token=wrong").status_code == 200  # cookie still valid
+    stranger = TestClient(create_app(library, WebSettings(token=TOKEN)), follow_redirects=False)
+    assert stranger.get("/needs?token=wrong").status_code == 401
+    assert stranger.get(f"/api/needs?token={TOKEN}").status_code == 200  # API clients may use the query too
+
+
+def test_shared_concepts_are_highlighted_across_languages(client, library, atla_need):
+    """A Japanese need and an English paper share no words; the shared concept still lights up on both sides."""
+    html = client.get(f"/needs/{atla_need.id}").text
+    english = next(m for m in library.match(atla_need.id).matches if m.source == "arxiv")
+    card = html.split(f'data-doc-id="{english.doc_id}"', 1)[1].split("</li>", 1)[0]
+    need_side = card.split('class="evidence need-side"', 1)[1].split("</figure>", 1)[0]
+    doc_side = card.split('class="evidence doc-side"', 1)[1].split("</figure>", 1)[0]
+    assert "<mark>電波吸収" in need_side
+    assert "<mark>radar</mark>" in doc_side
+
+
+def test_library_failure_is_a_clean_500():
+    from tests.cli.test_search_cli import BrokenLibrary
+
+    client = TestClient(create_app(BrokenLibrary(), WebSettings(token=None)), raise_server_exceptions=False)
+    page = client.get("/", params={"q": "radar"})
+    assert page.status_code == 500 and "The index failed to answer" in page.text and "corrupted" not in page.text
+    api = client.get("/api/search", params={"q": "radar"})
+    assert api.status_code == 500 and api.json() == {"detail": "internal error in the index; see the server log"}
+
+
+def test_more_results_and_json_links(client, library):
+    html = client.get("/", params={"q": "radar absorbing metamaterial", "limit": 2}).text
+    assert len(re.findall(r'<li class="hit"', html)) == 2
+    more = re.search(r'<a class="more" href="([^"]+)"', html).group(1).replace("&amp;", "&")
+    assert parse_qs(urlsplit(more).query)["limit"] == ["22"]
+    json_link = re.search(r'href="(/api/search\?[^"]+)">JSON', html).group(1).replace("&amp;", "&")
+    assert client.get(json_link).json() == library.search("radar absorbing metamaterial", limit=2).model_dump(mode="json")
+    assert "More results" not in client.get("/", params={"q": "radar absorbing metamaterial"}).text

@@ -124,6 +124,7 @@ class ReportSettings(_Settings):
     subject_prefix: str = "[dualscout]"
     base_url: str = "http://127.0.0.1:8700"  # links in the mail point at `scout serve`
     top_per_need: int = 5
+    timezone: str = "Asia/Tokyo"  # ISO weeks (`--week 2026-W47`) and the times shown in the report
     outbox: Path | None = None  # None: $SCOUT_HOME/outbox
 
     @property

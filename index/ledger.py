@@ -52,7 +52,8 @@ CREATE TABLE IF NOT EXISTS organizations (
 CREATE INDEX IF NOT EXISTS organizations_first_seen ON organizations (first_seen);
 CREATE TABLE IF NOT EXISTS reports (
     id INTEGER PRIMARY KEY AUTOINCREMENT, week TEXT NOT NULL, sent_at TEXT NOT NULL, path TEXT,
-    recipients TEXT NOT NULL, status TEXT NOT NULL, profile TEXT);
+    recipients TEXT NOT NULL, status TEXT NOT NULL, profile TEXT,
+    covers_until TEXT);  -- the end of the period the report covered: where the next one starts
 CREATE INDEX IF NOT EXISTS reports_sent ON reports (status, sent_at);
 """
 
@@ -317,23 +318,31 @@ class Ledger:
         status: str,
         *,
         profile: str | None = None,
+        covers_until: datetime | None = None,
     ) -> None:
-        """Remember a report and its status (see DELIVERED: only a delivery moves the "new since" mark)."""
+        """Remember a report and its status (see DELIVERED: only a delivery moves the "new since" mark).
+
+        `covers_until`: the end of the period the report covered (default `sent_at`); the next report starts
+        there, so that a match recorded while this one was being built or sent is not skipped.
+        """
         with self._transaction() as db:
             db.execute(
-                "INSERT INTO reports (week, sent_at, path, recipients, status, profile) VALUES (?,?,?,?,?,?)",
-                (week, _ts(sent_at), str(path) if path else None, json.dumps(list(recipients)), status, profile),
-            )
+                "INSERT INTO reports (week, sent_at, path, recipients, status, profile, covers_until)"
+                " VALUES (?,?,?,?,?,?,?)",
+                (week, _ts(sent_at), str(path) if path else None, json.dumps(list(recipients)), status, profile,
+                 _ts(covers_until or sent_at)),
+            )  # fmt: skip
 
     def last_sent_report(self, *, profile: str | None = None) -> tuple[str, datetime] | None:
-        """(week, sent_at) of the last delivered report (for `profile` when given, any profile else), or None."""
-        query = f"SELECT week, sent_at FROM reports WHERE status IN ({','.join('?' * len(DELIVERED))})"
+        """(week, end of its period) of the last delivered report (for `profile` when given, any profile else),
+        or None. The end of the period is where "new" starts for the next report (usually when it was sent)."""
+        query = f"SELECT week, covers_until AS sent_at FROM reports WHERE status IN ({','.join('?' * len(DELIVERED))})"
         params: list[object] = list(DELIVERED)
         if profile is not None:
             query += " AND profile = ?"
             params.append(profile)
         with self._connect() as db:
-            row = db.execute(query + " ORDER BY sent_at DESC, id DESC LIMIT 1", params).fetchone()
+            row = db.execute(query + " ORDER BY covers_until DESC, id DESC LIMIT 1", params).fetchone()
         return (row["week"], _dt(row["sent_at"])) if row else None
 
     def reports(self, limit: int = 20) -> list[SentReport]:

@@ -10,7 +10,8 @@ from datetime import datetime
 from email import policy
 from email.headerregistry import Address
 from email.message import EmailMessage
-from email.utils import format_datetime, make_msgid
+from email.errors import HeaderParseError
+from email.utils import format_datetime, make_msgid, parseaddr
 from functools import lru_cache
 from pathlib import Path
 from typing import Iterable
@@ -100,14 +101,14 @@ def attachment_name(report: Report) -> str:
     return f"dualscout-new-matches-{report.week}{suffix}.csv"
 
 
-def build_message(report: Report, settings: ReportSettings, recipients: Iterable[str] = ()) -> EmailMessage:
+def build_message(report: Report, settings: ReportSettings, recipients: Iterable[Address] = ()) -> EmailMessage:
     """The complete e-mail, ready for `smtplib.SMTP.send_message` or to be written as an .eml file."""
     msg = EmailMessage(policy=policy.default)
     msg["Subject"] = subject_of(report, settings)
     msg["From"] = settings.sender
     to = list(recipients)
     if to:
-        msg["To"] = ", ".join(to)
+        msg["To"] = to
     msg["Date"] = format_datetime(report.generated_at)
     domain = settings.sender.rpartition("@")[2] or "localhost"
     msg["Message-ID"] = make_msgid("dualscout-report", domain=domain)
@@ -134,13 +135,15 @@ def build_message(report: Report, settings: ReportSettings, recipients: Iterable
     return msg
 
 
-def message_addresses(values: Iterable[str]) -> list[str]:
-    """Validate addresses early, so that a typo is a clear error rather than an SMTP refusal."""
+def parse_recipients(values: Iterable[str]) -> list[Address]:
+    """"a@example.jp" or "名前 <a@example.jp>" -> Address; a malformed one is a clear error, not an SMTP refusal."""
     out = []
     for value in values:
+        name, addr = parseaddr(value)
         try:
-            Address(addr_spec=value.strip())
-        except (ValueError, IndexError) as exc:
-            raise ValueError(f"{value!r} is not an e-mail address: {exc}") from exc
-        out.append(value.strip())
+            if "@" not in addr:
+                raise ValueError("no domain")
+            out.append(Address(display_name=name, addr_spec=addr))
+        except (ValueError, IndexError, HeaderParseError) as exc:
+            raise ValueError(f"{value!r} is not an e-mail address ({exc})") from None
     return out

@@ -16,6 +16,7 @@ import ssl
 import time
 from dataclasses import dataclass, field
 from email.message import EmailMessage
+from email.utils import parseaddr
 from pathlib import Path
 from typing import Callable
 
@@ -23,7 +24,7 @@ from index.ledger import FAILED, PREVIEW, RESENT, SENT, WRITTEN, Ledger
 from scout.models import utcnow
 from scout.report.build import Report
 from scout.report.profiles import ReportProfile
-from scout.report.render import build_message, message_addresses, render_html, report_csv
+from scout.report.render import build_message, parse_recipients, render_html, report_csv
 from scout.settings import ReportSettings
 
 log = logging.getLogger(__name__)
@@ -82,7 +83,7 @@ def smtp_send(msg: EmailMessage, settings: ReportSettings, recipients: list[str]
         if settings.smtp_user:
             password = settings.smtp_password.get_secret_value() if settings.smtp_password else ""
             client.login(settings.smtp_user, password)
-        refused = client.send_message(msg, from_addr=settings.sender, to_addrs=recipients)
+        refused = client.send_message(msg, from_addr=parseaddr(settings.sender)[1], to_addrs=recipients)
         if refused:
             log.warning("some recipients were refused: %s", ", ".join(sorted(refused)))
 
@@ -119,18 +120,26 @@ def deliver(
     Raises `DeliveryError` (after recording "failed") when every attempt failed, and ValueError for a bad
     recipient address or a configured host with no recipients.
     """
-    recipients = message_addresses(profile.recipients)
+    addresses = parse_recipients(profile.recipients)
+    recipients = [a.addr_spec for a in addresses]
     smtp = bool(settings.smtp_host) and send
+    if smtp and settings.smtp_user and settings.smtp_password and not settings.smtp_password.get_secret_value().isascii():
+        raise ValueError("SCOUT_REPORT_SMTP_PASSWORD has non-ASCII characters, which SMTP login cannot send")
     if smtp and not recipients:
         raise ValueError(f"profile {profile.name!r} has no recipients (set SCOUT_REPORT_RECIPIENTS or a profile)")
-    msg = build_message(report, settings, recipients)
+    msg = build_message(report, settings, addresses)
     eml, html, csv = write_outbox(report, msg, settings)
     result = DeliveryResult(status=PREVIEW, eml_path=eml, html_path=html, csv_path=csv, recipients=recipients)
 
+    def record(status: str) -> None:
+        result.status = status
+        ledger.record_report(
+            report.week, utcnow(), eml, recipients, status, profile=profile.name, covers_until=report.until
+        )
+
     if not smtp:
         # No SMTP host: the outbox is the delivery. --no-send: a preview that leaves the mark alone.
-        result.status = PREVIEW if not send else (RESENT if report.rebuilt else WRITTEN)
-        ledger.record_report(report.week, utcnow(), eml, recipients, result.status, profile=profile.name)
+        record(PREVIEW if not send else (RESENT if report.rebuilt else WRITTEN))
         return result
 
     attempts = max(1, settings.send_retries + 1)
@@ -146,15 +155,13 @@ def deliver(
             if attempt < attempts and not permanent:
                 sleep(backoff * 2 ** (attempt - 1))
                 continue
-            result.status = FAILED
-            ledger.record_report(report.week, utcnow(), eml, recipients, FAILED, profile=profile.name)
+            record(FAILED)
             raise DeliveryError(
                 f"could not send the report to {settings.smtp_host}:{settings.smtp_port} after {attempt} "
                 f"attempt{'s' if attempt != 1 else ''}: {result.error}. It is kept in {eml}",
                 result,
             ) from exc
-        result.status = RESENT if report.rebuilt else SENT
         result.error = None
-        ledger.record_report(report.week, utcnow(), eml, recipients, result.status, profile=profile.name)
+        record(RESENT if report.rebuilt else SENT)
         return result
     raise AssertionError("unreachable")

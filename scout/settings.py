@@ -119,6 +119,7 @@ class ReportSettings(_Settings):
     smtp_password: SecretStr | None = None
     smtp_timeout: float = 30.0
     send_retries: int = 3
+    send_backoff: float = 2.0  # seconds before the first retry, doubled for each further one
     sender: str = "dualscout@localhost"
     recipients: list[str] = Field(default_factory=list)
     subject_prefix: str = "[dualscout]"

@@ -26,8 +26,10 @@ if TYPE_CHECKING:
 CHART_WEEKS = 8
 EPOCH = datetime(2000, 1, 1, tzinfo=timezone.utc)  # "since the beginning" when nothing was sent yet
 _WEEK = re.compile(r"(\d{4})-?W(\d{1,2})", re.IGNORECASE)
-# Sentence ends: Japanese full stops, and . ! ? followed by white space.
-_SENTENCE_END = re.compile(r"(?<=[。．！？])|(?<=[.!?])\s+")
+# Sentence ends: Japanese full stops; . ! ? before white space and a non-lowercase start, or at the end.
+_SENTENCE_END = re.compile(r"[。．！？]|[.!?](?=\s+[^a-z\s])|[.!?]\s*$")
+_ABBREVIATIONS = {"e.g.", "i.e.", "al.", "fig.", "figs.", "eq.", "dr.", "prof.", "no.", "vs.", "cf.", "approx.",
+                  "inc.", "ltd.", "co.", "corp.", "mr.", "ms.", "st.", "u.s.", "u.k.", "jr."}  # fmt: skip
 
 
 class ReportError(ValueError):
@@ -60,10 +62,24 @@ def report_timezone(settings: ReportSettings) -> tzinfo:
         raise ReportError(f"unknown time zone {settings.timezone!r} (SCOUT_REPORT_TIMEZONE)") from exc
 
 
+def split_sentences(text: str) -> list[str]:
+    out, start = [], 0
+    for end_mark in _SENTENCE_END.finditer(text):
+        end = end_mark.start() + 1
+        if text[end_mark.start()] == "." and text[start:end].rsplit(None, 1)[-1].lower() in _ABBREVIATIONS:
+            continue  # "e.g. 1 pT", "U.S. Army": not the end of a sentence
+        if text[start:end].strip():
+            out.append(text[start:end].strip())
+        start = end
+    if text[start:].strip():
+        out.append(text[start:].strip())
+    return out
+
+
 def evidence_sentence(text: str, *, prefer: Iterable[str] = (), max_chars: int = 280) -> str:
     """One sentence of evidence: the first that names one of `prefer` (concept labels), else the first;
     a sentence longer than `max_chars` is cut at a word boundary and marked with an ellipsis."""
-    sentences = [s.strip() for s in _SENTENCE_END.split(text or "") if s and s.strip()]
+    sentences = split_sentences(text or "")
     if not sentences:
         return ""
     labels = [p.casefold() for p in prefer if p]

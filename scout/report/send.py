@@ -112,7 +112,7 @@ def deliver(
     ledger: Ledger,
     *,
     send: bool = True,
-    backoff: float = 2.0,
+    backoff: float | None = None,
     sleep: Callable[[float], None] = time.sleep,
 ) -> DeliveryResult:
     """Write the report to the outbox, send it when `send` and an SMTP host is configured, record the outcome.
@@ -143,6 +143,7 @@ def deliver(
         return result
 
     attempts = max(1, settings.send_retries + 1)
+    backoff = settings.send_backoff if backoff is None else backoff
     for attempt in range(1, attempts + 1):
         result.attempts = attempt
         try:

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
+import shutil
 import socket
+import sqlite3
 import ssl
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -123,11 +125,21 @@ def smtp_server():
         controller.stop()
 
 
+@pytest.fixture(scope="session")
+def populated_ledger_file(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("ledger") / "ledger.sqlite"
+    populate(Ledger(path))
+    with sqlite3.connect(path) as db:
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # everything in the main file: safe to copy
+    return path
+
+
 @pytest.fixture
-def ledger(tmp_path) -> Ledger:
-    ledger = Ledger(tmp_path / "ledger.sqlite")
-    populate(ledger)
-    return ledger
+def ledger(tmp_path, populated_ledger_file) -> Ledger:
+    """A fresh copy of the populated ledger for each test (populating it once is what takes the time)."""
+    path = tmp_path / "ledger.sqlite"
+    shutil.copyfile(populated_ledger_file, path)
+    return Ledger(path)
 
 
 @pytest.fixture

@@ -111,7 +111,8 @@ def register(app: typer.Typer) -> None:
                 err.print(f"  {line}", highlight=False)
             fail(str(exc))
         if result.status in ("sent", "resent"):
-            out.print(f"[green]Sent[/green] to {', '.join(result.recipients)} via {settings.smtp_host}.", highlight=False)
+            to = ", ".join(result.recipients)
+            out.print(f"[green]Sent[/green] to {to} via {settings.smtp_host}.", highlight=False)
         elif not settings.smtp_host and send:
             out.print("No SMTP host is configured (SCOUT_REPORT_SMTP_HOST): the report is in the outbox.")
         out.print(f"Report: {result.eml_path}", highlight=False, soft_wrap=True)

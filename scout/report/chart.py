@@ -99,5 +99,8 @@ def render_area_chart(
     fig.tight_layout()
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png")
-    caption = f"New matches per week and area, {counts.weeks[0]} to {counts.weeks[-1]}; a match in two areas counts in both."
+    caption = (
+        f"New matches per week and area, {counts.weeks[0]} to {counts.weeks[-1]}; "
+        "a match in two areas counts in both."
+    )
     return buffer.getvalue(), caption

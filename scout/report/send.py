@@ -123,7 +123,8 @@ def deliver(
     addresses = parse_recipients(profile.recipients)
     recipients = [a.addr_spec for a in addresses]
     smtp = bool(settings.smtp_host) and send
-    if smtp and settings.smtp_user and settings.smtp_password and not settings.smtp_password.get_secret_value().isascii():
+    password = settings.smtp_password.get_secret_value() if settings.smtp_password else ""
+    if smtp and settings.smtp_user and not password.isascii():
         raise ValueError("SCOUT_REPORT_SMTP_PASSWORD has non-ASCII characters, which SMTP login cannot send")
     if smtp and not recipients:
         raise ValueError(f"profile {profile.name!r} has no recipients (set SCOUT_REPORT_RECIPIENTS or a profile)")
@@ -166,3 +167,25 @@ def deliver(
         record(RESENT if report.rebuilt else SENT)
         return result
     raise AssertionError("unreachable")
+
+
+def run_report(
+    library,
+    *,
+    week: str | None = None,
+    profile: str | None = None,
+    send: bool = True,
+    settings: ReportSettings | None = None,
+    ledger: Ledger | None = None,
+) -> tuple[Report, DeliveryResult]:
+    """Build and deliver one report in a call (what the `weekly_report` flow runs): the ledger at
+    `IndexSettings().ledger_path` unless given, the profile by name. Raises like `build_report` and `deliver`."""
+    from scout.report.build import build_report
+    from scout.report.profiles import resolve_profile
+    from scout.settings import IndexSettings
+
+    settings = settings or ReportSettings()
+    ledger = ledger or Ledger(IndexSettings().ledger_path)
+    chosen = resolve_profile(profile, settings)
+    report = build_report(ledger, library, week=week, settings=settings, profile=chosen)
+    return report, deliver(report, settings, chosen, ledger, send=send)

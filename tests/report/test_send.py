@@ -175,3 +175,13 @@ def test_a_preview_leaves_the_mark(ledger, settings):
 def test_a_bad_recipient_is_a_clear_error(ledger, settings):
     with pytest.raises(ValueError, match="not an e-mail address"):
         deliver(_report(ledger, settings), settings, ReportProfile(recipients=["scout-at-example"]), ledger)
+
+
+def test_run_report_builds_and_delivers_in_one_call(ledger, settings, monkeypatch, tmp_path):
+    from scout.report import run_report
+
+    monkeypatch.setenv("SCOUT_HOME", str(tmp_path))
+    monkeypatch.delenv("SCOUT_REPORT_PROFILES", raising=False)
+    report, result = run_report(FakeLibrary(), week="2026-W47", settings=settings, ledger=ledger, send=False)
+    assert report.week == "2026-W47" and report.overview.new_matches == 11
+    assert result.status == "preview" and result.eml_path.exists()

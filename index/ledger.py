@@ -224,7 +224,15 @@ class Ledger:
             seen_at = self._run_time(db, run_id)
             for match in matches:
                 db.execute(
+                    # SQLite evaluates every SET expression on the old row; a run recorded late but started
+                    # earlier (a resumed flow) still becomes the first sighting.
                     "INSERT INTO matches VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT (need_id, doc_id) DO UPDATE SET"
+                    " first_seen = MIN(first_seen, excluded.first_seen),"
+                    " first_run = CASE WHEN excluded.first_seen < first_seen THEN excluded.first_run ELSE first_run END,"
+                    " first_score = CASE WHEN excluded.first_seen < first_seen THEN excluded.first_score"
+                    " ELSE first_score END,"
+                    " match_json = CASE WHEN excluded.first_seen < first_seen THEN excluded.match_json"
+                    " ELSE match_json END,"
                     " best_score = MAX(best_score, excluded.best_score),"
                     " last_seen = MAX(last_seen, excluded.last_seen),"
                     " last_run = CASE WHEN excluded.last_seen >= last_seen THEN excluded.last_run ELSE last_run END",
@@ -237,7 +245,11 @@ class Ledger:
                     key = organization_key(name)
                     if key:
                         db.execute(
-                            "INSERT INTO organizations VALUES (?,?,?,?) ON CONFLICT (key) DO NOTHING",
+                            "INSERT INTO organizations VALUES (?,?,?,?) ON CONFLICT (key) DO UPDATE SET"
+                            " name = CASE WHEN excluded.first_seen < first_seen THEN excluded.name ELSE name END,"
+                            " first_run = CASE WHEN excluded.first_seen < first_seen THEN excluded.first_run"
+                            " ELSE first_run END,"
+                            " first_seen = MIN(first_seen, excluded.first_seen)",
                             (key, name.strip(), seen_at, run_id),
                         )
             rows = db.execute(

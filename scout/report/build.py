@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Iterable
 from urllib.parse import quote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from index.ledger import organization_key
 from scout.library import Library
 from scout.models import Document, DocKind, Match, utcnow
 from scout.report.profiles import ReportProfile
@@ -267,7 +268,6 @@ def build_report(
 
     new_orgs = ledger.new_organizations(since, until)
     new_org_keys = {o.key for o in new_orgs}
-    from index.ledger import organization_key
 
     by_need: dict[str, list[ReportItem]] = defaultdict(list)
     for item in items:

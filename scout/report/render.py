@@ -81,6 +81,13 @@ def render_text(report: Report, settings: ReportSettings) -> str:
     return _environment().get_template("report.txt.j2").render(_context(report, settings, None))
 
 
+def _cell(value: object) -> str:
+    """Crawled text must not become a spreadsheet formula (CSV injection): a leading = + - @ or control
+    character is neutralised with an apostrophe, which Excel and LibreOffice hide."""
+    text = str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
 def report_csv(report: Report) -> bytes:
     """Every new match, best first: UTF-8 with a BOM, so that Excel shows Japanese correctly."""
     out = io.StringIO(newline="")
@@ -88,11 +95,11 @@ def report_csv(report: Report) -> bytes:
     writer.writerow(CSV_COLUMNS)
     for item in report.new_matches:
         m = item.match
-        writer.writerow([
-            m.need_id, report.need_titles.get(m.need_id, m.need_id), f"{m.score:.4f}", m.title,
+        writer.writerow([f"{m.score:.4f}" if i == 2 else _cell(v) for i, v in enumerate([
+            m.need_id, report.need_titles.get(m.need_id, m.need_id), m.score, m.title,
             m.kind or "", m.source, "; ".join(m.organizations), "; ".join(item.concepts), "; ".join(item.areas),
             item.evidence, m.url, m.doc_id, m.published.date().isoformat() if m.published else "",
-        ])  # fmt: skip
+        ])])  # fmt: skip
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 
 

@@ -58,6 +58,10 @@ def write_outbox(report: Report, msg: EmailMessage, settings: ReportSettings) ->
     stamp = report.generated_at.strftime("%Y%m%dT%H%M%SZ")
     profile = "" if report.profile == "default" else f"-{re.sub(r'[^A-Za-z0-9_.-]+', '_', report.profile)}"
     stem = f"dualscout-{report.week}{profile}-{stamp}"
+    n = 1
+    while (outbox / f"{stem}.eml").exists():  # two reports in the same second: keep both
+        n += 1
+        stem = f"dualscout-{report.week}{profile}-{stamp}-{n}"
     eml, html, csv = (outbox / f"{stem}{ext}" for ext in (".eml", ".html", ".csv"))
     for path, data in ((eml, msg.as_bytes()), (html, render_html(report, settings).encode("utf-8")),
                        (csv, report_csv(report))):  # fmt: skip

@@ -178,3 +178,15 @@ def test_timestamps_in_other_zones_compare_correctly(ledger):
     utc_midnight = datetime(2026, 11, 20, tzinfo=timezone.utc)
     assert len(ledger.new_matches(utc_midnight, utc_midnight + timedelta(seconds=1))) == 1
     assert ledger.new_matches(utc_midnight - timedelta(hours=1), utc_midnight) == []
+
+
+def test_a_run_recorded_late_but_started_earlier_is_the_first_sighting(ledger):
+    later = ledger.start_match_run(at=NOW)
+    earlier = ledger.start_match_run(at=NOW - timedelta(days=3))  # a resumed flow finishing after the next run
+    ledger.record_matches(later, [make_match(NEED_QMAG, DOC_NV, 0.9, ["quantum-sensing"])])
+    ledger.record_matches(earlier, [make_match(NEED_QMAG, DOC_NV, 0.7, ["quantum-sensing"])])
+    (first,) = ledger.new_matches(NOW - timedelta(days=4), NOW + timedelta(days=1))
+    assert first.score == pytest.approx(0.7)  # the match as first seen
+    assert ledger.new_matches(NOW - timedelta(hours=1), NOW + timedelta(days=1)) == []
+    (org, _other) = ledger.new_organizations(NOW - timedelta(days=4), NOW - timedelta(days=2))
+    assert org.first_seen == NOW - timedelta(days=3)

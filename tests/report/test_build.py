@@ -173,3 +173,17 @@ def test_the_chart_is_a_png_with_the_recent_weeks(ledger, settings):
     report = _build(ledger, settings, chart=True)
     assert report.chart_png.startswith(b"\x89PNG")
     assert "2026-W40 to 2026-W47" in report.chart_caption
+
+
+def test_crawled_text_cannot_become_a_spreadsheet_formula(ledger, settings):
+    from tests.report.fakes import DOC_META, make_match
+
+    evil = make_match(NEED_RAM, DOC_META, 0.95, ["metamaterial"]).model_copy(
+        update={"doc_id": "evil", "title": '=HYPERLINK("http://evil.example","click")', "organizations": ["@SUM(1+1)"]}
+    )
+    ledger.record_matches(ledger.start_match_run(at=NOW - timedelta(hours=1)), [evil])
+    rows = list(csv.DictReader(io.StringIO(report_csv(_build(ledger, settings)).decode("utf-8-sig"))))
+    assert rows[0]["doc_id"] == "evil"
+    assert rows[0]["title"] == '\'=HYPERLINK("http://evil.example","click")'
+    assert rows[0]["organizations"] == "'@SUM(1+1)"
+    assert rows[0]["score"] == "0.9500"  # numbers stay numbers

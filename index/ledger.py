@@ -207,6 +207,12 @@ class Ledger:
             db.execute("INSERT OR IGNORE INTO match_runs VALUES (?, ?)", (run_id, _ts(at or utcnow())))
         return run_id
 
+    def last_match_run(self) -> tuple[str, datetime] | None:
+        """(run_id, started) of the latest match run, or None when no run was ever recorded."""
+        with self._connect() as db:
+            row = db.execute("SELECT run_id, started FROM match_runs ORDER BY started DESC LIMIT 1").fetchone()
+        return (row["run_id"], _dt(row["started"])) if row else None
+
     def _run_time(self, db: sqlite3.Connection, run_id: str) -> str:
         row = db.execute("SELECT started FROM match_runs WHERE run_id = ?", (run_id,)).fetchone()
         if row is None:

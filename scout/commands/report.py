@@ -54,13 +54,14 @@ def register(app: typer.Typer) -> None:
         profile: str = typer.Option("default", "--profile", help="Report profile: recipients and area/source filters."),
         send: bool = typer.Option(True, "--send/--no-send", help="Send by SMTP (when configured); --no-send only writes a preview."),
         open_html: bool = typer.Option(False, "--open", help="Open the HTML version in a browser afterwards."),
+        record: bool = typer.Option(False, "--record-matches", help="First record the index's current matches in the ledger (the match flow's job; automatic when no match run was ever recorded)."),
     ) -> None:  # fmt: skip
         from rich.console import Console
         from rich.table import Table
 
         from index.ledger import Ledger
         from scout.report import DeliveryError, ProfileError, ReportError, build_report, deliver, resolve_profile
-        from scout.report.build import parse_week, report_timezone
+        from scout.report.build import parse_week, record_library_matches, report_timezone
         from scout.settings import IndexSettings, ReportSettings
 
         out, err = Console(), Console(stderr=True)
@@ -79,6 +80,9 @@ def register(app: typer.Typer) -> None:
         ledger = Ledger(IndexSettings().ledger_path)
         try:
             with _library() as library:
+                if record or (ledger.last_match_run() is None and not week):
+                    fresh = record_library_matches(ledger, library)
+                    out.print(f"Recorded the index's current matches in the ledger: {len(fresh)} new.")
                 built = build_report(ledger, library, week=week, settings=settings, profile=chosen)
         except _Unavailable as exc:
             fail(f"{exc}. Build the index first (scout demo, or the crawl/enrich flows).")

@@ -190,6 +190,13 @@ class Report:
         return not self.new_matches
 
 
+def record_library_matches(ledger: "Ledger", library: Library, *, limit_per_need: int = 20) -> list[Match]:
+    """Record the library's current matches as a match run (what the scheduled `match` flow does); returns the
+    ones the ledger had never seen. Lets `scout report` work on an index built without the flows."""
+    run_id = ledger.start_match_run()
+    return ledger.record_matches(run_id, library.all_matches(limit_per_need=limit_per_need))
+
+
 def _default_taxonomy() -> "Taxonomy":
     from nlp.taxonomy import load_taxonomy
 

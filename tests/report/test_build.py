@@ -187,3 +187,18 @@ def test_crawled_text_cannot_become_a_spreadsheet_formula(ledger, settings):
     assert rows[0]["title"] == '\'=HYPERLINK("http://evil.example","click")'
     assert rows[0]["organizations"] == "'@SUM(1+1)"
     assert rows[0]["score"] == "0.9500"  # numbers stay numbers
+
+
+def test_chart_labels_never_lack_glyphs(ledger, settings, monkeypatch):
+    """Japanese area names with a CJK font, English ones without: matplotlib never draws empty boxes."""
+    import warnings
+
+    from scout.report import chart
+
+    for family in (chart.cjk_font_family(), None):
+        monkeypatch.setattr(chart, "cjk_font_family", lambda family=family: family)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            png, _ = chart.render_area_chart(ledger, TAXONOMY, until=NOW, weeks=8, tz=timezone.utc)
+        assert png.startswith(b"\x89PNG")
+        assert not [w for w in caught if "missing from font" in str(w.message)], family

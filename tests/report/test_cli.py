@@ -133,3 +133,13 @@ def test_a_missing_or_broken_index_is_a_clear_error(cli, monkeypatch):
     result = cli("--no-send")
     assert result.exit_code == 1
     assert "cannot open the index: no collection 'dualscout'" in result.output and "long details" not in result.output
+
+
+def test_a_fresh_ledger_is_filled_from_the_index(cli, tmp_path):
+    (tmp_path / "ledger.sqlite").unlink()  # an index built without the flows: the ledger never saw a match run
+    result = cli("--no-send")
+    assert result.exit_code == 0, result.output
+    assert "Recorded the index's current matches in the ledger: 12 new." in result.output
+    assert "12 new matches for 3 needs" in result.output
+    again = cli("--no-send")  # a preview does not move the mark, and the ledger is not filled twice
+    assert "Recorded" not in again.output and "12 new matches for 3 needs" in again.output

@@ -114,6 +114,8 @@ def register(app: typer.Typer) -> None:
             for line in exc.result.messages:
                 err.print(f"  {line}", highlight=False)
             fail(str(exc))
+        for line in result.messages:
+            err.print(f"[yellow]warning:[/yellow] {line}", highlight=False)
         if result.status in ("sent", "resent"):
             to = ", ".join(result.recipients)
             out.print(f"[green]Sent[/green] to {to} via {settings.smtp_host}.", highlight=False)

@@ -71,8 +71,9 @@ def write_outbox(report: Report, msg: EmailMessage, settings: ReportSettings) ->
     return eml, html, csv
 
 
-def smtp_send(msg: EmailMessage, settings: ReportSettings, recipients: list[str]) -> None:
-    """One attempt. Raises smtplib.SMTPException or OSError."""
+def smtp_send(msg: EmailMessage, settings: ReportSettings, recipients: list[str]) -> dict[str, tuple[int, bytes]]:
+    """One attempt; returns the recipients the server refused (when it accepted others).
+    Raises smtplib.SMTPException or OSError."""
     context = ssl.create_default_context()
     host, port, timeout = settings.smtp_host, settings.smtp_port, settings.smtp_timeout
     if settings.smtp_security == "ssl":
@@ -87,9 +88,7 @@ def smtp_send(msg: EmailMessage, settings: ReportSettings, recipients: list[str]
         if settings.smtp_user:
             password = settings.smtp_password.get_secret_value() if settings.smtp_password else ""
             client.login(settings.smtp_user, password)
-        refused = client.send_message(msg, from_addr=parseaddr(settings.sender)[1], to_addrs=recipients)
-        if refused:
-            log.warning("some recipients were refused: %s", ", ".join(sorted(refused)))
+        return client.send_message(msg, from_addr=parseaddr(settings.sender)[1], to_addrs=recipients)
 
 
 def _describe(exc: BaseException) -> str:
@@ -139,7 +138,7 @@ def deliver(
     def record(status: str) -> None:
         result.status = status
         ledger.record_report(
-            report.week, utcnow(), eml, recipients, status, profile=profile.name, covers_until=report.until
+            report.week, utcnow(), eml, result.recipients, status, profile=profile.name, covers_until=report.until
         )
 
     if not smtp:
@@ -152,7 +151,7 @@ def deliver(
     for attempt in range(1, attempts + 1):
         result.attempts = attempt
         try:
-            smtp_send(msg, settings, recipients)
+            refused = smtp_send(msg, settings, recipients)
         except (smtplib.SMTPException, OSError) as exc:
             result.error = _describe(exc)
             result.messages.append(f"attempt {attempt}/{attempts} failed: {result.error}")
@@ -168,6 +167,10 @@ def deliver(
                 result,
             ) from exc
         result.error = None
+        for address, (code, reason) in sorted(refused.items()):
+            result.messages.append(f"{address} was refused: {code} {reason.decode('utf-8', 'replace')}")
+            log.warning("report %s: %s was refused (%s)", report.week, address, code)
+        result.recipients = [r for r in recipients if r not in refused]
         record(RESENT if report.rebuilt else SENT)
         return result
     raise AssertionError("unreachable")

@@ -35,7 +35,14 @@ class Sink:
 
     messages: list = field(default_factory=list)
     refuse: bool = False
+    refuse_rcpt: set = field(default_factory=set)
     attempts: int = 0
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address in self.refuse_rcpt:
+            return "550 5.1.1 No such mailbox"
+        envelope.rcpt_tos.append(address)
+        return "250 2.1.5 OK"
 
     async def handle_DATA(self, server, session, envelope):
         self.attempts += 1

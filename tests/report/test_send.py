@@ -185,3 +185,14 @@ def test_run_report_builds_and_delivers_in_one_call(ledger, settings, monkeypatc
     report, result = run_report(FakeLibrary(), week="2026-W47", settings=settings, ledger=ledger, send=False)
     assert report.week == "2026-W47" and report.overview.new_matches == 11
     assert result.status == "preview" and result.eml_path.exists()
+
+
+def test_a_refused_recipient_is_reported_and_the_others_get_the_mail(ledger, settings, smtp_server):
+    sink, port = smtp_server("plain")
+    sink.refuse_rcpt = {"analyst@example.jp"}
+    settings = configured(settings, smtp_host="127.0.0.1", smtp_port=port, smtp_security="none")
+    result = deliver(_report(ledger, settings), settings, _profile(settings), ledger)
+    assert result.status == "sent" and result.recipients == ["scout@example.jp"]
+    assert result.messages == ["analyst@example.jp was refused: 550 5.1.1 No such mailbox"]
+    assert [e.rcpt_tos for e in sink.messages] == [["scout@example.jp"]]
+    assert ledger.reports(1)[0].recipients == ["scout@example.jp"]

@@ -231,7 +231,8 @@ def build_report(
     else:
         last = ledger.last_sent_report(profile=profile.name)
         since, until = (last[1] if last else EPOCH), now
-        label = week_label(until, tz)
+        # Named after the week the period mostly covers: sent on Monday morning, it is last week's report.
+        label = week_label(max(since, until - timedelta(days=3.5)), tz)
 
     concept_areas = {c.id: taxonomy.areas_of(c.id) for c in taxonomy.concepts}
     concept_label = {c.id: (c.en if c.en == c.ja else f"{c.en} ({c.ja})") for c in taxonomy.concepts}

@@ -75,7 +75,7 @@ def test_crawled_text_is_escaped_and_unsafe_links_dropped(ledger, settings):
     xss_item = next(i for s in report.sections for i in s.items if i.match.doc_id == DOC_XSS.id)
     assert xss_item.link is None
     assert "&lt;b&gt;tunable&lt;/b&gt;" in html
-    assert '<html lang="en">' in html and "Noto Sans CJK JP" in html  # a CJK font stack
+    assert '<html lang="ja">' in html and "Noto Sans CJK JP" in html  # Japanese glyph forms, a CJK font stack
     assert "ダイヤモンドNVセンター" in html
 
 
@@ -202,3 +202,10 @@ def test_chart_labels_never_lack_glyphs(ledger, settings, monkeypatch):
             png, _ = chart.render_area_chart(ledger, TAXONOMY, until=NOW, weeks=8, tz=timezone.utc)
         assert png.startswith(b"\x89PNG")
         assert not [w for w in caught if "missing from font" in str(w.message)], family
+
+
+def test_a_report_sent_on_monday_morning_is_named_after_last_week(ledger, settings):
+    monday_morning = datetime(2026, 11, 23, 8, 0, tzinfo=timezone(timedelta(hours=9)))  # 2026-W48 in Tokyo
+    report = build_report(ledger, FakeLibrary(), settings=settings, taxonomy=TAXONOMY, now=monday_morning, chart=False)
+    assert report.week == "2026-W47" and report.since == LAST_SENT
+    assert _build(ledger, settings).week == "2026-W47"  # built on Friday of the same week

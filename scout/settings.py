@@ -119,11 +119,13 @@ class ReportSettings(_Settings):
     smtp_password: SecretStr | None = None
     smtp_timeout: float = 30.0
     send_retries: int = 3
+    send_backoff: float = 2.0  # seconds before the first retry, doubled for each further one
     sender: str = "dualscout@localhost"
     recipients: list[str] = Field(default_factory=list)
     subject_prefix: str = "[dualscout]"
     base_url: str = "http://127.0.0.1:8700"  # links in the mail point at `scout serve`
     top_per_need: int = 5
+    timezone: str = "Asia/Tokyo"  # ISO weeks (`--week 2026-W47`) and the times shown in the report
     outbox: Path | None = None  # None: $SCOUT_HOME/outbox
 
     @property

@@ -1,0 +1,127 @@
+"""`scout report`: build the weekly report and send it (or write it to the outbox)."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import Callable, Iterator
+
+import typer
+
+# Tests and embedding tools may replace how the library is opened (e.g. with a fake implementing the Protocol).
+library_factory: Callable[[], object] | None = None
+
+HELP = """Build the weekly report of what is new and e-mail it to the profile's recipients.
+
+"New" means first matched since the last report delivered to that profile. With no SMTP host configured (SCOUT_REPORT_SMTP_HOST) the report is written to the outbox folder (.eml, .html, .csv) and its path printed; the outbox keeps every report, sent or not. --week rebuilds any past ISO week from the ledger.
+
+[bold]Example[/bold]: scout report --week 2026-W47 --no-send --open
+"""
+
+
+class _Unavailable(RuntimeError):
+    pass
+
+
+@contextmanager
+def _library() -> Iterator[object]:
+    if library_factory is not None:
+        yield library_factory()
+        return
+    try:
+        from scout.library_impl import open_library
+    except ImportError as exc:
+        raise _Unavailable(f"the index library is not installed here ({exc})") from None
+    try:
+        try:
+            library = open_library(read_only=True)
+        except TypeError:
+            library = open_library()
+    except Exception as exc:  # noqa: BLE001 - one line for the user; the index layer owns the details
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise _Unavailable(f"cannot open the index: {reason}") from None
+    try:
+        yield library
+    finally:
+        close = getattr(library, "close", None)
+        if callable(close):
+            close()
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("report", help=HELP)
+    def report(
+        week: str = typer.Option(None, "--week", help="Rebuild this ISO week (e.g. 2026-W47) instead of 'since the last report'."),
+        profile: str = typer.Option("default", "--profile", help="Report profile: recipients and area/source filters."),
+        send: bool = typer.Option(True, "--send/--no-send", help="Send by SMTP (when configured); --no-send only writes a preview."),
+        open_html: bool = typer.Option(False, "--open", help="Open the HTML version in a browser afterwards."),
+        record: bool = typer.Option(False, "--record-matches", help="First record the index's current matches in the ledger (the match flow's job; automatic when no match run was ever recorded)."),
+    ) -> None:  # fmt: skip
+        from rich.console import Console
+        from rich.table import Table
+
+        from index.ledger import Ledger
+        from scout.report import DeliveryError, ProfileError, ReportError, build_report, deliver, resolve_profile
+        from scout.report.build import parse_week, record_library_matches, report_timezone
+        from scout.settings import IndexSettings, ReportSettings
+
+        out, err = Console(), Console(stderr=True)
+
+        def fail(message: str, code: int = 1) -> None:
+            err.print(f"[red]error:[/red] {message}", highlight=False)
+            raise typer.Exit(code)
+
+        settings = ReportSettings()
+        try:
+            chosen = resolve_profile(profile, settings)
+            if week:
+                parse_week(week, report_timezone(settings))  # a bad week fails before anything is opened
+        except (ProfileError, ReportError) as exc:
+            fail(str(exc), 2)
+        ledger = Ledger(IndexSettings().ledger_path)
+        try:
+            with _library() as library:
+                if record or (ledger.last_match_run() is None and not week):
+                    fresh = record_library_matches(ledger, library)
+                    out.print(f"Recorded the index's current matches in the ledger: {len(fresh)} new.")
+                built = build_report(ledger, library, week=week, settings=settings, profile=chosen)
+        except _Unavailable as exc:
+            fail(f"{exc}. Build the index first (scout demo, or the crawl/enrich flows).")
+        except ReportError as exc:
+            fail(str(exc), 2)
+
+        table = Table(title=f"dualscout report {built.week} · profile {built.profile}", title_justify="left")
+        table.add_column("need")
+        table.add_column("new", justify="right")
+        table.add_column("best", justify="right")
+        table.add_column("top match")
+        for section in built.sections:
+            top = section.items[0].match.title if section.items else ""
+            table.add_row(section.title[:60], str(section.new_count), f"{section.best_score:.2f}", top[:60])
+        if built.sections:
+            out.print(table)
+        ov = built.overview
+        out.print(
+            f"{ov.new_matches} new matches for {ov.needs_with_news} needs; {len(built.quiet_needs)} needs with nothing "
+            f"new; {ov.fetched} documents crawled ({ov.new_documents} new); {len(ov.new_organizations)} new "
+            f"organizations; {ov.rejected} rejected.",
+            highlight=False,
+        )
+        try:
+            result = deliver(built, settings, chosen, ledger, send=send)
+        except ValueError as exc:
+            fail(str(exc), 2)
+        except DeliveryError as exc:
+            for line in exc.result.messages:
+                err.print(f"  {line}", highlight=False)
+            fail(str(exc))
+        for line in result.messages:
+            err.print(f"[yellow]warning:[/yellow] {line}", highlight=False)
+        if result.status in ("sent", "resent"):
+            to = ", ".join(result.recipients)
+            out.print(f"[green]Sent[/green] to {to} via {settings.smtp_host}.", highlight=False)
+        elif not settings.smtp_host and send:
+            out.print("No SMTP host is configured (SCOUT_REPORT_SMTP_HOST): the report is in the outbox.")
+        out.print(f"Report: {result.eml_path}", highlight=False, soft_wrap=True)
+        out.print(f"HTML:   {result.html_path}", highlight=False, soft_wrap=True)
+        if open_html:
+            typer.launch(str(result.html_path))

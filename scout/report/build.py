@@ -1,0 +1,356 @@
+"""What goes into a weekly report, gathered from the ledger (what is new) and the library (the needs).
+
+`build_report()` only reads; `scout.report.render` turns a `Report` into an e-mail and `scout.report.send`
+delivers it and records the delivery in the ledger.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone, tzinfo
+from typing import TYPE_CHECKING, Iterable
+from urllib.parse import quote, urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from index.ledger import organization_key
+from scout.library import Library
+from scout.models import Document, DocKind, Match, utcnow
+from scout.report.profiles import ReportProfile
+from scout.settings import NlpSettings, ReportSettings
+
+if TYPE_CHECKING:
+    from index.ledger import Ledger, NewOrganization, SourceSummary
+    from nlp.taxonomy import Taxonomy
+
+CHART_WEEKS = 8
+EPOCH = datetime(2000, 1, 1, tzinfo=timezone.utc)  # "since the beginning" when nothing was sent yet
+_WEEK = re.compile(r"(\d{4})-?W(\d{1,2})", re.IGNORECASE)
+# Sentence ends: Japanese full stops; . ! ? before white space and a non-lowercase start, or at the end.
+_SENTENCE_END = re.compile(r"[。．！？]|[.!?](?=\s+[^a-z\s])|[.!?]\s*$")
+_ABBREVIATIONS = {"e.g.", "i.e.", "al.", "fig.", "figs.", "eq.", "dr.", "prof.", "no.", "vs.", "cf.", "approx.",
+                  "inc.", "ltd.", "co.", "corp.", "mr.", "ms.", "st.", "u.s.", "u.k.", "jr."}  # fmt: skip
+
+
+class ReportError(ValueError):
+    """Bad input to a report (a week that is not an ISO week, an unknown time zone)."""
+
+
+def parse_week(week: str, tz: tzinfo) -> tuple[datetime, datetime]:
+    """"2026-W47" -> [Monday 00:00, next Monday 00:00) in `tz`."""
+    found = _WEEK.fullmatch(week.strip())
+    if not found:
+        raise ReportError(f"{week!r} is not an ISO week; write it like 2026-W47")
+    try:
+        monday = date.fromisocalendar(int(found[1]), int(found[2]), 1)
+    except ValueError as exc:
+        raise ReportError(f"{week!r} is not an ISO week: {exc}") from exc
+    since = datetime(monday.year, monday.month, monday.day, tzinfo=tz)
+    following = monday + timedelta(weeks=1)
+    return since, datetime(following.year, following.month, following.day, tzinfo=tz)
+
+
+def week_label(moment: datetime, tz: tzinfo) -> str:
+    iso = moment.astimezone(tz).isocalendar()
+    return f"{iso.year}-W{iso.week:02d}"
+
+
+def report_timezone(settings: ReportSettings) -> tzinfo:
+    try:
+        return ZoneInfo(settings.timezone)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ReportError(f"unknown time zone {settings.timezone!r} (SCOUT_REPORT_TIMEZONE)") from exc
+
+
+def split_sentences(text: str) -> list[str]:
+    out, start = [], 0
+    for end_mark in _SENTENCE_END.finditer(text):
+        end = end_mark.start() + 1
+        if text[end_mark.start()] == "." and text[start:end].rsplit(None, 1)[-1].lower() in _ABBREVIATIONS:
+            continue  # "e.g. 1 pT", "U.S. Army": not the end of a sentence
+        if text[start:end].strip():
+            out.append(text[start:end].strip())
+        start = end
+    if text[start:].strip():
+        out.append(text[start:].strip())
+    return out
+
+
+def evidence_sentence(text: str, *, prefer: Iterable[str] = (), max_chars: int = 280) -> str:
+    """One sentence of evidence: the first that names one of `prefer` (concept labels), else the first;
+    a sentence longer than `max_chars` is cut at a word boundary and marked with an ellipsis."""
+    sentences = split_sentences(text or "")
+    if not sentences:
+        return ""
+    labels = [p.casefold() for p in prefer if p]
+    chosen = next((s for s in sentences if any(label in s.casefold() for label in labels)), sentences[0])
+    if len(chosen) <= max_chars:
+        return chosen
+    cut = chosen[: max_chars - 1]
+    space = cut.rfind(" ")
+    if space > max_chars // 2:  # a word boundary for spaced scripts; Japanese is cut where it stands
+        cut = cut[:space]
+    return cut.rstrip(" ,;:、") + "…"
+
+
+def safe_url(url: str | None) -> str | None:
+    """Crawled URLs become links only when they are plain http(s): never `javascript:` or `data:`."""
+    if not url:
+        return None
+    parts = urlsplit(url.strip())
+    return url.strip() if parts.scheme in ("http", "https") and parts.netloc else None
+
+
+@dataclass
+class ReportItem:
+    """A new technology (a matched document) for one need."""
+
+    match: Match
+    concepts: list[str]  # display labels of the shared concepts
+    evidence: str
+    link: str | None  # the document's own URL, when it is a safe http(s) URL
+    areas: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ReportOrganization:
+    key: str
+    name: str
+    score: float  # best score among its new matches for this need
+    documents: int
+    new: bool  # named by a match for the first time in this window
+
+
+@dataclass
+class NeedSection:
+    need_id: str
+    title: str
+    source: str
+    language: str | None
+    link: str  # the need's page in `scout serve`
+    new_count: int
+    best_score: float
+    items: list[ReportItem]
+    organizations: list[ReportOrganization]
+
+
+@dataclass
+class QuietNeed:
+    need_id: str
+    title: str
+    source: str
+    link: str
+
+
+@dataclass
+class Overview:
+    sources: list["SourceSummary"]
+    new_organizations: list["NewOrganization"]
+    new_matches: int
+    needs_with_news: int
+
+    @property
+    def fetched(self) -> int:
+        return sum(s.fetched for s in self.sources)
+
+    @property
+    def new_documents(self) -> int:
+        return sum(s.new for s in self.sources)
+
+    @property
+    def updated_documents(self) -> int:
+        return sum(s.updated for s in self.sources)
+
+    @property
+    def rejected(self) -> int:
+        return sum(s.rejected for s in self.sources)
+
+
+@dataclass
+class Report:
+    week: str
+    since: datetime
+    until: datetime
+    generated_at: datetime
+    timezone: str
+    profile: str
+    rebuilt: bool  # built for an explicit past week (`--week`), not "since the last report"
+    base_url: str
+    sections: list[NeedSection]
+    quiet_needs: list[QuietNeed]
+    overview: Overview
+    new_matches: list[ReportItem]  # every new match, best first: the CSV attachment
+    need_titles: dict[str, str]
+    chart_png: bytes | None
+    chart_caption: str
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.new_matches
+
+
+def record_library_matches(ledger: "Ledger", library: Library, *, limit_per_need: int = 20) -> list[Match]:
+    """Record the library's current matches as a match run (what the scheduled `match` flow does); returns the
+    ones the ledger had never seen. Lets `scout report` work on an index built without the flows."""
+    run_id = ledger.start_match_run()
+    return ledger.record_matches(run_id, library.all_matches(limit_per_need=limit_per_need))
+
+
+def _default_taxonomy() -> "Taxonomy":
+    from nlp.taxonomy import load_taxonomy
+
+    return load_taxonomy(NlpSettings().taxonomy_path)
+
+
+def build_report(
+    ledger: "Ledger",
+    library: Library | None,
+    *,
+    week: str | None = None,
+    settings: ReportSettings | None = None,
+    profile: ReportProfile | None = None,
+    taxonomy: "Taxonomy | None" = None,
+    now: datetime | None = None,
+    chart: bool = True,
+) -> Report:
+    """Gather a report.
+
+    Without `week`: everything first seen since the last report delivered to this profile, up to now.
+    With `week` ("2026-W47", in `settings.timezone`): that week, rebuilt from the ledger at any later time.
+    `library` supplies the needs (titles, and the needs with nothing new); None leaves titles as ids.
+    """
+    settings = settings or ReportSettings()
+    profile = profile or ReportProfile(recipients=list(settings.recipients))
+    tz = report_timezone(settings)
+    taxonomy = taxonomy or _default_taxonomy()
+    now = now or utcnow()
+    if week:
+        since, until = parse_week(week, tz)
+        label = week_label(since, tz)
+    else:
+        last = ledger.last_sent_report(profile=profile.name)
+        since, until = (last[1] if last else EPOCH), now
+        # Named after the week the period mostly covers: sent on Monday morning, it is last week's report.
+        label = week_label(max(since, until - timedelta(days=3.5)), tz)
+
+    concept_areas = {c.id: taxonomy.areas_of(c.id) for c in taxonomy.concepts}
+    concept_label = {c.id: (c.en if c.en == c.ja else f"{c.en} ({c.ja})") for c in taxonomy.concepts}
+    base = settings.base_url.rstrip("/")
+    needs: dict[str, Document] = {n.id: n for n in library.needs()} if library is not None else {}
+
+    def need_doc(need_id: str) -> Document | None:
+        if need_id not in needs and library is not None:
+            doc = library.document(need_id)
+            if doc is not None:
+                needs[need_id] = doc
+        return needs.get(need_id)
+
+    def wanted_need(need_id: str) -> bool:
+        if not profile.need_sources:
+            return True
+        doc = need_doc(need_id)
+        return doc is not None and doc.source in profile.need_sources
+
+    items: list[ReportItem] = []
+    for match in ledger.new_matches(since, until):
+        areas = sorted({a for c in match.shared_concepts for a in concept_areas.get(c, ())})
+        if profile.areas and not set(areas) & set(profile.areas):
+            continue
+        if not wanted_need(match.need_id):
+            continue
+        labels: list[str] = []
+        for cid in match.shared_concepts:
+            if cid in taxonomy.by_id:
+                labels += [*taxonomy.by_id[cid].labels_en(), *taxonomy.by_id[cid].labels_ja()]
+        items.append(
+            ReportItem(
+                match=match,
+                concepts=[concept_label.get(c, c) for c in match.shared_concepts],
+                evidence=evidence_sentence(match.doc_evidence.text if match.doc_evidence else "", prefer=labels),
+                link=safe_url(match.url),
+                areas=areas,
+            )
+        )
+    items.sort(key=lambda i: (-i.match.score, i.match.need_id, i.match.doc_id))
+
+    new_orgs = ledger.new_organizations(since, until)
+    new_org_keys = {o.key for o in new_orgs}
+
+    by_need: dict[str, list[ReportItem]] = defaultdict(list)
+    for item in items:
+        by_need[item.match.need_id].append(item)
+
+    def need_title(need_id: str) -> str:
+        doc = need_doc(need_id)
+        return doc.title if doc is not None else need_id
+
+    sections: list[NeedSection] = []
+    for need_id, need_items in by_need.items():
+        orgs: dict[str, ReportOrganization] = {}
+        for item in need_items:
+            for name in item.match.organizations:
+                key = organization_key(name)
+                if not key:
+                    continue
+                org = orgs.get(key)
+                if org is None:
+                    orgs[key] = ReportOrganization(key, name.strip(), item.match.score, 1, key in new_org_keys)
+                else:
+                    org.score = max(org.score, item.match.score)
+                    org.documents += 1
+        doc = need_doc(need_id)
+        sections.append(
+            NeedSection(
+                need_id=need_id,
+                title=need_title(need_id),
+                source=doc.source if doc else "",
+                language=doc.language if doc else None,
+                link=f"{base}/needs/{quote(need_id, safe='')}",
+                new_count=len(need_items),
+                best_score=need_items[0].match.score,
+                items=need_items[: settings.top_per_need],
+                organizations=sorted(orgs.values(), key=lambda o: (-o.score, o.name))[: settings.top_per_need],
+            )
+        )
+    # The strongest news first: best new score, then how much is new.
+    sections.sort(key=lambda s: (-s.best_score, -s.new_count, s.title))
+
+    quiet = [
+        QuietNeed(n.id, n.title, n.source, f"{base}/needs/{quote(n.id, safe='')}")
+        for n in sorted(needs.values(), key=lambda d: (d.source, d.title))
+        if n.kind == DocKind.need and n.id not in by_need and wanted_need(n.id)
+    ]
+
+    overview = Overview(
+        sources=ledger.crawl_summary(since, until),
+        new_organizations=new_orgs,
+        new_matches=len(items),
+        needs_with_news=len(sections),
+    )
+
+    chart_png, caption = None, ""
+    if chart:
+        from scout.report.chart import render_area_chart
+
+        chart_png, caption = render_area_chart(
+            ledger, taxonomy, until=until, weeks=CHART_WEEKS, tz=tz, areas=profile.areas or None
+        )
+
+    return Report(
+        week=label,
+        since=since,
+        until=until,
+        generated_at=now,
+        timezone=settings.timezone,
+        profile=profile.name,
+        rebuilt=bool(week),
+        base_url=base,
+        sections=sections,
+        quiet_needs=quiet,
+        overview=overview,
+        new_matches=items,
+        need_titles={nid: need_title(nid) for nid in by_need},
+        chart_png=chart_png,
+        chart_caption=caption,
+    )

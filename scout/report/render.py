@@ -1,0 +1,156 @@
+"""A `Report` as an e-mail: multipart/alternative (plain text, HTML with the chart inline by cid:) plus the
+CSV of all new matches, built with the standard `email` package and Jinja2 templates."""
+
+from __future__ import annotations
+
+import base64
+import csv
+import io
+from datetime import datetime
+from email import policy
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.errors import HeaderParseError
+from email.utils import format_datetime, make_msgid, parseaddr
+from functools import lru_cache
+from pathlib import Path
+from typing import Iterable
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from scout.report.build import EPOCH, Report, report_timezone
+from scout.settings import ReportSettings
+
+TEMPLATES = Path(__file__).with_name("templates")
+# Latin text first, then Japanese fonts per platform (macOS, Windows, Linux), then the generic family.
+FONT_STACK = (
+    "-apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, 'Hiragino Sans', 'Hiragino Kaku Gothic ProN', "
+    "'Yu Gothic', Meiryo, 'Noto Sans CJK JP', 'Noto Sans JP', 'IPAexGothic', sans-serif"
+)
+MAX_LISTED = 20  # names listed inline (new organizations, quiet needs) before "and N more"
+CSV_COLUMNS = ["need_id", "need_title", "score", "title", "kind", "source", "organizations", "shared_concepts",
+               "areas", "evidence", "url", "doc_id", "published"]  # fmt: skip
+
+
+@lru_cache(maxsize=1)
+def _environment() -> Environment:
+    return Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=select_autoescape(enabled_extensions=("html", "html.j2"), default_for_string=True),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+
+
+def subject_of(report: Report, settings: ReportSettings) -> str:
+    n, m = report.overview.new_matches, report.overview.needs_with_news
+    body = f"Weekly report {report.week}: {n} new match{'es' if n != 1 else ''} for {m} need{'s' if m != 1 else ''}"
+    if report.profile != "default":
+        body += f" ({report.profile})"
+    return f"{settings.subject_prefix} {body}".strip()
+
+
+def _context(report: Report, settings: ReportSettings, chart_src: str | None) -> dict:
+    tz = report_timezone(settings)
+
+    def local(moment: datetime) -> str:
+        return moment.astimezone(tz).strftime("%Y-%m-%d %H:%M")
+
+    return {
+        "report": report,
+        "subject": subject_of(report, settings),
+        "chart_src": chart_src,
+        "font_stack": FONT_STACK,
+        "max_listed": MAX_LISTED,
+        "since_text": "the first recorded run" if report.since <= EPOCH else local(report.since),
+        "until_text": local(report.until),
+        "generated_text": local(report.generated_at),
+    }
+
+
+def render_html(report: Report, settings: ReportSettings, *, chart_src: str | None = None) -> str:
+    """The HTML part. `chart_src`: "cid:..." in the e-mail; by default a data: URI, for a stand-alone file."""
+    if chart_src is None and report.chart_png:
+        chart_src = "data:image/png;base64," + base64.b64encode(report.chart_png).decode("ascii")
+    return _environment().get_template("report.html.j2").render(_context(report, settings, chart_src))
+
+
+def render_text(report: Report, settings: ReportSettings) -> str:
+    return _environment().get_template("report.txt.j2").render(_context(report, settings, None))
+
+
+def _cell(value: object) -> str:
+    """Crawled text must not become a spreadsheet formula (CSV injection): a leading = + - @ or control
+    character is neutralised with an apostrophe, which Excel and LibreOffice hide."""
+    text = str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def report_csv(report: Report) -> bytes:
+    """Every new match, best first: UTF-8 with a BOM, so that Excel shows Japanese correctly."""
+    out = io.StringIO(newline="")
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(CSV_COLUMNS)
+    for item in report.new_matches:
+        m = item.match
+        writer.writerow([f"{m.score:.4f}" if i == 2 else _cell(v) for i, v in enumerate([
+            m.need_id, report.need_titles.get(m.need_id, m.need_id), m.score, m.title,
+            m.kind or "", m.source, "; ".join(m.organizations), "; ".join(item.concepts), "; ".join(item.areas),
+            item.evidence, m.url, m.doc_id, m.published.date().isoformat() if m.published else "",
+        ])])  # fmt: skip
+    return ("\ufeff" + out.getvalue()).encode("utf-8")
+
+
+def attachment_name(report: Report) -> str:
+    suffix = "" if report.profile == "default" else f"-{report.profile}"
+    return f"dualscout-new-matches-{report.week}{suffix}.csv"
+
+
+def build_message(report: Report, settings: ReportSettings, recipients: Iterable[Address] = ()) -> EmailMessage:
+    """The complete e-mail, ready for `smtplib.SMTP.send_message` or to be written as an .eml file."""
+    msg = EmailMessage(policy=policy.default)
+    msg["Subject"] = subject_of(report, settings)
+    msg["From"] = settings.sender
+    to = list(recipients)
+    if to:
+        msg["To"] = to
+    msg["Date"] = format_datetime(report.generated_at)
+    domain = settings.sender.rpartition("@")[2] or "localhost"
+    msg["Message-ID"] = make_msgid("dualscout-report", domain=domain)
+    msg["X-Dualscout-Week"] = report.week
+    msg["X-Dualscout-Profile"] = report.profile
+
+    msg.set_content(render_text(report, settings), subtype="plain", charset="utf-8")
+    chart_cid = make_msgid("chart", domain=domain)  # "<...>"; the HTML refers to it without the brackets
+    msg.add_alternative(
+        render_html(report, settings, chart_src=f"cid:{chart_cid[1:-1]}" if report.chart_png else ""),
+        subtype="html",
+        charset="utf-8",
+    )
+    if report.chart_png:
+        html_part = msg.get_payload()[1]
+        html_part.add_related(
+            report.chart_png, maintype="image", subtype="png", cid=chart_cid, disposition="inline",
+            filename="matches-per-area.png",
+        )  # fmt: skip
+    msg.add_attachment(
+        report_csv(report), maintype="text", subtype="csv", filename=attachment_name(report),
+        params={"charset": "utf-8"},
+    )  # fmt: skip
+    return msg
+
+
+def parse_recipients(values: Iterable[str]) -> list[Address]:
+    """"a@example.jp" or "名前 <a@example.jp>" -> Address; a malformed one is a clear error, not an SMTP refusal."""
+    out = []
+    for value in values:
+        name, addr = parseaddr(value)
+        try:
+            if "@" not in addr:
+                raise ValueError("no domain")
+            out.append(Address(display_name=name, addr_spec=addr))
+        except (ValueError, IndexError, HeaderParseError) as exc:
+            raise ValueError(f"{value!r} is not an e-mail address ({exc})") from None
+    return out

@@ -1,0 +1,77 @@
+"""The e-mail as a reader sees it: the HTML part of a mail received over SMTP, rendered by headless Chromium
+(the inline chart resolved from its cid: as a mail client does) to test-artifacts/weekly-report.png."""
+
+from __future__ import annotations
+
+import base64
+import email
+from email import policy
+from pathlib import Path
+
+import pytest
+
+from scout.report import build_report, deliver
+from scout.report.profiles import ReportProfile
+from tests.report.conftest import configured
+from tests.report.fakes import NOW, TAXONOMY, FakeLibrary
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]  # fmt: skip
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs /usr/bin/chromium (make browser)"),
+]
+
+
+def _as_the_client_shows_it(msg) -> str:
+    """The HTML part with each cid: reference replaced by its inline part, as a mail client resolves it."""
+    html_part = msg.get_body(("html",))
+    html = html_part.get_content()
+    related = next(p for p in msg.walk() if p.get_content_type() == "multipart/related")
+    for part in related.iter_parts():
+        cid = part["Content-ID"]
+        if cid:
+            data = base64.b64encode(part.get_content()).decode("ascii")
+            html = html.replace(f"cid:{cid.strip('<>')}", f"data:{part.get_content_type()};base64,{data}")
+    return html
+
+
+def test_the_received_email_renders_in_chromium(ledger, settings, smtp_server):
+    from playwright.sync_api import sync_playwright
+
+    sink, port = smtp_server("plain")
+    settings = configured(settings, smtp_host="127.0.0.1", smtp_port=port, smtp_security="none")
+    report = build_report(ledger, FakeLibrary(), settings=settings, taxonomy=TAXONOMY, now=NOW)
+    deliver(report, settings, ReportProfile(recipients=["scout@example.jp"]), ledger)
+    (envelope,) = sink.messages
+    html = _as_the_client_shows_it(email.message_from_bytes(envelope.content, policy=policy.default))
+    assert "cid:" not in html
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    page_path = ARTIFACTS / "weekly-report.html"
+    page_path.write_text(html, encoding="utf-8")
+    dialogs: list[str] = []
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 860, "height": 900})
+            page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+            page.goto(page_path.as_uri())
+            page.wait_for_load_state("load")
+            chart = page.locator("img").first
+            assert chart.evaluate("img => img.complete && img.naturalWidth") > 500  # the inline chart loaded
+            text = page.inner_text("body")
+            assert "小型無人機搭載型の量子センサによる磁気異常検知技術" in text
+            assert "<script>alert('pwned')</script>Meta-Radome" in text  # shown as text, not run
+            assert page.locator("script").count() == 0
+            assert page.locator("img").count() == 1  # the crawled <img onerror> is text, not an element
+            titles = page.locator("h3").all_inner_texts()
+            assert titles[0].startswith("小型無人機") and len(titles) == 3
+            page.screenshot(path=str(ARTIFACTS / "weekly-report.png"), full_page=True)
+        finally:
+            browser.close()
+    assert dialogs == []  # no script of the crawled text ran
+    assert (ARTIFACTS / "weekly-report.png").stat().st_size > 50_000

@@ -1,0 +1,211 @@
+"""What a report contains: order, top-N, evidence, escaping, the overview, past weeks, profiles."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from scout.report import ReportError, build_report, parse_week, render_html, render_text, report_csv
+from scout.report.build import evidence_sentence, safe_url
+from scout.report.profiles import ProfileError, ReportProfile, load_profiles, resolve_profile
+from tests.report.fakes import (
+    DOC_NV,
+    DOC_OLD,
+    DOC_XSS,
+    LAST_SENT,
+    NEED_BATTERY,
+    NEED_LASER,
+    NEED_PNT,
+    NEED_QMAG,
+    NEED_RAM,
+    NOW,
+    TAXONOMY,
+    XSS_ORG,
+    FakeLibrary,
+)
+
+
+def _build(ledger, settings, **kwargs):
+    kwargs.setdefault("chart", False)
+    return build_report(ledger, FakeLibrary(), settings=settings, taxonomy=TAXONOMY, now=NOW, **kwargs)
+
+
+def test_needs_are_ordered_by_their_strongest_new_match(ledger, settings):
+    report = _build(ledger, settings)
+    assert report.week == "2026-W47" and not report.rebuilt
+    assert (report.since, report.until) == (LAST_SENT, NOW)
+    assert [s.need_id for s in report.sections] == [NEED_QMAG.id, NEED_RAM.id, NEED_PNT.id]
+    qmag, ram, pnt = report.sections
+    # DOC_OLD matched this need weeks ago: it is not news.
+    assert [i.match.doc_id for i in qmag.items] == [DOC_NV.id, qmag.items[1].match.doc_id]
+    assert DOC_OLD.id not in {i.match.doc_id for s in report.sections for i in s.items}
+    # Seven new for the radar-absorber need, five shown (top_per_need), strongest first.
+    assert ram.new_count == 7 and len(ram.items) == settings.top_per_need == 5
+    assert [i.match.score for i in ram.items] == sorted((i.match.score for i in ram.items), reverse=True)
+    assert {q.need_id for q in report.quiet_needs} == {NEED_BATTERY.id, NEED_LASER.id}
+    assert qmag.link == f"https://scout.example.jp/needs/{NEED_QMAG.id}"
+    # Shared concepts are shown by name in both languages.
+    assert qmag.items[0].concepts == ["quantum sensing (量子センシング)"]
+    # Organizations behind the new matches, best first, marked new when first named this week.
+    assert [(o.name, o.new) for o in qmag.organizations][:2] == [("東京工業大学", True), ("産業技術総合研究所", True)]
+
+
+def test_the_overview_counts_crawls_rejects_and_new_organizations(ledger, settings):
+    ov = _build(ledger, settings).overview
+    assert [(s.source, s.fetched, s.new) for s in ov.sources] == [
+        ("atla", 12, 2), ("jstage", 120, 14), ("prtimes", 60, 22), ("sbir", 300, 31)
+    ]  # fmt: skip
+    assert ov.fetched == 492 and ov.new_documents == 69
+    assert ov.rejected == 2 + 1 + 7 + 3  # crawl rejects plus the 3 rejected later by nlp
+    names = {o.name for o in ov.new_organizations}
+    assert {"東京工業大学", "Q-Mag Labs", XSS_ORG} <= names and "Example University" not in names
+    assert (ov.new_matches, ov.needs_with_news) == (11, 3)
+
+
+def test_crawled_text_is_escaped_and_unsafe_links_dropped(ledger, settings):
+    report = _build(ledger, settings)
+    html = render_html(report, settings)
+    assert "<script>" not in html and "&lt;script&gt;alert(&#39;pwned&#39;)&lt;/script&gt;" in html
+    assert '<img src=x onerror="alert(1)">' not in html and "&lt;img src=x onerror=" in html
+    assert "javascript:" not in html  # the document's own URL was javascript: and is not linked
+    xss_item = next(i for s in report.sections for i in s.items if i.match.doc_id == DOC_XSS.id)
+    assert xss_item.link is None
+    assert "&lt;b&gt;tunable&lt;/b&gt;" in html
+    assert '<html lang="ja">' in html and "Noto Sans CJK JP" in html  # Japanese glyph forms, a CJK font stack
+    assert "ダイヤモンドNVセンター" in html
+
+
+def test_plain_text_has_every_section(ledger, settings):
+    text = render_text(_build(ledger, settings), settings)
+    assert text.index("== 小型無人機搭載型") < text.index("== Broadband Radar") < text.index("== Resilient timing")
+    assert "2 more in the attached CSV." in text
+    assert "NEEDS WITH NOTHING NEW (2): 高出力レーザーの熱管理技術 · Energy-dense batteries" in text
+    assert "New since 2026-11-16 09:00 up to 2026-11-20 12:00 (Asia/Tokyo)" in text
+
+
+def test_the_csv_lists_every_new_match_and_opens_in_excel(ledger, settings):
+    data = report_csv(_build(ledger, settings))
+    assert data[:3] == b"\xef\xbb\xbf"
+    rows = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
+    assert len(rows) == 11
+    assert rows[0]["need_title"] == "小型無人機搭載型の量子センサによる磁気異常検知技術"
+    assert rows[0]["organizations"] == "東京工業大学; 産業技術総合研究所"
+    assert rows[0]["areas"] == "jp-quantum; jp-sensing; us-quantum"
+    assert float(rows[0]["score"]) == pytest.approx(0.91)
+
+
+def test_a_past_week_is_rebuilt_from_the_ledger(ledger, settings):
+    # Three weeks before the last report (2026-W44 in Tokyo) the ledger saw three new matches.
+    report = _build(ledger, settings, week="2026-W44")
+    assert report.rebuilt and report.week == "2026-W44"
+    assert report.since == datetime(2026, 10, 26, tzinfo=timezone(timedelta(hours=9)))
+    assert report.overview.new_matches == 3 and [s.need_id for s in report.sections] == [NEED_RAM.id]
+    assert [(s.source, s.fetched) for s in report.overview.sources] == [("jstage", 40)]
+    # The current week rebuilt later says the same as the report built "since the last report".
+    week47 = _build(ledger, settings, week="2026-W47")
+    assert {i.match.doc_id for i in week47.new_matches} == {i.match.doc_id for i in _build(ledger, settings).new_matches}
+    # A week with nothing is a valid, empty report.
+    assert _build(ledger, settings, week="2025-W01").is_empty
+
+
+@pytest.mark.parametrize("bad", ["2026-47", "W47", "2026-W54", "2026-W00", "last week", ""])
+def test_a_bad_week_is_a_clear_error(bad):
+    with pytest.raises(ReportError, match="ISO week"):
+        parse_week(bad, timezone.utc)
+
+
+def test_a_profile_filters_by_area_and_need_source(ledger, settings):
+    materials = ReportProfile(name="materials", recipients=["m@example.jp"], areas=["jp-materials"])
+    ledger.record_report("2026-W46", LAST_SENT, None, ["m@example.jp"], "sent", profile="materials")
+    report = _build(ledger, settings, profile=materials)
+    assert [s.need_id for s in report.sections] == [NEED_RAM.id]
+    assert report.overview.new_matches == 7
+    atla = ReportProfile(name="atla", recipients=["a@example.jp"], need_sources=["atla"])
+    report = _build(ledger, settings, profile=atla)
+    assert [s.need_id for s in report.sections] == [NEED_QMAG.id]
+    assert [q.need_id for q in report.quiet_needs] == [NEED_LASER.id]
+    # Each profile has its own "since": this one never received a report.
+    assert report.since.year == 2000
+
+
+def test_profiles_come_from_yaml_or_json(tmp_path, monkeypatch, settings):
+    monkeypatch.setenv("SCOUT_HOME", str(tmp_path))
+    monkeypatch.delenv("SCOUT_REPORT_PROFILES", raising=False)
+    assert list(load_profiles(settings)) == ["default"]
+    assert resolve_profile(None, settings).recipients == settings.recipients
+    (tmp_path / "report_profiles.yaml").write_text(
+        "materials:\n  recipients: [m@example.jp]\n  areas: [jp-materials]\n", encoding="utf-8"
+    )
+    assert resolve_profile("materials", settings).areas == ["jp-materials"]
+    monkeypatch.setenv("SCOUT_REPORT_PROFILES", json.dumps({"diu": {"recipients": ["d@example.com"]}}))
+    assert set(load_profiles(settings)) == {"default", "diu"}
+    with pytest.raises(ProfileError, match="unknown report profile 'materials'; known: default, diu"):
+        resolve_profile("materials", settings)
+    monkeypatch.setenv("SCOUT_REPORT_PROFILES", json.dumps({"x": {"recipient": ["typo@example.com"]}}))
+    with pytest.raises(ProfileError, match="profile 'x' is invalid"):
+        load_profiles(settings)
+
+
+def test_evidence_is_one_sentence():
+    ja = "本研究では量子センサを開発した。感度は1 pTである。小型無人機に搭載できる。"
+    assert evidence_sentence(ja) == "本研究では量子センサを開発した。"
+    assert evidence_sentence(ja, prefer=["無人機"]) == "小型無人機に搭載できる。"
+    en = "We built a sensor. It reaches 1 pT, e.g. on drones! Next steps follow."
+    assert evidence_sentence(en, prefer=["drones"]) == "It reaches 1 pT, e.g. on drones!"
+    long = "word " * 100
+    cut = evidence_sentence(long, max_chars=50)
+    assert cut.endswith("…") and len(cut) <= 50 and " wor…" not in cut
+    assert evidence_sentence("") == ""
+
+
+def test_only_http_links_are_kept():
+    assert safe_url("https://example.org/a?b=1") == "https://example.org/a?b=1"
+    assert safe_url("javascript:alert(1)") is None
+    assert safe_url("data:text/html,<script>") is None
+    assert safe_url("//example.org") is None
+
+
+def test_the_chart_is_a_png_with_the_recent_weeks(ledger, settings):
+    report = _build(ledger, settings, chart=True)
+    assert report.chart_png.startswith(b"\x89PNG")
+    assert "2026-W40 to 2026-W47" in report.chart_caption
+
+
+def test_crawled_text_cannot_become_a_spreadsheet_formula(ledger, settings):
+    from tests.report.fakes import DOC_META, make_match
+
+    evil = make_match(NEED_RAM, DOC_META, 0.95, ["metamaterial"]).model_copy(
+        update={"doc_id": "evil", "title": '=HYPERLINK("http://evil.example","click")', "organizations": ["@SUM(1+1)"]}
+    )
+    ledger.record_matches(ledger.start_match_run(at=NOW - timedelta(hours=1)), [evil])
+    rows = list(csv.DictReader(io.StringIO(report_csv(_build(ledger, settings)).decode("utf-8-sig"))))
+    assert rows[0]["doc_id"] == "evil"
+    assert rows[0]["title"] == '\'=HYPERLINK("http://evil.example","click")'
+    assert rows[0]["organizations"] == "'@SUM(1+1)"
+    assert rows[0]["score"] == "0.9500"  # numbers stay numbers
+
+
+def test_chart_labels_never_lack_glyphs(ledger, settings, monkeypatch):
+    """Japanese area names with a CJK font, English ones without: matplotlib never draws empty boxes."""
+    import warnings
+
+    from scout.report import chart
+
+    for family in (chart.cjk_font_family(), None):
+        monkeypatch.setattr(chart, "cjk_font_family", lambda family=family: family)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            png, _ = chart.render_area_chart(ledger, TAXONOMY, until=NOW, weeks=8, tz=timezone.utc)
+        assert png.startswith(b"\x89PNG")
+        assert not [w for w in caught if "missing from font" in str(w.message)], family
+
+
+def test_a_report_sent_on_monday_morning_is_named_after_last_week(ledger, settings):
+    monday_morning = datetime(2026, 11, 23, 8, 0, tzinfo=timezone(timedelta(hours=9)))  # 2026-W48 in Tokyo
+    report = build_report(ledger, FakeLibrary(), settings=settings, taxonomy=TAXONOMY, now=monday_morning, chart=False)
+    assert report.week == "2026-W47" and report.since == LAST_SENT
+    assert _build(ledger, settings).week == "2026-W47"  # built on Friday of the same week

@@ -65,7 +65,7 @@ def run_demo(console: Console, needs_shown: int = 4, top: int = 5) -> dict:
     with DemoSite() as site:
         console.print(f"[bold]demo site[/] serving the bundled records on {site.base_url}")
         summary = pipeline(sources=demo_sources(site.base_url, home))
-    report_path = weekly_report()
+    report_path = weekly_report()["eml"]
 
     from scout.library_impl import open_library
 

@@ -1,0 +1,41 @@
+"""Spider contracts (`scrapy check`): `@url` names the public sample URL and follows `base_url`.
+
+A docstring documents a callback against the real source (`@url http://export.arxiv.org/api/...`).
+Run with `scrapy check -a base_url=http://127.0.0.1:8000` and the same request goes to the mirror or
+loopback server instead: the public prefix (the class's `base_url`) is replaced by the instance's.
+A relative `@url` (for sources with no public endpoint, like the needs file) is joined to `base_url`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+from scrapy.contracts.default import UrlContract as _ScrapyUrlContract
+
+
+def rebase(url: str, public_base: str | None, base: str | None) -> str:
+    if not base:
+        return url
+    if not urlsplit(url).scheme:
+        return urljoin(base.rstrip("/") + "/", url)
+    if public_base and base != public_base and url.startswith(public_base):
+        return base.rstrip("/") + "/" + url[len(public_base) :].lstrip("/")
+    return url
+
+
+class UrlContract(_ScrapyUrlContract):
+    """`@url URL`: the sample request, rebased onto the spider's `base_url` argument."""
+
+    name = "url"
+
+    def __init__(self, method: Any, *args: Any):
+        super().__init__(method, *args)
+        self.spider = getattr(method, "__self__", None)
+
+    def adjust_request_args(self, args: dict[str, Any]) -> dict[str, Any]:
+        url = self.args[0]
+        if self.spider is not None:
+            url = rebase(url, getattr(type(self.spider), "base_url", None), getattr(self.spider, "base_url", None))
+        args["url"] = url
+        return args

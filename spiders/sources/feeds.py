@@ -64,7 +64,7 @@ def company_names(text: str) -> list[str]:
             names.append(full)
     for match in EN_COMPANY.finditer(text):
         full = f"{match.group(1)} {match.group(2)}".strip()
-        if match.group(2) != "Corporation" and not full.endswith("."):
+        if match.group(2) in ("Inc", "Corp", "Ltd") and not full.endswith("."):
             full += "."
         if full not in names:
             names.append(full)
@@ -256,7 +256,11 @@ class FeedsSpider(ScoutSpider):
         html = response.text
         text = trafilatura.extract(html, url=response.url, include_comments=False, include_tables=True, favor_precision=True)
         metadata = trafilatura.extract_metadata(html, default_url=response.url)
-        doc = self.entry_document(entry, response, text, metadata=metadata, fallback_reason=None if text else "no main text found")
+        reason = None if text else "no main text found"
+        if text and len(text) < len(html_to_text(entry.get("description"))):
+            # Less than the feed's own teaser: the extractor missed the article body.
+            text, reason = None, "main text shorter than the feed description"
+        doc = self.entry_document(entry, response, text, metadata=metadata, fallback_reason=reason)
         yield doc or self.reject(response.url, "article page without text and feed item without description")
 
     def article_failed(self, failure):
@@ -289,7 +293,8 @@ class FeedsSpider(ScoutSpider):
         if response is not None:
             site_name = response.xpath('//meta[@property="og:site_name"]/@content').get()
             organizations = _json_ld_organizations(response)
-        organizations = organizations or company_names(normalize_text(f"{title}\n{body}"))
+        if not organizations:  # title and body scanned apart: a name never spans the two
+            organizations = list(dict.fromkeys(company_names(normalize_text(title)) + company_names(normalize_text(body))))
         if not organizations and site_name:
             organizations = [site_name.strip()]
         language = entry.get("language")

@@ -78,37 +78,30 @@ class ScoutSpider(scrapy.Spider):
 
 def failure_reason(failure: Failure) -> str:
     """A short, stable reason for a failed request (used in rejects and stats)."""
-    from scrapy.exceptions import IgnoreRequest
+    from scrapy import exceptions as scrapy_errors
     from scrapy.spidermiddlewares.httperror import HttpError
-    from twisted.internet.error import (
-        ConnectError,
-        ConnectionRefusedError,
-        DNSLookupError,
-        TCPTimedOutError,
-        TimeoutError,
-    )
+    from twisted.internet import error as tx_errors
 
     value = failure.value
+    message = str(value)
     if failure.check(HttpError):
         response = value.response
         retried = response.request.meta.get("retry_times", 0) if response.request else 0
         return f"http {response.status}" + (f" after {retried} retries" if retried else "")
-    if failure.check(DNSLookupError):
+    if failure.check(scrapy_errors.CannotResolveHostError, tx_errors.DNSLookupError):
         return "dns lookup failed"
-    if failure.check(TimeoutError, TCPTimedOutError):
+    if failure.check(scrapy_errors.DownloadTimeoutError, tx_errors.TimeoutError, tx_errors.TCPTimedOutError):
         return "timeout"
-    if failure.check(ConnectionRefusedError, ConnectError):
-        return "connection failed"
-    if failure.check(IgnoreRequest):
-        message = str(value)
+    if failure.check(scrapy_errors.DownloadConnectionRefusedError, tx_errors.ConnectionRefusedError, tx_errors.ConnectError):
+        return "connection refused"
+    if failure.check(scrapy_errors.DownloadCancelledError) and "max size" in message:
+        return "page too large"
+    if failure.check(scrapy_errors.IgnoreRequest):
         if "robots.txt" in message.lower():
             return "forbidden by robots.txt"
-        if "offsite" in message.lower() or "allow-list" in message.lower():
+        if "allow-list" in message:
             return "domain not allow-listed"
         return f"ignored: {message[:200]}"
-    message = str(value)
-    if "maxsize" in message.lower():
-        return "page too large"
     return f"{type(value).__name__}: {message[:200]}"
 
 

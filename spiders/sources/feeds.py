@@ -249,7 +249,9 @@ class FeedsSpider(ScoutSpider):
         if problem is None and not isinstance(response, TextResponse):
             problem = f"not a text page ({response.headers.get('Content-Type', b'').decode(errors='replace')})"
         if problem is not None:
-            yield self.entry_document(entry, None, None, fallback_reason=problem) or self.reject(response.url, problem)
+            yield self.entry_document(entry, None, None, fallback_reason=problem) or self.reject(
+                response.url, f"article page: {problem}; feed item has no description"
+            )
             return
         import trafilatura
 
@@ -261,7 +263,7 @@ class FeedsSpider(ScoutSpider):
             # Less than the feed's own teaser: the extractor missed the article body.
             text, reason = None, "main text shorter than the feed description"
         doc = self.entry_document(entry, response, text, metadata=metadata, fallback_reason=reason)
-        yield doc or self.reject(response.url, "article page without text and feed item without description")
+        yield doc or self.reject(response.url, "article page: no main text; feed item has no description")
 
     def article_failed(self, failure):
         """The article page could not be fetched: fall back to the feed item's description."""

@@ -3,7 +3,8 @@
 A docstring documents a callback against the real source (`@url http://export.arxiv.org/api/...`).
 Run with `scrapy check -a base_url=http://127.0.0.1:8000` and the same request goes to the mirror or
 loopback server instead: the public prefix (the class's `base_url`) is replaced by the instance's.
-A relative `@url` (for sources with no public endpoint, like the needs file) is joined to `base_url`.
+A relative `@url` (for sources with no public endpoint, like the needs file) is joined to `base_url`;
+for spiders without a public `base_url` (feeds) the URL's scheme and host are swapped for it.
 """
 
 from __future__ import annotations
@@ -15,13 +16,16 @@ from scrapy.contracts.default import UrlContract as _ScrapyUrlContract
 
 
 def rebase(url: str, public_base: str | None, base: str | None) -> str:
-    if not base:
-        return url
+    """`url` moved from the public endpoint onto `base` (relative URLs are joined to `base`)."""
+    if not base or base == public_base:
+        return url if urlsplit(url).scheme or not base else urljoin(base.rstrip("/") + "/", url)
     if not urlsplit(url).scheme:
         return urljoin(base.rstrip("/") + "/", url)
-    if public_base and base != public_base and url.startswith(public_base):
+    if public_base and url.startswith(public_base):
         return base.rstrip("/") + "/" + url[len(public_base) :].lstrip("/")
-    return url
+    # No single public endpoint (feeds): keep the path, swap scheme and host.
+    parts = urlsplit(url)
+    return base.rstrip("/") + "/" + (parts.path.lstrip("/") + (f"?{parts.query}" if parts.query else ""))
 
 
 class UrlContract(_ScrapyUrlContract):

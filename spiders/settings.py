@@ -30,14 +30,14 @@ ROBOTSTXT_OBEY = _crawl.robotstxt_obey
 CONCURRENT_REQUESTS = 8
 CONCURRENT_REQUESTS_PER_DOMAIN = _crawl.concurrent_requests_per_domain
 DOWNLOAD_DELAY = _crawl.download_delay
-RANDOMIZE_DOWNLOAD_DELAY = True
 AUTOTHROTTLE_ENABLED = _crawl.autothrottle
 AUTOTHROTTLE_START_DELAY = max(_crawl.download_delay, 1.0)
 AUTOTHROTTLE_MAX_DELAY = 60.0
 AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
 DOWNLOAD_TIMEOUT = _crawl.download_timeout
 COOKIES_ENABLED = False
-TELNETCONSOLE_ENABLED = False
+TELNETCONSOLE_ENABLED = False  # no listening ports from a crawler
+REMOTE_CONTROL_ENABLED = False
 
 # Retries with exponential backoff (and Retry-After) instead of hammering a struggling server.
 RETRY_ENABLED = True
@@ -56,7 +56,7 @@ HTTPCACHE_ENABLED = _crawl.http_cache
 HTTPCACHE_POLICY = "scrapy.extensions.httpcache.RFC2616Policy"
 HTTPCACHE_STORAGE = "scrapy.extensions.httpcache.FilesystemCacheStorage"
 HTTPCACHE_DIR = str(_crawl.data_dir / "httpcache")
-HTTPCACHE_IGNORE_HTTP_CODES = list(range(300, 304)) + list(range(305, 600))  # never cache failures
+HTTPCACHE_IGNORE_HTTP_CODES = [401, 403, 404, 408, 410, 429, 500, 502, 503, 504, 522, 524]  # failures: refetch
 HTTPCACHE_GZIP = True
 
 DOWNLOADER_MIDDLEWARES = {

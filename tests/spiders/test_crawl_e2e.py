@@ -4,7 +4,6 @@ then a second crawl of the unchanged site emits nothing new."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
@@ -14,7 +13,7 @@ from scout.settings import CrawlSettings
 from spiders.runner import UnknownSpiderError, run_crawl
 from spiders.sources.arxiv import ArxivSpider
 from spiders.sources.sbir_topics import SbirTopicsSpider
-from tests.spiders.conftest import FIXTURES, fixture_bytes
+from tests.spiders.conftest import fixture_bytes
 from tests.spiders.loopback import LoopbackSite, Page
 
 FAST = dict(download_delay=0.0, autothrottle=False, max_page_bytes=100_000, retry_times=2)
@@ -125,7 +124,7 @@ def test_feeds_crawl_end_to_end_then_incremental(scout_home):
         assert not site.hits("/private/secret")
 
 
-def test_arxiv_paging_sbir_and_needs_file_crawls(scout_home):
+def test_arxiv_paging_and_sbir_crawls(scout_home):
     settings = CrawlSettings(**FAST)
     with LoopbackSite({}) as site:
         arxiv = ArxivSpider(query="cat:cs.CV", page_size=2, base_url=site.url)
@@ -146,10 +145,6 @@ def test_arxiv_paging_sbir_and_needs_file_crawls(scout_home):
     assert (needs.new, needs.rejected) == (3, 0)
     assert {d.source_id for d in read_batch(needs.batch_path)} == {"A12083", "A14015", "AF141040"}
 
-    analysts = run_crawl("needs_file", settings=settings, path=str(FIXTURES / "needs_bad.yaml"))
-    assert (analysts.new, analysts.rejected, analysts.fetched) == (1, 5, 1)
-    state_rows = json.loads(json.dumps(analysts.model_dump(mode="json")))
-    assert state_rows["source"] == "needs_file"
 
 
 def test_unknown_spider_is_a_clear_error():

@@ -198,10 +198,12 @@ def test_scout_crawl_command(scout_home):
     unknown = runner.invoke(app, ["crawl", "nope"])
     assert unknown.exit_code == 2 and "unknown spider 'nope'" in unknown.output
     assert runner.invoke(app, ["crawl", "arxiv", "-a", "novalue"]).exit_code == 2
-    needs = Path(__file__).resolve().parents[1] / "fixtures" / "spiders" / "needs.yaml"
-    result = runner.invoke(app, ["crawl", "needs_file", "-a", f"path={needs}", "--json"])
+    # a real crawl of a file:// URL through the engine: good records in, bad ones to the rejects log
+    needs = Path(__file__).resolve().parents[1] / "fixtures" / "spiders" / "needs_bad.yaml"
+    result = runner.invoke(app, ["crawl", "needs_file", "-a", f"path={needs}"])
     assert result.exit_code == 0, result.output
-    stats = json.loads(result.output)
-    assert (stats["source"], stats["new"], stats["rejected"]) == ("needs_file", 3, 0)
-    table = runner.invoke(app, ["crawl", "needs_file", "-a", f"path={needs}"])
-    assert table.exit_code == 0 and "unchanged" in table.output and "3" in table.output
+    row = next(line for line in result.output.splitlines() if line.startswith("│"))
+    assert [int(v) for v in row.strip("│ ").split("│")] == [1, 1, 0, 0, 5]  # fetched new updated unchanged rejected
+    assert "batch: " in result.output and "rejects: " in result.output
+    batch = next((scout_home / "inbox").glob("needs_file-*.jsonl"))
+    assert json.loads(batch.read_text())["source_id"] == "ok-1"

@@ -99,3 +99,28 @@ class BackoffRetryMiddleware(RetryMiddleware):
         if isinstance(result, Request):
             await sleep(self._delay(result, None))
         return result
+
+
+class RejectOnErrorMiddleware:
+    """A callback that raises on an unexpected record must not lose it silently: the response
+    becomes a Reject (reason `parse error: ...`) and the error is logged for the crawl's stats."""
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        o = cls()
+        o.crawler = crawler
+        return o
+
+    def process_spider_exception(self, response: Response, exception: Exception):
+        from scrapy.spidermiddlewares.httperror import HttpError
+
+        from scout.models import Reject
+
+        if isinstance(exception, HttpError):
+            return None  # Scrapy's own handling: the request's errback records it
+        spider = self.crawler.spider
+        self.crawler.stats.inc_value("dualscout/parse_errors")
+        logger.error("parse error in %s on %s: %r", spider.name, response.url, exception)
+        source = getattr(spider, "source", None) or spider.name
+        reason = f"parse error: {type(exception).__name__}: {exception}"[:300]
+        return [Reject(source=source, url=response.url, reason=reason)]

@@ -66,6 +66,11 @@ DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "spiders.middlewares.BackoffRetryMiddleware": 550,
 }
+SPIDER_MIDDLEWARES = {
+    # Closer to the engine than HttpErrorMiddleware (50), which handles HTTP errors first.
+    "spiders.middlewares.RejectOnErrorMiddleware": 40,
+}
+
 ITEM_PIPELINES = {
     "spiders.pipelines.ValidatePipeline": 100,
     "spiders.pipelines.RejectsPipeline": 200,

@@ -207,3 +207,21 @@ def test_scout_crawl_command(scout_home):
     assert "batch: " in result.output and "rejects: " in result.output
     batch = next((scout_home / "inbox").glob("needs_file-*.jsonl"))
     assert json.loads(batch.read_text())["source_id"] == "ok-1"
+
+
+def test_callback_exception_becomes_a_reject():
+    from scrapy.http import TextResponse
+    from scrapy.spidermiddlewares.httperror import HttpError
+
+    from spiders.middlewares import RejectOnErrorMiddleware
+
+    spider = ArxivSpider()
+    crawler = get_crawler(ArxivSpider)
+    crawler.spider = spider
+    crawler.stats.open_spider()
+    mw = RejectOnErrorMiddleware.from_crawler(crawler)
+    page = TextResponse("http://export.arxiv.org/api/query", body=b"x")
+    [reject] = mw.process_spider_exception(page, KeyError("published"))
+    assert (reject.source, reject.url, reject.reason) == ("arxiv", page.url, "parse error: KeyError: 'published'")
+    assert crawler.stats.get_value("dualscout/parse_errors") == 1
+    assert mw.process_spider_exception(page, HttpError(page)) is None

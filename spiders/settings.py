@@ -86,3 +86,4 @@ SPIDER_CONTRACTS = {
 
 FEED_EXPORT_ENCODING = "utf-8"
 LOG_LEVEL = "INFO"
+LOG_FORMATTER = "spiders.logformatter.ScoutLogFormatter"

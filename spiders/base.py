@@ -36,7 +36,7 @@ class ScoutSpider(scrapy.Spider):
     """Base class: `base_url` argument, allow-listing of its host, failures recorded as rejects."""
 
     #: public endpoint; `-a base_url=...` overrides it per crawl
-    base_url: ClassVar[str] = ""
+    base_url: str = ""
     #: the `Document.kind` this spider yields
     kind: ClassVar[DocKind]
 

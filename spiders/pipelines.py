@@ -136,6 +136,7 @@ class BatchWriterPipeline(_Pipeline):
         if self.file is None:
             self._open()
         self.file.write(item.model_dump_json() + "\n")
+        self.file.flush()  # whole lines on disk as we go: the .part shows progress
         self.written.append(item)
         return item
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
+import time
 from dataclasses import dataclass, field
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -19,6 +20,7 @@ class Page:
     location: str | None = None  # redirect target (status 302)
     cache_control: str | None = None
     last_modified: float = 1_700_000_000.0  # fixed, so re-runs can revalidate
+    delay: float = 0.0  # seconds before answering (a slow server)
 
     @property
     def etag(self) -> str:
@@ -45,6 +47,8 @@ class LoopbackSite:
                 page = site.pages.get(self.path) or site.pages.get(path)
                 path = self.path if self.path in site.pages else path
                 status, headers, body = 404, {"Content-Type": "text/plain"}, b"not found"
+                if page is not None and page.delay:
+                    time.sleep(page.delay)
                 if page is not None:
                     if page.statuses:
                         status, body = page.statuses.pop(0), b"temporarily broken"

@@ -150,3 +150,47 @@ def test_arxiv_paging_and_sbir_crawls(scout_home):
 def test_unknown_spider_is_a_clear_error():
     with pytest.raises(UnknownSpiderError, match="unknown spider 'nope'; known spiders: .*arxiv"):
         run_crawl("nope")
+
+
+def test_crawl_killed_midway_loses_nothing(scout_home):
+    """SIGKILL after the first document reached the batch: no state was committed, so the next
+    crawl emits that document again, with the rest."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from spiders.runner import PROJECT_ROOT, settings_env
+
+    with LoopbackSite({}) as site:
+        rss = f"""<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>
+        {item("Fast article", "/articles/fast")}{item("Slow article", "/articles/slow")}</channel></rss>"""
+        site.pages.update({
+            "/robots.txt": Page(b"", "text/plain"),
+            "/feed.rss": Page(rss.encode(), "application/rss+xml"),
+            "/articles/fast": Page(article("Fast article", "Sonic Materials Inc. sells acoustic metamaterial panels.")),
+            "/articles/slow": Page(article("Slow article", "Tortoise Robotics Ltd. builds legged robots."), delay=20),
+        })
+        env = {**os.environ, **settings_env(CrawlSettings(**FAST)), "PYTHONPATH": str(PROJECT_ROOT)}
+        child = subprocess.Popen([sys.executable, "-m", "spiders.crawl", "feeds", "-a", f"base_url={site.url}",
+                                  "-a", "feeds=feed.rss"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                parts = list((scout_home / "inbox").glob("*.part")) if (scout_home / "inbox").exists() else []
+                if parts and parts[0].read_text().count("\n") == 1:
+                    break
+                time.sleep(0.1)
+            else:
+                pytest.fail("the first document never reached the batch")
+        finally:
+            child.send_signal(signal.SIGKILL)
+            child.wait()
+        assert not list((scout_home / "inbox").glob("*.jsonl"))  # no finished batch
+
+        site.pages["/articles/slow"].delay = 0
+        again = run_crawl("feeds", settings=CrawlSettings(**FAST), base_url=site.url, feeds="feed.rss")
+
+    assert (again.new, again.unchanged) == (2, 0)
+    assert sorted(d.title for d in read_batch(again.batch_path)) == ["Fast article", "Slow article"]

@@ -76,6 +76,14 @@ class ScoutSpider(scrapy.Spider):
         yield self.reject(url, failure_reason(failure), detail=str(failure.value)[:500])
 
 
+def int_arg(name: str, value: str | int) -> int:
+    """A spider argument that must be an integer (spider arguments arrive as strings)."""
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"spider argument {name} must be an integer, got {value!r}") from None
+
+
 def failure_reason(failure: Failure) -> str:
     """A short, stable reason for a failed request (used in rejects and stats)."""
     from scrapy import exceptions as scrapy_errors

@@ -21,6 +21,10 @@ from scout.models import CrawlStats
 SETTINGS_MODULE = "spiders.settings"
 
 
+class CrawlFailed(RuntimeError):
+    """The crawl could not run (bad spider argument, broken spider), as opposed to bad records."""
+
+
 class _ErrorCollector(logging.Handler):
     """Keeps the first ERROR-level log messages of the crawl for `CrawlStats.errors`."""
 
@@ -88,10 +92,15 @@ def crawl(name: str, spider_args: dict[str, str], overrides: dict[str, str] | No
     collector = _ErrorCollector()
     logging.getLogger().addHandler(collector)
     crawler = process.create_crawler(name)  # KeyError for an unknown spider
-    process.crawl(crawler, **spider_args)
+    task = process.crawl(crawler, **spider_args)
     process.start()
-    source = getattr(crawler.spider, "source", name) if crawler.spider else name
-    return stats_from_scrapy(source, crawler.stats.get_stats() if crawler.stats else {}, collector.messages)
+    if task.done() and not task.cancelled() and task.exception() is not None:
+        exc = task.exception()
+        raise CrawlFailed(f"crawl {name!r} failed: {type(exc).__name__}: {exc}") from exc
+    if crawler.stats is None or crawler.spider is None:
+        raise CrawlFailed(f"crawl {name!r} did not start")
+    source = getattr(crawler.spider, "source", name)
+    return stats_from_scrapy(source, crawler.stats.get_stats(), collector.messages)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -113,6 +122,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyError:
         print(f"error: unknown spider {opts.spider!r}", file=sys.stderr)
         return 2
+    except CrawlFailed as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     if opts.stats_json:
         opts.stats_json.write_text(stats.model_dump_json(indent=2), encoding="utf-8")
     print(

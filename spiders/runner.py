@@ -105,8 +105,9 @@ def run_crawl(spider: str, *, settings: CrawlSettings | None = None, **spider_ar
         with open(log_path, "wb") as log:
             proc = subprocess.run(command, env=env, stdout=log, stderr=subprocess.STDOUT)
         if proc.returncode != 0 or not stats_path.exists():
-            tail = log_path.read_text(encoding="utf-8", errors="replace").strip().splitlines()[-15:]
-            raise CrawlError(
-                f"crawl {spider!r} failed (exit {proc.returncode}); log {log_path}:\n" + "\n".join(tail)
-            )
+            lines = log_path.read_text(encoding="utf-8", errors="replace").strip().splitlines()
+            headline = next((l.removeprefix("error: ") for l in reversed(lines) if l.startswith("error: ")), None)
+            if headline:
+                raise CrawlError(f"{headline} (log: {log_path})")
+            raise CrawlError(f"crawl {spider!r} failed (exit {proc.returncode}); log {log_path}:\n" + "\n".join(lines[-15:]))
         return CrawlStats.model_validate_json(stats_path.read_text(encoding="utf-8"))

@@ -19,7 +19,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from scout.models import DocKind, Document
-from spiders.base import ScoutSpider, load_xml
+from spiders.base import ScoutSpider, int_arg, load_xml
 
 ATOM = "http://www.w3.org/2005/Atom"
 ARXIV = "http://arxiv.org/schemas/atom"
@@ -69,8 +69,8 @@ class ArxivSpider(ScoutSpider):
     ):
         super().__init__(**kwargs)
         self.search_query = query or build_query(_split(categories) or DEFAULT_CATEGORIES, _split(keywords))
-        self.page_size = max(1, min(int(page_size), 2000))
-        self.max_records = max(1, int(max_records))
+        self.page_size = max(1, min(int_arg("page_size", page_size), 2000))
+        self.max_records = max(1, int_arg("max_records", max_records))
         if self.base_url == PUBLIC_BASE:
             self.download_delay = max(3.0, self.crawl_settings.download_delay)
 

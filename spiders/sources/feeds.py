@@ -23,7 +23,7 @@ from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 from scrapy.http import TextResponse
 
 from scout.models import DocKind, Document, normalize_text
-from spiders.base import ScoutSpider, check_body, failure_reason, html_to_text, load_xml
+from spiders.base import ScoutSpider, check_body, failure_reason, html_to_text, int_arg, load_xml
 
 ATOM = "http://www.w3.org/2005/Atom"
 RSS1 = "http://purl.org/rss/1.0/"
@@ -190,7 +190,7 @@ class FeedsSpider(ScoutSpider):
         super().__init__(**kwargs)
         configured = [f.strip() for f in feeds.split(",")] if feeds else list(self.crawl_settings.feeds)
         self.feeds = [urljoin(self.base_url + "/", f) if self.base_url else f for f in configured if f]
-        self.max_items = int(max_items)
+        self.max_items = int_arg("max_items", max_items)
         for feed in self.feeds:
             host = urlsplit(feed).hostname
             if host and host not in self.allowed_domains:

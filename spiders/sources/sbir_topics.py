@@ -17,7 +17,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from scout.models import DocKind, Document
-from spiders.base import ScoutSpider, html_to_text, load_json
+from spiders.base import ScoutSpider, int_arg, html_to_text, load_json
 
 PUBLIC_BASE = "https://api.www.sbir.gov"
 API_PATH = "/public/api/solicitations"
@@ -50,8 +50,8 @@ class SbirTopicsSpider(ScoutSpider):
                  rows: str | int = 50, max_pages: str | int = 40, **kwargs: Any):
         super().__init__(**kwargs)
         self.params = {"agency": agency, "open": str(open), "keyword": keyword or ""}
-        self.rows = max(1, min(int(rows), 50))
-        self.max_pages = max(1, int(max_pages))
+        self.rows = max(1, min(int_arg("rows", rows), 50))
+        self.max_pages = max(1, int_arg("max_pages", max_pages))
 
     def page_url(self, start: int, rows: int | None = None) -> str:
         params = {k: v for k, v in self.params.items() if v != ""}

@@ -194,3 +194,10 @@ def test_crawl_killed_midway_loses_nothing(scout_home):
 
     assert (again.new, again.unchanged) == (2, 0)
     assert sorted(d.title for d in read_batch(again.batch_path)) == ["Fast article", "Slow article"]
+
+
+def test_bad_spider_argument_is_a_clear_error():
+    from spiders.runner import CrawlError
+
+    with pytest.raises(CrawlError, match="spider argument max_records must be an integer, got 'many'"):
+        run_crawl("arxiv", settings=CrawlSettings(**FAST), base_url="http://127.0.0.1:9", max_records="many")

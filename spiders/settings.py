@@ -15,7 +15,7 @@ BOT_NAME = "dualscout"
 SPIDER_MODULES = ["spiders.sources"]
 NEWSPIDER_MODULE = "spiders.sources"
 
-# Politeness: identify ourselves, obey robots.txt, one or two requests per host, adaptive delay.
+
 def _user_agent(crawl: CrawlSettings) -> str:
     """`dualscout/0.1 (+https://...; ops@example.org)`: the contact goes inside the comment."""
     if not crawl.contact:
@@ -25,6 +25,7 @@ def _user_agent(crawl: CrawlSettings) -> str:
     return f"{crawl.user_agent} ({crawl.contact})"
 
 
+# Politeness: identify ourselves, obey robots.txt, one or two requests per host, adaptive delay.
 USER_AGENT = _user_agent(_crawl)
 ROBOTSTXT_OBEY = _crawl.robotstxt_obey
 CONCURRENT_REQUESTS = 8
@@ -43,7 +44,8 @@ REMOTE_CONTROL_ENABLED = False
 RETRY_ENABLED = True
 RETRY_TIMES = _crawl.retry_times
 RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
-RETRY_BACKOFF_BASE = 1.0 if _crawl.download_delay > 0 else 0.05  # seconds before the first retry
+# Seconds before the first retry; a crawl configured with no delay (a mirror, a test) retries quickly too.
+RETRY_BACKOFF_BASE = 1.0 if _crawl.download_delay > 0 else 0.05
 RETRY_BACKOFF_MAX = 60.0
 RETRY_GIVE_UP_LOG_LEVEL = "WARNING"  # the failure is recorded as a reject, not a crawl error
 

@@ -10,7 +10,7 @@ for spiders without a public `base_url` (feeds) the URL's scheme and host are sw
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin, urlsplit, urlunsplit
 
 from scrapy.contracts.default import UrlContract as _ScrapyUrlContract
 
@@ -22,10 +22,13 @@ def rebase(url: str, public_base: str | None, base: str | None) -> str:
     if not urlsplit(url).scheme:
         return urljoin(base.rstrip("/") + "/", url)
     if public_base and url.startswith(public_base):
-        return base.rstrip("/") + "/" + url[len(public_base) :].lstrip("/")
-    # No single public endpoint (feeds): keep the path, swap scheme and host.
-    parts = urlsplit(url)
-    return base.rstrip("/") + "/" + (parts.path.lstrip("/") + (f"?{parts.query}" if parts.query else ""))
+        rest = url[len(public_base) :]
+        if not rest or rest[0] in "?#":  # the endpoint itself (a start page or an API with a query)
+            return base + rest
+        return base.rstrip("/") + "/" + rest.lstrip("/")
+    # Another page of the source (or no public endpoint, like feeds): keep the path, swap the origin.
+    parts, origin = urlsplit(url), urlsplit(base)
+    return urlunsplit((origin.scheme, origin.netloc, parts.path, parts.query, ""))
 
 
 class UrlContract(_ScrapyUrlContract):

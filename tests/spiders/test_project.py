@@ -74,6 +74,11 @@ def test_contract_urls_are_rebased():
     assert rebase("http://export.arxiv.org/api/query", "http://export.arxiv.org", "http://export.arxiv.org") == "http://export.arxiv.org/api/query"
     assert rebase("https://prtimes.jp/index.rdf?a=b", "", "http://127.0.0.1:9") == "http://127.0.0.1:9/index.rdf?a=b"
     assert rebase("needs.yaml", "", "file:///srv/scout") == "file:///srv/scout/needs.yaml"
+    # spiders whose public base_url is a start page (ATLA, DIU): the page itself, and pages beside it
+    page = "https://www.mod.go.jp/atla/funding.html"
+    assert rebase(page, page, "http://127.0.0.1:9/atla/funding.html") == "http://127.0.0.1:9/atla/funding.html"
+    assert rebase(page + "?x=1", page, "http://127.0.0.1:9/f.html") == "http://127.0.0.1:9/f.html?x=1"
+    assert rebase("https://www.mod.go.jp/atla/k/t.pdf", page, "http://127.0.0.1:9/f.html") == "http://127.0.0.1:9/atla/k/t.pdf"
 
 
 def test_settings_module_follows_crawl_settings():

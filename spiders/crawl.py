@@ -62,7 +62,8 @@ def stats_from_scrapy(source: str, stats: dict[str, Any], errors: list[str]) -> 
             errors.append(f"{value} x {key.removeprefix('spider_exceptions/')} in a spider callback")
     return CrawlStats(
         source=source,
-        fetched=int(stats.get("response_received_count", 0)),
+        # responses the spider got (from the network or the HTTP cache), robots.txt not counted
+        fetched=int(stats.get("response_received_count", 0)) - int(stats.get("robotstxt/response_count", 0)),
         new=int(stats.get("dualscout/new", 0)),
         updated=int(stats.get("dualscout/updated", 0)),
         unchanged=int(stats.get("dualscout/unchanged", 0)),

@@ -102,6 +102,14 @@ def _language(value: str | None) -> str | None:
     return None
 
 
+def _permalink_guid(item) -> str:
+    """RSS 2.0: a `<guid>` is the item's URL unless it says isPermaLink="false"."""
+    guid = item.find("guid")
+    if guid is None or guid.get("isPermaLink", "true") != "true":
+        return ""
+    return (guid.text or "").strip()
+
+
 def feed_entries(root) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """(feed info, items) of an RSS 2.0, RSS 1.0 or Atom document; items are plain dicts."""
     entries: list[dict[str, Any]] = []
@@ -113,7 +121,7 @@ def feed_entries(root) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         for item in channel.findall("item"):
             entries.append({
                 "title": _first(item, "title"),
-                "link": _first(item, "link") or (_first(item, "guid") if (item.find("guid") is not None and item.find("guid").get("isPermaLink", "true") == "true") else ""),
+                "link": _first(item, "link") or _permalink_guid(item),
                 "guid": _first(item, "guid"),
                 "description": _first(item, "content:encoded", "description"),
                 "published": _first(item, "pubDate", "dc:date"),
@@ -223,7 +231,7 @@ class FeedsSpider(ScoutSpider):
             entry = {**entry, "feed": response.url, "feed_title": info["title"], "language": info["language"]}
             link = (entry["link"] or "").strip()
             if not link:
-                yield self.entry_document(entry, None, None) or self.reject(response.url, "feed item without link or text")
+                yield self.reject(response.url, f"feed item without a link: {entry['title'][:80]!r}")
                 continue
             entry["link"] = strip_tracking(urljoin(response.url, link))
             if urlsplit(entry["link"]).scheme not in ("http", "https"):

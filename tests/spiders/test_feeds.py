@@ -138,3 +138,14 @@ def test_feeds_relative_to_base_url_and_default_from_settings(monkeypatch):
     assert spider.feeds == ["http://127.0.0.1:8123/feeds/startups.rss"]
     monkeypatch.setenv("SCOUT_CRAWL_FEEDS", '["https://prtimes.jp/index.rdf"]')
     assert FeedsSpider().feeds == ["https://prtimes.jp/index.rdf"]
+
+
+def test_rss_guid_permalink_stands_in_for_a_missing_link():
+    feed = b"""<rss version="2.0"><channel><title>x</title>
+    <item><title>A</title><guid>https://news.example.com/a</guid><description>d</description></item>
+    <item><title>B</title><guid isPermaLink="false">tag:b</guid><description>Beta Systems Inc. news.</description></item>
+    </channel></rss>"""
+    out = list(FeedsSpider(feeds=RSS).parse(xml(RSS, feed)))
+    assert [o.url for o in out if isinstance(o, Request)] == ["https://news.example.com/a"]
+    # no link at all: nothing to follow and no URL to give the document, so it is rejected
+    assert [o.reason for o in out if isinstance(o, Reject)] == ["feed item without a link: 'B'"]

@@ -19,7 +19,8 @@ def response(url: str, body: bytes | str, cls: type[Response] = TextResponse, *,
     """A response to `url` as the downloader would hand it to a callback."""
     if isinstance(body, str):
         body = body.encode("utf-8")
-    kwargs = {"encoding": "utf-8"} if issubclass(cls, TextResponse) and cls is not XmlResponse else {}
+    # HTML and XML declare their own encoding (meta charset, XML prolog); plain text is taken as UTF-8.
+    kwargs = {"encoding": "utf-8"} if cls is TextResponse else {}
     return cls(url=url, body=body, status=status, headers=headers or {}, request=Request(url, **request_kwargs), **kwargs)
 
 

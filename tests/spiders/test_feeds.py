@@ -149,3 +149,13 @@ def test_rss_guid_permalink_stands_in_for_a_missing_link():
     assert [o.url for o in out if isinstance(o, Request)] == ["https://news.example.com/a"]
     # no link at all: nothing to follow and no URL to give the document, so it is rejected
     assert [o.reason for o in out if isinstance(o, Reject)] == ["feed item without a link: 'B'"]
+
+
+def test_shift_jis_article_is_decoded():
+    spider = FeedsSpider(feeds=RDF)
+    req = _entry(spider, RDF, "feed_prtimes.rdf", 1)
+    page = ('<html lang="ja"><head><meta charset="Shift_JIS"><title>水中音響通信</title></head><body><article>'
+            "<h1>水中音響通信の新方式</h1><p>アクアリンク合同会社は、浅海域で毎秒100キロビットを実現する水中音響通信モデムを発表しました。"
+            "独自の適応等化技術により、多重反射の強い港湾内でも安定した通信を確保します。</p></article></body></html>")
+    [doc] = list(spider.parse_article(html(req.url, page.encode("shift_jis")), **req.cb_kwargs))
+    assert "適応等化技術" in doc.text and doc.organizations == ["アクアリンク合同会社"] and doc.language == "ja"

@@ -19,7 +19,7 @@ def register(app: typer.Typer) -> None:
         epilog=(
             "Examples:\n\n"
             "  scout crawl arxiv -a categories=cs.RO,eess.SP -a keywords=radar\n\n"
-            "  scout crawl feeds -a feeds=https://prtimes.jp/technology/index.rdf\n\n"
+            "  scout crawl feeds -a feeds=https://prtimes.jp/index.rdf\n\n"
             "  scout crawl needs_file -a path=needs.yaml"
         ),
     )

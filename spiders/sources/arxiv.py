@@ -1,0 +1,157 @@
+"""arXiv: research abstracts from the arXiv API (Atom), by category and keywords, paged.
+
+API: http://export.arxiv.org/api/query?search_query=...&start=N&max_results=M (arXiv API user manual).
+The feed reports `opensearch:totalResults`; we page with `start` until that, `max_records` or an empty
+page. arXiv asks for at most one call every 3 seconds, so the public endpoint gets a 3 s delay.
+
+Spider arguments:
+- `query`: a raw arXiv `search_query` (overrides the next two)
+- `categories`: comma-separated arXiv categories (default: a dual-use selection, see DEFAULT_CATEGORIES)
+- `keywords`: comma-separated keywords, any of which must appear (`all:` field)
+- `page_size` (default 100), `max_records` (default 1000), `base_url`
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+from scout.models import DocKind, Document
+from spiders.base import ScoutSpider, int_arg, load_xml
+
+ATOM = "http://www.w3.org/2005/Atom"
+ARXIV = "http://arxiv.org/schemas/atom"
+OPENSEARCH = "http://a9.com/-/spec/opensearch/1.1/"
+NS = {"a": ATOM, "arxiv": ARXIV, "os": OPENSEARCH}
+
+DEFAULT_CATEGORIES = ["cs.RO", "cs.CV", "eess.SP", "eess.SY", "physics.optics", "cond-mat.mtrl-sci"]
+PUBLIC_BASE = "http://export.arxiv.org"
+# "http://arxiv.org/abs/2401.01234v2" or old-style "http://arxiv.org/abs/hep-ex/0307015v1"
+ABS_ID = re.compile(r"arxiv\.org/abs/(?P<id>.+?)(?:v(?P<version>\d+))?$")
+
+
+def build_query(categories: list[str], keywords: list[str]) -> str:
+    parts = []
+    if categories:
+        parts.append(" OR ".join(f"cat:{c}" for c in categories))
+    if keywords:
+        parts.append(" OR ".join(f'all:"{k}"' if " " in k else f"all:{k}" for k in keywords))
+    if len(parts) == 2:
+        return f"({parts[0]}) AND ({parts[1]})"
+    return parts[0] if parts else "all:*"
+
+
+def _split(value: str | None) -> list[str]:
+    return [v.strip() for v in (value or "").split(",") if v.strip()]
+
+
+def _text(element, path: str) -> str:
+    found = element.find(path, NS)
+    return " ".join((found.text or "").split()) if found is not None and found.text else ""
+
+
+class ArxivSpider(ScoutSpider):
+    name = "arxiv"
+    kind = DocKind.research
+    base_url = PUBLIC_BASE
+    allowed_domains = ["export.arxiv.org"]
+
+    def __init__(
+        self,
+        query: str | None = None,
+        categories: str | None = None,
+        keywords: str | None = None,
+        page_size: str | int = 100,
+        max_records: str | int = 1000,
+        **kwargs: Any,
+    ):
+        super().__init__(**kwargs)
+        self.search_query = query or build_query(_split(categories) or DEFAULT_CATEGORIES, _split(keywords))
+        self.page_size = max(1, min(int_arg("page_size", page_size), 2000))
+        self.max_records = max(1, int_arg("max_records", max_records))
+        if self.base_url == PUBLIC_BASE:
+            self.download_delay = max(3.0, self.crawl_settings.download_delay)
+
+    def page_url(self, start: int) -> str:
+        params = {
+            "search_query": self.search_query,
+            "start": start,
+            "max_results": min(self.page_size, self.max_records - start),
+            "sortBy": "submittedDate",
+            "sortOrder": "descending",
+        }
+        return self.url("/api/query") + "?" + urlencode(params)
+
+    async def start(self):
+        yield self.request(self.page_url(0))
+
+    def parse(self, response):
+        """One page of the arXiv API Atom feed: a research document per entry, then the next page.
+
+        @url http://export.arxiv.org/api/query?search_query=cat:cs.RO&start=0&max_results=2
+        @returns items 1
+        @scrapes id kind source source_id url title text published
+        """
+        root, reason = load_xml(response)
+        if root is None:
+            yield self.reject(response.url, reason)
+            return
+        if root.tag != f"{{{ATOM}}}feed":
+            yield self.reject(response.url, f"not an Atom feed (root element {root.tag})")
+            return
+        entries = root.findall("a:entry", NS)
+        for entry in entries:
+            yield self.parse_entry(entry, response.url)
+        total = int(_text(root, "os:totalResults") or 0)
+        start = int(_text(root, "os:startIndex") or parse_qs(urlsplit(response.url).query).get("start", ["0"])[0])
+        following = start + len(entries)
+        if entries and following < min(total, self.max_records):
+            yield self.request(self.page_url(following))
+
+    def parse_entry(self, entry, page_url: str) -> Document | Any:
+        abs_url = _text(entry, "a:id")
+        if "/api/errors" in abs_url:  # the API reports bad queries as an entry titled "Error"
+            return self.reject(page_url, f"arXiv API error: {_text(entry, 'a:summary')[:200]}")
+        match = ABS_ID.search(abs_url)
+        if not match:
+            return self.reject(page_url, f"entry without an arXiv id: {abs_url[:100]!r}")
+        arxiv_id = match["id"]
+        authors, affiliations = [], []
+        for author in entry.findall("a:author", NS):
+            authors.append(_text(author, "a:name"))
+            for aff in author.findall("arxiv:affiliation", NS):
+                name = " ".join((aff.text or "").split())
+                if name and name not in affiliations:
+                    affiliations.append(name)
+        pdf = next((l.get("href") for l in entry.findall("a:link", NS) if l.get("title") == "pdf"), None)
+        primary = entry.find("arxiv:primary_category", NS)
+        return Document.make(
+            kind=self.kind,
+            source=self.source,
+            source_id=arxiv_id,
+            url=f"https://arxiv.org/abs/{arxiv_id}",
+            title=_text(entry, "a:title"),
+            text=_text(entry, "a:summary"),
+            organizations=affiliations,
+            published=_date(_text(entry, "a:published")),
+            meta={
+                "authors": [a for a in authors if a],
+                "categories": [c.get("term") for c in entry.findall("a:category", NS) if c.get("term")],
+                "primary_category": primary.get("term") if primary is not None else None,
+                "version": int(match["version"]) if match["version"] else None,
+                "updated": _text(entry, "a:updated") or None,
+                "doi": _text(entry, "arxiv:doi") or None,
+                "journal_ref": _text(entry, "arxiv:journal_ref") or None,
+                "comment": _text(entry, "arxiv:comment") or None,
+                "pdf_url": pdf,
+            },
+        )
+
+
+def _date(value: str) -> datetime | None:
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
+    except ValueError:
+        return None

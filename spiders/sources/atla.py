@@ -30,7 +30,7 @@ START_URL = "https://www.mod.go.jp/atla/funding.html"
 ORGANIZATION = "防衛装備庁"
 # Links worth following from the programme pages.
 _PAGE_WORDS = ("公募", "研究テーマ", "募集")
-_PDF_WORDS = ("研究テーマ", "公募要領", "テーマ", "theme", "kadai", "koubo")
+_PDF_WORDS = ("研究テーマ", "公募要領", "theme")
 
 # A theme heading after NFKC: "研究テーマ1", "研究テーマ(1)", "【研究テーマ 12】", "テーマ番号3:" ...
 _THEME_HEADING = re.compile(
@@ -38,6 +38,20 @@ _THEME_HEADING = re.compile(
 )
 _FISCAL_YEAR = re.compile(r"令和\s*(\d{1,2}|元)\s*年度")
 _PAGE_NUMBER = re.compile(r"^\s*[-‐ー]?\s*\d{1,3}\s*[-‐ー]?\s*$")
+
+
+_LABEL = re.compile(r"^\([^()]{1,12}\)$")  # "(概要)": a section label, not content
+_CJK = re.compile(r"[\u3000-\u30ff\u3400-\u9fff\uff00-\uffef]")
+
+
+def _join_lines(lines: Any) -> str:
+    """Join wrapped lines: no space between two Japanese characters, one space otherwise."""
+    out = ""
+    for line in lines:
+        if out and not (_CJK.match(out[-1]) and _CJK.match(line[0])):
+            out += " "
+        out += line
+    return out.strip()
 
 
 @dataclass
@@ -63,7 +77,7 @@ def split_themes(text: str) -> list[Theme]:
         number, title, body = current
         if not title and body:
             title, body = body[0], body[1:]
-        description = " ".join(body).strip()
+        description = _join_lines(b for b in body if not _LABEL.match(b))
         title = re.sub(r"[.・…\s]{3,}\d*$", "", title).strip()  # "……… 12" leaders of a TOC line
         if title and (number not in found or len(description) > len(found[number].description)):
             found[number] = Theme(number, title, description)

@@ -19,7 +19,7 @@ from scrapy.exceptions import CloseSpider
 
 from scout.models import Document, Reject
 from scout.settings import CrawlSettings
-from spiders.sources.openalex import install_redaction
+from spiders.sources.openalex import install_redaction, without_secrets
 
 API_URL = "https://kaken.nii.ac.jp/opensearch/"
 GRANT_URL = "https://kaken.nii.ac.jp/grant/{id}/"
@@ -111,18 +111,18 @@ class KakenSpider(scrapy.Spider):
         @returns requests 0 1
         """
         if not response.body.strip():
-            yield Reject(source=self.name, url=response.url, reason="empty body")
+            yield Reject(source=self.name, url=without_secrets(response.url), reason="empty body")
             return
         try:
             root = etree.fromstring(response.body, parser=etree.XMLParser(resolve_entities=False, no_network=True))
         except etree.XMLSyntaxError as exc:
-            yield Reject(source=self.name, url=response.url, reason=f"malformed XML: {exc}")
+            yield Reject(source=self.name, url=without_secrets(response.url), reason=f"malformed XML: {exc}")
             return
         _strip_namespaces(root)
         root_name = etree.QName(root).localname
         if root_name not in ("grantAwards", "grantAwardList", "grants"):
             message = _clean(" ".join(root.itertext()))[:200]
-            yield Reject(source=self.name, url=response.url, reason=f"not a KAKEN grant list (<{root_name}>): {message}")
+            yield Reject(source=self.name, url=without_secrets(response.url), reason=f"not a KAKEN grant list (<{root_name}>): {message}")
             return
         awards = root.findall("grantAward")
         for award in awards:
@@ -143,7 +143,7 @@ class KakenSpider(scrapy.Spider):
         title_en = _clean(summary_en.findtext("title")) if summary_en is not None and _lang_of(summary_en) == "en" else ""
         title = title_ja or title_en
         if not grant_id or not title:
-            return Reject(source=self.name, url=page_url, reason=f"grant award without id or title ({grant_id or 'no id'})")
+            return Reject(source=self.name, url=without_secrets(page_url), reason=f"grant award without id or title ({grant_id or 'no id'})")
         main = summary_ja if title_ja else summary_en
         institutions = []
         for inst in (main.findall("institution") if main is not None else []):

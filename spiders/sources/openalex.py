@@ -14,7 +14,7 @@ import json
 import logging
 from datetime import date, datetime, timedelta, timezone
 from typing import Any, Iterator
-from urllib.parse import urlencode, urlparse
+from urllib.parse import parse_qsl, urlencode, urlparse, urlsplit, urlunsplit
 
 import scrapy
 from scrapy.exceptions import CloseSpider
@@ -56,6 +56,13 @@ def install_redaction(secret: str) -> None:
     for handler in logging.getLogger().handlers:
         if not any(isinstance(f, SecretRedactingFilter) and f.secret == secret for f in handler.filters):
             handler.addFilter(SecretRedactingFilter(secret))
+
+
+def without_secrets(url: str, names: tuple[str, ...] = ("api_key", "appid")) -> str:
+    """The URL with credential parameters removed: what may be written to rejects logs and stats."""
+    parts = urlsplit(url)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in names]
+    return urlunsplit(parts._replace(query=urlencode(query)))
 
 
 def rebuild_abstract(inverted_index: dict[str, list[int]] | None) -> str:
@@ -181,21 +188,21 @@ class OpenalexSpider(scrapy.Spider):
         except (ValueError, UnicodeDecodeError) as exc:
             payload = None
             self._stop_if_exhausted(response, payload)
-            yield Reject(source=self.name, url=response.url, reason=f"malformed JSON: {exc}")
+            yield Reject(source=self.name, url=without_secrets(response.url), reason=f"malformed JSON: {exc}")
             return
         self._stop_if_exhausted(response, payload)
         if payload is None:
-            yield Reject(source=self.name, url=response.url, reason=f"empty body (HTTP {response.status})")
+            yield Reject(source=self.name, url=without_secrets(response.url), reason=f"empty body (HTTP {response.status})")
             return
         if response.status >= 400 or not isinstance(payload, dict) or "error" in payload:
             message = payload.get("message") or payload.get("error") if isinstance(payload, dict) else None
             yield Reject(
-                source=self.name, url=response.url, reason=f"OpenAlex error HTTP {response.status}: {message or 'no results list'}"
+                source=self.name, url=without_secrets(response.url), reason=f"OpenAlex error HTTP {response.status}: {message or 'no results list'}"
             )
             return
         results = payload.get("results")
         if not isinstance(results, list):
-            yield Reject(source=self.name, url=response.url, reason="OpenAlex answer has no results list")
+            yield Reject(source=self.name, url=without_secrets(response.url), reason="OpenAlex answer has no results list")
             return
         for work in results:
             yield self.work_to_item(work, response.url)
@@ -206,11 +213,11 @@ class OpenalexSpider(scrapy.Spider):
 
     def work_to_item(self, work: Any, page_url: str) -> Document | Reject:
         if not isinstance(work, dict):
-            return Reject(source=self.name, url=page_url, reason="work is not a JSON object")
+            return Reject(source=self.name, url=without_secrets(page_url), reason="work is not a JSON object")
         openalex_id = str(work.get("id") or "")
         title = work.get("title") or work.get("display_name") or ""
         if not openalex_id or not str(title).strip():
-            return Reject(source=self.name, url=openalex_id or page_url, reason="work without id or title")
+            return Reject(source=self.name, url=openalex_id or without_secrets(page_url), reason="work without id or title")
         short_id = openalex_id.rstrip("/").rsplit("/", 1)[-1]
         doi = work.get("doi") or (work.get("ids") or {}).get("doi")
         organizations: list[str] = []

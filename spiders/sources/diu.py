@@ -105,7 +105,9 @@ class DiuSpider(scrapy.Spider):
         due = _DUE.search(full)
         posted = _POSTED.search(full)
         # Summary: the paragraphs that are not just the dates or the call to action.
-        summary = " ".join(b for b in blocks if not (_DUE.search(b) and len(b) < 120) and "Submit a Solution" not in b)
+        summary = " ".join(
+            b for b in blocks if not ((_DUE.search(b) or _POSTED.search(b)) and len(b) < 120) and "Submit a Solution" not in b
+        )
         return Document.make(
             kind="need",
             source=self.name,

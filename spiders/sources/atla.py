@@ -129,6 +129,7 @@ class AtlaSpider(scrapy.Spider):
     """ATLA research themes, one `Document(kind=need)` per numbered theme of a call PDF."""
 
     name = "atla"
+    base_url = START_URL  # the public endpoint; `-a base_url=...` points the spider elsewhere
     allowed_domains = ["www.mod.go.jp", "mod.go.jp"]
 
     def __init__(self, base_url: str = START_URL, max_depth: int | str = 2, *args: Any, **kwargs: Any) -> None:
@@ -141,7 +142,14 @@ class AtlaSpider(scrapy.Spider):
         self.root_path = urlparse(base_url).path.rsplit("/", 1)[0] or "/"
 
     async def start(self):  # type: ignore[no-untyped-def]
-        yield scrapy.Request(self.base_url, callback=self.parse, cb_kwargs={"depth": 0})
+        yield scrapy.Request(self.base_url, callback=self.parse, cb_kwargs={"depth": 0}, errback=self.request_failed)
+
+    def request_failed(self, failure: Any) -> Iterator[Reject]:
+        """A request that failed for good (HTTP error after retries, DNS, timeout, robots.txt) is recorded."""
+        request = getattr(failure, "request", None)
+        response = getattr(failure.value, "response", None)
+        reason = f"HTTP {response.status}" if response is not None else f"{type(failure.value).__name__}: {failure.value}"
+        yield Reject(source=self.name, url=request.url if request is not None else None, reason=f"request failed: {reason}"[:300])
 
     def parse(self, response: scrapy.http.Response, depth: int = 0, **kwargs: Any) -> Iterator[Reject | scrapy.Request]:
         """A programme or call page: follow the call pages and the theme PDFs.
@@ -172,12 +180,12 @@ class AtlaSpider(scrapy.Spider):
             if url.lower().endswith(".pdf"):
                 if any(word.lower() in haystack for word in _PDF_WORDS):
                     seen.add(url)
-                    yield scrapy.Request(url, callback=self.parse_pdf, cb_kwargs={"label": label})
+                    yield scrapy.Request(url, callback=self.parse_pdf, cb_kwargs={"label": label}, errback=self.request_failed)
             elif depth < self.max_depth and urlparse(url).path.startswith(self.root_path) and any(
                 word in label for word in _PAGE_WORDS
             ):
                 seen.add(url)
-                yield scrapy.Request(url, callback=self.parse, cb_kwargs={"depth": depth + 1})
+                yield scrapy.Request(url, callback=self.parse, cb_kwargs={"depth": depth + 1}, errback=self.request_failed)
 
     def parse_pdf(self, response: scrapy.http.Response, label: str = "", **kwargs: Any) -> Iterator[Document | Reject]:
         """A call document: each numbered research theme becomes one need.

@@ -68,6 +68,7 @@ class JstageSpider(scrapy.Spider):
     """Articles from J-STAGE, one `Document(kind=research)` per article."""
 
     name = "jstage"
+    base_url = API_URL  # the public endpoint; `-a base_url=...` points the spider elsewhere
     allowed_domains = ["api.jstage.jst.go.jp", "www.jstage.jst.go.jp"]
 
     def __init__(
@@ -102,7 +103,14 @@ class JstageSpider(scrapy.Spider):
         if not self.enabled:
             self.logger.info("jstage disabled by SCOUT_CRAWL_JSTAGE_ENABLED=false")
             return
-        yield scrapy.Request(self.page_url(1), callback=self.parse)
+        yield scrapy.Request(self.page_url(1), callback=self.parse, errback=self.request_failed)
+
+    def request_failed(self, failure: Any) -> Iterator[Reject]:
+        """A request that failed for good (HTTP error after retries, DNS, timeout, robots.txt) is recorded."""
+        request = getattr(failure, "request", None)
+        response = getattr(failure.value, "response", None)
+        reason = f"HTTP {response.status}" if response is not None else f"{type(failure.value).__name__}: {failure.value}"
+        yield Reject(source=self.name, url=request.url if request is not None else None, reason=f"request failed: {reason}"[:300])
 
     def parse(self, response: scrapy.http.Response, **kwargs: Any) -> Iterator[Document | Reject | scrapy.Request]:
         """One page of search results; follows each article page and the next page.
@@ -141,7 +149,7 @@ class JstageSpider(scrapy.Spider):
         per_page = int(_text(root, "opensearch:itemsPerPage") or len(entries) or self.count)
         next_start = start + per_page
         if entries and next_start <= total and next_start <= self.max_results:
-            yield scrapy.Request(self.page_url(next_start), callback=self.parse)
+            yield scrapy.Request(self.page_url(next_start), callback=self.parse, errback=self.request_failed)
 
     def entry_record(self, entry: Any) -> dict[str, Any]:
         title_ja = _text(entry, "a:article_title/a:ja")
@@ -202,18 +210,20 @@ class JstageSpider(scrapy.Spider):
             record["keywords"] = meta("keywords")
         yield self.make_document(record)
 
-    def article_failed(self, failure: Any) -> Iterator[Document]:
+    def article_failed(self, failure: Any) -> Iterator[Document | Reject]:
         """The article page could not be fetched: keep what the search API said."""
         record = failure.request.meta.get("record")
         if record:
             yield self.make_document(record)
 
-    def make_document(self, record: dict[str, Any]) -> Document:
+    def make_document(self, record: dict[str, Any]) -> Document | Reject:
         abstract = record.get("abstract") or ""
         language = detect_language(f"{abstract} {record['title']}" if abstract else record["title"])
         other_title = record["title_en"] if record["title"] == record.get("title_ja") else ""
         # The other-language title helps cross-lingual matching; keep it after the abstract.
-        text = " ".join(t for t in (abstract, other_title) if t)
+        text = " ".join(t for t in (abstract, other_title) if t) or "; ".join(record.get("keywords") or [])
+        if not text:
+            return Reject(source=self.name, url=record["url"], reason="article without abstract, English title or keywords")
         published = _date(record.get("published") or "") or _date(record.get("pubyear") or "")
         source_id = record.get("doi") or record.get("joi") or record["url"]
         return Document.make(

@@ -62,6 +62,7 @@ class KakenSpider(scrapy.Spider):
     """KAKEN research projects, one `Document(kind=research)` per grant award."""
 
     name = "kaken"
+    base_url = API_URL  # the public endpoint; `-a base_url=...` points the spider elsewhere
     allowed_domains = ["kaken.nii.ac.jp"]
 
     def __init__(
@@ -101,7 +102,14 @@ class KakenSpider(scrapy.Spider):
                 "kaken_appid_missing: KAKEN needs an application id; register one at "
                 "https://support.nii.ac.jp/en/cinii/api/developer and set SCOUT_CRAWL_KAKEN_APPID"
             )
-        yield scrapy.Request(self.page_url(1), callback=self.parse)
+        yield scrapy.Request(self.page_url(1), callback=self.parse, errback=self.request_failed)
+
+    def request_failed(self, failure: Any) -> Iterator[Reject]:
+        """A request that failed for good (HTTP error after retries, DNS, timeout, robots.txt) is recorded."""
+        request = getattr(failure, "request", None)
+        response = getattr(failure.value, "response", None)
+        reason = f"HTTP {response.status}" if response is not None else f"{type(failure.value).__name__}: {failure.value}"
+        yield Reject(source=self.name, url=without_secrets(request.url) if request is not None else None, reason=f"request failed: {reason}"[:300])
 
     def parse(self, response: scrapy.http.Response, **kwargs: Any) -> Iterator[Document | Reject | scrapy.Request]:
         """One page of grant awards; follows the next page.
@@ -132,7 +140,7 @@ class KakenSpider(scrapy.Spider):
         per_page = int(_clean(root.findtext("itemsPerPage")) or len(awards) or self.rw)
         next_start = start + per_page
         if awards and next_start <= total and next_start <= self.max_results:
-            yield scrapy.Request(self.page_url(next_start), callback=self.parse)
+            yield scrapy.Request(self.page_url(next_start), callback=self.parse, errback=self.request_failed)
 
     def award_to_item(self, award: Any, page_url: str) -> Document | Reject:
         grant_id = award.get("id") or ""
@@ -180,6 +188,10 @@ class KakenSpider(scrapy.Spider):
                     name = _clean(member.findtext("personalName/fullName"))
                     if name:
                         investigators.append(name)
+        if not parts and keywords:  # no outline: the keywords still say what the project is about
+            parts = ["; ".join(keywords)]
+        if not parts:
+            return Reject(source=self.name, url=GRANT_URL.format(id=grant_id), reason="grant award without outline or keywords")
         if title_en and title_en != title:
             parts.append(title_en)  # the English title helps cross-lingual matching
         return Document.make(

@@ -41,6 +41,7 @@ class NatoDianaSpider(scrapy.Spider):
     """NATO DIANA challenge areas, one `Document(kind=need)` per area."""
 
     name = "nato_diana"
+    base_url = START_URL  # the public endpoint; `-a base_url=...` points the spider elsewhere
     allowed_domains = ["www.diana.nato.int", "diana.nato.int"]
 
     def __init__(self, base_url: str = START_URL, *args: Any, **kwargs: Any) -> None:
@@ -51,7 +52,14 @@ class NatoDianaSpider(scrapy.Spider):
         self.allowed_domains = sorted({*type(self).allowed_domains, *settings.allowed_domains, *([host] if host else [])})
 
     async def start(self):  # type: ignore[no-untyped-def]
-        yield scrapy.Request(self.base_url, callback=self.parse)
+        yield scrapy.Request(self.base_url, callback=self.parse, errback=self.request_failed)
+
+    def request_failed(self, failure: Any) -> Iterator[Reject]:
+        """A request that failed for good (HTTP error after retries, DNS, timeout, robots.txt) is recorded."""
+        request = getattr(failure, "request", None)
+        response = getattr(failure.value, "response", None)
+        reason = f"HTTP {response.status}" if response is not None else f"{type(failure.value).__name__}: {failure.value}"
+        yield Reject(source=self.name, url=request.url if request is not None else None, reason=f"request failed: {reason}"[:300])
 
     def parse(self, response: scrapy.http.Response, **kwargs: Any) -> Iterator[Document | Reject]:
         """The challenge programme page: one need per challenge area.

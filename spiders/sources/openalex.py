@@ -101,6 +101,7 @@ class OpenalexSpider(scrapy.Spider):
     """Research works from OpenAlex, one `Document(kind=research)` per work."""
 
     name = "openalex"
+    base_url = API_URL  # the public endpoint; `-a base_url=...` points the spider elsewhere
     allowed_domains = ["api.openalex.org"]
     handle_httpstatus_list = [400, 402, 403, 429]
     custom_settings = {
@@ -160,7 +161,7 @@ class OpenalexSpider(scrapy.Spider):
             self.logger.warning(
                 "no OpenAlex API key (SCOUT_CRAWL_OPENALEX_API_KEY): the keyless allowance is tiny and runs out fast"
             )
-        yield scrapy.Request(self.page_url("*"), callback=self.parse, meta={"cursor": "*"})
+        yield scrapy.Request(self.page_url("*"), callback=self.parse, meta={"cursor": "*"}, errback=self.request_failed)
 
     def _stop_if_exhausted(self, response: scrapy.http.Response, payload: Any) -> None:
         message = ""
@@ -175,6 +176,13 @@ class OpenalexSpider(scrapy.Spider):
                 f"openalex_credits_exhausted: OpenAlex answered HTTP {response.status}{detail}; "
                 f"the daily credits/budget are used up, not retrying. Wait for the daily reset or check {setting}."
             )
+
+    def request_failed(self, failure: Any) -> Iterator[Reject]:
+        """A request that failed for good (HTTP error after retries, DNS, timeout, robots.txt) is recorded."""
+        request = getattr(failure, "request", None)
+        response = getattr(failure.value, "response", None)
+        reason = f"HTTP {response.status}" if response is not None else f"{type(failure.value).__name__}: {failure.value}"
+        yield Reject(source=self.name, url=without_secrets(request.url) if request is not None else None, reason=f"request failed: {reason}"[:300])
 
     def parse(self, response: scrapy.http.Response, **kwargs: Any) -> Iterator[Document | Reject | scrapy.Request]:
         """One page of works; follows `meta.next_cursor`.
@@ -209,7 +217,7 @@ class OpenalexSpider(scrapy.Spider):
         self.pages += 1
         next_cursor = (payload.get("meta") or {}).get("next_cursor")
         if next_cursor and results and (self.max_pages <= 0 or self.pages < self.max_pages):
-            yield scrapy.Request(self.page_url(next_cursor), callback=self.parse, meta={"cursor": next_cursor})
+            yield scrapy.Request(self.page_url(next_cursor), callback=self.parse, meta={"cursor": next_cursor}, errback=self.request_failed)
 
     def work_to_item(self, work: Any, page_url: str) -> Document | Reject:
         if not isinstance(work, dict):
@@ -233,13 +241,18 @@ class OpenalexSpider(scrapy.Spider):
         source = ((work.get("primary_location") or {}).get("source") or {}).get("display_name")
         topic = (work.get("primary_topic") or {}).get("display_name")
         abstract = rebuild_abstract(work.get("abstract_inverted_index"))
+        keywords = [k.get("display_name") for k in work.get("keywords") or [] if isinstance(k, dict) and k.get("display_name")]
+        # Without an abstract, the topic and keywords still say what the work is about.
+        text = abstract or "; ".join(t for t in (topic, *keywords[:10]) if t)
+        if not text:
+            return Reject(source=self.name, url=doi or openalex_id, reason="work without abstract, topic or keywords")
         return Document.make(
             kind="research",
             source=self.name,
             source_id=short_id,
             url=doi or openalex_id,
             title=str(title),
-            text=abstract,
+            text=text,
             language=_language(work.get("language")),
             organizations=organizations,
             published=_published(work),
@@ -250,6 +263,7 @@ class OpenalexSpider(scrapy.Spider):
                 "venue": source,
                 "type": work.get("type"),
                 "primary_topic": topic,
+                "keywords": keywords,
                 "cited_by_count": work.get("cited_by_count"),
                 "updated_date": work.get("updated_date"),
                 "has_abstract": bool(abstract),

@@ -44,14 +44,17 @@ def test_search_page_without_following_yields_documents_from_the_api_alone() -> 
     spider = JstageSpider(follow_articles="false", max_results=2)
     out = run(spider.parse(response(SEARCH, fixture("jstage_search.xml"), cls=XmlResponse)))
     docs = [o for o in out if isinstance(o, Document)]
+    rejects = [o for o in out if isinstance(o, Reject)]
     assert not [o for o in out if isinstance(o, Request)]  # max_results=2 reached
-    sar, acoustic = docs
+    (sar,) = docs
     assert sar.title == "ドローン搭載Ku帯合成開口レーダによる樹木透過イメージング"
     assert "Foliage-Penetrating Imaging" in sar.text  # the English title rides along
     assert sar.source_id == "10.1587/transcom.2023EBP3101" and sar.language == "ja"
     assert sar.meta["authors"] == ["山田 博", "鈴木 愛子"]
     assert sar.published == datetime(2024, 1, 1, tzinfo=timezone.utc)
-    assert acoustic.source_id == "JST.JSTAGE/jasj/80.95" and acoustic.meta["journal"] == "日本音響学会誌"
+    # Only a Japanese title and no abstract: nothing beyond the title to match on.
+    assert [r.reason for r in rejects] == ["article without abstract, English title or keywords", "entry without title or link"]
+    assert rejects[0].url == "https://www.jstage.jst.go.jp/article/jasj/80/2/80_95/_article/-char/ja"
 
 
 def test_article_page_adds_abstract_institutions_and_date() -> None:
@@ -80,10 +83,10 @@ def test_failed_article_fetch_keeps_the_search_record() -> None:
 
 def test_article_page_that_is_not_html_still_yields_the_record() -> None:
     spider = JstageSpider()
-    record = {"title": "T", "title_ja": "", "title_en": "T", "url": ARTICLE, "doi": "10.1/x", "joi": ""}
+    record = {"title": "タイトル", "title_ja": "タイトル", "title_en": "Title", "url": ARTICLE, "doi": "10.1/x", "joi": ""}
     page = response(ARTICLE, b"\x89PNG\r\n\x1a\n\x00\x00", cls=HtmlResponse, cb_kwargs={"record": record})
     (doc,) = run(spider.parse_article(page, record=record))
-    assert isinstance(doc, Document) and doc.source_id == "10.1/x"
+    assert isinstance(doc, Document) and doc.source_id == "10.1/x" and doc.text == "Title"
 
 
 def test_no_hits_is_quiet_and_api_errors_are_rejects() -> None:

@@ -60,7 +60,8 @@ def test_grant_list_yields_documents_reject_and_next_page(monkeypatch: pytest.Mo
     english = docs[1]
     assert english.language == "en" and english.organizations == ["Kyushu University"]
     assert english.published == datetime(2022, 4, 1, tzinfo=timezone.utc)
-    assert english.text == "" and english.meta["has_abstract"] is False
+    assert english.text == "underwater acoustic communication; adaptive equalization"
+    assert english.meta["has_abstract"] is False
 
     assert "without id or title" in rejects[0].reason
     assert "app-secret" not in rejects[0].url and "kw=" in rejects[0].url

@@ -50,7 +50,7 @@ def test_parse_page_yields_documents_rejects_and_next_cursor(spider: OpenalexSpi
     docs = [o for o in out if isinstance(o, Document)]
     rejects = [o for o in out if isinstance(o, Reject)]
     requests = [o for o in out if isinstance(o, Request)]
-    assert len(docs) == 3 and len(rejects) == 1 and len(requests) == 1
+    assert len(docs) == 2 and len(rejects) == 2 and len(requests) == 1
 
     sar = docs[0]
     assert sar.kind == "research" and sar.source == "openalex" and sar.source_id == "W4392544428"
@@ -67,8 +67,9 @@ def test_parse_page_yields_documents_rejects_and_next_cursor(spider: OpenalexSpi
     assert ja.text == "窒化ガリウムHEMTの 300°Cでの 動作を 評価した。"  # NFKC turns ℃ into °C
     assert ja.organizations == ["Nagoya University"]
 
-    assert docs[2].text == "" and docs[2].meta["has_abstract"] is False
-    assert "without id or title" in rejects[0].reason
+    # The erratum has no abstract, topic or keywords: nothing to match on, so it is rejected, not emptied.
+    assert rejects[0].url == "https://doi.org/10.5555/no-abstract" and "without abstract" in rejects[0].reason
+    assert "without id or title" in rejects[1].reason
 
     query = parse_qs(urlparse(requests[0].url).query)
     assert query["cursor"] == ["IlsxMDAuMCwgJ2h0dHBzOi8vb3BlbmFsZXgub3JnL1c0MzkyNTQ0NDI4J10i"]
@@ -133,9 +134,11 @@ def test_rejects_never_carry_the_api_key(spider: OpenalexSpider) -> None:
 
 
 def test_malformed_work_entries_are_rejected_one_by_one(spider: OpenalexSpider) -> None:
-    body = b'{"meta": {"next_cursor": null}, "results": ["oops", {"id": "https://openalex.org/W9", "title": "Ok"}]}'
+    body = (b'{"meta": {"next_cursor": null}, "results": ["oops", {"id": "https://openalex.org/W9", "title": "Ok",'
+            b' "primary_topic": {"display_name": "Radar Systems"}, "keywords": [{"display_name": "clutter"}]}]}')
     out = run(spider.parse(response(PAGE, body)))
     assert isinstance(out[0], Reject) and isinstance(out[1], Document)
+    assert out[1].text == "Radar Systems; clutter" and out[1].meta["has_abstract"] is False
 
 
 def test_retry_middleware_does_not_loop_on_429() -> None:

@@ -14,6 +14,7 @@ from typing import Any, Iterator
 from urllib.parse import urlencode, urlparse
 
 import scrapy
+from scrapy import signals
 from lxml import etree
 from scrapy.exceptions import CloseSpider
 
@@ -87,7 +88,8 @@ class KakenSpider(scrapy.Spider):
     @classmethod
     def from_crawler(cls, crawler, *args, **kwargs):  # type: ignore[no-untyped-def]
         spider = super().from_crawler(crawler, *args, **kwargs)
-        install_redaction(spider.appid)
+        # Scrapy replaces its root log handler after the spider is built: filter once the spider opens.
+        crawler.signals.connect(lambda spider: install_redaction(spider.appid), signal=signals.spider_opened, weak=False)
         return spider
 
     def page_url(self, st: int) -> str:

@@ -17,6 +17,7 @@ from typing import Any, Iterator
 from urllib.parse import parse_qsl, urlencode, urlparse, urlsplit, urlunsplit
 
 import scrapy
+from scrapy import signals
 from scrapy.exceptions import CloseSpider
 
 from scout.models import Document, Reject
@@ -141,7 +142,8 @@ class OpenalexSpider(scrapy.Spider):
     @classmethod
     def from_crawler(cls, crawler, *args, **kwargs):  # type: ignore[no-untyped-def]
         spider = super().from_crawler(crawler, *args, **kwargs)
-        install_redaction(spider.api_key)
+        # Scrapy replaces its root log handler after the spider is built: filter once the spider opens.
+        crawler.signals.connect(lambda spider: install_redaction(spider.api_key), signal=signals.spider_opened, weak=False)
         return spider
 
     def page_url(self, cursor: str) -> str:

@@ -36,6 +36,7 @@ _PDF_WORDS = ("研究テーマ", "公募要領", "theme")
 _THEME_HEADING = re.compile(
     r"^\s*[【\[]?\s*(?:研究)?テーマ\s*(?:番号|No\.?)?\s*\(?\s*(\d{1,3})\s*\)?\s*[】\]]?\s*[:.、]?\s*(.*)$"
 )
+_ITEM_HEADING = re.compile(r"^\((\d{1,2})\)\s*(\S.{2,100})$")
 _FISCAL_YEAR = re.compile(r"令和\s*(\d{1,2}|元)\s*年度")
 _PAGE_NUMBER = re.compile(r"^\s*[-‐ー]?\s*\d{1,3}\s*[-‐ー]?\s*$")
 
@@ -64,10 +65,25 @@ class Theme:
 def split_themes(text: str) -> list[Theme]:
     """Cut the extracted text of a call document into its numbered research themes.
 
-    A table of contents often lists the themes once more; when a number repeats, the occurrence
-    with the longest description wins.
+    Themes are headed "研究テーマ1" / "研究テーマ(1)" / "【テーマ番号1】" ...; documents that only number
+    them "(1) ..." inside a 研究テーマ section are read too. A table of contents often lists the themes
+    once more; when a number repeats, the occurrence with the longest description wins.
     """
     lines = [unicodedata.normalize("NFKC", line).strip() for line in text.splitlines()]
+    lines = [line for line in lines if line and not _PAGE_NUMBER.match(line)]
+    themes = _split(lines, lambda line: _THEME_HEADING.match(line))
+    if themes:
+        return themes
+    # Fallback: "(1) title" items after the first line that names the 研究テーマ section.
+    start = next((i for i, line in enumerate(lines) if "研究テーマ" in line), None)
+    if start is None:
+        return []
+    themes = _split(lines[start + 1 :], lambda line: _ITEM_HEADING.match(line))
+    numbers = [t.number for t in themes]
+    return themes if len(themes) >= 2 and numbers == list(range(1, len(themes) + 1)) else []
+
+
+def _split(lines: list[str], heading: Any) -> list[Theme]:
     found: dict[int, Theme] = {}
     current: tuple[int, str, list[str]] | None = None
 
@@ -83,9 +99,7 @@ def split_themes(text: str) -> list[Theme]:
             found[number] = Theme(number, title, description)
 
     for line in lines:
-        if not line or _PAGE_NUMBER.match(line):
-            continue
-        match = _THEME_HEADING.match(line)
+        match = heading(line)
         if match:
             close()
             current = (int(match.group(1)), match.group(2).strip(), [])

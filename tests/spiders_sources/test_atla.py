@@ -38,6 +38,16 @@ def test_split_themes_accepts_fullwidth_and_bracketed_numbering() -> None:
     assert split_themes("公募要領\n1. 応募資格\n2. 提出書類") == []
 
 
+def test_split_themes_reads_parenthesised_items_in_a_theme_section() -> None:
+    text = "公募要領\n(1) 応募資格は別に定める\n別紙 研究テーマ\n(1) 耐熱材料に関する基礎研究\n高温で使える材料。\n" \
+           "(2) センサに関する基礎研究\n小型のセンサ。"
+    themes = split_themes(text)
+    assert [(t.number, t.title, t.description) for t in themes] == [
+        (1, "耐熱材料に関する基礎研究", "高温で使える材料。"), (2, "センサに関する基礎研究", "小型のセンサ。")]
+    # Numbered items that do not run 1, 2, ... are not taken for themes.
+    assert split_themes("研究テーマ\n(2) 何か\n(5) 別の何か") == []
+
+
 def test_fiscal_year() -> None:
     assert fiscal_year("令和7年度 安全保障技術研究推進制度") == 2025
     assert fiscal_year("令和元年度") == 2019

@@ -1,0 +1,247 @@
+"""ATLA 安全保障技術研究推進制度: the research themes (研究テーマ) of the yearly call, as needs.
+
+    scrapy crawl atla
+
+Starts at the programme's HTML page, follows the call pages (公募) and the PDF call documents
+(研究テーマ / 公募要領), and turns every numbered research theme in a PDF into one need
+(kind=need, language=ja, organization 防衛装備庁). PDFs are read with pypdf; a truncated or
+unreadable PDF becomes a Reject, never a crash.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
+from typing import Any, Iterator
+from urllib.parse import urldefrag, urlparse
+
+import scrapy
+from pypdf import PdfReader
+from pypdf.errors import PdfReadError
+
+from scout.models import Document, Reject
+from scout.settings import CrawlSettings
+
+START_URL = "https://www.mod.go.jp/atla/funding.html"
+ORGANIZATION = "防衛装備庁"
+# Links worth following from the programme pages.
+_PAGE_WORDS = ("公募", "研究テーマ", "募集")
+_PDF_WORDS = ("研究テーマ", "公募要領", "theme")
+
+# A theme heading after NFKC: "研究テーマ1", "研究テーマ(1)", "【研究テーマ 12】", "テーマ番号3:" ...
+_THEME_HEADING = re.compile(
+    r"^\s*[【\[]?\s*(?:研究)?テーマ\s*(?:番号|No\.?)?\s*\(?\s*(\d{1,3})\s*\)?\s*[】\]]?\s*[:.、]?\s*(.*)$"
+)
+_ITEM_HEADING = re.compile(r"^\((\d{1,2})\)\s*(\S.{2,100})$")
+_FISCAL_YEAR = re.compile(r"令和\s*(\d{1,2}|元)\s*年度")
+_PAGE_NUMBER = re.compile(r"^\s*[-‐ー]?\s*\d{1,3}\s*[-‐ー]?\s*$")
+
+
+_LABEL = re.compile(r"^\([^()]{1,12}\)$")  # "(概要)": a section label, not content
+_CJK = re.compile(r"[\u3000-\u30ff\u3400-\u9fff\uff00-\uffef]")
+
+
+def _join_lines(lines: Any) -> str:
+    """Join wrapped lines: no space between two Japanese characters, one space otherwise."""
+    out = ""
+    for line in lines:
+        if out and not (_CJK.match(out[-1]) and _CJK.match(line[0])):
+            out += " "
+        out += line
+    return out.strip()
+
+
+@dataclass
+class Theme:
+    number: int
+    title: str
+    description: str
+
+
+def split_themes(text: str) -> list[Theme]:
+    """Cut the extracted text of a call document into its numbered research themes.
+
+    Themes are headed "研究テーマ1" / "研究テーマ(1)" / "【テーマ番号1】" ...; documents that only number
+    them "(1) ..." inside a 研究テーマ section are read too. A table of contents often lists the themes
+    once more; when a number repeats, the occurrence with the longest description wins.
+    """
+    lines = [unicodedata.normalize("NFKC", line).strip() for line in text.splitlines()]
+    lines = [line for line in lines if line and not _PAGE_NUMBER.match(line)]
+    themes = _split(lines, lambda line: _THEME_HEADING.match(line))
+    if themes:
+        return themes
+    # Fallback: "(1) title" items after the first line that names the 研究テーマ section.
+    start = next((i for i, line in enumerate(lines) if "研究テーマ" in line), None)
+    if start is None:
+        return []
+    themes = _split(lines[start + 1 :], lambda line: _ITEM_HEADING.match(line))
+    numbers = [t.number for t in themes]
+    return themes if len(themes) >= 2 and numbers == list(range(1, len(themes) + 1)) else []
+
+
+def _split(lines: list[str], heading: Any) -> list[Theme]:
+    found: dict[int, Theme] = {}
+    current: tuple[int, str, list[str]] | None = None
+
+    def close() -> None:
+        if current is None:
+            return
+        number, title, body = current
+        if not title and body:
+            title, body = body[0], body[1:]
+        description = _join_lines(b for b in body if not _LABEL.match(b))
+        title = re.sub(r"[.・…\s]{3,}\d*$", "", title).strip()  # "……… 12" leaders of a TOC line
+        if title and (number not in found or len(description) > len(found[number].description)):
+            found[number] = Theme(number, title, description)
+
+    for line in lines:
+        match = heading(line)
+        if match:
+            close()
+            current = (int(match.group(1)), match.group(2).strip(), [])
+        elif current is not None:
+            current[2].append(line)
+    close()
+    return [found[n] for n in sorted(found)]
+
+
+def fiscal_year(text: str) -> int | None:
+    """令和N年度 -> the Western fiscal year (令和元年 = 2019)."""
+    match = _FISCAL_YEAR.search(unicodedata.normalize("NFKC", text))
+    if not match:
+        return None
+    n = 1 if match.group(1) == "元" else int(match.group(1))
+    return 2018 + n
+
+
+class PdfError(ValueError):
+    """The bytes are not a complete, readable PDF."""
+
+
+def pdf_text(body: bytes) -> str:
+    """All text of a PDF, page by page; raises PdfError for anything that is not a whole, readable PDF."""
+    if not body.lstrip().startswith(b"%PDF-"):
+        raise PdfError("not a PDF (no %PDF- header)")
+    if b"%%EOF" not in body[-2048:]:
+        raise PdfError("truncated PDF (no %%EOF marker at the end)")
+    try:
+        reader = PdfReader(io.BytesIO(body), strict=False)
+        if reader.is_encrypted and not reader.decrypt(""):
+            raise PdfError("encrypted PDF")
+        return "\n".join((page.extract_text() or "") for page in reader.pages)
+    except PdfError:
+        raise
+    except (PdfReadError, ValueError, KeyError, TypeError, IndexError, AttributeError, OSError) as exc:
+        raise PdfError(f"unreadable PDF: {type(exc).__name__}: {exc}") from exc
+
+
+class AtlaSpider(scrapy.Spider):
+    """ATLA research themes, one `Document(kind=need)` per numbered theme of a call PDF."""
+
+    name = "atla"
+    base_url = START_URL  # the public endpoint; `-a base_url=...` points the spider elsewhere
+    allowed_domains = ["www.mod.go.jp", "mod.go.jp"]
+
+    def __init__(self, base_url: str = START_URL, max_depth: int | str = 2, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        settings = CrawlSettings()
+        self.base_url = base_url
+        self.max_depth = int(max_depth)
+        host = urlparse(base_url).hostname
+        self.allowed_domains = sorted({*type(self).allowed_domains, *settings.allowed_domains, *([host] if host else [])})
+        self.root_path = urlparse(base_url).path.rsplit("/", 1)[0] or "/"
+
+    async def start(self):  # type: ignore[no-untyped-def]
+        yield scrapy.Request(self.base_url, callback=self.parse, cb_kwargs={"depth": 0}, errback=self.request_failed)
+
+    def request_failed(self, failure: Any) -> Iterator[Reject]:
+        """A request that failed for good (HTTP error after retries, DNS, timeout, robots.txt) is recorded."""
+        request = getattr(failure, "request", None)
+        response = getattr(failure.value, "response", None)
+        reason = f"HTTP {response.status}" if response is not None else f"{type(failure.value).__name__}: {failure.value}"
+        yield Reject(source=self.name, url=request.url if request is not None else None, reason=f"request failed: {reason}"[:300])
+
+    def parse(self, response: scrapy.http.Response, depth: int = 0, **kwargs: Any) -> Iterator[Reject | scrapy.Request]:
+        """A programme or call page: follow the call pages and the theme PDFs.
+
+        @url https://www.mod.go.jp/atla/funding.html
+        @returns items 0 0
+        @returns requests 1
+        """
+        if not isinstance(response, scrapy.http.TextResponse):
+            if response.body.lstrip().startswith(b"%PDF-"):
+                yield from self.parse_pdf(response)
+                return
+            yield Reject(source=self.name, url=response.url, reason="not an HTML page")
+            return
+        if not response.body.strip():
+            yield Reject(source=self.name, url=response.url, reason="empty body")
+            return
+        seen: set[str] = set()
+        for link in response.css("a[href]"):
+            href = link.attrib.get("href", "").strip()
+            if not href or href.startswith(("mailto:", "javascript:", "#")):
+                continue
+            url = urldefrag(response.urljoin(href))[0]
+            if url in seen:
+                continue
+            label = " ".join(" ".join(link.css("::text").getall()).split())
+            haystack = f"{label} {href}".lower()
+            if url.lower().endswith(".pdf"):
+                if any(word.lower() in haystack for word in _PDF_WORDS):
+                    seen.add(url)
+                    yield scrapy.Request(url, callback=self.parse_pdf, cb_kwargs={"label": label}, errback=self.request_failed)
+            elif depth < self.max_depth and urlparse(url).path.startswith(self.root_path) and any(
+                word in label for word in _PAGE_WORDS
+            ):
+                seen.add(url)
+                yield scrapy.Request(url, callback=self.parse, cb_kwargs={"depth": depth + 1}, errback=self.request_failed)
+
+    def parse_pdf(self, response: scrapy.http.Response, label: str = "", **kwargs: Any) -> Iterator[Document | Reject]:
+        """A call document: each numbered research theme becomes one need.
+
+        @url https://www.mod.go.jp/atla/funding/koubo/r07/r07_kenkyutheme.pdf
+        @returns items 1
+        """
+        try:
+            text = pdf_text(response.body)
+        except PdfError as exc:
+            yield Reject(source=self.name, url=response.url, reason=str(exc))
+            return
+        themes = split_themes(text)
+        if not themes:
+            yield Reject(source=self.name, url=response.url, reason="no numbered research themes (研究テーマ) found in the PDF")
+            return
+        year = fiscal_year(text[:2000]) or fiscal_year(label)
+        published = None
+        if last_modified := response.headers.get("Last-Modified"):
+            try:
+                published = parsedate_to_datetime(last_modified.decode("latin-1")).astimezone(timezone.utc)
+            except (TypeError, ValueError):
+                published = None
+        if published is None and year:
+            published = datetime(year, 4, 1, tzinfo=timezone.utc)
+        path = urlparse(response.url).path
+        for theme in themes:
+            yield Document.make(
+                kind="need",
+                source=self.name,
+                source_id=f"{path}#theme-{theme.number}",
+                url=f"{response.url}#theme-{theme.number}",
+                title=theme.title,
+                text=theme.description,
+                language="ja",
+                organizations=[ORGANIZATION],
+                published=published,
+                meta={
+                    "theme_number": theme.number,
+                    "call_document": response.url,
+                    "call_label": label or None,
+                    "fiscal_year": year,
+                    "programme": "安全保障技術研究推進制度",
+                },
+            )

@@ -1,0 +1,250 @@
+"""J-STAGE WebAPI (service=3, article search): Japanese journal articles.
+
+    scrapy crawl jstage -a keyword="レーダ" -a pubyearfrom=2024
+
+The search API answers Atom-like XML with Japanese and English titles, authors and journal, but no
+abstract; with `follow_articles` (default on) each article page is fetched for its `abstract`,
+`authors_institutions` and `publication_date` meta tags (the same tags J-STAGE serves to citation tools).
+Paging with `start`/`count` until `opensearch:totalResults` or `max_results`.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timezone
+from typing import Any, Iterator
+from urllib.parse import urlencode, urlparse
+
+import scrapy
+from lxml import etree
+
+from scout.models import Document, Reject
+from scout.settings import CrawlSettings
+
+API_URL = "https://api.jstage.jst.go.jp/searchapi/do"
+NS = {
+    "a": "http://www.w3.org/2005/Atom",
+    "prism": "http://prismstandard.org/namespaces/basic/2.0/",
+    "opensearch": "http://a9.com/-/spec/opensearch/1.1/",
+}
+MAX_COUNT = 1000  # the API's own cap per request
+
+_JA_CHARS = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uff66-\uff9f]")
+_LATIN = re.compile(r"[A-Za-z]")
+
+
+def detect_language(text: str) -> str | None:
+    """"ja" when Japanese script is a real share of the letters, "en" for Latin text, else None."""
+    ja = len(_JA_CHARS.findall(text))
+    latin = len(_LATIN.findall(text))
+    if ja == 0 and latin == 0:
+        return None
+    if ja >= max(5, 0.2 * latin) or (ja and ja >= latin):
+        return "ja"
+    return "en"
+
+
+def _text(node: Any, path: str) -> str:
+    found = node.find(path, NS)
+    return " ".join("".join(found.itertext()).split()) if found is not None else ""
+
+
+_DATE = re.compile(r"(\d{4})(?:[/.-](\d{1,2}))?(?:[/.-](\d{1,2}))?")
+
+
+def _date(raw: str) -> datetime | None:
+    """"2024/03/15", "2024-03", "2024" -> a UTC datetime; anything else -> None."""
+    match = _DATE.match(raw.strip())
+    if not match:
+        return None
+    year, month, day = (int(g) if g else 1 for g in match.groups())
+    try:
+        return datetime(year, month, day, tzinfo=timezone.utc)
+    except ValueError:
+        return None
+
+
+class JstageSpider(scrapy.Spider):
+    """Articles from J-STAGE, one `Document(kind=research)` per article."""
+
+    name = "jstage"
+    base_url = API_URL  # the public endpoint; `-a base_url=...` points the spider elsewhere
+    allowed_domains = ["api.jstage.jst.go.jp", "www.jstage.jst.go.jp"]
+
+    def __init__(
+        self,
+        keyword: str = "",
+        article: str = "",
+        pubyearfrom: str = "",
+        cdjournal: str = "",
+        count: int | str = 100,
+        max_results: int | str = 500,
+        follow_articles: str | bool = True,
+        base_url: str = API_URL,
+        *args: Any,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        settings = CrawlSettings()
+        self.enabled = settings.jstage_enabled
+        self.query = {k: v for k, v in {"keyword": keyword, "article": article, "pubyearfrom": pubyearfrom,
+                                        "cdjournal": cdjournal}.items() if v}
+        self.count = max(1, min(int(count), MAX_COUNT))
+        self.max_results = int(max_results)
+        self.follow_articles = str(follow_articles).lower() not in ("0", "false", "no", "off")
+        self.base_url = base_url
+        host = urlparse(base_url).hostname
+        self.allowed_domains = sorted({*type(self).allowed_domains, *settings.allowed_domains, *([host] if host else [])})
+
+    def page_url(self, start: int) -> str:
+        return f"{self.base_url}?{urlencode({'service': 3, **self.query, 'start': start, 'count': self.count})}"
+
+    async def start(self):  # type: ignore[no-untyped-def]
+        if not self.enabled:
+            self.logger.info("jstage disabled by SCOUT_CRAWL_JSTAGE_ENABLED=false")
+            return
+        yield scrapy.Request(self.page_url(1), callback=self.parse, errback=self.request_failed)
+
+    def request_failed(self, failure: Any) -> Iterator[Reject]:
+        """A request that failed for good (HTTP error after retries, DNS, timeout, robots.txt) is recorded."""
+        request = getattr(failure, "request", None)
+        response = getattr(failure.value, "response", None)
+        reason = f"HTTP {response.status}" if response is not None else f"{type(failure.value).__name__}: {failure.value}"
+        yield Reject(source=self.name, url=request.url if request is not None else None, reason=f"request failed: {reason}"[:300])
+
+    def parse(self, response: scrapy.http.Response, **kwargs: Any) -> Iterator[Document | Reject | scrapy.Request]:
+        """One page of search results; follows each article page and the next page.
+
+        @url https://api.jstage.jst.go.jp/searchapi/do?service=3&keyword=radar&count=5
+        @returns requests 0 6
+        """
+        if not response.body.strip():
+            yield Reject(source=self.name, url=response.url, reason="empty body")
+            return
+        try:
+            root = etree.fromstring(response.body, parser=etree.XMLParser(resolve_entities=False, no_network=True))
+        except etree.XMLSyntaxError as exc:
+            yield Reject(source=self.name, url=response.url, reason=f"malformed XML: {exc}")
+            return
+        status = _text(root, "a:result/a:status") or _text(root, "result/status")
+        if status.startswith("ERR") and status != "ERR_001":  # ERR_001: no hits, not a fault
+            message = _text(root, "a:result/a:message") or _text(root, "result/message")
+            yield Reject(source=self.name, url=response.url, reason=f"J-STAGE error {status}: {message}")
+            return
+        entries = root.findall("a:entry", NS)
+        for entry in entries:
+            record = self.entry_record(entry)
+            if not record["title"] or not record["url"]:
+                yield Reject(source=self.name, url=record["url"] or response.url, reason="entry without title or link")
+                continue
+            if self.follow_articles:
+                yield scrapy.Request(
+                    record["url"], callback=self.parse_article, errback=self.article_failed,
+                    cb_kwargs={"record": record}, meta={"record": record},
+                )
+            else:
+                yield self.make_document(record)
+        total = int(_text(root, "opensearch:totalResults") or 0)
+        start = int(_text(root, "opensearch:startIndex") or 1)
+        per_page = int(_text(root, "opensearch:itemsPerPage") or len(entries) or self.count)
+        next_start = start + per_page
+        if entries and next_start <= total and next_start <= self.max_results:
+            yield scrapy.Request(self.page_url(next_start), callback=self.parse, errback=self.request_failed)
+
+    def entry_record(self, entry: Any) -> dict[str, Any]:
+        title_ja = _text(entry, "a:article_title/a:ja")
+        title_en = _text(entry, "a:article_title/a:en")
+        link_ja = _text(entry, "a:article_link/a:ja")
+        link_en = _text(entry, "a:article_link/a:en")
+        doi = _text(entry, "prism:doi")
+        return {
+            "title_ja": title_ja,
+            "title_en": title_en,
+            "title": title_ja or title_en,
+            "url": link_en or link_ja,
+            "url_ja": link_ja,
+            "authors_ja": [" ".join(n.text.split()) for n in entry.findall("a:author/a:ja/a:name", NS) if n.text],
+            "authors_en": [" ".join(n.text.split()) for n in entry.findall("a:author/a:en/a:name", NS) if n.text],
+            "journal_ja": _text(entry, "a:material_title/a:ja"),
+            "journal_en": _text(entry, "a:material_title/a:en"),
+            "cdjournal": _text(entry, "a:cdjournal"),
+            "issn": _text(entry, "prism:issn"),
+            "volume": _text(entry, "prism:volume"),
+            "number": _text(entry, "prism:number"),
+            "pubyear": _text(entry, "a:pubyear"),
+            "doi": doi,
+            "joi": _text(entry, "a:joi"),
+            "abstract": "",
+            "institutions": [],
+            "published": "",
+            "keywords": [],
+        }
+
+    def parse_article(self, response: scrapy.http.Response, record: dict[str, Any] | None = None,
+                      **kwargs: Any) -> Iterator[Document | Reject]:
+        """An article page: abstract and affiliations from its citation meta tags.
+
+        @url https://www.jstage.jst.go.jp/article/jsaeronautics/1/0/1_1/_article/-char/ja/
+        @cb_kwargs {"record": {"title": "t", "title_ja": "", "title_en": "t", "url": "https://www.jstage.jst.go.jp/article/x", "doi": "", "joi": ""}}
+        @returns items 1 1
+        """
+        record = dict(record or response.meta.get("record") or {})
+        if not record:
+            yield Reject(source=self.name, url=response.url, reason="article page without its search record")
+            return
+        try:
+            selector = response.selector
+        except (AttributeError, ValueError, UnicodeDecodeError):
+            selector = None
+        if selector is not None:
+            def meta(name: str) -> list[str]:
+                return [" ".join(v.split()) for v in selector.xpath(f"//meta[@name='{name}']/@content").getall() if v.strip()]
+            record["abstract"] = " ".join(meta("abstract")[:1]) or " ".join(meta("citation_abstract")[:1])
+            institutions: list[str] = []
+            for value in meta("authors_institutions") + meta("citation_author_institution"):
+                for org in re.split(r"\s*;\s*", value):
+                    if org and org not in institutions:
+                        institutions.append(org)
+            record["institutions"] = institutions
+            record["published"] = (meta("publication_date") or meta("citation_publication_date") or [""])[0]
+            record["keywords"] = meta("keywords")
+        yield self.make_document(record)
+
+    def article_failed(self, failure: Any) -> Iterator[Document | Reject]:
+        """The article page could not be fetched: keep what the search API said."""
+        record = failure.request.meta.get("record")
+        if record:
+            yield self.make_document(record)
+
+    def make_document(self, record: dict[str, Any]) -> Document | Reject:
+        abstract = record.get("abstract") or ""
+        language = detect_language(f"{abstract} {record['title']}" if abstract else record["title"])
+        other_title = record["title_en"] if record["title"] == record.get("title_ja") else ""
+        # The other-language title helps cross-lingual matching; keep it after the abstract.
+        text = " ".join(t for t in (abstract, other_title) if t) or "; ".join(record.get("keywords") or [])
+        if not text:
+            return Reject(source=self.name, url=record["url"], reason="article without abstract, English title or keywords")
+        published = _date(record.get("published") or "") or _date(record.get("pubyear") or "")
+        source_id = record.get("doi") or record.get("joi") or record["url"]
+        return Document.make(
+            kind="research",
+            source=self.name,
+            source_id=source_id,
+            url=record["url"],
+            title=record["title"],
+            text=text,
+            language=language,
+            organizations=list(record.get("institutions") or []),
+            published=published,
+            meta={
+                "doi": record.get("doi") or None,
+                "title_en": record.get("title_en") or None,
+                "title_ja": record.get("title_ja") or None,
+                "authors": record.get("authors_ja") or record.get("authors_en") or [],
+                "journal": record.get("journal_ja") or record.get("journal_en") or None,
+                "cdjournal": record.get("cdjournal") or None,
+                "volume": record.get("volume") or None,
+                "keywords": record.get("keywords") or [],
+                "has_abstract": bool(abstract),
+            },
+        )

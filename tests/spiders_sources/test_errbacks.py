@@ -1,0 +1,32 @@
+"""Requests that fail for good become rejects with the URL (never a credential) and the cause."""
+
+from __future__ import annotations
+
+import pytest
+from scrapy import Request
+from scrapy.spidermiddlewares.httperror import HttpError
+from twisted.internet.error import DNSLookupError
+from twisted.python.failure import Failure
+
+from scout.models import Reject
+
+from .test_contracts import SPIDERS
+from .util import response
+
+
+def _failure(exc: Exception, url: str) -> Failure:
+    failure = Failure(exc)
+    failure.request = Request(url)  # type: ignore[attr-defined]
+    return failure
+
+
+@pytest.mark.parametrize("spider_cls", SPIDERS, ids=lambda c: c.name)
+def test_http_and_network_failures_become_rejects(spider_cls: type) -> None:
+    spider = spider_cls()
+    url = f"{spider_cls.base_url}?appid=secret-1&api_key=secret-2&q=x"
+    (http,) = list(spider.request_failed(_failure(HttpError(response(url, b"oops", status=503), "ignored"), url)))
+    (dns,) = list(spider.request_failed(_failure(DNSLookupError("no such host"), url)))
+    assert isinstance(http, Reject) and http.reason == "request failed: HTTP 503" and http.source == spider_cls.name
+    assert dns.reason.startswith("request failed: DNSLookupError")
+    if spider_cls.name in ("openalex", "kaken"):  # the spiders that carry credentials in the URL
+        assert "secret" not in http.url and "q=x" in http.url

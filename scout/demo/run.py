@@ -16,10 +16,11 @@ from scout.settings import scout_home
 
 def demo_sources(base_url: str, home: Path) -> list[SourceSpec]:
     return [
-        SourceSpec(spider="arxiv", args={"base_url": f"{base_url}/api/query",
-                                         "query": "cat:cs.CV OR cat:cs.LG OR cat:cs.AI", "page_size": "100"}),
-        SourceSpec(spider="feeds", args={"feeds": f"{base_url}/feeds/announcements.rss"}),
-        SourceSpec(spider="sbir_topics", args={"base_url": f"{base_url}/public/api/solicitations"}),
+        SourceSpec(spider="arxiv", args={"base_url": base_url,
+                                         "query": "cat:cs.CV OR cat:cs.LG OR cat:cs.AI", "page_size": "100",
+                                         "max_records": "1000"}),
+        SourceSpec(spider="feeds", args={"feeds": f"{base_url}/feeds/announcements.rss", "max_items": "1000"}),
+        SourceSpec(spider="sbir_topics", args={"base_url": base_url}),
         SourceSpec(spider="needs_file", args={"path": str(home / "needs.yaml")}),
     ]
 

@@ -168,11 +168,20 @@ class _Handler(BaseHTTPRequestHandler):
             f'<meta name="author" content="{company}">'
             f'<meta property="og:title" content="{html.escape(row["title"])}">'
             f'<meta property="article:published_time" content="{row["published"].isoformat()}">'
+            f'<script type="application/ld+json">{_json_ld(row)}</script>'
             "</head><body><header><nav><a href=\"/news/\">News</a></nav></header>"
             f"<article><h1>{html.escape(row['title'])}</h1>"
             f'<p class="byline">{company} &middot; {html.escape(row["agency"])} {html.escape(row["phase"])} award, '
             f"{row['year']}</p>{paragraphs}</article>"
             "<footer>Source: SBIR.gov award records (public domain).</footer></body></html>")
+
+
+def _json_ld(row: dict) -> str:
+    data = {"@context": "https://schema.org", "@type": "NewsArticle", "headline": row["title"],
+            "datePublished": row["published"].isoformat(),
+            "author": {"@type": "Organization", "name": row["company"]}}
+    # "</" must not close the script element early
+    return json.dumps(data, ensure_ascii=False).replace("</", "<\\/")
 
 
 class DemoSite(ThreadingHTTPServer):

@@ -29,7 +29,7 @@ NS = {"a": ATOM, "arxiv": ARXIV, "os": OPENSEARCH}
 DEFAULT_CATEGORIES = ["cs.RO", "cs.CV", "eess.SP", "eess.SY", "physics.optics", "cond-mat.mtrl-sci"]
 PUBLIC_BASE = "http://export.arxiv.org"
 # "http://arxiv.org/abs/2401.01234v2" or old-style "http://arxiv.org/abs/hep-ex/0307015v1"
-ABS_ID = re.compile(r"arxiv\.org/abs/(?P<id>.+?)(?:v(?P<version>\d+))?$")
+ABS_ID = re.compile(r"/abs/(?P<id>.+?)(?:v(?P<version>\d+))?$")
 
 
 def build_query(categories: list[str], keywords: list[str]) -> str:
@@ -50,6 +50,14 @@ def _split(value: str | None) -> list[str]:
 def _text(element, path: str) -> str:
     found = element.find(path, NS)
     return " ".join((found.text or "").split()) if found is not None and found.text else ""
+
+
+def canonical_abs_url(abs_url: str, arxiv_id: str) -> str:
+    """arXiv's own ids become https://arxiv.org/abs/ID; a mirror (or the loopback demo) keeps its host."""
+    host = urlsplit(abs_url).hostname or ""
+    if host == "arxiv.org" or host.endswith(".arxiv.org"):
+        return f"https://arxiv.org/abs/{arxiv_id}"
+    return abs_url[: abs_url.rindex("/abs/") + len("/abs/")] + arxiv_id
 
 
 class ArxivSpider(ScoutSpider):
@@ -131,7 +139,7 @@ class ArxivSpider(ScoutSpider):
             kind=self.kind,
             source=self.source,
             source_id=arxiv_id,
-            url=f"https://arxiv.org/abs/{arxiv_id}",
+            url=canonical_abs_url(abs_url, arxiv_id),
             title=_text(entry, "a:title"),
             text=_text(entry, "a:summary"),
             organizations=affiliations,

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 from typing import Any
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit, urljoin
 
 from scout.models import DocKind, Document
 from spiders.base import ScoutSpider, int_arg, html_to_text, load_json
@@ -108,7 +108,8 @@ class SbirTopicsSpider(ScoutSpider):
                 parts.append(f"{heading}: {html_to_text(_str(sub.get('subtopic_description')))}".strip(": "))
         agency = _str(solicitation.get("agency"))
         branch = _str(topic.get("branch")) or _str(solicitation.get("branch"))
-        url = _str(topic.get("sbir_topic_link")) or _str(solicitation.get("solicitation_agency_url")) or page_url
+        link = _str(topic.get("sbir_topic_link")) or _str(solicitation.get("solicitation_agency_url"))
+        url = urljoin(page_url, link) if link else page_url  # some records carry site-relative links
         return Document.make(
             kind=self.kind,
             source=self.source,

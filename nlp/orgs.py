@@ -10,7 +10,9 @@ import re
 import unicodedata
 
 # Japanese legal forms, prefix or suffix; (株)/(有) are the abbreviated forms (NFKC turns （株） and ㈱ into (株)).
-_JA_LEGAL = re.compile(r"株式会社|有限会社|合同会社|合資会社|合名会社|一般社団法人|公益社団法人|一般財団法人|公益財団法人|\((?:株|有|同)\)")
+_JA_LEGAL = re.compile(
+    r"株式会社|有限会社|合同会社|合資会社|合名会社|一般社団法人|公益社団法人|一般財団法人|公益財団法人|"
+    r"国立研究開発法人|独立行政法人|国立大学法人|公立大学法人|学校法人|\((?:株|有|同)\)")
 # English legal forms, only at the end of the name (repeatedly: "Foo Co., Ltd.").
 _EN_LEGAL = re.compile(
     r"(?:[\s,]+(?:inc|incorporated|corp|corporation|co|company|ltd|limited|llc|l\.l\.c|llp|plc|gmbh|ag|s\.a|sa|k\.k|kk|pte)\.?)+\s*$",

@@ -1,0 +1,327 @@
+"""spaCy components (registered with `@Language.factory`) for technology concepts, organizations and
+keyphrases, and the two lazily built pipelines that carry them (English on `spacy.blank("en")`, Japanese on
+the `ja_ginza` tokenizer alone: SudachiPy gives tokens and POS tags, the slow tok2vec/parser/NER are excluded).
+
+Each component writes a span group: `doc.spans["tech"]` (label TECH, `kb_id_` = concept id),
+`doc.spans["orgs"]` (label ORG, `kb_id_` = normalized key) and `doc.spans["keyphrases"]` (label KEYPHRASE);
+`doc.ents` holds TECH and ORG spans with overlaps resolved (longest wins).
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections import Counter
+from functools import lru_cache
+from pathlib import Path
+
+from spacy.lang.en.stop_words import STOP_WORDS as EN_STOP_WORDS
+from spacy.language import Language
+from spacy.matcher import PhraseMatcher
+from spacy.tokens import Doc, Span
+from spacy.util import filter_spans
+
+from nlp.orgs import normalize_org
+from nlp.taxonomy import Taxonomy, load_taxonomy
+
+JA_EXCLUDE = ["tok2vec", "parser", "ner", "morphologizer", "compound_splitter", "bunsetu_recognizer", "attribute_ruler"]
+
+
+@lru_cache(maxsize=8)
+def cached_taxonomy(path: str = "") -> Taxonomy:
+    return load_taxonomy(Path(path) if path else None)
+
+
+def _english_variants(label: str) -> set[str]:
+    """The label and a naive plural/singular of its last word: "quantum sensor" <-> "quantum sensors"."""
+    out = {label}
+    if label[-1:].isalpha() and label.lower() == label:
+        if label.endswith("s") and not label.endswith("ss"):
+            out.add(label[:-1])
+        elif label.endswith("y") and label[-2:-1] not in "aeiou":
+            out.add(label[:-1] + "ies")
+        else:
+            out.add(label + ("es" if label.endswith(("ch", "sh", "x", "ss")) else "s"))
+    return out
+
+
+def _boundary_regex(labels: list[str], ignore_case: bool) -> re.Pattern | None:
+    """Longest-first alternation; Latin labels must not sit inside a longer Latin word."""
+    if not labels:
+        return None
+    alts = []
+    for label in sorted(set(labels), key=len, reverse=True):
+        body = re.escape(label)
+        if label[:1].isascii() and label[:1].isalnum():
+            body = r"(?<![A-Za-z0-9])" + body
+        if label[-1:].isascii() and label[-1:].isalnum():
+            body = body + r"(?![A-Za-z0-9])"
+        alts.append(body)
+    return re.compile("|".join(alts), re.IGNORECASE if ignore_case else 0)
+
+
+class TaxonomyMatcher:
+    """Marks taxonomy concepts: English labels on LOWER, Japanese labels on NORM (plus a character-level
+    pass, since Japanese has no word boundaries and Sudachi may cut a label differently in context),
+    abbreviations case-sensitively on ORTH. Longest match wins."""
+
+    def __init__(self, nlp: Language, name: str, taxonomy_path: str, char_fallback: bool) -> None:
+        self.name = name
+        self.taxonomy = cached_taxonomy(taxonomy_path)
+        self.char_fallback = char_fallback
+        self.concept_of: dict[str, str] = {}  # label (case as matched) -> concept id
+        self.lower = PhraseMatcher(nlp.vocab, attr="LOWER")
+        self.norm = PhraseMatcher(nlp.vocab, attr="NORM")
+        self.orth = PhraseMatcher(nlp.vocab, attr="ORTH")
+        ja_labels: dict[str, str] = {}
+        en_labels: dict[str, str] = {}
+        abbrs: dict[str, str] = {}
+        for concept in self.taxonomy.concepts:
+            for label in concept.labels_en():
+                for variant in _english_variants(label.strip()):
+                    en_labels.setdefault(variant.lower(), concept.id)
+            for label in concept.labels_ja():
+                ja_labels.setdefault(label.strip(), concept.id)
+            for abbr in concept.abbreviations:
+                abbrs.setdefault(abbr.strip(), concept.id)
+        self.en_labels, self.ja_labels, self.abbrs = en_labels, ja_labels, abbrs
+        for label, cid in en_labels.items():
+            self.lower.add(cid, [nlp.make_doc(label)])
+        for label, cid in ja_labels.items():
+            self.norm.add(cid, [nlp.make_doc(label)])
+        for abbr, cid in abbrs.items():
+            self.orth.add(cid, [nlp.make_doc(abbr)])
+        # Character-level passes for Japanese text, where tokens do not align with labels.
+        self.ja_regex = _boundary_regex(list(ja_labels), ignore_case=False)
+        self.en_regex = _boundary_regex(list(en_labels), ignore_case=True)
+        self.abbr_regex = _boundary_regex(list(abbrs), ignore_case=False)
+
+    def __call__(self, doc: Doc) -> Doc:
+        spans: list[Span] = []
+        for matcher in (self.lower, self.norm, self.orth):
+            for match_id, start, end in matcher(doc):
+                spans.append(Span(doc, start, end, label="TECH", kb_id=doc.vocab.strings[match_id]))
+        if self.char_fallback:
+            for regex, table, fold in (
+                (self.ja_regex, self.ja_labels, False),
+                (self.en_regex, self.en_labels, True),
+                (self.abbr_regex, self.abbrs, False),
+            ):
+                if regex is None:
+                    continue
+                for m in regex.finditer(doc.text):
+                    span = doc.char_span(m.start(), m.end(), alignment_mode="expand")
+                    if span is None:
+                        continue
+                    cid = table[m.group(0).lower() if fold else m.group(0)]
+                    spans.append(Span(doc, span.start, span.end, label="TECH", kb_id=cid))
+        doc.spans["tech"] = filter_spans(spans)
+        doc.ents = filter_spans(list(doc.spans["tech"]) + list(doc.spans.get("orgs", [])))
+        return doc
+
+
+# -- organizations ------------------------------------------------------------------------------------------
+_JA_NAME = r"[\u30a0-\u30ff\u4e00-\u9fffA-Za-z0-9&・ー\-\.]"
+_JA_LEGAL_FORM = r"(?:株式会社|有限会社|合同会社|\((?:株|有)\))"
+_JA_ORG = re.compile(
+    rf"{_JA_LEGAL_FORM}\s?{_JA_NAME}+?(?={_JA_LEGAL_FORM}|[^\u30a0-\u30ff\u4e00-\u9fffA-Za-z0-9&・ー\-\.]|$)"
+    rf"|{_JA_NAME}+?{_JA_LEGAL_FORM}"
+    r"|(?:国立研究開発法人|独立行政法人|国立大学法人)?[\u30a0-\u30ff\u4e00-\u9fffA-Za-z]{1,20}?"
+    r"(?:大学院?|研究所|研究機構|研究開発機構|高等専門学校)"
+)
+_CAP = r"[A-Z][A-Za-z0-9&'\-]*"
+_EN_ORG = re.compile(
+    rf"\b((?:{_CAP}\.?\s+){{0,5}}{_CAP}),?\s+(?:Inc\b\.?|Incorporated\b|Corp\b\.?|Corporation\b|Co\.,?\s+Ltd\b\.?|"
+    rf"Ltd\b\.?|Limited\b|LLC\b|L\.L\.C\.|LLP\b|GmbH\b|plc\b|K\.K\.)"
+    rf"|\b(?:The\s+)?University\s+of\s+{_CAP}(?:\s+{_CAP}){{0,3}}"
+    rf"|\b(?:{_CAP}\s+){{1,4}}(?:University|Institute\s+of\s+Technology|Institute|Laborator(?:y|ies)|Research\s+Cent(?:er|re))\b"
+    rf"|\b(?:Institute|Laboratory)\s+(?:of|for)\s+{_CAP}(?:\s+(?:and\s+)?{_CAP}){{0,4}}"
+)
+_LEADING_NOISE = re.compile(r"^(?:(?:[A-Z][a-z]*|In|The|A|An)\s+)+")
+
+
+def _trim_english(name: str) -> str:
+    """Drop leading capitalized function words ("In", "The", "Our"...) picked up at sentence starts."""
+    words = name.split()
+    while len(words) > 1 and words[0].lower() in EN_STOP_WORDS:
+        words.pop(0)
+    return " ".join(words)
+
+
+class OrganizationRecognizer:
+    """Rule-based ORG spans: Japanese legal forms and 大学/研究所/研究開発法人, English legal forms and
+    University/Institute/Laboratory names. `kb_id_` holds the normalized key (nlp.orgs.normalize_org)."""
+
+    def __init__(self, nlp: Language, name: str) -> None:
+        self.name = name
+
+    def __call__(self, doc: Doc) -> Doc:
+        spans: list[Span] = []
+        text = doc.text
+        for regex in (_JA_ORG, _EN_ORG):
+            for m in regex.finditer(text):
+                start, end = m.start(), m.end()
+                found = text[start:end]
+                if regex is _EN_ORG:
+                    trimmed = _trim_english(found)
+                    start += len(found) - len(trimmed) if found.endswith(trimmed) else 0
+                    found = text[start:end]
+                found_stripped = found.rstrip(" ,")
+                end = start + len(found_stripped)
+                key = normalize_org(found_stripped)
+                if not key or len(key) < 2:
+                    continue
+                span = doc.char_span(start, end, alignment_mode="expand")
+                if span is not None:
+                    spans.append(Span(doc, span.start, span.end, label="ORG", kb_id=key))
+        doc.spans["orgs"] = filter_spans(spans)
+        doc.ents = filter_spans(list(doc.spans.get("tech", [])) + list(doc.spans["orgs"]))
+        return doc
+
+
+# -- keyphrases ---------------------------------------------------------------------------------------------
+_EN_GENERIC = frozenset(
+    "novel new approach approaches method methods paper work results result study studies problem problems "
+    "proposed propose show shows based using use used phase program effort efforts technology technologies "
+    "system systems data performance well also however first second various different significant high low "
+    "able ability development develop developed design designs goal objective objectives need needs".split()
+)
+_JA_STOP = frozenset("こと もの ため よう 等 など 的 これ それ 本 当 各 上 下 中 内 外 間 後 前 際 場合 方 点 件 為 他".split())
+
+
+def _en_phrase_token(token) -> bool:
+    if not token.is_alpha or len(token.text) < 2 or token.is_stop or token.lower_ in _EN_GENERIC:
+        return False
+    # Without POS tags, "-ed"/"-ly" words are mostly verbs and adverbs, unless hyphen-bound ("GPS-denied").
+    after_hyphen = token.i > 0 and token.doc[token.i - 1].text == "-"
+    return after_hyphen or not (token.is_lower and token.lower_.endswith(("ed", "ly")))
+
+
+class KeyphraseExtractor:
+    """Candidate technology terms beyond the taxonomy. English (no POS on blank("en")): maximal runs of
+    2-4 non-stopword alphabetic tokens (hyphens allowed inside). Japanese: Sudachi noun compounds
+    (consecutive 名詞/接頭辞/接尾辞 tokens), or long katakana/Latin single nouns. Ranked by frequency."""
+
+    def __init__(self, nlp: Language, name: str, language: str, max_phrases: int) -> None:
+        self.name = name
+        self.language = language
+        self.max_phrases = max_phrases
+
+    def _english(self, doc: Doc) -> list[Span]:
+        out: list[Span] = []
+        run: list[int] = []
+
+        def flush() -> None:
+            while run and doc[run[-1]].text == "-":
+                run.pop()
+            if 2 <= len([i for i in run if doc[i].text != "-"]) <= 4:
+                out.append(doc[run[0] : run[-1] + 1])
+            elif len(run) > 4:
+                out.append(doc[run[-4] : run[-1] + 1])  # the head is at the end in English noun phrases
+            run.clear()
+
+        for token in doc:
+            if _en_phrase_token(token) or (token.text == "-" and run and not token.whitespace_ and token.i > 0
+                                           and not doc[token.i - 1].whitespace_):
+                run.append(token.i)
+            else:
+                flush()
+        flush()
+        return out
+
+    def _japanese(self, doc: Doc) -> list[Span]:
+        out: list[Span] = []
+        run: list[int] = []
+
+        def nounish(token) -> bool:
+            tag = token.tag_
+            if token.text in _JA_STOP or "数詞" in tag or "代名詞" in tag or token.is_punct:
+                return False
+            return tag.startswith(("名詞", "接頭辞", "接尾辞-名詞的")) or (token.is_alpha and token.is_ascii)
+
+        def flush() -> None:
+            while run and doc[run[0]].tag_.startswith("接尾辞"):
+                run.pop(0)
+            while run and doc[run[-1]].tag_.startswith("接頭辞"):
+                run.pop()
+            if run:
+                span = doc[run[0] : run[-1] + 1]
+                text = span.text
+                katakana_or_latin = re.fullmatch(r"[\u30a0-\u30ffA-Za-z\-]{4,}", text) is not None
+                if (len(run) >= 2 and len(text) >= 3) or katakana_or_latin:
+                    out.append(span)
+            run.clear()
+
+        for token in doc:
+            if nounish(token) and not token.is_space:
+                run.append(token.i)
+            else:
+                flush()
+        flush()
+        return out
+
+    def __call__(self, doc: Doc) -> Doc:
+        candidates = self._japanese(doc) if self.language == "ja" else self._english(doc)
+        tech = [(s.start_char, s.end_char) for s in doc.spans.get("tech", [])]
+        orgs = [(s.start_char, s.end_char) for s in doc.spans.get("orgs", [])]
+        counts: Counter[str] = Counter()
+        first: dict[str, Span] = {}
+        for span in candidates:
+            if any(a <= span.start_char and span.end_char <= b for a, b in tech):
+                continue  # already a taxonomy concept
+            if any(span.start_char < b and a < span.end_char for a, b in orgs):
+                continue  # a name, not a technology
+            key = span.text.lower()
+            counts[key] += 1
+            first.setdefault(key, span)
+        ranked = sorted(counts, key=lambda k: (-counts[k], first[k].start))[: self.max_phrases]
+        doc.spans["keyphrases"] = [Span(doc, first[k].start, first[k].end, label="KEYPHRASE") for k in ranked]
+        return doc
+
+
+@Language.factory("dualscout_taxonomy", default_config={"taxonomy_path": "", "char_fallback": False})
+def make_taxonomy_matcher(nlp: Language, name: str, taxonomy_path: str, char_fallback: bool) -> TaxonomyMatcher:
+    return TaxonomyMatcher(nlp, name, taxonomy_path, char_fallback)
+
+
+@Language.factory("dualscout_orgs")
+def make_org_recognizer(nlp: Language, name: str) -> OrganizationRecognizer:
+    return OrganizationRecognizer(nlp, name)
+
+
+@Language.factory("dualscout_keyphrases", default_config={"language": "en", "max_phrases": 20})
+def make_keyphrases(nlp: Language, name: str, language: str, max_phrases: int) -> KeyphraseExtractor:
+    return KeyphraseExtractor(nlp, name, language, max_phrases)
+
+
+# -- the pipelines, built lazily, once per process -------------------------------------------------------------
+_PIPELINES: dict[tuple[str, str, str], Language] = {}
+_LOCK = threading.Lock()
+
+
+def get_pipeline(language: str, taxonomy_path: str = "", ja_pipeline: str = "ja_ginza") -> Language:
+    """The spaCy pipeline for 'ja' or for everything else ('en', 'other'), built on first use."""
+    lang = "ja" if language == "ja" else "en"
+    key = (lang, taxonomy_path, ja_pipeline if lang == "ja" else "")
+    with _LOCK:
+        if key not in _PIPELINES:
+            if lang == "ja":
+                import spacy
+
+                # Only the SudachiPy tokenizer pays here: tokens + POS tags at ~600 docs/s.
+                nlp = spacy.load(ja_pipeline, exclude=JA_EXCLUDE)
+                for pipe in list(nlp.pipe_names):
+                    nlp.remove_pipe(pipe)
+            else:
+                import spacy
+
+                nlp = spacy.blank("en")
+                nlp.add_pipe("sentencizer")
+            nlp.max_length = 2_000_000
+            nlp.add_pipe("dualscout_orgs")
+            nlp.add_pipe(
+                "dualscout_taxonomy", config={"taxonomy_path": taxonomy_path, "char_fallback": lang == "ja"}
+            )
+            nlp.add_pipe("dualscout_keyphrases", config={"language": lang, "max_phrases": 20})
+            _PIPELINES[key] = nlp
+        return _PIPELINES[key]

@@ -20,6 +20,13 @@ _EN_STOPWORDS = frozenset(
     "will can its their been was were not than also such into more using based use used new two".split()
 )
 
+# Function words of the other big Latin-script languages (de, fr, es, it, nl, pt) that are not English words.
+_OTHER_STOPWORDS = frozenset(
+    "der das und ist ein eine nicht mit von zu dem des sich auch wird werden le la les et est une des du "
+    "pour dans sur pas qui que el los las del por para con una il della di che sono het een van niet "
+    "zijn os da em não".split()
+)
+
 
 def detect_language(text: str) -> str:
     """'ja', 'en' or 'other' for one text (title + body); empty or letterless text is 'other'."""
@@ -39,6 +46,8 @@ def detect_language(text: str) -> str:
         if not words:
             return "other"
         stop_share = sum(w in _EN_STOPWORDS for w in words) / len(words)
+        if sum(w in _OTHER_STOPWORDS for w in words) / len(words) > stop_share:
+            return "other"
         # Titles and keyword lists carry few stopwords: accept short texts on script alone.
         if stop_share >= 0.15 or len(words) < 12:
             return "en"

@@ -137,7 +137,27 @@ _EN_ORG = re.compile(
     rf"|\b(?:{_CAP}\s+){{1,4}}(?:University|Institute\s+of\s+Technology|Institute|Laborator(?:y|ies)|Research\s+Cent(?:er|re))\b"
     rf"|\b(?:Institute|Laboratory)\s+(?:of|for)\s+{_CAP}(?:\s+(?:and\s+)?{_CAP}){{0,4}}"
 )
-_LEADING_NOISE = re.compile(r"^(?:(?:[A-Z][a-z]*|In|The|A|An)\s+)+")
+# Cheap triggers: the full patterns only run on windows around them (a plain scan of every capitalized word
+# of every document is the slowest part of recognition otherwise).
+_JA_TRIGGER = re.compile(r"株式会社|有限会社|合同会社|\((?:株|有)\)|大学|研究所|機構|高等専門学校")
+_EN_TRIGGER = re.compile(
+    r"\b(?:Inc|Incorporated|Corp|Corporation|Ltd|Limited|LLC|L\.L\.C|LLP|GmbH|plc|K\.K|University|Institute|"
+    r"Laborator(?:y|ies)|Research\s+Cent(?:er|re))\b"
+)
+
+
+def _windows(text: str, trigger: re.Pattern, before: int, after: int) -> list[tuple[int, int]]:
+    """Merged [start, end) windows around trigger matches."""
+    out: list[tuple[int, int]] = []
+    for m in trigger.finditer(text):
+        a, b = max(0, m.start() - before), min(len(text), m.end() + after)
+        while a > 0 and text[a - 1].isalnum():  # never start a window inside a word
+            a -= 1
+        if out and a <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], b))
+        else:
+            out.append((a, b))
+    return out
 
 
 def _trim_english(name: str) -> str:
@@ -158,22 +178,24 @@ class OrganizationRecognizer:
     def __call__(self, doc: Doc) -> Doc:
         spans: list[Span] = []
         text = doc.text
-        for regex in (_JA_ORG, _EN_ORG):
-            for m in regex.finditer(text):
-                start, end = m.start(), m.end()
+        matches = []
+        for regex, trigger, before, after in ((_JA_ORG, _JA_TRIGGER, 40, 40), (_EN_ORG, _EN_TRIGGER, 160, 120)):
+            for a, b in _windows(text, trigger, before, after):
+                matches.extend((regex, a + m.start(), a + m.end()) for m in regex.finditer(text[a:b]))
+        for regex, start, end in matches:
+            found = text[start:end]
+            if regex is _EN_ORG:
+                trimmed = _trim_english(found)
+                start += len(found) - len(trimmed) if found.endswith(trimmed) else 0
                 found = text[start:end]
-                if regex is _EN_ORG:
-                    trimmed = _trim_english(found)
-                    start += len(found) - len(trimmed) if found.endswith(trimmed) else 0
-                    found = text[start:end]
-                found_stripped = found.rstrip(" ,")
-                end = start + len(found_stripped)
-                key = normalize_org(found_stripped)
-                if not key or len(key) < 2:
-                    continue
-                span = doc.char_span(start, end, alignment_mode="expand")
-                if span is not None:
-                    spans.append(Span(doc, span.start, span.end, label="ORG", kb_id=key))
+            found_stripped = found.rstrip(" ,")
+            end = start + len(found_stripped)
+            key = normalize_org(found_stripped)
+            if not key or len(key) < 2:
+                continue
+            span = doc.char_span(start, end, alignment_mode="expand")
+            if span is not None:
+                spans.append(Span(doc, span.start, span.end, label="ORG", kb_id=key))
         doc.spans["orgs"] = filter_spans(spans)
         doc.ents = filter_spans(list(doc.spans.get("tech", [])) + list(doc.spans["orgs"]))
         return doc
@@ -184,17 +206,35 @@ _EN_GENERIC = frozenset(
     "novel new approach approaches method methods paper work results result study studies problem problems "
     "proposed propose show shows based using use used phase program effort efforts technology technologies "
     "system systems data performance well also however first second various different significant high low "
-    "able ability development develop developed design designs goal objective objectives need needs".split()
+    "able ability development develop developed design designs goal objective objectives need needs "
+    "important major huge negative positive proven existing valuable additional recent traditional current "
+    "main key several many various numerous careful good better best large small great certain".split()
+)
+# Common verbs of abstracts and proposals: without POS tags they would glue onto noun phrases.
+_EN_VERBS = frozenset(
+    "propose proposes present presents introduce introduces combine combines play plays leverage leverages "
+    "provide provides improve improves extract extracts ingest ingests enable enables allow allows achieve "
+    "achieves demonstrate demonstrates require requires extend extends affect affects describe describes "
+    "show shows use uses make makes offer offers reduce reduces increase increases support supports "
+    "outperform outperforms perform performs consider considers address addresses remain remains apply "
+    "applies capture captures learn learns generate generates produce produces explore explores build "
+    "builds include includes yield yields obtain obtains exploit exploits focus focuses help helps "
+    "describing extracting combining using providing leveraging including improving enabling".split()
 )
 _JA_STOP = frozenset("こと もの ため よう 等 など 的 これ それ 本 当 各 上 下 中 内 外 間 後 前 際 場合 方 点 件 為 他".split())
 
 
-def _en_phrase_token(token) -> bool:
-    if not token.is_alpha or len(token.text) < 2 or token.is_stop or token.lower_ in _EN_GENERIC:
-        return False
-    # Without POS tags, "-ed"/"-ly" words are mostly verbs and adverbs, unless hyphen-bound ("GPS-denied").
-    after_hyphen = token.i > 0 and token.doc[token.i - 1].text == "-"
-    return after_hyphen or not (token.is_lower and token.lower_.endswith(("ed", "ly")))
+def _english_word_kind(word: str) -> int:
+    """1: can be part of a keyphrase, 2: a hyphen, 3: an "-ed"/"-ly" word, 0: breaks a phrase."""
+    if word == "-":
+        return 2
+    lower = word.lower()
+    if not word.isalpha() or len(word) < 2 or lower in EN_STOP_WORDS or lower in _EN_GENERIC or lower in _EN_VERBS:
+        return 0
+    # Without POS tags, lower-case "-ed"/"-ly" words are mostly verbs and adverbs.
+    if word.islower() and lower.endswith(("ed", "ly")):
+        return 3
+    return 1
 
 
 class KeyphraseExtractor:
@@ -206,24 +246,42 @@ class KeyphraseExtractor:
         self.name = name
         self.language = language
         self.max_phrases = max_phrases
+        self._word_cache: dict[int, int] = {}
 
     def _english(self, doc: Doc) -> list[Span]:
+        # Token attributes as arrays and a per-word cache: building Token objects is the slow path.
+        words = [t for t in doc.to_array(["ORTH"]).tolist()] if len(doc) else []
+        spaces = doc.to_array(["SPACY"]).tolist() if len(doc) else []
+        strings = doc.vocab.strings
+        cache = self._word_cache
+        ok: list[int] = []  # 1: phrase word, 2: hyphen, 0: breaker
+        for i, orth in enumerate(words):
+            kind = cache.get(orth)
+            if kind is None:
+                kind = _english_word_kind(strings[orth])
+                if len(cache) < 200_000:
+                    cache[orth] = kind
+            if kind == 3:  # "-ed"/"-ly" word: a phrase word only right after a hyphen ("GPS-denied")
+                kind = 1 if i > 0 and ok[i - 1] == 2 else 0
+            if kind == 2 and not (ok and ok[-1] == 1 and not spaces[i - 1] and not spaces[i]):
+                kind = 0
+            ok.append(kind)
         out: list[Span] = []
         run: list[int] = []
 
         def flush() -> None:
-            while run and doc[run[-1]].text == "-":
+            while run and ok[run[-1]] == 2:
                 run.pop()
-            if 2 <= len([i for i in run if doc[i].text != "-"]) <= 4:
+            n_words = sum(1 for i in run if ok[i] == 1)
+            if 2 <= n_words <= 4:
                 out.append(doc[run[0] : run[-1] + 1])
-            elif len(run) > 4:
+            elif n_words > 4:
                 out.append(doc[run[-4] : run[-1] + 1])  # the head is at the end in English noun phrases
             run.clear()
 
-        for token in doc:
-            if _en_phrase_token(token) or (token.text == "-" and run and not token.whitespace_ and token.i > 0
-                                           and not doc[token.i - 1].whitespace_):
-                run.append(token.i)
+        for i, kind in enumerate(ok):
+            if kind:
+                run.append(i)
             else:
                 flush()
         flush()

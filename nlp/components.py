@@ -45,19 +45,45 @@ def _english_variants(label: str) -> set[str]:
     return out
 
 
-def _boundary_regex(labels: list[str], ignore_case: bool) -> re.Pattern | None:
-    """Longest-first alternation; Latin labels must not sit inside a longer Latin word."""
-    if not labels:
-        return None
-    alts = []
-    for label in sorted(set(labels), key=len, reverse=True):
-        body = re.escape(label)
-        if label[:1].isascii() and label[:1].isalnum():
-            body = r"(?<![A-Za-z0-9])" + body
-        if label[-1:].isascii() and label[-1:].isalnum():
-            body = body + r"(?![A-Za-z0-9])"
-        alts.append(body)
-    return re.compile("|".join(alts), re.IGNORECASE if ignore_case else 0)
+class LabelScanner:
+    """Finds labels in raw text, longest first at each position, with a first-character index (a Python
+    `re` alternation of a thousand labels is tried label by label at every position: far too slow).
+    Latin labels must not sit inside a longer Latin word."""
+
+    def __init__(self, labels: dict[str, str], fold_case: bool) -> None:
+        self.fold_case = fold_case
+        self.index: dict[str, list[tuple[str, str]]] = {}
+        for label, value in labels.items():
+            key = label.lower() if fold_case else label
+            if key:
+                self.index.setdefault(key[0], []).append((key, value))
+        for candidates in self.index.values():
+            candidates.sort(key=lambda kv: len(kv[0]), reverse=True)
+
+    def scan(self, text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int, str]]:
+        """Non-overlapping (start, end, value) matches in text[start:end]."""
+        end = len(text) if end is None else end
+        hay = text.lower() if self.fold_case else text
+        out: list[tuple[int, int, str]] = []
+        index = self.index
+        i = start
+        while i < end:
+            candidates = index.get(hay[i])
+            if candidates is not None and not (_is_latin_alnum(hay[i]) and i > 0 and _is_latin_alnum(hay[i - 1])):
+                for label, value in candidates:
+                    j = i + len(label)
+                    if j <= end and hay.startswith(label, i) and not (
+                        _is_latin_alnum(label[-1]) and j < len(hay) and _is_latin_alnum(hay[j])
+                    ):
+                        out.append((i, j, value))
+                        i = j - 1
+                        break
+            i += 1
+        return out
+
+
+def _is_latin_alnum(ch: str) -> bool:
+    return ch.isascii() and ch.isalnum()
 
 
 class TaxonomyMatcher:
@@ -92,9 +118,11 @@ class TaxonomyMatcher:
         for abbr, cid in abbrs.items():
             self.orth.add(cid, [nlp.make_doc(abbr)])
         # Character-level passes for Japanese text, where tokens do not align with labels.
-        self.ja_regex = _boundary_regex(list(ja_labels), ignore_case=False)
-        self.en_regex = _boundary_regex(list(en_labels), ignore_case=True)
-        self.abbr_regex = _boundary_regex(list(abbrs), ignore_case=False)
+        self.scanners = [
+            LabelScanner(ja_labels, fold_case=False),
+            LabelScanner(en_labels, fold_case=True),
+            LabelScanner(abbrs, fold_case=False),
+        ]
 
     def __call__(self, doc: Doc) -> Doc:
         spans: list[Span] = []
@@ -102,19 +130,11 @@ class TaxonomyMatcher:
             for match_id, start, end in matcher(doc):
                 spans.append(Span(doc, start, end, label="TECH", kb_id=doc.vocab.strings[match_id]))
         if self.char_fallback:
-            for regex, table, fold in (
-                (self.ja_regex, self.ja_labels, False),
-                (self.en_regex, self.en_labels, True),
-                (self.abbr_regex, self.abbrs, False),
-            ):
-                if regex is None:
-                    continue
-                for m in regex.finditer(doc.text):
-                    span = doc.char_span(m.start(), m.end(), alignment_mode="expand")
-                    if span is None:
-                        continue
-                    cid = table[m.group(0).lower() if fold else m.group(0)]
-                    spans.append(Span(doc, span.start, span.end, label="TECH", kb_id=cid))
+            for scanner in self.scanners:
+                for start, end, cid in scanner.scan(doc.text):
+                    span = doc.char_span(start, end, alignment_mode="expand")
+                    if span is not None:
+                        spans.append(Span(doc, span.start, span.end, label="TECH", kb_id=cid))
         doc.spans["tech"] = filter_spans(spans)
         doc.ents = filter_spans(list(doc.spans["tech"]) + list(doc.spans.get("orgs", [])))
         return doc

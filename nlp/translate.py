@@ -33,8 +33,9 @@ class TermTranslator:
         for concept in taxonomy.concepts:
             for label in concept.labels_ja():
                 self.labels.setdefault(label, concept.en)
-        alts = sorted(self.labels, key=len, reverse=True)
-        self._label_re = re.compile("|".join(map(re.escape, alts))) if alts else None
+        from nlp.components import LabelScanner
+
+        self._scanner = LabelScanner(self.labels, fold_case=False)
         self.use_jmdict = use_jmdict
         self._jmd = None
         self._jmd_failed = False
@@ -72,11 +73,7 @@ class TermTranslator:
         text = doc.text
         out: list[str] = []
         covered_until = 0
-        label_spans = []
-        if self._label_re is not None:
-            label_spans = [
-                (m.start(), m.end(), self.labels[m.group(0)]) for m in self._label_re.finditer(text, start_char, end_char)
-            ]
+        label_spans = self._scanner.scan(text, start_char, end_char)
         li = 0
         span = doc.char_span(start_char, end_char, alignment_mode="expand") if (start_char, end_char) != (0, len(text)) else doc[:]
         tokens = list(span) if span is not None else []

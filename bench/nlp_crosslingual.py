@@ -50,6 +50,8 @@ def load_jsonl(path: Path) -> list[dict]:
 
 
 def mrr(rankings: dict[str, list[int]], relevant: dict[str, set[int]]) -> float:
+    if not rankings:
+        return 0.0
     total = 0.0
     for need, ranking in rankings.items():
         for rank, doc in enumerate(ranking[:1000], 1):
@@ -72,6 +74,14 @@ def main() -> None:
     for line in (args.bench / "qrels.tsv").read_text().splitlines():
         need, doc, *_ = line.split("\t")
         qrels.setdefault(need, set()).add(doc)
+    strict: dict[str, set[str]] = {}
+    for line in (args.bench / "qrels_strict.tsv").read_text().splitlines():
+        need, doc, *_ = line.split("\t")
+        strict.setdefault(need, set()).add(doc)
+    anchors: dict[str, set[str]] = {}
+    for line in (args.bench / "anchors.tsv").read_text().splitlines():
+        need, doc, *_ = line.split("\t")
+        anchors.setdefault(need, set()).add(doc)
     rows = load_jsonl(args.bench / "docs.jsonl")
     if args.docs:
         wanted = set().union(*(qrels[t["id"]] for t in titles))
@@ -100,6 +110,12 @@ def main() -> None:
     matrix = np.concatenate([e.passage_vectors for e in enriched])
     doc_concepts = [set(e.analysis.concepts) for e in enriched]
     relevant = {t["id"]: {doc_index[d] for d in qrels[t["id"]] if d in doc_index} for t in titles}
+    # Strict: a copied title cannot carry the result (anchor docs dropped, strict qrels).
+    relevant_strict = {
+        t["id"]: {doc_index[d] for d in strict.get(t["id"], ()) if d in doc_index}
+        for t in titles if strict.get(t["id"])
+    }
+    anchor_rows = {t["id"]: {doc_index[d] for d in anchors.get(t["id"], ()) if d in doc_index} for t in titles}
 
     def doc_scores(vectors: np.ndarray) -> np.ndarray:
         sims = (matrix @ vectors.T).max(axis=1)
@@ -146,10 +162,16 @@ def main() -> None:
           f"titles with a taxonomy concept: en {concept_hits['en']}, ja {concept_hits['ja']}")
     example = translating.query(titles[0]["title_ja"])
     print(f"example rendering: {titles[0]['title_ja']} -> {example.rendering!r}")
-    print(f"{'lever':46s} {'MRR en':>8s} {'MRR ja':>8s} {'ja/en':>7s}")
+    def strict_runs(runs: dict[str, list[int]]) -> dict[str, list[int]]:
+        return {n: [d for d in r if d not in anchor_rows[n]] for n, r in runs.items() if n in relevant_strict}
+
+    print(f"{'lever':46s} {'MRR en':>8s} {'MRR ja':>8s} {'ja/en':>6s} | strict ({len(relevant_strict)} needs):"
+          f" {'en':>6s} {'ja':>6s} {'ja/en':>6s}")
     for name, runs in results.items():
         m_en, m_ja = mrr(runs["en"], relevant), mrr(runs["ja"], relevant)
-        print(f"{name:46s} {m_en:8.3f} {m_ja:8.3f} {m_ja / m_en if m_en else 0:7.2f}")
+        s_en, s_ja = mrr(strict_runs(runs["en"]), relevant_strict), mrr(strict_runs(runs["ja"]), relevant_strict)
+        print(f"{name:46s} {m_en:8.3f} {m_ja:8.3f} {m_ja / m_en if m_en else 0:6.2f} | {'':19s}"
+              f" {s_en:6.3f} {s_ja:6.3f} {s_ja / s_en if s_en else 0:6.2f}")
 
 
 if __name__ == "__main__":

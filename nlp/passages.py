@@ -88,6 +88,9 @@ def split_passages(
     overlap_tokens = min(overlap_tokens, budget // 4)
     if not text:
         return PassageSplit(passages=[])
+    # Most abstracts fit in one passage: one count, no sentence splitting.
+    if len(text) <= budget * 12 and embedder.count_tokens([text])[0] <= budget:
+        return PassageSplit(passages=[Passage(index=0, start=0, end=len(text), text=text, hash=passage_hash(text))])
     units: list[tuple[int, int]] = []
     spans = sentence_spans(text)
     # Bound the work on huge texts: only look at as much text as max_passages could hold (generously).

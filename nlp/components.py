@@ -126,7 +126,10 @@ class TaxonomyMatcher:
 
     def __call__(self, doc: Doc) -> Doc:
         spans: list[Span] = []
-        for matcher in (self.lower, self.norm, self.orth):
+        # In Japanese text the character scans below cover English labels and abbreviations; the NORM
+        # matcher stays for Sudachi's normalized spellings (e.g. コンピュータ -> コンピューター).
+        matchers = (self.norm,) if self.char_fallback else (self.lower, self.norm, self.orth)
+        for matcher in matchers:
             for match_id, start, end in matcher(doc):
                 spans.append(Span(doc, start, end, label="TECH", kb_id=doc.vocab.strings[match_id]))
         if self.char_fallback:
@@ -241,6 +244,7 @@ _EN_VERBS = frozenset(
     "builds include includes yield yields obtain obtains exploit exploits focus focuses help helps "
     "describing extracting combining using providing leveraging including improving enabling".split()
 )
+_KATAKANA_LATIN = re.compile(r"[\u30a0-\u30ffA-Za-z\-]{4,}")
 _JA_STOP = frozenset("こと もの ため よう 等 など 的 これ それ 本 当 各 上 下 中 内 外 間 後 前 際 場合 方 点 件 為 他".split())
 
 
@@ -267,6 +271,7 @@ class KeyphraseExtractor:
         self.language = language
         self.max_phrases = max_phrases
         self._word_cache: dict[int, int] = {}
+        self._tag_cache: dict[int, int] = {}
 
     def _english(self, doc: Doc) -> list[Span]:
         # Token attributes as arrays and a per-word cache: building Token objects is the slow path.
@@ -308,34 +313,55 @@ class KeyphraseExtractor:
         return out
 
     def _japanese(self, doc: Doc) -> list[Span]:
+        if not len(doc):
+            return []
+        strings = doc.vocab.strings
+        orths = doc.to_array(["ORTH"]).tolist()
+        tags = doc.to_array(["TAG"]).tolist()
+        tag_kind = self._tag_cache
+        # Per token: 0 breaks a compound, 1 noun, 2 prefix (not at the end), 3 suffix (not at the start).
+        kinds: list[int] = []
+        for orth, tag in zip(orths, tags):
+            kind = tag_kind.get(tag)
+            if kind is None:
+                t = strings[tag]
+                if "数詞" in t or "代名詞" in t or t.startswith("補助記号") or t.startswith("空白"):
+                    kind = 0
+                elif t.startswith("名詞"):
+                    kind = 1
+                elif t.startswith("接頭辞"):
+                    kind = 2
+                elif t.startswith("接尾辞-名詞的"):
+                    kind = 3
+                else:
+                    kind = -1  # decided by the word: Latin words count as nouns
+                tag_kind[tag] = kind
+            if kind == -1:
+                word = strings[orth]
+                kind = 1 if word.isascii() and word.isalpha() else 0
+            elif kind and strings[orth] in _JA_STOP:
+                kind = 0
+            kinds.append(kind)
         out: list[Span] = []
-        run: list[int] = []
-
-        def nounish(token) -> bool:
-            tag = token.tag_
-            if token.text in _JA_STOP or "数詞" in tag or "代名詞" in tag or token.is_punct:
-                return False
-            return tag.startswith(("名詞", "接頭辞", "接尾辞-名詞的")) or (token.is_alpha and token.is_ascii)
-
-        def flush() -> None:
-            while run and doc[run[0]].tag_.startswith("接尾辞"):
-                run.pop(0)
-            while run and doc[run[-1]].tag_.startswith("接頭辞"):
-                run.pop()
-            if run:
-                span = doc[run[0] : run[-1] + 1]
+        i, n = 0, len(kinds)
+        while i < n:
+            if not kinds[i]:
+                i += 1
+                continue
+            j = i
+            while j + 1 < n and kinds[j + 1]:
+                j += 1
+            a, b = i, j
+            while a <= b and kinds[a] == 3:
+                a += 1
+            while b >= a and kinds[b] == 2:
+                b -= 1
+            if a <= b:
+                span = doc[a : b + 1]
                 text = span.text
-                katakana_or_latin = re.fullmatch(r"[\u30a0-\u30ffA-Za-z\-]{4,}", text) is not None
-                if (len(run) >= 2 and len(text) >= 3) or katakana_or_latin:
+                if (b > a and len(text) >= 3) or _KATAKANA_LATIN.fullmatch(text):
                     out.append(span)
-            run.clear()
-
-        for token in doc:
-            if nounish(token) and not token.is_space:
-                run.append(token.i)
-            else:
-                flush()
-        flush()
+            i = j + 1
         return out
 
     def __call__(self, doc: Doc) -> Doc:

@@ -48,6 +48,10 @@ class EnrichedDocument:
     analysis: Analysis
     passage_vectors: np.ndarray  # shape (len(analysis.passages), dim)
     sparse: SparseVector
+    # Japanese documents get English renderings (nlp.translate) appended to analysis.passages: such a passage's
+    # text is the rendering and its start/end point at the Japanese passage it renders. index -> source index.
+    translated_from: dict[int, int] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)  # e.g. passages capped on a huge text
 
 
 @dataclass
@@ -60,3 +64,4 @@ class EnrichedQuery:
     passage_vectors: np.ndarray  # (n_passages, dim); a short query has one
     sparse: SparseVector
     passages: list[str] = field(default_factory=list)
+    rendering: str = ""  # English rendering of a Japanese query (nlp.translate); "" otherwise

@@ -1,0 +1,325 @@
+"""The nlp front: `Enricher` turns Documents into EnrichedDocuments (language, entities, concepts, areas,
+organizations, keyphrases, passages, passage vectors, sparse vector) and free text into EnrichedQuery.
+
+Bad input never stops a batch: an empty document or one that fails analysis becomes a `Reject` (stage
+"nlp") with its reason; unknown languages are analysed with the English rules; control characters are
+blanked (offsets kept); huge texts are processed in chunks and their passages capped with a recorded note.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import unicodedata
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import numpy as np
+
+from nlp.base import Embedder, EnrichedDocument, EnrichedQuery, SparseEncoder, SparseVector
+from nlp.components import cached_taxonomy, get_pipeline
+from nlp.language import detect_language
+from nlp.orgs import display_name, normalize_org
+from nlp.passages import DEFAULT_MAX_PASSAGES, analysed_text, sentence_spans, split_passages
+from nlp.cache import passage_hash
+from scout.models import Analysis, Document, Entity, EntityLabel, Passage, Reject
+from scout.settings import NlpSettings
+
+log = logging.getLogger(__name__)
+
+# SudachiPy refuses inputs over 49,149 bytes; Japanese is 3 bytes a character in UTF-8.
+_CHUNK_CHARS = {"ja": 12_000, "en": 100_000}
+# Entity extraction on huge texts is bounded too (a recorded note says where it stopped).
+MAX_ANALYSED_CHARS = 300_000
+
+
+def clean_control(text: str) -> str:
+    """Control characters (except newline and tab) become spaces: same length, so offsets stay valid."""
+    if text.isprintable():
+        return text
+    return "".join(ch if ch in "\n\t" or unicodedata.category(ch)[0] != "C" else " " for ch in text)
+
+
+def _chunks(text: str, size: int) -> list[tuple[int, str]]:
+    """Sentence-aligned pieces of at most `size` characters (a longer sentence is cut hard)."""
+    if len(text) <= size:
+        return [(0, text)]
+    out: list[tuple[int, str]] = []
+    start = end = 0
+    for a, b in sentence_spans(text):
+        if b - start > size and end > start:
+            out.append((start, text[start:end]))
+            start = end
+        while b - start > size:
+            out.append((start, text[start : start + size]))
+            start += size
+        end = b
+    if start < len(text):
+        out.append((start, text[start:]))
+    return out
+
+
+@dataclass
+class TextAnalysis:
+    """Entities in analysed-text offsets, plus what follows from them."""
+
+    language: str
+    entities: list[Entity] = field(default_factory=list)
+    concepts: list[str] = field(default_factory=list)
+    areas: list[str] = field(default_factory=list)
+    organizations: dict[str, str] = field(default_factory=dict)
+    keyphrases: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+class Enricher:
+    """One front for the nlp stage. The spaCy pipelines, the embedder and the lexical encoder load lazily."""
+
+    def __init__(
+        self,
+        settings: NlpSettings | None = None,
+        embedder: Embedder | None = None,
+        sparse: SparseEncoder | None = None,
+        max_passages: int = DEFAULT_MAX_PASSAGES,
+    ) -> None:
+        self.settings = settings or NlpSettings()
+        self._embedder_arg = embedder
+        self._embedder: Embedder | None = None
+        self._sparse = sparse
+        self._translator = None
+        self.max_passages = max_passages
+        self._taxonomy_path = str(self.settings.taxonomy_path or "")
+        self._lock = threading.Lock()
+
+    # -- lazily built parts -------------------------------------------------------------------------------
+    @property
+    def taxonomy(self):
+        return cached_taxonomy(self._taxonomy_path)
+
+    @property
+    def embedder(self) -> Embedder:
+        if self._embedder is None:
+            with self._lock:
+                if self._embedder is None:
+                    base = self._embedder_arg
+                    if base is None:
+                        from nlp.embedder import SentenceTransformerEmbedder
+
+                        base = SentenceTransformerEmbedder(self.settings)
+                    if self.settings.cache:
+                        from nlp.cache import CachedEmbedder, EmbeddingCache
+
+                        base = CachedEmbedder(base, EmbeddingCache(self.settings.cache_path))
+                    self._embedder = base
+        return self._embedder
+
+    @property
+    def sparse(self) -> SparseEncoder:
+        if self._sparse is None:
+            try:
+                from nlp.lexical import LexicalEncoder
+            except ImportError as exc:
+                raise RuntimeError("nlp.lexical.LexicalEncoder is not available; pass sparse= to Enricher") from exc
+            self._sparse = LexicalEncoder()
+        return self._sparse
+
+    @property
+    def translator(self):
+        if self._translator is None:
+            from nlp.translate import TermTranslator
+
+            self._translator = TermTranslator(self.taxonomy)
+        return self._translator
+
+    def pipeline(self, language: str):
+        return get_pipeline(language, self._taxonomy_path, self.settings.ja_pipeline)
+
+    # -- text analysis ------------------------------------------------------------------------------------
+    def analyse_text(self, text: str, language: str) -> TextAnalysis:
+        """Entities (offsets in `text`), concepts with their ancestors, areas, organizations, keyphrases."""
+        nlp = self.pipeline(language)
+        result = TextAnalysis(language=language)
+        if len(text) > MAX_ANALYSED_CHARS:
+            result.notes.append(f"entities extracted from the first {MAX_ANALYSED_CHARS} of {len(text)} characters")
+            text = text[:MAX_ANALYSED_CHARS]
+        direct: list[str] = []
+        phrase_counts: dict[str, int] = {}
+        for offset, chunk in _chunks(text, _CHUNK_CHARS["ja" if language == "ja" else "en"]):
+            if not chunk.strip():
+                continue
+            doc = nlp(chunk)
+            for span in doc.spans["tech"]:
+                result.entities.append(
+                    Entity(text=span.text, label=EntityLabel.technology, start=offset + span.start_char,
+                           end=offset + span.end_char, concept_id=span.kb_id_)
+                )
+                direct.append(span.kb_id_)
+            for span in doc.spans["orgs"]:
+                result.entities.append(
+                    Entity(text=span.text, label=EntityLabel.organization, start=offset + span.start_char,
+                           end=offset + span.end_char, key=span.kb_id_)
+                )
+                result.organizations.setdefault(span.kb_id_, display_name(span.text))
+            for rank, span in enumerate(doc.spans["keyphrases"]):
+                result.entities.append(
+                    Entity(text=span.text, label=EntityLabel.keyphrase, start=offset + span.start_char,
+                           end=offset + span.end_char)
+                )
+                phrase_counts.setdefault(span.text, rank)
+        result.entities.sort(key=lambda e: (e.start, e.end))
+        # Concepts: those found, then their ancestors (so a filter on a parent finds its children's documents).
+        concepts = list(dict.fromkeys(direct))
+        for cid in list(concepts):
+            for parent in self.taxonomy.ancestors(cid):
+                if parent not in concepts:
+                    concepts.append(parent)
+        result.concepts = concepts
+        areas: list[str] = []
+        for cid in dict.fromkeys(direct):
+            areas.extend(a for a in self.taxonomy.areas_of(cid) if a not in areas)
+        result.areas = areas
+        result.keyphrases = sorted(phrase_counts, key=phrase_counts.get)[:20]
+        return result
+
+    def _passages(self, text: str) -> tuple[list[Passage], list[str]]:
+        split = split_passages(
+            text, self.embedder, overlap_tokens=self.settings.passage_overlap_tokens, max_passages=self.max_passages
+        )
+        return split.passages, split.notes
+
+    def _renderings(self, passages: list[Passage], language: str) -> list[tuple[int, str]]:
+        """(source passage index, English rendering) for a Japanese text; nothing for other languages."""
+        if language != "ja" or not self.settings.translate:
+            return []
+        nlp = self.pipeline("ja")
+        out: list[tuple[int, str]] = []
+        budget = self.embedder.max_tokens
+        for passage in passages:
+            rendering = self.translator.render(nlp.make_doc(passage.text))
+            if not rendering.strip():
+                continue
+            if self.embedder.count_tokens([rendering])[0] <= budget:
+                out.append((passage.index, rendering))
+            else:  # never let the encoder truncate a rendering silently
+                for piece in split_passages(rendering, self.embedder, overlap_tokens=0).passages:
+                    out.append((passage.index, piece.text))
+        return out
+
+    # -- documents ----------------------------------------------------------------------------------------
+    def _prepare(self, document: Document) -> tuple[Document, Analysis, dict[int, int], list[str], str]:
+        title = clean_control(document.title or "")
+        body = clean_control(document.text or "")
+        text = analysed_text(title.strip() and title, body.strip() and body) if (title.strip() or body.strip()) else ""
+        if not text.strip():
+            raise ValueError("empty text")
+        language = document.language if document.language in ("ja", "en", "other") else detect_language(text)
+        found = self.analyse_text(text, language)
+        # Entities are reported in Document.text offsets; those in the title count for concepts only.
+        base = len(title) + 1 if (title.strip() and body.strip()) else (0 if not title.strip() else None)
+        entities = []
+        if base is not None:
+            for e in found.entities:
+                if e.start >= base:
+                    entities.append(e.model_copy(update={"start": e.start - base, "end": e.end - base}))
+        organizations = dict(found.organizations)
+        for name in document.organizations:
+            key = normalize_org(name)
+            if key:
+                organizations[key] = display_name(name)  # the source's own spelling wins
+        passages, notes = self._passages(text)
+        notes = found.notes + notes
+        translated_from: dict[int, int] = {}
+        for source_index, rendering in self._renderings(passages, language):
+            src = passages[source_index]
+            translated_from[len(passages)] = source_index
+            passages.append(
+                Passage(index=len(passages), start=src.start, end=src.end, text=rendering, hash=passage_hash(rendering))
+            )
+        analysis = Analysis(
+            doc_id=document.id,
+            language=language,
+            entities=entities,
+            concepts=found.concepts,
+            areas=found.areas,
+            organizations=organizations,
+            keyphrases=found.keyphrases,
+            passages=passages,
+        )
+        if document.language != language:
+            document = document.model_copy(update={"language": language})
+        renderings = " ".join(p.text for i, p in enumerate(passages) if i in translated_from)
+        sparse_text = f"{text}\n{renderings}" if renderings else text
+        return document, analysis, translated_from, notes, sparse_text
+
+    def enrich(self, docs: Sequence[Document]) -> tuple[list[EnrichedDocument], list[Reject]]:
+        """Analyse and embed a batch; every document comes back enriched or as a Reject."""
+        prepared = []
+        rejects: list[Reject] = []
+        for document in docs:
+            try:
+                prepared.append(self._prepare(document))
+            except Exception as exc:  # one bad document must not stop the batch
+                rejects.append(self._reject(document, exc))
+        # One encode call for the whole batch: the embedder batches, the cache skips what it has seen.
+        texts = [p.text for _, analysis, _, _, _ in prepared for p in analysis.passages]
+        try:
+            vectors = self.embedder.encode(texts) if texts else np.zeros((0, 0), dtype=np.float32)
+            per_doc = None
+        except Exception:
+            log.exception("batch embedding failed; retrying document by document")
+            vectors, per_doc = None, True
+        out: list[EnrichedDocument] = []
+        row = 0
+        for document, analysis, translated_from, notes, sparse_text in prepared:
+            n = len(analysis.passages)
+            try:
+                if per_doc:
+                    doc_vectors = self.embedder.encode([p.text for p in analysis.passages])
+                else:
+                    doc_vectors = vectors[row : row + n]
+                row += n
+                sparse = self.sparse.encode_document(sparse_text, analysis.language)
+                if notes:
+                    document = document.model_copy(update={"meta": {**document.meta, "nlp_notes": notes}})
+                out.append(
+                    EnrichedDocument(
+                        document=document,
+                        analysis=analysis,
+                        passage_vectors=np.asarray(doc_vectors, dtype=np.float32),
+                        sparse=sparse,
+                        translated_from=translated_from,
+                        notes=notes,
+                    )
+                )
+            except Exception as exc:
+                rejects.append(self._reject(document, exc))
+        return out, rejects
+
+    @staticmethod
+    def _reject(document: Document, exc: Exception) -> Reject:
+        reason = str(exc) if isinstance(exc, ValueError) else f"nlp failed: {type(exc).__name__}"
+        return Reject(source=document.source, url=document.url, reason=reason, stage="nlp", detail=repr(exc)[:500])
+
+    # -- queries ------------------------------------------------------------------------------------------
+    def query(self, text: str) -> EnrichedQuery:
+        """A free-text query (or a need's title + text) ready for hybrid retrieval. Empty text is a ValueError."""
+        clean = clean_control(text or "").strip()
+        if not clean:
+            raise ValueError("empty query")
+        language = detect_language(clean)
+        found = self.analyse_text(clean, language)
+        passages, _ = self._passages(clean)
+        texts = [p.text for p in passages]
+        renderings = [r for _, r in self._renderings(passages, language)]
+        vectors = self.embedder.encode(texts + renderings)
+        rendering = " ".join(renderings)
+        sparse_text = f"{clean}\n{rendering}" if rendering else clean
+        return EnrichedQuery(
+            text=clean,
+            language=language,
+            concepts=found.concepts,
+            passage_vectors=np.asarray(vectors, dtype=np.float32),
+            sparse=self.sparse.encode_query(sparse_text, language),
+            passages=texts + renderings,
+            rendering=rendering,
+        )

@@ -1,0 +1,160 @@
+"""Dictionary-based Japanese -> English term translation for cross-lingual matching.
+
+An English-only embedder cannot read Japanese; an English *rendering* of a Japanese text (its technology
+terms and content words, glossed in order) gives the dense and lexical channels something to match English
+documents with. Glosses come first from the taxonomy's ja->en labels (exact, domain-specific), then from
+JMdict (the PyPI packages `jamdict` + `jamdict-data`, an offline SQLite dictionary) for compounds and words.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from functools import lru_cache
+
+from spacy.tokens import Doc
+
+from nlp.taxonomy import Taxonomy
+
+log = logging.getLogger(__name__)
+
+_PAREN = re.compile(r"\s*\([^)]*\)")
+_CONTENT_TAGS = ("名詞", "動詞-一般", "形容詞")
+_SKIP_WORDS = frozenset("こと もの ため よう 等 など これ それ 本 当 為 する ある いる なる できる れる られる".split())
+
+
+class TermTranslator:
+    """Renders Japanese text as a sequence of English glosses; safe to share between threads."""
+
+    def __init__(self, taxonomy: Taxonomy, use_jmdict: bool = True) -> None:
+        self.taxonomy = taxonomy
+        self.labels: dict[str, str] = {}
+        for concept in taxonomy.concepts:
+            for label in concept.labels_ja():
+                self.labels.setdefault(label, concept.en)
+        from nlp.components import LabelScanner
+
+        self._scanner = LabelScanner(self.labels, fold_case=False)
+        self.use_jmdict = use_jmdict
+        self._jmd = None
+        self._jmd_failed = False
+        self._lock = threading.Lock()
+
+    # -- JMdict, opened lazily ---------------------------------------------------------------------------
+    def _jamdict(self):
+        if self._jmd is None and not self._jmd_failed and self.use_jmdict:
+            with self._lock:
+                if self._jmd is None and not self._jmd_failed:
+                    try:
+                        from jamdict import Jamdict
+
+                        jmd = Jamdict(memory_mode=False)
+                        if not jmd.ready:
+                            raise RuntimeError("jamdict-data is not installed")
+                        self._jmd = jmd
+                    except Exception as exc:  # the taxonomy labels still work without JMdict
+                        log.warning("JMdict unavailable, translating with taxonomy labels only: %s", exc)
+                        self._jmd_failed = True
+        return self._jmd
+
+    def gloss(self, term: str) -> str | None:
+        """The first English gloss of a Japanese term: taxonomy label first, then JMdict."""
+        if term in self.labels:
+            return self.labels[term]
+        return _jmdict_gloss(self, term)
+
+    # -- rendering ------------------------------------------------------------------------------------------
+    def render(self, doc: Doc, start_char: int = 0, end_char: int | None = None) -> str:
+        """English rendering of a Japanese Doc (tokens from the ja pipeline), or of its [start_char, end_char):
+        taxonomy labels as units, then noun compounds glossed whole when JMdict knows them, else word by
+        word; Latin words kept as they are."""
+        end_char = len(doc.text) if end_char is None else end_char
+        text = doc.text
+        out: list[str] = []
+        covered_until = 0
+        label_spans = self._scanner.scan(text, start_char, end_char)
+        li = 0
+        span = doc.char_span(start_char, end_char, alignment_mode="expand") if (start_char, end_char) != (0, len(text)) else doc[:]
+        tokens = list(span) if span is not None else []
+        i = 0
+        while i < len(tokens):
+            token = tokens[i]
+            start = token.idx
+            while li < len(label_spans) and label_spans[li][1] <= start:
+                li += 1
+            if li < len(label_spans) and label_spans[li][0] <= start < label_spans[li][1]:
+                if label_spans[li][0] >= covered_until:
+                    out.append(label_spans[li][2])
+                    covered_until = label_spans[li][1]
+                i += 1
+                continue
+            if start < covered_until:
+                i += 1
+                continue
+            if token.is_ascii and (token.is_alpha or token.like_num) and not token.is_space:
+                out.append(token.text)
+                i += 1
+                continue
+            if not token.tag_.startswith(_CONTENT_TAGS) or token.text in _SKIP_WORDS or token.lemma_ in _SKIP_WORDS:
+                i += 1
+                continue
+            # Longest run of nouns that JMdict knows as one entry (e.g. 複合材料 -> composite material).
+            j = i
+            while j + 1 < len(tokens) and tokens[j + 1].tag_.startswith(("名詞", "接尾辞-名詞的")) and j - i < 3:
+                j += 1
+            done = False
+            while j > i:
+                compound = text[tokens[i].idx : tokens[j].idx + len(tokens[j].text)]
+                g = self.gloss(compound)
+                if g:
+                    out.append(g)
+                    i = j + 1
+                    done = True
+                    break
+                j -= 1
+            if done:
+                continue
+            g = self.gloss(token.text) or (self.gloss(token.lemma_) if token.lemma_ != token.text else None)
+            if g:
+                out.append(g)
+            i += 1
+        return " ".join(out)
+
+
+def _jmdict_gloss(translator: TermTranslator, term: str) -> str | None:
+    jmd = translator._jamdict()
+    if jmd is None or not term.strip():
+        return None
+    return _lookup(term)
+
+
+@lru_cache(maxsize=200_000)
+def _lookup(term: str) -> str | None:
+    jmd = _shared_jamdict()
+    try:
+        result = jmd.lookup(term, strict_lookup=True, lookup_chars=False, lookup_ne=False)
+    except Exception:
+        return None
+    for entry in result.entries:
+        for sense in entry.senses:
+            for gloss in sense.gloss:
+                text = _PAREN.sub("", gloss.text).strip()
+                text = re.sub(r"^to\s+", "", text)
+                if text:
+                    return text
+    return None
+
+
+_SHARED = None
+_SHARED_LOCK = threading.Lock()
+
+
+def _shared_jamdict():
+    global _SHARED
+    with _SHARED_LOCK:
+        if _SHARED is None:
+            from jamdict import Jamdict
+
+            _SHARED = Jamdict(memory_mode=False)
+        return _SHARED

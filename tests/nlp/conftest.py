@@ -1,0 +1,53 @@
+"""Shared fixtures: a deterministic sparse encoder (until nlp.lexical lands) and session-scoped real parts."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+
+import pytest
+
+from nlp.base import SparseVector
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+
+class TokenCountSparse:
+    """Deterministic SparseEncoder for tests: hashed word / character counts."""
+
+    def _encode(self, text: str) -> SparseVector:
+        counts: dict[int, float] = {}
+        for token in re.findall(r"[a-z0-9]+|[^\sa-z0-9]", text.lower()):
+            idx = int.from_bytes(hashlib.blake2b(token.encode(), digest_size=4).digest(), "little")
+            counts[idx] = counts.get(idx, 0.0) + 1.0
+        keys = sorted(counts)
+        return SparseVector(indices=keys, values=[counts[k] for k in keys])
+
+    def encode_document(self, text: str, language: str) -> SparseVector:
+        return self._encode(text)
+
+    def encode_query(self, text: str, language: str) -> SparseVector:
+        return self._encode(text)
+
+
+@pytest.fixture
+def sparse() -> TokenCountSparse:
+    return TokenCountSparse()
+
+
+@pytest.fixture
+def nlp_settings(tmp_path, monkeypatch):
+    from scout.settings import NlpSettings
+
+    monkeypatch.setenv("SCOUT_HOME", str(tmp_path))
+    return NlpSettings()
+
+
+@pytest.fixture(scope="session")
+def real_embedder(tmp_path_factory):
+    """The packaged all-MiniLM-L6-v2, loaded once per session."""
+    from nlp.embedder import SentenceTransformerEmbedder
+    from scout.settings import NlpSettings
+
+    return SentenceTransformerEmbedder(NlpSettings(cache=False))

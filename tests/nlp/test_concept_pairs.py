@@ -1,0 +1,43 @@
+"""The same concept id from a Japanese and an English sentence (issue 4: at least 20 concept pairs).
+
+Pairs come from tests/taxonomy/pairs.yaml when the taxonomy suite provides it, else tests/nlp/pairs.yaml.
+The taxonomy is the configured one (SCOUT_NLP_TAXONOMY_PATH) or the bundled nlp/taxonomy.yaml.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from nlp.pipeline import Enricher
+from scout.settings import NlpSettings
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _pairs() -> list[dict]:
+    for path in (ROOT / "tests/taxonomy/pairs.yaml", ROOT / "tests/nlp/pairs.yaml"):
+        if path.exists():
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+            rows = data.get("pairs", data) if isinstance(data, dict) else data
+            return [r for r in rows if r.get("ja") and r.get("en") and r.get("concept")]
+    return []
+
+
+@pytest.mark.slow
+def test_same_concept_from_japanese_and_english():
+    enricher = Enricher(NlpSettings(cache=False))
+    pairs = _pairs()
+    assert len(pairs) >= 20
+    agreeing, failures = set(), []
+    for pair in pairs:
+        ja = enricher.analyse_text(pair["ja"], "ja").concepts
+        en = enricher.analyse_text(pair["en"], "en").concepts
+        if pair["concept"] in ja and pair["concept"] in en:
+            agreeing.add(pair["concept"])
+        else:
+            failures.append((pair["concept"], ja, en))
+    assert len(agreeing) >= 20, failures
+    assert len(failures) <= len(pairs) // 10, failures

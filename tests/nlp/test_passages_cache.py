@@ -1,0 +1,99 @@
+"""Passages cover the whole text and fit the model; the cache prevents re-embedding."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+
+from nlp.cache import CachedEmbedder, EmbeddingCache
+from nlp.fake import HashingEmbedder
+from nlp.passages import analysed_text, split_passages
+
+EN = (
+    "Advanced composite material systems are vital to lightweight missile structures. "
+    "Carbon fiber-reinforced epoxy is used for rocket motor cases, airframes and launch tubes! "
+    "Delamination is the predominant damage mode after impact; it lowers the residual compressive strength. "
+)
+JA = "量子センシングを用いた高感度な磁場計測を実証した。合成開口レーダー画像から船舶を自動検出する。" * 3
+
+
+def _assert_covers(text, passages, max_tokens, embedder):
+    assert passages[0].start == 0 and passages[-1].end == len(text)
+    for prev, nxt in zip(passages, passages[1:]):
+        assert nxt.start <= prev.end, "gap between passages"
+        assert nxt.start > prev.start, "no progress"
+    covered = set()
+    for p in passages:
+        assert p.text == text[p.start : p.end]
+        covered.update(range(p.start, p.end))
+    assert covered == set(range(len(text)))
+    assert max(embedder.count_tokens([p.text for p in passages])) <= max_tokens
+
+
+@pytest.mark.parametrize("max_tokens", [8, 16, 40, 400])
+@pytest.mark.parametrize("text", [EN * 4, JA, EN + JA + " " + "word " * 120, "x" * 500, "一" * 300])
+def test_passages_cover_the_whole_text(text, max_tokens):
+    embedder = HashingEmbedder(max_tokens=max_tokens)
+    split = split_passages(text, embedder, overlap_tokens=4)
+    assert not split.capped
+    _assert_covers(text, split.passages, max_tokens, embedder)
+
+
+def test_passages_overlap_between_sentences():
+    embedder = HashingEmbedder(max_tokens=30)
+    text = " ".join(f"Sentence {i} has five words." for i in range(40))
+    passages = split_passages(text, embedder, overlap_tokens=8).passages
+    assert len(passages) > 3
+    assert all(b.start < a.end for a, b in zip(passages, passages[1:]))
+
+
+def test_one_megabyte_text_is_bounded_and_recorded():
+    embedder = HashingEmbedder(max_tokens=128)
+    text = EN * (1_000_000 // len(EN))
+    started = time.perf_counter()
+    split = split_passages(text, embedder, overlap_tokens=16, max_passages=64)
+    assert time.perf_counter() - started < 10
+    assert split.capped and len(split.passages) == 64
+    assert split.notes and "64 passages" in split.notes[0]
+    _assert_covers(text[: split.covered_chars], split.passages, 128, embedder)
+
+
+def test_analysed_text_joins_title_and_text():
+    assert analysed_text("T", "body") == "T\nbody"
+    assert analysed_text("", "body") == "body"
+    assert analysed_text("T", "") == "T"
+
+
+def test_cache_prevents_re_embedding(tmp_path):
+    inner = HashingEmbedder()
+    cached = CachedEmbedder(inner, EmbeddingCache(tmp_path / "e.sqlite"))
+    texts = ["alpha beta", "gamma delta", "alpha beta"]
+    first = cached.encode(texts)
+    assert inner.encoded_texts == 2  # the duplicate is embedded once
+    second = cached.encode(texts)
+    assert inner.encoded_texts == 2 and inner.encode_calls == 1
+    np.testing.assert_array_equal(first, second)
+    np.testing.assert_allclose(first[0], inner.encode(["alpha beta"])[0], rtol=1e-6)
+    # A new process (new cache object on the same file) still hits.
+    inner2 = HashingEmbedder()
+    again = CachedEmbedder(inner2, EmbeddingCache(tmp_path / "e.sqlite")).encode(["gamma delta", "new text"])
+    assert inner2.encoded_texts == 1
+    np.testing.assert_array_equal(again[0], first[1])
+
+
+def test_cache_is_keyed_by_model(tmp_path):
+    cache = EmbeddingCache(tmp_path / "e.sqlite")
+    a, b = HashingEmbedder(name="model-a"), HashingEmbedder(name="model-b", dim=384)
+    CachedEmbedder(a, cache).encode(["same text"])
+    CachedEmbedder(b, cache).encode(["same text"])
+    assert a.encoded_texts == 1 and b.encoded_texts == 1
+    assert len(cache) == 2
+
+
+def test_hashing_embedder_is_deterministic_and_normalized():
+    e = HashingEmbedder()
+    v1, v2 = e.encode(["quantum sensing radar"]), HashingEmbedder().encode(["quantum sensing radar"])
+    np.testing.assert_array_equal(v1, v2)
+    assert v1.dtype == np.float32 and abs(np.linalg.norm(v1[0]) - 1) < 1e-5

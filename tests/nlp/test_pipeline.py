@@ -1,0 +1,109 @@
+"""The Enricher front with the hashing fake embedder: enrichment, bad input, queries, translation."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+
+from nlp.fake import HashingEmbedder
+from nlp.pipeline import Enricher
+from scout.models import Document
+
+
+def _doc(n, title, text, **kw):
+    return Document.make(kind="research", source="test", url=f"http://example.org/{n}", title=title, text=text, **kw)
+
+
+@pytest.fixture
+def enricher(nlp_settings, sparse):
+    return Enricher(nlp_settings, embedder=HashingEmbedder(max_tokens=64), sparse=sparse)
+
+
+def test_english_document(enricher):
+    doc = _doc(1, "Quantum sensors for navigation",
+               "Axelspace Inc. builds quantum sensing payloads and radar absorbing material for small aircraft.",
+               organizations=["AXELSPACE, INC.", "Tokyo Tech"])
+    [out], rejects = enricher.enrich([doc])
+    assert not rejects
+    a = out.analysis
+    assert a.language == "en" and out.document.language == "en"
+    assert "quantum-sensing" in a.concepts and "radar-absorbing-material" in a.concepts
+    assert a.areas  # from the taxonomy
+    assert a.organizations["axelspace"] == "AXELSPACE, INC."  # the source's spelling wins
+    assert "tokyotech" in a.organizations
+    for e in a.entities:  # offsets are in Document.text
+        assert doc.text[e.start : e.end] == e.text
+    assert out.passage_vectors.shape == (len(a.passages), 384)
+    assert out.sparse.indices and len(out.sparse.indices) == len(out.sparse.values)
+    assert a.keyphrases
+
+
+def test_japanese_document_gets_english_renderings(enricher):
+    text = "株式会社アクセルスペースは量子センサーを用いた航法システムを開発した。"
+    [out], rejects = enricher.enrich([_doc(2, "量子センシングの研究", text)])
+    assert not rejects
+    a = out.analysis
+    assert a.language == "ja"
+    assert "quantum-sensing" in a.concepts
+    assert "アクセルスペース" in a.organizations
+    assert out.translated_from  # renderings appended, pointing at their source passage
+    for index, source in out.translated_from.items():
+        rendered, original = a.passages[index], a.passages[source]
+        assert (rendered.start, rendered.end) == (original.start, original.end)
+        assert "quantum sensing" in rendered.text
+    assert out.passage_vectors.shape[0] == len(a.passages)
+
+
+def test_bad_inputs_never_stop_the_batch(enricher):
+    docs = [
+        _doc(1, "", "   "),  # empty
+        Document(id="ctl", kind="research", source="test", url="http://example.org/ctl",
+                 title="ctl\x00\x07", text="bad \x1b[31m radar absorbing material \u202e end"),
+        _doc(3, "Mixed 混在", "Quantum sensing と量子センシング and ЖЖЖ ☃ emoji 🚀 in one text."),
+        _doc(4, "Unbekannt", "Die Quantensensorik ist ein Forschungsgebiet der Physik und wird eingesetzt."),
+        _doc(5, "big", "Radar absorbing materials are studied in detail here. " * 20_000),  # ~1 MB
+        _doc(6, "ok", "A plain English document about synthetic aperture radar imaging."),
+    ]
+    started = time.perf_counter()
+    out, rejects = enricher.enrich(docs)
+    assert time.perf_counter() - started < 60
+    assert [r.reason for r in rejects] == ["empty text"]
+    assert rejects[0].stage == "nlp" and rejects[0].url == "http://example.org/1"
+    by_id = {e.document.id: e for e in out}
+    assert len(out) == 5
+    ctl = by_id["ctl"]
+    assert "radar-absorbing-material" in ctl.analysis.concepts
+    assert by_id[docs[3].id].analysis.language == "other"
+    big = by_id[docs[4].id]
+    assert big.notes and "nlp_notes" in big.document.meta
+    assert big.passage_vectors.shape[0] == len(big.analysis.passages) <= enricher.max_passages
+
+
+def test_unchanged_documents_are_not_embedded_twice(nlp_settings, sparse):
+    inner = HashingEmbedder(max_tokens=64)
+    enricher = Enricher(nlp_settings, embedder=inner, sparse=sparse)
+    docs = [_doc(i, f"Title {i}", f"Document number {i} about lidar and sonar. " * 10) for i in range(5)]
+    enricher.enrich(docs)
+    seen = inner.encoded_texts
+    assert seen > 0
+    out, _ = Enricher(nlp_settings, embedder=inner, sparse=sparse).enrich(docs)  # a later run, same cache file
+    assert inner.encoded_texts == seen
+    assert all(np.allclose(np.linalg.norm(e.passage_vectors, axis=1), 1, atol=1e-5) for e in out)
+
+
+def test_query(enricher):
+    q = enricher.query("Quantum sensing for GPS-denied navigation")
+    assert q.language == "en" and "quantum-sensing" in q.concepts
+    assert q.passage_vectors.shape == (1, 384) and q.passages == [q.text]
+    with pytest.raises(ValueError):
+        enricher.query(" \x00 ")
+
+
+@pytest.mark.slow
+def test_japanese_query_is_rendered(enricher):
+    q = enricher.query("量子センシングを用いた航法")
+    assert q.language == "ja" and "quantum-sensing" in q.concepts
+    assert "quantum sensing" in q.rendering
+    assert q.passage_vectors.shape[0] == 2  # the Japanese text and its English rendering

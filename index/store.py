@@ -21,6 +21,7 @@ from typing import Any, Iterator, Sequence
 
 from index.backends.base import Backend, Cond, Hit, PointData, Where
 from index.lock import OwnerLock
+from index.suppliers import normalize_org
 from nlp.base import EnrichedDocument, SparseVector
 from scout.models import DUALSCOUT_NAMESPACE, Analysis, Document, DocKind, Passage, SearchFilters
 from scout.settings import IndexSettings
@@ -59,7 +60,7 @@ def filters_to_where(filters: SearchFilters | None) -> Where:
     if filters.area:
         must.append(Cond("areas", value=filters.area))
     if filters.organization:
-        must.append(Cond("org_keys", value=filters.organization))
+        must.append(Cond("org_keys", value=normalize_org(filters.organization)))  # a name or a key
     if filters.since or filters.until:
         lo = datetime.combine(filters.since, datetime.min.time(), timezone.utc).timestamp() if filters.since else None
         hi = datetime.combine(filters.until, datetime.max.time(), timezone.utc).timestamp() if filters.until else None
@@ -117,6 +118,8 @@ class Index:
                 f"document {doc.id}: {len(analysis.passages)} passages but {len(item.passage_vectors)} vectors")
         if len(analysis.passages) and item.passage_vectors.shape[1] != self.dim:
             raise ValueError(f"document {doc.id}: vectors of size {item.passage_vectors.shape[1]}, index {self.dim}")
+        if not doc.language and analysis.language:
+            doc = doc.model_copy(update={"language": analysis.language})  # nlp decided it
         chash = doc.content_hash or analysis.doc_id
         common: dict[str, Any] = {
             "doc_id": doc.id,
@@ -218,6 +221,11 @@ class Index:
     def sparse_of(self, doc_id: str) -> SparseVector:
         hit = self._doc_hit(doc_id, vectors=True)
         return hit.sparse if hit and hit.sparse else SparseVector()
+
+    def analysis_payload(self, doc_id: str) -> dict[str, Any] | None:
+        """The stored analysis without passages (concepts, areas, organizations, entities)."""
+        hit = self._doc_hit(doc_id)
+        return hit.payload.get("analysis") if hit else None
 
     def analysis(self, doc_id: str) -> Analysis | None:
         hit = self._doc_hit(doc_id)

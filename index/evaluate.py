@@ -137,7 +137,7 @@ def build_index(index: Index, bench: Bench, enricher: Any, progress: Progress, b
         rejected += len(rejects)
         index.upsert(enriched, flush=False)
         progress("index", min(i + batch_size, len(everything)), len(everything))
-    index.flush()
+    index.optimize()
     return rejected
 
 

@@ -32,6 +32,9 @@ from scout.models import (
 )
 
 Mode = Literal["full", "bm25", "dense"]
+# doc point fields that ranking and the denormalised Match/SearchHit need (not the full text)
+RANK_FIELDS = ("kind", "source", "language", "url", "title", "published", "published_ts", "organizations",
+               "concepts")
 
 
 @dataclass(frozen=True)
@@ -118,12 +121,13 @@ class Ranker:
 
     # -- core ----------------------------------------------------------------------------------------
     def candidates(self, q: QueryInput, filters: SearchFilters | None, mode: Mode = "full",
-                   exclude_kind: str | None = DocKind.need.value) -> dict[str, _Candidate]:
+                   exclude_kind: str | None = DocKind.need.value, depth: int | None = None) -> dict[str, _Candidate]:
         w = self.weights
+        depth = depth or w.depth
         where = filters_to_where(filters)
         cands: dict[str, _Candidate] = {}
         if mode in ("full", "dense") and len(q.vectors):
-            per_passage = self.index.search_dense(q.vectors, where, w.depth, exclude_kind=exclude_kind)
+            per_passage = self.index.search_dense(q.vectors, where, depth, exclude_kind=exclude_kind)
             best: dict[str, float] = {}
             sums: dict[str, float] = defaultdict(float)
             for qi, hits in enumerate(per_passage):
@@ -144,7 +148,7 @@ class Ranker:
             for rank, c in enumerate(sorted(cands.values(), key=lambda c: -c.dense), start=1):
                 c.dense_rank = rank
         if mode in ("full", "bm25") and q.sparse.indices:
-            hits = self.index.search_sparse(q.sparse, where, w.depth, exclude_kind=exclude_kind)
+            hits = self.index.search_sparse(q.sparse, where, depth, exclude_kind=exclude_kind)
             for rank, h in enumerate(hits, start=1):
                 c = cands.setdefault(h.payload["doc_id"], _Candidate(h.payload["doc_id"]))
                 c.sparse, c.sparse_rank = h.score, rank
@@ -164,11 +168,11 @@ class Ranker:
         return score / ((w.dense + w.sparse) / (w.rrf_k + 1))  # 1.0 = first in both channels
 
     def rank(self, q: QueryInput, filters: SearchFilters | None = None, limit: int = 20, mode: Mode = "full",
-             exclude_kind: str | None = DocKind.need.value, now: float | None = None,
+             exclude_kind: str | None = DocKind.need.value, now: float | None = None, depth: int | None = None,
              ) -> list[tuple[_Candidate, ScoreBreakdown, list[str], dict[str, Any]]]:
         """Ranked candidates with their score breakdown, shared concepts and doc payload."""
         w = self.weights
-        cands = self.candidates(q, filters, mode, exclude_kind)
+        cands = self.candidates(q, filters, mode, exclude_kind, depth)
         if not cands:
             return []
         prelim = sorted(cands.values(), key=lambda c: -self._fused(c, mode))
@@ -177,8 +181,8 @@ class Ranker:
             return [(c, ScoreBreakdown(dense=c.dense, sparse=c.sparse, fused=self._fused(c, mode),
                                        total=self._fused(c, mode)), [], {}) for c in top]
         # Re-score a generous head: the additive terms can lift a document by a few dozen places only.
-        head = prelim[: max(limit * 3, 100)]
-        payloads = self.index.get_many([c.doc_id for c in head])
+        head = prelim[: max(limit * 3, 60)]
+        payloads = self.index.get_many([c.doc_id for c in head], RANK_FIELDS)
         need_concepts = self._expand(q.concepts)
         now = now or time.time()
         out = []
@@ -226,12 +230,11 @@ class Ranker:
         matches: list[Match] = []
         for rank, (c, bd, shared, p) in enumerate(self.rank(q, filters, limit), start=1):
             need_ev, doc_ev = self._evidence(q, c)
-            doc = p.get("document", {})
             matches.append(Match(
                 need_id=need.id, doc_id=c.doc_id, rank=rank, score=bd.total, breakdown=bd, shared_concepts=shared,
                 need_evidence=need_ev, doc_evidence=doc_ev, title=p.get("title", ""), url=p.get("url", ""),
                 kind=p.get("kind"), source=p.get("source", ""), organizations=p.get("organizations", []),
-                published=doc.get("published"),
+                published=p.get("published"),
             ))
         return NeedMatches(need=need, matches=matches, organizations=self.organizations(matches))
 
@@ -272,13 +275,13 @@ class Ranker:
         """Free-text search over every kind (needs included unless filtered)."""
         q = self.query_input(query)
         hits = []
-        for c, bd, shared, p in self.rank(q, filters, limit, exclude_kind=None):
+        # a short query needs fewer candidates than a need: 5x the page, at least 50
+        for c, bd, shared, p in self.rank(q, filters, limit, exclude_kind=None, depth=max(50, 5 * limit)):
             _, doc_ev = self._evidence(q, c)
-            doc = p.get("document", {})
             hits.append(SearchHit(
                 doc_id=c.doc_id, score=bd.total, title=p.get("title", ""), url=p.get("url", ""),
                 kind=p.get("kind", "research"), source=p.get("source", ""), language=p.get("language"),
                 organizations=p.get("organizations", []), concepts=p.get("concepts", []),
-                published=doc.get("published"), evidence=doc_ev,
+                published=p.get("published"), evidence=doc_ev,
             ))
         return hits

@@ -151,19 +151,29 @@ class Index:
         return points
 
     def upsert(self, items: Sequence[EnrichedDocument], *, flush: bool = True) -> int:
-        """Write documents (idempotent); a document whose content changed replaces its old points."""
-        points: list[PointData] = []
-        for item in items:
-            points.extend(self._points(item))
-        for i in range(0, len(points), 512):
-            self.backend.upsert(points[i : i + 512])
-        # Now drop what the new version did not overwrite (old hash: fewer passages, old doc point).
+        """Write documents (idempotent); a document whose content changed replaces its old points.
+
+        Crash order: a changed document's old points go first, then its passages, then its document
+        point, so a document point with the new hash implies its passages are all in; a re-run after a kill
+        at any step converges to the same points.
+        """
+        stored = {h.payload["doc_id"]: h.payload.get("content_hash") for h in self.backend.retrieve(
+            [point_id(i.document.id, "doc") for i in items], payload=["doc_id", "content_hash"])}
         for item in items:
             doc = item.document
-            self.backend.delete_where(Where(
-                must=(Cond("doc_id", value=doc.id),),
-                must_not=(Cond("content_hash", value=doc.content_hash or doc.id),),
-            ))
+            old = stored.get(doc.id)
+            if old is not None and old != (doc.content_hash or doc.id):
+                self.backend.delete_where(Where(
+                    must=(Cond("doc_id", value=doc.id),),
+                    must_not=(Cond("content_hash", value=doc.content_hash or doc.id),),
+                ))
+        points: list[PointData] = []
+        for item in items:
+            doc_point, *passages = self._points(item)
+            points.extend(passages)
+            points.append(doc_point)
+        for i in range(0, len(points), 512):
+            self.backend.upsert(points[i : i + 512])
         if flush:
             self.flush()
         return len(items)
@@ -177,6 +187,10 @@ class Index:
 
     def flush(self) -> None:
         self.backend.flush()
+
+    def optimize(self) -> None:
+        """Build vector indexes and merge segments after a large ingest (embedded: runs in-process)."""
+        self.backend.optimize()
 
     def close(self) -> None:
         try:
@@ -201,9 +215,10 @@ class Index:
         hit = self._doc_hit(doc_id)
         return Document.model_validate(hit.payload["document"]) if hit else None
 
-    def get_many(self, doc_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
-        """doc_id -> doc point payload, for the ranker's denormalised fields."""
-        hits = self.backend.retrieve([point_id(d, "doc") for d in doc_ids])
+    def get_many(self, doc_ids: Sequence[str], fields: Sequence[str] | None = None) -> dict[str, dict[str, Any]]:
+        """doc_id -> doc point payload (only `fields` when given, plus doc_id)."""
+        payload: bool | list[str] = True if fields is None else sorted({"doc_id", *fields})
+        hits = self.backend.retrieve([point_id(d, "doc") for d in doc_ids], payload=payload)
         return {h.payload["doc_id"]: h.payload for h in hits}
 
     def passages(self, doc_id: str, *, vectors: bool = False) -> list[Hit]:

@@ -77,10 +77,11 @@ class ClientBackend:
     def delete_where(self, where: Where) -> None:
         self.client.delete(self.collection, points_selector=models.FilterSelector(filter=_filter(where)), wait=True)
 
-    def retrieve(self, ids, *, vectors=False):
+    def retrieve(self, ids, *, vectors=False, payload=True):
         if not ids:
             return []
-        recs = self.client.retrieve(self.collection, ids=list(ids), with_payload=True, with_vectors=vectors)
+        recs = self.client.retrieve(self.collection, ids=list(ids), with_vectors=vectors,
+                                    with_payload=payload if isinstance(payload, bool) else list(payload))
         return [_hit(r, vectors) for r in recs]
 
     def scroll(self, where, *, limit, offset=None, vectors=False, payload=True):
@@ -115,6 +116,9 @@ class ClientBackend:
 
     def flush(self) -> None:
         pass  # the server persists on write (wait=True); local mode writes through on every update
+
+    def optimize(self) -> None:
+        pass  # a server optimizes in the background; local mode has no vector index to build
 
     def close(self) -> None:
         self.client.close()

@@ -48,6 +48,8 @@ class EdgeBackend:
         config = qe.EdgeConfig(
             vectors={DENSE: qe.EdgeVectorParams(size=dim, distance=qe.Distance.Cosine)},
             sparse_vectors={LEXICAL: qe.EdgeSparseVectorParams(modifier=qe.Modifier.Idf)},
+            # ranking reads ~60 document payloads per query: keep payloads in the page cache, not cold on disk
+            payload_memory=qe.Memory.Cached,
         )
         if any(path.iterdir()):
             self.shard = qe.EdgeShard.load(str(path), config)  # checks the stored vector config matches
@@ -76,10 +78,11 @@ class EdgeBackend:
     def delete_where(self, where: Where) -> None:
         self.shard.update(qe.UpdateOperation.delete_points_by_filter(_filter(where)))
 
-    def retrieve(self, ids: Sequence[str], *, vectors: bool = False) -> list[Hit]:
+    def retrieve(self, ids: Sequence[str], *, vectors: bool = False, payload: bool | Sequence[str] = True) -> list[Hit]:
         if not ids:
             return []
-        recs = self.shard.retrieve(list(ids), with_payload=True, with_vector=vectors)
+        recs = self.shard.retrieve(list(ids), with_payload=payload if isinstance(payload, bool) else list(payload),
+                                   with_vector=vectors)
         return [_hit(r, vectors) for r in recs]
 
     def scroll(self, where, *, limit, offset=None, vectors=False, payload=True):
@@ -111,6 +114,10 @@ class EdgeBackend:
         return [_hit(p) for p in res]
 
     def flush(self) -> None:
+        self.shard.flush()
+
+    def optimize(self) -> None:
+        self.shard.optimize()
         self.shard.flush()
 
     def close(self) -> None:

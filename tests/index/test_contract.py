@@ -192,8 +192,8 @@ _INGEST = textwrap.dedent("""
             for i in range(int(sys.argv[3]))]
     enricher = FakeEnricher(dim=32)
     with Index(IndexSettings(backend=sys.argv[1], path=Path(sys.argv[2])), dim=32) as ix:
-        for i in range(0, len(docs), 20):
-            ix.upsert(enricher.enrich(docs[i:i + 20])[0])
+        for i in range(0, len(docs), 10):
+            ix.upsert(enricher.enrich(docs[i:i + 10])[0])
             print(i, flush=True)
 """)
 
@@ -204,19 +204,19 @@ def test_killed_ingest_rerun_yields_the_same_index(tmp_path, backend):
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     killed = IndexSettings(backend=backend, path=tmp_path / "killed")
     clean = IndexSettings(backend=backend, path=tmp_path / "clean")
-    proc = subprocess.Popen([sys.executable, "-c", _INGEST, backend, str(killed.path), "200"],
+    proc = subprocess.Popen([sys.executable, "-c", _INGEST, backend, str(killed.path), "60"],
                             stdout=subprocess.PIPE, text=True, env=env)
-    for _ in range(3):  # let it write a few batches, then kill it mid-ingest
+    for _ in range(2):  # let it write a few batches, then kill it mid-ingest
         proc.stdout.readline()
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     for settings in (killed, clean):
-        subprocess.run([sys.executable, "-c", _INGEST, backend, str(settings.path), "200"], check=True,
+        subprocess.run([sys.executable, "-c", _INGEST, backend, str(settings.path), "60"], check=True,
                        env=env, stdout=subprocess.DEVNULL)
     with Index(killed, dim=32) as a:
         pts_a, n_a = _all_points(a), a.count()
     with Index(clean, dim=32) as b:
         pts_b = _all_points(b)
-    assert n_a == 200
+    assert n_a == 60
     assert pts_a == pts_b  # point for point: same ids, same content
-    assert len(pts_b) == 200 * 4  # a document point and three passage points each
+    assert len(pts_b) == 60 * 4  # a document point and three passage points each

@@ -1,0 +1,165 @@
+"""Search latency (p50/p95) and index memory at 10k and 100k documents, embedded (Qdrant Edge).
+
+The timed call is `Ranker.search(text, filters)`: query embedding with the real all-MiniLM-L6-v2 (no
+cache), BM25 query encoding, dense + sparse retrieval, fusion, re-scoring and evidence, as the product runs
+it. The corpora are SYNTHETIC at both scales (so the two are comparable and 100k needs no crawl): per
+document two passage vectors drawn around 400 topic centroids in the model's 384-d space (real embeddings of
+topic phrases, plus noise), a Zipf-distributed BM25 sparse vector over a 30k-term vocabulary, and realistic
+payload (kind, source, language, dates, concepts). Memory: process RSS growth from opening the index, and
+its size on disk.
+
+    PYTHONPATH=$PWD python bench/index_latency.py [--sizes 10000 100000] [--queries 200]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import numpy as np  # noqa: E402
+
+from index.rank import Ranker  # noqa: E402
+from index.store import Index  # noqa: E402
+from index.suppliers import KnownSuppliers  # noqa: E402
+from nlp.base import EnrichedDocument, SparseVector  # noqa: E402
+from scout.models import Analysis, Document, DocKind, Passage, SearchFilters  # noqa: E402
+from scout.settings import IndexSettings  # noqa: E402
+
+TOPICS = [
+    "quantum sensing magnetometer", "radar absorbing metamaterial", "lithium sulfur battery", "hypersonic thermal protection",
+    "GPS-denied navigation", "underwater acoustic communication", "satellite synthetic aperture radar", "drone swarm autonomy",
+    "additive manufacturing titanium", "cybersecurity anomaly detection", "machine translation speech", "infrared focal plane array",
+    "solid rocket propellant", "biodefense vaccine platform", "directed energy laser", "space debris tracking",
+]
+QUERIES = [
+    "compact quantum magnetometer for navigation without GPS", "coatings that absorb radar at X band",
+    "high energy density batteries for soldiers", "thermal protection for hypersonic vehicles",
+    "detecting intrusions in tactical networks", "autonomous swarms of small drones", "printing titanium parts in the field",
+    "tracking debris in low earth orbit", "infrared sensors for night vision", "laser weapons against drones",
+    "水中音響通信の研究", "小型衛星による合成開口レーダー観測",
+]
+
+
+def rss_mb() -> float:
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def dir_mb(path: Path) -> float:
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) / 2**20
+
+
+def synthetic_items(n: int, centroids: np.ndarray, seed: int = 7):
+    rng = np.random.default_rng(seed)
+    vocab = 30_000
+    zipf_p = 1.0 / np.arange(1, vocab + 1) ** 1.05
+    zipf_p /= zipf_p.sum()
+    kinds = ["research"] * 7 + ["startup"] * 2 + ["need"]
+    sources = ["openalex", "jstage", "kaken", "prtimes", "sbir", "atla"]
+    concepts = [f"concept-{i}" for i in range(200)]
+    for i in range(n):
+        topic = int(rng.integers(len(centroids)))
+        vecs = centroids[topic] + rng.normal(0, 0.045, size=(2, centroids.shape[1]))
+        vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
+        terms = np.unique(rng.choice(vocab, size=90, p=zipf_p))
+        sparse = SparseVector(indices=terms.astype(int).tolist(), values=rng.uniform(0.6, 2.0, len(terms)).round(3).tolist())
+        kind = kinds[i % len(kinds)]
+        year = 2015 + int(rng.integers(11))
+        doc = Document(id=f"syn-{i:07d}", kind=kind, source=sources[i % len(sources)], url=f"https://example.org/{i}",
+                       title=f"Synthetic document {i} on topic {topic}", text="x" * 900,
+                       language="ja" if i % 5 == 0 else "en", published=datetime(year, 1 + i % 12, 1, tzinfo=timezone.utc),
+                       content_hash=f"h{i}")
+        cs = sorted({concepts[(topic * 7 + k) % 200] for k in range(int(rng.integers(1, 4)))})
+        analysis = Analysis(doc_id=doc.id, language=doc.language, concepts=cs, areas=["us-quantum"] if topic % 3 == 0 else [],
+                            organizations={f"org{i % 5000}": f"Org {i % 5000} Inc."},
+                            passages=[Passage(index=0, start=0, end=450, text="x" * 450, hash="a"),
+                                      Passage(index=1, start=450, end=900, text="x" * 450, hash="b")])
+        yield EnrichedDocument(doc, analysis, vecs.astype(np.float32), sparse)
+
+
+def percentile(xs: list[float], p: float) -> float:
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(round(p / 100 * (len(xs) - 1))))]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
+    ap.add_argument("--queries", type=int, default=200)
+    ap.add_argument("--limit", type=int, default=20)
+    args = ap.parse_args()
+
+    from bench.ranking_enricher import BenchEnricher, CachedSentenceTransformer
+
+    enricher = BenchEnricher(embedder=CachedSentenceTransformer(cache_path=None))  # no cache: queries are embedded
+    phrases = [f"{t} {s}" for t in TOPICS for s in ("research", "system", "sensor", "material", "software",
+                                                      "prototype", "testing", "design", "analysis", "startup",
+                                                      "field trial", "model", "network", "device", "method",
+                                                      "platform", "algorithm", "fabrication", "detection",
+                                                      "control", "simulation", "integration", "evaluation",
+                                                      "architecture", "demonstration")]
+    centroids = enricher.embedder.encode(phrases)  # real model space, 400 topics
+    enricher.query(QUERIES[0])  # warm the model and tokenizers
+    filters = {
+        "none": None,
+        "kind+date": SearchFilters(kind=DocKind.research, since=date(2020, 1, 1)),
+        "language": SearchFilters(language="ja"),
+        "concept": SearchFilters(concept="concept-7"),
+    }
+    rows = []
+    for n in args.sizes:
+        tmp = Path(tempfile.mkdtemp(prefix="scout-latency-"))
+        try:
+            settings = IndexSettings(backend="edge", path=tmp / "ix")
+            t0 = time.time()
+            with Index(settings, dim=384, command="bench/index_latency.py") as ix:
+                batch = []
+                for item in synthetic_items(n, centroids):
+                    batch.append(item)
+                    if len(batch) == 1000:
+                        ix.upsert(batch, flush=False)
+                        batch = []
+                ix.upsert(batch)
+                ix.optimize()
+            ingest = time.time() - t0
+            disk = dir_mb(tmp / "ix")
+            before = rss_mb()
+            with Index(settings, dim=384, command="bench/index_latency.py") as ix:
+                opened = rss_mb()
+                ranker = Ranker(ix, enricher, KnownSuppliers())
+                for name, flt in filters.items():
+                    lat = []
+                    for qi in range(args.queries):
+                        q = f"{QUERIES[qi % len(QUERIES)]} ({qi})"  # distinct text: nothing cached
+                        t = time.perf_counter()
+                        hits = ranker.search(q, flt, limit=args.limit)
+                        lat.append((time.perf_counter() - t) * 1000)
+                    rows.append((n, name, statistics.median(lat), percentile(lat, 95), len(hits)))
+                    print(f"{n:>7} docs  filter={name:<10} p50 {rows[-1][2]:6.1f} ms  p95 {rows[-1][3]:6.1f} ms "
+                          f"({len(hits)} hits)", flush=True)
+                after = rss_mb()
+            print(f"{n:>7} docs  ingest {ingest:.0f} s ({n / ingest:.0f} docs/s), disk {disk:.0f} MiB, "
+                  f"RSS +{opened - before:.0f} MiB on open, +{after - before:.0f} MiB after queries", flush=True)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+    print("\nsize     filter       p50 ms  p95 ms")
+    for n, name, p50, p95, _ in rows:
+        print(f"{n:<8} {name:<11} {p50:7.1f} {p95:7.1f}")
+
+
+if __name__ == "__main__":
+    main()

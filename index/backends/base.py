@@ -1,0 +1,83 @@
+"""What a storage backend offers the `Index` front: a neutral point/filter vocabulary over Qdrant.
+
+Both backends (Qdrant Edge in-process, qdrant-client for a server or local mode) implement `Backend`, so
+`index.store.Index` never asks which one it talks to.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol, Sequence
+
+from nlp.base import SparseVector
+
+DENSE = "dense"
+LEXICAL = "lexical"
+# keyword-indexed payload fields (facetable); `published_ts` is a float index for date ranges
+KEYWORD_FIELDS = ("point", "doc_id", "kind", "source", "language", "concepts", "areas", "org_keys", "content_hash")
+FLOAT_FIELDS = ("published_ts",)
+
+
+@dataclass(frozen=True)
+class Cond:
+    """One payload condition: equality (`value`), membership (`any`) or a numeric range."""
+
+    key: str
+    value: str | int | bool | None = None
+    any: tuple[str, ...] | None = None
+    gte: float | None = None
+    lte: float | None = None
+
+
+@dataclass(frozen=True)
+class Where:
+    must: tuple[Cond, ...] = ()
+    must_not: tuple[Cond, ...] = ()
+
+    def and_(self, *conds: Cond, exclude: Sequence[Cond] = ()) -> "Where":
+        return Where(self.must + tuple(conds), self.must_not + tuple(exclude))
+
+
+@dataclass
+class PointData:
+    id: str
+    payload: dict[str, Any]
+    dense: list[float] | None = None
+    sparse: SparseVector | None = None
+
+
+@dataclass
+class Hit:
+    id: str
+    score: float
+    payload: dict[str, Any] = field(default_factory=dict)
+    dense: list[float] | None = None
+    sparse: SparseVector | None = None
+
+
+class Backend(Protocol):
+    def upsert(self, points: Sequence[PointData]) -> None: ...
+
+    def delete_where(self, where: Where) -> None: ...
+
+    def retrieve(self, ids: Sequence[str], *, vectors: bool = False,
+                 payload: bool | Sequence[str] = True) -> list[Hit]: ...
+
+    def scroll(self, where: Where, *, limit: int, offset: Any = None, vectors: bool = False,
+               payload: bool | Sequence[str] = True) -> tuple[list[Hit], Any]: ...
+
+    def count(self, where: Where) -> int: ...
+
+    def facet(self, key: str, where: Where, limit: int) -> dict[str, int]: ...
+
+    def search_dense(self, vectors: Sequence[Sequence[float]], where: Where, limit: int,
+                     payload: bool | Sequence[str] = True) -> list[list[Hit]]: ...
+
+    def search_sparse(self, vector: SparseVector, where: Where, limit: int,
+                      payload: bool | Sequence[str] = True) -> list[Hit]: ...
+
+    def flush(self) -> None: ...
+
+    def optimize(self) -> None: ...
+
+    def close(self) -> None: ...

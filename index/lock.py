@@ -1,0 +1,79 @@
+"""One process owns an embedded index at a time.
+
+Qdrant Edge and qdrant-client's local mode both assume a single writer per folder; a second process would
+corrupt the shard or fail obscurely. `OwnerLock` takes an OS-level lock (filelock) on `<index>/.owner.lock`
+and writes who holds it to `<index>/.owner.json`, so a second opener gets an `IndexLockedError` naming the
+owner. The OS releases the lock when its process dies, so a stale `.owner.json` left by a killed process
+never blocks anyone: it is simply overwritten.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+from filelock import FileLock, Timeout
+
+
+class IndexLockedError(RuntimeError):
+    """The index folder is open in another process."""
+
+    def __init__(self, path: Path, owner: dict):
+        self.path = path
+        self.owner = owner
+        who = f"pid {owner.get('pid', '?')} on {owner.get('host', '?')}"
+        cmd = owner.get("command")
+        since = owner.get("started")
+        super().__init__(
+            f"the index at {path} is in use by {who}"
+            + (f" ({cmd})" if cmd else "")
+            + (f" since {since}" if since else "")
+            + "; stop that process or point SCOUT_INDEX_PATH at another folder"
+        )
+
+
+class OwnerLock:
+    def __init__(self, folder: Path, command: str | None = None):
+        self.folder = Path(folder)
+        self.lock_path = self.folder / ".owner.lock"
+        self.info_path = self.folder / ".owner.json"
+        self.command = command or " ".join(Path(sys.argv[0]).name.split() + sys.argv[1:])[:200]
+        self._lock: FileLock | None = None
+
+    def read_owner(self) -> dict:
+        try:
+            return json.loads(self.info_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+
+    def acquire(self) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        # thread_local=False and is_singleton=False: this object owns the lock for the process' lifetime.
+        lock = FileLock(str(self.lock_path), timeout=0, thread_local=False)
+        try:
+            lock.acquire()
+        except Timeout:
+            raise IndexLockedError(self.folder, self.read_owner()) from None
+        # We hold the OS lock, so any .owner.json still here was left by a killed owner: replace it.
+        info = {
+            "pid": os.getpid(),
+            "host": socket.gethostname(),
+            "command": self.command,
+            "started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        }
+        tmp = self.info_path.with_suffix(".json.tmp")
+        tmp.write_text(json.dumps(info), encoding="utf-8")
+        os.replace(tmp, self.info_path)
+        self._lock = lock
+
+    def release(self) -> None:
+        if self._lock is not None:
+            try:
+                self.info_path.unlink(missing_ok=True)
+            finally:
+                self._lock.release()
+                self._lock = None

@@ -1,0 +1,287 @@
+"""Needs -> technologies: hybrid retrieval, explainable re-scoring, organizations.
+
+1. Candidates: every need passage searches the dense passage vectors (a document scores by its best
+   passage pair, plus a little for other need passages it also answers: a long need has several facets);
+   the need's BM25 vector searches the document sparse vectors (Qdrant applies IDF).
+2. Fusion: weighted reciprocal rank fusion per document (rank-based, so the two channels' score scales
+   never have to agree).
+3. Re-score: fused rank score + shared taxonomy concepts (ancestors included) + recency + source kind.
+   Needs never match needs. Each component is kept in the `ScoreBreakdown`.
+4. Evidence: the need passage and the document passage of the best dense pair (computed for the returned
+   matches only).
+5. Organizations: each organization's matched documents, best first, summed with decaying weights, so a
+   firm with several strong documents ranks above one lucky abstract.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any, Literal, Sequence
+
+import numpy as np
+
+from index.backends.base import Hit
+from index.store import Index, filters_to_where
+from index.suppliers import KnownSuppliers, normalize_org
+from nlp.base import SparseVector
+from scout.models import (
+    DocKind, Document, Evidence, Match, NeedMatches, OrgMatch, ScoreBreakdown, SearchFilters, SearchHit,
+)
+
+Mode = Literal["full", "bm25", "dense"]
+# doc point fields that ranking and the denormalised Match/SearchHit need (not the full text)
+RANK_FIELDS = ("kind", "source", "language", "url", "title", "published", "published_ts", "organizations",
+               "concepts")
+
+
+@dataclass(frozen=True)
+class RankWeights:
+    """Tuned on the task's shape (long need text -> short technology abstract), not on one benchmark."""
+
+    depth: int = 200  # candidates per channel
+    rrf_k: float = 60.0
+    dense: float = 1.0
+    sparse: float = 1.0
+    dense_multi: float = 0.5  # weight of the mean over need passages beside the best pair
+    concept: float = 0.15  # full concept overlap adds this much (fused score is scaled to [0, 1])
+    recency: float = 0.05
+    recency_half_life_years: float = 4.0
+    kind: dict[str, float] = field(default_factory=lambda: {"research": 0.0, "startup": 0.02})
+    org_decay: float = 0.5
+
+
+@dataclass
+class _Candidate:
+    doc_id: str
+    dense: float = 0.0
+    dense_rank: int | None = None
+    sparse: float = 0.0
+    sparse_rank: int | None = None
+    best_pair: tuple[int, dict[str, Any]] | None = None  # (need passage index, doc passage payload)
+
+
+@dataclass
+class QueryInput:
+    """What ranking needs of a need or a free-text query."""
+
+    vectors: np.ndarray
+    sparse: SparseVector
+    concepts: list[str]
+    passages: list[Evidence]
+
+
+class Ranker:
+    def __init__(self, index: Index, enricher: Any = None, known_suppliers: KnownSuppliers | None = None,
+                 *, weights: RankWeights | None = None, taxonomy: Any = None):
+        self.index = index
+        self.enricher = enricher
+        self.weights = weights or RankWeights()
+        if known_suppliers is None:
+            known_suppliers = KnownSuppliers.load(index.settings.known_suppliers_path)
+        self.known_suppliers = known_suppliers
+        self._taxonomy = taxonomy
+
+    # -- taxonomy ------------------------------------------------------------------------------------
+    @property
+    def taxonomy(self) -> Any:
+        if self._taxonomy is None:
+            self._taxonomy = getattr(self.enricher, "taxonomy", None)
+            if self._taxonomy is None:
+                from nlp.taxonomy import load_taxonomy
+
+                self._taxonomy = load_taxonomy()
+        return self._taxonomy
+
+    def _expand(self, concepts: Sequence[str]) -> set[str]:
+        out: set[str] = set()
+        tax = self.taxonomy
+        for c in concepts:
+            out.add(c)
+            if c in tax.by_id:
+                out.update(tax.ancestors(c))
+        return out
+
+    # -- inputs --------------------------------------------------------------------------------------
+    def need_input(self, need_id: str) -> tuple[Document, QueryInput]:
+        need = self.index.get(need_id)
+        if need is None:
+            raise KeyError(f"no document {need_id!r} in the index")
+        if need.kind != DocKind.need:
+            raise ValueError(f"{need_id!r} is a {need.kind.value}, not a need")
+        passages = self.index.passages(need_id, vectors=True)
+        vectors = np.array([h.dense for h in passages if h.dense is not None], dtype=np.float32)
+        evidence = [Evidence(passage_index=h.payload["passage_index"], start=h.payload["start"],
+                             end=h.payload["end"], text=h.payload["text"]) for h in passages]
+        analysis = self.index.analysis_payload(need_id)
+        concepts = list(analysis.get("concepts", [])) if analysis else []
+        return need, QueryInput(vectors, self.index.sparse_of(need_id), concepts, evidence)
+
+    # -- core ----------------------------------------------------------------------------------------
+    def candidates(self, q: QueryInput, filters: SearchFilters | None, mode: Mode = "full",
+                   exclude_kind: str | None = DocKind.need.value, depth: int | None = None) -> dict[str, _Candidate]:
+        w = self.weights
+        depth = depth or w.depth
+        where = filters_to_where(filters)
+        cands: dict[str, _Candidate] = {}
+        if mode in ("full", "dense") and len(q.vectors):
+            per_passage = self.index.search_dense(q.vectors, where, depth, exclude_kind=exclude_kind)
+            best: dict[str, float] = {}
+            sums: dict[str, float] = defaultdict(float)
+            for qi, hits in enumerate(per_passage):
+                seen: set[str] = set()
+                for h in hits:
+                    d = h.payload["doc_id"]
+                    if d in seen:
+                        continue  # a document counts once per need passage: its best passage
+                    seen.add(d)
+                    sums[d] += h.score
+                    c = cands.setdefault(d, _Candidate(d))
+                    if h.score > best.get(d, -2.0):
+                        best[d] = h.score
+                        c.best_pair = (qi, h.payload)
+            n = max(1, len(per_passage))
+            for d, c in cands.items():
+                c.dense = best[d] + w.dense_multi * sums[d] / n
+            for rank, c in enumerate(sorted(cands.values(), key=lambda c: -c.dense), start=1):
+                c.dense_rank = rank
+        if mode in ("full", "bm25") and q.sparse.indices:
+            hits = self.index.search_sparse(q.sparse, where, depth, exclude_kind=exclude_kind)
+            for rank, h in enumerate(hits, start=1):
+                c = cands.setdefault(h.payload["doc_id"], _Candidate(h.payload["doc_id"]))
+                c.sparse, c.sparse_rank = h.score, rank
+        return cands
+
+    def _fused(self, c: _Candidate, mode: Mode) -> float:
+        w = self.weights
+        if mode == "dense":
+            return c.dense
+        if mode == "bm25":
+            return c.sparse
+        score = 0.0
+        if c.dense_rank is not None:
+            score += w.dense / (w.rrf_k + c.dense_rank)
+        if c.sparse_rank is not None:
+            score += w.sparse / (w.rrf_k + c.sparse_rank)
+        return score / ((w.dense + w.sparse) / (w.rrf_k + 1))  # 1.0 = first in both channels
+
+    def rank(self, q: QueryInput, filters: SearchFilters | None = None, limit: int = 20, mode: Mode = "full",
+             exclude_kind: str | None = DocKind.need.value, now: float | None = None, depth: int | None = None,
+             ) -> list[tuple[_Candidate, ScoreBreakdown, list[str], dict[str, Any]]]:
+        """Ranked candidates with their score breakdown, shared concepts and doc payload."""
+        w = self.weights
+        cands = self.candidates(q, filters, mode, exclude_kind, depth)
+        if not cands:
+            return []
+        prelim = sorted(cands.values(), key=lambda c: -self._fused(c, mode))
+        if mode != "full":  # baselines: the channel's own order, nothing added
+            top = prelim[:limit]
+            return [(c, ScoreBreakdown(dense=c.dense, sparse=c.sparse, fused=self._fused(c, mode),
+                                       total=self._fused(c, mode)), [], {}) for c in top]
+        # Re-score a generous head: the additive terms can lift a document by a few dozen places only.
+        head = prelim[: max(limit * 3, 60)]
+        payloads = self.index.get_many([c.doc_id for c in head], RANK_FIELDS)
+        need_concepts = self._expand(q.concepts)
+        now = now or time.time()
+        out = []
+        for c in head:
+            p = payloads.get(c.doc_id, {})
+            bd = ScoreBreakdown(dense=c.dense, sparse=c.sparse, fused=self._fused(c, mode))
+            shared: list[str] = []
+            if need_concepts and p.get("concepts"):
+                shared = sorted(x for x in p["concepts"] if x in need_concepts or self._expand([x]) & set(q.concepts))
+                doc_exp = self._expand(p["concepts"])
+                bd.concept = w.concept * len(doc_exp & need_concepts) / len(need_concepts)
+            ts = p.get("published_ts")
+            if ts is not None:
+                age_years = max(0.0, (now - ts) / (365.25 * 86400))
+                bd.recency = w.recency * math.pow(0.5, age_years / w.recency_half_life_years)
+            bd.kind = w.kind.get(p.get("kind", ""), 0.0)
+            bd.total = bd.fused + bd.concept + bd.recency + bd.kind
+            out.append((c, bd, shared, p))
+        out.sort(key=lambda t: -t[1].total)
+        return out[:limit]
+
+    # -- evidence ------------------------------------------------------------------------------------
+    def _evidence(self, q: QueryInput, c: _Candidate) -> tuple[Evidence | None, Evidence | None]:
+        pair = c.best_pair
+        if pair is None and len(q.vectors):
+            # Found by the lexical channel only: compare its passages with the need's.
+            passages = self.index.passages(c.doc_id, vectors=True)
+            vecs = [h for h in passages if h.dense is not None]
+            if vecs:
+                sims = q.vectors @ np.array([h.dense for h in vecs], dtype=np.float32).T
+                qi, di = np.unravel_index(int(np.argmax(sims)), sims.shape)
+                pair = (int(qi), vecs[int(di)].payload)
+        if pair is None:
+            return None, None
+        qi, dp = pair
+        need_ev = q.passages[qi] if qi < len(q.passages) else None
+        doc_ev = Evidence(passage_index=dp["passage_index"], start=dp["start"], end=dp["end"], text=dp["text"])
+        return need_ev, doc_ev
+
+    # -- public API ----------------------------------------------------------------------------------
+    def match(self, need_id: str, limit: int = 20, filters: SearchFilters | None = None) -> NeedMatches:
+        need, q = self.need_input(need_id)
+        if filters is not None and filters.kind == DocKind.need:
+            raise ValueError("needs never match needs: filter on research or startup")
+        matches: list[Match] = []
+        for rank, (c, bd, shared, p) in enumerate(self.rank(q, filters, limit), start=1):
+            need_ev, doc_ev = self._evidence(q, c)
+            matches.append(Match(
+                need_id=need.id, doc_id=c.doc_id, rank=rank, score=bd.total, breakdown=bd, shared_concepts=shared,
+                need_evidence=need_ev, doc_evidence=doc_ev, title=p.get("title", ""), url=p.get("url", ""),
+                kind=p.get("kind"), source=p.get("source", ""), organizations=p.get("organizations", []),
+                published=p.get("published"),
+            ))
+        return NeedMatches(need=need, matches=matches, organizations=self.organizations(matches))
+
+    def organizations(self, matches: Sequence[Match]) -> list[OrgMatch]:
+        """Organizations by their matched documents: best doc + decay * second + decay^2 * third ..."""
+        per_org: dict[str, list[Match]] = defaultdict(list)
+        names: dict[str, str] = {}
+        for m in matches:
+            for name in m.organizations:
+                key = normalize_org(name)
+                if key:
+                    per_org[key].append(m)
+                    names.setdefault(key, name)
+        out = []
+        for key, ms in per_org.items():
+            ms.sort(key=lambda m: -m.score)
+            score = sum(m.score * self.weights.org_decay**i for i, m in enumerate(ms))
+            out.append(OrgMatch(key=key, name=names[key], score=score, doc_ids=[m.doc_id for m in ms],
+                                known_supplier=key in self.known_suppliers))
+        out.sort(key=lambda o: -o.score)
+        return out
+
+    def query_input(self, text: str) -> QueryInput:
+        if self.enricher is None:
+            raise RuntimeError("free-text search needs an enricher to embed the query")
+        eq = self.enricher.query(text)
+        passages = eq.passages or [text]
+        evidence = []
+        pos = 0
+        for i, ptxt in enumerate(passages):
+            start = text.find(ptxt, pos)
+            start = start if start >= 0 else pos
+            evidence.append(Evidence(passage_index=i, start=start, end=start + len(ptxt), text=ptxt))
+            pos = start + len(ptxt)
+        return QueryInput(np.asarray(eq.passage_vectors, dtype=np.float32), eq.sparse, list(eq.concepts), evidence)
+
+    def search(self, query: str, filters: SearchFilters | None = None, limit: int = 20) -> list[SearchHit]:
+        """Free-text search over every kind (needs included unless filtered)."""
+        q = self.query_input(query)
+        hits = []
+        # a short query needs fewer candidates than a need: 5x the page, at least 50
+        for c, bd, shared, p in self.rank(q, filters, limit, exclude_kind=None, depth=max(50, 5 * limit)):
+            _, doc_ev = self._evidence(q, c)
+            hits.append(SearchHit(
+                doc_id=c.doc_id, score=bd.total, title=p.get("title", ""), url=p.get("url", ""),
+                kind=p.get("kind", "research"), source=p.get("source", ""), language=p.get("language"),
+                organizations=p.get("organizations", []), concepts=p.get("concepts", []),
+                published=p.get("published"), evidence=doc_ev,
+            ))
+        return hits

@@ -1,0 +1,296 @@
+"""`Index`: the one front over Qdrant. The backend is chosen once, at construction, from `IndexSettings`.
+
+Layout (decided for ranking quality and for cheap replacement):
+- one point per passage, id uuid5(doc_id, passage index), with the named dense vector `dense` (cosine) and
+  the passage's offsets and text: dense retrieval can point at its evidence;
+- one point per document, id uuid5(doc_id, "doc"), with the named sparse vector `lexical` and the full
+  document: BM25 length normalisation and Qdrant's IDF are then per document, as BM25 intends (sparse on
+  every passage would count a long document's terms once per passage in the IDF).
+Every point carries the filter fields (kind, source, language, published_ts, concepts, areas, org_keys) so
+a filter applies to either channel. Points of one document share `doc_id` and `content_hash`; an upsert
+writes the new points and then deletes the document's points of any other hash, so a changed document
+replaces its old version, and a re-run after a crash converges to the same index (ids are deterministic).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterator, Sequence
+
+from index.backends.base import Backend, Cond, Hit, PointData, Where
+from index.lock import OwnerLock
+from index.suppliers import normalize_org
+from nlp.base import EnrichedDocument, SparseVector
+from scout.models import DUALSCOUT_NAMESPACE, Analysis, Document, DocKind, Passage, SearchFilters
+from scout.settings import IndexSettings
+
+DOC_POINT = "doc"
+PASSAGE_POINT = "passage"
+FACET_KEYS = {"kind": "kind", "source": "source", "language": "language", "concept": "concepts",
+              "area": "areas", "organization": "org_keys"}
+
+
+def point_id(doc_id: str, part: int | str) -> str:
+    return str(uuid.uuid5(DUALSCOUT_NAMESPACE, f"{doc_id}#{part}"))
+
+
+def _epoch(d: datetime | None) -> float | None:
+    if d is None:
+        return None
+    if d.tzinfo is None:
+        d = d.replace(tzinfo=timezone.utc)
+    return d.timestamp()
+
+
+def filters_to_where(filters: SearchFilters | None) -> Where:
+    """SearchFilters -> backend conditions (the org filter takes a normalized organization key)."""
+    if filters is None:
+        return Where()
+    must: list[Cond] = []
+    if filters.kind is not None:
+        must.append(Cond("kind", value=str(filters.kind)))
+    if filters.source:
+        must.append(Cond("source", value=filters.source))
+    if filters.language:
+        must.append(Cond("language", value=filters.language))
+    if filters.concept:
+        must.append(Cond("concepts", value=filters.concept))
+    if filters.area:
+        must.append(Cond("areas", value=filters.area))
+    if filters.organization:
+        must.append(Cond("org_keys", value=normalize_org(filters.organization)))  # a name or a key
+    if filters.since or filters.until:
+        lo = datetime.combine(filters.since, datetime.min.time(), timezone.utc).timestamp() if filters.since else None
+        hi = datetime.combine(filters.until, datetime.max.time(), timezone.utc).timestamp() if filters.until else None
+        must.append(Cond("published_ts", gte=lo, lte=hi))
+    return Where(tuple(must))
+
+
+class Index:
+    """Documents, passages and their vectors in Qdrant.
+
+    `Index(settings, dim=384)`; `settings.backend` is `edge` (Qdrant Edge shard in `settings.resolved_path`),
+    `local` (qdrant-client local mode in that folder) or `server` (qdrant-client at `settings.url`).
+    Embedded backends take an owner lock: a second process gets `IndexLockedError` naming the owner.
+    """
+
+    def __init__(self, settings: IndexSettings | None = None, *, dim: int, command: str | None = None):
+        self.settings = settings or IndexSettings()
+        self.dim = dim
+        self._lock: OwnerLock | None = None
+        self.backend: Backend = self._open_backend(command)
+
+    def _open_backend(self, command: str | None) -> Backend:
+        s = self.settings
+        if s.backend == "server":
+            from qdrant_client import QdrantClient
+
+            from index.backends.client import ClientBackend
+
+            key = s.api_key.get_secret_value() if s.api_key else None
+            return ClientBackend(QdrantClient(url=s.url, api_key=key), s.collection, self.dim)
+        folder: Path = s.resolved_path
+        self._lock = OwnerLock(folder, command)
+        self._lock.acquire()
+        try:
+            if s.backend == "edge":
+                from index.backends.edge import EdgeBackend
+
+                return EdgeBackend(folder / "shard", self.dim)
+            from qdrant_client import QdrantClient
+
+            from index.backends.client import ClientBackend
+
+            return ClientBackend(QdrantClient(path=str(folder / "local")), s.collection, self.dim, local=True)
+        except BaseException:
+            self._lock.release()
+            raise
+
+    # -- writing -------------------------------------------------------------------------------------
+    def _points(self, item: EnrichedDocument) -> list[PointData]:
+        doc, analysis = item.document, item.analysis
+        if doc.id != analysis.doc_id:
+            raise ValueError(f"analysis is for {analysis.doc_id}, not document {doc.id}")
+        if len(item.passage_vectors) != len(analysis.passages):
+            raise ValueError(
+                f"document {doc.id}: {len(analysis.passages)} passages but {len(item.passage_vectors)} vectors")
+        if len(analysis.passages) and item.passage_vectors.shape[1] != self.dim:
+            raise ValueError(f"document {doc.id}: vectors of size {item.passage_vectors.shape[1]}, index {self.dim}")
+        if not doc.language and analysis.language:
+            doc = doc.model_copy(update={"language": analysis.language})  # nlp decided it
+        chash = doc.content_hash or analysis.doc_id
+        common: dict[str, Any] = {
+            "doc_id": doc.id,
+            "kind": str(doc.kind),
+            "source": doc.source,
+            "language": analysis.language or doc.language or "other",
+            "published_ts": _epoch(doc.published),
+            "concepts": list(analysis.concepts),
+            "areas": list(analysis.areas),
+            "org_keys": sorted(analysis.organizations),
+            "content_hash": chash,
+        }
+        doc_payload = {
+            **common,
+            "point": DOC_POINT,
+            "document": doc.model_dump(mode="json"),
+            "analysis": analysis.model_dump(mode="json", exclude={"passages"}),
+            "url": doc.url,
+            "title": doc.title,
+            "published": doc.published.isoformat() if doc.published else None,
+            "organizations": list(analysis.organizations.values()) or list(doc.organizations),
+            "n_passages": len(analysis.passages),
+        }
+        points = [PointData(point_id(doc.id, "doc"), doc_payload, sparse=item.sparse)]
+        for p, vec in zip(analysis.passages, item.passage_vectors):
+            payload = {**common, "point": PASSAGE_POINT, "passage_index": p.index, "start": p.start, "end": p.end,
+                       "text": p.text, "hash": p.hash}
+            points.append(PointData(point_id(doc.id, p.index), payload, dense=vec.tolist()))
+        return points
+
+    def upsert(self, items: Sequence[EnrichedDocument], *, flush: bool = True) -> int:
+        """Write documents (idempotent); a document whose content changed replaces its old points.
+
+        Crash order: a changed document's old points go first, then its passages, then its document
+        point, so a document point with the new hash implies its passages are all in; a re-run after a kill
+        at any step converges to the same points.
+        """
+        stored = {h.payload["doc_id"]: h.payload.get("content_hash") for h in self.backend.retrieve(
+            [point_id(i.document.id, "doc") for i in items], payload=["doc_id", "content_hash"])}
+        for item in items:
+            doc = item.document
+            old = stored.get(doc.id)
+            if old is not None and old != (doc.content_hash or doc.id):
+                self.backend.delete_where(Where(
+                    must=(Cond("doc_id", value=doc.id),),
+                    must_not=(Cond("content_hash", value=doc.content_hash or doc.id),),
+                ))
+        points: list[PointData] = []
+        for item in items:
+            doc_point, *passages = self._points(item)
+            points.extend(passages)
+            points.append(doc_point)
+        for i in range(0, len(points), 512):
+            self.backend.upsert(points[i : i + 512])
+        if flush:
+            self.flush()
+        return len(items)
+
+    def delete(self, doc_ids: Sequence[str], *, flush: bool = True) -> None:
+        ids = tuple(doc_ids)
+        if ids:
+            self.backend.delete_where(Where(must=(Cond("doc_id", any=ids),)))
+        if flush:
+            self.flush()
+
+    def flush(self) -> None:
+        self.backend.flush()
+
+    def optimize(self) -> None:
+        """Build vector indexes and merge segments after a large ingest (embedded: runs in-process)."""
+        self.backend.optimize()
+
+    def close(self) -> None:
+        try:
+            self.backend.close()
+        finally:
+            if self._lock is not None:
+                self._lock.release()
+                self._lock = None
+
+    def __enter__(self) -> "Index":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    # -- reading -------------------------------------------------------------------------------------
+    def _doc_hit(self, doc_id: str, vectors: bool = False) -> Hit | None:
+        hits = self.backend.retrieve([point_id(doc_id, "doc")], vectors=vectors)
+        return hits[0] if hits else None
+
+    def get(self, doc_id: str) -> Document | None:
+        hit = self._doc_hit(doc_id)
+        return Document.model_validate(hit.payload["document"]) if hit else None
+
+    def get_many(self, doc_ids: Sequence[str], fields: Sequence[str] | None = None) -> dict[str, dict[str, Any]]:
+        """doc_id -> doc point payload (only `fields` when given, plus doc_id)."""
+        payload: bool | list[str] = True if fields is None else sorted({"doc_id", *fields})
+        hits = self.backend.retrieve([point_id(d, "doc") for d in doc_ids], payload=payload)
+        return {h.payload["doc_id"]: h.payload for h in hits}
+
+    def passages(self, doc_id: str, *, vectors: bool = False) -> list[Hit]:
+        where = Where((Cond("doc_id", value=doc_id), Cond("point", value=PASSAGE_POINT)))
+        out: list[Hit] = []
+        offset = None
+        while True:
+            hits, offset = self.backend.scroll(where, limit=256, offset=offset, vectors=vectors)
+            out.extend(hits)
+            if offset is None:
+                break
+        out.sort(key=lambda h: h.payload["passage_index"])
+        return out
+
+    def sparse_of(self, doc_id: str) -> SparseVector:
+        hit = self._doc_hit(doc_id, vectors=True)
+        return hit.sparse if hit and hit.sparse else SparseVector()
+
+    def analysis_payload(self, doc_id: str) -> dict[str, Any] | None:
+        """The stored analysis without passages (concepts, areas, organizations, entities)."""
+        hit = self._doc_hit(doc_id)
+        return hit.payload.get("analysis") if hit else None
+
+    def analysis(self, doc_id: str) -> Analysis | None:
+        hit = self._doc_hit(doc_id)
+        if hit is None:
+            return None
+        passages = [Passage(index=h.payload["passage_index"], start=h.payload["start"], end=h.payload["end"],
+                            text=h.payload["text"], hash=h.payload.get("hash", "")) for h in self.passages(doc_id)]
+        return Analysis.model_validate({**hit.payload["analysis"], "passages": passages})
+
+    def documents(self, kind: DocKind | str | None = None) -> Iterator[Document]:
+        where = Where((Cond("point", value=DOC_POINT),))
+        if kind is not None:
+            where = where.and_(Cond("kind", value=str(DocKind(kind))))
+        offset = None
+        while True:
+            hits, offset = self.backend.scroll(where, limit=256, offset=offset, payload=["document"])
+            for h in hits:
+                yield Document.model_validate(h.payload["document"])
+            if offset is None:
+                break
+
+    def count(self, filters: SearchFilters | None = None) -> int:
+        """Number of documents matching the filters."""
+        return self.backend.count(filters_to_where(filters).and_(Cond("point", value=DOC_POINT)))
+
+    def facets(self, filters: SearchFilters | None = None, keys: Sequence[str] = ("kind", "source", "language"),
+               limit: int = 50) -> dict[str, dict[str, int]]:
+        """Document counts per value of each facet key (kind, source, language, concept, area, organization)."""
+        where = filters_to_where(filters).and_(Cond("point", value=DOC_POINT))
+        out: dict[str, dict[str, int]] = {}
+        for key in keys:
+            if key not in FACET_KEYS:
+                raise ValueError(f"unknown facet {key!r}; choose from {sorted(FACET_KEYS)}")
+            out[key] = self.backend.facet(FACET_KEYS[key], where, limit)
+        return out
+
+    # -- searching -----------------------------------------------------------------------------------
+    def search_dense(self, vectors: Any, filters: SearchFilters | Where | None = None, limit: int = 100,
+                     *, exclude_kind: str | None = None) -> list[list[Hit]]:
+        """Nearest passages for each query vector (one result list per vector)."""
+        where = filters if isinstance(filters, Where) else filters_to_where(filters)
+        where = where.and_(Cond("point", value=PASSAGE_POINT),
+                           exclude=[Cond("kind", value=exclude_kind)] if exclude_kind else [])
+        vecs = [list(map(float, v)) for v in vectors]
+        return self.backend.search_dense(vecs, where, limit, payload=["doc_id", "passage_index", "start", "end", "text"])
+
+    def search_sparse(self, sparse: SparseVector, filters: SearchFilters | Where | None = None, limit: int = 100,
+                      *, exclude_kind: str | None = None) -> list[Hit]:
+        """Best documents for a sparse (BM25) query; Qdrant applies IDF."""
+        where = filters if isinstance(filters, Where) else filters_to_where(filters)
+        where = where.and_(Cond("point", value=DOC_POINT),
+                           exclude=[Cond("kind", value=exclude_kind)] if exclude_kind else [])
+        return self.backend.search_sparse(sparse, where, limit, payload=["doc_id"])

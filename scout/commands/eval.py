@@ -1,0 +1,79 @@
+"""`scout eval BENCH_DIR`: score need -> technology ranking on a benchmark directory."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+
+METRICS = ("mrr", "ndcg@10", "recall@10", "recall@100")
+
+
+def _enricher() -> Any:
+    try:
+        from nlp.pipeline import Enricher
+    except ImportError:  # before nlp/pipeline.py is merged: the development enricher (same contract)
+        from bench.ranking_enricher import BenchEnricher
+        from scout.settings import NlpSettings
+
+        return BenchEnricher(cache_path=NlpSettings().home / "bench-embeddings.sqlite")
+    return Enricher()
+
+
+def _table(result: dict[str, Any]) -> Any:
+    from rich.table import Table
+
+    scopes = [s for s in ("all", "strict") if s in result]
+    table = Table(title=f"{result['needs']} needs, {result['docs']} documents")
+    table.add_column("ranking")
+    for scope in scopes:
+        for m in METRICS:
+            table.add_column(f"{scope} {m}", justify="right")
+    rows = [("full", result)] + [(name, r) for name, r in result.get("baselines", {}).items()]
+    for name, r in rows:
+        table.add_row(name, *[f"{r[s][m]:.3f}" for s in scopes for m in METRICS])
+    return table
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("eval")
+    def eval_command(
+        bench_dir: Path = typer.Argument(..., exists=True, file_okay=False, help="needs.jsonl, docs.jsonl, qrels.tsv [, qrels_strict.tsv, anchors.tsv]"),
+        as_json: bool = typer.Option(False, "--json", help="Print one JSON object instead of a table."),
+        baselines: bool = typer.Option(False, "--baselines", help="Also score BM25-only and dense-only rankings."),
+        limit_needs: Optional[int] = typer.Option(None, "--limit-needs", min=1, help="Score only the first N needs."),
+    ) -> None:
+        """Build a fresh temporary index from BENCH_DIR with the product's NLP and ranking code and print
+        MRR, nDCG@10, Recall@10 and Recall@100, for all links and strict (anchor documents removed).
+
+        Example: scout eval ../shared/data/sbir-bench --baselines
+        """
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+        from index.evaluate import evaluate
+
+        err = Console(stderr=True)
+        with Progress(TextColumn("{task.description:<8}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                      TimeRemainingColumn(), console=err, transient=as_json) as bar:
+            tasks: dict[str, Any] = {}
+
+            def progress(stage: str, done: int, total: int) -> None:
+                if stage not in tasks:
+                    tasks[stage] = bar.add_task(stage, total=total)
+                bar.update(tasks[stage], completed=done, total=total)
+
+            try:
+                result = evaluate(bench_dir, _enricher(), baselines=baselines, progress=progress,
+                                  limit_needs=limit_needs)
+            except (FileNotFoundError, ValueError) as exc:
+                err.print(f"[red]error:[/red] {exc}")
+                raise typer.Exit(2) from None
+        if as_json:
+            typer.echo(json.dumps(result))
+        else:
+            Console().print(_table(result))
+            Console().print(f"indexed in {result['seconds']['index']} s, total {result['seconds']['total']} s"
+                            + (f", {result['rejected']} rejected" if result["rejected"] else ""))

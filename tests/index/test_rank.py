@@ -1,0 +1,89 @@
+"""Ranker on a small corpus through the real Index (Qdrant Edge) and a deterministic enricher."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from index.rank import Ranker
+from index.store import Index
+from index.suppliers import KnownSuppliers
+from scout.models import DocKind, SearchFilters
+from scout.settings import IndexSettings
+from tests.index.conftest import corpus, make_doc
+
+
+@pytest.fixture
+def ranker(tmp_path, enricher):
+    docs = corpus() + [
+        make_doc("n2", "Radar absorbing coatings", "Coatings that absorb radar. A metamaterial is welcome.",
+                 kind="need", source="sbir"),
+        make_doc("r3", "Agricultural drones", "Drones spray crops. Farmers save water.", orgs=("Farm Air",)),
+    ]
+    with Index(IndexSettings(backend="edge", path=tmp_path / "ix"), dim=32) as ix:
+        ix.upsert(enricher.enrich(docs)[0])
+        yield Ranker(ix, enricher, KnownSuppliers(["Lockheed Martin Corporation"])), docs
+
+
+def test_match_ranks_answers_with_explanations(ranker):
+    r, docs = ranker
+    need = docs[0]
+    result = r.match(need.id, limit=10)
+    assert result.need.id == need.id
+    ids = [m.doc_id for m in result.matches]
+    assert need.id not in ids and docs[5].id not in ids  # needs never match needs
+    assert ids[0] == docs[1].id  # the quantum magnetometer answers the quantum sensing need
+    assert ids.index(docs[1].id) < ids.index(docs[6].id)  # ... far above agricultural drones
+    assert [m.rank for m in result.matches] == list(range(1, len(ids) + 1))
+    assert all(a.score >= b.score for a, b in zip(result.matches, result.matches[1:]))
+    top = result.matches[0]
+    b = top.breakdown
+    assert b.total == pytest.approx(b.fused + b.concept + b.recency + b.kind)
+    assert b.dense > 0 and b.sparse > 0 and b.concept > 0
+    assert top.shared_concepts == ["quantum-sensing"]
+    need_text = f"{need.title}\n{need.text}"
+    doc_text = f"{docs[1].title}\n{docs[1].text}"
+    assert need_text[top.need_evidence.start : top.need_evidence.end] == top.need_evidence.text
+    assert doc_text[top.doc_evidence.start : top.doc_evidence.end] == top.doc_evidence.text
+    assert top.title == docs[1].title and top.url == docs[1].url and top.kind == DocKind.research
+
+
+def test_organizations_aggregate_and_flag_known_suppliers(ranker):
+    r, docs = ranker
+    orgs = {o.key: o for o in r.match(docs[0].id, limit=10).organizations}
+    acme = orgs["acmequantum"]
+    assert set(acme.doc_ids) == {docs[1].id, docs[3].id} and not acme.known_supplier
+    assert list(orgs)[0] == "acmequantum"  # two answering documents: first
+    radar = r.match(docs[5].id, limit=10)
+    lm = {o.key: o for o in radar.organizations}["lockheedmartin"]
+    assert lm.known_supplier and lm.doc_ids[0] == docs[2].id
+    assert radar.matches[0].doc_id == docs[2].id
+
+
+def test_match_filters(ranker):
+    r, docs = ranker
+    startups = r.match(docs[0].id, filters=SearchFilters(kind=DocKind.startup)).matches
+    assert [m.doc_id for m in startups] == [docs[3].id]
+    recent = r.match(docs[0].id, filters=SearchFilters(since=date(2021, 1, 1))).matches
+    assert docs[2].id not in {m.doc_id for m in recent}  # 2019
+    assert r.match(docs[0].id, filters=SearchFilters(concept="metamaterial")).matches[0].doc_id == docs[2].id
+    with pytest.raises(ValueError):
+        r.match(docs[0].id, filters=SearchFilters(kind=DocKind.need))
+    with pytest.raises(ValueError):
+        r.match(docs[1].id)  # not a need
+    with pytest.raises(KeyError):
+        r.match("missing")
+
+
+def test_search_free_text(ranker):
+    r, docs = ranker
+    hits = r.search("radar absorbing metamaterial coating", limit=5)
+    assert {h.doc_id for h in hits[:2]} == {docs[2].id, docs[5].id}  # search covers needs too
+    hits = r.search("radar absorbing metamaterial coating", SearchFilters(kind=DocKind.research), limit=5)
+    assert hits[0].doc_id == docs[2].id and all(h.kind == DocKind.research for h in hits)
+    assert hits[0].evidence is not None and "radar" in hits[0].evidence.text.lower()
+    needs_only = r.search("radar absorbing coating", SearchFilters(kind=DocKind.need), limit=5)
+    assert [h.doc_id for h in needs_only][0] == docs[5].id and all(h.kind == DocKind.need for h in needs_only)
+    ja = r.search("量子センシング 磁気センサー", SearchFilters(language="ja"))
+    assert [h.doc_id for h in ja] == [docs[4].id]

@@ -18,7 +18,7 @@ def ingest_pending_batches() -> list[IngestStats]:
 
     crawl_settings = CrawlSettings()
     enricher = Enricher()
-    with Index(IndexSettings(), dim=enricher.dim) as index:
+    with Index(IndexSettings(), dim=enricher.embedder.dim) as index:
         return ingest_inbox(crawl_settings.inbox_dir, enricher, index, rejects_path=crawl_settings.rejects_path)
 
 

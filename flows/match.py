@@ -19,7 +19,7 @@ def rank_all_needs(limit: int) -> list[NeedMatches]:
 
     settings = IndexSettings()
     enricher = Enricher()
-    with Index(settings, dim=enricher.dim) as index:
+    with Index(settings, dim=enricher.embedder.dim) as index:
         ranker = Ranker(index, enricher)
         _, results = match_all_needs(ranker, index, Ledger(settings.ledger_path), limit=limit)
     return results

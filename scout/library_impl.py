@@ -1,0 +1,140 @@
+"""The real `Library`: the Qdrant index, the nlp stage and the ranker behind the CLI, the web app and the report."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime, timezone
+from typing import Iterable, Iterator
+
+from index.backends.base import Cond
+from index.rank import Ranker
+from index.store import DOC_POINT, Index, filters_to_where
+from nlp.orgs import normalize_org
+from nlp.pipeline import Enricher
+from scout.library import OrgProfile, SearchResult
+from scout.models import Document, DocKind, Match, NeedMatches, OrgMatch, SearchFilters, SearchHit
+from scout.settings import IndexSettings, NlpSettings
+
+FACETS = ("kind", "source", "language", "concept", "area")
+YEAR_FACET_SCAN = 20_000  # documents scanned for the year facet; beyond that it is left out
+
+
+def _hit(doc: Document, payload: dict | None = None) -> SearchHit:
+    payload = payload or {}
+    return SearchHit(doc_id=doc.id, score=0.0, title=doc.title, url=doc.url, kind=doc.kind, source=doc.source,
+                     language=doc.language or payload.get("language"), organizations=doc.organizations,
+                     concepts=list(payload.get("concepts", [])), published=doc.published)
+
+
+class IndexLibrary:
+    """One index, one enricher, one ranker; use as a context manager or call `close()`."""
+
+    thread_safe = False  # the web app serializes calls
+
+    def __init__(self, index: Index, enricher: Enricher, ranker: Ranker | None = None):
+        self.index = index
+        self.enricher = enricher
+        self.ranker = ranker or Ranker(index, enricher)
+
+    # -- Library -------------------------------------------------------------------------------------
+    def search(self, query: str, filters: SearchFilters | None = None, limit: int = 20) -> SearchResult:
+        filters = filters or SearchFilters()
+        if query.strip():
+            hits = self.ranker.search(query, filters, limit)
+        else:  # browsing by filters alone (concept and organization links on the pages)
+            hits = [_hit(d, p) for d, p in self._browse(filters, limit)]
+        facets = self.index.facets(filters, keys=FACETS)
+        years = self._year_facet(filters)
+        if years:
+            facets["year"] = years
+        return SearchResult(query=query, hits=hits, facets=facets)
+
+    def needs(self) -> list[Document]:
+        return sorted(self.index.documents(kind=DocKind.need), key=lambda d: (d.source, d.title))
+
+    def match(self, need_id: str, limit: int = 20) -> NeedMatches:
+        return self.ranker.match(need_id, limit=limit)
+
+    def document(self, doc_id: str) -> Document | None:
+        return self.index.get(doc_id)
+
+    def organization(self, name_or_key: str) -> OrgProfile | None:
+        key = normalize_org(name_or_key) or name_or_key
+        docs = self._browse(SearchFilters(organization=key), limit=200)
+        if not docs:
+            return None
+        names = Counter()
+        for doc, payload in docs:
+            for org_key, org_name in (payload.get("analysis_orgs") or {}).items():
+                if org_key == key:
+                    names[org_name] += 1
+            for org_name in doc.organizations:
+                if normalize_org(org_name) == key:
+                    names[org_name] += 1
+        name = names.most_common(1)[0][0] if names else name_or_key
+        doc_ids = {d.id for d, _ in docs}
+        per_need: list[OrgMatch] = []
+        for need in self.needs():
+            matches = [m for m in self.ranker.match(need.id, limit=50).matches if m.doc_id in doc_ids]
+            if matches:
+                per_need.append(OrgMatch(key=need.id, name=need.title, score=sum(m.score for m in matches),
+                                         doc_ids=[m.doc_id for m in matches]))
+        per_need.sort(key=lambda o: -o.score)
+        return OrgProfile(key=key, name=name, known_supplier=key in self.ranker.known_suppliers,
+                          documents=[_hit(d, p) for d, p in docs], needs=per_need)
+
+    def all_matches(self, limit_per_need: int = 20) -> Iterable[Match]:
+        for need in self.needs():
+            yield from self.ranker.match(need.id, limit=limit_per_need).matches
+
+    # -- helpers -------------------------------------------------------------------------------------
+    def _browse(self, filters: SearchFilters, limit: int) -> list[tuple[Document, dict]]:
+        where = filters_to_where(filters).and_(Cond("point", value=DOC_POINT))
+        out: list[tuple[Document, dict]] = []
+        offset = None
+        while len(out) < limit:
+            hits, offset = self.index.backend.scroll(where, limit=min(256, limit - len(out)), offset=offset,
+                                                     payload=["document", "concepts", "analysis"])
+            for h in hits:
+                analysis = h.payload.get("analysis") or {}
+                out.append((Document.model_validate(h.payload["document"]),
+                            {"concepts": h.payload.get("concepts", []),
+                             "analysis_orgs": analysis.get("organizations", {})}))
+            if offset is None:
+                break
+        # newest first; undated documents last
+        out.sort(key=lambda dp: (dp[0].published is not None, dp[0].published and dp[0].published.timestamp()),
+                 reverse=True)
+        return out[:limit]
+
+    def _year_facet(self, filters: SearchFilters) -> dict[str, int]:
+        where = filters_to_where(filters).and_(Cond("point", value=DOC_POINT))
+        years: Counter[str] = Counter()
+        offset, seen = None, 0
+        while seen < YEAR_FACET_SCAN:
+            hits, offset = self.index.backend.scroll(where, limit=512, offset=offset, payload=["published_ts"])
+            for h in hits:
+                ts = h.payload.get("published_ts")
+                if ts is not None:
+                    years[str(datetime.fromtimestamp(ts, timezone.utc).year)] += 1
+            seen += len(hits)
+            if offset is None:
+                break
+        return dict(sorted(years.items(), reverse=True))
+
+    def close(self) -> None:
+        self.index.close()
+
+    def __enter__(self) -> "IndexLibrary":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def open_library(read_only: bool = False, *, index_settings: IndexSettings | None = None,
+                 nlp_settings: NlpSettings | None = None, command: str | None = None) -> IndexLibrary:
+    """The library over the configured index. `read_only` is advisory: screens never write."""
+    enricher = Enricher(nlp_settings or NlpSettings())
+    index = Index(index_settings or IndexSettings(), dim=enricher.embedder.dim, command=command)
+    return IndexLibrary(index, enricher)

@@ -19,3 +19,12 @@ def scout_home(tmp_path, monkeypatch):
     home.mkdir()
     monkeypatch.setenv("SCOUT_HOME", str(home))
     return home
+
+
+@pytest.fixture(scope="session")
+def prefect_harness():
+    """One Prefect test server (temporary database) for every flow test in the session."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield

@@ -9,7 +9,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from scout.demo.site import DATA_DIR, DemoSite
+from scout.demo.site import DATA_DIR, DemoData, DemoSite
 from scout.models import NeedMatches, SourceSpec
 from scout.settings import scout_home
 
@@ -54,16 +54,16 @@ def matches_table(result: NeedMatches, top: int) -> Table:
     return table
 
 
-def run_demo(console: Console, needs_shown: int = 4, top: int = 5) -> dict:
+def run_demo(console: Console, needs_shown: int = 4, top: int = 5, data_dir: Path = DATA_DIR) -> dict:
     home = scout_home()
     home.mkdir(parents=True, exist_ok=True)
     _loopback_environment(home)
-    shutil.copyfile(DATA_DIR / "needs.yaml", home / "needs.yaml")
+    shutil.copyfile(data_dir / "needs.yaml", home / "needs.yaml")
 
     from flows.pipeline import pipeline
     from flows.report import weekly_report
 
-    with DemoSite() as site:
+    with DemoSite(DemoData(data_dir)) as site:
         console.print(f"[bold]demo site[/] serving the bundled records on {site.base_url}")
         summary = pipeline(sources=demo_sources(site.base_url, home))
     report_path = weekly_report()["eml"]

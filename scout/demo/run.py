@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from contextlib import contextmanager
 from pathlib import Path
 
 from rich.console import Console
@@ -25,16 +26,27 @@ def demo_sources(base_url: str, home: Path) -> list[SourceSpec]:
     ]
 
 
-def _loopback_environment(home: Path) -> None:
-    """Polite delays exist for real sites; the loopback demo site needs none. Only 127.0.0.1 is allowed."""
-    os.environ.setdefault("SCOUT_CRAWL_ALLOWED_DOMAINS", '["127.0.0.1"]')
-    os.environ.setdefault("SCOUT_CRAWL_DOWNLOAD_DELAY", "0")
-    os.environ.setdefault("SCOUT_CRAWL_AUTOTHROTTLE", "false")
-    os.environ.setdefault("SCOUT_CRAWL_CONCURRENT_REQUESTS_PER_DOMAIN", "8")
-    os.environ.setdefault("SCOUT_INDEX_KNOWN_SUPPLIERS_PATH", str(DATA_DIR / "known_suppliers.yaml"))
-    os.environ.setdefault("PREFECT_HOME", str(home / "prefect"))
-    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+@contextmanager
+def loopback_environment(home: Path):
+    """Polite delays exist for real sites; the loopback demo site needs none. Only 127.0.0.1 is allowed.
+    Values already set by the user win; everything is restored afterwards."""
+    defaults = {
+        "SCOUT_CRAWL_ALLOWED_DOMAINS": '["127.0.0.1"]',
+        "SCOUT_CRAWL_DOWNLOAD_DELAY": "0",
+        "SCOUT_CRAWL_AUTOTHROTTLE": "false",
+        "SCOUT_CRAWL_CONCURRENT_REQUESTS_PER_DOMAIN": "8",
+        "SCOUT_INDEX_KNOWN_SUPPLIERS_PATH": str(DATA_DIR / "known_suppliers.yaml"),
+        "PREFECT_HOME": str(home / "prefect"),
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "HF_HUB_OFFLINE": "1",
+    }
+    added = [k for k in defaults if k not in os.environ]
+    os.environ.update({k: defaults[k] for k in added})
+    try:
+        yield
+    finally:
+        for k in added:
+            os.environ.pop(k, None)
 
 
 def matches_table(result: NeedMatches, top: int) -> Table:
@@ -57,33 +69,24 @@ def matches_table(result: NeedMatches, top: int) -> Table:
 def run_demo(console: Console, needs_shown: int = 4, top: int = 5, data_dir: Path = DATA_DIR) -> dict:
     home = scout_home()
     home.mkdir(parents=True, exist_ok=True)
-    _loopback_environment(home)
-    shutil.copyfile(data_dir / "needs.yaml", home / "needs.yaml")
+    with loopback_environment(home):
+        shutil.copyfile(data_dir / "needs.yaml", home / "needs.yaml")
 
-    from flows.pipeline import pipeline
-    from flows.report import weekly_report
+        from flows.pipeline import pipeline
+        from flows.report import weekly_report
 
-    with DemoSite(DemoData(data_dir)) as site:
-        console.print(f"[bold]demo site[/] serving the bundled records on {site.base_url}")
-        summary = pipeline(sources=demo_sources(site.base_url, home))
-    report_path = weekly_report()["eml"]
+        with DemoSite(DemoData(data_dir)) as site:
+            console.print(f"[bold]demo site[/] serving the bundled records on {site.base_url}")
+            summary = pipeline(sources=demo_sources(site.base_url, home))
+        report_path = weekly_report()["eml"]
 
-    from scout.library_impl import open_library
+        from scout.library_impl import open_library
 
-    library = open_library()
-    try:
-        needs = library.needs()
-        shown = 0
-        for need in sorted(needs, key=lambda n: (n.language != "ja", n.title)):
-            if shown >= needs_shown:
-                break
-            result = library.match(need.id, limit=top)
-            console.print(matches_table(result, top))
-            shown += 1
-        console.print(f"{len(needs)} needs ranked; {summary['new_matches']} new matches this run.")
-    finally:
-        close = getattr(library, "close", None)
-        if close:
-            close()
+        with open_library() as library:
+            needs = library.needs()
+            # Japanese needs first: they show the cross-lingual matching
+            for need in sorted(needs, key=lambda n: (n.language != "ja", n.title))[:needs_shown]:
+                console.print(matches_table(library.match(need.id, limit=top), top))
+            console.print(f"{len(needs)} needs ranked; {summary['new_matches']} new matches this run.")
     summary["report"] = report_path
     return summary

@@ -12,7 +12,7 @@ from scout.commands._console import console, fail
 
 
 def demo(
-    needs_shown: int = typer.Option(4, "--needs-shown", help="How many needs to print matches for."),
+    needs_shown: int = typer.Option(3, "--needs-shown", help="Needs shown in detail (every need gets a row in the overview)."),
     top: int = typer.Option(5, "--top", help="Matches printed per need."),
 ) -> None:
     """Crawl the bundled demo sources on a loopback server, then extract, embed, index, rank and report.

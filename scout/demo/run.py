@@ -66,6 +66,21 @@ def matches_table(result: NeedMatches, top: int) -> Table:
     return table
 
 
+def overview_table(results: list[NeedMatches]) -> Table:
+    """One row per need: its best match, so every need's result is on screen."""
+    table = Table(title="[bold]Best match for every need[/]", title_justify="left", expand=True)
+    table.add_column("need", ratio=2)
+    table.add_column("lang", width=4)
+    table.add_column("best technology", ratio=3)
+    table.add_column("organization", ratio=1)
+    table.add_column("score", justify="right", width=6)
+    for r in results:
+        best = r.matches[0] if r.matches else None
+        table.add_row(r.need.title, r.need.language or "", best.title if best else "[red]no match[/]",
+                      ", ".join(best.organizations[:1]) if best else "", f"{best.score:.3f}" if best else "")
+    return table
+
+
 def run_demo(console: Console, needs_shown: int = 4, top: int = 5, data_dir: Path = DATA_DIR) -> dict:
     home = scout_home()
     home.mkdir(parents=True, exist_ok=True)
@@ -83,10 +98,12 @@ def run_demo(console: Console, needs_shown: int = 4, top: int = 5, data_dir: Pat
         from scout.library_impl import open_library
 
         with open_library() as library:
-            needs = library.needs()
             # Japanese needs first: they show the cross-lingual matching
-            for need in sorted(needs, key=lambda n: (n.language != "ja", n.title))[:needs_shown]:
-                console.print(matches_table(library.match(need.id, limit=top), top))
-            console.print(f"{len(needs)} needs ranked; {summary['new_matches']} new matches this run.")
+            needs = sorted(library.needs(), key=lambda n: (n.language != "ja", n.title))
+            results = [library.match(need.id, limit=top) for need in needs]
+        for result in results[:needs_shown]:
+            console.print(matches_table(result, top))
+        console.print(overview_table(results))
+        console.print(f"{len(needs)} needs ranked; {summary['new_matches']} new matches this run.")
     summary["report"] = report_path
     return summary

@@ -20,7 +20,8 @@ def scout_home() -> Path:
 
 
 class _Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="SCOUT_", extra="ignore", env_file=None)
+    model_config = SettingsConfigDict(env_prefix="SCOUT_", extra="ignore", env_file=None,
+                                      use_attribute_docstrings=True)
 
     @property
     def home(self) -> Path:
@@ -30,24 +31,40 @@ class _Settings(BaseSettings):
 class CrawlSettings(_Settings):
     """Polite crawling defaults (`SCOUT_CRAWL_*`)."""
 
-    model_config = SettingsConfigDict(env_prefix="SCOUT_CRAWL_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="SCOUT_CRAWL_", extra="ignore", use_attribute_docstrings=True)
 
     user_agent: str = "dualscout/0.1 (+https://github.com/dualscout/dualscout)"
-    contact: str = ""  # appended to the User-Agent, e.g. an e-mail address
+    """User-Agent sent to every site."""
+    contact: str = ""
+    """Contact appended to the User-Agent (an e-mail or URL), so site owners can reach you."""
     robotstxt_obey: bool = True
+    """Obey robots.txt."""
     concurrent_requests_per_domain: int = Field(default=2, ge=1, le=8)
+    """Parallel requests per domain (1-8)."""
     download_delay: float = 1.0
+    """Seconds between requests to one domain (AutoThrottle adapts from here)."""
     autothrottle: bool = True
+    """Adapt the delay to each site's response times."""
     download_timeout: int = 30
+    """Seconds before a request is abandoned."""
     retry_times: int = 3
+    """Retries (with backoff) for 5xx, timeouts and connection errors."""
     max_page_bytes: int = 10 * 1024 * 1024
+    """Pages larger than this are rejected, not parsed."""
     http_cache: bool = True
-    allowed_domains: list[str] = Field(default_factory=list)  # extra domains beyond each spider's own
-    feeds: list[str] = Field(default_factory=list)  # RSS/Atom feed URLs for the startup spider
+    """Keep an RFC 2616 HTTP cache so re-crawls revalidate (conditional GET)."""
+    allowed_domains: list[str] = Field(default_factory=list)
+    """Extra domains to allow beyond each spider's own (JSON list)."""
+    feeds: list[str] = Field(default_factory=list)
+    """RSS/Atom feed URLs for the `feeds` spider (JSON list), e.g. PR TIMES category feeds."""
     openalex_api_key: SecretStr | None = None
+    """OpenAlex API key (secret)."""
     openalex_mailto: str = ""
+    """Contact address OpenAlex asks for (`mailto`)."""
     kaken_appid: SecretStr | None = None
+    """KAKEN application id (secret); the `kaken` spider stops without it."""
     jstage_enabled: bool = True
+    """Crawl J-STAGE."""
 
     @property
     def data_dir(self) -> Path:
@@ -66,19 +83,28 @@ class CrawlSettings(_Settings):
 class NlpSettings(_Settings):
     """Language, entities and embeddings (`SCOUT_NLP_*`)."""
 
-    model_config = SettingsConfigDict(env_prefix="SCOUT_NLP_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="SCOUT_NLP_", extra="ignore", use_attribute_docstrings=True)
 
-    # Any sentence-transformers name or path; empty means the packaged all-MiniLM-L6-v2 (loaded by path).
     model: str = ""
+    """Any sentence-transformers name or path; empty: the packaged all-MiniLM-L6-v2, loaded by path."""
     backend: Literal["torch", "onnx"] = "torch"
+    """Embedding backend: `torch`, or `onnx` (exported locally from the model, no download)."""
     onnx_int8: bool = False
+    """With `backend=onnx`: int8-quantize the exported model."""
     batch_size: int = Field(default=32, ge=1)
-    max_passage_tokens: int = Field(default=0, ge=0)  # 0: the model's own max_seq_length
+    """Passages embedded per batch."""
+    max_passage_tokens: int = Field(default=0, ge=0)
+    """Longest passage in model tokens; 0: the model's own max_seq_length."""
     passage_overlap_tokens: int = Field(default=32, ge=0)
+    """Tokens shared by consecutive passages."""
     ja_pipeline: str = "ja_ginza"
-    taxonomy_path: Path | None = None  # None: the bundled nlp/taxonomy.yaml
-    translate: bool = True  # dictionary term translation for cross-lingual matching
+    """spaCy pipeline for Japanese (GiNZA; only its tokenizer and rules are used by default)."""
+    taxonomy_path: Path | None = None
+    """Technology taxonomy YAML; empty: the bundled nlp/taxonomy.yaml."""
+    translate: bool = True
+    """Add English renderings of Japanese terms (taxonomy + JMdict) for cross-lingual matching."""
     cache: bool = True
+    """Cache embeddings by (model, passage hash), so unchanged text is never embedded twice."""
 
     @property
     def cache_path(self) -> Path:
@@ -88,14 +114,20 @@ class NlpSettings(_Settings):
 class IndexSettings(_Settings):
     """The Qdrant index (`SCOUT_INDEX_*`). `edge` is embedded and needs no server."""
 
-    model_config = SettingsConfigDict(env_prefix="SCOUT_INDEX_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="SCOUT_INDEX_", extra="ignore", use_attribute_docstrings=True)
 
     backend: Literal["edge", "server", "local"] = "edge"
-    path: Path | None = None  # embedded shard folder; None: $SCOUT_HOME/index
-    url: str = "http://127.0.0.1:6333"  # for backend=server
+    """Index backend: `edge` (Qdrant Edge in-process), `server` (qdrant-client to a Qdrant server or cluster) or `local` (qdrant-client local mode)."""
+    path: Path | None = None
+    """Embedded index folder; empty: $SCOUT_HOME/index."""
+    url: str = "http://127.0.0.1:6333"
+    """Qdrant server URL (with `backend=server`)."""
     api_key: SecretStr | None = None
+    """Qdrant server API key (secret)."""
     collection: str = "dualscout"
-    known_suppliers_path: Path | None = None  # None: the bundled list
+    """Qdrant collection name (with `backend=server`)."""
+    known_suppliers_path: Path | None = None
+    """YAML list of known defense suppliers; empty: the bundled list."""
 
     @property
     def resolved_path(self) -> Path:
@@ -110,23 +142,38 @@ class IndexSettings(_Settings):
 class ReportSettings(_Settings):
     """The weekly e-mail (`SCOUT_REPORT_*`). With no SMTP host the report is written to the outbox."""
 
-    model_config = SettingsConfigDict(env_prefix="SCOUT_REPORT_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="SCOUT_REPORT_", extra="ignore", use_attribute_docstrings=True)
 
     smtp_host: str = ""
+    """SMTP server; empty: write the report to the outbox only."""
     smtp_port: int = 587
+    """SMTP port."""
     smtp_security: Literal["starttls", "ssl", "none"] = "starttls"
+    """`starttls`, `ssl` (implicit TLS) or `none`."""
     smtp_user: str = ""
+    """SMTP login user."""
     smtp_password: SecretStr | None = None
+    """SMTP password (secret)."""
     smtp_timeout: float = 30.0
+    """Seconds before an SMTP connection is abandoned."""
     send_retries: int = 3
-    send_backoff: float = 2.0  # seconds before the first retry, doubled for each further one
+    """Delivery attempts before the report is marked failed (it stays in the outbox)."""
+    send_backoff: float = 2.0
+    """Seconds before the first retry, doubled for each further one."""
     sender: str = "dualscout@localhost"
+    """From address."""
     recipients: list[str] = Field(default_factory=list)
+    """Recipients of the default profile (JSON list)."""
     subject_prefix: str = "[dualscout]"
-    base_url: str = "http://127.0.0.1:8700"  # links in the mail point at `scout serve`
+    """Prefix of the subject line."""
+    base_url: str = "http://127.0.0.1:8700"
+    """Where `scout serve` is reachable: links in the mail point there."""
     top_per_need: int = 5
-    timezone: str = "Asia/Tokyo"  # ISO weeks (`--week 2026-W47`) and the times shown in the report
-    outbox: Path | None = None  # None: $SCOUT_HOME/outbox
+    """New technologies listed per need."""
+    timezone: str = "Asia/Tokyo"
+    """Time zone of ISO weeks (`--week 2026-W47`) and of the times shown."""
+    outbox: Path | None = None
+    """Outbox folder; empty: $SCOUT_HOME/outbox."""
 
     @property
     def outbox_dir(self) -> Path:
@@ -136,8 +183,11 @@ class ReportSettings(_Settings):
 class WebSettings(_Settings):
     """`scout serve` (`SCOUT_WEB_*`). Any bind other than loopback needs a token."""
 
-    model_config = SettingsConfigDict(env_prefix="SCOUT_WEB_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="SCOUT_WEB_", extra="ignore", use_attribute_docstrings=True)
 
     host: str = "127.0.0.1"
+    """Address `scout serve` binds to; anything but loopback requires a token."""
     port: int = 8700
+    """Port of `scout serve`."""
     token: SecretStr | None = None
+    """API token (secret): required on every route when set, and for any non-loopback bind."""

@@ -1,0 +1,71 @@
+"""`scout config`: every setting, its environment variable, default and current value (secrets masked)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import typer
+from pydantic import SecretStr
+from rich.table import Table
+
+from scout.commands._console import console
+
+CONCERNS = ("CrawlSettings", "NlpSettings", "IndexSettings", "ReportSettings", "WebSettings")
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, SecretStr):
+        return "***" if value.get_secret_value() else ""
+    if value is None:
+        return ""
+    if isinstance(value, (list, dict)):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
+
+
+def settings_rows(current: bool = True) -> list[tuple[str, str, str, str, str]]:
+    """(concern, ENV_VAR, default, current, description) for every setting."""
+    import scout.settings as settings_module
+
+    rows = [("home", "SCOUT_HOME", "./var", str(settings_module.scout_home()) if current else "",
+             "Where dualscout keeps its state (index, crawl state, inbox, ledger, outbox).")]
+    for name in CONCERNS:
+        cls = getattr(settings_module, name)
+        prefix = cls.model_config["env_prefix"]
+        instance = cls() if current else None
+        for field_name, field in cls.model_fields.items():
+            default = field.get_default(call_default_factory=True)
+            rows.append((name.removesuffix("Settings").lower(), f"{prefix}{field_name}".upper(), _shown(default),
+                         _shown(getattr(instance, field_name)) if instance is not None else "",
+                         field.description or ""))
+    return rows
+
+
+def markdown_table() -> str:
+    lines = ["| variable | default | what it does |", "|---|---|---|"]
+    for _, env, default, _, description in settings_rows(current=False):
+        shown_default = f"`{default}`" if default else ""
+        lines.append(f"| `{env}` | {shown_default} | {description.replace('|', '/')} |")
+    return "\n".join(lines)
+
+
+def config(markdown: bool = typer.Option(False, "--markdown", help="Print the README's configuration table.")) -> None:
+    """Show every setting: its SCOUT_* environment variable, default and current value (secrets as ***).
+
+    Example: SCOUT_INDEX_BACKEND=server scout config
+    """
+    if markdown:
+        typer.echo(markdown_table())
+        return
+    table = Table(title="dualscout settings", expand=True)
+    for col in ("variable", "default", "current", "what it does"):
+        table.add_column(col, overflow="fold")
+    for _, env, default, value, description in settings_rows():
+        style = "bold" if value != default else ""
+        table.add_row(env, default, f"[{style}]{value}[/]" if style else value, description)
+    console.print(table)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("config")(config)

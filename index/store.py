@@ -233,6 +233,21 @@ class Index:
         out.sort(key=lambda h: h.payload["passage_index"])
         return out
 
+    def passages_of(self, doc_ids: Sequence[str], *, vectors: bool = False) -> list[Hit]:
+        where = Where((Cond("doc_id", any=tuple(doc_ids)), Cond("point", value=PASSAGE_POINT)))
+        out: list[Hit] = []
+        offset = None
+        while True:
+            hits, offset = self.backend.scroll(where, limit=256, offset=offset, vectors=vectors,
+                                               payload=["doc_id", "passage_index"])
+            out.extend(hits)
+            if offset is None:
+                return out
+
+    def sparse_many(self, doc_ids: Sequence[str]) -> list[SparseVector]:
+        hits = self.backend.retrieve([point_id(d, "doc") for d in doc_ids], vectors=True, payload=["doc_id"])
+        return [h.sparse for h in hits if h.sparse is not None]
+
     def sparse_of(self, doc_id: str) -> SparseVector:
         hit = self._doc_hit(doc_id, vectors=True)
         return hit.sparse if hit and hit.sparse else SparseVector()

@@ -29,7 +29,7 @@ from scout.settings import IndexSettings
 DOC_POINT = "doc"
 PASSAGE_POINT = "passage"
 FACET_KEYS = {"kind": "kind", "source": "source", "language": "language", "concept": "concepts",
-              "area": "areas", "organization": "org_keys"}
+              "area": "areas", "organization": "org_keys", "year": "year"}
 
 
 def point_id(doc_id: str, part: int | str) -> str:
@@ -127,6 +127,7 @@ class Index:
             "source": doc.source,
             "language": analysis.language or doc.language or "other",
             "published_ts": _epoch(doc.published),
+            "year": str(doc.published.year) if doc.published else None,
             "concepts": list(analysis.concepts),
             "areas": list(analysis.areas),
             "org_keys": sorted(analysis.organizations),

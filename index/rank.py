@@ -259,22 +259,31 @@ class Ranker:
         return out[:limit]
 
     # -- evidence ------------------------------------------------------------------------------------
-    def _evidence(self, q: QueryInput, c: _Candidate) -> tuple[Evidence | None, Evidence | None]:
-        pair = c.best_pair
-        if pair is None and len(q.vectors):
-            # Found by the lexical channel only: compare its passages with the need's.
-            passages = self.index.passages(c.doc_id, vectors=True)
-            vecs = [h for h in passages if h.dense is not None]
-            if vecs:
-                sims = q.vectors @ np.array([h.dense for h in vecs], dtype=np.float32).T
+    def _evidence(self, q: QueryInput, cands: Sequence[_Candidate]) -> list[tuple[Evidence | None, Evidence | None]]:
+        """(need passage, document passage) of each candidate's best dense pair."""
+        missing = [c.doc_id for c in cands if c.best_pair is None]
+        fallback: dict[str, tuple[int, dict[str, Any]]] = {}
+        if missing and len(q.vectors):
+            # Found by the lexical channels only: compare its passages with the query's, in one request.
+            by_doc: dict[str, list[Hit]] = defaultdict(list)
+            for h in self.index.passages_of(missing, vectors=True, payload=True):
+                if h.dense is not None:
+                    by_doc[h.payload["doc_id"]].append(h)
+            for doc_id, hits in by_doc.items():
+                sims = q.vectors @ np.array([h.dense for h in hits], dtype=np.float32).T
                 qi, di = np.unravel_index(int(np.argmax(sims)), sims.shape)
-                pair = (int(qi), vecs[int(di)].payload)
-        if pair is None:
-            return None, None
-        qi, dp = pair
-        need_ev = q.passages[qi] if qi < len(q.passages) else None
-        doc_ev = Evidence(passage_index=dp["passage_index"], start=dp["start"], end=dp["end"], text=dp["text"])
-        return need_ev, doc_ev
+                fallback[doc_id] = (int(qi), hits[int(di)].payload)
+        out = []
+        for c in cands:
+            pair = c.best_pair or fallback.get(c.doc_id)
+            if pair is None:
+                out.append((None, None))
+                continue
+            qi, dp = pair
+            need_ev = q.passages[qi] if qi < len(q.passages) else None
+            out.append((need_ev, Evidence(passage_index=dp["passage_index"], start=dp["start"], end=dp["end"],
+                                          text=dp["text"])))
+        return out
 
     # -- public API ----------------------------------------------------------------------------------
     def match(self, need_id: str, limit: int = 20, filters: SearchFilters | None = None) -> NeedMatches:
@@ -282,8 +291,9 @@ class Ranker:
         if filters is not None and filters.kind == DocKind.need:
             raise ValueError("needs never match needs: filter on research or startup")
         matches: list[Match] = []
-        for rank, (c, bd, shared, p) in enumerate(self.rank(q, filters, limit), start=1):
-            need_ev, doc_ev = self._evidence(q, c)
+        ranked = self.rank(q, filters, limit)
+        evidence = self._evidence(q, [c for c, *_ in ranked])
+        for rank, ((c, bd, shared, p), (need_ev, doc_ev)) in enumerate(zip(ranked, evidence), start=1):
             matches.append(Match(
                 need_id=need.id, doc_id=c.doc_id, rank=rank, score=bd.total, breakdown=bd, shared_concepts=shared,
                 need_evidence=need_ev, doc_evidence=doc_ev, title=p.get("title", ""), url=p.get("url", ""),
@@ -330,8 +340,9 @@ class Ranker:
         q = self.query_input(query)
         hits = []
         # a short query needs fewer candidates than a need: 5x the page, at least 50
-        for c, bd, shared, p in self.rank(q, filters, limit, exclude_kind=None, depth=max(50, 5 * limit)):
-            _, doc_ev = self._evidence(q, c)
+        ranked = self.rank(q, filters, limit, exclude_kind=None, depth=max(50, 5 * limit))
+        evidence = self._evidence(q, [c for c, *_ in ranked])
+        for (c, bd, shared, p), (_, doc_ev) in zip(ranked, evidence):
             hits.append(SearchHit(
                 doc_id=c.doc_id, score=bd.total, title=p.get("title", ""), url=p.get("url", ""),
                 kind=p.get("kind", "research"), source=p.get("source", ""), language=p.get("language"),

@@ -234,13 +234,15 @@ class Index:
         out.sort(key=lambda h: h.payload["passage_index"])
         return out
 
-    def passages_of(self, doc_ids: Sequence[str], *, vectors: bool = False) -> list[Hit]:
+    def passages_of(self, doc_ids: Sequence[str], *, vectors: bool = False,
+                    payload: bool | Sequence[str] = ("doc_id", "passage_index")) -> list[Hit]:
+        """Passage points of several documents (unordered)."""
         where = Where((Cond("doc_id", any=tuple(doc_ids)), Cond("point", value=PASSAGE_POINT)))
         out: list[Hit] = []
         offset = None
         while True:
             hits, offset = self.backend.scroll(where, limit=256, offset=offset, vectors=vectors,
-                                               payload=["doc_id", "passage_index"])
+                                               payload=payload if isinstance(payload, bool) else list(payload))
             out.extend(hits)
             if offset is None:
                 return out

@@ -59,7 +59,7 @@ def main() -> None:
         k, v = kv.split("=", 1)
         if k not in fields:
             raise SystemExit(f"unknown weight {k!r}; one of {sorted(fields)}")
-        overrides[k] = int(v) if k == "depth" else float(v)
+        overrides[k] = v if k == "fusion" else int(v) if k == "depth" else float(v)
     weights = RankWeights(**overrides)
 
     stamp = path / "built.json"

@@ -29,7 +29,7 @@ from scout.settings import IndexSettings
 DOC_POINT = "doc"
 PASSAGE_POINT = "passage"
 FACET_KEYS = {"kind": "kind", "source": "source", "language": "language", "concept": "concepts",
-              "area": "areas", "organization": "org_keys"}
+              "area": "areas", "organization": "org_keys", "year": "year"}
 
 
 def point_id(doc_id: str, part: int | str) -> str:
@@ -127,6 +127,7 @@ class Index:
             "source": doc.source,
             "language": analysis.language or doc.language or "other",
             "published_ts": _epoch(doc.published),
+            "year": str(doc.published.year) if doc.published else None,
             "concepts": list(analysis.concepts),
             "areas": list(analysis.areas),
             "org_keys": sorted(analysis.organizations),
@@ -232,6 +233,23 @@ class Index:
                 break
         out.sort(key=lambda h: h.payload["passage_index"])
         return out
+
+    def passages_of(self, doc_ids: Sequence[str], *, vectors: bool = False,
+                    payload: bool | Sequence[str] = ("doc_id", "passage_index")) -> list[Hit]:
+        """Passage points of several documents (unordered)."""
+        where = Where((Cond("doc_id", any=tuple(doc_ids)), Cond("point", value=PASSAGE_POINT)))
+        out: list[Hit] = []
+        offset = None
+        while True:
+            hits, offset = self.backend.scroll(where, limit=256, offset=offset, vectors=vectors,
+                                               payload=payload if isinstance(payload, bool) else list(payload))
+            out.extend(hits)
+            if offset is None:
+                return out
+
+    def sparse_many(self, doc_ids: Sequence[str]) -> list[SparseVector]:
+        hits = self.backend.retrieve([point_id(d, "doc") for d in doc_ids], vectors=True, payload=["doc_id"])
+        return [h.sparse for h in hits if h.sparse is not None]
 
     def sparse_of(self, doc_id: str) -> SparseVector:
         hit = self._doc_hit(doc_id, vectors=True)

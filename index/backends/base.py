@@ -14,7 +14,8 @@ from nlp.base import SparseVector
 DENSE = "dense"
 LEXICAL = "lexical"
 # keyword-indexed payload fields (facetable); `published_ts` is a float index for date ranges
-KEYWORD_FIELDS = ("point", "doc_id", "kind", "source", "language", "concepts", "areas", "org_keys", "content_hash")
+KEYWORD_FIELDS = ("point", "doc_id", "kind", "source", "language", "concepts", "areas", "org_keys", "content_hash",
+                  "year")
 FLOAT_FIELDS = ("published_ts",)
 
 

@@ -30,7 +30,7 @@ def _table(result: dict[str, Any]) -> Any:
     table.add_column("ranking")
     for scope in scopes:
         for m in METRICS:
-            table.add_column(f"{scope} {m}", justify="right")
+            table.add_column(f"{scope}\n{m}", justify="right")
     rows = [("full", result)] + [(name, r) for name, r in result.get("baselines", {}).items()]
     for name, r in rows:
         table.add_row(name, *[f"{r[s][m]:.3f}" for s in scopes for m in METRICS])

@@ -86,7 +86,9 @@ def test_filters_and_facets(index, enricher):
     assert index.count(SearchFilters(concept="quantum-sensing")) == 3
     assert index.count(SearchFilters(area="jp-materials")) == 1
     assert index.count(SearchFilters(organization="acmequantum")) == 2
-    facets = index.facets(keys=["kind", "language", "concept", "organization"])
+    facets = index.facets(keys=["kind", "language", "concept", "organization", "year"])
+    assert facets["year"] == {"2024": 3, "2019": 1, "2022": 1}
+    assert facets["organization"] == {"acmequantum": 2, "lockheedmartin": 1}
     assert facets["kind"] == {"research": 3, "need": 1, "startup": 1}
     assert facets["language"] == {"en": 4, "ja": 1}
     assert facets["concept"]["quantum-sensing"] == 3

@@ -35,6 +35,8 @@ def _pairs() -> list[dict]:
 @pytest.mark.slow
 def test_same_concept_from_japanese_and_english():
     enricher = Enricher(NlpSettings(cache=False))
+    if len(enricher.taxonomy.concepts) < 200:  # the seed taxonomy of a branch without the taxonomy work
+        pytest.skip(f"taxonomy has {len(enricher.taxonomy.concepts)} concepts; issue 4 needs the 200+ taxonomy")
     pairs = _pairs()
     assert len(pairs) >= 20
     agreeing, failures = set(), []

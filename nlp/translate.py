@@ -21,7 +21,10 @@ log = logging.getLogger(__name__)
 
 _PAREN = re.compile(r"\s*\([^)]*\)")
 _CONTENT_TAGS = ("名詞", "動詞-一般", "形容詞")
-_SKIP_WORDS = frozenset("こと もの ため よう 等 など これ それ 本 当 為 する ある いる なる できる れる られる".split())
+_SKIP_WORDS = frozenset(
+    "こと もの ため よう 等 など これ それ 本 当 為 する ある いる なる できる れる られる "
+    "よる 因る 依る おける 於く 於ける 関する 対する 伴う 基づく 向ける 係る".split()
+)
 
 
 class TermTranslator:

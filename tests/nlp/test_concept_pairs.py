@@ -6,6 +6,7 @@ The taxonomy is the configured one (SCOUT_NLP_TAXONOMY_PATH) or the bundled nlp/
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -15,13 +16,18 @@ from nlp.pipeline import Enricher
 from scout.settings import NlpSettings
 
 ROOT = Path(__file__).resolve().parents[2]
+# Before the taxonomy branch is merged, point SCOUT_TEST_PAIRS at its pairs file (and SCOUT_NLP_TAXONOMY_PATH
+# at its taxonomy) to run this test against them.
 
 
 def _pairs() -> list[dict]:
-    for path in (ROOT / "tests/taxonomy/pairs.yaml", ROOT / "tests/nlp/pairs.yaml"):
+    override = os.environ.get("SCOUT_TEST_PAIRS")
+    candidates = [Path(override)] if override else []
+    for path in (*candidates, ROOT / "tests/taxonomy/pairs.yaml", ROOT / "tests/nlp/pairs.yaml"):
         if path.exists():
             data = yaml.safe_load(path.read_text(encoding="utf-8"))
             rows = data.get("pairs", data) if isinstance(data, dict) else data
+            rows = [{**r, "concept": r.get("concept") or r.get("concept_id")} for r in rows]
             return [r for r in rows if r.get("ja") and r.get("en") and r.get("concept")]
     return []
 
@@ -29,6 +35,8 @@ def _pairs() -> list[dict]:
 @pytest.mark.slow
 def test_same_concept_from_japanese_and_english():
     enricher = Enricher(NlpSettings(cache=False))
+    if len(enricher.taxonomy.concepts) < 200:  # the seed taxonomy of a branch without the taxonomy work
+        pytest.skip(f"taxonomy has {len(enricher.taxonomy.concepts)} concepts; issue 4 needs the 200+ taxonomy")
     pairs = _pairs()
     assert len(pairs) >= 20
     agreeing, failures = set(), []

@@ -107,3 +107,13 @@ def test_japanese_query_is_rendered(enricher):
     assert q.language == "ja" and "quantum-sensing" in q.concepts
     assert "quantum sensing" in q.rendering
     assert q.passage_vectors.shape[0] == 2  # the Japanese text and its English rendering
+
+
+@pytest.mark.slow
+def test_term_translation_uses_taxonomy_then_jmdict(enricher):
+    pytest.importorskip("jamdict")
+    doc = enricher.pipeline("ja")("量子センシングと耐熱複合材料による小型無人機")
+    rendering = enricher.translator.render(doc)
+    assert rendering.startswith("quantum sensing")  # taxonomy label, as one unit
+    assert "composite material" in rendering  # JMdict compound
+    assert "drone" in rendering or "unmanned aerial vehicle" in rendering  # JMdict or the taxonomy (uav)

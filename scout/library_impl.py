@@ -53,6 +53,11 @@ class IndexLibrary:
         return sorted(self.index.documents(kind=DocKind.need), key=lambda d: (d.source, d.title))
 
     def match(self, need_id: str, limit: int = 20) -> NeedMatches:
+        # The screens' contract: any id that is not a need is a KeyError (the ranker raises ValueError for a
+        # document of another kind).
+        doc = self.index.get(need_id)
+        if doc is None or doc.kind != DocKind.need:
+            raise KeyError(f"unknown need id {need_id!r}")
         return self.ranker.match(need_id, limit=limit)
 
     def document(self, doc_id: str) -> Document | None:

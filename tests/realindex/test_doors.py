@@ -39,6 +39,18 @@ def _cli_json(library, *args):
     return json.loads(result.stdout)
 
 
+def _rounded(data):
+    """Scores carry a recency term computed from the clock at each call, so two doors asked a moment apart
+    differ in the 11th digit (reported to index/: Ranker has no fixed `now`); everything else must be equal."""
+    if isinstance(data, float):
+        return round(data, 6)
+    if isinstance(data, dict):
+        return {k: _rounded(v) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_rounded(v) for v in data]
+    return data
+
+
 def _holds(hit: dict, filters: dict, analysis: dict) -> bool:
     published = datetime.fromisoformat(hit["published"]).date() if hit["published"] else None
     checks = {
@@ -66,7 +78,7 @@ def test_search_three_doors_agree(real_library, real_client, query, filters):
     ids = [h["doc_id"] for h in from_api["hits"]]
     assert ids, f"the fixture index has documents for {query!r} {filters}"
     assert [h["doc_id"] for h in from_cli["hits"]] == ids, "CLI and API rank the same documents in the same order"
-    assert from_cli["facets"] == from_api["facets"]
+    assert _rounded(from_cli) == _rounded(from_api), "CLI and API return the same document"
     assert from_page == ids, "the page lists the API's hits in the API's order"
     for hit in from_api["hits"]:
         analysis = real_library.index.analysis_payload(hit["doc_id"])
@@ -87,7 +99,7 @@ def test_match_three_doors_agree(real_library, real_client):
         ids = [m["doc_id"] for m in from_api["matches"]]
         assert len(ids) == 5
         assert [m["doc_id"] for m in from_cli["matches"]] == ids
-        assert [o["key"] for o in from_cli["organizations"]] == [o["key"] for o in from_api["organizations"]]
+        assert _rounded(from_cli) == _rounded(from_api)
         assert re.findall(r'<li class="match" data-doc-id="([^"]+)"', page) == ids
         # a short id prefix from the tables works on the CLI and names the same need
         assert _cli_json(real_library, "match", need.id[:8], "--json", "--limit", "5")["need"]["id"] == need.id

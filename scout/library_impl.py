@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Iterable, Iterator
 
 from index.backends.base import Cond
@@ -137,9 +139,48 @@ class IndexLibrary:
         self.close()
 
 
+def model_folder_dim(folder: Path) -> int | None:
+    """The output size of a sentence-transformers model folder, read from its module configs (the last
+    Pooling or Dense module), or None when the folder does not say. Reading two small JSON files instead of
+    loading the model keeps `scout needs`, `scout match` and a locked-index error instant."""
+    try:
+        modules = json.loads((folder / "modules.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    dim = None
+    for module in sorted(modules, key=lambda m: m.get("idx", 0)):
+        kind = str(module.get("type", ""))
+        if not kind.endswith((".Pooling", ".Dense")):
+            continue
+        try:
+            config = json.loads((folder / module.get("path", "") / "config.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        dim = config.get("out_features" if kind.endswith(".Dense") else "word_embedding_dimension", dim)
+    return int(dim) if dim else None
+
+
+def _embedding_dim(enricher: Enricher, settings: NlpSettings) -> int:
+    folder = Path(settings.model) if settings.model else None
+    if folder is None:
+        try:
+            from nlp.embedder import default_model_path
+
+            folder = default_model_path()
+        except ImportError:
+            folder = None
+    dim = model_folder_dim(folder) if folder is not None and folder.is_dir() else None
+    return dim if dim is not None else enricher.embedder.dim  # a hub name: the model tells
+
+
 def open_library(read_only: bool = False, *, index_settings: IndexSettings | None = None,
                  nlp_settings: NlpSettings | None = None, command: str | None = None) -> IndexLibrary:
-    """The library over the configured index. `read_only` is advisory: screens never write."""
-    enricher = Enricher(nlp_settings or NlpSettings())
-    index = Index(index_settings or IndexSettings(), dim=enricher.embedder.dim, command=command)
+    """The library over the configured index. `read_only` is advisory: screens never write.
+
+    The index (and its owner lock) opens before any model loads: a locked index fails at once, and commands
+    that never embed text (needs, match, org, export) never load the model at all.
+    """
+    nlp_settings = nlp_settings or NlpSettings()
+    enricher = Enricher(nlp_settings)
+    index = Index(index_settings or IndexSettings(), dim=_embedding_dim(enricher, nlp_settings), command=command)
     return IndexLibrary(index, enricher)

@@ -12,13 +12,34 @@ from index.backends.base import Cond
 from index.rank import Ranker
 from index.store import DOC_POINT, Index, filters_to_where
 from nlp.orgs import normalize_org
-from nlp.pipeline import Enricher
+from nlp.passages import analysed_text
+from nlp.pipeline import Enricher, clean_control
 from scout.library import OrgProfile, SearchResult
-from scout.models import Document, DocKind, Match, NeedMatches, OrgMatch, SearchFilters, SearchHit
+from scout.models import Document, DocKind, Evidence, Match, NeedMatches, OrgMatch, SearchFilters, SearchHit
 from scout.settings import IndexSettings, NlpSettings
 
 FACETS = ("kind", "source", "language", "concept", "area")
 YEAR_FACET_SCAN = 20_000  # documents scanned for the year facet; beyond that it is left out
+
+
+def _analysed(doc: Document | dict) -> str:
+    """The text nlp analysed (title, newline, text, control characters blanked): evidence offsets point into it."""
+    title, text = (doc.title, doc.text) if isinstance(doc, Document) else (doc.get("title", ""), doc.get("text", ""))
+    title, text = clean_control(title or ""), clean_control(text or "")
+    return analysed_text(title.strip() and title, text.strip() and text)
+
+
+def _as_written(evidence: Evidence | None, analysed: str | None) -> Evidence | None:
+    """Evidence in the document's own words. A Japanese passage is also indexed as its dictionary rendering
+    into English (for cross-lingual matching); when that rendering is the best pair, the ranker hands back the
+    rendering ("stock company broadband radar absorbing material development ..."), which no one wrote. Its
+    offsets are those of the source passage, so the source text is cut from the analysed text."""
+    if evidence is None or analysed is None:
+        return evidence
+    source = analysed[evidence.start : evidence.end]
+    if not source.strip() or source == evidence.text:
+        return evidence
+    return evidence.model_copy(update={"text": source})
 
 
 def _hit(doc: Document, payload: dict | None = None) -> SearchHit:
@@ -43,6 +64,8 @@ class IndexLibrary:
         filters = filters or SearchFilters()
         if query.strip():
             hits = self.ranker.search(query, filters, limit)
+            texts = self._analysed_texts([h.doc_id for h in hits])
+            hits = [h.model_copy(update={"evidence": _as_written(h.evidence, texts.get(h.doc_id))}) for h in hits]
         else:  # browsing by filters alone (concept and organization links on the pages)
             hits = [_hit(d, p) for d, p in self._browse(filters, limit)]
         facets = self.index.facets(filters, keys=FACETS)
@@ -60,7 +83,13 @@ class IndexLibrary:
         doc = self.index.get(need_id)
         if doc is None or doc.kind != DocKind.need:
             raise KeyError(f"unknown need id {need_id!r}")
-        return self.ranker.match(need_id, limit=limit)
+        result = self.ranker.match(need_id, limit=limit)
+        need_text = _analysed(result.need)
+        texts = self._analysed_texts([m.doc_id for m in result.matches])
+        for m in result.matches:
+            m.need_evidence = _as_written(m.need_evidence, need_text)
+            m.doc_evidence = _as_written(m.doc_evidence, texts.get(m.doc_id))
+        return result
 
     def document(self, doc_id: str) -> Document | None:
         return self.index.get(doc_id)
@@ -92,9 +121,15 @@ class IndexLibrary:
 
     def all_matches(self, limit_per_need: int = 20) -> Iterable[Match]:
         for need in self.needs():
-            yield from self.ranker.match(need.id, limit=limit_per_need).matches
+            yield from self.match(need.id, limit=limit_per_need).matches
 
     # -- helpers -------------------------------------------------------------------------------------
+    def _analysed_texts(self, doc_ids: list[str]) -> dict[str, str]:
+        if not doc_ids:
+            return {}
+        return {d: _analysed(p["document"]) for d, p in self.index.get_many(doc_ids, ["document"]).items()
+                if p.get("document")}
+
     def _browse(self, filters: SearchFilters, limit: int) -> list[tuple[Document, dict]]:
         where = filters_to_where(filters).and_(Cond("point", value=DOC_POINT))
         out: list[tuple[Document, dict]] = []

@@ -5,8 +5,11 @@ The contract's tests are imported unchanged; only their `impl` fixture is replac
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 
+from scout.models import DocKind, SearchFilters
 from tests.web.test_library_contract import (  # noqa: F401 - collected here against the real library
     test_all_matches_respects_the_per_need_limit,
     test_is_a_library,
@@ -23,10 +26,6 @@ def impl(real_library):
 
 
 # -- what the screens assume beyond the shared contract, checked where only the real library can break it ----
-
-from datetime import date  # noqa: E402
-
-from scout.models import DocKind, SearchFilters  # noqa: E402
 
 
 def test_match_of_a_document_that_is_not_a_need_is_a_key_error(real_library, stored):

@@ -2,21 +2,44 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Iterable, Iterator
 
 from index.backends.base import Cond
 from index.rank import Ranker
 from index.store import DOC_POINT, Index, filters_to_where
 from nlp.orgs import normalize_org
-from nlp.pipeline import Enricher
+from nlp.passages import analysed_text
+from nlp.pipeline import Enricher, clean_control
 from scout.library import OrgProfile, SearchResult
-from scout.models import Document, DocKind, Match, NeedMatches, OrgMatch, SearchFilters, SearchHit
+from scout.models import Document, DocKind, Evidence, Match, NeedMatches, OrgMatch, SearchFilters, SearchHit
 from scout.settings import IndexSettings, NlpSettings
 
 FACETS = ("kind", "source", "language", "concept", "area")
 YEAR_FACET_SCAN = 20_000  # documents scanned for the year facet; beyond that it is left out
+
+
+def _analysed(doc: Document | dict) -> str:
+    """The text nlp analysed (title, newline, text, control characters blanked): evidence offsets point into it."""
+    title, text = (doc.title, doc.text) if isinstance(doc, Document) else (doc.get("title", ""), doc.get("text", ""))
+    title, text = clean_control(title or ""), clean_control(text or "")
+    return analysed_text(title.strip() and title, text.strip() and text)
+
+
+def _as_written(evidence: Evidence | None, analysed: str | None) -> Evidence | None:
+    """Evidence in the document's own words. A Japanese passage is also indexed as its dictionary rendering
+    into English (for cross-lingual matching); when that rendering is the best pair, the ranker hands back the
+    rendering ("stock company broadband radar absorbing material development ..."), which no one wrote. Its
+    offsets are those of the source passage, so the source text is cut from the analysed text."""
+    if evidence is None or analysed is None:
+        return evidence
+    source = analysed[evidence.start : evidence.end]
+    if not source.strip() or source == evidence.text:
+        return evidence
+    return evidence.model_copy(update={"text": source})
 
 
 def _hit(doc: Document, payload: dict | None = None) -> SearchHit:
@@ -41,6 +64,8 @@ class IndexLibrary:
         filters = filters or SearchFilters()
         if query.strip():
             hits = self.ranker.search(query, filters, limit)
+            texts = self._analysed_texts([h.doc_id for h in hits])
+            hits = [h.model_copy(update={"evidence": _as_written(h.evidence, texts.get(h.doc_id))}) for h in hits]
         else:  # browsing by filters alone (concept and organization links on the pages)
             hits = [_hit(d, p) for d, p in self._browse(filters, limit)]
         facets = self.index.facets(filters, keys=FACETS)
@@ -53,7 +78,18 @@ class IndexLibrary:
         return sorted(self.index.documents(kind=DocKind.need), key=lambda d: (d.source, d.title))
 
     def match(self, need_id: str, limit: int = 20) -> NeedMatches:
-        return self.ranker.match(need_id, limit=limit)
+        # The screens' contract: any id that is not a need is a KeyError (the ranker raises ValueError for a
+        # document of another kind).
+        doc = self.index.get(need_id)
+        if doc is None or doc.kind != DocKind.need:
+            raise KeyError(f"unknown need id {need_id!r}")
+        result = self.ranker.match(need_id, limit=limit)
+        need_text = _analysed(result.need)
+        texts = self._analysed_texts([m.doc_id for m in result.matches])
+        for m in result.matches:
+            m.need_evidence = _as_written(m.need_evidence, need_text)
+            m.doc_evidence = _as_written(m.doc_evidence, texts.get(m.doc_id))
+        return result
 
     def document(self, doc_id: str) -> Document | None:
         return self.index.get(doc_id)
@@ -85,9 +121,15 @@ class IndexLibrary:
 
     def all_matches(self, limit_per_need: int = 20) -> Iterable[Match]:
         for need in self.needs():
-            yield from self.ranker.match(need.id, limit=limit_per_need).matches
+            yield from self.match(need.id, limit=limit_per_need).matches
 
     # -- helpers -------------------------------------------------------------------------------------
+    def _analysed_texts(self, doc_ids: list[str]) -> dict[str, str]:
+        if not doc_ids:
+            return {}
+        return {d: _analysed(p["document"]) for d, p in self.index.get_many(doc_ids, ["document"]).items()
+                if p.get("document")}
+
     def _browse(self, filters: SearchFilters, limit: int) -> list[tuple[Document, dict]]:
         where = filters_to_where(filters).and_(Cond("point", value=DOC_POINT))
         out: list[tuple[Document, dict]] = []
@@ -132,9 +174,48 @@ class IndexLibrary:
         self.close()
 
 
+def model_folder_dim(folder: Path) -> int | None:
+    """The output size of a sentence-transformers model folder, read from its module configs (the last
+    Pooling or Dense module), or None when the folder does not say. Reading two small JSON files instead of
+    loading the model keeps `scout needs`, `scout match` and a locked-index error instant."""
+    try:
+        modules = json.loads((folder / "modules.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    dim = None
+    for module in sorted(modules, key=lambda m: m.get("idx", 0)):
+        kind = str(module.get("type", ""))
+        if not kind.endswith((".Pooling", ".Dense")):
+            continue
+        try:
+            config = json.loads((folder / module.get("path", "") / "config.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        dim = config.get("out_features" if kind.endswith(".Dense") else "word_embedding_dimension", dim)
+    return int(dim) if dim else None
+
+
+def _embedding_dim(enricher: Enricher, settings: NlpSettings) -> int:
+    folder = Path(settings.model) if settings.model else None
+    if folder is None:
+        try:
+            from nlp.embedder import default_model_path
+
+            folder = default_model_path()
+        except ImportError:
+            folder = None
+    dim = model_folder_dim(folder) if folder is not None and folder.is_dir() else None
+    return dim if dim is not None else enricher.embedder.dim  # a hub name: the model tells
+
+
 def open_library(read_only: bool = False, *, index_settings: IndexSettings | None = None,
                  nlp_settings: NlpSettings | None = None, command: str | None = None) -> IndexLibrary:
-    """The library over the configured index. `read_only` is advisory: screens never write."""
-    enricher = Enricher(nlp_settings or NlpSettings())
-    index = Index(index_settings or IndexSettings(), dim=enricher.embedder.dim, command=command)
+    """The library over the configured index. `read_only` is advisory: screens never write.
+
+    The index (and its owner lock) opens before any model loads: a locked index fails at once, and commands
+    that never embed text (needs, match, org, export) never load the model at all.
+    """
+    nlp_settings = nlp_settings or NlpSettings()
+    enricher = Enricher(nlp_settings)
+    index = Index(index_settings or IndexSettings(), dim=_embedding_dim(enricher, nlp_settings), command=command)
     return IndexLibrary(index, enricher)

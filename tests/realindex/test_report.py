@@ -1,0 +1,104 @@
+"""The weekly report from the real library and a real ledger: two match runs a week apart, the first one
+reported, so "new" is what the second run found beyond the first; the .eml is parsed back."""
+
+from __future__ import annotations
+
+import csv
+import email
+import io
+from datetime import datetime, timedelta, timezone
+from email import policy
+
+import pytest
+
+from index.ledger import SENT, Ledger
+from scout.models import CrawlStats
+from scout.report import build_report, deliver
+from scout.report.profiles import ReportProfile
+from scout.settings import ReportSettings
+
+NOW = datetime.now(timezone.utc).replace(microsecond=0)
+ATLA_TITLE = "電波吸収材を用いた艦艇の低被探知化技術"
+
+
+@pytest.fixture(scope="module")
+def reported(real_library, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("report")
+    ledger = Ledger(folder / "ledger.sqlite")
+    last_week = NOW - timedelta(days=7)
+    first = ledger.start_match_run(at=last_week)
+    old = ledger.record_matches(first, real_library.all_matches(limit_per_need=3))
+    ledger.record_report("previous", last_week + timedelta(hours=1), None, [], SENT, profile="default")
+    second = ledger.start_match_run(at=NOW - timedelta(hours=1))
+    new = ledger.record_matches(second, real_library.all_matches(limit_per_need=8))
+    ledger.record_crawl(CrawlStats(source="prtimes", fetched=40, new=6, rejected=1, started=NOW - timedelta(hours=2),
+                                   finished=NOW - timedelta(hours=2)), run_id="crawl-1")
+    settings = ReportSettings(outbox=folder / "outbox", base_url="http://127.0.0.1:8700", smtp_host="")
+    report = build_report(ledger, real_library, settings=settings, now=NOW)
+    result = deliver(report, settings, ReportProfile(recipients=[]), ledger, send=True)
+    return old, new, report, result
+
+
+def test_every_need_with_new_matches_is_listed(real_library, reported):
+    old, new, report, _ = reported
+    assert old and new
+    old_pairs = {(m.need_id, m.doc_id) for m in old}
+    assert not old_pairs & {(m.need_id, m.doc_id) for m in new}, "a pair seen last week is not new"
+    needs_with_news = {m.need_id for m in new}
+    assert {s.need_id for s in report.sections} == needs_with_news
+    assert {q.need_id for q in report.quiet_needs} == {n.id for n in real_library.needs()} - needs_with_news
+    titles = {n.id: n.title for n in real_library.needs()}
+    for section in report.sections:
+        mine = [m for m in new if m.need_id == section.need_id]
+        assert section.title == titles[section.need_id]
+        assert section.new_count == len(mine)
+        assert {i.match.doc_id for i in section.items} <= {m.doc_id for m in mine}
+        assert section.items[0].match.score == max(m.score for m in mine)
+        assert section.link == f"http://127.0.0.1:8700/needs/{section.need_id}"
+    best = [s.best_score for s in report.sections]
+    assert best == sorted(best, reverse=True), "needs ordered by the strength of their new matches"
+    assert sorted((i.match.need_id, i.match.doc_id) for i in report.new_matches) == sorted(
+        (m.need_id, m.doc_id) for m in new)
+
+
+def test_the_written_eml_parses_back(reported):
+    _, new, report, result = reported
+    assert result.status == "written" and result.eml_path.exists()
+    msg = email.message_from_bytes(result.eml_path.read_bytes(), policy=policy.default)
+    assert msg.get_content_type() == "multipart/mixed"
+    alternative, attachment = msg.get_payload()
+    assert alternative.get_content_type() == "multipart/alternative"
+    plain_part, related = alternative.get_payload()
+    assert plain_part.get_content_type() == "text/plain"
+    html_part, image = related.get_payload()
+    assert html_part.get_content_type() == "text/html"
+    assert image.get_content_type() == "image/png" and image.get_content_disposition() == "inline"
+    html, plain = html_part.get_content(), plain_part.get_content()
+    assert f'src="cid:{image["Content-ID"].strip("<>")}"' in html
+    assert image.get_content().startswith(b"\x89PNG\r\n\x1a\n")
+
+    # Japanese survives every part (the ATLA need got new matches from Japanese documents)
+    section = next(s for s in report.sections if s.title == ATLA_TITLE)
+    assert ATLA_TITLE in plain and ATLA_TITLE in html
+    assert any(any("\u3040" <= ch <= "\u30ff" for ch in item.match.title) for item in section.items)
+    for item in section.items:
+        assert item.match.title in plain
+
+    assert attachment.get_content_type() == "text/csv" and attachment.get_content_disposition() == "attachment"
+    rows = list(csv.DictReader(io.StringIO(attachment.get_payload(decode=True).decode("utf-8-sig"))))
+    assert len(rows) == len(new)
+    assert {(r["need_id"], r["doc_id"]) for r in rows} == {(m.need_id, m.doc_id) for m in new}
+    assert any(ATLA_TITLE == r["need_title"] for r in rows)
+
+    # crawled text stays text in the HTML part
+    assert "<script>alert" not in html and 'href="javascript:' not in html
+
+
+def test_the_next_report_has_nothing_new(real_library, reported, tmp_path):
+    """Written to the outbox counts as delivered: the same matches are not news twice."""
+    _, _, report, result = reported
+    ledger = Ledger(result.eml_path.parent.parent / "ledger.sqlite")
+    again = build_report(ledger, real_library, settings=ReportSettings(outbox=tmp_path), now=NOW + timedelta(days=1),
+                         chart=False)
+    assert again.is_empty and not again.sections
+    assert len(again.quiet_needs) == len(real_library.needs())

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hmac
 import threading
 from dataclasses import asdict
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
 import httpx
 
@@ -87,8 +87,10 @@ class RemoteBackend:
     def delete_where(self, where: Where) -> None:
         self._call("delete_where", where=encode_where(where))
 
-    def retrieve(self, ids: Sequence[str], *, vectors: bool = False) -> list[Hit]:
-        return [decode_hit(h) for h in self._call("retrieve", ids=list(ids), vectors=vectors)]
+    def retrieve(self, ids: Sequence[str], *, vectors: bool = False,
+                 payload: bool | Sequence[str] = True) -> list[Hit]:
+        return [decode_hit(h) for h in self._call("retrieve", ids=list(ids), vectors=vectors,
+                                                  payload=payload if isinstance(payload, bool) else list(payload))]
 
     def scroll(self, where: Where, *, limit: int, offset: Any = None, vectors: bool = False,
                payload: bool | Sequence[str] = True) -> tuple[list[Hit], Any]:
@@ -121,56 +123,70 @@ class RemoteBackend:
         self._client.close()
 
 
-def backend_router(get_backend: Callable[[], Backend], token: str):
-    """FastAPI routes that serve `get_backend()` to other local processes, one operation at a time."""
+class LockedBackend:
+    """One backend call at a time: the owner's web threads and other processes' requests share the shard."""
+
+    def __init__(self, inner: Backend):
+        self.inner = inner
+        self.lock = threading.RLock()
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self.inner, name)
+        if not callable(attr):
+            return attr
+
+        def locked(*args: Any, **kwargs: Any) -> Any:
+            with self.lock:
+                return attr(*args, **kwargs)
+
+        return locked
+
+
+def backend_router(backend: Backend, token: str):
+    """FastAPI routes that serve `backend` to other local processes (pass a `LockedBackend`)."""
     from fastapi import APIRouter, Header, HTTPException, Request
+    from starlette.concurrency import run_in_threadpool
 
     router = APIRouter(prefix="/internal/index", include_in_schema=False)
-    guard = threading.RLock()  # the shard is used from the server's worker threads: one call at a time
-
-    def check(authorization: str | None) -> None:
-        supplied = (authorization or "").removeprefix("Bearer ").strip()
-        if not hmac.compare_digest(supplied.encode(), token.encode()):
-            raise HTTPException(status_code=401, detail="bad index token")
 
     @router.post("/{op}")
     async def call(op: str, request: Request, authorization: str | None = Header(default=None)):
-        check(authorization)
+        supplied = (authorization or "").removeprefix("Bearer ").strip()
+        if not hmac.compare_digest(supplied.encode(), token.encode()):
+            raise HTTPException(status_code=401, detail="bad index token")
         args = await request.json()
-        from starlette.concurrency import run_in_threadpool
-
-        return await run_in_threadpool(_dispatch, get_backend(), guard, op, args)
+        return await run_in_threadpool(_dispatch, backend, op, args)
 
     return router
 
 
-def _dispatch(backend: Backend, guard: threading.RLock, op: str, a: dict) -> Any:
+def _dispatch(backend: Backend, op: str, a: dict) -> Any:
     from fastapi import HTTPException
 
-    with guard:
-        if op == "upsert":
-            backend.upsert([decode_point(p) for p in a["points"]])
-            return True
-        if op == "delete_where":
-            backend.delete_where(decode_where(a["where"]))
-            return True
-        if op == "retrieve":
-            return [encode_hit(h) for h in backend.retrieve(a["ids"], vectors=a.get("vectors", False))]
-        if op == "scroll":
-            hits, nxt = backend.scroll(decode_where(a["where"]), limit=a["limit"], offset=a.get("offset"),
-                                       vectors=a.get("vectors", False), payload=a.get("payload", True))
-            return {"hits": [encode_hit(h) for h in hits], "next": nxt}
-        if op == "count":
-            return backend.count(decode_where(a["where"]))
-        if op == "facet":
-            return backend.facet(a["key"], decode_where(a["where"]), a["limit"])
-        if op == "search_dense":
-            return [[encode_hit(h) for h in hits] for hits in
-                    backend.search_dense(a["vectors"], decode_where(a["where"]), a["limit"], payload=a.get("payload", True))]
-        if op == "search_sparse":
-            return [encode_hit(h) for h in backend.search_sparse(_sparse(a["vector"]), decode_where(a["where"]),
-                                                                  a["limit"], payload=a.get("payload", True))]
-        if op == "flush":
-            backend.flush()
-            return True
+    if op == "upsert":
+        backend.upsert([decode_point(p) for p in a["points"]])
+        return True
+    if op == "delete_where":
+        backend.delete_where(decode_where(a["where"]))
+        return True
+    if op == "retrieve":
+        return [encode_hit(h) for h in backend.retrieve(a["ids"], vectors=a.get("vectors", False),
+                                                         payload=a.get("payload", True))]
+    if op == "scroll":
+        hits, nxt = backend.scroll(decode_where(a["where"]), limit=a["limit"], offset=a.get("offset"),
+                                   vectors=a.get("vectors", False), payload=a.get("payload", True))
+        return {"hits": [encode_hit(h) for h in hits], "next": nxt}
+    if op == "count":
+        return backend.count(decode_where(a["where"]))
+    if op == "facet":
+        return backend.facet(a["key"], decode_where(a["where"]), a["limit"])
+    if op == "search_dense":
+        return [[encode_hit(h) for h in hits] for hits in
+                backend.search_dense(a["vectors"], decode_where(a["where"]), a["limit"], payload=a.get("payload", True))]
+    if op == "search_sparse":
+        return [encode_hit(h) for h in backend.search_sparse(_sparse(a["vector"]), decode_where(a["where"]),
+                                                              a["limit"], payload=a.get("payload", True))]
+    if op == "flush":
+        backend.flush()
+        return True
     raise HTTPException(status_code=404, detail=f"unknown index operation {op!r}")

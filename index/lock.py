@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import socket
 import sys
 from datetime import datetime, timezone
@@ -65,15 +66,46 @@ class OwnerLock:
             "command": self.command,
             "started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         }
+        self._write_info(info)
+        self._lock = lock
+
+    def _write_info(self, info: dict) -> None:
         tmp = self.info_path.with_suffix(".json.tmp")
         tmp.write_text(json.dumps(info), encoding="utf-8")
         os.replace(tmp, self.info_path)
-        self._lock = lock
+
+    @property
+    def token_path(self) -> Path:
+        return self.folder / ".owner.token"
+
+    def advertise(self, endpoint: str) -> str:
+        """Tell other processes where the owner serves the index; returns the token they must present.
+        The token file is readable by this user only: the endpoint is on loopback, the token keeps
+        other local users out."""
+        if self._lock is None:
+            raise RuntimeError("only the owner can advertise the index")
+        token = secrets.token_urlsafe(32)
+        fd = os.open(self.token_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(token)
+        self._write_info({**self.read_owner(), "endpoint": endpoint})
+        return token
+
+    def owner_endpoint(self) -> tuple[str, str] | None:
+        """(endpoint, token) of the current owner when it serves the index, else None."""
+        endpoint = self.read_owner().get("endpoint")
+        if not endpoint:
+            return None
+        try:
+            return endpoint, self.token_path.read_text(encoding="utf-8").strip()
+        except OSError:
+            return None
 
     def release(self) -> None:
         if self._lock is not None:
             try:
                 self.info_path.unlink(missing_ok=True)
+                self.token_path.unlink(missing_ok=True)
             finally:
                 self._lock.release()
                 self._lock = None

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Iterator, Sequence
 
 from index.backends.base import Backend, Cond, Hit, PointData, Where
-from index.lock import OwnerLock
+from index.lock import IndexLockedError, OwnerLock
 from index.suppliers import normalize_org
 from nlp.base import EnrichedDocument, SparseVector
 from scout.models import DUALSCOUT_NAMESPACE, Analysis, Document, DocKind, Passage, SearchFilters
@@ -80,6 +80,7 @@ class Index:
         self.settings = settings or IndexSettings()
         self.dim = dim
         self._lock: OwnerLock | None = None
+        self.remote: str | None = None  # the owner's endpoint when another process owns the shard
         self.backend: Backend = self._open_backend(command)
 
     def _open_backend(self, command: str | None) -> Backend:
@@ -92,8 +93,19 @@ class Index:
             key = s.api_key.get_secret_value() if s.api_key else None
             return ClientBackend(QdrantClient(url=s.url, api_key=key), s.collection, self.dim)
         folder: Path = s.resolved_path
-        self._lock = OwnerLock(folder, command)
-        self._lock.acquire()
+        lock = OwnerLock(folder, command)
+        try:
+            lock.acquire()
+        except IndexLockedError:
+            # The owner may serve the shard (`scout serve`): then write and read through it.
+            served = lock.owner_endpoint()
+            if served is None:
+                raise
+            from index.backends.remote import RemoteBackend
+
+            self.remote = served[0]
+            return RemoteBackend(*served)
+        self._lock = lock
         try:
             if s.backend == "edge":
                 from index.backends.edge import EdgeBackend
@@ -188,6 +200,22 @@ class Index:
 
     def flush(self) -> None:
         self.backend.flush()
+
+    @property
+    def owned(self) -> bool:
+        """True when this process holds the embedded shard's owner lock."""
+        return self._lock is not None
+
+    def share(self, endpoint: str):
+        """Serve this (owned, embedded) index to other local processes at `endpoint`: returns the FastAPI
+        router to mount there. From now on every backend call, local or remote, is serialized."""
+        from index.backends.owner_routes import backend_router
+        from index.backends.remote import LockedBackend
+
+        if self._lock is None:
+            raise RuntimeError("only the process that owns an embedded index can share it")
+        self.backend = LockedBackend(self.backend)
+        return backend_router(self.backend, self._lock.advertise(endpoint))
 
     def optimize(self) -> None:
         """Build vector indexes and merge segments after a large ingest (embedded: runs in-process)."""

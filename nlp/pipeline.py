@@ -72,6 +72,10 @@ class TextAnalysis:
     notes: list[str] = field(default_factory=list)
 
 
+# SCOUT_NLP_MODEL=hashing selects the deterministic hashing embedder (no model): for tests and dry runs.
+HASHING_MODEL = "hashing"
+
+
 class Enricher:
     """One front for the nlp stage. The spaCy pipelines, the embedder and the lexical encoder load lazily."""
 
@@ -102,6 +106,10 @@ class Enricher:
             with self._lock:
                 if self._embedder is None:
                     base = self._embedder_arg
+                    if base is None and self.settings.model == HASHING_MODEL:
+                        from nlp.fake import HashingEmbedder
+
+                        base = HashingEmbedder()
                     if base is None:
                         from nlp.embedder import SentenceTransformerEmbedder
 

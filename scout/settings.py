@@ -86,7 +86,7 @@ class NlpSettings(_Settings):
     model_config = SettingsConfigDict(env_prefix="SCOUT_NLP_", extra="ignore", use_attribute_docstrings=True)
 
     model: str = ""
-    """Any sentence-transformers name or path; empty: the packaged all-MiniLM-L6-v2, loaded by path."""
+    """Any sentence-transformers name or path; empty: the packaged all-MiniLM-L6-v2, loaded by path; `hashing`: a deterministic model-free embedder for tests."""
     backend: Literal["torch", "onnx"] = "torch"
     """Embedding backend: `torch`, or `onnx` (exported locally from the model, no download)."""
     onnx_int8: bool = False

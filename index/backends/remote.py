@@ -4,12 +4,11 @@ An embedded shard (Qdrant Edge or qdrant-client local mode) may be open in one p
 `scout serve` owns it, it advertises an endpoint in the owner lock, and every other process (a scheduled
 flow, a CLI search) talks to the shard through that server instead of failing with "locked" or opening the
 folder twice. Both sides of that small wire protocol live here: `RemoteBackend` (the client, a `Backend`)
-and `backend_router` (the server side, mounted by `scout serve`).
+and `dispatch` with `index.backends.owner_routes` (the server side, mounted by `scout serve`).
 """
 
 from __future__ import annotations
 
-import hmac
 import threading
 from dataclasses import asdict
 from typing import Any, Sequence
@@ -142,27 +141,8 @@ class LockedBackend:
         return locked
 
 
-def backend_router(backend: Backend, token: str):
-    """FastAPI routes that serve `backend` to other local processes (pass a `LockedBackend`)."""
-    from fastapi import APIRouter, Header, HTTPException, Request
-    from starlette.concurrency import run_in_threadpool
-
-    router = APIRouter(prefix="/internal/index", include_in_schema=False)
-
-    @router.post("/{op}")
-    async def call(op: str, request: Request, authorization: str | None = Header(default=None)):
-        supplied = (authorization or "").removeprefix("Bearer ").strip()
-        if not hmac.compare_digest(supplied.encode(), token.encode()):
-            raise HTTPException(status_code=401, detail="bad index token")
-        args = await request.json()
-        return await run_in_threadpool(_dispatch, backend, op, args)
-
-    return router
-
-
-def _dispatch(backend: Backend, op: str, a: dict) -> Any:
-    from fastapi import HTTPException
-
+def dispatch(backend: Backend, op: str, a: dict) -> Any:
+    """Run one wire-protocol operation on the owner's backend."""
     if op == "upsert":
         backend.upsert([decode_point(p) for p in a["points"]])
         return True
@@ -189,4 +169,4 @@ def _dispatch(backend: Backend, op: str, a: dict) -> Any:
     if op == "flush":
         backend.flush()
         return True
-    raise HTTPException(status_code=404, detail=f"unknown index operation {op!r}")
+    raise KeyError(op)

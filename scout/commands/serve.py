@@ -20,9 +20,30 @@ def check_bind(host: str, token: str | None) -> None:
         )
 
 
+def _open_waiting_for_owner(get_library, unavailable, wait: float):
+    """A flow that holds the embedded index (while no server runs) finishes its batch and lets go: wait for it
+    rather than fail. Once `scout serve` owns the index, flows write through it and never hold it themselves."""
+    import time
+
+    deadline = time.monotonic() + wait
+    announced = False
+    while True:
+        try:
+            return get_library(read_only=True)
+        except unavailable as exc:
+            if "locked" not in str(exc) or time.monotonic() >= deadline:
+                typer.echo(f"error: {exc}", err=True)
+                raise typer.Exit(1) from None
+            if not announced:
+                typer.echo(f"waiting for the index: {exc}", err=True)
+                announced = True
+            time.sleep(2)
+
+
 def serve(
     host: Optional[str] = typer.Option(None, "--host", help="Address to bind (default SCOUT_WEB_HOST or 127.0.0.1)."),
     port: Optional[int] = typer.Option(None, "--port", min=1, max=65535, help="Port (default SCOUT_WEB_PORT or 8700)."),
+    wait: float = typer.Option(600, "--wait", min=0, help="Seconds to wait for a flow that holds the index to finish."),
 ) -> None:
     """Serve the search pages, need pages and JSON API (docs at /docs).
 
@@ -43,17 +64,20 @@ def serve(
 
     from scout.commands._library import LibraryUnavailable, get_library
 
-    try:
-        library = get_library(read_only=True)
-    except LibraryUnavailable as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from None
+    library = _open_waiting_for_owner(get_library, LibraryUnavailable, wait)
 
     import uvicorn
 
     from scout.web.app import create_app
 
     app = create_app(library, settings)
+    index = getattr(library, "index", None)
+    if index is not None and getattr(index, "owned", False):
+        # This process owns the embedded shard: scheduled flows and CLI commands write and read through it
+        # instead of failing on the lock (see index.backends.remote).
+        local_host = "127.0.0.1" if settings.host in ("0.0.0.0", "localhost", "127.0.0.1") else settings.host
+        shown_host = f"[{local_host}]" if ":" in local_host else local_host
+        app.include_router(index.share(f"http://{shown_host}:{settings.port}"))
     shown = f"[{settings.host}]" if ":" in settings.host else settings.host
     typer.echo(f"dualscout on http://{shown}:{settings.port}/" + ("  (token required)" if token else ""), err=True)
     try:

@@ -14,6 +14,8 @@ from urllib.parse import parse_qsl, urlencode
 
 COOKIE = "scout_token"
 OPEN_PATHS = frozenset({"/healthz"})
+# The index-owner routes (`scout serve` sharing its embedded shard) check their own per-process token.
+OWN_TOKEN_PREFIX = "/internal/index/"
 
 # Pages load only their own CSS and JS; nothing inline, nothing remote. Defense in depth behind escaping.
 CSP = (
@@ -56,7 +58,7 @@ class SecurityMiddleware:
                 message = {**message, "headers": headers}
             await send(message)
 
-        if self.token is None or scope["path"] in OPEN_PATHS:
+        if self.token is None or scope["path"] in OPEN_PATHS or scope["path"].startswith(OWN_TOKEN_PREFIX):
             return await self.app(scope, receive, send_with_headers)
 
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}

@@ -1,0 +1,111 @@
+"""Embedded-mode faults: a flow killed with SIGKILL and re-run; searching while a flow ingests."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+
+from index.store import Index
+from scout.settings import IndexSettings
+from tests.flows.helpers import INGEST, PROJECT, demo_documents, env_for, free_port, write_batches
+
+
+def stored_state(home) -> dict[str, tuple[str, int]]:
+    """doc id -> (content hash, number of passage points) for every document in the index."""
+    with Index(IndexSettings(path=home / "index"), dim=384) as index:
+        out = {}
+        for doc in index.documents():
+            analysis = index.analysis(doc.id)
+            out[doc.id] = (doc.content_hash, len(index.passages(doc.id)))
+            assert len(analysis.passages) == out[doc.id][1]
+        return out
+
+
+@pytest.mark.slow
+def test_ingest_killed_at_any_point_is_finished_by_the_rerun(tmp_path):
+    home = tmp_path / "home"
+    docs = demo_documents(120)
+    write_batches(home / "inbox", docs, per_batch=30)
+    env = env_for(home)
+    proc = subprocess.Popen(INGEST, env=env, cwd=PROJECT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    done = home / "inbox" / "done"
+    deadline = time.monotonic() + 180
+    # kill -9 in the middle: after the first batch is retired, while the next one is being written
+    while time.monotonic() < deadline and not (done.exists() and len(list(done.glob("*.jsonl"))) >= 1):
+        assert proc.poll() is None, proc.stderr.read().decode()[-2000:]
+        time.sleep(0.05)
+    time.sleep(0.3)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    left = sorted(p.name for p in (home / "inbox").glob("*.jsonl"))
+    assert 0 < len(left) < 4, "the kill should land between the first and the last batch"
+
+    rerun = subprocess.run(INGEST, env=env, cwd=PROJECT, capture_output=True, text=True, timeout=300)
+    assert rerun.returncode == 0, rerun.stderr[-2000:]
+    assert not list((home / "inbox").glob("*.jsonl"))
+    state = stored_state(home)
+    assert set(state) == {d.id for d in docs}  # nothing lost
+    assert {state[d.id][0] for d in docs} == {d.content_hash for d in docs}
+
+    # a further run finds nothing to do, and the index is unchanged (no duplicates)
+    write_batches(home / "inbox", docs, per_batch=60)
+    again = subprocess.run(INGEST, env=env, cwd=PROJECT, capture_output=True, text=True, timeout=300)
+    stats = json.loads(again.stdout.strip().splitlines()[-1])
+    assert sum(s["unchanged"] for s in stats) == len(docs) and sum(s["passages_embedded"] for s in stats) == 0
+    assert stored_state(home) == state
+
+
+@pytest.mark.slow
+def test_search_keeps_answering_while_a_flow_ingests_through_the_server(tmp_path):
+    home = tmp_path / "home"
+    env = env_for(home)
+    first, rest = demo_documents(150)[:20], demo_documents(150)[20:]
+    write_batches(home / "inbox", first, per_batch=20)
+    assert subprocess.run(INGEST, env=env, cwd=PROJECT, capture_output=True, timeout=300).returncode == 0
+
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-m", "scout", "serve", "--port", str(port)], env=env, cwd=PROJECT,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert server.poll() is None, server.stderr.read().decode()[-2000:]
+            assert time.monotonic() < deadline, "scout serve did not start"
+            time.sleep(0.3)
+        owner = json.loads((home / "index" / ".owner.json").read_text())
+        assert owner["endpoint"] == base
+
+        write_batches(home / "inbox", rest, per_batch=40)
+        ingest = subprocess.Popen(INGEST, env=env, cwd=PROJECT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        statuses, counts = [], []
+        with httpx.Client(base_url=base, timeout=30) as client:
+            while ingest.poll() is None and len(statuses) < 2000:
+                resp = client.get("/api/search", params={"q": "", "kind": "startup", "limit": 1})
+                statuses.append(resp.status_code)
+                if resp.status_code == 200:
+                    counts.append(resp.json()["facets"]["kind"].get("startup", 0))
+                client.get("/api/search", params={"q": "radar sensor", "limit": 5}).raise_for_status()
+            out, err = ingest.communicate(timeout=300)
+            assert ingest.returncode == 0, err.decode()[-2000:]
+            final = client.get("/api/search", params={"q": "", "kind": "startup", "limit": 1}).json()
+        assert statuses and set(statuses) == {200}  # never a "locked" error, never a failure
+        assert counts[0] >= len(first) and max(counts) <= len(first) + len(rest)
+        assert final["facets"]["kind"]["startup"] == len(first) + len(rest)
+        assert len(set(counts)) > 1, "searches should have seen the index grow during the ingest"
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    # the server let go of the index: it opens again here, complete
+    assert len(stored_state(home)) == len(first) + len(rest)

@@ -123,6 +123,10 @@ class EndpointSpider(ScoutSpider):
         if base_url:
             self.base_url = base_url
 
+    async def start(self):
+        """The endpoint itself is the start page; API spiders override this with their first query."""
+        yield self.request(self.base_url)
+
     def describe_failure(self, failure: Failure) -> str:
         response = getattr(failure.value, "response", None)
         cause = f"HTTP {response.status}" if response is not None else f"{type(failure.value).__name__}: {failure.value}"

@@ -115,7 +115,8 @@ class EndpointSpider(ScoutSpider):
     requested as given: `-a base_url` is kept verbatim, since a trailing slash is part of the path.
 
     Failed requests are worded "request failed: HTTP 503" / "request failed: DNSLookupError: ...",
-    as these sources' rejects always have been; `request_failed` is the errback's name in their docs.
+    as these sources' rejects always have been (`request_failed`, their errback's former name, still
+    answers), so rejects logs stay comparable across versions.
     """
 
     def __init__(self, *args: Any, base_url: str | None = None, **kwargs: Any):

@@ -14,22 +14,32 @@ Conventions (every spider in `spiders/sources/<name>.py`, one per source):
 - `allowed_domains` lists the public hosts; only those (plus `SCOUT_CRAWL_ALLOWED_DOMAINS`) are fetched.
 
 `ScoutSpider` implements these and turns failed requests (HTTP errors after retries, DNS errors,
-timeouts, robots.txt refusals, oversized pages) into `Reject`s via `errback`.
+timeouts, robots.txt refusals, oversized pages) into `Reject`s via `errback`. A spider whose URLs
+carry credentials names their query parameters in `secret_params`: they are dropped from reject
+URLs, masked in reject reasons and in the crawl log. `EndpointSpider` is the variant for sources
+whose `base_url` is a whole endpoint URL (an API endpoint or a page) rather than a prefix.
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import re
 from functools import cached_property
-from typing import Any, ClassVar
-from urllib.parse import urlsplit
+from typing import Any, ClassVar, Iterable
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import scrapy
+from scrapy import signals
 from scrapy.http import Response, TextResponse
 from twisted.python.failure import Failure
 
 from scout.models import DocKind, Reject
 from scout.settings import CrawlSettings
+
+
+#: query parameters by which the APIs we crawl take credentials (OpenAlex `api_key`, KAKEN `appid`)
+CREDENTIAL_PARAMS = ("api_key", "appid")
 
 
 class ScoutSpider(scrapy.Spider):
@@ -39,6 +49,8 @@ class ScoutSpider(scrapy.Spider):
     base_url: str = ""
     #: the `Document.kind` this spider yields
     kind: ClassVar[DocKind]
+    #: query parameters that carry credentials (never written to rejects or logs)
+    secret_params: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, *args: Any, base_url: str | None = None, **kwargs: Any):
         super().__init__(*args, **kwargs)
@@ -46,8 +58,21 @@ class ScoutSpider(scrapy.Spider):
             self.base_url = base_url.rstrip("/")
         self.allowed_domains = list(getattr(self, "allowed_domains", []) or [])
         host = urlsplit(self.base_url).hostname if self.base_url else None
-        if host and host not in self.allowed_domains:
-            self.allowed_domains.append(host)
+        # SCOUT_CRAWL_ALLOWED_DOMAINS too, so the list is complete even under Scrapy's own offsite filter.
+        for domain in [host, *(d.strip() for d in self.crawl_settings.allowed_domains)]:
+            if domain and domain not in self.allowed_domains:
+                self.allowed_domains.append(domain)
+
+    @classmethod
+    def from_crawler(cls, crawler, *args: Any, **kwargs: Any):
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        # Scrapy replaces its root log handler after the spider is built: filter once the spider opens.
+        crawler.signals.connect(lambda spider: install_redaction(*spider.secrets()), signal=signals.spider_opened, weak=False)
+        return spider
+
+    def secrets(self) -> list[str]:
+        """Credential values this spider sends (masked in the crawl log); none by default."""
+        return []
 
     @property
     def source(self) -> str:
@@ -63,17 +88,107 @@ class ScoutSpider(scrapy.Spider):
         return self.base_url.rstrip("/") + "/" + path.lstrip("/")
 
     def request(self, url: str, callback: Any = None, **kwargs: Any) -> scrapy.Request:
-        """A request whose failures become rejects."""
-        return scrapy.Request(url, callback=callback or self.parse, errback=self.errback, **kwargs)
+        """A request whose failures become rejects (unless another `errback` is given)."""
+        kwargs.setdefault("errback", self.errback)
+        return scrapy.Request(url, callback=callback or self.parse, **kwargs)
 
     def reject(self, url: str | None, reason: str, detail: str | None = None) -> Reject:
+        if self.secret_params:
+            url = url and without_secrets(url, self.secret_params)
+            reason = mask_secrets(reason, self.secret_params)
+            detail = detail and mask_secrets(detail, self.secret_params)
         return Reject(source=self.source, url=url, reason=reason, detail=(detail or None) and detail[:2000])
+
+    def describe_failure(self, failure: Failure) -> str:
+        """The reject reason for a failed request."""
+        return failure_reason(failure)
 
     def errback(self, failure: Failure):
         """Record a failed request as a reject; the crawl goes on."""
         request = getattr(failure, "request", None)
         url = request.url if request is not None else None
-        yield self.reject(url, failure_reason(failure), detail=str(failure.value)[:500])
+        yield self.reject(url, self.describe_failure(failure), detail=str(failure.value)[:500])
+
+
+class EndpointSpider(ScoutSpider):
+    """A `ScoutSpider` whose `base_url` is a whole endpoint URL (an API endpoint or a start page),
+    requested as given: `-a base_url` is kept verbatim, since a trailing slash is part of the path.
+
+    Failed requests are worded "request failed: HTTP 503" / "request failed: DNSLookupError: ...",
+    as these sources' rejects always have been (`request_failed`, their errback's former name, still
+    answers), so rejects logs stay comparable across versions.
+    """
+
+    def __init__(self, *args: Any, base_url: str | None = None, **kwargs: Any):
+        super().__init__(*args, base_url=base_url, **kwargs)
+        if base_url:
+            self.base_url = base_url
+
+    async def start(self):
+        """The endpoint itself is the start page; API spiders override this with their first query."""
+        yield self.request(self.base_url)
+
+    def describe_failure(self, failure: Failure) -> str:
+        response = getattr(failure.value, "response", None)
+        cause = f"HTTP {response.status}" if response is not None else f"{type(failure.value).__name__}: {failure.value}"
+        return f"request failed: {cause}"[:300]
+
+    def request_failed(self, failure: Failure):
+        """A request that failed for good (HTTP error after retries, DNS, timeout, robots.txt) is recorded."""
+        return self.errback(failure)
+
+
+class SecretRedactingFilter(logging.Filter):
+    """Replaces a secret (an API key carried in the query string) with *** in every log record."""
+
+    def __init__(self, secret: str) -> None:
+        super().__init__()
+        self.secret = secret
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self.secret:
+            try:
+                message = record.getMessage()
+            except Exception:  # a broken record is not ours to fix
+                return True
+            if self.secret in message:
+                record.msg = message.replace(self.secret, "***")
+                record.args = ()
+        return True
+
+
+def install_redaction(*secrets: str) -> None:
+    """Attach a redacting filter per secret to every root handler (Scrapy logs request URLs at DEBUG)."""
+    for secret in filter(None, secrets):
+        for handler in logging.getLogger().handlers:
+            if not any(isinstance(f, SecretRedactingFilter) and f.secret == secret for f in handler.filters):
+                handler.addFilter(SecretRedactingFilter(secret))
+
+
+def without_secrets(url: str, names: Iterable[str]) -> str:
+    """The URL with credential parameters removed: what may be written to rejects logs and stats."""
+    names = tuple(names)
+    parts = urlsplit(url)
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    if not any(k in names for k, _ in query):
+        return url
+    return urlunsplit(parts._replace(query=urlencode([(k, v) for k, v in query if k not in names])))
+
+
+def mask_secrets(text: str, names: Iterable[str]) -> str:
+    """`text` with the values of `name=value` credential parameters replaced by ***."""
+    pattern = "|".join(re.escape(n) for n in names)
+    return re.sub(rf"(\b(?:{pattern})=)[^&\s'\">]*", r"\1***", text) if pattern else text
+
+
+def slugify(text: str) -> str:
+    """A stable id from a title: lower-case ASCII words joined by '-', at most 80 characters."""
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:80]
+
+
+def join_text(parts: Iterable[str]) -> str:
+    """Text nodes joined with single spaces (whitespace runs collapsed)."""
+    return " ".join(" ".join(parts).split())
 
 
 def int_arg(name: str, value: str | int) -> int:
@@ -141,15 +256,18 @@ def load_json(response: Response) -> tuple[Any, str | None]:
         return None, f"malformed JSON: {exc}"[:200]
 
 
-def load_xml(response: Response):
+def load_xml(response: Response, check_encoding: bool = True):
     """(lxml root element, None), or (None, reason) for an empty, undecodable or malformed XML body.
 
     Strict on purpose: a truncated feed is rejected as a whole rather than half-read. Entities are
-    not resolved and nothing is fetched from the network (no XXE).
+    not resolved and nothing is fetched from the network (no XXE). With `check_encoding=False` the
+    body's bytes are left to lxml alone (an encoding fault is then reported as malformed XML).
     """
     from lxml import etree
 
-    reason = check_body(response)
+    if not response.body or not response.body.strip():
+        return None, "empty body"
+    reason = check_body(response) if check_encoding else None
     if reason:
         return None, reason
     parser = etree.XMLParser(resolve_entities=False, no_network=True, recover=False, huge_tree=False)

@@ -23,8 +23,8 @@ import scrapy
 from pypdf import PdfReader
 from pypdf.errors import PdfReadError
 
-from scout.models import Document, Reject
-from scout.settings import CrawlSettings
+from scout.models import DocKind, Document, Reject
+from spiders.base import EndpointSpider, int_arg
 
 START_URL = "https://www.mod.go.jp/atla/funding.html"
 ORGANIZATION = "防衛装備庁"
@@ -139,31 +139,18 @@ def pdf_text(body: bytes) -> str:
         raise PdfError(f"unreadable PDF: {type(exc).__name__}: {exc}") from exc
 
 
-class AtlaSpider(scrapy.Spider):
+class AtlaSpider(EndpointSpider):
     """ATLA research themes, one `Document(kind=need)` per numbered theme of a call PDF."""
 
     name = "atla"
+    kind = DocKind.need
     base_url = START_URL  # the public endpoint; `-a base_url=...` points the spider elsewhere
     allowed_domains = ["www.mod.go.jp", "mod.go.jp"]
 
-    def __init__(self, base_url: str = START_URL, max_depth: int | str = 2, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        settings = CrawlSettings()
-        self.base_url = base_url
-        self.max_depth = int(max_depth)
-        host = urlparse(base_url).hostname
-        self.allowed_domains = sorted({*type(self).allowed_domains, *settings.allowed_domains, *([host] if host else [])})
-        self.root_path = urlparse(base_url).path.rsplit("/", 1)[0] or "/"
-
-    async def start(self):  # type: ignore[no-untyped-def]
-        yield scrapy.Request(self.base_url, callback=self.parse, cb_kwargs={"depth": 0}, errback=self.request_failed)
-
-    def request_failed(self, failure: Any) -> Iterator[Reject]:
-        """A request that failed for good (HTTP error after retries, DNS, timeout, robots.txt) is recorded."""
-        request = getattr(failure, "request", None)
-        response = getattr(failure.value, "response", None)
-        reason = f"HTTP {response.status}" if response is not None else f"{type(failure.value).__name__}: {failure.value}"
-        yield Reject(source=self.name, url=request.url if request is not None else None, reason=f"request failed: {reason}"[:300])
+    def __init__(self, max_depth: int | str = 2, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.max_depth = int_arg("max_depth", max_depth)
+        self.root_path = urlparse(self.base_url).path.rsplit("/", 1)[0] or "/"
 
     def parse(self, response: scrapy.http.Response, depth: int = 0, **kwargs: Any) -> Iterator[Reject | scrapy.Request]:
         """A programme or call page: follow the call pages and the theme PDFs.
@@ -176,10 +163,10 @@ class AtlaSpider(scrapy.Spider):
             if response.body.lstrip().startswith(b"%PDF-"):
                 yield from self.parse_pdf(response)
                 return
-            yield Reject(source=self.name, url=response.url, reason="not an HTML page")
+            yield self.reject(response.url, "not an HTML page")
             return
         if not response.body.strip():
-            yield Reject(source=self.name, url=response.url, reason="empty body")
+            yield self.reject(response.url, "empty body")
             return
         seen: set[str] = set()
         for link in response.css("a[href]"):
@@ -194,12 +181,12 @@ class AtlaSpider(scrapy.Spider):
             if url.lower().endswith(".pdf"):
                 if any(word.lower() in haystack for word in _PDF_WORDS):
                     seen.add(url)
-                    yield scrapy.Request(url, callback=self.parse_pdf, cb_kwargs={"label": label}, errback=self.request_failed)
+                    yield self.request(url, callback=self.parse_pdf, cb_kwargs={"label": label})
             elif depth < self.max_depth and urlparse(url).path.startswith(self.root_path) and any(
                 word in label for word in _PAGE_WORDS
             ):
                 seen.add(url)
-                yield scrapy.Request(url, callback=self.parse, cb_kwargs={"depth": depth + 1}, errback=self.request_failed)
+                yield self.request(url, cb_kwargs={"depth": depth + 1})
 
     def parse_pdf(self, response: scrapy.http.Response, label: str = "", **kwargs: Any) -> Iterator[Document | Reject]:
         """A call document: each numbered research theme becomes one need.
@@ -210,11 +197,11 @@ class AtlaSpider(scrapy.Spider):
         try:
             text = pdf_text(response.body)
         except PdfError as exc:
-            yield Reject(source=self.name, url=response.url, reason=str(exc))
+            yield self.reject(response.url, str(exc))
             return
         themes = split_themes(text)
         if not themes:
-            yield Reject(source=self.name, url=response.url, reason="no numbered research themes (研究テーマ) found in the PDF")
+            yield self.reject(response.url, "no numbered research themes (研究テーマ) found in the PDF")
             return
         year = fiscal_year(text[:2000]) or fiscal_year(label)
         published = None
@@ -228,8 +215,8 @@ class AtlaSpider(scrapy.Spider):
         path = urlparse(response.url).path
         for theme in themes:
             yield Document.make(
-                kind="need",
-                source=self.name,
+                kind=self.kind,
+                source=self.source,
                 source_id=f"{path}#theme-{theme.number}",
                 url=f"{response.url}#theme-{theme.number}",
                 title=theme.title,

@@ -12,19 +12,17 @@ from __future__ import annotations
 import re
 from datetime import datetime, timezone
 from typing import Any, Iterator
-from urllib.parse import urlparse
 
 import scrapy
 
-from scout.models import Document, Reject
-from scout.settings import CrawlSettings
+from scout.models import DocKind, Document, Reject
+from spiders.base import EndpointSpider, join_text, slugify
 
 START_URL = "https://www.diu.mil/work-with-us/open-solicitations"
 ORGANIZATION = "Defense Innovation Unit"
 _MONTH_DATE = r"([A-Z][a-z]{2,8}\.? \d{1,2},? \d{4}|\d{4}-\d{2}-\d{2}|\d{1,2}/\d{1,2}/\d{4})"
 _DUE = re.compile(r"(?:responses?|submissions?|proposals?)\s+(?:are\s+)?due(?:\s+(?:by|on))?\s*:?\s*" + _MONTH_DATE, re.I)
 _POSTED = re.compile(r"(?:posted|published|released|opened)(?:\s+on)?\s*:?\s*" + _MONTH_DATE, re.I)
-_SLUG = re.compile(r"[^a-z0-9]+")
 
 
 def parse_date(raw: str) -> datetime | None:
@@ -37,33 +35,13 @@ def parse_date(raw: str) -> datetime | None:
     return None
 
 
-def slugify(text: str) -> str:
-    return _SLUG.sub("-", text.lower()).strip("-")[:80]
-
-
-class DiuSpider(scrapy.Spider):
+class DiuSpider(EndpointSpider):
     """DIU open solicitations, one `Document(kind=need)` per solicitation."""
 
     name = "diu"
     base_url = START_URL  # the public endpoint; `-a base_url=...` points the spider elsewhere
+    kind = DocKind.need
     allowed_domains = ["www.diu.mil", "diu.mil"]
-
-    def __init__(self, base_url: str = START_URL, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        settings = CrawlSettings()
-        self.base_url = base_url
-        host = urlparse(base_url).hostname
-        self.allowed_domains = sorted({*type(self).allowed_domains, *settings.allowed_domains, *([host] if host else [])})
-
-    async def start(self):  # type: ignore[no-untyped-def]
-        yield scrapy.Request(self.base_url, callback=self.parse, errback=self.request_failed)
-
-    def request_failed(self, failure: Any) -> Iterator[Reject]:
-        """A request that failed for good (HTTP error after retries, DNS, timeout, robots.txt) is recorded."""
-        request = getattr(failure, "request", None)
-        response = getattr(failure.value, "response", None)
-        reason = f"HTTP {response.status}" if response is not None else f"{type(failure.value).__name__}: {failure.value}"
-        yield Reject(source=self.name, url=request.url if request is not None else None, reason=f"request failed: {reason}"[:300])
 
     def parse(self, response: scrapy.http.Response, **kwargs: Any) -> Iterator[Document | Reject]:
         """The open-solicitations page: one need per accordion item.
@@ -73,30 +51,30 @@ class DiuSpider(scrapy.Spider):
         @returns requests 0 0
         """
         if not isinstance(response, scrapy.http.TextResponse) or not response.body.strip():
-            yield Reject(source=self.name, url=response.url, reason="empty body or not an HTML page")
+            yield self.reject(response.url, "empty body or not an HTML page")
             return
         headings = response.css(".usa-accordion__heading")
         if not headings:
             if re.search(r"no (?:open|current) solicitations", response.text, re.I):
                 return  # a legitimately empty list
-            yield Reject(source=self.name, url=response.url,
-                         reason="no solicitation accordion (.usa-accordion__heading) found: page layout not recognised")
+            yield self.reject(response.url,
+                              "no solicitation accordion (.usa-accordion__heading) found: page layout not recognised")
             return
         for index, heading in enumerate(headings):
             yield self.solicitation(response, heading, index)
 
     def solicitation(self, response: scrapy.http.TextResponse, heading: Any, index: int) -> Document | Reject:
-        title = " ".join(" ".join(heading.css("::text").getall()).split())
+        title = join_text(heading.css("::text").getall())
         content = heading.xpath("following-sibling::*[1][contains(@class, 'usa-accordion__content')]")
         if not content:
             controls = heading.css("button::attr(aria-controls)").get()
             content = response.xpath("//*[@id=$id]", id=controls) if controls else content
         if not title or not content:
-            return Reject(source=self.name, url=response.url, reason=f"solicitation #{index + 1} without title or content")
-        blocks = [" ".join(" ".join(node.css("::text").getall()).split()) for node in content.css("p, li")]
+            return self.reject(response.url, f"solicitation #{index + 1} without title or content")
+        blocks = [join_text(node.css("::text").getall()) for node in content.css("p, li")]
         blocks = [b for b in blocks if b]
         if not blocks:
-            blocks = [" ".join(" ".join(content.css("::text").getall()).split())]
+            blocks = [join_text(content.css("::text").getall())]
         full = " ".join(blocks)
         link = None
         for anchor in content.css("a[href]"):
@@ -117,8 +95,8 @@ class DiuSpider(scrapy.Spider):
             b for b in blocks if not ((_DUE.search(b) or _POSTED.search(b)) and len(b) < 120) and "Submit a Solution" not in b
         )
         return Document.make(
-            kind="need",
-            source=self.name,
+            kind=self.kind,
+            source=self.source,
             source_id=solicitation_id,
             url=link or f"{response.url}#{slugify(title)}",
             title=title,

@@ -13,13 +13,12 @@ from __future__ import annotations
 import re
 from datetime import datetime, timezone
 from typing import Any, Iterator
-from urllib.parse import urlencode, urlparse
+from urllib.parse import urlencode
 
 import scrapy
-from lxml import etree
 
-from scout.models import Document, Reject
-from scout.settings import CrawlSettings
+from scout.models import DocKind, Document, Reject
+from spiders.base import EndpointSpider, int_arg, load_xml
 
 API_URL = "https://api.jstage.jst.go.jp/searchapi/do"
 NS = {
@@ -64,10 +63,11 @@ def _date(raw: str) -> datetime | None:
         return None
 
 
-class JstageSpider(scrapy.Spider):
+class JstageSpider(EndpointSpider):
     """Articles from J-STAGE, one `Document(kind=research)` per article."""
 
     name = "jstage"
+    kind = DocKind.research
     base_url = API_URL  # the public endpoint; `-a base_url=...` points the spider elsewhere
     allowed_domains = ["api.jstage.jst.go.jp", "www.jstage.jst.go.jp"]
 
@@ -80,21 +80,15 @@ class JstageSpider(scrapy.Spider):
         count: int | str = 100,
         max_results: int | str = 500,
         follow_articles: str | bool = True,
-        base_url: str = API_URL,
-        *args: Any,
         **kwargs: Any,
     ) -> None:
-        super().__init__(*args, **kwargs)
-        settings = CrawlSettings()
-        self.enabled = settings.jstage_enabled
+        super().__init__(**kwargs)
+        self.enabled = self.crawl_settings.jstage_enabled
         self.query = {k: v for k, v in {"keyword": keyword, "article": article, "pubyearfrom": pubyearfrom,
                                         "cdjournal": cdjournal}.items() if v}
-        self.count = max(1, min(int(count), MAX_COUNT))
-        self.max_results = int(max_results)
+        self.count = max(1, min(int_arg("count", count), MAX_COUNT))
+        self.max_results = int_arg("max_results", max_results)
         self.follow_articles = str(follow_articles).lower() not in ("0", "false", "no", "off")
-        self.base_url = base_url
-        host = urlparse(base_url).hostname
-        self.allowed_domains = sorted({*type(self).allowed_domains, *settings.allowed_domains, *([host] if host else [])})
 
     def page_url(self, start: int) -> str:
         return f"{self.base_url}?{urlencode({'service': 3, **self.query, 'start': start, 'count': self.count})}"
@@ -103,14 +97,7 @@ class JstageSpider(scrapy.Spider):
         if not self.enabled:
             self.logger.info("jstage disabled by SCOUT_CRAWL_JSTAGE_ENABLED=false")
             return
-        yield scrapy.Request(self.page_url(1), callback=self.parse, errback=self.request_failed)
-
-    def request_failed(self, failure: Any) -> Iterator[Reject]:
-        """A request that failed for good (HTTP error after retries, DNS, timeout, robots.txt) is recorded."""
-        request = getattr(failure, "request", None)
-        response = getattr(failure.value, "response", None)
-        reason = f"HTTP {response.status}" if response is not None else f"{type(failure.value).__name__}: {failure.value}"
-        yield Reject(source=self.name, url=request.url if request is not None else None, reason=f"request failed: {reason}"[:300])
+        yield self.request(self.page_url(1))
 
     def parse(self, response: scrapy.http.Response, **kwargs: Any) -> Iterator[Document | Reject | scrapy.Request]:
         """One page of search results; follows each article page and the next page.
@@ -118,30 +105,24 @@ class JstageSpider(scrapy.Spider):
         @url https://api.jstage.jst.go.jp/searchapi/do?service=3&keyword=radar&count=5
         @returns requests 0 6
         """
-        if not response.body.strip():
-            yield Reject(source=self.name, url=response.url, reason="empty body")
-            return
-        try:
-            root = etree.fromstring(response.body, parser=etree.XMLParser(resolve_entities=False, no_network=True))
-        except etree.XMLSyntaxError as exc:
-            yield Reject(source=self.name, url=response.url, reason=f"malformed XML: {exc}")
+        root, reason = load_xml(response, check_encoding=False)
+        if root is None:
+            yield self.reject(response.url, reason)
             return
         status = _text(root, "a:result/a:status") or _text(root, "result/status")
         if status.startswith("ERR") and status != "ERR_001":  # ERR_001: no hits, not a fault
             message = _text(root, "a:result/a:message") or _text(root, "result/message")
-            yield Reject(source=self.name, url=response.url, reason=f"J-STAGE error {status}: {message}")
+            yield self.reject(response.url, f"J-STAGE error {status}: {message}")
             return
         entries = root.findall("a:entry", NS)
         for entry in entries:
             record = self.entry_record(entry)
             if not record["title"] or not record["url"]:
-                yield Reject(source=self.name, url=record["url"] or response.url, reason="entry without title or link")
+                yield self.reject(record["url"] or response.url, "entry without title or link")
                 continue
             if self.follow_articles:
-                yield scrapy.Request(
-                    record["url"], callback=self.parse_article, errback=self.article_failed,
-                    cb_kwargs={"record": record}, meta={"record": record},
-                )
+                yield self.request(record["url"], callback=self.parse_article, errback=self.article_failed,
+                                   cb_kwargs={"record": record}, meta={"record": record})
             else:
                 yield self.make_document(record)
         total = int(_text(root, "opensearch:totalResults") or 0)
@@ -149,7 +130,7 @@ class JstageSpider(scrapy.Spider):
         per_page = int(_text(root, "opensearch:itemsPerPage") or len(entries) or self.count)
         next_start = start + per_page
         if entries and next_start <= total and next_start <= self.max_results:
-            yield scrapy.Request(self.page_url(next_start), callback=self.parse, errback=self.request_failed)
+            yield self.request(self.page_url(next_start))
 
     def entry_record(self, entry: Any) -> dict[str, Any]:
         title_ja = _text(entry, "a:article_title/a:ja")
@@ -190,7 +171,7 @@ class JstageSpider(scrapy.Spider):
         """
         record = dict(record or response.meta.get("record") or {})
         if not record:
-            yield Reject(source=self.name, url=response.url, reason="article page without its search record")
+            yield self.reject(response.url, "article page without its search record")
             return
         try:
             selector = response.selector
@@ -223,12 +204,12 @@ class JstageSpider(scrapy.Spider):
         # The other-language title helps cross-lingual matching; keep it after the abstract.
         text = " ".join(t for t in (abstract, other_title) if t) or "; ".join(record.get("keywords") or [])
         if not text:
-            return Reject(source=self.name, url=record["url"], reason="article without abstract, English title or keywords")
+            return self.reject(record["url"], "article without abstract, English title or keywords")
         published = _date(record.get("published") or "") or _date(record.get("pubyear") or "")
         source_id = record.get("doi") or record.get("joi") or record["url"]
         return Document.make(
-            kind="research",
-            source=self.name,
+            kind=self.kind,
+            source=self.source,
             source_id=source_id,
             url=record["url"],
             title=record["title"],

@@ -11,16 +11,14 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 from typing import Any, Iterator
-from urllib.parse import urlencode, urlparse
+from urllib.parse import urlencode
 
 import scrapy
-from scrapy import signals
 from lxml import etree
 from scrapy.exceptions import CloseSpider
 
-from scout.models import Document, Reject
-from scout.settings import CrawlSettings
-from spiders.sources.openalex import install_redaction, without_secrets
+from scout.models import DocKind, Document, Reject
+from spiders.base import CREDENTIAL_PARAMS, EndpointSpider, int_arg, load_xml
 
 API_URL = "https://kaken.nii.ac.jp/opensearch/"
 GRANT_URL = "https://kaken.nii.ac.jp/grant/{id}/"
@@ -59,38 +57,25 @@ def _strip_namespaces(root: Any) -> None:
             node.tag = etree.QName(node).localname
 
 
-class KakenSpider(scrapy.Spider):
+class KakenSpider(EndpointSpider):
     """KAKEN research projects, one `Document(kind=research)` per grant award."""
 
     name = "kaken"
+    kind = DocKind.research
     base_url = API_URL  # the public endpoint; `-a base_url=...` points the spider elsewhere
     allowed_domains = ["kaken.nii.ac.jp"]
+    secret_params = CREDENTIAL_PARAMS
 
-    def __init__(
-        self,
-        kw: str = "",
-        rw: int | str = 100,
-        max_results: int | str = 500,
-        base_url: str = API_URL,
-        *args: Any,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(*args, **kwargs)
-        settings = CrawlSettings()
-        self.appid = settings.kaken_appid.get_secret_value() if settings.kaken_appid else ""
+    def __init__(self, kw: str = "", rw: int | str = 100, max_results: int | str = 500, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        appid = self.crawl_settings.kaken_appid
+        self.appid = appid.get_secret_value() if appid else ""
         self.kw = kw
-        self.rw = max(1, min(int(rw), MAX_RW))
-        self.max_results = int(max_results)
-        self.base_url = base_url
-        host = urlparse(base_url).hostname
-        self.allowed_domains = sorted({*type(self).allowed_domains, *settings.allowed_domains, *([host] if host else [])})
+        self.rw = max(1, min(int_arg("rw", rw), MAX_RW))
+        self.max_results = int_arg("max_results", max_results)
 
-    @classmethod
-    def from_crawler(cls, crawler, *args, **kwargs):  # type: ignore[no-untyped-def]
-        spider = super().from_crawler(crawler, *args, **kwargs)
-        # Scrapy replaces its root log handler after the spider is built: filter once the spider opens.
-        crawler.signals.connect(lambda spider: install_redaction(spider.appid), signal=signals.spider_opened, weak=False)
-        return spider
+    def secrets(self) -> list[str]:
+        return [self.appid]
 
     def page_url(self, st: int) -> str:
         params: dict[str, Any] = {"appid": self.appid, "format": "xml", "rw": self.rw, "st": st}
@@ -104,14 +89,7 @@ class KakenSpider(scrapy.Spider):
                 "kaken_appid_missing: KAKEN needs an application id; register one at "
                 "https://support.nii.ac.jp/en/cinii/api/developer and set SCOUT_CRAWL_KAKEN_APPID"
             )
-        yield scrapy.Request(self.page_url(1), callback=self.parse, errback=self.request_failed)
-
-    def request_failed(self, failure: Any) -> Iterator[Reject]:
-        """A request that failed for good (HTTP error after retries, DNS, timeout, robots.txt) is recorded."""
-        request = getattr(failure, "request", None)
-        response = getattr(failure.value, "response", None)
-        reason = f"HTTP {response.status}" if response is not None else f"{type(failure.value).__name__}: {failure.value}"
-        yield Reject(source=self.name, url=without_secrets(request.url) if request is not None else None, reason=f"request failed: {reason}"[:300])
+        yield self.request(self.page_url(1))
 
     def parse(self, response: scrapy.http.Response, **kwargs: Any) -> Iterator[Document | Reject | scrapy.Request]:
         """One page of grant awards; follows the next page.
@@ -120,19 +98,15 @@ class KakenSpider(scrapy.Spider):
         @returns items 0 5
         @returns requests 0 1
         """
-        if not response.body.strip():
-            yield Reject(source=self.name, url=without_secrets(response.url), reason="empty body")
-            return
-        try:
-            root = etree.fromstring(response.body, parser=etree.XMLParser(resolve_entities=False, no_network=True))
-        except etree.XMLSyntaxError as exc:
-            yield Reject(source=self.name, url=without_secrets(response.url), reason=f"malformed XML: {exc}")
+        root, reason = load_xml(response, check_encoding=False)
+        if root is None:
+            yield self.reject(response.url, reason)
             return
         _strip_namespaces(root)
         root_name = etree.QName(root).localname
         if root_name not in ("grantAwards", "grantAwardList", "grants"):
             message = _clean(" ".join(root.itertext()))[:200]
-            yield Reject(source=self.name, url=without_secrets(response.url), reason=f"not a KAKEN grant list (<{root_name}>): {message}")
+            yield self.reject(response.url, f"not a KAKEN grant list (<{root_name}>): {message}")
             return
         awards = root.findall("grantAward")
         for award in awards:
@@ -142,7 +116,7 @@ class KakenSpider(scrapy.Spider):
         per_page = int(_clean(root.findtext("itemsPerPage")) or len(awards) or self.rw)
         next_start = start + per_page
         if awards and next_start <= total and next_start <= self.max_results:
-            yield scrapy.Request(self.page_url(next_start), callback=self.parse, errback=self.request_failed)
+            yield self.request(self.page_url(next_start))
 
     def award_to_item(self, award: Any, page_url: str) -> Document | Reject:
         grant_id = award.get("id") or ""
@@ -153,7 +127,7 @@ class KakenSpider(scrapy.Spider):
         title_en = _clean(summary_en.findtext("title")) if summary_en is not None and _lang_of(summary_en) == "en" else ""
         title = title_ja or title_en
         if not grant_id or not title:
-            return Reject(source=self.name, url=without_secrets(page_url), reason=f"grant award without id or title ({grant_id or 'no id'})")
+            return self.reject(page_url, f"grant award without id or title ({grant_id or 'no id'})")
         main = summary_ja if title_ja else summary_en
         institutions = []
         for inst in (main.findall("institution") if main is not None else []):
@@ -193,12 +167,12 @@ class KakenSpider(scrapy.Spider):
         if not parts and keywords:  # no outline: the keywords still say what the project is about
             parts = ["; ".join(keywords)]
         if not parts:
-            return Reject(source=self.name, url=GRANT_URL.format(id=grant_id), reason="grant award without outline or keywords")
+            return self.reject(GRANT_URL.format(id=grant_id), "grant award without outline or keywords")
         if title_en and title_en != title:
             parts.append(title_en)  # the English title helps cross-lingual matching
         return Document.make(
-            kind="research",
-            source=self.name,
+            kind=self.kind,
+            source=self.source,
             source_id=grant_id,
             url=GRANT_URL.format(id=grant_id),
             title=title,

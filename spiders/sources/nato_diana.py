@@ -12,16 +12,14 @@ from __future__ import annotations
 
 import re
 from typing import Any, Iterator
-from urllib.parse import urlparse
 
 import scrapy
 
-from scout.models import Document, Reject
-from scout.settings import CrawlSettings
+from scout.models import DocKind, Document, Reject
+from spiders.base import EndpointSpider, join_text, slugify
 
 START_URL = "https://www.diana.nato.int/challenge-programme.html"
 ORGANIZATION = "NATO DIANA"
-_SLUG = re.compile(r"[^a-z0-9]+")
 _CARD_PREDICATE = (
     "[@class and (starts-with(normalize-space(@class), 'challenge') or contains(@class, ' challenge'))]"
     "[.//h2 or .//h3 or .//h4][.//p]"
@@ -29,37 +27,13 @@ _CARD_PREDICATE = (
 _YEAR = re.compile(r"\b(20\d{2})\b")
 
 
-def slugify(text: str) -> str:
-    return _SLUG.sub("-", text.lower()).strip("-")[:80]
-
-
-def _clean(parts: list[str]) -> str:
-    return " ".join(" ".join(parts).split())
-
-
-class NatoDianaSpider(scrapy.Spider):
+class NatoDianaSpider(EndpointSpider):
     """NATO DIANA challenge areas, one `Document(kind=need)` per area."""
 
     name = "nato_diana"
     base_url = START_URL  # the public endpoint; `-a base_url=...` points the spider elsewhere
+    kind = DocKind.need
     allowed_domains = ["www.diana.nato.int", "diana.nato.int"]
-
-    def __init__(self, base_url: str = START_URL, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        settings = CrawlSettings()
-        self.base_url = base_url
-        host = urlparse(base_url).hostname
-        self.allowed_domains = sorted({*type(self).allowed_domains, *settings.allowed_domains, *([host] if host else [])})
-
-    async def start(self):  # type: ignore[no-untyped-def]
-        yield scrapy.Request(self.base_url, callback=self.parse, errback=self.request_failed)
-
-    def request_failed(self, failure: Any) -> Iterator[Reject]:
-        """A request that failed for good (HTTP error after retries, DNS, timeout, robots.txt) is recorded."""
-        request = getattr(failure, "request", None)
-        response = getattr(failure.value, "response", None)
-        reason = f"HTTP {response.status}" if response is not None else f"{type(failure.value).__name__}: {failure.value}"
-        yield Reject(source=self.name, url=request.url if request is not None else None, reason=f"request failed: {reason}"[:300])
 
     def parse(self, response: scrapy.http.Response, **kwargs: Any) -> Iterator[Document | Reject]:
         """The challenge programme page: one need per challenge area.
@@ -69,29 +43,29 @@ class NatoDianaSpider(scrapy.Spider):
         @returns requests 0 0
         """
         if not isinstance(response, scrapy.http.TextResponse) or not response.body.strip():
-            yield Reject(source=self.name, url=response.url, reason="empty body or not an HTML page")
+            yield self.reject(response.url, "empty body or not an HTML page")
             return
         areas = list(self.from_cards(response)) or list(self.from_sections(response))
         if not areas:
-            yield Reject(source=self.name, url=response.url, reason="no challenge areas found: page layout not recognised")
+            yield self.reject(response.url, "no challenge areas found: page layout not recognised")
             return
-        page_title = _clean(response.css("title::text").getall())
-        year_match = _YEAR.search(page_title + " " + _clean(response.css("h1 ::text").getall()))
+        page_title = join_text(response.css("title::text").getall())
+        year_match = _YEAR.search(page_title + " " + join_text(response.css("h1 ::text").getall()))
         seen: set[str] = set()
         for title, description, link in areas:
             if not title:
-                yield Reject(source=self.name, url=response.url, reason="challenge area without a title")
+                yield self.reject(response.url, "challenge area without a title")
                 continue
             if not description:
-                yield Reject(source=self.name, url=link or response.url, reason=f"challenge area '{title}' without a description")
+                yield self.reject(link or response.url, f"challenge area '{title}' without a description")
                 continue
             slug = slugify(title)
             if slug in seen:
                 continue
             seen.add(slug)
             yield Document.make(
-                kind="need",
-                source=self.name,
+                kind=self.kind,
+                source=self.source,
                 source_id=slug,
                 url=link or f"{response.url.split('#')[0]}#{slug}",
                 title=title,
@@ -108,8 +82,8 @@ class NatoDianaSpider(scrapy.Spider):
         for card in cards:
             if card.xpath("./descendant::*" + _CARD_PREDICATE):
                 continue
-            title = _clean(card.xpath("(.//h2|.//h3|.//h4)[1]//text()").getall())
-            description = " ".join(_clean(p.xpath(".//text()").getall()) for p in card.css("p, li"))
+            title = join_text(card.xpath("(.//h2|.//h3|.//h4)[1]//text()").getall())
+            description = " ".join(join_text(p.xpath(".//text()").getall()) for p in card.css("p, li"))
             href = card.css("a[href]::attr(href)").get()
             yield title, " ".join(description.split()), response.urljoin(href) if href else None
 
@@ -123,12 +97,12 @@ class NatoDianaSpider(scrapy.Spider):
                 if tag == "h3":
                     if title is not None:
                         yield title, " ".join(parts), href
-                    title = _clean(sibling.xpath(".//text()").getall())
+                    title = join_text(sibling.xpath(".//text()").getall())
                     parts = []
                     href = sibling.css("a[href]::attr(href)").get()
                     href = response.urljoin(href) if href else None
                 elif title is not None and tag in ("p", "ul", "ol", "div"):
-                    text = _clean(sibling.xpath(".//text()").getall())
+                    text = join_text(sibling.xpath(".//text()").getall())
                     if text:
                         parts.append(text)
             if title is not None:

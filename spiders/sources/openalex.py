@@ -11,17 +11,15 @@ burn more of the budget.
 from __future__ import annotations
 
 import json
-import logging
 from datetime import date, datetime, timedelta, timezone
 from typing import Any, Iterator
-from urllib.parse import parse_qsl, urlencode, urlparse, urlsplit, urlunsplit
+from urllib.parse import urlencode
 
 import scrapy
-from scrapy import signals
 from scrapy.exceptions import CloseSpider
 
-from scout.models import Document, Reject
-from scout.settings import CrawlSettings
+from scout.models import DocKind, Document, Reject
+from spiders.base import CREDENTIAL_PARAMS, EndpointSpider, SecretRedactingFilter, int_arg  # noqa: F401 - the filter is re-exported
 
 API_URL = "https://api.openalex.org/works"
 MAX_PER_PAGE = 100  # the API's own cap per page
@@ -29,41 +27,6 @@ MAX_PER_PAGE = 100  # the API's own cap per page
 _EXHAUSTED_WORDS = ("credit", "budget", "rate limit", "daily limit", "too many requests", "quota")
 # 429 is deliberately absent: for this API it means the allowance is gone, not a transient fault.
 _RETRY_CODES = [500, 502, 503, 504, 522, 524, 408]
-
-
-class SecretRedactingFilter(logging.Filter):
-    """Replaces a secret (an API key carried in the query string) with *** in every log record."""
-
-    def __init__(self, secret: str) -> None:
-        super().__init__()
-        self.secret = secret
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if self.secret:
-            try:
-                message = record.getMessage()
-            except Exception:  # a broken record is not ours to fix
-                return True
-            if self.secret in message:
-                record.msg = message.replace(self.secret, "***")
-                record.args = ()
-        return True
-
-
-def install_redaction(secret: str) -> None:
-    """Attach the redacting filter to every root handler (Scrapy logs request URLs at DEBUG)."""
-    if not secret:
-        return
-    for handler in logging.getLogger().handlers:
-        if not any(isinstance(f, SecretRedactingFilter) and f.secret == secret for f in handler.filters):
-            handler.addFilter(SecretRedactingFilter(secret))
-
-
-def without_secrets(url: str, names: tuple[str, ...] = ("api_key", "appid")) -> str:
-    """The URL with credential parameters removed: what may be written to rejects logs and stats."""
-    parts = urlsplit(url)
-    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in names]
-    return urlunsplit(parts._replace(query=urlencode(query)))
 
 
 def rebuild_abstract(inverted_index: dict[str, list[int]] | None) -> str:
@@ -98,12 +61,14 @@ def _published(work: dict[str, Any]) -> datetime | None:
     return None
 
 
-class OpenalexSpider(scrapy.Spider):
+class OpenalexSpider(EndpointSpider):
     """Research works from OpenAlex, one `Document(kind=research)` per work."""
 
     name = "openalex"
+    kind = DocKind.research
     base_url = API_URL  # the public endpoint; `-a base_url=...` points the spider elsewhere
     allowed_domains = ["api.openalex.org"]
+    secret_params = CREDENTIAL_PARAMS
     handle_httpstatus_list = [400, 402, 403, 429]
     custom_settings = {
         "RETRY_HTTP_CODES": _RETRY_CODES,
@@ -118,33 +83,24 @@ class OpenalexSpider(scrapy.Spider):
         days: int | str = 7,
         per_page: int | str = MAX_PER_PAGE,
         max_pages: int | str = 5,
-        base_url: str = API_URL,
-        *args: Any,
         **kwargs: Any,
     ) -> None:
-        super().__init__(*args, **kwargs)
-        settings = CrawlSettings()
-        self.api_key = settings.openalex_api_key.get_secret_value() if settings.openalex_api_key else ""
-        self.mailto = settings.openalex_mailto
+        super().__init__(**kwargs)
+        key = self.crawl_settings.openalex_api_key
+        self.api_key = key.get_secret_value() if key else ""
+        self.mailto = self.crawl_settings.openalex_mailto
         self.search = search
-        self.since = since or (date.today() - timedelta(days=int(days))).isoformat()
+        self.since = since or (date.today() - timedelta(days=int_arg("days", days))).isoformat()
         filters = [f for f in (filter,) if f]
         if not any(f.startswith("from_publication_date") for f in filter.split(",")):
             filters.append(f"from_publication_date:{self.since}")
         self.filter = ",".join(filters)
-        self.per_page = max(1, min(int(per_page), MAX_PER_PAGE))
-        self.max_pages = int(max_pages)
-        self.base_url = base_url
-        host = urlparse(base_url).hostname
-        self.allowed_domains = sorted({*type(self).allowed_domains, *settings.allowed_domains, *([host] if host else [])})
+        self.per_page = max(1, min(int_arg("per_page", per_page), MAX_PER_PAGE))
+        self.max_pages = int_arg("max_pages", max_pages)
         self.pages = 0
 
-    @classmethod
-    def from_crawler(cls, crawler, *args, **kwargs):  # type: ignore[no-untyped-def]
-        spider = super().from_crawler(crawler, *args, **kwargs)
-        # Scrapy replaces its root log handler after the spider is built: filter once the spider opens.
-        crawler.signals.connect(lambda spider: install_redaction(spider.api_key), signal=signals.spider_opened, weak=False)
-        return spider
+    def secrets(self) -> list[str]:
+        return [self.api_key]
 
     def page_url(self, cursor: str) -> str:
         params: dict[str, Any] = {"per_page": self.per_page, "cursor": cursor}
@@ -163,7 +119,7 @@ class OpenalexSpider(scrapy.Spider):
             self.logger.warning(
                 "no OpenAlex API key (SCOUT_CRAWL_OPENALEX_API_KEY): the keyless allowance is tiny and runs out fast"
             )
-        yield scrapy.Request(self.page_url("*"), callback=self.parse, meta={"cursor": "*"}, errback=self.request_failed)
+        yield self.request(self.page_url("*"), meta={"cursor": "*"})
 
     def _stop_if_exhausted(self, response: scrapy.http.Response, payload: Any) -> None:
         message = ""
@@ -179,13 +135,6 @@ class OpenalexSpider(scrapy.Spider):
                 f"the daily credits/budget are used up, not retrying. Wait for the daily reset or check {setting}."
             )
 
-    def request_failed(self, failure: Any) -> Iterator[Reject]:
-        """A request that failed for good (HTTP error after retries, DNS, timeout, robots.txt) is recorded."""
-        request = getattr(failure, "request", None)
-        response = getattr(failure.value, "response", None)
-        reason = f"HTTP {response.status}" if response is not None else f"{type(failure.value).__name__}: {failure.value}"
-        yield Reject(source=self.name, url=without_secrets(request.url) if request is not None else None, reason=f"request failed: {reason}"[:300])
-
     def parse(self, response: scrapy.http.Response, **kwargs: Any) -> Iterator[Document | Reject | scrapy.Request]:
         """One page of works; follows `meta.next_cursor`.
 
@@ -198,36 +147,34 @@ class OpenalexSpider(scrapy.Spider):
         except (ValueError, UnicodeDecodeError) as exc:
             payload = None
             self._stop_if_exhausted(response, payload)
-            yield Reject(source=self.name, url=without_secrets(response.url), reason=f"malformed JSON: {exc}")
+            yield self.reject(response.url, f"malformed JSON: {exc}")
             return
         self._stop_if_exhausted(response, payload)
         if payload is None:
-            yield Reject(source=self.name, url=without_secrets(response.url), reason=f"empty body (HTTP {response.status})")
+            yield self.reject(response.url, f"empty body (HTTP {response.status})")
             return
         if response.status >= 400 or not isinstance(payload, dict) or "error" in payload:
             message = payload.get("message") or payload.get("error") if isinstance(payload, dict) else None
-            yield Reject(
-                source=self.name, url=without_secrets(response.url), reason=f"OpenAlex error HTTP {response.status}: {message or 'no results list'}"
-            )
+            yield self.reject(response.url, f"OpenAlex error HTTP {response.status}: {message or 'no results list'}")
             return
         results = payload.get("results")
         if not isinstance(results, list):
-            yield Reject(source=self.name, url=without_secrets(response.url), reason="OpenAlex answer has no results list")
+            yield self.reject(response.url, "OpenAlex answer has no results list")
             return
         for work in results:
             yield self.work_to_item(work, response.url)
         self.pages += 1
         next_cursor = (payload.get("meta") or {}).get("next_cursor")
         if next_cursor and results and (self.max_pages <= 0 or self.pages < self.max_pages):
-            yield scrapy.Request(self.page_url(next_cursor), callback=self.parse, meta={"cursor": next_cursor}, errback=self.request_failed)
+            yield self.request(self.page_url(next_cursor), meta={"cursor": next_cursor})
 
     def work_to_item(self, work: Any, page_url: str) -> Document | Reject:
         if not isinstance(work, dict):
-            return Reject(source=self.name, url=without_secrets(page_url), reason="work is not a JSON object")
+            return self.reject(page_url, "work is not a JSON object")
         openalex_id = str(work.get("id") or "")
         title = work.get("title") or work.get("display_name") or ""
         if not openalex_id or not str(title).strip():
-            return Reject(source=self.name, url=openalex_id or without_secrets(page_url), reason="work without id or title")
+            return self.reject(openalex_id or page_url, "work without id or title")
         short_id = openalex_id.rstrip("/").rsplit("/", 1)[-1]
         doi = work.get("doi") or (work.get("ids") or {}).get("doi")
         organizations: list[str] = []
@@ -247,10 +194,10 @@ class OpenalexSpider(scrapy.Spider):
         # Without an abstract, the topic and keywords still say what the work is about.
         text = abstract or "; ".join(t for t in (topic, *keywords[:10]) if t)
         if not text:
-            return Reject(source=self.name, url=doi or openalex_id, reason="work without abstract, topic or keywords")
+            return self.reject(doi or openalex_id, "work without abstract, topic or keywords")
         return Document.make(
-            kind="research",
-            source=self.name,
+            kind=self.kind,
+            source=self.source,
             source_id=short_id,
             url=doi or openalex_id,
             title=str(title),

@@ -31,9 +31,11 @@ def register(app: typer.Typer) -> None:
         ),
         as_json: bool = typer.Option(False, "--json", help="Print the crawl stats as JSON."),
     ) -> None:
-        """Crawl one source: new and updated documents go to the inbox as a JSONL batch, bad records
-        to the rejects log; unchanged ones are only counted. Polite by default (robots.txt, delays,
-        retries with backoff); settings come from SCOUT_CRAWL_* variables."""
+        """Crawl one source, in its own process.
+
+        New and updated documents go to the inbox as a JSONL batch, bad records to the rejects log;
+        unchanged ones are only counted. Polite by default (robots.txt, delays, retries with backoff);
+        settings come from SCOUT_CRAWL_* variables."""
         from spiders.crawl import parse_spider_args
         from spiders.runner import CrawlError, UnknownSpiderError, run_crawl
 

@@ -45,7 +45,9 @@ def register(app: typer.Typer) -> None:
         baselines: bool = typer.Option(False, "--baselines", help="Also score BM25-only and dense-only rankings."),
         limit_needs: Optional[int] = typer.Option(None, "--limit-needs", min=1, help="Score only the first N needs."),
     ) -> None:
-        """Build a fresh temporary index from BENCH_DIR with the product's NLP and ranking code and print
+        """Score the ranking on a need->technology benchmark (sbir-bench format).
+
+        Builds a fresh temporary index from BENCH_DIR with the product's NLP and ranking code and prints
         MRR, nDCG@10, Recall@10 and Recall@100, for all links and strict (anchor documents removed).
 
         Example: scout eval ../shared/data/sbir-bench --baselines

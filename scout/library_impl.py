@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterable, Iterator
 
@@ -18,8 +17,7 @@ from scout.library import OrgProfile, SearchResult
 from scout.models import Document, DocKind, Evidence, Match, NeedMatches, OrgMatch, SearchFilters, SearchHit
 from scout.settings import IndexSettings, NlpSettings
 
-FACETS = ("kind", "source", "language", "concept", "area")
-YEAR_FACET_SCAN = 20_000  # documents scanned for the year facet; beyond that it is left out
+FACETS = ("kind", "source", "language", "concept", "area", "year")
 
 
 def _analysed(doc: Document | dict) -> str:
@@ -69,9 +67,9 @@ class IndexLibrary:
         else:  # browsing by filters alone (concept and organization links on the pages)
             hits = [_hit(d, p) for d, p in self._browse(filters, limit)]
         facets = self.index.facets(filters, keys=FACETS)
-        years = self._year_facet(filters)
-        if years:
-            facets["year"] = years
+        years = facets.pop("year", {})
+        if years:  # newest year first, like the result list
+            facets["year"] = dict(sorted(years.items(), reverse=True))
         return SearchResult(query=query, hits=hits, facets=facets)
 
     def needs(self) -> list[Document]:
@@ -148,21 +146,6 @@ class IndexLibrary:
         out.sort(key=lambda dp: (dp[0].published is not None, dp[0].published and dp[0].published.timestamp()),
                  reverse=True)
         return out[:limit]
-
-    def _year_facet(self, filters: SearchFilters) -> dict[str, int]:
-        where = filters_to_where(filters).and_(Cond("point", value=DOC_POINT))
-        years: Counter[str] = Counter()
-        offset, seen = None, 0
-        while seen < YEAR_FACET_SCAN:
-            hits, offset = self.index.backend.scroll(where, limit=512, offset=offset, payload=["published_ts"])
-            for h in hits:
-                ts = h.payload.get("published_ts")
-                if ts is not None:
-                    years[str(datetime.fromtimestamp(ts, timezone.utc).year)] += 1
-            seen += len(hits)
-            if offset is None:
-                break
-        return dict(sorted(years.items(), reverse=True))
 
     def close(self) -> None:
         self.index.close()

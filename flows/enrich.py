@@ -12,14 +12,13 @@ from scout.models import IngestStats
 def ingest_pending_batches() -> list[IngestStats]:
     """Compute task (no retries): a failure here is a bug or bad data, not a flaky network."""
     from index.ingest import ingest_inbox
-    from index.store import Index
-    from nlp.pipeline import Enricher
-    from scout.settings import CrawlSettings, IndexSettings
+    from scout.library_impl import open_library
+    from scout.settings import CrawlSettings
 
     crawl_settings = CrawlSettings()
-    enricher = Enricher()
-    with Index(IndexSettings(), dim=enricher.embedder.dim) as index:
-        return ingest_inbox(crawl_settings.inbox_dir, enricher, index, rejects_path=crawl_settings.rejects_path)
+    with open_library(command="flow enrich") as library:
+        return ingest_inbox(crawl_settings.inbox_dir, library.enricher, library.index,
+                            rejects_path=crawl_settings.rejects_path)
 
 
 @flow(name="enrich")

@@ -12,16 +12,11 @@ from scout.models import NeedMatches
 def rank_all_needs(limit: int) -> list[NeedMatches]:
     from index.ledger import Ledger
     from index.matching import match_all_needs
-    from index.rank import Ranker
-    from index.store import Index
-    from nlp.pipeline import Enricher
+    from scout.library_impl import open_library
     from scout.settings import IndexSettings
 
-    settings = IndexSettings()
-    enricher = Enricher()
-    with Index(settings, dim=enricher.embedder.dim) as index:
-        ranker = Ranker(index, enricher)
-        _, results = match_all_needs(ranker, index, Ledger(settings.ledger_path), limit=limit)
+    with open_library(command="flow match") as library:
+        _, results = match_all_needs(library.ranker, library.index, Ledger(IndexSettings().ledger_path), limit=limit)
     return results
 
 

@@ -53,8 +53,11 @@ def ingest_documents(docs: Sequence[Document], enricher, index, *, batch: str = 
         latest[doc.id] = doc
     changed: list[Document] = []
     is_new: dict[str, bool] = {}
+    # one lookup for the whole batch (it may cross a process boundary: see index.backends.remote)
+    stored_docs = {doc_id: Document.model_validate(payload["document"])
+                   for doc_id, payload in index.get_many(list(latest), ["document"]).items()}
     for doc in latest.values():
-        stored = index.get(doc.id)
+        stored = stored_docs.get(doc.id)
         if stored is None:
             is_new[doc.id] = True
             changed.append(doc)

@@ -43,6 +43,9 @@ class NoSparse:
     def encode_query(self, text: str, language: str) -> SparseVector:
         return SparseVector()
 
+    def encode_title(self, text: str, language: str) -> SparseVector:
+        return SparseVector()
+
 
 def load_jsonl(path: Path) -> list[dict]:
     with path.open(encoding="utf-8") as fh:

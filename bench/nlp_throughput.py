@@ -39,6 +39,9 @@ class NoSparse:
     def encode_query(self, text: str, language: str) -> SparseVector:
         return SparseVector()
 
+    def encode_title(self, text: str, language: str) -> SparseVector:
+        return SparseVector()
+
 
 def english_docs(path: Path, n: int) -> list[Document]:
     with path.open(encoding="utf-8") as fh:

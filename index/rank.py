@@ -41,21 +41,33 @@ RANK_FIELDS = ("kind", "source", "language", "url", "title", "published", "publi
 class RankWeights:
     """Chosen for the task's shape (a long need with a telling title -> a short technology abstract).
 
-    Measured on the sbir-bench dev split (bench/ranking_quality.py), strict nDCG@10: score fusion beat RRF
-    (0.87 vs 0.85 with four channels); the need's title as a second, focused query added ~0.03; the best
-    passage pair alone beat adding the mean over need passages; pseudo-relevance feedback, position decay
-    of need passages and query-side tf weighting gave nothing and were left out.
+    Measured on the sbir-bench dev split (bench/ranking_quality.py, strict nDCG@10); the figures are in the
+    README. What carried: score fusion over RRF; the need's title as a second, focused query; the document's
+    own title as a field of its own (dense and BM25), because a title is the author's focused statement of
+    what the work is; and weighting the need's BM25 query by how rare each term is among the needs
+    (solicitation boilerplate such as "phase", "prototype", "develop" says nothing about a need). What gave
+    nothing and was left out: pseudo-relevance feedback, position decay of need passages, the mean over need
+    passages beside the best pair, word bigrams, z-score normalisation.
     """
 
     depth: int = 200  # candidates per channel
     fusion: str = "score"  # "score" (per-channel min-max scaled scores) or "rrf"
     rrf_k: float = 60.0
     dense: float = 1.0  # need passages -> document passages, best pair
-    sparse: float = 1.0  # need BM25 -> documents
+    sparse: float = 1.5  # need BM25 (weighted by rarity among needs, title terms boosted) -> documents
     title_dense: float = 0.5  # need title alone -> document passages
-    title_sparse: float = 0.5  # need title alone, BM25
+    title_sparse: float = 0.0  # need title alone, BM25 (covered by the title-term boost of `sparse`)
+    doc_title: float = 0.5  # need passages -> document titles, best pair
+    title_title: float = 0.25  # need title -> document titles
+    title_lexical: float = 0.5  # need BM25 (weighted by rarity among needs) -> document titles
     dense_multi: float = 0.0  # weight of the mean over need passages beside the best pair
-    concept: float = 0.15  # full concept overlap adds this much (fused score is scaled to [0, 1])
+    need_idf: float = 0.5  # exponent of the needs-collection IDF weighting of a need's BM25 query (0 = off)
+    need_idf_min_needs: int = 20  # fewer needs than this: too few to tell boilerplate from subject
+    title_boost: float = 1.0  # a need's title terms weigh (1 + this) in its BM25 query
+    # Full concept overlap adds this much (the fused score is scaled to [0, 1]). Small on purpose: on the dev
+    # split any concept weight lowered nDCG (the taxonomy is coarser than a topic), so overlap mostly explains
+    # a match and breaks near-ties; see the README.
+    concept: float = 0.01
     recency: float = 0.05
     recency_half_life_years: float = 4.0
     kind: dict[str, float] = field(default_factory=lambda: {"research": 0.0, "startup": 0.02})
@@ -89,6 +101,10 @@ class QueryInput:
     passages: list[Evidence]
     title_vectors: np.ndarray | None = None  # a need's title alone: a focused second query
     title_sparse: SparseVector | None = None
+    # A need's BM25 query for the full ranking: terms weighted by their rarity among the needs (`subject`),
+    # and that with the title's terms boosted (`focused`). None: use `sparse` (free text, baselines).
+    subject_sparse: SparseVector | None = None
+    focused_sparse: SparseVector | None = None
 
 
 class Ranker:
@@ -101,6 +117,8 @@ class Ranker:
             known_suppliers = KnownSuppliers.load(index.settings.known_suppliers_path)
         self.known_suppliers = known_suppliers
         self._taxonomy = taxonomy
+        self._need_df: tuple[int, dict[int, int]] | None = None  # (number of needs, term id -> needs with it)
+        self._concept_df: tuple[int, dict[str, int]] | None = None  # (documents, concept -> documents with it)
 
     # -- taxonomy ------------------------------------------------------------------------------------
     @property
@@ -112,6 +130,22 @@ class Ranker:
 
                 self._taxonomy = load_taxonomy()
         return self._taxonomy
+
+    def _concept_overlap(self, need: Sequence[str], doc: Sequence[str]) -> float:
+        """Share of the need's concepts the document has (itself or a narrower one), each weighted by its
+        rarity among the documents: a shared rare concept ("hydrogen embrittlement") says more than a shared
+        broad one ("materials")."""
+        idf = self._concept_idf()
+        covered = self._expand(doc)
+        total = sum(idf(c) for c in need)
+        return sum(idf(c) for c in need if c in covered) / total if total else 0.0
+
+    def _concept_idf(self) -> Any:
+        n_docs = self.index.count()
+        if self._concept_df is None or self._concept_df[0] != n_docs:
+            self._concept_df = (n_docs, self.index.facets(keys=["concept"], limit=100_000)["concept"])
+        n, df = self._concept_df
+        return lambda c: math.log(1.0 + n / (1.0 + df.get(c, 0)))
 
     def _expand(self, concepts: Sequence[str]) -> set[str]:
         out: set[str] = set()
@@ -139,16 +173,49 @@ class Ranker:
         # The need's stored BM25 vector is its query: saturated tf suits a 1,000-word need (a term repeated
         # twenty times must not drown the rest); measured as good as query-side 1 + log(tf).
         q = QueryInput(vectors, self.index.sparse_of(need_id), concepts, evidence)
-        if self.enricher is not None and need.title.strip() and (w.title_dense or w.title_sparse):
+        if self.enricher is not None and need.title.strip() and (w.title_dense or w.title_sparse or w.title_title
+                                                                 or w.title_boost):
             eq = self.enricher.query(need.title)
             q.title_vectors = np.asarray(eq.passage_vectors, dtype=np.float32)[:1]
             q.title_sparse = eq.sparse
+        q.subject_sparse = self._subject_weighted(q.sparse)
+        boost = set(q.title_sparse.indices) if q.title_sparse is not None and w.title_boost else set()
+        q.focused_sparse = SparseVector(
+            indices=list(q.subject_sparse.indices),
+            values=[v * (1.0 + w.title_boost) if i in boost else v
+                    for i, v in zip(q.subject_sparse.indices, q.subject_sparse.values)])
         return need, q
+
+    def _subject_weighted(self, sparse: SparseVector) -> SparseVector:
+        """`sparse` with each term weighted by (needs-collection IDF / its maximum) ** need_idf.
+
+        Needs share a solicitation's boilerplate ("phase", "prototype", "commercialization"); documents use
+        those words too, so the corpus IDF alone leaves them weight. Their rarity among the needs tells a
+        need's subject from its form. Too few needs to tell: unchanged.
+        """
+        w = self.weights
+        n_needs = self.index.count(SearchFilters(kind=DocKind.need))
+        if not w.need_idf or n_needs < w.need_idf_min_needs or not sparse.indices:
+            return sparse
+        if self._need_df is None or self._need_df[0] != n_needs:
+            df: dict[int, int] = defaultdict(int)
+            for vec in self.index.sparse_of_kind(DocKind.need):
+                for i in vec.indices:
+                    df[i] += 1
+            self._need_df = (n_needs, dict(df))
+        df = self._need_df[1]
+        top = math.log(1.0 + (n_needs + 0.5) / 0.5)  # a term no need has
+        values = [v * (math.log(1.0 + (n_needs - df.get(i, 0) + 0.5) / (df.get(i, 0) + 0.5)) / top) ** w.need_idf
+                  for i, v in zip(sparse.indices, sparse.values)]
+        return SparseVector(indices=list(sparse.indices), values=values)
 
     # -- core ----------------------------------------------------------------------------------------
     def _dense_channel(self, name: str, vectors: np.ndarray, where: Any, depth: int, exclude_kind: str | None,
                        cands: dict[str, _Candidate], multi: float) -> None:
-        per_passage = self.index.search_dense(vectors, where, depth, exclude_kind=exclude_kind)
+        if name in ("doc_title", "title_title"):  # against document titles: one point per document
+            per_passage = self.index.search_titles(vectors, where, depth, exclude_kind=exclude_kind)
+        else:
+            per_passage = self.index.search_dense(vectors, where, depth, exclude_kind=exclude_kind)
         best: dict[str, float] = {}
         pair: dict[str, tuple[int, dict[str, Any]]] = {}
         sums: dict[str, float] = defaultdict(float)
@@ -165,7 +232,10 @@ class Ranker:
                     best[d], pair[d] = score, (qi, h.payload)
         n = max(1, len(per_passage))
         scored = {d: best[d] + multi * sums[d] / n for d in best}
-        for rank, d in enumerate(sorted(scored, key=lambda d: -scored[d]), start=1):
+        # Each channel offers its best `depth` documents, however many query vectors found them: the min-max
+        # scaling then spans the same depth on every channel (a long need's 20 passages would otherwise
+        # stretch its dense channels' scale over thousands of weak hits).
+        for rank, d in enumerate(sorted(scored, key=lambda d: -scored[d])[:depth], start=1):
             c = cands.setdefault(d, _Candidate(d))
             c.scores[name], c.ranks[name] = scored[d], rank
             if name == "dense":  # evidence pairs refer to need passages, not to the title query
@@ -173,7 +243,8 @@ class Ranker:
 
     def _sparse_channel(self, name: str, sparse: SparseVector, where: Any, depth: int, exclude_kind: str | None,
                         cands: dict[str, _Candidate]) -> None:
-        for rank, h in enumerate(self.index.search_sparse(sparse, where, depth, exclude_kind=exclude_kind), start=1):
+        search = self.index.search_title_sparse if name == "title_lexical" else self.index.search_sparse
+        for rank, h in enumerate(search(sparse, where, depth, exclude_kind=exclude_kind), start=1):
             c = cands.setdefault(h.payload["doc_id"], _Candidate(h.payload["doc_id"]))
             c.scores[name], c.ranks[name] = h.score, rank
 
@@ -185,17 +256,32 @@ class Ranker:
         cands: dict[str, _Candidate] = {}
         if mode in ("full", "dense") and len(q.vectors):
             self._dense_channel("dense", q.vectors, where, depth, exclude_kind, cands, w.dense_multi)
-        if mode in ("full", "bm25") and q.sparse.indices:
+        if mode == "bm25" and q.sparse.indices:  # the baseline: the need's text as a plain BM25 query
             self._sparse_channel("sparse", q.sparse, where, depth, exclude_kind, cands)
-        if mode == "full" and q.title_vectors is not None and len(q.title_vectors) and w.title_dense:
+        if mode != "full":
+            return cands
+        focused = q.focused_sparse or q.sparse
+        if focused.indices:
+            self._sparse_channel("sparse", focused, where, depth, exclude_kind, cands)
+        if q.title_vectors is not None and len(q.title_vectors) and w.title_dense:
             self._dense_channel("title_dense", q.title_vectors, where, depth, exclude_kind, cands, 0.0)
-        if mode == "full" and q.title_sparse is not None and q.title_sparse.indices and w.title_sparse:
+        if q.title_sparse is not None and q.title_sparse.indices and w.title_sparse:
             self._sparse_channel("title_sparse", q.title_sparse, where, depth, exclude_kind, cands)
+        # The title fields serve needs (a long text with a title); a short free-text query is a title itself.
+        if q.title_vectors is not None and (w.doc_title or w.title_title or w.title_lexical) and self.index.has_titles():
+            if len(q.vectors) and w.doc_title:
+                self._dense_channel("doc_title", q.vectors, where, depth, exclude_kind, cands, 0.0)
+            if q.title_vectors is not None and len(q.title_vectors) and w.title_title:
+                self._dense_channel("title_title", q.title_vectors, where, depth, exclude_kind, cands, 0.0)
+            subject = q.subject_sparse or q.sparse
+            if subject.indices and w.title_lexical:
+                self._sparse_channel("title_lexical", subject, where, depth, exclude_kind, cands)
         return cands
 
     def _channel_weights(self) -> dict[str, float]:
         w = self.weights
-        return {"dense": w.dense, "sparse": w.sparse, "title_dense": w.title_dense, "title_sparse": w.title_sparse}
+        return {"dense": w.dense, "sparse": w.sparse, "title_dense": w.title_dense, "title_sparse": w.title_sparse,
+                "doc_title": w.doc_title, "title_title": w.title_title, "title_lexical": w.title_lexical}
 
     def fuse(self, cands: dict[str, _Candidate], mode: Mode) -> None:
         """Set each candidate's fused score in [0, 1] (1 = first in every channel)."""
@@ -237,7 +323,7 @@ class Ranker:
         # Re-score a generous head: the additive terms can lift a document by a few dozen places only.
         head = prelim[: max(limit * 3, 60)]
         payloads = self.index.get_many([c.doc_id for c in head], RANK_FIELDS)
-        need_concepts = self._expand(q.concepts)
+        need_concepts = self._expand(q.concepts)  # for the shared-concepts explanation
         now = now or time.time()
         out = []
         for c in head:
@@ -246,8 +332,7 @@ class Ranker:
             shared: list[str] = []
             if need_concepts and p.get("concepts"):
                 shared = sorted(x for x in p["concepts"] if x in need_concepts or self._expand([x]) & set(q.concepts))
-                doc_exp = self._expand(p["concepts"])
-                bd.concept = w.concept * len(doc_exp & need_concepts) / len(need_concepts)
+                bd.concept = w.concept * self._concept_overlap(q.concepts, p["concepts"])
             ts = p.get("published_ts")
             if ts is not None:
                 age_years = max(0.0, (now - ts) / (365.25 * 86400))

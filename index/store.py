@@ -5,7 +5,9 @@ Layout (decided for ranking quality and for cheap replacement):
   the passage's offsets and text: dense retrieval can point at its evidence;
 - one point per document, id uuid5(doc_id, "doc"), with the named sparse vector `lexical` and the full
   document: BM25 length normalisation and Qdrant's IDF are then per document, as BM25 intends (sparse on
-  every passage would count a long document's terms once per passage in the IDF).
+  every passage would count a long document's terms once per passage in the IDF); and the title alone as
+  the dense vector `title` and the sparse vector `title_lexical` (a title is the document's own focused
+  statement of what it is: ranking compares it with a need).
 Every point carries the filter fields (kind, source, language, published_ts, concepts, areas, org_keys) so
 a filter applies to either channel. Points of one document share `doc_id` and `content_hash`; an upsert
 writes the new points and then deletes the document's points of any other hash, so a changed document
@@ -19,7 +21,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
-from index.backends.base import Backend, Cond, Hit, PointData, Where
+from index.backends.base import TITLE, TITLE_LEXICAL, Backend, Cond, Hit, PointData, Where
 from index.lock import IndexLockedError, OwnerLock
 from index.suppliers import normalize_org
 from nlp.base import EnrichedDocument, SparseVector
@@ -156,7 +158,11 @@ class Index:
             "organizations": list(analysis.organizations.values()) or list(doc.organizations),
             "n_passages": len(analysis.passages),
         }
-        points = [PointData(point_id(doc.id, "doc"), doc_payload, sparse=item.sparse)]
+        if item.title_vector is not None and len(item.title_vector) != self.dim:
+            raise ValueError(f"document {doc.id}: title vector of size {len(item.title_vector)}, index {self.dim}")
+        title = item.title_vector.tolist() if item.title_vector is not None else None
+        points = [PointData(point_id(doc.id, "doc"), doc_payload, sparse=item.sparse, title=title,
+                            title_sparse=item.title_sparse)]
         for p, vec in zip(analysis.passages, item.passage_vectors):
             payload = {**common, "point": PASSAGE_POINT, "passage_index": p.index, "start": p.start, "end": p.end,
                        "text": p.text, "hash": p.hash}
@@ -279,6 +285,16 @@ class Index:
         hits = self.backend.retrieve([point_id(d, "doc") for d in doc_ids], vectors=True, payload=["doc_id"])
         return [h.sparse for h in hits if h.sparse is not None]
 
+    def sparse_of_kind(self, kind: DocKind | str) -> Iterator[SparseVector]:
+        """The BM25 vectors of every document of one kind (ranking's needs-collection statistics)."""
+        where = Where((Cond("point", value=DOC_POINT), Cond("kind", value=str(DocKind(kind)))))
+        offset = None
+        while True:
+            hits, offset = self.backend.scroll(where, limit=256, offset=offset, vectors=True, payload=["doc_id"])
+            yield from (h.sparse for h in hits if h.sparse is not None)
+            if offset is None:
+                return
+
     def sparse_of(self, doc_id: str) -> SparseVector:
         hit = self._doc_hit(doc_id, vectors=True)
         return hit.sparse if hit and hit.sparse else SparseVector()
@@ -324,6 +340,29 @@ class Index:
         return out
 
     # -- searching -----------------------------------------------------------------------------------
+    def has_titles(self) -> bool:
+        """False for an index built before the title vectors (ranking then goes without its title channels)."""
+        return {TITLE, TITLE_LEXICAL} <= set(self.backend.vector_names)
+
+    def search_titles(self, vectors: Any, filters: SearchFilters | Where | None = None, limit: int = 100,
+                      *, exclude_kind: str | None = None) -> list[list[Hit]]:
+        """Documents whose title vector is nearest, for each query vector (one result list per vector)."""
+        where = self._doc_where(filters, exclude_kind)
+        vecs = [list(map(float, v)) for v in vectors]
+        return self.backend.search_dense(vecs, where, limit, payload=["doc_id"], using=TITLE)
+
+    def search_title_sparse(self, sparse: SparseVector, filters: SearchFilters | Where | None = None,
+                            limit: int = 100, *, exclude_kind: str | None = None) -> list[Hit]:
+        """Best documents by BM25 over their titles alone."""
+        return self.backend.search_sparse(sparse, self._doc_where(filters, exclude_kind), limit, payload=["doc_id"],
+                                          using=TITLE_LEXICAL)
+
+    @staticmethod
+    def _doc_where(filters: SearchFilters | Where | None, exclude_kind: str | None) -> Where:
+        where = filters if isinstance(filters, Where) else filters_to_where(filters)
+        return where.and_(Cond("point", value=DOC_POINT),
+                          exclude=[Cond("kind", value=exclude_kind)] if exclude_kind else [])
+
     def search_dense(self, vectors: Any, filters: SearchFilters | Where | None = None, limit: int = 100,
                      *, exclude_kind: str | None = None) -> list[list[Hit]]:
         """Nearest passages for each query vector (one result list per vector)."""
@@ -336,7 +375,4 @@ class Index:
     def search_sparse(self, sparse: SparseVector, filters: SearchFilters | Where | None = None, limit: int = 100,
                       *, exclude_kind: str | None = None) -> list[Hit]:
         """Best documents for a sparse (BM25) query; Qdrant applies IDF."""
-        where = filters if isinstance(filters, Where) else filters_to_where(filters)
-        where = where.and_(Cond("point", value=DOC_POINT),
-                           exclude=[Cond("kind", value=exclude_kind)] if exclude_kind else [])
-        return self.backend.search_sparse(sparse, where, limit, payload=["doc_id"])
+        return self.backend.search_sparse(sparse, self._doc_where(filters, exclude_kind), limit, payload=["doc_id"])

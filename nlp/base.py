@@ -39,6 +39,10 @@ class SparseEncoder(Protocol):
 
     def encode_query(self, text: str, language: str) -> SparseVector: ...
 
+    def encode_title(self, text: str, language: str) -> SparseVector:
+        """A document's title alone (its own length normalisation: titles run 5-15 terms)."""
+        ...
+
 
 @dataclass
 class EnrichedDocument:
@@ -52,6 +56,9 @@ class EnrichedDocument:
     # text is the rendering and its start/end point at the Japanese passage it renders. index -> source index.
     translated_from: dict[int, int] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)  # e.g. passages capped on a huge text
+    # The title alone, a short focused statement that ranking compares with a need's (None: no title).
+    title_vector: np.ndarray | None = None  # shape (dim,)
+    title_sparse: SparseVector | None = None
 
 
 @dataclass

@@ -29,6 +29,9 @@ _JA_CONTENT_POS = {"名詞", "動詞", "形容詞", "形状詞", "接頭辞", "�
 _JA_DROP_SUBPOS = {"数詞", "非自立可能"}
 
 
+TITLE_AVGDL = 8.0  # content terms in a typical title
+
+
 @lru_cache(maxsize=1_000_000)
 def term_id(term: str) -> int:
     """Stable 32-bit id of a normalised term."""
@@ -131,6 +134,12 @@ class LexicalEncoder:
         norm = self.k1 * (1.0 - self.b + self.b * len(terms) / self.avgdl)
         weights = {t: c * (self.k1 + 1.0) / (c + norm) for t, c in counts.items()}
         return self._vector(weights)
+
+    def encode_title(self, text: str, language: str) -> SparseVector:
+        terms = self.tokens(text, language)
+        counts = Counter(terms)
+        norm = self.k1 * (1.0 - self.b + self.b * len(terms) / TITLE_AVGDL)
+        return self._vector({t: c * (self.k1 + 1.0) / (c + norm) for t, c in counts.items()})
 
     def encode_query(self, text: str, language: str) -> SparseVector:
         # A need runs to 1,000+ words: a term repeated across it matters more, but sub-linearly.

@@ -214,7 +214,18 @@ class Enricher:
         return out
 
     # -- documents ----------------------------------------------------------------------------------------
-    def _prepare(self, document: Document) -> tuple[Document, Analysis, dict[int, int], list[str], str]:
+    def _title_text(self, title: str, language: str) -> str:
+        """What the title vector embeds: the title, or its English rendering for a Japanese title (the
+        default model reads English)."""
+        if language == "ja" and self.settings.translate:
+            rendering = self.translator.render(self.pipeline("ja").make_doc(title)).strip()
+            if rendering:
+                return rendering
+        return title
+
+    def _prepare(self, document: Document) -> tuple[Document, Analysis, dict[int, int], list[str], str,
+                                                    tuple[str, str]]:
+        """(document, analysis, translated_from, notes, text for BM25, (title to embed, title for BM25))."""
         title = clean_control(document.title or "")
         body = clean_control(document.text or "")
         text = analysed_text(title.strip() and title, body.strip() and body) if (title.strip() or body.strip()) else ""
@@ -257,7 +268,9 @@ class Enricher:
             document = document.model_copy(update={"language": language})
         renderings = " ".join(p.text for i, p in enumerate(passages) if i in translated_from)
         sparse_text = f"{text}\n{renderings}" if renderings else text
-        return document, analysis, translated_from, notes, sparse_text
+        title_text = self._title_text(title.strip(), language) if title.strip() else ""
+        title_terms = title.strip() if title_text == title.strip() else f"{title.strip()}\n{title_text}"
+        return document, analysis, translated_from, notes, sparse_text, (title_text, title_terms)
 
     def enrich(self, docs: Sequence[Document]) -> tuple[list[EnrichedDocument], list[Reject]]:
         """Analyse and embed a batch; every document comes back enriched or as a Reject."""
@@ -269,7 +282,9 @@ class Enricher:
             except Exception as exc:  # one bad document must not stop the batch
                 rejects.append(self._reject(document, exc))
         # One encode call for the whole batch: the embedder batches, the cache skips what it has seen.
-        texts = [p.text for _, analysis, _, _, _ in prepared for p in analysis.passages]
+        texts = [p.text for _, analysis, *_ in prepared for p in analysis.passages]
+        titles = [title[0] for *_, title in prepared if title[0]]
+        texts += titles
         try:
             vectors = self.embedder.encode(texts) if texts else np.zeros((0, 0), dtype=np.float32)
             per_doc = None
@@ -278,14 +293,23 @@ class Enricher:
             vectors, per_doc = None, True
         out: list[EnrichedDocument] = []
         row = 0
-        for document, analysis, translated_from, notes, sparse_text in prepared:
+        title_row = len(texts) - len(titles)
+        for document, analysis, translated_from, notes, sparse_text, (title_text, title_terms) in prepared:
             n = len(analysis.passages)
             try:
+                title_vector = title_sparse = None
                 if per_doc:
                     doc_vectors = self.embedder.encode([p.text for p in analysis.passages])
+                    if title_text:
+                        title_vector = self.embedder.encode([title_text])[0]
                 else:
                     doc_vectors = vectors[row : row + n]
+                    if title_text:
+                        title_vector = vectors[title_row]
                 row += n
+                if title_text:
+                    title_row += 1
+                    title_sparse = self.sparse.encode_title(title_terms, analysis.language)
                 sparse = self.sparse.encode_document(sparse_text, analysis.language)
                 if notes:
                     document = document.model_copy(update={"meta": {**document.meta, "nlp_notes": notes}})
@@ -297,6 +321,8 @@ class Enricher:
                         sparse=sparse,
                         translated_from=translated_from,
                         notes=notes,
+                        title_vector=None if title_vector is None else np.asarray(title_vector, dtype=np.float32),
+                        title_sparse=title_sparse,
                     )
                 )
             except Exception as exc:

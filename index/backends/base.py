@@ -11,8 +11,12 @@ from typing import Any, Protocol, Sequence
 
 from nlp.base import SparseVector
 
-DENSE = "dense"
-LEXICAL = "lexical"
+DENSE = "dense"  # passage points: passage embeddings
+LEXICAL = "lexical"  # document points: BM25 over title + text
+TITLE = "title"  # document points: the title's embedding (a short, focused statement of the document)
+TITLE_LEXICAL = "title_lexical"  # document points: BM25 over the title alone
+ALL_VECTORS = frozenset({DENSE, LEXICAL, TITLE, TITLE_LEXICAL})
+LEGACY_VECTORS = frozenset({DENSE, LEXICAL})  # indexes built before the title vectors
 # keyword-indexed payload fields (facetable); `published_ts` is a float index for date ranges
 KEYWORD_FIELDS = ("point", "doc_id", "kind", "source", "language", "concepts", "areas", "org_keys", "content_hash",
                   "year")
@@ -45,6 +49,8 @@ class PointData:
     payload: dict[str, Any]
     dense: list[float] | None = None
     sparse: SparseVector | None = None
+    title: list[float] | None = None
+    title_sparse: SparseVector | None = None
 
 
 @dataclass
@@ -57,6 +63,9 @@ class Hit:
 
 
 class Backend(Protocol):
+    # the named vectors this collection holds (an index built by an older version lacks the title vectors)
+    vector_names: frozenset[str]
+
     def upsert(self, points: Sequence[PointData]) -> None: ...
 
     def delete_where(self, where: Where) -> None: ...
@@ -72,10 +81,10 @@ class Backend(Protocol):
     def facet(self, key: str, where: Where, limit: int) -> dict[str, int]: ...
 
     def search_dense(self, vectors: Sequence[Sequence[float]], where: Where, limit: int,
-                     payload: bool | Sequence[str] = True) -> list[list[Hit]]: ...
+                     payload: bool | Sequence[str] = True, using: str = DENSE) -> list[list[Hit]]: ...
 
     def search_sparse(self, vector: SparseVector, where: Where, limit: int,
-                      payload: bool | Sequence[str] = True) -> list[Hit]: ...
+                      payload: bool | Sequence[str] = True, using: str = LEXICAL) -> list[Hit]: ...
 
     def flush(self) -> None: ...
 

@@ -7,7 +7,9 @@ from typing import Any, Sequence
 from qdrant_client import QdrantClient, models
 
 from nlp.base import SparseVector
-from index.backends.base import DENSE, FLOAT_FIELDS, KEYWORD_FIELDS, LEXICAL, Cond, Hit, PointData, Where
+from index.backends.base import (
+    ALL_VECTORS, DENSE, FLOAT_FIELDS, KEYWORD_FIELDS, LEXICAL, TITLE, TITLE_LEXICAL, Cond, Hit, PointData, Where,
+)
 
 
 def _cond(c: Cond) -> Any:
@@ -41,17 +43,23 @@ class ClientBackend:
     def __init__(self, client: QdrantClient, collection: str, dim: int, *, local: bool = False):
         self.client = client
         self.collection = collection
+        self.vector_names = ALL_VECTORS
         if not client.collection_exists(collection):
             client.create_collection(
                 collection,
-                vectors_config={DENSE: models.VectorParams(size=dim, distance=models.Distance.COSINE)},
-                sparse_vectors_config={LEXICAL: models.SparseVectorParams(modifier=models.Modifier.IDF)},
+                vectors_config={n: models.VectorParams(size=dim, distance=models.Distance.COSINE)
+                                for n in (DENSE, TITLE) if n in ALL_VECTORS},
+                sparse_vectors_config={n: models.SparseVectorParams(modifier=models.Modifier.IDF)
+                                       for n in (LEXICAL, TITLE_LEXICAL) if n in ALL_VECTORS},
             )
         else:
-            have = client.get_collection(collection).config.params.vectors
+            params = client.get_collection(collection).config.params
+            have = params.vectors
             size = have[DENSE].size if isinstance(have, dict) and DENSE in have else None
             if size != dim:
                 raise ValueError(f"collection {collection!r} holds {DENSE!r} vectors of size {size}, not {dim}")
+            # a collection made before the title vectors keeps working, without the title channels
+            self.vector_names = frozenset(have) | frozenset(params.sparse_vectors or {})
         if local:
             return  # local mode scans payloads and has no payload indexes
         schema = client.get_collection(collection).payload_schema or {}
@@ -70,6 +78,11 @@ class ClientBackend:
                 vec[DENSE] = list(map(float, p.dense))
             if p.sparse is not None and p.sparse.indices:
                 vec[LEXICAL] = models.SparseVector(indices=list(p.sparse.indices), values=list(p.sparse.values))
+            if p.title is not None and TITLE in self.vector_names:
+                vec[TITLE] = list(map(float, p.title))
+            if p.title_sparse is not None and p.title_sparse.indices and TITLE_LEXICAL in self.vector_names:
+                vec[TITLE_LEXICAL] = models.SparseVector(indices=list(p.title_sparse.indices),
+                                                         values=list(p.title_sparse.values))
             out.append(models.PointStruct(id=p.id, vector=vec, payload=p.payload))
         if out:
             self.client.upsert(self.collection, points=out, wait=True)
@@ -96,21 +109,21 @@ class ClientBackend:
         resp = self.client.facet(self.collection, key=key, facet_filter=_filter(where), limit=limit, exact=True)
         return {str(h.value): int(h.count) for h in resp.hits}
 
-    def search_dense(self, vectors, where, limit, payload=True):
+    def search_dense(self, vectors, where, limit, payload=True, using=DENSE):
         flt = _filter(where)
-        reqs = [models.QueryRequest(query=[float(x) for x in v], using=DENSE, filter=flt, limit=limit,
+        reqs = [models.QueryRequest(query=[float(x) for x in v], using=using, filter=flt, limit=limit,
                                     with_payload=payload) for v in vectors]
         if not reqs:
             return []
         results = self.client.query_batch_points(self.collection, requests=reqs)
         return [[_hit(p) for p in r.points] for r in results]
 
-    def search_sparse(self, vector, where, limit, payload=True):
+    def search_sparse(self, vector, where, limit, payload=True, using=LEXICAL):
         if not vector.indices:
             return []
         res = self.client.query_points(
             self.collection, query=models.SparseVector(indices=list(vector.indices), values=list(vector.values)),
-            using=LEXICAL, query_filter=_filter(where), limit=limit, with_payload=payload,
+            using=using, query_filter=_filter(where), limit=limit, with_payload=payload,
         )
         return [_hit(p) for p in res.points]
 

@@ -8,7 +8,10 @@ from typing import Any, Sequence
 import qdrant_edge as qe
 
 from nlp.base import SparseVector
-from index.backends.base import DENSE, FLOAT_FIELDS, KEYWORD_FIELDS, LEXICAL, Cond, Hit, PointData, Where
+from index.backends.base import (
+    ALL_VECTORS, DENSE, FLOAT_FIELDS, KEYWORD_FIELDS, LEGACY_VECTORS, LEXICAL, TITLE, TITLE_LEXICAL, Cond, Hit,
+    PointData, Where,
+)
 
 
 def _cond(c: Cond) -> Any:
@@ -42,19 +45,26 @@ def _hit(p: Any, with_vectors: bool = False) -> Hit:
                dense=dense, sparse=sparse)
 
 
+def _config(dim: int, names: frozenset[str]) -> Any:
+    dense = {n: qe.EdgeVectorParams(size=dim, distance=qe.Distance.Cosine) for n in (DENSE, TITLE) if n in names}
+    sparse = {n: qe.EdgeSparseVectorParams(modifier=qe.Modifier.Idf) for n in (LEXICAL, TITLE_LEXICAL) if n in names}
+    # ranking reads ~60 document payloads per query: keep payloads in the page cache, not cold on disk
+    return qe.EdgeConfig(vectors=dense, sparse_vectors=sparse, payload_memory=qe.Memory.Cached)
+
+
 class EdgeBackend:
     def __init__(self, path: Path, dim: int):
         path.mkdir(parents=True, exist_ok=True)
-        config = qe.EdgeConfig(
-            vectors={DENSE: qe.EdgeVectorParams(size=dim, distance=qe.Distance.Cosine)},
-            sparse_vectors={LEXICAL: qe.EdgeSparseVectorParams(modifier=qe.Modifier.Idf)},
-            # ranking reads ~60 document payloads per query: keep payloads in the page cache, not cold on disk
-            payload_memory=qe.Memory.Cached,
-        )
+        self.vector_names = ALL_VECTORS
         if any(path.iterdir()):
-            self.shard = qe.EdgeShard.load(str(path), config)  # checks the stored vector config matches
+            try:
+                self.shard = qe.EdgeShard.load(str(path), _config(dim, ALL_VECTORS))  # checks the stored config
+            except Exception:
+                # A shard built before the title vectors: it keeps working, without the title channels.
+                self.shard = qe.EdgeShard.load(str(path), _config(dim, LEGACY_VECTORS))
+                self.vector_names = LEGACY_VECTORS
         else:
-            self.shard = qe.EdgeShard.create(str(path), config)
+            self.shard = qe.EdgeShard.create(str(path), _config(dim, ALL_VECTORS))
         schema = self.shard.info().payload_schema
         for name in KEYWORD_FIELDS:
             if name not in schema:
@@ -71,6 +81,10 @@ class EdgeBackend:
                 vec[DENSE] = list(map(float, p.dense))
             if p.sparse is not None and p.sparse.indices:
                 vec[LEXICAL] = qe.SparseVector(list(p.sparse.indices), list(p.sparse.values))
+            if p.title is not None and TITLE in self.vector_names:
+                vec[TITLE] = list(map(float, p.title))
+            if p.title_sparse is not None and p.title_sparse.indices and TITLE_LEXICAL in self.vector_names:
+                vec[TITLE_LEXICAL] = qe.SparseVector(list(p.title_sparse.indices), list(p.title_sparse.values))
             out.append(qe.Point(p.id, vec, p.payload))
         if out:
             self.shard.update(qe.UpdateOperation.upsert_points(out))
@@ -97,19 +111,19 @@ class EdgeBackend:
         resp = self.shard.facet(qe.FacetRequest(key, limit=limit, exact=True, filter=_filter(where)))
         return {str(h.value): int(h.count) for h in resp.hits}
 
-    def search_dense(self, vectors, where, limit, payload=True):
+    def search_dense(self, vectors, where, limit, payload=True, using=DENSE):
         flt = _filter(where)
-        reqs = [qe.QueryRequest(limit=limit, query=qe.Query.Nearest([float(x) for x in v], using=DENSE),
+        reqs = [qe.QueryRequest(limit=limit, query=qe.Query.Nearest([float(x) for x in v], using=using),
                                 filter=flt, with_payload=payload) for v in vectors]
         if not reqs:
             return []
         results = self.shard.query_batch(qe.QueryBatchRequest(reqs))
         return [[_hit(p) for p in res] for res in results]
 
-    def search_sparse(self, vector, where, limit, payload=True):
+    def search_sparse(self, vector, where, limit, payload=True, using=LEXICAL):
         if not vector.indices:
             return []
-        q = qe.Query.Nearest(qe.SparseVector(list(vector.indices), list(vector.values)), using=LEXICAL)
+        q = qe.Query.Nearest(qe.SparseVector(list(vector.indices), list(vector.values)), using=using)
         res = self.shard.query(qe.QueryRequest(limit=limit, query=q, filter=_filter(where), with_payload=payload))
         return [_hit(p) for p in res]
 

@@ -15,7 +15,7 @@ from typing import Any, Sequence
 
 import httpx
 
-from index.backends.base import Backend, Cond, Hit, PointData, Where
+from index.backends.base import DENSE, LEXICAL, Backend, Cond, Hit, PointData, Where
 from nlp.base import SparseVector
 
 UPSERT_CHUNK = 256  # points per request: keeps searches interleaving with a large ingest
@@ -42,11 +42,13 @@ def decode_where(data: dict | None) -> Where:
 
 def encode_point(p: PointData) -> dict:
     return {"id": p.id, "payload": p.payload, "dense": p.dense,
-            "sparse": asdict(p.sparse) if p.sparse is not None else None}
+            "sparse": asdict(p.sparse) if p.sparse is not None else None, "title": p.title,
+            "title_sparse": asdict(p.title_sparse) if p.title_sparse is not None else None}
 
 
 def decode_point(d: dict) -> PointData:
-    return PointData(id=d["id"], payload=d["payload"], dense=d.get("dense"), sparse=_sparse(d.get("sparse")))
+    return PointData(id=d["id"], payload=d["payload"], dense=d.get("dense"), sparse=_sparse(d.get("sparse")),
+                     title=d.get("title"), title_sparse=_sparse(d.get("title_sparse")))
 
 
 def encode_hit(h: Hit) -> dict:
@@ -69,6 +71,13 @@ class RemoteBackend:
     def __init__(self, url: str, token: str, timeout: float = 120.0):
         self.url = url
         self._client = httpx.Client(base_url=url, timeout=timeout, headers={"Authorization": f"Bearer {token}"})
+        self._vector_names: frozenset[str] | None = None
+
+    @property
+    def vector_names(self) -> frozenset[str]:
+        if self._vector_names is None:
+            self._vector_names = frozenset(self._call("vector_names"))
+        return self._vector_names
 
     def _call(self, op: str, **args: Any) -> Any:
         try:
@@ -104,15 +113,15 @@ class RemoteBackend:
         return dict(self._call("facet", key=key, where=encode_where(where), limit=limit))
 
     def search_dense(self, vectors: Sequence[Sequence[float]], where: Where, limit: int,
-                     payload: bool | Sequence[str] = True) -> list[list[Hit]]:
+                     payload: bool | Sequence[str] = True, using: str = DENSE) -> list[list[Hit]]:
         out = self._call("search_dense", vectors=[list(map(float, v)) for v in vectors], where=encode_where(where),
-                         limit=limit, payload=payload if isinstance(payload, bool) else list(payload))
+                         limit=limit, payload=payload if isinstance(payload, bool) else list(payload), using=using)
         return [[decode_hit(h) for h in hits] for hits in out]
 
     def search_sparse(self, vector: SparseVector, where: Where, limit: int,
-                      payload: bool | Sequence[str] = True) -> list[Hit]:
+                      payload: bool | Sequence[str] = True, using: str = LEXICAL) -> list[Hit]:
         out = self._call("search_sparse", vector=asdict(vector), where=encode_where(where), limit=limit,
-                         payload=payload if isinstance(payload, bool) else list(payload))
+                         payload=payload if isinstance(payload, bool) else list(payload), using=using)
         return [decode_hit(h) for h in out]
 
     def flush(self) -> None:
@@ -162,10 +171,14 @@ def dispatch(backend: Backend, op: str, a: dict) -> Any:
         return backend.facet(a["key"], decode_where(a["where"]), a["limit"])
     if op == "search_dense":
         return [[encode_hit(h) for h in hits] for hits in
-                backend.search_dense(a["vectors"], decode_where(a["where"]), a["limit"], payload=a.get("payload", True))]
+                backend.search_dense(a["vectors"], decode_where(a["where"]), a["limit"], payload=a.get("payload", True),
+                                     using=a.get("using", DENSE))]
     if op == "search_sparse":
         return [encode_hit(h) for h in backend.search_sparse(_sparse(a["vector"]), decode_where(a["where"]),
-                                                              a["limit"], payload=a.get("payload", True))]
+                                                              a["limit"], payload=a.get("payload", True),
+                                                              using=a.get("using", LEXICAL))]
+    if op == "vector_names":
+        return sorted(backend.vector_names)
     if op == "flush":
         backend.flush()
         return True

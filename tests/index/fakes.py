@@ -75,8 +75,13 @@ class FakeEnricher:
             if not a.passages:
                 rejects.append(Reject(source=doc.source, url=doc.url, reason="empty text", stage="nlp"))
                 continue
-            vecs = self.embedder.encode([p.text for p in a.passages])
-            out.append(EnrichedDocument(doc, a, vecs, self.sparse.encode_document(f"{doc.title}\n{doc.text}", a.language)))
+            vecs = self.embedder.encode([p.text for p in a.passages] + ([doc.title] if doc.title.strip() else []))
+            title_vector = vecs[len(a.passages)] if doc.title.strip() else None
+            out.append(EnrichedDocument(doc, a, vecs[: len(a.passages)],
+                                        self.sparse.encode_document(f"{doc.title}\n{doc.text}", a.language),
+                                        title_vector=title_vector,
+                                        title_sparse=self.sparse.encode_title(doc.title, a.language)
+                                        if doc.title.strip() else None))
         return out, rejects
 
     def query(self, text: str) -> EnrichedQuery:

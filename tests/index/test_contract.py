@@ -17,6 +17,7 @@ import pytest
 from index.lock import IndexLockedError
 from index.store import Index
 from scout.models import DocKind, SearchFilters
+from scout.settings import IndexSettings
 from tests.index.conftest import corpus, make_doc
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -222,3 +223,37 @@ def test_killed_ingest_rerun_yields_the_same_index(tmp_path, backend):
     assert n_a == 60
     assert pts_a == pts_b  # point for point: same ids, same content
     assert len(pts_b) == 60 * 4  # a document point and three passage points each
+
+
+def test_title_fields_are_searchable_and_filtered(index, enricher):
+    items, _ = enricher.enrich(corpus())
+    index.upsert(items)
+    assert index.has_titles()
+    q = enricher.query("Radar absorbing material")
+    by_title = index.search_titles(q.passage_vectors, limit=3, exclude_kind="need")[0]
+    assert by_title[0].payload["doc_id"] == corpus()[2].id
+    lexical = index.search_title_sparse(enricher.sparse.encode_query("magnetometer", "en"), limit=10)
+    assert {h.payload["doc_id"] for h in lexical} == {corpus()[1].id, corpus()[3].id}  # their titles only
+    startups = index.search_title_sparse(enricher.sparse.encode_query("magnetometer", "en"),
+                                         SearchFilters(kind=DocKind.startup), limit=10)
+    assert [h.payload["doc_id"] for h in startups] == [corpus()[3].id]
+
+
+def test_index_built_before_title_vectors_keeps_working(tmp_path, backend, enricher, monkeypatch):
+    """An index made by an older version (no title vectors) opens, takes writes, and says it has no titles."""
+    import index.backends.client as client_mod
+    import index.backends.edge as edge_mod
+    from index.backends.base import LEGACY_VECTORS
+
+    settings = IndexSettings(backend=backend, path=tmp_path / "index")
+    with monkeypatch.context() as m:  # the backends create what ALL_VECTORS names: make the old layout
+        m.setattr(edge_mod, "ALL_VECTORS", LEGACY_VECTORS)
+        m.setattr(client_mod, "ALL_VECTORS", LEGACY_VECTORS)
+        with Index(settings, dim=32) as ix:
+            ix.upsert(enricher.enrich(corpus()[:2])[0])
+    with Index(settings, dim=32) as ix:
+        assert not ix.has_titles()
+        ix.upsert(enricher.enrich(corpus()[2:])[0])
+        assert ix.count() == 5
+        q = enricher.query("radar metamaterial")
+        assert ix.search_sparse(q.sparse, limit=3)[0].payload["doc_id"] == corpus()[2].id

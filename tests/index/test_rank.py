@@ -87,3 +87,29 @@ def test_search_free_text(ranker):
     assert [h.doc_id for h in needs_only][0] == docs[5].id and all(h.kind == DocKind.need for h in needs_only)
     ja = r.search("量子センシング 磁気センサー", SearchFilters(language="ja"))
     assert [h.doc_id for h in ja] == [docs[4].id]
+
+
+def test_need_query_weighs_terms_by_rarity_among_needs(ranker):
+    """A word many needs use (solicitation boilerplate) weighs less in a need's BM25 query than its subject."""
+    from index.rank import RankWeights
+    from nlp.base import SparseVector
+
+    r, docs = ranker
+    extra = [make_doc("n3", "Prototype sensors", "A prototype of rugged sensors is sought.", kind="need"),
+             make_doc("n4", "Prototype radar", "A prototype radar is sought.", kind="need")]
+    r.index.upsert(r.enricher.enrich(extra)[0])
+    term = {w: r.enricher.sparse.encode_query(w, "en").indices[0] for w in ("prototype", "metamaterial", "farmers")}
+    query = SparseVector(indices=list(term.values()), values=[2.0, 2.0, 2.0])
+    assert r._subject_weighted(query) == query  # 4 needs: too few to tell boilerplate from subject
+    r.weights = RankWeights(need_idf_min_needs=4)
+    got = dict(zip(r._subject_weighted(query).indices, r._subject_weighted(query).values))
+    assert got[term["farmers"]] == pytest.approx(2.0)  # no need says it
+    assert got[term["prototype"]] < got[term["metamaterial"]] < got[term["farmers"]]  # 2 needs < 1 need < none
+    # the full ranking's query for a need: its title terms boosted on top
+    _, q = r.need_input(docs[5].id)
+    focused = dict(zip(q.focused_sparse.indices, q.focused_sparse.values))
+    subject = dict(zip(q.subject_sparse.indices, q.subject_sparse.values))
+    radar = r.enricher.sparse.encode_query("radar", "en").indices[0]
+    welcome = r.enricher.sparse.encode_query("welcome", "en").indices[0]
+    assert focused[radar] == pytest.approx(2 * subject[radar]) and focused[welcome] == pytest.approx(subject[welcome])
+    assert r.rank(q, limit=3)[0][0].doc_id == docs[2].id  # radar absorbing material still answers first

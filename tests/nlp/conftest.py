@@ -30,6 +30,9 @@ class TokenCountSparse:
     def encode_query(self, text: str, language: str) -> SparseVector:
         return self._encode(text)
 
+    def encode_title(self, text: str, language: str) -> SparseVector:
+        return self._encode(text)
+
 
 @pytest.fixture
 def sparse() -> TokenCountSparse:

@@ -56,6 +56,27 @@ def test_japanese_document_gets_english_renderings(enricher):
     assert out.passage_vectors.shape[0] == len(a.passages)
 
 
+def test_titles_get_their_own_vectors(enricher):
+    en = _doc(3, "Quantum sensors for navigation", "A long abstract about sensors. " * 5)
+    ja = _doc(4, "量子センシングの研究", "量子センサーを用いた航法システムを開発した。")
+    untitled = _doc(5, "", "Radar absorbing material for small aircraft.")
+    out, rejects = enricher.enrich([en, ja, untitled])
+    assert not rejects
+    by_id = {o.document.id: o for o in out}
+    title_vec = by_id[en.id].title_vector
+    assert title_vec.shape == (384,)
+    np.testing.assert_allclose(title_vec, enricher.embedder.encode([en.title])[0], atol=1e-6)
+    assert not np.allclose(title_vec, by_id[en.id].passage_vectors[0])  # not the first passage's vector
+    assert by_id[en.id].title_sparse.indices == enricher.sparse.encode_title(en.title, "en").indices
+    # a Japanese title is embedded through its English rendering (the default model reads English) ...
+    rendering = enricher._title_text(ja.title, "ja")
+    assert "quantum sensing" in rendering
+    np.testing.assert_allclose(by_id[ja.id].title_vector, enricher.embedder.encode([rendering])[0], atol=1e-6)
+    # ... and its BM25 title vector keeps the Japanese words beside the rendering
+    assert set(enricher.sparse.encode_title(ja.title, "ja").indices) <= set(by_id[ja.id].title_sparse.indices)
+    assert by_id[untitled.id].title_vector is None and by_id[untitled.id].title_sparse is None
+
+
 def test_bad_inputs_never_stop_the_batch(enricher):
     docs = [
         _doc(1, "", "   "),  # empty

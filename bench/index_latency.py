@@ -119,6 +119,8 @@ def main() -> None:
     ap.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     ap.add_argument("--queries", type=int, default=200)
     ap.add_argument("--limit", type=int, default=20)
+    ap.add_argument("--keep", type=Path, default=None,
+                    help="build each index under DIR/ix-N and keep it; a later run with the same DIR reuses it")
     args = ap.parse_args()
 
     from bench.ranking_enricher import BenchEnricher, CachedSentenceTransformer
@@ -147,21 +149,32 @@ def main() -> None:
     }
     rows = []
     for n in args.sizes:
-        tmp = Path(tempfile.mkdtemp(prefix="scout-latency-"))
+        if args.keep is not None:
+            tmp = args.keep
+            ix_path = tmp / f"ix-{n}"
+        else:
+            tmp = Path(tempfile.mkdtemp(prefix="scout-latency-"))
+            ix_path = tmp / "ix"
+        built = ix_path / ".complete"  # written after a finished ingest: a killed build is rebuilt
         try:
-            settings = IndexSettings(backend="edge", path=tmp / "ix")
+            settings = IndexSettings(backend="edge", path=ix_path)
             t0 = time.time()
-            with Index(settings, dim=384, command="bench/index_latency.py") as ix:
-                batch = []
-                for item in synthetic_items(n, centroids):
-                    batch.append(item)
-                    if len(batch) == 1000:
-                        ix.upsert(batch, flush=False)
-                        batch = []
-                ix.upsert(batch)
-                ix.optimize()
-            ingest = time.time() - t0
-            disk = dir_mb(tmp / "ix")
+            if not built.exists():
+                shutil.rmtree(ix_path, ignore_errors=True)
+                with Index(settings, dim=384, command="bench/index_latency.py") as ix:
+                    batch = []
+                    for item in synthetic_items(n, centroids):
+                        batch.append(item)
+                        if len(batch) == 1000:
+                            ix.upsert(batch, flush=False)
+                            batch = []
+                    ix.upsert(batch)
+                    ix.optimize()
+                built.write_text(str(n))
+                ingest = time.time() - t0
+            else:
+                ingest = float("nan")
+            disk = dir_mb(ix_path)
             before = rss_mb()
             with Index(settings, dim=384, command="bench/index_latency.py") as ix:
                 opened = rss_mb()
@@ -177,10 +190,11 @@ def main() -> None:
                     print(f"{n:>7} docs  filter={name:<10} p50 {rows[-1][2]:6.1f} ms  p95 {rows[-1][3]:6.1f} ms "
                           f"({len(hits)} hits)", flush=True)
                 after = rss_mb()
-            print(f"{n:>7} docs  ingest {ingest:.0f} s ({n / ingest:.0f} docs/s), disk {disk:.0f} MiB, "
+            print(f"{n:>7} docs  ingest {ingest:.0f} s ({n / ingest:.0f} docs/s; nan: reused), disk {disk:.0f} MiB, "
                   f"RSS +{opened - before:.0f} MiB on open, +{after - before:.0f} MiB after queries", flush=True)
         finally:
-            shutil.rmtree(tmp, ignore_errors=True)
+            if args.keep is None:
+                shutil.rmtree(tmp, ignore_errors=True)
     print("\nsize     filter       p50 ms  p95 ms")
     for n, name, p50, p95, _ in rows:
         print(f"{n:<8} {name:<11} {p50:7.1f} {p95:7.1f}")

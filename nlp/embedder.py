@@ -12,6 +12,7 @@ transformers<4.58, while this project runs sentence-transformers 6 on transforme
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -28,6 +29,11 @@ from scout.settings import NlpSettings
 log = logging.getLogger(__name__)
 
 DEFAULT_MODEL_NAME = "all-MiniLM-L6-v2"
+# A query is one short text: its matrix products are too small to split across threads, and on a busy
+# machine every OpenMP barrier waits for a descheduled thread (measured: a 15 ms query encode took 100-700 ms
+# with 2 threads while other processes ran, 18-27 ms with 1). Inputs up to this many characters in total (a
+# query, a need's title) run on one intra-op thread; batches and long texts keep all threads.
+SMALL_INPUT_CHARS = 512
 
 
 def default_model_path() -> Path:
@@ -43,6 +49,22 @@ def _model_location(settings: NlpSettings) -> tuple[str, str]:
     return Path(settings.model).name if os.path.isdir(settings.model) else settings.model, settings.model
 
 
+@contextlib.contextmanager
+def _one_thread():
+    """Run torch on one intra-op thread, restoring the previous count after (it is per calling thread)."""
+    import torch
+
+    before = torch.get_num_threads()
+    if before == 1:
+        yield
+        return
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
 class SentenceTransformerEmbedder:
     """nlp.base.Embedder over a sentence-transformers model (PyTorch or a local ONNX export)."""
 
@@ -55,6 +77,7 @@ class SentenceTransformerEmbedder:
         self._lock = threading.Lock()
         self._model = None  # SentenceTransformer, loaded lazily
         self._onnx = None  # (session, tokenizer), when backend == "onnx"
+        self.small_input_chars = SMALL_INPUT_CHARS
 
     # -- lazy loading -------------------------------------------------------------------------------------
     @property
@@ -96,13 +119,16 @@ class SentenceTransformerEmbedder:
             return np.zeros((0, self.dim), dtype=np.float32)
         if self.settings.backend == "onnx":
             return self._encode_onnx(list(texts))
-        vectors = self.model.encode(
-            list(texts),
-            batch_size=self.batch_size,
-            normalize_embeddings=True,
-            convert_to_numpy=True,
-            show_progress_bar=False,
-        )
+        model = self.model
+        small = sum(len(t) for t in texts) <= self.small_input_chars
+        with _one_thread() if small else contextlib.nullcontext():
+            vectors = model.encode(
+                list(texts),
+                batch_size=self.batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
     # -- ONNX ---------------------------------------------------------------------------------------------

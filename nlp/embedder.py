@@ -120,16 +120,31 @@ class SentenceTransformerEmbedder:
         if self.settings.backend == "onnx":
             return self._encode_onnx(list(texts))
         model = self.model
-        small = sum(len(t) for t in texts) <= self.small_input_chars
-        with _one_thread() if small else contextlib.nullcontext():
-            vectors = model.encode(
-                list(texts),
-                batch_size=self.batch_size,
-                normalize_embeddings=True,
-                convert_to_numpy=True,
-                show_progress_bar=False,
-            )
+        if sum(len(t) for t in texts) <= self.small_input_chars and len(texts) <= self.batch_size:
+            with _one_thread():
+                return self._encode_small(list(texts))
+        vectors = model.encode(
+            list(texts),
+            batch_size=self.batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
         return np.ascontiguousarray(vectors, dtype=np.float32)
+
+    def _encode_small(self, texts: list[str]) -> np.ndarray:
+        """One forward pass, as `SentenceTransformer.encode` runs it for a single batch (same vectors), without
+        its per-call bookkeeping (~1 ms: module walks for eval() and the device, length sorting)."""
+        import torch
+
+        model = self.model
+        if model.default_prompt_name or model.truncate_dim or model.training or model.device.type != "cpu":
+            return np.ascontiguousarray(model.encode(texts, batch_size=self.batch_size, normalize_embeddings=True,
+                                                     convert_to_numpy=True, show_progress_bar=False), dtype=np.float32)
+        features = model.preprocess(texts)
+        with torch.inference_mode():
+            vectors = torch.nn.functional.normalize(model(features)["sentence_embedding"], p=2, dim=1)
+        return np.ascontiguousarray(vectors.numpy(), dtype=np.float32)
 
     # -- ONNX ---------------------------------------------------------------------------------------------
     def onnx_dir(self) -> Path:

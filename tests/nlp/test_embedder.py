@@ -20,6 +20,19 @@ def test_real_embedder_contract(real_embedder):
     assert vectors[0] @ vectors[1] > vectors[0] @ vectors[2]
 
 
+def test_short_input_path_gives_the_batch_path_vectors(real_embedder, monkeypatch):
+    import torch
+
+    texts = ["quantum sensors for navigation", "水中音響通信の研究"]
+    threads = torch.get_num_threads()
+    short = real_embedder.encode(texts)  # a query: one forward pass on one torch thread
+    assert torch.get_num_threads() == threads  # the thread count is restored
+    monkeypatch.setattr(real_embedder, "small_input_chars", 0)  # force SentenceTransformer.encode
+    batch = real_embedder.encode(texts)
+    assert short.dtype == np.float32 and short.shape == (2, 384)
+    np.testing.assert_allclose(short, batch, atol=1e-5)
+
+
 def test_real_passages_fit_the_model(real_embedder):
     text = ("Delamination is the predominant damage mode in composite materials subjected to impact damage. " * 60
             + "量子センシングを用いた高感度な磁場計測を実証した。" * 40)

@@ -31,6 +31,12 @@ def test_short_input_path_gives_the_batch_path_vectors(real_embedder, monkeypatc
     batch = real_embedder.encode(texts)
     assert short.dtype == np.float32 and short.shape == (2, 384)
     np.testing.assert_allclose(short, batch, atol=1e-5)
+    real_embedder.model.train()  # someone leaves dropout on: the short path must not inherit it
+    try:
+        monkeypatch.setattr(real_embedder, "small_input_chars", 512)
+        np.testing.assert_allclose(real_embedder.encode(texts), batch, atol=1e-5)
+    finally:
+        real_embedder.model.eval()
 
 
 def test_real_passages_fit_the_model(real_embedder):
@@ -56,3 +62,6 @@ def test_onnx_export_agrees_with_torch(real_embedder, tmp_path, monkeypatch):
     assert (tmp_path / "models").exists()
     assert onnx.name.endswith("+onnx")
     assert np.min(np.sum(a * b, axis=1)) > 0.999
+    # the export must leave the shared model as it found it: in eval mode (no dropout), same vectors
+    assert not any(module.training for module in real_embedder.model.modules())
+    np.testing.assert_allclose(real_embedder.encode(texts), a, atol=1e-5)

@@ -23,10 +23,11 @@ from typing import Any, Literal, Sequence
 
 import numpy as np
 
-from index.backends.base import Hit
+from index.backends.base import Cond, Where
 from index.store import Index, filters_to_where
 from index.suppliers import KnownSuppliers, normalize_org
 from nlp.base import SparseVector
+from nlp.passages import DEFAULT_MAX_PASSAGES
 from scout.models import (
     DocKind, Document, Evidence, Match, NeedMatches, OrgMatch, ScoreBreakdown, SearchFilters, SearchHit,
 )
@@ -349,15 +350,18 @@ class Ranker:
         missing = [c.doc_id for c in cands if c.best_pair is None]
         fallback: dict[str, tuple[int, dict[str, Any]]] = {}
         if missing and len(q.vectors):
-            # Found by the lexical channels only: compare its passages with the query's, in one request.
-            by_doc: dict[str, list[Hit]] = defaultdict(list)
-            for h in self.index.passages_of(missing, vectors=True, payload=True):
-                if h.dense is not None:
-                    by_doc[h.payload["doc_id"]].append(h)
-            for doc_id, hits in by_doc.items():
-                sims = q.vectors @ np.array([h.dense for h in hits], dtype=np.float32).T
-                qi, di = np.unravel_index(int(np.argmax(sims)), sims.shape)
-                fallback[doc_id] = (int(qi), hits[int(di)].payload)
+            # Found by the lexical channels only: score just their passages against the query's, in one
+            # request (a filter this narrow makes Qdrant score every matching passage exactly); the limit
+            # covers every passage of those documents (capped passages plus their English renderings).
+            best: dict[str, tuple[float, int, dict[str, Any]]] = {}
+            where = Where((Cond("doc_id", any=tuple(missing)),))
+            per_query = self.index.search_dense(q.vectors, where, 2 * DEFAULT_MAX_PASSAGES * len(missing))
+            for qi, hits in enumerate(per_query):
+                for h in hits:
+                    d = h.payload["doc_id"]
+                    if d not in best or h.score > best[d][0]:
+                        best[d] = (h.score, qi, h.payload)
+            fallback = {d: (qi, payload) for d, (_, qi, payload) in best.items()}
         out = []
         for c in cands:
             pair = c.best_pair or fallback.get(c.doc_id)

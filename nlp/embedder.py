@@ -12,6 +12,7 @@ transformers<4.58, while this project runs sentence-transformers 6 on transforme
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -28,6 +29,11 @@ from scout.settings import NlpSettings
 log = logging.getLogger(__name__)
 
 DEFAULT_MODEL_NAME = "all-MiniLM-L6-v2"
+# A query is one short text: its matrix products are too small to split across threads, and on a busy
+# machine every OpenMP barrier waits for a descheduled thread (measured: a 15 ms query encode took 100-700 ms
+# with 2 threads while other processes ran, 18-27 ms with 1). Inputs up to this many characters in total (a
+# query, a need's title) run on one intra-op thread; batches and long texts keep all threads.
+SMALL_INPUT_CHARS = 512
 
 
 def default_model_path() -> Path:
@@ -43,6 +49,22 @@ def _model_location(settings: NlpSettings) -> tuple[str, str]:
     return Path(settings.model).name if os.path.isdir(settings.model) else settings.model, settings.model
 
 
+@contextlib.contextmanager
+def _one_thread():
+    """Run torch on one intra-op thread, restoring the previous count after (it is per calling thread)."""
+    import torch
+
+    before = torch.get_num_threads()
+    if before == 1:
+        yield
+        return
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
 class SentenceTransformerEmbedder:
     """nlp.base.Embedder over a sentence-transformers model (PyTorch or a local ONNX export)."""
 
@@ -55,6 +77,7 @@ class SentenceTransformerEmbedder:
         self._lock = threading.Lock()
         self._model = None  # SentenceTransformer, loaded lazily
         self._onnx = None  # (session, tokenizer), when backend == "onnx"
+        self.small_input_chars = SMALL_INPUT_CHARS
 
     # -- lazy loading -------------------------------------------------------------------------------------
     @property
@@ -96,7 +119,11 @@ class SentenceTransformerEmbedder:
             return np.zeros((0, self.dim), dtype=np.float32)
         if self.settings.backend == "onnx":
             return self._encode_onnx(list(texts))
-        vectors = self.model.encode(
+        model = self.model
+        if sum(len(t) for t in texts) <= self.small_input_chars and len(texts) <= self.batch_size:
+            with _one_thread():
+                return self._encode_small(list(texts))
+        vectors = model.encode(
             list(texts),
             batch_size=self.batch_size,
             normalize_embeddings=True,
@@ -104,6 +131,22 @@ class SentenceTransformerEmbedder:
             show_progress_bar=False,
         )
         return np.ascontiguousarray(vectors, dtype=np.float32)
+
+    def _encode_small(self, texts: list[str]) -> np.ndarray:
+        """One forward pass, as `SentenceTransformer.encode` runs it for a single batch (same vectors), without
+        its per-call bookkeeping (~1 ms: module walks for eval() and the device, length sorting)."""
+        import torch
+
+        model = self.model
+        if model.default_prompt_name or model.truncate_dim or model.device.type != "cpu":
+            return np.ascontiguousarray(model.encode(texts, batch_size=self.batch_size, normalize_embeddings=True,
+                                                     convert_to_numpy=True, show_progress_bar=False), dtype=np.float32)
+        if any(module.training for module in model.modules()):  # someone left dropout on (~0.15 ms to check)
+            model.eval()
+        features = model.preprocess(texts)
+        with torch.inference_mode():
+            vectors = torch.nn.functional.normalize(model(features)["sentence_embedding"], p=2, dim=1)
+        return np.ascontiguousarray(vectors.numpy(), dtype=np.float32)
 
     # -- ONNX ---------------------------------------------------------------------------------------------
     def onnx_dir(self) -> Path:
@@ -136,9 +179,12 @@ class SentenceTransformerEmbedder:
                     return self.inner(**dict(zip(names, args))).last_hidden_state
 
             tmp = fp32.with_suffix(".tmp")
+            # export restores the wrapper's training flag on every submodule afterwards: a new Module is in
+            # training mode, which would leave the shared model's dropout on
+            wrapper = _Wrapper(transformer).eval()
             with torch.no_grad():
                 torch.onnx.export(
-                    _Wrapper(transformer),
+                    wrapper,
                     tuple(sample[n] for n in names),
                     str(tmp),
                     input_names=names,

@@ -39,10 +39,26 @@ def _vectors(vec: Any) -> tuple[list[float] | None, SparseVector | None]:
     return (list(dense) if dense is not None else None), sparse
 
 
+class _EdgeHit(Hit):
+    """A Hit whose id string is made only when read: turning a point's UUID into a string costs ~2.5 us, and a
+    search builds ~270 hits whose payloads are read but whose ids are not (~0.7 ms a search)."""
+
+    def __init__(self, point: Any, payload: dict[str, Any], dense: list[float] | None,
+                 sparse: SparseVector | None):
+        self._point = point  # Hit's own __init__ would assign `id`, which is read-only here
+        self.score = float(getattr(point, "score", 0.0) or 0.0)
+        self.payload = payload
+        self.dense = dense
+        self.sparse = sparse
+
+    @property
+    def id(self) -> str:  # type: ignore[override]
+        return str(self._point.id)
+
+
 def _hit(p: Any, with_vectors: bool = False) -> Hit:
     dense, sparse = _vectors(p.vector) if with_vectors else (None, None)
-    return Hit(id=str(p.id), score=float(getattr(p, "score", 0.0) or 0.0), payload=p.payload or {},
-               dense=dense, sparse=sparse)
+    return _EdgeHit(p, p.payload or {}, dense, sparse)
 
 
 def _config(dim: int, names: frozenset[str]) -> Any:

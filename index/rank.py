@@ -33,6 +33,7 @@ from scout.models import (
 )
 
 Mode = Literal["full", "bm25", "dense"]
+STATS_TTL = 300.0  # seconds a Ranker keeps corpus statistics (concept document frequencies)
 # doc point fields that ranking and the denormalised Match/SearchHit need (not the full text)
 RANK_FIELDS = ("kind", "source", "language", "url", "title", "published", "published_ts", "organizations",
                "concepts")
@@ -119,7 +120,7 @@ class Ranker:
         self.known_suppliers = known_suppliers
         self._taxonomy = taxonomy
         self._need_df: tuple[int, dict[int, int]] | None = None  # (number of needs, term id -> needs with it)
-        self._concept_df: tuple[int, dict[str, int]] | None = None  # (documents, concept -> documents with it)
+        self._concept_df: tuple[float, int, dict[str, int]] | None = None  # (when, documents, concept -> df)
 
     # -- taxonomy ------------------------------------------------------------------------------------
     @property
@@ -132,20 +133,20 @@ class Ranker:
                 self._taxonomy = load_taxonomy()
         return self._taxonomy
 
-    def _concept_overlap(self, need: Sequence[str], doc: Sequence[str]) -> float:
+    def _concept_overlap(self, need: Sequence[str], doc: Sequence[str], idf: Any) -> float:
         """Share of the need's concepts the document has (itself or a narrower one), each weighted by its
-        rarity among the documents: a shared rare concept ("hydrogen embrittlement") says more than a shared
-        broad one ("materials")."""
-        idf = self._concept_idf()
+        rarity among the documents (`idf`, from `_concept_idf`): a shared rare concept ("hydrogen
+        embrittlement") says more than a shared broad one ("materials")."""
         covered = self._expand(doc)
         total = sum(idf(c) for c in need)
         return sum(idf(c) for c in need if c in covered) / total if total else 0.0
 
     def _concept_idf(self) -> Any:
-        n_docs = self.index.count()
-        if self._concept_df is None or self._concept_df[0] != n_docs:
-            self._concept_df = (n_docs, self.index.facets(keys=["concept"], limit=100_000)["concept"])
-        n, df = self._concept_df
+        # Corpus statistics move slowly: refreshed every STATS_TTL seconds, not counted on every search.
+        now = time.monotonic()
+        if self._concept_df is None or now - self._concept_df[0] > STATS_TTL:
+            self._concept_df = (now, self.index.count(), self.index.facets(keys=["concept"], limit=100_000)["concept"])
+        _, n, df = self._concept_df
         return lambda c: math.log(1.0 + n / (1.0 + df.get(c, 0)))
 
     def _expand(self, concepts: Sequence[str]) -> set[str]:
@@ -325,6 +326,7 @@ class Ranker:
         head = prelim[: max(limit * 3, 60)]
         payloads = self.index.get_many([c.doc_id for c in head], RANK_FIELDS)
         need_concepts = self._expand(q.concepts)  # for the shared-concepts explanation
+        concept_idf = None
         now = now or time.time()
         out = []
         for c in head:
@@ -333,7 +335,9 @@ class Ranker:
             shared: list[str] = []
             if need_concepts and p.get("concepts"):
                 shared = sorted(x for x in p["concepts"] if x in need_concepts or self._expand([x]) & set(q.concepts))
-                bd.concept = w.concept * self._concept_overlap(q.concepts, p["concepts"])
+                if concept_idf is None:  # one count per ranking, not one per candidate
+                    concept_idf = self._concept_idf()
+                bd.concept = w.concept * self._concept_overlap(q.concepts, p["concepts"], concept_idf)
             ts = p.get("published_ts")
             if ts is not None:
                 age_years = max(0.0, (now - ts) / (365.25 * 86400))

@@ -33,7 +33,7 @@ from scout.models import (
 )
 
 Mode = Literal["full", "bm25", "dense"]
-STATS_TTL = 300.0  # seconds a Ranker keeps corpus statistics (concept document frequencies)
+STATS_TTL = 300.0  # seconds a Ranker keeps corpus statistics (concept and needs-collection frequencies)
 # doc point fields that ranking and the denormalised Match/SearchHit need (not the full text)
 RANK_FIELDS = ("kind", "source", "language", "url", "title", "published", "published_ts", "organizations",
                "concepts")
@@ -119,8 +119,7 @@ class Ranker:
             known_suppliers = KnownSuppliers.load(index.settings.known_suppliers_path)
         self.known_suppliers = known_suppliers
         self._taxonomy = taxonomy
-        self._need_df: tuple[int, dict[int, int]] | None = None  # (number of needs, term id -> needs with it)
-        self._concept_df: tuple[float, int, dict[str, int]] | None = None  # (when, documents, concept -> df)
+        self._stats: dict[str, tuple[float, Any]] = {}  # name -> (when computed, value); see _corpus_stat
 
     # -- taxonomy ------------------------------------------------------------------------------------
     @property
@@ -141,13 +140,26 @@ class Ranker:
         total = sum(idf(c) for c in need)
         return sum(idf(c) for c in need if c in covered) / total if total else 0.0
 
-    def _concept_idf(self) -> Any:
-        # Corpus statistics move slowly: refreshed every STATS_TTL seconds, not counted on every search.
+    def _corpus_stat(self, name: str, compute: Any) -> Any:
+        """`compute()`, kept STATS_TTL seconds: corpus statistics move slowly and are not counted per search."""
         now = time.monotonic()
-        if self._concept_df is None or now - self._concept_df[0] > STATS_TTL:
-            self._concept_df = (now, self.index.count(), self.index.facets(keys=["concept"], limit=100_000)["concept"])
-        _, n, df = self._concept_df
+        cached = self._stats.get(name)
+        if cached is None or now - cached[0] > STATS_TTL:
+            cached = self._stats[name] = (now, compute())
+        return cached[1]
+
+    def _concept_idf(self) -> Any:
+        n, df = self._corpus_stat(
+            "concepts", lambda: (self.index.count(), self.index.facets(keys=["concept"], limit=100_000)["concept"]))
         return lambda c: math.log(1.0 + n / (1.0 + df.get(c, 0)))
+
+    def _need_term_df(self) -> tuple[int, dict[int, int]]:
+        """(number of needs, term id -> number of needs that use it)."""
+        df: dict[int, int] = defaultdict(int)
+        for vec in self.index.sparse_of_kind(DocKind.need):
+            for i in vec.indices:
+                df[i] += 1
+        return self.index.count(SearchFilters(kind=DocKind.need)), dict(df)
 
     def _expand(self, concepts: Sequence[str]) -> set[str]:
         out: set[str] = set()
@@ -196,16 +208,11 @@ class Ranker:
         need's subject from its form. Too few needs to tell: unchanged.
         """
         w = self.weights
-        n_needs = self.index.count(SearchFilters(kind=DocKind.need))
-        if not w.need_idf or n_needs < w.need_idf_min_needs or not sparse.indices:
+        if not w.need_idf or not sparse.indices:
             return sparse
-        if self._need_df is None or self._need_df[0] != n_needs:
-            df: dict[int, int] = defaultdict(int)
-            for vec in self.index.sparse_of_kind(DocKind.need):
-                for i in vec.indices:
-                    df[i] += 1
-            self._need_df = (n_needs, dict(df))
-        df = self._need_df[1]
+        n_needs, df = self._corpus_stat("needs", self._need_term_df)
+        if n_needs < w.need_idf_min_needs:
+            return sparse
         top = math.log(1.0 + (n_needs + 0.5) / 0.5)  # a term no need has
         values = [v * (math.log(1.0 + (n_needs - df.get(i, 0) + 0.5) / (df.get(i, 0) + 0.5)) / top) ** w.need_idf
                   for i, v in zip(sparse.indices, sparse.values)]
@@ -273,7 +280,7 @@ class Ranker:
         if q.title_vectors is not None and (w.doc_title or w.title_title or w.title_lexical) and self.index.has_titles():
             if len(q.vectors) and w.doc_title:
                 self._dense_channel("doc_title", q.vectors, where, depth, exclude_kind, cands, 0.0)
-            if q.title_vectors is not None and len(q.title_vectors) and w.title_title:
+            if len(q.title_vectors) and w.title_title:
                 self._dense_channel("title_title", q.title_vectors, where, depth, exclude_kind, cands, 0.0)
             subject = q.subject_sparse or q.sparse
             if subject.indices and w.title_lexical:
@@ -327,7 +334,8 @@ class Ranker:
         payloads = self.index.get_many([c.doc_id for c in head], RANK_FIELDS)
         need_concepts = self._expand(q.concepts)  # for the shared-concepts explanation
         concept_idf = None
-        now = now or time.time()
+        # Age from the start of today (UTC), not the wall clock: the same request scores the same all day.
+        now = now or time.time() // 86400 * 86400
         out = []
         for c in head:
             p = payloads.get(c.doc_id, {})

@@ -347,32 +347,32 @@ class Index:
     def search_titles(self, vectors: Any, filters: SearchFilters | Where | None = None, limit: int = 100,
                       *, exclude_kind: str | None = None) -> list[list[Hit]]:
         """Documents whose title vector is nearest, for each query vector (one result list per vector)."""
-        where = self._doc_where(filters, exclude_kind)
+        where = self._search_where(filters, exclude_kind)
         vecs = [list(map(float, v)) for v in vectors]
         return self.backend.search_dense(vecs, where, limit, payload=["doc_id"], using=TITLE)
 
     def search_title_sparse(self, sparse: SparseVector, filters: SearchFilters | Where | None = None,
                             limit: int = 100, *, exclude_kind: str | None = None) -> list[Hit]:
         """Best documents by BM25 over their titles alone."""
-        return self.backend.search_sparse(sparse, self._doc_where(filters, exclude_kind), limit, payload=["doc_id"],
+        return self.backend.search_sparse(sparse, self._search_where(filters, exclude_kind), limit, payload=["doc_id"],
                                           using=TITLE_LEXICAL)
 
     @staticmethod
-    def _doc_where(filters: SearchFilters | Where | None, exclude_kind: str | None) -> Where:
+    def _search_where(filters: SearchFilters | Where | None, exclude_kind: str | None) -> Where:
+        # No `point` condition: each named vector lives on one kind of point only (`dense` on passages, the
+        # others on documents), so the vector named in a search already selects its points. An unfiltered
+        # search then stays a plain HNSW search: at 100k documents a `point` filter cost p95 25 ms instead of 9.
         where = filters if isinstance(filters, Where) else filters_to_where(filters)
-        return where.and_(Cond("point", value=DOC_POINT),
-                          exclude=[Cond("kind", value=exclude_kind)] if exclude_kind else [])
+        return where.and_(exclude=[Cond("kind", value=exclude_kind)] if exclude_kind else [])
 
     def search_dense(self, vectors: Any, filters: SearchFilters | Where | None = None, limit: int = 100,
                      *, exclude_kind: str | None = None) -> list[list[Hit]]:
         """Nearest passages for each query vector (one result list per vector)."""
-        where = filters if isinstance(filters, Where) else filters_to_where(filters)
-        where = where.and_(Cond("point", value=PASSAGE_POINT),
-                           exclude=[Cond("kind", value=exclude_kind)] if exclude_kind else [])
+        where = self._search_where(filters, exclude_kind)
         vecs = [list(map(float, v)) for v in vectors]
         return self.backend.search_dense(vecs, where, limit, payload=["doc_id", "passage_index", "start", "end", "text"])
 
     def search_sparse(self, sparse: SparseVector, filters: SearchFilters | Where | None = None, limit: int = 100,
                       *, exclude_kind: str | None = None) -> list[Hit]:
         """Best documents for a sparse (BM25) query; Qdrant applies IDF."""
-        return self.backend.search_sparse(sparse, self._doc_where(filters, exclude_kind), limit, payload=["doc_id"])
+        return self.backend.search_sparse(sparse, self._search_where(filters, exclude_kind), limit, payload=["doc_id"])

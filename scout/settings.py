@@ -91,6 +91,10 @@ class NlpSettings(_Settings):
     """Embedding backend: `torch`, or `onnx` (exported locally from the model, no download)."""
     onnx_int8: bool = False
     """With `backend=onnx`: int8-quantize the exported model."""
+    onnx_dir: Path | None = None
+    """Where local ONNX exports of the model are kept; empty: $SCOUT_HOME/models."""
+    query_backend: Literal["auto", "torch", "onnx"] = "auto"
+    """Encoder for short inputs (queries, need titles): `onnx` runs them on one ONNX Runtime thread (exported locally, same vectors); `auto`: onnx where it loads, else the embedding backend."""
     batch_size: int = Field(default=32, ge=1)
     """Passages embedded per batch."""
     max_passage_tokens: int = Field(default=0, ge=0)

@@ -13,11 +13,18 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DO_NOT_TRACK", "1")
 
 
+@pytest.fixture(scope="session")
+def onnx_exports(tmp_path_factory):
+    """One folder of ONNX model exports for the session: the query encoder is exported once, not per test."""
+    return tmp_path_factory.mktemp("onnx-exports")
+
+
 @pytest.fixture(autouse=True)
-def scout_home(tmp_path, monkeypatch):
+def scout_home(tmp_path, monkeypatch, onnx_exports):
     home = tmp_path / "scout-home"
     home.mkdir()
     monkeypatch.setenv("SCOUT_HOME", str(home))
+    monkeypatch.setenv("SCOUT_NLP_ONNX_DIR", str(onnx_exports))
     return home
 
 

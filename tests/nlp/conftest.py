@@ -48,9 +48,9 @@ def nlp_settings(tmp_path, monkeypatch):
 
 
 @pytest.fixture(scope="session")
-def real_embedder(tmp_path_factory):
-    """The packaged all-MiniLM-L6-v2, loaded once per session."""
+def real_embedder(onnx_exports):
+    """The packaged all-MiniLM-L6-v2, loaded once per session (its query encoder exported once too)."""
     from nlp.embedder import SentenceTransformerEmbedder
     from scout.settings import NlpSettings
 
-    return SentenceTransformerEmbedder(NlpSettings(cache=False))
+    return SentenceTransformerEmbedder(NlpSettings(cache=False, onnx_dir=onnx_exports))

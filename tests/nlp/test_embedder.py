@@ -20,23 +20,75 @@ def test_real_embedder_contract(real_embedder):
     assert vectors[0] @ vectors[1] > vectors[0] @ vectors[2]
 
 
-def test_short_input_path_gives_the_batch_path_vectors(real_embedder, monkeypatch):
+@pytest.fixture
+def torch_embedder(real_embedder):
+    """The same loaded model with short inputs on PyTorch (SCOUT_NLP_QUERY_BACKEND=torch)."""
+    from nlp.embedder import SentenceTransformerEmbedder
+    from scout.settings import NlpSettings
+
+    embedder = SentenceTransformerEmbedder(NlpSettings(cache=False, query_backend="torch"))
+    embedder._model = real_embedder.model
+    return embedder
+
+
+def test_short_input_path_gives_the_batch_path_vectors(torch_embedder, monkeypatch):
     import torch
 
     texts = ["quantum sensors for navigation", "水中音響通信の研究"]
     threads = torch.get_num_threads()
-    short = real_embedder.encode(texts)  # a query: one forward pass on one torch thread
+    short = torch_embedder.encode(texts)  # a query: one forward pass on one torch thread
     assert torch.get_num_threads() == threads  # the thread count is restored
-    monkeypatch.setattr(real_embedder, "small_input_chars", 0)  # force SentenceTransformer.encode
-    batch = real_embedder.encode(texts)
+    monkeypatch.setattr(torch_embedder, "small_input_chars", 0)  # force SentenceTransformer.encode
+    batch = torch_embedder.encode(texts)
     assert short.dtype == np.float32 and short.shape == (2, 384)
     np.testing.assert_allclose(short, batch, atol=1e-5)
-    real_embedder.model.train()  # someone leaves dropout on: the short path must not inherit it
+    torch_embedder.model.train()  # someone leaves dropout on: the short path must not inherit it
     try:
-        monkeypatch.setattr(real_embedder, "small_input_chars", 512)
-        np.testing.assert_allclose(real_embedder.encode(texts), batch, atol=1e-5)
+        monkeypatch.setattr(torch_embedder, "small_input_chars", 512)
+        np.testing.assert_allclose(torch_embedder.encode(texts), batch, atol=1e-5)
     finally:
-        real_embedder.model.eval()
+        torch_embedder.model.eval()
+
+
+def test_short_inputs_run_on_one_onnx_thread_with_the_models_vectors(real_embedder, torch_embedder, onnx_exports):
+    pytest.importorskip("onnxruntime")
+    texts = ["compact quantum magnetometer for navigation without GPS", "小型衛星による合成開口レーダー観測"]
+    got = real_embedder.encode(texts)  # the default: short inputs through the ONNX query session
+    session = real_embedder._query_session()
+    assert session is not None and session[0].get_session_options().intra_op_num_threads == 1
+    assert any(onnx_exports.rglob("model.onnx"))  # exported into SCOUT_NLP_ONNX_DIR, once
+    assert got.dtype == np.float32 and got.shape == (2, 384)
+    np.testing.assert_allclose(got, torch_embedder.encode(texts), atol=1e-5)
+    long_text = "Delamination is the predominant damage mode in composites. " * 20  # past the short-input size
+    np.testing.assert_allclose(real_embedder.encode([long_text]), torch_embedder.encode([long_text]), atol=1e-5)
+
+
+def test_a_model_the_export_cannot_reproduce_keeps_torch_for_queries(real_embedder, tmp_path, caplog):
+    """A Dense layer after pooling is outside the exported transformer: the probe tells, torch stays."""
+    pytest.importorskip("onnxruntime")
+    import torch
+    from sentence_transformers import SentenceTransformer
+    from sentence_transformers.models import Dense, Normalize
+
+    from nlp.embedder import SentenceTransformerEmbedder
+    from scout.settings import NlpSettings
+
+    torch.manual_seed(0)
+    base = real_embedder.model
+    model = SentenceTransformer(modules=[base[0], base[1], Dense(384, 384), Normalize()], device="cpu").eval()
+    embedder = SentenceTransformerEmbedder(NlpSettings(cache=False, onnx_dir=tmp_path))
+    embedder._model = model
+    texts = ["synthetic aperture radar ship detection"]
+    with caplog.at_level("WARNING", logger="nlp.embedder"):
+        got = embedder.encode(texts)
+    assert embedder._query_session() is None
+    assert "ONNX query session is unavailable" in caplog.text
+    expected = model.encode(texts, normalize_embeddings=True, convert_to_numpy=True)
+    np.testing.assert_allclose(got, expected, atol=1e-5)
+    strict = SentenceTransformerEmbedder(NlpSettings(cache=False, onnx_dir=tmp_path, query_backend="onnx"))
+    strict._model = model
+    with pytest.raises(ValueError, match="does not reproduce"):
+        strict.encode(texts)
 
 
 def test_real_passages_fit_the_model(real_embedder):
@@ -49,19 +101,20 @@ def test_real_passages_fit_the_model(real_embedder):
     assert all(b.start <= a.end for a, b in zip(passages, passages[1:]))
 
 
-def test_onnx_export_agrees_with_torch(real_embedder, tmp_path, monkeypatch):
+def test_onnx_export_agrees_with_torch(torch_embedder, tmp_path, monkeypatch):
     pytest.importorskip("onnxruntime")
     from nlp.embedder import SentenceTransformerEmbedder
     from scout.settings import NlpSettings
 
     monkeypatch.setenv("SCOUT_HOME", str(tmp_path))
+    monkeypatch.delenv("SCOUT_NLP_ONNX_DIR")
     onnx = SentenceTransformerEmbedder(NlpSettings(backend="onnx", cache=False))
-    onnx._model = real_embedder.model  # share the loaded weights; the export is still made from them
+    onnx._model = torch_embedder.model  # share the loaded weights; the export is still made from them
     texts = ["synthetic aperture radar ship detection", "lithium-sulfur battery for soldiers"]
-    a, b = real_embedder.encode(texts), onnx.encode(texts)
-    assert (tmp_path / "models").exists()
+    a, b = torch_embedder.encode(texts), onnx.encode(texts)
+    assert (tmp_path / "models").exists()  # the default place: $SCOUT_HOME/models
     assert onnx.name.endswith("+onnx")
     assert np.min(np.sum(a * b, axis=1)) > 0.999
     # the export must leave the shared model as it found it: in eval mode (no dropout), same vectors
-    assert not any(module.training for module in real_embedder.model.modules())
-    np.testing.assert_allclose(real_embedder.encode(texts), a, atol=1e-5)
+    assert not any(module.training for module in torch_embedder.model.modules())
+    np.testing.assert_allclose(torch_embedder.encode(texts), a, atol=1e-5)

@@ -47,6 +47,7 @@ def main() -> None:
     ap.add_argument("--limit-needs", type=int)
     ap.add_argument("--set", action="append", default=[], help="RankWeights override, e.g. concept=0.2")
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--modes", nargs="+", default=["full", "bm25", "dense"], choices=["full", "bm25", "dense"])
     args = ap.parse_args()
 
     work = Path(args.work)
@@ -59,7 +60,8 @@ def main() -> None:
         k, v = kv.split("=", 1)
         if k not in fields:
             raise SystemExit(f"unknown weight {k!r}; one of {sorted(fields)}")
-        overrides[k] = v if k == "fusion" else int(v) if k == "depth" else float(v)
+        default = getattr(RankWeights(), k)
+        overrides[k] = v if isinstance(default, str) else type(default)(v)
     weights = RankWeights(**overrides)
 
     stamp = path / "built.json"
@@ -73,7 +75,7 @@ def main() -> None:
             print(file=sys.stderr)
         t1 = time.time()
         ranker = Ranker(index, enricher, KnownSuppliers(), weights=weights)
-        scores = score(ranker, bench, ["full", "bm25", "dense"])
+        scores = score(ranker, bench, args.modes)
         t2 = time.time()
     if args.json:
         print(json.dumps({"weights": overrides, "scores": scores}))
@@ -81,12 +83,14 @@ def main() -> None:
     print(f"sbir-bench: {len(bench.needs)} needs, {len(bench.docs)} docs; index {t1 - t0:.0f} s, "
           f"ranking 3 modes {t2 - t1:.0f} s; weights {overrides or 'default'}")
     print(f"{'ranking':<8} {'scope':<7} {'MRR':>6} {'nDCG@10':>8} {'R@10':>6} {'R@100':>6}")
-    for mode in ("full", "bm25", "dense"):
+    for mode in args.modes:
         for scope in ("all", "strict"):
             m = scores[mode][scope]
             print(f"{mode:<8} {scope:<7} {m['mrr']:6.3f} {m['ndcg@10']:8.3f} {m['recall@10']:6.3f} {m['recall@100']:6.3f}")
+    if "full" not in scores:
+        return
     full = scores["full"]["strict"]["ndcg@10"]
-    for base in ("bm25", "dense"):
+    for base in (m for m in ("bm25", "dense") if m in scores):
         b = scores[base]["strict"]["ndcg@10"]
         print(f"full vs {base}: nDCG@10 strict {full:.3f} / {b:.3f} = {full / b - 1:+.1%}" if b else "")
 

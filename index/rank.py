@@ -3,6 +3,8 @@
 1. Candidates from four channels: every need passage searches the dense passage vectors (a document
    scores by its best passage pair); the need's BM25 vector searches the document sparse vectors (Qdrant
    applies IDF); and the need's title alone, a short focused statement of the need, queries both again.
+   For a need, the dense channels' scores are corrected for hubness: a document's mean similarity to its
+   nearest other needs is partly subtracted (CSLS), so prose that resembles every need stops crowding them.
 2. Fusion per document: each channel's scores min-max scaled over its result list, then a weighted sum
    (`fusion="rrf"` gives weighted reciprocal rank fusion instead).
 3. Re-score: fused rank score + shared taxonomy concepts (ancestors included) + recency + source kind.
@@ -66,6 +68,12 @@ class RankWeights:
     need_idf: float = 0.5  # exponent of the needs-collection IDF weighting of a need's BM25 query (0 = off)
     need_idf_min_needs: int = 20  # fewer needs than this: too few to tell boilerplate from subject
     title_boost: float = 1.0  # a need's title terms weigh (1 + this) in its BM25 query
+    # Hubness correction of the dense channels (CSLS, Conneau et al. 2018): a document's dense scores for a need
+    # are lowered by this times its mean similarity to its `hubness_k` nearest other needs. A document close
+    # to every need (generic programme prose) is a hub of the embedding space, not a match. Needs only, and
+    # only with enough needs to tell (need_idf_min_needs).
+    hubness: float = 0.5
+    hubness_k: int = 10
     # Full concept overlap adds this much (the fused score is scaled to [0, 1]). Small on purpose: on the dev
     # split any concept weight lowered nDCG (the taxonomy is coarser than a topic), so overlap mostly explains
     # a match and breaks near-ties; see the README.
@@ -83,10 +91,12 @@ class _Candidate:
     ranks: dict[str, int] = field(default_factory=dict)  # channel -> rank (1-based)
     fused: float = 0.0
     best_pair: tuple[int, dict[str, Any]] | None = None  # (need passage index, doc passage payload)
+    raw_dense: float | None = None  # the dense similarity itself, when the channel's score was corrected
+    generic: float = 0.0  # the document's hubness (see RankWeights.hubness)
 
     @property
     def dense(self) -> float:
-        return self.scores.get("dense", 0.0)
+        return self.raw_dense if self.raw_dense is not None else self.scores.get("dense", 0.0)
 
     @property
     def sparse(self) -> float:
@@ -107,6 +117,7 @@ class QueryInput:
     # and that with the title's terms boosted (`focused`). None: use `sparse` (free text, baselines).
     subject_sparse: SparseVector | None = None
     focused_sparse: SparseVector | None = None
+    need_id: str | None = None  # the need this query is (its own similarity is left out of hubness)
 
 
 class Ranker:
@@ -186,7 +197,7 @@ class Ranker:
         w = self.weights
         # The need's stored BM25 vector is its query: saturated tf suits a 1,000-word need (a term repeated
         # twenty times must not drown the rest); measured as good as query-side 1 + log(tf).
-        q = QueryInput(vectors, self.index.sparse_of(need_id), concepts, evidence)
+        q = QueryInput(vectors, self.index.sparse_of(need_id), concepts, evidence, need_id=need_id)
         if self.enricher is not None and need.title.strip() and (w.title_dense or w.title_sparse or w.title_title
                                                                  or w.title_boost):
             eq = self.enricher.query(need.title)
@@ -218,13 +229,60 @@ class Ranker:
                   for i, v in zip(sparse.indices, sparse.values)]
         return SparseVector(indices=list(sparse.indices), values=values)
 
+    def _need_passages(self) -> tuple[np.ndarray, np.ndarray, list[str]]:
+        """Every need's passage vectors, grouped by need: (matrix, start row of each need, need ids)."""
+        owners, matrix = self.index.passage_vectors(kind=DocKind.need)
+        order = sorted(range(len(owners)), key=lambda i: owners[i])
+        owners = [owners[i] for i in order]
+        starts = [i for i in range(len(owners)) if i == 0 or owners[i] != owners[i - 1]]
+        return matrix[order], np.asarray(starts, dtype=np.int64), [owners[i] for i in starts]
+
+    def _hubness(self, doc_ids: Sequence[str], need_id: str) -> dict[str, float]:
+        """Each document's mean similarity to its `hubness_k` nearest needs other than `need_id` (a need's
+        similarity to a document: its best passage pair, as in the dense channel; computed exactly).
+
+        Kept per document for STATS_TTL seconds (ranking every need asks for mostly the same documents)."""
+        k = self.weights.hubness_k
+        matrix, starts, needs = self._corpus_stat("need_passages", self._need_passages)
+        nearest: dict[str, list[tuple[str, float]]] = self._corpus_stat("hubness", dict)
+        missing = [d for d in doc_ids if d not in nearest]
+        if missing and len(needs):
+            owners, vectors = self.index.passage_vectors(doc_ids=missing)
+            per_need = np.maximum.reduceat(vectors @ matrix.T, starts, axis=1) if len(owners) else None
+            rows: dict[str, list[int]] = defaultdict(list)
+            for i, d in enumerate(owners):
+                rows[d].append(i)
+            top = min(k + 1, len(needs))
+            for d in missing:
+                if d not in rows:
+                    nearest[d] = []
+                    continue
+                sims = per_need[rows[d]].max(axis=0)  # the document's best passage against each need
+                best = np.argpartition(-sims, top - 1)[:top]
+                nearest[d] = sorted(((needs[j], float(sims[j])) for j in best), key=lambda t: -t[1])
+        out = {}
+        for d in doc_ids:
+            sims = [s for n, s in nearest.get(d, ()) if n != need_id][:k]
+            out[d] = sum(sims) / len(sims) if sims else 0.0
+        return out
+
+    def _hubness_need(self, q: QueryInput, mode: Mode) -> str | None:
+        """The need whose dense channels get the hubness correction, or None (baselines, free text, few needs)."""
+        w = self.weights
+        if mode != "full" or not w.hubness or q.need_id is None:
+            return None
+        n_needs, _ = self._corpus_stat("needs", self._need_term_df)
+        return q.need_id if n_needs >= w.need_idf_min_needs else None
+
     # -- core ----------------------------------------------------------------------------------------
     def _dense_channel(self, name: str, vectors: np.ndarray, where: Any, depth: int, exclude_kind: str | None,
-                       cands: dict[str, _Candidate], multi: float) -> None:
+                       cands: dict[str, _Candidate], multi: float, hubness_of: str | None = None) -> None:
+        # with the hubness correction, twice the depth is fetched: it reorders the head before the cut
+        fetch = 2 * depth if hubness_of else depth
         if name in ("doc_title", "title_title"):  # against document titles: one point per document
-            per_passage = self.index.search_titles(vectors, where, depth, exclude_kind=exclude_kind)
+            per_passage = self.index.search_titles(vectors, where, fetch, exclude_kind=exclude_kind)
         else:
-            per_passage = self.index.search_dense(vectors, where, depth, exclude_kind=exclude_kind)
+            per_passage = self.index.search_dense(vectors, where, fetch, exclude_kind=exclude_kind)
         best: dict[str, float] = {}
         pair: dict[str, tuple[int, dict[str, Any]]] = {}
         sums: dict[str, float] = defaultdict(float)
@@ -240,7 +298,13 @@ class Ranker:
                 if score > best.get(d, -2.0):
                     best[d], pair[d] = score, (qi, h.payload)
         n = max(1, len(per_passage))
-        scored = {d: best[d] + multi * sums[d] / n for d in best}
+        raw = {d: best[d] + multi * sums[d] / n for d in best}
+        scored = raw
+        hub: dict[str, float] = {}
+        if hubness_of and raw:
+            head = sorted(raw, key=lambda d: -raw[d])[:fetch]
+            hub = self._hubness(head, hubness_of)
+            scored = {d: raw[d] - self.weights.hubness * hub[d] for d in head}
         # Each channel offers its best `depth` documents, however many query vectors found them: the min-max
         # scaling then spans the same depth on every channel (a long need's 20 passages would otherwise
         # stretch its dense channels' scale over thousands of weak hits).
@@ -249,6 +313,10 @@ class Ranker:
             c.scores[name], c.ranks[name] = scored[d], rank
             if name == "dense":  # evidence pairs refer to need passages, not to the title query
                 c.best_pair = pair[d]
+                if hub:
+                    c.raw_dense = raw[d]
+            if d in hub:
+                c.generic = hub[d]
 
     def _sparse_channel(self, name: str, sparse: SparseVector, where: Any, depth: int, exclude_kind: str | None,
                         cands: dict[str, _Candidate]) -> None:
@@ -263,8 +331,9 @@ class Ranker:
         depth = depth or w.depth
         where = filters_to_where(filters)
         cands: dict[str, _Candidate] = {}
+        hub = self._hubness_need(q, mode)
         if mode in ("full", "dense") and len(q.vectors):
-            self._dense_channel("dense", q.vectors, where, depth, exclude_kind, cands, w.dense_multi)
+            self._dense_channel("dense", q.vectors, where, depth, exclude_kind, cands, w.dense_multi, hub)
         if mode == "bm25" and q.sparse.indices:  # the baseline: the need's text as a plain BM25 query
             self._sparse_channel("sparse", q.sparse, where, depth, exclude_kind, cands)
         if mode != "full":
@@ -273,15 +342,15 @@ class Ranker:
         if focused.indices:
             self._sparse_channel("sparse", focused, where, depth, exclude_kind, cands)
         if q.title_vectors is not None and len(q.title_vectors) and w.title_dense:
-            self._dense_channel("title_dense", q.title_vectors, where, depth, exclude_kind, cands, 0.0)
+            self._dense_channel("title_dense", q.title_vectors, where, depth, exclude_kind, cands, 0.0, hub)
         if q.title_sparse is not None and q.title_sparse.indices and w.title_sparse:
             self._sparse_channel("title_sparse", q.title_sparse, where, depth, exclude_kind, cands)
         # The title fields serve needs (a long text with a title); a short free-text query is a title itself.
         if q.title_vectors is not None and (w.doc_title or w.title_title or w.title_lexical) and self.index.has_titles():
             if len(q.vectors) and w.doc_title:
-                self._dense_channel("doc_title", q.vectors, where, depth, exclude_kind, cands, 0.0)
+                self._dense_channel("doc_title", q.vectors, where, depth, exclude_kind, cands, 0.0, hub)
             if len(q.title_vectors) and w.title_title:
-                self._dense_channel("title_title", q.title_vectors, where, depth, exclude_kind, cands, 0.0)
+                self._dense_channel("title_title", q.title_vectors, where, depth, exclude_kind, cands, 0.0, hub)
             subject = q.subject_sparse or q.sparse
             if subject.indices and w.title_lexical:
                 self._sparse_channel("title_lexical", subject, where, depth, exclude_kind, cands)
@@ -339,7 +408,7 @@ class Ranker:
         out = []
         for c in head:
             p = payloads.get(c.doc_id, {})
-            bd = ScoreBreakdown(dense=c.dense, sparse=c.sparse, fused=c.fused)
+            bd = ScoreBreakdown(dense=c.dense, sparse=c.sparse, generic=c.generic, fused=c.fused)
             shared: list[str] = []
             if need_concepts and p.get("concepts"):
                 shared = sorted(x for x in p["concepts"] if x in need_concepts or self._expand([x]) & set(q.concepts))

@@ -21,6 +21,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
+import numpy as np
+
 from index.backends.base import TITLE, TITLE_LEXICAL, Backend, Cond, Hit, PointData, Where
 from index.lock import IndexLockedError, OwnerLock
 from index.suppliers import normalize_org
@@ -280,6 +282,27 @@ class Index:
             out.extend(hits)
             if offset is None:
                 return out
+
+    def passage_vectors(self, *, doc_ids: Sequence[str] | None = None,
+                        kind: DocKind | str | None = None) -> tuple[list[str], np.ndarray]:
+        """(owner document id of each passage, their dense vectors as rows) of some documents or of a kind."""
+        where = Where((Cond("point", value=PASSAGE_POINT),))
+        if doc_ids is not None:
+            where = where.and_(Cond("doc_id", any=tuple(doc_ids)))
+        if kind is not None:
+            where = where.and_(Cond("kind", value=str(DocKind(kind))))
+        owners: list[str] = []
+        rows: list[Any] = []
+        offset = None
+        while True:
+            hits, offset = self.backend.scroll(where, limit=1024, offset=offset, vectors=True, payload=["doc_id"])
+            for h in hits:
+                if h.dense is not None:
+                    owners.append(h.payload["doc_id"])
+                    rows.append(h.dense)
+            if offset is None:
+                break
+        return owners, np.asarray(rows, dtype=np.float32).reshape(len(rows), self.dim)
 
     def sparse_many(self, doc_ids: Sequence[str]) -> list[SparseVector]:
         hits = self.backend.retrieve([point_id(d, "doc") for d in doc_ids], vectors=True, payload=["doc_id"])

@@ -172,6 +172,9 @@ class Analysis(BaseModel):
 class ScoreBreakdown(BaseModel):
     dense: float = 0.0
     sparse: float = 0.0
+    # how much the document resembles needs in general: its mean similarity to its nearest other needs; its
+    # dense channels were lowered by a share of it before fusion (a document close to every need says little)
+    generic: float = 0.0
     fused: float = 0.0
     concept: float = 0.0
     recency: float = 0.0

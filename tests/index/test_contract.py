@@ -257,3 +257,23 @@ def test_index_built_before_title_vectors_keeps_working(tmp_path, backend, enric
         assert ix.count() == 5
         q = enricher.query("radar metamaterial")
         assert ix.search_sparse(q.sparse, limit=3)[0].payload["doc_id"] == corpus()[2].id
+
+
+def test_passage_vectors_of_documents_and_of_a_kind(index, enricher):
+    import numpy as np
+
+    items, _ = enricher.enrich(corpus())
+    index.upsert(items)
+    by_id = {i.document.id: i for i in items}
+    needs = [i.document.id for i in items if i.document.kind == DocKind.need]
+    owners, matrix = index.passage_vectors(kind=DocKind.need)
+    assert set(owners) == set(needs) and matrix.shape == (len(owners), index.dim)
+    assert len(owners) == sum(len(by_id[n].passage_vectors) for n in needs)
+    some = [i.document.id for i in items if i.document.kind != DocKind.need][:2]
+    owners, matrix = index.passage_vectors(doc_ids=some)
+    assert sorted(owners) == sorted(d for d in some for _ in by_id[d].passage_vectors)
+    for d in some:  # the stored vectors are the document's own (in some order)
+        stored = matrix[[i for i, o in enumerate(owners) if o == d]]
+        np.testing.assert_allclose(np.sort(stored @ by_id[d].passage_vectors.T, axis=None)[-len(stored):],
+                                   np.ones(len(stored)), atol=1e-5)
+    assert index.passage_vectors(doc_ids=["missing"])[1].shape == (0, index.dim)

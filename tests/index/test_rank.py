@@ -113,3 +113,44 @@ def test_need_query_weighs_terms_by_rarity_among_needs(ranker):
     welcome = r.enricher.sparse.encode_query("welcome", "en").indices[0]
     assert focused[radar] == pytest.approx(2 * subject[radar]) and focused[welcome] == pytest.approx(subject[welcome])
     assert r.rank(q, limit=3)[0][0].doc_id == docs[2].id  # radar absorbing material still answers first
+
+
+def test_documents_close_to_every_need_are_corrected_for_hubness(tmp_path):
+    """CSLS: a document that resembles every need (programme prose) loses its dense lead to a specific one."""
+    from index.rank import RankWeights
+    from tests.index.fakes import FakeEnricher
+
+    enricher = FakeEnricher(dim=384)  # wide enough that hashed words rarely collide
+
+    boilerplate = "The Army seeks innovative prototypes for soldiers in the field."
+    subjects = ["Quantum magnetometers detect hidden submarines.", "Lithium sulfur cells power radios.",
+                "Ceramic tiles shield hypersonic gliders.", "Lasers dazzle hostile drone cameras.",
+                "Acoustic modems link underwater vehicles."]
+    needs = [make_doc(f"h{i}", f"Need {i}", f"{boilerplate} {subject}", kind="need") for i, subject in enumerate(subjects)]
+    generic = make_doc("g", "Programme", boilerplate)
+    specific = make_doc("s", "Magnetometers", "Quantum magnetometers detect submarines at sea.")
+    with Index(IndexSettings(backend="edge", path=tmp_path / "ix"), dim=enricher.embedder.dim) as ix:
+        ix.upsert(enricher.enrich([*needs, generic, specific])[0])
+
+        def dense_order(weights: RankWeights) -> tuple[list[str], dict]:
+            ranker = Ranker(ix, enricher, KnownSuppliers(), weights=weights)
+            _, q = ranker.need_input(needs[0].id)
+            cands = ranker.candidates(q, None, "full")
+            return sorted((d for d in cands if "dense" in cands[d].scores),
+                          key=lambda d: -cands[d].scores["dense"]), cands
+
+        plain, _ = dense_order(RankWeights(hubness=0.0, need_idf_min_needs=4))
+        assert plain.index(generic.id) < plain.index(specific.id)  # the copied boilerplate is the best pair
+        corrected, cands = dense_order(RankWeights(need_idf_min_needs=4))
+        assert corrected.index(specific.id) < corrected.index(generic.id)
+        assert cands[generic.id].generic == pytest.approx(1.0, abs=1e-5)  # identical to a passage of every need
+        assert cands[specific.id].generic < 0.5
+        assert cands[generic.id].dense == pytest.approx(1.0, abs=1e-5)  # the breakdown keeps the similarity
+        # the ranking shows it: the generic document's breakdown says how generic it is
+        ranker = Ranker(ix, enricher, KnownSuppliers(), weights=RankWeights(need_idf_min_needs=4))
+        by_id = {m.doc_id: m for m in ranker.match(needs[0].id).matches}
+        assert by_id[specific.id].rank < by_id[generic.id].rank
+        assert by_id[generic.id].breakdown.generic == pytest.approx(1.0, abs=1e-5)
+        # too few needs to tell a hub from an answer: no correction
+        few, cands = dense_order(RankWeights())
+        assert few == plain and cands[generic.id].generic == 0.0

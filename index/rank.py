@@ -3,8 +3,8 @@
 1. Candidates from four channels: every need passage searches the dense passage vectors (a document
    scores by its best passage pair); the need's BM25 vector searches the document sparse vectors (Qdrant
    applies IDF); and the need's title alone, a short focused statement of the need, queries both again.
-   For a need, the dense channels' scores are corrected for hubness: a document's mean similarity to its
-   nearest other needs is partly subtracted (CSLS), so prose that resembles every need stops crowding them.
+   For a need, the dense and BM25 channels' scores are corrected for hubness: a document's mean score for
+   its nearest other needs is partly subtracted (CSLS), so prose that resembles every need stops crowding them.
 2. Fusion per document: each channel's scores min-max scaled over its result list, then a weighted sum
    (`fusion="rrf"` gives weighted reciprocal rank fusion instead).
 3. Re-score: fused rank score + shared taxonomy concepts (ancestors included) + recency + source kind.
@@ -68,10 +68,11 @@ class RankWeights:
     need_idf: float = 0.5  # exponent of the needs-collection IDF weighting of a need's BM25 query (0 = off)
     need_idf_min_needs: int = 20  # fewer needs than this: too few to tell boilerplate from subject
     title_boost: float = 1.0  # a need's title terms weigh (1 + this) in its BM25 query
-    # Hubness correction of the dense channels (CSLS, Conneau et al. 2018): a document's dense scores for a need
-    # are lowered by this times its mean similarity to its `hubness_k` nearest other needs. A document close
-    # to every need (generic programme prose) is a hub of the embedding space, not a match. Needs only, and
-    # only with enough needs to tell (need_idf_min_needs).
+    # Hubness correction (CSLS, Conneau et al. 2018): a document's dense scores for a need are lowered by this
+    # times its mean similarity to its `hubness_k` nearest other needs, and its BM25 score (scaled by the
+    # need's best) by this times its mean scaled BM25 score for its `hubness_k` best other needs. A document
+    # close to every need (generic programme prose) is a hub of the space, not a match. Needs only, and only
+    # with enough needs to tell (need_idf_min_needs). 0.5 is CSLS's own weight (2 cos - r_doc - r_need).
     hubness: float = 0.5
     hubness_k: int = 10
     # Full concept overlap adds this much (the fused score is scaled to [0, 1]). Small on purpose: on the dev
@@ -92,7 +93,9 @@ class _Candidate:
     fused: float = 0.0
     best_pair: tuple[int, dict[str, Any]] | None = None  # (need passage index, doc passage payload)
     raw_dense: float | None = None  # the dense similarity itself, when the channel's score was corrected
-    generic: float = 0.0  # the document's hubness (see RankWeights.hubness)
+    raw_sparse: float | None = None  # the BM25 score itself, likewise
+    generic: float = 0.0  # the document's dense hubness (see RankWeights.hubness)
+    generic_lexical: float = 0.0  # ... and its BM25 hubness
 
     @property
     def dense(self) -> float:
@@ -100,7 +103,7 @@ class _Candidate:
 
     @property
     def sparse(self) -> float:
-        return self.scores.get("sparse", 0.0)
+        return self.raw_sparse if self.raw_sparse is not None else self.scores.get("sparse", 0.0)
 
 
 @dataclass
@@ -167,7 +170,7 @@ class Ranker:
     def _need_term_df(self) -> tuple[int, dict[int, int]]:
         """(number of needs, term id -> number of needs that use it)."""
         df: dict[int, int] = defaultdict(int)
-        for vec in self.index.sparse_of_kind(DocKind.need):
+        for _, vec in self.index.sparse_of_kind(DocKind.need):
             for i in vec.indices:
                 df[i] += 1
         return self.index.count(SearchFilters(kind=DocKind.need)), dict(df)
@@ -266,6 +269,26 @@ class Ranker:
             out[d] = sum(sims) / len(sims) if sims else 0.0
         return out
 
+    def _lexical_neighbours(self) -> dict[str, list[tuple[str, float]]]:
+        """For each document, the needs whose BM25 query ranks it highest: (need id, its score / that need's
+        best score), best first, `hubness_k + 1` at most. A need's query: its BM25 vector weighted by rarity
+        among the needs (one search per need, refreshed every STATS_TTL seconds)."""
+        w = self.weights
+        found: dict[str, list[tuple[str, float]]] = defaultdict(list)
+        for need_id, vec in self.index.sparse_of_kind(DocKind.need):
+            hits = self.index.search_sparse(self._subject_weighted(vec), limit=w.depth, exclude_kind=DocKind.need.value)
+            if hits and hits[0].score > 0:
+                for h in hits:
+                    found[h.payload["doc_id"]].append((need_id, h.score / hits[0].score))
+        return {d: sorted(v, key=lambda t: -t[1])[: w.hubness_k + 1] for d, v in found.items()}
+
+    def _lexical_hubness(self, doc_id: str, need_id: str) -> float:
+        """Mean scaled BM25 score of a document for its `hubness_k` best needs other than `need_id` (a need
+        that does not rank it in its top `depth` counts 0)."""
+        k = self.weights.hubness_k
+        near = self._corpus_stat("lexical_neighbours", self._lexical_neighbours).get(doc_id, ())
+        return sum([s for n, s in near if n != need_id][:k]) / k
+
     def _hubness_need(self, q: QueryInput, mode: Mode) -> str | None:
         """The need whose dense channels get the hubness correction, or None (baselines, free text, few needs)."""
         w = self.weights
@@ -319,11 +342,25 @@ class Ranker:
                 c.generic = hub[d]
 
     def _sparse_channel(self, name: str, sparse: SparseVector, where: Any, depth: int, exclude_kind: str | None,
-                        cands: dict[str, _Candidate]) -> None:
+                        cands: dict[str, _Candidate], hubness_of: str | None = None) -> None:
         search = self.index.search_title_sparse if name == "title_lexical" else self.index.search_sparse
-        for rank, h in enumerate(search(sparse, where, depth, exclude_kind=exclude_kind), start=1):
-            c = cands.setdefault(h.payload["doc_id"], _Candidate(h.payload["doc_id"]))
-            c.scores[name], c.ranks[name] = h.score, rank
+        if not hubness_of or name != "sparse":
+            for rank, h in enumerate(search(sparse, where, depth, exclude_kind=exclude_kind), start=1):
+                c = cands.setdefault(h.payload["doc_id"], _Candidate(h.payload["doc_id"]))
+                c.scores[name], c.ranks[name] = h.score, rank
+            return
+        # hubness-corrected: scores scaled by the best one (as each need's neighbour lists are), twice the depth
+        # fetched, reordered, then cut
+        hits = search(sparse, where, 2 * depth, exclude_kind=exclude_kind)
+        if not hits or hits[0].score <= 0:
+            return
+        raw = {h.payload["doc_id"]: h.score for h in hits}
+        hub = {d: self._lexical_hubness(d, hubness_of) for d in raw}
+        scored = {d: raw[d] / hits[0].score - self.weights.hubness * hub[d] for d in raw}
+        for rank, d in enumerate(sorted(scored, key=lambda d: -scored[d])[:depth], start=1):
+            c = cands.setdefault(d, _Candidate(d))
+            c.scores[name], c.ranks[name] = scored[d], rank
+            c.raw_sparse, c.generic_lexical = raw[d], hub[d]
 
     def candidates(self, q: QueryInput, filters: SearchFilters | None, mode: Mode = "full",
                    exclude_kind: str | None = DocKind.need.value, depth: int | None = None) -> dict[str, _Candidate]:
@@ -340,7 +377,7 @@ class Ranker:
             return cands
         focused = q.focused_sparse or q.sparse
         if focused.indices:
-            self._sparse_channel("sparse", focused, where, depth, exclude_kind, cands)
+            self._sparse_channel("sparse", focused, where, depth, exclude_kind, cands, hub)
         if q.title_vectors is not None and len(q.title_vectors) and w.title_dense:
             self._dense_channel("title_dense", q.title_vectors, where, depth, exclude_kind, cands, 0.0, hub)
         if q.title_sparse is not None and q.title_sparse.indices and w.title_sparse:
@@ -408,7 +445,8 @@ class Ranker:
         out = []
         for c in head:
             p = payloads.get(c.doc_id, {})
-            bd = ScoreBreakdown(dense=c.dense, sparse=c.sparse, generic=c.generic, fused=c.fused)
+            bd = ScoreBreakdown(dense=c.dense, sparse=c.sparse, generic=c.generic, generic_lexical=c.generic_lexical,
+                                fused=c.fused)
             shared: list[str] = []
             if need_concepts and p.get("concepts"):
                 shared = sorted(x for x in p["concepts"] if x in need_concepts or self._expand([x]) & set(q.concepts))

@@ -308,13 +308,13 @@ class Index:
         hits = self.backend.retrieve([point_id(d, "doc") for d in doc_ids], vectors=True, payload=["doc_id"])
         return [h.sparse for h in hits if h.sparse is not None]
 
-    def sparse_of_kind(self, kind: DocKind | str) -> Iterator[SparseVector]:
-        """The BM25 vectors of every document of one kind (ranking's needs-collection statistics)."""
+    def sparse_of_kind(self, kind: DocKind | str) -> Iterator[tuple[str, SparseVector]]:
+        """(document id, BM25 vector) of every document of one kind (ranking's needs-collection statistics)."""
         where = Where((Cond("point", value=DOC_POINT), Cond("kind", value=str(DocKind(kind)))))
         offset = None
         while True:
             hits, offset = self.backend.scroll(where, limit=256, offset=offset, vectors=True, payload=["doc_id"])
-            yield from (h.sparse for h in hits if h.sparse is not None)
+            yield from ((h.payload["doc_id"], h.sparse) for h in hits if h.sparse is not None)
             if offset is None:
                 return
 

@@ -175,6 +175,7 @@ class ScoreBreakdown(BaseModel):
     # how much the document resembles needs in general: its mean similarity to its nearest other needs; its
     # dense channels were lowered by a share of it before fusion (a document close to every need says little)
     generic: float = 0.0
+    generic_lexical: float = 0.0  # the same for the BM25 channel: its mean scaled score for its nearest other needs
     fused: float = 0.0
     concept: float = 0.0
     recency: float = 0.0

@@ -151,6 +151,11 @@ def test_documents_close_to_every_need_are_corrected_for_hubness(tmp_path):
         by_id = {m.doc_id: m for m in ranker.match(needs[0].id).matches}
         assert by_id[specific.id].rank < by_id[generic.id].rank
         assert by_id[generic.id].breakdown.generic == pytest.approx(1.0, abs=1e-5)
+        # BM25 too: every need's query ranks the boilerplate document; only need 0's ranks the specific one
+        assert by_id[generic.id].breakdown.generic_lexical > 0.0 == by_id[specific.id].breakdown.generic_lexical
+        plain_sparse = Ranker(ix, enricher, KnownSuppliers(), weights=RankWeights(hubness=0.0, need_idf_min_needs=4))
+        unscaled = {m.doc_id: m.breakdown.sparse for m in plain_sparse.match(needs[0].id).matches}
+        assert by_id[specific.id].breakdown.sparse == pytest.approx(unscaled[specific.id])  # the BM25 score itself
         # too few needs to tell a hub from an answer: no correction
         few, cands = dense_order(RankWeights())
         assert few == plain and cands[generic.id].generic == 0.0

@@ -18,6 +18,7 @@
 from __future__ import annotations
 
 import math
+import threading
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -35,7 +36,11 @@ from scout.models import (
 )
 
 Mode = Literal["full", "bm25", "dense"]
-STATS_TTL = 300.0  # seconds a Ranker keeps corpus statistics (concept and needs-collection frequencies)
+# Corpus statistics (concept and needs-collection frequencies, hubness) are kept until the index's document
+# or need count changes (checked at most every STATS_CHECK seconds) and at most STATS_TTL seconds (a document
+# replaced in place changes no count).
+STATS_CHECK = 10.0
+STATS_TTL = 3600.0
 # doc point fields that ranking and the denormalised Match/SearchHit need (not the full text)
 RANK_FIELDS = ("kind", "source", "language", "url", "title", "published", "published_ts", "organizations",
                "concepts")
@@ -133,7 +138,10 @@ class Ranker:
             known_suppliers = KnownSuppliers.load(index.settings.known_suppliers_path)
         self.known_suppliers = known_suppliers
         self._taxonomy = taxonomy
-        self._stats: dict[str, tuple[float, Any]] = {}  # name -> (when computed, value); see _corpus_stat
+        self._stats: dict[str, Any] = {}  # name -> value; see _corpus_stat
+        self._stats_version: tuple[int, int] | None = None  # (documents, needs) the statistics were taken at
+        self._stats_since = self._stats_checked = 0.0
+        self._stats_lock = threading.Lock()
 
     # -- taxonomy ------------------------------------------------------------------------------------
     @property
@@ -155,12 +163,19 @@ class Ranker:
         return sum(idf(c) for c in need if c in covered) / total if total else 0.0
 
     def _corpus_stat(self, name: str, compute: Any) -> Any:
-        """`compute()`, kept STATS_TTL seconds: corpus statistics move slowly and are not counted per search."""
+        """`compute()`, kept while the corpus keeps its size (see STATS_CHECK): not counted per search."""
         now = time.monotonic()
-        cached = self._stats.get(name)
-        if cached is None or now - cached[0] > STATS_TTL:
-            cached = self._stats[name] = (now, compute())
-        return cached[1]
+        if now - self._stats_checked > STATS_CHECK:
+            with self._stats_lock:
+                version = (self.index.count(), self.index.count(SearchFilters(kind=DocKind.need)))
+                if version != self._stats_version or now - self._stats_since > STATS_TTL:
+                    self._stats = {}
+                    self._stats_version, self._stats_since = version, now
+                self._stats_checked = now
+        stats = self._stats
+        if name not in stats:
+            stats[name] = compute()
+        return stats[name]
 
     def _concept_idf(self) -> Any:
         n, df = self._corpus_stat(
@@ -244,7 +259,7 @@ class Ranker:
         """Each document's mean similarity to its `hubness_k` nearest needs other than `need_id` (a need's
         similarity to a document: its best passage pair, as in the dense channel; computed exactly).
 
-        Kept per document for STATS_TTL seconds (ranking every need asks for mostly the same documents)."""
+        Kept per document with the corpus statistics (ranking every need asks for mostly the same documents)."""
         k = self.weights.hubness_k
         matrix, starts, needs = self._corpus_stat("need_passages", self._need_passages)
         nearest: dict[str, list[tuple[str, float]]] = self._corpus_stat("hubness", dict)
@@ -272,7 +287,7 @@ class Ranker:
     def _lexical_neighbours(self) -> dict[str, list[tuple[str, float]]]:
         """For each document, the needs whose BM25 query ranks it highest: (need id, its score / that need's
         best score), best first, `hubness_k + 1` at most. A need's query: its BM25 vector weighted by rarity
-        among the needs (one search per need, refreshed every STATS_TTL seconds)."""
+        among the needs (one search per need, once per corpus version)."""
         w = self.weights
         found: dict[str, list[tuple[str, float]]] = defaultdict(list)
         for need_id, vec in self.index.sparse_of_kind(DocKind.need):

@@ -271,7 +271,7 @@ def org(
 
 EXPORT_COLUMNS = [
     "need_id", "need_title", "rank", "doc_id", "title", "kind", "source", "url", "organizations", "published",
-    "score", "dense", "sparse", "generic", "fused", "concept", "recency", "kind_score", "shared_concepts", "is_new",
+    "score", "dense", "sparse", "generic", "generic_lexical", "fused", "concept", "recency", "kind_score", "shared_concepts", "is_new",
     "need_evidence", "doc_evidence",
 ]
 
@@ -309,7 +309,8 @@ def export_matches(
                 "title": m.title, "kind": m.kind.value if m.kind else "", "source": m.source, "url": m.url,
                 "organizations": "; ".join(m.organizations),
                 "published": m.published.isoformat() if m.published else "", "score": m.score,
-                "dense": b.dense, "sparse": b.sparse, "generic": b.generic, "fused": b.fused, "concept": b.concept, "recency": b.recency,
+                "dense": b.dense, "sparse": b.sparse, "generic": b.generic, "generic_lexical": b.generic_lexical,
+                "fused": b.fused, "concept": b.concept, "recency": b.recency,
                 "kind_score": b.kind, "shared_concepts": "; ".join(m.shared_concepts), "is_new": m.is_new,
                 "need_evidence": m.need_evidence.text if m.need_evidence else "",
                 "doc_evidence": m.doc_evidence.text if m.doc_evidence else "",

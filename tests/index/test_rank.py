@@ -159,3 +159,17 @@ def test_documents_close_to_every_need_are_corrected_for_hubness(tmp_path):
         # too few needs to tell a hub from an answer: no correction
         few, cands = dense_order(RankWeights())
         assert few == plain and cands[generic.id].generic == 0.0
+
+
+def test_corpus_statistics_follow_the_index(ranker, monkeypatch):
+    """Kept between rankings, taken anew once the index has more (or fewer) documents."""
+    import index.rank as rank_module
+
+    r, docs = ranker
+    needs, _ = r._corpus_stat("needs", r._need_term_df)
+    r.index.upsert(r.enricher.enrich([make_doc("n9", "Prototype radar", "A prototype radar is sought.", kind="need")])[0])
+    assert r._corpus_stat("needs", r._need_term_df)[0] == needs  # the count is checked every STATS_CHECK s
+    monkeypatch.setattr(rank_module, "STATS_CHECK", 0.0)
+    assert r._corpus_stat("needs", r._need_term_df)[0] == needs + 1
+    r.index.delete([docs[0].id])
+    assert r._corpus_stat("needs", r._need_term_df)[0] == needs

@@ -271,8 +271,8 @@ def org(
 
 EXPORT_COLUMNS = [
     "need_id", "need_title", "rank", "doc_id", "title", "kind", "source", "url", "organizations", "published",
-    "score", "dense", "sparse", "generic", "generic_lexical", "fused", "concept", "recency", "kind_score", "shared_concepts", "is_new",
-    "need_evidence", "doc_evidence",
+    "score", "dense", "sparse", "generic", "generic_lexical", "fused", "concept", "recency", "kind_score",
+    "shared_concepts", "is_new", "need_evidence", "doc_evidence",
 ]
 
 

@@ -305,7 +305,8 @@ class Ranker:
         return sum([s for n, s in near if n != need_id][:k]) / k
 
     def _hubness_need(self, q: QueryInput, mode: Mode) -> str | None:
-        """The need whose dense channels get the hubness correction, or None (baselines, free text, few needs)."""
+        """The need whose dense and BM25 channels get the hubness correction, or None (baselines, free text,
+        fewer needs than need_idf_min_needs)."""
         w = self.weights
         if mode != "full" or not w.hubness or q.need_id is None:
             return None

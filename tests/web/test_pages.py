@@ -239,3 +239,15 @@ def test_more_results_and_json_links(client, library):
     json_link = re.search(r'href="(/api/search\?[^"]+)">JSON', html).group(1).replace("&amp;", "&")
     assert client.get(json_link).json() == library.search("radar absorbing metamaterial", limit=2).model_dump(mode="json")
     assert "More results" not in client.get("/", params={"q": "radar absorbing metamaterial"}).text
+
+
+def test_need_page_shows_how_generic_a_match_is(client, library, atla_need, monkeypatch):
+    """A match whose score was corrected for hubness says so; the others show no such row."""
+    result = library.match(atla_need.id)
+    assert len(result.matches) >= 2
+    result.matches[0].breakdown.generic = 0.42
+    monkeypatch.setattr(library, "match", lambda *args, **kwargs: result)
+    html = client.get(f"/needs/{atla_need.id}").text
+    assert html.count("<dt>generic</dt>") == 1
+    first = html.split('<li class="match"')[1]
+    assert "<dt>generic</dt>" in first and "0.42" in first

@@ -258,30 +258,26 @@ class Index:
         hits = self.backend.retrieve([point_id(d, "doc") for d in doc_ids], payload=payload)
         return {h.payload["doc_id"]: h.payload for h in hits}
 
-    def passages(self, doc_id: str, *, vectors: bool = False) -> list[Hit]:
-        where = Where((Cond("doc_id", value=doc_id), Cond("point", value=PASSAGE_POINT)))
-        out: list[Hit] = []
+    def _scan(self, where: Where, *, vectors: bool = False, payload: bool | Sequence[str] = True,
+              page: int = 256) -> Iterator[Hit]:
+        """Every point matching `where`, page by page."""
+        payload = payload if isinstance(payload, bool) else list(payload)
         offset = None
         while True:
-            hits, offset = self.backend.scroll(where, limit=256, offset=offset, vectors=vectors)
-            out.extend(hits)
+            hits, offset = self.backend.scroll(where, limit=page, offset=offset, vectors=vectors, payload=payload)
+            yield from hits
             if offset is None:
-                break
-        out.sort(key=lambda h: h.payload["passage_index"])
-        return out
+                return
+
+    def passages(self, doc_id: str, *, vectors: bool = False) -> list[Hit]:
+        where = Where((Cond("doc_id", value=doc_id), Cond("point", value=PASSAGE_POINT)))
+        return sorted(self._scan(where, vectors=vectors), key=lambda h: h.payload["passage_index"])
 
     def passages_of(self, doc_ids: Sequence[str], *, vectors: bool = False,
                     payload: bool | Sequence[str] = ("doc_id", "passage_index")) -> list[Hit]:
         """Passage points of several documents (unordered)."""
         where = Where((Cond("doc_id", any=tuple(doc_ids)), Cond("point", value=PASSAGE_POINT)))
-        out: list[Hit] = []
-        offset = None
-        while True:
-            hits, offset = self.backend.scroll(where, limit=256, offset=offset, vectors=vectors,
-                                               payload=payload if isinstance(payload, bool) else list(payload))
-            out.extend(hits)
-            if offset is None:
-                return out
+        return list(self._scan(where, vectors=vectors, payload=payload))
 
     def passage_vectors(self, *, doc_ids: Sequence[str] | None = None,
                         kind: DocKind | str | None = None) -> tuple[list[str], np.ndarray]:
@@ -291,18 +287,9 @@ class Index:
             where = where.and_(Cond("doc_id", any=tuple(doc_ids)))
         if kind is not None:
             where = where.and_(Cond("kind", value=str(DocKind(kind))))
-        owners: list[str] = []
-        rows: list[Any] = []
-        offset = None
-        while True:
-            hits, offset = self.backend.scroll(where, limit=1024, offset=offset, vectors=True, payload=["doc_id"])
-            for h in hits:
-                if h.dense is not None:
-                    owners.append(h.payload["doc_id"])
-                    rows.append(h.dense)
-            if offset is None:
-                break
-        return owners, np.asarray(rows, dtype=np.float32).reshape(len(rows), self.dim)
+        hits = [h for h in self._scan(where, vectors=True, payload=["doc_id"], page=1024) if h.dense is not None]
+        rows = np.asarray([h.dense for h in hits], dtype=np.float32).reshape(len(hits), self.dim)
+        return [h.payload["doc_id"] for h in hits], rows
 
     def sparse_many(self, doc_ids: Sequence[str]) -> list[SparseVector]:
         hits = self.backend.retrieve([point_id(d, "doc") for d in doc_ids], vectors=True, payload=["doc_id"])
@@ -311,12 +298,9 @@ class Index:
     def sparse_of_kind(self, kind: DocKind | str) -> Iterator[tuple[str, SparseVector]]:
         """(document id, BM25 vector) of every document of one kind (ranking's needs-collection statistics)."""
         where = Where((Cond("point", value=DOC_POINT), Cond("kind", value=str(DocKind(kind)))))
-        offset = None
-        while True:
-            hits, offset = self.backend.scroll(where, limit=256, offset=offset, vectors=True, payload=["doc_id"])
-            yield from ((h.payload["doc_id"], h.sparse) for h in hits if h.sparse is not None)
-            if offset is None:
-                return
+        for h in self._scan(where, vectors=True, payload=["doc_id"]):
+            if h.sparse is not None:
+                yield h.payload["doc_id"], h.sparse
 
     def sparse_of(self, doc_id: str) -> SparseVector:
         hit = self._doc_hit(doc_id, vectors=True)
@@ -339,13 +323,8 @@ class Index:
         where = Where((Cond("point", value=DOC_POINT),))
         if kind is not None:
             where = where.and_(Cond("kind", value=str(DocKind(kind))))
-        offset = None
-        while True:
-            hits, offset = self.backend.scroll(where, limit=256, offset=offset, payload=["document"])
-            for h in hits:
-                yield Document.model_validate(h.payload["document"])
-            if offset is None:
-                break
+        for h in self._scan(where, payload=["document"]):
+            yield Document.model_validate(h.payload["document"])
 
     def count(self, filters: SearchFilters | None = None) -> int:
         """Number of documents matching the filters."""

@@ -128,6 +128,16 @@ class QueryInput:
     need_id: str | None = None  # the need this query is (its own similarity is left out of hubness)
 
 
+def _mean_of_others(nearest: Sequence[tuple[str, float]], need_id: str, k: int, *,
+                    absent_as_zero: bool = False) -> float:
+    """Mean score of the `k` best needs in `nearest` (best first) other than `need_id`; with `absent_as_zero`,
+    needs missing from the list count 0 (the mean is over k), else the mean is over those present."""
+    scores = [s for n, s in nearest if n != need_id][:k]
+    if absent_as_zero:
+        return sum(scores) / k
+    return sum(scores) / len(scores) if scores else 0.0
+
+
 class Ranker:
     def __init__(self, index: Index, enricher: Any = None, known_suppliers: KnownSuppliers | None = None,
                  *, weights: RankWeights | None = None, taxonomy: Any = None):
@@ -278,11 +288,7 @@ class Ranker:
                 sims = per_need[rows[d]].max(axis=0)  # the document's best passage against each need
                 best = np.argpartition(-sims, top - 1)[:top]
                 nearest[d] = sorted(((needs[j], float(sims[j])) for j in best), key=lambda t: -t[1])
-        out = {}
-        for d in doc_ids:
-            sims = [s for n, s in nearest.get(d, ()) if n != need_id][:k]
-            out[d] = sum(sims) / len(sims) if sims else 0.0
-        return out
+        return {d: _mean_of_others(nearest.get(d, ()), need_id, k) for d in doc_ids}
 
     def _lexical_neighbours(self) -> dict[str, list[tuple[str, float]]]:
         """For each document, the needs whose BM25 query ranks it highest: (need id, its score / that need's
@@ -297,12 +303,12 @@ class Ranker:
                     found[h.payload["doc_id"]].append((need_id, h.score / hits[0].score))
         return {d: sorted(v, key=lambda t: -t[1])[: w.hubness_k + 1] for d, v in found.items()}
 
-    def _lexical_hubness(self, doc_id: str, need_id: str) -> float:
-        """Mean scaled BM25 score of a document for its `hubness_k` best needs other than `need_id` (a need
+    def _lexical_hubness(self, doc_ids: Sequence[str], need_id: str) -> dict[str, float]:
+        """Each document's mean scaled BM25 score for its `hubness_k` best needs other than `need_id` (a need
         that does not rank it in its top `depth` counts 0)."""
         k = self.weights.hubness_k
-        near = self._corpus_stat("lexical_neighbours", self._lexical_neighbours).get(doc_id, ())
-        return sum([s for n, s in near if n != need_id][:k]) / k
+        near = self._corpus_stat("lexical_neighbours", self._lexical_neighbours)
+        return {d: _mean_of_others(near.get(d, ()), need_id, k, absent_as_zero=True) for d in doc_ids}
 
     def _hubness_need(self, q: QueryInput, mode: Mode) -> str | None:
         """The need whose dense and BM25 channels get the hubness correction, or None (baselines, free text,
@@ -371,7 +377,7 @@ class Ranker:
         if not hits or hits[0].score <= 0:
             return
         raw = {h.payload["doc_id"]: h.score for h in hits}
-        hub = {d: self._lexical_hubness(d, hubness_of) for d in raw}
+        hub = self._lexical_hubness(list(raw), hubness_of)
         scored = {d: raw[d] / hits[0].score - self.weights.hubness * hub[d] for d in raw}
         for rank, d in enumerate(sorted(scored, key=lambda d: -scored[d])[:depth], start=1):
             c = cands.setdefault(d, _Candidate(d))

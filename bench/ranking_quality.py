@@ -81,7 +81,7 @@ def main() -> None:
         print(json.dumps({"weights": overrides, "scores": scores}))
         return
     print(f"sbir-bench: {len(bench.needs)} needs, {len(bench.docs)} docs; index {t1 - t0:.0f} s, "
-          f"ranking 3 modes {t2 - t1:.0f} s; weights {overrides or 'default'}")
+          f"ranking {len(args.modes)} modes {t2 - t1:.0f} s; weights {overrides or 'default'}")
     print(f"{'ranking':<8} {'scope':<7} {'MRR':>6} {'nDCG@10':>8} {'R@10':>6} {'R@100':>6}")
     for mode in args.modes:
         for scope in ("all", "strict"):

@@ -10,7 +10,9 @@ config.
 
 Short inputs (a search query, a need's title) take a one-thread ONNX Runtime session of the same export
 (`SCOUT_NLP_QUERY_BACKEND`, default `auto`): about twice as fast as PyTorch for one short text, with the same
-vectors (fp32; checked against the model on a probe sentence when the session opens, else torch is kept). Why not sentence-transformers' `backend="onnx"`: it needs `optimum-onnx`, whose only release pins
+vectors (fp32; checked against the model on a probe sentence when the session opens, else torch is kept).
+
+Why not sentence-transformers' `backend="onnx"`: it needs `optimum-onnx`, whose only release pins
 transformers<4.58, while this project runs sentence-transformers 6 on transformers 5.
 """
 

@@ -9,7 +9,7 @@ export TRANSFORMERS_OFFLINE := 1
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
 
-.PHONY: install demo test browser serve bench clean
+.PHONY: install demo test lint browser serve bench clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -34,7 +34,12 @@ demo: $(STAMP)
 	$(VENV)/bin/scout demo
 
 test: $(STAMP) browser
+	$(VENV)/bin/lint-imports
 	$(PY) -m pytest
+
+# The layer contract in pyproject.toml: no module imports a layer above its own.
+lint: $(STAMP)
+	$(VENV)/bin/lint-imports
 
 serve: $(STAMP)
 	$(VENV)/bin/scout schedule

@@ -35,8 +35,8 @@ from index.rank import Ranker  # noqa: E402
 from index.store import Index  # noqa: E402
 from index.suppliers import KnownSuppliers  # noqa: E402
 from nlp.base import EnrichedDocument, SparseVector  # noqa: E402
-from scout.models import Analysis, Document, DocKind, Passage, SearchFilters  # noqa: E402
-from scout.settings import IndexSettings  # noqa: E402
+from domain.models import Analysis, Document, DocKind, Passage, SearchFilters  # noqa: E402
+from domain.settings import IndexSettings  # noqa: E402
 
 TOPICS = [
     "quantum sensing magnetometer", "radar absorbing metamaterial", "lithium sulfur battery", "hypersonic thermal protection",
@@ -182,7 +182,7 @@ def main() -> None:
         from nlp.cache import CachedEmbedder, EmbeddingCache
         from nlp.embedder import SentenceTransformerEmbedder
         from nlp.pipeline import Enricher
-        from scout.settings import NlpSettings
+        from domain.settings import NlpSettings
 
         nlp_settings = NlpSettings(cache=False)
         enricher = Enricher(nlp_settings, embedder=CachedEmbedder(SentenceTransformerEmbedder(nlp_settings),

@@ -28,8 +28,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from nlp.base import SparseVector  # noqa: E402
 from nlp.pipeline import Enricher  # noqa: E402
-from scout.models import Document  # noqa: E402
-from scout.settings import NlpSettings  # noqa: E402
+from domain.models import Document  # noqa: E402
+from domain.settings import NlpSettings  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 

@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from nlp.embedder import SentenceTransformerEmbedder  # noqa: E402
 from nlp.passages import analysed_text, split_passages  # noqa: E402
-from scout.settings import NlpSettings  # noqa: E402
+from domain.settings import NlpSettings  # noqa: E402
 
 
 def load_jsonl(path: Path) -> list[dict]:

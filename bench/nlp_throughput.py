@@ -28,8 +28,8 @@ from nlp.base import SparseVector  # noqa: E402
 from nlp.embedder import SentenceTransformerEmbedder  # noqa: E402
 from nlp.passages import analysed_text  # noqa: E402
 from nlp.pipeline import Enricher  # noqa: E402
-from scout.models import Document  # noqa: E402
-from scout.settings import NlpSettings  # noqa: E402
+from domain.models import Document  # noqa: E402
+from domain.settings import NlpSettings  # noqa: E402
 
 
 class NoSparse:

@@ -25,18 +25,13 @@ from index.evaluate import build_index, load_bench, score  # noqa: E402
 from index.rank import Ranker, RankWeights  # noqa: E402
 from index.store import Index  # noqa: E402
 from index.suppliers import KnownSuppliers  # noqa: E402
-from scout.settings import IndexSettings  # noqa: E402
+from domain.settings import IndexSettings  # noqa: E402
 
 
 def make_enricher(cache: Path):
-    try:
-        from nlp.pipeline import Enricher
+    from nlp.pipeline import Enricher
 
-        return Enricher()
-    except ImportError:
-        from bench.ranking_enricher import BenchEnricher
-
-        return BenchEnricher(cache_path=cache)
+    return Enricher()
 
 
 def main() -> None:

@@ -43,7 +43,7 @@ def serve_fake(port: int) -> None:
     sys.path.insert(0, str(ROOT))
     import uvicorn
 
-    from scout.settings import WebSettings
+    from domain.settings import WebSettings
     from scout.web.app import create_app
     from tests.web.fakes import MemoryLibrary
 

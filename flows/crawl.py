@@ -5,7 +5,8 @@ from __future__ import annotations
 from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact
 
-from scout.models import CrawlStats, SourceSpec
+from domain.models import CrawlStats, SourceSpec
+from service import operations
 
 
 @task(retries=2, retry_delay_seconds=[30, 120], tags=["network"])
@@ -18,10 +19,7 @@ def fetch_source(source: SourceSpec) -> CrawlStats:
 
 @task
 def record_crawl(stats: CrawlStats, run_id: str) -> None:
-    from index.ledger import Ledger
-    from scout.settings import IndexSettings
-
-    Ledger(IndexSettings().ledger_path).record_crawl(stats, run_id)
+    operations.record_crawl(stats, run_id)
 
 
 @flow(name="crawl-source", flow_run_name="crawl-{source.spider}")

@@ -5,20 +5,14 @@ from __future__ import annotations
 from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact
 
-from scout.models import IngestStats
+from domain.models import IngestStats
+from service import operations
 
 
 @task
 def ingest_pending_batches() -> list[IngestStats]:
     """Compute task (no retries): a failure here is a bug or bad data, not a flaky network."""
-    from index.ingest import ingest_inbox
-    from scout.library_impl import open_library
-    from scout.settings import CrawlSettings
-
-    crawl_settings = CrawlSettings()
-    with open_library(command="flow enrich") as library:
-        return ingest_inbox(crawl_settings.inbox_dir, library.enricher, library.index,
-                            rejects_path=crawl_settings.rejects_path)
+    return operations.ingest_pending()
 
 
 @flow(name="enrich")

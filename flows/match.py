@@ -5,19 +5,13 @@ from __future__ import annotations
 from prefect import flow, task
 from prefect.artifacts import create_table_artifact
 
-from scout.models import NeedMatches
+from domain.models import NeedMatches
+from service import operations
 
 
 @task
 def rank_all_needs(limit: int) -> list[NeedMatches]:
-    from index.ledger import Ledger
-    from index.matching import match_all_needs
-    from scout.library_impl import open_library
-    from scout.settings import IndexSettings
-
-    with open_library(command="flow match") as library:
-        _, results = match_all_needs(library.ranker, library.index, Ledger(IndexSettings().ledger_path), limit=limit)
-    return results
+    return operations.rank_all_needs(limit)
 
 
 @flow(name="match")

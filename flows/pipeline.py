@@ -9,7 +9,7 @@ from prefect import flow
 from flows.crawl import crawl
 from flows.enrich import enrich
 from flows.match import match
-from scout.models import SourceSpec
+from domain.models import SourceSpec
 
 # The production sources; prefect.yaml passes these (and scouts override them there).
 DEFAULT_SOURCES = [

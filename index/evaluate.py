@@ -27,8 +27,8 @@ from typing import Any, Callable, Iterable
 from index.rank import Ranker, RankWeights
 from index.store import Index
 from index.suppliers import KnownSuppliers
-from scout.models import Document, DocKind
-from scout.settings import IndexSettings
+from domain.models import Document, DocKind
+from domain.settings import IndexSettings
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 DEPTH = 100

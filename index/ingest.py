@@ -14,7 +14,7 @@ from typing import Callable, Iterable, Sequence
 
 from pydantic import ValidationError
 
-from scout.models import Document, IngestStats, Reject
+from domain.models import Document, IngestStats, Reject
 
 log = logging.getLogger(__name__)
 

@@ -23,7 +23,7 @@ from datetime import datetime, timedelta, timezone, tzinfo
 from pathlib import Path
 from typing import Iterable, Iterator, Mapping
 
-from scout.models import CrawlStats, Match, utcnow
+from domain.models import CrawlStats, Match, utcnow
 
 SCHEMA_VERSION = 1
 

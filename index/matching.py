@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from scout.models import DocKind, NeedMatches
+from domain.models import DocKind, NeedMatches
 
 
 def match_all_needs(

@@ -31,7 +31,7 @@ from index.store import Index, filters_to_where
 from index.suppliers import KnownSuppliers, normalize_org
 from nlp.base import SparseVector
 from nlp.passages import DEFAULT_MAX_PASSAGES
-from scout.models import (
+from domain.models import (
     DocKind, Document, Evidence, Match, NeedMatches, OrgMatch, ScoreBreakdown, SearchFilters, SearchHit,
 )
 

@@ -27,8 +27,8 @@ from index.backends.base import TITLE, TITLE_LEXICAL, Backend, Cond, Hit, PointD
 from index.lock import IndexLockedError, OwnerLock
 from index.suppliers import normalize_org
 from nlp.base import EnrichedDocument, SparseVector
-from scout.models import DUALSCOUT_NAMESPACE, Analysis, Document, DocKind, Passage, SearchFilters
-from scout.settings import IndexSettings
+from domain.models import DUALSCOUT_NAMESPACE, Analysis, Document, DocKind, Passage, SearchFilters
+from domain.settings import IndexSettings
 
 DOC_POINT = "doc"
 PASSAGE_POINT = "passage"

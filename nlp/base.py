@@ -7,7 +7,7 @@ from typing import Protocol, Sequence, runtime_checkable
 
 import numpy as np
 
-from scout.models import Analysis, Document
+from domain.models import Analysis, Document
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,7 @@ from typing import Sequence
 
 import numpy as np
 
-from scout.settings import NlpSettings
+from domain.settings import NlpSettings
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from nlp.base import Embedder
 from nlp.cache import passage_hash
-from scout.models import Passage
+from domain.models import Passage
 
 # Sentence ends: Latin punctuation followed by space, Japanese 。！？ (no space needed), or line breaks.
 _SENTENCE_END = re.compile(r"(?<=[.!?;])\s+(?=\S)|(?<=[。！？!?])(?=\S)|\n+")

@@ -22,8 +22,8 @@ from nlp.language import detect_language
 from nlp.orgs import display_name, normalize_org
 from nlp.passages import DEFAULT_MAX_PASSAGES, analysed_text, sentence_spans, split_passages
 from nlp.cache import passage_hash
-from scout.models import Analysis, Document, Entity, EntityLabel, Passage, Reject
-from scout.settings import NlpSettings
+from domain.models import Analysis, Document, Entity, EntityLabel, Passage, Reject
+from domain.settings import NlpSettings
 
 log = logging.getLogger(__name__)
 

@@ -1,1 +1,1 @@
-"""spiders/: Scrapy spiders that fetch and parse sources into `scout.models.Document` items."""
+"""spiders/: Scrapy spiders that fetch and parse sources into `domain.models.Document` items."""

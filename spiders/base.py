@@ -2,14 +2,14 @@
 
 Conventions (every spider in `spiders/sources/<name>.py`, one per source):
 
-- Callbacks are pure functions of the response: they yield `scout.models.Document` (built with
-  `Document.make(...)`), `scout.models.Reject` (a bad record, with its reason) or follow-up `Request`s.
+- Callbacks are pure functions of the response: they yield `domain.models.Document` (built with
+  `Document.make(...)`), `domain.models.Reject` (a bad record, with its reason) or follow-up `Request`s.
   They never write files or touch the crawl state; the item pipelines do.
 - Every spider accepts a `base_url` spider argument (`-a base_url=http://127.0.0.1:8000`). The class
   attribute `base_url` is the public endpoint; an instance value points the spider at a mirror or a
   loopback test server. The host of the effective `base_url` is allow-listed automatically, and
   `@url` contracts written against the public endpoint are rebased onto it (`spiders/contracts.py`).
-- Credentials and knobs come from `scout.settings.CrawlSettings()` (`self.crawl_settings`), never
+- Credentials and knobs come from `domain.settings.CrawlSettings()` (`self.crawl_settings`), never
   from module-level constants.
 - `allowed_domains` lists the public hosts; only those (plus `SCOUT_CRAWL_ALLOWED_DOMAINS`) are fetched.
 
@@ -34,8 +34,8 @@ from scrapy import signals
 from scrapy.http import Response, TextResponse
 from twisted.python.failure import Failure
 
-from scout.models import DocKind, Reject
-from scout.settings import CrawlSettings
+from domain.models import DocKind, Reject
+from domain.settings import CrawlSettings
 
 
 #: query parameters by which the APIs we crawl take credentials (OpenAlex `api_key`, KAKEN `appid`)

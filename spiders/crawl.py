@@ -2,7 +2,7 @@
 
 This is the child process behind `spiders.runner.run_crawl` (Twisted's reactor cannot restart, so
 every crawl gets a fresh process). It prints a one-line summary and, with `--stats-json`, writes
-the `scout.models.CrawlStats` as JSON. Exit status 0 means the crawl ran to its end (rejects are not
+the `domain.models.CrawlStats` as JSON. Exit status 0 means the crawl ran to its end (rejects are not
 failures); 2 means a usage error such as an unknown spider.
 """
 
@@ -16,7 +16,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from scout.models import CrawlStats
+from domain.models import CrawlStats
 
 SETTINGS_MODULE = "spiders.settings"
 

@@ -13,7 +13,7 @@ from scrapy.http import Response
 from scrapy.utils.asyncio import sleep
 from scrapy.utils.httpobj import urlparse_cached
 
-from scout.settings import CrawlSettings
+from domain.settings import CrawlSettings
 
 logger = logging.getLogger(__name__)
 
@@ -114,7 +114,7 @@ class RejectOnErrorMiddleware:
     def process_spider_exception(self, response: Response, exception: Exception):
         from scrapy.spidermiddlewares.httperror import HttpError
 
-        from scout.models import Reject
+        from domain.models import Reject
 
         if isinstance(exception, HttpError):
             return None  # Scrapy's own handling: the request's errback records it

@@ -19,8 +19,8 @@ from typing import Any
 from scrapy import Spider
 from scrapy.exceptions import DropItem
 
-from scout.models import Document, Reject
-from scout.settings import CrawlSettings
+from domain.models import Document, Reject
+from domain.settings import CrawlSettings
 from spiders.state import CrawlState
 
 logger = logging.getLogger(__name__)

@@ -21,8 +21,8 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from scout.models import CrawlStats
-from scout.settings import CrawlSettings
+from domain.models import CrawlStats
+from domain.settings import CrawlSettings
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 

@@ -1,4 +1,4 @@
-"""Scrapy settings for dualscout, derived from `scout.settings.CrawlSettings` (`SCOUT_CRAWL_*`).
+"""Scrapy settings for dualscout, derived from `domain.settings.CrawlSettings` (`SCOUT_CRAWL_*`).
 
 Scrapy imports this module when a crawl starts (`scrapy.cfg`, or `SCRAPY_SETTINGS_MODULE` set by
 `spiders.crawl`), so the environment of that process decides: polite defaults, an allow-list of
@@ -7,7 +7,7 @@ domains, an RFC 2616 HTTP cache (conditional GET on re-runs) and the dedup/batch
 
 from __future__ import annotations
 
-from scout.settings import CrawlSettings
+from domain.settings import CrawlSettings
 
 _crawl = CrawlSettings()
 

@@ -11,7 +11,7 @@ import sqlite3
 from collections.abc import Iterable
 from pathlib import Path
 
-from scout.models import Document
+from domain.models import Document
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS documents (

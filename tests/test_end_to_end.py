@@ -33,7 +33,7 @@ def slice_bundle(dest, arxiv=25, announcements=30):
 @pytest.mark.slow
 def test_demo_pipeline_end_to_end(tmp_path, scout_home, prefect_harness):
     from scout.demo.run import run_demo
-    from scout.library_impl import open_library
+    from service.index_library import open_library
 
     n_needs = slice_bundle(tmp_path / "bundle")
     console = Console(record=True, width=160)

@@ -1,20 +1,20 @@
-"""How the CLI gets its `Library`, and the query parsing that the CLI, the web pages and the API share.
+"""How the CLI gets its `Library`.
 
-`get_library()` opens the real library (`scout.library_impl.open_library`) the first time a command needs it;
+`get_library()` opens the real library (`service.index_library.open_library`) the first time a command needs it;
 `use_library(lib)` swaps in another one (tests use a deterministic in-memory fake) for the duration of a block.
 Failures to open become `LibraryUnavailable` with a one-line reason, which commands print without a traceback.
 """
 
 from __future__ import annotations
 
-import calendar
-import re
+import os
 from contextlib import contextmanager
-from datetime import date
 from typing import Iterator
 
-from scout.library import Library
-from scout.models import DocKind, SearchFilters
+import typer
+from typer.exceptions import TyperException
+
+from service.library import Library
 
 _override: Library | None = None
 
@@ -23,25 +23,22 @@ class LibraryUnavailable(RuntimeError):
     """The index cannot be opened: not built yet, locked by another process, or broken."""
 
 
-class BadQuery(ValueError):
-    """A filter value that cannot be understood; the message names the option and the accepted forms."""
-
-
 def get_library(read_only: bool = True) -> Library:
     if _override is not None:
         return _override
     try:
-        from scout.library_impl import open_library
+        from index.lock import IndexLockedError
+        from service.index_library import open_library
     except ImportError as exc:
         raise LibraryUnavailable(f"no index library is installed here ({exc})") from None
     try:
         return open_library(read_only=read_only)
+    except IndexLockedError as exc:
+        raise LibraryUnavailable(
+            f"the index is locked by another process ({exc}); wait for it to finish or stop it"
+        ) from None
     except Exception as exc:  # noqa: BLE001 - reported as one line; the index layer owns the details
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        if "lock" in type(exc).__name__.lower() or "lock" in reason.lower():
-            raise LibraryUnavailable(
-                f"the index is locked by another process ({reason}); wait for it to finish or stop it"
-            ) from None
         raise LibraryUnavailable(f"cannot open the index: {reason}") from None
 
 
@@ -71,69 +68,20 @@ def use_library(library: Library) -> Iterator[Library]:
         _override = previous
 
 
-_DATE = re.compile(r"^(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?$")
+@contextmanager
+def command_library(read_only: bool = True) -> Iterator[Library]:
+    """`library_session()` for a CLI command: opening errors and index failures become one line and exit 1."""
+    from scout.commands._console import fail
 
-
-def parse_date(value: str | None, *, end: bool = False, option: str = "date") -> date | None:
-    """`YYYY`, `YYYY-MM` or `YYYY-MM-DD`; a partial date means the start of the period, or its end if `end`."""
-    if value is None or not str(value).strip():
-        return None
-    m = _DATE.match(str(value).strip())
     try:
-        if not m:
-            raise ValueError
-        year, month, day = int(m.group(1)), m.group(2), m.group(3)
-        if month is None:
-            return date(year, 12, 31) if end else date(year, 1, 1)
-        month_i = int(month)
-        if day is None:
-            last = calendar.monthrange(year, month_i)[1]
-            return date(year, month_i, last if end else 1)
-        return date(year, month_i, int(day))
-    except ValueError:
-        raise BadQuery(f"{option}: {value!r} is not a date (use YYYY, YYYY-MM or YYYY-MM-DD)") from None
-
-
-LANGUAGES = ("ja", "en", "other")
-
-
-def build_filters(
-    *,
-    kind: str | None = None,
-    language: str | None = None,
-    since: str | None = None,
-    until: str | None = None,
-    concept: str | None = None,
-    area: str | None = None,
-    source: str | None = None,
-    organization: str | None = None,
-) -> SearchFilters:
-    """Turn raw option/query-string values into `SearchFilters`; empty strings mean "no filter"."""
-
-    def clean(v: str | None) -> str | None:
-        return v.strip() if v and v.strip() else None
-
-    kind, language = clean(kind), clean(language)
-    if kind is not None and kind not in DocKind.__members__:
-        raise BadQuery(f"kind: {kind!r} is not one of {', '.join(DocKind.__members__)}")
-    if language is not None and language not in LANGUAGES:
-        raise BadQuery(f"lang: {language!r} is not one of {', '.join(LANGUAGES)}")
-    start = parse_date(since, option="since")
-    stop = parse_date(until, end=True, option="until")
-    if start and stop and start > stop:
-        raise BadQuery(f"since {start} is after until {stop}")
-    return SearchFilters(
-        kind=DocKind(kind) if kind else None,
-        language=language,
-        since=start,
-        until=stop,
-        concept=clean(concept),
-        area=clean(area),
-        source=clean(source),
-        organization=clean(organization),
-    )
-
-
-def is_unknown_need(library: Library, need_id: str) -> bool:
-    doc = library.document(need_id)
-    return doc is None or doc.kind != DocKind.need
+        with library_session(read_only=read_only) as library:
+            yield library
+    except LibraryUnavailable as exc:
+        fail(str(exc))
+    except (TyperException, typer.Exit, typer.Abort):  # usage errors and exits keep their own codes
+        raise
+    except Exception as exc:  # noqa: BLE001 - one line for the analyst; SCOUT_DEBUG=1 shows the traceback
+        if os.environ.get("SCOUT_DEBUG"):
+            raise
+        reason = (str(exc).splitlines() or [""])[0] or type(exc).__name__
+        fail(f"the index failed: {reason} (SCOUT_DEBUG=1 shows the traceback)")

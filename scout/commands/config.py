@@ -26,7 +26,7 @@ def _shown(value: Any) -> str:
 
 def settings_rows(current: bool = True) -> list[tuple[str, str, str, str, str]]:
     """(concern, ENV_VAR, default, current, description) for every setting."""
-    import scout.settings as settings_module
+    import domain.settings as settings_module
 
     rows = [("home", "SCOUT_HOME", "./var", str(settings_module.scout_home()) if current else "",
              "Where dualscout keeps its state (index, crawl state, inbox, ledger, outbox).")]

@@ -7,10 +7,7 @@ from typing import Optional
 
 import typer
 
-
-def _fail(message: str, code: int = 1) -> None:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(code)
+from scout.commands._console import fail
 
 
 def register(app: typer.Typer) -> None:
@@ -42,13 +39,13 @@ def register(app: typer.Typer) -> None:
         try:
             spider_args = parse_spider_args(arg or [])
         except ValueError as exc:
-            _fail(str(exc), 2)
+            fail(str(exc), 2)
         try:
             stats = run_crawl(name, **spider_args)
         except UnknownSpiderError as exc:
-            _fail(str(exc), 2)
+            fail(str(exc), 2)
         except CrawlError as exc:
-            _fail(str(exc))
+            fail(str(exc))
         if as_json:
             typer.echo(json.dumps(stats.model_dump(mode="json"), ensure_ascii=False, indent=2))
             return
@@ -64,7 +61,7 @@ def register(app: typer.Typer) -> None:
         if stats.batch_path:
             console.print(f"batch: {stats.batch_path}")
         if stats.rejected:
-            from scout.settings import CrawlSettings
+            from domain.settings import CrawlSettings
 
             console.print(f"rejects: {CrawlSettings().rejects_path}")
         for error in stats.errors:

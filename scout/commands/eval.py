@@ -12,13 +12,8 @@ METRICS = ("mrr", "ndcg@10", "recall@10", "recall@100")
 
 
 def _enricher() -> Any:
-    try:
-        from nlp.pipeline import Enricher
-    except ImportError:  # before nlp/pipeline.py is merged: the development enricher (same contract)
-        from bench.ranking_enricher import BenchEnricher
-        from scout.settings import NlpSettings
+    from nlp.pipeline import Enricher
 
-        return BenchEnricher(cache_path=NlpSettings().home / "bench-embeddings.sqlite")
     return Enricher()
 
 

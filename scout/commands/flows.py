@@ -16,7 +16,7 @@ def run(
 
     Example: scout run enrich
     """
-    from scout.models import SourceSpec  # noqa: F401  (flows take SourceSpec parameters)
+    from domain.models import SourceSpec  # noqa: F401  (flows take SourceSpec parameters)
 
     if flow == "pipeline":
         from flows.pipeline import pipeline as target
@@ -50,8 +50,8 @@ def schedule(
 
     Example: scout schedule --port 4200
     """
-    from flows.deploy import deploy_all, local_server, start_worker
-    from scout.settings import scout_home
+    from scout.scheduler import deploy_all, local_server, start_worker
+    from domain.settings import scout_home
 
     home = scout_home()
     home.mkdir(parents=True, exist_ok=True)

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from contextlib import contextmanager
-from typing import Callable, Iterator
-
 import typer
 
-# Tests and embedding tools may replace how the library is opened (e.g. with a fake implementing the Protocol).
-library_factory: Callable[[], object] | None = None
+from scout.commands._console import fail
+from scout.commands._library import LibraryUnavailable, library_session
 
 HELP = """Build the weekly report of what is new and e-mail it to the profile's recipients.
 
@@ -16,35 +13,6 @@ HELP = """Build the weekly report of what is new and e-mail it to the profile's 
 
 [bold]Example[/bold]: scout report --week 2026-W47 --no-send --open
 """
-
-
-class _Unavailable(RuntimeError):
-    pass
-
-
-@contextmanager
-def _library() -> Iterator[object]:
-    if library_factory is not None:
-        yield library_factory()
-        return
-    try:
-        from scout.library_impl import open_library
-    except ImportError as exc:
-        raise _Unavailable(f"the index library is not installed here ({exc})") from None
-    try:
-        try:
-            library = open_library(read_only=True)
-        except TypeError:
-            library = open_library()
-    except Exception as exc:  # noqa: BLE001 - one line for the user; the index layer owns the details
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise _Unavailable(f"cannot open the index: {reason}") from None
-    try:
-        yield library
-    finally:
-        close = getattr(library, "close", None)
-        if callable(close):
-            close()
 
 
 def register(app: typer.Typer) -> None:
@@ -59,16 +27,12 @@ def register(app: typer.Typer) -> None:
         from rich.console import Console
         from rich.table import Table
 
-        from index.ledger import Ledger
-        from scout.report import DeliveryError, ProfileError, ReportError, build_report, deliver, resolve_profile
-        from scout.report.build import parse_week, record_library_matches, report_timezone
-        from scout.settings import IndexSettings, ReportSettings
+        from service.report import DeliveryError, ProfileError, ReportError, build_report, deliver, resolve_profile
+        from service.report.build import parse_week, record_library_matches, report_timezone
+        from domain.settings import ReportSettings
+        from service.operations import open_ledger
 
         out, err = Console(), Console(stderr=True)
-
-        def fail(message: str, code: int = 1) -> None:
-            err.print(f"[red]error:[/red] {message}", highlight=False)
-            raise typer.Exit(code)
 
         settings = ReportSettings()
         try:
@@ -77,14 +41,14 @@ def register(app: typer.Typer) -> None:
                 parse_week(week, report_timezone(settings))  # a bad week fails before anything is opened
         except (ProfileError, ReportError) as exc:
             fail(str(exc), 2)
-        ledger = Ledger(IndexSettings().ledger_path)
+        ledger = open_ledger()
         try:
-            with _library() as library:
+            with library_session(read_only=True) as library:
                 if record or (ledger.last_match_run() is None and not week):
                     fresh = record_library_matches(ledger, library)
                     out.print(f"Recorded the index's current matches in the ledger: {len(fresh)} new.")
                 built = build_report(ledger, library, week=week, settings=settings, profile=chosen)
-        except _Unavailable as exc:
+        except LibraryUnavailable as exc:
             fail(f"{exc}. Build the index first (scout demo, or the crawl/enrich flows).")
         except ReportError as exc:
             fail(str(exc), 2)

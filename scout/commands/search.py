@@ -16,10 +16,11 @@ from pathlib import Path
 from typing import Any, Iterator, Optional
 
 import typer
-from typer.exceptions import TyperException
 
-from scout.commands._library import BadQuery, LibraryUnavailable, build_filters, is_unknown_need, library_session
-from scout.library import Library
+from scout.commands._console import fail
+from scout.commands._library import command_library as _library
+from service.queries import BadQuery, build_filters, is_unknown_need
+from service.library import Library
 
 
 class KindChoice(str, Enum):
@@ -59,28 +60,6 @@ def _console():
 
 def _echo_json(data: Any) -> None:
     typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
-
-
-def _fail(message: str, code: int = 1) -> None:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(code)
-
-
-@contextmanager
-def _library() -> Iterator[Library]:
-    """The library, with its opening errors turned into a one-line message and exit code 1."""
-    try:
-        with library_session(read_only=True) as library:
-            yield library
-    except LibraryUnavailable as exc:
-        _fail(str(exc))
-    except (TyperException, typer.Exit, typer.Abort):  # usage errors and exits keep their own codes
-        raise
-    except Exception as exc:  # noqa: BLE001 - one line for the analyst; SCOUT_DEBUG=1 shows the traceback
-        if os.environ.get("SCOUT_DEBUG"):
-            raise
-        reason = (str(exc).splitlines() or [""])[0] or type(exc).__name__
-        _fail(f"the index failed: {reason} (SCOUT_DEBUG=1 shows the traceback)")
 
 
 def _day(value: Any) -> str:
@@ -244,7 +223,7 @@ def org(
     with _library() as library:
         profile = library.organization(name)
     if profile is None:
-        _fail(f"no organization called {name!r} in the index")
+        fail(f"no organization called {name!r} in the index")
     if as_json:
         _echo_json(profile.model_dump(mode="json"))
         return
@@ -322,7 +301,7 @@ def export_matches(
         try:
             output.write_text(buf.getvalue(), encoding="utf-8")
         except OSError as exc:
-            _fail(f"cannot write {output}: {exc.strerror or exc}")
+            fail(f"cannot write {output}: {exc.strerror or exc}")
         typer.echo(f"wrote {len(matches)} matches to {output}", err=True)
 
 

@@ -52,7 +52,7 @@ def serve(
 
     Example: scout serve --port 8700
     """
-    from scout.settings import WebSettings
+    from domain.settings import WebSettings
 
     settings = WebSettings()
     if host is not None:

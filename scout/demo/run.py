@@ -11,8 +11,8 @@ from rich.console import Console
 from rich.table import Table
 
 from scout.demo.site import DATA_DIR, DemoData, DemoSite
-from scout.models import NeedMatches, SourceSpec
-from scout.settings import scout_home
+from domain.models import NeedMatches, SourceSpec
+from domain.settings import scout_home
 
 
 def demo_sources(base_url: str, home: Path) -> list[SourceSpec]:
@@ -95,7 +95,7 @@ def run_demo(console: Console, needs_shown: int = 4, top: int = 5, data_dir: Pat
             summary = pipeline(sources=demo_sources(site.base_url, home))
         report_path = weekly_report()["eml"]
 
-        from scout.library_impl import open_library
+        from service.index_library import open_library
 
         with open_library() as library:
             # Japanese needs first: they show the cross-lingual matching

@@ -1,1 +1,1 @@
-"""The web app (`scout serve`): pages, JSON API and offline API docs over a `scout.library.Library`."""
+"""The web app (`scout serve`): pages, JSON API and offline API docs over a `service.library.Library`."""

@@ -1,6 +1,6 @@
 """The dualscout web app: server-rendered pages, a JSON API under `/api` and offline API docs at `/docs`.
 
-`create_app(library, settings)` takes any `scout.library.Library`, so tests serve a deterministic fake and
+`create_app(library, settings)` takes any `service.library.Library`, so tests serve a deterministic fake and
 `scout serve` the real index. Pages and API call the same functions (`scout.web.queries`).
 """
 
@@ -19,9 +19,9 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from scout.library import Library, OrgProfile, SearchResult
-from scout.models import Document, NeedMatches
-from scout.settings import WebSettings
+from service.library import Library, OrgProfile, SearchResult
+from domain.models import Document, NeedMatches
+from domain.settings import WebSettings
 from scout.web import queries
 from scout.web.security import SecurityMiddleware
 from scout.web.serialized import serialized

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from fastapi import HTTPException
 
-from scout.commands._library import BadQuery, build_filters, is_unknown_need
-from scout.library import Library, OrgProfile, SearchResult
-from scout.models import Document, NeedMatches
+from service.queries import BadQuery, build_filters, is_unknown_need
+from service.library import Library, OrgProfile, SearchResult
+from domain.models import Document, NeedMatches
 
 MAX_LIMIT = 500
 

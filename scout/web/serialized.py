@@ -10,8 +10,8 @@ from __future__ import annotations
 import threading
 from typing import Iterable
 
-from scout.library import Library, OrgProfile, SearchResult
-from scout.models import Document, Match, NeedMatches, SearchFilters
+from service.library import Library, OrgProfile, SearchResult
+from domain.models import Document, Match, NeedMatches, SearchFilters
 
 
 class SerializedLibrary:

@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-from scout.models import DocKind, Document
+from domain.models import DocKind, Document
 from spiders.base import ScoutSpider, int_arg, load_xml
 
 ATOM = "http://www.w3.org/2005/Atom"

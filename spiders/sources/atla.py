@@ -23,7 +23,7 @@ import scrapy
 from pypdf import PdfReader
 from pypdf.errors import PdfReadError
 
-from scout.models import DocKind, Document, Reject
+from domain.models import DocKind, Document, Reject
 from spiders.base import EndpointSpider, int_arg
 
 START_URL = "https://www.mod.go.jp/atla/funding.html"

@@ -15,7 +15,7 @@ from typing import Any, Iterator
 
 import scrapy
 
-from scout.models import DocKind, Document, Reject
+from domain.models import DocKind, Document, Reject
 from spiders.base import EndpointSpider, join_text, slugify
 
 START_URL = "https://www.diu.mil/work-with-us/open-solicitations"

@@ -22,7 +22,7 @@ from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 from scrapy.http import TextResponse
 
-from scout.models import DocKind, Document, normalize_text
+from domain.models import DocKind, Document, normalize_text
 from spiders.base import ScoutSpider, check_body, failure_reason, html_to_text, int_arg, load_xml
 
 ATOM = "http://www.w3.org/2005/Atom"

@@ -17,7 +17,7 @@ from urllib.parse import urlencode
 
 import scrapy
 
-from scout.models import DocKind, Document, Reject
+from domain.models import DocKind, Document, Reject
 from spiders.base import EndpointSpider, int_arg, load_xml
 
 API_URL = "https://api.jstage.jst.go.jp/searchapi/do"

@@ -17,7 +17,7 @@ import scrapy
 from lxml import etree
 from scrapy.exceptions import CloseSpider
 
-from scout.models import DocKind, Document, Reject
+from domain.models import DocKind, Document, Reject
 from spiders.base import CREDENTIAL_PARAMS, EndpointSpider, int_arg, load_xml
 
 API_URL = "https://kaken.nii.ac.jp/opensearch/"

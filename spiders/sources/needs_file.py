@@ -15,8 +15,8 @@ import io
 from pathlib import Path
 from typing import Any
 
-from scout.models import DocKind, Document
-from scout.settings import scout_home
+from domain.models import DocKind, Document
+from domain.settings import scout_home
 from spiders.base import ScoutSpider, check_body
 
 FILE_SUFFIXES = (".yaml", ".yml", ".csv")

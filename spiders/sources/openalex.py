@@ -18,7 +18,7 @@ from urllib.parse import urlencode
 import scrapy
 from scrapy.exceptions import CloseSpider
 
-from scout.models import DocKind, Document, Reject
+from domain.models import DocKind, Document, Reject
 from spiders.base import CREDENTIAL_PARAMS, EndpointSpider, SecretRedactingFilter, int_arg  # noqa: F401 - the filter is re-exported
 
 API_URL = "https://api.openalex.org/works"

@@ -16,7 +16,7 @@ from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit, urljoin
 
-from scout.models import DocKind, Document
+from domain.models import DocKind, Document
 from spiders.base import ScoutSpider, int_arg, html_to_text, load_json
 
 PUBLIC_BASE = "https://api.www.sbir.gov"

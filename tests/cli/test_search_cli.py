@@ -11,8 +11,8 @@ from datetime import date, datetime
 
 import pytest
 
-from scout.library import OrgProfile, SearchResult
-from scout.models import Document, Match, NeedMatches
+from service.library import OrgProfile, SearchResult
+from domain.models import Document, Match, NeedMatches
 from tests.web.fakes import MemoryLibrary, fixture_documents
 
 
@@ -151,16 +151,16 @@ def test_export_needs_a_format(cli):
 
 @pytest.fixture
 def fake_library_impl(monkeypatch):
-    """Install a stand-in `scout.library_impl` module whose open_library fails the way a real one can."""
+    """Install a stand-in `service.index_library` module whose open_library fails the way a real one can."""
 
     def install(exc: Exception | None):
-        module = types.ModuleType("scout.library_impl")
+        module = types.ModuleType("service.index_library")
 
         def open_library(read_only: bool = False):
             raise exc
 
         module.open_library = open_library
-        monkeypatch.setitem(sys.modules, "scout.library_impl", module if exc else None)
+        monkeypatch.setitem(sys.modules, "service.index_library", module if exc else None)
 
     return install
 
@@ -170,10 +170,11 @@ def test_locked_index_is_a_one_line_error(fake_library_impl):
 
     from scout.cli import app
 
-    class IndexLockedError(RuntimeError):
-        pass
+    from pathlib import Path
 
-    fake_library_impl(IndexLockedError("index /srv/var/index is in use by pid 4242"))
+    from index.lock import IndexLockedError
+
+    fake_library_impl(IndexLockedError(Path("/srv/var/index"), {"pid": 4242, "host": "h"}))
     result = CliRunner().invoke(app, ["search", "radar"])
     assert result.exit_code == 1
     assert "locked" in result.output and "4242" in result.output
@@ -185,7 +186,7 @@ def test_missing_library_is_a_one_line_error(fake_library_impl):
 
     from scout.cli import app
 
-    fake_library_impl(None)  # `import scout.library_impl` raises ImportError
+    fake_library_impl(None)  # `import service.index_library` raises ImportError
     result = CliRunner().invoke(app, ["needs"])
     assert result.exit_code == 1
     assert "no index library" in result.output

@@ -41,7 +41,7 @@ def test_non_loopback_bind_needs_a_token(monkeypatch):
 
 def test_token_lets_a_non_loopback_bind_past_the_check(monkeypatch):
     # With a token the bind rule passes; the command then needs a library, which is absent here.
-    monkeypatch.setitem(sys.modules, "scout.library_impl", None)
+    monkeypatch.setitem(sys.modules, "service.index_library", None)
     result = CliRunner().invoke(app, ["serve", "--host", "0.0.0.0"], env={"SCOUT_WEB_TOKEN": "t0k3n"})
     assert result.exit_code == 1
     assert "no index library" in result.output

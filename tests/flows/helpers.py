@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from scout.demo.site import DATA_DIR
-from scout.models import Document
+from domain.models import Document
 
 PROJECT = Path(__file__).resolve().parents[2]
 

@@ -9,7 +9,7 @@ import socket
 import pytest
 import yaml
 
-from flows.deploy import PROJECT_DIR, WORK_POOL, deploy_all, local_server
+from scout.scheduler import PROJECT_DIR, WORK_POOL, deploy_all, local_server
 
 
 def free_port() -> int:

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from index.store import Index
-from scout.settings import IndexSettings
+from domain.settings import IndexSettings
 from tests.flows.helpers import INGEST, PROJECT, demo_documents, env_for, free_port, write_batches
 
 

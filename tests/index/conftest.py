@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 
 from index.store import Index
-from scout.models import Document
-from scout.settings import IndexSettings
+from domain.models import Document
+from domain.settings import IndexSettings
 from tests.index.fakes import FakeEnricher
 
 BACKENDS = ["edge", "local"]

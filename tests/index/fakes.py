@@ -12,7 +12,7 @@ import numpy as np
 from index.suppliers import normalize_org
 from nlp.base import EnrichedDocument, EnrichedQuery
 from nlp.lexical import LexicalEncoder
-from scout.models import Analysis, Document, Passage, Reject
+from domain.models import Analysis, Document, Passage, Reject
 
 try:
     from nlp.fake import HashingEmbedder  # the nlp stage's fake, once merged

@@ -16,8 +16,8 @@ import pytest
 
 from index.lock import IndexLockedError
 from index.store import Index
-from scout.models import DocKind, SearchFilters
-from scout.settings import IndexSettings
+from domain.models import DocKind, SearchFilters
+from domain.settings import IndexSettings
 from tests.index.conftest import corpus, make_doc
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -147,7 +147,7 @@ _HOLDER = textwrap.dedent("""
     import sys, time
     from pathlib import Path
     from index.store import Index
-    from scout.settings import IndexSettings
+    from domain.settings import IndexSettings
     ix = Index(IndexSettings(backend=sys.argv[1], path=Path(sys.argv[2])), dim=32, command="holder-test")
     print("ready", flush=True)
     time.sleep(60)
@@ -188,7 +188,7 @@ _INGEST = textwrap.dedent("""
     import sys
     from pathlib import Path
     from index.store import Index
-    from scout.settings import IndexSettings
+    from domain.settings import IndexSettings
     from tests.index.fakes import FakeEnricher
     from tests.index.conftest import make_doc
     docs = [make_doc(f"d{i}", f"Document {i}", f"Sentence one of {i}. Sentence two about topic {i % 7}.")
@@ -202,7 +202,7 @@ _INGEST = textwrap.dedent("""
 
 
 def test_killed_ingest_rerun_yields_the_same_index(tmp_path, backend):
-    from scout.settings import IndexSettings
+    from domain.settings import IndexSettings
 
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     killed = IndexSettings(backend=backend, path=tmp_path / "killed")

@@ -9,8 +9,8 @@ import pytest
 from index.rank import Ranker
 from index.store import Index
 from index.suppliers import KnownSuppliers
-from scout.models import DocKind, SearchFilters
-from scout.settings import IndexSettings
+from domain.models import DocKind, SearchFilters
+from domain.settings import IndexSettings
 from tests.index.conftest import corpus, make_doc
 
 

@@ -15,7 +15,7 @@ from index.backends.base import Where
 from index.backends.remote import RemoteBackend
 from index.lock import IndexLockedError
 from index.store import Index
-from scout.settings import IndexSettings
+from domain.settings import IndexSettings
 from tests.index import test_contract as contract
 
 

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from index.ledger import Ledger
-from scout.models import CrawlStats
+from domain.models import CrawlStats
 from tests.report.fakes import (
     DOC_CLOCK,
     DOC_META,

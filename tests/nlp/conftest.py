@@ -41,7 +41,7 @@ def sparse() -> TokenCountSparse:
 
 @pytest.fixture
 def nlp_settings(tmp_path, monkeypatch):
-    from scout.settings import NlpSettings
+    from domain.settings import NlpSettings
 
     monkeypatch.setenv("SCOUT_HOME", str(tmp_path))
     return NlpSettings()
@@ -51,6 +51,6 @@ def nlp_settings(tmp_path, monkeypatch):
 def real_embedder(onnx_exports):
     """The packaged all-MiniLM-L6-v2, loaded once per session (its query encoder exported once too)."""
     from nlp.embedder import SentenceTransformerEmbedder
-    from scout.settings import NlpSettings
+    from domain.settings import NlpSettings
 
     return SentenceTransformerEmbedder(NlpSettings(cache=False, onnx_dir=onnx_exports))

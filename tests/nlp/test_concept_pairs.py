@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from nlp.pipeline import Enricher
-from scout.settings import NlpSettings
+from domain.settings import NlpSettings
 
 ROOT = Path(__file__).resolve().parents[2]
 # Before the taxonomy branch is merged, point SCOUT_TEST_PAIRS at its pairs file (and SCOUT_NLP_TAXONOMY_PATH

@@ -24,7 +24,7 @@ def test_real_embedder_contract(real_embedder):
 def torch_embedder(real_embedder):
     """The same loaded model with short inputs on PyTorch (SCOUT_NLP_QUERY_BACKEND=torch)."""
     from nlp.embedder import SentenceTransformerEmbedder
-    from scout.settings import NlpSettings
+    from domain.settings import NlpSettings
 
     embedder = SentenceTransformerEmbedder(NlpSettings(cache=False, query_backend="torch"))
     embedder._model = real_embedder.model
@@ -71,7 +71,7 @@ def test_a_model_the_export_cannot_reproduce_keeps_torch_for_queries(real_embedd
     from sentence_transformers.models import Dense, Normalize
 
     from nlp.embedder import SentenceTransformerEmbedder
-    from scout.settings import NlpSettings
+    from domain.settings import NlpSettings
 
     torch.manual_seed(0)
     base = real_embedder.model
@@ -104,7 +104,7 @@ def test_real_passages_fit_the_model(real_embedder):
 def test_onnx_export_agrees_with_torch(torch_embedder, tmp_path, monkeypatch):
     pytest.importorskip("onnxruntime")
     from nlp.embedder import SentenceTransformerEmbedder
-    from scout.settings import NlpSettings
+    from domain.settings import NlpSettings
 
     monkeypatch.setenv("SCOUT_HOME", str(tmp_path))
     monkeypatch.delenv("SCOUT_NLP_ONNX_DIR")

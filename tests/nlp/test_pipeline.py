@@ -9,7 +9,7 @@ import pytest
 
 from nlp.fake import HashingEmbedder
 from nlp.pipeline import Enricher
-from scout.models import Document
+from domain.models import Document
 
 
 def _doc(n, title, text, **kw):

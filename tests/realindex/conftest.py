@@ -13,9 +13,9 @@ from fastapi.testclient import TestClient
 from index.store import Index
 from nlp.fake import HashingEmbedder
 from nlp.pipeline import Enricher
-from scout.library_impl import IndexLibrary
-from scout.models import Document
-from scout.settings import IndexSettings, NlpSettings, WebSettings
+from service.index_library import IndexLibrary
+from domain.models import Document
+from domain.settings import IndexSettings, NlpSettings, WebSettings
 from scout.web.app import create_app
 from tests.realindex.documents import realindex_documents
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from scout.models import Document
+from domain.models import Document
 from tests.web.fakes import fixture_documents
 
 

@@ -9,7 +9,7 @@ from datetime import date
 
 import pytest
 
-from scout.models import DocKind, SearchFilters
+from domain.models import DocKind, SearchFilters
 from tests.web.test_library_contract import (  # noqa: F401 - collected here against the real library
     test_all_matches_respects_the_per_need_limit,
     test_is_a_library,

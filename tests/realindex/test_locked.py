@@ -16,7 +16,7 @@ HOLDER = textwrap.dedent("""
     import sys
     from pathlib import Path
     from index.store import Index
-    from scout.settings import IndexSettings
+    from domain.settings import IndexSettings
     index = Index(IndexSettings(backend="edge", path=Path(sys.argv[1])), dim=384, command="holder for a test")
     print("ready", flush=True)
     sys.stdin.read()  # hold the index until the test closes our stdin
@@ -76,7 +76,7 @@ def test_opening_the_library_does_not_load_the_model(tmp_path):
     """Only text queries need the embedding model; opening the index (and needs, match, org) does not."""
     probe = textwrap.dedent("""
         import sys
-        from scout.library_impl import open_library
+        from service.index_library import open_library
         from nlp.embedder import SentenceTransformerEmbedder
         with open_library() as library:
             assert library.needs() == []
@@ -93,7 +93,7 @@ def test_model_folder_dim_reads_the_packaged_model(tmp_path):
     import json
 
     from nlp.embedder import default_model_path
-    from scout.library_impl import model_folder_dim
+    from service.index_library import model_folder_dim
 
     assert model_folder_dim(default_model_path()) == 384
     # a Dense head after pooling changes the output size; a folder that says nothing gives None

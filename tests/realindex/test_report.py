@@ -12,10 +12,10 @@ from email import policy
 import pytest
 
 from index.ledger import SENT, Ledger
-from scout.models import CrawlStats
-from scout.report import build_report, deliver
-from scout.report.profiles import ReportProfile
-from scout.settings import ReportSettings
+from domain.models import CrawlStats
+from service.report import build_report, deliver
+from service.report.profiles import ReportProfile
+from domain.settings import ReportSettings
 
 NOW = datetime.now(timezone.utc).replace(microsecond=0)
 ATLA_TITLE = "電波吸収材を用いた艦艇の低被探知化技術"

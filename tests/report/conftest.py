@@ -17,7 +17,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from index.ledger import Ledger
-from scout.settings import ReportSettings
+from domain.settings import ReportSettings
 from tests.report.fakes import populate
 
 USER, PASSWORD = "scout", "s3cret-Pa55word"

@@ -12,8 +12,8 @@ from typing import Iterable
 
 from index.ledger import Ledger
 from nlp.taxonomy import Taxonomy
-from scout.library import OrgProfile, SearchResult
-from scout.models import (
+from service.library import OrgProfile, SearchResult
+from domain.models import (
     CrawlStats,
     DocKind,
     Document,
@@ -132,7 +132,7 @@ DOCUMENTS = {d.id: d for d in [*NEEDS, DOC_NV, DOC_QMAG_STARTUP, DOC_META, DOC_X
 
 
 class FakeLibrary:
-    """Implements scout.library.Library over the fixed needs and documents above."""
+    """Implements service.library.Library over the fixed needs and documents above."""
 
     def search(self, query: str, filters: SearchFilters | None = None, limit: int = 20) -> SearchResult:
         return SearchResult(query=query, hits=[])

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from scout.report import build_report, deliver
-from scout.report.profiles import ReportProfile
+from service.report import build_report, deliver
+from service.report.profiles import ReportProfile
 from tests.report.conftest import configured
 from tests.report.fakes import NOW, TAXONOMY, FakeLibrary
 

@@ -9,9 +9,9 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from scout.report import ReportError, build_report, parse_week, render_html, render_text, report_csv
-from scout.report.build import evidence_sentence, safe_url
-from scout.report.profiles import ProfileError, ReportProfile, load_profiles, resolve_profile
+from service.report import ReportError, build_report, parse_week, render_html, render_text, report_csv
+from service.report.build import evidence_sentence, safe_url
+from service.report.profiles import ProfileError, ReportProfile, load_profiles, resolve_profile
 from tests.report.fakes import (
     DOC_NV,
     DOC_OLD,
@@ -193,7 +193,7 @@ def test_chart_labels_never_lack_glyphs(ledger, settings, monkeypatch):
     """Japanese area names with a CJK font, English ones without: matplotlib never draws empty boxes."""
     import warnings
 
-    from scout.report import chart
+    from service.report import chart
 
     for family in (chart.cjk_font_family(), None):
         monkeypatch.setattr(chart, "cjk_font_family", lambda family=family: family)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import email
 import json
 import shutil
@@ -14,19 +15,23 @@ import typer
 from typer.testing import CliRunner
 
 from index.ledger import Ledger
+from scout.commands import _library as library_module
 from scout.commands import report as report_command
+from scout.commands._library import use_library
 from tests.report.conftest import free_port
 from tests.report.fakes import FakeLibrary
 
 
 @pytest.fixture
-def cli(tmp_path, monkeypatch, populated_ledger_file):
+def cli(tmp_path, monkeypatch, populated_ledger_file, request):
     """A CLI app with the report command, SCOUT_HOME in tmp_path holding the populated ledger."""
     monkeypatch.setenv("SCOUT_HOME", str(tmp_path))
     for name in ("SCOUT_REPORT_SMTP_HOST", "SCOUT_REPORT_PROFILES", "SCOUT_REPORT_RECIPIENTS"):
         monkeypatch.delenv(name, raising=False)
     shutil.copyfile(populated_ledger_file, tmp_path / "ledger.sqlite")
-    monkeypatch.setattr(report_command, "library_factory", FakeLibrary)
+    stack = contextlib.ExitStack()
+    stack.enter_context(use_library(FakeLibrary()))
+    request.addfinalizer(stack.close)
     app = typer.Typer()
 
     @app.callback()
@@ -118,18 +123,18 @@ def test_bad_input_is_a_clear_error(cli, args, message):
 
 
 def test_a_missing_or_broken_index_is_a_clear_error(cli, monkeypatch):
-    monkeypatch.setattr(report_command, "library_factory", None)
-    monkeypatch.setitem(sys.modules, "scout.library_impl", None)  # not installed: import fails
+    monkeypatch.setattr(library_module, "_override", None)
+    monkeypatch.setitem(sys.modules, "service.index_library", None)  # not installed: import fails
     result = cli("--no-send")
     assert result.exit_code == 1 and "Build the index first" in result.output and "Traceback" not in result.output
 
-    broken = types.ModuleType("scout.library_impl")
+    broken = types.ModuleType("service.index_library")
 
     def open_library(read_only: bool = True):
         raise RuntimeError("no collection 'dualscout' in /x/index\nlong details")
 
     broken.open_library = open_library
-    monkeypatch.setitem(sys.modules, "scout.library_impl", broken)
+    monkeypatch.setitem(sys.modules, "service.index_library", broken)
     result = cli("--no-send")
     assert result.exit_code == 1
     assert "cannot open the index: no collection 'dualscout'" in result.output and "long details" not in result.output

@@ -8,8 +8,8 @@ from email import policy
 
 import pytest
 
-from scout.report import DeliveryError, build_report, deliver
-from scout.report.profiles import ReportProfile
+from service.report import DeliveryError, build_report, deliver
+from service.report.profiles import ReportProfile
 from tests.report.conftest import PASSWORD, USER, configured
 from tests.report.fakes import NOW, TAXONOMY, XSS_TITLE, FakeLibrary
 
@@ -175,16 +175,6 @@ def test_a_preview_leaves_the_mark(ledger, settings):
 def test_a_bad_recipient_is_a_clear_error(ledger, settings):
     with pytest.raises(ValueError, match="not an e-mail address"):
         deliver(_report(ledger, settings), settings, ReportProfile(recipients=["scout-at-example"]), ledger)
-
-
-def test_run_report_builds_and_delivers_in_one_call(ledger, settings, monkeypatch, tmp_path):
-    from scout.report import run_report
-
-    monkeypatch.setenv("SCOUT_HOME", str(tmp_path))
-    monkeypatch.delenv("SCOUT_REPORT_PROFILES", raising=False)
-    report, result = run_report(FakeLibrary(), week="2026-W47", settings=settings, ledger=ledger, send=False)
-    assert report.week == "2026-W47" and report.overview.new_matches == 11
-    assert result.status == "preview" and result.eml_path.exists()
 
 
 def test_a_refused_recipient_is_reported_and_the_others_get_the_mail(ledger, settings, smtp_server):

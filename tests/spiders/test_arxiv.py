@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from scrapy import Request
 
-from scout.models import DocKind, Document, Reject
+from domain.models import DocKind, Document, Reject
 from spiders.sources.arxiv import ArxivSpider, build_query
 from tests.spiders.conftest import xml
 

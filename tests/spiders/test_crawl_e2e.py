@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from scout.models import Document, Reject
-from scout.settings import CrawlSettings
+from domain.models import Document, Reject
+from domain.settings import CrawlSettings
 from spiders.runner import UnknownSpiderError, run_crawl
 from spiders.sources.arxiv import ArxivSpider
 from spiders.sources.sbir_topics import SbirTopicsSpider

@@ -8,7 +8,7 @@ from scrapy.exceptions import IgnoreRequest
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
-from scout.models import DocKind, Document, Reject
+from domain.models import DocKind, Document, Reject
 from spiders.sources.feeds import FeedsSpider, company_names, strip_tracking
 from tests.spiders.conftest import html, response, xml
 

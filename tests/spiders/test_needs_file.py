@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from scout.models import DocKind, Document, Reject
+from domain.models import DocKind, Document, Reject
 from spiders.sources.needs_file import NeedsFileSpider
 from tests.spiders.conftest import FIXTURES, fixture_bytes, response
 

@@ -16,7 +16,7 @@ from scrapy.exceptions import DropItem, IgnoreRequest
 from scrapy.utils.test import get_crawler
 from typer.testing import CliRunner
 
-from scout.models import Document, Reject
+from domain.models import Document, Reject
 from spiders.contracts import rebase
 from spiders.middlewares import AllowListMiddleware
 from spiders.pipelines import BatchWriterPipeline, DedupPipeline, RejectsPipeline, ValidatePipeline
@@ -184,7 +184,7 @@ def test_killed_crawl_commits_nothing(scout_home):
 
 
 def test_settings_env_round_trip(monkeypatch):
-    from scout.settings import CrawlSettings
+    from domain.settings import CrawlSettings
 
     original = CrawlSettings(contact="a@b.c", feeds=["http://f.example/rss"], openalex_api_key="k", autothrottle=False)
     for key, value in settings_env(original).items():

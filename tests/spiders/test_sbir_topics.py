@@ -7,7 +7,7 @@ import json
 import pytest
 from scrapy import Request
 
-from scout.models import DocKind, Document, Reject
+from domain.models import DocKind, Document, Reject
 from spiders.sources.sbir_topics import SbirTopicsSpider
 from tests.spiders.conftest import fixture_bytes, response
 

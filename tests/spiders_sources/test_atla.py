@@ -5,7 +5,7 @@ from datetime import datetime, timezone
 import pytest
 from scrapy import Request
 
-from scout.models import Document, Reject
+from domain.models import Document, Reject
 from spiders.sources.atla import AtlaSpider, PdfError, fiscal_year, pdf_text, split_themes
 
 from .pdfgen import ATLA_THEME_LINES, build_pdf

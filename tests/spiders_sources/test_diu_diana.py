@@ -4,7 +4,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from scout.models import Document, Reject
+from domain.models import Document, Reject
 from spiders.sources.diu import DiuSpider, parse_date
 from spiders.sources.nato_diana import NatoDianaSpider
 

@@ -8,7 +8,7 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.internet.error import DNSLookupError
 from twisted.python.failure import Failure
 
-from scout.models import Reject
+from domain.models import Reject
 
 from .test_contracts import SPIDERS
 from .util import response

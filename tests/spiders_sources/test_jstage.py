@@ -7,7 +7,7 @@ import pytest
 from scrapy import Request
 from twisted.python.failure import Failure
 
-from scout.models import Document, Reject
+from domain.models import Document, Reject
 from spiders.sources.jstage import JstageSpider, detect_language
 
 from .util import HtmlResponse, XmlResponse, fixture, response, run

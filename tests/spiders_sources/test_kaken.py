@@ -8,7 +8,7 @@ import pytest
 from scrapy import Request
 from scrapy.exceptions import CloseSpider
 
-from scout.models import Document, Reject
+from domain.models import Document, Reject
 from spiders.sources.kaken import KakenSpider
 
 from .util import XmlResponse, fixture, response, run

@@ -9,7 +9,7 @@ import pytest
 from scrapy import Request
 from scrapy.exceptions import CloseSpider
 
-from scout.models import Document, Reject
+from domain.models import Document, Reject
 from spiders.sources.openalex import OpenalexSpider, SecretRedactingFilter, rebuild_abstract
 
 from .util import fixture, response, run

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
-from scout.settings import WebSettings
+from domain.settings import WebSettings
 from scout.web.app import create_app
 from tests.web.fakes import MemoryLibrary
 

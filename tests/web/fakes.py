@@ -1,4 +1,4 @@
-"""`MemoryLibrary`: a deterministic in-memory `scout.library.Library` over a small bilingual fixture set.
+"""`MemoryLibrary`: a deterministic in-memory `service.library.Library` over a small bilingual fixture set.
 
 It stands in for the real library (Qdrant + nlp) in the CLI, API and browser tests and in `bench/web_load.py --fake`.
 Ranking is plain TF-IDF over English words and Japanese character bigrams, plus a concept channel that bridges
@@ -18,8 +18,8 @@ from collections import Counter, defaultdict
 from datetime import datetime, timezone
 from typing import Iterable
 
-from scout.library import OrgProfile, SearchResult
-from scout.models import (
+from service.library import OrgProfile, SearchResult
+from domain.models import (
     DocKind,
     Document,
     Evidence,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from scout.library import OrgProfile, SearchResult
-from scout.models import Document, NeedMatches
+from service.library import OrgProfile, SearchResult
+from domain.models import Document, NeedMatches
 
 
 def test_search_returns_the_library_result(client, library):

@@ -13,7 +13,7 @@ from urllib.parse import quote
 
 import pytest
 
-from scout.settings import WebSettings
+from domain.settings import WebSettings
 from scout.web.app import create_app
 from tests.web.fakes import PAYLOAD_ORG, MemoryLibrary
 

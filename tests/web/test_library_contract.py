@@ -1,4 +1,4 @@
-"""What the screens rely on from any `scout.library.Library`, checked against each implementation.
+"""What the screens rely on from any `service.library.Library`, checked against each implementation.
 
 The in-memory fake is checked here; the real library joins by adding a factory to IMPLEMENTATIONS (or a
 fixture that yields one built over an index of the same fixture documents).
@@ -10,8 +10,8 @@ from datetime import date
 
 import pytest
 
-from scout.library import Library
-from scout.models import DocKind, SearchFilters
+from service.library import Library
+from domain.models import DocKind, SearchFilters
 from tests.web.fakes import MemoryLibrary
 
 IMPLEMENTATIONS = {"memory": MemoryLibrary}

@@ -9,7 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 from markupsafe import escape
 
-from scout.settings import WebSettings
+from domain.settings import WebSettings
 from scout.web.app import create_app
 from scout.web.text import bar_class, guess_lang, highlight, is_loopback, safe_url
 from tests.web.fakes import PAYLOAD_ORG, PAYLOAD_TEXT, PAYLOAD_TITLE

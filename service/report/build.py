@@ -1,6 +1,6 @@
 """What goes into a weekly report, gathered from the ledger (what is new) and the library (the needs).
 
-`build_report()` only reads; `scout.report.render` turns a `Report` into an e-mail and `scout.report.send`
+`build_report()` only reads; `service.report.render` turns a `Report` into an e-mail and `service.report.send`
 delivers it and records the delivery in the ledger.
 """
 
@@ -15,10 +15,10 @@ from urllib.parse import quote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from index.ledger import organization_key
-from scout.library import Library
-from scout.models import Document, DocKind, Match, utcnow
-from scout.report.profiles import ReportProfile
-from scout.settings import NlpSettings, ReportSettings
+from service.library import Library
+from domain.models import Document, DocKind, Match, utcnow
+from service.report.profiles import ReportProfile
+from domain.settings import NlpSettings, ReportSettings
 
 if TYPE_CHECKING:
     from index.ledger import Ledger, NewOrganization, SourceSummary
@@ -331,7 +331,7 @@ def build_report(
 
     chart_png, caption = None, ""
     if chart:
-        from scout.report.chart import render_area_chart
+        from service.report.chart import render_area_chart
 
         chart_png, caption = render_area_chart(
             ledger, taxonomy, until=until, weeks=CHART_WEEKS, tz=tz, areas=profile.areas or None

@@ -1,6 +1,6 @@
 """The library that the CLI, the web app, the JSON API and the report all call.
 
-`Library` is the seam; `scout.library_impl.open_library()` (added when index/ lands) builds the real one from
+`Library` is the seam; `service.index_library.open_library()` (added when index/ lands) builds the real one from
 settings. Screens depend on this Protocol only, so tests can also drive them with a deterministic fake.
 """
 
@@ -10,7 +10,7 @@ from typing import Iterable, Protocol, runtime_checkable
 
 from pydantic import BaseModel, Field
 
-from scout.models import Document, Match, NeedMatches, OrgMatch, SearchFilters, SearchHit
+from domain.models import Document, Match, NeedMatches, OrgMatch, SearchFilters, SearchHit
 
 
 class SearchResult(BaseModel):

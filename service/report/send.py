@@ -21,14 +21,13 @@ from pathlib import Path
 from typing import Callable
 
 from index.ledger import FAILED, PREVIEW, RESENT, SENT, WRITTEN, Ledger
-from scout.models import utcnow
-from scout.report.build import Report
-from scout.report.profiles import ReportProfile
-from scout.report.render import build_message, parse_recipients, render_html, report_csv
-from scout.settings import ReportSettings
+from domain.models import utcnow
+from service.report.build import Report
+from service.report.profiles import ReportProfile
+from service.report.render import build_message, parse_recipients, render_html, report_csv
+from domain.settings import ReportSettings
 
 log = logging.getLogger(__name__)
-
 
 
 class DeliveryError(RuntimeError):
@@ -174,25 +173,3 @@ def deliver(
         record(RESENT if report.rebuilt else SENT)
         return result
     raise AssertionError("unreachable")
-
-
-def run_report(
-    library,
-    *,
-    week: str | None = None,
-    profile: str | None = None,
-    send: bool = True,
-    settings: ReportSettings | None = None,
-    ledger: Ledger | None = None,
-) -> tuple[Report, DeliveryResult]:
-    """Build and deliver one report in a call (what the `weekly_report` flow runs): the ledger at
-    `IndexSettings().ledger_path` unless given, the profile by name. Raises like `build_report` and `deliver`."""
-    from scout.report.build import build_report
-    from scout.report.profiles import resolve_profile
-    from scout.settings import IndexSettings
-
-    settings = settings or ReportSettings()
-    ledger = ledger or Ledger(IndexSettings().ledger_path)
-    chosen = resolve_profile(profile, settings)
-    report = build_report(ledger, library, week=week, settings=settings, profile=chosen)
-    return report, deliver(report, settings, chosen, ledger, send=send)

@@ -18,8 +18,8 @@ from typing import Iterable
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from scout.report.build import EPOCH, Report, report_timezone
-from scout.settings import ReportSettings
+from service.report.build import EPOCH, Report, report_timezone
+from domain.settings import ReportSettings
 
 TEMPLATES = Path(__file__).with_name("templates")
 # Latin text first, then Japanese fonts per platform (macOS, Windows, Linux), then the generic family.

@@ -13,9 +13,9 @@ from index.store import DOC_POINT, Index, filters_to_where
 from nlp.orgs import normalize_org
 from nlp.passages import analysed_text
 from nlp.pipeline import Enricher, clean_control
-from scout.library import OrgProfile, SearchResult
-from scout.models import Document, DocKind, Evidence, Match, NeedMatches, OrgMatch, SearchFilters, SearchHit
-from scout.settings import IndexSettings, NlpSettings
+from service.library import OrgProfile, SearchResult
+from domain.models import Document, DocKind, Evidence, Match, NeedMatches, OrgMatch, SearchFilters, SearchHit
+from domain.settings import IndexSettings, NlpSettings
 
 FACETS = ("kind", "source", "language", "concept", "area", "year")
 

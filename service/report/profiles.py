@@ -20,7 +20,7 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from scout.settings import ReportSettings, scout_home
+from domain.settings import ReportSettings, scout_home
 
 DEFAULT_PROFILE = "default"
 PROFILES_ENV = "SCOUT_REPORT_PROFILES"

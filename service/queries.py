@@ -1,0 +1,82 @@
+"""The query options that the CLI, the web pages and the API share: dates, filters, need ids."""
+
+from __future__ import annotations
+
+import calendar
+import re
+from datetime import date
+
+from domain.models import DocKind, SearchFilters
+from service.library import Library
+
+
+class BadQuery(ValueError):
+    """A filter value that cannot be understood; the message names the option and the accepted forms."""
+
+
+_DATE = re.compile(r"^(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?$")
+
+
+def parse_date(value: str | None, *, end: bool = False, option: str = "date") -> date | None:
+    """`YYYY`, `YYYY-MM` or `YYYY-MM-DD`; a partial date means the start of the period, or its end if `end`."""
+    if value is None or not str(value).strip():
+        return None
+    m = _DATE.match(str(value).strip())
+    try:
+        if not m:
+            raise ValueError
+        year, month, day = int(m.group(1)), m.group(2), m.group(3)
+        if month is None:
+            return date(year, 12, 31) if end else date(year, 1, 1)
+        month_i = int(month)
+        if day is None:
+            last = calendar.monthrange(year, month_i)[1]
+            return date(year, month_i, last if end else 1)
+        return date(year, month_i, int(day))
+    except ValueError:
+        raise BadQuery(f"{option}: {value!r} is not a date (use YYYY, YYYY-MM or YYYY-MM-DD)") from None
+
+
+LANGUAGES = ("ja", "en", "other")
+
+
+def build_filters(
+    *,
+    kind: str | None = None,
+    language: str | None = None,
+    since: str | None = None,
+    until: str | None = None,
+    concept: str | None = None,
+    area: str | None = None,
+    source: str | None = None,
+    organization: str | None = None,
+) -> SearchFilters:
+    """Turn raw option/query-string values into `SearchFilters`; empty strings mean "no filter"."""
+
+    def clean(v: str | None) -> str | None:
+        return v.strip() if v and v.strip() else None
+
+    kind, language = clean(kind), clean(language)
+    if kind is not None and kind not in DocKind.__members__:
+        raise BadQuery(f"kind: {kind!r} is not one of {', '.join(DocKind.__members__)}")
+    if language is not None and language not in LANGUAGES:
+        raise BadQuery(f"lang: {language!r} is not one of {', '.join(LANGUAGES)}")
+    start = parse_date(since, option="since")
+    stop = parse_date(until, end=True, option="until")
+    if start and stop and start > stop:
+        raise BadQuery(f"since {start} is after until {stop}")
+    return SearchFilters(
+        kind=DocKind(kind) if kind else None,
+        language=language,
+        since=start,
+        until=stop,
+        concept=clean(concept),
+        area=clean(area),
+        source=clean(source),
+        organization=clean(organization),
+    )
+
+
+def is_unknown_need(library: Library, need_id: str) -> bool:
+    doc = library.document(need_id)
+    return doc is None or doc.kind != DocKind.need

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -25,6 +24,7 @@ from scout.cli import app
 from tests.web.fakes import MemoryLibrary
 from scout.commands._library import use_library
 from tests.web.fakes import MemoryLibrary
+from tests.ports import free_port
 with use_library(MemoryLibrary()):
     app(["serve", *sys.argv[1:]])
 """
@@ -45,12 +45,6 @@ def test_token_lets_a_non_loopback_bind_past_the_check(monkeypatch):
     result = CliRunner().invoke(app, ["serve", "--host", "0.0.0.0"], env={"SCOUT_WEB_TOKEN": "t0k3n"})
     assert result.exit_code == 1
     assert "no index library" in result.output
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _serve(port: int, token: str = "") -> subprocess.Popen:
@@ -74,7 +68,7 @@ def _wait(url: str, proc: subprocess.Popen) -> None:
 
 @pytest.mark.parametrize("token", ["", "a-long-random-token"])
 def test_scout_serve_answers_on_loopback(token):
-    port = _free_port()
+    port = free_port()
     proc = _serve(port, token)
     url = f"http://127.0.0.1:{port}"
     try:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import sys
 from pathlib import Path
 
 from scout.demo.site import DATA_DIR
 from domain.models import Document
+from tests.ports import free_port
 
 PROJECT = Path(__file__).resolve().parents[2]
 
@@ -40,9 +40,3 @@ def env_for(home: Path) -> dict[str, str]:
 # The enrich flow's task body, run without the scheduler (what a worker process runs).
 INGEST = [sys.executable, "-c", "from flows.enrich import ingest_pending_batches as t; "
           "import json; print(json.dumps([s.model_dump() for s in t.fn()]))"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]

@@ -4,18 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 
 import pytest
 import yaml
 
 from scout.scheduler import PROJECT_DIR, WORK_POOL, deploy_all, local_server
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests.ports import free_port
 
 
 def test_prefect_yaml_declares_daily_and_weekly_deployments():

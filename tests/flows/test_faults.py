@@ -13,7 +13,8 @@ import pytest
 
 from index.store import Index
 from domain.settings import IndexSettings
-from tests.flows.helpers import INGEST, PROJECT, demo_documents, env_for, free_port, write_batches
+from tests.flows.helpers import INGEST, PROJECT, demo_documents, env_for, write_batches
+from tests.ports import free_port
 
 
 def stored_state(home) -> dict[str, tuple[str, int]]:

@@ -3,7 +3,6 @@ owns talks to it over loopback HTTP (index.backends.remote) and sees exactly wha
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 
@@ -17,19 +16,14 @@ from index.lock import IndexLockedError
 from index.store import Index
 from domain.settings import IndexSettings
 from tests.index import test_contract as contract
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests.ports import free_port
 
 
 @pytest.fixture
 def owner_and_client(tmp_path):
     settings = IndexSettings(backend="edge", path=tmp_path / "index")
     owner = Index(settings, dim=32)
-    port = _free_port()
+    port = free_port()
     app = FastAPI()
     app.include_router(owner.share(f"http://127.0.0.1:{port}"))
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))

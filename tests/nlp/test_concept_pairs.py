@@ -1,6 +1,6 @@
 """The same concept id from a Japanese and an English sentence (issue 4: at least 20 concept pairs).
 
-Pairs come from tests/taxonomy/pairs.yaml when the taxonomy suite provides it, else tests/nlp/pairs.yaml.
+Pairs come from tests/nlp/concept_pairs.yaml when the taxonomy suite provides it, else tests/nlp/pairs.yaml.
 The taxonomy is the configured one (SCOUT_NLP_TAXONOMY_PATH) or the bundled nlp/taxonomy.yaml.
 """
 
@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def _pairs() -> list[dict]:
     override = os.environ.get("SCOUT_TEST_PAIRS")
     candidates = [Path(override)] if override else []
-    for path in (*candidates, ROOT / "tests/taxonomy/pairs.yaml", ROOT / "tests/nlp/pairs.yaml"):
+    for path in (*candidates, ROOT / "tests/nlp/concept_pairs.yaml", ROOT / "tests/nlp/pairs.yaml"):
         if path.exists():
             data = yaml.safe_load(path.read_text(encoding="utf-8"))
             rows = data.get("pairs", data) if isinstance(data, dict) else data

@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 import shutil
-import socket
 import sqlite3
 import ssl
 from dataclasses import dataclass, field
@@ -19,14 +18,9 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 from index.ledger import Ledger
 from domain.settings import ReportSettings
 from tests.report.fakes import populate
+from tests.ports import free_port
 
 USER, PASSWORD = "scout", "s3cret-Pa55word"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @dataclass

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import email
 import json
 import shutil
@@ -17,21 +16,18 @@ from typer.testing import CliRunner
 from index.ledger import Ledger
 from scout.commands import _library as library_module
 from scout.commands import report as report_command
-from scout.commands._library import use_library
-from tests.report.conftest import free_port
+from tests.ports import free_port
 from tests.report.fakes import FakeLibrary
 
 
 @pytest.fixture
-def cli(tmp_path, monkeypatch, populated_ledger_file, request):
+def cli(tmp_path, monkeypatch, populated_ledger_file):
     """A CLI app with the report command, SCOUT_HOME in tmp_path holding the populated ledger."""
     monkeypatch.setenv("SCOUT_HOME", str(tmp_path))
     for name in ("SCOUT_REPORT_SMTP_HOST", "SCOUT_REPORT_PROFILES", "SCOUT_REPORT_RECIPIENTS"):
         monkeypatch.delenv(name, raising=False)
     shutil.copyfile(populated_ledger_file, tmp_path / "ledger.sqlite")
-    stack = contextlib.ExitStack()
-    stack.enter_context(use_library(FakeLibrary()))
-    request.addfinalizer(stack.close)
+    monkeypatch.setattr(library_module, "_override", FakeLibrary())  # what use_library() does, undone after
     app = typer.Typer()
 
     @app.callback()

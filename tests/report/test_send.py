@@ -125,7 +125,7 @@ def test_an_untrusted_certificate_is_refused(ledger, settings, smtp_server, cert
 
 
 def test_unreachable_server_is_retried_then_reported(ledger, settings):
-    from tests.report.conftest import free_port
+    from tests.ports import free_port
 
     settings = configured(
         settings, **{"smtp_host": "127.0.0.1", "smtp_port": free_port(), "smtp_security": "none", "send_retries": 2}

@@ -6,7 +6,7 @@ from scrapy import Request
 
 from domain.models import DocKind, Document, Reject
 from spiders.sources.arxiv import ArxivSpider, build_query
-from tests.spiders.conftest import xml
+from tests.spiders.responses import xml
 
 PAGE1 = "http://export.arxiv.org/api/query?search_query=cat%3Acs.CV&start=0&max_results=2"
 

@@ -13,7 +13,7 @@ from domain.settings import CrawlSettings
 from spiders.runner import UnknownSpiderError, run_crawl
 from spiders.sources.arxiv import ArxivSpider
 from spiders.sources.sbir_topics import SbirTopicsSpider
-from tests.spiders.conftest import fixture_bytes
+from tests.spiders.responses import fixture_bytes
 from tests.spiders.loopback import LoopbackSite, Page
 
 FAST = dict(download_delay=0.0, autothrottle=False, max_page_bytes=100_000, retry_times=2)

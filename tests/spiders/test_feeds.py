@@ -10,7 +10,7 @@ from twisted.python.failure import Failure
 
 from domain.models import DocKind, Document, Reject
 from spiders.sources.feeds import FeedsSpider, company_names, strip_tracking
-from tests.spiders.conftest import html, response, xml
+from tests.spiders.responses import html, response, xml
 
 RSS = "https://news.example.com/feed/"
 RDF = "https://prtimes.jp/technology/index.rdf"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from domain.models import DocKind, Document, Reject
 from spiders.sources.needs_file import NeedsFileSpider
-from tests.spiders.conftest import FIXTURES, fixture_bytes, response
+from tests.spiders.responses import FIXTURES, fixture_bytes, response
 
 
 def run(name_or_body, url=None):

@@ -25,7 +25,7 @@ from spiders.sources.arxiv import ArxivSpider
 from spiders.sources.feeds import FeedsSpider
 from spiders.sources.needs_file import NeedsFileSpider
 from spiders.state import CrawlState
-from tests.spiders.conftest import fixture_bytes
+from tests.spiders.responses import fixture_bytes
 from tests.spiders.loopback import LoopbackSite, Page
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -9,7 +9,7 @@ from scrapy import Request
 
 from domain.models import DocKind, Document, Reject
 from spiders.sources.sbir_topics import SbirTopicsSpider
-from tests.spiders.conftest import fixture_bytes, response
+from tests.spiders.responses import fixture_bytes, response
 
 API = "https://api.www.sbir.gov/public/api/solicitations?agency=DOD&open=1&rows=2&start=0"
 

@@ -5,7 +5,6 @@ Screenshots go to test-artifacts/. Skipped (with the reason) only when /usr/bin/
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from pathlib import Path
@@ -16,6 +15,7 @@ import pytest
 from domain.settings import WebSettings
 from scout.web.app import create_app
 from tests.web.fakes import PAYLOAD_ORG, MemoryLibrary
+from tests.ports import free_port
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -29,19 +29,13 @@ pytestmark = [
 ]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class LiveServer:
     """uvicorn serving the app in a thread, on a free loopback port."""
 
     def __init__(self, app) -> None:
         import uvicorn
 
-        self.port = _free_port()
+        self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning"))
         self.thread = threading.Thread(target=self.server.run, daemon=True)

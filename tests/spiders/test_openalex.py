@@ -12,7 +12,7 @@ from scrapy.exceptions import CloseSpider
 from domain.models import Document, Reject
 from spiders.sources.openalex import OpenalexSpider, SecretRedactingFilter, rebuild_abstract
 
-from .util import fixture, response, run
+from tests.spiders.responses import fixture_bytes, response, run
 
 PAGE = "https://api.openalex.org/works?per_page=2&cursor=%2A"
 
@@ -46,7 +46,7 @@ def test_start_request_carries_search_filter_key_and_mailto(spider: OpenalexSpid
 
 
 def test_parse_page_yields_documents_rejects_and_next_cursor(spider: OpenalexSpider) -> None:
-    out = run(spider.parse(response(PAGE, fixture("openalex_works_page1.json"))))
+    out = run(spider.parse(response(PAGE, fixture_bytes("openalex_works_page1.json"))))
     docs = [o for o in out if isinstance(o, Document)]
     rejects = [o for o in out if isinstance(o, Reject)]
     requests = [o for o in out if isinstance(o, Request)]
@@ -78,9 +78,9 @@ def test_parse_page_yields_documents_rejects_and_next_cursor(spider: OpenalexSpi
 
 def test_last_page_and_page_cap_stop_paging(monkeypatch: pytest.MonkeyPatch) -> None:
     spider = OpenalexSpider(search="x")
-    assert run(spider.parse(response(PAGE, fixture("openalex_works_last.json")))) == []
+    assert run(spider.parse(response(PAGE, fixture_bytes("openalex_works_last.json")))) == []
     capped = OpenalexSpider(search="x", max_pages=1)
-    out = run(capped.parse(response(PAGE, fixture("openalex_works_page1.json"))))
+    out = run(capped.parse(response(PAGE, fixture_bytes("openalex_works_page1.json"))))
     assert not [o for o in out if isinstance(o, Request)]
 
 
@@ -90,7 +90,7 @@ def test_last_page_and_page_cap_stop_paging(monkeypatch: pytest.MonkeyPatch) -> 
 )
 def test_exhausted_credits_close_the_spider_with_a_clear_reason(spider: OpenalexSpider, status: int, body: str) -> None:
     with pytest.raises(CloseSpider) as caught:
-        run(spider.parse(response(PAGE, fixture(body), status=status)))
+        run(spider.parse(response(PAGE, fixture_bytes(body), status=status)))
     reason = caught.value.reason
     assert reason.startswith("openalex_credits_exhausted")
     assert f"HTTP {status}" in reason and "SCOUT_CRAWL_OPENALEX_API_KEY" in reason
@@ -103,7 +103,7 @@ def test_bare_429_without_json_still_stops(spider: OpenalexSpider) -> None:
 
 
 def test_query_error_is_a_reject_not_a_stop(spider: OpenalexSpider) -> None:
-    out = run(spider.parse(response(PAGE, fixture("openalex_invalid_filter.json"), status=400)))
+    out = run(spider.parse(response(PAGE, fixture_bytes("openalex_invalid_filter.json"), status=400)))
     assert len(out) == 1 and isinstance(out[0], Reject)
     assert "HTTP 400" in out[0].reason and "publication_year" in out[0].reason
 

@@ -4,7 +4,7 @@ Japanese call documents are commonly produced with non-embedded CID fonts; this 
 structure (Type0 font, `UniJIS-UTF16-H` encoding, Adobe-Japan1 CID font) so that pypdf has to do the
 real work of decoding it. Run as a script to regenerate the committed fixture:
 
-    PYTHONPATH=. python tests/spiders_sources/pdfgen.py tests/fixtures/spiders_sources/atla_r07_themes.pdf
+    PYTHONPATH=. python tests/spiders/pdfgen.py tests/fixtures/spiders/atla_r07_themes.pdf
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ from scrapy.exceptions import CloseSpider
 from domain.models import Document, Reject
 from spiders.sources.kaken import KakenSpider
 
-from .util import XmlResponse, fixture, response, run
+from tests.spiders.responses import XmlResponse, fixture_bytes, response, run
 
 PAGE = "https://kaken.nii.ac.jp/opensearch/?appid=app-secret&format=xml&rw=2&st=1&kw=%E9%87%8F%E5%AD%90"
 
@@ -38,7 +38,7 @@ def test_start_request_uses_appid_xml_and_keyword(monkeypatch: pytest.MonkeyPatc
 def test_grant_list_yields_documents_reject_and_next_page(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SCOUT_CRAWL_KAKEN_APPID", "app-secret")
     spider = KakenSpider(kw="量子", rw=2)
-    out = run(spider.parse(response(PAGE, fixture("kaken_grants.xml"), cls=XmlResponse)))
+    out = run(spider.parse(response(PAGE, fixture_bytes("kaken_grants.xml"), cls=XmlResponse)))
     docs = [o for o in out if isinstance(o, Document)]
     rejects = [o for o in out if isinstance(o, Reject)]
     (next_page,) = [o for o in out if isinstance(o, Request)]
@@ -69,7 +69,7 @@ def test_grant_list_yields_documents_reject_and_next_page(monkeypatch: pytest.Mo
 
 
 def test_namespaced_grant_list_parses_the_same() -> None:
-    body = fixture("kaken_grants.xml").replace(b"<grantAwards>", b'<grantAwards xmlns="http://kaken.nii.ac.jp/ns/1.0">')
+    body = fixture_bytes("kaken_grants.xml").replace(b"<grantAwards>", b'<grantAwards xmlns="http://kaken.nii.ac.jp/ns/1.0">')
     out = run(KakenSpider().parse(response(PAGE, body, cls=XmlResponse)))
     assert [d.source_id for d in out if isinstance(d, Document)] == ["KAKENHI-PROJECT-23H01234", "KAKENHI-PROJECT-22K04567"]
 
@@ -85,6 +85,6 @@ def test_namespaced_grant_list_parses_the_same() -> None:
     ],
 )
 def test_bad_bodies_become_rejects(body: bytes | None, reason: str) -> None:
-    body = fixture("kaken_error.xml") if body is None else body
+    body = fixture_bytes("kaken_error.xml") if body is None else body
     out = run(KakenSpider().parse(response(PAGE, body, cls=XmlResponse)))
     assert len(out) == 1 and isinstance(out[0], Reject) and reason in out[0].reason

@@ -16,7 +16,7 @@ import yaml
 
 from nlp.taxonomy import Taxonomy, load_taxonomy
 
-PAIRS_FILE = Path(__file__).with_name("pairs.yaml")
+PAIRS_FILE = Path(__file__).with_name("concept_pairs.yaml")
 KEBAB = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 JAPANESE_SCRIPT = re.compile(r"[\u3040-\u30ff\u3400-\u9fff]")
 

@@ -11,7 +11,7 @@ from twisted.python.failure import Failure
 from domain.models import Reject
 
 from .test_contracts import SPIDERS
-from .util import response
+from tests.spiders.responses import response
 
 
 def _failure(exc: Exception, url: str) -> Failure:

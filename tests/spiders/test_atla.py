@@ -9,7 +9,7 @@ from domain.models import Document, Reject
 from spiders.sources.atla import AtlaSpider, PdfError, fiscal_year, pdf_text, split_themes
 
 from .pdfgen import ATLA_THEME_LINES, build_pdf
-from .util import HtmlResponse, Response, fixture, response, run
+from tests.spiders.responses import HtmlResponse, Response, fixture_bytes, response, run
 
 FUNDING = "https://www.mod.go.jp/atla/funding.html"
 KOUBO = "https://www.mod.go.jp/atla/funding/koubo/r07koubo.html"
@@ -57,14 +57,14 @@ def test_fiscal_year() -> None:
 
 def test_programme_page_follows_call_pages_only() -> None:
     spider = AtlaSpider()
-    out = run(spider.parse(response(FUNDING, fixture("atla_funding.html"), cls=HtmlResponse), depth=0))
+    out = run(spider.parse(response(FUNDING, fixture_bytes("atla_funding.html"), cls=HtmlResponse), depth=0))
     assert [r.url for r in out] == [KOUBO]
     assert out[0].cb_kwargs == {"depth": 1}
 
 
 def test_call_page_follows_theme_pdfs_once_and_skips_forms() -> None:
     spider = AtlaSpider()
-    out = run(spider.parse(response(KOUBO, fixture("atla_koubo.html"), cls=HtmlResponse), depth=1))
+    out = run(spider.parse(response(KOUBO, fixture_bytes("atla_koubo.html"), cls=HtmlResponse), depth=1))
     assert all(isinstance(r, Request) and r.callback == spider.parse_pdf for r in out)
     assert [r.url for r in out] == [THEMES_PDF, "https://www.mod.go.jp/atla/funding/koubo/r07/r07_youryou_truncated.pdf"]
     assert out[0].cb_kwargs["label"] == "別紙1 研究テーマ(PDF:3KB)"
@@ -72,12 +72,12 @@ def test_call_page_follows_theme_pdfs_once_and_skips_forms() -> None:
 
 def test_depth_limit_stops_following_pages() -> None:
     spider = AtlaSpider(max_depth=0)
-    assert run(spider.parse(response(FUNDING, fixture("atla_funding.html"), cls=HtmlResponse), depth=0)) == []
+    assert run(spider.parse(response(FUNDING, fixture_bytes("atla_funding.html"), cls=HtmlResponse), depth=0)) == []
 
 
 def test_theme_pdf_becomes_one_need_per_theme() -> None:
     spider = AtlaSpider()
-    docs = run(spider.parse_pdf(pdf_response(fixture("atla_r07_themes.pdf")), label="別紙1 研究テーマ"))
+    docs = run(spider.parse_pdf(pdf_response(fixture_bytes("atla_r07_themes.pdf")), label="別紙1 研究テーマ"))
     assert len(docs) == 3 and all(isinstance(d, Document) for d in docs)
     first = docs[0]
     assert first.kind == "need" and first.language == "ja" and first.organizations == ["防衛装備庁"]
@@ -90,12 +90,12 @@ def test_theme_pdf_becomes_one_need_per_theme() -> None:
 
 
 def test_committed_fixture_matches_the_generator() -> None:
-    assert fixture("atla_r07_themes.pdf") == build_pdf(ATLA_THEME_LINES)
+    assert fixture_bytes("atla_r07_themes.pdf") == build_pdf(ATLA_THEME_LINES)
 
 
 def test_last_modified_header_dates_the_needs() -> None:
     headers = {"Content-Type": "application/pdf", "Last-Modified": "Mon, 03 Mar 2025 01:00:00 GMT"}
-    docs = run(AtlaSpider().parse_pdf(pdf_response(fixture("atla_r07_themes.pdf"), headers)))
+    docs = run(AtlaSpider().parse_pdf(pdf_response(fixture_bytes("atla_r07_themes.pdf"), headers)))
     assert docs[0].published == datetime(2025, 3, 3, 1, 0, tzinfo=timezone.utc)
 
 
@@ -118,7 +118,7 @@ def test_ascii_pdf_round_trip() -> None:
 )
 def test_bad_pdfs_become_rejects(body: bytes | None, reason: str) -> None:
     if body is None:
-        whole = fixture("atla_r07_themes.pdf")
+        whole = fixture_bytes("atla_r07_themes.pdf")
         body = whole[: len(whole) // 2]
     out = run(AtlaSpider().parse_pdf(pdf_response(body)))
     assert len(out) == 1 and isinstance(out[0], Reject), out
@@ -137,7 +137,7 @@ def test_html_page_bad_inputs() -> None:
     (binary,) = run(spider.parse(response(FUNDING, b"\x00\x01\x02", cls=Response)))
     assert "not an HTML page" in binary.reason
     # A page in Shift_JIS that says so is read; links still found.
-    sjis = fixture("atla_funding.html").decode().replace('charset="UTF-8"', 'charset="Shift_JIS"').encode("shift_jis")
+    sjis = fixture_bytes("atla_funding.html").decode().replace('charset="UTF-8"', 'charset="Shift_JIS"').encode("shift_jis")
     assert [r.url for r in run(spider.parse(response(FUNDING, sjis, cls=HtmlResponse), depth=0))] == [KOUBO]
     # Broken markup: whatever links survive are followed, nothing raises.
     broken = b"<html><body><a href='/atla/funding/koubo/x.html'>\x8e\x9f\x8a\xfa \xe5\x85\xac\xe5\x8b\x9f</a><div><p>"

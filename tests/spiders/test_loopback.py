@@ -14,7 +14,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from .util import fixture
+from tests.spiders.responses import fixture_bytes
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -104,8 +104,8 @@ ROBOTS_OK = (200, {"Content-Type": "text/plain"}, b"User-agent: *\nDisallow: /pr
 def test_openalex_stops_on_exhausted_credits_without_retrying_and_never_logs_the_key() -> None:
     def works(path: str, query: dict[str, list[str]]) -> Route:
         if query.get("cursor") == ["*"]:
-            return 200, {"Content-Type": "application/json"}, fixture("openalex_works_page1.json")
-        return 429, {"Content-Type": "application/json", "Retry-After": "0"}, fixture("openalex_429.json")
+            return 200, {"Content-Type": "application/json"}, fixture_bytes("openalex_works_page1.json")
+        return 429, {"Content-Type": "application/json", "Retry-After": "0"}, fixture_bytes("openalex_429.json")
 
     with LoopbackServer({"/robots.txt": ROBOTS_OK, "/works": works}) as server:
         result, log = crawl(
@@ -124,12 +124,12 @@ def test_openalex_stops_on_exhausted_credits_without_retrying_and_never_logs_the
 
 
 def test_atla_crawls_programme_page_to_theme_needs_and_rejects_a_truncated_pdf() -> None:
-    pdf = fixture("atla_r07_themes.pdf")
+    pdf = fixture_bytes("atla_r07_themes.pdf")
     html = {"Content-Type": "text/html; charset=utf-8"}
     routes: dict[str, Any] = {
         "/robots.txt": ROBOTS_OK,
-        "/atla/funding.html": (200, html, fixture("atla_funding.html")),
-        "/atla/funding/koubo/r07koubo.html": (200, html, fixture("atla_koubo.html")),
+        "/atla/funding.html": (200, html, fixture_bytes("atla_funding.html")),
+        "/atla/funding/koubo/r07koubo.html": (200, html, fixture_bytes("atla_koubo.html")),
         "/atla/funding/koubo/r07/r07_kenkyutheme.pdf": (200, {"Content-Type": "application/pdf"}, pdf),
         "/atla/funding/koubo/r07/r07_youryou_truncated.pdf": (200, {"Content-Type": "application/pdf"}, pdf[: len(pdf) // 2]),
     }
@@ -147,7 +147,7 @@ def test_atla_crawls_programme_page_to_theme_needs_and_rejects_a_truncated_pdf()
 
 def test_jstage_follows_articles_pages_on_and_keeps_records_whose_page_fails() -> None:
     def rebased(name: str, base: str) -> bytes:
-        return fixture(name).replace(b"https://www.jstage.jst.go.jp", base.encode())
+        return fixture_bytes(name).replace(b"https://www.jstage.jst.go.jp", base.encode())
 
     state: dict[str, str] = {}
 
@@ -155,13 +155,13 @@ def test_jstage_follows_articles_pages_on_and_keeps_records_whose_page_fails() -
         xml = {"Content-Type": "application/xml; charset=utf-8"}
         if query.get("start") == ["1"]:
             return 200, xml, rebased("jstage_search.xml", state["base"])
-        return 200, xml, fixture("jstage_no_hits.xml")
+        return 200, xml, fixture_bytes("jstage_no_hits.xml")
 
     routes: dict[str, Any] = {
         "/robots.txt": ROBOTS_OK,
         "/searchapi/do": search,
         "/article/transcom/E107.B/3/E107.B_2023EBP3101/_article": (
-            200, {"Content-Type": "text/html; charset=utf-8"}, fixture("jstage_article.html")),
+            200, {"Content-Type": "text/html; charset=utf-8"}, fixture_bytes("jstage_article.html")),
         # the second article page is missing (404): its search record is kept as it is
     }
     with LoopbackServer(routes) as server:
@@ -181,7 +181,7 @@ def test_jstage_follows_articles_pages_on_and_keeps_records_whose_page_fails() -
 @pytest.mark.parametrize("name", ["diu", "nato_diana"])
 def test_html_need_pages_crawl_end_to_end(name: str) -> None:
     page = {"diu": "diu_open_solicitations.html", "nato_diana": "nato_diana_challenges.html"}[name]
-    routes = {"/robots.txt": ROBOTS_OK, "/page.html": (200, {"Content-Type": "text/html; charset=utf-8"}, fixture(page))}
+    routes = {"/robots.txt": ROBOTS_OK, "/page.html": (200, {"Content-Type": "text/html; charset=utf-8"}, fixture_bytes(page))}
     with LoopbackServer(routes) as server:
         result, _ = crawl(name, {"base_url": f"{server.url}/page.html"})
     docs = [i for i in result["items"] if i["type"] == "Document"]

@@ -10,7 +10,7 @@ from twisted.python.failure import Failure
 from domain.models import Document, Reject
 from spiders.sources.jstage import JstageSpider, detect_language
 
-from .util import HtmlResponse, XmlResponse, fixture, response, run
+from tests.spiders.responses import HtmlResponse, XmlResponse, fixture_bytes, response, run
 
 SEARCH = "https://api.jstage.jst.go.jp/searchapi/do?service=3&keyword=%E3%83%AC%E3%83%BC%E3%83%80&start=1&count=2"
 ARTICLE = "https://www.jstage.jst.go.jp/article/transcom/E107.B/3/E107.B_2023EBP3101/_article"
@@ -25,7 +25,7 @@ def test_detect_language() -> None:
 
 def test_search_page_follows_articles_rejects_bad_entry_and_pages_on() -> None:
     spider = JstageSpider(keyword="レーダ", count=2)
-    out = run(spider.parse(response(SEARCH, fixture("jstage_search.xml"), cls=XmlResponse)))
+    out = run(spider.parse(response(SEARCH, fixture_bytes("jstage_search.xml"), cls=XmlResponse)))
     requests = [o for o in out if isinstance(o, Request)]
     rejects = [o for o in out if isinstance(o, Reject)]
     articles = [r for r in requests if r.callback == spider.parse_article]
@@ -42,7 +42,7 @@ def test_search_page_follows_articles_rejects_bad_entry_and_pages_on() -> None:
 
 def test_search_page_without_following_yields_documents_from_the_api_alone() -> None:
     spider = JstageSpider(follow_articles="false", max_results=2)
-    out = run(spider.parse(response(SEARCH, fixture("jstage_search.xml"), cls=XmlResponse)))
+    out = run(spider.parse(response(SEARCH, fixture_bytes("jstage_search.xml"), cls=XmlResponse)))
     docs = [o for o in out if isinstance(o, Document)]
     rejects = [o for o in out if isinstance(o, Reject)]
     assert not [o for o in out if isinstance(o, Request)]  # max_results=2 reached
@@ -59,9 +59,9 @@ def test_search_page_without_following_yields_documents_from_the_api_alone() -> 
 
 def test_article_page_adds_abstract_institutions_and_date() -> None:
     spider = JstageSpider()
-    search = run(spider.parse(response(SEARCH, fixture("jstage_search.xml"), cls=XmlResponse)))
+    search = run(spider.parse(response(SEARCH, fixture_bytes("jstage_search.xml"), cls=XmlResponse)))
     follow = next(r for r in search if isinstance(r, Request) and r.url == ARTICLE)
-    page = response(ARTICLE, fixture("jstage_article.html"), cls=HtmlResponse, cb_kwargs=follow.cb_kwargs, meta=follow.meta)
+    page = response(ARTICLE, fixture_bytes("jstage_article.html"), cls=HtmlResponse, cb_kwargs=follow.cb_kwargs, meta=follow.meta)
     (doc,) = run(spider.parse_article(page, **follow.cb_kwargs))
     assert isinstance(doc, Document)
     assert doc.text.startswith("小型無人航空機に搭載可能なKu帯合成開口レーダを試作し")
@@ -73,7 +73,7 @@ def test_article_page_adds_abstract_institutions_and_date() -> None:
 
 def test_failed_article_fetch_keeps_the_search_record() -> None:
     spider = JstageSpider()
-    search = run(spider.parse(response(SEARCH, fixture("jstage_search.xml"), cls=XmlResponse)))
+    search = run(spider.parse(response(SEARCH, fixture_bytes("jstage_search.xml"), cls=XmlResponse)))
     follow = next(r for r in search if isinstance(r, Request) and r.url == ARTICLE)
     failure = Failure(ConnectionError("refused"))
     failure.request = follow  # type: ignore[attr-defined]
@@ -91,13 +91,13 @@ def test_article_page_that_is_not_html_still_yields_the_record() -> None:
 
 def test_no_hits_is_quiet_and_api_errors_are_rejects() -> None:
     spider = JstageSpider()
-    assert run(spider.parse(response(SEARCH, fixture("jstage_no_hits.xml"), cls=XmlResponse))) == []
-    (reject,) = run(spider.parse(response(SEARCH, fixture("jstage_error.xml"), cls=XmlResponse)))
+    assert run(spider.parse(response(SEARCH, fixture_bytes("jstage_no_hits.xml"), cls=XmlResponse))) == []
+    (reject,) = run(spider.parse(response(SEARCH, fixture_bytes("jstage_error.xml"), cls=XmlResponse)))
     assert "ERR_007" in reject.reason and "count" in reject.reason
 
 
 def test_shift_jis_declared_xml_is_read() -> None:
-    body = fixture("jstage_search.xml").decode("utf-8").replace('encoding="UTF-8"', 'encoding="Shift_JIS"')
+    body = fixture_bytes("jstage_search.xml").decode("utf-8").replace('encoding="UTF-8"', 'encoding="Shift_JIS"')
     out = run(JstageSpider(follow_articles=False).parse(response(SEARCH, body.encode("shift_jis"), cls=XmlResponse)))
     assert [d.title for d in out if isinstance(d, Document)][0].startswith("ドローン搭載")
 

@@ -8,14 +8,14 @@ from domain.models import Document, Reject
 from spiders.sources.diu import DiuSpider, parse_date
 from spiders.sources.nato_diana import NatoDianaSpider
 
-from .util import HtmlResponse, Response, fixture, response, run
+from tests.spiders.responses import HtmlResponse, Response, fixture_bytes, response, run
 
 DIU = "https://www.diu.mil/work-with-us/open-solicitations"
 DIANA = "https://www.diana.nato.int/challenge-programme.html"
 
 
 def test_diu_solicitations_become_needs() -> None:
-    out = run(DiuSpider().parse(response(DIU, fixture("diu_open_solicitations.html"), cls=HtmlResponse)))
+    out = run(DiuSpider().parse(response(DIU, fixture_bytes("diu_open_solicitations.html"), cls=HtmlResponse)))
     docs = [o for o in out if isinstance(o, Document)]
     rejects = [o for o in out if isinstance(o, Reject)]
     assert len(docs) == 2 and len(rejects) == 1 and "#3 without title" in rejects[0].reason
@@ -42,14 +42,14 @@ def test_parse_date_formats() -> None:
 
 
 def test_diu_truncated_page_keeps_complete_items() -> None:
-    whole = fixture("diu_open_solicitations.html")
+    whole = fixture_bytes("diu_open_solicitations.html")
     cut = whole[: whole.index(b"Resilient Position")]
     out = run(DiuSpider().parse(response(DIU, cut, cls=HtmlResponse)))
     assert [d.source_id for d in out if isinstance(d, Document)] == ["PROJ00588"]
 
 
 def test_diu_mis_declared_encoding_does_not_crash() -> None:
-    body = fixture("diu_open_solicitations.html").replace(b"Tactical Edge", "Tactical Edge \u2013 Phase II".encode("cp1252"))
+    body = fixture_bytes("diu_open_solicitations.html").replace(b"Tactical Edge", "Tactical Edge \u2013 Phase II".encode("cp1252"))
     out = run(DiuSpider().parse(response(DIU, body, cls=HtmlResponse)))
     first = next(o for o in out if isinstance(o, Document))
     assert first.title.startswith("Counter-Small Unmanned Aircraft Systems") and "Phase II" in first.title
@@ -75,7 +75,7 @@ def test_diu_empty_list_is_not_an_error() -> None:
 
 
 def test_diana_cards_become_needs() -> None:
-    out = run(NatoDianaSpider().parse(response(DIANA, fixture("nato_diana_challenges.html"), cls=HtmlResponse)))
+    out = run(NatoDianaSpider().parse(response(DIANA, fixture_bytes("nato_diana_challenges.html"), cls=HtmlResponse)))
     docs = [o for o in out if isinstance(o, Document)]
     rejects = [o for o in out if isinstance(o, Reject)]
     assert [d.title for d in docs] == ["Energy and Power", "Contested Electromagnetic Environments", "Maritime Operations"]
@@ -89,7 +89,7 @@ def test_diana_cards_become_needs() -> None:
 
 
 def test_diana_plain_sections_are_read_too() -> None:
-    out = run(NatoDianaSpider().parse(response(DIANA, fixture("nato_diana_sections.html"), cls=HtmlResponse)))
+    out = run(NatoDianaSpider().parse(response(DIANA, fixture_bytes("nato_diana_sections.html"), cls=HtmlResponse)))
     assert [(d.title, d.text[:30]) for d in out] == [
         ("Resilient Space Operations", "Capabilities that protect spac"),
         ("Human Resilience and Biotechnologies", "Technologies that sustain huma"),

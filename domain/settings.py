@@ -195,3 +195,54 @@ class WebSettings(_Settings):
     """Port of `scout serve`."""
     token: SecretStr | None = None
     """API token (secret): required on every route when set, and for any non-loopback bind."""
+
+
+# -- bad values ------------------------------------------------------------------------------------------------
+CONCERNS: tuple[type[_Settings], ...] = (CrawlSettings, NlpSettings, IndexSettings, ReportSettings, WebSettings)
+
+
+def _shown_value(env: str, value: object) -> str:
+    if any(word in env for word in ("TOKEN", "PASSWORD", "API_KEY", "APPID", "SECRET")):
+        return "(hidden)"
+    text = str(value)
+    return repr(text if len(text) <= 80 else text[:77] + "...")
+
+
+def explain_settings_error(exc: BaseException) -> list[str] | None:
+    """One line per bad `SCOUT_*` value in a settings error: the variable, the value and what is expected.
+    None when `exc` is not about settings."""
+    from pydantic import ValidationError
+    from pydantic_settings import SettingsError
+
+    if isinstance(exc, ValidationError):
+        cls = next((c for c in CONCERNS if c.__name__ == exc.title), None)
+        if cls is None:
+            return None
+        prefix = cls.model_config["env_prefix"]
+        lines = []
+        for error in exc.errors():
+            field = str(error["loc"][0]) if error.get("loc") else ""
+            env = f"{prefix}{field}".upper()
+            value = os.environ.get(env, error.get("input"))
+            expected = error.get("msg", "a valid value").removeprefix("Input should be ").removeprefix("Value error, ")
+            lines.append(f"{env}={_shown_value(env, value)} is not valid: expected {expected}")
+        return lines or None
+    if isinstance(exc, SettingsError):
+        # pydantic-settings failed before validation, e.g. a list variable that is not JSON
+        text = str(exc)
+        field = text.split('"')[1] if text.count('"') >= 2 else ""
+        for cls in CONCERNS:
+            if field in cls.model_fields:
+                env = f"{cls.model_config['env_prefix']}{field}".upper()
+                if env in os.environ:
+                    cause = f" ({exc.__cause__})" if exc.__cause__ else ""
+                    return [f"{env}={_shown_value(env, os.environ[env])} is not valid: expected a JSON value"
+                            f"{cause}, e.g. {env}='[\"a\", \"b\"]'"]
+        return [f"a SCOUT_* setting is not valid: {text}"]
+    return None
+
+
+def check_settings() -> None:
+    """Build every settings class once, so a bad `SCOUT_*` value fails before any work starts."""
+    for cls in CONCERNS:
+        cls()

@@ -14,6 +14,14 @@ from typing import Callable, Iterable, Sequence
 
 from pydantic import ValidationError
 
+# Documents enriched per step: progress is reported (and the index written) after each step, so a large batch
+# shows its progress and never holds all its vectors in memory at once.
+ENRICH_STEP = 32
+
+# progress(stage, done, total): stage "documents" (done of total documents of this run) or "passages"
+# (passages embedded so far; total 0: not known in advance).
+Progress = Callable[[str, int, int], None]
+
 from domain.models import Document, IngestStats, Reject
 
 log = logging.getLogger(__name__)
@@ -45,8 +53,10 @@ def append_rejects(path: Path, rejects: Iterable[Reject]) -> int:
     return n
 
 
-def ingest_documents(docs: Sequence[Document], enricher, index, *, batch: str = "") -> tuple[IngestStats, list[Reject]]:
-    """Enrich and upsert the new and changed documents; count the unchanged ones."""
+def ingest_documents(docs: Sequence[Document], enricher, index, *, batch: str = "",
+                     progress: Callable[[int, int], None] | None = None) -> tuple[IngestStats, list[Reject]]:
+    """Enrich and upsert the new and changed documents; count the unchanged ones. `progress(documents,
+    passages)` hears how many documents of `docs` are done and how many passages they embedded, step by step."""
     stats = IngestStats(batch=batch, documents=len(docs))
     latest: dict[str, Document] = {}
     for doc in docs:  # a batch may hold one record twice: the later version wins
@@ -66,15 +76,30 @@ def ingest_documents(docs: Sequence[Document], enricher, index, *, batch: str = 
             changed.append(doc.model_copy(update={"first_seen": stored.first_seen}))
         else:
             stats.unchanged += 1
-    enriched, rejects = enricher.enrich(changed) if changed else ([], [])
+    rejects: list[Reject] = []
+    done = len(docs) - len(changed)  # duplicates and unchanged documents are done already
+    if progress:
+        progress(done, 0)
+    for start in range(0, len(changed), ENRICH_STEP):
+        step = changed[start : start + ENRICH_STEP]
+        enriched, step_rejects = enricher.enrich(step)
+        rejects.extend(step_rejects)
+        stats.new += sum(1 for e in enriched if is_new[e.document.id])
+        stats.updated += sum(1 for e in enriched if not is_new[e.document.id])
+        stats.passages_embedded += sum(len(e.analysis.passages) for e in enriched)
+        if enriched:
+            index.upsert(enriched, flush=False)
+        done += len(step)
+        if progress:
+            progress(done, stats.passages_embedded)
     stats.rejected = len(rejects)
-    stats.new = sum(1 for e in enriched if is_new[e.document.id])
-    stats.updated = len(enriched) - stats.new
-    stats.passages_embedded = sum(len(e.analysis.passages) for e in enriched)
-    if enriched:
-        index.upsert(enriched)
     index.flush()
     return stats, rejects
+
+
+def _lines(path: Path) -> int:
+    with path.open("rb") as fh:
+        return sum(1 for line in fh if line.strip())
 
 
 def ingest_inbox(
@@ -83,17 +108,28 @@ def ingest_inbox(
     index,
     *,
     rejects_path: Path,
-    progress: Callable[[str], None] | None = None,
+    progress: Progress | None = None,
 ) -> list[IngestStats]:
     """Ingest every finished batch in the inbox, oldest first, retiring each once it is flushed."""
     done_dir = inbox_dir / "done"
     done_dir.mkdir(parents=True, exist_ok=True)
     results: list[IngestStats] = []
-    for path in sorted(inbox_dir.glob("*.jsonl")):
-        if progress:
-            progress(path.name)
+    paths = sorted(inbox_dir.glob("*.jsonl"))
+    total = sum(_lines(p) for p in paths) if progress else 0
+    finished_docs = finished_passages = 0
+    for path in paths:
         docs, bad_lines = read_batch(path)
-        stats, rejects = ingest_documents(docs, enricher, index, batch=path.name)
+        step_progress = None
+        if progress:
+            progress("documents", finished_docs + len(bad_lines), total)
+
+            def step_progress(documents: int, passages: int, base=finished_docs + len(bad_lines)) -> None:
+                progress("documents", base + documents, total)
+                progress("passages", finished_passages + passages, 0)
+
+        stats, rejects = ingest_documents(docs, enricher, index, batch=path.name, progress=step_progress)
+        finished_docs += len(docs) + len(bad_lines)
+        finished_passages += stats.passages_embedded
         stats.rejected += len(bad_lines)
         append_rejects(rejects_path, [*bad_lines, *rejects])
         path.replace(done_dir / path.name)  # only after index.flush(): see module docstring

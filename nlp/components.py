@@ -15,6 +15,7 @@ from collections import Counter
 from functools import lru_cache
 from pathlib import Path
 
+import nlp.spacy_light  # noqa: F401  (before spaCy: keeps torch out of a query's process)
 from spacy.lang.en.stop_words import STOP_WORDS as EN_STOP_WORDS
 from spacy.language import Language
 from spacy.matcher import PhraseMatcher

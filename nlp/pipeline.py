@@ -17,7 +17,6 @@ from typing import Sequence
 import numpy as np
 
 from nlp.base import Embedder, EnrichedDocument, EnrichedQuery, SparseEncoder, SparseVector
-from nlp.components import cached_taxonomy, get_pipeline
 from nlp.language import detect_language
 from nlp.orgs import display_name, normalize_org
 from nlp.passages import DEFAULT_MAX_PASSAGES, analysed_text, sentence_spans, split_passages
@@ -98,6 +97,8 @@ class Enricher:
     # -- lazily built parts -------------------------------------------------------------------------------
     @property
     def taxonomy(self):
+        from nlp.components import cached_taxonomy  # spaCy loads with the first text analysed, not at import
+
         return cached_taxonomy(self._taxonomy_path)
 
     @property
@@ -140,6 +141,8 @@ class Enricher:
         return self._translator
 
     def pipeline(self, language: str):
+        from nlp.components import get_pipeline
+
         return get_pipeline(language, self._taxonomy_path, self.settings.ja_pipeline)
 
     # -- text analysis ------------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ import re
 import threading
 from functools import lru_cache
 
+import nlp.spacy_light  # noqa: F401  (before spaCy: keeps torch out of a query's process)
 from spacy.tokens import Doc
 
 from nlp.taxonomy import Taxonomy

@@ -4,8 +4,13 @@ and exposes `register(app)`; heavy libraries are imported inside the commands, n
 from __future__ import annotations
 
 import importlib
+import os
+import sys
+from typing import Optional
 
 import typer
+
+from scout import __version__
 
 app = typer.Typer(
     name="scout",
@@ -22,8 +27,50 @@ for _name in COMMAND_MODULES:
     importlib.import_module(f"scout.commands.{_name}").register(app)
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"dualscout {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Optional[bool] = typer.Option(None, "--version", callback=_print_version, is_eager=True,
+                                           help="Print the version and exit."),
+) -> None:
+    # Every SCOUT_* value is read once before the command runs: a typo fails here, in one line, instead of
+    # minutes later inside a flow.
+    from domain.settings import check_settings
+
+    check_settings()
+
+
+def _one_line(exc: BaseException) -> list[str] | None:
+    """The clean message for errors any command can hit (bad settings, a locked index), else None."""
+    from domain.settings import explain_settings_error
+
+    lines = explain_settings_error(exc)
+    if lines:
+        return lines
+    if type(exc).__name__ == "IndexLockedError":
+        return [str(exc)]
+    return None
+
+
 def main() -> None:
-    app()
+    try:
+        app()
+    except Exception as exc:
+        lines = _one_line(exc) if not os.environ.get("SCOUT_DEBUG") else None
+        if lines is None:
+            raise
+        from rich.markup import escape
+
+        from scout.commands._console import err_console
+
+        for line in lines:
+            err_console.print(f"[bold red]error:[/] {escape(line)}", highlight=False, soft_wrap=True)
+        sys.exit(2 if "is not valid" in lines[0] else 1)
 
 
 if __name__ == "__main__":

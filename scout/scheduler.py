@@ -14,6 +14,9 @@ from typing import Iterator
 
 import httpx
 
+# Prefect's own ephemeral server must answer within 20 s (PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS); on a
+# busy 2-core machine its first start (database migrations) took longer. dualscout starts it itself and waits.
+SERVER_STARTUP_TIMEOUT = 600.0
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 WORK_POOL = "dualscout-process"
 
@@ -38,7 +41,7 @@ def _prefect() -> list[str]:
     return [str(exe)] if exe.exists() else [shutil.which("prefect") or "prefect"]
 
 
-def wait_healthy(api_url: str, timeout: float = 120.0, process: subprocess.Popen | None = None) -> None:
+def wait_healthy(api_url: str, timeout: float = SERVER_STARTUP_TIMEOUT, process: subprocess.Popen | None = None) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process is not None and process.poll() is not None:
@@ -50,6 +53,84 @@ def wait_healthy(api_url: str, timeout: float = 120.0, process: subprocess.Popen
             pass
         time.sleep(0.5)
     raise TimeoutError(f"the Prefect server at {api_url} did not become healthy in {timeout:.0f} s")
+
+
+def stop_process_group(process: subprocess.Popen, timeout: float = 8.0) -> None:
+    """SIGTERM to the process' whole group (it was started in its own session), SIGKILL after `timeout`."""
+    import signal
+
+    if process.poll() is not None:
+        return
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        process.wait()
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def flow_server(home: Path, status=None, timeout: float = SERVER_STARTUP_TIMEOUT) -> Iterator[str | None]:
+    """A Prefect API for flows run from this process, for the duration of the block; yields its URL.
+
+    With PREFECT_API_URL set, that server is used as it is (None is yielded). Otherwise the same server
+    Prefect's ephemeral mode runs (its API without the UI) starts on a free loopback port in its own process
+    group, and this waits for its health check for up to `timeout` seconds instead of Prefect's 20; `status`
+    (a callable taking a message) hears what is happening. The server stops when the block ends.
+    """
+    if os.environ.get("PREFECT_API_URL"):
+        yield None
+        return
+    import prefect
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    home.mkdir(parents=True, exist_ok=True)
+    port = _free_port()
+    api_url = f"http://127.0.0.1:{port}/api"
+    log_path = home / "prefect-server.log"
+    env = {**os.environ, "PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1",
+           "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1"}
+    say = status or (lambda message: None)
+    say(f"starting Prefect's API server on 127.0.0.1:{port} (log: {log_path}); on a busy machine this takes a while")
+    started = time.monotonic()
+    with open(log_path, "ab") as log:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "--app-dir", str(Path(prefect.__file__).parent.parent), "--factory",
+             "prefect.server.api.server:create_app", "--host", "127.0.0.1", "--port", str(port),
+             "--log-level", "error", "--lifespan", "on"],
+            env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        try:
+            wait_healthy(api_url, timeout=timeout, process=server)
+        except (RuntimeError, TimeoutError) as exc:
+            raise RuntimeError(f"{exc}; see {log_path}") from None
+        say(f"Prefect's API server is up ({time.monotonic() - started:.0f} s)")
+        with temporary_settings(updates={PREFECT_API_URL: api_url}):
+            previous = os.environ.get("PREFECT_API_URL")
+            os.environ["PREFECT_API_URL"] = api_url  # subprocesses (crawls) see the same server
+            try:
+                yield api_url
+            finally:
+                if previous is None:
+                    os.environ.pop("PREFECT_API_URL", None)
+                else:
+                    os.environ["PREFECT_API_URL"] = previous
+    finally:
+        stop_process_group(server)
 
 
 @contextmanager

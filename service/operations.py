@@ -21,18 +21,38 @@ def record_crawl(stats: CrawlStats, run_id: str) -> None:
     open_ledger().record_crawl(stats, run_id)
 
 
-def ingest_pending(progress: Callable[[str], None] | None = None) -> list[IngestStats]:
-    """Enrich and index every finished batch in the crawl inbox, oldest first."""
+# progress(stage, done, total): "documents" and "passages" (total 0: unknown) while enriching, "needs" while ranking
+Progress = Callable[[str, int, int], None]
+
+
+def ingest_pending(progress: Progress | None = None) -> list[IngestStats]:
+    """Enrich and index every finished batch in the crawl inbox, oldest first; then make sure the query
+    encoder (the model's ONNX export) exists, so later searches run without loading torch."""
     from index.ingest import ingest_inbox
     from service.index_library import open_library
 
     crawl_settings = CrawlSettings()
     with open_library(command="flow enrich") as library:
-        return ingest_inbox(crawl_settings.inbox_dir, library.enricher, library.index,
-                            rejects_path=crawl_settings.rejects_path, progress=progress)
+        results = ingest_inbox(crawl_settings.inbox_dir, library.enricher, library.index,
+                               rejects_path=crawl_settings.rejects_path, progress=progress)
+        prepare_query_encoder(library.enricher)
+        return results
 
 
-def rank_all_needs(limit: int = 20, progress: Callable[[str], None] | None = None) -> list[NeedMatches]:
+def prepare_query_encoder(enricher) -> None:
+    """Export and check the query encoder once, while the model is loaded anyway (a no-op for other embedders)."""
+    import logging
+
+    embedder = getattr(enricher.embedder, "inner", enricher.embedder)  # under the embedding cache
+    prepare = getattr(embedder, "prepare_query_encoder", None)
+    if callable(prepare) and getattr(embedder, "model_loaded", False):
+        try:
+            prepare()
+        except Exception as exc:  # noqa: BLE001 - queries then load the model; ingest itself succeeded
+            logging.getLogger(__name__).warning("the ONNX query encoder could not be prepared: %s", exc)
+
+
+def rank_all_needs(limit: int = 20, progress: Progress | None = None) -> list[NeedMatches]:
     """Rank every need; each match says whether it is new since the last match run."""
     from index.matching import match_all_needs
     from service.index_library import open_library

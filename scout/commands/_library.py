@@ -1,7 +1,7 @@
 """How the CLI gets its `Library`.
 
 `get_library()` opens the real library (`service.index_library.open_library`) the first time a command needs it;
-`use_library(lib)` swaps in another one (tests use a deterministic in-memory fake) for the duration of a block.
+a running `scout serve` of the same index is used instead (`scout.commands._served`); `use_library(lib)` swaps in another one (tests use a deterministic in-memory fake) for the duration of a block.
 Failures to open become `LibraryUnavailable` with a one-line reason, which commands print without a traceback.
 """
 
@@ -23,9 +23,17 @@ class LibraryUnavailable(RuntimeError):
     """The index cannot be opened: not built yet, locked by another process, or broken."""
 
 
-def get_library(read_only: bool = True) -> Library:
+def get_library(read_only: bool = True, via_server: bool = True) -> Library:
+    """The library a command uses: a running `scout serve` of the same index when there is one (it has the
+    index and the model loaded: a query answers at once), else the index opened in this process."""
     if _override is not None:
         return _override
+    if via_server and read_only:
+        from scout.commands._served import served_library
+
+        served = served_library()
+        if served is not None:
+            return served
     try:
         from index.lock import IndexLockedError
         from service.index_library import open_library

@@ -29,7 +29,7 @@ def _open_waiting_for_owner(get_library, unavailable, wait: float):
     announced = False
     while True:
         try:
-            return get_library(read_only=True)
+            return get_library(read_only=True, via_server=False)
         except unavailable as exc:
             if "locked" not in str(exc) or time.monotonic() >= deadline:
                 typer.echo(f"error: {exc}", err=True)
@@ -80,9 +80,23 @@ def serve(
         app.include_router(index.share(f"http://{shown_host}:{settings.port}"))
     shown = f"[{settings.host}]" if ":" in settings.host else settings.host
     typer.echo(f"dualscout on http://{shown}:{settings.port}/" + ("  (token required)" if token else ""), err=True)
+
+    from scout.commands._served import advertise, withdraw
+
+    local = "127.0.0.1" if settings.host in ("0.0.0.0", "localhost", "127.0.0.1") else settings.host
+    local_url = f"http://{f'[{local}]' if ':' in local else local}:{settings.port}"
+
+    class _Server(uvicorn.Server):
+        async def startup(self, sockets=None) -> None:
+            await super().startup(sockets)
+            if self.started:  # listening now: CLI queries may come through this server
+                advertise(local_url)
+
     try:
-        uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning", server_header=False)
+        _Server(uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning",
+                               server_header=False)).run()
     finally:
+        withdraw()
         close = getattr(library, "close", None)
         if callable(close):
             close()

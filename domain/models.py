@@ -112,6 +112,9 @@ class SourceSpec(BaseModel):
     spider: str
     args: dict[str, str] = Field(default_factory=dict)
     label: str | None = None
+    # An optional source that lacks its credentials (e.g. KAKEN without SCOUT_CRAWL_KAKEN_APPID) is skipped with
+    # a warning instead of failing the run; any other failure of it still fails.
+    optional: bool = False
 
     @property
     def name(self) -> str:

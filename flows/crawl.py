@@ -1,15 +1,31 @@
-"""Crawl flow: one subflow per source, each crawl in its own process (Scrapy's reactor cannot restart)."""
+"""Crawl flow: one subflow per source, each crawl in its own process (Scrapy's reactor cannot restart).
+
+A source that cannot be crawled (no credentials, every request failed) fails its own subflow; the others
+still run, and the crawl flow ends Failed naming it, with every source's counts in its summary. An optional
+source without credentials is skipped (state "Skipped", a warning in the log) and fails nothing.
+"""
 
 from __future__ import annotations
 
-from prefect import flow, task
+from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
+from prefect.states import Completed, Failed
 
 from domain.models import CrawlStats, SourceSpec
 from service import operations
 
 
-@task(retries=2, retry_delay_seconds=[30, 120], tags=["network"])
+def _worth_retrying(task, task_run, state) -> bool:
+    """A site that is down may come back; missing credentials or a bad argument will not."""
+    from spiders.runner import SourceUnavailable, UnknownSpiderError
+
+    exc = state.result(raise_on_failure=False)
+    if isinstance(exc, SourceUnavailable):
+        return not exc.not_configured
+    return not isinstance(exc, (UnknownSpiderError, ValueError))
+
+
+@task(retries=2, retry_delay_seconds=[30, 120], retry_condition_fn=_worth_retrying, tags=["network"])
 def fetch_source(source: SourceSpec) -> CrawlStats:
     """Network task: runs the spider in a subprocess; a site that is down is retried with backoff."""
     from spiders.runner import run_crawl
@@ -23,21 +39,55 @@ def record_crawl(stats: CrawlStats, run_id: str) -> None:
 
 
 @flow(name="crawl-source", flow_run_name="crawl-{source.spider}")
-def crawl_source(source: SourceSpec, run_id: str = "") -> CrawlStats:
-    stats = fetch_source(source)
+def crawl_source(source: SourceSpec, run_id: str = ""):
+    from spiders.runner import SourceUnavailable
+
+    try:
+        stats = fetch_source(source)
+    except SourceUnavailable as exc:
+        record_crawl(exc.stats, run_id)
+        if exc.not_configured and source.optional:
+            get_run_logger().warning("skipped optional source %s: %s", source.name, exc)
+            return Completed(name="Skipped", message=f"skipped: {exc}", data=exc.stats)
+        return Failed(message=str(exc), data=exc.stats)
     record_crawl(stats, run_id)
     return stats
 
 
-def crawl_summary_markdown(results: list[CrawlStats]) -> str:
-    rows = ["| source | fetched | new | updated | unchanged | rejected |", "|---|---:|---:|---:|---:|---:|"]
+def crawl_summary_markdown(results: list[CrawlStats], status: dict[str, str] | None = None) -> str:
+    status = status or {}
+    rows = ["| source | status | fetched | new | updated | unchanged | rejected |",
+            "|---|---|---:|---:|---:|---:|---:|"]
     for s in results:
-        rows.append(f"| {s.source} | {s.fetched} | {s.new} | {s.updated} | {s.unchanged} | {s.rejected} |")
+        rows.append(f"| {s.source} | {status.get(s.source, 'ok')} | {s.fetched} | {s.new} | {s.updated} | "
+                    f"{s.unchanged} | {s.rejected} |")
     return "# Crawl summary\n\n" + "\n".join(rows)
 
 
+def source_outcome(source: SourceSpec, state) -> tuple[CrawlStats, str]:
+    """(stats, status) of one crawl-source run: status is ok, skipped or "failed: <reason>"."""
+    data = state.result(raise_on_failure=False)
+    if isinstance(data, BaseException):  # the crawl broke before it could count anything
+        return CrawlStats(source=source.name, errors=[str(data)]), f"failed: {data}"
+    stats = data if isinstance(data, CrawlStats) else CrawlStats(source=source.name)
+    if state.is_failed():
+        return stats, f"failed: {state.message or 'the source could not be crawled'}"
+    return stats, "skipped" if state.name == "Skipped" else "ok"
+
+
 @flow(name="crawl")
-def crawl(sources: list[SourceSpec], run_id: str = "") -> list[CrawlStats]:
-    results = [crawl_source(source, run_id) for source in sources]
-    create_markdown_artifact(crawl_summary_markdown(results), key="crawl-summary", description="Crawl summary")
-    return results
+def crawl(sources: list[SourceSpec], run_id: str = ""):
+    results: list[CrawlStats] = []
+    status: dict[str, str] = {}
+    for number, source in enumerate(sources):
+        operations.report_progress("sources", number, len(sources))
+        stats, outcome = source_outcome(source, crawl_source(source, run_id, return_state=True))
+        results.append(stats)
+        status[stats.source] = outcome
+    operations.report_progress("sources", len(sources), len(sources))
+    create_markdown_artifact(crawl_summary_markdown(results, status), key="crawl-summary", description="Crawl summary")
+    failed = [name for name, outcome in status.items() if outcome.startswith("failed")]
+    if failed:
+        return Failed(message=f"{len(failed)} of {len(sources)} sources failed: {', '.join(failed)}",
+                      data={"results": results, "status": status})
+    return {"results": results, "status": status}

@@ -1,10 +1,15 @@
-"""The daily pipeline: crawl every source, enrich what is new, rank every need."""
+"""The daily pipeline: crawl every source, enrich what is new, rank every need.
+
+If a source fails, the others' documents are still enriched and ranked; the pipeline then ends Failed, its
+message naming the failed sources, with the same summary as a successful run (`status` says which failed).
+"""
 
 from __future__ import annotations
 
 import uuid
 
 from prefect import flow
+from prefect.states import Failed
 
 from flows.crawl import crawl
 from flows.enrich import enrich
@@ -21,15 +26,22 @@ DEFAULT_SOURCES = [
 
 
 @flow(name="pipeline")
-def pipeline(sources: list[SourceSpec] | None = None, match_limit: int = 20) -> dict:
+def pipeline(sources: list[SourceSpec] | None = None, match_limit: int = 20):
     run_id = uuid.uuid4().hex
-    crawled = crawl(sources or DEFAULT_SOURCES, run_id)
+    crawl_state = crawl(sources or DEFAULT_SOURCES, run_id, return_state=True)
+    crawled = crawl_state.result(raise_on_failure=False)
+    if isinstance(crawled, BaseException):  # the crawl flow itself broke: nothing to enrich from this run
+        raise crawled
     ingested = enrich()
     matched = match(match_limit)
-    return {
+    summary = {
         "run_id": run_id,
-        "crawled": [s.model_dump(mode="json") for s in crawled],
+        "crawled": [s.model_dump(mode="json") for s in crawled["results"]],
+        "status": crawled["status"],
         "ingested": [s.model_dump(mode="json") for s in ingested],
         "needs": len(matched),
         "new_matches": sum(1 for r in matched for m in r.matches if m.is_new),
     }
+    if crawl_state.is_failed():
+        return Failed(message=crawl_state.message, data=summary)
+    return summary

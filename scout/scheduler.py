@@ -83,6 +83,15 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def _flush_prefect_logs() -> None:
+    """Send the flow runs' buffered log lines while the server is still up (else: "Error logging to API")."""
+    for module, name in (("prefect.logging.handlers", "APILogWorker"), ("prefect.events.worker", "EventsWorker")):
+        try:
+            getattr(__import__(module, fromlist=[name]), name).drain_all(timeout=5)
+        except Exception:  # noqa: BLE001 - losing a few log lines must not fail the run
+            pass
+
+
 @contextmanager
 def flow_server(home: Path, status=None, timeout: float = SERVER_STARTUP_TIMEOUT) -> Iterator[str | None]:
     """A Prefect API for flows run from this process, for the duration of the block; yields its URL.
@@ -125,6 +134,7 @@ def flow_server(home: Path, status=None, timeout: float = SERVER_STARTUP_TIMEOUT
             try:
                 yield api_url
             finally:
+                _flush_prefect_logs()
                 if previous is None:
                     os.environ.pop("PREFECT_API_URL", None)
                 else:
@@ -133,34 +143,136 @@ def flow_server(home: Path, status=None, timeout: float = SERVER_STARTUP_TIMEOUT
         stop_process_group(server)
 
 
+def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.settimeout(1)
+        return sock.connect_ex((host, port)) == 0
+
+
+def descendants(pid: int) -> list[int]:
+    """Every process below `pid` (children, grandchildren...), read from /proc; empty where there is none."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            # the command name (field 2) may hold spaces and parentheses: the ppid follows the last ")"
+            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        children.setdefault(ppid, []).append(int(entry.name))
+    out, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            out.append(child)
+            todo.append(child)
+    return out
+
+
+def stop_processes(processes: list[subprocess.Popen], grace: float = 6.0) -> None:
+    """SIGTERM to each process, then SIGKILL to whatever of them (and of their descendants, e.g. a worker's
+    flow runs) is still alive after `grace` seconds. Returns once all of them have exited."""
+    import signal
+
+    alive = [p for p in processes if p.poll() is None]
+    tree = {p.pid: descendants(p.pid) for p in alive}
+    for p in alive:
+        try:
+            p.send_signal(signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+    deadline = time.monotonic() + grace
+    for p in alive:
+        try:
+            p.wait(timeout=max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            pass
+    for p in alive:
+        for pid in [*descendants(p.pid), *tree[p.pid]] if p.poll() is None else tree[p.pid]:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+        if p.poll() is None:
+            p.kill()
+        p.wait()
+
+
 @contextmanager
-def local_server(port: int, home: Path, log_path: Path | None = None) -> Iterator[dict[str, str]]:
-    """A Prefect server on 127.0.0.1:port for the duration of the block; yields its environment."""
+def local_server(port: int, home: Path, log_path: Path | None = None,
+                 new_session: bool = True) -> Iterator[dict[str, str]]:
+    """A Prefect server on 127.0.0.1:port for the duration of the block; yields its environment.
+    `new_session=False` keeps it in the caller's process group (a signal to the group reaches it too)."""
+    if port_in_use(port):
+        raise RuntimeError(f"port {port} on 127.0.0.1 is already in use (another Prefect server?); "
+                           "stop it or choose another --port")
     env = prefect_env(port, home)
     Path(env["PREFECT_HOME"]).mkdir(parents=True, exist_ok=True)
     log = open(log_path or (home / "prefect-server.log"), "ab")
     server = subprocess.Popen([*_prefect(), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
-                              env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+                              env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=new_session)
     try:
         wait_healthy(env["PREFECT_API_URL"], process=server)
         yield env
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        stop_processes([server], grace=5.0)
         log.close()
 
 
 def deploy_all(env: dict[str, str]) -> None:
     """Create the process work pool (idempotent) and deploy everything in prefect.yaml."""
-    run = dict(env=env, cwd=PROJECT_DIR, check=True, capture_output=True, text=True)
-    subprocess.run([*_prefect(), "work-pool", "create", WORK_POOL, "--type", "process", "--overwrite"], **run)
-    subprocess.run([*_prefect(), "--no-prompt", "deploy", "--all", "--prefect-file", "prefect.yaml"], **run)
+    run = dict(env=env, cwd=PROJECT_DIR, capture_output=True, text=True)
+    for command in ([*_prefect(), "work-pool", "create", WORK_POOL, "--type", "process", "--overwrite"],
+                    [*_prefect(), "--no-prompt", "deploy", "--all", "--prefect-file", "prefect.yaml"]):
+        done = subprocess.run(command, **run)
+        if done.returncode != 0:
+            lines = (done.stderr or done.stdout or "").strip().splitlines()
+            raise RuntimeError(f"`prefect {' '.join(command[1:3])}` failed (exit {done.returncode}): "
+                               f"{lines[-1] if lines else 'no output'}")
 
 
-def start_worker(env: dict[str, str], log_path: Path) -> subprocess.Popen:
-    log = open(log_path, "ab")
-    return subprocess.Popen([*_prefect(), "worker", "start", "--pool", WORK_POOL], env=env, cwd=PROJECT_DIR,
-                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+def start_worker(env: dict[str, str], log_path: Path, new_session: bool = True) -> subprocess.Popen:
+    with open(log_path, "ab") as log:
+        return subprocess.Popen([*_prefect(), "worker", "start", "--pool", WORK_POOL], env=env, cwd=PROJECT_DIR,
+                                stdout=log, stderr=subprocess.STDOUT, start_new_session=new_session)
+
+
+class ScheduleRunning(RuntimeError):
+    """Another `scout schedule` runs with this SCOUT_HOME."""
+
+
+class ScheduleLock:
+    """One `scout schedule` per SCOUT_HOME: an OS lock (released when its process dies, however it dies) and a
+    small file saying who holds it, so a second one says which process to stop instead of deploying against
+    the first one's server."""
+
+    def __init__(self, home: Path):
+        self.lock_path = home / "schedule.lock"
+        self.info_path = home / "schedule.json"
+        self._lock = None
+
+    def acquire(self, port: int) -> None:
+        import json
+
+        from filelock import FileLock, Timeout
+
+        self.lock_path.parent.mkdir(parents=True, exist_ok=True)
+        lock = FileLock(str(self.lock_path), timeout=0, thread_local=False)
+        try:
+            lock.acquire()
+        except Timeout:
+            try:
+                info = json.loads(self.info_path.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                info = {}
+            raise ScheduleRunning(
+                f"scout schedule is already running (pid {info.get('pid', '?')}, Prefect UI "
+                f"http://127.0.0.1:{info.get('port', '?')}); stop it first (kill {info.get('pid', 'PID')})") from None
+        self.info_path.write_text(json.dumps({"pid": os.getpid(), "port": port}), encoding="utf-8")
+        self._lock = lock
+
+    def release(self) -> None:
+        if self._lock is not None:
+            self.info_path.unlink(missing_ok=True)
+            self._lock.release()
+            self._lock = None

@@ -5,7 +5,8 @@ Flows compose these; they never reach into the library's parts (index, enricher,
 
 from __future__ import annotations
 
-from typing import Callable
+from contextlib import contextmanager
+from typing import Callable, Iterator
 
 from domain.models import CrawlStats, IngestStats, NeedMatches
 from domain.settings import CrawlSettings, IndexSettings, ReportSettings
@@ -24,6 +25,25 @@ def record_crawl(stats: CrawlStats, run_id: str) -> None:
 # progress(stage, done, total): "documents" and "passages" (total 0: unknown) while enriching, "needs" while ranking
 Progress = Callable[[str, int, int], None]
 
+_progress_sink: Progress | None = None
+
+
+@contextmanager
+def progress_to(callback: Progress) -> Iterator[None]:
+    """Stages run in this process report their progress to `callback` while the block runs (the CLI's bars;
+    flows cannot take a callable parameter)."""
+    global _progress_sink
+    previous, _progress_sink = _progress_sink, callback
+    try:
+        yield
+    finally:
+        _progress_sink = previous
+
+
+def report_progress(stage: str, done: int, total: int) -> None:
+    if _progress_sink is not None:
+        _progress_sink(stage, done, total)
+
 
 def ingest_pending(progress: Progress | None = None) -> list[IngestStats]:
     """Enrich and index every finished batch in the crawl inbox, oldest first; then make sure the query
@@ -34,7 +54,7 @@ def ingest_pending(progress: Progress | None = None) -> list[IngestStats]:
     crawl_settings = CrawlSettings()
     with open_library(command="flow enrich") as library:
         results = ingest_inbox(crawl_settings.inbox_dir, library.enricher, library.index,
-                               rejects_path=crawl_settings.rejects_path, progress=progress)
+                               rejects_path=crawl_settings.rejects_path, progress=progress or _progress_sink)
         prepare_query_encoder(library.enricher)
         return results
 
@@ -58,7 +78,8 @@ def rank_all_needs(limit: int = 20, progress: Progress | None = None) -> list[Ne
     from service.index_library import open_library
 
     with open_library(command="flow match") as library:
-        _, results = match_all_needs(library.ranker, library.index, open_ledger(), limit=limit, progress=progress)
+        _, results = match_all_needs(library.ranker, library.index, open_ledger(), limit=limit,
+                                     progress=progress or _progress_sink)
     return results
 
 

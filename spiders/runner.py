@@ -43,14 +43,38 @@ class CrawlError(RuntimeError):
     """The crawl process failed before it could report stats (not: some records were rejected)."""
 
 
-def list_spiders() -> list[str]:
-    """Names of all spiders in `spiders.sources`, sorted (imports the spider modules, not the reactor)."""
+class SourceUnavailable(CrawlError):
+    """The crawl ran but its source could not be crawled: it lacks its credentials (`not_configured`) or every
+    request failed. `.stats` holds what the crawl counted (rejects included)."""
+
+    def __init__(self, message: str, stats: CrawlStats, not_configured: bool):
+        super().__init__(message)
+        self.stats = stats
+        self.not_configured = not_configured
+
+
+def _loader():
     from scrapy.settings import Settings
     from scrapy.spiderloader import SpiderLoader
 
     from spiders import settings as project_settings
 
-    return sorted(SpiderLoader.from_settings(Settings({"SPIDER_MODULES": project_settings.SPIDER_MODULES})).list())
+    return SpiderLoader.from_settings(Settings({"SPIDER_MODULES": project_settings.SPIDER_MODULES}))
+
+
+def list_spiders() -> list[str]:
+    """Names of all spiders in `spiders.sources`, sorted (imports the spider modules, not the reactor)."""
+    return sorted(_loader().list())
+
+
+def check_arguments(spider: str, spider_args: dict[str, Any]) -> None:
+    """`UnknownSpiderError` for an unknown spider, ValueError (naming the valid ones) for an unknown argument."""
+    from spiders.crawl import check_spider_args
+
+    loader = _loader()
+    if spider not in loader.list():
+        raise UnknownSpiderError(spider, sorted(loader.list()))
+    check_spider_args(spider, loader.load(spider), spider_args)
 
 
 def settings_env(settings: CrawlSettings) -> dict[str, str]:
@@ -79,13 +103,12 @@ def _arg(value: Any) -> str:
 def run_crawl(spider: str, *, settings: CrawlSettings | None = None, **spider_args: Any) -> CrawlStats:
     """Crawl `spider` in a subprocess and return its stats.
 
-    Raises `UnknownSpiderError` for a name `scrapy list` does not know and `CrawlError` when the
-    process dies without stats. Rejected records and failed requests are not errors: they are in
-    the stats and the rejects log.
+    Raises `UnknownSpiderError` for a name `scrapy list` does not know, ValueError for an argument the
+    spider does not take, `SourceUnavailable` when the source lacks its credentials or every request
+    failed, and `CrawlError` when the process dies without stats. Rejected records and some failed
+    requests are not errors: they are in the stats and the rejects log.
     """
-    known = list_spiders()
-    if spider not in known:
-        raise UnknownSpiderError(spider, known)
+    check_arguments(spider, {k: v for k, v in spider_args.items() if v is not None})
     settings = settings or CrawlSettings()
     env = dict(os.environ)
     env.update(settings_env(settings))
@@ -104,6 +127,15 @@ def run_crawl(spider: str, *, settings: CrawlSettings | None = None, **spider_ar
                 command += ["-a", f"{key}={_arg(value)}"]
         with open(log_path, "wb") as log:
             proc = subprocess.run(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+        from spiders.crawl import EXIT_NOT_CONFIGURED, EXIT_UNAVAILABLE
+
+        if proc.returncode in (EXIT_UNAVAILABLE, EXIT_NOT_CONFIGURED) and stats_path.exists():
+            stats = CrawlStats.model_validate_json(stats_path.read_text(encoding="utf-8"))
+            lines = log_path.read_text(encoding="utf-8", errors="replace").strip().splitlines()
+            headline = next((l.removeprefix("error: ") for l in reversed(lines) if l.startswith("error: ")),
+                            f"{spider}: the source could not be crawled")
+            raise SourceUnavailable(f"{headline} (log: {log_path})", stats,
+                                    not_configured=proc.returncode == EXIT_NOT_CONFIGURED)
         if proc.returncode != 0 or not stats_path.exists():
             lines = log_path.read_text(encoding="utf-8", errors="replace").strip().splitlines()
             headline = next((l.removeprefix("error: ") for l in reversed(lines) if l.startswith("error: ")), None)

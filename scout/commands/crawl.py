@@ -34,20 +34,27 @@ def register(app: typer.Typer) -> None:
         unchanged ones are only counted. Polite by default (robots.txt, delays, retries with backoff);
         settings come from SCOUT_CRAWL_* variables."""
         from spiders.crawl import parse_spider_args
-        from spiders.runner import CrawlError, UnknownSpiderError, run_crawl
+        from spiders.runner import CrawlError, SourceUnavailable, UnknownSpiderError, run_crawl
 
         try:
             spider_args = parse_spider_args(arg or [])
         except ValueError as exc:
             fail(str(exc), 2)
+        failure: SourceUnavailable | None = None
         try:
             stats = run_crawl(name, **spider_args)
         except UnknownSpiderError as exc:
             fail(str(exc), 2)
+        except SourceUnavailable as exc:  # the counts still show (rejects say why), then a non-zero exit
+            stats, failure = exc.stats, exc
         except CrawlError as exc:
             fail(str(exc))
+        except ValueError as exc:  # an argument the spider does not take
+            fail(str(exc), 2)
         if as_json:
             typer.echo(json.dumps(stats.model_dump(mode="json"), ensure_ascii=False, indent=2))
+            if failure is not None:
+                fail(str(failure))
             return
         from rich.console import Console
         from rich.table import Table
@@ -65,4 +72,6 @@ def register(app: typer.Typer) -> None:
 
             console.print(f"rejects: {CrawlSettings().rejects_path}")
         for error in stats.errors:
-            console.print(f"[yellow]warning:[/] {error}")
+            console.print(f"[yellow]warning:[/] {error}", highlight=False)
+        if failure is not None:
+            fail(str(failure))

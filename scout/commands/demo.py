@@ -29,6 +29,9 @@ def demo(
         summary = run_demo(console=console, needs_shown=needs_shown, top=top)
     except Exception as exc:  # a clean one-line error, the log keeps the detail
         fail(f"demo failed: {exc}")
+    if summary.get("failed"):
+        fail(f"demo finished with a failed stage in {time.monotonic() - started:.0f} s: {summary['failed']}; "
+             f"report: {summary['report']}")
     console.print(f"[bold green]demo finished[/] in {time.monotonic() - started:.0f} s; "
                   f"report: [bold]{summary['report']}[/]")
 

@@ -9,13 +9,28 @@ import typer
 from scout.commands._console import console, fail
 
 
+FLOWS = ("pipeline", "crawl", "enrich", "match", "report")
+# flows that open the embedded index (checked before any work starts)
+NEEDS_INDEX = ("pipeline", "enrich", "match", "report")
+
+
 def run(
     flow: str = typer.Argument("pipeline", help="pipeline | crawl | enrich | match | report"),
 ) -> None:
-    """Run one flow now, in Prefect's ephemeral mode (or against PREFECT_API_URL when set).
+    """Run one flow now, against a Prefect API server started here (or PREFECT_API_URL when set).
+
+    Long stages show progress bars; the run ends with its summary as tables. The exit status is 1 when the
+    flow failed (e.g. a source could not be crawled; the other sources still ran).
 
     Example: scout run enrich
     """
+    if flow not in FLOWS:
+        fail(f"unknown flow {flow!r}; choose {', '.join(FLOWS)}", code=2)
+    from scout.commands._runs import check_index_free, prefect_api, print_summary, quiet_prefect_console, stage_progress
+
+    if flow in NEEDS_INDEX:
+        check_index_free(console)  # a locked index: one line now, not a Prefect traceback later
+    quiet_prefect_console()
     from domain.models import SourceSpec  # noqa: F401  (flows take SourceSpec parameters)
 
     if flow == "pipeline":
@@ -24,20 +39,43 @@ def run(
         from flows.crawl import crawl as crawl_flow
         from flows.pipeline import DEFAULT_SOURCES
 
-        def target():
-            return crawl_flow(DEFAULT_SOURCES)
+        def target(return_state: bool = False):
+            return crawl_flow(DEFAULT_SOURCES, return_state=return_state)
     elif flow == "enrich":
         from flows.enrich import enrich as target
     elif flow == "match":
         from flows.match import match as target
-    elif flow == "report":
-        from flows.report import weekly_report as target
     else:
-        fail(f"unknown flow {flow!r}; choose pipeline, crawl, enrich, match or report", code=2)
+        from flows.report import weekly_report as target
     started = time.monotonic()
-    result = target()
-    console.print(result if not isinstance(result, list) else f"{len(result)} results")
+    with prefect_api(console), stage_progress(console):
+        state = target(return_state=True)
+    result = state.result(raise_on_failure=False)
+    if isinstance(result, BaseException):
+        _raise_clean(result)
+        fail(f"{flow} failed: {(str(result).splitlines() or [type(result).__name__])[0]}")
+    print_summary(console, flow, result)
+    if state.is_failed():
+        fail(f"{flow} failed after {time.monotonic() - started:.0f} s: {state.message}")
     console.print(f"[green]{flow} finished[/] in {time.monotonic() - started:.0f} s")
+
+
+def _raise_clean(exc: BaseException) -> None:
+    """Errors `scout.cli.main` prints as one line (bad settings, a locked index) are re-raised as they are."""
+    from domain.settings import explain_settings_error
+
+    if explain_settings_error(exc) or type(exc).__name__ == "IndexLockedError":
+        raise exc
+
+
+def _interrupt_on_sigterm() -> None:
+    """SIGTERM stops `scout schedule` like Ctrl-C does: every `finally` runs and the children are stopped."""
+    import signal
+
+    def handler(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, handler)
 
 
 def schedule(
@@ -46,32 +84,52 @@ def schedule(
 ) -> None:
     """Start a local Prefect server, deploy prefect.yaml (daily pipeline, weekly report) and run a worker.
 
-    Open the Prefect UI at http://127.0.0.1:PORT to see scheduled runs. Stop with Ctrl-C.
+    Open the Prefect UI at http://127.0.0.1:PORT to see scheduled runs. The server and the worker run in
+    this command's process group; Ctrl-C or SIGTERM stops all of them (within 10 s). One `scout schedule`
+    runs per SCOUT_HOME.
 
     Example: scout schedule --port 4200
     """
-    from scout.scheduler import deploy_all, local_server, start_worker
+    from scout.scheduler import ScheduleLock, ScheduleRunning, deploy_all, local_server, start_worker, stop_processes
     from domain.settings import scout_home
 
     home = scout_home()
     home.mkdir(parents=True, exist_ok=True)
-    console.print("starting the Prefect server on loopback…")
-    with local_server(port, home) as env:
-        with console.status("deploying prefect.yaml…"):
-            deploy_all(env)
-        console.print("[green]deployed[/]: daily pipeline (06:00 Asia/Tokyo), weekly report (Mon 08:00 Asia/Tokyo)")
-        console.print(f"Prefect UI: [bold]http://127.0.0.1:{port}[/]")
-        if deploy_only:
-            return
-        worker = start_worker(env, home / "prefect-worker.log")
-        console.print(f"worker started (log: {home / 'prefect-worker.log'}); Ctrl-C stops server and worker")
+    lock = ScheduleLock(home)
+    try:
+        lock.acquire(port)
+    except ScheduleRunning as exc:
+        fail(str(exc))
+    _interrupt_on_sigterm()
+    worker = None
+    try:
+        with console.status(f"starting the Prefect server on 127.0.0.1:{port} (log: {home / 'prefect-server.log'})…"):
+            server = local_server(port, home, new_session=False)
+            env = server.__enter__()
         try:
+            with console.status("deploying prefect.yaml…"):
+                deploy_all(env)
+            console.print("[green]deployed[/]: daily pipeline (06:00 Asia/Tokyo), weekly report (Mon 08:00 Asia/Tokyo)")
+            console.print(f"Prefect UI: [bold]http://127.0.0.1:{port}[/]")
+            if deploy_only:
+                return
+            worker = start_worker(env, home / "prefect-worker.log", new_session=False)
+            console.print(f"worker started (log: {home / 'prefect-worker.log'}); Ctrl-C stops server and worker")
             while worker.poll() is None:
-                time.sleep(1)
+                time.sleep(0.5)
+            fail(f"the worker exited with code {worker.returncode}; see {home / 'prefect-worker.log'}")
         except KeyboardInterrupt:
-            worker.terminate()
-            return
-        fail(f"the worker exited with code {worker.returncode}; see {home / 'prefect-worker.log'}")
+            console.print("stopping the worker and the Prefect server…")
+        finally:
+            if worker is not None:
+                stop_processes([worker], grace=3.0)
+            server.__exit__(None, None, None)
+    except KeyboardInterrupt:  # stopped while the server was starting
+        console.print("stopped")
+    except (RuntimeError, TimeoutError) as exc:
+        fail(str(exc))
+    finally:
+        lock.release()
 
 
 def register(app: typer.Typer) -> None:

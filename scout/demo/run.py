@@ -82,18 +82,31 @@ def overview_table(results: list[NeedMatches]) -> Table:
 
 
 def run_demo(console: Console, needs_shown: int = 4, top: int = 5, data_dir: Path = DATA_DIR) -> dict:
+    """The daily pipeline and the weekly report over the demo site, against a Prefect API server started and
+    waited for here (never Prefect's 20-second ephemeral start), with progress bars for the long stages.
+    Returns the pipeline's summary plus `report` (the .eml path) and `failed` (the pipeline's failure message,
+    None when every stage completed)."""
+    from scout.commands._runs import prefect_api, quiet_prefect_console, stage_progress, totals_line
+
     home = scout_home()
     home.mkdir(parents=True, exist_ok=True)
+    quiet_prefect_console()
     with loopback_environment(home):
         shutil.copyfile(data_dir / "needs.yaml", home / "needs.yaml")
 
         from flows.pipeline import pipeline
         from flows.report import weekly_report
 
-        with DemoSite(DemoData(data_dir)) as site:
-            console.print(f"[bold]demo site[/] serving the bundled records on {site.base_url}")
-            summary = pipeline(sources=demo_sources(site.base_url, home))
-        report_path = weekly_report()["eml"]
+        with prefect_api(console):
+            with DemoSite(DemoData(data_dir)) as site:
+                console.print(f"[bold]demo site[/] serving the bundled records on {site.base_url}")
+                with stage_progress(console):
+                    state = pipeline(sources=demo_sources(site.base_url, home), return_state=True)
+            summary = state.result(raise_on_failure=False)
+            if isinstance(summary, BaseException):
+                raise summary
+            with console.status("writing the weekly report…"):
+                report_path = weekly_report()["eml"]
 
         from service.index_library import open_library
 
@@ -104,6 +117,7 @@ def run_demo(console: Console, needs_shown: int = 4, top: int = 5, data_dir: Pat
         for result in results[:needs_shown]:
             console.print(matches_table(result, top))
         console.print(overview_table(results))
-        console.print(f"{len(needs)} needs ranked; {summary['new_matches']} new matches this run.")
+        console.print(f"{len(needs)} needs ranked; {totals_line(summary)}.")
     summary["report"] = report_path
+    summary["failed"] = state.message if state.is_failed() else None
     return summary

@@ -208,12 +208,22 @@ def _shown_value(env: str, value: object) -> str:
     return repr(text if len(text) <= 80 else text[:77] + "...")
 
 
+class SettingsInvalid(ValueError):
+    """Bad `SCOUT_*` values, possibly in several concerns: `.lines` explains each in one line."""
+
+    def __init__(self, lines: list[str]):
+        super().__init__("; ".join(lines))
+        self.lines = lines
+
+
 def explain_settings_error(exc: BaseException) -> list[str] | None:
     """One line per bad `SCOUT_*` value in a settings error: the variable, the value and what is expected.
     None when `exc` is not about settings."""
     from pydantic import ValidationError
     from pydantic_settings import SettingsError
 
+    if isinstance(exc, SettingsInvalid):
+        return exc.lines
     if isinstance(exc, ValidationError):
         cls = next((c for c in CONCERNS if c.__name__ == exc.title), None)
         if cls is None:
@@ -243,6 +253,16 @@ def explain_settings_error(exc: BaseException) -> list[str] | None:
 
 
 def check_settings() -> None:
-    """Build every settings class once, so a bad `SCOUT_*` value fails before any work starts."""
+    """Build every settings class once, so a bad `SCOUT_*` value fails before any work starts; raises
+    `SettingsInvalid` naming every bad value."""
+    lines: list[str] = []
     for cls in CONCERNS:
-        cls()
+        try:
+            cls()
+        except ValueError as exc:  # pydantic's ValidationError and SettingsError are ValueErrors
+            explained = explain_settings_error(exc)
+            if explained is None:
+                raise
+            lines.extend(explained)
+    if lines:
+        raise SettingsInvalid(lines)

@@ -72,6 +72,19 @@ def test_a_locked_index_is_a_one_line_error(tmp_path, held_index):
     assert result.stdout.strip() == "[]"
 
 
+@pytest.mark.parametrize("command", [["needs"], ["match", "3f2a9c1e"], ["org", "Tohoku University"],
+                                     ["export", "matches", "--format", "csv"], ["run", "enrich"],
+                                     ["run", "match"]])
+def test_a_locked_index_is_one_line_naming_the_owner_in_every_command_and_flow(tmp_path, held_index, command):
+    index, holder = held_index
+    result = _scout(_env(tmp_path, index), *command)
+    assert result.returncode == 1, (result.stdout, result.stderr)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr  # no Prefect traceback either: flows check before they start
+    assert f"pid {holder.pid}" in lines[0] and "holder for a test" in lines[0], lines[0]
+    assert "Traceback" not in result.stdout
+
+
 def test_opening_the_library_does_not_load_the_model(tmp_path):
     """Only text queries need the embedding model; opening the index (and needs, match, org) does not."""
     probe = textwrap.dedent("""

@@ -96,16 +96,17 @@ def _flush_prefect_logs() -> None:
 def flow_server(home: Path, status=None, timeout: float = SERVER_STARTUP_TIMEOUT) -> Iterator[str | None]:
     """A Prefect API for flows run from this process, for the duration of the block; yields its URL.
 
-    With PREFECT_API_URL set, that server is used as it is (None is yielded). Otherwise the same server
+    With PREFECT_API_URL set (environment or Prefect profile), that server is used as it is (None is yielded). Otherwise the same server
     Prefect's ephemeral mode runs (its API without the UI) starts on a free loopback port in its own process
     group, and this waits for its health check for up to `timeout` seconds instead of Prefect's 20; `status`
     (a callable taking a message) hears what is happening. The server stops when the block ends.
     """
-    if os.environ.get("PREFECT_API_URL"):
-        yield None
-        return
     import prefect
     from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    if os.environ.get("PREFECT_API_URL") or PREFECT_API_URL.value():  # the user's server (or a test harness)
+        yield None
+        return
 
     home.mkdir(parents=True, exist_ok=True)
     port = _free_port()

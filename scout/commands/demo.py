@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import os
-import shutil
 import time
+from pathlib import Path
+from typing import Optional
 
 import typer
 
@@ -14,6 +14,8 @@ from scout.commands._console import console, fail
 def demo(
     needs_shown: int = typer.Option(3, "--needs-shown", help="Needs shown in detail (every need gets a row in the overview)."),
     top: int = typer.Option(5, "--top", help="Matches printed per need."),
+    bundle: Optional[Path] = typer.Option(None, "--bundle", hidden=True, exists=True, file_okay=False,
+                                          help="Another demo bundle folder (tests run a slice of the bundled one)."),
 ) -> None:
     """Crawl the bundled demo sources on a loopback server, then extract, embed, index, rank and report.
 
@@ -26,7 +28,8 @@ def demo(
 
     started = time.monotonic()
     try:
-        summary = run_demo(console=console, needs_shown=needs_shown, top=top)
+        summary = run_demo(console=console, needs_shown=needs_shown, top=top,
+                           **({"data_dir": bundle} if bundle is not None else {}))
     except Exception as exc:  # a clean one-line error, the log keeps the detail
         fail(f"demo failed: {exc}")
     if summary.get("failed"):

@@ -1,0 +1,40 @@
+"""`scout demo` on a busy machine: two CPU-bound processes compete with it (and Prefect's server has to create
+its database from scratch), and it still ends with exit status 0 and its totals. Prefect's own ephemeral
+server gives up after 20 s; the demo starts the server itself and waits for it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.test_end_to_end import slice_bundle
+
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parents[2]
+HOG = "import time\nwhile True:\n    sum(i * i for i in range(10_000))\n"
+
+
+def test_the_demo_survives_two_cpu_hogs(tmp_path, scout_home):
+    slice_bundle(tmp_path / "bundle", arxiv=20, announcements=20)
+    hogs = [subprocess.Popen([sys.executable, "-c", HOG]) for _ in range(2)]
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "SCOUT_HOME": str(scout_home), "SCOUT_NLP_MODEL": "hashing",
+           "COLUMNS": "160"}
+    env.pop("PREFECT_API_URL", None)
+    try:
+        result = subprocess.run([sys.executable, "-m", "scout", "demo", "--bundle", str(tmp_path / "bundle"),
+                                 "--needs-shown", "1", "--top", "2"], cwd=ROOT, env=env, capture_output=True,
+                                text=True, timeout=1200)
+    finally:
+        for hog in hogs:
+            hog.kill()
+            hog.wait()
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "Prefect's API server is up" in result.stdout
+    assert "demo finished" in result.stdout
+    assert "passages embedded" in result.stdout and "new matches" in result.stdout  # the run's totals
+    assert "Timed out while attempting to connect" not in result.stdout + result.stderr

@@ -92,6 +92,14 @@ def serve(
             if self.started:  # listening now: CLI queries may come through this server
                 advertise(local_url)
 
+        async def shutdown(self, sockets=None) -> None:
+            # here, not only after run(): uvicorn re-raises a SIGTERM once it has shut down, ending the process
+            withdraw()
+            await super().shutdown(sockets)
+            close = getattr(library, "close", None)
+            if callable(close):
+                close()
+
     try:
         _Server(uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning",
                                server_header=False)).run()
@@ -99,7 +107,7 @@ def serve(
         withdraw()
         close = getattr(library, "close", None)
         if callable(close):
-            close()
+            close()  # closing twice is harmless
 
 
 def register(app: typer.Typer) -> None:

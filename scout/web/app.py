@@ -20,9 +20,10 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from service.analyst import AnalystStore, open_analyst_store
 from service.library import Library
 from domain.settings import WebSettings
-from scout.web import api, pages
+from scout.web import analyst_api, analyst_pages, api, pages, render
 from scout.web.security import SecurityMiddleware
 from scout.web.serialized import serialized
 from scout.web.text import bar_class, guess_lang, highlight, safe_url
@@ -80,8 +81,10 @@ def url_with(request: Request, path: str | None = None, **changes: Any) -> str:
     return (path if path is not None else request.url.path) + (f"?{query}" if query else "")
 
 
-def create_app(library: Library, settings: WebSettings | None = None) -> FastAPI:
+def create_app(library: Library, settings: WebSettings | None = None, analyst: AnalystStore | None = None) -> FastAPI:
+    """The app over `library`; `analyst` holds users, judgements and watchlists (default: the configured one)."""
     settings = settings or WebSettings()
+    analyst = analyst if analyst is not None else open_analyst_store()
     app = FastAPI(
         title="dualscout",
         summary="Dual-use technology that answers published defense needs.",
@@ -91,7 +94,8 @@ def create_app(library: Library, settings: WebSettings | None = None) -> FastAPI
     )
     app.state.library = serialized(library)
     token = settings.token.get_secret_value() if settings.token else None
-    app.add_middleware(SecurityMiddleware, token=token)
+    app.state.analyst = analyst
+    app.add_middleware(SecurityMiddleware, token=token, users=analyst.user_for_token, users_exist=analyst.has_users)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
     concept_label, area_label, concept_words = _labels()
@@ -99,27 +103,30 @@ def create_app(library: Library, settings: WebSettings | None = None) -> FastAPI
     env.globals.update(
         highlight=highlight, safe_url=safe_url, guess_lang=guess_lang, schema_type=schema_type, bar_class=bar_class, url_with=url_with,
         concept_label=concept_label, area_label=area_label, concept_words=concept_words, lang_names=LANG_NAMES,
+        watch_form_fields=analyst_pages.watch_form_fields,
     )
     env.filters["day"] = lambda dt: dt.date().isoformat() if dt else ""
     templates = Jinja2Templates(env=env)
 
     app.state.templates = templates
     app.include_router(api.router)
+    app.include_router(analyst_api.router)
     app.include_router(pages.router)
+    app.include_router(analyst_pages.router)
 
     @app.exception_handler(StarletteHTTPException)
     async def html_errors(request: Request, exc: StarletteHTTPException):
-        if request.url.path.startswith("/api/") or request.url.path in ("/openapi.json", "/healthz"):
+        if request.url.path.startswith(("/api/", "/feeds/")) or request.url.path in ("/openapi.json", "/healthz"):
             return await http_exception_handler(request, exc)
         detail = exc.detail if isinstance(exc.detail, str) else "error"
-        return pages.page(request, "error.html", status=exc.status_code, status_code=exc.status_code, detail=detail)
+        return render.page(request, "error.html", status=exc.status_code, status_code=exc.status_code, detail=detail)
 
     @app.exception_handler(Exception)
     async def server_errors(request: Request, exc: Exception):
         # The traceback goes to the server log (Starlette re-raises after this); the client gets one line.
         if request.url.path.startswith("/api/"):
             return JSONResponse({"detail": "internal error in the index; see the server log"}, status_code=500)
-        return pages.page(request, "error.html", status=500, status_code=500,
+        return render.page(request, "error.html", status=500, status_code=500,
                     detail="The index failed to answer; see the server log.")
 
     @app.exception_handler(RequestValidationError)
@@ -127,6 +134,6 @@ def create_app(library: Library, settings: WebSettings | None = None) -> FastAPI
         if request.url.path.startswith("/api/"):
             return await request_validation_exception_handler(request, exc)
         detail = "; ".join(f"{'.'.join(str(p) for p in e.get('loc', [])[1:])}: {e.get('msg')}" for e in exc.errors())
-        return pages.page(request, "error.html", status=400, status_code=400, detail=detail or "bad request")
+        return render.page(request, "error.html", status=400, status_code=400, detail=detail or "bad request")
 
     return app

@@ -1,13 +1,13 @@
-"""The server-rendered pages (the analyst's write pages live in `scout.web.analyst_pages`)."""
+"""The server-rendered pages (the analysts' pages, forms and feeds live in `scout.web.analyst_pages`)."""
 
 from __future__ import annotations
-
-from typing import Any
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse
 
 from scout.web import queries
+from scout.web.analyst_pages import need_context
+from scout.web.render import page
 from service.library import Library
 
 router = APIRouter(include_in_schema=False)
@@ -18,10 +18,6 @@ FILTER_PARAMS = ("kind", "lang", "since", "until", "concept", "area", "source", 
 
 def lib(request: Request) -> Library:
     return request.app.state.library
-
-
-def page(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
-    return request.app.state.templates.TemplateResponse(request, name, context, status_code=status)
 
 
 @router.get("/healthz")
@@ -55,7 +51,8 @@ def need_page(request: Request, need_id: str, limit: int = Query(20, ge=1, le=qu
     result = queries.need_matches(lib(request), need_id, limit)
     top = max((m.score for m in result.matches), default=1.0)
     otop = max((o.score for o in result.organizations), default=1.0)
-    return page(request, "need.html", result=result, need=result.need, top=top, otop=otop)
+    return page(request, "need.html", result=result, need=result.need, top=top, otop=otop,
+                **need_context(request, result))
 
 
 @router.get("/documents/{doc_id}", response_class=HTMLResponse)

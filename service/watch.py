@@ -8,7 +8,7 @@ found (`AnalystStore.record_hits`); the Atom feed and the weekly report read tho
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from service.analyst import AnalystError, AnalystStore, Watchlist, WatchHit
 from service.library import Library
@@ -78,3 +78,28 @@ def watchlist_news(store: AnalystStore, library: Library | None, since: datetime
         hits = store.hits(wl.id, since=since, until=until, news_only=True)
         out.append(WatchlistNews(wl, hits))
     return out
+
+
+def attach_watchlist_news(report, library: Library | None, store: AnalystStore | None = None, *,
+                          watchlists: list[str] | None = None) -> None:
+    """Fill the report's watchlist section (`Report.watchlists`): new hits in the report's period. A report of
+    "since the last one" first runs each watchlist, as of its end; a rebuilt past week reads what was recorded."""
+    from service.analyst import open_analyst_store
+
+    own = store is None
+    store = store or open_analyst_store()
+    try:
+        if not report.rebuilt and library is not None:
+            # Stamped just inside the period [since, until): the next report starts at `until` and must not
+            # report these hits again.
+            stamp = report.until - timedelta(microseconds=1)
+            for wl in store.watchlists():
+                if not watchlists or wl.name in watchlists:
+                    refresh(store, library, wl, at=stamp)
+        report.watchlists = [
+            WatchlistNews(wl, store.hits(wl.id, since=report.since, until=report.until, news_only=True))
+            for wl in store.watchlists() if not watchlists or wl.name in watchlists
+        ]
+    finally:
+        if own:
+            store.close()

@@ -246,3 +246,8 @@ def test_writes_from_another_site_are_refused(app, tokens, need):
     same = client.post("/watchlists", content="q=radar", headers={**FORM, "Origin": "http://testserver"},
                        follow_redirects=False)
     assert same.status_code == 303
+    cross = client.post("/watchlists", content="q=radar", headers={**FORM, "Origin": "null", "Sec-Fetch-Site": "cross-site"})
+    assert cross.status_code == 403
+    own_form = client.post("/watchlists", content="q=radar", follow_redirects=False,
+                           headers={**FORM, "Origin": "null", "Sec-Fetch-Site": "same-origin"})
+    assert own_form.status_code == 303  # our no-referrer policy makes a browser's own form post say Origin: null

@@ -194,7 +194,7 @@ class WebSettings(_Settings):
     port: int = 8700
     """Port of `scout serve`."""
     token: SecretStr | None = None
-    """API token (secret): required on every route when set, and for any non-loopback bind."""
+    """Shared analyst token (secret; user `token`): required on every route when set; named users (`scout users add`) replace it."""
 
 
 class AnalystSettings(_Settings):

@@ -124,23 +124,21 @@ def users_remove(name: str = typer.Argument(..., help="User name."), user: Optio
 
 
 # -- judgements ------------------------------------------------------------------------------------------
-def _check_match(library, need_id: str, target_id: str, org: bool) -> None:
+def _target_key(library, need_id: str, target_id: str, org: bool) -> str:
+    """The id a judgement keys on, once the need and the document (or organization) are known to exist.
+    Organizations are judged by key (what the need page and the API use); a name is accepted too."""
     from service.queries import is_unknown_need
 
     if is_unknown_need(library, need_id):
         fail(f"unknown need id {need_id!r} (scout needs lists them)")
-    if org and library.organization(target_id) is None:
-        fail(f"no organization called {target_id!r}")
-    if not org and library.document(target_id) is None:
-        fail(f"unknown document id {target_id!r}")
-
-
-def _org_key(library, target_id: str, org: bool) -> str:
-    """Organizations are judged by key (what the need page and the API use); a name is accepted too."""
     if not org:
+        if library.document(target_id) is None:
+            fail(f"unknown document id {target_id!r}")
         return target_id
     profile = library.organization(target_id)
-    return profile.key if profile is not None else target_id
+    if profile is None:
+        fail(f"no organization called {target_id!r}")
+    return profile.key
 
 
 def judge(need_id: str = typer.Argument(..., help="Need id."),
@@ -154,8 +152,7 @@ def judge(need_id: str = typer.Argument(..., help="Need id."),
     Example: scout judge NEED_ID DOC_ID shortlisted --note "met them at DSEI"
     """
     with command_library() as library:
-        _check_match(library, need_id, target_id, org)
-        key = _org_key(library, target_id, org)
+        key = _target_key(library, need_id, target_id, org)
     with _store() as store:
         row = store.judge(need_id, key, state.value, user=user or default_user(), note=note,
                           target="organization" if org else "document")
@@ -170,8 +167,11 @@ def unjudge(need_id: str = typer.Argument(..., help="Need id."),
 
     Example: scout unjudge NEED_ID DOC_ID
     """
-    with command_library() as library:
-        key = _org_key(library, target_id, org)
+    key = target_id
+    if org:  # a name or a key, as `scout judge --org` takes
+        with command_library() as library:
+            profile = library.organization(target_id)
+        key = profile.key if profile is not None else target_id
     with _store() as store:
         row = store.clear(need_id, key, user=user or default_user(), target="organization" if org else "document")
     if row is None:

@@ -11,6 +11,7 @@ from typing import Literal
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from pydantic import BaseModel, Field
 
+from domain.models import SearchFilters
 from scout.web import queries
 from service.analyst import (AnalystError, AnalystStore, AuditEntry, Judgement, JudgementState, Role, User,
                              Watchlist, WatchHit, parse_state)
@@ -71,7 +72,8 @@ def check_target(library: Library, need_id: str, target: str, target_id: str) ->
         raise HTTPException(status_code=404, detail=f"unknown need id {need_id!r}")
     if target == "document" and library.document(target_id) is None:
         raise HTTPException(status_code=404, detail=f"unknown document id {target_id!r}")
-    if target == "organization" and library.organization(target_id) is None:
+    # Browsing by the organization filter is one index scan; `library.organization()` would rank every need.
+    if target == "organization" and not library.search("", SearchFilters(organization=target_id), limit=1).hits:
         raise HTTPException(status_code=404, detail=f"no organization called {target_id!r}")
 
 

@@ -203,3 +203,9 @@ def watch_form_fields(q: str, params: dict) -> list[tuple[str, str]]:
     """Hidden fields of a "watch this" form: the current search's query and filters."""
     return [("q", q or "")] + [(k, v) for k, v in (params or {}).items() if v]
 
+
+
+@router.get("/audit", response_class=HTMLResponse)
+def audit_page(request: Request, user: str | None = None) -> HTMLResponse:
+    """The audit log, newest first (the last 200 entries, or one user's)."""
+    return page(request, "audit.html", entries=store(request).audit(200, user=user or None), user_filter=user or "")

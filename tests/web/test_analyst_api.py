@@ -127,6 +127,8 @@ def test_judge_change_undo_through_the_api(as_ann, library, need, store):
     assert store.feedback(need.id) == ([], [])
     audit = as_ann.get("/api/audit", params={"user": "ann"}).json()
     assert [a["action"] for a in audit] == ["judgement.clear", "judgement.set", "judgement.set"]
+    page = as_ann.get("/audit", params={"user": "ann"}).text
+    assert page.count('<tr class="audit-entry">') == 3 and "note: good fit" in page
 
 
 def test_bad_judgements_are_refused(as_ann, need, payload_doc):

@@ -10,13 +10,14 @@ the summary, the due date and a "Submit a Solution" link to `/work-with-us/submi
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any, Iterator
 
 import scrapy
 
 from domain.models import DocKind, Document, Reject
 from spiders.base import EndpointSpider, join_text, slugify
+from spiders.dates import parse_date as parse_any_date
 
 START_URL = "https://www.diu.mil/work-with-us/open-solicitations"
 ORGANIZATION = "Defense Innovation Unit"
@@ -26,13 +27,8 @@ _POSTED = re.compile(r"(?:posted|published|released|opened)(?:\s+on)?\s*:?\s*" +
 
 
 def parse_date(raw: str) -> datetime | None:
-    raw = raw.replace(".", "").replace(",", "")
-    for fmt in ("%B %d %Y", "%b %d %Y", "%Y-%m-%d", "%m/%d/%Y"):
-        try:
-            return datetime.strptime(raw, fmt).replace(tzinfo=timezone.utc)
-        except ValueError:
-            continue
-    return None
+    """"March 5, 2025", "Mar. 5, 2025", "2025-03-05", "03/05/2025" (US, month first)."""
+    return parse_any_date(raw)
 
 
 class DiuSpider(EndpointSpider):

@@ -313,7 +313,7 @@ def error_body_text(response: Response, limit: int = 500) -> str:
     except (UnicodeDecodeError, LookupError):
         text = response.body.decode("utf-8", "replace")
     if text.lstrip().startswith("<"):
-        text = html_to_text(re.sub(r"<\?xml[^>]*\?>", "", text))
+        text = html_to_text(re.sub(r">\s*<", "> <", re.sub(r"<\?xml[^>]*\?>", "", text)))  # tags part words
     return " ".join(text.split())[:limit]
 
 

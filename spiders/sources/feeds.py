@@ -18,8 +18,9 @@ the announcement (`og:site_name`, the publisher: "PR TIMES", "The Verge") never 
 
 Document ids follow the feed, not the fetch: the item's guid (RSS `<guid>`, Atom `<id>`, RSS 1.0
 `rdf:about`) as the publisher wrote it, else its link as written (fragment kept); a relative or
-feed-local one is qualified by the feed's title. The same feed crawled from another base URL, a
-mirror or a redirect gives the same ids.
+feed-local one, or one on a loopback host (a feed served from a local port writes the port into its
+links), is qualified by the feed's title. The same feed crawled from another base URL, a mirror or a
+redirect gives the same ids.
 
 Spider arguments:
 - `feeds`: comma-separated feed URLs (default `SCOUT_CRAWL_FEEDS`); relative ones are joined to
@@ -122,9 +123,26 @@ def _is_absolute_uri(value: str) -> bool:
     return bool(re.match(r"^[A-Za-z][A-Za-z0-9+.-]*:", value)) and not value.lower().startswith("javascript:")
 
 
+def _on_loopback(url: str) -> bool:
+    """Whether `url` names this machine (127.0.0.1, ::1, localhost): a port of ours, not a publisher."""
+    import ipaddress
+
+    host = urlsplit(url).hostname or ""
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def item_key(guid: str, link: str, feed_title: str) -> str:
     """The item's id inside the source, as its feed writes it (see the module doc)."""
     key = guid or link
+    if _is_absolute_uri(key) and _on_loopback(key):
+        # a feed served from a loopback port writes that port into its links: it is not the item's identity
+        parts = urlsplit(key)
+        key = urlunsplit(("", "", parts.path, parts.query, parts.fragment))
     if _is_absolute_uri(key):
         return key
     # a bare guid ("12345") or a relative link is unique only inside its own feed

@@ -147,6 +147,24 @@ def test_same_feed_from_another_base_url_gives_the_same_ids():
     assert ids[0] == ids[1]
 
 
+def test_loopback_feed_writing_its_port_into_item_addresses_gives_the_same_ids():
+    """The demo's PR TIMES-style RSS 1.0 feed names items by URLs on whatever port serves it."""
+    def feed(base: str) -> bytes:
+        link = f"{base}/main/html/rd/p/000000001.000000001.html"
+        return (f'<rdf:RDF xmlns="http://purl.org/rss/1.0/" xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+                f'<channel rdf:about="{base}/prtimes/"><title>テクノロジー - PR TIMES</title></channel>'
+                f'<item rdf:about="{link}"><title>小型ソナー</title><link>{link}</link></item></rdf:RDF>').encode()
+
+    keys = set()
+    for base in ("http://127.0.0.1:8001", "http://localhost:9002", "http://[::1]:9003"):
+        [request] = split(FeedsSpider(feeds=f"{base}/prtimes/technology.rdf").parse(xml(f"{base}/p.rdf", feed(base))))[2]
+        keys.add(request.cb_kwargs["entry"]["key"])
+    assert keys == {"テクノロジー - PR TIMES|/main/html/rd/p/000000001.000000001.html"}
+    # a public host is the publisher's own address, kept as written
+    [request] = split(FeedsSpider(feeds=FEED).parse(xml(FEED, feed("https://prtimes.jp"))))[2]
+    assert request.cb_kwargs["entry"]["key"] == "https://prtimes.jp/main/html/rd/p/000000001.000000001.html"
+
+
 # --- ill-formed feeds: what was recovered, with a note --------------------------------------
 
 

@@ -53,6 +53,15 @@ def test_euc_jp_feed_with_charset_only_in_the_header_is_read():
     assert "SDガンダムGジェネレーションNEO" in entry["description"]
 
 
+def test_encoding_declared_only_by_the_document_is_read():
+    body = fixture_bytes("feedparser/shiftjis.xml")
+    declared = b'<?xml version="1.0" encoding="Shift_JIS"?>\n' + body  # the same bytes, now declaring themselves
+    _, [entry], problem = read_feed(declared, None)
+    assert problem is None and entry["title"] == "DrecomRSSに記事投稿が反映されない…"
+    root, reason = load_xml(corpus("shiftjis.xml", body=declared))
+    assert reason is None and "DrecomRSS" in "".join(root.itertext())
+
+
 def test_shared_xml_loader_decodes_by_the_header_charset():
     """arXiv, J-STAGE and KAKEN share `load_xml`: the header charset decides, as RFC 7303 says."""
     sjis = corpus("shiftjis.xml", Content_Type="application/atom+xml; charset=Shift_JIS")

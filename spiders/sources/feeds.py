@@ -247,7 +247,10 @@ def page_organizations(response: TextResponse, nodes: list[dict[str, Any]], site
                 site_ids.add(ref["@id"])
     host = (urlsplit(response.url).hostname or "").removeprefix("www.")
     found: list[str] = []
-    for node in nodes:
+    # the article's own author organizations first, then the other organizations of the page
+    authors = [a for n in nodes if _types(n) & _ARTICLE_TYPES
+               for a in (n.get("author") if isinstance(n.get("author"), list) else [n.get("author")]) if isinstance(a, dict)]
+    for node in authors + nodes:
         if not _types(node) & _ORGANIZATION_TYPES or node.get("@id") in site_ids:
             continue
         url = node.get("url") if isinstance(node.get("url"), str) else ""
@@ -446,9 +449,11 @@ class FeedsSpider(ScoutSpider):
         """The announcing company: item metadata, then the page's own JSON-LD, then names in the text."""
         if entry.get("corp"):
             return [entry["corp"]]
+        site_keys = {k for k in (name_key(n) for n in site) if k}
+        if (author := company_names(normalize_text(entry.get("author") or ""))) and not {name_key(a) for a in author} & site_keys:
+            return author  # the item's author is a company ("Helix Photonics Corp.", "株式会社ソラテック")
         if response is not None and (found := page_organizations(response, nodes, site)):
             return found
-        site_keys = {k for k in (name_key(n) for n in site) if k}
         # title and body scanned apart: a name never spans the two
         names = company_names(normalize_text(title)) + company_names(normalize_text(body))
         # a pattern stops at a space: "株式会社PR" is the start of the site's "株式会社PR TIMES"

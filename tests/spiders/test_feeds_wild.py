@@ -294,3 +294,35 @@ def test_page_date_from_article_meta_keeps_time_of_day():
     entry = {**request.cb_kwargs["entry"], "published": ""}
     [doc] = list(spider.parse_article(html(request.url, "article_en.html"), entry=entry))
     assert doc.published.isoformat() == "2026-11-20T08:30:00+00:00"  # article:published_time, not just the day
+
+
+def test_item_author_that_is_a_company_is_the_company():
+    feed = b"""<rss version="2.0" xmlns:dc="http://purl.org/dc/elements/1.1/"><channel><title>Wire</title>
+    <item><title>New LiDAR chip</title><link>https://wire.example/lidar</link><dc:creator>Helix Photonics Corp.</dc:creator>
+    <description>A chip-scale LiDAR for small drones ships next quarter.</description></item></channel></rss>"""
+    spider = FeedsSpider(feeds=FEED)
+    [request] = split(spider.parse(xml(FEED, feed)))[2]
+    failure = Failure(IgnoreRequest("offsite"))
+    failure.request = request
+    [doc] = list(spider.article_failed(failure))
+    assert doc.organizations == ["Helix Photonics Corp."]
+
+
+def test_json_ld_article_author_comes_before_other_organizations_of_the_page():
+    page = """<html lang="ja"><head><script type="application/ld+json">[
+    {"@type": "Organization", "name": "海洋研究開発機構"},
+    {"@type": "NewsArticle", "headline": "小型ソナー", "author": {"@type": "Organization", "name": "マリンセンス株式会社"},
+     "publisher": {"@type": "Organization", "name": "PR TIMES"}}]</script></head>
+    <body><article><h1>小型ソナー</h1><p>マリンセンス株式会社は海洋研究開発機構と共同で、水中ドローン向けの小型ソナーを開発しました。</p></article></body></html>"""
+    entry = {"title": "小型ソナー", "link": "https://prtimes.jp/main/html/rd/p/1.html", "guid": "", "key": "k",
+             "description": "", "published": "", "author": "", "corp": "", "categories": [], "feed": FEED,
+             "feed_title": "PR TIMES", "language": "ja"}
+    [doc] = list(FeedsSpider(feeds=FEED).parse_article(html(entry["link"], page.encode()), entry=entry))
+    assert doc.organizations[0] == "マリンセンス株式会社" and "PR TIMES" not in doc.organizations
+
+
+def test_external_entities_are_not_resolved():
+    feed = b"""<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>
+    <rss version="2.0"><channel><title>t</title><item><title>&xxe;</title><link>https://a.example/x</link></item></channel></rss>"""
+    _, [entry], _ = read_feed(feed, None)
+    assert "root:" not in entry["title"]

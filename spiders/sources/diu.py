@@ -57,8 +57,8 @@ class DiuSpider(EndpointSpider):
             # a redesigned page: its structured data, else its headings and text (spiders/layout.py)
             sections = [s for s in page_sections(response) if _DUE.search(s.text) or (s.link and "submit" in s.link)]
             if sections:
-                self.logger.warning("%s: accordion not found; %d solicitation(s) read from the page's %s",
-                                    response.url, len(sections), sections[0].via)
+                self.note(f"{response.url}: accordion not found (page redesigned?); "
+                          f"{len(sections)} solicitation(s) read from the page's {sections[0].via}")
             for section in sections:
                 link = next((u for u in section.links if "submit-solution" in u), section.link)
                 yield self.need(response, section.title, list(section.parts) or [section.text], link, layout=section.via)

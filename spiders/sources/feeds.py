@@ -11,8 +11,8 @@ Each item is followed to its article page; trafilatura extracts the main text (t
 content stands in when the page cannot be fetched or has no main text, and when the item link
 points at one post of a page that holds several: `page#post-2`).
 
-The company of an announcement comes from the item's own metadata (PR TIMES `<dc:corp>`), then the
-article's JSON-LD organizations that are not the site (its publisher, its `WebSite`, an organization
+The company of an announcement comes from the item's own metadata (PR TIMES `<dc:corp>`, an author
+that is a company), then the article's JSON-LD organizations (its author first) that are not the site (its publisher, its `WebSite`, an organization
 on the page's own host), then company names written in the title and text; the site that hosts
 the announcement (`og:site_name`, the publisher: "PR TIMES", "The Verge") never is.
 
@@ -336,14 +336,6 @@ class FeedsSpider(ScoutSpider):
             # dont_filter: items that differ only by #fragment share a page but are not duplicates
             yield self.request(entry["link"], self.parse_article, cb_kwargs={"entry": entry},
                                errback=self.article_failed, dont_filter=bool(urlsplit(entry["link"]).fragment))
-
-    def note(self, message: str) -> None:
-        """A problem the crawl worked around: logged, and listed in the crawl summary (`CrawlStats.notes`)."""
-        self.logger.warning(message)
-        crawler = getattr(self, "crawler", None)
-        if crawler is not None and crawler.stats is not None:
-            notes = list(crawler.stats.get_value("dualscout/notes") or [])
-            crawler.stats.set_value("dualscout/notes", [*notes, message][:50])
 
     def request(self, url: str, callback: Any = None, errback: Any = None, **kwargs: Any):
         request = super().request(url, callback, **kwargs)

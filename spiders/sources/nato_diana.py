@@ -53,8 +53,8 @@ class NatoDianaSpider(EndpointSpider):
             areas = [(s.title, s.text, s.link) for s in found]
             layout = found[0].via if found else layout
             if found:
-                self.logger.warning("%s: no challenge cards; %d area(s) read from the page's %s",
-                                    response.url, len(found), layout)
+                self.note(f"{response.url}: no challenge cards or sections (page redesigned?); "
+                          f"{len(found)} area(s) read from the page's {layout}")
         if not areas:
             yield self.reject(response.url, "no challenge areas found: page layout not recognised")
             return

@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 import re
 
+from scrapy.utils.test import get_crawler
+
 from domain.models import Document, Reject
 from spiders.layout import heading_sections, json_ld_items
 from spiders.sources.diu import DiuSpider
@@ -32,7 +34,7 @@ def diu_redesigned() -> bytes:
 
 
 def test_diu_redesign_is_read_from_its_headings_and_text():
-    spider = DiuSpider()
+    spider = DiuSpider.from_crawler(get_crawler(DiuSpider))
     before = [o for o in spider.parse(html(DIU, "diu_open_solicitations.html")) if isinstance(o, Document)]
     after = list(spider.parse(html(DIU, diu_redesigned())))
     docs = [o for o in after if isinstance(o, Document)]
@@ -41,6 +43,8 @@ def test_diu_redesign_is_read_from_its_headings_and_text():
     assert docs[0].published == before[0].published and docs[0].meta["layout"] == "headings"
     assert "Group 1 and Group 2 unmanned aircraft" in docs[0].text
     assert "An official website" not in docs[0].text  # the footer is not part of any item
+    [note] = spider.crawler.stats.get_value("dualscout/notes")  # the crawl summary says the layout changed
+    assert "accordion not found" in note and "2 solicitation(s)" in note
 
 
 def test_diu_list_moved_into_json_ld_is_read_from_it():

@@ -13,6 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from scout.cli import app
+from tests.ports import free_port
 from tests.web.fakes import MemoryLibrary
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -21,10 +22,8 @@ ROOT = Path(__file__).resolve().parents[2]
 SERVE_FAKE = """
 import sys
 from scout.cli import app
-from tests.web.fakes import MemoryLibrary
 from scout.commands._library import use_library
 from tests.web.fakes import MemoryLibrary
-from tests.ports import free_port
 with use_library(MemoryLibrary()):
     app(["serve", *sys.argv[1:]])
 """

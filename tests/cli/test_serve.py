@@ -22,12 +22,8 @@ ROOT = Path(__file__).resolve().parents[2]
 SERVE_FAKE = """
 import sys
 from scout.cli import app
-from tests.ports import free_port
-from tests.web.fakes import MemoryLibrary
 from scout.commands._library import use_library
-from tests.ports import free_port
 from tests.web.fakes import MemoryLibrary
-from tests.ports import free_port
 with use_library(MemoryLibrary()):
     app(["serve", *sys.argv[1:]])
 """

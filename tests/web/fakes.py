@@ -281,8 +281,7 @@ class MemoryLibrary:
         return SearchResult(query=query, hits=hits, facets=ordered)
 
     def needs(self) -> list[Document]:
-        return sorted((d for d in self.docs.values() if d.kind == DocKind.need),
-                      key=lambda d: (-(d.published or REFERENCE_NOW).timestamp(), d.id))
+        return sorted((d for d in self.docs.values() if d.kind == DocKind.need), key=lambda d: (d.source, d.title))
 
     def document(self, doc_id: str) -> Document | None:
         return self.docs.get(doc_id)

@@ -16,6 +16,7 @@ from domain.settings import WebSettings
 from scout.web.app import create_app
 from service.analyst import AnalystStore
 from tests.web.fakes import MemoryLibrary, _doc
+from tests.web.test_pages import _routes
 
 FORM = {"content-type": "application/x-www-form-urlencoded"}
 
@@ -44,14 +45,6 @@ def as_ann(app, tokens):
 @pytest.fixture
 def need(library):
     return next(n for n in library.needs() if n.source == "atla")
-
-
-def _routes(routes):
-    for route in routes:
-        if hasattr(route, "original_router"):
-            yield from _routes(route.original_router.routes)
-        else:
-            yield route
 
 
 def _write_requests(need_id: str, doc_id: str, new_watchlist) -> dict[tuple[str, str], dict]:

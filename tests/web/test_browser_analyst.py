@@ -16,23 +16,12 @@ from domain.settings import WebSettings
 from scout.web.app import create_app
 from service.analyst import AnalystStore
 from tests.web.fakes import MemoryLibrary, _doc
-from tests.web.test_browser import ARGS, ARTIFACTS, CHROMIUM, LiveServer
+from tests.web.test_browser import ARTIFACTS, CHROMIUM, LiveServer, browser  # noqa: F401 - the browser fixture
 
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.skipif(not CHROMIUM.exists(), reason="/usr/bin/chromium is missing (apt-get install chromium)"),
 ]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture

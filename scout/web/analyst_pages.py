@@ -206,6 +206,8 @@ def watch_form_fields(q: str, params: dict) -> list[tuple[str, str]]:
 
 
 @router.get("/audit", response_class=HTMLResponse)
-def audit_page(request: Request, user: str | None = None) -> HTMLResponse:
-    """The audit log, newest first (the last 200 entries, or one user's)."""
-    return page(request, "audit.html", entries=store(request).audit(200, user=user or None), user_filter=user or "")
+def audit_page(request: Request, user: str | None = None, need: str | None = None) -> HTMLResponse:
+    """The audit log, newest first: the last 200 entries, or one user's, or one need's judgements."""
+    need_doc = request.app.state.library.document(need) if need else None
+    return page(request, "audit.html", entries=store(request).audit(200, user=user or None, need_id=need or None),
+                user_filter=user or "", need_filter=need_doc)

@@ -74,7 +74,7 @@ async def judge_form(request: Request, need_id: str):
         raise HTTPException(status_code=400, detail="the form needs target_id and state")
     row = await run_in_threadpool(judge, request, need_id, target, target_id, state, note, user)
     if _wants_json(request):
-        current = store(request).current(need_id, target_id, target=target)
+        current = await run_in_threadpool(store(request).current, need_id, target_id, target=target)
         return JSONResponse({"target": target, "target_id": target_id,
                              "state": current.state.value if current else None,
                              "note": current.note if current else "", "user": user.name,

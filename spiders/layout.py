@@ -47,14 +47,27 @@ def _types(node: dict[str, Any]) -> set[str]:
     return {t for t in (types if isinstance(types, list) else [types]) if isinstance(t, str)}
 
 
-def json_ld_items(response) -> list[Section]:
-    """Named, described items of the page's JSON-LD (ItemList elements first)."""
+def json_ld(response) -> list[Any]:
+    """The page's JSON-LD, read by extruct script by script: a malformed script costs only itself."""
     from extruct.jsonld import JsonLdExtractor
 
+    extractor = JsonLdExtractor()
+    data: list[Any] = []
     try:
-        data = JsonLdExtractor().extract(response.text)
-    except (ValueError, TypeError, AttributeError):
+        scripts = response.xpath('//script[@type="application/ld+json"]')
+    except (AttributeError, ValueError):  # not an HTML/XML response
         return []
+    for script in scripts:
+        try:
+            data.extend(extractor.extract_items(script.root))
+        except (ValueError, TypeError):
+            continue
+    return data
+
+
+def json_ld_items(response) -> list[Section]:
+    """Named, described items of the page's JSON-LD (ItemList elements first)."""
+    data = json_ld(response)
     listed: list[dict[str, Any]] = []
     loose: list[dict[str, Any]] = []
 

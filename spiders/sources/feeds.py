@@ -41,6 +41,7 @@ from scrapy.http import TextResponse
 from domain.models import DocKind, Document, normalize_text
 from spiders.base import ScoutSpider, check_body, failure_reason, html_to_text, int_arg
 from spiders.dates import parse_date
+from spiders.layout import json_ld
 
 # Company-name characters: Latin, digits, katakana, kanji and a few joiners; hiragana (particles) ends a name.
 _NAME = r"[A-Za-z0-9\u30A0-\u30FF\u3005\u4E00-\u9FFF&・ー.\-]+"
@@ -190,12 +191,7 @@ def read_feed(body: bytes, content_type: str | None) -> tuple[dict[str, Any], li
 
 def _json_ld_nodes(response: TextResponse) -> list[dict[str, Any]]:
     """Every JSON-LD node of the page (`@graph`s flattened), read by extruct."""
-    from extruct.jsonld import JsonLdExtractor
-
-    try:
-        data = JsonLdExtractor().extract(response.text)
-    except (ValueError, TypeError, AttributeError):
-        return []
+    data = json_ld(response)
     nodes: list[dict[str, Any]] = []
 
     def visit(node: Any) -> None:

@@ -326,3 +326,15 @@ def test_external_entities_are_not_resolved():
     <rss version="2.0"><channel><title>t</title><item><title>&xxe;</title><link>https://a.example/x</link></item></channel></rss>"""
     _, [entry], _ = read_feed(feed, None)
     assert "root:" not in entry["title"]
+
+
+def test_a_malformed_json_ld_script_costs_only_itself():
+    page = """<html lang="en"><head><script type="application/ld+json">{bad json,,}</script>
+    <script type="application/ld+json">{"@type": "NewsArticle", "author": {"@type": "Organization", "name": "Quiet Robotics LLC"}}</script>
+    </head><body><article><h1>Navigation</h1><p>A visual-inertial navigation module that keeps small drones on course
+    without GPS, shipping to defense integrators next year.</p></article></body></html>"""
+    entry = {"title": "Navigation", "link": "https://wire.example/nav", "guid": "", "key": "k", "description": "",
+             "published": "", "author": "", "corp": "", "categories": [], "feed": FEED, "feed_title": "Wire",
+             "language": "en"}
+    [doc] = list(FeedsSpider(feeds=FEED).parse_article(html(entry["link"], page.encode()), entry=entry))
+    assert doc.organizations == ["Quiet Robotics LLC"]

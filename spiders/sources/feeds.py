@@ -41,7 +41,7 @@ from scrapy.http import TextResponse
 from domain.models import DocKind, Document, normalize_text
 from spiders.base import ScoutSpider, check_body, failure_reason, html_to_text, int_arg
 from spiders.dates import parse_date
-from spiders.layout import json_ld
+from spiders.layout import json_ld, ld_types
 
 # Company-name characters: Latin, digits, katakana, kanji and a few joiners; hiragana (particles) ends a name.
 _NAME = r"[A-Za-z0-9\u30A0-\u30FF\u3005\u4E00-\u9FFF&・ー.\-]+"
@@ -150,6 +150,16 @@ def item_key(guid: str, link: str, feed_title: str) -> str:
     return f"{normalize_text(feed_title) or 'feed'}|{key}" if key else ""
 
 
+def _struct_utc(value: Any) -> str:
+    from calendar import timegm
+    from datetime import datetime, timezone
+
+    try:
+        return datetime.fromtimestamp(timegm(value), timezone.utc).isoformat() if value else ""
+    except (TypeError, ValueError, OverflowError):
+        return ""
+
+
 def read_feed(body: bytes, content_type: str | None) -> tuple[dict[str, Any], list[dict[str, Any]], str | None]:
     """(feed info, items as plain dicts, problem or None) of a feed body.
 
@@ -181,6 +191,8 @@ def read_feed(body: bytes, content_type: str | None) -> tuple[dict[str, Any], li
             "guid": guid.strip(),
             "description": description,
             "published": entry.get("published") or entry.get("updated") or entry.get("created") or "",
+            # feedparser's own reading (UTC) of a date format ours does not know
+            "published_utc": _struct_utc(entry.get("published_parsed") or entry.get("updated_parsed")),
             "author": entry.get("author") or "",
             "corp": normalize_text(entry.get("dc_corp") or ""),  # PR TIMES: the company of the release
             "categories": [t.get("term") for t in entry.get("tags") or [] if t.get("term")],
@@ -208,11 +220,6 @@ def _json_ld_nodes(response: TextResponse) -> list[dict[str, Any]]:
     return nodes
 
 
-def _types(node: dict[str, Any]) -> set[str]:
-    types = node.get("@type")
-    return {t for t in (types if isinstance(types, list) else [types]) if isinstance(t, str)}
-
-
 def _names(node: Any) -> list[str]:
     """The names of a JSON-LD value: a node, a list of nodes or a plain string."""
     if isinstance(node, list):
@@ -228,7 +235,7 @@ def site_names(response: TextResponse, nodes: list[dict[str, Any]]) -> list[str]
     names = [n.strip() for n in response.xpath('//meta[@property="og:site_name"]/@content').getall() if n.strip()]
     for node in nodes:
         names += _names(node.get("publisher"))
-        if "WebSite" in _types(node):
+        if "WebSite" in ld_types(node):
             names += _names(node)
     return list(dict.fromkeys(names))
 
@@ -244,10 +251,10 @@ def page_organizations(response: TextResponse, nodes: list[dict[str, Any]], site
     host = (urlsplit(response.url).hostname or "").removeprefix("www.")
     found: list[str] = []
     # the article's own author organizations first, then the other organizations of the page
-    authors = [a for n in nodes if _types(n) & _ARTICLE_TYPES
+    authors = [a for n in nodes if ld_types(n) & _ARTICLE_TYPES
                for a in (n.get("author") if isinstance(n.get("author"), list) else [n.get("author")]) if isinstance(a, dict)]
     for node in authors + nodes:
-        if not _types(node) & _ORGANIZATION_TYPES or node.get("@id") in site_ids:
+        if not ld_types(node) & _ORGANIZATION_TYPES or node.get("@id") in site_ids:
             continue
         url = node.get("url") if isinstance(node.get("url"), str) else ""
         if url and (urlsplit(url).hostname or "").removeprefix("www.") == host:
@@ -260,7 +267,7 @@ def page_organizations(response: TextResponse, nodes: list[dict[str, Any]], site
 
 def page_date(response: TextResponse, nodes: list[dict[str, Any]]):
     """The article's publication time as the page states it (time and zone kept), or None."""
-    candidates = [n.get("datePublished") for n in nodes if _types(n) & _ARTICLE_TYPES]
+    candidates = [n.get("datePublished") for n in nodes if ld_types(n) & _ARTICLE_TYPES]
     candidates += response.xpath(
         '//meta[@property="article:published_time" or @name="article:published_time" or @itemprop="datePublished"'
         ' or @name="pubdate" or @name="publishdate" or @name="date"]/@content').getall()
@@ -402,7 +409,7 @@ class FeedsSpider(ScoutSpider):
         language = entry.get("language")
         if response is not None:
             language = _language(response.xpath("/html/@lang").get()) or language
-        published = parse_date(entry.get("published"))
+        published = parse_date(entry.get("published")) or parse_date(entry.get("published_utc"))
         if published is None and response is not None:
             published = page_date(response, nodes)
         if published is None and metadata is not None and metadata.date:

@@ -338,3 +338,13 @@ def test_a_malformed_json_ld_script_costs_only_itself():
              "language": "en"}
     [doc] = list(FeedsSpider(feeds=FEED).parse_article(html(entry["link"], page.encode()), entry=entry))
     assert doc.organizations == ["Quiet Robotics LLC"]
+
+
+def test_a_date_only_feedparser_knows_is_kept():
+    """A Greek RFC 822 date (an example of feedparser's docs/date-parsing.rst): our parser has no Greek month names,
+    feedparser's reading (the instant, in UTC) stands in."""
+    feed = """<rss version="2.0"><channel><title>t</title>
+    <item><title>A</title><link>https://a.example/1#a</link><description>Lumenwave Technologies Inc. raised.</description>
+    <pubDate>Κυρ, 11 Ιούλ 2004 12:00:00 EST</pubDate></item></channel></rss>""".encode()
+    [doc] = split(FeedsSpider(feeds=FEED).parse(xml(FEED, feed)))[0]
+    assert doc.published.isoformat() == "2004-07-11T17:00:00+00:00"

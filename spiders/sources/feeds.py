@@ -241,8 +241,14 @@ def site_names(response: TextResponse, nodes: list[dict[str, Any]]) -> list[str]
 
 
 def page_organizations(response: TextResponse, nodes: list[dict[str, Any]], site: list[str]) -> list[str]:
-    """JSON-LD organizations of the page that are not the site itself."""
+    """JSON-LD organizations of the page that are not the site itself.
+
+    When the page has an article node, only the organizations it names (author, creator,
+    sourceOrganization, about) count: an Organization node standing beside the article is the site's
+    own (Yoast-style `@graph`s, "Vox Media" beside a Verge story), whatever its name.
+    """
     site_keys = {name_key(n) for n in site}
+    by_id = {n["@id"]: n for n in nodes if isinstance(n.get("@id"), str)}
     site_ids = set()
     for node in nodes:  # what publishers point to by @id is the site's own organization
         for ref in node.get("publisher") if isinstance(node.get("publisher"), list) else [node.get("publisher")]:
@@ -250,10 +256,15 @@ def page_organizations(response: TextResponse, nodes: list[dict[str, Any]], site
                 site_ids.add(ref["@id"])
     host = (urlsplit(response.url).hostname or "").removeprefix("www.")
     found: list[str] = []
-    # the article's own author organizations first, then the other organizations of the page
-    authors = [a for n in nodes if ld_types(n) & _ARTICLE_TYPES
-               for a in (n.get("author") if isinstance(n.get("author"), list) else [n.get("author")]) if isinstance(a, dict)]
-    for node in authors + nodes:
+    articles = [n for n in nodes if ld_types(n) & _ARTICLE_TYPES]
+    named: list[dict[str, Any]] = []
+    for article in articles:  # authors first
+        for key in ("author", "creator", "sourceOrganization", "about"):
+            value = article.get(key)
+            for ref in value if isinstance(value, list) else [value]:
+                if isinstance(ref, dict):
+                    named.append(by_id.get(ref.get("@id"), ref) if len(ref) == 1 and "@id" in ref else ref)
+    for node in named if articles else nodes:
         if not ld_types(node) & _ORGANIZATION_TYPES or node.get("@id") in site_ids:
             continue
         url = node.get("url") if isinstance(node.get("url"), str) else ""

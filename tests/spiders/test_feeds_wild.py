@@ -318,7 +318,8 @@ def test_json_ld_article_author_comes_before_other_organizations_of_the_page():
              "description": "", "published": "", "author": "", "corp": "", "categories": [], "feed": FEED,
              "feed_title": "PR TIMES", "language": "ja"}
     [doc] = list(FeedsSpider(feeds=FEED).parse_article(html(entry["link"], page.encode()), entry=entry))
-    assert doc.organizations[0] == "マリンセンス株式会社" and "PR TIMES" not in doc.organizations
+    # the organization standing beside the article is not named by it: left out
+    assert doc.organizations == ["マリンセンス株式会社"]
 
 
 def test_external_entities_are_not_resolved():
@@ -338,6 +339,23 @@ def test_a_malformed_json_ld_script_costs_only_itself():
              "language": "en"}
     [doc] = list(FeedsSpider(feeds=FEED).parse_article(html(entry["link"], page.encode()), entry=entry))
     assert doc.organizations == ["Quiet Robotics LLC"]
+
+
+def test_organization_beside_the_article_is_the_site_whatever_its_name():
+    page = b"""<html lang="en"><head><meta property="og:site_name" content="The Verge">
+    <script type="application/ld+json">{"@context": "https://schema.org", "@graph": [
+      {"@type": "Organization", "@id": "#vox", "name": "Vox Media"},
+      {"@type": "NewsArticle", "@id": "#story", "headline": "Mesh radios", "author": {"@id": "#writer"},
+       "about": {"@id": "#startup"}},
+      {"@type": "Person", "@id": "#writer", "name": "A. Reporter"},
+      {"@type": "Corporation", "@id": "#startup", "name": "Meshwave Inc."}]}</script>
+    </head><body><article><h1>Mesh radios</h1><p>Engineers flew forty drones in formation to test a mesh radio
+    that keeps links alive when GPS is jammed.</p></article></body></html>"""
+    entry = {"title": "Mesh radios", "link": "https://www.theverge.com/mesh", "guid": "", "key": "k", "description": "",
+             "published": "", "author": "", "corp": "", "categories": [], "feed": FEED, "feed_title": "The Verge",
+             "language": "en"}
+    [doc] = list(FeedsSpider(feeds=FEED).parse_article(html(entry["link"], page), entry=entry))
+    assert doc.organizations == ["Meshwave Inc."]  # named by the article (@id reference), not "Vox Media"
 
 
 def test_a_date_only_feedparser_knows_is_kept():

@@ -366,3 +366,24 @@ def test_a_date_only_feedparser_knows_is_kept():
     <pubDate>Κυρ, 11 Ιούλ 2004 12:00:00 EST</pubDate></item></channel></rss>""".encode()
     [doc] = split(FeedsSpider(feeds=FEED).parse(xml(FEED, feed)))[0]
     assert doc.published.isoformat() == "2004-07-11T17:00:00+00:00"
+
+
+def test_scout_crawl_prints_the_notes_of_a_recovered_feed(scout_home):
+    import typer
+    from typer.testing import CliRunner
+
+    from scout.commands.crawl import register
+    from tests.spiders.loopback import LoopbackSite, Page
+
+    body = fixture_bytes("feedparser/rss2.0noNSwithModules.xml")
+    truncated = body[: body.index(b"</item>") + len(b"</item>") + 10]
+    app = typer.Typer()
+    app.callback()(lambda: None)
+    register(app)
+    pages = {"/robots.txt": Page(b"User-agent: *\nAllow: /\n", "text/plain"),
+             "/feed.xml": Page(truncated, "application/rss+xml")}
+    with LoopbackSite(pages) as site:
+        result = CliRunner().invoke(app, ["crawl", "feeds", "-a", f"feeds={site.url}/feed.xml",
+                                          "-a", f"base_url={site.url}"], env={"SCOUT_CRAWL_DOWNLOAD_DELAY": "0"})
+    assert result.exit_code == 0, result.output
+    assert f"note: {site.url}/feed.xml: ill-formed feed, read leniently" in " ".join(result.output.split())

@@ -184,6 +184,7 @@ class Report:
     need_titles: dict[str, str]
     chart_png: bytes | None
     chart_caption: str
+    watchlists: list = field(default_factory=list)  # service.watch.WatchlistNews, added by attach_watchlist_news
 
     @property
     def is_empty(self) -> bool:

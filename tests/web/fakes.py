@@ -179,6 +179,10 @@ class MemoryLibrary:
         self._idf = {t: math.log(1 + n / c) for t, c in df.items()}
         self._vec = {i: self._weights(tf) for i, tf in self._tf.items()}
 
+    def add(self, doc: Document) -> None:
+        """A document arrives (a crawl): the statistics are rebuilt, as re-indexing would."""
+        self.__init__([*self.docs.values(), doc])
+
     # -- helpers -------------------------------------------------------------------------------------
     @staticmethod
     def _analysed(doc: Document) -> str:

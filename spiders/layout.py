@@ -42,19 +42,32 @@ def _clean(text: Any) -> str:
     return " ".join(str(text or "").split())
 
 
-def _types(node: dict[str, Any]) -> set[str]:
+def ld_types(node: dict[str, Any]) -> set[str]:
     types = node.get("@type")
     return {t for t in (types if isinstance(types, list) else [types]) if isinstance(t, str)}
 
 
-def json_ld_items(response) -> list[Section]:
-    """Named, described items of the page's JSON-LD (ItemList elements first)."""
+def json_ld(response) -> list[Any]:
+    """The page's JSON-LD, read by extruct script by script: a malformed script costs only itself."""
     from extruct.jsonld import JsonLdExtractor
 
+    extractor = JsonLdExtractor()
+    data: list[Any] = []
     try:
-        data = JsonLdExtractor().extract(response.text)
-    except (ValueError, TypeError, AttributeError):
+        scripts = response.xpath('//script[@type="application/ld+json"]')
+    except (AttributeError, ValueError):  # not an HTML/XML response
         return []
+    for script in scripts:
+        try:
+            data.extend(extractor.extract_items(script.root))
+        except (ValueError, TypeError):
+            continue
+    return data
+
+
+def json_ld_items(response) -> list[Section]:
+    """Named, described items of the page's JSON-LD (ItemList elements first)."""
+    data = json_ld(response)
     listed: list[dict[str, Any]] = []
     loose: list[dict[str, Any]] = []
 
@@ -63,10 +76,10 @@ def json_ld_items(response) -> list[Section]:
             for child in node:
                 visit(child, in_list)
         elif isinstance(node, dict):
-            if "ListItem" in _types(node) and isinstance(node.get("item"), dict):
+            if "ListItem" in ld_types(node) and isinstance(node.get("item"), dict):
                 visit(node["item"], True)
                 return
-            if not _types(node) & _PAGE_TYPES:
+            if not ld_types(node) & _PAGE_TYPES:
                 (listed if in_list else loose).append(node)
             for key, value in node.items():
                 if key not in ("publisher", "author", "provider", "isPartOf") and isinstance(value, (dict, list)):
@@ -74,7 +87,7 @@ def json_ld_items(response) -> list[Section]:
 
     visit(data)
     sections = []
-    for node in listed or [n for n in loose if _types(n) & _ITEM_TYPES]:
+    for node in listed or [n for n in loose if ld_types(n) & _ITEM_TYPES]:
         title, text = _clean(node.get("name") or node.get("headline")), _clean(node.get("description"))
         if title and len(text) >= MIN_TEXT:
             url = node.get("url") if isinstance(node.get("url"), str) else None

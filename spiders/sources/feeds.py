@@ -41,6 +41,7 @@ from scrapy.http import TextResponse
 from domain.models import DocKind, Document, normalize_text
 from spiders.base import ScoutSpider, check_body, failure_reason, html_to_text, int_arg
 from spiders.dates import parse_date
+from spiders.layout import json_ld, ld_types
 
 # Company-name characters: Latin, digits, katakana, kanji and a few joiners; hiragana (particles) ends a name.
 _NAME = r"[A-Za-z0-9\u30A0-\u30FF\u3005\u4E00-\u9FFF&・ー.\-]+"
@@ -149,6 +150,16 @@ def item_key(guid: str, link: str, feed_title: str) -> str:
     return f"{normalize_text(feed_title) or 'feed'}|{key}" if key else ""
 
 
+def _struct_utc(value: Any) -> str:
+    from calendar import timegm
+    from datetime import datetime, timezone
+
+    try:
+        return datetime.fromtimestamp(timegm(value), timezone.utc).isoformat() if value else ""
+    except (TypeError, ValueError, OverflowError):
+        return ""
+
+
 def read_feed(body: bytes, content_type: str | None) -> tuple[dict[str, Any], list[dict[str, Any]], str | None]:
     """(feed info, items as plain dicts, problem or None) of a feed body.
 
@@ -180,6 +191,8 @@ def read_feed(body: bytes, content_type: str | None) -> tuple[dict[str, Any], li
             "guid": guid.strip(),
             "description": description,
             "published": entry.get("published") or entry.get("updated") or entry.get("created") or "",
+            # feedparser's own reading (UTC) of a date format ours does not know
+            "published_utc": _struct_utc(entry.get("published_parsed") or entry.get("updated_parsed")),
             "author": entry.get("author") or "",
             "corp": normalize_text(entry.get("dc_corp") or ""),  # PR TIMES: the company of the release
             "categories": [t.get("term") for t in entry.get("tags") or [] if t.get("term")],
@@ -190,12 +203,7 @@ def read_feed(body: bytes, content_type: str | None) -> tuple[dict[str, Any], li
 
 def _json_ld_nodes(response: TextResponse) -> list[dict[str, Any]]:
     """Every JSON-LD node of the page (`@graph`s flattened), read by extruct."""
-    from extruct.jsonld import JsonLdExtractor
-
-    try:
-        data = JsonLdExtractor().extract(response.text)
-    except (ValueError, TypeError, AttributeError):
-        return []
+    data = json_ld(response)
     nodes: list[dict[str, Any]] = []
 
     def visit(node: Any) -> None:
@@ -210,11 +218,6 @@ def _json_ld_nodes(response: TextResponse) -> list[dict[str, Any]]:
 
     visit(data)
     return nodes
-
-
-def _types(node: dict[str, Any]) -> set[str]:
-    types = node.get("@type")
-    return {t for t in (types if isinstance(types, list) else [types]) if isinstance(t, str)}
 
 
 def _names(node: Any) -> list[str]:
@@ -232,14 +235,20 @@ def site_names(response: TextResponse, nodes: list[dict[str, Any]]) -> list[str]
     names = [n.strip() for n in response.xpath('//meta[@property="og:site_name"]/@content').getall() if n.strip()]
     for node in nodes:
         names += _names(node.get("publisher"))
-        if "WebSite" in _types(node):
+        if "WebSite" in ld_types(node):
             names += _names(node)
     return list(dict.fromkeys(names))
 
 
 def page_organizations(response: TextResponse, nodes: list[dict[str, Any]], site: list[str]) -> list[str]:
-    """JSON-LD organizations of the page that are not the site itself."""
+    """JSON-LD organizations of the page that are not the site itself.
+
+    When the page has an article node, only the organizations it names (author, creator,
+    sourceOrganization, about) count: an Organization node standing beside the article is the site's
+    own (Yoast-style `@graph`s, "Vox Media" beside a Verge story), whatever its name.
+    """
     site_keys = {name_key(n) for n in site}
+    by_id = {n["@id"]: n for n in nodes if isinstance(n.get("@id"), str)}
     site_ids = set()
     for node in nodes:  # what publishers point to by @id is the site's own organization
         for ref in node.get("publisher") if isinstance(node.get("publisher"), list) else [node.get("publisher")]:
@@ -247,11 +256,16 @@ def page_organizations(response: TextResponse, nodes: list[dict[str, Any]], site
                 site_ids.add(ref["@id"])
     host = (urlsplit(response.url).hostname or "").removeprefix("www.")
     found: list[str] = []
-    # the article's own author organizations first, then the other organizations of the page
-    authors = [a for n in nodes if _types(n) & _ARTICLE_TYPES
-               for a in (n.get("author") if isinstance(n.get("author"), list) else [n.get("author")]) if isinstance(a, dict)]
-    for node in authors + nodes:
-        if not _types(node) & _ORGANIZATION_TYPES or node.get("@id") in site_ids:
+    articles = [n for n in nodes if ld_types(n) & _ARTICLE_TYPES]
+    named: list[dict[str, Any]] = []
+    for article in articles:  # authors first
+        for key in ("author", "creator", "sourceOrganization", "about"):
+            value = article.get(key)
+            for ref in value if isinstance(value, list) else [value]:
+                if isinstance(ref, dict):
+                    named.append(by_id.get(ref.get("@id"), ref) if len(ref) == 1 and "@id" in ref else ref)
+    for node in named if articles else nodes:
+        if not ld_types(node) & _ORGANIZATION_TYPES or node.get("@id") in site_ids:
             continue
         url = node.get("url") if isinstance(node.get("url"), str) else ""
         if url and (urlsplit(url).hostname or "").removeprefix("www.") == host:
@@ -264,7 +278,7 @@ def page_organizations(response: TextResponse, nodes: list[dict[str, Any]], site
 
 def page_date(response: TextResponse, nodes: list[dict[str, Any]]):
     """The article's publication time as the page states it (time and zone kept), or None."""
-    candidates = [n.get("datePublished") for n in nodes if _types(n) & _ARTICLE_TYPES]
+    candidates = [n.get("datePublished") for n in nodes if ld_types(n) & _ARTICLE_TYPES]
     candidates += response.xpath(
         '//meta[@property="article:published_time" or @name="article:published_time" or @itemprop="datePublished"'
         ' or @name="pubdate" or @name="publishdate" or @name="date"]/@content').getall()
@@ -406,7 +420,7 @@ class FeedsSpider(ScoutSpider):
         language = entry.get("language")
         if response is not None:
             language = _language(response.xpath("/html/@lang").get()) or language
-        published = parse_date(entry.get("published"))
+        published = parse_date(entry.get("published")) or parse_date(entry.get("published_utc"))
         if published is None and response is not None:
             published = page_date(response, nodes)
         if published is None and metadata is not None and metadata.date:

@@ -194,15 +194,29 @@ class WebSettings(_Settings):
     port: int = 8700
     """Port of `scout serve`."""
     token: SecretStr | None = None
-    """API token (secret): required on every route when set, and for any non-loopback bind."""
+    """Shared analyst token (secret; user `token`): required on every route when set; named users (`scout users add`) replace it."""
+
+
+class AnalystSettings(_Settings):
+    """Analysts' state: users, judgements, watchlists, audit log (`SCOUT_ANALYST_*`)."""
+
+    model_config = SettingsConfigDict(env_prefix="SCOUT_ANALYST_", extra="ignore", use_attribute_docstrings=True)
+
+    database_url: SecretStr | None = None
+    """SQLAlchemy URL of a shared database (e.g. postgresql+psycopg://scout:...@db/dualscout); empty: SQLite at $SCOUT_HOME/analyst.sqlite."""
+
+    @property
+    def path(self) -> Path:
+        return self.home / "analyst.sqlite"
 
 
 # -- bad values ------------------------------------------------------------------------------------------------
-CONCERNS: tuple[type[_Settings], ...] = (CrawlSettings, NlpSettings, IndexSettings, ReportSettings, WebSettings)
+CONCERNS: tuple[type[_Settings], ...] = (CrawlSettings, NlpSettings, IndexSettings, ReportSettings, WebSettings,
+                                         AnalystSettings)
 
 
 def _shown_value(env: str, value: object) -> str:
-    if any(word in env for word in ("TOKEN", "PASSWORD", "API_KEY", "APPID", "SECRET")):
+    if any(word in env for word in ("TOKEN", "PASSWORD", "API_KEY", "APPID", "SECRET", "DATABASE_URL")):
         return "(hidden)"
     text = str(value)
     return repr(text if len(text) <= 80 else text[:77] + "...")

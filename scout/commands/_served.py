@@ -39,12 +39,14 @@ def index_identity() -> dict[str, str]:
     return {"backend": settings.backend, "path": str(Path(settings.resolved_path).resolve())}
 
 
-def advertise(url: str, home: Path | None = None) -> Path:
-    """Write the serve file (atomically) for this process; returns its path."""
+def advertise(url: str, home: Path | None = None, gated: bool = False) -> Path:
+    """Write the serve file (atomically) for this process; returns its path. `gated`: the server asks for a
+    token (a shared one or named users'), so only a CLI that has one (SCOUT_WEB_TOKEN) uses it."""
     path = serve_file(home)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(f".{os.getpid()}.tmp")
-    tmp.write_text(json.dumps({"url": url, "pid": os.getpid(), "index": index_identity()}), encoding="utf-8")
+    tmp.write_text(json.dumps({"url": url, "pid": os.getpid(), "index": index_identity(), "gated": gated}),
+                   encoding="utf-8")
     os.replace(tmp, path)
     return path
 
@@ -109,6 +111,9 @@ class ServedLibrary:
                 detail = json.loads(exc.read().decode("utf-8")).get("detail", "")
             except (ValueError, AttributeError, OSError):
                 detail = ""
+            if exc.code in (401, 403):
+                detail = (f"scout serve at {self.url} refused this command's token (HTTP {exc.code}); set "
+                          "SCOUT_WEB_TOKEN to a valid token")
             raise ServedError(exc.code, str(detail) or f"HTTP {exc.code}") from None
 
     def healthy(self) -> bool:
@@ -181,5 +186,8 @@ def served_library(home: Path | None = None) -> ServedLibrary | None:
         return None
     if info.get("index") != index_identity():
         return None
-    library = ServedLibrary(info["url"], _token())
+    token = _token()
+    if info.get("gated") and not token:
+        return None  # it would answer 401: open the index here (through the server's index routes)
+    library = ServedLibrary(info["url"], token)
     return library if library.healthy() else None

@@ -73,5 +73,7 @@ def register(app: typer.Typer) -> None:
             console.print(f"rejects: {CrawlSettings().rejects_path}")
         for error in stats.errors:
             console.print(f"[yellow]warning:[/] {error}", highlight=False)
+        for note in stats.notes:
+            console.print(f"note: {note}", markup=False)
         if failure is not None:
             fail(str(failure))

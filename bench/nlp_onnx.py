@@ -54,7 +54,7 @@ def main() -> None:
     docs = [r for r in rows if r["id"] in wanted] + others[: args.docs]
     doc_ids = [d["id"] for d in docs]
 
-    variants = [("torch", NlpSettings(cache=False)),
+    variants = [("torch", NlpSettings(cache=False, backend="torch")),
                 ("onnx fp32", NlpSettings(cache=False, backend="onnx")),
                 ("onnx int8", NlpSettings(cache=False, backend="onnx", onnx_int8=True))]
     base = SentenceTransformerEmbedder(variants[0][1])

@@ -77,7 +77,7 @@ def main() -> None:
     parser.add_argument("--onnx-int8", action="store_true", help="also time the stage on the ONNX int8 backend")
     args = parser.parse_args()
 
-    settings = NlpSettings(cache=False)
+    settings = NlpSettings(cache=False, backend="torch")
     embedder = SentenceTransformerEmbedder(settings)
     model = embedder.model
     sparse = NoSparse()

@@ -3,10 +3,12 @@
 The default model is the packaged all-MiniLM-L6-v2, loaded by path (no download). Any sentence-transformers
 name or path is configurable (`SCOUT_NLP_MODEL`). The model loads lazily, once, on first use.
 
-ONNX backend (`SCOUT_NLP_BACKEND=onnx`, `SCOUT_NLP_ONNX_INT8=1`): the transformer is exported locally from the
-model's own weights with `torch.onnx` into `$SCOUT_HOME/models/<model>/` (int8 with onnxruntime's dynamic
-quantization) and run with onnxruntime; pooling and normalization follow the model's sentence-transformers
-config.
+ONNX backend (`SCOUT_NLP_BACKEND=onnx`, the default; `SCOUT_NLP_ONNX_INT8=1` for int8): the transformer is
+exported locally (once) from the model's own weights with `torch.onnx` into `$SCOUT_HOME/models/<model>/` (int8
+with onnxruntime's dynamic quantization) and run with onnxruntime; pooling and normalization follow the model's
+sentence-transformers config. The fp32 export is checked once against the model on a probe sentence; a model
+it cannot reproduce (e.g. a Dense head) is embedded with PyTorch, with a warning. fp32 gives the model's
+vectors (to 1e-5) at 1.6x PyTorch's speed, so it is the default.
 
 Short inputs (a search query, a need's title) take a one-thread ONNX Runtime session of the same export
 (`SCOUT_NLP_QUERY_BACKEND`, default `auto`): about twice as fast as PyTorch for one short text, with the same
@@ -166,6 +168,7 @@ class SentenceTransformerEmbedder:
         self._onnx_lock = threading.Lock()
         self.small_input_chars = SMALL_INPUT_CHARS
         self._light: LightModel | bool | None = None  # False: the folder needs the model itself
+        self._export_ok = False  # the export was checked against the model in this process
 
     # -- lazy loading -------------------------------------------------------------------------------------
     @property
@@ -230,8 +233,8 @@ class SentenceTransformerEmbedder:
         small = sum(len(t) for t in texts) <= self.small_input_chars and len(texts) <= self.batch_size
         if small and (session := self._query_session()) is not None:
             return self._encode_onnx(list(texts), session)
-        if self.settings.backend == "onnx":
-            return self._encode_onnx(list(texts), self._session())
+        if self.settings.backend == "onnx" and (session := self._session()) is not None:
+            return self._encode_onnx(list(texts), session)
         model = self.model
         if small:
             with _one_thread():
@@ -332,10 +335,37 @@ class SentenceTransformerEmbedder:
         return self.onnx_dir() / "query-verified.json"
 
     def _light_ready(self) -> bool:
-        """Short inputs can run without the model: a modelled folder, an export, and (torch backend) its check."""
-        if self.light is None or not self._export_path().exists():
-            return False
-        return self.settings.backend == "onnx" or self._verified_path().exists()
+        """Short inputs can run without the model: a modelled folder, an export, and the export's check."""
+        return self.light is not None and self._export_path().exists() and self._verified_path().exists()
+
+    def _ensure_verified(self) -> None:
+        """Check once per export that the fp32 export reproduces the model: the model's own vector for a probe
+        sentence (to 1e-4), else ValueError (a model with modules the export leaves out, such as a Dense head).
+        The check loads the model; its result is kept in `query-verified.json` when the torch-free tokenizer
+        gives the model's ids too, so later processes trust the export without torch."""
+        if self._export_ok or self._verified_path().exists():
+            self._export_ok = True
+            return
+        fp32 = self.export_onnx(quantized=False)
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = 1
+        session = ort.InferenceSession(str(fp32), options, providers=["CPUExecutionProvider"])
+        probe = ["a probe sentence for the query encoder"]
+        with _one_thread():
+            expected = self._encode_small(probe)
+        got = self._encode_onnx(probe, (session, [i.name for i in session.get_inputs()]))
+        diff = float(np.max(np.abs(got - expected)))
+        if diff > 1e-4:
+            raise ValueError("the ONNX export does not reproduce the model's vectors")
+        self._export_ok = True
+        if self.light is not None:
+            light_ids = self.light.encode_inputs(probe, self.max_seq_length)["input_ids"]
+            model_ids = self.tokenizer(probe, padding=True, truncation=True, max_length=self.max_seq_length,
+                                       return_tensors="np")["input_ids"]
+            if light_ids.shape == model_ids.shape and (light_ids == model_ids).all():
+                self._verified_path().write_text(json.dumps({"source": self.location, "max_abs_diff": diff}))
 
     def prepare_query_encoder(self) -> bool:
         """Make (once) and check the ONNX query encoder now, e.g. at the end of an ingest, so a later cold
@@ -357,19 +387,27 @@ class SentenceTransformerEmbedder:
         session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         return session, [i.name for i in session.get_inputs()]
 
-    def _session(self) -> tuple:
+    def _session(self) -> tuple | None:
+        """The ONNX Runtime session of the onnx backend, or None: its export cannot reproduce the model (a
+        warning says why) and documents are embedded with torch."""
         if self._onnx is None:
             with self._onnx_lock:
                 if self._onnx is None:
-                    self._onnx = self._open_session(max(1, min(os.cpu_count() or 1, 4)))
-        return self._onnx
+                    try:
+                        self._ensure_verified()
+                        self._onnx = self._open_session(max(1, min(os.cpu_count() or 1, 4)))
+                    except Exception as exc:  # noqa: BLE001 - keep the known-good encoder
+                        log.warning("embedding with torch: the ONNX export is unavailable (%s)", exc)
+                        self._onnx = False
+        return self._onnx or None
 
     def _query_session(self) -> tuple | None:
         """The one-thread ONNX Runtime session for short inputs, or None: torch (or the onnx backend) runs them.
 
         With `backend=onnx` it runs the backend's own export (int8 included), so queries and documents share
-        one encoder. With `backend=torch` it runs the fp32 export, accepted only if it gives the model's own
-        vector for a probe sentence (a model with modules this export leaves out fails that and keeps torch).
+        one encoder; with `backend=torch` the fp32 export. Either is used only once the fp32 export gave the
+        model's own vector for a probe sentence (a model with modules the export leaves out fails that and
+        keeps torch; see `_ensure_verified`).
         """
         if self._query_onnx is None:
             with self._onnx_lock:
@@ -382,30 +420,13 @@ class SentenceTransformerEmbedder:
         if wanted == "torch":
             return False
         try:
-            if self._model is None and self._light_ready():
-                return self._open_session(1)  # checked when it was made: no torch in this process
-            session = self._open_session(1)
-            if self.settings.backend == "torch":
-                probe = ["a probe sentence for the query encoder"]
-                with _one_thread():
-                    expected = self._encode_small(probe)
-                got = self._encode_onnx(probe, session)
-                diff = float(np.max(np.abs(got - expected)))
-                if diff > 1e-4:
-                    raise ValueError("the ONNX export does not reproduce the model's vectors")
-                if self.light is not None:
-                    # the torch-free tokenizer must give the model's ids too, or later processes keep torch
-                    light_ids = self.light.encode_inputs(probe, self.max_seq_length)["input_ids"]
-                    model_ids = self.tokenizer(probe, padding=True, truncation=True, max_length=self.max_seq_length,
-                                               return_tensors="np")["input_ids"]
-                    if light_ids.shape == model_ids.shape and (light_ids == model_ids).all():
-                        self._verified_path().write_text(json.dumps({"source": self.location, "max_abs_diff": diff}))
-            return session
+            if not (self._model is None and self._light_ready()):  # else: checked when it was made, no torch here
+                self._ensure_verified()
+            return self._open_session(1)
         except Exception as exc:  # noqa: BLE001 - any failure means: keep the slower, known-good encoder
             if wanted == "onnx":
                 raise
-            log.warning("short inputs are encoded with %s: the ONNX query session is unavailable (%s)",
-                        self.settings.backend, exc)
+            log.warning("short inputs are encoded with torch: the ONNX query session is unavailable (%s)", exc)
             return False
 
     def _pooling_mode(self) -> str:

@@ -26,7 +26,7 @@ def torch_embedder(real_embedder):
     from nlp.embedder import SentenceTransformerEmbedder
     from domain.settings import NlpSettings
 
-    embedder = SentenceTransformerEmbedder(NlpSettings(cache=False, query_backend="torch"))
+    embedder = SentenceTransformerEmbedder(NlpSettings(cache=False, backend="torch", query_backend="torch"))
     embedder._model = real_embedder.model
     return embedder
 
@@ -83,6 +83,8 @@ def test_a_model_the_export_cannot_reproduce_keeps_torch_for_queries(real_embedd
         got = embedder.encode(texts)
     assert embedder._query_session() is None
     assert "ONNX query session is unavailable" in caplog.text
+    assert embedder.encode(["a long text " * 60]).shape == (1, 384)  # documents too fall back to torch
+    assert embedder._session() is None
     expected = model.encode(texts, normalize_embeddings=True, convert_to_numpy=True)
     np.testing.assert_allclose(got, expected, atol=1e-5)
     strict = SentenceTransformerEmbedder(NlpSettings(cache=False, onnx_dir=tmp_path, query_backend="onnx"))
@@ -118,3 +120,52 @@ def test_onnx_export_agrees_with_torch(torch_embedder, tmp_path, monkeypatch):
     # the export must leave the shared model as it found it: in eval mode (no dropout), same vectors
     assert not any(module.training for module in torch_embedder.model.modules())
     np.testing.assert_allclose(torch_embedder.encode(texts), a, atol=1e-5)
+
+
+def test_the_torch_free_tokenizer_gives_the_models_ids(real_embedder):
+    light = real_embedder.light
+    assert light is not None and light.dim == 384 and light.max_seq_length == 256 and light.pooling == "mean"
+    texts = ["Radar-absorbing metamaterials, ÉTÉ façade", "量子センシングを用いたGNSS非依存航法", "x " * 600, "",
+             "  tabs\tand\nnewlines  ", "UAV swarm — 2024 (c) ①② don't", "株式会社テスト(株)と東北大学"]
+    model_tokenizer = real_embedder.model.tokenizer
+    expected = [len(ids) for ids in model_tokenizer(texts, add_special_tokens=False, truncation=False,
+                                                    verbose=False)["input_ids"]]
+    assert light.count_tokens(texts) == expected
+    ours = light.encode_inputs(texts, 256)
+    theirs = model_tokenizer(texts, padding=True, truncation=True, max_length=256, return_tensors="np")
+    for name in ("input_ids", "attention_mask", "token_type_ids"):
+        np.testing.assert_array_equal(ours[name], theirs[name])
+
+
+def test_a_cold_query_process_never_imports_torch(real_embedder, onnx_exports, tmp_path):
+    """Once the export is made and checked (here by the session fixture's first query), a new process encodes
+    queries on ONNX Runtime with the torch-free tokenizer: same vectors, no torch, no transformers."""
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    pytest.importorskip("onnxruntime")
+    assert real_embedder.prepare_query_encoder()
+    assert any(onnx_exports.rglob("query-verified.json"))
+    texts = ["compact quantum magnetometer", "radar absorbing metamaterial for drones"]
+    probe = (
+        "import json, sys\n"
+        "from domain.settings import NlpSettings\n"
+        "from nlp.pipeline import Enricher\n"
+        "enricher = Enricher(NlpSettings(cache=False))\n"
+        f"vectors = [enricher.embedder.encode([t])[0].tolist() for t in {texts!r}]\n"
+        "enricher.query('radar absorbing metamaterial')\n"
+        "print(json.dumps({'torch': 'torch' in sys.modules, 'transformers': 'transformers' in sys.modules,"
+        " 'vectors': vectors}))\n")
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PYTHONPATH": str(root), "SCOUT_NLP_ONNX_DIR": str(onnx_exports),
+           "SCOUT_HOME": str(tmp_path)}
+    done = subprocess.run([sys.executable, "-c", probe], env=env, cwd=root, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["torch"] is False and result["transformers"] is False
+    expected = real_embedder.model.encode(texts, normalize_embeddings=True, convert_to_numpy=True)
+    np.testing.assert_allclose(np.array(result["vectors"], dtype=np.float32), expected, atol=1e-5)

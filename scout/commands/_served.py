@@ -151,25 +151,24 @@ class ServedLibrary:
                 raise KeyError(need_id) from None
             raise
 
-    def document(self, doc_id: str):
-        from domain.models import Document
-
+    def _one_or_none(self, path: str, model):
+        """The model at `path`, or None where the server answers 404 (an unknown id or name)."""
         try:
-            return Document.model_validate(self._get(f"/api/documents/{urllib.parse.quote(doc_id, safe='')}"))
+            return model.model_validate(self._get(path))
         except ServedError as exc:
             if exc.status == 404:
                 return None
             raise
+
+    def document(self, doc_id: str):
+        from domain.models import Document
+
+        return self._one_or_none(f"/api/documents/{urllib.parse.quote(doc_id, safe='')}", Document)
 
     def organization(self, name_or_key: str):
         from service.library import OrgProfile
 
-        try:
-            return OrgProfile.model_validate(self._get(f"/api/orgs/{urllib.parse.quote(name_or_key, safe='')}"))
-        except ServedError as exc:
-            if exc.status == 404:
-                return None
-            raise
+        return self._one_or_none(f"/api/orgs/{urllib.parse.quote(name_or_key, safe='')}", OrgProfile)
 
     def all_matches(self, limit_per_need: int = 20) -> Iterable:
         for need in self.needs():

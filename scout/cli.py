@@ -52,7 +52,7 @@ def _one_line(exc: BaseException) -> list[str] | None:
     lines = explain_settings_error(exc)
     if lines:
         return lines
-    if type(exc).__name__ == "IndexLockedError":
+    if type(exc).__name__ in ("IndexLockedError", "PrefectServerError"):
         return [str(exc)]
     return None
 

@@ -83,6 +83,10 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+class PrefectServerError(RuntimeError):
+    """Prefect's API server did not start (the message says why and where its log is)."""
+
+
 def _flush_prefect_logs() -> None:
     """Send the flow runs' buffered log lines while the server is still up (else: "Error logging to API")."""
     for module, name in (("prefect.logging.handlers", "APILogWorker"), ("prefect.events.worker", "EventsWorker")):
@@ -127,7 +131,7 @@ def flow_server(home: Path, status=None, timeout: float = SERVER_STARTUP_TIMEOUT
         try:
             wait_healthy(api_url, timeout=timeout, process=server)
         except (RuntimeError, TimeoutError) as exc:
-            raise RuntimeError(f"{exc}; see {log_path}") from None
+            raise PrefectServerError(f"{exc}; see {log_path}") from None
         say(f"Prefect's API server is up ({time.monotonic() - started:.0f} s)")
         with temporary_settings(updates={PREFECT_API_URL: api_url}):
             previous = os.environ.get("PREFECT_API_URL")

@@ -126,7 +126,9 @@ def schedule(
             server.__exit__(None, None, None)
     except KeyboardInterrupt:  # stopped while the server was starting
         console.print("stopped")
-    except (RuntimeError, TimeoutError) as exc:
+    except typer.Exit:  # fail() above (click's Exit is a RuntimeError too)
+        raise
+    except (RuntimeError, TimeoutError) as exc:  # the port is taken, the server did not start, deploy failed
         fail(str(exc))
     finally:
         lock.release()

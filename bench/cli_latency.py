@@ -6,7 +6,8 @@ Japanese (every run a different query, so no cache answers), `scout match NEED` 
 with no server (the CLI opens the index itself), then with a `scout serve` running on the same SCOUT_HOME,
 which the CLI discovers and asks instead. CPU time is the child's user+system time (getrusage).
 
-Needs a demo index: `make demo` (or `scout demo`) first, in the same SCOUT_HOME.
+Runs on the demo index in SCOUT_HOME (`make demo` makes it); where there is none, it runs `scout demo` into a
+temporary SCOUT_HOME first (minutes).
 
     PYTHONPATH=$PWD python bench/cli_latency.py [--home var] [--runs 10]
 """
@@ -113,7 +114,13 @@ def main() -> None:
            "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p),
            "COLUMNS": "160"}
     if not (home / "index").exists():
-        raise SystemExit(f"no index in {home}: run `make demo` (or SCOUT_HOME={home} scout demo) first")
+        import tempfile
+
+        home = Path(tempfile.mkdtemp(prefix="dualscout-cli-bench-"))
+        env["SCOUT_HOME"] = str(home)
+        print(f"no demo index in {opts.home}: running `scout demo` into {home} first", file=sys.stderr)
+        subprocess.run([sys.executable, "-m", "scout", "demo"], cwd=ROOT, env=env, check=True,
+                       stdout=subprocess.DEVNULL)
     needs = json.loads(subprocess.run([sys.executable, "-m", "scout", "needs", "--json"], cwd=ROOT, env=env,
                                       capture_output=True, text=True, check=True).stdout)
     if not needs:

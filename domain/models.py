@@ -257,4 +257,5 @@ class IngestStats(BaseModel):
     updated: int = 0
     unchanged: int = 0
     rejected: int = 0
+    duplicates: int = 0  # new ids whose content is already indexed under another id (recorded, not indexed)
     passages_embedded: int = 0

@@ -326,6 +326,18 @@ class Index:
         for h in self._scan(where, payload=["document"]):
             yield Document.model_validate(h.payload["document"])
 
+    def content_hash_owners(self, hashes: Sequence[str]) -> dict[str, str]:
+        """content hash -> id of a stored document with that content (the oldest id when several share it)."""
+        if not hashes:
+            return {}
+        where = Where((Cond("point", value=DOC_POINT), Cond("content_hash", any=tuple(sorted(set(hashes))))))
+        owners: dict[str, str] = {}
+        for h in self._scan(where, payload=["doc_id", "content_hash"]):
+            chash, doc_id = h.payload.get("content_hash"), h.payload["doc_id"]
+            if chash and (chash not in owners or doc_id < owners[chash]):
+                owners[chash] = doc_id
+        return owners
+
     def count(self, filters: SearchFilters | None = None) -> int:
         """Number of documents matching the filters."""
         return self.backend.count(filters_to_where(filters).and_(Cond("point", value=DOC_POINT)))

@@ -155,6 +155,15 @@ class Overview:
         return sum(s.fetched for s in self.sources)
 
     @property
+    def records(self) -> int:
+        """Documents the crawls read (new, updated or unchanged); `fetched` counts pages, which may hold many."""
+        return sum(s.new + s.updated + s.unchanged for s in self.sources)
+
+    @property
+    def runs(self) -> int:
+        return sum(s.runs for s in self.sources)
+
+    @property
     def new_documents(self) -> int:
         return sum(s.new for s in self.sources)
 

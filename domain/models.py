@@ -190,6 +190,19 @@ class Evidence(BaseModel):
     text: str
 
 
+class Version(BaseModel):
+    """One document of a technology shown as one result (Phase I and Phase II of one award, one announcement
+    under two URLs): grouped at query time, each still stored as its own document."""
+
+    doc_id: str
+    title: str
+    label: str  # "Phase II 2019"; without a phase, the source and year
+    url: str = ""
+    source: str = ""
+    published: datetime | None = None
+    score: float | None = None
+
+
 class Match(BaseModel):
     need_id: str
     doc_id: str
@@ -207,6 +220,7 @@ class Match(BaseModel):
     organizations: list[str] = Field(default_factory=list)
     published: datetime | None = None
     is_new: bool = False
+    versions: list[Version] = Field(default_factory=list)  # this result's documents, oldest first, when several
 
 
 class OrgMatch(BaseModel):
@@ -240,6 +254,7 @@ class SearchHit(BaseModel):
     concepts: list[str] = Field(default_factory=list)
     published: datetime | None = None
     evidence: Evidence | None = None
+    versions: list[Version] = Field(default_factory=list)  # as Match.versions
 
 
 class NeedMatches(BaseModel):

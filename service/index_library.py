@@ -8,16 +8,23 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from index.backends.base import Cond
+from index.grouping import Member, cosine_lookup, group_members, mean_vectors, versions_of
 from index.rank import Ranker
 from index.store import DOC_POINT, Index, filters_to_where
 from nlp.orgs import normalize_org
 from nlp.passages import analysed_text
 from nlp.pipeline import Enricher, clean_control
+from service.evidence import focus
 from service.library import OrgProfile, SearchResult
 from domain.models import Document, DocKind, Evidence, Match, NeedMatches, OrgMatch, SearchFilters, SearchHit
 from domain.settings import IndexSettings, NlpSettings
 
 FACETS = ("kind", "source", "language", "concept", "area", "year")
+# Search facets count the query's hits: its best FACET_HITS results (a result grouping several versions counts
+# once), not the whole corpus.
+FACET_HITS = 100
+_FACET_FIELDS = {"kind": "kind", "source": "source", "language": "language", "concept": "concepts",
+                 "area": "areas", "year": "year"}
 
 
 def _analysed(doc: Document | dict) -> str:
@@ -40,6 +47,27 @@ def _as_written(evidence: Evidence | None, analysed: str | None) -> Evidence | N
     return evidence.model_copy(update={"text": source})
 
 
+def _newest_years_first(facets: dict[str, dict[str, int]]) -> dict[str, dict[str, int]]:
+    years = facets.pop("year", {})
+    if years:  # newest year first, like the result list
+        facets["year"] = dict(sorted(years.items(), reverse=True))
+    return facets
+
+
+def _count_facets(payloads: list[dict]) -> dict[str, dict[str, int]]:
+    """Facet counts over some documents' payloads, most frequent value first."""
+    out: dict[str, dict[str, int]] = {}
+    for facet, field in _FACET_FIELDS.items():
+        counts: Counter = Counter()
+        for payload in payloads:
+            value = payload.get(field)
+            for v in (value if isinstance(value, list) else [value]):
+                if v not in (None, ""):
+                    counts[str(v)] += 1
+        out[facet] = dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+    return _newest_years_first(out)
+
+
 def _hit(doc: Document, payload: dict | None = None) -> SearchHit:
     payload = payload or {}
     return SearchHit(doc_id=doc.id, score=0.0, title=doc.title, url=doc.url, kind=doc.kind, source=doc.source,
@@ -60,17 +88,18 @@ class IndexLibrary:
     # -- Library -------------------------------------------------------------------------------------
     def search(self, query: str, filters: SearchFilters | None = None, limit: int = 20) -> SearchResult:
         filters = filters or SearchFilters()
-        if query.strip():
-            hits = self.ranker.search(query, filters, limit)
-            texts = self._analysed_texts([h.doc_id for h in hits])
-            hits = [h.model_copy(update={"evidence": _as_written(h.evidence, texts.get(h.doc_id))}) for h in hits]
-        else:  # browsing by filters alone (concept and organization links on the pages)
+        if not query.strip():  # browsing by filters alone (concept and organization links on the pages)
             hits = [_hit(d, p) for d, p in self._browse(filters, limit)]
-        facets = self.index.facets(filters, keys=FACETS)
-        years = facets.pop("year", {})
-        if years:  # newest year first, like the result list
-            facets["year"] = dict(sorted(years.items(), reverse=True))
-        return SearchResult(query=query, hits=hits, facets=facets)
+            facets = self.index.facets(filters, keys=FACETS)
+            return SearchResult(query=query, hits=hits, facets=_newest_years_first(facets))
+        hits = self.ranker.search(query, filters, max(limit, FACET_HITS))
+        payloads = self.index.get_many([h.doc_id for h in hits], ["document", *_FACET_FIELDS.values()])
+        texts = {d: _analysed(p["document"]) for d, p in payloads.items() if p.get("document")}
+        hits = self._grouped(hits, texts)
+        facets = _count_facets([payloads.get(h.doc_id, {}) for h in hits])
+        shown = [h.model_copy(update={"evidence": focus(_as_written(h.evidence, texts.get(h.doc_id)), query,
+                                                        title=h.title)}) for h in hits[:limit]]
+        return SearchResult(query=query, hits=shown, facets=facets, facet_hits=len(hits))
 
     def needs(self) -> list[Document]:
         return sorted(self.index.documents(kind=DocKind.need), key=lambda d: (d.source, d.title))
@@ -81,13 +110,30 @@ class IndexLibrary:
         doc = self.index.get(need_id)
         if doc is None or doc.kind != DocKind.need:
             raise KeyError(f"unknown need id {need_id!r}")
-        result = self.ranker.match(need_id, limit=limit)
+        # Versions of one technology fold into one result: ask for more, so that `limit` results remain.
+        result = self.ranker.match(need_id, limit=2 * limit + 10)
         need_text = _analysed(result.need)
         texts = self._analysed_texts([m.doc_id for m in result.matches])
-        for m in result.matches:
-            m.need_evidence = _as_written(m.need_evidence, need_text)
-            m.doc_evidence = _as_written(m.doc_evidence, texts.get(m.doc_id))
+        matches = self._grouped(result.matches, texts)[:limit]
+        for rank, m in enumerate(matches, start=1):
+            m.rank = rank
+            m.need_evidence = focus(_as_written(m.need_evidence, need_text), m.title, result.need.title,
+                                    title=result.need.title)
+            m.doc_evidence = focus(_as_written(m.doc_evidence, texts.get(m.doc_id)), result.need.title,
+                                   result.need.text, title=m.title)
+        result.matches = matches
+        result.organizations = self.ranker.organizations(matches)  # one technology counts once for its firm
         return result
+
+    def _grouped(self, results: list, texts: dict[str, str]) -> list:
+        """One result per technology (see `index.grouping`): the best version leads, the others are listed."""
+        if len(results) < 2:
+            return results
+        members = [Member(r, r.doc_id, r.title, r.organizations, r.published, r.score, r.url, r.source,
+                          texts.get(r.doc_id, "")) for r in results]
+        owners, rows = self.index.passage_vectors(doc_ids=[r.doc_id for r in results])
+        groups = group_members(members, cosine_lookup(mean_vectors(owners, rows)))
+        return [g[0].item.model_copy(update={"versions": versions_of(g)}) for g in groups]
 
     def document(self, doc_id: str) -> Document | None:
         return self.index.get(doc_id)

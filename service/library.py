@@ -18,6 +18,7 @@ class SearchResult(BaseModel):
     hits: list[SearchHit]
     # facet name (kind, source, language, concept, area, year) -> value -> count
     facets: dict[str, dict[str, int]] = Field(default_factory=dict)
+    facet_hits: int | None = None  # the facets count this many of the query's best hits; None: all documents
 
 
 class OrgProfile(BaseModel):

@@ -19,7 +19,7 @@ import typer
 
 from scout.commands._console import fail
 from scout.commands._library import command_library as _library
-from service.queries import BadQuery, build_filters, is_unknown_need
+from service.queries import BadQuery, build_filters, is_unknown_need, resolve_need_id
 from service.library import Library
 
 
@@ -163,14 +163,13 @@ def match(
     Example: scout match 3f2a9c1e-0000-5000-8000-000000000000 --limit 10
     """
     with _library() as library:
+        try:
+            need_id = resolve_need_id(library, need_id)
+        except BadQuery as exc:
+            raise typer.BadParameter(f"{exc} (list them with `scout needs`)", param_hint="NEED_ID") from None
         if is_unknown_need(library, need_id):
-            # Tables show ids cut to 8 characters: accept any unambiguous prefix of a need id.
-            candidates = [d.id for d in library.needs() if len(need_id) >= 4 and d.id.startswith(need_id)]
-            if len(candidates) != 1:
-                what = "ambiguous" if candidates else "unknown"
-                raise typer.BadParameter(f"{what} need id {need_id!r} (list them with `scout needs`)",
-                                         param_hint="NEED_ID")
-            need_id = candidates[0]
+            raise typer.BadParameter(f"unknown need id {need_id!r} (list them with `scout needs`)",
+                                     param_hint="NEED_ID")
         try:
             result = library.match(need_id, limit=limit)
         except KeyError:

@@ -174,11 +174,15 @@ def create_app(library: Library, settings: WebSettings | None = None) -> FastAPI
         return page(request, "needs.html", needs=queries.needs(lib(request)))
 
     @app.get("/needs/{need_id}", response_class=HTMLResponse, include_in_schema=False)
-    def need_page(request: Request, need_id: str, limit: int = Query(20, ge=1, le=queries.MAX_LIMIT)) -> HTMLResponse:
-        result = queries.need_matches(lib(request), need_id, limit)
+    def need_page(request: Request, need_id: str, limit: int = Query(20, ge=1, le=queries.MAX_LIMIT),
+                  page_no: int = Query(1, ge=1, le=1000, alias="page"),
+                  sort: str = Query("score", pattern="^(score|date)$")) -> HTMLResponse:
+        view = queries.need_page(lib(request), need_id, per_page=limit, page=page_no, sort=sort)
+        result = view.result
         top = max((m.score for m in result.matches), default=1.0)
         otop = max((o.score for o in result.organizations), default=1.0)
-        return page(request, "need.html", result=result, need=result.need, top=top, otop=otop)
+        return page(request, "need.html", result=result, need=result.need, top=top, otop=otop, matches=view.matches,
+                    first=view.first, page=page_no, has_more=view.has_more, sort=sort)
 
     @app.get("/documents/{doc_id}", response_class=HTMLResponse, include_in_schema=False)
     def document_page(request: Request, doc_id: str) -> HTMLResponse:

@@ -40,6 +40,13 @@ def test_highlight_escapes_and_marks():
     assert str(highlight("sensors", "sensor")) == "<mark>sensors</mark>"
 
 
+def test_japanese_highlighting_follows_sudachi_words_not_character_pairs():
+    out = str(highlight("研究センターで小型センサを開発した", "センサの研究"))
+    assert "<mark>センサ</mark>" in out and "<mark>研究</mark>" in out
+    assert "<mark>セン</mark>" not in out and "センター" in out.replace("<mark>", "").replace("</mark>", "")
+    assert "<mark>センター" not in out  # a bigram highlighter marked "セン" inside センター
+
+
 def test_guess_lang():
     assert guess_lang("株式会社メタテック") == "ja" and guess_lang("東北大学") == "ja"
     assert guess_lang("ダイヤモンドNV中心を用いた量子センサ") == "ja"

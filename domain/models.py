@@ -228,7 +228,11 @@ class OrgMatch(BaseModel):
     name: str
     score: float
     doc_ids: list[str] = Field(default_factory=list)
-    known_supplier: bool = False
+    known_supplier: bool = False  # on the known-suppliers list, or holds a defense award in the index
+    # company | university | research institute | government | organization (the name and records do not say)
+    org_type: str = "organization"
+    issuer: bool = False  # publishes needs (防衛装備庁, AFRL): never a new entrant
+    new_entrant: bool = False  # a company with no defense award or contract in the index and not on the list
 
 
 class SearchFilters(BaseModel):

@@ -269,6 +269,10 @@ class Index:
             if offset is None:
                 return
 
+    def scan(self, where: Where, *, payload: bool | Sequence[str] = True) -> Iterator[Hit]:
+        """Every point matching `where` (payload only), for the service layer: the backend stays behind `Index`."""
+        return self._scan(where, payload=payload)
+
     def passages(self, doc_id: str, *, vectors: bool = False) -> list[Hit]:
         where = Where((Cond("doc_id", value=doc_id), Cond("point", value=PASSAGE_POINT)))
         return sorted(self._scan(where, vectors=vectors), key=lambda h: h.payload["passage_index"])

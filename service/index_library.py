@@ -7,7 +7,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Iterable, Iterator
 
-from index.backends.base import Cond
+from index.backends.base import Cond, Where
+from index.organizations import alias_classes, organization_status
 from index.grouping import Member, cosine_lookup, group_members, mean_vectors, versions_of
 from index.rank import Ranker
 from index.store import DOC_POINT, Index, filters_to_where
@@ -15,7 +16,7 @@ from nlp.orgs import normalize_org
 from nlp.passages import analysed_text
 from nlp.pipeline import Enricher, clean_control
 from service.evidence import focus
-from service.library import OrgProfile, SearchResult
+from service.library import OrgProfile, SearchResult, SupplierEvidence
 from domain.models import Document, DocKind, Evidence, Match, NeedMatches, OrgMatch, SearchFilters, SearchHit
 from domain.settings import IndexSettings, NlpSettings
 
@@ -84,6 +85,8 @@ class IndexLibrary:
         self.index = index
         self.enricher = enricher
         self.ranker = ranker or Ranker(index, enricher)
+        self._org_cache: dict = {}  # aliases, issuers, statuses: valid while the document count stays
+        self._org_cache_count = -1
 
     # -- Library -------------------------------------------------------------------------------------
     def search(self, query: str, filters: SearchFilters | None = None, limit: int = 20) -> SearchResult:
@@ -123,7 +126,42 @@ class IndexLibrary:
                                    result.need.text, title=m.title)
         result.matches = matches
         result.organizations = self.ranker.organizations(matches)  # one technology counts once for its firm
+        for org in result.organizations:
+            status, _, _ = self._org_status(org.name, org.key)
+            org.known_supplier, org.org_type = status.known_supplier, str(status.org_type)
+            org.issuer, org.new_entrant = status.issuer, status.new_entrant
         return result
+
+    # -- organizations -------------------------------------------------------------------------------
+    def _org_state(self) -> dict:
+        count = self.index.count()
+        if count != self._org_cache_count:
+            names, issuers = [], set()
+            where = Where((Cond("point", value=DOC_POINT),))
+            for h in self.index.scan(where, payload=["organizations", "org_keys", "kind"]):
+                names += h.payload.get("organizations") or []
+                if h.payload.get("kind") == DocKind.need:
+                    issuers.update(h.payload.get("org_keys") or [])
+            self._org_cache = {"aliases": alias_classes(names), "issuers": issuers, "status": {}}
+            self._org_cache_count = count
+        return self._org_cache
+
+    def _org_keys(self, key: str) -> set[str]:
+        return set(self._org_state()["aliases"].get(key, {key}))
+
+    def _org_status(self, name: str, key: str):
+        """(status, all keys, records) of one organization, cached while the index holds the same count."""
+        state = self._org_state()
+        if key not in state["status"]:
+            keys = self._org_keys(key)
+            where = Where((Cond("point", value=DOC_POINT), Cond("org_keys", any=tuple(sorted(keys)))))
+            records = [Document.model_validate(h.payload["document"])
+                       for h in self.index.scan(where, payload=["document"])]
+            listed = any(k in self.ranker.known_suppliers for k in keys)
+            state["status"][key] = (organization_status(name, keys, records, listed=listed,
+                                                        issuer_keys=state["issuers"]), keys, records)
+        return state["status"][key]
+
 
     def _grouped(self, results: list, texts: dict[str, str]) -> list:
         """One result per technology (see `index.grouping`): the best version leads, the others are listed."""
@@ -140,18 +178,20 @@ class IndexLibrary:
 
     def organization(self, name_or_key: str) -> OrgProfile | None:
         key = normalize_org(name_or_key) or name_or_key
-        docs = self._browse(SearchFilters(organization=key), limit=200)
+        keys = self._org_keys(key)
+        docs = self._browse(SearchFilters(), limit=200, org_keys=keys)
         if not docs:
             return None
         names = Counter()
         for doc, payload in docs:
             for org_key, org_name in (payload.get("analysis_orgs") or {}).items():
-                if org_key == key:
+                if org_key in keys:
                     names[org_name] += 1
             for org_name in doc.organizations:
-                if normalize_org(org_name) == key:
+                if normalize_org(org_name) in keys:
                     names[org_name] += 1
         name = names.most_common(1)[0][0] if names else name_or_key
+        status, _, _ = self._org_status(name, key)
         doc_ids = {d.id for d, _ in docs}
         per_need: list[OrgMatch] = []
         for need in self.needs():
@@ -160,7 +200,12 @@ class IndexLibrary:
                 per_need.append(OrgMatch(key=need.id, name=need.title, score=sum(m.score for m in matches),
                                          doc_ids=[m.doc_id for m in matches]))
         per_need.sort(key=lambda o: -o.score)
-        return OrgProfile(key=key, name=name, known_supplier=key in self.ranker.known_suppliers,
+        return OrgProfile(key=key, name=name, known_supplier=status.known_supplier, org_type=str(status.org_type),
+                          issuer=status.issuer, new_entrant=status.new_entrant,
+                          listed=any(k in self.ranker.known_suppliers for k in keys),
+                          evidence=[SupplierEvidence(doc_id=e.doc_id, title=e.title, source=e.source, reason=e.reason)
+                                    for e in status.evidence],
+                          names=[n for n, _ in names.most_common()],
                           documents=[_hit(d, p) for d, p in docs], needs=per_need)
 
     def all_matches(self, limit_per_need: int = 20) -> Iterable[Match]:
@@ -174,19 +219,18 @@ class IndexLibrary:
         return {d: _analysed(p["document"]) for d, p in self.index.get_many(doc_ids, ["document"]).items()
                 if p.get("document")}
 
-    def _browse(self, filters: SearchFilters, limit: int) -> list[tuple[Document, dict]]:
+    def _browse(self, filters: SearchFilters, limit: int,
+                org_keys: set[str] | None = None) -> list[tuple[Document, dict]]:
         where = filters_to_where(filters).and_(Cond("point", value=DOC_POINT))
+        if org_keys:  # an organization under all its names
+            where = where.and_(Cond("org_keys", any=tuple(sorted(org_keys))))
         out: list[tuple[Document, dict]] = []
-        offset = None
-        while len(out) < limit:
-            hits, offset = self.index.backend.scroll(where, limit=min(256, limit - len(out)), offset=offset,
-                                                     payload=["document", "concepts", "analysis"])
-            for h in hits:
-                analysis = h.payload.get("analysis") or {}
-                out.append((Document.model_validate(h.payload["document"]),
-                            {"concepts": h.payload.get("concepts", []),
-                             "analysis_orgs": analysis.get("organizations", {})}))
-            if offset is None:
+        for h in self.index.scan(where, payload=["document", "concepts", "analysis"]):
+            analysis = h.payload.get("analysis") or {}
+            out.append((Document.model_validate(h.payload["document"]),
+                        {"concepts": h.payload.get("concepts", []),
+                         "analysis_orgs": analysis.get("organizations", {})}))
+            if len(out) >= limit:
                 break
         # newest first; undated documents last
         out.sort(key=lambda dp: (dp[0].published is not None, dp[0].published and dp[0].published.timestamp()),

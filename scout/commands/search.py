@@ -207,8 +207,16 @@ def match(
         otop = max(o.score for o in result.organizations)
         for o in result.organizations:
             orgs.add_row(f"[cyan]{score_bar(o.score, otop)}[/] {o.score:.3f}", _escape(o.name), str(len(o.doc_ids)),
-                         "known supplier" if o.known_supplier else "[yellow]new entrant[/]")
+                         _org_status(o))
         console.print(orgs)
+
+
+def _org_status(o: Any) -> str:
+    """known supplier / issuer / new entrant, and the type when it is not a company."""
+    status = ("known supplier" if o.known_supplier else "issuer" if o.issuer
+              else "[yellow]new entrant[/]" if o.new_entrant else "")
+    kind = o.org_type if o.org_type != "company" else ""
+    return " · ".join(x for x in (status, kind) if x) or "organization"
 
 
 def org(
@@ -229,8 +237,13 @@ def org(
     from rich.table import Table
 
     console = _console()
-    status = "known supplier" if profile.known_supplier else "[yellow]new entrant[/]"
-    console.print(f"[bold]{_escape(profile.name)}[/]  ({profile.key}) — {status}")
+    console.print(f"[bold]{_escape(profile.name)}[/]  ({profile.key}) — {_org_status(profile)}")
+    if len(profile.names) > 1:
+        console.print(f"also written: {_escape(', '.join(profile.names[1:]))}")
+    for e in profile.evidence:
+        console.print(f"  evidence: {_escape(_short(e.title, 60))} ({e.source}, {_escape(e.reason)}) {e.doc_id[:8]}")
+    if profile.listed:
+        console.print("  evidence: on the known-suppliers list")
     docs = Table(title=f"{len(profile.documents)} documents", title_justify="left")
     for col in ("kind", "published", "title", "id"):
         docs.add_column(col, no_wrap=col != "title", overflow="fold")

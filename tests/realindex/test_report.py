@@ -55,7 +55,10 @@ def test_every_need_with_new_matches_is_listed(real_library, reported):
         assert {i.match.doc_id for i in section.items} <= {m.doc_id for m in mine}
         assert section.items[0].match.score == max(m.score for m in mine)
         assert section.link == f"http://127.0.0.1:8700/needs/{section.need_id}"
-    best = [s.best_score for s in report.sections]
+    from service.report.build import section_strength
+
+    strength = section_strength(report.sections)
+    best = [strength[s.need_id] for s in report.sections]
     assert best == sorted(best, reverse=True), "needs ordered by the strength of their new matches"
     assert sorted((i.match.need_id, i.match.doc_id) for i in report.new_matches) == sorted(
         (m.need_id, m.doc_id) for m in new)

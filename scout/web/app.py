@@ -31,6 +31,8 @@ HERE = Path(__file__).parent
 FACET_PARAMS = {"kind": "kind", "source": "source", "language": "lang", "concept": "concept", "area": "area"}
 FILTER_PARAMS = ("kind", "lang", "since", "until", "concept", "area", "source", "org")
 LANG_NAMES = {"ja": "日本語", "en": "English", "other": "other"}
+REPORT_CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'; "
+              "frame-ancestors 'none'")
 
 
 def _labels() -> tuple[Callable[[str], str], Callable[[str], str], Callable[[list[str]], str]]:
@@ -193,6 +195,18 @@ def create_app(library: Library, settings: WebSettings | None = None) -> FastAPI
         profile = queries.organization(lib(request), name)
         top = max((n.score for n in profile.needs), default=1.0)
         return page(request, "org.html", org=profile, top=top)
+
+    @app.get("/reports/{week}", response_class=HTMLResponse, include_in_schema=False)
+    def report_page(week: str, profile: str = "default") -> HTMLResponse:
+        """The weekly report's "view in browser" link: the newest one written to the outbox for that week."""
+        from domain.settings import ReportSettings
+        from service.report.send import written_report
+
+        path = written_report(ReportSettings(), week, profile)
+        if path is None:
+            raise HTTPException(status_code=404, detail=f"no report for {week!r} in the outbox")
+        # The e-mail's own HTML: inline styles (mail clients drop <style>) and the chart as a data: URI.
+        return HTMLResponse(path.read_text(encoding="utf-8"), headers={"content-security-policy": REPORT_CSP})
 
     @app.get("/docs", response_class=HTMLResponse, include_in_schema=False)
     def api_docs(request: Request) -> HTMLResponse:

@@ -105,3 +105,23 @@ def test_the_next_report_has_nothing_new(real_library, reported, tmp_path):
                          chart=False)
     assert again.is_empty and not again.sections
     assert len(again.quiet_needs) == len(real_library.needs())
+
+
+def test_view_in_browser_serves_the_written_report(real_client, reported):
+    _, _, report, result = reported
+    from domain.settings import ReportSettings
+    from service.report.send import written_report
+
+    settings = ReportSettings(outbox=result.html_path.parent)
+    assert written_report(settings, report.week) == result.html_path
+    assert written_report(settings, "../../etc/passwd") is None
+    assert report.browser_link.endswith(f"/reports/{report.week}")
+    import shutil
+
+    outbox = ReportSettings().outbox_dir  # this test's own SCOUT_HOME, as `scout serve` reads it
+    outbox.mkdir(parents=True, exist_ok=True)
+    shutil.copy(result.html_path, outbox / result.html_path.name)
+    page = real_client.get(f"/reports/{report.week}")
+    assert page.status_code == 200 and f"weekly report {report.week}" in page.text
+    assert "img-src data:" in page.headers["content-security-policy"]
+    assert real_client.get("/reports/2001-W01").status_code == 404

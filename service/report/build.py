@@ -365,6 +365,25 @@ def quiet_needs(needs: _Needs, with_news: set[str], *, base: str) -> list[QuietN
     ]
 
 
+def weekly_area_counts(ledger: "Ledger", taxonomy: "Taxonomy", profile: ReportProfile, needs: _Needs, *,
+                       until: datetime, tz: tzinfo, weeks: int = CHART_WEEKS) -> tuple[list[str], dict[str, list[int]]]:
+    """(ISO week labels, area -> new matches per week) for the `weeks` weeks up to `until`: the items the report
+    itself would list for each week (profile filters, one per technology), each under its main area, so the
+    chart's bars and the report's counts agree."""
+    from service.report.chart import chart_areas, main_area
+
+    wanted = chart_areas(taxonomy, profile.areas or None)
+    last = until.astimezone(tz) - timedelta(microseconds=1)
+    monday = (last - timedelta(days=last.weekday())).replace(hour=0, minute=0, second=0, microsecond=0)
+    starts = [monday - timedelta(weeks=weeks - 1 - i) for i in range(weeks)]
+    counts: dict[str, list[int]] = defaultdict(lambda: [0] * weeks)
+    for i, start in enumerate(starts):
+        end = min(starts[i + 1], until) if i + 1 < weeks else until
+        for item in select_items(ledger.new_matches(start, end), taxonomy, profile, needs):
+            counts[main_area(item.match.shared_concepts, taxonomy, wanted)][i] += 1
+    return [week_label(s, tz) for s in starts], dict(counts)
+
+
 def build_report(
     ledger: "Ledger",
     library: Library | None,
@@ -404,11 +423,10 @@ def build_report(
 
     chart_png, caption = None, ""
     if chart:
-        from service.report.chart import render_area_chart
+        from service.report.chart import draw_area_chart
 
-        chart_png, caption = render_area_chart(
-            ledger, taxonomy, until=until, weeks=CHART_WEEKS, tz=tz, areas=profile.areas or None
-        )
+        weeks, counts = weekly_area_counts(ledger, taxonomy, profile, needs, until=until, tz=tz)
+        chart_png, caption = draw_area_chart(weeks, counts, taxonomy)
 
     return Report(
         week=label,

@@ -272,3 +272,21 @@ def test_needs_of_every_language_are_ordered_on_one_scale():
     assert {s.need_id for s in order[:2]} == {"en1", "ja1"}  # the best of each language leads, side by side
     few = section_strength([section("en1", "en", 0.8), section("ja1", "ja", 0.5)])
     assert few["en1"] > few["ja1"]  # too few to tell a language's scale: raw order
+
+
+def test_the_chart_counts_each_match_once_like_the_text(ledger, settings):
+    from service.report.build import _Needs, weekly_area_counts
+    from service.report.chart import MAX_AREAS, top_areas
+
+    report = build_report(ledger, FakeLibrary(), settings=settings, taxonomy=TAXONOMY, now=NOW, week="2026-W47",
+                          chart=True)
+    weeks, counts = weekly_area_counts(ledger, TAXONOMY, ReportProfile(), _Needs(FakeLibrary(), ReportProfile()),
+                                       until=report.until, tz=timezone.utc)
+    assert weeks[-1] == "2026-W47"
+    assert sum(c[-1] for c in counts.values()) == report.overview.new_matches  # the bar is the text's figure
+    assert report.chart_png.startswith(b"\x89PNG") and "counted once" in report.chart_caption
+    many = {f"a{i}": [i + 1, 0] for i in range(11)} | {"other": [1, 1]}
+    series = top_areas(many)
+    assert len(series) == MAX_AREAS + 1 and series[-1][0] == "other"
+    assert series[-1][1] == [1 + 2 + 3 + 1, 1]  # the three smallest areas and the old "other"
+    assert sum(sum(c) for _, c in series) == sum(sum(c) for c in many.values())

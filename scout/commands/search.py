@@ -20,6 +20,7 @@ import typer
 from scout.commands._console import fail
 from scout.commands._library import command_library as _library
 from service.queries import BadQuery, build_filters, is_unknown_need, resolve_need_id
+from service.csv_cells import BOM, csv_cell
 from service.library import Library
 
 
@@ -263,15 +264,8 @@ def org(
 EXPORT_COLUMNS = [
     "need_id", "need_title", "rank", "doc_id", "title", "kind", "source", "url", "organizations", "published",
     "score", "dense", "sparse", "generic", "generic_lexical", "fused", "concept", "recency", "kind_score",
-    "shared_concepts", "is_new", "need_evidence", "doc_evidence",
+    "shared_concepts", "is_new", "need_evidence", "doc_evidence", "versions",
 ]
-
-
-def _cell(value: Any) -> Any:
-    """Neutralize spreadsheet formulas in untrusted text (CSV injection): a leading =, +, -, @ is quoted."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
 
 
 def export_matches(
@@ -305,13 +299,16 @@ def export_matches(
                 "kind_score": b.kind, "shared_concepts": "; ".join(m.shared_concepts), "is_new": m.is_new,
                 "need_evidence": m.need_evidence.text if m.need_evidence else "",
                 "doc_evidence": m.doc_evidence.text if m.doc_evidence else "",
+                "versions": "; ".join(f"{v.label} {v.doc_id}" for v in m.versions),
             }
-            writer.writerow({k: _cell(v) for k, v in row.items()})
+            writer.writerow({k: csv_cell(v) for k, v in row.items()})
+    # CSV is for spreadsheets: a UTF-8 BOM like the report's attachment (Excel in Japan); JSONL stays plain.
+    data = (BOM if fmt is ExportFormat.csv else "") + buf.getvalue()
     if output is None:
-        typer.echo(buf.getvalue(), nl=False)
+        typer.echo(data, nl=False)
     else:
         try:
-            output.write_text(buf.getvalue(), encoding="utf-8")
+            output.write_text(data, encoding="utf-8")
         except OSError as exc:
             fail(f"cannot write {output}: {exc.strerror or exc}")
         typer.echo(f"wrote {len(matches)} matches to {output}", err=True)

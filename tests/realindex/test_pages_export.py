@@ -37,7 +37,8 @@ def test_export_matches_is_the_libraries_ranking(real_library):
         csv_out = CliRunner().invoke(cli_app, ["export", "matches", "--format", "csv", "--limit-per-need", "4"])
         jsonl_out = CliRunner().invoke(cli_app, ["export", "matches", "--format", "jsonl", "--limit-per-need", "4"])
     assert csv_out.exit_code == 0 and jsonl_out.exit_code == 0, csv_out.output + jsonl_out.output
-    rows = list(csv.DictReader(io.StringIO(csv_out.stdout)))
+    assert csv_out.stdout.startswith("\ufeff")
+    rows = list(csv.DictReader(io.StringIO(csv_out.stdout.removeprefix("\ufeff"))))
     lines = [json.loads(line) for line in jsonl_out.stdout.splitlines()]
     expected = [(m.need_id, m.doc_id) for m in real_library.all_matches(limit_per_need=4)]
     assert len(expected) == 4 * len(real_library.needs())

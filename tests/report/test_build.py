@@ -290,3 +290,10 @@ def test_the_chart_counts_each_match_once_like_the_text(ledger, settings):
     assert len(series) == MAX_AREAS + 1 and series[-1][0] == "other"
     assert series[-1][1] == [1 + 2 + 3 + 1, 1]  # the three smallest areas and the old "other"
     assert sum(sum(c) for _, c in series) == sum(sum(c) for c in many.values())
+
+
+def test_one_csv_cell_guard_for_every_csv():
+    from service.csv_cells import csv_cell
+
+    assert [csv_cell(v) for v in ("=1+1", "+1", "-1", "@x", "\tx", "plain", 0.123456, 3, True, None)] == [
+        "'=1+1", "'+1", "'-1", "'@x", "'\tx", "plain", "0.1235", 3, True, ""]

@@ -14,7 +14,7 @@ from typing import NamedTuple
 _JA_SCRIPT = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff\uff66-\uff9f]")
 _JA_RUN = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff\uff66-\uff9f\u30fc0-9A-Za-z\uff10-\uff5a]+")
 _WORD = re.compile(r"[A-Za-z0-9]+(?:[-'][A-Za-z0-9]+)*")
-_JA_CONTENT_POS = {"名詞", "動詞", "形容詞", "形状詞", "副詞"}
+_JA_CONTENT_POS = {"名詞", "形状詞"}  # nouns carry the subject; verbs such as 用いる light up everywhere
 _JA_DROP_SUBPOS = {"数詞", "非自立可能", "代名詞"}
 _EN_STOP = frozenset(
     "the and for with from that this are was were has have had not but its our their which when where who into onto "

@@ -81,9 +81,9 @@ def best_sentences(text: str, wanted: Iterable[str] = (), *, title: str = "", ma
         candidates.append((score, -a, (a, b)))
         if max_sentences > 1 and i + 1 < len(scored):
             nscore, (_, nb) = scored[i + 1]
-            if nb - a <= max_chars and nscore:
+            if nb - a <= max_chars and score and nscore:  # a second sentence only when both tell
                 candidates.append((score + nscore, -a, (a, nb)))
-    best = max(candidates, key=lambda c: (c[0], c[1], -(c[2][1] - c[2][0])))
+    best = max(candidates, key=lambda c: (c[0], c[1]))  # most shared words, then the earliest
     return best[2]
 
 

@@ -113,7 +113,9 @@ def search(
         meta = " · ".join(x for x in (hit.kind.value, hit.source, hit.language or "", _day(hit.published),
                                       ", ".join(hit.organizations)) if x)
         table.add_row(str(i), f"[green]{score_bar(hit.score, top, 8)}[/] {hit.score:.3f}",
-                      f"{_escape(hit.title)}\n[dim]{_escape(meta)}[/]", hit.doc_id[:8])
+                      f"{_escape(hit.title)}\n[dim]{_escape(meta)}[/]"
+                      + (f"\n[dim]versions: {_escape(', '.join(v.label for v in hit.versions))}[/]" if hit.versions else ""),
+                      hit.doc_id[:8])
     console = _console()
     console.print(table)
     if not result.hits:
@@ -198,8 +200,9 @@ def match(
             why += f"\ngeneric {b.generic:.2f}"
         if m.shared_concepts:
             why += f"\n[cyan]{_escape(', '.join(m.shared_concepts))}[/]"
+        versions = f"\n[dim]versions: {_escape(', '.join(v.label for v in m.versions))}[/]" if m.versions else ""
         table.add_row(str(m.rank), f"[green]{score_bar(m.score, top, 8)}[/] {m.score:.3f}",
-                      f"{_escape(m.title)}{new}\n[dim]{_escape(meta)}[/]", why)
+                      f"{_escape(m.title)}{new}\n[dim]{_escape(meta)}[/]{versions}", why)
     console.print(table)
     if result.organizations:
         orgs = Table(title="organizations", title_justify="left")

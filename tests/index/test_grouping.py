@@ -83,3 +83,16 @@ def test_need_matches_and_search_show_one_result_per_technology(library):
     hits = lib.search("compact lidar drones", limit=10).hits
     assert sum(1 for h in hits if h.kind != DocKind.need and h.versions) == 1
     assert not {ids["p1"], ids["p2"]} <= {h.doc_id for h in hits}
+
+
+def test_the_cli_lists_the_versions(library):
+    from typer.testing import CliRunner
+
+    from scout.cli import app
+    from scout.commands._library import use_library
+
+    lib, ids = library
+    with use_library(lib):
+        out = CliRunner().invoke(app, ["match", ids["n1"][:8]], env={"COLUMNS": "200", "NO_COLOR": "1"})
+    assert out.exit_code == 0, out.output
+    assert "versions: Phase I 2017, Phase II 2019" in out.output

@@ -90,3 +90,4 @@ def test_need_page_pages_sorts_and_takes_an_id_prefix(real_client, real_library)
     known = [s for s in stamps if s is not None]
     assert known == sorted(known, reverse=True)
     assert real_client.get("/needs/zzzzzzzz").status_code == 404
+

@@ -118,8 +118,12 @@ def versions_of(group: Sequence[Member]) -> list[Version]:
     """A group's versions, oldest first (undated last); empty for a result that stands alone."""
     if len(group) < 2:
         return []
-    return sorted((m.version() for m in group),
-                  key=lambda v: (v.published is None, v.published.timestamp() if v.published else 0, v.doc_id))
+    versions = sorted((m.version() for m in group),
+                      key=lambda v: (v.published is None, v.published.timestamp() if v.published else 0, v.doc_id))
+    if len({v.label for v in versions}) < len(versions):  # "feeds 2025" twice says nothing: give the dates
+        versions = [v.model_copy(update={"label": v.label.rsplit(" ", 1)[0] + " " + v.published.date().isoformat()})
+                    if v.published else v for v in versions]
+    return versions
 
 
 def mean_vectors(doc_ids: Iterable[str], rows: np.ndarray) -> dict[str, np.ndarray]:

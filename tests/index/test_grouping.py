@@ -96,3 +96,11 @@ def test_the_cli_lists_the_versions(library):
         out = CliRunner().invoke(app, ["match", ids["n1"][:8]], env={"COLUMNS": "200", "NO_COLOR": "1"})
     assert out.exit_code == 0, out.output
     assert "versions: Phase I 2017, Phase II 2019" in out.output
+
+
+def test_versions_that_would_read_alike_show_their_dates():
+    a = _member("a", "Swarm planning", year=2025)
+    b = _member("b", "Swarm planning", year=2025)
+    b.published = b.published.replace(month=3, day=7)
+    a.source = b.source = "feeds"
+    assert [v.label for v in versions_of([a, b])] == ["feeds 2025-01-01", "feeds 2025-03-07"]

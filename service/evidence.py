@@ -87,14 +87,44 @@ def best_sentences(text: str, wanted: Iterable[str] = (), *, title: str = "", ma
     return best[2]
 
 
+def _after_title(text: str, title: str) -> int:
+    """Where `text` starts once the title (repeated as the text's first words, as many sources do: "Atomic
+    Magnetometer Improved magnetic anomaly detection ...") is set aside; 0 when it does not start with it or
+    nothing would remain."""
+    key = " ".join((title or "").split()).casefold()
+    if not key:
+        return 0
+    pos = 0
+    while True:
+        rest = text[pos:]
+        stripped = len(rest) - len(rest.lstrip())
+        words, i, matched = rest.lstrip(), 0, []
+        # compare word by word, so that line breaks and double spaces inside the title still match
+        for word in key.split():
+            found = re.match(r"\s*" + re.escape(word), words[i:], re.IGNORECASE)
+            if not found:
+                matched = []
+                break
+            i += found.end()
+            matched.append(word)
+        if not matched:
+            return pos
+        end = pos + stripped + i
+        end += len(text[end:]) - len(text[end:].lstrip(" .:-–—\n\t。"))
+        if not text[end:].strip():
+            return pos  # the title is all there is
+        pos = end
+
+
 def focus(evidence: Evidence | None, *wanted_texts: str, title: str = "") -> Evidence | None:
     """`evidence` narrowed to its best sentence or two for `wanted_texts` (the need, the query); offsets stay
     in the analysed text, the text is made readable and kept within MAX_CHARS."""
     if evidence is None or not evidence.text:
         return evidence
-    span = best_sentences(evidence.text, content_terms(*wanted_texts), title=title)
+    skip = _after_title(evidence.text, title)
+    span = best_sentences(evidence.text[skip:], content_terms(*wanted_texts), title=title)
     if span is None:
         return evidence
-    a, b = span
+    a, b = span[0] + skip, span[1] + skip
     return evidence.model_copy(update={"start": evidence.start + a, "end": evidence.start + b,
                                        "text": shorten(readable(evidence.text[a:b]))})

@@ -35,3 +35,13 @@ def test_japanese_sentences_by_sudachi_words():
     a, b = best_sentences(text, {"量子", "センサ", "磁場"})
     assert text[a:b] == "ダイヤモンドNV中心を用いた量子センサで磁場を計測した。"
     assert focus(None, "x") is None
+
+
+def test_a_text_that_starts_with_its_title_does_not_spend_the_evidence_on_it():
+    title = "Atomic Triaxial Magnetometer"
+    passage = f"{title}\n{title} Improved magnetic anomaly detection can counter threats from quieter submarines."
+    ev = focus(_evidence(passage), "magnetic anomaly detection submarines", title=title)
+    assert ev.text == "Improved magnetic anomaly detection can counter threats from quieter submarines."
+    assert passage[ev.start : ev.end] == ev.text
+    only = focus(_evidence(title), "magnetometer", title=title)
+    assert only.text == title  # nothing else to show

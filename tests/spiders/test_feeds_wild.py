@@ -77,6 +77,13 @@ def test_shared_xml_loader_decodes_by_the_header_charset():
     assert root is None and reason.startswith("malformed XML")
 
 
+def test_content_and_dc_modules():
+    _, [entry], problem = read_feed(fixture_bytes("feedparser/item_content_encoded.xml"), None)
+    assert problem is None and entry["description"] == "<p>Example content</p>"  # content:encoded
+    _, [entry], _ = read_feed(fixture_bytes("feedparser/item_dc_creator.xml"), None)
+    assert entry["author"] == "Example editor"  # dc:creator
+
+
 # --- links: relative, xml:base, #fragments, guids ------------------------------------------
 
 

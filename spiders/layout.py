@@ -7,8 +7,9 @@ source. `page_sections(response)` is what the spiders fall back on when their se
 1. JSON-LD items (read by extruct): an `ItemList`'s elements, else nodes that name and describe
    something (`Event`, `CreativeWork`, `Grant`, ...) other than the page, site or publisher;
 2. the readable text: the page without its navigation, header, footer, asides and forms, cut into
-   sections at its headings (h2-h5, each section: a heading, the text blocks after it, its first
-   link). Sections too short to describe anything (< 40 characters) are left out.
+   sections at its headings (h2-h5, each section: a heading, the text blocks after it, its links).
+   Sections too short to describe anything (< 40 characters) are left out, and of the rest those at
+   the heading level most of them share (a list's items are siblings; "How to apply" is not one).
 
 The result says which way it was read, so the documents can say so (`meta["layout"]`).
 """
@@ -106,15 +107,15 @@ def heading_sections(response) -> list[Section]:
     for element in doc.xpath(_BOILERPLATE):
         element.drop_tree()
     roots = doc.xpath("//main|//*[@role='main']|//article") or doc.xpath("//body") or [doc]
-    sections: list[Section] = []
+    sections: list[tuple[str, Section]] = []  # (heading level, section)
     current: dict[str, Any] | None = None
 
     def close() -> None:
         if current and current["title"] and len(" ".join(current["parts"])) >= MIN_TEXT:
             links = tuple(dict.fromkeys(current["links"]))
-            sections.append(Section(current["title"], _clean(" ".join(current["parts"])),
-                                    current["link"] or (links[0] if links else None), "headings",
-                                    tuple(current["parts"]), links))
+            sections.append((current["level"], Section(current["title"], _clean(" ".join(current["parts"])),
+                                                       current["link"] or (links[0] if links else None), "headings",
+                                                       tuple(current["parts"]), links)))
 
     for element in roots[0].iter():
         tag = element.tag if isinstance(element.tag, str) else ""
@@ -124,7 +125,7 @@ def heading_sections(response) -> list[Section]:
         elif tag in _HEADINGS:
             close()
             href = next(iter(element.xpath(".//a/@href")), None)
-            current = {"title": _clean(element.text_content()), "parts": [], "links": [],
+            current = {"title": _clean(element.text_content()), "level": tag, "parts": [], "links": [],
                        "link": response.urljoin(href) if href else None}
         elif current is not None and tag == "a" and element.get("href"):
             current["links"].append(response.urljoin(element.get("href")))
@@ -136,7 +137,14 @@ def heading_sections(response) -> list[Section]:
             if text:
                 current["parts"].append(text)
     close()
-    return [s for s in sections if 3 <= len(s.title) <= 200]
+    sections = [(level, s) for level, s in sections if 3 <= len(s.title) <= 200]
+    if not sections:
+        return []
+    # The items of a list share one heading level; a lone section at another level ("How to apply")
+    # is the page's own text. Keep the level with the most sections (the deeper one on a tie).
+    levels = [level for level, _ in sections]
+    items = max(set(levels), key=lambda level: (levels.count(level), level))
+    return [s for level, s in sections if level == items]
 
 
 def page_sections(response) -> list[Section]:

@@ -1,7 +1,10 @@
 """Feeds as the wild publishes them, from feedparser's own test corpus (BSD; see fixtures README).
 
 Each corpus file states its own HTTP headers in a `Header:` line of its leading comment, as
-feedparser's test runner reads them; `corpus()` hands them to Scrapy the same way.
+feedparser's test runner reads them; `corpus()` hands them to Scrapy the same way. Where a fault
+needs a feed the corpus does not have (two posts on one page, an ill-formed variant with items), the
+test derives it in code from a corpus body; the few feeds and pages written here in full are
+marked as such by their names (ATOM_XML_BASE, PRTIMES_PAGE) or built inline.
 """
 
 from __future__ import annotations

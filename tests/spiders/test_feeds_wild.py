@@ -397,3 +397,17 @@ def test_scout_crawl_prints_the_notes_of_a_recovered_feed(scout_home):
                                           "-a", f"base_url={site.url}"], env={"SCOUT_CRAWL_DOWNLOAD_DELAY": "0"})
     assert result.exit_code == 0, result.output
     assert f"note: {site.url}/feed.xml: ill-formed feed, read leniently" in " ".join(result.output.split())
+
+
+def test_a_web_page_given_as_feed_leads_to_the_feeds_it_announces():
+    page = b"""<html><head><title>Helix Photonics news</title>
+    <link rel="alternate" type="application/atom+xml" title="News" href="/news/atom.xml">
+    <link rel="alternate" type="text/html" hreflang="ja" href="/ja/"></head><body><h1>News</h1></body></html>"""
+    spider = FeedsSpider(feeds="https://helixphotonics.example/news/")
+    [request] = list(spider.parse(html("https://helixphotonics.example/news/", page)))
+    assert request.url == "https://helixphotonics.example/news/atom.xml" and request.callback == spider.parse
+    # the announced URL is again a page: rejected, not followed further
+    again = html(request.url, page)
+    again.request.meta["discovered_from"] = "https://helixphotonics.example/news/"
+    [rej] = list(spider.parse(again))
+    assert rej.reason.startswith("not an RSS or Atom feed")

@@ -261,10 +261,14 @@ class AnalystStore:
         db.execute(audit_t.insert().values(at=_ts(at), user=user, action=action, subject=subject,
                                            detail=json.dumps(detail, ensure_ascii=False, default=str)))
 
-    def audit(self, limit: int = 100, *, user: str | None = None) -> list[AuditEntry]:
+    def audit(self, limit: int = 100, *, user: str | None = None, need_id: str | None = None) -> list[AuditEntry]:
+        """Newest first; `need_id`: only the judgements of that need."""
         query = sa.select(audit_t).order_by(audit_t.c.id.desc()).limit(limit)
         if user:
             query = query.where(audit_t.c.user == user)
+        if need_id:
+            query = query.where(audit_t.c.action.startswith("judgement."),
+                                audit_t.c.subject.startswith(need_id + " ", autoescape=True))
         with self.engine.connect() as db:
             return [AuditEntry(id=r.id, at=_dt(r.at), user=r.user, action=r.action, subject=r.subject,
                                detail=json.loads(r.detail or "{}")) for r in db.execute(query)]

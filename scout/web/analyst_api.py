@@ -161,5 +161,6 @@ def api_watch_hits(request: Request, watchlist_id: int, news_only: bool = False,
 
 
 @router.get("/audit", response_model=list[AuditEntry], summary="The audit log of judgements, watchlists and users, newest first")
-def api_audit(request: Request, limit: int = Query(100, ge=1, le=1000), user: str | None = None) -> list[AuditEntry]:
-    return store(request).audit(limit, user=user)
+def api_audit(request: Request, limit: int = Query(100, ge=1, le=1000), user: str | None = None,
+              need: str | None = Query(None, description="Only the judgements of this need")) -> list[AuditEntry]:
+    return store(request).audit(limit, user=user, need_id=need)

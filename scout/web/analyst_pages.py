@@ -74,7 +74,7 @@ async def judge_form(request: Request, need_id: str):
         raise HTTPException(status_code=400, detail="the form needs target_id and state")
     row = await run_in_threadpool(judge, request, need_id, target, target_id, state, note, user)
     if _wants_json(request):
-        current = store(request).current(need_id, target_id, target=target)
+        current = await run_in_threadpool(store(request).current, need_id, target_id, target=target)
         return JSONResponse({"target": target, "target_id": target_id,
                              "state": current.state.value if current else None,
                              "note": current.note if current else "", "user": user.name,
@@ -206,6 +206,8 @@ def watch_form_fields(q: str, params: dict) -> list[tuple[str, str]]:
 
 
 @router.get("/audit", response_class=HTMLResponse)
-def audit_page(request: Request, user: str | None = None) -> HTMLResponse:
-    """The audit log, newest first (the last 200 entries, or one user's)."""
-    return page(request, "audit.html", entries=store(request).audit(200, user=user or None), user_filter=user or "")
+def audit_page(request: Request, user: str | None = None, need: str | None = None) -> HTMLResponse:
+    """The audit log, newest first: the last 200 entries, or one user's, or one need's judgements."""
+    need_doc = request.app.state.library.document(need) if need else None
+    return page(request, "audit.html", entries=store(request).audit(200, user=user or None, need_id=need or None),
+                user_filter=user or "", need_filter=need_doc)

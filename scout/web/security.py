@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hmac
 import json
+import time
 from http.cookies import SimpleCookie
 from typing import Callable
 from urllib.parse import parse_qsl, urlencode, urlsplit
@@ -58,7 +59,18 @@ class SecurityMiddleware:
         self.app = app
         self.token = token or None
         self.users = users
-        self.users_exist = users_exist or (lambda: False)
+        self._users_exist = users_exist or (lambda: False)
+        self._exist_cache: tuple[float, bool] = (-1e9, False)
+
+    def users_exist(self) -> bool:
+        """Whether the gate is on; asked of the database at most once a second (a new user takes effect within
+        that second; a removed user's token stops working at once, since tokens are always looked up)."""
+        checked, exist = self._exist_cache
+        now = time.monotonic()
+        if now - checked > 1.0:
+            exist = self._users_exist()
+            self._exist_cache = (now, exist)
+        return exist
 
     def _user(self, presented: str | None) -> User | None:
         if not presented:

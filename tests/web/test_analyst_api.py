@@ -47,6 +47,10 @@ def need(library):
     return next(n for n in library.needs() if n.source == "atla")
 
 
+def other_need(library, need):
+    return next(n for n in library.needs() if n.id != need.id)
+
+
 def _write_requests(need_id: str, doc_id: str, new_watchlist) -> dict[tuple[str, str], dict]:
     """One valid request per write route, keyed by (method, route path); `new_watchlist()` makes one to remove."""
     judgement = f"/api/needs/{need_id}/judgements"
@@ -122,6 +126,10 @@ def test_judge_change_undo_through_the_api(as_ann, library, need, store):
     assert [a["action"] for a in audit] == ["judgement.clear", "judgement.set", "judgement.set"]
     page = as_ann.get("/audit", params={"user": "ann"}).text
     assert page.count('<tr class="audit-entry">') == 3 and "note: good fit" in page
+    as_ann.put(f"/api/needs/{other_need(library, need).id}/judgements/document/{doc}", json={"state": "relevant"})
+    assert len(as_ann.get("/api/audit", params={"need": need.id}).json()) == 3
+    page = as_ann.get("/audit", params={"need": need.id}).text
+    assert page.count('<tr class="audit-entry">') == 3 and need.title in page
 
 
 def test_bad_judgements_are_refused(as_ann, need, payload_doc):

@@ -21,11 +21,12 @@ from typing import Any
 
 _ITEM_TYPES = {"Event", "CreativeWork", "Grant", "MonetaryGrant", "Project", "ResearchProject", "Offer", "Demand",
                "Service", "Article", "NewsArticle", "Thing", "Action", "FundingScheme"}
-_PAGE_TYPES = {"WebPage", "WebSite", "Organization", "GovernmentOrganization", "BreadcrumbList", "SiteNavigationElement",
-               "ItemList", "ListItem", "ImageObject", "Person", "SearchAction"}
+_PAGE_TYPES = {"WebPage", "WebSite", "Organization", "GovernmentOrganization", "BreadcrumbList",
+               "SiteNavigationElement", "ItemList", "ListItem", "ImageObject", "Person", "SearchAction"}
 _BOILERPLATE = "//nav|//header|//footer|//aside|//form|//script|//style|//noscript|//*[@role='navigation']"
 _HEADINGS = {"h2", "h3", "h4", "h5"}
 _BLOCKS = {"p", "li", "dd", "dt", "td", "blockquote", "div", "span", "section"}
+_IN_HEADING = "ancestor::h2|ancestor::h3|ancestor::h4|ancestor::h5"
 MIN_TEXT = 40
 
 
@@ -129,9 +130,9 @@ def heading_sections(response) -> list[Section]:
                        "link": response.urljoin(href) if href else None}
         elif current is not None and tag == "a" and element.get("href"):
             current["links"].append(response.urljoin(element.get("href")))
-        elif current is not None and tag in _BLOCKS and not element.xpath("ancestor::h2|ancestor::h3|ancestor::h4|ancestor::h5"):
+        elif current is not None and tag in _BLOCKS and not element.xpath(_IN_HEADING):
             # leaf blocks only: a block holding other blocks is read through them
-            if any(isinstance(child.tag, str) and child.tag in _BLOCKS | _HEADINGS for child in element.iterdescendants()):
+            if any(isinstance(c.tag, str) and c.tag in _BLOCKS | _HEADINGS for c in element.iterdescendants()):
                 continue
             text = _clean(element.text_content())
             if text:

@@ -13,9 +13,10 @@ content stands in when the page cannot be fetched or has no main text, and when 
 points at one post of a page that holds several: `page#post-2`).
 
 The company of an announcement comes from the item's own metadata (PR TIMES `<dc:corp>`, an author
-that is a company), then the article's JSON-LD organizations (its author first) that are not the site (its publisher, its `WebSite`, an organization
-on the page's own host), then company names written in the title and text; the site that hosts
-the announcement (`og:site_name`, the publisher: "PR TIMES", "The Verge") never is.
+that is a company), then the organizations the article's JSON-LD names (author first) that are not
+the site (its publisher, its `WebSite`, an organization on the page's own host), then company names
+written in the title and text; the site that hosts the announcement (`og:site_name`, the publisher:
+"PR TIMES", "The Verge") never is.
 
 Document ids follow the feed, not the fetch: the item's guid (RSS `<guid>`, Atom `<id>`, RSS 1.0
 `rdf:about`) as the publisher wrote it, else its link as written (fragment kept); a relative or
@@ -481,7 +482,8 @@ class FeedsSpider(ScoutSpider):
         if entry.get("corp"):
             return [entry["corp"]]
         site_keys = {k for k in (name_key(n) for n in site) if k}
-        if (author := company_names(normalize_text(entry.get("author") or ""))) and not {name_key(a) for a in author} & site_keys:
+        author = company_names(normalize_text(entry.get("author") or ""))
+        if author and not {name_key(a) for a in author} & site_keys:
             return author  # the item's author is a company ("Helix Photonics Corp.", "株式会社ソラテック")
         if response is not None and (found := page_organizations(response, nodes, site)):
             return found

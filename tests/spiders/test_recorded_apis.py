@@ -1,4 +1,5 @@
-"""Research APIs: answers published by their client libraries, and the shared loader's header charsets (see fixtures README)."""
+"""Research APIs: answers published by their client libraries, and the shared loader's header
+charsets (see fixtures README)."""
 
 from __future__ import annotations
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections import Counter
 from pathlib import Path
@@ -225,13 +226,11 @@ class IndexLibrary:
         if org_keys:  # an organization under all its names
             where = where.and_(Cond("org_keys", any=tuple(sorted(org_keys))))
         out: list[tuple[Document, dict]] = []
-        for h in self.index.scan(where, payload=["document", "concepts", "analysis"]):
+        for h in itertools.islice(self.index.scan(where, payload=["document", "concepts", "analysis"]), limit):
             analysis = h.payload.get("analysis") or {}
             out.append((Document.model_validate(h.payload["document"]),
                         {"concepts": h.payload.get("concepts", []),
                          "analysis_orgs": analysis.get("organizations", {})}))
-            if len(out) >= limit:
-                break
         # newest first; undated documents last
         out.sort(key=lambda dp: (dp[0].published is not None, dp[0].published and dp[0].published.timestamp()),
                  reverse=True)

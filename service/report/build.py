@@ -181,6 +181,7 @@ class Report:
     chart_caption: str
     summary: list[ReportItem] = field(default_factory=list)  # the strongest new matches, to open with
     browser_link: str = ""  # this report on `scout serve`
+    watchlists: list = field(default_factory=list)  # service.watch.WatchlistNews, added by attach_watchlist_news
 
     @property
     def is_empty(self) -> bool:

@@ -6,7 +6,7 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse
 
 from scout.web import queries
-from scout.web.analyst_pages import need_context
+from scout.web.analyst_pages import need_context, org_context
 from scout.web.render import page
 from service.library import Library
 
@@ -64,7 +64,7 @@ def document_page(request: Request, doc_id: str) -> HTMLResponse:
 def org_page(request: Request, name: str) -> HTMLResponse:
     profile = queries.organization(lib(request), name)
     top = max((n.score for n in profile.needs), default=1.0)
-    return page(request, "org.html", org=profile, top=top)
+    return page(request, "org.html", org=profile, top=top, **org_context(request, profile))
 
 
 @router.get("/docs", response_class=HTMLResponse)

@@ -78,7 +78,9 @@ def api_docs(request: Request) -> HTMLResponse:
             ref_name = (ref.get("$ref") or ref.get("items", {}).get("$ref") or "").rsplit("/", 1)[-1]
             if ref.get("type") == "array" and ref_name:
                 ref_name = f"list of {ref_name}"
+            body = op.get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema", {})
             ops.append({"method": method.upper(), "path": path, "summary": op.get("summary", ""),
-                        "params": op.get("parameters", []), "returns": ref_name})
+                        "params": op.get("parameters", []), "returns": ref_name,
+                        "body": (body.get("$ref") or "").rsplit("/", 1)[-1]})
     models = schema.get("components", {}).get("schemas", {})
     return page(request, "docs.html", ops=ops, models=models)

@@ -6,7 +6,7 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse
 
 from scout.web import queries
-from scout.web.analyst_pages import need_context
+from scout.web.analyst_pages import need_context, org_context
 from scout.web.render import page
 from service.library import Library
 
@@ -68,7 +68,7 @@ def document_page(request: Request, doc_id: str) -> HTMLResponse:
 def org_page(request: Request, name: str) -> HTMLResponse:
     profile = queries.organization(lib(request), name)
     top = max((n.score for n in profile.needs), default=1.0)
-    return page(request, "org.html", org=profile, top=top)
+    return page(request, "org.html", org=profile, top=top, **org_context(request, profile))
 
 
 REPORT_CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'; "
@@ -99,7 +99,9 @@ def api_docs(request: Request) -> HTMLResponse:
             ref_name = (ref.get("$ref") or ref.get("items", {}).get("$ref") or "").rsplit("/", 1)[-1]
             if ref.get("type") == "array" and ref_name:
                 ref_name = f"list of {ref_name}"
+            body = op.get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema", {})
             ops.append({"method": method.upper(), "path": path, "summary": op.get("summary", ""),
-                        "params": op.get("parameters", []), "returns": ref_name})
+                        "params": op.get("parameters", []), "returns": ref_name,
+                        "body": (body.get("$ref") or "").rsplit("/", 1)[-1]})
     models = schema.get("components", {}).get("schemas", {})
     return page(request, "docs.html", ops=ops, models=models)

@@ -126,7 +126,8 @@ class IndexLibrary:
             m.doc_evidence = focus(_as_written(m.doc_evidence, texts.get(m.doc_id)), result.need.title,
                                    result.need.text, title=m.title)
         result.matches = matches
-        result.organizations = self.ranker.organizations(matches)  # one technology counts once for its firm
+        # one technology counts once for its firm; one firm under its Japanese and English names is one row
+        result.organizations = self._merge_aliases(self.ranker.organizations(matches), matches)
         for org in result.organizations:
             status, _, _ = self._org_status(org.name, org.key)
             org.known_supplier, org.org_type = status.known_supplier, str(status.org_type)
@@ -134,6 +135,26 @@ class IndexLibrary:
         return result
 
     # -- organizations -------------------------------------------------------------------------------
+    def _merge_aliases(self, orgs: list[OrgMatch], matches: list[Match]) -> list[OrgMatch]:
+        """Organizations that records show to be one (株式会社X (X Inc.)) become one row: the most frequent
+        key leads, documents are united, the score is recomputed over them like the ranker's."""
+        aliases = self._org_state()["aliases"]
+        groups: dict[str, list[OrgMatch]] = {}
+        for org in orgs:
+            groups.setdefault(min(aliases.get(org.key, {org.key})), []).append(org)
+        if all(len(g) == 1 for g in groups.values()):
+            return orgs
+        score_of = {m.doc_id: m.score for m in matches}
+        out = []
+        for group in groups.values():
+            lead = max(group, key=lambda o: (len(o.doc_ids), o.score))
+            doc_ids = list(dict.fromkeys(d for o in group for d in o.doc_ids))
+            doc_ids.sort(key=lambda d: -score_of.get(d, 0.0))
+            score = sum(score_of.get(d, 0.0) * self.ranker.weights.org_decay ** i for i, d in enumerate(doc_ids))
+            out.append(lead.model_copy(update={"doc_ids": doc_ids, "score": score,
+                                               "known_supplier": any(o.known_supplier for o in group)}))
+        return sorted(out, key=lambda o: -o.score)
+
     def _org_state(self) -> dict:
         count = self.index.count()
         if count != self._org_cache_count:

@@ -263,7 +263,7 @@ def select_items(matches: Iterable[Match], taxonomy: "Taxonomy", profile: Report
                                            title=match.title),
                 link=safe_url(match.url),
                 areas=areas,
-                evidence_link=f"{need_link(base, match.need_id)}#m-{quote(match.doc_id, safe='')}" if base else "",
+                evidence_link=evidence_link(base, match) if base else "",
                 need_title=needs.title(match.need_id),
             )
         )
@@ -290,6 +290,13 @@ def one_per_technology(items: list[ReportItem]) -> list[ReportItem]:
 
 def need_link(base: str, need_id: str) -> str:
     return f"{base}/needs/{quote(need_id, safe='')}"
+
+
+def evidence_link(base: str, match: Match) -> str:
+    """The match on its need's page (its evidence, with the original one click on): a match ranked below the
+    first page asks for enough matches to be on it (ranks move a little between runs: a margin)."""
+    page = f"?limit={min(match.rank + 10, 500)}" if match.rank > 20 else ""
+    return f"{need_link(base, match.need_id)}{page}#m-{quote(match.doc_id, safe='')}"
 
 
 def section_organizations(items: list[ReportItem], new_org_keys: set[str], top: int) -> list[ReportOrganization]:

@@ -103,3 +103,10 @@ def test_need_pages_carry_the_same_status(library):
     assert orgs["Acme Quantum Inc."].known_supplier and not orgs["Acme Quantum Inc."].new_entrant
     assert orgs["Newco Sensing LLC"].new_entrant
     assert not orgs["Air Force Research Laboratory"].new_entrant and orgs["Air Force Research Laboratory"].issuer
+
+
+def test_one_firm_under_two_names_is_one_row_on_the_need_page(library):
+    lib, ids = library
+    orgs = lib.match(ids["n1"], limit=10).organizations
+    newco = [o for o in orgs if {ids["e1"], ids["j1"]} & set(o.doc_ids)]
+    assert len(newco) == 1 and {ids["e1"], ids["j1"]} <= set(newco[0].doc_ids)

@@ -297,3 +297,13 @@ def test_one_csv_cell_guard_for_every_csv():
 
     assert [csv_cell(v) for v in ("=1+1", "+1", "-1", "@x", "\tx", "plain", 0.123456, 3, True, None)] == [
         "'=1+1", "'+1", "'-1", "'@x", "'\tx", "plain", "0.1235", 3, True, ""]
+
+
+def test_a_match_below_the_first_page_links_to_a_page_that_shows_it():
+    from service.report.build import evidence_link
+    from tests.report.fakes import make_match
+
+    deep = make_match(NEED_RAM, DOC_NV, 0.4, [], rank=27)
+    assert evidence_link("https://s.example", deep) == f"https://s.example/needs/{NEED_RAM.id}?limit=37#m-{DOC_NV.id}"
+    top = make_match(NEED_RAM, DOC_NV, 0.9, [], rank=2)
+    assert evidence_link("https://s.example", top) == f"https://s.example/needs/{NEED_RAM.id}#m-{DOC_NV.id}"

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import cached_property
 from datetime import datetime
 from typing import Callable, Generic, Iterable, Sequence, TypeVar
 
@@ -72,9 +73,18 @@ class Member(Generic[T]):
     source: str = ""
     text: str = ""
 
-    @property
+    # Computed once per result: grouping compares each result with every group's lead.
+    @cached_property
     def org_keys(self) -> set[str]:
         return {k for k in (normalize_org(o) for o in self.organizations) if k}
+
+    @cached_property
+    def words(self) -> list[str]:
+        return title_words(self.title)
+
+    @cached_property
+    def key(self) -> str:
+        return "".join(self.words)
 
     def version(self) -> Version:
         return Version(doc_id=self.doc_id, title=self.title, url=self.url, source=self.source,
@@ -88,11 +98,10 @@ def _overlap(a: list[str], b: list[str]) -> float:
 
 
 def same_technology(a: Member, b: Member, similarity: float | None = None) -> bool:
-    key_a, key_b = title_key(a.title), title_key(b.title)
+    key_a, key_b = a.key, b.key
     near_text = similarity is not None and similarity >= TEXT_SIMILARITY
     if a.org_keys & b.org_keys:
-        return (bool(key_a) and key_a == key_b) or _overlap(title_words(a.title), title_words(b.title)) >= \
-            TITLE_OVERLAP or near_text
+        return (bool(key_a) and key_a == key_b) or _overlap(a.words, b.words) >= TITLE_OVERLAP or near_text
     if a.org_keys or b.org_keys:
         return False  # two organizations, or one named and one not: not known to be one technology
     return bool(key_a) and key_a == key_b and (similarity is None or near_text)

@@ -7,6 +7,8 @@ source without credentials is skipped (state "Skipped", a warning in the log) an
 
 from __future__ import annotations
 
+import uuid
+
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.states import Completed, Failed
@@ -77,6 +79,9 @@ def source_outcome(source: SourceSpec, state) -> tuple[CrawlStats, str]:
 
 @flow(name="crawl")
 def crawl(sources: list[SourceSpec], run_id: str = ""):
+    # The ledger keys crawl figures by (run, source): a crawl run on its own (`scout run crawl`, a schedule)
+    # gets its own run id, or every such run would overwrite the previous one's figures.
+    run_id = run_id or uuid.uuid4().hex
     results: list[CrawlStats] = []
     status: dict[str, str] = {}
     for number, source in enumerate(sources):

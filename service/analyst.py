@@ -178,7 +178,16 @@ audit_t = sa.Table(
     sa.Column("detail", sa.Text, nullable=False, default="{}"),
 )  # fmt: skip
 
-# SQLite refuses any change to a written audit row; a server database gets the same rule from its own grants.
+# The database itself refuses any change to a written audit or judgement row (triggers in SQLite and
+# PostgreSQL; on another server, grant the application INSERT and SELECT only on those two tables).
+_POSTGRES_APPEND_ONLY = [
+    "CREATE OR REPLACE FUNCTION scout_append_only() RETURNS trigger LANGUAGE plpgsql AS "
+    "$$ BEGIN RAISE EXCEPTION 'the %% table is append-only', TG_TABLE_NAME; END $$",  # %% is psycopg's %
+    "CREATE OR REPLACE TRIGGER audit_append_only BEFORE UPDATE OR DELETE ON audit "
+    "FOR EACH ROW EXECUTE FUNCTION scout_append_only()",
+    "CREATE OR REPLACE TRIGGER judgements_append_only BEFORE UPDATE OR DELETE ON judgements "
+    "FOR EACH ROW EXECUTE FUNCTION scout_append_only()",
+]
 _SQLITE_APPEND_ONLY = [
     "CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit "
     "BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END",
@@ -242,9 +251,9 @@ class AnalystStore:
 
         with self.engine.begin() as db:
             metadata.create_all(db)
-            if is_sqlite:
-                for statement in _SQLITE_APPEND_ONLY:
-                    db.exec_driver_sql(statement)
+            guards = {"sqlite": _SQLITE_APPEND_ONLY, "postgresql": _POSTGRES_APPEND_ONLY}
+            for statement in guards.get(self.engine.dialect.name, []):
+                db.exec_driver_sql(statement)
 
     def close(self) -> None:
         self.engine.dispose()

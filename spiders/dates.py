@@ -86,10 +86,16 @@ def _rfc822(text: str, default_tz: tzinfo) -> datetime | None:
     if not re.match(r"^(?:[A-Za-z]{3},\s*)?\d{1,2}\s+[A-Za-z]{3}\s+\d{2,4}\b", text):
         return None
     parsed = parsedate_to_datetime(text)
+    if parsed is not None and parsed.tzinfo is None and re.search(r"\b(?!GMT\b|UTC?\b)[A-Z]{2,4}$", text):
+        return None  # a zone name email.utils does not know ("JST"): dateutil reads it below
     return _aware(parsed, default_tz) if parsed else None
 
 
 def _iso(text: str, default_tz: tzinfo) -> datetime | None:
+    if re.match(r"^\d{8}T\d{4,6}(?:Z|[+-]\d{2}:?\d{2})?$", text):  # ISO 8601 basic format
+        from dateutil.parser import isoparse
+
+        return _aware(isoparse(text), default_tz)
     if not re.match(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}", text) and not re.match(r"^\d{4}-\d{2}-\d{2}$", text):
         return None
     parsed = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))

@@ -7,8 +7,9 @@ source. `page_sections(response)` is what the spiders fall back on when their se
 1. JSON-LD items (read by extruct): an `ItemList`'s elements, else nodes that name and describe
    something (`Event`, `CreativeWork`, `Grant`, ...) other than the page, site or publisher;
 2. the readable text: the page without its navigation, header, footer, asides and forms, cut into
-   sections at its headings (h2-h5, each section: a heading, the text blocks after it, its first
-   link). Sections too short to describe anything (< 40 characters) are left out.
+   sections at its headings (h2-h5, each section: a heading, the text blocks after it, its links).
+   Sections too short to describe anything (< 40 characters) are left out, and of the rest those at
+   the heading level most of them share (a list's items are siblings; "How to apply" is not one).
 
 The result says which way it was read, so the documents can say so (`meta["layout"]`).
 """
@@ -20,11 +21,12 @@ from typing import Any
 
 _ITEM_TYPES = {"Event", "CreativeWork", "Grant", "MonetaryGrant", "Project", "ResearchProject", "Offer", "Demand",
                "Service", "Article", "NewsArticle", "Thing", "Action", "FundingScheme"}
-_PAGE_TYPES = {"WebPage", "WebSite", "Organization", "GovernmentOrganization", "BreadcrumbList", "SiteNavigationElement",
-               "ItemList", "ListItem", "ImageObject", "Person", "SearchAction"}
+_PAGE_TYPES = {"WebPage", "WebSite", "Organization", "GovernmentOrganization", "BreadcrumbList",
+               "SiteNavigationElement", "ItemList", "ListItem", "ImageObject", "Person", "SearchAction"}
 _BOILERPLATE = "//nav|//header|//footer|//aside|//form|//script|//style|//noscript|//*[@role='navigation']"
 _HEADINGS = {"h2", "h3", "h4", "h5"}
 _BLOCKS = {"p", "li", "dd", "dt", "td", "blockquote", "div", "span", "section"}
+_IN_HEADING = "ancestor::h2|ancestor::h3|ancestor::h4|ancestor::h5"
 MIN_TEXT = 40
 
 
@@ -106,15 +108,15 @@ def heading_sections(response) -> list[Section]:
     for element in doc.xpath(_BOILERPLATE):
         element.drop_tree()
     roots = doc.xpath("//main|//*[@role='main']|//article") or doc.xpath("//body") or [doc]
-    sections: list[Section] = []
+    sections: list[tuple[str, Section]] = []  # (heading level, section)
     current: dict[str, Any] | None = None
 
     def close() -> None:
         if current and current["title"] and len(" ".join(current["parts"])) >= MIN_TEXT:
             links = tuple(dict.fromkeys(current["links"]))
-            sections.append(Section(current["title"], _clean(" ".join(current["parts"])),
-                                    current["link"] or (links[0] if links else None), "headings",
-                                    tuple(current["parts"]), links))
+            sections.append((current["level"], Section(current["title"], _clean(" ".join(current["parts"])),
+                                                       current["link"] or (links[0] if links else None), "headings",
+                                                       tuple(current["parts"]), links)))
 
     for element in roots[0].iter():
         tag = element.tag if isinstance(element.tag, str) else ""
@@ -124,19 +126,26 @@ def heading_sections(response) -> list[Section]:
         elif tag in _HEADINGS:
             close()
             href = next(iter(element.xpath(".//a/@href")), None)
-            current = {"title": _clean(element.text_content()), "parts": [], "links": [],
+            current = {"title": _clean(element.text_content()), "level": tag, "parts": [], "links": [],
                        "link": response.urljoin(href) if href else None}
         elif current is not None and tag == "a" and element.get("href"):
             current["links"].append(response.urljoin(element.get("href")))
-        elif current is not None and tag in _BLOCKS and not element.xpath("ancestor::h2|ancestor::h3|ancestor::h4|ancestor::h5"):
+        elif current is not None and tag in _BLOCKS and not element.xpath(_IN_HEADING):
             # leaf blocks only: a block holding other blocks is read through them
-            if any(isinstance(child.tag, str) and child.tag in _BLOCKS | _HEADINGS for child in element.iterdescendants()):
+            if any(isinstance(c.tag, str) and c.tag in _BLOCKS | _HEADINGS for c in element.iterdescendants()):
                 continue
             text = _clean(element.text_content())
             if text:
                 current["parts"].append(text)
     close()
-    return [s for s in sections if 3 <= len(s.title) <= 200]
+    sections = [(level, s) for level, s in sections if 3 <= len(s.title) <= 200]
+    if not sections:
+        return []
+    # The items of a list share one heading level; a lone section at another level ("How to apply")
+    # is the page's own text. Keep the level with the most sections (the deeper one on a tie).
+    levels = [level for level, _ in sections]
+    items = max(set(levels), key=lambda level: (levels.count(level), level))
+    return [s for level, s in sections if level == items]
 
 
 def page_sections(response) -> list[Section]:

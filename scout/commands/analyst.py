@@ -85,12 +85,20 @@ def users_add(name: str = typer.Argument(..., help="User name (letters, digits, 
 
     Example: scout users add ann --role analyst
     """
+    from domain.settings import WebSettings
+
     with _store() as store:
+        first = not store.has_users()
         added, token = store.add_user(name, role.value, by=user or default_user())
     console.print(f"Added {added.name} ({added.role.value}). Their token, shown this once:", highlight=False)
     typer.echo(token)
-    console.print("Give it to them; the web app and API take it as `Authorization: Bearer <token>` or `?token=` once "
-                  "in a browser.", highlight=False)
+    web = WebSettings()
+    host = "127.0.0.1" if web.host in ("0.0.0.0", "::") else web.host
+    console.print(f"Give it to them: the API takes `Authorization: Bearer <token>`; a browser opens "
+                  f"http://{host}:{web.port}/?token=<token> once.", highlight=False, soft_wrap=True)
+    if first:
+        console.print("This is the first user: from now on `scout serve` asks every visitor for a token.",
+                      highlight=False)
 
 
 @users_app.command("list")
@@ -264,8 +272,11 @@ def watch_add(name: str = typer.Argument(..., help="A name for the watchlist."),
     with command_library() as library, _store() as store:
         wl = watch.add_watchlist(store, library, name, user=user or default_user(), query=query, filters=filters)
         found = len(store.hits(wl.id, limit=500))
+    from domain.settings import ReportSettings
+
+    base = ReportSettings().base_url.rstrip("/")  # where `scout serve` is reachable, as the report links
     console.print(f"Watchlist {wl.id} ({wl.kind}) saved: {found} documents found today; new ones will be reported. "
-                  f"Feed: /feeds/watchlists/{wl.id}.atom", highlight=False)
+                  f"Feed: {base}/feeds/watchlists/{wl.id}.atom", highlight=False, soft_wrap=True)
 
 
 @watch_app.command("list")

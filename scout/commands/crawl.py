@@ -51,6 +51,11 @@ def register(app: typer.Typer) -> None:
             fail(str(exc))
         except ValueError as exc:  # an argument the spider does not take
             fail(str(exc), 2)
+        import uuid
+
+        from service.operations import record_crawl
+
+        record_crawl(stats, uuid.uuid4().hex)  # the weekly report's overview counts every crawl
         if as_json:
             typer.echo(json.dumps(stats.model_dump(mode="json"), ensure_ascii=False, indent=2))
             if failure is not None:

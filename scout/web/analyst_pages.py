@@ -46,6 +46,18 @@ def need_context(request: Request, result: NeedMatches) -> dict:
             "can_write": bool(user and user.can_write)}
 
 
+def org_context(request: Request, profile) -> dict:
+    """The organization page's judgement state: this organization's judgement for each need it answers."""
+    judged = {j.need_id: j for j in store(request).judgements(target="organization") if j.target_id == profile.key}
+    user = getattr(request.state, "user", None)
+    return {"org_judged": judged, "can_write": bool(user and user.can_write)}
+
+
+def _local_path(value: str) -> str | None:
+    """A path on this site to go back to (never another host: `//evil`, `https://...`)."""
+    return value if value.startswith("/") and not value.startswith("//") and "\\" not in value else None
+
+
 MAX_FORM_BYTES = 64 * 1024
 
 
@@ -79,6 +91,9 @@ async def judge_form(request: Request, need_id: str):
                              "state": current.state.value if current else None,
                              "note": current.note if current else "", "user": user.name,
                              "changed": row is not None})
+    back = _local_path(form.get("back", ""))
+    if back:  # the organization page judges too
+        return RedirectResponse(back, status_code=303)
     anchor = ("m-" if target == "document" else "o-") + target_id
     return RedirectResponse(f"/needs/{quote(need_id, safe='')}#{quote(anchor, safe='')}", status_code=303)
 

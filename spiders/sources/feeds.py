@@ -5,16 +5,18 @@ published in the wild: encodings named only by the HTTP `Content-Type` header (S
 or only by the document, `xml:base`, the `dc:` and `content:` modules, and ill-formed documents (a
 truncated feed, a comment before `<?xml`, an undeclared prefix), of which feedparser keeps what it
 could read. A recovered feed's problem is a note on each of its documents and in the crawl summary;
-only a feed of which nothing could be read is rejected.
+only a feed of which nothing could be read is rejected. A web page given as a feed leads to the
+feeds it announces (`<link rel="alternate" type="application/rss+xml">`, one hop).
 
 Each item is followed to its article page; trafilatura extracts the main text (the item's own
 content stands in when the page cannot be fetched or has no main text, and when the item link
 points at one post of a page that holds several: `page#post-2`).
 
 The company of an announcement comes from the item's own metadata (PR TIMES `<dc:corp>`, an author
-that is a company), then the article's JSON-LD organizations (its author first) that are not the site (its publisher, its `WebSite`, an organization
-on the page's own host), then company names written in the title and text; the site that hosts
-the announcement (`og:site_name`, the publisher: "PR TIMES", "The Verge") never is.
+that is a company), then the organizations the article's JSON-LD names (author first) that are not
+the site (its publisher, its `WebSite`, an organization on the page's own host), then company names
+written in the title and text; the site that hosts the announcement (`og:site_name`, the publisher:
+"PR TIMES", "The Verge") never is.
 
 Document ids follow the feed, not the fetch: the item's guid (RSS `<guid>`, Atom `<id>`, RSS 1.0
 `rdf:about`) as the publisher wrote it, else its link as written (fragment kept); a relative or
@@ -201,6 +203,20 @@ def read_feed(body: bytes, content_type: str | None) -> tuple[dict[str, Any], li
     return info, entries, feed_problem(parsed)
 
 
+def discovered_feeds(response, limit: int = 3) -> list[str]:
+    """Feeds a web page announces (`<link rel="alternate" type="application/rss+xml|atom+xml">`)."""
+    if not isinstance(response, TextResponse):
+        return []
+    try:
+        hrefs = response.xpath(
+            '//link[contains(concat(" ", normalize-space(@rel), " "), " alternate ")]'
+            '[contains(@type, "rss") or contains(@type, "atom") or contains(@type, "rdf")]/@href').getall()
+    except (ValueError, AttributeError):
+        return []
+    urls = [strip_tracking(response.urljoin(h.strip())) for h in hrefs if h.strip()]
+    return [u for u in dict.fromkeys(urls) if urlsplit(u).scheme in ("http", "https") and u != response.url][:limit]
+
+
 def _json_ld_nodes(response: TextResponse) -> list[dict[str, Any]]:
     """Every JSON-LD node of the page (`@graph`s flattened), read by extruct."""
     data = json_ld(response)
@@ -323,11 +339,21 @@ class FeedsSpider(ScoutSpider):
             return
         content_type = response.headers.get("Content-Type")
         info, entries, problem = read_feed(response.body, content_type.decode("latin-1") if content_type else None)
+        if not entries and not info["version"] and (found := discovered_feeds(response)):
+            if response.meta.get("discovered_from"):  # one hop only: a page must not lead to pages forever
+                yield self.reject(response.url, "not an RSS or Atom feed (a page announcing other feeds)")
+                return
+            # a site's page instead of its feed: follow the feeds it announces, as feed readers do
+            self.note(f"{response.url} is a web page, not a feed; reading the feed(s) it announces: {', '.join(found)}")
+            for url in found:
+                yield self.request(url, self.parse, meta={"discovered_from": response.url})
+            return
         if not entries:
-            if problem:
+            if not info["version"]:
+                yield self.reject(response.url, "not an RSS or Atom feed (no channel, feed or item found)",
+                                  detail=problem)
+            elif problem:
                 yield self.reject(response.url, problem)
-            elif not info["version"]:
-                yield self.reject(response.url, "not an RSS or Atom feed (no channel, feed or item found)")
             return  # a sound feed with no items is simply empty
         if problem:
             self.note(f"{response.url}: {problem}; {len(entries)} item(s) recovered")
@@ -456,7 +482,8 @@ class FeedsSpider(ScoutSpider):
         if entry.get("corp"):
             return [entry["corp"]]
         site_keys = {k for k in (name_key(n) for n in site) if k}
-        if (author := company_names(normalize_text(entry.get("author") or ""))) and not {name_key(a) for a in author} & site_keys:
+        author = company_names(normalize_text(entry.get("author") or ""))
+        if author and not {name_key(a) for a in author} & site_keys:
             return author  # the item's author is a company ("Helix Photonics Corp.", "株式会社ソラテック")
         if response is not None and (found := page_organizations(response, nodes, site)):
             return found

@@ -26,10 +26,12 @@ def test_users_add_list_remove(cli):
     added = cli("users", "add", "ann", "--role", "viewer")
     assert added.exit_code == 0, added.output
     token = next(line for line in added.stdout.splitlines() if line.startswith("scout_"))
+    assert "first user" in added.stdout and "http://127.0.0.1:8700/?token=" in added.stdout
+    assert "first user" not in cli("users", "add", "bob").stdout
     with open_analyst_store() as store:
         assert store.user_for_token(token).role.value == "viewer"
     listed = json.loads(cli("users", "list", "--json").stdout)
-    assert [(u["name"], u["role"]) for u in listed] == [("ann", "viewer")]
+    assert [(u["name"], u["role"]) for u in listed] == [("ann", "viewer"), ("bob", "analyst")]
     assert token not in cli("users", "list").stdout
     again = cli("users", "add", "ann")
     assert again.exit_code == 1 and "exists" in again.output and "Traceback" not in again.output

@@ -26,6 +26,10 @@ UTC = timezone.utc
         # Atom / arXiv API (arxiv.py's recorded answer): zone kept, whatever it is
         ("2006-03-02T02:22:45Z", datetime(2006, 3, 2, 2, 22, 45, tzinfo=UTC)),
         ("2016-10-09T00:00:00-04:00", datetime(2016, 10, 9, tzinfo=timezone(timedelta(hours=-4)))),
+        ("20261120T100000Z", datetime(2026, 11, 20, 10, tzinfo=UTC)),  # ISO 8601 basic (iCalendar)
+        # RSS pubDate with a zone name email.utils does not know
+        ("Fri, 20 Nov 2026 10:00:00 JST", datetime(2026, 11, 20, 10, tzinfo=JST)),
+        ("Thu, 5 Mar 2026 9:05:00 PST", datetime(2026, 3, 5, 9, 5, tzinfo=timezone(timedelta(hours=-8)))),
         # PR TIMES RSS 1.0 dc:date
         ("2026-08-19T10:00:00+09:00", datetime(2026, 8, 19, 10, tzinfo=JST)),
         # OpenAlex / KAKEN dates, J-STAGE publication_date, year-only

@@ -1,7 +1,10 @@
 """Feeds as the wild publishes them, from feedparser's own test corpus (BSD; see fixtures README).
 
 Each corpus file states its own HTTP headers in a `Header:` line of its leading comment, as
-feedparser's test runner reads them; `corpus()` hands them to Scrapy the same way.
+feedparser's test runner reads them; `corpus()` hands them to Scrapy the same way. Where a fault
+needs a feed the corpus does not have (two posts on one page, an ill-formed variant with items), the
+test derives it in code from a corpus body; the few feeds and pages written here in full are
+marked as such by their names (ATOM_XML_BASE, PRTIMES_PAGE) or built inline.
 """
 
 from __future__ import annotations
@@ -75,6 +78,13 @@ def test_shared_xml_loader_decodes_by_the_header_charset():
     # without the header the same bytes cannot be UTF-8, and the loader says so rather than guessing
     root, reason = load_xml(corpus("shiftjis.xml"), check_encoding=False)
     assert root is None and reason.startswith("malformed XML")
+
+
+def test_content_and_dc_modules():
+    _, [entry], problem = read_feed(fixture_bytes("feedparser/item_content_encoded.xml"), None)
+    assert problem is None and entry["description"] == "<p>Example content</p>"  # content:encoded
+    _, [entry], _ = read_feed(fixture_bytes("feedparser/item_dc_creator.xml"), None)
+    assert entry["author"] == "Example editor"  # dc:creator
 
 
 # --- links: relative, xml:base, #fragments, guids ------------------------------------------
@@ -387,3 +397,17 @@ def test_scout_crawl_prints_the_notes_of_a_recovered_feed(scout_home):
                                           "-a", f"base_url={site.url}"], env={"SCOUT_CRAWL_DOWNLOAD_DELAY": "0"})
     assert result.exit_code == 0, result.output
     assert f"note: {site.url}/feed.xml: ill-formed feed, read leniently" in " ".join(result.output.split())
+
+
+def test_a_web_page_given_as_feed_leads_to_the_feeds_it_announces():
+    page = b"""<html><head><title>Helix Photonics news</title>
+    <link rel="alternate" type="application/atom+xml" title="News" href="/news/atom.xml">
+    <link rel="alternate" type="text/html" hreflang="ja" href="/ja/"></head><body><h1>News</h1></body></html>"""
+    spider = FeedsSpider(feeds="https://helixphotonics.example/news/")
+    [request] = list(spider.parse(html("https://helixphotonics.example/news/", page)))
+    assert request.url == "https://helixphotonics.example/news/atom.xml" and request.callback == spider.parse
+    # the announced URL is again a page: rejected, not followed further
+    again = html(request.url, page)
+    again.request.meta["discovered_from"] = "https://helixphotonics.example/news/"
+    [rej] = list(spider.parse(again))
+    assert rej.reason.startswith("not an RSS or Atom feed")

@@ -1,4 +1,5 @@
-"""Research APIs read from answers published by their client libraries (see fixtures README)."""
+"""Research APIs: answers published by their client libraries, and the shared loader's header
+charsets (see fixtures README)."""
 
 from __future__ import annotations
 
@@ -31,3 +32,16 @@ def test_kaken_answer_in_shift_jis_named_only_by_the_header():
     body = fixture_bytes("kaken_client_ts/projects_response.xml").decode("utf-8").encode("shift_jis")
     docs = [o for o in KakenSpider().parse(kaken_answer(body, "Shift_JIS")) if isinstance(o, Document)]
     assert [d.title for d in docs] == ["機械学習を用いた新しい研究手法の開発"]
+
+
+def test_jstage_answer_in_euc_jp_named_only_by_the_header():
+    """J-STAGE's search answer (hand-written fixture) transcoded to EUC-JP, declaration left as UTF-8."""
+    from spiders.sources.jstage import JstageSpider
+
+    url = "https://api.jstage.jst.go.jp/searchapi/do?service=3&keyword=radar"
+    utf8 = [o for o in JstageSpider(follow_articles="false").parse(
+        response(url, fixture_bytes("jstage_search.xml"), XmlResponse)) if isinstance(o, Document)]
+    body = fixture_bytes("jstage_search.xml").decode("utf-8").encode("euc_jp")
+    answer = response(url, body, XmlResponse, headers={"Content-Type": "application/xml; charset=EUC-JP"})
+    docs = [o for o in JstageSpider(follow_articles="false").parse(answer) if isinstance(o, Document)]
+    assert docs and [d.title for d in docs] == [d.title for d in utf8]

@@ -254,3 +254,20 @@ def test_writes_from_another_site_are_refused(app, tokens, need):
     own_form = client.post("/watchlists", content="q=radar", follow_redirects=False,
                            headers={**FORM, "Origin": "null", "Sec-Fetch-Site": "same-origin"})
     assert own_form.status_code == 303  # our no-referrer policy makes a browser's own form post say Origin: null
+
+
+def test_the_organization_page_judges_need_by_need(as_ann, library, need):
+    org = library.match(need.id).organizations[0]
+    page = as_ann.get(f"/orgs/{quote(org.name)}").text
+    assert f'<tr class="org-need" data-need-id="{need.id}" data-state="">' in page
+    response = as_ann.post(f"/needs/{need.id}/judge", headers=FORM,
+                           content=f"target=organization&target_id={quote(org.key)}&state=shortlisted&note=visit"
+                                   f"&back={quote('/orgs/' + org.name)}")
+    assert response.status_code == 303 and response.headers["location"] == "/orgs/" + quote(org.name)
+    assert f'<tr class="org-need" data-need-id="{need.id}" data-state="shortlisted">' in as_ann.get(f"/orgs/{quote(org.name)}").text
+    need_page = as_ann.get(f"/needs/{need.id}").text
+    assert f'data-org-key="{org.key}" data-state="shortlisted"' in need_page
+    for elsewhere in ("//evil.example/x", "https://evil.example/", "/\\\\evil.example"):
+        sent = as_ann.post(f"/needs/{need.id}/judge", headers=FORM,
+                           content=f"target=organization&target_id={quote(org.key)}&state=relevant&back={quote(elsewhere)}")
+        assert sent.headers["location"].startswith(f"/needs/{need.id}#"), elsewhere  # never off-site

@@ -166,3 +166,24 @@ def test_a_viewer_reads_without_buttons(site, browser):
     assert response.status == 403
     context.close()
     assert errors == [], errors
+
+
+def test_judge_an_organization_from_its_own_page(site, browser):
+    errors: list[str] = []
+    context, page = _page(browser, errors)
+    need = next(n for n in site.library.needs() if n.source == "atla")
+    org = site.library.match(need.id).organizations[0]
+    page.goto(f"{site.url}/?token={site.tokens['ann']}")
+    page.goto(f"{site.url}/orgs/{org.name}")
+    page.evaluate("window.notReloaded = true")
+    row = page.locator(f"tr.org-need[data-need-id='{need.id}']")
+    row.locator("input.judge-note").fill("supplier visit")
+    row.locator("button.shortlist").click()
+    page.wait_for_selector(f"tr.org-need[data-need-id='{need.id}'][data-state=shortlisted]")
+    assert row.locator(".judge-state").inner_text() == "shortlisted"
+    assert page.evaluate("window.notReloaded") is True
+    page.goto(f"{site.url}/needs/{need.id}")
+    assert page.locator("tr.org-row").first.get_attribute("data-org-key") == org.key
+    assert page.locator("tr.org-row").first.get_attribute("data-state") == "shortlisted"
+    context.close()
+    assert errors == [], errors

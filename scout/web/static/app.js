@@ -36,6 +36,12 @@ async function judge(event, form) {
   form.querySelector(".judge-by").textContent = state ? `${result.user} · ${new Date().toISOString().slice(0, 10)}` : "";
   const note = form.querySelector(".judge-note");
   if (note) note.value = result.note || "";
+  const orgPageRow = form.closest("tr.org-need");
+  if (orgPageRow) {  // the organization page: one row per need, nothing to pin or hide
+    orgPageRow.dataset.state = state;
+    form.dispatchEvent(new CustomEvent("judged", { bubbles: true, detail: result }));
+    return;
+  }
   const showing = document.querySelector(".match-list.show-rejected") !== null;
   const rows = result.target === "document"
     ? [form.closest("li.match")]

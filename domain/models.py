@@ -112,6 +112,8 @@ class SourceSpec(BaseModel):
     spider: str
     args: dict[str, str] = Field(default_factory=dict)
     label: str | None = None
+    # An optional source (e.g. KAKEN without an app id) that cannot run is skipped with a warning, not failed.
+    optional: bool = False
 
     @property
     def name(self) -> str:

@@ -54,6 +54,10 @@ def parse_weights(pairs: list[str]) -> tuple[RankWeights, dict]:
     return RankWeights(**overrides), overrides
 
 
+def ja_ids_of(bench_ja: Path) -> list[str]:
+    return json.loads((bench_ja / "selection.json").read_text())["docs"]
+
+
 def progress(stage: str, done: int, total: int) -> None:
     print(f"\r{stage} {done}/{total}   ", end="", file=sys.stderr, flush=True)
 
@@ -65,6 +69,8 @@ def main() -> None:
     ap.add_argument("--titles", type=Path, default=HERE / "data/needs_ja_titles.jsonl")
     ap.add_argument("--work", type=Path, default=Path("var/bench-crosslingual"))
     ap.add_argument("--rebuild", action="store_true")
+    ap.add_argument("--docs", type=int, default=0,
+                    help="distractors: a fixed random sample of this many other documents (0: all 7,795)")
     ap.add_argument("--set", action="append", default=[], help="RankWeights override, e.g. hubness=0.3")
     ap.add_argument("--directions", nargs="+", default=["en-ja", "ja-en", "ja-ja"])
     ap.add_argument("--json", type=Path, help="also write the figures here")
@@ -75,6 +81,14 @@ def main() -> None:
     weights, overrides = parse_weights(args.set)
     enricher = Enricher()
     bench = load_bench(args.bench)
+    if args.docs:
+        import random
+
+        wanted = set().union(*bench.qrels.values()) | set(ja_ids_of(args.bench_ja))
+        others = [d for d in bench.docs if d.meta["bench_id"] not in wanted]
+        random.Random(0).shuffle(others)
+        bench.docs = [d for d in bench.docs if d.meta["bench_id"] in wanted] + others[: args.docs]
+        args.work = args.work.with_name(f"{args.work.name}-{args.docs}")
     selection = json.loads((args.bench_ja / "selection.json").read_text())
     ja_rows = {r["id"]: r for r in _read_jsonl(args.bench_ja / "ja_docs.jsonl")}
     titles = _read_jsonl(args.titles)

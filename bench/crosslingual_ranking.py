@@ -74,7 +74,23 @@ def main() -> None:
     ap.add_argument("--set", action="append", default=[], help="RankWeights override, e.g. hubness=0.3")
     ap.add_argument("--directions", nargs="+", default=["en-ja", "ja-en", "ja-ja"])
     ap.add_argument("--json", type=Path, help="also write the figures here")
+    ap.add_argument("--without", nargs="*", default=[], choices=["senses", "katakana", "script-norm", "ja-vectors"],
+                    help="switch levers off to measure what each is worth")
     args = ap.parse_args()
+    if "senses" in args.without:  # the dictionary's first gloss, always
+        import nlp.translate
+
+        nlp.translate.SENSE_MARGIN = float("inf")
+    if "katakana" in args.without:
+        import nlp.translate
+
+        nlp.translate.TermTranslator.__init__.__defaults__ = (True, False)
+    if "ja-vectors" in args.without:  # Japanese passages embedded as Japanese text
+        os.environ["SCOUT_NLP_JA_VECTORS"] = "text"
+    if "script-norm" in args.without:  # one length normalisation over both scripts
+        import nlp.lexical
+
+        nlp.lexical._by_script = lambda terms: [terms] if terms else []
 
     from nlp.pipeline import Enricher
 
@@ -195,7 +211,7 @@ def main() -> None:
                                           "other": run("JA title -> JA (18)", ja_titles, True, strict_both)}
     t2 = time.time()
     print(f"documents {len(bench.docs)}; index {t1 - t0:.0f} s, ranking {t2 - t1:.0f} s; "
-          f"weights {overrides or 'default'}")
+          f"weights {overrides or 'default'}; levers off: {args.without or 'none'}")
     print(f"{'direction':<14} {'needs':>5} {'MRR en':>7} {'MRR x':>7} {'ratio':>6} {'nDCG en':>8} {'nDCG x':>7} "
           f"{'ratio':>6} {'crowd':>6}")
     for name, r in results.items():
@@ -205,7 +221,8 @@ def main() -> None:
         print(f"{name:<14} {en['needs']:>5} {en['mrr']:7.3f} {other['mrr']:7.3f} {r['mrr_ratio']:6.2f} "
               f"{en['ndcg@10']:8.3f} {other['ndcg@10']:7.3f} {r['ndcg_ratio']:6.2f} {other['crowding']:>6}")
     if args.json:
-        args.json.write_text(json.dumps({"weights": overrides, "results": results}, indent=1))
+        args.json.write_text(json.dumps({"weights": overrides, "without": args.without, "results": results},
+                                        indent=1))
 
 
 if __name__ == "__main__":

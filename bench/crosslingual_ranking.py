@@ -5,10 +5,10 @@ strict MRR and nDCG@10 to the same needs on English documents.
           strict-relevant documents replaced by Japanese renderings  /  the same needs on the English documents
   JA->EN  the 40 Japanese need titles (bench/data/needs_ja_titles.jsonl) on the English documents
           /  the same needs' English titles on the English documents
-  JA->JA  the Japanese titles on the Japanese-rendered documents, scored on the 18 needs of both sets
+  JA->JA  the Japanese titles on the Japanese-rendered documents, scored on the needs of both sets
           /  their English titles on the English documents
 
-Each need set is indexed alone beside the 7,795 documents (as `scout eval` on a build.py directory would),
+Only needs with strict judgements are scored. Each need set is indexed alone beside the 7,795 documents (as `scout eval` on a build.py directory would),
 ranked with a fresh Ranker, then removed. `crowding` counts Japanese documents in a need's top 10 that are
 not relevant to it (a ranking that favours Japanese text would look good on EN->JA without matching).
 

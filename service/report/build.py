@@ -14,9 +14,11 @@ from typing import TYPE_CHECKING, Iterable
 from urllib.parse import quote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from index.grouping import Member, group_members, versions_of
 from index.ledger import organization_key
+from service.evidence import readable, shorten, split_sentences
 from service.library import Library
-from domain.models import Document, DocKind, Match, utcnow
+from domain.models import Document, DocKind, Match, Version, utcnow
 from service.report.profiles import ReportProfile
 from domain.settings import NlpSettings, ReportSettings
 
@@ -27,10 +29,8 @@ if TYPE_CHECKING:
 CHART_WEEKS = 8
 EPOCH = datetime(2000, 1, 1, tzinfo=timezone.utc)  # "since the beginning" when nothing was sent yet
 _WEEK = re.compile(r"(\d{4})-?W(\d{1,2})", re.IGNORECASE)
-# Sentence ends: Japanese full stops; . ! ? before white space and a non-lowercase start, or at the end.
-_SENTENCE_END = re.compile(r"[。．！？]|[.!?](?=\s+[^a-z\s])|[.!?]\s*$")
-_ABBREVIATIONS = {"e.g.", "i.e.", "al.", "fig.", "figs.", "eq.", "dr.", "prof.", "no.", "vs.", "cf.", "approx.",
-                  "inc.", "ltd.", "co.", "corp.", "mr.", "ms.", "st.", "u.s.", "u.k.", "jr."}  # fmt: skip
+SUMMARY_ITEMS = 3  # the report opens with the week's strongest new matches
+LANGUAGE_SCALE_MIN = 3  # needs of one language in a report before their scores are put on a common scale
 
 
 class ReportError(ValueError):
@@ -63,35 +63,18 @@ def report_timezone(settings: ReportSettings) -> tzinfo:
         raise ReportError(f"unknown time zone {settings.timezone!r} (SCOUT_REPORT_TIMEZONE)") from exc
 
 
-def split_sentences(text: str) -> list[str]:
-    out, start = [], 0
-    for end_mark in _SENTENCE_END.finditer(text):
-        end = end_mark.start() + 1
-        if text[end_mark.start()] == "." and text[start:end].rsplit(None, 1)[-1].lower() in _ABBREVIATIONS:
-            continue  # "e.g. 1 pT", "U.S. Army": not the end of a sentence
-        if text[start:end].strip():
-            out.append(text[start:end].strip())
-        start = end
-    if text[start:].strip():
-        out.append(text[start:].strip())
-    return out
-
-
-def evidence_sentence(text: str, *, prefer: Iterable[str] = (), max_chars: int = 280) -> str:
-    """One sentence of evidence: the first that names one of `prefer` (concept labels), else the first;
-    a sentence longer than `max_chars` is cut at a word boundary and marked with an ellipsis."""
+def evidence_sentence(text: str, *, prefer: Iterable[str] = (), max_chars: int = 280, title: str = "") -> str:
+    """One sentence of evidence: the first that names one of `prefer` (concept labels), else the first that is
+    not the title again; glued sentences get their space back; a sentence longer than `max_chars` is cut at a
+    word boundary and marked with an ellipsis."""
     sentences = split_sentences(text or "")
+    title_key = " ".join((title or "").split()).casefold()
+    sentences = [x for x in sentences if " ".join(x.split()).casefold() != title_key] or sentences
     if not sentences:
         return ""
     labels = [p.casefold() for p in prefer if p]
-    chosen = next((s for s in sentences if any(label in s.casefold() for label in labels)), sentences[0])
-    if len(chosen) <= max_chars:
-        return chosen
-    cut = chosen[: max_chars - 1]
-    space = cut.rfind(" ")
-    if space > max_chars // 2:  # a word boundary for spaced scripts; Japanese is cut where it stands
-        cut = cut[:space]
-    return cut.rstrip(" ,;:、") + "…"
+    chosen = next((x for x in sentences if any(label in x.casefold() for label in labels)), sentences[0])
+    return shorten(readable(chosen), max_chars)
 
 
 def safe_url(url: str | None) -> str | None:
@@ -111,6 +94,9 @@ class ReportItem:
     evidence: str
     link: str | None  # the document's own URL, when it is a safe http(s) URL
     areas: list[str] = field(default_factory=list)
+    evidence_link: str = ""  # the match on dualscout's need page: its evidence, the original one click on
+    need_title: str = ""
+    versions: list[Version] = field(default_factory=list)  # other documents of this technology, oldest first
 
 
 @dataclass
@@ -155,6 +141,15 @@ class Overview:
         return sum(s.fetched for s in self.sources)
 
     @property
+    def records(self) -> int:
+        """Documents the crawls read (new, updated or unchanged); `fetched` counts pages, which may hold many."""
+        return sum(s.new + s.updated + s.unchanged for s in self.sources)
+
+    @property
+    def runs(self) -> int:
+        return sum(s.runs for s in self.sources)
+
+    @property
     def new_documents(self) -> int:
         return sum(s.new for s in self.sources)
 
@@ -184,6 +179,9 @@ class Report:
     need_titles: dict[str, str]
     chart_png: bytes | None
     chart_caption: str
+    summary: list[ReportItem] = field(default_factory=list)  # the strongest new matches, to open with
+    browser_link: str = ""  # this report on `scout serve`
+    watchlists: list = field(default_factory=list)  # service.watch.WatchlistNews, added by attach_watchlist_news
 
     @property
     def is_empty(self) -> bool:
@@ -201,6 +199,197 @@ def _default_taxonomy() -> "Taxonomy":
     from nlp.taxonomy import load_taxonomy
 
     return load_taxonomy(NlpSettings().taxonomy_path)
+
+
+class _Needs:
+    """The needs a report speaks of, looked up in the library once each (titles, sources, the profile's filter)."""
+
+    def __init__(self, library: Library | None, profile: ReportProfile):
+        self.library = library
+        self.profile = profile
+        self.by_id: dict[str, Document] = {n.id: n for n in library.needs()} if library is not None else {}
+
+    def get(self, need_id: str) -> Document | None:
+        if need_id not in self.by_id and self.library is not None:
+            doc = self.library.document(need_id)
+            if doc is not None:
+                self.by_id[need_id] = doc
+        return self.by_id.get(need_id)
+
+    def wanted(self, need_id: str) -> bool:
+        if not self.profile.need_sources:
+            return True
+        doc = self.get(need_id)
+        return doc is not None and doc.source in self.profile.need_sources
+
+    def title(self, need_id: str) -> str:
+        doc = self.get(need_id)
+        return doc.title if doc is not None else need_id
+
+
+def report_period(ledger: "Ledger", week: str | None, profile: ReportProfile, tz: tzinfo,
+                  now: datetime) -> tuple[datetime, datetime, str]:
+    """(since, until, week label): an explicit ISO week, or everything since the last report sent to `profile`."""
+    if week:
+        since, until = parse_week(week, tz)
+        return since, until, week_label(since, tz)
+    last = ledger.last_sent_report(profile=profile.name)
+    since, until = (last[1] if last else EPOCH), now
+    # Named after the week the period mostly covers: sent on Monday morning, it is last week's report.
+    return since, until, week_label(max(since, until - timedelta(days=3.5)), tz)
+
+
+def select_items(matches: Iterable[Match], taxonomy: "Taxonomy", profile: ReportProfile,
+                 needs: _Needs, base: str = "") -> list[ReportItem]:
+    """The new matches the profile asks for (its areas, its need sources), each with its evidence; best first."""
+    concept_areas = {c.id: taxonomy.areas_of(c.id) for c in taxonomy.concepts}
+    concept_label = {c.id: (c.en if c.en == c.ja else f"{c.en} ({c.ja})") for c in taxonomy.concepts}
+    items: list[ReportItem] = []
+    for match in matches:
+        areas = sorted({a for c in match.shared_concepts for a in concept_areas.get(c, ())})
+        if profile.areas and not set(areas) & set(profile.areas):
+            continue
+        if not needs.wanted(match.need_id):
+            continue
+        labels: list[str] = []
+        for cid in match.shared_concepts:
+            if cid in taxonomy.by_id:
+                labels += [*taxonomy.by_id[cid].labels_en(), *taxonomy.by_id[cid].labels_ja()]
+        items.append(
+            ReportItem(
+                match=match,
+                concepts=[concept_label.get(c, c) for c in match.shared_concepts],
+                evidence=evidence_sentence(match.doc_evidence.text if match.doc_evidence else "", prefer=labels,
+                                           title=match.title),
+                link=safe_url(match.url),
+                areas=areas,
+                evidence_link=evidence_link(base, match) if base else "",
+                need_title=needs.title(match.need_id),
+            )
+        )
+    items.sort(key=lambda i: (-i.match.score, i.match.need_id, i.match.doc_id))
+    return one_per_technology(items)
+
+
+def one_per_technology(items: list[ReportItem]) -> list[ReportItem]:
+    """Versions of one technology new for one need (Phase I and II, one announcement under two URLs) become one
+    item listing its versions; best first stays best first."""
+    by_need: dict[str, list[ReportItem]] = defaultdict(list)
+    for item in items:
+        by_need[item.match.need_id].append(item)
+    leads: set[int] = set()
+    for need_items in by_need.values():
+        members = [Member(i, i.match.doc_id, i.match.title, i.match.organizations, i.match.published,
+                          i.match.score, i.match.url, i.match.source,
+                          i.match.doc_evidence.text if i.match.doc_evidence else "") for i in need_items]
+        for group in group_members(members):
+            group[0].item.versions = versions_of(group)
+            leads.add(id(group[0].item))
+    return [i for i in items if id(i) in leads]
+
+
+def need_link(base: str, need_id: str) -> str:
+    return f"{base}/needs/{quote(need_id, safe='')}"
+
+
+def evidence_link(base: str, match: Match) -> str:
+    """The match on its need's page (its evidence, with the original one click on): a match ranked below the
+    first page asks for enough matches to be on it (ranks move a little between runs: a margin)."""
+    page = f"?limit={min(match.rank + 10, 500)}" if match.rank > 20 else ""
+    return f"{need_link(base, match.need_id)}{page}#m-{quote(match.doc_id, safe='')}"
+
+
+def section_organizations(items: list[ReportItem], new_org_keys: set[str], top: int) -> list[ReportOrganization]:
+    """The organizations behind one need's new matches: best score first, each counted once per document."""
+    orgs: dict[str, ReportOrganization] = {}
+    for item in items:
+        for name in item.match.organizations:
+            key = organization_key(name)
+            if not key:
+                continue
+            org = orgs.get(key)
+            if org is None:
+                orgs[key] = ReportOrganization(key, name.strip(), item.match.score, 1, key in new_org_keys)
+            else:
+                org.score = max(org.score, item.match.score)
+                org.documents += 1
+    return sorted(orgs.values(), key=lambda o: (-o.score, o.name))[:top]
+
+
+def need_sections(items: list[ReportItem], needs: _Needs, new_org_keys: set[str], *, base: str,
+                  top: int) -> list[NeedSection]:
+    """One section per need with news, the strongest news first."""
+    by_need: dict[str, list[ReportItem]] = defaultdict(list)
+    for item in items:
+        by_need[item.match.need_id].append(item)
+    sections: list[NeedSection] = []
+    for need_id, need_items in by_need.items():
+        doc = needs.get(need_id)
+        sections.append(
+            NeedSection(
+                need_id=need_id,
+                title=needs.title(need_id),
+                source=doc.source if doc else "",
+                language=doc.language if doc else None,
+                link=need_link(base, need_id),
+                new_count=len(need_items),
+                best_score=need_items[0].match.score,
+                items=need_items[:top],
+                organizations=section_organizations(need_items, new_org_keys, top),
+            )
+        )
+    strength = section_strength(sections)
+    # The strongest news first, whatever the need's language: strength, then how much is new.
+    sections.sort(key=lambda s: (-strength[s.need_id], -s.new_count, s.title))
+    return sections
+
+
+def section_strength(sections: list[NeedSection]) -> dict[str, float]:
+    """How strong a need's best new match is, on one scale for every language.
+
+    Cross-lingual matches (a Japanese need, English technology) score lower than same-language ones for the
+    same fit, so ordering by raw score would sink every Japanese need. When a report holds at least
+    LANGUAGE_SCALE_MIN needs of a language, their best scores are divided by the mean of that language's three
+    best (its scale), and by the overall scale otherwise; equal strength keeps the raw order."""
+    def scale(scores: list[float]) -> float:
+        top = sorted(scores, reverse=True)[:3]
+        return (sum(top) / len(top)) if top and sum(top) > 0 else 1.0
+
+    overall = scale([s.best_score for s in sections])
+    by_language: dict[str, list[float]] = defaultdict(list)
+    for s in sections:
+        by_language[s.language or "other"].append(s.best_score)
+    scales = {lang: scale(scores) if len(scores) >= LANGUAGE_SCALE_MIN else overall
+              for lang, scores in by_language.items()}
+    return {s.need_id: s.best_score / scales[s.language or "other"] for s in sections}
+
+
+def quiet_needs(needs: _Needs, with_news: set[str], *, base: str) -> list[QuietNeed]:
+    """The needs (of the profile) with nothing new, by source and title."""
+    return [
+        QuietNeed(n.id, n.title, n.source, need_link(base, n.id))
+        for n in sorted(needs.by_id.values(), key=lambda d: (d.source, d.title))
+        if n.kind == DocKind.need and n.id not in with_news and needs.wanted(n.id)
+    ]
+
+
+def weekly_area_counts(ledger: "Ledger", taxonomy: "Taxonomy", profile: ReportProfile, needs: _Needs, *,
+                       until: datetime, tz: tzinfo, weeks: int = CHART_WEEKS) -> tuple[list[str], dict[str, list[int]]]:
+    """(ISO week labels, area -> new matches per week) for the `weeks` weeks up to `until`: the items the report
+    itself would list for each week (profile filters, one per technology), each under its main area, so the
+    chart's bars and the report's counts agree."""
+    from service.report.chart import chart_areas, main_area
+
+    wanted = chart_areas(taxonomy, profile.areas or None)
+    last = until.astimezone(tz) - timedelta(microseconds=1)
+    monday = (last - timedelta(days=last.weekday())).replace(hour=0, minute=0, second=0, microsecond=0)
+    starts = [monday - timedelta(weeks=weeks - 1 - i) for i in range(weeks)]
+    counts: dict[str, list[int]] = defaultdict(lambda: [0] * weeks)
+    for i, start in enumerate(starts):
+        end = min(starts[i + 1], until) if i + 1 < weeks else until
+        for item in select_items(ledger.new_matches(start, end), taxonomy, profile, needs):
+            counts[main_area(item.match.shared_concepts, taxonomy, wanted)][i] += 1
+    return [week_label(s, tz) for s in starts], dict(counts)
 
 
 def build_report(
@@ -225,103 +414,14 @@ def build_report(
     tz = report_timezone(settings)
     taxonomy = taxonomy or _default_taxonomy()
     now = now or utcnow()
-    if week:
-        since, until = parse_week(week, tz)
-        label = week_label(since, tz)
-    else:
-        last = ledger.last_sent_report(profile=profile.name)
-        since, until = (last[1] if last else EPOCH), now
-        # Named after the week the period mostly covers: sent on Monday morning, it is last week's report.
-        label = week_label(max(since, until - timedelta(days=3.5)), tz)
-
-    concept_areas = {c.id: taxonomy.areas_of(c.id) for c in taxonomy.concepts}
-    concept_label = {c.id: (c.en if c.en == c.ja else f"{c.en} ({c.ja})") for c in taxonomy.concepts}
+    since, until, label = report_period(ledger, week, profile, tz, now)
     base = settings.base_url.rstrip("/")
-    needs: dict[str, Document] = {n.id: n for n in library.needs()} if library is not None else {}
+    needs = _Needs(library, profile)
 
-    def need_doc(need_id: str) -> Document | None:
-        if need_id not in needs and library is not None:
-            doc = library.document(need_id)
-            if doc is not None:
-                needs[need_id] = doc
-        return needs.get(need_id)
-
-    def wanted_need(need_id: str) -> bool:
-        if not profile.need_sources:
-            return True
-        doc = need_doc(need_id)
-        return doc is not None and doc.source in profile.need_sources
-
-    items: list[ReportItem] = []
-    for match in ledger.new_matches(since, until):
-        areas = sorted({a for c in match.shared_concepts for a in concept_areas.get(c, ())})
-        if profile.areas and not set(areas) & set(profile.areas):
-            continue
-        if not wanted_need(match.need_id):
-            continue
-        labels: list[str] = []
-        for cid in match.shared_concepts:
-            if cid in taxonomy.by_id:
-                labels += [*taxonomy.by_id[cid].labels_en(), *taxonomy.by_id[cid].labels_ja()]
-        items.append(
-            ReportItem(
-                match=match,
-                concepts=[concept_label.get(c, c) for c in match.shared_concepts],
-                evidence=evidence_sentence(match.doc_evidence.text if match.doc_evidence else "", prefer=labels),
-                link=safe_url(match.url),
-                areas=areas,
-            )
-        )
-    items.sort(key=lambda i: (-i.match.score, i.match.need_id, i.match.doc_id))
-
+    items = select_items(ledger.new_matches(since, until), taxonomy, profile, needs, base)
     new_orgs = ledger.new_organizations(since, until)
-    new_org_keys = {o.key for o in new_orgs}
-
-    by_need: dict[str, list[ReportItem]] = defaultdict(list)
-    for item in items:
-        by_need[item.match.need_id].append(item)
-
-    def need_title(need_id: str) -> str:
-        doc = need_doc(need_id)
-        return doc.title if doc is not None else need_id
-
-    sections: list[NeedSection] = []
-    for need_id, need_items in by_need.items():
-        orgs: dict[str, ReportOrganization] = {}
-        for item in need_items:
-            for name in item.match.organizations:
-                key = organization_key(name)
-                if not key:
-                    continue
-                org = orgs.get(key)
-                if org is None:
-                    orgs[key] = ReportOrganization(key, name.strip(), item.match.score, 1, key in new_org_keys)
-                else:
-                    org.score = max(org.score, item.match.score)
-                    org.documents += 1
-        doc = need_doc(need_id)
-        sections.append(
-            NeedSection(
-                need_id=need_id,
-                title=need_title(need_id),
-                source=doc.source if doc else "",
-                language=doc.language if doc else None,
-                link=f"{base}/needs/{quote(need_id, safe='')}",
-                new_count=len(need_items),
-                best_score=need_items[0].match.score,
-                items=need_items[: settings.top_per_need],
-                organizations=sorted(orgs.values(), key=lambda o: (-o.score, o.name))[: settings.top_per_need],
-            )
-        )
-    # The strongest news first: best new score, then how much is new.
-    sections.sort(key=lambda s: (-s.best_score, -s.new_count, s.title))
-
-    quiet = [
-        QuietNeed(n.id, n.title, n.source, f"{base}/needs/{quote(n.id, safe='')}")
-        for n in sorted(needs.values(), key=lambda d: (d.source, d.title))
-        if n.kind == DocKind.need and n.id not in by_need and wanted_need(n.id)
-    ]
-
+    sections = need_sections(items, needs, {o.key for o in new_orgs}, base=base, top=settings.top_per_need)
+    with_news = {s.need_id for s in sections}
     overview = Overview(
         sources=ledger.crawl_summary(since, until),
         new_organizations=new_orgs,
@@ -331,11 +431,10 @@ def build_report(
 
     chart_png, caption = None, ""
     if chart:
-        from service.report.chart import render_area_chart
+        from service.report.chart import draw_area_chart
 
-        chart_png, caption = render_area_chart(
-            ledger, taxonomy, until=until, weeks=CHART_WEEKS, tz=tz, areas=profile.areas or None
-        )
+        weeks, counts = weekly_area_counts(ledger, taxonomy, profile, needs, until=until, tz=tz)
+        chart_png, caption = draw_area_chart(weeks, counts, taxonomy)
 
     return Report(
         week=label,
@@ -347,10 +446,18 @@ def build_report(
         rebuilt=bool(week),
         base_url=base,
         sections=sections,
-        quiet_needs=quiet,
+        quiet_needs=quiet_needs(needs, with_news, base=base),
         overview=overview,
         new_matches=items,
-        need_titles={nid: need_title(nid) for nid in by_need},
+        need_titles={nid: needs.title(nid) for nid in with_news},
         chart_png=chart_png,
         chart_caption=caption,
+        summary=items[:SUMMARY_ITEMS],
+        browser_link=browser_link(base, label, profile.name),
     )
+
+
+def browser_link(base: str, week: str, profile: str) -> str:
+    """The report on `scout serve` (`/reports/<week>`, the newest written for that week and profile)."""
+    link = f"{base}/reports/{quote(week, safe='')}"
+    return link if profile == "default" else f"{link}?profile={quote(profile, safe='')}"

@@ -18,6 +18,7 @@ from collections import Counter, defaultdict
 from datetime import datetime, timezone
 from typing import Iterable
 
+from index.organizations import organization_type
 from service.library import OrgProfile, SearchResult
 from domain.models import (
     DocKind,
@@ -179,6 +180,10 @@ class MemoryLibrary:
         self._idf = {t: math.log(1 + n / c) for t, c in df.items()}
         self._vec = {i: self._weights(tf) for i, tf in self._tf.items()}
 
+    def add(self, doc: Document) -> None:
+        """A document arrives (a crawl): the statistics are rebuilt, as re-indexing would."""
+        self.__init__([*self.docs.values(), doc])
+
     # -- helpers -------------------------------------------------------------------------------------
     @staticmethod
     def _analysed(doc: Document) -> str:
@@ -277,8 +282,7 @@ class MemoryLibrary:
         return SearchResult(query=query, hits=hits, facets=ordered)
 
     def needs(self) -> list[Document]:
-        return sorted((d for d in self.docs.values() if d.kind == DocKind.need),
-                      key=lambda d: (-(d.published or REFERENCE_NOW).timestamp(), d.id))
+        return sorted((d for d in self.docs.values() if d.kind == DocKind.need), key=lambda d: (d.source, d.title))
 
     def document(self, doc_id: str) -> Document | None:
         return self.docs.get(doc_id)
@@ -325,7 +329,10 @@ class MemoryLibrary:
         for m in matches:
             for name in m.organizations:
                 key = org_key(name)
-                om = by_key.setdefault(key, OrgMatch(key=key, name=name, score=0.0, known_supplier=key in KNOWN_SUPPLIERS))
+                known = key in KNOWN_SUPPLIERS
+                kind = str(organization_type(name))
+                om = by_key.setdefault(key, OrgMatch(key=key, name=name, score=0.0, known_supplier=known,
+                                                     org_type=kind, new_entrant=kind == "company" and not known))
                 om.doc_ids.append(m.doc_id)
                 om.score = round(max(om.score, m.score) + 0.01 * (len(om.doc_ids) - 1), 4)
         return sorted(by_key.values(), key=lambda o: (-o.score, o.key))
@@ -350,7 +357,10 @@ class MemoryLibrary:
                     needs.append(OrgMatch(key=need.id, name=need.title, score=om.score, doc_ids=om.doc_ids,
                                           known_supplier=om.known_supplier))
         needs.sort(key=lambda o: (-o.score, o.key))
-        return OrgProfile(key=wanted, name=name, known_supplier=wanted in KNOWN_SUPPLIERS,
+        kind = str(organization_type(name, [d.kind for d in docs]))
+        return OrgProfile(key=wanted, name=name, known_supplier=wanted in KNOWN_SUPPLIERS, org_type=kind,
+                          listed=wanted in KNOWN_SUPPLIERS,
+                          new_entrant=kind == "company" and wanted not in KNOWN_SUPPLIERS,
                           documents=[self._hit(d, 1.0, set()) for d in docs if d.kind != DocKind.need] or
                           [self._hit(d, 1.0, set()) for d in docs], needs=needs)
 

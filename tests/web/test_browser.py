@@ -37,6 +37,7 @@ class LiveServer:
 
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        self.app = app
         self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning"))
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
@@ -156,7 +157,8 @@ def test_offline_api_docs_render(server, page):
     requests: list[str] = []
     page.on("request", lambda r: requests.append(r.url))
     page.goto(server.url + "/docs")
-    assert page.locator("section.endpoint").count() == 5
+    operations = sum(len(methods) for methods in server.app.openapi()["paths"].values())
+    assert operations >= 5 and page.locator("section.endpoint").count() == operations
     assert page.locator("#model-NeedMatches").count() == 1
     assert all(url.startswith(server.url) for url in requests), "the docs page loads nothing from elsewhere"
     page.screenshot(path=str(ARTIFACTS / "api-docs.png"), full_page=True)
@@ -177,4 +179,26 @@ def test_token_link_logs_the_browser_in(library, browser):
         page.click("a.need-link >> nth=0")
         page.wait_for_selector("h1")
         assert page.locator("li.match").count() > 0
+        context.close()
+
+
+OVERFLOW = "() => document.documentElement.scrollWidth - window.innerWidth"
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_search_need_and_org_pages_fit_the_screen(server, browser, library, width):
+    """Screenshots at desktop and phone widths (test-artifacts/), and nothing wider than the screen."""
+    context = browser.new_context(viewport={"width": width, "height": 900}, locale="en-US")
+    page = context.new_page()
+    need = next(n for n in library.needs() if n.source == "atla")
+    org = next(o for m in library.match(need.id).matches for o in m.organizations)
+    pages = {"search": "/?q=" + quote("radar absorbing metamaterial"), "need": f"/needs/{need.id}",
+             "org": "/orgs/" + quote(org)}
+    try:
+        for name, path in pages.items():
+            page.goto(server.url + path)
+            page.wait_for_load_state("load")
+            page.screenshot(path=str(ARTIFACTS / f"{name}-{width}.png"), full_page=True)
+            assert page.evaluate(OVERFLOW) <= 0, f"{name} page scrolls sideways at {width} px"
+    finally:
         context.close()

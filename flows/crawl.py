@@ -56,12 +56,14 @@ def crawl_source(source: SourceSpec, run_id: str = ""):
     return stats
 
 
-def crawl_summary_markdown(results: list[CrawlStats], status: dict[str, str] | None = None) -> str:
+def crawl_summary_markdown(results: list[CrawlStats], status: dict[str, str] | None = None,
+                           names: list[str] | None = None) -> str:
     status = status or {}
+    names = names or [s.source for s in results]
     rows = ["| source | status | fetched | new | updated | unchanged | rejected |",
             "|---|---|---:|---:|---:|---:|---:|"]
-    for s in results:
-        rows.append(f"| {s.source} | {status.get(s.source, 'ok')} | {s.fetched} | {s.new} | {s.updated} | "
+    for name, s in zip(names, results):
+        rows.append(f"| {name} | {status.get(name, 'ok')} | {s.fetched} | {s.new} | {s.updated} | "
                     f"{s.unchanged} | {s.rejected} |")
     return "# Crawl summary\n\n" + "\n".join(rows)
 
@@ -88,11 +90,13 @@ def crawl(sources: list[SourceSpec], run_id: str = ""):
         operations.report_progress("sources", number, len(sources))
         stats, outcome = source_outcome(source, crawl_source(source, run_id, return_state=True))
         results.append(stats)
-        status[stats.source] = outcome
+        status[source.name] = outcome  # the label: one spider may run once per query (`jstage[量子ビット]`)
     operations.report_progress("sources", len(sources), len(sources))
-    create_markdown_artifact(crawl_summary_markdown(results, status), key="crawl-summary", description="Crawl summary")
+    names = [source.name for source in sources]
+    create_markdown_artifact(crawl_summary_markdown(results, status, names), key="crawl-summary",
+                             description="Crawl summary")
     failed = [name for name, outcome in status.items() if outcome.startswith("failed")]
+    summary = {"results": results, "status": status, "names": names}
     if failed:
-        return Failed(message=f"{len(failed)} of {len(sources)} sources failed: {', '.join(failed)}",
-                      data={"results": results, "status": status})
-    return {"results": results, "status": status}
+        return Failed(message=f"{len(failed)} of {len(sources)} sources failed: {', '.join(failed)}", data=summary)
+    return summary

@@ -85,16 +85,16 @@ def stage_progress(console: Console) -> Iterator[None]:
             yield
 
 
-def crawl_table(crawled: list[dict], status: dict[str, str]) -> Table:
+def crawl_table(crawled: list[dict], status: dict[str, str], names: list[str] | None = None) -> Table:
     table = Table(title="crawl", title_justify="left")
     for column in ("source", "status", "fetched", "new", "updated", "unchanged", "rejected"):
         table.add_column(column, justify="left" if column in ("source", "status") else "right",
                          overflow="fold")
-    for s in crawled:
-        outcome = status.get(s["source"], "ok")
+    for name, s in zip(names or [s["source"] for s in crawled], crawled):
+        outcome = status.get(name, "ok")
         shown = f"[red]{outcome}[/]" if outcome.startswith("failed") else (
             f"[yellow]{outcome}[/]" if outcome == "skipped" else f"[green]{outcome}[/]")
-        table.add_row(s["source"], shown, *(str(s[c]) for c in ("fetched", "new", "updated", "unchanged", "rejected")))
+        table.add_row(name, shown, *(str(s[c]) for c in ("fetched", "new", "updated", "unchanged", "rejected")))
     return table
 
 
@@ -129,13 +129,13 @@ def totals_line(summary: dict) -> str:
 def print_summary(console: Console, flow: str, result: Any) -> None:
     """A flow's result as tables (never a Python dict)."""
     if flow == "pipeline" and isinstance(result, dict):
-        console.print(crawl_table(result.get("crawled", []), result.get("status", {})))
+        console.print(crawl_table(result.get("crawled", []), result.get("status", {}), result.get("sources")))
         if result.get("ingested"):
             console.print(ingest_table(result["ingested"]))
         console.print(f"{result.get('needs', 0)} needs ranked; {totals_line(result)}")
     elif flow == "crawl" and isinstance(result, dict):
         console.print(crawl_table([s.model_dump(mode="json") for s in result.get("results", [])],
-                                  result.get("status", {})))
+                                  result.get("status", {}), result.get("names")))
     elif flow == "enrich" and isinstance(result, list):
         if result:
             console.print(ingest_table([s.model_dump(mode="json") for s in result]))

@@ -38,9 +38,10 @@ def run(
     elif flow == "crawl":
         from flows.crawl import crawl as crawl_flow
         from flows.pipeline import DEFAULT_SOURCES
+        from service.operations import plan_sources
 
         def target(return_state: bool = False):
-            return crawl_flow(DEFAULT_SOURCES, return_state=return_state)
+            return crawl_flow(plan_sources(DEFAULT_SOURCES), return_state=return_state)
     elif flow == "enrich":
         from flows.enrich import enrich as target
     elif flow == "match":

@@ -19,7 +19,8 @@ pytestmark = pytest.mark.slow
 @pytest.fixture
 def flows_home(scout_home, monkeypatch):
     monkeypatch.setenv("SCOUT_NLP_MODEL", "hashing")
-    monkeypatch.delenv("SCOUT_CRAWL_KAKEN_APPID", raising=False)
+    # empty, not unset: the demo's loopback environment would fill in its own app id
+    monkeypatch.setenv("SCOUT_CRAWL_KAKEN_APPID", "")
     monkeypatch.delenv("PREFECT_API_URL", raising=False)
     shutil.copyfile(DATA_DIR / "needs.yaml", scout_home / "needs.yaml")
     import flows.crawl

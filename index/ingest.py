@@ -10,11 +10,15 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Callable, Iterable, Sequence
 
 from pydantic import ValidationError
 
 from domain.models import Document, IngestStats, Reject
+
+if TYPE_CHECKING:
+    from index.store import Index
+    from nlp.base import Enricher
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +49,7 @@ def append_rejects(path: Path, rejects: Iterable[Reject]) -> int:
     return n
 
 
-def ingest_documents(docs: Sequence[Document], enricher, index, *, batch: str = "") -> tuple[IngestStats, list[Reject]]:
+def ingest_documents(docs: Sequence[Document], enricher: Enricher, index: Index, *, batch: str = "") -> tuple[IngestStats, list[Reject]]:
     """Enrich and upsert the new and changed documents; count the unchanged ones."""
     stats = IngestStats(batch=batch, documents=len(docs))
     latest: dict[str, Document] = {}
@@ -79,8 +83,8 @@ def ingest_documents(docs: Sequence[Document], enricher, index, *, batch: str = 
 
 def ingest_inbox(
     inbox_dir: Path,
-    enricher,
-    index,
+    enricher: Enricher,
+    index: Index,
     *,
     rejects_path: Path,
     progress: Callable[[str], None] | None = None,

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from domain.models import DocKind, NeedMatches
 
+if TYPE_CHECKING:
+    from index.ledger import Ledger
+    from index.rank import Ranker
+    from index.store import Index
+
 
 def match_all_needs(
-    ranker,
-    index,
-    ledger,
+    ranker: Ranker,
+    index: Index,
+    ledger: Ledger,
     *,
     limit: int = 20,
     progress: Callable[[str], None] | None = None,

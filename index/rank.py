@@ -176,6 +176,14 @@ def _mean_of_others(nearest: Sequence[tuple[str, float]], need_id: str, k: int, 
     return sum(scores) / len(scores) if scores else 0.0
 
 
+def organization_score(scores: Sequence[float], decay: float) -> float:
+    """An organization's score from its documents' scores for one need: best first, each weighing decay^i,
+    combined as a noisy-OR, 1 - prod(1 - decay^i * score_i). In [0, 1] like a match's score; one document
+    scores its own score, and every further answering document raises it."""
+    ordered = sorted((min(1.0, max(0.0, s)) for s in scores), reverse=True)
+    return 1.0 - math.prod(1.0 - s * decay**i for i, s in enumerate(ordered))
+
+
 def _family_parts(per_channel: dict[str, float], generic: dict[str, float]) -> dict[str, float]:
     """Channel contributions summed by family (ScoreBreakdown's names); a corrected channel's share is split
     into its similarity part and its hubness part (`generic` holds the negative amounts)."""
@@ -605,9 +613,11 @@ class Ranker:
         head = head + extra
         ids = [c.doc_id for c in head]
         fb = np.zeros(len(ids), dtype=np.float64)
-        for ch, sims in (("dense", self._dense_similarities), ("sparse", self._sparse_similarities)):
+        similarities = {"dense": self._dense_similarities, "sparse": self._sparse_similarities}
+        for ch in FEEDBACK_CHANNELS:
             if ch not in weights:
                 continue
+            sims = similarities[ch]
             rel, rej = sims(ids, feedback.relevant), sims(ids, feedback.not_relevant)
             term = rocchio_term(rel, rej, w.feedback_relevant, w.feedback_not_relevant)
             fb += weights[ch] / total * term / spread[ch]
@@ -710,9 +720,8 @@ class Ranker:
         return NeedMatches(need=need, matches=matches, organizations=self.organizations(matches))
 
     def organizations(self, matches: Sequence[Match]) -> list[OrgMatch]:
-        """Organizations by their matched documents, best first, each weighing decay^i (i = 0, 1, 2 ...) and
-        combined as a noisy-OR, 1 - prod(1 - decay^i * score_i): in [0, 1] like a match's score, a single
-        document scores its own score, and every further answering document raises it."""
+        """Organizations by their matched documents (`organization_score`: a firm with several strong
+        documents ranks above one lucky abstract)."""
         per_org: dict[str, list[Match]] = defaultdict(list)
         names: dict[str, str] = {}
         for m in matches:
@@ -724,8 +733,7 @@ class Ranker:
         out = []
         for key, ms in per_org.items():
             ms.sort(key=lambda m: -m.score)
-            score = 1.0 - math.prod(1.0 - min(1.0, max(0.0, m.score)) * self.weights.org_decay**i
-                                    for i, m in enumerate(ms))
+            score = organization_score([m.score for m in ms], self.weights.org_decay)
             out.append(OrgMatch(key=key, name=names[key], score=score, doc_ids=[m.doc_id for m in ms],
                                 known_supplier=key in self.known_suppliers))
         out.sort(key=lambda o: -o.score)

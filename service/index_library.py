@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from index.backends.base import Cond
-from index.rank import Ranker
+from index.rank import Ranker, organization_score
 from index.store import DOC_POINT, Index, filters_to_where
 from nlp.orgs import normalize_org
 from nlp.passages import analysed_text
@@ -111,7 +111,8 @@ class IndexLibrary:
         for need in self.needs():
             matches = [m for m in self.ranker.match(need.id, limit=50).matches if m.doc_id in doc_ids]
             if matches:
-                per_need.append(OrgMatch(key=need.id, name=need.title, score=sum(m.score for m in matches),
+                score = organization_score([m.score for m in matches], self.ranker.weights.org_decay)
+                per_need.append(OrgMatch(key=need.id, name=need.title, score=score,
                                          doc_ids=[m.doc_id for m in matches]))
         per_need.sort(key=lambda o: -o.score)
         return OrgProfile(key=key, name=name, known_supplier=key in self.ranker.known_suppliers,

@@ -179,3 +179,13 @@ def test_corpus_statistics_follow_the_index(ranker, monkeypatch):
     assert r._corpus_stat("needs", r._need_term_df)[0] == needs + 1
     r.index.delete([docs[0].id])
     assert r._corpus_stat("needs", r._need_term_df)[0] == needs
+
+
+def test_organization_score_is_a_noisy_or_in_the_unit_interval():
+    from index.rank import organization_score
+
+    assert organization_score([0.8], 0.5) == pytest.approx(0.8)  # one document: its own score
+    assert organization_score([0.6, 0.8], 0.5) == pytest.approx(1 - (1 - 0.8) * (1 - 0.3))  # best first
+    assert organization_score([0.8, 0.6], 0.5) > organization_score([0.8], 0.5)  # a second answer raises it
+    assert organization_score([1.0, 1.0, 1.0], 0.5) == 1.0 and organization_score([], 0.5) == 0.0
+    assert organization_score([0.99] * 20, 0.9) <= 1.0

@@ -172,7 +172,7 @@ class Analysis(BaseModel):
 
 # Score labels (see README "Scores"): a match's score is in [0, 1]; these are the lower bounds of the labels.
 STRONG_SCORE = 0.70
-MODERATE_SCORE = 0.45
+MODERATE_SCORE = 0.55
 ScoreLabel = Literal["strong", "moderate", "weak"]
 
 

@@ -274,7 +274,7 @@ def test_need_page_shows_score_label_and_contributions(client, library, atla_nee
     cards = html.split('<li class="match"')[1:]
     assert len(cards) == len(result.matches)
     for m, card in zip(result.matches, cards):
-        assert f'<span class="num">{m.score:.3f}</span> <span class="badge score-{m.label}">{m.label}</span>' in card
+        assert f'<span class="num">{m.score:.3f}</span> <span class="score-label score-{m.label}">{m.label}</span>' in card
         for part, value in m.breakdown.contributions().items():
             if value:
                 assert f"<dt>{part.replace('_', ' ')}</dt>" in card and f"{value:+.3f}" in card

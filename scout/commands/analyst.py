@@ -272,8 +272,11 @@ def watch_add(name: str = typer.Argument(..., help="A name for the watchlist."),
     with command_library() as library, _store() as store:
         wl = watch.add_watchlist(store, library, name, user=user or default_user(), query=query, filters=filters)
         found = len(store.hits(wl.id, limit=500))
+    from domain.settings import ReportSettings
+
+    base = ReportSettings().base_url.rstrip("/")  # where `scout serve` is reachable, as the report links
     console.print(f"Watchlist {wl.id} ({wl.kind}) saved: {found} documents found today; new ones will be reported. "
-                  f"Feed: /feeds/watchlists/{wl.id}.atom", highlight=False)
+                  f"Feed: {base}/feeds/watchlists/{wl.id}.atom", highlight=False, soft_wrap=True)
 
 
 @watch_app.command("list")

@@ -234,3 +234,6 @@ def test_brief_lists_shortlisted_with_evidence_notes_and_a_bom_csv(store, librar
     rows = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
     assert [(r["type"], r["note"]) for r in rows] == [("organization", "supplier visit"), ("technology", "会う価値あり")]
     assert rows[1]["need_title"] == need.title and rows[1]["judged_by"] == "ann"
+    store.judge(need.id, matches[1].doc_id, "shortlisted", user="ann", note='=HYPERLINK("http://evil","x")')
+    rows = list(csv.DictReader(io.StringIO(brief_csv(build_brief(library, store, need.id)).decode("utf-8-sig"))))
+    assert rows[1]["note"] == "'=HYPERLINK(\"http://evil\",\"x\")"  # text, not a formula

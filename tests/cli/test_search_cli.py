@@ -101,7 +101,7 @@ def test_match_json_and_table(cli, library):
 
 
 def test_export_csv_carries_the_score_its_label_and_its_parts(cli, library):
-    rows = list(csv.DictReader(io.StringIO(cli("export", "matches", "--format", "csv").stdout)))
+    rows = list(csv.DictReader(io.StringIO(cli("export", "matches", "--format", "csv").stdout.lstrip("\ufeff"))))
     by_key = {(m.need_id, m.doc_id): m for m in library.all_matches(limit_per_need=20)}
     assert rows and len(rows) == len(by_key)
     for row in rows:

@@ -150,7 +150,7 @@ class IndexLibrary:
             lead = max(group, key=lambda o: (len(o.doc_ids), o.score))
             doc_ids = list(dict.fromkeys(d for o in group for d in o.doc_ids))
             doc_ids.sort(key=lambda d: -score_of.get(d, 0.0))
-            score = sum(score_of.get(d, 0.0) * self.ranker.weights.org_decay ** i for i, d in enumerate(doc_ids))
+            score = organization_score([score_of.get(d, 0.0) for d in doc_ids], self.ranker.weights.org_decay)
             out.append(lead.model_copy(update={"doc_ids": doc_ids, "score": score,
                                                "known_supplier": any(o.known_supplier for o in group)}))
         return sorted(out, key=lambda o: -o.score)

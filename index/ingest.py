@@ -14,6 +14,7 @@ from typing import Callable, Iterable, Sequence
 
 from pydantic import ValidationError
 
+from domain.limits import bound_document
 from domain.models import Document, IngestStats, Reject
 
 log = logging.getLogger(__name__)
@@ -28,8 +29,8 @@ def read_batch(path: Path) -> tuple[list[Document], list[Reject]]:
             if not line.strip():
                 continue
             try:
-                docs.append(Document.model_validate(json.loads(line)))
-            except (json.JSONDecodeError, ValidationError) as exc:
+                docs.append(bound_document(Document.model_validate(json.loads(line))))
+            except (json.JSONDecodeError, ValidationError, RecursionError) as exc:
                 rejects.append(Reject(source=path.name, stage="index", reason="invalid batch line",
                                       detail=f"line {lineno}: {str(exc)[:300]}"))
     return docs, rejects

@@ -51,6 +51,8 @@ class ScoutSpider(scrapy.Spider):
     kind: ClassVar[DocKind]
     #: query parameters that carry credentials (never written to rejects or logs)
     secret_params: ClassVar[tuple[str, ...]] = ()
+    #: each document is one fetched page: two documents with one final URL are one article (see ValidatePipeline)
+    one_document_per_url: ClassVar[bool] = False
 
     def __init__(self, *args: Any, base_url: str | None = None, **kwargs: Any):
         super().__init__(*args, **kwargs)
@@ -217,15 +219,19 @@ def failure_reason(failure: Failure) -> str:
         return "timeout"
     if failure.check(scrapy_errors.DownloadConnectionRefusedError, tx_errors.ConnectionRefusedError, tx_errors.ConnectError):
         return "connection refused"
-    if failure.check(scrapy_errors.DownloadCancelledError) and "max size" in message:
-        return "page too large"
+    if failure.check(scrapy_errors.DownloadCancelledError):
+        # Scrapy cancels a download mid-body (no Content-Length) without a message: the size cap is the cause
+        # unless the crawl itself is stopping.
+        return "page too large" if "max size" in message or not message.strip() else f"download cancelled: {message[:200]}"
     if failure.check(scrapy_errors.IgnoreRequest):
         if "robots.txt" in message.lower():
             return "forbidden by robots.txt"
         if "allow-list" in message:
             return "domain not allow-listed"
         return f"ignored: {message[:200]}"
-    return f"{type(value).__name__}: {message[:200]}"
+    from spiders.records import describe
+
+    return describe(value)
 
 
 def check_body(response: Response) -> str | None:

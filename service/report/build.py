@@ -11,12 +11,13 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone, tzinfo
 from typing import TYPE_CHECKING, Iterable
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from index.ledger import organization_key
 from service.library import Library
 from domain.models import Document, DocKind, Match, utcnow
+from domain.urls import safe_url  # noqa: F401 - the report's link check, re-exported
 from service.report.profiles import ReportProfile
 from domain.settings import NlpSettings, ReportSettings
 
@@ -92,14 +93,6 @@ def evidence_sentence(text: str, *, prefer: Iterable[str] = (), max_chars: int =
     if space > max_chars // 2:  # a word boundary for spaced scripts; Japanese is cut where it stands
         cut = cut[:space]
     return cut.rstrip(" ,;:、") + "…"
-
-
-def safe_url(url: str | None) -> str | None:
-    """Crawled URLs become links only when they are plain http(s): never `javascript:` or `data:`."""
-    if not url:
-        return None
-    parts = urlsplit(url.strip())
-    return url.strip() if parts.scheme in ("http", "https") and parts.netloc else None
 
 
 @dataclass

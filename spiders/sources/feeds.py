@@ -193,6 +193,7 @@ class FeedsSpider(ScoutSpider):
     name = "feeds"
     kind = DocKind.startup
     base_url = ""  # no single public endpoint: the feeds are configured
+    one_document_per_url = True  # items redirecting to one article: the second is a reject, not a copy
 
     def __init__(self, feeds: str | None = None, max_items: str | int = 200, **kwargs: Any):
         super().__init__(**kwargs)

@@ -17,6 +17,7 @@ import scrapy
 
 from domain.models import DocKind, Document, Reject
 from spiders.base import EndpointSpider, join_text, slugify
+from spiders.records import one_record
 
 START_URL = "https://www.diana.nato.int/challenge-programme.html"
 ORGANIZATION = "NATO DIANA"
@@ -63,7 +64,7 @@ class NatoDianaSpider(EndpointSpider):
             if slug in seen:
                 continue
             seen.add(slug)
-            yield Document.make(
+            yield one_record(self, link or response.url, Document.make,
                 kind=self.kind,
                 source=self.source,
                 source_id=slug,

@@ -64,6 +64,20 @@ class ScoutSpider(scrapy.Spider):
         for domain in [host, *(d.strip() for d in self.crawl_settings.allowed_domains)]:
             if domain and domain not in self.allowed_domains:
                 self.allowed_domains.append(domain)
+        #: `host:port` of URLs this crawl was configured with, allowed on their own port (see AllowListMiddleware)
+        self.allowed_origins: list[str] = []
+
+    def allow_origin(self, url: str) -> None:
+        """Allow the host of a configured URL (a feed) on its port too."""
+        parts = urlsplit(url)
+        if parts.hostname and parts.hostname not in self.allowed_domains:
+            self.allowed_domains.append(parts.hostname)
+        try:
+            port = parts.port
+        except ValueError:
+            port = None
+        if parts.hostname and port and f"{parts.hostname}:{port}" not in self.allowed_origins:
+            self.allowed_origins.append(f"{parts.hostname}:{port}")
 
     @classmethod
     def from_crawler(cls, crawler, *args: Any, **kwargs: Any):

@@ -201,9 +201,7 @@ class FeedsSpider(ScoutSpider):
         self.feeds = [urljoin(self.base_url + "/", f) if self.base_url else f for f in configured if f]
         self.max_items = int_arg("max_items", max_items)
         for feed in self.feeds:
-            host = urlsplit(feed).hostname
-            if host and host not in self.allowed_domains:
-                self.allowed_domains.append(host)
+            self.allow_origin(feed)  # the feed's host, on the feed's port
 
     async def start(self):
         if not self.feeds:

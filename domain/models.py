@@ -258,3 +258,4 @@ class IngestStats(BaseModel):
     unchanged: int = 0
     rejected: int = 0
     passages_embedded: int = 0
+    quarantined: str | None = None  # why the batch was moved to inbox/quarantine/ instead of being ingested

@@ -14,6 +14,7 @@ from typing import Callable, Iterable, Sequence
 
 from pydantic import ValidationError
 
+from domain.files import private_dir, private_file
 from domain.limits import bound_document
 from domain.models import Document, IngestStats, Reject
 
@@ -38,7 +39,7 @@ def read_batch(path: Path) -> tuple[list[Document], list[Reject]]:
 
 def append_rejects(path: Path, rejects: Iterable[Reject]) -> int:
     n = 0
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_file(path)
     with path.open("a", encoding="utf-8") as fh:
         for reject in rejects:
             fh.write(reject.model_dump_json() + "\n")
@@ -120,7 +121,7 @@ def _describe(exc: BaseException) -> str:
 def quarantine(path: Path, reason: str) -> Path:
     """Move a batch that cannot be ingested to `inbox/quarantine/`, its reason beside it; move it back to retry."""
     folder = path.parent / "quarantine"
-    folder.mkdir(parents=True, exist_ok=True)
+    private_dir(folder)
     target = folder / path.name
     path.replace(target)
     target.with_name(target.name + ".reason.txt").write_text(reason + "\n", encoding="utf-8")
@@ -148,7 +149,7 @@ def ingest_inbox(
     reason and the rest of the inbox waits for the next run.
     """
     done_dir = inbox_dir / "done"
-    done_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(done_dir)
     results: list[IngestStats] = []
     last_failure: str | None = None
     for path in pending_batches(inbox_dir):

@@ -18,6 +18,7 @@ from typing import Sequence
 
 import numpy as np
 
+from domain.files import private_file
 from nlp.base import Embedder
 
 log = logging.getLogger(__name__)
@@ -44,7 +45,7 @@ class EmbeddingCache:
         self.path = Path(path)
         self.in_memory = str(path) == ":memory:"
         if not self.in_memory:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            private_file(self.path)
         self._lock = threading.Lock()
         #: rows found unusable (wrong dimension, not finite, not unit length) and treated as misses
         self.invalid = 0
@@ -81,6 +82,7 @@ class EmbeddingCache:
             if part.exists():
                 part.replace(Path(str(aside) + suffix))
         self.moved_aside = aside
+        private_file(self.path)
         log.warning("embedding cache %s is unreadable (%s): moved aside to %s and rebuilt empty",
                     self.path, error, aside)
         self._open()

@@ -19,6 +19,7 @@ from typing import Any
 from scrapy import Spider
 from scrapy.exceptions import DropItem
 
+from domain.files import private_dir, private_file
 from domain.limits import bound_document, input_notes
 from domain.models import Document, Reject
 from domain.settings import CrawlSettings
@@ -90,8 +91,7 @@ class RejectsPipeline(_Pipeline):
 
     def open_spider(self) -> None:
         path = self.settings.rejects_path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.file = open(path, "a", encoding="utf-8")
+        self.file = open(private_file(path), "a", encoding="utf-8")
 
     def close_spider(self) -> None:
         self.file.flush()
@@ -152,7 +152,7 @@ class BatchWriterPipeline(_Pipeline):
 
     def _open(self) -> None:
         inbox = self.settings.inbox_dir
-        inbox.mkdir(parents=True, exist_ok=True)
+        private_dir(inbox)
         stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
         self.part = inbox / f"{_source(self.crawler.spider)}-{stamp}.jsonl.part"
         self.file = open(self.part, "x", encoding="utf-8")

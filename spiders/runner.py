@@ -21,6 +21,7 @@ from typing import Any
 
 from pydantic import SecretStr
 
+from domain.files import private_dir
 from domain.models import CrawlStats
 from domain.settings import CrawlSettings
 
@@ -93,7 +94,7 @@ def run_crawl(spider: str, *, settings: CrawlSettings | None = None, **spider_ar
     env["SCRAPY_SETTINGS_MODULE"] = "spiders.settings"
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(PROJECT_ROOT), env.get("PYTHONPATH", "")) if p)
     log_dir = settings.data_dir / "logs"
-    log_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(log_dir)
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
     log_path = log_dir / f"{spider}-{stamp}.log"
     with tempfile.TemporaryDirectory(prefix="scout-crawl-") as tmp:

@@ -7,6 +7,7 @@ from typing import Any, Sequence
 
 import qdrant_edge as qe
 
+from domain.files import private_dir
 from nlp.base import SparseVector
 from index.backends.base import (
     ALL_VECTORS, DENSE, FLOAT_FIELDS, KEYWORD_FIELDS, LEGACY_VECTORS, LEXICAL, TITLE, TITLE_LEXICAL, Cond, Hit,
@@ -70,7 +71,7 @@ def _config(dim: int, names: frozenset[str]) -> Any:
 
 class EdgeBackend:
     def __init__(self, path: Path, dim: int):
-        path.mkdir(parents=True, exist_ok=True)
+        private_dir(path)
         self.vector_names = ALL_VECTORS
         if any(path.iterdir()):
             try:

@@ -51,10 +51,11 @@ def schedule(
     Example: scout schedule --port 4200
     """
     from scout.scheduler import deploy_all, local_server, start_worker
+    from domain.files import private_dir
     from domain.settings import scout_home
 
     home = scout_home()
-    home.mkdir(parents=True, exist_ok=True)
+    private_dir(home)
     console.print("starting the Prefect server on loopback…")
     with local_server(port, home) as env:
         with console.status("deploying prefect.yaml…"):

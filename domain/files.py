@@ -60,3 +60,31 @@ def write_secret(path: Path | str, text: str) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+class DiskSpaceError(RuntimeError):
+    """Too little free space to write safely (a full disk mid-write can corrupt the index or kill the process)."""
+
+
+def _human(n: int) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if abs(n) < 1024 or unit == "TiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return str(n)
+
+
+def check_free_space(path: Path | str, minimum_bytes: int, *, statvfs=os.statvfs) -> int:
+    """The free bytes on the disk holding `path` (or its nearest existing parent); raises DiskSpaceError, naming
+    the path and the free space, when fewer than `minimum_bytes` are available to this user."""
+    where = Path(path)
+    while not where.exists() and where != where.parent:
+        where = where.parent
+    st = statvfs(str(where))
+    free = st.f_bavail * st.f_frsize
+    if free < minimum_bytes:
+        raise DiskSpaceError(
+            f"only {_human(free)} free on the disk of {where}, below the {_human(minimum_bytes)} needed "
+            f"(SCOUT_MIN_FREE_MB); free some space and run again: nothing was written"
+        )
+    return free

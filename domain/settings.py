@@ -28,6 +28,17 @@ class _Settings(BaseSettings):
         return scout_home()
 
 
+class StorageSettings(_Settings):
+    """The disk under `$SCOUT_HOME` (`SCOUT_*`)."""
+
+    min_free_mb: int = Field(default=256, ge=0)
+    """Free disk space (MiB) that must remain before a crawl or an enrich writes; below it they stop with a clear error instead of dying mid-write on a full disk."""
+
+    @property
+    def min_free_bytes(self) -> int:
+        return self.min_free_mb * 1024 * 1024
+
+
 class CrawlSettings(_Settings):
     """Polite crawling defaults (`SCOUT_CRAWL_*`)."""
 

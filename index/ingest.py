@@ -141,12 +141,14 @@ def ingest_inbox(
     *,
     rejects_path: Path,
     progress: Callable[[str], None] | None = None,
+    check_space: Callable[[], object] | None = None,
 ) -> list[IngestStats]:
     """Ingest every finished batch in the inbox, oldest first, retiring each once it is flushed.
 
     A batch that fails as a whole is quarantined with its reason and the next batches go on; when two batches
     in a row fail for the same reason the fault is not theirs (a broken model, say): the run stops with that
-    reason and the rest of the inbox waits for the next run.
+    reason and the rest of the inbox waits for the next run. `check_space` (e.g. `domain.files.check_free_space`)
+    runs before each batch is written to the index: a disk too full stops the run before it writes, not midway.
     """
     done_dir = inbox_dir / "done"
     private_dir(done_dir)
@@ -155,6 +157,8 @@ def ingest_inbox(
     for path in pending_batches(inbox_dir):
         if progress:
             progress(path.name)
+        if check_space is not None:
+            check_space()
         try:
             docs, bad_lines = read_batch(path)
         except (UnicodeError, OSError) as exc:  # e.g. an unreadable file: not a batch we can ever ingest

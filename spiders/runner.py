@@ -21,9 +21,9 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from domain.files import private_dir
+from domain.files import check_free_space, private_dir
 from domain.models import CrawlStats
-from domain.settings import CrawlSettings
+from domain.settings import CrawlSettings, StorageSettings
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -88,6 +88,7 @@ def run_crawl(spider: str, *, settings: CrawlSettings | None = None, **spider_ar
     if spider not in known:
         raise UnknownSpiderError(spider, known)
     settings = settings or CrawlSettings()
+    check_free_space(settings.home, StorageSettings().min_free_bytes)  # a crawl writes batches, state, logs
     env = dict(os.environ)
     env.update(settings_env(settings))
     env["SCOUT_HOME"] = str(settings.home)  # resolved: `./var` must mean the caller's ./var

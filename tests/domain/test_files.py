@@ -72,3 +72,40 @@ def test_a_new_home_and_its_state_are_private(tmp_path, monkeypatch, open_umask)
     for file in (index.ledger_path, NlpSettings().cache_path, crawl.data_dir / "state.sqlite"):
         assert mode(file) == 0o600, file
     assert mode(tmp_path / "fresh") == 0o700  # every folder it had to create, not only the last one
+
+
+class FakeStatvfs:
+    """What os.statvfs reports of a nearly full disk."""
+
+    def __init__(self, free_bytes: int) -> None:
+        self.free = free_bytes
+        self.asked: list[str] = []
+
+    def __call__(self, path: str):
+        from types import SimpleNamespace
+
+        self.asked.append(path)
+        return SimpleNamespace(f_bavail=self.free // 4096, f_frsize=4096)
+
+
+def test_free_space_is_checked_with_a_clear_error(tmp_path):
+    from domain.files import DiskSpaceError, check_free_space
+
+    statvfs = FakeStatvfs(10 * 1024 * 1024)
+    with pytest.raises(DiskSpaceError) as raised:
+        check_free_space(tmp_path / "not" / "yet", 256 * 1024 * 1024, statvfs=statvfs)
+    assert str(raised.value).startswith(f"only 10.0 MiB free on the disk of {tmp_path}, below the 256.0 MiB needed")
+    assert statvfs.asked == [str(tmp_path)]  # the nearest folder that exists
+    assert check_free_space(tmp_path, 1024, statvfs=statvfs) == 10 * 1024 * 1024
+
+
+def test_enrich_stops_before_writing_when_the_disk_is_nearly_full(tmp_path, monkeypatch):
+    """Issue 19.7: a full disk during enrich died of SIGBUS with no message; now nothing is opened or written."""
+    from domain.files import DiskSpaceError
+    from service import operations
+
+    monkeypatch.setenv("SCOUT_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("SCOUT_MIN_FREE_MB", str(10**12))  # more than any disk has
+    with pytest.raises(DiskSpaceError, match=r"free on the disk of .* \(SCOUT_MIN_FREE_MB\)"):
+        operations.ingest_pending()
+    assert not (tmp_path / "home" / "index").exists()

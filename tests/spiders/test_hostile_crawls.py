@@ -51,3 +51,14 @@ def test_redirects_ports_and_loops_are_guarded(scout_home):
     [loop] = [r for r in rejects if "loop.rss" in (r.url or "")]
     assert "redirect loop" in loop.reason
     assert stats.rejected == 2 and len(docs) == 3
+
+
+def test_a_crawl_does_not_start_on_a_nearly_full_disk(scout_home, monkeypatch):
+    import pytest
+
+    from domain.files import DiskSpaceError
+
+    monkeypatch.setenv("SCOUT_MIN_FREE_MB", str(10**12))
+    with pytest.raises(DiskSpaceError, match="SCOUT_MIN_FREE_MB"):
+        run_crawl("feeds", settings=CrawlSettings(**FAST), feeds="http://127.0.0.1:9/feed.rss")
+    assert not (scout_home / "inbox").exists()

@@ -22,6 +22,7 @@ from typing import Any
 from pydantic import SecretStr
 
 from domain.files import check_free_space, private_dir
+from domain.processes import die_with_parent
 from domain.models import CrawlStats
 from domain.settings import CrawlSettings, StorageSettings
 
@@ -105,7 +106,7 @@ def run_crawl(spider: str, *, settings: CrawlSettings | None = None, **spider_ar
             if value is not None:
                 command += ["-a", f"{key}={_arg(value)}"]
         with open(log_path, "wb") as log:
-            proc = subprocess.run(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+            proc = subprocess.run(command, env=env, stdout=log, stderr=subprocess.STDOUT, preexec_fn=die_with_parent)
         if proc.returncode != 0 or not stats_path.exists():
             lines = log_path.read_text(encoding="utf-8", errors="replace").strip().splitlines()
             headline = next((l.removeprefix("error: ") for l in reversed(lines) if l.startswith("error: ")), None)

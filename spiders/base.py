@@ -274,6 +274,8 @@ def load_json(response: Response) -> tuple[Any, str | None]:
         return json.loads(response.body.decode(getattr(response, "encoding", None) or "utf-8")), None
     except (ValueError, UnicodeDecodeError) as exc:
         return None, f"malformed JSON: {exc}"[:200]
+    except RecursionError:
+        return None, "malformed JSON: nested too deeply"
 
 
 def load_xml(response: Response, check_encoding: bool = True):

@@ -170,10 +170,14 @@ class AtlaSpider(EndpointSpider):
             yield self.reject(response.url, "empty body")
             return
         seen: set[str] = set()
+        followed_any = False
         for link in response.css("a[href]"):
             followed = one_record(self, response.url, self.follow_link, response, link, depth, seen)
             if followed is not None:
+                followed_any = True
                 yield followed
+        if not followed_any:  # said, not silent: a changed layout would otherwise end the crawl with nothing
+            yield self.reject(response.url, "no call pages (公募) or theme PDFs linked: page layout not recognised")
 
     def follow_link(self, response: scrapy.http.TextResponse, link: Any, depth: int, seen: set[str]) -> scrapy.Request | None:
         """The request for one link worth following (a call page or a theme PDF), else None."""
@@ -183,7 +187,9 @@ class AtlaSpider(EndpointSpider):
         url = urldefrag(response.urljoin(href))[0]
         if url in seen:
             return None
-        label = " ".join(" ".join(link.css("::text").getall()).split())
+        # The link's own text and its children's: not all descendants, which is quadratic when a broken page
+        # nests thousands of unclosed <a> elements inside one another.
+        label = " ".join(" ".join(link.xpath("./text() | ./*/text()").getall()).split())
         haystack = f"{label} {href}".lower()
         if url.lower().endswith(".pdf"):
             if any(word.lower() in haystack for word in _PDF_WORDS):

@@ -184,7 +184,7 @@ def _json_ld_organizations(response: TextResponse) -> list[str]:
     for script in response.xpath('//script[@type="application/ld+json"]/text()').getall():
         try:
             visit(json.loads(script))
-        except ValueError:
+        except (ValueError, RecursionError):  # malformed, or nested too deeply to be a real page's metadata
             continue
     return [n for n in dict.fromkeys(names) if n]
 

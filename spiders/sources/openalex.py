@@ -145,10 +145,11 @@ class OpenalexSpider(EndpointSpider):
         """
         try:
             payload = json.loads(response.body) if response.body.strip() else None
-        except (ValueError, UnicodeDecodeError) as exc:
+        except (ValueError, UnicodeDecodeError, RecursionError) as exc:
             payload = None
             self._stop_if_exhausted(response, payload)
-            yield self.reject(response.url, f"malformed JSON: {exc}")
+            detail = "nested too deeply" if isinstance(exc, RecursionError) else exc
+            yield self.reject(response.url, f"malformed JSON: {detail}"[:200])
             return
         self._stop_if_exhausted(response, payload)
         if payload is None:

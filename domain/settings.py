@@ -65,7 +65,7 @@ class CrawlSettings(_Settings):
     http_cache: bool = True
     """Keep an RFC 2616 HTTP cache so re-crawls revalidate (conditional GET)."""
     allowed_domains: list[str] = Field(default_factory=list)
-    """Extra domains to allow beyond each spider's own (JSON list)."""
+    """Extra domains to allow beyond each spider's own (JSON list): `host` on the default ports 80/443, `host:port` on that port."""
     feeds: list[str] = Field(default_factory=list)
     """RSS/Atom feed URLs for the `feeds` spider (JSON list), e.g. PR TIMES category feeds."""
     openalex_api_key: SecretStr | None = None

@@ -126,6 +126,7 @@ class CrawlStats(BaseModel):
     unchanged: int = 0
     rejected: int = 0
     errors: list[str] = Field(default_factory=list)
+    notes: list[str] = Field(default_factory=list)  # problems worked around (an ill-formed feed read leniently)
     batch_path: str | None = None  # JSONL of the new and updated documents
     started: datetime | None = None
     finished: datetime | None = None

@@ -205,4 +205,17 @@ class WebSettings(_Settings):
     port: int = 8700
     """Port of `scout serve`."""
     token: SecretStr | None = None
-    """API token (secret): required on every route when set, and for any non-loopback bind."""
+    """Shared analyst token (secret; user `token`): required on every route when set; named users (`scout users add`) replace it."""
+
+
+class AnalystSettings(_Settings):
+    """Analysts' state: users, judgements, watchlists, audit log (`SCOUT_ANALYST_*`)."""
+
+    model_config = SettingsConfigDict(env_prefix="SCOUT_ANALYST_", extra="ignore", use_attribute_docstrings=True)
+
+    database_url: SecretStr | None = None
+    """SQLAlchemy URL of a shared database (e.g. postgresql+psycopg://scout:...@db/dualscout); empty: SQLite at $SCOUT_HOME/analyst.sqlite."""
+
+    @property
+    def path(self) -> Path:
+        return self.home / "analyst.sqlite"

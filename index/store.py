@@ -326,6 +326,11 @@ class Index:
         for h in self._scan(where, payload=["document"]):
             yield Document.model_validate(h.payload["document"])
 
+    def document_points(self, filters: SearchFilters | None = None,
+                        payload: Sequence[str] = ("document",)) -> Iterator[Hit]:
+        """Document points matching the filters, in storage order, with the named payload fields."""
+        yield from self._scan(filters_to_where(filters).and_(Cond("point", value=DOC_POINT)), payload=payload)
+
     def count(self, filters: SearchFilters | None = None) -> int:
         """Number of documents matching the filters."""
         return self.backend.count(filters_to_where(filters).and_(Cond("point", value=DOC_POINT)))

@@ -16,7 +16,7 @@ app = typer.Typer(
 )
 
 # Command modules, in the order their commands appear in `scout --help`.
-COMMAND_MODULES: list[str] = ["search", "serve", "crawl", "eval", "report", "demo", "flows", "config"]
+COMMAND_MODULES: list[str] = ["search", "serve", "crawl", "eval", "report", "demo", "flows", "config", "analyst"]
 
 for _name in COMMAND_MODULES:
     importlib.import_module(f"scout.commands.{_name}").register(app)

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections import Counter
 from pathlib import Path
 from typing import Iterable, Iterator
 
-from index.backends.base import Cond
 from index.rank import Ranker
-from index.store import DOC_POINT, Index, filters_to_where
+from index.store import Index
 from nlp.orgs import normalize_org
 from nlp.passages import analysed_text
 from nlp.pipeline import Enricher, clean_control
@@ -129,19 +129,12 @@ class IndexLibrary:
                 if p.get("document")}
 
     def _browse(self, filters: SearchFilters, limit: int) -> list[tuple[Document, dict]]:
-        where = filters_to_where(filters).and_(Cond("point", value=DOC_POINT))
         out: list[tuple[Document, dict]] = []
-        offset = None
-        while len(out) < limit:
-            hits, offset = self.index.backend.scroll(where, limit=min(256, limit - len(out)), offset=offset,
-                                                     payload=["document", "concepts", "analysis"])
-            for h in hits:
-                analysis = h.payload.get("analysis") or {}
-                out.append((Document.model_validate(h.payload["document"]),
-                            {"concepts": h.payload.get("concepts", []),
-                             "analysis_orgs": analysis.get("organizations", {})}))
-            if offset is None:
-                break
+        for h in itertools.islice(self.index.document_points(filters, ["document", "concepts", "analysis"]), limit):
+            analysis = h.payload.get("analysis") or {}
+            out.append((Document.model_validate(h.payload["document"]),
+                        {"concepts": h.payload.get("concepts", []),
+                         "analysis_orgs": analysis.get("organizations", {})}))
         # newest first; undated documents last
         out.sort(key=lambda dp: (dp[0].published is not None, dp[0].published and dp[0].published.timestamp()),
                  reverse=True)

@@ -1,7 +1,6 @@
 """The library that the CLI, the web app, the JSON API and the report all call.
 
-`Library` is the seam; `service.index_library.open_library()` (added when index/ lands) builds the real one from
-settings. Screens depend on this Protocol only, so tests can also drive them with a deterministic fake.
+`Library` is the seam; `service.index_library.open_library()` builds the real one from settings. Screens depend on this Protocol only, so tests can also drive them with a deterministic fake.
 """
 
 from __future__ import annotations
@@ -32,7 +31,9 @@ class OrgProfile(BaseModel):
 class Library(Protocol):
     def search(self, query: str, filters: SearchFilters | None = None, limit: int = 20) -> SearchResult: ...
 
-    def needs(self) -> list[Document]: ...
+    def needs(self) -> list[Document]:
+        """Every published need, ordered by source, then title."""
+        ...
 
     def match(self, need_id: str, limit: int = 20) -> NeedMatches: ...
 

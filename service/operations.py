@@ -58,11 +58,13 @@ def build_weekly_report(week: str | None = None, profile: str | None = None,
     from service.index_library import open_library
     from service.report.build import build_report
     from service.report.profiles import resolve_profile
+    from service.watch import attach_watchlist_news
 
     settings = ReportSettings(recipients=recipients) if recipients else ReportSettings()
     chosen = resolve_profile(profile, settings)
     with open_library(read_only=True) as library:
         report = build_report(open_ledger(), library, week=week, settings=settings, profile=chosen)
+        attach_watchlist_news(report, library, watchlists=chosen.watchlists)
     return report, chosen, settings
 
 

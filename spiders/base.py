@@ -115,6 +115,15 @@ class ScoutSpider(scrapy.Spider):
             detail = detail and mask_secrets(detail, self.secret_params)
         return Reject(source=self.source, url=url, reason=reason, detail=(detail or None) and detail[:2000])
 
+    def note(self, message: str) -> None:
+        """A problem the crawl worked around (an ill-formed feed read leniently, a page read by a fallback):
+        logged, and listed in the crawl summary (`CrawlStats.notes`, at most 50)."""
+        self.logger.warning(message)
+        crawler = getattr(self, "crawler", None)
+        if crawler is not None and crawler.stats is not None:
+            notes = list(crawler.stats.get_value("dualscout/notes") or [])
+            crawler.stats.set_value("dualscout/notes", [*notes, message][:50])
+
     def describe_failure(self, failure: Failure) -> str:
         """The reject reason for a failed request."""
         return failure_reason(failure)
@@ -123,7 +132,11 @@ class ScoutSpider(scrapy.Spider):
         """Record a failed request as a reject; the crawl goes on."""
         request = getattr(failure, "request", None)
         url = request.url if request is not None else None
-        yield self.reject(url, self.describe_failure(failure), detail=str(failure.value)[:500])
+        detail = str(failure.value)[:500]
+        response = getattr(failure.value, "response", None)
+        if response is not None and (message := error_body_text(response)):
+            detail = f"{detail}: {message}"  # what the server said about its refusal
+        yield self.reject(url, self.describe_failure(failure), detail=detail)
 
 
 class EndpointSpider(ScoutSpider):
@@ -143,6 +156,15 @@ class EndpointSpider(ScoutSpider):
     async def start(self):
         """The endpoint itself is the start page; API spiders override this with their first query."""
         yield self.request(self.base_url)
+
+    def note(self, message: str) -> None:
+        """A problem the crawl worked around (an ill-formed feed read leniently, a page read by a fallback):
+        logged, and listed in the crawl summary (`CrawlStats.notes`, at most 50)."""
+        self.logger.warning(message)
+        crawler = getattr(self, "crawler", None)
+        if crawler is not None and crawler.stats is not None:
+            notes = list(crawler.stats.get_value("dualscout/notes") or [])
+            crawler.stats.set_value("dualscout/notes", [*notes, message][:50])
 
     def describe_failure(self, failure: Failure) -> str:
         response = getattr(failure.value, "response", None)
@@ -278,25 +300,61 @@ def load_json(response: Response) -> tuple[Any, str | None]:
         return None, "malformed JSON: nested too deeply"
 
 
+def header_charset(response: Response) -> str | None:
+    """The Python codec named by the HTTP `Content-Type` charset, or None (absent or unknown)."""
+    from w3lib.encoding import http_content_type_encoding
+
+    content_type = response.headers.get("Content-Type")
+    return http_content_type_encoding(content_type.decode("latin-1")) if content_type else None
+
+
 def load_xml(response: Response, check_encoding: bool = True):
     """(lxml root element, None), or (None, reason) for an empty, undecodable or malformed XML body.
 
-    Strict on purpose: a truncated feed is rejected as a whole rather than half-read. Entities are
-    not resolved and nothing is fetched from the network (no XXE). With `check_encoding=False` the
-    body's bytes are left to lxml alone (an encoding fault is then reported as malformed XML).
+    The HTTP `Content-Type` charset decides the encoding when there is one (RFC 7303: it overrides
+    the XML declaration), since a server that sends Shift_JIS or EUC-JP often says so only in the
+    header; otherwise the body's BOM and XML declaration do. Strict on purpose: a truncated document
+    is rejected as a whole rather than half-read (feeds, which are often ill-formed, are read
+    leniently by feedparser instead). Entities are not resolved and nothing is fetched from the
+    network (no XXE). With `check_encoding=False` a body that is not valid in the header's charset
+    is left to lxml's own detection instead of being rejected as undecodable.
     """
     from lxml import etree
 
     if not response.body or not response.body.strip():
         return None, "empty body"
-    reason = check_body(response) if check_encoding else None
-    if reason:
-        return None, reason
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, recover=False, huge_tree=False)
+    body, override = response.body, None
+    charset = header_charset(response)
+    if charset:
+        try:
+            # re-encoded, with the parser told so: the declaration inside may name another encoding
+            body, override = response.body.decode(charset).lstrip("\ufeff").encode("utf-8"), "utf-8"
+        except (UnicodeDecodeError, LookupError):
+            if check_encoding:
+                return None, f"undecodable body (not valid {charset}, the charset of its Content-Type)"
+    elif check_encoding:
+        reason = check_body(response)
+        if reason:
+            return None, reason
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, recover=False, huge_tree=False,
+                             encoding=override)
     try:
-        return etree.fromstring(response.body, parser=parser), None
+        return etree.fromstring(body, parser=parser), None
     except etree.XMLSyntaxError as exc:
         return None, f"malformed XML: {exc}"[:200]
+
+
+def error_body_text(response: Response, limit: int = 500) -> str:
+    """The readable text of an error response's body (markup stripped), at most `limit` characters."""
+    if not response.body or not response.body.strip():
+        return ""
+    try:
+        text = response.text if isinstance(response, TextResponse) else response.body.decode("utf-8", "replace")
+    except (UnicodeDecodeError, LookupError):
+        text = response.body.decode("utf-8", "replace")
+    if text.lstrip().startswith("<"):
+        text = html_to_text(re.sub(r">\s*<", "> <", re.sub(r"<\?xml[^>]*\?>", "", text)))  # tags part words
+    return " ".join(text.split())[:limit]
 
 
 def html_to_text(fragment: str | None) -> str:

@@ -69,6 +69,7 @@ def stats_from_scrapy(source: str, stats: dict[str, Any], errors: list[str]) -> 
         unchanged=int(stats.get("dualscout/unchanged", 0)),
         rejected=int(stats.get("dualscout/rejected", 0)),
         errors=errors,
+        notes=list(stats.get("dualscout/notes") or []),
         batch_path=stats.get("dualscout/batch_path"),
         started=_utc(stats.get("start_time")),
         finished=_utc(stats.get("finish_time")),

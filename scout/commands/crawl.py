@@ -66,3 +66,5 @@ def register(app: typer.Typer) -> None:
             console.print(f"rejects: {CrawlSettings().rejects_path}")
         for error in stats.errors:
             console.print(f"[yellow]warning:[/] {error}")
+        for note in stats.notes:
+            console.print(f"note: {note}", markup=False)

@@ -31,6 +31,7 @@ def register(app: typer.Typer) -> None:
         from service.report.build import parse_week, record_library_matches, report_timezone
         from domain.settings import ReportSettings
         from service.operations import open_ledger
+        from service.watch import attach_watchlist_news
 
         out, err = Console(), Console(stderr=True)
 
@@ -48,6 +49,7 @@ def register(app: typer.Typer) -> None:
                     fresh = record_library_matches(ledger, library)
                     out.print(f"Recorded the index's current matches in the ledger: {len(fresh)} new.")
                 built = build_report(ledger, library, week=week, settings=settings, profile=chosen)
+                attach_watchlist_news(built, library, watchlists=chosen.watchlists)
         except LibraryUnavailable as exc:
             fail(f"{exc}. Build the index first (scout demo, or the crawl/enrich flows).")
         except ReportError as exc:

@@ -7,14 +7,15 @@ from typing import Optional
 import typer
 
 
-def check_bind(host: str, token: str | None) -> None:
-    """Refuse a non-loopback bind without a token: the index is not for the whole network to read."""
+def check_bind(host: str, token: str | None, has_users: bool = False) -> None:
+    """Refuse a non-loopback bind that no token protects: the index is not for the whole network to read.
+    Named users (`scout users add`) protect it as SCOUT_WEB_TOKEN does."""
     from scout.web.text import is_loopback
 
-    if not is_loopback(host) and not token:
+    if not is_loopback(host) and not token and not has_users:
         raise typer.BadParameter(
-            f"binding to {host} exposes the index beyond this machine; set SCOUT_WEB_TOKEN "
-            "(e.g. `export SCOUT_WEB_TOKEN=$(python -c 'import secrets; print(secrets.token_urlsafe(32))')`) "
+            f"binding to {host} exposes the index beyond this machine; add users (`scout users add NAME`) or set "
+            "SCOUT_WEB_TOKEN (e.g. `export SCOUT_WEB_TOKEN=$(python -c 'import secrets; print(secrets.token_urlsafe(32))')`) "
             "or bind to 127.0.0.1",
             param_hint="--host",
         )
@@ -58,8 +59,8 @@ def serve(
 ) -> None:
     """Serve the search pages, need pages and JSON API (docs at /docs).
 
-    Any bind other than loopback needs SCOUT_WEB_TOKEN; with a token set every route asks for it
-    (Authorization: Bearer, or ?token= once in a browser).
+    Any bind other than loopback needs named users (scout users add) or SCOUT_WEB_TOKEN; then every route asks
+    for a token (Authorization: Bearer, or ?token= once in a browser), and only analysts may judge and watch.
 
     Example: scout serve --port 8700
     """
@@ -72,7 +73,14 @@ def serve(
         settings.port = port
     token = settings.token.get_secret_value() if settings.token is not None else None
     check_token(token)
-    check_bind(settings.host, token)
+    from service.analyst import open_analyst_store
+
+    try:
+        analyst = open_analyst_store()
+    except Exception as exc:  # noqa: BLE001 - a bad URL or an unreachable database server: one line
+        typer.echo(f"error: cannot open the analyst database: {(str(exc).splitlines() or [type(exc).__name__])[0]}", err=True)
+        raise typer.Exit(1) from None
+    check_bind(settings.host, token, analyst.has_users())
 
     from scout.commands._library import LibraryUnavailable, get_library
 
@@ -82,7 +90,7 @@ def serve(
 
     from scout.web.app import create_app
 
-    app = create_app(library, settings)
+    app = create_app(library, settings, analyst)
     index = getattr(library, "index", None)
     if index is not None and getattr(index, "owned", False):
         # This process owns the embedded shard: scheduled flows and CLI commands write and read through it
@@ -91,7 +99,8 @@ def serve(
         shown_host = f"[{local_host}]" if ":" in local_host else local_host
         app.include_router(index.share(f"http://{shown_host}:{settings.port}"))
     shown = f"[{settings.host}]" if ":" in settings.host else settings.host
-    typer.echo(f"dualscout on http://{shown}:{settings.port}/" + ("  (token required)" if token else ""), err=True)
+    gated = bool(token) or analyst.has_users()
+    typer.echo(f"dualscout on http://{shown}:{settings.port}/" + ("  (token required)" if gated else ""), err=True)
     try:
         uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning", server_header=False)
     finally:

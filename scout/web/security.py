@@ -1,21 +1,33 @@
-"""The token gate and the security headers, as one pure ASGI middleware around the whole app.
+"""The token gate, the user behind the token, and the security headers, as one pure ASGI middleware.
 
-With a token configured every route needs it (except `/healthz`): `Authorization: Bearer <token>`, the
-`scout_token` cookie, or `?token=<token>` for a browser's first visit, which sets that HttpOnly cookie and
-redirects to the same address without the token. Tokens are compared in constant time.
+The gate is on when `SCOUT_WEB_TOKEN` is set or any user exists (`scout users add`): then every route needs a
+token (except `/healthz`): `Authorization: Bearer <token>`, the `scout_token` cookie, or `?token=<token>` for a
+browser's first visit, which sets that HttpOnly cookie and redirects to the same address without the token.
+A user's token names that user and their role; `SCOUT_WEB_TOKEN` stays a shared analyst token (user `token`).
+With the gate off (loopback, no users) everyone is the local analyst `local`, as before users existed.
+The user goes to `scope["state"]["user"]` (`request.state.user`); routes that write check the role.
+Writes from another origin (a page elsewhere posting to this server) are refused: the SameSite cookie already
+stops them when the gate is on; the Origin check also covers the open loopback mode.
 """
 
 from __future__ import annotations
 
 import hmac
 import json
+import time
 from http.cookies import SimpleCookie
-from urllib.parse import parse_qsl, urlencode
+from typing import Callable
+from urllib.parse import parse_qsl, urlencode, urlsplit
+
+from service.analyst import Role, User
 
 COOKIE = "scout_token"
 OPEN_PATHS = frozenset({"/healthz"})
 # The index-owner routes (`scout serve` sharing its embedded shard) check their own per-process token.
 OWN_TOKEN_PREFIX = "/internal/index/"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+LOCAL_USER = User(name="local", role=Role.analyst)  # loopback with no users and no token: today's open mode
+TOKEN_USER = User(name="token", role=Role.analyst)  # whoever holds SCOUT_WEB_TOKEN
 
 # Pages load only their own CSS and JS; nothing inline, nothing remote. Defense in depth behind escaping.
 CSP = (
@@ -76,9 +88,30 @@ def tokens_equal(presented: str | None, expected: str) -> bool:
 
 
 class SecurityMiddleware:
-    def __init__(self, app, token: str | None = None) -> None:
+    def __init__(self, app, token: str | None = None, users: Callable[[str], User | None] | None = None,
+                 users_exist: Callable[[], bool] | None = None) -> None:
         self.app = app
         self.token = token or None
+        self.users = users
+        self._users_exist = users_exist or (lambda: False)
+        self._exist_cache: tuple[float, bool] = (-1e9, False)
+
+    def users_exist(self) -> bool:
+        """Whether the gate is on; asked of the database at most once a second (a new user takes effect within
+        that second; a removed user's token stops working at once, since tokens are always looked up)."""
+        checked, exist = self._exist_cache
+        now = time.monotonic()
+        if now - checked > 1.0:
+            exist = self._users_exist()
+            self._exist_cache = (now, exist)
+        return exist
+
+    def _user(self, presented: str | None) -> User | None:
+        if not presented:
+            return None
+        if self.token is not None and tokens_equal(presented, self.token):
+            return TOKEN_USER
+        return self.users(presented) if self.users is not None else None
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
@@ -92,10 +125,17 @@ class SecurityMiddleware:
                 message = {**message, "headers": headers}
             await send(message)
 
-        if self.token is None or scope["path"] in OPEN_PATHS or scope["path"].startswith(OWN_TOKEN_PREFIX):
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+        wants_json = scope["path"].startswith(("/api/", "/feeds/")) or scope["path"] == "/openapi.json"
+        if scope["method"] not in SAFE_METHODS and not _same_origin(headers):
+            return await _deny(send_with_headers, 403, "a write from another site's page is refused", wants_json)
+
+        if scope["path"] in OPEN_PATHS or scope["path"].startswith(OWN_TOKEN_PREFIX):
+            return await self.app(scope, receive, send_with_headers)
+        if self.token is None and not self.users_exist():
+            scope.setdefault("state", {})["user"] = LOCAL_USER
             return await self.app(scope, receive, send_with_headers)
 
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
         auth = headers.get("authorization", "")
         bearer = auth[7:].strip() if auth[:7].lower() == "bearer " else None
         cookie = SimpleCookie()
@@ -104,33 +144,56 @@ class SecurityMiddleware:
         except Exception:  # noqa: BLE001 - a malformed cookie header is just "no cookie"
             pass
         from_cookie = cookie[COOKIE].value if COOKIE in cookie else None
-        if tokens_equal(bearer, self.token) or tokens_equal(from_cookie, self.token):
+        user = self._user(bearer) or self._user(from_cookie)
+        if user is not None:
+            scope.setdefault("state", {})["user"] = user
             return await self.app(scope, receive, send_with_headers)
 
         query = parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
         from_query = next((v for k, v in query if k == "token"), None)
-        if tokens_equal(from_query, self.token):
-            if scope["method"] in ("GET", "HEAD") and not scope["path"].startswith("/api/"):
+        user = self._user(from_query)
+        if user is not None:
+            if scope["method"] in ("GET", "HEAD") and not wants_json:
                 rest = urlencode([(k, v) for k, v in query if k != "token"])
                 location = same_site_location(scope["path"], rest)
                 secure = "; Secure" if scope.get("scheme") == "https" else ""
-                set_cookie = f"{COOKIE}={self.token}; Path=/; HttpOnly; SameSite=Strict{secure}"
+                set_cookie = f"{COOKIE}={from_query}; Path=/; HttpOnly; SameSite=Strict{secure}"
                 await send_with_headers({"type": "http.response.start", "status": 303, "headers": [
                     (b"location", location.encode("latin-1")), (b"set-cookie", set_cookie.encode("latin-1")),
                     (b"content-length", b"0"), (b"cache-control", b"no-store")]})
                 await send_with_headers({"type": "http.response.body", "body": b""})
                 return None
+            scope.setdefault("state", {})["user"] = user
             return await self.app(scope, receive, send_with_headers)
 
-        wants_json = scope["path"].startswith("/api/") or scope["path"] == "/openapi.json"
-        if wants_json:
-            body = json.dumps({"detail": "missing or wrong token"}).encode()
-            ctype = b"application/json"
-        else:
-            body = UNAUTHORIZED_HTML.encode()
-            ctype = b"text/html; charset=utf-8"
-        await send_with_headers({"type": "http.response.start", "status": 401, "headers": [
-            (b"content-type", ctype), (b"content-length", str(len(body)).encode()),
-            (b"www-authenticate", b'Bearer realm="dualscout"')]})
-        await send_with_headers({"type": "http.response.body", "body": body})
-        return None
+        return await _deny(send_with_headers, 401, "missing or wrong token", wants_json)
+
+
+def _same_origin(headers: dict[str, str]) -> bool:
+    """Not a write from another site's page. Browsers say where a request comes from in `Sec-Fetch-Site`;
+    older ones only in `Origin`, which our `no-referrer` policy turns into "null" on a form post. No header at
+    all is a client that is not a browser (curl, the CLI, the tests)."""
+    site = headers.get("sec-fetch-site")
+    if site is not None:
+        return site in ("same-origin", "none")
+    origin = headers.get("origin")
+    if not origin or origin == "null":
+        return True
+    return urlsplit(origin).netloc.lower() == headers.get("host", "").lower()
+
+
+async def _deny(send, status: int, detail: str, wants_json: bool) -> None:
+    if wants_json:
+        body = json.dumps({"detail": detail}).encode()
+        ctype = b"application/json"
+    elif status == 401:
+        body = UNAUTHORIZED_HTML.encode()
+        ctype = b"text/html; charset=utf-8"
+    else:
+        body = f"<!doctype html><title>dualscout: refused</title><p>{detail}</p>".encode()
+        ctype = b"text/html; charset=utf-8"
+    headers = [(b"content-type", ctype), (b"content-length", str(len(body)).encode())]
+    if status == 401:
+        headers.append((b"www-authenticate", b'Bearer realm="dualscout"'))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})

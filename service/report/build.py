@@ -177,6 +177,7 @@ class Report:
     need_titles: dict[str, str]
     chart_png: bytes | None
     chart_caption: str
+    watchlists: list = field(default_factory=list)  # service.watch.WatchlistNews, added by attach_watchlist_news
 
     @property
     def is_empty(self) -> bool:
@@ -194,6 +195,130 @@ def _default_taxonomy() -> "Taxonomy":
     from nlp.taxonomy import load_taxonomy
 
     return load_taxonomy(NlpSettings().taxonomy_path)
+
+
+class _Needs:
+    """The needs a report speaks of, looked up in the library once each (titles, sources, the profile's filter)."""
+
+    def __init__(self, library: Library | None, profile: ReportProfile):
+        self.library = library
+        self.profile = profile
+        self.by_id: dict[str, Document] = {n.id: n for n in library.needs()} if library is not None else {}
+
+    def get(self, need_id: str) -> Document | None:
+        if need_id not in self.by_id and self.library is not None:
+            doc = self.library.document(need_id)
+            if doc is not None:
+                self.by_id[need_id] = doc
+        return self.by_id.get(need_id)
+
+    def wanted(self, need_id: str) -> bool:
+        if not self.profile.need_sources:
+            return True
+        doc = self.get(need_id)
+        return doc is not None and doc.source in self.profile.need_sources
+
+    def title(self, need_id: str) -> str:
+        doc = self.get(need_id)
+        return doc.title if doc is not None else need_id
+
+
+def report_period(ledger: "Ledger", week: str | None, profile: ReportProfile, tz: tzinfo,
+                  now: datetime) -> tuple[datetime, datetime, str]:
+    """(since, until, week label): an explicit ISO week, or everything since the last report sent to `profile`."""
+    if week:
+        since, until = parse_week(week, tz)
+        return since, until, week_label(since, tz)
+    last = ledger.last_sent_report(profile=profile.name)
+    since, until = (last[1] if last else EPOCH), now
+    # Named after the week the period mostly covers: sent on Monday morning, it is last week's report.
+    return since, until, week_label(max(since, until - timedelta(days=3.5)), tz)
+
+
+def select_items(matches: Iterable[Match], taxonomy: "Taxonomy", profile: ReportProfile,
+                 needs: _Needs) -> list[ReportItem]:
+    """The new matches the profile asks for (its areas, its need sources), each with its evidence; best first."""
+    concept_areas = {c.id: taxonomy.areas_of(c.id) for c in taxonomy.concepts}
+    concept_label = {c.id: (c.en if c.en == c.ja else f"{c.en} ({c.ja})") for c in taxonomy.concepts}
+    items: list[ReportItem] = []
+    for match in matches:
+        areas = sorted({a for c in match.shared_concepts for a in concept_areas.get(c, ())})
+        if profile.areas and not set(areas) & set(profile.areas):
+            continue
+        if not needs.wanted(match.need_id):
+            continue
+        labels: list[str] = []
+        for cid in match.shared_concepts:
+            if cid in taxonomy.by_id:
+                labels += [*taxonomy.by_id[cid].labels_en(), *taxonomy.by_id[cid].labels_ja()]
+        items.append(
+            ReportItem(
+                match=match,
+                concepts=[concept_label.get(c, c) for c in match.shared_concepts],
+                evidence=evidence_sentence(match.doc_evidence.text if match.doc_evidence else "", prefer=labels),
+                link=safe_url(match.url),
+                areas=areas,
+            )
+        )
+    items.sort(key=lambda i: (-i.match.score, i.match.need_id, i.match.doc_id))
+    return items
+
+
+def need_link(base: str, need_id: str) -> str:
+    return f"{base}/needs/{quote(need_id, safe='')}"
+
+
+def section_organizations(items: list[ReportItem], new_org_keys: set[str], top: int) -> list[ReportOrganization]:
+    """The organizations behind one need's new matches: best score first, each counted once per document."""
+    orgs: dict[str, ReportOrganization] = {}
+    for item in items:
+        for name in item.match.organizations:
+            key = organization_key(name)
+            if not key:
+                continue
+            org = orgs.get(key)
+            if org is None:
+                orgs[key] = ReportOrganization(key, name.strip(), item.match.score, 1, key in new_org_keys)
+            else:
+                org.score = max(org.score, item.match.score)
+                org.documents += 1
+    return sorted(orgs.values(), key=lambda o: (-o.score, o.name))[:top]
+
+
+def need_sections(items: list[ReportItem], needs: _Needs, new_org_keys: set[str], *, base: str,
+                  top: int) -> list[NeedSection]:
+    """One section per need with news, the strongest news first."""
+    by_need: dict[str, list[ReportItem]] = defaultdict(list)
+    for item in items:
+        by_need[item.match.need_id].append(item)
+    sections: list[NeedSection] = []
+    for need_id, need_items in by_need.items():
+        doc = needs.get(need_id)
+        sections.append(
+            NeedSection(
+                need_id=need_id,
+                title=needs.title(need_id),
+                source=doc.source if doc else "",
+                language=doc.language if doc else None,
+                link=need_link(base, need_id),
+                new_count=len(need_items),
+                best_score=need_items[0].match.score,
+                items=need_items[:top],
+                organizations=section_organizations(need_items, new_org_keys, top),
+            )
+        )
+    # The strongest news first: best new score, then how much is new.
+    sections.sort(key=lambda s: (-s.best_score, -s.new_count, s.title))
+    return sections
+
+
+def quiet_needs(needs: _Needs, with_news: set[str], *, base: str) -> list[QuietNeed]:
+    """The needs (of the profile) with nothing new, by source and title."""
+    return [
+        QuietNeed(n.id, n.title, n.source, need_link(base, n.id))
+        for n in sorted(needs.by_id.values(), key=lambda d: (d.source, d.title))
+        if n.kind == DocKind.need and n.id not in with_news and needs.wanted(n.id)
+    ]
 
 
 def build_report(
@@ -218,103 +343,14 @@ def build_report(
     tz = report_timezone(settings)
     taxonomy = taxonomy or _default_taxonomy()
     now = now or utcnow()
-    if week:
-        since, until = parse_week(week, tz)
-        label = week_label(since, tz)
-    else:
-        last = ledger.last_sent_report(profile=profile.name)
-        since, until = (last[1] if last else EPOCH), now
-        # Named after the week the period mostly covers: sent on Monday morning, it is last week's report.
-        label = week_label(max(since, until - timedelta(days=3.5)), tz)
-
-    concept_areas = {c.id: taxonomy.areas_of(c.id) for c in taxonomy.concepts}
-    concept_label = {c.id: (c.en if c.en == c.ja else f"{c.en} ({c.ja})") for c in taxonomy.concepts}
+    since, until, label = report_period(ledger, week, profile, tz, now)
     base = settings.base_url.rstrip("/")
-    needs: dict[str, Document] = {n.id: n for n in library.needs()} if library is not None else {}
+    needs = _Needs(library, profile)
 
-    def need_doc(need_id: str) -> Document | None:
-        if need_id not in needs and library is not None:
-            doc = library.document(need_id)
-            if doc is not None:
-                needs[need_id] = doc
-        return needs.get(need_id)
-
-    def wanted_need(need_id: str) -> bool:
-        if not profile.need_sources:
-            return True
-        doc = need_doc(need_id)
-        return doc is not None and doc.source in profile.need_sources
-
-    items: list[ReportItem] = []
-    for match in ledger.new_matches(since, until):
-        areas = sorted({a for c in match.shared_concepts for a in concept_areas.get(c, ())})
-        if profile.areas and not set(areas) & set(profile.areas):
-            continue
-        if not wanted_need(match.need_id):
-            continue
-        labels: list[str] = []
-        for cid in match.shared_concepts:
-            if cid in taxonomy.by_id:
-                labels += [*taxonomy.by_id[cid].labels_en(), *taxonomy.by_id[cid].labels_ja()]
-        items.append(
-            ReportItem(
-                match=match,
-                concepts=[concept_label.get(c, c) for c in match.shared_concepts],
-                evidence=evidence_sentence(match.doc_evidence.text if match.doc_evidence else "", prefer=labels),
-                link=safe_url(match.url),
-                areas=areas,
-            )
-        )
-    items.sort(key=lambda i: (-i.match.score, i.match.need_id, i.match.doc_id))
-
+    items = select_items(ledger.new_matches(since, until), taxonomy, profile, needs)
     new_orgs = ledger.new_organizations(since, until)
-    new_org_keys = {o.key for o in new_orgs}
-
-    by_need: dict[str, list[ReportItem]] = defaultdict(list)
-    for item in items:
-        by_need[item.match.need_id].append(item)
-
-    def need_title(need_id: str) -> str:
-        doc = need_doc(need_id)
-        return doc.title if doc is not None else need_id
-
-    sections: list[NeedSection] = []
-    for need_id, need_items in by_need.items():
-        orgs: dict[str, ReportOrganization] = {}
-        for item in need_items:
-            for name in item.match.organizations:
-                key = organization_key(name)
-                if not key:
-                    continue
-                org = orgs.get(key)
-                if org is None:
-                    orgs[key] = ReportOrganization(key, name.strip(), item.match.score, 1, key in new_org_keys)
-                else:
-                    org.score = max(org.score, item.match.score)
-                    org.documents += 1
-        doc = need_doc(need_id)
-        sections.append(
-            NeedSection(
-                need_id=need_id,
-                title=need_title(need_id),
-                source=doc.source if doc else "",
-                language=doc.language if doc else None,
-                link=f"{base}/needs/{quote(need_id, safe='')}",
-                new_count=len(need_items),
-                best_score=need_items[0].match.score,
-                items=need_items[: settings.top_per_need],
-                organizations=sorted(orgs.values(), key=lambda o: (-o.score, o.name))[: settings.top_per_need],
-            )
-        )
-    # The strongest news first: best new score, then how much is new.
-    sections.sort(key=lambda s: (-s.best_score, -s.new_count, s.title))
-
-    quiet = [
-        QuietNeed(n.id, n.title, n.source, f"{base}/needs/{quote(n.id, safe='')}")
-        for n in sorted(needs.values(), key=lambda d: (d.source, d.title))
-        if n.kind == DocKind.need and n.id not in by_need and wanted_need(n.id)
-    ]
-
+    sections = need_sections(items, needs, {o.key for o in new_orgs}, base=base, top=settings.top_per_need)
+    with_news = {s.need_id for s in sections}
     overview = Overview(
         sources=ledger.crawl_summary(since, until),
         new_organizations=new_orgs,
@@ -340,10 +376,10 @@ def build_report(
         rebuilt=bool(week),
         base_url=base,
         sections=sections,
-        quiet_needs=quiet,
+        quiet_needs=quiet_needs(needs, with_news, base=base),
         overview=overview,
         new_matches=items,
-        need_titles={nid: need_title(nid) for nid in by_need},
+        need_titles={nid: needs.title(nid) for nid in with_news},
         chart_png=chart_png,
         chart_caption=caption,
     )

@@ -7,6 +7,7 @@ The `default` profile sends everything to `SCOUT_REPORT_RECIPIENTS`. Named profi
       recipients: [materials@example.jp]
       areas: [jp-materials]         # keep only matches in these critical-technology areas
       need_sources: [atla]          # keep only needs published by these sources
+      watchlists: [RAM startups]    # its watchlist section: only these watchlists (default: all)
 
 Each profile keeps its own "new since the last report" mark in the ledger.
 """
@@ -37,6 +38,7 @@ class ReportProfile(BaseModel):
     recipients: list[str] = Field(default_factory=list)
     areas: list[str] = Field(default_factory=list)  # empty: every area
     need_sources: list[str] = Field(default_factory=list)  # empty: every source
+    watchlists: list[str] = Field(default_factory=list)  # watchlist names in its watchlist section; empty: all
 
 
 def _raw_profiles() -> tuple[dict, str]:

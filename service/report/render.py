@@ -88,6 +88,9 @@ def _cell(value: object) -> str:
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
+spreadsheet_cell = _cell  # the public name, for the other CSV writers (service.brief)
+
+
 def report_csv(report: Report) -> bytes:
     """Every new match, best first: UTF-8 with a BOM, so that Excel shows Japanese correctly."""
     out = io.StringIO(newline="")

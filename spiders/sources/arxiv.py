@@ -14,12 +14,12 @@ Spider arguments:
 from __future__ import annotations
 
 import re
-from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from domain.models import DocKind, Document
-from spiders.base import ScoutSpider, int_arg, load_xml
+from spiders.base import ScoutSpider, error_body_text, int_arg, load_xml
+from spiders.dates import parse_date
 
 ATOM = "http://www.w3.org/2005/Atom"
 ARXIV = "http://arxiv.org/schemas/atom"
@@ -30,6 +30,26 @@ DEFAULT_CATEGORIES = ["cs.RO", "cs.CV", "eess.SP", "eess.SY", "physics.optics", 
 PUBLIC_BASE = "http://export.arxiv.org"
 # "http://arxiv.org/abs/2401.01234v2" or old-style "http://arxiv.org/abs/hep-ex/0307015v1"
 ABS_ID = re.compile(r"/abs/(?P<id>.+?)(?:v(?P<version>\d+))?$")
+# The commonest English function words: arXiv metadata is written in English (help/prep: ASCII
+# fields; other languages go in an added abstract), so their share tells English from the rare
+# abstract written only in another language.
+_EN_WORDS = frozenset("the of and to in a is for that on with as by are this we be from an which".split())
+_WORD = re.compile(r"[A-Za-z]+")
+_KANA = re.compile(r"[\u3040-\u30ff]")
+
+
+def abstract_language(title: str, abstract: str) -> str:
+    """"en" for an English title and abstract, "ja" for Japanese, "other" for the rest."""
+    text = f"{title} {abstract}"
+    if len(_KANA.findall(text)) >= 3:
+        return "ja"
+    words = [w.lower() for w in _WORD.findall(text)]
+    letters = sum(ch.isalpha() for ch in text)
+    if not words or sum(map(len, words)) < 0.6 * letters:
+        return "other"  # mostly another script (Cyrillic, Han, ...)
+    if len(words) < 15 or sum(w in _EN_WORDS for w in words) / len(words) >= 0.08:
+        return "en"
+    return "other"
 
 
 def build_query(categories: list[str], keywords: list[str]) -> str:
@@ -65,6 +85,9 @@ class ArxivSpider(ScoutSpider):
     kind = DocKind.research
     base_url = PUBLIC_BASE
     allowed_domains = ["export.arxiv.org"]
+    # The API answers a bad query with HTTP 400 and an Atom error feed that says what is wrong:
+    # let it reach `parse` so the message lands in the reject instead of a bare "http 400".
+    handle_httpstatus_list = [400]
 
     def __init__(
         self,
@@ -103,6 +126,9 @@ class ArxivSpider(ScoutSpider):
         @scrapes id kind source source_id url title text published
         """
         root, reason = load_xml(response)
+        if response.status == 400:
+            yield self.api_error(response, root)
+            return
         if root is None:
             yield self.reject(response.url, reason)
             return
@@ -117,6 +143,14 @@ class ArxivSpider(ScoutSpider):
         following = start + len(entries)
         if entries and following < min(total, self.max_records):
             yield self.request(self.page_url(following))
+
+    def api_error(self, response, root) -> Any:
+        """The reject of an HTTP 400 answer, with the API's own message (its error entry's summary)."""
+        entries = root.findall("a:entry", NS) if root is not None else []
+        messages = [_text(e, "a:summary") for e in entries if "/api/errors" in _text(e, "a:id")]
+        message = "; ".join(m for m in messages if m) or error_body_text(response, 200)
+        return self.reject(response.url, f"arXiv API error (HTTP 400): {message}"[:300],
+                           detail=error_body_text(response))
 
     def parse_entry(self, entry, page_url: str) -> Document | Any:
         abs_url = _text(entry, "a:id")
@@ -135,15 +169,17 @@ class ArxivSpider(ScoutSpider):
                     affiliations.append(name)
         pdf = next((l.get("href") for l in entry.findall("a:link", NS) if l.get("title") == "pdf"), None)
         primary = entry.find("arxiv:primary_category", NS)
+        title, abstract = _text(entry, "a:title"), _text(entry, "a:summary")
         return Document.make(
             kind=self.kind,
             source=self.source,
             source_id=arxiv_id,
             url=canonical_abs_url(abs_url, arxiv_id),
-            title=_text(entry, "a:title"),
-            text=_text(entry, "a:summary"),
+            title=title,
+            text=abstract,
+            language=abstract_language(title, abstract),
             organizations=affiliations,
-            published=_date(_text(entry, "a:published")),
+            published=parse_date(_text(entry, "a:published")),
             meta={
                 "authors": [a for a in authors if a],
                 "categories": [c.get("term") for c in entry.findall("a:category", NS) if c.get("term")],
@@ -157,9 +193,3 @@ class ArxivSpider(ScoutSpider):
             },
         )
 
-
-def _date(value: str) -> datetime | None:
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
-    except ValueError:
-        return None

@@ -15,7 +15,6 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from email.utils import parsedate_to_datetime
 from typing import Any, Iterator
 from urllib.parse import urldefrag, urlparse
 
@@ -25,6 +24,7 @@ from pypdf.errors import PdfReadError
 
 from domain.models import DocKind, Document, Reject
 from spiders.base import EndpointSpider, int_arg
+from spiders.dates import parse_date, western_year
 from spiders.records import one_record
 
 START_URL = "https://www.mod.go.jp/atla/funding.html"
@@ -115,8 +115,7 @@ def fiscal_year(text: str) -> int | None:
     match = _FISCAL_YEAR.search(unicodedata.normalize("NFKC", text))
     if not match:
         return None
-    n = 1 if match.group(1) == "元" else int(match.group(1))
-    return 2018 + n
+    return western_year("令和", match.group(1))
 
 
 class PdfError(ValueError):
@@ -218,12 +217,8 @@ class AtlaSpider(EndpointSpider):
             yield self.reject(response.url, "no numbered research themes (研究テーマ) found in the PDF")
             return
         year = fiscal_year(text[:2000]) or fiscal_year(label)
-        published = None
-        if last_modified := response.headers.get("Last-Modified"):
-            try:
-                published = parsedate_to_datetime(last_modified.decode("latin-1")).astimezone(timezone.utc)
-            except (TypeError, ValueError):
-                published = None
+        last_modified = response.headers.get("Last-Modified")
+        published = parse_date(last_modified.decode("latin-1")) if last_modified else None
         if published is None and year:
             published = datetime(year, 4, 1, tzinfo=timezone.utc)
         path = urlparse(response.url).path

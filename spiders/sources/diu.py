@@ -10,13 +10,15 @@ the summary, the due date and a "Submit a Solution" link to `/work-with-us/submi
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any, Iterator
 
 import scrapy
 
 from domain.models import DocKind, Document, Reject
 from spiders.base import EndpointSpider, join_text, slugify
+from spiders.dates import parse_date as parse_any_date
+from spiders.layout import page_sections
 from spiders.records import one_record
 
 START_URL = "https://www.diu.mil/work-with-us/open-solicitations"
@@ -27,13 +29,8 @@ _POSTED = re.compile(r"(?:posted|published|released|opened)(?:\s+on)?\s*:?\s*" +
 
 
 def parse_date(raw: str) -> datetime | None:
-    raw = raw.replace(".", "").replace(",", "")
-    for fmt in ("%B %d %Y", "%b %d %Y", "%Y-%m-%d", "%m/%d/%Y"):
-        try:
-            return datetime.strptime(raw, fmt).replace(tzinfo=timezone.utc)
-        except ValueError:
-            continue
-    return None
+    """"March 5, 2025", "Mar. 5, 2025", "2025-03-05", "03/05/2025" (US, month first)."""
+    return parse_any_date(raw)
 
 
 class DiuSpider(EndpointSpider):
@@ -58,6 +55,16 @@ class DiuSpider(EndpointSpider):
         if not headings:
             if re.search(r"no (?:open|current) solicitations", response.text, re.I):
                 return  # a legitimately empty list
+            # a redesigned page: its structured data, else its headings and text (spiders/layout.py)
+            sections = [s for s in page_sections(response) if _DUE.search(s.text) or (s.link and "submit" in s.link)]
+            if sections:
+                self.note(f"{response.url}: accordion not found (page redesigned?); "
+                          f"{len(sections)} solicitation(s) read from the page's {sections[0].via}")
+            for section in sections:
+                link = next((u for u in section.links if "submit-solution" in u), section.link)
+                yield self.need(response, section.title, list(section.parts) or [section.text], link, layout=section.via)
+            if sections:
+                return
             yield self.reject(response.url,
                               "no solicitation accordion (.usa-accordion__heading) found: page layout not recognised")
             return
@@ -85,6 +92,11 @@ class DiuSpider(EndpointSpider):
                 link = response.urljoin(href)
                 break
         link = link or (response.urljoin(content.css("a[href]::attr(href)").get()) if content.css("a[href]") else None)
+        return self.need(response, title, blocks, link)
+
+    def need(self, response, title: str, blocks: list[str], link: str | None, layout: str = "accordion") -> Document:
+        """The need of one solicitation: its title, text blocks and link, wherever on the page they were."""
+        full = " ".join(blocks)
         solicitation_id = None
         if link and "submit-solution" in link:
             solicitation_id = link.rstrip("/").rsplit("/", 1)[-1]
@@ -110,5 +122,6 @@ class DiuSpider(EndpointSpider):
                 "responses_due": parse_date(due.group(1)).date().isoformat() if due and parse_date(due.group(1)) else None,
                 "responses_due_text": due.group(1) if due else None,
                 "page": response.url,
+                "layout": layout,
             },
         )

@@ -1,36 +1,49 @@
-"""Startup announcements from RSS 2.0, RSS 1.0 (RDF, e.g. PR TIMES) and Atom feeds.
+"""Startup announcements from RSS 0.9x/1.0/2.0 and Atom feeds, read by feedparser.
 
-Each feed item is followed to its article page; trafilatura extracts the main text (falling back to
-the item's description when the page cannot be fetched or has no main text) and the company name is
-taken from the page's structured data, company-name patterns (株式会社…, … Inc.) or `og:site_name`.
+Scrapy fetches (politeness, robots.txt, HTTP cache); feedparser reads what comes back, as feeds are
+published in the wild: encodings named only by the HTTP `Content-Type` header (Shift_JIS, EUC-JP)
+or only by the document, `xml:base`, the `dc:` and `content:` modules, and ill-formed documents (a
+truncated feed, a comment before `<?xml`, an undeclared prefix), of which feedparser keeps what it
+could read. A recovered feed's problem is a note on each of its documents and in the crawl summary;
+only a feed of which nothing could be read is rejected. A web page given as a feed leads to the
+feeds it announces (`<link rel="alternate" type="application/rss+xml">`, one hop).
+
+Each item is followed to its article page; trafilatura extracts the main text (the item's own
+content stands in when the page cannot be fetched or has no main text, and when the item link
+points at one post of a page that holds several: `page#post-2`).
+
+The company of an announcement comes from the item's own metadata (PR TIMES `<dc:corp>`, an author
+that is a company), then the organizations the article's JSON-LD names (author first) that are not
+the site (its publisher, its `WebSite`, an organization on the page's own host), then company names
+written in the title and text; the site that hosts the announcement (`og:site_name`, the publisher:
+"PR TIMES", "The Verge") never is.
+
+Document ids follow the feed, not the fetch: the item's guid (RSS `<guid>`, Atom `<id>`, RSS 1.0
+`rdf:about`) as the publisher wrote it, else its link as written (fragment kept); a relative or
+feed-local one, or one on a loopback host (a feed served from a local port writes the port into its
+links), is qualified by the feed's title. The same feed crawled from another base URL, a mirror or a
+redirect gives the same ids.
 
 Spider arguments:
 - `feeds`: comma-separated feed URLs (default `SCOUT_CRAWL_FEEDS`); relative ones are joined to
   `base_url`. The hosts of the feeds are allow-listed; article links elsewhere need
-  `SCOUT_CRAWL_ALLOWED_DOMAINS` (otherwise the feed description is used).
+  `SCOUT_CRAWL_ALLOWED_DOMAINS` (otherwise the item's own content is used).
 - `max_items` per feed (default 200), `base_url`
 """
 
 from __future__ import annotations
 
-import json
 import re
-from datetime import datetime, timezone
-from email.utils import parsedate_to_datetime
+import unicodedata
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 from scrapy.http import TextResponse
 
 from domain.models import DocKind, Document, normalize_text
-from spiders.base import ScoutSpider, check_body, failure_reason, html_to_text, int_arg, load_xml
-
-ATOM = "http://www.w3.org/2005/Atom"
-RSS1 = "http://purl.org/rss/1.0/"
-RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
-DC = "http://purl.org/dc/elements/1.1/"
-CONTENT = "http://purl.org/rss/1.0/modules/content/"
-NS = {"a": ATOM, "rss1": RSS1, "rdf": RDF, "dc": DC, "content": CONTENT}
+from spiders.base import ScoutSpider, check_body, failure_reason, html_to_text, int_arg
+from spiders.dates import parse_date
+from spiders.layout import json_ld, ld_types
 
 # Company-name characters: Latin, digits, katakana, kanji and a few joiners; hiragana (particles) ends a name.
 _NAME = r"[A-Za-z0-9\u30A0-\u30FF\u3005\u4E00-\u9FFF&・ー.\-]+"
@@ -41,12 +54,20 @@ EN_COMPANY = re.compile(
 # Words a company-name pattern may swallow from the sentence around it.
 _TRAILING = ("代表取締役", "代表", "取締役", "社長", "本社", "CEO")
 _TRACKING = re.compile(r"^(utm_|fbclid$|gclid$|ref$)")
+# Legal forms left out when two names are compared ("株式会社PR TIMES" is the site "PR TIMES").
+_LEGAL_FORMS = re.compile(
+    r"株式会社|合同会社|有限会社|\(株\)|（株）|\b(?:inc|corp|corporation|ltd|llc|gmbh|co|company|limited)\b\.?", re.I
+)
+_ORGANIZATION_TYPES = {"Organization", "Corporation", "NGO", "EducationalOrganization", "CollegeOrUniversity",
+                       "ResearchOrganization", "GovernmentOrganization", "LocalBusiness", "NewsMediaOrganization"}
+_ARTICLE_TYPES = {"Article", "NewsArticle", "BlogPosting", "PressRelease", "Report", "TechArticle", "WebPage"}
 
 
 def strip_tracking(url: str) -> str:
+    """`url` without analytics parameters; the #fragment stays (two posts on one page are two items)."""
     parts = urlsplit(url)
     query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _TRACKING.match(k)]
-    return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(query), ""))
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(query), parts.fragment))
 
 
 def company_names(text: str) -> list[str]:
@@ -71,26 +92,10 @@ def company_names(text: str) -> list[str]:
     return names
 
 
-def _parse_date(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        parsed = parsedate_to_datetime(value)  # RSS 2.0: RFC 822
-    except (TypeError, ValueError, IndexError):
-        try:
-            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))  # Atom, dc:date: ISO 8601
-        except ValueError:
-            return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
-
-
-def _first(element, *paths: str) -> str:
-    for path in paths:
-        found = element.find(path, NS)
-        if found is not None and (found.text or "").strip():
-            return found.text.strip()
-    return ""
+def name_key(name: str) -> str:
+    """A name without legal form, spacing, punctuation or case: what two spellings of one firm share."""
+    name = _LEGAL_FORMS.sub(" ", unicodedata.normalize("NFKC", name))
+    return re.sub(r"[\W_]+", "", name).casefold()
 
 
 def _language(value: str | None) -> str | None:
@@ -102,91 +107,202 @@ def _language(value: str | None) -> str | None:
     return None
 
 
-def _permalink_guid(item) -> str:
-    """RSS 2.0: a `<guid>` is the item's URL unless it says isPermaLink="false"."""
-    guid = item.find("guid")
-    if guid is None or guid.get("isPermaLink", "true") != "true":
+def feed_problem(parsed: Any) -> str | None:
+    """What was wrong with a feed feedparser read anyway, in words; None for a sound feed."""
+    if not parsed.get("bozo"):
+        return None
+    exc = parsed.get("bozo_exception")
+    kind = type(exc).__name__
+    if kind == "NonXMLContentType":  # served as text/plain or text/html: common and harmless
+        return None
+    if kind == "CharacterEncodingOverride":
+        return f"undecodable body: {exc}"
+    line = getattr(exc, "getLineNumber", lambda: None)()
+    where = f" (line {line})" if line else ""
+    return f"ill-formed feed, read leniently: {getattr(exc, 'getMessage', lambda: str(exc))()}{where}"[:300]
+
+
+def _is_absolute_uri(value: str) -> bool:
+    return bool(re.match(r"^[A-Za-z][A-Za-z0-9+.-]*:", value)) and not value.lower().startswith("javascript:")
+
+
+def _on_loopback(url: str) -> bool:
+    """Whether `url` names this machine (127.0.0.1, ::1, localhost): a port of ours, not a publisher."""
+    import ipaddress
+
+    host = urlsplit(url).hostname or ""
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def item_key(guid: str, link: str, feed_title: str) -> str:
+    """The item's id inside the source, as its feed writes it (see the module doc)."""
+    key = guid or link
+    if _is_absolute_uri(key) and _on_loopback(key):
+        # a feed served from a loopback port writes that port into its links: it is not the item's identity
+        parts = urlsplit(key)
+        key = urlunsplit(("", "", parts.path, parts.query, parts.fragment))
+    if _is_absolute_uri(key):
+        return key
+    # a bare guid ("12345") or a relative link is unique only inside its own feed
+    return f"{normalize_text(feed_title) or 'feed'}|{key}" if key else ""
+
+
+def _struct_utc(value: Any) -> str:
+    from calendar import timegm
+    from datetime import datetime, timezone
+
+    try:
+        return datetime.fromtimestamp(timegm(value), timezone.utc).isoformat() if value else ""
+    except (TypeError, ValueError, OverflowError):
         return ""
-    return (guid.text or "").strip()
 
 
-def feed_entries(root) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """(feed info, items) of an RSS 2.0, RSS 1.0 or Atom document; items are plain dicts."""
-    entries: list[dict[str, Any]] = []
-    if root.tag == "rss":
-        channel = root.find("channel")
-        if channel is None:
-            raise ValueError("RSS without <channel>")
-        info = {"title": _first(channel, "title"), "language": _language(_first(channel, "language"))}
-        for item in channel.findall("item"):
-            entries.append({
-                "title": _first(item, "title"),
-                "link": _first(item, "link") or _permalink_guid(item),
-                "guid": _first(item, "guid"),
-                "description": _first(item, "content:encoded", "description"),
-                "published": _first(item, "pubDate", "dc:date"),
-                "author": _first(item, "dc:creator", "author"),
-                "categories": [c.text.strip() for c in item.findall("category") if c.text and c.text.strip()],
-            })
-    elif root.tag == f"{{{RDF}}}RDF":
-        channel = root.find("rss1:channel", NS)
-        info = {
-            "title": _first(channel, "rss1:title") if channel is not None else "",
-            "language": _language(_first(channel, "dc:language") if channel is not None else None),
-        }
-        for item in root.findall("rss1:item", NS):
-            entries.append({
-                "title": _first(item, "rss1:title"),
-                "link": _first(item, "rss1:link") or item.get(f"{{{RDF}}}about", ""),
-                "guid": item.get(f"{{{RDF}}}about", ""),
-                "description": _first(item, "content:encoded", "rss1:description"),
-                "published": _first(item, "dc:date"),
-                "author": _first(item, "dc:creator", "dc:publisher"),
-                "categories": [c.text.strip() for c in item.findall("dc:subject", NS) if c.text and c.text.strip()],
-            })
-    elif root.tag == f"{{{ATOM}}}feed":
-        info = {"title": _first(root, "a:title"), "language": _language(root.get("{http://www.w3.org/XML/1998/namespace}lang"))}
-        for entry in root.findall("a:entry", NS):
-            links = entry.findall("a:link", NS)
-            link = next((l.get("href") for l in links if l.get("rel", "alternate") == "alternate" and l.get("href")), "")
-            author = entry.find("a:author", NS)
-            entries.append({
-                "title": html_to_text(_first(entry, "a:title")),
-                "link": link,
-                "guid": _first(entry, "a:id"),
-                "description": _first(entry, "a:content", "a:summary"),
-                "published": _first(entry, "a:published", "a:updated"),
-                "author": _first(author, "a:name") if author is not None else "",
-                "categories": [c.get("term") for c in entry.findall("a:category", NS) if c.get("term")],
-            })
-    else:
-        raise ValueError(f"not an RSS or Atom feed (root element {root.tag})")
-    return info, entries
+def read_feed(body: bytes, content_type: str | None) -> tuple[dict[str, Any], list[dict[str, Any]], str | None]:
+    """(feed info, items as plain dicts, problem or None) of a feed body.
+
+    No Content-Location is given to feedparser: links and guids stay as the feed wrote them
+    (resolved only against its own `xml:base`), so ids do not depend on where it was fetched from;
+    the caller resolves links against the response URL.
+    """
+    import feedparser
+
+    headers = {"content-type": content_type} if content_type else {}
+    parsed = feedparser.parse(body, response_headers=headers, resolve_relative_uris=True, sanitize_html=True)
+    feed = parsed.get("feed", {})
+    info = {
+        "title": html_to_text(feed.get("title") or ""),
+        "language": _language(feed.get("language") or (feed.get("title_detail") or {}).get("language")),
+        "version": parsed.get("version") or "",
+    }
+    entries = []
+    for entry in parsed.get("entries", []):
+        content = entry.get("content") or []
+        description = (content[0].get("value") if content else "") or entry.get("summary") or ""
+        link = entry.get("link") or ""
+        guid = entry.get("id") or ""
+        if not link and entry.get("guidislink"):
+            link = guid
+        entries.append({
+            "title": html_to_text(entry.get("title") or ""),
+            "link": link.strip(),
+            "guid": guid.strip(),
+            "description": description,
+            "published": entry.get("published") or entry.get("updated") or entry.get("created") or "",
+            # feedparser's own reading (UTC) of a date format ours does not know
+            "published_utc": _struct_utc(entry.get("published_parsed") or entry.get("updated_parsed")),
+            "author": entry.get("author") or "",
+            "corp": normalize_text(entry.get("dc_corp") or ""),  # PR TIMES: the company of the release
+            "categories": [t.get("term") for t in entry.get("tags") or [] if t.get("term")],
+            "language": _language((entry.get("title_detail") or {}).get("language")),
+        })
+    return info, entries, feed_problem(parsed)
 
 
-def _json_ld_organizations(response: TextResponse) -> list[str]:
-    """Organization names in the page's JSON-LD (author / sourceOrganization / Organization nodes)."""
-    names: list[str] = []
+def discovered_feeds(response, limit: int = 3) -> list[str]:
+    """Feeds a web page announces (`<link rel="alternate" type="application/rss+xml|atom+xml">`)."""
+    if not isinstance(response, TextResponse):
+        return []
+    try:
+        hrefs = response.xpath(
+            '//link[contains(concat(" ", normalize-space(@rel), " "), " alternate ")]'
+            '[contains(@type, "rss") or contains(@type, "atom") or contains(@type, "rdf")]/@href').getall()
+    except (ValueError, AttributeError):
+        return []
+    urls = [strip_tracking(response.urljoin(h.strip())) for h in hrefs if h.strip()]
+    return [u for u in dict.fromkeys(urls) if urlsplit(u).scheme in ("http", "https") and u != response.url][:limit]
+
+
+def _json_ld_nodes(response: TextResponse) -> list[dict[str, Any]]:
+    """Every JSON-LD node of the page (`@graph`s flattened), read by extruct."""
+    data = json_ld(response)
+    nodes: list[dict[str, Any]] = []
 
     def visit(node: Any) -> None:
         if isinstance(node, list):
             for child in node:
                 visit(child)
         elif isinstance(node, dict):
-            types = node.get("@type")
-            types = types if isinstance(types, list) else [types]
-            if {"Organization", "Corporation"} & set(types) and isinstance(node.get("name"), str):
-                names.append(node["name"].strip())
-            for key, value in node.items():
-                if key != "publisher":  # the publisher is the site itself, not the company announced
+            nodes.append(node)
+            for value in node.values():
+                if isinstance(value, (dict, list)):
                     visit(value)
 
-    for script in response.xpath('//script[@type="application/ld+json"]/text()').getall():
-        try:
-            visit(json.loads(script))
-        except (ValueError, RecursionError):  # malformed, or nested too deeply to be a real page's metadata
+    visit(data)
+    return nodes
+
+
+def _names(node: Any) -> list[str]:
+    """The names of a JSON-LD value: a node, a list of nodes or a plain string."""
+    if isinstance(node, list):
+        return [n for child in node for n in _names(child)]
+    if isinstance(node, dict):
+        name = node.get("name")
+        return [name.strip()] if isinstance(name, str) and name.strip() else []
+    return [node.strip()] if isinstance(node, str) and node.strip() else []
+
+
+def site_names(response: TextResponse, nodes: list[dict[str, Any]]) -> list[str]:
+    """Names of the site that hosts a page: `og:site_name`, JSON-LD publishers and `WebSite` nodes."""
+    names = [n.strip() for n in response.xpath('//meta[@property="og:site_name"]/@content').getall() if n.strip()]
+    for node in nodes:
+        names += _names(node.get("publisher"))
+        if "WebSite" in ld_types(node):
+            names += _names(node)
+    return list(dict.fromkeys(names))
+
+
+def page_organizations(response: TextResponse, nodes: list[dict[str, Any]], site: list[str]) -> list[str]:
+    """JSON-LD organizations of the page that are not the site itself.
+
+    When the page has an article node, only the organizations it names (author, creator,
+    sourceOrganization, about) count: an Organization node standing beside the article is the site's
+    own (Yoast-style `@graph`s, "Vox Media" beside a Verge story), whatever its name.
+    """
+    site_keys = {name_key(n) for n in site}
+    by_id = {n["@id"]: n for n in nodes if isinstance(n.get("@id"), str)}
+    site_ids = set()
+    for node in nodes:  # what publishers point to by @id is the site's own organization
+        for ref in node.get("publisher") if isinstance(node.get("publisher"), list) else [node.get("publisher")]:
+            if isinstance(ref, dict) and isinstance(ref.get("@id"), str):
+                site_ids.add(ref["@id"])
+    host = (urlsplit(response.url).hostname or "").removeprefix("www.")
+    found: list[str] = []
+    articles = [n for n in nodes if ld_types(n) & _ARTICLE_TYPES]
+    named: list[dict[str, Any]] = []
+    for article in articles:  # authors first
+        for key in ("author", "creator", "sourceOrganization", "about"):
+            value = article.get(key)
+            for ref in value if isinstance(value, list) else [value]:
+                if isinstance(ref, dict):
+                    named.append(by_id.get(ref.get("@id"), ref) if len(ref) == 1 and "@id" in ref else ref)
+    for node in named if articles else nodes:
+        if not ld_types(node) & _ORGANIZATION_TYPES or node.get("@id") in site_ids:
             continue
-    return [n for n in dict.fromkeys(names) if n]
+        url = node.get("url") if isinstance(node.get("url"), str) else ""
+        if url and (urlsplit(url).hostname or "").removeprefix("www.") == host:
+            continue  # an organization on the page's own host is the site
+        for name in _names(node):
+            if name_key(name) and name_key(name) not in site_keys:
+                found.append(name)
+    return list(dict.fromkeys(found))
+
+
+def page_date(response: TextResponse, nodes: list[dict[str, Any]]):
+    """The article's publication time as the page states it (time and zone kept), or None."""
+    candidates = [n.get("datePublished") for n in nodes if ld_types(n) & _ARTICLE_TYPES]
+    candidates += response.xpath(
+        '//meta[@property="article:published_time" or @name="article:published_time" or @itemprop="datePublished"'
+        ' or @name="pubdate" or @name="publishdate" or @name="date"]/@content').getall()
+    candidates += response.xpath("//article//time/@datetime | //time[@itemprop='datePublished']/@datetime").getall()
+    for value in candidates:
+        if isinstance(value, str) and (parsed := parse_date(value)) is not None:
+            return parsed
+    return None
 
 
 class FeedsSpider(ScoutSpider):
@@ -217,26 +333,48 @@ class FeedsSpider(ScoutSpider):
         @returns requests 1
         @returns items 0 0
         """
-        root, reason = load_xml(response)
-        if root is None:
-            yield self.reject(response.url, reason)
+        if not response.body or not response.body.strip():
+            yield self.reject(response.url, "empty body")
             return
-        try:
-            info, entries = feed_entries(root)
-        except ValueError as exc:
-            yield self.reject(response.url, str(exc))
+        content_type = response.headers.get("Content-Type")
+        info, entries, problem = read_feed(response.body, content_type.decode("latin-1") if content_type else None)
+        if not entries and not info["version"] and (found := discovered_feeds(response)):
+            if response.meta.get("discovered_from"):  # one hop only: a page must not lead to pages forever
+                yield self.reject(response.url, "not an RSS or Atom feed (a page announcing other feeds)")
+                return
+            # a site's page instead of its feed: follow the feeds it announces, as feed readers do
+            self.note(f"{response.url} is a web page, not a feed; reading the feed(s) it announces: {', '.join(found)}")
+            for url in found:
+                yield self.request(url, self.parse, meta={"discovered_from": response.url})
             return
+        if not entries:
+            if not info["version"]:
+                yield self.reject(response.url, "not an RSS or Atom feed (no channel, feed or item found)",
+                                  detail=problem)
+            elif problem:
+                yield self.reject(response.url, problem)
+            return  # a sound feed with no items is simply empty
+        if problem:
+            self.note(f"{response.url}: {problem}; {len(entries)} item(s) recovered")
         for entry in entries[: self.max_items]:
-            entry = {**entry, "feed": response.url, "feed_title": info["title"], "language": info["language"]}
-            link = (entry["link"] or "").strip()
+            entry = {**entry, "feed": response.url, "feed_title": info["title"],
+                     "language": info["language"] or entry["language"], "feed_problem": problem}
+            link = entry["link"]
             if not link:
-                yield self.reject(response.url, f"feed item without a link: {entry['title'][:80]!r}")
+                yield self.reject(response.url, f"feed item without a link: {entry['title'][:80]!r}", detail=problem)
                 continue
             entry["link"] = strip_tracking(urljoin(response.url, link))
             if urlsplit(entry["link"]).scheme not in ("http", "https"):
                 yield self.reject(entry["link"], "feed item link is not http(s)")
                 continue
-            yield self.request(entry["link"], self.parse_article, cb_kwargs={"entry": entry}, errback=self.article_failed)
+            entry["key"] = item_key(entry["guid"], strip_tracking(link), info["title"])
+            if urlsplit(entry["link"]).fragment and html_to_text(entry["description"]):
+                # one post of a page holding several: the page's main text is not this post's
+                yield self.entry_document(entry, None, None)
+                continue
+            # dont_filter: items that differ only by #fragment share a page but are not duplicates
+            yield self.request(entry["link"], self.parse_article, cb_kwargs={"entry": entry},
+                               errback=self.article_failed, dont_filter=bool(urlsplit(entry["link"]).fragment))
 
     def request(self, url: str, callback: Any = None, errback: Any = None, **kwargs: Any):
         request = super().request(url, callback, **kwargs)
@@ -248,7 +386,7 @@ class FeedsSpider(ScoutSpider):
         """An article page: main text by trafilatura, company name, one startup document.
 
         @url https://prtimes.jp/main/html/rd/p/000000012.000012345.html
-        @cb_kwargs {"entry": {"title": "株式会社サンプル、小型レーダーを発表", "link": "https://prtimes.jp/main/html/rd/p/000000012.000012345.html", "guid": "", "description": "株式会社サンプルは小型レーダーを発表しました。", "published": "2026-11-20T10:00:00+09:00", "author": "", "categories": [], "feed": "https://prtimes.jp/index.rdf", "feed_title": "PR TIMES", "language": "ja"}}
+        @cb_kwargs {"entry": {"title": "株式会社サンプル、小型レーダーを発表", "link": "https://prtimes.jp/main/html/rd/p/000000012.000012345.html", "guid": "", "key": "https://prtimes.jp/main/html/rd/p/000000012.000012345.html", "description": "株式会社サンプルは小型レーダーを発表しました。", "published": "2026-11-20T10:00:00+09:00", "author": "", "corp": "", "categories": [], "feed": "https://prtimes.jp/index.rdf", "feed_title": "PR TIMES", "language": "ja"}}
         @returns items 1 1
         @scrapes id kind title text url organizations
         """
@@ -289,33 +427,34 @@ class FeedsSpider(ScoutSpider):
         if not body or not title:
             return None
         url = entry.get("link") or (response.url if response is not None else "")
+        nodes: list[dict[str, Any]] = []
+        site: list[str] = []
+        canonical_url = None
         if response is not None:
             canonical = response.xpath('//link[@rel="canonical"]/@href').get()
             if canonical and urlsplit(urljoin(response.url, canonical)).scheme in ("http", "https"):
-                url = urljoin(response.url, canonical)
-            else:
-                url = response.url
+                canonical_url = urljoin(response.url, canonical)
+            url = canonical_url or response.url
+            if urlsplit(entry.get("link") or "").fragment and not urlsplit(url).fragment:
+                url += "#" + urlsplit(entry["link"]).fragment
+            nodes = _json_ld_nodes(response)
+            site = site_names(response, nodes)
         if not url:
             return None
-        site_name = None
-        organizations: list[str] = []
-        if response is not None:
-            site_name = response.xpath('//meta[@property="og:site_name"]/@content').get()
-            organizations = _json_ld_organizations(response)
-        if not organizations:  # title and body scanned apart: a name never spans the two
-            organizations = list(dict.fromkeys(company_names(normalize_text(title)) + company_names(normalize_text(body))))
-        if not organizations and site_name:
-            organizations = [site_name.strip()]
+        organizations = self.organizations(entry, response, nodes, site, title, body)
         language = entry.get("language")
         if response is not None:
             language = _language(response.xpath("/html/@lang").get()) or language
-        published = _parse_date(entry.get("published"))
+        published = parse_date(entry.get("published")) or parse_date(entry.get("published_utc"))
+        if published is None and response is not None:
+            published = page_date(response, nodes)
         if published is None and metadata is not None and metadata.date:
-            published = _parse_date(metadata.date)
+            published = parse_date(metadata.date)
         return Document.make(
             kind=self.kind,
             source=self.source,
-            source_id=entry.get("link") or None,  # the item link (tracking stripped): stable across redirects
+            # the item's guid or link as its feed writes it: stable across redirects, mirrors and base URLs
+            source_id=entry.get("key") or entry.get("link") or None,
             url=url,
             title=title,
             text=body,
@@ -328,8 +467,26 @@ class FeedsSpider(ScoutSpider):
                 "guid": entry.get("guid") or None,
                 "author": entry.get("author") or None,
                 "categories": entry.get("categories") or [],
-                "site_name": site_name,
+                "site_name": site[0] if site else None,
+                "canonical_url": canonical_url,
                 "text_source": "article" if text else "description",
                 "fallback_reason": fallback_reason if not text else None,
+                "feed_problem": entry.get("feed_problem") or None,
             },
         )
+
+    @staticmethod
+    def organizations(entry, response, nodes, site, title: str, body: str) -> list[str]:
+        """The announcing company: item metadata, then the page's own JSON-LD, then names in the text."""
+        if entry.get("corp"):
+            return [entry["corp"]]
+        site_keys = {k for k in (name_key(n) for n in site) if k}
+        author = company_names(normalize_text(entry.get("author") or ""))
+        if author and not {name_key(a) for a in author} & site_keys:
+            return author  # the item's author is a company ("Helix Photonics Corp.", "株式会社ソラテック")
+        if response is not None and (found := page_organizations(response, nodes, site)):
+            return found
+        # title and body scanned apart: a name never spans the two
+        names = company_names(normalize_text(title)) + company_names(normalize_text(body))
+        # a pattern stops at a space: "株式会社PR" is the start of the site's "株式会社PR TIMES"
+        return [n for n in dict.fromkeys(names) if not any(k.startswith(name_key(n)) for k in site_keys)]

@@ -11,7 +11,7 @@ Paging with `start`/`count` until `opensearch:totalResults` or `max_results`.
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any, Iterator
 from urllib.parse import urlencode
 
@@ -19,6 +19,7 @@ import scrapy
 
 from domain.models import DocKind, Document, Reject
 from spiders.base import EndpointSpider, int_arg, load_xml
+from spiders.dates import parse_date
 from spiders.records import one_record, page_number
 
 API_URL = "https://api.jstage.jst.go.jp/searchapi/do"
@@ -49,19 +50,9 @@ def _text(node: Any, path: str) -> str:
     return " ".join("".join(found.itertext()).split()) if found is not None else ""
 
 
-_DATE = re.compile(r"(\d{4})(?:[/.-](\d{1,2}))?(?:[/.-](\d{1,2}))?")
-
-
 def _date(raw: str) -> datetime | None:
-    """"2024/03/15", "2024-03", "2024" -> a UTC datetime; anything else -> None."""
-    match = _DATE.match(raw.strip())
-    if not match:
-        return None
-    year, month, day = (int(g) if g else 1 for g in match.groups())
-    try:
-        return datetime(year, month, day, tzinfo=timezone.utc)
-    except ValueError:
-        return None
+    """"2024/03/15", "2024-03", "2024", "2024年3月15日" -> an aware datetime; anything else -> None."""
+    return parse_date(raw)
 
 
 class JstageSpider(EndpointSpider):

@@ -9,7 +9,6 @@ Needs a CiNii/KAKEN app id (`SCOUT_CRAWL_KAKEN_APPID`); without it the spider cl
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
 from typing import Any, Iterator
 from urllib.parse import urlencode
 
@@ -19,6 +18,7 @@ from scrapy.exceptions import CloseSpider
 
 from domain.models import DocKind, Document, Reject
 from spiders.base import CREDENTIAL_PARAMS, EndpointSpider, int_arg, load_xml
+from spiders.dates import parse_date
 from spiders.records import one_record, page_number
 
 API_URL = "https://kaken.nii.ac.jp/opensearch/"
@@ -151,13 +151,8 @@ class KakenSpider(EndpointSpider):
         end_date = _clean(period.findtext("endDate")) if period is not None else ""
         start_year = _clean(period.findtext("startFiscalYear")) if period is not None else ""
         end_year = _clean(period.findtext("endFiscalYear")) if period is not None else ""
-        published = None
-        for raw in (start_date, f"{start_year}-04-01" if start_year else ""):
-            try:
-                published = datetime.fromisoformat(raw).replace(tzinfo=timezone.utc)
-                break
-            except ValueError:
-                continue
+        # the start of the award, else the start of its first fiscal year (1 April)
+        published = parse_date(start_date) or parse_date(f"{start_year}年度" if start_year else None)
         investigators = []
         if main is not None:
             for member in main.findall("member"):

@@ -17,6 +17,7 @@ import scrapy
 
 from domain.models import DocKind, Document, Reject
 from spiders.base import EndpointSpider, join_text, slugify
+from spiders.layout import page_sections
 from spiders.records import one_record
 
 START_URL = "https://www.diana.nato.int/challenge-programme.html"
@@ -47,6 +48,14 @@ class NatoDianaSpider(EndpointSpider):
             yield self.reject(response.url, "empty body or not an HTML page")
             return
         areas = list(self.from_cards(response)) or list(self.from_sections(response))
+        layout = "cards or sections"
+        if not areas:  # a redesigned page: its structured data, else its headings and text
+            found = page_sections(response)
+            areas = [(s.title, s.text, s.link) for s in found]
+            layout = found[0].via if found else layout
+            if found:
+                self.note(f"{response.url}: no challenge cards or sections (page redesigned?); "
+                          f"{len(found)} area(s) read from the page's {layout}")
         if not areas:
             yield self.reject(response.url, "no challenge areas found: page layout not recognised")
             return
@@ -74,7 +83,7 @@ class NatoDianaSpider(EndpointSpider):
                 language="en",
                 organizations=[ORGANIZATION],
                 meta={"challenge_area": title, "programme_year": int(year_match.group(1)) if year_match else None,
-                      "page": response.url},
+                      "page": response.url, "layout": layout},
             )
 
     def from_cards(self, response: scrapy.http.TextResponse) -> Iterator[tuple[str, str, str | None]]:

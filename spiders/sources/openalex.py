@@ -20,6 +20,7 @@ from scrapy.exceptions import CloseSpider
 
 from domain.models import DocKind, Document, Reject
 from spiders.base import CREDENTIAL_PARAMS, EndpointSpider, SecretRedactingFilter, int_arg  # noqa: F401 - the filter is re-exported
+from spiders.dates import parse_date
 from spiders.records import as_dict, as_list, one_record
 
 API_URL = "https://api.openalex.org/works"
@@ -50,12 +51,8 @@ def _language(code: str | None) -> str | None:
 
 
 def _published(work: dict[str, Any]) -> datetime | None:
-    raw = work.get("publication_date")
-    if raw:
-        try:
-            return datetime.fromisoformat(str(raw)).replace(tzinfo=timezone.utc)
-        except ValueError:
-            pass
+    if (published := parse_date(work.get("publication_date"))) is not None:
+        return published
     year = work.get("publication_year")
     if isinstance(year, int) and 1000 < year < 3000:
         return datetime(year, 1, 1, tzinfo=timezone.utc)

@@ -12,12 +12,13 @@ Spider arguments: `agency` (default DOD), `open` (1: open solicitations, 0: clos
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit, urljoin
 
 from domain.models import DocKind, Document
 from spiders.base import ScoutSpider, int_arg, html_to_text, load_json
+from spiders.dates import parse_date
 from spiders.records import one_record, page_number
 
 PUBLIC_BASE = "https://api.www.sbir.gov"
@@ -25,16 +26,8 @@ API_PATH = "/public/api/solicitations"
 
 
 def _date(value: Any) -> datetime | None:
-    if not value or not isinstance(value, str):
-        return None
-    value = value.strip()
-    for parse in (datetime.fromisoformat, lambda v: datetime.strptime(v, "%m/%d/%Y")):
-        try:
-            parsed = parse(value.replace("Z", "+00:00"))
-        except ValueError:
-            continue
-        return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
-    return None
+    """ISO dates and the US "05/01/2025" of SBIR.gov (month first), by the spiders' one date parser."""
+    return parse_date(value) if isinstance(value, str) else None
 
 
 def _str(value: Any) -> str:

@@ -22,8 +22,8 @@ ROOT = Path(__file__).resolve().parents[2]
 SERVE_FAKE = """
 import sys
 from scout.cli import app
-from tests.web.fakes import MemoryLibrary
 from scout.commands._library import use_library
+from tests.web.fakes import MemoryLibrary
 with use_library(MemoryLibrary()):
     app(["serve", *sys.argv[1:]])
 """
@@ -57,6 +57,17 @@ def test_token_lets_a_non_loopback_bind_past_the_check(monkeypatch):
     result = CliRunner().invoke(app, ["serve", "--host", "0.0.0.0"], env={"SCOUT_WEB_TOKEN": STRONG})
     assert result.exit_code == 1
     assert "no index library" in result.output
+
+
+def test_named_users_let_a_non_loopback_bind_past_the_check(monkeypatch):
+    from service.analyst import open_analyst_store
+
+    monkeypatch.delenv("SCOUT_WEB_TOKEN", raising=False)
+    monkeypatch.setitem(sys.modules, "service.index_library", None)
+    with open_analyst_store() as store:
+        store.add_user("ann", "viewer")
+    result = CliRunner().invoke(app, ["serve", "--host", "0.0.0.0"], env={"COLUMNS": "200"})
+    assert result.exit_code == 1 and "no index library" in result.output  # past the bind rule
 
 
 def _serve(port: int, token: str = "") -> subprocess.Popen:

@@ -1,4 +1,4 @@
-"""Shared fixtures: a deterministic sparse encoder (until nlp.lexical lands) and session-scoped real parts."""
+"""Shared fixtures: a deterministic fake sparse encoder (the SparseEncoder seam without BM25 statistics) and session-scoped real parts."""
 
 from __future__ import annotations
 

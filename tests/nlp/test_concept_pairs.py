@@ -1,7 +1,7 @@
 """The same concept id from a Japanese and an English sentence (issue 4: at least 20 concept pairs).
 
-Pairs come from tests/nlp/concept_pairs.yaml when the taxonomy suite provides it, else tests/nlp/pairs.yaml.
-The taxonomy is the configured one (SCOUT_NLP_TAXONOMY_PATH) or the bundled nlp/taxonomy.yaml.
+Pairs come from tests/nlp/concept_pairs.yaml (SCOUT_TEST_PAIRS points at another file); the taxonomy is the
+configured one (SCOUT_NLP_TAXONOMY_PATH) or the bundled nlp/taxonomy.yaml.
 """
 
 from __future__ import annotations
@@ -16,14 +16,12 @@ from nlp.pipeline import Enricher
 from domain.settings import NlpSettings
 
 ROOT = Path(__file__).resolve().parents[2]
-# Before the taxonomy branch is merged, point SCOUT_TEST_PAIRS at its pairs file (and SCOUT_NLP_TAXONOMY_PATH
-# at its taxonomy) to run this test against them.
 
 
 def _pairs() -> list[dict]:
     override = os.environ.get("SCOUT_TEST_PAIRS")
     candidates = [Path(override)] if override else []
-    for path in (*candidates, ROOT / "tests/nlp/concept_pairs.yaml", ROOT / "tests/nlp/pairs.yaml"):
+    for path in (*candidates, ROOT / "tests/nlp/concept_pairs.yaml"):
         if path.exists():
             data = yaml.safe_load(path.read_text(encoding="utf-8"))
             rows = data.get("pairs", data) if isinstance(data, dict) else data

@@ -13,9 +13,11 @@ from domain.models import DocKind, SearchFilters
 from tests.web.test_library_contract import (  # noqa: F401 - collected here against the real library
     test_all_matches_respects_the_per_need_limit,
     test_is_a_library,
+    test_needs_are_ordered_by_source_then_title,
     test_needs_documents_and_matches,
     test_organization_profile,
     test_search_filters_hold,
+    test_search_finds_something,
     test_search_is_ranked_limited_and_faceted,
 )
 

@@ -8,21 +8,18 @@ that the report escapes crawled text.
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
-from typing import Iterable
 
 from index.ledger import Ledger
 from nlp.taxonomy import Taxonomy
-from service.library import OrgProfile, SearchResult
 from domain.models import (
     CrawlStats,
     DocKind,
     Document,
     Evidence,
     Match,
-    NeedMatches,
     ScoreBreakdown,
-    SearchFilters,
 )
+from tests.web.fakes import MemoryLibrary
 
 # Friday of ISO week 2026-W47 (JST); the last report went out on Monday morning of that week.
 NOW = datetime(2026, 11, 20, 3, 0, tzinfo=timezone.utc)
@@ -131,26 +128,15 @@ DOC_OLD = _doc(
 DOCUMENTS = {d.id: d for d in [*NEEDS, DOC_NV, DOC_QMAG_STARTUP, DOC_META, DOC_XSS, DOC_CLOCK, *DOC_FERRITE, DOC_OLD]}
 
 
-class FakeLibrary:
-    """Implements service.library.Library over the fixed needs and documents above."""
+class FakeLibrary(MemoryLibrary):
+    """The Library Protocol over the fixed needs and documents above; a need's matches are this week's fixed
+    ones (some needs have none: the report's quiet needs). Search and organizations come from MemoryLibrary."""
 
-    def search(self, query: str, filters: SearchFilters | None = None, limit: int = 20) -> SearchResult:
-        return SearchResult(query=query, hits=[])
+    def __init__(self) -> None:
+        super().__init__(DOCUMENTS.values())
 
-    def needs(self) -> list[Document]:
-        return list(NEEDS)
-
-    def match(self, need_id: str, limit: int = 20) -> NeedMatches:
-        return NeedMatches(need=DOCUMENTS[need_id], matches=[])
-
-    def document(self, doc_id: str) -> Document | None:
-        return DOCUMENTS.get(doc_id)
-
-    def organization(self, name_or_key: str) -> OrgProfile | None:
-        return None
-
-    def all_matches(self, limit_per_need: int = 20) -> Iterable[Match]:
-        return [m for m in this_week_matches() if m.rank <= limit_per_need]
+    def _match_all(self, need: Document) -> list[Match]:
+        return sorted((m for m in this_week_matches() if m.need_id == need.id), key=lambda m: m.rank)
 
 
 def make_match(need: Document, doc: Document, score: float, concepts: list[str], rank: int = 1) -> Match:

@@ -92,3 +92,51 @@ def test_query_from_categories_and_keywords():
 def test_public_endpoint_is_polite():
     assert ArxivSpider().download_delay >= 3.0
     assert not hasattr(ArxivSpider(base_url="http://127.0.0.1:1"), "download_delay")
+
+
+# --- recorded arXiv API answers (lukasschwab/arxiv.py test fixtures, MIT; see fixtures README) ---
+
+def test_recorded_answer_gives_an_english_document_with_its_time():
+    url = "http://export.arxiv.org/api/query?search_query=au:del_maestro+AND+ti:checkerboard"
+    [doc] = split(ArxivSpider().parse(xml(url, "arxiv_py/checkerboard.xml")))[0]
+    assert doc.source_id == "cond-mat/0603029" and doc.url == "https://arxiv.org/abs/cond-mat/0603029"
+    assert doc.language == "en"
+    assert doc.published.isoformat() == "2006-03-02T02:22:45+00:00"
+    assert doc.meta["doi"] == "10.1103/PhysRevB.74.024520" and doc.meta["version"] == 1
+    assert doc.meta["authors"] == ["Adrian Del Maestro", "Bernd Rosenow", "Subir Sachdev"]
+
+
+def test_recorded_http_400_reaches_the_callback_and_its_message_the_reject():
+    import json
+
+    from scrapy.spidermiddlewares.httperror import HttpErrorMiddleware
+    from scrapy.utils.test import get_crawler
+
+    from tests.spiders.responses import XmlResponse, fixture_bytes, response
+
+    recorded = json.loads(fixture_bytes("arxiv_py/id_abc_400.json"))
+    answer = response(recorded["url"], recorded["body"], XmlResponse, status=recorded["status_code"],
+                      headers={"Content-Type": "application/atom+xml; charset=UTF-8"})
+    crawler = get_crawler(ArxivSpider)
+    crawler.spider = spider = ArxivSpider.from_crawler(crawler)
+    HttpErrorMiddleware.from_crawler(crawler).process_spider_input(answer)  # raises for a status it would drop
+    docs, [reject], requests = split(spider.parse(answer))
+    assert docs == [] and requests == []
+    assert reject.reason == "arXiv API error (HTTP 400): incorrect id format for abc"
+    assert reject.url == recorded["url"]
+
+
+def test_http_400_without_an_error_feed_keeps_the_body_text():
+    answer = xml(PAGE1, b"<html><body><h1>Bad Request</h1><p>malformed search_query</p></body></html>")
+    answer = answer.replace(status=400)
+    [reject] = list(ArxivSpider().parse(answer))
+    assert reject.reason == "arXiv API error (HTTP 400): Bad Request malformed search_query"
+
+
+def test_abstract_language():
+    from spiders.sources.arxiv import abstract_language
+
+    assert abstract_language("Radar", "We propose a radar for drones and evaluate it on the bench.") == "en"
+    assert abstract_language("Sur la stabilité des réseaux", " ".join(["nous étudions la stabilité des "
+                             "réseaux de capteurs et montrons que le modèle converge vers une solution"] * 2)) == "other"
+    assert abstract_language("小型レーダの研究", "本研究では小型レーダを提案する。") == "ja"

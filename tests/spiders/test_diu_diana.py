@@ -36,7 +36,8 @@ def test_diu_solicitations_become_needs() -> None:
 
 
 def test_parse_date_formats() -> None:
-    assert parse_date("Sept. 5, 2025") is None  # not a real month abbreviation; stays unknown, no crash
+    assert parse_date("Sept. 5, 2025") == datetime(2025, 9, 5, tzinfo=timezone.utc)  # AP style, as DoD pages write it
+    assert parse_date("Responses due soon") is None  # no date at all: unknown, no crash
     assert parse_date("Sep. 5, 2025") == datetime(2025, 9, 5, tzinfo=timezone.utc)
     assert parse_date("2025-09-05") == datetime(2025, 9, 5, tzinfo=timezone.utc)
 

@@ -30,3 +30,21 @@ def test_http_and_network_failures_become_rejects(spider_cls: type) -> None:
     assert dns.reason.startswith("request failed: DNSLookupError")
     if spider_cls.name in ("openalex", "kaken"):  # the spiders that carry credentials in the URL
         assert "secret" not in http.url and "q=x" in http.url
+
+
+def test_the_error_body_reaches_the_reject_detail() -> None:
+    """What the server said about a refusal (here OpenAlex's own error body) is kept, credentials masked."""
+    from spiders.sources.feeds import FeedsSpider
+    from spiders.sources.openalex import OpenalexSpider
+    from tests.spiders.responses import fixture_bytes
+
+    url = "https://api.openalex.org/works?filter=bogus:1&api_key=secret-2"
+    body = fixture_bytes("openalex_invalid_filter.json")
+    (rej,) = list(OpenalexSpider().request_failed(_failure(HttpError(response(url, body, status=403), "x"), url)))
+    assert "secret" not in (rej.detail or "") and "secret" not in (rej.url or "")
+    message = __import__("json").loads(body)["message"]
+    assert message[:60] in rej.detail
+    html_error = b"<html><body><h1>503 Service Unavailable</h1><p>Back soon.</p></body></html>"
+    (rej,) = list(FeedsSpider(feeds=url).errback(_failure(HttpError(response("https://a.example/feed", html_error,
+                                                                             status=503), "x"), "https://a.example/feed")))
+    assert rej.reason == "http 503" and rej.detail.endswith("503 Service Unavailable Back soon.")

@@ -72,8 +72,8 @@ def test_english_article_company_from_text_pattern():
     assert "radar cross-section of small drones" in doc.text and "Subscribe" not in doc.text
     assert doc.url == "https://news.example.com/2026/11/20/lumenwave-seed/"
     assert doc.language == "en" and doc.meta["site_name"] == "Deep Tech Startup Wire"
-    # the id follows the item link, so a redirect or canonical change does not make a new document
-    assert doc.source_id == "https://news.example.com/2026/11/20/lumenwave-seed/"
+    # the id is the item's guid, so a redirect or canonical change does not make a new document
+    assert doc.source_id == "https://news.example.com/?p=48213"
 
 
 def test_article_without_main_text_falls_back_to_description():
@@ -105,7 +105,6 @@ def test_failed_article_request_falls_back_then_rejects():
     ("body", "reason"),
     [
         (b"", "empty body"),
-        (b"<rss><channel><item><title>cut", "malformed XML"),
         (b"<html><head><title>Not a feed</title></head></html>", "not an RSS or Atom feed"),
         (b'<?xml version="1.0" encoding="UTF-8"?><rss><channel><title>\xff\xfe</title></channel></rss>', "undecodable"),
     ],
@@ -113,6 +112,12 @@ def test_failed_article_request_falls_back_then_rejects():
 def test_bad_feeds_are_rejected(body, reason):
     [rej] = list(FeedsSpider(feeds=RSS).parse(xml(RSS, body)))
     assert isinstance(rej, Reject) and rej.reason.startswith(reason) and rej.url == RSS
+
+
+def test_truncated_feed_keeps_its_recovered_item_with_the_problem():
+    [rej] = list(FeedsSpider(feeds=RSS).parse(xml(RSS, b"<rss><channel><item><title>cut")))
+    # the item was read (lenient parse) but has no link to follow; the feed's problem travels with it
+    assert rej.reason == "feed item without a link: ''" and rej.detail.startswith("ill-formed feed, read leniently")
 
 
 def test_non_http_item_links_are_refused():
@@ -130,7 +135,8 @@ def test_company_name_patterns():
 
 
 def test_tracking_parameters_are_stripped():
-    assert strip_tracking("https://a.example/x?id=3&utm_source=rss&fbclid=9#frag") == "https://a.example/x?id=3"
+    # the fragment stays: it tells apart posts on one page
+    assert strip_tracking("https://a.example/x?id=3&utm_source=rss&fbclid=9#frag") == "https://a.example/x?id=3#frag"
 
 
 def test_feeds_relative_to_base_url_and_default_from_settings(monkeypatch):

@@ -62,6 +62,18 @@ def test_scrapy_check_runs_contracts_over_loopback():
     assert served == set(pages)  # every callback was checked against a real response
 
 
+def test_scrapy_check_passes_offline_against_the_demo_site():
+    """The loopback demo site serves the arXiv and SBIR.gov endpoints as the real ones answer."""
+    from scout.demo.site import DemoSite
+
+    with DemoSite() as site:
+        result = scrapy("check", "arxiv", "sbir_topics", "-a", f"base_url={site.base_url}",
+                        env={"SCOUT_CRAWL_DOWNLOAD_DELAY": "0"})
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    assert "Ran 4 contracts" in output and "OK" in output
+
+
 def test_scrapy_check_fails_on_a_broken_source():
     pages = {"/api/query": Page(b"<feed xmlns='http://www.w3.org/2005/Atom'></feed>", "application/atom+xml")}
     with LoopbackSite(pages) as site:

@@ -179,6 +179,10 @@ class MemoryLibrary:
         self._idf = {t: math.log(1 + n / c) for t, c in df.items()}
         self._vec = {i: self._weights(tf) for i, tf in self._tf.items()}
 
+    def add(self, doc: Document) -> None:
+        """A document arrives (a crawl): the statistics are rebuilt, as re-indexing would."""
+        self.__init__([*self.docs.values(), doc])
+
     # -- helpers -------------------------------------------------------------------------------------
     @staticmethod
     def _analysed(doc: Document) -> str:
@@ -277,8 +281,7 @@ class MemoryLibrary:
         return SearchResult(query=query, hits=hits, facets=ordered)
 
     def needs(self) -> list[Document]:
-        return sorted((d for d in self.docs.values() if d.kind == DocKind.need),
-                      key=lambda d: (-(d.published or REFERENCE_NOW).timestamp(), d.id))
+        return sorted((d for d in self.docs.values() if d.kind == DocKind.need), key=lambda d: (d.source, d.title))
 
     def document(self, doc_id: str) -> Document | None:
         return self.docs.get(doc_id)

@@ -171,18 +171,32 @@ def gated(library) -> TestClient:
     return TestClient(create_app(library, WebSettings(token=TOKEN)), follow_redirects=False)
 
 
-def _concrete_paths(app, need_id: str, doc_id: str) -> list[str]:
+def _routes(routes):
+    """Every route, the included routers' own ones too (FastAPI keeps those behind one entry per router)."""
+    for route in routes:
+        if hasattr(route, "original_router"):
+            yield from _routes(route.original_router.routes)
+        else:
+            yield route
+
+
+def _concrete_paths(app, need_id: str, doc_id: str, watchlist_id: int = 0) -> list[str]:
+    """Every readable path (GET routes and mounts; the write routes have tests of their own)."""
     paths = []
-    for route in app.routes:
+    for route in _routes(app.routes):
+        if getattr(route, "methods", None) and "GET" not in route.methods:
+            continue
         path = getattr(route, "path", "")
         path = path.replace("{need_id}", need_id).replace("{doc_id}", doc_id).replace("{name:path}", "QuantNav")
         path = path.replace("{name}", "QuantNav").replace("{path:path}", "style.css")
+        path = path.replace("{watchlist_id}", str(watchlist_id))
         paths.append(path + ("?q=radar" if path in ("/api/search",) else ""))
     return paths
 
 
 def test_token_is_required_on_every_route(gated, atla_need, payload_doc):
-    paths = _concrete_paths(gated.app, atla_need.id, payload_doc.id)
+    watched = gated.app.state.analyst.add_watchlist("radar", kind="search", query="radar", user="test")
+    paths = _concrete_paths(gated.app, atla_need.id, payload_doc.id, watched.id)
     assert "/static" in paths and "/docs" in paths and "/openapi.json" in paths
     paths = [p if p != "/static" else "/static/style.css" for p in paths]
     for path in paths:

@@ -4,4 +4,69 @@ document.addEventListener("DOMContentLoaded", () => {
   for (const select of document.querySelectorAll("select.autosubmit")) {
     select.addEventListener("change", () => select.form && select.form.requestSubmit());
   }
+  for (const form of document.querySelectorAll("form.judge-form")) {
+    form.addEventListener("submit", (event) => judge(event, form));
+  }
 });
+
+const STATE_LABELS = { relevant: "relevant", not_relevant: "not relevant", shortlisted: "shortlisted" };
+
+// Judge without a page reload: post the same form, ask for JSON, then update the match in place
+// (shortlisted ones move to the top, not-relevant ones hide unless the page shows them).
+async function judge(event, form) {
+  event.preventDefault();
+  // URL-encoded, as the form itself would post without this script
+  const body = new URLSearchParams(new FormData(form, event.submitter));
+  let response;
+  try {
+    response = await fetch(form.action, { method: "POST", body, headers: { Accept: "application/json" } });
+  } catch (err) {
+    return showError(form, "The server did not answer; the judgement was not saved.");
+  }
+  if (!response.ok) {
+    let detail = `error ${response.status}`;
+    try { detail = (await response.json()).detail || detail; } catch (err) { /* not JSON */ }
+    return showError(form, detail);
+  }
+  const result = await response.json();
+  const state = result.state || "";
+  const label = form.querySelector(".judge-state");
+  label.dataset.state = state;
+  label.textContent = STATE_LABELS[state] || "";
+  form.querySelector(".judge-by").textContent = state ? `${result.user} · ${new Date().toISOString().slice(0, 10)}` : "";
+  const note = form.querySelector(".judge-note");
+  if (note) note.value = result.note || "";
+  const orgPageRow = form.closest("tr.org-need");
+  if (orgPageRow) {  // the organization page: one row per need, nothing to pin or hide
+    orgPageRow.dataset.state = state;
+    form.dispatchEvent(new CustomEvent("judged", { bubbles: true, detail: result }));
+    return;
+  }
+  const showing = document.querySelector(".match-list.show-rejected") !== null;
+  const rows = result.target === "document"
+    ? [form.closest("li.match")]
+    : Array.from(document.querySelectorAll("tr[data-org-key]")).filter((r) => r.dataset.orgKey === result.target_id);
+  for (const row of rows) {
+    row.dataset.state = state;
+    row.hidden = state === "not_relevant" && !showing;
+  }
+  if (state === "shortlisted") {
+    const first = rows[0];
+    const list = first.parentElement;
+    for (const row of rows.slice().reverse()) list.prepend(row);
+  }
+  const count = document.querySelector(".rejected-count");
+  if (count) count.textContent = String(document.querySelectorAll("li.match[data-state=not_relevant]").length);
+  form.dispatchEvent(new CustomEvent("judged", { bubbles: true, detail: result }));
+}
+
+function showError(form, message) {
+  let box = form.querySelector(".judge-error");
+  if (!box) {
+    box = document.createElement("span");
+    box.className = "judge-error error";
+    box.setAttribute("role", "alert");
+    form.append(box);
+  }
+  box.textContent = message;
+}

@@ -1,0 +1,397 @@
+"""The analyst loop from the command line: `scout users`, `scout judge`/`unjudge`, `scout judgements`,
+`scout watch`, `scout brief` and `scout audit`.
+
+The CLI runs on the machine that holds the database, so it acts as the login user (`--user`, default
+`$SCOUT_USER` or the login name); the web app and the API act as the user behind the token.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import sys
+from contextlib import contextmanager
+from enum import Enum
+from pathlib import Path
+from typing import Iterator, Optional
+
+import typer
+
+from scout.commands._console import console, fail
+from scout.commands._library import command_library
+
+users_app = typer.Typer(help="Named users of the web app and API, each with a token and a role.\n\n[bold]Example[/bold]: scout users add ann --role analyst", no_args_is_help=True)
+judgements_app = typer.Typer(help="List, export and import judgements.\n\n[bold]Example[/bold]: scout judgements export > judgements.jsonl", no_args_is_help=True)
+watch_app = typer.Typer(help="Watchlists: saved searches, organizations, concepts or areas whose new hits are reported.\n\n[bold]Example[/bold]: scout watch add 'RAM startups' --query 'radar absorbing' --kind startup", no_args_is_help=True)
+
+
+class RoleChoice(str, Enum):
+    viewer = "viewer"
+    analyst = "analyst"
+
+
+class StateChoice(str, Enum):
+    relevant = "relevant"
+    not_relevant = "not-relevant"
+    shortlisted = "shortlisted"
+
+
+def default_user() -> str:
+    try:
+        return os.environ.get("SCOUT_USER") or getpass.getuser()
+    except Exception:  # noqa: BLE001 - no login name (a container without a passwd entry)
+        return "cli"
+
+
+USER_OPTION = typer.Option(None, "--user", help="Who acts (default $SCOUT_USER, else the login name).")
+
+
+@contextmanager
+def _store() -> Iterator:
+    from service.analyst import AnalystError, open_analyst_store
+
+    try:
+        store = open_analyst_store()
+    except Exception as exc:  # noqa: BLE001 - a bad URL or an unreachable server: one line
+        fail(f"cannot open the analyst database: {(str(exc).splitlines() or [type(exc).__name__])[0]}")
+    try:
+        yield store
+    except AnalystError as exc:
+        fail(str(exc))
+    finally:
+        store.close()
+
+
+def _echo_json(data) -> None:
+    typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+def _table(title: str, *columns: str):
+    from rich.table import Table
+
+    table = Table(title=title, title_justify="left")
+    for column in columns:
+        table.add_column(column)
+    return table
+
+
+# -- users -----------------------------------------------------------------------------------------------
+@users_app.command("add")
+def users_add(name: str = typer.Argument(..., help="User name (letters, digits, . _ @ -)."),
+              role: RoleChoice = typer.Option(RoleChoice.analyst, "--role", help="viewer: read; analyst: read, judge, watch."),
+              user: Optional[str] = USER_OPTION) -> None:
+    """Add a user and print their token once (only its hash is kept).
+
+    Example: scout users add ann --role analyst
+    """
+    from domain.settings import WebSettings
+
+    with _store() as store:
+        first = not store.has_users()
+        added, token = store.add_user(name, role.value, by=user or default_user())
+    console.print(f"Added {added.name} ({added.role.value}). Their token, shown this once:", highlight=False)
+    typer.echo(token)
+    web = WebSettings()
+    host = "127.0.0.1" if web.host in ("0.0.0.0", "::") else web.host
+    console.print(f"Give it to them: the API takes `Authorization: Bearer <token>`; a browser opens "
+                  f"http://{host}:{web.port}/?token=<token> once.", highlight=False, soft_wrap=True)
+    if first:
+        console.print("This is the first user: from now on `scout serve` asks every visitor for a token.",
+                      highlight=False)
+
+
+@users_app.command("list")
+def users_list(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+    """List the users and their roles (never their tokens).
+
+    Example: scout users list
+    """
+    with _store() as store:
+        users = store.users()
+    if as_json:
+        return _echo_json([u.model_dump(mode="json") for u in users])
+    if not users:
+        console.print("No users: the web app is open on loopback only. Add one with `scout users add NAME`.")
+        return
+    table = _table("Users", "name", "role", "since")
+    for u in users:
+        table.add_row(u.name, u.role.value, u.created_at.date().isoformat() if u.created_at else "")
+    console.print(table)
+
+
+@users_app.command("remove")
+def users_remove(name: str = typer.Argument(..., help="User name."), user: Optional[str] = USER_OPTION) -> None:
+    """Remove a user; their token stops working at once. Their judgements stay.
+
+    Example: scout users remove ann
+    """
+    with _store() as store:
+        store.remove_user(name, by=user or default_user())
+    console.print(f"Removed {name}.", highlight=False)
+
+
+# -- judgements ------------------------------------------------------------------------------------------
+def _target_key(library, need_id: str, target_id: str, org: bool) -> str:
+    """The id a judgement keys on, once the need and the document (or organization) are known to exist.
+    Organizations are judged by key (what the need page and the API use); a name is accepted too."""
+    from service.queries import is_unknown_need
+
+    if is_unknown_need(library, need_id):
+        fail(f"unknown need id {need_id!r} (scout needs lists them)")
+    if not org:
+        if library.document(target_id) is None:
+            fail(f"unknown document id {target_id!r}")
+        return target_id
+    profile = library.organization(target_id)
+    if profile is None:
+        fail(f"no organization called {target_id!r}")
+    return profile.key
+
+
+def judge(need_id: str = typer.Argument(..., help="Need id."),
+          target_id: str = typer.Argument(..., help="Document id, or an organization with --org."),
+          state: StateChoice = typer.Argument(..., help="relevant, not-relevant or shortlisted."),
+          note: str = typer.Option("", "--note", help="Why (shown on the need page and in the brief)."),
+          org: bool = typer.Option(False, "--org", help="Judge an organization (name or key) instead of a document."),
+          user: Optional[str] = USER_OPTION) -> None:
+    """Judge a match: relevant, not relevant, or shortlisted for the matching meeting.
+
+    Example: scout judge NEED_ID DOC_ID shortlisted --note "met them at DSEI"
+    """
+    with command_library() as library:
+        key = _target_key(library, need_id, target_id, org)
+    with _store() as store:
+        row = store.judge(need_id, key, state.value, user=user or default_user(), note=note,
+                          target="organization" if org else "document")
+    console.print(f"{row.target} {row.target_id}: {row.state.value.replace('_', ' ')} (by {row.user})", highlight=False)
+
+
+def unjudge(need_id: str = typer.Argument(..., help="Need id."),
+            target_id: str = typer.Argument(..., help="Document id, or an organization with --org."),
+            org: bool = typer.Option(False, "--org", help="An organization's judgement."),
+            user: Optional[str] = USER_OPTION) -> None:
+    """Undo a match's judgement (the history keeps it).
+
+    Example: scout unjudge NEED_ID DOC_ID
+    """
+    key = target_id
+    if org:  # a name or a key, as `scout judge --org` takes
+        with command_library() as library:
+            profile = library.organization(target_id)
+        key = profile.key if profile is not None else target_id
+    with _store() as store:
+        row = store.clear(need_id, key, user=user or default_user(), target="organization" if org else "document")
+    if row is None:
+        fail(f"{target_id} has no judgement for need {need_id}")
+    console.print(f"{row.target} {row.target_id}: judgement undone", highlight=False)
+
+
+@judgements_app.command("list")
+def judgements_list(need_id: Optional[str] = typer.Argument(None, help="Need id (default: every need)."),
+                    history: bool = typer.Option(False, "--history", help="Every change, undos included, oldest first."),
+                    as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+    """A need's current judgements (or their full history).
+
+    Example: scout judgements list NEED_ID --history
+    """
+    with _store() as store:
+        rows = store.history(need_id) if history else store.judgements(need_id)
+    if as_json:
+        return _echo_json([r.model_dump(mode="json") for r in rows])
+    if not rows:
+        console.print("No judgements yet.")
+        return
+    table = _table("Judgement history" if history else "Judgements", "need", "target", "id", "state", "note", "by", "when")
+    for r in rows:
+        table.add_row(r.need_id[:12], r.target, r.target_id[:40], r.state.value.replace("_", " "), r.note[:50], r.user,
+                      r.at.strftime("%Y-%m-%d %H:%M"))
+    console.print(table)
+
+
+@judgements_app.command("export")
+def judgements_export(output: Optional[Path] = typer.Option(None, "--output", "-o", help="File to write (default: standard output).")) -> None:
+    """Every judgement ever made, undos included, as JSONL (one per line, oldest first).
+
+    Example: scout judgements export -o judgements.jsonl
+    """
+    with _store() as store:
+        lines = list(store.export_jsonl())
+    text = "".join(line + "\n" for line in lines)
+    if output is None:
+        sys.stdout.write(text)
+        return
+    output.write_text(text, encoding="utf-8")
+    console.print(f"{len(lines)} judgements written to {output}", highlight=False)
+
+
+@judgements_app.command("import")
+def judgements_import(source: Path = typer.Argument(..., help="JSONL from `scout judgements export` ('-' reads standard input)."),
+                      user: Optional[str] = USER_OPTION) -> None:
+    """Add exported judgements, keeping who made them and when; ones already here are skipped.
+
+    Example: scout judgements import judgements.jsonl
+    """
+    if str(source) == "-":
+        lines = sys.stdin.read().splitlines()
+    else:
+        try:
+            lines = source.read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError) as exc:
+            fail(f"cannot read {source}: {exc}")
+    with _store() as store:
+        result = store.import_jsonl(lines, by=user or default_user())
+    for reason in result.rejected:
+        console.print(f"[yellow]rejected[/yellow] {reason}", highlight=False)
+    console.print(f"{result.added} added, {result.skipped} already here, {len(result.rejected)} rejected.", highlight=False)
+    if result.rejected and not result.added and not result.skipped:
+        raise typer.Exit(1)
+
+
+# -- watchlists ------------------------------------------------------------------------------------------
+@watch_app.command("add")
+def watch_add(name: str = typer.Argument(..., help="A name for the watchlist."),
+              query: str = typer.Option("", "--query", "-q", help="Search words, Japanese or English."),
+              org: Optional[str] = typer.Option(None, "--org", help="Watch an organization (name or key)."),
+              concept: Optional[str] = typer.Option(None, "--concept", help="Watch a taxonomy concept id."),
+              area: Optional[str] = typer.Option(None, "--area", help="Watch a critical-technology area id."),
+              kind: Optional[str] = typer.Option(None, "--kind", help="research, startup or need."),
+              lang: Optional[str] = typer.Option(None, "--lang", help="ja, en or other."),
+              source: Optional[str] = typer.Option(None, "--source", help="Source name, e.g. arxiv."),
+              since: Optional[str] = typer.Option(None, "--since", help="Published on or after (YYYY[-MM[-DD]])."),
+              until: Optional[str] = typer.Option(None, "--until", help="Published on or before (YYYY[-MM[-DD]])."),
+              user: Optional[str] = USER_OPTION) -> None:
+    """Save a search, an organization, a concept or an area as a watchlist; what it finds today is its baseline.
+
+    Example: scout watch add "Quantum nav" --concept quantum-sensing --kind startup
+    """
+    from service import watch
+
+    filters = {"org": org, "concept": concept, "area": area, "kind": kind, "lang": lang, "source": source,
+               "since": since, "until": until}
+    with command_library() as library, _store() as store:
+        wl = watch.add_watchlist(store, library, name, user=user or default_user(), query=query, filters=filters)
+        found = len(store.hits(wl.id, limit=500))
+    from domain.settings import ReportSettings
+
+    base = ReportSettings().base_url.rstrip("/")  # where `scout serve` is reachable, as the report links
+    console.print(f"Watchlist {wl.id} ({wl.kind}) saved: {found} documents found today; new ones will be reported. "
+                  f"Feed: {base}/feeds/watchlists/{wl.id}.atom", highlight=False, soft_wrap=True)
+
+
+@watch_app.command("list")
+def watch_list(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+    """The saved watchlists.
+
+    Example: scout watch list
+    """
+    with _store() as store:
+        lists = store.watchlists()
+    if as_json:
+        return _echo_json([w.model_dump(mode="json") for w in lists])
+    if not lists:
+        console.print("No watchlists yet: `scout watch add NAME --query ...`.")
+        return
+    table = _table("Watchlists", "id", "name", "kind", "query", "filters", "by")
+    for w in lists:
+        table.add_row(str(w.id), w.name, w.kind, w.query, ", ".join(f"{k}={v}" for k, v in w.filters.items()), w.created_by)
+    console.print(table)
+
+
+@watch_app.command("remove")
+def watch_remove(watchlist_id: int = typer.Argument(..., help="Watchlist id (scout watch list)."),
+                 user: Optional[str] = USER_OPTION) -> None:
+    """Remove a watchlist.
+
+    Example: scout watch remove 3
+    """
+    with _store() as store:
+        wl = store.remove_watchlist(watchlist_id, user=user or default_user())
+    console.print(f"Removed watchlist {wl.id} ({wl.name}).", highlight=False)
+
+
+@watch_app.command("hits")
+def watch_hits(watchlist_id: int = typer.Argument(..., help="Watchlist id."),
+               news: bool = typer.Option(False, "--news", help="Only what was found after the watchlist was saved."),
+               as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+    """Run a watchlist now and list its hits, newest first.
+
+    Example: scout watch hits 3 --news
+    """
+    from service import watch
+
+    with command_library() as library, _store() as store:
+        wl = store.watchlist(watchlist_id)
+        if wl is None:
+            fail(f"no watchlist {watchlist_id}")
+        watch.refresh(store, library, wl)
+        hits = store.hits(wl.id, news_only=news)
+    if as_json:
+        return _echo_json([h.model_dump(mode="json") for h in hits])
+    table = _table(f"Watchlist {wl.id}: {wl.name}", "found", "title", "kind", "source", "doc id")
+    for h in hits:
+        table.add_row(h.first_seen.date().isoformat() + (" (baseline)" if h.baseline else ""), h.title[:70], h.kind,
+                      h.source, h.doc_id)
+    console.print(table)
+
+
+# -- brief and audit -------------------------------------------------------------------------------------
+def brief(need_id: str = typer.Argument(..., help="Need id."),
+          csv_path: Optional[Path] = typer.Option(None, "--csv", help="Write the brief as CSV (UTF-8 with BOM) here."),
+          html_path: Optional[Path] = typer.Option(None, "--html", help="Write the printable brief (A4) here.")) -> None:
+    """The shortlist brief for a matching meeting: the need's shortlisted organizations and technologies with
+    evidence and notes.
+
+    Example: scout brief NEED_ID --csv brief.csv --html brief.html
+    """
+    from service.brief import UnknownNeed, brief_csv, build_brief
+
+    with command_library() as library, _store() as store:
+        try:
+            built = build_brief(library, store, need_id)
+        except UnknownNeed:
+            fail(f"unknown need id {need_id!r} (scout needs lists them)")
+    table = _table(f"Shortlist brief: {built.need.title}", "type", "name", "score", "note", "by")
+    for item in [*built.organizations, *built.technologies]:
+        table.add_row(item.kind, item.name[:70], "" if item.score is None else f"{item.score:.3f}",
+                      item.judgement.note[:50], item.judgement.user)
+    if built.is_empty:
+        console.print("Nothing is shortlisted for this need yet (scout judge NEED_ID DOC_ID shortlisted).")
+    else:
+        console.print(table)
+    if csv_path is not None:
+        csv_path.write_bytes(brief_csv(built))
+        console.print(f"CSV:  {csv_path}", highlight=False)
+    if html_path is not None:
+        from scout.web.brief_html import render_brief_html
+
+        html_path.write_text(render_brief_html(built), encoding="utf-8")
+        console.print(f"HTML: {html_path}", highlight=False)
+
+
+def audit(limit: int = typer.Option(50, "--limit", min=1, help="Entries to show."),
+          user: Optional[str] = typer.Option(None, "--user", help="Only this user's actions."),
+          as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+    """The audit log: who judged, watched or managed users, and when (newest first).
+
+    Example: scout audit --limit 20
+    """
+    with _store() as store:
+        entries = store.audit(limit, user=user)
+    if as_json:
+        return _echo_json([e.model_dump(mode="json") for e in entries])
+    table = _table("Audit log", "when", "who", "action", "subject", "detail")
+    for e in entries:
+        detail = ", ".join(f"{k}={v}" for k, v in e.detail.items() if v not in ("", None, {}))
+        table.add_row(e.at.strftime("%Y-%m-%d %H:%M:%S"), e.user, e.action, e.subject[:60], detail[:60])
+    console.print(table)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(users_app, name="users")
+    app.command("judge")(judge)
+    app.command("unjudge")(unjudge)
+    app.add_typer(judgements_app, name="judgements")
+    app.add_typer(watch_app, name="watch")
+    app.command("brief")(brief)
+    app.command("audit")(audit)

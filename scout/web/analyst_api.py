@@ -1,0 +1,166 @@
+"""The analysts' JSON API: judgements, watchlists, the audit log and who you are.
+
+Reads are open to every user; writes need the analyst role (403 for a viewer; the token gate already answered
+401 without a token). Each write is committed, with its audit row, before the response goes out.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from pydantic import BaseModel, Field
+
+from domain.models import SearchFilters
+from scout.web import queries
+from service.analyst import (AnalystError, AnalystStore, AuditEntry, Judgement, JudgementState, Role, User,
+                             Watchlist, WatchHit, parse_state)
+from service import watch
+from service.library import Library
+
+router = APIRouter(prefix="/api", tags=["analyst"])
+
+
+def store(request: Request) -> AnalystStore:
+    return request.app.state.analyst
+
+
+def current_user(request: Request) -> User:
+    user = getattr(request.state, "user", None)
+    if user is None:  # the security middleware always sets one; an app without it must not let writes through
+        raise HTTPException(status_code=401, detail="no user behind this request")
+    return user
+
+
+def analyst(request: Request) -> User:
+    """The user behind the token, when they may write."""
+    user = current_user(request)
+    if user.role != Role.analyst:
+        raise HTTPException(status_code=403, detail=f"{user.name} is a viewer: judging and watching need the analyst role")
+    return user
+
+
+class JudgementIn(BaseModel):
+    state: Literal["relevant", "not_relevant", "not-relevant", "shortlisted"]
+    note: str = Field("", max_length=4000)
+
+
+class WatchlistIn(BaseModel):
+    name: str = Field(..., min_length=1, max_length=200)
+    query: str = ""
+    kind: str | None = None
+    lang: str | None = None
+    since: str | None = None
+    until: str | None = None
+    concept: str | None = None
+    area: str | None = None
+    source: str | None = None
+    org: str | None = None
+
+    def filters(self) -> dict[str, str | None]:
+        return {k: getattr(self, k) for k in watch.FILTER_KEYS}
+
+
+class Cleared(BaseModel):
+    cleared: bool
+    judgement: Judgement | None = None
+
+
+def check_target(library: Library, need_id: str, target: str, target_id: str) -> None:
+    """404 for a need, document or organization that is not in the library: a judgement must name a match."""
+    if queries.is_unknown_need(library, need_id):
+        raise HTTPException(status_code=404, detail=f"unknown need id {need_id!r}")
+    if target == "document" and library.document(target_id) is None:
+        raise HTTPException(status_code=404, detail=f"unknown document id {target_id!r}")
+    # Browsing by the organization filter is one index scan; `library.organization()` would rank every need.
+    if target == "organization" and not library.search("", SearchFilters(organization=target_id), limit=1).hits:
+        raise HTTPException(status_code=404, detail=f"no organization called {target_id!r}")
+
+
+def judge(request: Request, need_id: str, target: str, target_id: str, state: str, note: str, user: User) -> Judgement | None:
+    """Set (or with state `cleared`, undo) one judgement; shared by the API and the need page's forms."""
+    if target not in ("document", "organization"):
+        raise HTTPException(status_code=404, detail=f"judgements are of a document or an organization, not {target!r}")
+    check_target(request.app.state.library, need_id, target, target_id)
+    try:
+        parsed = parse_state(state)
+        if parsed == JudgementState.cleared:
+            return store(request).clear(need_id, target_id, user=user.name, target=target)
+        return store(request).judge(need_id, target_id, parsed, user=user.name, target=target, note=note)
+    except AnalystError as exc:
+        raise HTTPException(status_code=400, detail=str(exc)) from None
+
+
+@router.get("/me", response_model=User, summary="The user behind the token, and their role")
+def api_me(user: User = Depends(current_user)) -> User:
+    return user
+
+
+@router.get("/needs/{need_id}/judgements", response_model=list[Judgement], summary="A need's current judgements")
+def api_judgements(request: Request, need_id: str) -> list[Judgement]:
+    if queries.is_unknown_need(request.app.state.library, need_id):
+        raise HTTPException(status_code=404, detail=f"unknown need id {need_id!r}")
+    return store(request).judgements(need_id)
+
+
+@router.get("/needs/{need_id}/judgements/history", response_model=list[Judgement],
+            summary="Every judgement of a need, undos included, oldest first")
+def api_judgement_history(request: Request, need_id: str) -> list[Judgement]:
+    return store(request).history(need_id)
+
+
+@router.put("/needs/{need_id}/judgements/{target}/{target_id:path}", response_model=Judgement,
+            summary="Judge a match: relevant, not_relevant or shortlisted, with a note")
+def api_judge(request: Request, need_id: str, target: str, target_id: str, body: JudgementIn,
+              user: User = Depends(analyst)) -> Judgement:
+    return judge(request, need_id, target, target_id, body.state, body.note, user)
+
+
+@router.delete("/needs/{need_id}/judgements/{target}/{target_id:path}", response_model=Cleared,
+               summary="Undo a match's judgement (the history keeps it)")
+def api_unjudge(request: Request, need_id: str, target: str, target_id: str, user: User = Depends(analyst)) -> Cleared:
+    row = judge(request, need_id, target, target_id, "cleared", "", user)
+    return Cleared(cleared=row is not None, judgement=row)
+
+
+@router.get("/watchlists", response_model=list[Watchlist], summary="The saved watchlists")
+def api_watchlists(request: Request) -> list[Watchlist]:
+    return store(request).watchlists()
+
+
+@router.post("/watchlists", response_model=Watchlist, status_code=201,
+             summary="Save a search, an organization (org), a concept or an area as a watchlist")
+def api_add_watchlist(request: Request, body: WatchlistIn, user: User = Depends(analyst)) -> Watchlist:
+    try:
+        return watch.add_watchlist(store(request), request.app.state.library, body.name, user=user.name,
+                                   query=body.query, filters=body.filters())
+    except AnalystError as exc:
+        raise HTTPException(status_code=400, detail=str(exc)) from None
+
+
+def existing_watchlist(request: Request, watchlist_id: int) -> Watchlist:
+    wl = store(request).watchlist(watchlist_id)
+    if wl is None:
+        raise HTTPException(status_code=404, detail=f"no watchlist {watchlist_id}")
+    return wl
+
+
+@router.delete("/watchlists/{watchlist_id}", response_model=Watchlist, summary="Remove a watchlist")
+def api_remove_watchlist(request: Request, watchlist_id: int, user: User = Depends(analyst)) -> Watchlist:
+    existing_watchlist(request, watchlist_id)
+    return store(request).remove_watchlist(watchlist_id, user=user.name)
+
+
+@router.get("/watchlists/{watchlist_id}/hits", response_model=list[WatchHit],
+            summary="A watchlist's hits, newest first (run again now)")
+def api_watch_hits(request: Request, watchlist_id: int, news_only: bool = False,
+                   limit: int = Query(50, ge=1, le=500)) -> list[WatchHit]:
+    wl = existing_watchlist(request, watchlist_id)
+    watch.refresh(store(request), request.app.state.library, wl)
+    return store(request).hits(wl.id, news_only=news_only, limit=limit)
+
+
+@router.get("/audit", response_model=list[AuditEntry], summary="The audit log of judgements, watchlists and users, newest first")
+def api_audit(request: Request, limit: int = Query(100, ge=1, le=1000), user: str | None = None,
+              need: str | None = Query(None, description="Only the judgements of this need")) -> list[AuditEntry]:
+    return store(request).audit(limit, user=user, need_id=need)

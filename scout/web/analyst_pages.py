@@ -1,0 +1,228 @@
+"""The analysts' pages: judging from the need page, watchlists, their Atom feeds and the shortlist brief.
+
+Forms post here and are answered with a redirect back (no script needed); `static/app.js` posts the same forms
+with `Accept: application/json` and updates the page in place.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from urllib.parse import quote
+from xml.etree import ElementTree as ET
+
+from urllib.parse import parse_qsl
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from domain.models import NeedMatches
+from scout.web.analyst_api import analyst, existing_watchlist, judge, store
+from scout.web.render import page
+from service import watch
+from service.analyst import AnalystError, JudgementState, WatchHit, Watchlist
+from service.brief import UnknownNeed, brief_csv, build_brief
+
+router = APIRouter(include_in_schema=False)
+ATOM = "http://www.w3.org/2005/Atom"
+
+
+def need_context(request: Request, result: NeedMatches) -> dict:
+    """The need page's judgement state: per match and organization, shortlisted pinned on top (in rank order),
+    not-relevant ones hidden unless `?rejected=show`."""
+    judged = store(request).judgements(result.need.id)
+    docs = {j.target_id: j for j in judged if j.target == "document"}
+    orgs = {j.target_id: j for j in judged if j.target == "organization"}
+
+    def pinned(state) -> bool:
+        return state is not None and state.state == JudgementState.shortlisted
+
+    matches = sorted(result.matches, key=lambda m: not pinned(docs.get(m.doc_id)))
+    organizations = sorted(result.organizations, key=lambda o: not pinned(orgs.get(o.key)))
+    rejected = sum(1 for m in result.matches if docs.get(m.doc_id) and docs[m.doc_id].state == JudgementState.not_relevant)
+    user = getattr(request.state, "user", None)
+    return {"judged": docs, "org_judged": orgs, "ordered_matches": matches, "ordered_orgs": organizations,
+            "show_rejected": request.query_params.get("rejected") == "show", "rejected_count": rejected,
+            "can_write": bool(user and user.can_write)}
+
+
+def org_context(request: Request, profile) -> dict:
+    """The organization page's judgement state: this organization's judgement for each need it answers."""
+    judged = {j.need_id: j for j in store(request).judgements(target="organization") if j.target_id == profile.key}
+    user = getattr(request.state, "user", None)
+    return {"org_judged": judged, "can_write": bool(user and user.can_write)}
+
+
+def _local_path(value: str) -> str | None:
+    """A path on this site to go back to (never another host: `//evil`, `https://...`)."""
+    return value if value.startswith("/") and not value.startswith("//") and "\\" not in value else None
+
+
+MAX_FORM_BYTES = 64 * 1024
+
+
+async def form_fields(request: Request) -> dict[str, str]:
+    """An HTML form's fields (application/x-www-form-urlencoded, what forms and app.js send)."""
+    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if ctype != "application/x-www-form-urlencoded":
+        raise HTTPException(status_code=415, detail="send the form as application/x-www-form-urlencoded")
+    body = await request.body()
+    if len(body) > MAX_FORM_BYTES:
+        raise HTTPException(status_code=413, detail="form too large")
+    return dict(parse_qsl(body.decode("utf-8", errors="replace"), keep_blank_values=True))
+
+
+def _wants_json(request: Request) -> bool:
+    return "application/json" in request.headers.get("accept", "")
+
+
+@router.post("/needs/{need_id}/judge")
+async def judge_form(request: Request, need_id: str):
+    user = analyst(request)
+    form = await form_fields(request)
+    target, target_id = form.get("target", "document"), form.get("target_id", "")
+    state, note = form.get("state", ""), form.get("note", "")
+    if not target_id or not state:
+        raise HTTPException(status_code=400, detail="the form needs target_id and state")
+    row = await run_in_threadpool(judge, request, need_id, target, target_id, state, note, user)
+    if _wants_json(request):
+        current = await run_in_threadpool(store(request).current, need_id, target_id, target=target)
+        return JSONResponse({"target": target, "target_id": target_id,
+                             "state": current.state.value if current else None,
+                             "note": current.note if current else "", "user": user.name,
+                             "changed": row is not None})
+    back = _local_path(form.get("back", ""))
+    if back:  # the organization page judges too
+        return RedirectResponse(back, status_code=303)
+    anchor = ("m-" if target == "document" else "o-") + target_id
+    return RedirectResponse(f"/needs/{quote(need_id, safe='')}#{quote(anchor, safe='')}", status_code=303)
+
+
+@router.get("/watchlists", response_class=HTMLResponse)
+def watchlists_page(request: Request) -> HTMLResponse:
+    lists = store(request).watchlists()
+    hits = {wl.id: store(request).hits(wl.id, limit=10) for wl in lists}
+    user = getattr(request.state, "user", None)
+    return page(request, "watchlists.html", watchlists=lists, hits=hits, can_write=bool(user and user.can_write),
+                filter_keys=watch.FILTER_KEYS)
+
+
+@router.post("/watchlists")
+async def add_watchlist_form(request: Request):
+    user = analyst(request)
+    form = await form_fields(request)
+    query = form.get("q", "")
+    filters = {k: form.get(k, "") for k in watch.FILTER_KEYS}
+    name = form.get("name", "").strip() or _default_name(query, filters)
+    try:
+        wl = await run_in_threadpool(watch.add_watchlist, store(request), request.app.state.library, name,
+                                     user=user.name, query=query, filters=filters)
+    except AnalystError as exc:
+        raise HTTPException(status_code=400, detail=str(exc)) from None
+    if _wants_json(request):
+        return JSONResponse(wl.model_dump(mode="json"), status_code=201)
+    return RedirectResponse(f"/watchlists#w-{wl.id}", status_code=303)
+
+
+def _default_name(query: str, filters: dict[str, str]) -> str:
+    parts = [f'"{query.strip()}"'] if query.strip() else []
+    parts += [f"{k}: {v}" for k, v in filters.items() if v]
+    return " · ".join(parts) or "watchlist"
+
+
+@router.post("/watchlists/{watchlist_id}/remove")
+def remove_watchlist_form(request: Request, watchlist_id: int):
+    user = analyst(request)
+    existing_watchlist(request, watchlist_id)
+    store(request).remove_watchlist(watchlist_id, user=user.name)
+    return RedirectResponse("/watchlists", status_code=303)
+
+
+@router.get("/feeds/watchlists/{watchlist_id}.atom")
+def watchlist_feed(request: Request, watchlist_id: int) -> Response:
+    """Atom (RFC 4287) of a watchlist's hits, newest first; run again at each fetch, so a reader polling it
+    sees a new document as soon as the index has it."""
+    wl = existing_watchlist(request, watchlist_id)
+    watch.refresh(store(request), request.app.state.library, wl)
+    hits = store(request).hits(wl.id, limit=50)
+    base = str(request.base_url).rstrip("/")
+    return Response(atom_feed(wl, hits, base), media_type="application/atom+xml; charset=utf-8")
+
+
+def atom_feed(wl: Watchlist, hits: list[WatchHit], base: str) -> bytes:
+    ET.register_namespace("", ATOM)
+
+    def sub(parent, tag, text=None, **attrs):
+        el = ET.SubElement(parent, f"{{{ATOM}}}{tag}", {k: v for k, v in attrs.items() if v is not None})
+        if text is not None:
+            el.text = text
+        return el
+
+    def stamp(moment: datetime) -> str:
+        return moment.astimezone(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+    feed = ET.Element(f"{{{ATOM}}}feed")
+    sub(feed, "id", f"{base}/feeds/watchlists/{wl.id}.atom")
+    sub(feed, "title", f"dualscout watchlist: {wl.name}")
+    sub(feed, "subtitle", _default_name(wl.query, wl.filters))
+    sub(feed, "updated", stamp(max([h.first_seen for h in hits], default=wl.refreshed_at or wl.created_at)))
+    sub(feed, "link", rel="self", href=f"{base}/feeds/watchlists/{wl.id}.atom", type="application/atom+xml")
+    sub(feed, "link", rel="alternate", href=f"{base}/watchlists#w-{wl.id}", type="text/html")
+    sub(sub(feed, "author"), "name", wl.created_by)
+    sub(feed, "generator", "dualscout")
+    for hit in hits:
+        entry = sub(feed, "entry")
+        sub(entry, "id", f"{base}/documents/{quote(hit.doc_id, safe='')}#watchlist-{wl.id}")
+        sub(entry, "title", hit.title or hit.doc_id)
+        sub(entry, "updated", stamp(hit.first_seen))
+        if hit.published:
+            sub(entry, "published", stamp(hit.published))
+        sub(entry, "link", rel="alternate", href=f"{base}/documents/{quote(hit.doc_id, safe='')}", type="text/html")
+        if hit.url.startswith(("http://", "https://")):
+            sub(entry, "link", rel="related", href=hit.url)
+        for org in hit.organizations:
+            sub(sub(entry, "author"), "name", org)
+        if hit.kind:
+            sub(entry, "category", term=hit.kind)
+        if hit.source:
+            sub(entry, "category", term=hit.source, scheme=f"{base}/sources")
+        summary = f"{hit.kind or 'document'} from {hit.source or 'an unknown source'}"
+        if hit.organizations:
+            summary += " · " + ", ".join(hit.organizations)
+        sub(entry, "summary", summary)
+    return b'<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(feed, encoding="utf-8")
+
+
+def _brief(request: Request, need_id: str):
+    try:
+        return build_brief(request.app.state.library, store(request), need_id)
+    except UnknownNeed:
+        raise HTTPException(status_code=404, detail=f"unknown need id {need_id!r}") from None
+
+
+@router.get("/needs/{need_id}/brief", response_class=HTMLResponse)
+def brief_page(request: Request, need_id: str) -> HTMLResponse:
+    brief = _brief(request, need_id)
+    return page(request, "brief.html", brief=brief, need=brief.need)
+
+
+@router.get("/needs/{need_id}/brief.csv")
+def brief_csv_download(request: Request, need_id: str) -> Response:
+    brief = _brief(request, need_id)
+    filename = f"brief-{need_id}.csv"
+    return Response(brief_csv(brief), media_type="text/csv; charset=utf-8",
+                    headers={"content-disposition": f"attachment; filename=\"{filename}\""})
+
+
+def watch_form_fields(q: str, params: dict) -> list[tuple[str, str]]:
+    """Hidden fields of a "watch this" form: the current search's query and filters."""
+    return [("q", q or "")] + [(k, v) for k, v in (params or {}).items() if v]
+
+
+
+@router.get("/audit", response_class=HTMLResponse)
+def audit_page(request: Request, user: str | None = None, need: str | None = None) -> HTMLResponse:
+    """The audit log, newest first: the last 200 entries, or one user's, or one need's judgements."""
+    need_doc = request.app.state.library.document(need) if need else None
+    return page(request, "audit.html", entries=store(request).audit(200, user=user or None, need_id=need or None),
+                user_filter=user or "", need_filter=need_doc)

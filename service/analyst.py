@@ -1,0 +1,530 @@
+"""The analysts' state: users and roles, judgements of matches, watchlists and their hits, and the audit log.
+
+One database, through SQLAlchemy Core: by default SQLite (WAL, `synchronous=FULL`) at `$SCOUT_HOME/analyst.sqlite`;
+`SCOUT_ANALYST_DATABASE_URL` points a team at a server database instead (e.g.
+`postgresql+psycopg://scout@db/dualscout`). Every write is its own transaction, committed before the call
+returns, so a killed process loses nothing that was acknowledged.
+
+Judgements are never updated in place: each change (and each undo, stored as state `cleared`) is a new row, so
+the full history stays; the current state of a match is its latest row. They key on the need id and the stable
+document id (or organization key), which re-indexing and re-crawling keep.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import re
+import secrets
+from datetime import datetime, timezone
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, Iterable, Literal, Protocol
+
+import sqlalchemy as sa
+from pydantic import BaseModel, Field, ValidationError
+
+from domain.models import utcnow
+from domain.settings import AnalystSettings
+
+
+class AnalystError(ValueError):
+    """Bad input to the analyst store (unknown user, bad role or state); the message says which and why."""
+
+
+class Role(StrEnum):
+    viewer = "viewer"  # reads
+    analyst = "analyst"  # reads, judges, watches
+
+
+class JudgementState(StrEnum):
+    relevant = "relevant"
+    not_relevant = "not_relevant"
+    shortlisted = "shortlisted"
+    cleared = "cleared"  # an undo: the match has no judgement any more
+
+
+Target = Literal["document", "organization"]
+TARGETS = ("document", "organization")
+
+
+def parse_state(value: str) -> JudgementState:
+    """`relevant`, `not-relevant`/`not_relevant`, `shortlisted` (also `shortlist`), `cleared`."""
+    key = value.strip().lower().replace("-", "_").replace(" ", "_")
+    key = {"shortlist": "shortlisted", "irrelevant": "not_relevant", "clear": "cleared"}.get(key, key)
+    try:
+        return JudgementState(key)
+    except ValueError:
+        raise AnalystError(f"{value!r} is not a judgement; use relevant, not-relevant or shortlisted") from None
+
+
+class User(BaseModel):
+    name: str
+    role: Role
+    created_at: datetime | None = None
+
+    @property
+    def can_write(self) -> bool:
+        return self.role == Role.analyst
+
+
+class Judgement(BaseModel):
+    id: int | None = None
+    need_id: str
+    target: Target = "document"
+    target_id: str
+    state: JudgementState
+    note: str = ""
+    user: str
+    at: datetime
+
+
+class Watchlist(BaseModel):
+    id: int
+    name: str
+    kind: Literal["search", "organization", "concept", "area"]
+    query: str = ""
+    filters: dict[str, str] = Field(default_factory=dict)  # raw values as the API takes them (kind, lang, org...)
+    created_by: str
+    created_at: datetime
+    refreshed_at: datetime | None = None
+
+
+class WatchHit(BaseModel):
+    watchlist_id: int
+    doc_id: str
+    title: str
+    url: str = ""
+    kind: str = ""
+    source: str = ""
+    organizations: list[str] = Field(default_factory=list)
+    published: datetime | None = None
+    first_seen: datetime
+    baseline: bool = False  # already there when the watchlist was saved: not news
+
+
+class AuditEntry(BaseModel):
+    id: int
+    at: datetime
+    user: str
+    action: str
+    subject: str
+    detail: dict[str, Any] = Field(default_factory=dict)
+
+
+class ImportResult(BaseModel):
+    added: int = 0
+    skipped: int = 0  # already in the store (an import is idempotent)
+    rejected: list[str] = Field(default_factory=list)  # "line N: reason"
+
+
+class FeedbackSource(Protocol):
+    """What the ranking reads: a need's current judgements as (relevant doc ids, not-relevant doc ids)."""
+
+    def feedback(self, need_id: str) -> tuple[list[str], list[str]]: ...
+
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
+TOKEN_PREFIX = "scout_"
+
+metadata = sa.MetaData()
+users_t = sa.Table(
+    "users", metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("created_at", sa.String(40), nullable=False),
+)  # fmt: skip
+judgements_t = sa.Table(
+    "judgements", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("need_id", sa.String(200), nullable=False),
+    sa.Column("target", sa.String(16), nullable=False),
+    sa.Column("target_id", sa.String(500), nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("note", sa.Text, nullable=False, default=""),
+    sa.Column("user", sa.String(64), nullable=False),
+    sa.Column("at", sa.String(40), nullable=False),
+    sa.Index("judgements_match", "need_id", "target", "target_id"),
+)  # fmt: skip
+watchlists_t = sa.Table(
+    "watchlists", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("query", sa.Text, nullable=False, default=""),
+    sa.Column("filters", sa.Text, nullable=False, default="{}"),
+    sa.Column("created_by", sa.String(64), nullable=False),
+    sa.Column("created_at", sa.String(40), nullable=False),
+    sa.Column("refreshed_at", sa.String(40)),
+    sa.Column("removed_at", sa.String(40)),  # removal keeps the row: the audit log and old feeds still name it
+)  # fmt: skip
+watch_hits_t = sa.Table(
+    "watch_hits", metadata,
+    sa.Column("watchlist_id", sa.Integer, sa.ForeignKey("watchlists.id"), primary_key=True),
+    sa.Column("doc_id", sa.String(200), primary_key=True),
+    sa.Column("document", sa.Text, nullable=False),  # title, url, kind... as first seen (JSON)
+    sa.Column("first_seen", sa.String(40), nullable=False),
+    sa.Column("baseline", sa.Boolean, nullable=False, default=False),
+)  # fmt: skip
+audit_t = sa.Table(
+    "audit", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("at", sa.String(40), nullable=False),
+    sa.Column("user", sa.String(64), nullable=False),
+    sa.Column("action", sa.String(40), nullable=False),
+    sa.Column("subject", sa.Text, nullable=False),
+    sa.Column("detail", sa.Text, nullable=False, default="{}"),
+)  # fmt: skip
+
+# The database itself refuses any change to a written audit or judgement row (triggers in SQLite and
+# PostgreSQL; on another server, grant the application INSERT and SELECT only on those two tables).
+_POSTGRES_APPEND_ONLY = [
+    "CREATE OR REPLACE FUNCTION scout_append_only() RETURNS trigger LANGUAGE plpgsql AS "
+    "$$ BEGIN RAISE EXCEPTION 'the %% table is append-only', TG_TABLE_NAME; END $$",  # %% is psycopg's %
+    "CREATE OR REPLACE TRIGGER audit_append_only BEFORE UPDATE OR DELETE ON audit "
+    "FOR EACH ROW EXECUTE FUNCTION scout_append_only()",
+    "CREATE OR REPLACE TRIGGER judgements_append_only BEFORE UPDATE OR DELETE ON judgements "
+    "FOR EACH ROW EXECUTE FUNCTION scout_append_only()",
+]
+_SQLITE_APPEND_ONLY = [
+    "CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit "
+    "BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END",
+    "CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit "
+    "BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END",
+    "CREATE TRIGGER IF NOT EXISTS judgements_no_update BEFORE UPDATE ON judgements "
+    "BEGIN SELECT RAISE(ABORT, 'judgements are history: add a row, never change one'); END",
+]
+
+
+def _ts(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).isoformat(timespec="microseconds")
+
+
+def _dt(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text else None
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def check_name(name: str, what: str = "user name") -> str:
+    name = (name or "").strip()
+    if not _NAME.match(name):
+        raise AnalystError(f"{what} {name!r}: use 1-64 letters, digits, '.', '_', '@' or '-'")
+    return name
+
+
+def database_url(settings: AnalystSettings | None = None) -> str:
+    settings = settings or AnalystSettings()
+    if settings.database_url:
+        return settings.database_url.get_secret_value()
+    return f"sqlite:///{settings.path}"
+
+
+class AnalystStore:
+    """Users, judgements, watchlists and the audit log in one database (see the module docstring)."""
+
+    def __init__(self, url: str | Path | None = None, *, busy_timeout: float = 30.0) -> None:
+        if url is None:
+            url = database_url()
+        elif isinstance(url, Path) or "://" not in str(url):
+            url = f"sqlite:///{Path(url)}"
+        self.url = str(url)
+        is_sqlite = self.url.startswith("sqlite")
+        if is_sqlite and self.url.startswith("sqlite:///") and self.url != "sqlite:///:memory:":
+            Path(self.url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+        self.engine = sa.create_engine(
+            self.url, connect_args={"check_same_thread": False, "timeout": busy_timeout} if is_sqlite else {}
+        )
+        if is_sqlite:
+            @sa.event.listens_for(self.engine, "connect")
+            def _pragmas(dbapi_conn, _record):  # noqa: ANN001 - DB-API connection
+                cur = dbapi_conn.cursor()
+                cur.execute("PRAGMA journal_mode=WAL")
+                cur.execute("PRAGMA synchronous=FULL")  # a commit survives power loss, not only a kill -9
+                cur.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
+                cur.execute("PRAGMA foreign_keys=ON")
+                cur.close()
+
+        with self.engine.begin() as db:
+            metadata.create_all(db)
+            guards = {"sqlite": _SQLITE_APPEND_ONLY, "postgresql": _POSTGRES_APPEND_ONLY}
+            for statement in guards.get(self.engine.dialect.name, []):
+                db.exec_driver_sql(statement)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> "AnalystStore":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- audit -------------------------------------------------------------------------------------------
+    @staticmethod
+    def _audit(db, user: str, action: str, subject: str, at: datetime, **detail: Any) -> None:
+        db.execute(audit_t.insert().values(at=_ts(at), user=user, action=action, subject=subject,
+                                           detail=json.dumps(detail, ensure_ascii=False, default=str)))
+
+    def audit(self, limit: int = 100, *, user: str | None = None, need_id: str | None = None) -> list[AuditEntry]:
+        """Newest first; `need_id`: only the judgements of that need."""
+        query = sa.select(audit_t).order_by(audit_t.c.id.desc()).limit(limit)
+        if user:
+            query = query.where(audit_t.c.user == user)
+        if need_id:
+            query = query.where(audit_t.c.action.startswith("judgement."),
+                                audit_t.c.subject.startswith(need_id + " ", autoescape=True))
+        with self.engine.connect() as db:
+            return [AuditEntry(id=r.id, at=_dt(r.at), user=r.user, action=r.action, subject=r.subject,
+                               detail=json.loads(r.detail or "{}")) for r in db.execute(query)]
+
+    # -- users -------------------------------------------------------------------------------------------
+    def add_user(self, name: str, role: Role | str = Role.analyst, *, by: str = "cli") -> tuple[User, str]:
+        """A new user and their token, which is shown this once: only its sha256 is kept."""
+        name = check_name(name)
+        try:
+            role = Role(role)
+        except ValueError:
+            raise AnalystError(f"role {role!r}: use viewer or analyst") from None
+        token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+        now = utcnow()
+        with self.engine.begin() as db:
+            if db.execute(sa.select(users_t.c.name).where(users_t.c.name == name)).first():
+                raise AnalystError(f"user {name!r} exists; remove it first to issue a new token")
+            db.execute(users_t.insert().values(name=name, role=role.value, token_hash=hash_token(token),
+                                               created_at=_ts(now)))
+            self._audit(db, by, "user.add", name, now, role=role.value)
+        return User(name=name, role=role, created_at=now), token
+
+    def remove_user(self, name: str, *, by: str = "cli") -> None:
+        with self.engine.begin() as db:
+            if db.execute(users_t.delete().where(users_t.c.name == name)).rowcount == 0:
+                raise AnalystError(f"no user called {name!r}")
+            self._audit(db, by, "user.remove", name, utcnow())
+
+    def users(self) -> list[User]:
+        with self.engine.connect() as db:
+            rows = db.execute(sa.select(users_t).order_by(users_t.c.name))
+            return [User(name=r.name, role=Role(r.role), created_at=_dt(r.created_at)) for r in rows]
+
+    def has_users(self) -> bool:
+        with self.engine.connect() as db:
+            return db.execute(sa.select(users_t.c.name).limit(1)).first() is not None
+
+    def user_for_token(self, token: str | None) -> User | None:
+        if not token:
+            return None
+        digest = hash_token(token)
+        with self.engine.connect() as db:
+            row = db.execute(sa.select(users_t).where(users_t.c.token_hash == digest)).first()
+        if row is None or not hmac.compare_digest(row.token_hash, digest):
+            return None
+        return User(name=row.name, role=Role(row.role), created_at=_dt(row.created_at))
+
+    # -- judgements --------------------------------------------------------------------------------------
+    def judge(self, need_id: str, target_id: str, state: JudgementState | str, *, user: str,
+              target: Target = "document", note: str = "", at: datetime | None = None) -> Judgement:
+        """Record a judgement (or, with state `cleared`, undo the current one); returns the stored row."""
+        state = state if isinstance(state, JudgementState) else parse_state(state)
+        if target not in TARGETS:
+            raise AnalystError(f"target {target!r}: use document or organization")
+        if not need_id or not target_id:
+            raise AnalystError("a judgement needs a need id and a document id or organization key")
+        note = (note or "").strip()
+        if len(note) > 4000:
+            raise AnalystError(f"the note has {len(note)} characters; keep it under 4000")
+        at = at or utcnow()
+        with self.engine.begin() as db:
+            row_id = db.execute(judgements_t.insert().values(
+                need_id=need_id, target=target, target_id=target_id, state=state.value, note=note, user=user,
+                at=_ts(at))).inserted_primary_key[0]
+            action = "judgement.clear" if state == JudgementState.cleared else "judgement.set"
+            self._audit(db, user, action, f"{need_id} {target} {target_id}", at, state=state.value, note=note)
+        return Judgement(id=row_id, need_id=need_id, target=target, target_id=target_id, state=state, note=note,
+                         user=user, at=at)
+
+    def clear(self, need_id: str, target_id: str, *, user: str, target: Target = "document") -> Judgement | None:
+        """Undo the current judgement of a match; None when it had none."""
+        if self.current(need_id, target_id, target=target) is None:
+            return None
+        return self.judge(need_id, target_id, JudgementState.cleared, user=user, target=target)
+
+    @staticmethod
+    def _judgement(r) -> Judgement:
+        return Judgement(id=r.id, need_id=r.need_id, target=r.target, target_id=r.target_id,
+                         state=JudgementState(r.state), note=r.note or "", user=r.user, at=_dt(r.at))
+
+    def judgements(self, need_id: str | None = None, *, target: Target | None = None) -> list[Judgement]:
+        """Current judgements (the latest row of each match, undone ones left out), newest first."""
+        t = judgements_t
+        latest = sa.func.row_number().over(partition_by=(t.c.need_id, t.c.target, t.c.target_id),
+                                           order_by=(t.c.at.desc(), t.c.id.desc())).label("latest")
+        inner = sa.select(t, latest)
+        if need_id is not None:
+            inner = inner.where(t.c.need_id == need_id)
+        if target is not None:
+            inner = inner.where(t.c.target == target)
+        inner = inner.subquery()
+        query = (sa.select(inner).where(inner.c.latest == 1, inner.c.state != JudgementState.cleared.value)
+                 .order_by(inner.c.at.desc(), inner.c.id.desc()))
+        with self.engine.connect() as db:
+            return [self._judgement(r) for r in db.execute(query)]
+
+    def current(self, need_id: str, target_id: str, *, target: Target = "document") -> Judgement | None:
+        found = [j for j in self.judgements(need_id, target=target) if j.target_id == target_id]
+        return found[0] if found else None
+
+    def history(self, need_id: str | None = None) -> list[Judgement]:
+        """Every judgement row, undos included, oldest first."""
+        query = sa.select(judgements_t).order_by(judgements_t.c.at, judgements_t.c.id)
+        if need_id is not None:
+            query = query.where(judgements_t.c.need_id == need_id)
+        with self.engine.connect() as db:
+            return [self._judgement(r) for r in db.execute(query)]
+
+    def feedback(self, need_id: str) -> tuple[list[str], list[str]]:
+        """The ranking's input: (relevant and shortlisted doc ids, not-relevant doc ids), current state only."""
+        relevant, rejected = [], []
+        for j in self.judgements(need_id, target="document"):
+            if j.state in (JudgementState.relevant, JudgementState.shortlisted):
+                relevant.append(j.target_id)
+            elif j.state == JudgementState.not_relevant:
+                rejected.append(j.target_id)
+        return relevant, rejected
+
+    def export_jsonl(self) -> Iterable[str]:
+        for j in self.history():
+            yield json.dumps(j.model_dump(mode="json", exclude={"id"}), ensure_ascii=False)
+
+    def import_jsonl(self, lines: Iterable[str], *, by: str = "cli") -> ImportResult:
+        """Add exported judgements with their own user and time; rows already here are skipped, a bad line is
+        rejected with its line number and reason and costs none of its neighbours."""
+        result = ImportResult()
+        rows: list[Judgement] = []
+        for number, line in enumerate(lines, 1):
+            if not line.strip():
+                continue
+            try:
+                j = Judgement.model_validate_json(line)
+                if not j.need_id or not j.target_id or not j.user:
+                    raise AnalystError("need_id, target_id and user must not be empty")
+                if j.at.tzinfo is None:
+                    raise AnalystError("'at' needs a time zone")
+                rows.append(j)
+            except (ValidationError, AnalystError) as exc:
+                reason = exc.errors()[0] if isinstance(exc, ValidationError) else str(exc)
+                if isinstance(reason, dict):
+                    reason = f"{'.'.join(str(p) for p in reason.get('loc', ())) or 'line'}: {reason.get('msg')}"
+                result.rejected.append(f"line {number}: {reason}")
+        key = lambda j: (j.need_id, j.target, j.target_id, j.state.value, j.note, j.user, _ts(j.at))  # noqa: E731
+        with self.engine.begin() as db:
+            have = {key(self._judgement(r)) for r in db.execute(sa.select(judgements_t))}
+            for j in rows:
+                if key(j) in have:
+                    result.skipped += 1
+                    continue
+                have.add(key(j))
+                db.execute(judgements_t.insert().values(need_id=j.need_id, target=j.target, target_id=j.target_id,
+                                                        state=j.state.value, note=j.note, user=j.user, at=_ts(j.at)))
+                result.added += 1
+            self._audit(db, by, "judgements.import", f"{result.added} judgements", utcnow(),
+                        added=result.added, skipped=result.skipped, rejected=len(result.rejected))
+        return result
+
+    # -- watchlists --------------------------------------------------------------------------------------
+    @staticmethod
+    def _watchlist(r) -> Watchlist:
+        return Watchlist(id=r.id, name=r.name, kind=r.kind, query=r.query or "", filters=json.loads(r.filters or "{}"),
+                         created_by=r.created_by, created_at=_dt(r.created_at), refreshed_at=_dt(r.refreshed_at))
+
+    def add_watchlist(self, name: str, *, kind: str, query: str = "", filters: dict[str, str] | None = None,
+                      user: str) -> Watchlist:
+        name = (name or "").strip()
+        if not name or len(name) > 200:
+            raise AnalystError("a watchlist needs a name of 1-200 characters")
+        filters = {k: str(v).strip() for k, v in (filters or {}).items() if v is not None and str(v).strip()}
+        if not query.strip() and not filters:
+            raise AnalystError("a watchlist needs a query, an organization, a concept or an area")
+        now = utcnow()
+        with self.engine.begin() as db:
+            row_id = db.execute(watchlists_t.insert().values(
+                name=name, kind=kind, query=query.strip(), filters=json.dumps(filters, ensure_ascii=False),
+                created_by=user, created_at=_ts(now))).inserted_primary_key[0]
+            self._audit(db, user, "watchlist.add", f"{row_id} {name}", now, kind=kind, query=query, filters=filters)
+        return Watchlist(id=row_id, name=name, kind=kind, query=query.strip(), filters=filters, created_by=user,
+                         created_at=now)
+
+    def remove_watchlist(self, watchlist_id: int, *, user: str) -> Watchlist:
+        wl = self.watchlist(watchlist_id)
+        if wl is None:
+            raise AnalystError(f"no watchlist {watchlist_id}")
+        now = utcnow()
+        with self.engine.begin() as db:
+            db.execute(watchlists_t.update().where(watchlists_t.c.id == watchlist_id).values(removed_at=_ts(now)))
+            self._audit(db, user, "watchlist.remove", f"{wl.id} {wl.name}", now)
+        return wl
+
+    def watchlists(self) -> list[Watchlist]:
+        query = sa.select(watchlists_t).where(watchlists_t.c.removed_at.is_(None)).order_by(watchlists_t.c.id)
+        with self.engine.connect() as db:
+            return [self._watchlist(r) for r in db.execute(query)]
+
+    def watchlist(self, watchlist_id: int) -> Watchlist | None:
+        query = sa.select(watchlists_t).where(watchlists_t.c.id == watchlist_id, watchlists_t.c.removed_at.is_(None))
+        with self.engine.connect() as db:
+            row = db.execute(query).first()
+        return self._watchlist(row) if row else None
+
+    def record_hits(self, watchlist_id: int, hits: Iterable[dict[str, Any]], *, at: datetime | None = None) -> list[WatchHit]:
+        """Remember the documents a watchlist finds now; returns those it had never found. The first call for a
+        watchlist records its baseline: what was already there when it was saved is not news."""
+        at = at or utcnow()
+        fresh: list[WatchHit] = []
+        with self.engine.begin() as db:
+            row = db.execute(sa.select(watchlists_t.c.refreshed_at).where(watchlists_t.c.id == watchlist_id)).first()
+            if row is None:
+                raise AnalystError(f"no watchlist {watchlist_id}")
+            baseline = row.refreshed_at is None
+            known = {r.doc_id for r in db.execute(sa.select(watch_hits_t.c.doc_id)
+                                                 .where(watch_hits_t.c.watchlist_id == watchlist_id))}
+            for hit in hits:
+                doc_id = hit["doc_id"]
+                if doc_id in known:
+                    continue
+                known.add(doc_id)
+                document = {k: v for k, v in hit.items() if k != "doc_id"}
+                db.execute(watch_hits_t.insert().values(watchlist_id=watchlist_id, doc_id=doc_id,
+                                                        document=json.dumps(document, ensure_ascii=False, default=str),
+                                                        first_seen=_ts(at), baseline=baseline))
+                fresh.append(self._hit(watchlist_id, doc_id, document, at, baseline))
+            db.execute(watchlists_t.update().where(watchlists_t.c.id == watchlist_id).values(refreshed_at=_ts(at)))
+        return fresh
+
+    @staticmethod
+    def _hit(watchlist_id: int, doc_id: str, document: dict, first_seen: datetime, baseline: bool) -> WatchHit:
+        return WatchHit(watchlist_id=watchlist_id, doc_id=doc_id, first_seen=first_seen, baseline=bool(baseline),
+                        **{k: v for k, v in document.items() if k in WatchHit.model_fields})
+
+    def hits(self, watchlist_id: int, *, since: datetime | None = None, until: datetime | None = None,
+             news_only: bool = False, limit: int = 100) -> list[WatchHit]:
+        """A watchlist's hits, newest first; `news_only` leaves out the baseline."""
+        t = watch_hits_t
+        query = sa.select(t).where(t.c.watchlist_id == watchlist_id)
+        if since is not None:
+            query = query.where(t.c.first_seen >= _ts(since))
+        if until is not None:
+            query = query.where(t.c.first_seen < _ts(until))
+        if news_only:
+            query = query.where(t.c.baseline.is_(False))
+        query = query.order_by(t.c.first_seen.desc(), t.c.doc_id).limit(limit)
+        with self.engine.connect() as db:
+            return [self._hit(r.watchlist_id, r.doc_id, json.loads(r.document), _dt(r.first_seen), r.baseline)
+                    for r in db.execute(query)]
+
+
+def open_analyst_store(settings: AnalystSettings | None = None) -> AnalystStore:
+    return AnalystStore(database_url(settings))

@@ -1,0 +1,102 @@
+"""The shortlist brief for a matching meeting: per need, the shortlisted technologies and organizations with
+their evidence and the analysts' notes, as rows for a CSV (UTF-8 with BOM, so Excel reads Japanese) and for the
+printable page."""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from domain.models import Document, Match, OrgMatch, utcnow
+from service.analyst import AnalystStore, Judgement, JudgementState
+from service.library import Library
+from service.report.render import spreadsheet_cell
+
+RANKED = 200  # matches searched for the shortlisted ones' evidence
+CSV_COLUMNS = ["need_id", "need_title", "type", "name", "organizations", "score", "evidence_need", "evidence_document",
+               "note", "judged_by", "judged_at", "url", "id"]  # fmt: skip
+
+
+class UnknownNeed(KeyError):
+    pass
+
+
+@dataclass
+class BriefItem:
+    kind: str  # technology | organization
+    id: str
+    name: str
+    judgement: Judgement
+    url: str = ""
+    organizations: list[str] = field(default_factory=list)
+    score: float | None = None  # None: no longer among the need's ranked matches
+    need_evidence: str = ""
+    doc_evidence: str = ""
+    documents: list[str] = field(default_factory=list)  # an organization's matching document titles
+
+
+@dataclass
+class Brief:
+    need: Document
+    generated_at: datetime
+    technologies: list[BriefItem]
+    organizations: list[BriefItem]
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.technologies and not self.organizations
+
+
+def build_brief(library: Library, store: AnalystStore, need_id: str, *, now: datetime | None = None) -> Brief:
+    need = library.document(need_id)
+    if need is None or need.kind.value != "need":
+        raise UnknownNeed(f"unknown need id {need_id!r}")
+    shortlisted = [j for j in store.judgements(need_id) if j.state == JudgementState.shortlisted]
+    result = library.match(need_id, limit=RANKED)
+    matches: dict[str, Match] = {m.doc_id: m for m in result.matches}
+    orgs: dict[str, OrgMatch] = {o.key: o for o in result.organizations}
+    technologies, organizations = [], []
+    for j in sorted(shortlisted, key=lambda j: j.at):
+        if j.target == "document":
+            m = matches.get(j.target_id)
+            doc = library.document(j.target_id) if m is None else None
+            technologies.append(BriefItem(
+                kind="technology", id=j.target_id, judgement=j,
+                name=m.title if m else (doc.title if doc else j.target_id),
+                url=m.url if m else (doc.url if doc else ""),
+                organizations=list(m.organizations if m else (doc.organizations if doc else [])),
+                score=m.score if m else None,
+                need_evidence=m.need_evidence.text if m and m.need_evidence else "",
+                doc_evidence=m.doc_evidence.text if m and m.doc_evidence else (doc.text[:300] if doc else "")))
+        else:
+            o = orgs.get(j.target_id)
+            titles = [matches[d].title for d in (o.doc_ids if o else []) if d in matches]
+            best = next((matches[d] for d in (o.doc_ids if o else []) if d in matches), None)
+            organizations.append(BriefItem(
+                kind="organization", id=j.target_id, judgement=j, name=o.name if o else j.target_id,
+                score=o.score if o else None, documents=titles,
+                need_evidence=best.need_evidence.text if best and best.need_evidence else "",
+                doc_evidence=best.doc_evidence.text if best and best.doc_evidence else ""))
+    key = lambda i: (i.score is None, -(i.score or 0.0))  # noqa: E731 - best first, the no-longer-ranked last
+    technologies.sort(key=key)
+    organizations.sort(key=key)
+    return Brief(need=need, generated_at=now or utcnow(), technologies=technologies, organizations=organizations)
+
+
+def brief_csv(brief: Brief) -> bytes:
+    """UTF-8 with a byte-order mark: spreadsheet programs then read the Japanese correctly; crawled text and
+    notes cannot become formulas."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\r\n")
+    writer.writerow(CSV_COLUMNS)
+    for item in [*brief.organizations, *brief.technologies]:
+        writer.writerow([spreadsheet_cell(v) for v in (
+            brief.need.id, brief.need.title, item.kind, item.name,
+            "; ".join(item.organizations if item.kind == "technology" else item.documents),
+            "" if item.score is None else f"{item.score:.3f}", item.need_evidence, item.doc_evidence,
+            item.judgement.note, item.judgement.user, item.judgement.at.isoformat(timespec="seconds"), item.url,
+            item.id,
+        )])
+    return ("\ufeff" + buf.getvalue()).encode("utf-8")

@@ -1,0 +1,105 @@
+"""Watchlists over the library: what each one finds now, which of that is new, and the report's section.
+
+A watchlist is a saved search: free text and filters, or a filter alone (an organization, a concept, a
+critical-technology area). `refresh()` runs it against the library and records any document it had never
+found (`AnalystStore.record_hits`); the Atom feed and the weekly report read those records.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from service.analyst import AnalystError, AnalystStore, Watchlist, WatchHit
+from service.library import Library
+from service.queries import BadQuery, build_filters
+
+FILTER_KEYS = ("kind", "lang", "since", "until", "concept", "area", "source", "org")
+HITS_PER_REFRESH = 50
+
+
+def watch_kind(query: str, filters: dict[str, str]) -> str:
+    """What the watchlist watches, for its label: a search, or the one filter it is."""
+    if not query.strip() and len(filters) == 1:
+        only = next(iter(filters))
+        return {"org": "organization", "concept": "concept", "area": "area"}.get(only, "search")
+    return "search"
+
+
+def add_watchlist(store: AnalystStore, library: Library, name: str, *, user: str, query: str = "",
+                  filters: dict[str, str | None] | None = None) -> Watchlist:
+    """Save a watchlist (its filters checked as a search checks them) and record what it finds today as its
+    baseline, so that its first report and feed show news, not the whole back catalogue."""
+    filters = {k: str(v).strip() for k, v in (filters or {}).items() if v is not None and str(v).strip()}
+    unknown = sorted(set(filters) - set(FILTER_KEYS))
+    if unknown:
+        raise AnalystError(f"unknown watchlist filter {', '.join(unknown)}; use {', '.join(FILTER_KEYS)}")
+    _filters(filters)
+    watchlist = store.add_watchlist(name, kind=watch_kind(query, filters), query=query, filters=filters, user=user)
+    refresh(store, library, watchlist)
+    return watchlist
+
+
+def _filters(raw: dict[str, str]):
+    try:
+        return build_filters(kind=raw.get("kind"), language=raw.get("lang"), since=raw.get("since"),
+                             until=raw.get("until"), concept=raw.get("concept"), area=raw.get("area"),
+                             source=raw.get("source"), organization=raw.get("org"))
+    except BadQuery as exc:
+        raise AnalystError(str(exc)) from None
+
+
+def refresh(store: AnalystStore, library: Library, watchlist: Watchlist, *, at: datetime | None = None) -> list[WatchHit]:
+    """Run the watchlist now; returns the documents it finds for the first time."""
+    result = library.search(watchlist.query, _filters(watchlist.filters), limit=HITS_PER_REFRESH)
+    return store.record_hits(watchlist.id, (
+        {"doc_id": h.doc_id, "title": h.title, "url": h.url, "kind": str(h.kind.value if h.kind else ""),
+         "source": h.source, "organizations": list(h.organizations),
+         "published": h.published.isoformat() if h.published else None}
+        for h in result.hits), at=at)
+
+
+@dataclass
+class WatchlistNews:
+    watchlist: Watchlist
+    hits: list[WatchHit]  # new in the report's period, newest first
+
+
+def watchlist_news(store: AnalystStore, library: Library | None, since: datetime, until: datetime, *,
+                   names: list[str] | None = None, refresh_first: bool = True) -> list[WatchlistNews]:
+    """The report's watchlist section: per watchlist (all, or those named), the documents it first found in
+    [since, until), baseline left out. Watchlists are refreshed first when a library is given."""
+    out = []
+    for wl in store.watchlists():
+        if names and wl.name not in names:
+            continue
+        if refresh_first and library is not None:
+            refresh(store, library, wl)
+        hits = store.hits(wl.id, since=since, until=until, news_only=True)
+        out.append(WatchlistNews(wl, hits))
+    return out
+
+
+def attach_watchlist_news(report, library: Library | None, store: AnalystStore | None = None, *,
+                          watchlists: list[str] | None = None) -> None:
+    """Fill the report's watchlist section (`Report.watchlists`): new hits in the report's period. A report of
+    "since the last one" first runs each watchlist, as of its end; a rebuilt past week reads what was recorded."""
+    from service.analyst import open_analyst_store
+
+    own = store is None
+    store = store or open_analyst_store()
+    try:
+        if not report.rebuilt and library is not None:
+            # Stamped just inside the period [since, until): the next report starts at `until` and must not
+            # report these hits again.
+            stamp = report.until - timedelta(microseconds=1)
+            for wl in store.watchlists():
+                if not watchlists or wl.name in watchlists:
+                    refresh(store, library, wl, at=stamp)
+        report.watchlists = [
+            WatchlistNews(wl, store.hits(wl.id, since=report.since, until=report.until, news_only=True))
+            for wl in store.watchlists() if not watchlists or wl.name in watchlists
+        ]
+    finally:
+        if own:
+            store.close()

@@ -1,0 +1,43 @@
+"""Judgements over the real index: they key on stable ids, so a re-crawled, changed document keeps its
+judgement, and the need page, the feedback and the brief still show it."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+
+from domain.models import Document
+from domain.settings import WebSettings
+from scout.web.app import create_app
+from service.analyst import AnalystStore
+from service.brief import build_brief
+
+
+def test_a_changed_document_keeps_its_judgement(real_library, tmp_path):
+    need = next(n for n in real_library.needs() if n.source == "atla")
+    match = real_library.match(need.id, limit=5).matches[1]
+    with AnalystStore(tmp_path / "analyst.sqlite") as store:
+        client = TestClient(create_app(real_library, WebSettings(token=None), store))
+        put = client.put(f"/api/needs/{need.id}/judgements/document/{match.doc_id}",
+                         json={"state": "shortlisted", "note": "keep"})
+        assert put.status_code == 200, put.text
+        original = real_library.document(match.doc_id)
+        changed = Document.make(kind=original.kind, source=original.source, source_id=original.source_id,
+                                url=original.url, title=original.title + " (revised)",
+                                text=original.text + " Revised with new results.", language=original.language,
+                                organizations=original.organizations, published=original.published)
+        assert changed.id == original.id and changed.content_hash != original.content_hash
+        enriched, _ = real_library.enricher.enrich([changed])
+        real_library.index.upsert(enriched)  # a re-crawl of the changed page
+        try:
+            assert real_library.document(match.doc_id).title.endswith("(revised)")
+            assert store.feedback(need.id) == ([match.doc_id], [])
+            html = client.get(f"/needs/{need.id}").text
+            first = html.index('<li class="match"')
+            assert f'data-doc-id="{match.doc_id}" id="m-{match.doc_id}" data-state="shortlisted"' in html[first:first + 300]
+            brief = build_brief(real_library, store, need.id)
+            assert [t.name for t in brief.technologies] == [original.title + " (revised)"]
+            assert brief.technologies[0].judgement.note == "keep" and brief.technologies[0].doc_evidence
+        finally:
+            restored, _ = real_library.enricher.enrich([original])
+            real_library.index.upsert(restored)
+        assert real_library.document(match.doc_id) == original  # the other real-index tests see it unchanged

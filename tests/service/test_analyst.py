@@ -1,0 +1,239 @@
+"""The analyst store on real SQLite (WAL): judgements and their history, feedback, users, the audit log,
+export/import, watchlists and their news, the brief; and a kill -9 in the middle of writing."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from domain.models import utcnow
+from service.analyst import AnalystError, AnalystStore, JudgementState, hash_token
+from service.brief import brief_csv, build_brief
+from service.watch import add_watchlist, attach_watchlist_news, refresh
+from tests.web.fakes import MemoryLibrary
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def store(tmp_path):
+    with AnalystStore(tmp_path / "analyst.sqlite") as s:
+        yield s
+
+
+@pytest.fixture(scope="module")
+def library():
+    return MemoryLibrary()
+
+
+def test_judgements_change_undo_and_keep_their_history(store):
+    store.judge("n1", "d1", "relevant", user="ann")
+    store.judge("n1", "d2", "not-relevant", user="ann", note="off topic")
+    store.judge("n1", "d1", "shortlisted", user="bob", note="meet them")
+    store.judge("n1", "d3", "relevant", user="ann")
+    assert store.clear("n1", "d3", user="ann") is not None
+    assert store.clear("n1", "d3", user="ann") is None  # nothing left to undo
+    store.judge("n2", "d1", "not_relevant", user="ann")
+
+    current = {j.target_id: j for j in store.judgements("n1")}
+    assert set(current) == {"d1", "d2"}
+    assert current["d1"].state == JudgementState.shortlisted and current["d1"].user == "bob"
+    assert current["d1"].note == "meet them"
+    assert [(j.target_id, j.state.value) for j in store.history("n1")] == [
+        ("d1", "relevant"), ("d2", "not_relevant"), ("d1", "shortlisted"), ("d3", "relevant"), ("d3", "cleared")]
+    assert store.feedback("n1") == (["d1"], ["d2"])
+    assert store.feedback("n2") == ([], ["d1"])
+    assert store.feedback("unknown") == ([], [])
+
+
+def test_organization_judgements_stay_out_of_the_document_feedback(store):
+    store.judge("n1", "metasurface-labs", "shortlisted", user="ann", target="organization")
+    store.judge("n1", "d1", "relevant", user="ann")
+    assert store.feedback("n1") == (["d1"], [])
+    assert [j.target for j in store.judgements("n1", target="organization")] == ["organization"]
+
+
+def test_bad_judgements_are_refused_with_the_reason(store):
+    with pytest.raises(AnalystError, match="not a judgement"):
+        store.judge("n1", "d1", "maybe", user="ann")
+    with pytest.raises(AnalystError, match="document or organization"):
+        store.judge("n1", "d1", "relevant", user="ann", target="person")
+    with pytest.raises(AnalystError, match="under 4000"):
+        store.judge("n1", "d1", "relevant", user="ann", note="x" * 5000)
+    assert store.history() == []
+
+
+def test_users_tokens_are_stored_hashed_and_named(store, tmp_path):
+    ann, token = store.add_user("ann", "analyst")
+    vic, vic_token = store.add_user("vic", "viewer")
+    assert token != vic_token and token.startswith("scout_")
+    assert store.user_for_token(token).name == "ann" and store.user_for_token(token).can_write
+    assert not store.user_for_token(vic_token).can_write
+    assert store.user_for_token("scout_wrong") is None and store.user_for_token("") is None
+    with pytest.raises(AnalystError, match="exists"):
+        store.add_user("ann", "viewer")
+    with pytest.raises(AnalystError, match="role"):
+        store.add_user("eve", "admin")
+    raw = sqlite3.connect(tmp_path / "analyst.sqlite").execute("SELECT token_hash FROM users").fetchall()
+    assert {r[0] for r in raw} == {hash_token(token), hash_token(vic_token)}  # never the token itself
+    assert token not in (tmp_path / "analyst.sqlite").read_bytes().decode("latin-1")
+    store.remove_user("ann")
+    assert store.user_for_token(token) is None
+    with pytest.raises(AnalystError, match="no user"):
+        store.remove_user("ann")
+
+
+def test_audit_log_records_every_change_and_refuses_edits(store, tmp_path):
+    store.add_user("ann", "analyst", by="admin")
+    store.judge("n1", "d1", "relevant", user="ann", note="why")
+    store.clear("n1", "d1", user="ann")
+    wl = store.add_watchlist("radar", kind="search", query="radar", user="ann")
+    store.remove_watchlist(wl.id, user="ann")
+    entries = list(reversed(store.audit()))
+    assert [(e.user, e.action) for e in entries] == [
+        ("admin", "user.add"), ("ann", "judgement.set"), ("ann", "judgement.clear"), ("ann", "watchlist.add"),
+        ("ann", "watchlist.remove")]
+    assert entries[1].detail == {"state": "relevant", "note": "why"} and entries[1].subject == "n1 document d1"
+    db = sqlite3.connect(tmp_path / "analyst.sqlite")
+    for statement in ("UPDATE audit SET user = 'eve'", "DELETE FROM audit", "UPDATE judgements SET state = 'relevant'"):
+        with pytest.raises(sqlite3.IntegrityError, match="append-only|history"):
+            db.execute(statement)
+    assert len(store.audit()) == 5
+
+
+def test_export_import_round_trip_skips_duplicates_and_rejects_bad_lines(store, tmp_path):
+    store.judge("n1", "d1", "relevant", user="ann", note="日本語のメモ")
+    store.judge("n1", "d1", "shortlisted", user="bob")
+    store.judge("n1", "acme", "not_relevant", user="ann", target="organization")
+    store.clear("n1", "acme", user="ann", target="organization")
+    lines = list(store.export_jsonl())
+    assert len(lines) == 4 and json.loads(lines[0])["note"] == "日本語のメモ"
+
+    with AnalystStore(tmp_path / "other.sqlite") as other:
+        bad = ['{"need_id": "n1"}', "not json", json.dumps({**json.loads(lines[0]), "state": "maybe"}),
+               json.dumps({**json.loads(lines[0]), "at": "2026-01-01T00:00:00"})]
+        result = other.import_jsonl([lines[0], *bad, *lines[1:], ""])
+        assert result.added == 4 and result.skipped == 0
+        assert [r.split(":")[0] for r in result.rejected] == ["line 2", "line 3", "line 4", "line 5"]
+        assert "time zone" in result.rejected[3]
+        assert [j.model_dump(exclude={"id"}) for j in other.history()] == [
+            j.model_dump(exclude={"id"}) for j in store.history()]
+        assert other.feedback("n1") == store.feedback("n1") == (["d1"], [])
+        again = other.import_jsonl(lines)
+        assert (again.added, again.skipped) == (0, 4)
+
+
+def test_current_state_follows_the_time_of_the_judgement_not_the_import_order(store):
+    later = utcnow()
+    store.judge("n1", "d1", "shortlisted", user="ann", at=later)
+    old = store.history()[0].model_copy(update={"state": JudgementState.not_relevant, "at": later - timedelta(days=3)})
+    store.import_jsonl([old.model_dump_json(exclude={"id"})])
+    assert store.current("n1", "d1").state == JudgementState.shortlisted
+
+
+WRITER = """
+import sys
+from service.analyst import AnalystStore
+store = AnalystStore(sys.argv[1])
+i = 0
+while True:
+    row = store.judge("need-" + str(i % 7), "doc-" + str(i), "relevant" if i % 2 else "not_relevant", user="w", note="n" * (i % 50))
+    print(row.id, flush=True)  # acknowledged only after the commit returned
+    i += 1
+"""
+
+
+def test_kill_9_loses_no_committed_judgement(tmp_path):
+    path = tmp_path / "analyst.sqlite"
+    AnalystStore(path).close()  # schema first, so the writer starts writing at once
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen([sys.executable, "-c", WRITER, str(path)], stdout=subprocess.PIPE, text=True, env=env, cwd=ROOT)
+    acknowledged: list[int] = []
+    deadline = time.monotonic() + 60
+    try:
+        while len(acknowledged) < 150 and time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            if not line:
+                break
+            acknowledged.append(int(line))
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=10)
+    assert len(acknowledged) >= 150, "the writer did not get going"
+    with AnalystStore(path) as reopened:
+        stored = {j.id for j in reopened.history()}
+        audit = len(reopened.audit(limit=100_000))
+    assert set(acknowledged) <= stored, f"lost: {sorted(set(acknowledged) - stored)[:5]}"
+    assert audit >= len(acknowledged)  # each judgement's audit row is in the same transaction
+    assert sqlite3.connect(path).execute("PRAGMA integrity_check").fetchone() == ("ok",)
+
+
+def test_watchlist_baseline_news_and_report_section(store, library):
+    wl = add_watchlist(store, library, "RAM", user="ann", query="radar absorbing")
+    baseline = store.hits(wl.id)
+    assert baseline and all(h.baseline for h in baseline)
+    assert store.hits(wl.id, news_only=True) == []
+    with pytest.raises(AnalystError, match="not a date"):
+        add_watchlist(store, library, "bad", user="ann", query="radar", filters={"since": "yesterday"})
+    with pytest.raises(AnalystError, match="unknown watchlist filter"):
+        add_watchlist(store, library, "bad", user="ann", query="radar", filters={"colour": "red"})
+    with pytest.raises(AnalystError, match="needs a query"):
+        add_watchlist(store, library, "empty", user="ann")
+    org = add_watchlist(store, library, "QuantNav", user="ann", filters={"org": "QuantNav"})
+    assert org.kind == "organization" and store.hits(org.id)
+
+    # A new document that the search finds becomes news, once.
+    from tests.web.fakes import _doc
+
+    grown = MemoryLibrary([*library.docs.values(),
+                           _doc("startup", "rss", "new-ram", "New radar absorbing coating startup",
+                                "A startup sells radar absorbing coatings for ships.", "en", ["Coatco"],
+                                "2026-10-31", ["radar-absorbing-material"], new=True)])
+    fresh = refresh(store, grown, wl)
+    assert [h.title for h in fresh] == ["New radar absorbing coating startup"] and not fresh[0].baseline
+    assert refresh(store, grown, wl) == []
+
+    class Stub:  # only what attach_watchlist_news reads of a Report
+        rebuilt = False
+        since = utcnow() - timedelta(days=7)
+        until = utcnow()
+        watchlists: list = []
+
+    report = Stub()
+    attach_watchlist_news(report, grown, store)
+    news = {w.watchlist.name: [h.title for h in w.hits] for w in report.watchlists}
+    assert news == {"RAM": ["New radar absorbing coating startup"], "QuantNav": []}
+    attach_watchlist_news(report, grown, store, watchlists=["QuantNav"])
+    assert [w.watchlist.name for w in report.watchlists] == ["QuantNav"]
+
+
+def test_brief_lists_shortlisted_with_evidence_notes_and_a_bom_csv(store, library):
+    need = next(n for n in library.needs() if n.source == "atla")
+    matches = library.match(need.id).matches
+    org = library.match(need.id).organizations[0]
+    store.judge(need.id, matches[1].doc_id, "shortlisted", user="ann", note="会う価値あり")
+    store.judge(need.id, matches[0].doc_id, "relevant", user="ann")  # relevant is not shortlisted
+    store.judge(need.id, org.key, "shortlisted", user="bob", target="organization", note="supplier visit")
+    brief = build_brief(library, store, need.id)
+    assert [t.id for t in brief.technologies] == [matches[1].doc_id]
+    assert brief.technologies[0].doc_evidence and brief.technologies[0].score == pytest.approx(matches[1].score)
+    assert [o.name for o in brief.organizations] == [org.name]
+    data = brief_csv(brief)
+    assert data.startswith(b"\xef\xbb\xbf")
+    import csv, io
+
+    rows = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
+    assert [(r["type"], r["note"]) for r in rows] == [("organization", "supplier visit"), ("technology", "会う価値あり")]
+    assert rows[1]["need_title"] == need.title and rows[1]["judged_by"] == "ann"
+    store.judge(need.id, matches[1].doc_id, "shortlisted", user="ann", note='=HYPERLINK("http://evil","x")')
+    rows = list(csv.DictReader(io.StringIO(brief_csv(build_brief(library, store, need.id)).decode("utf-8-sig"))))
+    assert rows[1]["note"] == "'=HYPERLINK(\"http://evil\",\"x\")"  # text, not a formula

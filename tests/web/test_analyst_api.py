@@ -1,0 +1,273 @@
+"""The analyst loop over HTTP: roles on every write route, judging through the API and the need page's forms,
+watchlists and their Atom feeds, the brief, and the audit log. Real SQLite store, in-memory library."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from urllib.parse import quote
+
+import feedparser
+import pytest
+from fastapi.testclient import TestClient
+
+from domain.settings import WebSettings
+from scout.web.app import create_app
+from service.analyst import AnalystStore
+from tests.web.fakes import MemoryLibrary, _doc
+from tests.web.test_pages import _routes
+
+FORM = {"content-type": "application/x-www-form-urlencoded"}
+
+
+@pytest.fixture
+def store(tmp_path):
+    with AnalystStore(tmp_path / "analyst.sqlite") as s:
+        yield s
+
+
+@pytest.fixture
+def tokens(store):
+    return {"analyst": store.add_user("ann", "analyst")[1], "viewer": store.add_user("vic", "viewer")[1]}
+
+
+@pytest.fixture
+def app(library, store, tokens):
+    return create_app(library, WebSettings(token=None), store)
+
+
+@pytest.fixture
+def as_ann(app, tokens):
+    return TestClient(app, follow_redirects=False, headers={"Authorization": f"Bearer {tokens['analyst']}"})
+
+
+@pytest.fixture
+def need(library):
+    return next(n for n in library.needs() if n.source == "atla")
+
+
+def other_need(library, need):
+    return next(n for n in library.needs() if n.id != need.id)
+
+
+def _write_requests(need_id: str, doc_id: str, new_watchlist) -> dict[tuple[str, str], dict]:
+    """One valid request per write route, keyed by (method, route path); `new_watchlist()` makes one to remove."""
+    judgement = f"/api/needs/{need_id}/judgements"
+    return {
+        ("PUT", "/api/needs/{need_id}/judgements/{target}/{target_id:path}"):
+            {"url": f"{judgement}/document/{doc_id}", "json": {"state": "relevant", "note": "n"}},
+        ("DELETE", "/api/needs/{need_id}/judgements/{target}/{target_id:path}"):
+            {"url": f"{judgement}/document/{doc_id}"},  # undoes the PUT above
+        ("POST", "/api/watchlists"): {"url": "/api/watchlists", "json": {"name": "w", "query": "radar"}},
+        ("DELETE", "/api/watchlists/{watchlist_id}"): {"url": f"/api/watchlists/{new_watchlist()}"},
+        ("POST", "/needs/{need_id}/judge"):
+            {"url": f"/needs/{need_id}/judge", "content": f"target_id={doc_id}&state=shortlisted", "headers": FORM},
+        ("POST", "/watchlists"): {"url": "/watchlists", "content": "q=radar&name=x", "headers": FORM},
+        ("POST", "/watchlists/{watchlist_id}/remove"): {"url": f"/watchlists/{new_watchlist()}/remove", "headers": FORM},
+    }
+
+
+@pytest.mark.parametrize("who", ["nobody", "wrong", "viewer", "analyst"])
+def test_every_write_route_needs_an_analyst(app, library, store, tokens, need, who):
+    match = library.match(need.id)
+    writes = {(m, r.path) for r in _routes(app.routes) for m in getattr(r, "methods", ()) or ()
+              if m not in ("GET", "HEAD")}
+    requests = _write_requests(need.id, match.matches[0].doc_id,
+                               lambda: store.add_watchlist("to remove", kind="search", query="radar", user="t").id)
+    assert writes == set(requests), "every write route has a request here"
+    headers = {"nobody": {}, "wrong": {"Authorization": "Bearer scout_nope"},
+               "viewer": {"Authorization": f"Bearer {tokens['viewer']}"},
+               "analyst": {"Authorization": f"Bearer {tokens['analyst']}"}}[who]
+    client = TestClient(app, follow_redirects=False)
+    before = len(store.audit(1000))
+    for (method, path), spec in requests.items():
+        response = client.request(method, spec["url"], json=spec.get("json"), content=spec.get("content"),
+                                  headers={**spec.get("headers", {}), **headers})
+        expected = {"nobody": 401, "wrong": 401, "viewer": 403}.get(who)
+        if expected:
+            assert response.status_code == expected, (method, path, response.text)
+        else:
+            assert response.status_code in (200, 201, 303), (method, path, response.text)
+    written = [e for e in store.audit(1000)[: len(store.audit(1000)) - before] if e.user != "t"]
+    if who == "analyst":  # one audit row per write, each naming the user behind the token
+        assert len(written) == len(requests) and {e.user for e in written} == {"ann"}
+    else:
+        assert written == []
+
+
+def test_viewer_reads_but_gets_a_clear_403(app, tokens, need):
+    viewer = TestClient(app, headers={"Authorization": f"Bearer {tokens['viewer']}"})
+    assert viewer.get("/api/me").json() == {"name": "vic", "role": "viewer", "created_at": viewer.get("/api/me").json()["created_at"]}
+    assert viewer.get(f"/needs/{need.id}").status_code == 200
+    assert "judge-buttons" not in viewer.get(f"/needs/{need.id}").text  # no buttons a viewer cannot use
+    response = viewer.put(f"/api/needs/{need.id}/judgements/document/x", json={"state": "relevant"})
+    assert response.status_code == 403 and "viewer" in response.json()["detail"]
+    page = viewer.post(f"/needs/{need.id}/judge", content="target_id=x&state=relevant", headers=FORM)
+    assert page.status_code == 403 and "analyst role" in page.text and "Traceback" not in page.text
+
+
+def test_judge_change_undo_through_the_api(as_ann, library, need, store):
+    doc = library.match(need.id).matches[2].doc_id
+    url = f"/api/needs/{need.id}/judgements/document/{doc}"
+    first = as_ann.put(url, json={"state": "relevant", "note": "good fit"})
+    assert first.status_code == 200 and first.json()["user"] == "ann" and first.json()["state"] == "relevant"
+    assert as_ann.put(url, json={"state": "shortlisted"}).json()["state"] == "shortlisted"
+    current = as_ann.get(f"/api/needs/{need.id}/judgements").json()
+    assert [(j["target_id"], j["state"]) for j in current] == [(doc, "shortlisted")]
+    undone = as_ann.delete(url).json()
+    assert undone["cleared"] is True and undone["judgement"]["state"] == "cleared"
+    assert as_ann.delete(url).json() == {"cleared": False, "judgement": None}
+    assert as_ann.get(f"/api/needs/{need.id}/judgements").json() == []
+    history = as_ann.get(f"/api/needs/{need.id}/judgements/history").json()
+    assert [h["state"] for h in history] == ["relevant", "shortlisted", "cleared"]
+    assert store.feedback(need.id) == ([], [])
+    audit = as_ann.get("/api/audit", params={"user": "ann"}).json()
+    assert [a["action"] for a in audit] == ["judgement.clear", "judgement.set", "judgement.set"]
+    page = as_ann.get("/audit", params={"user": "ann"}).text
+    assert page.count('<tr class="audit-entry">') == 3 and "note: good fit" in page
+    as_ann.put(f"/api/needs/{other_need(library, need).id}/judgements/document/{doc}", json={"state": "relevant"})
+    assert len(as_ann.get("/api/audit", params={"need": need.id}).json()) == 3
+    page = as_ann.get("/audit", params={"need": need.id}).text
+    assert page.count('<tr class="audit-entry">') == 3 and need.title in page
+
+
+def test_bad_judgements_are_refused(as_ann, need, payload_doc):
+    base = f"/api/needs/{need.id}/judgements"
+    assert as_ann.put(f"{base}/document/nope", json={"state": "relevant"}).status_code == 404
+    assert as_ann.put(f"/api/needs/nope/judgements/document/{payload_doc.id}", json={"state": "relevant"}).status_code == 404
+    assert as_ann.put(f"/api/needs/{payload_doc.id}/judgements/document/{payload_doc.id}", json={"state": "relevant"}).status_code == 404
+    assert as_ann.put(f"{base}/document/{payload_doc.id}", json={"state": "maybe"}).status_code == 422
+    assert as_ann.put(f"{base}/person/{payload_doc.id}", json={"state": "relevant"}).status_code == 404
+    assert as_ann.put(f"{base}/organization/Nobody", json={"state": "relevant"}).status_code == 404
+    assert as_ann.post(f"/needs/{need.id}/judge", content="state=relevant", headers=FORM).status_code == 400
+    assert as_ann.post(f"/needs/{need.id}/judge", json={"target_id": "x"}).status_code == 415
+
+
+def test_need_page_pins_shortlisted_hides_not_relevant_and_toggles(as_ann, library, need):
+    matches = library.match(need.id).matches
+    org = library.match(need.id).organizations[-1]
+    post = lambda target_id, state, target="document": as_ann.post(  # noqa: E731
+        f"/needs/{need.id}/judge", content=f"target={target}&target_id={quote(target_id)}&state={state}&note=why+{state}",
+        headers=FORM)
+    response = post(matches[3].doc_id, "shortlisted")
+    assert response.status_code == 303 and response.headers["location"] == f"/needs/{need.id}#m-{matches[3].doc_id}"
+    post(matches[0].doc_id, "not_relevant")
+    post(org.key, "shortlisted", "organization")
+    html = as_ann.get(f"/needs/{need.id}").text
+    order = re.findall(r'<li class="match" data-doc-id="([^"]+)"', html)
+    assert order[0] == matches[3].doc_id and order[1:] == [m.doc_id for m in matches if m.doc_id != matches[3].doc_id]
+    hidden = re.findall(r'<li class="match" data-doc-id="([^"]+)" id="[^"]+" data-state="not_relevant" hidden>', html)
+    assert hidden == [matches[0].doc_id]
+    assert "Show not relevant (<span class=\"rejected-count\">1</span>)" in html
+    assert "why shortlisted" in html
+    assert re.findall(r'<tr class="org-row" id="o-[^"]+" data-org-key="([^"]+)"', html)[0] == org.key
+    shown = as_ann.get(f"/needs/{need.id}", params={"rejected": "show"}).text
+    assert not re.findall(r'data-state="not_relevant" hidden', shown) and "Hide not relevant" in shown
+    as_json = as_ann.post(f"/needs/{need.id}/judge", content=f"target_id={matches[0].doc_id}&state=cleared",
+                          headers={**FORM, "Accept": "application/json"}).json()
+    assert as_json == {"target": "document", "target_id": matches[0].doc_id, "state": None, "note": "", "user": "ann",
+                       "changed": True}
+    assert "data-state=\"not_relevant\"" not in as_ann.get(f"/needs/{need.id}").text
+
+
+def test_watchlists_feeds_and_their_news(library, store, tokens):
+    library = MemoryLibrary(list(library.docs.values()))  # grows below
+    app = create_app(library, WebSettings(token=None), store)
+    ann = TestClient(app, follow_redirects=False, headers={"Authorization": f"Bearer {tokens['analyst']}"})
+    created = ann.post("/api/watchlists", json={"name": "RAM", "query": "radar absorbing", "kind": "startup"})
+    assert created.status_code == 201 and created.json()["kind"] == "search"
+    wl = created.json()["id"]
+    assert ann.post("/api/watchlists", json={"name": "bad", "query": "x", "since": "soon"}).status_code == 400
+    org = ann.post("/watchlists", content="name=&org=QuantNav", headers=FORM)
+    assert org.status_code == 303
+    assert [w["kind"] for w in ann.get("/api/watchlists").json()] == ["search", "organization"]
+
+    feed_url = f"/feeds/watchlists/{wl}.atom"
+    assert TestClient(app).get(feed_url).status_code == 401  # token-protected like every route
+    first = ann.get(feed_url)
+    assert first.headers["content-type"].startswith("application/atom+xml")
+    parsed = feedparser.parse(first.content)
+    assert not parsed.bozo, parsed.get("bozo_exception")
+    baseline = [e.title for e in parsed.entries]
+    assert baseline and parsed.feed.title == "dualscout watchlist: RAM"
+    assert all(e.link.startswith("http://testserver/documents/") for e in parsed.entries)
+
+    library.add(_doc("startup", "rss", "ram-2", "Radar absorbing tiles from a new startup",
+                     "Radar absorbing tiles for drones, made by a startup.", "en", ["TileCo"], "2026-10-31",
+                     ["radar-absorbing-material"], new=True))
+    # feed readers cannot set headers: ?token= works on a feed and answers directly, no redirect
+    again = TestClient(app, follow_redirects=False).get(feed_url, params={"token": tokens["viewer"]})
+    assert again.status_code == 200
+    entries = feedparser.parse(again.content).entries
+    assert entries[0].title == "Radar absorbing tiles from a new startup"
+    assert sorted(e.title for e in entries[1:]) == sorted(baseline)
+    news = ann.get(f"/api/watchlists/{wl}/hits", params={"news_only": True}).json()
+    assert [h["title"] for h in news] == ["Radar absorbing tiles from a new startup"]
+    page = ann.get("/watchlists").text
+    assert "Radar absorbing tiles from a new startup" in page and f'href="{feed_url}"' in page
+
+    assert ann.delete(f"/api/watchlists/{wl}").status_code == 200
+    assert ann.get(feed_url).status_code == 404
+    assert ann.delete(f"/api/watchlists/{wl}").status_code == 404
+    assert [a["action"] for a in ann.get("/api/audit").json()][:1] == ["watchlist.remove"]
+
+
+def test_brief_page_and_csv(as_ann, library, need):
+    doc = library.match(need.id).matches[1]
+    as_ann.put(f"/api/needs/{need.id}/judgements/document/{doc.doc_id}", json={"state": "shortlisted", "note": "要面談"})
+    page = as_ann.get(f"/needs/{need.id}/brief")
+    assert page.status_code == 200 and "要面談" in page.text and doc.title in page.text
+    assert '<link rel="stylesheet" href="/static/brief.css">' in page.text
+    assert "@page { size: A4" in as_ann.get("/static/brief.css").text
+    data = as_ann.get(f"/needs/{need.id}/brief.csv")
+    assert data.headers["content-type"].startswith("text/csv") and "attachment" in data.headers["content-disposition"]
+    assert data.content.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.DictReader(io.StringIO(data.content.decode("utf-8-sig"))))
+    assert [(r["id"], r["note"]) for r in rows] == [(doc.doc_id, "要面談")]
+    assert as_ann.get("/needs/nope/brief").status_code == 404
+
+
+def test_open_loopback_mode_and_the_shared_token_still_work(library, store, need):
+    doc = library.match(need.id).matches[0].doc_id
+    open_app = TestClient(create_app(library, WebSettings(token=None), store))  # no users, no token
+    assert open_app.get("/api/me").json()["name"] == "local"
+    assert open_app.put(f"/api/needs/{need.id}/judgements/document/{doc}", json={"state": "relevant"}).json()["user"] == "local"
+    shared = create_app(library, WebSettings(token="shared-secret"), store)
+    assert TestClient(shared).get("/api/me").status_code == 401
+    as_token = TestClient(shared, headers={"Authorization": "Bearer shared-secret"})
+    assert as_token.get("/api/me").json()["role"] == "analyst"
+    assert as_token.delete(f"/api/needs/{need.id}/judgements/document/{doc}").json()["cleared"] is True
+    store.add_user("ann", "analyst")
+    assert TestClient(create_app(library, WebSettings(token=None), store)).get("/api/me").status_code == 401
+
+
+def test_writes_from_another_site_are_refused(app, tokens, need):
+    client = TestClient(app, headers={"Authorization": f"Bearer {tokens['analyst']}"})
+    evil = client.post("/watchlists", content="q=radar", headers={**FORM, "Origin": "https://evil.example"})
+    assert evil.status_code == 403
+    same = client.post("/watchlists", content="q=radar", headers={**FORM, "Origin": "http://testserver"},
+                       follow_redirects=False)
+    assert same.status_code == 303
+    cross = client.post("/watchlists", content="q=radar", headers={**FORM, "Origin": "null", "Sec-Fetch-Site": "cross-site"})
+    assert cross.status_code == 403
+    own_form = client.post("/watchlists", content="q=radar", follow_redirects=False,
+                           headers={**FORM, "Origin": "null", "Sec-Fetch-Site": "same-origin"})
+    assert own_form.status_code == 303  # our no-referrer policy makes a browser's own form post say Origin: null
+
+
+def test_the_organization_page_judges_need_by_need(as_ann, library, need):
+    org = library.match(need.id).organizations[0]
+    page = as_ann.get(f"/orgs/{quote(org.name)}").text
+    assert f'<tr class="org-need" data-need-id="{need.id}" data-state="">' in page
+    response = as_ann.post(f"/needs/{need.id}/judge", headers=FORM,
+                           content=f"target=organization&target_id={quote(org.key)}&state=shortlisted&note=visit"
+                                   f"&back={quote('/orgs/' + org.name)}")
+    assert response.status_code == 303 and response.headers["location"] == "/orgs/" + quote(org.name)
+    assert f'<tr class="org-need" data-need-id="{need.id}" data-state="shortlisted">' in as_ann.get(f"/orgs/{quote(org.name)}").text
+    need_page = as_ann.get(f"/needs/{need.id}").text
+    assert f'data-org-key="{org.key}" data-state="shortlisted"' in need_page
+    for elsewhere in ("//evil.example/x", "https://evil.example/", "/\\\\evil.example"):
+        sent = as_ann.post(f"/needs/{need.id}/judge", headers=FORM,
+                           content=f"target=organization&target_id={quote(org.key)}&state=relevant&back={quote(elsewhere)}")
+        assert sent.headers["location"].startswith(f"/needs/{need.id}#"), elsewhere  # never off-site

@@ -37,6 +37,7 @@ class Tally:
     def __init__(self) -> None:
         self.rows: dict[str, list[int]] = {}
         self.notes: list[str] = []
+        self.info: list[str] = []
 
     def add(self, fault: str, survived: bool, note: str = "") -> None:
         row = self.rows.setdefault(fault, [0, 0])
@@ -85,6 +86,7 @@ def kills(tally: Tally, n: int, rng: random.Random) -> None:
     from tests.flows.helpers import INGEST, demo_documents, write_batches
 
     docs = demo_documents(120)
+    landed = 0
     for i in range(n):
         home = Path(tempfile.mkdtemp(prefix="dualscout-kill-"))
         try:
@@ -92,6 +94,7 @@ def kills(tally: Tally, n: int, rng: random.Random) -> None:
             proc = subprocess.Popen(INGEST, env=_env(home), cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             time.sleep(rng.uniform(2.0, 12.0))  # import, model-free enrich, upserts: anywhere in there
             killed = proc.poll() is None
+            landed += killed
             proc.send_signal(signal.SIGKILL)
             proc.wait()
             rerun = subprocess.run(INGEST, env=_env(home), cwd=ROOT, capture_output=True, text=True, timeout=600)
@@ -101,6 +104,7 @@ def kills(tally: Tally, n: int, rng: random.Random) -> None:
                       f"run {i}: killed={killed}, rc={rerun.returncode}, {len(stored)}/{len(docs)} stored")
         finally:
             shutil.rmtree(home, ignore_errors=True)
+    tally.info.append(f"kill -9 landed while the ingest was running in {landed} of {n} runs")
 
 
 def disk_full(tally: Tally) -> None:
@@ -206,6 +210,8 @@ def main() -> None:
     total_ok = sum(r[0] for r in tally.rows.values())
     total = sum(sum(r) for r in tally.rows.values())
     print(f"{'all':<{width}}  {total:>5}  {total_ok:>8}  {total - total_ok:>4}   ({time.monotonic() - started:.0f} s)")
+    for line in tally.info:
+        print(" ", line)
     for note in tally.notes[:20]:
         print("  lost:", " ".join(note.split())[:400])
     print(json.dumps({k: {"tried": sum(v), "survived": v[0], "lost": v[1]} for k, v in tally.rows.items()}))

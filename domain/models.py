@@ -112,6 +112,8 @@ class SourceSpec(BaseModel):
     spider: str
     args: dict[str, str] = Field(default_factory=dict)
     label: str | None = None
+    # An optional source (e.g. KAKEN without an app id) that cannot run is skipped with a warning, not failed.
+    optional: bool = False
 
     @property
     def name(self) -> str:
@@ -191,6 +193,19 @@ class Evidence(BaseModel):
     text: str
 
 
+class Version(BaseModel):
+    """One document of a technology shown as one result (Phase I and Phase II of one award, one announcement
+    under two URLs): grouped at query time, each still stored as its own document."""
+
+    doc_id: str
+    title: str
+    label: str  # "Phase II 2019"; without a phase, the source and year
+    url: str = ""
+    source: str = ""
+    published: datetime | None = None
+    score: float | None = None
+
+
 class Match(BaseModel):
     need_id: str
     doc_id: str
@@ -208,6 +223,7 @@ class Match(BaseModel):
     organizations: list[str] = Field(default_factory=list)
     published: datetime | None = None
     is_new: bool = False
+    versions: list[Version] = Field(default_factory=list)  # this result's documents, oldest first, when several
 
 
 class OrgMatch(BaseModel):
@@ -215,7 +231,11 @@ class OrgMatch(BaseModel):
     name: str
     score: float
     doc_ids: list[str] = Field(default_factory=list)
-    known_supplier: bool = False
+    known_supplier: bool = False  # on the known-suppliers list, or holds a defense award in the index
+    # company | university | research institute | government | organization (the name and records do not say)
+    org_type: str = "organization"
+    issuer: bool = False  # publishes needs (防衛装備庁, AFRL): never a new entrant
+    new_entrant: bool = False  # a company with no defense award or contract in the index and not on the list
 
 
 class SearchFilters(BaseModel):
@@ -241,6 +261,7 @@ class SearchHit(BaseModel):
     concepts: list[str] = Field(default_factory=list)
     published: datetime | None = None
     evidence: Evidence | None = None
+    versions: list[Version] = Field(default_factory=list)  # as Match.versions
 
 
 class NeedMatches(BaseModel):
@@ -258,5 +279,6 @@ class IngestStats(BaseModel):
     updated: int = 0
     unchanged: int = 0
     rejected: int = 0
+    duplicates: int = 0  # new ids whose content is already indexed under another id (recorded, not indexed)
     passages_embedded: int = 0
     quarantined: str | None = None  # why the batch was moved to inbox/quarantine/ instead of being ingested

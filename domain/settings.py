@@ -118,6 +118,8 @@ class NlpSettings(_Settings):
     """Technology taxonomy YAML; empty: the bundled nlp/taxonomy.yaml."""
     translate: bool = True
     """Add English renderings of Japanese terms (taxonomy + JMdict) for cross-lingual matching."""
+    ja_vectors: Literal["rendering", "text"] = "rendering"
+    """A Japanese passage's dense vector: `rendering` embeds its English rendering (an English-only model reads Japanese script as noise); `text` embeds the Japanese itself (a multilingual model)."""
     cache: bool = True
     """Cache embeddings by (model, passage hash), so unchanged text is never embedded twice."""
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact
 
@@ -38,6 +40,9 @@ def crawl_summary_markdown(results: list[CrawlStats]) -> str:
 
 @flow(name="crawl")
 def crawl(sources: list[SourceSpec], run_id: str = "") -> list[CrawlStats]:
+    # The ledger keys crawl figures by (run, source): a crawl run on its own (`scout run crawl`, a schedule)
+    # gets its own run id, or every such run would overwrite the previous one's figures.
+    run_id = run_id or uuid.uuid4().hex
     results = [crawl_source(source, run_id) for source in sources]
     create_markdown_artifact(crawl_summary_markdown(results), key="crawl-summary", description="Crawl summary")
     return results

@@ -58,9 +58,21 @@ def ingest_documents(docs: Sequence[Document], enricher, index, *, batch: str = 
     # one lookup for the whole batch (it may cross a process boundary: see index.backends.remote)
     stored_docs = {doc_id: Document.model_validate(payload["document"])
                    for doc_id, payload in index.get_many(list(latest), ["document"]).items()}
+    duplicates: list[Reject] = []
+    # The same announcement crawled from two URLs (or a feed read from another base URL) gets another id: a new
+    # id whose content is already indexed is recorded as a duplicate of the stored one, not indexed twice.
+    owners = index.content_hash_owners([d.content_hash for d in latest.values()
+                                        if d.id not in stored_docs and d.content_hash])
     for doc in latest.values():
         stored = stored_docs.get(doc.id)
         if stored is None:
+            original = owners.get(doc.content_hash) if doc.content_hash else None
+            if original is not None and original != doc.id:
+                duplicates.append(Reject(source=doc.source, url=doc.url, stage="index", reason="duplicate content",
+                                         detail=f"same title and text as document {original}"))
+                continue
+            if doc.content_hash:
+                owners[doc.content_hash] = doc.id  # a second copy later in this batch is a duplicate too
             is_new[doc.id] = True
             changed.append(doc)
         elif stored.content_hash != doc.content_hash:
@@ -70,6 +82,8 @@ def ingest_documents(docs: Sequence[Document], enricher, index, *, batch: str = 
             stats.unchanged += 1
     enriched, rejects = _enrich(enricher, changed) if changed else ([], [])
     stats.rejected = len(rejects)
+    stats.duplicates = len(duplicates)
+    rejects = [*duplicates, *rejects]
     stats.new = sum(1 for e in enriched if is_new[e.document.id])
     stats.updated = len(enriched) - stats.new
     stats.passages_embedded = sum(len(e.analysis.passages) for e in enriched)

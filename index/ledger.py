@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 from bisect import bisect_right
 import sqlite3
-import unicodedata
 import uuid
 from collections import defaultdict
 from contextlib import contextmanager
@@ -25,8 +24,9 @@ from typing import Iterable, Iterator, Mapping
 
 from domain.files import private_file
 from domain.models import CrawlStats, Match, utcnow
+from nlp.orgs import normalize_org
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: organizations keyed by nlp.orgs.normalize_org (legal forms stripped)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -77,8 +77,9 @@ def _dt(text: str) -> datetime:
 
 
 def organization_key(name: str) -> str:
-    """A display name's identity: NFKC, case-folded, single-spaced."""
-    return " ".join(unicodedata.normalize("NFKC", name).casefold().split())
+    """An organization's identity: the one key of `nlp.orgs.normalize_org` (index, ranker, pages and ledger agree,
+    so "Acme Inc." and "ACME, INC." are one organization everywhere)."""
+    return normalize_org(name)
 
 
 @dataclass(frozen=True)
@@ -126,7 +127,23 @@ class Ledger:
         self._timeout = timeout
         with self._connect() as db:
             db.executescript(_SCHEMA)
-            db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+            db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', '1')")
+        self._migrate()
+
+    def _migrate(self) -> None:
+        with self._transaction() as db:
+            version = int(db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0])
+            if version < 2:  # re-key organizations by normalize_org; one organization keeps its first sighting
+                rows = db.execute("SELECT key, name, first_seen, first_run FROM organizations").fetchall()
+                first: dict[str, tuple[str, str, str]] = {}
+                for row in rows:
+                    key = organization_key(row["name"])
+                    if key and (key not in first or row["first_seen"] < first[key][1]):
+                        first[key] = (row["name"], row["first_seen"], row["first_run"])
+                db.execute("DELETE FROM organizations")
+                db.executemany("INSERT INTO organizations VALUES (?,?,?,?)",
+                               [(k, *v) for k, v in first.items()])
+            db.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:

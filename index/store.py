@@ -269,6 +269,10 @@ class Index:
             if offset is None:
                 return
 
+    def scan(self, where: Where, *, payload: bool | Sequence[str] = True) -> Iterator[Hit]:
+        """Every point matching `where` (payload only), for the service layer: the backend stays behind `Index`."""
+        return self._scan(where, payload=payload)
+
     def passages(self, doc_id: str, *, vectors: bool = False) -> list[Hit]:
         where = Where((Cond("doc_id", value=doc_id), Cond("point", value=PASSAGE_POINT)))
         return sorted(self._scan(where, vectors=vectors), key=lambda h: h.payload["passage_index"])
@@ -325,6 +329,18 @@ class Index:
             where = where.and_(Cond("kind", value=str(DocKind(kind))))
         for h in self._scan(where, payload=["document"]):
             yield Document.model_validate(h.payload["document"])
+
+    def content_hash_owners(self, hashes: Sequence[str]) -> dict[str, str]:
+        """content hash -> id of a stored document with that content (the oldest id when several share it)."""
+        if not hashes:
+            return {}
+        where = Where((Cond("point", value=DOC_POINT), Cond("content_hash", any=tuple(sorted(set(hashes))))))
+        owners: dict[str, str] = {}
+        for h in self._scan(where, payload=["doc_id", "content_hash"]):
+            chash, doc_id = h.payload.get("content_hash"), h.payload["doc_id"]
+            if chash and (chash not in owners or doc_id < owners[chash]):
+                owners[chash] = doc_id
+        return owners
 
     def document_points(self, filters: SearchFilters | None = None,
                         payload: Sequence[str] = ("document",)) -> Iterator[Hit]:

@@ -7,29 +7,14 @@ compared by normalized organization key, so "Lockheed Martin Corp." matches "LOC
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from pathlib import Path
 from typing import Iterable
 
 import yaml
 
+from nlp.orgs import normalize_org
+
 BUNDLED_SUPPLIERS = Path(__file__).with_name("known_suppliers.yaml")
-
-try:  # the nlp stage's normalizer, so that keys agree with Analysis.organizations
-    from nlp.orgs import normalize_org
-except ImportError:  # pragma: no cover - until nlp/orgs.py lands; same rules, fewer legal forms
-    _JA_LEGAL = re.compile(r"株式会社|有限会社|合同会社|国立研究開発法人|国立大学法人|学校法人|\((?:株|有)\)")
-    _EN_LEGAL = re.compile(r"(?:[\s,]+(?:inc|incorporated|corp|corporation|co|company|ltd|limited|llc|plc|gmbh)\.?)+\s*$",
-                           re.IGNORECASE)
-
-    def normalize_org(name: str) -> str:
-        text = _JA_LEGAL.sub(" ", unicodedata.normalize("NFKC", name).strip())
-        text = re.sub(r"^\s*the\s+", "", text, flags=re.IGNORECASE)
-        previous = None
-        while previous != text:
-            previous, text = text, _EN_LEGAL.sub("", text.strip(" ,."))
-        return re.sub(r"[\W_]+", "", text.casefold())
 
 
 class KnownSuppliers:

@@ -12,7 +12,7 @@ from datetime import datetime
 from domain.models import Document, Match, OrgMatch, utcnow
 from service.analyst import AnalystStore, Judgement, JudgementState
 from service.library import Library
-from service.report.render import spreadsheet_cell
+from service.csv_cells import BOM, csv_cell
 
 RANKED = 200  # matches searched for the shortlisted ones' evidence
 CSV_COLUMNS = ["need_id", "need_title", "type", "name", "organizations", "score", "evidence_need", "evidence_document",
@@ -92,11 +92,11 @@ def brief_csv(brief: Brief) -> bytes:
     writer = csv.writer(buf, lineterminator="\r\n")
     writer.writerow(CSV_COLUMNS)
     for item in [*brief.organizations, *brief.technologies]:
-        writer.writerow([spreadsheet_cell(v) for v in (
+        writer.writerow([csv_cell(v) for v in (
             brief.need.id, brief.need.title, item.kind, item.name,
             "; ".join(item.organizations if item.kind == "technology" else item.documents),
             "" if item.score is None else f"{item.score:.3f}", item.need_evidence, item.doc_evidence,
             item.judgement.note, item.judgement.user, item.judgement.at.isoformat(timespec="seconds"), item.url,
             item.id,
         )])
-    return ("\ufeff" + buf.getvalue()).encode("utf-8")
+    return (BOM + buf.getvalue()).encode("utf-8")

@@ -8,16 +8,25 @@ from collections import Counter
 from pathlib import Path
 from typing import Iterable, Iterator
 
+from index.backends.base import Cond, Where
+from index.organizations import alias_classes, organization_status
+from index.grouping import Member, cosine_lookup, group_members, mean_vectors, versions_of
 from index.rank import Ranker
-from index.store import Index
+from index.store import DOC_POINT, Index, filters_to_where
 from nlp.orgs import normalize_org
 from nlp.passages import analysed_text
 from nlp.pipeline import Enricher, clean_control
-from service.library import OrgProfile, SearchResult
+from service.evidence import focus
+from service.library import OrgProfile, SearchResult, SupplierEvidence
 from domain.models import Document, DocKind, Evidence, Match, NeedMatches, OrgMatch, SearchFilters, SearchHit
 from domain.settings import IndexSettings, NlpSettings
 
 FACETS = ("kind", "source", "language", "concept", "area", "year")
+# Search facets count the query's hits: its best FACET_HITS results (a result grouping several versions counts
+# once), not the whole corpus.
+FACET_HITS = 100
+_FACET_FIELDS = {"kind": "kind", "source": "source", "language": "language", "concept": "concepts",
+                 "area": "areas", "year": "year"}
 
 
 def _analysed(doc: Document | dict) -> str:
@@ -40,6 +49,27 @@ def _as_written(evidence: Evidence | None, analysed: str | None) -> Evidence | N
     return evidence.model_copy(update={"text": source})
 
 
+def _newest_years_first(facets: dict[str, dict[str, int]]) -> dict[str, dict[str, int]]:
+    years = facets.pop("year", {})
+    if years:  # newest year first, like the result list
+        facets["year"] = dict(sorted(years.items(), reverse=True))
+    return facets
+
+
+def _count_facets(payloads: list[dict]) -> dict[str, dict[str, int]]:
+    """Facet counts over some documents' payloads, most frequent value first."""
+    out: dict[str, dict[str, int]] = {}
+    for facet, field in _FACET_FIELDS.items():
+        counts: Counter = Counter()
+        for payload in payloads:
+            value = payload.get(field)
+            for v in (value if isinstance(value, list) else [value]):
+                if v not in (None, ""):
+                    counts[str(v)] += 1
+        out[facet] = dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+    return _newest_years_first(out)
+
+
 def _hit(doc: Document, payload: dict | None = None) -> SearchHit:
     payload = payload or {}
     return SearchHit(doc_id=doc.id, score=0.0, title=doc.title, url=doc.url, kind=doc.kind, source=doc.source,
@@ -56,21 +86,24 @@ class IndexLibrary:
         self.index = index
         self.enricher = enricher
         self.ranker = ranker or Ranker(index, enricher)
+        self._org_cache: dict = {}  # aliases, issuers, statuses: valid while the document count stays
+        self._org_cache_count = -1
 
     # -- Library -------------------------------------------------------------------------------------
     def search(self, query: str, filters: SearchFilters | None = None, limit: int = 20) -> SearchResult:
         filters = filters or SearchFilters()
-        if query.strip():
-            hits = self.ranker.search(query, filters, limit)
-            texts = self._analysed_texts([h.doc_id for h in hits])
-            hits = [h.model_copy(update={"evidence": _as_written(h.evidence, texts.get(h.doc_id))}) for h in hits]
-        else:  # browsing by filters alone (concept and organization links on the pages)
+        if not query.strip():  # browsing by filters alone (concept and organization links on the pages)
             hits = [_hit(d, p) for d, p in self._browse(filters, limit)]
-        facets = self.index.facets(filters, keys=FACETS)
-        years = facets.pop("year", {})
-        if years:  # newest year first, like the result list
-            facets["year"] = dict(sorted(years.items(), reverse=True))
-        return SearchResult(query=query, hits=hits, facets=facets)
+            facets = self.index.facets(filters, keys=FACETS)
+            return SearchResult(query=query, hits=hits, facets=_newest_years_first(facets))
+        hits = self.ranker.search(query, filters, max(limit, FACET_HITS))
+        payloads = self.index.get_many([h.doc_id for h in hits], ["document", *_FACET_FIELDS.values()])
+        texts = {d: _analysed(p["document"]) for d, p in payloads.items() if p.get("document")}
+        hits = self._grouped(hits, texts)
+        facets = _count_facets([payloads.get(h.doc_id, {}) for h in hits])
+        shown = [h.model_copy(update={"evidence": focus(_as_written(h.evidence, texts.get(h.doc_id)), query,
+                                                        title=h.title)}) for h in hits[:limit]]
+        return SearchResult(query=query, hits=shown, facets=facets, facet_hits=len(hits))
 
     def needs(self) -> list[Document]:
         return sorted(self.index.documents(kind=DocKind.need), key=lambda d: (d.source, d.title))
@@ -81,31 +114,106 @@ class IndexLibrary:
         doc = self.index.get(need_id)
         if doc is None or doc.kind != DocKind.need:
             raise KeyError(f"unknown need id {need_id!r}")
-        result = self.ranker.match(need_id, limit=limit)
+        # Versions of one technology fold into one result: ask for more, so that `limit` results remain.
+        result = self.ranker.match(need_id, limit=2 * limit + 10)
         need_text = _analysed(result.need)
         texts = self._analysed_texts([m.doc_id for m in result.matches])
-        for m in result.matches:
-            m.need_evidence = _as_written(m.need_evidence, need_text)
-            m.doc_evidence = _as_written(m.doc_evidence, texts.get(m.doc_id))
+        matches = self._grouped(result.matches, texts)[:limit]
+        for rank, m in enumerate(matches, start=1):
+            m.rank = rank
+            m.need_evidence = focus(_as_written(m.need_evidence, need_text), m.title, result.need.title,
+                                    title=result.need.title)
+            m.doc_evidence = focus(_as_written(m.doc_evidence, texts.get(m.doc_id)), result.need.title,
+                                   result.need.text, title=m.title)
+        result.matches = matches
+        # one technology counts once for its firm; one firm under its Japanese and English names is one row
+        result.organizations = self._merge_aliases(self.ranker.organizations(matches), matches)
+        for org in result.organizations:
+            status, _, _ = self._org_status(org.name, org.key)
+            org.known_supplier, org.org_type = status.known_supplier, str(status.org_type)
+            org.issuer, org.new_entrant = status.issuer, status.new_entrant
         return result
+
+    # -- organizations -------------------------------------------------------------------------------
+    def _merge_aliases(self, orgs: list[OrgMatch], matches: list[Match]) -> list[OrgMatch]:
+        """Organizations that records show to be one (株式会社X (X Inc.)) become one row: the most frequent
+        key leads, documents are united, the score is recomputed over them like the ranker's."""
+        aliases = self._org_state()["aliases"]
+        groups: dict[str, list[OrgMatch]] = {}
+        for org in orgs:
+            groups.setdefault(min(aliases.get(org.key, {org.key})), []).append(org)
+        if all(len(g) == 1 for g in groups.values()):
+            return orgs
+        score_of = {m.doc_id: m.score for m in matches}
+        out = []
+        for group in groups.values():
+            lead = max(group, key=lambda o: (len(o.doc_ids), o.score))
+            doc_ids = list(dict.fromkeys(d for o in group for d in o.doc_ids))
+            doc_ids.sort(key=lambda d: -score_of.get(d, 0.0))
+            score = sum(score_of.get(d, 0.0) * self.ranker.weights.org_decay ** i for i, d in enumerate(doc_ids))
+            out.append(lead.model_copy(update={"doc_ids": doc_ids, "score": score,
+                                               "known_supplier": any(o.known_supplier for o in group)}))
+        return sorted(out, key=lambda o: -o.score)
+
+    def _org_state(self) -> dict:
+        count = self.index.count()
+        if count != self._org_cache_count:
+            names, issuers = [], set()
+            where = Where((Cond("point", value=DOC_POINT),))
+            for h in self.index.scan(where, payload=["organizations", "org_keys", "kind"]):
+                names += h.payload.get("organizations") or []
+                if h.payload.get("kind") == DocKind.need:
+                    issuers.update(h.payload.get("org_keys") or [])
+            self._org_cache = {"aliases": alias_classes(names), "issuers": issuers, "status": {}}
+            self._org_cache_count = count
+        return self._org_cache
+
+    def _org_keys(self, key: str) -> set[str]:
+        return set(self._org_state()["aliases"].get(key, {key}))
+
+    def _org_status(self, name: str, key: str):
+        """(status, all keys, records) of one organization, cached while the index holds the same count."""
+        state = self._org_state()
+        if key not in state["status"]:
+            keys = self._org_keys(key)
+            where = Where((Cond("point", value=DOC_POINT), Cond("org_keys", any=tuple(sorted(keys)))))
+            records = [Document.model_validate(h.payload["document"])
+                       for h in self.index.scan(where, payload=["document"])]
+            listed = any(k in self.ranker.known_suppliers for k in keys)
+            state["status"][key] = (organization_status(name, keys, records, listed=listed,
+                                                        issuer_keys=state["issuers"]), keys, records)
+        return state["status"][key]
+
+
+    def _grouped(self, results: list, texts: dict[str, str]) -> list:
+        """One result per technology (see `index.grouping`): the best version leads, the others are listed."""
+        if len(results) < 2:
+            return results
+        members = [Member(r, r.doc_id, r.title, r.organizations, r.published, r.score, r.url, r.source,
+                          texts.get(r.doc_id, "")) for r in results]
+        owners, rows = self.index.passage_vectors(doc_ids=[r.doc_id for r in results])
+        groups = group_members(members, cosine_lookup(mean_vectors(owners, rows)))
+        return [g[0].item.model_copy(update={"versions": versions_of(g)}) for g in groups]
 
     def document(self, doc_id: str) -> Document | None:
         return self.index.get(doc_id)
 
     def organization(self, name_or_key: str) -> OrgProfile | None:
         key = normalize_org(name_or_key) or name_or_key
-        docs = self._browse(SearchFilters(organization=key), limit=200)
+        keys = self._org_keys(key)
+        docs = self._browse(SearchFilters(), limit=200, org_keys=keys)
         if not docs:
             return None
         names = Counter()
         for doc, payload in docs:
             for org_key, org_name in (payload.get("analysis_orgs") or {}).items():
-                if org_key == key:
+                if org_key in keys:
                     names[org_name] += 1
             for org_name in doc.organizations:
-                if normalize_org(org_name) == key:
+                if normalize_org(org_name) in keys:
                     names[org_name] += 1
         name = names.most_common(1)[0][0] if names else name_or_key
+        status, _, _ = self._org_status(name, key)
         doc_ids = {d.id for d, _ in docs}
         per_need: list[OrgMatch] = []
         for need in self.needs():
@@ -114,7 +222,12 @@ class IndexLibrary:
                 per_need.append(OrgMatch(key=need.id, name=need.title, score=sum(m.score for m in matches),
                                          doc_ids=[m.doc_id for m in matches]))
         per_need.sort(key=lambda o: -o.score)
-        return OrgProfile(key=key, name=name, known_supplier=key in self.ranker.known_suppliers,
+        return OrgProfile(key=key, name=name, known_supplier=status.known_supplier, org_type=str(status.org_type),
+                          issuer=status.issuer, new_entrant=status.new_entrant,
+                          listed=any(k in self.ranker.known_suppliers for k in keys),
+                          evidence=[SupplierEvidence(doc_id=e.doc_id, title=e.title, source=e.source, reason=e.reason)
+                                    for e in status.evidence],
+                          names=[n for n, _ in names.most_common()],
                           documents=[_hit(d, p) for d, p in docs], needs=per_need)
 
     def all_matches(self, limit_per_need: int = 20) -> Iterable[Match]:
@@ -128,9 +241,13 @@ class IndexLibrary:
         return {d: _analysed(p["document"]) for d, p in self.index.get_many(doc_ids, ["document"]).items()
                 if p.get("document")}
 
-    def _browse(self, filters: SearchFilters, limit: int) -> list[tuple[Document, dict]]:
+    def _browse(self, filters: SearchFilters, limit: int,
+                org_keys: set[str] | None = None) -> list[tuple[Document, dict]]:
+        where = filters_to_where(filters).and_(Cond("point", value=DOC_POINT))
+        if org_keys:  # an organization under all its names
+            where = where.and_(Cond("org_keys", any=tuple(sorted(org_keys))))
         out: list[tuple[Document, dict]] = []
-        for h in itertools.islice(self.index.document_points(filters, ["document", "concepts", "analysis"]), limit):
+        for h in itertools.islice(self.index.scan(where, payload=["document", "concepts", "analysis"]), limit):
             analysis = h.payload.get("analysis") or {}
             out.append((Document.model_validate(h.payload["document"]),
                         {"concepts": h.payload.get("concepts", []),

@@ -17,12 +17,28 @@ class SearchResult(BaseModel):
     hits: list[SearchHit]
     # facet name (kind, source, language, concept, area, year) -> value -> count
     facets: dict[str, dict[str, int]] = Field(default_factory=dict)
+    facet_hits: int | None = None  # the facets count this many of the query's best hits; None: all documents
+
+
+class SupplierEvidence(BaseModel):
+    """A record in the index showing the organization already performs for a defense funder."""
+
+    doc_id: str
+    title: str
+    source: str
+    reason: str  # "sbir award record", "record says “Air Force Phase II award”"
 
 
 class OrgProfile(BaseModel):
     key: str
     name: str
     known_supplier: bool = False
+    org_type: str = "organization"  # company | university | research institute | government | organization
+    issuer: bool = False
+    new_entrant: bool = False
+    evidence: list[SupplierEvidence] = Field(default_factory=list)  # why it is a known supplier (records)
+    listed: bool = False  # on the configurable known-suppliers list
+    names: list[str] = Field(default_factory=list)  # every name it goes by (株式会社X, X Inc.)
     documents: list[SearchHit] = Field(default_factory=list)
     needs: list[OrgMatch] = Field(default_factory=list)  # needs this organization answers, best first
 

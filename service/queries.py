@@ -80,3 +80,15 @@ def build_filters(
 def is_unknown_need(library: Library, need_id: str) -> bool:
     doc = library.document(need_id)
     return doc is None or doc.kind != DocKind.need
+
+
+def resolve_need_id(library: Library, need_id: str) -> str:
+    """A need id, or the need whose id starts with `need_id` (4+ characters: screens show ids cut to 8).
+    An unknown id comes back unchanged (the caller says "unknown"); an ambiguous prefix is a `BadQuery`."""
+    need_id = need_id.strip()
+    if not is_unknown_need(library, need_id) or len(need_id) < 4:
+        return need_id
+    candidates = [d.id for d in library.needs() if d.id.startswith(need_id)]
+    if len(candidates) > 1:
+        raise BadQuery(f"ambiguous need id {need_id!r}: {len(candidates)} needs start with it")
+    return candidates[0] if candidates else need_id

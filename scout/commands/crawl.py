@@ -46,6 +46,11 @@ def register(app: typer.Typer) -> None:
             fail(str(exc), 2)
         except CrawlError as exc:
             fail(str(exc))
+        import uuid
+
+        from service.operations import record_crawl
+
+        record_crawl(stats, uuid.uuid4().hex)  # the weekly report's overview counts every crawl
         if as_json:
             typer.echo(json.dumps(stats.model_dump(mode="json"), ensure_ascii=False, indent=2))
             return

@@ -38,9 +38,10 @@ def run(
     elif flow == "crawl":
         from flows.crawl import crawl as crawl_flow
         from flows.pipeline import DEFAULT_SOURCES
+        from service.operations import plan_sources
 
         def target():
-            return crawl_flow(DEFAULT_SOURCES)
+            return crawl_flow(plan_sources(DEFAULT_SOURCES))
     elif flow == "enrich":
         from flows.enrich import enrich as target
     elif flow == "match":

@@ -19,7 +19,8 @@ import typer
 
 from scout.commands._console import fail
 from scout.commands._library import command_library as _library
-from service.queries import BadQuery, build_filters, is_unknown_need
+from service.queries import BadQuery, build_filters, is_unknown_need, resolve_need_id
+from service.csv_cells import BOM, csv_cell
 from service.library import Library
 
 
@@ -112,7 +113,9 @@ def search(
         meta = " · ".join(x for x in (hit.kind.value, hit.source, hit.language or "", _day(hit.published),
                                       ", ".join(hit.organizations)) if x)
         table.add_row(str(i), f"[green]{score_bar(hit.score, top, 8)}[/] {hit.score:.3f}",
-                      f"{_escape(hit.title)}\n[dim]{_escape(meta)}[/]", hit.doc_id[:8])
+                      f"{_escape(hit.title)}\n[dim]{_escape(meta)}[/]"
+                      + (f"\n[dim]versions: {_escape(', '.join(v.label for v in hit.versions))}[/]" if hit.versions else ""),
+                      hit.doc_id[:8])
     console = _console()
     console.print(table)
     if not result.hits:
@@ -163,14 +166,13 @@ def match(
     Example: scout match 3f2a9c1e-0000-5000-8000-000000000000 --limit 10
     """
     with _library() as library:
+        try:
+            need_id = resolve_need_id(library, need_id)
+        except BadQuery as exc:
+            raise typer.BadParameter(f"{exc} (list them with `scout needs`)", param_hint="NEED_ID") from None
         if is_unknown_need(library, need_id):
-            # Tables show ids cut to 8 characters: accept any unambiguous prefix of a need id.
-            candidates = [d.id for d in library.needs() if len(need_id) >= 4 and d.id.startswith(need_id)]
-            if len(candidates) != 1:
-                what = "ambiguous" if candidates else "unknown"
-                raise typer.BadParameter(f"{what} need id {need_id!r} (list them with `scout needs`)",
-                                         param_hint="NEED_ID")
-            need_id = candidates[0]
+            raise typer.BadParameter(f"unknown need id {need_id!r} (list them with `scout needs`)",
+                                     param_hint="NEED_ID")
         try:
             result = library.match(need_id, limit=limit)
         except KeyError:
@@ -198,8 +200,9 @@ def match(
             why += f"\ngeneric {b.generic:.2f}"
         if m.shared_concepts:
             why += f"\n[cyan]{_escape(', '.join(m.shared_concepts))}[/]"
+        versions = f"\n[dim]versions: {_escape(', '.join(v.label for v in m.versions))}[/]" if m.versions else ""
         table.add_row(str(m.rank), f"[green]{score_bar(m.score, top, 8)}[/] {m.score:.3f}",
-                      f"{_escape(m.title)}{new}\n[dim]{_escape(meta)}[/]", why)
+                      f"{_escape(m.title)}{new}\n[dim]{_escape(meta)}[/]{versions}", why)
     console.print(table)
     if result.organizations:
         orgs = Table(title="organizations", title_justify="left")
@@ -208,8 +211,16 @@ def match(
         otop = max(o.score for o in result.organizations)
         for o in result.organizations:
             orgs.add_row(f"[cyan]{score_bar(o.score, otop)}[/] {o.score:.3f}", _escape(o.name), str(len(o.doc_ids)),
-                         "known supplier" if o.known_supplier else "[yellow]new entrant[/]")
+                         _org_status(o))
         console.print(orgs)
+
+
+def _org_status(o: Any) -> str:
+    """known supplier / issuer / new entrant, and the type when it is not a company."""
+    status = ("known supplier" if o.known_supplier else "issuer" if o.issuer
+              else "[yellow]new entrant[/]" if o.new_entrant else "")
+    kind = o.org_type if o.org_type != "company" else ""
+    return " · ".join(x for x in (status, kind) if x) or "organization"
 
 
 def org(
@@ -230,8 +241,13 @@ def org(
     from rich.table import Table
 
     console = _console()
-    status = "known supplier" if profile.known_supplier else "[yellow]new entrant[/]"
-    console.print(f"[bold]{_escape(profile.name)}[/]  ({profile.key}) — {status}")
+    console.print(f"[bold]{_escape(profile.name)}[/]  ({profile.key}) — {_org_status(profile)}")
+    if len(profile.names) > 1:
+        console.print(f"also written: {_escape(', '.join(profile.names[1:]))}")
+    for e in profile.evidence:
+        console.print(f"  evidence: {_escape(_short(e.title, 60))} ({e.source}, {_escape(e.reason)}) {e.doc_id[:8]}")
+    if profile.listed:
+        console.print("  evidence: on the known-suppliers list")
     docs = Table(title=f"{len(profile.documents)} documents", title_justify="left")
     for col in ("kind", "published", "title", "id"):
         docs.add_column(col, no_wrap=col != "title", overflow="fold")
@@ -251,15 +267,8 @@ def org(
 EXPORT_COLUMNS = [
     "need_id", "need_title", "rank", "doc_id", "title", "kind", "source", "url", "organizations", "published",
     "score", "dense", "sparse", "generic", "generic_lexical", "fused", "concept", "recency", "kind_score",
-    "shared_concepts", "is_new", "need_evidence", "doc_evidence",
+    "shared_concepts", "is_new", "need_evidence", "doc_evidence", "versions",
 ]
-
-
-def _cell(value: Any) -> Any:
-    """Neutralize spreadsheet formulas in untrusted text (CSV injection): a leading =, +, -, @ is quoted."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
 
 
 def export_matches(
@@ -293,13 +302,16 @@ def export_matches(
                 "kind_score": b.kind, "shared_concepts": "; ".join(m.shared_concepts), "is_new": m.is_new,
                 "need_evidence": m.need_evidence.text if m.need_evidence else "",
                 "doc_evidence": m.doc_evidence.text if m.doc_evidence else "",
+                "versions": "; ".join(f"{v.label} {v.doc_id}" for v in m.versions),
             }
-            writer.writerow({k: _cell(v) for k, v in row.items()})
+            writer.writerow({k: csv_cell(v) for k, v in row.items()})
+    # CSV is for spreadsheets: a UTF-8 BOM like the report's attachment (Excel in Japan); JSONL stays plain.
+    data = (BOM if fmt is ExportFormat.csv else "") + buf.getvalue()
     if output is None:
-        typer.echo(buf.getvalue(), nl=False)
+        typer.echo(data, nl=False)
     else:
         try:
-            output.write_text(buf.getvalue(), encoding="utf-8")
+            output.write_text(data, encoding="utf-8")
         except OSError as exc:
             fail(f"cannot write {output}: {exc.strerror or exc}")
         typer.echo(f"wrote {len(matches)} matches to {output}", err=True)

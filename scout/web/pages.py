@@ -47,12 +47,16 @@ def needs_page(request: Request) -> HTMLResponse:
 
 
 @router.get("/needs/{need_id}", response_class=HTMLResponse)
-def need_page(request: Request, need_id: str, limit: int = Query(20, ge=1, le=queries.MAX_LIMIT)) -> HTMLResponse:
-    result = queries.need_matches(lib(request), need_id, limit)
+def need_page(request: Request, need_id: str, limit: int = Query(20, ge=1, le=queries.MAX_LIMIT),
+              page_no: int = Query(1, ge=1, le=1000, alias="page"),
+              sort: str = Query("score", pattern="^(score|date)$")) -> HTMLResponse:
+    view = queries.need_page(lib(request), need_id, per_page=limit, page=page_no, sort=sort)
+    # This page's matches (judgements pin and hide within it); the organizations are those of every match so far.
+    result = view.result.model_copy(update={"matches": view.matches})
     top = max((m.score for m in result.matches), default=1.0)
     otop = max((o.score for o in result.organizations), default=1.0)
-    return page(request, "need.html", result=result, need=result.need, top=top, otop=otop,
-                **need_context(request, result))
+    return page(request, "need.html", result=result, need=result.need, top=top, otop=otop, matches=view.matches,
+                first=view.first, page=page_no, has_more=view.has_more, sort=sort, **need_context(request, result))
 
 
 @router.get("/documents/{doc_id}", response_class=HTMLResponse)
@@ -65,6 +69,23 @@ def org_page(request: Request, name: str) -> HTMLResponse:
     profile = queries.organization(lib(request), name)
     top = max((n.score for n in profile.needs), default=1.0)
     return page(request, "org.html", org=profile, top=top, **org_context(request, profile))
+
+
+REPORT_CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'; "
+              "frame-ancestors 'none'")
+
+
+@router.get("/reports/{week}", response_class=HTMLResponse)
+def report_page(week: str, profile: str = "default") -> HTMLResponse:
+    """The weekly report's "view in browser" link: the newest one written to the outbox for that week."""
+    from domain.settings import ReportSettings
+    from service.report.send import written_report
+
+    path = written_report(ReportSettings(), week, profile)
+    if path is None:
+        raise HTTPException(status_code=404, detail=f"no report for {week!r} in the outbox")
+    # The e-mail's own HTML: inline styles (mail clients drop <style>) and the chart as a data: URI.
+    return HTMLResponse(path.read_text(encoding="utf-8"), headers={"content-security-policy": REPORT_CSP})
 
 
 @router.get("/docs", response_class=HTMLResponse)

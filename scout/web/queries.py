@@ -6,11 +6,13 @@ Each takes the library and raw request values and returns the library's own mode
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from fastapi import HTTPException
 
-from service.queries import BadQuery, build_filters, is_unknown_need
+from service.queries import BadQuery, build_filters, is_unknown_need, resolve_need_id
 from service.library import Library, OrgProfile, SearchResult
-from domain.models import Document, NeedMatches
+from domain.models import Document, Match, NeedMatches
 
 MAX_LIMIT = 500
 
@@ -41,7 +43,39 @@ def needs(library: Library) -> list[Document]:
     return library.needs()
 
 
+def _need_id(library: Library, need_id: str) -> str:
+    """A need id or a unique prefix of one (as `scout match` takes); an ambiguous prefix is a 400."""
+    try:
+        return resolve_need_id(library, need_id)
+    except BadQuery as exc:
+        raise HTTPException(status_code=400, detail=str(exc)) from None
+
+
+@dataclass
+class NeedPage:
+    result: NeedMatches  # the ranked matches up to and including this page
+    matches: list[Match]  # this page's
+    first: int  # rank of the first on this page
+    has_more: bool
+
+
+DATE_SORT_DEPTH = 200  # sorting by date sorts the best this many matches
+
+
+def need_page(library: Library, need_id: str, *, per_page: int = 20, page: int = 1, sort: str = "score") -> NeedPage:
+    """One page of a need's matches, by score (rank order) or by date (newest first among the best)."""
+    start = (page - 1) * per_page
+    depth = DATE_SORT_DEPTH if sort == "date" else start + per_page + 1
+    result = need_matches(library, need_id, min(max(depth, start + per_page + 1), MAX_LIMIT))
+    ranked = list(result.matches)
+    if sort == "date":
+        ranked.sort(key=lambda m: (m.published is not None, m.published.timestamp() if m.published else 0),
+                    reverse=True)
+    return NeedPage(result, ranked[start:start + per_page], start + 1, len(ranked) > start + per_page)
+
+
 def need_matches(library: Library, need_id: str, limit: int = 20) -> NeedMatches:
+    need_id = _need_id(library, need_id)
     if is_unknown_need(library, need_id):
         raise HTTPException(status_code=404, detail=f"unknown need id {need_id!r}")
     try:

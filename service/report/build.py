@@ -14,9 +14,11 @@ from typing import TYPE_CHECKING, Iterable
 from urllib.parse import quote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from index.grouping import Member, group_members, versions_of
 from index.ledger import organization_key
+from service.evidence import readable, shorten, split_sentences
 from service.library import Library
-from domain.models import Document, DocKind, Match, utcnow
+from domain.models import Document, DocKind, Match, Version, utcnow
 from domain.urls import safe_url  # noqa: F401 - the report's link check, re-exported
 from service.report.profiles import ReportProfile
 from domain.settings import NlpSettings, ReportSettings
@@ -28,10 +30,8 @@ if TYPE_CHECKING:
 CHART_WEEKS = 8
 EPOCH = datetime(2000, 1, 1, tzinfo=timezone.utc)  # "since the beginning" when nothing was sent yet
 _WEEK = re.compile(r"(\d{4})-?W(\d{1,2})", re.IGNORECASE)
-# Sentence ends: Japanese full stops; . ! ? before white space and a non-lowercase start, or at the end.
-_SENTENCE_END = re.compile(r"[。．！？]|[.!?](?=\s+[^a-z\s])|[.!?]\s*$")
-_ABBREVIATIONS = {"e.g.", "i.e.", "al.", "fig.", "figs.", "eq.", "dr.", "prof.", "no.", "vs.", "cf.", "approx.",
-                  "inc.", "ltd.", "co.", "corp.", "mr.", "ms.", "st.", "u.s.", "u.k.", "jr."}  # fmt: skip
+SUMMARY_ITEMS = 3  # the report opens with the week's strongest new matches
+LANGUAGE_SCALE_MIN = 3  # needs of one language in a report before their scores are put on a common scale
 
 
 class ReportError(ValueError):
@@ -64,35 +64,18 @@ def report_timezone(settings: ReportSettings) -> tzinfo:
         raise ReportError(f"unknown time zone {settings.timezone!r} (SCOUT_REPORT_TIMEZONE)") from exc
 
 
-def split_sentences(text: str) -> list[str]:
-    out, start = [], 0
-    for end_mark in _SENTENCE_END.finditer(text):
-        end = end_mark.start() + 1
-        if text[end_mark.start()] == "." and text[start:end].rsplit(None, 1)[-1].lower() in _ABBREVIATIONS:
-            continue  # "e.g. 1 pT", "U.S. Army": not the end of a sentence
-        if text[start:end].strip():
-            out.append(text[start:end].strip())
-        start = end
-    if text[start:].strip():
-        out.append(text[start:].strip())
-    return out
-
-
-def evidence_sentence(text: str, *, prefer: Iterable[str] = (), max_chars: int = 280) -> str:
-    """One sentence of evidence: the first that names one of `prefer` (concept labels), else the first;
-    a sentence longer than `max_chars` is cut at a word boundary and marked with an ellipsis."""
+def evidence_sentence(text: str, *, prefer: Iterable[str] = (), max_chars: int = 280, title: str = "") -> str:
+    """One sentence of evidence: the first that names one of `prefer` (concept labels), else the first that is
+    not the title again; glued sentences get their space back; a sentence longer than `max_chars` is cut at a
+    word boundary and marked with an ellipsis."""
     sentences = split_sentences(text or "")
+    title_key = " ".join((title or "").split()).casefold()
+    sentences = [x for x in sentences if " ".join(x.split()).casefold() != title_key] or sentences
     if not sentences:
         return ""
     labels = [p.casefold() for p in prefer if p]
-    chosen = next((s for s in sentences if any(label in s.casefold() for label in labels)), sentences[0])
-    if len(chosen) <= max_chars:
-        return chosen
-    cut = chosen[: max_chars - 1]
-    space = cut.rfind(" ")
-    if space > max_chars // 2:  # a word boundary for spaced scripts; Japanese is cut where it stands
-        cut = cut[:space]
-    return cut.rstrip(" ,;:、") + "…"
+    chosen = next((x for x in sentences if any(label in x.casefold() for label in labels)), sentences[0])
+    return shorten(readable(chosen), max_chars)
 
 
 @dataclass
@@ -104,6 +87,9 @@ class ReportItem:
     evidence: str
     link: str | None  # the document's own URL, when it is a safe http(s) URL
     areas: list[str] = field(default_factory=list)
+    evidence_link: str = ""  # the match on dualscout's need page: its evidence, the original one click on
+    need_title: str = ""
+    versions: list[Version] = field(default_factory=list)  # other documents of this technology, oldest first
 
 
 @dataclass
@@ -148,6 +134,15 @@ class Overview:
         return sum(s.fetched for s in self.sources)
 
     @property
+    def records(self) -> int:
+        """Documents the crawls read (new, updated or unchanged); `fetched` counts pages, which may hold many."""
+        return sum(s.new + s.updated + s.unchanged for s in self.sources)
+
+    @property
+    def runs(self) -> int:
+        return sum(s.runs for s in self.sources)
+
+    @property
     def new_documents(self) -> int:
         return sum(s.new for s in self.sources)
 
@@ -177,6 +172,8 @@ class Report:
     need_titles: dict[str, str]
     chart_png: bytes | None
     chart_caption: str
+    summary: list[ReportItem] = field(default_factory=list)  # the strongest new matches, to open with
+    browser_link: str = ""  # this report on `scout serve`
     watchlists: list = field(default_factory=list)  # service.watch.WatchlistNews, added by attach_watchlist_news
 
     @property
@@ -236,7 +233,7 @@ def report_period(ledger: "Ledger", week: str | None, profile: ReportProfile, tz
 
 
 def select_items(matches: Iterable[Match], taxonomy: "Taxonomy", profile: ReportProfile,
-                 needs: _Needs) -> list[ReportItem]:
+                 needs: _Needs, base: str = "") -> list[ReportItem]:
     """The new matches the profile asks for (its areas, its need sources), each with its evidence; best first."""
     concept_areas = {c.id: taxonomy.areas_of(c.id) for c in taxonomy.concepts}
     concept_label = {c.id: (c.en if c.en == c.ja else f"{c.en} ({c.ja})") for c in taxonomy.concepts}
@@ -255,17 +252,44 @@ def select_items(matches: Iterable[Match], taxonomy: "Taxonomy", profile: Report
             ReportItem(
                 match=match,
                 concepts=[concept_label.get(c, c) for c in match.shared_concepts],
-                evidence=evidence_sentence(match.doc_evidence.text if match.doc_evidence else "", prefer=labels),
+                evidence=evidence_sentence(match.doc_evidence.text if match.doc_evidence else "", prefer=labels,
+                                           title=match.title),
                 link=safe_url(match.url),
                 areas=areas,
+                evidence_link=evidence_link(base, match) if base else "",
+                need_title=needs.title(match.need_id),
             )
         )
     items.sort(key=lambda i: (-i.match.score, i.match.need_id, i.match.doc_id))
-    return items
+    return one_per_technology(items)
+
+
+def one_per_technology(items: list[ReportItem]) -> list[ReportItem]:
+    """Versions of one technology new for one need (Phase I and II, one announcement under two URLs) become one
+    item listing its versions; best first stays best first."""
+    by_need: dict[str, list[ReportItem]] = defaultdict(list)
+    for item in items:
+        by_need[item.match.need_id].append(item)
+    leads: set[int] = set()
+    for need_items in by_need.values():
+        members = [Member(i, i.match.doc_id, i.match.title, i.match.organizations, i.match.published,
+                          i.match.score, i.match.url, i.match.source,
+                          i.match.doc_evidence.text if i.match.doc_evidence else "") for i in need_items]
+        for group in group_members(members):
+            group[0].item.versions = versions_of(group)
+            leads.add(id(group[0].item))
+    return [i for i in items if id(i) in leads]
 
 
 def need_link(base: str, need_id: str) -> str:
     return f"{base}/needs/{quote(need_id, safe='')}"
+
+
+def evidence_link(base: str, match: Match) -> str:
+    """The match on its need's page (its evidence, with the original one click on): a match ranked below the
+    first page asks for enough matches to be on it (ranks move a little between runs: a margin)."""
+    page = f"?limit={min(match.rank + 10, 500)}" if match.rank > 20 else ""
+    return f"{need_link(base, match.need_id)}{page}#m-{quote(match.doc_id, safe='')}"
 
 
 def section_organizations(items: list[ReportItem], new_org_keys: set[str], top: int) -> list[ReportOrganization]:
@@ -307,9 +331,30 @@ def need_sections(items: list[ReportItem], needs: _Needs, new_org_keys: set[str]
                 organizations=section_organizations(need_items, new_org_keys, top),
             )
         )
-    # The strongest news first: best new score, then how much is new.
-    sections.sort(key=lambda s: (-s.best_score, -s.new_count, s.title))
+    strength = section_strength(sections)
+    # The strongest news first, whatever the need's language: strength, then how much is new.
+    sections.sort(key=lambda s: (-strength[s.need_id], -s.new_count, s.title))
     return sections
+
+
+def section_strength(sections: list[NeedSection]) -> dict[str, float]:
+    """How strong a need's best new match is, on one scale for every language.
+
+    Cross-lingual matches (a Japanese need, English technology) score lower than same-language ones for the
+    same fit, so ordering by raw score would sink every Japanese need. When a report holds at least
+    LANGUAGE_SCALE_MIN needs of a language, their best scores are divided by the mean of that language's three
+    best (its scale), and by the overall scale otherwise; equal strength keeps the raw order."""
+    def scale(scores: list[float]) -> float:
+        top = sorted(scores, reverse=True)[:3]
+        return (sum(top) / len(top)) if top and sum(top) > 0 else 1.0
+
+    overall = scale([s.best_score for s in sections])
+    by_language: dict[str, list[float]] = defaultdict(list)
+    for s in sections:
+        by_language[s.language or "other"].append(s.best_score)
+    scales = {lang: scale(scores) if len(scores) >= LANGUAGE_SCALE_MIN else overall
+              for lang, scores in by_language.items()}
+    return {s.need_id: s.best_score / scales[s.language or "other"] for s in sections}
 
 
 def quiet_needs(needs: _Needs, with_news: set[str], *, base: str) -> list[QuietNeed]:
@@ -319,6 +364,25 @@ def quiet_needs(needs: _Needs, with_news: set[str], *, base: str) -> list[QuietN
         for n in sorted(needs.by_id.values(), key=lambda d: (d.source, d.title))
         if n.kind == DocKind.need and n.id not in with_news and needs.wanted(n.id)
     ]
+
+
+def weekly_area_counts(ledger: "Ledger", taxonomy: "Taxonomy", profile: ReportProfile, needs: _Needs, *,
+                       until: datetime, tz: tzinfo, weeks: int = CHART_WEEKS) -> tuple[list[str], dict[str, list[int]]]:
+    """(ISO week labels, area -> new matches per week) for the `weeks` weeks up to `until`: the items the report
+    itself would list for each week (profile filters, one per technology), each under its main area, so the
+    chart's bars and the report's counts agree."""
+    from service.report.chart import chart_areas, main_area
+
+    wanted = chart_areas(taxonomy, profile.areas or None)
+    last = until.astimezone(tz) - timedelta(microseconds=1)
+    monday = (last - timedelta(days=last.weekday())).replace(hour=0, minute=0, second=0, microsecond=0)
+    starts = [monday - timedelta(weeks=weeks - 1 - i) for i in range(weeks)]
+    counts: dict[str, list[int]] = defaultdict(lambda: [0] * weeks)
+    for i, start in enumerate(starts):
+        end = min(starts[i + 1], until) if i + 1 < weeks else until
+        for item in select_items(ledger.new_matches(start, end), taxonomy, profile, needs):
+            counts[main_area(item.match.shared_concepts, taxonomy, wanted)][i] += 1
+    return [week_label(s, tz) for s in starts], dict(counts)
 
 
 def build_report(
@@ -347,7 +411,7 @@ def build_report(
     base = settings.base_url.rstrip("/")
     needs = _Needs(library, profile)
 
-    items = select_items(ledger.new_matches(since, until), taxonomy, profile, needs)
+    items = select_items(ledger.new_matches(since, until), taxonomy, profile, needs, base)
     new_orgs = ledger.new_organizations(since, until)
     sections = need_sections(items, needs, {o.key for o in new_orgs}, base=base, top=settings.top_per_need)
     with_news = {s.need_id for s in sections}
@@ -360,11 +424,10 @@ def build_report(
 
     chart_png, caption = None, ""
     if chart:
-        from service.report.chart import render_area_chart
+        from service.report.chart import draw_area_chart
 
-        chart_png, caption = render_area_chart(
-            ledger, taxonomy, until=until, weeks=CHART_WEEKS, tz=tz, areas=profile.areas or None
-        )
+        weeks, counts = weekly_area_counts(ledger, taxonomy, profile, needs, until=until, tz=tz)
+        chart_png, caption = draw_area_chart(weeks, counts, taxonomy)
 
     return Report(
         week=label,
@@ -382,4 +445,12 @@ def build_report(
         need_titles={nid: needs.title(nid) for nid in with_news},
         chart_png=chart_png,
         chart_caption=caption,
+        summary=items[:SUMMARY_ITEMS],
+        browser_link=browser_link(base, label, profile.name),
     )
+
+
+def browser_link(base: str, week: str, profile: str) -> str:
+    """The report on `scout serve` (`/reports/<week>`, the newest written for that week and profile)."""
+    link = f"{base}/reports/{quote(week, safe='')}"
+    return link if profile == "default" else f"{link}?profile={quote(profile, safe='')}"

@@ -44,24 +44,43 @@ def cjk_font_family() -> str | None:
     return None
 
 
-def render_area_chart(
-    ledger: "Ledger",
-    taxonomy: "Taxonomy",
-    *,
-    until: datetime,
-    weeks: int,
-    tz: tzinfo,
-    areas: Iterable[str] | None = None,
-) -> tuple[bytes, str]:
-    """(PNG bytes, a one-line caption). `areas`: chart these area ids only (a profile's filter)."""
+MAX_AREAS = 8  # areas drawn; the rest are summed under "other"
+# Distinct at a glance (Okabe-Ito and Tableau hues, none two alike); grey is kept for "other".
+PALETTE = ["#1f5fa8", "#e07b1a", "#2e9e57", "#b03a48", "#7a52a6", "#8c564b", "#d4a017", "#17becf"]
+OTHER_COLOUR = "#9aa5b1"
+
+
+def chart_areas(taxonomy: "Taxonomy", areas: Iterable[str] | None = None) -> set[str]:
+    """The areas a chart may show: a profile's, else Japan's 特定重要技術 areas."""
+    return set(areas) if areas else {a.id for a in taxonomy.areas if a.scheme == CHART_SCHEME}
+
+
+def main_area(concepts: Iterable[str], taxonomy: "Taxonomy", wanted: set[str]) -> str:
+    """The one area a match counts under: the wanted area most of its shared concepts belong to (ties: the
+    first by id), or "other". One area per match, so that the bars add up to the number of new matches."""
+    counts: dict[str, int] = {}
+    for cid in concepts:
+        for area in taxonomy.areas_of(cid):
+            if area in wanted:
+                counts[area] = counts.get(area, 0) + 1
+    return min(counts, key=lambda a: (-counts[a], a)) if counts else "other"
+
+
+def top_areas(counts: dict[str, list[int]], limit: int = MAX_AREAS) -> list[tuple[str, list[int]]]:
+    """The `limit` biggest areas, biggest first, and "other" (the rest summed) last."""
+    ranked = sorted(((a, c) for a, c in counts.items() if a != "other" and any(c)), key=lambda ac: (-sum(ac[1]), ac[0]))
+    kept, rest = ranked[:limit], ranked[limit:]
+    weeks = len(next(iter(counts.values()))) if counts else 0
+    other = [sum(col) for col in zip(*([c for _, c in rest] + [counts.get("other", [0] * weeks)]))] if weeks else []
+    return kept + ([("other", other)] if any(other) else [])
+
+
+def draw_area_chart(weeks: list[str], counts: dict[str, list[int]], taxonomy: "Taxonomy") -> tuple[bytes, str]:
+    """(PNG bytes, a one-line caption) of new matches per week, stacked by area (each match in one area)."""
     import matplotlib
 
     matplotlib.use("Agg", force=False)
     from matplotlib.figure import Figure
-
-    wanted = set(areas) if areas else {a.id for a in taxonomy.areas if a.scheme == CHART_SCHEME}
-    concept_areas = {c.id: [a for a in taxonomy.areas_of(c.id) if a in wanted] for c in taxonomy.concepts}
-    counts = ledger.matches_per_area(weeks, until, concept_areas, tz=tz)
 
     family = cjk_font_family()
     names = taxonomy.areas_by_id
@@ -74,33 +93,48 @@ def render_area_chart(
             return area_id
         return area.ja if family else area.en
 
-    series = [(a, c) for a, c in counts.counts.items() if any(c)]
-    series.sort(key=lambda ac: (ac[0] == "other", -sum(ac[1]), ac[0]))  # biggest first, "other" last
-
-    fig = Figure(figsize=(7.2, 3.0), dpi=110)
+    series = top_areas(counts)
+    fig = Figure(figsize=(7.6, 3.0), dpi=110, layout="constrained")
     ax = fig.add_subplot()
     legend_font = {"family": [family, "DejaVu Sans"], "size": 7} if family else {"size": 7}
-    x = list(range(len(counts.weeks)))
+    x = list(range(len(weeks)))
     bottom = [0] * len(x)
-    palette = ["#1f5fa8", "#e07b1a", "#2e9e57", "#b03a48", "#7a52a6", "#8c8c8c"]
     for i, (area_id, values) in enumerate(series):
-        ax.bar(x, values, bottom=bottom, width=0.7, label=label(area_id), color=palette[min(i, len(palette) - 1)])
+        colour = OTHER_COLOUR if area_id == "other" else PALETTE[i % len(PALETTE)]
+        ax.bar(x, values, bottom=bottom, width=0.7, label=label(area_id), color=colour)
         bottom = [b + v for b, v in zip(bottom, values)]
-    ax.set_xticks(x, [w.split("-")[1] for w in counts.weeks], fontsize=8)
+    for xi, total in zip(x, bottom):  # each week's total over its bar: the figure the report's text gives
+        if total:
+            ax.text(xi, total, str(total), ha="center", va="bottom", fontsize=7)
+    ax.set_xticks(x, [w.split("-")[1] for w in weeks], fontsize=8)
     ax.set_ylabel("new matches", fontsize=8)
     ax.tick_params(axis="y", labelsize=8)
     ax.yaxis.get_major_locator().set_params(integer=True)
+    ax.set_ylim(0, max(max(bottom, default=0) * 1.15, 1))
     ax.spines[["top", "right"]].set_visible(False)
-    ax.set_title(f"New matches per critical-technology area ({counts.weeks[0]} to {counts.weeks[-1]})", fontsize=9)
+    ax.set_title(f"New matches per critical-technology area ({weeks[0]} to {weeks[-1]})", fontsize=9)
     if series:
-        ax.legend(frameon=False, loc="upper left", prop=legend_font)
+        fig.legend(frameon=False, loc="outside right upper", prop=legend_font)
     else:
         ax.text(0.5, 0.5, "no new matches in these weeks", ha="center", va="center", transform=ax.transAxes)
-    fig.tight_layout()
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png")
-    caption = (
-        f"New matches per week and area, {counts.weeks[0]} to {counts.weeks[-1]}; "
-        "a match in two areas counts in both."
-    )
+    caption = (f"New matches per week, {weeks[0]} to {weeks[-1]}, each counted once under its main area "
+               f"(at most {MAX_AREAS} areas; the rest under other).")
     return buffer.getvalue(), caption
+
+
+def render_area_chart(
+    ledger: "Ledger",
+    taxonomy: "Taxonomy",
+    *,
+    until: datetime,
+    weeks: int,
+    tz: tzinfo,
+    areas: Iterable[str] | None = None,
+) -> tuple[bytes, str]:
+    """The chart straight from the ledger (every new pair, no profile): `areas` limits the areas shown."""
+    wanted = chart_areas(taxonomy, areas)
+    concept_areas = {c.id: [main_area([c.id], taxonomy, wanted)] for c in taxonomy.concepts}
+    counts = ledger.matches_per_area(weeks, until, concept_areas, tz=tz)
+    return draw_area_chart(counts.weeks, counts.counts, taxonomy)

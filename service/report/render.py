@@ -18,6 +18,7 @@ from typing import Iterable
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from service.csv_cells import BOM, csv_cell
 from service.report.build import EPOCH, Report, report_timezone
 from domain.settings import ReportSettings
 
@@ -29,7 +30,7 @@ FONT_STACK = (
 )
 MAX_LISTED = 20  # names listed inline (new organizations, quiet needs) before "and N more"
 CSV_COLUMNS = ["need_id", "need_title", "score", "title", "kind", "source", "organizations", "shared_concepts",
-               "areas", "evidence", "url", "doc_id", "published"]  # fmt: skip
+               "areas", "evidence", "url", "doc_id", "published", "versions"]  # fmt: skip
 
 
 @lru_cache(maxsize=1)
@@ -81,16 +82,6 @@ def render_text(report: Report, settings: ReportSettings) -> str:
     return _environment().get_template("report.txt.j2").render(_context(report, settings, None))
 
 
-def _cell(value: object) -> str:
-    """Crawled text must not become a spreadsheet formula (CSV injection): a leading = + - @ or control
-    character is neutralised with an apostrophe, which Excel and LibreOffice hide."""
-    text = str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
-spreadsheet_cell = _cell  # the public name, for the other CSV writers (service.brief)
-
-
 def report_csv(report: Report) -> bytes:
     """Every new match, best first: UTF-8 with a BOM, so that Excel shows Japanese correctly."""
     out = io.StringIO(newline="")
@@ -98,12 +89,13 @@ def report_csv(report: Report) -> bytes:
     writer.writerow(CSV_COLUMNS)
     for item in report.new_matches:
         m = item.match
-        writer.writerow([f"{m.score:.4f}" if i == 2 else _cell(v) for i, v in enumerate([
-            m.need_id, report.need_titles.get(m.need_id, m.need_id), m.score, m.title,
+        writer.writerow([csv_cell(v) for v in [
+            m.need_id, report.need_titles.get(m.need_id, m.need_id), float(m.score), m.title,
             m.kind or "", m.source, "; ".join(m.organizations), "; ".join(item.concepts), "; ".join(item.areas),
             item.evidence, m.url, m.doc_id, m.published.date().isoformat() if m.published else "",
-        ])])  # fmt: skip
-    return ("\ufeff" + out.getvalue()).encode("utf-8")
+            "; ".join(f"{v.label} {v.doc_id}" for v in item.versions),
+        ]])  # fmt: skip
+    return (BOM + out.getvalue()).encode("utf-8")
 
 
 def attachment_name(report: Report) -> str:

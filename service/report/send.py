@@ -51,12 +51,29 @@ class DeliveryResult:
     messages: list[str] = field(default_factory=list)
 
 
+def _profile_suffix(profile: str) -> str:
+    return "" if profile == "default" else f"-{re.sub(r'[^A-Za-z0-9_.-]+', '_', profile)}"
+
+
+_WEEK_NAME = re.compile(r"\d{4}-W\d{2}")
+
+
+def written_report(settings: ReportSettings, week: str, profile: str = "default") -> Path | None:
+    """The newest report written to the outbox for `week` ("2026-W47") and `profile`, as HTML; None when there
+    is none (or `week` is not an ISO week label, so that no path can be smuggled in)."""
+    if not _WEEK_NAME.fullmatch(week or ""):
+        return None
+    found = sorted(settings.outbox_dir.glob(f"dualscout-{week}{_profile_suffix(profile)}-*.html"),
+                   key=lambda p: p.stat().st_mtime)
+    return found[-1] if found else None
+
+
 def write_outbox(report: Report, msg: EmailMessage, settings: ReportSettings) -> tuple[Path, Path, Path]:
     """Write the .eml, a stand-alone .html (chart as a data: URI) and the .csv; return their paths."""
     outbox = settings.outbox_dir
     private_dir(outbox)
     stamp = report.generated_at.strftime("%Y%m%dT%H%M%SZ")
-    profile = "" if report.profile == "default" else f"-{re.sub(r'[^A-Za-z0-9_.-]+', '_', report.profile)}"
+    profile = _profile_suffix(report.profile)
     stem = f"dualscout-{report.week}{profile}-{stamp}"
     n = 1
     while (outbox / f"{stem}.eml").exists():  # two reports in the same second: keep both

@@ -26,7 +26,7 @@ def test_search_json_is_the_library_result(cli, library):
     parsed = SearchResult.model_validate(data)
     assert parsed.hits, "a query that names fixture concepts finds something"
     assert data == library.search("radar absorbing metamaterial").model_dump(mode="json")
-    assert set(data) == {"query", "hits", "facets"}
+    assert set(data) == {"query", "hits", "facets", "facet_hits"}
     assert {"doc_id", "score", "title", "url", "kind", "source", "language", "organizations", "concepts",
             "published", "evidence"} <= set(data["hits"][0])
     scores = [h["score"] for h in data["hits"]]
@@ -127,7 +127,10 @@ def test_export_jsonl_and_csv(cli, library, tmp_path):
     out = tmp_path / "matches.csv"
     result = cli("export", "matches", "--format", "csv", "--output", str(out), "--limit-per-need", "2")
     assert result.exit_code == 0, result.output
-    rows = list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8"))))
+    raw = out.read_text(encoding="utf-8")
+    assert raw.startswith("\ufeff"), "a UTF-8 BOM, like the report's CSV, so that Excel reads Japanese"
+    rows = list(csv.DictReader(io.StringIO(raw[1:])))
+    assert all(len(r["score"].split(".")[1]) == 4 for r in rows), "numbers rounded"
     assert len(rows) == sum(min(2, len(library.match(n.id, 100).matches)) for n in library.needs())
     assert {r["need_id"] for r in rows} == {n.id for n in library.needs()}
     assert any(r["need_title"] == "電波吸収材を用いた艦艇の低被探知化技術" for r in rows)
@@ -139,7 +142,7 @@ def test_export_csv_neutralizes_formulas(cli):
                         text="radar absorbing metamaterial coating for ships", language="en",
                         meta={"concepts": ["metamaterial", "radar-absorbing-material"]})
     result = cli("export", "matches", "--format", "csv", lib=MemoryLibrary([*fixture_documents(), doc]))
-    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    rows = list(csv.DictReader(io.StringIO(result.stdout.removeprefix("\ufeff"))))
     titles = [r["title"] for r in rows if "HYPERLINK" in r["title"]]
     assert titles and all(t.startswith("'=") for t in titles)
 

@@ -190,3 +190,27 @@ def test_a_run_recorded_late_but_started_earlier_is_the_first_sighting(ledger):
     assert ledger.new_matches(NOW - timedelta(hours=1), NOW + timedelta(days=1)) == []
     (org, _other) = ledger.new_organizations(NOW - timedelta(days=4), NOW - timedelta(days=2))
     assert org.first_seen == NOW - timedelta(days=3)
+
+
+def test_one_organization_key_and_old_ledgers_are_rekeyed(tmp_path):
+    import sqlite3
+
+    from index.ledger import Ledger, organization_key
+    from nlp.orgs import normalize_org
+
+    assert organization_key("ACME, Inc.") == organization_key("Acme Inc") == normalize_org("acme inc.")
+    path = tmp_path / "old.sqlite"
+    Ledger(path)  # a schema-1 ledger keyed organizations by the display name, case-folded
+    with sqlite3.connect(path) as db:
+        db.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
+        db.executemany("INSERT INTO organizations VALUES (?,?,?,?)", [
+            ("acme inc.", "Acme Inc.", "2026-01-05T00:00:00.000000Z", "r2"),
+            ("acme, inc.", "ACME, INC.", "2026-01-01T00:00:00.000000Z", "r1"),
+            ("tohoku university", "Tohoku University", "2026-01-03T00:00:00.000000Z", "r1"),
+        ])
+    Ledger(path)
+    with sqlite3.connect(path) as db:
+        rows = db.execute("SELECT key, name, first_run FROM organizations ORDER BY key").fetchall()
+        version = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0]
+    assert rows == [("acme", "ACME, INC.", "r1"), ("tohokuuniversity", "Tohoku University", "r1")]
+    assert version == "2"

@@ -37,7 +37,8 @@ def test_export_matches_is_the_libraries_ranking(real_library):
         csv_out = CliRunner().invoke(cli_app, ["export", "matches", "--format", "csv", "--limit-per-need", "4"])
         jsonl_out = CliRunner().invoke(cli_app, ["export", "matches", "--format", "jsonl", "--limit-per-need", "4"])
     assert csv_out.exit_code == 0 and jsonl_out.exit_code == 0, csv_out.output + jsonl_out.output
-    rows = list(csv.DictReader(io.StringIO(csv_out.stdout)))
+    assert csv_out.stdout.startswith("\ufeff")
+    rows = list(csv.DictReader(io.StringIO(csv_out.stdout.removeprefix("\ufeff"))))
     lines = [json.loads(line) for line in jsonl_out.stdout.splitlines()]
     expected = [(m.need_id, m.doc_id) for m in real_library.all_matches(limit_per_need=4)]
     assert len(expected) == 4 * len(real_library.needs())
@@ -68,3 +69,25 @@ def test_evidence_is_in_the_documents_own_words(real_library, documents):
     for query in ("電波吸収材", "radar absorbing metamaterial", "群制御ドローン"):
         for hit in real_library.search(query, limit=10).hits:
             check(hit.evidence, hit.doc_id)
+
+
+def test_need_page_pages_sorts_and_takes_an_id_prefix(real_client, real_library):
+    import re
+
+    need = real_library.needs()[0]
+    ranked = [m.doc_id for m in real_library.match(need.id, limit=4).matches]
+    first = real_client.get(f"/needs/{need.id[:8]}", params={"limit": 2})
+    assert first.status_code == 200  # a prefix works as in `scout match`
+    second = real_client.get(f"/needs/{need.id}", params={"limit": 2, "page": 2})
+    ids = lambda html: re.findall(r'<li class="match" data-doc-id="([^"]+)"', html)  # noqa: E731
+    assert ids(first.text) + ids(second.text) == ranked[:4]
+    assert 'rel="next"' in first.text and 'rel="prev"' in second.text
+    by_date = real_client.get(f"/needs/{need.id}", params={"sort": "date", "limit": 50})
+    dates = [m.published for m in real_library.match(need.id, limit=200).matches]
+    shown = ids(by_date.text)
+    assert len(shown) == min(50, len(dates))
+    stamps = [real_library.document(d).published for d in shown]
+    known = [s for s in stamps if s is not None]
+    assert known == sorted(known, reverse=True)
+    assert real_client.get("/needs/zzzzzzzz").status_code == 404
+

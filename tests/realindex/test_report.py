@@ -55,7 +55,10 @@ def test_every_need_with_new_matches_is_listed(real_library, reported):
         assert {i.match.doc_id for i in section.items} <= {m.doc_id for m in mine}
         assert section.items[0].match.score == max(m.score for m in mine)
         assert section.link == f"http://127.0.0.1:8700/needs/{section.need_id}"
-    best = [s.best_score for s in report.sections]
+    from service.report.build import section_strength
+
+    strength = section_strength(report.sections)
+    best = [strength[s.need_id] for s in report.sections]
     assert best == sorted(best, reverse=True), "needs ordered by the strength of their new matches"
     assert sorted((i.match.need_id, i.match.doc_id) for i in report.new_matches) == sorted(
         (m.need_id, m.doc_id) for m in new)
@@ -102,3 +105,23 @@ def test_the_next_report_has_nothing_new(real_library, reported, tmp_path):
                          chart=False)
     assert again.is_empty and not again.sections
     assert len(again.quiet_needs) == len(real_library.needs())
+
+
+def test_view_in_browser_serves_the_written_report(real_client, reported):
+    _, _, report, result = reported
+    from domain.settings import ReportSettings
+    from service.report.send import written_report
+
+    settings = ReportSettings(outbox=result.html_path.parent)
+    assert written_report(settings, report.week) == result.html_path
+    assert written_report(settings, "../../etc/passwd") is None
+    assert report.browser_link.endswith(f"/reports/{report.week}")
+    import shutil
+
+    outbox = ReportSettings().outbox_dir  # this test's own SCOUT_HOME, as `scout serve` reads it
+    outbox.mkdir(parents=True, exist_ok=True)
+    shutil.copy(result.html_path, outbox / result.html_path.name)
+    page = real_client.get(f"/reports/{report.week}")
+    assert page.status_code == 200 and f"weekly report {report.week}" in page.text
+    assert "img-src data:" in page.headers["content-security-policy"]
+    assert real_client.get("/reports/2001-W01").status_code == 404

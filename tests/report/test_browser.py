@@ -71,6 +71,11 @@ def test_the_received_email_renders_in_chromium(ledger, settings, smtp_server):
             titles = page.locator("h3").all_inner_texts()
             assert titles[0].startswith("小型無人機") and len(titles) == 3
             page.screenshot(path=str(ARTIFACTS / "weekly-report.png"), full_page=True)
+            for width in (1280, 390):  # desktop and phone mail clients: nothing wider than the screen
+                page.set_viewport_size({"width": width, "height": 900})
+                page.screenshot(path=str(ARTIFACTS / f"report-{width}.png"), full_page=True)
+                overflow = page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
+                assert overflow <= 0, f"the report scrolls sideways at {width} px"
         finally:
             browser.close()
     assert dialogs == []  # no script of the crawled text ran

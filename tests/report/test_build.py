@@ -228,3 +228,101 @@ def test_a_url_urllib_cannot_split_does_not_stop_the_report(ledger, settings):
     assert item.link is None
     assert "http://[::1" in report_csv(report).decode("utf-8-sig")
     assert 'href="http://[::1' not in render_html(report, settings) and render_text(report, settings)
+
+
+def test_the_report_opens_with_the_top_three_and_a_view_in_browser_link(ledger, settings):
+    report = _build(ledger, settings)
+    assert [i.match.doc_id for i in report.summary] == [i.match.doc_id for i in report.new_matches[:3]]
+    assert report.browser_link == "https://scout.example.jp/reports/2026-W47"
+    html, text = render_html(report, settings), render_text(report, settings)
+    assert html.index("strongest new matches") < html.index("Overview")
+    assert 'href="https://scout.example.jp/reports/2026-W47"' in html and "View in browser" in html
+    assert text.index("STRONGEST NEW MATCHES") < text.index("OVERVIEW")
+
+
+def test_match_links_lead_to_the_evidence_with_the_original_one_click_on(ledger, settings):
+    report = _build(ledger, settings)
+    item = next(i for s in report.sections for i in s.items if i.match.doc_id == DOC_NV.id)
+    assert item.evidence_link == f"https://scout.example.jp/needs/{NEED_QMAG.id}#m-{DOC_NV.id}"
+    html = render_html(report, settings)
+    assert f'href="{item.evidence_link}"' in html and f'href="{item.link}"' in html
+    assert html.index(f'href="{item.evidence_link}"') < html.index(f'href="{item.link}"')
+
+
+def test_the_overview_counts_documents_read_and_crawl_runs(ledger, settings):
+    report = _build(ledger, settings)
+    ov = report.overview
+    assert ov.records == sum(s.new + s.updated + s.unchanged for s in ov.sources) == 14 + 3 + 101 + 22 + 37 + 2 + 1 + 9 + 31 + 12 + 250
+    assert ov.runs == 4
+    assert f"{ov.records}</b> documents read by 4 crawls" in render_html(report, settings)
+
+
+def test_versions_of_one_technology_are_one_item(ledger, settings):
+    from datetime import timezone
+
+    from domain.models import DocKind, Document
+    from tests.report.fakes import make_match
+
+    phase = [Document.make(kind=DocKind.startup, source="sbir", source_id=f"p{i}", url=f"https://example.org/p{i}",
+                           title=f"Compact quantum magnetometer (Phase {'I' * i})", text="A compact magnetometer.",
+                           organizations=["Acme Quantum Inc."], published=datetime(2016 + 2 * i, 1, 1, tzinfo=timezone.utc))
+             for i in (1, 2)]
+    run = ledger.start_match_run(at=NOW - timedelta(hours=1))
+    ledger.record_matches(run, [make_match(NEED_PNT, phase[0], 0.61, [], rank=1),
+                                make_match(NEED_PNT, phase[1], 0.66, [], rank=2)])
+    report = _build(ledger, settings)
+    items = [i for i in report.new_matches if i.match.doc_id in {d.id for d in phase}]
+    assert len(items) == 1 and items[0].match.doc_id == phase[1].id  # the stronger version leads
+    assert [v.label for v in items[0].versions] == ["Phase I 2018", "Phase II 2020"]
+    assert "Phase I 2018, Phase II 2020" in render_html(report, settings)
+
+
+def test_needs_of_every_language_are_ordered_on_one_scale():
+    from service.report.build import NeedSection, section_strength
+
+    def section(need_id, language, best):
+        return NeedSection(need_id, need_id, "src", language, "", 1, best, [], [])
+
+    # Japanese needs meet English technology: their scores run lower for the same fit.
+    sections = [section("en1", "en", 0.80), section("en2", "en", 0.70), section("en3", "en", 0.60),
+                section("ja1", "ja", 0.50), section("ja2", "ja", 0.40), section("ja3", "ja", 0.30)]
+    strength = section_strength(sections)
+    order = sorted(sections, key=lambda s: -strength[s.need_id])
+    assert {s.need_id for s in order[:2]} == {"en1", "ja1"}  # the best of each language leads, side by side
+    few = section_strength([section("en1", "en", 0.8), section("ja1", "ja", 0.5)])
+    assert few["en1"] > few["ja1"]  # too few to tell a language's scale: raw order
+
+
+def test_the_chart_counts_each_match_once_like_the_text(ledger, settings):
+    from service.report.build import _Needs, weekly_area_counts
+    from service.report.chart import MAX_AREAS, top_areas
+
+    report = build_report(ledger, FakeLibrary(), settings=settings, taxonomy=TAXONOMY, now=NOW, week="2026-W47",
+                          chart=True)
+    weeks, counts = weekly_area_counts(ledger, TAXONOMY, ReportProfile(), _Needs(FakeLibrary(), ReportProfile()),
+                                       until=report.until, tz=timezone.utc)
+    assert weeks[-1] == "2026-W47"
+    assert sum(c[-1] for c in counts.values()) == report.overview.new_matches  # the bar is the text's figure
+    assert report.chart_png.startswith(b"\x89PNG") and "counted once" in report.chart_caption
+    many = {f"a{i}": [i + 1, 0] for i in range(11)} | {"other": [1, 1]}
+    series = top_areas(many)
+    assert len(series) == MAX_AREAS + 1 and series[-1][0] == "other"
+    assert series[-1][1] == [1 + 2 + 3 + 1, 1]  # the three smallest areas and the old "other"
+    assert sum(sum(c) for _, c in series) == sum(sum(c) for c in many.values())
+
+
+def test_one_csv_cell_guard_for_every_csv():
+    from service.csv_cells import csv_cell
+
+    assert [csv_cell(v) for v in ("=1+1", "+1", "-1", "@x", "\tx", "plain", 0.123456, 3, True, None)] == [
+        "'=1+1", "'+1", "'-1", "'@x", "'\tx", "plain", "0.1235", 3, True, ""]
+
+
+def test_a_match_below_the_first_page_links_to_a_page_that_shows_it():
+    from service.report.build import evidence_link
+    from tests.report.fakes import make_match
+
+    deep = make_match(NEED_RAM, DOC_NV, 0.4, [], rank=27)
+    assert evidence_link("https://s.example", deep) == f"https://s.example/needs/{NEED_RAM.id}?limit=37#m-{DOC_NV.id}"
+    top = make_match(NEED_RAM, DOC_NV, 0.9, [], rank=2)
+    assert evidence_link("https://s.example", top) == f"https://s.example/needs/{NEED_RAM.id}#m-{DOC_NV.id}"

@@ -18,6 +18,7 @@ from collections import Counter, defaultdict
 from datetime import datetime, timezone
 from typing import Iterable
 
+from index.organizations import organization_type
 from service.library import OrgProfile, SearchResult
 from domain.models import (
     DocKind,
@@ -328,7 +329,10 @@ class MemoryLibrary:
         for m in matches:
             for name in m.organizations:
                 key = org_key(name)
-                om = by_key.setdefault(key, OrgMatch(key=key, name=name, score=0.0, known_supplier=key in KNOWN_SUPPLIERS))
+                known = key in KNOWN_SUPPLIERS
+                kind = str(organization_type(name))
+                om = by_key.setdefault(key, OrgMatch(key=key, name=name, score=0.0, known_supplier=known,
+                                                     org_type=kind, new_entrant=kind == "company" and not known))
                 om.doc_ids.append(m.doc_id)
                 om.score = round(max(om.score, m.score) + 0.01 * (len(om.doc_ids) - 1), 4)
         return sorted(by_key.values(), key=lambda o: (-o.score, o.key))
@@ -353,7 +357,10 @@ class MemoryLibrary:
                     needs.append(OrgMatch(key=need.id, name=need.title, score=om.score, doc_ids=om.doc_ids,
                                           known_supplier=om.known_supplier))
         needs.sort(key=lambda o: (-o.score, o.key))
-        return OrgProfile(key=wanted, name=name, known_supplier=wanted in KNOWN_SUPPLIERS,
+        kind = str(organization_type(name, [d.kind for d in docs]))
+        return OrgProfile(key=wanted, name=name, known_supplier=wanted in KNOWN_SUPPLIERS, org_type=kind,
+                          listed=wanted in KNOWN_SUPPLIERS,
+                          new_entrant=kind == "company" and wanted not in KNOWN_SUPPLIERS,
                           documents=[self._hit(d, 1.0, set()) for d in docs if d.kind != DocKind.need] or
                           [self._hit(d, 1.0, set()) for d in docs], needs=needs)
 

@@ -180,3 +180,25 @@ def test_token_link_logs_the_browser_in(library, browser):
         page.wait_for_selector("h1")
         assert page.locator("li.match").count() > 0
         context.close()
+
+
+OVERFLOW = "() => document.documentElement.scrollWidth - window.innerWidth"
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_search_need_and_org_pages_fit_the_screen(server, browser, library, width):
+    """Screenshots at desktop and phone widths (test-artifacts/), and nothing wider than the screen."""
+    context = browser.new_context(viewport={"width": width, "height": 900}, locale="en-US")
+    page = context.new_page()
+    need = next(n for n in library.needs() if n.source == "atla")
+    org = next(o for m in library.match(need.id).matches for o in m.organizations)
+    pages = {"search": "/?q=" + quote("radar absorbing metamaterial"), "need": f"/needs/{need.id}",
+             "org": "/orgs/" + quote(org)}
+    try:
+        for name, path in pages.items():
+            page.goto(server.url + path)
+            page.wait_for_load_state("load")
+            page.screenshot(path=str(ARTIFACTS / f"{name}-{width}.png"), full_page=True)
+            assert page.evaluate(OVERFLOW) <= 0, f"{name} page scrolls sideways at {width} px"
+    finally:
+        context.close()

@@ -40,6 +40,13 @@ def test_highlight_escapes_and_marks():
     assert str(highlight("sensors", "sensor")) == "<mark>sensors</mark>"
 
 
+def test_japanese_highlighting_follows_sudachi_words_not_character_pairs():
+    out = str(highlight("研究センターで小型センサを開発した", "センサの研究"))
+    assert "<mark>センサ</mark>" in out and "<mark>研究</mark>" in out
+    assert "<mark>セン</mark>" not in out and "センター" in out.replace("<mark>", "").replace("</mark>", "")
+    assert "<mark>センター" not in out  # a bigram highlighter marked "セン" inside センター
+
+
 def test_guess_lang():
     assert guess_lang("株式会社メタテック") == "ja" and guess_lang("東北大学") == "ja"
     assert guess_lang("ダイヤモンドNV中心を用いた量子センサ") == "ja"
@@ -189,7 +196,7 @@ def _concrete_paths(app, need_id: str, doc_id: str, watchlist_id: int = 0) -> li
         path = getattr(route, "path", "")
         path = path.replace("{need_id}", need_id).replace("{doc_id}", doc_id).replace("{name:path}", "QuantNav")
         path = path.replace("{name}", "QuantNav").replace("{path:path}", "style.css")
-        path = path.replace("{watchlist_id}", str(watchlist_id))
+        path = path.replace("{watchlist_id}", str(watchlist_id)).replace("{week}", "2026-W47")
         paths.append(path + ("?q=radar" if path in ("/api/search",) else ""))
     return paths
 
@@ -199,6 +206,11 @@ def test_token_is_required_on_every_route(gated, atla_need, payload_doc):
     paths = _concrete_paths(gated.app, atla_need.id, payload_doc.id, watched.id)
     assert "/static" in paths and "/docs" in paths and "/openapi.json" in paths
     paths = [p if p != "/static" else "/static/style.css" for p in paths]
+    from domain.settings import ReportSettings
+
+    outbox = ReportSettings().outbox_dir  # a written report for /reports/<week>
+    outbox.mkdir(parents=True, exist_ok=True)
+    (outbox / "dualscout-2026-W47-20261123T000000Z.html").write_text("<p>report</p>", encoding="utf-8")
     for path in paths:
         if path == "/healthz":
             continue

@@ -1,0 +1,130 @@
+"""Evidence people read: the sentence or two of a passage that best support a match, not the whole passage.
+
+Sentences are split on Latin and Japanese full stops; a full stop glued to the next sentence by the source
+("feasible.This will") still ends a sentence, and the sentences keep a space between them when shown. A passage
+that starts with the document's title (the analysed text is title + text, and many texts repeat the title)
+does not spend its evidence on the title again.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Iterable
+
+from domain.models import Evidence
+from nlp.tokens import content_terms, content_tokens
+
+# Sentence ends: Japanese full stops; . ! ? before white space and a non-lowercase start, or at the end; and a
+# full stop with no space after a lowercase word and before a capitalised word ("feasible.This").
+_SENTENCE_END = re.compile(r"[。．！？]|[.!?](?=\s+[^a-z\s])|(?<=[a-z]{2})[.!?](?=[A-Z][a-z])|[.!?]\s*$|\n")
+_GLUED = re.compile(r"(?<=[a-z]{2})([.!?])(?=[A-Z][a-z])")
+_ABBREVIATIONS = {"e.g.", "i.e.", "al.", "fig.", "figs.", "eq.", "dr.", "prof.", "no.", "vs.", "cf.", "approx.",
+                  "inc.", "ltd.", "co.", "corp.", "mr.", "ms.", "st.", "u.s.", "u.k.", "jr."}  # fmt: skip
+MAX_CHARS = 320
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each sentence of `text`, white space trimmed."""
+    spans, start = [], 0
+    for end_mark in _SENTENCE_END.finditer(text):
+        end = end_mark.start() + 1
+        words = text[start:end].rsplit(None, 1)
+        if text[end_mark.start()] == "." and words and words[-1].lower() in _ABBREVIATIONS:
+            continue  # "e.g. 1 pT", "U.S. Army": not the end of a sentence
+        spans.append((start, end))
+        start = end
+    spans.append((start, len(text)))
+    out = []
+    for a, b in spans:
+        while a < b and text[a].isspace():
+            a += 1
+        while b > a and text[b - 1].isspace():
+            b -= 1
+        if b > a:
+            out.append((a, b))
+    return out
+
+
+def split_sentences(text: str) -> list[str]:
+    return [text[a:b] for a, b in sentence_spans(text or "")]
+
+
+def readable(text: str) -> str:
+    """Sentences glued by the source get their space back ("feasible.This" -> "feasible. This")."""
+    return _GLUED.sub(r"\1 ", text or "")
+
+
+def shorten(text: str, max_chars: int = MAX_CHARS) -> str:
+    """Cut at a word boundary (spaced scripts) or where it stands (Japanese), marked with an ellipsis."""
+    if len(text) <= max_chars:
+        return text
+    cut = text[: max_chars - 1]
+    space = cut.rfind(" ")
+    if space > max_chars // 2:
+        cut = cut[:space]
+    return cut.rstrip(" ,;:、") + "…"
+
+
+def best_sentences(text: str, wanted: Iterable[str] = (), *, title: str = "", max_sentences: int = 2,
+                   max_chars: int = MAX_CHARS) -> tuple[int, int] | None:
+    """The span of the one or two adjacent sentences of `text` that share most content words with `wanted`
+    (ties: the earlier); a sentence that only repeats `title` is passed over when there is another."""
+    spans = sentence_spans(text or "")
+    if not spans:
+        return None
+    title_key = " ".join((title or "").split()).casefold()
+    body = [s for s in spans if " ".join(text[s[0]:s[1]].split()).casefold() != title_key] or spans
+    terms = set(wanted)
+    scored = [(len({t.term for t in content_tokens(text[a:b])} & terms), (a, b)) for a, b in body]
+    candidates: list[tuple[int, int, tuple[int, int]]] = []
+    for i, (score, (a, b)) in enumerate(scored):
+        candidates.append((score, -a, (a, b)))
+        if max_sentences > 1 and i + 1 < len(scored):
+            nscore, (_, nb) = scored[i + 1]
+            if nb - a <= max_chars and score and nscore:  # a second sentence only when both tell
+                candidates.append((score + nscore, -a, (a, nb)))
+    best = max(candidates, key=lambda c: (c[0], c[1]))  # most shared words, then the earliest
+    return best[2]
+
+
+def _after_title(text: str, title: str) -> int:
+    """Where `text` starts once the title (repeated as the text's first words, as many sources do: "Atomic
+    Magnetometer Improved magnetic anomaly detection ...") is set aside; 0 when it does not start with it or
+    nothing would remain."""
+    key = " ".join((title or "").split()).casefold()
+    if not key:
+        return 0
+    pos = 0
+    while True:
+        rest = text[pos:]
+        stripped = len(rest) - len(rest.lstrip())
+        words, i, matched = rest.lstrip(), 0, []
+        # compare word by word, so that line breaks and double spaces inside the title still match
+        for word in key.split():
+            found = re.match(r"\s*" + re.escape(word), words[i:], re.IGNORECASE)
+            if not found:
+                matched = []
+                break
+            i += found.end()
+            matched.append(word)
+        if not matched:
+            return pos
+        end = pos + stripped + i
+        end += len(text[end:]) - len(text[end:].lstrip(" .:-–—\n\t。"))
+        if not text[end:].strip():
+            return pos  # the title is all there is
+        pos = end
+
+
+def focus(evidence: Evidence | None, *wanted_texts: str, title: str = "") -> Evidence | None:
+    """`evidence` narrowed to its best sentence or two for `wanted_texts` (the need, the query); offsets stay
+    in the analysed text, the text is made readable and kept within MAX_CHARS."""
+    if evidence is None or not evidence.text:
+        return evidence
+    skip = _after_title(evidence.text, title)
+    span = best_sentences(evidence.text[skip:], content_terms(*wanted_texts), title=title)
+    if span is None:
+        return evidence
+    a, b = span[0] + skip, span[1] + skip
+    return evidence.model_copy(update={"start": evidence.start + a, "end": evidence.start + b,
+                                       "text": shorten(readable(evidence.text[a:b]))})

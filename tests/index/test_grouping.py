@@ -1,0 +1,106 @@
+"""One result per technology: versions of one award or one announcement fold into one result, at query time."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+
+from domain.models import DocKind
+from index.grouping import Member, group_members, phase_of, title_key, version_label, versions_of
+from index.rank import Ranker
+from index.store import Index
+from index.suppliers import KnownSuppliers
+from service.index_library import IndexLibrary
+from tests.index.conftest import make_doc
+
+
+def _member(doc_id, title, orgs=("Acme Inc.",), year=2019, score=0.5):
+    return Member(doc_id, doc_id, title, list(orgs), datetime(year, 1, 1, tzinfo=timezone.utc), score)
+
+
+def test_programme_words_do_not_make_two_technologies():
+    assert title_key("SBIR Phase II: Compact LIDAR, Rev.") == title_key("compact lidar rev (Phase I)")
+    assert phase_of("Compact lidar - Phase II") == "Phase II"
+    assert phase_of("Compact lidar", "Air Force Phase I award, 2017. We build") == "Phase I"
+    assert phase_of("フェーズ2 小型ライダー") == "Phase II"
+    assert version_label("Compact lidar", datetime(2021, 5, 1, tzinfo=timezone.utc), source="arxiv") == "arxiv 2021"
+
+
+def test_same_organization_and_title_group_and_list_their_versions_oldest_first():
+    groups = group_members([
+        _member("p2", "Compact LIDAR (Phase II)", year=2019, score=0.9),
+        _member("other", "Radar absorbing coating", score=0.8),
+        _member("p1", "Compact LIDAR (Phase I)", year=2017, score=0.7),
+        _member("rival", "Compact LIDAR (Phase I)", orgs=("Other Corp",), score=0.6),
+    ])
+    assert [[m.doc_id for m in g] for g in groups] == [["p2", "p1"], ["other"], ["rival"]]
+    assert [v.label for v in versions_of(groups[0])] == ["Phase I 2017", "Phase II 2019"]
+    assert versions_of(groups[1]) == []
+
+
+def test_without_organizations_only_near_identical_text_groups():
+    a, b = _member("a", "Swarm planning", orgs=()), _member("b", "Swarm planning", orgs=())
+    assert len(group_members([a, b], lambda x, y: 0.99)) == 1
+    assert len(group_members([a, b], lambda x, y: 0.40)) == 2
+    c = _member("c", "Swarm planning for drones, revisited", orgs=("Acme",))
+    assert len(group_members([a, c], lambda x, y: 0.99)) == 2  # one named firm, one unnamed: not known to be one
+
+
+@pytest.fixture
+def library(tmp_path, enricher):
+    docs = [
+        make_doc("n1", "Compact lidar for small drones", "We need a compact lidar for small drones that map "
+                 "buildings. Low power and light weight matter.", kind="need", source="atla"),
+        make_doc("p1", "Compact lidar for drones (Phase I)", "A compact lidar for small drones, light weight, "
+                 "low power; Phase I shows feasibility.", source="sbir", year=2017, orgs=("Acme Optics Inc.",)),
+        make_doc("p2", "Compact lidar for drones (Phase II)", "A compact lidar for small drones mapping "
+                 "buildings; Phase II builds the prototype.", source="sbir", year=2019, orgs=("ACME OPTICS, INC.",)),
+        make_doc("x", "Lidar mapping of buildings from drones", "Small drones map buildings with a light lidar.",
+                 year=2022, orgs=("Tohoku University",)),
+    ]
+    enriched, _ = enricher.enrich(docs)
+    from domain.settings import IndexSettings
+
+    index = Index(IndexSettings(backend="edge", path=tmp_path / "ix"), dim=enricher.embedder.dim)
+    index.upsert(enriched)
+    lib = IndexLibrary(index, enricher, Ranker(index, enricher, KnownSuppliers()))
+    yield lib, {d.source_id: d.id for d in docs}
+    lib.close()
+
+
+def test_need_matches_and_search_show_one_result_per_technology(library):
+    lib, ids = library
+    result = lib.match(ids["n1"], limit=10)
+    shown = [m.doc_id for m in result.matches]
+    assert len(shown) == 2 and ids["x"] in shown
+    award = next(m for m in result.matches if m.doc_id != ids["x"])
+    assert [v.label for v in award.versions] == ["Phase I 2017", "Phase II 2019"]
+    assert {v.doc_id for v in award.versions} == {ids["p1"], ids["p2"]}
+    assert [m.rank for m in result.matches] == [1, 2]
+    assert all(lib.document(v.doc_id) is not None for v in award.versions)  # nothing stored is lost
+
+    hits = lib.search("compact lidar drones", limit=10).hits
+    assert sum(1 for h in hits if h.kind != DocKind.need and h.versions) == 1
+    assert not {ids["p1"], ids["p2"]} <= {h.doc_id for h in hits}
+
+
+def test_the_cli_lists_the_versions(library):
+    from typer.testing import CliRunner
+
+    from scout.cli import app
+    from scout.commands._library import use_library
+
+    lib, ids = library
+    with use_library(lib):
+        out = CliRunner().invoke(app, ["match", ids["n1"][:8]], env={"COLUMNS": "200", "NO_COLOR": "1"})
+    assert out.exit_code == 0, out.output
+    assert "versions: Phase I 2017, Phase II 2019" in out.output
+
+
+def test_versions_that_would_read_alike_show_their_dates():
+    a = _member("a", "Swarm planning", year=2025)
+    b = _member("b", "Swarm planning", year=2025)
+    b.published = b.published.replace(month=3, day=7)
+    a.source = b.source = "feeds"
+    assert [v.label for v in versions_of([a, b])] == ["feeds 2025-01-01", "feeds 2025-03-07"]

@@ -1,0 +1,112 @@
+"""True organizations: a type from name and records, supplier status from evidence, issuers never entrants."""
+
+from __future__ import annotations
+
+import pytest
+
+from domain.models import DocKind
+from domain.settings import IndexSettings
+from index.organizations import OrgType, alias_classes, award_evidence, bilingual_parts, organization_type
+from index.rank import Ranker
+from index.store import Index
+from index.suppliers import KnownSuppliers
+from nlp.orgs import normalize_org
+from service.index_library import IndexLibrary
+from tests.index.conftest import make_doc
+
+
+@pytest.mark.parametrize("name, kind", [
+    ("防衛装備庁", OrgType.government), ("Air Force Research Laboratory", OrgType.government),
+    ("AFRL", OrgType.government), ("U.S. Army DEVCOM", OrgType.government),
+    ("Tohoku University", OrgType.university), ("東北大学", OrgType.university),
+    ("Tokyo Institute of Technology", OrgType.university),
+    ("産業技術総合研究所", OrgType.institute), ("Fraunhofer IOSB", OrgType.institute),
+    ("株式会社アクセルスペース", OrgType.company), ("DZYNE Technologies Incorporated", OrgType.company),
+    ("Mystery", OrgType.unknown),
+])
+def test_type_from_the_name(name, kind):
+    assert organization_type(name) == kind
+
+
+def test_type_from_records_when_the_name_does_not_say():
+    assert organization_type("Mystery", [DocKind.startup]) == OrgType.company
+    assert organization_type("Mystery", [DocKind.research]) == OrgType.unknown
+
+
+def test_award_records_are_evidence_and_ordinary_records_are_not():
+    award = make_doc("a", "Compact lidar", "Air Force Phase II award, 2019. A compact lidar.", kind="startup",
+                     source="feeds")
+    assert "Phase II award" in award_evidence(award)
+    assert award_evidence(make_doc("b", "Lidar", "A lidar paper.", source="sbir")) == "sbir award record"
+    assert award_evidence(make_doc("c", "電波吸収材", "安全保障技術研究推進制度の委託研究。", source="kaken"))
+    assert award_evidence(make_doc("d", "Lidar", "A lidar for cars.")) is None
+
+
+def test_japanese_and_english_names_merge_where_a_record_writes_both():
+    assert bilingual_parts("株式会社アクセルスペース (Axelspace Corporation)") == ("株式会社アクセルスペース",
+                                                                                   "Axelspace Corporation")
+    assert bilingual_parts("Tohoku University (Sendai)") is None  # both Latin: a place, not another name
+    classes = alias_classes(["株式会社アクセルスペース（Axelspace Corporation）", "Other Inc."])
+    assert {normalize_org("アクセルスペース株式会社"), normalize_org("AXELSPACE CORP.")} <= \
+        classes[normalize_org("Axelspace Inc.")]
+    assert normalize_org("Other Inc.") not in classes
+
+
+@pytest.fixture
+def library(tmp_path, enricher):
+    docs = [
+        make_doc("n1", "量子センシングによる航法", "量子センシングによる小型の磁気センサーが必要である。",
+                 kind="need", source="atla", orgs=("防衛装備庁",)),
+        make_doc("n2", "Quantum sensing for navigation", "We need quantum sensing magnetometers for navigation.",
+                 kind="need", source="sbir_topics", orgs=("Air Force Research Laboratory",)),
+        make_doc("a1", "Quantum magnetometer", "SBIR Phase II award to build a quantum sensing magnetometer for "
+                 "navigation.", kind="startup", source="feeds", orgs=("Acme Quantum Inc.",)),
+        make_doc("e1", "Rugged quantum sensing", "Our startup ships quantum sensing magnetometers for navigation.",
+                 kind="startup", source="prtimes", orgs=("Newco Sensing LLC",)),
+        make_doc("j1", "量子磁気センサー", "量子センシングの磁気センサーを開発した。", kind="startup",
+                 source="prtimes", orgs=("株式会社ニューコ（Newco Sensing LLC）",)),
+        make_doc("u1", "Magnetometry with NV centers", "Quantum sensing magnetometry for navigation.",
+                 orgs=("Tohoku University", "Air Force Research Laboratory")),
+    ]
+    enriched, _ = enricher.enrich(docs)
+    index = Index(IndexSettings(backend="edge", path=tmp_path / "ix"), dim=enricher.embedder.dim)
+    index.upsert(enriched)
+    lib = IndexLibrary(index, enricher, Ranker(index, enricher, KnownSuppliers(["Lockheed Martin"])))
+    yield lib, {d.source_id: d.id for d in docs}
+    lib.close()
+
+
+def test_issuers_are_never_new_entrants_and_evidence_names_its_record(library):
+    lib, ids = library
+    atla = lib.organization("防衛装備庁")
+    assert (atla.org_type, atla.issuer, atla.new_entrant) == ("government", True, False)
+    afrl = lib.organization("Air Force Research Laboratory")
+    assert afrl.issuer and not afrl.new_entrant
+
+    acme = lib.organization("Acme Quantum Inc.")
+    assert acme.known_supplier and not acme.new_entrant and not acme.listed
+    assert [e.doc_id for e in acme.evidence] == [ids["a1"]] and "Phase II award" in acme.evidence[0].reason
+
+    newco = lib.organization("Newco Sensing")
+    assert newco.new_entrant and not newco.known_supplier and newco.org_type == "company"
+    assert {d.doc_id for d in newco.documents} == {ids["e1"], ids["j1"]}  # 株式会社ニューコ is the same firm
+    assert lib.organization("株式会社ニューコ").key == newco.key or \
+        {d.doc_id for d in lib.organization("株式会社ニューコ").documents} == {ids["e1"], ids["j1"]}
+
+    tohoku = lib.organization("Tohoku University")
+    assert tohoku.org_type == "university" and not tohoku.new_entrant
+
+
+def test_need_pages_carry_the_same_status(library):
+    lib, ids = library
+    orgs = {o.name: o for o in lib.match(ids["n2"], limit=10).organizations}
+    assert orgs["Acme Quantum Inc."].known_supplier and not orgs["Acme Quantum Inc."].new_entrant
+    assert orgs["Newco Sensing LLC"].new_entrant
+    assert not orgs["Air Force Research Laboratory"].new_entrant and orgs["Air Force Research Laboratory"].issuer
+
+
+def test_one_firm_under_two_names_is_one_row_on_the_need_page(library):
+    lib, ids = library
+    orgs = lib.match(ids["n1"], limit=10).organizations
+    newco = [o for o in orgs if {ids["e1"], ids["j1"]} & set(o.doc_ids)]
+    assert len(newco) == 1 and {ids["e1"], ids["j1"]} <= set(newco[0].doc_ids)

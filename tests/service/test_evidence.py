@@ -1,0 +1,47 @@
+"""Evidence people read: the best sentence or two, spaced, without the title again."""
+
+from __future__ import annotations
+
+from domain.models import Evidence
+from service.evidence import best_sentences, focus, readable, split_sentences
+
+
+def _evidence(text: str, start: int = 0) -> Evidence:
+    return Evidence(passage_index=0, start=start, end=start + len(text), text=text)
+
+
+def test_glued_sentences_are_split_and_get_their_space_back():
+    text = "An integrating sphere for RF is feasible.This will be shown on a planar array. U.S. Army e.g. tests it."
+    assert split_sentences(text) == ["An integrating sphere for RF is feasible.", "This will be shown on a planar array.",
+                                     "U.S. Army e.g. tests it."]
+    assert readable("is feasible.This will") == "is feasible. This will"
+    assert readable("see example.com and Node.js") == "see example.com and Node.js"
+
+
+def test_the_best_one_or_two_sentences_not_the_whole_passage():
+    title = "Integrating spheres for RF"
+    passage = (f"{title}\n{title}. Antennas are hard to test indoors. We build an integrating sphere for RF "
+               "measurement.The sphere gives a uniform field for antenna tests. Funding ends in 2027. "
+               + "Unrelated filler sentence. " * 40)
+    ev = focus(_evidence(passage, start=100), "uniform field antenna measurement chamber", title=title)
+    assert ev.text == ("We build an integrating sphere for RF measurement. The sphere gives a uniform field for "
+                       "antenna tests.")
+    assert len(ev.text) < 320 and not ev.text.startswith(title)
+    assert passage[ev.start - 100 : ev.end - 100].replace(".The", ". The") == ev.text  # offsets still point in
+
+
+def test_japanese_sentences_by_sudachi_words():
+    text = "本研究は三年計画である。ダイヤモンドNV中心を用いた量子センサで磁場を計測した。成果は学会で発表した。"
+    a, b = best_sentences(text, {"量子", "センサ", "磁場"})
+    assert text[a:b] == "ダイヤモンドNV中心を用いた量子センサで磁場を計測した。"
+    assert focus(None, "x") is None
+
+
+def test_a_text_that_starts_with_its_title_does_not_spend_the_evidence_on_it():
+    title = "Atomic Triaxial Magnetometer"
+    passage = f"{title}\n{title} Improved magnetic anomaly detection can counter threats from quieter submarines."
+    ev = focus(_evidence(passage), "magnetic anomaly detection submarines", title=title)
+    assert ev.text == "Improved magnetic anomaly detection can counter threats from quieter submarines."
+    assert passage[ev.start : ev.end] == ev.text
+    only = focus(_evidence(title), "magnetometer", title=title)
+    assert only.text == title  # nothing else to show

@@ -25,6 +25,13 @@ class DictIndex:
     def get_many(self, ids, fields):
         return {i: {"document": self.docs[i].model_dump(mode="json")} for i in ids if i in self.docs}
 
+    def content_hash_owners(self, hashes):
+        owners: dict[str, str] = {}
+        for doc in self.docs.values():
+            if doc.content_hash in hashes and (doc.content_hash not in owners or doc.id < owners[doc.content_hash]):
+                owners[doc.content_hash] = doc.id
+        return owners
+
     def upsert(self, enriched) -> None:
         for e in enriched:
             self.docs[e.document.id] = e.document

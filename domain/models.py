@@ -112,6 +112,8 @@ class SourceSpec(BaseModel):
     spider: str
     args: dict[str, str] = Field(default_factory=dict)
     label: str | None = None
+    # An optional source (e.g. KAKEN without an app id) that cannot run is skipped with a warning, not failed.
+    optional: bool = False
 
     @property
     def name(self) -> str:
@@ -320,3 +322,4 @@ class IngestStats(BaseModel):
     rejected: int = 0
     duplicates: int = 0  # new ids whose content is already indexed under another id (recorded, not indexed)
     passages_embedded: int = 0
+    quarantined: str | None = None  # why the batch was moved to inbox/quarantine/ instead of being ingested

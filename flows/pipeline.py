@@ -4,26 +4,42 @@ from __future__ import annotations
 
 import uuid
 
-from prefect import flow
+from prefect import flow, task
 
 from flows.crawl import crawl
 from flows.enrich import enrich
 from flows.match import match
 from domain.models import SourceSpec
+from service import operations
 
-# The production sources; prefect.yaml passes these (and scouts override them there).
+# The production sources; prefect.yaml passes the same list (scouts override it there). Research queries
+# marked `from-needs` are derived from the indexed needs before each crawl (service.crawl_queries).
+PRTIMES_FEEDS = "https://prtimes.jp/technology.rdf,https://prtimes.jp/business.rdf"
 DEFAULT_SOURCES = [
-    SourceSpec(spider="arxiv", args={"query": "cat:cs.CV OR cat:cs.RO OR cat:eess.SP OR cat:quant-ph"}),
-    SourceSpec(spider="feeds"),
+    SourceSpec(spider="arxiv", args={"categories": "cs.CV,cs.RO,eess.SP,quant-ph,physics.optics,cond-mat.mtrl-sci",
+                                     "keywords": "from-needs:en", "max_queries": "12"}),
+    SourceSpec(spider="openalex", args={"search": "from-needs:en", "max_queries": "6", "days": "7"}),
+    SourceSpec(spider="jstage", args={"keyword": "from-needs:ja", "max_queries": "6"}),
+    SourceSpec(spider="kaken", args={"kw": "from-needs:ja", "max_queries": "6"}, optional=True),
+    SourceSpec(spider="feeds", args={"feeds": PRTIMES_FEEDS}),
+    SourceSpec(spider="atla"),
     SourceSpec(spider="sbir_topics"),
+    SourceSpec(spider="diu"),
+    SourceSpec(spider="nato_diana"),
     SourceSpec(spider="needs_file"),
 ]
+
+
+@task
+def plan_sources(sources: list[SourceSpec]) -> list[SourceSpec]:
+    """Compute task: fill the `from-needs` query arguments from the needs in the index."""
+    return operations.plan_sources(sources)
 
 
 @flow(name="pipeline")
 def pipeline(sources: list[SourceSpec] | None = None, match_limit: int = 20) -> dict:
     run_id = uuid.uuid4().hex
-    crawled = crawl(sources or DEFAULT_SOURCES, run_id)
+    crawled = crawl(plan_sources(sources or DEFAULT_SOURCES), run_id)
     ingested = enrich()
     matched = match(match_limit)
     return {

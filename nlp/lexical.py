@@ -127,19 +127,21 @@ class LexicalEncoder:
 
     # -- vectors -----------------------------------------------------------------------------------------
     def encode_document(self, text: str, language: str) -> SparseVector:
-        terms = self.tokens(text, language)
-        if not terms:
-            return SparseVector()
-        counts = Counter(terms)
-        norm = self.k1 * (1.0 - self.b + self.b * len(terms) / self.avgdl)
-        weights = {t: c * (self.k1 + 1.0) / (c + norm) for t, c in counts.items()}
-        return self._vector(weights)
+        return self._vector(self._saturated(self.tokens(text, language), self.avgdl))
 
     def encode_title(self, text: str, language: str) -> SparseVector:
-        terms = self.tokens(text, language)
-        counts = Counter(terms)
-        norm = self.k1 * (1.0 - self.b + self.b * len(terms) / TITLE_AVGDL)
-        return self._vector({t: c * (self.k1 + 1.0) / (c + norm) for t, c in counts.items()})
+        return self._vector(self._saturated(self.tokens(text, language), TITLE_AVGDL))
+
+    def _saturated(self, terms: list[str], avgdl: float) -> dict[str, float]:
+        """BM25 tf saturation with length normalisation per script: a Japanese document indexed with its
+        English rendering is two texts of about its length, not one text twice as long, so an English query
+        (which can only match the rendering) scores it as it scores an English document of that length."""
+        weights: dict[str, float] = {}
+        for group in _by_script(terms):
+            norm = self.k1 * (1.0 - self.b + self.b * len(group) / avgdl)
+            for t, c in Counter(group).items():
+                weights[t] = c * (self.k1 + 1.0) / (c + norm)
+        return weights
 
     def encode_query(self, text: str, language: str) -> SparseVector:
         # A need runs to 1,000+ words: a term repeated across it matters more, but sub-linearly.
@@ -154,6 +156,14 @@ class LexicalEncoder:
         items = sorted(merged.items(), key=lambda kv: -kv[1])[: self.max_terms]
         items.sort()
         return SparseVector(indices=[i for i, _ in items], values=[float(v) for _, v in items])
+
+
+def _by_script(terms: list[str]) -> list[list[str]]:
+    """Terms split into Japanese-script terms and the rest (one group when a text has one script)."""
+    ja = [t for t in terms if _JA_CHARS.search(t)]
+    if not ja or len(ja) == len(terms):
+        return [terms] if terms else []
+    return [ja, [t for t in terms if not _JA_CHARS.search(t)]]
 
 
 def _slices(text: str, size: int) -> list[str]:

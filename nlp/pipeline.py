@@ -306,6 +306,8 @@ class Enricher:
                     doc_vectors = vectors[row : row + n]
                     if title_text:
                         title_vector = vectors[title_row]
+                doc_vectors = self._ja_vectors(np.asarray(doc_vectors, dtype=np.float32), translated_from,
+                                               analysis.language)
                 row += n
                 if title_text:
                     title_row += 1
@@ -329,6 +331,23 @@ class Enricher:
                 rejects.append(self._reject(document, exc))
         return out, rejects
 
+    def _ja_vectors(self, vectors: np.ndarray, translated_from: dict[int, int], language: str) -> np.ndarray:
+        """With `ja_vectors=rendering`, each Japanese passage that has an English rendering takes the
+        rendering's vector (the mean of its pieces'): the passage keeps its own text for evidence, and a
+        Japanese query or need then meets Japanese and English documents in the same space, not by script."""
+        if language != "ja" or self.settings.ja_vectors != "rendering" or not translated_from:
+            return vectors
+        out = vectors.copy()
+        pieces: dict[int, list[int]] = {}
+        for rendered, source in translated_from.items():
+            pieces.setdefault(source, []).append(rendered)
+        for source, rendered in pieces.items():
+            mean = vectors[rendered].mean(axis=0)
+            norm = float(np.linalg.norm(mean))
+            if norm > 0:
+                out[source] = mean / norm
+        return out
+
     @staticmethod
     def _reject(document: Document, exc: Exception) -> Reject:
         reason = str(exc) if isinstance(exc, ValueError) else f"nlp failed: {type(exc).__name__}"
@@ -344,8 +363,11 @@ class Enricher:
         found = self.analyse_text(clean, language)
         passages, _ = self._passages(clean)
         texts = [p.text for p in passages]
-        renderings = [r for _, r in self._renderings(passages, language)]
-        vectors = self.embedder.encode(texts + renderings)
+        rendered = self._renderings(passages, language)
+        renderings = [r for _, r in rendered]
+        vectors = np.asarray(self.embedder.encode(texts + renderings), dtype=np.float32)
+        # the query's first vector (a need title's, in ranking) is its rendering's too
+        vectors = self._ja_vectors(vectors, {len(texts) + i: src for i, (src, _) in enumerate(rendered)}, language)
         rendering = " ".join(renderings)
         sparse_text = f"{clean}\n{rendering}" if rendering else clean
         return EnrichedQuery(

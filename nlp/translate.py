@@ -9,12 +9,14 @@ JMdict (the PyPI packages `jamdict` + `jamdict-data`, an offline SQLite dictiona
 from __future__ import annotations
 
 import logging
+import math
 import re
 import threading
 from functools import lru_cache
 
 from spacy.tokens import Doc
 
+from nlp.katakana import FREQ_PATH, KATAKANA, back_transliterate, long_vowel_variants
 from nlp.taxonomy import Taxonomy
 
 log = logging.getLogger(__name__)
@@ -30,7 +32,7 @@ _SKIP_WORDS = frozenset(
 class TermTranslator:
     """Renders Japanese text as a sequence of English glosses; safe to share between threads."""
 
-    def __init__(self, taxonomy: Taxonomy, use_jmdict: bool = True) -> None:
+    def __init__(self, taxonomy: Taxonomy, use_jmdict: bool = True, katakana: bool = True) -> None:
         self.taxonomy = taxonomy
         self.labels: dict[str, str] = {}
         for concept in taxonomy.concepts:
@@ -40,6 +42,7 @@ class TermTranslator:
 
         self._scanner = LabelScanner(self.labels, fold_case=False)
         self.use_jmdict = use_jmdict
+        self.katakana = katakana
         self._jmd = None
         self._jmd_failed = False
         self._lock = threading.Lock()
@@ -62,10 +65,45 @@ class TermTranslator:
         return self._jmd
 
     def gloss(self, term: str) -> str | None:
-        """The first English gloss of a Japanese term: taxonomy label first, then JMdict."""
+        """The English gloss of a Japanese term: taxonomy label first, then JMdict (the sense technical English
+        uses most), then, for a katakana loanword JMdict lacks, its other long-vowel spelling, the English word
+        it writes (nlp.katakana), or its split into two such words (コンフォーマルアンテナ)."""
         if term in self.labels:
             return self.labels[term]
-        return _jmdict_gloss(self, term)
+        found = _jmdict_gloss(self, term)
+        if found or not self.katakana or not KATAKANA.match(term):
+            return found
+        return self._loanword(term)
+
+    def _loanword(self, term: str) -> str | None:
+        """A katakana word JMdict lacks: its other long-vowel spelling; else a compound of two dictionary
+        loanwords (レーザーライン); else the English word it writes; else a compound with one part so read."""
+        found = self._known_loanword(term)
+        if found:
+            return found
+        cuts = range(len(term) - 3, 2, -1) if len(term) >= 6 else range(0)  # parts of three or more
+        for strict in (True, False):
+            for cut in cuts:
+                head, tail = term[:cut], term[cut:]
+                if not strict and min(len(head), len(tail)) < 4:
+                    continue
+                left = self._known_loanword(head) or (None if strict else back_transliterate(head))
+                right = left and (self._known_loanword(tail) or (None if strict else back_transliterate(tail)))
+                if left and right:
+                    return f"{left} {right}"
+            if strict:
+                found = back_transliterate(term)
+                if found:
+                    return found
+        return None
+
+    def _known_loanword(self, term: str) -> str | None:
+        """`term` or its other long-vowel spelling in the taxonomy or JMdict."""
+        for spelling in (term, *long_vowel_variants(term)):
+            found = self.labels.get(spelling) or _jmdict_gloss(self, spelling)
+            if found:
+                return found
+        return None
 
     # -- rendering ------------------------------------------------------------------------------------------
     def render(self, doc: Doc, start_char: int = 0, end_char: int | None = None) -> str:
@@ -132,21 +170,60 @@ def _jmdict_gloss(translator: TermTranslator, term: str) -> str | None:
     return _lookup(term)
 
 
+# A gloss other than the dictionary's first replaces it only when technical English uses it this much more
+# (in log frequency: about 4.5 times as often), and only among the first senses of the entries.
+SENSE_MARGIN = 1.5
+ENTRY_PENALTY = 0.5
+
+
 @lru_cache(maxsize=200_000)
 def _lookup(term: str) -> str | None:
+    """The gloss of `term` that technical English uses: the dictionary's first, unless another gloss of an
+    entry's first sense is used much more in nlp/en_term_freq.txt (SENSE_MARGIN) and is no longer (JMdict
+    gives 設計 as "plan, design", and 社 as "shrine" before the entry "company")."""
     jmd = _shared_jamdict()
     try:
         result = jmd.lookup(term, strict_lookup=True, lookup_chars=False, lookup_ne=False)
     except Exception:
         return None
-    for entry in result.entries:
-        for sense in entry.senses:
-            for gloss in sense.gloss:
-                text = _PAREN.sub("", gloss.text).strip()
-                text = re.sub(r"^to\s+", "", text)
-                if text:
-                    return text
-    return None
+    candidates: list[tuple[str, int]] = []
+    for e, entry in enumerate(result.entries[:3]):
+        for gloss in (entry.senses[0].gloss[:4] if entry.senses else []):
+            text = re.sub(r"^to\s+", "", _PAREN.sub("", gloss.text).strip())
+            if text:
+                candidates.append((text, e))
+    if not candidates:
+        return None
+    first = candidates[0][0]
+    best, best_score = first, _usage(first) + SENSE_MARGIN
+    for text, e in candidates[1:]:
+        score = _usage(text) - ENTRY_PENALTY * e
+        if score > best_score and len(text.split()) <= len(first.split()):
+            best, best_score = text, score
+    return best
+
+
+_FUNCTION_WORDS = frozenset("a an the of to in on for with by and or as at from one's something someone etc".split())
+
+
+def _usage(gloss: str) -> float:
+    """How much technical English uses a gloss: mean log frequency of its content words (0 for none known)."""
+    freq = _term_freq()
+    words = [w for w in re.findall(r"[a-z]+", gloss.lower()) if w not in _FUNCTION_WORDS]
+    if not words:
+        return 0.0
+    return sum(math.log1p(freq.get(w, 0)) for w in words) / len(words)
+
+
+@lru_cache(maxsize=1)
+def _term_freq() -> dict[str, int]:
+    out: dict[str, int] = {}
+    if FREQ_PATH.exists():
+        for line in FREQ_PATH.read_text(encoding="utf-8").splitlines():
+            word, sep, count = line.partition("\t")
+            if sep and not line.startswith("#"):
+                out[word] = int(count)
+    return out
 
 
 _SHARED = None

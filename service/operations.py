@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from domain.models import CrawlStats, IngestStats, NeedMatches
+from domain.models import CrawlStats, IngestStats, NeedMatches, SourceSpec
 from domain.settings import CrawlSettings, IndexSettings, ReportSettings
 from index.ledger import Ledger
 
@@ -15,6 +15,26 @@ from index.ledger import Ledger
 def open_ledger(settings: IndexSettings | None = None) -> Ledger:
     """The ledger (crawl runs, match history, report marks) at the configured path."""
     return Ledger((settings or IndexSettings()).ledger_path)
+
+
+def plan_sources(sources: list[SourceSpec]) -> list[SourceSpec]:
+    """`sources` with their `from-needs` query arguments filled in from the needs in the index
+    (service.crawl_queries); sources without such arguments pass unchanged and open nothing."""
+    from service.crawl_queries import NeedTerms, plan_sources as plan, wants_needs
+
+    if not any(wants_needs(s) for s in sources):
+        return list(sources)
+    from service.index_library import open_library
+
+    needs: list[NeedTerms] = []
+    with open_library(read_only=True, command="flow plan-sources") as library:
+        for need in library.needs():
+            analysis = library.index.analysis_payload(need.id) or {}
+            needs.append(NeedTerms(language=analysis.get("language") or need.language or "en",
+                                   concepts=list(analysis.get("concepts", [])),
+                                   keyphrases=list(analysis.get("keyphrases", []))))
+        taxonomy = library.enricher.taxonomy
+    return plan(sources, needs, taxonomy)
 
 
 def record_crawl(stats: CrawlStats, run_id: str) -> None:
@@ -26,10 +46,20 @@ def ingest_pending(progress: Callable[[str], None] | None = None) -> list[Ingest
     from index.ingest import ingest_inbox
     from service.index_library import open_library
 
-    crawl_settings = CrawlSettings()
+    from domain.files import check_free_space
+    from domain.settings import StorageSettings
+
+    crawl_settings, minimum = CrawlSettings(), StorageSettings().min_free_bytes
+    index_path = IndexSettings().resolved_path
+
+    def check_space() -> None:
+        for path in dict.fromkeys([crawl_settings.home, index_path]):
+            check_free_space(path, minimum)
+
+    check_space()  # before the index is even opened
     with open_library(command="flow enrich") as library:
         return ingest_inbox(crawl_settings.inbox_dir, library.enricher, library.index,
-                            rejects_path=crawl_settings.rejects_path, progress=progress)
+                            rejects_path=crawl_settings.rejects_path, progress=progress, check_space=check_space)
 
 
 def rank_all_needs(limit: int = 20, progress: Callable[[str], None] | None = None) -> list[NeedMatches]:

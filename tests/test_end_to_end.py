@@ -26,6 +26,7 @@ def slice_bundle(dest, arxiv=25, announcements=30):
     needs["needs"] = needs["needs"][:1]
     (dest / "needs.yaml").write_text(yaml.safe_dump(needs, allow_unicode=True), encoding="utf-8")
     shutil.copyfile(DATA_DIR / "known_suppliers.yaml", dest / "known_suppliers.yaml")
+    shutil.copyfile(DATA_DIR / "japanese.json", dest / "japanese.json")
     topics = sum(len(s["solicitation_topics"]) for s in solicitations)
     return topics + 1
 
@@ -41,8 +42,11 @@ def test_demo_pipeline_end_to_end(tmp_path, scout_home, prefect_harness):
 
     printed = console.export_text()
     crawled = {s["source"]: s for s in summary["crawled"]}
-    assert crawled["arxiv"]["new"] > 0 and crawled["feeds"]["new"] == 30
+    japanese = json.loads((DATA_DIR / "japanese.json").read_text(encoding="utf-8"))
+    assert crawled["arxiv"]["new"] > 0 and crawled["feeds"]["new"] == 30 + len(japanese["prtimes"])
+    assert crawled["jstage"]["new"] == len(japanese["jstage"]) and crawled["kaken"]["new"] == len(japanese["kaken"])
     assert crawled["needs_file"]["new"] == 1
+    assert "Matches across languages" in printed and summary["crosslingual_matches"] > 0
     with open_library() as library:
         needs = library.needs()
         assert len(needs) == n_needs
@@ -54,9 +58,12 @@ def test_demo_pipeline_end_to_end(tmp_path, scout_home, prefect_harness):
             top = result.matches[0]
             assert top.doc_evidence is not None and top.doc_evidence.text
             assert top.breakdown.total == pytest.approx(top.score)
-        # the Japanese need finds English technology through the same index
+        # the Japanese need finds English technology through the same index, and English needs Japanese technology
         ja_need = next(n for n in needs if n.language == "ja")
         assert all(m.kind != "need" for m in library.match(ja_need.id).matches)
+        assert any(library.document(m.doc_id).language == "en" for m in library.match(ja_need.id, limit=5).matches)
+        assert any(library.document(m.doc_id).language == "ja" for n in needs if n.language == "en"
+                   for m in library.match(n.id, limit=5).matches)
         hits = library.search("radar absorbing metamaterial", limit=5).hits
         assert hits
     report = email.message_from_bytes(open(summary["report"], "rb").read(), policy=policy.default)

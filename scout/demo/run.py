@@ -20,7 +20,10 @@ def demo_sources(base_url: str, home: Path) -> list[SourceSpec]:
         SourceSpec(spider="arxiv", args={"base_url": base_url,
                                          "query": "cat:cs.CV OR cat:cs.LG OR cat:cs.AI", "page_size": "100",
                                          "max_records": "1000"}),
-        SourceSpec(spider="feeds", args={"feeds": f"{base_url}/feeds/announcements.rss", "max_items": "1000"}),
+        SourceSpec(spider="feeds", args={"feeds": f"{base_url}/feeds/announcements.rss,{base_url}/prtimes/technology.rdf",
+                                         "max_items": "1000"}),
+        SourceSpec(spider="jstage", args={"base_url": f"{base_url}/searchapi/do"}),
+        SourceSpec(spider="kaken", args={"base_url": f"{base_url}/opensearch/"}),
         SourceSpec(spider="sbir_topics", args={"base_url": base_url}),
         SourceSpec(spider="needs_file", args={"path": str(home / "needs.yaml")}),
     ]
@@ -39,6 +42,8 @@ def loopback_environment(home: Path):
         "PREFECT_HOME": str(home / "prefect"),
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
         "HF_HUB_OFFLINE": "1",
+        # the loopback KAKEN answers any application id; a real one is the user's own
+        "SCOUT_CRAWL_KAKEN_APPID": "dualscout-demo",
     }
     added = [k for k in defaults if k not in os.environ]
     os.environ.update({k: defaults[k] for k in added})
@@ -80,6 +85,25 @@ def overview_table(results: list[NeedMatches]) -> Table:
     return table
 
 
+def crosslingual_table(results: list[NeedMatches], languages: dict[str, str], top: int) -> Table:
+    """Per need, its best match written in the other language (Japanese documents for English needs, English
+    for Japanese), with its rank among the need's top matches: the cross-lingual matching at a glance."""
+    table = Table(title=f"[bold]Matches across languages[/] (best other-language document in each need's top {top})",
+                  title_justify="left", expand=True)
+    table.add_column("need", ratio=2)
+    table.add_column("lang", width=4)
+    table.add_column("#", justify="right", width=3)
+    table.add_column("document in the other language", ratio=3)
+    table.add_column("lang", width=4)
+    for r in results:
+        own = r.need.language or "en"
+        other = next((m for m in r.matches[:top] if languages.get(m.doc_id, own) != own), None)
+        table.add_row(r.need.title, own, str(other.rank) if other else "",
+                      f"{other.title}\n[dim]{other.kind} · {other.source}[/]" if other else "[dim]none[/]",
+                      languages.get(other.doc_id, "") if other else "")
+    return table
+
+
 def run_demo(console: Console, needs_shown: int = 4, top: int = 5, data_dir: Path = DATA_DIR) -> dict:
     home = scout_home()
     home.mkdir(parents=True, exist_ok=True)
@@ -100,9 +124,17 @@ def run_demo(console: Console, needs_shown: int = 4, top: int = 5, data_dir: Pat
             # Japanese needs first: they show the cross-lingual matching
             needs = sorted(library.needs(), key=lambda n: (n.language != "ja", n.title))
             results = [library.match(need.id, limit=top) for need in needs]
+            languages = {}
+            for m in {m.doc_id for r in results for m in r.matches}:
+                doc = library.document(m)
+                languages[m] = (doc.language if doc else None) or "en"
         for result in results[:needs_shown]:
             console.print(matches_table(result, top))
         console.print(overview_table(results))
+        console.print(crosslingual_table(results, languages, top))
+        crossing = sum(1 for r in results for m in r.matches[:top]
+                       if languages.get(m.doc_id) != (r.need.language or "en"))
+        summary["crosslingual_matches"] = crossing
         console.print(f"{len(needs)} needs ranked; {summary['new_matches']} new matches this run.")
     summary["report"] = report_path
     return summary

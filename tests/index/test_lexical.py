@@ -48,3 +48,20 @@ def test_query_vector_and_empty_text():
     assert w[term_id("radar")] > w[term_id("coat")] > 0
     assert enc.encode_document("", "en").indices == [] and enc.encode_query("  ", "ja").indices == []
     assert q.indices == sorted(q.indices)
+
+
+def test_a_japanese_document_and_its_english_rendering_are_length_normalised_apart():
+    """An English query scores the rendering of a Japanese document as it would score that rendering alone."""
+    japanese = "電波吸収体の設計と評価を行い、広い周波数帯で高い吸収性能を持つ薄型材料を開発した。"
+    rendering = "radio wave absorber design evaluation broad frequency band high absorption thin material development"
+    both = enc.encode_document(f"{japanese}\n{rendering}", "ja")
+    alone = enc.encode_document(rendering, "en")
+    weights, english = dict(zip(both.indices, both.values)), dict(zip(alone.indices, alone.values))
+    assert weights[term_id("absorb")] == english[term_id("absorb")]
+    only_japanese = dict(zip(*(lambda v: (v.indices, v.values))(enc.encode_document(japanese, "ja"))))
+    assert weights[term_id("吸収")] == only_japanese[term_id("吸収")]
+    # one script: unchanged BM25 (the English documents' vectors do not move)
+    text = "radar coating " + " ".join(f"word{i}" for i in range(50))
+    norm = enc.k1 * (1 - enc.b + enc.b * len(enc.tokens(text, "en")) / enc.avgdl)
+    assert dict(zip(*(lambda v: (v.indices, v.values))(enc.encode_document(text, "en"))))[term_id("radar")] \
+        == 1 * (enc.k1 + 1) / (1 + norm)

@@ -56,6 +56,24 @@ def test_japanese_document_gets_english_renderings(enricher):
     assert out.passage_vectors.shape[0] == len(a.passages)
 
 
+def test_japanese_passages_take_their_renderings_vectors_unless_told_to_embed_the_japanese(nlp_settings, sparse):
+    text = "株式会社アクセルスペースは量子センサーを用いた航法システムを開発した。"
+    doc = _doc(2, "量子センシングの研究", text)
+    embedder = HashingEmbedder(max_tokens=64)
+    [out], _ = Enricher(nlp_settings, embedder=embedder, sparse=sparse).enrich([doc])
+    [(rendered, source)] = out.translated_from.items()
+    np.testing.assert_allclose(out.passage_vectors[source], out.passage_vectors[rendered], atol=1e-6)
+    assert out.analysis.passages[source].text.startswith("量子センシング")  # evidence keeps the Japanese
+    [as_text], _ = Enricher(nlp_settings.model_copy(update={"ja_vectors": "text"}), embedder=embedder,
+                            sparse=sparse).enrich([doc])
+    np.testing.assert_allclose(as_text.passage_vectors[source],
+                               embedder.encode([as_text.analysis.passages[source].text])[0], atol=1e-6)
+    assert not np.allclose(as_text.passage_vectors[source], as_text.passage_vectors[rendered])
+    # a Japanese query's first vector (a need title's in ranking) is its rendering's
+    q = Enricher(nlp_settings, embedder=embedder, sparse=sparse).query("量子センシングによる航法")
+    np.testing.assert_allclose(q.passage_vectors[0], embedder.encode([q.rendering])[0], atol=1e-6)
+
+
 def test_titles_get_their_own_vectors(enricher):
     en = _doc(3, "Quantum sensors for navigation", "A long abstract about sensors. " * 5)
     ja = _doc(4, "量子センシングの研究", "量子センサーを用いた航法システムを開発した。")

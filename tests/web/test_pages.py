@@ -290,3 +290,17 @@ def test_need_page_shows_score_label_and_contributions(client, library, atla_nee
         for part, value in m.breakdown.contributions().items():
             if value:
                 assert f"<dt>{part.replace('_', ' ')}</dt>" in card and f"{value:+.3f}" in card
+
+
+@pytest.mark.parametrize("path", ["//evil.example/", "/\\evil.example/", "/\\/evil.example", "///evil.example/x",
+                                  "/%5Cevil.example/", "/needs/\u30ec\u30fc\u30c0"])
+def test_the_redirect_after_a_token_never_leaves_the_site(library, path):
+    """Issue 19.6: `//evil.example/?token=...` redirected the browser, with its new cookie, off-site."""
+    from urllib.parse import urlsplit
+
+    browser = TestClient(create_app(library, WebSettings(token=TOKEN)), follow_redirects=False)
+    answer = browser.get(f"http://testserver{path}?token={TOKEN}")
+    assert answer.status_code == 303
+    location = answer.headers["location"]
+    assert location.startswith("/") and not location.startswith(("//", "/\\"))
+    assert urlsplit(location).netloc == "" and "\\" not in location

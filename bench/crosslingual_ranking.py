@@ -1,0 +1,229 @@
+"""Cross-lingual ranking check (issue 17): the product's full ranking in three directions, each as the ratio of
+strict MRR and nDCG@10 to the same needs on English documents.
+
+  EN->JA  the 30 sbir-bench-ja needs (English, full text; and titles only) on the documents with their 48
+          strict-relevant documents replaced by Japanese renderings  /  the same needs on the English documents
+  JA->EN  the 40 Japanese need titles (bench/data/needs_ja_titles.jsonl) on the English documents
+          /  the same needs' English titles on the English documents
+  JA->JA  the Japanese titles on the Japanese-rendered documents, scored on the needs of both sets
+          /  their English titles on the English documents
+
+Only needs with strict judgements are scored. Each need set is indexed alone beside the 7,795 documents (as `scout eval` on a build.py directory would),
+ranked with a fresh Ranker, then removed. `crowding` counts Japanese documents in a need's top 10 that are
+not relevant to it (a ranking that favours Japanese text would look good on EN->JA without matching).
+
+The document index is built once in --work (reused; --rebuild to redo it); the 48 renderings are swapped in
+and out of it on every run, so a change to Japanese enrichment needs no rebuild.
+
+    SCOUT_HOME=var/home PYTHONPATH=$PWD nice -n 5 python bench/crosslingual_ranking.py [--set key=value ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from index.evaluate import _read_jsonl, bench_document, load_bench, metrics, _mean  # noqa: E402
+from index.rank import Ranker, RankWeights  # noqa: E402
+from index.store import Index  # noqa: E402
+from index.suppliers import KnownSuppliers  # noqa: E402
+from domain.models import DocKind  # noqa: E402
+from domain.settings import IndexSettings  # noqa: E402
+
+HERE = Path(__file__).resolve().parent
+DEPTH = 100
+
+
+def parse_weights(pairs: list[str]) -> tuple[RankWeights, dict]:
+    fields = {f.name for f in dataclasses.fields(RankWeights)}
+    overrides = {}
+    for kv in pairs:
+        k, v = kv.split("=", 1)
+        if k not in fields:
+            raise SystemExit(f"unknown weight {k!r}; one of {sorted(fields)}")
+        default = getattr(RankWeights(), k)
+        overrides[k] = v if isinstance(default, str) else type(default)(v)
+    return RankWeights(**overrides), overrides
+
+
+def ja_ids_of(bench_ja: Path) -> list[str]:
+    return json.loads((bench_ja / "selection.json").read_text())["docs"]
+
+
+def progress(stage: str, done: int, total: int) -> None:
+    print(f"\r{stage} {done}/{total}   ", end="", file=sys.stderr, flush=True)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--bench", type=Path, default=Path("/work/shared/data/sbir-bench"))
+    ap.add_argument("--bench-ja", type=Path, default=Path("/work/shared/data/sbir-bench-ja"))
+    ap.add_argument("--titles", type=Path, default=HERE / "data/needs_ja_titles.jsonl")
+    ap.add_argument("--work", type=Path, default=Path("var/bench-crosslingual"))
+    ap.add_argument("--rebuild", action="store_true")
+    ap.add_argument("--docs", type=int, default=0,
+                    help="distractors: a fixed random sample of this many other documents (0: all 7,795)")
+    ap.add_argument("--set", action="append", default=[], help="RankWeights override, e.g. hubness=0.3")
+    ap.add_argument("--directions", nargs="+", default=["en-ja", "ja-en", "ja-ja"])
+    ap.add_argument("--json", type=Path, help="also write the figures here")
+    ap.add_argument("--without", nargs="*", default=[], choices=["senses", "katakana", "script-norm", "ja-vectors"],
+                    help="switch levers off to measure what each is worth")
+    args = ap.parse_args()
+    if "senses" in args.without:  # the dictionary's first gloss, always
+        import nlp.translate
+
+        nlp.translate.SENSE_MARGIN = float("inf")
+    if "katakana" in args.without:
+        import nlp.translate
+
+        nlp.translate.TermTranslator.__init__.__defaults__ = (True, False)
+    if "ja-vectors" in args.without:  # Japanese passages embedded as Japanese text
+        os.environ["SCOUT_NLP_JA_VECTORS"] = "text"
+    if "script-norm" in args.without:  # one length normalisation over both scripts
+        import nlp.lexical
+
+        nlp.lexical._by_script = lambda terms: [terms] if terms else []
+
+    from nlp.pipeline import Enricher
+
+    weights, overrides = parse_weights(args.set)
+    enricher = Enricher()
+    bench = load_bench(args.bench)
+    if args.docs:
+        import random
+
+        wanted = set().union(*bench.qrels.values()) | set(ja_ids_of(args.bench_ja))
+        others = [d for d in bench.docs if d.meta["bench_id"] not in wanted]
+        random.Random(0).shuffle(others)
+        bench.docs = [d for d in bench.docs if d.meta["bench_id"] in wanted] + others[: args.docs]
+        args.work = args.work.with_name(f"{args.work.name}-{args.docs}")
+    selection = json.loads((args.bench_ja / "selection.json").read_text())
+    ja_rows = {r["id"]: r for r in _read_jsonl(args.bench_ja / "ja_docs.jsonl")}
+    titles = _read_jsonl(args.titles)
+    need_rows = {r["id"]: r for r in _read_jsonl(args.bench / "needs.jsonl")}
+    doc_rows = {r["id"]: r for r in _read_jsonl(args.bench / "docs.jsonl")}
+    en_docs = [bench_document(doc_rows[i], DocKind.research) for i in ja_rows]
+    ja_docs = [bench_document({**doc_rows[i], "title": r["title"], "text": r["text"]}, DocKind.research)
+               for i, r in ja_rows.items()]
+    ja_ids = {d.id for d in ja_docs}
+
+    def need_set(ids: list[str], text: str, ja_titles: bool = False) -> list:
+        out = []
+        by_id = {t["id"]: t for t in titles}
+        for i in ids:
+            row = dict(need_rows[i])
+            if ja_titles:
+                row["title"] = by_id[i]["title_ja"]
+            if text == "title":
+                row["text"] = row["title"]
+            out.append(bench_document(row, DocKind.need))
+        return out
+
+    selected = list(selection["needs"])
+    title_ids = [t["id"] for t in titles]
+    both = [i for i in title_ids if i in set(selected)]
+
+    path = args.work / "index"
+    stamp = args.work / "built.json"
+    t0 = time.time()
+    if args.rebuild or not stamp.exists():
+        import shutil
+
+        shutil.rmtree(path, ignore_errors=True)
+        stamp.unlink(missing_ok=True)
+    results: dict[str, dict] = {}
+    with Index(IndexSettings(backend="edge", path=path), dim=384, command="bench/crosslingual_ranking.py") as index:
+        if not stamp.exists():
+            docs = bench.docs
+            for i in range(0, len(docs), 256):
+                enriched, _ = enricher.enrich(docs[i:i + 256])
+                index.upsert(enriched, flush=False)
+                progress("index documents", min(i + 256, len(docs)), len(docs))
+            index.optimize()
+            args.work.mkdir(parents=True, exist_ok=True)
+            stamp.write_text(json.dumps({"docs": len(docs)}))
+            print(file=sys.stderr)
+        # A run killed with the renderings swapped in leaves them there: start from the English originals.
+        index.delete(list(ja_ids))
+        index.upsert(enricher.enrich(en_docs)[0])
+        t1 = time.time()
+        ja_enriched, rejected = enricher.enrich(ja_docs)
+        if rejected:
+            raise SystemExit(f"renderings rejected: {rejected}")
+
+        def run(label: str, needs: list, japanese_docs: bool, scored: list[str]) -> dict:
+            if japanese_docs:
+                index.delete(list(ja_ids))
+                index.upsert(ja_enriched)
+            enriched, _ = enricher.enrich(needs)
+            index.upsert(enriched)
+            try:
+                ranker = Ranker(index, enricher, KnownSuppliers(), weights=weights)
+                rows, crowd = [], 0
+                by_bench = {d.meta["bench_id"]: d for d in needs}
+                ids = {d.id: d.meta["bench_id"] for d in [*bench.docs, *needs]}
+                for n, nid in enumerate(scored, 1):
+                    need = by_bench[nid]
+                    _, q = ranker.need_input(need.id)
+                    ranked = ranker.rank(q, None, DEPTH + len(bench.anchors.get(nid, ())))
+                    ranking = [ids.get(c.doc_id, c.doc_id) for c, *_ in ranked]
+                    drop = bench.anchors.get(nid, set())
+                    strict = [d for d in ranking if d not in drop]
+                    rows.append(metrics(strict, bench.strict[nid]))
+                    if japanese_docs:
+                        crowd += sum(1 for c, *_ in ranked[:10] if c.doc_id in ja_ids
+                                     and ids[c.doc_id] not in bench.qrels.get(nid, set()))
+                    progress(label, n, len(scored))
+                print(file=sys.stderr)
+                out = _mean(rows)
+                out["needs"] = len(rows)
+                out["crowding"] = crowd
+                return out
+            finally:
+                index.delete([d.id for d in needs])
+                if japanese_docs:
+                    index.delete(list(ja_ids))
+                    index.upsert(enricher.enrich(en_docs)[0])
+
+        strict_sel = [i for i in selected if bench.strict.get(i)]
+        strict_titles = [i for i in title_ids if bench.strict.get(i)]
+        strict_both = [i for i in both if bench.strict.get(i)]
+        if "en-ja" in args.directions:
+            for text in ("full", "title"):
+                ns = need_set(selected, text)
+                results[f"en-ja/{text}"] = {"en": run(f"EN {text} -> EN", ns, False, strict_sel),
+                                            "other": run(f"EN {text} -> JA", ns, True, strict_sel)}
+        if "ja-en" in args.directions or "ja-ja" in args.directions:
+            en_titles, ja_titles = need_set(title_ids, "title"), need_set(title_ids, "title", ja_titles=True)
+            if "ja-en" in args.directions:
+                results["ja-en/title"] = {"en": run("EN title -> EN", en_titles, False, strict_titles),
+                                          "other": run("JA title -> EN", ja_titles, False, strict_titles)}
+            if "ja-ja" in args.directions:
+                results["ja-ja/title"] = {"en": run("EN title -> EN (18)", en_titles, False, strict_both),
+                                          "other": run("JA title -> JA (18)", ja_titles, True, strict_both)}
+    t2 = time.time()
+    print(f"documents {len(bench.docs)}; index {t1 - t0:.0f} s, ranking {t2 - t1:.0f} s; "
+          f"weights {overrides or 'default'}; levers off: {args.without or 'none'}")
+    print(f"{'direction':<14} {'needs':>5} {'MRR en':>7} {'MRR x':>7} {'ratio':>6} {'nDCG en':>8} {'nDCG x':>7} "
+          f"{'ratio':>6} {'crowd':>6}")
+    for name, r in results.items():
+        en, other = r["en"], r["other"]
+        r["mrr_ratio"] = other["mrr"] / en["mrr"] if en["mrr"] else 0.0
+        r["ndcg_ratio"] = other["ndcg@10"] / en["ndcg@10"] if en["ndcg@10"] else 0.0
+        print(f"{name:<14} {en['needs']:>5} {en['mrr']:7.3f} {other['mrr']:7.3f} {r['mrr_ratio']:6.2f} "
+              f"{en['ndcg@10']:8.3f} {other['ndcg@10']:7.3f} {r['ndcg_ratio']:6.2f} {other['crowding']:>6}")
+    if args.json:
+        args.json.write_text(json.dumps({"weights": overrides, "without": args.without, "results": results},
+                                        indent=1))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,51 @@
+"""Japanese -> English term translation: sense choice by technical usage, katakana loanwords back to English."""
+
+from __future__ import annotations
+
+import pytest
+
+from nlp.katakana import back_transliterate, katakana_skeleton, long_vowel_variants, romanize, skeleton_of_english
+from nlp.taxonomy import load_taxonomy
+from nlp.translate import TermTranslator
+
+
+@pytest.fixture(scope="module")
+def translator():
+    return TermTranslator(load_taxonomy())
+
+
+def test_a_later_gloss_wins_only_where_technical_english_uses_it_much_more(translator):
+    assert translator.gloss("設計") == "design"  # JMdict: "plan, design, layout"
+    assert translator.gloss("社") == "company" or translator.gloss("社") == "association"  # not "(Shinto) shrine"
+    assert translator.gloss("電気") == "electricity"  # the second sense, "(electric) light", is never chosen
+    assert translator.gloss("装置") == "equipment"  # close in use: the dictionary's order stands
+    assert translator.gloss("ナノ秒") == "nanosecond"  # a longer gloss never replaces a shorter first one
+
+
+def test_katakana_and_english_spellings_share_a_consonant_skeleton():
+    assert romanize("コンフォーマル") == "konfomaru"
+    assert katakana_skeleton("ボロメータ") == skeleton_of_english("bolometer") == "brmt"
+    assert katakana_skeleton("コンフォーマル") == skeleton_of_english("conformal")
+    assert long_vowel_variants("ボロメータ") == ["ボロメーター"] and long_vowel_variants("センサー") == ["センサ"]
+
+
+def test_unknown_loanwords_are_read_back_to_corpus_words_and_short_or_unlike_ones_are_not():
+    assert back_transliterate("コンフォーマル") == "conformal"
+    assert back_transliterate("ハイブリッド") == "hybrid"  # closest spelling, not the more frequent "build"
+    assert back_transliterate("スペクトロメータ") == "spectrometer"
+    assert back_transliterate("ノッチ") is None  # too short to tell
+    assert back_transliterate("量子") is None  # not katakana
+
+
+def test_loanword_compounds_split_into_dictionary_words_first(translator):
+    assert translator.gloss("ボロメータ") == "bolometer"  # JMdict spells it ボロメーター
+    assert translator.gloss("コンフォーマルアンテナ") == "conformal antenna"
+    assert translator.gloss("レーザーライン") == "laser line"  # two dictionary words, not a transliteration
+
+
+def test_rendering_keeps_the_loanwords_of_a_title(translator):
+    from nlp.components import get_pipeline
+
+    nlp = get_pipeline("ja", "", "ja_ginza")
+    rendering = translator.render(nlp.make_doc("画素内デジタル処理を備えた非冷却長波長赤外線ボロメータカメラ"))
+    assert "bolometer camera" in rendering and "pixel" in rendering

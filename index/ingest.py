@@ -10,9 +10,13 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Callable, Iterable, Sequence
 
 from pydantic import ValidationError
+
+from domain.files import private_dir, private_file
+from domain.limits import bound_document
+from domain.models import Document, IngestStats, Reject
 
 # Documents enriched per step: progress is reported (and the index written) after each step, so a large batch
 # shows its progress and never holds all its vectors in memory at once.
@@ -22,7 +26,9 @@ ENRICH_STEP = 32
 # (passages embedded so far; total 0: not known in advance).
 Progress = Callable[[str, int, int], None]
 
-from domain.models import Document, IngestStats, Reject
+if TYPE_CHECKING:
+    from index.store import Index
+    from nlp.base import Enricher
 
 log = logging.getLogger(__name__)
 
@@ -36,8 +42,8 @@ def read_batch(path: Path) -> tuple[list[Document], list[Reject]]:
             if not line.strip():
                 continue
             try:
-                docs.append(Document.model_validate(json.loads(line)))
-            except (json.JSONDecodeError, ValidationError) as exc:
+                docs.append(bound_document(Document.model_validate(json.loads(line))))
+            except (json.JSONDecodeError, ValidationError, RecursionError) as exc:
                 rejects.append(Reject(source=path.name, stage="index", reason="invalid batch line",
                                       detail=f"line {lineno}: {str(exc)[:300]}"))
     return docs, rejects
@@ -45,7 +51,7 @@ def read_batch(path: Path) -> tuple[list[Document], list[Reject]]:
 
 def append_rejects(path: Path, rejects: Iterable[Reject]) -> int:
     n = 0
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_file(path)
     with path.open("a", encoding="utf-8") as fh:
         for reject in rejects:
             fh.write(reject.model_dump_json() + "\n")
@@ -53,10 +59,10 @@ def append_rejects(path: Path, rejects: Iterable[Reject]) -> int:
     return n
 
 
-def ingest_documents(docs: Sequence[Document], enricher, index, *, batch: str = "",
+def ingest_documents(docs: Sequence[Document], enricher: Enricher, index: Index, *, batch: str = "",
                      progress: Callable[[int, int], None] | None = None) -> tuple[IngestStats, list[Reject]]:
-    """Enrich and upsert the new and changed documents; count the unchanged ones. `progress(documents,
-    passages)` hears how many documents of `docs` are done and how many passages they embedded, step by step."""
+    """Enrich and upsert the new and changed documents, ENRICH_STEP at a time; count the unchanged ones.
+    `progress(documents, passages)` hears how many of `docs` are done and the passages they embedded."""
     stats = IngestStats(batch=batch, documents=len(docs))
     latest: dict[str, Document] = {}
     for doc in docs:  # a batch may hold one record twice: the later version wins
@@ -92,9 +98,16 @@ def ingest_documents(docs: Sequence[Document], enricher, index, *, batch: str = 
     done = len(docs) - len(changed)  # duplicates and unchanged documents are done already
     if progress:
         progress(done, 0)
-    for start in range(0, len(changed), ENRICH_STEP):
-        step = changed[start : start + ENRICH_STEP]
-        enriched, step_rejects = enricher.enrich(step)
+    steps = [changed[i : i + ENRICH_STEP] for i in range(0, len(changed), ENRICH_STEP)]
+    failed: list[BatchFailed] = []
+    for step in steps:
+        try:
+            enriched, step_rejects = _enrich(enricher, step)
+        except BatchFailed as exc:  # every document of this step failed: rejects, unless every step fails
+            failed.append(exc)
+            enriched = []
+            step_rejects = [Reject(source=d.source, url=d.url or None, stage="nlp", reason=f"enrich failed: {exc}",
+                                   detail=f"document {d.id}") for d in step]
         rejects.extend(step_rejects)
         stats.new += sum(1 for e in enriched if is_new[e.document.id])
         stats.updated += sum(1 for e in enriched if not is_new[e.document.id])
@@ -104,6 +117,8 @@ def ingest_documents(docs: Sequence[Document], enricher, index, *, batch: str = 
         done += len(step)
         if progress:
             progress(done, stats.passages_embedded)
+    if steps and len(failed) == len(steps):
+        raise failed[0]  # the whole batch failed: nothing was written
     stats.rejected = len(rejects)
     stats.duplicates = len(duplicates)
     rejects = [*duplicates, *rejects]
@@ -111,39 +126,123 @@ def ingest_documents(docs: Sequence[Document], enricher, index, *, batch: str = 
     return stats, rejects
 
 
+class BatchFailed(RuntimeError):
+    """A batch whose enrichment failed as a whole (not one bad document: those are rejects)."""
+
+
+def _enrich(enricher, docs: list[Document]) -> tuple[list, list[Reject]]:
+    """Enrich `docs`; when the batch fails, each document is tried alone, so one bad document is a reject and
+    its neighbours are kept. Raises BatchFailed only when every document fails alone too."""
+    try:
+        return enricher.enrich(docs)
+    except (MemoryError, KeyboardInterrupt, OSError):
+        raise  # the machine, not the batch: let it stop this run with the batch still in the inbox
+    except Exception as batch_error:  # noqa: BLE001 - any failure of the batch is retried document by document
+        if len(docs) == 1:
+            raise BatchFailed(_describe(batch_error)) from batch_error
+        log.warning("enrich of %d documents failed (%s); retrying one by one", len(docs), _describe(batch_error))
+    enriched, rejects = [], []
+    errors: list[str] = []
+    for doc in docs:
+        try:
+            one, bad = enricher.enrich([doc])
+        except (MemoryError, KeyboardInterrupt, OSError):
+            raise
+        except Exception as exc:  # noqa: BLE001
+            errors.append(_describe(exc))
+            rejects.append(Reject(source=doc.source, url=doc.url or None, stage="nlp",
+                                  reason=f"enrich failed: {errors[-1]}", detail=f"document {doc.id}"))
+            continue
+        enriched += one
+        rejects += bad
+    if errors and len(errors) == len(docs):
+        raise BatchFailed(errors[0])
+    return enriched, rejects
+
+
+def _describe(exc: BaseException) -> str:
+    message = " ".join(str(exc).split()) or "no detail given"
+    return f"{type(exc).__name__}: {message}"[:300]
+
+
+def quarantine(path: Path, reason: str) -> Path:
+    """Move a batch that cannot be ingested to `inbox/quarantine/`, its reason beside it; move it back to retry."""
+    folder = path.parent / "quarantine"
+    private_dir(folder)
+    target = folder / path.name
+    path.replace(target)
+    target.with_name(target.name + ".reason.txt").write_text(reason + "\n", encoding="utf-8")
+    log.error("batch %s quarantined in %s: %s", path.name, folder, reason)
+    return target
+
+
 def _lines(path: Path) -> int:
-    with path.open("rb") as fh:
-        return sum(1 for line in fh if line.strip())
+    try:
+        with path.open("rb") as fh:
+            return sum(1 for line in fh if line.strip())
+    except OSError:
+        return 0
+
+
+def pending_batches(inbox_dir: Path) -> list[Path]:
+    """Finished batch files, oldest first (a folder that happens to be named *.jsonl is not one)."""
+    return sorted(p for p in inbox_dir.glob("*.jsonl") if p.is_file())
 
 
 def ingest_inbox(
     inbox_dir: Path,
-    enricher,
-    index,
+    enricher: Enricher,
+    index: Index,
     *,
     rejects_path: Path,
     progress: Progress | None = None,
+    check_space: Callable[[], object] | None = None,
 ) -> list[IngestStats]:
-    """Ingest every finished batch in the inbox, oldest first, retiring each once it is flushed."""
+    """Ingest every finished batch in the inbox, oldest first, retiring each once it is flushed.
+
+    A batch that fails as a whole is quarantined with its reason and the next batches go on; when two batches
+    in a row fail for the same reason the fault is not theirs (a broken model, say): the run stops with that
+    reason and the rest of the inbox waits for the next run. `check_space` (e.g. `domain.files.check_free_space`)
+    runs before each batch is written to the index: a disk too full stops the run before it writes, not midway.
+    """
     done_dir = inbox_dir / "done"
-    done_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(done_dir)
     results: list[IngestStats] = []
-    paths = sorted(inbox_dir.glob("*.jsonl"))
+    last_failure: str | None = None
+    paths = pending_batches(inbox_dir)
     total = sum(_lines(p) for p in paths) if progress else 0
-    finished_docs = finished_passages = 0
+    finished = {"documents": 0, "passages": 0}
     for path in paths:
-        docs, bad_lines = read_batch(path)
         step_progress = None
         if progress:
-            progress("documents", finished_docs + len(bad_lines), total)
+            progress("documents", finished["documents"], total)
 
-            def step_progress(documents: int, passages: int, base=finished_docs + len(bad_lines)) -> None:
-                progress("documents", base + documents, total)
-                progress("passages", finished_passages + passages, 0)
+            def step_progress(documents: int, passages: int) -> None:
+                progress("documents", finished["documents"] + documents, total)
+                progress("passages", finished["passages"] + passages, 0)
 
-        stats, rejects = ingest_documents(docs, enricher, index, batch=path.name, progress=step_progress)
-        finished_docs += len(docs) + len(bad_lines)
-        finished_passages += stats.passages_embedded
+        if check_space is not None:
+            check_space()
+        try:
+            docs, bad_lines = read_batch(path)
+        except (UnicodeError, OSError) as exc:  # e.g. an unreadable file: not a batch we can ever ingest
+            reason = f"unreadable batch: {_describe(exc)}"
+            quarantine(path, reason)
+            results.append(IngestStats(batch=path.name, quarantined=reason))
+            continue
+        try:
+            stats, rejects = ingest_documents(docs, enricher, index, batch=path.name, progress=step_progress)
+        except BatchFailed as exc:
+            reason = f"enrich failed for every document: {exc}"
+            if reason == last_failure:
+                raise BatchFailed(f"{reason} (two batches in a row; {path.name} left in the inbox)") from exc
+            quarantine(path, reason)
+            last_failure = reason
+            results.append(IngestStats(batch=path.name, quarantined=reason))
+            continue
+        last_failure = None
+        finished["documents"] += len(docs) + len(bad_lines)
+        finished["passages"] += stats.passages_embedded
         stats.rejected += len(bad_lines)
         append_rejects(rejects_path, [*bad_lines, *rejects])
         path.replace(done_dir / path.name)  # only after index.flush(): see module docstring

@@ -14,6 +14,8 @@ from typing import Iterator
 
 import httpx
 
+from domain.processes import die_with_parent
+
 # Prefect's own ephemeral server must answer within 20 s (PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS); on a
 # busy 2-core machine its first start (database migrations) took longer. dualscout starts it itself and waits.
 SERVER_STARTUP_TIMEOUT = 600.0
@@ -126,7 +128,7 @@ def flow_server(home: Path, status=None, timeout: float = SERVER_STARTUP_TIMEOUT
             [sys.executable, "-m", "uvicorn", "--app-dir", str(Path(prefect.__file__).parent.parent), "--factory",
              "prefect.server.api.server:create_app", "--host", "127.0.0.1", "--port", str(port),
              "--log-level", "error", "--lifespan", "on"],
-            env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+            env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=die_with_parent)
     try:
         try:
             wait_healthy(api_url, timeout=timeout, process=server)
@@ -215,7 +217,8 @@ def local_server(port: int, home: Path, log_path: Path | None = None,
     Path(env["PREFECT_HOME"]).mkdir(parents=True, exist_ok=True)
     log = open(log_path or (home / "prefect-server.log"), "ab")
     server = subprocess.Popen([*_prefect(), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
-                              env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=new_session)
+                              env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=new_session,
+                              preexec_fn=die_with_parent)  # gone with us even if we are SIGKILLed
     try:
         wait_healthy(env["PREFECT_API_URL"], process=server)
         yield env
@@ -239,7 +242,8 @@ def deploy_all(env: dict[str, str]) -> None:
 def start_worker(env: dict[str, str], log_path: Path, new_session: bool = True) -> subprocess.Popen:
     with open(log_path, "ab") as log:
         return subprocess.Popen([*_prefect(), "worker", "start", "--pool", WORK_POOL], env=env, cwd=PROJECT_DIR,
-                                stdout=log, stderr=subprocess.STDOUT, start_new_session=new_session)
+                                stdout=log, stderr=subprocess.STDOUT, start_new_session=new_session,
+                                preexec_fn=die_with_parent)
 
 
 class ScheduleRunning(RuntimeError):

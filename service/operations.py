@@ -71,10 +71,21 @@ def ingest_pending(progress: Progress | None = None) -> list[IngestStats]:
     from index.ingest import ingest_inbox
     from service.index_library import open_library
 
-    crawl_settings = CrawlSettings()
+    from domain.files import check_free_space
+    from domain.settings import StorageSettings
+
+    crawl_settings, minimum = CrawlSettings(), StorageSettings().min_free_bytes
+    index_path = IndexSettings().resolved_path
+
+    def check_space() -> None:
+        for path in dict.fromkeys([crawl_settings.home, index_path]):
+            check_free_space(path, minimum)
+
+    check_space()  # before the index is even opened
     with open_library(command="flow enrich") as library:
         results = ingest_inbox(crawl_settings.inbox_dir, library.enricher, library.index,
-                               rejects_path=crawl_settings.rejects_path, progress=progress or _progress_sink)
+                               rejects_path=crawl_settings.rejects_path, progress=progress or _progress_sink,
+                               check_space=check_space)
         prepare_query_encoder(library.enricher)
         return results
 
@@ -99,7 +110,7 @@ def rank_all_needs(limit: int = 20, progress: Progress | None = None) -> list[Ne
 
     with open_library(command="flow match") as library:
         _, results = match_all_needs(library.ranker, library.index, open_ledger(), limit=limit,
-                                     progress=progress or _progress_sink)
+                                     progress=progress or _progress_sink, feedback_for=library.feedback_for)
     return results
 
 

@@ -21,8 +21,10 @@ from typing import Any
 
 from pydantic import SecretStr
 
+from domain.files import check_free_space, private_dir
+from domain.processes import die_with_parent
 from domain.models import CrawlStats
-from domain.settings import CrawlSettings
+from domain.settings import CrawlSettings, StorageSettings
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -110,13 +112,14 @@ def run_crawl(spider: str, *, settings: CrawlSettings | None = None, **spider_ar
     """
     check_arguments(spider, {k: v for k, v in spider_args.items() if v is not None})
     settings = settings or CrawlSettings()
+    check_free_space(settings.home, StorageSettings().min_free_bytes)  # a crawl writes batches, state, logs
     env = dict(os.environ)
     env.update(settings_env(settings))
     env["SCOUT_HOME"] = str(settings.home)  # resolved: `./var` must mean the caller's ./var
     env["SCRAPY_SETTINGS_MODULE"] = "spiders.settings"
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(PROJECT_ROOT), env.get("PYTHONPATH", "")) if p)
     log_dir = settings.data_dir / "logs"
-    log_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(log_dir)
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
     log_path = log_dir / f"{spider}-{stamp}.log"
     with tempfile.TemporaryDirectory(prefix="scout-crawl-") as tmp:
@@ -126,7 +129,7 @@ def run_crawl(spider: str, *, settings: CrawlSettings | None = None, **spider_ar
             if value is not None:
                 command += ["-a", f"{key}={_arg(value)}"]
         with open(log_path, "wb") as log:
-            proc = subprocess.run(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+            proc = subprocess.run(command, env=env, stdout=log, stderr=subprocess.STDOUT, preexec_fn=die_with_parent)
         from spiders.crawl import EXIT_NOT_CONFIGURED, EXIT_UNAVAILABLE
 
         if proc.returncode in (EXIT_UNAVAILABLE, EXIT_NOT_CONFIGURED) and stats_path.exists():

@@ -8,6 +8,9 @@ import typer
 
 from scout.commands._console import console, fail
 
+#: set in the child of `scout run`'s supervisor (see domain.processes.supervise)
+SUPERVISED = "SCOUT_RUN_SUPERVISED"
+
 
 FLOWS = ("pipeline", "crawl", "enrich", "match", "report")
 # flows that open the embedded index (checked before any work starts)
@@ -26,6 +29,18 @@ def run(
     """
     if flow not in FLOWS:
         fail(f"unknown flow {flow!r}; choose {', '.join(FLOWS)}", code=2)
+    import os
+    import sys
+
+    from domain.processes import ended_by, supervise, termination_raises
+
+    if os.environ.get(SUPERVISED) != "1" and os.name == "posix":
+        # The flow runs in a child process group: whatever it starts (Prefect's server, crawls) is ended when it
+        # ends, even by SIGKILL or SIGBUS, and such a death is reported instead of passing in silence.
+        status = supervise([sys.executable, "-m", "scout", "run", flow], env={**os.environ, SUPERVISED: "1"})
+        if status < 0:
+            fail(f"{flow} was {ended_by(status)}; whatever it had started was stopped")
+        raise typer.Exit(status)
     from scout.commands._runs import check_index_free, prefect_api, print_summary, quiet_prefect_console, stage_progress
 
     if flow in NEEDS_INDEX:
@@ -49,8 +64,14 @@ def run(
     else:
         from flows.report import weekly_report as target
     started = time.monotonic()
-    with prefect_api(console), stage_progress(console):
-        state = target(return_state=True)
+    try:
+        with termination_raises(), prefect_api(console), stage_progress(console):
+            state = target(return_state=True)
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except Exception as exc:  # noqa: BLE001 - one line here; Prefect's run log keeps the traceback
+        _raise_clean(exc)
+        fail(f"{flow} failed: {' '.join(str(exc).split())[:500] or type(exc).__name__}")
     result = state.result(raise_on_failure=False)
     if isinstance(result, BaseException):
         _raise_clean(result)
@@ -92,10 +113,11 @@ def schedule(
     Example: scout schedule --port 4200
     """
     from scout.scheduler import ScheduleLock, ScheduleRunning, deploy_all, local_server, start_worker, stop_processes
+    from domain.files import private_dir
     from domain.settings import scout_home
 
     home = scout_home()
-    home.mkdir(parents=True, exist_ok=True)
+    private_dir(home)
     lock = ScheduleLock(home)
     try:
         lock.acquire(port)

@@ -281,3 +281,4 @@ class IngestStats(BaseModel):
     rejected: int = 0
     duplicates: int = 0  # new ids whose content is already indexed under another id (recorded, not indexed)
     passages_embedded: int = 0
+    quarantined: str | None = None  # why the batch was moved to inbox/quarantine/ instead of being ingested

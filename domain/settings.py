@@ -28,6 +28,17 @@ class _Settings(BaseSettings):
         return scout_home()
 
 
+class StorageSettings(_Settings):
+    """The disk under `$SCOUT_HOME` (`SCOUT_*`)."""
+
+    min_free_mb: int = Field(default=256, ge=0)
+    """Free disk space (MiB) that must remain before a crawl or an enrich writes; below it they stop with a clear error instead of dying mid-write on a full disk."""
+
+    @property
+    def min_free_bytes(self) -> int:
+        return self.min_free_mb * 1024 * 1024
+
+
 class CrawlSettings(_Settings):
     """Polite crawling defaults (`SCOUT_CRAWL_*`)."""
 
@@ -54,7 +65,7 @@ class CrawlSettings(_Settings):
     http_cache: bool = True
     """Keep an RFC 2616 HTTP cache so re-crawls revalidate (conditional GET)."""
     allowed_domains: list[str] = Field(default_factory=list)
-    """Extra domains to allow beyond each spider's own (JSON list)."""
+    """Extra domains to allow beyond each spider's own (JSON list): `host` on the default ports 80/443, `host:port` on that port."""
     feeds: list[str] = Field(default_factory=list)
     """RSS/Atom feed URLs for the `feeds` spider (JSON list), e.g. PR TIMES category feeds."""
     openalex_api_key: SecretStr | None = None

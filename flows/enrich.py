@@ -22,5 +22,6 @@ def enrich() -> list[IngestStats]:
             "|---|---:|---:|---:|---:|---:|---:|"]
     rows += [f"| {s.batch} | {s.documents} | {s.new} | {s.updated} | {s.unchanged} | {s.rejected} | "
              f"{s.passages_embedded} |" for s in results]
+    rows += [f"\n**{s.batch} quarantined** (inbox/quarantine/): {s.quarantined}" for s in results if s.quarantined]
     create_markdown_artifact("# Enrich summary\n\n" + "\n".join(rows), key="enrich-summary")
     return results

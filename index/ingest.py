@@ -14,6 +14,8 @@ from typing import Callable, Iterable, Sequence
 
 from pydantic import ValidationError
 
+from domain.files import private_dir, private_file
+from domain.limits import bound_document
 from domain.models import Document, IngestStats, Reject
 
 log = logging.getLogger(__name__)
@@ -28,8 +30,8 @@ def read_batch(path: Path) -> tuple[list[Document], list[Reject]]:
             if not line.strip():
                 continue
             try:
-                docs.append(Document.model_validate(json.loads(line)))
-            except (json.JSONDecodeError, ValidationError) as exc:
+                docs.append(bound_document(Document.model_validate(json.loads(line))))
+            except (json.JSONDecodeError, ValidationError, RecursionError) as exc:
                 rejects.append(Reject(source=path.name, stage="index", reason="invalid batch line",
                                       detail=f"line {lineno}: {str(exc)[:300]}"))
     return docs, rejects
@@ -37,7 +39,7 @@ def read_batch(path: Path) -> tuple[list[Document], list[Reject]]:
 
 def append_rejects(path: Path, rejects: Iterable[Reject]) -> int:
     n = 0
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_file(path)
     with path.open("a", encoding="utf-8") as fh:
         for reject in rejects:
             fh.write(reject.model_dump_json() + "\n")
@@ -78,7 +80,7 @@ def ingest_documents(docs: Sequence[Document], enricher, index, *, batch: str = 
             changed.append(doc.model_copy(update={"first_seen": stored.first_seen}))
         else:
             stats.unchanged += 1
-    enriched, rejects = enricher.enrich(changed) if changed else ([], [])
+    enriched, rejects = _enrich(enricher, changed) if changed else ([], [])
     stats.rejected = len(rejects)
     stats.duplicates = len(duplicates)
     rejects = [*duplicates, *rejects]
@@ -91,6 +93,61 @@ def ingest_documents(docs: Sequence[Document], enricher, index, *, batch: str = 
     return stats, rejects
 
 
+class BatchFailed(RuntimeError):
+    """A batch whose enrichment failed as a whole (not one bad document: those are rejects)."""
+
+
+def _enrich(enricher, docs: list[Document]) -> tuple[list, list[Reject]]:
+    """Enrich `docs`; when the batch fails, each document is tried alone, so one bad document is a reject and
+    its neighbours are kept. Raises BatchFailed only when every document fails alone too."""
+    try:
+        return enricher.enrich(docs)
+    except (MemoryError, KeyboardInterrupt, OSError):
+        raise  # the machine, not the batch: let it stop this run with the batch still in the inbox
+    except Exception as batch_error:  # noqa: BLE001 - any failure of the batch is retried document by document
+        if len(docs) == 1:
+            raise BatchFailed(_describe(batch_error)) from batch_error
+        log.warning("enrich of %d documents failed (%s); retrying one by one", len(docs), _describe(batch_error))
+    enriched, rejects = [], []
+    errors: list[str] = []
+    for doc in docs:
+        try:
+            one, bad = enricher.enrich([doc])
+        except (MemoryError, KeyboardInterrupt, OSError):
+            raise
+        except Exception as exc:  # noqa: BLE001
+            errors.append(_describe(exc))
+            rejects.append(Reject(source=doc.source, url=doc.url or None, stage="nlp",
+                                  reason=f"enrich failed: {errors[-1]}", detail=f"document {doc.id}"))
+            continue
+        enriched += one
+        rejects += bad
+    if errors and len(errors) == len(docs):
+        raise BatchFailed(errors[0])
+    return enriched, rejects
+
+
+def _describe(exc: BaseException) -> str:
+    message = " ".join(str(exc).split()) or "no detail given"
+    return f"{type(exc).__name__}: {message}"[:300]
+
+
+def quarantine(path: Path, reason: str) -> Path:
+    """Move a batch that cannot be ingested to `inbox/quarantine/`, its reason beside it; move it back to retry."""
+    folder = path.parent / "quarantine"
+    private_dir(folder)
+    target = folder / path.name
+    path.replace(target)
+    target.with_name(target.name + ".reason.txt").write_text(reason + "\n", encoding="utf-8")
+    log.error("batch %s quarantined in %s: %s", path.name, folder, reason)
+    return target
+
+
+def pending_batches(inbox_dir: Path) -> list[Path]:
+    """Finished batch files, oldest first (a folder that happens to be named *.jsonl is not one)."""
+    return sorted(p for p in inbox_dir.glob("*.jsonl") if p.is_file())
+
+
 def ingest_inbox(
     inbox_dir: Path,
     enricher,
@@ -98,16 +155,42 @@ def ingest_inbox(
     *,
     rejects_path: Path,
     progress: Callable[[str], None] | None = None,
+    check_space: Callable[[], object] | None = None,
 ) -> list[IngestStats]:
-    """Ingest every finished batch in the inbox, oldest first, retiring each once it is flushed."""
+    """Ingest every finished batch in the inbox, oldest first, retiring each once it is flushed.
+
+    A batch that fails as a whole is quarantined with its reason and the next batches go on; when two batches
+    in a row fail for the same reason the fault is not theirs (a broken model, say): the run stops with that
+    reason and the rest of the inbox waits for the next run. `check_space` (e.g. `domain.files.check_free_space`)
+    runs before each batch is written to the index: a disk too full stops the run before it writes, not midway.
+    """
     done_dir = inbox_dir / "done"
-    done_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(done_dir)
     results: list[IngestStats] = []
-    for path in sorted(inbox_dir.glob("*.jsonl")):
+    last_failure: str | None = None
+    for path in pending_batches(inbox_dir):
         if progress:
             progress(path.name)
-        docs, bad_lines = read_batch(path)
-        stats, rejects = ingest_documents(docs, enricher, index, batch=path.name)
+        if check_space is not None:
+            check_space()
+        try:
+            docs, bad_lines = read_batch(path)
+        except (UnicodeError, OSError) as exc:  # e.g. an unreadable file: not a batch we can ever ingest
+            reason = f"unreadable batch: {_describe(exc)}"
+            quarantine(path, reason)
+            results.append(IngestStats(batch=path.name, quarantined=reason))
+            continue
+        try:
+            stats, rejects = ingest_documents(docs, enricher, index, batch=path.name)
+        except BatchFailed as exc:
+            reason = f"enrich failed for every document: {exc}"
+            if reason == last_failure:
+                raise BatchFailed(f"{reason} (two batches in a row; {path.name} left in the inbox)") from exc
+            quarantine(path, reason)
+            last_failure = reason
+            results.append(IngestStats(batch=path.name, quarantined=reason))
+            continue
+        last_failure = None
         stats.rejected += len(bad_lines)
         append_rejects(rejects_path, [*bad_lines, *rejects])
         path.replace(done_dir / path.name)  # only after index.flush(): see module docstring

@@ -22,6 +22,7 @@ from datetime import datetime, timedelta, timezone, tzinfo
 from pathlib import Path
 from typing import Iterable, Iterator, Mapping
 
+from domain.files import private_file
 from domain.models import CrawlStats, Match, utcnow
 from nlp.orgs import normalize_org
 
@@ -122,7 +123,7 @@ class Ledger:
 
     def __init__(self, path: Path | str, *, timeout: float = 30.0) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        private_file(self.path)
         self._timeout = timeout
         with self._connect() as db:
             db.executescript(_SCHEMA)

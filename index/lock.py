@@ -19,6 +19,8 @@ from pathlib import Path
 
 from filelock import FileLock, Timeout
 
+from domain.files import private_dir, write_secret
+
 
 class IndexLockedError(RuntimeError):
     """The index folder is open in another process."""
@@ -52,7 +54,7 @@ class OwnerLock:
             return {}
 
     def acquire(self) -> None:
-        self.folder.mkdir(parents=True, exist_ok=True)
+        private_dir(self.folder)
         # thread_local=False and is_singleton=False: this object owns the lock for the process' lifetime.
         lock = FileLock(str(self.lock_path), timeout=0, thread_local=False)
         try:
@@ -85,9 +87,7 @@ class OwnerLock:
         if self._lock is None:
             raise RuntimeError("only the owner can advertise the index")
         token = secrets.token_urlsafe(32)
-        fd = os.open(self.token_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(token)
+        write_secret(self.token_path, token)  # a new 0600 file every time, whatever mode an old one had
         self._write_info({**self.read_owner(), "endpoint": endpoint})
         return token
 

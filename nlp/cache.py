@@ -1,20 +1,41 @@
-"""Embedding cache keyed by (model name, passage hash) in SQLite: unchanged text is never embedded twice."""
+"""Embedding cache keyed by (model name, passage hash) in SQLite: unchanged text is never embedded twice.
+
+The cache is a convenience, never a source of truth: a cached vector is used only when it has the model's
+dimension, is finite and has unit length (every embedder here normalizes); any other row is a miss and is
+embedded again. A cache file SQLite cannot read (truncated, overwritten) is moved aside with a warning and
+rebuilt empty, so a broken cache costs time, never documents.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import sqlite3
 import threading
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 
+from domain.files import private_file
 from nlp.base import Embedder
+
+log = logging.getLogger(__name__)
+
+#: how far from unit length a cached vector may be (float32 round-off is ~1e-7)
+NORM_TOLERANCE = 1e-3
 
 
 def passage_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def usable_vector(vector: np.ndarray, dim: int | None) -> bool:
+    """A vector the index may take: the expected dimension, finite, unit length."""
+    if vector.ndim != 1 or (dim is not None and vector.shape[0] != dim) or not np.all(np.isfinite(vector)):
+        return False
+    return abs(float(np.linalg.norm(vector)) - 1.0) <= NORM_TOLERANCE
 
 
 class EmbeddingCache:
@@ -22,10 +43,21 @@ class EmbeddingCache:
 
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
-        if str(path) != ":memory:":
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.in_memory = str(path) == ":memory:"
+        if not self.in_memory:
+            private_file(self.path)
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(str(path), check_same_thread=False, timeout=30)
+        #: rows found unusable (wrong dimension, not finite, not unit length) and treated as misses
+        self.invalid = 0
+        #: where a corrupt cache file was moved, when one was
+        self.moved_aside: Path | None = None
+        try:
+            self._open()
+        except sqlite3.DatabaseError as exc:
+            self._rebuild(exc)
+
+    def _open(self) -> None:
+        self._db = sqlite3.connect(str(self.path), check_same_thread=False, timeout=30)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute(
@@ -33,26 +65,70 @@ class EmbeddingCache:
             " vector BLOB NOT NULL, PRIMARY KEY (model, hash))"
         )
         self._db.commit()
+        self._db.execute("SELECT model, hash, dim, vector FROM embeddings LIMIT 1").fetchall()
 
-    def get_many(self, model: str, hashes: Sequence[str]) -> dict[str, np.ndarray]:
+    def _rebuild(self, error: Exception) -> None:
+        """Move the unreadable file (and its WAL) aside and start an empty cache in its place."""
+        try:
+            self._db.close()
+        except Exception:  # noqa: BLE001 - it is broken already
+            pass
+        if self.in_memory:
+            raise error
+        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+        aside = self.path.with_name(f"{self.path.name}.corrupt-{stamp}")
+        for suffix in ("", "-wal", "-shm"):
+            part = Path(str(self.path) + suffix)
+            if part.exists():
+                part.replace(Path(str(aside) + suffix))
+        self.moved_aside = aside
+        private_file(self.path)
+        log.warning("embedding cache %s is unreadable (%s): moved aside to %s and rebuilt empty",
+                    self.path, error, aside)
+        self._open()
+
+    def get_many(self, model: str, hashes: Sequence[str], dim: int | None = None) -> dict[str, np.ndarray]:
+        """Usable cached vectors of `hashes` (see `usable_vector`); anything else is left out: a miss."""
         found: dict[str, np.ndarray] = {}
         unique = list(dict.fromkeys(hashes))
         with self._lock:
-            for i in range(0, len(unique), 500):  # SQLite's bound-parameter limit
-                chunk = unique[i : i + 500]
-                marks = ",".join("?" * len(chunk))
-                rows = self._db.execute(
-                    f"SELECT hash, dim, vector FROM embeddings WHERE model = ? AND hash IN ({marks})", [model, *chunk]
-                ).fetchall()
-                for h, dim, blob in rows:
-                    found[h] = np.frombuffer(blob, dtype=np.float32, count=dim)
+            try:
+                rows = self._select(model, unique)
+            except sqlite3.DatabaseError as exc:
+                self._rebuild(exc)
+                return {}
+        for h, row_dim, blob in rows:
+            if not isinstance(blob, bytes) or not isinstance(row_dim, int) or len(blob) != 4 * row_dim:
+                self.invalid += 1
+                continue
+            vector = np.frombuffer(blob, dtype=np.float32)
+            if usable_vector(vector, dim):
+                found[h] = vector
+            else:
+                self.invalid += 1
         return found
 
+    def _select(self, model: str, unique: list[str]) -> list[tuple]:
+        rows: list[tuple] = []
+        for i in range(0, len(unique), 500):  # SQLite's bound-parameter limit
+            chunk = unique[i : i + 500]
+            marks = ",".join("?" * len(chunk))
+            rows += self._db.execute(
+                f"SELECT hash, dim, vector FROM embeddings WHERE model = ? AND hash IN ({marks})", [model, *chunk]
+            ).fetchall()
+        return rows
+
     def put_many(self, model: str, items: Sequence[tuple[str, np.ndarray]]) -> None:
-        rows = [(model, h, int(v.shape[0]), np.asarray(v, dtype=np.float32).tobytes()) for h, v in items]
+        rows = [(model, h, int(v.shape[0]), np.asarray(v, dtype=np.float32).tobytes()) for h, v in items
+                if usable_vector(np.asarray(v, dtype=np.float32), None)]
         with self._lock:
-            self._db.executemany("INSERT OR REPLACE INTO embeddings VALUES (?, ?, ?, ?)", rows)
-            self._db.commit()
+            try:
+                self._db.executemany("INSERT OR REPLACE INTO embeddings VALUES (?, ?, ?, ?)", rows)
+                self._db.commit()
+            except sqlite3.DatabaseError as exc:
+                if isinstance(exc, sqlite3.OperationalError) and "full" in str(exc).lower():
+                    raise  # a full disk is not a corrupt cache
+                self._rebuild(exc)
 
     def __len__(self) -> int:
         with self._lock:
@@ -83,7 +159,7 @@ class CachedEmbedder:
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         hashes = [passage_hash(t) for t in texts]
-        found = self.cache.get_many(self.name, hashes)
+        found = self.cache.get_many(self.name, hashes, dim=self.dim)
         missing: dict[str, str] = {}
         for h, t in zip(hashes, texts):
             if h not in found and h not in missing:

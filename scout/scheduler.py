@@ -14,6 +14,8 @@ from typing import Iterator
 
 import httpx
 
+from domain.processes import die_with_parent
+
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 WORK_POOL = "dualscout-process"
 
@@ -59,7 +61,8 @@ def local_server(port: int, home: Path, log_path: Path | None = None) -> Iterato
     Path(env["PREFECT_HOME"]).mkdir(parents=True, exist_ok=True)
     log = open(log_path or (home / "prefect-server.log"), "ab")
     server = subprocess.Popen([*_prefect(), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
-                              env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+                              env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                              preexec_fn=die_with_parent)  # gone with us even if we are SIGKILLed
     try:
         wait_healthy(env["PREFECT_API_URL"], process=server)
         yield env
@@ -82,4 +85,4 @@ def deploy_all(env: dict[str, str]) -> None:
 def start_worker(env: dict[str, str], log_path: Path) -> subprocess.Popen:
     log = open(log_path, "ab")
     return subprocess.Popen([*_prefect(), "worker", "start", "--pool", WORK_POOL], env=env, cwd=PROJECT_DIR,
-                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=die_with_parent)

@@ -46,10 +46,20 @@ def ingest_pending(progress: Callable[[str], None] | None = None) -> list[Ingest
     from index.ingest import ingest_inbox
     from service.index_library import open_library
 
-    crawl_settings = CrawlSettings()
+    from domain.files import check_free_space
+    from domain.settings import StorageSettings
+
+    crawl_settings, minimum = CrawlSettings(), StorageSettings().min_free_bytes
+    index_path = IndexSettings().resolved_path
+
+    def check_space() -> None:
+        for path in dict.fromkeys([crawl_settings.home, index_path]):
+            check_free_space(path, minimum)
+
+    check_space()  # before the index is even opened
     with open_library(command="flow enrich") as library:
         return ingest_inbox(crawl_settings.inbox_dir, library.enricher, library.index,
-                            rejects_path=crawl_settings.rejects_path, progress=progress)
+                            rejects_path=crawl_settings.rejects_path, progress=progress, check_space=check_space)
 
 
 def rank_all_needs(limit: int = 20, progress: Callable[[str], None] | None = None) -> list[NeedMatches]:

@@ -51,6 +51,8 @@ class ScoutSpider(scrapy.Spider):
     kind: ClassVar[DocKind]
     #: query parameters that carry credentials (never written to rejects or logs)
     secret_params: ClassVar[tuple[str, ...]] = ()
+    #: each document is one fetched page: two documents with one final URL are one article (see ValidatePipeline)
+    one_document_per_url: ClassVar[bool] = False
 
     def __init__(self, *args: Any, base_url: str | None = None, **kwargs: Any):
         super().__init__(*args, **kwargs)
@@ -62,6 +64,20 @@ class ScoutSpider(scrapy.Spider):
         for domain in [host, *(d.strip() for d in self.crawl_settings.allowed_domains)]:
             if domain and domain not in self.allowed_domains:
                 self.allowed_domains.append(domain)
+        #: `host:port` of URLs this crawl was configured with, allowed on their own port (see AllowListMiddleware)
+        self.allowed_origins: list[str] = []
+
+    def allow_origin(self, url: str) -> None:
+        """Allow the host of a configured URL (a feed) on its port too."""
+        parts = urlsplit(url)
+        if parts.hostname and parts.hostname not in self.allowed_domains:
+            self.allowed_domains.append(parts.hostname)
+        try:
+            port = parts.port
+        except ValueError:
+            port = None
+        if parts.hostname and port and f"{parts.hostname}:{port}" not in self.allowed_origins:
+            self.allowed_origins.append(f"{parts.hostname}:{port}")
 
     @classmethod
     def from_crawler(cls, crawler, *args: Any, **kwargs: Any):
@@ -239,15 +255,19 @@ def failure_reason(failure: Failure) -> str:
         return "timeout"
     if failure.check(scrapy_errors.DownloadConnectionRefusedError, tx_errors.ConnectionRefusedError, tx_errors.ConnectError):
         return "connection refused"
-    if failure.check(scrapy_errors.DownloadCancelledError) and "max size" in message:
-        return "page too large"
+    if failure.check(scrapy_errors.DownloadCancelledError):
+        # Scrapy cancels a download mid-body (no Content-Length) without a message: the size cap is the cause
+        # unless the crawl itself is stopping.
+        return "page too large" if "max size" in message or not message.strip() else f"download cancelled: {message[:200]}"
     if failure.check(scrapy_errors.IgnoreRequest):
         if "robots.txt" in message.lower():
             return "forbidden by robots.txt"
         if "allow-list" in message:
             return "domain not allow-listed"
         return f"ignored: {message[:200]}"
-    return f"{type(value).__name__}: {message[:200]}"
+    from spiders.records import describe
+
+    return describe(value)
 
 
 def check_body(response: Response) -> str | None:
@@ -276,6 +296,8 @@ def load_json(response: Response) -> tuple[Any, str | None]:
         return json.loads(response.body.decode(getattr(response, "encoding", None) or "utf-8")), None
     except (ValueError, UnicodeDecodeError) as exc:
         return None, f"malformed JSON: {exc}"[:200]
+    except RecursionError:
+        return None, "malformed JSON: nested too deeply"
 
 
 def header_charset(response: Response) -> str | None:

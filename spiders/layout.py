@@ -61,10 +61,28 @@ def json_ld(response) -> list[Any]:
         return []
     for script in scripts:
         try:
-            data.extend(extractor.extract_items(script.root))
-        except (ValueError, TypeError):
+            items = extractor.extract_items(script.root)
+        except (ValueError, TypeError, RecursionError):
             continue
+        # Real metadata is a few levels deep; a script nested deeper would overflow every recursive reader.
+        data.extend(item for item in items if within_depth(item, MAX_JSON_LD_DEPTH))
     return data
+
+
+#: how deeply one JSON-LD item may nest (lists and objects)
+MAX_JSON_LD_DEPTH = 64
+
+
+def within_depth(value: Any, limit: int) -> bool:
+    """Whether `value` nests no deeper than `limit` lists/objects (checked without recursion)."""
+    stack = [(value, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, (dict, list)):
+            if depth >= limit:
+                return False
+            stack.extend((child, depth + 1) for child in (node.values() if isinstance(node, dict) else node))
+    return True
 
 
 def json_ld_items(response) -> list[Section]:

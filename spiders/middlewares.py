@@ -1,12 +1,14 @@
-"""Downloader middlewares: a strict domain allow-list and retries with exponential backoff."""
+"""Downloader middlewares: a strict host-and-port allow-list, guarded redirects and retries with backoff."""
 
 from __future__ import annotations
 
 import logging
-from urllib.parse import urlsplit
+from typing import Any
+from urllib.parse import urldefrag, urlsplit
 
 from scrapy import Request, Spider, signals
 from scrapy.downloadermiddlewares.offsite import OffsiteMiddleware
+from scrapy.downloadermiddlewares.redirect import RedirectMiddleware
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
@@ -18,9 +20,27 @@ from domain.settings import CrawlSettings
 logger = logging.getLogger(__name__)
 
 
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def split_allowed(entry: str) -> tuple[str, int | None]:
+    """An allow-list entry: `host` (the scheme's default port only) or `host:port` (that port too)."""
+    entry = entry.strip().lower()
+    host, sep, port = entry.rpartition(":")
+    if sep and port.isdigit() and "]" not in port:
+        return host.strip("[]"), int(port)
+    return entry.strip("[]"), None
+
+
 class AllowListMiddleware(OffsiteMiddleware):
     """Fetch only the spider's `allowed_domains` (plus the host of its `base_url`) and
     `SCOUT_CRAWL_ALLOWED_DOMAINS`. Unlike Scrapy's default, an empty list allows nothing.
+
+    The list is checked on every request the downloader sees: after every redirect (a redirect is a new
+    request) and for robots.txt too, so an allowed host cannot bounce the crawler elsewhere. It names hosts
+    *and* ports: a host entry allows the scheme's default port (80, 443) only; `host:port` entries, the
+    port of `base_url` and the ports of a spider's `allowed_origins` (e.g. configured feed URLs) allow
+    theirs, so an allowed host's SSH or database port is never tried.
 
     `file:` URLs are local files: only spiders that set `allow_local_files = True` (the needs file)
     may read them, so a feed cannot smuggle `file:///etc/passwd` into the index.
@@ -39,12 +59,17 @@ class AllowListMiddleware(OffsiteMiddleware):
         self.extra_domains = [d.strip().lower() for d in CrawlSettings().allowed_domains if d.strip()]
         super().spider_opened(spider)
 
+    def _entries(self, spider: Spider) -> list[tuple[str, int | None]]:
+        entries = [split_allowed(d) for d in (getattr(spider, "allowed_domains", None) or []) if d]
+        base = urlsplit(getattr(spider, "base_url", "") or "")
+        if base.hostname:
+            entries.append((base.hostname.lower(), _port(base.scheme, base.port)))
+        for origin in getattr(spider, "allowed_origins", None) or []:
+            entries.append(split_allowed(origin))
+        return entries + [split_allowed(d) for d in getattr(self, "extra_domains", [])]
+
     def _domains(self, spider: Spider) -> list[str]:
-        domains = [d.lower() for d in (getattr(spider, "allowed_domains", None) or []) if d]
-        base_host = urlsplit(getattr(spider, "base_url", "") or "").hostname
-        if base_host:
-            domains.append(base_host)
-        return domains + getattr(self, "extra_domains", [])
+        return [host for host, _ in self._entries(spider)]
 
     def should_follow(self, request: Request, spider: Spider) -> bool:
         parts = urlparse_cached(request)
@@ -53,19 +78,49 @@ class AllowListMiddleware(OffsiteMiddleware):
         if parts.scheme == "data":
             return True
         host = (parts.hostname or "").lower()
-        return any(host == d or host.endswith("." + d) for d in self._domains(spider))
+        try:
+            port = _port(parts.scheme, parts.port)
+        except ValueError:  # a port that is not a number
+            return False
+        entries = self._entries(spider)
+        if not any(host == d or host.endswith("." + d) for d, _ in entries):
+            return False
+        return port == DEFAULT_PORTS.get(parts.scheme) or any(host == d and port == p for d, p in entries)
 
     def process_request(self, request: Request) -> None:
-        # Unlike Scrapy's offsite filter, `dont_filter` does not bypass the allow-list (retries and
-        # contract requests set it); only Scrapy's own robots.txt requests are exempt.
+        # Unlike Scrapy's offsite filter, `dont_filter` does not bypass the allow-list (retries, redirects and
+        # contract requests set it), nor does being a robots.txt request.
         assert self.crawler.spider
-        if request.meta.get("dont_obey_robotstxt") and request.url.endswith("/robots.txt"):
-            return
         if self.should_follow(request, self.crawler.spider):
             return
         self.stats.inc_value("offsite/filtered")
-        host = urlparse_cached(request).hostname or urlparse_cached(request).scheme
-        raise IgnoreRequest(f"{host!r} is not on the crawl allow-list")
+        parts = urlparse_cached(request)
+        where = parts.netloc or parts.scheme
+        raise IgnoreRequest(f"{where!r} is not on the crawl allow-list")
+
+
+def _port(scheme: str, port: int | None) -> int | None:
+    return port if port is not None else DEFAULT_PORTS.get(scheme)
+
+
+class RedirectGuardMiddleware(RedirectMiddleware):
+    """Scrapy's redirects, with two silent losses made visible.
+
+    A redirect back to a URL already in its own chain (a feed redirecting to itself) fails the request with
+    "redirect loop", recorded as a reject, instead of vanishing in the duplicate filter. And a redirect
+    continues a request the scheduler already accepted, so the duplicate filter does not drop it either: two
+    feed items redirecting to one article are both fetched, and the pipeline rejects the second with its
+    reason. Every hop still passes the allow-list; REDIRECT_MAX_TIMES still bounds the chain.
+    """
+
+    def _redirect(self, redirected: Request, request: Request, reason: Any) -> Request:
+        chain = [*request.meta.get("redirect_urls", []), request.url]
+        if urldefrag(redirected.url)[0] in {urldefrag(u)[0] for u in chain}:
+            self.crawler.stats.inc_value("dualscout/redirect_loops")
+            raise IgnoreRequest(f"redirect loop: {request.url} redirects back to {redirected.url}")
+        redirected = super()._redirect(redirected, request, reason)
+        redirected.dont_filter = True
+        return redirected
 
 
 class BackoffRetryMiddleware(RetryMiddleware):

@@ -19,6 +19,8 @@ from typing import Any
 from scrapy import Spider
 from scrapy.exceptions import DropItem
 
+from domain.files import private_dir, private_file
+from domain.limits import bound_document, input_notes
 from domain.models import Document, Reject
 from domain.settings import CrawlSettings
 from spiders.state import CrawlState
@@ -45,7 +47,16 @@ class _Pipeline:
 
 
 class ValidatePipeline(_Pipeline):
-    """A document without title or text, or anything that is not a Document/Reject, becomes a Reject."""
+    """A document without title or text, or anything that is not a Document/Reject, becomes a Reject.
+
+    Documents are bounded here (`domain.limits`: an invalid URL is dropped, oversized text and fields are
+    cut, each with a note in `meta`). For spiders whose documents are pages (`one_document_per_url`), a
+    second document of the crawl with the same final URL as an earlier one (two feed items redirecting to
+    one article) becomes a reject naming the first, rather than a silent drop or a duplicate.
+    """
+
+    def open_spider(self) -> None:
+        self.first_by_url: dict[str, str] = {}
 
     def process_item(self, item: Any) -> Document | Reject:
         spider = self.crawler.spider
@@ -57,7 +68,22 @@ class ValidatePipeline(_Pipeline):
             return Reject(source=item.source, url=item.url, reason="empty title")
         if not item.text.strip():
             return Reject(source=item.source, url=item.url, reason="empty text")
-        return item
+        bounded = bound_document(item)
+        if bounded is not item:
+            self.stats.inc_value("dualscout/bounded")
+            logger.info("%s %s: %s", item.source, item.id, "; ".join(input_notes(bounded)))
+        try:
+            bounded.model_dump_json()
+        except ValueError as exc:  # e.g. a lone surrogate in a field: it could not be written to the batch
+            return Reject(source=item.source, url=bounded.url or None,
+                          reason=f"document cannot be stored: {str(exc).splitlines()[0][:200]}")
+        unique = getattr(spider, "one_document_per_url", False) and bounded.url
+        first = self.first_by_url.setdefault(bounded.url, bounded.id) if unique else bounded.id
+        if first != bounded.id:
+            return Reject(source=item.source, url=bounded.url,
+                          reason=f"same article as document {first} (both lead to this URL)",
+                          detail=f"source_id {bounded.source_id!r}")
+        return bounded
 
 
 class RejectsPipeline(_Pipeline):
@@ -65,8 +91,7 @@ class RejectsPipeline(_Pipeline):
 
     def open_spider(self) -> None:
         path = self.settings.rejects_path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.file = open(path, "a", encoding="utf-8")
+        self.file = open(private_file(path), "a", encoding="utf-8")
 
     def close_spider(self) -> None:
         self.file.flush()
@@ -127,7 +152,7 @@ class BatchWriterPipeline(_Pipeline):
 
     def _open(self) -> None:
         inbox = self.settings.inbox_dir
-        inbox.mkdir(parents=True, exist_ok=True)
+        private_dir(inbox)
         stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
         self.part = inbox / f"{_source(self.crawler.spider)}-{stamp}.jsonl.part"
         self.file = open(self.part, "x", encoding="utf-8")

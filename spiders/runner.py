@@ -21,8 +21,10 @@ from typing import Any
 
 from pydantic import SecretStr
 
+from domain.files import check_free_space, private_dir
+from domain.processes import die_with_parent
 from domain.models import CrawlStats
-from domain.settings import CrawlSettings
+from domain.settings import CrawlSettings, StorageSettings
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -87,13 +89,14 @@ def run_crawl(spider: str, *, settings: CrawlSettings | None = None, **spider_ar
     if spider not in known:
         raise UnknownSpiderError(spider, known)
     settings = settings or CrawlSettings()
+    check_free_space(settings.home, StorageSettings().min_free_bytes)  # a crawl writes batches, state, logs
     env = dict(os.environ)
     env.update(settings_env(settings))
     env["SCOUT_HOME"] = str(settings.home)  # resolved: `./var` must mean the caller's ./var
     env["SCRAPY_SETTINGS_MODULE"] = "spiders.settings"
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(PROJECT_ROOT), env.get("PYTHONPATH", "")) if p)
     log_dir = settings.data_dir / "logs"
-    log_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(log_dir)
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
     log_path = log_dir / f"{spider}-{stamp}.log"
     with tempfile.TemporaryDirectory(prefix="scout-crawl-") as tmp:
@@ -103,7 +106,7 @@ def run_crawl(spider: str, *, settings: CrawlSettings | None = None, **spider_ar
             if value is not None:
                 command += ["-a", f"{key}={_arg(value)}"]
         with open(log_path, "wb") as log:
-            proc = subprocess.run(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+            proc = subprocess.run(command, env=env, stdout=log, stderr=subprocess.STDOUT, preexec_fn=die_with_parent)
         if proc.returncode != 0 or not stats_path.exists():
             lines = log_path.read_text(encoding="utf-8", errors="replace").strip().splitlines()
             headline = next((l.removeprefix("error: ") for l in reversed(lines) if l.startswith("error: ")), None)

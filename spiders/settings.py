@@ -66,6 +66,8 @@ DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.offsite.OffsiteMiddleware": None,
     "spiders.middlewares.AllowListMiddleware": 50,
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    "scrapy.downloadermiddlewares.redirect.RedirectMiddleware": None,
+    "spiders.middlewares.RedirectGuardMiddleware": 600,
     "spiders.middlewares.BackoffRetryMiddleware": 550,
 }
 SPIDER_MIDDLEWARES = {

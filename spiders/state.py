@@ -11,6 +11,7 @@ import sqlite3
 from collections.abc import Iterable
 from pathlib import Path
 
+from domain.files import private_file
 from domain.models import Document
 
 SCHEMA = """
@@ -30,7 +31,7 @@ CREATE INDEX IF NOT EXISTS documents_source ON documents(source);
 class CrawlState:
     def __init__(self, path: Path):
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        private_file(self.path)
         self.db = sqlite3.connect(self.path, timeout=30)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.executescript(SCHEMA)

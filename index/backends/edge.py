@@ -7,6 +7,7 @@ from typing import Any, Sequence
 
 import qdrant_edge as qe
 
+from domain.files import private_dir
 from nlp.base import SparseVector
 from index.backends.base import (
     ALL_VECTORS, DENSE, FLOAT_FIELDS, KEYWORD_FIELDS, LEGACY_VECTORS, LEXICAL, TITLE, TITLE_LEXICAL, Cond, Hit,
@@ -68,16 +69,33 @@ def _config(dim: int, names: frozenset[str]) -> Any:
     return qe.EdgeConfig(vectors=dense, sparse_vectors=sparse, payload_memory=qe.Memory.Cached)
 
 
+class ShardOpenError(RuntimeError):
+    """The embedded shard exists but cannot be opened (a damaged or foreign file), said as such."""
+
+    def __init__(self, path: Path, cause: BaseException) -> None:
+        detail = " ".join(str(cause).split())[:300] or type(cause).__name__
+        super().__init__(
+            f"the index shard at {path} cannot be opened ({detail}); it may be damaged: restore it from a backup, "
+            f"or move it aside and rebuild it by moving inbox/done/*.jsonl back to the inbox and running `scout run enrich`"
+        )
+        self.path = path
+
+
 class EdgeBackend:
     def __init__(self, path: Path, dim: int):
-        path.mkdir(parents=True, exist_ok=True)
+        private_dir(path)
         self.vector_names = ALL_VECTORS
         if any(path.iterdir()):
             try:
                 self.shard = qe.EdgeShard.load(str(path), _config(dim, ALL_VECTORS))  # checks the stored config
-            except Exception:
+            except Exception as current:
                 # A shard built before the title vectors: it keeps working, without the title channels.
-                self.shard = qe.EdgeShard.load(str(path), _config(dim, LEGACY_VECTORS))
+                try:
+                    self.shard = qe.EdgeShard.load(str(path), _config(dim, LEGACY_VECTORS))
+                except Exception as legacy:
+                    # Neither layout opens: report the first failure (the legacy attempt's "incompatible
+                    # config" would hide a damaged file behind an unrelated message).
+                    raise ShardOpenError(path, current if "incompatible" not in str(current) else legacy) from current
                 self.vector_names = LEGACY_VECTORS
         else:
             self.shard = qe.EdgeShard.create(str(path), _config(dim, ALL_VECTORS))

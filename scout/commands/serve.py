@@ -21,6 +21,17 @@ def check_bind(host: str, token: str | None, has_users: bool = False) -> None:
         )
 
 
+def check_token(token: str | None) -> None:
+    """Refuse a blank, short or predictable SCOUT_WEB_TOKEN: a weak token is worse than none, since it is trusted."""
+    from scout.commands._console import fail
+    from scout.web.security import token_problem
+
+    problem = token_problem(token) if token is not None else None
+    if problem:
+        fail(f"SCOUT_WEB_TOKEN refused: {problem}; generate one with "
+             "`python -c 'import secrets; print(secrets.token_urlsafe(32))'` (or unset it on loopback)", code=2)
+
+
 def _open_waiting_for_owner(get_library, unavailable, wait: float):
     """A flow that holds the embedded index (while no server runs) finishes its batch and lets go: wait for it
     rather than fail. Once `scout serve` owns the index, flows write through it and never hold it themselves."""
@@ -60,7 +71,8 @@ def serve(
         settings.host = host
     if port is not None:
         settings.port = port
-    token = settings.token.get_secret_value() if settings.token else None
+    token = settings.token.get_secret_value() if settings.token is not None else None
+    check_token(token)
     from service.analyst import open_analyst_store
 
     try:

@@ -47,6 +47,40 @@ UNAUTHORIZED_HTML = """<!doctype html><html lang="en"><head><meta charset="utf-8
 <code>?token=…</code>), or send <code>Authorization: Bearer &lt;token&gt;</code>.</p></main></body></html>"""
 
 
+#: a token shorter than this, or with less estimated entropy, is refused at startup
+MIN_TOKEN_CHARS = 16
+MIN_TOKEN_BITS = 48
+
+
+def token_problem(token: str) -> str | None:
+    """Why `token` is too weak to guard the server (blank, short, repetitive), or None when it will do.
+
+    The entropy is estimated from the token's own character frequencies (Shannon), which understates random
+    tokens and catches `aaaa…` and `passwordpassword`; `secrets.token_urlsafe(32)` scores over 200 bits."""
+    import math
+    from collections import Counter
+
+    if not token.strip():
+        return "it is blank"
+    if len(token) < MIN_TOKEN_CHARS:
+        return f"it has {len(token)} characters, fewer than {MIN_TOKEN_CHARS}"
+    counts = Counter(token)
+    bits = -len(token) * sum(n / len(token) * math.log2(n / len(token)) for n in counts.values())
+    if bits < MIN_TOKEN_BITS:
+        return f"it is too predictable (about {bits:.0f} bits of entropy, fewer than {MIN_TOKEN_BITS})"
+    return None
+
+
+def same_site_location(path: str, query: str) -> str:
+    """The address to send a browser back to after `?token=`: always a path on this site. A path such as
+    `//evil.example/` or `/\\evil.example` would be read by browsers as another host, so leading slashes
+    and backslashes collapse to one slash; the path is percent-encoded, so nothing can end the header."""
+    from urllib.parse import quote
+
+    path = "/" + path.lstrip("/\\")
+    return quote(path, safe="/:@!$&'()*+,;=-._~") + (f"?{query}" if query else "")
+
+
 def tokens_equal(presented: str | None, expected: str) -> bool:
     if not presented:
         return False
@@ -121,7 +155,7 @@ class SecurityMiddleware:
         if user is not None:
             if scope["method"] in ("GET", "HEAD") and not wants_json:
                 rest = urlencode([(k, v) for k, v in query if k != "token"])
-                location = scope["path"] + (f"?{rest}" if rest else "")
+                location = same_site_location(scope["path"], rest)
                 secure = "; Secure" if scope.get("scheme") == "https" else ""
                 set_cookie = f"{COOKIE}={from_query}; Path=/; HttpOnly; SameSite=Strict{secure}"
                 await send_with_headers({"type": "http.response.start", "status": 303, "headers": [

@@ -6,10 +6,10 @@ Everything that comes from a crawl is escaped here or by Jinja's autoescape; tem
 from __future__ import annotations
 
 import re
-from urllib.parse import urlsplit
 
 from markupsafe import Markup, escape
 
+from domain.urls import safe_url  # noqa: F401 - templates get it from here
 from nlp.tokens import content_terms, content_tokens
 
 _WORD = re.compile(r"[A-Za-z0-9]+(?:[-'][A-Za-z0-9]+)*")
@@ -49,17 +49,6 @@ def guess_lang(text: str | None) -> str | None:
     if _CJK.search(text):
         return None
     return "en" if _WORD.search(text) else None
-
-
-def safe_url(url: str | None) -> str | None:
-    """Only http(s) links are rendered as links; `javascript:`, `data:` and the like become plain text."""
-    if not url:
-        return None
-    try:
-        parts = urlsplit(url.strip())
-    except ValueError:
-        return None
-    return url.strip() if parts.scheme.lower() in ("http", "https") and parts.netloc else None
 
 
 def bar_class(value: float | None, top: float = 1.0) -> str:

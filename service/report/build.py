@@ -11,7 +11,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone, tzinfo
 from typing import TYPE_CHECKING, Iterable
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from index.grouping import Member, group_members, versions_of
@@ -19,6 +19,7 @@ from index.ledger import organization_key
 from service.evidence import readable, shorten, split_sentences
 from service.library import Library
 from domain.models import Document, DocKind, Match, Version, utcnow
+from domain.urls import safe_url  # noqa: F401 - the report's link check, re-exported
 from service.report.profiles import ReportProfile
 from domain.settings import NlpSettings, ReportSettings
 
@@ -75,14 +76,6 @@ def evidence_sentence(text: str, *, prefer: Iterable[str] = (), max_chars: int =
     labels = [p.casefold() for p in prefer if p]
     chosen = next((x for x in sentences if any(label in x.casefold() for label in labels)), sentences[0])
     return shorten(readable(chosen), max_chars)
-
-
-def safe_url(url: str | None) -> str | None:
-    """Crawled URLs become links only when they are plain http(s): never `javascript:` or `data:`."""
-    if not url:
-        return None
-    parts = urlsplit(url.strip())
-    return url.strip() if parts.scheme in ("http", "https") and parts.netloc else None
 
 
 @dataclass

@@ -20,6 +20,7 @@ from email.utils import parseaddr
 from pathlib import Path
 from typing import Callable
 
+from domain.files import private_dir
 from index.ledger import FAILED, PREVIEW, RESENT, SENT, WRITTEN, Ledger
 from domain.models import utcnow
 from service.report.build import Report
@@ -70,7 +71,7 @@ def written_report(settings: ReportSettings, week: str, profile: str = "default"
 def write_outbox(report: Report, msg: EmailMessage, settings: ReportSettings) -> tuple[Path, Path, Path]:
     """Write the .eml, a stand-alone .html (chart as a data: URI) and the .csv; return their paths."""
     outbox = settings.outbox_dir
-    outbox.mkdir(parents=True, exist_ok=True)
+    private_dir(outbox)
     stamp = report.generated_at.strftime("%Y%m%dT%H%M%SZ")
     profile = _profile_suffix(report.profile)
     stem = f"dualscout-{report.week}{profile}-{stamp}"

@@ -25,6 +25,7 @@ from pypdf.errors import PdfReadError
 from domain.models import DocKind, Document, Reject
 from spiders.base import EndpointSpider, int_arg
 from spiders.dates import parse_date, western_year
+from spiders.records import one_record
 
 START_URL = "https://www.mod.go.jp/atla/funding.html"
 ORGANIZATION = "防衛装備庁"
@@ -168,24 +169,37 @@ class AtlaSpider(EndpointSpider):
             yield self.reject(response.url, "empty body")
             return
         seen: set[str] = set()
+        followed_any = False
         for link in response.css("a[href]"):
-            href = link.attrib.get("href", "").strip()
-            if not href or href.startswith(("mailto:", "javascript:", "#")):
-                continue
-            url = urldefrag(response.urljoin(href))[0]
-            if url in seen:
-                continue
-            label = " ".join(" ".join(link.css("::text").getall()).split())
-            haystack = f"{label} {href}".lower()
-            if url.lower().endswith(".pdf"):
-                if any(word.lower() in haystack for word in _PDF_WORDS):
-                    seen.add(url)
-                    yield self.request(url, callback=self.parse_pdf, cb_kwargs={"label": label})
-            elif depth < self.max_depth and urlparse(url).path.startswith(self.root_path) and any(
-                word in label for word in _PAGE_WORDS
-            ):
+            followed = one_record(self, response.url, self.follow_link, response, link, depth, seen)
+            if followed is not None:
+                followed_any = True
+                yield followed
+        if not followed_any:  # said, not silent: a changed layout would otherwise end the crawl with nothing
+            yield self.reject(response.url, "no call pages (公募) or theme PDFs linked: page layout not recognised")
+
+    def follow_link(self, response: scrapy.http.TextResponse, link: Any, depth: int, seen: set[str]) -> scrapy.Request | None:
+        """The request for one link worth following (a call page or a theme PDF), else None."""
+        href = link.attrib.get("href", "").strip()
+        if not href or href.startswith(("mailto:", "javascript:", "#")):
+            return None
+        url = urldefrag(response.urljoin(href))[0]
+        if url in seen:
+            return None
+        # The link's own text and its children's: not all descendants, which is quadratic when a broken page
+        # nests thousands of unclosed <a> elements inside one another.
+        label = " ".join(" ".join(link.xpath("./text() | ./*/text()").getall()).split())
+        haystack = f"{label} {href}".lower()
+        if url.lower().endswith(".pdf"):
+            if any(word.lower() in haystack for word in _PDF_WORDS):
                 seen.add(url)
-                yield self.request(url, cb_kwargs={"depth": depth + 1})
+                return self.request(url, callback=self.parse_pdf, cb_kwargs={"label": label})
+        elif depth < self.max_depth and urlparse(url).path.startswith(self.root_path) and any(
+            word in label for word in _PAGE_WORDS
+        ):
+            seen.add(url)
+            return self.request(url, cb_kwargs={"depth": depth + 1})
+        return None
 
     def parse_pdf(self, response: scrapy.http.Response, label: str = "", **kwargs: Any) -> Iterator[Document | Reject]:
         """A call document: each numbered research theme becomes one need.
@@ -209,7 +223,7 @@ class AtlaSpider(EndpointSpider):
             published = datetime(year, 4, 1, tzinfo=timezone.utc)
         path = urlparse(response.url).path
         for theme in themes:
-            yield Document.make(
+            yield one_record(self, f"{response.url}#theme-{theme.number}", Document.make,
                 kind=self.kind,
                 source=self.source,
                 source_id=f"{path}#theme-{theme.number}",

@@ -19,6 +19,7 @@ from domain.models import DocKind, Document, Reject
 from spiders.base import EndpointSpider, join_text, slugify
 from spiders.dates import parse_date as parse_any_date
 from spiders.layout import page_sections
+from spiders.records import one_record
 
 START_URL = "https://www.diu.mil/work-with-us/open-solicitations"
 ORGANIZATION = "Defense Innovation Unit"
@@ -68,7 +69,7 @@ class DiuSpider(EndpointSpider):
                               "no solicitation accordion (.usa-accordion__heading) found: page layout not recognised")
             return
         for index, heading in enumerate(headings):
-            yield self.solicitation(response, heading, index)
+            yield one_record(self, response.url, self.solicitation, response, heading, index)
 
     def solicitation(self, response: scrapy.http.TextResponse, heading: Any, index: int) -> Document | Reject:
         title = join_text(heading.css("::text").getall())

@@ -20,6 +20,7 @@ import scrapy
 from domain.models import DocKind, Document, Reject
 from spiders.base import EndpointSpider, int_arg, load_xml
 from spiders.dates import parse_date
+from spiders.records import one_record, page_number
 
 API_URL = "https://api.jstage.jst.go.jp/searchapi/do"
 NS = {
@@ -107,21 +108,24 @@ class JstageSpider(EndpointSpider):
             return
         entries = root.findall("a:entry", NS)
         for entry in entries:
-            record = self.entry_record(entry)
-            if not record["title"] or not record["url"]:
-                yield self.reject(record["url"] or response.url, "entry without title or link")
-                continue
-            if self.follow_articles:
-                yield self.request(record["url"], callback=self.parse_article, errback=self.article_failed,
-                                   cb_kwargs={"record": record}, meta={"record": record})
-            else:
-                yield self.make_document(record)
-        total = int(_text(root, "opensearch:totalResults") or 0)
-        start = int(_text(root, "opensearch:startIndex") or 1)
-        per_page = int(_text(root, "opensearch:itemsPerPage") or len(entries) or self.count)
+            yield one_record(self, response.url, self.entry_item, entry, response.url)
+        # Paging numbers from the page itself: one that is not a number ends paging, never the page's records.
+        total = page_number(_text(root, "opensearch:totalResults"), 0)
+        start = page_number(_text(root, "opensearch:startIndex"), 1)
+        per_page = page_number(_text(root, "opensearch:itemsPerPage"), 0) or len(entries) or self.count
         next_start = start + per_page
         if entries and next_start <= total and next_start <= self.max_results:
             yield self.request(self.page_url(next_start))
+
+    def entry_item(self, entry: Any, page_url: str) -> Document | Reject | scrapy.Request:
+        """One search entry: its article page to follow, or its document straight away."""
+        record = self.entry_record(entry)
+        if not record["title"] or not record["url"]:
+            return self.reject(record["url"] or page_url, "entry without title or link")
+        if self.follow_articles:
+            return self.request(record["url"], callback=self.parse_article, errback=self.article_failed,
+                                cb_kwargs={"record": record}, meta={"record": record})
+        return self.make_document(record)
 
     def entry_record(self, entry: Any) -> dict[str, Any]:
         title_ja = _text(entry, "a:article_title/a:ja")
@@ -180,13 +184,13 @@ class JstageSpider(EndpointSpider):
             record["institutions"] = institutions
             record["published"] = (meta("publication_date") or meta("citation_publication_date") or [""])[0]
             record["keywords"] = meta("keywords")
-        yield self.make_document(record)
+        yield one_record(self, response.url, self.make_document, record)
 
     def article_failed(self, failure: Any) -> Iterator[Document | Reject]:
         """The article page could not be fetched: keep what the search API said."""
         record = failure.request.meta.get("record")
         if record:
-            yield self.make_document(record)
+            yield one_record(self, failure.request.url, self.make_document, record)
 
     def make_document(self, record: dict[str, Any]) -> Document | Reject:
         abstract = record.get("abstract") or ""

@@ -19,6 +19,7 @@ from scrapy.exceptions import CloseSpider
 from domain.models import DocKind, Document, Reject
 from spiders.base import CREDENTIAL_PARAMS, EndpointSpider, int_arg, load_xml
 from spiders.dates import parse_date
+from spiders.records import one_record, page_number
 
 API_URL = "https://kaken.nii.ac.jp/opensearch/"
 GRANT_URL = "https://kaken.nii.ac.jp/grant/{id}/"
@@ -110,10 +111,10 @@ class KakenSpider(EndpointSpider):
             return
         awards = root.findall("grantAward")
         for award in awards:
-            yield self.award_to_item(award, response.url)
-        total = int(_clean(root.findtext("totalResults")) or 0)
-        start = int(_clean(root.findtext("startIndex")) or 1)
-        per_page = int(_clean(root.findtext("itemsPerPage")) or len(awards) or self.rw)
+            yield one_record(self, response.url, self.award_to_item, award, response.url)
+        total = page_number(_clean(root.findtext("totalResults")), 0)
+        start = page_number(_clean(root.findtext("startIndex")), 1)
+        per_page = page_number(_clean(root.findtext("itemsPerPage")), 0) or len(awards) or self.rw
         next_start = start + per_page
         if awards and next_start <= total and next_start <= self.max_results:
             yield self.request(self.page_url(next_start))

@@ -18,6 +18,7 @@ import scrapy
 from domain.models import DocKind, Document, Reject
 from spiders.base import EndpointSpider, join_text, slugify
 from spiders.layout import page_sections
+from spiders.records import one_record
 
 START_URL = "https://www.diana.nato.int/challenge-programme.html"
 ORGANIZATION = "NATO DIANA"
@@ -72,7 +73,7 @@ class NatoDianaSpider(EndpointSpider):
             if slug in seen:
                 continue
             seen.add(slug)
-            yield Document.make(
+            yield one_record(self, link or response.url, Document.make,
                 kind=self.kind,
                 source=self.source,
                 source_id=slug,

@@ -18,9 +18,64 @@ from typing import Any
 from domain.models import DocKind, Document
 from domain.settings import scout_home
 from spiders.base import ScoutSpider, check_body
+from spiders.records import one_record
 
 FILE_SUFFIXES = (".yaml", ".yml", ".csv")
 FIELDS = ("id", "title", "text", "language", "organization", "url")
+
+
+#: nodes a needs file may expand to (aliases counted each time they are used): thousands of needs fit
+MAX_YAML_NODES = 200_000
+
+
+class YamlTooLarge(ValueError):
+    """A YAML document whose aliases expand beyond `MAX_YAML_NODES` (a "billion laughs" file)."""
+
+
+def load_yaml_bounded(text: str, max_nodes: int = MAX_YAML_NODES) -> Any:
+    """`yaml.safe_load(text)`, refused before construction when aliases would expand it beyond `max_nodes`
+    nodes or make it refer to itself. Composition keeps aliases shared, so the check itself stays small."""
+    import yaml
+
+    loader = yaml.SafeLoader(text)
+    try:
+        root = loader.get_single_node()
+        if root is None:
+            return None
+        expanded_size(root, max_nodes)
+        return loader.construct_document(root)
+    finally:
+        loader.dispose()
+
+
+def expanded_size(root: Any, max_nodes: int) -> int:
+    """Nodes of the YAML graph under `root` as if every alias were copied out; raises YamlTooLarge."""
+    import yaml
+
+    sizes: dict[int, int] = {}
+    on_path: set[int] = set()
+    stack: list[tuple[Any, bool]] = [(root, False)]
+    while stack:
+        node, children_done = stack.pop()
+        key = id(node)
+        if isinstance(node, yaml.ScalarNode):
+            sizes[key] = 1
+            continue
+        children = [c for pair in node.value for c in pair] if isinstance(node, yaml.MappingNode) else list(node.value)
+        if children_done:
+            on_path.discard(key)
+            sizes[key] = 1 + sum(sizes[id(c)] for c in children)
+            if sizes[key] > max_nodes:
+                raise YamlTooLarge(f"needs file refused: its aliases expand it beyond {max_nodes:,} YAML nodes")
+            continue
+        if key in sizes:
+            continue
+        if key in on_path:
+            raise YamlTooLarge("needs file refused: a YAML alias refers to itself")
+        on_path.add(key)
+        stack.append((node, True))
+        stack.extend((c, False) for c in children if id(c) not in sizes)
+    return sizes[id(root)]
 
 
 def read_records(body: bytes, url: str) -> tuple[list[Any] | None, str | None]:
@@ -41,9 +96,11 @@ def read_records(body: bytes, url: str) -> tuple[list[Any] | None, str | None]:
     import yaml
 
     try:
-        data = yaml.safe_load(text)
+        data = load_yaml_bounded(text)
     except yaml.YAMLError as exc:
         return None, f"malformed YAML: {str(exc).splitlines()[0]}"
+    except YamlTooLarge as exc:
+        return None, str(exc)
     if isinstance(data, dict) and "needs" in data:
         data = data["needs"]
     if not isinstance(data, list):
@@ -87,7 +144,7 @@ class NeedsFileSpider(ScoutSpider):
             return
         seen: set[str] = set()
         for number, record in enumerate(records, start=1):
-            yield self.need(record, number, response.url, seen)
+            yield one_record(self, f"{response.url}#record-{number}", self.need, record, number, response.url, seen)
 
     def need(self, record: Any, number: int, file_url: str, seen: set[str]):
         where = f"{file_url}#record-{number}"

@@ -21,6 +21,7 @@ from scrapy.exceptions import CloseSpider
 from domain.models import DocKind, Document, Reject
 from spiders.base import CREDENTIAL_PARAMS, EndpointSpider, SecretRedactingFilter, int_arg  # noqa: F401 - the filter is re-exported
 from spiders.dates import parse_date
+from spiders.records import as_dict, as_list, one_record
 
 API_URL = "https://api.openalex.org/works"
 MAX_PER_PAGE = 100  # the API's own cap per page
@@ -36,7 +37,7 @@ def rebuild_abstract(inverted_index: dict[str, list[int]] | None) -> str:
         return ""
     slots: dict[int, str] = {}
     for word, positions in inverted_index.items():
-        for position in positions or []:
+        for position in positions if isinstance(positions, list) else []:
             if isinstance(position, int):
                 slots[position] = word
     return " ".join(slots[i] for i in sorted(slots))
@@ -141,10 +142,11 @@ class OpenalexSpider(EndpointSpider):
         """
         try:
             payload = json.loads(response.body) if response.body.strip() else None
-        except (ValueError, UnicodeDecodeError) as exc:
+        except (ValueError, UnicodeDecodeError, RecursionError) as exc:
             payload = None
             self._stop_if_exhausted(response, payload)
-            yield self.reject(response.url, f"malformed JSON: {exc}")
+            detail = "nested too deeply" if isinstance(exc, RecursionError) else exc
+            yield self.reject(response.url, f"malformed JSON: {detail}"[:200])
             return
         self._stop_if_exhausted(response, payload)
         if payload is None:
@@ -159,10 +161,10 @@ class OpenalexSpider(EndpointSpider):
             yield self.reject(response.url, "OpenAlex answer has no results list")
             return
         for work in results:
-            yield self.work_to_item(work, response.url)
+            yield one_record(self, response.url, self.work_to_item, work, response.url)
         self.pages += 1
-        next_cursor = (payload.get("meta") or {}).get("next_cursor")
-        if next_cursor and results and (self.max_pages <= 0 or self.pages < self.max_pages):
+        next_cursor = as_dict(payload.get("meta")).get("next_cursor")
+        if next_cursor and isinstance(next_cursor, str) and results and (self.max_pages <= 0 or self.pages < self.max_pages):
             yield self.request(self.page_url(next_cursor), meta={"cursor": next_cursor})
 
     def work_to_item(self, work: Any, page_url: str) -> Document | Reject:
@@ -173,21 +175,25 @@ class OpenalexSpider(EndpointSpider):
         if not openalex_id or not str(title).strip():
             return self.reject(openalex_id or page_url, "work without id or title")
         short_id = openalex_id.rstrip("/").rsplit("/", 1)[-1]
-        doi = work.get("doi") or (work.get("ids") or {}).get("doi")
+        doi = work.get("doi") or as_dict(work.get("ids")).get("doi")
+        doi = doi if isinstance(doi, str) else None
         organizations: list[str] = []
         authors: list[str] = []
-        for authorship in work.get("authorships") or []:
-            name = ((authorship or {}).get("author") or {}).get("display_name")
-            if name:
+        # The API documents lists and objects; a record that sends a string instead loses that field only.
+        for authorship in as_list(work.get("authorships")):
+            name = as_dict(as_dict(authorship).get("author")).get("display_name")
+            if isinstance(name, str) and name:
                 authors.append(name)
-            for institution in (authorship or {}).get("institutions") or []:
-                org = (institution or {}).get("display_name")
-                if org and org not in organizations:
+            for institution in as_list(as_dict(authorship).get("institutions")):
+                org = as_dict(institution).get("display_name")
+                if isinstance(org, str) and org and org not in organizations:
                     organizations.append(org)
-        source = ((work.get("primary_location") or {}).get("source") or {}).get("display_name")
-        topic = (work.get("primary_topic") or {}).get("display_name")
+        source = as_dict(as_dict(work.get("primary_location")).get("source")).get("display_name")
+        topic = as_dict(work.get("primary_topic")).get("display_name")
+        topic = topic if isinstance(topic, str) else None
         abstract = rebuild_abstract(work.get("abstract_inverted_index"))
-        keywords = [k.get("display_name") for k in work.get("keywords") or [] if isinstance(k, dict) and k.get("display_name")]
+        keywords = [k.get("display_name") for k in as_list(work.get("keywords"))
+                    if isinstance(k, dict) and isinstance(k.get("display_name"), str) and k.get("display_name")]
         # Without an abstract, the topic and keywords still say what the work is about.
         text = abstract or "; ".join(t for t in (topic, *keywords[:10]) if t)
         if not text:

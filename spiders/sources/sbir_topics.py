@@ -19,6 +19,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit, urljoin
 from domain.models import DocKind, Document
 from spiders.base import ScoutSpider, int_arg, html_to_text, load_json
 from spiders.dates import parse_date
+from spiders.records import one_record, page_number
 
 PUBLIC_BASE = "https://api.www.sbir.gov"
 API_PATH = "/public/api/solicitations"
@@ -80,10 +81,10 @@ class SbirTopicsSpider(ScoutSpider):
                 yield self.reject(response.url, "solicitation_topics is not a list")
                 continue
             for topic in topics:
-                yield self.topic_document(solicitation, topic, response.url)
+                yield one_record(self, response.url, self.topic_document, solicitation, topic, response.url)
         query = parse_qs(urlsplit(response.url).query)
-        start = int(query.get("start", ["0"])[0])
-        rows = int(query.get("rows", [str(self.rows)])[0])
+        start = page_number(query.get("start", ["0"])[0], 0)
+        rows = page_number(query.get("rows", [str(self.rows)])[0], self.rows) or self.rows
         if data and start // rows + 1 < self.max_pages:
             yield self.request(self.page_url(start + rows, rows))
 

@@ -29,6 +29,19 @@ with use_library(MemoryLibrary()):
 """
 
 
+STRONG = "k7Qw-2mZp_9xLr4Tb8Vn"
+
+
+@pytest.mark.parametrize("weak", ["", "   ", "x", "t0k3n", "aaaaaaaaaaaaaaaaaaaaaaaa", "passwordpassword"])
+def test_a_blank_short_or_predictable_token_is_refused_in_one_line(monkeypatch, weak):
+    """Issue 19.6: a one-character or blank SCOUT_WEB_TOKEN used to be accepted (blank: no token at all)."""
+    result = CliRunner().invoke(app, ["serve"], env={"SCOUT_WEB_TOKEN": weak, "COLUMNS": "300"})
+    assert result.exit_code == 2, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: SCOUT_WEB_TOKEN refused: ")
+    assert weak.strip() == "" or weak not in lines[0]  # the refused secret is not echoed
+
+
 def test_non_loopback_bind_needs_a_token(monkeypatch):
     monkeypatch.delenv("SCOUT_WEB_TOKEN", raising=False)
     for host in ("0.0.0.0", "192.168.10.4", "::"):
@@ -41,7 +54,7 @@ def test_non_loopback_bind_needs_a_token(monkeypatch):
 def test_token_lets_a_non_loopback_bind_past_the_check(monkeypatch):
     # With a token the bind rule passes; the command then needs a library, which is absent here.
     monkeypatch.setitem(sys.modules, "service.index_library", None)
-    result = CliRunner().invoke(app, ["serve", "--host", "0.0.0.0"], env={"SCOUT_WEB_TOKEN": "t0k3n"})
+    result = CliRunner().invoke(app, ["serve", "--host", "0.0.0.0"], env={"SCOUT_WEB_TOKEN": STRONG})
     assert result.exit_code == 1
     assert "no index library" in result.output
 
@@ -59,6 +72,8 @@ def test_named_users_let_a_non_loopback_bind_past_the_check(monkeypatch):
 
 def _serve(port: int, token: str = "") -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "SCOUT_WEB_TOKEN": token}
+    if not token:
+        env.pop("SCOUT_WEB_TOKEN")  # no token at all (a blank one is refused: see below)
     return subprocess.Popen([sys.executable, "-c", SERVE_FAKE, "--port", str(port)], cwd=ROOT, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from nlp.cache import CachedEmbedder, EmbeddingCache
+from nlp.cache import CachedEmbedder, EmbeddingCache, passage_hash
 from nlp.fake import HashingEmbedder
 from nlp.passages import analysed_text, split_passages
 
@@ -97,3 +98,37 @@ def test_hashing_embedder_is_deterministic_and_normalized():
     v1, v2 = e.encode(["quantum sensing radar"]), HashingEmbedder().encode(["quantum sensing radar"])
     np.testing.assert_array_equal(v1, v2)
     assert v1.dtype == np.float32 and abs(np.linalg.norm(v1[0]) - 1) < 1e-5
+
+
+def test_cached_rows_of_the_wrong_dimension_or_not_finite_are_misses(tmp_path):
+    """Issue 19.5: such rows made documents vanish from the index or search return nothing."""
+    cache = EmbeddingCache(tmp_path / "e.sqlite")
+    inner = HashingEmbedder()
+    texts = ["wrong dimension", "not a number", "not unit length", "good row"]
+    good = inner.encode(texts)
+    bad_rows = [np.ones(7, dtype=np.float32) / np.sqrt(7), np.full(inner.dim, np.nan, dtype=np.float32), good[2] * 3]
+    cache._db.executemany("INSERT INTO embeddings VALUES (?, ?, ?, ?)",
+                          [(inner.name, passage_hash(t), int(v.shape[0]), v.tobytes()) for t, v in zip(texts, bad_rows)])
+    cache._db.commit()
+    CachedEmbedder(inner, cache).encode(texts[3:])  # the good row is cached the normal way
+    fresh = HashingEmbedder()
+    out = CachedEmbedder(fresh, cache).encode(texts)
+    assert fresh.encoded_texts == 3 and cache.invalid == 3  # the three bad rows re-embedded, the good one reused
+    np.testing.assert_allclose(out, good, rtol=1e-6)
+    assert np.all(np.isfinite(out)) and out.shape == (4, inner.dim)
+
+
+def test_a_truncated_cache_file_is_moved_aside_and_rebuilt(tmp_path, caplog):
+    path = tmp_path / "e.sqlite"
+    cache = EmbeddingCache(path)
+    CachedEmbedder(HashingEmbedder(), cache).encode([f"text {i}" for i in range(300)])
+    cache.close()
+    for suffix in ("-wal", "-shm"):
+        Path(str(path) + suffix).unlink(missing_ok=True)
+    path.write_bytes(path.read_bytes()[:1500])  # cut mid-page, as a full disk or a kill would
+    with caplog.at_level("WARNING"):
+        reopened = EmbeddingCache(path)
+        out = CachedEmbedder(HashingEmbedder(), reopened).encode(["text 1", "text 2"])
+    assert out.shape == (2, HashingEmbedder().dim) and np.all(np.isfinite(out))
+    assert reopened.moved_aside is not None and reopened.moved_aside.exists()
+    assert "moved aside" in caplog.text and len(reopened) == 2

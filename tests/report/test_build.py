@@ -211,6 +211,25 @@ def test_a_report_sent_on_monday_morning_is_named_after_last_week(ledger, settin
     assert _build(ledger, settings).week == "2026-W47"  # built on Friday of the same week
 
 
+def test_a_url_urllib_cannot_split_does_not_stop_the_report(ledger, settings):
+    """Issue 19.1: one stored `http://[::1` made every later report fail with a raw ValueError."""
+    from datetime import timedelta
+
+    from domain.models import DocKind
+    from tests.report.fakes import _doc, make_match
+
+    doc = _doc(DocKind.research, "openalex", "W1", "Broken-link absorber", "A metamaterial absorber.", ["Lab"], "en",
+               url="http://[::1")
+    bad = make_match(NEED_RAM, doc, 0.99, ["metamaterial"])
+    run = ledger.start_match_run(at=NOW - timedelta(minutes=30))
+    ledger.record_matches(run, [bad])
+    report = _build(ledger, settings)
+    item = next(i for i in report.new_matches if i.match.url == "http://[::1")
+    assert item.link is None
+    assert "http://[::1" in report_csv(report).decode("utf-8-sig")
+    assert 'href="http://[::1' not in render_html(report, settings) and render_text(report, settings)
+
+
 def test_the_report_opens_with_the_top_three_and_a_view_in_browser_link(ledger, settings):
     report = _build(ledger, settings)
     assert [i.match.doc_id for i in report.summary] == [i.match.doc_id for i in report.new_matches[:3]]

@@ -72,7 +72,8 @@ def test_call_page_follows_theme_pdfs_once_and_skips_forms() -> None:
 
 def test_depth_limit_stops_following_pages() -> None:
     spider = AtlaSpider(max_depth=0)
-    assert run(spider.parse(response(FUNDING, fixture_bytes("atla_funding.html"), cls=HtmlResponse), depth=0)) == []
+    [said] = run(spider.parse(response(FUNDING, fixture_bytes("atla_funding.html"), cls=HtmlResponse), depth=0))
+    assert said.reason.startswith("no call pages")  # nothing followed, and it says so (never a silent end)
 
 
 def test_theme_pdf_becomes_one_need_per_theme() -> None:

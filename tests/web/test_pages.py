@@ -277,3 +277,17 @@ def test_need_page_shows_how_generic_a_match_is(client, library, atla_need, monk
     assert html.count("<dt>generic</dt>") == 1
     first = html.split('<li class="match"')[1]
     assert "<dt>generic</dt>" in first and "0.42" in first
+
+
+@pytest.mark.parametrize("path", ["//evil.example/", "/\\evil.example/", "/\\/evil.example", "///evil.example/x",
+                                  "/%5Cevil.example/", "/needs/\u30ec\u30fc\u30c0"])
+def test_the_redirect_after_a_token_never_leaves_the_site(library, path):
+    """Issue 19.6: `//evil.example/?token=...` redirected the browser, with its new cookie, off-site."""
+    from urllib.parse import urlsplit
+
+    browser = TestClient(create_app(library, WebSettings(token=TOKEN)), follow_redirects=False)
+    answer = browser.get(f"http://testserver{path}?token={TOKEN}")
+    assert answer.status_code == 303
+    location = answer.headers["location"]
+    assert location.startswith("/") and not location.startswith(("//", "/\\"))
+    assert urlsplit(location).netloc == "" and "\\" not in location

@@ -83,7 +83,7 @@ class RankWeights:
     # The hubness weight for a document written in another language (ja vs en) than the need (None:
     # `hubness`). A Japanese document meets English needs through its dictionary rendering, a list of terms
     # that resembles many needs a little: the full weight sank Japanese answers (cross-lingual bench, README:
-    # 0.5 -> 0.25 lifts English titles -> Japanese documents from 0.75 to 0.81 MRR ratio).
+    # 0.5 -> 0.25 lifts English titles -> Japanese documents from 0.75 to 0.80 MRR ratio).
     hubness_other_language: float | None = 0.25
     # Full concept overlap adds this much (the fused score is scaled to [0, 1]). Small on purpose: on the dev
     # split any concept weight lowered nDCG (the taxonomy is coarser than a topic), so overlap mostly explains

@@ -43,6 +43,8 @@ def main() -> None:
     ap.add_argument("--set", action="append", default=[], help="RankWeights override, e.g. concept=0.2")
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--modes", nargs="+", default=["full", "bm25", "dense"], choices=["full", "bm25", "dense"])
+    ap.add_argument("--feedback", type=int, nargs="*", default=[], metavar="K",
+                    help="also simulate judging each need's top K (several K: one feedback run each)")
     args = ap.parse_args()
 
     work = Path(args.work)
@@ -72,6 +74,9 @@ def main() -> None:
         ranker = Ranker(index, enricher, KnownSuppliers(), weights=weights)
         scores = score(ranker, bench, args.modes)
         t2 = time.time()
+        for k in args.feedback:  # the same (cached) rankings again, each K re-ranked with its judgements
+            scores[f"feedback@{k}"] = score(ranker, bench, ["full"], feedback_k=k)["feedback"]
+        t3 = time.time()
     if args.json:
         print(json.dumps({"weights": overrides, "scores": scores}))
         return
@@ -88,6 +93,15 @@ def main() -> None:
     for base in (m for m in ("bm25", "dense") if m in scores):
         b = scores[base]["strict"]["ndcg@10"]
         print(f"full vs {base}: nDCG@10 strict {full:.3f} / {b:.3f} = {full / b - 1:+.1%}" if b else "")
+    for k in args.feedback:
+        fb = scores[f"feedback@{k}"]
+        before, after = fb["before"]["strict"], fb["after"]["strict"]
+        print(f"feedback K={k} ({fb['needs']} needs, residual, strict): nDCG@10 {before['ndcg@10']:.3f} -> "
+              f"{after['ndcg@10']:.3f} = {after['ndcg@10'] / before['ndcg@10']:.2f}x; MRR {before['mrr']:.3f} -> "
+              f"{after['mrr']:.3f}; R@100 {before['recall@100']:.3f} -> {after['recall@100']:.3f}"
+              if before["ndcg@10"] else f"feedback K={k}: no residual relevant document")
+    if args.feedback:
+        print(f"feedback runs {t3 - t2:.0f} s")
 
 
 if __name__ == "__main__":

@@ -10,9 +10,9 @@ import unicodedata
 import uuid
 from datetime import date, datetime, timezone
 from enum import StrEnum
-from typing import Any
+from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 # Fixed namespace so that ids are stable across machines and releases.
 DUALSCOUT_NAMESPACE = uuid.UUID("6f6b2d0e-6a3c-5b8e-9d8c-2f1f3a0c7d41")
@@ -172,18 +172,47 @@ class Analysis(BaseModel):
     passages: list[Passage] = Field(default_factory=list)
 
 
+# Score labels (see README "Scores"): a match's score is in [0, 1]; these are the lower bounds of the labels.
+STRONG_SCORE = 0.70
+MODERATE_SCORE = 0.55
+ScoreLabel = Literal["strong", "moderate", "weak"]
+
+
+def score_label(score: float) -> ScoreLabel:
+    """strong (>= STRONG_SCORE), moderate (>= MODERATE_SCORE) or weak: the same words in every view."""
+    return "strong" if score >= STRONG_SCORE else "moderate" if score >= MODERATE_SCORE else "weak"
+
+
 class ScoreBreakdown(BaseModel):
+    """Why a document scored what it did: contributions on the score's own scale that add up to `total`.
+
+    `dense` and `sparse` are what the embedding channels and the BM25 channels added; `generic` and
+    `generic_lexical` are the (negative) hubness corrections of the same channels (the document resembles
+    needs in general); `concept`, `recency` and `kind` the re-scoring terms; `feedback` what the need's
+    judgements added or took (Rocchio); `clipped` the (rare) amount that keeps the total in [0, 1].
+    `similarity` and `bm25` are not contributions: the raw best passage-pair cosine and BM25 score, for the
+    curious.
+    """
+
     dense: float = 0.0
     sparse: float = 0.0
-    # how much the document resembles needs in general: its mean similarity to its nearest other needs; its
-    # dense channels were lowered by a share of it before fusion (a document close to every need says little)
     generic: float = 0.0
-    generic_lexical: float = 0.0  # the same for the BM25 channel: its mean scaled score for its nearest other needs
-    fused: float = 0.0
+    generic_lexical: float = 0.0
     concept: float = 0.0
     recency: float = 0.0
     kind: float = 0.0
+    feedback: float = 0.0
+    clipped: float = 0.0
     total: float = 0.0
+    similarity: float = 0.0
+    bm25: float = 0.0
+
+    CONTRIBUTIONS: ClassVar[tuple[str, ...]] = (
+        "dense", "sparse", "generic", "generic_lexical", "concept", "recency", "kind", "feedback", "clipped")
+
+    def contributions(self) -> dict[str, float]:
+        """The parts that add up to `total`, in display order (zero ones included)."""
+        return {part: getattr(self, part) for part in self.CONTRIBUTIONS}
 
 
 class Evidence(BaseModel):
@@ -225,6 +254,12 @@ class Match(BaseModel):
     is_new: bool = False
     versions: list[Version] = Field(default_factory=list)  # this result's documents, oldest first, when several
 
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def label(self) -> ScoreLabel:
+        """strong / moderate / weak, from `score` (see `score_label`)."""
+        return score_label(self.score)
+
 
 class OrgMatch(BaseModel):
     key: str
@@ -262,6 +297,12 @@ class SearchHit(BaseModel):
     published: datetime | None = None
     evidence: Evidence | None = None
     versions: list[Version] = Field(default_factory=list)  # as Match.versions
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def label(self) -> ScoreLabel:
+        """strong / moderate / weak, from `score` (see `score_label`)."""
+        return score_label(self.score)
 
 
 class NeedMatches(BaseModel):

@@ -17,7 +17,7 @@ def rank_all_needs(limit: int) -> list[NeedMatches]:
 @flow(name="match")
 def match(limit: int = 20) -> list[NeedMatches]:
     results = rank_all_needs(limit)
-    table = [{"need": r.need.title[:60], "rank": m.rank, "score": round(m.score, 3), "title": m.title[:70],
+    table = [{"need": r.need.title[:60], "rank": m.rank, "score": round(m.score, 3), "label": m.label, "title": m.title[:70],
               "organizations": ", ".join(m.organizations)[:50]}
              for r in results for m in r.matches if m.is_new][:100]
     create_table_artifact(table, key="new-matches", description="Top new matches")

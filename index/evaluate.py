@@ -8,6 +8,14 @@ product uses and scores every need that has relevance judgements:
   documents (awards whose title copies the topic title) removed from its ranking first.
 
 Metrics: MRR (first relevant document within the top 100), nDCG@10 (binary gain), Recall@10, Recall@100.
+
+With `feedback_k` (`scout eval --feedback K`), an analyst is simulated: for every need with strict judgements
+they judge the top K of its strict ranking (relevant iff in `qrels_strict.tsv`), the need is re-ranked with
+those judgements (relevance feedback, index/feedback.py), and the *residual* ranking is scored: the K judged
+documents left out of the ranking and of the relevant set (the residual-collection method of feedback
+evaluation, so that finding again what the analyst already judged earns nothing). `before` scores the residual
+of the ranking without the judgements, `after` the one with them; a need with no relevant document left
+after judging is left out of both.
 """
 
 from __future__ import annotations
@@ -24,11 +32,13 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-from index.rank import Ranker, RankWeights
+from index.feedback import Feedback
+from index.rank import QueryInput, Ranker, RankWeights
 from index.store import Index
 from index.suppliers import KnownSuppliers
 from domain.models import Document, DocKind
 from domain.settings import IndexSettings
+from nlp.base import Enricher
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 DEPTH = 100
@@ -128,7 +138,7 @@ def load_bench(bench_dir: Path, limit_needs: int | None = None) -> Bench:
     )
 
 
-def build_index(index: Index, bench: Bench, enricher: Any, progress: Progress, batch_size: int = 256) -> int:
+def build_index(index: Index, bench: Bench, enricher: Enricher, progress: Progress, batch_size: int = 256) -> int:
     """Enrich and index the benchmark's needs and documents; returns the number of rejects."""
     rejected = 0
     everything = [*bench.needs, *bench.docs]
@@ -142,21 +152,30 @@ def build_index(index: Index, bench: Bench, enricher: Any, progress: Progress, b
 
 
 def score(ranker: Ranker, bench: Bench, modes: Iterable[str] = ("full",), progress: Progress | None = None,
-          ) -> dict[str, dict[str, Any]]:
-    """mode -> {"all": metrics, "strict": metrics} over the benchmark's needs."""
+          feedback_k: int | None = None) -> dict[str, dict[str, Any]]:
+    """mode -> {"all": metrics, "strict": metrics} over the benchmark's needs; with `feedback_k`, also
+    "feedback" -> {"k", "needs", "before": {"strict": metrics}, "after": {"strict": metrics}} (see the module
+    docstring)."""
     progress = progress or (lambda stage, done, total: None)
     modes = list(modes)
     per_mode: dict[str, dict[str, list[dict[str, float]]]] = {m: {"all": [], "strict": []} for m in modes}
+    residual: dict[str, list[dict[str, float]]] = {"before": [], "after": []}
     for n, need in enumerate(bench.needs, start=1):
         nid = bench.bench_id[need.id]
         _, q = ranker.need_input(need.id)
+        depth = DEPTH + len(bench.anchors.get(nid, ())) + (feedback_k or 0)
         for mode in modes:
-            ranked = ranker.rank(q, None, DEPTH + len(bench.anchors.get(nid, ())), mode=mode)
-            ranking = [bench.bench_id.get(c.doc_id, c.doc_id) for c, *_ in ranked]
+            ranked = [r.doc_id for r in ranker.rank(q, None, depth, mode=mode)]
+            ranking = [bench.bench_id.get(d, d) for d in ranked]
             per_mode[mode]["all"].append(metrics(ranking, bench.qrels[nid]))
             if bench.has_strict and bench.strict.get(nid):
                 drop = bench.anchors.get(nid, set())
                 per_mode[mode]["strict"].append(metrics([d for d in ranking if d not in drop], bench.strict[nid]))
+                if feedback_k and mode == "full":
+                    pair = _residual_pair(ranker, bench, q, nid, ranked, feedback_k, depth)
+                    if pair is not None:
+                        residual["before"].append(pair[0])
+                        residual["after"].append(pair[1])
         progress("rank", n, len(bench.needs))
     out: dict[str, dict[str, Any]] = {}
     for mode in modes:
@@ -164,12 +183,37 @@ def score(ranker: Ranker, bench: Bench, modes: Iterable[str] = ("full",), progre
         if bench.has_strict:
             out[mode]["strict"] = _mean(per_mode[mode]["strict"])
             out[mode]["strict_needs"] = len(per_mode[mode]["strict"])
+    if feedback_k:
+        out["feedback"] = {"k": feedback_k, "needs": len(residual["after"]),
+                           "before": {"strict": _mean(residual["before"])},
+                           "after": {"strict": _mean(residual["after"])}}
     return out
 
 
-def evaluate(bench_dir: Path, enricher: Any, *, settings: IndexSettings | None = None, baselines: bool = False,
+def _residual_pair(ranker: Ranker, bench: Bench, q: QueryInput, nid: str, ranked: list[str], k: int, depth: int,
+                   ) -> tuple[dict[str, float], dict[str, float]] | None:
+    """Strict metrics of the residual ranking without and with the judgements of its top `k` (None: no
+    relevant document left to find once those are judged)."""
+    drop = bench.anchors.get(nid, set())
+    strict = [d for d in ranked if bench.bench_id.get(d, d) not in drop]
+    judged = strict[:k]
+    relevant = tuple(d for d in judged if bench.bench_id.get(d, d) in bench.strict[nid])
+    left = bench.strict[nid] - {bench.bench_id.get(d, d) for d in relevant}
+    if not left:
+        return None
+    feedback = Feedback(relevant=relevant, not_relevant=tuple(d for d in judged if d not in relevant))
+    seen = set(judged)
+
+    def residual(ids: Iterable[str]) -> list[str]:
+        return [b for d in ids if d not in seen and (b := bench.bench_id.get(d, d)) not in drop]
+
+    after = [r.doc_id for r in ranker.rank(q, None, depth, feedback=feedback)]
+    return metrics(residual(strict), left), metrics(residual(after), left)
+
+
+def evaluate(bench_dir: Path, enricher: Enricher, *, settings: IndexSettings | None = None, baselines: bool = False,
              progress: Progress | None = None, limit_needs: int | None = None,
-             weights: RankWeights | None = None) -> dict[str, Any]:
+             weights: RankWeights | None = None, feedback_k: int | None = None) -> dict[str, Any]:
     """Score the benchmark in `bench_dir` through a fresh temporary index; see the module docstring."""
     started = time.time()
     progress = progress or (lambda stage, done, total: None)
@@ -184,7 +228,8 @@ def evaluate(bench_dir: Path, enricher: Any, *, settings: IndexSettings | None =
             rejected = build_index(index, bench, enricher, progress)
             index_seconds = time.time() - started
             ranker = Ranker(index, enricher, KnownSuppliers(), weights=weights)
-            scores = score(ranker, bench, ["full", "bm25", "dense"] if baselines else ["full"], progress)
+            scores = score(ranker, bench, ["full", "bm25", "dense"] if baselines else ["full"], progress,
+                           feedback_k=feedback_k)
     full = scores["full"]
     result: dict[str, Any] = {"all": full["all"]}
     if bench.has_strict:
@@ -194,6 +239,8 @@ def evaluate(bench_dir: Path, enricher: Any, *, settings: IndexSettings | None =
         result["strict_needs"] = full["strict_needs"]
     if baselines:
         result["baselines"] = {m: {k: v for k, v in scores[m].items() if k != "strict_needs"} for m in ("bm25", "dense")}
+    if feedback_k:
+        result["feedback"] = scores["feedback"]
     result["rejected"] = rejected
     result["seconds"] = {"index": round(index_seconds, 1), "total": round(time.time() - started, 1)}
     return result

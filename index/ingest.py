@@ -10,13 +10,17 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Callable, Iterable, Sequence
 
 from pydantic import ValidationError
 
 from domain.files import private_dir, private_file
 from domain.limits import bound_document
 from domain.models import Document, IngestStats, Reject
+
+if TYPE_CHECKING:
+    from index.store import Index
+    from nlp.base import Enricher
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +51,7 @@ def append_rejects(path: Path, rejects: Iterable[Reject]) -> int:
     return n
 
 
-def ingest_documents(docs: Sequence[Document], enricher, index, *, batch: str = "") -> tuple[IngestStats, list[Reject]]:
+def ingest_documents(docs: Sequence[Document], enricher: Enricher, index: Index, *, batch: str = "") -> tuple[IngestStats, list[Reject]]:
     """Enrich and upsert the new and changed documents; count the unchanged ones."""
     stats = IngestStats(batch=batch, documents=len(docs))
     latest: dict[str, Document] = {}
@@ -150,8 +154,8 @@ def pending_batches(inbox_dir: Path) -> list[Path]:
 
 def ingest_inbox(
     inbox_dir: Path,
-    enricher,
-    index,
+    enricher: Enricher,
+    index: Index,
     *,
     rejects_path: Path,
     progress: Callable[[str], None] | None = None,

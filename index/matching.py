@@ -2,26 +2,34 @@
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from domain.models import DocKind, NeedMatches
 
+if TYPE_CHECKING:
+    from index.ledger import Ledger
+    from index.feedback import Feedback
+    from index.rank import Ranker
+    from index.store import Index
+
 
 def match_all_needs(
-    ranker,
-    index,
-    ledger,
+    ranker: Ranker,
+    index: Index,
+    ledger: Ledger,
     *,
     limit: int = 20,
     progress: Callable[[str], None] | None = None,
+    feedback_for: Callable[[str], Feedback | None] | None = None,
 ) -> tuple[str, list[NeedMatches]]:
-    """Returns the ledger's run id and, for each need, its ranked matches with `is_new` set."""
+    """Returns the ledger's run id and, for each need, its ranked matches with `is_new` set; `feedback_for`
+    gives a need's judgements to its ranking."""
     run_id = ledger.start_match_run()
     results: list[NeedMatches] = []
     for need in index.documents(kind=DocKind.need):
         if progress:
             progress(need.title)
-        ranked = ranker.match(need.id, limit=limit)
+        ranked = ranker.match(need.id, limit=limit, feedback=feedback_for(need.id) if feedback_for else None)
         new = {(m.need_id, m.doc_id) for m in ledger.record_matches(run_id, ranked.matches)}
         for match in ranked.matches:
             match.is_new = (match.need_id, match.doc_id) in new

@@ -7,12 +7,16 @@
    its nearest other needs is partly subtracted (CSLS), so prose that resembles every need stops crowding them.
 2. Fusion per document: each channel's scores min-max scaled over its result list, then a weighted sum
    (`fusion="rrf"` gives weighted reciprocal rank fusion instead).
-3. Re-score: fused rank score + shared taxonomy concepts (ancestors included) + recency + source kind.
-   Needs never match needs. Each component is kept in the `ScoreBreakdown`.
-4. Evidence: the need passage and the document passage of the best dense pair (computed for the returned
+3. Re-score: fused rank score + shared taxonomy concepts (ancestors included) + recency + source kind
+   (+ relevance feedback, Rocchio, when the need has judgements: index/feedback.py). Needs never match needs.
+4. The score: that sum divided by the most it can reach without feedback (`RankWeights.score_scale`), so it
+   lies in [0, 1]; feedback can push it out, and the total is then clipped. The `ScoreBreakdown` holds each
+   part's contribution on the score's scale (they add up to it): a monotone transform of the old sum, so
+   the order is the same.
+5. Evidence: the need passage and the document passage of the best dense pair (computed for the returned
    matches only).
-5. Organizations: each organization's matched documents, best first, summed with decaying weights, so a
-   firm with several strong documents ranks above one lucky abstract.
+6. Organizations: each organization's matched documents, best first, with decaying weights, combined as a
+   noisy-OR, so a firm with several strong documents ranks above one lucky abstract.
 """
 
 from __future__ import annotations
@@ -27,9 +31,10 @@ from typing import Any, Literal, Sequence
 import numpy as np
 
 from index.backends.base import Cond, Where
+from index.feedback import Feedback, rocchio_term
 from index.store import Index, filters_to_where
 from index.suppliers import KnownSuppliers, normalize_org
-from nlp.base import SparseVector
+from nlp.base import Enricher, SparseVector
 from nlp.passages import DEFAULT_MAX_PASSAGES
 from domain.models import (
     DocKind, Document, Evidence, Match, NeedMatches, OrgMatch, ScoreBreakdown, SearchFilters, SearchHit,
@@ -93,6 +98,21 @@ class RankWeights:
     recency_half_life_years: float = 4.0
     kind: dict[str, float] = field(default_factory=lambda: {"research": 0.0, "startup": 0.02})
     org_decay: float = 0.5
+    # Relevance feedback (index/feedback.py): Rocchio's beta and gamma, SMART's classic values (alpha = 1).
+    feedback_relevant: float = 0.75
+    feedback_not_relevant: float = 0.15
+
+    @property
+    def score_scale(self) -> float:
+        """The most fused + concept + recency + kind can reach: dividing by it puts the score in [0, 1]."""
+        return 1.0 + self.concept + self.recency + max(self.kind.values(), default=0.0)
+
+
+# Channels by family: their contributions are shown as `dense` and `sparse` in the ScoreBreakdown.
+DENSE_CHANNELS = ("dense", "title_dense", "doc_title", "title_title")
+SPARSE_CHANNELS = ("sparse", "title_sparse", "title_lexical")
+# Channels whose query Rocchio moves (the need's own text, dense and BM25); the title channels keep theirs.
+FEEDBACK_CHANNELS = ("dense", "sparse")
 
 
 @dataclass
@@ -106,6 +126,8 @@ class _Candidate:
     raw_sparse: float | None = None  # the BM25 score itself, likewise
     generic: float = 0.0  # the document's dense hubness (see RankWeights.hubness)
     generic_lexical: float = 0.0  # ... and its BM25 hubness
+    corrections: dict[str, float] = field(default_factory=dict)  # channel -> hubness subtracted from its score
+    parts: dict[str, float] = field(default_factory=dict)  # contributions to `fused` (ScoreBreakdown names)
 
     @property
     def dense(self) -> float:
@@ -114,6 +136,22 @@ class _Candidate:
     @property
     def sparse(self) -> float:
         return self.raw_sparse if self.raw_sparse is not None else self.scores.get("sparse", 0.0)
+
+
+@dataclass
+class RankedDocument:
+    """One document of a ranking: its score breakdown (`breakdown.total` is the score), the need's concepts
+    it shares, its payload fields (RANK_FIELDS) and the best dense passage pair the evidence comes from."""
+
+    doc_id: str
+    breakdown: ScoreBreakdown
+    shared_concepts: list[str] = field(default_factory=list)
+    payload: dict[str, Any] = field(default_factory=dict)
+    passage_pair: tuple[int, dict[str, Any]] | None = None  # (need passage index, doc passage payload)
+
+    @property
+    def score(self) -> float:
+        return self.breakdown.total
 
 
 @dataclass
@@ -143,8 +181,28 @@ def _mean_of_others(nearest: Sequence[tuple[str, float]], need_id: str, k: int, 
     return sum(scores) / len(scores) if scores else 0.0
 
 
+def organization_score(scores: Sequence[float], decay: float) -> float:
+    """An organization's score from its documents' scores for one need: best first, each weighing decay^i,
+    combined as a noisy-OR, 1 - prod(1 - decay^i * score_i). In [0, 1] like a match's score; one document
+    scores its own score, and every further answering document raises it."""
+    ordered = sorted((min(1.0, max(0.0, s)) for s in scores), reverse=True)
+    return 1.0 - math.prod(1.0 - s * decay**i for i, s in enumerate(ordered))
+
+
+def _family_parts(per_channel: dict[str, float], generic: dict[str, float]) -> dict[str, float]:
+    """Channel contributions summed by family (ScoreBreakdown's names); a corrected channel's share is split
+    into its similarity part and its hubness part (`generic` holds the negative amounts)."""
+    parts = {"dense": 0.0, "sparse": 0.0, "generic": 0.0, "generic_lexical": 0.0}
+    for ch, value in per_channel.items():
+        family = "dense" if ch in DENSE_CHANNELS else "sparse"
+        correction = generic.get(ch, 0.0)
+        parts[family] += value - correction
+        parts["generic" if family == "dense" else "generic_lexical"] += correction
+    return parts
+
+
 class Ranker:
-    def __init__(self, index: Index, enricher: Any = None, known_suppliers: KnownSuppliers | None = None,
+    def __init__(self, index: Index, enricher: Enricher | None = None, known_suppliers: KnownSuppliers | None = None,
                  *, weights: RankWeights | None = None, taxonomy: Any = None):
         self.index = index
         self.enricher = enricher
@@ -386,6 +444,7 @@ class Ranker:
                     c.raw_dense = raw[d]
             if d in hub:
                 c.generic = hub[d]
+                c.corrections[name] = self.weights.hubness * hub[d]
 
     def _sparse_channel(self, name: str, sparse: SparseVector, where: Any, depth: int, exclude_kind: str | None,
                         cands: dict[str, _Candidate], hubness_of: str | None = None) -> None:
@@ -408,6 +467,7 @@ class Ranker:
             c = cands.setdefault(d, _Candidate(d))
             c.scores[name], c.ranks[name] = scored[d], rank
             c.raw_sparse, c.generic_lexical = raw[d], hub[d]
+            c.corrections[name] = self.weights.hubness * hub[d]
 
     def candidates(self, q: QueryInput, filters: SearchFilters | None, mode: Mode = "full",
                    exclude_kind: str | None = DocKind.need.value, depth: int | None = None) -> dict[str, _Candidate]:
@@ -446,32 +506,52 @@ class Ranker:
                 "doc_title": w.doc_title, "title_title": w.title_title, "title_lexical": w.title_lexical}
 
     def fuse(self, cands: dict[str, _Candidate], mode: Mode) -> None:
-        """Set each candidate's fused score in [0, 1] (1 = first in every channel)."""
+        """Set each candidate's fused score in [0, 1] (1 = first in every channel) and its parts: what the
+        dense and BM25 channel families contributed, and (negative) what their hubness corrections took."""
         if mode != "full":
             key = "dense" if mode == "dense" else "sparse"
             for c in cands.values():
                 c.fused = c.scores.get(key, 0.0)
+                c.parts = {key: c.fused}
             return
         w = self.weights
         weights = {ch: wt for ch, wt in self._channel_weights().items()
                    if wt and any(ch in c.ranks for c in cands.values())}
         total = sum(weights.values()) or 1.0
-        if w.fusion == "rrf":
+        if w.fusion == "rrf":  # rank-based: a channel's part is its reciprocal rank share (no hubness split)
             for c in cands.values():
-                c.fused = sum(wt / (w.rrf_k + c.ranks[ch]) for ch, wt in weights.items() if ch in c.ranks)
-                c.fused /= total / (w.rrf_k + 1)
+                per = {ch: wt / (w.rrf_k + c.ranks[ch]) / (total / (w.rrf_k + 1))
+                       for ch, wt in weights.items() if ch in c.ranks}
+                c.parts = _family_parts(per, {})
+                c.fused = sum(per.values())
             return
         # score fusion: each channel min-max scaled over its own result list; absent = its floor
+        lo, spread = self._channel_scales(cands, weights)
+        for c in cands.values():
+            per = {ch: wt * (c.scores[ch] - lo[ch]) / spread[ch] / total
+                   for ch, wt in weights.items() if ch in c.scores}
+            # a corrected channel's share splits into the similarity's part and the (negative) hubness part
+            generic = {ch: -weights[ch] * c.corrections[ch] / spread[ch] / total
+                       for ch in c.corrections if ch in per}
+            c.fused = sum(per.values())
+            c.parts = _family_parts(per, generic)
+
+    @staticmethod
+    def _channel_scales(cands: dict[str, _Candidate], weights: dict[str, float],
+                        ) -> tuple[dict[str, float], dict[str, float]]:
+        """Each channel's floor and spread (max - min) over its result list: fusion's min-max scaling."""
         lo = {ch: min(c.scores[ch] for c in cands.values() if ch in c.scores) for ch in weights}
         hi = {ch: max(c.scores[ch] for c in cands.values() if ch in c.scores) for ch in weights}
-        for c in cands.values():
-            c.fused = sum(wt * (c.scores[ch] - lo[ch]) / ((hi[ch] - lo[ch]) or 1.0)
-                          for ch, wt in weights.items() if ch in c.scores) / total
+        return lo, {ch: (hi[ch] - lo[ch]) or 1.0 for ch in weights}
 
     def rank(self, q: QueryInput, filters: SearchFilters | None = None, limit: int = 20, mode: Mode = "full",
              exclude_kind: str | None = DocKind.need.value, now: float | None = None, depth: int | None = None,
-             ) -> list[tuple[_Candidate, ScoreBreakdown, list[str], dict[str, Any]]]:
-        """Ranked candidates with their score breakdown, shared concepts and doc payload."""
+             feedback: Feedback | None = None) -> list[RankedDocument]:
+        """Ranked documents with their score breakdown, shared concepts and payload.
+
+        The score: (fused + concept + recency + kind + feedback) / RankWeights.score_scale, in [0, 1]; with no
+        feedback the sum never leaves [0, score_scale], with feedback the rare excess is clipped (and shown as
+        `clipped`). Order follows the unclipped sum."""
         w = self.weights
         cands = self.candidates(q, filters, mode, exclude_kind, depth)
         if not cands:
@@ -479,41 +559,145 @@ class Ranker:
         self.fuse(cands, mode)
 
         prelim = sorted(cands.values(), key=lambda c: -c.fused)
-        if mode != "full":  # baselines: the channel's own order, nothing added
-            return [(c, ScoreBreakdown(dense=c.dense, sparse=c.sparse, fused=c.fused, total=c.fused), [], {})
+        if mode != "full":  # baselines: the channel's own order, nothing added (raw scores, for `scout eval`)
+            return [RankedDocument(c.doc_id, ScoreBreakdown(**c.parts, similarity=c.dense, bm25=c.sparse,
+                                                            total=c.fused), passage_pair=c.best_pair)
                     for c in prelim[:limit]]
         # Re-score a generous head: the additive terms can lift a document by a few dozen places only.
         head = prelim[: max(limit * 3, 60)]
+        fb: dict[str, float] = {}
+        if feedback:
+            head, fb = self._feedback(q, cands, head, feedback, filters, exclude_kind, w.depth)
         payloads = self.index.get_many([c.doc_id for c in head], RANK_FIELDS)
         need_concepts = self._expand(q.concepts)  # for the shared-concepts explanation
         concept_idf = None
         # Age from the start of today (UTC), not the wall clock: the same request scores the same all day.
         now = now or time.time() // 86400 * 86400
-        out = []
+        scale = w.score_scale
+        out: list[tuple[float, RankedDocument]] = []
         for c in head:
             p = payloads.get(c.doc_id, {})
-            bd = ScoreBreakdown(dense=c.dense, sparse=c.sparse, generic=c.generic, generic_lexical=c.generic_lexical,
-                                fused=c.fused)
+            concept = recency = 0.0
             shared: list[str] = []
             if need_concepts and p.get("concepts"):
                 shared = sorted(x for x in p["concepts"] if x in need_concepts or self._expand([x]) & set(q.concepts))
                 if concept_idf is None:  # one count per ranking, not one per candidate
                     concept_idf = self._concept_idf()
-                bd.concept = w.concept * self._concept_overlap(q.concepts, p["concepts"], concept_idf)
+                concept = w.concept * self._concept_overlap(q.concepts, p["concepts"], concept_idf)
             ts = p.get("published_ts")
             if ts is not None:
                 age_years = max(0.0, (now - ts) / (365.25 * 86400))
-                bd.recency = w.recency * math.pow(0.5, age_years / w.recency_half_life_years)
-            bd.kind = w.kind.get(p.get("kind", ""), 0.0)
-            bd.total = bd.fused + bd.concept + bd.recency + bd.kind
-            out.append((c, bd, shared, p))
-        out.sort(key=lambda t: -t[1].total)
-        return out[:limit]
+                recency = w.recency * math.pow(0.5, age_years / w.recency_half_life_years)
+            kind = w.kind.get(p.get("kind", ""), 0.0)
+            raw = c.fused + concept + recency + kind + fb.get(c.doc_id, 0.0)
+            bd = ScoreBreakdown(**{k: v / scale for k, v in c.parts.items()}, concept=concept / scale,
+                                recency=recency / scale, kind=kind / scale, feedback=fb.get(c.doc_id, 0.0) / scale,
+                                similarity=c.dense, bm25=c.sparse)
+            total = min(1.0, max(0.0, raw / scale))
+            bd.clipped = total - sum(v for k, v in bd.contributions().items() if k != "clipped")
+            if abs(bd.clipped) < 1e-12:
+                bd.clipped = 0.0
+            bd.total = total
+            out.append((raw, RankedDocument(c.doc_id, bd, shared, p, c.best_pair)))
+        out.sort(key=lambda t: -t[0])
+        return [r for _, r in out[:limit]]
+
+    # -- relevance feedback --------------------------------------------------------------------------
+    def _feedback(self, q: QueryInput, cands: dict[str, _Candidate], head: list[_Candidate], feedback: Feedback,
+                  filters: SearchFilters | None, exclude_kind: str | None, depth: int,
+                  ) -> tuple[list[_Candidate], dict[str, float]]:
+        """Rocchio (index/feedback.py) on the dense and BM25 channels: (the head plus the documents most like
+        the relevant ones, doc id -> feedback contribution on the fused scale).
+
+        A channel's term: beta x mean similarity to the relevant documents - gamma x mean similarity to the
+        rejected ones, in the channel's units (dense: cosine of the documents' mean passage vectors; BM25: a
+        judged document's BM25 vector as the query, scaled by its score for itself, as the need's channel is
+        scaled by its best), then scaled by the channel's min-max spread and weight share, as fusion scales
+        the channel's own score. A judged document's own similarity counts like any other."""
+        w = self.weights
+        where = filters_to_where(filters)
+        weights = {ch: wt for ch, wt in self._channel_weights().items()
+                   if wt and any(ch in c.ranks for c in cands.values())}
+        total = sum(weights.values()) or 1.0
+        _, spread = self._channel_scales(cands, weights)
+        # documents like the relevant ones join the head (from the whole index, within the filters)
+        found: list[str] = []
+        if feedback.relevant:
+            centroids = self._centroids(feedback.relevant)
+            vectors = np.asarray([centroids[d] for d in feedback.relevant if d in centroids], dtype=np.float32)
+            if len(vectors):
+                for hits in self.index.search_dense(vectors, where, depth, exclude_kind=exclude_kind):
+                    found.extend(h.payload["doc_id"] for h in hits)
+            for d in feedback.relevant:
+                vec = self.index.sparse_of(d)
+                if vec.indices:
+                    found.extend(h.payload["doc_id"] for h in self.index.search_sparse(
+                        vec, where, depth, exclude_kind=exclude_kind))
+        in_head = {c.doc_id for c in head}
+        extra = [cands.setdefault(d, _Candidate(d)) for d in dict.fromkeys(found) if d not in in_head]
+        head = head + extra
+        ids = [c.doc_id for c in head]
+        fb = np.zeros(len(ids), dtype=np.float64)
+        similarities = {"dense": self._dense_similarities, "sparse": self._sparse_similarities}
+        for ch in FEEDBACK_CHANNELS:
+            if ch not in weights:
+                continue
+            sims = similarities[ch]
+            rel, rej = sims(ids, feedback.relevant), sims(ids, feedback.not_relevant)
+            term = rocchio_term(rel, rej, w.feedback_relevant, w.feedback_not_relevant)
+            fb += weights[ch] / total * term / spread[ch]
+        return head, dict(zip(ids, fb.tolist()))
+
+    def _centroids(self, doc_ids: Sequence[str]) -> dict[str, np.ndarray]:
+        """Each document's mean passage vector, L2-normalised (its place in the dense space as a whole);
+        kept with the corpus statistics."""
+        known: dict[str, np.ndarray] = self._corpus_stat("centroids", dict)
+        missing = [d for d in dict.fromkeys(doc_ids) if d not in known]
+        if missing:
+            owners, vectors = self.index.passage_vectors(doc_ids=missing)
+            rows: dict[str, list[int]] = defaultdict(list)
+            for i, d in enumerate(owners):
+                rows[d].append(i)
+            for d, r in rows.items():
+                mean = vectors[r].mean(axis=0)
+                norm = float(np.linalg.norm(mean))
+                known[d] = mean / norm if norm else mean
+        return {d: known[d] for d in doc_ids if d in known}
+
+    def _dense_similarities(self, ids: Sequence[str], judged: Sequence[str]) -> np.ndarray:
+        """(len(ids) x len(judged)) cosines of the documents' centroids (0 where a document has none)."""
+        if not judged:
+            return np.zeros((len(ids), 0))
+        centroids = self._centroids([*ids, *judged])
+        dim = self.index.dim
+        a = np.asarray([centroids.get(d, np.zeros(dim, np.float32)) for d in ids], dtype=np.float32).reshape(-1, dim)
+        b = np.asarray([centroids.get(d, np.zeros(dim, np.float32)) for d in judged], dtype=np.float32).reshape(-1, dim)
+        return (a @ b.T).astype(np.float64)
+
+    def _sparse_similarities(self, ids: Sequence[str], judged: Sequence[str]) -> np.ndarray:
+        """(len(ids) x len(judged)): each judged document's BM25 vector as a query over `ids`, scaled by its
+        score for itself (0 for an empty vector)."""
+        out = np.zeros((len(ids), len(judged)))
+        pos = {d: i for i, d in enumerate(ids)}
+        for j, d in enumerate(judged):
+            vec = self.index.sparse_of(d)
+            if not vec.indices:
+                continue
+            where = Where((Cond("doc_id", any=tuple(dict.fromkeys([*ids, d]))),))
+            hits = {h.payload["doc_id"]: h.score for h in self.index.search_sparse(vec, where, len(ids) + 1)}
+            self_score = hits.get(d) or max(hits.values(), default=0.0)
+            if self_score <= 0:
+                continue
+            for doc, s in hits.items():
+                if doc in pos:
+                    out[pos[doc], j] = s / self_score
+        return out
 
     # -- evidence ------------------------------------------------------------------------------------
-    def _evidence(self, q: QueryInput, cands: Sequence[_Candidate]) -> list[tuple[Evidence | None, Evidence | None]]:
-        """(need passage, document passage) of each candidate's best dense pair."""
-        missing = [c.doc_id for c in cands if c.best_pair is None]
+    def _evidence(self, q: QueryInput, ranked: Sequence[tuple[str, tuple[int, dict[str, Any]] | None]],
+                  ) -> list[tuple[Evidence | None, Evidence | None]]:
+        """(need passage, document passage) of each (doc id, best dense pair or None) in `ranked`."""
+        missing = [d for d, pair in ranked if pair is None]
         fallback: dict[str, tuple[int, dict[str, Any]]] = {}
         if missing and len(q.vectors):
             # Found by the lexical channels only: score just their passages against the query's, in one
@@ -529,8 +713,8 @@ class Ranker:
                         best[d] = (h.score, qi, h.payload)
             fallback = {d: (qi, payload) for d, (_, qi, payload) in best.items()}
         out = []
-        for c in cands:
-            pair = c.best_pair or fallback.get(c.doc_id)
+        for doc_id, known in ranked:
+            pair = known or fallback.get(doc_id)
             if pair is None:
                 out.append((None, None))
                 continue
@@ -541,24 +725,28 @@ class Ranker:
         return out
 
     # -- public API ----------------------------------------------------------------------------------
-    def match(self, need_id: str, limit: int = 20, filters: SearchFilters | None = None) -> NeedMatches:
+    def match(self, need_id: str, limit: int = 20, filters: SearchFilters | None = None,
+              feedback: Feedback | None = None) -> NeedMatches:
+        """The need's best documents; `feedback` (its judgements) moves its ranking (index/feedback.py)."""
         need, q = self.need_input(need_id)
         if filters is not None and filters.kind == DocKind.need:
             raise ValueError("needs never match needs: filter on research or startup")
         matches: list[Match] = []
-        ranked = self.rank(q, filters, limit)
-        evidence = self._evidence(q, [c for c, *_ in ranked])
-        for rank, ((c, bd, shared, p), (need_ev, doc_ev)) in enumerate(zip(ranked, evidence), start=1):
+        ranked = self.rank(q, filters, limit, feedback=feedback)
+        evidence = self._evidence(q, [(r.doc_id, r.passage_pair) for r in ranked])
+        for rank, (r, (need_ev, doc_ev)) in enumerate(zip(ranked, evidence), start=1):
+            p = r.payload
             matches.append(Match(
-                need_id=need.id, doc_id=c.doc_id, rank=rank, score=bd.total, breakdown=bd, shared_concepts=shared,
-                need_evidence=need_ev, doc_evidence=doc_ev, title=p.get("title", ""), url=p.get("url", ""),
-                kind=p.get("kind"), source=p.get("source", ""), organizations=p.get("organizations", []),
-                published=p.get("published"),
+                need_id=need.id, doc_id=r.doc_id, rank=rank, score=r.score, breakdown=r.breakdown,
+                shared_concepts=r.shared_concepts, need_evidence=need_ev, doc_evidence=doc_ev,
+                title=p.get("title", ""), url=p.get("url", ""), kind=p.get("kind"), source=p.get("source", ""),
+                organizations=p.get("organizations", []), published=p.get("published"),
             ))
         return NeedMatches(need=need, matches=matches, organizations=self.organizations(matches))
 
     def organizations(self, matches: Sequence[Match]) -> list[OrgMatch]:
-        """Organizations by their matched documents: best doc + decay * second + decay^2 * third ..."""
+        """Organizations by their matched documents (`organization_score`: a firm with several strong
+        documents ranks above one lucky abstract)."""
         per_org: dict[str, list[Match]] = defaultdict(list)
         names: dict[str, str] = {}
         for m in matches:
@@ -570,7 +758,7 @@ class Ranker:
         out = []
         for key, ms in per_org.items():
             ms.sort(key=lambda m: -m.score)
-            score = sum(m.score * self.weights.org_decay**i for i, m in enumerate(ms))
+            score = organization_score([m.score for m in ms], self.weights.org_decay)
             out.append(OrgMatch(key=key, name=names[key], score=score, doc_ids=[m.doc_id for m in ms],
                                 known_supplier=key in self.known_suppliers))
         out.sort(key=lambda o: -o.score)
@@ -596,10 +784,11 @@ class Ranker:
         hits = []
         # a short query needs fewer candidates than a need: 5x the page, at least 50
         ranked = self.rank(q, filters, limit, exclude_kind=None, depth=max(50, 5 * limit))
-        evidence = self._evidence(q, [c for c, *_ in ranked])
-        for (c, bd, shared, p), (_, doc_ev) in zip(ranked, evidence):
+        evidence = self._evidence(q, [(r.doc_id, r.passage_pair) for r in ranked])
+        for r, (_, doc_ev) in zip(ranked, evidence):
+            p = r.payload
             hits.append(SearchHit(
-                doc_id=c.doc_id, score=bd.total, title=p.get("title", ""), url=p.get("url", ""),
+                doc_id=r.doc_id, score=r.score, title=p.get("title", ""), url=p.get("url", ""),
                 kind=p.get("kind", "research"), source=p.get("source", ""), language=p.get("language"),
                 organizations=p.get("organizations", []), concepts=p.get("concepts", []),
                 published=p.get("published"), evidence=doc_ev,

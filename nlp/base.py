@@ -7,7 +7,7 @@ from typing import Protocol, Sequence, runtime_checkable
 
 import numpy as np
 
-from domain.models import Analysis, Document
+from domain.models import Analysis, Document, Reject
 
 
 @dataclass(frozen=True)
@@ -72,3 +72,22 @@ class EnrichedQuery:
     sparse: SparseVector
     passages: list[str] = field(default_factory=list)
     rendering: str = ""  # English rendering of a Japanese query (nlp.translate); "" otherwise
+
+
+@runtime_checkable
+class Enricher(Protocol):
+    """What the index stage takes of the nlp stage: `nlp.pipeline.Enricher` is the real one; the test fakes
+    (`tests/index/fakes.py FakeEnricher`) satisfy it too. Ranking, ingest and `scout eval` are typed on this."""
+
+    @property
+    def embedder(self) -> Embedder:
+        """The dense model (its `dim` sizes the index)."""
+        ...
+
+    def enrich(self, docs: Sequence[Document]) -> tuple[list[EnrichedDocument], list[Reject]]:
+        """Documents ready for the index, and the ones that could not be used (with the reason)."""
+        ...
+
+    def query(self, text: str) -> EnrichedQuery:
+        """A free-text query (or a need's title) ready for hybrid retrieval."""
+        ...

@@ -6,12 +6,13 @@ import itertools
 import json
 from collections import Counter
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Callable, Iterable, Iterator
 
 from index.backends.base import Cond, Where
+from index.feedback import Feedback
 from index.organizations import alias_classes, organization_status
 from index.grouping import Member, cosine_lookup, group_members, mean_vectors, versions_of
-from index.rank import Ranker
+from index.rank import Ranker, organization_score
 from index.store import DOC_POINT, Index, filters_to_where
 from nlp.orgs import normalize_org
 from nlp.passages import analysed_text
@@ -77,15 +78,49 @@ def _hit(doc: Document, payload: dict | None = None) -> SearchHit:
                      concepts=list(payload.get("concepts", [])), published=doc.published)
 
 
+class JudgementFeedback:
+    """A need's judgements (service/analyst.py) as the ranking's relevance feedback (index/feedback.py).
+
+    The analysts' database is looked up on every call, so judgements made by another process (the web app,
+    `scout judge`) count at once; where no analyst ever judged anything (no database file) it costs a stat and
+    opens nothing."""
+
+    def __init__(self) -> None:
+        self._stores: dict[str, object] = {}
+
+    def __call__(self, need_id: str) -> Feedback | None:
+        from domain.settings import AnalystSettings
+        from service.analyst import AnalystStore, database_url
+
+        settings = AnalystSettings()
+        if not settings.database_url and not settings.path.exists():
+            return None
+        url = database_url(settings)
+        store = self._stores.get(url)
+        if store is None:
+            store = self._stores[url] = AnalystStore(url)
+        relevant, not_relevant = store.feedback(need_id)
+        return Feedback(tuple(relevant), tuple(not_relevant)) if relevant or not_relevant else None
+
+    def close(self) -> None:
+        for store in self._stores.values():
+            store.close()
+        self._stores.clear()
+
+
 class IndexLibrary:
-    """One index, one enricher, one ranker; use as a context manager or call `close()`."""
+    """One index, one enricher, one ranker; use as a context manager or call `close()`.
+
+    `feedback` gives a need's judgements to its ranking (None: rank without them, exactly as with none)."""
 
     thread_safe = False  # the web app serializes calls
 
-    def __init__(self, index: Index, enricher: Enricher, ranker: Ranker | None = None):
+    def __init__(self, index: Index, enricher: Enricher, ranker: Ranker | None = None,
+                 feedback: Callable[[str], Feedback | None] | None = None):
         self.index = index
         self.enricher = enricher
         self.ranker = ranker or Ranker(index, enricher)
+        self.feedback = feedback
         self._org_cache: dict = {}  # aliases, issuers, statuses: valid while the document count stays
         self._org_cache_count = -1
 
@@ -115,7 +150,7 @@ class IndexLibrary:
         if doc is None or doc.kind != DocKind.need:
             raise KeyError(f"unknown need id {need_id!r}")
         # Versions of one technology fold into one result: ask for more, so that `limit` results remain.
-        result = self.ranker.match(need_id, limit=2 * limit + 10)
+        result = self.ranker.match(need_id, limit=2 * limit + 10, feedback=self.feedback_for(need_id))
         need_text = _analysed(result.need)
         texts = self._analysed_texts([m.doc_id for m in result.matches])
         matches = self._grouped(result.matches, texts)[:limit]
@@ -150,7 +185,7 @@ class IndexLibrary:
             lead = max(group, key=lambda o: (len(o.doc_ids), o.score))
             doc_ids = list(dict.fromkeys(d for o in group for d in o.doc_ids))
             doc_ids.sort(key=lambda d: -score_of.get(d, 0.0))
-            score = sum(score_of.get(d, 0.0) * self.ranker.weights.org_decay ** i for i, d in enumerate(doc_ids))
+            score = organization_score([score_of.get(d, 0.0) for d in doc_ids], self.ranker.weights.org_decay)
             out.append(lead.model_copy(update={"doc_ids": doc_ids, "score": score,
                                                "known_supplier": any(o.known_supplier for o in group)}))
         return sorted(out, key=lambda o: -o.score)
@@ -217,9 +252,11 @@ class IndexLibrary:
         doc_ids = {d.id for d, _ in docs}
         per_need: list[OrgMatch] = []
         for need in self.needs():
-            matches = [m for m in self.ranker.match(need.id, limit=50).matches if m.doc_id in doc_ids]
+            matches = [m for m in self.ranker.match(need.id, limit=50, feedback=self.feedback_for(need.id)).matches
+                       if m.doc_id in doc_ids]
             if matches:
-                per_need.append(OrgMatch(key=need.id, name=need.title, score=sum(m.score for m in matches),
+                score = organization_score([m.score for m in matches], self.ranker.weights.org_decay)
+                per_need.append(OrgMatch(key=need.id, name=need.title, score=score,
                                          doc_ids=[m.doc_id for m in matches]))
         per_need.sort(key=lambda o: -o.score)
         return OrgProfile(key=key, name=name, known_supplier=status.known_supplier, org_type=str(status.org_type),
@@ -257,7 +294,14 @@ class IndexLibrary:
                  reverse=True)
         return out[:limit]
 
+    def feedback_for(self, need_id: str) -> Feedback | None:
+        """The need's judgements as relevance feedback, or None when it has none (or no source is set)."""
+        return self.feedback(need_id) if self.feedback is not None else None
+
     def close(self) -> None:
+        close_feedback = getattr(self.feedback, "close", None)
+        if callable(close_feedback):
+            close_feedback()
         self.index.close()
 
     def __enter__(self) -> "IndexLibrary":
@@ -311,4 +355,4 @@ def open_library(read_only: bool = False, *, index_settings: IndexSettings | Non
     nlp_settings = nlp_settings or NlpSettings()
     enricher = Enricher(nlp_settings)
     index = Index(index_settings or IndexSettings(), dim=_embedding_dim(enricher, nlp_settings), command=command)
-    return IndexLibrary(index, enricher)
+    return IndexLibrary(index, enricher, feedback=JudgementFeedback())

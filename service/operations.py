@@ -68,7 +68,8 @@ def rank_all_needs(limit: int = 20, progress: Callable[[str], None] | None = Non
     from service.index_library import open_library
 
     with open_library(command="flow match") as library:
-        _, results = match_all_needs(library.ranker, library.index, open_ledger(), limit=limit, progress=progress)
+        _, results = match_all_needs(library.ranker, library.index, open_ledger(), limit=limit, progress=progress,
+                                     feedback_for=library.feedback_for)
     return results
 
 

@@ -32,6 +32,22 @@ def _table(result: dict[str, Any]) -> Any:
     return table
 
 
+def _feedback_table(block: dict[str, Any]) -> Any:
+    from rich.table import Table
+
+    table = Table(title=f"relevance feedback: top {block['k']} judged, residual ranking of {block['needs']} needs "
+                        "(strict)")
+    table.add_column("ranking")
+    for m in METRICS:
+        table.add_column(m, justify="right")
+    for name in ("before", "after"):
+        table.add_row(name, *[f"{block[name]['strict'][m]:.3f}" for m in METRICS])
+    before, after = block["before"]["strict"]["ndcg@10"], block["after"]["strict"]["ndcg@10"]
+    if before:
+        table.add_row("after / before", "", f"{after / before:.2f}x", "", "")
+    return table
+
+
 def register(app: typer.Typer) -> None:
     @app.command("eval")
     def eval_command(
@@ -39,11 +55,16 @@ def register(app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json", help="Print one JSON object instead of a table."),
         baselines: bool = typer.Option(False, "--baselines", help="Also score BM25-only and dense-only rankings."),
         limit_needs: Optional[int] = typer.Option(None, "--limit-needs", min=1, help="Score only the first N needs."),
+        feedback: Optional[int] = typer.Option(None, "--feedback", min=1, max=50, metavar="K",
+                                               help="Simulate an analyst judging each need's top K, re-rank, and "
+                                                    "score the residual ranking before and after."),
     ) -> None:
         """Score the ranking on a need->technology benchmark (sbir-bench format).
 
         Builds a fresh temporary index from BENCH_DIR with the product's NLP and ranking code and prints
         MRR, nDCG@10, Recall@10 and Recall@100, for all links and strict (anchor documents removed).
+        With --feedback K, also the residual ranking (the K judged documents left out) without and with
+        the simulated judgements.
 
         Example: scout eval ../shared/data/sbir-bench --baselines
         """
@@ -64,7 +85,7 @@ def register(app: typer.Typer) -> None:
 
             try:
                 result = evaluate(bench_dir, _enricher(), baselines=baselines, progress=progress,
-                                  limit_needs=limit_needs)
+                                  limit_needs=limit_needs, feedback_k=feedback)
             except (FileNotFoundError, ValueError) as exc:
                 err.print(f"[red]error:[/red] {exc}")
                 raise typer.Exit(2) from None
@@ -72,5 +93,7 @@ def register(app: typer.Typer) -> None:
             typer.echo(json.dumps(result))
         else:
             Console().print(_table(result))
+            if "feedback" in result:
+                Console().print(_feedback_table(result["feedback"]))
             Console().print(f"indexed in {result['seconds']['index']} s, total {result['seconds']['total']} s"
                             + (f", {result['rejected']} rejected" if result["rejected"] else ""))

@@ -53,6 +53,21 @@ def score_bar(value: float, top: float = 1.0, width: int = 10) -> str:
     return ("█" * full + (_BLOCKS[part] if part else "")).ljust(width)
 
 
+LABEL_STYLE = {"strong": "bold green", "moderate": "yellow", "weak": "dim"}
+
+
+def score_cell(score: float, label: str) -> str:
+    """The score on its absolute [0, 1] scale (a weak match looks weak), with its label."""
+    return f"[green]{score_bar(score, 1.0, 8)}[/] {score:.3f} [{LABEL_STYLE.get(label, '')}]{label}[/]"
+
+
+def contributions_text(breakdown: Any) -> str:
+    """The score's parts that are not zero, signed, in the breakdown's order (they add up to the score)."""
+    parts = [f"{name.replace('_', ' ')} {value:+.3f}" for name, value in breakdown.contributions().items()
+             if round(value, 3)]
+    return "\n".join(" · ".join(parts[i : i + 3]) for i in range(0, len(parts), 3))
+
+
 def _console():
     from rich.console import Console
 
@@ -103,7 +118,6 @@ def search(
         return
     from rich.table import Table
 
-    top = max((h.score for h in result.hits), default=1.0)
     table = Table(title=f"{len(result.hits)} hits for {query!r}", title_justify="left", show_lines=True)
     table.add_column("#", justify="right", no_wrap=True)
     table.add_column("score", no_wrap=True)
@@ -112,7 +126,7 @@ def search(
     for i, hit in enumerate(result.hits, start=1):
         meta = " · ".join(x for x in (hit.kind.value, hit.source, hit.language or "", _day(hit.published),
                                       ", ".join(hit.organizations)) if x)
-        table.add_row(str(i), f"[green]{score_bar(hit.score, top, 8)}[/] {hit.score:.3f}",
+        table.add_row(str(i), score_cell(hit.score, hit.label),
                       f"{_escape(hit.title)}\n[dim]{_escape(meta)}[/]"
                       + (f"\n[dim]versions: {_escape(', '.join(v.label for v in hit.versions))}[/]" if hit.versions else ""),
                       hit.doc_id[:8])
@@ -184,7 +198,6 @@ def match(
 
     console = _console()
     console.print(f"[bold]{_escape(result.need.title)}[/]  ({result.need.source}, {_day(result.need.published)})")
-    top = max((m.score for m in result.matches), default=1.0)
     table = Table(title=f"{len(result.matches)} matches", title_justify="left", show_lines=True)
     table.add_column("#", justify="right", no_wrap=True)
     table.add_column("score", no_wrap=True)
@@ -195,13 +208,11 @@ def match(
         meta = " · ".join(x for x in ((m.kind.value if m.kind else ""), m.source, _day(m.published),
                                       ", ".join(m.organizations)) if x)
         new = " [yellow]new[/]" if m.is_new else ""
-        why = f"dense {b.dense:.2f} · sparse {b.sparse:.2f}\nconcept {b.concept:.2f} · recency {b.recency:.2f}"
-        if b.generic:
-            why += f"\ngeneric {b.generic:.2f}"
+        why = contributions_text(b)
         if m.shared_concepts:
             why += f"\n[cyan]{_escape(', '.join(m.shared_concepts))}[/]"
         versions = f"\n[dim]versions: {_escape(', '.join(v.label for v in m.versions))}[/]" if m.versions else ""
-        table.add_row(str(m.rank), f"[green]{score_bar(m.score, top, 8)}[/] {m.score:.3f}",
+        table.add_row(str(m.rank), score_cell(m.score, m.label),
                       f"{_escape(m.title)}{new}\n[dim]{_escape(meta)}[/]{versions}", why)
     console.print(table)
     if result.organizations:
@@ -266,7 +277,8 @@ def org(
 
 EXPORT_COLUMNS = [
     "need_id", "need_title", "rank", "doc_id", "title", "kind", "source", "url", "organizations", "published",
-    "score", "dense", "sparse", "generic", "generic_lexical", "fused", "concept", "recency", "kind_score",
+    "score", "label", "dense", "sparse", "generic", "generic_lexical", "concept", "recency", "kind_score",
+    "feedback", "clipped", "similarity", "bm25",
     "shared_concepts", "is_new", "need_evidence", "doc_evidence", "versions",
 ]
 
@@ -296,10 +308,10 @@ def export_matches(
                 "need_id": m.need_id, "need_title": titles.get(m.need_id, ""), "rank": m.rank, "doc_id": m.doc_id,
                 "title": m.title, "kind": m.kind.value if m.kind else "", "source": m.source, "url": m.url,
                 "organizations": "; ".join(m.organizations),
-                "published": m.published.isoformat() if m.published else "", "score": m.score,
-                "dense": b.dense, "sparse": b.sparse, "generic": b.generic, "generic_lexical": b.generic_lexical,
-                "fused": b.fused, "concept": b.concept, "recency": b.recency,
-                "kind_score": b.kind, "shared_concepts": "; ".join(m.shared_concepts), "is_new": m.is_new,
+                "published": m.published.isoformat() if m.published else "", "score": m.score, "label": m.label,
+                **{part: value for part, value in b.contributions().items() if part != "kind"},
+                "kind_score": b.kind, "similarity": b.similarity, "bm25": b.bm25,
+                "shared_concepts": "; ".join(m.shared_concepts), "is_new": m.is_new,
                 "need_evidence": m.need_evidence.text if m.need_evidence else "",
                 "doc_evidence": m.doc_evidence.text if m.doc_evidence else "",
                 "versions": "; ".join(f"{v.label} {v.doc_id}" for v in m.versions),

@@ -58,15 +58,14 @@ def matches_table(result: NeedMatches, top: int) -> Table:
     table = Table(title=f"[bold]{result.need.title}[/]  ({result.need.source})", title_justify="left",
                   show_lines=False, expand=True)
     table.add_column("#", justify="right", width=3)
-    table.add_column("score", justify="right", width=6)
+    table.add_column("score", justify="right", width=8)
     table.add_column("", width=12)
     table.add_column("technology", ratio=3)
     table.add_column("organization", ratio=1)
     table.add_column("shared concepts", ratio=1)
-    best = max((m.score for m in result.matches), default=1.0) or 1.0
     for m in result.matches[:top]:
-        bar = "█" * max(1, round(12 * m.score / best))
-        table.add_row(str(m.rank), f"{m.score:.3f}", f"[cyan]{bar}[/]", f"{m.title}\n[dim]{m.kind} · {m.source}[/]",
+        bar = "█" * max(1, round(12 * m.score))  # the absolute [0, 1] scale: a weak match looks weak
+        table.add_row(str(m.rank), f"{m.score:.3f}\n[dim]{m.label}[/]", f"[cyan]{bar}[/]", f"{m.title}\n[dim]{m.kind} · {m.source}[/]",
                       ", ".join(m.organizations[:2]), ", ".join(m.shared_concepts[:4]))
     return table
 
@@ -78,11 +77,11 @@ def overview_table(results: list[NeedMatches]) -> Table:
     table.add_column("lang", width=4)
     table.add_column("best technology", ratio=3)
     table.add_column("organization", ratio=1)
-    table.add_column("score", justify="right", width=6)
+    table.add_column("score", justify="right", width=14)
     for r in results:
         best = r.matches[0] if r.matches else None
         table.add_row(r.need.title, r.need.language or "", best.title if best else "[red]no match[/]",
-                      ", ".join(best.organizations[:1]) if best else "", f"{best.score:.3f}" if best else "")
+                      ", ".join(best.organizations[:1]) if best else "", f"{best.score:.3f} {best.label}" if best else "")
     return table
 
 

@@ -29,8 +29,8 @@ FONT_STACK = (
     "'Yu Gothic', Meiryo, 'Noto Sans CJK JP', 'Noto Sans JP', 'IPAexGothic', sans-serif"
 )
 MAX_LISTED = 20  # names listed inline (new organizations, quiet needs) before "and N more"
-CSV_COLUMNS = ["need_id", "need_title", "score", "title", "kind", "source", "organizations", "shared_concepts",
-               "areas", "evidence", "url", "doc_id", "published", "versions"]  # fmt: skip
+CSV_COLUMNS = ["need_id", "need_title", "score", "label", "title", "kind", "source", "organizations",
+               "shared_concepts", "areas", "evidence", "url", "doc_id", "published", "versions"]  # fmt: skip
 
 
 @lru_cache(maxsize=1)
@@ -90,7 +90,7 @@ def report_csv(report: Report) -> bytes:
     for item in report.new_matches:
         m = item.match
         writer.writerow([csv_cell(v) for v in [
-            m.need_id, report.need_titles.get(m.need_id, m.need_id), float(m.score), m.title,
+            m.need_id, report.need_titles.get(m.need_id, m.need_id), float(m.score), m.label, m.title,
             m.kind or "", m.source, "; ".join(m.organizations), "; ".join(item.concepts), "; ".join(item.areas),
             item.evidence, m.url, m.doc_id, m.published.date().isoformat() if m.published else "",
             "; ".join(f"{v.label} {v.doc_id}" for v in item.versions),

@@ -95,6 +95,21 @@ def test_match_json_and_table(cli, library):
     assert table.exit_code == 0, table.output
     assert "known supplier" in table.stdout  # Lockheed Martin answers the DIU need
     assert "new entrant" in table.stdout
+    top = parsed.matches[0]  # its score with its label, and its parts, signed: the web page's figures
+    assert f"{top.score:.3f} {top.label}" in table.stdout and data["matches"][0]["label"] == top.label
+    assert f"dense {top.breakdown.dense:+.3f}" in table.stdout
+
+
+def test_export_csv_carries_the_score_its_label_and_its_parts(cli, library):
+    rows = list(csv.DictReader(io.StringIO(cli("export", "matches", "--format", "csv").stdout.lstrip("\ufeff"))))
+    by_key = {(m.need_id, m.doc_id): m for m in library.all_matches(limit_per_need=20)}
+    assert rows and len(rows) == len(by_key)
+    for row in rows:
+        m = by_key[(row["need_id"], row["doc_id"])]
+        assert float(row["score"]) == pytest.approx(m.score) and row["label"] == m.label
+        parts = ["dense", "sparse", "generic", "generic_lexical", "concept", "recency", "kind_score", "feedback",
+                 "clipped"]
+        assert sum(float(row[p]) for p in parts) == pytest.approx(m.score, abs=1e-3)
 
 
 @pytest.mark.parametrize("need_id", ["no-such-need", None])

@@ -39,8 +39,10 @@ def test_match_ranks_answers_with_explanations(ranker):
     assert all(a.score >= b.score for a, b in zip(result.matches, result.matches[1:]))
     top = result.matches[0]
     b = top.breakdown
-    assert b.total == pytest.approx(b.fused + b.concept + b.recency + b.kind)
-    assert b.dense > 0 and b.sparse > 0 and b.concept > 0
+    assert top.score == b.total == pytest.approx(sum(b.contributions().values()))  # the parts add up
+    assert all(0.0 <= m.score <= 1.0 for m in result.matches)
+    assert b.dense > 0 and b.sparse > 0 and b.concept > 0 and b.clipped == 0.0
+    assert 0 < b.similarity <= 1.0 and b.bm25 > 0  # the raw similarities, beside the contributions
     assert top.shared_concepts == ["quantum-sensing"]
     need_text = f"{need.title}\n{need.text}"
     doc_text = f"{docs[1].title}\n{docs[1].text}"
@@ -112,7 +114,7 @@ def test_need_query_weighs_terms_by_rarity_among_needs(ranker):
     radar = r.enricher.sparse.encode_query("radar", "en").indices[0]
     welcome = r.enricher.sparse.encode_query("welcome", "en").indices[0]
     assert focused[radar] == pytest.approx(2 * subject[radar]) and focused[welcome] == pytest.approx(subject[welcome])
-    assert r.rank(q, limit=3)[0][0].doc_id == docs[2].id  # radar absorbing material still answers first
+    assert r.rank(q, limit=3)[0].doc_id == docs[2].id  # radar absorbing material still answers first
 
 
 def test_documents_close_to_every_need_are_corrected_for_hubness(tmp_path):
@@ -150,12 +152,16 @@ def test_documents_close_to_every_need_are_corrected_for_hubness(tmp_path):
         ranker = Ranker(ix, enricher, KnownSuppliers(), weights=RankWeights(need_idf_min_needs=4))
         by_id = {m.doc_id: m for m in ranker.match(needs[0].id).matches}
         assert by_id[specific.id].rank < by_id[generic.id].rank
-        assert by_id[generic.id].breakdown.generic == pytest.approx(1.0, abs=1e-5)
+        g, s = by_id[generic.id].breakdown, by_id[specific.id].breakdown
+        assert g.generic < s.generic <= 0.0  # a negative contribution, the larger the more generic
+        assert g.similarity == pytest.approx(1.0, abs=1e-5)  # beside the raw similarity it corrects
         # BM25 too: every need's query ranks the boilerplate document; only need 0's ranks the specific one
-        assert by_id[generic.id].breakdown.generic_lexical > 0.0 == by_id[specific.id].breakdown.generic_lexical
+        assert g.generic_lexical < 0.0 == s.generic_lexical
+        for m in by_id.values():  # corrections included, the contributions add up to the score
+            assert m.score == pytest.approx(sum(m.breakdown.contributions().values()))
         plain_sparse = Ranker(ix, enricher, KnownSuppliers(), weights=RankWeights(hubness=0.0, need_idf_min_needs=4))
-        unscaled = {m.doc_id: m.breakdown.sparse for m in plain_sparse.match(needs[0].id).matches}
-        assert by_id[specific.id].breakdown.sparse == pytest.approx(unscaled[specific.id])  # the BM25 score itself
+        unscaled = {m.doc_id: m.breakdown.bm25 for m in plain_sparse.match(needs[0].id).matches}
+        assert s.bm25 == pytest.approx(unscaled[specific.id])  # the BM25 score itself
         # too few needs to tell a hub from an answer: no correction
         few, cands = dense_order(RankWeights())
         assert few == plain and cands[generic.id].generic == 0.0
@@ -202,3 +208,13 @@ def test_hubness_weighs_documents_of_the_other_language_apart(tmp_path):
             assert for_en[docs[2].id] == for_ja[docs[2].id] == 0.5
         same = Ranker(ix, enricher, KnownSuppliers(), weights=RankWeights(hubness=0.5, hubness_other_language=None))
         assert set(same._hubness_weights(ids, need_en.id).values()) == {0.5}
+
+
+def test_organization_score_is_a_noisy_or_in_the_unit_interval():
+    from index.rank import organization_score
+
+    assert organization_score([0.8], 0.5) == pytest.approx(0.8)  # one document: its own score
+    assert organization_score([0.6, 0.8], 0.5) == pytest.approx(1 - (1 - 0.8) * (1 - 0.3))  # best first
+    assert organization_score([0.8, 0.6], 0.5) > organization_score([0.8], 0.5)  # a second answer raises it
+    assert organization_score([1.0, 1.0, 1.0], 0.5) == 1.0 and organization_score([], 0.5) == 0.0
+    assert organization_score([0.99] * 20, 0.9) <= 1.0

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from index.store import Index
 from nlp.fake import HashingEmbedder
 from nlp.pipeline import Enricher
-from service.index_library import IndexLibrary
+from service.index_library import IndexLibrary, JudgementFeedback
 from domain.models import Document
 from domain.settings import IndexSettings, NlpSettings, WebSettings
 from scout.web.app import create_app
@@ -36,7 +36,7 @@ def real_library(documents, index_path) -> IndexLibrary:
     enriched, rejects = enricher.enrich(documents)
     assert not rejects, rejects
     index = Index(IndexSettings(backend="edge", path=index_path), dim=enricher.embedder.dim, command="pytest realindex")
-    library = IndexLibrary(index, enricher)
+    library = IndexLibrary(index, enricher, feedback=JudgementFeedback())  # as open_library() builds it
     try:
         index.upsert(enriched)
         yield library

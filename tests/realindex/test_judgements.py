@@ -41,3 +41,20 @@ def test_a_changed_document_keeps_its_judgement(real_library, tmp_path):
             restored, _ = real_library.enricher.enrich([original])
             real_library.index.upsert(restored)
         assert real_library.document(match.doc_id) == original  # the other real-index tests see it unchanged
+
+
+def test_judgements_move_the_ranking_through_the_library(real_library, scout_home):
+    """The library hands a need's judgements (in $SCOUT_HOME's analyst database) to its ranking: the judged
+    not-relevant match loses score and shows a negative feedback part; undone, the ranking is today's again."""
+    need = next(n for n in real_library.needs() if n.source == "atla")
+    before = real_library.match(need.id, limit=10).matches
+    assert all(m.breakdown.feedback == 0 for m in before)  # no analyst database: no feedback
+    rejected = before[0]
+    with AnalystStore() as store:  # the default database, as `scout judge` and the web app use
+        store.judge(need.id, rejected.doc_id, "not_relevant", user="analyst")
+        after = real_library.match(need.id, limit=10).matches
+        moved = next((m for m in after if m.doc_id == rejected.doc_id), None)
+        assert moved is None or (moved.score < rejected.score and moved.breakdown.feedback < 0)
+        store.judge(need.id, rejected.doc_id, "cleared", user="analyst")
+        undone = real_library.match(need.id, limit=10).matches
+    assert [(m.doc_id, m.score) for m in undone] == [(m.doc_id, m.score) for m in before]

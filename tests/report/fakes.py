@@ -143,7 +143,7 @@ def make_match(need: Document, doc: Document, score: float, concepts: list[str],
     """A match as the ranker would produce it: evidence is a span of the document's text."""
     return Match(
         need_id=need.id, doc_id=doc.id, rank=rank, score=score,
-        breakdown=ScoreBreakdown(dense=score, fused=score, total=score), shared_concepts=concepts,
+        breakdown=ScoreBreakdown(dense=score, total=score), shared_concepts=concepts,
         doc_evidence=Evidence(passage_index=0, start=0, end=len(doc.text), text=doc.text),
         title=doc.title, url=doc.url, kind=doc.kind, source=doc.source, organizations=doc.organizations,
         published=doc.published,

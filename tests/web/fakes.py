@@ -301,13 +301,15 @@ class MemoryLibrary:
             dense = 0.5 * sparse + 0.5 * concept  # stands in for the multilingual embedding
             if sparse <= 0 and not shared:
                 continue
-            fused = 0.5 * dense + 0.5 * sparse
             age_years = max(0.0, (REFERENCE_NOW - (doc.published or REFERENCE_NOW)).days / 365.25)
             recency = math.exp(-age_years / 2)
             kind = 1.0 if doc.kind == DocKind.research else 0.9
-            total = 0.55 * fused + 0.3 * concept + 0.1 * recency + 0.05 * kind
-            b = ScoreBreakdown(dense=round(dense, 4), sparse=round(sparse, 4), fused=round(fused, 4),
-                               concept=round(concept, 4), recency=round(recency, 4), kind=kind, total=round(total, 4))
+            # contributions on the score's scale, adding up to it (every part in [0, 1], weights sum to 1)
+            parts = {"dense": 0.275 * dense, "sparse": 0.275 * sparse, "concept": 0.3 * concept,
+                     "recency": 0.1 * recency, "kind": 0.05 * kind}
+            parts = {k: round(v, 4) for k, v in parts.items()}
+            b = ScoreBreakdown(**parts, total=round(sum(parts.values()), 4), similarity=round(dense, 4),
+                               bm25=round(sparse, 4))
             rows.append((b.total, doc_id, b, shared))
         rows.sort(key=lambda r: (-r[0], r[1]))
         matches = []

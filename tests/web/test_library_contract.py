@@ -12,7 +12,7 @@ from datetime import date
 import pytest
 
 from service.library import Library
-from domain.models import DocKind, SearchFilters
+from domain.models import DocKind, SearchFilters, score_label
 from tests.report.fakes import FakeLibrary
 from tests.web.fakes import MemoryLibrary
 
@@ -45,6 +45,7 @@ def test_search_is_ranked_limited_and_faceted(impl, query):
     assert len(result.hits) <= 3
     scores = [h.score for h in result.hits]
     assert scores == sorted(scores, reverse=True)
+    assert all(0.0 <= h.score <= 1.0 and h.label == score_label(h.score) for h in result.hits)
     assert len({h.doc_id for h in result.hits}) == len(result.hits)
     full = impl.search(query, limit=100)
     assert sum(full.facets.get("kind", {}).values()) == len(full.hits), "kind facet counts every hit once"
@@ -94,6 +95,10 @@ def test_needs_documents_and_matches(impl):
         assert all(m.need_id == need.id and m.kind != DocKind.need for m in result.matches)
         scores = [m.score for m in result.matches]
         assert scores == sorted(scores, reverse=True)
+        for m in result.matches:  # one score in [0, 1], its breakdown's contributions add up to it, a label
+            assert 0.0 <= m.score <= 1.0 and m.breakdown.total == m.score
+            assert sum(m.breakdown.contributions().values()) == pytest.approx(m.score, abs=1e-3)
+            assert m.label == score_label(m.score) and m.model_dump()["label"] == m.label
         matched = {m.doc_id for m in result.matches}
         assert all(set(o.doc_ids) <= matched for o in result.organizations)
     assert impl.document("no-such-id") is None

@@ -271,12 +271,25 @@ def test_need_page_shows_how_generic_a_match_is(client, library, atla_need, monk
     """A match whose score was corrected for hubness says so; the others show no such row."""
     result = library.match(atla_need.id)
     assert len(result.matches) >= 2
-    result.matches[0].breakdown.generic = 0.42
+    result.matches[0].breakdown.generic = -0.042  # a contribution: what the correction took off the score
     monkeypatch.setattr(library, "match", lambda *args, **kwargs: result)
     html = client.get(f"/needs/{atla_need.id}").text
     assert html.count("<dt>generic</dt>") == 1
     first = html.split('<li class="match"')[1]
-    assert "<dt>generic</dt>" in first and "0.42" in first
+    assert "<dt>generic</dt>" in first and "-0.042" in first
+
+
+def test_need_page_shows_score_label_and_contributions(client, library, atla_need):
+    """Each match: its score on the absolute scale with its label, and every non-zero part, signed."""
+    result = library.match(atla_need.id)
+    html = client.get(f"/needs/{atla_need.id}").text
+    cards = html.split('<li class="match"')[1:]
+    assert len(cards) == len(result.matches)
+    for m, card in zip(result.matches, cards):
+        assert f'<span class="num">{m.score:.3f}</span> <span class="score-label score-{m.label}">{m.label}</span>' in card
+        for part, value in m.breakdown.contributions().items():
+            if value:
+                assert f"<dt>{part.replace('_', ' ')}</dt>" in card and f"{value:+.3f}" in card
 
 
 @pytest.mark.parametrize("path", ["//evil.example/", "/\\evil.example/", "/\\/evil.example", "///evil.example/x",

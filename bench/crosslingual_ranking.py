@@ -50,7 +50,7 @@ def parse_weights(pairs: list[str]) -> tuple[RankWeights, dict]:
         if k not in fields:
             raise SystemExit(f"unknown weight {k!r}; one of {sorted(fields)}")
         default = getattr(RankWeights(), k)
-        overrides[k] = v if isinstance(default, str) else type(default)(v)
+        overrides[k] = v if isinstance(default, str) else float(v) if default is None else type(default)(v)
     return RankWeights(**overrides), overrides
 
 

@@ -181,6 +181,35 @@ def test_corpus_statistics_follow_the_index(ranker, monkeypatch):
     assert r._corpus_stat("needs", r._need_term_df)[0] == needs
 
 
+def test_hubness_weighs_documents_of_the_other_language_apart(tmp_path):
+    """A Japanese document gets `hubness_other_language` for an English need (and an English one for a Japanese
+    need); same-language documents and documents of no known language keep `hubness`."""
+    from index.rank import RankWeights
+    from tests.index.fakes import FakeEnricher
+
+    enricher = FakeEnricher(dim=64)
+    need_en = make_doc("ne", "Radar absorbers", "Thin radar absorbing coatings.", kind="need")
+    need_ja = make_doc("nj", "電波吸収体", "薄型の電波吸収体を求める。", kind="need")
+    docs = [make_doc("e", "Radar coating", "A thin coating absorbs radar."),
+            make_doc("j", "電波吸収シート", "薄い電波吸収シートを開発した。"),
+            make_doc("o", "12345", "67890 12345")]
+    with Index(IndexSettings(backend="edge", path=tmp_path / "ix"), dim=enricher.embedder.dim) as ix:
+        ix.upsert(enricher.enrich([need_en, need_ja, *docs])[0])
+        languages = {d.id: ix.get(d.id).language for d in [need_en, need_ja, *docs]}
+        assert languages[need_ja.id] == languages[docs[1].id] == "ja" and languages[docs[0].id] == "en"
+        ranker = Ranker(ix, enricher, KnownSuppliers(), weights=RankWeights(hubness=0.5, hubness_other_language=0.2))
+        ids = [d.id for d in docs]
+        expected_other = 0.5 if languages[docs[2].id] not in ("ja", "en") else None
+        for_en = ranker._hubness_weights(ids, need_en.id)
+        assert for_en[docs[0].id] == 0.5 and for_en[docs[1].id] == 0.2
+        for_ja = ranker._hubness_weights(ids, need_ja.id)
+        assert for_ja[docs[0].id] == 0.2 and for_ja[docs[1].id] == 0.5
+        if expected_other is not None:
+            assert for_en[docs[2].id] == for_ja[docs[2].id] == 0.5
+        same = Ranker(ix, enricher, KnownSuppliers(), weights=RankWeights(hubness=0.5, hubness_other_language=None))
+        assert set(same._hubness_weights(ids, need_en.id).values()) == {0.5}
+
+
 def test_organization_score_is_a_noisy_or_in_the_unit_interval():
     from index.rank import organization_score
 

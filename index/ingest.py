@@ -113,7 +113,7 @@ def ingest_documents(docs: Sequence[Document], enricher: Enricher, index: Index,
         stats.updated += sum(1 for e in enriched if not is_new[e.document.id])
         stats.passages_embedded += sum(len(e.analysis.passages) for e in enriched)
         if enriched:
-            index.upsert(enriched, flush=False)
+            index.upsert(enriched)
         done += len(step)
         if progress:
             progress(done, stats.passages_embedded)

@@ -135,3 +135,12 @@ def deliver_weekly_report(report, profile, settings: ReportSettings):
     from service.report.send import deliver
 
     return deliver(report, settings, profile, open_ledger())
+
+
+def evaluate_bench(bench_dir, **options):
+    """Score the ranking on a benchmark directory (sbir-bench format) with the configured nlp stage, through a
+    fresh temporary index; `options` are `index.evaluate.evaluate`'s (baselines, progress, limit_needs, ...)."""
+    from index.evaluate import evaluate
+    from nlp.pipeline import Enricher
+
+    return evaluate(bench_dir, Enricher(), **options)

@@ -11,12 +11,6 @@ import typer
 METRICS = ("mrr", "ndcg@10", "recall@10", "recall@100")
 
 
-def _enricher() -> Any:
-    from nlp.pipeline import Enricher
-
-    return Enricher()
-
-
 def _table(result: dict[str, Any]) -> Any:
     from rich.table import Table
 
@@ -71,7 +65,7 @@ def register(app: typer.Typer) -> None:
         from rich.console import Console
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-        from index.evaluate import evaluate
+        from service.operations import evaluate_bench
 
         err = Console(stderr=True)
         with Progress(TextColumn("{task.description:<8}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
@@ -84,8 +78,8 @@ def register(app: typer.Typer) -> None:
                 bar.update(tasks[stage], completed=done, total=total)
 
             try:
-                result = evaluate(bench_dir, _enricher(), baselines=baselines, progress=progress,
-                                  limit_needs=limit_needs, feedback_k=feedback)
+                result = evaluate_bench(bench_dir, baselines=baselines, progress=progress,
+                                        limit_needs=limit_needs, feedback_k=feedback)
             except (FileNotFoundError, ValueError) as exc:
                 err.print(f"[red]error:[/red] {exc}")
                 raise typer.Exit(2) from None

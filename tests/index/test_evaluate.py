@@ -77,7 +77,7 @@ def test_scout_eval_json(tmp_path, enricher, monkeypatch):
     app = typer.Typer()  # a group, as in `scout` once several command modules are registered
     app.callback()(lambda: None)
     eval_cmd.register(app)
-    monkeypatch.setattr(eval_cmd, "_enricher", lambda: enricher)  # the model-free enricher, for speed
+    monkeypatch.setattr("nlp.pipeline.Enricher", lambda: enricher)  # the model-free enricher, for speed
     bench = write_bench(tmp_path / "bench")
     out = CliRunner().invoke(app, ["eval", str(bench), "--json", "--baselines"])
     assert out.exit_code == 0, out.output

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 
 import pytest
 import yaml
@@ -35,16 +34,12 @@ def test_deploy_all_against_a_local_server(tmp_path):
                 pool = await client.read_work_pool(WORK_POOL)
                 return pool, await client.read_deployments()
 
-        saved = {k: os.environ.get(k) for k in env}
-        os.environ.update(env)
-        try:
+        # Prefect's settings, not os.environ: settings read from the environment are kept for the process, and
+        # a stopped server's URL left there would capture every later flow in this test session.
+        from prefect.settings import PREFECT_API_URL, temporary_settings
+
+        with temporary_settings(updates={PREFECT_API_URL: env["PREFECT_API_URL"]}):
             pool, deployments = asyncio.run(read())
-        finally:
-            for k, v in saved.items():
-                if v is None:
-                    os.environ.pop(k, None)
-                else:
-                    os.environ[k] = v
     assert pool.type == "process"
     by_name = {d.name: d for d in deployments}
     assert set(by_name) == {"daily", "weekly-report"}

@@ -157,15 +157,6 @@ class EndpointSpider(ScoutSpider):
         """The endpoint itself is the start page; API spiders override this with their first query."""
         yield self.request(self.base_url)
 
-    def note(self, message: str) -> None:
-        """A problem the crawl worked around (an ill-formed feed read leniently, a page read by a fallback):
-        logged, and listed in the crawl summary (`CrawlStats.notes`, at most 50)."""
-        self.logger.warning(message)
-        crawler = getattr(self, "crawler", None)
-        if crawler is not None and crawler.stats is not None:
-            notes = list(crawler.stats.get_value("dualscout/notes") or [])
-            crawler.stats.set_value("dualscout/notes", [*notes, message][:50])
-
     def describe_failure(self, failure: Failure) -> str:
         response = getattr(failure.value, "response", None)
         cause = f"HTTP {response.status}" if response is not None else f"{type(failure.value).__name__}: {failure.value}"

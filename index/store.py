@@ -342,11 +342,6 @@ class Index:
                 owners[chash] = doc_id
         return owners
 
-    def document_points(self, filters: SearchFilters | None = None,
-                        payload: Sequence[str] = ("document",)) -> Iterator[Hit]:
-        """Document points matching the filters, in storage order, with the named payload fields."""
-        yield from self._scan(filters_to_where(filters).and_(Cond("point", value=DOC_POINT)), payload=payload)
-
     def count(self, filters: SearchFilters | None = None) -> int:
         """Number of documents matching the filters."""
         return self.backend.count(filters_to_where(filters).and_(Cond("point", value=DOC_POINT)))

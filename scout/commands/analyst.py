@@ -8,7 +8,6 @@ The CLI runs on the machine that holds the database, so it acts as the login use
 from __future__ import annotations
 
 import getpass
-import json
 import os
 import sys
 from contextlib import contextmanager
@@ -18,7 +17,7 @@ from typing import Iterator, Optional
 
 import typer
 
-from scout.commands._console import console, fail
+from scout.commands._console import console, echo_json, fail
 from scout.commands._library import command_library
 
 users_app = typer.Typer(help="Named users of the web app and API, each with a token and a role.\n\n[bold]Example[/bold]: scout users add ann --role analyst", no_args_is_help=True)
@@ -61,10 +60,6 @@ def _store() -> Iterator:
         fail(str(exc))
     finally:
         store.close()
-
-
-def _echo_json(data) -> None:
-    typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
 
 
 def _table(title: str, *columns: str):
@@ -110,7 +105,7 @@ def users_list(as_json: bool = typer.Option(False, "--json", help="Print JSON.")
     with _store() as store:
         users = store.users()
     if as_json:
-        return _echo_json([u.model_dump(mode="json") for u in users])
+        return echo_json([u.model_dump(mode="json") for u in users])
     if not users:
         console.print("No users: the web app is open on loopback only. Add one with `scout users add NAME`.")
         return
@@ -198,7 +193,7 @@ def judgements_list(need_id: Optional[str] = typer.Argument(None, help="Need id 
     with _store() as store:
         rows = store.history(need_id) if history else store.judgements(need_id)
     if as_json:
-        return _echo_json([r.model_dump(mode="json") for r in rows])
+        return echo_json([r.model_dump(mode="json") for r in rows])
     if not rows:
         console.print("No judgements yet.")
         return
@@ -288,7 +283,7 @@ def watch_list(as_json: bool = typer.Option(False, "--json", help="Print JSON.")
     with _store() as store:
         lists = store.watchlists()
     if as_json:
-        return _echo_json([w.model_dump(mode="json") for w in lists])
+        return echo_json([w.model_dump(mode="json") for w in lists])
     if not lists:
         console.print("No watchlists yet: `scout watch add NAME --query ...`.")
         return
@@ -327,7 +322,7 @@ def watch_hits(watchlist_id: int = typer.Argument(..., help="Watchlist id."),
         watch.refresh(store, library, wl)
         hits = store.hits(wl.id, news_only=news)
     if as_json:
-        return _echo_json([h.model_dump(mode="json") for h in hits])
+        return echo_json([h.model_dump(mode="json") for h in hits])
     table = _table(f"Watchlist {wl.id}: {wl.name}", "found", "title", "kind", "source", "doc id")
     for h in hits:
         table.add_row(h.first_seen.date().isoformat() + (" (baseline)" if h.baseline else ""), h.title[:70], h.kind,
@@ -379,7 +374,7 @@ def audit(limit: int = typer.Option(50, "--limit", min=1, help="Entries to show.
     with _store() as store:
         entries = store.audit(limit, user=user)
     if as_json:
-        return _echo_json([e.model_dump(mode="json") for e in entries])
+        return echo_json([e.model_dump(mode="json") for e in entries])
     table = _table("Audit log", "when", "who", "action", "subject", "detail")
     for e in entries:
         detail = ", ".join(f"{k}={v}" for k, v in e.detail.items() if v not in ("", None, {}))

@@ -17,7 +17,7 @@ from typing import Any, Iterator, Optional
 
 import typer
 
-from scout.commands._console import fail
+from scout.commands._console import echo_json, fail
 from scout.commands._library import command_library as _library
 from service.queries import BadQuery, build_filters, is_unknown_need, resolve_need_id
 from service.csv_cells import BOM, csv_cell
@@ -74,10 +74,6 @@ def _console():
     return Console(soft_wrap=False)
 
 
-def _echo_json(data: Any) -> None:
-    typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
-
-
 def _day(value: Any) -> str:
     return value.date().isoformat() if value is not None else ""
 
@@ -114,7 +110,7 @@ def search(
     with _library() as library:
         result = library.search(query, filters, limit=limit)
     if as_json:
-        _echo_json(result.model_dump(mode="json"))
+        echo_json(result.model_dump(mode="json"))
         return
     from rich.table import Table
 
@@ -155,7 +151,7 @@ def needs(as_json: bool = typer.Option(False, "--json", help="Print the needs as
     with _library() as library:
         docs = library.needs()
     if as_json:
-        _echo_json([d.model_dump(mode="json") for d in docs])
+        echo_json([d.model_dump(mode="json") for d in docs])
         return
     from rich.table import Table
 
@@ -192,7 +188,7 @@ def match(
         except KeyError:
             raise typer.BadParameter(f"unknown need id {need_id!r}", param_hint="NEED_ID") from None
     if as_json:
-        _echo_json(result.model_dump(mode="json"))
+        echo_json(result.model_dump(mode="json"))
         return
     from rich.table import Table
 
@@ -247,7 +243,7 @@ def org(
     if profile is None:
         fail(f"no organization called {name!r} in the index")
     if as_json:
-        _echo_json(profile.model_dump(mode="json"))
+        echo_json(profile.model_dump(mode="json"))
         return
     from rich.table import Table
 

@@ -167,25 +167,27 @@ def main() -> None:
             index.upsert(enriched)
             try:
                 ranker = Ranker(index, enricher, KnownSuppliers(), weights=weights)
-                rows, crowd = [], 0
+                rows, crowd, per_need = [], 0, {}
                 by_bench = {d.meta["bench_id"]: d for d in needs}
                 ids = {d.id: d.meta["bench_id"] for d in [*bench.docs, *needs]}
                 for n, nid in enumerate(scored, 1):
                     need = by_bench[nid]
                     _, q = ranker.need_input(need.id)
                     ranked = ranker.rank(q, None, DEPTH + len(bench.anchors.get(nid, ())))
-                    ranking = [ids.get(c.doc_id, c.doc_id) for c, *_ in ranked]
+                    ranking = [ids.get(r.doc_id, r.doc_id) for r in ranked]
                     drop = bench.anchors.get(nid, set())
                     strict = [d for d in ranking if d not in drop]
                     rows.append(metrics(strict, bench.strict[nid]))
+                    per_need[nid] = {"mrr": rows[-1]["mrr"], "ndcg@10": rows[-1]["ndcg@10"]}
                     if japanese_docs:
-                        crowd += sum(1 for c, *_ in ranked[:10] if c.doc_id in ja_ids
-                                     and ids[c.doc_id] not in bench.qrels.get(nid, set()))
+                        crowd += sum(1 for r in ranked[:10] if r.doc_id in ja_ids
+                                     and ids[r.doc_id] not in bench.qrels.get(nid, set()))
                     progress(label, n, len(scored))
                 print(file=sys.stderr)
                 out = _mean(rows)
                 out["needs"] = len(rows)
                 out["crowding"] = crowd
+                out["per_need"] = per_need  # for finding which needs a change moves (--json)
                 return out
             finally:
                 index.delete([d.id for d in needs])

@@ -119,15 +119,18 @@ class TermTranslator:
         li = 0
         span = doc.char_span(start_char, end_char, alignment_mode="expand") if (start_char, end_char) != (0, len(text)) else doc[:]
         tokens = list(span) if span is not None else []
+        prefix: str | None = None  # a prefix's gloss waiting for the word it modifies
         i = 0
         while i < len(tokens):
             token = tokens[i]
             start = token.idx
+            if prefix and (i == 0 or not tokens[i - 1].tag_.startswith("接頭辞")):
+                prefix = None  # only the word right after the prefix takes it
             while li < len(label_spans) and label_spans[li][1] <= start:
                 li += 1
             if li < len(label_spans) and label_spans[li][0] <= start < label_spans[li][1]:
                 if label_spans[li][0] >= covered_until:
-                    out.append(label_spans[li][2])
+                    out.append(_with_prefix(prefix, label_spans[li][2]))
                     covered_until = label_spans[li][1]
                 i += 1
                 continue
@@ -138,11 +141,14 @@ class TermTranslator:
                 out.append(token.text)
                 i += 1
                 continue
-            if not token.tag_.startswith(_CONTENT_TAGS) or token.text in _SKIP_WORDS or token.lemma_ in _SKIP_WORDS:
+            prefixed = token.tag_.startswith("接頭辞") and i + 1 < len(tokens) and tokens[i + 1].tag_.startswith("名詞")
+            if not prefixed and (not token.tag_.startswith(_CONTENT_TAGS) or token.text in _SKIP_WORDS
+                                 or token.lemma_ in _SKIP_WORDS):
                 i += 1
                 continue
-            # Longest run of nouns that JMdict knows as one entry (e.g. 複合材料 -> composite material).
-            j = i
+            # Longest run of nouns that JMdict knows as one entry (e.g. 複合材料 -> composite material), a
+            # prefix included (高温 -> high temperature).
+            j = i + 1 if prefixed else i
             while j + 1 < len(tokens) and tokens[j + 1].tag_.startswith(("名詞", "接尾辞-名詞的")) and j - i < 3:
                 j += 1
             done = False
@@ -150,18 +156,35 @@ class TermTranslator:
                 compound = text[tokens[i].idx : tokens[j].idx + len(tokens[j].text)]
                 g = self.gloss(compound)
                 if g:
-                    out.append(g)
+                    out.append(_with_prefix(prefix, g))
+                    prefix = None
                     i = j + 1
                     done = True
                     break
                 j -= 1
             if done:
                 continue
+            if prefixed:
+                # A productive prefix JMdict has no compound for: its own gloss joins the next word's (高分解能
+                # -> high resolution, 非冷却 -> un-cooling); dropped, it would turn "uncooled" into "cooled".
+                prefix = self.prefix(token.text)
+                i += 1
+                continue
             g = self.gloss(token.text) or (self.gloss(token.lemma_) if token.lemma_ != token.text else None)
             if g:
-                out.append(g)
+                out.append(_with_prefix(prefix, g))
+            prefix = None
             i += 1
         return " ".join(out)
+
+    def prefix(self, term: str) -> str | None:
+        return prefix_gloss(term) if self._jamdict() is not None else None
+
+
+def _with_prefix(prefix: str | None, gloss: str) -> str:
+    if not prefix:
+        return gloss
+    return f"{prefix}{gloss}" if prefix.endswith("-") else f"{prefix} {gloss}"
 
 
 def _jmdict_gloss(translator: TermTranslator, term: str) -> str | None:
@@ -188,7 +211,7 @@ def _lookup(term: str) -> str | None:
     except Exception:
         return None
     candidates: list[tuple[str, int]] = []
-    for e, entry in enumerate(result.entries[:3]):
+    for e, entry in enumerate(_by_headword(result.entries, term)[:3]):
         for gloss in (entry.senses[0].gloss[:4] if entry.senses else []):
             text = re.sub(r"^to\s+", "", _PAREN.sub("", gloss.text).strip())
             if text:
@@ -202,6 +225,43 @@ def _lookup(term: str) -> str | None:
         if score > best_score and len(text.split()) <= len(first.split()):
             best, best_score = text, score
     return best
+
+
+def _form_rank(entry, term: str) -> int:
+    """0: `term` is the entry's headword (its first kanji form, or first kana form when it has no kanji);
+    1: a form of it marked common (a priority tag); 2: a rare variant spelling of the entry."""
+    kanji, kana = list(entry.kanji_forms), list(entry.kana_forms)
+    first = kanji[0].text if kanji else (kana[0].text if kana else None)
+    if first == term:
+        return 0
+    return 1 if any(f.text == term and f.pri for f in (*kanji, *kana)) else 2
+
+
+def _by_headword(entries, term: str) -> list:
+    """Entries where `term` is the headword first (stable): JMdict lists entries by id, and a word that is
+    only a variant spelling of another entry is seldom meant by it (銀 is the entry "silver"; as a variant of
+    金 it reads "money")."""
+    return sorted(entries, key=lambda entry: _form_rank(entry, term))
+
+
+@lru_cache(maxsize=4096)
+def prefix_gloss(term: str) -> str | None:
+    """English for a Sino-Japanese prefix (高 -> high, 非 -> un-, 多 -> multi-): the first gloss of the first
+    sense JMdict marks as a prefix, when it is a word or two (not a usage note such as "indicates ...")."""
+    try:
+        result = _shared_jamdict().lookup(term, strict_lookup=True, lookup_chars=False, lookup_ne=False)
+    except Exception:
+        return None
+    for entry in _by_headword(result.entries, term):
+        if _form_rank(entry, term) == 2:
+            continue
+        for sense in entry.senses:
+            if "prefix" in sense.pos and sense.gloss:
+                text = _PAREN.sub("", sense.gloss[0].text).strip()
+                if text and "..." not in text and len(text.split()) <= 2:
+                    return text
+                return None
+    return None
 
 
 _FUNCTION_WORDS = frozenset("a an the of to in on for with by and or as at from one's something someone etc".split())

@@ -49,3 +49,22 @@ def test_rendering_keeps_the_loanwords_of_a_title(translator):
     nlp = get_pipeline("ja", "", "ja_ginza")
     rendering = translator.render(nlp.make_doc("画素内デジタル処理を備えた非冷却長波長赤外線ボロメータカメラ"))
     assert "bolometer camera" in rendering and "pixel" in rendering
+
+
+def test_a_word_reads_as_the_entry_it_heads_not_as_a_variant_spelling_of_another(translator):
+    # JMdict lists 銀 and 銅 also as rare variant spellings of 金 ("money"), in an entry with a lower id
+    assert translator.gloss("銀") == "silver"
+    assert translator.gloss("銅") == "copper"
+
+
+def test_prefixes_are_glossed_with_the_word_they_modify(translator):
+    from nlp.components import get_pipeline
+    from nlp.translate import prefix_gloss
+
+    assert prefix_gloss("高") == "high" and prefix_gloss("非") == "un-" and prefix_gloss("多") == "multi-"
+    assert prefix_gloss("被") is None  # a usage note, not a gloss
+    nlp = get_pipeline("ja", "", "ja_ginza")
+    assert translator.render(nlp.make_doc("高分解能")) == "high resolution"
+    assert translator.render(nlp.make_doc("非冷却")) == "un-cooling"  # not "cooling": the meaning turned over
+    # a prefix modifies the next word only
+    assert translator.render(nlp.make_doc("低照度対応")) == "low illumination correspondence"

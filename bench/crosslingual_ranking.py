@@ -179,9 +179,9 @@ def main() -> None:
                     strict = [d for d in ranking if d not in drop]
                     rows.append(metrics(strict, bench.strict[nid]))
                     per_need[nid] = {"mrr": rows[-1]["mrr"], "ndcg@10": rows[-1]["ndcg@10"]}
-                    if japanese_docs:
-                        crowd += sum(1 for r in ranked[:10] if r.doc_id in ja_ids
-                                     and ids[r.doc_id] not in bench.qrels.get(nid, set()))
+                    # counted on the English originals too: those documents' own share of other needs' top 10
+                    crowd += sum(1 for r in ranked[:10] if r.doc_id in ja_ids
+                                 and ids[r.doc_id] not in bench.qrels.get(nid, set()))
                     progress(label, n, len(scored))
                 print(file=sys.stderr)
                 out = _mean(rows)
@@ -215,13 +215,13 @@ def main() -> None:
     print(f"documents {len(bench.docs)}; index {t1 - t0:.0f} s, ranking {t2 - t1:.0f} s; "
           f"weights {overrides or 'default'}; levers off: {args.without or 'none'}")
     print(f"{'direction':<14} {'needs':>5} {'MRR en':>7} {'MRR x':>7} {'ratio':>6} {'nDCG en':>8} {'nDCG x':>7} "
-          f"{'ratio':>6} {'crowd':>6}")
+          f"{'ratio':>6} {'crowd':>6} {'(en)':>5}")
     for name, r in results.items():
         en, other = r["en"], r["other"]
         r["mrr_ratio"] = other["mrr"] / en["mrr"] if en["mrr"] else 0.0
         r["ndcg_ratio"] = other["ndcg@10"] / en["ndcg@10"] if en["ndcg@10"] else 0.0
         print(f"{name:<14} {en['needs']:>5} {en['mrr']:7.3f} {other['mrr']:7.3f} {r['mrr_ratio']:6.2f} "
-              f"{en['ndcg@10']:8.3f} {other['ndcg@10']:7.3f} {r['ndcg_ratio']:6.2f} {other['crowding']:>6}")
+              f"{en['ndcg@10']:8.3f} {other['ndcg@10']:7.3f} {r['ndcg_ratio']:6.2f} {other['crowding']:>6} {en['crowding']:>5}")
     if args.json:
         args.json.write_text(json.dumps({"weights": overrides, "without": args.without, "results": results},
                                         indent=1))

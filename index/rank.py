@@ -86,14 +86,21 @@ class RankWeights:
     hubness: float = 0.5
     hubness_k: int = 10
     # The hubness weight for a document written in another language (ja vs en) than the need (None:
-    # `hubness`). A Japanese document meets English needs through its dictionary rendering, a list of terms
-    # that resembles many needs a little: the full weight sank Japanese answers (cross-lingual bench, README:
-    # 0.5 -> 0.25 lifts English titles -> Japanese documents from 0.75 to 0.80 MRR ratio).
-    hubness_other_language: float | None = 0.25
+    # `hubness`). Met only through its dictionary rendering, a Japanese document looked like a hub to English
+    # needs and 0.25 served it better; since English needs also query a Japanese document's own words
+    # (nlp/reverse.py) the same weight serves both, and a lower one lets Japanese documents crowd English
+    # needs' top 10 (cross-lingual bench, README).
+    hubness_other_language: float | None = None
     # Full concept overlap adds this much (the fused score is scaled to [0, 1]). Small on purpose: on the dev
     # split any concept weight lowered nDCG (the taxonomy is coarser than a topic), so overlap mostly explains
     # a match and breaks near-ties; see the README.
     concept: float = 0.01
+    # The concept weight for a document in the other language (ja vs en) than the query (None: `concept`).
+    # Such a document meets the query's words only through dictionary renderings, which blur both channels,
+    # while the taxonomy's concepts are the same in both languages (cross-lingual bench, README: EN->JA
+    # titles 0.86 -> 0.92 MRR ratio at 0.15; taking the excess from the fused share instead lost it all).
+    # The score's scale stays that of same-language pairs: the rare excess is clipped, as with feedback.
+    concept_other_language: float | None = 0.15
     recency: float = 0.05
     recency_half_life_years: float = 4.0
     kind: dict[str, float] = field(default_factory=lambda: {"research": 0.0, "startup": 0.02})
@@ -169,6 +176,7 @@ class QueryInput:
     subject_sparse: SparseVector | None = None
     focused_sparse: SparseVector | None = None
     need_id: str | None = None  # the need this query is (its own similarity is left out of hubness)
+    language: str | None = None  # the query's language (ja/en pairs get their own weights)
 
 
 def _mean_of_others(nearest: Sequence[tuple[str, float]], need_id: str, k: int, *,
@@ -288,7 +296,8 @@ class Ranker:
         w = self.weights
         # The need's stored BM25 vector is its query: saturated tf suits a 1,000-word need (a term repeated
         # twenty times must not drown the rest); measured as good as query-side 1 + log(tf).
-        q = QueryInput(vectors, self.index.sparse_of(need_id), concepts, evidence, need_id=need_id)
+        q = QueryInput(vectors, self.index.sparse_of(need_id), concepts, evidence, need_id=need_id,
+                       language=need.language)
         if self.enricher is not None and need.title.strip() and (w.title_dense or w.title_sparse or w.title_title
                                                                  or w.title_boost):
             eq = self.enricher.query(need.title)
@@ -550,8 +559,8 @@ class Ranker:
         """Ranked documents with their score breakdown, shared concepts and payload.
 
         The score: (fused + concept + recency + kind + feedback) / RankWeights.score_scale, in [0, 1]; with no
-        feedback the sum never leaves [0, score_scale], with feedback the rare excess is clipped (and shown as
-        `clipped`). Order follows the unclipped sum."""
+        feedback the sum never leaves [0, score_scale] (but for a ja/en pair's larger concept weight), with
+        feedback the rare excess is clipped (and shown as `clipped`). Order follows the unclipped sum."""
         w = self.weights
         cands = self.candidates(q, filters, mode, exclude_kind, depth)
         if not cands:
@@ -579,11 +588,14 @@ class Ranker:
             p = payloads.get(c.doc_id, {})
             concept = recency = 0.0
             shared: list[str] = []
+            concept_weight = w.concept
+            if w.concept_other_language is not None and {q.language, p.get("language")} == {"ja", "en"}:
+                concept_weight = w.concept_other_language
             if need_concepts and p.get("concepts"):
                 shared = sorted(x for x in p["concepts"] if x in need_concepts or self._expand([x]) & set(q.concepts))
                 if concept_idf is None:  # one count per ranking, not one per candidate
                     concept_idf = self._concept_idf()
-                concept = w.concept * self._concept_overlap(q.concepts, p["concepts"], concept_idf)
+                concept = concept_weight * self._concept_overlap(q.concepts, p["concepts"], concept_idf)
             ts = p.get("published_ts")
             if ts is not None:
                 age_years = max(0.0, (now - ts) / (365.25 * 86400))
@@ -776,7 +788,8 @@ class Ranker:
             start = start if start >= 0 else pos
             evidence.append(Evidence(passage_index=i, start=start, end=start + len(ptxt), text=ptxt))
             pos = start + len(ptxt)
-        return QueryInput(np.asarray(eq.passage_vectors, dtype=np.float32), eq.sparse, list(eq.concepts), evidence)
+        return QueryInput(np.asarray(eq.passage_vectors, dtype=np.float32), eq.sparse, list(eq.concepts), evidence,
+                          language=eq.language)
 
     def search(self, query: str, filters: SearchFilters | None = None, limit: int = 20) -> list[SearchHit]:
         """Free-text search over every kind (needs included unless filtered)."""

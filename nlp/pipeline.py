@@ -21,7 +21,7 @@ from nlp.language import detect_language
 from nlp.orgs import display_name, normalize_org
 from nlp.passages import DEFAULT_MAX_PASSAGES, analysed_text, sentence_spans, split_passages
 from nlp.cache import passage_hash
-from domain.models import Analysis, Document, Entity, EntityLabel, Passage, Reject
+from domain.models import Analysis, DocKind, Document, Entity, EntityLabel, Passage, Reject
 from domain.settings import NlpSettings
 
 log = logging.getLogger(__name__)
@@ -90,6 +90,7 @@ class Enricher:
         self._embedder: Embedder | None = None
         self._sparse = sparse
         self._translator = None
+        self._reverse = None
         self.max_passages = max_passages
         self._taxonomy_path = str(self.settings.taxonomy_path or "")
         self._lock = threading.Lock()
@@ -315,7 +316,8 @@ class Enricher:
                 if title_text:
                     title_row += 1
                     title_sparse = self.sparse.encode_title(title_terms, analysis.language)
-                sparse = self.sparse.encode_document(sparse_text, analysis.language)
+                sparse = self._with_japanese(self.sparse.encode_document(sparse_text, analysis.language),
+                                             sparse_text, analysis.language, document.kind == DocKind.need)
                 if notes:
                     document = document.model_copy(update={"meta": {**document.meta, "nlp_notes": notes}})
                 out.append(
@@ -351,6 +353,31 @@ class Enricher:
                 out[source] = mean / norm
         return out
 
+    def _with_japanese(self, sparse: SparseVector, text: str, language: str, query: bool = True) -> SparseVector:
+        """An English query's (or need's) BM25 vector with its Japanese equivalents (nlp/reverse.py) added at
+        `reverse_weight`: query translation, so it also meets a Japanese document's own words. Documents are
+        not expanded: they carry one rendering, the query all the readings."""
+        weight = self.settings.reverse_weight
+        if language != "en" or not query or not weight or not self.settings.translate:
+            return sparse
+        terms = self.reverse.terms(text)
+        if not terms:
+            return sparse
+        extra = self.sparse.encode_document(" ".join(terms), "ja")
+        merged = dict(zip(sparse.indices, sparse.values))
+        for i, v in zip(extra.indices, extra.values):
+            merged[i] = max(merged.get(i, 0.0), weight * v)  # a shared id (a Latin word) is not counted twice
+        items = sorted(merged.items())
+        return SparseVector(indices=[i for i, _ in items], values=[v for _, v in items])
+
+    @property
+    def reverse(self):
+        if self._reverse is None:
+            from nlp.reverse import ReverseGlossary
+
+            self._reverse = ReverseGlossary(self.taxonomy)
+        return self._reverse
+
     @staticmethod
     def _reject(document: Document, exc: Exception) -> Reject:
         reason = str(exc) if isinstance(exc, ValueError) else f"nlp failed: {type(exc).__name__}"
@@ -378,7 +405,7 @@ class Enricher:
             language=language,
             concepts=found.concepts,
             passage_vectors=np.asarray(vectors, dtype=np.float32),
-            sparse=self.sparse.encode_query(sparse_text, language),
+            sparse=self._with_japanese(self.sparse.encode_query(sparse_text, language), clean, language),
             passages=texts + renderings,
             rendering=rendering,
         )

@@ -210,6 +210,33 @@ def test_hubness_weighs_documents_of_the_other_language_apart(tmp_path):
         assert set(same._hubness_weights(ids, need_en.id).values()) == {0.5}
 
 
+def test_the_concept_weight_of_a_document_in_the_other_language_is_its_own(tmp_path):
+    """For an English query a Japanese document's concept overlap weighs `concept_other_language`, an English
+    one's `concept`; the score keeps the same-language scale (the excess is clipped, never above 1)."""
+    from index.rank import RankWeights
+    from tests.index.fakes import FakeEnricher
+
+    enricher = FakeEnricher(dim=64)
+    need = make_doc("n", "Quantum sensing", "We need quantum sensing for navigation.", kind="need")
+    docs = [make_doc("e", "Quantum sensing magnetometer", "A quantum sensing magnetometer."),
+            make_doc("j", "量子センシング磁力計", "量子センシングによる磁力計を開発した。")]
+    with Index(IndexSettings(backend="edge", path=tmp_path / "ix"), dim=enricher.embedder.dim) as ix:
+        ix.upsert(enricher.enrich([need, *docs])[0])
+        _, q = Ranker(ix, enricher, KnownSuppliers()).need_input(need.id)
+        assert q.language == "en"
+
+        def concept_parts(weights):
+            ranked = Ranker(ix, enricher, KnownSuppliers(), weights=weights).rank(q)
+            assert all(0.0 <= r.score <= 1.0 for r in ranked)
+            return {r.doc_id: r.breakdown.concept * weights.score_scale for r in ranked}
+
+        apart = concept_parts(RankWeights(concept=0.01, concept_other_language=0.2))
+        same = concept_parts(RankWeights(concept=0.01, concept_other_language=None))
+        assert apart[docs[0].id] == pytest.approx(same[docs[0].id]) and same[docs[0].id] > 0
+        assert apart[docs[1].id] == pytest.approx(20 * same[docs[1].id]) and same[docs[1].id] > 0
+        assert RankWeights(concept_other_language=0.2).score_scale == RankWeights(concept_other_language=None).score_scale
+
+
 def test_organization_score_is_a_noisy_or_in_the_unit_interval():
     from index.rank import organization_score
 

@@ -156,3 +156,23 @@ def test_term_translation_uses_taxonomy_then_jmdict(enricher):
     assert rendering.startswith("quantum sensing")  # taxonomy label, as one unit
     assert "composite material" in rendering  # JMdict compound
     assert "drone" in rendering or "unmanned aerial vehicle" in rendering  # JMdict or the taxonomy (uav)
+
+
+def test_english_needs_and_queries_also_carry_their_japanese_equivalents_weighed_below_their_own_words(nlp_settings):
+    from nlp.lexical import LexicalEncoder, term_id
+
+    lexical = LexicalEncoder()
+    enricher = Enricher(nlp_settings, embedder=HashingEmbedder(max_tokens=64), sparse=lexical)
+    text = "A rugged camera with a heater for cold nights"
+    need = Document.make(kind="need", source="test", url="http://example.org/n", title="Rugged cameras", text=text)
+    research = _doc(2, "Rugged cameras", text)
+    [n, r], _ = enricher.enrich([need, research])
+    camera = term_id("カメラ")
+    need_weights = dict(zip(n.sparse.indices, n.sparse.values))
+    assert camera in need_weights and camera not in r.sparse.indices  # documents are not expanded
+    own = max(need_weights[term_id(t)] for t in lexical.tokens("camera", "en"))
+    assert 0 < need_weights[camera] <= nlp_settings.reverse_weight * own * 1.5
+    assert camera in dict(zip(enricher.query(text).sparse.indices, enricher.query(text).sparse.values))
+    off = Enricher(nlp_settings.model_copy(update={"reverse_weight": 0.0}), embedder=HashingEmbedder(max_tokens=64),
+                   sparse=lexical)
+    assert camera not in off.enrich([need])[0][0].sparse.indices and camera not in off.query(text).sparse.indices

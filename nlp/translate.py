@@ -23,6 +23,7 @@ from nlp.taxonomy import Taxonomy
 log = logging.getLogger(__name__)
 
 _PAREN = re.compile(r"\s*\([^)]*\)")
+_KANJI = re.compile(r"^[\u3400-\u9fff\uf900-\ufaff]+$")
 _CONTENT_TAGS = ("名詞", "動詞-一般", "形容詞")
 _SKIP_WORDS = frozenset(
     "こと もの ため よう 等 など これ それ 本 当 為 する ある いる なる できる れる られる "
@@ -170,12 +171,25 @@ class TermTranslator:
                 prefix = self.prefix(token.text)
                 i += 1
                 continue
-            g = self.gloss(token.text) or (self.gloss(token.lemma_) if token.lemma_ != token.text else None)
+            g = (self.gloss(token.text) or (self.gloss(token.lemma_) if token.lemma_ != token.text else None)
+                 or self.split_gloss(token.text))
             if g:
                 out.append(_with_prefix(prefix, g))
             prefix = None
             i += 1
         return " ".join(out)
+
+    def split_gloss(self, term: str) -> str | None:
+        """A kanji word no dictionary knows, as its longest known head and a known rest (防護具 -> protection
+        tool): the tokenizer keeps such words whole, and dropped they lose the need's subject."""
+        if len(term) < 3 or not _KANJI.match(term) or self._jamdict() is None:
+            return None
+        for cut in range(len(term) - 1, 1, -1):
+            head = self.labels.get(term[:cut]) or _lookup(term[:cut])
+            tail = head and (self.labels.get(term[cut:]) or _lookup(term[cut:]))
+            if head and tail:
+                return f"{head} {tail}"
+        return None
 
     def prefix(self, term: str) -> str | None:
         return prefix_gloss(term) if self._jamdict() is not None else None

@@ -68,3 +68,13 @@ def test_prefixes_are_glossed_with_the_word_they_modify(translator):
     assert translator.render(nlp.make_doc("非冷却")) == "un-cooling"  # not "cooling": the meaning turned over
     # a prefix modifies the next word only
     assert translator.render(nlp.make_doc("低照度対応")) == "low illumination correspondence"
+
+
+def test_a_kanji_word_no_dictionary_knows_is_read_as_its_known_parts(translator):
+    from nlp.components import get_pipeline
+
+    assert translator.split_gloss("防護具") == "protection tool"  # one token to the tokenizer, not in JMdict
+    assert translator.split_gloss("送波器") is None  # no known head: nothing made up
+    assert translator.split_gloss("防護") is None  # two kanji: a word or nothing
+    nlp = get_pipeline("ja", "", "ja_ginza")
+    assert translator.render(nlp.make_doc("呼吸防護具")).endswith("protection tool")

@@ -5,8 +5,8 @@ A Japanese document is indexed with its Japanese terms and with an English rende
 per term; when the English need says "curing" and the rendering chose "hardening" for 硬化, only the Japanese
 side can still match. The need's English words and phrases (up to three words, longest first) are looked up
 in reverse: the taxonomy's English labels give their Japanese labels; JMdict gives the headwords of the
-entries whose *first* sense has that exact gloss (a word's main meaning, not a figurative use), common
-(priority-tagged) headwords first, at most MAX_PER_TERM of them. The terms are noisier than the
+entries whose *first* sense has that exact gloss (a word's main meaning, not a figurative use), those
+whose main reading it is first, then common (priority-tagged) ones, at most MAX_PER_TERM of them. The terms are noisier than the
 need's own words, so the caller weighs them below those (`NlpSettings.reverse_weight`).
 """
 
@@ -121,12 +121,9 @@ _PAREN = re.compile(r"\s*\([^)]*\)")
 @lru_cache(maxsize=100_000)
 def _jmdict_headwords(conn: sqlite3.Connection, phrase: str) -> tuple[str, ...]:
     """Headwords of the entries whose first sense glosses `phrase` exactly (a parenthesised note aside), at
-    most MAX_PER_TERM, best first: those whose own English reading (nlp.translate's sense choice) is
-    `phrase` (the round trip holds: 検出 -> detection), then common (priority-tagged) ones, then those
-    that gloss it earlier in the sense. A one-kanji headword counts only when the round trip holds: alone it
-    is mostly a piece of longer words (医, 間)."""
-    from nlp.translate import _lookup
-
+    most MAX_PER_TERM, best first: those whose main reading it is (the sense's first gloss: 検出 ->
+    detection), then common (priority-tagged) ones, then those that gloss it earlier in the sense. A one-kanji
+    headword counts only as its main reading: alone it is mostly a piece of longer words (医, 間)."""
     rows = conn.execute(_QUERY, (phrase, phrase + " (", phrase + " )")).fetchall()
     found: dict[int, tuple[int, int, int, str]] = {}
     for idseq, gloss_row, gloss, first_row in rows:
@@ -136,9 +133,8 @@ def _jmdict_headwords(conn: sqlite3.Connection, phrase: str) -> tuple[str, ...]:
         if not head:
             continue
         word, common = head
-        back = (_lookup(word) or "").lower()
-        round_trip = back == phrase or back.rstrip("s") == phrase.rstrip("s")
-        if len(word) == 1 and not round_trip:
+        main = gloss_row == first_row
+        if len(word) == 1 and not main:
             continue
-        found[idseq] = (0 if round_trip else 1, 0 if common else 1, gloss_row - first_row, word)
+        found[idseq] = (0 if main else 1, 0 if common else 1, gloss_row - first_row, word)
     return tuple(dict.fromkeys(h for *_, h in sorted(found.values())))[:MAX_PER_TERM]

@@ -1,4 +1,4 @@
-"""English -> Japanese query terms (nlp/reverse.py): taxonomy labels and JMdict first senses, round trip first."""
+"""English -> Japanese query terms (nlp/reverse.py): taxonomy labels and JMdict first senses, main readings first."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ def glossary():
 
 def test_words_and_phrases_find_their_japanese_headwords(glossary):
     assert glossary.lookup("camera")[0] == "カメラ"
-    assert "検出" in glossary.lookup("detection")  # its own first reading is "detection": the round trip holds
+    assert "検出" in glossary.lookup("detection")  # "detection" is its main reading (the first gloss of its first sense)
     assert "ヒーター" in glossary.lookup("heaters")  # plural read as the singular
     assert glossary.lookup("composite material")[0] == "複合材料"  # a phrase, not its words
 
@@ -31,7 +31,7 @@ def test_taxonomy_labels_come_first_and_phrases_are_matched_longest_first(glossa
 def test_function_words_and_unknown_words_give_nothing(glossary):
     assert glossary.terms("for the of with") == []
     assert glossary.lookup("xqzvw") == []
-    # a one-kanji headword whose own reading is something else is left out (医 glosses "curing" in a later
+    # a one-kanji headword whose main reading is something else is left out (医 glosses "curing" in a later
     # place of its first sense; alone it is mostly part of longer words)
     assert "医" not in glossary.lookup("curing")
 

@@ -12,8 +12,6 @@ from __future__ import annotations
 import re
 import threading
 from collections import Counter
-from functools import lru_cache
-from pathlib import Path
 
 import nlp.spacy_light  # noqa: F401  (before spaCy: keeps torch out of a query's process)
 from spacy.lang.en.stop_words import STOP_WORDS as EN_STOP_WORDS
@@ -23,14 +21,9 @@ from spacy.tokens import Doc, Span
 from spacy.util import filter_spans
 
 from nlp.orgs import normalize_org
-from nlp.taxonomy import Taxonomy, load_taxonomy
+from nlp.taxonomy import cached_taxonomy
 
 JA_EXCLUDE = ["tok2vec", "parser", "ner", "morphologizer", "compound_splitter", "bunsetu_recognizer", "attribute_ruler"]
-
-
-@lru_cache(maxsize=8)
-def cached_taxonomy(path: str = "") -> Taxonomy:
-    return load_taxonomy(Path(path) if path else None)
 
 
 def _english_variants(label: str) -> set[str]:
@@ -112,12 +105,17 @@ class TaxonomyMatcher:
             for abbr in concept.abbreviations:
                 abbrs.setdefault(abbr.strip(), concept.id)
         self.en_labels, self.ja_labels, self.abbrs = en_labels, ja_labels, abbrs
-        for label, cid in en_labels.items():
-            self.lower.add(cid, [nlp.make_doc(label)])
-        for label, cid in ja_labels.items():
-            self.norm.add(cid, [nlp.make_doc(label)])
-        for abbr, cid in abbrs.items():
-            self.orth.add(cid, [nlp.make_doc(abbr)])
+        # Each pattern's tokens as the matcher compares them, kept for `nlp.plain_english` (queries matched
+        # without spaCy); the first concept of a pattern wins there, as it does here for a repeated label.
+        self.pattern_keys: dict[str, dict[str, str]] = {"lower": {}, "norm": {}, "orth": {}}
+        for attr, matcher, labels in (("lower", self.lower, en_labels), ("norm", self.norm, ja_labels),
+                                      ("orth", self.orth, abbrs)):
+            keys = self.pattern_keys[attr]
+            for label, cid in labels.items():
+                pattern = nlp.make_doc(label)
+                matcher.add(cid, [pattern])
+                words = [t.lower_ if attr == "lower" else t.norm_ if attr == "norm" else t.text for t in pattern]
+                keys.setdefault("\x1f".join(words), cid)
         # Character-level passes for Japanese text, where tokens do not align with labels.
         self.scanners = [
             LabelScanner(ja_labels, fold_case=False),

@@ -12,6 +12,7 @@ import logging
 import threading
 import unicodedata
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Sequence
 
 import numpy as np
@@ -90,6 +91,7 @@ class Enricher:
         self._embedder: Embedder | None = None
         self._sparse = sparse
         self._translator = None
+        self._plain = None  # PlainEnglish tables; False: looked for, none saved yet
         self.max_passages = max_passages
         self._taxonomy_path = str(self.settings.taxonomy_path or "")
         self._lock = threading.Lock()
@@ -97,9 +99,29 @@ class Enricher:
     # -- lazily built parts -------------------------------------------------------------------------------
     @property
     def taxonomy(self):
-        from nlp.components import cached_taxonomy  # spaCy loads with the first text analysed, not at import
+        from nlp.taxonomy import cached_taxonomy
 
         return cached_taxonomy(self._taxonomy_path)
+
+    def plain_english_path(self):
+        from nlp.plain_english import tables_path
+        from nlp.taxonomy import BUNDLED_TAXONOMY
+
+        models = self.settings.onnx_dir or self.settings.home / "models"
+        return tables_path(models, Path(self._taxonomy_path) if self._taxonomy_path else BUNDLED_TAXONOMY)
+
+    @property
+    def plain_english(self):
+        """`nlp.plain_english.PlainEnglish` tables saved by an earlier English pipeline, or None: plain English
+        queries are then analysed without spaCy."""
+        if self._plain is None:
+            from nlp.plain_english import PlainEnglish
+
+            try:
+                self._plain = PlainEnglish.load(self.plain_english_path()) or False
+            except OSError:  # an unreadable taxonomy file fails where the pipeline loads it, with its name
+                self._plain = False
+        return self._plain or None
 
     @property
     def embedder(self) -> Embedder:
@@ -129,7 +151,7 @@ class Enricher:
                 from nlp.lexical import LexicalEncoder
             except ImportError as exc:
                 raise RuntimeError("nlp.lexical.LexicalEncoder is not available; pass sparse= to Enricher") from exc
-            self._sparse = LexicalEncoder()
+            self._sparse = LexicalEncoder(plain=self.plain_english)
         return self._sparse
 
     @property
@@ -143,7 +165,30 @@ class Enricher:
     def pipeline(self, language: str):
         from nlp.components import get_pipeline
 
-        return get_pipeline(language, self._taxonomy_path, self.settings.ja_pipeline)
+        nlp = get_pipeline(language, self._taxonomy_path, self.settings.ja_pipeline)
+        if language != "ja" and not self._plain:
+            self._save_plain_english(nlp)
+        return nlp
+
+    def _save_plain_english(self, nlp) -> None:
+        from nlp.plain_english import PlainEnglish
+
+        with self._lock:
+            if self._plain:
+                return
+            path = self.plain_english_path()
+            tables = PlainEnglish.load(path)
+            if tables is None:
+                tables = PlainEnglish.from_pipeline(nlp)
+                try:
+                    tables.save(path)
+                except OSError as exc:  # a read-only models folder costs speed, never an answer
+                    log.warning("cannot save %s: %s", path, exc)
+            self._plain = tables
+            from nlp.lexical import LexicalEncoder
+
+            if isinstance(self._sparse, LexicalEncoder):
+                self._sparse.plain = tables
 
     # -- text analysis ------------------------------------------------------------------------------------
     def analyse_text(self, text: str, language: str) -> TextAnalysis:
@@ -191,6 +236,19 @@ class Enricher:
         result.areas = areas
         result.keyphrases = sorted(phrase_counts, key=phrase_counts.get)[:20]
         return result
+
+    def _plain_concepts(self, text: str, language: str) -> list[str] | None:
+        """`analyse_text(text).concepts` without spaCy, for plain English text once the tables exist."""
+        plain = self.plain_english if language != "ja" and len(text) <= _CHUNK_CHARS["en"] else None
+        tokens = plain.tokens(text) if plain is not None else None
+        if tokens is None:
+            return None
+        concepts = list(dict.fromkeys(plain.concept_ids(tokens)))
+        for cid in list(concepts):  # then their ancestors, as analyse_text adds them
+            for parent in self.taxonomy.ancestors(cid):
+                if parent not in concepts:
+                    concepts.append(parent)
+        return concepts
 
     def _passages(self, text: str) -> tuple[list[Passage], list[str]]:
         split = split_passages(
@@ -363,7 +421,9 @@ class Enricher:
         if not clean:
             raise ValueError("empty query")
         language = detect_language(clean)
-        found = self.analyse_text(clean, language)
+        concepts = self._plain_concepts(clean, language)
+        if concepts is None:
+            concepts = self.analyse_text(clean, language).concepts
         passages, _ = self._passages(clean)
         texts = [p.text for p in passages]
         rendered = self._renderings(passages, language)
@@ -376,7 +436,7 @@ class Enricher:
         return EnrichedQuery(
             text=clean,
             language=language,
-            concepts=found.concepts,
+            concepts=concepts,
             passage_vectors=np.asarray(vectors, dtype=np.float32),
             sparse=self.sparse.encode_query(sparse_text, language),
             passages=texts + renderings,

@@ -3,7 +3,7 @@ synonyms and abbreviations, a parent, and the critical-technology areas they bel
 
 from __future__ import annotations
 
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Literal
 
@@ -106,3 +106,9 @@ def load_taxonomy(path: Path | None = None) -> Taxonomy:
     if not isinstance(data, dict):
         raise ValueError(f"{path}: a taxonomy is a mapping with 'areas' and 'concepts'")
     return Taxonomy.model_validate(data)
+
+
+@lru_cache(maxsize=8)
+def cached_taxonomy(path: str = "") -> Taxonomy:
+    """The taxonomy at `path` (empty: the bundled one), loaded once per process."""
+    return load_taxonomy(Path(path) if path else None)

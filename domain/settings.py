@@ -13,10 +13,9 @@ from typing import Literal
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from domain.home import scout_home
 
-def scout_home() -> Path:
-    """Where dualscout keeps its state: `$SCOUT_HOME`, else `./var`."""
-    return Path(os.environ.get("SCOUT_HOME") or "var").resolve()
+
 
 
 class _Settings(BaseSettings):

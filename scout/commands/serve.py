@@ -91,6 +91,9 @@ def serve(
     from scout.web.app import create_app
 
     app = create_app(library, settings, analyst)
+    from scout.relay_server import relay_router
+
+    app.include_router(relay_router(app.state.library))  # the CLI's query commands run here while it serves
     index = getattr(library, "index", None)
     if index is not None and getattr(index, "owned", False):
         # This process owns the embedded shard: scheduled flows and CLI commands write and read through it

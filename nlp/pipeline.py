@@ -72,6 +72,38 @@ class TextAnalysis:
     notes: list[str] = field(default_factory=list)
 
 
+@dataclass
+class QueryAnalysis:
+    """A query's analysis short of its vectors: what the analysis cache keeps."""
+
+    language: str
+    concepts: list[str]
+    texts: list[str]  # the query's passages
+    rendered: list[tuple[int, str]]  # (source passage, English rendering) of a Japanese query
+    sparse: SparseVector
+
+    def to_json(self) -> str:
+        import json
+
+        return json.dumps({"language": self.language, "concepts": self.concepts, "texts": self.texts,
+                           "rendered": self.rendered, "sparse": [self.sparse.indices, self.sparse.values]},
+                          ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, data: str | None) -> "QueryAnalysis | None":
+        import json
+
+        if not data:
+            return None
+        try:
+            row = json.loads(data)
+            return cls(language=row["language"], concepts=list(row["concepts"]), texts=list(row["texts"]),
+                       rendered=[(int(i), str(r)) for i, r in row["rendered"]],
+                       sparse=SparseVector(indices=list(row["sparse"][0]), values=list(row["sparse"][1])))
+        except (ValueError, KeyError, TypeError, IndexError):
+            return None  # a damaged row is a miss
+
+
 # SCOUT_NLP_MODEL=hashing selects the deterministic hashing embedder (no model): for tests and dry runs.
 HASHING_MODEL = "hashing"
 
@@ -92,6 +124,7 @@ class Enricher:
         self._sparse = sparse
         self._translator = None
         self._plain = None  # PlainEnglish tables; False: looked for, none saved yet
+        self._fingerprint: str | None = None
         self.max_passages = max_passages
         self._taxonomy_path = str(self.settings.taxonomy_path or "")
         self._lock = threading.Lock()
@@ -420,25 +453,55 @@ class Enricher:
         clean = clean_control(text or "").strip()
         if not clean:
             raise ValueError("empty query")
+        found = self._query_analysis(clean)
+        language, texts, rendered = found.language, found.texts, found.rendered
+        renderings = [r for _, r in rendered]
+        vectors = np.asarray(self.embedder.encode(texts + renderings), dtype=np.float32)
+        # the query's first vector (a need title's, in ranking) is its rendering's too
+        vectors = self._ja_vectors(vectors, {len(texts) + i: src for i, (src, _) in enumerate(rendered)}, language)
+        return EnrichedQuery(
+            text=clean,
+            language=language,
+            concepts=found.concepts,
+            passage_vectors=np.asarray(vectors, dtype=np.float32),
+            sparse=found.sparse,
+            passages=texts + renderings,
+            rendering=" ".join(renderings),
+        )
+
+    def _query_analysis(self, clean: str) -> QueryAnalysis:
+        """Everything of a query but its vectors: from the analysis cache when this text was analysed before by
+        the same code and data (a need title, ranked by every match run; a repeated search), else computed."""
+        cache = getattr(self.embedder, "cache", None) if self.settings.cache else None
+        key = passage_hash(clean)
+        if cache is not None:
+            found = QueryAnalysis.from_json(cache.get_analysis(self.analysis_fingerprint, key))
+            if found is not None:
+                return found
         language = detect_language(clean)
         concepts = self._plain_concepts(clean, language)
         if concepts is None:
             concepts = self.analyse_text(clean, language).concepts
         passages, _ = self._passages(clean)
-        texts = [p.text for p in passages]
         rendered = self._renderings(passages, language)
-        renderings = [r for _, r in rendered]
-        vectors = np.asarray(self.embedder.encode(texts + renderings), dtype=np.float32)
-        # the query's first vector (a need title's, in ranking) is its rendering's too
-        vectors = self._ja_vectors(vectors, {len(texts) + i: src for i, (src, _) in enumerate(rendered)}, language)
-        rendering = " ".join(renderings)
+        rendering = " ".join(r for _, r in rendered)
         sparse_text = f"{clean}\n{rendering}" if rendering else clean
-        return EnrichedQuery(
-            text=clean,
-            language=language,
-            concepts=concepts,
-            passage_vectors=np.asarray(vectors, dtype=np.float32),
-            sparse=self.sparse.encode_query(sparse_text, language),
-            passages=texts + renderings,
-            rendering=rendering,
-        )
+        found = QueryAnalysis(language=language, concepts=concepts, texts=[p.text for p in passages],
+                              rendered=rendered, sparse=self.sparse.encode_query(sparse_text, language))
+        if cache is not None:
+            cache.put_analysis(self.analysis_fingerprint, key, found.to_json())
+        return found
+
+    @property
+    def analysis_fingerprint(self) -> str:
+        """What a cached query analysis depends on: this package's nlp code and data, the libraries and
+        dictionaries that tokenize and translate, the taxonomy and the settings that shape passages."""
+        if self._fingerprint is None:
+            from nlp.cache import code_fingerprint
+
+            s = self.settings
+            self._fingerprint = code_fingerprint(
+                extra_files=[Path(self._taxonomy_path)] if self._taxonomy_path else [],
+                settings=[s.model, s.ja_pipeline, s.translate, s.ja_vectors, s.max_passage_tokens,
+                          s.passage_overlap_tokens, self.max_passages])
+        return self._fingerprint

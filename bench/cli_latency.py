@@ -115,6 +115,9 @@ def main() -> None:
     env = {**os.environ, "SCOUT_HOME": str(home), "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
            "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p),
            "COLUMNS": "160"}
+    # As an analyst's shell runs it: Python writes (and then reuses) the project's bytecode; a runner that
+    # forbids it would time the compiler on every run.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     if not (home / "index").exists():
         import tempfile
 

@@ -47,6 +47,7 @@ class EmbeddingCache:
         if not self.in_memory:
             private_file(self.path)
         self._lock = threading.Lock()
+        self._pruned_for: str | None = None
         #: rows found unusable (wrong dimension, not finite, not unit length) and treated as misses
         self.invalid = 0
         #: where a corrupt cache file was moved, when one was
@@ -148,6 +149,10 @@ class EmbeddingCache:
     def put_analysis(self, fingerprint: str, text_hash: str, analysis: str) -> None:
         with self._lock:
             try:
+                if fingerprint != self._pruned_for:
+                    # analyses by older code or other settings are never found again: drop them (once)
+                    self._db.execute("DELETE FROM query_analyses WHERE fingerprint != ?", (fingerprint,))
+                    self._pruned_for = fingerprint
                 self._db.execute("INSERT OR REPLACE INTO query_analyses VALUES (?, ?, ?)",
                                  (fingerprint, text_hash, analysis))
                 self._db.commit()

@@ -169,3 +169,12 @@ def test_a_damaged_cached_analysis_is_a_miss():
     for damaged in (None, "", "{", '{"language": "en"}', '{"language": "en", "concepts": [], "texts": [], '
                                                             '"rendered": [[1]], "sparse": [[], []]}'):
         assert QueryAnalysis.from_json(damaged) is None
+
+
+def test_query_analyses_of_another_fingerprint_are_dropped(tmp_path):
+    cache = EmbeddingCache(tmp_path / "c.sqlite")
+    cache.put_analysis("old", "h1", "{}")
+    assert cache.get_analysis("old", "h1") == "{}"
+    later = EmbeddingCache(tmp_path / "c.sqlite")  # a process of newer code
+    later.put_analysis("new", "h2", "[]")
+    assert later.get_analysis("old", "h1") is None and later.get_analysis("new", "h2") == "[]"

@@ -59,7 +59,7 @@ def relay(argv: list[str]) -> int | None:
         pid = info["pid"]
     except (OSError, ValueError, KeyError, TypeError):
         return None
-    if not _pid_alive(pid) or not isinstance(url, str) or not url.startswith("http://"):
+    if not pid_alive(pid) or not isinstance(url, str) or not url.startswith("http://"):
         return None
     tty = sys.stdout.isatty()
     terminal = {k: os.environ[k] for k in ("TERM", "COLORTERM", "NO_COLOR", "FORCE_COLOR") if k in os.environ}
@@ -101,7 +101,7 @@ def _post(url: str, body: bytes, token: str | None) -> dict | None:
         connection.close()
 
 
-def _pid_alive(pid: object) -> bool:
+def pid_alive(pid: object) -> bool:
     if not isinstance(pid, int) or pid <= 0:
         return False
     try:

@@ -91,6 +91,12 @@ def _wait(url: str, proc: subprocess.Popen) -> None:
     pytest.fail("scout serve did not come up")
 
 
+def _wait_advertised(home: Path) -> None:
+    deadline = time.monotonic() + 20
+    while not (home / "serve.json").exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+
+
 @pytest.mark.parametrize("token", ["", "a-long-random-token"])
 def test_scout_serve_answers_on_loopback(token):
     port = free_port()
@@ -122,9 +128,7 @@ def test_cli_queries_go_through_a_running_serve(scout_home):
     proc = _serve(port)
     try:
         _wait(f"http://127.0.0.1:{port}", proc)
-        deadline = time.monotonic() + 20
-        while not (scout_home / "serve.json").exists() and time.monotonic() < deadline:
-            time.sleep(0.1)
+        _wait_advertised(scout_home)
         info = json.loads((scout_home / "serve.json").read_text())
         assert info["pid"] == proc.pid and info["url"] == f"http://127.0.0.1:{port}"
         library = get_library()
@@ -178,9 +182,7 @@ def test_query_commands_are_relayed_to_a_running_serve(scout_home):
     proc = _serve(port)
     try:
         _wait(f"http://127.0.0.1:{port}", proc)
-        deadline = time.monotonic() + 20
-        while not (scout_home / "serve.json").exists() and time.monotonic() < deadline:
-            time.sleep(0.1)
+        _wait_advertised(scout_home)
         need = MemoryLibrary().needs()[0]
         for argv in (["needs"], ["needs", "--json"], ["search", "quantum", "--limit", "5"],
                      ["match", need.id, "--limit", "3"], ["match", "no-such-need"]):
@@ -204,9 +206,7 @@ def test_a_gated_serve_relays_only_for_a_token(scout_home):
     proc = _serve(port, STRONG)
     try:
         _wait(f"http://127.0.0.1:{port}", proc)
-        deadline = time.monotonic() + 20
-        while not (scout_home / "serve.json").exists() and time.monotonic() < deadline:
-            time.sleep(0.1)
+        _wait_advertised(scout_home)
         assert _relay(["needs"], SCOUT_WEB_TOKEN="")[2].startswith("relayed: None")
         assert _relay(["needs"], SCOUT_WEB_TOKEN="wrong-" + STRONG)[2].startswith("relayed: None")
         out, _, last = _relay(["needs", "--json"], SCOUT_WEB_TOKEN=STRONG)

@@ -114,6 +114,8 @@ class TaxonomyMatcher:
         self.pattern_keys: dict[str, dict[str, str]] = {"lower": {}, "norm": {}, "orth": {}}
         for attr, matcher, labels in (("lower", self.lower, en_labels), ("norm", self.norm, ja_labels),
                                       ("orth", self.orth, abbrs)):
+            if char_fallback and attr != "norm":
+                continue  # Japanese text meets English labels and abbreviations in the character scans only
             keys = self.pattern_keys[attr]
             for label, cid in labels.items():
                 pattern = nlp.make_doc(label)

@@ -10,7 +10,8 @@ strict MRR and nDCG@10 to the same needs on English documents.
 
 Only needs with strict judgements are scored. Each need set is indexed alone beside the 7,795 documents (as `scout eval` on a build.py directory would),
 ranked with a fresh Ranker, then removed. `crowding` counts Japanese documents in a need's top 10 that are
-not relevant to it (a ranking that favours Japanese text would look good on EN->JA without matching).
+not relevant to it (a ranking that favours Japanese text would look good on EN->JA without matching); on the
+English documents it counts the same documents' originals, the share they earn in English.
 
 The document index is built once in --work (reused; --rebuild to redo it); the 48 renderings are swapped in
 and out of it on every run, so a change to Japanese enrichment needs no rebuild.

@@ -118,7 +118,7 @@ class NlpSettings(_Settings):
     translate: bool = True
     """Add English renderings of Japanese terms (taxonomy + JMdict) for cross-lingual matching."""
     reverse_weight: float = Field(default=0.5, ge=0.0, le=1.0)
-    """Weight of an English need's or query's Japanese equivalents (nlp/reverse.py) in its BM25 vector, against 1 for its own words; 0: none."""
+    """Weight of a need's or query's terms for the other language (an English one's Japanese equivalents, nlp/reverse.py; a Japanese one's other readings) in its BM25 vector, against 1 for its own words; 0: none."""
     ja_vectors: Literal["rendering", "text"] = "rendering"
     """A Japanese passage's dense vector: `rendering` embeds its English rendering (an English-only model reads Japanese script as noise); `text` embeds the Japanese itself (a multilingual model)."""
     cache: bool = True

@@ -407,8 +407,8 @@ class Enricher:
                 if title_text:
                     title_row += 1
                     title_sparse = self.sparse.encode_title(title_terms, analysis.language)
-                sparse = self._with_japanese(self.sparse.encode_document(sparse_text, analysis.language),
-                                             sparse_text, analysis.language, document.kind == DocKind.need)
+                sparse = self._with_other_language(self.sparse.encode_document(sparse_text, analysis.language),
+                                                   sparse_text, analysis.language, document.kind == DocKind.need)
                 if notes:
                     document = document.model_copy(update={"meta": {**document.meta, "nlp_notes": notes}})
                 out.append(
@@ -444,17 +444,22 @@ class Enricher:
                 out[source] = mean / norm
         return out
 
-    def _with_japanese(self, sparse: SparseVector, text: str, language: str, query: bool = True) -> SparseVector:
-        """An English query's (or need's) BM25 vector with its Japanese equivalents (nlp/reverse.py) added at
-        `reverse_weight`: query translation, so it also meets a Japanese document's own words. Documents are
-        not expanded: they carry one rendering, the query all the readings."""
+    def _with_other_language(self, sparse: SparseVector, text: str, language: str,
+                             query: bool = True) -> SparseVector:
+        """A query's (or need's) BM25 vector with terms for the other language added at `reverse_weight`: an
+        English one's Japanese equivalents (nlp/reverse.py; query translation, so it also meets a Japanese
+        document's own words), a Japanese one's other readings of the words its rendering glossed once.
+        Documents are not expanded: they carry one rendering, the query all the readings."""
         weight = self.settings.reverse_weight
-        if language != "en" or not query or not weight or not self.settings.translate:
+        if language not in ("en", "ja") or not query or not weight or not self.settings.translate:
             return sparse
-        terms = self.reverse.terms(text)
+        if language == "ja":  # a Japanese one: the other readings of the words its rendering glossed
+            terms = self.translator.alternatives(self.pipeline("ja").make_doc(text))
+        else:
+            terms = self.reverse.terms(text)
         if not terms:
             return sparse
-        extra = self.sparse.encode_document(" ".join(terms), "ja")
+        extra = self.sparse.encode_document(" ".join(terms), "en" if language == "ja" else "ja")
         merged = dict(zip(sparse.indices, sparse.values))
         for i, v in zip(extra.indices, extra.values):
             merged[i] = max(merged.get(i, 0.0), weight * v)  # a shared id (a Latin word) is not counted twice
@@ -515,8 +520,8 @@ class Enricher:
         sparse_text = f"{clean}\n{rendering}" if rendering else clean
         found = QueryAnalysis(language=language, concepts=concepts, texts=[p.text for p in passages],
                               rendered=rendered,
-                              sparse=self._with_japanese(self.sparse.encode_query(sparse_text, language), clean,
-                                                         language))
+                              sparse=self._with_other_language(self.sparse.encode_query(sparse_text, language),
+                                                               clean, language))
         if cache is not None:
             cache.put_analysis(self.analysis_fingerprint, key, found.to_json())
         return found

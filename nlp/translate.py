@@ -108,7 +108,16 @@ class TermTranslator:
         return None
 
     # -- rendering ------------------------------------------------------------------------------------------
-    def render(self, doc: Doc, start_char: int = 0, end_char: int | None = None) -> str:
+    def alternatives(self, doc: Doc) -> list[str]:
+        """The other readings of the dictionary words a rendering of `doc` chose one gloss for (負極 ->
+        "anode" beside "negative pole"): a Japanese query's extra English terms, as an English query carries
+        its Japanese equivalents (nlp/reverse.py)."""
+        out: list[str] = []
+        self.render(doc, alternatives=out)
+        return out
+
+    def render(self, doc: Doc, start_char: int = 0, end_char: int | None = None,
+               alternatives: list[str] | None = None) -> str:
         """English rendering of a Japanese Doc (tokens from the ja pipeline), or of its [start_char, end_char):
         taxonomy labels as units, then noun compounds glossed whole when JMdict knows them, else word by
         word; Latin words kept as they are."""
@@ -156,6 +165,8 @@ class TermTranslator:
             while j > i:
                 compound = text[tokens[i].idx : tokens[j].idx + len(tokens[j].text)]
                 g = self.gloss(compound)
+                if g and alternatives is not None:
+                    alternatives.extend(_other_glosses(compound, g))
                 if g:
                     out.append(_with_prefix(prefix, g))
                     prefix = None
@@ -173,6 +184,8 @@ class TermTranslator:
                 continue
             g = (self.gloss(token.text) or (self.gloss(token.lemma_) if token.lemma_ != token.text else None)
                  or self.split_gloss(token.text))
+            if g and alternatives is not None:
+                alternatives.extend(_other_glosses(token.text, g))
             if g:
                 out.append(_with_prefix(prefix, g))
             prefix = None
@@ -276,6 +289,23 @@ def prefix_gloss(term: str) -> str | None:
                     return text
                 return None
     return None
+
+
+@lru_cache(maxsize=100_000)
+def _other_glosses(term: str, chosen: str) -> tuple[str, ...]:
+    """The glosses of the first sense of the entry `term` heads, but `chosen` (at most three; none for a
+    taxonomy label or a loanword JMdict lacks)."""
+    if _shared_jamdict is None or not term.strip():
+        return ()
+    try:
+        result = _shared_jamdict().lookup(term, strict_lookup=True, lookup_chars=False, lookup_ne=False)
+    except Exception:
+        return ()
+    entries = _by_headword(result.entries, term)
+    if not entries or not entries[0].senses:
+        return ()
+    glosses = [re.sub(r"^to\s+", "", _PAREN.sub("", g.text).strip()) for g in entries[0].senses[0].gloss]
+    return tuple(g for g in dict.fromkeys(glosses) if g and g != chosen)[:3]
 
 
 _FUNCTION_WORDS = frozenset("a an the of to in on for with by and or as at from one's something someone etc".split())

@@ -176,3 +176,17 @@ def test_english_needs_and_queries_also_carry_their_japanese_equivalents_weighed
     off = Enricher(nlp_settings.model_copy(update={"reverse_weight": 0.0}), embedder=HashingEmbedder(max_tokens=64),
                    sparse=lexical)
     assert camera not in off.enrich([need])[0][0].sparse.indices and camera not in off.query(text).sparse.indices
+
+
+def test_japanese_needs_and_queries_also_carry_the_other_readings_of_their_words(nlp_settings):
+    from nlp.lexical import LexicalEncoder, term_id
+
+    lexical = LexicalEncoder()
+    enricher = Enricher(nlp_settings, embedder=HashingEmbedder(max_tokens=64), sparse=lexical)
+    text = "電池の負極の研究"
+    need = Document.make(kind="need", source="test", url="http://example.org/nj", title="負極", text=text)
+    research = _doc(3, "負極", text)
+    [n, r], _ = enricher.enrich([need, research])
+    anode = term_id(lexical.tokens("anode", "en")[0])
+    assert anode in n.sparse.indices and anode not in r.sparse.indices  # "negative pole" is the rendering
+    assert anode in enricher.query(text).sparse.indices

@@ -78,3 +78,13 @@ def test_a_kanji_word_no_dictionary_knows_is_read_as_its_known_parts(translator)
     assert translator.split_gloss("防護") is None  # two kanji: a word or nothing
     nlp = get_pipeline("ja", "", "ja_ginza")
     assert translator.render(nlp.make_doc("呼吸防護具")).endswith("protection tool")
+
+
+def test_the_other_readings_of_the_glossed_words_are_kept_for_queries(translator):
+    from nlp.components import get_pipeline
+
+    nlp = get_pipeline("ja", "", "ja_ginza")
+    doc = nlp.make_doc("負極材料の呼吸")
+    assert "negative pole" in translator.render(doc) and "anode" not in translator.render(doc)
+    others = translator.alternatives(doc)
+    assert "anode" in others and "respiration" in others and "negative pole" not in others

@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 import sqlite3
 import threading
+import unicodedata
 from functools import lru_cache
 from pathlib import Path
 
@@ -47,7 +48,9 @@ class ReverseGlossary:
         self.labels: dict[str, list[str]] = {}
         for concept in taxonomy.concepts:
             for label in concept.labels_en():
-                self.labels.setdefault(label.lower(), [concept.ja, *concept.synonyms_ja][:MAX_PER_TERM])
+                japanese = [j for j in (concept.ja, *concept.synonyms_ja) if not _latin(j)]  # as below
+                if japanese:
+                    self.labels.setdefault(label.lower(), japanese[:MAX_PER_TERM])
         self._path = _db_path() if use_jmdict else None
         self._local = threading.local()  # one SQLite connection per thread
 
@@ -116,6 +119,11 @@ WHERE (g.text = ? OR (g.text >= ? AND g.text < ?)) AND s.ID = (SELECT min(ID) FR
 _HEAD_KANJI = "SELECT k.text, (SELECT count(*) FROM KJP WHERE kid = k.ID) FROM Kanji k WHERE k.idseq = ? ORDER BY k.ID LIMIT 1"
 _HEAD_KANA = "SELECT k.text, (SELECT count(*) FROM KNP WHERE kid = k.ID) FROM Kana k WHERE k.idseq = ? ORDER BY k.ID LIMIT 1"
 _PAREN = re.compile(r"\s*\([^)]*\)")
+_LATIN = re.compile(r"[A-Za-z0-9]")
+
+
+def _latin(word: str) -> bool:
+    return bool(_LATIN.search(unicodedata.normalize("NFKC", word)))
 
 
 @lru_cache(maxsize=100_000)
@@ -133,6 +141,8 @@ def _jmdict_headwords(conn: sqlite3.Connection, phrase: str) -> tuple[str, ...]:
         if not head:
             continue
         word, common = head
+        if _latin(word):
+            continue  # ＧＰＳ, Ｘ線: their Latin part would add English terms to an English query
         main = gloss_row == first_row
         if len(word) == 1 and not main:
             continue

@@ -41,3 +41,11 @@ def test_without_jmdict_only_the_taxonomy_answers():
     assert glossary.lookup("camera") == []
     tax = load_taxonomy()
     assert glossary.lookup(tax.concepts[0].en.lower())[0] == tax.concepts[0].ja
+
+
+def test_no_japanese_equivalent_brings_latin_letters_into_an_english_query(glossary):
+    import unicodedata
+
+    # the taxonomy's Japanese labels include NVセンター and 干渉SAR: their Latin part would add "nv", "sar"
+    terms = glossary.terms("A nitrogen-vacancy center camera for interferometric synthetic aperture radar")
+    assert "カメラ" in terms and not any(c.isascii() and c.isalnum() for t in terms for c in unicodedata.normalize("NFKC", t))

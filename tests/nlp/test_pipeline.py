@@ -158,35 +158,39 @@ def test_term_translation_uses_taxonomy_then_jmdict(enricher):
     assert "drone" in rendering or "unmanned aerial vehicle" in rendering  # JMdict or the taxonomy (uav)
 
 
-def test_english_needs_and_queries_also_carry_their_japanese_equivalents_weighed_below_their_own_words(nlp_settings):
-    from nlp.lexical import LexicalEncoder, term_id
+def _need_and_research(nlp_settings, title, text):
+    """(lexical encoder, enricher, the need's and a research document's sparse vectors) for the same text."""
+    from nlp.lexical import LexicalEncoder
 
     lexical = LexicalEncoder()
     enricher = Enricher(nlp_settings, embedder=HashingEmbedder(max_tokens=64), sparse=lexical)
+    need = Document.make(kind="need", source="test", url="http://example.org/n", title=title, text=text)
+    [n, r], _ = enricher.enrich([need, _doc(2, title, text)])
+    return lexical, enricher, n.sparse, r.sparse
+
+
+def test_english_needs_and_queries_also_carry_their_japanese_equivalents_weighed_below_their_own_words(nlp_settings):
+    from nlp.lexical import term_id
+
     text = "A rugged camera with a heater for cold nights"
-    need = Document.make(kind="need", source="test", url="http://example.org/n", title="Rugged cameras", text=text)
-    research = _doc(2, "Rugged cameras", text)
-    [n, r], _ = enricher.enrich([need, research])
+    lexical, enricher, need, research = _need_and_research(nlp_settings, "Rugged cameras", text)
     camera = term_id("カメラ")
-    need_weights = dict(zip(n.sparse.indices, n.sparse.values))
-    assert camera in need_weights and camera not in r.sparse.indices  # documents are not expanded
+    need_weights = dict(zip(need.indices, need.values))
+    assert camera in need_weights and camera not in research.indices  # documents are not expanded
     own = max(need_weights[term_id(t)] for t in lexical.tokens("camera", "en"))
     assert 0 < need_weights[camera] <= nlp_settings.reverse_weight * own * 1.5
-    assert camera in dict(zip(enricher.query(text).sparse.indices, enricher.query(text).sparse.values))
+    assert camera in enricher.query(text).sparse.indices
     off = Enricher(nlp_settings.model_copy(update={"reverse_weight": 0.0}), embedder=HashingEmbedder(max_tokens=64),
                    sparse=lexical)
-    assert camera not in off.enrich([need])[0][0].sparse.indices and camera not in off.query(text).sparse.indices
+    assert camera not in off.query(text).sparse.indices
+    assert camera not in _need_and_research(off.settings, "Rugged cameras", text)[2].indices
 
 
 def test_japanese_needs_and_queries_also_carry_the_other_readings_of_their_words(nlp_settings):
-    from nlp.lexical import LexicalEncoder, term_id
+    from nlp.lexical import term_id
 
-    lexical = LexicalEncoder()
-    enricher = Enricher(nlp_settings, embedder=HashingEmbedder(max_tokens=64), sparse=lexical)
     text = "電池の負極の研究"
-    need = Document.make(kind="need", source="test", url="http://example.org/nj", title="負極", text=text)
-    research = _doc(3, "負極", text)
-    [n, r], _ = enricher.enrich([need, research])
+    lexical, enricher, need, research = _need_and_research(nlp_settings, "負極", text)
     anode = term_id(lexical.tokens("anode", "en")[0])
-    assert anode in n.sparse.indices and anode not in r.sparse.indices  # "negative pole" is the rendering
+    assert anode in need.indices and anode not in research.indices  # "negative pole" is the rendering
     assert anode in enricher.query(text).sparse.indices

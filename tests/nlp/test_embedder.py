@@ -135,6 +135,43 @@ def test_the_torch_free_tokenizer_gives_the_models_ids(real_embedder):
     theirs = model_tokenizer(texts, padding=True, truncation=True, max_length=256, return_tensors="np")
     for name in ("input_ids", "attention_mask", "token_type_ids"):
         np.testing.assert_array_equal(ours[name], theirs[name])
+    ids, types = light.token_ids(texts)  # unpadded, truncated: what the batch encoder pads itself
+    unpadded = model_tokenizer(texts, padding=False, truncation=True, max_length=256)
+    assert ids == unpadded["input_ids"] and types == unpadded["token_type_ids"]
+    assert len(ids[2]) == 256 and light.pad_id == model_tokenizer.pad_token_id
+
+
+def test_length_sorted_deduplicated_batches_give_each_texts_own_vector_in_order(real_embedder, torch_embedder):
+    """Documents are embedded in runs of similar token counts, a repeated text once: every row must still be
+    its own text's vector (as if embedded alone, and as PyTorch gives it), in the caller's order."""
+    pytest.importorskip("onnxruntime")
+    long = "Delamination is the predominant damage mode in composites under impact. " * 30  # truncated at 256
+    texts = [long, "radar", "quantum sensing for navigation without GNSS", "radar", long[:400],
+             "水中音響通信の研究", "a lithium-sulfur battery pack for dismounted soldiers " * 3, long]
+    session = real_embedder._session()
+    assert session is not None
+    batched = real_embedder._encode_onnx(texts, session)  # several runs: the token bound splits them
+    alone = np.concatenate([real_embedder._encode_onnx([t], session) for t in texts])
+    np.testing.assert_allclose(batched, alone, atol=1e-6)
+    np.testing.assert_array_equal(batched[1], batched[3])
+    np.testing.assert_array_equal(batched[0], batched[7])
+    assert not np.allclose(batched[0], batched[4])  # neighbours in a run are not mixed up
+    np.testing.assert_allclose(batched, torch_embedder.encode(texts), atol=1e-5)
+
+
+def test_token_batches_bound_texts_and_padded_tokens_per_run():
+    from nlp.embedder import token_batches
+
+    lengths = [256, 12, 256, 40, 9, 130, 255, 12, 3, 300]
+    runs = token_batches(lengths, max_texts=3, max_tokens=512)
+    flat = [int(i) for run in runs for i in run]
+    assert sorted(flat) == list(range(len(lengths)))  # every text once
+    assert [lengths[i] for i in flat] == sorted(lengths)  # by increasing token count
+    for run in runs:
+        assert len(run) <= 3
+        assert len(run) == 1 or len(run) * max(lengths[i] for i in run) <= 512
+    assert [len(r) for r in runs] == [3, 3, 2, 1, 1]  # short texts share runs; a text over the bound runs alone
+    assert token_batches([], 32, 2048) == []
 
 
 def test_a_cold_query_process_never_imports_torch(real_embedder, onnx_exports, tmp_path):

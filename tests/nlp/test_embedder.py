@@ -110,7 +110,7 @@ def test_onnx_export_agrees_with_torch(torch_embedder, tmp_path, monkeypatch):
 
     monkeypatch.setenv("SCOUT_HOME", str(tmp_path))
     monkeypatch.delenv("SCOUT_NLP_ONNX_DIR")
-    onnx = SentenceTransformerEmbedder(NlpSettings(backend="onnx", cache=False))
+    onnx = SentenceTransformerEmbedder(NlpSettings(backend="onnx", onnx_int8=False, cache=False))
     onnx._model = torch_embedder.model  # share the loaded weights; the export is still made from them
     texts = ["synthetic aperture radar ship detection", "lithium-sulfur battery for soldiers"]
     a, b = torch_embedder.encode(texts), onnx.encode(texts)
@@ -175,16 +175,23 @@ def test_token_batches_bound_texts_and_padded_tokens_per_run():
 
 
 def test_a_cold_query_process_never_imports_torch(real_embedder, onnx_exports, tmp_path):
-    """Once the export is made and checked (here by the session fixture's first query), a new process encodes
-    queries on ONNX Runtime with the torch-free tokenizer: same vectors, no torch, no transformers."""
+    """Once the export is made and checked (here by an in-process query), a new process with the default
+    settings (int8) encodes queries on ONNX Runtime with the torch-free tokenizer: the same vectors as that
+    export gives in-process, no torch, no transformers."""
     import json
     import os
     import subprocess
     import sys
     from pathlib import Path
 
+    from domain.settings import NlpSettings
+    from nlp.embedder import SentenceTransformerEmbedder
+
     pytest.importorskip("onnxruntime")
-    assert real_embedder.prepare_query_encoder()
+    default = SentenceTransformerEmbedder(NlpSettings(cache=False, onnx_dir=onnx_exports))
+    assert default.settings.onnx_int8  # the default backend
+    default._model = real_embedder.model
+    assert default.prepare_query_encoder()
     assert any(onnx_exports.rglob("query-verified.json"))
     texts = ["compact quantum magnetometer", "radar absorbing metamaterial for drones"]
     probe = (
@@ -199,13 +206,16 @@ def test_a_cold_query_process_never_imports_torch(real_embedder, onnx_exports, t
     root = Path(__file__).resolve().parents[2]
     env = {**os.environ, "PYTHONPATH": str(root), "SCOUT_NLP_ONNX_DIR": str(onnx_exports),
            "SCOUT_HOME": str(tmp_path)}
+    env.pop("SCOUT_NLP_ONNX_INT8", None)
     done = subprocess.run([sys.executable, "-c", probe], env=env, cwd=root, capture_output=True, text=True,
                           timeout=300)
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert result["torch"] is False and result["transformers"] is False
-    expected = real_embedder.model.encode(texts, normalize_embeddings=True, convert_to_numpy=True)
-    np.testing.assert_allclose(np.array(result["vectors"], dtype=np.float32), expected, atol=1e-5)
+    got = np.array(result["vectors"], dtype=np.float32)
+    np.testing.assert_allclose(got, np.concatenate([default.encode([t]) for t in texts]), atol=1e-5)
+    model = real_embedder.model.encode(texts, normalize_embeddings=True, convert_to_numpy=True)
+    assert np.min(np.sum(got * model, axis=1)) > 0.97  # int8: near the model's own vectors
 
 
 def test_the_int8_export_is_quantized_per_channel_and_stays_close_to_the_model(real_embedder, onnx_exports):

@@ -342,7 +342,14 @@ class SentenceTransformerEmbedder:
             from onnxruntime.quantization import QuantType, quantize_dynamic
 
             tmp = int8.with_suffix(f".{os.getpid()}.tmp")
-            quantize_dynamic(str(fp32), str(tmp), weight_type=QuantType.QInt8, per_channel=True)
+            log.info("quantizing the ONNX export of %s to int8 (once)", self.name)
+            root = logging.getLogger()  # onnxruntime suggests its shape pre-processing on the root logger: noise
+            quiet = _Without("pre-processing before quantization")
+            root.addFilter(quiet)
+            try:
+                quantize_dynamic(str(fp32), str(tmp), weight_type=QuantType.QInt8, per_channel=True)
+            finally:
+                root.removeFilter(quiet)
             tmp.replace(int8)
         return int8 if int8_wanted else fp32
 
@@ -507,6 +514,17 @@ class SentenceTransformerEmbedder:
             return vectors
         row_of = {text: row for row, text in enumerate(unique)}
         return vectors[[row_of[t] for t in texts]]
+
+
+class _Without(logging.Filter):
+    """Drops log records whose message contains `text`."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return self.text not in record.getMessage()
 
 
 def token_batches(lengths: Sequence[int], max_texts: int, max_tokens: int) -> list[np.ndarray]:

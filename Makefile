@@ -17,6 +17,9 @@ $(STAMP): pyproject.toml constraints.txt
 	# torch first and pinned: the CPU wheel lies on local disk.
 	$(PY) -m pip install --quiet "torch==2.13.0"
 	$(PY) -m pip install --quiet -c constraints.txt -e '.[test]'
+	# pip compiles the dependencies' bytecode but not an editable project's: a cold `scout` would compile
+	# ~50 modules from source on every run where bytecode is not written (PYTHONDONTWRITEBYTECODE).
+	$(PY) -m compileall -q domain spiders nlp index service flows scout
 	@touch $(STAMP)
 
 install: $(STAMP)

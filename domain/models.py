@@ -22,6 +22,13 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
+class DomainModel(BaseModel):
+    """The base of the domain's models: each builds its validator on first use, not at import (a cold CLI
+    command validates a few of them; building all at import was a tenth of its start-up)."""
+
+    model_config = ConfigDict(defer_build=True)
+
+
 class DocKind(StrEnum):
     research = "research"
     startup = "startup"
@@ -48,7 +55,7 @@ def content_hash(title: str, text: str) -> str:
     return hashlib.sha256(f"{normalize_text(title)}\n{normalize_text(text)}".encode()).hexdigest()
 
 
-class Document(BaseModel):
+class Document(DomainModel):
     """One crawled record: a research output, a startup announcement or a published need."""
 
     model_config = ConfigDict(extra="forbid")
@@ -95,7 +102,7 @@ class Document(BaseModel):
         )
 
 
-class Reject(BaseModel):
+class Reject(DomainModel):
     """A record that could not be used, with the reason; kept in the rejects log, never silently dropped."""
 
     source: str
@@ -106,7 +113,7 @@ class Reject(BaseModel):
     at: datetime = Field(default_factory=utcnow)
 
 
-class SourceSpec(BaseModel):
+class SourceSpec(DomainModel):
     """One source to crawl: a spider name and its arguments (e.g. `base_url`, `query`, `feeds`)."""
 
     spider: str
@@ -121,7 +128,7 @@ class SourceSpec(BaseModel):
         return self.label or self.spider
 
 
-class CrawlStats(BaseModel):
+class CrawlStats(DomainModel):
     source: str
     fetched: int = 0
     new: int = 0
@@ -141,7 +148,7 @@ class EntityLabel(StrEnum):
     organization = "ORG"
 
 
-class Entity(BaseModel):
+class Entity(DomainModel):
     text: str
     label: EntityLabel
     start: int  # character offsets in Document.text
@@ -150,7 +157,7 @@ class Entity(BaseModel):
     key: str | None = None  # normalized key for ORG
 
 
-class Passage(BaseModel):
+class Passage(DomainModel):
     """A span of a document's title+text that fits the embedding model; passages cover the whole text."""
 
     index: int
@@ -160,7 +167,7 @@ class Passage(BaseModel):
     hash: str
 
 
-class Analysis(BaseModel):
+class Analysis(DomainModel):
     """What nlp/ says of one document (vectors are kept beside it, not in it)."""
 
     doc_id: str
@@ -184,7 +191,7 @@ def score_label(score: float) -> ScoreLabel:
     return "strong" if score >= STRONG_SCORE else "moderate" if score >= MODERATE_SCORE else "weak"
 
 
-class ScoreBreakdown(BaseModel):
+class ScoreBreakdown(DomainModel):
     """Why a document scored what it did: contributions on the score's own scale that add up to `total`.
 
     `dense` and `sparse` are what the embedding channels and the BM25 channels added; `generic` and
@@ -216,14 +223,14 @@ class ScoreBreakdown(BaseModel):
         return {part: getattr(self, part) for part in self.CONTRIBUTIONS}
 
 
-class Evidence(BaseModel):
+class Evidence(DomainModel):
     passage_index: int
     start: int
     end: int
     text: str
 
 
-class Version(BaseModel):
+class Version(DomainModel):
     """One document of a technology shown as one result (Phase I and Phase II of one award, one announcement
     under two URLs): grouped at query time, each still stored as its own document."""
 
@@ -236,7 +243,7 @@ class Version(BaseModel):
     score: float | None = None
 
 
-class Match(BaseModel):
+class Match(DomainModel):
     need_id: str
     doc_id: str
     rank: int
@@ -262,7 +269,7 @@ class Match(BaseModel):
         return score_label(self.score)
 
 
-class OrgMatch(BaseModel):
+class OrgMatch(DomainModel):
     key: str
     name: str
     score: float
@@ -274,7 +281,7 @@ class OrgMatch(BaseModel):
     new_entrant: bool = False  # a company with no defense award or contract in the index and not on the list
 
 
-class SearchFilters(BaseModel):
+class SearchFilters(DomainModel):
     kind: DocKind | None = None
     source: str | None = None
     language: str | None = None
@@ -285,7 +292,7 @@ class SearchFilters(BaseModel):
     organization: str | None = None
 
 
-class SearchHit(BaseModel):
+class SearchHit(DomainModel):
     doc_id: str
     score: float
     title: str
@@ -306,13 +313,13 @@ class SearchHit(BaseModel):
         return score_label(self.score)
 
 
-class NeedMatches(BaseModel):
+class NeedMatches(DomainModel):
     need: Document
     matches: list[Match]
     organizations: list[OrgMatch] = Field(default_factory=list)
 
 
-class IngestStats(BaseModel):
+class IngestStats(DomainModel):
     """What the enrich step did with one crawl batch."""
 
     batch: str

@@ -13,10 +13,9 @@ from typing import Literal
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from domain.home import scout_home
 
-def scout_home() -> Path:
-    """Where dualscout keeps its state: `$SCOUT_HOME`, else `./var`."""
-    return Path(os.environ.get("SCOUT_HOME") or "var").resolve()
+
 
 
 class _Settings(BaseSettings):
@@ -145,6 +144,8 @@ class IndexSettings(_Settings):
     """Qdrant collection name (with `backend=server`)."""
     known_suppliers_path: Path | None = None
     """YAML list of known defense suppliers; empty: the bundled list."""
+    lock_wait: float = Field(default=30.0, ge=0)
+    """Seconds a CLI command waits for another process that holds the embedded index (another command, a flow's batch) before it gives up, naming the owner."""
 
     @property
     def resolved_path(self) -> Path:

@@ -47,6 +47,7 @@ class EmbeddingCache:
         if not self.in_memory:
             private_file(self.path)
         self._lock = threading.Lock()
+        self._pruned_for: str | None = None
         #: rows found unusable (wrong dimension, not finite, not unit length) and treated as misses
         self.invalid = 0
         #: where a corrupt cache file was moved, when one was
@@ -63,6 +64,11 @@ class EmbeddingCache:
         self._db.execute(
             "CREATE TABLE IF NOT EXISTS embeddings (model TEXT NOT NULL, hash TEXT NOT NULL, dim INTEGER NOT NULL,"
             " vector BLOB NOT NULL, PRIMARY KEY (model, hash))"
+        )
+        # Query analyses (nlp.pipeline.QueryAnalysis as JSON), keyed by what produced them (`code_fingerprint`)
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS query_analyses (fingerprint TEXT NOT NULL, hash TEXT NOT NULL,"
+            " analysis TEXT NOT NULL, PRIMARY KEY (fingerprint, hash))"
         )
         self._db.commit()
         self._db.execute("SELECT model, hash, dim, vector FROM embeddings LIMIT 1").fetchall()
@@ -130,6 +136,31 @@ class EmbeddingCache:
                     raise  # a full disk is not a corrupt cache
                 self._rebuild(exc)
 
+    def get_analysis(self, fingerprint: str, text_hash: str) -> str | None:
+        with self._lock:
+            try:
+                row = self._db.execute("SELECT analysis FROM query_analyses WHERE fingerprint = ? AND hash = ?",
+                                       (fingerprint, text_hash)).fetchone()
+            except sqlite3.DatabaseError as exc:
+                self._rebuild(exc)
+                return None
+        return row[0] if row else None
+
+    def put_analysis(self, fingerprint: str, text_hash: str, analysis: str) -> None:
+        with self._lock:
+            try:
+                if fingerprint != self._pruned_for:
+                    # analyses by older code or other settings are never found again: drop them (once)
+                    self._db.execute("DELETE FROM query_analyses WHERE fingerprint != ?", (fingerprint,))
+                    self._pruned_for = fingerprint
+                self._db.execute("INSERT OR REPLACE INTO query_analyses VALUES (?, ?, ?)",
+                                 (fingerprint, text_hash, analysis))
+                self._db.commit()
+            except sqlite3.OperationalError as exc:  # locked by a long writer, a full disk: the cache can wait
+                log.warning("query analysis not cached: %s", exc)
+            except sqlite3.DatabaseError as exc:
+                self._rebuild(exc)
+
     def __len__(self) -> int:
         with self._lock:
             return self._db.execute("SELECT COUNT(*) FROM embeddings").fetchone()[0]
@@ -175,3 +206,47 @@ class CachedEmbedder:
         for row, h in enumerate(hashes):
             out[row] = found[h]
         return out
+
+
+_FINGERPRINT_PACKAGES = ("spacy", "sudachipy", "sudachidict-core", "ja-ginza", "jamdict", "jamdict-data",
+                         "snowballstemmer", "lingua-language-detector", "tokenizers")
+
+
+def code_fingerprint(extra_files: Sequence[Path] = (), settings: Sequence[object] = ()) -> str:
+    """A digest of everything a text analysis depends on: the nlp package's code and data files, the versions
+    of the libraries and dictionaries it calls, any `extra_files` (a configured taxonomy) and `settings`.
+    A cached analysis under another fingerprint is simply never found, so a change to any of them is safe."""
+    digest = hashlib.sha256()
+    here = Path(__file__).resolve().parent
+    for path in sorted(p for p in here.iterdir() if p.suffix in (".py", ".txt", ".yaml")) + list(extra_files):
+        digest.update(path.name.encode() + b"\0")
+        try:
+            digest.update(path.read_bytes())
+        except OSError:
+            digest.update(b"missing")
+    installed = _installed_versions()
+    for name in _FINGERPRINT_PACKAGES:
+        digest.update(f"{name}={installed.get(name, 'none')}".encode())
+    digest.update(repr(list(settings)).encode())
+    return digest.hexdigest()[:32]
+
+
+def _installed_versions() -> dict[str, str]:
+    """{normalized distribution name: version} from the `*.dist-info` folder names on sys.path: one directory
+    listing per path entry, where `importlib.metadata.version()` scans every entry once per name (half a
+    second of a cold query's start-up for nine names)."""
+    import os
+    import re
+    import sys
+
+    out: dict[str, str] = {}
+    for entry in sys.path:
+        try:
+            names = os.listdir(entry or ".")
+        except OSError:
+            continue
+        for name in names:
+            if name.endswith(".dist-info") and "-" in name:
+                dist, _, ver = name[: -len(".dist-info")].rpartition("-")
+                out.setdefault(re.sub(r"[-_.]+", "-", dist).lower(), ver)
+    return out

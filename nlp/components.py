@@ -9,10 +9,10 @@ Each component writes a span group: `doc.spans["tech"]` (label TECH, `kb_id_` = 
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 from collections import Counter
-from functools import lru_cache
 from pathlib import Path
 
 import nlp.spacy_light  # noqa: F401  (before spaCy: keeps torch out of a query's process)
@@ -23,14 +23,11 @@ from spacy.tokens import Doc, Span
 from spacy.util import filter_spans
 
 from nlp.orgs import normalize_org
-from nlp.taxonomy import Taxonomy, load_taxonomy
+from nlp.taxonomy import cached_taxonomy
+
+log = logging.getLogger(__name__)
 
 JA_EXCLUDE = ["tok2vec", "parser", "ner", "morphologizer", "compound_splitter", "bunsetu_recognizer", "attribute_ruler"]
-
-
-@lru_cache(maxsize=8)
-def cached_taxonomy(path: str = "") -> Taxonomy:
-    return load_taxonomy(Path(path) if path else None)
 
 
 def _english_variants(label: str) -> set[str]:
@@ -112,12 +109,19 @@ class TaxonomyMatcher:
             for abbr in concept.abbreviations:
                 abbrs.setdefault(abbr.strip(), concept.id)
         self.en_labels, self.ja_labels, self.abbrs = en_labels, ja_labels, abbrs
-        for label, cid in en_labels.items():
-            self.lower.add(cid, [nlp.make_doc(label)])
-        for label, cid in ja_labels.items():
-            self.norm.add(cid, [nlp.make_doc(label)])
-        for abbr, cid in abbrs.items():
-            self.orth.add(cid, [nlp.make_doc(abbr)])
+        # Each pattern's tokens as the matcher compares them, kept for `nlp.plain_english` (queries matched
+        # without spaCy); the first concept of a pattern wins there, as it does here for a repeated label.
+        self.pattern_keys: dict[str, dict[str, str]] = {"lower": {}, "norm": {}, "orth": {}}
+        for attr, matcher, labels in (("lower", self.lower, en_labels), ("norm", self.norm, ja_labels),
+                                      ("orth", self.orth, abbrs)):
+            if char_fallback and attr != "norm":
+                continue  # Japanese text meets English labels and abbreviations in the character scans only
+            keys = self.pattern_keys[attr]
+            for label, cid in labels.items():
+                pattern = nlp.make_doc(label)
+                matcher.add(cid, [pattern])
+                words = [t.lower_ if attr == "lower" else t.norm_ if attr == "norm" else t.text for t in pattern]
+                keys.setdefault("\x1f".join(words), cid)
         # Character-level passes for Japanese text, where tokens do not align with labels.
         self.scanners = [
             LabelScanner(ja_labels, fold_case=False),
@@ -404,6 +408,34 @@ _PIPELINES: dict[tuple[str, str, str], Language] = {}
 _LOCK = threading.Lock()
 
 
+def japanese_tokenizer_only(name: str) -> Language | None:
+    """A blank Japanese pipeline with the tokenizer of the installed pipeline `name` (its config and saved
+    tokenizer settings), or None when `name` is not laid out so. Only the tokenizer is used here, and loading
+    GiNZA itself reads its 46 MB vocabulary of vectors first: 1.5 s of a cold Japanese query."""
+    import spacy
+    from spacy.util import get_package_path, is_package, load_config
+
+    root = Path(name) if Path(name).is_dir() else get_package_path(name) if is_package(name) else None
+    if root is None:
+        return None
+    configs = [root / "config.cfg"] if (root / "config.cfg").exists() else sorted(root.glob("*/config.cfg"))
+    if len(configs) != 1:
+        return None
+    try:
+        config = load_config(configs[0], interpolate=False)
+        tokenizer = dict(config["nlp"]["tokenizer"])
+        if config["nlp"].get("lang") != "ja" or tokenizer.get("@tokenizers") != "spacy.ja.JapaneseTokenizer":
+            return None
+        nlp = spacy.blank("ja", config={"nlp": {"tokenizer": tokenizer}})
+        saved = configs[0].parent / "tokenizer"
+        if saved.exists():
+            nlp.tokenizer.from_disk(saved)
+    except Exception:  # noqa: BLE001 - any surprise: load the whole pipeline, as before
+        log.warning("loading %s whole: its tokenizer alone could not be built", name, exc_info=True)
+        return None
+    return nlp
+
+
 def get_pipeline(language: str, taxonomy_path: str = "", ja_pipeline: str = "ja_ginza") -> Language:
     """The spaCy pipeline for 'ja' or for everything else ('en', 'other'), built on first use."""
     lang = "ja" if language == "ja" else "en"
@@ -414,9 +446,11 @@ def get_pipeline(language: str, taxonomy_path: str = "", ja_pipeline: str = "ja_
                 import spacy
 
                 # Only the SudachiPy tokenizer pays here: tokens + POS tags at ~600 docs/s.
-                nlp = spacy.load(ja_pipeline, exclude=JA_EXCLUDE)
-                for pipe in list(nlp.pipe_names):
-                    nlp.remove_pipe(pipe)
+                nlp = japanese_tokenizer_only(ja_pipeline)
+                if nlp is None:
+                    nlp = spacy.load(ja_pipeline, exclude=JA_EXCLUDE)
+                    for pipe in list(nlp.pipe_names):
+                        nlp.remove_pipe(pipe)
             else:
                 import spacy
 

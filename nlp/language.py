@@ -12,6 +12,11 @@ _SAMPLE_CHARS = 4000
 _KANA = re.compile(r"[\u3040-\u30ff\u31f0-\u31ff\uff66-\uff9f]")
 _KANJI = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _LATIN = re.compile(r"[A-Za-z\u00c0-\u024f]")
+_SHORT_CJK = 60  # kanji + kana in a title or a query
+# Common simplified Chinese characters that Japanese does not write (it has 這 → none, 電, 発, 術, 計, 伝, ...).
+_SIMPLIFIED = re.compile(
+    "[这们说对时为过还发现经开关问题长进动种实样应业车东电话语书见气头义产网络统计设处术质类变线级让认识选项"
+    "报论传证转运连达边层仅从无么吗哪谁广门间闻飞马鸟鱼龙齐图测检验视频导卫复杂结构优习练单严压热]")
 _LETTER = re.compile(r"[^\W\d_]")
 _WORD = re.compile(r"[A-Za-z]+")
 # The commonest English function words: their share separates English from other Latin-script text.
@@ -40,6 +45,11 @@ def detect_language(text: str) -> str:
     # Kana is the mark of Japanese (Chinese has kanji but no kana); Japanese technical text is often
     # half Latin (abbreviations, English terms), so a modest kana share is enough.
     if kana >= 3 and (kana + kanji) / letters >= 0.2 and kana / max(kana + kanji, 1) >= 0.1:
+        return "ja"
+    # A Japanese title or query may carry one kana or none ("航空機搭乗員の受動的衝撃保護", "赤外線小目標検出").
+    # Chinese has no kana either, but writes simplified forms Japanese never uses; a long text without kana
+    # is Chinese (Japanese prose always has kana).
+    if 2 <= kanji and kana + kanji <= _SHORT_CJK and (kana + kanji) / letters >= 0.5 and not _SIMPLIFIED.search(sample):
         return "ja"
     if latin / letters >= 0.6:
         words = [w.lower() for w in _WORD.findall(sample)]

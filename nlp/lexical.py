@@ -46,8 +46,11 @@ class LexicalEncoder:
     100-300 content tokens.
     """
 
-    def __init__(self, *, k1: float = 1.2, b: float = 0.75, avgdl: float = 120.0, max_terms: int = 4096):
+    def __init__(self, *, k1: float = 1.2, b: float = 0.75, avgdl: float = 120.0, max_terms: int = 4096,
+                 plain: Any = None):
         self.k1 = k1
+        # `nlp.plain_english.PlainEnglish`: plain English text (a typed query) is tokenized without spaCy
+        self.plain = plain
         self.b = b
         self.avgdl = avgdl
         self.max_terms = max_terms
@@ -81,18 +84,34 @@ class LexicalEncoder:
         return self._stemmer.stemWord(word)
 
     def _tokens_en(self, text: str) -> list[str]:
+        plain = self.plain.tokens(text) if self.plain is not None else None
+        if plain is not None:
+            from nlp.plain_english import PUNCT
+
+            if self._stemmer is None:
+                with self._lock:
+                    if self._stemmer is None:
+                        import snowballstemmer
+
+                        self._stemmer = snowballstemmer.stemmer("english")
+            return self._content_terms(((t, t in PUNCT) for t in plain), self.plain.stop_words)
         if self._en is None:
             with self._lock:
                 if self._en is None:
                     self._load_en()
+        tokens = ((tok.text, tok.is_punct) for tok in self._en.tokenizer(text) if not tok.is_space)
+        return self._content_terms(tokens, self._en_stop)
+
+    def _content_terms(self, tokens, stop_words: frozenset[str]) -> list[str]:
+        """(token text, is punctuation) pairs -> lower-cased, stop words out, stemmed terms."""
         out: list[str] = []
-        for tok in self._en.tokenizer(text):
-            if tok.is_space or tok.is_punct:
+        for text, is_punct in tokens:
+            if is_punct:
                 continue
-            word = tok.lower_.strip("-'.")
+            word = text.lower().strip("-'.")
             if len(word) < 2 and not word.isdigit():
                 continue
-            if word in self._en_stop or not _HAS_ALNUM.search(word):
+            if word in stop_words or not _HAS_ALNUM.search(word):
                 continue
             out.append(self._stem(word) if word.isalpha() else word)
         return out

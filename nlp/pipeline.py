@@ -12,6 +12,7 @@ import logging
 import threading
 import unicodedata
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Sequence
 
 import numpy as np
@@ -71,6 +72,38 @@ class TextAnalysis:
     notes: list[str] = field(default_factory=list)
 
 
+@dataclass
+class QueryAnalysis:
+    """A query's analysis short of its vectors: what the analysis cache keeps."""
+
+    language: str
+    concepts: list[str]
+    texts: list[str]  # the query's passages
+    rendered: list[tuple[int, str]]  # (source passage, English rendering) of a Japanese query
+    sparse: SparseVector
+
+    def to_json(self) -> str:
+        import json
+
+        return json.dumps({"language": self.language, "concepts": self.concepts, "texts": self.texts,
+                           "rendered": self.rendered, "sparse": [self.sparse.indices, self.sparse.values]},
+                          ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, data: str | None) -> "QueryAnalysis | None":
+        import json
+
+        if not data:
+            return None
+        try:
+            row = json.loads(data)
+            return cls(language=row["language"], concepts=list(row["concepts"]), texts=list(row["texts"]),
+                       rendered=[(int(i), str(r)) for i, r in row["rendered"]],
+                       sparse=SparseVector(indices=list(row["sparse"][0]), values=list(row["sparse"][1])))
+        except (ValueError, KeyError, TypeError, IndexError):
+            return None  # a damaged row is a miss
+
+
 # SCOUT_NLP_MODEL=hashing selects the deterministic hashing embedder (no model): for tests and dry runs.
 HASHING_MODEL = "hashing"
 
@@ -90,6 +123,8 @@ class Enricher:
         self._embedder: Embedder | None = None
         self._sparse = sparse
         self._translator = None
+        self._plain = None  # PlainEnglish tables; False: looked for, none saved yet
+        self._fingerprint: str | None = None
         self.max_passages = max_passages
         self._taxonomy_path = str(self.settings.taxonomy_path or "")
         self._lock = threading.Lock()
@@ -97,9 +132,29 @@ class Enricher:
     # -- lazily built parts -------------------------------------------------------------------------------
     @property
     def taxonomy(self):
-        from nlp.components import cached_taxonomy  # spaCy loads with the first text analysed, not at import
+        from nlp.taxonomy import cached_taxonomy
 
         return cached_taxonomy(self._taxonomy_path)
+
+    def plain_english_path(self):
+        from nlp.plain_english import tables_path
+        from nlp.taxonomy import BUNDLED_TAXONOMY
+
+        models = self.settings.onnx_dir or self.settings.home / "models"
+        return tables_path(models, Path(self._taxonomy_path) if self._taxonomy_path else BUNDLED_TAXONOMY)
+
+    @property
+    def plain_english(self):
+        """`nlp.plain_english.PlainEnglish` tables saved by an earlier English pipeline, or None: plain English
+        queries are then analysed without spaCy."""
+        if self._plain is None:
+            from nlp.plain_english import PlainEnglish
+
+            try:
+                self._plain = PlainEnglish.load(self.plain_english_path()) or False
+            except OSError:  # an unreadable taxonomy file fails where the pipeline loads it, with its name
+                self._plain = False
+        return self._plain or None
 
     @property
     def embedder(self) -> Embedder:
@@ -129,7 +184,7 @@ class Enricher:
                 from nlp.lexical import LexicalEncoder
             except ImportError as exc:
                 raise RuntimeError("nlp.lexical.LexicalEncoder is not available; pass sparse= to Enricher") from exc
-            self._sparse = LexicalEncoder()
+            self._sparse = LexicalEncoder(plain=self.plain_english)
         return self._sparse
 
     @property
@@ -143,7 +198,30 @@ class Enricher:
     def pipeline(self, language: str):
         from nlp.components import get_pipeline
 
-        return get_pipeline(language, self._taxonomy_path, self.settings.ja_pipeline)
+        nlp = get_pipeline(language, self._taxonomy_path, self.settings.ja_pipeline)
+        if language != "ja" and not self._plain:
+            self._save_plain_english(nlp)
+        return nlp
+
+    def _save_plain_english(self, nlp) -> None:
+        from nlp.plain_english import PlainEnglish
+
+        with self._lock:
+            if self._plain:
+                return
+            path = self.plain_english_path()
+            tables = PlainEnglish.load(path)
+            if tables is None:
+                tables = PlainEnglish.from_pipeline(nlp)
+                try:
+                    tables.save(path)
+                except OSError as exc:  # a read-only models folder costs speed, never an answer
+                    log.warning("cannot save %s: %s", path, exc)
+            self._plain = tables
+            from nlp.lexical import LexicalEncoder
+
+            if isinstance(self._sparse, LexicalEncoder):
+                self._sparse.plain = tables
 
     # -- text analysis ------------------------------------------------------------------------------------
     def analyse_text(self, text: str, language: str) -> TextAnalysis:
@@ -191,6 +269,19 @@ class Enricher:
         result.areas = areas
         result.keyphrases = sorted(phrase_counts, key=phrase_counts.get)[:20]
         return result
+
+    def _plain_concepts(self, text: str, language: str) -> list[str] | None:
+        """`analyse_text(text).concepts` without spaCy, for plain English text once the tables exist."""
+        plain = self.plain_english if language != "ja" and len(text) <= _CHUNK_CHARS["en"] else None
+        tokens = plain.tokens(text) if plain is not None else None
+        if tokens is None:
+            return None
+        concepts = list(dict.fromkeys(plain.concept_ids(tokens)))
+        for cid in list(concepts):  # then their ancestors, as analyse_text adds them
+            for parent in self.taxonomy.ancestors(cid):
+                if parent not in concepts:
+                    concepts.append(parent)
+        return concepts
 
     def _passages(self, text: str) -> tuple[list[Passage], list[str]]:
         split = split_passages(
@@ -362,23 +453,55 @@ class Enricher:
         clean = clean_control(text or "").strip()
         if not clean:
             raise ValueError("empty query")
-        language = detect_language(clean)
-        found = self.analyse_text(clean, language)
-        passages, _ = self._passages(clean)
-        texts = [p.text for p in passages]
-        rendered = self._renderings(passages, language)
+        found = self._query_analysis(clean)
+        language, texts, rendered = found.language, found.texts, found.rendered
         renderings = [r for _, r in rendered]
         vectors = np.asarray(self.embedder.encode(texts + renderings), dtype=np.float32)
         # the query's first vector (a need title's, in ranking) is its rendering's too
         vectors = self._ja_vectors(vectors, {len(texts) + i: src for i, (src, _) in enumerate(rendered)}, language)
-        rendering = " ".join(renderings)
-        sparse_text = f"{clean}\n{rendering}" if rendering else clean
         return EnrichedQuery(
             text=clean,
             language=language,
             concepts=found.concepts,
             passage_vectors=np.asarray(vectors, dtype=np.float32),
-            sparse=self.sparse.encode_query(sparse_text, language),
+            sparse=found.sparse,
             passages=texts + renderings,
-            rendering=rendering,
+            rendering=" ".join(renderings),
         )
+
+    def _query_analysis(self, clean: str) -> QueryAnalysis:
+        """Everything of a query but its vectors: from the analysis cache when this text was analysed before by
+        the same code and data (a need title, ranked by every match run; a repeated search), else computed."""
+        cache = getattr(self.embedder, "cache", None) if self.settings.cache else None
+        key = passage_hash(clean)
+        if cache is not None:
+            found = QueryAnalysis.from_json(cache.get_analysis(self.analysis_fingerprint, key))
+            if found is not None:
+                return found
+        language = detect_language(clean)
+        concepts = self._plain_concepts(clean, language)
+        if concepts is None:
+            concepts = self.analyse_text(clean, language).concepts
+        passages, _ = self._passages(clean)
+        rendered = self._renderings(passages, language)
+        rendering = " ".join(r for _, r in rendered)
+        sparse_text = f"{clean}\n{rendering}" if rendering else clean
+        found = QueryAnalysis(language=language, concepts=concepts, texts=[p.text for p in passages],
+                              rendered=rendered, sparse=self.sparse.encode_query(sparse_text, language))
+        if cache is not None:
+            cache.put_analysis(self.analysis_fingerprint, key, found.to_json())
+        return found
+
+    @property
+    def analysis_fingerprint(self) -> str:
+        """What a cached query analysis depends on: this package's nlp code and data, the libraries and
+        dictionaries that tokenize and translate, the taxonomy and the settings that shape passages."""
+        if self._fingerprint is None:
+            from nlp.cache import code_fingerprint
+
+            s = self.settings
+            self._fingerprint = code_fingerprint(
+                extra_files=[Path(self._taxonomy_path)] if self._taxonomy_path else [],
+                settings=[s.model, s.ja_pipeline, s.translate, s.ja_vectors, s.max_passage_tokens,
+                          s.passage_overlap_tokens, self.max_passages])
+        return self._fingerprint

@@ -1,3 +1,3 @@
-from scout.cli import main
+from scout.relay import main
 
 main()

@@ -45,7 +45,7 @@ def _root(
     check_settings()
 
 
-def _one_line(exc: BaseException) -> list[str] | None:
+def error_lines(exc: BaseException) -> list[str] | None:
     """The clean message for errors any command can hit (bad settings, a locked index), else None."""
     from domain.settings import explain_settings_error
 
@@ -61,7 +61,7 @@ def main() -> None:
     try:
         app()
     except Exception as exc:
-        lines = _one_line(exc) if not os.environ.get("SCOUT_DEBUG") else None
+        lines = error_lines(exc) if not os.environ.get("SCOUT_DEBUG") else None
         if lines is None:
             raise
         from rich.markup import escape

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 from collections import Counter
+from contextlib import closing
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
@@ -90,11 +91,12 @@ class JudgementFeedback:
 
     def __call__(self, need_id: str) -> Feedback | None:
         from domain.settings import AnalystSettings
-        from service.analyst import AnalystStore, database_url
 
         settings = AnalystSettings()
-        if not settings.database_url and not settings.path.exists():
+        if not settings.database_url and not _may_have_judgements(settings.path, need_id):
             return None
+        from service.analyst import AnalystStore, database_url
+
         url = database_url(settings)
         store = self._stores.get(url)
         if store is None:
@@ -106,6 +108,20 @@ class JudgementFeedback:
         for store in self._stores.values():
             store.close()
         self._stores.clear()
+
+
+def _may_have_judgements(path: Path, need_id: str) -> bool:
+    """False when the default SQLite database surely holds no judgement of this need. A plain sqlite3 look
+    (read-only) before the store: importing SQLAlchemy would be a third of a cold `scout match`."""
+    import sqlite3
+
+    if not path.exists():
+        return False
+    try:
+        with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)) as db:
+            return db.execute("SELECT 1 FROM judgements WHERE need_id = ? LIMIT 1", (need_id,)).fetchone() is not None
+    except sqlite3.Error:  # no table yet, another layout, locked: let the store decide
+        return True
 
 
 class IndexLibrary:

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 from typing import Iterable, Protocol, runtime_checkable
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
-from domain.models import Document, Match, NeedMatches, OrgMatch, SearchFilters, SearchHit
+from domain.models import Document, DomainModel, Match, NeedMatches, OrgMatch, SearchFilters, SearchHit
 
 
-class SearchResult(BaseModel):
+class SearchResult(DomainModel):
     query: str
     hits: list[SearchHit]
     # facet name (kind, source, language, concept, area, year) -> value -> count
@@ -20,7 +20,7 @@ class SearchResult(BaseModel):
     facet_hits: int | None = None  # the facets count this many of the query's best hits; None: all documents
 
 
-class SupplierEvidence(BaseModel):
+class SupplierEvidence(DomainModel):
     """A record in the index showing the organization already performs for a defense funder."""
 
     doc_id: str
@@ -29,7 +29,7 @@ class SupplierEvidence(BaseModel):
     reason: str  # "sbir award record", "record says “Air Force Phase II award”"
 
 
-class OrgProfile(BaseModel):
+class OrgProfile(DomainModel):
     key: str
     name: str
     known_supplier: bool = False

@@ -8,6 +8,8 @@ Failures to open become `LibraryUnavailable` with a one-line reason, which comma
 from __future__ import annotations
 
 import os
+import sys
+import time
 from contextlib import contextmanager
 from typing import Iterator
 
@@ -23,9 +25,10 @@ class LibraryUnavailable(RuntimeError):
     """The index cannot be opened: not built yet, locked by another process, or broken."""
 
 
-def get_library(read_only: bool = True, via_server: bool = True) -> Library:
+def get_library(read_only: bool = True, via_server: bool = True, wait: float | None = None) -> Library:
     """The library a command uses: a running `scout serve` of the same index when there is one (it has the
-    index and the model loaded: a query answers at once), else the index opened in this process."""
+    index and the model loaded: a query answers at once), else the index opened in this process, waiting up
+    to `wait` seconds (default: SCOUT_INDEX_LOCK_WAIT) for another process that holds it."""
     if _override is not None:
         return _override
     if via_server and read_only:
@@ -34,20 +37,35 @@ def get_library(read_only: bool = True, via_server: bool = True) -> Library:
         served = served_library()
         if served is not None:
             return served
+    if wait is None:
+        from domain.settings import IndexSettings
+
+        wait = IndexSettings().lock_wait
     try:
         from index.lock import IndexLockedError
         from service.index_library import open_library
     except ImportError as exc:
         raise LibraryUnavailable(f"no index library is installed here ({exc})") from None
-    try:
-        return open_library(read_only=read_only)
-    except IndexLockedError as exc:
-        raise LibraryUnavailable(
-            f"the index is locked by another process ({exc}); wait for it to finish or stop it"
-        ) from None
-    except Exception as exc:  # noqa: BLE001 - reported as one line; the index layer owns the details
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise LibraryUnavailable(f"cannot open the index: {reason}") from None
+    deadline = time.monotonic() + wait
+    announced = False
+    while True:
+        try:
+            return open_library(read_only=read_only)
+        except IndexLockedError as exc:
+            # Another command's query holds the embedded index for a second or two, a flow for one batch:
+            # wait for it (saying so at once), then give up naming the owner.
+            if time.monotonic() >= deadline:
+                raise LibraryUnavailable(
+                    f"the index is locked by another process ({exc}); wait for it to finish or stop it"
+                ) from None
+            if not announced:
+                print(f"waiting up to {wait:g} s for the index (SCOUT_INDEX_LOCK_WAIT): {exc}", file=sys.stderr,
+                      flush=True)
+                announced = True
+            time.sleep(min(0.25, max(0.0, deadline - time.monotonic())))
+        except Exception as exc:  # noqa: BLE001 - reported as one line; the index layer owns the details
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise LibraryUnavailable(f"cannot open the index: {reason}") from None
 
 
 @contextmanager

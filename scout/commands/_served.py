@@ -18,6 +18,8 @@ import urllib.request
 from pathlib import Path
 from typing import Any, Iterable
 
+from scout.relay import pid_alive
+
 SERVE_FILE = "serve.json"
 HEALTH_TIMEOUT = 1.0  # seconds: a server that cannot answer its health check this fast is not used
 REQUEST_TIMEOUT = 600.0  # a match over a large index may take a while on a busy machine
@@ -59,18 +61,6 @@ def withdraw(home: Path | None = None) -> None:
             path.unlink()
     except (OSError, ValueError):
         pass
-
-
-def _pid_alive(pid: Any) -> bool:
-    if not isinstance(pid, int) or pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # alive, another user's
-        return True
-    return True
 
 
 def _token() -> str | None:
@@ -181,7 +171,7 @@ def served_library(home: Path | None = None) -> ServedLibrary | None:
         info = json.loads(serve_file(home).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    if not isinstance(info, dict) or not _pid_alive(info.get("pid")) or not isinstance(info.get("url"), str):
+    if not isinstance(info, dict) or not pid_alive(info.get("pid")) or not isinstance(info.get("url"), str):
         return None
     if info.get("index") != index_identity():
         return None

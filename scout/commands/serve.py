@@ -32,26 +32,6 @@ def check_token(token: str | None) -> None:
              "`python -c 'import secrets; print(secrets.token_urlsafe(32))'` (or unset it on loopback)", code=2)
 
 
-def _open_waiting_for_owner(get_library, unavailable, wait: float):
-    """A flow that holds the embedded index (while no server runs) finishes its batch and lets go: wait for it
-    rather than fail. Once `scout serve` owns the index, flows write through it and never hold it themselves."""
-    import time
-
-    deadline = time.monotonic() + wait
-    announced = False
-    while True:
-        try:
-            return get_library(read_only=True, via_server=False)
-        except unavailable as exc:
-            if "locked" not in str(exc) or time.monotonic() >= deadline:
-                typer.echo(f"error: {exc}", err=True)
-                raise typer.Exit(1) from None
-            if not announced:
-                typer.echo(f"waiting for the index: {exc}", err=True)
-                announced = True
-            time.sleep(2)
-
-
 def serve(
     host: Optional[str] = typer.Option(None, "--host", help="Address to bind (default SCOUT_WEB_HOST or 127.0.0.1)."),
     port: Optional[int] = typer.Option(None, "--port", min=1, max=65535, help="Port (default SCOUT_WEB_PORT or 8700)."),
@@ -82,15 +62,24 @@ def serve(
         raise typer.Exit(1) from None
     check_bind(settings.host, token, analyst.has_users())
 
+    from scout.commands._console import fail
     from scout.commands._library import LibraryUnavailable, get_library
 
-    library = _open_waiting_for_owner(get_library, LibraryUnavailable, wait)
+    # A flow that holds the embedded index (while no server runs) finishes its batch and lets go: wait for it
+    # rather than fail. Once `scout serve` owns the index, flows write through it and never hold it themselves.
+    try:
+        library = get_library(read_only=True, via_server=False, wait=wait)
+    except LibraryUnavailable as exc:
+        fail(str(exc))
 
     import uvicorn
 
     from scout.web.app import create_app
 
     app = create_app(library, settings, analyst)
+    from scout.relay_server import relay_router
+
+    app.include_router(relay_router(app.state.library))  # the CLI's query commands run here while it serves
     index = getattr(library, "index", None)
     if index is not None and getattr(index, "owned", False):
         # This process owns the embedded shard: scheduled flows and CLI commands write and read through it

@@ -193,7 +193,7 @@ def test_locked_index_is_a_one_line_error(fake_library_impl):
     from index.lock import IndexLockedError
 
     fake_library_impl(IndexLockedError(Path("/srv/var/index"), {"pid": 4242, "host": "h"}))
-    result = CliRunner().invoke(app, ["search", "radar"])
+    result = CliRunner().invoke(app, ["search", "radar"], env={"SCOUT_INDEX_LOCK_WAIT": "0"})
     assert result.exit_code == 1
     assert "locked" in result.output and "4242" in result.output
     assert "Traceback" not in result.output

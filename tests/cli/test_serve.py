@@ -91,6 +91,12 @@ def _wait(url: str, proc: subprocess.Popen) -> None:
     pytest.fail("scout serve did not come up")
 
 
+def _wait_advertised(home: Path) -> None:
+    deadline = time.monotonic() + 20
+    while not (home / "serve.json").exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+
+
 @pytest.mark.parametrize("token", ["", "a-long-random-token"])
 def test_scout_serve_answers_on_loopback(token):
     port = free_port()
@@ -122,9 +128,7 @@ def test_cli_queries_go_through_a_running_serve(scout_home):
     proc = _serve(port)
     try:
         _wait(f"http://127.0.0.1:{port}", proc)
-        deadline = time.monotonic() + 20
-        while not (scout_home / "serve.json").exists() and time.monotonic() < deadline:
-            time.sleep(0.1)
+        _wait_advertised(scout_home)
         info = json.loads((scout_home / "serve.json").read_text())
         assert info["pid"] == proc.pid and info["url"] == f"http://127.0.0.1:{port}"
         library = get_library()
@@ -149,3 +153,65 @@ def test_cli_queries_go_through_a_running_serve(scout_home):
     (scout_home / "serve.json").write_text(json.dumps({"url": f"http://127.0.0.1:{port}", "pid": 2 ** 22 + 7,
                                                        "index": info["index"]}))
     assert served_library() is None
+
+
+RELAY_CLIENT = """
+import sys
+from scout.relay import relay
+code = relay(sys.argv[1:])
+heavy = sorted(m for m in ("typer", "pydantic", "rich", "numpy", "domain.settings", "scout.cli") if m in sys.modules)
+sys.stderr.write(f"\\nrelayed: {code} {heavy}\\n")
+"""
+
+
+def _relay(argv: list[str], **env: str) -> tuple[str, str, str]:
+    """(stdout, stderr, the client's last line) of the relay client run in its own process."""
+    done = subprocess.run([sys.executable, "-c", RELAY_CLIENT, *argv], cwd=ROOT, capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "120", **env}, timeout=300)
+    *rest, last = done.stderr.rstrip("\n").split("\n")
+    return done.stdout, "\n".join(rest).strip(), last
+
+
+def test_query_commands_are_relayed_to_a_running_serve(scout_home):
+    """Issue 16: with `scout serve` running, `scout search/match/org/needs` print what the same command prints
+    locally, from a client process that imports no CLI, pydantic, rich or numpy; anything it cannot answer the
+    same way (other settings, another command, --help) is left to the local CLI."""
+    from scout.commands._library import use_library
+
+    port = free_port()
+    proc = _serve(port)
+    try:
+        _wait(f"http://127.0.0.1:{port}", proc)
+        _wait_advertised(scout_home)
+        need = MemoryLibrary().needs()[0]
+        for argv in (["needs"], ["needs", "--json"], ["search", "quantum", "--limit", "5"],
+                     ["match", need.id, "--limit", "3"], ["match", "no-such-need"]):
+            with use_library(MemoryLibrary()):
+                local = CliRunner().invoke(app, argv, env={"COLUMNS": "120"})
+            out, err, last = _relay(argv)
+            assert last == f"relayed: {local.exit_code} []", (argv, last, err)
+            assert out == local.stdout, argv
+            assert err == local.stderr.strip(), argv
+        assert _relay(["needs"], SCOUT_NLP_BATCH_SIZE="7")[2].startswith("relayed: None")  # other settings
+        assert _relay(["needs", "--help"])[2].startswith("relayed: None")
+        assert _relay(["export", "matches"])[2].startswith("relayed: None")  # writes files: runs here
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=10)
+    assert _relay(["needs"])[2].startswith("relayed: None")  # no server any more
+
+
+def test_a_gated_serve_relays_only_for_a_token(scout_home):
+    port = free_port()
+    proc = _serve(port, STRONG)
+    try:
+        _wait(f"http://127.0.0.1:{port}", proc)
+        _wait_advertised(scout_home)
+        assert _relay(["needs"], SCOUT_WEB_TOKEN="")[2].startswith("relayed: None")
+        assert _relay(["needs"], SCOUT_WEB_TOKEN="wrong-" + STRONG)[2].startswith("relayed: None")
+        out, _, last = _relay(["needs", "--json"], SCOUT_WEB_TOKEN=STRONG)
+        assert last == "relayed: 0 []"
+        assert [d["id"] for d in __import__("json").loads(out)] == [d.id for d in MemoryLibrary().needs()]
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=10)

@@ -16,7 +16,14 @@ from nlp.orgs import normalize_org
         ("Quantum sensing for navigation in GPS-denied environments", "en"),
         ("The Army needs a lightweight composite structure that survives impact and keeps its strength.", "en"),
         ("Die Quantensensorik ist ein Forschungsgebiet der Physik und wird in der Industrie eingesetzt.", "other"),
-        ("量子传感技术的发展与应用研究", "other"),  # Chinese: kanji without kana
+        ("量子传感技术的发展与应用研究", "other"),  # Chinese: kanji without kana, simplified forms
+        ("航空機搭乗員の受動的衝撃保護", "ja"),  # a Japanese title with one kana
+        ("赤外線小目標検出", "ja"),  # or none
+        ("熱電発電機向け最適化熱管理技術", "ja"),
+        ("基于深度学习的红外小目标检测", "other"),
+        ("量子計測技術の高感度化", "ja"),
+        ("量子計測技術" * 20, "other"),  # a long text without kana is not Japanese prose
+        ("Ku帯 SAR", "en"),
         ("Квантовые сенсоры для навигации", "other"),
         ("", "other"),
         ("12345 67 -- !!", "other"),

@@ -132,3 +132,49 @@ def test_a_truncated_cache_file_is_moved_aside_and_rebuilt(tmp_path, caplog):
     assert out.shape == (2, HashingEmbedder().dim) and np.all(np.isfinite(out))
     assert reopened.moved_aside is not None and reopened.moved_aside.exists()
     assert "moved aside" in caplog.text and len(reopened) == 2
+
+
+def _query_equal(a, b) -> None:
+    assert (a.language, a.concepts, a.passages, a.rendering) == (b.language, b.concepts, b.passages, b.rendering)
+    assert (a.sparse.indices, a.sparse.values) == (b.sparse.indices, b.sparse.values)
+    np.testing.assert_array_equal(a.passage_vectors, b.passage_vectors)
+
+
+@pytest.mark.parametrize("text", ["synthetic aperture radar for small satellites (SAR)",
+                                  "小型衛星による合成開口レーダー観測"])
+def test_a_query_analysed_once_is_answered_from_the_cache(nlp_settings, monkeypatch, text):
+    """Issue 16: a need title is analysed by every match run; a cold `scout match` then takes the analysis from
+    the cache (no spaCy, GiNZA or dictionary) and the vectors from the embedding cache: the same query."""
+    from nlp.pipeline import Enricher
+
+    settings = nlp_settings.model_copy(update={"model": "hashing"})
+    first = Enricher(settings).query(text)
+    later = Enricher(settings)
+    monkeypatch.setattr(later, "analyse_text", lambda *a: pytest.fail("analysed again"))
+    monkeypatch.setattr(later, "_renderings", lambda *a: pytest.fail("rendered again"))
+    _query_equal(later.query(text), first)
+    # another analysing setting is another fingerprint: analysed afresh
+    other = Enricher(settings.model_copy(update={"translate": not settings.translate}))
+    assert other.analysis_fingerprint != later.analysis_fingerprint
+    calls = []
+    real = other.analyse_text
+    monkeypatch.setattr(other, "analyse_text", lambda *a: calls.append(a) or real(*a))
+    other.query(text)
+    assert calls
+
+
+def test_a_damaged_cached_analysis_is_a_miss():
+    from nlp.pipeline import QueryAnalysis
+
+    for damaged in (None, "", "{", '{"language": "en"}', '{"language": "en", "concepts": [], "texts": [], '
+                                                            '"rendered": [[1]], "sparse": [[], []]}'):
+        assert QueryAnalysis.from_json(damaged) is None
+
+
+def test_query_analyses_of_another_fingerprint_are_dropped(tmp_path):
+    cache = EmbeddingCache(tmp_path / "c.sqlite")
+    cache.put_analysis("old", "h1", "{}")
+    assert cache.get_analysis("old", "h1") == "{}"
+    later = EmbeddingCache(tmp_path / "c.sqlite")  # a process of newer code
+    later.put_analysis("new", "h2", "[]")
+    assert later.get_analysis("old", "h1") is None and later.get_analysis("new", "h2") == "[]"

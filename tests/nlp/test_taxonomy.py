@@ -260,3 +260,22 @@ def test_each_english_sentence_carries_an_english_label_or_abbreviation(taxonomy
         if not (by_label or by_abbreviation):
             missing.append((p["concept_id"], p["en"]))
     assert missing == []
+
+
+def test_the_parsed_taxonomy_is_cached_by_content(tmp_path):
+    """Issue 16: a cold query reads the taxonomy as JSON after the first parse; an edited file is parsed anew."""
+    from nlp.taxonomy import BUNDLED_TAXONOMY, load_taxonomy
+
+    source = tmp_path / "taxonomy.yaml"
+    source.write_text(BUNDLED_TAXONOMY.read_text(encoding="utf-8"), encoding="utf-8")
+    cache = tmp_path / "models"
+    first = load_taxonomy(source, parsed_cache=cache)
+    assert len(list(cache.glob("taxonomy-*.json"))) == 1
+    assert load_taxonomy(source, parsed_cache=cache) == first == load_taxonomy(source)
+    edited = source.read_text(encoding="utf-8").replace(first.concepts[0].labels_en()[0], "zz edited label", 1)
+    source.write_text(edited, encoding="utf-8")
+    assert "zz edited label" in load_taxonomy(source, parsed_cache=cache).concepts[0].labels_en()
+    assert len(list(cache.glob("taxonomy-*.json"))) == 2
+    for cached in cache.glob("taxonomy-*.json"):
+        cached.write_text("{damaged", encoding="utf-8")
+    assert "zz edited label" in load_taxonomy(source, parsed_cache=cache).concepts[0].labels_en()  # parsed again

@@ -1,4 +1,5 @@
-"""An embedded index has one owner process: a second `scout` gets a clean one-line error, at once."""
+"""An embedded index has one owner process: a second `scout` waits a bounded time for it, then gets a clean
+one-line error naming the owner (at once with SCOUT_INDEX_LOCK_WAIT=0)."""
 
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ HOLDER = textwrap.dedent("""
 def _env(tmp_path: Path, index: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SCOUT_")}
     env.update(PYTHONPATH=str(ROOT), SCOUT_HOME=str(tmp_path / "home"), SCOUT_INDEX_PATH=str(index),
-               HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
+               HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", SCOUT_INDEX_LOCK_WAIT="0")
     return env
 
 
@@ -83,6 +84,27 @@ def test_a_locked_index_is_one_line_naming_the_owner_in_every_command_and_flow(t
     assert len(lines) == 1, result.stderr  # no Prefect traceback either: flows check before they start
     assert f"pid {holder.pid}" in lines[0] and "holder for a test" in lines[0], lines[0]
     assert "Traceback" not in result.stdout
+
+
+def test_a_command_waits_for_a_short_holder_then_answers(tmp_path, held_index):
+    """Two cold CLI queries at once: the second waits for the first to let go instead of failing."""
+    import threading
+
+    index, holder = held_index
+    threading.Timer(3.0, holder.stdin.close).start()  # the holder lets go after 3 s
+    result = _scout({**_env(tmp_path, index), "SCOUT_INDEX_LOCK_WAIT": "120"}, "needs", "--json")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
+    assert "waiting up to 120 s for the index" in result.stderr and f"pid {holder.pid}" in result.stderr
+
+
+def test_a_command_gives_up_after_its_wait_naming_the_owner(tmp_path, held_index):
+    index, holder = held_index
+    result = _scout({**_env(tmp_path, index), "SCOUT_INDEX_LOCK_WAIT": "1.5"}, "search", "radar")
+    assert result.returncode == 1, result.stderr
+    waiting, error = result.stderr.strip().splitlines()
+    assert waiting.startswith("waiting up to 1.5 s for the index")
+    assert error.startswith("error: the index is locked by another process") and f"pid {holder.pid}" in error
 
 
 def test_opening_the_library_does_not_load_the_model(tmp_path):

@@ -304,3 +304,18 @@ def test_the_redirect_after_a_token_never_leaves_the_site(library, path):
     location = answer.headers["location"]
     assert location.startswith("/") and not location.startswith(("//", "/\\"))
     assert urlsplit(location).netloc == "" and "\\" not in location
+
+
+def test_an_undated_need_without_organizations_has_no_empty_header_fields():
+    """A needs-file entry may carry no date, no organization and no link: its header shows what it has."""
+    from domain.models import DocKind, Document
+    from tests.web.fakes import MemoryLibrary
+
+    need = Document.make(kind=DocKind.need, source="needs_file", source_id="n-1", url="",
+                         title="Quantum sensors for navigation without GNSS", text="Navigation without GNSS.",
+                         language="en", organizations=[])
+    library = MemoryLibrary()
+    library.add(need)
+    html = TestClient(create_app(library, WebSettings(token=None))).get(f"/needs/{need.id}").text
+    header = re.search(r'<p class="eyebrow">(.*?)</p>', html, re.S).group(1)
+    assert header.strip() == "Need · needs_file"

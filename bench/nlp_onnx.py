@@ -55,8 +55,8 @@ def main() -> None:
     doc_ids = [d["id"] for d in docs]
 
     variants = [("torch", NlpSettings(cache=False, backend="torch")),
-                ("onnx fp32", NlpSettings(cache=False, backend="onnx")),
-                ("onnx int8", NlpSettings(cache=False, backend="onnx", onnx_int8=True))]
+                ("onnx fp32", NlpSettings(cache=False, backend="onnx", onnx_int8=False)),
+                ("onnx int8 (per channel)", NlpSettings(cache=False, backend="onnx", onnx_int8=True))]
     base = SentenceTransformerEmbedder(variants[0][1])
     # Passages are split once (same tokenizer for every backend), so only the encoder differs.
     doc_passages, doc_owner = [], []

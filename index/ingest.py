@@ -113,7 +113,9 @@ def ingest_documents(docs: Sequence[Document], enricher: Enricher, index: Index,
         stats.updated += sum(1 for e in enriched if not is_new[e.document.id])
         stats.passages_embedded += sum(len(e.analysis.passages) for e in enriched)
         if enriched:
-            index.upsert(enriched)
+            # written now (searches see it), made durable once, below: a flush per step cost a sync each, and
+            # the batch stays in the inbox until that flush, so a crash before it only repeats idempotent upserts
+            index.upsert(enriched, flush=False)
         done += len(step)
         if progress:
             progress(done, stats.passages_embedded)

@@ -32,7 +32,7 @@ class DictIndex:
                 owners[doc.content_hash] = doc.id
         return owners
 
-    def upsert(self, enriched) -> None:
+    def upsert(self, enriched, *, flush: bool = True) -> None:
         for e in enriched:
             self.docs[e.document.id] = e.document
 

@@ -49,8 +49,9 @@ def nlp_settings(tmp_path, monkeypatch):
 
 @pytest.fixture(scope="session")
 def real_embedder(onnx_exports):
-    """The packaged all-MiniLM-L6-v2, loaded once per session (its query encoder exported once too)."""
+    """The packaged all-MiniLM-L6-v2, loaded once per session (its query encoder exported once too), on the
+    fp32 export: the model's own vectors, which the tests hold to PyTorch's (the int8 default is tested apart)."""
     from nlp.embedder import SentenceTransformerEmbedder
     from domain.settings import NlpSettings
 
-    return SentenceTransformerEmbedder(NlpSettings(cache=False, onnx_dir=onnx_exports))
+    return SentenceTransformerEmbedder(NlpSettings(cache=False, onnx_dir=onnx_exports, onnx_int8=False))

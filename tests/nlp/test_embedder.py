@@ -110,7 +110,7 @@ def test_onnx_export_agrees_with_torch(torch_embedder, tmp_path, monkeypatch):
 
     monkeypatch.setenv("SCOUT_HOME", str(tmp_path))
     monkeypatch.delenv("SCOUT_NLP_ONNX_DIR")
-    onnx = SentenceTransformerEmbedder(NlpSettings(backend="onnx", cache=False))
+    onnx = SentenceTransformerEmbedder(NlpSettings(backend="onnx", onnx_int8=False, cache=False))
     onnx._model = torch_embedder.model  # share the loaded weights; the export is still made from them
     texts = ["synthetic aperture radar ship detection", "lithium-sulfur battery for soldiers"]
     a, b = torch_embedder.encode(texts), onnx.encode(texts)
@@ -135,19 +135,63 @@ def test_the_torch_free_tokenizer_gives_the_models_ids(real_embedder):
     theirs = model_tokenizer(texts, padding=True, truncation=True, max_length=256, return_tensors="np")
     for name in ("input_ids", "attention_mask", "token_type_ids"):
         np.testing.assert_array_equal(ours[name], theirs[name])
+    ids, types = light.token_ids(texts)  # unpadded, truncated: what the batch encoder pads itself
+    unpadded = model_tokenizer(texts, padding=False, truncation=True, max_length=256)
+    assert ids == unpadded["input_ids"] and types == unpadded["token_type_ids"]
+    assert len(ids[2]) == 256 and light.pad_id == model_tokenizer.pad_token_id
+
+
+def test_length_sorted_deduplicated_batches_give_each_texts_own_vector_in_order(real_embedder, torch_embedder):
+    """Documents are embedded in runs of similar token counts, a repeated text once: every row must still be
+    its own text's vector (as if embedded alone, and as PyTorch gives it), in the caller's order."""
+    pytest.importorskip("onnxruntime")
+    long = "Delamination is the predominant damage mode in composites under impact. " * 30  # truncated at 256
+    texts = [long, "radar", "quantum sensing for navigation without GNSS", "radar", long[:400],
+             "水中音響通信の研究", "a lithium-sulfur battery pack for dismounted soldiers " * 3, long]
+    session = real_embedder._session()
+    assert session is not None
+    batched = real_embedder._encode_onnx(texts, session)  # several runs: the token bound splits them
+    alone = np.concatenate([real_embedder._encode_onnx([t], session) for t in texts])
+    np.testing.assert_allclose(batched, alone, atol=1e-6)
+    np.testing.assert_array_equal(batched[1], batched[3])
+    np.testing.assert_array_equal(batched[0], batched[7])
+    assert not np.allclose(batched[0], batched[4])  # neighbours in a run are not mixed up
+    np.testing.assert_allclose(batched, torch_embedder.encode(texts), atol=1e-5)
+
+
+def test_token_batches_bound_texts_and_padded_tokens_per_run():
+    from nlp.embedder import token_batches
+
+    lengths = [256, 12, 256, 40, 9, 130, 255, 12, 3, 300]
+    runs = token_batches(lengths, max_texts=3, max_tokens=512)
+    flat = [int(i) for run in runs for i in run]
+    assert sorted(flat) == list(range(len(lengths)))  # every text once
+    assert [lengths[i] for i in flat] == sorted(lengths)  # by increasing token count
+    for run in runs:
+        assert len(run) <= 3
+        assert len(run) == 1 or len(run) * max(lengths[i] for i in run) <= 512
+    assert [len(r) for r in runs] == [3, 3, 2, 1, 1]  # short texts share runs; a text over the bound runs alone
+    assert token_batches([], 32, 2048) == []
 
 
 def test_a_cold_query_process_never_imports_torch(real_embedder, onnx_exports, tmp_path):
-    """Once the export is made and checked (here by the session fixture's first query), a new process encodes
-    queries on ONNX Runtime with the torch-free tokenizer: same vectors, no torch, no transformers."""
+    """Once the export is made and checked (here by an in-process query), a new process with the default
+    settings (int8) encodes queries on ONNX Runtime with the torch-free tokenizer: the same vectors as that
+    export gives in-process, no torch, no transformers."""
     import json
     import os
     import subprocess
     import sys
     from pathlib import Path
 
+    from domain.settings import NlpSettings
+    from nlp.embedder import SentenceTransformerEmbedder
+
     pytest.importorskip("onnxruntime")
-    assert real_embedder.prepare_query_encoder()
+    default = SentenceTransformerEmbedder(NlpSettings(cache=False, onnx_dir=onnx_exports))
+    assert default.settings.onnx_int8  # the default backend
+    default._model = real_embedder.model
+    assert default.prepare_query_encoder()
     assert any(onnx_exports.rglob("query-verified.json"))
     texts = ["compact quantum magnetometer", "radar absorbing metamaterial for drones"]
     probe = (
@@ -162,10 +206,31 @@ def test_a_cold_query_process_never_imports_torch(real_embedder, onnx_exports, t
     root = Path(__file__).resolve().parents[2]
     env = {**os.environ, "PYTHONPATH": str(root), "SCOUT_NLP_ONNX_DIR": str(onnx_exports),
            "SCOUT_HOME": str(tmp_path)}
+    env.pop("SCOUT_NLP_ONNX_INT8", None)
     done = subprocess.run([sys.executable, "-c", probe], env=env, cwd=root, capture_output=True, text=True,
                           timeout=300)
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert result["torch"] is False and result["transformers"] is False
-    expected = real_embedder.model.encode(texts, normalize_embeddings=True, convert_to_numpy=True)
-    np.testing.assert_allclose(np.array(result["vectors"], dtype=np.float32), expected, atol=1e-5)
+    got = np.array(result["vectors"], dtype=np.float32)
+    np.testing.assert_allclose(got, np.concatenate([default.encode([t]) for t in texts]), atol=1e-5)
+    model = real_embedder.model.encode(texts, normalize_embeddings=True, convert_to_numpy=True)
+    assert np.min(np.sum(got * model, axis=1)) > 0.97  # int8: near the model's own vectors
+
+
+def test_the_int8_export_is_quantized_per_channel_and_stays_close_to_the_model(real_embedder, onnx_exports):
+    """int8 changes the vectors; per-channel weight scales keep them near the model's (per-tensor scales gave
+    passages at cosine 0.84-0.99 and cost ranking quality at full size)."""
+    pytest.importorskip("onnxruntime")
+    from domain.settings import NlpSettings
+    from nlp.embedder import INT8_FILE, SentenceTransformerEmbedder
+
+    int8 = SentenceTransformerEmbedder(NlpSettings(cache=False, onnx_dir=onnx_exports, onnx_int8=True))
+    int8._model = real_embedder.model  # the quantization starts from the shared fp32 export
+    texts = ["Delamination is the predominant damage mode in composite laminates under low-velocity impact. " * 4,
+             "compact quantum magnetometer for navigation without GPS",
+             "A lithium-sulfur battery pack for dismounted soldiers with twice the specific energy of Li-ion. " * 3]
+    got, expected = int8.encode(texts), real_embedder.encode(texts)
+    assert int8.name.endswith("+onnx-int8pc") and (int8.onnx_dir() / INT8_FILE).exists()
+    assert not np.allclose(got, expected, atol=1e-5)  # really the quantized model
+    assert np.min(np.sum(got * expected, axis=1)) > 0.97

@@ -40,7 +40,10 @@ def record_crawl(stats: CrawlStats, run_id: str) -> None:
     operations.record_crawl(stats, run_id)
 
 
-@flow(name="crawl-source", flow_run_name="crawl-{source.spider}")
+# These flows return a State carrying their figures (Failed, Skipped): Prefect reads such a flow's result from
+# its state, and when a busy server answers a state proposal late, that state comes back from the API without
+# its data (MissingResult). Persisted (a few KB, in Prefect's local storage), the data is read back from there.
+@flow(name="crawl-source", flow_run_name="crawl-{source.spider}", persist_result=True)
 def crawl_source(source: SourceSpec, run_id: str = ""):
     from spiders.runner import SourceUnavailable
 
@@ -79,7 +82,7 @@ def source_outcome(source: SourceSpec, state) -> tuple[CrawlStats, str]:
     return stats, "skipped" if state.name == "Skipped" else "ok"
 
 
-@flow(name="crawl")
+@flow(name="crawl", persist_result=True)
 def crawl(sources: list[SourceSpec], run_id: str = ""):
     # The ledger keys crawl figures by (run, source): a crawl run on its own (`scout run crawl`, a schedule)
     # gets its own run id, or every such run would overwrite the previous one's figures.

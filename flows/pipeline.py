@@ -41,7 +41,7 @@ def plan_sources(sources: list[SourceSpec]) -> list[SourceSpec]:
     return operations.plan_sources(sources)
 
 
-@flow(name="pipeline")
+@flow(name="pipeline", persist_result=True)  # it may return Failed(data=summary): see flows/crawl.py
 def pipeline(sources: list[SourceSpec] | None = None, match_limit: int = 20):
     run_id = uuid.uuid4().hex
     crawl_state = crawl(plan_sources(sources or DEFAULT_SOURCES), run_id, return_state=True)

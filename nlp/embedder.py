@@ -37,6 +37,7 @@ import os
 import re
 import threading
 import warnings
+from functools import cached_property
 from pathlib import Path
 from typing import Sequence
 
@@ -83,20 +84,34 @@ class LightModel:
         self.max_seq_length = max_seq_length
         self.dim = dim
         self.pooling = pooling
-        # two tokenizers configured once (a Tokenizer's truncation and padding are state): counting and encoding
-        self._counter = Tokenizer.from_file(str(tokenizer_json))
+        # tokenizers configured once each (a Tokenizer's truncation and padding are state): counting, and
+        # (made on first use: each costs 36 ms of a cold query, which needs one) padded and unpadded encoding
+        self._json = str(tokenizer_json)
+        self._counter = Tokenizer.from_file(self._json)
         self._counter.no_truncation()
         self._counter.no_padding()
-        self._encoder = Tokenizer.from_file(str(tokenizer_json))
-        pad_id = self._encoder.token_to_id(pad_token)
+        pad_id = self._counter.token_to_id(pad_token)
         if pad_id is None:
             raise ValueError(f"no pad token {pad_token!r} in {tokenizer_json}")
-        self._encoder.enable_truncation(max_seq_length)
-        self._encoder.enable_padding(pad_id=pad_id, pad_token=pad_token)
-        self.pad_id = pad_id
-        self._unpadded = Tokenizer.from_file(str(tokenizer_json))  # truncated, unpadded: batches pad themselves
-        self._unpadded.enable_truncation(max_seq_length)
-        self._unpadded.no_padding()
+        self.pad_id, self._pad_token = pad_id, pad_token
+
+    @cached_property
+    def _encoder(self):
+        from tokenizers import Tokenizer
+
+        encoder = Tokenizer.from_file(self._json)
+        encoder.enable_truncation(self.max_seq_length)
+        encoder.enable_padding(pad_id=self.pad_id, pad_token=self._pad_token)
+        return encoder
+
+    @cached_property
+    def _unpadded(self):  # truncated, unpadded: batches pad themselves
+        from tokenizers import Tokenizer
+
+        unpadded = Tokenizer.from_file(self._json)
+        unpadded.enable_truncation(self.max_seq_length)
+        unpadded.no_padding()
+        return unpadded
 
     @classmethod
     def load(cls, folder: Path) -> "LightModel | None":

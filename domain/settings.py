@@ -102,7 +102,7 @@ class NlpSettings(_Settings):
     onnx_int8: bool = True
     """With `backend=onnx`: run the export int8-quantized per channel (made locally, once; faster, equal `scout eval` quality); `false`: the fp32 export, the model's own vectors."""
     onnx_dir: Path | None = None
-    """Where local ONNX exports of the model are kept; empty: $SCOUT_HOME/models."""
+    """Where files made locally from the model and the nlp data are kept (ONNX exports, plain-English tables, the parsed taxonomy); empty: $SCOUT_HOME/models."""
     query_backend: Literal["auto", "torch", "onnx"] = "auto"
     """Encoder for short inputs (queries, need titles): `onnx` runs them on one ONNX Runtime thread (the backend's own export; with `torch`, the fp32 export: the same vectors); `auto`: onnx where it loads, else the embedding backend."""
     batch_size: int = Field(default=32, ge=1)
@@ -127,6 +127,12 @@ class NlpSettings(_Settings):
     @property
     def cache_path(self) -> Path:
         return self.home / "embeddings.sqlite"
+
+    @property
+    def models_dir(self) -> Path:
+        """Where files made locally from the model and the nlp data are kept: the ONNX exports, the plain-English
+        tables, the parsed taxonomy."""
+        return self.onnx_dir or self.home / "models"
 
 
 class IndexSettings(_Settings):

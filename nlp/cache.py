@@ -13,6 +13,7 @@ import logging
 import sqlite3
 import threading
 from datetime import datetime, timezone
+from functools import lru_cache
 from pathlib import Path
 from typing import Sequence
 
@@ -224,14 +225,15 @@ def code_fingerprint(extra_files: Sequence[Path] = (), settings: Sequence[object
             digest.update(path.read_bytes())
         except OSError:
             digest.update(b"missing")
-    installed = _installed_versions()
+    installed = installed_versions()
     for name in _FINGERPRINT_PACKAGES:
         digest.update(f"{name}={installed.get(name, 'none')}".encode())
     digest.update(repr(list(settings)).encode())
     return digest.hexdigest()[:32]
 
 
-def _installed_versions() -> dict[str, str]:
+@lru_cache(maxsize=1)
+def installed_versions() -> dict[str, str]:
     """{normalized distribution name: version} from the `*.dist-info` folder names on sys.path: one directory
     listing per path entry, where `importlib.metadata.version()` scans every entry once per name (half a
     second of a cold query's start-up for nine names)."""

@@ -305,7 +305,7 @@ class SentenceTransformerEmbedder:
     def onnx_dir(self) -> Path:
         tag = hashlib.sha1(self.location.encode()).hexdigest()[:8]
         safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", self.name.split("+")[0])
-        return (self.settings.onnx_dir or self.settings.home / "models") / f"{safe}-{tag}"
+        return self.settings.models_dir / f"{safe}-{tag}"
 
     def export_onnx(self, quantized: bool | None = None) -> Path:
         """Export (once) the transformer to ONNX, and its int8 dynamic quantization (`quantized`, default: the

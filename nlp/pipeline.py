@@ -141,8 +141,8 @@ class Enricher:
         from nlp.plain_english import tables_path
         from nlp.taxonomy import BUNDLED_TAXONOMY
 
-        models = self.settings.onnx_dir or self.settings.home / "models"
-        return tables_path(models, Path(self._taxonomy_path) if self._taxonomy_path else BUNDLED_TAXONOMY)
+        return tables_path(self.settings.models_dir,
+                           Path(self._taxonomy_path) if self._taxonomy_path else BUNDLED_TAXONOMY)
 
     @property
     def plain_english(self):
@@ -257,13 +257,7 @@ class Enricher:
                 )
                 phrase_counts.setdefault(span.text, rank)
         result.entities.sort(key=lambda e: (e.start, e.end))
-        # Concepts: those found, then their ancestors (so a filter on a parent finds its children's documents).
-        concepts = list(dict.fromkeys(direct))
-        for cid in list(concepts):
-            for parent in self.taxonomy.ancestors(cid):
-                if parent not in concepts:
-                    concepts.append(parent)
-        result.concepts = concepts
+        result.concepts = self._with_ancestors(direct)
         areas: list[str] = []
         for cid in dict.fromkeys(direct):
             areas.extend(a for a in self.taxonomy.areas_of(cid) if a not in areas)
@@ -271,18 +265,22 @@ class Enricher:
         result.keyphrases = sorted(phrase_counts, key=phrase_counts.get)[:20]
         return result
 
+    def _with_ancestors(self, direct: list[str]) -> list[str]:
+        """Concepts found, then their ancestors (so a filter on a parent finds its children's documents)."""
+        concepts = list(dict.fromkeys(direct))
+        for cid in list(concepts):
+            for parent in self.taxonomy.ancestors(cid):
+                if parent not in concepts:
+                    concepts.append(parent)
+        return concepts
+
     def _plain_concepts(self, text: str, language: str) -> list[str] | None:
         """`analyse_text(text).concepts` without spaCy, for plain English text once the tables exist."""
         plain = self.plain_english if language != "ja" and len(text) <= _CHUNK_CHARS["en"] else None
         tokens = plain.tokens(text) if plain is not None else None
         if tokens is None:
             return None
-        concepts = list(dict.fromkeys(plain.concept_ids(tokens)))
-        for cid in list(concepts):  # then their ancestors, as analyse_text adds them
-            for parent in self.taxonomy.ancestors(cid):
-                if parent not in concepts:
-                    concepts.append(parent)
-        return concepts
+        return self._with_ancestors(plain.concept_ids(tokens))
 
     def _passages(self, text: str) -> tuple[list[Passage], list[str]]:
         split = split_passages(

@@ -20,11 +20,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 from dataclasses import dataclass, field
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+
+from domain.files import write_secret
 
 FORMAT = 1
 _ALLOWED = re.compile(r"[A-Za-z0-9 ,.;:!?-]+")
@@ -115,12 +115,10 @@ class PlainEnglish:
                    patterns={attr: dict(table) for attr, table in matcher.pattern_keys.items()})
 
     def save(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps({"format": FORMAT, "special_cases": sorted(self.special_cases),
-                                   "stop_words": sorted(self.stop_words), "patterns": self.patterns},
-                                  ensure_ascii=False), encoding="utf-8")
-        os.replace(tmp, path)  # a reader sees the old file or the whole new one
+        # written whole and renamed over: a reader sees the old file or the whole new one
+        write_secret(path, json.dumps({"format": FORMAT, "special_cases": sorted(self.special_cases),
+                                       "stop_words": sorted(self.stop_words), "patterns": self.patterns},
+                                      ensure_ascii=False))
 
     @classmethod
     def load(cls, path: Path) -> "PlainEnglish | None":
@@ -135,9 +133,8 @@ class PlainEnglish:
 
 def tables_path(models_dir: Path, taxonomy_file: Path) -> Path:
     """Where the tables for this spaCy version and taxonomy file live."""
-    try:
-        spacy_version = version("spacy")
-    except PackageNotFoundError:
-        spacy_version = "none"
+    from nlp.cache import installed_versions  # not importlib.metadata: its look-up scans every path entry
+
+    spacy_version = installed_versions().get("spacy", "none")
     digest = hashlib.sha1(f"{FORMAT}\n{spacy_version}\n".encode() + taxonomy_file.read_bytes()).hexdigest()[:12]
     return models_dir / f"plain-english-{digest}.json"

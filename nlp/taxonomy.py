@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Literal
 
 import yaml
 from pydantic import BaseModel, Field, model_validator
+
+from domain.files import write_secret
 
 BUNDLED_TAXONOMY = Path(__file__).with_name("taxonomy.yaml")
 
@@ -121,10 +122,7 @@ def load_taxonomy(path: Path | None = None, parsed_cache: Path | None = None) ->
             try:
                 text = json.dumps(data, ensure_ascii=False)
                 if json.loads(text) == data:  # only what JSON keeps exactly (no dates, no non-string keys)
-                    cached.parent.mkdir(parents=True, exist_ok=True)
-                    tmp = cached.with_suffix(f".{os.getpid()}.tmp")
-                    tmp.write_text(text, encoding="utf-8")
-                    os.replace(tmp, cached)
+                    write_secret(cached, text)  # whole and renamed over: never half a file to a reader
             except (OSError, TypeError, ValueError):
                 pass  # the parse again next time, nothing else
     if not isinstance(data, dict):
@@ -138,5 +136,4 @@ def cached_taxonomy(path: str = "") -> Taxonomy:
     content, into the models folder: SCOUT_NLP_ONNX_DIR or $SCOUT_HOME/models)."""
     from domain.settings import NlpSettings
 
-    settings = NlpSettings()
-    return load_taxonomy(Path(path) if path else None, parsed_cache=settings.onnx_dir or settings.home / "models")
+    return load_taxonomy(Path(path) if path else None, parsed_cache=NlpSettings().models_dir)

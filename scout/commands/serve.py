@@ -80,21 +80,19 @@ def serve(
     from scout.relay_server import relay_router
 
     app.include_router(relay_router(app.state.library))  # the CLI's query commands run here while it serves
+    # where processes on this machine reach the server: flows writing through the shard, the CLI's queries
+    local = "127.0.0.1" if settings.host in ("0.0.0.0", "localhost", "127.0.0.1") else settings.host
+    local_url = f"http://{f'[{local}]' if ':' in local else local}:{settings.port}"
     index = getattr(library, "index", None)
     if index is not None and getattr(index, "owned", False):
         # This process owns the embedded shard: scheduled flows and CLI commands write and read through it
         # instead of failing on the lock (see index.backends.remote).
-        local_host = "127.0.0.1" if settings.host in ("0.0.0.0", "localhost", "127.0.0.1") else settings.host
-        shown_host = f"[{local_host}]" if ":" in local_host else local_host
-        app.include_router(index.share(f"http://{shown_host}:{settings.port}"))
+        app.include_router(index.share(local_url))
     shown = f"[{settings.host}]" if ":" in settings.host else settings.host
     gated = bool(token) or analyst.has_users()
     typer.echo(f"dualscout on http://{shown}:{settings.port}/" + ("  (token required)" if gated else ""), err=True)
 
     from scout.commands._served import advertise, withdraw
-
-    local = "127.0.0.1" if settings.host in ("0.0.0.0", "localhost", "127.0.0.1") else settings.host
-    local_url = f"http://{f'[{local}]' if ':' in local else local}:{settings.port}"
 
     class _Server(uvicorn.Server):
         async def startup(self, sockets=None) -> None:

@@ -15,10 +15,10 @@ from urllib.parse import quote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from index.grouping import Member, group_members, versions_of
-from index.ledger import organization_key
 from service.evidence import readable, shorten, split_sentences
 from service.library import Library
 from domain.models import Document, DocKind, Match, Version, utcnow
+from domain.orgs import normalize_org
 from domain.urls import safe_url  # noqa: F401 - the report's link check, re-exported
 from service.report.profiles import ReportProfile
 from domain.settings import NlpSettings, ReportSettings
@@ -297,7 +297,7 @@ def section_organizations(items: list[ReportItem], new_org_keys: set[str], top: 
     orgs: dict[str, ReportOrganization] = {}
     for item in items:
         for name in item.match.organizations:
-            key = organization_key(name)
+            key = normalize_org(name)
             if not key:
                 continue
             org = orgs.get(key)

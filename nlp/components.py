@@ -30,12 +30,19 @@ log = logging.getLogger(__name__)
 JA_EXCLUDE = ["tok2vec", "parser", "ner", "morphologizer", "compound_splitter", "bunsetu_recognizer", "attribute_ruler"]
 
 
+# The singular of a one-word plural label that is a common adjective names nothing by itself: "composite
+# model", "explosive growth", "wearable design", "robotic process" (sense check; the plural still matches).
+_ADJECTIVE_SINGULARS = frozenset("composite explosive wearable biometric humanoid".split())
+
+
 def _english_variants(label: str) -> set[str]:
     """The label and a naive plural/singular of its last word: "quantum sensor" <-> "quantum sensors"."""
     out = {label}
     if label[-1:].isalpha() and label.lower() == label:
         if label.endswith("s") and not label.endswith("ss"):
-            out.add(label[:-1])
+            single = label[:-1]
+            if " " in label or not (single in _ADJECTIVE_SINGULARS or single.endswith("ic")):
+                out.add(single)
         elif label.endswith("y") and label[-2:-1] not in "aeiou":
             out.add(label[:-1] + "ies")
         else:
@@ -78,6 +85,16 @@ class LabelScanner:
                         break
             i += 1
         return out
+
+
+# Sudachi parts of speech a technology name is never made of. Sense check for Japanese labels matched on
+# their normalized form: みちびき (QZSS) normalizes to 導く, so 「結論を導いた」 would name a satellite system.
+_NOT_A_NAME_POS = ("動詞", "形容詞", "助動詞", "助詞", "副詞", "連体詞", "接続詞", "感動詞")
+
+
+def _names_a_thing(span: Span) -> bool:
+    """True when no token of a Japanese span is a verb, adjective or function word (or a conjugated form)."""
+    return not any(t.tag_.startswith(_NOT_A_NAME_POS) for t in span)
 
 
 def _is_latin_alnum(ch: str) -> bool:
@@ -136,6 +153,8 @@ class TaxonomyMatcher:
         matchers = (self.norm,) if self.char_fallback else (self.lower, self.norm, self.orth)
         for matcher in matchers:
             for match_id, start, end in matcher(doc):
+                if matcher is self.norm and self.char_fallback and not _names_a_thing(doc[start:end]):
+                    continue
                 spans.append(Span(doc, start, end, label="TECH", kb_id=doc.vocab.strings[match_id]))
         if self.char_fallback:
             for scanner in self.scanners:

@@ -219,6 +219,8 @@ class WebSettings(_Settings):
     """Port of `scout serve`."""
     token: SecretStr | None = None
     """Shared analyst token (secret; user `token`): required on every route when set; named users (`scout users add`) replace it."""
+    allowed_hosts: list[str] = Field(default_factory=list)
+    """Other host names the server answers to (JSON list, e.g. ["scout.example.org"]), beyond its bind address and loopback names; requests naming any other host are refused (DNS rebinding)."""
 
 
 class AnalystSettings(_Settings):

@@ -25,6 +25,7 @@ from typing import Any, Iterable, Literal, Protocol
 import sqlalchemy as sa
 from pydantic import BaseModel, Field, ValidationError
 
+from domain.files import private_file
 from domain.models import utcnow
 from domain.settings import AnalystSettings
 
@@ -178,23 +179,34 @@ audit_t = sa.Table(
     sa.Column("detail", sa.Text, nullable=False, default="{}"),
 )  # fmt: skip
 
-# The database itself refuses any change to a written audit or judgement row (triggers in SQLite and
-# PostgreSQL; on another server, grant the application INSERT and SELECT only on those two tables).
+# The database itself refuses any change to a written audit or judgement row, on both databases alike: no
+# UPDATE, no DELETE, no TRUNCATE, and no INSERT that reuses a written row's id. The last one is what stops
+# SQLite's `INSERT OR REPLACE` / `REPLACE INTO`: REPLACE deletes the old row without firing delete triggers
+# (unless a connection turns `recursive_triggers` on, which a stray `sqlite3` shell does not), so the guard is a
+# BEFORE INSERT trigger, which fires first on every connection. An upsert (`ON CONFLICT DO UPDATE`) fires the
+# update guard. On another server, grant the application INSERT and SELECT only on those two tables.
+APPEND_ONLY_TABLES = {"audit": "the audit log is append-only",
+                      "judgements": "judgements are history: add a row, never change one"}
 _POSTGRES_APPEND_ONLY = [
     "CREATE OR REPLACE FUNCTION scout_append_only() RETURNS trigger LANGUAGE plpgsql AS "
     "$$ BEGIN RAISE EXCEPTION 'the %% table is append-only', TG_TABLE_NAME; END $$",  # %% is psycopg's %
-    "CREATE OR REPLACE TRIGGER audit_append_only BEFORE UPDATE OR DELETE ON audit "
-    "FOR EACH ROW EXECUTE FUNCTION scout_append_only()",
-    "CREATE OR REPLACE TRIGGER judgements_append_only BEFORE UPDATE OR DELETE ON judgements "
-    "FOR EACH ROW EXECUTE FUNCTION scout_append_only()",
+    *(statement for table in APPEND_ONLY_TABLES for statement in (
+        f"CREATE OR REPLACE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
+        "FOR EACH ROW EXECUTE FUNCTION scout_append_only()",
+        f"CREATE OR REPLACE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} "
+        "FOR EACH STATEMENT EXECUTE FUNCTION scout_append_only()",
+    )),
 ]
 _SQLITE_APPEND_ONLY = [
-    "CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit "
-    "BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END",
-    "CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit "
-    "BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END",
-    "CREATE TRIGGER IF NOT EXISTS judgements_no_update BEFORE UPDATE ON judgements "
-    "BEGIN SELECT RAISE(ABORT, 'judgements are history: add a row, never change one'); END",
+    statement for table, why in APPEND_ONLY_TABLES.items() for statement in (
+        f"CREATE TRIGGER IF NOT EXISTS {table}_no_update BEFORE UPDATE ON {table} "
+        f"BEGIN SELECT RAISE(ABORT, '{why}'); END",
+        f"CREATE TRIGGER IF NOT EXISTS {table}_no_delete BEFORE DELETE ON {table} "
+        f"BEGIN SELECT RAISE(ABORT, '{why}'); END",
+        f"CREATE TRIGGER IF NOT EXISTS {table}_no_replace BEFORE INSERT ON {table} "
+        f"WHEN NEW.id IS NOT NULL AND EXISTS (SELECT 1 FROM {table} WHERE id = NEW.id) "
+        f"BEGIN SELECT RAISE(ABORT, '{why}'); END",
+    )
 ]
 
 
@@ -235,7 +247,9 @@ class AnalystStore:
         self.url = str(url)
         is_sqlite = self.url.startswith("sqlite")
         if is_sqlite and self.url.startswith("sqlite:///") and self.url != "sqlite:///:memory:":
-            Path(self.url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+            # Notes, user names and the audit log are for this user only, like the index: the folders it
+            # creates 0700, the database 0600 before SQLite opens it (its -wal and -shm files take that mode).
+            private_file(self.url[len("sqlite:///"):])
         self.engine = sa.create_engine(
             self.url, connect_args={"check_same_thread": False, "timeout": busy_timeout} if is_sqlite else {}
         )

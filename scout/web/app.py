@@ -24,9 +24,9 @@ from service.analyst import AnalystStore, open_analyst_store
 from service.library import Library
 from domain.settings import WebSettings
 from scout.web import analyst_api, analyst_pages, api, pages, render
-from scout.web.security import SecurityMiddleware
+from scout.web.security import SecurityMiddleware, served_hosts
 from scout.web.serialized import serialized
-from scout.web.text import bar_class, guess_lang, highlight, safe_url
+from scout.web.text import bar_class, guess_lang, highlight, is_loopback, safe_url
 
 HERE = Path(__file__).parent
 LANG_NAMES = {"ja": "日本語", "en": "English", "other": "other"}
@@ -95,7 +95,8 @@ def create_app(library: Library, settings: WebSettings | None = None, analyst: A
     app.state.library = serialized(library)
     token = settings.token.get_secret_value() if settings.token else None
     app.state.analyst = analyst
-    app.add_middleware(SecurityMiddleware, token=token, users=analyst.user_for_token, users_exist=analyst.has_users)
+    app.add_middleware(SecurityMiddleware, token=token, users=analyst.user_for_token, users_exist=analyst.has_users,
+                       open_allowed=is_loopback(settings.host), hosts=served_hosts(settings.host, settings.allowed_hosts))
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
     concept_label, area_label, concept_words = _labels()

@@ -110,6 +110,50 @@ def test_audit_log_records_every_change_and_refuses_edits(store, tmp_path):
     assert len(store.audit()) == 5
 
 
+TAMPERING = [  # every way a raw connection could rewrite or drop a written row
+    "UPDATE audit SET user = 'eve'", "DELETE FROM audit", "DELETE FROM audit WHERE id = 1",
+    "UPDATE judgements SET state = 'relevant'", "DELETE FROM judgements",
+    "INSERT OR REPLACE INTO audit(id, at, user, action, subject, detail) VALUES (1, 'x', 'eve', 'a', 's', '{}')",
+    "REPLACE INTO audit(id, at, user, action, subject, detail) VALUES (1, 'x', 'eve', 'a', 's', '{}')",
+    "REPLACE INTO judgements(id, need_id, target, target_id, state, note, user, at) "
+    "VALUES (1, 'n1', 'document', 'd1', 'not_relevant', '', 'eve', 'x')",
+    "INSERT INTO judgements(id, need_id, target, target_id, state, note, user, at) "
+    "VALUES (1, 'n1', 'document', 'd1', 'not_relevant', '', 'eve', 'x') "
+    "ON CONFLICT(id) DO UPDATE SET state = excluded.state",
+    "UPDATE OR REPLACE audit SET id = 2 WHERE id = 1",
+]
+
+
+@pytest.mark.parametrize("recursive_triggers", ["OFF", "ON"])
+def test_sqlite_audit_and_judgements_cannot_be_rewritten_from_any_connection(store, tmp_path, recursive_triggers):
+    store.add_user("ann", "analyst", by="admin")
+    store.judge("n1", "d1", "relevant", user="ann", note="why")
+    before = (store.audit(), store.history())
+    db = sqlite3.connect(tmp_path / "analyst.sqlite", isolation_level=None)
+    db.execute(f"PRAGMA recursive_triggers = {recursive_triggers}")
+    for statement in TAMPERING:
+        with pytest.raises(sqlite3.IntegrityError, match="append-only|history"):
+            db.execute(statement)
+    db.close()
+    assert (store.audit(), store.history()) == before
+    store.judge("n1", "d1", "shortlisted", user="ann")  # appending still works
+    assert store.current("n1", "d1").state == JudgementState.shortlisted
+
+
+def test_the_analyst_database_is_private_on_a_shared_machine(tmp_path):
+    old = os.umask(0o022)
+    try:
+        home = tmp_path / "fresh" / "home"
+        with AnalystStore(home / "analyst.sqlite") as store:
+            store.judge("n1", "d1", "relevant", user="ann", note="private")
+            files = sorted(home.iterdir())
+            assert {f.name for f in files} >= {"analyst.sqlite", "analyst.sqlite-wal", "analyst.sqlite-shm"}
+            assert {f.name: oct(f.stat().st_mode & 0o777) for f in files} == {f.name: "0o600" for f in files}
+        assert oct(home.stat().st_mode & 0o777) == oct(tmp_path.joinpath("fresh").stat().st_mode & 0o777) == "0o700"
+    finally:
+        os.umask(old)
+
+
 def test_export_import_round_trip_skips_duplicates_and_rejects_bad_lines(store, tmp_path):
     store.judge("n1", "d1", "relevant", user="ann", note="日本語のメモ")
     store.judge("n1", "d1", "shortlisted", user="bob")

@@ -19,7 +19,7 @@ from enum import StrEnum
 from typing import Iterable, Mapping
 
 from domain.models import Document, DocKind
-from nlp.orgs import normalize_org
+from domain.orgs import COMPANY_FORM, normalize_org
 
 
 class OrgType(StrEnum):
@@ -47,9 +47,8 @@ _INSTITUTE = re.compile(r"研究所|研究機構|研究開発法人|研究セン
                         r"\binstitute\b|\blaborator(?:y|ies)\b|\bresearch (?:center|centre|council)\b|"
                         r"\bfraunhofer\b|\bnational lab\b|^(?:aist|riken|jaxa|nict|nims|jamstec|cnrs|csiro)$",
                         re.IGNORECASE)
-_COMPANY = re.compile(r"株式会社|有限会社|合同会社|\((?:株|有|同)\)|"
-                      r"(?:^|[\s,])(?:inc|incorporated|corp|corporation|co|company|ltd|limited|llc|l\.l\.c|llp|plc|"
-                      r"gmbh|ag|s\.a|sa|k\.k|kk|pte|technologies|systems|solutions|labs)\.?$", re.IGNORECASE)
+# A company by its legal form (domain.orgs) or by a word companies put last in their names.
+_COMPANY = re.compile(rf"{COMPANY_FORM.pattern}|(?:^|[\s,])(?:technologies|systems|solutions|labs)\.?$", re.IGNORECASE)
 
 # A record that is an award or contract from a defense funder: the ingested SBIR/STTR award records, and
 # ATLA's 安全保障技術研究推進制度 (its research-funding contracts).

@@ -22,7 +22,7 @@ from spacy.matcher import PhraseMatcher
 from spacy.tokens import Doc, Span
 from spacy.util import filter_spans
 
-from nlp.orgs import normalize_org
+from domain.orgs import EN_ORG_NAME, EN_ORG_TRIGGER, JA_ORG_NAME, JA_ORG_TRIGGER, normalize_org
 from nlp.taxonomy import cached_taxonomy
 
 log = logging.getLogger(__name__)
@@ -168,29 +168,10 @@ class TaxonomyMatcher:
 
 
 # -- organizations ------------------------------------------------------------------------------------------
-_JA_NAME = r"[\u30a0-\u30ff\u4e00-\u9fffA-Za-z0-9&・ー\-\.]"
-_JA_LEGAL_FORM = r"(?:株式会社|有限会社|合同会社|\((?:株|有)\))"
-_JA_ORG = re.compile(
-    rf"{_JA_LEGAL_FORM}\s?{_JA_NAME}+?(?={_JA_LEGAL_FORM}|[^\u30a0-\u30ff\u4e00-\u9fffA-Za-z0-9&・ー\-\.]|$)"
-    rf"|{_JA_NAME}+?{_JA_LEGAL_FORM}"
-    r"|(?:国立研究開発法人|独立行政法人|国立大学法人)?[\u30a0-\u30ff\u4e00-\u9fffA-Za-z]{1,20}?"
-    r"(?:大学院?|研究所|研究機構|研究開発機構|高等専門学校)"
-)
-_CAP = r"[A-Z][A-Za-z0-9&'\-]*"
-_EN_ORG = re.compile(
-    rf"\b((?:{_CAP}\.?\s+){{0,5}}{_CAP}),?\s+(?:Inc\b\.?|Incorporated\b|Corp\b\.?|Corporation\b|Co\.,?\s+Ltd\b\.?|"
-    rf"Ltd\b\.?|Limited\b|LLC\b|L\.L\.C\.|LLP\b|GmbH\b|plc\b|K\.K\.)"
-    rf"|\b(?:The\s+)?University\s+of\s+{_CAP}(?:\s+{_CAP}){{0,3}}"
-    rf"|\b(?:{_CAP}\s+){{1,4}}(?:University|Institute\s+of\s+Technology|Institute|Laborator(?:y|ies)|Research\s+Cent(?:er|re))\b"
-    rf"|\b(?:Institute|Laboratory)\s+(?:of|for)\s+{_CAP}(?:\s+(?:and\s+)?{_CAP}){{0,4}}"
-)
-# Cheap triggers: the full patterns only run on windows around them (a plain scan of every capitalized word
-# of every document is the slowest part of recognition otherwise).
-_JA_TRIGGER = re.compile(r"株式会社|有限会社|合同会社|\((?:株|有)\)|大学|研究所|機構|高等専門学校")
-_EN_TRIGGER = re.compile(
-    r"\b(?:Inc|Incorporated|Corp|Corporation|Ltd|Limited|LLC|L\.L\.C|LLP|GmbH|plc|K\.K|University|Institute|"
-    r"Laborator(?:y|ies)|Research\s+Cent(?:er|re))\b"
-)
+# The name patterns and their cheap triggers live in domain.orgs (one set of organization-name rules for every
+# layer); the full patterns only run on windows around a trigger (a plain scan of every capitalized word of
+# every document is the slowest part of recognition otherwise).
+_JA_ORG, _JA_TRIGGER, _EN_ORG, _EN_TRIGGER = JA_ORG_NAME, JA_ORG_TRIGGER, EN_ORG_NAME, EN_ORG_TRIGGER
 
 
 def _windows(text: str, trigger: re.Pattern, before: int, after: int) -> list[tuple[int, int]]:
@@ -217,7 +198,7 @@ def _trim_english(name: str) -> str:
 
 class OrganizationRecognizer:
     """Rule-based ORG spans: Japanese legal forms and 大学/研究所/研究開発法人, English legal forms and
-    University/Institute/Laboratory names. `kb_id_` holds the normalized key (nlp.orgs.normalize_org)."""
+    University/Institute/Laboratory names. `kb_id_` holds the normalized key (domain.orgs.normalize_org)."""
 
     def __init__(self, nlp: Language, name: str) -> None:
         self.name = name

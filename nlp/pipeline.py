@@ -19,7 +19,7 @@ import numpy as np
 
 from nlp.base import Embedder, EnrichedDocument, EnrichedQuery, SparseEncoder, SparseVector
 from nlp.language import detect_language
-from nlp.orgs import display_name, normalize_org
+from domain.orgs import display_name, normalize_org
 from nlp.passages import DEFAULT_MAX_PASSAGES, analysed_text, sentence_spans, split_passages
 from nlp.cache import passage_hash
 from domain.models import Analysis, DocKind, Document, Entity, EntityLabel, Passage, Reject

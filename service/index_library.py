@@ -15,7 +15,7 @@ from index.organizations import alias_classes, organization_status
 from index.grouping import Member, cosine_lookup, group_members, mean_vectors, versions_of
 from index.rank import Ranker, organization_score
 from index.store import DOC_POINT, Index, filters_to_where
-from nlp.orgs import normalize_org
+from domain.orgs import normalize_org
 from nlp.passages import analysed_text
 from nlp.pipeline import Enricher, clean_control
 from service.evidence import focus

@@ -15,10 +15,10 @@ from urllib.parse import quote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from index.grouping import Member, group_members, versions_of
-from index.ledger import organization_key
 from service.evidence import readable, shorten, split_sentences
 from service.library import Library
 from domain.models import Document, DocKind, Match, Version, utcnow
+from domain.orgs import normalize_org
 from domain.urls import safe_url  # noqa: F401 - the report's link check, re-exported
 from service.report.profiles import ReportProfile
 from domain.settings import NlpSettings, ReportSettings
@@ -90,6 +90,7 @@ class ReportItem:
     evidence_link: str = ""  # the match on dualscout's need page: its evidence, the original one click on
     need_title: str = ""
     versions: list[Version] = field(default_factory=list)  # other documents of this technology, oldest first
+    fresh: bool = True  # first seen after the last delivered report's period (always, unless a re-run)
 
 
 @dataclass
@@ -112,6 +113,7 @@ class NeedSection:
     best_score: float
     items: list[ReportItem]
     organizations: list[ReportOrganization]
+    fresh_count: int = 0  # of new_count, first seen since the last report (a re-run of the week)
 
 
 @dataclass
@@ -128,6 +130,7 @@ class Overview:
     new_organizations: list["NewOrganization"]
     new_matches: int
     needs_with_news: int
+    fresh_matches: int = 0  # of new_matches, those first seen since the last report (== new_matches unless a re-run)
 
     @property
     def fetched(self) -> int:
@@ -163,7 +166,7 @@ class Report:
     generated_at: datetime
     timezone: str
     profile: str
-    rebuilt: bool  # built for an explicit past week (`--week`), not "since the last report"
+    rebuilt: bool  # built for an explicit week (`--week`)
     base_url: str
     sections: list[NeedSection]
     quiet_needs: list[QuietNeed]
@@ -175,10 +178,19 @@ class Report:
     summary: list[ReportItem] = field(default_factory=list)  # the strongest new matches, to open with
     browser_link: str = ""  # this report on `scout serve`
     watchlists: list = field(default_factory=list)  # service.watch.WatchlistNews, added by attach_watchlist_news
+    week_start: datetime | None = None  # Monday 00:00 of `week`; `since` is earlier when the period covers more
+    delivered_until: datetime | None = None  # a re-run: where the last delivered report's period ended
+    chart_weeks: list[str] = field(default_factory=list)  # the chart's bars: ISO weeks, oldest first
+    chart_totals: list[int] = field(default_factory=list)  # new matches per bar (every area)
 
     @property
     def is_empty(self) -> bool:
         return not self.new_matches
+
+    @property
+    def partly_delivered(self) -> bool:
+        """A re-run of the week: some of its new matches were already in the last delivered report."""
+        return self.delivered_until is not None and self.overview.fresh_matches < self.overview.new_matches
 
 
 def record_library_matches(ledger: "Ledger", library: Library, *, limit_per_need: int = 20) -> list[Match]:
@@ -220,16 +232,45 @@ class _Needs:
         return doc.title if doc is not None else need_id
 
 
+@dataclass(frozen=True)
+class Period:
+    """What a report covers: [since, until), named after its ISO week.
+
+    A weekly report covers its week: from Monday 00:00 (in the report's time zone) up to the end of the week,
+    or up to now while the week is running. When the last report delivered to the profile ended before the
+    week began, the period starts there instead (nothing is skipped), and from the first recorded run when
+    none was ever delivered. `delivered_until`: where the last delivered report's period ended, when that
+    falls inside this period (a re-run of the same week): matches first seen from then on are "new since
+    the last report", the others were in it."""
+
+    since: datetime
+    until: datetime
+    week: str
+    week_start: datetime
+    delivered_until: datetime | None = None
+
+
 def report_period(ledger: "Ledger", week: str | None, profile: ReportProfile, tz: tzinfo,
-                  now: datetime) -> tuple[datetime, datetime, str]:
-    """(since, until, week label): an explicit ISO week, or everything since the last report sent to `profile`."""
-    if week:
-        since, until = parse_week(week, tz)
-        return since, until, week_label(since, tz)
+                  now: datetime) -> Period:
+    """The period of an explicit ISO week, or of the week the report is for (see `Period`)."""
     last = ledger.last_sent_report(profile=profile.name)
-    since, until = (last[1] if last else EPOCH), now
-    # Named after the week the period mostly covers: sent on Monday morning, it is last week's report.
-    return since, until, week_label(max(since, until - timedelta(days=3.5)), tz)
+    delivered = last[1] if last else None
+    if week:
+        week_start, week_end = parse_week(week, tz)
+        since, until = week_start, week_end
+    else:
+        # Named after the week the period mostly covers: sent on Monday morning, it is last week's report; a
+        # re-run after that delivery is this week's.
+        label = week_label(max(delivered or EPOCH, now - timedelta(days=3.5)), tz)
+        week_start, week_end = parse_week(label, tz)
+        since, until = week_start, min(now, week_end)
+        if delivered is None:
+            since = EPOCH
+        elif delivered < week_start:
+            since = delivered
+    since = min(since, until)
+    inside = delivered is not None and since < delivered < until
+    return Period(since, until, week_label(week_start, tz), week_start, delivered if inside else None)
 
 
 def select_items(matches: Iterable[Match], taxonomy: "Taxonomy", profile: ReportProfile,
@@ -297,7 +338,7 @@ def section_organizations(items: list[ReportItem], new_org_keys: set[str], top: 
     orgs: dict[str, ReportOrganization] = {}
     for item in items:
         for name in item.match.organizations:
-            key = organization_key(name)
+            key = normalize_org(name)
             if not key:
                 continue
             org = orgs.get(key)
@@ -326,6 +367,7 @@ def need_sections(items: list[ReportItem], needs: _Needs, new_org_keys: set[str]
                 language=doc.language if doc else None,
                 link=need_link(base, need_id),
                 new_count=len(need_items),
+                fresh_count=sum(1 for i in need_items if i.fresh),
                 best_score=need_items[0].match.score,
                 items=need_items[:top],
                 organizations=section_organizations(need_items, new_org_keys, top),
@@ -407,11 +449,16 @@ def build_report(
     tz = report_timezone(settings)
     taxonomy = taxonomy or _default_taxonomy()
     now = now or utcnow()
-    since, until, label = report_period(ledger, week, profile, tz, now)
+    period = report_period(ledger, week, profile, tz, now)
+    since, until, label = period.since, period.until, period.week
     base = settings.base_url.rstrip("/")
     needs = _Needs(library, profile)
 
     items = select_items(ledger.new_matches(since, until), taxonomy, profile, needs, base)
+    if period.delivered_until is not None:
+        fresh = {(m.need_id, m.doc_id) for m in ledger.new_matches(period.delivered_until, until)}
+        for item in items:
+            item.fresh = any((item.match.need_id, d) in fresh for d in [item.match.doc_id, *(v.doc_id for v in item.versions)])
     new_orgs = ledger.new_organizations(since, until)
     sections = need_sections(items, needs, {o.key for o in new_orgs}, base=base, top=settings.top_per_need)
     with_news = {s.need_id for s in sections}
@@ -420,13 +467,16 @@ def build_report(
         new_organizations=new_orgs,
         new_matches=len(items),
         needs_with_news=len(sections),
+        fresh_matches=sum(1 for i in items if i.fresh),
     )
 
+    # The chart counts what the text counts: its last bar is this week up to `until`, the same items.
+    weeks, counts = weekly_area_counts(ledger, taxonomy, profile, needs, until=until, tz=tz)
+    totals = [sum(c[i] for c in counts.values()) for i in range(len(weeks))]
     chart_png, caption = None, ""
     if chart:
         from service.report.chart import draw_area_chart
 
-        weeks, counts = weekly_area_counts(ledger, taxonomy, profile, needs, until=until, tz=tz)
         chart_png, caption = draw_area_chart(weeks, counts, taxonomy)
 
     return Report(
@@ -447,6 +497,10 @@ def build_report(
         chart_caption=caption,
         summary=items[:SUMMARY_ITEMS],
         browser_link=browser_link(base, label, profile.name),
+        week_start=period.week_start,
+        delivered_until=period.delivered_until,
+        chart_weeks=weeks,
+        chart_totals=totals,
     )
 
 

@@ -10,7 +10,7 @@ from index.organizations import OrgType, alias_classes, award_evidence, bilingua
 from index.rank import Ranker
 from index.store import Index
 from index.suppliers import KnownSuppliers
-from nlp.orgs import normalize_org
+from domain.orgs import normalize_org
 from service.index_library import IndexLibrary
 from tests.index.conftest import make_doc
 

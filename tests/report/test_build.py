@@ -6,8 +6,11 @@ import csv
 import io
 import json
 from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import pytest
+
+from domain.models import DocKind
 
 from service.report import ReportError, build_report, parse_week, render_html, render_text, report_csv
 from service.report.build import evidence_sentence, safe_url
@@ -26,18 +29,32 @@ from tests.report.fakes import (
     TAXONOMY,
     XSS_ORG,
     FakeLibrary,
+    _doc,
+    make_match,
 )
+
+DOC_ABSORBER_LATE = _doc(DocKind.research, "jstage", "late-1", "Chip-scale atomic clock holdover",
+                         "A chip-scale atomic clock keeps time without GNSS.", ["Late Lab"], "en")
+
+
+TOKYO = ZoneInfo("Asia/Tokyo")
+WEEK47 = datetime(2026, 11, 16, tzinfo=TOKYO)  # Monday 00:00 of 2026-W47 in the report's time zone
+WEEK48 = datetime(2026, 11, 23, tzinfo=TOKYO)
 
 
 def _build(ledger, settings, **kwargs):
     kwargs.setdefault("chart", False)
-    return build_report(ledger, FakeLibrary(), settings=settings, taxonomy=TAXONOMY, now=NOW, **kwargs)
+    kwargs.setdefault("now", NOW)
+    return build_report(ledger, FakeLibrary(), settings=settings, taxonomy=TAXONOMY, **kwargs)
 
 
 def test_needs_are_ordered_by_their_strongest_new_match(ledger, settings):
     report = _build(ledger, settings)
     assert report.week == "2026-W47" and not report.rebuilt
-    assert (report.since, report.until) == (LAST_SENT, NOW)
+    # A weekly report covers its week, up to now while the week runs.
+    assert (report.since, report.until) == (WEEK47, NOW)
+    # The last report (W46's, sent Monday 09:00) ended inside this week; everything listed came after it.
+    assert report.delivered_until == LAST_SENT and not report.partly_delivered
     assert [s.need_id for s in report.sections] == [NEED_QMAG.id, NEED_RAM.id, NEED_PNT.id]
     qmag, ram, pnt = report.sections
     # DOC_OLD matched this need weeks ago: it is not news.
@@ -84,7 +101,7 @@ def test_plain_text_has_every_section(ledger, settings):
     assert text.index("== 小型無人機搭載型") < text.index("== Broadband Radar") < text.index("== Resilient timing")
     assert "2 more in the attached CSV." in text
     assert "NEEDS WITH NOTHING NEW (2): 高出力レーザーの熱管理技術 · Energy-dense batteries" in text
-    assert "New since 2026-11-16 09:00 up to 2026-11-20 12:00 (Asia/Tokyo)" in text
+    assert "New matches from 2026-11-16 00:00 up to 2026-11-20 12:00 (Asia/Tokyo)" in text
 
 
 def test_the_csv_lists_every_new_match_and_opens_in_excel(ledger, settings):
@@ -207,7 +224,7 @@ def test_chart_labels_never_lack_glyphs(ledger, settings, monkeypatch):
 def test_a_report_sent_on_monday_morning_is_named_after_last_week(ledger, settings):
     monday_morning = datetime(2026, 11, 23, 8, 0, tzinfo=timezone(timedelta(hours=9)))  # 2026-W48 in Tokyo
     report = build_report(ledger, FakeLibrary(), settings=settings, taxonomy=TAXONOMY, now=monday_morning, chart=False)
-    assert report.week == "2026-W47" and report.since == LAST_SENT
+    assert report.week == "2026-W47" and (report.since, report.until) == (WEEK47, WEEK48)
     assert _build(ledger, settings).week == "2026-W47"  # built on Friday of the same week
 
 
@@ -329,3 +346,59 @@ def test_a_match_below_the_first_page_links_to_a_page_that_shows_it():
     assert evidence_link("https://s.example", deep) == f"https://s.example/needs/{NEED_RAM.id}?limit=37#m-{DOC_NV.id}"
     top = make_match(NEED_RAM, DOC_NV, 0.9, [], rank=2)
     assert evidence_link("https://s.example", top) == f"https://s.example/needs/{NEED_RAM.id}#m-{DOC_NV.id}"
+
+
+def _chart_bar(report) -> int:
+    """The chart's bar for the report's week: the new matches of every area that week."""
+    return report.chart_totals[report.chart_weeks.index(report.week)]
+
+
+def _text_total(text: str) -> int:
+    import re
+
+    return int(re.search(r"^(\d+) new matches for \d+ needs", text, re.MULTILINE).group(1))
+
+
+def test_the_report_text_totals_equal_its_chart_bar_for_the_same_week(ledger, settings):
+    """Issue 24: a second report in the same week said "0 new matches" over a one-minute window while its
+    chart's bar for the week said 214, and attached an empty CSV."""
+    from service.report.render import subject_of
+
+    first = _build(ledger, settings, chart=True)
+    assert _text_total(render_text(first, settings)) == first.overview.new_matches == _chart_bar(first) == 11
+    ledger.record_report(first.week, NOW, None, ["scout@example.jp"], "sent", profile="default",
+                         covers_until=first.until)
+
+    # The same week again a minute later: the same week, the same figures, and what is new since the delivery.
+    again = _build(ledger, settings, chart=True, now=NOW + timedelta(minutes=1))
+    text = render_text(again, settings)
+    assert again.week == first.week and again.since == WEEK47 and again.delivered_until == first.until
+    assert _text_total(text) == again.overview.new_matches == _chart_bar(again) == 11
+    assert again.overview.fresh_matches == 0
+    assert "0 of these 11 new matches were first seen after 2026-11-20 12:00" in text
+    rows = list(csv.DictReader(io.StringIO(report_csv(again).decode("utf-8-sig"))))
+    assert len(rows) == 11 and {r["new_since_last_report"] for r in rows} == {"no"}
+    assert "0 since the last report" in subject_of(again, settings)
+
+    # A match first seen after the delivery is the one thing new since it; the totals still agree.
+    run = ledger.start_match_run(at=NOW + timedelta(minutes=30))
+    ledger.record_matches(run, [make_match(NEED_PNT, DOC_ABSORBER_LATE, 0.6, ["atomic-clock"])])
+    later = _build(ledger, settings, chart=True, now=NOW + timedelta(hours=1))
+    assert _text_total(render_text(later, settings)) == later.overview.new_matches == _chart_bar(later) == 12
+    assert later.overview.fresh_matches == 1
+    assert [i.match.doc_id for i in later.new_matches if i.fresh] == [DOC_ABSORBER_LATE.id]
+    assert "new since the last report" in render_html(later, settings)
+
+
+def test_a_report_after_a_gap_says_plainly_what_else_it_covers(ledger, settings):
+    # Nothing was delivered to this profile since 2026-W44: the report starts where that one ended.
+    gap_end = datetime(2026, 11, 2, tzinfo=TOKYO)
+    materials = ReportProfile(name="materials", recipients=["m@example.jp"])
+    ledger.record_report("2026-W44", gap_end, None, ["m@example.jp"], "sent", profile="materials")
+    report = _build(ledger, settings, profile=materials, chart=True)
+    assert (report.week, report.since, report.until) == ("2026-W47", gap_end, NOW)
+    text = render_text(report, settings)
+    assert "It also covers 2026-11-02 00:00 to 2026-11-16 00:00" in text
+    weeks = report.chart_weeks
+    covered = sum(report.chart_totals[weeks.index(w)] for w in ("2026-W45", "2026-W46", "2026-W47"))
+    assert _text_total(text) == report.overview.new_matches == covered

@@ -15,7 +15,7 @@ from urllib.parse import quote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from index.grouping import Member, group_members, versions_of
-from service.evidence import readable, shorten, split_sentences
+from service.evidence import analysed, match_evidence, shown_evidence
 from service.library import Library
 from domain.models import Document, DocKind, Match, Version, utcnow
 from domain.orgs import normalize_org
@@ -62,20 +62,6 @@ def report_timezone(settings: ReportSettings) -> tzinfo:
         return ZoneInfo(settings.timezone)
     except (ZoneInfoNotFoundError, ValueError) as exc:
         raise ReportError(f"unknown time zone {settings.timezone!r} (SCOUT_REPORT_TIMEZONE)") from exc
-
-
-def evidence_sentence(text: str, *, prefer: Iterable[str] = (), max_chars: int = 280, title: str = "") -> str:
-    """One sentence of evidence: the first that names one of `prefer` (concept labels), else the first that is
-    not the title again; glued sentences get their space back; a sentence longer than `max_chars` is cut at a
-    word boundary and marked with an ellipsis."""
-    sentences = split_sentences(text or "")
-    title_key = " ".join((title or "").split()).casefold()
-    sentences = [x for x in sentences if " ".join(x.split()).casefold() != title_key] or sentences
-    if not sentences:
-        return ""
-    labels = [p.casefold() for p in prefer if p]
-    chosen = next((x for x in sentences if any(label in x.casefold() for label in labels)), sentences[0])
-    return shorten(readable(chosen), max_chars)
 
 
 @dataclass
@@ -231,6 +217,17 @@ class _Needs:
         doc = self.get(need_id)
         return doc.title if doc is not None else need_id
 
+    def evidence(self, match: Match) -> str:
+        """What the document says, as the need page shows it (service.evidence.match_evidence): in the
+        document's own words, from the document itself when the library has it."""
+        need = self.get(match.need_id)
+        doc = self.library.document(match.doc_id) if self.library is not None else None
+        if need is not None:
+            _, shown = match_evidence(match, need, analysed(need), analysed(doc) if doc is not None else None)
+        else:
+            shown = shown_evidence(match.doc_evidence, analysed(doc) if doc is not None else None, title=match.title)
+        return shown.text if shown is not None else ""
+
 
 @dataclass(frozen=True)
 class Period:
@@ -274,8 +271,9 @@ def report_period(ledger: "Ledger", week: str | None, profile: ReportProfile, tz
 
 
 def select_items(matches: Iterable[Match], taxonomy: "Taxonomy", profile: ReportProfile,
-                 needs: _Needs, base: str = "") -> list[ReportItem]:
-    """The new matches the profile asks for (its areas, its need sources), each with its evidence; best first."""
+                 needs: _Needs, base: str = "", *, evidence: bool = True) -> list[ReportItem]:
+    """The new matches the profile asks for (its areas, its need sources), each with its evidence (unless
+    `evidence` is False: counting only); best first."""
     concept_areas = {c.id: taxonomy.areas_of(c.id) for c in taxonomy.concepts}
     concept_label = {c.id: (c.en if c.en == c.ja else f"{c.en} ({c.ja})") for c in taxonomy.concepts}
     items: list[ReportItem] = []
@@ -285,16 +283,11 @@ def select_items(matches: Iterable[Match], taxonomy: "Taxonomy", profile: Report
             continue
         if not needs.wanted(match.need_id):
             continue
-        labels: list[str] = []
-        for cid in match.shared_concepts:
-            if cid in taxonomy.by_id:
-                labels += [*taxonomy.by_id[cid].labels_en(), *taxonomy.by_id[cid].labels_ja()]
         items.append(
             ReportItem(
                 match=match,
                 concepts=[concept_label.get(c, c) for c in match.shared_concepts],
-                evidence=evidence_sentence(match.doc_evidence.text if match.doc_evidence else "", prefer=labels,
-                                           title=match.title),
+                evidence=needs.evidence(match) if evidence else "",
                 link=safe_url(match.url),
                 areas=areas,
                 evidence_link=evidence_link(base, match) if base else "",
@@ -422,7 +415,7 @@ def weekly_area_counts(ledger: "Ledger", taxonomy: "Taxonomy", profile: ReportPr
     counts: dict[str, list[int]] = defaultdict(lambda: [0] * weeks)
     for i, start in enumerate(starts):
         end = min(starts[i + 1], until) if i + 1 < weeks else until
-        for item in select_items(ledger.new_matches(start, end), taxonomy, profile, needs):
+        for item in select_items(ledger.new_matches(start, end), taxonomy, profile, needs, evidence=False):
             counts[main_area(item.match.shared_concepts, taxonomy, wanted)][i] += 1
     return [week_label(s, tz) for s in starts], dict(counts)
 

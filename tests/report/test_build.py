@@ -13,7 +13,7 @@ import pytest
 from domain.models import DocKind
 
 from service.report import ReportError, build_report, parse_week, render_html, render_text, report_csv
-from service.report.build import evidence_sentence, safe_url
+from service.report.build import safe_url
 from service.report.profiles import ProfileError, ReportProfile, load_profiles, resolve_profile
 from tests.report.fakes import (
     DOC_NV,
@@ -167,16 +167,29 @@ def test_profiles_come_from_yaml_or_json(tmp_path, monkeypatch, settings):
         load_profiles(settings)
 
 
-def test_evidence_is_one_sentence():
-    ja = "本研究では量子センサを開発した。感度は1 pTである。小型無人機に搭載できる。"
-    assert evidence_sentence(ja) == "本研究では量子センサを開発した。"
-    assert evidence_sentence(ja, prefer=["無人機"]) == "小型無人機に搭載できる。"
-    en = "We built a sensor. It reaches 1 pT, e.g. on drones! Next steps follow."
-    assert evidence_sentence(en, prefer=["drones"]) == "It reaches 1 pT, e.g. on drones!"
-    long = "word " * 100
-    cut = evidence_sentence(long, max_chars=50)
-    assert cut.endswith("…") and len(cut) <= 50 and " wor…" not in cut
-    assert evidence_sentence("") == ""
+def test_mail_evidence_is_the_documents_own_sentence_as_on_the_web(ledger, settings):
+    """Issue 24: a Japanese document's evidence in the mail was its English dictionary rendering ("metamaterial
+    use thin broadband radar absorbing material design ..."), where the need page shows the Japanese sentence."""
+    from service.evidence import analysed, match_evidence
+
+    library = FakeLibrary()
+    doc = library.document(DOC_NV.id)
+    rendering = "diamond NV center use quantum sensor magnetic field measure"  # what the ranker hands back
+    matches = [m for m in ledger.new_matches(WEEK47, NOW) if m.doc_id == DOC_NV.id and m.need_id == NEED_QMAG.id]
+    salad = matches[0].model_copy(update={"doc_evidence": matches[0].doc_evidence.model_copy(update={
+        "text": rendering, "start": len(doc.title) + 1, "end": len(analysed(doc))})})
+    with ledger._transaction() as db:  # the ledger holds the match as the match flow recorded it
+        db.execute("UPDATE matches SET match_json = ? WHERE need_id = ? AND doc_id = ?",
+                   (salad.model_dump_json(exclude={"is_new"}), NEED_QMAG.id, DOC_NV.id))
+    report = _build(ledger, settings)
+    item = next(i for i in report.new_matches if i.match.doc_id == DOC_NV.id)
+    _, on_the_web = match_evidence(salad, library.document(NEED_QMAG.id), analysed(library.document(NEED_QMAG.id)),
+                                   analysed(doc))
+    assert item.evidence == on_the_web.text and item.evidence in doc.text
+    assert any("\u3040" <= ch <= "\u30ff" or "\u4e00" <= ch <= "\u9fff" for ch in item.evidence)
+    assert rendering not in render_text(report, settings) and item.evidence in render_text(report, settings)
+    rows = list(csv.DictReader(io.StringIO(report_csv(report).decode("utf-8-sig"))))
+    assert next(r["evidence"] for r in rows if r["doc_id"] == DOC_NV.id) == item.evidence
 
 
 def test_only_http_links_are_kept():

@@ -19,6 +19,7 @@ from domain.orgs import normalize_org
 from nlp.pipeline import Enricher
 from service.evidence import analysed as _analysed, match_evidence, shown_evidence
 from service.library import OrgProfile, SearchResult, SupplierEvidence
+from domain.limits import MAX_QUERY_CHARS, checked_text
 from domain.models import Document, DocKind, Evidence, Match, NeedMatches, OrgMatch, SearchFilters, SearchHit
 from domain.settings import IndexSettings, NlpSettings
 
@@ -121,6 +122,9 @@ class IndexLibrary:
 
     # -- Library -------------------------------------------------------------------------------------
     def search(self, query: str, filters: SearchFilters | None = None, limit: int = 20) -> SearchResult:
+        # A person's free text, bounded at this door too (the CLI, the API, watchlists and the relay reach it):
+        # past MAX_QUERY_CHARS, or with a character that is not text, it is refused whole (InputRejected).
+        checked_text(query, "the query", MAX_QUERY_CHARS)
         filters = filters or SearchFilters()
         if not query.strip():  # browsing by filters alone (concept and organization links on the pages)
             hits = [_hit(d, p) for d, p in self._browse(filters, limit)]

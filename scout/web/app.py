@@ -12,7 +12,8 @@ from typing import Any, Callable
 from urllib.parse import urlencode
 
 from fastapi import FastAPI, Request
-from fastapi.exception_handlers import http_exception_handler, request_validation_exception_handler
+from fastapi.encoders import jsonable_encoder
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
@@ -20,6 +21,7 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from domain.limits import InputRejected
 from service.analyst import AnalystStore, open_analyst_store
 from service.library import Library
 from domain.settings import WebSettings
@@ -130,10 +132,20 @@ def create_app(library: Library, settings: WebSettings | None = None, analyst: A
         return render.page(request, "error.html", status=500, status_code=500,
                     detail="The index failed to answer; see the server log.")
 
+    @app.exception_handler(InputRejected)
+    async def rejected_input(request: Request, exc: InputRejected):
+        # Too long (413) or not text (422): refused whole with the reason, from the library, store or a route.
+        if request.url.path.startswith(("/api/", "/feeds/")):
+            return JSONResponse({"detail": str(exc)}, status_code=exc.status)
+        return render.page(request, "error.html", status=exc.status, status_code=exc.status, detail=str(exc))
+
     @app.exception_handler(RequestValidationError)
     async def html_validation_errors(request: Request, exc: RequestValidationError):
         if request.url.path.startswith("/api/"):
-            return await request_validation_exception_handler(request, exc)
+            # FastAPI's answer echoes each bad input: a 1 MB query came back whole, a lone surrogate made the
+            # echo itself fail (500). The location and the reason are what a client needs.
+            errors = [{k: v for k, v in e.items() if k in ("type", "loc", "msg")} for e in exc.errors()]
+            return JSONResponse({"detail": jsonable_encoder(errors)}, status_code=422)
         detail = "; ".join(f"{'.'.join(str(p) for p in e.get('loc', [])[1:])}: {e.get('msg')}" for e in exc.errors())
         return render.page(request, "error.html", status=400, status_code=400, detail=detail or "bad request")
 

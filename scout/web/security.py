@@ -24,6 +24,7 @@ from http.cookies import SimpleCookie
 from typing import Callable, Iterable
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
+from domain.limits import MAX_BODY_BYTES
 from service.analyst import Role, User
 
 COOKIE = "scout_token"
@@ -172,6 +173,11 @@ class SecurityMiddleware:
 
         if scope["path"] in OPEN_PATHS or scope["path"].startswith(OWN_TOKEN_PREFIX):
             return await self.app(scope, receive, send_with_headers)
+        if scope["method"] not in SAFE_METHODS:  # the owner routes above carry document batches: not bounded
+            receive = await _bounded_body(receive, headers)
+            if receive is None:
+                return await _deny(send_with_headers, 413, f"the request body is larger than {MAX_BODY_BYTES:,} "
+                                   "bytes", wants_json)
         if self.open_allowed and self.token is None and not self.users_exist():
             scope.setdefault("state", {})["user"] = LOCAL_USER
             return await self.app(scope, receive, send_with_headers)
@@ -207,6 +213,33 @@ class SecurityMiddleware:
             return await self.app(scope, receive, send_with_headers)
 
         return await _deny(send_with_headers, 401, "missing or wrong token", wants_json)
+
+
+async def _bounded_body(receive, headers: dict[str, str]):
+    """`receive` when the body declares a length within MAX_BODY_BYTES; a body without a declared length
+    (chunked) is read here up to the bound and replayed. None: too large, refuse before any route reads it."""
+    declared = headers.get("content-length")
+    if declared is not None:
+        return receive if declared.strip().isdigit() and int(declared) <= MAX_BODY_BYTES else None
+    chunks, size = [], 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            chunks.append(message)
+            break
+        size += len(message.get("body", b""))
+        if size > MAX_BODY_BYTES:
+            return None
+        chunks.append(message)
+        if not message.get("more_body", False):
+            break
+    body = b"".join(m.get("body", b"") for m in chunks if m["type"] == "http.request")
+    replay = [{"type": "http.request", "body": body, "more_body": False}]
+
+    async def replayed():
+        return replay.pop() if replay else await receive()
+
+    return replayed
 
 
 def _same_origin(headers: dict[str, str]) -> bool:

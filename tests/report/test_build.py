@@ -346,6 +346,9 @@ def test_one_csv_cell_guard_for_every_csv():
 
     assert [csv_cell(v) for v in ("=1+1", "+1", "-1", "@x", "\tx", "plain", 0.123456, 3, True, None)] == [
         "'=1+1", "'+1", "'-1", "'@x", "'\tx", "plain", "0.1235", 3, True, ""]
+    # the fullwidth forms a Japanese input method types, which spreadsheets read as formulas too
+    assert [csv_cell(v) for v in ("＝1+1", "＋1", "－1", "＠SUM(A1)", "﹦1", "ＡＢＣ", "日本")] == [
+        "'＝1+1", "'＋1", "'－1", "'＠SUM(A1)", "'﹦1", "ＡＢＣ", "日本"]
 
 
 def test_a_match_below_the_first_page_links_to_a_page_that_shows_it():

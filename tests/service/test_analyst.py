@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 
 from domain.models import utcnow
-from service.analyst import AnalystError, AnalystStore, JudgementState, hash_token
+from domain.limits import InputRejected, InputTooLarge
+from service.analyst import AnalystError, AnalystStore, ImportRefused, JudgementState, hash_token
 from service.brief import brief_csv, build_brief
 from service.watch import add_watchlist, attach_watchlist_news, refresh
 from tests.web.fakes import MemoryLibrary
@@ -67,9 +68,23 @@ def test_bad_judgements_are_refused_with_the_reason(store):
         store.judge("n1", "d1", "maybe", user="ann")
     with pytest.raises(AnalystError, match="document or organization"):
         store.judge("n1", "d1", "relevant", user="ann", target="person")
-    with pytest.raises(AnalystError, match="under 4000"):
+    with pytest.raises(InputTooLarge, match="the limit is 4,000"):
         store.judge("n1", "d1", "relevant", user="ann", note="x" * 5000)
-    assert store.history() == []
+    for note in ("\ud800", "a\udced\udca0\udc80b"):  # an API's "\ud800", a terminal's invalid UTF-8
+        with pytest.raises(InputRejected, match="lone surrogate"):
+            store.judge("n1", "d1", "relevant", user="ann", note=note)
+    with pytest.raises(InputRejected, match="NUL"):
+        store.judge("n1", "d1", "relevant", user="ann", note="a\x00b")
+    with pytest.raises(AnalystError, match="in the future"):
+        store.judge("n1", "d1", "relevant", user="ann", at=utcnow() + timedelta(days=365))
+    with pytest.raises(InputTooLarge):
+        store.judge("n1", "d" * 600, "relevant", user="ann")
+    with pytest.raises(InputTooLarge, match="query"):
+        store.add_watchlist("big", kind="search", query="radar " * 200_000, user="ann")  # 1.2 MB
+    with pytest.raises(InputRejected, match="name"):
+        store.add_watchlist("a\ud800", kind="search", query="radar", user="ann")
+    assert store.history() == [] and store.watchlists() == []
+    assert [e.action for e in store.audit()] == []
 
 
 def test_users_tokens_are_stored_hashed_and_named(store, tmp_path):
@@ -165,14 +180,20 @@ def test_export_import_round_trip_skips_duplicates_and_rejects_bad_lines(store, 
     with AnalystStore(tmp_path / "other.sqlite") as other:
         bad = ['{"need_id": "n1"}', "not json", json.dumps({**json.loads(lines[0]), "state": "maybe"}),
                json.dumps({**json.loads(lines[0]), "at": "2026-01-01T00:00:00"})]
-        result = other.import_jsonl([lines[0], *bad, *lines[1:], ""])
+        with pytest.raises(ImportRefused) as refused:
+            other.import_jsonl([lines[0], *bad, *lines[1:], ""], by="ann")
+        assert [r.split(":")[0] for r in refused.value.reasons] == ["line 2", "line 3", "line 4", "line 5", "line 6"]
+        assert "time zone" in refused.value.reasons[3] and "'bob' is not a user here" in refused.value.reasons[4]
+        assert other.history() == [] and other.audit() == []  # nothing stored half-way
+        with pytest.raises(ImportRefused, match="'bob' is not a user here"):
+            other.import_jsonl(lines, by="ann")
+        other.add_user("bob")
+        result = other.import_jsonl(["", *lines, ""], by="ann")
         assert result.added == 4 and result.skipped == 0
-        assert [r.split(":")[0] for r in result.rejected] == ["line 2", "line 3", "line 4", "line 5"]
-        assert "time zone" in result.rejected[3]
         assert [j.model_dump(exclude={"id"}) for j in other.history()] == [
             j.model_dump(exclude={"id"}) for j in store.history()]
         assert other.feedback("n1") == store.feedback("n1") == (["d1"], [])
-        again = other.import_jsonl(lines)
+        again = other.import_jsonl(lines, by="ann")
         assert (again.added, again.skipped) == (0, 4)
 
 
@@ -180,7 +201,7 @@ def test_current_state_follows_the_time_of_the_judgement_not_the_import_order(st
     later = utcnow()
     store.judge("n1", "d1", "shortlisted", user="ann", at=later)
     old = store.history()[0].model_copy(update={"state": JudgementState.not_relevant, "at": later - timedelta(days=3)})
-    store.import_jsonl([old.model_dump_json(exclude={"id"})])
+    store.import_jsonl([old.model_dump_json(exclude={"id"})], by="ann")
     assert store.current("n1", "d1").state == JudgementState.shortlisted
 
 

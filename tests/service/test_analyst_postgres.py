@@ -48,7 +48,7 @@ def test_the_store_runs_on_postgresql(pg_url, monkeypatch):
         assert [j.state.value for j in store.history("n1")] == [
             "relevant", "not_relevant", "shortlisted", "shortlisted", "cleared"]
         lines = list(store.export_jsonl())
-        assert store.import_jsonl(lines).skipped == len(lines)
+        assert store.import_jsonl(lines, by="ann").skipped == len(lines)
         assert [e.action for e in store.audit(need_id="n1")][:1] == ["judgement.clear"]
 
         library = MemoryLibrary()

@@ -19,7 +19,7 @@ import numpy as np
 
 from nlp.base import Embedder, EnrichedDocument, EnrichedQuery, SparseEncoder, SparseVector
 from nlp.language import detect_language
-from domain.orgs import display_name, normalize_org
+from domain.orgs import display_name, record_organizations
 from nlp.passages import DEFAULT_MAX_PASSAGES, analysed_text, sentence_spans, split_passages
 from nlp.cache import passage_hash
 from domain.models import Analysis, DocKind, Document, Entity, EntityLabel, Passage, Reject
@@ -371,11 +371,7 @@ class Enricher:
             for e in found.entities:
                 if e.start >= base:
                     entities.append(e.model_copy(update={"start": e.start - base, "end": e.end - base}))
-        organizations = dict(found.organizations)
-        for name in document.organizations:
-            key = normalize_org(name)
-            if key:
-                organizations[key] = display_name(name)  # the source's own spelling wins
+        organizations = record_organizations(found.organizations, document.organizations)
         passages, notes = self._passages(text)
         notes = found.notes + notes
         translated_from: dict[int, int] = {}

@@ -11,7 +11,7 @@ from typing import Callable, Iterable, Iterator
 
 from index.backends.base import Cond, Where
 from index.feedback import Feedback
-from index.organizations import alias_classes, organization_status
+from index.organizations import alias_classes, award_topics, organization_status
 from index.grouping import Member, cosine_lookup, group_members, mean_vectors, versions_of
 from index.rank import Ranker, organization_score
 from index.store import DOC_POINT, Index, filters_to_where
@@ -213,7 +213,8 @@ class IndexLibrary:
                 names += h.payload.get("organizations") or []
                 if h.payload.get("kind") == DocKind.need:
                     issuers.update(h.payload.get("org_keys") or [])
-            self._org_cache = {"aliases": alias_classes(names), "issuers": issuers, "status": {}}
+            self._org_cache = {"aliases": alias_classes(names), "issuers": issuers, "status": {},
+                               "topics": award_topics(self.index.documents(kind=DocKind.need))}
             self._org_cache_count = count
         return self._org_cache
 
@@ -230,7 +231,8 @@ class IndexLibrary:
                        for h in self.index.scan(where, payload=["document"])]
             listed = any(k in self.ranker.known_suppliers for k in keys)
             state["status"][key] = (organization_status(name, keys, records, listed=listed,
-                                                        issuer_keys=state["issuers"]), keys, records)
+                                                        issuer_keys=state["issuers"], topics=state["topics"]),
+                                    keys, records)
         return state["status"][key]
 
 

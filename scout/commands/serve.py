@@ -89,7 +89,9 @@ def serve(
         # instead of failing on the lock (see index.backends.remote).
         app.include_router(index.share(local_url))
     shown = f"[{settings.host}]" if ":" in settings.host else settings.host
-    gated = bool(token) or analyst.has_users()
+    from scout.web.text import is_loopback
+
+    gated = bool(token) or analyst.has_users() or not is_loopback(settings.host)  # beyond loopback: always
     typer.echo(f"dualscout on http://{shown}:{settings.port}/" + ("  (token required)" if gated else ""), err=True)
 
     from scout.commands._served import advertise, withdraw

@@ -144,8 +144,24 @@ class CrawlStats(DomainModel):
 
 class EntityLabel(StrEnum):
     technology = "TECH"  # a taxonomy concept
-    keyphrase = "KEYPHRASE"  # a candidate technology term beyond the taxonomy
+    keyphrase = "KEYPHRASE"  # a candidate technology term beyond the taxonomy (rules: no tagger model)
     organization = "ORG"
+    # Typed terms from the trained tagger (nlp.entity_tagger); concept_id is set when a taxonomy concept lies in one.
+    method = "METHOD"  # a technology or method
+    material = "MATERIAL"  # a material, device or data set
+    task = "TASK"  # a task or application
+    metric = "METRIC"  # a measure of quality
+    term = "TERM"  # another scientific term
+    generic = "GENERIC"  # a plain word of the field (近年, 評価): never a technology
+
+
+# What an analyst reads for each entity type (pages, facets, the report).
+ENTITY_TYPE_NAMES: dict[str, str] = {
+    "TECH": "technology (taxonomy)", "KEYPHRASE": "key phrase", "ORG": "organization", "METHOD": "technology / method",
+    "MATERIAL": "material", "TASK": "task / application", "METRIC": "metric", "TERM": "scientific term",
+    "GENERIC": "generic term",
+}
+TECHNOLOGY_ENTITY_TYPES = ("METHOD", "MATERIAL", "TASK")
 
 
 class Entity(DomainModel):

@@ -19,7 +19,7 @@ import numpy as np
 
 from nlp.base import Embedder, EnrichedDocument, EnrichedQuery, SparseEncoder, SparseVector
 from nlp.language import detect_language
-from nlp.orgs import display_name, normalize_org
+from domain.orgs import display_name, record_organizations
 from nlp.passages import DEFAULT_MAX_PASSAGES, analysed_text, sentence_spans, split_passages
 from nlp.cache import passage_hash
 from domain.models import Analysis, DocKind, Document, Entity, EntityLabel, Passage, Reject
@@ -199,10 +199,19 @@ class Enricher:
     def pipeline(self, language: str):
         from nlp.components import get_pipeline
 
-        nlp = get_pipeline(language, self._taxonomy_path, self.settings.ja_pipeline)
+        nlp = get_pipeline(language, self._taxonomy_path, self.settings.ja_pipeline, self._tagger_path(language))
         if language != "ja" and not self._plain:
             self._save_plain_english(nlp)
         return nlp
+
+    def _tagger_path(self, language: str) -> str:
+        """The typed-term tagger model for a language ("" when none is installed: rule keyphrases then)."""
+        if not self.settings.typed_entities:
+            return ""
+        from nlp.entity_tagger import model_path
+
+        found = model_path(language, self.settings.models_dir)
+        return str(found) if found else ""
 
     def _save_plain_english(self, nlp) -> None:
         from nlp.plain_english import PlainEnglish
@@ -250,11 +259,18 @@ class Enricher:
                            end=offset + span.end_char, key=span.kb_id_)
                 )
                 result.organizations.setdefault(span.kb_id_, display_name(span.text))
-            for rank, span in enumerate(doc.spans["keyphrases"]):
+            typed = doc.spans["typed"] if "typed" in doc.spans else None
+            for span in typed or []:
                 result.entities.append(
-                    Entity(text=span.text, label=EntityLabel.keyphrase, start=offset + span.start_char,
-                           end=offset + span.end_char)
+                    Entity(text=span.text, label=EntityLabel(span.label_), start=offset + span.start_char,
+                           end=offset + span.end_char, concept_id=span.kb_id_ or None)
                 )
+            for rank, span in enumerate(doc.spans["keyphrases"]):
+                if typed is None:  # rule keyphrases are entities only where no tagger types terms
+                    result.entities.append(
+                        Entity(text=span.text, label=EntityLabel.keyphrase, start=offset + span.start_char,
+                               end=offset + span.end_char)
+                    )
                 phrase_counts.setdefault(span.text, rank)
         result.entities.sort(key=lambda e: (e.start, e.end))
         result.concepts = self._with_ancestors(direct)
@@ -333,11 +349,7 @@ class Enricher:
             for e in found.entities:
                 if e.start >= base:
                     entities.append(e.model_copy(update={"start": e.start - base, "end": e.end - base}))
-        organizations = dict(found.organizations)
-        for name in document.organizations:
-            key = normalize_org(name)
-            if key:
-                organizations[key] = display_name(name)  # the source's own spelling wins
+        organizations = record_organizations(found.organizations, document.organizations)
         passages, notes = self._passages(text)
         notes = found.notes + notes
         translated_from: dict[int, int] = {}

@@ -11,15 +11,15 @@ from typing import Callable, Iterable, Iterator
 
 from index.backends.base import Cond, Where
 from index.feedback import Feedback
-from index.organizations import alias_classes, organization_status
+from index.organizations import alias_classes, award_topics, organization_status
 from index.grouping import Member, cosine_lookup, group_members, mean_vectors, versions_of
 from index.rank import Ranker, organization_score
 from index.store import DOC_POINT, Index, filters_to_where
-from nlp.orgs import normalize_org
-from nlp.passages import analysed_text
-from nlp.pipeline import Enricher, clean_control
-from service.evidence import focus
+from domain.orgs import normalize_org
+from nlp.pipeline import Enricher
+from service.evidence import analysed as _analysed, match_evidence, shown_evidence
 from service.library import OrgProfile, SearchResult, SupplierEvidence
+from domain.limits import MAX_QUERY_CHARS, checked_text
 from domain.models import Document, DocKind, Evidence, Match, NeedMatches, OrgMatch, SearchFilters, SearchHit
 from domain.settings import IndexSettings, NlpSettings
 
@@ -29,26 +29,6 @@ FACETS = ("kind", "source", "language", "concept", "area", "year")
 FACET_HITS = 100
 _FACET_FIELDS = {"kind": "kind", "source": "source", "language": "language", "concept": "concepts",
                  "area": "areas", "year": "year"}
-
-
-def _analysed(doc: Document | dict) -> str:
-    """The text nlp analysed (title, newline, text, control characters blanked): evidence offsets point into it."""
-    title, text = (doc.title, doc.text) if isinstance(doc, Document) else (doc.get("title", ""), doc.get("text", ""))
-    title, text = clean_control(title or ""), clean_control(text or "")
-    return analysed_text(title.strip() and title, text.strip() and text)
-
-
-def _as_written(evidence: Evidence | None, analysed: str | None) -> Evidence | None:
-    """Evidence in the document's own words. A Japanese passage is also indexed as its dictionary rendering
-    into English (for cross-lingual matching); when that rendering is the best pair, the ranker hands back the
-    rendering ("stock company broadband radar absorbing material development ..."), which no one wrote. Its
-    offsets are those of the source passage, so the source text is cut from the analysed text."""
-    if evidence is None or analysed is None:
-        return evidence
-    source = analysed[evidence.start : evidence.end]
-    if not source.strip() or source == evidence.text:
-        return evidence
-    return evidence.model_copy(update={"text": source})
 
 
 def _newest_years_first(facets: dict[str, dict[str, int]]) -> dict[str, dict[str, int]]:
@@ -142,6 +122,9 @@ class IndexLibrary:
 
     # -- Library -------------------------------------------------------------------------------------
     def search(self, query: str, filters: SearchFilters | None = None, limit: int = 20) -> SearchResult:
+        # A person's free text, bounded at this door too (the CLI, the API, watchlists and the relay reach it):
+        # past MAX_QUERY_CHARS, or with a character that is not text, it is refused whole (InputRejected).
+        checked_text(query, "the query", MAX_QUERY_CHARS)
         filters = filters or SearchFilters()
         if not query.strip():  # browsing by filters alone (concept and organization links on the pages)
             hits = [_hit(d, p) for d, p in self._browse(filters, limit)]
@@ -152,8 +135,8 @@ class IndexLibrary:
         texts = {d: _analysed(p["document"]) for d, p in payloads.items() if p.get("document")}
         hits = self._grouped(hits, texts)
         facets = _count_facets([payloads.get(h.doc_id, {}) for h in hits])
-        shown = [h.model_copy(update={"evidence": focus(_as_written(h.evidence, texts.get(h.doc_id)), query,
-                                                        title=h.title)}) for h in hits[:limit]]
+        shown = [h.model_copy(update={"evidence": shown_evidence(h.evidence, texts.get(h.doc_id), query,
+                                                                 title=h.title)}) for h in hits[:limit]]
         return SearchResult(query=query, hits=shown, facets=facets, facet_hits=len(hits))
 
     def needs(self) -> list[Document]:
@@ -172,10 +155,7 @@ class IndexLibrary:
         matches = self._grouped(result.matches, texts)[:limit]
         for rank, m in enumerate(matches, start=1):
             m.rank = rank
-            m.need_evidence = focus(_as_written(m.need_evidence, need_text), m.title, result.need.title,
-                                    title=result.need.title)
-            m.doc_evidence = focus(_as_written(m.doc_evidence, texts.get(m.doc_id)), result.need.title,
-                                   result.need.text, title=m.title)
+            m.need_evidence, m.doc_evidence = match_evidence(m, result.need, need_text, texts.get(m.doc_id))
         result.matches = matches
         # one technology counts once for its firm; one firm under its Japanese and English names is one row
         result.organizations = self._merge_aliases(self.ranker.organizations(matches), matches)
@@ -215,7 +195,8 @@ class IndexLibrary:
                 names += h.payload.get("organizations") or []
                 if h.payload.get("kind") == DocKind.need:
                     issuers.update(h.payload.get("org_keys") or [])
-            self._org_cache = {"aliases": alias_classes(names), "issuers": issuers, "status": {}}
+            self._org_cache = {"aliases": alias_classes(names), "issuers": issuers, "status": {},
+                               "topics": award_topics(self.index.documents(kind=DocKind.need))}
             self._org_cache_count = count
         return self._org_cache
 
@@ -232,7 +213,8 @@ class IndexLibrary:
                        for h in self.index.scan(where, payload=["document"])]
             listed = any(k in self.ranker.known_suppliers for k in keys)
             state["status"][key] = (organization_status(name, keys, records, listed=listed,
-                                                        issuer_keys=state["issuers"]), keys, records)
+                                                        issuer_keys=state["issuers"], topics=state["topics"]),
+                                    keys, records)
         return state["status"][key]
 
 

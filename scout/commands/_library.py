@@ -93,6 +93,9 @@ def use_library(library: Library) -> Iterator[Library]:
 @contextmanager
 def command_library(read_only: bool = True) -> Iterator[Library]:
     """`library_session()` for a CLI command: opening errors and index failures become one line and exit 1."""
+    from rich.markup import escape
+
+    from domain.limits import InputRejected
     from scout.commands._console import fail
 
     try:
@@ -102,6 +105,8 @@ def command_library(read_only: bool = True) -> Iterator[Library]:
         fail(str(exc))
     except (TyperException, typer.Exit, typer.Abort):  # usage errors and exits keep their own codes
         raise
+    except InputRejected as exc:  # the person's input, not the index: say what to change
+        fail(escape(str(exc)))
     except Exception as exc:  # noqa: BLE001 - one line for the analyst; SCOUT_DEBUG=1 shows the traceback
         if os.environ.get("SCOUT_DEBUG"):
             raise

@@ -84,7 +84,9 @@ def serve(
     from service.index_library import owner_endpoint
 
     shown = f"[{settings.host}]" if ":" in settings.host else settings.host
-    gated = bool(token) or analyst.has_users()
+    from scout.web.text import is_loopback
+
+    gated = bool(token) or analyst.has_users() or not is_loopback(settings.host)  # beyond loopback: always
     typer.echo(f"dualscout on http://{shown}:{settings.port}/" + ("  (token required)" if gated else ""), err=True)
 
     class _Server(uvicorn.Server):

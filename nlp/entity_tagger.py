@@ -54,9 +54,28 @@ def _script(word: str) -> str:
     return "".join(classes[:3])
 
 
+_FREQ_PATH = Path(__file__).with_name("en_term_freq.txt")
+_RANKS: dict[str, int] | None = None
+
+
+def _rank_bucket(lower: str) -> str:
+    """How common a word is in technical abstracts (nlp/en_term_freq.txt): common words rarely start terms."""
+    global _RANKS
+    if _RANKS is None:
+        ranks: dict[str, int] = {}
+        if _FREQ_PATH.exists():
+            for line in _FREQ_PATH.read_text(encoding="utf-8").splitlines():
+                if line and not line.startswith("#"):
+                    ranks.setdefault(line.split("\t", 1)[0].lower(), len(ranks))
+        _RANKS = ranks
+    rank = _RANKS.get(lower)
+    return "rare" if rank is None else str(min(rank.bit_length(), 14))
+
+
 def _english_word(word: str) -> list[str]:
     lower = word.lower()
-    feats = [f"w={lower}", f"s3={lower[-3:]}", f"s2={lower[-2:]}", f"p3={lower[:3]}", f"sh={_shape(word)}"]
+    feats = [f"w={lower}", f"s3={lower[-3:]}", f"s2={lower[-2:]}", f"p3={lower[:3]}", f"sh={_shape(word)}",
+             f"s4={lower[-4:]}", f"fq={_rank_bucket(lower)}"]
     if lower in EN_STOP_WORDS:
         feats.append("stop")
     if "-" in word and len(word) > 1:
@@ -71,10 +90,19 @@ def _english_word(word: str) -> list[str]:
 def english_features(doc: Doc) -> list[list[str]]:
     words = [t.text for t in doc]
     base = [_english_word(w) for w in words]
+    freq = [b[6] for b in base]
+    counts: dict[str, int] = {}
+    for w in words:
+        counts[w.lower()] = counts.get(w.lower(), 0) + 1
     n = len(words)
     out = []
     for i in range(n):
         f = ["b"] + base[i]
+        if counts[words[i].lower()] > 1 and words[i].lower() not in EN_STOP_WORDS and words[i].isalpha():
+            f.append("rep")
+        for d in (-1, 1):
+            if 0 <= i + d < n:
+                f.append(f"{d}{freq[i + d]}")
         for d in (-2, -1, 1, 2):
             j = i + d
             if 0 <= j < n:

@@ -104,6 +104,28 @@ class QueryAnalysis:
             return None  # a damaged row is a miss
 
 
+MAX_TERMS = 24
+
+
+def technology_terms(entities: list[Entity], limit: int = MAX_TERMS) -> list[dict]:
+    """A document's technology terms for people: typed terms of the technology types (METHOD, MATERIAL, TASK),
+    most frequent first, one per distinct text, each with its taxonomy concept where one lies in it:
+    [{"type": "MATERIAL", "text": "carbon fiber composite", "concept": "composite-material"}, ...]."""
+    from domain.models import TECHNOLOGY_ENTITY_TYPES
+
+    counts: dict[str, int] = {}
+    first: dict[str, dict] = {}
+    for e in entities:
+        if str(e.label) not in TECHNOLOGY_ENTITY_TYPES:
+            continue
+        key = " ".join(e.text.split()).casefold()
+        counts[key] = counts.get(key, 0) + 1
+        if key not in first:
+            first[key] = {"type": str(e.label), "text": " ".join(e.text.split()), "concept": e.concept_id}
+    ranked = sorted(first, key=lambda k: -counts[k])[:limit]
+    return [first[k] for k in ranked]
+
+
 # SCOUT_NLP_MODEL=hashing selects the deterministic hashing embedder (no model): for tests and dry runs.
 HASHING_MODEL = "hashing"
 
@@ -371,6 +393,9 @@ class Enricher:
         )
         if document.language != language:
             document = document.model_copy(update={"language": language})
+        terms = technology_terms(found.entities)
+        if terms:  # what the pages, facets and match explanations show (domain.models.TermRef)
+            document = document.model_copy(update={"meta": {**document.meta, "terms": terms}})
         renderings = " ".join(p.text for i, p in enumerate(passages) if i in translated_from)
         sparse_text = f"{text}\n{renderings}" if renderings else text
         title_text = self._title_text(title.strip(), language) if title.strip() else ""

@@ -20,7 +20,8 @@ from nlp.pipeline import Enricher
 from service.evidence import analysed as _analysed, match_evidence, shown_evidence
 from service.library import OrgProfile, SearchResult, SupplierEvidence
 from domain.limits import MAX_QUERY_CHARS, checked_text
-from domain.models import Document, DocKind, Evidence, Match, NeedMatches, OrgMatch, SearchFilters, SearchHit
+from domain.models import (Document, DocKind, Evidence, Match, NeedMatches, OrgMatch, SearchFilters, SearchHit,
+                           document_terms, shared_terms)
 from domain.settings import IndexSettings, NlpSettings
 
 FACETS = ("kind", "source", "language", "concept", "area", "year")
@@ -38,9 +39,20 @@ def _newest_years_first(facets: dict[str, dict[str, int]]) -> dict[str, dict[str
     return facets
 
 
+# Typed-term facets (issue 26): a query's hits counted by the technology terms nlp typed in them.
+TERM_FACETS = {"method": "METHOD", "material": "MATERIAL", "task": "TASK"}
+TERM_FACET_VALUES = 12
+
+
 def _count_facets(payloads: list[dict]) -> dict[str, dict[str, int]]:
     """Facet counts over some documents' payloads, most frequent value first."""
     out: dict[str, dict[str, int]] = {}
+    for facet, kind in TERM_FACETS.items():
+        counts: Counter = Counter()
+        for payload in payloads:
+            counts.update({t.text.casefold() for t in document_terms(payload.get("document")) if t.type == kind})
+        top = sorted(((v, c) for v, c in counts.items() if c > 1), key=lambda kv: (-kv[1], kv[0]))
+        out[facet] = dict(top[:TERM_FACET_VALUES])
     for facet, field in _FACET_FIELDS.items():
         counts: Counter = Counter()
         for payload in payloads:
@@ -56,7 +68,8 @@ def _hit(doc: Document, payload: dict | None = None) -> SearchHit:
     payload = payload or {}
     return SearchHit(doc_id=doc.id, score=0.0, title=doc.title, url=doc.url, kind=doc.kind, source=doc.source,
                      language=doc.language or payload.get("language"), organizations=doc.organizations,
-                     concepts=list(payload.get("concepts", [])), published=doc.published)
+                     concepts=list(payload.get("concepts", [])), terms=document_terms(doc)[:6],
+                     published=doc.published)
 
 
 class JudgementFeedback:
@@ -136,7 +149,9 @@ class IndexLibrary:
         hits = self._grouped(hits, texts)
         facets = _count_facets([payloads.get(h.doc_id, {}) for h in hits])
         shown = [h.model_copy(update={"evidence": shown_evidence(h.evidence, texts.get(h.doc_id), query,
-                                                                 title=h.title)}) for h in hits[:limit]]
+                                                                 title=h.title),
+                                      "terms": document_terms(payloads.get(h.doc_id, {}).get("document"))[:6]})
+                 for h in hits[:limit]]
         return SearchResult(query=query, hits=shown, facets=facets, facet_hits=len(hits))
 
     def needs(self) -> list[Document]:
@@ -153,9 +168,12 @@ class IndexLibrary:
         need_text = _analysed(result.need)
         texts = self._analysed_texts([m.doc_id for m in result.matches])
         matches = self._grouped(result.matches, texts)[:limit]
+        need_terms = document_terms(result.need)
+        doc_terms = self._terms([m.doc_id for m in matches]) if need_terms else {}
         for rank, m in enumerate(matches, start=1):
             m.rank = rank
             m.need_evidence, m.doc_evidence = match_evidence(m, result.need, need_text, texts.get(m.doc_id))
+            m.shared_terms = shared_terms(need_terms, doc_terms.get(m.doc_id, []))[:8]
         result.matches = matches
         # one technology counts once for its firm; one firm under its Japanese and English names is one row
         result.organizations = self._merge_aliases(self.ranker.organizations(matches), matches)
@@ -230,6 +248,11 @@ class IndexLibrary:
 
     def document(self, doc_id: str) -> Document | None:
         return self.index.get(doc_id)
+
+    def _terms(self, doc_ids: list[str]) -> dict[str, list]:
+        """Each document's typed technology terms (domain.models.document_terms)."""
+        payloads = self.index.get_many(doc_ids, ["document"])
+        return {d: document_terms(p.get("document")) for d, p in payloads.items()}
 
     def organization(self, name_or_key: str) -> OrgProfile | None:
         key = normalize_org(name_or_key) or name_or_key
@@ -354,3 +377,15 @@ def open_library(read_only: bool = False, *, index_settings: IndexSettings | Non
     enricher = Enricher(nlp_settings)
     index = Index(index_settings or IndexSettings(), dim=_embedding_dim(enricher, nlp_settings), command=command)
     return IndexLibrary(index, enricher, feedback=JudgementFeedback())
+
+
+def owner_endpoint(library: object, endpoint: str, commands: Callable[[dict], dict] | None = None):
+    """The routes through which `scout serve` serves `library`'s index to the other processes of this machine at
+    `endpoint` (`index.owner`), when `library` owns an embedded index; else None (a Qdrant server needs no
+    owner; a test's in-memory library has no index). `commands` runs relayed query commands (`scout.relay`)."""
+    if not isinstance(library, IndexLibrary) or not library.index.owned:
+        return None
+    from index.backends.owner_routes import owner_router
+
+    token = library.index.share(endpoint)
+    return owner_router(library.index.backend, token, commands)

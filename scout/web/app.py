@@ -22,6 +22,7 @@ from jinja2 import Environment, FileSystemLoader
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from domain.limits import InputRejected
+from domain.models import document_terms
 from service.analyst import AnalystStore, open_analyst_store
 from service.library import Library
 from domain.settings import WebSettings
@@ -106,7 +107,8 @@ def create_app(library: Library, settings: WebSettings | None = None, analyst: A
     env.globals.update(
         highlight=highlight, safe_url=safe_url, guess_lang=guess_lang, schema_type=schema_type, bar_class=bar_class, url_with=url_with,
         concept_label=concept_label, area_label=area_label, concept_words=concept_words, lang_names=LANG_NAMES,
-        watch_form_fields=analyst_pages.watch_form_fields,
+        watch_form_fields=analyst_pages.watch_form_fields, document_terms=document_terms,
+        term_facets={"method": "technology / method", "material": "material", "task": "task / application"},
     )
     env.filters["day"] = lambda dt: dt.date().isoformat() if dt else ""
     templates = Jinja2Templates(env=env)
@@ -119,7 +121,7 @@ def create_app(library: Library, settings: WebSettings | None = None, analyst: A
 
     @app.exception_handler(StarletteHTTPException)
     async def html_errors(request: Request, exc: StarletteHTTPException):
-        if request.url.path.startswith(("/api/", "/feeds/")) or request.url.path in ("/openapi.json", "/healthz"):
+        if request.url.path.startswith(("/api/", "/feeds/", "/internal/")) or request.url.path in ("/openapi.json", "/healthz"):
             return await http_exception_handler(request, exc)
         detail = exc.detail if isinstance(exc.detail, str) else "error"
         return render.page(request, "error.html", status=exc.status_code, status_code=exc.status_code, detail=detail)
@@ -127,7 +129,7 @@ def create_app(library: Library, settings: WebSettings | None = None, analyst: A
     @app.exception_handler(Exception)
     async def server_errors(request: Request, exc: Exception):
         # The traceback goes to the server log (Starlette re-raises after this); the client gets one line.
-        if request.url.path.startswith("/api/"):
+        if request.url.path.startswith(("/api/", "/internal/")):
             return JSONResponse({"detail": "internal error in the index; see the server log"}, status_code=500)
         return render.page(request, "error.html", status=500, status_code=500,
                     detail="The index failed to answer; see the server log.")

@@ -377,3 +377,15 @@ def open_library(read_only: bool = False, *, index_settings: IndexSettings | Non
     enricher = Enricher(nlp_settings)
     index = Index(index_settings or IndexSettings(), dim=_embedding_dim(enricher, nlp_settings), command=command)
     return IndexLibrary(index, enricher, feedback=JudgementFeedback())
+
+
+def owner_endpoint(library: object, endpoint: str, commands: Callable[[dict], dict] | None = None):
+    """The routes through which `scout serve` serves `library`'s index to the other processes of this machine at
+    `endpoint` (`index.owner`), when `library` owns an embedded index; else None (a Qdrant server needs no
+    owner; a test's in-memory library has no index). `commands` runs relayed query commands (`scout.relay`)."""
+    if not isinstance(library, IndexLibrary) or not library.index.owned:
+        return None
+    from index.backends.owner_routes import owner_router
+
+    token = library.index.share(endpoint)
+    return owner_router(library.index.backend, token, commands)

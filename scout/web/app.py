@@ -127,7 +127,7 @@ def create_app(library: Library, settings: WebSettings | None = None, analyst: A
 
     @app.exception_handler(StarletteHTTPException)
     async def html_errors(request: Request, exc: StarletteHTTPException):
-        if request.url.path.startswith(("/api/", "/feeds/")) or request.url.path in ("/openapi.json", "/healthz"):
+        if request.url.path.startswith(("/api/", "/feeds/", "/internal/")) or request.url.path in ("/openapi.json", "/healthz"):
             return await http_exception_handler(request, exc)
         detail = exc.detail if isinstance(exc.detail, str) else "error"
         return render.page(request, "error.html", status=exc.status_code, status_code=exc.status_code, detail=detail)
@@ -135,7 +135,7 @@ def create_app(library: Library, settings: WebSettings | None = None, analyst: A
     @app.exception_handler(Exception)
     async def server_errors(request: Request, exc: Exception):
         # The traceback goes to the server log (Starlette re-raises after this); the client gets one line.
-        if request.url.path.startswith("/api/"):
+        if request.url.path.startswith(("/api/", "/internal/")):
             return JSONResponse({"detail": "internal error in the index; see the server log"}, status_code=500)
         return render.page(request, "error.html", status=500, status_code=500,
                     detail="The index failed to answer; see the server log.")

@@ -110,6 +110,10 @@ class Index:
                 raise RuntimeError(
                     f"the index at {folder} is served by pid {owner.pid} as SCOUT_INDEX_BACKEND={owner.backend}, "
                     f"but this process asks for {s.backend}: use the same backend") from None
+            if owner.dim is not None and owner.dim != self.dim:
+                raise RuntimeError(
+                    f"the index at {folder} (served by pid {owner.pid}) holds vectors of size {owner.dim}, but this "
+                    f"process' model makes {self.dim}: use the server's SCOUT_NLP_* model settings") from None
             from index.backends.remote import RemoteBackend
 
             return RemoteBackend(owner)
@@ -228,7 +232,7 @@ class Index:
             raise RuntimeError("only the process that owns an embedded index can share it")
         if not isinstance(self.backend, LockedBackend):
             self.backend = LockedBackend(self.backend)
-        return self._lock.advertise(endpoint, self.settings.backend)
+        return self._lock.advertise(endpoint, self.settings.backend, self.dim)
 
     def optimize(self) -> None:
         """Build vector indexes and merge segments after a large ingest (embedded: runs in-process)."""

@@ -26,8 +26,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from index.feedback import Feedback
-from index.rank import Ranker, RankWeights
+from index.ranking.feedback import Feedback
+from index.ranking import Ranker, RankWeights
 from index.store import Index
 from index.suppliers import KnownSuppliers
 from domain.models import Document

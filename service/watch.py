@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from domain.limits import MAX_QUERY_CHARS
 from service.analyst import AnalystError, AnalystStore, Watchlist, WatchHit
 from service.library import Library
 from service.queries import BadQuery, build_filters
@@ -50,7 +51,10 @@ def _filters(raw: dict[str, str]):
 
 
 def refresh(store: AnalystStore, library: Library, watchlist: Watchlist, *, at: datetime | None = None) -> list[WatchHit]:
-    """Run the watchlist now; returns the documents it finds for the first time."""
+    """Run the watchlist now; returns the documents it finds for the first time. A watchlist saved before its
+    query was bounded (longer than MAX_QUERY_CHARS) finds nothing rather than stall every feed and report."""
+    if len(watchlist.query) > MAX_QUERY_CHARS:
+        return []
     result = library.search(watchlist.query, _filters(watchlist.filters), limit=HITS_PER_REFRESH)
     return store.record_hits(watchlist.id, (
         {"doc_id": h.doc_id, "title": h.title, "url": h.url, "kind": str(h.kind.value if h.kind else ""),

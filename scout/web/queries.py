@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from fastapi import HTTPException
 
+from domain.limits import MAX_ID_CHARS, MAX_QUERY_CHARS, checked_text
 from service.queries import BadQuery, build_filters, is_unknown_need, resolve_need_id
 from service.library import Library, OrgProfile, SearchResult
 from domain.models import Document, Match, NeedMatches
@@ -31,6 +32,7 @@ def search(
     org: str | None = None,
     limit: int = 20,
 ) -> SearchResult:
+    checked_text(q, "the query", MAX_QUERY_CHARS)  # InputRejected: 413/422 through the app's handler
     try:
         filters = build_filters(kind=kind, language=lang, since=since, until=until, concept=concept, area=area,
                                 source=source, organization=org)
@@ -75,6 +77,7 @@ def need_page(library: Library, need_id: str, *, per_page: int = 20, page: int =
 
 
 def need_matches(library: Library, need_id: str, limit: int = 20) -> NeedMatches:
+    checked_text(need_id, "the need id", MAX_ID_CHARS)
     need_id = _need_id(library, need_id)
     if is_unknown_need(library, need_id):
         raise HTTPException(status_code=404, detail=f"unknown need id {need_id!r}")
@@ -85,6 +88,7 @@ def need_matches(library: Library, need_id: str, limit: int = 20) -> NeedMatches
 
 
 def document(library: Library, doc_id: str) -> Document:
+    checked_text(doc_id, "the document id", MAX_ID_CHARS)
     doc = library.document(doc_id)
     if doc is None:
         raise HTTPException(status_code=404, detail=f"unknown document id {doc_id!r}")
@@ -92,6 +96,7 @@ def document(library: Library, doc_id: str) -> Document:
 
 
 def organization(library: Library, name: str) -> OrgProfile:
+    checked_text(name, "the organization", MAX_ID_CHARS)
     profile = library.organization(name)
     if profile is None:
         raise HTTPException(status_code=404, detail=f"no organization called {name!r}")

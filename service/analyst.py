@@ -20,7 +20,7 @@ import secrets
 from datetime import datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, Callable, Iterable, Literal, Protocol
+from typing import Any, Callable, Iterable, Literal
 
 import sqlalchemy as sa
 from pydantic import BaseModel, Field, ValidationError
@@ -132,12 +132,6 @@ class ImportRefused(AnalystError):
 
 #: how far ahead of this machine's clock a judgement's time may be (another machine's clock skew)
 CLOCK_SKEW = timedelta(minutes=5)
-
-
-class FeedbackSource(Protocol):
-    """What the ranking reads: a need's current judgements as (relevant doc ids, not-relevant doc ids)."""
-
-    def feedback(self, need_id: str) -> tuple[list[str], list[str]]: ...
 
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from typing import Iterable, Mapping
 
 # -- legal forms ----------------------------------------------------------------------------------------------
 # Japanese company forms (a company's name carries one as a prefix or a suffix) and their abbreviations (NFKC
@@ -71,6 +72,22 @@ def same_organization(a: str, b: str) -> bool:
     """Whether two spellings name one organization (their keys are equal and not empty)."""
     key = normalize_org(a)
     return bool(key) and key == normalize_org(b)
+
+
+def record_organizations(found: Mapping[str, str], declared: Iterable[str]) -> dict[str, str]:
+    """key -> display name of a record's organizations: those its source declares (their own spelling wins)
+    and those found in its text, less a found name that is a declared one with words picked up before it:
+    "Materials Physical Sciences Inc." beside the declared "Physical Sciences Inc." (a title ending in
+    "Materials" ran into a body opening with the company) is that company, not another one."""
+    mine = {normalize_org(n): display_name(n) for n in declared}
+    mine.pop("", None)
+    out: dict[str, str] = {}
+    for key, name in found.items():
+        words = display_name(name).split()
+        if key in mine or any(normalize_org(" ".join(words[i:])) in mine for i in range(1, len(words))):
+            continue
+        out[key] = name
+    return out | mine
 
 
 # -- names in running text -------------------------------------------------------------------------------------

@@ -3,7 +3,8 @@ keyphrases, and the two lazily built pipelines that carry them (English on `spac
 the `ja_ginza` tokenizer alone: SudachiPy gives tokens and POS tags, the slow tok2vec/parser/NER are excluded).
 
 Each component writes a span group: `doc.spans["tech"]` (label TECH, `kb_id_` = concept id),
-`doc.spans["orgs"]` (label ORG, `kb_id_` = normalized key) and `doc.spans["keyphrases"]` (label KEYPHRASE);
+`doc.spans["orgs"]` (label ORG, `kb_id_` = normalized key), `doc.spans["typed"]` (typed terms of the trained
+tagger, nlp.entity_tagger, when its model is there) and `doc.spans["keyphrases"]` (label KEYPHRASE);
 `doc.ents` holds TECH and ORG spans with overlaps resolved (longest wins).
 """
 
@@ -388,6 +389,36 @@ class KeyphraseExtractor:
         return doc
 
 
+class TypedTermTagger:
+    """Typed terms (METHOD, MATERIAL, TASK, METRIC, TERM, GENERIC) from the trained tagger of
+    nlp.entity_tagger, in `doc.spans["typed"]`; `kb_id_` holds the taxonomy concept of a TECH span inside it."""
+
+    def __init__(self, nlp: Language, name: str, language: str, model_path: str) -> None:
+        from nlp.entity_tagger import EntityTagger
+
+        self.name = name
+        self.tagger = EntityTagger(Path(model_path), language)
+
+    def __call__(self, doc: Doc) -> Doc:
+        tech = sorted(doc.spans.get("tech", []), key=lambda s: s.start)
+        orgs = [(s.start, s.end) for s in doc.spans.get("orgs", [])]
+        spans = []
+        for start, end, kind in self.tagger.spans(doc):
+            if any(a <= start and end <= b for a, b in orgs):
+                continue  # an organization's name stays ORG
+            inside = [t for t in tech if start <= t.start and t.end <= end]
+            # The concept named by the longest taxonomy match inside the term, if any.
+            kb = max(inside, key=lambda t: (len(t), -t.start)).kb_id_ if inside else ""
+            spans.append(Span(doc, start, end, label=kind, kb_id=kb))
+        doc.spans["typed"] = spans
+        return doc
+
+
+@Language.factory("dualscout_typed_terms", default_config={"language": "en", "model_path": ""})
+def make_typed_terms(nlp: Language, name: str, language: str, model_path: str) -> TypedTermTagger:
+    return TypedTermTagger(nlp, name, language, model_path)
+
+
 @Language.factory("dualscout_taxonomy", default_config={"taxonomy_path": "", "char_fallback": False})
 def make_taxonomy_matcher(nlp: Language, name: str, taxonomy_path: str, char_fallback: bool) -> TaxonomyMatcher:
     return TaxonomyMatcher(nlp, name, taxonomy_path, char_fallback)
@@ -404,7 +435,7 @@ def make_keyphrases(nlp: Language, name: str, language: str, max_phrases: int) -
 
 
 # -- the pipelines, built lazily, once per process -------------------------------------------------------------
-_PIPELINES: dict[tuple[str, str, str], Language] = {}
+_PIPELINES: dict[tuple[str, str, str, str], Language] = {}
 _LOCK = threading.Lock()
 
 
@@ -436,10 +467,11 @@ def japanese_tokenizer_only(name: str) -> Language | None:
     return nlp
 
 
-def get_pipeline(language: str, taxonomy_path: str = "", ja_pipeline: str = "ja_ginza") -> Language:
-    """The spaCy pipeline for 'ja' or for everything else ('en', 'other'), built on first use."""
+def get_pipeline(language: str, taxonomy_path: str = "", ja_pipeline: str = "ja_ginza", tagger_path: str = "") -> Language:
+    """The spaCy pipeline for 'ja' or for everything else ('en', 'other'), built on first use; with the typed
+    term tagger when `tagger_path` names its model (nlp.entity_tagger.model_path)."""
     lang = "ja" if language == "ja" else "en"
-    key = (lang, taxonomy_path, ja_pipeline if lang == "ja" else "")
+    key = (lang, taxonomy_path, ja_pipeline if lang == "ja" else "", tagger_path)
     with _LOCK:
         if key not in _PIPELINES:
             if lang == "ja":
@@ -464,6 +496,8 @@ def get_pipeline(language: str, taxonomy_path: str = "", ja_pipeline: str = "ja_
             nlp.add_pipe(
                 "dualscout_taxonomy", config={"taxonomy_path": taxonomy_path, "char_fallback": lang == "ja"}
             )
+            if tagger_path:
+                nlp.add_pipe("dualscout_typed_terms", config={"language": lang, "model_path": tagger_path})
             nlp.add_pipe("dualscout_keyphrases", config={"language": lang, "max_phrases": 20})
             _PIPELINES[key] = nlp
         return _PIPELINES[key]

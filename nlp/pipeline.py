@@ -19,7 +19,7 @@ import numpy as np
 
 from nlp.base import Embedder, EnrichedDocument, EnrichedQuery, SparseEncoder, SparseVector
 from nlp.language import detect_language
-from domain.orgs import display_name, normalize_org
+from domain.orgs import display_name, record_organizations
 from nlp.passages import DEFAULT_MAX_PASSAGES, analysed_text, sentence_spans, split_passages
 from nlp.cache import passage_hash
 from domain.models import Analysis, DocKind, Document, Entity, EntityLabel, Passage, Reject
@@ -104,6 +104,28 @@ class QueryAnalysis:
             return None  # a damaged row is a miss
 
 
+MAX_TERMS = 24
+
+
+def technology_terms(entities: list[Entity], limit: int = MAX_TERMS) -> list[dict]:
+    """A document's technology terms for people: typed terms of the technology types (METHOD, MATERIAL, TASK),
+    most frequent first, one per distinct text, each with its taxonomy concept where one lies in it:
+    [{"type": "MATERIAL", "text": "carbon fiber composite", "concept": "composite-material"}, ...]."""
+    from domain.models import TECHNOLOGY_ENTITY_TYPES
+
+    counts: dict[str, int] = {}
+    first: dict[str, dict] = {}
+    for e in entities:
+        if str(e.label) not in TECHNOLOGY_ENTITY_TYPES:
+            continue
+        key = " ".join(e.text.split()).casefold()
+        counts[key] = counts.get(key, 0) + 1
+        if key not in first:
+            first[key] = {"type": str(e.label), "text": " ".join(e.text.split()), "concept": e.concept_id}
+    ranked = sorted(first, key=lambda k: -counts[k])[:limit]
+    return [first[k] for k in ranked]
+
+
 # SCOUT_NLP_MODEL=hashing selects the deterministic hashing embedder (no model): for tests and dry runs.
 HASHING_MODEL = "hashing"
 
@@ -117,10 +139,13 @@ class Enricher:
         embedder: Embedder | None = None,
         sparse: SparseEncoder | None = None,
         max_passages: int = DEFAULT_MAX_PASSAGES,
+        multilingual: Embedder | None = None,
     ) -> None:
         self.settings = settings or NlpSettings()
         self._embedder_arg = embedder
         self._embedder: Embedder | None = None
+        self._multilingual_arg = multilingual
+        self._multilingual: Embedder | bool | None = None  # False: off or not installed
         self._sparse = sparse
         self._translator = None
         self._reverse = None
@@ -179,6 +204,59 @@ class Enricher:
         return self._embedder
 
     @property
+    def multilingual(self) -> Embedder | None:
+        """The language-agnostic sentence encoder (nlp/multilingual.py), or None: `SCOUT_NLP_MULTILINGUAL=off`
+        or its package is not installed; documents and queries then carry no multilingual vectors and ranking
+        goes without that channel."""
+        if self._multilingual is None:
+            with self._lock:
+                if self._multilingual is None:
+                    self._multilingual = self._make_multilingual() or False
+        return self._multilingual or None
+
+    def _make_multilingual(self) -> Embedder | None:
+        if self.settings.multilingual == "off":
+            return None
+        base = self._multilingual_arg
+        if base is None and self.settings.model == HASHING_MODEL:
+            from nlp.fake import HashingEmbedder
+            from nlp.multilingual import DIM
+
+            base = HashingEmbedder(dim=DIM, name="hashing-multilingual")
+        if base is None:
+            from nlp.multilingual import UniversalSentenceEncoder
+
+            try:
+                base = UniversalSentenceEncoder(self.settings.models_dir)
+            except ImportError as exc:
+                log.warning("no multilingual channel: %s (ranking goes without it)", exc)
+                return None
+        if self.settings.cache:
+            from nlp.cache import CachedEmbedder, EmbeddingCache
+
+            base = CachedEmbedder(base, EmbeddingCache(self.settings.cache_path))
+        return base
+
+    def _sentence_vectors(self, per_doc: list[list[str]]) -> list[np.ndarray | None]:
+        """Each document's sentence vectors in the multilingual space (None for all when the channel is off,
+        or when its encoder fails: the documents are still indexed, without that channel, and it is logged)."""
+        encoder = self.multilingual
+        if encoder is None:
+            return [None] * len(per_doc)
+        flat = [s for sentences in per_doc for s in sentences]
+        try:
+            vectors = np.asarray(encoder.encode(flat), dtype=np.float32) if flat else np.zeros((0, encoder.dim))
+        except Exception:
+            log.exception("multilingual sentence encoding failed; these documents go without that channel")
+            return [None] * len(per_doc)
+        out: list[np.ndarray | None] = []
+        row = 0
+        for sentences in per_doc:
+            out.append(vectors[row:row + len(sentences)].astype(np.float32) if sentences else None)
+            row += len(sentences)
+        return out
+
+    @property
     def sparse(self) -> SparseEncoder:
         if self._sparse is None:
             try:
@@ -199,10 +277,19 @@ class Enricher:
     def pipeline(self, language: str):
         from nlp.components import get_pipeline
 
-        nlp = get_pipeline(language, self._taxonomy_path, self.settings.ja_pipeline)
+        nlp = get_pipeline(language, self._taxonomy_path, self.settings.ja_pipeline, self._tagger_path(language))
         if language != "ja" and not self._plain:
             self._save_plain_english(nlp)
         return nlp
+
+    def _tagger_path(self, language: str) -> str:
+        """The typed-term tagger model for a language ("" when none is installed: rule keyphrases then)."""
+        if not self.settings.typed_entities:
+            return ""
+        from nlp.entity_tagger import model_path
+
+        found = model_path(language, self.settings.models_dir)
+        return str(found) if found else ""
 
     def _save_plain_english(self, nlp) -> None:
         from nlp.plain_english import PlainEnglish
@@ -250,11 +337,18 @@ class Enricher:
                            end=offset + span.end_char, key=span.kb_id_)
                 )
                 result.organizations.setdefault(span.kb_id_, display_name(span.text))
-            for rank, span in enumerate(doc.spans["keyphrases"]):
+            typed = doc.spans["typed"] if "typed" in doc.spans else None
+            for span in typed or []:
                 result.entities.append(
-                    Entity(text=span.text, label=EntityLabel.keyphrase, start=offset + span.start_char,
-                           end=offset + span.end_char)
+                    Entity(text=span.text, label=EntityLabel(span.label_), start=offset + span.start_char,
+                           end=offset + span.end_char, concept_id=span.kb_id_ or None)
                 )
+            for rank, span in enumerate(doc.spans["keyphrases"]):
+                if typed is None:  # rule keyphrases are entities only where no tagger types terms
+                    result.entities.append(
+                        Entity(text=span.text, label=EntityLabel.keyphrase, start=offset + span.start_char,
+                               end=offset + span.end_char)
+                    )
                 phrase_counts.setdefault(span.text, rank)
         result.entities.sort(key=lambda e: (e.start, e.end))
         result.concepts = self._with_ancestors(direct)
@@ -317,8 +411,9 @@ class Enricher:
         return title
 
     def _prepare(self, document: Document) -> tuple[Document, Analysis, dict[int, int], list[str], str,
-                                                    tuple[str, str]]:
-        """(document, analysis, translated_from, notes, text for BM25, (title to embed, title for BM25))."""
+                                                    list[str], tuple[str, str]]:
+        """(document, analysis, translated_from, notes, text for BM25, sentences for the multilingual channel,
+        (title to embed, title for BM25))."""
         title = clean_control(document.title or "")
         body = clean_control(document.text or "")
         text = analysed_text(title.strip() and title, body.strip() and body) if (title.strip() or body.strip()) else ""
@@ -333,11 +428,7 @@ class Enricher:
             for e in found.entities:
                 if e.start >= base:
                     entities.append(e.model_copy(update={"start": e.start - base, "end": e.end - base}))
-        organizations = dict(found.organizations)
-        for name in document.organizations:
-            key = normalize_org(name)
-            if key:
-                organizations[key] = display_name(name)  # the source's own spelling wins
+        organizations = record_organizations(found.organizations, document.organizations)
         passages, notes = self._passages(text)
         notes = found.notes + notes
         translated_from: dict[int, int] = {}
@@ -359,11 +450,20 @@ class Enricher:
         )
         if document.language != language:
             document = document.model_copy(update={"language": language})
+        terms = technology_terms(found.entities)
+        if terms:  # what the pages, facets and match explanations show (domain.models.TermRef)
+            document = document.model_copy(update={"meta": {**document.meta, "terms": terms}})
         renderings = " ".join(p.text for i, p in enumerate(passages) if i in translated_from)
         sparse_text = f"{text}\n{renderings}" if renderings else text
         title_text = self._title_text(title.strip(), language) if title.strip() else ""
         title_terms = title.strip() if title_text == title.strip() else f"{title.strip()}\n{title_text}"
-        return document, analysis, translated_from, notes, sparse_text, (title_text, title_terms)
+        if self.settings.multilingual != "off":
+            from nlp.multilingual import sentences
+
+            vector_sentences = sentences(text)
+        else:
+            vector_sentences = []
+        return document, analysis, translated_from, notes, sparse_text, vector_sentences, (title_text, title_terms)
 
     def enrich(self, docs: Sequence[Document]) -> tuple[list[EnrichedDocument], list[Reject]]:
         """Analyse and embed a batch; every document comes back enriched or as a Reject."""
@@ -384,10 +484,12 @@ class Enricher:
         except Exception:
             log.exception("batch embedding failed; retrying document by document")
             vectors, per_doc = None, True
+        sentence_vectors = self._sentence_vectors([p[5] for p in prepared])
         out: list[EnrichedDocument] = []
         row = 0
         title_row = len(texts) - len(titles)
-        for document, analysis, translated_from, notes, sparse_text, (title_text, title_terms) in prepared:
+        for (document, analysis, translated_from, notes, sparse_text, _, (title_text, title_terms)), sentence_vecs \
+                in zip(prepared, sentence_vectors):
             n = len(analysis.passages)
             try:
                 title_vector = title_sparse = None
@@ -419,6 +521,7 @@ class Enricher:
                         notes=notes,
                         title_vector=None if title_vector is None else np.asarray(title_vector, dtype=np.float32),
                         title_sparse=title_sparse,
+                        sentence_vectors=sentence_vecs,
                     )
                 )
             except Exception as exc:
@@ -483,12 +586,22 @@ class Enricher:
         clean = clean_control(text or "").strip()
         if not clean:
             raise ValueError("empty query")
+        multilingual = self.multilingual
+        preload = getattr(getattr(multilingual, "inner", multilingual), "preload", None)
+        if preload is not None:
+            preload()  # its start-up overlaps the analysis and the other encoder's (a cold query)
         found = self._query_analysis(clean)
         language, texts, rendered = found.language, found.texts, found.rendered
         renderings = [r for _, r in rendered]
         vectors = np.asarray(self.embedder.encode(texts + renderings), dtype=np.float32)
         # the query's first vector (a need title's, in ranking) is its rendering's too
         vectors = self._ja_vectors(vectors, {len(texts) + i: src for i, (src, _) in enumerate(rendered)}, language)
+        multilingual_vector = None
+        if multilingual is not None:
+            try:
+                multilingual_vector = np.asarray(multilingual.encode([clean]), dtype=np.float32)[0]
+            except Exception:  # the query is still answered, by the other channels
+                log.exception("multilingual query encoding failed; searching without that channel")
         return EnrichedQuery(
             text=clean,
             language=language,
@@ -497,6 +610,7 @@ class Enricher:
             sparse=found.sparse,
             passages=texts + renderings,
             rendering=" ".join(renderings),
+            multilingual_vector=multilingual_vector,
         )
 
     def _query_analysis(self, clean: str) -> QueryAnalysis:

@@ -10,17 +10,18 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 from index.backends.base import Cond, Where
-from index.feedback import Feedback
-from index.organizations import alias_classes, organization_status
+from index.ranking.feedback import Feedback
+from index.organizations import alias_classes, award_topics, organization_status
 from index.grouping import Member, cosine_lookup, group_members, mean_vectors, versions_of
-from index.rank import Ranker, organization_score
+from index.ranking import Ranker, organization_score
 from index.store import DOC_POINT, Index, filters_to_where
 from domain.orgs import normalize_org
 from nlp.pipeline import Enricher
 from service.evidence import analysed as _analysed, match_evidence, shown_evidence
 from service.library import OrgProfile, SearchResult, SupplierEvidence
 from domain.limits import MAX_QUERY_CHARS, checked_text
-from domain.models import Document, DocKind, Evidence, Match, NeedMatches, OrgMatch, SearchFilters, SearchHit
+from domain.models import (Document, DocKind, Evidence, Match, NeedMatches, OrgMatch, SearchFilters, SearchHit,
+                           document_terms, shared_terms)
 from domain.settings import IndexSettings, NlpSettings
 
 FACETS = ("kind", "source", "language", "concept", "area", "year")
@@ -38,9 +39,20 @@ def _newest_years_first(facets: dict[str, dict[str, int]]) -> dict[str, dict[str
     return facets
 
 
+# Typed-term facets (issue 26): a query's hits counted by the technology terms nlp typed in them.
+TERM_FACETS = {"method": "METHOD", "material": "MATERIAL", "task": "TASK"}
+TERM_FACET_VALUES = 12
+
+
 def _count_facets(payloads: list[dict]) -> dict[str, dict[str, int]]:
     """Facet counts over some documents' payloads, most frequent value first."""
     out: dict[str, dict[str, int]] = {}
+    for facet, kind in TERM_FACETS.items():
+        counts: Counter = Counter()
+        for payload in payloads:
+            counts.update({t.text.casefold() for t in document_terms(payload.get("document")) if t.type == kind})
+        top = sorted(((v, c) for v, c in counts.items() if c > 1), key=lambda kv: (-kv[1], kv[0]))
+        out[facet] = dict(top[:TERM_FACET_VALUES])
     for facet, field in _FACET_FIELDS.items():
         counts: Counter = Counter()
         for payload in payloads:
@@ -56,11 +68,12 @@ def _hit(doc: Document, payload: dict | None = None) -> SearchHit:
     payload = payload or {}
     return SearchHit(doc_id=doc.id, score=0.0, title=doc.title, url=doc.url, kind=doc.kind, source=doc.source,
                      language=doc.language or payload.get("language"), organizations=doc.organizations,
-                     concepts=list(payload.get("concepts", [])), published=doc.published)
+                     concepts=list(payload.get("concepts", [])), terms=document_terms(doc)[:6],
+                     published=doc.published)
 
 
 class JudgementFeedback:
-    """A need's judgements (service/analyst.py) as the ranking's relevance feedback (index/feedback.py).
+    """A need's judgements (service/analyst.py) as the ranking's relevance feedback (index/ranking/feedback.py).
 
     The analysts' database is looked up on every call, so judgements made by another process (the web app,
     `scout judge`) count at once; where no analyst ever judged anything (no database file) it costs a stat and
@@ -136,7 +149,9 @@ class IndexLibrary:
         hits = self._grouped(hits, texts)
         facets = _count_facets([payloads.get(h.doc_id, {}) for h in hits])
         shown = [h.model_copy(update={"evidence": shown_evidence(h.evidence, texts.get(h.doc_id), query,
-                                                                 title=h.title)}) for h in hits[:limit]]
+                                                                 title=h.title),
+                                      "terms": document_terms(payloads.get(h.doc_id, {}).get("document"))[:6]})
+                 for h in hits[:limit]]
         return SearchResult(query=query, hits=shown, facets=facets, facet_hits=len(hits))
 
     def needs(self) -> list[Document]:
@@ -149,16 +164,19 @@ class IndexLibrary:
         if doc is None or doc.kind != DocKind.need:
             raise KeyError(f"unknown need id {need_id!r}")
         # Versions of one technology fold into one result: ask for more, so that `limit` results remain.
-        result = self.ranker.match(need_id, limit=2 * limit + 10, feedback=self.feedback_for(need_id))
-        need_text = _analysed(result.need)
-        texts = self._analysed_texts([m.doc_id for m in result.matches])
-        matches = self._grouped(result.matches, texts)[:limit]
+        need, ranked = self.ranker.matches(need_id, limit=2 * limit + 10, feedback=self.feedback_for(need_id))
+        need_text = _analysed(need)
+        texts = self._analysed_texts([m.doc_id for m in ranked])
+        matches = self._grouped(ranked, texts)[:limit]
+        need_terms = document_terms(need)
+        doc_terms = self._terms([m.doc_id for m in matches]) if need_terms else {}
         for rank, m in enumerate(matches, start=1):
             m.rank = rank
-            m.need_evidence, m.doc_evidence = match_evidence(m, result.need, need_text, texts.get(m.doc_id))
-        result.matches = matches
+            m.need_evidence, m.doc_evidence = match_evidence(m, need, need_text, texts.get(m.doc_id))
+            m.shared_terms = shared_terms(need_terms, doc_terms.get(m.doc_id, []))[:8]
         # one technology counts once for its firm; one firm under its Japanese and English names is one row
-        result.organizations = self._merge_aliases(self.ranker.organizations(matches), matches)
+        result = NeedMatches(need=need, matches=matches,
+                             organizations=self._merge_aliases(self.ranker.organizations(matches), matches))
         for org in result.organizations:
             status, _, _ = self._org_status(org.name, org.key)
             org.known_supplier, org.org_type = status.known_supplier, str(status.org_type)
@@ -195,7 +213,8 @@ class IndexLibrary:
                 names += h.payload.get("organizations") or []
                 if h.payload.get("kind") == DocKind.need:
                     issuers.update(h.payload.get("org_keys") or [])
-            self._org_cache = {"aliases": alias_classes(names), "issuers": issuers, "status": {}}
+            self._org_cache = {"aliases": alias_classes(names), "issuers": issuers, "status": {},
+                               "topics": award_topics(self.index.documents(kind=DocKind.need))}
             self._org_cache_count = count
         return self._org_cache
 
@@ -212,7 +231,8 @@ class IndexLibrary:
                        for h in self.index.scan(where, payload=["document"])]
             listed = any(k in self.ranker.known_suppliers for k in keys)
             state["status"][key] = (organization_status(name, keys, records, listed=listed,
-                                                        issuer_keys=state["issuers"]), keys, records)
+                                                        issuer_keys=state["issuers"], topics=state["topics"]),
+                                    keys, records)
         return state["status"][key]
 
 
@@ -228,6 +248,11 @@ class IndexLibrary:
 
     def document(self, doc_id: str) -> Document | None:
         return self.index.get(doc_id)
+
+    def _terms(self, doc_ids: list[str]) -> dict[str, list]:
+        """Each document's typed technology terms (domain.models.document_terms)."""
+        payloads = self.index.get_many(doc_ids, ["document"])
+        return {d: document_terms(p.get("document")) for d, p in payloads.items()}
 
     def organization(self, name_or_key: str) -> OrgProfile | None:
         key = normalize_org(name_or_key) or name_or_key
@@ -352,3 +377,15 @@ def open_library(read_only: bool = False, *, index_settings: IndexSettings | Non
     enricher = Enricher(nlp_settings)
     index = Index(index_settings or IndexSettings(), dim=_embedding_dim(enricher, nlp_settings), command=command)
     return IndexLibrary(index, enricher, feedback=JudgementFeedback())
+
+
+def owner_endpoint(library: object, endpoint: str, commands: Callable[[dict], dict] | None = None):
+    """The routes through which `scout serve` serves `library`'s index to the other processes of this machine at
+    `endpoint` (`index.owner`), when `library` owns an embedded index; else None (a Qdrant server needs no
+    owner; a test's in-memory library has no index). `commands` runs relayed query commands (`scout.relay`)."""
+    if not isinstance(library, IndexLibrary) or not library.index.owned:
+        return None
+    from index.backends.owner_routes import owner_router
+
+    token = library.index.share(endpoint)
+    return owner_router(library.index.backend, token, commands)

@@ -36,3 +36,16 @@ def test_no_other_layer_keeps_a_legal_form_list():
                  for p in (ROOT / folder).rglob("*.py")
                  if p.name != "orgs.py" and form_list.search(p.read_text(encoding="utf-8"))]
     assert offenders == []
+
+
+def test_a_found_name_that_is_a_declared_one_with_words_before_it_is_that_one():
+    """Issue 24: "Materials Physical Sciences Inc." appeared as its own new entrant beside Physical Sciences
+    Inc.: the feed's text joins the title ("... Effects on Materials") and the byline on one line."""
+    from domain.orgs import record_organizations
+
+    found = {normalize_org(n): n for n in ["Materials Physical Sciences Inc.", "Purdue University", "Sciences Inc."]}
+    merged = record_organizations(found, ["Physical Sciences Inc."])
+    assert merged == {"physicalsciences": "Physical Sciences Inc.", "purdueuniversity": "Purdue University",
+                      "sciences": "Sciences Inc."}  # a declared name's own tail is another name
+    assert record_organizations({"acme": "ACME"}, ["Acme, Inc."]) == {"acme": "Acme, Inc."}  # the source's spelling
+    assert record_organizations(found, []) == found

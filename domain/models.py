@@ -242,9 +242,10 @@ def score_label(score: float) -> ScoreLabel:
 class ScoreBreakdown(DomainModel):
     """Why a document scored what it did: contributions on the score's own scale that add up to `total`.
 
-    `dense` and `sparse` are what the embedding channels and the BM25 channels added; `generic` and
-    `generic_lexical` are the (negative) hubness corrections of the same channels (the document resembles
-    needs in general); `concept`, `recency` and `kind` the re-scoring terms; `feedback` what the need's
+    `dense` and `sparse` are what the embedding channels and the BM25 channels added, `multilingual` what the
+    language-agnostic sentence channel added (a Japanese document meeting an English need by meaning);
+    `generic` and `generic_lexical` are the (negative) hubness corrections of the embedding channels (the
+    multilingual one included) and of the BM25 ones (the document resembles needs in general); `concept`, `recency` and `kind` the re-scoring terms; `feedback` what the need's
     judgements added or took (Rocchio); `clipped` the (rare) amount that keeps the total in [0, 1].
     `similarity` and `bm25` are not contributions: the raw best passage-pair cosine and BM25 score, for the
     curious.
@@ -252,6 +253,7 @@ class ScoreBreakdown(DomainModel):
 
     dense: float = 0.0
     sparse: float = 0.0
+    multilingual: float = 0.0
     generic: float = 0.0
     generic_lexical: float = 0.0
     concept: float = 0.0
@@ -264,7 +266,8 @@ class ScoreBreakdown(DomainModel):
     bm25: float = 0.0
 
     CONTRIBUTIONS: ClassVar[tuple[str, ...]] = (
-        "dense", "sparse", "generic", "generic_lexical", "concept", "recency", "kind", "feedback", "clipped")
+        "dense", "sparse", "multilingual", "generic", "generic_lexical", "concept", "recency", "kind", "feedback",
+        "clipped")
 
     def contributions(self) -> dict[str, float]:
         """The parts that add up to `total`, in display order (zero ones included)."""

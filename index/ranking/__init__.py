@@ -7,7 +7,8 @@ One ranking, in the order it runs (each step its own module):
 2. `channels`: each channel searches one field with one part of the query and returns one result list
    (every need passage against the document passages, a document scoring its best pair; the need's BM25
    query against the documents; the need's title against the passages; need passages, need title and BM25
-   query against the documents' titles). For a need, the dense and BM25 channels are corrected for hubness
+   query against the documents' titles; the need's title, or the query, against every document's best
+   sentence in a language-agnostic space, so Japanese and English meet by meaning). For a need, the dense and BM25 channels are corrected for hubness
    (`hubness`, CSLS): a document's mean score for its nearest other needs is partly subtracted, so prose that
    resembles every need stops crowding them.
 3. `fusion` (pure functions over the lists, with `normalization`): each channel's scores min-max scaled over

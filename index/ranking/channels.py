@@ -151,6 +151,35 @@ class SparseChannel:
                 for d in sorted(scored, key=lambda d: -scored[d])[: ctx.depth]]
 
 
+@dataclass(frozen=True)
+class MultilingualChannel:
+    """The query as a whole (a need: its title) against every document's sentences in the language-agnostic
+    space (nlp/multilingual.py): a document scores its best sentence, whichever language it is written in.
+    For a need, corrected for hubness like the dense channels (its mean best-sentence similarity to the titles
+    of its nearest other needs). Nothing without the query's vector (the channel off, its encoder missing)
+    or the documents' (an index built before them): the ranking is then the one without it."""
+
+    name: str = "multilingual"
+    part: str = "multilingual"
+    correction_part: str = "generic"
+
+    def search(self, q: QueryInput, ctx: SearchContext) -> list[ChannelHit]:
+        vector = q.multilingual_vector
+        if vector is None or not ctx.weights.multilingual or not ctx.index.has_sentences():
+            return []
+        need = ctx.hubness_need
+        fetch = 2 * ctx.depth if need else ctx.depth
+        raw = {h.payload["doc_id"]: h.score
+               for h in ctx.index.search_sentences(vector, ctx.where, fetch, exclude_kind=ctx.exclude_kind)}
+        scored, hub, weight = raw, {}, {}
+        if need and raw:
+            hub = ctx.hubness.multilingual(list(raw), need)
+            weight = ctx.hubness.weights_for(list(raw), need)
+            scored = {d: raw[d] - weight[d] * hub[d] for d in raw}
+        return [ChannelHit(d, scored[d], raw[d], hub.get(d), weight[d] * hub[d] if d in hub else None)
+                for d in sorted(scored, key=lambda d: -scored[d])[: ctx.depth]]
+
+
 # The full ranking's channels, in the order they run (and their shares add up in fusion).
 CHANNELS: tuple[Channel, ...] = (
     DenseChannel("dense", lambda q: q.vectors, always=True),  # need passages -> document passages
@@ -159,6 +188,7 @@ CHANNELS: tuple[Channel, ...] = (
     DenseChannel("doc_title", lambda q: q.vectors, titles=True),  # need passages -> document titles
     DenseChannel("title_title", lambda q: q.title_vectors, titles=True),  # need title -> document titles
     SparseChannel("title_lexical", lambda q: q.subject_sparse or q.sparse, titles=True),  # need BM25 -> titles
+    MultilingualChannel(),  # need title -> document sentences, across languages
 )
 # The baselines `scout eval --baselines` compares with: one channel each, the need's text as it is.
 BASELINES: dict[str, tuple[Channel, ...]] = {

@@ -3,7 +3,8 @@ not an answer.
 
 For a need, a document's dense similarity is lowered by `RankWeights.hubness` times its mean similarity to
 its `hubness_k` nearest other needs, and its BM25 score (scaled by the need's best) by the same weight times
-its mean scaled score for its `hubness_k` best other needs. The channels apply it (index/ranking/channels.py);
+its mean scaled score for its `hubness_k` best other needs; the multilingual channel's best-sentence similarity
+by the same weight times its mean for the titles of its `hubness_k` nearest other needs. The channels apply it (index/ranking/channels.py);
 this module says how generic a document is. Needs only, and only with enough needs to tell.
 """
 
@@ -15,10 +16,11 @@ from typing import Sequence
 import numpy as np
 
 from domain.models import DocKind
+from index.backends.base import Cond, Where
 from index.ranking.query import QueryInput, subject_weighted
 from index.ranking.stats import CorpusStatistics
 from index.ranking.weights import RankWeights
-from index.store import Index
+from index.store import DOC_POINT, Index
 
 
 def mean_of_others(nearest: Sequence[tuple[str, float]], need_id: str, k: int, *,
@@ -69,6 +71,34 @@ class Hubness:
                 best = np.argpartition(-sims, top - 1)[:top]
                 nearest[d] = sorted(((needs[j], float(sims[j])) for j in best), key=lambda t: -t[1])
         return {d: mean_of_others(nearest.get(d, ()), need_id, k) for d in doc_ids}
+
+    def multilingual(self, doc_ids: Sequence[str], need_id: str) -> dict[str, float]:
+        """Each document's mean similarity, in the multilingual space, to the titles of its `hubness_k` nearest
+        needs other than `need_id` (a need's title against the document's best sentence, as the channel scores;
+        a need's title vector is its first stored sentence vector, its title). Kept per document."""
+        k = self.weights.hubness_k
+        needs, matrix = self.stats.cached("need_titles/multilingual", self._need_titles)
+        nearest: dict[str, list[tuple[str, float]]] = self.stats.cached(f"hubness/multilingual/{k}", dict)
+        missing = [d for d in doc_ids if d not in nearest]
+        if missing and needs:
+            vectors = self.index.sentence_vectors(missing)
+            top = min(k + 1, len(needs))
+            for d in missing:
+                if d not in vectors:
+                    nearest[d] = []
+                    continue
+                sims = (vectors[d] @ matrix.T).max(axis=0)  # the document's best sentence against each need
+                best = np.argpartition(-sims, top - 1)[:top]
+                nearest[d] = sorted(((needs[j], float(sims[j])) for j in best), key=lambda t: -t[1])
+        return {d: mean_of_others(nearest.get(d, ()), need_id, k) for d in doc_ids}
+
+    def _need_titles(self) -> tuple[list[str], np.ndarray]:
+        """(need ids, their titles' multilingual vectors as rows): each need's first sentence vector."""
+        ids = [h.payload["doc_id"] for h in self.index.scan(
+            Where((Cond("point", value=DOC_POINT), Cond("kind", value=DocKind.need.value))), payload=["doc_id"])]
+        found = self.index.sentence_vectors(ids)
+        needs = [d for d in ids if d in found]
+        return needs, np.asarray([found[d][0] for d in needs], dtype=np.float32).reshape(len(needs), -1)
 
     def _lexical_neighbours(self) -> dict[str, list[tuple[str, float]]]:
         """For each document, the needs whose BM25 query ranks it highest: (need id, its score / that need's

@@ -30,6 +30,8 @@ class QueryInput:
     focused_sparse: SparseVector | None = None
     need_id: str | None = None  # the need this query is (its own similarity is left out of hubness)
     language: str | None = None  # the query's language (ja/en pairs get their own weights)
+    # A need's title (a free text: the text) in the multilingual space; None: that channel is off or missing
+    multilingual_vector: np.ndarray | None = None
 
 
 def subject_weighted(sparse: SparseVector, stats: CorpusStatistics, weights: RankWeights) -> SparseVector:
@@ -70,10 +72,12 @@ def need_query(index: Index, enricher: Enricher | None, stats: CorpusStatistics,
     # The need's stored BM25 vector is its query: saturated tf suits a 1,000-word need (a term repeated
     # twenty times must not drown the rest); measured as good as query-side 1 + log(tf).
     q = QueryInput(vectors, index.sparse_of(need_id), concepts, evidence, need_id=need_id, language=need.language)
-    if enricher is not None and need.title.strip() and (w.title_dense or w.title_title or w.title_boost):
+    if enricher is not None and need.title.strip() and (w.title_dense or w.title_title or w.title_boost
+                                                        or w.multilingual):
         eq = enricher.query(need.title)
         q.title_vectors = np.asarray(eq.passage_vectors, dtype=np.float32)[:1]
         q.title_sparse = eq.sparse
+        q.multilingual_vector = getattr(eq, "multilingual_vector", None)
     q.subject_sparse = subject_weighted(q.sparse, stats, w)
     boost = set(q.title_sparse.indices) if q.title_sparse is not None and w.title_boost else set()
     q.focused_sparse = SparseVector(
@@ -97,4 +101,4 @@ def text_query(enricher: Enricher | None, text: str) -> QueryInput:
         evidence.append(Evidence(passage_index=i, start=start, end=start + len(ptxt), text=ptxt))
         pos = start + len(ptxt)
     return QueryInput(np.asarray(eq.passage_vectors, dtype=np.float32), eq.sparse, list(eq.concepts), evidence,
-                      language=eq.language)
+                      language=eq.language, multilingual_vector=getattr(eq, "multilingual_vector", None))

@@ -29,6 +29,10 @@ class RankWeights:
     doc_title: float = 0.5  # need passages -> document titles, best pair
     title_title: float = 0.25  # need title -> document titles
     title_lexical: float = 0.5  # need BM25 (weighted by rarity among needs) -> document titles
+    # Need title (or query) -> every document's best sentence, in a language-agnostic space (nlp/multilingual.py,
+    # USE-multilingual): a Japanese document meets an English need by meaning, not only through its dictionary
+    # rendering, and the other way round. Measured on the cross-lingual bench (README, "Cross-lingual ranking").
+    multilingual: float = 1.0
     need_idf: float = 0.5  # exponent of the needs-collection IDF weighting of a need's BM25 query (0 = off)
     need_idf_min_needs: int = 20  # fewer needs than this: too few to tell boilerplate from subject
     title_boost: float = 1.0  # a need's title terms weigh (1 + this) in its BM25 query

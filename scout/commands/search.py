@@ -271,7 +271,8 @@ def org(
 
 EXPORT_COLUMNS = [
     "need_id", "need_title", "rank", "doc_id", "title", "kind", "source", "url", "organizations", "published",
-    "score", "label", "dense", "sparse", "generic", "generic_lexical", "concept", "recency", "kind_score",
+    "score", "label", "dense", "sparse", "multilingual", "generic", "generic_lexical", "concept", "recency",
+    "kind_score",
     "feedback", "clipped", "similarity", "bm25",
     "shared_concepts", "is_new", "need_evidence", "doc_evidence", "versions",
 ]

@@ -107,8 +107,8 @@ def test_export_csv_carries_the_score_its_label_and_its_parts(cli, library):
     for row in rows:
         m = by_key[(row["need_id"], row["doc_id"])]
         assert float(row["score"]) == pytest.approx(m.score) and row["label"] == m.label
-        parts = ["dense", "sparse", "generic", "generic_lexical", "concept", "recency", "kind_score", "feedback",
-                 "clipped"]
+        parts = ["dense", "sparse", "multilingual", "generic", "generic_lexical", "concept", "recency", "kind_score",
+                 "feedback", "clipped"]
         assert sum(float(row[p]) for p in parts) == pytest.approx(m.score, abs=1e-3)
 
 

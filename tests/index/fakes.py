@@ -49,11 +49,13 @@ CONCEPTS = {
 
 
 class FakeEnricher:
-    """One passage per sentence; concepts by label; organizations from Document.organizations."""
+    """One passage per sentence; concepts by label; organizations from Document.organizations. With a
+    `multilingual` embedder (512-d), every sentence also gets a vector in that space, and a query one."""
 
-    def __init__(self, dim: int = 32):
+    def __init__(self, dim: int = 32, multilingual=None):
         self.embedder = HashingEmbedder(dim=dim)
         self.sparse = LexicalEncoder()
+        self.multilingual = multilingual
 
     def _analyse(self, doc: Document) -> Analysis:
         full = f"{doc.title}\n{doc.text}"
@@ -77,11 +79,15 @@ class FakeEnricher:
                 continue
             vecs = self.embedder.encode([p.text for p in a.passages] + ([doc.title] if doc.title.strip() else []))
             title_vector = vecs[len(a.passages)] if doc.title.strip() else None
+            sentences = None
+            if self.multilingual is not None:
+                sentences = self.multilingual.encode([p.text for p in a.passages])
             out.append(EnrichedDocument(doc, a, vecs[: len(a.passages)],
                                         self.sparse.encode_document(f"{doc.title}\n{doc.text}", a.language),
                                         title_vector=title_vector,
                                         title_sparse=self.sparse.encode_title(doc.title, a.language)
-                                        if doc.title.strip() else None))
+                                        if doc.title.strip() else None,
+                                        sentence_vectors=sentences))
         return out, rejects
 
     def query(self, text: str) -> EnrichedQuery:
@@ -90,4 +96,6 @@ class FakeEnricher:
         passages = [p.text for p in a.passages] or [text]
         return EnrichedQuery(text=text, language=a.language, concepts=a.concepts,
                              passage_vectors=self.embedder.encode(passages),
-                             sparse=self.sparse.encode_query(text, a.language), passages=passages)
+                             sparse=self.sparse.encode_query(text, a.language), passages=passages,
+                             multilingual_vector=None if self.multilingual is None
+                             else self.multilingual.encode([text])[0])

@@ -1,0 +1,125 @@
+"""The language-agnostic channel in ranking (issue 27): a Japanese document meets an English need by meaning
+(and the other way round), the breakdown names what it added, and without its vectors (the channel off, its
+encoder missing, an index built before them) the ranking is exactly the one without it."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+
+from domain.settings import IndexSettings
+from index.ranking import Ranker, RankWeights
+from index.store import Index
+from index.suppliers import KnownSuppliers
+from nlp.fake import HashingEmbedder
+from tests.index.conftest import make_doc
+from tests.index.fakes import FakeEnricher
+
+# What a multilingual encoder does, in miniature: words of either language land on the same point.
+GLOSSARY = {"量子": "quantum", "磁力計": "magnetometer", "航法": "navigation", "衛星": "satellite",
+            "電池": "battery", "固体": "solid", "電解質": "electrolyte"}
+
+
+class Glossed(HashingEmbedder):
+    """Hashes the English words of a text, Japanese ones read through GLOSSARY (512-d, normalised)."""
+
+    def __init__(self) -> None:
+        super().__init__(dim=512, name="glossed-multilingual")
+
+    def encode(self, texts):
+        pattern = "|".join(sorted(GLOSSARY, key=len, reverse=True))
+        english = [re.sub(pattern, lambda m: f" {GLOSSARY[m.group()]} ", t) for t in texts]
+        return super().encode([re.sub(r"[^\x00-\x7f]", " ", t) for t in english])
+
+
+def corpus():
+    need = make_doc("n1", "Quantum magnetometer navigation", "Navigation without satellites. A quantum magnetometer "
+                    "is wanted.", kind="need", source="sbir")
+    ja = make_doc("j1", "量子磁力計による航法", "衛星に頼らない航法。量子磁力計を用いる。", source="jstage")
+    en_answer = make_doc("e1", "Solid electrolyte battery", "A solid electrolyte battery for soldiers.")
+    others = [make_doc(f"x{i}", f"Unrelated work {i}", f"Crop irrigation study number {i}. Water saving.")
+              for i in range(4)]
+    ja_battery = make_doc("j2", "固体電解質電池", "固体電解質の電池。", source="kaken")
+    return need, ja, en_answer, ja_battery, others
+
+
+def _ranking(ranker: Ranker, need_id: str):
+    return [(m.doc_id, round(m.score, 9), m.breakdown.model_dump()) for m in ranker.match(need_id).matches]
+
+
+@pytest.fixture
+def indexed(tmp_path):
+    need, ja, en_answer, ja_battery, others = corpus()
+    enricher = FakeEnricher(dim=384, multilingual=Glossed())
+    with Index(IndexSettings(backend="edge", path=tmp_path / "ix"), dim=384) as ix:
+        ix.upsert(enricher.enrich([need, ja, en_answer, ja_battery, *others])[0])
+        yield ix, enricher, (need, ja, en_answer, ja_battery)
+
+
+def test_an_english_need_meets_a_japanese_document_by_meaning(indexed):
+    ix, enricher, (need, ja, _, ja_battery) = indexed
+    assert RankWeights().multilingual > 0  # on by default
+    matches = Ranker(ix, enricher, KnownSuppliers()).match(need.id).matches
+    ranked = [m.doc_id for m in matches]
+    assert ja.id in ranked[:2]
+    found = matches[ranked.index(ja.id)].breakdown
+    assert found.multilingual > 0 and found.dense == 0  # the breakdown names the channel's share: all of it
+    assert sum(found.contributions().values()) == pytest.approx(found.total, abs=1e-9)
+    assert all(m.breakdown.multilingual == 0 for m in matches if m.doc_id != ja.id)
+    without = Ranker(ix, enricher, KnownSuppliers(), weights=RankWeights(multilingual=0)).match(need.id).matches
+    assert all(m.breakdown.multilingual == 0 for m in without)
+    # the dictionary-less fake gives the other channels nothing to go on: last, with what re-scoring adds
+    assert [m.doc_id for m in without].index(ja.id) > 2
+    # an unrelated Japanese document does not rise with it
+    assert ja_battery.id not in ranked or ranked.index(ja_battery.id) > ranked.index(ja.id)
+
+
+def test_a_japanese_query_finds_the_english_document(indexed):
+    ix, enricher, (_, ja, en_answer, ja_battery) = indexed
+    hits = Ranker(ix, enricher, KnownSuppliers()).search("固体電解質電池", limit=5)
+    assert {h.doc_id for h in hits[:2]} == {en_answer.id, ja_battery.id}
+
+
+def test_without_multilingual_vectors_the_ranking_is_the_one_without_the_channel(tmp_path, monkeypatch):
+    need, ja, en_answer, ja_battery, others = corpus()
+    docs = [need, ja, en_answer, ja_battery, *others]
+    plain = FakeEnricher(dim=384)  # the channel off, or its encoder not installed: no vectors anywhere
+    with Index(IndexSettings(backend="edge", path=tmp_path / "plain"), dim=384) as ix:
+        ix.upsert(plain.enrich(docs)[0])
+        off = _ranking(Ranker(ix, plain, KnownSuppliers(), weights=RankWeights(multilingual=0)), need.id)
+        assert _ranking(Ranker(ix, plain, KnownSuppliers()), need.id) == off
+    # an index built before the sentence vectors, queried by an enricher that has them: the same ranking
+    import index.backends.edge as edge_mod
+    from index.backends.base import TITLED_VECTORS
+
+    glossed = FakeEnricher(dim=384, multilingual=Glossed())
+    with monkeypatch.context() as m:
+        m.setattr(edge_mod, "ALL_VECTORS", TITLED_VECTORS)
+        with Index(IndexSettings(backend="edge", path=tmp_path / "old"), dim=384) as ix:
+            ix.upsert(glossed.enrich(docs)[0])
+    with Index(IndexSettings(backend="edge", path=tmp_path / "old"), dim=384) as ix:
+        assert not ix.has_sentences()
+        # (another index: documents of equal score may come in another order)
+        assert sorted(_ranking(Ranker(ix, glossed, KnownSuppliers()), need.id), key=repr) == sorted(off, key=repr)
+
+
+def test_multilingual_hubness_lowers_a_document_close_to_every_need(tmp_path):
+    """With enough needs, a document whose sentences resemble every need's title loses part of the channel's
+    score (shown under `generic`, with the dense channels' correction)."""
+    topics = [f"topic{i}" for i in range(24)]
+    needs = [make_doc(f"n{i}", f"Quantum {t}", f"Quantum {t} is wanted.", kind="need", source="sbir")
+             for i, t in enumerate(topics)]
+    hub = make_doc("hub", "Quantum research programme", "Quantum quantum quantum research.")
+    answer = make_doc("a0", "Quantum topic0 study", "Quantum topic0 results.")
+    enricher = FakeEnricher(dim=384, multilingual=Glossed())
+    with Index(IndexSettings(backend="edge", path=tmp_path / "ix"), dim=384) as ix:
+        ix.upsert(enricher.enrich([*needs, hub, answer])[0])
+        on = {m.doc_id: m for m in Ranker(ix, enricher, KnownSuppliers()).match(needs[0].id).matches}
+        off = {m.doc_id: m for m in Ranker(ix, enricher, KnownSuppliers(), weights=RankWeights(multilingual=0))
+               .match(needs[0].id).matches}
+    assert on[hub.id].breakdown.multilingual > 0
+    assert on[hub.id].breakdown.generic < off[hub.id].breakdown.generic < 0  # the channel's correction added
+    assert on[answer.id].score > on[hub.id].score
+    assert np.isfinite([m.score for m in on.values()]).all()

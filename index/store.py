@@ -7,7 +7,9 @@ Layout (decided for ranking quality and for cheap replacement):
   document: BM25 length normalisation and Qdrant's IDF are then per document, as BM25 intends (sparse on
   every passage would count a long document's terms once per passage in the IDF); and the title alone as
   the dense vector `title` and the sparse vector `title_lexical` (a title is the document's own focused
-  statement of what it is: ranking compares it with a need).
+  statement of what it is: ranking compares it with a need); and, when the multilingual channel is on, the
+  multivector `sentences`: each sentence's vector in a language-agnostic space (nlp/multilingual.py), compared
+  by MaxSim, so one query vector scores the document by its best sentence (float16).
 Every point carries the filter fields (kind, source, language, published_ts, concepts, areas, org_keys) so
 a filter applies to either channel. Points of one document share `doc_id` and `content_hash`; an upsert
 writes the new points and then deletes the document's points of any other hash, so a changed document
@@ -23,7 +25,9 @@ from typing import Any, Iterator, Sequence
 
 import numpy as np
 
-from index.backends.base import TITLE, TITLE_LEXICAL, Backend, Cond, Hit, PointData, Where
+from index.backends.base import (
+    SENTENCE_DIM, SENTENCES, TITLE, TITLE_LEXICAL, Backend, Cond, Hit, PointData, Where,
+)
 from index.lock import IndexLockedError, OwnerLock
 from index.suppliers import normalize_org
 from nlp.base import EnrichedDocument, SparseVector
@@ -84,7 +88,6 @@ class Index:
         self.settings = settings or IndexSettings()
         self.dim = dim
         self._lock: OwnerLock | None = None
-        self.remote: str | None = None  # the owner's endpoint when another process owns the shard
         self.backend: Backend = self._open_backend(command)
 
     def _open_backend(self, command: str | None) -> Backend:
@@ -101,14 +104,23 @@ class Index:
         try:
             lock.acquire()
         except IndexLockedError:
-            # The owner may serve the shard (`scout serve`): then write and read through it.
-            served = lock.owner_endpoint()
-            if served is None:
+            # The owner may serve the shard (`scout serve`): then write and read through it (`index.owner`).
+            from index.owner import find_owner
+
+            owner = find_owner(folder)
+            if owner is None:
                 raise
+            if owner.backend != s.backend:
+                raise RuntimeError(
+                    f"the index at {folder} is served by pid {owner.pid} as SCOUT_INDEX_BACKEND={owner.backend}, "
+                    f"but this process asks for {s.backend}: use the same backend") from None
+            if owner.dim is not None and owner.dim != self.dim:
+                raise RuntimeError(
+                    f"the index at {folder} (served by pid {owner.pid}) holds vectors of size {owner.dim}, but this "
+                    f"process' model makes {self.dim}: use the server's SCOUT_NLP_* model settings") from None
             from index.backends.remote import RemoteBackend
 
-            self.remote = served[0]
-            return RemoteBackend(*served)
+            return RemoteBackend(owner)
         self._lock = lock
         try:
             if s.backend == "edge":
@@ -163,8 +175,14 @@ class Index:
         if item.title_vector is not None and len(item.title_vector) != self.dim:
             raise ValueError(f"document {doc.id}: title vector of size {len(item.title_vector)}, index {self.dim}")
         title = item.title_vector.tolist() if item.title_vector is not None else None
+        sentences = None
+        if item.sentence_vectors is not None and len(item.sentence_vectors):
+            if item.sentence_vectors.ndim != 2 or item.sentence_vectors.shape[1] != SENTENCE_DIM:
+                raise ValueError(f"document {doc.id}: sentence vectors of shape {item.sentence_vectors.shape}, "
+                                 f"the index holds {SENTENCE_DIM}-dimensional ones")
+            sentences = item.sentence_vectors.tolist()
         points = [PointData(point_id(doc.id, "doc"), doc_payload, sparse=item.sparse, title=title,
-                            title_sparse=item.title_sparse)]
+                            title_sparse=item.title_sparse, sentences=sentences)]
         for p, vec in zip(analysis.passages, item.passage_vectors):
             payload = {**common, "point": PASSAGE_POINT, "passage_index": p.index, "start": p.start, "end": p.end,
                        "text": p.text, "hash": p.hash}
@@ -214,16 +232,17 @@ class Index:
         """True when this process holds the embedded shard's owner lock."""
         return self._lock is not None
 
-    def share(self, endpoint: str):
-        """Serve this (owned, embedded) index to other local processes at `endpoint`: returns the FastAPI
-        router to mount there. From now on every backend call, local or remote, is serialized."""
-        from index.backends.owner_routes import backend_router
+    def share(self, endpoint: str) -> str:
+        """Serve this (owned, embedded) index to the other processes of this machine at `endpoint` (the owner
+        endpoint, `index.owner`): from now on every backend call, local or remote, is serialized. Returns the
+        token those processes present (mount `index.backends.owner_routes.owner_router` with it)."""
         from index.backends.remote import LockedBackend
 
         if self._lock is None:
             raise RuntimeError("only the process that owns an embedded index can share it")
-        self.backend = LockedBackend(self.backend)
-        return backend_router(self.backend, self._lock.advertise(endpoint))
+        if not isinstance(self.backend, LockedBackend):
+            self.backend = LockedBackend(self.backend)
+        return self._lock.advertise(endpoint, self.settings.backend, self.dim)
 
     def optimize(self) -> None:
         """Build vector indexes and merge segments after a large ingest (embedded: runs in-process)."""
@@ -277,12 +296,6 @@ class Index:
         where = Where((Cond("doc_id", value=doc_id), Cond("point", value=PASSAGE_POINT)))
         return sorted(self._scan(where, vectors=vectors), key=lambda h: h.payload["passage_index"])
 
-    def passages_of(self, doc_ids: Sequence[str], *, vectors: bool = False,
-                    payload: bool | Sequence[str] = ("doc_id", "passage_index")) -> list[Hit]:
-        """Passage points of several documents (unordered)."""
-        where = Where((Cond("doc_id", any=tuple(doc_ids)), Cond("point", value=PASSAGE_POINT)))
-        return list(self._scan(where, vectors=vectors, payload=payload))
-
     def passage_vectors(self, *, doc_ids: Sequence[str] | None = None,
                         kind: DocKind | str | None = None) -> tuple[list[str], np.ndarray]:
         """(owner document id of each passage, their dense vectors as rows) of some documents or of a kind."""
@@ -294,10 +307,6 @@ class Index:
         hits = [h for h in self._scan(where, vectors=True, payload=["doc_id"], page=1024) if h.dense is not None]
         rows = np.asarray([h.dense for h in hits], dtype=np.float32).reshape(len(hits), self.dim)
         return [h.payload["doc_id"] for h in hits], rows
-
-    def sparse_many(self, doc_ids: Sequence[str]) -> list[SparseVector]:
-        hits = self.backend.retrieve([point_id(d, "doc") for d in doc_ids], vectors=True, payload=["doc_id"])
-        return [h.sparse for h in hits if h.sparse is not None]
 
     def sparse_of_kind(self, kind: DocKind | str) -> Iterator[tuple[str, SparseVector]]:
         """(document id, BM25 vector) of every document of one kind (ranking's needs-collection statistics)."""
@@ -362,6 +371,22 @@ class Index:
         """False for an index built before the title vectors (ranking then goes without its title channels)."""
         return {TITLE, TITLE_LEXICAL} <= set(self.backend.vector_names)
 
+    def has_sentences(self) -> bool:
+        """False for an index built before the multilingual sentence vectors (ranking goes without that channel)."""
+        return SENTENCES in set(self.backend.vector_names)
+
+    def search_sentences(self, vector: Any, filters: SearchFilters | Where | None = None, limit: int = 100,
+                         *, exclude_kind: str | None = None) -> list[Hit]:
+        """Documents by their best sentence's similarity to `vector` in the multilingual space."""
+        where = self._search_where(filters, exclude_kind)
+        return self.backend.search_dense([list(map(float, vector))], where, limit, payload=["doc_id"],
+                                         using=SENTENCES)[0]
+
+    def sentence_vectors(self, doc_ids: Sequence[str]) -> dict[str, np.ndarray]:
+        """doc id -> its sentence vectors (rows) in the multilingual space; documents without any are absent."""
+        hits = self.backend.retrieve([point_id(d, "doc") for d in doc_ids], vectors=True, payload=["doc_id"])
+        return {h.payload["doc_id"]: np.asarray(h.sentences, dtype=np.float32) for h in hits if h.sentences}
+
     def search_titles(self, vectors: Any, filters: SearchFilters | Where | None = None, limit: int = 100,
                       *, exclude_kind: str | None = None) -> list[list[Hit]]:
         """Documents whose title vector is nearest, for each query vector (one result list per vector)."""
@@ -379,7 +404,7 @@ class Index:
     def _search_where(filters: SearchFilters | Where | None, exclude_kind: str | None) -> Where:
         # No `point` condition: each named vector lives on one kind of point only (`dense` on passages, the
         # others on documents), so the vector named in a search already selects its points. An unfiltered
-        # search then stays a plain HNSW search (100k documents: dense p95 12 ms; 25 ms with a `point` filter).
+        # search then stays a plain HNSW search, faster than a filtered one.
         where = filters if isinstance(filters, Where) else filters_to_where(filters)
         return where.and_(exclude=[Cond("kind", value=exclude_kind)] if exclude_kind else [])
 

@@ -1,7 +1,9 @@
 """How the CLI gets its `Library`.
 
-`get_library()` opens the real library (`service.index_library.open_library`) the first time a command needs it;
-a running `scout serve` of the same index is used instead (`scout.commands._served`); `use_library(lib)` swaps in another one (tests use a deterministic in-memory fake) for the duration of a block.
+`get_library()` opens the real library (`service.index_library.open_library`) the first time a command needs it
+(when `scout serve` owns the embedded index, that library reads and writes it through the owner: `index.owner`);
+`use_library(lib)` swaps in another one (tests use a deterministic in-memory fake; `scout serve` its own library,
+for the commands it runs for the CLI) for the duration of a block.
 Failures to open become `LibraryUnavailable` with a one-line reason, which commands print without a traceback.
 """
 
@@ -25,18 +27,12 @@ class LibraryUnavailable(RuntimeError):
     """The index cannot be opened: not built yet, locked by another process, or broken."""
 
 
-def get_library(read_only: bool = True, via_server: bool = True, wait: float | None = None) -> Library:
-    """The library a command uses: a running `scout serve` of the same index when there is one (it has the
-    index and the model loaded: a query answers at once), else the index opened in this process, waiting up
-    to `wait` seconds (default: SCOUT_INDEX_LOCK_WAIT) for another process that holds it."""
+def get_library(read_only: bool = True, wait: float | None = None) -> Library:
+    """The library a command uses: the index opened in this process (through its owner when `scout serve`
+    owns it), waiting up to `wait` seconds (default: SCOUT_INDEX_LOCK_WAIT) for another process that holds it
+    without serving it."""
     if _override is not None:
         return _override
-    if via_server and read_only:
-        from scout.commands._served import served_library
-
-        served = served_library()
-        if served is not None:
-            return served
     if wait is None:
         from domain.settings import IndexSettings
 

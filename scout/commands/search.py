@@ -17,7 +17,7 @@ from typing import Any, Iterator, Optional
 
 import typer
 
-from scout.commands._console import echo_json, fail
+from scout.commands._console import echo_json, fail, make_console
 from scout.commands._library import command_library as _library
 from service.queries import BadQuery, build_filters, is_unknown_need, resolve_need_id
 from service.csv_cells import BOM, csv_cell
@@ -69,9 +69,7 @@ def contributions_text(breakdown: Any) -> str:
 
 
 def _console():
-    from rich.console import Console
-
-    return Console(soft_wrap=False)
+    return make_console(soft_wrap=False)
 
 
 def _day(value: Any) -> str:

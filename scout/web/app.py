@@ -7,6 +7,7 @@ the error pages; pages and API call the same functions (`scout.web.queries`).
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 from typing import Any, Callable
 from urllib.parse import urlencode
@@ -28,11 +29,13 @@ from service.library import Library
 from domain.settings import WebSettings
 from scout.web import analyst_api, analyst_pages, api, pages, render
 from scout.web.security import SecurityMiddleware, served_hosts
+from domain.times import shown, shown_day
 from scout.web.serialized import serialized
 from scout.web.text import bar_class, guess_lang, highlight, is_loopback, safe_url
 
 HERE = Path(__file__).parent
 LANG_NAMES = {"ja": "日本語", "en": "English", "other": "other"}
+_SCHEMES = {"jp": "Japan", "us": "US"}  # taxonomy area schemes as the screens name them
 
 
 def _labels() -> tuple[Callable[[str], str], Callable[[str], str], Callable[[list[str]], str]]:
@@ -47,7 +50,9 @@ def _labels() -> tuple[Callable[[str], str], Callable[[str], str], Callable[[lis
         tax = load_taxonomy()
         concepts = {c.id: c.en for c in tax.concepts}
         words = {c.id: [*c.labels_en(), *c.labels_ja()] for c in tax.concepts}
-        areas = {a.id: a.en for a in tax.areas}
+        # Two schemes name some areas alike (Japan's and the US's "Hypersonics"): such labels carry the scheme.
+        seen = Counter(a.en for a in tax.areas)
+        areas = {a.id: a.en if seen[a.en] == 1 else f"{a.en} ({_SCHEMES.get(a.scheme, a.scheme)})" for a in tax.areas}
     except Exception:  # noqa: BLE001 - labels are a nicety
         concepts, words, areas = {}, {}, {}
 
@@ -55,6 +60,19 @@ def _labels() -> tuple[Callable[[str], str], Callable[[str], str], Callable[[lis
         return " ".join(w for cid in ids for w in [cid.replace("-", " "), *words.get(cid, [])])
 
     return (lambda cid: concepts.get(cid, cid)), (lambda aid: areas.get(aid, aid)), concept_words
+
+
+def _report_host() -> list[str]:
+    """The host of SCOUT_REPORT_BASE_URL: the mail's links name this server by it (a reverse proxy's name)."""
+    from urllib.parse import urlsplit
+
+    from domain.settings import ReportSettings
+
+    try:
+        host = urlsplit(ReportSettings().base_url).hostname
+    except ValueError:  # a bad value is `scout config`'s to report, not the server's to fail on
+        return []
+    return [host] if host else []
 
 
 def schema_type(spec: dict[str, Any]) -> str:
@@ -99,7 +117,8 @@ def create_app(library: Library, settings: WebSettings | None = None, analyst: A
     token = settings.token.get_secret_value() if settings.token else None
     app.state.analyst = analyst
     app.add_middleware(SecurityMiddleware, token=token, users=analyst.user_for_token, users_exist=analyst.has_users,
-                       open_allowed=is_loopback(settings.host), hosts=served_hosts(settings.host, settings.allowed_hosts))
+                       open_allowed=is_loopback(settings.host),
+                       hosts=served_hosts(settings.host, [*settings.allowed_hosts, *_report_host()]))
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
     concept_label, area_label, concept_words = _labels()
@@ -110,7 +129,8 @@ def create_app(library: Library, settings: WebSettings | None = None, analyst: A
         watch_form_fields=analyst_pages.watch_form_fields, document_terms=document_terms,
         term_facets={"method": "technology / method", "material": "material", "task": "task / application"},
     )
-    env.filters["day"] = lambda dt: dt.date().isoformat() if dt else ""
+    env.filters["day"] = shown_day  # times in one zone, named (domain/times.py)
+    env.filters["moment"] = shown
     templates = Jinja2Templates(env=env)
 
     app.state.templates = templates
@@ -121,7 +141,7 @@ def create_app(library: Library, settings: WebSettings | None = None, analyst: A
 
     @app.exception_handler(StarletteHTTPException)
     async def html_errors(request: Request, exc: StarletteHTTPException):
-        if request.url.path.startswith(("/api/", "/feeds/")) or request.url.path in ("/openapi.json", "/healthz"):
+        if request.url.path.startswith(("/api/", "/feeds/", "/internal/")) or request.url.path in ("/openapi.json", "/healthz"):
             return await http_exception_handler(request, exc)
         detail = exc.detail if isinstance(exc.detail, str) else "error"
         return render.page(request, "error.html", status=exc.status_code, status_code=exc.status_code, detail=detail)
@@ -129,7 +149,7 @@ def create_app(library: Library, settings: WebSettings | None = None, analyst: A
     @app.exception_handler(Exception)
     async def server_errors(request: Request, exc: Exception):
         # The traceback goes to the server log (Starlette re-raises after this); the client gets one line.
-        if request.url.path.startswith("/api/"):
+        if request.url.path.startswith(("/api/", "/internal/")):
             return JSONResponse({"detail": "internal error in the index; see the server log"}, status_code=500)
         return render.page(request, "error.html", status=500, status_code=500,
                     detail="The index failed to answer; see the server log.")

@@ -7,8 +7,8 @@ import json
 import numpy as np
 import pytest
 
-from index.feedback import Feedback, rocchio_term
-from index.rank import Ranker, RankWeights
+from index.ranking.feedback import Feedback, rocchio_term
+from index.ranking import Ranker, RankWeights
 from index.store import Index
 from index.suppliers import KnownSuppliers
 from domain.settings import IndexSettings
@@ -88,7 +88,7 @@ def test_feedback_finds_documents_beyond_the_first_candidates(ranker):
     """A relevant judgement also queries the index (at the channels' depth): documents like it join the
     ranking even if the need's own channels did not offer them (here: one candidate per channel)."""
     _, q = ranker.need_input(NEED.id)
-    offered = set(ranker.candidates(q, None, depth=1))
+    offered = {h.doc_id for hits in ranker.channel_results(q, depth=1).values() for h in hits}
     found = {r.doc_id for r in ranker.rank(q, limit=60, depth=1, feedback=Feedback(relevant=(VAPOUR[0].id,)))}
     assert not {d.id for d in VAPOUR} <= offered
     assert {d.id for d in VAPOUR} <= found

@@ -54,13 +54,12 @@ DEFAULT_MODEL_NAME = "all-MiniLM-L6-v2"
 # and long texts keep all threads.
 SMALL_INPUT_CHARS = 512
 # An encoder run holds up to `batch_size` texts of similar token counts and at most this many tokens once
-# padded: titles share big runs, 256-token passages small ones (activations stay in cache). On the demo
-# corpus' stage inputs, 32 texts a run fed 33% padding; this bound feeds 9% and took 27% less CPU for the same
-# vectors (padding is masked out; 2048 and 4096 tokens: 14% and 12% less).
+# padded: titles share big runs, 256-token passages small ones (activations stay in cache), and far less
+# padding is fed than with a fixed number of texts a run, for the same vectors (padding is masked out).
 BATCH_TOKENS = 1024
-# int8 weights are quantized per output channel: one scale per weight tensor (onnxruntime's default) gave
-# vectors at mean cosine 0.945 to the model's on the demo corpus' passages (min 0.84) and lost 0.010 strict
-# MRR in `scout eval`; per channel, 0.9935 (min 0.985) at the same speed. A new tag: a new file, a new cache key.
+# int8 weights are quantized per output channel: one scale per weight tensor (onnxruntime's default) moved the
+# vectors much further from the model's and lost ranking quality in `scout eval` (figures: nlp/README.md); per
+# channel keeps them close at the same speed. A new tag: a new file, a new cache key.
 INT8_TAG = "int8pc"
 INT8_FILE = "model_qint8_per_channel.onnx"
 

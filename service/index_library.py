@@ -25,8 +25,9 @@ from domain.models import (Document, DocKind, Evidence, Match, NeedMatches, OrgM
 from domain.settings import IndexSettings, NlpSettings
 
 FACETS = ("kind", "source", "language", "concept", "area", "year")
-# A need the match ledger has not seen is ranked for an organization page: its best this many.
-RANKED_FOR_ORGANIZATIONS = 50
+# A need the match ledger has not seen is ranked for an organization page: its best this many, as many as a
+# match run stores by default (so a need reads the same whether the ledger has it yet or not).
+RANKED_FOR_ORGANIZATIONS = 20
 # Search facets count the query's hits: its best FACET_HITS results (a result grouping several versions counts
 # once), not the whole corpus.
 FACET_HITS = 100

@@ -7,9 +7,11 @@
                documents, with the sentence vectors against the layout without them (an empty shard's bytes
                subtracted from both)
 
-English: a fixed random sample of sbir-bench abstracts; Japanese: the sbir-bench-ja renderings.
+English: a fixed random sample of sbir-bench abstracts; Japanese: the sbir-bench-ja renderings. Small shards
+are mostly fixed overhead: `--index FOLDER` measures the bytes on a built index instead (e.g. the one
+bench/crosslingual_ranking.py keeps in its --work folder), every point copied into a shard of each layout.
 
-    PYTHONPATH=$PWD nice -n 10 python bench/multilingual_cost.py [--docs 300] [--rounds 2]
+    PYTHONPATH=$PWD nice -n 10 python bench/multilingual_cost.py [--docs 300] [--rounds 2] [--index FOLDER]
 """
 
 from __future__ import annotations
@@ -34,8 +36,9 @@ from index.evaluate import _read_jsonl, bench_document  # noqa: E402
 
 
 def folder_bytes(path: Path) -> int:
-    """Bytes allocated on disk (Qdrant preallocates files sparsely: their sizes are not what they hold)."""
-    return sum(p.stat().st_blocks * 512 for p in path.rglob("*") if p.is_file())
+    """Bytes allocated on disk (Qdrant preallocates files sparsely: their sizes are not what they hold),
+    without the write-ahead log."""
+    return sum(p.stat().st_blocks * 512 for p in path.rglob("*") if p.is_file() and "wal" not in p.parts)
 
 
 def shard_bytes(items: list, work: Path, with_sentences: bool) -> int:
@@ -55,13 +58,65 @@ def shard_bytes(items: list, work: Path, with_sentences: bool) -> int:
         edge.ALL_VECTORS = ALL_VECTORS
 
 
+def copied_bytes(source: Path, work: Path) -> tuple[int, int, int]:
+    """(documents, bytes per document with the sentence vectors, without): every point of the index in
+    `source` (an Index folder) copied into a fresh shard of each layout, optimized; empty shards' bytes
+    subtracted. The write-ahead log is left out: it holds recent writes until Qdrant truncates it, not the
+    index."""
+    import qdrant_edge as qe
+
+    from index.backends.base import ALL_VECTORS, SENTENCES, TITLED_VECTORS
+    from index.backends.edge import _config
+
+    try:
+        src = qe.EdgeShard.load(str(source / "shard"), _config(384, ALL_VECTORS))
+    except Exception:  # noqa: BLE001 - made with float16 sentence vectors
+        src = qe.EdgeShard.load(str(source / "shard"), _config(384, ALL_VECTORS, "Float16"))
+    points, offset = [], None
+    while True:
+        recs, offset = src.scroll(qe.ScrollRequest(offset=offset, limit=512, with_payload=True, with_vector=True))
+        points.extend(recs)
+        if offset is None:
+            break
+    src.close()
+    docs = sum(1 for p in points if (p.payload or {}).get("point") == "doc")
+    sizes = {}
+    for names in (ALL_VECTORS, TITLED_VECTORS):
+        for n in (0, len(points)):
+            path = work / f"copy-{len(names)}-{n}"
+            shutil.rmtree(path, ignore_errors=True)
+            path.mkdir(parents=True)
+            shard = qe.EdgeShard.create(str(path), _config(384, names))
+            for i in range(0, n, 256):
+                batch = [qe.Point(p.id, {k: v for k, v in p.vector.items() if k in names}, p.payload)
+                         for p in points[i:i + 256]]
+                shard.update(qe.UpdateOperation.upsert_points(batch))
+            shard.optimize()
+            shard.flush()
+            shard.close()
+            sizes[SENTENCES in names, n] = folder_bytes(path)
+            shutil.rmtree(path, ignore_errors=True)
+    n = len(points)
+    return docs, (sizes[True, n] - sizes[True, 0]) // docs, (sizes[False, n] - sizes[False, 0]) // docs
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--bench", type=Path, default=Path("/work/shared/data/sbir-bench"))
     ap.add_argument("--bench-ja", type=Path, default=Path("/work/shared/data/sbir-bench-ja"))
     ap.add_argument("--docs", type=int, default=300, help="English documents (all 48 Japanese ones are used)")
     ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--index", type=Path, help="measure index bytes on this built index folder (and skip the rest)")
     args = ap.parse_args()
+    if args.index:
+        work = Path(tempfile.mkdtemp(prefix="multilingual-cost-"))
+        try:
+            docs, with_b, without_b = copied_bytes(args.index, work)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        print(f"{docs} documents: {without_b} bytes per document without the sentence vectors, {with_b} with: "
+              f"{with_b / without_b:.2f}x")
+        return
 
     from nlp.pipeline import Enricher
 

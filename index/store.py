@@ -9,7 +9,7 @@ Layout (decided for ranking quality and for cheap replacement):
   the dense vector `title` and the sparse vector `title_lexical` (a title is the document's own focused
   statement of what it is: ranking compares it with a need); and, when the multilingual channel is on, the
   multivector `sentences`: each sentence's vector in a language-agnostic space (nlp/multilingual.py), compared
-  by MaxSim, so one query vector scores the document by its best sentence (float16).
+  by MaxSim, so one query vector scores the document by its best sentence (8-bit TurboQuant on Edge).
 Every point carries the filter fields (kind, source, language, published_ts, concepts, areas, org_keys) so
 a filter applies to either channel. Points of one document share `doc_id` and `content_hash`; an upsert
 writes the new points and then deletes the document's points of any other hash, so a changed document

@@ -16,8 +16,8 @@ LEXICAL = "lexical"  # document points: BM25 over title + text
 TITLE = "title"  # document points: the title's embedding (a short, focused statement of the document)
 TITLE_LEXICAL = "title_lexical"  # document points: BM25 over the title alone
 # document points: the multilingual encoder's vector of each sentence (nlp/multilingual.py), one multivector
-# compared by MaxSim, so a one-vector query scores a document by its best sentence; float16 (half the bytes,
-# ranking unchanged at the third decimal)
+# compared by MaxSim, so a one-vector query scores a document by its best sentence; stored in 8 bits (Edge,
+# TurboQuant) or float16 (a server): a quarter or half of float32's bytes
 SENTENCES = "sentences"
 SENTENCE_DIM = 512  # USE-multilingual v3's size
 ALL_VECTORS = frozenset({DENSE, LEXICAL, TITLE, TITLE_LEXICAL, SENTENCES})

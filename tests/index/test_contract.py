@@ -354,3 +354,22 @@ class TestEdge(EmbeddedIndexContract):
 
 class TestLocalMode(EmbeddedIndexContract):
     backend = "local"
+
+
+def test_edge_shard_with_float16_sentence_vectors_keeps_its_channel(tmp_path, enricher):
+    """A shard made while sentence vectors were stored as float16 opens with the channel (not as an older
+    layout without it)."""
+    import qdrant_edge as qe
+
+    from index.backends.base import ALL_VECTORS
+    from index.backends.edge import _config
+
+    shard = tmp_path / "index" / "shard"
+    shard.mkdir(parents=True)
+    qe.EdgeShard.create(str(shard), _config(32, ALL_VECTORS, "Float16")).close()
+    with Index(IndexSettings(backend="edge", path=tmp_path / "index"), dim=32) as ix:
+        assert ix.has_sentences()
+        items = _with_sentences(enricher.enrich(corpus())[0])
+        ix.upsert(items)
+        hits = ix.search_sentences(items[1].sentence_vectors[0], limit=3)
+        assert hits[0].payload["doc_id"] == items[1].document.id

@@ -8,6 +8,12 @@ strict MRR and nDCG@10 to the same needs on English documents.
   JA->JA  the Japanese titles on the Japanese-rendered documents, scored on the needs of both sets
           /  their English titles on the English documents
 
+  EN->EN  (what a change does to English) every dev need, full text, on the English documents, as `scout
+          eval` ranks them: each variant against the first
+
+Every direction is ranked with each of `--variants` (weight overrides) on the same indexed needs: by default
+without the multilingual channel (`multilingual=0`, the ranking before issue 27) and with it (the defaults).
+
 Only needs with strict judgements are scored. Each need set is indexed alone beside the 7,795 documents (as `scout eval` on a build.py directory would),
 ranked with a fresh Ranker, then removed. `crowding` counts Japanese documents in a need's top 10 that are
 not relevant to it (a ranking that favours Japanese text would look good on EN->JA without matching); on the
@@ -73,7 +79,13 @@ def main() -> None:
     ap.add_argument("--docs", type=int, default=0,
                     help="distractors: a fixed random sample of this many other documents (0: all 7,795)")
     ap.add_argument("--set", action="append", default=[], help="RankWeights override, e.g. hubness=0.3")
-    ap.add_argument("--directions", nargs="+", default=["en-ja", "ja-en", "ja-ja"])
+    ap.add_argument("--variants", nargs="+", default=["multilingual=0", ""],
+                    help="weight variants ranked on the same indexed needs, each comma-separated key=value "
+                         "overrides on top of --set (\"\": --set alone); default: without the multilingual "
+                         "channel (today's ranking before it), and with it")
+    ap.add_argument("--directions", nargs="+", default=["en-ja", "ja-en", "ja-ja", "en-en"],
+                    help="en-en: every dev need (full text) on the English documents, as `scout eval` ranks them "
+                         "(what a change does to English)")
     ap.add_argument("--json", type=Path, help="also write the figures here")
     ap.add_argument("--without", nargs="*", default=[], choices=["senses", "katakana", "script-norm", "ja-vectors"],
                     help="switch levers off to measure what each is worth")
@@ -95,7 +107,9 @@ def main() -> None:
 
     from nlp.pipeline import Enricher
 
-    weights, overrides = parse_weights(args.set)
+    _, overrides = parse_weights(args.set)
+    variants = {v or "default": parse_weights(args.set + [kv for kv in v.split(",") if kv])[0]
+                for v in args.variants}
     enricher = Enricher()
     bench = load_bench(args.bench)
     if args.docs:
@@ -160,36 +174,40 @@ def main() -> None:
         if rejected:
             raise SystemExit(f"renderings rejected: {rejected}")
 
-        def run(label: str, needs: list, japanese_docs: bool, scored: list[str]) -> dict:
+        def run(label: str, needs: list, japanese_docs: bool, scored: list[str]) -> dict[str, dict]:
+            """variant -> figures of the needs `scored`, the needs indexed once for every variant."""
             if japanese_docs:
                 index.delete(list(ja_ids))
                 index.upsert(ja_enriched)
             enriched, _ = enricher.enrich(needs)
             index.upsert(enriched)
             try:
-                ranker = Ranker(index, enricher, KnownSuppliers(), weights=weights)
-                rows, crowd, per_need = [], 0, {}
                 by_bench = {d.meta["bench_id"]: d for d in needs}
                 ids = {d.id: d.meta["bench_id"] for d in [*bench.docs, *needs]}
-                for n, nid in enumerate(scored, 1):
-                    need = by_bench[nid]
-                    _, q = ranker.need_input(need.id)
-                    ranked = ranker.rank(q, None, DEPTH + len(bench.anchors.get(nid, ())))
-                    ranking = [ids.get(r.doc_id, r.doc_id) for r in ranked]
-                    drop = bench.anchors.get(nid, set())
-                    strict = [d for d in ranking if d not in drop]
-                    rows.append(metrics(strict, bench.strict[nid]))
-                    per_need[nid] = {"mrr": rows[-1]["mrr"], "ndcg@10": rows[-1]["ndcg@10"]}
-                    # counted on the English originals too: those documents' own share of other needs' top 10
-                    crowd += sum(1 for r in ranked[:10] if r.doc_id in ja_ids
-                                 and ids[r.doc_id] not in bench.qrels.get(nid, set()))
-                    progress(label, n, len(scored))
-                print(file=sys.stderr)
-                out = _mean(rows)
-                out["needs"] = len(rows)
-                out["crowding"] = crowd
-                out["per_need"] = per_need  # for finding which needs a change moves (--json)
-                return out
+                found: dict[str, dict] = {}
+                for name, weights in variants.items():
+                    ranker = Ranker(index, enricher, KnownSuppliers(), weights=weights)
+                    rows, crowd, per_need = [], 0, {}
+                    for n, nid in enumerate(scored, 1):
+                        need = by_bench[nid]
+                        _, q = ranker.need_input(need.id)
+                        ranked = ranker.rank(q, None, DEPTH + len(bench.anchors.get(nid, ())))
+                        ranking = [ids.get(r.doc_id, r.doc_id) for r in ranked]
+                        drop = bench.anchors.get(nid, set())
+                        strict = [d for d in ranking if d not in drop]
+                        rows.append(metrics(strict, bench.strict[nid]))
+                        per_need[nid] = {"mrr": rows[-1]["mrr"], "ndcg@10": rows[-1]["ndcg@10"]}
+                        # counted on the English originals too: those documents' own share of other needs' top 10
+                        crowd += sum(1 for r in ranked[:10] if r.doc_id in ja_ids
+                                     and ids[r.doc_id] not in bench.qrels.get(nid, set()))
+                        progress(f"{label} [{name}]", n, len(scored))
+                    print(file=sys.stderr)
+                    out = _mean(rows)
+                    out["needs"] = len(rows)
+                    out["crowding"] = crowd
+                    out["per_need"] = per_need  # for finding which needs a change moves (--json)
+                    found[name] = out
+                return found
             finally:
                 index.delete([d.id for d in needs])
                 if japanese_docs:
@@ -212,19 +230,30 @@ def main() -> None:
             if "ja-ja" in args.directions:
                 results["ja-ja/title"] = {"en": run("EN title -> EN (18)", en_titles, False, strict_both),
                                           "other": run("JA title -> JA (18)", ja_titles, True, strict_both)}
+        if "en-en" in args.directions:  # no other side: each variant against the first one
+            every = [n.meta["bench_id"] for n in bench.needs if bench.strict.get(n.meta["bench_id"])]
+            english = run("EN full -> EN (all dev needs)", bench.needs, False, every)
+            first = next(iter(variants))
+            results["en-en/full"] = {"en": {v: english[first] for v in variants}, "other": english}
     t2 = time.time()
     print(f"documents {len(bench.docs)}; index {t1 - t0:.0f} s, ranking {t2 - t1:.0f} s; "
           f"weights {overrides or 'default'}; levers off: {args.without or 'none'}")
-    print(f"{'direction':<14} {'needs':>5} {'MRR en':>7} {'MRR x':>7} {'ratio':>6} {'nDCG en':>8} {'nDCG x':>7} "
-          f"{'ratio':>6} {'crowd':>6} {'(en)':>5}")
-    for name, r in results.items():
-        en, other = r["en"], r["other"]
-        r["mrr_ratio"] = other["mrr"] / en["mrr"] if en["mrr"] else 0.0
-        r["ndcg_ratio"] = other["ndcg@10"] / en["ndcg@10"] if en["ndcg@10"] else 0.0
-        print(f"{name:<14} {en['needs']:>5} {en['mrr']:7.3f} {other['mrr']:7.3f} {r['mrr_ratio']:6.2f} "
-              f"{en['ndcg@10']:8.3f} {other['ndcg@10']:7.3f} {r['ndcg_ratio']:6.2f} {other['crowding']:>6} {en['crowding']:>5}")
+    table: dict[str, dict] = {}
+    for variant in variants:
+        print(f"\nvariant: {variant}")
+        print(f"{'direction':<14} {'needs':>5} {'MRR en':>7} {'MRR x':>7} {'ratio':>6} {'nDCG en':>8} {'nDCG x':>7} "
+              f"{'ratio':>6} {'crowd':>6} {'(en)':>5}")
+        for name, r in results.items():
+            en, other = r["en"][variant], r["other"][variant]
+            row = {"en": en, "other": other,
+                   "mrr_ratio": other["mrr"] / en["mrr"] if en["mrr"] else 0.0,
+                   "ndcg_ratio": other["ndcg@10"] / en["ndcg@10"] if en["ndcg@10"] else 0.0}
+            table.setdefault(variant, {})[name] = row
+            print(f"{name:<14} {en['needs']:>5} {en['mrr']:7.3f} {other['mrr']:7.3f} {row['mrr_ratio']:6.2f} "
+                  f"{en['ndcg@10']:8.3f} {other['ndcg@10']:7.3f} {row['ndcg_ratio']:6.2f} {other['crowding']:>6} "
+                  f"{en['crowding']:>5}")
     if args.json:
-        args.json.write_text(json.dumps({"weights": overrides, "without": args.without, "results": results},
+        args.json.write_text(json.dumps({"weights": overrides, "without": args.without, "results": table},
                                         indent=1))
 
 

@@ -261,6 +261,9 @@ class Match(DomainModel):
     published: datetime | None = None
     is_new: bool = False
     versions: list[Version] = Field(default_factory=list)  # this result's documents, oldest first, when several
+    # The analysts' current judgement of this match (relevant, not_relevant, shortlisted), None when unjudged.
+    # It moves the match in the ranking (a not-relevant one sinks below every other), never its score.
+    judgement: str | None = None
 
     @computed_field  # type: ignore[prop-decorator]
     @property

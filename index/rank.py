@@ -791,12 +791,14 @@ class Ranker:
         return QueryInput(np.asarray(eq.passage_vectors, dtype=np.float32), eq.sparse, list(eq.concepts), evidence,
                           language=eq.language)
 
-    def search(self, query: str, filters: SearchFilters | None = None, limit: int = 20) -> list[SearchHit]:
-        """Free-text search over every kind (needs included unless filtered)."""
+    def search(self, query: str, filters: SearchFilters | None = None, limit: int = 20,
+               feedback: Feedback | None = None) -> list[SearchHit]:
+        """Free-text search over every kind (needs included unless filtered); `feedback` (a watchlist's
+        judgements) moves the order as a need's judgements move its ranking."""
         q = self.query_input(query)
         hits = []
         # a short query needs fewer candidates than a need: 5x the page, at least 50
-        ranked = self.rank(q, filters, limit, exclude_kind=None, depth=max(50, 5 * limit))
+        ranked = self.rank(q, filters, limit, exclude_kind=None, depth=max(50, 5 * limit), feedback=feedback)
         evidence = self._evidence(q, [(r.doc_id, r.passage_pair) for r in ranked])
         for r, (_, doc_ev) in zip(ranked, evidence):
             p = r.payload

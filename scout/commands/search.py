@@ -19,7 +19,7 @@ import typer
 
 from scout.commands._console import echo_json, fail
 from scout.commands._library import command_library as _library
-from service.queries import BadQuery, build_filters, is_unknown_need, resolve_need_id
+from service.queries import BadQuery, UnknownNeed, build_filters, resolve_need
 from service.csv_cells import BOM, csv_cell
 from service.library import Library
 
@@ -177,12 +177,9 @@ def match(
     """
     with _library() as library:
         try:
-            need_id = resolve_need_id(library, need_id)
-        except BadQuery as exc:
+            need_id = resolve_need(library, need_id)
+        except (BadQuery, UnknownNeed) as exc:
             raise typer.BadParameter(f"{exc} (list them with `scout needs`)", param_hint="NEED_ID") from None
-        if is_unknown_need(library, need_id):
-            raise typer.BadParameter(f"unknown need id {need_id!r} (list them with `scout needs`)",
-                                     param_hint="NEED_ID")
         try:
             result = library.match(need_id, limit=limit)
         except KeyError:
@@ -204,6 +201,8 @@ def match(
         meta = " · ".join(x for x in ((m.kind.value if m.kind else ""), m.source, _day(m.published),
                                       ", ".join(m.organizations)) if x)
         new = " [yellow]new[/]" if m.is_new else ""
+        if m.judgement:
+            new += f" [magenta]{m.judgement.replace('_', ' ')}[/]"
         why = contributions_text(b)
         if m.shared_concepts:
             why += f"\n[cyan]{_escape(', '.join(m.shared_concepts))}[/]"
@@ -273,7 +272,7 @@ def org(
 
 EXPORT_COLUMNS = [
     "need_id", "need_title", "rank", "doc_id", "title", "kind", "source", "url", "organizations", "published",
-    "score", "label", "dense", "sparse", "generic", "generic_lexical", "concept", "recency", "kind_score",
+    "score", "label", "judgement", "dense", "sparse", "generic", "generic_lexical", "concept", "recency", "kind_score",
     "feedback", "clipped", "similarity", "bm25",
     "shared_concepts", "is_new", "need_evidence", "doc_evidence", "versions",
 ]
@@ -305,6 +304,7 @@ def export_matches(
                 "title": m.title, "kind": m.kind.value if m.kind else "", "source": m.source, "url": m.url,
                 "organizations": "; ".join(m.organizations),
                 "published": m.published.isoformat() if m.published else "", "score": m.score, "label": m.label,
+                "judgement": (m.judgement or "").replace("_", " "),
                 **{part: value for part, value in b.contributions().items() if part != "kind"},
                 "kind_score": b.kind, "similarity": b.similarity, "bm25": b.bm25,
                 "shared_concepts": "; ".join(m.shared_concepts), "is_new": m.is_new,

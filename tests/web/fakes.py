@@ -243,7 +243,8 @@ class MemoryLibrary:
         )
 
     # -- the Library Protocol -----------------------------------------------------------------------------
-    def search(self, query: str, filters: SearchFilters | None = None, limit: int = 20) -> SearchResult:
+    def search(self, query: str, filters: SearchFilters | None = None, limit: int = 20,
+               feedback=None) -> SearchResult:
         filters = filters or SearchFilters()
         qterms = tokens(query)
         qvec = self._weights(Counter(qterms)) if qterms else {}
@@ -265,6 +266,8 @@ class MemoryLibrary:
             scored.sort(key=lambda s: (-s[0], s[1]))
         else:  # no query: newest first
             scored.sort(key=lambda s: (-(self.docs[s[1]].published or REFERENCE_NOW).timestamp(), s[1]))
+        if feedback is not None:  # judgements move the order only: not relevant below every other
+            scored.sort(key=lambda s: s[1] in feedback.not_relevant)
         facets: dict[str, dict[str, int]] = defaultdict(dict)
         for _, doc_id in scored:
             doc = self.docs[doc_id]

@@ -43,14 +43,19 @@ class Feedback:
 
 
 def rocchio_term(relevant_sims: np.ndarray, rejected_sims: np.ndarray, beta: float, gamma: float) -> np.ndarray:
-    """beta * mean similarity to the relevant documents - gamma * mean similarity to the rejected ones.
+    """beta * mean centred similarity to the relevant documents - gamma * mean centred similarity to the
+    rejected ones.
 
     Each argument is (candidates x judged documents of that side); a side with no documents adds nothing.
+    Similarities are centred: each judged document's similarity to a candidate less its mean similarity to
+    all the candidates. Cosines are positive, so uncentred every candidate gained from any relevant judgement;
+    centred, a document no more like the relevant ones than the ranking at large gains nothing, and one less
+    like them loses. Centring shifts every candidate's term by the same amount, so the order is Rocchio's own.
     """
     n = relevant_sims.shape[0] if relevant_sims.ndim == 2 else rejected_sims.shape[0]
     out = np.zeros(n, dtype=np.float64)
     if relevant_sims.size:
-        out += beta * relevant_sims.mean(axis=1)
+        out += beta * (relevant_sims - relevant_sims.mean(axis=0, keepdims=True)).mean(axis=1)
     if rejected_sims.size:
-        out -= gamma * rejected_sims.mean(axis=1)
+        out -= gamma * (rejected_sims - rejected_sims.mean(axis=0, keepdims=True)).mean(axis=1)
     return out

@@ -9,10 +9,14 @@
    (`fusion="rrf"` gives weighted reciprocal rank fusion instead).
 3. Re-score: fused rank score + shared taxonomy concepts (ancestors included) + recency + source kind
    (+ relevance feedback, Rocchio, when the need has judgements: index/feedback.py). Needs never match needs.
-4. The score: that sum divided by the most it can reach without feedback (`RankWeights.score_scale`), so it
-   lies in [0, 1]; feedback can push it out, and the total is then clipped. The `ScoreBreakdown` holds each
-   part's contribution on the score's scale (they add up to it): a monotone transform of the old sum, so
-   the order is the same.
+4. The score, the document's match strength for the query and nothing else: that sum without feedback,
+   divided by the most it can reach (`RankWeights.score_scale`), in [0, 1]. Channels are min-max scaled as
+   in the query's unfiltered list at a fixed depth, so a filter, a page size or a judgement never changes a
+   score; a free-text query's score is held under a ceiling set by its best passage pair's cosine
+   (`absolute_ceiling`), so the best of a poor field is not strong. The `ScoreBreakdown` holds each part's
+   contribution on the score's scale (they add up to it). Judgements move the order only: Rocchio's centred
+   term is added for sorting (shown apart as `feedback`), and a document judged not relevant goes below
+   every other.
 5. Evidence: the need passage and the document passage of the best dense pair (computed for the returned
    matches only).
 6. Organizations: each organization's matched documents, best first, with decaying weights, combined as a
@@ -41,6 +45,34 @@ from domain.models import (
 )
 
 Mode = Literal["full", "bm25", "dense"]
+# A free-text query's channels are scaled as in its unfiltered list of this many candidates (a need's: as in
+# RankWeights.depth), whatever the filters or the page size: a score never depends on them.
+SEARCH_SCALE_DEPTH = 500
+# A free-text query's score is held under a ceiling set by absolute evidence: the cosine of its best passage
+# pair (points: cosine -> highest score). Read off the sbir-bench dev split (40 needs, MiniLM): a need's title
+# against a relevant award's passages has a median best-pair cosine of 0.66 (quarter below 0.54), against a
+# random award's 0.11 (95th percentile 0.33). So the best of a poor field is not strong: strong (0.70) takes a
+# cosine of 0.55, moderate (0.55) one of 0.40, and from 0.65 nothing is held back.
+CEILING_COSINES = (0.0, 0.40, 0.55, 0.65)
+CEILING_SCORES = (0.15, 0.55, 0.70, 1.0)
+
+
+# ... or by the share of the query's words (BM25 query weight) the document holds, when that says more (a
+# Japanese document met through its own words, whose dense vectors read an English rendering): all of them,
+# nothing held back; three quarters, strong at most; half, moderate at most.
+CEILING_COVERAGE = (0.0, 0.5, 0.75, 1.0)
+
+
+def absolute_ceiling(cosine: float, coverage: float = 0.0) -> float:
+    """The highest score a free-text query's document may have, given its best passage pair's cosine and the
+    share of the query's words it holds."""
+    return float(max(np.interp(cosine, CEILING_COSINES, CEILING_SCORES),
+                     np.interp(coverage, CEILING_COVERAGE, CEILING_SCORES)))
+
+
+def _filtered(filters: SearchFilters | None) -> bool:
+    return filters is not None and any(v is not None for v in filters.model_dump().values())
+
 # Corpus statistics (concept and needs-collection frequencies, hubness) are kept until the index's document
 # or need count changes (checked at most every STATS_CHECK seconds) and at most STATS_TTL seconds (a document
 # replaced in place changes no count).
@@ -176,6 +208,7 @@ class QueryInput:
     subject_sparse: SparseVector | None = None
     focused_sparse: SparseVector | None = None
     need_id: str | None = None  # the need this query is (its own similarity is left out of hubness)
+    key: str | None = None  # names the query for caches (the need, or the free text); None: not cached
     language: str | None = None  # the query's language (ja/en pairs get their own weights)
 
 
@@ -297,7 +330,7 @@ class Ranker:
         # The need's stored BM25 vector is its query: saturated tf suits a 1,000-word need (a term repeated
         # twenty times must not drown the rest); measured as good as query-side 1 + log(tf).
         q = QueryInput(vectors, self.index.sparse_of(need_id), concepts, evidence, need_id=need_id,
-                       language=need.language)
+                       language=need.language, key=f"need {need_id}")
         if self.enricher is not None and need.title.strip() and (w.title_dense or w.title_sparse or w.title_title
                                                                  or w.title_boost):
             eq = self.enricher.query(need.title)
@@ -456,7 +489,8 @@ class Ranker:
                 c.corrections[name] = self.weights.hubness * hub[d]
 
     def _sparse_channel(self, name: str, sparse: SparseVector, where: Any, depth: int, exclude_kind: str | None,
-                        cands: dict[str, _Candidate], hubness_of: str | None = None) -> None:
+                        cands: dict[str, _Candidate], hubness_of: str | None = None,
+                        best: float | None = None) -> None:
         search = self.index.search_title_sparse if name == "title_lexical" else self.index.search_sparse
         if not hubness_of or name != "sparse":
             for rank, h in enumerate(search(sparse, where, depth, exclude_kind=exclude_kind), start=1):
@@ -468,10 +502,11 @@ class Ranker:
         hits = search(sparse, where, 2 * depth, exclude_kind=exclude_kind)
         if not hits or hits[0].score <= 0:
             return
+        top = best if best else hits[0].score  # a filtered list keeps the unfiltered list's scale
         raw = {h.payload["doc_id"]: h.score for h in hits}
         hub = self._lexical_hubness(list(raw), hubness_of)
         weight = self._hubness_weights(list(raw), hubness_of)
-        scored = {d: raw[d] / hits[0].score - weight[d] * hub[d] for d in raw}
+        scored = {d: raw[d] / top - weight[d] * hub[d] for d in raw}
         for rank, d in enumerate(sorted(scored, key=lambda d: -scored[d])[:depth], start=1):
             c = cands.setdefault(d, _Candidate(d))
             c.scores[name], c.ranks[name] = scored[d], rank
@@ -479,7 +514,10 @@ class Ranker:
             c.corrections[name] = self.weights.hubness * hub[d]
 
     def candidates(self, q: QueryInput, filters: SearchFilters | None, mode: Mode = "full",
-                   exclude_kind: str | None = DocKind.need.value, depth: int | None = None) -> dict[str, _Candidate]:
+                   exclude_kind: str | None = DocKind.need.value, depth: int | None = None,
+                   sparse_best: float | None = None) -> dict[str, _Candidate]:
+        """Each channel's candidates; `sparse_best`: the BM25 score the hubness-corrected channel is scaled by
+        (default: its own list's best)."""
         w = self.weights
         depth = depth or w.depth
         where = filters_to_where(filters)
@@ -493,7 +531,7 @@ class Ranker:
             return cands
         focused = q.focused_sparse or q.sparse
         if focused.indices:
-            self._sparse_channel("sparse", focused, where, depth, exclude_kind, cands, hub)
+            self._sparse_channel("sparse", focused, where, depth, exclude_kind, cands, hub, best=sparse_best)
         if q.title_vectors is not None and len(q.title_vectors) and w.title_dense:
             self._dense_channel("title_dense", q.title_vectors, where, depth, exclude_kind, cands, 0.0, hub)
         if q.title_sparse is not None and q.title_sparse.indices and w.title_sparse:
@@ -514,9 +552,12 @@ class Ranker:
         return {"dense": w.dense, "sparse": w.sparse, "title_dense": w.title_dense, "title_sparse": w.title_sparse,
                 "doc_title": w.doc_title, "title_title": w.title_title, "title_lexical": w.title_lexical}
 
-    def fuse(self, cands: dict[str, _Candidate], mode: Mode) -> None:
+    def fuse(self, cands: dict[str, _Candidate], mode: Mode,
+             scales: tuple[dict[str, float], dict[str, float]] | None = None) -> None:
         """Set each candidate's fused score in [0, 1] (1 = first in every channel) and its parts: what the
-        dense and BM25 channel families contributed, and (negative) what their hubness corrections took."""
+        dense and BM25 channel families contributed, and (negative) what their hubness corrections took.
+        `scales`: each channel's (floor, spread) to scale by instead of its own list's (`Scales`: a filtered
+        list is scaled as the unfiltered one is, so that a filter never changes a score)."""
         if mode != "full":
             key = "dense" if mode == "dense" else "sparse"
             for c in cands.values():
@@ -536,8 +577,11 @@ class Ranker:
             return
         # score fusion: each channel min-max scaled over its own result list; absent = its floor
         lo, spread = self._channel_scales(cands, weights)
+        if scales is not None:
+            lo = {ch: scales[0].get(ch, lo[ch]) for ch in weights}
+            spread = {ch: scales[1].get(ch, spread[ch]) for ch in weights}
         for c in cands.values():
-            per = {ch: wt * (c.scores[ch] - lo[ch]) / spread[ch] / total
+            per = {ch: wt * min(1.0, max(0.0, (c.scores[ch] - lo[ch]) / spread[ch])) / total
                    for ch, wt in weights.items() if ch in c.scores}
             # a corrected channel's share splits into the similarity's part and the (negative) hubness part
             generic = {ch: -weights[ch] * c.corrections[ch] / spread[ch] / total
@@ -558,14 +602,23 @@ class Ranker:
              feedback: Feedback | None = None) -> list[RankedDocument]:
         """Ranked documents with their score breakdown, shared concepts and payload.
 
-        The score: (fused + concept + recency + kind + feedback) / RankWeights.score_scale, in [0, 1]; with no
-        feedback the sum never leaves [0, score_scale] (but for a ja/en pair's larger concept weight), with
-        feedback the rare excess is clipped (and shown as `clipped`). Order follows the unclipped sum."""
+        The score is the document's match strength for the query and nothing else: (fused + concept + recency
+        + kind) / RankWeights.score_scale, in [0, 1] (a ja/en pair's larger concept weight can pass 1: clipped,
+        and shown as `clipped`). Channels are scaled as in the query's unfiltered list at a fixed depth, so a
+        filter, a page size or another document's judgement never changes it; a free-text query's score is
+        also held under the absolute ceiling of its best passage pair (`absolute_ceiling`). `feedback` (the
+        judgements) moves the order only: Rocchio's term, shown as `breakdown.feedback` but no part of the
+        score, is added for sorting, and documents judged not relevant go below every other."""
         w = self.weights
-        cands = self.candidates(q, filters, mode, exclude_kind, depth)
+        scales, sparse_best = None, None
+        if mode == "full":
+            reference_depth = w.depth if q.need_id is not None else SEARCH_SCALE_DEPTH
+            if _filtered(filters) or (depth or w.depth) != reference_depth:
+                scales, sparse_best = self._reference_scales(q, exclude_kind, reference_depth)
+        cands = self.candidates(q, filters, mode, exclude_kind, depth, sparse_best=sparse_best)
         if not cands:
             return []
-        self.fuse(cands, mode)
+        self.fuse(cands, mode, scales)
 
         prelim = sorted(cands.values(), key=lambda c: -c.fused)
         if mode != "full":  # baselines: the channel's own order, nothing added (raw scores, for `scout eval`)
@@ -578,6 +631,12 @@ class Ranker:
         if feedback:
             head, fb = self._feedback(q, cands, head, feedback, filters, exclude_kind, w.depth)
         payloads = self.index.get_many([c.doc_id for c in head], RANK_FIELDS)
+        ceiling = q.need_id is None and len(q.vectors) > 0  # free text: hold each score under its evidence
+        coverage: dict[str, float] = {}
+        if ceiling:
+            self._fill_best_pairs(q, head)
+            coverage = self._coverage(q, head)
+        rejected = set(feedback.not_relevant) if feedback else set()
         need_concepts = self._expand(q.concepts)  # for the shared-concepts explanation
         concept_idf = None
         # Age from the start of today (UTC), not the wall clock: the same request scores the same all day.
@@ -601,18 +660,70 @@ class Ranker:
                 age_years = max(0.0, (now - ts) / (365.25 * 86400))
                 recency = w.recency * math.pow(0.5, age_years / w.recency_half_life_years)
             kind = w.kind.get(p.get("kind", ""), 0.0)
-            raw = c.fused + concept + recency + kind + fb.get(c.doc_id, 0.0)
+            strength = (c.fused + concept + recency + kind) / scale
+            if ceiling:
+                strength = min(strength, absolute_ceiling(c.dense, coverage.get(c.doc_id, 0.0)))
             bd = ScoreBreakdown(**{k: v / scale for k, v in c.parts.items()}, concept=concept / scale,
                                 recency=recency / scale, kind=kind / scale, feedback=fb.get(c.doc_id, 0.0) / scale,
                                 similarity=c.dense, bm25=c.sparse)
-            total = min(1.0, max(0.0, raw / scale))
+            total = min(1.0, max(0.0, strength))
             bd.clipped = total - sum(v for k, v in bd.contributions().items() if k != "clipped")
             if abs(bd.clipped) < 1e-12:
                 bd.clipped = 0.0
             bd.total = total
-            out.append((raw, RankedDocument(c.doc_id, bd, shared, p, c.best_pair)))
-        out.sort(key=lambda t: -t[0])
-        return [r for _, r in out[:limit]]
+            # the order: rejected last; then the unclipped strength moved by the judgements (Rocchio)
+            out.append(((c.doc_id in rejected, -(strength + bd.feedback)),
+                        RankedDocument(c.doc_id, bd, shared, p, c.best_pair)))
+        out.sort(key=lambda t: t[0])
+        # the best `limit`, then the rejected ones (below every other, kept so that every view can say so)
+        return [r for k, r in out if not k[0]][:limit] + [r for k, r in out if k[0]]
+
+    def _reference_scales(self, q: QueryInput, exclude_kind: str | None, depth: int,
+                          ) -> tuple[tuple[dict[str, float], dict[str, float]] | None, float | None]:
+        """The query's unfiltered candidates at `depth`: each channel's (floor, spread) and the best raw BM25
+        score of the hubness-corrected channel. Kept per query with the corpus statistics."""
+        cache: dict = self._corpus_stat("reference_scales", dict)
+        key = (q.key, exclude_kind, depth)
+        if q.key is not None and key in cache:
+            return cache[key]
+        ref = self.candidates(q, None, "full", exclude_kind, depth)
+        weights = {ch: wt for ch, wt in self._channel_weights().items()
+                   if wt and any(ch in c.ranks for c in ref.values())}
+        scales = self._channel_scales(ref, weights) if ref and weights else None
+        best = max((c.raw_sparse for c in ref.values() if c.raw_sparse is not None), default=None)
+        if q.key is not None:
+            if len(cache) > 1000:
+                cache.clear()
+            cache[key] = (scales, best)
+        return scales, best
+
+    def _coverage(self, q: QueryInput, head: Sequence[_Candidate]) -> dict[str, float]:
+        """The share of the query's BM25 weight on words each document of `head` holds."""
+        weights = {i: v for i, v in zip(q.sparse.indices, q.sparse.values) if v > 0}
+        total = sum(weights.values())
+        if not total:
+            return {}
+        vectors = self.index.sparse_by_id([c.doc_id for c in head])
+        return {d: sum(weights.get(i, 0.0) for i in set(v.indices)) / total for d, v in vectors.items()}
+
+    def _fill_best_pairs(self, q: QueryInput, head: Sequence[_Candidate]) -> None:
+        """Give every candidate of `head` its best dense passage pair and its cosine (`raw_dense`), the ones
+        found by the lexical channels only included (one request over their passages)."""
+        missing = [c for c in head if c.best_pair is None]
+        if not missing or not len(q.vectors):
+            return
+        best: dict[str, tuple[float, int, dict[str, Any]]] = {}
+        where = Where((Cond("doc_id", any=tuple(c.doc_id for c in missing)),))
+        per_query = self.index.search_dense(q.vectors, where, 2 * DEFAULT_MAX_PASSAGES * len(missing))
+        for qi, hits in enumerate(per_query):
+            for h in hits:
+                d = h.payload["doc_id"]
+                if d not in best or h.score > best[d][0]:
+                    best[d] = (h.score, qi, h.payload)
+        for c in missing:
+            if c.doc_id in best:
+                score, qi, payload = best[c.doc_id]
+                c.best_pair, c.raw_dense = (qi, payload), score
 
     # -- relevance feedback --------------------------------------------------------------------------
     def _feedback(self, q: QueryInput, cands: dict[str, _Candidate], head: list[_Candidate], feedback: Feedback,
@@ -789,7 +900,7 @@ class Ranker:
             evidence.append(Evidence(passage_index=i, start=start, end=start + len(ptxt), text=ptxt))
             pos = start + len(ptxt)
         return QueryInput(np.asarray(eq.passage_vectors, dtype=np.float32), eq.sparse, list(eq.concepts), evidence,
-                          language=eq.language)
+                          language=eq.language, key=f"query {text}")
 
     def search(self, query: str, filters: SearchFilters | None = None, limit: int = 20,
                feedback: Feedback | None = None) -> list[SearchHit]:

@@ -299,6 +299,11 @@ class Index:
         hits = self.backend.retrieve([point_id(d, "doc") for d in doc_ids], vectors=True, payload=["doc_id"])
         return [h.sparse for h in hits if h.sparse is not None]
 
+    def sparse_by_id(self, doc_ids: Sequence[str]) -> dict[str, SparseVector]:
+        """Each document's BM25 vector, by id (documents without one left out)."""
+        hits = self.backend.retrieve([point_id(d, "doc") for d in doc_ids], vectors=True, payload=["doc_id"])
+        return {h.payload["doc_id"]: h.sparse for h in hits if h.sparse is not None}
+
     def sparse_of_kind(self, kind: DocKind | str) -> Iterator[tuple[str, SparseVector]]:
         """(document id, BM25 vector) of every document of one kind (ranking's needs-collection statistics)."""
         where = Where((Cond("point", value=DOC_POINT), Cond("kind", value=str(DocKind(kind)))))

@@ -113,7 +113,9 @@ class ServedLibrary:
             return False
 
     # -- Library -------------------------------------------------------------------------------------
-    def search(self, query: str, filters=None, limit: int = 20):
+    def search(self, query: str, filters=None, limit: int = 20, feedback=None):
+        """`feedback` (a watchlist's judgements) cannot travel through the API: here it only puts the documents
+        judged not relevant below the others; the server's own runs of the watchlist use all of it."""
         from service.library import SearchResult
 
         f = filters
@@ -123,7 +125,10 @@ class ServedLibrary:
                           since=f.since.isoformat() if f.since else None,
                           until=f.until.isoformat() if f.until else None,
                           concept=f.concept, area=f.area, source=f.source, org=f.organization)
-        return SearchResult.model_validate(self._get("/api/search", **params))
+        result = SearchResult.model_validate(self._get("/api/search", **params))
+        if feedback is not None:
+            result.hits.sort(key=lambda h: h.doc_id in feedback.not_relevant)
+        return result
 
     def needs(self):
         from domain.models import Document

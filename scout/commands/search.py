@@ -61,11 +61,16 @@ def score_cell(score: float, label: str) -> str:
     return f"[green]{score_bar(score, 1.0, 8)}[/] {score:.3f} [{LABEL_STYLE.get(label, '')}]{label}[/]"
 
 
-def contributions_text(breakdown: Any) -> str:
+def contributions_text(breakdown: Any, judgement: str | None = None) -> str:
     """The score's parts that are not zero, signed, in the breakdown's order (they add up to the score)."""
     parts = [f"{name.replace('_', ' ')} {value:+.3f}" for name, value in breakdown.contributions().items()
              if round(value, 3)]
-    return "\n".join(" · ".join(parts[i : i + 3]) for i in range(0, len(parts), 3))
+    text = "\n".join(" · ".join(parts[i : i + 3]) for i in range(0, len(parts), 3))
+    if judgement == "not_relevant":
+        text += "\njudged not relevant: listed last"
+    elif round(getattr(breakdown, "feedback", 0.0), 3):  # not a part of the score: what judgements did to the order
+        text += f"\njudgements moved it {'up' if breakdown.feedback > 0 else 'down'} ({breakdown.feedback:+.3f}, order only)"
+    return text
 
 
 def _console():
@@ -203,7 +208,7 @@ def match(
         new = " [yellow]new[/]" if m.is_new else ""
         if m.judgement:
             new += f" [magenta]{m.judgement.replace('_', ' ')}[/]"
-        why = contributions_text(b)
+        why = contributions_text(b, m.judgement)
         if m.shared_concepts:
             why += f"\n[cyan]{_escape(', '.join(m.shared_concepts))}[/]"
         versions = f"\n[dim]versions: {_escape(', '.join(v.label for v in m.versions))}[/]" if m.versions else ""
@@ -306,7 +311,7 @@ def export_matches(
                 "published": m.published.isoformat() if m.published else "", "score": m.score, "label": m.label,
                 "judgement": (m.judgement or "").replace("_", " "),
                 **{part: value for part, value in b.contributions().items() if part != "kind"},
-                "kind_score": b.kind, "similarity": b.similarity, "bm25": b.bm25,
+                "kind_score": b.kind, "feedback": b.feedback, "similarity": b.similarity, "bm25": b.bm25,
                 "shared_concepts": "; ".join(m.shared_concepts), "is_new": m.is_new,
                 "need_evidence": m.need_evidence.text if m.need_evidence else "",
                 "doc_evidence": m.doc_evidence.text if m.doc_evidence else "",

@@ -4,8 +4,8 @@ Each run is a fresh `python -m scout ...` process, as an analyst's shell starts 
 the index, loading what the command needs, answering, printing. Cases: `scout search` in English and in
 Japanese (every run a different query, so no cache answers), `scout match NEED` and `scout --help`; first
 with no server (the CLI opens the index itself), then with a `scout serve` running on the same SCOUT_HOME,
-which the CLI discovers: `search`, `match` and `needs` are then relayed to it (`scout.relay`), so the client
-process only forwards the command line. CPU time is the client process' user+system time (getrusage); with a
+which owns the index and which the CLI discovers (`index.owner`): `search`, `match` and `needs` are then relayed
+to it (`scout.relay`), so the client process only forwards the command line. CPU time is the client process' user+system time (getrusage); with a
 server, the server's share of the work is in the wall time.
 
 Runs on the demo index in SCOUT_HOME (`make demo` makes it); where there is none, it runs `scout demo` into a
@@ -95,9 +95,9 @@ def start_serve(env: dict[str, str], home: Path) -> subprocess.Popen:
     while time.monotonic() < deadline:
         if serve.poll() is not None:
             raise SystemExit(f"scout serve exited: {serve.stderr.read()[-1000:]}")
-        try:
-            info = json.loads((home / "serve.json").read_text(encoding="utf-8"))
-            if info.get("pid") == serve.pid:
+        try:  # the server names its owner endpoint in the index's discovery file once it listens
+            info = json.loads((home / "index" / ".owner.json").read_text(encoding="utf-8"))
+            if info.get("pid") == serve.pid and info.get("endpoint"):
                 return serve
         except (OSError, ValueError):
             pass

@@ -62,3 +62,49 @@ def bound_document(doc: Document) -> Document:
 
 def input_notes(doc: Document) -> list[str]:
     return list(doc.meta.get(NOTES_KEY) or [])
+
+
+# -- what a person may type ---------------------------------------------------------------------------------
+# Bounds on what users send (queries, notes, names, ids), the same at every door: the library, the analyst store,
+# the API and pages, the CLI, watchlists. Beyond them a request is refused whole with the reason (HTTP 413 for
+# too long, 422 for text that is not text), never cut: a cut query would answer a different question.
+#: characters of a search query (a pasted need description fits; a 1 MB query took 90 s of ranking)
+MAX_QUERY_CHARS = 4_000
+#: characters of a judgement's note
+MAX_NOTE_CHARS = 4_000
+#: characters of a watchlist's name
+MAX_NAME_CHARS = 200
+#: characters of a need id, document id, organization key or a filter value
+MAX_ID_CHARS = 500
+#: bytes of one HTTP request body sent to the app (a judgement or a watchlist is a few KiB)
+MAX_BODY_BYTES = 256 * 1024
+
+
+class InputRejected(ValueError):
+    """Text a user sent that cannot be taken (not text: a NUL, a lone surrogate); the message says which and
+    why. `status` is the HTTP answer."""
+
+    status = 422
+
+
+class InputTooLarge(InputRejected):
+    """Text longer than its bound."""
+
+    status = 413
+
+
+def checked_text(value: str, what: str, max_chars: int) -> str:
+    """`value` when it is at most `max_chars` characters of real text, else InputRejected naming `what`.
+
+    Real text: no NUL (databases and C libraries cut there) and no lone surrogate (what a terminal's invalid
+    UTF-8 or a JSON `"\\ud800"` becomes in Python; no database can store it)."""
+    if len(value) > max_chars:
+        raise InputTooLarge(f"{what} has {len(value):,} characters; the limit is {max_chars:,}")
+    if "\x00" in value:
+        raise InputRejected(f"{what} contains a NUL character")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise InputRejected(f"{what} is not valid text: character {exc.start + 1} is a lone surrogate "
+                            "(invalid UTF-8 from the terminal, or an unpaired \\ud800-\\udfff escape)") from None
+    return value

@@ -144,8 +144,56 @@ class CrawlStats(DomainModel):
 
 class EntityLabel(StrEnum):
     technology = "TECH"  # a taxonomy concept
-    keyphrase = "KEYPHRASE"  # a candidate technology term beyond the taxonomy
+    keyphrase = "KEYPHRASE"  # a candidate technology term beyond the taxonomy (rules: no tagger model)
     organization = "ORG"
+    # Typed terms from the trained tagger (nlp.entity_tagger); concept_id is set when a taxonomy concept lies in one.
+    method = "METHOD"  # a technology or method
+    material = "MATERIAL"  # a material, device or data set
+    task = "TASK"  # a task or application
+    metric = "METRIC"  # a measure of quality
+    term = "TERM"  # another scientific term
+    generic = "GENERIC"  # a plain word of the field (近年, 評価): never a technology
+
+
+# What an analyst reads for each entity type (pages, facets, the report).
+ENTITY_TYPE_NAMES: dict[str, str] = {
+    "TECH": "technology (taxonomy)", "KEYPHRASE": "key phrase", "ORG": "organization", "METHOD": "technology / method",
+    "MATERIAL": "material", "TASK": "task / application", "METRIC": "metric", "TERM": "scientific term",
+    "GENERIC": "generic term",
+}
+TECHNOLOGY_ENTITY_TYPES = ("METHOD", "MATERIAL", "TASK")
+
+
+class TermRef(DomainModel):
+    """One typed technology term of a document as people read it (`Document.meta["terms"]`, written by nlp)."""
+
+    type: str  # METHOD | MATERIAL | TASK
+    text: str
+    concept: str | None = None  # the taxonomy concept inside the term, if any
+
+    @property
+    def type_name(self) -> str:
+        return ENTITY_TYPE_NAMES.get(self.type, self.type.lower())
+
+
+def document_terms(doc: "Document | dict | None") -> list[TermRef]:
+    """The typed technology terms nlp recorded for a document (none for one indexed before them)."""
+    meta = (doc.get("meta") if isinstance(doc, dict) else getattr(doc, "meta", None)) or {}
+    out = []
+    for row in meta.get("terms") or []:
+        try:
+            out.append(TermRef.model_validate(row))
+        except ValueError:
+            continue  # a damaged row is skipped, never fatal for the page
+    return out
+
+
+def shared_terms(need: list[TermRef], doc: list[TermRef]) -> list[TermRef]:
+    """The document's terms that the need names too: the same words (case and spacing aside) or the same
+    taxonomy concept (so a Japanese need and an English document share 炭素繊維強化プラスチック / CFRP)."""
+    texts = {" ".join(t.text.split()).casefold() for t in need}
+    concepts = {t.concept for t in need if t.concept}
+    return [t for t in doc if " ".join(t.text.split()).casefold() in texts or (t.concept and t.concept in concepts)]
 
 
 class Entity(DomainModel):
@@ -253,6 +301,7 @@ class Match(DomainModel):
     score: float
     breakdown: ScoreBreakdown
     shared_concepts: list[str] = Field(default_factory=list)
+    shared_terms: list[TermRef] = Field(default_factory=list)  # typed technology terms both name
     need_evidence: Evidence | None = None
     doc_evidence: Evidence | None = None
     # denormalized for screens and reports
@@ -308,6 +357,7 @@ class SearchHit(DomainModel):
     language: str | None = None
     organizations: list[str] = Field(default_factory=list)
     concepts: list[str] = Field(default_factory=list)
+    terms: list[TermRef] = Field(default_factory=list)  # its typed technology terms, most frequent first
     published: datetime | None = None
     evidence: Evidence | None = None
     versions: list[Version] = Field(default_factory=list)  # as Match.versions

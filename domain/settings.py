@@ -121,6 +121,8 @@ class NlpSettings(_Settings):
     """Weight of a need's or query's terms for the other language (an English one's Japanese equivalents, nlp/reverse.py; a Japanese one's other readings) in its BM25 vector, against 1 for its own words; 0: none."""
     ja_vectors: Literal["rendering", "text"] = "rendering"
     """A Japanese passage's dense vector: `rendering` embeds its English rendering (an English-only model reads Japanese script as noise); `text` embeds the Japanese itself (a multilingual model)."""
+    typed_entities: bool = True
+    """Type technology terms with the trained tagger (nlp/entity_tagger.py: METHOD, MATERIAL, TASK, ...) where its model for the language is installed (shipped in nlp/entity_models, or trained into the models folder's entities/); `false`: the rule keyphrases only."""
     cache: bool = True
     """Cache embeddings by (model, passage hash), so unchanged text is never embedded twice."""
 
@@ -217,6 +219,8 @@ class WebSettings(_Settings):
     """Port of `scout serve`."""
     token: SecretStr | None = None
     """Shared analyst token (secret; user `token`): required on every route when set; named users (`scout users add`) replace it."""
+    allowed_hosts: list[str] = Field(default_factory=list)
+    """Other host names the server answers to (JSON list, e.g. ["scout.example.org"]), beyond its bind address and loopback names; requests naming any other host are refused (DNS rebinding)."""
 
 
 class AnalystSettings(_Settings):

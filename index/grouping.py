@@ -19,7 +19,7 @@ from typing import Callable, Generic, Iterable, Sequence, TypeVar
 import numpy as np
 
 from domain.models import Version
-from nlp.orgs import normalize_org
+from domain.orgs import normalize_org
 
 T = TypeVar("T")
 

@@ -24,9 +24,9 @@ from typing import Iterable, Iterator, Mapping
 
 from domain.files import private_file
 from domain.models import CrawlStats, Match, utcnow
-from nlp.orgs import normalize_org
+from domain.orgs import normalize_org
 
-SCHEMA_VERSION = 2  # 2: organizations keyed by nlp.orgs.normalize_org (legal forms stripped)
+SCHEMA_VERSION = 2  # 2: organizations keyed by domain.orgs.normalize_org (legal forms stripped)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -74,12 +74,6 @@ def _ts(value: datetime) -> str:
 
 def _dt(text: str) -> datetime:
     return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc)
-
-
-def organization_key(name: str) -> str:
-    """An organization's identity: the one key of `nlp.orgs.normalize_org` (index, ranker, pages and ledger agree,
-    so "Acme Inc." and "ACME, INC." are one organization everywhere)."""
-    return normalize_org(name)
 
 
 @dataclass(frozen=True)
@@ -137,7 +131,7 @@ class Ledger:
                 rows = db.execute("SELECT key, name, first_seen, first_run FROM organizations").fetchall()
                 first: dict[str, tuple[str, str, str]] = {}
                 for row in rows:
-                    key = organization_key(row["name"])
+                    key = normalize_org(row["name"])
                     if key and (key not in first or row["first_seen"] < first[key][1]):
                         first[key] = (row["name"], row["first_seen"], row["first_run"])
                 db.execute("DELETE FROM organizations")
@@ -266,7 +260,7 @@ class Ledger:
                     ),
                 )  # fmt: skip
                 for name in match.organizations:
-                    key = organization_key(name)
+                    key = normalize_org(name)
                     if key:
                         db.execute(
                             "INSERT INTO organizations VALUES (?,?,?,?) ON CONFLICT (key) DO UPDATE SET"

@@ -3,7 +3,7 @@
 Qdrant Edge and qdrant-client's local mode both assume a single writer per folder; a second process would
 corrupt the shard or fail obscurely. `OwnerLock` takes an OS-level lock (filelock) on `<index>/.owner.lock`
 and writes who holds it to `<index>/.owner.json`, so a second opener gets an `IndexLockedError` naming the
-owner. The OS releases the lock when its process dies, so a stale `.owner.json` left by a killed process
+owner (or, when the owner serves the index, reaches it there: `index.owner`). The OS releases the lock when its process dies, so a stale `.owner.json` left by a killed process
 never blocks anyone: it is simply overwritten.
 """
 
@@ -20,6 +20,7 @@ from pathlib import Path
 from filelock import FileLock, Timeout
 
 from domain.files import private_dir, write_secret
+from index.owner import OWNER_FILE, TOKEN_FILE, settings_digest
 
 
 class IndexLockedError(RuntimeError):
@@ -43,7 +44,7 @@ class OwnerLock:
     def __init__(self, folder: Path, command: str | None = None):
         self.folder = Path(folder)
         self.lock_path = self.folder / ".owner.lock"
-        self.info_path = self.folder / ".owner.json"
+        self.info_path = self.folder / OWNER_FILE
         self.command = command or " ".join(Path(sys.argv[0]).name.split() + sys.argv[1:])[:200]
         self._lock: FileLock | None = None
 
@@ -78,28 +79,19 @@ class OwnerLock:
 
     @property
     def token_path(self) -> Path:
-        return self.folder / ".owner.token"
+        return self.folder / TOKEN_FILE
 
-    def advertise(self, endpoint: str) -> str:
-        """Tell other processes where the owner serves the index; returns the token they must present.
-        The token file is readable by this user only: the endpoint is on loopback, the token keeps
-        other local users out."""
+    def advertise(self, endpoint: str, backend: str) -> str:
+        """Tell other processes where the owner serves the index (`index.owner`: the endpoint, the backend and
+        the digest of the settings it answers with); returns the token they must present. The token file is
+        readable by this user only: the endpoint is on loopback, the token keeps other local users out."""
         if self._lock is None:
             raise RuntimeError("only the owner can advertise the index")
         token = secrets.token_urlsafe(32)
         write_secret(self.token_path, token)  # a new 0600 file every time, whatever mode an old one had
-        self._write_info({**self.read_owner(), "endpoint": endpoint})
+        self._write_info({**self.read_owner(), "endpoint": endpoint, "backend": backend,
+                          "settings": settings_digest()})
         return token
-
-    def owner_endpoint(self) -> tuple[str, str] | None:
-        """(endpoint, token) of the current owner when it serves the index, else None."""
-        endpoint = self.read_owner().get("endpoint")
-        if not endpoint:
-            return None
-        try:
-            return endpoint, self.token_path.read_text(encoding="utf-8").strip()
-        except OSError:
-            return None
 
     def release(self) -> None:
         if self._lock is not None:

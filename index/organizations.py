@@ -19,7 +19,7 @@ from enum import StrEnum
 from typing import Iterable, Mapping
 
 from domain.models import Document, DocKind
-from nlp.orgs import normalize_org
+from domain.orgs import COMPANY_FORM, normalize_org
 
 
 class OrgType(StrEnum):
@@ -47,16 +47,15 @@ _INSTITUTE = re.compile(r"研究所|研究機構|研究開発法人|研究セン
                         r"\binstitute\b|\blaborator(?:y|ies)\b|\bresearch (?:center|centre|council)\b|"
                         r"\bfraunhofer\b|\bnational lab\b|^(?:aist|riken|jaxa|nict|nims|jamstec|cnrs|csiro)$",
                         re.IGNORECASE)
-_COMPANY = re.compile(r"株式会社|有限会社|合同会社|\((?:株|有|同)\)|"
-                      r"(?:^|[\s,])(?:inc|incorporated|corp|corporation|co|company|ltd|limited|llc|l\.l\.c|llp|plc|"
-                      r"gmbh|ag|s\.a|sa|k\.k|kk|pte|technologies|systems|solutions|labs)\.?$", re.IGNORECASE)
+# A company by its legal form (domain.orgs) or by a word companies put last in their names.
+_COMPANY = re.compile(rf"{COMPANY_FORM.pattern}|(?:^|[\s,])(?:technologies|systems|solutions|labs)\.?$", re.IGNORECASE)
 
 # A record that is an award or contract from a defense funder: the ingested SBIR/STTR award records, and
 # ATLA's 安全保障技術研究推進制度 (its research-funding contracts).
 AWARD_SOURCES = frozenset({"sbir", "sbir_awards", "sttr", "atla_contracts", "atla_awards"})
 _AWARD_TEXT = re.compile(
     r"\b(?:sbir|sttr)\b[^.。]{0,60}\b(?:award|contract|phase\s+(?:i{1,3}|[123]))\b|"
-    r"\bphase\s+(?:i{1,3}|[123])\s+(?:sbir|sttr)\b|"
+    r"\bphase\s+(?:i{1,3}|[123])\s+(?:sbir|sttr)\b|\bdirect[ -]to[ -]phase[ -](?:ii|2)\b|"
     r"\b(?:air force|army|navy|dod|darpa|missile defense agency|socom)\b[^.。]{0,30}\bphase\s+(?:i{1,3}|[123])\s+award\b|"
     r"安全保障技術研究推進制度|防衛装備庁[^。]{0,40}(?:契約|委託|採択)",
     re.IGNORECASE)
@@ -86,12 +85,39 @@ class AwardEvidence:
     reason: str
 
 
-def award_evidence(doc: Document) -> str | None:
-    """Why `doc` is a defense award or contract record, or None."""
+# Needs that are the topics of an award programme (DoD SBIR/STTR): a record under a topic's exact title is an
+# award to that topic (award abstracts carry their topic's title).
+TOPIC_SOURCES = frozenset({"sbir_topics"})
+_TOPIC_PROGRAMMES = frozenset({"sbir", "sttr"})
+MIN_TOPIC_TITLE = 20  # characters: shorter titles ("Radar", "Autonomy") are not one topic's own
+
+
+def title_key(title: str) -> str:
+    """A title compared as words: NFKC, case-folded, punctuation and spacing ignored."""
+    return " ".join(re.sub(r"[\W_]+", " ", unicodedata.normalize("NFKC", title or "").casefold()).split())
+
+
+def award_topics(needs: Iterable[Document]) -> dict[str, str]:
+    """title key -> how to name the topic, for needs that are award-programme topics (see TOPIC_SOURCES)."""
+    out: dict[str, str] = {}
+    for need in needs:
+        programme = str((need.meta or {}).get("program") or "").casefold()
+        if need.kind == DocKind.need and (need.source in TOPIC_SOURCES or programme in _TOPIC_PROGRAMMES):
+            key = title_key(need.title)
+            if len(key) >= MIN_TOPIC_TITLE:
+                out[key] = f"{(need.meta or {}).get('program') or 'SBIR'} topic “{' '.join(need.title.split())}”"
+    return out
+
+
+def award_evidence(doc: Document, topics: Mapping[str, str] | None = None) -> str | None:
+    """Why `doc` is a defense award or contract record, or None. `topics` (from `award_topics`): a record
+    under an award topic's exact title is an award to that topic."""
     if doc.kind == DocKind.need:
         return None
     if doc.source in AWARD_SOURCES:
         return f"{doc.source} award record"
+    if topics and (topic := topics.get(title_key(doc.title))):
+        return f"record carries the title of the {topic}"
     meta = doc.meta or {}
     programme = " ".join(str(meta.get(k) or "") for k in ("programme", "program", "phase", "agency", "award_type"))
     found = _AWARD_TEXT.search(programme) or _AWARD_TEXT.search(f"{doc.title}\n{doc.text[:600]}")
@@ -145,11 +171,12 @@ class OrgStatus:
 
 
 def organization_status(name: str, keys: set[str], records: Iterable[Document], *, listed: bool,
-                        issuer_keys: Mapping[str, object] | set[str] = frozenset()) -> OrgStatus:
-    """Classify one organization (all its `keys`) from its name and its records."""
+                        issuer_keys: Mapping[str, object] | set[str] = frozenset(),
+                        topics: Mapping[str, str] | None = None) -> OrgStatus:
+    """Classify one organization (all its `keys`) from its name and its records (`topics`: `award_topics`)."""
     records = list(records)
     evidence = [AwardEvidence(d.id, d.title, d.source, reason) for d in records
-                if (reason := award_evidence(d)) is not None]
+                if (reason := award_evidence(d, topics)) is not None]
     issuer = bool(keys & set(issuer_keys)) or any(d.kind == DocKind.need for d in records)
     org_type = organization_type(name, [d.kind for d in records])
     if org_type == OrgType.unknown and issuer:

@@ -84,7 +84,6 @@ class Index:
         self.settings = settings or IndexSettings()
         self.dim = dim
         self._lock: OwnerLock | None = None
-        self.remote: str | None = None  # the owner's endpoint when another process owns the shard
         self.backend: Backend = self._open_backend(command)
 
     def _open_backend(self, command: str | None) -> Backend:
@@ -101,14 +100,19 @@ class Index:
         try:
             lock.acquire()
         except IndexLockedError:
-            # The owner may serve the shard (`scout serve`): then write and read through it.
-            served = lock.owner_endpoint()
-            if served is None:
+            # The owner may serve the shard (`scout serve`): then write and read through it (`index.owner`).
+            from index.owner import find_owner
+
+            owner = find_owner(folder)
+            if owner is None:
                 raise
+            if owner.backend != s.backend:
+                raise RuntimeError(
+                    f"the index at {folder} is served by pid {owner.pid} as SCOUT_INDEX_BACKEND={owner.backend}, "
+                    f"but this process asks for {s.backend}: use the same backend") from None
             from index.backends.remote import RemoteBackend
 
-            self.remote = served[0]
-            return RemoteBackend(*served)
+            return RemoteBackend(owner)
         self._lock = lock
         try:
             if s.backend == "edge":
@@ -214,16 +218,17 @@ class Index:
         """True when this process holds the embedded shard's owner lock."""
         return self._lock is not None
 
-    def share(self, endpoint: str):
-        """Serve this (owned, embedded) index to other local processes at `endpoint`: returns the FastAPI
-        router to mount there. From now on every backend call, local or remote, is serialized."""
-        from index.backends.owner_routes import backend_router
+    def share(self, endpoint: str) -> str:
+        """Serve this (owned, embedded) index to the other processes of this machine at `endpoint` (the owner
+        endpoint, `index.owner`): from now on every backend call, local or remote, is serialized. Returns the
+        token those processes present (mount `index.backends.owner_routes.owner_router` with it)."""
         from index.backends.remote import LockedBackend
 
         if self._lock is None:
             raise RuntimeError("only the process that owns an embedded index can share it")
-        self.backend = LockedBackend(self.backend)
-        return backend_router(self.backend, self._lock.advertise(endpoint))
+        if not isinstance(self.backend, LockedBackend):
+            self.backend = LockedBackend(self.backend)
+        return self._lock.advertise(endpoint, self.settings.backend)
 
     def optimize(self) -> None:
         """Build vector indexes and merge segments after a large ingest (embedded: runs in-process)."""
@@ -277,12 +282,6 @@ class Index:
         where = Where((Cond("doc_id", value=doc_id), Cond("point", value=PASSAGE_POINT)))
         return sorted(self._scan(where, vectors=vectors), key=lambda h: h.payload["passage_index"])
 
-    def passages_of(self, doc_ids: Sequence[str], *, vectors: bool = False,
-                    payload: bool | Sequence[str] = ("doc_id", "passage_index")) -> list[Hit]:
-        """Passage points of several documents (unordered)."""
-        where = Where((Cond("doc_id", any=tuple(doc_ids)), Cond("point", value=PASSAGE_POINT)))
-        return list(self._scan(where, vectors=vectors, payload=payload))
-
     def passage_vectors(self, *, doc_ids: Sequence[str] | None = None,
                         kind: DocKind | str | None = None) -> tuple[list[str], np.ndarray]:
         """(owner document id of each passage, their dense vectors as rows) of some documents or of a kind."""
@@ -294,10 +293,6 @@ class Index:
         hits = [h for h in self._scan(where, vectors=True, payload=["doc_id"], page=1024) if h.dense is not None]
         rows = np.asarray([h.dense for h in hits], dtype=np.float32).reshape(len(hits), self.dim)
         return [h.payload["doc_id"] for h in hits], rows
-
-    def sparse_many(self, doc_ids: Sequence[str]) -> list[SparseVector]:
-        hits = self.backend.retrieve([point_id(d, "doc") for d in doc_ids], vectors=True, payload=["doc_id"])
-        return [h.sparse for h in hits if h.sparse is not None]
 
     def sparse_by_id(self, doc_ids: Sequence[str]) -> dict[str, SparseVector]:
         """Each document's BM25 vector, by id (documents without one left out)."""

@@ -12,7 +12,7 @@ from typing import Iterable
 
 import yaml
 
-from nlp.orgs import normalize_org
+from domain.orgs import normalize_org
 
 BUNDLED_SUPPLIERS = Path(__file__).with_name("known_suppliers.yaml")
 

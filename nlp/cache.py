@@ -19,6 +19,7 @@ from typing import Sequence
 
 import numpy as np
 
+import domain.orgs
 from domain.files import private_file
 from nlp.base import Embedder
 
@@ -214,12 +215,14 @@ _FINGERPRINT_PACKAGES = ("spacy", "sudachipy", "sudachidict-core", "ja-ginza", "
 
 
 def code_fingerprint(extra_files: Sequence[Path] = (), settings: Sequence[object] = ()) -> str:
-    """A digest of everything a text analysis depends on: the nlp package's code and data files, the versions
-    of the libraries and dictionaries it calls, any `extra_files` (a configured taxonomy) and `settings`.
+    """A digest of everything a text analysis depends on: the nlp package's code and data files and the
+    organization-name rules (domain/orgs.py), the versions of the libraries and dictionaries it calls, any
+    `extra_files` (a configured taxonomy) and `settings`.
     A cached analysis under another fingerprint is simply never found, so a change to any of them is safe."""
     digest = hashlib.sha256()
     here = Path(__file__).resolve().parent
-    for path in sorted(p for p in here.iterdir() if p.suffix in (".py", ".txt", ".yaml")) + list(extra_files):
+    own = sorted(p for p in here.iterdir() if p.suffix in (".py", ".txt", ".yaml")) + [Path(domain.orgs.__file__)]
+    for path in own + list(extra_files):
         digest.update(path.name.encode() + b"\0")
         try:
             digest.update(path.read_bytes())

@@ -3,7 +3,8 @@ keyphrases, and the two lazily built pipelines that carry them (English on `spac
 the `ja_ginza` tokenizer alone: SudachiPy gives tokens and POS tags, the slow tok2vec/parser/NER are excluded).
 
 Each component writes a span group: `doc.spans["tech"]` (label TECH, `kb_id_` = concept id),
-`doc.spans["orgs"]` (label ORG, `kb_id_` = normalized key) and `doc.spans["keyphrases"]` (label KEYPHRASE);
+`doc.spans["orgs"]` (label ORG, `kb_id_` = normalized key), `doc.spans["typed"]` (typed terms of the trained
+tagger, nlp.entity_tagger, when its model is there) and `doc.spans["keyphrases"]` (label KEYPHRASE);
 `doc.ents` holds TECH and ORG spans with overlaps resolved (longest wins).
 """
 
@@ -22,7 +23,7 @@ from spacy.matcher import PhraseMatcher
 from spacy.tokens import Doc, Span
 from spacy.util import filter_spans
 
-from nlp.orgs import normalize_org
+from domain.orgs import EN_ORG_NAME, EN_ORG_TRIGGER, JA_ORG_NAME, JA_ORG_TRIGGER, normalize_org
 from nlp.taxonomy import cached_taxonomy
 
 log = logging.getLogger(__name__)
@@ -30,12 +31,19 @@ log = logging.getLogger(__name__)
 JA_EXCLUDE = ["tok2vec", "parser", "ner", "morphologizer", "compound_splitter", "bunsetu_recognizer", "attribute_ruler"]
 
 
+# The singular of a one-word plural label that is a common adjective names nothing by itself: "composite
+# model", "explosive growth", "wearable design", "robotic process" (sense check; the plural still matches).
+_ADJECTIVE_SINGULARS = frozenset("composite explosive wearable biometric humanoid".split())
+
+
 def _english_variants(label: str) -> set[str]:
     """The label and a naive plural/singular of its last word: "quantum sensor" <-> "quantum sensors"."""
     out = {label}
     if label[-1:].isalpha() and label.lower() == label:
         if label.endswith("s") and not label.endswith("ss"):
-            out.add(label[:-1])
+            single = label[:-1]
+            if " " in label or not (single in _ADJECTIVE_SINGULARS or single.endswith("ic")):
+                out.add(single)
         elif label.endswith("y") and label[-2:-1] not in "aeiou":
             out.add(label[:-1] + "ies")
         else:
@@ -78,6 +86,16 @@ class LabelScanner:
                         break
             i += 1
         return out
+
+
+# Sudachi parts of speech a technology name is never made of. Sense check for Japanese labels matched on
+# their normalized form: みちびき (QZSS) normalizes to 導く, so 「結論を導いた」 would name a satellite system.
+_NOT_A_NAME_POS = ("動詞", "形容詞", "助動詞", "助詞", "副詞", "連体詞", "接続詞", "感動詞")
+
+
+def _names_a_thing(span: Span) -> bool:
+    """True when no token of a Japanese span is a verb, adjective or function word (or a conjugated form)."""
+    return not any(t.tag_.startswith(_NOT_A_NAME_POS) for t in span)
 
 
 def _is_latin_alnum(ch: str) -> bool:
@@ -136,6 +154,8 @@ class TaxonomyMatcher:
         matchers = (self.norm,) if self.char_fallback else (self.lower, self.norm, self.orth)
         for matcher in matchers:
             for match_id, start, end in matcher(doc):
+                if matcher is self.norm and self.char_fallback and not _names_a_thing(doc[start:end]):
+                    continue
                 spans.append(Span(doc, start, end, label="TECH", kb_id=doc.vocab.strings[match_id]))
         if self.char_fallback:
             for scanner in self.scanners:
@@ -149,29 +169,10 @@ class TaxonomyMatcher:
 
 
 # -- organizations ------------------------------------------------------------------------------------------
-_JA_NAME = r"[\u30a0-\u30ff\u4e00-\u9fffA-Za-z0-9&・ー\-\.]"
-_JA_LEGAL_FORM = r"(?:株式会社|有限会社|合同会社|\((?:株|有)\))"
-_JA_ORG = re.compile(
-    rf"{_JA_LEGAL_FORM}\s?{_JA_NAME}+?(?={_JA_LEGAL_FORM}|[^\u30a0-\u30ff\u4e00-\u9fffA-Za-z0-9&・ー\-\.]|$)"
-    rf"|{_JA_NAME}+?{_JA_LEGAL_FORM}"
-    r"|(?:国立研究開発法人|独立行政法人|国立大学法人)?[\u30a0-\u30ff\u4e00-\u9fffA-Za-z]{1,20}?"
-    r"(?:大学院?|研究所|研究機構|研究開発機構|高等専門学校)"
-)
-_CAP = r"[A-Z][A-Za-z0-9&'\-]*"
-_EN_ORG = re.compile(
-    rf"\b((?:{_CAP}\.?\s+){{0,5}}{_CAP}),?\s+(?:Inc\b\.?|Incorporated\b|Corp\b\.?|Corporation\b|Co\.,?\s+Ltd\b\.?|"
-    rf"Ltd\b\.?|Limited\b|LLC\b|L\.L\.C\.|LLP\b|GmbH\b|plc\b|K\.K\.)"
-    rf"|\b(?:The\s+)?University\s+of\s+{_CAP}(?:\s+{_CAP}){{0,3}}"
-    rf"|\b(?:{_CAP}\s+){{1,4}}(?:University|Institute\s+of\s+Technology|Institute|Laborator(?:y|ies)|Research\s+Cent(?:er|re))\b"
-    rf"|\b(?:Institute|Laboratory)\s+(?:of|for)\s+{_CAP}(?:\s+(?:and\s+)?{_CAP}){{0,4}}"
-)
-# Cheap triggers: the full patterns only run on windows around them (a plain scan of every capitalized word
-# of every document is the slowest part of recognition otherwise).
-_JA_TRIGGER = re.compile(r"株式会社|有限会社|合同会社|\((?:株|有)\)|大学|研究所|機構|高等専門学校")
-_EN_TRIGGER = re.compile(
-    r"\b(?:Inc|Incorporated|Corp|Corporation|Ltd|Limited|LLC|L\.L\.C|LLP|GmbH|plc|K\.K|University|Institute|"
-    r"Laborator(?:y|ies)|Research\s+Cent(?:er|re))\b"
-)
+# The name patterns and their cheap triggers live in domain.orgs (one set of organization-name rules for every
+# layer); the full patterns only run on windows around a trigger (a plain scan of every capitalized word of
+# every document is the slowest part of recognition otherwise).
+_JA_ORG, _JA_TRIGGER, _EN_ORG, _EN_TRIGGER = JA_ORG_NAME, JA_ORG_TRIGGER, EN_ORG_NAME, EN_ORG_TRIGGER
 
 
 def _windows(text: str, trigger: re.Pattern, before: int, after: int) -> list[tuple[int, int]]:
@@ -198,7 +199,7 @@ def _trim_english(name: str) -> str:
 
 class OrganizationRecognizer:
     """Rule-based ORG spans: Japanese legal forms and 大学/研究所/研究開発法人, English legal forms and
-    University/Institute/Laboratory names. `kb_id_` holds the normalized key (nlp.orgs.normalize_org)."""
+    University/Institute/Laboratory names. `kb_id_` holds the normalized key (domain.orgs.normalize_org)."""
 
     def __init__(self, nlp: Language, name: str) -> None:
         self.name = name
@@ -388,6 +389,36 @@ class KeyphraseExtractor:
         return doc
 
 
+class TypedTermTagger:
+    """Typed terms (METHOD, MATERIAL, TASK, METRIC, TERM, GENERIC) from the trained tagger of
+    nlp.entity_tagger, in `doc.spans["typed"]`; `kb_id_` holds the taxonomy concept of a TECH span inside it."""
+
+    def __init__(self, nlp: Language, name: str, language: str, model_path: str) -> None:
+        from nlp.entity_tagger import EntityTagger
+
+        self.name = name
+        self.tagger = EntityTagger(Path(model_path), language)
+
+    def __call__(self, doc: Doc) -> Doc:
+        tech = sorted(doc.spans.get("tech", []), key=lambda s: s.start)
+        orgs = [(s.start, s.end) for s in doc.spans.get("orgs", [])]
+        spans = []
+        for start, end, kind in self.tagger.spans(doc):
+            if any(a <= start and end <= b for a, b in orgs):
+                continue  # an organization's name stays ORG
+            inside = [t for t in tech if start <= t.start and t.end <= end]
+            # The concept named by the longest taxonomy match inside the term, if any.
+            kb = max(inside, key=lambda t: (len(t), -t.start)).kb_id_ if inside else ""
+            spans.append(Span(doc, start, end, label=kind, kb_id=kb))
+        doc.spans["typed"] = spans
+        return doc
+
+
+@Language.factory("dualscout_typed_terms", default_config={"language": "en", "model_path": ""})
+def make_typed_terms(nlp: Language, name: str, language: str, model_path: str) -> TypedTermTagger:
+    return TypedTermTagger(nlp, name, language, model_path)
+
+
 @Language.factory("dualscout_taxonomy", default_config={"taxonomy_path": "", "char_fallback": False})
 def make_taxonomy_matcher(nlp: Language, name: str, taxonomy_path: str, char_fallback: bool) -> TaxonomyMatcher:
     return TaxonomyMatcher(nlp, name, taxonomy_path, char_fallback)
@@ -404,7 +435,7 @@ def make_keyphrases(nlp: Language, name: str, language: str, max_phrases: int) -
 
 
 # -- the pipelines, built lazily, once per process -------------------------------------------------------------
-_PIPELINES: dict[tuple[str, str, str], Language] = {}
+_PIPELINES: dict[tuple[str, str, str, str], Language] = {}
 _LOCK = threading.Lock()
 
 
@@ -436,10 +467,11 @@ def japanese_tokenizer_only(name: str) -> Language | None:
     return nlp
 
 
-def get_pipeline(language: str, taxonomy_path: str = "", ja_pipeline: str = "ja_ginza") -> Language:
-    """The spaCy pipeline for 'ja' or for everything else ('en', 'other'), built on first use."""
+def get_pipeline(language: str, taxonomy_path: str = "", ja_pipeline: str = "ja_ginza", tagger_path: str = "") -> Language:
+    """The spaCy pipeline for 'ja' or for everything else ('en', 'other'), built on first use; with the typed
+    term tagger when `tagger_path` names its model (nlp.entity_tagger.model_path)."""
     lang = "ja" if language == "ja" else "en"
-    key = (lang, taxonomy_path, ja_pipeline if lang == "ja" else "")
+    key = (lang, taxonomy_path, ja_pipeline if lang == "ja" else "", tagger_path)
     with _LOCK:
         if key not in _PIPELINES:
             if lang == "ja":
@@ -464,6 +496,8 @@ def get_pipeline(language: str, taxonomy_path: str = "", ja_pipeline: str = "ja_
             nlp.add_pipe(
                 "dualscout_taxonomy", config={"taxonomy_path": taxonomy_path, "char_fallback": lang == "ja"}
             )
+            if tagger_path:
+                nlp.add_pipe("dualscout_typed_terms", config={"language": lang, "model_path": tagger_path})
             nlp.add_pipe("dualscout_keyphrases", config={"language": lang, "max_phrases": 20})
             _PIPELINES[key] = nlp
         return _PIPELINES[key]

@@ -19,7 +19,7 @@ import numpy as np
 
 from nlp.base import Embedder, EnrichedDocument, EnrichedQuery, SparseEncoder, SparseVector
 from nlp.language import detect_language
-from nlp.orgs import display_name, normalize_org
+from domain.orgs import display_name, record_organizations
 from nlp.passages import DEFAULT_MAX_PASSAGES, analysed_text, sentence_spans, split_passages
 from nlp.cache import passage_hash
 from domain.models import Analysis, DocKind, Document, Entity, EntityLabel, Passage, Reject
@@ -102,6 +102,28 @@ class QueryAnalysis:
                        sparse=SparseVector(indices=list(row["sparse"][0]), values=list(row["sparse"][1])))
         except (ValueError, KeyError, TypeError, IndexError):
             return None  # a damaged row is a miss
+
+
+MAX_TERMS = 24
+
+
+def technology_terms(entities: list[Entity], limit: int = MAX_TERMS) -> list[dict]:
+    """A document's technology terms for people: typed terms of the technology types (METHOD, MATERIAL, TASK),
+    most frequent first, one per distinct text, each with its taxonomy concept where one lies in it:
+    [{"type": "MATERIAL", "text": "carbon fiber composite", "concept": "composite-material"}, ...]."""
+    from domain.models import TECHNOLOGY_ENTITY_TYPES
+
+    counts: dict[str, int] = {}
+    first: dict[str, dict] = {}
+    for e in entities:
+        if str(e.label) not in TECHNOLOGY_ENTITY_TYPES:
+            continue
+        key = " ".join(e.text.split()).casefold()
+        counts[key] = counts.get(key, 0) + 1
+        if key not in first:
+            first[key] = {"type": str(e.label), "text": " ".join(e.text.split()), "concept": e.concept_id}
+    ranked = sorted(first, key=lambda k: -counts[k])[:limit]
+    return [first[k] for k in ranked]
 
 
 # SCOUT_NLP_MODEL=hashing selects the deterministic hashing embedder (no model): for tests and dry runs.
@@ -199,10 +221,19 @@ class Enricher:
     def pipeline(self, language: str):
         from nlp.components import get_pipeline
 
-        nlp = get_pipeline(language, self._taxonomy_path, self.settings.ja_pipeline)
+        nlp = get_pipeline(language, self._taxonomy_path, self.settings.ja_pipeline, self._tagger_path(language))
         if language != "ja" and not self._plain:
             self._save_plain_english(nlp)
         return nlp
+
+    def _tagger_path(self, language: str) -> str:
+        """The typed-term tagger model for a language ("" when none is installed: rule keyphrases then)."""
+        if not self.settings.typed_entities:
+            return ""
+        from nlp.entity_tagger import model_path
+
+        found = model_path(language, self.settings.models_dir)
+        return str(found) if found else ""
 
     def _save_plain_english(self, nlp) -> None:
         from nlp.plain_english import PlainEnglish
@@ -250,11 +281,18 @@ class Enricher:
                            end=offset + span.end_char, key=span.kb_id_)
                 )
                 result.organizations.setdefault(span.kb_id_, display_name(span.text))
-            for rank, span in enumerate(doc.spans["keyphrases"]):
+            typed = doc.spans["typed"] if "typed" in doc.spans else None
+            for span in typed or []:
                 result.entities.append(
-                    Entity(text=span.text, label=EntityLabel.keyphrase, start=offset + span.start_char,
-                           end=offset + span.end_char)
+                    Entity(text=span.text, label=EntityLabel(span.label_), start=offset + span.start_char,
+                           end=offset + span.end_char, concept_id=span.kb_id_ or None)
                 )
+            for rank, span in enumerate(doc.spans["keyphrases"]):
+                if typed is None:  # rule keyphrases are entities only where no tagger types terms
+                    result.entities.append(
+                        Entity(text=span.text, label=EntityLabel.keyphrase, start=offset + span.start_char,
+                               end=offset + span.end_char)
+                    )
                 phrase_counts.setdefault(span.text, rank)
         result.entities.sort(key=lambda e: (e.start, e.end))
         result.concepts = self._with_ancestors(direct)
@@ -333,11 +371,7 @@ class Enricher:
             for e in found.entities:
                 if e.start >= base:
                     entities.append(e.model_copy(update={"start": e.start - base, "end": e.end - base}))
-        organizations = dict(found.organizations)
-        for name in document.organizations:
-            key = normalize_org(name)
-            if key:
-                organizations[key] = display_name(name)  # the source's own spelling wins
+        organizations = record_organizations(found.organizations, document.organizations)
         passages, notes = self._passages(text)
         notes = found.notes + notes
         translated_from: dict[int, int] = {}
@@ -359,6 +393,9 @@ class Enricher:
         )
         if document.language != language:
             document = document.model_copy(update={"language": language})
+        terms = technology_terms(found.entities)
+        if terms:  # what the pages, facets and match explanations show (domain.models.TermRef)
+            document = document.model_copy(update={"meta": {**document.meta, "terms": terms}})
         renderings = " ".join(p.text for i, p in enumerate(passages) if i in translated_from)
         sparse_text = f"{text}\n{renderings}" if renderings else text
         title_text = self._title_text(title.strip(), language) if title.strip() else ""

@@ -9,11 +9,50 @@ import sys
 from typing import Optional
 
 import typer
+from typer.core import TyperGroup
+
+try:  # typer 0.2x carries its own click
+    from typer._click.exceptions import ClickException
+except ImportError:  # pragma: no cover - an older typer over click itself
+    from click.exceptions import ClickException
 
 from scout import __version__
 
+class OneLineErrors(TyperGroup):
+    """Usage errors (a bad option, a missing argument, a bad value) print as one line naming the fix, like
+    every other error of the CLI, not as a boxed panel."""
+
+    def make_context(self, info_name, args, parent=None, **extra):
+        try:
+            return super().make_context(info_name, args, parent=parent, **extra)
+        except ClickException as exc:
+            raise _one_line(exc) from None
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except ClickException as exc:
+            raise _one_line(exc) from None
+
+
+def _one_line(exc: ClickException) -> BaseException:
+    """Print `exc` as one line; returns the Exit that ends the command with its exit code."""
+    if type(exc).__name__ == "NoArgsIsHelpError":  # the help text has been printed: not an error to show
+        return exc
+    from rich.markup import escape
+
+    from scout.commands._console import err_console
+
+    ctx = getattr(exc, "ctx", None)
+    hint = f" (see `{ctx.command_path} --help`)" if ctx is not None else ""
+    message = " ".join(exc.format_message().split())
+    err_console.print(f"[bold red]error:[/] {escape(message)}{escape(hint)}", highlight=False, soft_wrap=True)
+    return typer.Exit(exc.exit_code)
+
+
 app = typer.Typer(
     name="scout",
+    cls=OneLineErrors,
     help="dualscout: find dual-use technology that answers published defense needs.",
     no_args_is_help=True,
     rich_markup_mode="rich",
@@ -53,6 +92,10 @@ def error_lines(exc: BaseException) -> list[str] | None:
     if lines:
         return lines
     if type(exc).__name__ in ("IndexLockedError", "PrefectServerError"):
+        return [str(exc)]
+    from domain.limits import InputRejected
+
+    if isinstance(exc, InputRejected):  # a query too long, text that is not text
         return [str(exc)]
     return None
 

@@ -1,17 +1,17 @@
-"""The `scout` entry point, and its relay to a running `scout serve`.
+"""The `scout` entry point, and its relay to the `scout serve` that owns the index.
 
 An analyst's query command (`search`, `match`, `org`, `needs`) spends most of a cold process on start-up:
-Python imports the CLI, pydantic, the settings and the result models before it asks anything. When a
-`scout serve` of the same SCOUT_HOME runs, it has all of that loaded: the relay sends it the command line
-and prints what the command printed there (the server runs the same Typer command against its own library),
-so the client imports nothing but the standard library. The pattern is a build daemon's client (mypy's
-dmypy, Gradle's): a thin process forwarding to a warm one.
+Python imports the CLI, pydantic, the settings and the result models before it asks anything. When `scout serve`
+owns the embedded index, it has all of that loaded: the relay sends it the command line through the index's
+owner endpoint (`index.owner`: found through `<index>/.owner.json`, authenticated by the owner token) and prints
+what the command printed there, so the client imports nothing but the standard library. The pattern is a build
+daemon's client (mypy's dmypy, Gradle's): a thin process forwarding to a warm one.
 
-The relay is used only when it cannot change the answer: the command is a read-only query that prints and
-writes no file, the server's `serve.json` names a live process, and the client's SCOUT_* environment is the
-server's (same settings, same index). Anything else (no server, another environment, an older server, a
-refused token, a connection error) runs the command here, as before, which still goes through the server's
-API where one runs (`scout.commands._served`).
+The rule (README, "With `scout serve` running"): a query command is run by the owner when the owner serves the
+index and its settings digest is this process' (same SCOUT_* settings, same home, same index); the request
+carries the command line and the terminal's width and colours, never settings. Otherwise (no owner, other
+settings, `--help`, `SCOUT_DEBUG`, a command that writes files) the command runs here with this process' own
+settings, and an index the owner holds is read through the same endpoint (`index.backends.remote`).
 """
 
 from __future__ import annotations
@@ -20,15 +20,12 @@ import json
 import os
 import shutil
 import sys
-from pathlib import Path
 
 RELAYED = frozenset({"search", "match", "org", "needs"})
 LOCAL_OPTIONS = frozenset({"--help", "-h", "--install-completion", "--show-completion"})
-ROUTE = "/api/cli"
-REQUEST_TIMEOUT = 600.0  # a match over a large index may take a while on a busy machine
-CONNECT_TIMEOUT = 1.0  # a server that cannot take a connection this fast is not used
-# What the server compares: the settings (SCOUT_*) that shape an answer. The token only authenticates.
-_NOT_COMPARED = frozenset({"SCOUT_WEB_TOKEN", "SCOUT_DEBUG", "SCOUT_HOME"})
+CONNECT_TIMEOUT = 1.0  # an owner that cannot take a connection this fast is not used
+MAX_ARGS = 64  # a relayed command line's bounds (the owner refuses more: `scout.relay_server`)
+MAX_ARG_CHARS = 4000
 
 
 def main() -> None:
@@ -40,74 +37,57 @@ def main() -> None:
     cli_main()
 
 
-def scout_environment() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if k.startswith("SCOUT_") and k not in _NOT_COMPARED}
+def terminal() -> dict:
+    """What the owner may know of this terminal: its width, whether it is one, its colours."""
+    env = os.environ
+    tty = sys.stdout.isatty() or bool(env.get("FORCE_COLOR"))
+    if env.get("NO_COLOR") or env.get("TERM") in ("dumb", "unknown"):
+        colour = "none"
+    elif env.get("COLORTERM") in ("truecolor", "24bit"):
+        colour = "truecolor"
+    elif "256" in env.get("TERM", ""):
+        colour = "256"
+    else:
+        colour = "standard"
+    columns = shutil.get_terminal_size().columns if tty or "COLUMNS" in env else None
+    return {"tty": tty, "columns": min(max(columns, 20), 1000) if columns else None, "colour": colour}
 
 
 def relay(argv: list[str]) -> int | None:
-    """Run `argv` on the `scout serve` of this SCOUT_HOME and print its output; its exit status, or None
-    when the command must run here."""
+    """Run `argv` on the owner of this index and print its output; its exit status, or None when the command
+    must run here."""
     if not argv or argv[0] not in RELAYED or any(a in LOCAL_OPTIONS for a in argv):
         return None
-    if os.environ.get("SCOUT_DEBUG"):
-        return None  # tracebacks belong in this terminal
-    from domain.home import scout_home
+    if os.environ.get("SCOUT_DEBUG") or os.environ.get("SCOUT_INDEX_BACKEND") == "server":
+        return None  # tracebacks belong in this terminal; a Qdrant server has no owner process
+    if len(argv) > MAX_ARGS or any(len(a) > MAX_ARG_CHARS for a in argv):
+        sys.stderr.write(f"error: a query command takes at most {MAX_ARGS} arguments of {MAX_ARG_CHARS:,} "
+                         "characters each\n")
+        return 2
+    from domain.home import index_folder
+    from index.owner import OwnerError, detail, find_owner, settings_digest
 
+    owner = find_owner(index_folder())
+    if owner is None or owner.settings != settings_digest():
+        return None
+    body = json.dumps({"argv": argv, "terminal": terminal()}).encode("utf-8")
+    client = owner.client(connect_timeout=CONNECT_TIMEOUT)
     try:
-        info = json.loads((scout_home() / "serve.json").read_text(encoding="utf-8"))
-        url = info["url"]
-        pid = info["pid"]
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-    if not pid_alive(pid) or not isinstance(url, str) or not url.startswith("http://"):
-        return None
-    tty = sys.stdout.isatty()
-    terminal = {k: os.environ[k] for k in ("TERM", "COLORTERM", "NO_COLOR", "FORCE_COLOR") if k in os.environ}
-    body = json.dumps({"argv": argv, "environment": scout_environment(), "tty": tty, "terminal": terminal,
-                       "columns": shutil.get_terminal_size().columns if tty or "COLUMNS" in os.environ else None})
-    answer = _post(url, body.encode("utf-8"), os.environ.get("SCOUT_WEB_TOKEN"))
-    if answer is None:
-        return None
-    sys.stdout.write(answer.get("stdout", ""))
-    sys.stdout.flush()
-    sys.stderr.write(answer.get("stderr", ""))
-    return int(answer.get("exit_code", 1))
-
-
-def _post(url: str, body: bytes, token: str | None) -> dict | None:
-    """The server's answer, or None for anything but a completed run (the command then runs here)."""
-    import http.client
-    from urllib.parse import urlsplit
-
-    parts = urlsplit(url)
-    connection = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port or 80,
-                                            timeout=CONNECT_TIMEOUT)
-    headers = {"Content-Type": "application/json", "Accept": "application/json"}
-    if token:
-        headers["Authorization"] = f"Bearer {token}"
-    try:
-        connection.connect()
-        connection.sock.settimeout(REQUEST_TIMEOUT)
-        connection.request("POST", ROUTE, body=body, headers=headers)
-        response = connection.getresponse()
-        data = response.read()
-        if response.status != 200:
-            return None
-        answer = json.loads(data.decode("utf-8"))
-        return answer if isinstance(answer, dict) and "exit_code" in answer else None
-    except (OSError, ValueError, http.client.HTTPException):
-        return None
+        status, data = client.post("command", body)
+    except OwnerError:
+        return None  # the owner is stopping: the command opens the index here
     finally:
-        connection.close()
-
-
-def pid_alive(pid: object) -> bool:
-    if not isinstance(pid, int) or pid <= 0:
-        return False
+        client.close()
+    if status in (400, 413, 422):  # the owner read the request and refused it: say why, do not retry here
+        sys.stderr.write(f"error: {detail(data)}\n")
+        return 2
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # alive, another user's
-        return True
-    return True
+        answer = json.loads(data.decode("utf-8")) if status == 200 else None
+    except ValueError:
+        answer = None
+    if not isinstance(answer, dict) or not isinstance(answer.get("exit_code"), int):
+        return None  # an older or failing owner: run here (its storage calls still go through the owner)
+    sys.stdout.write(str(answer.get("stdout", "")))
+    sys.stdout.flush()
+    sys.stderr.write(str(answer.get("stderr", "")))
+    return answer["exit_code"]

@@ -17,14 +17,16 @@ import hmac
 import json
 import re
 import secrets
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, Iterable, Literal, Protocol
+from typing import Any, Callable, Iterable, Literal, Protocol
 
 import sqlalchemy as sa
 from pydantic import BaseModel, Field, ValidationError, computed_field
 
+from domain.files import private_file
+from domain.limits import MAX_ID_CHARS, MAX_NAME_CHARS, MAX_NOTE_CHARS, MAX_QUERY_CHARS, checked_text
 from domain.models import score_label, utcnow
 from domain.settings import AnalystSettings
 
@@ -126,7 +128,19 @@ class AuditEntry(BaseModel):
 class ImportResult(BaseModel):
     added: int = 0
     skipped: int = 0  # already in the store (an import is idempotent)
-    rejected: list[str] = Field(default_factory=list)  # "line N: reason"
+
+
+class ImportRefused(AnalystError):
+    """An import with bad rows: nothing was stored. `reasons`: one "line N: why" per bad row."""
+
+    def __init__(self, reasons: list[str]) -> None:
+        self.reasons = reasons
+        super().__init__(f"import refused, nothing stored: {len(reasons)} bad line{'s' * (len(reasons) != 1)} "
+                         f"({reasons[0]}{'; ...' if len(reasons) > 1 else ''})")
+
+
+#: how far ahead of this machine's clock a judgement's time may be (another machine's clock skew)
+CLOCK_SKEW = timedelta(minutes=5)
 
 
 def watchlist_key(watchlist_id: int) -> str:
@@ -193,23 +207,34 @@ audit_t = sa.Table(
     sa.Column("detail", sa.Text, nullable=False, default="{}"),
 )  # fmt: skip
 
-# The database itself refuses any change to a written audit or judgement row (triggers in SQLite and
-# PostgreSQL; on another server, grant the application INSERT and SELECT only on those two tables).
+# The database itself refuses any change to a written audit or judgement row, on both databases alike: no
+# UPDATE, no DELETE, no TRUNCATE, and no INSERT that reuses a written row's id. The last one is what stops
+# SQLite's `INSERT OR REPLACE` / `REPLACE INTO`: REPLACE deletes the old row without firing delete triggers
+# (unless a connection turns `recursive_triggers` on, which a stray `sqlite3` shell does not), so the guard is a
+# BEFORE INSERT trigger, which fires first on every connection. An upsert (`ON CONFLICT DO UPDATE`) fires the
+# update guard. On another server, grant the application INSERT and SELECT only on those two tables.
+APPEND_ONLY_TABLES = {"audit": "the audit log is append-only",
+                      "judgements": "judgements are history: add a row, never change one"}
 _POSTGRES_APPEND_ONLY = [
     "CREATE OR REPLACE FUNCTION scout_append_only() RETURNS trigger LANGUAGE plpgsql AS "
     "$$ BEGIN RAISE EXCEPTION 'the %% table is append-only', TG_TABLE_NAME; END $$",  # %% is psycopg's %
-    "CREATE OR REPLACE TRIGGER audit_append_only BEFORE UPDATE OR DELETE ON audit "
-    "FOR EACH ROW EXECUTE FUNCTION scout_append_only()",
-    "CREATE OR REPLACE TRIGGER judgements_append_only BEFORE UPDATE OR DELETE ON judgements "
-    "FOR EACH ROW EXECUTE FUNCTION scout_append_only()",
+    *(statement for table in APPEND_ONLY_TABLES for statement in (
+        f"CREATE OR REPLACE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
+        "FOR EACH ROW EXECUTE FUNCTION scout_append_only()",
+        f"CREATE OR REPLACE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} "
+        "FOR EACH STATEMENT EXECUTE FUNCTION scout_append_only()",
+    )),
 ]
 _SQLITE_APPEND_ONLY = [
-    "CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit "
-    "BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END",
-    "CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit "
-    "BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END",
-    "CREATE TRIGGER IF NOT EXISTS judgements_no_update BEFORE UPDATE ON judgements "
-    "BEGIN SELECT RAISE(ABORT, 'judgements are history: add a row, never change one'); END",
+    statement for table, why in APPEND_ONLY_TABLES.items() for statement in (
+        f"CREATE TRIGGER IF NOT EXISTS {table}_no_update BEFORE UPDATE ON {table} "
+        f"BEGIN SELECT RAISE(ABORT, '{why}'); END",
+        f"CREATE TRIGGER IF NOT EXISTS {table}_no_delete BEFORE DELETE ON {table} "
+        f"BEGIN SELECT RAISE(ABORT, '{why}'); END",
+        f"CREATE TRIGGER IF NOT EXISTS {table}_no_replace BEFORE INSERT ON {table} "
+        f"WHEN NEW.id IS NOT NULL AND EXISTS (SELECT 1 FROM {table} WHERE id = NEW.id) "
+        f"BEGIN SELECT RAISE(ABORT, '{why}'); END",
+    )
 ]
 
 
@@ -250,7 +275,9 @@ class AnalystStore:
         self.url = str(url)
         is_sqlite = self.url.startswith("sqlite")
         if is_sqlite and self.url.startswith("sqlite:///") and self.url != "sqlite:///:memory:":
-            Path(self.url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+            # Notes, user names and the audit log are for this user only, like the index: the folders it
+            # creates 0700, the database 0600 before SQLite opens it (its -wal and -shm files take that mode).
+            private_file(self.url[len("sqlite:///"):])
         self.engine = sa.create_engine(
             self.url, connect_args={"check_same_thread": False, "timeout": busy_timeout} if is_sqlite else {}
         )
@@ -299,7 +326,8 @@ class AnalystStore:
 
     # -- users -------------------------------------------------------------------------------------------
     def add_user(self, name: str, role: Role | str = Role.analyst, *, by: str = "cli") -> tuple[User, str]:
-        """A new user and their token, which is shown this once: only its sha256 is kept."""
+        """A new user and their token, which is shown this once: only its sha256 is kept. Names are unique
+        regardless of case: `ANN` beside `ann` would be two people in the audit log who read as one."""
         name = check_name(name)
         try:
             role = Role(role)
@@ -308,8 +336,12 @@ class AnalystStore:
         token = TOKEN_PREFIX + secrets.token_urlsafe(32)
         now = utcnow()
         with self.engine.begin() as db:
-            if db.execute(sa.select(users_t.c.name).where(users_t.c.name == name)).first():
-                raise AnalystError(f"user {name!r} exists; remove it first to issue a new token")
+            same = db.execute(sa.select(users_t.c.name)
+                              .where(sa.func.lower(users_t.c.name) == name.lower())).scalar()
+            if same is not None:
+                raise AnalystError(f"user {same!r} exists" + (f" (names ignore case: {name!r} is {same!r})"
+                                                                if same != name else "")
+                                   + "; remove it first to issue a new token")
             db.execute(users_t.insert().values(name=name, role=role.value, token_hash=hash_token(token),
                                                created_at=_ts(now)))
             self._audit(db, by, "user.add", name, now, role=role.value)
@@ -325,6 +357,12 @@ class AnalystStore:
         with self.engine.connect() as db:
             rows = db.execute(sa.select(users_t).order_by(users_t.c.name))
             return [User(name=r.name, role=Role(r.role), created_at=_dt(r.created_at)) for r in rows]
+
+    def user_named(self, name: str) -> User | None:
+        """The user called `name`, whatever its case (`ANN` finds `ann`); None when there is none."""
+        with self.engine.connect() as db:
+            r = db.execute(sa.select(users_t).where(sa.func.lower(users_t.c.name) == name.strip().lower())).first()
+        return User(name=r.name, role=Role(r.role), created_at=_dt(r.created_at)) if r else None
 
     def has_users(self) -> bool:
         with self.engine.connect() as db:
@@ -345,14 +383,9 @@ class AnalystStore:
               target: Target = "document", note: str = "", at: datetime | None = None) -> Judgement:
         """Record a judgement (or, with state `cleared`, undo the current one); returns the stored row."""
         state = state if isinstance(state, JudgementState) else parse_state(state)
-        if target not in TARGETS:
-            raise AnalystError(f"target {target!r}: use document or organization")
-        if not need_id or not target_id:
-            raise AnalystError("a judgement needs a need id and a document id or organization key")
-        note = (note or "").strip()
-        if len(note) > 4000:
-            raise AnalystError(f"the note has {len(note)} characters; keep it under 4000")
         at = at or utcnow()
+        note = (note or "").strip()
+        self._check_judgement(need_id, target, target_id, note, user, at)
         with self.engine.begin() as db:
             row_id = db.execute(judgements_t.insert().values(
                 need_id=need_id, target=target, target_id=target_id, state=state.value, note=note, user=user,
@@ -361,6 +394,22 @@ class AnalystStore:
             self._audit(db, user, action, f"{need_id} {target} {target_id}", at, state=state.value, note=note)
         return Judgement(id=row_id, need_id=need_id, target=target, target_id=target_id, state=state, note=note,
                          user=user, at=at)
+
+    @staticmethod
+    def _check_judgement(need_id: str, target: str, target_id: str, note: str, user: str, at: datetime) -> None:
+        """The rules every judgement obeys, made live or imported: InputRejected or AnalystError otherwise."""
+        if target not in TARGETS:
+            raise AnalystError(f"target {target!r}: use document or organization")
+        if not need_id or not target_id or not user:
+            raise AnalystError("a judgement needs a need id, a document id or organization key, and a user")
+        checked_text(need_id, "the need id", MAX_ID_CHARS)
+        checked_text(target_id, f"the {target} id", MAX_ID_CHARS)
+        checked_text(note, "the note", MAX_NOTE_CHARS)
+        check_name(user)
+        if at.tzinfo is None:
+            raise AnalystError("a judgement's time needs a time zone")
+        if at > utcnow() + CLOCK_SKEW:
+            raise AnalystError(f"a judgement's time {_ts(at)} is in the future")
 
     def clear(self, need_id: str, target_id: str, *, user: str, target: Target = "document") -> Judgement | None:
         """Undo the current judgement of a match; None when it had none."""
@@ -415,26 +464,38 @@ class AnalystStore:
         for j in self.history():
             yield json.dumps(j.model_dump(mode="json", exclude={"id"}), ensure_ascii=False)
 
-    def import_jsonl(self, lines: Iterable[str], *, by: str = "cli") -> ImportResult:
-        """Add exported judgements with their own user and time; rows already here are skipped, a bad line is
-        rejected with its line number and reason and costs none of its neighbours."""
+    def import_jsonl(self, lines: Iterable[str], *, by: str = "cli",
+                     check_target: Callable[[str, str, str], str | None] | None = None) -> ImportResult:
+        """Add exported judgements with their own user and time; rows already here are skipped.
+
+        Every row obeys the rules of a live judgement (`_check_judgement`: ids, note, a time not in the future)
+        and names a known user (one of `users()`, or `by`, who imports); `check_target(need_id, target,
+        target_id)` says why a row's need or document is unknown (None: known). One bad row refuses the whole
+        import (`ImportRefused`, every bad row's line number and reason): nothing is stored half-way."""
         result = ImportResult()
         rows: list[Judgement] = []
+        reasons: list[str] = []
+        known_users = {u.name for u in self.users()} | {by}
         for number, line in enumerate(lines, 1):
             if not line.strip():
                 continue
             try:
                 j = Judgement.model_validate_json(line)
-                if not j.need_id or not j.target_id or not j.user:
-                    raise AnalystError("need_id, target_id and user must not be empty")
-                if j.at.tzinfo is None:
-                    raise AnalystError("'at' needs a time zone")
+                j = j.model_copy(update={"note": j.note.strip()})
+                self._check_judgement(j.need_id, j.target, j.target_id, j.note, j.user, j.at)
+                if j.user not in known_users:
+                    raise AnalystError(f"user {j.user!r} is not a user here (scout users add {j.user})")
+                problem = check_target(j.need_id, j.target, j.target_id) if check_target else None
+                if problem:
+                    raise AnalystError(problem)
                 rows.append(j)
-            except (ValidationError, AnalystError) as exc:
+            except (ValidationError, ValueError) as exc:  # AnalystError and InputRejected are ValueErrors
                 reason = exc.errors()[0] if isinstance(exc, ValidationError) else str(exc)
                 if isinstance(reason, dict):
                     reason = f"{'.'.join(str(p) for p in reason.get('loc', ())) or 'line'}: {reason.get('msg')}"
-                result.rejected.append(f"line {number}: {reason}")
+                reasons.append(f"line {number}: {reason}")
+        if reasons:
+            raise ImportRefused(reasons)
         key = lambda j: (j.need_id, j.target, j.target_id, j.state.value, j.note, j.user, _ts(j.at))  # noqa: E731
         with self.engine.begin() as db:
             have = {key(self._judgement(r)) for r in db.execute(sa.select(judgements_t))}
@@ -447,7 +508,7 @@ class AnalystStore:
                                                         state=j.state.value, note=j.note, user=j.user, at=_ts(j.at)))
                 result.added += 1
             self._audit(db, by, "judgements.import", f"{result.added} judgements", utcnow(),
-                        added=result.added, skipped=result.skipped, rejected=len(result.rejected))
+                        added=result.added, skipped=result.skipped)
         return result
 
     # -- watchlists --------------------------------------------------------------------------------------
@@ -459,9 +520,13 @@ class AnalystStore:
     def add_watchlist(self, name: str, *, kind: str, query: str = "", filters: dict[str, str] | None = None,
                       user: str) -> Watchlist:
         name = (name or "").strip()
-        if not name or len(name) > 200:
-            raise AnalystError("a watchlist needs a name of 1-200 characters")
+        if not name:
+            raise AnalystError(f"a watchlist needs a name of 1-{MAX_NAME_CHARS} characters")
+        checked_text(name, "the watchlist name", MAX_NAME_CHARS)
+        checked_text(query, "the query", MAX_QUERY_CHARS)
         filters = {k: str(v).strip() for k, v in (filters or {}).items() if v is not None and str(v).strip()}
+        for key, value in filters.items():
+            checked_text(value, f"the {key} filter", MAX_ID_CHARS)
         if not query.strip() and not filters:
             raise AnalystError("a watchlist needs a query, an organization, a concept or an area")
         now = utcnow()

@@ -1,5 +1,10 @@
 """Evidence people read: the sentence or two of a passage that best support a match, not the whole passage.
 
+`shown_evidence` is the one function every face uses (need page, search, API, the weekly mail and its CSV, the
+exports, the brief): the same match shows the same evidence everywhere, in the document's own words (a Japanese
+document's Japanese sentence, never the English rendering it was also matched through), and never a reference
+list, a keyword list or solicitation boilerplate.
+
 Sentences are split on Latin and Japanese full stops; a full stop glued to the next sentence by the source
 ("feasible.This will") still ends a sentence, and the sentences keep a space between them when shown. A passage
 that starts with the document's title (the analysed text is title + text, and many texts repeat the title)
@@ -9,9 +14,11 @@ does not spend its evidence on the title again.
 from __future__ import annotations
 
 import re
-from typing import Iterable
+from typing import Callable, Iterable
 
-from domain.models import Evidence
+from domain.models import Document, Evidence, Match
+from nlp.passages import analysed_text
+from nlp.pipeline import clean_control
 from nlp.tokens import content_terms, content_tokens
 
 # Sentence ends: Japanese full stops; . ! ? before white space and a non-lowercase start, or at the end; and a
@@ -21,6 +28,16 @@ _GLUED = re.compile(r"(?<=[a-z]{2})([.!?])(?=[A-Z][a-z])")
 _ABBREVIATIONS = {"e.g.", "i.e.", "al.", "fig.", "figs.", "eq.", "dr.", "prof.", "no.", "vs.", "cf.", "approx.",
                   "inc.", "ltd.", "co.", "corp.", "mr.", "ms.", "st.", "u.s.", "u.k.", "jr."}  # fmt: skip
 MAX_CHARS = 320
+# What no one should read as evidence: section labels of references and keywords, solicitation boilerplate
+# (export control, instructions to offerors, contacts), addresses and links.
+_BOILERPLATE = re.compile(
+    r"\b(?:KEY ?WORDS?|REFERENCES?|TECHNOLOGY AREA\(S\))\s*:|キーワード|参考文献|"
+    r"Traffic in Arms|\bITAR\b|Export Administration Regulation|\bOfferors?\b|direct (?:all )?questions to|"
+    r"Contracting Officer|[\w.+-]+@[\w-]+\.[\w.]+|https?://|\bdoi:", re.IGNORECASE)
+# Marks of a bibliographic reference: "et al.", pages, volumes, "Surname, J.", a journal or proceedings.
+_REFERENCE = re.compile(r"\bet al\b|\b(?:Paper|Report|Memorandum|Thesis)\s+[A-Z]*-?\d|\bpp?\.\s?\d|\bvol\.\s?\d|\b[A-Z][a-z]+, [A-Z]\.|\b(?:Journal|Proceedings|"
+                        r"Conference|Symposium|Press|Retrieved)\b|\b(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)"
+                        r"[a-z]*\.? (?:19|20)\d\d\b")
 
 
 def sentence_spans(text: str) -> list[tuple[int, int]]:
@@ -45,6 +62,64 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
     return out
 
 
+def is_boilerplate(sentence: str) -> bool:
+    """A reference, a keyword list or boilerplate: never evidence (see _BOILERPLATE, _REFERENCE)."""
+    if _BOILERPLATE.search(sentence):
+        return True
+    if len(_REFERENCE.findall(sentence)) >= 2:
+        return True
+    pieces = [p for p in re.split(r"[;,、；]", sentence) if p.strip()]
+    # a list of short items ("drone; UAS; counter-UAS; RF; jamming"): keywords or names, not a statement
+    return len(pieces) >= 5 and len(sentence.split()) <= 3 * len(pieces) and not re.search(r"[。]", sentence)
+
+
+def analysed(doc: Document | dict) -> str:
+    """The text nlp analysed (title, newline, text, control characters blanked): evidence offsets point into it."""
+    title, text = (doc.title, doc.text) if isinstance(doc, Document) else (doc.get("title", ""), doc.get("text", ""))
+    title, text = clean_control(title or ""), clean_control(text or "")
+    return analysed_text(title.strip() and title, text.strip() and text)
+
+
+def as_written(evidence: Evidence | None, analysed_text_: str | None) -> Evidence | None:
+    """Evidence in the document's own words. A Japanese passage is also indexed as its dictionary rendering
+    into English (for cross-lingual matching); when that rendering is the best pair, the ranker hands back the
+    rendering ("stock company broadband radar absorbing material development ..."), which no one wrote. Its
+    offsets are those of the source passage, so the source text is cut from the analysed text."""
+    if evidence is None or analysed_text_ is None:
+        return evidence
+    source = analysed_text_[evidence.start : evidence.end]
+    if not source.strip() or source == evidence.text:
+        return evidence
+    return evidence.model_copy(update={"text": source})
+
+
+def shown_evidence(evidence: Evidence | None, analysed_text_: str | None, *wanted_texts: str,
+                   title: str = "") -> Evidence | None:
+    """The evidence people read, the same on every face: `evidence` (a ranker's passage, offsets in the analysed
+    text) in the document's own words, narrowed to its best sentence or two for `wanted_texts` (the other side
+    of the match, or the query). References, keyword lists and boilerplate are never chosen: when the passage
+    holds nothing else, the best other sentence of the whole text is. Without the analysed text (a match read
+    back from the ledger without its document) the stored text is narrowed as it is."""
+    evidence = as_written(evidence, analysed_text_)
+    if evidence is None or not evidence.text:
+        return evidence
+    shown = focus(evidence, *wanted_texts, title=title)
+    if shown is not None and is_boilerplate(shown.text) and analysed_text_:
+        whole = Evidence(passage_index=evidence.passage_index, start=0, end=len(analysed_text_), text=analysed_text_)
+        better = focus(whole, *wanted_texts, title=title)
+        if better is not None and not is_boilerplate(better.text):
+            return better
+    return shown
+
+
+def match_evidence(match: Match, need: Document, need_text: str | None,
+                   doc_text: str | None) -> tuple[Evidence | None, Evidence | None]:
+    """(what the need says, what the document says) for one match, as every face shows them; `need_text` and
+    `doc_text` are the analysed texts (`analysed`), None when the document is not at hand."""
+    return (shown_evidence(match.need_evidence, need_text, match.title, need.title, title=need.title),
+            shown_evidence(match.doc_evidence, doc_text, need.title, need.text, title=match.title))
+
+
 def split_sentences(text: str) -> list[str]:
     return [text[a:b] for a, b in sentence_spans(text or "")]
 
@@ -66,14 +141,18 @@ def shorten(text: str, max_chars: int = MAX_CHARS) -> str:
 
 
 def best_sentences(text: str, wanted: Iterable[str] = (), *, title: str = "", max_sentences: int = 2,
-                   max_chars: int = MAX_CHARS) -> tuple[int, int] | None:
+                   max_chars: int = MAX_CHARS,
+                   exclude: Callable[[str], bool] | None = is_boilerplate) -> tuple[int, int] | None:
     """The span of the one or two adjacent sentences of `text` that share most content words with `wanted`
-    (ties: the earlier); a sentence that only repeats `title` is passed over when there is another."""
+    (ties: the earlier); a sentence that only repeats `title`, or that `exclude` rejects (references, keyword
+    lists, boilerplate), is passed over when there is another."""
     spans = sentence_spans(text or "")
     if not spans:
         return None
     title_key = " ".join((title or "").split()).casefold()
     body = [s for s in spans if " ".join(text[s[0]:s[1]].split()).casefold() != title_key] or spans
+    if exclude is not None:
+        body = [s for s in body if not exclude(text[s[0]:s[1]])] or body
     terms = set(wanted)
     scored = [(len({t.term for t in content_tokens(text[a:b])} & terms), (a, b)) for a, b in body]
     candidates: list[tuple[int, int, tuple[int, int]]] = []

@@ -11,16 +11,17 @@ from typing import Callable, Iterable, Iterator
 
 from index.backends.base import Cond, Where
 from index.feedback import Feedback
-from index.organizations import alias_classes, organization_status
+from index.organizations import alias_classes, award_topics, organization_status
 from index.grouping import Member, cosine_lookup, group_members, mean_vectors, versions_of
 from index.rank import Ranker, organization_score
 from index.store import DOC_POINT, Index, filters_to_where
-from nlp.orgs import normalize_org
-from nlp.passages import analysed_text
-from nlp.pipeline import Enricher, clean_control
-from service.evidence import focus
+from domain.orgs import normalize_org
+from nlp.pipeline import Enricher
+from service.evidence import analysed as _analysed, match_evidence, shown_evidence
 from service.library import OrgProfile, SearchResult, SupplierEvidence
-from domain.models import Document, DocKind, Evidence, Match, NeedMatches, OrgMatch, SearchFilters, SearchHit
+from domain.limits import MAX_QUERY_CHARS, checked_text
+from domain.models import (Document, DocKind, Evidence, Match, NeedMatches, OrgMatch, SearchFilters, SearchHit,
+                           document_terms, shared_terms)
 from domain.settings import IndexSettings, NlpSettings
 
 FACETS = ("kind", "source", "language", "concept", "area", "year")
@@ -31,26 +32,6 @@ _FACET_FIELDS = {"kind": "kind", "source": "source", "language": "language", "co
                  "area": "areas", "year": "year"}
 
 
-def _analysed(doc: Document | dict) -> str:
-    """The text nlp analysed (title, newline, text, control characters blanked): evidence offsets point into it."""
-    title, text = (doc.title, doc.text) if isinstance(doc, Document) else (doc.get("title", ""), doc.get("text", ""))
-    title, text = clean_control(title or ""), clean_control(text or "")
-    return analysed_text(title.strip() and title, text.strip() and text)
-
-
-def _as_written(evidence: Evidence | None, analysed: str | None) -> Evidence | None:
-    """Evidence in the document's own words. A Japanese passage is also indexed as its dictionary rendering
-    into English (for cross-lingual matching); when that rendering is the best pair, the ranker hands back the
-    rendering ("stock company broadband radar absorbing material development ..."), which no one wrote. Its
-    offsets are those of the source passage, so the source text is cut from the analysed text."""
-    if evidence is None or analysed is None:
-        return evidence
-    source = analysed[evidence.start : evidence.end]
-    if not source.strip() or source == evidence.text:
-        return evidence
-    return evidence.model_copy(update={"text": source})
-
-
 def _newest_years_first(facets: dict[str, dict[str, int]]) -> dict[str, dict[str, int]]:
     years = facets.pop("year", {})
     if years:  # newest year first, like the result list
@@ -58,9 +39,20 @@ def _newest_years_first(facets: dict[str, dict[str, int]]) -> dict[str, dict[str
     return facets
 
 
+# Typed-term facets (issue 26): a query's hits counted by the technology terms nlp typed in them.
+TERM_FACETS = {"method": "METHOD", "material": "MATERIAL", "task": "TASK"}
+TERM_FACET_VALUES = 12
+
+
 def _count_facets(payloads: list[dict]) -> dict[str, dict[str, int]]:
     """Facet counts over some documents' payloads, most frequent value first."""
     out: dict[str, dict[str, int]] = {}
+    for facet, kind in TERM_FACETS.items():
+        counts: Counter = Counter()
+        for payload in payloads:
+            counts.update({t.text.casefold() for t in document_terms(payload.get("document")) if t.type == kind})
+        top = sorted(((v, c) for v, c in counts.items() if c > 1), key=lambda kv: (-kv[1], kv[0]))
+        out[facet] = dict(top[:TERM_FACET_VALUES])
     for facet, field in _FACET_FIELDS.items():
         counts: Counter = Counter()
         for payload in payloads:
@@ -76,7 +68,8 @@ def _hit(doc: Document, payload: dict | None = None) -> SearchHit:
     payload = payload or {}
     return SearchHit(doc_id=doc.id, score=0.0, title=doc.title, url=doc.url, kind=doc.kind, source=doc.source,
                      language=doc.language or payload.get("language"), organizations=doc.organizations,
-                     concepts=list(payload.get("concepts", [])), published=doc.published)
+                     concepts=list(payload.get("concepts", [])), terms=document_terms(doc)[:6],
+                     published=doc.published)
 
 
 class JudgementFeedback:
@@ -158,6 +151,9 @@ class IndexLibrary:
     # -- Library -------------------------------------------------------------------------------------
     def search(self, query: str, filters: SearchFilters | None = None, limit: int = 20,
                feedback: Feedback | None = None) -> SearchResult:
+        # A person's free text, bounded at this door too (the CLI, the API, watchlists and the relay reach it):
+        # past MAX_QUERY_CHARS, or with a character that is not text, it is refused whole (InputRejected).
+        checked_text(query, "the query", MAX_QUERY_CHARS)
         filters = filters or SearchFilters()
         if not query.strip():  # browsing by filters alone (concept and organization links on the pages)
             hits = [_hit(d, p) for d, p in self._browse(filters, limit)]
@@ -168,8 +164,10 @@ class IndexLibrary:
         texts = {d: _analysed(p["document"]) for d, p in payloads.items() if p.get("document")}
         hits = self._grouped(hits, texts)
         facets = _count_facets([payloads.get(h.doc_id, {}) for h in hits])
-        shown = [h.model_copy(update={"evidence": focus(_as_written(h.evidence, texts.get(h.doc_id)), query,
-                                                        title=h.title)}) for h in hits[:limit]]
+        shown = [h.model_copy(update={"evidence": shown_evidence(h.evidence, texts.get(h.doc_id), query,
+                                                                 title=h.title),
+                                      "terms": document_terms(payloads.get(h.doc_id, {}).get("document"))[:6]})
+                 for h in hits[:limit]]
         return SearchResult(query=query, hits=shown, facets=facets, facet_hits=len(hits))
 
     def needs(self) -> list[Document]:
@@ -193,12 +191,12 @@ class IndexLibrary:
         # the list so that every view can say how it was judged.
         matches = ([m for m in matches if m.judgement != "not_relevant"][:limit]
                    + [m for m in matches if m.judgement == "not_relevant"])
+        need_terms = document_terms(result.need)
+        doc_terms = self._terms([m.doc_id for m in matches]) if need_terms else {}
         for rank, m in enumerate(matches, start=1):
             m.rank = rank
-            m.need_evidence = focus(_as_written(m.need_evidence, need_text), m.title, result.need.title,
-                                    title=result.need.title)
-            m.doc_evidence = focus(_as_written(m.doc_evidence, texts.get(m.doc_id)), result.need.title,
-                                   result.need.text, title=m.title)
+            m.need_evidence, m.doc_evidence = match_evidence(m, result.need, need_text, texts.get(m.doc_id))
+            m.shared_terms = shared_terms(need_terms, doc_terms.get(m.doc_id, []))[:8]
         result.matches = matches
         # one technology counts once for its firm; one firm under its Japanese and English names is one row
         result.organizations = self._merge_aliases(self.ranker.organizations(matches), matches)
@@ -238,7 +236,8 @@ class IndexLibrary:
                 names += h.payload.get("organizations") or []
                 if h.payload.get("kind") == DocKind.need:
                     issuers.update(h.payload.get("org_keys") or [])
-            self._org_cache = {"aliases": alias_classes(names), "issuers": issuers, "status": {}}
+            self._org_cache = {"aliases": alias_classes(names), "issuers": issuers, "status": {},
+                               "topics": award_topics(self.index.documents(kind=DocKind.need))}
             self._org_cache_count = count
         return self._org_cache
 
@@ -255,7 +254,8 @@ class IndexLibrary:
                        for h in self.index.scan(where, payload=["document"])]
             listed = any(k in self.ranker.known_suppliers for k in keys)
             state["status"][key] = (organization_status(name, keys, records, listed=listed,
-                                                        issuer_keys=state["issuers"]), keys, records)
+                                                        issuer_keys=state["issuers"], topics=state["topics"]),
+                                    keys, records)
         return state["status"][key]
 
 
@@ -271,6 +271,11 @@ class IndexLibrary:
 
     def document(self, doc_id: str) -> Document | None:
         return self.index.get(doc_id)
+
+    def _terms(self, doc_ids: list[str]) -> dict[str, list]:
+        """Each document's typed technology terms (domain.models.document_terms)."""
+        payloads = self.index.get_many(doc_ids, ["document"])
+        return {d: document_terms(p.get("document")) for d, p in payloads.items()}
 
     def organization(self, name_or_key: str) -> OrgProfile | None:
         key = normalize_org(name_or_key) or name_or_key
@@ -400,3 +405,15 @@ def open_library(read_only: bool = False, *, index_settings: IndexSettings | Non
     enricher = Enricher(nlp_settings)
     index = Index(index_settings or IndexSettings(), dim=_embedding_dim(enricher, nlp_settings), command=command)
     return IndexLibrary(index, enricher, feedback=JudgementFeedback())
+
+
+def owner_endpoint(library: object, endpoint: str, commands: Callable[[dict], dict] | None = None):
+    """The routes through which `scout serve` serves `library`'s index to the other processes of this machine at
+    `endpoint` (`index.owner`), when `library` owns an embedded index; else None (a Qdrant server needs no
+    owner; a test's in-memory library has no index). `commands` runs relayed query commands (`scout.relay`)."""
+    if not isinstance(library, IndexLibrary) or not library.index.owned:
+        return None
+    from index.backends.owner_routes import owner_router
+
+    token = library.index.share(endpoint)
+    return owner_router(library.index.backend, token, commands)

@@ -84,6 +84,19 @@ class UnknownNeed(KeyError):
         return str(self.args[0]) if self.args else "unknown need"
 
 
+def target_problem(library: Library, need_id: str, target: str, target_id: str) -> str | None:
+    """Why a judgement of (need, document or organization) names no match in `library`, or None when it does.
+    Organizations are looked up by the organization filter: one index scan (`library.organization()` would rank
+    every need)."""
+    if is_unknown_need(library, need_id):
+        return f"unknown need id {need_id!r}"
+    if target == "document" and library.document(target_id) is None:
+        return f"unknown document id {target_id!r}"
+    if target == "organization" and not library.search("", SearchFilters(organization=target_id), limit=1).hits:
+        return f"no organization called {target_id!r}"
+    return None
+
+
 def is_unknown_need(library: Library, need_id: str) -> bool:
     doc = library.document(need_id)
     return doc is None or doc.kind != DocKind.need

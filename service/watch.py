@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from domain.limits import MAX_QUERY_CHARS
 from domain.models import SearchHit
 from index.feedback import Feedback
 from service.analyst import AnalystError, AnalystStore, Watchlist, WatchHit, watchlist_key
@@ -74,7 +75,11 @@ def _summary(hit: SearchHit, library: Library) -> str:
 
 def refresh(store: AnalystStore, library: Library, watchlist: Watchlist, *, at: datetime | None = None) -> list[WatchHit]:
     """Run the watchlist now, ranked (its judgements move the ranking; a document judged not relevant goes
-    below every other), and record what it finds; returns the documents it finds for the first time."""
+    below every other), and record what it finds; returns the documents it finds for the first time. A
+    watchlist saved before its query was bounded (longer than MAX_QUERY_CHARS) finds nothing rather than stall
+    every feed and report."""
+    if len(watchlist.query) > MAX_QUERY_CHARS:
+        return []
     feedback = feedback_of(store, watchlist)
     filters = _filters(watchlist.filters)
     if feedback is not None and watchlist.query.strip():

@@ -1,24 +1,24 @@
-"""The index owned by another process, reached over loopback HTTP.
+"""Storage calls to an index that another process owns, over its owner endpoint (`index.owner`).
 
-An embedded shard (Qdrant Edge or qdrant-client local mode) may be open in one process only. When
-`scout serve` owns it, it advertises an endpoint in the owner lock, and every other process (a scheduled
-flow, a CLI search) talks to the shard through that server instead of failing with "locked" or opening the
-folder twice. Both sides of that small wire protocol live here: `RemoteBackend` (the client, a `Backend`)
-and `dispatch` with `index.backends.owner_routes` (the server side, mounted by `scout serve`).
+An embedded shard (Qdrant Edge or qdrant-client local mode) may be open in one process only. When `scout serve`
+owns it, every other process that opens the index (a scheduled flow writing, a command run with its own settings)
+gets a `RemoteBackend`: the same `Backend` calls, sent through `index.owner.OwnerClient`, instead of failing with
+"locked" or opening the folder twice. `dispatch` is the owner's side (mounted by `index.backends.owner_routes`).
 """
 
 from __future__ import annotations
 
+import json
 import threading
 from dataclasses import asdict
 from typing import Any, Sequence
 
-import httpx
-
 from index.backends.base import DENSE, LEXICAL, Backend, Cond, Hit, PointData, Where
+from index.owner import MAX_CALL_BYTES, Owner, OwnerClient
 from nlp.base import SparseVector
 
-UPSERT_CHUNK = 256  # points per request: keeps searches interleaving with a large ingest
+UPSERT_CHUNK = 256  # points per request at most: keeps searches interleaving with a large ingest
+UPSERT_BYTES = MAX_CALL_BYTES // 4  # and bytes per request at most (documents carry their full text)
 
 
 def _sparse(data: dict | None) -> SparseVector | None:
@@ -61,16 +61,12 @@ def decode_hit(d: dict) -> Hit:
                sparse=_sparse(d.get("sparse")))
 
 
-class RemoteBackendError(RuntimeError):
-    pass
-
-
 class RemoteBackend:
-    """A `Backend` whose shard is owned by the `scout serve` process at `url`."""
+    """A `Backend` whose shard is owned by another process (`owner`, from the discovery file)."""
 
-    def __init__(self, url: str, token: str, timeout: float = 120.0):
-        self.url = url
-        self._client = httpx.Client(base_url=url, timeout=timeout, headers={"Authorization": f"Bearer {token}"})
+    def __init__(self, owner: Owner):
+        self.url = owner.endpoint
+        self._client = owner.client()
         self._vector_names: frozenset[str] | None = None
 
     @property
@@ -80,17 +76,27 @@ class RemoteBackend:
         return self._vector_names
 
     def _call(self, op: str, **args: Any) -> Any:
-        try:
-            resp = self._client.post(f"/internal/index/{op}", json=args)
-        except httpx.HTTPError as exc:
-            raise RemoteBackendError(f"the index owner at {self.url} did not answer: {exc}") from exc
-        if resp.status_code != 200:
-            raise RemoteBackendError(f"the index owner at {self.url} refused {op}: {resp.status_code} {resp.text[:200]}")
-        return resp.json()
+        return self._client.call(op, **args)
 
     def upsert(self, points: Sequence[PointData]) -> None:
-        for i in range(0, len(points), UPSERT_CHUNK):
-            self._call("upsert", points=[encode_point(p) for p in points[i:i + UPSERT_CHUNK]])
+        chunk: list[str] = []
+        size = 0
+        for p in points:
+            encoded = json.dumps(encode_point(p))
+            if chunk and (len(chunk) >= UPSERT_CHUNK or size + len(encoded) > UPSERT_BYTES):
+                self._send_points(chunk)
+                chunk, size = [], 0
+            chunk.append(encoded)
+            size += len(encoded) + 1
+        if chunk:
+            self._send_points(chunk)
+
+    def _send_points(self, encoded: list[str]) -> None:
+        from index.owner import OwnerError, detail
+
+        status, data = self._client.post("upsert", ('{"points": [' + ",".join(encoded) + "]}").encode("utf-8"))
+        if status != 200:
+            raise OwnerError(f"the index owner at {self.url} refused upsert: {status} {detail(data)}", status)
 
     def delete_where(self, where: Where) -> None:
         self._call("delete_where", where=encode_where(where))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from contextvars import ContextVar
 from typing import Any, NoReturn
 
 import typer
@@ -11,10 +12,26 @@ from rich.console import Console
 console = Console()
 err_console = Console(stderr=True)
 
+# The terminal of a client whose command this process runs for it (`scout.relay_server`): its width, whether it
+# is a terminal and its colours. None: the command prints to this process' own terminal.
+relayed_terminal: ContextVar[Any] = ContextVar("relayed_terminal", default=None)
+
+
+def make_console(stderr: bool = False, **options: Any) -> Console:
+    """A console for one command's output: this process' terminal, or the relaying client's (never the
+    server's own environment: its COLUMNS, NO_COLOR or TERM do not shape a client's output)."""
+    terminal = relayed_terminal.get()
+    if terminal is None:
+        return Console(stderr=stderr, **options)
+    colours = terminal.colour != "none"
+    return Console(stderr=stderr, width=terminal.columns or 80, force_terminal=terminal.tty,
+                   color_system=(terminal.colour if colours else "standard") if terminal.tty else None,
+                   no_color=not colours, _environ={}, **options)
+
 
 def fail(message: str, code: int = 1) -> NoReturn:
     """Print one clean line (no traceback) and exit with `code`."""
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    make_console(stderr=True).print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
 

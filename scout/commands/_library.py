@@ -1,7 +1,9 @@
 """How the CLI gets its `Library`.
 
-`get_library()` opens the real library (`service.index_library.open_library`) the first time a command needs it;
-a running `scout serve` of the same index is used instead (`scout.commands._served`); `use_library(lib)` swaps in another one (tests use a deterministic in-memory fake) for the duration of a block.
+`get_library()` opens the real library (`service.index_library.open_library`) the first time a command needs it
+(when `scout serve` owns the embedded index, that library reads and writes it through the owner: `index.owner`);
+`use_library(lib)` swaps in another one (tests use a deterministic in-memory fake; `scout serve` its own library,
+for the commands it runs for the CLI) for the duration of a block.
 Failures to open become `LibraryUnavailable` with a one-line reason, which commands print without a traceback.
 """
 
@@ -25,18 +27,12 @@ class LibraryUnavailable(RuntimeError):
     """The index cannot be opened: not built yet, locked by another process, or broken."""
 
 
-def get_library(read_only: bool = True, via_server: bool = True, wait: float | None = None) -> Library:
-    """The library a command uses: a running `scout serve` of the same index when there is one (it has the
-    index and the model loaded: a query answers at once), else the index opened in this process, waiting up
-    to `wait` seconds (default: SCOUT_INDEX_LOCK_WAIT) for another process that holds it."""
+def get_library(read_only: bool = True, wait: float | None = None) -> Library:
+    """The library a command uses: the index opened in this process (through its owner when `scout serve`
+    owns it), waiting up to `wait` seconds (default: SCOUT_INDEX_LOCK_WAIT) for another process that holds it
+    without serving it."""
     if _override is not None:
         return _override
-    if via_server and read_only:
-        from scout.commands._served import served_library
-
-        served = served_library()
-        if served is not None:
-            return served
     if wait is None:
         from domain.settings import IndexSettings
 
@@ -97,6 +93,9 @@ def use_library(library: Library) -> Iterator[Library]:
 @contextmanager
 def command_library(read_only: bool = True) -> Iterator[Library]:
     """`library_session()` for a CLI command: opening errors and index failures become one line and exit 1."""
+    from rich.markup import escape
+
+    from domain.limits import InputRejected
     from scout.commands._console import fail
 
     try:
@@ -106,6 +105,8 @@ def command_library(read_only: bool = True) -> Iterator[Library]:
         fail(str(exc))
     except (TyperException, typer.Exit, typer.Abort):  # usage errors and exits keep their own codes
         raise
+    except InputRejected as exc:  # the person's input, not the index: say what to change
+        fail(escape(str(exc)))
     except Exception as exc:  # noqa: BLE001 - one line for the analyst; SCOUT_DEBUG=1 shows the traceback
         if os.environ.get("SCOUT_DEBUG"):
             raise

@@ -38,9 +38,12 @@ def check_index_free(console: Console) -> None:
     try:
         lock.acquire()
     except IndexLockedError:
-        if lock.owner_endpoint() is None:
+        from index.owner import find_owner
+
+        owner = find_owner(settings.resolved_path)
+        if owner is None:
             raise
-        console.print(f"the index is served by another process ({lock.owner_endpoint()[0]}): writing through it")
+        console.print(f"the index is served by another process ({owner.endpoint}): writing through it")
         return
     lock.release()
 

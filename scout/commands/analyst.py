@@ -1,8 +1,9 @@
 """The analyst loop from the command line: `scout users`, `scout judge`/`unjudge`, `scout judgements`,
 `scout watch`, `scout brief` and `scout audit`.
 
-The CLI runs on the machine that holds the database, so it acts as the login user (`--user`, default
-`$SCOUT_USER` or the login name); the web app and the API act as the user behind the token.
+The CLI runs on the machine that holds the database, so it acts as the login user; `--user NAME` (or
+`$SCOUT_USER`) acts as a named user, who must exist (`scout users list`): the audit log names only people it
+knows. The web app and the API act as the user behind the token.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from pathlib import Path
 from typing import Iterator, Optional
 
 import typer
+
+from rich.markup import escape
 
 from scout.commands._console import console, echo_json, fail
 from scout.commands._library import command_library
@@ -36,19 +39,34 @@ class StateChoice(str, Enum):
     shortlisted = "shortlisted"
 
 
-def default_user() -> str:
+def login_name() -> str:
     try:
-        return os.environ.get("SCOUT_USER") or getpass.getuser()
+        return getpass.getuser()
     except Exception:  # noqa: BLE001 - no login name (a container without a passwd entry)
         return "cli"
 
 
-USER_OPTION = typer.Option(None, "--user", help="Who acts (default $SCOUT_USER, else the login name).")
+def acting_user(store, given: str | None) -> str:
+    """Who the audit log names: the user `--user` (or $SCOUT_USER) names, who must exist (any case: `ANN` is
+    `ann`); without either, the login name, which the operating system vouches for."""
+    name = given if given is not None else os.environ.get("SCOUT_USER")
+    if not name:
+        return login_name()
+    user = store.user_named(name)
+    if user is None:
+        where = "--user" if given is not None else "$SCOUT_USER"
+        fail(f"{where} {name!r} is not a user here (scout users list); leave it out to act as the login user "
+             f"{login_name()!r}")
+    return user.name
+
+
+USER_OPTION = typer.Option(None, "--user", help="Act as this existing user (default $SCOUT_USER, else the login name).")
 
 
 @contextmanager
 def _store() -> Iterator:
-    from service.analyst import AnalystError, open_analyst_store
+    from domain.limits import InputRejected
+    from service.analyst import AnalystError, ImportRefused, open_analyst_store
 
     try:
         store = open_analyst_store()
@@ -56,8 +74,13 @@ def _store() -> Iterator:
         fail(f"cannot open the analyst database: {(str(exc).splitlines() or [type(exc).__name__])[0]}")
     try:
         yield store
-    except AnalystError as exc:
-        fail(str(exc))
+    except ImportRefused as exc:
+        for reason in exc.reasons:
+            console.print(f"[yellow]refused[/yellow] {escape(reason)}", highlight=False, soft_wrap=True)
+        fail(f"nothing imported: {len(exc.reasons)} bad line{'s' * (len(exc.reasons) != 1)}; fix or remove them "
+             "and import again")
+    except (AnalystError, InputRejected) as exc:
+        fail(escape(str(exc)))
     finally:
         store.close()
 
@@ -69,6 +92,17 @@ def _table(title: str, *columns: str):
     for column in columns:
         table.add_column(column)
     return table
+
+
+def _checked_args(**values: str) -> None:
+    """One clean line for an argument that is too long or not text (invalid UTF-8 from the terminal)."""
+    from domain.limits import MAX_ID_CHARS, MAX_NOTE_CHARS, InputRejected, checked_text
+
+    for what, value in values.items():
+        try:
+            checked_text(value, what.replace("_", " "), MAX_NOTE_CHARS if what == "note" else MAX_ID_CHARS)
+        except InputRejected as exc:
+            fail(escape(str(exc)))
 
 
 # -- users -----------------------------------------------------------------------------------------------
@@ -84,7 +118,7 @@ def users_add(name: str = typer.Argument(..., help="User name (letters, digits, 
 
     with _store() as store:
         first = not store.has_users()
-        added, token = store.add_user(name, role.value, by=user or default_user())
+        added, token = store.add_user(name, role.value, by=acting_user(store, user))
     console.print(f"Added {added.name} ({added.role.value}). Their token, shown this once:", highlight=False)
     typer.echo(token)
     web = WebSettings()
@@ -122,7 +156,7 @@ def users_remove(name: str = typer.Argument(..., help="User name."), user: Optio
     Example: scout users remove ann
     """
     with _store() as store:
-        store.remove_user(name, by=user or default_user())
+        store.remove_user(name, by=acting_user(store, user))
     console.print(f"Removed {name}.", highlight=False)
 
 
@@ -160,11 +194,12 @@ def judge(need_id: str = typer.Argument(..., help="Need id, or a unique prefix o
 
     Example: scout judge NEED_ID DOC_ID shortlisted --note "met them at DSEI"
     """
+    _checked_args(need_id=need_id, target_id=target_id, note=note)  # before any lookup uses them
     with command_library() as library:
         need_id = _need(library, need_id)
         key = _target_key(library, need_id, target_id, org)
     with _store() as store:
-        row = store.judge(need_id, key, state.value, user=user or default_user(), note=note,
+        row = store.judge(need_id, key, state.value, user=acting_user(store, user), note=note,
                           target="organization" if org else "document")
     console.print(f"{row.target} {row.target_id}: {row.state.value.replace('_', ' ')} (by {row.user})", highlight=False)
 
@@ -184,7 +219,7 @@ def unjudge(need_id: str = typer.Argument(..., help="Need id, or a unique prefix
             profile = library.organization(target_id)
             key = profile.key if profile is not None else target_id
     with _store() as store:
-        row = store.clear(need_id, key, user=user or default_user(), target="organization" if org else "document")
+        row = store.clear(need_id, key, user=acting_user(store, user), target="organization" if org else "document")
     if row is None:
         fail(f"{target_id} has no judgement for need {need_id}")
     console.print(f"{row.target} {row.target_id}: judgement undone", highlight=False)
@@ -227,7 +262,9 @@ def judgements_export(output: Optional[Path] = typer.Option(None, "--output", "-
     if output is None:
         sys.stdout.write(text)
         return
-    output.write_text(text, encoding="utf-8")
+    from domain.files import write_secret
+
+    write_secret(output, text)  # notes and names: private like the database they come from
     console.print(f"{len(lines)} judgements written to {output}", highlight=False)
 
 
@@ -235,6 +272,10 @@ def judgements_export(output: Optional[Path] = typer.Option(None, "--output", "-
 def judgements_import(source: Path = typer.Argument(..., help="JSONL from `scout judgements export` ('-' reads standard input)."),
                       user: Optional[str] = USER_OPTION) -> None:
     """Add exported judgements, keeping who made them and when; ones already here are skipped.
+
+    Every row obeys the rules of a live judgement (a known need, document or organization; a known user; a time
+    not in the future; a note of real text within 4,000 characters), or nothing is imported and each bad line
+    is listed with its reason.
 
     Example: scout judgements import judgements.jsonl
     """
@@ -245,13 +286,12 @@ def judgements_import(source: Path = typer.Argument(..., help="JSONL from `scout
             lines = source.read_text(encoding="utf-8").splitlines()
         except (OSError, UnicodeDecodeError) as exc:
             fail(f"cannot read {source}: {exc}")
-    with _store() as store:
-        result = store.import_jsonl(lines, by=user or default_user())
-    for reason in result.rejected:
-        console.print(f"[yellow]rejected[/yellow] {reason}", highlight=False)
-    console.print(f"{result.added} added, {result.skipped} already here, {len(result.rejected)} rejected.", highlight=False)
-    if result.rejected and not result.added and not result.skipped:
-        raise typer.Exit(1)
+    from service.queries import target_problem
+
+    with command_library() as library, _store() as store:
+        result = store.import_jsonl(lines, by=acting_user(store, user),
+                                    check_target=lambda *match: target_problem(library, *match))
+    console.print(f"{result.added} added, {result.skipped} already here.", highlight=False)
 
 
 # -- watchlists ------------------------------------------------------------------------------------------
@@ -276,7 +316,7 @@ def watch_add(name: str = typer.Argument(..., help="A name for the watchlist."),
     filters = {"org": org, "concept": concept, "area": area, "kind": kind, "lang": lang, "source": source,
                "since": since, "until": until}
     with command_library() as library, _store() as store:
-        wl = watch.add_watchlist(store, library, name, user=user or default_user(), query=query, filters=filters)
+        wl = watch.add_watchlist(store, library, name, user=acting_user(store, user), query=query, filters=filters)
         found = len(store.hits(wl.id, limit=500))
     from domain.settings import ReportSettings
 
@@ -312,7 +352,7 @@ def watch_remove(watchlist_id: int = typer.Argument(..., help="Watchlist id (sco
     Example: scout watch remove 3
     """
     with _store() as store:
-        wl = store.remove_watchlist(watchlist_id, user=user or default_user())
+        wl = store.remove_watchlist(watchlist_id, user=acting_user(store, user))
     console.print(f"Removed watchlist {wl.id} ({wl.name}).", highlight=False)
 
 

@@ -9,7 +9,7 @@ from scout.commands._library import LibraryUnavailable, library_session
 
 HELP = """Build the weekly report of what is new and e-mail it to the profile's recipients.
 
-"New" means first matched since the last report delivered to that profile. With no SMTP host configured (SCOUT_REPORT_SMTP_HOST) the report is written to the outbox folder (.eml, .html, .csv) and its path printed; the outbox keeps every report, sent or not. --week rebuilds any past ISO week from the ledger.
+A report covers its ISO week (Monday to Sunday in SCOUT_REPORT_TIMEZONE; up to now while the week runs; named after last week when sent on Monday morning), and starts earlier when the last report delivered to the profile ended earlier; a re-run of a week says which of its matches are new since the last delivery. With no SMTP host configured (SCOUT_REPORT_SMTP_HOST) the report is written to the outbox folder (.eml, .html, .csv) and its path printed; the outbox keeps every report, sent or not. --week rebuilds any past ISO week from the ledger.
 
 [bold]Example[/bold]: scout report --week 2026-W47 --no-send --open
 """
@@ -66,6 +66,13 @@ def register(app: typer.Typer) -> None:
         if built.sections:
             out.print(table)
         ov = built.overview
+        tz = report_timezone(settings)
+        out.print(f"{built.week}: {built.since.astimezone(tz):%Y-%m-%d %H:%M} up to {built.until.astimezone(tz):%Y-%m-%d %H:%M}"
+                  f" ({settings.timezone}).", highlight=False)
+        if built.partly_delivered:
+            out.print(f"{ov.fresh_matches} of the week's {ov.new_matches} new matches were first seen since the last "
+                      f"report ({built.delivered_until.astimezone(tz):%Y-%m-%d %H:%M}); the others were in it.",
+                      highlight=False)
         out.print(
             f"{ov.new_matches} new matches for {ov.needs_with_news} needs; {len(built.quiet_needs)} needs with nothing "
             f"new; {ov.fetched} documents crawled ({ov.new_documents} new); {len(ov.new_organizations)} new "

@@ -17,7 +17,7 @@ from typing import Any, Iterator, Optional
 
 import typer
 
-from scout.commands._console import echo_json, fail
+from scout.commands._console import echo_json, fail, make_console
 from scout.commands._library import command_library as _library
 from service.queries import BadQuery, UnknownNeed, build_filters, resolve_need
 from service.csv_cells import BOM, csv_cell
@@ -74,9 +74,7 @@ def contributions_text(breakdown: Any, judgement: str | None = None) -> str:
 
 
 def _console():
-    from rich.console import Console
-
-    return Console(soft_wrap=False)
+    return make_console(soft_wrap=False)
 
 
 def _day(value: Any) -> str:

@@ -63,12 +63,12 @@ def serve(
     check_bind(settings.host, token, analyst.has_users())
 
     from scout.commands._console import fail
-    from scout.commands._library import LibraryUnavailable, get_library
+    from scout.commands._library import LibraryUnavailable, get_library, use_library
 
     # A flow that holds the embedded index (while no server runs) finishes its batch and lets go: wait for it
     # rather than fail. Once `scout serve` owns the index, flows write through it and never hold it themselves.
     try:
-        library = get_library(read_only=True, via_server=False, wait=wait)
+        library = get_library(read_only=True, wait=wait)
     except LibraryUnavailable as exc:
         fail(str(exc))
 
@@ -77,42 +77,41 @@ def serve(
     from scout.web.app import create_app
 
     app = create_app(library, settings, analyst)
-    from scout.relay_server import relay_router
-
-    app.include_router(relay_router(app.state.library))  # the CLI's query commands run here while it serves
     # where processes on this machine reach the server: flows writing through the shard, the CLI's queries
     local = "127.0.0.1" if settings.host in ("0.0.0.0", "localhost", "127.0.0.1") else settings.host
     local_url = f"http://{f'[{local}]' if ':' in local else local}:{settings.port}"
-    index = getattr(library, "index", None)
-    if index is not None and getattr(index, "owned", False):
-        # This process owns the embedded shard: scheduled flows and CLI commands write and read through it
-        # instead of failing on the lock (see index.backends.remote).
-        app.include_router(index.share(local_url))
-    shown = f"[{settings.host}]" if ":" in settings.host else settings.host
-    gated = bool(token) or analyst.has_users()
-    typer.echo(f"dualscout on http://{shown}:{settings.port}/" + ("  (token required)" if gated else ""), err=True)
+    from scout.relay_server import command_runner
+    from service.index_library import owner_endpoint
 
-    from scout.commands._served import advertise, withdraw
+    shown = f"[{settings.host}]" if ":" in settings.host else settings.host
+    from scout.web.text import is_loopback
+
+    gated = bool(token) or analyst.has_users() or not is_loopback(settings.host)  # beyond loopback: always
+    typer.echo(f"dualscout on http://{shown}:{settings.port}/" + ("  (token required)" if gated else ""), err=True)
 
     class _Server(uvicorn.Server):
         async def startup(self, sockets=None) -> None:
             await super().startup(sockets)
-            if self.started:  # listening now: CLI queries may come through this server
-                advertise(local_url, gated=gated)
+            if self.started:
+                # Listening now: when this process owns the embedded index, serve it to the others (flows
+                # writing, the CLI's queries) at the owner endpoint, advertised in the index's discovery file
+                # (index.owner). Nobody can call the endpoint before that file names it and its token.
+                owner = owner_endpoint(library, local_url, command_runner())
+                if owner is not None:
+                    app.include_router(owner)
 
         async def shutdown(self, sockets=None) -> None:
             # here, not only after run(): uvicorn re-raises a SIGTERM once it has shut down, ending the process
-            withdraw()
             await super().shutdown(sockets)
             close = getattr(library, "close", None)
             if callable(close):
                 close()
 
     try:
-        _Server(uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning",
-                               server_header=False)).run()
+        with use_library(app.state.library):  # the commands it runs for the CLI use this library
+            _Server(uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning",
+                                   server_header=False)).run()
     finally:
-        withdraw()
         close = getattr(library, "close", None)
         if callable(close):
             close()  # closing twice is harmless

@@ -11,12 +11,13 @@ from typing import Literal
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from pydantic import BaseModel, Field
 
-from domain.models import SearchFilters
+from domain.limits import MAX_ID_CHARS, MAX_NAME_CHARS, MAX_NOTE_CHARS, MAX_QUERY_CHARS, checked_text
 from scout.web import queries
 from service.analyst import (AnalystError, AnalystStore, AuditEntry, Judgement, JudgementState, Role, User,
                              Watchlist, WatchHit, parse_state, watchlist_key)
 from service import watch
 from service.library import Library
+from service.queries import target_problem
 
 router = APIRouter(prefix="/api", tags=["analyst"])
 
@@ -42,12 +43,12 @@ def analyst(request: Request) -> User:
 
 class JudgementIn(BaseModel):
     state: Literal["relevant", "not_relevant", "not-relevant", "shortlisted"]
-    note: str = Field("", max_length=4000)
+    note: str = Field("", max_length=MAX_NOTE_CHARS)
 
 
 class WatchlistIn(BaseModel):
-    name: str = Field(..., min_length=1, max_length=200)
-    query: str = ""
+    name: str = Field(..., min_length=1, max_length=MAX_NAME_CHARS)
+    query: str = Field("", max_length=MAX_QUERY_CHARS)
     kind: str | None = None
     lang: str | None = None
     since: str | None = None
@@ -67,13 +68,12 @@ class Cleared(BaseModel):
 
 
 def check_target(library: Library, need_id: str, target: str, target_id: str) -> None:
-    """404 for a document or organization that is not in the library (the need is resolved before): a
-    judgement must name a match."""
-    if target == "document" and library.document(target_id) is None:
-        raise HTTPException(status_code=404, detail=f"unknown document id {target_id!r}")
-    # Browsing by the organization filter is one index scan; `library.organization()` would rank every need.
-    if target == "organization" and not library.search("", SearchFilters(organization=target_id), limit=1).hits:
-        raise HTTPException(status_code=404, detail=f"no organization called {target_id!r}")
+    """404 for a need, document or organization that is not in the library: a judgement must name a match."""
+    checked_text(need_id, "the need id", MAX_ID_CHARS)  # before any lookup (413/422 via the app's handler)
+    checked_text(target_id, f"the {target} id", MAX_ID_CHARS)
+    problem = target_problem(library, need_id, target, target_id)
+    if problem:
+        raise HTTPException(status_code=404, detail=problem)
 
 
 def judge(request: Request, need_id: str, target: str, target_id: str, state: str, note: str, user: User) -> Judgement | None:

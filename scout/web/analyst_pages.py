@@ -21,6 +21,7 @@ from scout.web.analyst_api import analyst, existing_watchlist, judge, judge_watc
 from scout.web.queries import need_id_of
 from scout.web.render import page
 from service import watch
+from domain.limits import MAX_NAME_CHARS
 from service.analyst import AnalystError, JudgementState, WatchHit, Watchlist, watchlist_key
 from service.brief import brief_csv, build_brief
 
@@ -136,7 +137,7 @@ async def add_watchlist_form(request: Request):
 def _default_name(query: str, filters: dict[str, str]) -> str:
     parts = [f'"{query.strip()}"'] if query.strip() else []
     parts += [f"{k}: {v}" for k, v in filters.items() if v]
-    return " · ".join(parts) or "watchlist"
+    return (" · ".join(parts) or "watchlist")[:MAX_NAME_CHARS]
 
 
 @router.post("/watchlists/{watchlist_id}/judge")

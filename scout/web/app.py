@@ -12,7 +12,8 @@ from typing import Any, Callable
 from urllib.parse import urlencode
 
 from fastapi import FastAPI, Request
-from fastapi.exception_handlers import http_exception_handler, request_validation_exception_handler
+from fastapi.encoders import jsonable_encoder
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
@@ -20,13 +21,15 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from domain.limits import InputRejected
+from domain.models import document_terms
 from service.analyst import AnalystStore, open_analyst_store
 from service.library import Library
 from domain.settings import WebSettings
 from scout.web import analyst_api, analyst_pages, api, pages, render
-from scout.web.security import SecurityMiddleware
+from scout.web.security import SecurityMiddleware, served_hosts
 from scout.web.serialized import serialized
-from scout.web.text import bar_class, guess_lang, highlight, safe_url
+from scout.web.text import bar_class, guess_lang, highlight, is_loopback, safe_url
 
 HERE = Path(__file__).parent
 LANG_NAMES = {"ja": "日本語", "en": "English", "other": "other"}
@@ -95,7 +98,8 @@ def create_app(library: Library, settings: WebSettings | None = None, analyst: A
     app.state.library = serialized(library)
     token = settings.token.get_secret_value() if settings.token else None
     app.state.analyst = analyst
-    app.add_middleware(SecurityMiddleware, token=token, users=analyst.user_for_token, users_exist=analyst.has_users)
+    app.add_middleware(SecurityMiddleware, token=token, users=analyst.user_for_token, users_exist=analyst.has_users,
+                       open_allowed=is_loopback(settings.host), hosts=served_hosts(settings.host, settings.allowed_hosts))
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
     concept_label, area_label, concept_words = _labels()
@@ -103,7 +107,8 @@ def create_app(library: Library, settings: WebSettings | None = None, analyst: A
     env.globals.update(
         highlight=highlight, safe_url=safe_url, guess_lang=guess_lang, schema_type=schema_type, bar_class=bar_class, url_with=url_with,
         concept_label=concept_label, area_label=area_label, concept_words=concept_words, lang_names=LANG_NAMES,
-        watch_form_fields=analyst_pages.watch_form_fields,
+        watch_form_fields=analyst_pages.watch_form_fields, document_terms=document_terms,
+        term_facets={"method": "technology / method", "material": "material", "task": "task / application"},
     )
     env.filters["day"] = lambda dt: dt.date().isoformat() if dt else ""
     templates = Jinja2Templates(env=env)
@@ -116,7 +121,7 @@ def create_app(library: Library, settings: WebSettings | None = None, analyst: A
 
     @app.exception_handler(StarletteHTTPException)
     async def html_errors(request: Request, exc: StarletteHTTPException):
-        if request.url.path.startswith(("/api/", "/feeds/")) or request.url.path in ("/openapi.json", "/healthz"):
+        if request.url.path.startswith(("/api/", "/feeds/", "/internal/")) or request.url.path in ("/openapi.json", "/healthz"):
             return await http_exception_handler(request, exc)
         detail = exc.detail if isinstance(exc.detail, str) else "error"
         return render.page(request, "error.html", status=exc.status_code, status_code=exc.status_code, detail=detail)
@@ -124,15 +129,25 @@ def create_app(library: Library, settings: WebSettings | None = None, analyst: A
     @app.exception_handler(Exception)
     async def server_errors(request: Request, exc: Exception):
         # The traceback goes to the server log (Starlette re-raises after this); the client gets one line.
-        if request.url.path.startswith("/api/"):
+        if request.url.path.startswith(("/api/", "/internal/")):
             return JSONResponse({"detail": "internal error in the index; see the server log"}, status_code=500)
         return render.page(request, "error.html", status=500, status_code=500,
                     detail="The index failed to answer; see the server log.")
 
+    @app.exception_handler(InputRejected)
+    async def rejected_input(request: Request, exc: InputRejected):
+        # Too long (413) or not text (422): refused whole with the reason, from the library, store or a route.
+        if request.url.path.startswith(("/api/", "/feeds/")):
+            return JSONResponse({"detail": str(exc)}, status_code=exc.status)
+        return render.page(request, "error.html", status=exc.status, status_code=exc.status, detail=str(exc))
+
     @app.exception_handler(RequestValidationError)
     async def html_validation_errors(request: Request, exc: RequestValidationError):
         if request.url.path.startswith("/api/"):
-            return await request_validation_exception_handler(request, exc)
+            # FastAPI's answer echoes each bad input: a 1 MB query came back whole, a lone surrogate made the
+            # echo itself fail (500). The location and the reason are what a client needs.
+            errors = [{k: v for k, v in e.items() if k in ("type", "loc", "msg")} for e in exc.errors()]
+            return JSONResponse({"detail": jsonable_encoder(errors)}, status_code=422)
         detail = "; ".join(f"{'.'.join(str(p) for p in e.get('loc', [])[1:])}: {e.get('msg')}" for e in exc.errors())
         return render.page(request, "error.html", status=400, status_code=400, detail=detail or "bad request")
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from fastapi import HTTPException
 
+from domain.limits import MAX_ID_CHARS, MAX_QUERY_CHARS, checked_text
 from service.queries import BadQuery, UnknownNeed, build_filters, resolve_need
 from service.library import Library, OrgProfile, SearchResult
 from domain.models import Document, Match, NeedMatches
@@ -31,6 +32,7 @@ def search(
     org: str | None = None,
     limit: int = 20,
 ) -> SearchResult:
+    checked_text(q, "the query", MAX_QUERY_CHARS)  # InputRejected: 413/422 through the app's handler
     try:
         filters = build_filters(kind=kind, language=lang, since=since, until=until, concept=concept, area=area,
                                 source=source, organization=org)
@@ -82,6 +84,7 @@ def need_page(library: Library, need_id: str, *, per_page: int = 20, page: int =
 
 
 def need_matches(library: Library, need_id: str, limit: int = 20) -> NeedMatches:
+    checked_text(need_id, "the need id", MAX_ID_CHARS)
     need_id = need_id_of(library, need_id)
     try:
         return library.match(need_id, limit=max(1, min(limit, MAX_LIMIT)))
@@ -90,6 +93,7 @@ def need_matches(library: Library, need_id: str, limit: int = 20) -> NeedMatches
 
 
 def document(library: Library, doc_id: str) -> Document:
+    checked_text(doc_id, "the document id", MAX_ID_CHARS)
     doc = library.document(doc_id)
     if doc is None:
         raise HTTPException(status_code=404, detail=f"unknown document id {doc_id!r}")
@@ -97,6 +101,7 @@ def document(library: Library, doc_id: str) -> Document:
 
 
 def organization(library: Library, name: str) -> OrgProfile:
+    checked_text(name, "the organization", MAX_ID_CHARS)
     profile = library.organization(name)
     if profile is None:
         raise HTTPException(status_code=404, detail=f"no organization called {name!r}")

@@ -4,7 +4,12 @@ The gate is on when `SCOUT_WEB_TOKEN` is set or any user exists (`scout users ad
 token (except `/healthz`): `Authorization: Bearer <token>`, the `scout_token` cookie, or `?token=<token>` for a
 browser's first visit, which sets that HttpOnly cookie and redirects to the same address without the token.
 A user's token names that user and their role; `SCOUT_WEB_TOKEN` stays a shared analyst token (user `token`).
-With the gate off (loopback, no users) everyone is the local analyst `local`, as before users existed.
+With the gate off (no users, no token, and a loopback bind only) everyone is the local analyst `local`; a
+server bound beyond loopback never opens, whatever happens to the user table while it runs: with its last user
+removed it answers 401 to everyone.
+Every request must name a host the server answers to (`Host`): its bind address, loopback names, and
+`SCOUT_WEB_ALLOWED_HOSTS`; anything else is a 400 before any route runs. A page on `evil.example` whose name
+was re-pointed at 127.0.0.1 (DNS rebinding) therefore reaches nothing, not even the open loopback mode.
 The user goes to `scope["state"]["user"]` (`request.state.user`); routes that write check the role.
 Writes from another origin (a page elsewhere posting to this server) are refused: the SameSite cookie already
 stops them when the gate is on; the Origin check also covers the open loopback mode.
@@ -16,9 +21,10 @@ import hmac
 import json
 import time
 from http.cookies import SimpleCookie
-from typing import Callable
+from typing import Callable, Iterable
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
+from domain.limits import MAX_BODY_BYTES
 from service.analyst import Role, User
 
 COOKIE = "scout_token"
@@ -87,10 +93,41 @@ def tokens_equal(presented: str | None, expected: str) -> bool:
     return hmac.compare_digest(presented.encode("utf-8"), expected.encode("utf-8"))
 
 
+def request_host(host_header: str) -> str | None:
+    """The host name of a `Host` header (lower case, IPv6 without brackets, no port); None when unreadable."""
+    try:
+        parts = urlsplit("//" + host_header.strip())
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError:
+        return None
+    if parts.username is not None or parts.path or parts.query or parts.fragment:
+        return None
+    return (parts.hostname or "").rstrip(".") or None
+
+
+def served_hosts(bind: str, names: Iterable[str] = ()) -> frozenset[str] | None:
+    """The host names a server bound to `bind` answers to: loopback names, its bind address unless that is a
+    wildcard, and `names` (configured). None, meaning any name, only for a wildcard bind with no configured
+    names: a server on 0.0.0.0 has a name we cannot know, and it is gated by tokens (it never opens)."""
+    bind = bind.strip().strip("[]").lower().rstrip(".")
+    names = {n.strip().strip("[]").lower().rstrip(".") for n in names if n.strip()}
+    if bind in ("0.0.0.0", "::", "") and not names:
+        return None
+    hosts = {"localhost", "127.0.0.1", "::1", *names}
+    if bind not in ("0.0.0.0", "::", ""):
+        hosts.add(bind)
+    return frozenset(hosts)
+
+
 class SecurityMiddleware:
     def __init__(self, app, token: str | None = None, users: Callable[[str], User | None] | None = None,
-                 users_exist: Callable[[], bool] | None = None) -> None:
+                 users_exist: Callable[[], bool] | None = None, *, open_allowed: bool = True,
+                 hosts: frozenset[str] | None = None) -> None:
+        """`open_allowed`: whether the open mode (no token, no users) may ever apply; False for any bind
+        beyond loopback. `hosts`: the host names requests may name (None: any)."""
         self.app = app
+        self.open_allowed = open_allowed
+        self.hosts = hosts
         self.token = token or None
         self.users = users
         self._users_exist = users_exist or (lambda: False)
@@ -127,12 +164,21 @@ class SecurityMiddleware:
 
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
         wants_json = scope["path"].startswith(("/api/", "/feeds/")) or scope["path"] == "/openapi.json"
+        if self.hosts is not None and "host" in headers and request_host(headers["host"]) not in self.hosts:
+            # No Host header at all is an HTTP/1.0 client, never a browser (browsers always send one).
+            return await _deny(send_with_headers, 400, "this server does not answer to that host name; add it to "
+                               "SCOUT_WEB_ALLOWED_HOSTS if it is really this server", wants_json)
         if scope["method"] not in SAFE_METHODS and not _same_origin(headers):
             return await _deny(send_with_headers, 403, "a write from another site's page is refused", wants_json)
 
         if scope["path"] in OPEN_PATHS or scope["path"].startswith(OWN_TOKEN_PREFIX):
             return await self.app(scope, receive, send_with_headers)
-        if self.token is None and not self.users_exist():
+        if scope["method"] not in SAFE_METHODS:  # the owner routes above carry document batches: not bounded
+            receive = await _bounded_body(receive, headers)
+            if receive is None:
+                return await _deny(send_with_headers, 413, f"the request body is larger than {MAX_BODY_BYTES:,} "
+                                   "bytes", wants_json)
+        if self.open_allowed and self.token is None and not self.users_exist():
             scope.setdefault("state", {})["user"] = LOCAL_USER
             return await self.app(scope, receive, send_with_headers)
 
@@ -167,6 +213,33 @@ class SecurityMiddleware:
             return await self.app(scope, receive, send_with_headers)
 
         return await _deny(send_with_headers, 401, "missing or wrong token", wants_json)
+
+
+async def _bounded_body(receive, headers: dict[str, str]):
+    """`receive` when the body declares a length within MAX_BODY_BYTES; a body without a declared length
+    (chunked) is read here up to the bound and replayed. None: too large, refuse before any route reads it."""
+    declared = headers.get("content-length")
+    if declared is not None:
+        return receive if declared.strip().isdigit() and int(declared) <= MAX_BODY_BYTES else None
+    chunks, size = [], 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            chunks.append(message)
+            break
+        size += len(message.get("body", b""))
+        if size > MAX_BODY_BYTES:
+            return None
+        chunks.append(message)
+        if not message.get("more_body", False):
+            break
+    body = b"".join(m.get("body", b"") for m in chunks if m["type"] == "http.request")
+    replay = [{"type": "http.request", "body": body, "more_body": False}]
+
+    async def replayed():
+        return replay.pop() if replay else await receive()
+
+    return replayed
 
 
 def _same_origin(headers: dict[str, str]) -> bool:

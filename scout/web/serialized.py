@@ -1,8 +1,10 @@
-"""One library call at a time, unless the library says it is thread-safe.
+"""One query at a time, unless the library says it is thread-safe.
 
-FastAPI runs the (synchronous) routes in a thread pool. The embedded Qdrant shard and the query embedder are
-not promised to be safe under concurrent calls, so `create_app` wraps any library that does not declare
-`thread_safe = True` in this proxy.
+FastAPI runs the (synchronous) routes in a thread pool. The query embedder and the ranker's caches are not
+promised to be safe under concurrent calls, so `create_app` wraps any library that does not declare
+`thread_safe = True` in this proxy: searches, matches and organization pages (which rank) take turns. Reading
+stored needs and documents does not wait for them (the backend serializes its own calls when shared:
+`index.backends.remote.LockedBackend`), so one slow search never holds up a page that only reads.
 """
 
 from __future__ import annotations
@@ -28,16 +30,14 @@ class SerializedLibrary:
             return self.inner.search(query, filters, limit=limit, feedback=feedback)
 
     def needs(self) -> list[Document]:
-        with self._lock:
-            return self.inner.needs()
+        return self.inner.needs()
 
     def match(self, need_id: str, limit: int = 20) -> NeedMatches:
         with self._lock:
             return self.inner.match(need_id, limit=limit)
 
     def document(self, doc_id: str) -> Document | None:
-        with self._lock:
-            return self.inner.document(doc_id)
+        return self.inner.document(doc_id)
 
     def organization(self, name_or_key: str) -> OrgProfile | None:
         with self._lock:

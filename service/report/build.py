@@ -15,10 +15,10 @@ from urllib.parse import quote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from index.grouping import Member, group_members, versions_of
-from index.ledger import organization_key
-from service.evidence import readable, shorten, split_sentences
+from service.evidence import analysed, match_evidence, shown_evidence
 from service.library import Library
 from domain.models import Document, DocKind, Match, Version, utcnow
+from domain.orgs import normalize_org
 from domain.urls import safe_url  # noqa: F401 - the report's link check, re-exported
 from service.report.profiles import ReportProfile
 from domain.settings import NlpSettings, ReportSettings
@@ -64,20 +64,6 @@ def report_timezone(settings: ReportSettings) -> tzinfo:
         raise ReportError(f"unknown time zone {settings.timezone!r} (SCOUT_REPORT_TIMEZONE)") from exc
 
 
-def evidence_sentence(text: str, *, prefer: Iterable[str] = (), max_chars: int = 280, title: str = "") -> str:
-    """One sentence of evidence: the first that names one of `prefer` (concept labels), else the first that is
-    not the title again; glued sentences get their space back; a sentence longer than `max_chars` is cut at a
-    word boundary and marked with an ellipsis."""
-    sentences = split_sentences(text or "")
-    title_key = " ".join((title or "").split()).casefold()
-    sentences = [x for x in sentences if " ".join(x.split()).casefold() != title_key] or sentences
-    if not sentences:
-        return ""
-    labels = [p.casefold() for p in prefer if p]
-    chosen = next((x for x in sentences if any(label in x.casefold() for label in labels)), sentences[0])
-    return shorten(readable(chosen), max_chars)
-
-
 @dataclass
 class ReportItem:
     """A new technology (a matched document) for one need."""
@@ -90,6 +76,7 @@ class ReportItem:
     evidence_link: str = ""  # the match on dualscout's need page: its evidence, the original one click on
     need_title: str = ""
     versions: list[Version] = field(default_factory=list)  # other documents of this technology, oldest first
+    fresh: bool = True  # first seen after the last delivered report's period (always, unless a re-run)
 
 
 @dataclass
@@ -112,6 +99,7 @@ class NeedSection:
     best_score: float
     items: list[ReportItem]
     organizations: list[ReportOrganization]
+    fresh_count: int = 0  # of new_count, first seen since the last report (a re-run of the week)
 
 
 @dataclass
@@ -128,6 +116,7 @@ class Overview:
     new_organizations: list["NewOrganization"]
     new_matches: int
     needs_with_news: int
+    fresh_matches: int = 0  # of new_matches, those first seen since the last report (== new_matches unless a re-run)
 
     @property
     def fetched(self) -> int:
@@ -163,7 +152,7 @@ class Report:
     generated_at: datetime
     timezone: str
     profile: str
-    rebuilt: bool  # built for an explicit past week (`--week`), not "since the last report"
+    rebuilt: bool  # built for an explicit week (`--week`)
     base_url: str
     sections: list[NeedSection]
     quiet_needs: list[QuietNeed]
@@ -175,10 +164,19 @@ class Report:
     summary: list[ReportItem] = field(default_factory=list)  # the strongest new matches, to open with
     browser_link: str = ""  # this report on `scout serve`
     watchlists: list = field(default_factory=list)  # service.watch.WatchlistNews, added by attach_watchlist_news
+    week_start: datetime | None = None  # Monday 00:00 of `week`; `since` is earlier when the period covers more
+    delivered_until: datetime | None = None  # a re-run: where the last delivered report's period ended
+    chart_weeks: list[str] = field(default_factory=list)  # the chart's bars: ISO weeks, oldest first
+    chart_totals: list[int] = field(default_factory=list)  # new matches per bar (every area)
 
     @property
     def is_empty(self) -> bool:
         return not self.new_matches
+
+    @property
+    def partly_delivered(self) -> bool:
+        """A re-run of the week: some of its new matches were already in the last delivered report."""
+        return self.delivered_until is not None and self.overview.fresh_matches < self.overview.new_matches
 
 
 def record_library_matches(ledger: "Ledger", library: Library, *, limit_per_need: int = 20) -> list[Match]:
@@ -219,22 +217,63 @@ class _Needs:
         doc = self.get(need_id)
         return doc.title if doc is not None else need_id
 
+    def evidence(self, match: Match) -> str:
+        """What the document says, as the need page shows it (service.evidence.match_evidence): in the
+        document's own words, from the document itself when the library has it."""
+        need = self.get(match.need_id)
+        doc = self.library.document(match.doc_id) if self.library is not None else None
+        if need is not None:
+            _, shown = match_evidence(match, need, analysed(need), analysed(doc) if doc is not None else None)
+        else:
+            shown = shown_evidence(match.doc_evidence, analysed(doc) if doc is not None else None, title=match.title)
+        return shown.text if shown is not None else ""
+
+
+@dataclass(frozen=True)
+class Period:
+    """What a report covers: [since, until), named after its ISO week.
+
+    A weekly report covers its week: from Monday 00:00 (in the report's time zone) up to the end of the week,
+    or up to now while the week is running. When the last report delivered to the profile ended before the
+    week began, the period starts there instead (nothing is skipped), and from the first recorded run when
+    none was ever delivered. `delivered_until`: where the last delivered report's period ended, when that
+    falls inside this period (a re-run of the same week): matches first seen from then on are "new since
+    the last report", the others were in it."""
+
+    since: datetime
+    until: datetime
+    week: str
+    week_start: datetime
+    delivered_until: datetime | None = None
+
 
 def report_period(ledger: "Ledger", week: str | None, profile: ReportProfile, tz: tzinfo,
-                  now: datetime) -> tuple[datetime, datetime, str]:
-    """(since, until, week label): an explicit ISO week, or everything since the last report sent to `profile`."""
-    if week:
-        since, until = parse_week(week, tz)
-        return since, until, week_label(since, tz)
+                  now: datetime) -> Period:
+    """The period of an explicit ISO week, or of the week the report is for (see `Period`)."""
     last = ledger.last_sent_report(profile=profile.name)
-    since, until = (last[1] if last else EPOCH), now
-    # Named after the week the period mostly covers: sent on Monday morning, it is last week's report.
-    return since, until, week_label(max(since, until - timedelta(days=3.5)), tz)
+    delivered = last[1] if last else None
+    if week:
+        week_start, week_end = parse_week(week, tz)
+        since, until = week_start, week_end
+    else:
+        # Named after the week the period mostly covers: sent on Monday morning, it is last week's report; a
+        # re-run after that delivery is this week's.
+        label = week_label(max(delivered or EPOCH, now - timedelta(days=3.5)), tz)
+        week_start, week_end = parse_week(label, tz)
+        since, until = week_start, min(now, week_end)
+        if delivered is None:
+            since = EPOCH
+        elif delivered < week_start:
+            since = delivered
+    since = min(since, until)
+    inside = delivered is not None and since < delivered < until
+    return Period(since, until, week_label(week_start, tz), week_start, delivered if inside else None)
 
 
 def select_items(matches: Iterable[Match], taxonomy: "Taxonomy", profile: ReportProfile,
-                 needs: _Needs, base: str = "") -> list[ReportItem]:
-    """The new matches the profile asks for (its areas, its need sources), each with its evidence; best first."""
+                 needs: _Needs, base: str = "", *, evidence: bool = True) -> list[ReportItem]:
+    """The new matches the profile asks for (its areas, its need sources), each with its evidence (unless
+    `evidence` is False: counting only); best first."""
     concept_areas = {c.id: taxonomy.areas_of(c.id) for c in taxonomy.concepts}
     concept_label = {c.id: (c.en if c.en == c.ja else f"{c.en} ({c.ja})") for c in taxonomy.concepts}
     items: list[ReportItem] = []
@@ -244,16 +283,11 @@ def select_items(matches: Iterable[Match], taxonomy: "Taxonomy", profile: Report
             continue
         if not needs.wanted(match.need_id):
             continue
-        labels: list[str] = []
-        for cid in match.shared_concepts:
-            if cid in taxonomy.by_id:
-                labels += [*taxonomy.by_id[cid].labels_en(), *taxonomy.by_id[cid].labels_ja()]
         items.append(
             ReportItem(
                 match=match,
                 concepts=[concept_label.get(c, c) for c in match.shared_concepts],
-                evidence=evidence_sentence(match.doc_evidence.text if match.doc_evidence else "", prefer=labels,
-                                           title=match.title),
+                evidence=needs.evidence(match) if evidence else "",
                 link=safe_url(match.url),
                 areas=areas,
                 evidence_link=evidence_link(base, match) if base else "",
@@ -297,7 +331,7 @@ def section_organizations(items: list[ReportItem], new_org_keys: set[str], top: 
     orgs: dict[str, ReportOrganization] = {}
     for item in items:
         for name in item.match.organizations:
-            key = organization_key(name)
+            key = normalize_org(name)
             if not key:
                 continue
             org = orgs.get(key)
@@ -326,6 +360,7 @@ def need_sections(items: list[ReportItem], needs: _Needs, new_org_keys: set[str]
                 language=doc.language if doc else None,
                 link=need_link(base, need_id),
                 new_count=len(need_items),
+                fresh_count=sum(1 for i in need_items if i.fresh),
                 best_score=need_items[0].match.score,
                 items=need_items[:top],
                 organizations=section_organizations(need_items, new_org_keys, top),
@@ -380,7 +415,7 @@ def weekly_area_counts(ledger: "Ledger", taxonomy: "Taxonomy", profile: ReportPr
     counts: dict[str, list[int]] = defaultdict(lambda: [0] * weeks)
     for i, start in enumerate(starts):
         end = min(starts[i + 1], until) if i + 1 < weeks else until
-        for item in select_items(ledger.new_matches(start, end), taxonomy, profile, needs):
+        for item in select_items(ledger.new_matches(start, end), taxonomy, profile, needs, evidence=False):
             counts[main_area(item.match.shared_concepts, taxonomy, wanted)][i] += 1
     return [week_label(s, tz) for s in starts], dict(counts)
 
@@ -407,11 +442,16 @@ def build_report(
     tz = report_timezone(settings)
     taxonomy = taxonomy or _default_taxonomy()
     now = now or utcnow()
-    since, until, label = report_period(ledger, week, profile, tz, now)
+    period = report_period(ledger, week, profile, tz, now)
+    since, until, label = period.since, period.until, period.week
     base = settings.base_url.rstrip("/")
     needs = _Needs(library, profile)
 
     items = select_items(ledger.new_matches(since, until), taxonomy, profile, needs, base)
+    if period.delivered_until is not None:
+        fresh = {(m.need_id, m.doc_id) for m in ledger.new_matches(period.delivered_until, until)}
+        for item in items:
+            item.fresh = any((item.match.need_id, d) in fresh for d in [item.match.doc_id, *(v.doc_id for v in item.versions)])
     new_orgs = ledger.new_organizations(since, until)
     sections = need_sections(items, needs, {o.key for o in new_orgs}, base=base, top=settings.top_per_need)
     with_news = {s.need_id for s in sections}
@@ -420,13 +460,16 @@ def build_report(
         new_organizations=new_orgs,
         new_matches=len(items),
         needs_with_news=len(sections),
+        fresh_matches=sum(1 for i in items if i.fresh),
     )
 
+    # The chart counts what the text counts: its last bar is this week up to `until`, the same items.
+    weeks, counts = weekly_area_counts(ledger, taxonomy, profile, needs, until=until, tz=tz)
+    totals = [sum(c[i] for c in counts.values()) for i in range(len(weeks))]
     chart_png, caption = None, ""
     if chart:
         from service.report.chart import draw_area_chart
 
-        weeks, counts = weekly_area_counts(ledger, taxonomy, profile, needs, until=until, tz=tz)
         chart_png, caption = draw_area_chart(weeks, counts, taxonomy)
 
     return Report(
@@ -447,6 +490,10 @@ def build_report(
         chart_caption=caption,
         summary=items[:SUMMARY_ITEMS],
         browser_link=browser_link(base, label, profile.name),
+        week_start=period.week_start,
+        delivered_until=period.delivered_until,
+        chart_weeks=weeks,
+        chart_totals=totals,
     )
 
 

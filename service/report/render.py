@@ -30,7 +30,8 @@ FONT_STACK = (
 )
 MAX_LISTED = 20  # names listed inline (new organizations, quiet needs) before "and N more"
 CSV_COLUMNS = ["need_id", "need_title", "score", "label", "title", "kind", "source", "organizations",
-               "shared_concepts", "areas", "evidence", "url", "doc_id", "published", "versions"]  # fmt: skip
+               "shared_concepts", "areas", "evidence", "url", "doc_id", "published", "versions",
+               "new_since_last_report"]  # fmt: skip
 
 
 @lru_cache(maxsize=1)
@@ -48,6 +49,8 @@ def _environment() -> Environment:
 def subject_of(report: Report, settings: ReportSettings) -> str:
     n, m = report.overview.new_matches, report.overview.needs_with_news
     body = f"Weekly report {report.week}: {n} new match{'es' if n != 1 else ''} for {m} need{'s' if m != 1 else ''}"
+    if report.partly_delivered:
+        body += f", {report.overview.fresh_matches} since the last report"
     if report.profile != "default":
         body += f" ({report.profile})"
     return f"{settings.subject_prefix} {body}".strip()
@@ -65,10 +68,29 @@ def _context(report: Report, settings: ReportSettings, chart_src: str | None) ->
         "chart_src": chart_src,
         "font_stack": FONT_STACK,
         "max_listed": MAX_LISTED,
-        "since_text": "the first recorded run" if report.since <= EPOCH else local(report.since),
-        "until_text": local(report.until),
+        "period_text": f"{local(report.since if report.since > EPOCH else report.week_start or report.since)} "
+                       f"up to {local(report.until)} ({report.timezone})",
+        "coverage_text": coverage_text(report, local),
         "generated_text": local(report.generated_at),
     }
+
+
+def coverage_text(report: Report, local) -> str:
+    """What the period covers besides its week, and what a re-run of the week adds: one plain sentence each,
+    empty for an ordinary week."""
+    ov, parts = report.overview, []
+    week_start = report.week_start or report.since
+    if report.since <= EPOCH:
+        parts.append("No report was delivered to this profile before: this one holds every match first seen up to "
+                     f"{local(report.until)}; the chart shows the last {len(report.chart_weeks)} weeks of them.")
+    elif report.since < week_start:
+        parts.append(f"It also covers {local(report.since)} to {local(week_start)}, where the last report delivered "
+                     "to this profile ended.")
+    if report.partly_delivered:
+        parts.append(f"{ov.fresh_matches} of these {ov.new_matches} new matches were first seen after "
+                     f"{local(report.delivered_until)}, where the last report delivered to this profile ended; "
+                     "the others were in it.")
+    return " ".join(parts)
 
 
 def render_html(report: Report, settings: ReportSettings, *, chart_src: str | None = None) -> str:
@@ -83,7 +105,8 @@ def render_text(report: Report, settings: ReportSettings) -> str:
 
 
 def report_csv(report: Report) -> bytes:
-    """Every new match, best first: UTF-8 with a BOM, so that Excel shows Japanese correctly."""
+    """Every new match of the period, best first (the text's figures): UTF-8 with a BOM, so that Excel shows
+    Japanese correctly; `new_since_last_report` says which a re-run of the week adds."""
     out = io.StringIO(newline="")
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(CSV_COLUMNS)
@@ -93,7 +116,7 @@ def report_csv(report: Report) -> bytes:
             m.need_id, report.need_titles.get(m.need_id, m.need_id), float(m.score), m.label, m.title,
             m.kind or "", m.source, "; ".join(m.organizations), "; ".join(item.concepts), "; ".join(item.areas),
             item.evidence, m.url, m.doc_id, m.published.date().isoformat() if m.published else "",
-            "; ".join(f"{v.label} {v.doc_id}" for v in item.versions),
+            "; ".join(f"{v.label} {v.doc_id}" for v in item.versions), "yes" if item.fresh else "no",
         ]])  # fmt: skip
     return (BOM + out.getvalue()).encode("utf-8")
 

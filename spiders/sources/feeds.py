@@ -34,30 +34,25 @@ Spider arguments:
 from __future__ import annotations
 
 import re
-import unicodedata
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 from scrapy.http import TextResponse
 
 from domain.models import DocKind, Document, normalize_text
+from domain.orgs import EN_COMPANY_SUFFIX, JA_COMPANY_FORM, normalize_org
 from spiders.base import ScoutSpider, check_body, failure_reason, html_to_text, int_arg
 from spiders.dates import parse_date
 from spiders.layout import json_ld, ld_types
 
-# Company-name characters: Latin, digits, katakana, kanji and a few joiners; hiragana (particles) ends a name.
+# A company name written out: a Japanese legal form before or after the name (hiragana, a particle, ends it);
+# up to four capitalized words on one line before an English form. The forms are domain.orgs's.
 _NAME = r"[A-Za-z0-9\u30A0-\u30FF\u3005\u4E00-\u9FFF&・ー.\-]+"
-JA_COMPANY = re.compile(rf"(?:株式会社|合同会社|有限会社)\s?({_NAME})|({_NAME})\s?(?:株式会社|合同会社|有限会社)")
-EN_COMPANY = re.compile(
-    r"\b((?:[A-Z][\w&\-]*\s+){0,3}[A-Z][\w&\-]*),?\s+(Inc|Corp|Corporation|Ltd|LLC|GmbH|Co\.,\s?Ltd)\b\.?"
-)
+JA_COMPANY = re.compile(rf"{JA_COMPANY_FORM}[ \t]?({_NAME})|({_NAME})[ \t]?{JA_COMPANY_FORM}")
+EN_COMPANY = re.compile(rf"\b((?:[A-Z][\w&\-]*[ \t]+){{0,3}}[A-Z][\w&\-]*),?[ \t]+({EN_COMPANY_SUFFIX})")
 # Words a company-name pattern may swallow from the sentence around it.
 _TRAILING = ("代表取締役", "代表", "取締役", "社長", "本社", "CEO")
 _TRACKING = re.compile(r"^(utm_|fbclid$|gclid$|ref$)")
-# Legal forms left out when two names are compared ("株式会社PR TIMES" is the site "PR TIMES").
-_LEGAL_FORMS = re.compile(
-    r"株式会社|合同会社|有限会社|\(株\)|（株）|\b(?:inc|corp|corporation|ltd|llc|gmbh|co|company|limited)\b\.?", re.I
-)
 _ORGANIZATION_TYPES = {"Organization", "Corporation", "NGO", "EducationalOrganization", "CollegeOrUniversity",
                        "ResearchOrganization", "GovernmentOrganization", "LocalBusiness", "NewsMediaOrganization"}
 _ARTICLE_TYPES = {"Article", "NewsArticle", "BlogPosting", "PressRelease", "Report", "TechArticle", "WebPage"}
@@ -85,17 +80,11 @@ def company_names(text: str) -> list[str]:
             names.append(full)
     for match in EN_COMPANY.finditer(text):
         full = f"{match.group(1)} {match.group(2)}".strip()
-        if match.group(2) in ("Inc", "Corp", "Ltd") and not full.endswith("."):
+        if match.group(2) in ("Inc", "Corp", "Ltd"):
             full += "."
         if full not in names:
             names.append(full)
     return names
-
-
-def name_key(name: str) -> str:
-    """A name without legal form, spacing, punctuation or case: what two spellings of one firm share."""
-    name = _LEGAL_FORMS.sub(" ", unicodedata.normalize("NFKC", name))
-    return re.sub(r"[\W_]+", "", name).casefold()
 
 
 def _language(value: str | None) -> str | None:
@@ -274,7 +263,7 @@ def page_organizations(response: TextResponse, nodes: list[dict[str, Any]], site
     sourceOrganization, about) count: an Organization node standing beside the article is the site's
     own (Yoast-style `@graph`s, "Vox Media" beside a Verge story), whatever its name.
     """
-    site_keys = {name_key(n) for n in site}
+    site_keys = {normalize_org(n) for n in site}
     by_id = {n["@id"]: n for n in nodes if isinstance(n.get("@id"), str)}
     site_ids = set()
     for node in nodes:  # what publishers point to by @id is the site's own organization
@@ -298,7 +287,7 @@ def page_organizations(response: TextResponse, nodes: list[dict[str, Any]], site
         if url and (urlsplit(url).hostname or "").removeprefix("www.") == host:
             continue  # an organization on the page's own host is the site
         for name in _names(node):
-            if name_key(name) and name_key(name) not in site_keys:
+            if normalize_org(name) and normalize_org(name) not in site_keys:
                 found.append(name)
     return list(dict.fromkeys(found))
 
@@ -494,13 +483,13 @@ class FeedsSpider(ScoutSpider):
         """The announcing company: item metadata, then the page's own JSON-LD, then names in the text."""
         if entry.get("corp"):
             return [entry["corp"]]
-        site_keys = {k for k in (name_key(n) for n in site) if k}
+        site_keys = {k for k in (normalize_org(n) for n in site) if k}
         author = company_names(normalize_text(entry.get("author") or ""))
-        if author and not {name_key(a) for a in author} & site_keys:
+        if author and not {normalize_org(a) for a in author} & site_keys:
             return author  # the item's author is a company ("Helix Photonics Corp.", "株式会社ソラテック")
         if response is not None and (found := page_organizations(response, nodes, site)):
             return found
         # title and body scanned apart: a name never spans the two
         names = company_names(normalize_text(title)) + company_names(normalize_text(body))
         # a pattern stops at a space: "株式会社PR" is the start of the site's "株式会社PR TIMES"
-        return [n for n in dict.fromkeys(names) if not any(k.startswith(name_key(n)) for k in site_keys)]
+        return [n for n in dict.fromkeys(names) if not any(k.startswith(normalize_org(n)) for k in site_keys)]

@@ -6,12 +6,15 @@ import os
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 import httpx
 import pytest
 from typer.testing import CliRunner
 
+from index.owner import Owner
 from scout.cli import app
 from tests.ports import free_port
 from tests.web.fakes import MemoryLibrary
@@ -21,6 +24,7 @@ ROOT = Path(__file__).resolve().parents[2]
 # The real `scout serve` command, with the in-memory library put behind get_library().
 SERVE_FAKE = """
 import sys
+from index.owner import Owner
 from scout.cli import app
 from scout.commands._library import use_library
 from tests.web.fakes import MemoryLibrary
@@ -91,9 +95,16 @@ def _wait(url: str, proc: subprocess.Popen) -> None:
     pytest.fail("scout serve did not come up")
 
 
-def _wait_advertised(home: Path) -> None:
-    deadline = time.monotonic() + 20
-    while not (home / "serve.json").exists() and time.monotonic() < deadline:
+def _wait_advertised(home: Path, proc: subprocess.Popen) -> None:
+    """Until the server names its owner endpoint in the index's discovery file."""
+    from index.owner import find_owner
+
+    deadline = time.monotonic() + 180
+    while (find_owner(home / "index") or Owner("", "", 0, None, None)).pid != proc.pid:
+        if proc.poll() is not None:
+            pytest.fail(f"scout serve exited: {proc.stdout.read()}")
+        if time.monotonic() > deadline:
+            pytest.fail("scout serve did not advertise its owner endpoint")
         time.sleep(0.1)
 
 
@@ -116,43 +127,39 @@ def test_scout_serve_answers_on_loopback(token):
     assert ("token required" in out) == bool(token)
 
 
-def test_cli_queries_go_through_a_running_serve(scout_home):
-    """`scout serve` advertises itself in SCOUT_HOME; the CLI finds it, checks it is alive and asks it (no index
-    is opened here: the fake library lives only in the server process)."""
-    import json
+# The real `scout serve` command over a small real index (tests/cli/owned.py), which its process owns.
+SERVE_OWNER = """
+import os, sys
+from pathlib import Path
+from index.owner import Owner
+from scout.cli import app
+from scout.commands._library import use_library
+from tests.cli.owned import small_library
+gate = os.environ.get("TEST_GATE")
+with use_library(small_library(Path(gate) if gate else None)):
+    app(["serve", *sys.argv[1:]])
+"""
 
-    from scout.commands._library import get_library
-    from scout.commands._served import ServedLibrary, served_library
 
+def _serve_owner(port: int, token: str = "", **env: str) -> subprocess.Popen:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "SCOUT_WEB_TOKEN": token, **env}
+    if not token:
+        env.pop("SCOUT_WEB_TOKEN")
+    return subprocess.Popen([sys.executable, "-c", SERVE_OWNER, "--port", str(port)], cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+@contextmanager
+def owner_serving(scout_home: Path, token: str = "", **env: str) -> Iterator[tuple[str, subprocess.Popen]]:
     port = free_port()
-    proc = _serve(port)
+    proc = _serve_owner(port, token, **env)
     try:
         _wait(f"http://127.0.0.1:{port}", proc)
-        _wait_advertised(scout_home)
-        info = json.loads((scout_home / "serve.json").read_text())
-        assert info["pid"] == proc.pid and info["url"] == f"http://127.0.0.1:{port}"
-        library = get_library()
-        assert isinstance(library, ServedLibrary)
-        expected = MemoryLibrary()
-        need = expected.needs()[0]
-        assert [d.id for d in library.needs()] == [d.id for d in expected.needs()]
-        assert library.match(need.id, limit=3) == expected.match(need.id, limit=3)
-        assert library.search("quantum", limit=5).hits == expected.search("quantum", limit=5).hits
-        assert library.document("no-such-id") is None
-        assert library.organization("nobody at all") is None
-        with pytest.raises(KeyError):
-            library.match("no-such-need")
-        result = CliRunner().invoke(app, ["needs", "--json"], env={"COLUMNS": "200"})
-        assert result.exit_code == 0, result.output
-        assert [d["id"] for d in json.loads(result.output)] == [d.id for d in expected.needs()]
+        _wait_advertised(scout_home, proc)
+        yield f"http://127.0.0.1:{port}", proc
     finally:
         proc.terminate()
-        proc.communicate(timeout=10)
-    assert not (scout_home / "serve.json").exists()  # withdrawn when the server stops
-    # a file left by a killed server (dead pid) is ignored
-    (scout_home / "serve.json").write_text(json.dumps({"url": f"http://127.0.0.1:{port}", "pid": 2 ** 22 + 7,
-                                                       "index": info["index"]}))
-    assert served_library() is None
+        proc.communicate(timeout=30)
 
 
 RELAY_CLIENT = """
@@ -172,46 +179,113 @@ def _relay(argv: list[str], **env: str) -> tuple[str, str, str]:
     return done.stdout, "\n".join(rest).strip(), last
 
 
-def test_query_commands_are_relayed_to_a_running_serve(scout_home):
-    """Issue 16: with `scout serve` running, `scout search/match/org/needs` print what the same command prints
-    locally, from a client process that imports no CLI, pydantic, rich or numpy; anything it cannot answer the
-    same way (other settings, another command, --help) is left to the local CLI."""
+def test_query_commands_are_relayed_to_the_owner(scout_home):
+    """Issue 16 and 23: with `scout serve` owning the index, `scout search/match/org/needs` print what the same
+    command prints when it runs here (reading the index through the owner), from a client process that imports
+    no CLI, pydantic, rich or numpy; anything it cannot answer the same way (other settings, another command,
+    --help) is left to the local CLI."""
     from scout.commands._library import use_library
+    from tests.cli.owned import small_library
 
-    port = free_port()
-    proc = _serve(port)
-    try:
-        _wait(f"http://127.0.0.1:{port}", proc)
-        _wait_advertised(scout_home)
-        need = MemoryLibrary().needs()[0]
+    with owner_serving(scout_home):
+        here = small_library()  # the index is owned by the server: this library reads it through the owner
+        assert not here.index.owned
+        need = here.needs()[0]
         for argv in (["needs"], ["needs", "--json"], ["search", "quantum", "--limit", "5"],
-                     ["match", need.id, "--limit", "3"], ["match", "no-such-need"]):
-            with use_library(MemoryLibrary()):
+                     ["search", "magnetometer navigation", "--json"], ["match", need.id, "--limit", "3"],
+                     ["match", "no-such-need"], ["org", "Acme Quantum Inc."]):
+            with use_library(here):
                 local = CliRunner().invoke(app, argv, env={"COLUMNS": "120"})
             out, err, last = _relay(argv)
             assert last == f"relayed: {local.exit_code} []", (argv, last, err)
             assert out == local.stdout, argv
             assert err == local.stderr.strip(), argv
+        here.index.close()
         assert _relay(["needs"], SCOUT_NLP_BATCH_SIZE="7")[2].startswith("relayed: None")  # other settings
         assert _relay(["needs", "--help"])[2].startswith("relayed: None")
         assert _relay(["export", "matches"])[2].startswith("relayed: None")  # writes files: runs here
-    finally:
-        proc.terminate()
-        proc.communicate(timeout=10)
+        assert _relay(["needs"], SCOUT_DEBUG="1")[2].startswith("relayed: None")
     assert _relay(["needs"])[2].startswith("relayed: None")  # no server any more
+    assert not (scout_home / "index" / ".owner.token").exists()  # withdrawn when the server stopped
 
 
-def test_a_gated_serve_relays_only_for_a_token(scout_home):
-    port = free_port()
-    proc = _serve(port, STRONG)
-    try:
-        _wait(f"http://127.0.0.1:{port}", proc)
-        _wait_advertised(scout_home)
-        assert _relay(["needs"], SCOUT_WEB_TOKEN="")[2].startswith("relayed: None")
-        assert _relay(["needs"], SCOUT_WEB_TOKEN="wrong-" + STRONG)[2].startswith("relayed: None")
-        out, _, last = _relay(["needs", "--json"], SCOUT_WEB_TOKEN=STRONG)
+def test_a_gated_server_answers_only_valid_tokens(scout_home):
+    """The owner endpoint takes only the owner token (0600, in the index folder); the web gate only its own tokens.
+    A CLI of the same user relays without SCOUT_WEB_TOKEN; a web token, a wrong one or none are refused."""
+    import stat
+
+    with owner_serving(scout_home, STRONG) as (url, _):
+        token_file = scout_home / "index" / ".owner.token"
+        assert stat.S_IMODE(token_file.stat().st_mode) == 0o600
+        owner_token = token_file.read_text().strip()
+        command = {"argv": ["needs", "--json"]}
+        for bad in ("", STRONG, "wrong-" + owner_token):
+            answer = httpx.post(url + "/internal/index/command", json=command,
+                                headers={"Authorization": f"Bearer {bad}"} if bad else {})
+            assert answer.status_code == 401, bad
+            assert httpx.post(url + "/internal/index/count", json={"where": None},
+                              headers={"Authorization": f"Bearer {bad}"} if bad else {}).status_code == 401
+        assert httpx.get(url + "/api/needs").status_code == 401
+        assert httpx.get(url + "/api/needs", headers={"Authorization": f"Bearer {owner_token}"}).status_code == 401
+        assert httpx.post(url + "/api/cli", json=command,
+                          headers={"Authorization": f"Bearer {STRONG}"}).status_code in (404, 405)  # no such door
+        out, _, last = _relay(["needs", "--json"], SCOUT_WEB_TOKEN="")
         assert last == "relayed: 0 []"
-        assert [d["id"] for d in __import__("json").loads(out)] == [d.id for d in MemoryLibrary().needs()]
-    finally:
-        proc.terminate()
-        proc.communicate(timeout=10)
+        assert len(__import__("json").loads(out)) == 1
+
+
+def test_a_relayed_request_carries_no_settings(scout_home, tmp_path):
+    """Issue 25.2: the relayed request may name the terminal's width and colours only; a viewer could set the
+    server's environment through the old `terminal` field (an analyst database file appeared, the nlp backend
+    changed). Anything else is refused (422) and changes nothing."""
+    with owner_serving(scout_home) as (url, _):
+        token = (scout_home / "index" / ".owner.token").read_text().strip()
+        headers = {"Authorization": f"Bearer {token}"}
+        injected = tmp_path / "injected.sqlite"
+        for request in (
+            {"argv": ["needs"], "terminal": {"SCOUT_ANALYST_DATABASE_URL": f"sqlite:///{injected}"}},
+            {"argv": ["needs"], "terminal": {"SCOUT_NLP_BACKEND": "tourch"}},
+            {"argv": ["needs"], "environment": {"SCOUT_ANALYST_DATABASE_URL": f"sqlite:///{injected}"}},
+            {"argv": ["needs"], "terminal": {"columns": 100000}},
+            {"argv": ["needs"], "terminal": {"colour": "COLORTERM=truecolor"}},
+            {"argv": ["search", "x" * 5000]},
+            {"argv": ["needs"] * 100},
+        ):
+            answer = httpx.post(url + "/internal/index/command", json=request, headers=headers, timeout=60)
+            assert answer.status_code == 422, (request, answer.text)
+            assert answer.json()["detail"].startswith("bad relayed command: ")
+        assert not injected.exists()
+        assert not list(ROOT.glob("injected*")) and not list(scout_home.glob("injected*"))
+        assert httpx.post(url + "/internal/index/command", json={"argv": ["export", "matches"]},
+                          headers=headers).status_code == 400  # not a query command
+        ok = httpx.post(url + "/internal/index/command", headers=headers,
+                        json={"argv": ["needs", "--json"], "terminal": {"tty": False, "columns": 100}})
+        assert ok.status_code == 200 and ok.json()["exit_code"] == 0
+    _, err, last = _relay(["search", "x" * 5000])
+    assert last == "relayed: 2 []" and err.startswith("error: a query command takes at most")
+
+
+def test_a_slow_relayed_command_does_not_hold_up_the_others(scout_home, tmp_path):
+    """Issue 25.3: relayed commands ran one at a time (a 1 MB query kept `/api/needs` waiting 88 s). While one
+    client's search is still running on the server, another client's `scout needs` and the web API answer."""
+    gate = tmp_path / "gate"
+    gate.mkdir()
+    with owner_serving(scout_home, TEST_GATE=str(gate)) as (url, _):
+        slow = subprocess.Popen([sys.executable, "-c", RELAY_CLIENT, "search", "slow"], cwd=ROOT,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                env={**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "120"})
+        try:
+            deadline = time.monotonic() + 180
+            while not (gate / "entered").exists():
+                assert slow.poll() is None, slow.communicate()
+                assert time.monotonic() < deadline, "the slow search never started on the server"
+                time.sleep(0.05)
+            out, err, last = _relay(["needs", "--json"])  # while the slow one waits for `release`
+            assert last == "relayed: 0 []", err
+            assert len(__import__("json").loads(out)) == 1
+            assert httpx.get(url + "/api/needs", timeout=120).status_code == 200
+            assert slow.poll() is None and not (gate / "release").exists()  # the slow one is still running
+        finally:
+            (gate / "release").touch()
+            out, err = slow.communicate(timeout=180)
+        assert err.rstrip().endswith("relayed: 0 []"), err

@@ -1,4 +1,9 @@
-"""The Index contract, run against both backends: Qdrant Edge and qdrant-client's local mode."""
+"""The Index contract: one test class each backend subclasses (Haystack's `testing/document_store.py` pattern).
+
+`IndexContract` holds every check of the `Index` front over an `index` fixture; `EmbeddedIndexContract` adds the
+checks about the folder itself (reopening, the owner lock, a killed writer). Qdrant Edge and qdrant-client's local
+mode run both here; an index reached through the process that owns it runs `IndexContract`
+(tests/index/test_remote.py)."""
 
 from __future__ import annotations
 
@@ -33,116 +38,6 @@ def _all_points(ix: Index) -> set[tuple[str, str]]:
         if offset is None:
             return out
 
-
-def test_upsert_is_idempotent(index, enricher):
-    items, _ = enricher.enrich(corpus())
-    index.upsert(items)
-    first = _all_points(index)
-    index.upsert(items)
-    assert _all_points(index) == first
-    assert index.count() == 5
-    n_passages = sum(len(i.analysis.passages) for i in items)
-    assert len(first) == 5 + n_passages  # one document point + one point per passage
-
-
-def test_changed_content_replaces_old_version(index, enricher):
-    docs = corpus()
-    index.upsert(enricher.enrich(docs)[0])
-    old = docs[1]
-    assert len(index.analysis(old.id).passages) == 3
-    new = make_doc("r1", "Diamond magnetometer v2", "A shorter abstract.", orgs=("Acme Quantum Inc.",))
-    assert new.id == old.id and new.content_hash != old.content_hash
-    index.upsert(enricher.enrich([new])[0])
-    assert index.get(old.id).title == "Diamond magnetometer v2"
-    passages = index.analysis(old.id).passages
-    assert [p.text for p in passages] == ["Diamond magnetometer v2", "A shorter abstract."]
-    assert index.count() == 5
-    # no point of the old version survives
-    hashes = {h for _, h in _all_points(index)}
-    assert old.content_hash not in hashes
-
-
-def test_get_analysis_documents(index, enricher):
-    docs = corpus()
-    index.upsert(enricher.enrich(docs)[0])
-    got = index.get(docs[1].id)
-    assert got == docs[1].model_copy(update={"language": "en"})  # the language nlp found is kept
-    analysis = index.analysis(docs[1].id)
-    assert analysis.concepts == ["quantum-sensing"]
-    full = f"{docs[1].title}\n{docs[1].text}"
-    assert all(full[p.start : p.end] == p.text for p in analysis.passages)
-    assert index.get("no-such-doc") is None and index.analysis("no-such-doc") is None
-    assert {d.id for d in index.documents(kind="need")} == {docs[0].id}
-    assert len(list(index.documents())) == 5
-
-
-def test_filters_and_facets(index, enricher):
-    index.upsert(enricher.enrich(corpus())[0])
-    assert index.count(SearchFilters(kind=DocKind.startup)) == 1
-    assert index.count(SearchFilters(source="jstage")) == 1
-    assert index.count(SearchFilters(language="ja")) == 1
-    assert index.count(SearchFilters(since=date(2020, 1, 1))) == 4
-    assert index.count(SearchFilters(until=date(2019, 12, 31))) == 1
-    assert index.count(SearchFilters(since=date(2022, 1, 1), until=date(2022, 12, 31))) == 1
-    assert index.count(SearchFilters(concept="quantum-sensing")) == 3
-    assert index.count(SearchFilters(area="jp-materials")) == 1
-    assert index.count(SearchFilters(organization="acmequantum")) == 2
-    facets = index.facets(keys=["kind", "language", "concept", "organization", "year"])
-    assert facets["year"] == {"2024": 3, "2019": 1, "2022": 1}
-    assert facets["organization"] == {"acmequantum": 2, "lockheedmartin": 1}
-    assert facets["kind"] == {"research": 3, "need": 1, "startup": 1}
-    assert facets["language"] == {"en": 4, "ja": 1}
-    assert facets["concept"]["quantum-sensing"] == 3
-    assert index.facets(SearchFilters(kind=DocKind.research), keys=["source"])["source"] == {
-        "arxiv": 1, "jstage": 1, "kaken": 1}
-    with pytest.raises(ValueError):
-        index.facets(keys=["colour"])
-
-
-def test_search_channels_respect_filters(index, enricher):
-    items, _ = enricher.enrich(corpus())
-    index.upsert(items)
-    q = enricher.query("quantum sensing magnetometer navigation")
-    sparse = index.search_sparse(q.sparse, limit=10)
-    assert sparse and sparse[0].payload["doc_id"] == corpus()[1].id
-    only_startups = index.search_sparse(q.sparse, SearchFilters(kind=DocKind.startup), limit=10)
-    assert {h.payload["doc_id"] for h in only_startups} == {corpus()[3].id}
-    dense = index.search_dense(q.passage_vectors, SearchFilters(language="en"), limit=50, exclude_kind="need")
-    kinds = {index.get(h.payload["doc_id"]).kind for h in dense[0]}
-    assert kinds and DocKind.need not in kinds
-    assert all(index.get(h.payload["doc_id"]).language == "en" for h in dense[0])
-
-
-def test_delete(index, enricher):
-    docs = corpus()
-    index.upsert(enricher.enrich(docs)[0])
-    index.delete([docs[1].id, docs[2].id])
-    assert index.count() == 3
-    assert index.get(docs[1].id) is None
-    assert not any(h.payload["doc_id"] in {docs[1].id, docs[2].id}
-                   for h in index.search_dense(enricher.query("magnetometer").passage_vectors, limit=50)[0])
-
-
-def test_reopen_keeps_everything(settings, enricher):
-    docs = corpus()
-    with Index(settings, dim=32) as ix:
-        ix.upsert(enricher.enrich(docs)[0])
-        before = _all_points(ix)
-    with Index(settings, dim=32) as ix:
-        assert _all_points(ix) == before
-        assert ix.get(docs[4].id).text == docs[4].text
-        assert ix.search_sparse(enricher.query("radar metamaterial").sparse, limit=3)[0].payload["doc_id"] == docs[2].id
-
-
-def test_wrong_dimension_is_refused(settings, enricher):
-    with Index(settings, dim=32) as ix:
-        ix.upsert(enricher.enrich(corpus()[:1])[0])
-    with pytest.raises(Exception):
-        Index(settings, dim=64)
-    with Index(settings, dim=32) as ix:  # the refused opener released its lock
-        assert ix.count() == 1
-
-
 _HOLDER = textwrap.dedent("""
     import sys, time
     from pathlib import Path
@@ -153,36 +48,11 @@ _HOLDER = textwrap.dedent("""
     time.sleep(60)
 """)
 
-
 def _spawn_holder(settings) -> subprocess.Popen:
     proc = subprocess.Popen([sys.executable, "-c", _HOLDER, settings.backend, str(settings.path)],
                             stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert proc.stdout.readline().strip() == "ready"
     return proc
-
-
-def test_second_opener_gets_a_clear_error(settings):
-    proc = _spawn_holder(settings)
-    try:
-        with pytest.raises(IndexLockedError) as err:
-            Index(settings, dim=32)
-        assert f"pid {proc.pid}" in str(err.value) and "holder-test" in str(err.value)
-        assert err.value.owner["pid"] == proc.pid
-    finally:
-        proc.kill()
-        proc.wait()
-    # the holder was killed (no clean close): its lock is stale and is recovered
-    with Index(settings, dim=32) as ix:
-        assert ix.count() == 0
-        owner = json.loads((settings.path / ".owner.json").read_text())
-        assert owner["pid"] == os.getpid()
-
-
-def test_second_opener_in_same_process_is_refused(settings):
-    with Index(settings, dim=32):
-        with pytest.raises(IndexLockedError):
-            Index(settings, dim=32)
-
 
 _INGEST = textwrap.dedent("""
     import sys
@@ -201,79 +71,223 @@ _INGEST = textwrap.dedent("""
 """)
 
 
-def test_killed_ingest_rerun_yields_the_same_index(tmp_path, backend):
-    from domain.settings import IndexSettings
+class IndexContract:
+    """Every check of the `Index` front; a subclass provides the `index` fixture (an empty index, dim 32)."""
 
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    killed = IndexSettings(backend=backend, path=tmp_path / "killed")
-    clean = IndexSettings(backend=backend, path=tmp_path / "clean")
-    proc = subprocess.Popen([sys.executable, "-c", _INGEST, backend, str(killed.path), "60"],
-                            stdout=subprocess.PIPE, text=True, env=env)
-    for _ in range(2):  # let it write a few batches, then kill it mid-ingest
-        proc.stdout.readline()
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
-    for settings in (killed, clean):
-        subprocess.run([sys.executable, "-c", _INGEST, backend, str(settings.path), "60"], check=True,
-                       env=env, stdout=subprocess.DEVNULL)
-    with Index(killed, dim=32) as a:
-        pts_a, n_a = _all_points(a), a.count()
-    with Index(clean, dim=32) as b:
-        pts_b = _all_points(b)
-    assert n_a == 60
-    assert pts_a == pts_b  # point for point: same ids, same content
-    assert len(pts_b) == 60 * 4  # a document point and three passage points each
+    def test_upsert_is_idempotent(self, index, enricher):
+        items, _ = enricher.enrich(corpus())
+        index.upsert(items)
+        first = _all_points(index)
+        index.upsert(items)
+        assert _all_points(index) == first
+        assert index.count() == 5
+        n_passages = sum(len(i.analysis.passages) for i in items)
+        assert len(first) == 5 + n_passages  # one document point + one point per passage
+
+    def test_changed_content_replaces_old_version(self, index, enricher):
+        docs = corpus()
+        index.upsert(enricher.enrich(docs)[0])
+        old = docs[1]
+        assert len(index.analysis(old.id).passages) == 3
+        new = make_doc("r1", "Diamond magnetometer v2", "A shorter abstract.", orgs=("Acme Quantum Inc.",))
+        assert new.id == old.id and new.content_hash != old.content_hash
+        index.upsert(enricher.enrich([new])[0])
+        assert index.get(old.id).title == "Diamond magnetometer v2"
+        passages = index.analysis(old.id).passages
+        assert [p.text for p in passages] == ["Diamond magnetometer v2", "A shorter abstract."]
+        assert index.count() == 5
+        # no point of the old version survives
+        hashes = {h for _, h in _all_points(index)}
+        assert old.content_hash not in hashes
+
+    def test_get_analysis_documents(self, index, enricher):
+        docs = corpus()
+        index.upsert(enricher.enrich(docs)[0])
+        got = index.get(docs[1].id)
+        assert got == docs[1].model_copy(update={"language": "en"})  # the language nlp found is kept
+        analysis = index.analysis(docs[1].id)
+        assert analysis.concepts == ["quantum-sensing"]
+        full = f"{docs[1].title}\n{docs[1].text}"
+        assert all(full[p.start : p.end] == p.text for p in analysis.passages)
+        assert index.get("no-such-doc") is None and index.analysis("no-such-doc") is None
+        assert {d.id for d in index.documents(kind="need")} == {docs[0].id}
+        assert len(list(index.documents())) == 5
+
+    def test_filters_and_facets(self, index, enricher):
+        index.upsert(enricher.enrich(corpus())[0])
+        assert index.count(SearchFilters(kind=DocKind.startup)) == 1
+        assert index.count(SearchFilters(source="jstage")) == 1
+        assert index.count(SearchFilters(language="ja")) == 1
+        assert index.count(SearchFilters(since=date(2020, 1, 1))) == 4
+        assert index.count(SearchFilters(until=date(2019, 12, 31))) == 1
+        assert index.count(SearchFilters(since=date(2022, 1, 1), until=date(2022, 12, 31))) == 1
+        assert index.count(SearchFilters(concept="quantum-sensing")) == 3
+        assert index.count(SearchFilters(area="jp-materials")) == 1
+        assert index.count(SearchFilters(organization="acmequantum")) == 2
+        facets = index.facets(keys=["kind", "language", "concept", "organization", "year"])
+        assert facets["year"] == {"2024": 3, "2019": 1, "2022": 1}
+        assert facets["organization"] == {"acmequantum": 2, "lockheedmartin": 1}
+        assert facets["kind"] == {"research": 3, "need": 1, "startup": 1}
+        assert facets["language"] == {"en": 4, "ja": 1}
+        assert facets["concept"]["quantum-sensing"] == 3
+        assert index.facets(SearchFilters(kind=DocKind.research), keys=["source"])["source"] == {
+            "arxiv": 1, "jstage": 1, "kaken": 1}
+        with pytest.raises(ValueError):
+            index.facets(keys=["colour"])
+
+    def test_search_channels_respect_filters(self, index, enricher):
+        items, _ = enricher.enrich(corpus())
+        index.upsert(items)
+        q = enricher.query("quantum sensing magnetometer navigation")
+        sparse = index.search_sparse(q.sparse, limit=10)
+        assert sparse and sparse[0].payload["doc_id"] == corpus()[1].id
+        only_startups = index.search_sparse(q.sparse, SearchFilters(kind=DocKind.startup), limit=10)
+        assert {h.payload["doc_id"] for h in only_startups} == {corpus()[3].id}
+        dense = index.search_dense(q.passage_vectors, SearchFilters(language="en"), limit=50, exclude_kind="need")
+        kinds = {index.get(h.payload["doc_id"]).kind for h in dense[0]}
+        assert kinds and DocKind.need not in kinds
+        assert all(index.get(h.payload["doc_id"]).language == "en" for h in dense[0])
+
+    def test_delete(self, index, enricher):
+        docs = corpus()
+        index.upsert(enricher.enrich(docs)[0])
+        index.delete([docs[1].id, docs[2].id])
+        assert index.count() == 3
+        assert index.get(docs[1].id) is None
+        assert not any(h.payload["doc_id"] in {docs[1].id, docs[2].id}
+                       for h in index.search_dense(enricher.query("magnetometer").passage_vectors, limit=50)[0])
+
+    def test_title_fields_are_searchable_and_filtered(self, index, enricher):
+        items, _ = enricher.enrich(corpus())
+        index.upsert(items)
+        assert index.has_titles()
+        q = enricher.query("Radar absorbing material")
+        by_title = index.search_titles(q.passage_vectors, limit=3, exclude_kind="need")[0]
+        assert by_title[0].payload["doc_id"] == corpus()[2].id
+        lexical = index.search_title_sparse(enricher.sparse.encode_query("magnetometer", "en"), limit=10)
+        assert {h.payload["doc_id"] for h in lexical} == {corpus()[1].id, corpus()[3].id}  # their titles only
+        startups = index.search_title_sparse(enricher.sparse.encode_query("magnetometer", "en"),
+                                             SearchFilters(kind=DocKind.startup), limit=10)
+        assert [h.payload["doc_id"] for h in startups] == [corpus()[3].id]
+
+    def test_passage_vectors_of_documents_and_of_a_kind(self, index, enricher):
+        import numpy as np
+
+        items, _ = enricher.enrich(corpus())
+        index.upsert(items)
+        by_id = {i.document.id: i for i in items}
+        needs = [i.document.id for i in items if i.document.kind == DocKind.need]
+        owners, matrix = index.passage_vectors(kind=DocKind.need)
+        assert set(owners) == set(needs) and matrix.shape == (len(owners), index.dim)
+        assert len(owners) == sum(len(by_id[n].passage_vectors) for n in needs)
+        some = [i.document.id for i in items if i.document.kind != DocKind.need][:2]
+        owners, matrix = index.passage_vectors(doc_ids=some)
+        assert sorted(owners) == sorted(d for d in some for _ in by_id[d].passage_vectors)
+        for d in some:  # the stored vectors are the document's own (in some order)
+            stored = matrix[[i for i, o in enumerate(owners) if o == d]]
+            np.testing.assert_allclose(np.sort(stored @ by_id[d].passage_vectors.T, axis=None)[-len(stored):],
+                                       np.ones(len(stored)), atol=1e-5)
+        assert index.passage_vectors(doc_ids=["missing"])[1].shape == (0, index.dim)
 
 
-def test_title_fields_are_searchable_and_filtered(index, enricher):
-    items, _ = enricher.enrich(corpus())
-    index.upsert(items)
-    assert index.has_titles()
-    q = enricher.query("Radar absorbing material")
-    by_title = index.search_titles(q.passage_vectors, limit=3, exclude_kind="need")[0]
-    assert by_title[0].payload["doc_id"] == corpus()[2].id
-    lexical = index.search_title_sparse(enricher.sparse.encode_query("magnetometer", "en"), limit=10)
-    assert {h.payload["doc_id"] for h in lexical} == {corpus()[1].id, corpus()[3].id}  # their titles only
-    startups = index.search_title_sparse(enricher.sparse.encode_query("magnetometer", "en"),
-                                         SearchFilters(kind=DocKind.startup), limit=10)
-    assert [h.payload["doc_id"] for h in startups] == [corpus()[3].id]
+class EmbeddedIndexContract(IndexContract):
+    """The checks about an embedded index's folder; a subclass names its `backend`."""
 
+    backend: str
 
-def test_index_built_before_title_vectors_keeps_working(tmp_path, backend, enricher, monkeypatch):
-    """An index made by an older version (no title vectors) opens, takes writes, and says it has no titles."""
-    import index.backends.client as client_mod
-    import index.backends.edge as edge_mod
-    from index.backends.base import LEGACY_VECTORS
+    @pytest.fixture
+    def settings(self, tmp_path) -> IndexSettings:
+        return IndexSettings(backend=self.backend, path=tmp_path / "index")
 
-    settings = IndexSettings(backend=backend, path=tmp_path / "index")
-    with monkeypatch.context() as m:  # the backends create what ALL_VECTORS names: make the old layout
-        m.setattr(edge_mod, "ALL_VECTORS", LEGACY_VECTORS)
-        m.setattr(client_mod, "ALL_VECTORS", LEGACY_VECTORS)
+    @pytest.fixture
+    def index(self, settings):
         with Index(settings, dim=32) as ix:
-            ix.upsert(enricher.enrich(corpus()[:2])[0])
-    with Index(settings, dim=32) as ix:
-        assert not ix.has_titles()
-        ix.upsert(enricher.enrich(corpus()[2:])[0])
-        assert ix.count() == 5
-        q = enricher.query("radar metamaterial")
-        assert ix.search_sparse(q.sparse, limit=3)[0].payload["doc_id"] == corpus()[2].id
+            yield ix
+
+    def test_reopen_keeps_everything(self, settings, enricher):
+        docs = corpus()
+        with Index(settings, dim=32) as ix:
+            ix.upsert(enricher.enrich(docs)[0])
+            before = _all_points(ix)
+        with Index(settings, dim=32) as ix:
+            assert _all_points(ix) == before
+            assert ix.get(docs[4].id).text == docs[4].text
+            assert ix.search_sparse(enricher.query("radar metamaterial").sparse, limit=3)[0].payload["doc_id"] == docs[2].id
+
+    def test_wrong_dimension_is_refused(self, settings, enricher):
+        with Index(settings, dim=32) as ix:
+            ix.upsert(enricher.enrich(corpus()[:1])[0])
+        with pytest.raises(Exception):
+            Index(settings, dim=64)
+        with Index(settings, dim=32) as ix:  # the refused opener released its lock
+            assert ix.count() == 1
+
+    def test_second_opener_gets_a_clear_error(self, settings):
+        proc = _spawn_holder(settings)
+        try:
+            with pytest.raises(IndexLockedError) as err:
+                Index(settings, dim=32)
+            assert f"pid {proc.pid}" in str(err.value) and "holder-test" in str(err.value)
+            assert err.value.owner["pid"] == proc.pid
+        finally:
+            proc.kill()
+            proc.wait()
+        # the holder was killed (no clean close): its lock is stale and is recovered
+        with Index(settings, dim=32) as ix:
+            assert ix.count() == 0
+            owner = json.loads((settings.path / ".owner.json").read_text())
+            assert owner["pid"] == os.getpid()
+
+    def test_second_opener_in_same_process_is_refused(self, settings):
+        with Index(settings, dim=32):
+            with pytest.raises(IndexLockedError):
+                Index(settings, dim=32)
+
+    def test_killed_ingest_rerun_yields_the_same_index(self, tmp_path):
+        backend = self.backend
+        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        killed = IndexSettings(backend=backend, path=tmp_path / "killed")
+        clean = IndexSettings(backend=backend, path=tmp_path / "clean")
+        proc = subprocess.Popen([sys.executable, "-c", _INGEST, backend, str(killed.path), "60"],
+                                stdout=subprocess.PIPE, text=True, env=env)
+        for _ in range(2):  # let it write a few batches, then kill it mid-ingest
+            proc.stdout.readline()
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        for settings in (killed, clean):
+            subprocess.run([sys.executable, "-c", _INGEST, backend, str(settings.path), "60"], check=True,
+                           env=env, stdout=subprocess.DEVNULL)
+        with Index(killed, dim=32) as a:
+            pts_a, n_a = _all_points(a), a.count()
+        with Index(clean, dim=32) as b:
+            pts_b = _all_points(b)
+        assert n_a == 60
+        assert pts_a == pts_b  # point for point: same ids, same content
+        assert len(pts_b) == 60 * 4  # a document point and three passage points each
+
+    def test_index_built_before_title_vectors_keeps_working(self, tmp_path, enricher, monkeypatch):
+        """An index made by an older version (no title vectors) opens, takes writes, and says it has no titles."""
+        import index.backends.client as client_mod
+        import index.backends.edge as edge_mod
+        from index.backends.base import LEGACY_VECTORS
+
+        settings = IndexSettings(backend=self.backend, path=tmp_path / "index")
+        with monkeypatch.context() as m:  # the backends create what ALL_VECTORS names: make the old layout
+            m.setattr(edge_mod, "ALL_VECTORS", LEGACY_VECTORS)
+            m.setattr(client_mod, "ALL_VECTORS", LEGACY_VECTORS)
+            with Index(settings, dim=32) as ix:
+                ix.upsert(enricher.enrich(corpus()[:2])[0])
+        with Index(settings, dim=32) as ix:
+            assert not ix.has_titles()
+            ix.upsert(enricher.enrich(corpus()[2:])[0])
+            assert ix.count() == 5
+            q = enricher.query("radar metamaterial")
+            assert ix.search_sparse(q.sparse, limit=3)[0].payload["doc_id"] == corpus()[2].id
 
 
-def test_passage_vectors_of_documents_and_of_a_kind(index, enricher):
-    import numpy as np
+class TestEdge(EmbeddedIndexContract):
+    backend = "edge"
 
-    items, _ = enricher.enrich(corpus())
-    index.upsert(items)
-    by_id = {i.document.id: i for i in items}
-    needs = [i.document.id for i in items if i.document.kind == DocKind.need]
-    owners, matrix = index.passage_vectors(kind=DocKind.need)
-    assert set(owners) == set(needs) and matrix.shape == (len(owners), index.dim)
-    assert len(owners) == sum(len(by_id[n].passage_vectors) for n in needs)
-    some = [i.document.id for i in items if i.document.kind != DocKind.need][:2]
-    owners, matrix = index.passage_vectors(doc_ids=some)
-    assert sorted(owners) == sorted(d for d in some for _ in by_id[d].passage_vectors)
-    for d in some:  # the stored vectors are the document's own (in some order)
-        stored = matrix[[i for i, o in enumerate(owners) if o == d]]
-        np.testing.assert_allclose(np.sort(stored @ by_id[d].passage_vectors.T, axis=None)[-len(stored):],
-                                   np.ones(len(stored)), atol=1e-5)
-    assert index.passage_vectors(doc_ids=["missing"])[1].shape == (0, index.dim)
+
+class TestLocalMode(EmbeddedIndexContract):
+    backend = "local"

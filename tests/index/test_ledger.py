@@ -195,10 +195,10 @@ def test_a_run_recorded_late_but_started_earlier_is_the_first_sighting(ledger):
 def test_one_organization_key_and_old_ledgers_are_rekeyed(tmp_path):
     import sqlite3
 
-    from index.ledger import Ledger, organization_key
-    from nlp.orgs import normalize_org
+    from domain.orgs import normalize_org
+    from index.ledger import Ledger
 
-    assert organization_key("ACME, Inc.") == organization_key("Acme Inc") == normalize_org("acme inc.")
+    assert normalize_org("ACME, Inc.") == normalize_org("Acme Inc") == normalize_org("acme inc.")
     path = tmp_path / "old.sqlite"
     Ledger(path)  # a schema-1 ledger keyed organizations by the display name, case-folded
     with sqlite3.connect(path) as db:

@@ -10,7 +10,7 @@ from index.organizations import OrgType, alias_classes, award_evidence, bilingua
 from index.rank import Ranker
 from index.store import Index
 from index.suppliers import KnownSuppliers
-from nlp.orgs import normalize_org
+from domain.orgs import normalize_org
 from service.index_library import IndexLibrary
 from tests.index.conftest import make_doc
 
@@ -40,6 +40,30 @@ def test_award_records_are_evidence_and_ordinary_records_are_not():
     assert award_evidence(make_doc("b", "Lidar", "A lidar paper.", source="sbir")) == "sbir award record"
     assert award_evidence(make_doc("c", "電波吸収材", "安全保障技術研究推進制度の委託研究。", source="kaken"))
     assert award_evidence(make_doc("d", "Lidar", "A lidar for cars.")) is None
+
+
+def test_a_record_under_a_dod_topics_exact_title_is_an_award_to_it():
+    """Issue 24: BLACK RIVER was a "new entrant" though its record carries the DoD topic's exact title and
+    says "direct to Phase II program"."""
+    from index.organizations import award_topics, organization_status
+
+    topic = make_doc("t", "Mitigation of Small Unmanned Aircraft Systems (sUAS) Threats", "Develop a C-sUAS system.",
+                     kind="need", source="sbir_topics")
+    topics = award_topics([topic, make_doc("n", "Radar", "We need radar.", kind="need", source="sbir_topics")])
+    assert list(topics) == ["mitigation of small unmanned aircraft systems suas threats"]  # "Radar" is too short
+    record = make_doc("r", "MITIGATION OF SMALL UNMANNED AIRCRAFT SYSTEMS (sUAS) THREATS",
+                      "A CUAS system that can detect and mitigate a wide variety of UASs.", kind="startup",
+                      source="feeds", orgs=("BLACK RIVER SYSTEMS COMPANY INC",))
+    assert "title of the SBIR topic" in award_evidence(record, topics)
+    assert award_evidence(record) is None  # without the topics, nothing in it says so
+    status = organization_status("BLACK RIVER SYSTEMS COMPANY INC", {"blackriversystems"}, [record], listed=False,
+                                 topics=topics)
+    assert status.known_supplier and not status.new_entrant
+    phase2 = make_doc("p", "Open CUAS", "Under this direct to Phase II program, we propose to develop a CUAS.",
+                      kind="startup", source="feeds")
+    assert "direct to Phase II" in award_evidence(phase2)
+    assert award_evidence(make_doc("q", "Drone defeat", "A drone defeat kit for police.", kind="startup",
+                                   source="feeds"), topics) is None
 
 
 def test_japanese_and_english_names_merge_where_a_record_writes_both():

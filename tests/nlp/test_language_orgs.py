@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from nlp.language import detect_language
-from nlp.orgs import normalize_org
+from domain.orgs import normalize_org
 
 
 @pytest.mark.parametrize(

@@ -46,7 +46,7 @@ def real_library(documents, index_path) -> IndexLibrary:
 
 @pytest.fixture(scope="session")
 def real_client(real_library) -> TestClient:
-    with TestClient(create_app(real_library, WebSettings(token=None))) as client:
+    with TestClient(create_app(real_library, WebSettings(token=None)), base_url="http://127.0.0.1") as client:
         yield client
 
 

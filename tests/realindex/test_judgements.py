@@ -16,7 +16,7 @@ def test_a_changed_document_keeps_its_judgement(real_library, tmp_path):
     need = next(n for n in real_library.needs() if n.source == "atla")
     match = real_library.match(need.id, limit=5).matches[1]
     with AnalystStore(tmp_path / "analyst.sqlite") as store:
-        client = TestClient(create_app(real_library, WebSettings(token=None), store))
+        client = TestClient(create_app(real_library, WebSettings(token=None), store), base_url="http://127.0.0.1")
         put = client.put(f"/api/needs/{need.id}/judgements/document/{match.doc_id}",
                          json={"state": "shortlisted", "note": "keep"})
         assert put.status_code == 200, put.text

@@ -19,6 +19,7 @@ from tests.web.test_library_contract import (  # noqa: F401 - collected here aga
     test_search_filters_hold,
     test_search_finds_something,
     test_search_is_ranked_limited_and_faceted,
+    test_search_refuses_a_query_past_the_bound_or_not_text,
 )
 
 

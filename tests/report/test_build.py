@@ -6,11 +6,14 @@ import csv
 import io
 import json
 from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import pytest
 
+from domain.models import DocKind
+
 from service.report import ReportError, build_report, parse_week, render_html, render_text, report_csv
-from service.report.build import evidence_sentence, safe_url
+from service.report.build import safe_url
 from service.report.profiles import ProfileError, ReportProfile, load_profiles, resolve_profile
 from tests.report.fakes import (
     DOC_NV,
@@ -26,18 +29,32 @@ from tests.report.fakes import (
     TAXONOMY,
     XSS_ORG,
     FakeLibrary,
+    _doc,
+    make_match,
 )
+
+DOC_ABSORBER_LATE = _doc(DocKind.research, "jstage", "late-1", "Chip-scale atomic clock holdover",
+                         "A chip-scale atomic clock keeps time without GNSS.", ["Late Lab"], "en")
+
+
+TOKYO = ZoneInfo("Asia/Tokyo")
+WEEK47 = datetime(2026, 11, 16, tzinfo=TOKYO)  # Monday 00:00 of 2026-W47 in the report's time zone
+WEEK48 = datetime(2026, 11, 23, tzinfo=TOKYO)
 
 
 def _build(ledger, settings, **kwargs):
     kwargs.setdefault("chart", False)
-    return build_report(ledger, FakeLibrary(), settings=settings, taxonomy=TAXONOMY, now=NOW, **kwargs)
+    kwargs.setdefault("now", NOW)
+    return build_report(ledger, FakeLibrary(), settings=settings, taxonomy=TAXONOMY, **kwargs)
 
 
 def test_needs_are_ordered_by_their_strongest_new_match(ledger, settings):
     report = _build(ledger, settings)
     assert report.week == "2026-W47" and not report.rebuilt
-    assert (report.since, report.until) == (LAST_SENT, NOW)
+    # A weekly report covers its week, up to now while the week runs.
+    assert (report.since, report.until) == (WEEK47, NOW)
+    # The last report (W46's, sent Monday 09:00) ended inside this week; everything listed came after it.
+    assert report.delivered_until == LAST_SENT and not report.partly_delivered
     assert [s.need_id for s in report.sections] == [NEED_QMAG.id, NEED_RAM.id, NEED_PNT.id]
     qmag, ram, pnt = report.sections
     # DOC_OLD matched this need weeks ago: it is not news.
@@ -84,7 +101,7 @@ def test_plain_text_has_every_section(ledger, settings):
     assert text.index("== 小型無人機搭載型") < text.index("== Broadband Radar") < text.index("== Resilient timing")
     assert "2 more in the attached CSV." in text
     assert "NEEDS WITH NOTHING NEW (2): 高出力レーザーの熱管理技術 · Energy-dense batteries" in text
-    assert "New since 2026-11-16 09:00 up to 2026-11-20 12:00 (Asia/Tokyo)" in text
+    assert "New matches from 2026-11-16 00:00 up to 2026-11-20 12:00 (Asia/Tokyo)" in text
 
 
 def test_the_csv_lists_every_new_match_and_opens_in_excel(ledger, settings):
@@ -150,16 +167,29 @@ def test_profiles_come_from_yaml_or_json(tmp_path, monkeypatch, settings):
         load_profiles(settings)
 
 
-def test_evidence_is_one_sentence():
-    ja = "本研究では量子センサを開発した。感度は1 pTである。小型無人機に搭載できる。"
-    assert evidence_sentence(ja) == "本研究では量子センサを開発した。"
-    assert evidence_sentence(ja, prefer=["無人機"]) == "小型無人機に搭載できる。"
-    en = "We built a sensor. It reaches 1 pT, e.g. on drones! Next steps follow."
-    assert evidence_sentence(en, prefer=["drones"]) == "It reaches 1 pT, e.g. on drones!"
-    long = "word " * 100
-    cut = evidence_sentence(long, max_chars=50)
-    assert cut.endswith("…") and len(cut) <= 50 and " wor…" not in cut
-    assert evidence_sentence("") == ""
+def test_mail_evidence_is_the_documents_own_sentence_as_on_the_web(ledger, settings):
+    """Issue 24: a Japanese document's evidence in the mail was its English dictionary rendering ("metamaterial
+    use thin broadband radar absorbing material design ..."), where the need page shows the Japanese sentence."""
+    from service.evidence import analysed, match_evidence
+
+    library = FakeLibrary()
+    doc = library.document(DOC_NV.id)
+    rendering = "diamond NV center use quantum sensor magnetic field measure"  # what the ranker hands back
+    matches = [m for m in ledger.new_matches(WEEK47, NOW) if m.doc_id == DOC_NV.id and m.need_id == NEED_QMAG.id]
+    salad = matches[0].model_copy(update={"doc_evidence": matches[0].doc_evidence.model_copy(update={
+        "text": rendering, "start": len(doc.title) + 1, "end": len(analysed(doc))})})
+    with ledger._transaction() as db:  # the ledger holds the match as the match flow recorded it
+        db.execute("UPDATE matches SET match_json = ? WHERE need_id = ? AND doc_id = ?",
+                   (salad.model_dump_json(exclude={"is_new"}), NEED_QMAG.id, DOC_NV.id))
+    report = _build(ledger, settings)
+    item = next(i for i in report.new_matches if i.match.doc_id == DOC_NV.id)
+    _, on_the_web = match_evidence(salad, library.document(NEED_QMAG.id), analysed(library.document(NEED_QMAG.id)),
+                                   analysed(doc))
+    assert item.evidence == on_the_web.text and item.evidence in doc.text
+    assert any("\u3040" <= ch <= "\u30ff" or "\u4e00" <= ch <= "\u9fff" for ch in item.evidence)
+    assert rendering not in render_text(report, settings) and item.evidence in render_text(report, settings)
+    rows = list(csv.DictReader(io.StringIO(report_csv(report).decode("utf-8-sig"))))
+    assert next(r["evidence"] for r in rows if r["doc_id"] == DOC_NV.id) == item.evidence
 
 
 def test_only_http_links_are_kept():
@@ -207,7 +237,7 @@ def test_chart_labels_never_lack_glyphs(ledger, settings, monkeypatch):
 def test_a_report_sent_on_monday_morning_is_named_after_last_week(ledger, settings):
     monday_morning = datetime(2026, 11, 23, 8, 0, tzinfo=timezone(timedelta(hours=9)))  # 2026-W48 in Tokyo
     report = build_report(ledger, FakeLibrary(), settings=settings, taxonomy=TAXONOMY, now=monday_morning, chart=False)
-    assert report.week == "2026-W47" and report.since == LAST_SENT
+    assert report.week == "2026-W47" and (report.since, report.until) == (WEEK47, WEEK48)
     assert _build(ledger, settings).week == "2026-W47"  # built on Friday of the same week
 
 
@@ -316,6 +346,9 @@ def test_one_csv_cell_guard_for_every_csv():
 
     assert [csv_cell(v) for v in ("=1+1", "+1", "-1", "@x", "\tx", "plain", 0.123456, 3, True, None)] == [
         "'=1+1", "'+1", "'-1", "'@x", "'\tx", "plain", "0.1235", 3, True, ""]
+    # the fullwidth forms a Japanese input method types, which spreadsheets read as formulas too
+    assert [csv_cell(v) for v in ("＝1+1", "＋1", "－1", "＠SUM(A1)", "﹦1", "ＡＢＣ", "日本")] == [
+        "'＝1+1", "'＋1", "'－1", "'＠SUM(A1)", "'﹦1", "ＡＢＣ", "日本"]
 
 
 def test_a_match_below_the_first_page_links_to_a_page_that_shows_it():
@@ -326,3 +359,59 @@ def test_a_match_below_the_first_page_links_to_a_page_that_shows_it():
     assert evidence_link("https://s.example", deep) == f"https://s.example/needs/{NEED_RAM.id}?limit=37#m-{DOC_NV.id}"
     top = make_match(NEED_RAM, DOC_NV, 0.9, [], rank=2)
     assert evidence_link("https://s.example", top) == f"https://s.example/needs/{NEED_RAM.id}#m-{DOC_NV.id}"
+
+
+def _chart_bar(report) -> int:
+    """The chart's bar for the report's week: the new matches of every area that week."""
+    return report.chart_totals[report.chart_weeks.index(report.week)]
+
+
+def _text_total(text: str) -> int:
+    import re
+
+    return int(re.search(r"^(\d+) new matches for \d+ needs", text, re.MULTILINE).group(1))
+
+
+def test_the_report_text_totals_equal_its_chart_bar_for_the_same_week(ledger, settings):
+    """Issue 24: a second report in the same week said "0 new matches" over a one-minute window while its
+    chart's bar for the week said 214, and attached an empty CSV."""
+    from service.report.render import subject_of
+
+    first = _build(ledger, settings, chart=True)
+    assert _text_total(render_text(first, settings)) == first.overview.new_matches == _chart_bar(first) == 11
+    ledger.record_report(first.week, NOW, None, ["scout@example.jp"], "sent", profile="default",
+                         covers_until=first.until)
+
+    # The same week again a minute later: the same week, the same figures, and what is new since the delivery.
+    again = _build(ledger, settings, chart=True, now=NOW + timedelta(minutes=1))
+    text = render_text(again, settings)
+    assert again.week == first.week and again.since == WEEK47 and again.delivered_until == first.until
+    assert _text_total(text) == again.overview.new_matches == _chart_bar(again) == 11
+    assert again.overview.fresh_matches == 0
+    assert "0 of these 11 new matches were first seen after 2026-11-20 12:00" in text
+    rows = list(csv.DictReader(io.StringIO(report_csv(again).decode("utf-8-sig"))))
+    assert len(rows) == 11 and {r["new_since_last_report"] for r in rows} == {"no"}
+    assert "0 since the last report" in subject_of(again, settings)
+
+    # A match first seen after the delivery is the one thing new since it; the totals still agree.
+    run = ledger.start_match_run(at=NOW + timedelta(minutes=30))
+    ledger.record_matches(run, [make_match(NEED_PNT, DOC_ABSORBER_LATE, 0.6, ["atomic-clock"])])
+    later = _build(ledger, settings, chart=True, now=NOW + timedelta(hours=1))
+    assert _text_total(render_text(later, settings)) == later.overview.new_matches == _chart_bar(later) == 12
+    assert later.overview.fresh_matches == 1
+    assert [i.match.doc_id for i in later.new_matches if i.fresh] == [DOC_ABSORBER_LATE.id]
+    assert "new since the last report" in render_html(later, settings)
+
+
+def test_a_report_after_a_gap_says_plainly_what_else_it_covers(ledger, settings):
+    # Nothing was delivered to this profile since 2026-W44: the report starts where that one ended.
+    gap_end = datetime(2026, 11, 2, tzinfo=TOKYO)
+    materials = ReportProfile(name="materials", recipients=["m@example.jp"])
+    ledger.record_report("2026-W44", gap_end, None, ["m@example.jp"], "sent", profile="materials")
+    report = _build(ledger, settings, profile=materials, chart=True)
+    assert (report.week, report.since, report.until) == ("2026-W47", gap_end, NOW)
+    text = render_text(report, settings)
+    assert "It also covers 2026-11-02 00:00 to 2026-11-16 00:00" in text
+    weeks = report.chart_weeks
+    covered = sum(report.chart_totals[weeks.index(w)] for w in ("2026-W45", "2026-W46", "2026-W47"))
+    assert _text_total(text) == report.overview.new_matches == covered

@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 
 from domain.models import utcnow
-from service.analyst import AnalystError, AnalystStore, JudgementState, hash_token
+from domain.limits import InputRejected, InputTooLarge
+from service.analyst import AnalystError, AnalystStore, ImportRefused, JudgementState, hash_token
 from service.brief import brief_csv, build_brief
 from service.watch import add_watchlist, attach_watchlist_news, refresh
 from tests.web.fakes import MemoryLibrary
@@ -67,9 +68,23 @@ def test_bad_judgements_are_refused_with_the_reason(store):
         store.judge("n1", "d1", "maybe", user="ann")
     with pytest.raises(AnalystError, match="document or organization"):
         store.judge("n1", "d1", "relevant", user="ann", target="person")
-    with pytest.raises(AnalystError, match="under 4000"):
+    with pytest.raises(InputTooLarge, match="the limit is 4,000"):
         store.judge("n1", "d1", "relevant", user="ann", note="x" * 5000)
-    assert store.history() == []
+    for note in ("\ud800", "a\udced\udca0\udc80b"):  # an API's "\ud800", a terminal's invalid UTF-8
+        with pytest.raises(InputRejected, match="lone surrogate"):
+            store.judge("n1", "d1", "relevant", user="ann", note=note)
+    with pytest.raises(InputRejected, match="NUL"):
+        store.judge("n1", "d1", "relevant", user="ann", note="a\x00b")
+    with pytest.raises(AnalystError, match="in the future"):
+        store.judge("n1", "d1", "relevant", user="ann", at=utcnow() + timedelta(days=365))
+    with pytest.raises(InputTooLarge):
+        store.judge("n1", "d" * 600, "relevant", user="ann")
+    with pytest.raises(InputTooLarge, match="query"):
+        store.add_watchlist("big", kind="search", query="radar " * 200_000, user="ann")  # 1.2 MB
+    with pytest.raises(InputRejected, match="name"):
+        store.add_watchlist("a\ud800", kind="search", query="radar", user="ann")
+    assert store.history() == [] and store.watchlists() == []
+    assert [e.action for e in store.audit()] == []
 
 
 def test_users_tokens_are_stored_hashed_and_named(store, tmp_path):
@@ -110,6 +125,50 @@ def test_audit_log_records_every_change_and_refuses_edits(store, tmp_path):
     assert len(store.audit()) == 5
 
 
+TAMPERING = [  # every way a raw connection could rewrite or drop a written row
+    "UPDATE audit SET user = 'eve'", "DELETE FROM audit", "DELETE FROM audit WHERE id = 1",
+    "UPDATE judgements SET state = 'relevant'", "DELETE FROM judgements",
+    "INSERT OR REPLACE INTO audit(id, at, user, action, subject, detail) VALUES (1, 'x', 'eve', 'a', 's', '{}')",
+    "REPLACE INTO audit(id, at, user, action, subject, detail) VALUES (1, 'x', 'eve', 'a', 's', '{}')",
+    "REPLACE INTO judgements(id, need_id, target, target_id, state, note, user, at) "
+    "VALUES (1, 'n1', 'document', 'd1', 'not_relevant', '', 'eve', 'x')",
+    "INSERT INTO judgements(id, need_id, target, target_id, state, note, user, at) "
+    "VALUES (1, 'n1', 'document', 'd1', 'not_relevant', '', 'eve', 'x') "
+    "ON CONFLICT(id) DO UPDATE SET state = excluded.state",
+    "UPDATE OR REPLACE audit SET id = 2 WHERE id = 1",
+]
+
+
+@pytest.mark.parametrize("recursive_triggers", ["OFF", "ON"])
+def test_sqlite_audit_and_judgements_cannot_be_rewritten_from_any_connection(store, tmp_path, recursive_triggers):
+    store.add_user("ann", "analyst", by="admin")
+    store.judge("n1", "d1", "relevant", user="ann", note="why")
+    before = (store.audit(), store.history())
+    db = sqlite3.connect(tmp_path / "analyst.sqlite", isolation_level=None)
+    db.execute(f"PRAGMA recursive_triggers = {recursive_triggers}")
+    for statement in TAMPERING:
+        with pytest.raises(sqlite3.IntegrityError, match="append-only|history"):
+            db.execute(statement)
+    db.close()
+    assert (store.audit(), store.history()) == before
+    store.judge("n1", "d1", "shortlisted", user="ann")  # appending still works
+    assert store.current("n1", "d1").state == JudgementState.shortlisted
+
+
+def test_the_analyst_database_is_private_on_a_shared_machine(tmp_path):
+    old = os.umask(0o022)
+    try:
+        home = tmp_path / "fresh" / "home"
+        with AnalystStore(home / "analyst.sqlite") as store:
+            store.judge("n1", "d1", "relevant", user="ann", note="private")
+            files = sorted(home.iterdir())
+            assert {f.name for f in files} >= {"analyst.sqlite", "analyst.sqlite-wal", "analyst.sqlite-shm"}
+            assert {f.name: oct(f.stat().st_mode & 0o777) for f in files} == {f.name: "0o600" for f in files}
+        assert oct(home.stat().st_mode & 0o777) == oct(tmp_path.joinpath("fresh").stat().st_mode & 0o777) == "0o700"
+    finally:
+        os.umask(old)
+
+
 def test_export_import_round_trip_skips_duplicates_and_rejects_bad_lines(store, tmp_path):
     store.judge("n1", "d1", "relevant", user="ann", note="日本語のメモ")
     store.judge("n1", "d1", "shortlisted", user="bob")
@@ -121,14 +180,20 @@ def test_export_import_round_trip_skips_duplicates_and_rejects_bad_lines(store, 
     with AnalystStore(tmp_path / "other.sqlite") as other:
         bad = ['{"need_id": "n1"}', "not json", json.dumps({**json.loads(lines[0]), "state": "maybe"}),
                json.dumps({**json.loads(lines[0]), "at": "2026-01-01T00:00:00"})]
-        result = other.import_jsonl([lines[0], *bad, *lines[1:], ""])
+        with pytest.raises(ImportRefused) as refused:
+            other.import_jsonl([lines[0], *bad, *lines[1:], ""], by="ann")
+        assert [r.split(":")[0] for r in refused.value.reasons] == ["line 2", "line 3", "line 4", "line 5", "line 6"]
+        assert "time zone" in refused.value.reasons[3] and "'bob' is not a user here" in refused.value.reasons[4]
+        assert other.history() == [] and other.audit() == []  # nothing stored half-way
+        with pytest.raises(ImportRefused, match="'bob' is not a user here"):
+            other.import_jsonl(lines, by="ann")
+        other.add_user("bob")
+        result = other.import_jsonl(["", *lines, ""], by="ann")
         assert result.added == 4 and result.skipped == 0
-        assert [r.split(":")[0] for r in result.rejected] == ["line 2", "line 3", "line 4", "line 5"]
-        assert "time zone" in result.rejected[3]
         assert [j.model_dump(exclude={"id"}) for j in other.history()] == [
             j.model_dump(exclude={"id"}) for j in store.history()]
         assert other.feedback("n1") == store.feedback("n1") == (["d1"], [])
-        again = other.import_jsonl(lines)
+        again = other.import_jsonl(lines, by="ann")
         assert (again.added, again.skipped) == (0, 4)
 
 
@@ -136,7 +201,7 @@ def test_current_state_follows_the_time_of_the_judgement_not_the_import_order(st
     later = utcnow()
     store.judge("n1", "d1", "shortlisted", user="ann", at=later)
     old = store.history()[0].model_copy(update={"state": JudgementState.not_relevant, "at": later - timedelta(days=3)})
-    store.import_jsonl([old.model_dump_json(exclude={"id"})])
+    store.import_jsonl([old.model_dump_json(exclude={"id"})], by="ann")
     assert store.current("n1", "d1").state == JudgementState.shortlisted
 
 

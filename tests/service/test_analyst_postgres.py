@@ -20,6 +20,17 @@ def pg_url():
         yield url
 
 
+PG_TAMPERING = [  # what tests/service/test_analyst.py tries on SQLite, in PostgreSQL's words
+    "UPDATE audit SET \"user\" = 'eve'", "DELETE FROM audit", "DELETE FROM audit WHERE id = 1", "TRUNCATE audit",
+    "UPDATE judgements SET state = 'relevant'", "DELETE FROM judgements", "TRUNCATE judgements",
+    "INSERT INTO judgements(id, need_id, target, target_id, state, note, \"user\", at) "
+    "VALUES (1, 'n1', 'document', 'd1', 'not_relevant', '', 'eve', 'x') "
+    "ON CONFLICT(id) DO UPDATE SET state = excluded.state",
+    "INSERT INTO audit(id, at, \"user\", action, subject, detail) VALUES (1, 'x', 'eve', 'a', 's', '{}') "
+    "ON CONFLICT(id) DO UPDATE SET \"user\" = excluded.\"user\"",
+]
+
+
 def test_the_store_runs_on_postgresql(pg_url, monkeypatch):
     monkeypatch.setenv("SCOUT_ANALYST_DATABASE_URL", pg_url)
     assert database_url(AnalystSettings()) == pg_url
@@ -37,7 +48,7 @@ def test_the_store_runs_on_postgresql(pg_url, monkeypatch):
         assert [j.state.value for j in store.history("n1")] == [
             "relevant", "not_relevant", "shortlisted", "shortlisted", "cleared"]
         lines = list(store.export_jsonl())
-        assert store.import_jsonl(lines).skipped == len(lines)
+        assert store.import_jsonl(lines, by="ann").skipped == len(lines)
         assert [e.action for e in store.audit(need_id="n1")][:1] == ["judgement.clear"]
 
         library = MemoryLibrary()
@@ -49,7 +60,7 @@ def test_the_store_runs_on_postgresql(pg_url, monkeypatch):
         assert [h.title for h in store.hits(wl.id, news_only=True)] == ["Radar absorbing paint startup"]
         import sqlalchemy as sa
 
-        for statement in ("UPDATE audit SET \"user\" = 'eve'", "DELETE FROM judgements"):
+        for statement in PG_TAMPERING:
             with pytest.raises(sa.exc.DBAPIError, match="append-only"):
                 with store.engine.begin() as db:
                     db.exec_driver_sql(statement)

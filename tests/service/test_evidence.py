@@ -45,3 +45,40 @@ def test_a_text_that_starts_with_its_title_does_not_spend_the_evidence_on_it():
     assert passage[ev.start : ev.end] == ev.text
     only = focus(_evidence(title), "magnetometer", title=title)
     assert only.text == title  # nothing else to show
+
+
+# A real SBIR topic's tail (AF162-D001): its references and keywords once were the need-side evidence.
+SBIR_TAIL = ("Phase II will demonstrate detection and defeat of small drones at a test range. "
+             "REFERENCES:1. Mandelbaum, Jay; Ralston, James; Gutmanis, Ivars; Hull, Andrew; Martin, Christopher. "
+             "Terrain Trafficability Analysis, IDA Paper P-5234, Institute for Defense Analyses, Aug 2015."
+             "KEYWORDS: Drone, sUAS, UAS, counter-UAS, RF detection, jamming, kinetic defeat")
+
+
+def test_references_keywords_and_boilerplate_are_never_evidence():
+    from service.evidence import is_boilerplate, shown_evidence
+
+    for text in ["REFERENCES:1. Mandelbaum, Jay; Ralston, James; Gutmanis, Ivars; Hull, Andrew.",
+                 "Terrain Trafficability Analysis, IDA Paper P-5234, Institute for Defense Analyses, Aug 2015.",
+                 "KEYWORDS: Drone, sUAS, UAS, counter-UAS, RF detection, jamming",
+                 "Drone; sUAS; UAS; counter-UAS; RF detection; jamming; kinetic defeat",
+                 "Smith, J., Doe, A. et al. Proceedings of the IEEE Radar Conference, pp. 12-19, 2019.",
+                 "The technology within this topic is restricted under the International Traffic in Arms Regulation (ITAR).",
+                 "Please direct questions to the AF SBIR/STTR Contracting Officer, Ms. Gail Nyikon, gail.nyikon@us.af.mil."]:
+        assert is_boilerplate(text), text
+    for text in ["Phase II will demonstrate detection and defeat of small drones at a test range.",
+                 "The sensor, the antenna, the amplifier, the processor and the battery fit in 50 g.",
+                 "本研究では、ダイヤモンド中の窒素空孔中心を用いた量子センサにより、室温で磁場感度を実証した。"]:
+        assert not is_boilerplate(text), text
+
+    # The ranker's passage is the references and keywords: the need's own best sentence is shown instead.
+    need = "Counter-sUAS\nDevelop a system that can detect and defeat sUAS. " + SBIR_TAIL
+    start = need.index("REFERENCES")
+    ev = Evidence(passage_index=3, start=start, end=len(need), text=need[start:])
+    shown = shown_evidence(ev, need, "Drone detection and jamming with RF sensing", title="Counter-sUAS")
+    assert not is_boilerplate(shown.text) and "Mandelbaum" not in shown.text and "KEYWORDS" not in shown.text
+    assert need[shown.start:shown.end] == shown.text
+    # Within a passage that holds a statement too, the statement is chosen.
+    start = need.index("Phase II")
+    ev = Evidence(passage_index=2, start=start, end=len(need), text=need[start:])
+    shown = shown_evidence(ev, need, "drone defeat", title="Counter-sUAS")
+    assert shown.text == "Phase II will demonstrate detection and defeat of small drones at a test range."

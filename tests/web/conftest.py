@@ -15,7 +15,7 @@ def library() -> MemoryLibrary:
 
 @pytest.fixture(scope="session")
 def client(library) -> TestClient:
-    return TestClient(create_app(library, WebSettings(token=None)))
+    return TestClient(create_app(library, WebSettings(token=None)), base_url="http://127.0.0.1")
 
 
 @pytest.fixture(scope="session")

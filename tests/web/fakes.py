@@ -245,6 +245,9 @@ class MemoryLibrary:
     # -- the Library Protocol -----------------------------------------------------------------------------
     def search(self, query: str, filters: SearchFilters | None = None, limit: int = 20,
                feedback=None) -> SearchResult:
+        from domain.limits import MAX_QUERY_CHARS, checked_text
+
+        checked_text(query, "the query", MAX_QUERY_CHARS)  # the contract: the library bounds its door too
         filters = filters or SearchFilters()
         qterms = tokens(query)
         qvec = self._weights(Counter(qterms)) if qterms else {}

@@ -39,7 +39,7 @@ def app(library, store, tokens):
 
 @pytest.fixture
 def as_ann(app, tokens):
-    return TestClient(app, follow_redirects=False, headers={"Authorization": f"Bearer {tokens['analyst']}"})
+    return TestClient(app, follow_redirects=False, headers={"Authorization": f"Bearer {tokens['analyst']}"}, base_url="http://127.0.0.1")
 
 
 @pytest.fixture
@@ -86,7 +86,7 @@ def test_every_write_route_needs_an_analyst(app, library, store, tokens, need, w
     headers = {"nobody": {}, "wrong": {"Authorization": "Bearer scout_nope"},
                "viewer": {"Authorization": f"Bearer {tokens['viewer']}"},
                "analyst": {"Authorization": f"Bearer {tokens['analyst']}"}}[who]
-    client = TestClient(app, follow_redirects=False)
+    client = TestClient(app, follow_redirects=False, base_url="http://127.0.0.1")
     before = len(store.audit(1000))
     for (method, path), spec in requests.items():
         response = client.request(method, spec["url"], json=spec.get("json"), content=spec.get("content"),
@@ -104,7 +104,7 @@ def test_every_write_route_needs_an_analyst(app, library, store, tokens, need, w
 
 
 def test_viewer_reads_but_gets_a_clear_403(app, tokens, need):
-    viewer = TestClient(app, headers={"Authorization": f"Bearer {tokens['viewer']}"})
+    viewer = TestClient(app, headers={"Authorization": f"Bearer {tokens['viewer']}"}, base_url="http://127.0.0.1")
     assert viewer.get("/api/me").json() == {"name": "vic", "role": "viewer", "created_at": viewer.get("/api/me").json()["created_at"]}
     assert viewer.get(f"/needs/{need.id}").status_code == 200
     assert "judge-buttons" not in viewer.get(f"/needs/{need.id}").text  # no buttons a viewer cannot use
@@ -181,7 +181,7 @@ def test_need_page_pins_shortlisted_hides_not_relevant_and_toggles(as_ann, libra
 def test_watchlists_feeds_and_their_news(library, store, tokens):
     library = MemoryLibrary(list(library.docs.values()))  # grows below
     app = create_app(library, WebSettings(token=None), store)
-    ann = TestClient(app, follow_redirects=False, headers={"Authorization": f"Bearer {tokens['analyst']}"})
+    ann = TestClient(app, follow_redirects=False, headers={"Authorization": f"Bearer {tokens['analyst']}"}, base_url="http://127.0.0.1")
     created = ann.post("/api/watchlists", json={"name": "RAM", "query": "radar absorbing", "kind": "startup"})
     assert created.status_code == 201 and created.json()["kind"] == "search"
     wl = created.json()["id"]
@@ -191,20 +191,20 @@ def test_watchlists_feeds_and_their_news(library, store, tokens):
     assert [w["kind"] for w in ann.get("/api/watchlists").json()] == ["search", "organization"]
 
     feed_url = f"/feeds/watchlists/{wl}.atom"
-    assert TestClient(app).get(feed_url).status_code == 401  # token-protected like every route
+    assert TestClient(app, base_url="http://127.0.0.1").get(feed_url).status_code == 401  # token-protected like every route
     first = ann.get(feed_url)
     assert first.headers["content-type"].startswith("application/atom+xml")
     parsed = feedparser.parse(first.content)
     assert not parsed.bozo, parsed.get("bozo_exception")
     baseline = [e.title for e in parsed.entries]
     assert baseline and parsed.feed.title == "dualscout watchlist: RAM"
-    assert all(e.link.startswith("http://testserver/documents/") for e in parsed.entries)
+    assert all(e.link.startswith("http://127.0.0.1/documents/") for e in parsed.entries)
 
     library.add(_doc("startup", "rss", "ram-2", "Radar absorbing tiles from a new startup",
                      "Radar absorbing tiles for drones, made by a startup.", "en", ["TileCo"], "2026-10-31",
                      ["radar-absorbing-material"], new=True))
     # feed readers cannot set headers: ?token= works on a feed and answers directly, no redirect
-    again = TestClient(app, follow_redirects=False).get(feed_url, params={"token": tokens["viewer"]})
+    again = TestClient(app, follow_redirects=False, base_url="http://127.0.0.1").get(feed_url, params={"token": tokens["viewer"]})
     assert again.status_code == 200
     entries = feedparser.parse(again.content).entries
     assert entries[0].title == "Radar absorbing tiles from a new startup"
@@ -237,23 +237,23 @@ def test_brief_page_and_csv(as_ann, library, need):
 
 def test_open_loopback_mode_and_the_shared_token_still_work(library, store, need):
     doc = library.match(need.id).matches[0].doc_id
-    open_app = TestClient(create_app(library, WebSettings(token=None), store))  # no users, no token
+    open_app = TestClient(create_app(library, WebSettings(token=None), store), base_url="http://127.0.0.1")  # no users, no token
     assert open_app.get("/api/me").json()["name"] == "local"
     assert open_app.put(f"/api/needs/{need.id}/judgements/document/{doc}", json={"state": "relevant"}).json()["user"] == "local"
     shared = create_app(library, WebSettings(token="shared-secret"), store)
-    assert TestClient(shared).get("/api/me").status_code == 401
-    as_token = TestClient(shared, headers={"Authorization": "Bearer shared-secret"})
+    assert TestClient(shared, base_url="http://127.0.0.1").get("/api/me").status_code == 401
+    as_token = TestClient(shared, headers={"Authorization": "Bearer shared-secret"}, base_url="http://127.0.0.1")
     assert as_token.get("/api/me").json()["role"] == "analyst"
     assert as_token.delete(f"/api/needs/{need.id}/judgements/document/{doc}").json()["cleared"] is True
     store.add_user("ann", "analyst")
-    assert TestClient(create_app(library, WebSettings(token=None), store)).get("/api/me").status_code == 401
+    assert TestClient(create_app(library, WebSettings(token=None), store), base_url="http://127.0.0.1").get("/api/me").status_code == 401
 
 
 def test_writes_from_another_site_are_refused(app, tokens, need):
-    client = TestClient(app, headers={"Authorization": f"Bearer {tokens['analyst']}"})
+    client = TestClient(app, headers={"Authorization": f"Bearer {tokens['analyst']}"}, base_url="http://127.0.0.1")
     evil = client.post("/watchlists", content="q=radar", headers={**FORM, "Origin": "https://evil.example"})
     assert evil.status_code == 403
-    same = client.post("/watchlists", content="q=radar", headers={**FORM, "Origin": "http://testserver"},
+    same = client.post("/watchlists", content="q=radar", headers={**FORM, "Origin": "http://127.0.0.1"},
                        follow_redirects=False)
     assert same.status_code == 303
     cross = client.post("/watchlists", content="q=radar", headers={**FORM, "Origin": "null", "Sec-Fetch-Site": "cross-site"})

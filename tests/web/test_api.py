@@ -104,7 +104,7 @@ def test_library_calls_are_serialized_unless_thread_safe(library):
             return super().search(query, filters, limit)
 
     def peak(lib) -> int:
-        client = TestClient(create_app(lib))
+        client = TestClient(create_app(lib), base_url="http://127.0.0.1")
         with ThreadPoolExecutor(8) as pool:
             list(pool.map(lambda _: client.get("/api/search", params={"q": "radar"}).raise_for_status(), range(16)))
         return lib.most

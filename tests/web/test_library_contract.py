@@ -34,6 +34,17 @@ def queries(impl) -> list[str]:
     return QUERIES + [n.title for n in impl.needs()][:3]
 
 
+def test_search_refuses_a_query_past_the_bound_or_not_text(impl):
+    """A person's query is bounded at the library's door, whoever calls it (CLI, API, watchlists, relay)."""
+    from domain.limits import MAX_QUERY_CHARS, InputRejected, InputTooLarge
+
+    with pytest.raises(InputTooLarge):
+        impl.search("radar " * 200_000)
+    with pytest.raises(InputRejected):
+        impl.search("radar \ud800")
+    assert impl.search("r" * MAX_QUERY_CHARS, limit=1) is not None  # at the bound: answered
+
+
 def test_search_finds_something(impl):
     assert any(impl.search(q, limit=3).hits for q in queries(impl))
 

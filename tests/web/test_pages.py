@@ -175,7 +175,7 @@ TOKEN = "s3cret-token-for-tests"
 
 @pytest.fixture(scope="module")
 def gated(library) -> TestClient:
-    return TestClient(create_app(library, WebSettings(token=TOKEN)), follow_redirects=False)
+    return TestClient(create_app(library, WebSettings(token=TOKEN)), follow_redirects=False, base_url="http://127.0.0.1")
 
 
 def _routes(routes):
@@ -223,7 +223,7 @@ def test_token_is_required_on_every_route(gated, atla_need, payload_doc):
 
 
 def test_browser_token_becomes_an_httponly_cookie(library):
-    browser = TestClient(create_app(library, WebSettings(token=TOKEN)), follow_redirects=False)
+    browser = TestClient(create_app(library, WebSettings(token=TOKEN)), follow_redirects=False, base_url="http://127.0.0.1")
     first = browser.get(f"/needs?token={TOKEN}&x=1")
     assert first.status_code == 303
     assert first.headers["location"] == "/needs?x=1"  # the token leaves the address bar
@@ -231,7 +231,7 @@ def test_browser_token_becomes_an_httponly_cookie(library):
     assert "HttpOnly" in cookie and "SameSite=Strict" in cookie
     assert browser.get("/needs").status_code == 200  # the cookie carries on
     assert browser.get(f"/needs?token=wrong").status_code == 200  # cookie still valid
-    stranger = TestClient(create_app(library, WebSettings(token=TOKEN)), follow_redirects=False)
+    stranger = TestClient(create_app(library, WebSettings(token=TOKEN)), follow_redirects=False, base_url="http://127.0.0.1")
     assert stranger.get("/needs?token=wrong").status_code == 401
     assert stranger.get(f"/api/needs?token={TOKEN}").status_code == 200  # API clients may use the query too
 
@@ -250,7 +250,7 @@ def test_shared_concepts_are_highlighted_across_languages(client, library, atla_
 def test_library_failure_is_a_clean_500():
     from tests.cli.test_search_cli import BrokenLibrary
 
-    client = TestClient(create_app(BrokenLibrary(), WebSettings(token=None)), raise_server_exceptions=False)
+    client = TestClient(create_app(BrokenLibrary(), WebSettings(token=None)), raise_server_exceptions=False, base_url="http://127.0.0.1")
     page = client.get("/", params={"q": "radar"})
     assert page.status_code == 500 and "The index failed to answer" in page.text and "corrupted" not in page.text
     api = client.get("/api/search", params={"q": "radar"})
@@ -298,8 +298,8 @@ def test_the_redirect_after_a_token_never_leaves_the_site(library, path):
     """Issue 19.6: `//evil.example/?token=...` redirected the browser, with its new cookie, off-site."""
     from urllib.parse import urlsplit
 
-    browser = TestClient(create_app(library, WebSettings(token=TOKEN)), follow_redirects=False)
-    answer = browser.get(f"http://testserver{path}?token={TOKEN}")
+    browser = TestClient(create_app(library, WebSettings(token=TOKEN)), follow_redirects=False, base_url="http://127.0.0.1")
+    answer = browser.get(f"http://127.0.0.1{path}?token={TOKEN}")
     assert answer.status_code == 303
     location = answer.headers["location"]
     assert location.startswith("/") and not location.startswith(("//", "/\\"))
@@ -316,6 +316,6 @@ def test_an_undated_need_without_organizations_has_no_empty_header_fields():
                          language="en", organizations=[])
     library = MemoryLibrary()
     library.add(need)
-    html = TestClient(create_app(library, WebSettings(token=None))).get(f"/needs/{need.id}").text
+    html = TestClient(create_app(library, WebSettings(token=None)), base_url="http://127.0.0.1").get(f"/needs/{need.id}").text
     header = re.search(r'<p class="eyebrow">(.*?)</p>', html, re.S).group(1)
     assert header.strip() == "Need · needs_file"

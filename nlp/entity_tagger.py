@@ -1,0 +1,240 @@
+"""Typed technology entities from a small trained sequence tagger (issue 26).
+
+A linear-chain CRF (CRFsuite, through `python-crfsuite`) tags the tokens the spaCy pipeline already made
+(English: `spacy.blank("en")`; Japanese: SudachiPy with its part-of-speech tags) with BIO tags of the types
+
+    METHOD    a technology or method (SciERC Method, ScienceIE Process)
+    MATERIAL  a material, device or data set used (SciERC/ScienceIE Material)
+    TASK      a task or application (SciERC/ScienceIE Task)
+    METRIC    a measure of quality (SciERC Metric)
+    TERM      another scientific term (SciERC OtherScientificTerm)
+    GENERIC   Japanese only: a plain word the RANIS gold marks too (近年, 評価, 実現): never a technology
+
+Why a CRF: it trains in a minute on two cores from the public span-annotated sets, tags thousands of tokens a
+millisecond, and its model is a file of feature weights (no second pass of the encoder at ingest). Models are
+trained by `scripts/train_entities.py` from the gold sets of `bench/entity_gold.py`; the README's data section
+says which of them ship and under which licence. Without a model for a language the rule-based keyphrases of
+nlp.components stand in (and say so in the pipeline's meta).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from spacy.lang.en.stop_words import STOP_WORDS as EN_STOP_WORDS
+from spacy.tokens import Doc
+
+MODELS_DIR = Path(__file__).resolve().parent / "entity_models"
+TYPES = ("METHOD", "MATERIAL", "TASK", "METRIC", "TERM", "GENERIC")
+TECHNOLOGY_TYPES = frozenset({"METHOD", "MATERIAL", "TASK"})
+
+_VOWELS = re.compile(r"[aeiou]")
+
+
+def _shape(word: str) -> str:
+    out = []
+    for ch in word[:8]:
+        c = "X" if ch.isupper() else "x" if ch.islower() else "d" if ch.isdigit() else ch
+        if not out or out[-1] != c:
+            out.append(c)
+    return "".join(out)
+
+
+def _script(word: str) -> str:
+    """Japanese character class of a token: K kanji, k katakana, h hiragana, L Latin, d digit, o other."""
+    classes = []
+    for ch in word:
+        o = ord(ch)
+        c = ("K" if 0x3400 <= o <= 0x9FFF or 0xF900 <= o <= 0xFAFF else "k" if 0x30A0 <= o <= 0x30FF
+             else "h" if 0x3040 <= o <= 0x309F else "L" if ch.isascii() and ch.isalpha()
+             else "d" if ch.isdigit() else "o")
+        if c not in classes:
+            classes.append(c)
+    return "".join(classes[:3])
+
+
+_FREQ_PATH = Path(__file__).with_name("en_term_freq.txt")
+_RANKS: dict[str, int] | None = None
+
+
+def _rank_bucket(lower: str) -> str:
+    """How common a word is in technical abstracts (nlp/en_term_freq.txt): common words rarely start terms."""
+    global _RANKS
+    if _RANKS is None:
+        ranks: dict[str, int] = {}
+        if _FREQ_PATH.exists():
+            for line in _FREQ_PATH.read_text(encoding="utf-8").splitlines():
+                if line and not line.startswith("#"):
+                    ranks.setdefault(line.split("\t", 1)[0].lower(), len(ranks))
+        _RANKS = ranks
+    rank = _RANKS.get(lower)
+    return "rare" if rank is None else str(min(rank.bit_length(), 14))
+
+
+def _english_word(word: str) -> list[str]:
+    lower = word.lower()
+    feats = [f"w={lower}", f"s3={lower[-3:]}", f"s2={lower[-2:]}", f"p3={lower[:3]}", f"sh={_shape(word)}",
+             f"s4={lower[-4:]}", f"fq={_rank_bucket(lower)}"]
+    if lower in EN_STOP_WORDS:
+        feats.append("stop")
+    if "-" in word and len(word) > 1:
+        feats.append("hyph")
+    if word.isupper() and len(word) > 1:
+        feats.append("acr")
+    if len(word) == 1 and not word.isalnum():
+        feats.append("punct")
+    return feats
+
+
+def english_features(doc: Doc) -> list[list[str]]:
+    words = [t.text for t in doc]
+    base = [_english_word(w) for w in words]
+    freq = [b[6] for b in base]
+    counts: dict[str, int] = {}
+    for w in words:
+        counts[w.lower()] = counts.get(w.lower(), 0) + 1
+    n = len(words)
+    out = []
+    for i in range(n):
+        f = ["b"] + base[i]
+        if counts[words[i].lower()] > 1 and words[i].lower() not in EN_STOP_WORDS and words[i].isalpha():
+            f.append("rep")
+        for d in (-1, 1):
+            if 0 <= i + d < n:
+                f.append(f"{d}{freq[i + d]}")
+        for d in (-2, -1, 1, 2):
+            j = i + d
+            if 0 <= j < n:
+                lw = words[j].lower()
+                f.append(f"{d}w={lw}")
+                f.append(f"{d}sh={_shape(words[j])}")
+                if d in (-1, 1):
+                    f.append(f"{d}s3={lw[-3:]}")
+                    if lw in EN_STOP_WORDS:
+                        f.append(f"{d}stop")
+            else:
+                f.append(f"{d}edge")
+        if i > 0:
+            f.append(f"bi={words[i - 1].lower()}|{words[i].lower()}")
+        if i + 1 < n:
+            f.append(f"bi+={words[i].lower()}|{words[i + 1].lower()}")
+        out.append(f)
+    return out
+
+
+def japanese_features(doc: Doc) -> list[list[str]]:
+    words = [t.text for t in doc]
+    tags = [t.tag_ for t in doc]
+    pos2 = ["-".join(t.split("-")[:2]) for t in tags]
+    scripts = [_script(w) for w in words]
+    n = len(words)
+    out = []
+    for i in range(n):
+        w = words[i]
+        f = ["b", f"w={w}", f"t={tags[i]}", f"p={pos2[i]}", f"sc={scripts[i]}", f"len={min(len(w), 6)}",
+             f"last={w[-1:]}", f"first={w[:1]}"]
+        for d in (-2, -1, 1, 2):
+            j = i + d
+            if 0 <= j < n:
+                f.append(f"{d}p={pos2[j]}")
+                f.append(f"{d}sc={scripts[j]}")
+                if d in (-1, 1):
+                    f.append(f"{d}w={words[j]}")
+                    f.append(f"{d}t={tags[j]}")
+            else:
+                f.append(f"{d}edge")
+        if i > 0:
+            f.append(f"pp={pos2[i - 1]}|{pos2[i]}")
+        if i + 1 < n:
+            f.append(f"pn={pos2[i]}|{pos2[i + 1]}")
+        out.append(f)
+    return out
+
+
+def features(doc: Doc, language: str) -> list[list[str]]:
+    return japanese_features(doc) if language == "ja" else english_features(doc)
+
+
+def decode(tags: list[str]) -> list[tuple[int, int, str]]:
+    """(start token, end token exclusive, type) of BIO tags; an I- without its B- starts a span."""
+    out: list[tuple[int, int, str]] = []
+    start, kind = None, None
+    for i, tag in enumerate([*tags, "O"]):
+        prefix, _, label = tag.partition("-")
+        if start is not None and (prefix != "I" or label != kind):
+            out.append((start, i, kind))
+            start, kind = None, None
+        if prefix == "B" or (prefix == "I" and start is None):
+            start, kind = i, label
+    return out
+
+
+# -- Japanese types: RANIS marks terms, not kinds of technology ---------------------------------------------
+_JA_MATERIAL_HEADS = ("材料", "材", "合金", "素材", "樹脂", "繊維", "膜", "薄膜", "結晶", "粒子", "化合物", "物質",
+                      "ガス", "燃料", "鋼", "セラミックス", "ポリマー", "金属", "半導体", "データセット", "コーパス",
+                      "プラスチック", "複合材料", "電解質", "触媒", "溶液")
+_JA_METHOD_HEADS = ("手法", "方式", "方法", "法", "アルゴリズム", "モデル", "技術", "システム", "装置", "機構",
+                    "ネットワーク", "プロトコル", "ツール", "エンジン", "センサ", "センサー", "インタフェース",
+                    "インターフェース", "アーキテクチャ", "フレームワーク", "機能", "回路")
+
+
+def japanese_type(doc: Doc, start: int, end: int) -> str:
+    """GENERIC for a plain word (one common noun or a predicate), else MATERIAL / METHOD / TASK by the head."""
+    tokens = doc[start:end]
+    text = tokens.text
+    has_predicate = any(t.tag_.startswith(("動詞", "形容詞", "助動詞", "形状詞")) for t in tokens)
+    if has_predicate:
+        return "GENERIC"
+    if _script(text) == "K" and len(text) <= 3:
+        return "GENERIC"  # 有効性, 高速化, 問題点: short kanji words name qualities and steps, not technologies
+    if text.startswith(("本", "提案", "従来", "既存", "同")):
+        return "GENERIC"  # 本手法, 提案手法, 従来手法: this paper's or earlier methods, not a named technology
+    if len(tokens) == 1:
+        tag = tokens[0].tag_
+        latin_or_katakana = _script(text) in ("L", "k", "Ld", "kL", "Lk")
+        if not latin_or_katakana and (len(text) <= 2 or "サ変" in tag or "副詞可能" in tag or "形状詞" in tag):
+            return "GENERIC"
+    if text.endswith(_JA_MATERIAL_HEADS):
+        return "MATERIAL"
+    if text.endswith(_JA_METHOD_HEADS):
+        return "METHOD"
+    last = tokens[-1].tag_
+    if len(tokens) > 1 and "サ変" in last:
+        return "TASK"  # 異常検知, 画像認識: an action noun heads a task
+    return "METHOD"
+
+
+class EntityTagger:
+    """The trained tagger of one language, loaded from `path`; `spans(doc)` gives (start, end, type)."""
+
+    def __init__(self, path: Path, language: str) -> None:
+        import pycrfsuite
+
+        self.language = language
+        self.path = path
+        self._tagger = pycrfsuite.Tagger()
+        self._tagger.open(str(path))
+
+    def spans(self, doc: Doc) -> list[tuple[int, int, str]]:
+        if not len(doc):
+            return []
+        out = []
+        tags = self._tagger.tag(features(doc, self.language))
+        for start, end, kind in decode(tags):
+            span = doc[start:end]
+            if not any(ch.isalnum() for ch in span.text):
+                continue
+            if self.language == "ja":
+                kind = japanese_type(doc, start, end)
+            out.append((start, end, kind))
+        return out
+
+
+def model_path(language: str, models_dir: Path | None = None) -> Path | None:
+    """The tagger model for a language: a locally trained one (models_dir/entities) wins over a shipped one."""
+    name = f"{'ja' if language == 'ja' else 'en'}.crfsuite"
+    for folder in ([models_dir / "entities"] if models_dir else []) + [MODELS_DIR]:
+        if (folder / name).exists():
+            return folder / name
+    return None

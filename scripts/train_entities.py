@@ -1,0 +1,113 @@
+"""Train the entity taggers of nlp/entity_tagger.py from the public gold sets (bench/entity_gold.py).
+
+English: SciERC train + ScienceIE train (types mapped: Method/Process -> METHOD, Material -> MATERIAL,
+Task -> TASK, Metric -> METRIC, OtherScientificTerm -> TERM). Japanese: RANIS train (TERM and OBJECT
+spans, one label: the Japanese type comes from nlp.entity_tagger.japanese_type). Prints exact span F1 on the
+dev split (never the test split: that is bench/entities.py --split test, the acceptance run).
+
+Usage: PYTHONPATH=. nice -n 10 python scripts/train_entities.py [--gold DIR] [--out DIR] [--lang en,ja]
+The default --out is the models folder's entities/ ($SCOUT_HOME/models/entities: local models, found first);
+`--lang ja --out nlp/entity_models` remakes the shipped Japanese model (see the README's data section).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.entity_gold import load  # noqa: E402
+from domain.settings import NlpSettings  # noqa: E402
+from nlp.entity_tagger import decode, features  # noqa: E402
+
+EN_TYPES = {"Method": "METHOD", "Process": "METHOD", "Material": "MATERIAL", "Task": "TASK", "Metric": "METRIC",
+            "OtherScientificTerm": "TERM"}
+
+
+def _tokenizer(language: str):
+    import spacy
+
+    if language == "ja":
+        from nlp.components import japanese_tokenizer_only
+
+        return japanese_tokenizer_only("ja_ginza") or spacy.load("ja_ginza", exclude=["tok2vec", "parser", "ner"])
+    return spacy.blank("en")
+
+
+def sequences(docs, nlp, language: str):
+    from spacy.tokens import Span
+    from spacy.util import filter_spans
+
+    out = []
+    for gold in docs:
+        doc = nlp.make_doc(gold.text)
+        spans = []
+        for a, b, label in gold.spans:
+            span = doc.char_span(a, b, alignment_mode="expand")
+            if span is not None:
+                kind = "TERM" if language == "ja" else EN_TYPES.get(label)
+                if kind:
+                    spans.append(Span(doc, span.start, span.end, label=kind))
+        tags = ["O"] * len(doc)
+        for span in filter_spans(spans):
+            tags[span.start] = f"B-{span.label_}"
+            for i in range(span.start + 1, span.end):
+                tags[i] = f"I-{span.label_}"
+        out.append((doc, features(doc, language), tags))
+    return out
+
+
+def exact_f1(tagger, seqs) -> tuple[float, float, float]:
+    tp = n_pred = n_gold = 0
+    for doc, feats, tags in seqs:
+        pred = {(a, b) for a, b, _ in decode(tagger.tag(feats))}
+        gold = {(a, b) for a, b, _ in decode(tags)}
+        tp += len(pred & gold)
+        n_pred += len(pred)
+        n_gold += len(gold)
+    p, r = tp / max(1, n_pred), tp / max(1, n_gold)
+    return p, r, 2 * p * r / max(1e-9, p + r)
+
+
+def main() -> None:
+    import pycrfsuite
+
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--gold", default=None)
+    ap.add_argument("--out", default=None)
+    ap.add_argument("--lang", default="en,ja")
+    ap.add_argument("--c1", type=float, default=0.1)
+    ap.add_argument("--c2", type=float, default=0.05)
+    ap.add_argument("--iterations", type=int, default=150)
+    ap.add_argument("--en-sets", default="SciERC,ScienceIE", help="English training sets")
+    args = ap.parse_args()
+    gold = Path(args.gold) if args.gold else None
+    out = Path(args.out) if args.out else NlpSettings().models_dir / "entities"
+    out.mkdir(parents=True, exist_ok=True)
+    plan = {"en": (tuple(args.en_sets.split(",")),), "ja": (("RANIS",),)}
+    for language in args.lang.split(","):
+        (sets,) = plan[language]
+        nlp = _tokenizer(language)
+        t0 = time.time()
+        train = [s for name in sets for s in sequences(load(name, "train", gold), nlp, language)]
+        trainer = pycrfsuite.Trainer(verbose=False)
+        for _, feats, tags in train:
+            trainer.append(feats, tags)
+        trainer.set_params({"c1": args.c1, "c2": args.c2, "max_iterations": args.iterations,
+                            "feature.possible_transitions": True, "feature.minfreq": 1})
+        path = out / f"{language}.crfsuite"
+        trainer.train(str(path))
+        print(f"{language}: trained on {sum(len(t) for _, _, t in train)} tokens in {time.time() - t0:.0f} s "
+              f"-> {path} ({path.stat().st_size / 1e6:.1f} MB)")
+        tagger = pycrfsuite.Tagger()
+        tagger.open(str(path))
+        for name in sets:
+            p, r, f = exact_f1(tagger, sequences(load(name, "dev", gold), nlp, language))
+            print(f"  {name} dev exact span P/R/F1 (tagger alone): {p:.2f} / {r:.2f} / {f:.2f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,86 @@
+"""Typed technology entities from the trained tagger (issue 26): what an analyst reads as a term is a whole
+term at the right offsets, of a technology type only when it is one; plain words are GENERIC; ORG stays ORG."""
+
+from __future__ import annotations
+
+import pytest
+
+from domain.models import TECHNOLOGY_ENTITY_TYPES
+from domain.settings import NlpSettings
+from nlp.entity_tagger import MODELS_DIR, decode, model_path
+from nlp.pipeline import Enricher
+
+
+def test_bio_decoding():
+    assert decode(["B-METHOD", "I-METHOD", "O", "B-TASK", "B-TASK", "I-MATERIAL"]) == [
+        (0, 2, "METHOD"), (3, 4, "TASK"), (4, 5, "TASK"), (5, 6, "MATERIAL")]
+    assert decode(["I-TERM", "I-TERM"]) == [(0, 2, "TERM")]
+    assert decode([]) == []
+
+
+@pytest.fixture(scope="module")
+def enricher(tmp_path_factory) -> Enricher:
+    # An empty models folder: only the shipped models count.
+    return Enricher(NlpSettings(cache=False, onnx_dir=tmp_path_factory.mktemp("models")))
+
+
+JA = ("近年、株式会社日立製作所はLVQ ニューラルネットワークを用いた画像認識手法を提案し、"
+      "炭素繊維強化プラスチックの劣化を評価した。")
+
+
+@pytest.mark.skipif(not (MODELS_DIR / "ja.crfsuite").exists(), reason="the Japanese tagger model is not installed")
+def test_japanese_terms_are_typed_whole_and_plain_words_are_generic(enricher):
+    found = enricher.analyse_text(JA, "ja").entities
+    for e in found:
+        assert JA[e.start:e.end] == e.text
+    by_text = {e.text: str(e.label) for e in found if str(e.label) != "TECH"}
+    assert by_text.get("近年") == "GENERIC"
+    assert by_text.get("評価", "GENERIC") == "GENERIC"
+    assert by_text.get("LVQ ニューラルネットワーク") in TECHNOLOGY_ENTITY_TYPES  # not cut after LVQ
+    assert by_text.get("炭素繊維強化プラスチック") == "MATERIAL"
+    # The taxonomy concept rides on the typed term that holds it.
+    cfrp = [e for e in found if e.text == "炭素繊維強化プラスチック" and str(e.label) == "MATERIAL"]
+    assert cfrp and cfrp[0].concept_id == "cfrp"
+    # An organization's name is never a technology term.
+    org = [e for e in found if str(e.label) == "ORG"]
+    assert org and not any(str(e.label) in TECHNOLOGY_ENTITY_TYPES and e.start >= org[0].start
+                           and e.end <= org[0].end for e in found)
+
+
+def test_plain_japanese_words_are_never_technology(enricher):
+    text = "近年、評価の方法が大きく変わった。結果を検討し、有効性を確認した。"
+    for e in enricher.analyse_text(text, "ja").entities:
+        assert str(e.label) not in TECHNOLOGY_ENTITY_TYPES or e.text not in ("近年", "評価", "結果", "方法", "有効性"), e
+
+
+def test_without_a_model_the_rule_keyphrases_stand_in(enricher, tmp_path):
+    off = Enricher(NlpSettings(cache=False, typed_entities=False, onnx_dir=tmp_path))
+    labels = {str(e.label) for e in off.analyse_text("We train deep convolutional networks on satellite imagery.",
+                                                     "en").entities}
+    assert labels <= {"TECH", "KEYPHRASE", "ORG"} and "KEYPHRASE" in labels
+
+
+def test_a_locally_trained_model_is_found_and_used(tmp_path):
+    """The models folder's entities/ holds a model trained here (scripts/train_entities.py does the same)."""
+    import pycrfsuite
+    import spacy
+
+    from nlp.entity_tagger import features
+
+    nlp = spacy.blank("en")
+    trainer = pycrfsuite.Trainer(verbose=False)
+    sentences = [("We study graphene oxide membranes .", {2: "B-MATERIAL", 3: "I-MATERIAL", 4: "I-MATERIAL"}),
+                 ("Graphene oxide membranes filter water .", {0: "B-MATERIAL", 1: "I-MATERIAL", 2: "I-MATERIAL"}),
+                 ("We propose beam search decoding .", {2: "B-METHOD", 3: "I-METHOD", 4: "I-METHOD"}),
+                 ("Beam search decoding is fast .", {0: "B-METHOD", 1: "I-METHOD", 2: "I-METHOD"})] * 5
+    for text, tags in sentences:
+        doc = nlp.make_doc(text)
+        trainer.append(features(doc, "en"), [tags.get(i, "O") for i in range(len(doc))])
+    (tmp_path / "entities").mkdir()
+    trainer.train(str(tmp_path / "entities" / "en.crfsuite"))
+    assert model_path("en", tmp_path) == tmp_path / "entities" / "en.crfsuite"
+    local = Enricher(NlpSettings(cache=False, onnx_dir=tmp_path))
+    found = {(e.text, str(e.label)) for e in local.analyse_text("Graphene oxide membranes and beam search decoding.",
+                                                                "en").entities}
+    assert ("Graphene oxide membranes", "MATERIAL") in found
+    assert ("beam search decoding", "METHOD") in found

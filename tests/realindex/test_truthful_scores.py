@@ -142,7 +142,7 @@ def test_every_door_takes_the_same_need_id_prefix(real_library, scout_home):
         with use_library(real_library):
             return runner.invoke(cli_app, list(args), env={"COLUMNS": "200", "NO_COLOR": "1"})
 
-    judged = cli("judge", prefix, doc.doc_id, "shortlisted", "--user", "ann")
+    judged = cli("judge", prefix, doc.doc_id, "shortlisted")
     assert judged.exit_code == 0, judged.output
     listed = cli("judgements", "list", prefix)
     assert listed.exit_code == 0 and "No judgements" not in listed.output and "shortlisted" in listed.output
@@ -150,7 +150,7 @@ def test_every_door_takes_the_same_need_id_prefix(real_library, scout_home):
     assert brief.exit_code == 0 and f"{doc.score:.3f} {doc.label}" in brief.output
     with AnalystStore() as store:
         assert [j.need_id for j in store.judgements()] == [need.id]
-        client = TestClient(create_app(real_library, WebSettings(token=None), store))
+        client = TestClient(create_app(real_library, WebSettings(token=None), store), base_url="http://127.0.0.1")
         api = client.get(f"/api/needs/{prefix}/judgements")
         assert api.status_code == 200 and [j["target_id"] for j in api.json()] == [doc.doc_id]
         assert client.get(f"/api/needs/{prefix}/judgements/history").json()[0]["need_id"] == need.id
@@ -160,7 +160,7 @@ def test_every_door_takes_the_same_need_id_prefix(real_library, scout_home):
         assert client.get(f"/needs/{prefix}/brief.csv").status_code == 200
         assert client.get(f"/needs/{prefix}").status_code == 200
         assert client.get("/api/needs/zzzz/judgements").status_code == 404
-    unjudged = cli("unjudge", prefix, doc.doc_id, "--user", "ann")
+    unjudged = cli("unjudge", prefix, doc.doc_id)
     assert unjudged.exit_code == 0, unjudged.output
 
 
@@ -192,9 +192,11 @@ def test_a_watchlist_is_ranked_by_strength_and_learns_from_its_judgements(real_l
         assert all(h.summary and " from " not in h.summary[:12] for h in hits[:3])
         scores = {h.doc_id: h.score for h in store.hits(wl.id, limit=100)}
 
-        client = TestClient(create_app(real_library, WebSettings(token=None), store))
-        feed = feedparser.parse(client.get(f"/feeds/watchlists/{wl.id}.atom").content)
-        assert len(feed.entries) == min(20, len(scores))
+        client = TestClient(create_app(real_library, WebSettings(token=None), store), base_url="http://127.0.0.1")
+        response = client.get(f"/feeds/watchlists/{wl.id}.atom")
+        assert response.status_code == 200, response.text
+        feed = feedparser.parse(response.content)
+        assert len(feed.entries) == min(20, len(scores)), response.text[:500]
         assert feed.entries[0].title == hits[0].title and feed.entries[0].summary == hits[0].summary
 
         # Judged not relevant, the best hit goes below every other and leaves the feed; no score changes.

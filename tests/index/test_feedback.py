@@ -157,3 +157,33 @@ def test_scout_eval_feedback_block(tmp_path, monkeypatch):
     assert fb["before"]["strict"]["ndcg@10"] < 0.9 and fb["after"]["strict"]["ndcg@10"] == pytest.approx(1.0)
     table = CliRunner().invoke(app, ["eval", str(bench), "--feedback", "1"])
     assert table.exit_code == 0 and "relevance feedback" in table.stdout and "after" in table.stdout
+
+
+def _uncentred(relevant_sims, rejected_sims, beta, gamma):
+    """Rocchio's term as it was before centring."""
+    n = relevant_sims.shape[0] if relevant_sims.ndim == 2 else rejected_sims.shape[0]
+    out = np.zeros(n)
+    if relevant_sims.size:
+        out += beta * relevant_sims.mean(axis=1)
+    if rejected_sims.size:
+        out -= gamma * rejected_sims.mean(axis=1)
+    return out
+
+
+def test_centring_keeps_rocchios_order_and_judgements_keep_every_score(ranker, monkeypatch):
+    """`scout eval --feedback` measured the uncentred term added to the score; centred, and kept out of the
+    score, it orders every unjudged document as before, and no score moves; the rejected one goes last."""
+    import index.rank as rank_module
+
+    feedback = Feedback(relevant=(VAPOUR[0].id,), not_relevant=(DIAMOND[0].id,))
+    plain = {m.doc_id: m.score for m in ranker.match(NEED.id, limit=20).matches}
+    centred = ranker.match(NEED.id, limit=20, feedback=feedback).matches
+    monkeypatch.setattr(rank_module, "rocchio_term", _uncentred)
+    uncentred = ranker.match(NEED.id, limit=20, feedback=feedback).matches
+    unjudged = lambda ms: [m.doc_id for m in ms if m.doc_id not in feedback.judged]  # noqa: E731
+    assert unjudged(centred) == unjudged(uncentred)
+    assert centred[-1].doc_id == DIAMOND[0].id
+    assert all(m.score == plain[m.doc_id] for m in centred if m.doc_id in plain)
+    # an off-topic document gains nothing from the relevant judgement
+    off = {m.doc_id: m.breakdown.feedback for m in centred}
+    assert all(off[d.id] <= 0.0 for d in OTHER if d.id in off)

@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
 
-from index.rank import Ranker  # noqa: E402
+from index.ranking import Ranker  # noqa: E402
 from index.store import Index  # noqa: E402
 from index.suppliers import KnownSuppliers  # noqa: E402
 from nlp.base import EnrichedDocument, SparseVector  # noqa: E402

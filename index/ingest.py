@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable, Sequence
 
@@ -28,7 +29,7 @@ Progress = Callable[[str, int, int], None]
 
 if TYPE_CHECKING:
     from index.store import Index
-    from nlp.base import Enricher
+    from nlp.base import EnrichedDocument, Enricher
 
 log = logging.getLogger(__name__)
 
@@ -60,9 +61,12 @@ def append_rejects(path: Path, rejects: Iterable[Reject]) -> int:
 
 
 def ingest_documents(docs: Sequence[Document], enricher: Enricher, index: Index, *, batch: str = "",
-                     progress: Callable[[int, int], None] | None = None) -> tuple[IngestStats, list[Reject]]:
+                     progress: Callable[[int, int], None] | None = None,
+                     enrich_steps: EnrichSteps | None = None) -> tuple[IngestStats, list[Reject]]:
     """Enrich and upsert the new and changed documents, ENRICH_STEP at a time; count the unchanged ones.
-    `progress(documents, passages)` hears how many of `docs` are done and the passages they embedded."""
+    `progress(documents, passages)` hears how many of `docs` are done and the passages they embedded.
+    `enrich_steps` enriches the steps elsewhere (other processes, other machines: `flows.enrich`); this
+    function alone writes the index, step by step in the documents' order, whatever order the steps finish in."""
     stats = IngestStats(batch=batch, documents=len(docs))
     latest: dict[str, Document] = {}
     for doc in docs:  # a batch may hold one record twice: the later version wins
@@ -99,15 +103,14 @@ def ingest_documents(docs: Sequence[Document], enricher: Enricher, index: Index,
     if progress:
         progress(done, 0)
     steps = [changed[i : i + ENRICH_STEP] for i in range(0, len(changed), ENRICH_STEP)]
-    failed: list[BatchFailed] = []
-    for step in steps:
-        try:
-            enriched, step_rejects = _enrich(enricher, step)
-        except BatchFailed as exc:  # every document of this step failed: rejects, unless every step fails
-            failed.append(exc)
-            enriched = []
-            step_rejects = [Reject(source=d.source, url=d.url or None, stage="nlp", reason=f"enrich failed: {exc}",
-                                   detail=f"document {d.id}") for d in step]
+    failed: list[str] = []
+    outcomes = (enrich_steps or enrich_in_process(enricher))(steps)
+    for step, outcome in zip(steps, outcomes, strict=True):
+        enriched, step_rejects = outcome.enriched, outcome.rejects
+        if outcome.failure is not None:  # every document of this step failed: rejects, unless every step fails
+            failed.append(outcome.failure)
+            step_rejects = [Reject(source=d.source, url=d.url or None, stage="nlp",
+                                   reason=f"enrich failed: {outcome.failure}", detail=f"document {d.id}") for d in step]
         rejects.extend(step_rejects)
         stats.new += sum(1 for e in enriched if is_new[e.document.id])
         stats.updated += sum(1 for e in enriched if not is_new[e.document.id])
@@ -120,7 +123,7 @@ def ingest_documents(docs: Sequence[Document], enricher: Enricher, index: Index,
         if progress:
             progress(done, stats.passages_embedded)
     if steps and len(failed) == len(steps):
-        raise failed[0]  # the whole batch failed: nothing was written
+        raise BatchFailed(failed[0])  # the whole batch failed: nothing was written
     stats.rejected = len(rejects)
     stats.duplicates = len(duplicates)
     rejects = [*duplicates, *rejects]
@@ -130,6 +133,34 @@ def ingest_documents(docs: Sequence[Document], enricher: Enricher, index: Index,
 
 class BatchFailed(RuntimeError):
     """A batch whose enrichment failed as a whole (not one bad document: those are rejects)."""
+
+
+@dataclass
+class StepOutcome:
+    """One step's enrichment, as it travels back from wherever it ran: the enriched documents and the rejects,
+    or `failure` (why every document of the step failed, each alone too)."""
+
+    enriched: list[EnrichedDocument] = field(default_factory=list)
+    rejects: list[Reject] = field(default_factory=list)
+    failure: str | None = None
+
+
+# enrich_steps(steps) -> each step's outcome, in the steps' order (lazily: the writer takes them one by one)
+EnrichSteps = Callable[[list[list[Document]]], Iterable[StepOutcome]]
+
+
+def enrich_step(enricher: Enricher, docs: list[Document]) -> StepOutcome:
+    """Enrich one step's documents (no index needed: what a worker process runs)."""
+    try:
+        enriched, rejects = _enrich(enricher, docs)
+    except BatchFailed as exc:
+        return StepOutcome(failure=str(exc))
+    return StepOutcome(enriched, rejects)
+
+
+def enrich_in_process(enricher: Enricher) -> EnrichSteps:
+    """The steps enriched one after the other in this process."""
+    return lambda steps: (enrich_step(enricher, step) for step in steps)
 
 
 def _enrich(enricher, docs: list[Document]) -> tuple[list, list[Reject]]:
@@ -199,6 +230,7 @@ def ingest_inbox(
     rejects_path: Path,
     progress: Progress | None = None,
     check_space: Callable[[], object] | None = None,
+    enrich_steps: EnrichSteps | None = None,
 ) -> list[IngestStats]:
     """Ingest every finished batch in the inbox, oldest first, retiring each once it is flushed.
 
@@ -233,7 +265,8 @@ def ingest_inbox(
             results.append(IngestStats(batch=path.name, quarantined=reason))
             continue
         try:
-            stats, rejects = ingest_documents(docs, enricher, index, batch=path.name, progress=step_progress)
+            stats, rejects = ingest_documents(docs, enricher, index, batch=path.name, progress=step_progress,
+                                              enrich_steps=enrich_steps)
         except BatchFailed as exc:
             reason = f"enrich failed for every document: {exc}"
             if reason == last_failure:

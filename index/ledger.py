@@ -25,6 +25,7 @@ from typing import Iterable, Iterator, Mapping
 from domain.files import private_file
 from domain.models import CrawlStats, Match, utcnow
 from domain.orgs import normalize_org
+from domain.times import parse_stored, stored
 
 SCHEMA_VERSION = 2  # 2: organizations keyed by domain.orgs.normalize_org (legal forms stripped)
 
@@ -65,15 +66,8 @@ SENT, WRITTEN, PREVIEW, FAILED, RESENT = "sent", "written", "preview", "failed",
 DELIVERED = (SENT, WRITTEN)
 
 
-def _ts(value: datetime) -> str:
-    """UTC ISO text with a fixed width, so that SQLite compares timestamps as strings correctly."""
-    if value.tzinfo is None:
-        raise ValueError(f"timestamps must be timezone-aware, got {value!r}")
-    return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def _dt(text: str) -> datetime:
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc)
+# Timestamps: domain.times's stored form (UTC, fixed width, "Z"): text order is time order in SQL.
+_ts, _dt = stored, parse_stored
 
 
 @dataclass(frozen=True)

@@ -81,15 +81,15 @@ class OwnerLock:
     def token_path(self) -> Path:
         return self.folder / TOKEN_FILE
 
-    def advertise(self, endpoint: str, backend: str) -> str:
-        """Tell other processes where the owner serves the index (`index.owner`: the endpoint, the backend and
-        the digest of the settings it answers with); returns the token they must present. The token file is
+    def advertise(self, endpoint: str, backend: str, dim: int) -> str:
+        """Tell other processes where the owner serves the index (`index.owner`: the endpoint, the backend, the
+        vector size and the digest of the settings it answers with); returns the token they must present. The token file is
         readable by this user only: the endpoint is on loopback, the token keeps other local users out."""
         if self._lock is None:
             raise RuntimeError("only the owner can advertise the index")
         token = secrets.token_urlsafe(32)
         write_secret(self.token_path, token)  # a new 0600 file every time, whatever mode an old one had
-        self._write_info({**self.read_owner(), "endpoint": endpoint, "backend": backend,
+        self._write_info({**self.read_owner(), "endpoint": endpoint, "backend": backend, "dim": dim,
                           "settings": settings_digest()})
         return token
 

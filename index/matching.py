@@ -8,8 +8,8 @@ from domain.models import DocKind, NeedMatches
 
 if TYPE_CHECKING:
     from index.ledger import Ledger
-    from index.feedback import Feedback
-    from index.rank import Ranker
+    from index.ranking.feedback import Feedback
+    from index.ranking import Ranker
     from index.store import Index
 
 

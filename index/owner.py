@@ -3,8 +3,8 @@
 An embedded shard (Qdrant Edge, qdrant-client's local mode) may be open in one process only (`index.lock`). When
 that owner is `scout serve`, it serves the index to the other processes of this machine at its *owner endpoint*
 (`/internal/index/...` on loopback, `index.backends.owner_routes`):
-- the discovery file is the owner lock's `<index>/.owner.json`: the owner's pid, its endpoint, its backend and a
-  digest of the settings it answers with (`settings_digest`);
+- the discovery file is the owner lock's `<index>/.owner.json`: the owner's pid, its endpoint, its backend, its
+  vector size and a digest of the settings it answers with (`settings_digest`);
 - the one credential is `<index>/.owner.token`, a fresh random token each run, readable by this user only
   (whoever may open the index folder may reach its owner; nobody else can);
 - `OwnerClient` is the one client, for two kinds of requests: storage calls (`index.backends.remote.RemoteBackend`,
@@ -82,6 +82,7 @@ class Owner:
     pid: int
     backend: str | None
     settings: str | None
+    dim: int | None = None
 
     def client(self, connect_timeout: float = 5.0) -> "OwnerClient":
         return OwnerClient(self.endpoint, self.token, connect_timeout=connect_timeout)
@@ -108,7 +109,9 @@ def find_owner(folder: Path) -> Owner | None:
         return None
     if not token:
         return None
-    return Owner(endpoint=endpoint, token=token, pid=pid, backend=info.get("backend"), settings=info.get("settings"))
+    dim = info.get("dim")
+    return Owner(endpoint=endpoint, token=token, pid=pid, backend=info.get("backend"), settings=info.get("settings"),
+                 dim=dim if isinstance(dim, int) else None)
 
 
 class OwnerClient:

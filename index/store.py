@@ -7,7 +7,9 @@ Layout (decided for ranking quality and for cheap replacement):
   document: BM25 length normalisation and Qdrant's IDF are then per document, as BM25 intends (sparse on
   every passage would count a long document's terms once per passage in the IDF); and the title alone as
   the dense vector `title` and the sparse vector `title_lexical` (a title is the document's own focused
-  statement of what it is: ranking compares it with a need).
+  statement of what it is: ranking compares it with a need); and, when the multilingual channel is on, the
+  multivector `sentences`: each sentence's vector in a language-agnostic space (nlp/multilingual.py), compared
+  by MaxSim, so one query vector scores the document by its best sentence (float16).
 Every point carries the filter fields (kind, source, language, published_ts, concepts, areas, org_keys) so
 a filter applies to either channel. Points of one document share `doc_id` and `content_hash`; an upsert
 writes the new points and then deletes the document's points of any other hash, so a changed document
@@ -23,7 +25,9 @@ from typing import Any, Iterator, Sequence
 
 import numpy as np
 
-from index.backends.base import TITLE, TITLE_LEXICAL, Backend, Cond, Hit, PointData, Where
+from index.backends.base import (
+    SENTENCE_DIM, SENTENCES, TITLE, TITLE_LEXICAL, Backend, Cond, Hit, PointData, Where,
+)
 from index.lock import IndexLockedError, OwnerLock
 from index.suppliers import normalize_org
 from nlp.base import EnrichedDocument, SparseVector
@@ -110,6 +114,10 @@ class Index:
                 raise RuntimeError(
                     f"the index at {folder} is served by pid {owner.pid} as SCOUT_INDEX_BACKEND={owner.backend}, "
                     f"but this process asks for {s.backend}: use the same backend") from None
+            if owner.dim is not None and owner.dim != self.dim:
+                raise RuntimeError(
+                    f"the index at {folder} (served by pid {owner.pid}) holds vectors of size {owner.dim}, but this "
+                    f"process' model makes {self.dim}: use the server's SCOUT_NLP_* model settings") from None
             from index.backends.remote import RemoteBackend
 
             return RemoteBackend(owner)
@@ -167,8 +175,14 @@ class Index:
         if item.title_vector is not None and len(item.title_vector) != self.dim:
             raise ValueError(f"document {doc.id}: title vector of size {len(item.title_vector)}, index {self.dim}")
         title = item.title_vector.tolist() if item.title_vector is not None else None
+        sentences = None
+        if item.sentence_vectors is not None and len(item.sentence_vectors):
+            if item.sentence_vectors.ndim != 2 or item.sentence_vectors.shape[1] != SENTENCE_DIM:
+                raise ValueError(f"document {doc.id}: sentence vectors of shape {item.sentence_vectors.shape}, "
+                                 f"the index holds {SENTENCE_DIM}-dimensional ones")
+            sentences = item.sentence_vectors.tolist()
         points = [PointData(point_id(doc.id, "doc"), doc_payload, sparse=item.sparse, title=title,
-                            title_sparse=item.title_sparse)]
+                            title_sparse=item.title_sparse, sentences=sentences)]
         for p, vec in zip(analysis.passages, item.passage_vectors):
             payload = {**common, "point": PASSAGE_POINT, "passage_index": p.index, "start": p.start, "end": p.end,
                        "text": p.text, "hash": p.hash}
@@ -228,7 +242,7 @@ class Index:
             raise RuntimeError("only the process that owns an embedded index can share it")
         if not isinstance(self.backend, LockedBackend):
             self.backend = LockedBackend(self.backend)
-        return self._lock.advertise(endpoint, self.settings.backend)
+        return self._lock.advertise(endpoint, self.settings.backend, self.dim)
 
     def optimize(self) -> None:
         """Build vector indexes and merge segments after a large ingest (embedded: runs in-process)."""
@@ -361,6 +375,22 @@ class Index:
     def has_titles(self) -> bool:
         """False for an index built before the title vectors (ranking then goes without its title channels)."""
         return {TITLE, TITLE_LEXICAL} <= set(self.backend.vector_names)
+
+    def has_sentences(self) -> bool:
+        """False for an index built before the multilingual sentence vectors (ranking goes without that channel)."""
+        return SENTENCES in set(self.backend.vector_names)
+
+    def search_sentences(self, vector: Any, filters: SearchFilters | Where | None = None, limit: int = 100,
+                         *, exclude_kind: str | None = None) -> list[Hit]:
+        """Documents by their best sentence's similarity to `vector` in the multilingual space."""
+        where = self._search_where(filters, exclude_kind)
+        return self.backend.search_dense([list(map(float, vector))], where, limit, payload=["doc_id"],
+                                         using=SENTENCES)[0]
+
+    def sentence_vectors(self, doc_ids: Sequence[str]) -> dict[str, np.ndarray]:
+        """doc id -> its sentence vectors (rows) in the multilingual space; documents without any are absent."""
+        hits = self.backend.retrieve([point_id(d, "doc") for d in doc_ids], vectors=True, payload=["doc_id"])
+        return {h.payload["doc_id"]: np.asarray(h.sentences, dtype=np.float32) for h in hits if h.sentences}
 
     def search_titles(self, vectors: Any, filters: SearchFilters | Where | None = None, limit: int = 100,
                       *, exclude_kind: str | None = None) -> list[list[Hit]]:

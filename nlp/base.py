@@ -59,6 +59,9 @@ class EnrichedDocument:
     # The title alone, a short focused statement that ranking compares with a need's (None: no title).
     title_vector: np.ndarray | None = None  # shape (dim,)
     title_sparse: SparseVector | None = None
+    # The language-agnostic channel (nlp/multilingual.py): one vector per sentence of title + text, in the
+    # document's own language; None when the channel is off or its encoder is not installed.
+    sentence_vectors: np.ndarray | None = None  # shape (n_sentences, multilingual dim)
 
 
 @dataclass
@@ -72,6 +75,8 @@ class EnrichedQuery:
     sparse: SparseVector
     passages: list[str] = field(default_factory=list)
     rendering: str = ""  # English rendering of a Japanese query (nlp.translate); "" otherwise
+    # The whole query in the language-agnostic space (nlp/multilingual.py); None when that channel is off.
+    multilingual_vector: np.ndarray | None = None  # shape (multilingual dim,)
 
 
 @runtime_checkable

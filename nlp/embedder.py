@@ -439,7 +439,7 @@ class SentenceTransformerEmbedder:
                 if self._onnx is None:
                     try:
                         self._ensure_verified()
-                        self._onnx = self._open_session(max(1, min(physical_cores(), 4)))
+                        self._onnx = self._open_session(self.settings.threads or max(1, min(physical_cores(), 4)))
                     except Exception as exc:  # noqa: BLE001 - keep the known-good encoder
                         log.warning("embedding with torch: the ONNX export is unavailable (%s)", exc)
                         self._onnx = False

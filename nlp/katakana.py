@@ -73,12 +73,6 @@ def _classes(ch: str) -> str:
     return {"l": "r", "v": "b", "z": "s", "q": "k", "c": "k"}.get(ch, ch)
 
 
-def skeleton_of_romaji(romaji: str) -> str:
-    text = romaji.replace("shi", "s").replace("sh", "s").replace("chi", "c").replace("ch", "c").replace("tsu", "t")
-    text = re.sub(r"n(?=[bpm])", "m", text)
-    return _collapse([_classes(c) for c in text if c not in _VOWELS and c != "w" and c != "h" or c == "h" and False])
-
-
 def skeleton_of_english(word: str) -> str:
     w = word.lower()
     w = re.sub(r"tion", "sn", w)

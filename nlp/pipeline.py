@@ -139,10 +139,13 @@ class Enricher:
         embedder: Embedder | None = None,
         sparse: SparseEncoder | None = None,
         max_passages: int = DEFAULT_MAX_PASSAGES,
+        multilingual: Embedder | None = None,
     ) -> None:
         self.settings = settings or NlpSettings()
         self._embedder_arg = embedder
         self._embedder: Embedder | None = None
+        self._multilingual_arg = multilingual
+        self._multilingual: Embedder | bool | None = None  # False: off or not installed
         self._sparse = sparse
         self._translator = None
         self._reverse = None
@@ -199,6 +202,59 @@ class Enricher:
                         base = CachedEmbedder(base, EmbeddingCache(self.settings.cache_path))
                     self._embedder = base
         return self._embedder
+
+    @property
+    def multilingual(self) -> Embedder | None:
+        """The language-agnostic sentence encoder (nlp/multilingual.py), or None: `SCOUT_NLP_MULTILINGUAL=off`
+        or its package is not installed; documents and queries then carry no multilingual vectors and ranking
+        goes without that channel."""
+        if self._multilingual is None:
+            with self._lock:
+                if self._multilingual is None:
+                    self._multilingual = self._make_multilingual() or False
+        return self._multilingual or None
+
+    def _make_multilingual(self) -> Embedder | None:
+        if self.settings.multilingual == "off":
+            return None
+        base = self._multilingual_arg
+        if base is None and self.settings.model == HASHING_MODEL:
+            from nlp.fake import HashingEmbedder
+            from nlp.multilingual import DIM
+
+            base = HashingEmbedder(dim=DIM, name="hashing-multilingual")
+        if base is None:
+            from nlp.multilingual import UniversalSentenceEncoder
+
+            try:
+                base = UniversalSentenceEncoder(self.settings.models_dir)
+            except ImportError as exc:
+                log.warning("no multilingual channel: %s (ranking goes without it)", exc)
+                return None
+        if self.settings.cache:
+            from nlp.cache import CachedEmbedder, EmbeddingCache
+
+            base = CachedEmbedder(base, EmbeddingCache(self.settings.cache_path))
+        return base
+
+    def _sentence_vectors(self, per_doc: list[list[str]]) -> list[np.ndarray | None]:
+        """Each document's sentence vectors in the multilingual space (None for all when the channel is off,
+        or when its encoder fails: the documents are still indexed, without that channel, and it is logged)."""
+        encoder = self.multilingual
+        if encoder is None:
+            return [None] * len(per_doc)
+        flat = [s for sentences in per_doc for s in sentences]
+        try:
+            vectors = np.asarray(encoder.encode(flat), dtype=np.float32) if flat else np.zeros((0, encoder.dim))
+        except Exception:
+            log.exception("multilingual sentence encoding failed; these documents go without that channel")
+            return [None] * len(per_doc)
+        out: list[np.ndarray | None] = []
+        row = 0
+        for sentences in per_doc:
+            out.append(vectors[row:row + len(sentences)].astype(np.float32) if sentences else None)
+            row += len(sentences)
+        return out
 
     @property
     def sparse(self) -> SparseEncoder:
@@ -355,8 +411,9 @@ class Enricher:
         return title
 
     def _prepare(self, document: Document) -> tuple[Document, Analysis, dict[int, int], list[str], str,
-                                                    tuple[str, str]]:
-        """(document, analysis, translated_from, notes, text for BM25, (title to embed, title for BM25))."""
+                                                    list[str], tuple[str, str]]:
+        """(document, analysis, translated_from, notes, text for BM25, sentences for the multilingual channel,
+        (title to embed, title for BM25))."""
         title = clean_control(document.title or "")
         body = clean_control(document.text or "")
         text = analysed_text(title.strip() and title, body.strip() and body) if (title.strip() or body.strip()) else ""
@@ -400,7 +457,13 @@ class Enricher:
         sparse_text = f"{text}\n{renderings}" if renderings else text
         title_text = self._title_text(title.strip(), language) if title.strip() else ""
         title_terms = title.strip() if title_text == title.strip() else f"{title.strip()}\n{title_text}"
-        return document, analysis, translated_from, notes, sparse_text, (title_text, title_terms)
+        if self.settings.multilingual != "off":
+            from nlp.multilingual import sentences
+
+            vector_sentences = sentences(text)
+        else:
+            vector_sentences = []
+        return document, analysis, translated_from, notes, sparse_text, vector_sentences, (title_text, title_terms)
 
     def enrich(self, docs: Sequence[Document]) -> tuple[list[EnrichedDocument], list[Reject]]:
         """Analyse and embed a batch; every document comes back enriched or as a Reject."""
@@ -421,10 +484,12 @@ class Enricher:
         except Exception:
             log.exception("batch embedding failed; retrying document by document")
             vectors, per_doc = None, True
+        sentence_vectors = self._sentence_vectors([p[5] for p in prepared])
         out: list[EnrichedDocument] = []
         row = 0
         title_row = len(texts) - len(titles)
-        for document, analysis, translated_from, notes, sparse_text, (title_text, title_terms) in prepared:
+        for (document, analysis, translated_from, notes, sparse_text, _, (title_text, title_terms)), sentence_vecs \
+                in zip(prepared, sentence_vectors):
             n = len(analysis.passages)
             try:
                 title_vector = title_sparse = None
@@ -456,6 +521,7 @@ class Enricher:
                         notes=notes,
                         title_vector=None if title_vector is None else np.asarray(title_vector, dtype=np.float32),
                         title_sparse=title_sparse,
+                        sentence_vectors=sentence_vecs,
                     )
                 )
             except Exception as exc:
@@ -520,12 +586,22 @@ class Enricher:
         clean = clean_control(text or "").strip()
         if not clean:
             raise ValueError("empty query")
+        multilingual = self.multilingual
+        preload = getattr(getattr(multilingual, "inner", multilingual), "preload", None)
+        if preload is not None:
+            preload()  # its start-up overlaps the analysis and the other encoder's (a cold query)
         found = self._query_analysis(clean)
         language, texts, rendered = found.language, found.texts, found.rendered
         renderings = [r for _, r in rendered]
         vectors = np.asarray(self.embedder.encode(texts + renderings), dtype=np.float32)
         # the query's first vector (a need title's, in ranking) is its rendering's too
         vectors = self._ja_vectors(vectors, {len(texts) + i: src for i, (src, _) in enumerate(rendered)}, language)
+        multilingual_vector = None
+        if multilingual is not None:
+            try:
+                multilingual_vector = np.asarray(multilingual.encode([clean]), dtype=np.float32)[0]
+            except Exception:  # the query is still answered, by the other channels
+                log.exception("multilingual query encoding failed; searching without that channel")
         return EnrichedQuery(
             text=clean,
             language=language,
@@ -534,6 +610,7 @@ class Enricher:
             sparse=found.sparse,
             passages=texts + renderings,
             rendering=" ".join(renderings),
+            multilingual_vector=multilingual_vector,
         )
 
     def _query_analysis(self, clean: str) -> QueryAnalysis:

@@ -17,10 +17,10 @@ import hmac
 import json
 import re
 import secrets
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, Callable, Iterable, Literal, Protocol
+from typing import Any, Callable, Iterable, Literal
 
 import sqlalchemy as sa
 from pydantic import BaseModel, Field, ValidationError, computed_field
@@ -29,6 +29,7 @@ from domain.files import private_file
 from domain.limits import MAX_ID_CHARS, MAX_NAME_CHARS, MAX_NOTE_CHARS, MAX_QUERY_CHARS, checked_text
 from domain.models import score_label, utcnow
 from domain.settings import AnalystSettings
+from domain.times import parse_stored, stored
 
 
 class AnalystError(ValueError):
@@ -148,12 +149,6 @@ def watchlist_key(watchlist_id: int) -> str:
     return f"watchlist:{watchlist_id}"
 
 
-class FeedbackSource(Protocol):
-    """What the ranking reads: a need's current judgements as (relevant doc ids, not-relevant doc ids)."""
-
-    def feedback(self, need_id: str) -> tuple[list[str], list[str]]: ...
-
-
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
 TOKEN_PREFIX = "scout_"
 
@@ -239,11 +234,13 @@ _SQLITE_APPEND_ONLY = [
 
 
 def _ts(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).isoformat(timespec="microseconds")
+    """domain.times's stored form, like the ledger's; rows written before in ISO form with an offset still read
+    and still compare in order (the same fixed-width prefix)."""
+    return stored(moment)
 
 
 def _dt(text: str | None) -> datetime | None:
-    return datetime.fromisoformat(text) if text else None
+    return parse_stored(text) if text else None
 
 
 def hash_token(token: str) -> str:

@@ -10,10 +10,10 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 from index.backends.base import Cond, Where
-from index.feedback import Feedback
+from index.ranking.feedback import Feedback
 from index.organizations import alias_classes, award_topics, organization_status
 from index.grouping import Member, cosine_lookup, group_members, mean_vectors, versions_of
-from index.rank import Ranker, organization_score
+from index.ranking import Ranker, organization_score
 from index.store import DOC_POINT, Index, filters_to_where
 from domain.orgs import normalize_org
 from nlp.pipeline import Enricher
@@ -73,7 +73,7 @@ def _hit(doc: Document, payload: dict | None = None) -> SearchHit:
 
 
 class JudgementFeedback:
-    """A need's judgements (service/analyst.py) as the ranking's relevance feedback (index/feedback.py).
+    """A need's judgements (service/analyst.py) as the ranking's relevance feedback (index/ranking/feedback.py).
 
     The analysts' database is looked up on every call, so judgements made by another process (the web app,
     `scout judge`) count at once; where no analyst ever judged anything (no database file) it costs a stat and
@@ -180,10 +180,10 @@ class IndexLibrary:
         if doc is None or doc.kind != DocKind.need:
             raise KeyError(f"unknown need id {need_id!r}")
         # Versions of one technology fold into one result: ask for more, so that `limit` results remain.
-        result = self.ranker.match(need_id, limit=2 * limit + 10, feedback=self.feedback_for(need_id))
-        need_text = _analysed(result.need)
-        texts = self._analysed_texts([m.doc_id for m in result.matches])
-        matches = self._grouped(result.matches, texts)
+        need, ranked = self.ranker.matches(need_id, limit=2 * limit + 10, feedback=self.feedback_for(need_id))
+        need_text = _analysed(need)
+        texts = self._analysed_texts([m.doc_id for m in ranked])
+        matches = self._grouped(ranked, texts)
         states = self.judgement_states(need_id)
         for m in matches:
             m.judgement = states.get(m.doc_id)
@@ -191,15 +191,15 @@ class IndexLibrary:
         # the list so that every view can say how it was judged.
         matches = ([m for m in matches if m.judgement != "not_relevant"][:limit]
                    + [m for m in matches if m.judgement == "not_relevant"])
-        need_terms = document_terms(result.need)
+        need_terms = document_terms(need)
         doc_terms = self._terms([m.doc_id for m in matches]) if need_terms else {}
         for rank, m in enumerate(matches, start=1):
             m.rank = rank
-            m.need_evidence, m.doc_evidence = match_evidence(m, result.need, need_text, texts.get(m.doc_id))
+            m.need_evidence, m.doc_evidence = match_evidence(m, need, need_text, texts.get(m.doc_id))
             m.shared_terms = shared_terms(need_terms, doc_terms.get(m.doc_id, []))[:8]
-        result.matches = matches
         # one technology counts once for its firm; one firm under its Japanese and English names is one row
-        result.organizations = self._merge_aliases(self.ranker.organizations(matches), matches)
+        result = NeedMatches(need=need, matches=matches,
+                             organizations=self._merge_aliases(self.ranker.organizations(matches), matches))
         for org in result.organizations:
             status, _, _ = self._org_status(org.name, org.key)
             org.known_supplier, org.org_type = status.known_supplier, str(status.org_type)

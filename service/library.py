@@ -10,7 +10,7 @@ from typing import Iterable, Protocol, runtime_checkable
 from pydantic import Field
 
 from domain.models import Document, DomainModel, Match, NeedMatches, OrgMatch, SearchFilters, SearchHit
-from index.feedback import Feedback
+from index.ranking.feedback import Feedback
 
 
 class SearchResult(DomainModel):

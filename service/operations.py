@@ -8,7 +8,7 @@ from __future__ import annotations
 from contextlib import contextmanager
 from typing import Callable, Iterator
 
-from domain.models import CrawlStats, IngestStats, NeedMatches, SourceSpec
+from domain.models import CrawlStats, Document, IngestStats, NeedMatches, SourceSpec
 from domain.settings import CrawlSettings, IndexSettings, ReportSettings
 from index.ledger import Ledger
 
@@ -65,9 +65,10 @@ def report_progress(stage: str, done: int, total: int) -> None:
         _progress_sink(stage, done, total)
 
 
-def ingest_pending(progress: Progress | None = None) -> list[IngestStats]:
+def ingest_pending(progress: Progress | None = None, enrich_steps=None) -> list[IngestStats]:
     """Enrich and index every finished batch in the crawl inbox, oldest first; then make sure the query
-    encoder (the model's ONNX export) exists, so later searches run without loading torch."""
+    encoder (the model's ONNX export) exists, so later searches run without loading torch. `enrich_steps`
+    (`index.ingest.EnrichSteps`) runs the enrichment elsewhere; this process alone writes the index."""
     from index.ingest import ingest_inbox
     from service.index_library import open_library
 
@@ -85,9 +86,24 @@ def ingest_pending(progress: Progress | None = None) -> list[IngestStats]:
     with open_library(command="flow enrich") as library:
         results = ingest_inbox(crawl_settings.inbox_dir, library.enricher, library.index,
                                rejects_path=crawl_settings.rejects_path, progress=progress or _progress_sink,
-                               check_space=check_space)
+                               check_space=check_space, enrich_steps=enrich_steps)
         prepare_query_encoder(library.enricher)
         return results
+
+
+_worker_enricher = None
+
+
+def enrich_step(docs: list[Document]):
+    """One step of an enrich, in a worker process (a Dask worker): nlp and embeddings of `docs` with this
+    process's one Enricher (loaded on its first step), returned as `index.ingest.StepOutcome`. Opens no index."""
+    global _worker_enricher
+    from index.ingest import enrich_step as enrich
+    from nlp.pipeline import Enricher
+
+    if _worker_enricher is None:
+        _worker_enricher = Enricher()
+    return enrich(_worker_enricher, docs)
 
 
 def prepare_query_encoder(enricher) -> None:

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 
 from domain.limits import MAX_QUERY_CHARS
 from domain.models import SearchHit
-from index.feedback import Feedback
+from index.ranking.feedback import Feedback
 from service.analyst import AnalystError, AnalystStore, Watchlist, WatchHit, watchlist_key
 from service.library import Library
 from service.queries import BadQuery, build_filters

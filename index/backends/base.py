@@ -15,7 +15,13 @@ DENSE = "dense"  # passage points: passage embeddings
 LEXICAL = "lexical"  # document points: BM25 over title + text
 TITLE = "title"  # document points: the title's embedding (a short, focused statement of the document)
 TITLE_LEXICAL = "title_lexical"  # document points: BM25 over the title alone
-ALL_VECTORS = frozenset({DENSE, LEXICAL, TITLE, TITLE_LEXICAL})
+# document points: the multilingual encoder's vector of each sentence (nlp/multilingual.py), one multivector
+# compared by MaxSim, so a one-vector query scores a document by its best sentence; float16 (half the bytes,
+# ranking unchanged at the third decimal)
+SENTENCES = "sentences"
+SENTENCE_DIM = 512  # USE-multilingual v3's size
+ALL_VECTORS = frozenset({DENSE, LEXICAL, TITLE, TITLE_LEXICAL, SENTENCES})
+TITLED_VECTORS = frozenset({DENSE, LEXICAL, TITLE, TITLE_LEXICAL})  # indexes built before the sentence vectors
 LEGACY_VECTORS = frozenset({DENSE, LEXICAL})  # indexes built before the title vectors
 # keyword-indexed payload fields (facetable); `published_ts` is a float index for date ranges
 KEYWORD_FIELDS = ("point", "doc_id", "kind", "source", "language", "concepts", "areas", "org_keys", "content_hash",
@@ -51,6 +57,7 @@ class PointData:
     sparse: SparseVector | None = None
     title: list[float] | None = None
     title_sparse: SparseVector | None = None
+    sentences: list[list[float]] | None = None
 
 
 @dataclass
@@ -60,6 +67,7 @@ class Hit:
     payload: dict[str, Any] = field(default_factory=dict)
     dense: list[float] | None = None
     sparse: SparseVector | None = None
+    sentences: list[list[float]] | None = None  # a document point's sentence vectors (with vectors=True)
 
 
 class Backend(Protocol):

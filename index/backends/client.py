@@ -8,7 +8,8 @@ from qdrant_client import QdrantClient, models
 
 from nlp.base import SparseVector
 from index.backends.base import (
-    ALL_VECTORS, DENSE, FLOAT_FIELDS, KEYWORD_FIELDS, LEXICAL, TITLE, TITLE_LEXICAL, Cond, Hit, PointData, Where,
+    ALL_VECTORS, DENSE, FLOAT_FIELDS, KEYWORD_FIELDS, LEXICAL, SENTENCE_DIM, SENTENCES, TITLE, TITLE_LEXICAL, Cond,
+    Hit, PointData, Where,
 )
 
 
@@ -28,15 +29,16 @@ def _filter(where: Where | None) -> models.Filter | None:
 
 
 def _hit(p: Any, with_vectors: bool = False) -> Hit:
-    dense = sparse = None
+    dense = sparse = sentences = None
     if with_vectors and isinstance(p.vector, dict):
         d = p.vector.get(DENSE)
         s = p.vector.get(LEXICAL)
         dense = list(d) if d is not None else None
         if s is not None:
             sparse = SparseVector(indices=list(s.indices), values=list(s.values))
+        sentences = [list(v) for v in p.vector.get(SENTENCES) or ()] or None
     return Hit(id=str(p.id), score=float(getattr(p, "score", 0.0) or 0.0), payload=p.payload or {},
-               dense=dense, sparse=sparse)
+               dense=dense, sparse=sparse, sentences=sentences)
 
 
 class ClientBackend:
@@ -45,10 +47,15 @@ class ClientBackend:
         self.collection = collection
         self.vector_names = ALL_VECTORS
         if not client.collection_exists(collection):
+            vectors = {n: models.VectorParams(size=dim, distance=models.Distance.COSINE)
+                       for n in (DENSE, TITLE) if n in ALL_VECTORS}
+            if SENTENCES in ALL_VECTORS:
+                vectors[SENTENCES] = models.VectorParams(
+                    size=SENTENCE_DIM, distance=models.Distance.COSINE, datatype=models.Datatype.FLOAT16,
+                    multivector_config=models.MultiVectorConfig(comparator=models.MultiVectorComparator.MAX_SIM))
             client.create_collection(
                 collection,
-                vectors_config={n: models.VectorParams(size=dim, distance=models.Distance.COSINE)
-                                for n in (DENSE, TITLE) if n in ALL_VECTORS},
+                vectors_config=vectors,
                 sparse_vectors_config={n: models.SparseVectorParams(modifier=models.Modifier.IDF)
                                        for n in (LEXICAL, TITLE_LEXICAL) if n in ALL_VECTORS},
             )
@@ -58,7 +65,7 @@ class ClientBackend:
             size = have[DENSE].size if isinstance(have, dict) and DENSE in have else None
             if size != dim:
                 raise ValueError(f"collection {collection!r} holds {DENSE!r} vectors of size {size}, not {dim}")
-            # a collection made before the title vectors keeps working, without the title channels
+            # a collection made before the title (or sentence) vectors keeps working, without those channels
             self.vector_names = frozenset(have) | frozenset(params.sparse_vectors or {})
         if local:
             return  # local mode scans payloads and has no payload indexes
@@ -83,6 +90,8 @@ class ClientBackend:
             if p.title_sparse is not None and p.title_sparse.indices and TITLE_LEXICAL in self.vector_names:
                 vec[TITLE_LEXICAL] = models.SparseVector(indices=list(p.title_sparse.indices),
                                                          values=list(p.title_sparse.values))
+            if p.sentences and SENTENCES in self.vector_names:
+                vec[SENTENCES] = [list(map(float, v)) for v in p.sentences]
             out.append(models.PointStruct(id=p.id, vector=vec, payload=p.payload))
         if out:
             self.client.upsert(self.collection, points=out, wait=True)
@@ -111,7 +120,9 @@ class ClientBackend:
 
     def search_dense(self, vectors, where, limit, payload=True, using=DENSE):
         flt = _filter(where)
-        reqs = [models.QueryRequest(query=[float(x) for x in v], using=using, filter=flt, limit=limit,
+        # a multivector field takes a multivector query: one vector of it scores a document by its best one
+        wrap = (lambda v: [v]) if using == SENTENCES else (lambda v: v)
+        reqs = [models.QueryRequest(query=wrap([float(x) for x in v]), using=using, filter=flt, limit=limit,
                                     with_payload=payload) for v in vectors]
         if not reqs:
             return []

@@ -10,8 +10,8 @@ import qdrant_edge as qe
 from domain.files import private_dir
 from nlp.base import SparseVector
 from index.backends.base import (
-    ALL_VECTORS, DENSE, FLOAT_FIELDS, KEYWORD_FIELDS, LEGACY_VECTORS, LEXICAL, TITLE, TITLE_LEXICAL, Cond, Hit,
-    PointData, Where,
+    ALL_VECTORS, DENSE, FLOAT_FIELDS, KEYWORD_FIELDS, LEGACY_VECTORS, LEXICAL, SENTENCE_DIM, SENTENCES, TITLE,
+    TITLE_LEXICAL, TITLED_VECTORS, Cond, Hit, PointData, Where,
 )
 
 
@@ -30,14 +30,15 @@ def _filter(where: Where | None) -> Any:
                      must_not=[_cond(c) for c in where.must_not] or None)
 
 
-def _vectors(vec: Any) -> tuple[list[float] | None, SparseVector | None]:
+def _vectors(vec: Any) -> tuple[list[float] | None, SparseVector | None, list[list[float]] | None]:
     if not isinstance(vec, dict):
-        return None, None
+        return None, None, None
     dense = vec.get(DENSE)
     sparse = vec.get(LEXICAL)
     if sparse is not None:
         sparse = SparseVector(indices=list(sparse.indices), values=list(sparse.values))
-    return (list(dense) if dense is not None else None), sparse
+    sentences = vec.get(SENTENCES)
+    return (list(dense) if dense is not None else None), sparse, (list(sentences) if sentences else None)
 
 
 class _EdgeHit(Hit):
@@ -45,12 +46,13 @@ class _EdgeHit(Hit):
     search builds ~270 hits whose payloads are read but whose ids are not (~0.7 ms a search)."""
 
     def __init__(self, point: Any, payload: dict[str, Any], dense: list[float] | None,
-                 sparse: SparseVector | None):
+                 sparse: SparseVector | None, sentences: list[list[float]] | None = None):
         self._point = point  # Hit's own __init__ would assign `id`, which is read-only here
         self.score = float(getattr(point, "score", 0.0) or 0.0)
         self.payload = payload
         self.dense = dense
         self.sparse = sparse
+        self.sentences = sentences
 
     @property
     def id(self) -> str:  # type: ignore[override]
@@ -58,12 +60,16 @@ class _EdgeHit(Hit):
 
 
 def _hit(p: Any, with_vectors: bool = False) -> Hit:
-    dense, sparse = _vectors(p.vector) if with_vectors else (None, None)
-    return _EdgeHit(p, p.payload or {}, dense, sparse)
+    dense, sparse, sentences = _vectors(p.vector) if with_vectors else (None, None, None)
+    return _EdgeHit(p, p.payload or {}, dense, sparse, sentences)
 
 
 def _config(dim: int, names: frozenset[str]) -> Any:
     dense = {n: qe.EdgeVectorParams(size=dim, distance=qe.Distance.Cosine) for n in (DENSE, TITLE) if n in names}
+    if SENTENCES in names:
+        dense[SENTENCES] = qe.EdgeVectorParams(
+            size=SENTENCE_DIM, distance=qe.Distance.Cosine, datatype=qe.VectorStorageDatatype.Float16,
+            multivector_config=qe.MultiVectorConfig(qe.MultiVectorComparator.MaxSim))
     sparse = {n: qe.EdgeSparseVectorParams(modifier=qe.Modifier.Idf) for n in (LEXICAL, TITLE_LEXICAL) if n in names}
     # ranking reads ~60 document payloads per query: keep payloads in the page cache, not cold on disk
     return qe.EdgeConfig(vectors=dense, sparse_vectors=sparse, payload_memory=qe.Memory.Cached)
@@ -90,14 +96,20 @@ class EdgeBackend:
             try:
                 self.shard = qe.EdgeShard.load(str(path), _config(dim, ALL_VECTORS))  # checks the stored config
             except Exception as current:
-                # A shard built before the title vectors: it keeps working, without the title channels.
-                try:
-                    self.shard = qe.EdgeShard.load(str(path), _config(dim, LEGACY_VECTORS))
-                except Exception as legacy:
-                    # Neither layout opens: report the first failure (the legacy attempt's "incompatible
-                    # config" would hide a damaged file behind an unrelated message).
-                    raise ShardOpenError(path, current if "incompatible" not in str(current) else legacy) from current
-                self.vector_names = LEGACY_VECTORS
+                # A shard built by an older version (before the sentence vectors, or before the title vectors
+                # too): it keeps working, without the channels it lacks.
+                for older in (TITLED_VECTORS, LEGACY_VECTORS):
+                    try:
+                        self.shard = qe.EdgeShard.load(str(path), _config(dim, older))
+                    except Exception as failure:
+                        last = failure
+                        continue
+                    self.vector_names = older
+                    break
+                else:
+                    # No layout opens: report the first failure (an older layout's "incompatible config" would
+                    # hide a damaged file behind an unrelated message).
+                    raise ShardOpenError(path, current if "incompatible" not in str(current) else last) from current
         else:
             self.shard = qe.EdgeShard.create(str(path), _config(dim, ALL_VECTORS))
         schema = self.shard.info().payload_schema
@@ -124,6 +136,8 @@ class EdgeBackend:
                 vec[TITLE] = list(map(float, p.title))
             if p.title_sparse is not None and p.title_sparse.indices and TITLE_LEXICAL in self.vector_names:
                 vec[TITLE_LEXICAL] = qe.SparseVector(list(p.title_sparse.indices), list(p.title_sparse.values))
+            if p.sentences and SENTENCES in self.vector_names:
+                vec[SENTENCES] = [list(map(float, v)) for v in p.sentences]
             out.append(qe.Point(p.id, vec, p.payload))
         if out:
             self._update(qe.UpdateOperation.upsert_points(out))
@@ -152,7 +166,9 @@ class EdgeBackend:
 
     def search_dense(self, vectors, where, limit, payload=True, using=DENSE):
         flt = _filter(where)
-        reqs = [qe.QueryRequest(limit=limit, query=qe.Query.Nearest([float(x) for x in v], using=using),
+        # a multivector field takes a multivector query: one vector of it scores a document by its best one
+        wrap = (lambda v: [v]) if using == SENTENCES else (lambda v: v)
+        reqs = [qe.QueryRequest(limit=limit, query=qe.Query.Nearest(wrap([float(x) for x in v]), using=using),
                                 filter=flt, with_payload=payload) for v in vectors]
         if not reqs:
             return []

@@ -43,22 +43,23 @@ def decode_where(data: dict | None) -> Where:
 def encode_point(p: PointData) -> dict:
     return {"id": p.id, "payload": p.payload, "dense": p.dense,
             "sparse": asdict(p.sparse) if p.sparse is not None else None, "title": p.title,
-            "title_sparse": asdict(p.title_sparse) if p.title_sparse is not None else None}
+            "title_sparse": asdict(p.title_sparse) if p.title_sparse is not None else None,
+            "sentences": p.sentences}
 
 
 def decode_point(d: dict) -> PointData:
     return PointData(id=d["id"], payload=d["payload"], dense=d.get("dense"), sparse=_sparse(d.get("sparse")),
-                     title=d.get("title"), title_sparse=_sparse(d.get("title_sparse")))
+                     title=d.get("title"), title_sparse=_sparse(d.get("title_sparse")), sentences=d.get("sentences"))
 
 
 def encode_hit(h: Hit) -> dict:
     return {"id": h.id, "score": h.score, "payload": h.payload, "dense": h.dense,
-            "sparse": asdict(h.sparse) if h.sparse is not None else None}
+            "sparse": asdict(h.sparse) if h.sparse is not None else None, "sentences": h.sentences}
 
 
 def decode_hit(d: dict) -> Hit:
     return Hit(id=d["id"], score=d["score"], payload=d.get("payload") or {}, dense=d.get("dense"),
-               sparse=_sparse(d.get("sparse")))
+               sparse=_sparse(d.get("sparse")), sentences=d.get("sentences"))
 
 
 class RemoteBackend:

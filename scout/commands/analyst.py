@@ -20,6 +20,7 @@ import typer
 
 from rich.markup import escape
 
+from domain.times import shown, shown_day
 from scout.commands._console import console, echo_json, fail
 from scout.commands._library import command_library
 
@@ -145,7 +146,7 @@ def users_list(as_json: bool = typer.Option(False, "--json", help="Print JSON.")
         return
     table = _table("Users", "name", "role", "since")
     for u in users:
-        table.add_row(u.name, u.role.value, u.created_at.date().isoformat() if u.created_at else "")
+        table.add_row(u.name, u.role.value, shown_day(u.created_at))
     console.print(table)
 
 
@@ -246,7 +247,7 @@ def judgements_list(need_id: Optional[str] = typer.Argument(None, help="Need id 
     table = _table("Judgement history" if history else "Judgements", "need", "target", "id", "state", "note", "by", "when")
     for r in rows:
         table.add_row(r.need_id[:12], r.target, r.target_id[:40], r.state.value.replace("_", " "), r.note[:50], r.user,
-                      r.at.strftime("%Y-%m-%d %H:%M"))
+                      shown(r.at))
     console.print(table)
 
 
@@ -376,7 +377,7 @@ def watch_hits(watchlist_id: int = typer.Argument(..., help="Watchlist id."),
         return echo_json([h.model_dump(mode="json") for h in hits])
     table = _table(f"Watchlist {wl.id}: {wl.name}", "found", "title", "kind", "source", "doc id")
     for h in hits:
-        table.add_row(h.first_seen.date().isoformat() + (" (baseline)" if h.baseline else ""), h.title[:70], h.kind,
+        table.add_row(shown_day(h.first_seen) + (" (baseline)" if h.baseline else ""), h.title[:70], h.kind,
                       h.source, h.doc_id)
     console.print(table)
 
@@ -426,7 +427,7 @@ def audit(limit: int = typer.Option(50, "--limit", min=1, help="Entries to show.
     table = _table("Audit log", "when", "who", "action", "subject", "detail")
     for e in entries:
         detail = ", ".join(f"{k}={v}" for k, v in e.detail.items() if v not in ("", None, {}))
-        table.add_row(e.at.strftime("%Y-%m-%d %H:%M:%S"), e.user, e.action, e.subject[:60], detail[:60])
+        table.add_row(shown(e.at, seconds=True), e.user, e.action, e.subject[:60], detail[:60])
     console.print(table)
 
 

@@ -11,7 +11,7 @@ from rich.table import Table
 
 from scout.commands._console import console
 
-CONCERNS = ("StorageSettings", "CrawlSettings", "NlpSettings", "IndexSettings", "ReportSettings", "WebSettings", "AnalystSettings")
+CONCERNS = ("StorageSettings", "CrawlSettings", "NlpSettings", "EnrichSettings", "IndexSettings", "ReportSettings", "WebSettings", "AnalystSettings")
 
 
 def _shown(value: Any) -> str:

@@ -258,5 +258,29 @@ def audit_page(request: Request, user: str | None = None, need: str | None = Non
     library = request.app.state.library
     need = need_id_of(library, need) if need else None
     need_doc = library.document(need) if need else None
-    return page(request, "audit.html", entries=store(request).audit(200, user=user or None, need_id=need),
-                user_filter=user or "", need_filter=need_doc)
+    entries = store(request).audit(200, user=user or None, need_id=need)
+    return page(request, "audit.html", entries=entries, user_filter=user or "", need_filter=need_doc,
+                judged=judged_subjects(entries, library))
+
+
+def judged_subjects(entries, library) -> dict[int, dict[str, str]]:
+    """entry id -> the need and the judged document or organization of a judgement entry, with titles, so the
+    history reads "Counter-sUAS need: Spider, a sUAS Mitigation System" rather than two UUIDs."""
+    titles: dict[str, str] = {}
+
+    def title(doc_id: str) -> str:
+        if doc_id not in titles:
+            doc = library.document(doc_id)
+            titles[doc_id] = doc.title if doc is not None else ""
+        return titles[doc_id]
+
+    out: dict[int, dict[str, str]] = {}
+    for e in entries:
+        parts = e.subject.split(" ", 2)
+        if not e.action.startswith("judgement.") or len(parts) != 3:
+            continue
+        need_id, target, target_id = parts
+        out[e.id] = {"need_id": need_id, "need_title": title(need_id) or need_id, "target": target,
+                     "target_id": target_id,
+                     "target_title": (title(target_id) if target == "document" else target_id) or target_id}
+    return out

@@ -7,6 +7,7 @@ the error pages; pages and API call the same functions (`scout.web.queries`).
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 from typing import Any, Callable
 from urllib.parse import urlencode
@@ -28,11 +29,13 @@ from service.library import Library
 from domain.settings import WebSettings
 from scout.web import analyst_api, analyst_pages, api, pages, render
 from scout.web.security import SecurityMiddleware, served_hosts
+from domain.times import shown, shown_day
 from scout.web.serialized import serialized
 from scout.web.text import bar_class, guess_lang, highlight, is_loopback, safe_url
 
 HERE = Path(__file__).parent
 LANG_NAMES = {"ja": "日本語", "en": "English", "other": "other"}
+_SCHEMES = {"jp": "Japan", "us": "US"}  # taxonomy area schemes as the screens name them
 
 
 def _labels() -> tuple[Callable[[str], str], Callable[[str], str], Callable[[list[str]], str]]:
@@ -47,7 +50,9 @@ def _labels() -> tuple[Callable[[str], str], Callable[[str], str], Callable[[lis
         tax = load_taxonomy()
         concepts = {c.id: c.en for c in tax.concepts}
         words = {c.id: [*c.labels_en(), *c.labels_ja()] for c in tax.concepts}
-        areas = {a.id: a.en for a in tax.areas}
+        # Two schemes name some areas alike (Japan's and the US's "Hypersonics"): such labels carry the scheme.
+        seen = Counter(a.en for a in tax.areas)
+        areas = {a.id: a.en if seen[a.en] == 1 else f"{a.en} ({_SCHEMES.get(a.scheme, a.scheme)})" for a in tax.areas}
     except Exception:  # noqa: BLE001 - labels are a nicety
         concepts, words, areas = {}, {}, {}
 
@@ -110,7 +115,8 @@ def create_app(library: Library, settings: WebSettings | None = None, analyst: A
         watch_form_fields=analyst_pages.watch_form_fields, document_terms=document_terms,
         term_facets={"method": "technology / method", "material": "material", "task": "task / application"},
     )
-    env.filters["day"] = lambda dt: dt.date().isoformat() if dt else ""
+    env.filters["day"] = shown_day  # times in one zone, named (domain/times.py)
+    env.filters["moment"] = shown
     templates = Jinja2Templates(env=env)
 
     app.state.templates = templates

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader
 
+from domain.times import shown, shown_day
 from service.brief import Brief
 
 HERE = Path(__file__).parent
@@ -14,6 +15,7 @@ HERE = Path(__file__).parent
 
 def render_brief_html(brief: Brief) -> str:
     env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=True, trim_blocks=True, lstrip_blocks=True)
-    env.filters["day"] = lambda dt: dt.date().isoformat() if dt else ""
+    env.filters["day"] = shown_day
+    env.filters["moment"] = shown
     css = (HERE / "static" / "brief.css").read_text(encoding="utf-8")
     return env.get_template("brief.html").render(brief=brief, need=brief.need, inline_css=css, standalone=True)

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 from domain.settings import IndexSettings
-from index.rank import Ranker
+from index.ranking import Ranker
 from index.store import Index
 from index.suppliers import KnownSuppliers
 from service.index_library import IndexLibrary

@@ -71,6 +71,17 @@ _INGEST = textwrap.dedent("""
 """)
 
 
+def _with_sentences(items):
+    """FakeEnricher's documents with multilingual sentence vectors (hashing, 512-d), one per passage text."""
+    import dataclasses
+
+    from nlp.fake import HashingEmbedder
+
+    fake = HashingEmbedder(dim=512, name="hashing-multilingual")
+    return [dataclasses.replace(i, sentence_vectors=fake.encode([p.text for p in i.analysis.passages]))
+            for i in items]
+
+
 class IndexContract:
     """Every check of the `Index` front; a subclass provides the `index` fixture (an empty index, dim 32)."""
 
@@ -189,6 +200,39 @@ class IndexContract:
                                        np.ones(len(stored)), atol=1e-5)
         assert index.passage_vectors(doc_ids=["missing"])[1].shape == (0, index.dim)
 
+    def test_sentence_vectors_score_a_document_by_its_best_sentence(self, index, enricher):
+        import numpy as np
+
+        items = _with_sentences(enricher.enrich(corpus())[0])
+        index.upsert(items)
+        assert index.has_sentences()
+        target = next(i for i in items if len(i.sentence_vectors) >= 2)
+        query = target.sentence_vectors[1]  # its second sentence, not its first
+        hits = index.search_sentences(query, limit=10)
+        assert hits[0].payload["doc_id"] == target.document.id
+        assert hits[0].score == pytest.approx(1.0, abs=2e-3)  # stored as float16
+        for h in hits:  # every score is that document's best sentence
+            own = next(i for i in items if i.document.id == h.payload["doc_id"])
+            assert h.score == pytest.approx(float((own.sentence_vectors @ query).max()), abs=2e-3)
+        stored = index.sentence_vectors([target.document.id, "missing"])
+        assert list(stored) == [target.document.id]
+        np.testing.assert_allclose(stored[target.document.id], target.sentence_vectors, atol=2e-3)
+        # filters apply: research documents only
+        research = index.search_sentences(query, SearchFilters(kind=DocKind.research), limit=10)
+        assert research and all(i.document.kind == DocKind.research
+                                for h in research for i in items if i.document.id == h.payload["doc_id"])
+
+    def test_sentence_vectors_of_another_size_are_refused(self, index, enricher):
+        import dataclasses
+
+        import numpy as np
+
+        item = enricher.enrich(corpus()[:1])[0][0]
+        wrong = dataclasses.replace(item, sentence_vectors=np.ones((2, 384), dtype=np.float32) / np.sqrt(384))
+        with pytest.raises(ValueError, match="512-dimensional"):
+            index.upsert([wrong])
+        assert index.count() == 0
+
 
 class EmbeddedIndexContract(IndexContract):
     """The checks about an embedded index's folder; a subclass names its `backend`."""
@@ -283,6 +327,25 @@ class EmbeddedIndexContract(IndexContract):
             assert ix.count() == 5
             q = enricher.query("radar metamaterial")
             assert ix.search_sparse(q.sparse, limit=3)[0].payload["doc_id"] == corpus()[2].id
+
+    def test_index_built_before_sentence_vectors_keeps_working(self, tmp_path, enricher, monkeypatch):
+        """An index made before the multilingual sentence vectors opens, takes writes (their sentence vectors
+        are left out) and says it has none."""
+        import index.backends.client as client_mod
+        import index.backends.edge as edge_mod
+        from index.backends.base import TITLED_VECTORS
+
+        settings = IndexSettings(backend=self.backend, path=tmp_path / "index")
+        with monkeypatch.context() as m:
+            m.setattr(edge_mod, "ALL_VECTORS", TITLED_VECTORS)
+            m.setattr(client_mod, "ALL_VECTORS", TITLED_VECTORS)
+            with Index(settings, dim=32) as ix:
+                ix.upsert(enricher.enrich(corpus()[:2])[0])
+        with Index(settings, dim=32) as ix:
+            assert ix.has_titles() and not ix.has_sentences()
+            ix.upsert(_with_sentences(enricher.enrich(corpus()[2:])[0]))
+            assert ix.count() == 5
+            assert ix.sentence_vectors([d.id for d in corpus()]) == {}
 
 
 class TestEdge(EmbeddedIndexContract):

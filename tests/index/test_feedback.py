@@ -7,8 +7,8 @@ import json
 import numpy as np
 import pytest
 
-from index.feedback import Feedback, rocchio_term
-from index.rank import Ranker, RankWeights
+from index.ranking.feedback import Feedback, rocchio_term
+from index.ranking import Ranker, RankWeights
 from index.store import Index
 from index.suppliers import KnownSuppliers
 from domain.settings import IndexSettings
@@ -92,7 +92,7 @@ def test_feedback_finds_documents_beyond_the_first_candidates(ranker):
     """A relevant judgement also queries the index (at the channels' depth): documents like it join the
     ranking even if the need's own channels did not offer them (here: one candidate per channel)."""
     _, q = ranker.need_input(NEED.id)
-    offered = set(ranker.candidates(q, None, depth=1))
+    offered = {h.doc_id for hits in ranker.channel_results(q, depth=1).values() for h in hits}
     found = {r.doc_id for r in ranker.rank(q, limit=60, depth=1, feedback=Feedback(relevant=(VAPOUR[0].id,)))}
     assert not {d.id for d in VAPOUR} <= offered
     assert {d.id for d in VAPOUR} <= found
@@ -173,7 +173,7 @@ def _uncentred(relevant_sims, rejected_sims, beta, gamma):
 def test_centring_keeps_rocchios_order_and_judgements_keep_every_score(ranker, monkeypatch):
     """`scout eval --feedback` measured the uncentred term added to the score; centred, and kept out of the
     score, it orders every unjudged document as before, and no score moves; the rejected one goes last."""
-    import index.rank as rank_module
+    import index.ranking.feedback as rank_module
 
     feedback = Feedback(relevant=(VAPOUR[0].id,), not_relevant=(DIAMOND[0].id,))
     plain = {m.doc_id: m.score for m in ranker.match(NEED.id, limit=20).matches}

@@ -8,7 +8,7 @@ import pytest
 
 from domain.models import DocKind
 from index.grouping import Member, group_members, phase_of, title_key, version_label, versions_of
-from index.rank import Ranker
+from index.ranking import Ranker
 from index.store import Index
 from index.suppliers import KnownSuppliers
 from service.index_library import IndexLibrary

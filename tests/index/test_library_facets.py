@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from domain.settings import IndexSettings
-from index.rank import Ranker
+from index.ranking import Ranker
 from index.store import Index
 from index.suppliers import KnownSuppliers
 from service.index_library import FACET_HITS, IndexLibrary

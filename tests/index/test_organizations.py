@@ -7,7 +7,7 @@ import pytest
 from domain.models import DocKind
 from domain.settings import IndexSettings
 from index.organizations import OrgType, alias_classes, award_evidence, bilingual_parts, organization_type
-from index.rank import Ranker
+from index.ranking import Ranker
 from index.store import Index
 from index.suppliers import KnownSuppliers
 from domain.orgs import normalize_org

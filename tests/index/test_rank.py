@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from index.rank import Ranker
+from index.ranking import Ranker
 from index.store import Index
 from index.suppliers import KnownSuppliers
 from domain.models import DocKind, SearchFilters
@@ -93,7 +93,8 @@ def test_search_free_text(ranker):
 
 def test_need_query_weighs_terms_by_rarity_among_needs(ranker):
     """A word many needs use (solicitation boilerplate) weighs less in a need's BM25 query than its subject."""
-    from index.rank import RankWeights
+    from index.ranking import RankWeights
+    from index.ranking.query import subject_weighted
     from nlp.base import SparseVector
 
     r, docs = ranker
@@ -102,9 +103,10 @@ def test_need_query_weighs_terms_by_rarity_among_needs(ranker):
     r.index.upsert(r.enricher.enrich(extra)[0])
     term = {w: r.enricher.sparse.encode_query(w, "en").indices[0] for w in ("prototype", "metamaterial", "farmers")}
     query = SparseVector(indices=list(term.values()), values=[2.0, 2.0, 2.0])
-    assert r._subject_weighted(query) == query  # 4 needs: too few to tell boilerplate from subject
+    assert subject_weighted(query, r.stats, r.weights) == query  # 4 needs: too few to tell boilerplate from subject
     r.weights = RankWeights(need_idf_min_needs=4)
-    got = dict(zip(r._subject_weighted(query).indices, r._subject_weighted(query).values))
+    weighted = subject_weighted(query, r.stats, r.weights)
+    got = dict(zip(weighted.indices, weighted.values))
     assert got[term["farmers"]] == pytest.approx(2.0)  # no need says it
     assert got[term["prototype"]] < got[term["metamaterial"]] < got[term["farmers"]]  # 2 needs < 1 need < none
     # the full ranking's query for a need: its title terms boosted on top
@@ -119,7 +121,7 @@ def test_need_query_weighs_terms_by_rarity_among_needs(ranker):
 
 def test_documents_close_to_every_need_are_corrected_for_hubness(tmp_path):
     """CSLS: a document that resembles every need (programme prose) loses its dense lead to a specific one."""
-    from index.rank import RankWeights
+    from index.ranking import RankWeights
     from tests.index.fakes import FakeEnricher
 
     enricher = FakeEnricher(dim=384)  # wide enough that hashed words rarely collide
@@ -137,17 +139,18 @@ def test_documents_close_to_every_need_are_corrected_for_hubness(tmp_path):
         def dense_order(weights: RankWeights) -> tuple[list[str], dict]:
             ranker = Ranker(ix, enricher, KnownSuppliers(), weights=weights)
             _, q = ranker.need_input(needs[0].id)
-            cands = ranker.candidates(q, None, "full")
-            return sorted((d for d in cands if "dense" in cands[d].scores),
-                          key=lambda d: -cands[d].scores["dense"]), cands
+            hits = ranker.channel_results(q)["dense"]  # best first
+            return [h.doc_id for h in hits], {h.doc_id: h for h in hits}
 
         plain, _ = dense_order(RankWeights(hubness=0.0, need_idf_min_needs=4))
         assert plain.index(generic.id) < plain.index(specific.id)  # the copied boilerplate is the best pair
         corrected, cands = dense_order(RankWeights(need_idf_min_needs=4))
         assert corrected.index(specific.id) < corrected.index(generic.id)
-        assert cands[generic.id].generic == pytest.approx(1.0, abs=1e-5)  # identical to a passage of every need
-        assert cands[specific.id].generic < 0.5
-        assert cands[generic.id].dense == pytest.approx(1.0, abs=1e-5)  # the breakdown keeps the similarity
+        assert cands[generic.id].hubness == pytest.approx(1.0, abs=1e-5)  # identical to a passage of every need
+        assert cands[specific.id].hubness < 0.5
+        assert cands[generic.id].raw == pytest.approx(1.0, abs=1e-5)  # the breakdown keeps the similarity
+        for hit in cands.values():  # the correction taken is the one recorded
+            assert hit.score == pytest.approx(hit.raw - hit.correction) and hit.correction == 0.5 * hit.hubness
         # the ranking shows it: the generic document's breakdown says how generic it is
         ranker = Ranker(ix, enricher, KnownSuppliers(), weights=RankWeights(need_idf_min_needs=4))
         by_id = {m.doc_id: m for m in ranker.match(needs[0].id).matches}
@@ -164,27 +167,26 @@ def test_documents_close_to_every_need_are_corrected_for_hubness(tmp_path):
         assert s.bm25 == pytest.approx(unscaled[specific.id])  # the BM25 score itself
         # too few needs to tell a hub from an answer: no correction
         few, cands = dense_order(RankWeights())
-        assert few == plain and cands[generic.id].generic == 0.0
+        assert few == plain and cands[generic.id].hubness is None and cands[generic.id].correction is None
 
 
-def test_corpus_statistics_follow_the_index(ranker, monkeypatch):
+def test_corpus_statistics_follow_the_index(ranker):
     """Kept between rankings, taken anew once the index has more (or fewer) documents."""
-    import index.rank as rank_module
-
     r, docs = ranker
-    needs, _ = r._corpus_stat("needs", r._need_term_df)
+    stats = r.stats
+    needs = stats.need_count()
     r.index.upsert(r.enricher.enrich([make_doc("n9", "Prototype radar", "A prototype radar is sought.", kind="need")])[0])
-    assert r._corpus_stat("needs", r._need_term_df)[0] == needs  # the count is checked every STATS_CHECK s
-    monkeypatch.setattr(rank_module, "STATS_CHECK", 0.0)
-    assert r._corpus_stat("needs", r._need_term_df)[0] == needs + 1
+    assert stats.need_count() == needs  # the count is checked every `check_every` seconds (10 by default)
+    stats.check_every = 0.0
+    assert stats.need_count() == needs + 1
     r.index.delete([docs[0].id])
-    assert r._corpus_stat("needs", r._need_term_df)[0] == needs
+    assert stats.need_count() == needs
 
 
 def test_hubness_weighs_documents_of_the_other_language_apart(tmp_path):
     """A Japanese document gets `hubness_other_language` for an English need (and an English one for a Japanese
     need); same-language documents and documents of no known language keep `hubness`."""
-    from index.rank import RankWeights
+    from index.ranking import RankWeights
     from tests.index.fakes import FakeEnricher
 
     enricher = FakeEnricher(dim=64)
@@ -200,20 +202,20 @@ def test_hubness_weighs_documents_of_the_other_language_apart(tmp_path):
         ranker = Ranker(ix, enricher, KnownSuppliers(), weights=RankWeights(hubness=0.5, hubness_other_language=0.2))
         ids = [d.id for d in docs]
         expected_other = 0.5 if languages[docs[2].id] not in ("ja", "en") else None
-        for_en = ranker._hubness_weights(ids, need_en.id)
+        for_en = ranker.hubness.weights_for(ids, need_en.id)
         assert for_en[docs[0].id] == 0.5 and for_en[docs[1].id] == 0.2
-        for_ja = ranker._hubness_weights(ids, need_ja.id)
+        for_ja = ranker.hubness.weights_for(ids, need_ja.id)
         assert for_ja[docs[0].id] == 0.2 and for_ja[docs[1].id] == 0.5
         if expected_other is not None:
             assert for_en[docs[2].id] == for_ja[docs[2].id] == 0.5
         same = Ranker(ix, enricher, KnownSuppliers(), weights=RankWeights(hubness=0.5, hubness_other_language=None))
-        assert set(same._hubness_weights(ids, need_en.id).values()) == {0.5}
+        assert set(same.hubness.weights_for(ids, need_en.id).values()) == {0.5}
 
 
 def test_the_concept_weight_of_a_document_in_the_other_language_is_its_own(tmp_path):
     """For an English query a Japanese document's concept overlap weighs `concept_other_language`, an English
     one's `concept`; the score keeps the same-language scale (the excess is clipped, never above 1)."""
-    from index.rank import RankWeights
+    from index.ranking import RankWeights
     from tests.index.fakes import FakeEnricher
 
     enricher = FakeEnricher(dim=64)
@@ -238,10 +240,39 @@ def test_the_concept_weight_of_a_document_in_the_other_language_is_its_own(tmp_p
 
 
 def test_organization_score_is_a_noisy_or_in_the_unit_interval():
-    from index.rank import organization_score
+    from index.ranking import organization_score
 
     assert organization_score([0.8], 0.5) == pytest.approx(0.8)  # one document: its own score
     assert organization_score([0.6, 0.8], 0.5) == pytest.approx(1 - (1 - 0.8) * (1 - 0.3))  # best first
     assert organization_score([0.8, 0.6], 0.5) > organization_score([0.8], 0.5)  # a second answer raises it
     assert organization_score([1.0, 1.0, 1.0], 0.5) == 1.0 and organization_score([], 0.5) == 0.0
     assert organization_score([0.99] * 20, 0.9) <= 1.0
+
+
+def test_the_breakdown_records_the_hubness_correction_that_was_taken(tmp_path):
+    """With `hubness_other_language` set, a document in the other language is corrected with that weight, and
+    its breakdown shows that correction: an English need over Japanese documents only ranks exactly as with
+    `hubness` set to the other-language weight, breakdowns included, and the parts add up to the score."""
+    from index.ranking import RankWeights
+    from tests.index.fakes import FakeEnricher
+
+    enricher = FakeEnricher(dim=64)
+    needs = [make_doc(f"n{i}", f"Radar need {i}", f"Thin radar absorbing coatings {i}. Stealth radar skins.",
+                      kind="need") for i in range(3)]
+    docs = [make_doc("j1", "電波吸収シート radar", "薄い radar 電波吸収シートを開発した。"),
+            make_doc("j2", "レーダー塗料 radar coatings", "radar coatings の塗料。ステルス skins。"),
+            make_doc("j3", "量子センサ", "量子センシングによる磁力計 radar。")]
+    with Index(IndexSettings(backend="edge", path=tmp_path / "ix"), dim=enricher.embedder.dim) as ix:
+        ix.upsert(enricher.enrich([*needs, *docs])[0])
+        assert {ix.get(d.id).language for d in docs} == {"ja"} and ix.get(needs[0].id).language == "en"
+
+        def ranked(weights: RankWeights) -> list:
+            return Ranker(ix, enricher, KnownSuppliers(), weights=weights).match(needs[0].id).matches
+
+        apart = ranked(RankWeights(hubness=0.5, hubness_other_language=0.2, need_idf_min_needs=2))
+        same = ranked(RankWeights(hubness=0.2, need_idf_min_needs=2))
+        assert [m.doc_id for m in apart] == [m.doc_id for m in same] and len(apart) == 3
+        assert any(m.breakdown.generic < 0 for m in apart) and any(m.breakdown.generic_lexical < 0 for m in apart)
+        for a, s in zip(apart, same):
+            assert a.breakdown.model_dump() == pytest.approx(s.breakdown.model_dump())
+            assert a.score == pytest.approx(sum(a.breakdown.contributions().values()))

@@ -6,7 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from index.rank import Ranker
+from index.ranking import Ranker
+from index.ranking.evidence import evidence_pairs
 from index.store import Index
 from index.suppliers import KnownSuppliers
 from tests.index.conftest import corpus, make_doc
@@ -21,7 +22,7 @@ def test_evidence_of_lexical_only_hits_is_their_closest_passage(settings, enrich
         ranker = Ranker(ix, enricher, KnownSuppliers())
         q = ranker.query_input("radar absorbing metamaterial coating. Navigation by magnetic maps.")
         ids = [d.id for d in docs[1:]] + ["missing-doc"]
-        evidence = ranker._evidence(q, [(d, None) for d in ids])  # no dense pair known: the fallback
+        evidence = evidence_pairs(ix, q, [(d, None) for d in ids])  # no dense pair known: the fallback
         assert evidence[-1] == (None, None)  # a document not in the index has no evidence
         for doc_id, (query_ev, doc_ev) in zip(ids, evidence[:-1]):
             passages = {p.payload["passage_index"]: p for p in ix.passages(doc_id, vectors=True)}

@@ -109,7 +109,11 @@ def test_an_owner_that_does_not_share_still_refuses_a_second_opener(tmp_path):
             Index(settings, dim=32)
 
 
-def test_a_client_asking_for_another_backend_is_refused_in_one_line(owner_and_client):
+def test_a_client_that_cannot_use_the_served_index_is_refused_in_one_line(owner_and_client):
+    """Another backend or another vector size (another model) would fail on the first call, obscurely: refused
+    when the index opens, saying why and what to do."""
     owner, _ = owner_and_client
     with pytest.raises(RuntimeError, match="SCOUT_INDEX_BACKEND=edge, but this process asks for local"):
         Index(IndexSettings(backend="local", path=owner.settings.resolved_path), dim=32)
+    with pytest.raises(RuntimeError, match="vectors of size 32, but this process' model makes 384: use the server's"):
+        Index(owner.settings, dim=384)

@@ -1,0 +1,182 @@
+"""Retrieval channels: each turns a query into one ranked result list.
+
+A channel searches one field of the index with one part of the query and returns its documents best first
+(`ChannelHit`s: a document once, with its score and, where the hubness correction applied, how much it
+took). Fusion (index/ranking/fusion.py) combines the lists; nothing here knows of the others.
+
+Adding a channel: a class with the `Channel` shape, a `RankWeights` field named like it (its weight), and an
+entry in `CHANNELS`. `part` names the `ScoreBreakdown` field its contribution is shown under, and
+`correction_part` the one its hubness correction is shown under.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol, Sequence
+
+import numpy as np
+
+from index.backends.base import Where
+from index.ranking.hubness import Hubness
+from index.ranking.query import QueryInput
+from index.ranking.weights import RankWeights
+from index.store import Index
+from nlp.base import SparseVector
+
+Mode = Literal["full", "bm25", "dense"]
+
+
+@dataclass(frozen=True)
+class ChannelHit:
+    """One document of a channel's result list."""
+
+    doc_id: str
+    score: float  # what fusion scales: the similarity, less the hubness correction where it applied
+    raw: float  # the similarity itself, in the channel's units (a cosine, a BM25 score)
+    hubness: float | None = None  # how generic the document is (index/ranking/hubness.py), where corrected
+    correction: float | None = None  # what the correction took, on the scale of `score` (weight x hubness)
+    pair: tuple[int, dict[str, Any]] | None = None  # best pair: (query passage index, document passage payload)
+
+
+@dataclass(frozen=True)
+class SearchContext:
+    """What every channel of one ranking shares."""
+
+    index: Index
+    weights: RankWeights
+    where: Where
+    depth: int  # documents a channel offers
+    exclude_kind: str | None
+    hubness: Hubness
+    hubness_need: str | None  # the need whose hubness correction applies (None: no correction)
+    sparse_best: float | None = None  # the corrected BM25 channel's scale: the unfiltered list's best score
+
+
+class Channel(Protocol):
+    name: str  # also the RankWeights field that holds its weight
+    part: str  # the ScoreBreakdown field its contribution is shown under
+    correction_part: str  # ... and its hubness correction
+
+    def search(self, q: QueryInput, ctx: SearchContext) -> list[ChannelHit]:
+        """Best first, each document once, at most `ctx.depth`; empty when the channel does not apply."""
+        ...
+
+
+def _title_field_applies(q: QueryInput, ctx: SearchContext) -> bool:
+    # The title fields serve needs (a long text with a title); a short free-text query is a title itself.
+    return q.title_vectors is not None and ctx.index.has_titles()
+
+
+@dataclass(frozen=True)
+class DenseChannel:
+    """Query vectors against document passage vectors (or title vectors, one per document): a document scores
+    its best pair. For a need, corrected for hubness."""
+
+    name: str
+    query: Callable[[QueryInput], np.ndarray | None]
+    titles: bool = False  # search the documents' title vectors
+    always: bool = False  # run whatever its weight (its pairs are the evidence)
+    part: str = "dense"
+    correction_part: str = "generic"
+
+    def search(self, q: QueryInput, ctx: SearchContext) -> list[ChannelHit]:
+        vectors = self.query(q)
+        if vectors is None or not len(vectors) or not (self.always or getattr(ctx.weights, self.name)):
+            return []
+        if self.titles and not _title_field_applies(q, ctx):
+            return []
+        need = ctx.hubness_need
+        # with the hubness correction, twice the depth is fetched: it reorders the head before the cut
+        fetch = 2 * ctx.depth if need else ctx.depth
+        search = ctx.index.search_titles if self.titles else ctx.index.search_dense
+        per_passage = search(vectors, ctx.where, fetch, exclude_kind=ctx.exclude_kind)
+        raw: dict[str, float] = {}
+        pair: dict[str, tuple[int, dict[str, Any]]] = {}
+        for qi, hits in enumerate(per_passage):
+            seen: set[str] = set()
+            for h in hits:
+                d = h.payload["doc_id"]
+                if d in seen:
+                    continue  # a document counts once per query passage: its best passage
+                seen.add(d)
+                if h.score > raw.get(d, -2.0):
+                    raw[d], pair[d] = h.score, (qi, h.payload)
+        scored, hub, weight = raw, {}, {}
+        if need and raw:
+            head = sorted(raw, key=lambda d: -raw[d])[:fetch]
+            hub = ctx.hubness.dense(head, need)
+            weight = ctx.hubness.weights_for(head, need)
+            scored = {d: raw[d] - weight[d] * hub[d] for d in head}
+        # Each channel offers its best `depth` documents, however many query vectors found them: the min-max
+        # scaling then spans the same depth on every channel (a long need's 20 passages would otherwise
+        # stretch its dense channels' scale over thousands of weak hits).
+        return [ChannelHit(d, scored[d], raw[d], hub.get(d), weight[d] * hub[d] if d in hub else None, pair[d])
+                for d in sorted(scored, key=lambda d: -scored[d])[: ctx.depth]]
+
+
+@dataclass(frozen=True)
+class SparseChannel:
+    """A BM25 vector against the documents' BM25 vectors (or their titles'). With `corrected`, for a need, its
+    scores are scaled by the best one and corrected for hubness."""
+
+    name: str
+    query: Callable[[QueryInput], SparseVector | None]
+    titles: bool = False  # search the documents' title BM25 vectors
+    always: bool = False  # run whatever its weight
+    corrected: bool = False  # apply the hubness correction (the need's own BM25 query)
+    part: str = "sparse"
+    correction_part: str = "generic_lexical"
+
+    def search(self, q: QueryInput, ctx: SearchContext) -> list[ChannelHit]:
+        sparse = self.query(q)
+        if sparse is None or not sparse.indices or not (self.always or getattr(ctx.weights, self.name)):
+            return []
+        if self.titles and not _title_field_applies(q, ctx):
+            return []
+        search = ctx.index.search_title_sparse if self.titles else ctx.index.search_sparse
+        need = ctx.hubness_need if self.corrected else None
+        if not need:
+            return [ChannelHit(h.payload["doc_id"], h.score, h.score)
+                    for h in search(sparse, ctx.where, ctx.depth, exclude_kind=ctx.exclude_kind)]
+        # hubness-corrected: scores scaled by the best one (as each need's neighbour lists are), twice the depth
+        # fetched, reordered, then cut
+        hits = search(sparse, ctx.where, 2 * ctx.depth, exclude_kind=ctx.exclude_kind)
+        if not hits or hits[0].score <= 0:
+            return []
+        top = ctx.sparse_best or hits[0].score  # a filtered list keeps the unfiltered list's scale
+        raw = {h.payload["doc_id"]: h.score for h in hits}
+        hub = ctx.hubness.lexical(list(raw), need)
+        weight = ctx.hubness.weights_for(list(raw), need)
+        scored = {d: raw[d] / top - weight[d] * hub[d] for d in raw}
+        return [ChannelHit(d, scored[d], raw[d], hub[d], weight[d] * hub[d])
+                for d in sorted(scored, key=lambda d: -scored[d])[: ctx.depth]]
+
+
+# The full ranking's channels, in the order they run (and their shares add up in fusion).
+CHANNELS: tuple[Channel, ...] = (
+    DenseChannel("dense", lambda q: q.vectors, always=True),  # need passages -> document passages
+    SparseChannel("sparse", lambda q: q.focused_sparse or q.sparse, always=True, corrected=True),
+    DenseChannel("title_dense", lambda q: q.title_vectors),  # need title -> document passages
+    DenseChannel("doc_title", lambda q: q.vectors, titles=True),  # need passages -> document titles
+    DenseChannel("title_title", lambda q: q.title_vectors, titles=True),  # need title -> document titles
+    SparseChannel("title_lexical", lambda q: q.subject_sparse or q.sparse, titles=True),  # need BM25 -> titles
+)
+# The baselines `scout eval --baselines` compares with: one channel each, the need's text as it is.
+BASELINES: dict[str, tuple[Channel, ...]] = {
+    "dense": (DenseChannel("dense", lambda q: q.vectors, always=True),),
+    "bm25": (SparseChannel("sparse", lambda q: q.sparse, always=True),),
+}
+# The channels whose hits carry the numbers shown beside the contributions: the raw best passage-pair cosine
+# (`ScoreBreakdown.similarity`, and the evidence pair) and the raw BM25 score (`ScoreBreakdown.bm25`).
+SIMILARITY_CHANNEL = "dense"
+BM25_CHANNEL = "sparse"
+
+
+def channels_for(mode: Mode) -> Sequence[Channel]:
+    return CHANNELS if mode == "full" else BASELINES[mode]
+
+
+def search_channels(channels: Sequence[Channel], q: QueryInput, ctx: SearchContext) -> dict[str, list[ChannelHit]]:
+    """Each channel's result list, by channel name, in the channels' order."""
+    return {ch.name: ch.search(q, ctx) for ch in channels}

@@ -1,0 +1,92 @@
+"""Fusion: pure functions that combine the channels' result lists into one score per document (ranx's
+`fusion/`, qdrant-client's `hybrid/fusion.py`), and split it into the `ScoreBreakdown`'s parts.
+
+Each function takes `results`: channel name -> its hits, best first (`ChannelHit`: a document once, its
+score, and where the hubness correction applied, how much it took), and `weights`: channel name -> weight.
+A channel without hits, or with weight 0, takes no part (and takes no share of the total weight). The
+documents come out in the order they were first found (channels in the given order, each best first).
+"""
+
+from __future__ import annotations
+
+from typing import Mapping, Sequence
+
+from index.ranking.channels import ChannelHit
+from index.ranking.normalization import min_max
+
+Results = Mapping[str, Sequence[ChannelHit]]
+Scales = Mapping[str, tuple[float, float]]  # channel -> (floor, spread)
+
+
+def active_weights(results: Results, weights: Mapping[str, float]) -> dict[str, float]:
+    """The weights of the channels that take part: a weight and at least one hit (in `weights`' order)."""
+    return {ch: wt for ch, wt in weights.items() if wt and results.get(ch)}
+
+
+def channel_scales(results: Results, channels: Sequence[str]) -> dict[str, tuple[float, float]]:
+    """Each channel's (floor, spread) over its own result list: the min-max scaling fusion applies."""
+    return {ch: min_max(h.score for h in results[ch]) for ch in channels}
+
+
+def documents(results: Results) -> list[str]:
+    """Every document found, in the order first found."""
+    return list(dict.fromkeys(h.doc_id for hits in results.values() for h in hits))
+
+
+def score_fusion(results: Results, weights: Mapping[str, float], scales: Scales | None = None,
+                 ) -> dict[str, dict[str, float]]:
+    """Weighted score fusion: document -> channel -> its share, the channel's score min-max scaled over its own
+    list (or by `scales`, a channel's (floor, spread) from elsewhere: the query's unfiltered list, so that a
+    filter never changes a score; kept within [0, 1]) times the channel's share of the total weight. A document
+    a channel did not find is at its floor (no share). A document's shares add up to its fused score, in
+    [0, 1] (1: first in every channel)."""
+    weights = active_weights(results, weights)
+    total = sum(weights.values()) or 1.0
+    scales = {**channel_scales(results, list(weights)), **(scales or {})}
+    scores = {ch: {h.doc_id: h.score for h in results[ch]} for ch in weights}
+    out: dict[str, dict[str, float]] = {}
+    for d in documents(results):
+        out[d] = {ch: wt * min(1.0, max(0.0, (scores[ch][d] - scales[ch][0]) / scales[ch][1])) / total
+                  for ch, wt in weights.items() if d in scores[ch]}
+    return out
+
+
+def reciprocal_rank_fusion(results: Results, weights: Mapping[str, float], k: float = 60.0,
+                           ) -> dict[str, dict[str, float]]:
+    """Weighted reciprocal rank fusion (Cormack et al. 2009): document -> channel -> weight / (k + rank),
+    divided by what first place in every channel earns, so a document's shares add up to at most 1."""
+    weights = active_weights(results, weights)
+    total = sum(weights.values()) or 1.0
+    ranks = {ch: {h.doc_id: r for r, h in enumerate(results[ch], start=1)} for ch in weights}
+    return {d: {ch: wt / (k + ranks[ch][d]) / (total / (k + 1)) for ch, wt in weights.items() if d in ranks[ch]}
+            for d in documents(results)}
+
+
+def correction_shares(results: Results, weights: Mapping[str, float], scales: Scales | None = None,
+                      ) -> dict[str, dict[str, float]]:
+    """Document -> channel -> the (negative) share of its fused score the channel's hubness correction took:
+    the correction scaled as score fusion scales the channel's scores."""
+    weights = active_weights(results, weights)
+    total = sum(weights.values()) or 1.0
+    scales = {**channel_scales(results, list(weights)), **(scales or {})}
+    out: dict[str, dict[str, float]] = {}
+    for ch in weights:
+        for h in results[ch]:
+            if h.correction is not None:
+                out.setdefault(h.doc_id, {})[ch] = -weights[ch] * h.correction / scales[ch][1] / total
+    return out
+
+
+def breakdown_parts(shares: Mapping[str, float], corrections: Mapping[str, float],
+                    parts: Mapping[str, tuple[str, str]]) -> dict[str, float]:
+    """A document's channel shares summed by `ScoreBreakdown` part. `parts`: channel -> (the part its share is
+    shown under, the part its hubness correction is shown under); every part named there appears. A
+    corrected channel's share is split in two: the similarity's part (the share less the correction) and
+    the correction's (negative) part; the parts add up to the shares' sum."""
+    out = dict.fromkeys((p for pair in parts.values() for p in pair), 0.0)
+    for ch, value in shares.items():
+        part, correction_part = parts[ch]
+        correction = corrections.get(ch, 0.0)
+        out[part] += value - correction
+        out[correction_part] += correction
+    return out

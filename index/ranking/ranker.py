@@ -1,0 +1,255 @@
+"""The ranker: one front over the ranking's parts, for needs (`match`) and free text (`search`)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Sequence
+
+from domain.models import DocKind, Document, Match, NeedMatches, OrgMatch, ScoreBreakdown, SearchFilters, SearchHit
+from index.ranking.channels import (
+    BM25_CHANNEL, SIMILARITY_CHANNEL, ChannelHit, Mode, SearchContext, channels_for, search_channels,
+)
+from index.ranking.evidence import best_pairs, evidence_pairs
+from index.ranking.feedback import Feedback, RocchioFeedback
+from index.ranking.fusion import (
+    Scales, active_weights, breakdown_parts, channel_scales, correction_shares, documents, reciprocal_rank_fusion,
+    score_fusion,
+)
+from index.ranking.hubness import Hubness
+from index.ranking.organizations import rank_organizations
+from index.ranking.query import QueryInput, need_query, text_query
+from index.ranking.rescore import Candidate, Concepts, RankedDocument, absolute_ceiling, rescore
+from index.ranking.stats import CorpusStatistics
+from index.ranking.weights import RankWeights
+from index.store import Index, filters_to_where
+from index.suppliers import KnownSuppliers
+from nlp.base import Enricher
+
+# doc point fields that ranking and the denormalised Match/SearchHit need (not the full text)
+RANK_FIELDS = ("kind", "source", "language", "url", "title", "published", "published_ts", "organizations",
+               "concepts")
+# A free-text query's channels are scaled as in its unfiltered list of this many candidates (a need's: as in
+# its unfiltered list at RankWeights.depth), whatever the filters or the page size: a score never depends on them.
+SEARCH_SCALE_DEPTH = 500
+
+
+def _filtered(filters: SearchFilters | None) -> bool:
+    return filters is not None and any(v is not None for v in filters.model_dump().values())
+
+
+class Ranker:
+    """Ranks the index's documents for a need or a free-text query (see index/ranking/__init__.py).
+
+    `weights` may be replaced between rankings; `stats` (the corpus statistics) is kept across them."""
+
+    def __init__(self, index: Index, enricher: Enricher | None = None, known_suppliers: KnownSuppliers | None = None,
+                 *, weights: RankWeights | None = None, taxonomy: Any = None):
+        self.index = index
+        self.enricher = enricher
+        self.weights = weights or RankWeights()
+        if known_suppliers is None:
+            known_suppliers = KnownSuppliers.load(index.settings.known_suppliers_path)
+        self.known_suppliers = known_suppliers
+        self.stats = CorpusStatistics(index)
+        self._taxonomy = taxonomy
+        self._concepts: Concepts | None = None
+
+    @property
+    def taxonomy(self) -> Any:
+        if self._taxonomy is None:
+            self._taxonomy = getattr(self.enricher, "taxonomy", None)
+            if self._taxonomy is None:
+                from nlp.taxonomy import load_taxonomy
+
+                self._taxonomy = load_taxonomy()
+        return self._taxonomy
+
+    @property
+    def concepts(self) -> Concepts:
+        if self._concepts is None:
+            self._concepts = Concepts(self.taxonomy)
+        return self._concepts
+
+    @property
+    def hubness(self) -> Hubness:
+        return Hubness(self.index, self.stats, self.weights)
+
+    # -- inputs --------------------------------------------------------------------------------------
+    def need_input(self, need_id: str) -> tuple[Document, QueryInput]:
+        return need_query(self.index, self.enricher, self.stats, self.weights, need_id)
+
+    def query_input(self, text: str) -> QueryInput:
+        return text_query(self.enricher, text)
+
+    # -- ranking -------------------------------------------------------------------------------------
+    def channel_results(self, q: QueryInput, filters: SearchFilters | None = None, mode: Mode = "full",
+                        exclude_kind: str | None = DocKind.need.value, depth: int | None = None,
+                        sparse_best: float | None = None) -> dict[str, list[ChannelHit]]:
+        """Each channel's result list (channel name -> hits, best first). The full ranking corrects a need's
+        channels for hubness; the baselines are one channel each, uncorrected. `sparse_best`: the score the
+        corrected BM25 channel is scaled by (default: its own list's best)."""
+        hubness = self.hubness
+        ctx = SearchContext(self.index, self.weights, filters_to_where(filters), depth or self.weights.depth,
+                            exclude_kind, hubness, hubness.need_of(q) if mode == "full" else None, sparse_best)
+        return search_channels(channels_for(mode), q, ctx)
+
+    def reference_scales(self, q: QueryInput, exclude_kind: str | None, depth: int,
+                         ) -> tuple[Scales, float | None]:
+        """The query's unfiltered result lists at `depth`: each channel's (floor, spread), and the best raw
+        score of the corrected BM25 channel. A filtered or shorter ranking is scaled by these, so that its
+        scores are the unfiltered ones. Kept per query with the corpus statistics."""
+        cache: dict = self.stats.cached("reference_scales", dict)
+        key = (q.key, exclude_kind, depth)
+        if q.key is not None and key in cache:
+            return cache[key]
+        results = self.channel_results(q, None, "full", exclude_kind, depth)
+        weights = active_weights(results, {ch.name: getattr(self.weights, ch.name) for ch in channels_for("full")})
+        bm25 = [h.raw for h in results.get(BM25_CHANNEL, ())]
+        found = (channel_scales(results, list(weights)), max(bm25) if bm25 else None)
+        if q.key is not None:
+            if len(cache) > 1000:
+                cache.clear()
+            cache[key] = found
+        return found
+
+    def fuse(self, results: dict[str, list[ChannelHit]], mode: Mode = "full",
+             scales: Scales | None = None) -> dict[str, Candidate]:
+        """One candidate per document found, in the order found: its fused score in [0, 1] (1 = first in every
+        channel), that score by breakdown part, the raw similarity and BM25 score, the evidence pair.
+        `scales`: each channel's (floor, spread) to scale by (`reference_scales`) instead of its own list's."""
+        channels = channels_for(mode)
+        by_doc = {name: {h.doc_id: h for h in hits} for name, hits in results.items()}
+        if mode != "full":  # a baseline: its one channel's own score
+            only = channels[0]
+            shares = {d: {only.name: by_doc[only.name][d].score} for d in documents(results)}
+            corrections: dict[str, dict[str, float]] = {}
+        else:
+            weights = {ch.name: getattr(self.weights, ch.name) for ch in channels}
+            if self.weights.fusion == "rrf":  # rank-based: no hubness split (the ranks already hold it)
+                shares, corrections = reciprocal_rank_fusion(results, weights, self.weights.rrf_k), {}
+            else:
+                shares = score_fusion(results, weights, scales)
+                corrections = correction_shares(results, weights, scales)
+        parts = {ch.name: (ch.part, ch.correction_part) for ch in channels}
+        similar, bm25 = by_doc.get(SIMILARITY_CHANNEL, {}), by_doc.get(BM25_CHANNEL, {})
+        out = {}
+        for d, per in shares.items():
+            pair_hit = similar.get(d)
+            out[d] = Candidate(
+                d, fused=sum(per.values()),
+                parts=breakdown_parts(per, corrections.get(d, {}), parts) if mode == "full" else dict(
+                    (parts[ch][0], v) for ch, v in per.items()),
+                similarity=pair_hit.raw if pair_hit else 0.0, bm25=bm25[d].raw if d in bm25 else 0.0,
+                pair=pair_hit.pair if pair_hit else None)
+        return out
+
+    def rank(self, q: QueryInput, filters: SearchFilters | None = None, limit: int = 20, mode: Mode = "full",
+             exclude_kind: str | None = DocKind.need.value, now: float | None = None, depth: int | None = None,
+             feedback: Feedback | None = None) -> list[RankedDocument]:
+        """Ranked documents with their score breakdown, shared concepts and payload (index/ranking/rescore.py
+        says how the score is made; with `feedback`, index/ranking/feedback.py).
+
+        A score is the document's match strength and nothing else: channels are scaled as in the query's
+        unfiltered list at a fixed depth (a need's RankWeights.depth, free text's SEARCH_SCALE_DEPTH), so a
+        filter or a page size never changes it, and `feedback` moves the order only (the documents judged not
+        relevant after the best `limit`, below every other)."""
+        w = self.weights
+        scales, sparse_best = None, None
+        if mode == "full":
+            reference_depth = w.depth if q.need_id is not None else SEARCH_SCALE_DEPTH
+            if _filtered(filters) or (depth or w.depth) != reference_depth:
+                scales, sparse_best = self.reference_scales(q, exclude_kind, reference_depth)
+        results = self.channel_results(q, filters, mode, exclude_kind, depth, sparse_best)
+        cands = self.fuse(results, mode, scales)
+        if not cands:
+            return []
+        prelim = sorted(cands.values(), key=lambda c: -c.fused)
+        if mode != "full":  # baselines: the channel's own order, nothing added (raw scores, for `scout eval`)
+            return [RankedDocument(c.doc_id, ScoreBreakdown(**c.parts, similarity=c.similarity, bm25=c.bm25,
+                                                            total=c.fused), passage_pair=c.pair)
+                    for c in prelim[:limit]]
+        # Re-score a generous head: the additive terms can lift a document by a few dozen places only.
+        head = prelim[: max(limit * 3, 60)]
+        fb: dict[str, float] = {}
+        if feedback:
+            rocchio = RocchioFeedback(self.index, self.stats, w)
+            in_head = {c.doc_id for c in head}
+            found = rocchio.found(feedback, filters_to_where(filters), w.depth, exclude_kind)
+            head = head + [cands.setdefault(d, Candidate(d)) for d in found if d not in in_head]
+            fb = rocchio.terms([c.doc_id for c in head], feedback, results,
+                               {ch.name: getattr(w, ch.name) for ch in channels_for(mode)}, scales)
+        payloads = self.index.get_many([c.doc_id for c in head], RANK_FIELDS)
+        ceilings = self.ceilings(q, head) if q.need_id is None else {}
+        # Age from the start of today (UTC), not the wall clock: the same request scores the same all day.
+        now = now or time.time() // 86400 * 86400
+        rejected = set(feedback.not_relevant) if feedback else set()
+        ranked = rescore(head, payloads, q, w, self.concepts, self.stats.concept_idf, fb, now, ceilings, rejected)
+        # the best `limit`, then the rejected ones (below every other, kept so that every view can say so)
+        return [r for r in ranked if r.doc_id not in rejected][:limit] + [r for r in ranked if r.doc_id in rejected]
+
+    def ceilings(self, q: QueryInput, head: list[Candidate]) -> dict[str, float]:
+        """Free text: each candidate's absolute ceiling (index/ranking/rescore.py `absolute_ceiling`), from its
+        best passage pair's cosine (found for those the dense channel did not offer, which then carry it) and
+        the share of the query's BM25 weight on words it holds."""
+        if not len(q.vectors):
+            return {}
+        missing = [c for c in head if c.pair is None]
+        found = best_pairs(self.index, q, [c.doc_id for c in missing])
+        for c in missing:
+            if c.doc_id in found:
+                c.similarity, c.pair = found[c.doc_id]
+        weights = {i: v for i, v in zip(q.sparse.indices, q.sparse.values) if v > 0}
+        total = sum(weights.values())
+        vectors = self.index.sparse_by_id([c.doc_id for c in head]) if total else {}
+        coverage = {d: sum(weights.get(i, 0.0) for i in set(v.indices)) / total for d, v in vectors.items()}
+        return {c.doc_id: absolute_ceiling(c.similarity, coverage.get(c.doc_id, 0.0)) for c in head}
+
+    # -- needs and free text -------------------------------------------------------------------------
+    def matches(self, need_id: str, limit: int = 20, filters: SearchFilters | None = None,
+                feedback: Feedback | None = None) -> tuple[Document, list[Match]]:
+        """The need and its best documents, with evidence; `feedback` (its judgements) moves its ranking."""
+        need, q = self.need_input(need_id)
+        if filters is not None and filters.kind == DocKind.need:
+            raise ValueError("needs never match needs: filter on research or startup")
+        ranked = self.rank(q, filters, limit, feedback=feedback)
+        evidence = evidence_pairs(self.index, q, [(r.doc_id, r.passage_pair) for r in ranked])
+        matches = []
+        for rank, (r, (need_ev, doc_ev)) in enumerate(zip(ranked, evidence), start=1):
+            p = r.payload
+            matches.append(Match(
+                need_id=need.id, doc_id=r.doc_id, rank=rank, score=r.score, breakdown=r.breakdown,
+                shared_concepts=r.shared_concepts, need_evidence=need_ev, doc_evidence=doc_ev,
+                title=p.get("title", ""), url=p.get("url", ""), kind=p.get("kind"), source=p.get("source", ""),
+                organizations=p.get("organizations", []), published=p.get("published"),
+            ))
+        return need, matches
+
+    def match(self, need_id: str, limit: int = 20, filters: SearchFilters | None = None,
+              feedback: Feedback | None = None) -> NeedMatches:
+        """`matches`, with the organizations they name ranked."""
+        need, matches = self.matches(need_id, limit, filters, feedback)
+        return NeedMatches(need=need, matches=matches, organizations=self.organizations(matches))
+
+    def organizations(self, matches: Sequence[Match]) -> list[OrgMatch]:
+        """Organizations by their matched documents (a firm with several strong documents ranks above one
+        lucky abstract)."""
+        return rank_organizations(matches, self.weights.org_decay, self.known_suppliers)
+
+    def search(self, query: str, filters: SearchFilters | None = None, limit: int = 20,
+               feedback: Feedback | None = None) -> list[SearchHit]:
+        """Free-text search over every kind (needs included unless filtered); `feedback` (a watchlist's
+        judgements) moves the order as a need's judgements move its ranking."""
+        q = self.query_input(query)
+        hits = []
+        # a short query needs fewer candidates than a need: 5x the page, at least 50
+        ranked = self.rank(q, filters, limit, exclude_kind=None, depth=max(50, 5 * limit), feedback=feedback)
+        evidence = evidence_pairs(self.index, q, [(r.doc_id, r.passage_pair) for r in ranked])
+        for r, (_, doc_ev) in zip(ranked, evidence):
+            p = r.payload
+            hits.append(SearchHit(
+                doc_id=r.doc_id, score=r.score, title=p.get("title", ""), url=p.get("url", ""),
+                kind=p.get("kind", "research"), source=p.get("source", ""), language=p.get("language"),
+                organizations=p.get("organizations", []), concepts=p.get("concepts", []),
+                published=p.get("published"), evidence=doc_ev,
+            ))
+        return hits

@@ -1,0 +1,107 @@
+"""What ranking knows of the corpus as a whole, kept between rankings until the corpus changes."""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections import defaultdict
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from domain.models import DocKind, SearchFilters
+from index.store import Index
+
+# Statistics are kept until the index's document or need count changes (checked at most every CHECK_EVERY
+# seconds) and at most TTL seconds (a document replaced in place changes no count).
+CHECK_EVERY = 10.0
+TTL = 3600.0
+
+
+class CorpusStatistics:
+    """Corpus-wide figures the ranking uses (concept and needs-collection frequencies, every need's passage
+    vectors, documents' languages and mean vectors) and whatever else a part of the ranking keeps per corpus
+    (`cached`): computed once, not per search, and dropped when the index's size changes.
+
+    Thread-safe for the checks; two threads asking for a missing figure at once may both compute it."""
+
+    def __init__(self, index: Index, *, check_every: float = CHECK_EVERY, ttl: float = TTL):
+        self.index = index
+        self.check_every, self.ttl = check_every, ttl
+        self._values: dict[str, Any] = {}
+        self._version: tuple[int, int] | None = None  # (documents, needs) the figures were taken at
+        self._since = self._checked = 0.0
+        self._lock = threading.Lock()
+
+    def cached(self, name: str, compute: Callable[[], Any]) -> Any:
+        """`compute()`, kept while the corpus keeps its size."""
+        now = time.monotonic()
+        if now - self._checked > self.check_every:
+            with self._lock:
+                version = (self.index.count(), self.index.count(SearchFilters(kind=DocKind.need)))
+                if version != self._version or now - self._since > self.ttl:
+                    self._values = {}
+                    self._version, self._since = version, now
+                self._checked = now
+        values = self._values
+        if name not in values:
+            values[name] = compute()
+        return values[name]
+
+    def concept_idf(self) -> Callable[[str], float]:
+        """A concept's rarity among the documents: log(1 + N / (1 + its document frequency))."""
+        n, df = self.cached(
+            "concepts", lambda: (self.index.count(), self.index.facets(keys=["concept"], limit=100_000)["concept"]))
+        return lambda c: math.log(1.0 + n / (1.0 + df.get(c, 0)))
+
+    def need_term_df(self) -> tuple[int, dict[int, int]]:
+        """(number of needs, term id -> number of needs that use it)."""
+
+        def compute() -> tuple[int, dict[int, int]]:
+            df: dict[int, int] = defaultdict(int)
+            for _, vec in self.index.sparse_of_kind(DocKind.need):
+                for i in vec.indices:
+                    df[i] += 1
+            return self.index.count(SearchFilters(kind=DocKind.need)), dict(df)
+
+        return self.cached("needs", compute)
+
+    def need_count(self) -> int:
+        return self.need_term_df()[0]
+
+    def need_passages(self) -> tuple[np.ndarray, np.ndarray, list[str]]:
+        """Every need's passage vectors, grouped by need: (matrix, start row of each need, need ids)."""
+
+        def compute() -> tuple[np.ndarray, np.ndarray, list[str]]:
+            owners, matrix = self.index.passage_vectors(kind=DocKind.need)
+            order = sorted(range(len(owners)), key=lambda i: owners[i])
+            owners = [owners[i] for i in order]
+            starts = [i for i in range(len(owners)) if i == 0 or owners[i] != owners[i - 1]]
+            return matrix[order], np.asarray(starts, dtype=np.int64), [owners[i] for i in starts]
+
+        return self.cached("need_passages", compute)
+
+    def languages(self, doc_ids: Sequence[str]) -> dict[str, str]:
+        """Each document's language ("" when unknown), read once per document."""
+        known: dict[str, str] = self.cached("languages", dict)
+        missing = [d for d in doc_ids if d not in known]
+        if missing:
+            for d, p in self.index.get_many(missing, ("language",)).items():
+                known[d] = p.get("language") or ""
+        return known
+
+    def centroids(self, doc_ids: Sequence[str]) -> dict[str, np.ndarray]:
+        """Each document's mean passage vector, L2-normalised (its place in the dense space as a whole)."""
+        known: dict[str, np.ndarray] = self.cached("centroids", dict)
+        missing = [d for d in dict.fromkeys(doc_ids) if d not in known]
+        if missing:
+            owners, vectors = self.index.passage_vectors(doc_ids=missing)
+            rows: dict[str, list[int]] = defaultdict(list)
+            for i, d in enumerate(owners):
+                rows[d].append(i)
+            for d, r in rows.items():
+                mean = vectors[r].mean(axis=0)
+                norm = float(np.linalg.norm(mean))
+                known[d] = mean / norm if norm else mean
+        return {d: known[d] for d in doc_ids if d in known}

@@ -33,6 +33,7 @@ def site(real_library, scout_home):
 
 def _shot(context_page, name: str) -> None:
     context_page.screenshot(path=str(ARTIFACTS / f"walk-{name}.png"), full_page=True)
+    context_page.screenshot(path=str(ARTIFACTS / f"walk-{name}-top.png"))  # what the first screen shows
 
 
 def _card_score(page, doc_id: str) -> str:

@@ -1,4 +1,5 @@
-"""Search latency (p50/p95) and index memory at 10k and 100k documents, embedded (Qdrant Edge).
+"""Search latency (p50/p95), a need's full ranking, index size on disk and memory when open, at 10k, 100k and
+(`--sizes 10000 100000 1000000`) a million documents, embedded (Qdrant Edge), and how each grows with size.
 
 The timed call is `Ranker.search(text, filters)` with the product's `Enricher` (every query is new text, so
 the embedding cache misses): query embedding with the real all-MiniLM-L6-v2, BM25 query encoding, dense + sparse retrieval, fusion, re-scoring and evidence, as the product runs
@@ -8,8 +9,11 @@ topic phrases, plus noise), a Zipf-distributed BM25 sparse vector over the stems
 payload (kind, source, language, dates, concepts). Memory: process RSS growth from opening the index, and
 its size on disk.
 
-    PYTHONPATH=$PWD python bench/index_latency.py [--sizes 10000 100000] [--queries 200] [--breakdown]
-        [--keep DIR] [--enricher product|bench] [--warmup 100]
+    PYTHONPATH=$PWD python bench/index_latency.py [--sizes 10000 100000 1000000] [--queries 200] [--breakdown]
+        [--keep DIR] [--enricher product|bench] [--warmup 100] [--needs 20]
+
+A million synthetic documents are three million points: build them once with `--keep DIR` (hours on two cores)
+and let later runs reuse the folder.
 """
 
 from __future__ import annotations
@@ -171,6 +175,7 @@ def main() -> None:
     ap.add_argument("--warmup", type=int, default=100,
                     help="searches run (and reported apart) after opening the index, before the timed ones")
     ap.add_argument("--breakdown", action="store_true", help="also print where each search's time goes")
+    ap.add_argument("--needs", type=int, default=20, help="needs ranked in full (Ranker.match) at each size")
     ap.add_argument("--keep", type=Path, default=None,
                     help="build each index under DIR/ix-N and keep it; a later run with the same DIR reuses it")
     args = ap.parse_args()
@@ -215,6 +220,7 @@ def main() -> None:
         "concept": SearchFilters(concept="concept-7"),
     }
     rows = []
+    sizes: dict[int, dict[str, float]] = {}
     for n in args.sizes:
         if args.keep is not None:
             tmp = args.keep
@@ -278,9 +284,27 @@ def main() -> None:
                     if stages:
                         print(f"{'':>17}{stages.report()}", flush=True)
                         stages.close()
+                # a need's full ranking (Ranker.match: every channel, hubness correction, re-score, evidence),
+                # as the match flow runs it; the first pays the needs' collection statistics (kept until the
+                # corpus changes), reported apart
+                need_ids = [f"syn-{i:07d}" for i in range(9, min(n, 10 * (args.needs + 1)), 10)][: args.needs + 1]
+                t = time.perf_counter()
+                ranker.match(need_ids[0], limit=args.limit)
+                first_need = (time.perf_counter() - t) * 1000
+                need_ms = []
+                for need_id in need_ids[1:]:
+                    t = time.perf_counter()
+                    ranker.match(need_id, limit=args.limit)
+                    need_ms.append((time.perf_counter() - t) * 1000)
                 after = rss_mb()
+            print(f"{n:>7} docs  a need's ranking: first {first_need:.0f} ms (collection statistics), then p50 "
+                  f"{statistics.median(need_ms):.0f} ms, p95 {percentile(need_ms, 95):.0f} ms ({len(need_ms)} needs)",
+                  flush=True)
             print(f"{n:>7} docs  ingest {ingest:.0f} s ({n / ingest:.0f} docs/s; nan: reused), disk {disk:.0f} MiB, "
                   f"RSS +{opened - before:.0f} MiB on open, +{after - before:.0f} MiB after queries", flush=True)
+            sizes[n] = dict(disk=disk, rss_open=opened - before, rss_after=after - before,
+                            need_p50=statistics.median(need_ms), need_p95=percentile(need_ms, 95), need_first=first_need,
+                            **{f"{name} p95": p95 for m, name, _, p95, _ in rows if m == n})
         finally:
             if args.keep is None:
                 shutil.rmtree(tmp, ignore_errors=True)
@@ -288,6 +312,16 @@ def main() -> None:
     print("\nsize     filter       p50 ms  p95 ms")
     for n, name, p50, p95, _ in rows:
         print(f"{n:<8} {name:<11} {p50:7.1f} {p95:7.1f}")
+    if sizes:
+        ns = sorted(sizes)
+        metrics = [*(f"{name} p95" for name in filters), "need_p50", "need_p95", "need_first", "disk", "rss_open",
+                   "rss_after"]
+        print(f"\n{'measure':<18}" + "".join(f"{n:>12}" for n in ns)
+              + "".join(f"{f'x {b // 1000}k/{a // 1000}k':>14}" for a, b in zip(ns, ns[1:])))
+        for m in metrics:
+            print(f"{m:<18}" + "".join(f"{sizes[n][m]:12.1f}" for n in ns)
+                  + "".join(f"{sizes[b][m] / max(sizes[a][m], 1e-9):14.2f}" for a, b in zip(ns, ns[1:])))
+        print("(ms for searches and needs, MiB for disk and RSS growth of the process when the index is opened)")
 
 
 if __name__ == "__main__":

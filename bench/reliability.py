@@ -3,8 +3,10 @@
 Faults tried, each counted as survived (the outcome the design promises) or lost (anything else):
 - fuzz: every spider callback fed the seeded mutations of tests/spiders/test_fuzz.py plus its hand-made hostile
   bodies; survived = ended in documents, rejects or requests within the time and memory bounds;
-- kill -9: an ingest of 120 documents killed at a random moment, then re-run; survived = every document in the
-  index once, with its current content hash;
+- kill -9: an ingest of 120 documents (four batches) killed at a moment it announces (mid-upsert with half a
+  step written and nothing flushed, a batch flushed but not retired, between batches), then re-run; survived =
+  every batch retired and every document the ingest promises in the index, with its current content hash (a
+  same-title, same-text copy is not indexed twice: it is a recorded "duplicate content" reject);
 - disk full: an enrich on a disk with less than SCOUT_MIN_FREE_MB free; survived = a one-line error naming the
   disk, nothing written;
 - corruption: a truncated embedding cache, cache rows of the wrong dimension / NaN, a damaged shard WAL, a
@@ -58,6 +60,7 @@ def fuzz(tally: Tally) -> None:
         rng = random.Random(f"dualscout-fuzz-{target.name}")
         seed = f.fixture_bytes(target.fixture)
         bodies = [seed] + [f.mutate(seed, rng)[1] for _ in range(f.FUZZ_CASES)] + [b for t, b in hostile if t is target]
+        f.run_callback(target, seed)  # warm, uncounted: the time bound is on each input, not on first imports
         for body in bodies:
             try:
                 items, elapsed, peak = f.run_callback(target, body)
@@ -82,29 +85,106 @@ def _stored(home: Path) -> dict[str, str]:
         return {d.id: d.content_hash for d in index.documents()}
 
 
+# The ingest, stopped at a moment it announces: the real `ingest_pending_batches`, with `Index.upsert`,
+# `Index.flush` and the "ingested" log line watched. At the chosen moment the process prints KILLPOINT and waits
+# for its kill -9, so the kill lands where it says on any machine speed (a timer landed after the ingest had
+# finished on a fast machine and never on a slow one).
+KILLED_INGEST = """
+import logging, os, sys
+from index.store import Index
+
+where, nth = os.environ["KILL_AT"].split(":")
+nth, seen = int(nth), {"upsert": 0, "flush": 0, "retired": 0}
+
+def stop(what):
+    print("KILLPOINT", what, flush=True)
+    sys.stdin.read()  # the bench's kill -9 ends it here
+    raise SystemExit("not killed")
+
+upsert, flush = Index.upsert, Index.flush
+
+def watched_upsert(self, items, *, flush=True):
+    seen["upsert"] += 1
+    if where == "mid-upsert" and seen["upsert"] == nth and len(items) > 1:
+        upsert(self, items[: len(items) // 2], flush=False)  # half the step written, nothing flushed
+        stop(f"mid-upsert of step {nth}: {len(items) // 2} of {len(items)} documents written, not flushed")
+    return upsert(self, items, flush=flush)
+
+def watched_flush(self):
+    flush(self)
+    seen["flush"] += 1
+    if where == "flushed" and seen["flush"] == nth:
+        stop(f"batch {nth} flushed, not yet retired")
+
+class Retired(logging.Handler):
+    def emit(self, record):
+        if record.getMessage().startswith("ingested "):
+            seen["retired"] += 1
+            if where == "retired" and seen["retired"] == nth:
+                stop(f"batch {nth} retired, the next not started")
+
+Index.upsert, Index.flush = watched_upsert, watched_flush
+logging.getLogger("index.ingest").addHandler(Retired())
+logging.getLogger("index.ingest").setLevel(logging.INFO)
+from flows.enrich import ingest_pending_batches
+ingest_pending_batches.fn()
+"""
+#: where the kills land, in turn: (KILL_AT, what it tests)
+KILL_POINTS = ["mid-upsert:1", "flushed:2", "mid-upsert:3", "retired:1", "mid-upsert:4"]
+
+
 def kills(tally: Tally, n: int, rng: random.Random) -> None:
-    from tests.flows.helpers import INGEST, demo_documents, write_batches
+    """Each run: the demo's 120 documents in four batches, an ingest killed at an announced moment, a re-run.
+    Survived = the re-run succeeds, every batch is retired, the index holds every document the ingest promises
+    (all but same-title, same-text copies) with its current content hash, and each copy is a recorded
+    "duplicate content" reject."""
+    from tests.flows.helpers import demo_documents, write_batches
 
     docs = demo_documents(120)
+    first_of: dict[str, str] = {}
+    for doc in docs:  # what the ingest promises: the first of each content, in batch order
+        first_of.setdefault(doc.content_hash, doc.id)
+    promised = {d.id: d.content_hash for d in docs if first_of[d.content_hash] == d.id}
+    copies = {d.url for d in docs if first_of[d.content_hash] != d.id}
     landed = 0
     for i in range(n):
+        point = KILL_POINTS[i % len(KILL_POINTS)]
         home = Path(tempfile.mkdtemp(prefix="dualscout-kill-"))
         try:
             write_batches(home / "inbox", docs, per_batch=30)
-            proc = subprocess.Popen(INGEST, env=_env(home), cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            time.sleep(rng.uniform(2.0, 12.0))  # import, model-free enrich, upserts: anywhere in there
-            killed = proc.poll() is None
-            landed += killed
+            proc = subprocess.Popen([sys.executable, "-c", KILLED_INGEST], env=_env(home, KILL_AT=point), cwd=ROOT,
+                                    stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+            where = next((line.split(" ", 1)[1].strip() for line in proc.stdout if line.startswith("KILLPOINT")), None)
+            landed += where is not None
             proc.send_signal(signal.SIGKILL)
             proc.wait()
-            rerun = subprocess.run(INGEST, env=_env(home), cwd=ROOT, capture_output=True, text=True, timeout=600)
+            rerun = subprocess.run(INGEST_COMMAND, env=_env(home), cwd=ROOT, capture_output=True, text=True, timeout=900)
             stored = _stored(home)
-            ok = rerun.returncode == 0 and stored == {d.id: d.content_hash for d in docs}
+            rejected = _duplicate_rejects(home)
+            pending = sorted(p.name for p in (home / "inbox").glob("*.jsonl"))
+            ok = (where is not None and rerun.returncode == 0 and stored == promised and copies <= rejected
+                  and not pending)
             tally.add("kill -9 during ingest, then re-run", ok,
-                      f"run {i}: killed={killed}, rc={rerun.returncode}, {len(stored)}/{len(docs)} stored")
+                      f"run {i} ({point}): killed at {where or 'nothing (the ingest ended first)'}, "
+                      f"rc={rerun.returncode}, {len(stored)}/{len(promised)} stored, "
+                      f"{len(copies & rejected)}/{len(copies)} copies recorded, pending={pending}")
+            tally.info.append(f"run {i}: killed at {where}")
         finally:
             shutil.rmtree(home, ignore_errors=True)
-    tally.info.append(f"kill -9 landed while the ingest was running in {landed} of {n} runs")
+    tally.info.append(f"kill -9 landed at the announced moment in {landed} of {n} runs; {len(copies)} of the "
+                      f"{len(docs)} documents are same-title, same-text copies, {len(promised)} are promised")
+
+
+INGEST_COMMAND = [sys.executable, "-c", "from flows.enrich import ingest_pending_batches as t; t.fn()"]
+
+
+def _duplicate_rejects(home: Path) -> set[str]:
+    """URLs the crawl's reject log records as "duplicate content"."""
+    path = home / "rejects.jsonl"
+    if not path.exists():
+        return set()
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return {r.get("url") for r in rows if r.get("reason") == "duplicate content"}
 
 
 def disk_full(tally: Tally) -> None:
@@ -192,7 +272,8 @@ def corruption(tally: Tally) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--kills", type=int, default=5, help="kill -9 cycles (each about 20 s)")
+    parser.add_argument("--kills", type=int, default=5, help="kill -9 cycles, one kill point after another "
+                        f"({', '.join(KILL_POINTS)}; each cycle about 20-60 s)")
     parser.add_argument("--seed", type=int, default=19)
     parser.add_argument("--only", choices=["fuzz", "disk", "corruption", "kills"], help="run one group of faults")
     args = parser.parse_args()

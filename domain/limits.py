@@ -68,7 +68,7 @@ def input_notes(doc: Document) -> list[str]:
 # Bounds on what users send (queries, notes, names, ids), the same at every door: the library, the analyst store,
 # the API and pages, the CLI, watchlists. Beyond them a request is refused whole with the reason (HTTP 413 for
 # too long, 422 for text that is not text), never cut: a cut query would answer a different question.
-#: characters of a search query (a pasted need description fits; a 1 MB query took 90 s of ranking)
+#: characters of a search query (a pasted need description fits; a megabyte-long one tied up ranking for minutes)
 MAX_QUERY_CHARS = 4_000
 #: characters of a judgement's note
 MAX_NOTE_CHARS = 4_000

@@ -75,6 +75,8 @@ class CrawlSettings(_Settings):
     """KAKEN application id (secret); the `kaken` spider stops without it."""
     jstage_enabled: bool = True
     """Crawl J-STAGE."""
+    deployment: str = ""
+    """A `crawl-source` deployment (`crawl-source/crawl-source`, in prefect.yaml) to run each source of a crawl as a flow run of its own, on whichever worker of its pool is free (the daily deployment sets it); empty: every source is crawled from the crawl flow's own process, one after another."""
 
     @property
     def data_dir(self) -> Path:

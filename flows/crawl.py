@@ -1,5 +1,8 @@
 """Crawl flow: one subflow per source, each crawl in its own process (Scrapy's reactor cannot restart).
 
+With `SCOUT_CRAWL_DEPLOYMENT` set (the daily deployment sets it), each source is a flow run of the `crawl-source`
+deployment instead, so the workers of the pool crawl different sources at the same time, on one machine or many.
+
 A source that cannot be crawled (no credentials, every request failed) fails its own subflow; the others
 still run, and the crawl flow ends Failed naming it, with every source's counts in its summary. An optional
 source without credentials is skipped (state "Skipped", a warning in the log) and fails nothing.
@@ -82,16 +85,49 @@ def source_outcome(source: SourceSpec, state) -> tuple[CrawlStats, str]:
     return stats, "skipped" if state.name == "Skipped" else "ok"
 
 
+def crawl_on_workers(sources: list[SourceSpec], run_id: str, deployment: str, poll: float = 2.0) -> list:
+    """Each source as a flow run of the `crawl-source` deployment, all scheduled at once, so every free worker
+    of the pool takes some; returns their final states in the sources' order once all have ended."""
+    import time
+
+    from prefect import get_client
+    from prefect.deployments import run_deployment
+
+    runs = [run_deployment(deployment, parameters={"source": source.model_dump(mode="json"), "run_id": run_id},
+                           timeout=0, flow_run_name=f"crawl-{source.name}") for source in sources]
+    states: dict = {}
+    with get_client(sync_client=True) as client:
+        while len(states) < len(runs):
+            for run in runs:
+                if run.id not in states:
+                    state = client.read_flow_run(run.id).state
+                    if state is not None and state.is_final():
+                        states[run.id] = state
+            operations.report_progress("sources", len(states), len(sources))
+            if len(states) < len(runs):
+                time.sleep(poll)
+    return [states[run.id] for run in runs]
+
+
 @flow(name="crawl", persist_result=True)
 def crawl(sources: list[SourceSpec], run_id: str = ""):
+    from domain.settings import CrawlSettings
+
     # The ledger keys crawl figures by (run, source): a crawl run on its own (`scout run crawl`, a schedule)
     # gets its own run id, or every such run would overwrite the previous one's figures.
     run_id = run_id or uuid.uuid4().hex
     results: list[CrawlStats] = []
     status: dict[str, str] = {}
-    for number, source in enumerate(sources):
-        operations.report_progress("sources", number, len(sources))
-        stats, outcome = source_outcome(source, crawl_source(source, run_id, return_state=True))
+    deployment = CrawlSettings().deployment
+    if deployment:
+        states = crawl_on_workers(sources, run_id, deployment)
+    else:
+        states = []
+        for number, source in enumerate(sources):
+            operations.report_progress("sources", number, len(sources))
+            states.append(crawl_source(source, run_id, return_state=True))
+    for source, state in zip(sources, states):
+        stats, outcome = source_outcome(source, state)
         results.append(stats)
         status[source.name] = outcome  # the label: one spider may run once per query (`jstage[量子ビット]`)
     operations.report_progress("sources", len(sources), len(sources))

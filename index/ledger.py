@@ -27,7 +27,8 @@ from domain.models import CrawlStats, Match, utcnow
 from domain.orgs import normalize_org
 from domain.times import parse_stored, stored
 
-SCHEMA_VERSION = 2  # 2: organizations keyed by domain.orgs.normalize_org (legal forms stripped)
+# 2: organizations keyed by domain.orgs.normalize_org (legal forms stripped); 3: matches.last_score
+SCHEMA_VERSION = 3
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -47,6 +48,7 @@ CREATE TABLE IF NOT EXISTS matches (
     last_seen TEXT NOT NULL, last_run TEXT NOT NULL,
     first_score REAL NOT NULL, best_score REAL NOT NULL,
     match_json TEXT NOT NULL,  -- the match as first seen: what a report of that week showed
+    last_score REAL,  -- the score in the last run that found the pair (NULL: recorded before schema 3)
     PRIMARY KEY (need_id, doc_id));
 CREATE INDEX IF NOT EXISTS matches_first_seen ON matches (first_seen);
 CREATE TABLE IF NOT EXISTS organizations (
@@ -99,6 +101,16 @@ class SentReport:
 
 
 @dataclass(frozen=True)
+class StoredMatch:
+    """A need's match as its latest match run recorded it."""
+
+    need_id: str
+    doc_id: str
+    score: float
+    run_at: datetime  # when that run started
+
+
+@dataclass(frozen=True)
 class AreaCounts:
     """New matches per area and week, oldest week first; `weeks` are ISO week labels like "2026-W47"."""
 
@@ -131,6 +143,8 @@ class Ledger:
                 db.execute("DELETE FROM organizations")
                 db.executemany("INSERT INTO organizations VALUES (?,?,?,?)",
                                [(k, *v) for k, v in first.items()])
+            if version < 3 and "last_score" not in {r["name"] for r in db.execute("PRAGMA table_info(matches)")}:
+                db.execute("ALTER TABLE matches ADD COLUMN last_score REAL")
             db.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
 
     @contextmanager
@@ -238,7 +252,7 @@ class Ledger:
                 db.execute(
                     # SQLite evaluates every SET expression on the old row; a run recorded late but started
                     # earlier (a resumed flow) still becomes the first sighting.
-                    "INSERT INTO matches VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT (need_id, doc_id) DO UPDATE SET"
+                    "INSERT INTO matches VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT (need_id, doc_id) DO UPDATE SET"
                     " first_seen = MIN(first_seen, excluded.first_seen),"
                     " first_run = CASE WHEN excluded.first_seen < first_seen THEN excluded.first_run ELSE first_run END,"
                     " first_score = CASE WHEN excluded.first_seen < first_seen THEN excluded.first_score"
@@ -247,10 +261,12 @@ class Ledger:
                     " ELSE match_json END,"
                     " best_score = MAX(best_score, excluded.best_score),"
                     " last_seen = MAX(last_seen, excluded.last_seen),"
-                    " last_run = CASE WHEN excluded.last_seen >= last_seen THEN excluded.last_run ELSE last_run END",
+                    " last_run = CASE WHEN excluded.last_seen >= last_seen THEN excluded.last_run ELSE last_run END,"
+                    " last_score = CASE WHEN excluded.last_seen >= last_seen THEN excluded.last_score"
+                    " ELSE last_score END",
                     (
                         match.need_id, match.doc_id, seen_at, run_id, seen_at, run_id, match.score, match.score,
-                        match.model_dump_json(exclude={"is_new"}),
+                        match.model_dump_json(exclude={"is_new"}), match.score,
                     ),
                 )  # fmt: skip
                 for name in match.organizations:
@@ -274,6 +290,17 @@ class Ledger:
         match = Match.model_validate_json(row["match_json"])
         match.is_new = True
         return match
+
+    def latest_matches(self) -> list[StoredMatch]:
+        """Each need's matches as its latest match run found them (the pairs seen in that run, with that run's
+        score), best first within a need. A need the ledger never saw has none."""
+        with self._connect() as db:
+            rows = db.execute(
+                "SELECT m.need_id, m.doc_id, COALESCE(m.last_score, m.best_score) AS score, m.last_seen FROM matches m"
+                " WHERE m.last_seen = (SELECT MAX(last_seen) FROM matches WHERE need_id = m.need_id)"
+                " ORDER BY m.need_id, score DESC, m.doc_id"
+            ).fetchall()
+        return [StoredMatch(row["need_id"], row["doc_id"], row["score"], _dt(row["last_seen"])) for row in rows]
 
     def new_matches(self, since: datetime, until: datetime) -> list[Match]:
         """Matches whose pair was first seen in [since, until), each as it was first seen, best first."""

@@ -22,9 +22,7 @@ import http.client
 import json
 import os
 import threading
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit
 
 OWNER_FILE = ".owner.json"
@@ -73,16 +71,16 @@ def pid_alive(pid: object) -> bool:
     return True
 
 
-@dataclass(frozen=True)
 class Owner:
-    """What the discovery file says about a serving owner."""
+    """What the discovery file says about a serving owner. (A plain class: `dataclasses` imports `inspect`,
+    which would cost the relay client more than its whole request.)"""
 
-    endpoint: str
-    token: str
-    pid: int
-    backend: str | None
-    settings: str | None
-    dim: int | None = None
+    __slots__ = ("endpoint", "token", "pid", "backend", "settings", "dim")
+
+    def __init__(self, endpoint: str, token: str, pid: int, backend: str | None, settings: str | None,
+                 dim: int | None = None):
+        self.endpoint, self.token, self.pid = endpoint, token, pid
+        self.backend, self.settings, self.dim = backend, settings, dim
 
     def client(self, connect_timeout: float = 5.0) -> "OwnerClient":
         return OwnerClient(self.endpoint, self.token, connect_timeout=connect_timeout)
@@ -148,7 +146,7 @@ class OwnerClient:
                         raise OwnerError(f"the index owner at {self.endpoint} did not answer: {exc}") from None
             raise AssertionError("unreachable")
 
-    def call(self, op: str, **args: Any) -> Any:
+    def call(self, op: str, **args: object) -> object:
         """The JSON answer of one operation; `OwnerError` with the owner's one-line reason when refused."""
         status, data = self.post(op, json.dumps(args).encode("utf-8"))
         if status != 200:

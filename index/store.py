@@ -409,7 +409,7 @@ class Index:
     def _search_where(filters: SearchFilters | Where | None, exclude_kind: str | None) -> Where:
         # No `point` condition: each named vector lives on one kind of point only (`dense` on passages, the
         # others on documents), so the vector named in a search already selects its points. An unfiltered
-        # search then stays a plain HNSW search (100k documents: dense p95 12 ms; 25 ms with a `point` filter).
+        # search then stays a plain HNSW search, faster than a filtered one.
         where = filters if isinstance(filters, Where) else filters_to_where(filters)
         return where.and_(exclude=[Cond("kind", value=exclude_kind)] if exclude_kind else [])
 

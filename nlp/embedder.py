@@ -49,18 +49,17 @@ log = logging.getLogger(__name__)
 
 DEFAULT_MODEL_NAME = "all-MiniLM-L6-v2"
 # A query is one short text: its matrix products are too small to split across threads, and on a busy
-# machine every OpenMP barrier waits for a descheduled thread (measured: a 15 ms query encode took 100-700 ms
-# with 2 threads while other processes ran, 18-27 ms with 1). Inputs up to this many characters in total (a
-# query, a need's title) run on one intra-op thread; batches and long texts keep all threads.
+# machine every OpenMP barrier waits for a descheduled thread, so one thread is faster for them under load.
+# Inputs up to this many characters in total (a query, a need's title) run on one intra-op thread; batches
+# and long texts keep all threads.
 SMALL_INPUT_CHARS = 512
 # An encoder run holds up to `batch_size` texts of similar token counts and at most this many tokens once
-# padded: titles share big runs, 256-token passages small ones (activations stay in cache). On the demo
-# corpus' stage inputs, 32 texts a run fed 33% padding; this bound feeds 9% and took 27% less CPU for the same
-# vectors (padding is masked out; 2048 and 4096 tokens: 14% and 12% less).
+# padded: titles share big runs, 256-token passages small ones (activations stay in cache), and far less
+# padding is fed than with a fixed number of texts a run, for the same vectors (padding is masked out).
 BATCH_TOKENS = 1024
-# int8 weights are quantized per output channel: one scale per weight tensor (onnxruntime's default) gave
-# vectors at mean cosine 0.945 to the model's on the demo corpus' passages (min 0.84) and lost 0.010 strict
-# MRR in `scout eval`; per channel, 0.9935 (min 0.985) at the same speed. A new tag: a new file, a new cache key.
+# int8 weights are quantized per output channel: one scale per weight tensor (onnxruntime's default) moved the
+# vectors much further from the model's and lost ranking quality in `scout eval` (figures: nlp/README.md); per
+# channel keeps them close at the same speed. A new tag: a new file, a new cache key.
 INT8_TAG = "int8pc"
 INT8_FILE = "model_qint8_per_channel.onnx"
 
@@ -85,7 +84,7 @@ class LightModel:
         self.dim = dim
         self.pooling = pooling
         # tokenizers configured once each (a Tokenizer's truncation and padding are state): counting, and
-        # (made on first use: each costs 36 ms of a cold query, which needs one) padded and unpadded encoding
+        # (made on first use: a cold query needs only one of them) padded and unpadded encoding
         self._json = str(tokenizer_json)
         self._counter = Tokenizer.from_file(self._json)
         self._counter.no_truncation()
@@ -287,14 +286,14 @@ class SentenceTransformerEmbedder:
 
     def _encode_small(self, texts: list[str]) -> np.ndarray:
         """One forward pass, as `SentenceTransformer.encode` runs it for a single batch (same vectors), without
-        its per-call bookkeeping (~1 ms: module walks for eval() and the device, length sorting)."""
+        its per-call bookkeeping (module walks for eval() and the device, length sorting)."""
         import torch
 
         model = self.model
         if model.default_prompt_name or model.truncate_dim or model.device.type != "cpu":
             return np.ascontiguousarray(model.encode(texts, batch_size=self.batch_size, normalize_embeddings=True,
                                                      convert_to_numpy=True, show_progress_bar=False), dtype=np.float32)
-        if any(module.training for module in model.modules()):  # someone left dropout on (~0.15 ms to check)
+        if any(module.training for module in model.modules()):  # someone left dropout on
             model.eval()
         features = model.preprocess(texts)
         with torch.inference_mode():

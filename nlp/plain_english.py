@@ -1,6 +1,6 @@
 """Plain English text analysed without spaCy: what a typed query needs, at a fraction of spaCy's start-up.
 
-A cold `scout search` spent two of its three CPU seconds importing spaCy and building the English pipeline
+A cold `scout search` spent most of its CPU importing spaCy and building the English pipeline
 (its tokenizer's regexes and the taxonomy's 6,000 phrase patterns), all to tokenize a few words. Most queries
 are plain: ASCII words, numbers and hyphenated words separated by single spaces, perhaps a closing
 punctuation mark. For such text spaCy's English tokenizer does something simple and fixed (a hyphen between

@@ -1,4 +1,4 @@
-"""Import this before spaCy: spaCy's thinc imports torch (about 1.5 s of CPU) when it is installed, only to
+"""Import this before spaCy: spaCy's thinc imports torch (seconds of CPU) when it is installed, only to
 offer PyTorch-backed layers that dualscout's rule pipelines never use. Hiding torch while thinc probes for it
 keeps a cold `scout search` from paying for it; torch stays importable afterwards for the embedding model.
 In a process that already imported torch or thinc this does nothing."""

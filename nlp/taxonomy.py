@@ -104,8 +104,8 @@ class Taxonomy(BaseModel):
 
 def load_taxonomy(path: Path | None = None, parsed_cache: Path | None = None) -> Taxonomy:
     """The taxonomy at `path` (default: the bundled one). With `parsed_cache` (a folder), the parsed YAML is
-    kept there as JSON under the file's content hash: even libyaml takes 0.1 s of a cold query for the bundled
-    file, JSON a hundredth of that."""
+    kept there as JSON under the file's content hash: JSON reads far faster than even libyaml parses the
+    bundled file, which a cold query would otherwise pay for."""
     path = Path(path) if path else BUNDLED_TAXONOMY
     raw = path.read_bytes()
     cached = parsed_cache / f"taxonomy-{hashlib.sha1(raw).hexdigest()[:16]}.json" if parsed_cache else None
@@ -116,7 +116,7 @@ def load_taxonomy(path: Path | None = None, parsed_cache: Path | None = None) ->
         except (OSError, ValueError):
             data = None
     if data is None:
-        # libyaml's loader where installed: the pure-Python one took ~0.4 s of CPU for the bundled taxonomy
+        # libyaml's loader where installed: the pure-Python one is several times slower on the bundled taxonomy
         data = yaml.load(raw.decode("utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
         if cached is not None and isinstance(data, dict):
             try:

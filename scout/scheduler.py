@@ -239,9 +239,12 @@ def deploy_all(env: dict[str, str]) -> None:
                                f"{lines[-1] if lines else 'no output'}")
 
 
-def start_worker(env: dict[str, str], log_path: Path, new_session: bool = True) -> subprocess.Popen:
+def start_worker(env: dict[str, str], log_path: Path, new_session: bool = True, *, name: str | None = None,
+                 limit: int | None = None) -> subprocess.Popen:
+    """A process worker on the project's pool (`limit`: flow runs it runs at once; None: no limit)."""
+    options = [*(["--name", name] if name else []), *(["--limit", str(limit)] if limit else [])]
     with open(log_path, "ab") as log:
-        return subprocess.Popen([*_prefect(), "worker", "start", "--pool", WORK_POOL], env=env, cwd=PROJECT_DIR,
+        return subprocess.Popen([*_prefect(), "worker", "start", "--pool", WORK_POOL, *options], env=env, cwd=PROJECT_DIR,
                                 stdout=log, stderr=subprocess.STDOUT, start_new_session=new_session,
                                 preexec_fn=die_with_parent)
 

@@ -25,6 +25,9 @@ from domain.models import (Document, DocKind, Evidence, Match, NeedMatches, OrgM
 from domain.settings import IndexSettings, NlpSettings
 
 FACETS = ("kind", "source", "language", "concept", "area", "year")
+# A need the match ledger has not seen is ranked for an organization page: its best this many, as many as a
+# match run stores by default (so a need reads the same whether the ledger has it yet or not).
+RANKED_FOR_ORGANIZATIONS = 20
 # Search facets count the query's hits: its best FACET_HITS results (a result grouping several versions counts
 # once), not the whole corpus.
 FACET_HITS = 100
@@ -140,11 +143,12 @@ class IndexLibrary:
     thread_safe = False  # the web app serializes calls
 
     def __init__(self, index: Index, enricher: Enricher, ranker: Ranker | None = None,
-                 feedback: Callable[[str], Feedback | None] | None = None):
+                 feedback: Callable[[str], Feedback | None] | None = None, ledger_path: Path | None = None):
         self.index = index
         self.enricher = enricher
         self.ranker = ranker or Ranker(index, enricher)
         self.feedback = feedback
+        self.ledger_path = ledger_path  # the match ledger: each need's matches as its last match run stored them
         self._org_cache: dict = {}  # aliases, issuers, statuses: valid while the document count stays
         self._org_cache_count = -1
 
@@ -293,16 +297,7 @@ class IndexLibrary:
                     names[org_name] += 1
         name = names.most_common(1)[0][0] if names else name_or_key
         status, _, _ = self._org_status(name, key)
-        doc_ids = {d.id for d, _ in docs}
-        per_need: list[OrgMatch] = []
-        for need in self.needs():
-            matches = [m for m in self.ranker.match(need.id, limit=50, feedback=self.feedback_for(need.id)).matches
-                       if m.doc_id in doc_ids]
-            if matches:
-                score = organization_score([m.score for m in matches], self.ranker.weights.org_decay)
-                per_need.append(OrgMatch(key=need.id, name=need.title, score=score,
-                                         doc_ids=[m.doc_id for m in matches]))
-        per_need.sort(key=lambda o: -o.score)
+        per_need = self._needs_answered_by({d.id for d, _ in docs})
         return OrgProfile(key=key, name=name, known_supplier=status.known_supplier, org_type=str(status.org_type),
                           issuer=status.issuer, new_entrant=status.new_entrant,
                           listed=any(k in self.ranker.known_suppliers for k in keys),
@@ -310,6 +305,37 @@ class IndexLibrary:
                                     for e in status.evidence],
                           names=[n for n, _ in names.most_common()],
                           documents=[_hit(d, p) for d, p in docs], needs=per_need)
+
+    def _needs_answered_by(self, doc_ids: set[str]) -> list[OrgMatch]:
+        """The needs some of `doc_ids` (one organization's documents) answer, best first, each scored over
+        those documents like a need page's organization row.
+
+        Read from the match ledger: each need's matches as its last match run (`scout run match`, the
+        pipeline) stored them, so a page costs one query, not one ranking per need. A need the ledger has not
+        seen yet (added since, or no run at all) is ranked here, its best RANKED_FOR_ORGANIZATIONS."""
+        stored: dict[str, list[tuple[str, float]]] = {}
+        for m in self._stored_matches():
+            stored.setdefault(m.need_id, []).append((m.doc_id, m.score))
+        per_need: list[OrgMatch] = []
+        for need in self.needs():
+            if need.id in stored:
+                matches = [(d, score) for d, score in stored[need.id] if d in doc_ids]
+            else:
+                ranked = self.ranker.matches(need.id, limit=RANKED_FOR_ORGANIZATIONS,
+                                             feedback=self.feedback_for(need.id))[1]
+                matches = [(m.doc_id, m.score) for m in ranked if m.doc_id in doc_ids]
+            if matches:
+                score = organization_score([s for _, s in matches], self.ranker.weights.org_decay)
+                per_need.append(OrgMatch(key=need.id, name=need.title, score=score, doc_ids=[d for d, _ in matches]))
+        per_need.sort(key=lambda o: -o.score)
+        return per_need
+
+    def _stored_matches(self) -> list:
+        if self.ledger_path is None or not Path(self.ledger_path).exists():
+            return []
+        from index.ledger import Ledger
+
+        return Ledger(self.ledger_path).latest_matches()
 
     def all_matches(self, limit_per_need: int = 20) -> Iterable[Match]:
         for need in self.needs():
@@ -403,8 +429,9 @@ def open_library(read_only: bool = False, *, index_settings: IndexSettings | Non
     """
     nlp_settings = nlp_settings or NlpSettings()
     enricher = Enricher(nlp_settings)
-    index = Index(index_settings or IndexSettings(), dim=_embedding_dim(enricher, nlp_settings), command=command)
-    return IndexLibrary(index, enricher, feedback=JudgementFeedback())
+    settings = index_settings or IndexSettings()
+    index = Index(settings, dim=_embedding_dim(enricher, nlp_settings), command=command)
+    return IndexLibrary(index, enricher, feedback=JudgementFeedback(), ledger_path=settings.ledger_path)
 
 
 def owner_endpoint(library: object, endpoint: str, commands: Callable[[dict], dict] | None = None):

@@ -19,6 +19,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from spiders.records import joined_url
+
 _ITEM_TYPES = {"Event", "CreativeWork", "Grant", "MonetaryGrant", "Project", "ResearchProject", "Offer", "Demand",
                "Service", "Article", "NewsArticle", "Thing", "Action", "FundingScheme"}
 _PAGE_TYPES = {"WebPage", "WebSite", "Organization", "GovernmentOrganization", "BreadcrumbList",
@@ -111,18 +113,22 @@ def json_ld_items(response) -> list[Section]:
         title, text = _clean(node.get("name") or node.get("headline")), _clean(node.get("description"))
         if title and len(text) >= MIN_TEXT:
             url = node.get("url") if isinstance(node.get("url"), str) else None
-            sections.append(Section(title, text, response.urljoin(url) if url else None, "json-ld"))
+            sections.append(Section(title, text, joined_url(response, url), "json-ld"))
     return sections
 
 
 def heading_sections(response) -> list[Section]:
-    """The page's readable text cut at its headings (see the module doc)."""
+    """The page's readable text cut at its headings (see the module doc); [] for a page lxml cannot read (the
+    caller then rejects the page as not recognised). A bad link costs only that link."""
     import lxml.html
 
     try:
-        doc = lxml.html.fromstring(response.text)
-    except (ValueError, TypeError, lxml.etree.ParserError):
+        return _heading_sections(response, lxml.html.fromstring(response.text))
+    except (ValueError, TypeError, lxml.etree.LxmlError):  # NUL and control characters, unreadable markup
         return []
+
+
+def _heading_sections(response, doc) -> list[Section]:
     for element in doc.xpath(_BOILERPLATE):
         element.drop_tree()
     roots = doc.xpath("//main|//*[@role='main']|//article") or doc.xpath("//body") or [doc]
@@ -145,9 +151,9 @@ def heading_sections(response) -> list[Section]:
             close()
             href = next(iter(element.xpath(".//a/@href")), None)
             current = {"title": _clean(element.text_content()), "level": tag, "parts": [], "links": [],
-                       "link": response.urljoin(href) if href else None}
-        elif current is not None and tag == "a" and element.get("href"):
-            current["links"].append(response.urljoin(element.get("href")))
+                       "link": joined_url(response, href)}
+        elif current is not None and tag == "a" and joined_url(response, element.get("href")):
+            current["links"].append(joined_url(response, element.get("href")))
         elif current is not None and tag in _BLOCKS and not element.xpath(_IN_HEADING):
             # leaf blocks only: a block holding other blocks is read through them
             if any(isinstance(c.tag, str) and c.tag in _BLOCKS | _HEADINGS for c in element.iterdescendants()):

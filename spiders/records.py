@@ -2,8 +2,10 @@
 
 A callback is a generator; an exception escaping it ends the generator, so every good record after the bad
 one and the next page's request would be lost (Scrapy's spider middleware can only record the page as a
-whole). API spiders therefore build each record through `one_record`, and read paging numbers through
-`page_number`, which never raise.
+whole). Every spider therefore builds each record (an API record, a feed item, an arXiv entry, a notice on a
+page, an article) through `one_record`, and reads what decides paging and links through helpers that never
+raise: `page_number`, `joined_url`, `as_list`, `as_dict`. tests/spiders/test_fuzz.py puts a bad record between
+good ones for every spider's callbacks.
 """
 
 from __future__ import annotations
@@ -49,6 +51,21 @@ def page_number(value: Any, default: int) -> int:
         return value
     text = re.sub(r"[\s,_]", "", str(value or ""))
     return int(text) if text.isdigit() and len(text) < 19 else default
+
+
+def joined_url(base: Any, href: Any) -> str | None:
+    """`href` resolved against `base` (a URL or a response); None when either cannot be read as a URL (a link
+    such as `http://[::1` or a port past 65535 is that link's problem, never its page's)."""
+    from urllib.parse import urljoin, urlsplit
+
+    if not isinstance(href, str) or not href.strip():
+        return None
+    try:
+        url = urljoin(getattr(base, "url", base), href.strip())
+        urlsplit(url).port  # noqa: B018 - raises ValueError for a port that is out of range or not a number
+    except ValueError:
+        return None
+    return url
 
 
 def as_list(value: Any) -> list:

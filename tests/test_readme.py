@@ -29,3 +29,15 @@ def test_config_never_prints_secrets(monkeypatch):
     assert result.exit_code == 0, result.output
     assert "hunter2-secret" not in result.output and "tok-secret-123" not in result.output
     assert "***" in result.output
+
+
+def test_config_never_splits_a_variable_name_on_a_narrow_terminal():
+    """Issue 24: at 100 columns `scout config` folded names ("SCOUT_CRAWL_ROBOTSTXT_" / "OBEY")."""
+    from scout.commands.config import settings_rows
+
+    for columns in ("100", "80", "200"):
+        result = CliRunner().invoke(app, ["config"], env={"COLUMNS": columns})
+        assert result.exit_code == 0, result.output
+        lines = result.output.splitlines()
+        for _, env, *_ in settings_rows(current=False):
+            assert any(env in line for line in lines), (columns, env)

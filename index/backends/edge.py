@@ -42,8 +42,8 @@ def _vectors(vec: Any) -> tuple[list[float] | None, SparseVector | None, list[li
 
 
 class _EdgeHit(Hit):
-    """A Hit whose id string is made only when read: turning a point's UUID into a string costs ~2.5 us, and a
-    search builds ~270 hits whose payloads are read but whose ids are not (~0.7 ms a search)."""
+    """A Hit whose id string is made only when read: a search builds hundreds of hits whose payloads are read
+    but whose ids are not, and turning each point's UUID into a string is not free."""
 
     def __init__(self, point: Any, payload: dict[str, Any], dense: list[float] | None,
                  sparse: SparseVector | None, sentences: list[list[float]] | None = None):
@@ -191,7 +191,7 @@ class EdgeBackend:
         self.flush()
 
     def close(self) -> None:
-        # A flush costs ~0.2 s even with nothing to write: a read-only command (every query) skips it.
+        # A flush costs time even with nothing to write: a read-only command (every query) skips it.
         if self._written:
             self.shard.flush()
         self.shard.close()

@@ -41,10 +41,15 @@ class StateChoice(str, Enum):
 
 
 def login_name() -> str:
+    """The login name, in the characters a user name may hold (a name with others has them as `_`)."""
+    import re
+
     try:
-        return getpass.getuser()
+        name = getpass.getuser()
     except Exception:  # noqa: BLE001 - no login name (a container without a passwd entry)
         return "cli"
+    name = re.sub(r"[^A-Za-z0-9._@-]", "_", name).lstrip("._@-")[:64]
+    return name or "cli"
 
 
 def acting_user(store, given: str | None) -> str:

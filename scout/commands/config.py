@@ -9,8 +9,11 @@ import typer
 from pydantic import SecretStr
 from rich.table import Table
 
-from scout.commands._console import console
+from rich.markup import escape
 
+from scout.commands._console import make_console
+
+WIDE_TERMINAL = 140  # columns from which `scout config` also shows each default
 CONCERNS = ("StorageSettings", "CrawlSettings", "NlpSettings", "EnrichSettings", "IndexSettings", "ReportSettings", "WebSettings", "AnalystSettings")
 
 
@@ -58,13 +61,22 @@ def config(markdown: bool = typer.Option(False, "--markdown", help="Print the RE
     if markdown:
         typer.echo(markdown_table())
         return
-    table = Table(title="dualscout settings", expand=True)
-    for col in ("variable", "default", "current", "what it does"):
-        table.add_column(col, overflow="fold")
-    for _, env, default, value, description in settings_rows():
-        style = "bold" if value != default else ""
-        table.add_row(env, default, f"[{style}]{value}[/]" if style else value, description)
-    console.print(table)
+    out = make_console()
+    rows = settings_rows()
+    # A variable name is never split: its column is as wide as the longest name. A terminal too narrow for the
+    # defaults too shows the current values, bold where they differ from the default.
+    wide = out.width >= WIDE_TERMINAL
+    table = Table(title="dualscout settings", expand=True,
+                  caption=None if wide else "bold: not the default (scout config --markdown lists the defaults)")
+    table.add_column("variable", no_wrap=True, min_width=max(len(r[1]) for r in rows))
+    if wide:
+        table.add_column("default", overflow="fold", ratio=1)
+    table.add_column("current", overflow="fold", ratio=1)
+    table.add_column("what it does", overflow="fold", ratio=2)
+    for _, env, default, value, description in rows:
+        shown_value = f"[bold]{escape(value)}[/]" if value != default else escape(value)
+        table.add_row(*([env, escape(default)] if wide else [env]), shown_value, escape(description))
+    out.print(table)
 
 
 def register(app: typer.Typer) -> None:

@@ -13,6 +13,7 @@ SUPERVISED = "SCOUT_RUN_SUPERVISED"
 
 
 FLOWS = ("pipeline", "crawl", "enrich", "match", "report")
+LOCAL_WORKER_LIMIT = 3
 # flows that open the embedded index (checked before any work starts)
 NEEDS_INDEX = ("pipeline", "enrich", "match", "report")
 
@@ -136,7 +137,8 @@ def schedule(
             console.print(f"Prefect UI: [bold]http://127.0.0.1:{port}[/]")
             if deploy_only:
                 return
-            worker = start_worker(env, home / "prefect-worker.log", new_session=False)
+            # three flow runs at once: the daily pipeline and two of its sources' crawls (each a process of its own)
+            worker = start_worker(env, home / "prefect-worker.log", new_session=False, limit=LOCAL_WORKER_LIMIT)
             console.print(f"worker started (log: {home / 'prefect-worker.log'}); Ctrl-C stops server and worker")
             while worker.poll() is None:
                 time.sleep(0.5)

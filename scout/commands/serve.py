@@ -80,11 +80,10 @@ def serve(
     # where processes on this machine reach the server: flows writing through the shard, the CLI's queries
     local = "127.0.0.1" if settings.host in ("0.0.0.0", "localhost", "127.0.0.1") else settings.host
     local_url = f"http://{f'[{local}]' if ':' in local else local}:{settings.port}"
-    from scout.relay_server import command_runner
-    from service.index_library import owner_endpoint
-
     shown = f"[{settings.host}]" if ":" in settings.host else settings.host
+    from scout.relay_server import command_runner
     from scout.web.text import is_loopback
+    from service.index_library import owner_endpoint
 
     gated = bool(token) or analyst.has_users() or not is_loopback(settings.host)  # beyond loopback: always
     typer.echo(f"dualscout on http://{shown}:{settings.port}/" + ("  (token required)" if gated else ""), err=True)

@@ -62,6 +62,19 @@ def _labels() -> tuple[Callable[[str], str], Callable[[str], str], Callable[[lis
     return (lambda cid: concepts.get(cid, cid)), (lambda aid: areas.get(aid, aid)), concept_words
 
 
+def _report_host() -> list[str]:
+    """The host of SCOUT_REPORT_BASE_URL: the mail's links name this server by it (a reverse proxy's name)."""
+    from urllib.parse import urlsplit
+
+    from domain.settings import ReportSettings
+
+    try:
+        host = urlsplit(ReportSettings().base_url).hostname
+    except ValueError:  # a bad value is `scout config`'s to report, not the server's to fail on
+        return []
+    return [host] if host else []
+
+
 def schema_type(spec: dict[str, Any]) -> str:
     """A JSON-schema fragment as a short type name for the docs page: `Evidence | null`, `list of Match`."""
     if "$ref" in spec:
@@ -104,7 +117,8 @@ def create_app(library: Library, settings: WebSettings | None = None, analyst: A
     token = settings.token.get_secret_value() if settings.token else None
     app.state.analyst = analyst
     app.add_middleware(SecurityMiddleware, token=token, users=analyst.user_for_token, users_exist=analyst.has_users,
-                       open_allowed=is_loopback(settings.host), hosts=served_hosts(settings.host, settings.allowed_hosts))
+                       open_allowed=is_loopback(settings.host),
+                       hosts=served_hosts(settings.host, [*settings.allowed_hosts, *_report_host()]))
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
     concept_label, area_label, concept_words = _labels()

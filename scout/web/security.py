@@ -7,9 +7,10 @@ A user's token names that user and their role; `SCOUT_WEB_TOKEN` stays a shared 
 With the gate off (no users, no token, and a loopback bind only) everyone is the local analyst `local`; a
 server bound beyond loopback never opens, whatever happens to the user table while it runs: with its last user
 removed it answers 401 to everyone.
-Every request must name a host the server answers to (`Host`): its bind address, loopback names, and
-`SCOUT_WEB_ALLOWED_HOSTS`; anything else is a 400 before any route runs. A page on `evil.example` whose name
+Every request must name a host the server answers to (`Host`): its bind address, loopback names, the host of
+`SCOUT_REPORT_BASE_URL` and `SCOUT_WEB_ALLOWED_HOSTS`; anything else is a 400 before any route runs. A page on `evil.example` whose name
 was re-pointed at 127.0.0.1 (DNS rebinding) therefore reaches nothing, not even the open loopback mode.
+A write's body larger than `domain.limits.MAX_BODY_BYTES` is a 413 before any route reads it.
 The user goes to `scope["state"]["user"]` (`request.state.user`); routes that write check the role.
 Writes from another origin (a page elsewhere posting to this server) are refused: the SameSite cookie already
 stops them when the gate is on; the Origin check also covers the open loopback mode.

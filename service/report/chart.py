@@ -7,10 +7,12 @@ matplotlib with the Agg backend (no display). Area names are Japanese when a CJK
 from __future__ import annotations
 
 import io
+import logging
+from contextlib import contextmanager
 from datetime import datetime, tzinfo
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable
+from typing import TYPE_CHECKING, Iterable, Iterator
 
 if TYPE_CHECKING:
     from index.ledger import Ledger
@@ -32,16 +34,33 @@ def cjk_font_family() -> str | None:
             return family
         except ValueError:
             pass
-    # matplotlib's font cache may predate the font's installation: look at the files themselves.
-    for path in sorted(font_manager.findSystemFonts()):
+    # matplotlib's font cache may predate the font's installation: look at the files themselves. Every weight
+    # is registered (a family known only in Black made matplotlib warn "Failed to find font weight normal"),
+    # the regular one named first.
+    found: str | None = None
+    paths = sorted(font_manager.findSystemFonts(), key=lambda p: ("regular" not in Path(p).name.lower(), p))
+    for path in paths:
         name = Path(path).name.lower().replace("_", "").replace(" ", "")
         if any(hint in name for hint in _CJK_FILE_HINTS):
             try:
                 font_manager.fontManager.addfont(path)
-                return font_manager.FontProperties(fname=path).get_name()
+                found = found or font_manager.FontProperties(fname=path).get_name()
             except (OSError, RuntimeError, ValueError):
                 continue
-    return None
+    return found
+
+
+@contextmanager
+def quiet_fonts() -> Iterator[None]:
+    """matplotlib's font lookups log warnings ("findfont: Font family ... not found") that a report's reader
+    cannot act on: the chart already picks an installed font or English labels. Errors still show."""
+    logger = logging.getLogger("matplotlib.font_manager")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 MAX_AREAS = 8  # areas drawn; the rest are summed under "other"
@@ -77,6 +96,11 @@ def top_areas(counts: dict[str, list[int]], limit: int = MAX_AREAS) -> list[tupl
 
 def draw_area_chart(weeks: list[str], counts: dict[str, list[int]], taxonomy: "Taxonomy") -> tuple[bytes, str]:
     """(PNG bytes, a one-line caption) of new matches per week, stacked by area (each match in one area)."""
+    with quiet_fonts():
+        return _draw_area_chart(weeks, counts, taxonomy)
+
+
+def _draw_area_chart(weeks: list[str], counts: dict[str, list[int]], taxonomy: "Taxonomy") -> tuple[bytes, str]:
     import matplotlib
 
     matplotlib.use("Agg", force=False)

@@ -20,6 +20,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 from domain.models import DocKind, Document
 from spiders.base import ScoutSpider, error_body_text, int_arg, load_xml
 from spiders.dates import parse_date
+from spiders.records import one_record, page_number
 
 ATOM = "http://www.w3.org/2005/Atom"
 ARXIV = "http://arxiv.org/schemas/atom"
@@ -136,10 +137,15 @@ class ArxivSpider(ScoutSpider):
             yield self.reject(response.url, f"not an Atom feed (root element {root.tag})")
             return
         entries = root.findall("a:entry", NS)
-        for entry in entries:
-            yield self.parse_entry(entry, response.url)
-        total = int(_text(root, "os:totalResults") or 0)
-        start = int(_text(root, "os:startIndex") or parse_qs(urlsplit(response.url).query).get("start", ["0"])[0])
+        for entry in entries:  # one at a time (spiders/records.py): a bad entry is its own reject
+            yield one_record(self, response.url, self.parse_entry, entry, response.url)
+        query = parse_qs(urlsplit(response.url).query)
+        asked = page_number(query.get("start", ["0"])[0], 0)
+        start = page_number(_text(root, "os:startIndex"), asked)
+        total = page_number(_text(root, "os:totalResults"), -1)
+        if total < 0:  # unreadable ("many"): a full page means there may be more
+            full = page_number(query.get("max_results", [str(self.page_size)])[0], self.page_size)
+            total = start + len(entries) + 1 if len(entries) >= full else 0
         following = start + len(entries)
         if entries and following < min(total, self.max_records):
             yield self.request(self.page_url(following))

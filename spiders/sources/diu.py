@@ -19,7 +19,7 @@ from domain.models import DocKind, Document, Reject
 from spiders.base import EndpointSpider, join_text, slugify
 from spiders.dates import parse_date as parse_any_date
 from spiders.layout import page_sections
-from spiders.records import one_record
+from spiders.records import joined_url, one_record
 
 START_URL = "https://www.diu.mil/work-with-us/open-solicitations"
 ORGANIZATION = "Defense Innovation Unit"
@@ -62,7 +62,8 @@ class DiuSpider(EndpointSpider):
                           f"{len(sections)} solicitation(s) read from the page's {sections[0].via}")
             for section in sections:
                 link = next((u for u in section.links if "submit-solution" in u), section.link)
-                yield self.need(response, section.title, list(section.parts) or [section.text], link, layout=section.via)
+                yield one_record(self, response.url, self.need, response, section.title,
+                                 list(section.parts) or [section.text], link, layout=section.via)
             if sections:
                 return
             yield self.reject(response.url,
@@ -89,9 +90,9 @@ class DiuSpider(EndpointSpider):
             href = anchor.attrib["href"]
             label = " ".join(anchor.css("::text").getall())
             if "submit-solution" in href or "submit" in label.lower():
-                link = response.urljoin(href)
+                link = joined_url(response, href)
                 break
-        link = link or (response.urljoin(content.css("a[href]::attr(href)").get()) if content.css("a[href]") else None)
+        link = link or joined_url(response, content.css("a[href]::attr(href)").get())
         return self.need(response, title, blocks, link)
 
     def need(self, response, title: str, blocks: list[str], link: str | None, layout: str = "accordion") -> Document:

@@ -44,6 +44,7 @@ from domain.orgs import EN_COMPANY_SUFFIX, JA_COMPANY_FORM, normalize_org
 from spiders.base import ScoutSpider, check_body, failure_reason, html_to_text, int_arg
 from spiders.dates import parse_date
 from spiders.layout import json_ld, ld_types
+from spiders.records import RECORD_ERRORS, describe, joined_url, one_record
 
 # A company name written out: a Japanese legal form before or after the name (hiragana, a particle, ends it);
 # up to four capitalized words on one line before an English form. The forms are domain.orgs's.
@@ -162,8 +163,32 @@ def declares_entities(body: bytes) -> bool:
     return bool(_ENTITY_DECLARATION.search(head) or _ENTITY_DECLARATION_UTF16.search(head))
 
 
+_CHAR_REFERENCE = re.compile(rb"&#([xX][0-9a-fA-F]{1,16}|[0-9]{1,20});")
+
+
+def _no_character(match: re.Match) -> bytes:
+    digits = match.group(1)
+    value = int(digits[1:], 16) if digits[:1] in (b"x", b"X") else int(digits)
+    if value == 0 or 0xD800 <= value <= 0xDFFF or value > 0x10FFFF:
+        return b"&#xFFFD;"
+    return match.group(0)
+
+
+def without_bad_references(body: bytes) -> bytes:
+    """`body` with character references to no character (`&#xD800;`, `&#0;`, past U+10FFFF) replaced by U+FFFD.
+
+    XML forbids them; feedparser's lenient parser turns a surrogate one into a Python string that its own
+    UTF-8 re-encoding cannot hold (UnicodeEncodeError), losing the whole feed for one character."""
+    return _CHAR_REFERENCE.sub(_no_character, body) if b"&#" in body else body
+
+
+class FeedUnreadable(ValueError):
+    """feedparser failed on the body itself (not a recoverable ill-formedness): the message says how."""
+
+
 def read_feed(body: bytes, content_type: str | None) -> tuple[dict[str, Any], list[dict[str, Any]], str | None]:
-    """(feed info, items as plain dicts, problem or None) of a feed body.
+    """(feed info, items as plain dicts, problem or None) of a feed body; FeedUnreadable when feedparser
+    itself fails on it.
 
     No Content-Location is given to feedparser: links and guids stay as the feed wrote them
     (resolved only against its own `xml:base`), so ids do not depend on where it was fetched from;
@@ -172,7 +197,11 @@ def read_feed(body: bytes, content_type: str | None) -> tuple[dict[str, Any], li
     import feedparser
 
     headers = {"content-type": content_type} if content_type else {}
-    parsed = feedparser.parse(body, response_headers=headers, resolve_relative_uris=True, sanitize_html=True)
+    try:
+        parsed = feedparser.parse(without_bad_references(body), response_headers=headers,
+                                  resolve_relative_uris=True, sanitize_html=True)
+    except RECORD_ERRORS as exc:
+        raise FeedUnreadable(f"feed could not be read: {describe(exc)}") from None
     feed = parsed.get("feed", {})
     info = {
         "title": html_to_text(feed.get("title") or ""),
@@ -213,7 +242,7 @@ def discovered_feeds(response, limit: int = 3) -> list[str]:
             '[contains(@type, "rss") or contains(@type, "atom") or contains(@type, "rdf")]/@href').getall()
     except (ValueError, AttributeError):
         return []
-    urls = [strip_tracking(response.urljoin(h.strip())) for h in hrefs if h.strip()]
+    urls = [strip_tracking(u) for u in (joined_url(response, h) for h in hrefs) if u]
     return [u for u in dict.fromkeys(urls) if urlsplit(u).scheme in ("http", "https") and u != response.url][:limit]
 
 
@@ -340,7 +369,11 @@ class FeedsSpider(ScoutSpider):
             yield self.reject(response.url, "feed declares XML entities in its DOCTYPE (refused: entity expansion)")
             return
         content_type = response.headers.get("Content-Type")
-        info, entries, problem = read_feed(response.body, content_type.decode("latin-1") if content_type else None)
+        try:
+            info, entries, problem = read_feed(response.body, content_type.decode("latin-1") if content_type else None)
+        except FeedUnreadable as exc:
+            yield self.reject(response.url, str(exc))
+            return
         if not entries and not info["version"] and (found := discovered_feeds(response)):
             if response.meta.get("discovered_from"):  # one hop only: a page must not lead to pages forever
                 yield self.reject(response.url, "not an RSS or Atom feed (a page announcing other feeds)")
@@ -360,24 +393,29 @@ class FeedsSpider(ScoutSpider):
         if problem:
             self.note(f"{response.url}: {problem}; {len(entries)} item(s) recovered")
         for entry in entries[: self.max_items]:
-            entry = {**entry, "feed": response.url, "feed_title": info["title"],
-                     "language": info["language"] or entry["language"], "feed_problem": problem}
-            link = entry["link"]
-            if not link:
-                yield self.reject(response.url, f"feed item without a link: {entry['title'][:80]!r}", detail=problem)
-                continue
-            entry["link"] = strip_tracking(urljoin(response.url, link))
-            if urlsplit(entry["link"]).scheme not in ("http", "https"):
-                yield self.reject(entry["link"], "feed item link is not http(s)")
-                continue
-            entry["key"] = item_key(entry["guid"], strip_tracking(link), info["title"])
-            if urlsplit(entry["link"]).fragment and html_to_text(entry["description"]):
-                # one post of a page holding several: the page's main text is not this post's
-                yield self.entry_document(entry, None, None)
-                continue
-            # dont_filter: items that differ only by #fragment share a page but are not duplicates
-            yield self.request(entry["link"], self.parse_article, cb_kwargs={"entry": entry},
-                               errback=self.article_failed, dont_filter=bool(urlsplit(entry["link"]).fragment))
+            # one item at a time (spiders/records.py): a link such as http://[::1 is that item's reject
+            yield one_record(self, response.url, self.item_request, response, entry, info, problem)
+
+    def item_request(self, response, entry: dict[str, Any], info: dict[str, Any], problem: str | None):
+        """The request for one feed item's article page (the item travels in cb_kwargs), or its document when
+        the feed holds the whole post, or its reject."""
+        entry = {**entry, "feed": response.url, "feed_title": info["title"],
+                 "language": info["language"] or entry["language"], "feed_problem": problem}
+        link = entry["link"]
+        if not link:
+            return self.reject(response.url, f"feed item without a link: {entry['title'][:80]!r}", detail=problem)
+        entry["link"] = strip_tracking(urljoin(response.url, link))
+        parts = urlsplit(entry["link"])
+        if parts.scheme not in ("http", "https"):
+            return self.reject(entry["link"], "feed item link is not http(s)")
+        parts.port  # noqa: B018 - a port past 65535 or not a number is this item's ValueError
+        entry["key"] = item_key(entry["guid"], strip_tracking(link), info["title"])
+        if parts.fragment and html_to_text(entry["description"]):
+            # one post of a page holding several: the page's main text is not this post's
+            return self.entry_document(entry, None, None)
+        # dont_filter: items that differ only by #fragment share a page but are not duplicates
+        return self.request(entry["link"], self.parse_article, cb_kwargs={"entry": entry},
+                            errback=self.article_failed, dont_filter=bool(parts.fragment))
 
     def request(self, url: str, callback: Any = None, errback: Any = None, **kwargs: Any):
         request = super().request(url, callback, **kwargs)
@@ -393,14 +431,16 @@ class FeedsSpider(ScoutSpider):
         @returns items 1 1
         @scrapes id kind title text url organizations
         """
+        yield one_record(self, response.url, self.article_document, response, entry)
+
+    def article_document(self, response, entry: dict[str, Any]) -> Document | Any:
         problem = check_body(response)
         if problem is None and not isinstance(response, TextResponse):
             problem = f"not a text page ({response.headers.get('Content-Type', b'').decode(errors='replace')})"
         if problem is not None:
-            yield self.entry_document(entry, None, None, fallback_reason=problem) or self.reject(
+            return self.entry_document(entry, None, None, fallback_reason=problem) or self.reject(
                 response.url, f"article page: {problem}; feed item has no description"
             )
-            return
         import trafilatura
 
         html = response.text
@@ -411,16 +451,15 @@ class FeedsSpider(ScoutSpider):
             # Less than the feed's own teaser: the extractor missed the article body.
             text, reason = None, "main text shorter than the feed description"
         doc = self.entry_document(entry, response, text, metadata=metadata, fallback_reason=reason)
-        yield doc or self.reject(response.url, "article page: no main text; feed item has no description")
+        return doc or self.reject(response.url, "article page: no main text; feed item has no description")
 
     def article_failed(self, failure):
         """The article page could not be fetched: fall back to the feed item's description."""
         request = failure.request
         entry = request.cb_kwargs.get("entry", {})
         reason = failure_reason(failure)
-        yield self.entry_document(entry, None, None, fallback_reason=reason) or self.reject(
-            request.url, f"article page: {reason}; feed item has no description"
-        )
+        yield one_record(self, request.url, lambda: self.entry_document(entry, None, None, fallback_reason=reason)
+                         or self.reject(request.url, f"article page: {reason}; feed item has no description"))
 
     def entry_document(self, entry, response, text, *, metadata=None, fallback_reason=None) -> Document | None:
         """The startup document of a feed item (and its article page, when there is one)."""
@@ -435,8 +474,9 @@ class FeedsSpider(ScoutSpider):
         canonical_url = None
         if response is not None:
             canonical = response.xpath('//link[@rel="canonical"]/@href').get()
-            if canonical and urlsplit(urljoin(response.url, canonical)).scheme in ("http", "https"):
-                canonical_url = urljoin(response.url, canonical)
+            joined = joined_url(response, canonical)
+            if joined and urlsplit(joined).scheme in ("http", "https"):
+                canonical_url = joined
             url = canonical_url or response.url
             if urlsplit(entry.get("link") or "").fragment and not urlsplit(url).fragment:
                 url += "#" + urlsplit(entry["link"]).fragment

@@ -18,7 +18,7 @@ import scrapy
 from domain.models import DocKind, Document, Reject
 from spiders.base import EndpointSpider, join_text, slugify
 from spiders.layout import page_sections
-from spiders.records import one_record
+from spiders.records import joined_url, one_record
 
 START_URL = "https://www.diana.nato.int/challenge-programme.html"
 ORGANIZATION = "NATO DIANA"
@@ -95,7 +95,7 @@ class NatoDianaSpider(EndpointSpider):
             title = join_text(card.xpath("(.//h2|.//h3|.//h4)[1]//text()").getall())
             description = " ".join(join_text(p.xpath(".//text()").getall()) for p in card.css("p, li"))
             href = card.css("a[href]::attr(href)").get()
-            yield title, " ".join(description.split()), response.urljoin(href) if href else None
+            yield title, " ".join(description.split()), joined_url(response, href)
 
     def from_sections(self, response: scrapy.http.TextResponse) -> Iterator[tuple[str, str, str | None]]:
         for h2 in response.xpath("//h2[contains(translate(., 'CHALENG', 'chaleng'), 'challenge')]"):
@@ -110,7 +110,7 @@ class NatoDianaSpider(EndpointSpider):
                     title = join_text(sibling.xpath(".//text()").getall())
                     parts = []
                     href = sibling.css("a[href]::attr(href)").get()
-                    href = response.urljoin(href) if href else None
+                    href = joined_url(response, href)
                 elif title is not None and tag in ("p", "ul", "ol", "div"):
                     text = join_text(sibling.xpath(".//text()").getall())
                     if text:

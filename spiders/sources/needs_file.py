@@ -101,6 +101,8 @@ def read_records(body: bytes, url: str) -> tuple[list[Any] | None, str | None]:
         return None, f"malformed YAML: {str(exc).splitlines()[0]}"
     except YamlTooLarge as exc:
         return None, str(exc)
+    except RecursionError:  # PyYAML composes nesting recursively: "[[[[..." thousands deep
+        return None, "malformed YAML: nested too deeply"
     if isinstance(data, dict) and "needs" in data:
         data = data["needs"]
     if not isinstance(data, list):

@@ -230,3 +230,13 @@ def test_a_search_past_the_query_bound_is_one_line_naming_the_bound(cli):
     result = cli("search", "radar " * 200_000)  # 1.2 MB
     assert result.exit_code == 1 and "Traceback" not in result.output
     assert result.output.strip() == "error: the query has 1,200,000 characters; the limit is 4,000"
+
+
+def test_a_login_name_outside_the_user_name_characters_still_judges(cli, library, need, monkeypatch):
+    import getpass
+
+    monkeypatch.setattr(getpass, "getuser", lambda: "CORP\\jane doe$")
+    doc = library.match(need.id).matches[0].doc_id
+    assert cli("judge", need.id, doc, "relevant").exit_code == 0
+    with open_analyst_store() as store:
+        assert [j.user for j in store.history()] == ["CORP_jane_doe_"]

@@ -33,7 +33,7 @@ def test_a_pre_existing_owner_token_file_is_replaced_0600(tmp_path, open_umask):
     lock = OwnerLock(folder, command="test")
     lock.acquire()
     try:
-        token = lock.advertise("http://127.0.0.1:8700")
+        token = lock.advertise("http://127.0.0.1:8700", "edge", 384)
         assert mode(stale) == 0o600 and stale.read_text() == token != "old-token"
         assert not [p for p in folder.iterdir() if p.name.endswith(".tmp")]
     finally:

@@ -18,7 +18,12 @@ def test_prefect_yaml_declares_daily_and_weekly_deployments():
     assert by_name["weekly-report"]["schedules"] == [{"cron": "0 8 * * 1", "timezone": "Asia/Tokyo"}]
     for d in by_name.values():
         assert d["work_pool"]["name"] == WORK_POOL
-        assert d["concurrency_limit"] == {"limit": 1, "collision_strategy": "CANCEL_NEW"}
+    for name in ("daily", "weekly-report"):
+        assert by_name[name]["concurrency_limit"] == {"limit": 1, "collision_strategy": "CANCEL_NEW"}
+    # the daily crawl runs each source as a `crawl-source` run, which many workers may run at once
+    env = by_name["daily"]["work_pool"]["job_variables"]["env"]
+    assert env["SCOUT_CRAWL_DEPLOYMENT"] == "crawl-source/" + by_name["crawl-source"]["name"]
+    assert "concurrency_limit" not in by_name["crawl-source"] and "schedules" not in by_name["crawl-source"]
 
 
 @pytest.mark.slow
@@ -42,7 +47,9 @@ def test_deploy_all_against_a_local_server(tmp_path):
             pool, deployments = asyncio.run(read())
     assert pool.type == "process"
     by_name = {d.name: d for d in deployments}
-    assert set(by_name) == {"daily", "weekly-report"}
+    assert set(by_name) == {"daily", "crawl-source", "weekly-report"}
+    assert by_name["crawl-source"].entrypoint == "flows/crawl.py:crawl_source" and not by_name["crawl-source"].schedules
+    assert by_name["daily"].job_variables["env"]["SCOUT_CRAWL_DEPLOYMENT"] == "crawl-source/crawl-source"
     daily = by_name["daily"]
     assert [(s.schedule.cron, s.schedule.timezone) for s in daily.schedules] == [("0 6 * * *", "Asia/Tokyo")]
     assert daily.entrypoint == "flows/pipeline.py:pipeline"

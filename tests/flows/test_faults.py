@@ -143,3 +143,20 @@ def test_search_keeps_answering_while_a_flow_ingests_through_the_server(tmp_path
         server.wait(timeout=30)
     # the server let go of the index: it opens again here, complete
     assert len(stored_state(home)) == expected
+
+
+@pytest.mark.slow
+def test_the_reliability_bench_kill_lands_where_it_says_and_counts_what_the_ingest_promises():
+    """bench/reliability.py's kill -9 figure is reproducible: the kill lands at the moment the ingest announces
+    (here: a batch flushed, not yet retired), and a duplicate the ingest rightly rejects is not counted lost."""
+    import importlib.util
+    import random
+
+    spec = importlib.util.spec_from_file_location("reliability", PROJECT / "bench" / "reliability.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    bench.KILL_POINTS = ["flushed:2"]
+    tally = bench.Tally()
+    bench.kills(tally, 1, random.Random(19))
+    assert tally.rows == {"kill -9 during ingest, then re-run": [1, 0]}, tally.notes
+    assert tally.info[0] == "run 0: killed at batch 2 flushed, not yet retired"

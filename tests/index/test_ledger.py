@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from index.ledger import Ledger
+from index.ledger import SCHEMA_VERSION, Ledger
 from domain.models import CrawlStats
 from tests.report.fakes import (
     DOC_CLOCK,
@@ -213,4 +213,33 @@ def test_one_organization_key_and_old_ledgers_are_rekeyed(tmp_path):
         rows = db.execute("SELECT key, name, first_run FROM organizations ORDER BY key").fetchall()
         version = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0]
     assert rows == [("acme", "ACME, INC.", "r1"), ("tohokuuniversity", "Tohoku University", "r1")]
-    assert version == "2"
+    assert version == str(SCHEMA_VERSION)
+
+
+def test_latest_matches_are_each_needs_matches_in_its_last_run(ledger):
+    first = ledger.start_match_run(NOW - timedelta(days=7))
+    ledger.record_matches(first, [make_match(NEED_QMAG, DOC_NV, 0.8, []), make_match(NEED_QMAG, DOC_OLD, 0.6, []),
+                                  make_match(NEED_RAM, DOC_META, 0.5, [])])
+    second = ledger.start_match_run(NOW)
+    # the second run ranks NEED_QMAG only: DOC_OLD has dropped out, DOC_NV scores lower, DOC_CLOCK is new
+    ledger.record_matches(second, [make_match(NEED_QMAG, DOC_NV, 0.7, []), make_match(NEED_QMAG, DOC_CLOCK, 0.75, [])])
+    got = [(m.need_id, m.doc_id, m.score) for m in ledger.latest_matches()]
+    assert sorted(got) == sorted([(NEED_QMAG.id, DOC_CLOCK.id, 0.75), (NEED_QMAG.id, DOC_NV.id, 0.7),
+                                  (NEED_RAM.id, DOC_META.id, 0.5)])  # NEED_RAM: as its own last run had it
+    qmag = [m.doc_id for m in ledger.latest_matches() if m.need_id == NEED_QMAG.id]
+    assert qmag == [DOC_CLOCK.id, DOC_NV.id]  # best first
+
+
+def test_a_ledger_of_schema_2_gains_the_last_score(tmp_path):
+    path = tmp_path / "old.sqlite"
+    ledger = Ledger(path)
+    run = ledger.start_match_run(NOW)
+    ledger.record_matches(run, [make_match(NEED_QMAG, DOC_NV, 0.8, [])])
+    with sqlite3.connect(path) as db:  # as schema 2 left it: no last_score column
+        db.execute("ALTER TABLE matches DROP COLUMN last_score")
+        db.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
+    reopened = Ledger(path)
+    assert [(m.doc_id, m.score) for m in reopened.latest_matches()] == [(DOC_NV.id, 0.8)]  # the best score stands in
+    later = reopened.start_match_run(NOW + timedelta(days=1))
+    reopened.record_matches(later, [make_match(NEED_QMAG, DOC_NV, 0.4, [])])
+    assert [(m.doc_id, m.score) for m in reopened.latest_matches()] == [(DOC_NV.id, 0.4)]

@@ -134,3 +134,38 @@ def test_one_firm_under_two_names_is_one_row_on_the_need_page(library):
     orgs = lib.match(ids["n1"], limit=10).organizations
     newco = [o for o in orgs if {ids["e1"], ids["j1"]} & set(o.doc_ids)]
     assert len(newco) == 1 and {ids["e1"], ids["j1"]} <= set(newco[0].doc_ids)
+
+
+def test_an_organization_page_reads_each_needs_matches_from_the_ledger(library, tmp_path, monkeypatch):
+    """After a match run, an organization's needs come from the ledger (as a need page's organization rows
+    score them), not from ranking every need again; a need the ledger has not seen is ranked."""
+    from index.ledger import Ledger
+    from index.matching import match_all_needs
+
+    lib, ids = library
+    live = lib.organization("Newco Sensing").needs  # no ledger: every need ranked
+    assert live and all(set(o.doc_ids) <= {ids["e1"], ids["j1"]} for o in live)
+    ledger = Ledger(tmp_path / "ledger.sqlite")
+    match_all_needs(lib.ranker, lib.index, ledger)
+    lib.ledger_path = ledger.path
+
+    def no_ranking(*args, **kwargs):
+        raise AssertionError("ranked a need the ledger holds")
+
+    with monkeypatch.context() as m:
+        m.setattr(lib.ranker, "matches", no_ranking)
+        stored = lib.organization("Newco Sensing").needs
+    assert [(o.key, o.doc_ids) for o in stored] == [(o.key, o.doc_ids) for o in live]
+    assert [o.score for o in stored] == pytest.approx([o.score for o in live])
+    # a need added after the run: ranked for the page (the others still read from the ledger)
+    extra = make_doc("n3", "Magnetometers for navigation", "We need quantum sensing magnetometers.", kind="need")
+    lib.index.upsert(lib.enricher.enrich([extra])[0])
+    ranked: list[str] = []
+    real = lib.ranker.matches
+
+    def counted(need_id, *args, **kwargs):
+        ranked.append(need_id)
+        return real(need_id, *args, **kwargs)
+
+    monkeypatch.setattr(lib.ranker, "matches", counted)
+    assert extra.id in {o.key for o in lib.organization("Newco Sensing").needs} and ranked == [extra.id]

@@ -128,3 +128,20 @@ def test_view_in_browser_serves_the_written_report(real_client, reported):
     assert page.status_code == 200 and f"weekly report {report.week}" in page.text
     assert "img-src data:" in page.headers["content-security-policy"]
     assert real_client.get("/reports/2001-W01").status_code == 404
+
+
+def test_the_mail_shows_the_evidence_the_need_page_shows(real_library, reported):
+    """Issue 24: the mail's evidence differed from the web page's (and was English for Japanese documents)."""
+    _, _, report, _ = reported
+    compared = 0
+    for section in report.sections:
+        on_page = {m.doc_id: m.doc_evidence.text for m in real_library.match(section.need_id, limit=50).matches
+                   if m.doc_evidence}
+        for item in section.items:
+            if item.match.doc_id in on_page:
+                assert item.evidence == on_page[item.match.doc_id], (section.title, item.match.title)
+                compared += 1
+                doc = real_library.document(item.match.doc_id)
+                if doc.language == "ja":  # its own Japanese sentence, not the English rendering
+                    assert any("\u3040" <= ch <= "\u30ff" or "\u4e00" <= ch <= "\u9fff" for ch in item.evidence)
+    assert compared >= 5

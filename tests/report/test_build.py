@@ -219,6 +219,21 @@ def test_crawled_text_cannot_become_a_spreadsheet_formula(ledger, settings):
     assert rows[0]["score"] == "0.9500"  # numbers stay numbers
 
 
+def test_drawing_the_chart_prints_no_font_warning(ledger, monkeypatch, capfd, caplog):
+    """Issue 24: `scout report` printed a matplotlib findfont warning; a font lookup that fails (here a family
+    the machine lacks, in the legend) says nothing the reader can act on."""
+    import logging
+
+    from service.report import chart
+
+    monkeypatch.setattr(chart, "cjk_font_family", lambda: "Nonexistent Sans CJK JP")
+    with caplog.at_level(logging.WARNING):
+        png, _ = chart.render_area_chart(ledger, TAXONOMY, until=NOW, weeks=8, tz=timezone.utc)
+    assert png.startswith(b"\x89PNG")
+    assert not [r for r in caplog.records if r.name.startswith("matplotlib")]
+    assert "findfont" not in capfd.readouterr().err
+
+
 def test_chart_labels_never_lack_glyphs(ledger, settings, monkeypatch):
     """Japanese area names with a CJK font, English ones without: matplotlib never draws empty boxes."""
     import warnings

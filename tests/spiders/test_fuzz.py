@@ -12,8 +12,10 @@ import json
 import random
 import time
 import tracemalloc
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Callable
+from urllib.parse import urlsplit
 
 import pytest
 import scrapy
@@ -206,6 +208,7 @@ HOSTILE = [
 
 @pytest.mark.parametrize("name, target, body, expect", HOSTILE, ids=[h[0] for h in HOSTILE])
 def test_hostile_inputs_are_bounded(name, target, body, expect):
+    run_callback(target, fixture_bytes(target.fixture))  # warm: the bound is on the input, not on first imports
     items, elapsed, peak = run_callback(target, body)
     check_outcome(items, name)
     assert elapsed < TIME_BOUND and peak < MEMORY_BOUND, (name, elapsed, peak)
@@ -286,3 +289,155 @@ def test_needs_file_keeps_the_good_needs_around_a_bad_record():
     items, _, _ = run_callback(TARGETS[14], body)
     docs = [i for i in items if isinstance(i, Document)]
     assert {d.source_id for d in docs} >= {"n1", "n3"} and len(items) == 4
+
+
+# -- every spider: a bad record between good ones (issue 25) -------------------------------------------
+
+def _before_nth(body: bytes, marker: bytes, n: int, record: bytes) -> bytes:
+    """`body` with `record` spliced in just before the `n`-th (1-based) occurrence of `marker`."""
+    at = -1
+    for _ in range(n):
+        at = body.index(marker, at + 1)
+    return body[:at] + record + body[at:]
+
+
+def _json_insert(fixture: str, where: Callable[[Any], list], bad: Any) -> bytes:
+    data = json.loads(fixture_bytes(fixture))
+    where(data).insert(1, bad)
+    return json.dumps(data, ensure_ascii=False).encode("utf-8", "surrogatepass")
+
+
+BAD_LINKS = ["http://[::1", "http://feeds.example:99999/a"]
+#: per list callback, bodies that put one bad record between good ones (by target name)
+BETWEEN = {
+    "openalex": lambda bad: _json_insert("openalex_works_page1.json", lambda d: d["results"],
+                                         {"id": "https://openalex.org/W_bad", "title": "Bad", "doi": bad,
+                                          "abstract_inverted_index": {"radar": [0]}}),
+    "sbir_topics": lambda bad: _json_insert("sbir_solicitations_page1.json", lambda d: d[0]["solicitation_topics"],
+                                            {"topic_number": "BAD-1", "topic_title": "Bad", "topic_description": "x",
+                                             "sbir_topic_link": bad}),
+    "jstage": lambda bad: _before_nth(fixture_bytes("jstage_search.xml"), b"<entry>", 2,
+                                      b"<entry><article_link><en>" + bad.encode() + b"</en></article_link>"
+                                      b"<article_title><en>Bad</en></article_title></entry>"),
+    "kaken": lambda bad: _before_nth(fixture_bytes("kaken_grants.xml"), b"<grantAward ", 2,
+                                     b'<grantAward id="KAKENHI-PROJECT-BAD" awardNumber="BAD"><summary xml:lang="ja">'
+                                     b"<title>Bad</title></summary><urlList><url>" + bad.encode()
+                                     + b"</url></urlList><startFiscalYear>x</startFiscalYear></grantAward>"),
+    "arxiv": lambda bad: _before_nth(fixture_bytes("arxiv_page1.xml").replace(b">3</opensearch:totalResults>",
+                                                                              b">30</opensearch:totalResults>"),
+                                     b"<entry>", 2,
+                                     b"<entry><id>" + bad.encode() + b"/abs/2106.99999v1</id><title>Bad</title>"
+                                     b"<summary>x</summary><published>2021-06-01T00:00:00Z</published></entry>"),
+    "feeds_rss": lambda bad: _before_nth(fixture_bytes("feed_rss2.xml"), b"<item>", 2,
+                                         b"<item><title>Bad</title><link>" + bad.encode() + b"/x</link>"
+                                         b"<description>d</description></item>"),
+    "feeds_rdf": lambda bad: _before_nth(fixture_bytes("feed_prtimes.rdf"), b"<item ", 2,
+                                         b'<item rdf:about="urn:bad"><title>Bad</title><link>' + bad.encode()
+                                         + b"/x</link><description>d</description></item>"),
+    "feeds_atom": lambda bad: _before_nth(fixture_bytes("feed_atom.xml"), b"<entry>", 1,
+                                          b'<entry><title>Bad</title><link href="' + bad.encode()
+                                          + b'/x" rel="alternate"/><id>urn:bad</id><summary>d</summary></entry>'),
+    "atla": lambda bad: _before_nth(fixture_bytes("atla_funding.html"), b"<li>", 2,
+                                    '<li><a href="BAD/koubo.pdf">研究テーマ 公募</a></li>'.replace("BAD", bad).encode()),
+    "diu": lambda bad: _before_nth(fixture_bytes("diu_open_solicitations.html"), b'<h4 class="usa-accordion__heading">',
+                                   2, b'<h4 class="usa-accordion__heading"><button aria-controls="sol-bad">Bad link '
+                                   b'solicitation</button></h4><div id="sol-bad" class="usa-accordion__content">'
+                                   b"<p>Submissions are due by April 11, 2025.</p><p><a href=\"" + bad.encode()
+                                   + b'/submit-solution/X">Submit a Solution</a></p></div>'),
+    "diu_redesigned": lambda bad: BETWEEN["diu"](bad).replace(b"usa-accordion__heading", b"x-heading"),
+    "nato_diana": lambda bad: _before_nth(fixture_bytes("nato_diana_challenges.html"), b'<div class="challenge-card">',
+                                          2, b'<div class="challenge-card"><h3>Bad Link Area</h3><p>Sensing and '
+                                          b'navigation in contested space for allied forces.</p><a href="' + bad.encode()
+                                          + b'/challenges/x.html">Read more</a></div>'),
+    "needs_yaml": lambda bad: _before_nth(fixture_bytes("needs.yaml"), b"  - id:", 2,
+                                          f"  - {{id: bad-1, text: A need with a bad link, url: '{bad}'}}\n".encode()),
+    "needs_csv": lambda bad: _before_nth(fixture_bytes("needs.csv"), b"\n", 2,
+                                         ("\nbad-1,Bad,A need with a bad link,en,Org," + bad).encode()),
+}
+#: callbacks that read one record per response (an article, a PDF of themes): a bad value is that record's
+#: reject or is dropped, never an exception (their record isolation is `one_record` around the whole)
+SINGLE = {
+    "jstage_article": lambda bad: fixture_bytes("jstage_article.html").replace(
+        b"<head>", f'<head><link rel="canonical" href="{bad}"><meta name="citation_pdf_url" content="{bad}">'.encode(), 1),
+    "feeds_article": lambda bad: fixture_bytes("article_en.html").replace(
+        b"<head>", f'<head><link rel="canonical" href="{bad}">'.encode(), 1),
+    "atla_pdf": lambda bad: fixture_bytes("atla_r07_themes.pdf")[: 2000] + bad.encode(),
+}
+
+
+def _identity(item: Any) -> tuple:
+    """A document by its id; a request by where it goes and what reads it (a next page's `start` moves when
+    the bad record counts as one of the page's entries)."""
+    if isinstance(item, Document):
+        return ("document", item.id)
+    return ("request", urlsplit(item.url).path, getattr(item.callback, "__name__", None), item.url if "start=" not in
+            item.url else "")
+
+
+def _good(items: list[Any]) -> list[Any]:
+    return [i for i in items if isinstance(i, (Document, scrapy.Request))]
+
+
+def test_every_spider_callback_is_covered_by_a_bad_record_case():
+    names = {t.name for t in TARGETS}
+    assert names <= set(BETWEEN) | set(SINGLE), f"no bad-record case for {sorted(names - set(BETWEEN) - set(SINGLE))}"
+
+
+@pytest.mark.parametrize("bad", BAD_LINKS, ids=["ipv6-unclosed", "port-99999"])
+@pytest.mark.parametrize("name", sorted(BETWEEN))
+def test_a_bad_record_between_good_ones_costs_only_itself(name, bad):
+    target = next((t for t in TARGETS if t.name == name), None) or next(t for t in TARGETS if t.name == "diu")
+    baseline_body = fixture_bytes(target.fixture)
+    if name == "diu_redesigned":
+        baseline_body = baseline_body.replace(b"usa-accordion__heading", b"x-heading")
+    baseline, _, _ = run_callback(target, baseline_body)
+    items, _, _ = run_callback(target, BETWEEN[name](bad))  # an exception escaping is the failure under test
+    check_outcome(items, f"{name} with {bad}")
+    kept, before = Counter(map(_identity, _good(items))), Counter(map(_identity, _good(baseline)))
+    lost = before - kept
+    assert not lost, f"{name}: the bad record cost its neighbours {sorted(lost)}"
+    for doc in (i for i in items if isinstance(i, Document)):
+        doc.model_dump_json()
+
+
+@pytest.mark.parametrize("bad", BAD_LINKS, ids=["ipv6-unclosed", "port-99999"])
+@pytest.mark.parametrize("name", sorted(SINGLE))
+def test_a_bad_value_in_a_one_record_page_is_a_clean_outcome(name, bad):
+    target = next(t for t in TARGETS if t.name == name)
+    items, _, _ = run_callback(target, SINGLE[name](bad))
+    check_outcome(items, f"{name} with {bad}")
+
+
+def test_arxiv_pages_on_past_an_unreadable_total():
+    body = fixture_bytes("arxiv_page1.xml").replace(b">3</opensearch:totalResults>", b">many</opensearch:totalResults>")
+    target = next(t for t in TARGETS if t.name == "arxiv")
+    target = Target(target.name, lambda: ArxivSpider(page_size=2), target.callback,
+                    "http://export.arxiv.org/api/query?search_query=cat:cs.CV&start=0&max_results=2", target.fixture,
+                    target.cls)
+    items, _, _ = run_callback(target, body)
+    assert sum(isinstance(i, Document) for i in items) == 2
+    assert [i.url for i in items if isinstance(i, scrapy.Request)] and "start=2" in next(
+        i.url for i in items if isinstance(i, scrapy.Request))
+
+
+@pytest.mark.parametrize("reference", [b"&#xD800;", b"&#55296;", b"&#xDFFF;", b"&#0;", b"&#x110000;"])
+def test_a_feed_with_a_reference_to_no_character_keeps_its_items(reference):
+    body = fixture_bytes("feed_rss2.xml").replace(b"<title>Quiet Robotics", b"<title>Quiet " + reference + b"Robotics", 1)
+    items, _, _ = run_callback(TARGETS[6], body)
+    requests = [i for i in items if isinstance(i, scrapy.Request)]
+    assert len(requests) == 2, items  # both items, the one with the bad reference included
+    assert "\ufffd" in requests[1].cb_kwargs["entry"]["title"] or reference == b"&#0;"
+
+
+def test_heading_sections_never_raises_on_bad_links_or_bad_characters():
+    from spiders.layout import heading_sections
+
+    page = (b"<html><body><main><h3><a href='http://[::1'>A heading with a bad link</a></h3>"
+            b"<p>" + b"Some text long enough to be a section of the page. " * 2 + b"</p>"
+            b"<a href='http://x.example:99999/'>bad port</a><h3>Second heading</h3><p>"
+            + b"Another section with enough text in it to count. " * 2 + b"</p></main></body></html>")
+    sections = heading_sections(response("https://www.diu.mil/x", page, HtmlResponse))
+    assert [s.title for s in sections] == ["A heading with a bad link", "Second heading"]
+    assert sections[0].link is None and sections[0].links == ()
+    odd = response("https://www.diu.mil/x", b"<html>\x00\x01<h3>x\x0b</h3>\xed\xa0\x80</html>", HtmlResponse)
+    assert isinstance(heading_sections(odd), list)  # NUL, control characters, a lone surrogate: no exception

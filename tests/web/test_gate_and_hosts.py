@@ -76,6 +76,13 @@ def test_configured_names_are_served_and_others_refused(library, store):
     assert client.get("/api/needs", headers={**auth, "Host": "evil.example"}).status_code == 400
 
 
+def test_the_report_base_url_names_the_server_too(library, store, monkeypatch):
+    monkeypatch.setenv("SCOUT_REPORT_BASE_URL", "https://scout.example.org/")  # behind a reverse proxy
+    client = TestClient(create_app(library, WebSettings(token=None), store), base_url=LOCAL)
+    assert client.get("/api/needs", headers={"Host": "scout.example.org"}).status_code == 200
+    assert client.get("/api/needs", headers={"Host": "evil.example"}).status_code == 400
+
+
 def test_host_parsing():
     assert request_host("Example.ORG:8700") == "example.org"
     assert request_host("[::1]:80") == "::1"

@@ -1,0 +1,66 @@
+"""The pages on a 390 px phone and a 1280 px screen, in Chromium (issue 24): results before facets on the phone,
+no page wider than the screen, badges on one line. Screenshots go to test-artifacts/phone-*.png."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.web.test_browser import ARGS, ARTIFACTS, CHROMIUM, LiveServer, browser  # noqa: F401 - fixtures
+from tests.web.fakes import MemoryLibrary
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="/usr/bin/chromium is missing (apt-get install chromium)"),
+]
+
+
+@pytest.fixture(scope="module")
+def library():
+    return MemoryLibrary()
+
+
+@pytest.fixture(scope="module")
+def server(library, tmp_path_factory):
+    from domain.settings import WebSettings
+    from scout.web.app import create_app
+    from service.analyst import AnalystStore
+
+    store = AnalystStore(tmp_path_factory.mktemp("phone") / "analyst.sqlite")
+    need = next(n for n in library.needs() if n.source == "atla")
+    store.judge(need.id, library.match(need.id).matches[0].doc_id, "shortlisted", user="ann", note="fits")
+    with LiveServer(create_app(library, WebSettings(token=None), store)) as live:
+        yield live
+    store.close()
+
+
+def _pages(library) -> dict[str, str]:
+    need = next(n for n in library.needs() if n.source == "atla")
+    doc = library.match(need.id).matches[0].doc_id
+    return {"search": "/?q=radar+absorbing+metamaterial", "need": f"/needs/{need.id}", "document": f"/documents/{doc}", "docs": "/docs",
+            "audit": "/audit", "watchlists": "/watchlists"}
+
+
+@pytest.mark.parametrize("width", [390, 1280])
+def test_pages_fit_the_screen_and_badges_stay_whole(server, browser, library, width):  # noqa: F811
+    context = browser.new_context(viewport={"width": width, "height": 900}, locale="en-US")
+    page = context.new_page()
+    try:
+        for name, path in _pages(library).items():
+            page.goto(server.url + path)
+            page.wait_for_load_state("networkidle")
+            overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+            assert overflow <= 0, f"{path} scrolls sideways by {overflow} px at {width} px"
+            broken = page.evaluate("""[...document.querySelectorAll('.badge, .score-label, .chip')]
+                .filter(e => e.getClientRects().length > 1 || e.getBoundingClientRect().height > 2.2 * parseFloat(getComputedStyle(e).fontSize))
+                .map(e => e.textContent)""")
+            assert broken == [], f"{path}: badges broken across lines at {width} px: {broken}"
+            page.screenshot(path=str(ARTIFACTS / f"phone-{name}-{width}.png"))
+        page.goto(server.url + "/?q=radar+absorbing+metamaterial")
+        hit = page.locator("li.hit").first.bounding_box()
+        facet = page.locator("section.facet").first.bounding_box()
+        if width == 390:  # the results come first, the facets after them
+            assert hit["y"] < facet["y"]
+        else:  # the facets beside the results
+            assert facet["x"] < hit["x"] and abs(facet["y"] - hit["y"]) < 200
+    finally:
+        context.close()

@@ -93,16 +93,21 @@ class Ranker:
                             exclude_kind, hubness, hubness.need_of(q) if mode == "full" else None, sparse_best)
         return search_channels(channels_for(mode), q, ctx)
 
+    def has_reference(self, q: QueryInput, exclude_kind: str | None, depth: int) -> bool:
+        return q.key is not None and (q.key, exclude_kind, depth) in self.stats.cached("reference_scales", dict)
+
     def reference_scales(self, q: QueryInput, exclude_kind: str | None, depth: int,
-                         ) -> tuple[Scales, float | None]:
-        """The query's unfiltered result lists at `depth`: each channel's (floor, spread), and the best raw
-        score of the corrected BM25 channel. A filtered or shorter ranking is scaled by these, so that its
-        scores are the unfiltered ones. Kept per query with the corpus statistics."""
+                         results: dict[str, list[ChannelHit]] | None = None) -> tuple[Scales, float | None]:
+        """The query's unfiltered result lists at `depth` (`results` when the caller has them): each channel's
+        (floor, spread), and the best raw score of the corrected BM25 channel. Every ranking of the query is
+        scaled by these, filtered or not, so that its scores are the unfiltered ones. Kept per query with the
+        corpus statistics (the unfiltered ranking too reads them there: one scale while they are kept)."""
         cache: dict = self.stats.cached("reference_scales", dict)
         key = (q.key, exclude_kind, depth)
         if q.key is not None and key in cache:
             return cache[key]
-        results = self.channel_results(q, None, "full", exclude_kind, depth)
+        if results is None:
+            results = self.channel_results(q, None, "full", exclude_kind, depth)
         weights = active_weights(results, {ch.name: getattr(self.weights, ch.name) for ch in channels_for("full")})
         bm25 = [h.raw for h in results.get(BM25_CHANNEL, ())]
         found = (channel_scales(results, list(weights)), max(bm25) if bm25 else None)
@@ -154,12 +159,15 @@ class Ranker:
         filter or a page size never changes it, and `feedback` moves the order only (the documents judged not
         relevant after the best `limit`, below every other)."""
         w = self.weights
-        scales, sparse_best = None, None
+        scales, sparse_best, own = None, None, False
         if mode == "full":
             reference_depth = w.depth if q.need_id is not None else SEARCH_SCALE_DEPTH
-            if _filtered(filters) or (depth or w.depth) != reference_depth:
+            own = not _filtered(filters) and (depth or w.depth) == reference_depth  # this is the reference list
+            if not own or self.has_reference(q, exclude_kind, reference_depth):
                 scales, sparse_best = self.reference_scales(q, exclude_kind, reference_depth)
         results = self.channel_results(q, filters, mode, exclude_kind, depth, sparse_best)
+        if own and scales is None:  # the first ranking of the query: its own lists are the reference
+            scales, _ = self.reference_scales(q, exclude_kind, reference_depth, results)
         cands = self.fuse(results, mode, scales)
         if not cands:
             return []

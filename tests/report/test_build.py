@@ -219,6 +219,7 @@ def test_crawled_text_cannot_become_a_spreadsheet_formula(ledger, settings):
     assert rows[0]["score"] == "0.9500"  # numbers stay numbers
 
 
+@pytest.mark.filterwarnings("ignore:Glyph")  # the made-up family has no glyphs: not what is tested here
 def test_drawing_the_chart_prints_no_font_warning(ledger, monkeypatch, capfd, caplog):
     """Issue 24: `scout report` printed a matplotlib findfont warning; a font lookup that fails (here a family
     the machine lacks, in the legend) says nothing the reader can act on."""

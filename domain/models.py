@@ -245,8 +245,10 @@ class ScoreBreakdown(DomainModel):
     `dense` and `sparse` are what the embedding channels and the BM25 channels added, `multilingual` what the
     language-agnostic sentence channel added (a Japanese document meeting an English need by meaning);
     `generic` and `generic_lexical` are the (negative) hubness corrections of the embedding channels (the
-    multilingual one included) and of the BM25 ones (the document resembles needs in general); `concept`, `recency` and `kind` the re-scoring terms; `feedback` what the need's
-    judgements added or took (Rocchio); `clipped` the (rare) amount that keeps the total in [0, 1].
+    multilingual one included) and of the BM25 ones (the document resembles needs in general); `concept`,
+    `recency` and `kind` the re-scoring terms; `clipped` the amount that keeps the total in [0, 1] or, for a
+    free-text query, under the ceiling its best passage pair allows. `feedback` is no part of the total: what
+    the need's judgements (Rocchio, centred) did to the document's place in the order, shown beside the score.
     `similarity` and `bm25` are not contributions: the raw best passage-pair cosine and BM25 score, for the
     curious.
     """
@@ -265,9 +267,9 @@ class ScoreBreakdown(DomainModel):
     similarity: float = 0.0
     bm25: float = 0.0
 
+    # `feedback` is not among them: judgements move the order, never the score
     CONTRIBUTIONS: ClassVar[tuple[str, ...]] = (
-        "dense", "sparse", "multilingual", "generic", "generic_lexical", "concept", "recency", "kind", "feedback",
-        "clipped")
+        "dense", "sparse", "multilingual", "generic", "generic_lexical", "concept", "recency", "kind", "clipped")
 
     def contributions(self) -> dict[str, float]:
         """The parts that add up to `total`, in display order (zero ones included)."""
@@ -313,6 +315,9 @@ class Match(DomainModel):
     published: datetime | None = None
     is_new: bool = False
     versions: list[Version] = Field(default_factory=list)  # this result's documents, oldest first, when several
+    # The analysts' current judgement of this match (relevant, not_relevant, shortlisted), None when unjudged.
+    # It moves the match in the ranking (a not-relevant one sinks below every other), never its score.
+    judgement: str | None = None
 
     @computed_field  # type: ignore[prop-decorator]
     @property

@@ -308,6 +308,11 @@ class Index:
         rows = np.asarray([h.dense for h in hits], dtype=np.float32).reshape(len(hits), self.dim)
         return [h.payload["doc_id"] for h in hits], rows
 
+    def sparse_by_id(self, doc_ids: Sequence[str]) -> dict[str, SparseVector]:
+        """Each document's BM25 vector, by id (documents without one left out)."""
+        hits = self.backend.retrieve([point_id(d, "doc") for d in doc_ids], vectors=True, payload=["doc_id"])
+        return {h.payload["doc_id"]: h.sparse for h in hits if h.sparse is not None}
+
     def sparse_of_kind(self, kind: DocKind | str) -> Iterator[tuple[str, SparseVector]]:
         """(document id, BM25 vector) of every document of one kind (ranking's needs-collection statistics)."""
         where = Where((Cond("point", value=DOC_POINT), Cond("kind", value=str(DocKind(kind)))))

@@ -24,16 +24,11 @@ from spacy.tokens import Doc, Span
 from spacy.util import filter_spans
 
 from domain.orgs import EN_ORG_NAME, EN_ORG_TRIGGER, JA_ORG_NAME, JA_ORG_TRIGGER, normalize_org
-from nlp.taxonomy import cached_taxonomy
+from nlp.taxonomy import NOT_BEFORE, cached_taxonomy
 
 log = logging.getLogger(__name__)
 
 JA_EXCLUDE = ["tok2vec", "parser", "ner", "morphologizer", "compound_splitter", "bunsetu_recognizer", "attribute_ruler"]
-
-
-# The singular of a one-word plural label that is a common adjective names nothing by itself: "composite
-# model", "explosive growth", "wearable design", "robotic process" (sense check; the plural still matches).
-_ADJECTIVE_SINGULARS = frozenset("composite explosive wearable biometric humanoid".split())
 
 
 def _english_variants(label: str) -> set[str]:
@@ -41,9 +36,7 @@ def _english_variants(label: str) -> set[str]:
     out = {label}
     if label[-1:].isalpha() and label.lower() == label:
         if label.endswith("s") and not label.endswith("ss"):
-            single = label[:-1]
-            if " " in label or not (single in _ADJECTIVE_SINGULARS or single.endswith("ic")):
-                out.add(single)
+            out.add(label[:-1])
         elif label.endswith("y") and label[-2:-1] not in "aeiou":
             out.add(label[:-1] + "ies")
         else:
@@ -156,6 +149,8 @@ class TaxonomyMatcher:
             for match_id, start, end in matcher(doc):
                 if matcher is self.norm and self.char_fallback and not _names_a_thing(doc[start:end]):
                     continue
+                if end - start == 1 and end < len(doc) and doc[end].lower_ in NOT_BEFORE.get(doc[start].lower_, ()):
+                    continue  # "composite model": the other sense of a one-word label
                 spans.append(Span(doc, start, end, label="TECH", kb_id=doc.vocab.strings[match_id]))
         if self.char_fallback:
             for scanner in self.scanners:

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from domain.files import write_secret
+from nlp.taxonomy import NOT_BEFORE
 
 FORMAT = 1
 _ALLOWED = re.compile(r"[A-Za-z0-9 ,.;:!?-]+")
@@ -96,7 +97,8 @@ class PlainEnglish:
             for start in range(len(words)):
                 for end in range(start + 1, min(len(words), start + longest) + 1):
                     cid = table.get("\x1f".join(words[start:end]))
-                    if cid is not None:
+                    if cid is not None and not (end - start == 1 and end < len(words)
+                                                and keys["lower"][end] in NOT_BEFORE.get(keys["lower"][start], ())):
                         spans.append((start, end, cid))
         chosen: list[tuple[int, int, str]] = []
         taken: set[int] = set()

@@ -16,6 +16,19 @@ from domain.files import write_secret
 
 BUNDLED_TAXONOMY = Path(__file__).with_name("taxonomy.yaml")
 
+# Sense checks for one-word English labels that are also common adjectives: the label is no match when the
+# next word shows the other sense ("composite model", "composite score", "explosive growth"); "composite
+# panels" and "explosive detection" still match. Both matchers (nlp.components, nlp.plain_english) apply it.
+NOT_BEFORE: dict[str, frozenset[str]] = {
+    "composite": frozenset(
+        "model models score scores index indices image images function functions signal signals kernel kernels "
+        "likelihood key keys video indicator indicators variable variables measure measures metric metrics number "
+        "numbers endpoint endpoints outcome outcomes feature features pattern patterns distribution distributions "
+        "estimate estimates estimator hypothesis view views service services application applications query "
+        "queries event events operator operators type types object objects".split()),
+    "explosive": frozenset("growth increase increases rise demand expansion popularity development".split()),
+}
+
 
 class Area(BaseModel):
     """A critical-technology area: Japan's 特定重要技術 (scheme `jp`) or the US CET list (scheme `us`)."""

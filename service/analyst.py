@@ -23,11 +23,11 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Literal
 
 import sqlalchemy as sa
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError, computed_field
 
 from domain.files import private_file
 from domain.limits import MAX_ID_CHARS, MAX_NAME_CHARS, MAX_NOTE_CHARS, MAX_QUERY_CHARS, checked_text
-from domain.models import utcnow
+from domain.models import score_label, utcnow
 from domain.settings import AnalystSettings
 from domain.times import parse_stored, stored
 
@@ -105,6 +105,16 @@ class WatchHit(BaseModel):
     published: datetime | None = None
     first_seen: datetime
     baseline: bool = False  # already there when the watchlist was saved: not news
+    score: float | None = None  # its match strength for the watchlist's query (None: a filter alone ranks nothing)
+    rank: int | None = None  # its place in the watchlist's latest run (judgements move it); None: not found then
+    summary: str = ""  # one line: the evidence sentence
+    judgement: str | None = None  # relevant, not_relevant or shortlisted, as judged on the watchlist
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def label(self) -> str:
+        """strong / moderate / weak, from `score` ("" without one)."""
+        return "" if self.score is None else score_label(self.score)
 
 
 class AuditEntry(BaseModel):
@@ -132,6 +142,11 @@ class ImportRefused(AnalystError):
 
 #: how far ahead of this machine's clock a judgement's time may be (another machine's clock skew)
 CLOCK_SKEW = timedelta(minutes=5)
+
+
+def watchlist_key(watchlist_id: int) -> str:
+    """What a watchlist's judgements key on in place of a need id: it learns from them as a need does."""
+    return f"watchlist:{watchlist_id}"
 
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
@@ -542,8 +557,10 @@ class AnalystStore:
         return self._watchlist(row) if row else None
 
     def record_hits(self, watchlist_id: int, hits: Iterable[dict[str, Any]], *, at: datetime | None = None) -> list[WatchHit]:
-        """Remember the documents a watchlist finds now; returns those it had never found. The first call for a
-        watchlist records its baseline: what was already there when it was saved is not news."""
+        """Remember the documents a watchlist finds now, in the order given (its ranking); returns those it had
+        never found. The first call for a watchlist records its baseline: what was already there when it was
+        saved is not news. Documents found before keep their first sighting; their rank, score and summary are
+        those of this run (a document this run did not find keeps its score and loses its rank)."""
         at = at or utcnow()
         fresh: list[WatchHit] = []
         with self.engine.begin() as db:
@@ -551,18 +568,31 @@ class AnalystStore:
             if row is None:
                 raise AnalystError(f"no watchlist {watchlist_id}")
             baseline = row.refreshed_at is None
-            known = {r.doc_id for r in db.execute(sa.select(watch_hits_t.c.doc_id)
-                                                 .where(watch_hits_t.c.watchlist_id == watchlist_id))}
-            for hit in hits:
+            t = watch_hits_t
+            known = {r.doc_id: json.loads(r.document) for r in db.execute(
+                sa.select(t.c.doc_id, t.c.document).where(t.c.watchlist_id == watchlist_id))}
+            seen: set[str] = set()
+            for rank, hit in enumerate(hits, start=1):
                 doc_id = hit["doc_id"]
-                if doc_id in known:
+                if doc_id in seen:
                     continue
-                known.add(doc_id)
+                seen.add(doc_id)
                 document = {k: v for k, v in hit.items() if k != "doc_id"}
-                db.execute(watch_hits_t.insert().values(watchlist_id=watchlist_id, doc_id=doc_id,
-                                                        document=json.dumps(document, ensure_ascii=False, default=str),
-                                                        first_seen=_ts(at), baseline=baseline))
-                fresh.append(self._hit(watchlist_id, doc_id, document, at, baseline))
+                document["rank"] = rank
+                text = json.dumps(document, ensure_ascii=False, default=str)
+                if doc_id in known:
+                    if known[doc_id] != json.loads(text):
+                        db.execute(t.update().where(t.c.watchlist_id == watchlist_id, t.c.doc_id == doc_id)
+                                   .values(document=text))
+                    continue
+                db.execute(t.insert().values(watchlist_id=watchlist_id, doc_id=doc_id, document=text,
+                                             first_seen=_ts(at), baseline=baseline))
+                fresh.append(self._hit(watchlist_id, doc_id, json.loads(text), at, baseline))
+            for doc_id, document in known.items():
+                if doc_id not in seen and document.get("rank") is not None:
+                    document["rank"] = None
+                    db.execute(t.update().where(t.c.watchlist_id == watchlist_id, t.c.doc_id == doc_id)
+                               .values(document=json.dumps(document, ensure_ascii=False, default=str)))
             db.execute(watchlists_t.update().where(watchlists_t.c.id == watchlist_id).values(refreshed_at=_ts(at)))
         return fresh
 
@@ -572,8 +602,9 @@ class AnalystStore:
                         **{k: v for k, v in document.items() if k in WatchHit.model_fields})
 
     def hits(self, watchlist_id: int, *, since: datetime | None = None, until: datetime | None = None,
-             news_only: bool = False, limit: int = 100) -> list[WatchHit]:
-        """A watchlist's hits, newest first; `news_only` leaves out the baseline."""
+             news_only: bool = False, limit: int = 100, order: Literal["ranked", "newest"] = "ranked") -> list[WatchHit]:
+        """A watchlist's hits: `ranked`, in the order of its latest run (best first; a hit that run did not find
+        after those, by score), or `newest` first. `news_only` leaves out the baseline."""
         t = watch_hits_t
         query = sa.select(t).where(t.c.watchlist_id == watchlist_id)
         if since is not None:
@@ -582,10 +613,17 @@ class AnalystStore:
             query = query.where(t.c.first_seen < _ts(until))
         if news_only:
             query = query.where(t.c.baseline.is_(False))
-        query = query.order_by(t.c.first_seen.desc(), t.c.doc_id).limit(limit)
+        query = query.order_by(t.c.first_seen.desc(), t.c.doc_id)
         with self.engine.connect() as db:
-            return [self._hit(r.watchlist_id, r.doc_id, json.loads(r.document), _dt(r.first_seen), r.baseline)
-                    for r in db.execute(query)]
+            found = [self._hit(r.watchlist_id, r.doc_id, json.loads(r.document), _dt(r.first_seen), r.baseline)
+                     for r in db.execute(query)]
+        states = {j.target_id: j.state.value for j in self.judgements(watchlist_key(watchlist_id), target="document")}
+        for h in found:
+            h.judgement = states.get(h.doc_id)
+        if order == "ranked":  # a hit judged not relevant after every other; stable: newest first on ties
+            found.sort(key=lambda h: (h.judgement == JudgementState.not_relevant.value, h.rank is None, h.rank or 0,
+                                      -(h.score or 0.0)))
+        return found[:limit]
 
 
 def open_analyst_store(settings: AnalystSettings | None = None) -> AnalystStore:

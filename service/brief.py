@@ -9,18 +9,20 @@ import io
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from domain.models import Document, Match, OrgMatch, utcnow
+from domain.models import Document, Match, OrgMatch, score_label, utcnow
 from service.analyst import AnalystStore, Judgement, JudgementState
 from service.library import Library
 from service.csv_cells import BOM, csv_cell
+from service.queries import UnknownNeed, resolve_need
+
+__all__ = ["Brief", "BriefItem", "UnknownNeed", "brief_csv", "build_brief"]
 
 RANKED = 200  # matches searched for the shortlisted ones' evidence
-CSV_COLUMNS = ["need_id", "need_title", "type", "name", "organizations", "score", "evidence_need", "evidence_document",
-               "note", "judged_by", "judged_at", "url", "id"]  # fmt: skip
-
-
-class UnknownNeed(KeyError):
-    pass
+# `organizations`: a technology's organizations, or the organization itself on its own row; `documents`: an
+# organization's matching document titles. `judgement` is always shortlisted (a brief lists nothing else): it
+# is there so that every export says which judgement it carries.
+CSV_COLUMNS = ["need_id", "need_title", "type", "name", "organizations", "documents", "score", "label", "judgement",
+               "evidence_need", "evidence_document", "note", "judged_by", "judged_at", "url", "id"]  # fmt: skip
 
 
 @dataclass
@@ -36,6 +38,10 @@ class BriefItem:
     doc_evidence: str = ""
     documents: list[str] = field(default_factory=list)  # an organization's matching document titles
 
+    @property
+    def label(self) -> str:
+        return "" if self.score is None else score_label(self.score)
+
 
 @dataclass
 class Brief:
@@ -50,9 +56,10 @@ class Brief:
 
 
 def build_brief(library: Library, store: AnalystStore, need_id: str, *, now: datetime | None = None) -> Brief:
+    """The need's shortlist (`need_id`: an id or a unique prefix), each item with the score the need page
+    shows for it (its match strength, which judgements never change), best first."""
+    need_id = resolve_need(library, need_id)
     need = library.document(need_id)
-    if need is None or need.kind.value != "need":
-        raise UnknownNeed(f"unknown need id {need_id!r}")
     shortlisted = [j for j in store.judgements(need_id) if j.state == JudgementState.shortlisted]
     result = library.match(need_id, limit=RANKED)
     matches: dict[str, Match] = {m.doc_id: m for m in result.matches}
@@ -94,8 +101,9 @@ def brief_csv(brief: Brief) -> bytes:
     for item in [*brief.organizations, *brief.technologies]:
         writer.writerow([csv_cell(v) for v in (
             brief.need.id, brief.need.title, item.kind, item.name,
-            "; ".join(item.organizations if item.kind == "technology" else item.documents),
-            "" if item.score is None else f"{item.score:.3f}", item.need_evidence, item.doc_evidence,
+            "; ".join(item.organizations if item.kind == "technology" else [item.name]), "; ".join(item.documents),
+            "" if item.score is None else f"{item.score:.3f}", item.label, item.judgement.state.value,
+            item.need_evidence, item.doc_evidence,
             item.judgement.note, item.judgement.user, item.judgement.at.isoformat(timespec="seconds"), item.url,
             item.id,
         )])

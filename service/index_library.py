@@ -100,6 +100,21 @@ class JudgementFeedback:
         relevant, not_relevant = store.feedback(need_id)
         return Feedback(tuple(relevant), tuple(not_relevant)) if relevant or not_relevant else None
 
+    def states(self, need_id: str) -> dict[str, str]:
+        """The need's current document judgements: doc id -> relevant, not_relevant or shortlisted."""
+        from domain.settings import AnalystSettings
+
+        settings = AnalystSettings()
+        if not settings.database_url and not _may_have_judgements(settings.path, need_id):
+            return {}
+        from service.analyst import AnalystStore, database_url
+
+        url = database_url(settings)
+        store = self._stores.get(url)
+        if store is None:
+            store = self._stores[url] = AnalystStore(url)
+        return {j.target_id: j.state.value for j in store.judgements(need_id, target="document")}
+
     def close(self) -> None:
         for store in self._stores.values():
             store.close()
@@ -138,7 +153,8 @@ class IndexLibrary:
         self._org_cache_count = -1
 
     # -- Library -------------------------------------------------------------------------------------
-    def search(self, query: str, filters: SearchFilters | None = None, limit: int = 20) -> SearchResult:
+    def search(self, query: str, filters: SearchFilters | None = None, limit: int = 20,
+               feedback: Feedback | None = None) -> SearchResult:
         # A person's free text, bounded at this door too (the CLI, the API, watchlists and the relay reach it):
         # past MAX_QUERY_CHARS, or with a character that is not text, it is refused whole (InputRejected).
         checked_text(query, "the query", MAX_QUERY_CHARS)
@@ -147,7 +163,7 @@ class IndexLibrary:
             hits = [_hit(d, p) for d, p in self._browse(filters, limit)]
             facets = self.index.facets(filters, keys=FACETS)
             return SearchResult(query=query, hits=hits, facets=_newest_years_first(facets))
-        hits = self.ranker.search(query, filters, max(limit, FACET_HITS))
+        hits = self.ranker.search(query, filters, max(limit, FACET_HITS), feedback=feedback)
         payloads = self.index.get_many([h.doc_id for h in hits], ["document", *_FACET_FIELDS.values()])
         texts = {d: _analysed(p["document"]) for d, p in payloads.items() if p.get("document")}
         hits = self._grouped(hits, texts)
@@ -171,7 +187,14 @@ class IndexLibrary:
         need, ranked = self.ranker.matches(need_id, limit=2 * limit + 10, feedback=self.feedback_for(need_id))
         need_text = _analysed(need)
         texts = self._analysed_texts([m.doc_id for m in ranked])
-        matches = self._grouped(ranked, texts)[:limit]
+        matches = self._grouped(ranked, texts)
+        states = self.judgement_states(need_id)
+        for m in matches:
+            m.judgement = states.get(m.doc_id)
+        # A match judged not relevant never rises: it goes below every other one (the page hides it), kept in
+        # the list so that every view can say how it was judged.
+        matches = ([m for m in matches if m.judgement != "not_relevant"][:limit]
+                   + [m for m in matches if m.judgement == "not_relevant"])
         need_terms = document_terms(need)
         doc_terms = self._terms([m.doc_id for m in matches]) if need_terms else {}
         for rank, m in enumerate(matches, start=1):
@@ -340,6 +363,11 @@ class IndexLibrary:
         out.sort(key=lambda dp: (dp[0].published is not None, dp[0].published and dp[0].published.timestamp()),
                  reverse=True)
         return out[:limit]
+
+    def judgement_states(self, need_id: str) -> dict[str, str]:
+        """The need's current document judgements (doc id -> state), {} without a judgement source."""
+        states = getattr(self.feedback, "states", None)
+        return states(need_id) if callable(states) else {}
 
     def feedback_for(self, need_id: str) -> Feedback | None:
         """The need's judgements as relevance feedback, or None when it has none (or no source is set)."""

@@ -10,6 +10,7 @@ from typing import Iterable, Protocol, runtime_checkable
 from pydantic import Field
 
 from domain.models import Document, DomainModel, Match, NeedMatches, OrgMatch, SearchFilters, SearchHit
+from index.ranking.feedback import Feedback
 
 
 class SearchResult(DomainModel):
@@ -45,7 +46,12 @@ class OrgProfile(DomainModel):
 
 @runtime_checkable
 class Library(Protocol):
-    def search(self, query: str, filters: SearchFilters | None = None, limit: int = 20) -> SearchResult: ...
+    def search(self, query: str, filters: SearchFilters | None = None, limit: int = 20,
+               feedback: Feedback | None = None) -> SearchResult:
+        """Free-text search (or, with no query, browsing by the filters). A hit's score is its match strength
+        for the query: the same whatever the filters, the limit or `feedback` (judgements, as a watchlist's),
+        which moves the order only."""
+        ...
 
     def needs(self) -> list[Document]:
         """Every published need, ordered by source, then title."""

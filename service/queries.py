@@ -77,6 +77,13 @@ def build_filters(
     )
 
 
+class UnknownNeed(KeyError):
+    """No need has this id (or starts with this prefix)."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else "unknown need"
+
+
 def target_problem(library: Library, need_id: str, target: str, target_id: str) -> str | None:
     """Why a judgement of (need, document or organization) names no match in `library`, or None when it does.
     Organizations are looked up by the organization filter: one index scan (`library.organization()` would rank
@@ -95,13 +102,26 @@ def is_unknown_need(library: Library, need_id: str) -> bool:
     return doc is None or doc.kind != DocKind.need
 
 
+MIN_PREFIX = 4  # screens show need ids cut to 8 characters; 4 is the shortest prefix taken
+
+
 def resolve_need_id(library: Library, need_id: str) -> str:
     """A need id, or the need whose id starts with `need_id` (4+ characters: screens show ids cut to 8).
     An unknown id comes back unchanged (the caller says "unknown"); an ambiguous prefix is a `BadQuery`."""
     need_id = need_id.strip()
-    if not is_unknown_need(library, need_id) or len(need_id) < 4:
+    if not is_unknown_need(library, need_id) or len(need_id) < MIN_PREFIX:
         return need_id
     candidates = [d.id for d in library.needs() if d.id.startswith(need_id)]
     if len(candidates) > 1:
         raise BadQuery(f"ambiguous need id {need_id!r}: {len(candidates)} needs start with it")
     return candidates[0] if candidates else need_id
+
+
+def resolve_need(library: Library, need_id: str) -> str:
+    """The one need resolver of every command, page and API route that takes a need: the full id of the need
+    that `need_id` names (its id, or a unique prefix of 4+ characters). `UnknownNeed` when no need has it,
+    `BadQuery` when the prefix is ambiguous."""
+    full = resolve_need_id(library, need_id)
+    if is_unknown_need(library, full):
+        raise UnknownNeed(f"unknown need id {need_id.strip()!r}")
+    return full

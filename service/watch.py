@@ -1,22 +1,28 @@
 """Watchlists over the library: what each one finds now, which of that is new, and the report's section.
 
 A watchlist is a saved search: free text and filters, or a filter alone (an organization, a concept, a
-critical-technology area). `refresh()` runs it against the library and records any document it had never
-found (`AnalystStore.record_hits`); the Atom feed and the weekly report read those records.
+critical-technology area). `refresh()` runs it against the library, ranked by match strength and moved by
+the watchlist's own judgements (relevance feedback, as a need's), and records what it finds
+(`AnalystStore.record_hits`: first sightings are news; rank, score and the evidence sentence are those of the
+latest run); the page, the Atom feed and the weekly report read those records.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from domain.limits import MAX_QUERY_CHARS
-from service.analyst import AnalystError, AnalystStore, Watchlist, WatchHit
+from domain.models import SearchHit
+from index.ranking.feedback import Feedback
+from service.analyst import AnalystError, AnalystStore, Watchlist, WatchHit, watchlist_key
 from service.library import Library
 from service.queries import BadQuery, build_filters
 
 FILTER_KEYS = ("kind", "lang", "since", "until", "concept", "area", "source", "org")
 HITS_PER_REFRESH = 50
+SUMMARY_CHARS = 300
 
 
 def watch_kind(query: str, filters: dict[str, str]) -> str:
@@ -50,17 +56,45 @@ def _filters(raw: dict[str, str]):
         raise AnalystError(str(exc)) from None
 
 
+def feedback_of(store: AnalystStore, watchlist: Watchlist) -> Feedback | None:
+    """The watchlist's judgements as relevance feedback for its query, as a need's are for its ranking."""
+    relevant, rejected = store.feedback(watchlist_key(watchlist.id))
+    return Feedback(tuple(relevant), tuple(rejected)) if relevant or rejected else None
+
+
+def _summary(hit: SearchHit, library: Library) -> str:
+    """One line for a feed reader: the evidence sentence, else the document's first sentence."""
+    text = hit.evidence.text if hit.evidence is not None else ""
+    if not text.strip():
+        doc = library.document(hit.doc_id)
+        text = (doc.text if doc is not None else "") or ""
+        text = re.split(r"(?<=[.!?。！？])\s*", text.strip(), maxsplit=1)[0]
+    text = " ".join(text.split())
+    return text if len(text) <= SUMMARY_CHARS else text[: SUMMARY_CHARS - 1].rstrip() + "…"
+
+
 def refresh(store: AnalystStore, library: Library, watchlist: Watchlist, *, at: datetime | None = None) -> list[WatchHit]:
-    """Run the watchlist now; returns the documents it finds for the first time. A watchlist saved before its
-    query was bounded (longer than MAX_QUERY_CHARS) finds nothing rather than stall every feed and report."""
+    """Run the watchlist now, ranked (its judgements move the ranking; a document judged not relevant goes
+    below every other), and record what it finds; returns the documents it finds for the first time. A
+    watchlist saved before its query was bounded (longer than MAX_QUERY_CHARS) finds nothing rather than stall
+    every feed and report."""
     if len(watchlist.query) > MAX_QUERY_CHARS:
         return []
-    result = library.search(watchlist.query, _filters(watchlist.filters), limit=HITS_PER_REFRESH)
+    feedback = feedback_of(store, watchlist)
+    filters = _filters(watchlist.filters)
+    if feedback is not None and watchlist.query.strip():
+        result = library.search(watchlist.query, filters, limit=HITS_PER_REFRESH, feedback=feedback)
+    else:
+        result = library.search(watchlist.query, filters, limit=HITS_PER_REFRESH)
+    rejected = set(feedback.not_relevant) if feedback is not None else set()
+    hits = [h for h in result.hits if h.doc_id not in rejected] + [h for h in result.hits if h.doc_id in rejected]
+    ranked = bool(watchlist.query.strip())  # a filter alone browses, newest first: no strength to show
     return store.record_hits(watchlist.id, (
         {"doc_id": h.doc_id, "title": h.title, "url": h.url, "kind": str(h.kind.value if h.kind else ""),
          "source": h.source, "organizations": list(h.organizations),
-         "published": h.published.isoformat() if h.published else None}
-        for h in result.hits), at=at)
+         "published": h.published.isoformat() if h.published else None,
+         "score": round(h.score, 6) if ranked else None, "summary": _summary(h, library)}
+        for h in hits), at=at)
 
 
 @dataclass

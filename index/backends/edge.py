@@ -64,8 +64,20 @@ def _hit(p: Any, with_vectors: bool = False) -> Hit:
     return _EdgeHit(p, p.payload or {}, dense, sparse, sentences)
 
 
+# Passage and title searches run on int8 copies of the vectors, kept in RAM (a quarter of the float32 size); the float32
+# originals stay on disk and are read (through the page cache) only to re-score each search's best candidates,
+# twice the number asked for, so the scores a search returns are exact cosines. At a million documents (2M
+# passage and 1M title vectors) that is 1.1 GB of RAM instead of 4.6 GB, and searches come closer to exact
+# search than float HNSW did (10k synthetic documents: recall@200 0.9998 against 0.9940; README).
+QUANTIZATION = qe.ScalarQuantizationConfig(qe.ScalarType.Int8, quantile=0.99, memory=qe.Memory.Pinned)
+DENSE_SEARCH = qe.SearchParams(quantization=qe.QuantizationSearchParams(rescore=True, oversampling=2.0))
+
+
 def _config(dim: int, names: frozenset[str], sentences: str = "Turbo8") -> Any:
-    dense = {n: qe.EdgeVectorParams(size=dim, distance=qe.Distance.Cosine) for n in (DENSE, TITLE) if n in names}
+    # memory placements are not part of a shard's stored layout: an index built before opens with these (its
+    # segments take the quantized layout as the optimizer rewrites them)
+    dense = {n: qe.EdgeVectorParams(size=dim, distance=qe.Distance.Cosine, memory=qe.Memory.Cold,
+                                    quantization_config=QUANTIZATION) for n in (DENSE, TITLE) if n in names}
     if SENTENCES in names:
         # 8-bit TurboQuant storage: 519 bytes a sentence vector against float16's 1,028, MaxSim scores within
         # 4e-4 of the exact ones (measured on 16,000 random 512-d vectors): the index stays under 1.5x its
@@ -74,8 +86,10 @@ def _config(dim: int, names: frozenset[str], sentences: str = "Turbo8") -> Any:
             size=SENTENCE_DIM, distance=qe.Distance.Cosine, datatype=getattr(qe.VectorStorageDatatype, sentences),
             multivector_config=qe.MultiVectorConfig(qe.MultiVectorComparator.MaxSim))
     sparse = {n: qe.EdgeSparseVectorParams(modifier=qe.Modifier.Idf) for n in (LEXICAL, TITLE_LEXICAL) if n in names}
-    # ranking reads ~60 document payloads per query: keep payloads in the page cache, not cold on disk
-    return qe.EdgeConfig(vectors=dense, sparse_vectors=sparse, payload_memory=qe.Memory.Cached)
+    # Payloads (documents, analyses, passage texts: most of the index's size) are read from disk as searches
+    # need them, not loaded whole when the index opens: at a million documents they would not fit a laptop's RAM.
+    # A search reads ~60 document payloads; the pages it touched stay in the OS page cache.
+    return qe.EdgeConfig(vectors=dense, sparse_vectors=sparse, payload_memory=qe.Memory.Cold)
 
 
 class ShardOpenError(RuntimeError):
@@ -173,7 +187,7 @@ class EdgeBackend:
         # a multivector field takes a multivector query: one vector of it scores a document by its best one
         wrap = (lambda v: [v]) if using == SENTENCES else (lambda v: v)
         reqs = [qe.QueryRequest(limit=limit, query=qe.Query.Nearest(wrap([float(x) for x in v]), using=using),
-                                filter=flt, with_payload=payload) for v in vectors]
+                                filter=flt, with_payload=payload, params=DENSE_SEARCH) for v in vectors]
         if not reqs:
             return []
         results = self.shard.query_batch(qe.QueryBatchRequest(reqs))

@@ -12,10 +12,13 @@ One ranking, in the order it runs (each step its own module):
    (`hubness`, CSLS): a document's mean score for its nearest other needs is partly subtracted, so prose that
    resembles every need stops crowding them.
 3. `fusion` (pure functions over the lists, with `normalization`): each channel's scores min-max scaled over
-   its own list, then a weighted sum (or weighted reciprocal rank fusion), split into the breakdown's parts.
-4. `rescore`: fused score + shared taxonomy concepts (ancestors included) + recency + source kind (+ relevance
-   feedback, Rocchio, when the need has judgements: `feedback`), divided by the most it can reach without
-   feedback (`RankWeights.score_scale`): a score in [0, 1] whose `ScoreBreakdown` parts add up to it.
+   the query's unfiltered list at a fixed depth (so a filter or a page size never changes a score), then a
+   weighted sum (or weighted reciprocal rank fusion), split into the breakdown's parts.
+4. `rescore`: fused score + shared taxonomy concepts (ancestors included) + recency + source kind, divided by
+   the most it can reach (`RankWeights.score_scale`): the match strength, a score in [0, 1] whose
+   `ScoreBreakdown` parts add up to it; for free text held under a ceiling set by absolute evidence (the
+   best passage pair's cosine, the share of the query's words held). Relevance feedback (Rocchio on centred
+   similarities, `feedback`) moves the order only; a document judged not relevant goes below every other.
 5. `evidence`: the need passage and the document passage of the best dense pair, for the returned matches.
 6. `organizations`: each organization's matched documents, best first, with decaying weights, combined as a
    noisy-OR, so a firm with several strong documents ranks above one lucky abstract.

@@ -50,6 +50,7 @@ class SearchContext:
     exclude_kind: str | None
     hubness: Hubness
     hubness_need: str | None  # the need whose hubness correction applies (None: no correction)
+    sparse_best: float | None = None  # the corrected BM25 channel's scale: the unfiltered list's best score
 
 
 class Channel(Protocol):
@@ -143,10 +144,11 @@ class SparseChannel:
         hits = search(sparse, ctx.where, 2 * ctx.depth, exclude_kind=ctx.exclude_kind)
         if not hits or hits[0].score <= 0:
             return []
+        top = ctx.sparse_best or hits[0].score  # a filtered list keeps the unfiltered list's scale
         raw = {h.payload["doc_id"]: h.score for h in hits}
         hub = ctx.hubness.lexical(list(raw), need)
         weight = ctx.hubness.weights_for(list(raw), need)
-        scored = {d: raw[d] / hits[0].score - weight[d] * hub[d] for d in raw}
+        scored = {d: raw[d] / top - weight[d] * hub[d] for d in raw}
         return [ChannelHit(d, scored[d], raw[d], hub[d], weight[d] * hub[d])
                 for d in sorted(scored, key=lambda d: -scored[d])[: ctx.depth]]
 

@@ -13,25 +13,28 @@ from nlp.passages import DEFAULT_MAX_PASSAGES
 Pair = tuple[int, dict[str, Any]]  # (query passage index, document passage payload)
 
 
+def best_pairs(index: Index, q: QueryInput, doc_ids: Sequence[str]) -> dict[str, tuple[float, Pair]]:
+    """Each document's best dense pair with the query and its cosine, in one request over their passages (a
+    filter this narrow makes Qdrant score every matching passage exactly; the limit covers every passage of
+    those documents: capped passages plus their English renderings)."""
+    best: dict[str, tuple[float, int, dict[str, Any]]] = {}
+    if not doc_ids or not len(q.vectors):
+        return {}
+    where = Where((Cond("doc_id", any=tuple(doc_ids)),))
+    for qi, hits in enumerate(index.search_dense(q.vectors, where, 2 * DEFAULT_MAX_PASSAGES * len(doc_ids))):
+        for h in hits:
+            d = h.payload["doc_id"]
+            if d not in best or h.score > best[d][0]:
+                best[d] = (h.score, qi, h.payload)
+    return {d: (score, (qi, payload)) for d, (score, qi, payload) in best.items()}
+
+
 def evidence_pairs(index: Index, q: QueryInput, ranked: Sequence[tuple[str, Pair | None]],
                    ) -> list[tuple[Evidence | None, Evidence | None]]:
     """(query passage, document passage) of each (doc id, best dense pair or None) in `ranked`; a document
     without a pair (found by the lexical channels only) gets its passage closest to the query's."""
     missing = [d for d, pair in ranked if pair is None]
-    fallback: dict[str, Pair] = {}
-    if missing and len(q.vectors):
-        # Score just their passages against the query's, in one request (a filter this narrow makes Qdrant
-        # score every matching passage exactly); the limit covers every passage of those documents (capped
-        # passages plus their English renderings).
-        best: dict[str, tuple[float, int, dict[str, Any]]] = {}
-        where = Where((Cond("doc_id", any=tuple(missing)),))
-        per_query = index.search_dense(q.vectors, where, 2 * DEFAULT_MAX_PASSAGES * len(missing))
-        for qi, hits in enumerate(per_query):
-            for h in hits:
-                d = h.payload["doc_id"]
-                if d not in best or h.score > best[d][0]:
-                    best[d] = (h.score, qi, h.payload)
-        fallback = {d: (qi, payload) for d, (_, qi, payload) in best.items()}
+    fallback = {d: pair for d, (_, pair) in best_pairs(index, q, missing).items()}
     out = []
     for doc_id, known in ranked:
         pair = known or fallback.get(doc_id)

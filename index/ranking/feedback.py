@@ -5,10 +5,10 @@ relevant and away from the centroid of those judged not relevant,
 
     q' = alpha * q + beta * mean(relevant) - gamma * mean(not relevant).
 
-Scoring is linear in the query, so the ranking applies it as a term added to the score of each channel it
-acts on (dense and BM25): beta times a document's mean similarity to the relevant documents, minus gamma
-times its mean similarity to the rejected ones, in the channel's own units, then scaled as the channel is
-in fusion (`RocchioFeedback`). alpha = 1: the need's own query keeps its weight. beta and gamma are
+Scoring is linear in the query, so the ranking applies it as a term added to each channel it acts on (dense
+and BM25): beta times a document's mean centred similarity to the relevant documents, minus gamma times its
+mean centred similarity to the rejected ones, in the channel's own units, then scaled as the channel is in
+fusion (`RocchioFeedback`). The term moves the order only, never the score (index/ranking/rescore.py). alpha = 1: the need's own query keeps its weight. beta and gamma are
 SMART's classic 0.75 and 0.15 unless `RankWeights` says otherwise; the README has the measured effect.
 """
 
@@ -51,16 +51,21 @@ class Feedback:
 
 
 def rocchio_term(relevant_sims: np.ndarray, rejected_sims: np.ndarray, beta: float, gamma: float) -> np.ndarray:
-    """beta * mean similarity to the relevant documents - gamma * mean similarity to the rejected ones.
+    """beta * mean centred similarity to the relevant documents - gamma * mean centred similarity to the
+    rejected ones.
 
     Each argument is (candidates x judged documents of that side); a side with no documents adds nothing.
+    Similarities are centred: each judged document's similarity to a candidate less its mean similarity to
+    all the candidates. Cosines are positive, so uncentred every candidate gained from any relevant judgement;
+    centred, a document no more like the relevant ones than the ranking at large gains nothing, and one less
+    like them loses. Centring shifts every candidate's term by the same amount, so the order is Rocchio's own.
     """
     n = relevant_sims.shape[0] if relevant_sims.ndim == 2 else rejected_sims.shape[0]
     out = np.zeros(n, dtype=np.float64)
     if relevant_sims.size:
-        out += beta * relevant_sims.mean(axis=1)
+        out += beta * (relevant_sims - relevant_sims.mean(axis=0, keepdims=True)).mean(axis=1)
     if rejected_sims.size:
-        out -= gamma * rejected_sims.mean(axis=1)
+        out -= gamma * (rejected_sims - rejected_sims.mean(axis=0, keepdims=True)).mean(axis=1)
     return out
 
 
@@ -96,12 +101,13 @@ class RocchioFeedback:
         return list(dict.fromkeys(found))
 
     def terms(self, ids: Sequence[str], feedback: Feedback, results: Mapping[str, Sequence[ChannelHit]],
-              weights: Mapping[str, float]) -> dict[str, float]:
-        """Doc id -> the feedback's contribution on the fused scale, for each of `ids`; `results` and
-        `weights` are the channels' result lists and weights fusion saw (for the scaling)."""
+              weights: Mapping[str, float], scales: Mapping[str, tuple[float, float]] | None = None,
+              ) -> dict[str, float]:
+        """Doc id -> the feedback's term on the fused scale, for each of `ids`; `results`, `weights` and
+        `scales` are the channels' result lists, weights and (floor, spread) fusion used (for the scaling)."""
         weights = active_weights(results, weights)
         total = sum(weights.values()) or 1.0
-        scales = channel_scales(results, list(weights))
+        scales = {**channel_scales(results, list(weights)), **(scales or {})}
         w = self.weights
         fb = np.zeros(len(ids), dtype=np.float64)
         similarities = {"dense": self.dense_similarities, "sparse": self.sparse_similarities}

@@ -15,6 +15,7 @@ from index.ranking.channels import ChannelHit
 from index.ranking.normalization import min_max
 
 Results = Mapping[str, Sequence[ChannelHit]]
+Scales = Mapping[str, tuple[float, float]]  # channel -> (floor, spread)
 
 
 def active_weights(results: Results, weights: Mapping[str, float]) -> dict[str, float]:
@@ -32,17 +33,20 @@ def documents(results: Results) -> list[str]:
     return list(dict.fromkeys(h.doc_id for hits in results.values() for h in hits))
 
 
-def score_fusion(results: Results, weights: Mapping[str, float]) -> dict[str, dict[str, float]]:
+def score_fusion(results: Results, weights: Mapping[str, float], scales: Scales | None = None,
+                 ) -> dict[str, dict[str, float]]:
     """Weighted score fusion: document -> channel -> its share, the channel's score min-max scaled over its own
-    list times the channel's share of the total weight. A document a channel did not find is at its floor
-    (no share). A document's shares add up to its fused score, in [0, 1] (1: first in every channel)."""
+    list (or by `scales`, a channel's (floor, spread) from elsewhere: the query's unfiltered list, so that a
+    filter never changes a score; kept within [0, 1]) times the channel's share of the total weight. A document
+    a channel did not find is at its floor (no share). A document's shares add up to its fused score, in
+    [0, 1] (1: first in every channel)."""
     weights = active_weights(results, weights)
     total = sum(weights.values()) or 1.0
-    scales = channel_scales(results, list(weights))
+    scales = {**channel_scales(results, list(weights)), **(scales or {})}
     scores = {ch: {h.doc_id: h.score for h in results[ch]} for ch in weights}
     out: dict[str, dict[str, float]] = {}
     for d in documents(results):
-        out[d] = {ch: wt * (scores[ch][d] - scales[ch][0]) / scales[ch][1] / total
+        out[d] = {ch: wt * min(1.0, max(0.0, (scores[ch][d] - scales[ch][0]) / scales[ch][1])) / total
                   for ch, wt in weights.items() if d in scores[ch]}
     return out
 
@@ -58,12 +62,13 @@ def reciprocal_rank_fusion(results: Results, weights: Mapping[str, float], k: fl
             for d in documents(results)}
 
 
-def correction_shares(results: Results, weights: Mapping[str, float]) -> dict[str, dict[str, float]]:
+def correction_shares(results: Results, weights: Mapping[str, float], scales: Scales | None = None,
+                      ) -> dict[str, dict[str, float]]:
     """Document -> channel -> the (negative) share of its fused score the channel's hubness correction took:
     the correction scaled as score fusion scales the channel's scores."""
     weights = active_weights(results, weights)
     total = sum(weights.values()) or 1.0
-    scales = channel_scales(results, list(weights))
+    scales = {**channel_scales(results, list(weights)), **(scales or {})}
     out: dict[str, dict[str, float]] = {}
     for ch in weights:
         for h in results[ch]:

@@ -29,6 +29,7 @@ class QueryInput:
     subject_sparse: SparseVector | None = None
     focused_sparse: SparseVector | None = None
     need_id: str | None = None  # the need this query is (its own similarity is left out of hubness)
+    key: str | None = None  # names the query for caches (the need, or the free text); None: not cached
     language: str | None = None  # the query's language (ja/en pairs get their own weights)
     # A need's title (a free text: the text) in the multilingual space; None: that channel is off or missing
     multilingual_vector: np.ndarray | None = None
@@ -71,7 +72,8 @@ def need_query(index: Index, enricher: Enricher | None, stats: CorpusStatistics,
     w = weights
     # The need's stored BM25 vector is its query: saturated tf suits a 1,000-word need (a term repeated
     # twenty times must not drown the rest); measured as good as query-side 1 + log(tf).
-    q = QueryInput(vectors, index.sparse_of(need_id), concepts, evidence, need_id=need_id, language=need.language)
+    q = QueryInput(vectors, index.sparse_of(need_id), concepts, evidence, need_id=need_id, language=need.language,
+                   key=f"need {need_id}")
     if enricher is not None and need.title.strip() and (w.title_dense or w.title_title or w.title_boost
                                                         or w.multilingual):
         eq = enricher.query(need.title)
@@ -101,4 +103,5 @@ def text_query(enricher: Enricher | None, text: str) -> QueryInput:
         evidence.append(Evidence(passage_index=i, start=start, end=start + len(ptxt), text=ptxt))
         pos = start + len(ptxt)
     return QueryInput(np.asarray(eq.passage_vectors, dtype=np.float32), eq.sparse, list(eq.concepts), evidence,
-                      language=eq.language, multilingual_vector=getattr(eq, "multilingual_vector", None))
+                      language=eq.language, key=f"query {text}",
+                      multilingual_vector=getattr(eq, "multilingual_vector", None))

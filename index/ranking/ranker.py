@@ -9,15 +9,16 @@ from domain.models import DocKind, Document, Match, NeedMatches, OrgMatch, Score
 from index.ranking.channels import (
     BM25_CHANNEL, SIMILARITY_CHANNEL, ChannelHit, Mode, SearchContext, channels_for, search_channels,
 )
-from index.ranking.evidence import evidence_pairs
+from index.ranking.evidence import best_pairs, evidence_pairs
 from index.ranking.feedback import Feedback, RocchioFeedback
 from index.ranking.fusion import (
-    breakdown_parts, correction_shares, documents, reciprocal_rank_fusion, score_fusion,
+    Scales, active_weights, breakdown_parts, channel_scales, correction_shares, documents, reciprocal_rank_fusion,
+    score_fusion,
 )
 from index.ranking.hubness import Hubness
 from index.ranking.organizations import rank_organizations
 from index.ranking.query import QueryInput, need_query, text_query
-from index.ranking.rescore import Candidate, Concepts, RankedDocument, rescore
+from index.ranking.rescore import Candidate, Concepts, RankedDocument, absolute_ceiling, rescore
 from index.ranking.stats import CorpusStatistics
 from index.ranking.weights import RankWeights
 from index.store import Index, filters_to_where
@@ -27,6 +28,13 @@ from nlp.base import Enricher
 # doc point fields that ranking and the denormalised Match/SearchHit need (not the full text)
 RANK_FIELDS = ("kind", "source", "language", "url", "title", "published", "published_ts", "organizations",
                "concepts")
+# A free-text query's channels are scaled as in its unfiltered list of this many candidates (a need's: as in
+# its unfiltered list at RankWeights.depth), whatever the filters or the page size: a score never depends on them.
+SEARCH_SCALE_DEPTH = 500
+
+
+def _filtered(filters: SearchFilters | None) -> bool:
+    return filters is not None and any(v is not None for v in filters.model_dump().values())
 
 
 class Ranker:
@@ -76,17 +84,44 @@ class Ranker:
     # -- ranking -------------------------------------------------------------------------------------
     def channel_results(self, q: QueryInput, filters: SearchFilters | None = None, mode: Mode = "full",
                         exclude_kind: str | None = DocKind.need.value, depth: int | None = None,
-                        ) -> dict[str, list[ChannelHit]]:
+                        sparse_best: float | None = None) -> dict[str, list[ChannelHit]]:
         """Each channel's result list (channel name -> hits, best first). The full ranking corrects a need's
-        channels for hubness; the baselines are one channel each, uncorrected."""
+        channels for hubness; the baselines are one channel each, uncorrected. `sparse_best`: the score the
+        corrected BM25 channel is scaled by (default: its own list's best)."""
         hubness = self.hubness
         ctx = SearchContext(self.index, self.weights, filters_to_where(filters), depth or self.weights.depth,
-                            exclude_kind, hubness, hubness.need_of(q) if mode == "full" else None)
+                            exclude_kind, hubness, hubness.need_of(q) if mode == "full" else None, sparse_best)
         return search_channels(channels_for(mode), q, ctx)
 
-    def fuse(self, results: dict[str, list[ChannelHit]], mode: Mode = "full") -> dict[str, Candidate]:
+    def has_reference(self, q: QueryInput, exclude_kind: str | None, depth: int) -> bool:
+        return q.key is not None and (q.key, exclude_kind, depth) in self.stats.cached("reference_scales", dict)
+
+    def reference_scales(self, q: QueryInput, exclude_kind: str | None, depth: int,
+                         results: dict[str, list[ChannelHit]] | None = None) -> tuple[Scales, float | None]:
+        """The query's unfiltered result lists at `depth` (`results` when the caller has them): each channel's
+        (floor, spread), and the best raw score of the corrected BM25 channel. Every ranking of the query is
+        scaled by these, filtered or not, so that its scores are the unfiltered ones. Kept per query with the
+        corpus statistics (the unfiltered ranking too reads them there: one scale while they are kept)."""
+        cache: dict = self.stats.cached("reference_scales", dict)
+        key = (q.key, exclude_kind, depth)
+        if q.key is not None and key in cache:
+            return cache[key]
+        if results is None:
+            results = self.channel_results(q, None, "full", exclude_kind, depth)
+        weights = active_weights(results, {ch.name: getattr(self.weights, ch.name) for ch in channels_for("full")})
+        bm25 = [h.raw for h in results.get(BM25_CHANNEL, ())]
+        found = (channel_scales(results, list(weights)), max(bm25) if bm25 else None)
+        if q.key is not None:
+            if len(cache) > 1000:
+                cache.clear()
+            cache[key] = found
+        return found
+
+    def fuse(self, results: dict[str, list[ChannelHit]], mode: Mode = "full",
+             scales: Scales | None = None) -> dict[str, Candidate]:
         """One candidate per document found, in the order found: its fused score in [0, 1] (1 = first in every
-        channel), that score by breakdown part, the raw similarity and BM25 score, the evidence pair."""
+        channel), that score by breakdown part, the raw similarity and BM25 score, the evidence pair.
+        `scales`: each channel's (floor, spread) to scale by (`reference_scales`) instead of its own list's."""
         channels = channels_for(mode)
         by_doc = {name: {h.doc_id: h for h in hits} for name, hits in results.items()}
         if mode != "full":  # a baseline: its one channel's own score
@@ -98,7 +133,8 @@ class Ranker:
             if self.weights.fusion == "rrf":  # rank-based: no hubness split (the ranks already hold it)
                 shares, corrections = reciprocal_rank_fusion(results, weights, self.weights.rrf_k), {}
             else:
-                shares, corrections = score_fusion(results, weights), correction_shares(results, weights)
+                shares = score_fusion(results, weights, scales)
+                corrections = correction_shares(results, weights, scales)
         parts = {ch.name: (ch.part, ch.correction_part) for ch in channels}
         similar, bm25 = by_doc.get(SIMILARITY_CHANNEL, {}), by_doc.get(BM25_CHANNEL, {})
         out = {}
@@ -116,10 +152,23 @@ class Ranker:
              exclude_kind: str | None = DocKind.need.value, now: float | None = None, depth: int | None = None,
              feedback: Feedback | None = None) -> list[RankedDocument]:
         """Ranked documents with their score breakdown, shared concepts and payload (index/ranking/rescore.py
-        says how the score is made; with `feedback`, index/ranking/feedback.py)."""
+        says how the score is made; with `feedback`, index/ranking/feedback.py).
+
+        A score is the document's match strength and nothing else: channels are scaled as in the query's
+        unfiltered list at a fixed depth (a need's RankWeights.depth, free text's SEARCH_SCALE_DEPTH), so a
+        filter or a page size never changes it, and `feedback` moves the order only (the documents judged not
+        relevant after the best `limit`, below every other)."""
         w = self.weights
-        results = self.channel_results(q, filters, mode, exclude_kind, depth)
-        cands = self.fuse(results, mode)
+        scales, sparse_best, own = None, None, False
+        if mode == "full":
+            reference_depth = w.depth if q.need_id is not None else SEARCH_SCALE_DEPTH
+            own = not _filtered(filters) and (depth or w.depth) == reference_depth  # this is the reference list
+            if not own or self.has_reference(q, exclude_kind, reference_depth):
+                scales, sparse_best = self.reference_scales(q, exclude_kind, reference_depth)
+        results = self.channel_results(q, filters, mode, exclude_kind, depth, sparse_best)
+        if own and scales is None:  # the first ranking of the query: its own lists are the reference
+            scales, _ = self.reference_scales(q, exclude_kind, reference_depth, results)
+        cands = self.fuse(results, mode, scales)
         if not cands:
             return []
         prelim = sorted(cands.values(), key=lambda c: -c.fused)
@@ -136,11 +185,32 @@ class Ranker:
             found = rocchio.found(feedback, filters_to_where(filters), w.depth, exclude_kind)
             head = head + [cands.setdefault(d, Candidate(d)) for d in found if d not in in_head]
             fb = rocchio.terms([c.doc_id for c in head], feedback, results,
-                               {ch.name: getattr(w, ch.name) for ch in channels_for(mode)})
+                               {ch.name: getattr(w, ch.name) for ch in channels_for(mode)}, scales)
         payloads = self.index.get_many([c.doc_id for c in head], RANK_FIELDS)
+        ceilings = self.ceilings(q, head) if q.need_id is None else {}
         # Age from the start of today (UTC), not the wall clock: the same request scores the same all day.
         now = now or time.time() // 86400 * 86400
-        return rescore(head, payloads, q, w, self.concepts, self.stats.concept_idf, fb, now)[:limit]
+        rejected = set(feedback.not_relevant) if feedback else set()
+        ranked = rescore(head, payloads, q, w, self.concepts, self.stats.concept_idf, fb, now, ceilings, rejected)
+        # the best `limit`, then the rejected ones (below every other, kept so that every view can say so)
+        return [r for r in ranked if r.doc_id not in rejected][:limit] + [r for r in ranked if r.doc_id in rejected]
+
+    def ceilings(self, q: QueryInput, head: list[Candidate]) -> dict[str, float]:
+        """Free text: each candidate's absolute ceiling (index/ranking/rescore.py `absolute_ceiling`), from its
+        best passage pair's cosine (found for those the dense channel did not offer, which then carry it) and
+        the share of the query's BM25 weight on words it holds."""
+        if not len(q.vectors):
+            return {}
+        missing = [c for c in head if c.pair is None]
+        found = best_pairs(self.index, q, [c.doc_id for c in missing])
+        for c in missing:
+            if c.doc_id in found:
+                c.similarity, c.pair = found[c.doc_id]
+        weights = {i: v for i, v in zip(q.sparse.indices, q.sparse.values) if v > 0}
+        total = sum(weights.values())
+        vectors = self.index.sparse_by_id([c.doc_id for c in head]) if total else {}
+        coverage = {d: sum(weights.get(i, 0.0) for i in set(v.indices)) / total for d, v in vectors.items()}
+        return {c.doc_id: absolute_ceiling(c.similarity, coverage.get(c.doc_id, 0.0)) for c in head}
 
     # -- needs and free text -------------------------------------------------------------------------
     def matches(self, need_id: str, limit: int = 20, filters: SearchFilters | None = None,
@@ -173,12 +243,14 @@ class Ranker:
         lucky abstract)."""
         return rank_organizations(matches, self.weights.org_decay, self.known_suppliers)
 
-    def search(self, query: str, filters: SearchFilters | None = None, limit: int = 20) -> list[SearchHit]:
-        """Free-text search over every kind (needs included unless filtered)."""
+    def search(self, query: str, filters: SearchFilters | None = None, limit: int = 20,
+               feedback: Feedback | None = None) -> list[SearchHit]:
+        """Free-text search over every kind (needs included unless filtered); `feedback` (a watchlist's
+        judgements) moves the order as a need's judgements move its ranking."""
         q = self.query_input(query)
         hits = []
         # a short query needs fewer candidates than a need: 5x the page, at least 50
-        ranked = self.rank(q, filters, limit, exclude_kind=None, depth=max(50, 5 * limit))
+        ranked = self.rank(q, filters, limit, exclude_kind=None, depth=max(50, 5 * limit), feedback=feedback)
         evidence = evidence_pairs(self.index, q, [(r.doc_id, r.passage_pair) for r in ranked])
         for r, (_, doc_ev) in zip(ranked, evidence):
             p = r.payload

@@ -1,22 +1,46 @@
 """Re-scoring: the fused score plus what explains a match beyond its words, on the score's [0, 1] scale.
 
-The score: (fused + concept + recency + kind + feedback) / `RankWeights.score_scale`. Without feedback the
-sum never leaves [0, score_scale] (but for a ja/en pair's larger concept weight); with it the rare excess is
-clipped (and shown as `clipped`). The `ScoreBreakdown` holds each part on the score's scale: they add up to
-the score. Order follows the unclipped sum.
+The score is the document's match strength for the query and nothing else: (fused + concept + recency +
+kind) / `RankWeights.score_scale`, in [0, 1] (a ja/en pair's larger concept weight can pass 1: clipped, and
+shown as `clipped`); a free-text query's score is also held under its absolute ceiling (`absolute_ceiling`:
+the best of a poor field is not strong). The `ScoreBreakdown` holds each part on the score's scale: they add
+up to the score. Judgements move the order only: Rocchio's term (index/ranking/feedback.py) is added to the
+unclipped strength for sorting and shown apart as `feedback`, and a document judged not relevant goes below
+every other.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Collection, Mapping, Sequence
+
+import numpy as np
 
 from domain.models import ScoreBreakdown
 from index.ranking.query import QueryInput
 from index.ranking.weights import RankWeights
 
 Idf = Callable[[str], float]
+
+# A free-text query's score is held under a ceiling set by absolute evidence: the cosine of its best passage
+# pair (points: cosine -> highest score). Read off the sbir-bench dev split (40 needs, the packaged MiniLM): a
+# need's title against a relevant award's passages has a median best-pair cosine of 0.66 (a quarter below
+# 0.54), against a random award's 0.11 (95th percentile 0.33). So strong (0.70) takes a cosine of 0.55,
+# moderate (0.55) one of 0.40, and from 0.65 nothing is held back ...
+CEILING_COSINES = (0.0, 0.40, 0.55, 0.65)
+CEILING_SCORES = (0.15, 0.55, 0.70, 1.0)
+# ... or by the share of the query's words (BM25 query weight) the document holds, when that says more (a
+# Japanese document met through its own words, whose dense vectors read an English rendering): all of them,
+# nothing held back; three quarters, strong at most; half, moderate at most.
+CEILING_COVERAGE = (0.0, 0.5, 0.75, 1.0)
+
+
+def absolute_ceiling(cosine: float, coverage: float = 0.0) -> float:
+    """The highest score a free-text query's document may have, given its best passage pair's cosine and the
+    share of the query's words it holds."""
+    return float(max(np.interp(cosine, CEILING_COSINES, CEILING_SCORES),
+                     np.interp(coverage, CEILING_COVERAGE, CEILING_SCORES)))
 
 
 @dataclass
@@ -87,8 +111,13 @@ def recency(published_ts: float | None, now: float, weights: RankWeights) -> flo
 
 def rescore(head: Sequence[Candidate], payloads: Mapping[str, dict], q: QueryInput, weights: RankWeights,
             concepts: Concepts, concept_idf: Callable[[], Idf], feedback: Mapping[str, float], now: float,
+            ceilings: Mapping[str, float] | None = None, rejected: Collection[str] = (),
             ) -> list[RankedDocument]:
-    """`head` re-scored and sorted, best first. `concept_idf()` is called once, when a concept is shared."""
+    """`head` re-scored and sorted, best first: by the unclipped strength moved by `feedback` (Rocchio's term on
+    the fused scale; no part of the score), the `rejected` (judged not relevant) after every other.
+    `ceilings`: doc id -> the highest score it may have (free text). `concept_idf()` is called once, when a
+    concept is shared."""
+    ceilings = ceilings or {}
     w = weights
     need_concepts = concepts.expand(q.concepts)  # for the shared-concepts explanation
     idf: Idf | None = None
@@ -109,15 +138,19 @@ def rescore(head: Sequence[Candidate], payloads: Mapping[str, dict], q: QueryInp
         recent = recency(p.get("published_ts"), now, w)
         kind = w.kind.get(p.get("kind", ""), 0.0)
         fb = feedback.get(c.doc_id, 0.0)
-        raw = c.fused + concept + recent + kind + fb
+        uncapped = strength = (c.fused + concept + recent + kind) / scale
+        if c.doc_id in ceilings:
+            strength = min(strength, ceilings[c.doc_id])
         bd = ScoreBreakdown(**{k: v / scale for k, v in c.parts.items()}, concept=concept / scale,
                             recency=recent / scale, kind=kind / scale, feedback=fb / scale,
                             similarity=c.similarity, bm25=c.bm25)
-        total = min(1.0, max(0.0, raw / scale))
+        total = min(1.0, max(0.0, strength))
         bd.clipped = total - sum(v for k, v in bd.contributions().items() if k != "clipped")
         if abs(bd.clipped) < 1e-12:
             bd.clipped = 0.0
         bd.total = total
-        out.append((raw, RankedDocument(c.doc_id, bd, shared, p, c.pair)))
-    out.sort(key=lambda t: -t[0])
+        # equal strengths (held at one ceiling) keep the ranking's own order
+        out.append(((c.doc_id in rejected, -(strength + bd.feedback), -uncapped),
+                    RankedDocument(c.doc_id, bd, shared, p, c.pair)))
+    out.sort(key=lambda t: t[0])
     return [r for _, r in out]

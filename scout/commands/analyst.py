@@ -167,13 +167,19 @@ def users_remove(name: str = typer.Argument(..., help="User name."), user: Optio
 
 
 # -- judgements ------------------------------------------------------------------------------------------
-def _target_key(library, need_id: str, target_id: str, org: bool) -> str:
-    """The id a judgement keys on, once the need and the document (or organization) are known to exist.
-    Organizations are judged by key (what the need page and the API use); a name is accepted too."""
-    from service.queries import is_unknown_need
+def _need(library, need_id: str) -> str:
+    """The full id of the need NEED_ID names (an id or a unique prefix, as `scout match` takes), or one line."""
+    from service.queries import BadQuery, UnknownNeed, resolve_need
 
-    if is_unknown_need(library, need_id):
-        fail(f"unknown need id {need_id!r} (scout needs lists them)")
+    try:
+        return resolve_need(library, need_id)
+    except (UnknownNeed, BadQuery) as exc:
+        fail(f"{exc} (scout needs lists them)")
+
+
+def _target_key(library, need_id: str, target_id: str, org: bool) -> str:
+    """The id a judgement keys on, once the document (or organization) is known to exist. Organizations are
+    judged by key (what the need page and the API use); a name is accepted too."""
     if not org:
         if library.document(target_id) is None:
             fail(f"unknown document id {target_id!r}")
@@ -184,7 +190,7 @@ def _target_key(library, need_id: str, target_id: str, org: bool) -> str:
     return profile.key
 
 
-def judge(need_id: str = typer.Argument(..., help="Need id."),
+def judge(need_id: str = typer.Argument(..., help="Need id, or a unique prefix of it (4+ characters)."),
           target_id: str = typer.Argument(..., help="Document id, or an organization with --org."),
           state: StateChoice = typer.Argument(..., help="relevant, not-relevant or shortlisted."),
           note: str = typer.Option("", "--note", help="Why (shown on the need page and in the brief)."),
@@ -196,6 +202,7 @@ def judge(need_id: str = typer.Argument(..., help="Need id."),
     """
     _checked_args(need_id=need_id, target_id=target_id, note=note)  # before any lookup uses them
     with command_library() as library:
+        need_id = _need(library, need_id)
         key = _target_key(library, need_id, target_id, org)
     with _store() as store:
         row = store.judge(need_id, key, state.value, user=acting_user(store, user), note=note,
@@ -203,7 +210,7 @@ def judge(need_id: str = typer.Argument(..., help="Need id."),
     console.print(f"{row.target} {row.target_id}: {row.state.value.replace('_', ' ')} (by {row.user})", highlight=False)
 
 
-def unjudge(need_id: str = typer.Argument(..., help="Need id."),
+def unjudge(need_id: str = typer.Argument(..., help="Need id, or a unique prefix of it (4+ characters)."),
             target_id: str = typer.Argument(..., help="Document id, or an organization with --org."),
             org: bool = typer.Option(False, "--org", help="An organization's judgement."),
             user: Optional[str] = USER_OPTION) -> None:
@@ -212,10 +219,11 @@ def unjudge(need_id: str = typer.Argument(..., help="Need id."),
     Example: scout unjudge NEED_ID DOC_ID
     """
     key = target_id
-    if org:  # a name or a key, as `scout judge --org` takes
-        with command_library() as library:
+    with command_library() as library:
+        need_id = _need(library, need_id)
+        if org:  # a name or a key, as `scout judge --org` takes
             profile = library.organization(target_id)
-        key = profile.key if profile is not None else target_id
+            key = profile.key if profile is not None else target_id
     with _store() as store:
         row = store.clear(need_id, key, user=acting_user(store, user), target="organization" if org else "document")
     if row is None:
@@ -224,13 +232,16 @@ def unjudge(need_id: str = typer.Argument(..., help="Need id."),
 
 
 @judgements_app.command("list")
-def judgements_list(need_id: Optional[str] = typer.Argument(None, help="Need id (default: every need)."),
+def judgements_list(need_id: Optional[str] = typer.Argument(None, help="Need id or a unique prefix of it (default: every need)."),
                     history: bool = typer.Option(False, "--history", help="Every change, undos included, oldest first."),
                     as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
     """A need's current judgements (or their full history).
 
     Example: scout judgements list NEED_ID --history
     """
+    if need_id is not None:
+        with command_library() as library:
+            need_id = _need(library, need_id)
     with _store() as store:
         rows = store.history(need_id) if history else store.judgements(need_id)
     if as_json:
@@ -377,7 +388,7 @@ def watch_hits(watchlist_id: int = typer.Argument(..., help="Watchlist id."),
 
 
 # -- brief and audit -------------------------------------------------------------------------------------
-def brief(need_id: str = typer.Argument(..., help="Need id."),
+def brief(need_id: str = typer.Argument(..., help="Need id, or a unique prefix of it (4+ characters)."),
           csv_path: Optional[Path] = typer.Option(None, "--csv", help="Write the brief as CSV (UTF-8 with BOM) here."),
           html_path: Optional[Path] = typer.Option(None, "--html", help="Write the printable brief (A4) here.")) -> None:
     """The shortlist brief for a matching meeting: the need's shortlisted organizations and technologies with
@@ -385,16 +396,13 @@ def brief(need_id: str = typer.Argument(..., help="Need id."),
 
     Example: scout brief NEED_ID --csv brief.csv --html brief.html
     """
-    from service.brief import UnknownNeed, brief_csv, build_brief
+    from service.brief import brief_csv, build_brief
 
     with command_library() as library, _store() as store:
-        try:
-            built = build_brief(library, store, need_id)
-        except UnknownNeed:
-            fail(f"unknown need id {need_id!r} (scout needs lists them)")
+        built = build_brief(library, store, _need(library, need_id))
     table = _table(f"Shortlist brief: {built.need.title}", "type", "name", "score", "note", "by")
     for item in [*built.organizations, *built.technologies]:
-        table.add_row(item.kind, item.name[:70], "" if item.score is None else f"{item.score:.3f}",
+        table.add_row(item.kind, item.name[:70], "" if item.score is None else f"{item.score:.3f} {item.label}",
                       item.judgement.note[:50], item.judgement.user)
     if built.is_empty:
         console.print("Nothing is shortlisted for this need yet (scout judge NEED_ID DOC_ID shortlisted).")

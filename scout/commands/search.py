@@ -19,7 +19,7 @@ import typer
 
 from scout.commands._console import echo_json, fail, make_console
 from scout.commands._library import command_library as _library
-from service.queries import BadQuery, build_filters, is_unknown_need, resolve_need_id
+from service.queries import BadQuery, UnknownNeed, build_filters, resolve_need
 from service.csv_cells import BOM, csv_cell
 from service.library import Library
 
@@ -61,11 +61,16 @@ def score_cell(score: float, label: str) -> str:
     return f"[green]{score_bar(score, 1.0, 8)}[/] {score:.3f} [{LABEL_STYLE.get(label, '')}]{label}[/]"
 
 
-def contributions_text(breakdown: Any) -> str:
+def contributions_text(breakdown: Any, judgement: str | None = None) -> str:
     """The score's parts that are not zero, signed, in the breakdown's order (they add up to the score)."""
     parts = [f"{name.replace('_', ' ')} {value:+.3f}" for name, value in breakdown.contributions().items()
              if round(value, 3)]
-    return "\n".join(" · ".join(parts[i : i + 3]) for i in range(0, len(parts), 3))
+    text = "\n".join(" · ".join(parts[i : i + 3]) for i in range(0, len(parts), 3))
+    if judgement == "not_relevant":
+        text += "\njudged not relevant: listed last"
+    elif round(getattr(breakdown, "feedback", 0.0), 3):  # not a part of the score: what judgements did to the order
+        text += f"\njudgements moved it {'up' if breakdown.feedback > 0 else 'down'} ({breakdown.feedback:+.3f}, order only)"
+    return text
 
 
 def _console():
@@ -175,12 +180,9 @@ def match(
     """
     with _library() as library:
         try:
-            need_id = resolve_need_id(library, need_id)
-        except BadQuery as exc:
+            need_id = resolve_need(library, need_id)
+        except (BadQuery, UnknownNeed) as exc:
             raise typer.BadParameter(f"{exc} (list them with `scout needs`)", param_hint="NEED_ID") from None
-        if is_unknown_need(library, need_id):
-            raise typer.BadParameter(f"unknown need id {need_id!r} (list them with `scout needs`)",
-                                     param_hint="NEED_ID")
         try:
             result = library.match(need_id, limit=limit)
         except KeyError:
@@ -202,7 +204,9 @@ def match(
         meta = " · ".join(x for x in ((m.kind.value if m.kind else ""), m.source, _day(m.published),
                                       ", ".join(m.organizations)) if x)
         new = " [yellow]new[/]" if m.is_new else ""
-        why = contributions_text(b)
+        if m.judgement:
+            new += f" [magenta]{m.judgement.replace('_', ' ')}[/]"
+        why = contributions_text(b, m.judgement)
         if m.shared_concepts:
             why += f"\n[cyan]{_escape(', '.join(m.shared_concepts))}[/]"
         versions = f"\n[dim]versions: {_escape(', '.join(v.label for v in m.versions))}[/]" if m.versions else ""
@@ -271,8 +275,8 @@ def org(
 
 EXPORT_COLUMNS = [
     "need_id", "need_title", "rank", "doc_id", "title", "kind", "source", "url", "organizations", "published",
-    "score", "label", "dense", "sparse", "multilingual", "generic", "generic_lexical", "concept", "recency",
-    "kind_score",
+    "score", "label", "judgement", "dense", "sparse", "multilingual", "generic", "generic_lexical", "concept",
+    "recency", "kind_score",
     "feedback", "clipped", "similarity", "bm25",
     "shared_concepts", "is_new", "need_evidence", "doc_evidence", "versions",
 ]
@@ -304,8 +308,9 @@ def export_matches(
                 "title": m.title, "kind": m.kind.value if m.kind else "", "source": m.source, "url": m.url,
                 "organizations": "; ".join(m.organizations),
                 "published": m.published.isoformat() if m.published else "", "score": m.score, "label": m.label,
+                "judgement": (m.judgement or "").replace("_", " "),
                 **{part: value for part, value in b.contributions().items() if part != "kind"},
-                "kind_score": b.kind, "similarity": b.similarity, "bm25": b.bm25,
+                "kind_score": b.kind, "feedback": b.feedback, "similarity": b.similarity, "bm25": b.bm25,
                 "shared_concepts": "; ".join(m.shared_concepts), "is_new": m.is_new,
                 "need_evidence": m.need_evidence.text if m.need_evidence else "",
                 "doc_evidence": m.doc_evidence.text if m.doc_evidence else "",

@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 from domain.limits import MAX_ID_CHARS, MAX_NAME_CHARS, MAX_NOTE_CHARS, MAX_QUERY_CHARS, checked_text
 from scout.web import queries
 from service.analyst import (AnalystError, AnalystStore, AuditEntry, Judgement, JudgementState, Role, User,
-                             Watchlist, WatchHit, parse_state)
+                             Watchlist, WatchHit, parse_state, watchlist_key)
 from service import watch
 from service.library import Library
 from service.queries import target_problem
@@ -77,15 +77,33 @@ def check_target(library: Library, need_id: str, target: str, target_id: str) ->
 
 
 def judge(request: Request, need_id: str, target: str, target_id: str, state: str, note: str, user: User) -> Judgement | None:
-    """Set (or with state `cleared`, undo) one judgement; shared by the API and the need page's forms."""
+    """Set (or with state `cleared`, undo) one judgement; shared by the API and the need page's forms. `need_id`
+    may be a prefix: the judgement keys on the full id."""
     if target not in ("document", "organization"):
         raise HTTPException(status_code=404, detail=f"judgements are of a document or an organization, not {target!r}")
+    need_id = queries.need_id_of(request.app.state.library, need_id)
     check_target(request.app.state.library, need_id, target, target_id)
     try:
         parsed = parse_state(state)
         if parsed == JudgementState.cleared:
             return store(request).clear(need_id, target_id, user=user.name, target=target)
         return store(request).judge(need_id, target_id, parsed, user=user.name, target=target, note=note)
+    except AnalystError as exc:
+        raise HTTPException(status_code=400, detail=str(exc)) from None
+
+
+def judge_watch_hit(request: Request, watchlist_id: int, doc_id: str, state: str, note: str,
+                    user: User) -> Judgement | None:
+    """Judge (or with state `cleared`, undo) one of a watchlist's hits; its next run learns from it."""
+    existing_watchlist(request, watchlist_id)
+    if request.app.state.library.document(doc_id) is None:
+        raise HTTPException(status_code=404, detail=f"unknown document id {doc_id!r}")
+    key = watchlist_key(watchlist_id)
+    try:
+        parsed = parse_state(state)
+        if parsed == JudgementState.cleared:
+            return store(request).clear(key, doc_id, user=user.name)
+        return store(request).judge(key, doc_id, parsed, user=user.name, note=note)
     except AnalystError as exc:
         raise HTTPException(status_code=400, detail=str(exc)) from None
 
@@ -97,15 +115,13 @@ def api_me(user: User = Depends(current_user)) -> User:
 
 @router.get("/needs/{need_id}/judgements", response_model=list[Judgement], summary="A need's current judgements")
 def api_judgements(request: Request, need_id: str) -> list[Judgement]:
-    if queries.is_unknown_need(request.app.state.library, need_id):
-        raise HTTPException(status_code=404, detail=f"unknown need id {need_id!r}")
-    return store(request).judgements(need_id)
+    return store(request).judgements(queries.need_id_of(request.app.state.library, need_id))
 
 
 @router.get("/needs/{need_id}/judgements/history", response_model=list[Judgement],
             summary="Every judgement of a need, undos included, oldest first")
 def api_judgement_history(request: Request, need_id: str) -> list[Judgement]:
-    return store(request).history(need_id)
+    return store(request).history(queries.need_id_of(request.app.state.library, need_id))
 
 
 @router.put("/needs/{need_id}/judgements/{target}/{target_id:path}", response_model=Judgement,
@@ -151,12 +167,33 @@ def api_remove_watchlist(request: Request, watchlist_id: int, user: User = Depen
 
 
 @router.get("/watchlists/{watchlist_id}/hits", response_model=list[WatchHit],
-            summary="A watchlist's hits, newest first (run again now)")
+            summary="A watchlist's hits, best first (run again now; judgements move the order)")
 def api_watch_hits(request: Request, watchlist_id: int, news_only: bool = False,
                    limit: int = Query(50, ge=1, le=500)) -> list[WatchHit]:
     wl = existing_watchlist(request, watchlist_id)
     watch.refresh(store(request), request.app.state.library, wl)
     return store(request).hits(wl.id, news_only=news_only, limit=limit)
+
+
+@router.get("/watchlists/{watchlist_id}/judgements", response_model=list[Judgement],
+            summary="A watchlist's current judgements of its hits")
+def api_watch_judgements(request: Request, watchlist_id: int) -> list[Judgement]:
+    existing_watchlist(request, watchlist_id)
+    return store(request).judgements(watchlist_key(watchlist_id))
+
+
+@router.put("/watchlists/{watchlist_id}/judgements/document/{doc_id:path}", response_model=Judgement,
+            summary="Judge a watchlist's hit: relevant, not_relevant or shortlisted; the watchlist learns from it")
+def api_judge_watch_hit(request: Request, watchlist_id: int, doc_id: str, body: JudgementIn,
+                        user: User = Depends(analyst)) -> Judgement:
+    return judge_watch_hit(request, watchlist_id, doc_id, body.state, body.note, user)
+
+
+@router.delete("/watchlists/{watchlist_id}/judgements/document/{doc_id:path}", response_model=Cleared,
+               summary="Undo a watchlist hit's judgement (the history keeps it)")
+def api_unjudge_watch_hit(request: Request, watchlist_id: int, doc_id: str, user: User = Depends(analyst)) -> Cleared:
+    row = judge_watch_hit(request, watchlist_id, doc_id, "cleared", "", user)
+    return Cleared(cleared=row is not None, judgement=row)
 
 
 @router.get("/audit", response_model=list[AuditEntry], summary="The audit log of judgements, watchlists and users, newest first")

@@ -17,12 +17,13 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from starlette.concurrency import run_in_threadpool
 
 from domain.models import NeedMatches
-from scout.web.analyst_api import analyst, existing_watchlist, judge, store
+from scout.web.analyst_api import analyst, existing_watchlist, judge, judge_watch_hit, store
+from scout.web.queries import need_id_of
 from scout.web.render import page
 from service import watch
 from domain.limits import MAX_NAME_CHARS
-from service.analyst import AnalystError, JudgementState, WatchHit, Watchlist
-from service.brief import UnknownNeed, brief_csv, build_brief
+from service.analyst import AnalystError, JudgementState, WatchHit, Watchlist, watchlist_key
+from service.brief import brief_csv, build_brief
 
 router = APIRouter(include_in_schema=False)
 ATOM = "http://www.w3.org/2005/Atom"
@@ -85,6 +86,7 @@ async def judge_form(request: Request, need_id: str):
     state, note = form.get("state", ""), form.get("note", "")
     if not target_id or not state:
         raise HTTPException(status_code=400, detail="the form needs target_id and state")
+    need_id = await run_in_threadpool(need_id_of, request.app.state.library, need_id)
     row = await run_in_threadpool(judge, request, need_id, target, target_id, state, note, user)
     if _wants_json(request):
         current = await run_in_threadpool(store(request).current, need_id, target_id, target=target)
@@ -99,12 +101,19 @@ async def judge_form(request: Request, need_id: str):
     return RedirectResponse(f"/needs/{quote(need_id, safe='')}#{quote(anchor, safe='')}", status_code=303)
 
 
+WATCH_PAGE_HITS = 10  # per watchlist on the page, best first
+FEED_ENTRIES = 20  # a feed's entries: the watchlist's best, ranked
+
+
 @router.get("/watchlists", response_class=HTMLResponse)
 def watchlists_page(request: Request) -> HTMLResponse:
     lists = store(request).watchlists()
-    hits = {wl.id: store(request).hits(wl.id, limit=10) for wl in lists}
+    hits = {wl.id: store(request).hits(wl.id, limit=WATCH_PAGE_HITS) for wl in lists}
+    judged = {wl.id: {j.target_id: j for j in store(request).judgements(watchlist_key(wl.id), target="document")}
+              for wl in lists}
     user = getattr(request.state, "user", None)
-    return page(request, "watchlists.html", watchlists=lists, hits=hits, can_write=bool(user and user.can_write),
+    return page(request, "watchlists.html", watchlists=lists, hits=hits, judged=judged,
+                can_write=bool(user and user.can_write),
                 filter_keys=watch.FILTER_KEYS)
 
 
@@ -131,6 +140,25 @@ def _default_name(query: str, filters: dict[str, str]) -> str:
     return (" · ".join(parts) or "watchlist")[:MAX_NAME_CHARS]
 
 
+@router.post("/watchlists/{watchlist_id}/judge")
+async def judge_watch_hit_form(request: Request, watchlist_id: int):
+    """Judge one of a watchlist's hits (the need page's form, for a watchlist): the watchlist learns from it."""
+    user = analyst(request)
+    form = await form_fields(request)
+    doc_id, state, note = form.get("target_id", ""), form.get("state", ""), form.get("note", "")
+    if not doc_id or not state:
+        raise HTTPException(status_code=400, detail="the form needs target_id and state")
+    row = await run_in_threadpool(judge_watch_hit, request, watchlist_id, doc_id, state, note, user)
+    if _wants_json(request):
+        key = watchlist_key(watchlist_id)
+        current = await run_in_threadpool(store(request).current, key, doc_id)
+        return JSONResponse({"target": "document", "target_id": doc_id,
+                             "state": current.state.value if current else None,
+                             "note": current.note if current else "", "user": user.name,
+                             "changed": row is not None})
+    return RedirectResponse(f"/watchlists#w-{watchlist_id}", status_code=303)
+
+
 @router.post("/watchlists/{watchlist_id}/remove")
 def remove_watchlist_form(request: Request, watchlist_id: int):
     user = analyst(request)
@@ -141,11 +169,12 @@ def remove_watchlist_form(request: Request, watchlist_id: int):
 
 @router.get("/feeds/watchlists/{watchlist_id}.atom")
 def watchlist_feed(request: Request, watchlist_id: int) -> Response:
-    """Atom (RFC 4287) of a watchlist's hits, newest first; run again at each fetch, so a reader polling it
-    sees a new document as soon as the index has it."""
+    """Atom (RFC 4287) of a watchlist's best hits, ranked (FEED_ENTRIES), each summarised by its evidence
+    sentence; run again at each fetch, so a reader polling it sees a new document as soon as the index has it."""
     wl = existing_watchlist(request, watchlist_id)
     watch.refresh(store(request), request.app.state.library, wl)
-    hits = store(request).hits(wl.id, limit=50)
+    hits = [h for h in store(request).hits(wl.id, limit=FEED_ENTRIES)
+            if h.judgement != JudgementState.not_relevant.value]
     base = str(request.base_url).rstrip("/")
     return Response(atom_feed(wl, hits, base), media_type="application/atom+xml; charset=utf-8")
 
@@ -187,18 +216,20 @@ def atom_feed(wl: Watchlist, hits: list[WatchHit], base: str) -> bytes:
             sub(entry, "category", term=hit.kind)
         if hit.source:
             sub(entry, "category", term=hit.source, scheme=f"{base}/sources")
-        summary = f"{hit.kind or 'document'} from {hit.source or 'an unknown source'}"
-        if hit.organizations:
-            summary += " · " + ", ".join(hit.organizations)
+        if hit.score is not None:
+            sub(entry, "category", term=hit.label, label=f"{hit.score:.3f} {hit.label}", scheme=f"{base}/scores")
+        summary = hit.summary
+        if not summary:  # recorded before summaries were kept
+            summary = f"{hit.kind or 'document'} from {hit.source or 'an unknown source'}"
+            if hit.organizations:
+                summary += " · " + ", ".join(hit.organizations)
         sub(entry, "summary", summary)
     return b'<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(feed, encoding="utf-8")
 
 
 def _brief(request: Request, need_id: str):
-    try:
-        return build_brief(request.app.state.library, store(request), need_id)
-    except UnknownNeed:
-        raise HTTPException(status_code=404, detail=f"unknown need id {need_id!r}") from None
+    library = request.app.state.library
+    return build_brief(library, store(request), need_id_of(library, need_id))
 
 
 @router.get("/needs/{need_id}/brief", response_class=HTMLResponse)
@@ -210,7 +241,7 @@ def brief_page(request: Request, need_id: str) -> HTMLResponse:
 @router.get("/needs/{need_id}/brief.csv")
 def brief_csv_download(request: Request, need_id: str) -> Response:
     brief = _brief(request, need_id)
-    filename = f"brief-{need_id}.csv"
+    filename = f"brief-{brief.need.id}.csv"
     return Response(brief_csv(brief), media_type="text/csv; charset=utf-8",
                     headers={"content-disposition": f"attachment; filename=\"{filename}\""})
 
@@ -225,8 +256,9 @@ def watch_form_fields(q: str, params: dict) -> list[tuple[str, str]]:
 def audit_page(request: Request, user: str | None = None, need: str | None = None) -> HTMLResponse:
     """The audit log, newest first: the last 200 entries, or one user's, or one need's judgements."""
     library = request.app.state.library
+    need = need_id_of(library, need) if need else None
     need_doc = library.document(need) if need else None
-    entries = store(request).audit(200, user=user or None, need_id=need or None)
+    entries = store(request).audit(200, user=user or None, need_id=need)
     return page(request, "audit.html", entries=entries, user_filter=user or "", need_filter=need_doc,
                 judged=judged_subjects(entries, library))
 

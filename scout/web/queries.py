@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from fastapi import HTTPException
 
 from domain.limits import MAX_ID_CHARS, MAX_QUERY_CHARS, checked_text
-from service.queries import BadQuery, build_filters, is_unknown_need, resolve_need_id
+from service.queries import BadQuery, UnknownNeed, build_filters, resolve_need
 from service.library import Library, OrgProfile, SearchResult
 from domain.models import Document, Match, NeedMatches
 
@@ -45,10 +45,13 @@ def needs(library: Library) -> list[Document]:
     return library.needs()
 
 
-def _need_id(library: Library, need_id: str) -> str:
-    """A need id or a unique prefix of one (as `scout match` takes); an ambiguous prefix is a 400."""
+def need_id_of(library: Library, need_id: str) -> str:
+    """The full id of the need that `need_id` names: its id or a unique prefix (as `scout match` takes, through
+    the one resolver, `service.queries.resolve_need`); 404 when no need has it, 400 when the prefix is ambiguous."""
     try:
-        return resolve_need_id(library, need_id)
+        return resolve_need(library, need_id)
+    except UnknownNeed as exc:
+        raise HTTPException(status_code=404, detail=str(exc)) from None
     except BadQuery as exc:
         raise HTTPException(status_code=400, detail=str(exc)) from None
 
@@ -69,18 +72,20 @@ def need_page(library: Library, need_id: str, *, per_page: int = 20, page: int =
     start = (page - 1) * per_page
     depth = DATE_SORT_DEPTH if sort == "date" else start + per_page + 1
     result = need_matches(library, need_id, min(max(depth, start + per_page + 1), MAX_LIMIT))
-    ranked = list(result.matches)
+    # Matches judged not relevant come after every other (the library puts them there) and are listed, hidden
+    # unless asked for, on the first page only: they never take another match's place on any page.
+    rejected = [m for m in result.matches if m.judgement == "not_relevant"]
+    ranked = [m for m in result.matches if m.judgement != "not_relevant"]
     if sort == "date":
         ranked.sort(key=lambda m: (m.published is not None, m.published.timestamp() if m.published else 0),
                     reverse=True)
-    return NeedPage(result, ranked[start:start + per_page], start + 1, len(ranked) > start + per_page)
+    shown = ranked[start:start + per_page] + (rejected if page == 1 else [])
+    return NeedPage(result, shown, start + 1, len(ranked) > start + per_page)
 
 
 def need_matches(library: Library, need_id: str, limit: int = 20) -> NeedMatches:
     checked_text(need_id, "the need id", MAX_ID_CHARS)
-    need_id = _need_id(library, need_id)
-    if is_unknown_need(library, need_id):
-        raise HTTPException(status_code=404, detail=f"unknown need id {need_id!r}")
+    need_id = need_id_of(library, need_id)
     try:
         return library.match(need_id, limit=max(1, min(limit, MAX_LIMIT)))
     except KeyError:

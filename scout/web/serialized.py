@@ -23,9 +23,11 @@ class SerializedLibrary:
         self.inner = library
         self._lock = threading.Lock()
 
-    def search(self, query: str, filters: SearchFilters | None = None, limit: int = 20) -> SearchResult:
+    def search(self, query: str, filters: SearchFilters | None = None, limit: int = 20, feedback=None) -> SearchResult:
         with self._lock:
-            return self.inner.search(query, filters, limit=limit)
+            if feedback is None:
+                return self.inner.search(query, filters, limit=limit)
+            return self.inner.search(query, filters, limit=limit, feedback=feedback)
 
     def needs(self) -> list[Document]:
         return self.inner.needs()

@@ -68,10 +68,14 @@ def test_relevant_judgements_lift_their_kind(ranker):
     result = ranker.match(NEED.id, limit=20, feedback=Feedback(relevant=(VAPOUR[0].id,)))
     by_id = {m.doc_id: m for m in result.matches}
     assert by_id[VAPOUR[1].id].breakdown.feedback > by_id[DIAMOND[1].id].breakdown.feedback
-    for m in result.matches:  # the feedback part is one of the contributions, and the score stays in [0, 1]
+    plain = {m.doc_id: m.score for m in ranker.match(NEED.id, limit=20).matches}
+    for m in result.matches:  # feedback moves the order, never a score; the contributions add up to it
         assert m.score == pytest.approx(sum(m.breakdown.contributions().values()))
-        assert 0.0 <= m.score <= 1.0
-    assert [m.score for m in result.matches] == sorted((m.score for m in result.matches), reverse=True)
+        assert "feedback" not in m.breakdown.contributions()
+        if m.doc_id in plain:
+            assert m.score == plain[m.doc_id]
+    keys = [m.score + m.breakdown.feedback for m in result.matches]
+    assert keys == sorted(keys, reverse=True)  # the order: strength moved by the judgements
 
 
 def test_rejected_judgements_sink_their_kind(ranker):
@@ -102,12 +106,22 @@ def test_feedback_is_checked():
 
 
 def test_rocchio_term_by_hand():
+    """Centred: each judged document's similarities less their mean over the candidates."""
     rel = np.array([[0.8, 0.6], [0.2, 0.0]])
     rej = np.array([[0.1], [0.9]])
     got = rocchio_term(rel, rej, beta=0.75, gamma=0.15)
-    assert got == pytest.approx([0.75 * 0.7 - 0.15 * 0.1, 0.75 * 0.1 - 0.15 * 0.9])
-    assert rocchio_term(np.zeros((2, 0)), rej, 0.75, 0.15) == pytest.approx([-0.015, -0.135])
-    assert rocchio_term(rel, np.zeros((2, 0)), 0.75, 0.0) == pytest.approx([0.525, 0.075])
+    assert got == pytest.approx([0.75 * 0.3 + 0.15 * 0.4, -0.75 * 0.3 - 0.15 * 0.4])
+    assert rocchio_term(np.zeros((2, 0)), rej, 0.75, 0.15) == pytest.approx([0.06, -0.06])
+    assert rocchio_term(rel, np.zeros((2, 0)), 0.75, 0.0) == pytest.approx([0.225, -0.225])
+
+
+def test_an_unrelated_document_gains_nothing_and_the_order_is_rocchios():
+    """Cosines are positive: uncentred, every candidate gained from a relevant judgement. Centred, one no more
+    like the relevant document than the candidates at large gains nothing; the order is the uncentred one."""
+    sims = np.array([[0.9], [0.5], [0.1], [0.5]])  # the third is unrelated, the second and fourth average
+    got = rocchio_term(sims, np.zeros((4, 0)), 0.75, 0.15)
+    assert got[1] == pytest.approx(0.0) and got[3] == pytest.approx(0.0) and got[2] < 0 < got[0]
+    assert list(np.argsort(-got)) == list(np.argsort(-(0.75 * sims[:, 0])))
 
 
 def test_scout_eval_feedback_block(tmp_path, monkeypatch):
@@ -143,3 +157,33 @@ def test_scout_eval_feedback_block(tmp_path, monkeypatch):
     assert fb["before"]["strict"]["ndcg@10"] < 0.9 and fb["after"]["strict"]["ndcg@10"] == pytest.approx(1.0)
     table = CliRunner().invoke(app, ["eval", str(bench), "--feedback", "1"])
     assert table.exit_code == 0 and "relevance feedback" in table.stdout and "after" in table.stdout
+
+
+def _uncentred(relevant_sims, rejected_sims, beta, gamma):
+    """Rocchio's term as it was before centring."""
+    n = relevant_sims.shape[0] if relevant_sims.ndim == 2 else rejected_sims.shape[0]
+    out = np.zeros(n)
+    if relevant_sims.size:
+        out += beta * relevant_sims.mean(axis=1)
+    if rejected_sims.size:
+        out -= gamma * rejected_sims.mean(axis=1)
+    return out
+
+
+def test_centring_keeps_rocchios_order_and_judgements_keep_every_score(ranker, monkeypatch):
+    """`scout eval --feedback` measured the uncentred term added to the score; centred, and kept out of the
+    score, it orders every unjudged document as before, and no score moves; the rejected one goes last."""
+    import index.ranking.feedback as rank_module
+
+    feedback = Feedback(relevant=(VAPOUR[0].id,), not_relevant=(DIAMOND[0].id,))
+    plain = {m.doc_id: m.score for m in ranker.match(NEED.id, limit=20).matches}
+    centred = ranker.match(NEED.id, limit=20, feedback=feedback).matches
+    monkeypatch.setattr(rank_module, "rocchio_term", _uncentred)
+    uncentred = ranker.match(NEED.id, limit=20, feedback=feedback).matches
+    unjudged = lambda ms: [m.doc_id for m in ms if m.doc_id not in feedback.judged]  # noqa: E731
+    assert unjudged(centred) == unjudged(uncentred)
+    assert centred[-1].doc_id == DIAMOND[0].id
+    assert all(m.score == plain[m.doc_id] for m in centred if m.doc_id in plain)
+    # an off-topic document gains nothing from the relevant judgement
+    off = {m.doc_id: m.breakdown.feedback for m in centred}
+    assert all(off[d.id] <= 0.0 for d in OTHER if d.id in off)

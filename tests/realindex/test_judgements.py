@@ -45,7 +45,8 @@ def test_a_changed_document_keeps_its_judgement(real_library, tmp_path):
 
 def test_judgements_move_the_ranking_through_the_library(real_library, scout_home):
     """The library hands a need's judgements (in $SCOUT_HOME's analyst database) to its ranking: the judged
-    not-relevant match loses score and shows a negative feedback part; undone, the ranking is today's again."""
+    not-relevant match keeps its score, goes last and shows a negative feedback indicator; undone, the ranking
+    is today's again."""
     need = next(n for n in real_library.needs() if n.source == "atla")
     before = real_library.match(need.id, limit=10).matches
     assert all(m.breakdown.feedback == 0 for m in before)  # no analyst database: no feedback
@@ -53,8 +54,9 @@ def test_judgements_move_the_ranking_through_the_library(real_library, scout_hom
     with AnalystStore() as store:  # the default database, as `scout judge` and the web app use
         store.judge(need.id, rejected.doc_id, "not_relevant", user="analyst")
         after = real_library.match(need.id, limit=10).matches
-        moved = next((m for m in after if m.doc_id == rejected.doc_id), None)
-        assert moved is None or (moved.score < rejected.score and moved.breakdown.feedback < 0)
+        moved = next(m for m in after if m.doc_id == rejected.doc_id)
+        assert moved is after[-1] and moved.judgement == "not_relevant"
+        assert moved.score == rejected.score and moved.breakdown.feedback < 0
         store.judge(need.id, rejected.doc_id, "cleared", user="analyst")
         undone = real_library.match(need.id, limit=10).matches
     assert [(m.doc_id, m.score) for m in undone] == [(m.doc_id, m.score) for m in before]

@@ -243,7 +243,8 @@ class MemoryLibrary:
         )
 
     # -- the Library Protocol -----------------------------------------------------------------------------
-    def search(self, query: str, filters: SearchFilters | None = None, limit: int = 20) -> SearchResult:
+    def search(self, query: str, filters: SearchFilters | None = None, limit: int = 20,
+               feedback=None) -> SearchResult:
         from domain.limits import MAX_QUERY_CHARS, checked_text
 
         checked_text(query, "the query", MAX_QUERY_CHARS)  # the contract: the library bounds its door too
@@ -268,6 +269,8 @@ class MemoryLibrary:
             scored.sort(key=lambda s: (-s[0], s[1]))
         else:  # no query: newest first
             scored.sort(key=lambda s: (-(self.docs[s[1]].published or REFERENCE_NOW).timestamp(), s[1]))
+        if feedback is not None:  # judgements move the order only: not relevant below every other
+            scored.sort(key=lambda s: s[1] in feedback.not_relevant)
         facets: dict[str, dict[str, int]] = defaultdict(dict)
         for _, doc_id in scored:
             doc = self.docs[doc_id]

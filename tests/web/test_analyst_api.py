@@ -54,7 +54,14 @@ def other_need(library, need):
 def _write_requests(need_id: str, doc_id: str, new_watchlist) -> dict[tuple[str, str], dict]:
     """One valid request per write route, keyed by (method, route path); `new_watchlist()` makes one to remove."""
     judgement = f"/api/needs/{need_id}/judgements"
+    watched = new_watchlist()  # one whose hits are judged (and the judgement undone)
+    hit_judgement = f"/api/watchlists/{watched}/judgements/document/{doc_id}"
     return {
+        ("PUT", "/api/watchlists/{watchlist_id}/judgements/document/{doc_id:path}"):
+            {"url": hit_judgement, "json": {"state": "not_relevant"}},
+        ("DELETE", "/api/watchlists/{watchlist_id}/judgements/document/{doc_id:path}"): {"url": hit_judgement},
+        ("POST", "/watchlists/{watchlist_id}/judge"):
+            {"url": f"/watchlists/{watched}/judge", "content": f"target_id={doc_id}&state=relevant", "headers": FORM},
         ("PUT", "/api/needs/{need_id}/judgements/{target}/{target_id:path}"):
             {"url": f"{judgement}/document/{doc_id}", "json": {"state": "relevant", "note": "n"}},
         ("DELETE", "/api/needs/{need_id}/judgements/{target}/{target_id:path}"):

@@ -47,6 +47,9 @@ class SerializedLibrary:
         with self._lock:  # a lazy generator would escape the lock
             return list(self.inner.all_matches(limit_per_need=limit_per_need))
 
+    def judgement_states(self, need_id: str) -> dict[str, str]:
+        return self.inner.judgement_states(need_id)
+
 
 def serialized(library: Library) -> Library:
     return library if getattr(library, "thread_safe", False) else SerializedLibrary(library)

@@ -117,6 +117,7 @@ class Overview:
     new_matches: int
     needs_with_news: int
     fresh_matches: int = 0  # of new_matches, those first seen since the last report (== new_matches unless a re-run)
+    judged_not_relevant: int = 0  # new matches left out because an analyst judged them not relevant
 
     @property
     def fetched(self) -> int:
@@ -199,6 +200,15 @@ class _Needs:
         self.library = library
         self.profile = profile
         self.by_id: dict[str, Document] = {n.id: n for n in library.needs()} if library is not None else {}
+        self._states: dict[str, dict[str, str]] = {}
+
+    def judged_not_relevant(self, match: Match) -> bool:
+        """An analyst judged this document not relevant to this need: the report leaves it out, as every page does."""
+        if self.library is None:
+            return False
+        if match.need_id not in self._states:
+            self._states[match.need_id] = self.library.judgement_states(match.need_id)
+        return self._states[match.need_id].get(match.doc_id) == "not_relevant"
 
     def get(self, need_id: str) -> Document | None:
         if need_id not in self.by_id and self.library is not None:
@@ -282,6 +292,8 @@ def select_items(matches: Iterable[Match], taxonomy: "Taxonomy", profile: Report
         if profile.areas and not set(areas) & set(profile.areas):
             continue
         if not needs.wanted(match.need_id):
+            continue
+        if needs.judged_not_relevant(match):
             continue
         items.append(
             ReportItem(
@@ -447,7 +459,8 @@ def build_report(
     base = settings.base_url.rstrip("/")
     needs = _Needs(library, profile)
 
-    items = select_items(ledger.new_matches(since, until), taxonomy, profile, needs, base)
+    period_matches = list(ledger.new_matches(since, until))
+    items = select_items(period_matches, taxonomy, profile, needs, base)
     if period.delivered_until is not None:
         fresh = {(m.need_id, m.doc_id) for m in ledger.new_matches(period.delivered_until, until)}
         for item in items:
@@ -461,6 +474,7 @@ def build_report(
         new_matches=len(items),
         needs_with_news=len(sections),
         fresh_matches=sum(1 for i in items if i.fresh),
+        judged_not_relevant=sum(1 for m in period_matches if needs.wanted(m.need_id) and needs.judged_not_relevant(m)),
     )
 
     # The chart counts what the text counts: its last bar is this week up to `until`, the same items.

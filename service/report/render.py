@@ -90,6 +90,10 @@ def coverage_text(report: Report, local) -> str:
         parts.append(f"{ov.fresh_matches} of these {ov.new_matches} new matches were first seen after "
                      f"{local(report.delivered_until)}, where the last report delivered to this profile ended; "
                      "the others were in it.")
+    if ov.judged_not_relevant:
+        n = ov.judged_not_relevant
+        parts.append(f"{n} new match{'es' if n != 1 else ''} judged not relevant by an analyst "
+                     f"{'are' if n != 1 else 'is'} left out of the text, the chart and the CSV.")
     return " ".join(parts)
 
 

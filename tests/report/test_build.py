@@ -431,3 +431,25 @@ def test_a_report_after_a_gap_says_plainly_what_else_it_covers(ledger, settings)
     weeks = report.chart_weeks
     covered = sum(report.chart_totals[weeks.index(w)] for w in ("2026-W45", "2026-W46", "2026-W47"))
     assert _text_total(text) == report.overview.new_matches == covered
+
+
+def test_a_match_judged_not_relevant_is_left_out_of_text_chart_and_csv_and_the_report_says_so(ledger, settings):
+    """Issue 24: a document judged not relevant never rises anywhere, the report included; the report's
+    text, chart and CSV still agree, and it says what it left out."""
+    before = _build(ledger, settings, chart=True)
+    target = before.new_matches[0].match  # the week's strongest new match
+    library = FakeLibrary()
+    library.judgements = {target.need_id: {target.doc_id: "not_relevant"}}
+    after = build_report(ledger, library, settings=settings, taxonomy=TAXONOMY, now=NOW, chart=True)
+    shown = {(i.match.need_id, d) for i in after.new_matches for d in [i.match.doc_id, *(v.doc_id for v in i.versions)]}
+    assert (target.need_id, target.doc_id) not in shown
+    assert after.overview.judged_not_relevant == 1
+    text = render_text(after, settings)
+    assert _text_total(text) == after.overview.new_matches == _chart_bar(after) == before.overview.new_matches - 1
+    assert "1 new match judged not relevant by an analyst is left out" in text
+    rows = list(csv.DictReader(io.StringIO(report_csv(after).decode("utf-8-sig"))))
+    assert len(rows) == after.overview.new_matches
+    # another need's judgement of the same document leaves this need's match alone
+    library.judgements = {"another-need": {target.doc_id: "not_relevant"}}
+    again = build_report(ledger, library, settings=settings, taxonomy=TAXONOMY, now=NOW, chart=False)
+    assert again.overview.new_matches == before.overview.new_matches and again.overview.judged_not_relevant == 0

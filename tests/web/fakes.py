@@ -375,3 +375,9 @@ class MemoryLibrary:
     def all_matches(self, limit_per_need: int = 20) -> Iterable[Match]:
         for need in self.needs():
             yield from self._match_all(need)[:limit_per_need]
+
+    # need id -> doc id -> judgement state; tests set it as an analyst's judgements would
+    judgements: dict[str, dict[str, str]] = {}
+
+    def judgement_states(self, need_id: str) -> dict[str, str]:
+        return dict(self.judgements.get(need_id, {}))

@@ -24,10 +24,14 @@ def flows_home(scout_home, monkeypatch):
     monkeypatch.delenv("PREFECT_API_URL", raising=False)
     shutil.copyfile(DATA_DIR / "needs.yaml", scout_home / "needs.yaml")
     import flows.crawl
+    from prefect.settings import PREFECT_API_URL, temporary_settings
 
     # Scrapy retries inside the crawl already; Prefect's 30 s / 120 s source retries would only slow the test
     monkeypatch.setattr(flows.crawl, "fetch_source", flows.crawl.fetch_source.with_options(retries=0))
-    return scout_home
+    # These tests start their own server (flow_server); the session's Prefect test harness, once another test
+    # has opened it, sets PREFECT_API_URL in Prefect's settings, and flow_server would then use that instead.
+    with temporary_settings(restore_defaults={PREFECT_API_URL}):
+        yield scout_home
 
 
 def _flow_runs() -> dict[str, tuple[str, str]]:

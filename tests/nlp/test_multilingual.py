@@ -68,7 +68,8 @@ def test_empty_input(encoder):
 
 def test_enricher_gives_documents_sentence_vectors_and_queries_one_vector(nlp_settings, sparse):
     fake = HashingEmbedder(dim=DIM, name="hashing-multilingual")
-    enricher = Enricher(nlp_settings, embedder=HashingEmbedder(), sparse=sparse, multilingual=fake)
+    on = nlp_settings.model_copy(update={"multilingual": "use-m"})
+    enricher = Enricher(on, embedder=HashingEmbedder(), sparse=sparse, multilingual=fake)
     [out], _ = enricher.enrich([_doc(1, "Quantum navigation", EN + " " + UNRELATED)])
     expected = sentences(f"Quantum navigation\n{EN} {UNRELATED}")
     assert len(expected) == 3
@@ -78,6 +79,9 @@ def test_enricher_gives_documents_sentence_vectors_and_queries_one_vector(nlp_se
 
 
 def test_off_or_missing_means_no_multilingual_vectors(nlp_settings, sparse, monkeypatch, caplog):
+    from domain.settings import NlpSettings
+
+    assert NlpSettings.model_fields["multilingual"].default == "off"  # off until it measures no worse in English
     off = Enricher(nlp_settings.model_copy(update={"multilingual": "off"}), embedder=HashingEmbedder(), sparse=sparse)
     [out], _ = off.enrich([_doc(1, "Quantum navigation", EN)])
     assert out.sentence_vectors is None and off.query(EN).multilingual_vector is None
@@ -86,7 +90,8 @@ def test_off_or_missing_means_no_multilingual_vectors(nlp_settings, sparse, monk
     import nlp.multilingual
 
     monkeypatch.setattr(nlp.multilingual, "_package_dir", lambda: None)  # as if not installed
-    missing = Enricher(nlp_settings, embedder=HashingEmbedder(), sparse=sparse)
+    missing = Enricher(nlp_settings.model_copy(update={"multilingual": "use-m"}), embedder=HashingEmbedder(),
+                       sparse=sparse)
     with caplog.at_level(logging.WARNING, logger="nlp.pipeline"):
         [out], rejects = missing.enrich([_doc(2, "Quantum navigation", EN)])
     assert not rejects and out.sentence_vectors is None

@@ -239,21 +239,33 @@ def judgements_list(need_id: Optional[str] = typer.Argument(None, help="Need id 
 
     Example: scout judgements list NEED_ID --history
     """
-    if need_id is not None:
-        with command_library() as library:
+    with command_library() as library:
+        if need_id is not None:
             need_id = _need(library, need_id)
-    with _store() as store:
-        rows = store.history(need_id) if history else store.judgements(need_id)
-    if as_json:
-        return echo_json([r.model_dump(mode="json") for r in rows])
-    if not rows:
-        console.print("No judgements yet.")
-        return
-    table = _table("Judgement history" if history else "Judgements", "need", "target", "id", "state", "note", "by", "when")
+        with _store() as store:
+            rows = store.history(need_id) if history else store.judgements(need_id)
+        if as_json:
+            return echo_json([r.model_dump(mode="json") for r in rows])
+        if not rows:
+            console.print("No judgements yet.")
+            return
+        titles = _titles(library, {r.need_id for r in rows} | {r.target_id for r in rows if r.target == "document"})
+    table = _table("Judgement history" if history else "Judgements", "need", "judged", "state", "note", "by", "when")
     for r in rows:
-        table.add_row(r.need_id[:12], r.target, r.target_id[:40], r.state.value.replace("_", " "), r.note[:50], r.user,
-                      shown(r.at))
+        judged = titles.get(r.target_id, r.target_id) if r.target == "document" else f"{r.target_id} ({r.target})"
+        table.add_row(f"{titles.get(r.need_id, '')[:40]}\n[dim]{r.need_id[:12]}[/dim]", f"{judged[:60]}\n[dim]{r.target_id[:12]}[/dim]",
+                      r.state.value.replace("_", " "), r.note[:50], r.user, shown(r.at))
     console.print(table)
+
+
+def _titles(library, ids: set[str]) -> dict[str, str]:
+    """The titles of the needs and documents a listing names (an id the index no longer holds: none)."""
+    out: dict[str, str] = {}
+    for i in ids:
+        doc = library.document(i)
+        if doc is not None:
+            out[i] = doc.title
+    return out
 
 
 @judgements_app.command("export")

@@ -69,6 +69,8 @@ def test_judge_list_unjudge_and_history(cli, library, need):
         assert store.feedback(need.id) == ([matches[0].doc_id], [])
     table = cli("judgements", "list", need.id).stdout
     assert "shortlisted" in table and "ann" in table
+    # what was judged, by its title (issue 24: the history showed raw ids and no titles)
+    assert matches[0].title[:20] in table and need.title[:20] in table
 
 
 def test_judging_unknown_ids_is_one_clean_line(cli, need, payload_doc):

@@ -26,3 +26,12 @@ def payload_doc(library):
 @pytest.fixture(scope="session")
 def atla_need(library):
     return next(d for d in library.needs() if d.source == "atla")
+
+
+@pytest.fixture
+def store(tmp_path):
+    """A fresh analyst store (judgements, users, watchlists) for one test."""
+    from service.analyst import AnalystStore
+
+    with AnalystStore(tmp_path / "analyst.sqlite") as s:
+        yield s

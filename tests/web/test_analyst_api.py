@@ -14,17 +14,10 @@ from fastapi.testclient import TestClient
 
 from domain.settings import WebSettings
 from scout.web.app import create_app
-from service.analyst import AnalystStore
 from tests.web.fakes import MemoryLibrary, _doc
 from tests.web.test_pages import _routes
 
 FORM = {"content-type": "application/x-www-form-urlencoded"}
-
-
-@pytest.fixture
-def store(tmp_path):
-    with AnalystStore(tmp_path / "analyst.sqlite") as s:
-        yield s
 
 
 @pytest.fixture

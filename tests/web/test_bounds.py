@@ -12,15 +12,8 @@ from fastapi.testclient import TestClient
 from domain.limits import MAX_BODY_BYTES, MAX_QUERY_CHARS
 from domain.settings import WebSettings
 from scout.web.app import create_app
-from service.analyst import AnalystStore
 
 FORM = {"content-type": "application/x-www-form-urlencoded"}
-
-
-@pytest.fixture
-def store(tmp_path):
-    with AnalystStore(tmp_path / "analyst.sqlite") as s:
-        yield s
 
 
 @pytest.fixture

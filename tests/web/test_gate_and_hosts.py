@@ -9,15 +9,8 @@ from fastapi.testclient import TestClient
 from domain.settings import WebSettings
 from scout.web.app import create_app
 from scout.web.security import request_host, served_hosts
-from service.analyst import AnalystStore
 
 LOCAL = "http://127.0.0.1"
-
-
-@pytest.fixture
-def store(tmp_path):
-    with AnalystStore(tmp_path / "analyst.sqlite") as s:
-        yield s
 
 
 @pytest.mark.parametrize("bind", ["0.0.0.0", "192.168.1.5", "::"])

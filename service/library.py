@@ -5,12 +5,14 @@
 
 from __future__ import annotations
 
-from typing import Iterable, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Iterable, Protocol, runtime_checkable
 
 from pydantic import Field
 
 from domain.models import Document, DomainModel, Match, NeedMatches, OrgMatch, SearchFilters, SearchHit
-from index.ranking.feedback import Feedback
+
+if TYPE_CHECKING:  # the ranking package (numpy, the index) is not what `scout --help` should import
+    from index.ranking.feedback import Feedback
 
 
 class SearchResult(DomainModel):

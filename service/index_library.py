@@ -201,9 +201,11 @@ class IndexLibrary:
             m.rank = rank
             m.need_evidence, m.doc_evidence = match_evidence(m, need, need_text, texts.get(m.doc_id))
             m.shared_terms = shared_terms(need_terms, doc_terms.get(m.doc_id, []))[:8]
-        # one technology counts once for its firm; one firm under its Japanese and English names is one row
+        # one technology counts once for its firm; one firm under its Japanese and English names is one row;
+        # a document judged not relevant vouches for no organization
+        counted = [m for m in matches if m.judgement != "not_relevant"]
         result = NeedMatches(need=need, matches=matches,
-                             organizations=self._merge_aliases(self.ranker.organizations(matches), matches))
+                             organizations=self._merge_aliases(self.ranker.organizations(counted), counted))
         for org in result.organizations:
             status, _, _ = self._org_status(org.name, org.key)
             org.known_supplier, org.org_type = status.known_supplier, str(status.org_type)

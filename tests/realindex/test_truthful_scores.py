@@ -48,6 +48,9 @@ def test_judging_a_document_not_relevant_never_raises_its_score_or_rank(real_lib
                 assert now.score <= before.score, f"{target.title!r}: judged not relevant, its score rose"
                 assert now.rank >= before.rank, f"{target.title!r}: judged not relevant, it rose"
                 assert all(m.rank < now.rank for m in after if m.judgement != "not_relevant")
+                # nor does its organization rise on it: an organization answers with the documents not rejected
+                orgs = real_library.match(need.id, limit=10).organizations
+                assert all(target.doc_id not in o.doc_ids for o in orgs), "a rejected document still counts for its organization"
 
 
 def test_judging_one_document_changes_no_other_documents_score_or_label(real_library, scout_home):

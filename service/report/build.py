@@ -281,7 +281,8 @@ def report_period(ledger: "Ledger", week: str | None, profile: ReportProfile, tz
 
 
 def select_items(matches: Iterable[Match], taxonomy: "Taxonomy", profile: ReportProfile,
-                 needs: _Needs, base: str = "", *, evidence: bool = True) -> list[ReportItem]:
+                 needs: _Needs, base: str = "", *, evidence: bool = True,
+                 judged_out: list[Match] | None = None) -> list[ReportItem]:
     """The new matches the profile asks for (its areas, its need sources), each with its evidence (unless
     `evidence` is False: counting only); best first."""
     concept_areas = {c.id: taxonomy.areas_of(c.id) for c in taxonomy.concepts}
@@ -294,6 +295,8 @@ def select_items(matches: Iterable[Match], taxonomy: "Taxonomy", profile: Report
         if not needs.wanted(match.need_id):
             continue
         if needs.judged_not_relevant(match):
+            if judged_out is not None:  # the profile wanted it; an analyst rejected it
+                judged_out.append(match)
             continue
         items.append(
             ReportItem(
@@ -459,8 +462,8 @@ def build_report(
     base = settings.base_url.rstrip("/")
     needs = _Needs(library, profile)
 
-    period_matches = list(ledger.new_matches(since, until))
-    items = select_items(period_matches, taxonomy, profile, needs, base)
+    judged_out: list[Match] = []
+    items = select_items(ledger.new_matches(since, until), taxonomy, profile, needs, base, judged_out=judged_out)
     if period.delivered_until is not None:
         fresh = {(m.need_id, m.doc_id) for m in ledger.new_matches(period.delivered_until, until)}
         for item in items:
@@ -474,7 +477,7 @@ def build_report(
         new_matches=len(items),
         needs_with_news=len(sections),
         fresh_matches=sum(1 for i in items if i.fresh),
-        judged_not_relevant=sum(1 for m in period_matches if needs.wanted(m.need_id) and needs.judged_not_relevant(m)),
+        judged_not_relevant=len(judged_out),
     )
 
     # The chart counts what the text counts: its last bar is this week up to `until`, the same items.

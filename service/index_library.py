@@ -85,7 +85,8 @@ class JudgementFeedback:
     def __init__(self) -> None:
         self._stores: dict[str, object] = {}
 
-    def __call__(self, need_id: str) -> Feedback | None:
+    def _store(self, need_id: str):
+        """The analysts' store, or None where no analyst ever judged this need (no database file: a stat)."""
         from domain.settings import AnalystSettings
 
         settings = AnalystSettings()
@@ -97,22 +98,20 @@ class JudgementFeedback:
         store = self._stores.get(url)
         if store is None:
             store = self._stores[url] = AnalystStore(url)
+        return store
+
+    def __call__(self, need_id: str) -> Feedback | None:
+        store = self._store(need_id)
+        if store is None:
+            return None
         relevant, not_relevant = store.feedback(need_id)
         return Feedback(tuple(relevant), tuple(not_relevant)) if relevant or not_relevant else None
 
     def states(self, need_id: str) -> dict[str, str]:
         """The need's current document judgements: doc id -> relevant, not_relevant or shortlisted."""
-        from domain.settings import AnalystSettings
-
-        settings = AnalystSettings()
-        if not settings.database_url and not _may_have_judgements(settings.path, need_id):
-            return {}
-        from service.analyst import AnalystStore, database_url
-
-        url = database_url(settings)
-        store = self._stores.get(url)
+        store = self._store(need_id)
         if store is None:
-            store = self._stores[url] = AnalystStore(url)
+            return {}
         return {j.target_id: j.state.value for j in store.judgements(need_id, target="document")}
 
     def close(self) -> None:

@@ -28,9 +28,6 @@ from nlp.base import Enricher
 # doc point fields that ranking and the denormalised Match/SearchHit need (not the full text)
 RANK_FIELDS = ("kind", "source", "language", "url", "title", "published", "published_ts", "organizations",
                "concepts")
-# A free-text query's channels are scaled as in its unfiltered list of this many candidates (a need's: as in
-# its unfiltered list at RankWeights.depth), whatever the filters or the page size: a score never depends on them.
-SEARCH_SCALE_DEPTH = 500
 
 
 def _filtered(filters: SearchFilters | None) -> bool:
@@ -155,13 +152,13 @@ class Ranker:
         says how the score is made; with `feedback`, index/ranking/feedback.py).
 
         A score is the document's match strength and nothing else: channels are scaled as in the query's
-        unfiltered list at a fixed depth (a need's RankWeights.depth, free text's SEARCH_SCALE_DEPTH), so a
+        unfiltered list at a fixed depth (a need's `RankWeights.depth`, free text's `search_scale_depth`), so a
         filter or a page size never changes it, and `feedback` moves the order only (the documents judged not
         relevant after the best `limit`, below every other)."""
         w = self.weights
         scales, sparse_best, own = None, None, False
         if mode == "full":
-            reference_depth = w.depth if q.need_id is not None else SEARCH_SCALE_DEPTH
+            reference_depth = w.depth if q.need_id is not None else w.search_scale_depth
             own = not _filtered(filters) and (depth or w.depth) == reference_depth  # this is the reference list
             if not own or self.has_reference(q, exclude_kind, reference_depth):
                 scales, sparse_best = self.reference_scales(q, exclude_kind, reference_depth)

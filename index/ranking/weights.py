@@ -21,6 +21,9 @@ class RankWeights:
     """
 
     depth: int = 200  # candidates per channel
+    # A free-text query's channels are scaled as in its unfiltered list of this many candidates (a need's: as in
+    # its unfiltered list at `depth`), whatever the filters or the page size: a score never depends on them.
+    search_scale_depth: int = 500
     fusion: str = "score"  # "score" (per-channel min-max scaled scores) or "rrf" (reciprocal rank fusion)
     rrf_k: float = 60.0
     dense: float = 1.0  # need passages -> document passages, best pair

@@ -12,7 +12,9 @@ too few for the need-IDF weighting and the hubness correction) and the same with
 
 Deterministic on purpose: the store orders equal scores in no fixed way, so sentences that would embed alike
 are left out (`_tie_free`) and every channel searches deeper than the corpus has passages (no cut among
-equal scores). Scores are compared to a millionth (relative, or 1e-7 absolute): the store's BM25 scores vary in their last float32 bits
+equal scores: a free-text query's scale too, `search_scale_depth`; at its default of 500 the hashing fake's
+passages tie at the cut, and which of them the store keeps differs from one machine to another). Scores are
+compared to a millionth (relative, or 1e-7 absolute): the store's BM25 scores vary in their last float32 bits
 from one build of the index to the next.
 """
 
@@ -126,7 +128,8 @@ def current_rankings(tmp_path: Path) -> dict:
         enriched, rejects = enricher.enrich(docs)
         assert not rejects
         ix.upsert(enriched)
-        settings = {"default": RankWeights(depth=DEPTH), "hubness": RankWeights(depth=DEPTH, need_idf_min_needs=4)}
+        deep = {"depth": DEPTH, "search_scale_depth": DEPTH}
+        settings = {"default": RankWeights(**deep), "hubness": RankWeights(**deep, need_idf_min_needs=4)}
         for name, weights in settings.items():
             ranker = Ranker(ix, enricher, KnownSuppliers(), weights=weights)
             for need in needs if name == "hubness" else needs[::3]:

@@ -7,7 +7,7 @@ it. The corpora are SYNTHETIC at both scales (so the two are comparable and 100k
 document two passage vectors drawn around 400 topic centroids in the model's 384-d space (real embeddings of
 topic phrases, plus noise), a title vector near them, a Zipf-distributed BM25 sparse vector over the stems of
 1,000 real arXiv abstracts (so query terms hit) and a title BM25 vector, and realistic payload (kind, source,
-language, dates, concepts, organizations): the points, named vectors and payload indexes an enrich writes,
+language, dates, concepts, organizations); 1,000 of the documents are needs at every size: the points, named vectors and payload indexes an enrich writes,
 through the same `Index.upsert`. Memory: process RSS growth from opening the index, and its size on disk. Every
 figure is printed with the load average beside it (the machine may be shared).
 
@@ -89,6 +89,11 @@ def real_vocabulary() -> list[int]:
 
 
 CHUNK = 10_000  # documents drawn from one seeded generator: a build resumes at any chunk boundary
+# Needs in the corpus, at every size: a deployment ranks hundreds of published needs (sbir-bench: 676) against a
+# growing crawl, and ranking's hubness correction and need statistics grow with the needs, not the documents.
+# (Until this session one document in ten was a need: 100,000 needs at a million, whose first ranking pays one
+# BM25 search per need: 168 s at 100k, hours at a million.)
+CORPUS_NEEDS = 1_000
 
 
 def synthetic_items(n: int, centroids: np.ndarray, seed: int = 7, start: int = 0):
@@ -98,7 +103,7 @@ def synthetic_items(n: int, centroids: np.ndarray, seed: int = 7, start: int = 0
     vocab = len(vocab_ids)
     zipf_cdf = np.cumsum(1.0 / np.arange(1, vocab + 1) ** 1.05)
     zipf_cdf /= zipf_cdf[-1]
-    kinds = ["research"] * 7 + ["startup"] * 2 + ["need"]
+    kinds = ["research"] * 7 + ["startup"] * 2
     sources = ["openalex", "jstage", "kaken", "prtimes", "sbir", "atla"]
     concepts = [f"concept-{i}" for i in range(200)]
     dim = centroids.shape[1]
@@ -123,7 +128,7 @@ def synthetic_items(n: int, centroids: np.ndarray, seed: int = 7, start: int = 0
             sparse = SparseVector(indices=ids.tolist(), values=weights[j, : len(ids)].tolist())
             tids = np.unique(vocab_ids[title_terms[j]])
             title_sparse = SparseVector(indices=tids.tolist(), values=[1.0] * len(tids))
-            kind = kinds[i % len(kinds)]
+            kind = "need" if i < CORPUS_NEEDS else kinds[i % len(kinds)]
             doc = Document(id=f"syn-{i:07d}", kind=kind, source=sources[i % len(sources)], url=f"https://example.org/{i}",
                            title=f"Synthetic document {i} on topic {topic}", text="x" * 900,
                            language="ja" if i % 5 == 0 else "en",
@@ -145,8 +150,10 @@ def build(ix_path: Path, n: int, centroids: np.ndarray, batch: int = 1000) -> fl
     """Write n synthetic documents through the one front (`Index.upsert`, as an enrich does) and optimize.
     Resumable: every CHUNK documents are flushed and counted in `.progress`, and a re-run (same --keep DIR)
     goes on from there (upserts are idempotent). Returns the seconds this run spent."""
-    progress = ix_path / ".progress"
-    done = int(progress.read_text()) if progress.exists() else 0
+    progress = ix_path / ".progress"  # "documents written / corpus": another corpus's partial build starts over
+    corpus = f"{n} documents, {CORPUS_NEEDS} needs"
+    written, _, of = (progress.read_text() if progress.exists() else "0/").partition("/")
+    done = int(written) if of == corpus else 0
     if not done:
         shutil.rmtree(ix_path, ignore_errors=True)
     t0 = last = time.time()
@@ -162,7 +169,7 @@ def build(ix_path: Path, n: int, centroids: np.ndarray, batch: int = 1000) -> fl
                 pending = []
             if (i + 1) % CHUNK == 0 or i == n - 1:
                 ix.flush()
-                progress.write_text(str(i + 1))
+                progress.write_text(f"{i + 1}/{corpus}")
                 rate = (i + 1 - done) / (time.time() - t0)
                 if (i + 1) % (10 * CHUNK) == 0 or i == n - 1 or time.time() - last > 60:
                     last = time.time()
@@ -290,11 +297,14 @@ def main() -> None:
             tmp = Path(tempfile.mkdtemp(prefix="scout-latency-"))
             ix_path = tmp / "ix"
         built = ix_path / ".complete"  # written after a finished build; a killed one resumes (`build`)
+        corpus = f"{n} documents, {CORPUS_NEEDS} needs"  # a folder built from another corpus is rebuilt
         try:
             settings = IndexSettings(backend="edge", path=ix_path)
-            if not built.exists():
+            if not built.exists() or built.read_text() != corpus:
+                if built.exists():
+                    shutil.rmtree(ix_path)
                 ingest = build(ix_path, n, centroids)
-                built.write_text(str(n))
+                built.write_text(corpus)
             else:
                 ingest = float("nan")
             if args.build_only:
@@ -340,7 +350,9 @@ def main() -> None:
                 # a need's full ranking (Ranker.match: every channel, hubness correction, re-score, evidence),
                 # as the match flow runs it; the first pays the needs' collection statistics (kept until the
                 # corpus changes), reported apart
-                need_ids = [f"syn-{i:07d}" for i in range(9, min(n, 10 * (args.needs + 1)), 10)][: args.needs + 1]
+                needs_here = min(n, CORPUS_NEEDS)
+                need_ids = [f"syn-{i:07d}" for i in range(0, needs_here, max(1, needs_here // (args.needs + 1)))]
+                need_ids = need_ids[: args.needs + 1]
                 t = time.perf_counter()
                 ranker.match(need_ids[0], limit=args.limit)
                 first_need = (time.perf_counter() - t) * 1000

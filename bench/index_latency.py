@@ -60,10 +60,12 @@ QUERIES = [
 ]
 
 
-def rss_mb() -> float:
+def rss_mb(field: str = "VmRSS") -> float:
+    """Resident memory; `RssAnon`: the process's own, without the pages of memory-mapped index files (the OS's
+    page cache, given back under memory pressure)."""
     with open("/proc/self/status") as fh:
         for line in fh:
-            if line.startswith("VmRSS:"):
+            if line.startswith(f"{field}:"):
                 return int(line.split()[1]) / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
@@ -195,12 +197,14 @@ class Stages:
     NAMES = ("query", "dense", "sparse", "payloads", "evidence")
 
     def __init__(self, ranker: Ranker):
+        import index.ranking.ranker as ranker_module
+
         self.current: dict[str, float] = {}
         self.rows: list[dict[str, float]] = []
         self._wrapped = []
         for obj, attr, name in ((ranker.enricher, "query", "query"), (ranker.index, "search_dense", "dense"),
                                 (ranker.index, "search_sparse", "sparse"), (ranker.index, "get_many", "payloads"),
-                                (ranker, "_evidence", "evidence")):
+                                (ranker_module, "evidence_pairs", "evidence")):
             self._wrap(obj, attr, name)
 
     def _wrap(self, obj, attr: str, name: str) -> None:
@@ -214,7 +218,7 @@ class Stages:
                 self.current[name] = self.current.get(name, 0.0) + (time.perf_counter() - t) * 1000
 
         setattr(obj, attr, timed)
-        self._wrapped.append((obj, attr))
+        self._wrapped.append((obj, attr, inner))
 
     def record(self, total_ms: float) -> None:
         row = {n: self.current.get(n, 0.0) for n in self.NAMES}
@@ -228,8 +232,11 @@ class Stages:
                          f"{percentile([r[n] for r in self.rows], 95):.1f}" for n in cols) + "  (p50/p95 ms)"
 
     def close(self) -> None:
-        for obj, attr in self._wrapped:
-            delattr(obj, attr)  # back to the class's method
+        for obj, attr, inner in self._wrapped:
+            if isinstance(obj, type(statistics)):
+                setattr(obj, attr, inner)  # a module's function
+            else:
+                delattr(obj, attr)  # back to the class's method
 
 
 def main() -> None:
@@ -311,9 +318,9 @@ def main() -> None:
                 print(f"{n:>7} docs  built: {dir_mb(ix_path):.0f} MiB on disk ({load()})", flush=True)
                 continue
             disk = dir_mb(ix_path)
-            before = rss_mb()
+            before, before_anon = rss_mb(), rss_mb("RssAnon")
             with Index(settings, dim=384, command="bench/index_latency.py") as ix:
-                opened = rss_mb()
+                opened, opened_anon = rss_mb(), rss_mb("RssAnon")
                 ranker = Ranker(ix, enricher, KnownSuppliers())
                 if args.warmup:
                     # The first searches after opening are slow: dense retrieval takes 25-45 ms for about 20
@@ -361,13 +368,16 @@ def main() -> None:
                     t = time.perf_counter()
                     ranker.match(need_id, limit=args.limit)
                     need_ms.append((time.perf_counter() - t) * 1000)
-                after = rss_mb()
+                after, after_anon = rss_mb(), rss_mb("RssAnon")
             print(f"{n:>7} docs  a need's ranking: first {first_need:.0f} ms (collection statistics), then p50 "
                   f"{statistics.median(need_ms):.0f} ms, p95 {percentile(need_ms, 95):.0f} ms ({len(need_ms)} needs; {load()})",
                   flush=True)
             print(f"{n:>7} docs  ingest {ingest:.0f} s ({n / ingest:.0f} docs/s; nan: reused), disk {disk:.0f} MiB, "
-                  f"RSS +{opened - before:.0f} MiB on open, +{after - before:.0f} MiB after queries ({load()})", flush=True)
+                  f"RSS +{opened - before:.0f} MiB on open, +{after - before:.0f} MiB after queries (of which the process's "
+                  f"own, not mapped files: +{opened_anon - before_anon:.0f} and +{after_anon - before_anon:.0f} MiB; "
+                  f"{load()})", flush=True)
             sizes[n] = dict(disk=disk, rss_open=opened - before, rss_after=after - before,
+                            anon_open=opened_anon - before_anon, anon_after=after_anon - before_anon,
                             need_p50=statistics.median(need_ms), need_p95=percentile(need_ms, 95), need_first=first_need,
                             **{f"{name} p95": p95 for m, name, _, p95, _ in rows if m == n})
         finally:
@@ -380,13 +390,14 @@ def main() -> None:
     if sizes:
         ns = sorted(sizes)
         metrics = [*(f"{name} p95" for name in filters), "need_p50", "need_p95", "need_first", "disk", "rss_open",
-                   "rss_after"]
+                   "rss_after", "anon_open", "anon_after"]
         print(f"\n{'measure':<18}" + "".join(f"{n:>12}" for n in ns)
               + "".join(f"{f'x {b // 1000}k/{a // 1000}k':>14}" for a, b in zip(ns, ns[1:])))
         for m in metrics:
             print(f"{m:<18}" + "".join(f"{sizes[n][m]:12.1f}" for n in ns)
                   + "".join(f"{sizes[b][m] / max(sizes[a][m], 1e-9):14.2f}" for a, b in zip(ns, ns[1:])))
-        print("(ms for searches and needs, MiB for disk and RSS growth of the process when the index is opened)")
+        print("(ms for searches and needs, MiB for disk and RSS growth of the process when the index is opened; "
+              "anon: its own memory, without the pages of memory-mapped index files)")
 
 
 if __name__ == "__main__":

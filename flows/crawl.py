@@ -85,6 +85,23 @@ def source_outcome(source: SourceSpec, state) -> tuple[CrawlStats, str]:
     return stats, "skipped" if state.name == "Skipped" else "ok"
 
 
+# A crawl run still waiting for a worker after this long is said in the log, with the likely cause.
+WAITING_WARNING_AFTER = 600.0
+
+
+def waiting_for_a_worker(states: dict, started: float, now: float, after: float = WAITING_WARNING_AFTER) -> str | None:
+    """The warning to log when, `after` seconds since the crawl runs were scheduled, none of them has been taken
+    by a worker (every one still Scheduled or Late): the usual cause is a pool whose only worker runs this very
+    pipeline with `--limit 1`, so it has no free slot for the crawls the pipeline waits for. None otherwise."""
+    if now - started < after or not states:
+        return None
+    if any(state is None or not state.is_scheduled() for state in states.values()):
+        return None
+    return (f"none of the {len(states)} crawl runs has started after {int(now - started)} s: no worker of the "
+            "pool is free to take them. A worker started with `--limit 1` that runs this pipeline cannot also run "
+            "its crawls: start the pool's workers with `--limit 2` or more, or start another worker.")
+
+
 def crawl_on_workers(sources: list[SourceSpec], run_id: str, deployment: str, poll: float = 2.0) -> list:
     """Each source as a flow run of the `crawl-source` deployment, all scheduled at once, so every free worker
     of the pool takes some; returns their final states in the sources' order once all have ended."""
@@ -96,13 +113,19 @@ def crawl_on_workers(sources: list[SourceSpec], run_id: str, deployment: str, po
     runs = [run_deployment(deployment, parameters={"source": source.model_dump(mode="json"), "run_id": run_id},
                            timeout=0, flow_run_name=f"crawl-{source.name}") for source in sources]
     states: dict = {}
+    started, warned = time.monotonic(), False
     with get_client(sync_client=True) as client:
         while len(states) < len(runs):
+            current = {}
             for run in runs:
                 if run.id not in states:
-                    state = client.read_flow_run(run.id).state
+                    state = current[run.id] = client.read_flow_run(run.id).state
                     if state is not None and state.is_final():
                         states[run.id] = state
+            warning = None if warned or states else waiting_for_a_worker(current, started, time.monotonic())
+            if warning:
+                get_run_logger().warning(warning)
+                warned = True
             operations.report_progress("sources", len(states), len(sources))
             if len(states) < len(runs):
                 time.sleep(poll)

@@ -159,11 +159,28 @@ class MultilingualChannel:
     space (nlp/multilingual.py): a document scores its best sentence, whichever language it is written in.
     For a need, corrected for hubness like the dense channels (its mean best-sentence similarity to the titles
     of its nearest other needs). Nothing without the query's vector (the channel off, its encoder missing)
-    or the documents' (an index built before them): the ranking is then the one without it."""
+    or the documents' (an index built before them): the ranking is then the one without it.
+
+    Its job is meaning across languages: fusion gives it part of the `donors`' weight for the pairs it
+    `serves` only (the ranker's `pair_weights`); an English need and an English document rank as without it."""
 
     name: str = "multilingual"
     part: str = "multilingual"
     correction_part: str = "generic"
+    donors: tuple[str, ...] = ("dense", "title_dense", "doc_title", "title_title")  # the rendering's dense channels
+
+    @staticmethod
+    def serves(query_language: str | None, doc_language: str | None, pairs: str) -> bool:
+        """Whether the channel takes part for a (query, document) pair of these languages. `pairs`: "cross"
+        (one Japanese, one English), "japanese" (either side Japanese). Other and unknown languages count as
+        the query's (as the hubness correction counts them)."""
+        q = query_language or ""
+        d = doc_language or q
+        if pairs == "japanese":
+            return "ja" in (q, d)
+        if pairs == "cross":
+            return {q, d} == {"ja", "en"}
+        raise ValueError(f"RankWeights.multilingual_pairs: {pairs!r} (cross or japanese)")
 
     def search(self, q: QueryInput, ctx: SearchContext) -> list[ChannelHit]:
         vector = q.multilingual_vector
@@ -192,6 +209,8 @@ CHANNELS: tuple[Channel, ...] = (
     SparseChannel("title_lexical", lambda q: q.subject_sparse or q.sparse, titles=True),  # need BM25 -> titles
     MultilingualChannel(),  # need title -> document sentences, across languages
 )
+# The channel whose weight is mixed per (query, document) pair rather than added (fusion.mixture).
+MIXED_CHANNEL = next(ch for ch in CHANNELS if isinstance(ch, MultilingualChannel))
 # The baselines `scout eval --baselines` compares with: one channel each, the need's text as it is.
 BASELINES: dict[str, tuple[Channel, ...]] = {
     "dense": (DenseChannel("dense", lambda q: q.vectors, always=True),),

@@ -5,6 +5,10 @@ Each function takes `results`: channel name -> its hits, best first (`ChannelHit
 score, and where the hubness correction applied, how much it took), and `weights`: channel name -> weight.
 A channel without hits, or with weight 0, takes no part (and takes no share of the total weight). The
 documents come out in the order they were first found (channels in the given order, each best first).
+
+`pair_weights` (optional): document -> the weights its shares use instead of `weights` (a `mixture`: one
+channel's weight taken from others', the total unchanged). The total weight, and so the fused scale, is
+always that of `weights`; a document no channel of its weights found is no candidate.
 """
 
 from __future__ import annotations
@@ -28,52 +32,93 @@ def channel_scales(results: Results, channels: Sequence[str]) -> dict[str, tuple
     return {ch: min_max(h.score for h in results[ch]) for ch in channels}
 
 
+def mixture(results: Results, weights: Mapping[str, float], channel: str, take: float,
+            donors: Sequence[str]) -> dict[str, float] | None:
+    """The active weights with `channel` taking `take` of the `donors`' weight, in proportion to theirs (at most
+    all of it): the total stays that of `weights`' active channels. None when the channel has no hits or the
+    donors no active weight (nothing to mix)."""
+    active = active_weights(results, weights)
+    pool = sum(active.get(ch, 0.0) for ch in donors)
+    if not take or not pool or not results.get(channel):
+        return None
+    take = min(take, pool)
+    out = {ch: wt * (1.0 - take / pool) if ch in donors else wt for ch, wt in active.items()}
+    out[channel] = take
+    return out
+
+
+def _participating(results: Results, weights: Mapping[str, float],
+                   pair_weights: Mapping[str, Mapping[str, float]] | None) -> list[str]:
+    """The channels some document's shares use, in `results`' order."""
+    used = set(active_weights(results, weights))
+    for w in (pair_weights or {}).values():
+        used.update(active_weights(results, w))
+    return [ch for ch in results if ch in used]
+
+
 def documents(results: Results) -> list[str]:
     """Every document found, in the order first found."""
     return list(dict.fromkeys(h.doc_id for hits in results.values() for h in hits))
 
 
 def score_fusion(results: Results, weights: Mapping[str, float], scales: Scales | None = None,
-                 ) -> dict[str, dict[str, float]]:
+                 pair_weights: Mapping[str, Mapping[str, float]] | None = None) -> dict[str, dict[str, float]]:
     """Weighted score fusion: document -> channel -> its share, the channel's score min-max scaled over its own
     list (or by `scales`, a channel's (floor, spread) from elsewhere: the query's unfiltered list, so that a
     filter never changes a score; kept within [0, 1]) times the channel's share of the total weight. A document
     a channel did not find is at its floor (no share). A document's shares add up to its fused score, in
-    [0, 1] (1: first in every channel)."""
-    weights = active_weights(results, weights)
-    total = sum(weights.values()) or 1.0
-    scales = {**channel_scales(results, list(weights)), **(scales or {})}
-    scores = {ch: {h.doc_id: h.score for h in results[ch]} for ch in weights}
+    [0, 1] (1: first in every channel). `pair_weights`: see the module's docstring."""
+    base = active_weights(results, weights)
+    total = sum(base.values()) or 1.0
+    channels = _participating(results, weights, pair_weights)
+    scales = {**channel_scales(results, channels), **(scales or {})}
+    scores = {ch: {h.doc_id: h.score for h in results[ch]} for ch in channels}
     out: dict[str, dict[str, float]] = {}
     for d in documents(results):
-        out[d] = {ch: wt * min(1.0, max(0.0, (scores[ch][d] - scales[ch][0]) / scales[ch][1])) / total
-                  for ch, wt in weights.items() if d in scores[ch]}
+        own = (pair_weights or {}).get(d)
+        wts = base if own is None else active_weights(results, own)
+        shares = {ch: wt * min(1.0, max(0.0, (scores[ch][d] - scales[ch][0]) / scales[ch][1])) / total
+                  for ch, wt in wts.items() if d in scores[ch]}
+        if shares:
+            out[d] = shares
     return out
 
 
 def reciprocal_rank_fusion(results: Results, weights: Mapping[str, float], k: float = 60.0,
+                           pair_weights: Mapping[str, Mapping[str, float]] | None = None,
                            ) -> dict[str, dict[str, float]]:
     """Weighted reciprocal rank fusion (Cormack et al. 2009): document -> channel -> weight / (k + rank),
-    divided by what first place in every channel earns, so a document's shares add up to at most 1."""
-    weights = active_weights(results, weights)
-    total = sum(weights.values()) or 1.0
-    ranks = {ch: {h.doc_id: r for r, h in enumerate(results[ch], start=1)} for ch in weights}
-    return {d: {ch: wt / (k + ranks[ch][d]) / (total / (k + 1)) for ch, wt in weights.items() if d in ranks[ch]}
-            for d in documents(results)}
+    divided by what first place in every channel earns, so a document's shares add up to at most 1.
+    `pair_weights`: see the module's docstring."""
+    base = active_weights(results, weights)
+    total = sum(base.values()) or 1.0
+    channels = _participating(results, weights, pair_weights)
+    ranks = {ch: {h.doc_id: r for r, h in enumerate(results[ch], start=1)} for ch in channels}
+    out: dict[str, dict[str, float]] = {}
+    for d in documents(results):
+        own = (pair_weights or {}).get(d)
+        wts = base if own is None else active_weights(results, own)
+        shares = {ch: wt / (k + ranks[ch][d]) / (total / (k + 1)) for ch, wt in wts.items() if d in ranks[ch]}
+        if shares:
+            out[d] = shares
+    return out
 
 
 def correction_shares(results: Results, weights: Mapping[str, float], scales: Scales | None = None,
-                      ) -> dict[str, dict[str, float]]:
+                      pair_weights: Mapping[str, Mapping[str, float]] | None = None) -> dict[str, dict[str, float]]:
     """Document -> channel -> the (negative) share of its fused score the channel's hubness correction took:
-    the correction scaled as score fusion scales the channel's scores."""
-    weights = active_weights(results, weights)
-    total = sum(weights.values()) or 1.0
-    scales = {**channel_scales(results, list(weights)), **(scales or {})}
+    the correction scaled as score fusion scales the channel's scores (with the document's own weights)."""
+    base = active_weights(results, weights)
+    total = sum(base.values()) or 1.0
+    channels = _participating(results, weights, pair_weights)
+    scales = {**channel_scales(results, channels), **(scales or {})}
+    own = {d: active_weights(results, w) for d, w in (pair_weights or {}).items()}
     out: dict[str, dict[str, float]] = {}
-    for ch in weights:
+    for ch in channels:
         for h in results[ch]:
-            if h.correction is not None:
-                out.setdefault(h.doc_id, {})[ch] = -weights[ch] * h.correction / scales[ch][1] / total
+            wt = own.get(h.doc_id, base).get(ch)
+            if h.correction is not None and wt:
+                out.setdefault(h.doc_id, {})[ch] = -wt * h.correction / scales[ch][1] / total
     return out
 
 

@@ -7,13 +7,13 @@ from typing import Any, Sequence
 
 from domain.models import DocKind, Document, Match, NeedMatches, OrgMatch, ScoreBreakdown, SearchFilters, SearchHit
 from index.ranking.channels import (
-    BM25_CHANNEL, SIMILARITY_CHANNEL, ChannelHit, Mode, SearchContext, channels_for, search_channels,
+    BM25_CHANNEL, MIXED_CHANNEL, SIMILARITY_CHANNEL, ChannelHit, Mode, SearchContext, channels_for, search_channels,
 )
 from index.ranking.evidence import best_pairs, evidence_pairs
 from index.ranking.feedback import Feedback, RocchioFeedback
 from index.ranking.fusion import (
-    Scales, active_weights, breakdown_parts, channel_scales, correction_shares, documents, reciprocal_rank_fusion,
-    score_fusion,
+    Scales, active_weights, breakdown_parts, channel_scales, correction_shares, documents, mixture,
+    reciprocal_rank_fusion, score_fusion,
 )
 from index.ranking.hubness import Hubness
 from index.ranking.organizations import rank_organizations
@@ -122,11 +122,30 @@ class Ranker:
             cache[key] = found
         return found
 
+    def full_weights(self) -> dict[str, float]:
+        """Each channel's weight in the full ranking for a pair of documents the mixed channel does not serve
+        (the channel itself 0: it takes part only through `pair_weights`)."""
+        return {ch.name: 0.0 if ch is MIXED_CHANNEL else getattr(self.weights, ch.name) for ch in channels_for("full")}
+
+    def pair_weights(self, q: QueryInput, results: dict[str, list[ChannelHit]]) -> dict[str, dict[str, float]]:
+        """Document -> its channels' weights, for the documents whose pair with the query the language-agnostic
+        channel serves (channels.MultilingualChannel.serves): that channel takes `RankWeights.multilingual` of
+        the dense channels' weight, the total unchanged, so such a document gains only by meaning, never by
+        its language. Every other document (an English need and an English document) keeps the weights of
+        the ranking without the channel: its score is the same with the channel on or off."""
+        ch = MIXED_CHANNEL
+        mixed = mixture(results, self.full_weights(), ch.name, self.weights.multilingual, ch.donors)
+        if mixed is None or q.language is None:
+            return {}
+        languages = self.stats.languages(documents(results))
+        return {d: mixed for d in languages if ch.serves(q.language, languages[d], self.weights.multilingual_pairs)}
+
     def fuse(self, results: dict[str, list[ChannelHit]], mode: Mode = "full",
-             scales: Scales | None = None) -> dict[str, Candidate]:
+             scales: Scales | None = None, q: QueryInput | None = None) -> dict[str, Candidate]:
         """One candidate per document found, in the order found: its fused score in [0, 1] (1 = first in every
         channel), that score by breakdown part, the raw similarity and BM25 score, the evidence pair.
-        `scales`: each channel's (floor, spread) to scale by (`reference_scales`) instead of its own list's."""
+        `scales`: each channel's (floor, spread) to scale by (`reference_scales`) instead of its own list's.
+        `q`: the query, whose language says which documents the language-agnostic channel serves."""
         channels = channels_for(mode)
         by_doc = {name: {h.doc_id: h for h in hits} for name, hits in results.items()}
         if mode != "full":  # a baseline: its one channel's own score
@@ -134,12 +153,13 @@ class Ranker:
             shares = {d: {only.name: by_doc[only.name][d].score} for d in documents(results)}
             corrections: dict[str, dict[str, float]] = {}
         else:
-            weights = {ch.name: getattr(self.weights, ch.name) for ch in channels}
+            weights = self.full_weights()
+            per_pair = self.pair_weights(q, results) if q is not None else {}
             if self.weights.fusion == "rrf":  # rank-based: no hubness split (the ranks already hold it)
-                shares, corrections = reciprocal_rank_fusion(results, weights, self.weights.rrf_k), {}
+                shares, corrections = reciprocal_rank_fusion(results, weights, self.weights.rrf_k, per_pair), {}
             else:
-                shares = score_fusion(results, weights, scales)
-                corrections = correction_shares(results, weights, scales)
+                shares = score_fusion(results, weights, scales, per_pair)
+                corrections = correction_shares(results, weights, scales, per_pair)
         parts = {ch.name: (ch.part, ch.correction_part) for ch in channels}
         similar, bm25 = by_doc.get(SIMILARITY_CHANNEL, {}), by_doc.get(BM25_CHANNEL, {})
         out = {}
@@ -173,7 +193,7 @@ class Ranker:
         results = self.channel_results(q, filters, mode, exclude_kind, depth, sparse_best)
         if own and scales is None:  # the first ranking of the query: its own lists are the reference
             scales, _ = self.reference_scales(q, exclude_kind, reference_depth, results)
-        cands = self.fuse(results, mode, scales)
+        cands = self.fuse(results, mode, scales, q)
         if not cands:
             return []
         prelim = sorted(cands.values(), key=lambda c: -c.fused)
@@ -189,8 +209,7 @@ class Ranker:
             in_head = {c.doc_id for c in head}
             found = rocchio.found(feedback, filters_to_where(filters), w.depth, exclude_kind)
             head = head + [cands.setdefault(d, Candidate(d)) for d in found if d not in in_head]
-            fb = rocchio.terms([c.doc_id for c in head], feedback, results,
-                               {ch.name: getattr(w, ch.name) for ch in channels_for(mode)}, scales)
+            fb = rocchio.terms([c.doc_id for c in head], feedback, results, self.full_weights(), scales)
         payloads = self.index.get_many([c.doc_id for c in head], RANK_FIELDS)
         ceilings = self.ceilings(q, head) if q.need_id is None else {}
         # Age from the start of today (UTC), not the wall clock: the same request scores the same all day.

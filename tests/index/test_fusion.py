@@ -6,7 +6,7 @@ import pytest
 
 from index.ranking.channels import CHANNELS, ChannelHit
 from index.ranking.fusion import (
-    active_weights, breakdown_parts, channel_scales, correction_shares, documents, reciprocal_rank_fusion,
+    active_weights, breakdown_parts, channel_scales, correction_shares, documents, mixture, reciprocal_rank_fusion,
     score_fusion,
 )
 from index.ranking.normalization import min_max, min_max_scaled
@@ -48,8 +48,36 @@ def test_channels_without_weight_or_hits_take_no_share():
     assert active_weights(results, weights) == {"dense": 1.0}
     fused = score_fusion(results, weights)
     assert fused["a"] == {"dense": pytest.approx(1.0)}  # dense holds all the weight
-    assert fused["c"] == {}  # found only by a channel of weight 0: in the list, with nothing
+    assert "c" not in fused  # found only by a channel of weight 0: no candidate
     assert documents(results) == ["a", "b", "c"]
+
+
+def test_a_mixture_moves_weight_between_channels_for_some_documents_only():
+    """The language-agnostic channel's way in (index/ranking/ranker.py pair_weights): for the documents given
+    their own weights, one channel takes part of the donors' weight, the total (so the scale) unchanged;
+    every other document's shares are exactly those without the channel."""
+    results = {"dense": hits(("a", 0.9), ("b", 0.5), ("j", 0.1)), "sparse": hits(("a", 9.0), ("b", 1.0)),
+               "title": hits(("b", 0.8), ("a", 0.2)), "multi": hits(("j", 0.9), ("e", 0.5), ("a", 0.1))}
+    weights = {"dense": 1.0, "sparse": 1.5, "title": 0.5, "multi": 0.0}
+    without = score_fusion({**results, "multi": []}, weights)
+    mixed = mixture(results, weights, "multi", 0.75, ("dense", "title"))
+    assert mixed == {"dense": pytest.approx(0.5), "sparse": 1.5, "title": pytest.approx(0.25), "multi": 0.75}
+    assert sum(mixed.values()) == pytest.approx(sum(active_weights(results, weights).values()))
+    fused = score_fusion(results, weights, pair_weights={"j": mixed})
+    assert fused["a"] == without["a"] and fused["b"] == without["b"]  # not served: the same shares
+    assert "e" not in fused  # found only by the mixed channel, in a pair it does not serve: no candidate
+    total = 1.0 + 1.5 + 0.5
+    assert fused["j"] == {"dense": 0.0, "multi": pytest.approx(0.75 / total)}  # first in the channel
+    assert sum(fused["j"].values()) > sum(without["j"].values())
+    # a mixture needs the channel's hits and a donor's weight; it takes at most all of the donors' weight
+    assert mixture({**results, "multi": []}, weights, "multi", 0.75, ("dense",)) is None
+    assert mixture(results, weights, "multi", 5.0, ("title",))["title"] == 0.0
+    # the corrections and RRF follow the same weights
+    corrected = {**results, "multi": hits(("j", 0.9), ("a", 0.1), corrections={"j": 0.2, "a": 0.3})}
+    corrections = correction_shares(corrected, weights, pair_weights={"j": mixed})
+    assert set(corrections) == {"j"} and corrections["j"]["multi"] < 0
+    rrf = reciprocal_rank_fusion(results, weights, pair_weights={"j": mixed})
+    assert set(rrf["j"]) == {"dense", "multi"} and set(rrf["a"]) == {"dense", "sparse", "title"}
 
 
 def test_reciprocal_rank_fusion():

@@ -4,6 +4,7 @@ encoder missing, an index built before them) the ranking is exactly the one with
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 import numpy as np
@@ -111,13 +112,13 @@ def test_without_multilingual_vectors_the_ranking_is_the_one_without_the_channel
 
 
 def test_multilingual_hubness_lowers_a_document_close_to_every_need(tmp_path):
-    """With enough needs, a document whose sentences resemble every need's title loses part of the channel's
-    score (shown under `generic`, with the dense channels' correction)."""
+    """With enough needs, a Japanese document whose sentences resemble every English need's title loses part
+    of the channel's score (shown under `generic`, with the dense channels' correction)."""
     topics = [f"topic{i}" for i in range(24)]
     needs = [make_doc(f"n{i}", f"Quantum {t}", f"Quantum {t} is wanted.", kind="need", source="sbir")
              for i, t in enumerate(topics)]
-    hub = make_doc("hub", "Quantum research programme", "Quantum quantum quantum research.")
-    answer = make_doc("a0", "Quantum topic0 study", "Quantum topic0 results.")
+    hub = make_doc("hub", "量子研究計画", "量子 量子 量子 研究。", source="kaken")
+    answer = make_doc("a0", "量子 topic0 研究", "量子 topic0 の結果。", source="kaken")
     enricher = FakeEnricher(dim=384, multilingual=Glossed())
     with Index(IndexSettings(backend="edge", path=tmp_path / "ix"), dim=384) as ix:
         ix.upsert(enricher.enrich([*needs, hub, answer])[0])
@@ -125,6 +126,46 @@ def test_multilingual_hubness_lowers_a_document_close_to_every_need(tmp_path):
         off = {m.doc_id: m for m in Ranker(ix, enricher, KnownSuppliers(), weights=RankWeights(multilingual=0))
                .match(needs[0].id).matches}
     assert on[hub.id].breakdown.multilingual > 0
-    assert on[hub.id].breakdown.generic < off[hub.id].breakdown.generic < 0  # the channel's correction added
+    assert on[hub.id].breakdown.generic < off[hub.id].breakdown.generic <= 0  # the channel's correction added
     assert on[answer.id].score > on[hub.id].score
     assert np.isfinite([m.score for m in on.values()]).all()
+    for m in on.values():
+        assert sum(m.breakdown.contributions().values()) == pytest.approx(m.breakdown.total, abs=1e-9)
+
+
+def _english_corpus():
+    need = make_doc("n1", "Quantum magnetometer navigation", "Navigation without satellites. A quantum magnetometer "
+                    "is wanted. It must be small.", kind="need", source="sbir")
+    docs = [make_doc("e1", "Quantum magnetometer", "A quantum magnetometer for navigation without satellites."),
+            make_doc("e2", "Satellite navigation receiver", "A navigation receiver for satellite signals."),
+            make_doc("e3", "Solid electrolyte battery", "A solid electrolyte battery for soldiers."),
+            make_doc("e4", "Magnetic anomaly maps", "Maps of magnetic anomalies for navigation."),
+            *[make_doc(f"x{i}", f"Unrelated work {i}", f"Crop irrigation study number {i} on water saving")
+              for i in range(4)]]
+    return need, docs
+
+
+@pytest.mark.parametrize("pairs", ["cross", "japanese"])
+def test_an_english_need_ranks_english_documents_as_without_the_channel(tmp_path, pairs):
+    """Same-language pairs are the dense channels' own: an English need's ranking of English documents, and
+    every score and breakdown part, are those without the channel, although the channel finds them all (so
+    `scout eval` on English documents is what it was without the channel). The channel still serves an
+    English free-text query the same way."""
+    need, docs = _english_corpus()
+    ja = make_doc("j1", "量子磁力計による航法", "衛星に頼らない航法。量子磁力計を用いる。", source="jstage")
+    enricher = FakeEnricher(dim=384, multilingual=Glossed())
+    with Index(IndexSettings(backend="edge", path=tmp_path / "ix"), dim=384) as ix:
+        ix.upsert(enricher.enrich([need, *docs, ja])[0])
+        weights = RankWeights(multilingual_pairs=pairs)
+        on = Ranker(ix, enricher, KnownSuppliers(), weights=weights)
+        off = Ranker(ix, enricher, KnownSuppliers(), weights=dataclasses.replace(weights, multilingual=0))
+        _, q = on.need_input(need.id)
+        assert on.channel_results(q)["multilingual"]  # the channel runs and finds documents
+        english = {d.id for d in docs}
+        with_channel = [r for r in _ranking(on, need.id) if r[0] in english]
+        without = [r for r in _ranking(off, need.id) if r[0] in english]
+        assert with_channel == without and len(without) >= 5
+        assert all(parts["multilingual"] == 0 for _, _, parts in with_channel)
+        searched = [(h.doc_id, h.score) for h in on.search("quantum magnetometer navigation") if h.doc_id in english]
+        assert searched == [(h.doc_id, h.score) for h in off.search("quantum magnetometer navigation")
+                            if h.doc_id in english]

@@ -5,15 +5,18 @@ The timed call is `Ranker.search(text, filters)` with the product's `Enricher` (
 the embedding cache misses): query embedding with the real all-MiniLM-L6-v2, BM25 query encoding, dense + sparse retrieval, fusion, re-scoring and evidence, as the product runs
 it. The corpora are SYNTHETIC at both scales (so the two are comparable and 100k needs no crawl): per
 document two passage vectors drawn around 400 topic centroids in the model's 384-d space (real embeddings of
-topic phrases, plus noise), a Zipf-distributed BM25 sparse vector over the stems of 1,000 real arXiv abstracts (so query terms hit), and realistic
-payload (kind, source, language, dates, concepts). Memory: process RSS growth from opening the index, and
-its size on disk.
+topic phrases, plus noise), a title vector near them, a Zipf-distributed BM25 sparse vector over the stems of
+1,000 real arXiv abstracts (so query terms hit) and a title BM25 vector, and realistic payload (kind, source,
+language, dates, concepts, organizations): the points, named vectors and payload indexes an enrich writes,
+through the same `Index.upsert`. Memory: process RSS growth from opening the index, and its size on disk. Every
+figure is printed with the load average beside it (the machine may be shared).
 
     PYTHONPATH=$PWD python bench/index_latency.py [--sizes 10000 100000 1000000] [--queries 200] [--breakdown]
-        [--keep DIR] [--enricher product|bench] [--warmup 100] [--needs 20]
+        [--keep DIR] [--enricher product|bench] [--warmup 100] [--needs 20] [--build-only]
 
-A million synthetic documents are three million points: build them once with `--keep DIR` (hours on two cores)
-and let later runs reuse the folder.
+A million synthetic documents are three million points: build them once with `--keep DIR` (`--build-only`
+stops after building) and let later runs reuse the folder; a killed build resumes where it stopped. Most of a
+build's time is the final optimize (HNSW graphs, and the payload indexes' filtered graphs).
 """
 
 from __future__ import annotations
@@ -85,34 +88,91 @@ def real_vocabulary() -> list[int]:
     return [term_id(t) for t, _ in counts.most_common()]
 
 
-def synthetic_items(n: int, centroids: np.ndarray, seed: int = 7):
-    rng = np.random.default_rng(seed)
+CHUNK = 10_000  # documents drawn from one seeded generator: a build resumes at any chunk boundary
+
+
+def synthetic_items(n: int, centroids: np.ndarray, seed: int = 7, start: int = 0):
+    """Documents start..n-1 (`start` a multiple of CHUNK): the product's points for each (two passages with their
+    vectors, the document's BM25 vector, its title's vector and BM25 vector, the payload fields searches filter on)."""
     vocab_ids = np.array(real_vocabulary(), dtype=np.int64)
     vocab = len(vocab_ids)
-    zipf_p = 1.0 / np.arange(1, vocab + 1) ** 1.05
-    zipf_p /= zipf_p.sum()
+    zipf_cdf = np.cumsum(1.0 / np.arange(1, vocab + 1) ** 1.05)
+    zipf_cdf /= zipf_cdf[-1]
     kinds = ["research"] * 7 + ["startup"] * 2 + ["need"]
     sources = ["openalex", "jstage", "kaken", "prtimes", "sbir", "atla"]
     concepts = [f"concept-{i}" for i in range(200)]
-    for i in range(n):
-        topic = int(rng.integers(len(centroids)))
-        vecs = centroids[topic] + rng.normal(0, 0.045, size=(2, centroids.shape[1]))
-        vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
-        terms = np.unique(rng.choice(vocab, size=90, p=zipf_p))
-        ids = np.unique(vocab_ids[terms])
-        sparse = SparseVector(indices=ids.tolist(), values=rng.uniform(0.6, 2.0, len(ids)).round(3).tolist())
-        kind = kinds[i % len(kinds)]
-        year = 2015 + int(rng.integers(11))
-        doc = Document(id=f"syn-{i:07d}", kind=kind, source=sources[i % len(sources)], url=f"https://example.org/{i}",
-                       title=f"Synthetic document {i} on topic {topic}", text="x" * 900,
-                       language="ja" if i % 5 == 0 else "en", published=datetime(year, 1 + i % 12, 1, tzinfo=timezone.utc),
-                       content_hash=f"h{i}")
-        cs = sorted({concepts[(topic * 7 + k) % 200] for k in range(int(rng.integers(1, 4)))})
-        analysis = Analysis(doc_id=doc.id, language=doc.language, concepts=cs, areas=["us-quantum"] if topic % 3 == 0 else [],
-                            organizations={f"org{i % 5000}": f"Org {i % 5000} Inc."},
-                            passages=[Passage(index=0, start=0, end=450, text="x" * 450, hash="a"),
-                                      Passage(index=1, start=450, end=900, text="x" * 450, hash="b")])
-        yield EnrichedDocument(doc, analysis, vecs.astype(np.float32), sparse)
+    dim = centroids.shape[1]
+    for c0 in range(start - start % CHUNK, n, CHUNK):
+        rng = np.random.default_rng([seed, c0 // CHUNK])
+        size = min(CHUNK, n - c0)
+        # drawn a chunk at a time (numpy, not a call per document): the build's cost is the index's
+        topics = rng.integers(len(centroids), size=size)
+        vecs = centroids[topics][:, None, :] + rng.normal(0, 0.045, size=(size, 3, dim))
+        vecs /= np.linalg.norm(vecs, axis=2, keepdims=True)
+        vecs = vecs.astype(np.float32)  # rows 0-1 the passages, row 2 the title
+        terms = np.searchsorted(zipf_cdf, rng.random((size, 90)))
+        title_terms = np.searchsorted(zipf_cdf, rng.random((size, 8)))
+        weights = rng.uniform(0.6, 2.0, (size, 90)).round(3)
+        years = 2015 + rng.integers(11, size=size)
+        n_concepts = rng.integers(1, 4, size=size)
+        for j in range(size):
+            i, topic = c0 + j, int(topics[j])
+            if i < start:
+                continue
+            ids = np.unique(vocab_ids[terms[j]])
+            sparse = SparseVector(indices=ids.tolist(), values=weights[j, : len(ids)].tolist())
+            tids = np.unique(vocab_ids[title_terms[j]])
+            title_sparse = SparseVector(indices=tids.tolist(), values=[1.0] * len(tids))
+            kind = kinds[i % len(kinds)]
+            doc = Document(id=f"syn-{i:07d}", kind=kind, source=sources[i % len(sources)], url=f"https://example.org/{i}",
+                           title=f"Synthetic document {i} on topic {topic}", text="x" * 900,
+                           language="ja" if i % 5 == 0 else "en",
+                           published=datetime(int(years[j]), 1 + i % 12, 1, tzinfo=timezone.utc), content_hash=f"h{i}")
+            cs = sorted({concepts[(topic * 7 + k) % 200] for k in range(int(n_concepts[j]))})
+            analysis = Analysis(doc_id=doc.id, language=doc.language, concepts=cs,
+                                areas=["us-quantum"] if topic % 3 == 0 else [],
+                                organizations={f"org{i % 5000}": f"Org {i % 5000} Inc."},
+                                passages=[Passage(index=0, start=0, end=450, text="x" * 450, hash="a"),
+                                          Passage(index=1, start=450, end=900, text="x" * 450, hash="b")])
+            yield EnrichedDocument(doc, analysis, vecs[j, :2], sparse, title_vector=vecs[j, 2], title_sparse=title_sparse)
+
+
+def load() -> str:
+    return f"load {os.getloadavg()[0]:.1f}"
+
+
+def build(ix_path: Path, n: int, centroids: np.ndarray, batch: int = 1000) -> float:
+    """Write n synthetic documents through the one front (`Index.upsert`, as an enrich does) and optimize.
+    Resumable: every CHUNK documents are flushed and counted in `.progress`, and a re-run (same --keep DIR)
+    goes on from there (upserts are idempotent). Returns the seconds this run spent."""
+    progress = ix_path / ".progress"
+    done = int(progress.read_text()) if progress.exists() else 0
+    if not done:
+        shutil.rmtree(ix_path, ignore_errors=True)
+    t0 = last = time.time()
+    settings = IndexSettings(backend="edge", path=ix_path)
+    with Index(settings, dim=384, command="bench/index_latency.py") as ix:
+        if done:
+            print(f"{n:>7} docs  build resumed at {done}", flush=True)
+        pending = []
+        for i, item in enumerate(synthetic_items(n, centroids, start=done), start=done):
+            pending.append(item)
+            if len(pending) == batch or i == n - 1:
+                ix.upsert(pending, flush=False)
+                pending = []
+            if (i + 1) % CHUNK == 0 or i == n - 1:
+                ix.flush()
+                progress.write_text(str(i + 1))
+                rate = (i + 1 - done) / (time.time() - t0)
+                if (i + 1) % (10 * CHUNK) == 0 or i == n - 1 or time.time() - last > 60:
+                    last = time.time()
+                    print(f"{n:>7} docs  built {i + 1} ({rate:.0f} docs/s, about {(n - i - 1) / rate / 60:.0f} min to "
+                          f"go before the optimize; {load()})", flush=True)
+        t1 = time.time()
+        print(f"{n:>7} docs  upserts done in {t1 - t0:.0f} s; optimizing (HNSW graphs) ... {load()}", flush=True)
+        ix.optimize()
+        print(f"{n:>7} docs  optimize {time.time() - t1:.0f} s ({load()})", flush=True)
+    return time.time() - t0
 
 
 def percentile(xs: list[float], p: float) -> float:
@@ -178,6 +238,7 @@ def main() -> None:
     ap.add_argument("--needs", type=int, default=20, help="needs ranked in full (Ranker.match) at each size")
     ap.add_argument("--keep", type=Path, default=None,
                     help="build each index under DIR/ix-N and keep it; a later run with the same DIR reuses it")
+    ap.add_argument("--build-only", action="store_true", help="build (or finish building) the indexes and stop")
     args = ap.parse_args()
 
     cache_dir = Path(tempfile.mkdtemp(prefix="scout-latency-cache-"))
@@ -212,7 +273,7 @@ def main() -> None:
         enricher.query(f"{QUERIES[qi % len(QUERIES)]} ({next(serial)})")
         embed.append((time.perf_counter() - t) * 1000)
     print(f"query embedding + BM25 encoding alone: p50 {statistics.median(embed):.1f} ms, "
-          f"p95 {percentile(embed, 95):.1f} ms", flush=True)
+          f"p95 {percentile(embed, 95):.1f} ms ({load()})", flush=True)
     filters = {
         "none": None,
         "kind+date": SearchFilters(kind=DocKind.research, since=date(2020, 1, 1)),
@@ -228,25 +289,17 @@ def main() -> None:
         else:
             tmp = Path(tempfile.mkdtemp(prefix="scout-latency-"))
             ix_path = tmp / "ix"
-        built = ix_path / ".complete"  # written after a finished ingest: a killed build is rebuilt
+        built = ix_path / ".complete"  # written after a finished build; a killed one resumes (`build`)
         try:
             settings = IndexSettings(backend="edge", path=ix_path)
-            t0 = time.time()
             if not built.exists():
-                shutil.rmtree(ix_path, ignore_errors=True)
-                with Index(settings, dim=384, command="bench/index_latency.py") as ix:
-                    batch = []
-                    for item in synthetic_items(n, centroids):
-                        batch.append(item)
-                        if len(batch) == 1000:
-                            ix.upsert(batch, flush=False)
-                            batch = []
-                    ix.upsert(batch)
-                    ix.optimize()
+                ingest = build(ix_path, n, centroids)
                 built.write_text(str(n))
-                ingest = time.time() - t0
             else:
                 ingest = float("nan")
+            if args.build_only:
+                print(f"{n:>7} docs  built: {dir_mb(ix_path):.0f} MiB on disk ({load()})", flush=True)
+                continue
             disk = dir_mb(ix_path)
             before = rss_mb()
             with Index(settings, dim=384, command="bench/index_latency.py") as ix:
@@ -264,7 +317,7 @@ def main() -> None:
                         ranker.search(q, list(filters.values())[qi % len(filters)], limit=args.limit)
                         cold.append((time.perf_counter() - t) * 1000)
                     print(f"{n:>7} docs  first {len(cold)} searches after opening (not counted below): first "
-                          f"{cold[0]:.0f} ms, median {statistics.median(cold):.1f} ms, max {max(cold):.0f} ms",
+                          f"{cold[0]:.0f} ms, median {statistics.median(cold):.1f} ms, max {max(cold):.0f} ms ({load()})",
                           flush=True)
                 for name, flt in filters.items():
                     lat = []
@@ -280,7 +333,7 @@ def main() -> None:
                             stages.record(lat[-1])
                     rows.append((n, name, statistics.median(lat), percentile(lat, 95), len(hits)))
                     print(f"{n:>7} docs  filter={name:<10} p50 {rows[-1][2]:6.1f} ms  p95 {rows[-1][3]:6.1f} ms "
-                          f"({len(hits)} hits)", flush=True)
+                          f"({len(hits)} hits; {load()})", flush=True)
                     if stages:
                         print(f"{'':>17}{stages.report()}", flush=True)
                         stages.close()
@@ -298,10 +351,10 @@ def main() -> None:
                     need_ms.append((time.perf_counter() - t) * 1000)
                 after = rss_mb()
             print(f"{n:>7} docs  a need's ranking: first {first_need:.0f} ms (collection statistics), then p50 "
-                  f"{statistics.median(need_ms):.0f} ms, p95 {percentile(need_ms, 95):.0f} ms ({len(need_ms)} needs)",
+                  f"{statistics.median(need_ms):.0f} ms, p95 {percentile(need_ms, 95):.0f} ms ({len(need_ms)} needs; {load()})",
                   flush=True)
             print(f"{n:>7} docs  ingest {ingest:.0f} s ({n / ingest:.0f} docs/s; nan: reused), disk {disk:.0f} MiB, "
-                  f"RSS +{opened - before:.0f} MiB on open, +{after - before:.0f} MiB after queries", flush=True)
+                  f"RSS +{opened - before:.0f} MiB on open, +{after - before:.0f} MiB after queries ({load()})", flush=True)
             sizes[n] = dict(disk=disk, rss_open=opened - before, rss_after=after - before,
                             need_p50=statistics.median(need_ms), need_p95=percentile(need_ms, 95), need_first=first_need,
                             **{f"{name} p95": p95 for m, name, _, p95, _ in rows if m == n})

@@ -9,6 +9,11 @@ product uses and scores every need that has relevance judgements:
 
 Metrics: MRR (first relevant document within the top 100), nDCG@10 (binary gain), Recall@10, Recall@100.
 
+`result["stages"]` says where the time went, wall and CPU seconds (CPU: every thread of this process, the
+embedding session's included): `parse` (reading the benchmark), `nlp` (analysis, passages, BM25: enrich
+without its embedding calls), `embedding` (the embedder's calls during the build), `indexing` (upserts and the
+optimize), `ranking` (every need's ranking), `scoring` (the metrics).
+
 With `feedback_k` (`scout eval --feedback K`), an analyst is simulated: for every need with strict judgements
 they judge the top K of its strict ranking (relevant iff in `qrels_strict.tsv`), the need is re-ranked with
 those judgements (relevance feedback, index/ranking/feedback.py), and the *residual* ranking is scored: the K judged
@@ -27,7 +32,8 @@ import re
 import tempfile
 import time
 from collections import defaultdict
-from dataclasses import dataclass
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterable
@@ -42,6 +48,51 @@ from nlp.base import Enricher
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 DEPTH = 100
+STAGES = ("parse", "nlp", "embedding", "indexing", "ranking", "scoring")
+
+
+@dataclass
+class StageClock:
+    """Wall and CPU seconds spent in each stage; `within` moves a nested stage's time out of its parent's."""
+
+    wall: dict[str, float] = field(default_factory=lambda: dict.fromkeys(STAGES, 0.0))
+    cpu: dict[str, float] = field(default_factory=lambda: dict.fromkeys(STAGES, 0.0))
+
+    @contextmanager
+    def stage(self, name: str, within: str | None = None):
+        w, c = time.perf_counter(), time.process_time()
+        try:
+            yield
+        finally:
+            dw, dc = time.perf_counter() - w, time.process_time() - c
+            self.wall[name] += dw
+            self.cpu[name] += dc
+            if within is not None:
+                self.wall[within] -= dw
+                self.cpu[within] -= dc
+
+    def seconds(self) -> dict[str, dict[str, float]]:
+        return {n: {"wall": round(self.wall[n], 3), "cpu": round(self.cpu[n], 3)} for n in self.wall}
+
+
+@contextmanager
+def _timed_embedding(enricher: Enricher, clock: StageClock):
+    """Count the embedder's calls as `embedding` (out of `nlp`, which encloses them) while the index is built."""
+    embedder = getattr(enricher, "embedder", None)
+    if embedder is None or not hasattr(embedder, "encode"):
+        yield
+        return
+    inner = embedder.encode
+
+    def encode(*args, **kwargs):
+        with clock.stage("embedding", within="nlp"):
+            return inner(*args, **kwargs)
+
+    embedder.encode = encode  # an instance attribute over the class's method, removed again below
+    try:
+        yield
+    finally:
+        del embedder.encode
 _COMPANY = re.compile(r"company ([^;]+)$")
 
 
@@ -138,40 +189,51 @@ def load_bench(bench_dir: Path, limit_needs: int | None = None) -> Bench:
     )
 
 
-def build_index(index: Index, bench: Bench, enricher: Enricher, progress: Progress, batch_size: int = 256) -> int:
+def build_index(index: Index, bench: Bench, enricher: Enricher, progress: Progress, batch_size: int = 256,
+                clock: StageClock | None = None) -> int:
     """Enrich and index the benchmark's needs and documents; returns the number of rejects."""
+    clock = clock or StageClock()
     rejected = 0
     everything = [*bench.needs, *bench.docs]
-    for i in range(0, len(everything), batch_size):
-        enriched, rejects = enricher.enrich(everything[i : i + batch_size])
-        rejected += len(rejects)
-        index.upsert(enriched, flush=False)
-        progress("index", min(i + batch_size, len(everything)), len(everything))
-    index.optimize()
+    with _timed_embedding(enricher, clock):
+        for i in range(0, len(everything), batch_size):
+            with clock.stage("nlp"):
+                enriched, rejects = enricher.enrich(everything[i : i + batch_size])
+            rejected += len(rejects)
+            with clock.stage("indexing"):
+                index.upsert(enriched, flush=False)
+            progress("index", min(i + batch_size, len(everything)), len(everything))
+    with clock.stage("indexing"):
+        index.optimize()
     return rejected
 
 
 def score(ranker: Ranker, bench: Bench, modes: Iterable[str] = ("full",), progress: Progress | None = None,
-          feedback_k: int | None = None) -> dict[str, dict[str, Any]]:
+          feedback_k: int | None = None, clock: StageClock | None = None) -> dict[str, dict[str, Any]]:
     """mode -> {"all": metrics, "strict": metrics} over the benchmark's needs; with `feedback_k`, also
     "feedback" -> {"k", "needs", "before": {"strict": metrics}, "after": {"strict": metrics}} (see the module
     docstring)."""
     progress = progress or (lambda stage, done, total: None)
+    clock = clock or StageClock()
     modes = list(modes)
     per_mode: dict[str, dict[str, list[dict[str, float]]]] = {m: {"all": [], "strict": []} for m in modes}
     residual: dict[str, list[dict[str, float]]] = {"before": [], "after": []}
     for n, need in enumerate(bench.needs, start=1):
         nid = bench.bench_id[need.id]
-        _, q = ranker.need_input(need.id)
+        with clock.stage("ranking"):
+            _, q = ranker.need_input(need.id)
         depth = DEPTH + len(bench.anchors.get(nid, ())) + (feedback_k or 0)
         for mode in modes:
-            ranked = [r.doc_id for r in ranker.rank(q, None, depth, mode=mode)]
-            ranking = [bench.bench_id.get(d, d) for d in ranked]
-            per_mode[mode]["all"].append(metrics(ranking, bench.qrels[nid]))
-            if bench.has_strict and bench.strict.get(nid):
-                drop = bench.anchors.get(nid, set())
-                per_mode[mode]["strict"].append(metrics([d for d in ranking if d not in drop], bench.strict[nid]))
-                if feedback_k and mode == "full":
+            with clock.stage("ranking"):
+                ranked = [r.doc_id for r in ranker.rank(q, None, depth, mode=mode)]
+            with clock.stage("scoring"):
+                ranking = [bench.bench_id.get(d, d) for d in ranked]
+                per_mode[mode]["all"].append(metrics(ranking, bench.qrels[nid]))
+                if bench.has_strict and bench.strict.get(nid):
+                    drop = bench.anchors.get(nid, set())
+                    per_mode[mode]["strict"].append(metrics([d for d in ranking if d not in drop], bench.strict[nid]))
+            if bench.has_strict and bench.strict.get(nid) and feedback_k and mode == "full":
+                with clock.stage("ranking"):
                     pair = _residual_pair(ranker, bench, q, nid, ranked, feedback_k, depth)
                     if pair is not None:
                         residual["before"].append(pair[0])
@@ -217,7 +279,9 @@ def evaluate(bench_dir: Path, enricher: Enricher, *, settings: IndexSettings | N
     """Score the benchmark in `bench_dir` through a fresh temporary index; see the module docstring."""
     started = time.time()
     progress = progress or (lambda stage, done, total: None)
-    bench = load_bench(bench_dir, limit_needs)
+    clock = StageClock()
+    with clock.stage("parse"):
+        bench = load_bench(bench_dir, limit_needs)
     settings = settings or IndexSettings()
     backend = settings.backend if settings.backend in ("edge", "local") else "edge"
     dim = int(enricher.embedder.dim) if hasattr(enricher, "embedder") else 384
@@ -225,11 +289,11 @@ def evaluate(bench_dir: Path, enricher: Enricher, *, settings: IndexSettings | N
         ix_settings = IndexSettings(backend=backend, path=Path(tmp) / "index",
                                     known_suppliers_path=settings.known_suppliers_path)
         with Index(ix_settings, dim=dim, command="scout eval") as index:
-            rejected = build_index(index, bench, enricher, progress)
+            rejected = build_index(index, bench, enricher, progress, clock=clock)
             index_seconds = time.time() - started
             ranker = Ranker(index, enricher, KnownSuppliers(), weights=weights)
             scores = score(ranker, bench, ["full", "bm25", "dense"] if baselines else ["full"], progress,
-                           feedback_k=feedback_k)
+                           feedback_k=feedback_k, clock=clock)
     full = scores["full"]
     result: dict[str, Any] = {"all": full["all"]}
     if bench.has_strict:
@@ -243,4 +307,5 @@ def evaluate(bench_dir: Path, enricher: Enricher, *, settings: IndexSettings | N
         result["feedback"] = scores["feedback"]
     result["rejected"] = rejected
     result["seconds"] = {"index": round(index_seconds, 1), "total": round(time.time() - started, 1)}
+    result["stages"] = clock.seconds()
     return result

@@ -76,7 +76,15 @@ class Ranker:
         return need_query(self.index, self.enricher, self.stats, self.weights, need_id)
 
     def query_input(self, text: str) -> QueryInput:
-        return text_query(self.enricher, text)
+        q = text_query(self.enricher, text)
+        self._last_concepts = (text, tuple(q.concepts))
+        return q
+
+    def query_concepts(self, text: str) -> list[str]:
+        """A free-text query's taxonomy concepts: those of the last query analysed when it was this one (the
+        library explains the hits of the search it just ran without a second pass of the encoders)."""
+        last = getattr(self, "_last_concepts", None)
+        return list(last[1]) if last is not None and last[0] == text else list(self.query_input(text).concepts)
 
     # -- ranking -------------------------------------------------------------------------------------
     def channel_results(self, q: QueryInput, filters: SearchFilters | None = None, mode: Mode = "full",

@@ -26,6 +26,19 @@ def _table(result: dict[str, Any]) -> Any:
     return table
 
 
+def _stages_table(stages: dict[str, dict[str, float]], total: float) -> Any:
+    from rich.table import Table
+
+    table = Table(title="where the time went")
+    table.add_column("stage")
+    table.add_column("wall s", justify="right")
+    table.add_column("CPU s", justify="right")
+    for name, s in stages.items():
+        table.add_row(name, f"{s['wall']:.1f}", f"{s['cpu']:.1f}")
+    table.add_row("total", f"{total:.1f}", f"{sum(s['cpu'] for s in stages.values()):.1f}")
+    return table
+
+
 def _feedback_table(block: dict[str, Any]) -> Any:
     from rich.table import Table
 
@@ -89,5 +102,6 @@ def register(app: typer.Typer) -> None:
             Console().print(_table(result))
             if "feedback" in result:
                 Console().print(_feedback_table(result["feedback"]))
+            Console().print(_stages_table(result["stages"], result["seconds"]["total"]))
             Console().print(f"indexed in {result['seconds']['index']} s, total {result['seconds']['total']} s"
                             + (f", {result['rejected']} rejected" if result["rejected"] else ""))

@@ -63,6 +63,18 @@ def test_evaluate_scores_all_and_strict(tmp_path, enricher):
     assert {"index", "rank"} <= set(seen)
 
 
+def test_evaluate_says_where_the_time_went(tmp_path, enricher):
+    result = evaluate(write_bench(tmp_path / "bench"), enricher)
+    stages = result["stages"]
+    assert list(stages) == ["parse", "nlp", "embedding", "indexing", "ranking", "scoring"]
+    assert all(s["wall"] >= 0 and s["cpu"] >= 0 for s in stages.values())
+    assert stages["embedding"]["wall"] > 0 and stages["indexing"]["wall"] > 0 and stages["ranking"]["wall"] > 0
+    # the stages are disjoint parts of the run (embedding is taken out of nlp, not counted twice)
+    assert sum(s["wall"] for s in stages.values()) <= result["seconds"]["total"] + 0.3
+    # the embedder is the enricher's own again afterwards (the timing wrapper is gone)
+    assert "encode" not in vars(enricher.embedder)
+
+
 def test_evaluate_rejects_a_wrong_layout(tmp_path, enricher):
     (tmp_path / "needs.jsonl").write_text("")
     with pytest.raises(FileNotFoundError, match="docs.jsonl"):
@@ -86,3 +98,4 @@ def test_scout_eval_json(tmp_path, enricher, monkeypatch):
     assert set(result["all"]) == {"mrr", "ndcg@10", "recall@10", "recall@100"}
     table = CliRunner().invoke(app, ["eval", str(bench), "--limit-needs", "1"])
     assert table.exit_code == 0 and "full" in table.stdout and "1 needs" in table.stdout
+    assert "where the time went" in table.stdout and "embedding" in table.stdout

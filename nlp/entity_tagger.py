@@ -20,6 +20,7 @@ nlp.components stand in (KEYPHRASE entities).
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from pathlib import Path
@@ -107,22 +108,33 @@ def _wordpieces():
     return _PIECES
 
 
+# Per-word features are kept for the words seen (most words of a corpus recur): features cost less than the
+# tagging then. Bounded: cleared when full.
+_WORD_CACHE_SIZE = 200_000
+_CLUSTER_CACHE: dict[str, list[str]] = {}
+
+
 def _cluster_features(words: list[str]) -> list[list[str]]:
     tokenizer, clusters = _wordpieces()
     if tokenizer is None:
         return [[] for _ in words]
-    out = []
-    for enc in tokenizer.encode_batch(words, add_special_tokens=False):
+    unseen = list(dict.fromkeys(w for w in words if w not in _CLUSTER_CACHE))
+    if len(_CLUSTER_CACHE) + len(unseen) > _WORD_CACHE_SIZE:
+        _CLUSTER_CACHE.clear()
+        unseen = list(dict.fromkeys(words))
+    for word, enc in zip(unseen, tokenizer.encode_batch(unseen, add_special_tokens=False) if unseen else []):
         ids = enc.ids
-        if not ids:
-            out.append([])
-            continue
-        first, last = clusters[ids[0]], clusters[ids[-1]]
-        out.append([f"c={first}", f"cl={last}", f"np={min(len(ids), 4)}"])
-    return out
+        _CLUSTER_CACHE[word] = ([f"c={clusters[ids[0]]}", f"cl={clusters[ids[-1]]}", f"np={min(len(ids), 4)}"]
+                                if ids else [])
+    return [_CLUSTER_CACHE[w] for w in words]
 
 
-def _english_word(word: str) -> list[str]:
+@functools.lru_cache(maxsize=_WORD_CACHE_SIZE)
+def _english_word(word: str) -> tuple[str, ...]:
+    return tuple(_english_word_features(word))
+
+
+def _english_word_features(word: str) -> list[str]:
     lower = word.lower()
     feats = [f"w={lower}", f"s3={lower[-3:]}", f"s2={lower[-2:]}", f"p3={lower[:3]}", f"sh={_shape(word)}",
              f"s4={lower[-4:]}", f"fq={_rank_bucket(lower)}"]
@@ -148,10 +160,10 @@ def english_features(doc: Doc) -> list[list[str]]:
     n = len(words)
     out = []
     for i in range(n):
-        f = ["b"] + base[i]
+        f = ["b", *base[i]]
         if counts[words[i].lower()] > 1 and words[i].lower() not in EN_STOP_WORDS and words[i].isalpha():
             f.append("rep")
-        f += clusters[i]
+        f.extend(clusters[i])
         for d in (-1, 1):
             if 0 <= i + d < n and clusters[i + d]:
                 f.append(f"{d}{clusters[i + d][0]}")

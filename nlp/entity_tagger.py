@@ -118,15 +118,21 @@ def _cluster_features(words: list[str]) -> list[list[str]]:
     tokenizer, clusters = _wordpieces()
     if tokenizer is None:
         return [[] for _ in words]
-    unseen = list(dict.fromkeys(w for w in words if w not in _CLUSTER_CACHE))
-    if len(_CLUSTER_CACHE) + len(unseen) > _WORD_CACHE_SIZE:
-        _CLUSTER_CACHE.clear()
-        unseen = list(dict.fromkeys(words))
-    for word, enc in zip(unseen, tokenizer.encode_batch(unseen, add_special_tokens=False) if unseen else []):
-        ids = enc.ids
-        _CLUSTER_CACHE[word] = ([f"c={clusters[ids[0]]}", f"cl={clusters[ids[-1]]}", f"np={min(len(ids), 4)}"]
-                                if ids else [])
-    return [_CLUSTER_CACHE[w] for w in words]
+    known: dict[str, list[str]] = {}
+    for word in dict.fromkeys(words):
+        feats = _CLUSTER_CACHE.get(word)  # read once: another thread may clear the cache meanwhile
+        if feats is not None:
+            known[word] = feats
+    unseen = [w for w in dict.fromkeys(words) if w not in known]
+    if unseen:
+        fresh = {word: ([f"c={clusters[enc.ids[0]]}", f"cl={clusters[enc.ids[-1]]}", f"np={min(len(enc.ids), 4)}"]
+                        if enc.ids else [])
+                 for word, enc in zip(unseen, tokenizer.encode_batch(unseen, add_special_tokens=False))}
+        if len(_CLUSTER_CACHE) + len(fresh) > _WORD_CACHE_SIZE:
+            _CLUSTER_CACHE.clear()
+        _CLUSTER_CACHE.update(fresh)
+        known.update(fresh)
+    return [known[w] for w in words]
 
 
 @functools.lru_cache(maxsize=_WORD_CACHE_SIZE)

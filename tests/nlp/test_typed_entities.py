@@ -139,3 +139,17 @@ def _labels(path):
     tagger = pycrfsuite.Tagger()
     tagger.open(str(path))
     return tagger.labels()
+
+
+def test_english_features_are_the_same_with_the_word_caches_cold_or_warm():
+    import spacy
+
+    from nlp import entity_tagger
+
+    doc = spacy.blank("en").make_doc("Graphene oxide membranes filter water; graphene-based filters scale.")
+    entity_tagger._CLUSTER_CACHE.clear()
+    entity_tagger._english_word.cache_clear()
+    cold = entity_tagger.english_features(doc)
+    warm = entity_tagger.english_features(doc)
+    assert cold == warm and cold[0][:2] == ["b", "w=graphene"]
+    assert any(f.startswith("ctx=") for f in cold[1]) and "3w=filter" in cold[0]

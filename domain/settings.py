@@ -153,6 +153,8 @@ class EnrichSettings(_Settings):
     """Address of a Dask scheduler (e.g. `tcp://10.0.0.5:8786`) whose workers enrich; they need this project installed, the same `SCOUT_NLP_*` settings and `PREFECT_API_URL`. Empty: see `SCOUT_ENRICH_WORKERS`."""
     workers: int = Field(default=0, ge=0, le=64)
     """Without a scheduler: worker processes of a local Dask cluster started for each enrich; 0: enrich in the flow's own process."""
+    threads: int = Field(default=0, ge=0, le=64)
+    """Local cluster: threads each worker's models compute with; 0: the machine's cores shared out among the workers."""
 
     @property
     def fans_out(self) -> bool:

@@ -130,9 +130,10 @@ class Ranker:
     def pair_weights(self, q: QueryInput, results: dict[str, list[ChannelHit]]) -> dict[str, dict[str, float]]:
         """Document -> its channels' weights, for the documents whose pair with the query the language-agnostic
         channel serves (channels.MultilingualChannel.serves): that channel takes `RankWeights.multilingual` of
-        the dense channels' weight (or every channel's: `multilingual_from`), the total unchanged, so such a document gains only by meaning, never by
-        its language. Every other document (an English need and an English document) keeps the weights of
-        the ranking without the channel: its score is the same with the channel on or off."""
+        the dense channels' weight (or every channel's: `multilingual_from`), the total unchanged, so such a
+        document gains only by meaning, never by its language. Every other document (an English need and an
+        English document) keeps the weights of the ranking without the channel: its score is the same with the
+        channel on or off."""
         ch, w = MIXED_CHANNEL, self.weights
         if w.multilingual_from not in ("dense", "all"):
             raise ValueError(f"RankWeights.multilingual_from: {w.multilingual_from!r} (dense or all)")

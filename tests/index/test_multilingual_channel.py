@@ -152,8 +152,8 @@ def _english_corpus():
 def test_an_english_need_ranks_english_documents_as_without_the_channel(tmp_path, pairs, taken_from):
     """Same-language pairs are the dense channels' own: an English need's ranking of English documents, and
     every score and breakdown part, are those without the channel, although the channel finds them all (so
-    `scout eval` on English documents is what it was without the channel). The channel still serves an
-    English free-text query the same way."""
+    `scout eval` on English documents is what it was without the channel). An English free-text query's
+    hits among English documents, and their scores, are the same too."""
     need, docs = _english_corpus()
     ja = make_doc("j1", "量子磁力計による航法", "衛星に頼らない航法。量子磁力計を用いる。", source="jstage")
     enricher = FakeEnricher(dim=384, multilingual=Glossed())

@@ -6,7 +6,11 @@ enrich flow runs: in the flow's own process, on a local Dask cluster of 1 worker
 flow's wall time, documents and passages per second, the ratio of 2 workers to 1, and the cluster's own start-up
 (an enrich of an empty inbox), which a longer enrich pays once.
 
-    PYTHONPATH=$PWD python bench/enrich_dask.py [--runs 1] [--setups 0 1 2]
+    PYTHONPATH=$PWD python bench/enrich_dask.py [--runs 1] [--setups 0 1 2] [--threads-per-worker 0]
+
+By default each Dask worker computes on its share of the cores, as the product runs it: one worker then uses
+every core (as the flow's own process does), so on one machine a second worker can add little; with
+`--threads-per-worker 1` each worker is one core and the ratio says what adding a worker (a core, a machine) adds.
 """
 
 from __future__ import annotations
@@ -31,11 +35,15 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--setups", type=int, nargs="+", default=[0, 1, 2], help="Dask worker processes (0: in-process)")
     ap.add_argument("--runs", type=int, default=1, help="runs per set-up (the best is kept)")
+    ap.add_argument("--threads-per-worker", type=int, default=0,
+                    help="threads of each Dask worker's models (SCOUT_ENRICH_THREADS); 0: the product's default, "
+                         "the cores shared out among the workers (one worker then computes on every core)")
     args = ap.parse_args()
     root = Path(tempfile.mkdtemp(prefix="dualscout-enrich-dask-"))
     template = root / "template"
     template.mkdir()
     os.environ["SCOUT_NLP_ONNX_DIR"] = str(root / "models")  # exported once, shared by every run and worker
+    os.environ["SCOUT_ENRICH_THREADS"] = str(args.threads_per_worker)
     from rich.console import Console
     from rich.table import Table
 
@@ -82,7 +90,8 @@ def main() -> None:
                     best = (workers, elapsed, enriched, passages, startup, f"{before} / {load()}")
                 console.log(f"{workers} workers, run {run + 1}: {elapsed:.1f} s, {enriched} documents")
             rows.append(best)
-    table = Table(title=f"Enrich of the demo corpus ({documents} documents), ONNX int8")
+    threads = f"{args.threads_per_worker} thread(s) per worker" if args.threads_per_worker else "cores shared out"
+    table = Table(title=f"Enrich of the demo corpus ({documents} documents), ONNX int8, Dask: {threads}")
     for col in ("set-up", "seconds", "documents", "passages", "docs/s", "passages/s", "empty enrich s",
                 "load before / after"):
         table.add_column(col, justify="right")

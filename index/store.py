@@ -31,13 +31,16 @@ from index.backends.base import (
 from index.lock import IndexLockedError, OwnerLock
 from index.suppliers import normalize_org
 from nlp.base import EnrichedDocument, SparseVector
-from domain.models import DUALSCOUT_NAMESPACE, Analysis, Document, DocKind, Passage, SearchFilters
+from domain.models import DUALSCOUT_NAMESPACE, Analysis, Document, DocKind, Passage, SearchFilters, document_terms
 from domain.settings import IndexSettings
 
 DOC_POINT = "doc"
 PASSAGE_POINT = "passage"
 FACET_KEYS = {"kind": "kind", "source": "source", "language": "language", "concept": "concepts",
-              "area": "areas", "organization": "org_keys", "year": "year"}
+              "area": "areas", "organization": "org_keys", "year": "year",
+              # typed technology terms (domain.models.TermRef), one field per type, counted when browsing
+              "method": "terms_method", "material": "terms_material", "task": "terms_task"}
+TERM_FIELDS = {"METHOD": "terms_method", "MATERIAL": "terms_material", "TASK": "terms_task"}
 
 
 def point_id(doc_id: str, part: int | str) -> str:
@@ -161,6 +164,7 @@ class Index:
             "org_keys": sorted(analysis.organizations),
             "content_hash": chash,
         }
+        terms = document_terms(doc)
         doc_payload = {
             **common,
             "point": DOC_POINT,
@@ -171,6 +175,9 @@ class Index:
             "published": doc.published.isoformat() if doc.published else None,
             "organizations": list(analysis.organizations.values()) or list(doc.organizations),
             "n_passages": len(analysis.passages),
+            # the terms as the search facets count them (casefolded, one per document)
+            **{field: sorted({" ".join(t.text.split()).casefold() for t in terms if t.type == kind})
+               for kind, field in TERM_FIELDS.items()},
         }
         if item.title_vector is not None and len(item.title_vector) != self.dim:
             raise ValueError(f"document {doc.id}: title vector of size {len(item.title_vector)}, index {self.dim}")

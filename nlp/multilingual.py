@@ -33,10 +33,12 @@ DIM = 512
 # The package's internals this file reads (NumpyBackend's attributes, the tokenizer's state) are those of
 # this version; another version is loaded the package's own (slower) way.
 FAST_LOAD_VERSION = "0.2.1"
-# A document's sentences embedded: abstracts have 7 (p95 16, sbir-bench); a long report's first ones carry its
-# subject, and the other channels read all of it. Fragments shorter than MIN_SENTENCE_CHARS ("Phase I:",
-# "1.") join the next sentence: alone they are noise that matches anything.
-MAX_SENTENCES = 64
+# A document's sentences embedded, the title first: abstracts have 8 with it (p95 16, sbir-bench). The first
+# ones carry a document's subject (its later ones: plans, benefits, phases), the other channels read all of
+# it, and the encoder's cost grows with every token: the first 8 hold 81% of an abstract's tokens and keep the
+# ingest cost in its budget (README, "The language-agnostic channel"). Fragments shorter than
+# MIN_SENTENCE_CHARS ("Phase I:", "1.") join the next sentence: alone they are noise that matches anything.
+MAX_SENTENCES = 8
 MIN_SENTENCE_CHARS = 12
 _WEIGHT_NAMES = ("scale", "lo", "proj_W", "proj_b", "ln_g_all", "ln_b_all", "ln_g", "ln_b", "cnn_W", "cnn_b",
                  "d0", "d1", "d2", "d3", "p1", "p3", "eps")
@@ -77,11 +79,12 @@ def _module(relative: str) -> Any:
     return sys.modules[name]
 
 
-def sentences(text: str, max_sentences: int = MAX_SENTENCES) -> list[str]:
+def sentences(text: str, max_sentences: int | None = None) -> list[str]:
     """The sentences of `text` the multilingual channel embeds (title and text: the title is one), short
     fragments joined to the next, at most `max_sentences`, white space trimmed."""
     from nlp.passages import sentence_spans
 
+    max_sentences = max_sentences or MAX_SENTENCES
     out: list[str] = []
     pending = ""
     for a, b in sentence_spans(text):

@@ -1,8 +1,8 @@
 """Train the entity taggers of nlp/entity_tagger.py from the public gold sets (bench/entity_gold.py).
 
 English: SciERC train + ScienceIE train (types mapped: Method/Process -> METHOD, Material -> MATERIAL,
-Task -> TASK, Metric -> METRIC, OtherScientificTerm -> TERM) into en.crfsuite, and with --untyped the boundary
-model en-spans.crfsuite (one label; nlp.entity_tagger uses both when both are there). Japanese: RANIS train (TERM and OBJECT
+Task -> TASK, Metric -> METRIC, OtherScientificTerm -> TERM) into en.crfsuite, then the boundary model
+en-spans.crfsuite (one label, BILOU tags; nlp.entity_tagger uses both when both are there). Japanese: RANIS train (TERM and OBJECT
 spans, one label: the Japanese type comes from nlp.entity_tagger.japanese_type). Prints exact span F1 on the
 dev split (never the test split: that is bench/entities.py --split test, the acceptance run).
 
@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.entity_gold import load  # noqa: E402
 from domain.settings import NlpSettings  # noqa: E402
-from nlp.entity_tagger import decode, features  # noqa: E402
+from nlp.entity_tagger import decode, features, write_features_version  # noqa: E402
 
 EN_TYPES = {"Method": "METHOD", "Process": "METHOD", "Material": "MATERIAL", "Task": "TASK", "Metric": "METRIC",
             "OtherScientificTerm": "TERM"}
@@ -39,6 +39,7 @@ def _tokenizer(language: str):
 
 
 UNTYPED = False
+BILOU = False  # tags of the boundary model: L- ends a term, U- is a one-word term (BIO otherwise)
 
 
 def sequences(docs, nlp, language: str):
@@ -60,6 +61,8 @@ def sequences(docs, nlp, language: str):
             tags[span.start] = f"B-{span.label_}"
             for i in range(span.start + 1, span.end):
                 tags[i] = f"I-{span.label_}"
+            if BILOU:
+                tags[span.end - 1] = f"{'U' if span.end - span.start == 1 else 'L'}-{span.label_}"
         out.append((doc, features(doc, language), tags))
     return out
 
@@ -103,39 +106,52 @@ def main() -> None:
     ap.add_argument("--out", default=None)
     ap.add_argument("--lang", default="en,ja")
     ap.add_argument("--c1", type=float, default=0.1)
-    ap.add_argument("--c2", type=float, default=0.05)
+    ap.add_argument("--c2", type=float, default=None,
+                    help="L2 weight (default: English 0.5, chosen on dev; Japanese 0.05, as its shipped model)")
     ap.add_argument("--iterations", type=int, default=150)
     ap.add_argument("--en-sets", default="SciERC,ScienceIE", help="English training sets")
-    ap.add_argument("--untyped", action="store_true", help="one label (span boundaries only)")
+    ap.add_argument("--only", choices=["typed", "spans"], default=None,
+                    help="English: train only the typed model or only the boundary model (default: both)")
+    ap.add_argument("--untyped", action="store_true", help="the same as --only spans")
+    ap.add_argument("--scheme", choices=["bio", "bilou"], default=None,
+                    help="tags of the boundary model (default: bilou; the typed model is always bio)")
     ap.add_argument("--clusters", action="store_true", help="remake the word-piece clusters first (minutes)")
     args = ap.parse_args()
     if args.clusters:
         print(f"word-piece clusters -> {make_clusters()}")
-    global UNTYPED
-    UNTYPED = args.untyped
+    global UNTYPED, BILOU
+    only = "spans" if args.untyped else args.only
     gold = Path(args.gold) if args.gold else None
     out = Path(args.out) if args.out else NlpSettings().models_dir / "entities"
     out.mkdir(parents=True, exist_ok=True)
-    plan = {"en": (tuple(args.en_sets.split(",")),), "ja": (("RANIS",),)}
+    plan = {"en": tuple(args.en_sets.split(",")), "ja": ("RANIS",)}
     for language in args.lang.split(","):
-        (sets,) = plan[language]
+        sets = plan[language]
         nlp = _tokenizer(language)
-        t0 = time.time()
-        train = [s for name in sets for s in sequences(load(name, "train", gold), nlp, language)]
-        trainer = pycrfsuite.Trainer(verbose=False)
-        for _, feats, tags in train:
-            trainer.append(feats, tags)
-        trainer.set_params({"c1": args.c1, "c2": args.c2, "max_iterations": args.iterations,
-                            "feature.possible_transitions": True, "feature.minfreq": 1})
-        path = out / f"{language}{'-spans' if UNTYPED else ''}.crfsuite"
-        trainer.train(str(path))
-        print(f"{language}: trained on {sum(len(t) for _, _, t in train)} tokens in {time.time() - t0:.0f} s "
-              f"-> {path} ({path.stat().st_size / 1e6:.1f} MB)")
-        tagger = pycrfsuite.Tagger()
-        tagger.open(str(path))
-        for name in sets:
-            p, r, f = exact_f1(tagger, sequences(load(name, "dev", gold), nlp, language))
-            print(f"  {name} dev exact span P/R/F1 (tagger alone): {p:.2f} / {r:.2f} / {f:.2f}")
+        # English: the typed model names the types, the boundary model (one label) places the terms
+        kinds = [False] if language == "ja" else [k for k, name in ((False, "typed"), (True, "spans"))
+                                                   if only in (None, name)]
+        for untyped in kinds:
+            UNTYPED = untyped
+            BILOU = untyped and (args.scheme or "bilou") == "bilou"
+            t0 = time.time()
+            train = [s for name in sets for s in sequences(load(name, "train", gold), nlp, language)]
+            trainer = pycrfsuite.Trainer(verbose=False)
+            for _, feats, tags in train:
+                trainer.append(feats, tags)
+            c2 = args.c2 if args.c2 is not None else (0.05 if language == "ja" else 0.5)
+            trainer.set_params({"c1": args.c1, "c2": c2, "max_iterations": args.iterations,
+                                "feature.possible_transitions": True, "feature.minfreq": 1})
+            path = out / f"{language}{'-spans' if UNTYPED else ''}.crfsuite"
+            trainer.train(str(path))
+            write_features_version(path, language)
+            print(f"{language}: trained on {sum(len(t) for _, _, t in train)} tokens in {time.time() - t0:.0f} s "
+                  f"-> {path} ({path.stat().st_size / 1e6:.1f} MB)")
+            tagger = pycrfsuite.Tagger()
+            tagger.open(str(path))
+            for name in sets:
+                p, r, f = exact_f1(tagger, sequences(load(name, "dev", gold), nlp, language))
+                print(f"  {name} dev exact span P/R/F1 (this model alone): {p:.2f} / {r:.2f} / {f:.2f}")
 
 
 if __name__ == "__main__":

@@ -27,7 +27,7 @@ from pydantic import BaseModel, Field, ValidationError, computed_field
 
 from domain.files import private_file
 from domain.limits import MAX_ID_CHARS, MAX_NAME_CHARS, MAX_NOTE_CHARS, MAX_QUERY_CHARS, checked_text
-from domain.models import score_label, utcnow
+from domain.models import TermRef, score_label, utcnow
 from domain.settings import AnalystSettings
 from domain.times import parse_stored, stored
 
@@ -108,6 +108,9 @@ class WatchHit(BaseModel):
     score: float | None = None  # its match strength for the watchlist's query (None: a filter alone ranks nothing)
     rank: int | None = None  # its place in the watchlist's latest run (judgements move it); None: not found then
     summary: str = ""  # one line: the evidence sentence
+    # its typed technology terms the watchlist names (its query's words or concepts, its concept or area), as a
+    # match's shared_terms; [] for hits recorded before them
+    terms: list[TermRef] = Field(default_factory=list)
     judgement: str | None = None  # relevant, not_relevant or shortlisted, as judged on the watchlist
 
     @computed_field  # type: ignore[prop-decorator]

@@ -21,7 +21,7 @@ from service.evidence import analysed as _analysed, match_evidence, shown_eviden
 from service.library import OrgProfile, SearchResult, SupplierEvidence
 from domain.limits import MAX_QUERY_CHARS, checked_text
 from domain.models import (Document, DocKind, Evidence, Match, NeedMatches, OrgMatch, SearchFilters, SearchHit,
-                           document_terms, shared_terms)
+                           TermRef, document_terms, query_terms, shared_terms)
 from domain.settings import IndexSettings, NlpSettings
 
 FACETS = ("kind", "source", "language", "concept", "area", "year")
@@ -159,19 +159,42 @@ class IndexLibrary:
         checked_text(query, "the query", MAX_QUERY_CHARS)
         filters = filters or SearchFilters()
         if not query.strip():  # browsing by filters alone (concept and organization links on the pages)
-            hits = [_hit(d, p) for d, p in self._browse(filters, limit)]
-            facets = self.index.facets(filters, keys=FACETS)
-            return SearchResult(query=query, hits=hits, facets=_newest_years_first(facets))
+            facets = self.index.facets(filters, keys=(*TERM_FACETS, *FACETS))
+            for facet in TERM_FACETS:  # as a query's: the most frequent terms, each in two documents at least
+                facets[facet] = dict(list({v: c for v, c in facets[facet].items() if c > 1}.items())
+                                     [:TERM_FACET_VALUES])
+            return SearchResult(query=query, hits=[self._filter_terms(_hit(d, p), document_terms(d), filters)
+                                                  for d, p in self._browse(filters, limit)],
+                                facets=_newest_years_first(facets))
         hits = self.ranker.search(query, filters, max(limit, FACET_HITS), feedback=feedback)
         payloads = self.index.get_many([h.doc_id for h in hits], ["document", *_FACET_FIELDS.values()])
         texts = {d: _analysed(p["document"]) for d, p in payloads.items() if p.get("document")}
         hits = self._grouped(hits, texts)
         facets = _count_facets([payloads.get(h.doc_id, {}) for h in hits])
-        shown = [h.model_copy(update={"evidence": shown_evidence(h.evidence, texts.get(h.doc_id), query,
-                                                                 title=h.title),
-                                      "terms": document_terms(payloads.get(h.doc_id, {}).get("document"))[:6]})
-                 for h in hits[:limit]]
+        concepts = set(self.ranker.query_concepts(query))
+        shown = []
+        for h in hits[:limit]:
+            terms = document_terms(payloads.get(h.doc_id, {}).get("document"))
+            shown.append(h.model_copy(update={
+                "evidence": shown_evidence(h.evidence, texts.get(h.doc_id), query, title=h.title),
+                "terms": terms[:6], "shared_terms": query_terms(query, terms, concepts)[:8]}))
         return SearchResult(query=query, hits=shown, facets=facets, facet_hits=len(hits))
+
+    def _filter_terms(self, hit: SearchHit, terms: list[TermRef], filters: SearchFilters) -> SearchHit:
+        """A browsed hit with its terms under the concept or area filtered on (its shared terms with the browse)."""
+        if not (filters.concept or filters.area) or not terms:
+            return hit
+        taxonomy = self.enricher.taxonomy
+        known = taxonomy.by_id
+
+        def under(term: TermRef) -> bool:
+            if not term.concept or term.concept not in known:
+                return False
+            if filters.concept and filters.concept not in (term.concept, *taxonomy.ancestors(term.concept)):
+                return False
+            return not filters.area or filters.area in taxonomy.areas_of(term.concept)
+
+        return hit.model_copy(update={"shared_terms": [t for t in terms if under(t)][:8]})
 
     def needs(self) -> list[Document]:
         return sorted(self.index.documents(kind=DocKind.need), key=lambda d: (d.source, d.title))

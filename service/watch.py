@@ -3,8 +3,8 @@
 A watchlist is a saved search: free text and filters, or a filter alone (an organization, a concept, a
 critical-technology area). `refresh()` runs it against the library, ranked by match strength and moved by
 the watchlist's own judgements (relevance feedback, as a need's), and records what it finds
-(`AnalystStore.record_hits`: first sightings are news; rank, score and the evidence sentence are those of the
-latest run); the page, the Atom feed and the weekly report read those records.
+(`AnalystStore.record_hits`: first sightings are news; rank, score, the evidence sentence and the typed terms
+the watchlist names in it are those of the latest run); the page, the Atom feed and the weekly report read those records.
 """
 
 from __future__ import annotations
@@ -93,7 +93,8 @@ def refresh(store: AnalystStore, library: Library, watchlist: Watchlist, *, at: 
         {"doc_id": h.doc_id, "title": h.title, "url": h.url, "kind": str(h.kind.value if h.kind else ""),
          "source": h.source, "organizations": list(h.organizations),
          "published": h.published.isoformat() if h.published else None,
-         "score": round(h.score, 6) if ranked else None, "summary": _summary(h, library)}
+         "score": round(h.score, 6) if ranked else None, "summary": _summary(h, library),
+         "terms": [t.model_dump(mode="json") for t in h.shared_terms]}
         for h in hits), at=at)
 
 

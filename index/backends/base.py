@@ -25,7 +25,7 @@ TITLED_VECTORS = frozenset({DENSE, LEXICAL, TITLE, TITLE_LEXICAL})  # indexes bu
 LEGACY_VECTORS = frozenset({DENSE, LEXICAL})  # indexes built before the title vectors
 # keyword-indexed payload fields (facetable); `published_ts` is a float index for date ranges
 KEYWORD_FIELDS = ("point", "doc_id", "kind", "source", "language", "concepts", "areas", "org_keys", "content_hash",
-                  "year")
+                  "year", "terms_method", "terms_material", "terms_task")
 FLOAT_FIELDS = ("published_ts",)
 
 

@@ -76,7 +76,15 @@ class Ranker:
         return need_query(self.index, self.enricher, self.stats, self.weights, need_id)
 
     def query_input(self, text: str) -> QueryInput:
-        return text_query(self.enricher, text)
+        q = text_query(self.enricher, text)
+        self._last_concepts = (text, tuple(q.concepts))
+        return q
+
+    def query_concepts(self, text: str) -> list[str]:
+        """A free-text query's taxonomy concepts: those of the last query analysed when it was this one (the
+        library explains the hits of the search it just ran without a second pass of the encoders)."""
+        last = getattr(self, "_last_concepts", None)
+        return list(last[1]) if last is not None and last[0] == text else list(self.query_input(text).concepts)
 
     # -- ranking -------------------------------------------------------------------------------------
     def channel_results(self, q: QueryInput, filters: SearchFilters | None = None, mode: Mode = "full",
@@ -122,15 +130,19 @@ class Ranker:
     def pair_weights(self, q: QueryInput, results: dict[str, list[ChannelHit]]) -> dict[str, dict[str, float]]:
         """Document -> its channels' weights, for the documents whose pair with the query the language-agnostic
         channel serves (channels.MultilingualChannel.serves): that channel takes `RankWeights.multilingual` of
-        the dense channels' weight, the total unchanged, so such a document gains only by meaning, never by
-        its language. Every other document (an English need and an English document) keeps the weights of
-        the ranking without the channel: its score is the same with the channel on or off."""
-        ch = MIXED_CHANNEL
-        mixed = mixture(results, self.full_weights(), ch.name, self.weights.multilingual, ch.donors)
+        the dense channels' weight (or every channel's: `multilingual_from`), the total unchanged, so such a
+        document gains only by meaning, never by its language. Every other document (an English need and an
+        English document) keeps the weights of the ranking without the channel: its score is the same with the
+        channel on or off."""
+        ch, w = MIXED_CHANNEL, self.weights
+        if w.multilingual_from not in ("dense", "all"):
+            raise ValueError(f"RankWeights.multilingual_from: {w.multilingual_from!r} (dense or all)")
+        donors = ch.donors if w.multilingual_from == "dense" else [c.name for c in channels_for("full") if c is not ch]
+        mixed = mixture(results, self.full_weights(), ch.name, w.multilingual, donors)
         if mixed is None or q.language is None:
             return {}
         languages = self.stats.languages(documents(results))
-        return {d: mixed for d in languages if ch.serves(q.language, languages[d], self.weights.multilingual_pairs)}
+        return {d: mixed for d in languages if ch.serves(q.language, languages[d], w.multilingual_pairs)}
 
     def fuse(self, results: dict[str, list[ChannelHit]], mode: Mode = "full",
              scales: Scales | None = None, q: QueryInput | None = None) -> dict[str, Candidate]:

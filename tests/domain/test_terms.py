@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from domain.models import TermRef, document_terms, shared_terms
+from domain.models import TermRef, document_terms, query_terms, shared_terms
 
 
 def T(kind: str, text: str, concept: str | None = None) -> TermRef:
@@ -27,3 +27,14 @@ def test_document_terms_read_meta_and_skip_damaged_rows():
     assert [t.text for t in document_terms({"meta": meta})] == ["beam search"]
     assert document_terms(None) == [] and document_terms({"meta": {}}) == []
     assert T("TASK", "x").type_name == "task / application"
+
+
+def test_a_query_names_a_term_by_whole_words_or_its_concept():
+    doc = [T("METHOD", "synthetic aperture radar"), T("MATERIAL", "metamaterial absorber"), T("METHOD", "radar"),
+           T("TASK", "paradar tracking"), T("MATERIAL", "炭素繊維"), T("METHOD", "GNSS", "gnss")]
+    # the query in the term's words, or the term in the query's; whole words only (never "paradar tracking")
+    assert [t.text for t in query_terms(" Radar ", doc)] == ["synthetic aperture radar", "radar"]
+    assert [t.text for t in query_terms("a Metamaterial  absorber for ships", doc)] == ["metamaterial absorber"]
+    assert [t.text for t in query_terms("炭素繊維の接合", doc)] == ["炭素繊維"]
+    assert [t.text for t in query_terms("衛星測位", doc, {"gnss"})] == ["GNSS"]
+    assert query_terms("", doc) == [] and query_terms("radar", []) == []

@@ -78,6 +78,9 @@ def test_an_english_need_meets_a_japanese_document_by_meaning(indexed):
     off = {m.doc_id: m for m in without}
     assert off[ja.id].breakdown.dense == off[ja.id].breakdown.sparse == 0
     assert all(off[ja.id].score <= off[d].score + 1e-12 for d in unrelated if d in off)
+    # so it rises with the channel: a higher score, and no lower a place (here, among ties at 0 before)
+    assert found.total > off[ja.id].breakdown.total + 0.05
+    assert ranked.index(ja.id) <= [m.doc_id for m in without].index(ja.id)
     # an unrelated Japanese document does not rise with it
     assert ja_battery.id not in ranked or ranked.index(ja_battery.id) > ranked.index(ja.id)
 
@@ -145,18 +148,18 @@ def _english_corpus():
     return need, docs
 
 
-@pytest.mark.parametrize("pairs", ["cross", "japanese"])
-def test_an_english_need_ranks_english_documents_as_without_the_channel(tmp_path, pairs):
+@pytest.mark.parametrize("pairs,taken_from", [("cross", "dense"), ("japanese", "dense"), ("cross", "all")])
+def test_an_english_need_ranks_english_documents_as_without_the_channel(tmp_path, pairs, taken_from):
     """Same-language pairs are the dense channels' own: an English need's ranking of English documents, and
     every score and breakdown part, are those without the channel, although the channel finds them all (so
-    `scout eval` on English documents is what it was without the channel). The channel still serves an
-    English free-text query the same way."""
+    `scout eval` on English documents is what it was without the channel). An English free-text query's
+    hits among English documents, and their scores, are the same too."""
     need, docs = _english_corpus()
     ja = make_doc("j1", "量子磁力計による航法", "衛星に頼らない航法。量子磁力計を用いる。", source="jstage")
     enricher = FakeEnricher(dim=384, multilingual=Glossed())
     with Index(IndexSettings(backend="edge", path=tmp_path / "ix"), dim=384) as ix:
         ix.upsert(enricher.enrich([need, *docs, ja])[0])
-        weights = RankWeights(multilingual_pairs=pairs)
+        weights = RankWeights(multilingual_pairs=pairs, multilingual_from=taken_from)
         on = Ranker(ix, enricher, KnownSuppliers(), weights=weights)
         off = Ranker(ix, enricher, KnownSuppliers(), weights=dataclasses.replace(weights, multilingual=0))
         _, q = on.need_input(need.id)

@@ -81,7 +81,7 @@ def test_enricher_gives_documents_sentence_vectors_and_queries_one_vector(nlp_se
 def test_off_or_missing_means_no_multilingual_vectors(nlp_settings, sparse, monkeypatch, caplog):
     from domain.settings import NlpSettings
 
-    assert NlpSettings.model_fields["multilingual"].default == "off"  # off until it measures no worse in English
+    assert NlpSettings.model_fields["multilingual"].default == "use-m"  # on: English pairs rank as without it
     off = Enricher(nlp_settings.model_copy(update={"multilingual": "off"}), embedder=HashingEmbedder(), sparse=sparse)
     [out], _ = off.enrich([_doc(1, "Quantum navigation", EN)])
     assert out.sentence_vectors is None and off.query(EN).multilingual_vector is None

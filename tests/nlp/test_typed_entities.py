@@ -3,12 +3,17 @@ term at the right offsets, of a technology type only when it is one; plain words
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
 from domain.models import TECHNOLOGY_ENTITY_TYPES
 from domain.settings import NlpSettings
-from nlp.entity_tagger import MODELS_DIR, decode, model_path
+from nlp.entity_tagger import MODELS_DIR, decode, features_version_path, model_path, write_features_version
 from nlp.pipeline import Enricher
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_bio_decoding():
@@ -16,6 +21,11 @@ def test_bio_decoding():
         (0, 2, "METHOD"), (3, 4, "TASK"), (4, 5, "TASK"), (5, 6, "MATERIAL")]
     assert decode(["I-TERM", "I-TERM"]) == [(0, 2, "TERM")]
     assert decode([]) == []
+
+
+def test_bilou_decoding():
+    assert decode(["U-TERM", "B-TERM", "I-TERM", "L-TERM", "I-TERM", "O", "L-TERM", "U-TERM", "U-TERM"]) == [
+        (0, 1, "TERM"), (1, 4, "TERM"), (4, 5, "TERM"), (6, 7, "TERM"), (7, 8, "TERM"), (8, 9, "TERM")]
 
 
 @pytest.fixture(scope="module")
@@ -77,10 +87,69 @@ def test_a_locally_trained_model_is_found_and_used(tmp_path):
         doc = nlp.make_doc(text)
         trainer.append(features(doc, "en"), [tags.get(i, "O") for i in range(len(doc))])
     (tmp_path / "entities").mkdir()
-    trainer.train(str(tmp_path / "entities" / "en.crfsuite"))
-    assert model_path("en", tmp_path) == tmp_path / "entities" / "en.crfsuite"
+    path = tmp_path / "entities" / "en.crfsuite"
+    trainer.train(str(path))
+    write_features_version(path, "en")  # as scripts/train_entities.py does
+    assert model_path("en", tmp_path) == path
     local = Enricher(NlpSettings(cache=False, onnx_dir=tmp_path))
     found = {(e.text, str(e.label)) for e in local.analyse_text("Graphene oxide membranes and beam search decoding.",
                                                                 "en").entities}
     assert ("Graphene oxide membranes", "MATERIAL") in found
     assert ("beam search decoding", "METHOD") in found
+
+    # A model of an older feature set would tag with features it never saw: passed over (the rules stand in).
+    features_version_path(path).write_text("1\n", encoding="utf-8")
+    assert model_path("en", tmp_path) is None
+    old = Enricher(NlpSettings(cache=False, onnx_dir=tmp_path))
+    labels = {str(e.label) for e in old.analyse_text("Graphene oxide membranes and beam search decoding.",
+                                                     "en").entities}
+    assert labels <= {"TECH", "KEYPHRASE", "ORG"}
+
+
+def test_the_training_script_makes_models_the_enricher_picks_up(tmp_path):
+    """`scripts/train_entities.py --lang en` (the one command) writes the typed and the BILOU boundary model
+    with their feature set into the models folder, where the enricher finds them; from a tiny gold folder."""
+    import subprocess
+    import sys
+
+    gold = tmp_path / "gold"
+    (gold / "scierc").mkdir(parents=True)
+    rows = [{"doc_key": f"d{i}", "sentences": [["We", "study", "graphene", "oxide", "membranes", "with", "beam",
+                                                 "search", "decoding", "."]],
+             "ner": [[[2, 4, "Material"], [6, 8, "Method"]]]} for i in range(6)]
+    for split in ("train", "dev"):
+        (gold / "scierc" / f"{split}.json").write_text("\n".join(json.dumps(r) for r in rows), encoding="utf-8")
+    models = tmp_path / "models"
+    done = subprocess.run([sys.executable, "scripts/train_entities.py", "--lang", "en", "--en-sets", "SciERC",
+                           "--gold", str(gold), "--out", str(models / "entities"), "--iterations", "30"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    spans = models / "entities" / "en-spans.crfsuite"
+    assert {"B-TERM", "L-TERM"} <= set(_labels(spans))  # BILOU tags
+    assert model_path("en", models) == models / "entities" / "en.crfsuite"
+    local = Enricher(NlpSettings(cache=False, onnx_dir=models))
+    found = {(e.text, str(e.label)) for e in local.analyse_text("We study graphene oxide membranes with beam "
+                                                                "search decoding .", "en").entities}
+    assert ("graphene oxide membranes", "MATERIAL") in found and ("beam search decoding", "METHOD") in found
+
+
+def _labels(path):
+    import pycrfsuite
+
+    tagger = pycrfsuite.Tagger()
+    tagger.open(str(path))
+    return tagger.labels()
+
+
+def test_english_features_are_the_same_with_the_word_caches_cold_or_warm():
+    import spacy
+
+    from nlp import entity_tagger
+
+    doc = spacy.blank("en").make_doc("Graphene oxide membranes filter water; graphene-based filters scale.")
+    entity_tagger._CLUSTER_CACHE.clear()
+    entity_tagger._english_word.cache_clear()
+    cold = entity_tagger.english_features(doc)
+    warm = entity_tagger.english_features(doc)
+    assert cold == warm and cold[0][:2] == ["b", "w=graphene"]
+    assert any(f.startswith("ctx=") for f in cold[1]) and "3w=filter" in cold[0]

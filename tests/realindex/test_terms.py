@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from domain.models import TECHNOLOGY_ENTITY_TYPES, document_terms
+from domain.models import TECHNOLOGY_ENTITY_TYPES, SearchFilters, document_terms
 
 
 def test_japanese_documents_carry_typed_terms_and_never_generic_words(stored):
@@ -38,3 +38,112 @@ def test_pages_show_the_types(real_library, real_client, stored):
             break
     else:
         raise AssertionError("no need page has a match with shared terms")
+
+
+def _term_counts(docs, kind: str) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for doc in docs:
+        for text in {" ".join(t.text.split()).casefold() for t in document_terms(doc) if t.type == kind}:
+            counts[text] = counts.get(text, 0) + 1
+    return counts
+
+
+def test_browsing_with_no_query_counts_typed_terms_over_the_filtered_documents(real_library, stored):
+    """A browse's term facets are exact counts of the documents the filters select (a term in one document
+    only is left out, as in a query's facets); a filter only ever narrows them."""
+    from service.index_library import TERM_FACETS
+
+    everything = real_library.search("", limit=5)
+    assert any(everything.facets.get(f) for f in TERM_FACETS), "no typed-term facet when browsing"
+    for kind_filter in (None, "research"):
+        filters = SearchFilters(kind=kind_filter) if kind_filter else None
+        result = real_library.search("", filters, limit=5)
+        docs = [d for d in stored.values() if kind_filter is None or d.kind.value == kind_filter]
+        for facet, kind in TERM_FACETS.items():
+            expected = {t: c for t, c in _term_counts(docs, kind).items() if c > 1}
+            assert set(result.facets[facet]) <= set(expected)
+            for value, count in result.facets[facet].items():
+                assert count == expected[value], (facet, value)
+                assert count <= everything.facets[facet].get(value, 0)
+            if len(expected) <= 12:
+                assert result.facets[facet] == expected
+
+
+def _query_naming_a_shared_term(stored):
+    """A term two documents type alike (a query of its words finds both)."""
+    counts = _term_counts([d for d in stored.values() if d.kind.value != "need"], "METHOD")
+    return max((t for t, c in counts.items() if c > 1), key=lambda t: (counts[t], t))
+
+
+def test_a_search_hit_explains_itself_by_the_terms_the_query_names(real_library, stored):
+    term = _query_naming_a_shared_term(stored)
+    hits = real_library.search(term, limit=20).hits
+    explained = [h for h in hits if h.shared_terms]
+    assert len(explained) >= 2
+    query_concepts = set(real_library.ranker.query_concepts(term))
+    for h in hits:
+        doc_terms = {(t.type, t.text) for t in document_terms(real_library.document(h.doc_id))}
+        for t in h.shared_terms:
+            assert (t.type, t.text) in doc_terms
+            words = " ".join(t.text.split()).casefold()
+            assert words in term or term in words or t.concept in query_concepts
+    named = [h for h in hits if term in {" ".join(t.text.split()).casefold() for t in
+                                         document_terms(real_library.document(h.doc_id))}]
+    assert named and all(any(" ".join(t.text.split()).casefold() == term for t in h.shared_terms) for h in named)
+
+
+def test_watchlists_show_each_hits_shared_typed_terms(real_library, real_client, stored, tmp_path):
+    from service.analyst import AnalystStore
+    from service.watch import add_watchlist
+
+    term = _query_naming_a_shared_term(stored)
+    with AnalystStore(tmp_path / "analyst.sqlite") as store:
+        wl = add_watchlist(store, real_library, "terms", user="tester", query=term)
+        hits = store.hits(wl.id)
+        assert sum(1 for h in hits if h.terms) >= 2, "no watchlist hit names its shared terms"
+        for h in hits:
+            doc_terms = {(t.type, t.text) for t in document_terms(real_library.document(h.doc_id))}
+            assert {(t.type, t.text) for t in h.terms} <= doc_terms
+        # a concept watchlist: its hits' terms are those under the concept
+        concept = next(t.concept for d in stored.values() for t in document_terms(d) if t.concept)
+        cwl = add_watchlist(store, real_library, "concept", user="tester", filters={"concept": concept})
+        taxonomy = real_library.enricher.taxonomy
+        chits = store.hits(cwl.id)
+        assert any(h.terms for h in chits)
+        for h in chits:
+            assert all(concept in (t.concept, *taxonomy.ancestors(t.concept)) for t in h.terms)
+
+
+def test_the_browse_page_and_api_show_typed_term_facets(real_library, real_client):
+    from service.index_library import TERM_FACETS
+
+    research = real_library.search("", SearchFilters(language="ja"), limit=5)
+    facet = next(f for f in TERM_FACETS if research.facets.get(f))
+    html = real_client.get("/", params={"lang": "ja"}).text  # a browse: a filter, no query
+    section = html.split(f'data-facet="{facet}"', 1)
+    assert len(section) == 2, "the browse page has no typed-term facet"
+    value = next(iter(research.facets[facet]))
+    assert value in section[1].split("</section>", 1)[0]
+    api = real_client.get("/api/search", params={"q": "", "lang": "ja"}).json()
+    assert api["facets"][facet] == research.facets[facet]
+
+
+def test_the_watchlist_page_shows_shared_terms(real_library, stored, tmp_path):
+    from fastapi.testclient import TestClient
+
+    from domain.settings import WebSettings
+    from scout.web.app import create_app
+    from service.analyst import AnalystStore
+
+    term = _query_naming_a_shared_term(stored)
+    with AnalystStore(tmp_path / "analyst.sqlite") as store, \
+            TestClient(create_app(real_library, WebSettings(token=None), analyst=store),
+                       base_url="http://127.0.0.1") as client:
+        assert client.get("/watchlists").status_code == 200
+        assert "Shared terms:" not in client.get("/watchlists").text
+        assert client.post("/watchlists", data={"name": "shared terms", "q": term},
+                           follow_redirects=True).status_code == 200
+        page = client.get("/watchlists").text
+        chips = page.split("Shared terms:", 1)
+        assert len(chips) == 2, "no watchlist hit shows its shared terms"
+        assert term in chips[1].split("</div>", 1)[0].casefold()

@@ -40,3 +40,21 @@ def test_watchlist_news_in_the_report(ledger, settings, tmp_path):
         attach_watchlist_news(later, library, store)
         assert {w.watchlist.name: [h.title for h in w.hits] for w in later.watchlists} == {
             "RAM startups": ["Radar absorbing mesh startup"], "Quantum": []}
+
+
+def test_a_watchlist_hit_shows_its_shared_terms_in_the_report(ledger, settings, tmp_path):
+    from domain.models import TermRef
+
+    library = MemoryLibrary()
+    with AnalystStore(tmp_path / "analyst.sqlite") as store:
+        add_watchlist(store, library, "RAM", user="ann", query="radar absorbing")
+        library.add(_doc("startup", "rss", "ram-9", "Foam startup", "Radar absorbing foam.", "en", ["FoamCo"],
+                         "2026-11-19", ["radar-absorbing-material"], new=True))
+        report = build_report(ledger, FakeLibrary(), settings=settings, taxonomy=TAXONOMY, now=NOW, chart=False)
+        attach_watchlist_news(report, library, store)
+    (hit,) = report.watchlists[0].hits
+    assert hit.terms == []  # this library names no typed term: the report says none
+    assert "shared terms" not in render_text(report, settings).lower()
+    hit.terms = [TermRef(type="MATERIAL", text="radar absorbing foam <x>")]
+    assert "shared terms: radar absorbing foam <x> (material)" in render_text(report, settings)
+    assert "Shared terms: radar absorbing foam &lt;x&gt;" in render_html(report, settings)

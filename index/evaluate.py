@@ -11,7 +11,7 @@ Metrics: MRR (first relevant document within the top 100), nDCG@10 (binary gain)
 
 `result["stages"]` says where the time went, wall and CPU seconds (CPU: every thread of this process, the
 embedding session's included): `parse` (reading the benchmark), `nlp` (analysis, passages, BM25: enrich
-without its embedding calls), `embedding` (the embedder's calls during the build), `indexing` (upserts and the
+without its embedding calls), `embedding` (the encoders' calls during the build: passages and titles, and the multilingual channel's sentences), `indexing` (upserts and the
 optimize), `ranking` (every need's ranking), `scoring` (the metrics).
 
 With `feedback_k` (`scout eval --feedback K`), an analyst is simulated: for every need with strict judgements
@@ -77,22 +77,25 @@ class StageClock:
 
 @contextmanager
 def _timed_embedding(enricher: Enricher, clock: StageClock):
-    """Count the embedder's calls as `embedding` (out of `nlp`, which encloses them) while the index is built."""
-    embedder = getattr(enricher, "embedder", None)
-    if embedder is None or not hasattr(embedder, "encode"):
-        yield
-        return
-    inner = embedder.encode
+    """Count the encoders' calls (the passage embedder's and, when the channel is on, the multilingual sentence
+    encoder's) as `embedding`, out of `nlp` which encloses them, while the index is built."""
+    encoders = [e for e in (getattr(enricher, "embedder", None), getattr(enricher, "multilingual", None))
+                if e is not None and hasattr(e, "encode")]
+    for embedder in encoders:
+        inner = embedder.encode
 
-    def encode(*args, **kwargs):
-        with clock.stage("embedding", within="nlp"):
-            return inner(*args, **kwargs)
+        def encode(*args, _inner=inner, **kwargs):
+            with clock.stage("embedding", within="nlp"):
+                return _inner(*args, **kwargs)
 
-    embedder.encode = encode  # an instance attribute over the class's method, removed again below
+        embedder.encode = encode  # an instance attribute over the class's method, removed again below
     try:
         yield
     finally:
-        del embedder.encode
+        for embedder in encoders:
+            del embedder.encode
+
+
 _COMPANY = re.compile(r"company ([^;]+)$")
 
 

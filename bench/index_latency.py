@@ -7,7 +7,7 @@ it. The corpora are SYNTHETIC at both scales (so the two are comparable and 100k
 document two passage vectors drawn around 400 topic centroids in the model's 384-d space (real embeddings of
 topic phrases, plus noise), a title vector near them, a Zipf-distributed BM25 sparse vector over the stems of
 1,000 real arXiv abstracts (so query terms hit) and a title BM25 vector, and realistic payload (kind, source,
-language, dates, concepts, organizations): the points, named vectors and payload indexes an enrich writes,
+language, dates, concepts, organizations); 1,000 of the documents are needs at every size: the points, named vectors and payload indexes an enrich writes,
 through the same `Index.upsert`. Memory: process RSS growth from opening the index, and its size on disk. Every
 figure is printed with the load average beside it (the machine may be shared).
 
@@ -60,10 +60,12 @@ QUERIES = [
 ]
 
 
-def rss_mb() -> float:
+def rss_mb(field: str = "VmRSS") -> float:
+    """Resident memory; `RssAnon`: the process's own, without the pages of memory-mapped index files (the OS's
+    page cache, given back under memory pressure)."""
     with open("/proc/self/status") as fh:
         for line in fh:
-            if line.startswith("VmRSS:"):
+            if line.startswith(f"{field}:"):
                 return int(line.split()[1]) / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
@@ -89,6 +91,11 @@ def real_vocabulary() -> list[int]:
 
 
 CHUNK = 10_000  # documents drawn from one seeded generator: a build resumes at any chunk boundary
+# Needs in the corpus, at every size: a deployment ranks hundreds of published needs (sbir-bench: 676) against a
+# growing crawl, and ranking's hubness correction and need statistics grow with the needs, not the documents.
+# (Until this session one document in ten was a need: 100,000 needs at a million, whose first ranking pays one
+# BM25 search per need: 168 s at 100k, hours at a million.)
+CORPUS_NEEDS = 1_000
 
 
 def synthetic_items(n: int, centroids: np.ndarray, seed: int = 7, start: int = 0):
@@ -98,7 +105,7 @@ def synthetic_items(n: int, centroids: np.ndarray, seed: int = 7, start: int = 0
     vocab = len(vocab_ids)
     zipf_cdf = np.cumsum(1.0 / np.arange(1, vocab + 1) ** 1.05)
     zipf_cdf /= zipf_cdf[-1]
-    kinds = ["research"] * 7 + ["startup"] * 2 + ["need"]
+    kinds = ["research"] * 7 + ["startup"] * 2
     sources = ["openalex", "jstage", "kaken", "prtimes", "sbir", "atla"]
     concepts = [f"concept-{i}" for i in range(200)]
     dim = centroids.shape[1]
@@ -123,7 +130,7 @@ def synthetic_items(n: int, centroids: np.ndarray, seed: int = 7, start: int = 0
             sparse = SparseVector(indices=ids.tolist(), values=weights[j, : len(ids)].tolist())
             tids = np.unique(vocab_ids[title_terms[j]])
             title_sparse = SparseVector(indices=tids.tolist(), values=[1.0] * len(tids))
-            kind = kinds[i % len(kinds)]
+            kind = "need" if i < CORPUS_NEEDS else kinds[i % len(kinds)]
             doc = Document(id=f"syn-{i:07d}", kind=kind, source=sources[i % len(sources)], url=f"https://example.org/{i}",
                            title=f"Synthetic document {i} on topic {topic}", text="x" * 900,
                            language="ja" if i % 5 == 0 else "en",
@@ -145,8 +152,10 @@ def build(ix_path: Path, n: int, centroids: np.ndarray, batch: int = 1000) -> fl
     """Write n synthetic documents through the one front (`Index.upsert`, as an enrich does) and optimize.
     Resumable: every CHUNK documents are flushed and counted in `.progress`, and a re-run (same --keep DIR)
     goes on from there (upserts are idempotent). Returns the seconds this run spent."""
-    progress = ix_path / ".progress"
-    done = int(progress.read_text()) if progress.exists() else 0
+    progress = ix_path / ".progress"  # "documents written / corpus": another corpus's partial build starts over
+    corpus = f"{n} documents, {CORPUS_NEEDS} needs"
+    written, _, of = (progress.read_text() if progress.exists() else "0/").partition("/")
+    done = int(written) if of == corpus else 0
     if not done:
         shutil.rmtree(ix_path, ignore_errors=True)
     t0 = last = time.time()
@@ -162,7 +171,7 @@ def build(ix_path: Path, n: int, centroids: np.ndarray, batch: int = 1000) -> fl
                 pending = []
             if (i + 1) % CHUNK == 0 or i == n - 1:
                 ix.flush()
-                progress.write_text(str(i + 1))
+                progress.write_text(f"{i + 1}/{corpus}")
                 rate = (i + 1 - done) / (time.time() - t0)
                 if (i + 1) % (10 * CHUNK) == 0 or i == n - 1 or time.time() - last > 60:
                     last = time.time()
@@ -188,12 +197,14 @@ class Stages:
     NAMES = ("query", "dense", "sparse", "payloads", "evidence")
 
     def __init__(self, ranker: Ranker):
+        import index.ranking.ranker as ranker_module
+
         self.current: dict[str, float] = {}
         self.rows: list[dict[str, float]] = []
         self._wrapped = []
         for obj, attr, name in ((ranker.enricher, "query", "query"), (ranker.index, "search_dense", "dense"),
                                 (ranker.index, "search_sparse", "sparse"), (ranker.index, "get_many", "payloads"),
-                                (ranker, "_evidence", "evidence")):
+                                (ranker_module, "evidence_pairs", "evidence")):
             self._wrap(obj, attr, name)
 
     def _wrap(self, obj, attr: str, name: str) -> None:
@@ -207,7 +218,7 @@ class Stages:
                 self.current[name] = self.current.get(name, 0.0) + (time.perf_counter() - t) * 1000
 
         setattr(obj, attr, timed)
-        self._wrapped.append((obj, attr))
+        self._wrapped.append((obj, attr, inner))
 
     def record(self, total_ms: float) -> None:
         row = {n: self.current.get(n, 0.0) for n in self.NAMES}
@@ -221,8 +232,11 @@ class Stages:
                          f"{percentile([r[n] for r in self.rows], 95):.1f}" for n in cols) + "  (p50/p95 ms)"
 
     def close(self) -> None:
-        for obj, attr in self._wrapped:
-            delattr(obj, attr)  # back to the class's method
+        for obj, attr, inner in self._wrapped:
+            if isinstance(obj, type(statistics)):
+                setattr(obj, attr, inner)  # a module's function
+            else:
+                delattr(obj, attr)  # back to the class's method
 
 
 def main() -> None:
@@ -290,20 +304,23 @@ def main() -> None:
             tmp = Path(tempfile.mkdtemp(prefix="scout-latency-"))
             ix_path = tmp / "ix"
         built = ix_path / ".complete"  # written after a finished build; a killed one resumes (`build`)
+        corpus = f"{n} documents, {CORPUS_NEEDS} needs"  # a folder built from another corpus is rebuilt
         try:
             settings = IndexSettings(backend="edge", path=ix_path)
-            if not built.exists():
+            if not built.exists() or built.read_text() != corpus:
+                if built.exists():
+                    shutil.rmtree(ix_path)
                 ingest = build(ix_path, n, centroids)
-                built.write_text(str(n))
+                built.write_text(corpus)
             else:
                 ingest = float("nan")
             if args.build_only:
                 print(f"{n:>7} docs  built: {dir_mb(ix_path):.0f} MiB on disk ({load()})", flush=True)
                 continue
             disk = dir_mb(ix_path)
-            before = rss_mb()
+            before, before_anon = rss_mb(), rss_mb("RssAnon")
             with Index(settings, dim=384, command="bench/index_latency.py") as ix:
-                opened = rss_mb()
+                opened, opened_anon = rss_mb(), rss_mb("RssAnon")
                 ranker = Ranker(ix, enricher, KnownSuppliers())
                 if args.warmup:
                     # The first searches after opening are slow: dense retrieval takes 25-45 ms for about 20
@@ -340,7 +357,9 @@ def main() -> None:
                 # a need's full ranking (Ranker.match: every channel, hubness correction, re-score, evidence),
                 # as the match flow runs it; the first pays the needs' collection statistics (kept until the
                 # corpus changes), reported apart
-                need_ids = [f"syn-{i:07d}" for i in range(9, min(n, 10 * (args.needs + 1)), 10)][: args.needs + 1]
+                needs_here = min(n, CORPUS_NEEDS)
+                need_ids = [f"syn-{i:07d}" for i in range(0, needs_here, max(1, needs_here // (args.needs + 1)))]
+                need_ids = need_ids[: args.needs + 1]
                 t = time.perf_counter()
                 ranker.match(need_ids[0], limit=args.limit)
                 first_need = (time.perf_counter() - t) * 1000
@@ -349,13 +368,16 @@ def main() -> None:
                     t = time.perf_counter()
                     ranker.match(need_id, limit=args.limit)
                     need_ms.append((time.perf_counter() - t) * 1000)
-                after = rss_mb()
+                after, after_anon = rss_mb(), rss_mb("RssAnon")
             print(f"{n:>7} docs  a need's ranking: first {first_need:.0f} ms (collection statistics), then p50 "
                   f"{statistics.median(need_ms):.0f} ms, p95 {percentile(need_ms, 95):.0f} ms ({len(need_ms)} needs; {load()})",
                   flush=True)
             print(f"{n:>7} docs  ingest {ingest:.0f} s ({n / ingest:.0f} docs/s; nan: reused), disk {disk:.0f} MiB, "
-                  f"RSS +{opened - before:.0f} MiB on open, +{after - before:.0f} MiB after queries ({load()})", flush=True)
+                  f"RSS +{opened - before:.0f} MiB on open, +{after - before:.0f} MiB after queries (of which the process's "
+                  f"own, not mapped files: +{opened_anon - before_anon:.0f} and +{after_anon - before_anon:.0f} MiB; "
+                  f"{load()})", flush=True)
             sizes[n] = dict(disk=disk, rss_open=opened - before, rss_after=after - before,
+                            anon_open=opened_anon - before_anon, anon_after=after_anon - before_anon,
                             need_p50=statistics.median(need_ms), need_p95=percentile(need_ms, 95), need_first=first_need,
                             **{f"{name} p95": p95 for m, name, _, p95, _ in rows if m == n})
         finally:
@@ -368,13 +390,14 @@ def main() -> None:
     if sizes:
         ns = sorted(sizes)
         metrics = [*(f"{name} p95" for name in filters), "need_p50", "need_p95", "need_first", "disk", "rss_open",
-                   "rss_after"]
+                   "rss_after", "anon_open", "anon_after"]
         print(f"\n{'measure':<18}" + "".join(f"{n:>12}" for n in ns)
               + "".join(f"{f'x {b // 1000}k/{a // 1000}k':>14}" for a, b in zip(ns, ns[1:])))
         for m in metrics:
             print(f"{m:<18}" + "".join(f"{sizes[n][m]:12.1f}" for n in ns)
                   + "".join(f"{sizes[b][m] / max(sizes[a][m], 1e-9):14.2f}" for a, b in zip(ns, ns[1:])))
-        print("(ms for searches and needs, MiB for disk and RSS growth of the process when the index is opened)")
+        print("(ms for searches and needs, MiB for disk and RSS growth of the process when the index is opened; "
+              "anon: its own memory, without the pages of memory-mapped index files)")
 
 
 if __name__ == "__main__":

@@ -72,8 +72,10 @@ def test_evaluate_says_where_the_time_went(tmp_path):
     assert list(stages) == ["parse", "nlp", "embedding", "indexing", "ranking", "scoring"]
     assert all(s["wall"] >= 0 and s["cpu"] >= 0 for s in stages.values())
     assert stages["embedding"]["wall"] > 0 and stages["indexing"]["wall"] > 0 and stages["ranking"]["wall"] > 0
-    # the stages are disjoint parts of the run (embedding is taken out of nlp, not counted twice)
-    assert sum(s["wall"] for s in stages.values()) <= result["seconds"]["total"] + 0.3
+    # the stages are disjoint parts of the run (embedding is taken out of nlp, not counted twice: counted twice,
+    # the sum would pass the total by the embedding's time); the slack is for the rounding and a busy machine
+    total = result["seconds"]["total"]
+    assert sum(s["wall"] for s in stages.values()) <= total * 1.1 + 0.5
     # the embedder is the enricher's own again afterwards (the timing wrapper is gone)
     assert "encode" not in vars(enricher.embedder)
 

@@ -92,6 +92,17 @@ def test_a_search_hit_explains_itself_by_the_terms_the_query_names(real_library,
     assert named and all(any(" ".join(t.text.split()).casefold() == term for t in h.shared_terms) for h in named)
 
 
+def test_the_search_page_shows_the_terms_a_hit_matches(real_library, real_client, stored):
+    term = _query_naming_a_shared_term(stored)
+    explained = [h for h in real_library.search(term, limit=20).hits if h.shared_terms]
+    page = real_client.get("/", params={"q": term}).text
+    hits = page.split('<li class="hit"')[1:]
+    shown = [h for h in hits if "Matching terms:" in h]
+    assert len(shown) == len(explained) >= 2
+    for h in shown:
+        assert term in h.split("Matching terms:", 1)[1].split("</div>", 1)[0].casefold()
+
+
 def test_watchlists_show_each_hits_shared_typed_terms(real_library, real_client, stored, tmp_path):
     from service.analyst import AnalystStore
     from service.watch import add_watchlist

@@ -35,6 +35,8 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--setups", type=int, nargs="+", default=[0, 1, 2], help="Dask worker processes (0: in-process)")
     ap.add_argument("--runs", type=int, default=1, help="runs per set-up (the best is kept)")
+    ap.add_argument("--one-batch", action="store_true",
+                    help="the crawled documents as one inbox batch (a large crawl's shape) instead of one per source")
     ap.add_argument("--threads-per-worker", type=int, default=0,
                     help="threads of each Dask worker's models (SCOUT_ENRICH_THREADS); 0: the product's default, "
                          "the cores shared out among the workers (one worker then computes on every core)")
@@ -60,6 +62,12 @@ def main() -> None:
         with DemoSite() as site:
             crawl(demo_sources(site.base_url, template))
         inbox = sorted((template / "inbox").glob("*.jsonl"))
+        if args.one_batch:  # the steps of one batch run side by side; each batch ends with every step written
+            merged = "".join(p.read_text(encoding="utf-8") for p in inbox)
+            for p in inbox:
+                p.unlink()
+            (template / "inbox" / "all-sources.jsonl").write_text(merged, encoding="utf-8")
+            inbox = [template / "inbox" / "all-sources.jsonl"]
         documents = sum(1 for p in inbox for line in p.read_text(encoding="utf-8").splitlines() if line.strip())
         console.log(f"demo corpus: {documents} documents in {len(inbox)} crawl batches")
         # the model's ONNX export, made once before timing (every set-up then loads it)
@@ -91,7 +99,8 @@ def main() -> None:
                 console.log(f"{workers} workers, run {run + 1}: {elapsed:.1f} s, {enriched} documents")
             rows.append(best)
     threads = f"{args.threads_per_worker} thread(s) per worker" if args.threads_per_worker else "cores shared out"
-    table = Table(title=f"Enrich of the demo corpus ({documents} documents), ONNX int8, Dask: {threads}")
+    shape = "one batch" if args.one_batch else f"{len(inbox)} batches"
+    table = Table(title=f"Enrich of the demo corpus ({documents} documents, {shape}), ONNX int8, Dask: {threads}")
     for col in ("set-up", "seconds", "documents", "passages", "docs/s", "passages/s", "empty enrich s",
                 "load before / after"):
         table.add_column(col, justify="right")

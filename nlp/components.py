@@ -399,8 +399,8 @@ class TypedTermTagger:
         orgs = [(s.start, s.end) for s in doc.spans.get("orgs", [])]
         spans = []
         for start, end, kind in self.tagger.spans(doc):
-            if any(a <= start and end <= b for a, b in orgs):
-                continue  # an organization's name stays ORG
+            if any(start < b and a < end for a, b in orgs):
+                continue  # an organization's name stays ORG, also inside a longer term (開発 株式会社メタウェーブ)
             inside = [t for t in tech if start <= t.start and t.end <= end]
             # The concept named by the longest taxonomy match inside the term, if any.
             kb = max(inside, key=lambda t: (len(t), -t.start)).kb_id_ if inside else ""

@@ -270,6 +270,8 @@ def japanese_type(doc: Doc, start: int, end: int) -> str:
     has_predicate = any(t.tag_.startswith(("動詞", "形容詞", "助動詞", "形状詞")) for t in tokens)
     if has_predicate:
         return "GENERIC"
+    if any("人名" in t.tag_ or "地名" in t.tag_ for t in tokens):
+        return "GENERIC"  # 神奈川県川崎市, 代表取締役:加藤 里奈: a press release's place and people, not a technology
     if _script(text) == "K" and len(text) <= 3:
         return "GENERIC"  # 有効性, 高速化, 問題点: short kanji words name qualities and steps, not technologies
     if text.startswith(("本", "提案", "従来", "既存", "同")):

@@ -30,6 +30,12 @@ def _date(value: Any) -> datetime | None:
     return parse_date(value) if isinstance(value, str) else None
 
 
+def _names_itself(branch: str, agency: str) -> bool:
+    """A branch that is the agency's own initials ("DoD" of "Department of Defense"): one issuer, not two."""
+    initials = "".join(word[0] for word in agency.split())
+    return bool(branch) and len(initials) > 1 and branch.casefold() == initials.casefold()
+
+
 def _str(value: Any) -> str:
     return str(value).strip() if value is not None else ""
 
@@ -112,7 +118,7 @@ class SbirTopicsSpider(ScoutSpider):
             title=_str(topic.get("topic_title")),
             text="\n\n".join(p for p in parts if p),
             language="en",
-            organizations=[o for o in dict.fromkeys([agency, branch]) if o],
+            organizations=[o for o in dict.fromkeys([agency, "" if _names_itself(branch, agency) else branch]) if o],
             published=_date(solicitation.get("release_date")) or _date(solicitation.get("open_date")),
             meta={
                 "solicitation_title": _str(solicitation.get("solicitation_title")) or None,

@@ -91,3 +91,19 @@ POSITIVE_CONTROLS = [
 @pytest.mark.parametrize("text,language,concept", POSITIVE_CONTROLS)
 def test_real_names_still_match(enricher, text, language, concept):
     assert concept in {cid for _, cid in _tech(enricher, text, language)}
+
+
+# A Japanese press release's header (PR TIMES style) and a research credit: the company, the head office's city,
+# the chief executive and the professor are no technology; the metamaterial sheet is.
+PRESS_RELEASE = ("株式会社メタウェーブ(本社:神奈川県川崎市、代表取締役:加藤 里奈)は、厚さ0.5mmで電波を吸収する"
+                 "メタマテリアルシートを開発しました。東京工業大学の山田太郎教授と共同で開発 株式会社メタウェーブ")
+
+
+def test_press_release_names_are_no_technology(enricher):
+    entities = enricher.analyse_text(PRESS_RELEASE, "ja").entities
+    technology = {"METHOD", "MATERIAL", "TASK", "METRIC", "TERM"}
+    typed = [(e.text, str(e.label.value)) for e in entities if str(e.label.value) in technology]
+    assert ("メタマテリアルシート", "METHOD") in typed or any("メタマテリアル" in t for t, _ in typed)
+    for name in ("神奈川県川崎市", "加藤", "山田太郎", "メタウェーブ"):
+        assert not any(name in text for text, _ in typed), (name, typed)
+    assert any(str(e.label.value) == "ORG" and "メタウェーブ" in e.text for e in entities)

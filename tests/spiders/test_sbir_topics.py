@@ -74,3 +74,13 @@ def test_bad_topics_are_rejected_one_by_one():
 def test_bad_pages_are_rejected(body, reason):
     docs, rejects, requests = run(body)
     assert docs == [] and rejects[0].reason.startswith(reason)
+
+
+def test_a_branch_that_is_the_agencys_initials_is_one_issuer():
+    page = json.loads(fixture_bytes("sbir_solicitations_page1.json"))
+    page[0]["agency"], page[0]["branch"] = "Department of Defense", "DoD"
+    for topic in page[0]["solicitation_topics"]:
+        topic["branch"] = "DoD"
+    docs, rejects, _ = run(json.dumps(page).encode())
+    assert rejects == [] and docs[0].organizations == ["Department of Defense"]
+    assert docs[0].meta["branch"] == "DoD"  # the record keeps what the API said

@@ -9,6 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 from markupsafe import escape
 
+from domain.models import SearchFilters
 from domain.settings import WebSettings
 from scout.web.app import create_app
 from scout.web.text import bar_class, guess_lang, highlight, is_loopback, safe_url
@@ -98,6 +99,17 @@ def test_search_page_filter_and_year_facet(client, library):
     assert year_link
     query = parse_qs(urlsplit(year_link.group(1).replace("&amp;", "&")).query)
     assert query["since"] == query["until"]
+
+
+def test_a_browse_shows_no_match_strength(client, library):
+    """Filters without a query list documents newest first: no score, bar or strength label is shown (a 0.000
+    'weak' on every one would read as a judgement); a query's hits keep theirs."""
+    html = client.get("/", params={"kind": "research"}).text
+    assert library.search("", SearchFilters(kind="research")).hits
+    assert re.findall(r'data-doc-id="([^"]+)"', html)
+    assert 'class="score-label' not in html and '<span class="num">' not in html and "newest first" in html
+    ranked = client.get("/", params={"q": "radar absorbing", "kind": "research"}).text
+    assert 'class="score-label' in ranked and '<span class="num">' in ranked
 
 
 def test_search_page_bad_filter_shows_the_reason(client):

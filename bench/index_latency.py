@@ -7,7 +7,8 @@ it. The corpora are SYNTHETIC at both scales (so the two are comparable and 100k
 document two passage vectors drawn around 400 topic centroids in the model's 384-d space (real embeddings of
 topic phrases, plus noise), a title vector near them, a Zipf-distributed BM25 sparse vector over the stems of
 1,000 real arXiv abstracts (so query terms hit) and a title BM25 vector, and realistic payload (kind, source,
-language, dates, concepts, organizations); 1,000 of the documents are needs at every size: the points, named vectors and payload indexes an enrich writes,
+language, dates, concepts, organizations), 8 multilingual sentence vectors (the channel on by default); 1,000
+of the documents are needs at every size: the points, named vectors and payload indexes an enrich writes,
 through the same `Index.upsert`. Memory: process RSS growth from opening the index, and its size on disk. Every
 figure is printed with the load average beside it (the machine may be shared).
 
@@ -40,6 +41,7 @@ import numpy as np  # noqa: E402
 
 from index.ranking import Ranker  # noqa: E402
 from index.store import Index  # noqa: E402
+from index.backends.base import SENTENCE_DIM  # noqa: E402
 from index.suppliers import KnownSuppliers  # noqa: E402
 from nlp.base import EnrichedDocument, SparseVector  # noqa: E402
 from domain.models import Analysis, Document, DocKind, Passage, SearchFilters  # noqa: E402
@@ -96,6 +98,9 @@ CHUNK = 10_000  # documents drawn from one seeded generator: a build resumes at 
 # (Until this session one document in ten was a need: 100,000 needs at a million, whose first ranking pays one
 # BM25 search per need: 168 s at 100k, hours at a million.)
 CORPUS_NEEDS = 1_000
+# The multilingual channel's sentence vectors (on by default): a document's first 8 sentences (nlp/multilingual.py),
+# 512-d, here around 400 random topic directions of that space
+SENTENCES_PER_DOC = 8
 
 
 def synthetic_items(n: int, centroids: np.ndarray, seed: int = 7, start: int = 0):
@@ -109,6 +114,8 @@ def synthetic_items(n: int, centroids: np.ndarray, seed: int = 7, start: int = 0
     sources = ["openalex", "jstage", "kaken", "prtimes", "sbir", "atla"]
     concepts = [f"concept-{i}" for i in range(200)]
     dim = centroids.shape[1]
+    sentence_topics = np.random.default_rng(seed).standard_normal((len(centroids), SENTENCE_DIM), dtype=np.float32)
+    sentence_topics /= np.linalg.norm(sentence_topics, axis=1, keepdims=True)
     for c0 in range(start - start % CHUNK, n, CHUNK):
         rng = np.random.default_rng([seed, c0 // CHUNK])
         size = min(CHUNK, n - c0)
@@ -122,6 +129,9 @@ def synthetic_items(n: int, centroids: np.ndarray, seed: int = 7, start: int = 0
         weights = rng.uniform(0.6, 2.0, (size, 90)).round(3)
         years = 2015 + rng.integers(11, size=size)
         n_concepts = rng.integers(1, 4, size=size)
+        sent = sentence_topics[topics][:, None, :] + rng.standard_normal(
+            (size, SENTENCES_PER_DOC, SENTENCE_DIM), dtype=np.float32) * np.float32(0.04)
+        sent /= np.linalg.norm(sent, axis=2, keepdims=True)
         for j in range(size):
             i, topic = c0 + j, int(topics[j])
             if i < start:
@@ -141,7 +151,8 @@ def synthetic_items(n: int, centroids: np.ndarray, seed: int = 7, start: int = 0
                                 organizations={f"org{i % 5000}": f"Org {i % 5000} Inc."},
                                 passages=[Passage(index=0, start=0, end=450, text="x" * 450, hash="a"),
                                           Passage(index=1, start=450, end=900, text="x" * 450, hash="b")])
-            yield EnrichedDocument(doc, analysis, vecs[j, :2], sparse, title_vector=vecs[j, 2], title_sparse=title_sparse)
+            yield EnrichedDocument(doc, analysis, vecs[j, :2], sparse, title_vector=vecs[j, 2], title_sparse=title_sparse,
+                                   sentence_vectors=sent[j])
 
 
 def load() -> str:
@@ -153,7 +164,7 @@ def build(ix_path: Path, n: int, centroids: np.ndarray, batch: int = 1000) -> fl
     Resumable: every CHUNK documents are flushed and counted in `.progress`, and a re-run (same --keep DIR)
     goes on from there (upserts are idempotent). Returns the seconds this run spent."""
     progress = ix_path / ".progress"  # "documents written / corpus": another corpus's partial build starts over
-    corpus = f"{n} documents, {CORPUS_NEEDS} needs"
+    corpus = f"{n} documents, {CORPUS_NEEDS} needs, {SENTENCES_PER_DOC} sentence vectors"
     written, _, of = (progress.read_text() if progress.exists() else "0/").partition("/")
     done = int(written) if of == corpus else 0
     if not done:
@@ -304,7 +315,7 @@ def main() -> None:
             tmp = Path(tempfile.mkdtemp(prefix="scout-latency-"))
             ix_path = tmp / "ix"
         built = ix_path / ".complete"  # written after a finished build; a killed one resumes (`build`)
-        corpus = f"{n} documents, {CORPUS_NEEDS} needs"  # a folder built from another corpus is rebuilt
+        corpus = f"{n} documents, {CORPUS_NEEDS} needs, {SENTENCES_PER_DOC} sentence vectors"  # else rebuilt
         try:
             settings = IndexSettings(backend="edge", path=ix_path)
             if not built.exists() or built.read_text() != corpus:

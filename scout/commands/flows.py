@@ -113,7 +113,9 @@ def schedule(
 
     Example: scout schedule --port 4200
     """
-    from scout.scheduler import ScheduleLock, ScheduleRunning, deploy_all, local_server, start_worker, stop_processes
+    from scout.scheduler import (
+        ScheduleLock, ScheduleRunning, deploy_all, local_server, port_in_use, start_worker, stop_processes,
+    )
     from domain.files import private_dir
     from domain.settings import scout_home
 
@@ -142,6 +144,13 @@ def schedule(
             console.print(f"worker started (log: {home / 'prefect-worker.log'}); Ctrl-C stops server and worker")
             while worker.poll() is None:
                 time.sleep(0.5)
+            # Ctrl-C in the terminal reaches the whole group: the worker may end (and log that the server it was
+            # still starting against is gone) before this process hears its own SIGINT. A stop, not a failure,
+            # when the server went too.
+            time.sleep(2.0)
+            if not port_in_use(port):
+                console.print("the worker and the Prefect server were stopped")
+                return
             fail(f"the worker exited with code {worker.returncode}; see {home / 'prefect-worker.log'}")
         except KeyboardInterrupt:
             console.print("stopping the worker and the Prefect server…")

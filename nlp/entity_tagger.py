@@ -118,12 +118,13 @@ def _cluster_features(words: list[str]) -> list[list[str]]:
     tokenizer, clusters = _wordpieces()
     if tokenizer is None:
         return [[] for _ in words]
+    distinct = list(dict.fromkeys(words))
     known: dict[str, list[str]] = {}
-    for word in dict.fromkeys(words):
+    for word in distinct:
         feats = _CLUSTER_CACHE.get(word)  # read once: another thread may clear the cache meanwhile
         if feats is not None:
             known[word] = feats
-    unseen = [w for w in dict.fromkeys(words) if w not in known]
+    unseen = [w for w in distinct if w not in known]
     if unseen:
         fresh = {word: ([f"c={clusters[enc.ids[0]]}", f"cl={clusters[enc.ids[-1]]}", f"np={min(len(enc.ids), 4)}"]
                         if enc.ids else [])

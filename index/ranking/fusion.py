@@ -47,13 +47,14 @@ def mixture(results: Results, weights: Mapping[str, float], channel: str, take: 
     return out
 
 
-def _participating(results: Results, weights: Mapping[str, float],
-                   pair_weights: Mapping[str, Mapping[str, float]] | None) -> list[str]:
-    """The channels some document's shares use, in `results`' order."""
-    used = set(active_weights(results, weights))
-    for w in (pair_weights or {}).values():
-        used.update(active_weights(results, w))
-    return [ch for ch in results if ch in used]
+def _weighting(results: Results, weights: Mapping[str, float],
+               pair_weights: Mapping[str, Mapping[str, float]] | None):
+    """(the total weight, the active weights, each document's own active weights where `pair_weights` gives it
+    some, the channels some document's shares use in `results`' order)."""
+    base = active_weights(results, weights)
+    own = {d: active_weights(results, w) for d, w in (pair_weights or {}).items()}
+    used = set(base).union(*own.values())
+    return sum(base.values()) or 1.0, base, own, [ch for ch in results if ch in used]
 
 
 def documents(results: Results) -> list[str]:
@@ -68,17 +69,13 @@ def score_fusion(results: Results, weights: Mapping[str, float], scales: Scales 
     filter never changes a score; kept within [0, 1]) times the channel's share of the total weight. A document
     a channel did not find is at its floor (no share). A document's shares add up to its fused score, in
     [0, 1] (1: first in every channel). `pair_weights`: see the module's docstring."""
-    base = active_weights(results, weights)
-    total = sum(base.values()) or 1.0
-    channels = _participating(results, weights, pair_weights)
+    total, base, own, channels = _weighting(results, weights, pair_weights)
     scales = {**channel_scales(results, channels), **(scales or {})}
     scores = {ch: {h.doc_id: h.score for h in results[ch]} for ch in channels}
     out: dict[str, dict[str, float]] = {}
     for d in documents(results):
-        own = (pair_weights or {}).get(d)
-        wts = base if own is None else active_weights(results, own)
         shares = {ch: wt * min(1.0, max(0.0, (scores[ch][d] - scales[ch][0]) / scales[ch][1])) / total
-                  for ch, wt in wts.items() if d in scores[ch]}
+                  for ch, wt in own.get(d, base).items() if d in scores[ch]}
         if shares:
             out[d] = shares
     return out
@@ -90,15 +87,12 @@ def reciprocal_rank_fusion(results: Results, weights: Mapping[str, float], k: fl
     """Weighted reciprocal rank fusion (Cormack et al. 2009): document -> channel -> weight / (k + rank),
     divided by what first place in every channel earns, so a document's shares add up to at most 1.
     `pair_weights`: see the module's docstring."""
-    base = active_weights(results, weights)
-    total = sum(base.values()) or 1.0
-    channels = _participating(results, weights, pair_weights)
+    total, base, own, channels = _weighting(results, weights, pair_weights)
     ranks = {ch: {h.doc_id: r for r, h in enumerate(results[ch], start=1)} for ch in channels}
     out: dict[str, dict[str, float]] = {}
     for d in documents(results):
-        own = (pair_weights or {}).get(d)
-        wts = base if own is None else active_weights(results, own)
-        shares = {ch: wt / (k + ranks[ch][d]) / (total / (k + 1)) for ch, wt in wts.items() if d in ranks[ch]}
+        shares = {ch: wt / (k + ranks[ch][d]) / (total / (k + 1))
+                  for ch, wt in own.get(d, base).items() if d in ranks[ch]}
         if shares:
             out[d] = shares
     return out
@@ -108,11 +102,8 @@ def correction_shares(results: Results, weights: Mapping[str, float], scales: Sc
                       pair_weights: Mapping[str, Mapping[str, float]] | None = None) -> dict[str, dict[str, float]]:
     """Document -> channel -> the (negative) share of its fused score the channel's hubness correction took:
     the correction scaled as score fusion scales the channel's scores (with the document's own weights)."""
-    base = active_weights(results, weights)
-    total = sum(base.values()) or 1.0
-    channels = _participating(results, weights, pair_weights)
+    total, base, own, channels = _weighting(results, weights, pair_weights)
     scales = {**channel_scales(results, channels), **(scales or {})}
-    own = {d: active_weights(results, w) for d, w in (pair_weights or {}).items()}
     out: dict[str, dict[str, float]] = {}
     for ch in channels:
         for h in results[ch]:

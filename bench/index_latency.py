@@ -13,7 +13,7 @@ through the same `Index.upsert`. Memory: process RSS growth from opening the ind
 figure is printed with the load average beside it (the machine may be shared).
 
     PYTHONPATH=$PWD python bench/index_latency.py [--sizes 10000 100000 1000000] [--queries 200] [--breakdown]
-        [--keep DIR] [--enricher product|bench] [--warmup 100] [--needs 20] [--build-only]
+        [--keep DIR] [--enricher product|bench] [--warmup 100] [--needs 20] [--build-only] [--sentences 8]
 
 A million synthetic documents are three million points: build them once with `--keep DIR` (`--build-only`
 stops after building) and let later runs reuse the folder; a killed build resumes where it stopped. Most of a
@@ -99,7 +99,8 @@ CHUNK = 10_000  # documents drawn from one seeded generator: a build resumes at 
 # BM25 search per need: 168 s at 100k, hours at a million.)
 CORPUS_NEEDS = 1_000
 # The multilingual channel's sentence vectors (on by default): a document's first 8 sentences (nlp/multilingual.py),
-# 512-d, here around 400 random topic directions of that space
+# 512-d, here around 400 random topic directions of that space. `--sentences 0`: a deployment with the channel off
+# (`SCOUT_NLP_MULTILINGUAL=off`): no sentence vectors stored, queries without the channel.
 SENTENCES_PER_DOC = 8
 
 
@@ -131,7 +132,7 @@ def synthetic_items(n: int, centroids: np.ndarray, seed: int = 7, start: int = 0
         n_concepts = rng.integers(1, 4, size=size)
         sent = sentence_topics[topics][:, None, :] + rng.standard_normal(
             (size, SENTENCES_PER_DOC, SENTENCE_DIM), dtype=np.float32) * np.float32(0.04)
-        sent /= np.linalg.norm(sent, axis=2, keepdims=True)
+        sent /= np.linalg.norm(sent, axis=2, keepdims=True) + np.float32(1e-12)
         for j in range(size):
             i, topic = c0 + j, int(topics[j])
             if i < start:
@@ -152,7 +153,7 @@ def synthetic_items(n: int, centroids: np.ndarray, seed: int = 7, start: int = 0
                                 passages=[Passage(index=0, start=0, end=450, text="x" * 450, hash="a"),
                                           Passage(index=1, start=450, end=900, text="x" * 450, hash="b")])
             yield EnrichedDocument(doc, analysis, vecs[j, :2], sparse, title_vector=vecs[j, 2], title_sparse=title_sparse,
-                                   sentence_vectors=sent[j])
+                                   sentence_vectors=sent[j] if SENTENCES_PER_DOC else None)
 
 
 def load() -> str:
@@ -251,6 +252,7 @@ class Stages:
 
 
 def main() -> None:
+    global SENTENCES_PER_DOC
     ap = argparse.ArgumentParser()
     ap.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     ap.add_argument("--queries", type=int, default=200)
@@ -264,7 +266,10 @@ def main() -> None:
     ap.add_argument("--keep", type=Path, default=None,
                     help="build each index under DIR/ix-N and keep it; a later run with the same DIR reuses it")
     ap.add_argument("--build-only", action="store_true", help="build (or finish building) the indexes and stop")
+    ap.add_argument("--sentences", type=int, default=SENTENCES_PER_DOC,
+                    help="multilingual sentence vectors per document; 0: the channel off (none stored, none queried)")
     args = ap.parse_args()
+    SENTENCES_PER_DOC = args.sentences
 
     cache_dir = Path(tempfile.mkdtemp(prefix="scout-latency-cache-"))
     if args.enricher == "product":
@@ -275,7 +280,7 @@ def main() -> None:
         from nlp.pipeline import Enricher
         from domain.settings import NlpSettings
 
-        nlp_settings = NlpSettings(cache=False)
+        nlp_settings = NlpSettings(cache=False, **({} if SENTENCES_PER_DOC else {"multilingual": "off"}))
         enricher = Enricher(nlp_settings, embedder=CachedEmbedder(SentenceTransformerEmbedder(nlp_settings),
                                                                   EmbeddingCache(cache_dir / "embeddings.sqlite")))
     else:

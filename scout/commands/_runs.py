@@ -125,7 +125,10 @@ def totals(summary: dict) -> dict[str, int]:
 
 def totals_line(summary: dict) -> str:
     t = totals(summary)
-    return (f"crawled {t['crawled']} pages · {t['new']} new or updated documents · {t['rejected']} rejected · "
+    unchanged = sum(s.get("unchanged", 0) for s in summary.get("ingested", []))
+    # unchanged: documents read again with the same content (a re-crawl, or one document from two sources)
+    kept = f" ({unchanged} unchanged)" if unchanged else ""
+    return (f"crawled {t['crawled']} pages · {t['new']} new or updated documents{kept} · {t['rejected']} rejected · "
             f"{t['embedded']} passages embedded · {t['matches']} new matches")
 
 

@@ -17,7 +17,7 @@ from typing import Any, Literal, Protocol, Sequence
 
 import numpy as np
 
-from index.backends.base import Where
+from index.backends.base import Cond, Where
 from index.ranking.hubness import Hubness
 from index.ranking.query import QueryInput
 from index.ranking.weights import RankWeights
@@ -155,8 +155,9 @@ class SparseChannel:
 
 @dataclass(frozen=True)
 class MultilingualChannel:
-    """The query as a whole (a need: its title) against every document's sentences in the language-agnostic
-    space (nlp/multilingual.py): a document scores its best sentence, whichever language it is written in.
+    """The query as a whole (a need: its title) against the sentences of the documents it serves (`serves`: an
+    English query's Japanese documents, a Japanese query's English ones) in the language-agnostic space
+    (nlp/multilingual.py): a document scores its best sentence.
     For a need, corrected for hubness like the dense channels (its mean best-sentence similarity to the titles
     of its nearest other needs). Nothing without the query's vector (the channel off, its encoder missing)
     or the documents' (an index built before them): the ranking is then the one without it.
@@ -182,14 +183,36 @@ class MultilingualChannel:
             return {q, d} == {"ja", "en"}
         raise ValueError(f"RankWeights.multilingual_pairs: {pairs!r} (cross or japanese)")
 
+    @staticmethod
+    def served_languages(query_language: str | None, pairs: str) -> frozenset[str] | None:
+        """The document languages `serves` takes part for with a query of this language, as the search's filter
+        on the documents' `language`: None for every document (a Japanese query, `pairs` "japanese"), an empty
+        set for none (a query of another or unknown language under "cross"; a query of unknown language, which
+        the ranker gives no pair weights). Other and unknown document languages count as the query's."""
+        if query_language is None:
+            return frozenset()
+        if pairs == "japanese":
+            return None if query_language == "ja" else frozenset({"ja"})
+        if pairs == "cross":
+            return frozenset({"en" if query_language == "ja" else "ja"}) if query_language in ("ja", "en") \
+                else frozenset()
+        raise ValueError(f"RankWeights.multilingual_pairs: {pairs!r} (cross or japanese)")
+
     def search(self, q: QueryInput, ctx: SearchContext) -> list[ChannelHit]:
         vector = q.multilingual_vector
         if vector is None or not ctx.weights.multilingual or not ctx.index.has_sentences():
             return []
+        # Only the documents it can serve are searched (an English query: the Japanese ones): the others would
+        # take no share, yet fill its depth and cost a MaxSim search over the whole corpus. Its min-max scale
+        # then spans the documents it serves.
+        languages = self.served_languages(q.language, ctx.weights.multilingual_pairs)
+        if languages is not None and not languages:
+            return []
+        where = ctx.where if languages is None else ctx.where.and_(Cond("language", any=tuple(sorted(languages))))
         need = ctx.hubness_need
         fetch = 2 * ctx.depth if need else ctx.depth
         raw = {h.payload["doc_id"]: h.score
-               for h in ctx.index.search_sentences(vector, ctx.where, fetch, exclude_kind=ctx.exclude_kind)}
+               for h in ctx.index.search_sentences(vector, where, fetch, exclude_kind=ctx.exclude_kind)}
         scored, hub, weight = raw, {}, {}
         if need and raw:
             hub = ctx.hubness.multilingual(list(raw), need)

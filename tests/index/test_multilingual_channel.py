@@ -172,3 +172,69 @@ def test_an_english_need_ranks_english_documents_as_without_the_channel(tmp_path
         searched = [(h.doc_id, h.score) for h in on.search("quantum magnetometer navigation") if h.doc_id in english]
         assert searched == [(h.doc_id, h.score) for h in off.search("quantum magnetometer navigation")
                             if h.doc_id in english]
+
+
+LANGUAGES = ("ja", "en", "other", "")
+
+
+@pytest.mark.parametrize("pairs", ["cross", "japanese"])
+def test_the_search_filter_is_the_pairs_the_channel_serves(pairs):
+    """The languages the channel's search is filtered to are exactly those `serves` takes part for (an
+    unknown document language: the query's, so never filtered in unless every document is)."""
+    from index.ranking.channels import MultilingualChannel as ML
+
+    for q in ("ja", "en", "other"):
+        served = ML.served_languages(q, pairs)
+        for d in LANGUAGES:
+            searched = served is None or d in served
+            assert searched == ML.serves(q, d or None, pairs), (q, d, pairs)
+    assert ML.served_languages(None, pairs) == frozenset()  # a query of unknown language: no pair weights
+    with pytest.raises(ValueError, match="multilingual_pairs"):
+        ML.served_languages("en", "every")
+
+
+@pytest.mark.parametrize("pairs", ["cross", "japanese"])
+@pytest.mark.parametrize("depth", [100, 2])
+def test_the_channel_never_searches_documents_it_cannot_serve(tmp_path, pairs, depth):
+    """For every query (an English need, a Japanese need, free text in either language, a query of another
+    language) the channel's result list holds only documents whose pair with the query it serves, and the
+    best of all of those by their best sentence, as many as its depth offers: the documents it cannot serve
+    take none of its places (an English query's Japanese documents all reach it, however many English ones
+    resemble the query more)."""
+    from index.ranking.channels import MultilingualChannel as ML
+
+    need, docs = _english_corpus()
+    ja_need = make_doc("n2", "固体電解質電池", "固体電解質の電池が必要。", kind="need", source="atla")
+    ja_docs = [make_doc("j1", "量子磁力計による航法", "衛星に頼らない航法。量子磁力計を用いる。", source="jstage"),
+               make_doc("j2", "固体電解質電池", "固体電解質の電池。", source="kaken"),
+               make_doc("j3", "衛星航法", "衛星航法の研究。", source="kaken")]
+    other = make_doc("o1", "Quantenmagnetometer navigation", "Ein quantum magnetometer zur navigation.")
+    enricher = FakeEnricher(dim=384, multilingual=Glossed())
+    items = enricher.enrich([need, ja_need, *docs, *ja_docs, other])[0]
+    items = [dataclasses.replace(i, analysis=i.analysis.model_copy(update={"language": "other"}))
+             if i.document.id == other.id else i for i in items]
+    language = {i.document.id: i.analysis.language for i in items}
+    sentences = {i.document.id: i.sentence_vectors for i in items}
+    needs = {need.id, ja_need.id}
+    with Index(IndexSettings(backend="edge", path=tmp_path / "ix"), dim=384) as ix:
+        ix.upsert(items)
+        ranker = Ranker(ix, enricher, KnownSuppliers(), weights=RankWeights(multilingual_pairs=pairs, depth=depth))
+        queries = [ranker.need_input(need.id)[1], ranker.need_input(ja_need.id)[1]]
+        queries += [ranker.query_input(t) for t in ("quantum magnetometer navigation", "固体電解質電池")]
+        for q in queries:
+            assert q.language in ("en", "ja") and q.multilingual_vector is not None
+            hits = ranker.channel_results(q)["multilingual"]
+            servable = {d: float((sentences[d] @ q.multilingual_vector).max()) for d in language
+                        if d not in needs and ML.serves(q.language, language[d], pairs)}
+            assert servable, q.language  # every query here has some
+            found = {h.doc_id for h in hits}
+            assert found <= set(servable), (q.language, pairs, found - set(servable))
+            assert len(hits) == min(depth, len(servable))
+            assert all(h.raw == pytest.approx(servable[h.doc_id], abs=2e-3) for h in hits)
+            # the best of them by their best sentence (ties aside)
+            assert min(servable[d] for d in found) >= max((servable[d] for d in servable if d not in found),
+                                                          default=-1.0) - 2e-3
+        # a query of a language the channel serves no pair of ("cross"), or of unknown language: no search
+        q = dataclasses.replace(queries[2], language="other" if pairs == "cross" else None)
+        assert ranker.channel_results(q)["multilingual"] == []
+

@@ -248,6 +248,13 @@ class IndexContract:
         both = index.search_sentences(query, Where((Cond("language", any=("en", "ja")),)), limit=10)
         assert {h.payload["doc_id"]: h.score for h in both} == pytest.approx(every, abs=1e-6)
         assert index.search_sentences(query, Where((Cond("language", any=("other",)),)), limit=10) == []
+        # the scores alone (no document read), and a search down to a score
+        assert index.sentence_scores(query, limit=10) == pytest.approx(sorted(every.values(), reverse=True), abs=1e-6)
+        assert index.sentence_scores(query, Where((Cond("language", any=("ja",)),)), limit=10) == pytest.approx(
+            sorted((v for d, v in every.items() if language[d] == "ja"), reverse=True), abs=1e-6)
+        cut = sorted(every.values())[len(every) // 2]
+        above = index.search_sentences(query, limit=10, min_score=cut - 1e-6)
+        assert {h.payload["doc_id"] for h in above} == {d for d, v in every.items() if v >= cut - 1e-6}
 
     def test_sentence_vectors_of_another_size_are_refused(self, index, enricher):
         import dataclasses

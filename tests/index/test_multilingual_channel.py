@@ -193,16 +193,7 @@ def test_the_search_filter_is_the_pairs_the_channel_serves(pairs):
         ML.served_languages("en", "every")
 
 
-@pytest.mark.parametrize("pairs", ["cross", "japanese"])
-@pytest.mark.parametrize("depth", [100, 2])
-def test_the_channel_never_searches_documents_it_cannot_serve(tmp_path, pairs, depth):
-    """For every query (an English need, a Japanese need, free text in either language, a query of another
-    language) the channel's result list holds only documents whose pair with the query it serves, and the
-    best of all of those by their best sentence, as many as its depth offers: the documents it cannot serve
-    take none of its places (an English query's Japanese documents all reach it, however many English ones
-    resemble the query more)."""
-    from index.ranking.channels import MultilingualChannel as ML
-
+def _mixed_corpus():
     need, docs = _english_corpus()
     ja_need = make_doc("n2", "固体電解質電池", "固体電解質の電池が必要。", kind="need", source="atla")
     ja_docs = [make_doc("j1", "量子磁力計による航法", "衛星に頼らない航法。量子磁力計を用いる。", source="jstage"),
@@ -211,33 +202,88 @@ def test_the_channel_never_searches_documents_it_cannot_serve(tmp_path, pairs, d
     other = make_doc("o1", "Quantenmagnetometer navigation", "Ein quantum magnetometer zur navigation.")
     enricher = FakeEnricher(dim=384, multilingual=Glossed())
     items = enricher.enrich([need, ja_need, *docs, *ja_docs, other])[0]
+    # a document of another language (the fake tells only ja from en)
     items = [dataclasses.replace(i, analysis=i.analysis.model_copy(update={"language": "other"}))
              if i.document.id == other.id else i for i in items]
+    return enricher, items, (need, ja_need)
+
+
+QUERIES = ("quantum magnetometer navigation", "solid electrolyte battery for soldiers", "固体電解質電池")
+
+
+@pytest.mark.parametrize("pairs", ["cross", "japanese"])
+@pytest.mark.parametrize("depth", [100, 3])
+def test_the_channel_offers_only_the_documents_it_serves_scaled_as_the_corpus(tmp_path, monkeypatch, pairs, depth):
+    """For every query (an English need, a Japanese need, free text in either language) the channel's list
+    holds only documents whose pair with the query it serves, and exactly those of them the corpus's list
+    holds, with the same scores and the corpus's list's scale (so restricting it moves no score); the search
+    that reads documents' ids for free text reads only the documents it serves."""
+    from index.backends.base import Where
+    from index.ranking import channels
+    from index.ranking.fusion import channel_scales
+
+    enricher, items, needs = _mixed_corpus()
     language = {i.document.id: i.analysis.language for i in items}
-    sentences = {i.document.id: i.sentence_vectors for i in items}
-    needs = {need.id, ja_need.id}
     with Index(IndexSettings(backend="edge", path=tmp_path / "ix"), dim=384) as ix:
         ix.upsert(items)
         ranker = Ranker(ix, enricher, KnownSuppliers(), weights=RankWeights(multilingual_pairs=pairs, depth=depth))
-        queries = [ranker.need_input(need.id)[1], ranker.need_input(ja_need.id)[1]]
-        queries += [ranker.query_input(t) for t in ("quantum magnetometer navigation", "固体電解質電池")]
+        queries = [ranker.need_input(n.id)[1] for n in needs] + [ranker.query_input(t) for t in QUERIES]
+        read: list[Where] = []
+        searched = ix.search_sentences
+
+        def spy(vector, filters=None, *args, **kwargs):
+            read.append(filters)
+            return searched(vector, filters, *args, **kwargs)
+
         for q in queries:
             assert q.language in ("en", "ja") and q.multilingual_vector is not None
-            hits = ranker.channel_results(q)["multilingual"]
-            servable = {d: float((sentences[d] @ q.multilingual_vector).max()) for d in language
-                        if d not in needs and ML.serves(q.language, language[d], pairs)}
-            assert servable, q.language  # every query here has some
-            found = {h.doc_id for h in hits}
-            assert found <= set(servable), (q.language, pairs, found - set(servable))
-            assert len(hits) == min(depth, len(servable))
-            assert all(h.raw == pytest.approx(servable[h.doc_id], abs=2e-3) for h in hits)
-            # the best of them by their best sentence (ties aside)
-            assert min(servable[d] for d in found) >= max((servable[d] for d in servable if d not in found),
-                                                          default=-1.0) - 2e-3
-        # a query of a language the channel serves no pair of ("cross"), or of unknown language: no search
-        q = dataclasses.replace(queries[2], language="other" if pairs == "cross" else None)
-        assert ranker.channel_results(q)["multilingual"] == []
+            read.clear()
+            with monkeypatch.context() as m:
+                m.setattr(ix, "search_sentences", spy)
+                hits = ranker.channel_results(q)["multilingual"]
+            served = channels.MultilingualChannel.served_languages(q.language, pairs)
+            assert all(channels.MultilingualChannel.serves(q.language, language[h.doc_id], pairs) for h in hits)
+            if q.need_id is None and served is not None:  # free text: ids read of served documents only
+                assert read and all(any(c.key == "language" and set(c.any) == served for c in w.must)
+                                    for w in read)
+            # the channel searching the whole corpus (as before the restriction), its list cut to those served
+            with monkeypatch.context() as m:
+                m.setattr(channels.MultilingualChannel, "served_languages", staticmethod(lambda *_: None))
+                corpus_list = ranker.channel_results(q)["multilingual"]
+            expected = [(h.doc_id, h.score) for h in corpus_list
+                        if channels.MultilingualChannel.serves(q.language, language[h.doc_id], pairs)]
+            floor = channel_scales({"m": corpus_list}, ["m"])["m"][0]
+            # (a document tied with the list's last at its floor, where its share is 0, may be in either)
+            above = {d: v for d, v in expected if v > floor + 1e-6}
+            assert {h.doc_id: h.score for h in hits if h.score > floor + 1e-6} == pytest.approx(above, abs=1e-6)
+            assert all(h.doc_id in dict(expected) or h.score <= floor + 1e-6 for h in hits)
+            assert len(corpus_list) > len(expected) or served is None  # it had unserved ones to leave out
+            if hits:  # scaled as the corpus's list
+                assert channel_scales({"m": hits}, ["m"])["m"] == pytest.approx(
+                    channel_scales({"m": corpus_list}, ["m"])["m"], abs=1e-6)
 
+
+@pytest.mark.parametrize("pairs", ["cross", "japanese"])
+def test_restricting_the_channel_to_the_documents_it_serves_moves_no_score(tmp_path, monkeypatch, pairs):
+    """Every need's and query's ranking, every score and breakdown part, is the one of the channel searching
+    the whole corpus."""
+    from index.ranking import channels
+
+    enricher, items, needs = _mixed_corpus()
+    with Index(IndexSettings(backend="edge", path=tmp_path / "ix"), dim=384) as ix:
+        ix.upsert(items)
+
+        def rankings():
+            ranker = Ranker(ix, enricher, KnownSuppliers(), weights=RankWeights(multilingual_pairs=pairs))
+            out = [_ranking(ranker, n.id) for n in needs]
+            return out + [[(h.doc_id, round(h.score, 9)) for h in ranker.search(t)] for t in QUERIES]
+
+        restricted = rankings()
+        with monkeypatch.context() as m:
+            m.setattr(channels.MultilingualChannel, "served_languages", staticmethod(lambda *_: None))
+            whole = rankings()
+        assert restricted == whole
+        assert any(parts["multilingual"] > 0 for ranking in restricted[:2] for _, _, parts in ranking)
 
 def test_multilingual_hubness_counts_the_needs_of_the_query_language(tmp_path):
     """CSLS's neighbourhood is the query side: the channel scores an English need against Japanese documents,

@@ -388,20 +388,11 @@ class Index:
         return SENTENCES in set(self.backend.vector_names)
 
     def search_sentences(self, vector: Any, filters: SearchFilters | Where | None = None, limit: int = 100,
-                         *, exclude_kind: str | None = None, min_score: float | None = None) -> list[Hit]:
-        """Documents by their best sentence's similarity to `vector` in the multilingual space (none scoring
-        below `min_score`)."""
+                         *, exclude_kind: str | None = None) -> list[Hit]:
+        """Documents by their best sentence's similarity to `vector` in the multilingual space."""
         where = self._search_where(filters, exclude_kind)
         return self.backend.search_dense([list(map(float, vector))], where, limit, payload=["doc_id"],
-                                         using=SENTENCES, min_score=min_score)[0]
-
-    def sentence_scores(self, vector: Any, filters: SearchFilters | Where | None = None, limit: int = 100,
-                        *, exclude_kind: str | None = None) -> list[float]:
-        """The scores `search_sentences` would give, best first, without reading which documents they are:
-        a document's payload is read from disk, the scores alone are not (a third of the time at 10k)."""
-        where = self._search_where(filters, exclude_kind)
-        return [h.score for h in self.backend.search_dense([list(map(float, vector))], where, limit, payload=False,
-                                                           using=SENTENCES)[0]]
+                                         using=SENTENCES)[0]
 
     def sentence_vectors(self, doc_ids: Sequence[str]) -> dict[str, np.ndarray]:
         """doc id -> its sentence vectors (rows) in the multilingual space; documents without any are absent."""

@@ -118,12 +118,12 @@ class ClientBackend:
         resp = self.client.facet(self.collection, key=key, facet_filter=_filter(where), limit=limit, exact=True)
         return {str(h.value): int(h.count) for h in resp.hits}
 
-    def search_dense(self, vectors, where, limit, payload=True, using=DENSE, min_score=None):
+    def search_dense(self, vectors, where, limit, payload=True, using=DENSE):
         flt = _filter(where)
         # a multivector field takes a multivector query: one vector of it scores a document by its best one
         wrap = (lambda v: [v]) if using == SENTENCES else (lambda v: v)
         reqs = [models.QueryRequest(query=wrap([float(x) for x in v]), using=using, filter=flt, limit=limit,
-                                    with_payload=payload, score_threshold=min_score) for v in vectors]
+                                    with_payload=payload) for v in vectors]
         if not reqs:
             return []
         results = self.client.query_batch_points(self.collection, requests=reqs)

@@ -182,13 +182,12 @@ class EdgeBackend:
         resp = self.shard.facet(qe.FacetRequest(key, limit=limit, exact=True, filter=_filter(where)))
         return {str(h.value): int(h.count) for h in resp.hits}
 
-    def search_dense(self, vectors, where, limit, payload=True, using=DENSE, min_score=None):
+    def search_dense(self, vectors, where, limit, payload=True, using=DENSE):
         flt = _filter(where)
         # a multivector field takes a multivector query: one vector of it scores a document by its best one
         wrap = (lambda v: [v]) if using == SENTENCES else (lambda v: v)
         reqs = [qe.QueryRequest(limit=limit, query=qe.Query.Nearest(wrap([float(x) for x in v]), using=using),
-                                filter=flt, with_payload=payload, params=DENSE_SEARCH, score_threshold=min_score)
-                for v in vectors]
+                                filter=flt, with_payload=payload, params=DENSE_SEARCH) for v in vectors]
         if not reqs:
             return []
         results = self.shard.query_batch(qe.QueryBatchRequest(reqs))

@@ -120,11 +120,9 @@ class RemoteBackend:
         return dict(self._call("facet", key=key, where=encode_where(where), limit=limit))
 
     def search_dense(self, vectors: Sequence[Sequence[float]], where: Where, limit: int,
-                     payload: bool | Sequence[str] = True, using: str = DENSE,
-                     min_score: float | None = None) -> list[list[Hit]]:
+                     payload: bool | Sequence[str] = True, using: str = DENSE) -> list[list[Hit]]:
         out = self._call("search_dense", vectors=[list(map(float, v)) for v in vectors], where=encode_where(where),
-                         limit=limit, payload=payload if isinstance(payload, bool) else list(payload), using=using,
-                         min_score=min_score)
+                         limit=limit, payload=payload if isinstance(payload, bool) else list(payload), using=using)
         return [[decode_hit(h) for h in hits] for hits in out]
 
     def search_sparse(self, vector: SparseVector, where: Where, limit: int,
@@ -181,7 +179,7 @@ def dispatch(backend: Backend, op: str, a: dict) -> Any:
     if op == "search_dense":
         return [[encode_hit(h) for h in hits] for hits in
                 backend.search_dense(a["vectors"], decode_where(a["where"]), a["limit"], payload=a.get("payload", True),
-                                     using=a.get("using", DENSE), min_score=a.get("min_score"))]
+                                     using=a.get("using", DENSE))]
     if op == "search_sparse":
         return [encode_hit(h) for h in backend.search_sparse(_sparse(a["vector"]), decode_where(a["where"]),
                                                               a["limit"], payload=a.get("payload", True),

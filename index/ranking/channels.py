@@ -17,9 +17,8 @@ from typing import Any, Literal, Protocol, Sequence
 
 import numpy as np
 
-from index.backends.base import Cond, Where
+from index.backends.base import Where
 from index.ranking.hubness import Hubness
-from index.ranking.normalization import min_max
 from index.ranking.query import QueryInput
 from index.ranking.weights import RankWeights
 from index.store import Index
@@ -38,15 +37,6 @@ class ChannelHit:
     hubness: float | None = None  # how generic the document is (index/ranking/hubness.py), where corrected
     correction: float | None = None  # what the correction took, on the scale of `score` (weight x hubness)
     pair: tuple[int, dict[str, Any]] | None = None  # best pair: (query passage index, document passage payload)
-
-
-class ScaledHits(list):
-    """A result list scaled by another list's (floor, spread) than its own (`scale`): the multilingual channel
-    offers the documents it serves, scaled as the corpus's list they are part of (fusion.channel_scales)."""
-
-    def __init__(self, hits: Sequence[ChannelHit], scale: tuple[float, float]):
-        super().__init__(hits)
-        self.scale = scale
 
 
 @dataclass(frozen=True)
@@ -165,10 +155,8 @@ class SparseChannel:
 
 @dataclass(frozen=True)
 class MultilingualChannel:
-    """The query as a whole (a need: its title) against the documents' sentences in the language-agnostic space
-    (nlp/multilingual.py): a document scores its best sentence. Its list offers the documents it `serves` only
-    (an English query's Japanese documents, a Japanese query's English ones), scaled as the corpus's list
-    (`ScaledHits`); a free-text query reads only their ids.
+    """The query as a whole (a need: its title) against every document's sentences in the language-agnostic
+    space (nlp/multilingual.py): a document scores its best sentence, whichever language it is written in.
     For a need, corrected for hubness like the dense channels (its mean best-sentence similarity to the titles
     of its nearest other needs). Nothing without the query's vector (the channel off, its encoder missing)
     or the documents' (an index built before them): the ranking is then the one without it.
@@ -194,75 +182,21 @@ class MultilingualChannel:
             return {q, d} == {"ja", "en"}
         raise ValueError(f"RankWeights.multilingual_pairs: {pairs!r} (cross or japanese)")
 
-    @staticmethod
-    def served_languages(query_language: str | None, pairs: str) -> frozenset[str] | None:
-        """The document languages `serves` takes part for with a query of this language, as the search's filter
-        on the documents' `language`: None for every document (a Japanese query, `pairs` "japanese"), an empty
-        set for none (a query of another or unknown language under "cross"; a query of unknown language, which
-        the ranker gives no pair weights). Other and unknown document languages count as the query's."""
-        if query_language is None:
-            return frozenset()
-        if pairs == "japanese":
-            return None if query_language == "ja" else frozenset({"ja"})
-        if pairs == "cross":
-            return frozenset({"en" if query_language == "ja" else "ja"}) if query_language in ("ja", "en") \
-                else frozenset()
-        raise ValueError(f"RankWeights.multilingual_pairs: {pairs!r} (cross or japanese)")
-
     def search(self, q: QueryInput, ctx: SearchContext) -> list[ChannelHit]:
         vector = q.multilingual_vector
         if vector is None or not ctx.weights.multilingual or not ctx.index.has_sentences():
             return []
-        languages = self.served_languages(q.language, ctx.weights.multilingual_pairs)
-        if languages is not None and not languages:
-            return []  # no document it could serve
         need = ctx.hubness_need
-        if need:
-            return self._corrected(vector, languages, need, ctx)
-        if languages is None:  # it serves every document (a Japanese query, "japanese" pairs)
-            return [ChannelHit(h.payload["doc_id"], h.score, h.score) for h in ctx.index.search_sentences(
-                vector, ctx.where, ctx.depth, exclude_kind=ctx.exclude_kind)]
-        # Its scale is the whole corpus's list, as every channel's: a document it serves gains only as far as
-        # it is as close to the query as the corpus's best matches, whatever language those are in (scaled over
-        # the documents it serves alone, the nearest of them would take its full share however far they are,
-        # and unrelated Japanese documents crowd English needs' top 10s). That list's scores come without
-        # reading its documents (scores alone cost a third of a search reading them); the documents it serves
-        # are then read from a search of those alone, down to the list's floor: the same documents and scores
-        # as the corpus's list holds of them.
-        scores = ctx.index.sentence_scores(vector, ctx.where, ctx.depth, exclude_kind=ctx.exclude_kind)
-        if not scores:
-            return []
-        floor = scores[-1] if len(scores) >= ctx.depth else None  # a shorter list holds every document
-        served = ctx.index.search_sentences(vector, self._served_where(ctx.where, languages), ctx.depth,
-                                            exclude_kind=ctx.exclude_kind, min_score=floor)
-        return ScaledHits([ChannelHit(h.payload["doc_id"], h.score, h.score) for h in served],
-                          scale=min_max(scores))
-
-    def _corrected(self, vector: Any, languages: frozenset[str] | None, need: str,
-                   ctx: SearchContext) -> list[ChannelHit]:
-        """A need's list: corrected for hubness, twice the depth fetched and reordered before the cut, scaled
-        as the corpus's corrected list (the correction needs each document's id, so that list is read whole),
-        offering the documents it serves."""
-        fetch = 2 * ctx.depth
+        fetch = 2 * ctx.depth if need else ctx.depth
         raw = {h.payload["doc_id"]: h.score
                for h in ctx.index.search_sentences(vector, ctx.where, fetch, exclude_kind=ctx.exclude_kind)}
-        if not raw:
-            return []
-        hub = ctx.hubness.multilingual(list(raw), need)
-        weight = ctx.hubness.weights_for(list(raw), need)
-        scored = {d: raw[d] - weight[d] * hub[d] for d in raw}
-        head = sorted(scored, key=lambda d: -scored[d])[: ctx.depth]
-        if languages is not None:
-            of = ctx.hubness.stats.languages(head)
-            served = [d for d in head if of.get(d, "") in languages]
-        else:
-            served = head
-        return ScaledHits([ChannelHit(d, scored[d], raw[d], hub[d], weight[d] * hub[d]) for d in served],
-                          scale=min_max(scored[d] for d in head))
-
-    @staticmethod
-    def _served_where(where: Where, languages: frozenset[str]) -> Where:
-        return where.and_(Cond("language", any=tuple(sorted(languages))))
+        scored, hub, weight = raw, {}, {}
+        if need and raw:
+            hub = ctx.hubness.multilingual(list(raw), need)
+            weight = ctx.hubness.weights_for(list(raw), need)
+            scored = {d: raw[d] - weight[d] * hub[d] for d in raw}
+        return [ChannelHit(d, scored[d], raw[d], hub.get(d), weight[d] * hub[d] if d in hub else None)
+                for d in sorted(scored, key=lambda d: -scored[d])[: ctx.depth]]
 
 
 # The full ranking's channels, in the order they run (and their shares add up in fusion).

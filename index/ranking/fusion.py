@@ -28,9 +28,8 @@ def active_weights(results: Results, weights: Mapping[str, float]) -> dict[str, 
 
 
 def channel_scales(results: Results, channels: Sequence[str]) -> dict[str, tuple[float, float]]:
-    """Each channel's (floor, spread) over its own result list (or the one the list carries: `ScaledHits`):
-    the min-max scaling fusion applies."""
-    return {ch: getattr(results[ch], "scale", None) or min_max(h.score for h in results[ch]) for ch in channels}
+    """Each channel's (floor, spread) over its own result list: the min-max scaling fusion applies."""
+    return {ch: min_max(h.score for h in results[ch]) for ch in channels}
 
 
 def mixture(results: Results, weights: Mapping[str, float], channel: str, take: float,

@@ -222,40 +222,6 @@ class IndexContract:
         assert research and all(i.document.kind == DocKind.research
                                 for h in research for i in items if i.document.id == h.payload["doc_id"])
 
-    def test_sentence_search_filtered_by_language(self, index, enricher):
-        """The multilingual channel searches only the languages it serves (a `language` condition): the other
-        documents are never returned, the filtered ones keep their unfiltered scores, and a filter that matches
-        every document changes nothing."""
-        from index.backends.base import Cond, Where
-
-        items = _with_sentences(enricher.enrich(corpus())[0])
-        index.upsert(items)
-        language = {i.document.id: i.analysis.language for i in items}
-        assert set(language.values()) == {"en", "ja"}
-        query = next(i for i in items if i.analysis.language == "en").sentence_vectors[0]
-        every = {h.payload["doc_id"]: h.score for h in index.search_sentences(query, limit=10)}
-        assert set(every) == set(language)
-        for lang in ("ja", "en"):
-            only = index.search_sentences(query, Where((Cond("language", any=(lang,)),)), limit=10)
-            assert {h.payload["doc_id"] for h in only} == {d for d, l in language.items() if l == lang}
-            assert all(h.score == pytest.approx(every[h.payload["doc_id"]], abs=1e-6) for h in only)
-            # with the need kind excluded, as the ranking searches
-            ranked = index.search_sentences(query, Where((Cond("language", any=(lang,)),)), limit=10,
-                                            exclude_kind=DocKind.need.value)
-            assert {h.payload["doc_id"] for h in ranked} == {i.document.id for i in items
-                                                            if language[i.document.id] == lang
-                                                            and i.document.kind != DocKind.need}
-        both = index.search_sentences(query, Where((Cond("language", any=("en", "ja")),)), limit=10)
-        assert {h.payload["doc_id"]: h.score for h in both} == pytest.approx(every, abs=1e-6)
-        assert index.search_sentences(query, Where((Cond("language", any=("other",)),)), limit=10) == []
-        # the scores alone (no document read), and a search down to a score
-        assert index.sentence_scores(query, limit=10) == pytest.approx(sorted(every.values(), reverse=True), abs=1e-6)
-        assert index.sentence_scores(query, Where((Cond("language", any=("ja",)),)), limit=10) == pytest.approx(
-            sorted((v for d, v in every.items() if language[d] == "ja"), reverse=True), abs=1e-6)
-        cut = sorted(every.values())[len(every) // 2]
-        above = index.search_sentences(query, limit=10, min_score=cut - 1e-6)
-        assert {h.payload["doc_id"] for h in above} == {d for d, v in every.items() if v >= cut - 1e-6}
-
     def test_sentence_vectors_of_another_size_are_refused(self, index, enricher):
         import dataclasses
 

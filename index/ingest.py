@@ -11,7 +11,7 @@ import json
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Sequence
 
 from pydantic import ValidationError
 
@@ -159,8 +159,30 @@ def enrich_step(enricher: Enricher, docs: list[Document]) -> StepOutcome:
 
 
 def enrich_in_process(enricher: Enricher) -> EnrichSteps:
-    """The steps enriched one after the other in this process."""
-    return lambda steps: (enrich_step(enricher, step) for step in steps)
+    """The steps enriched one after the other in this process: overlapped (`nlp.pipeline.Enricher.enrich_batches`:
+    the next step is analysed and this one's passages embedded on both cores while the caller writes the last
+    one) when the enricher can, with the same results."""
+    if not hasattr(enricher, "enrich_batches"):
+        return lambda steps: (enrich_step(enricher, step) for step in steps)
+    return lambda steps: _overlapped(enricher, list(steps))
+
+
+def _overlapped(enricher, steps: list[list[Document]]) -> Iterator[StepOutcome]:
+    """`enrich_step` of each step through the enricher's `enrich_batches`. A step whose stream raises (past the
+    per-document guards: a bug or the machine) is enriched again by `enrich_step`, alone and then document by
+    document, and the stream starts again after it."""
+    i = 0
+    while i < len(steps):
+        try:
+            for enriched, rejects in enricher.enrich_batches(steps[i:]):
+                yield StepOutcome(enriched, rejects)
+                i += 1
+        except (MemoryError, KeyboardInterrupt, OSError):
+            raise  # the machine, not the batch (as `_enrich`)
+        except Exception as exc:  # noqa: BLE001 - the step is retried the way `enrich_step` retries it
+            log.warning("overlapped enrich of step %d failed (%s); enriching it alone", i + 1, _describe(exc))
+            yield enrich_step(enricher, steps[i])
+            i += 1
 
 
 def _enrich(enricher, docs: list[Document]) -> tuple[list, list[Reject]]:

@@ -230,7 +230,7 @@ def build_index(index: Index, bench: Bench, enricher: Enricher, progress: Progre
     everything = [*bench.needs, *bench.docs]
     batches = [everything[i : i + batch_size] for i in range(0, len(everything), batch_size)]
     # as the ingest enriches: the next batch is analysed (and this one's passages embedded) while one is written
-    outcomes = iter(enrich_in_process(enricher)(batches))
+    outcomes = iter(enrich_in_process(enricher)(iter(batches)))
     done = 0
     with _timed_embedding(enricher, clock):
         for batch in batches:

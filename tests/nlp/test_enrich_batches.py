@@ -117,7 +117,7 @@ def test_ingest_retries_a_step_whose_stream_raised_and_goes_on(nlp_settings, spa
     steps = [batch for batch in _batches() if batch]
     expected = [_enricher(nlp_settings, sparse).enrich(step) for step in steps]
     broken = _BrokenStream(_enricher(nlp_settings, sparse))
-    outcomes = list(enrich_in_process(broken)(steps))
+    outcomes = list(enrich_in_process(broken)(iter(steps)))
     assert all(isinstance(o, StepOutcome) and o.failure is None for o in outcomes)
     for outcome, want in zip(outcomes, expected, strict=True):
         _same((outcome.enriched, outcome.rejects), want)
@@ -127,3 +127,39 @@ def test_ingest_retries_a_step_whose_stream_raised_and_goes_on(nlp_settings, spa
 @pytest.mark.parametrize("batches", [[], [[]]])
 def test_nothing_to_enrich(nlp_settings, sparse, batches):
     assert [out for out in _enricher(nlp_settings, sparse).enrich_batches(batches)] == [([], [])] * len(batches)
+
+
+def test_overlapped_ingest_takes_no_step_past_a_barrier_before_the_earlier_ones_are_delivered(nlp_settings, sparse):
+    from index.ingest import BARRIER
+
+    steps = [batch for batch in _batches() if batch]
+    events = []
+
+    def source():
+        for n, step in enumerate(steps):
+            if n == 2:
+                events.append("barrier")
+                yield BARRIER
+            events.append(("take", n))
+            yield step
+
+    outcomes = enrich_in_process(_enricher(nlp_settings, sparse))(source())
+    for n, _ in enumerate(outcomes):
+        events.append(("deliver", n))
+    assert events.index(("take", 1)) < events.index(("deliver", 0))  # one step ahead, within a run of steps
+    assert events.index(("deliver", 1)) < events.index(("take", 2))  # ... never past a barrier
+
+
+def test_a_failing_step_source_is_raised_after_the_steps_it_gave_are_delivered(nlp_settings, sparse):
+    steps = [batch for batch in _batches() if batch]
+
+    def source():
+        yield steps[0]
+        yield steps[1]
+        raise OSError("disk full")
+
+    delivered = []
+    with pytest.raises(OSError, match="disk full"):
+        for outcome in enrich_in_process(_enricher(nlp_settings, sparse))(source()):
+            delivered.append(outcome)
+    assert len(delivered) == 2

@@ -412,7 +412,6 @@ def ingest_inbox(
     def steps() -> Iterator[list[Document] | None]:
         for path in paths:
             retire_complete()
-            report()
             if check_space is not None:
                 check_space()
             try:
@@ -430,6 +429,7 @@ def ingest_inbox(
                 submitted.append(batch)
                 yield step
 
+    report()  # progress counts only what is written (or retired), so it never goes back
     outcomes = iter((enrich_steps or enrich_in_process(enricher))(steps()))
     try:
         for outcome in outcomes:

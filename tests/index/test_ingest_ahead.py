@@ -80,7 +80,9 @@ def ingest(tmp_path, name, batches, enricher, window=None, pool=None):
         write(inbox, f"b-{n}.jsonl", batch)
     index = LoggingIndex(events)
     steps = ahead(enricher, pool, events, window) if window else None
-    results = ingest_inbox(inbox, enricher, index, rejects_path=tmp_path / name / "rejects.jsonl", enrich_steps=steps)
+    progress = index.progress = []
+    results = ingest_inbox(inbox, enricher, index, rejects_path=tmp_path / name / "rejects.jsonl", enrich_steps=steps,
+                           progress=lambda stage, done, total: progress.append((stage, done, total)))
     return results, index, events, inbox
 
 
@@ -102,6 +104,9 @@ def test_batches_enriched_ahead_are_written_in_arrival_order(tmp_path, seed):
     flushes = [n for n, e in enumerate(events) if e == ("flush",)]
     assert order[("take", doc(100).id)] < flushes[0] and order[("take", doc(200).id)] < flushes[1]
     assert ("barrier",) not in events, "no batch reads what another writes: nothing waits"
+    # progress counts what is written: it never goes back, and ends at every document
+    documents = [done for stage, done, _ in index.progress if stage == "documents"]
+    assert documents == sorted(documents) and documents[-1] == 121 and documents[0] == 0
 
 
 @pytest.mark.parametrize("later", ["update", "copy"])

@@ -201,8 +201,58 @@ def enrich_step(enricher: Enricher, docs: list[Document]) -> StepOutcome:
 
 
 def enrich_in_process(enricher: Enricher) -> EnrichSteps:
-    """The steps enriched one after the other in this process."""
-    return lambda steps: (enrich_step(enricher, step) for step in steps if step is not BARRIER)
+    """The steps enriched one after the other in this process: overlapped (`nlp.pipeline.Enricher.enrich_batches`:
+    the next step is analysed and this one's passages embedded on both cores while the caller writes the last
+    one) when the enricher can, with the same results."""
+    if not hasattr(enricher, "enrich_batches"):
+        return lambda steps: (enrich_step(enricher, step) for step in steps if step is not BARRIER)
+    return lambda steps: _overlapped(enricher, iter(steps))
+
+
+def _overlapped(enricher, steps: Iterator[list[Document] | None]) -> Iterator[StepOutcome]:
+    """`enrich_step` of each step through the enricher's `enrich_batches`, which takes one step ahead of the
+    outcome it delivers; at a BARRIER the stream ends (every step before it delivered) before the next step is
+    taken. A stream that raises (past the per-document guards: a bug or the machine) has its undelivered steps
+    enriched again by `enrich_step`, alone and then document by document, and a new stream goes on after them."""
+    taken: deque = deque()  # steps handed to the stream whose outcomes are not delivered yet
+    barrier = False
+    source_failed: list[Exception] = []  # the steps' own iterator raised: re-raised once the taken are delivered
+
+    def segment() -> Iterator[list[Document]]:
+        nonlocal barrier
+        while True:
+            try:
+                step = next(steps)
+            except StopIteration:
+                return
+            except Exception as exc:  # noqa: BLE001 - not the enricher's: the writer sees it, as unoverlapped
+                source_failed.append(exc)
+                return
+            if step is BARRIER:
+                barrier = True
+                return
+            taken.append(step)
+            yield step
+
+    while True:
+        barrier = False
+        try:
+            for enriched, rejects in enricher.enrich_batches(segment()):
+                taken.popleft()
+                yield StepOutcome(enriched, rejects)
+        except (MemoryError, KeyboardInterrupt, OSError):
+            raise  # the machine, not the batch (as `_enrich`)
+        except Exception as exc:  # noqa: BLE001 - the steps are retried the way `enrich_step` retries them
+            log.warning("overlapped enrich failed (%s); enriching its %d pending steps alone", _describe(exc),
+                        len(taken))
+            while taken:
+                yield enrich_step(enricher, taken.popleft())
+            if not source_failed:
+                continue
+        if source_failed:
+            raise source_failed[0]
+        if not barrier:
+            return
 
 
 def run_ahead(submit: Callable[[list[Document]], Any], window: int,

@@ -149,7 +149,25 @@ def test_english_features_are_the_same_with_the_word_caches_cold_or_warm():
     doc = spacy.blank("en").make_doc("Graphene oxide membranes filter water; graphene-based filters scale.")
     entity_tagger._CLUSTER_CACHE.clear()
     entity_tagger._english_word.cache_clear()
+    entity_tagger.word_class.cache_clear()
     cold = entity_tagger.english_features(doc)
     warm = entity_tagger.english_features(doc)
     assert cold == warm and cold[0][:2] == ["b", "w=graphene"]
     assert any(f.startswith("ctx=") for f in cold[1]) and "3w=filter" in cold[0]
+
+
+def test_english_words_carry_their_parts_of_speech_from_the_lexicon():
+    """A term rarely starts with a verb form, and ends where its nouns end: the tagger sees each word's possible
+    parts of speech (LemmInflect's lexicon), a word the lexicon does not know (often a term) as X."""
+    import spacy
+
+    from nlp.entity_tagger import english_features, word_class
+
+    assert word_class("combining") == ("VERB", "VBG")
+    assert word_class("Removes") == ("VERB", "VBZ")
+    assert word_class("exhibits")[0] == "NOUN|VERB"
+    assert word_class("graphene") == ("X", "")
+    assert word_class("the") == ("S", "") and word_class("2.5") == ("N", "")
+    feats = english_features(spacy.blank("en").make_doc("Combining graphene membranes"))
+    assert "a=VERB" in feats[0] and "pt=VBG" in feats[0] and "1a=X" in feats[0]
+    assert "a=X" in feats[1] and "-1pt=VBG" in feats[1] and "a2+=X|NOUN" in feats[1]

@@ -1,22 +1,22 @@
 """Enrich flow: NLP + embeddings + index, only for new or changed documents.
 
 By default one process enriches and writes. With `SCOUT_ENRICH_WORKERS=N` (a local Dask cluster of N worker
-processes) or `SCOUT_ENRICH_SCHEDULER=tcp://...` (an existing Dask cluster), the steps of each batch are enriched
-on Dask workers through Prefect's Dask task runner, and this flow's process alone writes the index, step by step
-in the order the documents arrived. A worker never opens the index; a step whose worker dies is run again
-elsewhere (Dask reschedules it), so nothing is lost and nothing is written twice.
+processes) or `SCOUT_ENRICH_SCHEDULER=tcp://...` (an existing Dask cluster), the steps of the batches are enriched
+on Dask workers through Prefect's Dask task runner, a few steps ahead of the writer and across batches, and this
+flow's process alone writes the index, step by step in the order the documents arrived (`index.ingest.run_ahead`).
+A worker never opens the index; a step whose worker dies is run again elsewhere (Dask reschedules it), so nothing
+is lost and nothing is written twice.
 """
 
 from __future__ import annotations
 
-from collections import deque
-from typing import Iterator
-
 from prefect import flow, task
+from prefect.cache_policies import NO_CACHE
 from prefect.artifacts import create_markdown_artifact
 
 from domain.models import Document, IngestStats
 from domain.settings import EnrichSettings
+from index.ingest import EnrichSteps, run_ahead
 from service import operations
 
 
@@ -27,36 +27,28 @@ def ingest_pending_batches() -> list[IngestStats]:
 
 
 # A step that raised on its worker (out of memory, a broken file) is tried once more; a worker that died is
-# Dask's to reschedule, a document that fails is a reject inside the step's outcome, not a task failure.
-@task(retries=1, retry_delay_seconds=2)
+# Dask's to reschedule, a document that fails is a reject inside the step's outcome, not a task failure. No cache:
+# a step is enriched once per run and its outcome goes straight to the writer (and hashing its inputs costs time).
+@task(retries=1, retry_delay_seconds=2, cache_policy=NO_CACHE, persist_result=False)
 def enrich_step(docs: list[Document]):
     """Compute task, run on a Dask worker: nlp and embeddings of one step (`index.ingest.StepOutcome`)."""
     return operations.enrich_step(docs)
 
 
-def steps_on_workers(window: int):
-    """`index.ingest.EnrichSteps` on the flow's Dask task runner: at most `window` steps in flight, their
-    outcomes handed back in the steps' order (so the index is written in the documents' order)."""
-
-    def run(steps: list[list[Document]]) -> Iterator:
-        in_flight: deque = deque()
-        for step in steps:
-            in_flight.append(enrich_step.submit(step))
-            if len(in_flight) >= window:
-                yield in_flight.popleft().result()
-        while in_flight:
-            yield in_flight.popleft().result()
-
-    return run
+def steps_on_workers(window: int) -> EnrichSteps:
+    """`index.ingest.EnrichSteps` on the flow's Dask task runner: up to `window` steps in flight, across batches
+    (the workers enrich the next steps while this process writes the last ones), written in the steps' order."""
+    return run_ahead(enrich_step.submit, window, cancel=lambda future: future.wrapped_future.cancel())
 
 
 @flow(name="enrich-on-dask")
 def enrich_on_dask() -> list[IngestStats]:
     from prefect.context import FlowRunContext
 
-    # two steps in flight per worker: the next is ready when one finishes, and memory stays bounded
+    # three steps in flight per worker: each has its next one ready when it finishes, even while the oldest step
+    # (the next to be written) is still running elsewhere; memory stays bounded
     workers = len(FlowRunContext.get().task_runner.client.scheduler_info(n_workers=-1)["workers"])
-    return operations.ingest_pending(enrich_steps=steps_on_workers(2 * max(1, workers)))
+    return operations.ingest_pending(enrich_steps=steps_on_workers(3 * max(1, workers)))
 
 
 def dask_task_runner(settings: EnrichSettings):

@@ -9,10 +9,15 @@ product uses and scores every need that has relevance judgements:
 
 Metrics: MRR (first relevant document within the top 100), nDCG@10 (binary gain), Recall@10, Recall@100.
 
-`result["stages"]` says where the time went, wall and CPU seconds (CPU: every thread of this process, the
-embedding session's included): `parse` (reading the benchmark), `nlp` (analysis, passages, BM25: enrich
-without its embedding calls), `embedding` (the encoders' calls during the build: passages and titles, and the multilingual channel's sentences), `indexing` (upserts and the
-optimize), `ranking` (every need's ranking), `scoring` (the metrics).
+`result["stages"]` says where the time went, as this (the main) thread spent it, one stage after the other: wall
+seconds, CPU seconds (every thread of the process during the stage; `own_cpu`: this thread's alone) and the
+seconds of the wall time the thread waited for a CPU (a busy machine's share, which an idle one would not spend). `parse` (reading the benchmark),
+`nlp` (analysis, passages, BM25), `embedding` (the multilingual channel's sentences, and the wait for the passage
+embedder's call), `indexing` (upserts and the optimize), `ranking` (every need's ranking), `scoring` (the
+metrics). The build runs as the ingest does (`index.ingest.enrich_in_process`): the passage embedder works on a
+helper thread beside the next batch's analysis and the last one's upsert, so its work shows as CPU in those
+stages and as `embedding` wall only where the build waited for it. Rankings run on two threads
+(`Ranker.in_threads`), the needs' queries on this one.
 
 With `feedback_k` (`scout eval --feedback K`), an analyst is simulated: for every need with strict judgements
 they judge the top K of its strict ranking (relevant iff in `qrels_strict.tsv`), the need is re-ranked with
@@ -38,6 +43,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
+from index.ingest import enrich_in_process
 from index.ranking.feedback import Feedback
 from index.ranking import QueryInput, Ranker, RankWeights
 from index.store import Index
@@ -51,49 +57,73 @@ DEPTH = 100
 STAGES = ("parse", "nlp", "embedding", "indexing", "ranking", "scoring")
 
 
+def _cpu_wait() -> float:
+    """Seconds this thread has waited for a CPU while ready to run (the scheduler's run delay; 0 where the
+    kernel does not say): on a busy machine, the part of a stage's wall time an idle machine would not spend."""
+    try:
+        with open("/proc/thread-self/schedstat", "rb") as fh:
+            return int(fh.read().split()[1]) / 1e9
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
 @dataclass
 class StageClock:
-    """Wall and CPU seconds spent in each stage; `within` moves a nested stage's time out of its parent's."""
+    """Wall and CPU seconds spent in each stage, and how long of the wall time the stage's thread waited for a
+    CPU (`waited`); `within` moves a nested stage's time out of its parent's."""
 
     wall: dict[str, float] = field(default_factory=lambda: dict.fromkeys(STAGES, 0.0))
     cpu: dict[str, float] = field(default_factory=lambda: dict.fromkeys(STAGES, 0.0))
+    waited: dict[str, float] = field(default_factory=lambda: dict.fromkeys(STAGES, 0.0))
+    own_cpu: dict[str, float] = field(default_factory=lambda: dict.fromkeys(STAGES, 0.0))  # this thread's
 
     @contextmanager
     def stage(self, name: str, within: str | None = None):
-        w, c = time.perf_counter(), time.process_time()
+        w, c, q, t = time.perf_counter(), time.process_time(), _cpu_wait(), time.thread_time()
         try:
             yield
         finally:
-            dw, dc = time.perf_counter() - w, time.process_time() - c
+            dw, dc, dq = time.perf_counter() - w, time.process_time() - c, _cpu_wait() - q
+            dt = time.thread_time() - t
             self.wall[name] += dw
             self.cpu[name] += dc
+            self.waited[name] += dq
+            self.own_cpu[name] += dt
             if within is not None:
                 self.wall[within] -= dw
                 self.cpu[within] -= dc
+                self.waited[within] -= dq
+                self.own_cpu[within] -= dt
 
     def seconds(self) -> dict[str, dict[str, float]]:
-        return {n: {"wall": round(self.wall[n], 3), "cpu": round(self.cpu[n], 3)} for n in self.wall}
+        return {n: {"wall": round(self.wall[n], 3), "cpu": round(self.cpu[n], 3), "waited": round(self.waited[n], 3),
+                    "own_cpu": round(self.own_cpu[n], 3)} for n in self.wall}
 
 
 @contextmanager
 def _timed_embedding(enricher: Enricher, clock: StageClock):
-    """Count the encoders' calls (the passage embedder's and, when the channel is on, the multilingual sentence
-    encoder's) as `embedding`, out of `nlp` which encloses them, while the index is built."""
-    encoders = [e for e in (getattr(enricher, "embedder", None), getattr(enricher, "multilingual", None))
-                if e is not None and hasattr(e, "encode")]
-    for embedder in encoders:
-        inner = embedder.encode
+    """Count the build's wait for the encoders (`nlp.pipeline.Enricher.embeddings`: the multilingual sentences
+    encoded on this thread while the passage embedder finishes on its helper thread) as `embedding`, out of `nlp`
+    which encloses it. The passage embedder's work beside the other stages is theirs: the stages are this
+    thread's time, one after the other. An enricher without `embeddings` (a test's fake) has its encoders'
+    `encode` calls counted instead."""
+    name = "embeddings" if hasattr(enricher, "embeddings") else "encode"
+    targets = [enricher] if name == "embeddings" else [
+        e for e in (getattr(enricher, "embedder", None), getattr(enricher, "multilingual", None))
+        if e is not None and hasattr(e, "encode")]
+    for target in targets:
+        inner = getattr(target, name)
 
-        def encode(*args, _inner=inner, **kwargs):
+        def timed(*args, _inner=inner, **kwargs):
             with clock.stage("embedding", within="nlp"):
                 return _inner(*args, **kwargs)
 
-        embedder.encode = encode  # an instance attribute over the class's method, removed again below
+        setattr(target, name, timed)  # an instance attribute over the class's method, removed again below
     try:
         yield
     finally:
-        for embedder in encoders:
-            del embedder.encode
+        for target in targets:
+            delattr(target, name)
 
 
 _COMPANY = re.compile(r"company ([^;]+)$")
@@ -198,14 +228,19 @@ def build_index(index: Index, bench: Bench, enricher: Enricher, progress: Progre
     clock = clock or StageClock()
     rejected = 0
     everything = [*bench.needs, *bench.docs]
+    batches = [everything[i : i + batch_size] for i in range(0, len(everything), batch_size)]
+    # as the ingest enriches: the next batch is analysed (and this one's passages embedded) while one is written
+    outcomes = iter(enrich_in_process(enricher)(iter(batches)))
+    done = 0
     with _timed_embedding(enricher, clock):
-        for i in range(0, len(everything), batch_size):
+        for batch in batches:
             with clock.stage("nlp"):
-                enriched, rejects = enricher.enrich(everything[i : i + batch_size])
-            rejected += len(rejects)
+                outcome = next(outcomes)
+            rejected += len(batch) if outcome.failure is not None else len(outcome.rejects)
             with clock.stage("indexing"):
-                index.upsert(enriched, flush=False)
-            progress("index", min(i + batch_size, len(everything)), len(everything))
+                index.upsert(outcome.enriched, flush=False)
+            done += len(batch)
+            progress("index", done, len(everything))
     with clock.stage("indexing"):
         index.optimize()
     return rejected
@@ -221,26 +256,35 @@ def score(ranker: Ranker, bench: Bench, modes: Iterable[str] = ("full",), progre
     modes = list(modes)
     per_mode: dict[str, dict[str, list[dict[str, float]]]] = {m: {"all": [], "strict": []} for m in modes}
     residual: dict[str, list[dict[str, float]]] = {"before": [], "after": []}
-    for n, need in enumerate(bench.needs, start=1):
-        nid = bench.bench_id[need.id]
-        with clock.stage("ranking"):
+
+    def inputs():  # on this thread: a need's query is analysed and embedded here (Ranker.in_threads)
+        for need in bench.needs:
+            nid = bench.bench_id[need.id]
             _, q = ranker.need_input(need.id)
-        depth = DEPTH + len(bench.anchors.get(nid, ())) + (feedback_k or 0)
-        for mode in modes:
-            with clock.stage("ranking"):
-                ranked = [r.doc_id for r in ranker.rank(q, None, depth, mode=mode)]
-            with clock.stage("scoring"):
-                ranking = [bench.bench_id.get(d, d) for d in ranked]
+            yield nid, q, DEPTH + len(bench.anchors.get(nid, ())) + (feedback_k or 0)
+
+    def rank(item):  # on a ranking thread: a need's rankings, and its residual pair with feedback
+        nid, q, depth = item
+        ranked = {mode: [r.doc_id for r in ranker.rank(q, None, depth, mode=mode)] for mode in modes}
+        pair = None
+        if bench.has_strict and bench.strict.get(nid) and feedback_k and "full" in ranked:
+            pair = _residual_pair(ranker, bench, q, nid, ranked["full"], feedback_k, depth)
+        return nid, ranked, pair
+
+    rankings = ranker.in_threads(rank, inputs())
+    for n in range(1, len(bench.needs) + 1):
+        with clock.stage("ranking"):
+            nid, ranked_by_mode, pair = next(rankings)
+        with clock.stage("scoring"):
+            for mode in modes:
+                ranking = [bench.bench_id.get(d, d) for d in ranked_by_mode[mode]]
                 per_mode[mode]["all"].append(metrics(ranking, bench.qrels[nid]))
                 if bench.has_strict and bench.strict.get(nid):
                     drop = bench.anchors.get(nid, set())
                     per_mode[mode]["strict"].append(metrics([d for d in ranking if d not in drop], bench.strict[nid]))
-            if bench.has_strict and bench.strict.get(nid) and feedback_k and mode == "full":
-                with clock.stage("ranking"):
-                    pair = _residual_pair(ranker, bench, q, nid, ranked, feedback_k, depth)
-                    if pair is not None:
-                        residual["before"].append(pair[0])
-                        residual["after"].append(pair[1])
+            if pair is not None:
+                residual["before"].append(pair[0])
+                residual["after"].append(pair[1])
         progress("rank", n, len(bench.needs))
     out: dict[str, dict[str, Any]] = {}
     for mode in modes:

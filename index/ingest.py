@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import json
 import logging
+from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Sequence
 
 from pydantic import ValidationError
 
@@ -67,68 +68,102 @@ def ingest_documents(docs: Sequence[Document], enricher: Enricher, index: Index,
     `progress(documents, passages)` hears how many of `docs` are done and the passages they embedded.
     `enrich_steps` enriches the steps elsewhere (other processes, other machines: `flows.enrich`); this
     function alone writes the index, step by step in the documents' order, whatever order the steps finish in."""
-    stats = IngestStats(batch=batch, documents=len(docs))
-    latest: dict[str, Document] = {}
-    for doc in docs:  # a batch may hold one record twice: the later version wins
-        latest[doc.id] = doc
-    changed: list[Document] = []
-    is_new: dict[str, bool] = {}
-    # one lookup for the whole batch (it may cross a process boundary: see index.backends.remote)
-    stored_docs = {doc_id: Document.model_validate(payload["document"])
-                   for doc_id, payload in index.get_many(list(latest), ["document"]).items()}
-    duplicates: list[Reject] = []
-    # The same announcement crawled from two URLs (or a feed read from another base URL) gets another id: a new
-    # id whose content is already indexed is recorded as a duplicate of the stored one, not indexed twice.
-    owners = index.content_hash_owners([d.content_hash for d in latest.values()
-                                        if d.id not in stored_docs and d.content_hash])
-    for doc in latest.values():
-        stored = stored_docs.get(doc.id)
-        if stored is None:
-            original = owners.get(doc.content_hash) if doc.content_hash else None
-            if original is not None and original != doc.id:
-                duplicates.append(Reject(source=doc.source, url=doc.url, stage="index", reason="duplicate content",
-                                         detail=f"same title and text as document {original}"))
-                continue
-            if doc.content_hash:
-                owners[doc.content_hash] = doc.id  # a second copy later in this batch is a duplicate too
-            is_new[doc.id] = True
-            changed.append(doc)
-        elif stored.content_hash != doc.content_hash:
-            is_new[doc.id] = False
-            changed.append(doc.model_copy(update={"first_seen": stored.first_seen}))
-        else:
-            stats.unchanged += 1
-    rejects: list[Reject] = []
-    done = len(docs) - len(changed)  # duplicates and unchanged documents are done already
+    work = _Batch(docs=list(docs))
+    work.classify(index, batch)
     if progress:
-        progress(done, 0)
-    steps = [changed[i : i + ENRICH_STEP] for i in range(0, len(changed), ENRICH_STEP)]
-    failed: list[str] = []
-    outcomes = (enrich_steps or enrich_in_process(enricher))(steps)
-    for step, outcome in zip(steps, outcomes, strict=True):
-        enriched, step_rejects = outcome.enriched, outcome.rejects
+        progress(work.done, 0)
+    for outcome in (enrich_steps or enrich_in_process(enricher))(iter(work.steps)):
+        work.write(outcome, index)
+        if progress:
+            progress(work.done, work.stats.passages_embedded)
+    return work.finish(index)
+
+
+class _Batch:
+    """One batch on its way through ingest: its documents, which of them need enriching (split into steps), and
+    what its written steps have added up to so far."""
+
+    def __init__(self, docs: list[Document], path: Path | None = None, bad_lines: Sequence[Reject] = (),
+                 unreadable: str | None = None):
+        self.docs, self.path, self.bad_lines, self.unreadable = docs, path, list(bad_lines), unreadable
+        self.steps: list[list[Document]] = []
+        self.written = 0  # steps written so far
+        self.done = 0  # documents done so far (written, rejected, unchanged or duplicates)
+        self.rejects: list[Reject] = []
+        self.failed: list[str] = []
+        # what another batch's ingest reads of the index that this batch's writes may change
+        self.keys = {f"id:{d.id}" for d in docs} | {f"hash:{d.content_hash}" for d in docs if d.content_hash}
+        self.stats = IngestStats(batch=path.name if path else "")
+
+    def classify(self, index: Index, name: str) -> None:
+        """Against the index as it is: which documents are new, changed (to enrich, in steps), duplicates of
+        stored content, or unchanged."""
+        self.stats = stats = IngestStats(batch=name, documents=len(self.docs))
+        latest: dict[str, Document] = {}
+        for doc in self.docs:  # a batch may hold one record twice: the later version wins
+            latest[doc.id] = doc
+        changed: list[Document] = []
+        self.is_new: dict[str, bool] = {}
+        # one lookup for the whole batch (it may cross a process boundary: see index.backends.remote)
+        stored_docs = {doc_id: Document.model_validate(payload["document"])
+                       for doc_id, payload in index.get_many(list(latest), ["document"]).items()}
+        self.duplicates: list[Reject] = []
+        # The same announcement crawled from two URLs (or a feed read from another base URL) gets another id: a
+        # new id whose content is already indexed is recorded as a duplicate of the stored one, not indexed twice.
+        owners = index.content_hash_owners([d.content_hash for d in latest.values()
+                                            if d.id not in stored_docs and d.content_hash])
+        for doc in latest.values():
+            stored = stored_docs.get(doc.id)
+            if stored is None:
+                original = owners.get(doc.content_hash) if doc.content_hash else None
+                if original is not None and original != doc.id:
+                    self.duplicates.append(Reject(
+                        source=doc.source, url=doc.url, stage="index", reason="duplicate content",
+                        detail=f"same title and text as document {original}"))
+                    continue
+                if doc.content_hash:
+                    owners[doc.content_hash] = doc.id  # a second copy later in this batch is a duplicate too
+                self.is_new[doc.id] = True
+                changed.append(doc)
+            elif stored.content_hash != doc.content_hash:
+                self.is_new[doc.id] = False
+                changed.append(doc.model_copy(update={"first_seen": stored.first_seen}))
+            else:
+                stats.unchanged += 1
+        self.done = len(self.docs) - len(changed)  # duplicates and unchanged documents are done already
+        self.steps = [changed[i : i + ENRICH_STEP] for i in range(0, len(changed), ENRICH_STEP)]
+
+    @property
+    def complete(self) -> bool:
+        return self.written == len(self.steps)
+
+    def write(self, outcome: StepOutcome, index: Index) -> None:
+        """Write the next step's outcome to the index (not yet flushed)."""
+        step = self.steps[self.written]
+        self.written += 1
+        stats, enriched, step_rejects = self.stats, outcome.enriched, outcome.rejects
         if outcome.failure is not None:  # every document of this step failed: rejects, unless every step fails
-            failed.append(outcome.failure)
+            self.failed.append(outcome.failure)
             step_rejects = [Reject(source=d.source, url=d.url or None, stage="nlp",
                                    reason=f"enrich failed: {outcome.failure}", detail=f"document {d.id}") for d in step]
-        rejects.extend(step_rejects)
-        stats.new += sum(1 for e in enriched if is_new[e.document.id])
-        stats.updated += sum(1 for e in enriched if not is_new[e.document.id])
+        self.rejects.extend(step_rejects)
+        stats.new += sum(1 for e in enriched if self.is_new[e.document.id])
+        stats.updated += sum(1 for e in enriched if not self.is_new[e.document.id])
         stats.passages_embedded += sum(len(e.analysis.passages) for e in enriched)
         if enriched:
-            # written now (searches see it), made durable once, below: a flush per step cost a sync each, and
-            # the batch stays in the inbox until that flush, so a crash before it only repeats idempotent upserts
+            # written now (searches see it), made durable once, in finish(): a flush per step cost a sync each,
+            # and the batch stays in the inbox until that flush, so a crash before it only repeats idempotent upserts
             index.upsert(enriched, flush=False)
-        done += len(step)
-        if progress:
-            progress(done, stats.passages_embedded)
-    if steps and len(failed) == len(steps):
-        raise BatchFailed(failed[0])  # the whole batch failed: nothing was written
-    stats.rejected = len(rejects)
-    stats.duplicates = len(duplicates)
-    rejects = [*duplicates, *rejects]
-    index.flush()
-    return stats, rejects
+        self.done += len(step)
+
+    def finish(self, index: Index) -> tuple[IngestStats, list[Reject]]:
+        """Every step written: flush, and the batch's figures and rejects (BatchFailed if every step failed)."""
+        if self.steps and len(self.failed) == len(self.steps):
+            raise BatchFailed(self.failed[0])  # the whole batch failed: nothing was written
+        self.stats.rejected = len(self.rejects)
+        self.stats.duplicates = len(self.duplicates)
+        index.flush()
+        return self.stats, [*self.duplicates, *self.rejects]
 
 
 class BatchFailed(RuntimeError):
@@ -145,8 +180,15 @@ class StepOutcome:
     failure: str | None = None
 
 
-# enrich_steps(steps) -> each step's outcome, in the steps' order (lazily: the writer takes them one by one)
-EnrichSteps = Callable[[list[list[Document]]], Iterable[StepOutcome]]
+# In the steps handed to `EnrichSteps`: every outcome of the steps before it must be delivered (and is written)
+# before the next step is taken (a later batch reads what an earlier one writes).
+BARRIER = None
+
+# enrich_steps(steps) -> each step's outcome, in the steps' order, lazily: the writer takes them one by one, and
+# `steps` (an iterator, possibly holding BARRIERs) is read only as far as the runner needs its next step. A runner
+# may take steps ahead of the outcomes it has delivered (other processes enrich them meanwhile); when the writer
+# stops early it closes the outcomes' generator, and the runner drops what it still has in flight.
+EnrichSteps = Callable[[Iterator["list[Document] | None"]], Iterable[StepOutcome]]
 
 
 def enrich_step(enricher: Enricher, docs: list[Document]) -> StepOutcome:
@@ -159,8 +201,85 @@ def enrich_step(enricher: Enricher, docs: list[Document]) -> StepOutcome:
 
 
 def enrich_in_process(enricher: Enricher) -> EnrichSteps:
-    """The steps enriched one after the other in this process."""
-    return lambda steps: (enrich_step(enricher, step) for step in steps)
+    """The steps enriched one after the other in this process: overlapped (`nlp.pipeline.Enricher.enrich_batches`:
+    the next step is analysed and this one's passages embedded on both cores while the caller writes the last
+    one) when the enricher can, with the same results."""
+    if not hasattr(enricher, "enrich_batches"):
+        return lambda steps: (enrich_step(enricher, step) for step in steps if step is not BARRIER)
+    return lambda steps: _overlapped(enricher, iter(steps))
+
+
+def _overlapped(enricher, steps: Iterator[list[Document] | None]) -> Iterator[StepOutcome]:
+    """`enrich_step` of each step through the enricher's `enrich_batches`, which takes one step ahead of the
+    outcome it delivers; at a BARRIER the stream ends (every step before it delivered) before the next step is
+    taken. A stream that raises (past the per-document guards: a bug or the machine) has its undelivered steps
+    enriched again by `enrich_step`, alone and then document by document, and a new stream goes on after them."""
+    taken: deque = deque()  # steps handed to the stream whose outcomes are not delivered yet
+    barrier = False
+    source_failed: list[Exception] = []  # the steps' own iterator raised: re-raised once the taken are delivered
+
+    def segment() -> Iterator[list[Document]]:
+        nonlocal barrier
+        while True:
+            try:
+                step = next(steps)
+            except StopIteration:
+                return
+            except Exception as exc:  # noqa: BLE001 - not the enricher's: the writer sees it, as unoverlapped
+                source_failed.append(exc)
+                return
+            if step is BARRIER:
+                barrier = True
+                return
+            taken.append(step)
+            yield step
+
+    while True:
+        barrier = False
+        try:
+            for enriched, rejects in enricher.enrich_batches(segment()):
+                taken.popleft()
+                yield StepOutcome(enriched, rejects)
+        except (MemoryError, KeyboardInterrupt, OSError):
+            raise  # the machine, not the batch (as `_enrich`)
+        except Exception as exc:  # noqa: BLE001 - the steps are retried the way `enrich_step` retries them
+            log.warning("overlapped enrich failed (%s); enriching its %d pending steps alone", _describe(exc),
+                        len(taken))
+            while taken:
+                yield enrich_step(enricher, taken.popleft())
+            if not source_failed:
+                continue
+        if source_failed:
+            raise source_failed[0]
+        if not barrier:
+            return
+
+
+def run_ahead(submit: Callable[[list[Document]], Any], window: int,
+              cancel: Callable[[Any], object] = lambda future: future.cancel()) -> EnrichSteps:
+    """Steps enriched elsewhere, ahead of the writer: `submit(step)` hands a step over and returns its future
+    (`.result()` is its StepOutcome); up to `window` steps are in flight, across batches, while the writer writes
+    the oldest. Outcomes are delivered in the steps' order whatever order they finish in; a BARRIER delivers every
+    step before it before the next is submitted; a writer that stops early gets the rest cancelled."""
+
+    def run(steps: Iterator[list[Document] | None]) -> Iterator[StepOutcome]:
+        in_flight: deque = deque()
+        try:
+            for step in steps:
+                if step is BARRIER:
+                    while in_flight:
+                        yield in_flight.popleft().result()
+                    continue
+                in_flight.append(submit(step))
+                if len(in_flight) >= window:
+                    yield in_flight.popleft().result()
+            while in_flight:
+                yield in_flight.popleft().result()
+        finally:
+            for future in in_flight:
+                cancel(future)
+
+    return run
 
 
 def _enrich(enricher, docs: list[Document]) -> tuple[list, list[Reject]]:
@@ -237,50 +356,94 @@ def ingest_inbox(
     A batch that fails as a whole is quarantined with its reason and the next batches go on; when two batches
     in a row fail for the same reason the fault is not theirs (a broken model, say): the run stops with that
     reason and the rest of the inbox waits for the next run. `check_space` (e.g. `domain.files.check_free_space`)
-    runs before each batch is written to the index: a disk too full stops the run before it writes, not midway.
+    runs before each batch is read and written to the index: a disk too full stops the run before it writes.
+
+    The index is written here alone, step by step and batch by batch in the order they arrived. `enrich_steps`
+    may enrich ahead (the next batch's steps while this one's are still being written): a batch is classified
+    (new, changed, unchanged, duplicate) ahead of its predecessors' writes only when it shares no document id
+    and no content with any batch not yet retired; otherwise it waits for them (a BARRIER), as if read alone.
     """
     done_dir = inbox_dir / "done"
     private_dir(done_dir)
     results: list[IngestStats] = []
-    last_failure: str | None = None
     paths = pending_batches(inbox_dir)
     total = sum(_lines(p) for p in paths) if progress else 0
-    finished = {"documents": 0, "passages": 0}
-    for path in paths:
-        step_progress = None
+    finished = {"documents": 0, "passages": 0, "last_failure": None}
+    pending: deque[_Batch] = deque()  # read, not yet retired, in arrival order
+    submitted: deque[_Batch] = deque()  # the batch of each step handed to the runner, in order
+
+    def report(batch: _Batch | None = None) -> None:
         if progress:
-            progress("documents", finished["documents"], total)
+            progress("documents", finished["documents"] + (batch.done if batch else 0), total)
+            progress("passages", finished["passages"] + (batch.stats.passages_embedded if batch else 0), 0)
 
-            def step_progress(documents: int, passages: int) -> None:
-                progress("documents", finished["documents"] + documents, total)
-                progress("passages", finished["passages"] + passages, 0)
-
-        if check_space is not None:
-            check_space()
-        try:
-            docs, bad_lines = read_batch(path)
-        except (UnicodeError, OSError) as exc:  # e.g. an unreadable file: not a batch we can ever ingest
-            reason = f"unreadable batch: {_describe(exc)}"
+    def retire(batch: _Batch) -> None:
+        """Flush and retire (or quarantine) a batch whose steps are all written."""
+        path = batch.path
+        if batch.unreadable is not None:
+            reason = f"unreadable batch: {batch.unreadable}"
             quarantine(path, reason)
             results.append(IngestStats(batch=path.name, quarantined=reason))
-            continue
+            return
         try:
-            stats, rejects = ingest_documents(docs, enricher, index, batch=path.name, progress=step_progress,
-                                              enrich_steps=enrich_steps)
+            stats, rejects = batch.finish(index)
         except BatchFailed as exc:
             reason = f"enrich failed for every document: {exc}"
-            if reason == last_failure:
+            if reason == finished["last_failure"]:
                 raise BatchFailed(f"{reason} (two batches in a row; {path.name} left in the inbox)") from exc
             quarantine(path, reason)
-            last_failure = reason
+            finished["last_failure"] = reason
             results.append(IngestStats(batch=path.name, quarantined=reason))
-            continue
-        last_failure = None
-        finished["documents"] += len(docs) + len(bad_lines)
+            return
+        finished["last_failure"] = None
+        finished["documents"] += len(batch.docs) + len(batch.bad_lines)
         finished["passages"] += stats.passages_embedded
-        stats.rejected += len(bad_lines)
-        append_rejects(rejects_path, [*bad_lines, *rejects])
+        stats.rejected += len(batch.bad_lines)
+        append_rejects(rejects_path, [*batch.bad_lines, *rejects])
         path.replace(done_dir / path.name)  # only after index.flush(): see module docstring
         log.info("ingested %s: %s", path.name, stats.model_dump(exclude={"batch"}))
         results.append(stats)
+        report()
+
+    def retire_complete() -> None:
+        while pending and pending[0].complete:
+            retire(pending.popleft())
+
+    def steps() -> Iterator[list[Document] | None]:
+        for path in paths:
+            retire_complete()
+            if check_space is not None:
+                check_space()
+            try:
+                docs, bad_lines = read_batch(path)
+                batch = _Batch(docs, path, bad_lines)
+            except (UnicodeError, OSError) as exc:  # e.g. an unreadable file: not a batch we can ever ingest
+                batch = _Batch([], path, unreadable=_describe(exc))
+            if any(batch.keys & earlier.keys for earlier in pending):
+                yield BARRIER  # every earlier step is written once the runner takes the next step
+                retire_complete()
+            if batch.unreadable is None:
+                batch.classify(index, path.name)
+            pending.append(batch)
+            for step in batch.steps:
+                submitted.append(batch)
+                yield step
+
+    report()  # progress counts only what is written (or retired), so it never goes back
+    outcomes = iter((enrich_steps or enrich_in_process(enricher))(steps()))
+    try:
+        for outcome in outcomes:
+            batch = submitted.popleft()
+            retire_complete()  # the batches before this one: all their steps are written
+            batch.write(outcome, index)
+            if batch is pending[0]:
+                report(batch)
+            retire_complete()
+        retire_complete()
+        if pending:  # a runner that lost a step's outcome: its batch stays in the inbox for the next run
+            raise RuntimeError(f"enrichment delivered no outcome for a step of {pending[0].path.name}")
+    finally:
+        close = getattr(outcomes, "close", None)
+        if close:
+            close()  # a run stopped early: the runner drops the steps it still has in flight
     return results

@@ -13,7 +13,7 @@ import threading
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
+from typing import Iterable, Iterator, Sequence
 
 import numpy as np
 
@@ -236,6 +236,26 @@ class Enricher:
 
             base = CachedEmbedder(base, EmbeddingCache(self.settings.cache_path))
         return base
+
+    def _start_passages(self, texts: list[str]) -> "_PassageJob":
+        """The embedder's call for a batch's passages and titles, started on a helper thread: ONNX Runtime
+        releases the GIL, so this thread meanwhile encodes the multilingual sentences, analyses the next batch
+        or writes the last one."""
+        job = _PassageJob(self.embedder, texts)
+        job.start() if texts else job.run()
+        return job
+
+    def embeddings(self, job: "_PassageJob", per_doc_sentences: list[list[str]],
+                   ) -> tuple[np.ndarray | None, list[np.ndarray | None]]:
+        """A batch's vectors: the passage job's (None: the embedder failed, logged; the caller embeds document by
+        document) and each document's sentences in the multilingual space, encoded here while the job runs."""
+        try:
+            sentence_vectors = self._sentence_vectors(per_doc_sentences)
+        finally:
+            job.join()
+        if job.error is not None:
+            log.error("batch embedding failed; retrying document by document", exc_info=job.error)
+        return job.vectors, sentence_vectors
 
     def _sentence_vectors(self, per_doc: list[list[str]]) -> list[np.ndarray | None]:
         """Each document's sentence vectors in the multilingual space (None for all when the channel is off,
@@ -467,6 +487,34 @@ class Enricher:
 
     def enrich(self, docs: Sequence[Document]) -> tuple[list[EnrichedDocument], list[Reject]]:
         """Analyse and embed a batch; every document comes back enriched or as a Reject."""
+        return next(self.enrich_batches([docs]))
+
+    def enrich_batches(self, batches: Iterable[Sequence[Document]],
+                       ) -> Iterator[tuple[list[EnrichedDocument], list[Reject]]]:
+        """`enrich` of each batch, in order, overlapped so both cores work: while the embedder (on a helper thread)
+        embeds one batch's passages, this thread encodes that batch's multilingual sentences, analyses the next
+        batch and hands back the one before (the caller writes it meanwhile). Each batch is embedded in its own
+        call, as `enrich` embeds it (the int8 encoder's vectors depend on which texts share a run): the same
+        results as `enrich` batch by batch."""
+        pending = None  # (prepared, rejects, passage job) of the batch whose passages are being embedded
+        try:
+            for docs in batches:
+                prepared, rejects = self._prepare_batch(docs)
+                done = None
+                if pending is not None:
+                    done = (pending[0], pending[1], *self.embeddings(pending[2], [p[5] for p in pending[0]]))
+                pending = (prepared, rejects, self._start_passages(self._texts(prepared)))
+                if done is not None:
+                    yield self._assemble(*done)
+            if pending is not None:
+                done = (pending[0], pending[1], *self.embeddings(pending[2], [p[5] for p in pending[0]]))
+                pending = None
+                yield self._assemble(*done)
+        finally:
+            if pending is not None:  # the caller stopped early: the helper thread finishes before we return
+                pending[2].join()
+
+    def _prepare_batch(self, docs: Sequence[Document]) -> tuple[list[tuple], list[Reject]]:
         prepared = []
         rejects: list[Reject] = []
         for document in docs:
@@ -474,20 +522,23 @@ class Enricher:
                 prepared.append(self._prepare(document))
             except Exception as exc:  # one bad document must not stop the batch
                 rejects.append(self._reject(document, exc))
-        # One encode call for the whole batch: the embedder batches, the cache skips what it has seen.
-        texts = [p.text for _, analysis, *_ in prepared for p in analysis.passages]
-        titles = [title[0] for *_, title in prepared if title[0]]
-        texts += titles
-        try:
-            vectors = self.embedder.encode(texts) if texts else np.zeros((0, 0), dtype=np.float32)
-            per_doc = None
-        except Exception:
-            log.exception("batch embedding failed; retrying document by document")
-            vectors, per_doc = None, True
-        sentence_vectors = self._sentence_vectors([p[5] for p in prepared])
+        return prepared, rejects
+
+    @staticmethod
+    def _texts(prepared: list[tuple]) -> list[str]:
+        """What the embedder embeds for a batch, in one call (it batches, the cache skips what it has seen):
+        every passage, then every title."""
+        return ([p.text for _, analysis, *_ in prepared for p in analysis.passages]
+                + [title[0] for *_, title in prepared if title[0]])
+
+    def _assemble(self, prepared: list[tuple], rejects: list[Reject], vectors: np.ndarray | None,
+                  sentence_vectors: list[np.ndarray | None]) -> tuple[list[EnrichedDocument], list[Reject]]:
+        per_doc = vectors is None
+        titles = sum(1 for *_, title in prepared if title[0])
+        texts_count = sum(len(analysis.passages) for _, analysis, *_ in prepared) + titles
         out: list[EnrichedDocument] = []
         row = 0
-        title_row = len(texts) - len(titles)
+        title_row = texts_count - titles
         for (document, analysis, translated_from, notes, sparse_text, _, (title_text, title_terms)), sentence_vecs \
                 in zip(prepared, sentence_vectors):
             n = len(analysis.passages)
@@ -651,3 +702,28 @@ class Enricher:
                 settings=[s.model, s.ja_pipeline, s.translate, s.ja_vectors, s.max_passage_tokens,
                           s.passage_overlap_tokens, self.max_passages, s.reverse_weight])
         return self._fingerprint
+
+
+class _PassageJob:
+    """One `encode` call of the embedder, run on a helper thread (`start`, then `join`) or here (`run`)."""
+
+    def __init__(self, embedder: Embedder, texts: list[str]) -> None:
+        self.embedder, self.texts = embedder, texts
+        self.vectors: np.ndarray | None = None
+        self.error: Exception | None = None
+        self._thread: threading.Thread | None = None
+
+    def run(self) -> None:
+        try:
+            self.vectors = (self.embedder.encode(self.texts) if self.texts
+                            else np.zeros((0, 0), dtype=np.float32))
+        except Exception as exc:  # noqa: BLE001 - the caller logs it and embeds document by document
+            self.error = exc
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self.run, name="passage-embedder", daemon=True)
+        self._thread.start()
+
+    def join(self) -> None:
+        if self._thread is not None:
+            self._thread.join()

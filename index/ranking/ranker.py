@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import time
-from typing import Any, Sequence
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Callable, Iterable, Iterator, Sequence, TypeVar
 
 from domain.models import DocKind, Document, Match, NeedMatches, OrgMatch, ScoreBreakdown, SearchFilters, SearchHit
 from index.ranking.channels import (
@@ -28,6 +30,13 @@ from nlp.base import Enricher
 # doc point fields that ranking and the denormalised Match/SearchHit need (not the full text)
 RANK_FIELDS = ("kind", "source", "language", "url", "title", "published", "published_ts", "organizations",
                "concepts")
+
+
+T = TypeVar("T")
+R = TypeVar("R")
+# Rankings run at once by `Ranker.in_threads`: the index's searches (Qdrant Edge, Rust) release the GIL, so a
+# second ranking's searches use the second core while the first one's Python (fusion, rescoring) runs.
+RANK_THREADS = 2
 
 
 def _filtered(filters: SearchFilters | None) -> bool:
@@ -70,6 +79,24 @@ class Ranker:
     @property
     def hubness(self) -> Hubness:
         return Hubness(self.index, self.stats, self.weights)
+
+    @staticmethod
+    def in_threads(work: Callable[[T], R], items: Iterable[T], threads: int = RANK_THREADS) -> Iterator[R]:
+        """`work(item)` for each item, `threads` at a time, the results in the items' order. For rankings
+        (`rank`, which reads the index and the kept statistics only): the encoders and the analysis of a
+        query (`need_input`, `query_input`) stay on the caller's thread (Sudachi's tokenizer takes one thread
+        at a time), so build the items there."""
+        if threads <= 1:
+            yield from map(work, items)
+            return
+        with ThreadPoolExecutor(threads, thread_name_prefix="rank") as pool:
+            pending: deque = deque()
+            for item in items:
+                pending.append(pool.submit(work, item))
+                if len(pending) > threads:
+                    yield pending.popleft().result()
+            while pending:
+                yield pending.popleft().result()
 
     # -- inputs --------------------------------------------------------------------------------------
     def need_input(self, need_id: str) -> tuple[Document, QueryInput]:
@@ -245,6 +272,11 @@ class Ranker:
                 feedback: Feedback | None = None) -> tuple[Document, list[Match]]:
         """The need and its best documents, with evidence; `feedback` (its judgements) moves its ranking."""
         need, q = self.need_input(need_id)
+        return need, self.matches_of(need, q, limit, filters, feedback)
+
+    def matches_of(self, need: Document, q: QueryInput, limit: int = 20, filters: SearchFilters | None = None,
+                   feedback: Feedback | None = None) -> list[Match]:
+        """`matches` for a need whose query is made (`need_input`): what can run on a ranking thread."""
         if filters is not None and filters.kind == DocKind.need:
             raise ValueError("needs never match needs: filter on research or startup")
         ranked = self.rank(q, filters, limit, feedback=feedback)
@@ -258,7 +290,7 @@ class Ranker:
                 title=p.get("title", ""), url=p.get("url", ""), kind=p.get("kind"), source=p.get("source", ""),
                 organizations=p.get("organizations", []), published=p.get("published"),
             ))
-        return need, matches
+        return matches
 
     def match(self, need_id: str, limit: int = 20, filters: SearchFilters | None = None,
               feedback: Feedback | None = None) -> NeedMatches:

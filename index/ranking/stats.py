@@ -89,7 +89,8 @@ class CorpusStatistics:
         if missing:
             for d, p in self.index.get_many(missing, ("language",)).items():
                 known[d] = p.get("language") or ""
-        return known
+        # those asked for (not the kept dict itself, which another thread's ranking may be adding to)
+        return {d: known[d] for d in doc_ids if d in known}
 
     def centroids(self, doc_ids: Sequence[str]) -> dict[str, np.ndarray]:
         """Each document's mean passage vector, L2-normalised (its place in the dense space as a whole)."""

@@ -125,7 +125,14 @@ def totals(summary: dict) -> dict[str, int]:
 
 def totals_line(summary: dict) -> str:
     t = totals(summary)
-    return (f"crawled {t['crawled']} pages · {t['new']} new or updated documents · {t['rejected']} rejected · "
+    # documents read but not indexed again, so that the crawls' count (the weekly report's) adds up: unchanged
+    # (read again with the same content) and duplicates (a new id for content indexed under another id)
+    ingested = summary.get("ingested", [])
+    unchanged, duplicates = (sum(s.get(k, 0) for s in ingested) for k in ("unchanged", "duplicates"))
+    kept = ", ".join([*([f"{unchanged} unchanged"] if unchanged else []),
+                      *([f"{duplicates} duplicate{'s' if duplicates != 1 else ''} of indexed ones"] if duplicates else [])])
+    kept = f" ({kept})" if kept else ""
+    return (f"crawled {t['crawled']} pages · {t['new']} new or updated documents{kept} · {t['rejected']} rejected · "
             f"{t['embedded']} passages embedded · {t['matches']} new matches")
 
 

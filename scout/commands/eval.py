@@ -33,9 +33,11 @@ def _stages_table(stages: dict[str, dict[str, float]], total: float) -> Any:
     table.add_column("stage")
     table.add_column("wall s", justify="right")
     table.add_column("CPU s", justify="right")
+    table.add_column("waited for a CPU s", justify="right")
     for name, s in stages.items():
-        table.add_row(name, f"{s['wall']:.1f}", f"{s['cpu']:.1f}")
-    table.add_row("total", f"{total:.1f}", f"{sum(s['cpu'] for s in stages.values()):.1f}")
+        table.add_row(name, f"{s['wall']:.1f}", f"{s['cpu']:.1f}", f"{s.get('waited', 0.0):.1f}")
+    table.add_row("total", f"{total:.1f}", f"{sum(s['cpu'] for s in stages.values()):.1f}",
+                  f"{sum(s.get('waited', 0.0) for s in stages.values()):.1f}")
     return table
 
 

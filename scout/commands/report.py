@@ -74,8 +74,12 @@ def register(app: typer.Typer) -> None:
                       f"report ({built.delivered_until.astimezone(tz):%Y-%m-%d %H:%M}); the others were in it.",
                       highlight=False)
         out.print(
-            f"{ov.new_matches} new matches for {ov.needs_with_news} needs; {len(built.quiet_needs)} needs with nothing "
-            f"new; {ov.fetched} documents crawled ({ov.new_documents} new); {len(ov.new_organizations)} new "
+            f"{ov.new_matches} new matches for {ov.needs_with_news} needs"
+            + (f" (and {ov.folded_versions} more documents that are versions of these technologies)"
+               if ov.folded_versions else "")
+            + f"; {len(built.quiet_needs)} needs with nothing "
+            f"new; {ov.records} documents read by the crawls ({ov.new_documents} new, {ov.fetched} pages fetched); "
+            f"{len(ov.new_organizations)} new "
             f"organizations; {ov.rejected} rejected.",
             highlight=False,
         )

@@ -118,6 +118,9 @@ class Overview:
     needs_with_news: int
     fresh_matches: int = 0  # of new_matches, those first seen since the last report (== new_matches unless a re-run)
     judged_not_relevant: int = 0  # new matches left out because an analyst judged them not relevant
+    # new matches shown as versions inside another's item (one technology under several documents): with
+    # new_matches they add up to the new matches the match runs counted (the demo's and the flows' summaries)
+    folded_versions: int = 0
 
     @property
     def fetched(self) -> int:
@@ -478,6 +481,7 @@ def build_report(
         needs_with_news=len(sections),
         fresh_matches=sum(1 for i in items if i.fresh),
         judged_not_relevant=len(judged_out),
+        folded_versions=sum(max(len(i.versions) - 1, 0) for i in items),  # versions list the lead too
     )
 
     # The chart counts what the text counts: its last bar is this week up to `until`, the same items.

@@ -37,3 +37,19 @@ def test_top_level_help_lists_commands():
     assert result.exit_code == 0
     for name in ("search", "match", "serve", "export"):
         assert name in result.output
+
+
+def test_the_run_summary_counts_documents_read_again():
+    """The summary line of `scout demo`/`scout run`: documents read but not indexed again (unchanged, duplicates)
+    are said, so that the crawls' count (what the weekly report quotes) and the enrich's add up."""
+    from scout.commands._runs import totals_line
+
+    summary = {"crawled": [{"fetched": 5, "rejected": 0}],
+               "ingested": [{"new": 7, "updated": 1, "unchanged": 2, "rejected": 0, "passages_embedded": 12}],
+               "new_matches": 4}
+    line = totals_line(summary)
+    assert "8 new or updated documents (2 unchanged)" in line and "4 new matches" in line
+    summary["ingested"][0]["duplicates"] = 2
+    assert "8 new or updated documents (2 unchanged, 2 duplicates of indexed ones)" in totals_line(summary)
+    summary["ingested"][0].update(unchanged=0, duplicates=0)
+    assert "8 new or updated documents ·" in totals_line(summary)

@@ -67,6 +67,9 @@ def test_two_dask_workers_write_the_index_one_process_writes(tmp_path, monkeypat
     fanned = enrich_in(tmp / "two-workers", docs, monkeypatch, SCOUT_ENRICH_WORKERS="2")
     assert [s.model_dump() for s in fanned] == [s.model_dump() for s in alone]
     assert sum(s.new for s in alone) > 100 and not any(s.rejected for s in alone)
+    # the demo's 60th and 65th documents are one announcement under two ids: the second batch reads what the first
+    # writes, so it waited for it (not enriched ahead) and records the copy as a duplicate, as one process does
+    assert [s.duplicates for s in fanned] == [0, 1]
     assert not list((tmp / "two-workers" / "inbox").glob("*.jsonl")), "every batch retired"
     assert_same_index(index_points(tmp / "two-workers"), index_points(tmp / "one-process"))
 
@@ -98,10 +101,25 @@ def test_a_worker_killed_mid_step_loses_nothing_and_duplicates_nothing(tmp_path,
     from distributed import Client, LocalCluster
     from prefect.settings import PREFECT_API_URL
 
-    docs, tmp = demo_documents(120), tmp_path
+    # 120 documents of distinct content (the demo's 60th and 65th are one announcement twice), so the second
+    # batch reads nothing the first writes and is enriched ahead
+    docs, tmp = [d for n, d in enumerate(demo_documents(121)) if n != 64], tmp_path
     monkeypatch.setenv("SCOUT_NLP_MODEL", "hashing")
     expected = enrich_in(tmp / "one-process", docs, monkeypatch, SCOUT_ENRICH_WORKERS="0")
     attempts = tmp / "attempts.log"
+    # the flow's side: each step handed to Dask and each index write, in order
+    import flows.enrich
+
+    events: list[tuple[str, str]] = []
+    submit, upsert = flows.enrich.enrich_step.submit, Index.upsert
+    monkeypatch.setattr(flows.enrich.enrich_step, "submit",
+                        lambda step: events.append(("submit", step[0].id)) or submit(step))
+
+    def logged_upsert(index, enriched, **kw):
+        events.extend(("write", e.document.id) for e in enriched)
+        return upsert(index, enriched, **kw)
+
+    monkeypatch.setattr(Index, "upsert", logged_upsert)
     # The cluster a scout would run elsewhere (`SCOUT_ENRICH_SCHEDULER`): its workers report to this Prefect API.
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
                       env={"PREFECT_API_URL": str(PREFECT_API_URL.value()), "SCOUT_NLP_MODEL": "hashing",
@@ -133,6 +151,13 @@ def test_a_worker_killed_mid_step_loses_nothing_and_duplicates_nothing(tmp_path,
     steps = [step for step, _ in attempt]
     assert steps.count(killed["step"]) == 2, "the killed worker's step was run again, once, on a live worker"
     assert len(steps) == len(set(steps)) + 1, "every other step ran once"
+    # the second batch's steps were in flight with the first's (the workers enrich ahead of the writer); the kill
+    # hit the first batch, and the index was still written in the documents' order, each document once
+    submitted = [i for kind, i in events if kind == "submit"]
+    first_write = next(n for n, (kind, _) in enumerate(events) if kind == "write")
+    assert submitted == [docs[i].id for i in (0, 32, 60, 92)] and events.index(("submit", docs[92].id)) < first_write
+    assert killed["step"] in {docs[0].id, docs[32].id}
+    assert [i for kind, i in events if kind == "write"] == [d.id for d in docs]
     # nothing lost, nothing written twice: the same figures and the same points as one process
     assert [s.model_dump() for s in fanned] == [s.model_dump() for s in expected]
     assert_same_index(index_points(tmp / "dask"), index_points(tmp / "one-process"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import date
 
 import pytest
@@ -276,3 +277,43 @@ def test_the_breakdown_records_the_hubness_correction_that_was_taken(tmp_path):
         for a, s in zip(apart, same):
             assert a.breakdown.model_dump() == pytest.approx(s.breakdown.model_dump())
             assert a.score == pytest.approx(sum(a.breakdown.contributions().values()))
+
+
+def test_rankings_in_threads_are_the_rankings_one_after_the_other(ranker):
+    ranker, _ = ranker
+    needs = list(ranker.index.documents(kind=DocKind.need))
+    assert len(needs) >= 2
+    callers = set()
+
+    def inputs():
+        for need in needs:
+            callers.add(threading.current_thread().name)  # the queries are made on the caller's thread
+            yield ranker.need_input(need.id)[1]
+
+    def rank(q):
+        return threading.current_thread().name, [(r.doc_id, r.score) for r in ranker.rank(q, None, 50)]
+
+    alone = [rank(ranker.need_input(need.id)[1])[1] for need in needs]
+    got = list(Ranker.in_threads(rank, inputs(), threads=2))
+    assert [ranking for _, ranking in got] == alone  # the same rankings, in the needs' order
+    assert callers == {threading.current_thread().name}
+    assert {thread for thread, _ in got} <= {f"rank_{i}" for i in range(2)}
+    assert list(Ranker.in_threads(lambda x: x * 2, iter(range(7)), threads=1)) == list(range(0, 14, 2))
+
+
+def test_a_match_run_ranks_every_need_as_match_does_and_records_them_in_order(ranker, tmp_path):
+    from index.ledger import Ledger
+    from index.matching import match_all_needs
+
+    ranker, _ = ranker
+    needs = [n.id for n in ranker.index.documents(kind=DocKind.need)]
+    alone = [ranker.match(need_id, limit=5) for need_id in needs]
+    seen = []
+    _, results = match_all_needs(ranker, ranker.index, Ledger(tmp_path / "ledger.sqlite"), limit=5,
+                                 progress=lambda stage, done, total: seen.append((done, total)))
+    assert [r.need.id for r in results] == needs
+    for got, want in zip(results, alone):
+        assert [(m.doc_id, m.score, m.rank) for m in got.matches] == [(m.doc_id, m.score, m.rank) for m in want.matches]
+        assert [o.key for o in got.organizations] == [o.key for o in want.organizations]
+        assert all(m.is_new for m in got.matches)  # the ledger's first run: everything is new
+    assert seen[0] == (0, len(needs)) and seen[-1] == (len(needs), len(needs))

@@ -321,6 +321,13 @@ def test_versions_of_one_technology_are_one_item(ledger, settings):
     assert len(items) == 1 and items[0].match.doc_id == phase[1].id  # the stronger version leads
     assert [v.label for v in items[0].versions] == ["Phase I 2018", "Phase II 2020"]
     assert "Phase I 2018, Phase II 2020" in render_html(report, settings)
+    # what the match runs counted as new (the demo's and the flows' summaries) is what the report accounts for:
+    # its items plus the versions folded into them, and the text says so
+    ov = report.overview
+    counted = len(ledger.new_matches(report.since, report.until))
+    assert ov.new_matches + ov.folded_versions == counted and ov.folded_versions >= 1
+    assert f"(and {ov.folded_versions} more document" in render_text(report, settings)
+    assert f"(and {ov.folded_versions} more document" in render_html(report, settings)
 
 
 def test_needs_of_every_language_are_ordered_on_one_scale():

@@ -351,6 +351,8 @@ class EntityTagger:
         self._tagger.open(str(path))
         self._types = sorted({label.split("-", 1)[1] for label in self._tagger.labels() if "-" in label})
         self._spans = None
+        if language != "ja":
+            word_class("measured")  # the lexicon loads here, with the model, not in a first document's analysis
         if spans_path(path).exists() and _features_version(spans_path(path)) == _features_version(path):
             self._spans = pycrfsuite.Tagger()
             self._spans.open(str(spans_path(path)))

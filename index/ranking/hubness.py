@@ -110,11 +110,18 @@ class Hubness:
 
     def multilingual(self, doc_ids: Sequence[str], need_id: str) -> dict[str, float]:
         """Each document's mean similarity, in the multilingual space, to the titles of its `hubness_k` nearest
-        needs other than `need_id` (a need's title against the document's best sentence, as the channel scores;
-        a need's title vector is its first stored sentence vector, its title). Kept per document."""
+        needs other than `need_id` among the needs written in `need_id`'s language (a need's title against the
+        document's best sentence, as the channel scores; a need's title vector is its first stored sentence
+        vector, its title). CSLS's neighbourhood is the query side's language: the channel scores an English
+        need against Japanese documents, so a Japanese document's hubness is its closeness to English needs,
+        in the same cross-lingual units; its closeness to Japanese needs (same-language similarities run
+        higher) would over-correct it. No other need in that language: no correction. Kept per document."""
         k = self.weights.hubness_k
-        needs, matrix = self.stats.cached("need_titles/multilingual", self._need_titles)
-        nearest: dict[str, list[tuple[str, float]]] = self.stats.cached(f"hubness/multilingual/{k}", dict)
+        needs, matrix, languages = self.stats.cached("need_titles/multilingual", self._need_titles)
+        language = self.stats.languages([need_id]).get(need_id, "")
+        rows = [j for j, lang in enumerate(languages) if lang == language]
+        needs, matrix = [needs[j] for j in rows], matrix[rows]
+        nearest: dict[str, list[tuple[str, float]]] = self.stats.cached(f"hubness/multilingual/{k}/{language}", dict)
         missing = [d for d in doc_ids if d not in nearest]
         if missing and needs:
             vectors = self.index.sentence_vectors(missing)
@@ -129,13 +136,16 @@ class Hubness:
                     nearest[d] = sorted(((needs[j], float(sims[j])) for j in best), key=lambda t: -t[1])
         return {d: mean_of_others(nearest.get(d, ()), need_id, k) for d in doc_ids}
 
-    def _need_titles(self) -> tuple[list[str], np.ndarray]:
-        """(need ids, their titles' multilingual vectors as rows): each need's first sentence vector."""
+    def _need_titles(self) -> tuple[list[str], np.ndarray, list[str]]:
+        """(need ids, their titles' multilingual vectors as rows: each need's first sentence vector, their
+        languages)."""
         ids = [h.payload["doc_id"] for h in self.index.scan(
             Where((Cond("point", value=DOC_POINT), Cond("kind", value=DocKind.need.value))), payload=["doc_id"])]
         found = self.index.sentence_vectors(ids)
         needs = [d for d in ids if d in found]
-        return needs, np.asarray([found[d][0] for d in needs], dtype=np.float32).reshape(len(needs), -1)
+        languages = self.stats.languages(needs)
+        return (needs, np.asarray([found[d][0] for d in needs], dtype=np.float32).reshape(len(needs), -1),
+                [languages.get(d, "") for d in needs])
 
     def _lexical_neighbours(self) -> dict[str, list[tuple[str, float]]]:
         """For each document, the needs whose BM25 query ranks it highest: (need id, its score / that need's

@@ -172,3 +172,38 @@ def test_an_english_need_ranks_english_documents_as_without_the_channel(tmp_path
         searched = [(h.doc_id, h.score) for h in on.search("quantum magnetometer navigation") if h.doc_id in english]
         assert searched == [(h.doc_id, h.score) for h in off.search("quantum magnetometer navigation")
                             if h.doc_id in english]
+
+
+def test_multilingual_hubness_counts_the_needs_of_the_query_language(tmp_path):
+    """CSLS's neighbourhood is the query side: the channel scores an English need against Japanese documents,
+    so a Japanese document's hubness for it is its closeness to the other English needs' titles. Japanese
+    needs like it (same-language similarities run higher) take no part: they would over-correct it for every
+    English need. The other way round, a Japanese need's neighbourhood is the Japanese needs."""
+    en_needs = [make_doc(f"n{i}", f"Battery topic{i}", f"Battery topic{i} is wanted.", kind="need", source="sbir")
+                for i in range(12)]
+    ja_needs = [make_doc(f"m{i}", f"固体電解質電池 課題{i}", f"固体電解質電池 課題{i}。", kind="need", source="atla")
+                for i in range(12)]
+    doc = make_doc("j1", "固体電解質電池", "固体電解質の電池。", source="kaken")
+    en_doc = make_doc("e1", "Battery topic0 cells", "Battery topic0 cells for soldiers.")
+    enricher = FakeEnricher(dim=384, multilingual=Glossed())
+    k = RankWeights().hubness_k
+    with Index(IndexSettings(backend="edge", path=tmp_path / "ix"), dim=384) as ix:
+        ix.upsert(enricher.enrich([*en_needs, *ja_needs, doc, en_doc])[0])
+        ranker = Ranker(ix, enricher, KnownSuppliers())
+        titles = {n: v[0] for n, v in ix.sentence_vectors([d.id for d in [*en_needs, *ja_needs]]).items()}
+        sentences = ix.sentence_vectors([doc.id, en_doc.id])
+
+        def expected(d: str, need: str, among: list) -> float:
+            sims = sorted((float((sentences[d] @ titles[n.id]).max()) for n in among if n.id != need), reverse=True)
+            return sum(sims[:k]) / len(sims[:k])
+
+        for need, own, other_side, served in ((en_needs[0], en_needs, ja_needs, doc), (ja_needs[0], ja_needs,
+                                                                                     en_needs, en_doc)):
+            hub = ranker.hubness.multilingual([served.id], need.id)[served.id]
+            assert hub == pytest.approx(expected(served.id, need.id, own), abs=2e-3)
+            everyone = expected(served.id, need.id, [*own, *other_side])
+            assert abs(hub - everyone) > 0.05  # the other language's needs would have moved it
+            # and that is the correction the channel takes in the ranking
+            _, q = ranker.need_input(need.id)
+            hits = {h.doc_id: h for h in ranker.channel_results(q)["multilingual"]}
+            assert hits[served.id].hubness == pytest.approx(hub, abs=1e-9)

@@ -141,6 +141,32 @@ def _english_word(word: str) -> tuple[str, ...]:
     return tuple(_english_word_features(word))
 
 
+@functools.lru_cache(maxsize=_WORD_CACHE_SIZE)
+def word_class(word: str) -> tuple[str, str]:
+    """(the parts of speech a word can have, the Penn tags of its form) from LemmInflect's English lexicon (MIT;
+    word forms from AGID): ("VERB", "VBG") for "combining", ("NOUN|VERB", "NNS|VBZ") for "exhibits", ("S", "")
+    for a stop word, ("X", "") for a word the lexicon does not know (graphene, thermalization: often a term),
+    ("N", "") for one without letters. A tagger's stand-in where the English pipeline has none: a term rarely
+    starts with a verb form, and its boundaries are where the nouns end."""
+    lower = word.lower()
+    if lower in EN_STOP_WORDS:
+        return "S", ""
+    if not any(ch.isalpha() for ch in word):
+        return "N", ""
+    import lemminflect
+
+    lemmas = lemminflect.getAllLemmas(lower)
+    if not lemmas:
+        return "X", ""
+    penn = set()
+    for upos, forms in lemmas.items():
+        if upos in ("VERB", "NOUN", "ADJ", "AUX"):
+            for lemma in forms:
+                penn.update(tag for tag, inflected in lemminflect.getAllInflections(lemma, upos=upos).items()
+                            if lower in inflected)
+    return "|".join(sorted(lemmas)), "|".join(sorted(penn))
+
+
 def _english_word_features(word: str) -> list[str]:
     lower = word.lower()
     feats = [f"w={lower}", f"s3={lower[-3:]}", f"s2={lower[-2:]}", f"p3={lower[:3]}", f"sh={_shape(word)}",
@@ -160,6 +186,7 @@ def english_features(doc: Doc) -> list[list[str]]:
     words = [t.text for t in doc]
     base = [_english_word(w) for w in words]
     freq = [b[6] for b in base]
+    classes = [word_class(w) for w in words]
     clusters = _cluster_features(words)
     counts: dict[str, int] = {}
     for w in words:
@@ -171,6 +198,16 @@ def english_features(doc: Doc) -> list[list[str]]:
         if counts[words[i].lower()] > 1 and words[i].lower() not in EN_STOP_WORDS and words[i].isalpha():
             f.append("rep")
         f.extend(clusters[i])
+        # parts of speech from the lexicon (set 3): the word's, its neighbours', and the pairs
+        f.append(f"a={classes[i][0]}")
+        f.append(f"pt={classes[i][1]}")
+        for d in (-2, -1, 1, 2):
+            if 0 <= i + d < n:
+                f.append(f"{d}a={classes[i + d][0]}")
+                if d in (-1, 1):
+                    f.append(f"{d}pt={classes[i + d][1]}")
+        f.append(f"a2={classes[i - 1][0] if i else '^'}|{classes[i][0]}")
+        f.append(f"a2+={classes[i][0]}|{classes[i + 1][0] if i + 1 < n else '$'}")
         for d in (-1, 1):
             if 0 <= i + d < n and clusters[i + d]:
                 f.append(f"{d}{clusters[i + d][0]}")
@@ -314,6 +351,8 @@ class EntityTagger:
         self._tagger.open(str(path))
         self._types = sorted({label.split("-", 1)[1] for label in self._tagger.labels() if "-" in label})
         self._spans = None
+        if language != "ja":
+            word_class("measured")  # the lexicon loads here, with the model, not in a first document's analysis
         if spans_path(path).exists() and _features_version(spans_path(path)) == _features_version(path):
             self._spans = pycrfsuite.Tagger()
             self._spans.open(str(spans_path(path)))
@@ -352,8 +391,9 @@ class EntityTagger:
 
 # The feature set a model was trained on, per language; a model of another set would tag with features it never
 # saw (silently worse), so it is passed over. Written beside each model by scripts/train_entities.py
-# (`en.crfsuite` -> `en.features`); a model without one is of set 1. English 2: a wider window (issue 26).
-FEATURES_VERSION = {"en": 2, "ja": 1}
+# (`en.crfsuite` -> `en.features`); a model without one is of set 1. English 2: a wider window (issue 26); 3: the
+# parts of speech of the lexicon (word_class).
+FEATURES_VERSION = {"en": 3, "ja": 1}
 
 
 def features_version_path(path: Path) -> Path:

@@ -149,7 +149,48 @@ def test_english_features_are_the_same_with_the_word_caches_cold_or_warm():
     doc = spacy.blank("en").make_doc("Graphene oxide membranes filter water; graphene-based filters scale.")
     entity_tagger._CLUSTER_CACHE.clear()
     entity_tagger._english_word.cache_clear()
+    entity_tagger.word_class.cache_clear()
     cold = entity_tagger.english_features(doc)
     warm = entity_tagger.english_features(doc)
     assert cold == warm and cold[0][:2] == ["b", "w=graphene"]
     assert any(f.startswith("ctx=") for f in cold[1]) and "3w=filter" in cold[0]
+
+
+def test_english_words_carry_their_parts_of_speech_from_the_lexicon():
+    """A term rarely starts with a verb form, and ends where its nouns end: the tagger sees each word's possible
+    parts of speech (LemmInflect's lexicon), a word the lexicon does not know (often a term) as X."""
+    import spacy
+
+    from nlp.entity_tagger import english_features, word_class
+
+    assert word_class("combining") == ("VERB", "VBG")
+    assert word_class("Removes") == ("VERB", "VBZ")
+    assert word_class("exhibits")[0] == "NOUN|VERB"
+    assert word_class("graphene") == ("X", "")
+    assert word_class("the") == ("S", "") and word_class("2.5") == ("N", "")
+    feats = english_features(spacy.blank("en").make_doc("Combining graphene membranes"))
+    assert "a=VERB" in feats[0] and "pt=VBG" in feats[0] and "1a=X" in feats[0]
+    assert "a=X" in feats[1] and "-1pt=VBG" in feats[1] and "a2+=X|NOUN" in feats[1]
+
+
+def test_the_training_script_cross_validates_without_writing_a_model(tmp_path):
+    """`--cv K` scores the boundary model fold by fold on a set's train split (a steadier guide than dev) and
+    writes no model; a fold whose terms it learned from the other folds scores above zero."""
+    import subprocess
+    import sys
+
+    gold = tmp_path / "gold"
+    (gold / "scierc").mkdir(parents=True)
+    rows = [{"doc_key": f"d{i}", "sentences": [["We", "study", "graphene", "oxide", "membranes", "with", "beam",
+                                                 "search", "decoding", "."]],
+             "ner": [[[2, 4, "Material"], [6, 8, "Method"]]]} for i in range(6)]
+    (gold / "scierc" / "train.json").write_text("\n".join(json.dumps(r) for r in rows), encoding="utf-8")
+    out = tmp_path / "out"
+    done = subprocess.run([sys.executable, "scripts/train_entities.py", "--cv", "2", "--cv-set", "SciERC",
+                           "--en-sets", "SciERC", "--gold", str(gold), "--out", str(out), "--iterations", "30"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    folds = [line for line in done.stdout.splitlines() if line.strip().startswith("fold ")]
+    assert len(folds) == 2 and all(float(line.rsplit(" ", 1)[1]) > 0.5 for line in folds), done.stdout
+    assert "2-fold exact span F1" in done.stdout
+    assert not out.exists() or not any(out.rglob("*.crfsuite"))

@@ -207,9 +207,11 @@ def stop_processes(processes: list[subprocess.Popen], grace: float = 6.0) -> Non
 
 @contextmanager
 def local_server(port: int, home: Path, log_path: Path | None = None,
-                 new_session: bool = True) -> Iterator[dict[str, str]]:
+                 new_session: bool = True, stop_with: list[subprocess.Popen] | None = None) -> Iterator[dict[str, str]]:
     """A Prefect server on 127.0.0.1:port for the duration of the block; yields its environment.
-    `new_session=False` keeps it in the caller's process group (a signal to the group reaches it too)."""
+    `new_session=False` keeps it in the caller's process group (a signal to the group reaches it too).
+    `stop_with`: processes the caller adds (its worker) that stop together with the server, in one grace
+    period: stopped one after the other, a loaded machine took longer than `scout schedule`'s 10 s."""
     if port_in_use(port):
         raise RuntimeError(f"port {port} on 127.0.0.1 is already in use (another Prefect server?); "
                            "stop it or choose another --port")
@@ -223,7 +225,7 @@ def local_server(port: int, home: Path, log_path: Path | None = None,
         wait_healthy(env["PREFECT_API_URL"], process=server)
         yield env
     finally:
-        stop_processes([server], grace=5.0)
+        stop_processes([server, *(stop_with or [])], grace=5.0)
         log.close()
 
 

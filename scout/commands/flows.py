@@ -114,7 +114,7 @@ def schedule(
     Example: scout schedule --port 4200
     """
     from scout.scheduler import (
-        ScheduleLock, ScheduleRunning, deploy_all, local_server, port_in_use, start_worker, stop_processes,
+        ScheduleLock, ScheduleRunning, deploy_all, local_server, port_in_use, start_worker,
     )
     from domain.files import private_dir
     from domain.settings import scout_home
@@ -128,9 +128,10 @@ def schedule(
         fail(str(exc))
     _interrupt_on_sigterm()
     worker = None
+    stopped_with_server: list = []  # the worker: stopped together with the server
     try:
         with console.status(f"starting the Prefect server on 127.0.0.1:{port} (log: {home / 'prefect-server.log'})…"):
-            server = local_server(port, home, new_session=False)
+            server = local_server(port, home, new_session=False, stop_with=stopped_with_server)
             env = server.__enter__()
         try:
             with console.status("deploying prefect.yaml…"):
@@ -141,6 +142,7 @@ def schedule(
                 return
             # three flow runs at once: the daily pipeline and two of its sources' crawls (each a process of its own)
             worker = start_worker(env, home / "prefect-worker.log", new_session=False, limit=LOCAL_WORKER_LIMIT)
+            stopped_with_server.append(worker)
             console.print(f"worker started (log: {home / 'prefect-worker.log'}); Ctrl-C stops server and worker")
             while worker.poll() is None:
                 time.sleep(0.5)
@@ -155,9 +157,7 @@ def schedule(
         except KeyboardInterrupt:
             console.print("stopping the worker and the Prefect server…")
         finally:
-            if worker is not None:
-                stop_processes([worker], grace=3.0)
-            server.__exit__(None, None, None)
+            server.__exit__(None, None, None)  # the server and the worker, in one grace period
     except KeyboardInterrupt:  # stopped while the server was starting
         console.print("stopped")
     except typer.Exit:  # fail() above (click's Exit is a RuntimeError too)

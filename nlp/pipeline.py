@@ -497,18 +497,21 @@ class Enricher:
         call, as `enrich` embeds it (the int8 encoder's vectors depend on which texts share a run): the same
         results as `enrich` batch by batch."""
         pending = None  # (prepared, rejects, passage job) of the batch whose passages are being embedded
+
+        def embedded(batch: tuple) -> tuple:
+            """`_assemble`'s arguments for a pending batch, once its passage job is done."""
+            prepared, rejects, job = batch
+            return (prepared, rejects, *self.embeddings(job, [p[5] for p in prepared]))
+
         try:
             for docs in batches:
                 prepared, rejects = self._prepare_batch(docs)
-                done = None
-                if pending is not None:
-                    done = (pending[0], pending[1], *self.embeddings(pending[2], [p[5] for p in pending[0]]))
+                done = embedded(pending) if pending is not None else None
                 pending = (prepared, rejects, self._start_passages(self._texts(prepared)))
                 if done is not None:
                     yield self._assemble(*done)
             if pending is not None:
-                done = (pending[0], pending[1], *self.embeddings(pending[2], [p[5] for p in pending[0]]))
-                pending = None
+                done, pending = embedded(pending), None
                 yield self._assemble(*done)
         finally:
             if pending is not None:  # the caller stopped early: the helper thread finishes before we return

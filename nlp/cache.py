@@ -210,6 +210,40 @@ class CachedEmbedder:
         return out
 
 
+    def encode_with_states(self, texts: Sequence[str], wanted: Sequence[bool] | None = None) -> tuple:
+        """`encode`, and the token states of the `wanted` texts (all by default) from the inner embedder
+        (nlp.embedder.SentenceTransformerEmbedder.encode_with_states): the misses' from the pass that embeds
+        them (the same call, so the same vectors as `encode`), a wanted hit's from one more pass (a passage seen
+        before: the cache keeps vectors, not states)."""
+        texts = list(texts)
+        inner = getattr(self.inner, "encode_with_states", None)
+        if inner is None:
+            return self.encode(texts), [None] * len(texts)
+        wanted = [True] * len(texts) if wanted is None else list(wanted)
+        hashes = [passage_hash(t) for t in texts]
+        found = self.cache.get_many(self.name, hashes, dim=self.dim)
+        missing: dict[str, str] = {}
+        for h, t in zip(hashes, texts):
+            if h not in found and h not in missing:
+                missing[h] = t
+        self.hits += len(texts) - sum(1 for h in hashes if h not in found)
+        self.misses += len(missing)
+        states: dict[str, object] = {}
+        if missing:
+            vectors, new_states = inner(list(missing.values()))
+            new = list(zip(missing.keys(), np.asarray(vectors, dtype=np.float32)))
+            self.cache.put_many(self.name, new)
+            found.update(new)
+            states.update(zip(missing.keys(), new_states))
+        again = {h: t for h, t, w in zip(hashes, texts, wanted) if w and h not in states}
+        if again:
+            states.update(zip(again.keys(), inner(list(again.values()))[1]))
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for row, h in enumerate(hashes):
+            out[row] = found[h]
+        return out, [states.get(h) if w else None for h, w in zip(hashes, wanted)]
+
+
 _FINGERPRINT_PACKAGES = ("spacy", "sudachipy", "sudachidict-core", "ja-ginza", "jamdict", "jamdict-data",
                          "snowballstemmer", "lingua-language-detector", "tokenizers")
 

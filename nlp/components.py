@@ -384,6 +384,13 @@ class KeyphraseExtractor:
         return doc
 
 
+# doc.user_data keys of the typed-term tagger: the encoder's word pieces of the doc's text (a list of (start of
+# a passage in doc.text, nlp.embedder.TokenStates)), which a model of English feature set 4 tags with; and the
+# mark of a doc whose tagging waits for them (its "typed" group is empty meanwhile).
+TOKEN_PIECES = "dualscout_token_pieces"
+TYPED_PENDING = "dualscout_typed_pending"
+
+
 class TypedTermTagger:
     """Typed terms (METHOD, MATERIAL, TASK, METRIC, TERM, GENERIC) from the trained tagger of
     nlp.entity_tagger, in `doc.spans["typed"]`; `kb_id_` holds the taxonomy concept of a TECH span inside it."""
@@ -395,10 +402,17 @@ class TypedTermTagger:
         self.tagger = EntityTagger(Path(model_path), language)
 
     def __call__(self, doc: Doc) -> Doc:
+        pieces = doc.user_data.get(TOKEN_PIECES)
+        if self.tagger.needs_context and pieces is None:
+            # the model wants the encoder's token states, which come later (nlp.pipeline runs this again with them)
+            doc.spans["typed"] = []
+            doc.user_data[TYPED_PENDING] = True
+            return doc
+        doc.user_data.pop(TYPED_PENDING, None)
         tech = sorted(doc.spans.get("tech", []), key=lambda s: s.start)
         orgs = [(s.start, s.end) for s in doc.spans.get("orgs", [])]
         spans = []
-        for start, end, kind in self.tagger.spans(doc):
+        for start, end, kind in self.tagger.spans(doc, pieces):
             if any(start < b and a < end for a, b in orgs):
                 continue  # an organization's name stays ORG, also inside a longer term (開発 株式会社メタウェーブ)
             inside = [t for t in tech if start <= t.start and t.end <= end]

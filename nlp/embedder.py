@@ -39,7 +39,7 @@ import threading
 import warnings
 from functools import cached_property
 from pathlib import Path
-from typing import Sequence
+from typing import NamedTuple, Sequence
 
 import numpy as np
 
@@ -150,8 +150,13 @@ class LightModel:
 
     def token_ids(self, texts: Sequence[str]) -> tuple[list[list[int]], list[list[int]]]:
         """(input ids, token type ids) of each text, with special tokens, truncated to max_seq_length, unpadded."""
+        ids, types, _ = self.token_ids_offsets(texts)
+        return ids, types
+
+    def token_ids_offsets(self, texts: Sequence[str]) -> tuple[list[list[int]], list[list[int]], list[list]]:
+        """`token_ids` and each token's (start, end) characters in its text ((0, 0) for [CLS] and [SEP])."""
         encoded = self._unpadded.encode_batch(list(texts), add_special_tokens=True)
-        return [e.ids for e in encoded], [e.type_ids for e in encoded]
+        return [e.ids for e in encoded], [e.type_ids for e in encoded], [e.offsets for e in encoded]
 
     def encode_inputs(self, texts: Sequence[str], max_length: int) -> dict[str, np.ndarray]:
         """input_ids, attention_mask, token_type_ids as the model's tokenizer makes them (padding=True,
@@ -489,24 +494,49 @@ class SentenceTransformerEmbedder:
         self._light_checked = self._verified_path().exists()
         return light if self._light_checked else None
 
-    def _token_ids(self, texts: list[str]) -> tuple[list[list[int]], list[list[int]], int]:
-        """(input ids, token type ids, pad id): each text with special tokens, truncated, unpadded."""
+    def _token_ids(self, texts: list[str]) -> tuple[list[list[int]], list[list[int]], int, list[list]]:
+        """(input ids, token type ids, pad id, character offsets): each text with special tokens, truncated,
+        unpadded; a token's offsets are its (start, end) in its text, (0, 0) for special tokens."""
         light = self._fast_ids()
         if light is not None:
-            ids, types = light.token_ids(texts)
-            return ids, types, light.pad_id
-        encoded = self.tokenizer(texts, truncation=True, max_length=self.max_seq_length, padding=False)
+            ids, types, offsets = light.token_ids_offsets(texts)
+            return ids, types, light.pad_id, offsets
+        encoded = self.tokenizer(texts, truncation=True, max_length=self.max_seq_length, padding=False,
+                                 return_offsets_mapping=True)
         ids = encoded["input_ids"]
         types = encoded.get("token_type_ids") or [[0] * len(row) for row in ids]
-        return ids, types, int(self.tokenizer.pad_token_id or 0)
+        return ids, types, int(self.tokenizer.pad_token_id or 0), encoded["offset_mapping"]
 
-    def _encode_onnx(self, texts: list[str], onnx_session: tuple) -> np.ndarray:
+    def encode_with_states(self, texts: Sequence[str], wanted: Sequence[bool] | None = None,
+                           ) -> tuple[np.ndarray, list["TokenStates | None"]]:
+        """`encode(texts)` and, from the same forward pass, each text's last-layer token states (the inputs of
+        the pooling) with their character offsets: the contextual features of the entity tagger
+        (nlp.entity_tagger) at no second encoder pass. States are None where the encoder has no ONNX session
+        (torch backend, or an export that failed its check): then the vectors come from `encode`. The same
+        session as `encode` runs them (so the same vectors); `wanted` is accepted for nlp.cache's sake (states
+        come for every text: they are there anyway)."""
+        texts = list(texts)
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32), []
+        small = sum(len(t) for t in texts) <= self.small_input_chars and len(texts) <= self.batch_size
+        session = self._query_session() if small else None
+        if session is None and self.settings.backend == "onnx":
+            session = self._session()
+        if session is not None:
+            states: list = []
+            vectors = self._encode_onnx(texts, session, states=states)
+            return vectors, states
+        return self.encode(texts), [None] * len(texts)
+
+    def _encode_onnx(self, texts: list[str], onnx_session: tuple, states: list | None = None) -> np.ndarray:
+        """Vectors of `texts`; with a list as `states`, each text's TokenStates are appended to it too."""
         session, input_names = onnx_session
         mode = self._pooling_mode()
         unique = list(dict.fromkeys(texts))  # a text given twice (a title that is the whole text) runs once
-        ids, types, pad_id = self._token_ids(unique)
+        ids, types, pad_id, offsets = self._token_ids(unique)
         lengths = [len(row) for row in ids]
         vectors = np.zeros((len(unique), self.dim), dtype=np.float32)
+        kept: list = [None] * len(unique)
         for idx in token_batches(lengths, self.batch_size, BATCH_TOKENS):
             width = max(lengths[j] for j in idx)
             arrays = {"input_ids": np.full((len(idx), width), pad_id, dtype=np.int64),
@@ -524,10 +554,25 @@ class SentenceTransformerEmbedder:
                 pooled = (hidden * mask).sum(1) / np.clip(mask.sum(1), 1e-9, None)
             pooled /= np.clip(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12, None)
             vectors[idx] = pooled
+            if states is not None:
+                for r, j in enumerate(idx):
+                    spans = np.asarray(offsets[j], dtype=np.int32).reshape(-1, 2)
+                    content = spans[:, 1] > spans[:, 0]  # [CLS], [SEP]: no characters
+                    kept[j] = TokenStates(spans[content], np.array(hidden[r, : lengths[j]][content], dtype=np.float32))
+        row_of = {text: row for row, text in enumerate(unique)}
+        if states is not None:
+            states.extend(kept[row_of[t]] for t in texts)
         if len(unique) == len(texts):
             return vectors
-        row_of = {text: row for row, text in enumerate(unique)}
         return vectors[[row_of[t] for t in texts]]
+
+
+class TokenStates(NamedTuple):
+    """One text's word pieces from the encoder: `offsets` (n, 2) their characters in the text, `states` (n, dim)
+    their last-layer states (special tokens left out)."""
+
+    offsets: np.ndarray
+    states: np.ndarray
 
 
 class _Without(logging.Filter):

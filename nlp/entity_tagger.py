@@ -240,6 +240,98 @@ def english_features(doc: Doc) -> list[list[str]]:
     return out
 
 
+# -- contextual features (English feature set 4) ------------------------------------------------------------
+# The encoder's last-layer state of each word (the mean of its word pieces' states, from the forward pass that
+# embeds the passages), as its k-means cluster at a few granularities, with the neighbours' clusters: "graphene"
+# after "layers of" and "graphene" in "graphene oxide" can fall in different clusters where the word features
+# are the same. Clusters, not the raw 384 numbers: a linear CRF uses cluster indicators better (Guo et al.
+# 2014). The centroids are fitted on the training splits' texts by scripts/train_entities.py and kept beside
+# the model (`en.context.npz`), trained locally like it.
+CONTEXT_KS = (64, 256, 1024)
+CONTEXT_NEIGHBOUR_K = 256
+
+
+def word_states(doc: Doc, pieces, dim: int = 384) -> tuple["np.ndarray", "np.ndarray"]:
+    """(each token's mean state over the word pieces that overlap it, which tokens have any) of `doc`, from
+    `pieces`: (where a text starts in doc.text, its TokenStates (character offsets in that text, states)),
+    e.g. the passages of a document, which may overlap (a token's pieces of both passages are averaged)."""
+    import numpy as np
+
+    n = len(doc)
+    total = np.zeros((n, dim), dtype=np.float32)
+    count = np.zeros(n, dtype=np.float32)
+    if not n:
+        return total, count > 0
+    starts = np.fromiter((t.idx for t in doc), dtype=np.int64, count=n)
+    ends = starts + np.fromiter((len(t) for t in doc), dtype=np.int64, count=n)
+    for base, found in pieces:
+        if found is None or not len(found.offsets):
+            continue
+        a = found.offsets[:, 0].astype(np.int64) + base
+        b = found.offsets[:, 1].astype(np.int64) + base
+        first = np.searchsorted(ends, a, side="right")  # the first token ending after a piece's start
+        for piece in range(len(a)):  # a piece usually lies in one token; walk on while it overlaps more
+            t = first[piece]
+            while t < n and starts[t] < b[piece]:
+                total[t] += found.states[piece]
+                count[t] += 1
+                t += 1
+    ok = count > 0
+    total[ok] /= count[ok, None]
+    return total, ok
+
+
+class ContextClusters:
+    """k-means centroids of unit-length word states, at each of CONTEXT_KS; `labels` gives each word's cluster
+    at each granularity (nearest centroid, as scikit-learn's KMeans.predict)."""
+
+    def __init__(self, centroids: dict[int, "np.ndarray"]) -> None:
+        self.centroids = centroids
+        self.dim = int(next(iter(centroids.values())).shape[1])
+        self._norms = {k: (c * c).sum(1) for k, c in centroids.items()}
+
+    @classmethod
+    def load(cls, path: Path) -> "ContextClusters":
+        import numpy as np
+
+        with np.load(path) as data:
+            return cls({int(name[1:]): data[name].astype(np.float32) for name in data.files})
+
+    def save(self, path: Path) -> None:
+        import numpy as np
+
+        with open(path, "wb") as fh:  # np.savez would add ".npz" to a name without it
+            np.savez(fh, **{f"k{k}": c.astype(np.float32) for k, c in self.centroids.items()})
+
+    @staticmethod
+    def unit(states: "np.ndarray") -> "np.ndarray":
+        import numpy as np
+
+        return states / (np.linalg.norm(states, axis=1, keepdims=True) + 1e-9)
+
+    def labels(self, states: "np.ndarray") -> dict[int, "np.ndarray"]:
+        x = self.unit(states)
+        return {k: (self._norms[k][None, :] - 2 * x @ c.T).argmin(1) for k, c in self.centroids.items()}
+
+
+def context_features(labels: dict[int, "np.ndarray"], ok: "np.ndarray") -> list[list[str]]:
+    """Each word's cluster ids (k64=, k256=, k1024=) and its neighbours' at CONTEXT_NEIGHBOUR_K; nothing for a
+    word without a state (a text the encoder truncated)."""
+    n = len(ok)
+    out: list[list[str]] = []
+    mid = labels.get(CONTEXT_NEIGHBOUR_K)
+    for i in range(n):
+        f: list[str] = []
+        if ok[i]:
+            f.extend(f"k{k}={lab[i]}" for k, lab in labels.items())
+            if mid is not None:
+                for d in (-1, 1):
+                    if 0 <= i + d < n and ok[i + d]:
+                        f.append(f"{d}k{CONTEXT_NEIGHBOUR_K}={mid[i + d]}")
+        out.append(f)
+    return out
+
+
 def japanese_features(doc: Doc) -> list[list[str]]:
     words = [t.text for t in doc]
     tags = [t.tag_ for t in doc]
@@ -269,8 +361,17 @@ def japanese_features(doc: Doc) -> list[list[str]]:
     return out
 
 
-def features(doc: Doc, language: str) -> list[list[str]]:
-    return japanese_features(doc) if language == "ja" else english_features(doc)
+def features(doc: Doc, language: str, context: "ContextClusters | None" = None, pieces=None) -> list[list[str]]:
+    """The tagger's features of each token; with `context` (English), the contextual ones of the word states
+    that `pieces` give (see word_states; none for a word without a piece)."""
+    if language == "ja":
+        return japanese_features(doc)
+    out = english_features(doc)
+    if context is not None:
+        states, ok = word_states(doc, pieces or [], context.dim)
+        for f, extra in zip(out, context_features(context.labels(states) if ok.any() else {}, ok)):
+            f.extend(extra)
+    return out
 
 
 def decode(tags: list[str]) -> list[tuple[int, int, str]]:
@@ -329,6 +430,11 @@ def japanese_type(doc: Doc, start: int, end: int) -> str:
     return "METHOD"
 
 
+def context_path(path: Path) -> Path:
+    """The contextual clusters beside an English model: en.crfsuite -> en.context.npz."""
+    return path.with_name(path.stem + ".context.npz")
+
+
 def spans_path(path: Path) -> Path:
     """The boundary model beside a typed model: en.crfsuite -> en-spans.crfsuite."""
     return path.with_name(path.stem + "-spans" + path.suffix)
@@ -351,6 +457,10 @@ class EntityTagger:
         self._tagger.open(str(path))
         self._types = sorted({label.split("-", 1)[1] for label in self._tagger.labels() if "-" in label})
         self._spans = None
+        # English feature set 4 tags with the encoder's word states too: `context` holds their clusters, and
+        # `spans` wants the document's word pieces (nlp.pipeline hands over those of its passages)
+        self.context = (ContextClusters.load(context_path(path))
+                        if language != "ja" and _features_version(path) >= 4 and context_path(path).exists() else None)
         if language != "ja":
             word_class("measured")  # the lexicon loads here, with the model, not in a first document's analysis
         if spans_path(path).exists() and _features_version(spans_path(path)) == _features_version(path):
@@ -375,11 +485,18 @@ class EntityTagger:
             out.append((start, end, best))
         return out
 
-    def spans(self, doc: Doc) -> list[tuple[int, int, str]]:
+    @property
+    def needs_context(self) -> bool:
+        """True when `spans` wants the document's word pieces from the encoder (English feature set 4)."""
+        return self.context is not None
+
+    def spans(self, doc: Doc, pieces=None) -> list[tuple[int, int, str]]:
+        """Typed terms of `doc`; `pieces` the encoder's token states of its text (nlp.entity_tagger.word_states),
+        for a model that uses them (without them its contextual features are missing: worse terms)."""
         if not len(doc):
             return []
         out = []
-        for start, end, kind in self._typed(features(doc, self.language)):
+        for start, end, kind in self._typed(features(doc, self.language, self.context, pieces)):
             span = doc[start:end]
             if not any(ch.isalnum() for ch in span.text):
                 continue
@@ -392,8 +509,8 @@ class EntityTagger:
 # The feature set a model was trained on, per language; a model of another set would tag with features it never
 # saw (silently worse), so it is passed over. Written beside each model by scripts/train_entities.py
 # (`en.crfsuite` -> `en.features`); a model without one is of set 1. English 2: a wider window (issue 26); 3: the
-# parts of speech of the lexicon (word_class).
-FEATURES_VERSION = {"en": 3, "ja": 1}
+# parts of speech of the lexicon (word_class); 4: the clusters of the encoder's word states (`en.context.npz`).
+FEATURES_VERSION = {"en": 4, "ja": 1}
 
 
 def features_version_path(path: Path) -> Path:
@@ -420,7 +537,8 @@ def model_path(language: str, models_dir: Path | None = None) -> Path | None:
         path = folder / name
         if not path.exists():
             continue
-        if _features_version(path) != FEATURES_VERSION[language]:
+        if _features_version(path) != FEATURES_VERSION[language] or (
+                language == "en" and FEATURES_VERSION["en"] >= 4 and not context_path(path).exists()):
             log.warning("%s was trained on an older feature set: passed over; retrain it with "
                         "`python scripts/train_entities.py --lang %s` (and --untyped)", path, language)
             continue

@@ -126,6 +126,25 @@ def technology_terms(entities: list[Entity], limit: int = MAX_TERMS) -> list[dic
     return [first[k] for k in ranked]
 
 
+def _document_entities(entities: list[Entity], base: int | None) -> list[Entity]:
+    """Entities of the analysed text (title, newline, body) in Document.text offsets: those in the title are
+    left out (they count for concepts only); none when the text is the title alone (`base` None)."""
+    if base is None:
+        return []
+    return [e.model_copy(update={"start": e.start - base, "end": e.end - base}) for e in entities if e.start >= base]
+
+
+@dataclass
+class _PendingTerms:
+    """A document whose typed terms wait for the token states of its passages' embedding: its spaCy docs (with
+    their offsets in the analysed text), language, title offset (`_document_entities`) and own passages."""
+
+    docs: list
+    language: str
+    base: int | None
+    passages: int
+
+
 # SCOUT_NLP_MODEL=hashing selects the deterministic hashing embedder (no model): for tests and dry runs.
 HASHING_MODEL = "hashing"
 
@@ -237,11 +256,11 @@ class Enricher:
             base = CachedEmbedder(base, EmbeddingCache(self.settings.cache_path))
         return base
 
-    def _start_passages(self, texts: list[str]) -> "_PassageJob":
+    def _start_passages(self, texts: list[str], wanted: list[bool] | None = None) -> "_PassageJob":
         """The embedder's call for a batch's passages and titles, started on a helper thread: ONNX Runtime
         releases the GIL, so this thread meanwhile encodes the multilingual sentences, analyses the next batch
-        or writes the last one."""
-        job = _PassageJob(self.embedder, texts)
+        or writes the last one. `wanted`: the texts whose token states the typed-term tagger waits for."""
+        job = _PassageJob(self, texts, wanted)
         job.start() if texts else job.run()
         return job
 
@@ -332,19 +351,75 @@ class Enricher:
                 self._sparse.plain = tables
 
     # -- text analysis ------------------------------------------------------------------------------------
-    def analyse_text(self, text: str, language: str) -> TextAnalysis:
-        """Entities (offsets in `text`), concepts with their ancestors, areas, organizations, keyphrases."""
+    def analyse_text(self, text: str, language: str, pieces: list | None = None) -> TextAnalysis:
+        """Entities (offsets in `text`), concepts with their ancestors, areas, organizations, keyphrases.
+
+        An English tagger of feature set 4 tags with the encoder's token states of the text: `pieces` as
+        `text_pieces` gives them; without them, one encoder pass over the text's passages makes them here (the
+        ingest hands over those of the pass that embeds the passages instead: `enrich`)."""
+        if pieces is None and self._needs_context(language):
+            pieces = self.text_pieces(text)
+        docs, notes = self._docs(text, language, pieces)
+        return self._analysis_of(docs, language, notes)
+
+    def _needs_context(self, language: str) -> bool:
+        """True when the language's typed-term tagger tags with the encoder's token states."""
         nlp = self.pipeline(language)
-        result = TextAnalysis(language=language)
+        return ("dualscout_typed_terms" in nlp.pipe_names
+                and nlp.get_pipe("dualscout_typed_terms").tagger.needs_context)
+
+    def text_pieces(self, text: str) -> list:
+        """The encoder's word pieces of `text`, as the ingest makes them: [(passage start in text, TokenStates)]
+        of each of its passages (empty where the embedder gives no token states: torch, the hashing embedder)."""
+        passages, _ = self._passages(text)
+        return self._pieces_of(passages, self._encode_with_states([p.text for p in passages])[1])
+
+    def _encode_with_states(self, texts: list[str], wanted: list[bool] | None = None) -> tuple:
+        """(vectors, token states or None per text) from the embedder's one pass (see nlp.embedder)."""
+        encode = getattr(self.embedder, "encode_with_states", None)
+        if encode is None:
+            return self.embedder.encode(texts), [None] * len(texts)
+        return encode(texts) if wanted is None else encode(texts, wanted)
+
+    @staticmethod
+    def _pieces_of(passages: list[Passage], states: list) -> list:
+        return [(p.start, found) for p, found in zip(passages, states) if found is not None]
+
+    def _docs(self, text: str, language: str, pieces: list | None) -> tuple[list[tuple[int, object]], list[str]]:
+        """The spaCy docs of `text` (a huge text in chunks) with their offsets, and notes. Without `pieces`, an
+        English tagger that wants them leaves its docs pending (components.TYPED_PENDING: `_finish_typed`)."""
+        from nlp.components import TOKEN_PIECES
+
+        nlp = self.pipeline(language)
+        notes = []
         if len(text) > MAX_ANALYSED_CHARS:
-            result.notes.append(f"entities extracted from the first {MAX_ANALYSED_CHARS} of {len(text)} characters")
+            notes.append(f"entities extracted from the first {MAX_ANALYSED_CHARS} of {len(text)} characters")
             text = text[:MAX_ANALYSED_CHARS]
-        direct: list[str] = []
-        phrase_counts: dict[str, int] = {}
+        docs = []
         for offset, chunk in _chunks(text, _CHUNK_CHARS["ja" if language == "ja" else "en"]):
             if not chunk.strip():
                 continue
-            doc = nlp(chunk)
+            doc = nlp.make_doc(chunk)
+            if pieces is not None:
+                doc.user_data[TOKEN_PIECES] = [(start - offset, found) for start, found in pieces]
+            docs.append((offset, nlp(doc)))
+        return docs, notes
+
+    def _finish_typed(self, docs: list[tuple[int, object]], language: str, pieces: list) -> None:
+        """Tag the pending docs of `_docs` with the encoder's word pieces of their text."""
+        from nlp.components import TOKEN_PIECES, TYPED_PENDING
+
+        tagger = self.pipeline(language).get_pipe("dualscout_typed_terms")
+        for offset, doc in docs:
+            if doc.user_data.get(TYPED_PENDING):
+                doc.user_data[TOKEN_PIECES] = [(start - offset, found) for start, found in pieces]
+                tagger(doc)
+
+    def _analysis_of(self, docs: list[tuple[int, object]], language: str, notes: list[str]) -> TextAnalysis:
+        result = TextAnalysis(language=language, notes=list(notes))
+        direct: list[str] = []
+        phrase_counts: dict[str, int] = {}
+        for offset, doc in docs:
             for span in doc.spans["tech"]:
                 result.entities.append(
                     Entity(text=span.text, label=EntityLabel.technology, start=offset + span.start_char,
@@ -431,26 +506,28 @@ class Enricher:
         return title
 
     def _prepare(self, document: Document) -> tuple[Document, Analysis, dict[int, int], list[str], str,
-                                                    list[str], tuple[str, str]]:
+                                                    list[str], tuple[str, str], "_PendingTerms | None"]:
         """(document, analysis, translated_from, notes, text for BM25, sentences for the multilingual channel,
-        (title to embed, title for BM25))."""
+        (title to embed, title for BM25), typed terms still to tag: with the token states of the passages'
+        embedding, in `_assemble`)."""
         title = clean_control(document.title or "")
         body = clean_control(document.text or "")
         text = analysed_text(title.strip() and title, body.strip() and body) if (title.strip() or body.strip()) else ""
         if not text.strip():
             raise ValueError("empty text")
         language = document.language if document.language in ("ja", "en", "other") else detect_language(text)
-        found = self.analyse_text(text, language)
+        docs, analysis_notes = self._docs(text, language, None)  # typed terms may wait for the token states
+        found = self._analysis_of(docs, language, analysis_notes)
         # Entities are reported in Document.text offsets; those in the title count for concepts only.
         base = len(title) + 1 if (title.strip() and body.strip()) else (0 if not title.strip() else None)
-        entities = []
-        if base is not None:
-            for e in found.entities:
-                if e.start >= base:
-                    entities.append(e.model_copy(update={"start": e.start - base, "end": e.end - base}))
+        entities = _document_entities(found.entities, base)
         organizations = record_organizations(found.organizations, document.organizations)
         passages, notes = self._passages(text)
         notes = found.notes + notes
+        from nlp.components import TYPED_PENDING
+
+        pending = (_PendingTerms(docs, language, base, len(passages))
+                   if any(doc.user_data.get(TYPED_PENDING) for _, doc in docs) else None)
         translated_from: dict[int, int] = {}
         for source_index, rendering in self._renderings(passages, language):
             src = passages[source_index]
@@ -483,7 +560,8 @@ class Enricher:
             vector_sentences = sentences(text)
         else:
             vector_sentences = []
-        return document, analysis, translated_from, notes, sparse_text, vector_sentences, (title_text, title_terms)
+        return (document, analysis, translated_from, notes, sparse_text, vector_sentences, (title_text, title_terms),
+                pending)
 
     def enrich(self, docs: Sequence[Document]) -> tuple[list[EnrichedDocument], list[Reject]]:
         """Analyse and embed a batch; every document comes back enriched or as a Reject."""
@@ -501,13 +579,13 @@ class Enricher:
         def embedded(batch: tuple) -> tuple:
             """`_assemble`'s arguments for a pending batch, once its passage job is done."""
             prepared, rejects, job = batch
-            return (prepared, rejects, *self.embeddings(job, [p[5] for p in prepared]))
+            return (prepared, rejects, *self.embeddings(job, [p[5] for p in prepared]), job.states)
 
         try:
             for docs in batches:
                 prepared, rejects = self._prepare_batch(docs)
                 done = embedded(pending) if pending is not None else None
-                pending = (prepared, rejects, self._start_passages(self._texts(prepared)))
+                pending = (prepared, rejects, self._start_passages(*self._texts(prepared)))
                 if done is not None:
                     yield self._assemble(*done)
             if pending is not None:
@@ -528,33 +606,46 @@ class Enricher:
         return prepared, rejects
 
     @staticmethod
-    def _texts(prepared: list[tuple]) -> list[str]:
+    def _texts(prepared: list[tuple]) -> tuple[list[str], list[bool] | None]:
         """What the embedder embeds for a batch, in one call (it batches, the cache skips what it has seen):
-        every passage, then every title."""
-        return ([p.text for _, analysis, *_ in prepared for p in analysis.passages]
-                + [title[0] for *_, title in prepared if title[0]])
+        every passage, then every title; and which of them the typed-term tagger wants the token states of (the
+        own passages of a document whose terms wait for them; None: none)."""
+        texts = ([p.text for _, analysis, *_ in prepared for p in analysis.passages]
+                 + [p[6][0] for p in prepared if p[6][0]])
+        wanted = [pending is not None and i < pending.passages
+                  for _, analysis, *_, pending in prepared for i in range(len(analysis.passages))]
+        return texts, (wanted + [False] * (len(texts) - len(wanted)) if any(wanted) else None)
 
     def _assemble(self, prepared: list[tuple], rejects: list[Reject], vectors: np.ndarray | None,
-                  sentence_vectors: list[np.ndarray | None]) -> tuple[list[EnrichedDocument], list[Reject]]:
+                  sentence_vectors: list[np.ndarray | None], states: list | None = None,
+                  ) -> tuple[list[EnrichedDocument], list[Reject]]:
         per_doc = vectors is None
-        titles = sum(1 for *_, title in prepared if title[0])
+        titles = sum(1 for p in prepared if p[6][0])
         texts_count = sum(len(analysis.passages) for _, analysis, *_ in prepared) + titles
         out: list[EnrichedDocument] = []
         row = 0
         title_row = texts_count - titles
-        for (document, analysis, translated_from, notes, sparse_text, _, (title_text, title_terms)), sentence_vecs \
-                in zip(prepared, sentence_vectors):
+        for (document, analysis, translated_from, notes, sparse_text, _, (title_text, title_terms), pending), \
+                sentence_vecs in zip(prepared, sentence_vectors):
             n = len(analysis.passages)
             try:
                 title_vector = title_sparse = None
+                doc_states = None
                 if per_doc:
-                    doc_vectors = self.embedder.encode([p.text for p in analysis.passages])
+                    texts = [p.text for p in analysis.passages]
+                    if pending is None:
+                        doc_vectors = self.embedder.encode(texts)
+                    else:
+                        doc_vectors, doc_states = self._encode_with_states(texts, [True] * n)
                     if title_text:
                         title_vector = self.embedder.encode([title_text])[0]
                 else:
                     doc_vectors = vectors[row : row + n]
+                    doc_states = states[row : row + n] if states is not None else None
                     if title_text:
                         title_vector = vectors[title_row]
+                if pending is not None:
+                    document, analysis = self._with_typed_terms(document, analysis, pending, doc_states)
                 doc_vectors = self._ja_vectors(np.asarray(doc_vectors, dtype=np.float32), translated_from,
                                                analysis.language)
                 row += n
@@ -581,6 +672,19 @@ class Enricher:
             except Exception as exc:
                 rejects.append(self._reject(document, exc))
         return out, rejects
+
+    def _with_typed_terms(self, document: Document, analysis: Analysis, pending: _PendingTerms,
+                          states: list | None) -> tuple[Document, Analysis]:
+        """The document and its analysis with the typed terms tagged from its passages' token states (None: the
+        embedder gives none, e.g. the torch backend; the tagger then goes without its contextual features)."""
+        pieces = self._pieces_of(analysis.passages[: pending.passages], states or [])
+        self._finish_typed(pending.docs, pending.language, pieces)
+        found = self._analysis_of(pending.docs, pending.language, [])
+        analysis = analysis.model_copy(update={"entities": _document_entities(found.entities, pending.base)})
+        terms = technology_terms(found.entities)
+        if terms:
+            document = document.model_copy(update={"meta": {**document.meta, "terms": terms}})
+        return document, analysis
 
     def _ja_vectors(self, vectors: np.ndarray, translated_from: dict[int, int], language: str) -> np.ndarray:
         """With `ja_vectors=rendering`, each Japanese passage that has an English rendering takes the
@@ -679,7 +783,8 @@ class Enricher:
         language = detect_language(clean)
         concepts = self._plain_concepts(clean, language)
         if concepts is None:
-            concepts = self.analyse_text(clean, language).concepts
+            # concepts only: no encoder pass for the typed terms' token states (none given: [])
+            concepts = self.analyse_text(clean, language, []).concepts
         passages, _ = self._passages(clean)
         rendered = self._renderings(passages, language)
         rendering = " ".join(r for _, r in rendered)
@@ -708,18 +813,24 @@ class Enricher:
 
 
 class _PassageJob:
-    """One `encode` call of the embedder, run on a helper thread (`start`, then `join`) or here (`run`)."""
+    """One `encode` call of the embedder, run on a helper thread (`start`, then `join`) or here (`run`); with
+    `wanted`, the same pass gives those texts' token states too (`states`)."""
 
-    def __init__(self, embedder: Embedder, texts: list[str]) -> None:
-        self.embedder, self.texts = embedder, texts
+    def __init__(self, enricher: Enricher, texts: list[str], wanted: list[bool] | None = None) -> None:
+        self.enricher, self.texts, self.wanted = enricher, texts, wanted
         self.vectors: np.ndarray | None = None
+        self.states: list | None = None
         self.error: Exception | None = None
         self._thread: threading.Thread | None = None
 
     def run(self) -> None:
         try:
-            self.vectors = (self.embedder.encode(self.texts) if self.texts
-                            else np.zeros((0, 0), dtype=np.float32))
+            if not self.texts:
+                self.vectors = np.zeros((0, 0), dtype=np.float32)
+            elif self.wanted is None:
+                self.vectors = self.enricher.embedder.encode(self.texts)
+            else:
+                self.vectors, self.states = self.enricher._encode_with_states(self.texts, self.wanted)
         except Exception as exc:  # noqa: BLE001 - the caller logs it and embeds document by document
             self.error = exc
 

@@ -23,7 +23,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.entity_gold import load  # noqa: E402
 from domain.settings import NlpSettings  # noqa: E402
-from nlp.entity_tagger import decode, features, write_features_version  # noqa: E402
+from nlp.entity_tagger import (CONTEXT_KS, ContextClusters, context_path, decode, features,  # noqa: E402
+                               word_states, write_features_version)
 
 EN_TYPES = {"Method": "METHOD", "Process": "METHOD", "Material": "MATERIAL", "Task": "TASK", "Metric": "METRIC",
             "OtherScientificTerm": "TERM"}
@@ -43,12 +44,35 @@ UNTYPED = False
 BILOU = False  # tags of the boundary model: L- ends a term, U- is a one-word term (BIO otherwise)
 
 
-def sequences(docs, nlp, language: str):
+def encoder_pieces(docs) -> list:
+    """Each English gold document's word pieces from the encoder, as the ingest makes them (its passages through
+    the configured encoder, the int8 ONNX export by default): the contextual features' input."""
+    from nlp.pipeline import Enricher
+
+    enricher = Enricher(NlpSettings(cache=False))
+    return [enricher.text_pieces(gold.text) for gold in docs]
+
+
+def fit_context(docs, pieces, nlp, ks=CONTEXT_KS) -> ContextClusters:
+    """k-means centroids of the unit-length word states of these documents (training text only), per k."""
+    import numpy as np
+    from sklearn.cluster import MiniBatchKMeans
+
+    rows = []
+    for gold, found in zip(docs, pieces):
+        states, ok = word_states(nlp.make_doc(gold.text), found)
+        rows.append(ContextClusters.unit(states[ok]))
+    x = np.concatenate(rows)
+    return ContextClusters({k: MiniBatchKMeans(n_clusters=min(k, len(x)), random_state=0, batch_size=4096, n_init=3)
+                            .fit(x).cluster_centers_.astype(np.float32) for k in ks})
+
+
+def sequences(docs, nlp, language: str, context: ContextClusters | None = None, pieces: list | None = None):
     from spacy.tokens import Span
     from spacy.util import filter_spans
 
     out = []
-    for gold in docs:
+    for n, gold in enumerate(docs):
         doc = nlp.make_doc(gold.text)
         spans = []
         for a, b, label in gold.spans:
@@ -64,7 +88,7 @@ def sequences(docs, nlp, language: str):
                 tags[i] = f"I-{span.label_}"
             if BILOU:
                 tags[span.end - 1] = f"{'U' if span.end - span.start == 1 else 'L'}-{span.label_}"
-        out.append((doc, features(doc, language), tags))
+        out.append((doc, features(doc, language, context, pieces[n] if pieces is not None else None), tags))
     return out
 
 
@@ -111,23 +135,27 @@ def cross_validate(args) -> None:
     UNTYPED, BILOU = True, (args.scheme or "bilou") == "bilou"
     gold = Path(args.gold) if args.gold else None
     nlp = _tokenizer("en")
-    held = sequences(load(args.cv_set, "train", gold), nlp, "en")
+    held = load(args.cv_set, "train", gold)
     random.Random(0).shuffle(held)
-    always = [s for name in args.en_sets.split(",") if name != args.cv_set
-              for s in sequences(load(name, "train", gold), nlp, "en")]
+    always = [g for name in args.en_sets.split(",") if name != args.cv_set for g in load(name, "train", gold)]
+    pieces = dict(zip(map(id, always + held), encoder_pieces(always + held)))
     c2 = args.c2 if args.c2 is not None else 1.5
     scores = []
     with tempfile.TemporaryDirectory() as tmp:
         for k in range(args.cv):
+            train = always + [g for i, g in enumerate(held) if i % args.cv != k]
+            test = [g for i, g in enumerate(held) if i % args.cv == k]
+            # the clusters are fitted on the fold's training text only, as the shipped ones on the train splits
+            context = fit_context(train, [pieces[id(g)] for g in train], nlp)
             trainer = pycrfsuite.Trainer(verbose=False)
-            for _, feats, tags in always + [s for i, s in enumerate(held) if i % args.cv != k]:
+            for _, feats, tags in sequences(train, nlp, "en", context, [pieces[id(g)] for g in train]):
                 trainer.append(feats, tags)
             trainer.set_params({"c1": args.c1, "c2": c2, "max_iterations": args.iterations,
                                 "feature.possible_transitions": True, "feature.minfreq": 1})
             trainer.train(f"{tmp}/fold.crfsuite")
             tagger = pycrfsuite.Tagger()
             tagger.open(f"{tmp}/fold.crfsuite")
-            scores.append(exact_f1(tagger, [s for i, s in enumerate(held) if i % args.cv == k])[2])
+            scores.append(exact_f1(tagger, sequences(test, nlp, "en", context, [pieces[id(g)] for g in test]))[2])
             print(f"  fold {k + 1}/{args.cv}: {args.cv_set} exact span F1 {scores[-1]:.3f}", flush=True)
     print(f"{args.cv_set} train, {args.cv}-fold exact span F1 of the boundary model: {sum(scores) / len(scores):.3f}")
 
@@ -170,6 +198,15 @@ def main() -> None:
     for language in args.lang.split(","):
         sets = plan[language]
         nlp = _tokenizer(language)
+        golds = [g for name in sets for g in load(name, "train", gold)]
+        context = pieces = None
+        if language == "en":  # the contextual features' clusters, fitted on the training text, beside the models
+            t0 = time.time()
+            pieces = encoder_pieces(golds)
+            context = fit_context(golds, pieces, nlp)
+            context.save(context_path(out / "en.crfsuite"))
+            print(f"en: encoder states of {len(golds)} documents and their clusters ({', '.join(map(str, CONTEXT_KS))})"
+                  f" in {time.time() - t0:.0f} s -> {context_path(out / 'en.crfsuite')}")
         # English: the typed model names the types, the boundary model (one label) places the terms
         kinds = [False] if language == "ja" else [k for k, name in ((False, "typed"), (True, "spans"))
                                                    if only in (None, name)]
@@ -177,7 +214,7 @@ def main() -> None:
             UNTYPED = untyped
             BILOU = untyped and (args.scheme or "bilou") == "bilou"
             t0 = time.time()
-            train = [s for name in sets for s in sequences(load(name, "train", gold), nlp, language)]
+            train = sequences(golds, nlp, language, context, pieces)
             trainer = pycrfsuite.Trainer(verbose=False)
             for _, feats, tags in train:
                 trainer.append(feats, tags)
@@ -192,7 +229,9 @@ def main() -> None:
             tagger = pycrfsuite.Tagger()
             tagger.open(str(path))
             for name in sets:
-                p, r, f = exact_f1(tagger, sequences(load(name, "dev", gold), nlp, language))
+                dev = load(name, "dev", gold)
+                p, r, f = exact_f1(tagger, sequences(dev, nlp, language, context,
+                                                     encoder_pieces(dev) if context is not None else None))
                 print(f"  {name} dev exact span P/R/F1 (this model alone): {p:.2f} / {r:.2f} / {f:.2f}")
 
 

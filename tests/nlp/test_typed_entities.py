@@ -10,7 +10,7 @@ import pytest
 
 from domain.models import TECHNOLOGY_ENTITY_TYPES
 from domain.settings import NlpSettings
-from nlp.entity_tagger import MODELS_DIR, decode, features_version_path, model_path, write_features_version
+from nlp.entity_tagger import MODELS_DIR, decode, features_version_path, model_path
 from nlp.pipeline import Enricher
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -70,28 +70,13 @@ def test_without_a_model_the_rule_keyphrases_stand_in(enricher, tmp_path):
     assert labels <= {"TECH", "KEYPHRASE", "ORG"} and "KEYPHRASE" in labels
 
 
-def test_a_locally_trained_model_is_found_and_used(tmp_path):
+def test_a_locally_trained_model_is_found_and_used(real_embedder, tmp_path):
     """The models folder's entities/ holds a model trained here (scripts/train_entities.py does the same)."""
-    import pycrfsuite
-    import spacy
+    from tests.nlp.test_context_features import _train_context_model
 
-    from nlp.entity_tagger import features
-
-    nlp = spacy.blank("en")
-    trainer = pycrfsuite.Trainer(verbose=False)
-    sentences = [("We study graphene oxide membranes .", {2: "B-MATERIAL", 3: "I-MATERIAL", 4: "I-MATERIAL"}),
-                 ("Graphene oxide membranes filter water .", {0: "B-MATERIAL", 1: "I-MATERIAL", 2: "I-MATERIAL"}),
-                 ("We propose beam search decoding .", {2: "B-METHOD", 3: "I-METHOD", 4: "I-METHOD"}),
-                 ("Beam search decoding is fast .", {0: "B-METHOD", 1: "I-METHOD", 2: "I-METHOD"})] * 5
-    for text, tags in sentences:
-        doc = nlp.make_doc(text)
-        trainer.append(features(doc, "en"), [tags.get(i, "O") for i in range(len(doc))])
-    (tmp_path / "entities").mkdir()
-    path = tmp_path / "entities" / "en.crfsuite"
-    trainer.train(str(path))
-    write_features_version(path, "en")  # as scripts/train_entities.py does
+    path = _train_context_model(tmp_path / "entities", real_embedder)
     assert model_path("en", tmp_path) == path
-    local = Enricher(NlpSettings(cache=False, onnx_dir=tmp_path))
+    local = Enricher(NlpSettings(cache=False, onnx_dir=tmp_path), embedder=real_embedder)
     found = {(e.text, str(e.label)) for e in local.analyse_text("Graphene oxide membranes and beam search decoding.",
                                                                 "en").entities}
     assert ("Graphene oxide membranes", "MATERIAL") in found
@@ -100,15 +85,16 @@ def test_a_locally_trained_model_is_found_and_used(tmp_path):
     # A model of an older feature set would tag with features it never saw: passed over (the rules stand in).
     features_version_path(path).write_text("1\n", encoding="utf-8")
     assert model_path("en", tmp_path) is None
-    old = Enricher(NlpSettings(cache=False, onnx_dir=tmp_path))
+    old = Enricher(NlpSettings(cache=False, onnx_dir=tmp_path), embedder=real_embedder)
     labels = {str(e.label) for e in old.analyse_text("Graphene oxide membranes and beam search decoding.",
                                                      "en").entities}
     assert labels <= {"TECH", "KEYPHRASE", "ORG"}
 
 
-def test_the_training_script_makes_models_the_enricher_picks_up(tmp_path):
+def test_the_training_script_makes_models_the_enricher_picks_up(real_embedder, tmp_path):
     """`scripts/train_entities.py --lang en` (the one command) writes the typed and the BILOU boundary model
-    with their feature set into the models folder, where the enricher finds them; from a tiny gold folder."""
+    with their feature set and the clusters of the encoder's word states into the models folder, where the
+    enricher finds them; from a tiny gold folder."""
     import subprocess
     import sys
 
@@ -127,7 +113,8 @@ def test_the_training_script_makes_models_the_enricher_picks_up(tmp_path):
     spans = models / "entities" / "en-spans.crfsuite"
     assert {"B-TERM", "L-TERM"} <= set(_labels(spans))  # BILOU tags
     assert model_path("en", models) == models / "entities" / "en.crfsuite"
-    local = Enricher(NlpSettings(cache=False, onnx_dir=models))
+    assert (models / "entities" / "en.context.npz").exists()
+    local = Enricher(NlpSettings(cache=False, onnx_dir=models), embedder=real_embedder)
     found = {(e.text, str(e.label)) for e in local.analyse_text("We study graphene oxide membranes with beam "
                                                                 "search decoding .", "en").entities}
     assert ("graphene oxide membranes", "MATERIAL") in found and ("beam search decoding", "METHOD") in found

@@ -1,0 +1,202 @@
+"""Contextual features of the English entity tagger (feature set 4, issue 26): the encoder's last-layer token
+states, from the same forward pass that embeds the passages, mapped to the tagger's words and clustered."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pytest
+import spacy
+
+from domain.settings import NlpSettings
+from nlp.embedder import TokenStates
+from nlp.entity_tagger import (ContextClusters, context_features, context_path, features, features_version_path,
+                               model_path, word_states, write_features_version)
+
+EN = spacy.blank("en")
+
+
+def test_word_states_are_the_mean_of_each_words_pieces_across_overlapping_passages():
+    doc = EN.make_doc("Graphene-oxide membranes filter water.")
+    # tokens: Graphene 0-8, - 8-9, oxide 9-14, membranes 15-24, filter 25-31, water 32-37, . 37-38
+    first = TokenStates(np.array([[0, 5], [5, 8], [8, 9], [9, 14]]), np.array([[1.0], [3.0], [5.0], [7.0]]))
+    # a second passage starting at character 15 that overlaps nothing of the first, then one overlapping
+    # "oxide" (starting at 9): its piece is averaged with the first passage's
+    second = TokenStates(np.array([[0, 9], [10, 16]]), np.array([[10.0], [20.0]]))
+    third = TokenStates(np.array([[0, 5]]), np.array([[9.0]]))
+    states, ok = word_states(doc, [(0, first), (15, second), (9, third)], dim=1)
+    assert [t.text for t in doc] == ["Graphene", "-", "oxide", "membranes", "filter", "water", "."]
+    assert states[:, 0].tolist() == [2.0, 5.0, 8.0, 10.0, 20.0, 0.0, 0.0]
+    assert ok.tolist() == [True, True, True, True, True, False, False]
+    # a piece across two words counts for both; pieces outside the doc for none
+    across = TokenStates(np.array([[-4, -1], [20, 27], [40, 45]]), np.array([[1.0], [4.0], [6.0]]))
+    states, ok = word_states(doc, [(0, across)], dim=1)
+    assert states[:, 0].tolist() == [0.0, 0.0, 0.0, 4.0, 4.0, 0.0, 0.0]
+
+
+def test_cluster_labels_are_the_nearest_centroids_and_survive_a_round_trip(tmp_path):
+    from sklearn.cluster import KMeans
+
+    rng = np.random.default_rng(0)
+    x = ContextClusters.unit(rng.normal(size=(300, 8)).astype(np.float32))
+    fitted = {k: KMeans(n_clusters=k, random_state=0, n_init=2).fit(x) for k in (4, 16)}
+    clusters = ContextClusters({k: m.cluster_centers_.astype(np.float32) for k, m in fitted.items()})
+    path = tmp_path / "en.context.npz"
+    clusters.save(path)
+    loaded = ContextClusters.load(path)
+    assert path.exists() and loaded.dim == 8
+    raw = rng.normal(size=(50, 8)).astype(np.float32) * 3  # labels unit-normalize the states first
+    for k, labels in loaded.labels(raw).items():
+        assert labels.tolist() == fitted[k].predict(ContextClusters.unit(raw)).tolist()
+
+
+def test_context_features_name_each_words_clusters_and_its_neighbours():
+    labels = {64: np.array([1, 2, 3]), 256: np.array([10, 20, 30])}
+    feats = context_features(labels, np.array([True, False, True]))
+    assert feats[0] == ["k64=1", "k256=10"]  # its neighbour has no state
+    assert feats[1] == []
+    assert feats[2] == ["k64=3", "k256=30"]
+    feats = context_features(labels, np.array([True, True, True]))
+    assert feats[1] == ["k64=2", "k256=20", "-1k256=10", "1k256=30"]
+
+
+def _real_pieces(embedder, text):
+    vectors, states = embedder.encode_with_states([text])
+    return vectors, [(0, states[0])]
+
+
+def test_the_encoders_token_states_come_from_the_pass_that_embeds(real_embedder):
+    """encode_with_states gives `encode`'s vectors and each text's word pieces, at their characters."""
+    pytest.importorskip("onnxruntime")
+    texts = ["Graphene oxide membranes filter seawater.", "radar", "Graphene oxide membranes filter seawater."]
+    vectors, states = real_embedder.encode_with_states(texts)
+    np.testing.assert_allclose(vectors, real_embedder.encode(texts), atol=1e-6)
+    first = states[0]
+    assert first.states.shape == (len(first.offsets), real_embedder.dim)
+    pieces = [texts[0][a:b] for a, b in first.offsets]
+    assert "".join(pieces) == texts[0].replace(" ", "")  # every character of the text, no [CLS] or [SEP]
+    assert pieces[:2] == ["graph", "ene"] or pieces[0] == "Graphene" or "".join(pieces[:3]).startswith("Graph")
+    np.testing.assert_array_equal(states[2].states, first.states)  # a repeated text: the same states
+    # The states are the ones the vector pools: their mean, normalised, is close to the vector (the pooled mean
+    # also counts [CLS] and [SEP], left out here).
+    mean = first.states.mean(0)
+    assert float(mean @ vectors[0] / np.linalg.norm(mean)) > 0.95
+
+
+def test_features_with_the_same_states_are_the_same_and_differ_by_context(real_embedder, tmp_path):
+    text = "Graphene oxide membranes filter water."
+    doc = EN.make_doc(text)
+    _, pieces = _real_pieces(real_embedder, text)
+    states, ok = word_states(doc, pieces)
+    assert ok.all()
+    rng = np.random.default_rng(1)
+    clusters = ContextClusters({4: ContextClusters.unit(rng.normal(size=(4, 384))).astype(np.float32),
+                                256: ContextClusters.unit(rng.normal(size=(256, 384))).astype(np.float32)})
+    once = features(doc, "en", clusters, pieces)
+    again = features(EN.make_doc(text), "en", clusters, _real_pieces(real_embedder, text)[1])
+    assert once == again
+    assert all(any(f.startswith("k256=") for f in word) for word in once)
+    # without pieces (an embedder that gives no states) the words carry no contextual feature
+    bare = features(doc, "en", clusters, [])
+    assert not any(f.startswith(("k4=", "k256=")) for word in bare for f in word)
+    assert bare == features(doc, "en")
+    # "filter" as a verb here and as a noun there: another state for the same word
+    other = "A filter of graphene oxide."
+    states2, _ = word_states(EN.make_doc(other), _real_pieces(real_embedder, other)[1])
+    assert float((ContextClusters.unit(states[3:4]) @ ContextClusters.unit(states2[1:2]).T)[0, 0]) < 0.99
+
+
+def _train_context_model(folder, embedder):
+    """A tiny English model of feature set 4 (typed), with its clusters, as scripts/train_entities.py makes one."""
+    import pycrfsuite
+
+    sentences = [("We study graphene oxide membranes .", {2: "B-MATERIAL", 3: "I-MATERIAL", 4: "I-MATERIAL"}),
+                 ("Graphene oxide membranes filter water .", {0: "B-MATERIAL", 1: "I-MATERIAL", 2: "I-MATERIAL"}),
+                 ("We propose beam search decoding .", {2: "B-METHOD", 3: "I-METHOD", 4: "I-METHOD"}),
+                 ("Beam search decoding is fast .", {0: "B-METHOD", 1: "I-METHOD", 2: "I-METHOD"})]
+    rows, items = [], []
+    for text, tags in sentences:
+        doc = EN.make_doc(text)
+        pieces = _real_pieces(embedder, text)[1]
+        states, ok = word_states(doc, pieces)
+        rows.append(ContextClusters.unit(states[ok]))
+        items.append((doc, pieces, [tags.get(i, "O") for i in range(len(doc))]))
+    from sklearn.cluster import KMeans
+
+    x = np.concatenate(rows)
+    clusters = ContextClusters({k: KMeans(n_clusters=k, random_state=0, n_init=2).fit(x).cluster_centers_
+                                .astype(np.float32) for k in (4, 8)})
+    trainer = pycrfsuite.Trainer(verbose=False)
+    for doc, pieces, tags in items * 5:
+        trainer.append(features(doc, "en", clusters, pieces), tags)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "en.crfsuite"
+    trainer.train(str(path))
+    write_features_version(path, "en")
+    clusters.save(context_path(path))
+    return path
+
+
+def test_ingest_tags_with_the_passage_passs_states_as_analyse_text_does_with_its_own(real_embedder, tmp_path):
+    """`enrich` hands the tagger the token states of the pass that embeds the passages (no second pass);
+    `analyse_text` alone makes its own: the same typed terms either way."""
+    from domain.models import Document
+    from nlp.pipeline import Enricher
+
+    path = _train_context_model(tmp_path / "entities", real_embedder)
+    assert model_path("en", tmp_path) == path
+    enricher = Enricher(NlpSettings(cache=False, onnx_dir=tmp_path), embedder=real_embedder)
+    calls = []
+    encode = real_embedder.encode_with_states
+
+    def counted(texts, wanted=None):
+        calls.append(list(texts))
+        return encode(texts, wanted)
+
+    text = "Graphene oxide membranes and beam search decoding."
+    alone = {(e.start, e.end, e.text, str(e.label)) for e in enricher.analyse_text(text, "en").entities
+             if str(e.label) in ("MATERIAL", "METHOD")}
+    assert (0, 24, "Graphene oxide membranes", "MATERIAL") in alone
+    assert (29, 49, "beam search decoding", "METHOD") in alone
+
+    real_embedder.encode_with_states = counted
+    try:
+        doc = Document.make(kind="research", source="test", url="test:ctx", title="", text=text, language="en")
+        enriched, rejects = enricher.enrich([doc])
+    finally:
+        del real_embedder.encode_with_states
+    assert not rejects and len(calls) == 1  # one pass: the passages' embedding gave the states
+    ingest = {(e.start, e.end, e.text, str(e.label)) for e in enriched[0].analysis.entities
+              if str(e.label) in ("MATERIAL", "METHOD")}
+    assert ingest == alone
+    assert {t["text"] for t in enriched[0].document.meta["terms"]} >= {"Graphene oxide membranes",
+                                                                        "beam search decoding"}
+
+
+def test_a_model_of_an_older_feature_set_or_without_its_clusters_is_passed_over(real_embedder, tmp_path, caplog):
+    path = _train_context_model(tmp_path / "entities", real_embedder)
+    assert model_path("en", tmp_path) == path
+    context_path(path).unlink()  # the clusters are part of the model
+    with caplog.at_level(logging.WARNING, logger="nlp.entity_tagger"):
+        assert model_path("en", tmp_path) is None
+    assert "retrain" in caplog.text
+    _train_context_model(tmp_path / "entities", real_embedder)
+    features_version_path(path).write_text("3\n", encoding="utf-8")  # trained before the contextual features
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="nlp.entity_tagger"):
+        assert model_path("en", tmp_path) is None
+    assert "older feature set" in caplog.text
+
+
+def test_the_cache_gives_token_states_for_passages_it_has_seen(real_embedder, tmp_path):
+    from nlp.cache import CachedEmbedder, EmbeddingCache
+
+    cached = CachedEmbedder(real_embedder, EmbeddingCache(tmp_path / "cache.sqlite"))
+    texts = ["Graphene oxide membranes filter water.", "A title."]
+    first_vectors, first = cached.encode_with_states(texts, [True, False])
+    assert first[0] is not None and first[1] is None
+    again_vectors, again = cached.encode_with_states(texts, [True, False])  # both hits now
+    np.testing.assert_array_equal(first_vectors, again_vectors)
+    assert again[0] is not None and again[1] is None
+    np.testing.assert_allclose(again[0].states, first[0].states, atol=1e-5)

@@ -311,7 +311,30 @@ class ContextClusters:
 
     def labels(self, states: "np.ndarray") -> dict[int, "np.ndarray"]:
         x = self.unit(states)
-        return {k: (self._norms[k][None, :] - 2 * x @ c.T).argmin(1) for k, c in self.centroids.items()}
+        # One BLAS thread: on a busy machine a multi-threaded product this small spends ~20x its CPU in the
+        # threads' spin-waits (23 ms against 1 ms a document, measured): that alone broke the enrich budget.
+        with _one_blas_thread():
+            return {k: (self._norms[k][None, :] - 2 * x @ c.T).argmin(1) for k, c in self.centroids.items()}
+
+
+_BLAS = None
+
+
+def _one_blas_thread():
+    """A context that runs numpy's BLAS on one thread (threadpoolctl; a no-op context without it)."""
+    global _BLAS
+    if _BLAS is None:
+        try:
+            from threadpoolctl import ThreadpoolController
+
+            _BLAS = ThreadpoolController()
+        except ImportError:
+            _BLAS = False
+    if _BLAS is False:
+        import contextlib
+
+        return contextlib.nullcontext()
+    return _BLAS.limit(limits=1, user_api="blas")
 
 
 def context_features(labels: dict[int, "np.ndarray"], ok: "np.ndarray") -> list[list[str]]:
@@ -509,16 +532,21 @@ class EntityTagger:
 # The feature set a model was trained on, per language; a model of another set would tag with features it never
 # saw (silently worse), so it is passed over. Written beside each model by scripts/train_entities.py
 # (`en.crfsuite` -> `en.features`); a model without one is of set 1. English 2: a wider window (issue 26); 3: the
-# parts of speech of the lexicon (word_class); 4: the clusters of the encoder's word states (`en.context.npz`).
+# parts of speech of the lexicon (word_class); 4: set 3 and the clusters of the encoder's word states
+# (`en.context.npz` beside the model). A model of set 3 is still used as it was trained (its features are set 4's
+# without the clusters); older ones are passed over.
 FEATURES_VERSION = {"en": 4, "ja": 1}
+STILL_USED = {"en": (3, 4), "ja": (1,)}
 
 
 def features_version_path(path: Path) -> Path:
     return path.with_suffix(".features")
 
 
-def write_features_version(path: Path, language: str) -> None:
-    features_version_path(path).write_text(f"{FEATURES_VERSION[language]}\n", encoding="utf-8")
+def write_features_version(path: Path, language: str, version: int | None = None) -> None:
+    """Record the feature set a model was trained on (default: this version's; English 3 for one trained
+    without the contextual features, which scripts/train_entities.py makes unless --contextual)."""
+    features_version_path(path).write_text(f"{version or FEATURES_VERSION[language]}\n", encoding="utf-8")
 
 
 def _features_version(path: Path) -> int:
@@ -537,8 +565,9 @@ def model_path(language: str, models_dir: Path | None = None) -> Path | None:
         path = folder / name
         if not path.exists():
             continue
-        if _features_version(path) != FEATURES_VERSION[language] or (
-                language == "en" and FEATURES_VERSION["en"] >= 4 and not context_path(path).exists()):
+        version = _features_version(path)
+        if version not in STILL_USED[language] or (language == "en" and version >= 4
+                                                  and not context_path(path).exists()):
             log.warning("%s was trained on an older feature set: passed over; retrain it with "
                         "`python scripts/train_entities.py --lang %s` (and --untyped)", path, language)
             continue

@@ -170,6 +170,7 @@ class Enricher:
         self._reverse = None
         self._plain = None  # PlainEnglish tables; False: looked for, none saved yet
         self._fingerprint: str | None = None
+        self._warned_no_states = False
         self.max_passages = max_passages
         self._taxonomy_path = str(self.settings.taxonomy_path or "")
         self._lock = threading.Lock()
@@ -678,6 +679,10 @@ class Enricher:
         """The document and its analysis with the typed terms tagged from its passages' token states (None: the
         embedder gives none, e.g. the torch backend; the tagger then goes without its contextual features)."""
         pieces = self._pieces_of(analysis.passages[: pending.passages], states or [])
+        if not pieces and not self._warned_no_states:
+            self._warned_no_states = True
+            log.warning("the embedder gives no token states (torch backend?): typed English terms are tagged "
+                        "without their contextual features, less accurately")
         self._finish_typed(pending.docs, pending.language, pieces)
         found = self._analysis_of(pending.docs, pending.language, [])
         analysis = analysis.model_copy(update={"entities": _document_entities(found.entities, pending.base)})

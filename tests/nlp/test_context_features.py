@@ -182,11 +182,32 @@ def test_a_model_of_an_older_feature_set_or_without_its_clusters_is_passed_over(
         assert model_path("en", tmp_path) is None
     assert "retrain" in caplog.text
     _train_context_model(tmp_path / "entities", real_embedder)
-    features_version_path(path).write_text("3\n", encoding="utf-8")  # trained before the contextual features
+    features_version_path(path).write_text("2\n", encoding="utf-8")  # trained before the parts of speech
     caplog.clear()
     with caplog.at_level(logging.WARNING, logger="nlp.entity_tagger"):
         assert model_path("en", tmp_path) is None
     assert "older feature set" in caplog.text
+
+
+def test_a_model_of_feature_set_3_is_still_used_without_the_contextual_features(tmp_path):
+    """Set 4 is set 3 plus the clusters: a set-3 model (trained before them) tags as it was trained, with no
+    encoder pass for token states."""
+    import pycrfsuite
+
+    from nlp.entity_tagger import EntityTagger
+
+    trainer = pycrfsuite.Trainer(verbose=False)
+    for text, tags in [("We study graphene oxide membranes .", ["O", "O", "B-MATERIAL", "I-MATERIAL", "I-MATERIAL",
+                                                                 "O"])] * 5:
+        trainer.append(features(EN.make_doc(text), "en"), tags)
+    (tmp_path / "entities").mkdir()
+    path = tmp_path / "entities" / "en.crfsuite"
+    trainer.train(str(path))
+    features_version_path(path).write_text("3\n", encoding="utf-8")
+    assert model_path("en", tmp_path) == path
+    tagger = EntityTagger(path, "en")
+    assert not tagger.needs_context
+    assert tagger.spans(EN.make_doc("We study graphene oxide membranes .")) == [(2, 5, "MATERIAL")]
 
 
 def test_the_cache_gives_token_states_for_passages_it_has_seen(real_embedder, tmp_path):

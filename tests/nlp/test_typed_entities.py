@@ -107,7 +107,8 @@ def test_the_training_script_makes_models_the_enricher_picks_up(real_embedder, t
         (gold / "scierc" / f"{split}.json").write_text("\n".join(json.dumps(r) for r in rows), encoding="utf-8")
     models = tmp_path / "models"
     done = subprocess.run([sys.executable, "scripts/train_entities.py", "--lang", "en", "--en-sets", "SciERC",
-                           "--gold", str(gold), "--out", str(models / "entities"), "--iterations", "30"],
+                           "--gold", str(gold), "--out", str(models / "entities"), "--iterations", "30",
+                           "--contextual"],
                           cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
     spans = models / "entities" / "en-spans.crfsuite"

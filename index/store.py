@@ -48,15 +48,18 @@ def point_id(doc_id: str, part: int | str) -> str:
     return str(uuid.uuid5(DUALSCOUT_NAMESPACE, f"{doc_id}#{part}"))
 
 
-def point_ids(doc_id: str, n_points: int) -> list[int]:
-    """The ids, as 128-bit integers, of a document's `n_points` points: its own point, then passages 0, 1, ...
-    (`point_id`'s uuid5 made straight from its SHA-1: a table of every point's document is made from these)."""
+def point_ids(doc_id: str, n_points: int) -> bytes:
+    """The ids of a document's `n_points` points, its own point first, then passages 0, 1, ...: 16 bytes each
+    (the UUIDs' bytes, `point_id`'s uuid5 made straight from its SHA-1, without the UUID objects: a table of
+    every point's document is made from these)."""
     prefix = DUALSCOUT_NAMESPACE.bytes + doc_id.encode()
-    out = []
+    out = bytearray()
     for part in ("doc", *range(n_points - 1)):
-        h = int.from_bytes(hashlib.sha1(prefix + f"#{part}".encode()).digest()[:16], "big")
-        out.append(h & ~(0xF000 << 64) & ~(0xC000 << 48) | (0x5000 << 64) | (0x8000 << 48))  # version 5, RFC variant
-    return out
+        h = bytearray(hashlib.sha1(prefix + f"#{part}".encode()).digest()[:16])
+        h[6] = (h[6] & 0x0F) | 0x50  # version 5
+        h[8] = (h[8] & 0x3F) | 0x80  # RFC 4122 variant
+        out += h
+    return bytes(out)
 
 
 def _epoch(d: datetime | None) -> float | None:

@@ -46,7 +46,7 @@ class PointDocs:
         self._owners = np.empty(0, dtype=np.int32)  # index into _docs; -1: two ids share the first 64 bits
         self._parts = np.empty(0, dtype=np.int32)
         self._docs: list[str] = []
-        self._doc_index: dict[str, int] = {}
+        self._doc_index: dict[str, int] | None = None  # document id -> its index in _docs, made at the first merge
         self._learnt: dict[int, tuple[str, int]] = {}
         self._lock = threading.Lock()
 
@@ -54,26 +54,39 @@ class PointDocs:
         return len(self._keys) + len(self._learnt)
 
     @classmethod
-    def build(cls, documents: Iterable[tuple[str, int]], keys_of: Callable[[str, int], Sequence[int]],
+    def build(cls, documents: Iterable[tuple[str, int]], ids_of: Callable[[str, int], bytes],
               stop: threading.Event | None = None) -> "PointDocs | None":
-        """The table of the documents (document id, number of its points): `keys_of(doc_id, n)` gives the ids (as
-        128-bit integers) of its n points, its own point first (part -1), then passages 0, 1, ... None when `stop` is set."""
+        """The table of the documents (document id, number of its points): `ids_of(doc_id, n)` gives the ids of
+        its n points as 16 bytes each, its own point first (part -1), then passages 0, 1, ... None when `stop`
+        is set. Made in numpy a chunk of documents at a time (a million documents' 3 million ids as Python
+        integers would leave hundreds of MB with the process)."""
         table = cls()
-        keys: list[int] = []
-        owners: list[int] = []
-        parts: list[int] = []
+        ids, counts = bytearray(), []
+        chunks: list[tuple[np.ndarray, np.ndarray]] = []
+
+        def flush() -> None:
+            if counts:
+                raw = np.frombuffer(bytes(ids), dtype=">u8").reshape(-1, 2).astype(np.uint64)
+                chunks.append((raw, np.asarray(counts, dtype=np.int64)))
+                ids.clear()
+                counts.clear()
+
         for i, (doc_id, n) in enumerate(documents):
-            if stop is not None and i % 4096 == 0 and stop.is_set():
-                return None
-            table._doc_index[doc_id] = len(table._docs)
+            if i % 8192 == 0:
+                if stop is not None and stop.is_set():
+                    return None
+                flush()
+            got = ids_of(doc_id, n)
             table._docs.append(doc_id)
-            ks = keys_of(doc_id, n)
-            keys.extend(ks)
-            owners.extend([i] * len(ks))
-            parts.extend(range(DOC_PART, len(ks) - 1))
-        table._set(np.fromiter((k >> 64 for k in keys), dtype=np.uint64, count=len(keys)),
-                   np.fromiter((k & _LOW for k in keys), dtype=np.uint64, count=len(keys)),
-                   np.asarray(owners, dtype=np.int32), np.asarray(parts, dtype=np.int32))
+            ids += got
+            counts.append(len(got) // 16)
+        flush()
+        raw = np.concatenate([c[0] for c in chunks]) if chunks else np.empty((0, 2), dtype=np.uint64)
+        n_points = np.concatenate([c[1] for c in chunks]) if chunks else np.empty(0, dtype=np.int64)
+        owners = np.repeat(np.arange(len(n_points), dtype=np.int32), n_points)
+        starts = np.repeat(np.cumsum(n_points) - n_points, n_points)
+        parts = (np.arange(len(owners), dtype=np.int64) - starts + DOC_PART).astype(np.int32)
+        table._set(np.ascontiguousarray(raw[:, 0]), np.ascontiguousarray(raw[:, 1]), owners, parts)
         return table
 
     def _set(self, keys: np.ndarray, lows: np.ndarray, owners: np.ndarray, parts: np.ndarray) -> None:
@@ -105,16 +118,20 @@ class PointDocs:
         known = pos < len(self._keys)
         known[known] = (self._keys[pos[known]] == add_keys[known]) & (self._lows[pos[known]] == add_lows[known])
         keys, lows, owners, parts = self._keys, self._lows, self._owners.copy(), self._parts.copy()
+        if self._doc_index is None:
+            self._doc_index = {d: i for i, d in enumerate(self._docs)}
+        docs = list(self._docs)  # a lookup reading the old arrays keeps the old list
         for doc_id, part in learnt.values():
             if doc_id not in self._doc_index:
-                self._doc_index[doc_id] = len(self._docs)
-                self._docs.append(doc_id)
+                self._doc_index[doc_id] = len(docs)
+                docs.append(doc_id)
         idx = np.fromiter((self._doc_index[d] for d, _ in learnt.values()), dtype=np.int32, count=len(learnt))
         prt = np.fromiter((p for _, p in learnt.values()), dtype=np.int32, count=len(learnt))
         owners[pos[known]], parts[pos[known]] = idx[known], prt[known]  # re-learnt: the newest entry
         new = ~known
         self._set(np.concatenate([keys, add_keys[new]]), np.concatenate([lows, add_lows[new]]),
                   np.concatenate([owners, idx[new]]), np.concatenate([parts, prt[new]]))
+        self._docs = docs
         self._learnt = {}
 
     def lookup(self, ids: Sequence[UUID | str]) -> list[tuple[str, int] | None]:

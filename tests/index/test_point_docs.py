@@ -20,7 +20,8 @@ FIELDS = ["doc_id", "passage_index"]
 def test_point_ids_are_the_uuid5_ids_of_the_index():
     for doc_id in ("syn-0000001", "arxiv:2401.00001", "量子センシング", ""):
         expected = [point_id(doc_id, "doc"), *(point_id(doc_id, i) for i in range(4))]
-        assert [str(uuid.UUID(int=i)) for i in point_ids(doc_id, 5)] == expected
+        ids = point_ids(doc_id, 5)
+        assert [str(uuid.UUID(bytes=ids[i:i + 16])) for i in range(0, len(ids), 16)] == expected
 
 
 def test_table_lookup_learn_and_merge(monkeypatch):
@@ -41,8 +42,8 @@ def test_two_ids_sharing_their_first_half_are_never_answered():
     first = (7 << 64) | 1
     second = (7 << 64) | 2
 
-    def keys_of(doc_id: str, n: int) -> list[int]:
-        return [first] if doc_id == "x" else [second]
+    def keys_of(doc_id: str, n: int) -> bytes:
+        return (first if doc_id == "x" else second).to_bytes(16, "big")
 
     table = PointDocs.build([("x", 1), ("y", 1)], keys_of)
     assert table.lookup([uuid.UUID(int=first), uuid.UUID(int=second)]) == [None, None]

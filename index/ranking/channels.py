@@ -11,7 +11,10 @@ entry in `CHANNELS`. `part` names the `ScoreBreakdown` field its contribution is
 
 from __future__ import annotations
 
+import os
+import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol, Sequence
 
@@ -249,6 +252,54 @@ def channels_for(mode: Mode) -> Sequence[Channel]:
     return CHANNELS if mode == "full" else BASELINES[mode]
 
 
+# Channels searched at once by `search_channels`: the index's searches (Qdrant Edge, Rust) release the GIL, so
+# one channel's search runs on the second core while another's runs or its Python (hubness, scaling) holds the
+# GIL. Each channel reads the index and the kept statistics only, so the lists are the same as one at a time.
+CHANNEL_THREADS = 2
+_pool: tuple[int, ThreadPoolExecutor] | None = None
+_pool_lock = threading.Lock()
+
+
+def _channel_pool() -> ThreadPoolExecutor:
+    """The process's pool for channel searches (a forked child makes its own: the parent's threads are not in it)."""
+    global _pool
+    with _pool_lock:
+        if _pool is None or _pool[0] != os.getpid():
+            _pool = (os.getpid(), ThreadPoolExecutor(CHANNEL_THREADS - 1, thread_name_prefix="channel"))
+        return _pool[1]
+
+
 def search_channels(channels: Sequence[Channel], q: QueryInput, ctx: SearchContext) -> dict[str, list[ChannelHit]]:
-    """Each channel's result list, by channel name, in the channels' order."""
-    return {ch.name: ch.search(q, ctx) for ch in channels}
+    """Each channel's result list, by channel name, in the channels' order; the channels search
+    `CHANNEL_THREADS` at a time (this thread runs the first, the others go to the pool's threads and to this
+    one as it comes free)."""
+    if CHANNEL_THREADS <= 1 or len(channels) < 2:
+        return {ch.name: ch.search(q, ctx) for ch in channels}
+    pool = _channel_pool()
+    done = threading.Condition()
+    queue = list(range(len(channels)))
+    results: dict[int, list[ChannelHit] | BaseException] = {}
+
+    def drain() -> None:  # take the next channel not yet started, until none is left
+        while True:
+            with done:
+                if not queue:
+                    return
+                i = queue.pop(0)
+            try:
+                found: list[ChannelHit] | BaseException = channels[i].search(q, ctx)
+            except BaseException as failure:  # noqa: BLE001 - raised on the caller's thread below
+                found = failure
+            with done:
+                results[i] = found
+                done.notify_all()
+
+    for _ in range(CHANNEL_THREADS - 1):
+        pool.submit(drain)  # a helper the pool starts late finds nothing left and returns
+    drain()
+    with done:
+        done.wait_for(lambda: len(results) == len(channels))
+    for i in range(len(channels)):
+        if isinstance(results[i], BaseException):
+            raise results[i]  # as it would be one at a time
+    return {ch.name: results[i] for i, ch in enumerate(channels)}  # type: ignore[misc]

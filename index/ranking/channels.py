@@ -21,6 +21,7 @@ from typing import Any, Literal, Protocol, Sequence
 import numpy as np
 
 from index.backends.base import Where
+from index.ranking.calibration import LANGUAGES, cross_lingual_maps
 from index.ranking.hubness import Hubness
 from index.ranking.query import QueryInput
 from index.ranking.weights import RankWeights
@@ -193,13 +194,35 @@ class MultilingualChannel:
         fetch = 2 * ctx.depth if need else ctx.depth
         raw = {h.payload["doc_id"]: h.score
                for h in ctx.index.search_sentences(vector, ctx.where, fetch, exclude_kind=ctx.exclude_kind)}
-        scored, hub, weight = raw, {}, {}
+        hub, weight = {}, {}
         if need and raw:
             hub = ctx.hubness.multilingual(list(raw), need)
             weight = ctx.hubness.weights_for(list(raw), need)
-            scored = {d: raw[d] - weight[d] * hub[d] for d in raw}
-        return [ChannelHit(d, scored[d], raw[d], hub.get(d), weight[d] * hub[d] if d in hub else None)
+        # a cross-lingual pair's similarity (and its neighbourhood's, in the same units) read as a same-language one
+        unit = self.calibration(q, list(raw), ctx)
+        sim = {d: unit[d](s) if d in unit else s for d, s in raw.items()}
+        correction = {d: weight[d] * (unit[d](h) if d in unit else h) for d, h in hub.items()}
+        scored = {d: sim[d] - correction.get(d, 0.0) for d in raw}
+        return [ChannelHit(d, scored[d], raw[d], hub.get(d), correction.get(d))
                 for d in sorted(scored, key=lambda d: -scored[d])[: ctx.depth]]
+
+    @staticmethod
+    def calibration(q: QueryInput, doc_ids: Sequence[str], ctx: SearchContext) -> dict[str, Callable[[float], float]]:
+        """Document -> the map of its similarity onto the query language's own (index/ranking/calibration.py),
+        for the documents in another language than the query (a Japanese and an English side) that the
+        corpus holds a map for; the maps are measured once per corpus version."""
+        if ctx.weights.multilingual_calibration == "off" or q.language not in LANGUAGES or not doc_ids:
+            return {}
+        if ctx.weights.multilingual_calibration != "tail":
+            raise ValueError(f"RankWeights.multilingual_calibration: {ctx.weights.multilingual_calibration!r} "
+                             "(tail or off)")
+        stats = ctx.hubness.stats
+        languages = stats.languages(doc_ids)
+        other = [d for d in doc_ids if languages.get(d) in LANGUAGES and languages[d] != q.language]
+        if not other:
+            return {}
+        maps = stats.cached("multilingual/calibration", lambda: cross_lingual_maps(ctx.index))
+        return {d: maps[q.language, languages[d]] for d in other if (q.language, languages[d]) in maps}
 
 
 # The full ranking's channels, in the order they run (and their shares add up in fusion).

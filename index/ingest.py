@@ -28,6 +28,8 @@ ENRICH_STEP = 32
 # last full step alone. Decided by the inbox alone, never by the runner, so an enrich fanned out makes the very
 # steps one process makes (the int8 encoder's vectors depend on which texts share a step).
 TAIL_STEP = 4
+# The reason of a document recorded, not indexed, because its content is indexed under another id.
+DUPLICATE = "duplicate content"
 
 # progress(stage, done, total): stage "documents" (done of total documents of this run) or "passages"
 # (passages embedded so far; total 0: not known in advance).
@@ -54,6 +56,22 @@ def read_batch(path: Path) -> tuple[list[Document], list[Reject]]:
                 rejects.append(Reject(source=path.name, stage="index", reason="invalid batch line",
                                       detail=f"line {lineno}: {str(exc)[:300]}"))
     return docs, rejects
+
+
+def batch_source(name: str) -> str:
+    """The crawl source a batch file came from: the spiders name it `<source>-<UTC stamp>.jsonl`."""
+    return name.rpartition("-")[0] or name
+
+
+def per_source(batch_name: str, rejects: Iterable[Reject], duplicates: Iterable[Reject]) -> dict[str, dict[str, int]]:
+    """{source: {"rejected": n, "duplicates": m}} for a batch; a line that was not a document is its batch's."""
+    out: dict[str, dict[str, int]] = {}
+    for kind, records in (("rejected", rejects), ("duplicates", duplicates)):
+        for reject in records:
+            source = batch_source(batch_name) if reject.source == batch_name else reject.source
+            counts = out.setdefault(source, {"rejected": 0, "duplicates": 0})
+            counts[kind] += 1
+    return out
 
 
 def append_rejects(path: Path, rejects: Iterable[Reject]) -> int:
@@ -123,7 +141,7 @@ class _Batch:
                 original = owners.get(doc.content_hash) if doc.content_hash else None
                 if original is not None and original != doc.id:
                     self.duplicates.append(Reject(
-                        source=doc.source, url=doc.url, stage="index", reason="duplicate content",
+                        source=doc.source, url=doc.url, stage="index", reason=DUPLICATE,
                         detail=f"same title and text as document {original}"))
                     continue
                 if doc.content_hash:
@@ -458,6 +476,9 @@ def ingest_inbox(
         finished["documents"] += len(batch.docs) + len(batch.bad_lines)
         finished["passages"] += stats.passages_embedded
         stats.rejected += len(batch.bad_lines)
+        duplicates = [r for r in rejects if r.reason == DUPLICATE]
+        stats.by_source = per_source(path.name, [*batch.bad_lines, *(r for r in rejects if r.reason != DUPLICATE)],
+                                     duplicates)
         append_rejects(rejects_path, [*batch.bad_lines, *rejects])
         path.replace(done_dir / path.name)  # only after index.flush(): see module docstring
         log.info("ingested %s: %s", path.name, stats.model_dump(exclude={"batch"}))

@@ -8,11 +8,12 @@ from __future__ import annotations
 import logging
 import threading
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Callable, Iterator
 
 from domain.models import CrawlStats, Document, IngestStats, NeedMatches, SourceSpec
 from domain.settings import CrawlSettings, IndexSettings, ReportSettings
-from index.ledger import Ledger
+from index.ledger import DUPLICATE_STAGE, Ledger
 
 
 def open_ledger(settings: IndexSettings | None = None) -> Ledger:
@@ -90,7 +91,22 @@ def ingest_pending(progress: Progress | None = None, enrich_steps=None) -> list[
                                rejects_path=crawl_settings.rejects_path, progress=progress or _progress_sink,
                                check_space=check_space, enrich_steps=enrich_steps)
         prepare_query_encoder(library.enricher)
-        return results
+    record_ingest_figures(results)
+    return results
+
+
+def record_ingest_figures(results: list[IngestStats], ledger: Ledger | None = None,
+                          at: datetime | None = None) -> None:
+    """Keep each batch's rejects and duplicates per source in the ledger, beside the crawls' figures: the weekly
+    report then says how many of the crawls' new documents were content the index already held (the run's
+    summary's "duplicates of indexed ones"), and counts the documents the enrichment rejected among the rejects
+    (before, only the crawls' own rejects reached it)."""
+    ledger = ledger or open_ledger()
+    for stats in results:
+        for source, counts in stats.by_source.items():
+            for stage, count in (("index", counts.get("rejected", 0)), (DUPLICATE_STAGE, counts.get("duplicates", 0))):
+                if count:
+                    ledger.record_rejects_count(f"ingest:{stats.batch}", source, count, stage=stage, at=at)
 
 
 _worker_enricher = None

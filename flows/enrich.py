@@ -5,7 +5,8 @@ processes) or `SCOUT_ENRICH_SCHEDULER=tcp://...` (an existing Dask cluster), the
 on Dask workers through Prefect's Dask task runner, a few steps ahead of the writer and across batches, and this
 flow's process alone writes the index, step by step in the order the documents arrived (`index.ingest.run_ahead`).
 A worker never opens the index; a step whose worker dies is run again elsewhere (Dask reschedules it), so nothing
-is lost and nothing is written twice.
+is lost and nothing is written twice. The workers load their models while the flow opens the index, the longest
+waiting step is handed out first, and the cluster closes while the last batch is flushed.
 """
 
 from __future__ import annotations

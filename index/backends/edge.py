@@ -66,6 +66,18 @@ def _hit(p: Any, with_vectors: bool = False, payload: dict[str, Any] | None = No
     return _EdgeHit(p, (p.payload or {}) if payload is None else payload, dense, sparse, sentences)
 
 
+def _give_back_freed_memory() -> None:
+    """Return the heap's freed pages to the OS (glibc's malloc_trim): the table's build frees a million
+    documents' transient objects (the facet's hits, the chunks), which glibc would otherwise keep with the
+    process (at 1M documents: +215 MiB after the build, +91 MiB, the table itself, after this)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: nothing to do
+        pass
+
+
 # The payload fields a point's id determines (`PointDocs`): asked for these alone, a read answers from the table
 # instead of the point's payload on disk.
 ID_FIELDS = frozenset({"doc_id", "passage_index"})
@@ -188,6 +200,7 @@ class EdgeBackend:
 
     def _build_table(self) -> None:
         assert self._point_ids is not None
+        hits: Any = None
         try:
             # per document its number of points, from the keyword index (the counts without a filter are the
             # index's own; a count short of the points leaves passages to the fallback, which learns them)
@@ -200,6 +213,8 @@ class EdgeBackend:
                 table.learn(self._docs_pending or ())
                 self._docs = table
             self._docs_pending = None
+        del hits
+        _give_back_freed_memory()
 
     def _learn(self, entries: list[tuple[str, str, int]]) -> None:
         with self._docs_lock:

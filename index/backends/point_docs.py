@@ -6,7 +6,7 @@ decodes all of it, however few fields are asked for: a document point's payload 
 analysis. Measured at 10k documents, reading `doc_id` from the payload was 85-95% of a search's time in the
 shard (a need's title search: 309 ms with it, 18 ms without). Point ids are uuid5 of the document id and the
 part (index/store.py `point_id`), so a table from each id to its document answers without reading anything:
-`PointDocs`, kept in RAM (about 45 MB and 60 bytes a document at a million documents).
+`PointDocs`, kept in RAM (24 bytes a point and the document ids' text: 91 MiB at a million documents).
 
 The table only ever answers with what a point's id determines: an id belongs to one document for good (ids
 are derived from the document id), so an entry never turns wrong; a deleted point's entry is never asked for.
@@ -34,6 +34,32 @@ def id_int(point_id: UUID | str) -> int:
     return (point_id if isinstance(point_id, UUID) else UUID(str(point_id))).int
 
 
+class _DocNames:
+    """Document ids by index: those of the build as one UTF-8 blob with offsets (a million Python strings made
+    beside the build's transient objects would keep their memory pages with the process), those learnt later
+    in a list. Append-only: an index, once given, names the same document."""
+
+    def __init__(self, blob: bytes = b"", offsets: np.ndarray | None = None) -> None:
+        self._blob = blob
+        self._offsets = offsets if offsets is not None else np.zeros(1, dtype=np.int64)
+        self._built = len(self._offsets) - 1
+        self._extra: list[str] = []
+        self._extra_index: dict[str, int] = {}
+
+    def __getitem__(self, i: int) -> str:
+        if i < self._built:
+            return self._blob[int(self._offsets[i]):int(self._offsets[i + 1])].decode()
+        return self._extra[i - self._built]
+
+    def index_of(self, doc_id: str) -> int:
+        """The index of a learnt document (a document of the build learnt again gets one too)."""
+        i = self._extra_index.get(doc_id)
+        if i is None:
+            i = self._extra_index[doc_id] = self._built + len(self._extra)
+            self._extra.append(doc_id)
+        return i
+
+
 class PointDocs:
     """point id -> (document id, part): the ids' first 64 bits as a sorted array (their last 64 bits beside
     them, checked), the index of each id's document and its part; and a dict of the ids learnt since the last
@@ -45,8 +71,7 @@ class PointDocs:
         self._lows = np.empty(0, dtype=np.uint64)
         self._owners = np.empty(0, dtype=np.int32)  # index into _docs; -1: two ids share the first 64 bits
         self._parts = np.empty(0, dtype=np.int32)
-        self._docs: list[str] = []
-        self._doc_index: dict[str, int] | None = None  # document id -> its index in _docs, made at the first merge
+        self._docs = _DocNames()
         self._learnt: dict[int, tuple[str, int]] = {}
         self._lock = threading.Lock()
 
@@ -61,7 +86,7 @@ class PointDocs:
         is set. Made in numpy a chunk of documents at a time (a million documents' 3 million ids as Python
         integers would leave hundreds of MB with the process)."""
         table = cls()
-        ids, counts = bytearray(), []
+        ids, counts, names, ends = bytearray(), [], bytearray(), [0]
         chunks: list[tuple[np.ndarray, np.ndarray]] = []
 
         def flush() -> None:
@@ -77,7 +102,8 @@ class PointDocs:
                     return None
                 flush()
             got = ids_of(doc_id, n)
-            table._docs.append(doc_id)
+            names += doc_id.encode()
+            ends.append(len(names))
             ids += got
             counts.append(len(got) // 16)
         flush()
@@ -86,6 +112,7 @@ class PointDocs:
         owners = np.repeat(np.arange(len(n_points), dtype=np.int32), n_points)
         starts = np.repeat(np.cumsum(n_points) - n_points, n_points)
         parts = (np.arange(len(owners), dtype=np.int64) - starts + DOC_PART).astype(np.int32)
+        table._docs = _DocNames(bytes(names), np.asarray(ends, dtype=np.int64))
         table._set(np.ascontiguousarray(raw[:, 0]), np.ascontiguousarray(raw[:, 1]), owners, parts)
         return table
 
@@ -118,25 +145,17 @@ class PointDocs:
         known = pos < len(self._keys)
         known[known] = (self._keys[pos[known]] == add_keys[known]) & (self._lows[pos[known]] == add_lows[known])
         keys, lows, owners, parts = self._keys, self._lows, self._owners.copy(), self._parts.copy()
-        if self._doc_index is None:
-            self._doc_index = {d: i for i, d in enumerate(self._docs)}
-        docs = list(self._docs)  # a lookup reading the old arrays keeps the old list
-        for doc_id, part in learnt.values():
-            if doc_id not in self._doc_index:
-                self._doc_index[doc_id] = len(docs)
-                docs.append(doc_id)
-        idx = np.fromiter((self._doc_index[d] for d, _ in learnt.values()), dtype=np.int32, count=len(learnt))
+        idx = np.fromiter((self._docs.index_of(d) for d, _ in learnt.values()), dtype=np.int32, count=len(learnt))
         prt = np.fromiter((p for _, p in learnt.values()), dtype=np.int32, count=len(learnt))
         owners[pos[known]], parts[pos[known]] = idx[known], prt[known]  # re-learnt: the newest entry
         new = ~known
         self._set(np.concatenate([keys, add_keys[new]]), np.concatenate([lows, add_lows[new]]),
                   np.concatenate([owners, idx[new]]), np.concatenate([parts, prt[new]]))
-        self._docs = docs
         self._learnt = {}
 
     def lookup(self, ids: Sequence[UUID | str]) -> list[tuple[str, int] | None]:
         """(document id, part) of each point id, None where the table does not know it."""
-        with self._lock:  # one consistent state (a merge replaces the arrays, the dict and the documents)
+        with self._lock:  # one consistent state (a merge replaces the arrays and the dict)
             keys_arr, lows, owners, parts = self._keys, self._lows, self._owners, self._parts
             learnt, docs = self._learnt, self._docs
         ints = [id_int(i) for i in ids]
@@ -152,6 +171,6 @@ class PointDocs:
         for k, p, f in zip(ints, pos.tolist(), found.tolist()):
             hit = learnt.get(k)
             if hit is None and f and owners[p] >= 0:
-                hit = (docs[owners[p]], int(parts[p]))
+                hit = (docs[int(owners[p])], int(parts[p]))
             out.append(hit)
         return out

@@ -56,6 +56,8 @@ def _warm_workers(client) -> None:
         log.debug("warming the Dask workers failed", exc_info=True)
 
 
+
+
 def submit_step(runner, step: list[Document]):
     """Hand one step to the Dask task runner. Its Dask priority is its length in characters: of the steps waiting
     for a worker the longest starts first, so the run ends on short steps and the workers finish together (the
@@ -74,9 +76,22 @@ def enrich_on_dask(settings: EnrichSettings) -> list[IngestStats]:
     outcome is in, the cluster (or this client) closes while this process writes, flushes and closes the index."""
     import dask
 
+    from domain.settings import CrawlSettings
+    from index.ingest import pending_batches
+
     runner = dask_task_runner(settings).__enter__()
-    closing = threading.Thread(target=runner.__exit__, args=(None, None, None), name="dask-close", daemon=True)
     warming = threading.Thread(target=lambda: _warm_workers(runner.client), name="dask-warm-up", daemon=True)
+
+    def close() -> None:
+        if warming.ident is not None:
+            warming.join(timeout=30)  # long done (it only starts the loading); a hung worker costs no more
+            try:
+                runner.client.run(operations.stop_warm_up)  # a warm-up still loading (no step came) stops
+            except Exception:  # noqa: BLE001 - a worker gone meanwhile
+                log.debug("waiting for the Dask workers' warm-up failed", exc_info=True)
+        runner.__exit__(None, None, None)
+
+    closing = threading.Thread(target=close, name="dask-close", daemon=True)
     try:
         # A local cluster starts here. Its scheduler hands a worker its next step only once it is free (Dask's
         # default lets each worker hold one more, in its own queue): the steps waiting run longest first on
@@ -85,24 +100,18 @@ def enrich_on_dask(settings: EnrichSettings) -> list[IngestStats]:
         # scheduler.)
         with dask.config.set({"distributed.scheduler.worker-saturation": 1.0}):
             client = runner.client
-        warming.start()  # the workers load their models while this process opens the index
+        if pending_batches(CrawlSettings().inbox_dir):  # else nothing to enrich: no models to load
+            warming.start()  # the workers load their models while this process opens the index
         workers = len(client.scheduler_info(n_workers=-1)["workers"])
-
-        def drained() -> None:
-            warming.join(timeout=30)  # long done (it only starts the loading); a hung worker costs no more
-            closing.start()
-
         steps = run_ahead(lambda step: submit_step(runner, step), 3 * max(1, workers),
                           cancel=lambda future: future.wrapped_future.cancel(),
-                          done=lambda future: future.wrapped_future.done(), drained=drained)
+                          done=lambda future: future.wrapped_future.done(), drained=closing.start)
         return operations.ingest_pending(enrich_steps=steps)
     finally:
         if closing.ident is not None:  # started once the last outcome was in
             closing.join()
         else:  # no steps, or the run stopped early
-            if warming.ident is not None:
-                warming.join(timeout=30)
-            runner.__exit__(None, None, None)
+            close()
 
 
 def dask_task_runner(settings: EnrichSettings):

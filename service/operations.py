@@ -111,11 +111,13 @@ def record_ingest_figures(results: list[IngestStats], ledger: Ledger | None = No
 
 _worker_enricher = None
 _worker_lock = threading.Lock()
+_warm_up_stop = threading.Event()
 
 
 def worker_enricher(warm: bool = False):
     """This worker process's one Enricher (a Dask worker's), made on first use; `warm`: its models loaded now
-    (`Enricher.warm_up`). A step that arrives while the warm-up loads waits for it rather than loading beside it."""
+    (`Enricher.warm_up`, until `stop_warm_up`). A step that arrives while the warm-up loads waits for it rather
+    than loading beside it."""
     global _worker_enricher
     from nlp.pipeline import Enricher
 
@@ -124,10 +126,18 @@ def worker_enricher(warm: bool = False):
             _worker_enricher = Enricher()
             if warm:
                 try:
-                    _worker_enricher.warm_up()
+                    _worker_enricher.warm_up(stop=_warm_up_stop.is_set)
                 except Exception:  # noqa: BLE001 - the first step loads again, and fails where its rejects say why
                     logging.getLogger(__name__).warning("the enricher's warm-up failed", exc_info=True)
         return _worker_enricher
+
+
+def stop_warm_up() -> None:
+    """Before this worker closes: a warm-up still loading stops at its next part, and this returns once it has (a
+    process that exits in the middle of loading a model aborts)."""
+    _warm_up_stop.set()
+    with _worker_lock:
+        pass
 
 
 def enrich_step(docs: list[Document]):

@@ -183,6 +183,10 @@ def test_warm_up_runs_both_encoders_stores_nothing_and_changes_no_result(tmp_pat
     assert len(EmbeddingCache(NlpSettings().cache_path)) == 0, "nothing stored"
     got, rejects = warm.enrich(docs)
     assert not rejects and [e.document for e in got] == [e.document for e in expected]
+    # told to stop (the worker closes with no step to run), it loads nothing more
+    stopped = Recording()
+    Enricher(NlpSettings(model="hashing"), embedder=stopped).warm_up(stop=lambda: True)
+    assert not stopped.calls
     for mine, theirs in zip(got, expected):
         assert mine.analysis == theirs.analysis and mine.sparse == theirs.sparse
         np.testing.assert_array_equal(mine.passage_vectors, theirs.passage_vectors)

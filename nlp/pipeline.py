@@ -485,6 +485,23 @@ class Enricher:
             vector_sentences = []
         return document, analysis, translated_from, notes, sparse_text, vector_sentences, (title_text, title_terms)
 
+    def warm_up(self) -> None:
+        """Load now what the first enrich would load on its way (the language detector and pipelines, the lexical
+        encoder, the encoders' sessions) by analysing and encoding two short texts, one a language, past the
+        embedding cache: nothing is stored. A Dask worker runs it while the flow opens the index."""
+        texts = {"en": "Radar absorbing metamaterials. " + "We study a broadband metamaterial absorber for radar "
+                       "and infrared signatures, with a graphene layer tuned by a gate voltage. " * 5,
+                 "ja": "量子センシングによる磁気計測。" + "ダイヤモンド中の窒素空孔中心を用いて、室温で高感度な磁気センサーを開発した。" * 5}
+        docs = [Document.make(kind="research", source="warm-up", source_id=language, url="https://example.org/",
+                              title=text.split("。")[0].split(".")[0], text=text) for language, text in texts.items()]
+        prepared, _ = self._prepare_batch(docs)
+        for language, text in texts.items():
+            self.sparse.encode_document(text, language)
+        for encoder, inputs in ((self.embedder, self._texts(prepared)),
+                                (self.multilingual, [s for p in prepared for s in p[5]])):
+            if encoder is not None and inputs:
+                getattr(encoder, "inner", encoder).encode(inputs)  # the model's own, not the cache's
+
     def enrich(self, docs: Sequence[Document]) -> tuple[list[EnrichedDocument], list[Reject]]:
         """Analyse and embed a batch; every document comes back enriched or as a Reject."""
         return next(self.enrich_batches([docs]))

@@ -5,6 +5,8 @@ Flows compose these; they never reach into the library's parts (index, enricher,
 
 from __future__ import annotations
 
+import logging
+import threading
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Callable, Iterator
@@ -108,24 +110,36 @@ def record_ingest_figures(results: list[IngestStats], ledger: Ledger | None = No
 
 
 _worker_enricher = None
+_worker_lock = threading.Lock()
+
+
+def worker_enricher(warm: bool = False):
+    """This worker process's one Enricher (a Dask worker's), made on first use; `warm`: its models loaded now
+    (`Enricher.warm_up`). A step that arrives while the warm-up loads waits for it rather than loading beside it."""
+    global _worker_enricher
+    from nlp.pipeline import Enricher
+
+    with _worker_lock:
+        if _worker_enricher is None:
+            _worker_enricher = Enricher()
+            if warm:
+                try:
+                    _worker_enricher.warm_up()
+                except Exception:  # noqa: BLE001 - the first step loads again, and fails where its rejects say why
+                    logging.getLogger(__name__).warning("the enricher's warm-up failed", exc_info=True)
+        return _worker_enricher
 
 
 def enrich_step(docs: list[Document]):
     """One step of an enrich, in a worker process (a Dask worker): nlp and embeddings of `docs` with this
-    process's one Enricher (loaded on its first step), returned as `index.ingest.StepOutcome`. Opens no index."""
-    global _worker_enricher
+    process's one Enricher (`worker_enricher`), returned as `index.ingest.StepOutcome`. Opens no index."""
     from index.ingest import enrich_step as enrich
-    from nlp.pipeline import Enricher
 
-    if _worker_enricher is None:
-        _worker_enricher = Enricher()
-    return enrich(_worker_enricher, docs)
+    return enrich(worker_enricher(), docs)
 
 
 def prepare_query_encoder(enricher) -> None:
     """Export and check the query encoder once, while the model is loaded anyway (a no-op for other embedders)."""
-    import logging
-
     embedder = getattr(enricher.embedder, "inner", enricher.embedder)  # under the embedding cache
     prepare = getattr(embedder, "prepare_query_encoder", None)
     if callable(prepare) and getattr(embedder, "model_loaded", False):

@@ -50,7 +50,11 @@ class Timeline:
 
         self.path, self.keep, self.resource, self.writes = path, keep, resource, []
         os.environ["SCOUT_BENCH_TIMELINE"] = str(path)
-        os.environ["DASK_DISTRIBUTED__WORKER__PRELOAD"] = json.dumps([str(Path(__file__).with_name("_enrich_timeline.py"))])
+        preload = [str(Path(__file__).with_name("_enrich_timeline.py"))]
+        os.environ["DASK_DISTRIBUTED__WORKER__PRELOAD"] = json.dumps(preload)
+        import dask
+
+        dask.config.set({"distributed.worker.preload": preload})  # dask's config may be read already
         for name in ("upsert", "flush", "get_many"):
             inner = getattr(Index, name)
 

@@ -203,10 +203,12 @@ def percentile(xs: list[float], p: float) -> float:
 
 class Stages:
     """Wall time of each search's stages, by wrapping the ranker's collaborators (their code is unchanged):
-    query = Enricher.query (embedding + BM25 + concepts), dense/sparse = the retrieval calls, payloads = the
-    re-scoring fetch, evidence = evidence passages; rest = fusion, re-scoring and result building."""
+    query = Enricher.query (embedding + BM25 + concepts), dense/sparse = the passage and document retrieval
+    calls, titles = the title channels' (dense and BM25), payloads = the re-scoring fetch, evidence = evidence
+    passages; rest = fusion, re-scoring and result building. The channels search two at a time
+    (`channels.CHANNEL_THREADS`): their stages overlap, and their sum can pass the search's time ("rest" < 0)."""
 
-    NAMES = ("query", "dense", "sparse", "payloads", "evidence")
+    NAMES = ("query", "dense", "sparse", "titles", "payloads", "evidence")
 
     def __init__(self, ranker: Ranker):
         import index.ranking.ranker as ranker_module
@@ -215,7 +217,8 @@ class Stages:
         self.rows: list[dict[str, float]] = []
         self._wrapped = []
         for obj, attr, name in ((ranker.enricher, "query", "query"), (ranker.index, "search_dense", "dense"),
-                                (ranker.index, "search_sparse", "sparse"), (ranker.index, "get_many", "payloads"),
+                                (ranker.index, "search_sparse", "sparse"), (ranker.index, "search_titles", "titles"),
+                                (ranker.index, "search_title_sparse", "titles"), (ranker.index, "get_many", "payloads"),
                                 (ranker_module, "evidence_pairs", "evidence")):
             self._wrap(obj, attr, name)
 
@@ -337,6 +340,13 @@ def main() -> None:
             before, before_anon = rss_mb(), rss_mb("RssAnon")
             with Index(settings, dim=384, command="bench/index_latency.py") as ix:
                 opened, opened_anon = rss_mb(), rss_mb("RssAnon")
+                # the point -> document table (index/backends/point_docs.py): built on the first search, aside;
+                # here at once, so that its time and memory are reported and the searches below all use it
+                t = time.perf_counter()
+                table = ix.backend.point_docs(wait=True) if hasattr(ix.backend, "point_docs") else None
+                print(f"{n:>7} docs  point -> document table: {len(table) if table is not None else 0} points in "
+                      f"{time.perf_counter() - t:.1f} s, RSS +{rss_mb() - opened:.0f} MiB (own "
+                      f"+{rss_mb('RssAnon') - opened_anon:.0f}; {load()})", flush=True)
                 ranker = Ranker(ix, enricher, KnownSuppliers())
                 if args.warmup:
                     # The first searches after opening are slow: dense retrieval takes 25-45 ms for about 20

@@ -414,4 +414,7 @@ class IngestStats(DomainModel):
     rejected: int = 0
     duplicates: int = 0  # new ids whose content is already indexed under another id (recorded, not indexed)
     passages_embedded: int = 0
+    # per crawl source, of this batch: {"rejected": n, "duplicates": m} (the ledger keeps them for the weekly
+    # report, whose crawl figures would otherwise count a duplicate as a new document and miss the rejects)
+    by_source: dict[str, dict[str, int]] = Field(default_factory=dict)
     quarantined: str | None = None  # why the batch was moved to inbox/quarantine/ instead of being ingested

@@ -102,7 +102,11 @@ JA_ORG_NAME = re.compile(
 )
 # English: capitalized words joined by spaces or tabs on one line, then a company form; or a university,
 # institute or laboratory name.
-_CAP = r"[A-Z][A-Za-z0-9&'\-]*"
+# A capitalized word of a name; an apostrophe inside it only before a capital ("D'Angelo", "O’Neil"), so a
+# possessive ("Boeing's") never joins the name after it. The feeds spider builds its names from it too.
+_NAME_CHARS = r"A-Za-z0-9\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u00ff&\-"
+EN_NAME_WORD = rf"[A-Z][{_NAME_CHARS}]*(?:['\u2019][A-Z][{_NAME_CHARS}]*)?"
+_CAP = EN_NAME_WORD
 _GAP = r"[ \t]+"
 EN_ORG_NAME = re.compile(
     rf"\b((?:{_CAP}\.?{_GAP}){{0,5}}{_CAP}),?{_GAP}{EN_COMPANY_SUFFIX}"

@@ -23,6 +23,13 @@ from domain.models import Document, IngestStats, Reject
 # Documents enriched per step: progress is reported (and the index written) after each step, so a large batch
 # shows its progress and never holds all its vectors in memory at once.
 ENRICH_STEP = 32
+# The run's last batch ends in shorter steps (half of what is left, down to this many documents): when its
+# steps are enriched side by side (`run_ahead`), the workers then finish together instead of one enriching a
+# last full step alone. Decided by the inbox alone, never by the runner, so an enrich fanned out makes the very
+# steps one process makes (the int8 encoder's vectors depend on which texts share a step).
+TAIL_STEP = 4
+# The reason of a document recorded, not indexed, because its content is indexed under another id.
+DUPLICATE = "duplicate content"
 
 # progress(stage, done, total): stage "documents" (done of total documents of this run) or "passages"
 # (passages embedded so far; total 0: not known in advance).
@@ -49,6 +56,22 @@ def read_batch(path: Path) -> tuple[list[Document], list[Reject]]:
                 rejects.append(Reject(source=path.name, stage="index", reason="invalid batch line",
                                       detail=f"line {lineno}: {str(exc)[:300]}"))
     return docs, rejects
+
+
+def batch_source(name: str) -> str:
+    """The crawl source a batch file came from: the spiders name it `<source>-<UTC stamp>.jsonl`."""
+    return name.rpartition("-")[0] or name
+
+
+def per_source(batch_name: str, rejects: Iterable[Reject], duplicates: Iterable[Reject]) -> dict[str, dict[str, int]]:
+    """{source: {"rejected": n, "duplicates": m}} for a batch; a line that was not a document is its batch's."""
+    out: dict[str, dict[str, int]] = {}
+    for kind, records in (("rejected", rejects), ("duplicates", duplicates)):
+        for reject in records:
+            source = batch_source(batch_name) if reject.source == batch_name else reject.source
+            counts = out.setdefault(source, {"rejected": 0, "duplicates": 0})
+            counts[kind] += 1
+    return out
 
 
 def append_rejects(path: Path, rejects: Iterable[Reject]) -> int:
@@ -95,9 +118,9 @@ class _Batch:
         self.keys = {f"id:{d.id}" for d in docs} | {f"hash:{d.content_hash}" for d in docs if d.content_hash}
         self.stats = IngestStats(batch=path.name if path else "")
 
-    def classify(self, index: Index, name: str) -> None:
+    def classify(self, index: Index, name: str, last: bool = False) -> None:
         """Against the index as it is: which documents are new, changed (to enrich, in steps), duplicates of
-        stored content, or unchanged."""
+        stored content, or unchanged. The run's `last` batch ends in shorter steps (`step_sizes`)."""
         self.stats = stats = IngestStats(batch=name, documents=len(self.docs))
         latest: dict[str, Document] = {}
         for doc in self.docs:  # a batch may hold one record twice: the later version wins
@@ -118,7 +141,7 @@ class _Batch:
                 original = owners.get(doc.content_hash) if doc.content_hash else None
                 if original is not None and original != doc.id:
                     self.duplicates.append(Reject(
-                        source=doc.source, url=doc.url, stage="index", reason="duplicate content",
+                        source=doc.source, url=doc.url, stage="index", reason=DUPLICATE,
                         detail=f"same title and text as document {original}"))
                     continue
                 if doc.content_hash:
@@ -131,7 +154,10 @@ class _Batch:
             else:
                 stats.unchanged += 1
         self.done = len(self.docs) - len(changed)  # duplicates and unchanged documents are done already
-        self.steps = [changed[i : i + ENRICH_STEP] for i in range(0, len(changed), ENRICH_STEP)]
+        self.steps, start = [], 0
+        for size in step_sizes(len(changed), last):
+            self.steps.append(changed[start : start + size])
+            start += size
 
     @property
     def complete(self) -> bool:
@@ -156,14 +182,33 @@ class _Batch:
             index.upsert(enriched, flush=False)
         self.done += len(step)
 
-    def finish(self, index: Index) -> tuple[IngestStats, list[Reject]]:
-        """Every step written: flush, and the batch's figures and rejects (BatchFailed if every step failed)."""
-        if self.steps and len(self.failed) == len(self.steps):
+    @property
+    def failed_whole(self) -> bool:
+        """Every step failed: `finish` raises BatchFailed."""
+        return bool(self.steps) and len(self.failed) == len(self.steps)
+
+    def finish(self, index: Index, flush: bool = True) -> tuple[IngestStats, list[Reject]]:
+        """Every step written: flush (unless the caller has), and the batch's figures and rejects (BatchFailed if
+        every step failed)."""
+        if self.failed_whole:
             raise BatchFailed(self.failed[0])  # the whole batch failed: nothing was written
         self.stats.rejected = len(self.rejects)
         self.stats.duplicates = len(self.duplicates)
-        index.flush()
+        if flush:
+            index.flush()
         return self.stats, [*self.duplicates, *self.rejects]
+
+
+def step_sizes(documents: int, last: bool = False) -> list[int]:
+    """How many documents each step of a batch enriches: ENRICH_STEP; in the run's last batch, once less than
+    two steps' worth is left, half of what is left until at most TAIL_STEP are, so the last steps are short."""
+    sizes: list[int] = []
+    left = documents
+    while left > 0:
+        size = min(ENRICH_STEP, -(-left // 2)) if last and left > TAIL_STEP else ENRICH_STEP
+        sizes.append(min(size, left))
+        left -= sizes[-1]
+    return sizes
 
 
 class BatchFailed(RuntimeError):
@@ -256,14 +301,45 @@ def _overlapped(enricher, steps: Iterator[list[Document] | None]) -> Iterator[St
 
 
 def run_ahead(submit: Callable[[list[Document]], Any], window: int,
-              cancel: Callable[[Any], object] = lambda future: future.cancel()) -> EnrichSteps:
+              cancel: Callable[[Any], object] = lambda future: future.cancel(),
+              done: Callable[[Any], bool] = lambda future: future.done(),
+              drained: Callable[[], object] | None = None) -> EnrichSteps:
     """Steps enriched elsewhere, ahead of the writer: `submit(step)` hands a step over and returns its future
     (`.result()` is its StepOutcome); up to `window` steps are in flight, across batches, while the writer writes
     the oldest. Outcomes are delivered in the steps' order whatever order they finish in; a BARRIER delivers every
-    step before it before the next is submitted; a writer that stops early gets the rest cancelled."""
+    step before it before the next is submitted; a writer that stops early gets the rest cancelled. The outcomes
+    can tell whether the next one is in already (`ready()`, from `done(future)`: the writer may then write it
+    before it flushes); `drained()` is called once the last step's outcome is in, before it is delivered (the
+    workers have nothing left to do)."""
 
-    def run(steps: Iterator[list[Document] | None]) -> Iterator[StepOutcome]:
-        in_flight: deque = deque()
+    def run(steps: Iterator[list[Document] | None]) -> _RunAhead:
+        return _RunAhead(steps, submit, window, cancel, done, drained)
+
+    return run
+
+
+class _RunAhead:
+    """`run_ahead`'s outcomes: an iterator that also says whether the next outcome is in (`ready`)."""
+
+    def __init__(self, steps, submit, window, cancel, done, drained) -> None:
+        self.in_flight: deque = deque()
+        self._done = done
+        self._outcomes = self._run(steps, submit, window, cancel, drained)
+
+    def __iter__(self) -> "_RunAhead":
+        return self
+
+    def __next__(self) -> StepOutcome:
+        return next(self._outcomes)
+
+    def close(self) -> None:
+        self._outcomes.close()
+
+    def ready(self) -> bool:
+        return bool(self.in_flight) and bool(self._done(self.in_flight[0]))
+
+    def _run(self, steps, submit, window, cancel, drained) -> Iterator[StepOutcome]:
+        in_flight = self.in_flight
         try:
             for step in steps:
                 if step is BARRIER:
@@ -274,12 +350,13 @@ def run_ahead(submit: Callable[[list[Document]], Any], window: int,
                 if len(in_flight) >= window:
                     yield in_flight.popleft().result()
             while in_flight:
-                yield in_flight.popleft().result()
+                outcome = in_flight.popleft().result()
+                if not in_flight and drained is not None:
+                    drained()
+                yield outcome
         finally:
             for future in in_flight:
                 cancel(future)
-
-    return run
 
 
 def _enrich(enricher, docs: list[Document]) -> tuple[list, list[Reject]]:
@@ -378,7 +455,7 @@ def ingest_inbox(
             progress("passages", finished["passages"] + (batch.stats.passages_embedded if batch else 0), 0)
 
     def retire(batch: _Batch) -> None:
-        """Flush and retire (or quarantine) a batch whose steps are all written."""
+        """Retire (or quarantine) a batch whose steps are all written and flushed."""
         path = batch.path
         if batch.unreadable is not None:
             reason = f"unreadable batch: {batch.unreadable}"
@@ -386,7 +463,7 @@ def ingest_inbox(
             results.append(IngestStats(batch=path.name, quarantined=reason))
             return
         try:
-            stats, rejects = batch.finish(index)
+            stats, rejects = batch.finish(index, flush=False)
         except BatchFailed as exc:
             reason = f"enrich failed for every document: {exc}"
             if reason == finished["last_failure"]:
@@ -399,6 +476,9 @@ def ingest_inbox(
         finished["documents"] += len(batch.docs) + len(batch.bad_lines)
         finished["passages"] += stats.passages_embedded
         stats.rejected += len(batch.bad_lines)
+        duplicates = [r for r in rejects if r.reason == DUPLICATE]
+        stats.by_source = per_source(path.name, [*batch.bad_lines, *(r for r in rejects if r.reason != DUPLICATE)],
+                                     duplicates)
         append_rejects(rejects_path, [*batch.bad_lines, *rejects])
         path.replace(done_dir / path.name)  # only after index.flush(): see module docstring
         log.info("ingested %s: %s", path.name, stats.model_dump(exclude={"batch"}))
@@ -406,11 +486,17 @@ def ingest_inbox(
         report()
 
     def retire_complete() -> None:
+        """Flush once, then retire every batch whose steps are all written, in arrival order."""
+        complete = []
         while pending and pending[0].complete:
-            retire(pending.popleft())
+            complete.append(pending.popleft())
+        if any(b.unreadable is None and not b.failed_whole for b in complete):
+            index.flush()
+        for batch in complete:
+            retire(batch)
 
     def steps() -> Iterator[list[Document] | None]:
-        for path in paths:
+        for number, path in enumerate(paths, 1):
             retire_complete()
             if check_space is not None:
                 check_space()
@@ -423,7 +509,7 @@ def ingest_inbox(
                 yield BARRIER  # every earlier step is written once the runner takes the next step
                 retire_complete()
             if batch.unreadable is None:
-                batch.classify(index, path.name)
+                batch.classify(index, path.name, last=number == len(paths))
             pending.append(batch)
             for step in batch.steps:
                 submitted.append(batch)
@@ -431,14 +517,23 @@ def ingest_inbox(
 
     report()  # progress counts only what is written (or retired), so it never goes back
     outcomes = iter((enrich_steps or enrich_in_process(enricher))(steps()))
+    # A runner that says its next outcome is in already (`run_ahead`): the batches completed meanwhile are
+    # flushed and retired together after it is written (one flush for the run's last small batches, which
+    # finish side by side), unless one of them failed as a whole (a run that stops for two such batches in a
+    # row writes nothing after them).
+    ready = getattr(outcomes, "ready", lambda: False)
+    deferred = False
     try:
         for outcome in outcomes:
             batch = submitted.popleft()
-            retire_complete()  # the batches before this one: all their steps are written
+            if not deferred:
+                retire_complete()  # the batches before this one: all their steps are written
             batch.write(outcome, index)
             if batch is pending[0]:
                 report(batch)
-            retire_complete()
+            deferred = ready() and not any(b.failed_whole for b in pending if b.complete)
+            if not deferred:
+                retire_complete()
         retire_complete()
         if pending:  # a runner that lost a step's outcome: its batch stays in the inbox for the next run
             raise RuntimeError(f"enrichment delivered no outcome for a step of {pending[0].path.name}")

@@ -29,6 +29,9 @@ from domain.times import parse_stored, stored
 
 # 2: organizations keyed by domain.orgs.normalize_org (legal forms stripped); 3: matches.last_score
 SCHEMA_VERSION = 3
+# The stage under which the rejects table keeps an enrichment's duplicates (documents recorded, not indexed, because
+# their content was indexed under another id): counted apart from the rejects.
+DUPLICATE_STAGE = "duplicate"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -76,11 +79,12 @@ _ts, _dt = stored, parse_stored
 class SourceSummary:
     source: str
     fetched: int = 0
-    new: int = 0
+    new: int = 0  # new to the crawl (a new id): of them, `duplicates` were content the index already held
     updated: int = 0
     unchanged: int = 0
     rejected: int = 0
     runs: int = 0
+    duplicates: int = 0
 
 
 @dataclass(frozen=True)
@@ -212,10 +216,10 @@ class Ledger:
                                    ("rejected", "r"), ("runs", "runs")):  # fmt: skip
                     sums[field] += row[col]
             for row in db.execute(
-                "SELECT source, SUM(count) r FROM rejects WHERE at >= ? AND at < ? GROUP BY source",
+                "SELECT source, stage, SUM(count) r FROM rejects WHERE at >= ? AND at < ? GROUP BY source, stage",
                 (_ts(since), _ts(until)),
             ):
-                out[row["source"]]["rejected"] += row["r"]
+                out[row["source"]]["duplicates" if row["stage"] == DUPLICATE_STAGE else "rejected"] += row["r"]
         return [SourceSummary(source=s, **sums) for s, sums in sorted(out.items())]
 
     # -- matches ---------------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ replaces its old version, and a re-run after a crash converges to the same index
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from datetime import datetime, timezone
 from pathlib import Path
@@ -45,6 +46,20 @@ TERM_FIELDS = {"METHOD": "terms_method", "MATERIAL": "terms_material", "TASK": "
 
 def point_id(doc_id: str, part: int | str) -> str:
     return str(uuid.uuid5(DUALSCOUT_NAMESPACE, f"{doc_id}#{part}"))
+
+
+def point_ids(doc_id: str, n_points: int) -> bytes:
+    """The ids of a document's `n_points` points, its own point first, then passages 0, 1, ...: 16 bytes each
+    (the UUIDs' bytes, `point_id`'s uuid5 made straight from its SHA-1, without the UUID objects: a table of
+    every point's document is made from these)."""
+    prefix = DUALSCOUT_NAMESPACE.bytes + doc_id.encode()
+    out = bytearray()
+    for part in ("doc", *range(n_points - 1)):
+        h = bytearray(hashlib.sha1(prefix + f"#{part}".encode()).digest()[:16])
+        h[6] = (h[6] & 0x0F) | 0x50  # version 5
+        h[8] = (h[8] & 0x3F) | 0x80  # RFC 4122 variant
+        out += h
+    return bytes(out)
 
 
 def _epoch(d: datetime | None) -> float | None:
@@ -129,7 +144,7 @@ class Index:
             if s.backend == "edge":
                 from index.backends.edge import EdgeBackend
 
-                return EdgeBackend(folder / "shard", self.dim)
+                return EdgeBackend(folder / "shard", self.dim, point_ids)
             from qdrant_client import QdrantClient
 
             from index.backends.client import ClientBackend
@@ -422,10 +437,18 @@ class Index:
 
     def search_dense(self, vectors: Any, filters: SearchFilters | Where | None = None, limit: int = 100,
                      *, exclude_kind: str | None = None) -> list[list[Hit]]:
-        """Nearest passages for each query vector (one result list per vector)."""
+        """Nearest passages for each query vector (one result list per vector), with their document and passage
+        index (`passage_texts` has their text)."""
         where = self._search_where(filters, exclude_kind)
         vecs = [list(map(float, v)) for v in vectors]
-        return self.backend.search_dense(vecs, where, limit, payload=["doc_id", "passage_index", "start", "end", "text"])
+        return self.backend.search_dense(vecs, where, limit, payload=["doc_id", "passage_index"])
+
+    def passage_texts(self, passages: Sequence[tuple[str, int]]) -> dict[tuple[str, int], dict[str, Any]]:
+        """(doc id, passage index) -> that passage's payload fields: its offsets and text (searches return
+        a passage's document and index only: reading the text of hundreds of hits to show twenty costs)."""
+        fields = ["doc_id", "passage_index", "start", "end", "text"]
+        hits = self.backend.retrieve([point_id(d, i) for d, i in dict.fromkeys(passages)], payload=fields)
+        return {(h.payload["doc_id"], h.payload["passage_index"]): h.payload for h in hits if "text" in h.payload}
 
     def search_sparse(self, sparse: SparseVector, filters: SearchFilters | Where | None = None, limit: int = 100,
                       *, exclude_kind: str | None = None) -> list[Hit]:

@@ -425,10 +425,29 @@ _JA_METHOD_HEADS = ("手法", "方式", "方法", "法", "アルゴリズム", "
                     "インターフェース", "アーキテクチャ", "フレームワーク", "機能", "回路")
 
 
+# A measured quantity (反射損失10dB以上, 1GHz程度) and a quality (吸収性能, 耐熱性, 検出精度) are what a technology
+# achieves, not a technology: GENERIC, like RANIS's MEASURE predicates.
+_JA_MEASURE = re.compile(r"\d[\d.,]*\s*(?:[%％°℃倍秒年]|時間|[kMGTmμn]?(?:dB|Hz|W|V|m|g|Pa|bps)(?![A-Za-z]))"
+                         r"|(?:以上|以下|未満|程度|前後|以内)$")
+_JA_QUALITY_TAILS = ("性能", "特性", "精度", "効率", "強度", "性")
+# Words that make a run of Latin words a sentence or a title (an English title inside a Japanese document), not a
+# term; a term as long as a title ("Internet of Things") is rare.
+_EN_FUNCTION_WORDS = {"of", "for", "and", "the", "with", "on", "in", "to", "by", "a", "an", "using", "via", "from"}
+
+
+def _english_title(text: str) -> bool:
+    words = text.split()
+    return (len(words) >= 5 and any(w.lower() in _EN_FUNCTION_WORDS for w in words)
+            and all(ord(ch) < 0x3000 for ch in text))
+
+
 def japanese_type(doc: Doc, start: int, end: int) -> str:
-    """GENERIC for a plain word (one common noun or a predicate), else MATERIAL / METHOD / TASK by the head."""
+    """GENERIC for a plain word (one common noun or a predicate), a measure or a quality, an English title;
+    else MATERIAL / METHOD / TASK by the head."""
     tokens = doc[start:end]
     text = tokens.text
+    if _JA_MEASURE.search(text) or text.endswith(_JA_QUALITY_TAILS) or _english_title(text):
+        return "GENERIC"
     has_predicate = any(t.tag_.startswith(("動詞", "形容詞", "助動詞", "形状詞")) for t in tokens)
     if has_predicate:
         return "GENERIC"

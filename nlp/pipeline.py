@@ -13,7 +13,7 @@ import threading
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Iterator, Sequence
+from typing import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
@@ -563,6 +563,29 @@ class Enricher:
             vector_sentences = []
         return (document, analysis, translated_from, notes, sparse_text, vector_sentences, (title_text, title_terms),
                 pending)
+
+    def warm_up(self, stop: Callable[[], bool] = lambda: False) -> None:
+        """Load now what the first enrich would load on its way (the language detector and pipelines, the lexical
+        encoder, the encoders' sessions) by analysing and encoding two short texts, one a language, past the
+        embedding cache: nothing is stored. A Dask worker runs it while the flow opens the index. `stop()` is
+        asked between the parts (each a second or two): once it says so, the rest is left to load on first use."""
+        texts = {"en": "Radar absorbing metamaterials. " + "We study a broadband metamaterial absorber for radar "
+                       "and infrared signatures, with a graphene layer tuned by a gate voltage. " * 5,
+                 "ja": "量子センシングによる磁気計測。" + "ダイヤモンド中の窒素空孔中心を用いて、室温で高感度な磁気センサーを開発した。" * 5}
+        prepared = []
+        for language, text in texts.items():
+            if stop():
+                return
+            doc = Document.make(kind="research", source="warm-up", source_id=language, url="https://example.org/",
+                                title=text.split("。")[0].split(".")[0], text=text)
+            prepared += self._prepare_batch([doc])[0]
+            self.sparse.encode_document(text, language)
+        for encoder, inputs in ((self.embedder, self._texts(prepared)),
+                                (self.multilingual, [s for p in prepared for s in p[5]])):
+            if stop():
+                return
+            if encoder is not None and inputs:
+                getattr(encoder, "inner", encoder).encode(inputs)  # the model's own, not the cache's
 
     def enrich(self, docs: Sequence[Document]) -> tuple[list[EnrichedDocument], list[Reject]]:
         """Analyse and embed a batch; every document comes back enriched or as a Reject."""

@@ -5,12 +5,15 @@ Flows compose these; they never reach into the library's parts (index, enricher,
 
 from __future__ import annotations
 
+import logging
+import threading
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Callable, Iterator
 
 from domain.models import CrawlStats, Document, IngestStats, NeedMatches, SourceSpec
 from domain.settings import CrawlSettings, IndexSettings, ReportSettings
-from index.ledger import Ledger
+from index.ledger import DUPLICATE_STAGE, Ledger
 
 
 def open_ledger(settings: IndexSettings | None = None) -> Ledger:
@@ -88,28 +91,65 @@ def ingest_pending(progress: Progress | None = None, enrich_steps=None) -> list[
                                rejects_path=crawl_settings.rejects_path, progress=progress or _progress_sink,
                                check_space=check_space, enrich_steps=enrich_steps)
         prepare_query_encoder(library.enricher)
-        return results
+    record_ingest_figures(results)
+    return results
+
+
+def record_ingest_figures(results: list[IngestStats], ledger: Ledger | None = None,
+                          at: datetime | None = None) -> None:
+    """Keep each batch's rejects and duplicates per source in the ledger, beside the crawls' figures: the weekly
+    report then says how many of the crawls' new documents were content the index already held (the run's
+    summary's "duplicates of indexed ones"), and counts the documents the enrichment rejected among the rejects
+    (before, only the crawls' own rejects reached it)."""
+    ledger = ledger or open_ledger()
+    for stats in results:
+        for source, counts in stats.by_source.items():
+            for stage, count in (("index", counts.get("rejected", 0)), (DUPLICATE_STAGE, counts.get("duplicates", 0))):
+                if count:
+                    ledger.record_rejects_count(f"ingest:{stats.batch}", source, count, stage=stage, at=at)
 
 
 _worker_enricher = None
+_worker_lock = threading.Lock()
+_warm_up_stop = threading.Event()
+
+
+def worker_enricher(warm: bool = False):
+    """This worker process's one Enricher (a Dask worker's), made on first use; `warm`: its models loaded now
+    (`Enricher.warm_up`, until `stop_warm_up`). A step that arrives while the warm-up loads waits for it rather
+    than loading beside it."""
+    global _worker_enricher
+    from nlp.pipeline import Enricher
+
+    with _worker_lock:
+        if _worker_enricher is None:
+            _worker_enricher = Enricher()
+            if warm:
+                try:
+                    _worker_enricher.warm_up(stop=_warm_up_stop.is_set)
+                except Exception:  # noqa: BLE001 - the first step loads again, and fails where its rejects say why
+                    logging.getLogger(__name__).warning("the enricher's warm-up failed", exc_info=True)
+        return _worker_enricher
+
+
+def stop_warm_up() -> None:
+    """Before this worker closes: a warm-up still loading stops at its next part, and this returns once it has (a
+    process that exits in the middle of loading a model aborts)."""
+    _warm_up_stop.set()
+    with _worker_lock:
+        pass
 
 
 def enrich_step(docs: list[Document]):
     """One step of an enrich, in a worker process (a Dask worker): nlp and embeddings of `docs` with this
-    process's one Enricher (loaded on its first step), returned as `index.ingest.StepOutcome`. Opens no index."""
-    global _worker_enricher
+    process's one Enricher (`worker_enricher`), returned as `index.ingest.StepOutcome`. Opens no index."""
     from index.ingest import enrich_step as enrich
-    from nlp.pipeline import Enricher
 
-    if _worker_enricher is None:
-        _worker_enricher = Enricher()
-    return enrich(_worker_enricher, docs)
+    return enrich(worker_enricher(), docs)
 
 
 def prepare_query_encoder(enricher) -> None:
     """Export and check the query encoder once, while the model is loaded anyway (a no-op for other embedders)."""
-    import logging
-
     embedder = getattr(enricher.embedder, "inner", enricher.embedder)  # under the embedding cache
     prepare = getattr(embedder, "prepare_query_encoder", None)
     if callable(prepare) and getattr(embedder, "model_loaded", False):

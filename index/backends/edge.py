@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import qdrant_edge as qe
 
 from domain.files import private_dir
 from nlp.base import SparseVector
+from index.backends.point_docs import DOC_PART, PointDocs
 from index.backends.base import (
     ALL_VECTORS, DENSE, FLOAT_FIELDS, KEYWORD_FIELDS, LEGACY_VECTORS, LEXICAL, SENTENCE_DIM, SENTENCES, TITLE,
     TITLE_LEXICAL, TITLED_VECTORS, Cond, Hit, PointData, Where,
@@ -59,9 +61,27 @@ class _EdgeHit(Hit):
         return str(self._point.id)
 
 
-def _hit(p: Any, with_vectors: bool = False) -> Hit:
+def _hit(p: Any, with_vectors: bool = False, payload: dict[str, Any] | None = None) -> Hit:
     dense, sparse, sentences = _vectors(p.vector) if with_vectors else (None, None, None)
-    return _EdgeHit(p, p.payload or {}, dense, sparse, sentences)
+    return _EdgeHit(p, (p.payload or {}) if payload is None else payload, dense, sparse, sentences)
+
+
+def _give_back_freed_memory() -> None:
+    """Return the heap's freed pages to the OS (glibc's malloc_trim): the table's build frees a million
+    documents' transient objects (the facet's hits, the chunks), which glibc would otherwise keep with the
+    process (at 1M documents: +215 MiB after the build, +91 MiB, the table itself, after this)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: nothing to do
+        pass
+
+
+# The payload fields a point's id determines (`PointDocs`): asked for these alone, a read answers from the table
+# instead of the point's payload on disk.
+ID_FIELDS = frozenset({"doc_id", "passage_index"})
+INLINE_TABLE_POINTS = 60_000  # a shard of fewer points builds its table at once (about 0.1 s), a larger one aside
 
 
 # Passage and title searches run on int8 copies of the vectors, kept in RAM (a quarter of the float32 size); the float32
@@ -105,10 +125,21 @@ class ShardOpenError(RuntimeError):
 
 
 class EdgeBackend:
-    def __init__(self, path: Path, dim: int):
+    """`point_ids(doc_id, n)`: the ids (128-bit integers) of a document's n points, its own point first, then its
+    passages 0, 1, ... (`index.store.point_ids`): with it, the backend answers `doc_id` and `passage_index` from
+    a table of every point (`PointDocs`, built in the background on the first read that asks for them) instead
+    of the payloads on disk."""
+
+    def __init__(self, path: Path, dim: int, point_ids: Callable[[str, int], Sequence[int]] | None = None):
         private_dir(path)
         self.vector_names = ALL_VECTORS
         self._written = False  # anything updated since the last flush
+        self._point_ids = point_ids
+        self._docs: PointDocs | None = None  # the table, once built
+        self._docs_lock = threading.Lock()
+        self._docs_pending: list[tuple[str, str, int]] | None = None  # points written while it is built
+        self._docs_thread: threading.Thread | None = None
+        self._docs_stop = threading.Event()
         if any(path.iterdir()):
             try:
                 self.shard = qe.EdgeShard.load(str(path), _config(dim, ALL_VECTORS))  # checks the stored config
@@ -142,6 +173,84 @@ class EdgeBackend:
         self._written = True
         self.shard.update(operation)
 
+    # -- the point -> document table ---------------------------------------------------------------------
+    def _table(self) -> PointDocs | None:
+        """The table once built. The first call builds it: at once for a small shard, else on a thread of its
+        own, the reads going to the payloads until it is done (a million documents take seconds: a facet of the
+        `doc_id` index, which reads no payload, and a hash per point)."""
+        if self._docs is None and self._point_ids is not None and self._docs_thread is None:
+            with self._docs_lock:
+                if self._docs_thread is not None:
+                    return self._docs
+                self._docs_pending = []
+                self._docs_thread = threading.Thread(target=self._build_table, name="point-docs", daemon=True)
+                inline = self.shard.info().points_count < INLINE_TABLE_POINTS
+            if inline:
+                self._build_table()
+            else:
+                self._docs_thread.start()
+        return self._docs
+
+    def point_docs(self, wait: bool = False) -> PointDocs | None:
+        """The point -> document table (None until built); `wait`: build it now, or wait for its build."""
+        table = self._table()
+        if wait and table is None and self._docs_thread is not None and self._docs_thread.ident is not None:
+            self._docs_thread.join()
+        return self._docs
+
+    def _build_table(self) -> None:
+        assert self._point_ids is not None
+        hits: Any = None
+        try:
+            # per document its number of points, from the keyword index (the counts without a filter are the
+            # index's own; a count short of the points leaves passages to the fallback, which learns them)
+            hits = self.shard.facet(qe.FacetRequest("doc_id", limit=1 << 40, exact=False)).hits
+            table = PointDocs.build(((str(h.value), int(h.count)) for h in hits), self._point_ids, self._docs_stop)
+        except Exception:  # noqa: BLE001 - the table is an optimization: without it, reads go to the payloads
+            table = None
+        with self._docs_lock:
+            if table is not None:
+                table.learn(self._docs_pending or ())
+                self._docs = table
+            self._docs_pending = None
+        del hits
+        _give_back_freed_memory()
+
+    def _learn(self, entries: list[tuple[str, str, int]]) -> None:
+        with self._docs_lock:
+            if self._docs is not None:
+                self._docs.learn(entries)
+            elif self._docs_pending is not None:
+                self._docs_pending.extend(entries)
+
+    def _id_fields(self, payload: bool | Sequence[str]) -> list[str] | None:
+        """The fields asked for when the table can answer them all (and is built), else None."""
+        if isinstance(payload, bool) or not payload or not set(payload) <= ID_FIELDS:
+            return None
+        return list(payload) if self._table() is not None else None
+
+    def _with_ids(self, points: Sequence[Any], fields: list[str], with_vectors: bool = False) -> list[Hit]:
+        """Hits for points read without payload, their `fields` from the table; the ids it does not know read
+        from their payloads (and learnt)."""
+        assert self._docs is not None
+        known = self._docs.lookup([p.id for p in points])
+        missing = [p.id for p, k in zip(points, known) if k is None]
+        read: dict[Any, dict[str, Any]] = {}
+        if missing:
+            read = {r.id: r.payload or {} for r in self.shard.retrieve(missing, with_payload=fields, with_vector=False)}
+            self._learn([(str(i), pl["doc_id"], pl.get("passage_index", DOC_PART)) for i, pl in read.items()
+                         if "doc_id" in pl])
+        out = []
+        for p, k in zip(points, known):
+            if k is None:
+                payload = {f: v for f, v in read.get(p.id, {}).items() if f in fields}
+            else:
+                payload = {"doc_id": k[0]} if "doc_id" in fields else {}
+                if k[1] != DOC_PART and "passage_index" in fields:
+                    payload["passage_index"] = k[1]
+            out.append(_hit(p, with_vectors, payload))
+        return out
+
     def upsert(self, points: Sequence[PointData]) -> None:
         out = []
         for p in points:
@@ -159,6 +268,9 @@ class EdgeBackend:
             out.append(qe.Point(p.id, vec, p.payload))
         if out:
             self._update(qe.UpdateOperation.upsert_points(out))
+            if self._point_ids is not None:
+                self._learn([(p.id, p.payload["doc_id"], p.payload.get("passage_index", DOC_PART)) for p in points
+                             if "doc_id" in p.payload])
 
     def delete_where(self, where: Where) -> None:
         self._update(qe.UpdateOperation.delete_points_by_filter(_filter(where)))
@@ -166,14 +278,16 @@ class EdgeBackend:
     def retrieve(self, ids: Sequence[str], *, vectors: bool = False, payload: bool | Sequence[str] = True) -> list[Hit]:
         if not ids:
             return []
-        recs = self.shard.retrieve(list(ids), with_payload=payload if isinstance(payload, bool) else list(payload),
-                                   with_vector=vectors)
-        return [_hit(r, vectors) for r in recs]
+        fields = self._id_fields(payload)
+        recs = self.shard.retrieve(list(ids), with_payload=False if fields else payload if isinstance(payload, bool)
+                                   else list(payload), with_vector=vectors)
+        return self._with_ids(recs, fields, vectors) if fields else [_hit(r, vectors) for r in recs]
 
     def scroll(self, where, *, limit, offset=None, vectors=False, payload=True):
+        fields = self._id_fields(payload)
         recs, nxt = self.shard.scroll(qe.ScrollRequest(offset=offset, limit=limit, filter=_filter(where),
-                                                       with_payload=payload, with_vector=vectors))
-        return [_hit(r, vectors) for r in recs], nxt
+                                                       with_payload=False if fields else payload, with_vector=vectors))
+        return (self._with_ids(recs, fields, vectors) if fields else [_hit(r, vectors) for r in recs]), nxt
 
     def count(self, where: Where) -> int:
         return int(self.shard.count(qe.CountRequest(exact=True, filter=_filter(where))))
@@ -184,21 +298,25 @@ class EdgeBackend:
 
     def search_dense(self, vectors, where, limit, payload=True, using=DENSE):
         flt = _filter(where)
+        fields = self._id_fields(payload)
         # a multivector field takes a multivector query: one vector of it scores a document by its best one
         wrap = (lambda v: [v]) if using == SENTENCES else (lambda v: v)
         reqs = [qe.QueryRequest(limit=limit, query=qe.Query.Nearest(wrap([float(x) for x in v]), using=using),
-                                filter=flt, with_payload=payload, params=DENSE_SEARCH) for v in vectors]
+                                filter=flt, with_payload=False if fields else payload, params=DENSE_SEARCH)
+                for v in vectors]
         if not reqs:
             return []
         results = self.shard.query_batch(qe.QueryBatchRequest(reqs))
-        return [[_hit(p) for p in res] for res in results]
+        return [self._with_ids(res, fields) if fields else [_hit(p) for p in res] for res in results]
 
     def search_sparse(self, vector, where, limit, payload=True, using=LEXICAL):
         if not vector.indices:
             return []
         q = qe.Query.Nearest(qe.SparseVector(list(vector.indices), list(vector.values)), using=using)
-        res = self.shard.query(qe.QueryRequest(limit=limit, query=q, filter=_filter(where), with_payload=payload))
-        return [_hit(p) for p in res]
+        fields = self._id_fields(payload)
+        res = self.shard.query(qe.QueryRequest(limit=limit, query=q, filter=_filter(where),
+                                               with_payload=False if fields else payload))
+        return self._with_ids(res, fields) if fields else [_hit(p) for p in res]
 
     def flush(self) -> None:
         self.shard.flush()
@@ -209,6 +327,9 @@ class EdgeBackend:
         self.flush()
 
     def close(self) -> None:
+        if self._docs_thread is not None and self._docs_thread.is_alive():
+            self._docs_stop.set()
+            self._docs_thread.join()
         # A flush costs time even with nothing to write: a read-only command (every query) skips it.
         if self._written:
             self.shard.flush()

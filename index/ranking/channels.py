@@ -11,13 +11,17 @@ entry in `CHANNELS`. `part` names the `ScoreBreakdown` field its contribution is
 
 from __future__ import annotations
 
+import os
+import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol, Sequence
 
 import numpy as np
 
 from index.backends.base import Where
+from index.ranking.calibration import LANGUAGES, cross_lingual_maps
 from index.ranking.hubness import Hubness
 from index.ranking.query import QueryInput
 from index.ranking.weights import RankWeights
@@ -190,13 +194,35 @@ class MultilingualChannel:
         fetch = 2 * ctx.depth if need else ctx.depth
         raw = {h.payload["doc_id"]: h.score
                for h in ctx.index.search_sentences(vector, ctx.where, fetch, exclude_kind=ctx.exclude_kind)}
-        scored, hub, weight = raw, {}, {}
+        hub, weight = {}, {}
         if need and raw:
             hub = ctx.hubness.multilingual(list(raw), need)
             weight = ctx.hubness.weights_for(list(raw), need)
-            scored = {d: raw[d] - weight[d] * hub[d] for d in raw}
-        return [ChannelHit(d, scored[d], raw[d], hub.get(d), weight[d] * hub[d] if d in hub else None)
+        # a cross-lingual pair's similarity (and its neighbourhood's, in the same units) read as a same-language one
+        unit = self.calibration(q, list(raw), ctx)
+        sim = {d: unit[d](s) if d in unit else s for d, s in raw.items()}
+        correction = {d: weight[d] * (unit[d](h) if d in unit else h) for d, h in hub.items()}
+        scored = {d: sim[d] - correction.get(d, 0.0) for d in raw}
+        return [ChannelHit(d, scored[d], raw[d], hub.get(d), correction.get(d))
                 for d in sorted(scored, key=lambda d: -scored[d])[: ctx.depth]]
+
+    @staticmethod
+    def calibration(q: QueryInput, doc_ids: Sequence[str], ctx: SearchContext) -> dict[str, Callable[[float], float]]:
+        """Document -> the map of its similarity onto the query language's own (index/ranking/calibration.py),
+        for the documents in another language than the query (a Japanese and an English side) that the
+        corpus holds a map for; the maps are measured once per corpus version."""
+        if ctx.weights.multilingual_calibration == "off" or q.language not in LANGUAGES or not doc_ids:
+            return {}
+        if ctx.weights.multilingual_calibration != "tail":
+            raise ValueError(f"RankWeights.multilingual_calibration: {ctx.weights.multilingual_calibration!r} "
+                             "(tail or off)")
+        stats = ctx.hubness.stats
+        languages = stats.languages(doc_ids)
+        other = [d for d in doc_ids if languages.get(d) in LANGUAGES and languages[d] != q.language]
+        if not other:
+            return {}
+        maps = stats.cached("multilingual/calibration", lambda: cross_lingual_maps(ctx.index))
+        return {d: maps[q.language, languages[d]] for d in other if (q.language, languages[d]) in maps}
 
 
 # The full ranking's channels, in the order they run (and their shares add up in fusion).
@@ -226,6 +252,54 @@ def channels_for(mode: Mode) -> Sequence[Channel]:
     return CHANNELS if mode == "full" else BASELINES[mode]
 
 
+# Channels searched at once by `search_channels`: the index's searches (Qdrant Edge, Rust) release the GIL, so
+# one channel's search runs on the second core while another's runs or its Python (hubness, scaling) holds the
+# GIL. Each channel reads the index and the kept statistics only, so the lists are the same as one at a time.
+CHANNEL_THREADS = 2
+_pool: tuple[int, ThreadPoolExecutor] | None = None
+_pool_lock = threading.Lock()
+
+
+def _channel_pool() -> ThreadPoolExecutor:
+    """The process's pool for channel searches (a forked child makes its own: the parent's threads are not in it)."""
+    global _pool
+    with _pool_lock:
+        if _pool is None or _pool[0] != os.getpid():
+            _pool = (os.getpid(), ThreadPoolExecutor(CHANNEL_THREADS - 1, thread_name_prefix="channel"))
+        return _pool[1]
+
+
 def search_channels(channels: Sequence[Channel], q: QueryInput, ctx: SearchContext) -> dict[str, list[ChannelHit]]:
-    """Each channel's result list, by channel name, in the channels' order."""
-    return {ch.name: ch.search(q, ctx) for ch in channels}
+    """Each channel's result list, by channel name, in the channels' order; the channels search
+    `CHANNEL_THREADS` at a time (this thread runs the first, the others go to the pool's threads and to this
+    one as it comes free)."""
+    if CHANNEL_THREADS <= 1 or len(channels) < 2:
+        return {ch.name: ch.search(q, ctx) for ch in channels}
+    pool = _channel_pool()
+    done = threading.Condition()
+    queue = list(range(len(channels)))
+    results: dict[int, list[ChannelHit] | BaseException] = {}
+
+    def drain() -> None:  # take the next channel not yet started, until none is left
+        while True:
+            with done:
+                if not queue:
+                    return
+                i = queue.pop(0)
+            try:
+                found: list[ChannelHit] | BaseException = channels[i].search(q, ctx)
+            except BaseException as failure:  # noqa: BLE001 - raised on the caller's thread below
+                found = failure
+            with done:
+                results[i] = found
+                done.notify_all()
+
+    for _ in range(CHANNEL_THREADS - 1):
+        pool.submit(drain)  # a helper the pool starts late finds nothing left and returns
+    drain()
+    with done:
+        done.wait_for(lambda: len(results) == len(channels))
+    for i in range(len(channels)):
+        if isinstance(results[i], BaseException):
+            raise results[i]  # as it would be one at a time
+    return {ch.name: results[i] for i, ch in enumerate(channels)}  # type: ignore[misc]

@@ -35,13 +35,17 @@ def evidence_pairs(index: Index, q: QueryInput, ranked: Sequence[tuple[str, Pair
     without a pair (found by the lexical channels only) gets its passage closest to the query's."""
     missing = [d for d, pair in ranked if pair is None]
     fallback = {d: pair for d, (_, pair) in best_pairs(index, q, missing).items()}
+    pairs = [(doc_id, known or fallback.get(doc_id)) for doc_id, known in ranked]
+    # a search's hits carry their passage's document and index; the texts of the pairs shown are read here
+    texts = index.passage_texts([(d, pair[1]["passage_index"]) for d, pair in pairs
+                                 if pair is not None and "text" not in pair[1]])
     out = []
-    for doc_id, known in ranked:
-        pair = known or fallback.get(doc_id)
+    for doc_id, pair in pairs:
         if pair is None:
             out.append((None, None))
             continue
         qi, dp = pair
+        dp = dp if "text" in dp else texts[(doc_id, dp["passage_index"])]
         query_ev = q.passages[qi] if qi < len(q.passages) else None
         out.append((query_ev, Evidence(passage_index=dp["passage_index"], start=dp["start"], end=dp["end"],
                                        text=dp["text"])))

@@ -9,6 +9,10 @@ documents come out in the order they were first found (channels in the given ord
 `pair_weights` (optional): document -> the weights its shares use instead of `weights` (a `mixture`: one
 channel's weight taken from others', the total unchanged). The total weight, and so the fused scale, is
 always that of `weights`; a document no channel of its weights found is no candidate.
+
+`scales` (optional): each channel's (floor, spread) in the query's unfiltered lists. A channel that has them
+takes part (and its share of the total weight) even where a filter left it no hits, so that a filter never
+changes a score.
 """
 
 from __future__ import annotations
@@ -22,24 +26,26 @@ Results = Mapping[str, Sequence[ChannelHit]]
 Scales = Mapping[str, tuple[float, float]]  # channel -> (floor, spread)
 
 
-def active_weights(results: Results, weights: Mapping[str, float]) -> dict[str, float]:
-    """The weights of the channels that take part: a weight and at least one hit (in `weights`' order)."""
-    return {ch: wt for ch, wt in weights.items() if wt and results.get(ch)}
+def active_weights(results: Results, weights: Mapping[str, float], scales: Scales | None = None) -> dict[str, float]:
+    """The weights of the channels that take part: a weight and at least one hit, or a scale from the unfiltered
+    lists (in `weights`' order)."""
+    return {ch: wt for ch, wt in weights.items() if wt and (results.get(ch) or (scales is not None and ch in scales))}
 
 
 def channel_scales(results: Results, channels: Sequence[str]) -> dict[str, tuple[float, float]]:
-    """Each channel's (floor, spread) over its own result list: the min-max scaling fusion applies."""
-    return {ch: min_max(h.score for h in results[ch]) for ch in channels}
+    """Each channel's (floor, spread) over its own result list: the min-max scaling fusion applies (a channel
+    without hits has none)."""
+    return {ch: min_max(h.score for h in results[ch]) for ch in channels if results.get(ch)}
 
 
 def mixture(results: Results, weights: Mapping[str, float], channel: str, take: float,
-            donors: Sequence[str]) -> dict[str, float] | None:
+            donors: Sequence[str], scales: Scales | None = None) -> dict[str, float] | None:
     """The active weights with `channel` taking `take` of the `donors`' weight, in proportion to theirs (at most
-    all of it): the total stays that of `weights`' active channels. None when the channel has no hits or the
-    donors no active weight (nothing to mix)."""
-    active = active_weights(results, weights)
+    all of it): the total stays that of `weights`' active channels. None when the channel takes no part (no
+    hits, no scale) or the donors no active weight (nothing to mix)."""
+    active = active_weights(results, weights, scales)
     pool = sum(active.get(ch, 0.0) for ch in donors)
-    if not take or not pool or not results.get(channel):
+    if not take or not pool or not active_weights(results, {channel: take}, scales):
         return None
     take = min(take, pool)
     out = {ch: wt * (1.0 - take / pool) if ch in donors else wt for ch, wt in active.items()}
@@ -48,11 +54,11 @@ def mixture(results: Results, weights: Mapping[str, float], channel: str, take: 
 
 
 def _weighting(results: Results, weights: Mapping[str, float],
-               pair_weights: Mapping[str, Mapping[str, float]] | None):
+               pair_weights: Mapping[str, Mapping[str, float]] | None, scales: Scales | None = None):
     """(the total weight, the active weights, each document's own active weights where `pair_weights` gives it
     some, the channels some document's shares use in `results`' order)."""
-    base = active_weights(results, weights)
-    own = {d: active_weights(results, w) for d, w in (pair_weights or {}).items()}
+    base = active_weights(results, weights, scales)
+    own = {d: active_weights(results, w, scales) for d, w in (pair_weights or {}).items()}
     used = set(base).union(*own.values())
     return sum(base.values()) or 1.0, base, own, [ch for ch in results if ch in used]
 
@@ -69,7 +75,7 @@ def score_fusion(results: Results, weights: Mapping[str, float], scales: Scales 
     filter never changes a score; kept within [0, 1]) times the channel's share of the total weight. A document
     a channel did not find is at its floor (no share). A document's shares add up to its fused score, in
     [0, 1] (1: first in every channel). `pair_weights`: see the module's docstring."""
-    total, base, own, channels = _weighting(results, weights, pair_weights)
+    total, base, own, channels = _weighting(results, weights, pair_weights, scales)
     scales = {**channel_scales(results, channels), **(scales or {})}
     scores = {ch: {h.doc_id: h.score for h in results[ch]} for ch in channels}
     out: dict[str, dict[str, float]] = {}
@@ -102,7 +108,7 @@ def correction_shares(results: Results, weights: Mapping[str, float], scales: Sc
                       pair_weights: Mapping[str, Mapping[str, float]] | None = None) -> dict[str, dict[str, float]]:
     """Document -> channel -> the (negative) share of its fused score the channel's hubness correction took:
     the correction scaled as score fusion scales the channel's scores (with the document's own weights)."""
-    total, base, own, channels = _weighting(results, weights, pair_weights)
+    total, base, own, channels = _weighting(results, weights, pair_weights, scales)
     scales = {**channel_scales(results, channels), **(scales or {})}
     out: dict[str, dict[str, float]] = {}
     for ch in channels:

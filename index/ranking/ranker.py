@@ -154,18 +154,19 @@ class Ranker:
         (the channel itself 0: it takes part only through `pair_weights`)."""
         return {ch.name: 0.0 if ch is MIXED_CHANNEL else getattr(self.weights, ch.name) for ch in channels_for("full")}
 
-    def pair_weights(self, q: QueryInput, results: dict[str, list[ChannelHit]]) -> dict[str, dict[str, float]]:
+    def pair_weights(self, q: QueryInput, results: dict[str, list[ChannelHit]],
+                     scales: Scales | None = None) -> dict[str, dict[str, float]]:
         """Document -> its channels' weights, for the documents whose pair with the query the language-agnostic
         channel serves (channels.MultilingualChannel.serves): that channel takes `RankWeights.multilingual` of
         the dense channels' weight (or every channel's: `multilingual_from`), the total unchanged, so such a
         document gains only by meaning, never by its language. Every other document (an English need and an
         English document) keeps the weights of the ranking without the channel: its score is the same with the
-        channel on or off."""
+        channel on or off. `scales`: the unfiltered lists' (a filter leaves the weights as they are unfiltered)."""
         ch, w = MIXED_CHANNEL, self.weights
         if w.multilingual_from not in ("dense", "all"):
             raise ValueError(f"RankWeights.multilingual_from: {w.multilingual_from!r} (dense or all)")
         donors = ch.donors if w.multilingual_from == "dense" else [c.name for c in channels_for("full") if c is not ch]
-        mixed = mixture(results, self.full_weights(), ch.name, w.multilingual, donors)
+        mixed = mixture(results, self.full_weights(), ch.name, w.multilingual, donors, scales)
         if mixed is None or q.language is None:
             return {}
         languages = self.stats.languages(documents(results))
@@ -185,7 +186,7 @@ class Ranker:
             corrections: dict[str, dict[str, float]] = {}
         else:
             weights = self.full_weights()
-            per_pair = self.pair_weights(q, results) if q is not None else {}
+            per_pair = self.pair_weights(q, results, scales) if q is not None else {}
             if self.weights.fusion == "rrf":  # rank-based: no hubness split (the ranks already hold it)
                 shares, corrections = reciprocal_rank_fusion(results, weights, self.weights.rrf_k, per_pair), {}
             else:

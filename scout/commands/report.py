@@ -78,7 +78,9 @@ def register(app: typer.Typer) -> None:
             + (f" (and {ov.folded_versions} more documents that are versions of these technologies)"
                if ov.folded_versions else "")
             + f"; {len(built.quiet_needs)} needs with nothing "
-            f"new; {ov.records} documents read by the crawls ({ov.new_documents} new, {ov.fetched} pages fetched); "
+            f"new; {ov.records} documents read by the crawls ({ov.new_documents} new, "
+            + (f"of them {ov.duplicates} duplicates of indexed ones, " if ov.duplicates else "")
+            + f"{ov.fetched} pages fetched); "
             f"{len(ov.new_organizations)} new "
             f"organizations; {ov.rejected} rejected.",
             highlight=False,

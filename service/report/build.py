@@ -140,6 +140,11 @@ class Overview:
         return sum(s.new for s in self.sources)
 
     @property
+    def duplicates(self) -> int:
+        """Of the new documents, those whose content the index already held (recorded, not indexed again)."""
+        return sum(s.duplicates for s in self.sources)
+
+    @property
     def updated_documents(self) -> int:
         return sum(s.updated for s in self.sources)
 

@@ -40,7 +40,7 @@ from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 from scrapy.http import TextResponse
 
 from domain.models import DocKind, Document, normalize_text
-from domain.orgs import EN_COMPANY_SUFFIX, JA_COMPANY_FORM, normalize_org
+from domain.orgs import EN_COMPANY_SUFFIX, EN_NAME_WORD, JA_COMPANY_FORM, normalize_org
 from spiders.base import ScoutSpider, check_body, failure_reason, html_to_text, int_arg
 from spiders.dates import parse_date
 from spiders.layout import json_ld, ld_types
@@ -50,7 +50,7 @@ from spiders.records import RECORD_ERRORS, describe, joined_url, one_record
 # up to four capitalized words on one line before an English form. The forms are domain.orgs's.
 _NAME = r"[A-Za-z0-9\u30A0-\u30FF\u3005\u4E00-\u9FFF&・ー.\-]+"
 JA_COMPANY = re.compile(rf"{JA_COMPANY_FORM}[ \t]?({_NAME})|({_NAME})[ \t]?{JA_COMPANY_FORM}")
-EN_COMPANY = re.compile(rf"\b((?:[A-Z][\w&\-]*[ \t]+){{0,3}}[A-Z][\w&\-]*),?[ \t]+({EN_COMPANY_SUFFIX})")
+EN_COMPANY = re.compile(rf"\b((?:{EN_NAME_WORD}[ \t]+){{0,3}}{EN_NAME_WORD}),?[ \t]+({EN_COMPANY_SUFFIX})")
 # Words a company-name pattern may swallow from the sentence around it.
 _TRAILING = ("代表取締役", "代表", "取締役", "社長", "本社", "CEO")
 _TRACKING = re.compile(r"^(utm_|fbclid$|gclid$|ref$)")

@@ -19,6 +19,16 @@ def test_a_name_never_spans_a_line_break():
     assert same_organization(found[0], "PHYSICAL SCIENCES, INC.")
 
 
+def test_a_name_with_an_apostrophe_is_one_name_and_a_possessive_is_not_part_of_one():
+    # A real SBIR awardee: the declared company "D'Angelo Technologies, LLC", written "DAngelo" in its abstract;
+    # cut at the apostrophe it became a second organization, "Angelo Technologies LLC", on the pages.
+    for text in ("D'Angelo Technologies, LLC (D5T) completed Phase I.", "D\u2019Angelo Technologies LLC completed it."):
+        [found] = [m.group(0) for m in EN_ORG_NAME.finditer(text)]
+        assert found.startswith("D") and same_organization(found, "DAngelo Technologies, LLC")
+    found = [m.group(0) for m in EN_ORG_NAME.finditer("Boeing's partner Helix Photonics Corp. ships it.")]
+    assert found == ["Helix Photonics Corp."]
+
+
 def test_japanese_names_in_text():
     found = [m.group(0) for m in JA_ORG_NAME.finditer("株式会社アクセルスペースは三菱重工業(株)と東京大学と連携する。")]
     assert [normalize_org(f) for f in found] == ["アクセルスペース", "三菱重工業", "東京大学"]

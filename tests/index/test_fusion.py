@@ -119,3 +119,24 @@ def test_every_channel_names_its_weight_and_its_breakdown_parts():
     for ch in CHANNELS:
         assert isinstance(getattr(RankWeights(), ch.name), float)
         assert {ch.part, ch.correction_part} <= set(ScoreBreakdown.CONTRIBUTIONS)
+
+
+def test_a_channel_a_filter_left_without_hits_keeps_its_share_of_the_total():
+    """With the unfiltered lists' scales, the weights are those of the unfiltered ranking: a channel with a
+    scale takes part (its share of the total weight) even where a filter left it no hits, so a document's
+    score is the one it has unfiltered; a mixture takes the same weight too."""
+    unfiltered = {"dense": hits(("a", 0.9), ("j", 0.5), ("b", 0.1)), "sparse": hits(("a", 9.0), ("b", 1.0)),
+                  "multi": hits(("j", 0.8), ("a", 0.2))}
+    weights = {"dense": 1.0, "sparse": 1.5, "multi": 0.0}
+    scales = channel_scales(unfiltered, ["dense", "sparse", "multi"])
+    filtered = {"dense": hits(("j", 0.5)), "sparse": [], "multi": hits(("j", 0.8))}  # only "j" passes the filter
+    assert active_weights(filtered, weights) == {"dense": 1.0}
+    assert active_weights(filtered, weights, scales) == {"dense": 1.0, "sparse": 1.5}
+    every = score_fusion(unfiltered, weights, scales)
+    assert score_fusion(filtered, weights, scales) == {"j": every["j"]}
+    mixed = mixture(unfiltered, weights, "multi", 0.75, ("dense",), scales)
+    assert mixture(filtered, weights, "multi", 0.75, ("dense",), scales) == mixed
+    assert (score_fusion(filtered, weights, scales, {"j": mixed})["j"]
+            == score_fusion(unfiltered, weights, scales, {"j": mixed})["j"])
+    # a channel with neither hits nor a scale takes no share: the others share the weight
+    assert sum(score_fusion(filtered, weights, {"dense": scales["dense"]})["j"].values()) > sum(every["j"].values())

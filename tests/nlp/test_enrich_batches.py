@@ -163,3 +163,30 @@ def test_a_failing_step_source_is_raised_after_the_steps_it_gave_are_delivered(n
         for outcome in enrich_in_process(_enricher(nlp_settings, sparse))(source()):
             delivered.append(outcome)
     assert len(delivered) == 2
+
+
+def test_warm_up_runs_both_encoders_stores_nothing_and_changes_no_result(tmp_path, monkeypatch):
+    # what a Dask worker runs while the flow opens the index (flows.enrich.warm_worker): the encoders run (their
+    # models load), the embedding cache stays empty, and the documents enriched afterwards are enriched as by a
+    # cold enricher
+    from domain.settings import NlpSettings
+    from nlp.cache import EmbeddingCache
+
+    docs = [_doc(1, "Quantum navigation", EN), _doc(2, "量子航法", JA)]
+    monkeypatch.setenv("SCOUT_HOME", str(tmp_path / "cold"))
+    expected, _ = Enricher(NlpSettings(model="hashing")).enrich(docs)
+    monkeypatch.setenv("SCOUT_HOME", str(tmp_path / "warm"))
+    passages, sentences = Recording(), Recording(dim=DIM, name="hashing-multilingual")
+    warm = Enricher(NlpSettings(model="hashing"), embedder=passages, multilingual=sentences)
+    warm.warm_up()
+    assert passages.calls and sentences.calls, "both encoders ran"
+    assert len(EmbeddingCache(NlpSettings().cache_path)) == 0, "nothing stored"
+    got, rejects = warm.enrich(docs)
+    assert not rejects and [e.document for e in got] == [e.document for e in expected]
+    # told to stop (the worker closes with no step to run), it loads nothing more
+    stopped = Recording()
+    Enricher(NlpSettings(model="hashing"), embedder=stopped).warm_up(stop=lambda: True)
+    assert not stopped.calls
+    for mine, theirs in zip(got, expected):
+        assert mine.analysis == theirs.analysis and mine.sparse == theirs.sparse
+        np.testing.assert_array_equal(mine.passage_vectors, theirs.passage_vectors)

@@ -182,3 +182,23 @@ def test_the_training_script_cross_validates_without_writing_a_model(tmp_path):
     assert len(folds) == 2 and all(float(line.rsplit(" ", 1)[1]) > 0.5 for line in folds), done.stdout
     assert "2-fold exact span F1" in done.stdout
     assert not out.exists() or not any(out.rglob("*.crfsuite"))
+
+
+@pytest.mark.parametrize("phrase", ["反射損失10dB以上", "1GHz程度", "3倍", "吸収性能", "耐熱性", "検出精度",
+                                    "Development of a Lightweight Radar Absorbing Material"])
+def test_measures_qualities_and_english_titles_in_japanese_text_are_not_technologies(enricher, phrase):
+    """What a technology achieves (反射損失10dB以上, 吸収性能) and a Japanese document's English title are what
+    the tagger may mark as terms, but never as a technology an analyst would facet on."""
+    from nlp.entity_tagger import japanese_type
+
+    doc = enricher.pipeline("ja")(phrase)
+    assert japanese_type(doc, 0, len(doc)) == "GENERIC"
+
+
+@pytest.mark.parametrize("phrase", ["電波吸収体", "炭素繊維強化プラスチック", "5G通信", "4Kカメラ", "3Dプリンタ",
+                                    "Internet of Things"])
+def test_technologies_with_numbers_or_latin_words_keep_a_technology_type(enricher, phrase):
+    from nlp.entity_tagger import japanese_type
+
+    doc = enricher.pipeline("ja")(phrase)
+    assert japanese_type(doc, 0, len(doc)) in TECHNOLOGY_ENTITY_TYPES

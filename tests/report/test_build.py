@@ -83,6 +83,25 @@ def test_the_overview_counts_crawls_rejects_and_new_organizations(ledger, settin
     assert (ov.new_matches, ov.needs_with_news) == (11, 3)
 
 
+def test_duplicates_the_enrichment_found_are_counted_among_the_new_not_as_rejects(ledger, settings):
+    """Two of prtimes' 22 new documents were content the index already held (recorded by the enrich, not
+    indexed): the mail says so, in the overview and in prtimes' line, and the rejects stay the rejects."""
+    from service.operations import record_ingest_figures
+    from domain.models import IngestStats
+
+    before = _build(ledger, settings).overview
+    record_ingest_figures([IngestStats(batch="prtimes-20261118T000000000000Z.jsonl",
+                                       by_source={"prtimes": {"rejected": 0, "duplicates": 2}})], ledger,
+                          at=NOW - timedelta(days=2))
+    report = _build(ledger, settings)
+    ov = report.overview
+    assert (ov.new_documents, ov.duplicates, ov.rejected) == (before.new_documents, 2, before.rejected)
+    text, html = render_text(report, settings), render_html(report, settings)
+    assert "69 new, of them 2 duplicates of indexed ones, 16 updated" in text
+    assert "new 22 (of them 2 duplicates)" in text
+    assert "of them 2 duplicates of indexed ones" in html and "(2 duplicates)" in html
+
+
 def test_crawled_text_is_escaped_and_unsafe_links_dropped(ledger, settings):
     report = _build(ledger, settings)
     html = render_html(report, settings)

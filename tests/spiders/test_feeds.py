@@ -132,6 +132,10 @@ def test_company_name_patterns():
     assert company_names("アクアリンク合同会社が発表") == ["アクアリンク合同会社"]
     assert company_names("Helix Photonics Corp. introduced a LiDAR") == ["Helix Photonics Corp."]
     assert company_names("no company here") == []
+    # an apostrophe inside a name keeps the name whole; a possessive before a name is not part of it
+    assert company_names("D'Angelo Technologies, LLC (D5T) completed Phase I") == ["D'Angelo Technologies LLC"]
+    assert company_names("O\u2019Neil Optics Inc. ships") == ["O\u2019Neil Optics Inc."]
+    assert company_names("Boeing's Helix Photonics Corp. ships") == ["Helix Photonics Corp."]
 
 
 def test_tracking_parameters_are_stripped():

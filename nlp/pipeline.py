@@ -580,7 +580,7 @@ class Enricher:
                                 title=text.split("。")[0].split(".")[0], text=text)
             prepared += self._prepare_batch([doc])[0]
             self.sparse.encode_document(text, language)
-        for encoder, inputs in ((self.embedder, self._texts(prepared)),
+        for encoder, inputs in ((self.embedder, self._texts(prepared)[0]),
                                 (self.multilingual, [s for p in prepared for s in p[5]])):
             if stop():
                 return

@@ -190,7 +190,9 @@ class CachedEmbedder:
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         return self.inner.count_tokens(texts)
 
-    def encode(self, texts: Sequence[str]) -> np.ndarray:
+    def _lookup(self, texts: Sequence[str]) -> tuple[list[str], dict, dict[str, str]]:
+        """(each text's hash, the cached vectors found, hash -> text of each distinct miss), counting hits and
+        misses."""
         hashes = [passage_hash(t) for t in texts]
         found = self.cache.get_many(self.name, hashes, dim=self.dim)
         missing: dict[str, str] = {}
@@ -199,6 +201,10 @@ class CachedEmbedder:
                 missing[h] = t
         self.hits += len(texts) - sum(1 for h in hashes if h not in found)
         self.misses += len(missing)
+        return hashes, found, missing
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        hashes, found, missing = self._lookup(texts)
         if missing:
             vectors = np.asarray(self.inner.encode(list(missing.values())), dtype=np.float32)
             new = list(zip(missing.keys(), vectors))
@@ -208,7 +214,6 @@ class CachedEmbedder:
         for row, h in enumerate(hashes):
             out[row] = found[h]
         return out
-
 
     def encode_with_states(self, texts: Sequence[str], wanted: Sequence[bool] | None = None) -> tuple:
         """`encode`, and the token states of the `wanted` texts (all by default) from the inner embedder
@@ -220,14 +225,7 @@ class CachedEmbedder:
         if inner is None:
             return self.encode(texts), [None] * len(texts)
         wanted = [True] * len(texts) if wanted is None else list(wanted)
-        hashes = [passage_hash(t) for t in texts]
-        found = self.cache.get_many(self.name, hashes, dim=self.dim)
-        missing: dict[str, str] = {}
-        for h, t in zip(hashes, texts):
-            if h not in found and h not in missing:
-                missing[h] = t
-        self.hits += len(texts) - sum(1 for h in hashes if h not in found)
-        self.misses += len(missing)
+        hashes, found, missing = self._lookup(texts)
         states: dict[str, object] = {}
         if missing:
             vectors, new_states = inner(list(missing.values()))

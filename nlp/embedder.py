@@ -271,10 +271,8 @@ class SentenceTransformerEmbedder:
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        small = sum(len(t) for t in texts) <= self.small_input_chars and len(texts) <= self.batch_size
-        if small and (session := self._query_session()) is not None:
-            return self._encode_onnx(list(texts), session)
-        if self.settings.backend == "onnx" and (session := self._session()) is not None:
+        small = self._small(texts)
+        if (session := self._onnx_session_for(small)) is not None:
             return self._encode_onnx(list(texts), session)
         model = self.model
         if small:
@@ -288,6 +286,17 @@ class SentenceTransformerEmbedder:
             show_progress_bar=False,
         )
         return np.ascontiguousarray(vectors, dtype=np.float32)
+
+    def _small(self, texts: Sequence[str]) -> bool:
+        """A short input (a query, a need's title): run on the one-thread query session, or in one torch pass."""
+        return sum(len(t) for t in texts) <= self.small_input_chars and len(texts) <= self.batch_size
+
+    def _onnx_session_for(self, small: bool) -> tuple | None:
+        """The ONNX session that encodes an input: the query session for a small one where it loads, else the
+        backend's own session with `backend=onnx`; None: the torch model encodes it."""
+        if small and (session := self._query_session()) is not None:
+            return session
+        return self._session() if self.settings.backend == "onnx" else None
 
     def _encode_small(self, texts: list[str]) -> np.ndarray:
         """One forward pass, as `SentenceTransformer.encode` runs it for a single batch (same vectors), without
@@ -494,18 +503,20 @@ class SentenceTransformerEmbedder:
         self._light_checked = self._verified_path().exists()
         return light if self._light_checked else None
 
-    def _token_ids(self, texts: list[str]) -> tuple[list[list[int]], list[list[int]], int, list[list]]:
+    def _token_ids(self, texts: list[str], offsets: bool = False,
+                   ) -> tuple[list[list[int]], list[list[int]], int, list[list] | None]:
         """(input ids, token type ids, pad id, character offsets): each text with special tokens, truncated,
-        unpadded; a token's offsets are its (start, end) in its text, (0, 0) for special tokens."""
+        unpadded; a token's offsets are its (start, end) in its text, (0, 0) for special tokens. The model's own
+        tokenizer is asked for them only with `offsets` (a slow tokenizer has none; `encode` needs none)."""
         light = self._fast_ids()
-        if light is not None:
-            ids, types, offsets = light.token_ids_offsets(texts)
-            return ids, types, light.pad_id, offsets
+        if light is not None:  # the fast tokenizer has the offsets anyway
+            ids, types, spans = light.token_ids_offsets(texts)
+            return ids, types, light.pad_id, spans
         encoded = self.tokenizer(texts, truncation=True, max_length=self.max_seq_length, padding=False,
-                                 return_offsets_mapping=True)
+                                 return_offsets_mapping=offsets)
         ids = encoded["input_ids"]
         types = encoded.get("token_type_ids") or [[0] * len(row) for row in ids]
-        return ids, types, int(self.tokenizer.pad_token_id or 0), encoded["offset_mapping"]
+        return ids, types, int(self.tokenizer.pad_token_id or 0), encoded["offset_mapping"] if offsets else None
 
     def encode_with_states(self, texts: Sequence[str], wanted: Sequence[bool] | None = None,
                            ) -> tuple[np.ndarray, list["TokenStates | None"]]:
@@ -518,11 +529,7 @@ class SentenceTransformerEmbedder:
         texts = list(texts)
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32), []
-        small = sum(len(t) for t in texts) <= self.small_input_chars and len(texts) <= self.batch_size
-        session = self._query_session() if small else None
-        if session is None and self.settings.backend == "onnx":
-            session = self._session()
-        if session is not None:
+        if (session := self._onnx_session_for(self._small(texts))) is not None:
             states: list = []
             vectors = self._encode_onnx(texts, session, states=states)
             return vectors, states
@@ -533,7 +540,7 @@ class SentenceTransformerEmbedder:
         session, input_names = onnx_session
         mode = self._pooling_mode()
         unique = list(dict.fromkeys(texts))  # a text given twice (a title that is the whole text) runs once
-        ids, types, pad_id, offsets = self._token_ids(unique)
+        ids, types, pad_id, offsets = self._token_ids(unique, offsets=states is not None)
         lengths = [len(row) for row in ids]
         vectors = np.zeros((len(unique), self.dim), dtype=np.float32)
         kept: list = [None] * len(unique)

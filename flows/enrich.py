@@ -56,8 +56,6 @@ def _warm_workers(client) -> None:
         log.debug("warming the Dask workers failed", exc_info=True)
 
 
-
-
 def submit_step(runner, step: list[Document]):
     """Hand one step to the Dask task runner. Its Dask priority is its length in characters: of the steps waiting
     for a worker the longest starts first, so the run ends on short steps and the workers finish together (the

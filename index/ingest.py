@@ -476,9 +476,7 @@ def ingest_inbox(
         finished["documents"] += len(batch.docs) + len(batch.bad_lines)
         finished["passages"] += stats.passages_embedded
         stats.rejected += len(batch.bad_lines)
-        duplicates = [r for r in rejects if r.reason == DUPLICATE]
-        stats.by_source = per_source(path.name, [*batch.bad_lines, *(r for r in rejects if r.reason != DUPLICATE)],
-                                     duplicates)
+        stats.by_source = per_source(path.name, [*batch.bad_lines, *batch.rejects], batch.duplicates)
         append_rejects(rejects_path, [*batch.bad_lines, *rejects])
         path.replace(done_dir / path.name)  # only after index.flush(): see module docstring
         log.info("ingested %s: %s", path.name, stats.model_dump(exclude={"batch"}))

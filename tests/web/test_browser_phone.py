@@ -1,5 +1,5 @@
 """The pages on a 390 px phone and a 1280 px screen, in Chromium (issue 24): results before facets on the phone,
-no page wider than the screen, badges on one line. Screenshots go to test-artifacts/phone-*.png."""
+no page wider than the screen, badges and score-breakdown labels on one line. Screenshots go to test-artifacts/phone-*.png."""
 
 from __future__ import annotations
 
@@ -14,9 +14,20 @@ pytestmark = [
 ]
 
 
+class _CrossLingualLibrary(MemoryLibrary):
+    """The fake library, with the language-agnostic channel's part in each need's first match (its longest
+    breakdown label, "multilingual", which once wrapped to "multilingu / al")."""
+
+    def match(self, need_id: str, limit: int = 20):
+        result = super().match(need_id, limit)
+        if result.matches:
+            result.matches[0].breakdown.multilingual = 0.073
+        return result
+
+
 @pytest.fixture(scope="module")
 def library():
-    return MemoryLibrary()
+    return _CrossLingualLibrary()
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +61,7 @@ def test_pages_fit_the_screen_and_badges_stay_whole(server, browser, library, wi
             page.wait_for_load_state("networkidle")
             overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
             assert overflow <= 0, f"{path} scrolls sideways by {overflow} px at {width} px"
-            broken = page.evaluate("""[...document.querySelectorAll('.badge, .score-label, .chip')]
+            broken = page.evaluate("""[...document.querySelectorAll('.badge, .score-label, .chip, .breakdown dt')]
                 .filter(e => e.getClientRects().length > 1 || e.getBoundingClientRect().height > 2.2 * parseFloat(getComputedStyle(e).fontSize))
                 .map(e => e.textContent)""")
             assert broken == [], f"{path}: badges broken across lines at {width} px: {broken}"

@@ -415,6 +415,6 @@ class IngestStats(DomainModel):
     duplicates: int = 0  # new ids whose content is already indexed under another id (recorded, not indexed)
     passages_embedded: int = 0
     # per crawl source, of this batch: {"rejected": n, "duplicates": m} (the ledger keeps them for the weekly
-    # report, whose crawl figures would otherwise count a duplicate as a new document and miss the rejects)
+    # report: how many of the crawls' new documents were duplicates, and the enrichment's rejects among its rejects)
     by_source: dict[str, dict[str, int]] = Field(default_factory=dict)
     quarantined: str | None = None  # why the batch was moved to inbox/quarantine/ instead of being ingested

@@ -130,7 +130,12 @@ def _head_rows(docs, pieces, nlp) -> list:
 def _fit_head(rows) -> ContextHead:
     import numpy as np
 
-    return ContextHead.fit(np.concatenate([x[ok] for x, _, ok in rows]), np.concatenate([y[ok] for _, y, ok in rows]))
+    from nlp.entity_tagger import _one_blas_thread
+
+    # one BLAS thread: on the busy machine the same fits took 430 s of wall time with two, 56 s with one
+    with _one_blas_thread():
+        return ContextHead.fit(np.concatenate([x[ok] for x, _, ok in rows]),
+                               np.concatenate([y[ok] for _, y, ok in rows]))
 
 
 def head_out_of_fold(docs, pieces, nlp, folds: int = HEAD_FOLDS) -> tuple[ContextHead, list]:

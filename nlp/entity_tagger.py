@@ -270,12 +270,18 @@ def word_states(doc: Doc, pieces, dim: int = 384) -> tuple["np.ndarray", "np.nda
         a = found.offsets[:, 0].astype(np.int64) + base
         b = found.offsets[:, 1].astype(np.int64) + base
         first = np.searchsorted(ends, a, side="right")  # the first token ending after a piece's start
-        for piece in range(len(a)):  # a piece usually lies in one token; walk on while it overlaps more
-            t = first[piece]
-            while t < n and starts[t] < b[piece]:
-                total[t] += found.states[piece]
-                count[t] += 1
-                t += 1
+        last = np.searchsorted(starts, b, side="left")  # past the last token starting before its end
+        # a piece usually lies in one token: those are summed per token at once (pieces come in text order, so
+        # a token's pieces are neighbours), the rare piece across several tokens one by one
+        one = np.flatnonzero(last - first == 1)
+        if len(one):
+            token = first[one]
+            runs = np.flatnonzero(np.r_[True, token[1:] != token[:-1]])
+            total[token[runs]] += np.add.reduceat(np.asarray(found.states[one], dtype=np.float32), runs, axis=0)
+            count[token[runs]] += np.diff(np.r_[runs, len(token)])
+        for piece in np.flatnonzero(last - first > 1):
+            total[first[piece]:last[piece]] += found.states[piece]
+            count[first[piece]:last[piece]] += 1
     ok = count > 0
     total[ok] /= count[ok, None]
     return total, ok

@@ -111,10 +111,11 @@ def main() -> None:
                     help="enrich cost: typed entities with the models of each of these models folders (each holding "
                          "entities/ and the encoder export, like $SCOUT_HOME/models), alternated with the rules in one "
                          "run (default: the configured models folder)")
+    ap.add_argument("--repeat", type=int, default=2, help="enrich cost: runs of each, alternated (the best counts)")
     args = ap.parse_args()
     models = [Path(m) for m in args.models.split(",")] if args.models else None
     if args.demo_only:
-        enrich_cost(args.demo_docs, models)
+        enrich_cost(args.demo_docs, models, args.repeat)
         return
 
     from nlp.pipeline import Enricher
@@ -187,7 +188,7 @@ def main() -> None:
             print(f"| {name} | {extraction * 1000:.1f} | {encoder * 1000:.1f} | {extraction / encoder:.2f} |")
     print()
     if args.demo_docs and not args.no_cost:
-        enrich_cost(args.demo_docs, models)
+        enrich_cost(args.demo_docs, models, args.repeat)
 
 
 def demo_documents(n: int):
@@ -212,7 +213,7 @@ def demo_documents(n: int):
     return docs
 
 
-def enrich_cost(n: int, models: list[Path] | None = None) -> None:
+def enrich_cost(n: int, models: list[Path] | None = None, repeat: int = 2) -> None:
     """CPU per document of the whole enrich stage on the demo corpus, typed entities off (the rules) and on (with
     the models of each folder of `models`, or the configured one), alternated in one run."""
     from nlp.pipeline import Enricher
@@ -226,7 +227,7 @@ def enrich_cost(n: int, models: list[Path] | None = None) -> None:
     for enricher in enrichers.values():
         enricher.enrich(docs[:3])  # models loaded outside the timing
     figures: dict[str, float] = {}
-    for _ in range(2):  # alternated, best of two: a busy machine's noise is one-sided
+    for _ in range(repeat):  # alternated, the best of each: a busy machine's noise is one-sided
         for name, enricher in enrichers.items():
             t0 = time.process_time()
             enricher.enrich(docs)

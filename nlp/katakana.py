@@ -165,6 +165,26 @@ def back_transliterate(word: str) -> str | None:
     return best[0] if best_score >= (MIN_SPELLING_SIMILARITY if best[1] else MIN_SPELLING_SIMILARITY_UNSEEN) else None
 
 
+def written_as(word: str, candidates: list[str]) -> str | None:
+    """Which of `candidates` (English words or phrases) the katakana `word` writes: the same consonant
+    skeleton (a phrase's words run together) and the closest spelling, if close enough; else None."""
+    key = katakana_skeleton(unicodedata.normalize("NFKC", word).replace("・", ""))
+    if len(key) < 3:
+        return None
+    romaji = romanize(word)
+    best, best_score = None, MIN_SPELLING_SIMILARITY
+    listed = set(candidates)
+    for english in candidates:
+        if english.endswith("s") and english[:-1] in listed:
+            continue  # a plural: katakana writes the singular (メタサーフェス, not "metasurfaces")
+        joined = re.sub(r"[\s\-]", "", english)
+        if skeleton_of_english(joined) == key:
+            score = SequenceMatcher(None, romaji, _spelled(joined)).ratio()
+            if score > best_score or (best is None and score == best_score):  # the first listed on a tie
+                best, best_score = english, score
+    return best
+
+
 def _spelled(english: str) -> str:
     """English spelling moved toward romaji (y as a vowel is i, c is k, ph is f, l is r)."""
     w = english.lower().replace("ph", "f").replace("th", "s").replace("ck", "k")

@@ -155,8 +155,15 @@ def back_transliterate(word: str) -> str | None:
     if len(key) < 3:
         return None
     romaji = romanize(word)
+    # ーター writes the English agent noun in -ator (インテグレーター: integrator), which shares its skeleton with
+    # the verb in -ate the vocabulary more often holds (integrate)
+    agent = word.endswith(("ーター", "ータ"))
+    if agent:
+        romaji += "r"  # the long vowel is the r English writes and does not sound
     best, best_score = None, 0.0
     for english, count in _vocabulary().get(key, ()):
+        if agent and english.endswith("ate"):
+            english = english[:-1] + "or"
         score = SequenceMatcher(None, romaji, _spelled(english)).ratio()
         if score > best_score or (score == best_score and best is not None and count > best[1]):
             best, best_score = (english, count), score

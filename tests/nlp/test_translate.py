@@ -34,6 +34,8 @@ def test_unknown_loanwords_are_read_back_to_corpus_words_and_short_or_unlike_one
     assert back_transliterate("ハイブリッド") == "hybrid"  # closest spelling, not the more frequent "build"
     assert back_transliterate("スペクトロメータ") == "spectrometer"
     assert back_transliterate("ノッチ") is None  # too short to tell
+    # ーター is the agent noun, not the verb the vocabulary holds
+    assert back_transliterate("インテグレーター") == "integrator" and back_transliterate("セパレータ") == "separator"
     assert back_transliterate("量子") is None  # not katakana
 
 

@@ -100,7 +100,8 @@ CHUNK = 10_000  # documents drawn from one seeded generator: a build resumes at 
 CORPUS_NEEDS = 1_000
 # The multilingual channel's sentence vectors (on by default): a document's first 8 sentences (nlp/multilingual.py),
 # 512-d, here around 400 random topic directions of that space. `--sentences 0`: a deployment with the channel off
-# (`SCOUT_NLP_MULTILINGUAL=off`): no sentence vectors stored, queries without the channel.
+# (`SCOUT_NLP_MULTILINGUAL=off`): no sentence vectors stored, queries without the channel, and (as the product
+# creates an index with the channel off) no storage for them in the shard.
 SENTENCES_PER_DOC = 8
 
 
@@ -172,7 +173,7 @@ def build(ix_path: Path, n: int, centroids: np.ndarray, batch: int = 1000) -> fl
         shutil.rmtree(ix_path, ignore_errors=True)
     t0 = last = time.time()
     settings = IndexSettings(backend="edge", path=ix_path)
-    with Index(settings, dim=384, command="bench/index_latency.py") as ix:
+    with Index(settings, dim=384, command="bench/index_latency.py", sentences=SENTENCES_PER_DOC > 0) as ix:
         if done:
             print(f"{n:>7} docs  build resumed at {done}", flush=True)
         pending = []
@@ -338,8 +339,11 @@ def main() -> None:
                 continue
             disk = dir_mb(ix_path)
             before, before_anon = rss_mb(), rss_mb("RssAnon")
-            with Index(settings, dim=384, command="bench/index_latency.py") as ix:
+            with Index(settings, dim=384, command="bench/index_latency.py", sentences=SENTENCES_PER_DOC > 0) as ix:
                 opened, opened_anon = rss_mb(), rss_mb("RssAnon")
+                # an index built before 6 December 14:00 with --sentences 0 still holds the (empty) storage
+                print(f"{n:>7} docs  the index {'holds' if ix.has_sentences() else 'has no'} `sentences` vector "
+                      f"storage", flush=True)
                 # the point -> document table (index/backends/point_docs.py): built on the first search, aside;
                 # here at once, so that its time and memory are reported and the searches below all use it
                 t = time.perf_counter()

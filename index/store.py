@@ -100,11 +100,16 @@ class Index:
     `Index(settings, dim=384)`; `settings.backend` is `edge` (Qdrant Edge shard in `settings.resolved_path`),
     `local` (qdrant-client local mode in that folder) or `server` (qdrant-client at `settings.url`).
     Embedded backends take an owner lock: a second process gets `IndexLockedError` naming the owner.
+    `sentences`: whether an index created now holds the multilingual `sentences` vector (False with
+    `SCOUT_NLP_MULTILINGUAL=off`: no storage for a channel that is off); an existing index keeps its layout, and
+    `has_sentences` says which it has.
     """
 
-    def __init__(self, settings: IndexSettings | None = None, *, dim: int, command: str | None = None):
+    def __init__(self, settings: IndexSettings | None = None, *, dim: int, command: str | None = None,
+                 sentences: bool = True):
         self.settings = settings or IndexSettings()
         self.dim = dim
+        self._sentences = sentences
         self._lock: OwnerLock | None = None
         self.backend: Backend = self._open_backend(command)
 
@@ -116,7 +121,8 @@ class Index:
             from index.backends.client import ClientBackend
 
             key = s.api_key.get_secret_value() if s.api_key else None
-            return ClientBackend(QdrantClient(url=s.url, api_key=key), s.collection, self.dim)
+            return ClientBackend(QdrantClient(url=s.url, api_key=key), s.collection, self.dim,
+                                 sentences=self._sentences)
         folder: Path = s.resolved_path
         lock = OwnerLock(folder, command)
         try:
@@ -144,12 +150,13 @@ class Index:
             if s.backend == "edge":
                 from index.backends.edge import EdgeBackend
 
-                return EdgeBackend(folder / "shard", self.dim, point_ids)
+                return EdgeBackend(folder / "shard", self.dim, point_ids, sentences=self._sentences)
             from qdrant_client import QdrantClient
 
             from index.backends.client import ClientBackend
 
-            return ClientBackend(QdrantClient(path=str(folder / "local")), s.collection, self.dim, local=True)
+            return ClientBackend(QdrantClient(path=str(folder / "local")), s.collection, self.dim, local=True,
+                                 sentences=self._sentences)
         except BaseException:
             self._lock.release()
             raise
@@ -399,7 +406,8 @@ class Index:
         return {TITLE, TITLE_LEXICAL} <= set(self.backend.vector_names)
 
     def has_sentences(self) -> bool:
-        """False for an index built before the multilingual sentence vectors (ranking goes without that channel)."""
+        """False for an index created without the multilingual sentence vectors (with the channel off, or by a
+        version before them): ranking goes without that channel, and only a new index adds it."""
         return SENTENCES in set(self.backend.vector_names)
 
     def search_sentences(self, vector: Any, filters: SearchFilters | Where | None = None, limit: int = 100,

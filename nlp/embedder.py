@@ -220,7 +220,10 @@ class SentenceTransformerEmbedder:
                     os.environ.setdefault("HF_HUB_OFFLINE", "1")
                     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
                     from sentence_transformers import SentenceTransformer
+                    from transformers.utils import logging as transformers_logging
 
+                    # its "Loading weights" bar broke into the CLI's own progress display
+                    transformers_logging.disable_progress_bar()
                     self._model = SentenceTransformer(self.location, device="cpu")
                     self._model.eval()
         return self._model

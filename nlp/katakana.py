@@ -155,14 +155,41 @@ def back_transliterate(word: str) -> str | None:
     if len(key) < 3:
         return None
     romaji = romanize(word)
+    # ーター writes the English agent noun in -ator (インテグレーター: integrator), which shares its skeleton with
+    # the verb in -ate the vocabulary more often holds (integrate)
+    agent = word.endswith(("ーター", "ータ"))
+    if agent:
+        romaji += "r"  # the long vowel is the r English writes and does not sound
     best, best_score = None, 0.0
     for english, count in _vocabulary().get(key, ()):
+        if agent and english.endswith("ate"):
+            english = english[:-1] + "or"
         score = SequenceMatcher(None, romaji, _spelled(english)).ratio()
         if score > best_score or (score == best_score and best is not None and count > best[1]):
             best, best_score = (english, count), score
     if best is None:
         return None
     return best[0] if best_score >= (MIN_SPELLING_SIMILARITY if best[1] else MIN_SPELLING_SIMILARITY_UNSEEN) else None
+
+
+def written_as(word: str, candidates: list[str]) -> str | None:
+    """Which of `candidates` (English words or phrases) the katakana `word` writes: the same consonant
+    skeleton (a phrase's words run together) and the closest spelling, if close enough; else None."""
+    key = katakana_skeleton(unicodedata.normalize("NFKC", word).replace("・", ""))
+    if len(key) < 3:
+        return None
+    romaji = romanize(word)
+    best, best_score = None, MIN_SPELLING_SIMILARITY
+    listed = set(candidates)
+    for english in candidates:
+        if english.endswith("s") and english[:-1] in listed:
+            continue  # a plural: katakana writes the singular (メタサーフェス, not "metasurfaces")
+        joined = re.sub(r"[\s\-]", "", english)
+        if skeleton_of_english(joined) == key:
+            score = SequenceMatcher(None, romaji, _spelled(joined)).ratio()
+            if score > best_score or (best is None and score == best_score):  # the first listed on a tie
+                best, best_score = english, score
+    return best
 
 
 def _spelled(english: str) -> str:

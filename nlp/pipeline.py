@@ -234,6 +234,14 @@ class Enricher:
                     self._multilingual = self._make_multilingual() or False
         return self._multilingual or None
 
+    def turn_multilingual_off(self) -> None:
+        """The language-agnostic channel off for this enricher, as `SCOUT_NLP_MULTILINGUAL=off` has it: for an index
+        created without storage for the sentence vectors (`index.store.Index.has_sentences`), so that neither
+        documents nor queries are encoded for a channel that index cannot hold."""
+        with self._lock:
+            self.settings = self.settings.model_copy(update={"multilingual": "off"})
+            self._multilingual = False
+
     def _make_multilingual(self) -> Embedder | None:
         if self.settings.multilingual == "off":
             return None

@@ -17,14 +17,20 @@ from functools import lru_cache
 import nlp.spacy_light  # noqa: F401  (before spaCy: keeps torch out of a query's process)
 from spacy.tokens import Doc
 
-from nlp.katakana import FREQ_PATH, KATAKANA, back_transliterate, long_vowel_variants
+from nlp.katakana import FREQ_PATH, KATAKANA, back_transliterate, long_vowel_variants, written_as
 from nlp.taxonomy import Taxonomy
 
 log = logging.getLogger(__name__)
 
 _PAREN = re.compile(r"\s*\([^)]*\)")
 _KANJI = re.compile(r"^[\u3400-\u9fff\uf900-\ufaff]+$")
-_CONTENT_TAGS = ("名詞", "動詞-一般", "形容詞")
+# 形状詞: adjectival nouns, which technical Japanese writes its loanword and kanji modifiers as (サイバー, 動的);
+# left out, "cyber warfare lab" read "lab".
+_CONTENT_TAGS = ("名詞", "動詞-一般", "形容詞", "形状詞")
+_SCRIPT_RUNS = re.compile(r"[\u30a0-\u30ffー]+|[\u3400-\u9fff\uf900-\ufaff]+")
+_LATIN_WORD = re.compile(r"^[A-Za-z0-9]+$")
+_LATIN_PIECE = re.compile(r"^(?:[A-Za-z0-9]+|[-./])$")
+_HIRAGANA = re.compile(r"^[\u3041-\u309f]+$")
 _SKIP_WORDS = frozenset(
     "こと もの ため よう 等 など これ それ 本 当 為 する ある いる なる できる れる られる "
     "よる 因る 依る おける 於く 於ける 関する 対する 伴う 基づく 向ける 係る".split()
@@ -37,9 +43,12 @@ class TermTranslator:
     def __init__(self, taxonomy: Taxonomy, use_jmdict: bool = True, katakana: bool = True) -> None:
         self.taxonomy = taxonomy
         self.labels: dict[str, str] = {}
+        self._label_concepts: dict[str, object] = {}
         for concept in taxonomy.concepts:
             for label in concept.labels_ja():
                 self.labels.setdefault(label, concept.en)
+                self._label_concepts.setdefault(label, concept)
+        self._specific: dict[str, str] = {}
         from nlp.components import LabelScanner
 
         self._scanner = LabelScanner(self.labels, fold_case=False)
@@ -71,11 +80,31 @@ class TermTranslator:
         uses most), then, for a katakana loanword JMdict lacks, its other long-vowel spelling, the English word
         it writes (nlp.katakana), or its split into two such words (コンフォーマルアンテナ)."""
         if term in self.labels:
-            return self.labels[term]
+            return self.label_gloss(term)
         found = _jmdict_gloss(self, term)
         if found or not self.katakana or not KATAKANA.match(term):
             return found
         return self._loanword(term)
+
+    def label_gloss(self, label: str) -> str:
+        """A taxonomy label's English: the concept's name, unless the label is a narrower synonym whose own
+        reading (JMdict, or the English word a loanword writes) is one of the concept's English labels (グラフェン
+        is "graphene", not "two-dimensional material": the concept is matched as a concept anyway, and the
+        rendering should say what the text says)."""
+        found = self._specific.get(label)
+        if found is None:
+            concept = self._label_concepts.get(label)
+            found = self.labels[label]
+            if concept is not None and label != concept.ja:
+                english = {e.lower(): e for e in concept.labels_en()}
+                own = _jmdict_gloss(self, label) or (
+                    back_transliterate(label) if self.katakana and KATAKANA.match(label) else None)
+                if own and own.lower() in english:
+                    found = english[own.lower()]
+                elif KATAKANA.match(label) and self.katakana:  # or the concept's English label it writes (メタサーフェス)
+                    found = written_as(label, list(english.values())) or found
+            self._specific[label] = found
+        return found
 
     def _loanword(self, term: str) -> str | None:
         """A katakana word JMdict lacks: its other long-vowel spelling; else a compound of two dictionary
@@ -92,7 +121,7 @@ class TermTranslator:
                 left = self._known_loanword(head) or (None if strict else back_transliterate(head))
                 right = left and (self._known_loanword(tail) or (None if strict else back_transliterate(tail)))
                 if left and right:
-                    return f"{left} {right}"
+                    return _with_prefix(left, right) if left.endswith("-") else f"{left} {right}"
             if strict:
                 found = back_transliterate(term)
                 if found:
@@ -102,7 +131,7 @@ class TermTranslator:
     def _known_loanword(self, term: str) -> str | None:
         """`term` or its other long-vowel spelling in the taxonomy or JMdict."""
         for spelling in (term, *long_vowel_variants(term)):
-            found = self.labels.get(spelling) or _jmdict_gloss(self, spelling)
+            found = (self.label_gloss(spelling) if spelling in self.labels else None) or _jmdict_gloss(self, spelling)
             if found:
                 return found
         return None
@@ -140,7 +169,9 @@ class TermTranslator:
                 li += 1
             if li < len(label_spans) and label_spans[li][0] <= start < label_spans[li][1]:
                 if label_spans[li][0] >= covered_until:
-                    out.append(_with_prefix(prefix, label_spans[li][2]))
+                    label = text[label_spans[li][0]:label_spans[li][1]]
+                    english = self.label_gloss(label) if label in self.labels else label_spans[li][2]
+                    out.append(_with_prefix(prefix, english))
                     covered_until = label_spans[li][1]
                 i += 1
                 continue
@@ -148,12 +179,24 @@ class TermTranslator:
                 i += 1
                 continue
             if token.is_ascii and (token.is_alpha or token.like_num) and not token.is_space:
-                out.append(token.text)
-                i += 1
+                # Latin letters and digits as written, one word however the tokenizer cut them (3D, Li-Fi, SWaP-C:
+                # not "3 D", "Li Fi"), a joining hyphen, dot or slash kept inside
+                k = i
+                while (k + 1 < len(tokens) and tokens[k + 1].idx == tokens[k].idx + len(tokens[k].text)
+                       and _LATIN_PIECE.match(tokens[k + 1].text)
+                       and (tokens[k + 1].text not in "-./" or (k + 2 < len(tokens) and _LATIN_WORD.match(tokens[k + 2].text)
+                                                               and tokens[k + 2].idx == tokens[k + 1].idx + 1))):
+                    k += 1
+                out.append(text[token.idx : tokens[k].idx + len(tokens[k].text)])
+                i = k + 1
                 continue
             prefixed = token.tag_.startswith("接頭辞") and i + 1 < len(tokens) and tokens[i + 1].tag_.startswith("名詞")
+            verb = token.tag_.startswith("動詞")
             if not prefixed and (not token.tag_.startswith(_CONTENT_TAGS) or token.text in _SKIP_WORDS
-                                 or token.lemma_ in _SKIP_WORDS):
+                                 or token.lemma_ in _SKIP_WORDS
+                                 or (token.tag_.startswith(("動詞", "形状詞")) and _HIRAGANA.match(token.text))):
+                # a verb or adjectival noun in kana is a function word's part (において's おい read "hey!",
+                # という's いう "say", そう "so")
                 i += 1
                 continue
             # Longest run of nouns that JMdict knows as one entry (e.g. 複合材料 -> composite material), a
@@ -168,6 +211,7 @@ class TermTranslator:
                 if g and alternatives is not None:
                     alternatives.extend(_other_glosses(compound, g))
                 if g:
+                    g, j = self._adjectival_suffix(g, tokens, j)
                     out.append(_with_prefix(prefix, g))
                     prefix = None
                     i = j + 1
@@ -182,21 +226,56 @@ class TermTranslator:
                 prefix = self.prefix(token.text)
                 i += 1
                 continue
-            g = (self.gloss(token.text) or (self.gloss(token.lemma_) if token.lemma_ != token.text else None)
+            # a verb by its dictionary form: a conjugated form can spell another word (通じ "bowel movement" in を通じて)
+            forms = (token.lemma_, token.text) if verb else (token.text, token.lemma_)
+            g = (self.gloss(forms[0]) or (self.gloss(forms[1]) if forms[1] != forms[0] else None)
                  or self.split_gloss(token.text))
             if g and alternatives is not None:
                 alternatives.extend(_other_glosses(token.text, g))
+            last = i
             if g:
+                g, last = self._adjectival_suffix(g, tokens, i)
                 out.append(_with_prefix(prefix, g))
             prefix = None
-            i += 1
-        return " ".join(out)
+            i = last + 1
+        joined: list[str] = []
+        for g in out:  # a gloss that is a prefix joins the next ("nano-" + "structure": ナノ is a noun to the tokenizer)
+            if joined and joined[-1].endswith("-") and not g.startswith("-"):
+                joined[-1] += g
+            else:
+                joined.append(g)
+        return " ".join(joined)
+
+    @staticmethod
+    def _adjectival_suffix(gloss: str, tokens: list, j: int) -> tuple[str, int]:
+        """A word followed by the suffix 的 (-ic, -al) reads as its English adjective (電気 + 的 -> "electrical"),
+        the suffix taken with it; else as it was."""
+        if j + 1 < len(tokens) and tokens[j + 1].text == "的" and tokens[j + 1].tag_.startswith("接尾辞"):
+            return adjectival(gloss), j + 1
+        return gloss, j
 
     def split_gloss(self, term: str) -> str | None:
         """A kanji word no dictionary knows, as its longest known head and a known rest (防護具 -> protection
-        tool): the tokenizer keeps such words whole, and dropped they lose the need's subject."""
-        if len(term) < 3 or not _KANJI.match(term) or self._jamdict() is None:
+        tool): the tokenizer keeps such words whole, and dropped they lose the need's subject. One ending in
+        the suffix 的 reads as its head's adjective (戦術的 -> "tactical", never 的's noun "target")."""
+        if len(term) < 3 or self._jamdict() is None:
             return None
+        runs = _SCRIPT_RUNS.findall(term)
+        if len(runs) > 1 and "".join(runs) == term:
+            # katakana and kanji in one word the tokenizer keeps whole (サイバー空間 -> "cyber space"): each run
+            # as it reads alone, or nothing
+            parts = [self.gloss(run) or self.split_gloss(run) for run in runs]
+            if not all(parts):
+                return None
+            joined = parts[0]
+            for part in parts[1:]:  # a prefix gloss joins its word ("nano-" + "structure")
+                joined = _with_prefix(joined, part) if joined.endswith("-") else f"{joined} {part}"
+            return joined
+        if not _KANJI.match(term):
+            return None
+        if term.endswith("的"):
+            head = self.labels.get(term[:-1]) or _lookup(term[:-1]) or self.split_gloss(term[:-1])
+            return adjectival(head) if head else None
         for cut in range(len(term) - 1, 1, -1):
             head = self.labels.get(term[:cut]) or _lookup(term[:cut])
             tail = head and (self.labels.get(term[cut:]) or _lookup(term[cut:]))
@@ -206,6 +285,33 @@ class TermTranslator:
 
     def prefix(self, term: str) -> str | None:
         return prefix_gloss(term) if self._jamdict() is not None else None
+
+
+# English adjectives of nouns, as the suffix 的 makes them: (ending, replacement), tried in order; a form counts only
+# where it is an English word (nlp/en_term_freq.txt, or a word of JMdict's English glosses).
+_ADJECTIVE_ENDINGS = (("ics", "ical"), ("ity", "ical"), ("ity", "ic"), ("ity", "al"), ("ism", "istic"), ("ogy", "ogical"),
+                      ("y", "ic"), ("y", "ical"), ("e", "al"), ("e", "ic"), ("ion", "ional"), ("ion", "ive"),
+                      ("", "al"), ("", "ic"), ("", "ical"))
+
+
+def adjectival(gloss: str) -> str:
+    """`gloss` with its last word made the adjective technical English uses (tactics -> tactical, electricity
+    -> electrical, strategy -> strategic); unchanged when no such form is known."""
+    head, _, word = gloss.rpartition(" ")
+    freq, words = _term_freq(), _english_words()
+    for ending, replacement in _ADJECTIVE_ENDINGS:
+        if word.endswith(ending) and len(word) > len(ending) + 2:
+            form = word[: len(word) - len(ending)] + replacement
+            if freq.get(form, 0) > 0 or form in words:
+                return f"{head} {form}" if head else form
+    return gloss
+
+
+@lru_cache(maxsize=1)
+def _english_words() -> frozenset[str]:
+    from nlp.katakana import _dictionary_words
+
+    return frozenset(_dictionary_words())
 
 
 def _with_prefix(prefix: str | None, gloss: str) -> str:

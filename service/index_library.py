@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import logging
 from collections import Counter
 from contextlib import closing
 from pathlib import Path
@@ -23,6 +24,8 @@ from domain.limits import MAX_QUERY_CHARS, checked_text
 from domain.models import (Document, DocKind, Evidence, Match, NeedMatches, OrgMatch, SearchFilters, SearchHit,
                            TermRef, document_terms, query_terms, shared_terms)
 from domain.settings import IndexSettings, NlpSettings
+
+log = logging.getLogger(__name__)
 
 FACETS = ("kind", "source", "language", "concept", "area", "year")
 # A need the match ledger has not seen is ranked for an organization page: its best this many, as many as a
@@ -454,8 +457,25 @@ def open_library(read_only: bool = False, *, index_settings: IndexSettings | Non
     nlp_settings = nlp_settings or NlpSettings()
     enricher = Enricher(nlp_settings)
     settings = index_settings or IndexSettings()
-    index = Index(settings, dim=_embedding_dim(enricher, nlp_settings), command=command)
+    multilingual = nlp_settings.multilingual != "off"
+    index = Index(settings, dim=_embedding_dim(enricher, nlp_settings), command=command, sentences=multilingual)
+    if multilingual and not index.has_sentences():
+        # Created with the channel off (or before it): a shard cannot gain a named vector, so the channel stays
+        # off for this index, its rankings those without it, until a re-index.
+        log.warning(missing_sentences_notice(settings))
+        enricher.turn_multilingual_off()
     return IndexLibrary(index, enricher, feedback=JudgementFeedback(), ledger_path=settings.ledger_path)
+
+
+def missing_sentences_notice(settings: IndexSettings) -> str:
+    """The one line said when the multilingual channel is on but the index has no storage for its vectors."""
+    if settings.backend == "server":
+        where, anew = f"collection {settings.collection!r} at {settings.url}", "a new collection (SCOUT_INDEX_COLLECTION)"
+    else:
+        where, anew = f"index at {settings.resolved_path}", "a new index (move this folder aside)"
+    return (f"the {where} was created without the multilingual sentence vectors (SCOUT_NLP_MULTILINGUAL=off), so "
+            f"the language-agnostic channel is off for it and ranking goes without it; a re-index adds it: into "
+            f"{anew}, move inbox/done/*.jsonl back to the inbox and run `scout run enrich`")
 
 
 def owner_endpoint(library: object, endpoint: str, commands: Callable[[dict], dict] | None = None):

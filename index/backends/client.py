@@ -42,14 +42,18 @@ def _hit(p: Any, with_vectors: bool = False) -> Hit:
 
 
 class ClientBackend:
-    def __init__(self, client: QdrantClient, collection: str, dim: int, *, local: bool = False):
+    """`sentences`: a new collection holds the multilingual `sentences` vector (the channel on), or not at all (the
+    channel off); an existing one keeps the vectors it was made with."""
+
+    def __init__(self, client: QdrantClient, collection: str, dim: int, *, local: bool = False,
+                 sentences: bool = True):
         self.client = client
         self.collection = collection
-        self.vector_names = ALL_VECTORS
+        self.vector_names = ALL_VECTORS if sentences else ALL_VECTORS - {SENTENCES}
         if not client.collection_exists(collection):
             vectors = {n: models.VectorParams(size=dim, distance=models.Distance.COSINE)
-                       for n in (DENSE, TITLE) if n in ALL_VECTORS}
-            if SENTENCES in ALL_VECTORS:
+                       for n in (DENSE, TITLE) if n in self.vector_names}
+            if SENTENCES in self.vector_names:
                 vectors[SENTENCES] = models.VectorParams(
                     size=SENTENCE_DIM, distance=models.Distance.COSINE, datatype=models.Datatype.FLOAT16,
                     multivector_config=models.MultiVectorConfig(comparator=models.MultiVectorComparator.MAX_SIM))
@@ -57,7 +61,7 @@ class ClientBackend:
                 collection,
                 vectors_config=vectors,
                 sparse_vectors_config={n: models.SparseVectorParams(modifier=models.Modifier.IDF)
-                                       for n in (LEXICAL, TITLE_LEXICAL) if n in ALL_VECTORS},
+                                       for n in (LEXICAL, TITLE_LEXICAL) if n in self.vector_names},
             )
         else:
             params = client.get_collection(collection).config.params

@@ -348,6 +348,42 @@ class EmbeddedIndexContract(IndexContract):
             assert ix.sentence_vectors([d.id for d in corpus()]) == {}
 
 
+    def test_an_index_created_with_the_channel_off_has_no_sentence_storage(self, settings, enricher):
+        """`SCOUT_NLP_MULTILINGUAL=off` creates the index without the `sentences` vector. Opened later with the
+        channel on, it stays without it (it cannot gain one) and loses nothing: every point kept, writes taken
+        (their sentence vectors left out); opened with the channel off again, the same."""
+        with Index(settings, dim=32, sentences=False) as ix:
+            assert ix.has_titles() and not ix.has_sentences()
+            ix.upsert(_with_sentences(enricher.enrich(corpus()[:3])[0]))
+            before = _all_points(ix)
+        with Index(settings, dim=32, sentences=True) as ix:
+            assert not ix.has_sentences()
+            assert _all_points(ix) == before
+            ix.upsert(_with_sentences(enricher.enrich(corpus()[3:])[0]))
+            assert ix.count() == 5 and ix.sentence_vectors([d.id for d in corpus()]) == {}
+            q = enricher.query("radar metamaterial")
+            assert ix.search_sparse(q.sparse, limit=3)[0].payload["doc_id"] == corpus()[2].id
+            assert ix.search_titles(q.passage_vectors[:1], limit=5)[0]
+            after = _all_points(ix)
+        with Index(settings, dim=32, sentences=False) as ix:
+            assert not ix.has_sentences() and _all_points(ix) == after
+
+    def test_an_index_with_sentence_vectors_opened_with_the_channel_off_keeps_them(self, settings, enricher):
+        """An index created with the channel on, opened with it off, works as before: its sentence vectors kept
+        and searchable, new documents written without them."""
+        items = _with_sentences(enricher.enrich(corpus()[:3])[0])
+        with Index(settings, dim=32) as ix:
+            ix.upsert(items)
+        with Index(settings, dim=32, sentences=False) as ix:
+            assert ix.has_sentences()
+            kept = ix.sentence_vectors([i.document.id for i in items])
+            assert set(kept) == {i.document.id for i in items}
+            assert ix.search_sentences(items[1].sentence_vectors[0], limit=3)[0].payload["doc_id"] == items[1].document.id
+            ix.upsert(enricher.enrich(corpus()[3:])[0])
+            assert ix.count() == 5
+            assert set(ix.sentence_vectors([d.id for d in corpus()])) == {i.document.id for i in items}
+
+
 class TestEdge(EmbeddedIndexContract):
     backend = "edge"
 

@@ -34,6 +34,8 @@ def test_unknown_loanwords_are_read_back_to_corpus_words_and_short_or_unlike_one
     assert back_transliterate("ハイブリッド") == "hybrid"  # closest spelling, not the more frequent "build"
     assert back_transliterate("スペクトロメータ") == "spectrometer"
     assert back_transliterate("ノッチ") is None  # too short to tell
+    # ーター is the agent noun, not the verb the vocabulary holds
+    assert back_transliterate("インテグレーター") == "integrator" and back_transliterate("セパレータ") == "separator"
     assert back_transliterate("量子") is None  # not katakana
 
 
@@ -88,3 +90,65 @@ def test_the_other_readings_of_the_glossed_words_are_kept_for_queries(translator
     assert "negative pole" in translator.render(doc) and "anode" not in translator.render(doc)
     others = translator.alternatives(doc)
     assert "anode" in others and "respiration" in others and "negative pole" not in others
+
+
+@pytest.fixture(scope="module")
+def ja_nlp():
+    from nlp.components import get_pipeline
+
+    return get_pipeline("ja", "", "ja_ginza")
+
+
+def test_adjectival_nouns_are_content_words(translator, ja_nlp):
+    # サイバー, ロバスト are 形状詞 (adjectival nouns) to the tokenizer: they were dropped
+    assert translator.render(ja_nlp.make_doc("ロバストな制御")) == "robust control"
+    assert translator.render(ja_nlp.make_doc("静的な解析")) == "static analysis"
+    # a kana one is a function word's part, not content
+    assert translator.render(ja_nlp.make_doc("故障しそうな部品")) == "breakdown parts"
+
+
+def test_the_suffix_teki_makes_an_adjective_never_the_noun_target(translator, ja_nlp):
+    from nlp.translate import adjectival
+
+    assert adjectival("statistics") == "statistical" and adjectival("electricity") == "electrical"
+    assert adjectival("quantum mechanics") == "quantum mechanical"
+    assert adjectival("zzzz") == "zzzz"  # no form technical English uses: unchanged
+    assert translator.split_gloss("戦略的") == "strategic"  # one token the dictionary lacks: not "strategy target"
+    rendering = translator.render(ja_nlp.make_doc("量子力学的な効果と電気的特性"))
+    assert rendering.startswith("quantum mechanical effect") and "electrical" in rendering
+    assert "target" not in translator.render(ja_nlp.make_doc("経済的な設計と政治的な判断"))
+
+
+def test_verbs_read_as_their_dictionary_form_and_kana_verbs_as_function_words(translator, ja_nlp):
+    rendering = translator.render(ja_nlp.make_doc("宇宙空間においてセンサを通じて計測する"))
+    assert "hey!" not in rendering and "bowel movement" not in rendering  # おい(て), 通じ as nouns
+    assert rendering.startswith("outer space sensor") and rendering.endswith("measuring")
+    assert "say" not in translator.render(ja_nlp.make_doc("量子センサという装置"))
+
+
+def test_a_taxonomy_synonym_reads_as_its_own_english_label_not_the_concept_name(translator):
+    assert translator.labels["グラフェン"] == "two-dimensional material"  # its concept
+    assert translator.gloss("グラフェン") == "graphene"
+    assert translator.gloss("二次元材料") == "two-dimensional material"  # the concept's own label
+    # a loanword synonym no dictionary knows: the concept's English label it writes
+    assert translator.labels["メタサーフェス"] == "metamaterial" and translator.gloss("メタサーフェス") == "metasurface"
+    assert translator.gloss("ジャマー") == "jammer"  # not its concept, "electronic attack"
+
+
+def test_a_word_of_katakana_and_kanji_no_dictionary_knows_reads_as_its_runs(translator, ja_nlp):
+    assert translator.split_gloss("サイバー空間") == "cyber space"
+    assert translator.split_gloss("ナノ構造体") == "nano-structure"
+    assert translator.split_gloss("ゾゾゾ空間") is None  # a run no dictionary knows: nothing made up
+    assert translator.render(ja_nlp.make_doc("サイバー空間の防御")) == "cyber space defense"
+
+
+def test_latin_words_and_numbers_keep_their_written_form(translator, ja_nlp):
+    rendering = translator.render(ja_nlp.make_doc("低SWaP-C・3Dプリント部品（1000-477）とGaN-on-Si基板、Wi-Fi通信"))
+    for written in ("SWaP-C", "3D", "1000-477", "GaN-on-Si", "Wi-Fi"):
+        assert written in rendering.split()  # not "3 D", "Wi Fi"
+    assert translator.render(ja_nlp.make_doc("TRL 3の試作")).startswith("TRL 3 ")  # a space still parts them
+
+
+def test_a_prefix_gloss_joins_the_word_it_prefixes(translator, ja_nlp):
+    assert translator.gloss("マルチチャネル") == "multi-channel"
+    assert translator.render(ja_nlp.make_doc("ナノ構造体")) == "nano-structure"

@@ -82,3 +82,64 @@ def test_references_keywords_and_boilerplate_are_never_evidence():
     ev = Evidence(passage_index=2, start=start, end=len(need), text=need[start:])
     shown = shown_evidence(ev, need, "drone defeat", title="Counter-sUAS")
     assert shown.text == "Phase II will demonstrate detection and defeat of small drones at a test range."
+
+
+def _cross_language_match(need_title: str, need_text: str, doc_title: str, doc_text: str, concepts: list[str]):
+    from domain.models import DocKind, Document, Match, ScoreBreakdown
+    from service.evidence import analysed
+
+    need = Document(id="need-1", source="needs_file", kind=DocKind.need, title=need_title, text=need_text,
+                    url="https://example.org/need")
+    doc = Document(id="doc-1", source="feeds", kind=DocKind.startup, title=doc_title, text=doc_text,
+                   url="https://example.org/doc")
+    need_a, doc_a = analysed(need), analysed(doc)
+    start = len(doc_title) + 1  # the ranker's passage: the whole text after the title
+    match = Match(need_id=need.id, doc_id=doc.id, rank=1, score=0.3, breakdown=ScoreBreakdown(), title=doc_title,
+                  shared_concepts=concepts,
+                  need_evidence=Evidence(passage_index=0, start=0, end=len(need_a), text=need_a),
+                  doc_evidence=Evidence(passage_index=0, start=start, end=len(doc_a), text=doc_a[start:]))
+    return match, need, need_a, doc_a
+
+
+def test_a_japanese_need_quotes_the_english_sentence_about_what_both_share():
+    """Seen in the demo's mail: a Japanese need on radar-absorbing metamaterials quoted an English document's
+    first sentence, "After the Daiichi nuclear disaster ...": the two share no word, so every sentence tied.
+    The concepts both hold name the same thing in each language and decide."""
+    from service.evidence import match_evidence
+
+    match, need, need_a, doc_a = _cross_language_match(
+        "広帯域・薄型の電波吸収メタマテリアル",
+        "航空機のレーダ断面積を低減するため、薄く軽量な電波吸収体が求められている。メタマテリアルによる広帯域化を期待する。",
+        "Metamaterial Void Sensor for Fast Transient Testing",
+        "After the Daiichi nuclear disaster the US Congress placed emphasis on accident tolerant fuels. "
+        "Testing such fuels takes months. We propose a metamaterial sensor whose resonance shifts with the void "
+        "fraction. Funding will support two students.", ["metamaterial"])
+    need_ev, doc_ev = match_evidence(match, need, need_a, doc_a)
+    assert doc_ev.text == "We propose a metamaterial sensor whose resonance shifts with the void fraction."
+    assert doc_a[doc_ev.start:doc_ev.end] == doc_ev.text
+    assert "メタマテリアル" in need_ev.text
+
+
+def test_an_english_need_quotes_the_japanese_sentence_about_what_both_share():
+    from service.evidence import match_evidence
+
+    match, need, need_a, doc_a = _cross_language_match(
+        "GPS-denied navigation with quantum sensors",
+        "Platforms lose satellite navigation under jamming. Quantum inertial sensors could bridge the gaps.",
+        "東都工業大学、新しい研究棟を開設",
+        "本学は新しい研究棟を開設した。式典には多くの来賓が出席した。研究棟では衛星測位が使えない環境での航法を研究する。",
+        ["gnss"])
+    _, doc_ev = match_evidence(match, need, need_a, doc_a)
+    assert doc_ev.text == "研究棟では衛星測位が使えない環境での航法を研究する。"
+
+
+def test_the_concepts_never_overrule_shared_words():
+    """Where the two sides share words (a same-language pair), the concepts do not move the evidence: it stays
+    the sentence that shares most words, the earlier one among equals."""
+    text = "Funding ends in 2027. We test antennas indoors. A metamaterial absorber lines the chamber."
+    a, b = best_sentences(text, {"antenna", "indoor"}, bridge={"metamaterial", "absorber"})
+    assert text[a:b] == "We test antennas indoors."
+    a, b = best_sentences(text, {"unrelated"}, bridge={"metamaterial", "absorber"})
+    assert text[a:b] == "A metamaterial absorber lines the chamber."
+    a, b = best_sentences(text, {"unrelated"})
+    assert text[a:b] == "Funding ends in 2027."

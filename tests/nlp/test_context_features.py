@@ -268,10 +268,10 @@ def test_the_head_learns_tags_from_states_is_deterministic_and_survives_a_round_
     centres = rng.normal(size=(len(HEAD_TAGS), 3 * 16)).astype(np.float32) * 2
     y = rng.integers(0, len(HEAD_TAGS), size=2000)
     x = centres[y] + rng.normal(size=(2000, 48)).astype(np.float32)
-    head = ContextHead.fit(x[:1500], y[:1500], epochs=6)
+    head = ContextHead.fit(x[:1500], y[:1500], epochs=6, window=1)
     assert head.dim == 16 and head.weights.shape == (48, len(HEAD_TAGS))
     assert (head.predict(x[1500:]).argmax(1) == y[1500:]).mean() > 0.9  # held-out rows
-    again = ContextHead.fit(x[:1500], y[:1500], epochs=6)
+    again = ContextHead.fit(x[:1500], y[:1500], epochs=6, window=1)
     np.testing.assert_array_equal(again.weights, head.weights)
     path = tmp_path / "en.head.npz"
     head.save(path)
@@ -281,13 +281,14 @@ def test_the_head_learns_tags_from_states_is_deterministic_and_survives_a_round_
 
 
 def test_head_features_are_real_valued_and_only_for_words_with_a_state(real_embedder):
-    from nlp.entity_tagger import HEAD_TAGS, ContextHead, english_features, with_head
+    from nlp.entity_tagger import HEAD_TAGS, HEAD_WINDOW, ContextHead, english_features, with_head
 
     text = "Graphene oxide membranes filter water."
     doc = EN.make_doc(text)
     rng = np.random.default_rng(2)
-    head = ContextHead(rng.normal(size=(3 * 384, len(HEAD_TAGS))).astype(np.float32),
+    head = ContextHead(rng.normal(size=((2 * HEAD_WINDOW + 1) * 384, len(HEAD_TAGS))).astype(np.float32),
                        np.zeros(len(HEAD_TAGS), np.float32))
+    assert head.dim == 384
     once = features(doc, "en", pieces=_real_pieces(real_embedder, text)[1], head=head)
     again = features(EN.make_doc(text), "en", pieces=_real_pieces(real_embedder, text)[1], head=head)
     assert once == again  # the same text, the same features (a fresh encoder pass)

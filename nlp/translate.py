@@ -331,6 +331,7 @@ def _jmdict_gloss(translator: TermTranslator, term: str) -> str | None:
 # (in log frequency: about 4.5 times as often), and only among the first senses of the entries.
 SENSE_MARGIN = 1.5
 ENTRY_PENALTY = 0.5
+MAX_GLOSS_WORDS = 3
 
 
 @lru_cache(maxsize=200_000)
@@ -357,6 +358,14 @@ def _lookup(term: str) -> str | None:
         score = _usage(text) - ENTRY_PENALTY * e
         if score > best_score and len(text.split()) <= len(first.split()):
             best, best_score = text, score
+    if best == first and _usage(first) == 0:
+        # A first gloss technical English never uses that no gloss as short replaces (発電機: "dynamo") gives
+        # way to a longer one it uses ("power generator"); a gloss as short wins first (劣化: "degradation",
+        # not "drop in quality", whose common words score high)
+        for text, e in candidates[1:]:
+            score = _usage(text) - ENTRY_PENALTY * e
+            if score > best_score and len(text.split()) <= MAX_GLOSS_WORDS:
+                best, best_score = text, score
     return best
 
 

@@ -152,3 +152,12 @@ def test_latin_words_and_numbers_keep_their_written_form(translator, ja_nlp):
 def test_a_prefix_gloss_joins_the_word_it_prefixes(translator, ja_nlp):
     assert translator.gloss("マルチチャネル") == "multi-channel"
     assert translator.render(ja_nlp.make_doc("ナノ構造体")) == "nano-structure"
+
+
+def test_a_first_gloss_technical_english_never_uses_gives_way_to_a_longer_one_last(translator):
+    from nlp.translate import _usage
+
+    assert _usage("dynamo") == 0 and _usage("deterioration") == 0
+    assert translator.gloss("発電機") == "power generator"  # JMdict: "dynamo; power generator"
+    assert translator.gloss("劣化") == "degradation"  # a gloss as short first: not "drop in quality"
+    assert translator.gloss("ナノ秒") == "nanosecond"  # a used first gloss stands

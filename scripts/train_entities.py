@@ -152,7 +152,6 @@ def head_out_of_fold(docs, pieces, nlp, folds: int = HEAD_FOLDS) -> tuple[Contex
     return _fit_head(rows), out
 
 
-
 def exact_f1(tagger, seqs) -> tuple[float, float, float]:
     tp = n_pred = n_gold = 0
     for doc, feats, tags in seqs:

@@ -270,12 +270,18 @@ def word_states(doc: Doc, pieces, dim: int = 384) -> tuple["np.ndarray", "np.nda
         a = found.offsets[:, 0].astype(np.int64) + base
         b = found.offsets[:, 1].astype(np.int64) + base
         first = np.searchsorted(ends, a, side="right")  # the first token ending after a piece's start
-        for piece in range(len(a)):  # a piece usually lies in one token; walk on while it overlaps more
-            t = first[piece]
-            while t < n and starts[t] < b[piece]:
-                total[t] += found.states[piece]
-                count[t] += 1
-                t += 1
+        last = np.searchsorted(starts, b, side="left")  # past the last token starting before its end
+        # a piece usually lies in one token: those are summed per token at once (pieces come in text order, so
+        # a token's pieces are neighbours), the rare piece across several tokens one by one
+        one = np.flatnonzero(last - first == 1)
+        if len(one):
+            token = first[one]
+            runs = np.flatnonzero(np.r_[True, token[1:] != token[:-1]])
+            total[token[runs]] += np.add.reduceat(np.asarray(found.states[one], dtype=np.float32), runs, axis=0)
+            count[token[runs]] += np.diff(np.r_[runs, len(token)])
+        for piece in np.flatnonzero(last - first > 1):
+            total[first[piece]:last[piece]] += found.states[piece]
+            count[first[piece]:last[piece]] += 1
     ok = count > 0
     total[ok] /= count[ok, None]
     return total, ok
@@ -355,6 +361,118 @@ def context_features(labels: dict[int, "np.ndarray"], ok: "np.ndarray") -> list[
     return out
 
 
+# -- a trained head on the word states (English feature set 5) ------------------------------------------------
+# A softmax regression on each word's encoder state and those of the words up to two away (unit length, zeros
+# where a word has none), trained on the train splits to give the boundary tags (B, I, L, U, O of one label); its
+# five probabilities are real-valued features of the CRF. Trained, not clustered: in cross-validation on
+# ScienceIE train the clusters of set 4 gave +0.008 over set 3, this head +0.024 (README). The CRF learns from the head's out-of-fold
+# probabilities (scripts/train_entities.py: each training document's from a head that never saw it), so it trusts
+# the head as much as it deserves on unseen text. Kept beside the model (`en.head.npz`), trained locally like it.
+HEAD_TAGS = ("B", "I", "L", "U", "O")
+HEAD_WINDOW = 2
+
+
+class ContextHead:
+    """Weights (dim x (2 window + 1), 5) and bias of the boundary-tag head; `probs` gives each word's tag
+    probabilities from its state and its neighbours' (word_states)."""
+
+    def __init__(self, weights: "np.ndarray", bias: "np.ndarray", window: int = HEAD_WINDOW) -> None:
+        self.weights = weights
+        self.bias = bias
+        self.window = window
+        self.dim = int(weights.shape[0]) // (2 * window + 1)
+
+    @classmethod
+    def load(cls, path: Path) -> "ContextHead":
+        import numpy as np
+
+        with np.load(path) as data:
+            return cls(data["weights"].astype(np.float32), data["bias"].astype(np.float32), int(data["window"]))
+
+    def save(self, path: Path) -> None:
+        import numpy as np
+
+        with open(path, "wb") as fh:
+            np.savez(fh, weights=self.weights, bias=self.bias, window=np.int64(self.window))
+
+    @staticmethod
+    def inputs(states: "np.ndarray", ok: "np.ndarray", window: int = HEAD_WINDOW) -> "np.ndarray":
+        """Each word's unit-length state, then its neighbours' at -1, +1, -2, +2, ... (zeros past the edges and
+        for words without a state)."""
+        import numpy as np
+
+        x = np.asarray(states, dtype=np.float32)
+        x = x / (np.linalg.norm(x, axis=1, keepdims=True) + 1e-9)
+        x[~np.asarray(ok, dtype=bool)] = 0.0
+        parts = [x]
+        for d in range(1, window + 1):
+            before = np.zeros_like(x)
+            before[d:] = x[:-d]
+            after = np.zeros_like(x)
+            after[:-d] = x[d:]
+            parts += [before, after]
+        return np.concatenate(parts, axis=1)
+
+    def probs(self, states: "np.ndarray", ok: "np.ndarray") -> "np.ndarray":
+        return self.predict(self.inputs(states, ok, self.window))
+
+    def predict(self, x: "np.ndarray") -> "np.ndarray":
+        """Tag probabilities (n, 5) of rows of `inputs`."""
+        return _softmax(x @ self.weights + self.bias)
+
+    @classmethod
+    def fit(cls, x: "np.ndarray", y: "np.ndarray", epochs: int = 4, l2: float = 1e-4, rate: float = 2e-3,
+            batch: int = 256, seed: int = 0, window: int = HEAD_WINDOW) -> "ContextHead":
+        """Multinomial logistic regression of the tag indices `y` (into HEAD_TAGS) on the rows of `x`
+        (`inputs`), by minibatch Adam with an L2 penalty; the same data and seed give the same weights."""
+        import numpy as np
+
+        rng = np.random.default_rng(seed)
+        x = np.asarray(x, dtype=np.float32)
+        onehot = np.eye(len(HEAD_TAGS), dtype=np.float32)[np.asarray(y)]
+        params = [np.zeros((x.shape[1], len(HEAD_TAGS)), np.float32), np.zeros(len(HEAD_TAGS), np.float32)]
+        first = [np.zeros_like(p) for p in params]
+        second = [np.zeros_like(p) for p in params]
+        step = 0
+        for _ in range(epochs):
+            order = rng.permutation(len(x))
+            for at in range(0, len(x), batch):
+                rows = order[at:at + batch]
+                error = (_softmax(x[rows] @ params[0] + params[1]) - onehot[rows]) / len(rows)
+                grads = [x[rows].T @ error + l2 * params[0], error.sum(0)]
+                step += 1
+                for p, g, m, v in zip(params, grads, first, second):
+                    m *= 0.9
+                    m += 0.1 * g
+                    v *= 0.999
+                    v += 0.001 * g * g
+                    p -= rate * (m / (1 - 0.9 ** step)) / (np.sqrt(v / (1 - 0.999 ** step)) + 1e-8)
+        return cls(params[0], params[1], window)
+
+
+def _softmax(z: "np.ndarray") -> "np.ndarray":
+    import numpy as np
+
+    z = z - z.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def with_head(feats: list[list[str]], probs: "np.ndarray | None", ok: "np.ndarray") -> list[dict[str, float]]:
+    """The CRF items of words with `feats` (indicators, value 1) and the head's tag probabilities (`hB`...`hO`,
+    real-valued) for the words with a state (`ok`); none for the others (a text the encoder truncated)."""
+    out = []
+    for i, f in enumerate(feats):
+        item = dict.fromkeys(f, 1.0)
+        if probs is not None and ok[i]:
+            item.update(zip(_HEAD_NAMES, probs[i].tolist()))
+        out.append(item)
+    return out
+
+
+_HEAD_NAMES = tuple(f"h{tag}" for tag in HEAD_TAGS)
+
+
 def japanese_features(doc: Doc) -> list[list[str]]:
     words = [t.text for t in doc]
     tags = [t.tag_ for t in doc]
@@ -384,9 +502,11 @@ def japanese_features(doc: Doc) -> list[list[str]]:
     return out
 
 
-def features(doc: Doc, language: str, context: "ContextClusters | None" = None, pieces=None) -> list[list[str]]:
+def features(doc: Doc, language: str, context: "ContextClusters | None" = None, pieces=None,
+             head: "ContextHead | None" = None) -> list:
     """The tagger's features of each token; with `context` (English), the contextual ones of the word states
-    that `pieces` give (see word_states; none for a word without a piece)."""
+    that `pieces` give (see word_states; none for a word without a piece); with `head` (English set 5), each
+    token's item is a dict with the head's probabilities of those states (with_head)."""
     if language == "ja":
         return japanese_features(doc)
     out = english_features(doc)
@@ -394,6 +514,11 @@ def features(doc: Doc, language: str, context: "ContextClusters | None" = None, 
         states, ok = word_states(doc, pieces or [], context.dim)
         for f, extra in zip(out, context_features(context.labels(states) if ok.any() else {}, ok)):
             f.extend(extra)
+    if head is not None:
+        states, ok = word_states(doc, pieces or [], head.dim)
+        with _one_blas_thread():
+            probs = head.probs(states, ok) if ok.any() else None
+        return with_head(out, probs, ok)
     return out
 
 
@@ -477,6 +602,11 @@ def context_path(path: Path) -> Path:
     return path.with_name(path.stem + ".context.npz")
 
 
+def head_path(path: Path) -> Path:
+    """The contextual head beside an English model: en.crfsuite -> en.head.npz."""
+    return path.with_name(path.stem + ".head.npz")
+
+
 def spans_path(path: Path) -> Path:
     """The boundary model beside a typed model: en.crfsuite -> en-spans.crfsuite."""
     return path.with_name(path.stem + "-spans" + path.suffix)
@@ -501,8 +631,12 @@ class EntityTagger:
         self._spans = None
         # English feature set 4 tags with the encoder's word states too: `context` holds their clusters, and
         # `spans` wants the document's word pieces (nlp.pipeline hands over those of its passages)
+        version = _features_version(path)
         self.context = (ContextClusters.load(context_path(path))
-                        if language != "ja" and _features_version(path) >= 4 and context_path(path).exists() else None)
+                        if language != "ja" and version == 4 and context_path(path).exists() else None)
+        # English feature set 5: the trained head on the word states instead of their clusters
+        self.head = (ContextHead.load(head_path(path))
+                     if language != "ja" and version >= 5 and head_path(path).exists() else None)
         if language != "ja":
             word_class("measured")  # the lexicon loads here, with the model, not in a first document's analysis
         if spans_path(path).exists() and _features_version(spans_path(path)) == _features_version(path):
@@ -530,7 +664,7 @@ class EntityTagger:
     @property
     def needs_context(self) -> bool:
         """True when `spans` wants the document's word pieces from the encoder (English feature set 4)."""
-        return self.context is not None
+        return self.context is not None or self.head is not None
 
     def spans(self, doc: Doc, pieces=None) -> list[tuple[int, int, str]]:
         """Typed terms of `doc`; `pieces` the encoder's token states of its text (nlp.entity_tagger.word_states),
@@ -538,7 +672,7 @@ class EntityTagger:
         if not len(doc):
             return []
         out = []
-        for start, end, kind in self._typed(features(doc, self.language, self.context, pieces)):
+        for start, end, kind in self._typed(features(doc, self.language, self.context, pieces, self.head)):
             span = doc[start:end]
             if not any(ch.isalnum() for ch in span.text):
                 continue
@@ -552,10 +686,11 @@ class EntityTagger:
 # saw (silently worse), so it is passed over. Written beside each model by scripts/train_entities.py
 # (`en.crfsuite` -> `en.features`); a model without one is of set 1. English 2: a wider window (issue 26); 3: the
 # parts of speech of the lexicon (word_class); 4: set 3 and the clusters of the encoder's word states
-# (`en.context.npz` beside the model). A model of set 3 is still used as it was trained (its features are set 4's
-# without the clusters); older ones are passed over.
-FEATURES_VERSION = {"en": 4, "ja": 1}
-STILL_USED = {"en": (3, 4), "ja": (1,)}
+# (`en.context.npz` beside the model); 5: set 3 and the probabilities of a head trained on those states
+# (`en.head.npz`). Models of sets 3 and 4 are still used as they were trained (set 3's features are both
+# others' without the contextual ones); older ones are passed over.
+FEATURES_VERSION = {"en": 5, "ja": 1}
+STILL_USED = {"en": (3, 4, 5), "ja": (1,)}
 
 
 def features_version_path(path: Path) -> Path:
@@ -563,8 +698,8 @@ def features_version_path(path: Path) -> Path:
 
 
 def write_features_version(path: Path, language: str, version: int | None = None) -> None:
-    """Record the feature set a model was trained on (default: this version's; English 3 for one trained
-    without the contextual features, which scripts/train_entities.py makes unless --contextual)."""
+    """Record the feature set a model was trained on (default: this version's; scripts/train_entities.py writes
+    English 3 for a model trained without contextual features, 4 for one with the clusters)."""
     features_version_path(path).write_text(f"{version or FEATURES_VERSION[language]}\n", encoding="utf-8")
 
 
@@ -585,8 +720,8 @@ def model_path(language: str, models_dir: Path | None = None) -> Path | None:
         if not path.exists():
             continue
         version = _features_version(path)
-        if version not in STILL_USED[language] or (language == "en" and version >= 4
-                                                  and not context_path(path).exists()):
+        if version not in STILL_USED[language] or (language == "en" and (
+                (version == 4 and not context_path(path).exists()) or (version >= 5 and not head_path(path).exists()))):
             log.warning("%s was trained on an older feature set: passed over; retrain it with "
                         "`python scripts/train_entities.py --lang %s` (and --untyped)", path, language)
             continue

@@ -8,7 +8,9 @@ dev split (never the test split: that is bench/entities.py --split test, the acc
 
 Usage: PYTHONPATH=. nice -n 10 python scripts/train_entities.py [--gold DIR] [--out DIR] [--lang en,ja]
        PYTHONPATH=. nice -n 10 python scripts/train_entities.py --cv 3 [--c2 W]   (cross-validation, no model)
---contextual (English, either use) adds feature set 4: the clusters of the encoder's word states (README).
+English models use the encoder's word states by default (feature set 5: a head trained on them, out of fold,
+gives the CRF boundary-tag probabilities); --contextual clusters makes set 4 (their k-means clusters), --contextual
+none set 3 (no encoder states). See the README.
 The default --out is the models folder's entities/ ($SCOUT_HOME/models/entities: local models, found first);
 `--lang ja --out nlp/entity_models` remakes the shipped Japanese model (see the README's data section).
 """
@@ -24,8 +26,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.entity_gold import load  # noqa: E402
 from domain.settings import NlpSettings  # noqa: E402
-from nlp.entity_tagger import (CONTEXT_KS, ContextClusters, context_path, decode, features,  # noqa: E402
-                               word_states, write_features_version)
+from nlp.entity_tagger import (CONTEXT_KS, HEAD_TAGS, ContextClusters, ContextHead, context_path,  # noqa: E402
+                               decode, features, head_path, with_head, word_states, write_features_version)
 
 EN_TYPES = {"Method": "METHOD", "Process": "METHOD", "Material": "MATERIAL", "Task": "TASK", "Metric": "METRIC",
             "OtherScientificTerm": "TERM"}
@@ -68,29 +70,87 @@ def fit_context(docs, pieces, nlp, ks=CONTEXT_KS) -> ContextClusters:
                             .fit(x).cluster_centers_.astype(np.float32) for k in ks})
 
 
-def sequences(docs, nlp, language: str, context: ContextClusters | None = None, pieces: list | None = None):
+def gold_tags(doc, gold, language: str, untyped: bool, bilou: bool) -> list[str]:
+    """The gold spans of `gold` as tags of `doc`'s tokens (one layer: a span nested in a longer one is left out)."""
     from spacy.tokens import Span
     from spacy.util import filter_spans
 
+    spans = []
+    for a, b, label in gold.spans:
+        span = doc.char_span(a, b, alignment_mode="expand")
+        if span is not None:
+            kind = "TERM" if language == "ja" or untyped else EN_TYPES.get(label)
+            if kind:
+                spans.append(Span(doc, span.start, span.end, label=kind))
+    tags = ["O"] * len(doc)
+    for span in filter_spans(spans):
+        tags[span.start] = f"B-{span.label_}"
+        for i in range(span.start + 1, span.end):
+            tags[i] = f"I-{span.label_}"
+        if bilou:
+            tags[span.end - 1] = f"{'U' if span.end - span.start == 1 else 'L'}-{span.label_}"
+    return tags
+
+
+def sequences(docs, nlp, language: str, context: ContextClusters | None = None, pieces: list | None = None,
+              head: "ContextHead | list | None" = None):
+    """(doc, features, tags) of each gold document. `head` (English set 5): a ContextHead, or each document's
+    (probabilities, has a state) from heads that did not see it (`head_out_of_fold`), as the CRF trains on."""
     out = []
     for n, gold in enumerate(docs):
         doc = nlp.make_doc(gold.text)
-        spans = []
-        for a, b, label in gold.spans:
-            span = doc.char_span(a, b, alignment_mode="expand")
-            if span is not None:
-                kind = "TERM" if language == "ja" or UNTYPED else EN_TYPES.get(label)
-                if kind:
-                    spans.append(Span(doc, span.start, span.end, label=kind))
-        tags = ["O"] * len(doc)
-        for span in filter_spans(spans):
-            tags[span.start] = f"B-{span.label_}"
-            for i in range(span.start + 1, span.end):
-                tags[i] = f"I-{span.label_}"
-            if BILOU:
-                tags[span.end - 1] = f"{'U' if span.end - span.start == 1 else 'L'}-{span.label_}"
-        out.append((doc, features(doc, language, context, pieces[n] if pieces is not None else None), tags))
+        tags = gold_tags(doc, gold, language, UNTYPED, BILOU)
+        found = pieces[n] if pieces is not None else None
+        if isinstance(head, list):
+            probs, ok = head[n]
+            feats = with_head(features(doc, language, context, found), probs, ok)
+        else:
+            feats = features(doc, language, context, found, head)
+        out.append((doc, feats, tags))
     return out
+
+
+HEAD_FOLDS = 5
+
+
+def _head_rows(docs, pieces, nlp) -> list:
+    """(inputs, tag indices, has a state) of each document's words for the head: boundary tags (BILOU, one label)."""
+    import numpy as np
+
+    index = {tag: i for i, tag in enumerate(HEAD_TAGS)}
+    rows = []
+    for gold, found in zip(docs, pieces):
+        doc = nlp.make_doc(gold.text)
+        states, ok = word_states(doc, found or [])
+        y = np.array([index[t.split("-")[0]] for t in gold_tags(doc, gold, "en", True, True)], dtype=np.int64)
+        rows.append((ContextHead.inputs(states, ok), y, ok))
+    return rows
+
+
+def _fit_head(rows) -> ContextHead:
+    import numpy as np
+
+    from nlp.entity_tagger import _one_blas_thread
+
+    # one BLAS thread: on the busy machine the same fits took 430 s of wall time with two, 56 s with one
+    with _one_blas_thread():
+        return ContextHead.fit(np.concatenate([x[ok] for x, _, ok in rows]),
+                               np.concatenate([y[ok] for _, y, ok in rows]))
+
+
+def head_out_of_fold(docs, pieces, nlp, folds: int = HEAD_FOLDS) -> tuple[ContextHead, list]:
+    """The head fitted on all of `docs`, and each document's (probabilities, has a state) from the head fitted
+    on the other folds (document i in fold i % folds): cross-fitting, so the CRF learns how far to trust the
+    head on text it has not seen, not on text it learnt by heart."""
+    rows = _head_rows(docs, pieces, nlp)
+    out: list = [None] * len(rows)
+    for k in range(folds):
+        head = _fit_head([r for i, r in enumerate(rows) if i % folds != k])
+        for i in range(k, len(rows), folds):
+            x, _, ok = rows[i]
+            out[i] = (head.predict(x) if ok.any() else None, ok)
+    return _fit_head(rows), out
+
 
 
 def exact_f1(tagger, seqs) -> tuple[float, float, float]:
@@ -139,7 +199,8 @@ def cross_validate(args) -> None:
     held = load(args.cv_set, "train", gold)
     random.Random(0).shuffle(held)
     always = [g for name in args.en_sets.split(",") if name != args.cv_set for g in load(name, "train", gold)]
-    pieces = dict(zip(map(id, always + held), encoder_pieces(always + held))) if args.contextual else {}
+    pieces = (dict(zip(map(id, always + held), encoder_pieces(always + held))) if args.contextual != "none"
+              else {})
     c2 = args.c2 if args.c2 is not None else 1.5
     scores = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -147,16 +208,22 @@ def cross_validate(args) -> None:
             train = always + [g for i, g in enumerate(held) if i % args.cv != k]
             test = [g for i, g in enumerate(held) if i % args.cv == k]
             # the clusters are fitted on the fold's training text only, as the shipped ones on the train splits
-            context = fit_context(train, [pieces[id(g)] for g in train], nlp) if args.contextual else None
+            context = head = train_head = None
+            if args.contextual == "clusters":
+                context = fit_context(train, [pieces[id(g)] for g in train], nlp)
+            elif args.contextual == "head":  # out-of-fold head probabilities within the fold's training part
+                head, train_head = head_out_of_fold(train, [pieces[id(g)] for g in train], nlp)
             trainer = pycrfsuite.Trainer(verbose=False)
-            for _, feats, tags in sequences(train, nlp, "en", context, [pieces.get(id(g)) for g in train]):
+            for _, feats, tags in sequences(train, nlp, "en", context, [pieces.get(id(g)) for g in train],
+                                            train_head):
                 trainer.append(feats, tags)
             trainer.set_params({"c1": args.c1, "c2": c2, "max_iterations": args.iterations,
                                 "feature.possible_transitions": True, "feature.minfreq": 1})
             trainer.train(f"{tmp}/fold.crfsuite")
             tagger = pycrfsuite.Tagger()
             tagger.open(f"{tmp}/fold.crfsuite")
-            scores.append(exact_f1(tagger, sequences(test, nlp, "en", context, [pieces.get(id(g)) for g in test]))[2])
+            scores.append(exact_f1(tagger, sequences(test, nlp, "en", context, [pieces.get(id(g)) for g in test],
+                                                     head))[2])
             print(f"  fold {k + 1}/{args.cv}: {args.cv_set} exact span F1 {scores[-1]:.3f}", flush=True)
     print(f"{args.cv_set} train, {args.cv}-fold exact span F1 of the boundary model: {sum(scores) / len(scores):.3f}")
 
@@ -184,9 +251,10 @@ def main() -> None:
                     help="English: only cross-validate the boundary model on the train splits of --cv-set (K folds; "
                          "the other English sets' train splits always in), print each fold's exact F1, write no model")
     ap.add_argument("--cv-set", default="ScienceIE")
-    ap.add_argument("--contextual", action="store_true",
-                    help="English feature set 4: add the clusters of the encoder's word states (dev exact F1 +0.01-0.02, "
-                         "but the enrich stage then costs ~1.4x the rules', over the 1.3x budget: see the README)")
+    ap.add_argument("--contextual", nargs="?", const="head", default="head", choices=["head", "clusters", "none"],
+                    help="English contextual features of the encoder's word states: head (feature set 5, the default): "
+                         "the probabilities of a boundary-tag head trained on them; clusters (set 4): their k-means "
+                         "clusters; none (set 3): no encoder states (see the README)")
     ap.add_argument("--context", default=None, metavar="NPZ",
                     help="English: reuse these clusters (an en.context.npz fitted on the same train splits)")
     args = ap.parse_args()
@@ -206,7 +274,16 @@ def main() -> None:
         nlp = _tokenizer(language)
         golds = [g for name in sets for g in load(name, "train", gold)]
         context = pieces = None
-        if language == "en" and (args.contextual or args.context):
+        head = head_train = None
+        if language == "en" and args.contextual == "head":
+            # feature set 5: the head on the encoder's word states, out of fold for the CRF's training data
+            t0 = time.time()
+            pieces = encoder_pieces(golds)
+            head, head_train = head_out_of_fold(golds, pieces, nlp)
+            head.save(head_path(out / "en.crfsuite"))
+            print(f"en: encoder states of {len(golds)} documents and their head ({HEAD_FOLDS} folds out of fold, "
+                  f"then all) in {time.time() - t0:.0f} s -> {head_path(out / 'en.crfsuite')}")
+        elif language == "en" and (args.contextual == "clusters" or args.context):
             # feature set 4: the contextual features' clusters, fitted on the training text, beside the models
             t0 = time.time()
             pieces = encoder_pieces(golds)
@@ -222,7 +299,7 @@ def main() -> None:
             UNTYPED = untyped
             BILOU = untyped and (args.scheme or "bilou") == "bilou"
             t0 = time.time()
-            train = sequences(golds, nlp, language, context, pieces)
+            train = sequences(golds, nlp, language, context, pieces, head_train)
             trainer = pycrfsuite.Trainer(verbose=False)
             for _, feats, tags in train:
                 trainer.append(feats, tags)
@@ -231,7 +308,8 @@ def main() -> None:
                                 "feature.possible_transitions": True, "feature.minfreq": 1})
             path = out / f"{language}{'-spans' if UNTYPED else ''}.crfsuite"
             trainer.train(str(path))
-            write_features_version(path, language, None if context is not None or language == "ja" else 3)
+            write_features_version(path, language, 5 if head else 4 if context is not None else
+                                   1 if language == "ja" else 3)
             print(f"{language}: trained on {sum(len(t) for _, _, t in train)} tokens in {time.time() - t0:.0f} s "
                   f"-> {path} ({path.stat().st_size / 1e6:.1f} MB)")
             tagger = pycrfsuite.Tagger()
@@ -239,7 +317,7 @@ def main() -> None:
             for name in sets:
                 dev = load(name, "dev", gold)
                 p, r, f = exact_f1(tagger, sequences(dev, nlp, language, context,
-                                                     encoder_pieces(dev) if context is not None else None))
+                                                     encoder_pieces(dev) if context or head else None, head))
                 print(f"  {name} dev exact span P/R/F1 (this model alone): {p:.2f} / {r:.2f} / {f:.2f}")
 
 

@@ -35,6 +35,28 @@ def test_word_states_are_the_mean_of_each_words_pieces_across_overlapping_passag
     assert states[:, 0].tolist() == [0.0, 0.0, 0.0, 4.0, 4.0, 0.0, 0.0]
 
 
+def test_word_states_match_a_piece_by_piece_reference_on_random_pieces():
+    """The per-token sums (vectorised) are the mean of every piece that overlaps a token, as a plain loop gives."""
+    text = "Graphene-oxide membranes (GO) filter sea water at 2.5 nm; ab initio DFT agrees, mostly."
+    doc = EN.make_doc(text)
+    rng = np.random.default_rng(3)
+    pieces = []
+    for base in (0, 17, 40):  # passages that overlap
+        cuts = np.sort(rng.choice(np.arange(1, len(text) - base), size=12, replace=False))
+        offsets = np.stack([np.r_[0, cuts[:-1]], cuts], axis=1)
+        pieces.append((base, TokenStates(offsets, rng.normal(size=(len(offsets), 4)))))
+    states, ok = word_states(doc, pieces, dim=4)
+    total, count = np.zeros((len(doc), 4)), np.zeros(len(doc))
+    for base, found in pieces:
+        for (a, b), state in zip(found.offsets, found.states):
+            for t in doc:
+                if t.idx < base + b and base + a < t.idx + len(t):
+                    total[t.i] += state
+                    count[t.i] += 1
+    assert ok.tolist() == (count > 0).tolist()
+    np.testing.assert_allclose(states[ok], total[ok] / count[ok, None], rtol=1e-5, atol=1e-6)
+
+
 def test_cluster_labels_are_the_nearest_centroids_and_survive_a_round_trip(tmp_path):
     from sklearn.cluster import KMeans
 
@@ -133,7 +155,7 @@ def _train_context_model(folder, embedder):
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "en.crfsuite"
     trainer.train(str(path))
-    write_features_version(path, "en")
+    write_features_version(path, "en", 4)
     clusters.save(context_path(path))
     return path
 
@@ -221,3 +243,165 @@ def test_the_cache_gives_token_states_for_passages_it_has_seen(real_embedder, tm
     np.testing.assert_array_equal(first_vectors, again_vectors)
     assert again[0] is not None and again[1] is None
     np.testing.assert_allclose(again[0].states, first[0].states, atol=1e-5)
+
+
+# -- feature set 5: a trained head on the word states ---------------------------------------------------------
+
+
+def test_head_inputs_put_each_word_beside_its_neighbours_and_leave_words_without_a_state_empty():
+    from nlp.entity_tagger import ContextHead
+
+    states = np.array([[3.0, 4.0], [0.0, 2.0], [9.0, 9.0], [1.0, 0.0]], dtype=np.float32)
+    ok = np.array([True, True, False, True])
+    x = ContextHead.inputs(states, ok, window=1)
+    assert x.shape == (4, 6)
+    np.testing.assert_allclose(x[0], [0.6, 0.8, 0, 0, 0, 1])  # itself (unit length), no left, the next
+    np.testing.assert_allclose(x[1], [0, 1, 0.6, 0.8, 0, 0])  # its right neighbour has no state
+    np.testing.assert_allclose(x[2], [0, 0, 0, 1, 1, 0])  # no state of its own: its neighbours' only
+    np.testing.assert_allclose(x[3], [1, 0, 0, 0, 0, 0])
+
+
+def test_the_head_learns_tags_from_states_is_deterministic_and_survives_a_round_trip(tmp_path):
+    from nlp.entity_tagger import HEAD_TAGS, ContextHead
+
+    rng = np.random.default_rng(0)
+    centres = rng.normal(size=(len(HEAD_TAGS), 3 * 16)).astype(np.float32) * 2
+    y = rng.integers(0, len(HEAD_TAGS), size=2000)
+    x = centres[y] + rng.normal(size=(2000, 48)).astype(np.float32)
+    head = ContextHead.fit(x[:1500], y[:1500], epochs=6, window=1)
+    assert head.dim == 16 and head.weights.shape == (48, len(HEAD_TAGS))
+    assert (head.predict(x[1500:]).argmax(1) == y[1500:]).mean() > 0.9  # held-out rows
+    again = ContextHead.fit(x[:1500], y[:1500], epochs=6, window=1)
+    np.testing.assert_array_equal(again.weights, head.weights)
+    path = tmp_path / "en.head.npz"
+    head.save(path)
+    loaded = ContextHead.load(path)
+    np.testing.assert_array_equal(loaded.predict(x[1500:]), head.predict(x[1500:]))
+    assert loaded.window == head.window
+
+
+def test_head_features_are_real_valued_and_only_for_words_with_a_state(real_embedder):
+    from nlp.entity_tagger import HEAD_TAGS, HEAD_WINDOW, ContextHead, english_features, with_head
+
+    text = "Graphene oxide membranes filter water."
+    doc = EN.make_doc(text)
+    rng = np.random.default_rng(2)
+    head = ContextHead(rng.normal(size=((2 * HEAD_WINDOW + 1) * 384, len(HEAD_TAGS))).astype(np.float32),
+                       np.zeros(len(HEAD_TAGS), np.float32))
+    assert head.dim == 384
+    once = features(doc, "en", pieces=_real_pieces(real_embedder, text)[1], head=head)
+    again = features(EN.make_doc(text), "en", pieces=_real_pieces(real_embedder, text)[1], head=head)
+    assert once == again  # the same text, the same features (a fresh encoder pass)
+    plain = english_features(doc)
+    for item, words in zip(once, plain):
+        assert {k for k, v in item.items() if v == 1.0} >= set(words)
+        probs = [item[f"h{tag}"] for tag in HEAD_TAGS]
+        assert abs(sum(probs) - 1) < 1e-5 and all(0 < p < 1 for p in probs)
+    # without states (an embedder that gives none) the words keep their other features and no head's
+    bare = features(doc, "en", pieces=[], head=head)
+    assert bare == [dict.fromkeys(words, 1.0) for words in plain]
+    ok = np.array([True, False, True, True, True, True, True])
+    mixed = with_head(plain, np.full((7, 5), 0.2), ok)
+    assert "hB" in mixed[0] and "hB" not in mixed[1]
+
+
+def _gold_doc(i, text, spans):
+    from bench.entity_gold import GoldDoc
+
+    return GoldDoc(id=f"d{i}", language="en", text=text, spans=spans)
+
+
+def test_the_crf_learns_from_out_of_fold_head_probabilities(real_embedder, monkeypatch):
+    """Each training document's head probabilities come from a head fitted without it (its fold left out), so the
+    CRF sees how the head does on unseen text; the head kept for tagging is fitted on all documents."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+    from scripts import train_entities as te
+
+    texts = [("We study graphene oxide membranes .", [(9, 33, "Material")]),
+             ("Beam search decoding is fast .", [(0, 20, "Method")]),
+             ("Graphene oxide membranes filter water .", [(0, 24, "Material")]),
+             ("We propose beam search decoding .", [(11, 31, "Method")]),
+             ("Silicon carbide wafers are hard .", [(0, 22, "Material")]),
+             ("We use gradient descent here .", [(7, 23, "Method")])]
+    docs = [_gold_doc(i, t, s) for i, (t, s) in enumerate(texts)]
+    pieces = [_real_pieces(real_embedder, d.text)[1] for d in docs]
+    head, out = te.head_out_of_fold(docs, pieces, EN, folds=3)
+    rows = te._head_rows(docs, pieces, EN)
+    assert [r[1].tolist() for r in rows][0] == [4, 4, 0, 1, 2, 4]  # O O B I L O: the boundary tags
+    for k in range(3):
+        without = te._fit_head([r for i, r in enumerate(rows) if i % 3 != k])
+        for i in range(k, len(docs), 3):
+            np.testing.assert_allclose(out[i][0], without.predict(rows[i][0]), rtol=1e-6)
+            # not the probabilities of a head that saw the document
+            assert not np.allclose(out[i][0], head.predict(rows[i][0]))
+    np.testing.assert_array_equal(head.weights, te._fit_head(rows).weights)
+
+
+def _train_head_model(folder, embedder):
+    """A tiny English model of feature set 5 (typed) with its head, as scripts/train_entities.py makes one."""
+    import pycrfsuite
+
+    from nlp.entity_tagger import ContextHead, head_path
+
+    sentences = [("We study graphene oxide membranes .", {2: "B-MATERIAL", 3: "I-MATERIAL", 4: "I-MATERIAL"}),
+                 ("Graphene oxide membranes filter water .", {0: "B-MATERIAL", 1: "I-MATERIAL", 2: "I-MATERIAL"}),
+                 ("We propose beam search decoding .", {2: "B-METHOD", 3: "I-METHOD", 4: "I-METHOD"}),
+                 ("Beam search decoding is fast .", {0: "B-METHOD", 1: "I-METHOD", 2: "I-METHOD"})]
+    xs, ys, items = [], [], []
+    for text, tags in sentences:
+        doc = EN.make_doc(text)
+        pieces = _real_pieces(embedder, text)[1]
+        states, ok = word_states(doc, pieces)
+        xs.append(ContextHead.inputs(states, ok))
+        ys.append([0 if tags.get(i, "O").startswith("B") else 1 if i in tags else 4 for i in range(len(doc))])
+        items.append((doc, pieces, [tags.get(i, "O") for i in range(len(doc))]))
+    head = ContextHead.fit(np.concatenate(xs), np.concatenate(ys), epochs=20)
+    trainer = pycrfsuite.Trainer(verbose=False)
+    for doc, pieces, tags in items * 5:
+        trainer.append(features(doc, "en", pieces=pieces, head=head), tags)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "en.crfsuite"
+    trainer.train(str(path))
+    write_features_version(path, "en")
+    head.save(head_path(path))
+    return path
+
+
+def test_ingest_tags_set_5_with_the_passage_passs_states_as_analyse_text_does(real_embedder, tmp_path, caplog):
+    from domain.models import Document
+    from nlp.entity_tagger import EntityTagger, head_path
+    from nlp.pipeline import Enricher
+
+    path = _train_head_model(tmp_path / "entities", real_embedder)
+    assert features_version_path(path).read_text().strip() == "5"
+    assert model_path("en", tmp_path) == path and EntityTagger(path, "en").needs_context
+    enricher = Enricher(NlpSettings(cache=False, onnx_dir=tmp_path), embedder=real_embedder)
+    calls = []
+    encode = real_embedder.encode_with_states
+
+    def counted(texts, wanted=None):
+        calls.append(list(texts))
+        return encode(texts, wanted)
+
+    text = "Graphene oxide membranes and beam search decoding."
+    alone = {(e.start, e.end, e.text, str(e.label)) for e in enricher.analyse_text(text, "en").entities
+             if str(e.label) in ("MATERIAL", "METHOD")}
+    assert (0, 24, "Graphene oxide membranes", "MATERIAL") in alone
+    assert (29, 49, "beam search decoding", "METHOD") in alone
+    real_embedder.encode_with_states = counted
+    try:
+        doc = Document.make(kind="research", source="test", url="test:head", title="", text=text, language="en")
+        enriched, rejects = enricher.enrich([doc])
+    finally:
+        del real_embedder.encode_with_states
+    assert not rejects and len(calls) == 1  # one pass: the passages' embedding gave the states
+    assert {(e.start, e.end, e.text, str(e.label)) for e in enriched[0].analysis.entities
+            if str(e.label) in ("MATERIAL", "METHOD")} == alone
+
+    head_path(path).unlink()  # the head is part of a set-5 model: without it, passed over with a warning
+    with caplog.at_level(logging.WARNING, logger="nlp.entity_tagger"):
+        assert model_path("en", tmp_path) is None
+    assert "retrain" in caplog.text

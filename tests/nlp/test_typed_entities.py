@@ -93,7 +93,7 @@ def test_a_locally_trained_model_is_found_and_used(real_embedder, tmp_path):
 
 def test_the_training_script_makes_models_the_enricher_picks_up(real_embedder, tmp_path):
     """`scripts/train_entities.py --lang en` (the one command) writes the typed and the BILOU boundary model
-    with their feature set and the clusters of the encoder's word states into the models folder, where the
+    with their feature set and the head on the encoder's word states into the models folder, where the
     enricher finds them; from a tiny gold folder."""
     import subprocess
     import sys
@@ -107,14 +107,15 @@ def test_the_training_script_makes_models_the_enricher_picks_up(real_embedder, t
         (gold / "scierc" / f"{split}.json").write_text("\n".join(json.dumps(r) for r in rows), encoding="utf-8")
     models = tmp_path / "models"
     done = subprocess.run([sys.executable, "scripts/train_entities.py", "--lang", "en", "--en-sets", "SciERC",
-                           "--gold", str(gold), "--out", str(models / "entities"), "--iterations", "30",
-                           "--contextual"],
+                           "--gold", str(gold), "--out", str(models / "entities"), "--iterations", "30"],
                           cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
     spans = models / "entities" / "en-spans.crfsuite"
     assert {"B-TERM", "L-TERM"} <= set(_labels(spans))  # BILOU tags
     assert model_path("en", models) == models / "entities" / "en.crfsuite"
-    assert (models / "entities" / "en.context.npz").exists()
+    assert (models / "entities" / "en.head.npz").exists() and not (models / "entities" / "en.context.npz").exists()
+    assert {features_version_path(models / "entities" / name).read_text().strip()
+            for name in ("en.crfsuite", "en-spans.crfsuite")} == {"5"}
     local = Enricher(NlpSettings(cache=False, onnx_dir=models), embedder=real_embedder)
     found = {(e.text, str(e.label)) for e in local.analyse_text("We study graphene oxide membranes with beam "
                                                                 "search decoding .", "en").entities}

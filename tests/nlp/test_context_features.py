@@ -160,39 +160,46 @@ def _train_context_model(folder, embedder):
     return path
 
 
-def test_ingest_tags_with_the_passage_passs_states_as_analyse_text_does_with_its_own(real_embedder, tmp_path):
-    """`enrich` hands the tagger the token states of the pass that embeds the passages (no second pass);
-    `analyse_text` alone makes its own: the same typed terms either way."""
+def _typed_terms_alone_and_at_ingest(enricher, embedder, url):
+    """The MATERIAL and METHOD terms `analyse_text` finds alone, those `enrich` finds, and the enriched document;
+    asserts that `enrich` made one encoder pass (the passages' embedding gave the states)."""
     from domain.models import Document
-    from nlp.pipeline import Enricher
 
-    path = _train_context_model(tmp_path / "entities", real_embedder)
-    assert model_path("en", tmp_path) == path
-    enricher = Enricher(NlpSettings(cache=False, onnx_dir=tmp_path), embedder=real_embedder)
+    def typed(entities):
+        return {(e.start, e.end, e.text, str(e.label)) for e in entities if str(e.label) in ("MATERIAL", "METHOD")}
+
     calls = []
-    encode = real_embedder.encode_with_states
+    encode = embedder.encode_with_states
 
     def counted(texts, wanted=None):
         calls.append(list(texts))
         return encode(texts, wanted)
 
     text = "Graphene oxide membranes and beam search decoding."
-    alone = {(e.start, e.end, e.text, str(e.label)) for e in enricher.analyse_text(text, "en").entities
-             if str(e.label) in ("MATERIAL", "METHOD")}
+    alone = typed(enricher.analyse_text(text, "en").entities)
     assert (0, 24, "Graphene oxide membranes", "MATERIAL") in alone
     assert (29, 49, "beam search decoding", "METHOD") in alone
-
-    real_embedder.encode_with_states = counted
+    embedder.encode_with_states = counted
     try:
-        doc = Document.make(kind="research", source="test", url="test:ctx", title="", text=text, language="en")
+        doc = Document.make(kind="research", source="test", url=url, title="", text=text, language="en")
         enriched, rejects = enricher.enrich([doc])
     finally:
-        del real_embedder.encode_with_states
+        del embedder.encode_with_states
     assert not rejects and len(calls) == 1  # one pass: the passages' embedding gave the states
-    ingest = {(e.start, e.end, e.text, str(e.label)) for e in enriched[0].analysis.entities
-              if str(e.label) in ("MATERIAL", "METHOD")}
+    return alone, typed(enriched[0].analysis.entities), enriched[0]
+
+
+def test_ingest_tags_with_the_passage_passs_states_as_analyse_text_does_with_its_own(real_embedder, tmp_path):
+    """`enrich` hands the tagger the token states of the pass that embeds the passages (no second pass);
+    `analyse_text` alone makes its own: the same typed terms either way."""
+    from nlp.pipeline import Enricher
+
+    path = _train_context_model(tmp_path / "entities", real_embedder)
+    assert model_path("en", tmp_path) == path
+    enricher = Enricher(NlpSettings(cache=False, onnx_dir=tmp_path), embedder=real_embedder)
+    alone, ingest, enriched = _typed_terms_alone_and_at_ingest(enricher, real_embedder, "test:ctx")
     assert ingest == alone
-    assert {t["text"] for t in enriched[0].document.meta["terms"]} >= {"Graphene oxide membranes",
+    assert {t["text"] for t in enriched.document.meta["terms"]} >= {"Graphene oxide membranes",
                                                                         "beam search decoding"}
 
 
@@ -371,7 +378,6 @@ def _train_head_model(folder, embedder):
 
 
 def test_ingest_tags_set_5_with_the_passage_passs_states_as_analyse_text_does(real_embedder, tmp_path, caplog):
-    from domain.models import Document
     from nlp.entity_tagger import EntityTagger, head_path
     from nlp.pipeline import Enricher
 
@@ -379,27 +385,8 @@ def test_ingest_tags_set_5_with_the_passage_passs_states_as_analyse_text_does(re
     assert features_version_path(path).read_text().strip() == "5"
     assert model_path("en", tmp_path) == path and EntityTagger(path, "en").needs_context
     enricher = Enricher(NlpSettings(cache=False, onnx_dir=tmp_path), embedder=real_embedder)
-    calls = []
-    encode = real_embedder.encode_with_states
-
-    def counted(texts, wanted=None):
-        calls.append(list(texts))
-        return encode(texts, wanted)
-
-    text = "Graphene oxide membranes and beam search decoding."
-    alone = {(e.start, e.end, e.text, str(e.label)) for e in enricher.analyse_text(text, "en").entities
-             if str(e.label) in ("MATERIAL", "METHOD")}
-    assert (0, 24, "Graphene oxide membranes", "MATERIAL") in alone
-    assert (29, 49, "beam search decoding", "METHOD") in alone
-    real_embedder.encode_with_states = counted
-    try:
-        doc = Document.make(kind="research", source="test", url="test:head", title="", text=text, language="en")
-        enriched, rejects = enricher.enrich([doc])
-    finally:
-        del real_embedder.encode_with_states
-    assert not rejects and len(calls) == 1  # one pass: the passages' embedding gave the states
-    assert {(e.start, e.end, e.text, str(e.label)) for e in enriched[0].analysis.entities
-            if str(e.label) in ("MATERIAL", "METHOD")} == alone
+    alone, ingest, _ = _typed_terms_alone_and_at_ingest(enricher, real_embedder, "test:head")
+    assert ingest == alone
 
     head_path(path).unlink()  # the head is part of a set-5 model: without it, passed over with a warning
     with caplog.at_level(logging.WARNING, logger="nlp.entity_tagger"):

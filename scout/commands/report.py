@@ -9,7 +9,7 @@ from scout.commands._library import LibraryUnavailable, library_session
 
 HELP = """Build the weekly report of what is new and e-mail it to the profile's recipients.
 
-A report covers its ISO week (Monday to Sunday in SCOUT_REPORT_TIMEZONE; up to now while the week runs; named after last week when sent on Monday morning), and starts earlier when the last report delivered to the profile ended earlier; a re-run of a week says which of its matches are new since the last delivery. With no SMTP host configured (SCOUT_REPORT_SMTP_HOST) the report is written to the outbox folder (.eml, .html, .csv) and its path printed; the outbox keeps every report, sent or not. --week rebuilds any past ISO week from the ledger.
+A report covers its ISO week (Monday to Sunday in SCOUT_REPORT_TIMEZONE; up to now while the week runs; named after last week when sent on Monday morning; the first report holds everything up to now), and starts earlier when the last report delivered to the profile ended earlier; a re-run of a week says which of its matches are new since the last delivery. With no SMTP host configured (SCOUT_REPORT_SMTP_HOST) the report is written to the outbox folder (.eml, .html, .csv) and its path printed; the outbox keeps every report, sent or not. --week rebuilds any past ISO week from the ledger.
 
 [bold]Example[/bold]: scout report --week 2026-W47 --no-send --open
 """

@@ -273,15 +273,20 @@ def report_period(ledger: "Ledger", week: str | None, profile: ReportProfile, tz
     if week:
         week_start, week_end = parse_week(week, tz)
         since, until = week_start, week_end
+    elif delivered is None:
+        # The first report holds everything first seen up to now, named after this week. (Named after last
+        # week on a Monday to Thursday, it ended at last week's end: a first `scout demo` or `scout report` on
+        # a Tuesday listed none of the matches it had just recorded.)
+        week_start, _ = parse_week(week_label(now, tz), tz)
+        since, until = EPOCH, now
     else:
-        # Named after the week the period mostly covers: sent on Monday morning, it is last week's report; a
-        # re-run after that delivery is this week's.
-        label = week_label(max(delivered or EPOCH, now - timedelta(days=3.5)), tz)
+        # Named after the week the period mostly covers: sent on Monday morning, it is last week's report, up to
+        # that week's end (what came since waits for the next one, which starts where this one ends); a re-run
+        # after that delivery is this week's.
+        label = week_label(max(delivered, now - timedelta(days=3.5)), tz)
         week_start, week_end = parse_week(label, tz)
         since, until = week_start, min(now, week_end)
-        if delivered is None:
-            since = EPOCH
-        elif delivered < week_start:
+        if delivered < week_start:
             since = delivered
     since = min(since, until)
     inside = delivered is not None and since < delivered < until

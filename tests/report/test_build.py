@@ -479,3 +479,19 @@ def test_a_match_judged_not_relevant_is_left_out_of_text_chart_and_csv_and_the_r
     library.judgements = {"another-need": {target.doc_id: "not_relevant"}}
     again = build_report(ledger, library, settings=settings, taxonomy=TAXONOMY, now=NOW, chart=False)
     assert again.overview.new_matches == before.overview.new_matches and again.overview.judged_not_relevant == 0
+
+
+def test_a_first_report_built_early_in_the_week_holds_what_was_just_found(tmp_path, settings):
+    """Seen when the tests ran on a Monday in Tokyo: with no report ever delivered, one built Monday to Thursday
+    was named after last week and ended at last week's end, so the matches just recorded (a first `scout demo`
+    on a Tuesday) were in no report yet. The first report holds everything up to now."""
+    from index.ledger import Ledger
+    from tests.report.fakes import DOC_NV, NEED_QMAG, make_match
+
+    ledger = Ledger(tmp_path / "fresh.sqlite")
+    tuesday = datetime(2026, 11, 24, 3, 0, tzinfo=timezone.utc)  # 12:00 JST, Tuesday of 2026-W48
+    run = ledger.start_match_run(at=tuesday - timedelta(hours=1))
+    ledger.record_matches(run, [make_match(NEED_QMAG, DOC_NV, 0.9, ["quantum-sensing"])])
+    report = build_report(ledger, FakeLibrary(), settings=settings, taxonomy=TAXONOMY, now=tuesday, chart=False)
+    assert report.week == "2026-W48" and report.until == tuesday
+    assert [i.match.doc_id for i in report.new_matches] == [DOC_NV.id]

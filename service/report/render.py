@@ -68,8 +68,9 @@ def _context(report: Report, settings: ReportSettings, chart_src: str | None) ->
         "chart_src": chart_src,
         "font_stack": FONT_STACK,
         "max_listed": MAX_LISTED,
-        "period_text": f"{local(report.since if report.since > EPOCH else report.week_start or report.since)} "
-                       f"up to {local(report.until)} ({report.timezone})",
+        # the first report has no start: "from" its week's Monday read as if it held that week alone
+        "period_text": (f"from {local(report.since)} " if report.since > EPOCH else "")
+                       + f"up to {local(report.until)} ({report.timezone})",
         "coverage_text": coverage_text(report, local),
         "generated_text": local(report.generated_at),
     }

@@ -495,3 +495,7 @@ def test_a_first_report_built_early_in_the_week_holds_what_was_just_found(tmp_pa
     report = build_report(ledger, FakeLibrary(), settings=settings, taxonomy=TAXONOMY, now=tuesday, chart=False)
     assert report.week == "2026-W48" and report.until == tuesday
     assert [i.match.doc_id for i in report.new_matches] == [DOC_NV.id]
+    text = render_text(report, settings)
+    # it has no start: "from" its week's Monday read as if it held that week's matches alone
+    assert "New matches up to 2026-11-24 12:00 (Asia/Tokyo)" in text and "New matches from" not in text
+    assert "New matches up to 2026-11-24 12:00" in render_html(report, settings)

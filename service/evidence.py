@@ -14,6 +14,7 @@ does not spend its evidence on the title again.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Callable, Iterable
 
 from domain.models import Document, Evidence, Match
@@ -112,23 +113,33 @@ def shown_evidence(evidence: Evidence | None, analysed_text_: str | None, *wante
     return shown
 
 
-def concept_words(concept_ids: Iterable[str]) -> list[str]:
-    """The words of these taxonomy concepts in both languages (labels, synonyms, abbreviations). A Japanese need
-    and an English document share no word, so without them the evidence fell back to the passage's first
-    sentence ("After the Daiichi nuclear disaster ..." for a radar-absorbing metamaterial); the concepts the
-    two share name the same thing in each language. Unknown ids, or a taxonomy that does not load, give none."""
-    ids = list(concept_ids)
-    if not ids:
-        return []
+def concept_terms(concept_ids: Iterable[str]) -> frozenset[str]:
+    """The content terms of these taxonomy concepts' words in both languages (labels, synonyms, abbreviations).
+    A Japanese need and an English document share no word, so without them the evidence fell back to the
+    passage's first sentence ("After the Daiichi nuclear disaster ..." for a radar-absorbing metamaterial); the
+    concepts the two share name the same thing in each language. Unknown ids, or a taxonomy that does not load,
+    give none."""
     try:
         from domain.settings import NlpSettings
+
+        path = str(NlpSettings().taxonomy_path or "")
+    except Exception:  # noqa: BLE001 - the terms only steer which sentence is shown
+        return frozenset()
+    return frozenset().union(*(_concept_terms(path, cid) for cid in concept_ids))
+
+
+@lru_cache(maxsize=None)
+def _concept_terms(taxonomy_path: str, concept_id: str) -> frozenset[str]:
+    # once per concept and process: Sudachi on a concept's ~15 labels took about 8 ms, paid by every match shown
+    try:
         from nlp.taxonomy import cached_taxonomy
 
-        by_id = cached_taxonomy(str(NlpSettings().taxonomy_path or "")).by_id
-    except Exception:  # noqa: BLE001 - the words only steer which sentence is shown
-        return []
-    return [w for cid in ids if cid in by_id
-            for w in (*by_id[cid].labels_en(), *by_id[cid].labels_ja(), *by_id[cid].abbreviations)]
+        concept = cached_taxonomy(taxonomy_path).by_id.get(concept_id)
+    except Exception:  # noqa: BLE001 - the terms only steer which sentence is shown
+        return frozenset()
+    if concept is None:
+        return frozenset()
+    return frozenset(content_terms(*concept.labels_en(), *concept.labels_ja(), *concept.abbreviations))
 
 
 def match_evidence(match: Match, need: Document, need_text: str | None,
@@ -136,8 +147,8 @@ def match_evidence(match: Match, need: Document, need_text: str | None,
     """(what the need says, what the document says) for one match, as every face shows them; `need_text` and
     `doc_text` are the analysed texts (`analysed`), None when the document is not at hand. Each side's sentence
     is the one that shares most words with the other side; where it shares none (across languages), the one
-    that names most of the concepts both hold, in either language (`concept_words`)."""
-    bridge = content_terms(*concept_words(match.shared_concepts))
+    that names most of the concepts both hold, in either language (`concept_terms`)."""
+    bridge = concept_terms(match.shared_concepts)
     return (shown_evidence(match.need_evidence, need_text, match.title, need.title, title=need.title, bridge=bridge),
             shown_evidence(match.doc_evidence, doc_text, need.title, need.text, title=match.title, bridge=bridge))
 
@@ -166,9 +177,9 @@ def best_sentences(text: str, wanted: Iterable[str] = (), *, title: str = "", ma
                    max_chars: int = MAX_CHARS, exclude: Callable[[str], bool] | None = is_boilerplate,
                    bridge: Iterable[str] = ()) -> tuple[int, int] | None:
     """The span of the one or two adjacent sentences of `text` that share most content words with `wanted`
-    (ties: the earlier); when none shares any (a Japanese need and an English document), the one sharing most
-    with `bridge`; a sentence that only repeats `title`, or that
-    `exclude` rejects (references, keyword lists, boilerplate), is passed over when there is another."""
+    (ties: the earlier); when none shares any (a Japanese need and an English document), the one sentence sharing
+    most with `bridge`; a sentence that only repeats `title`, or that `exclude` rejects (references, keyword
+    lists, boilerplate), is passed over when there is another."""
     spans = sentence_spans(text or "")
     if not spans:
         return None
@@ -176,22 +187,22 @@ def best_sentences(text: str, wanted: Iterable[str] = (), *, title: str = "", ma
     body = [s for s in spans if " ".join(text[s[0]:s[1]].split()).casefold() != title_key] or spans
     if exclude is not None:
         body = [s for s in body if not exclude(text[s[0]:s[1]])] or body
-    terms, bridge_terms = set(wanted), set(bridge)
-    scored = []
-    for a, b in body:
-        words = {t.term for t in content_tokens(text[a:b])}
-        scored.append((len(words & terms), len(words & bridge_terms), (a, b)))
-    candidates: list[tuple[int, int, int, tuple[int, int]]] = []
-    for i, (score, bscore, (a, b)) in enumerate(scored):
-        candidates.append((score, bscore, -a, (a, b)))
-        if max_sentences > 1 and i + 1 < len(scored):
-            nscore, nbscore, (_, nb) = scored[i + 1]
+    terms = set(wanted)
+    words = [{t.term for t in content_tokens(text[a:b])} for a, b in body]
+    scored = [(len(w & terms), (a, b)) for w, (a, b) in zip(words, body)]
+    shared = any(score for score, _ in scored)
+    if not shared:  # the bridge only speaks where the two sides share no word at all, and picks one sentence
+        bridge_terms = set(bridge)
+        scored = [(len(w & bridge_terms), (a, b)) for w, (a, b) in zip(words, body)]
+    candidates: list[tuple[int, int, tuple[int, int]]] = []
+    for i, (score, (a, b)) in enumerate(scored):
+        candidates.append((score, -a, (a, b)))
+        if shared and max_sentences > 1 and i + 1 < len(scored):
+            nscore, (_, nb) = scored[i + 1]
             if nb - a <= max_chars and score and nscore:  # a second sentence only when both tell
-                candidates.append((score + nscore, bscore + nbscore, -a, (a, nb)))
-    if any(c[0] for c in candidates):  # the bridge only speaks where the two sides share no word at all
-        candidates = [(score, 0, a, span) for score, _, a, span in candidates]
-    best = max(candidates, key=lambda c: c[:3])  # most shared words (or bridge words), then the earliest
-    return best[3]
+                candidates.append((score + nscore, -a, (a, nb)))
+    best = max(candidates, key=lambda c: (c[0], c[1]))  # most shared words, then the earliest
+    return best[2]
 
 
 def _after_title(text: str, title: str) -> int:
@@ -226,8 +237,8 @@ def _after_title(text: str, title: str) -> int:
 def focus(evidence: Evidence | None, *wanted_texts: str, title: str = "",
           bridge: Iterable[str] = ()) -> Evidence | None:
     """`evidence` narrowed to its best sentence or two for `wanted_texts` (the need, the query), or for the
-    content terms in `bridge` (`concept_words`' terms) where it shares no word with them; offsets stay in the analysed text, the text is made readable
-    and kept within MAX_CHARS."""
+    content terms in `bridge` (`concept_terms`) where it shares no word with them; offsets stay in the analysed
+    text, the text is made readable and kept within MAX_CHARS."""
     if evidence is None or not evidence.text:
         return evidence
     skip = _after_title(evidence.text, title)

@@ -401,8 +401,7 @@ class ContextHead:
         for words without a state)."""
         import numpy as np
 
-        x = np.asarray(states, dtype=np.float32)
-        x = x / (np.linalg.norm(x, axis=1, keepdims=True) + 1e-9)
+        x = ContextClusters.unit(np.asarray(states, dtype=np.float32))
         x[~np.asarray(ok, dtype=bool)] = 0.0
         parts = [x]
         for d in range(1, window + 1):
@@ -639,7 +638,7 @@ class EntityTagger:
                      if language != "ja" and version >= 5 and head_path(path).exists() else None)
         if language != "ja":
             word_class("measured")  # the lexicon loads here, with the model, not in a first document's analysis
-        if spans_path(path).exists() and _features_version(spans_path(path)) == _features_version(path):
+        if spans_path(path).exists() and _features_version(spans_path(path)) == version:
             self._spans = pycrfsuite.Tagger()
             self._spans.open(str(spans_path(path)))
 

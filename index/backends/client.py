@@ -8,8 +8,8 @@ from qdrant_client import QdrantClient, models
 
 from nlp.base import SparseVector
 from index.backends.base import (
-    ALL_VECTORS, DENSE, FLOAT_FIELDS, KEYWORD_FIELDS, LEXICAL, SENTENCE_DIM, SENTENCES, TITLE, TITLE_LEXICAL, Cond,
-    Hit, PointData, Where,
+    ALL_VECTORS, DENSE, FLOAT_FIELDS, KEYWORD_FIELDS, LEXICAL, SENTENCE_DIM, SENTENCES, TITLE, TITLE_LEXICAL,
+    TITLED_VECTORS, Cond, Hit, PointData, Where,
 )
 
 
@@ -49,7 +49,7 @@ class ClientBackend:
                  sentences: bool = True):
         self.client = client
         self.collection = collection
-        self.vector_names = ALL_VECTORS if sentences else ALL_VECTORS - {SENTENCES}
+        self.vector_names = ALL_VECTORS if sentences else TITLED_VECTORS
         if not client.collection_exists(collection):
             vectors = {n: models.VectorParams(size=dim, distance=models.Distance.COSINE)
                        for n in (DENSE, TITLE) if n in self.vector_names}

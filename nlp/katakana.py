@@ -113,15 +113,17 @@ def _vocabulary() -> dict[str, list[tuple[str, int]]]:
         if len(key) >= 3:
             out.setdefault(key, []).append((word, int(count)))
     seen = {w for words in out.values() for w, _ in words}
-    for word in _dictionary_words() - seen:  # a wider vocabulary: words of JMdict's English glosses, count 0
+    for word in dictionary_words() - seen:  # a wider vocabulary: words of JMdict's English glosses, count 0
         key = skeleton_of_english(word)
         if len(key) >= 3:
             out.setdefault(key, []).append((word, 0))
     return out
 
 
-def _dictionary_words() -> set[str]:
-    """Every English word (4 letters or more) of the installed JMdict's glosses; empty without jamdict-data."""
+@lru_cache(maxsize=1)
+def dictionary_words() -> frozenset[str]:
+    """Every English word (4 letters or more) of the installed JMdict's glosses; empty without jamdict-data.
+    Read once per process (the vocabulary here and the renderer's adjective forms both ask)."""
     try:
         import sqlite3
 
@@ -134,8 +136,8 @@ def _dictionary_words() -> set[str]:
         finally:
             db.close()
     except Exception:  # the corpus words still work without it
-        return set()
-    return {w for (gloss,) in rows for w in re.findall(r"[a-z]{4,}", gloss.lower())}
+        return frozenset()
+    return frozenset(w for (gloss,) in rows for w in re.findall(r"[a-z]{4,}", gloss.lower()))
 
 
 MIN_SPELLING_SIMILARITY = 0.6

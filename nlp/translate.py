@@ -17,7 +17,7 @@ from functools import lru_cache
 import nlp.spacy_light  # noqa: F401  (before spaCy: keeps torch out of a query's process)
 from spacy.tokens import Doc
 
-from nlp.katakana import FREQ_PATH, KATAKANA, back_transliterate, long_vowel_variants, written_as
+from nlp.katakana import FREQ_PATH, KATAKANA, back_transliterate, dictionary_words, long_vowel_variants, written_as
 from nlp.taxonomy import Taxonomy
 
 log = logging.getLogger(__name__)
@@ -121,7 +121,7 @@ class TermTranslator:
                 left = self._known_loanword(head) or (None if strict else back_transliterate(head))
                 right = left and (self._known_loanword(tail) or (None if strict else back_transliterate(tail)))
                 if left and right:
-                    return _with_prefix(left, right) if left.endswith("-") else f"{left} {right}"
+                    return _with_prefix(left, right)
             if strict:
                 found = back_transliterate(term)
                 if found:
@@ -269,7 +269,7 @@ class TermTranslator:
                 return None
             joined = parts[0]
             for part in parts[1:]:  # a prefix gloss joins its word ("nano-" + "structure")
-                joined = _with_prefix(joined, part) if joined.endswith("-") else f"{joined} {part}"
+                joined = _with_prefix(joined, part)
             return joined
         if not _KANJI.match(term):
             return None
@@ -298,20 +298,13 @@ def adjectival(gloss: str) -> str:
     """`gloss` with its last word made the adjective technical English uses (tactics -> tactical, electricity
     -> electrical, strategy -> strategic); unchanged when no such form is known."""
     head, _, word = gloss.rpartition(" ")
-    freq, words = _term_freq(), _english_words()
+    freq, words = _term_freq(), dictionary_words()
     for ending, replacement in _ADJECTIVE_ENDINGS:
         if word.endswith(ending) and len(word) > len(ending) + 2:
             form = word[: len(word) - len(ending)] + replacement
             if freq.get(form, 0) > 0 or form in words:
                 return f"{head} {form}" if head else form
     return gloss
-
-
-@lru_cache(maxsize=1)
-def _english_words() -> frozenset[str]:
-    from nlp.katakana import _dictionary_words
-
-    return frozenset(_dictionary_words())
 
 
 def _with_prefix(prefix: str | None, gloss: str) -> str:

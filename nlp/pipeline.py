@@ -126,6 +126,13 @@ def technology_terms(entities: list[Entity], limit: int = MAX_TERMS) -> list[dic
     return [first[k] for k in ranked]
 
 
+def _with_terms(document: Document, entities: list[Entity]) -> Document:
+    """`document` with its typed technology terms in `meta["terms"]`: what the pages, facets and match
+    explanations show (domain.models.TermRef); as it was when it has none."""
+    terms = technology_terms(entities)
+    return document.model_copy(update={"meta": {**document.meta, "terms": terms}}) if terms else document
+
+
 def _document_entities(entities: list[Entity], base: int | None) -> list[Entity]:
     """Entities of the analysed text (title, newline, body) in Document.text offsets: those in the title are
     left out (they count for concepts only); none when the text is the title alone (`base` None)."""
@@ -556,9 +563,7 @@ class Enricher:
         )
         if document.language != language:
             document = document.model_copy(update={"language": language})
-        terms = technology_terms(found.entities)
-        if terms:  # what the pages, facets and match explanations show (domain.models.TermRef)
-            document = document.model_copy(update={"meta": {**document.meta, "terms": terms}})
+        document = _with_terms(document, found.entities)
         renderings = " ".join(p.text for i, p in enumerate(passages) if i in translated_from)
         sparse_text = f"{text}\n{renderings}" if renderings else text
         title_text = self._title_text(title.strip(), language) if title.strip() else ""
@@ -717,9 +722,7 @@ class Enricher:
         self._finish_typed(pending.docs, pending.language, pieces)
         found = self._analysis_of(pending.docs, pending.language, [])
         analysis = analysis.model_copy(update={"entities": _document_entities(found.entities, pending.base)})
-        terms = technology_terms(found.entities)
-        if terms:
-            document = document.model_copy(update={"meta": {**document.meta, "terms": terms}})
+        document = _with_terms(document, found.entities)
         return document, analysis
 
     def _ja_vectors(self, vectors: np.ndarray, translated_from: dict[int, int], language: str) -> np.ndarray:

@@ -21,7 +21,7 @@ import typer
 from rich.markup import escape
 
 from domain.times import shown, shown_day
-from scout.commands._console import console, echo_json, fail
+from scout.commands._console import console, counted, echo_json, fail
 from scout.commands._library import command_library
 
 users_app = typer.Typer(help="Named users of the web app and API, each with a token and a role.\n\n[bold]Example[/bold]: scout users add ann --role analyst", no_args_is_help=True)
@@ -283,7 +283,7 @@ def judgements_export(output: Optional[Path] = typer.Option(None, "--output", "-
     from domain.files import write_secret
 
     write_secret(output, text)  # notes and names: private like the database they come from
-    console.print(f"{len(lines)} judgements written to {output}", highlight=False)
+    console.print(f"{counted(len(lines), 'judgement')} written to {output}", highlight=False)
 
 
 @judgements_app.command("import")

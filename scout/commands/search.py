@@ -205,7 +205,7 @@ def match(
     for m in result.matches:
         b = m.breakdown
         meta = " · ".join(x for x in ((m.kind.value if m.kind else ""), m.source, _day(m.published),
-                                      ", ".join(m.organizations)) if x)
+                                      ", ".join(m.organizations), m.doc_id[:8]) if x)
         new = " [yellow]new[/]" if m.is_new else ""
         if m.judgement:
             new += f" [magenta]{m.judgement.replace('_', ' ')}[/]"

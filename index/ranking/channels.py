@@ -273,21 +273,42 @@ def search_channels(channels: Sequence[Channel], q: QueryInput, ctx: SearchConte
     """Each channel's result list, by channel name, in the channels' order; the channels search
     `CHANNEL_THREADS` at a time (this thread runs the first, the others go to the pool's threads and to this
     one as it comes free)."""
-    if CHANNEL_THREADS <= 1 or len(channels) < 2:
-        return {ch.name: ch.search(q, ctx) for ch in channels}
+    return search_channel_sets([(channels, ctx)], q)[0]
+
+
+def search_channel_sets(sets: Sequence[tuple[Sequence[Channel], SearchContext]], q: QueryInput,
+                        ) -> list[dict[str, list[ChannelHit]]]:
+    """`search_channels` of several (channels, context) sets of one query at once (a free-text query's
+    unfiltered reference lists and its filtered ones): every search of every set goes to the same
+    `CHANNEL_THREADS`, in the sets' order, so the second set's searches start while the first's slowest still runs.
+    Each set's lists are the ones `search_channels` gives it alone."""
+    jobs = [(n, ch, ctx) for n, (channels, ctx) in enumerate(sets) for ch in channels]
+    if CHANNEL_THREADS <= 1 or len(jobs) < 2:
+        found = [ch.search(q, ctx) for _, ch, ctx in jobs]
+    else:
+        found = _at_once([lambda ch=ch, ctx=ctx: ch.search(q, ctx) for _, ch, ctx in jobs])
+    out: list[dict[str, list[ChannelHit]]] = [{} for _ in sets]
+    for (n, ch, _), hits in zip(jobs, found):
+        out[n][ch.name] = hits
+    return out
+
+
+def _at_once(calls: Sequence[Callable[[], list[ChannelHit]]]) -> list[list[ChannelHit]]:
+    """Each call's result, in order; `CHANNEL_THREADS` calls run at a time (this thread takes part). A call's
+    error is raised here once every call has finished, the first in order, as one at a time would raise it."""
     pool = _channel_pool()
     done = threading.Condition()
-    queue = list(range(len(channels)))
+    queue = list(range(len(calls)))
     results: dict[int, list[ChannelHit] | BaseException] = {}
 
-    def drain() -> None:  # take the next channel not yet started, until none is left
+    def drain() -> None:  # take the next call not yet started, until none is left
         while True:
             with done:
                 if not queue:
                     return
                 i = queue.pop(0)
             try:
-                found: list[ChannelHit] | BaseException = channels[i].search(q, ctx)
+                found: list[ChannelHit] | BaseException = calls[i]()
             except BaseException as failure:  # noqa: BLE001 - raised on the caller's thread below
                 found = failure
             with done:
@@ -298,8 +319,8 @@ def search_channels(channels: Sequence[Channel], q: QueryInput, ctx: SearchConte
         pool.submit(drain)  # a helper the pool starts late finds nothing left and returns
     drain()
     with done:
-        done.wait_for(lambda: len(results) == len(channels))
-    for i in range(len(channels)):
+        done.wait_for(lambda: len(results) == len(calls))
+    for i in range(len(calls)):
         if isinstance(results[i], BaseException):
             raise results[i]  # as it would be one at a time
-    return {ch.name: results[i] for i, ch in enumerate(channels)}  # type: ignore[misc]
+    return [results[i] for i in range(len(calls))]  # type: ignore[misc]

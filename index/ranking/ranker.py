@@ -9,7 +9,8 @@ from typing import Any, Callable, Iterable, Iterator, Sequence, TypeVar
 
 from domain.models import DocKind, Document, Match, NeedMatches, OrgMatch, ScoreBreakdown, SearchFilters, SearchHit
 from index.ranking.channels import (
-    BM25_CHANNEL, MIXED_CHANNEL, SIMILARITY_CHANNEL, ChannelHit, Mode, SearchContext, channels_for, search_channels,
+    BM25_CHANNEL, MIXED_CHANNEL, SIMILARITY_CHANNEL, ChannelHit, Mode, SearchContext, channels_for,
+    search_channel_sets, search_channels,
 )
 from index.ranking.evidence import best_pairs, evidence_pairs
 from index.ranking.feedback import Feedback, RocchioFeedback
@@ -120,10 +121,29 @@ class Ranker:
         """Each channel's result list (channel name -> hits, best first). The full ranking corrects a need's
         channels for hubness; the baselines are one channel each, uncorrected. `sparse_best`: the score the
         corrected BM25 channel is scaled by (default: its own list's best)."""
-        hubness = self.hubness
-        ctx = SearchContext(self.index, self.weights, filters_to_where(filters), depth or self.weights.depth,
-                            exclude_kind, hubness, hubness.need_of(q) if mode == "full" else None, sparse_best)
-        return search_channels(channels_for(mode), q, ctx)
+        return search_channels(channels_for(mode), q, self._context(q, filters, mode, exclude_kind, depth, sparse_best))
+
+    def _context(self, q: QueryInput, filters: SearchFilters | None, mode: Mode, exclude_kind: str | None,
+                 depth: int | None, sparse_best: float | None = None) -> SearchContext:
+        return SearchContext(self.index, self.weights, filters_to_where(filters), depth or self.weights.depth,
+                             exclude_kind, self.hubness, self.hubness.need_of(q) if mode == "full" else None,
+                             sparse_best)
+
+    def reference_and_results(self, q: QueryInput, filters: SearchFilters | None, exclude_kind: str | None,
+                              depth: int | None, reference_depth: int,
+                              ) -> tuple[Scales, float | None, dict[str, list[ChannelHit]]]:
+        """`reference_scales` and `channel_results` of a full ranking, the two sets of lists searched at once when
+        the second does not read the first (no hubness correction: the corrected BM25 channel's scale is the
+        reference's best score only for a need), else one after the other. The same lists either way."""
+        if self.has_reference(q, exclude_kind, reference_depth) or self.hubness.need_of(q) is not None:
+            scales, sparse_best = self.reference_scales(q, exclude_kind, reference_depth)
+            return scales, sparse_best, self.channel_results(q, filters, "full", exclude_kind, depth, sparse_best)
+        channels = channels_for("full")
+        reference, results = search_channel_sets(
+            [(channels, self._context(q, None, "full", exclude_kind, reference_depth)),
+             (channels, self._context(q, filters, "full", exclude_kind, depth))], q)
+        scales, sparse_best = self.reference_scales(q, exclude_kind, reference_depth, reference)
+        return scales, sparse_best, results
 
     def has_reference(self, q: QueryInput, exclude_kind: str | None, depth: int) -> bool:
         return q.key is not None and (q.key, exclude_kind, depth) in self.stats.cached("reference_scales", dict)
@@ -220,9 +240,10 @@ class Ranker:
         if mode == "full":
             reference_depth = w.depth if q.need_id is not None else w.search_scale_depth
             own = not _filtered(filters) and (depth or w.depth) == reference_depth  # this is the reference list
-            if not own or self.has_reference(q, exclude_kind, reference_depth):
-                scales, sparse_best = self.reference_scales(q, exclude_kind, reference_depth)
-        results = self.channel_results(q, filters, mode, exclude_kind, depth, sparse_best)
+        if mode == "full" and (not own or self.has_reference(q, exclude_kind, reference_depth)):
+            scales, sparse_best, results = self.reference_and_results(q, filters, exclude_kind, depth, reference_depth)
+        else:
+            results = self.channel_results(q, filters, mode, exclude_kind, depth, sparse_best)
         if own and scales is None:  # the first ranking of the query: its own lists are the reference
             scales, _ = self.reference_scales(q, exclude_kind, reference_depth, results)
         cands = self.fuse(results, mode, scales, q)

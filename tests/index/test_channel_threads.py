@@ -51,3 +51,46 @@ def test_one_thread_runs_them_in_order(monkeypatch):
     chans = [Recording("a"), Recording("b")]
     assert list(search_channels(chans, None, None)) == ["a", "b"]
     assert {t for ch in chans for t in ch.threads} == {threading.current_thread().name}
+
+
+def test_sets_of_channels_search_together_and_each_keeps_its_lists():
+    # a free-text query's unfiltered reference lists and its filtered lists: a search of the second set runs
+    # while one of the first still runs (the barrier passes only then), and each set gets its own lists
+    barrier = threading.Barrier(2)
+    first = [Recording("a", barrier), Recording("b")]
+    second = [Recording("a"), Recording("c", barrier)]
+    assert channels.CHANNEL_THREADS == 2
+    got = channels.search_channel_sets([(first, None), (second, None)], None)
+    assert [list(lists) for lists in got] == [["a", "b"], ["a", "c"]]
+    assert got[1]["c"] == Recording("c").search(None, None)
+
+
+def test_a_free_text_search_finds_the_lists_and_scales_it_found_one_set_after_the_other(tmp_path):
+    # `Ranker.reference_and_results` searches a filtered (or shallower) free-text ranking's lists and its unfiltered
+    # reference lists at once: the same lists and the same scales as the reference first, then the lists
+    from domain.models import DocKind, SearchFilters
+    from domain.settings import IndexSettings
+    from index.ranking import Ranker, RankWeights
+    from index.store import Index
+    from index.suppliers import KnownSuppliers
+    from tests.index.fakes import FakeEnricher
+    from tests.index.test_rank_golden import DIM, QUERIES, demo_corpus
+
+    enricher = FakeEnricher(dim=DIM)
+    with Index(IndexSettings(backend="edge", path=tmp_path / "ix"), dim=DIM) as ix:
+        enriched, _ = enricher.enrich(demo_corpus())
+        ix.upsert(enriched)
+        weights = RankWeights(search_scale_depth=60)
+        for text in QUERIES:
+            for filters, depth in ((None, 30), (SearchFilters(kind=DocKind.research), 30),
+                                   (SearchFilters(language="ja"), 60)):
+                one_after = Ranker(ix, enricher, KnownSuppliers(), weights=weights)
+                q = one_after.query_input(text)
+                scales, best = one_after.reference_scales(q, None, 60)
+                expected = one_after.channel_results(q, filters, "full", None, depth, best)
+                together = Ranker(ix, enricher, KnownSuppliers(), weights=weights)
+                got_scales, got_best, got = together.reference_and_results(q, filters, None, depth, 60)
+                assert (got_scales, got_best) == (scales, best)
+                assert got == expected and any(got.values())
+                ranked = together.rank(q, filters, limit=10, exclude_kind=None, depth=depth)
+                assert ranked == one_after.rank(q, filters, limit=10, exclude_kind=None, depth=depth)

@@ -565,13 +565,14 @@ def _english_title(text: str) -> bool:
             and all(ord(ch) < 0x3000 for ch in text))
 
 
-# "etc." and plural suffixes: レーダなど, 窒化ガリウム等, ドローンら name the thing, not "radar etc."
-_JA_LIST_SUFFIXES = frozenset({"など", "等", "ら", "たち", "達", "ども"})
+# "etc." and plural suffixes: レーダなど, 窒化ガリウム等, ドローンら name the thing, not "radar etc."; position
+# suffixes: 樹脂フィルム上, インターネット上, システム内 say where, the technology is 樹脂フィルム
+_JA_LIST_SUFFIXES = frozenset({"など", "等", "ら", "たち", "達", "ども", "上", "中", "内", "間", "下"})
 
 
 def _ja_edge(token, at_end: bool) -> bool:
     """A token a term never starts or ends with: a particle, an auxiliary, punctuation, a space, and at the end
-    a list or plural suffix (an opening bracket at the start, a closing one at the end)."""
+    a list, plural or position suffix (an opening bracket at the start, a closing one at the end)."""
     tag = token.tag_
     if tag.startswith(("助詞", "助動詞", "空白")):
         return True

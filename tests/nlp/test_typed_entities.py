@@ -224,7 +224,8 @@ def test_japanese_term_bounds_keep_brackets_that_pair_inside(enricher):
     from nlp.entity_tagger import japanese_term_bounds
 
     for phrase, core in (("「深層学習」を", "深層学習"), ("レーダなど", "レーダ"), ("ナトリウム（Na）", "ナトリウム（Na）"),
-                         ("制御。", "制御"), ("など", "")):
+                         ("制御。", "制御"), ("など", ""), ("樹脂フィルム上に", "樹脂フィルム"),
+                         ("インターネット上", "インターネット"), ("システム内", "システム"), ("性能向上", "性能向上")):
         doc = enricher.pipeline("ja")(phrase)
         start, end = japanese_term_bounds(doc, 0, len(doc))
         assert doc[start:end].text == core, phrase

@@ -188,11 +188,7 @@ class TermTranslator:
                        and (tokens[k + 1].text not in "-./" or (k + 2 < len(tokens) and _LATIN_WORD.match(tokens[k + 2].text)
                                                                and tokens[k + 2].idx == tokens[k + 1].idx + 1))):
                     k += 1
-                # a prefix before it joins it (低SWaP -> "low SWaP", 高NA -> "high NA"), as before a Japanese noun;
-                # English negates an acronym with non- (非GPS -> "non-GPS", not "un-GPS")
-                latin = text[token.idx : tokens[k].idx + len(tokens[k].text)]
-                out.append(_with_prefix("non-" if prefix == "un-" else prefix, latin))
-                prefix = None
+                out.append(text[token.idx : tokens[k].idx + len(tokens[k].text)])
                 i = k + 1
                 continue
             prefixed = token.tag_.startswith("接頭辞") and i + 1 < len(tokens) and tokens[i + 1].tag_.startswith("名詞")

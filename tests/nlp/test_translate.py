@@ -180,10 +180,3 @@ def test_a_phrase_gloss_counts_by_its_words_side_by_side_not_apart(translator, j
 def test_an_abbreviation_never_replaces_the_words_it_stands_for(translator):
     assert translator.gloss("人工知能") == "artificial intelligence"  # JMdict: "artificial intelligence; AI"
     assert translator.gloss("研究開発") == "research and development"  # not "R&D"
-
-
-def test_a_prefix_before_a_latin_word_joins_it(translator, ja_nlp):
-    # 低, 高 before an acronym were dropped: "low-SWaP power supply" read "SWaP power supply"
-    assert translator.render(ja_nlp.make_doc("低SWaP電源")).startswith("low SWaP")
-    assert translator.render(ja_nlp.make_doc("高NAレンズと低CTE材料")) == "high NA lens low CTE material"
-    assert translator.render(ja_nlp.make_doc("非GPS環境")).startswith("non-GPS")

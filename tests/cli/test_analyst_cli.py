@@ -158,6 +158,12 @@ def test_watch_add_list_hits_remove(cli, library):
     expected = [h.doc_id for h in library.search("radar absorbing", limit=50).hits if h.kind.value == "startup"]
     assert sorted(h["doc_id"] for h in hits) == sorted(expected) and all(h["baseline"] for h in hits)
     assert json.loads(cli("watch", "hits", "1", "--news", "--json").stdout) == []
+    # the table lists them best first, each with the score and label the page and the API show
+    table = cli("watch", "hits", "1").stdout
+    shown = [f"{h['score']:.3f} {h['label']}" for h in hits]
+    assert shown and all(s in table for s in shown)
+    assert [table.index(h["doc_id"]) for h in hits] == sorted(table.index(h["doc_id"]) for h in hits)
+    assert [h["score"] for h in hits] == sorted((h["score"] for h in hits), reverse=True)
     assert cli("watch", "remove", "1").exit_code == 0
     assert cli("watch", "remove", "1").exit_code == 1
     actions = [e["action"] for e in json.loads(cli("audit", "--json").stdout)]

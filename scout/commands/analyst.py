@@ -465,7 +465,7 @@ def audit(limit: int = typer.Option(50, "--limit", min=1, help="Entries to show.
         return echo_json([e.model_dump(mode="json") for e in entries])
     table = _table("Audit log", "when", "who", "action", "subject", "detail")
     for e in entries:
-        detail = ", ".join(f"{k}={v}" for k, v in e.detail.items() if v not in ("", None, {}))
+        detail = "; ".join(f"{k}: {v}" for k, v in e.shown_detail())
         table.add_row(shown(e.at, seconds=True), e.user, e.action, e.subject[:60], detail[:60])
     console.print(table)
 

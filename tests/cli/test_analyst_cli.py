@@ -279,3 +279,17 @@ def test_a_login_name_outside_the_user_name_characters_still_judges(cli, library
     assert cli("judge", need.id, doc, "relevant").exit_code == 0
     with open_analyst_store() as store:
         assert [j.user for j in store.history()] == ["CORP_jane_doe_"]
+
+
+def test_the_audit_log_shows_a_watchlists_filters_as_text_not_a_dict(cli):
+    """`scout audit` and /audit had shown "filters={'kind': 'startup'}": the filters read as kind=startup."""
+    from service.analyst import AuditEntry
+
+    add_users("ann")
+    assert cli("watch", "add", "RAM", "--query", "radar absorbing", "--kind", "startup", "--since", "2025",
+               "--user", "ann").exit_code == 0
+    entry = AuditEntry.model_validate(json.loads(cli("audit", "--json").stdout)[0])
+    assert entry.detail["filters"] == {"kind": "startup", "since": "2025"}
+    assert dict(entry.shown_detail())["filters"] == "kind=startup, since=2025"
+    shown = cli("audit").stdout
+    assert "{" not in shown and "'kind'" not in shown, shown

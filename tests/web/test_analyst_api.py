@@ -283,3 +283,10 @@ def test_an_organization_judged_by_its_name_is_keyed_as_the_need_page_shows_it(a
     undone = as_ann.delete(f"/api/needs/{need.id}/judgements/organization/{quote(org.name)}").json()
     assert undone["cleared"] is True
     assert as_ann.get(f"/api/needs/{need.id}/judgements").json() == []
+
+
+def test_the_audit_page_shows_a_watchlists_filters_as_text(as_ann):
+    """/audit had shown a watchlist's filters as a Python dict ("filters: {'kind': 'startup'}")."""
+    assert as_ann.post("/api/watchlists", json={"name": "RAM", "query": "radar absorbing", "kind": "startup"}).status_code == 201
+    page = as_ann.get("/audit").text
+    assert "filters: kind=startup" in page and "{&#39;kind&#39;" not in page and "{'kind'" not in page

@@ -23,9 +23,10 @@ from nlp.pipeline import clean_control
 from nlp.tokens import content_terms, content_tokens
 
 # Sentence ends: Japanese full stops; . ! ? before white space and a non-lowercase start, or at the end; and a
-# full stop with no space after a lowercase word and before a capitalised word ("feasible.This").
-_SENTENCE_END = re.compile(r"[。．！？]|[.!?](?=\s+[^a-z\s])|(?<=[a-z]{2})[.!?](?=[A-Z][a-z])|[.!?]\s*$|\n")
-_GLUED = re.compile(r"(?<=[a-z]{2})([.!?])(?=[A-Z][a-z])")
+# full stop with no space after a lowercase word or an acronym and before a capitalised word ("feasible.This",
+# "the loss of GPS.System & Technology Research is ...", which the demo had shown as one sentence).
+_SENTENCE_END = re.compile(r"[。．！？]|[.!?](?=\s+[^a-z\s])|(?<=[a-z]{2}|[A-Z]{2})[.!?](?=[A-Z][a-z])|[.!?]\s*$|\n")
+_GLUED = re.compile(r"(?<=[a-z]{2}|[A-Z]{2})([.!?])(?=[A-Z][a-z])")
 _ABBREVIATIONS = {"e.g.", "i.e.", "al.", "fig.", "figs.", "eq.", "dr.", "prof.", "no.", "vs.", "cf.", "approx.",
                   "inc.", "ltd.", "co.", "corp.", "mr.", "ms.", "st.", "u.s.", "u.k.", "jr."}  # fmt: skip
 MAX_CHARS = 320

@@ -18,6 +18,15 @@ def test_glued_sentences_are_split_and_get_their_space_back():
     assert readable("see example.com and Node.js") == "see example.com and Node.js"
 
 
+def test_a_sentence_glued_after_an_acronym_is_split_too():
+    """The demo's evidence had read "... mitigating the loss of GPS.System & Technology Research is developing"."""
+    text = "It mitigates the loss of GPS.System & Technology Research is developing a framework. NASA.gov hosts it."
+    assert split_sentences(text) == ["It mitigates the loss of GPS.", "System & Technology Research is developing a framework.",
+                                     "NASA.gov hosts it."]
+    assert readable("the loss of GPS.System & Technology") == "the loss of GPS. System & Technology"
+    assert readable("U.S.Army and e.g.The") == "U.S.Army and e.g.The"  # one letter before the stop: left alone
+
+
 def test_the_best_one_or_two_sentences_not_the_whole_passage():
     title = "Integrating spheres for RF"
     passage = (f"{title}\n{title}. Antennas are hard to test indoors. We build an integrating sphere for RF "

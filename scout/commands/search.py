@@ -152,7 +152,7 @@ def _escape(text: str) -> str:
 
 
 def needs(as_json: bool = typer.Option(False, "--json", help="Print the needs as JSON documents.")) -> None:
-    """List the published defense needs in the index, newest first.
+    """List the published defense needs in the index, by source, then title.
 
     Example: scout needs --json
     """

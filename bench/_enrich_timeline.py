@@ -15,10 +15,10 @@ def dask_setup(worker) -> None:
     inner = operations.enrich_step
     path = os.environ["SCOUT_BENCH_TIMELINE"]
 
-    def timed(docs):
+    def timed(docs, *args, **kwargs):
         start, cpu = time.time(), time.process_time()
         try:
-            return inner(docs)
+            return inner(docs, *args, **kwargs)
         finally:
             row = {"pid": os.getpid(), "documents": len(docs), "start": start, "end": time.time(),
                    "cpu": time.process_time() - cpu, "first": docs[0].id}

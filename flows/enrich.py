@@ -6,7 +6,10 @@ on Dask workers through Prefect's Dask task runner, a few steps ahead of the wri
 flow's process alone writes the index, step by step in the order the documents arrived (`index.ingest.run_ahead`).
 A worker never opens the index; a step whose worker dies is run again elsewhere (Dask reschedules it), so nothing
 is lost and nothing is written twice. The workers load their models while the flow opens the index, the longest
-waiting step is handed out first, and the cluster closes while the last batch is flushed.
+waiting step is handed out first, and the cluster closes while the last batch is flushed. Each step is told whether
+the writer encodes multilingual sentence vectors for its index (not for an index created without their storage), so
+the workers encode none the writer would drop. A local cluster's workers compute on their share of the cores each
+(`SCOUT_ENRICH_THREADS`, default the cores shared out), one core's share on one thread.
 """
 
 from __future__ import annotations
@@ -36,9 +39,10 @@ def ingest_pending_batches() -> list[IngestStats]:
 # Dask's to reschedule, a document that fails is a reject inside the step's outcome, not a task failure. No cache:
 # a step is enriched once per run and its outcome goes straight to the writer (and hashing its inputs costs time).
 @task(retries=1, retry_delay_seconds=2, cache_policy=NO_CACHE, persist_result=False)
-def enrich_step(docs: list[Document]):
-    """Compute task, run on a Dask worker: nlp and embeddings of one step (`index.ingest.StepOutcome`)."""
-    return operations.enrich_step(docs)
+def enrich_step(docs: list[Document], multilingual: bool = True):
+    """Compute task, run on a Dask worker: nlp and embeddings of one step (`index.ingest.StepOutcome`);
+    `multilingual`: whether the writer's enricher encodes the sentence vectors for its index."""
+    return operations.enrich_step(docs, multilingual=multilingual)
 
 
 def warm_worker() -> None:
@@ -56,14 +60,15 @@ def _warm_workers(client) -> None:
         log.debug("warming the Dask workers failed", exc_info=True)
 
 
-def submit_step(runner, step: list[Document]):
+def submit_step(runner, step: list[Document], multilingual: bool = True):
     """Hand one step to the Dask task runner. Its Dask priority is its length in characters: of the steps waiting
     for a worker the longest starts first, so the run ends on short steps and the workers finish together (the
-    writer still takes the outcomes in the steps' order)."""
+    writer still takes the outcomes in the steps' order). `multilingual=False`: the worker encodes no sentence
+    vectors (the index has no storage for them, or the writer's channel is off), as the writer's enricher does."""
     import dask
 
     with dask.annotate(priority=sum(len(d.title or "") + len(d.text or "") for d in step)):
-        return runner.submit(enrich_step, {"docs": step})
+        return runner.submit(enrich_step, {"docs": step, "multilingual": multilingual})
 
 
 def enrich_on_dask(settings: EnrichSettings) -> list[IngestStats]:
@@ -101,9 +106,12 @@ def enrich_on_dask(settings: EnrichSettings) -> list[IngestStats]:
         if pending_batches(CrawlSettings().inbox_dir):  # else nothing to enrich: no models to load
             warming.start()  # the workers load their models while this process opens the index
         workers = len(client.scheduler_info(n_workers=-1)["workers"])
-        steps = run_ahead(lambda step: submit_step(runner, step), 3 * max(1, workers),
-                          cancel=lambda future: future.wrapped_future.cancel(),
-                          done=lambda future: future.wrapped_future.done(), drained=closing.start)
+
+        def steps(multilingual: bool):  # once the index is open: whether its writer encodes sentence vectors
+            return run_ahead(lambda step: submit_step(runner, step, multilingual), 3 * max(1, workers),
+                             cancel=lambda future: future.wrapped_future.cancel(),
+                             done=lambda future: future.wrapped_future.done(), drained=closing.start)
+
         return operations.ingest_pending(enrich_steps=steps)
     finally:
         if closing.ident is not None:  # started once the last outcome was in

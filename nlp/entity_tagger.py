@@ -617,6 +617,50 @@ def _english_title(text: str) -> bool:
             and all(ord(ch) < 0x3000 for ch in text))
 
 
+# "etc." and plural suffixes: レーダなど, 窒化ガリウム等, ドローンら name the thing, not "radar etc."; position
+# suffixes: 樹脂フィルム上, インターネット上, システム内 say where, the technology is 樹脂フィルム
+_JA_LIST_SUFFIXES = frozenset({"など", "等", "ら", "たち", "達", "ども", "上", "中", "内", "間", "下"})
+
+
+def _ja_edge(token, at_end: bool) -> bool:
+    """A token a term never starts or ends with: a particle, an auxiliary, punctuation, a space, and at the end
+    a list, plural or position suffix (an opening bracket at the start, a closing one at the end)."""
+    tag = token.tag_
+    if tag.startswith(("助詞", "助動詞", "空白")):
+        return True
+    if tag.startswith("補助記号"):
+        return True
+    return at_end and tag.startswith("接尾辞") and token.text in _JA_LIST_SUFFIXES
+
+
+def japanese_term_bounds(doc: Doc, start: int, end: int) -> tuple[int, int]:
+    """The span [start, end) without the particles, auxiliaries, punctuation and list suffixes at its edges that
+    the tagger sometimes takes in (「深層学習」を, 制御。, レーダなど); brackets that pair inside the span stay
+    (ナトリウム（Na）), brackets around all of it go. An empty result comes back as start == end."""
+    while start < end:
+        first, last = doc[start].text, doc[end - 1].text
+        if end - start > 1 and first in _OPENING and last == _CLOSING[_OPENING.index(first)]:
+            start, end = start + 1, end - 1  # 「深層学習」: quoted whole
+        elif _ja_edge(doc[start], at_end=False) and not (first in _OPENING and _pairs_inside(doc, start, end)):
+            start += 1
+        elif _ja_edge(doc[end - 1], at_end=True) and not (last in _CLOSING and _pairs_inside(doc, start, end, True)):
+            end -= 1
+        else:
+            break
+    return start, end
+
+
+_OPENING, _CLOSING = "（(「『[［【〔", "）)」』]］】〕"
+
+
+def _pairs_inside(doc: Doc, start: int, end: int, last: bool = False) -> bool:
+    """True when the bracket at the span's edge (its first token, or with `last` its last) has its partner inside
+    the span."""
+    if last:
+        return _OPENING[_CLOSING.index(doc[end - 1].text)] in doc[start:end - 1].text
+    return _CLOSING[_OPENING.index(doc[start].text)] in doc[start + 1:end].text
+
+
 def japanese_type(doc: Doc, start: int, end: int) -> str:
     """GENERIC for a plain word (one common noun or a predicate), a measure or a quality, an English title;
     else MATERIAL / METHOD / TASK by the head."""
@@ -712,6 +756,18 @@ class EntityTagger:
             out.append((start, end, best))
         return out
 
+    @staticmethod
+    def _japanese_term(doc: Doc, start: int, end: int) -> tuple[int, int, str]:
+        """A Japanese span and its type: a technology term without the particles, punctuation and list suffixes
+        at its edges (レーダなど -> レーダ); a span whose core is a plain word (GENERIC) is kept as tagged, since
+        RANIS-style plain terms take them in (これまで, 与えられた, 変化など) and are never shown as technology."""
+        core_start, core_end = japanese_term_bounds(doc, start, end)
+        if core_end > core_start and (core_start, core_end) != (start, end):
+            kind = japanese_type(doc, core_start, core_end)
+            if kind != "GENERIC":
+                return core_start, core_end, kind
+        return start, end, japanese_type(doc, start, end)
+
     @property
     def needs_context(self) -> bool:
         """True when `spans` wants the document's word pieces from the encoder (English feature set 4)."""
@@ -724,11 +780,14 @@ class EntityTagger:
             return []
         out = []
         for start, end, kind in self._typed(features(doc, self.language, self.context, pieces, self.head)):
-            parts = [(start, end)] if self.language == "ja" else split_acronym(doc, start, end)
-            for a, b in parts:
+            if self.language == "ja":
+                parts = [self._japanese_term(doc, start, end)]
+            else:
+                parts = [(a, b, kind) for a, b in split_acronym(doc, start, end)]
+            for a, b, kind in parts:
                 if not any(ch.isalnum() for ch in doc[a:b].text):
                     continue
-                out.append((a, b, japanese_type(doc, a, b) if self.language == "ja" else kind))
+                out.append((a, b, kind))
         return out
 
 

@@ -275,10 +275,20 @@ class Enricher:
     def _start_passages(self, texts: list[str], wanted: list[bool] | None = None) -> "_PassageJob":
         """The embedder's call for a batch's passages and titles, started on a helper thread: ONNX Runtime
         releases the GIL, so this thread meanwhile encodes the multilingual sentences, analyses the next batch
-        or writes the last one. `wanted`: the texts whose token states the typed-term tagger waits for."""
+        or writes the last one. `wanted`: the texts whose token states the typed-term tagger waits for. On one
+        core (`overlaps` false: a Dask worker's share, `SCOUT_NLP_THREADS=1`) it runs here, before the rest."""
         job = _PassageJob(self, texts, wanted)
-        job.start() if texts else job.run()
+        job.start() if texts and self.overlaps else job.run()
         return job
+
+    @property
+    def overlaps(self) -> bool:
+        """Whether a batch's passages are embedded on a helper thread beside the rest of its enrichment: only with
+        more than one core to compute on (`SCOUT_NLP_THREADS`, else this machine's cores). A process given one
+        core (a Dask worker, one per core) computes on one thread: two would only take turns on it."""
+        from nlp.embedder import physical_cores
+
+        return (self.settings.threads or physical_cores()) > 1
 
     def embeddings(self, job: "_PassageJob", per_doc_sentences: list[list[str]],
                    ) -> tuple[np.ndarray | None, list[np.ndarray | None]]:
@@ -606,7 +616,8 @@ class Enricher:
 
     def enrich_batches(self, batches: Iterable[Sequence[Document]],
                        ) -> Iterator[tuple[list[EnrichedDocument], list[Reject]]]:
-        """`enrich` of each batch, in order, overlapped so both cores work: while the embedder (on a helper thread)
+        """`enrich` of each batch, in order, overlapped so both cores work (`overlaps`: with more than one core to
+        compute on; else the same steps on this thread, one after the other): while the embedder (on a helper thread)
         embeds one batch's passages, this thread encodes that batch's multilingual sentences, analyses the next
         batch and hands back the one before (the caller writes it meanwhile). Each batch is embedded in its own
         call, as `enrich` embeds it (the int8 encoder's vectors depend on which texts share a run): the same

@@ -333,6 +333,9 @@ class IndexLibrary:
                           names=[n for n, _ in names.most_common()],
                           documents=[_hit(d, p) for d, p in docs], needs=per_need)
 
+    def needs_answered(self, doc_id: str) -> list[OrgMatch]:
+        return self._needs_answered_by({doc_id})
+
     def _needs_answered_by(self, doc_ids: set[str]) -> list[OrgMatch]:
         """The needs some of `doc_ids` (one organization's documents) answer, best first, each scored over
         those documents like a need page's organization row.

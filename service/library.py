@@ -65,6 +65,11 @@ class Library(Protocol):
 
     def organization(self, name_or_key: str) -> OrgProfile | None: ...
 
+    def needs_answered(self, doc_id: str) -> list[OrgMatch]:
+        """The needs `doc_id` is a match of (among each need's best, as the organization page counts them), best
+        first: `key` the need's id, `name` its title, `score` the match's score."""
+        ...
+
     def all_matches(self, limit_per_need: int = 20) -> Iterable[Match]: ...
 
     def judgement_states(self, need_id: str) -> dict[str, str]:

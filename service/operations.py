@@ -71,7 +71,10 @@ def report_progress(stage: str, done: int, total: int) -> None:
 def ingest_pending(progress: Progress | None = None, enrich_steps=None) -> list[IngestStats]:
     """Enrich and index every finished batch in the crawl inbox, oldest first; then make sure the query
     encoder (the model's ONNX export) exists, so later searches run without loading torch. `enrich_steps`
-    (`index.ingest.EnrichSteps`) runs the enrichment elsewhere; this process alone writes the index."""
+    runs the enrichment elsewhere: called once the index is open with whether this process's enricher encodes
+    the multilingual sentence vectors for it (not for an index created without their storage,
+    `Index.has_sentences`, nor with `SCOUT_NLP_MULTILINGUAL=off`), which the workers then follow, it returns the
+    `index.ingest.EnrichSteps`; this process alone writes the index."""
     from index.ingest import ingest_inbox
     from service.index_library import open_library
 
@@ -89,7 +92,8 @@ def ingest_pending(progress: Progress | None = None, enrich_steps=None) -> list[
     with open_library(command="flow enrich") as library:
         results = ingest_inbox(crawl_settings.inbox_dir, library.enricher, library.index,
                                rejects_path=crawl_settings.rejects_path, progress=progress or _progress_sink,
-                               check_space=check_space, enrich_steps=enrich_steps)
+                               check_space=check_space,
+                               enrich_steps=enrich_steps and enrich_steps(multilingual_on(library.enricher)))
         prepare_query_encoder(library.enricher)
     record_ingest_figures(results)
     return results
@@ -109,19 +113,30 @@ def record_ingest_figures(results: list[IngestStats], ledger: Ledger | None = No
                     ledger.record_rejects_count(f"ingest:{stats.batch}", source, count, stage=stage, at=at)
 
 
+def multilingual_on(enricher) -> bool:
+    """Whether `enricher` encodes the multilingual sentence vectors: not with `SCOUT_NLP_MULTILINGUAL=off`, nor once
+    turned off for an index without their storage (`service.index_library.open_library` does so)."""
+    return enricher.settings.multilingual != "off"
+
+
 _worker_enricher = None
+_worker_channel_off = False  # the worker's enricher had the multilingual channel turned off for a step's index
 _worker_lock = threading.Lock()
 _warm_up_stop = threading.Event()
 
 
-def worker_enricher(warm: bool = False):
+def worker_enricher(warm: bool = False, multilingual: bool = True):
     """This worker process's one Enricher (a Dask worker's), made on first use; `warm`: its models loaded now
     (`Enricher.warm_up`, until `stop_warm_up`). A step that arrives while the warm-up loads waits for it rather
-    than loading beside it."""
-    global _worker_enricher
+    than loading beside it. `multilingual=False`: the writer's index has no storage for the sentence vectors (or
+    its channel is off), so none are encoded; a later step for an index that has it gets a fresh enricher (a
+    cluster kept up for two indexes)."""
+    global _worker_enricher, _worker_channel_off
     from nlp.pipeline import Enricher
 
     with _worker_lock:
+        if _worker_enricher is not None and multilingual and _worker_channel_off:
+            _worker_enricher, _worker_channel_off = None, False
         if _worker_enricher is None:
             _worker_enricher = Enricher()
             if warm:
@@ -129,6 +144,9 @@ def worker_enricher(warm: bool = False):
                     _worker_enricher.warm_up(stop=_warm_up_stop.is_set)
                 except Exception:  # noqa: BLE001 - the first step loads again, and fails where its rejects say why
                     logging.getLogger(__name__).warning("the enricher's warm-up failed", exc_info=True)
+        if not multilingual and multilingual_on(_worker_enricher):
+            _worker_enricher.turn_multilingual_off()
+            _worker_channel_off = True
         return _worker_enricher
 
 
@@ -140,12 +158,13 @@ def stop_warm_up() -> None:
         pass
 
 
-def enrich_step(docs: list[Document]):
+def enrich_step(docs: list[Document], multilingual: bool = True):
     """One step of an enrich, in a worker process (a Dask worker): nlp and embeddings of `docs` with this
-    process's one Enricher (`worker_enricher`), returned as `index.ingest.StepOutcome`. Opens no index."""
+    process's one Enricher (`worker_enricher`), returned as `index.ingest.StepOutcome`. Opens no index;
+    `multilingual`: whether the writer's enricher encodes the sentence vectors (`ingest_pending`)."""
     from index.ingest import enrich_step as enrich
 
-    return enrich(worker_enricher(), docs)
+    return enrich(worker_enricher(multilingual=multilingual), docs)
 
 
 def prepare_query_encoder(enricher) -> None:

@@ -29,6 +29,11 @@ def make_console(stderr: bool = False, **options: Any) -> Console:
                    no_color=not colours, _environ={}, **options)
 
 
+def counted(n: int, noun: str, plural: str | None = None) -> str:
+    """"1 match", "2 matches": a count with its noun in the right number."""
+    return f"{n} {noun if n == 1 else plural or noun + 's'}"
+
+
 def fail(message: str, code: int = 1) -> NoReturn:
     """Print one clean line (no traceback) and exit with `code`."""
     make_console(stderr=True).print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)

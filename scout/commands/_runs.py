@@ -10,6 +10,8 @@ from typing import Any, Iterator
 from rich.console import Console
 from rich.table import Table
 
+from scout.commands._console import counted
+
 # What each progress stage is called on screen; total 0 means "not known in advance" (a counter, no bar).
 STAGES = {
     "sources": "sources crawled",
@@ -152,7 +154,7 @@ def print_summary(console: Console, flow: str, result: Any) -> None:
         else:
             console.print("nothing new in the inbox")
     elif flow == "match" and isinstance(result, list):
-        table = Table(title=f"{len(result)} needs ranked", title_justify="left")
+        table = Table(title=f"{counted(len(result), 'need')} ranked", title_justify="left")
         for column in ("need", "matches", "new", "best match", "score"):
             table.add_column(column, overflow="fold", justify="right" if column in ("matches", "new", "score") else "left")
         for r in result:

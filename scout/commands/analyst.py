@@ -21,7 +21,7 @@ import typer
 from rich.markup import escape
 
 from domain.times import shown, shown_day
-from scout.commands._console import console, echo_json, fail
+from scout.commands._console import console, counted, echo_json, fail
 from scout.commands._library import command_library
 
 users_app = typer.Typer(help="Named users of the web app and API, each with a token and a role.\n\n[bold]Example[/bold]: scout users add ann --role analyst", no_args_is_help=True)
@@ -181,17 +181,34 @@ def _target_key(library, need_id: str, target_id: str, org: bool) -> str:
     """The id a judgement keys on, once the document (or organization) is known to exist. Organizations are
     judged by key (what the need page and the API use); a name is accepted too."""
     if not org:
-        if library.document(target_id) is None:
-            fail(f"unknown document id {target_id!r}")
-        return target_id
+        if library.document(target_id) is not None:
+            return target_id
+        return _one_prefixed(target_id, (m.doc_id for m in library.match(need_id, limit=PREFIX_DEPTH).matches),
+                             f"unknown document id {target_id!r} (`scout match` shows a need's documents' ids)")
     profile = library.organization(target_id)
     if profile is None:
         fail(f"no organization called {target_id!r}")
     return profile.key
 
 
+PREFIX_DEPTH = 200  # a document id prefix names one of the need's this many best matches (a scan of the index's
+# every id would cost seconds on a large one; the ids an analyst copies are those `scout match` printed)
+
+
+def _one_prefixed(prefix: str, ids, unknown: str) -> str:
+    """The one id among `ids` that starts with `prefix` (4+ characters, as need ids take), or one clean line."""
+    from service.queries import MIN_PREFIX
+
+    found = sorted({i for i in ids if i.startswith(prefix)}) if len(prefix) >= MIN_PREFIX else []
+    if len(found) > 1:
+        fail(f"ambiguous document id {prefix!r}: {len(found)} documents start with it")
+    if not found:
+        fail(unknown)
+    return found[0]
+
+
 def judge(need_id: str = typer.Argument(..., help="Need id, or a unique prefix of it (4+ characters)."),
-          target_id: str = typer.Argument(..., help="Document id, or an organization with --org."),
+          target_id: str = typer.Argument(..., help="Document id or a unique prefix of it (as `scout match` shows it), or an organization with --org."),
           state: StateChoice = typer.Argument(..., help="relevant, not-relevant or shortlisted."),
           note: str = typer.Option("", "--note", help="Why (shown on the need page and in the brief)."),
           org: bool = typer.Option(False, "--org", help="Judge an organization (name or key) instead of a document."),
@@ -225,6 +242,9 @@ def unjudge(need_id: str = typer.Argument(..., help="Need id, or a unique prefix
             profile = library.organization(target_id)
             key = profile.key if profile is not None else target_id
     with _store() as store:
+        judged = {r.target_id for r in store.judgements(need_id) if r.target == "document"} if not org else set()
+        if not org and key not in judged:  # a prefix of a judged document's id
+            key = _one_prefixed(key, judged, f"{target_id} has no judgement for need {need_id}")
         row = store.clear(need_id, key, user=acting_user(store, user), target="organization" if org else "document")
     if row is None:
         fail(f"{target_id} has no judgement for need {need_id}")
@@ -283,7 +303,7 @@ def judgements_export(output: Optional[Path] = typer.Option(None, "--output", "-
     from domain.files import write_secret
 
     write_secret(output, text)  # notes and names: private like the database they come from
-    console.print(f"{len(lines)} judgements written to {output}", highlight=False)
+    console.print(f"{counted(len(lines), 'judgement')} written to {output}", highlight=False)
 
 
 @judgements_app.command("import")

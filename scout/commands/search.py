@@ -17,7 +17,7 @@ from typing import Any, Iterator, Optional
 
 import typer
 
-from scout.commands._console import echo_json, fail, make_console
+from scout.commands._console import counted, echo_json, fail, make_console
 from scout.commands._library import command_library as _library
 from service.queries import BadQuery, UnknownNeed, build_filters, resolve_need
 from service.csv_cells import BOM, csv_cell
@@ -117,7 +117,7 @@ def search(
         return
     from rich.table import Table
 
-    table = Table(title=f"{len(result.hits)} hits for {query!r}", title_justify="left", show_lines=True)
+    table = Table(title=f"{counted(len(result.hits), 'hit')} for {query!r}", title_justify="left", show_lines=True)
     table.add_column("#", justify="right", no_wrap=True)
     table.add_column("score", no_wrap=True)
     table.add_column("document", ratio=1, min_width=24, overflow="fold")
@@ -158,7 +158,7 @@ def needs(as_json: bool = typer.Option(False, "--json", help="Print the needs as
         return
     from rich.table import Table
 
-    table = Table(title=f"{len(docs)} needs", title_justify="left", show_lines=True)
+    table = Table(title=counted(len(docs), "need"), title_justify="left", show_lines=True)
     table.add_column("need", ratio=1, min_width=24, overflow="fold")
     table.add_column("id", no_wrap=True)
     for d in docs:
@@ -193,8 +193,11 @@ def match(
     from rich.table import Table
 
     console = _console()
-    console.print(f"[bold]{_escape(result.need.title)}[/]  ({result.need.source}, {_day(result.need.published)})")
-    table = Table(title=f"{len(result.matches)} matches", title_justify="left", show_lines=True)
+    need = result.need
+    about = " · ".join(x for x in (need.source, need.language or "", _day(need.published), ", ".join(need.organizations))
+                       if x)
+    console.print(f"[bold]{_escape(need.title)}[/]  [dim]{_escape(about)}[/]")
+    table = Table(title=counted(len(result.matches), "match", "matches"), title_justify="left", show_lines=True)
     table.add_column("#", justify="right", no_wrap=True)
     table.add_column("score", no_wrap=True)
     table.add_column("technology", ratio=3, min_width=24, overflow="fold")
@@ -202,7 +205,7 @@ def match(
     for m in result.matches:
         b = m.breakdown
         meta = " · ".join(x for x in ((m.kind.value if m.kind else ""), m.source, _day(m.published),
-                                      ", ".join(m.organizations)) if x)
+                                      ", ".join(m.organizations), m.doc_id[:8]) if x)
         new = " [yellow]new[/]" if m.is_new else ""
         if m.judgement:
             new += f" [magenta]{m.judgement.replace('_', ' ')}[/]"
@@ -257,7 +260,7 @@ def org(
         console.print(f"  evidence: {_escape(_short(e.title, 60))} ({e.source}, {_escape(e.reason)}) {e.doc_id[:8]}")
     if profile.listed:
         console.print("  evidence: on the known-suppliers list")
-    docs = Table(title=f"{len(profile.documents)} documents", title_justify="left")
+    docs = Table(title=counted(len(profile.documents), "document"), title_justify="left")
     for col in ("kind", "published", "title", "id"):
         docs.add_column(col, no_wrap=col != "title", overflow="fold")
     for h in profile.documents:

@@ -109,6 +109,7 @@ def run_demo(console: Console, needs_shown: int = 4, top: int = 5, data_dir: Pat
     waited for here (never Prefect's 20-second ephemeral start), with progress bars for the long stages.
     Returns the pipeline's summary plus `report` (the .eml path) and `failed` (the pipeline's failure message,
     None when every stage completed)."""
+    from scout.commands._console import counted
     from scout.commands._runs import prefect_api, quiet_prefect_console, stage_progress, totals_line
 
     home = scout_home()
@@ -148,7 +149,7 @@ def run_demo(console: Console, needs_shown: int = 4, top: int = 5, data_dir: Pat
         crossing = sum(1 for r in results for m in r.matches[:top]
                        if languages.get(m.doc_id) != (r.need.language or "en"))
         summary["crosslingual_matches"] = crossing
-        console.print(f"{len(needs)} needs ranked; {totals_line(summary)}.")
+        console.print(f"{counted(len(needs), 'need')} ranked; {totals_line(summary)}.")
     summary["report"] = report_path
     summary["failed"] = state.message if state.is_failed() else None
     return summary

@@ -23,7 +23,7 @@ from jinja2 import Environment, FileSystemLoader
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from domain.limits import InputRejected
-from domain.models import document_terms
+from domain.models import document_terms, score_label
 from service.analyst import AnalystStore, open_analyst_store
 from service.library import Library
 from domain.settings import WebSettings
@@ -126,7 +126,7 @@ def create_app(library: Library, settings: WebSettings | None = None, analyst: A
     env.globals.update(
         highlight=highlight, safe_url=safe_url, guess_lang=guess_lang, schema_type=schema_type, bar_class=bar_class, url_with=url_with,
         concept_label=concept_label, area_label=area_label, concept_words=concept_words, lang_names=LANG_NAMES,
-        watch_form_fields=analyst_pages.watch_form_fields, document_terms=document_terms,
+        watch_form_fields=analyst_pages.watch_form_fields, document_terms=document_terms, score_label=score_label,
         term_facets={"method": "technology / method", "material": "material", "task": "task / application"},
     )
     env.filters["day"] = shown_day  # times in one zone, named (domain/times.py)

@@ -13,7 +13,7 @@ import threading
 from typing import Iterable
 
 from service.library import Library, OrgProfile, SearchResult
-from domain.models import Document, Match, NeedMatches, SearchFilters
+from domain.models import Document, Match, NeedMatches, OrgMatch, SearchFilters
 
 
 class SerializedLibrary:
@@ -42,6 +42,10 @@ class SerializedLibrary:
     def organization(self, name_or_key: str) -> OrgProfile | None:
         with self._lock:
             return self.inner.organization(name_or_key)
+
+    def needs_answered(self, doc_id: str) -> list[OrgMatch]:
+        with self._lock:  # a need the match ledger has not seen is ranked
+            return self.inner.needs_answered(doc_id)
 
     def all_matches(self, limit_per_need: int = 20) -> Iterable[Match]:
         with self._lock:  # a lazy generator would escape the lock

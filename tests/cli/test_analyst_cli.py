@@ -73,6 +73,37 @@ def test_judge_list_unjudge_and_history(cli, library, need):
     assert matches[0].title[:20] in table and need.title[:20] in table
 
 
+def test_a_document_is_judged_and_unjudged_by_the_id_prefix_scout_match_shows(cli, library, need):
+    """`scout match` prints a match's id cut to 8 characters; judge and unjudge take that prefix (as they take
+    a need's), an ambiguous or unknown one is one clean line, and a prefix shorter than 4 never matches."""
+    matches = library.match(need.id).matches
+    shown = cli("match", need.id).stdout
+    assert all(m.doc_id[:8] in shown for m in matches)
+    done = cli("judge", need.id, matches[0].doc_id[:8], "shortlisted")
+    assert done.exit_code == 0, done.output
+    assert f"document {matches[0].doc_id}: shortlisted" in done.output
+    too_short = cli("judge", need.id, matches[0].doc_id[:3], "relevant")
+    assert too_short.exit_code == 1 and "unknown document id" in too_short.output
+    undone = cli("unjudge", need.id, matches[0].doc_id[:8])
+    assert undone.exit_code == 0 and f"document {matches[0].doc_id}: judgement undone" in undone.output
+    again = cli("unjudge", need.id, matches[0].doc_id[:8])
+    assert again.exit_code == 1 and "has no judgement" in again.output and "Traceback" not in again.output
+
+
+def test_an_ambiguous_document_prefix_is_one_clean_line(capsys):
+    import typer
+
+    from scout.commands.analyst import _one_prefixed
+
+    ids = ["abcd1234-0000", "abcd5678-0000", "ffff0000-0000"]
+    assert _one_prefixed("abcd1", ids, "unknown") == "abcd1234-0000"
+    for prefix, message in (("abcd", "ambiguous document id 'abcd': 2 documents start with it"),
+                            ("abc", "unknown"), ("0000", "unknown")):
+        with pytest.raises(typer.Exit):
+            _one_prefixed(prefix, ids, "unknown")
+        assert message in capsys.readouterr().err
+
+
 def test_judging_unknown_ids_is_one_clean_line(cli, need, payload_doc):
     for args, message in ((["nope", payload_doc.id, "relevant"], "unknown need id 'nope'"),
                           ([need.id, "nope", "relevant"], "unknown document id 'nope'"),

@@ -248,3 +248,17 @@ def test_tables_stay_readable_at_80_columns(cli, library):
     assert result.exit_code == 0
     assert max(len(line) for line in result.stdout.splitlines()) <= 80
     assert "Atomic magnetometer" in result.stdout  # titles wrap instead of vanishing
+
+
+def test_match_header_and_counts_read_as_sentences(cli, library):
+    """The need's line names what is known about it and leaves out what is not (an undated need printed
+    "(needs_file, )"); a single match is "1 match", not "1 matches"."""
+    need = next(d for d in library.needs() if d.source == "diu")
+    table = cli("match", need.id, "--limit", "1")
+    assert table.exit_code == 0, table.output
+    assert table.stdout.splitlines()[1].split() == ["1", "match"] and "1 matches" not in table.stdout
+    assert f"{need.title}  {need.source} · {need.language}" in table.stdout
+    undated = need.model_copy(update={"id": "need-undated", "published": None, "organizations": []})
+    shown = cli("match", undated.id, "--limit", "2", lib=MemoryLibrary([*fixture_documents(), undated]))
+    assert shown.exit_code == 0, shown.output
+    assert shown.stdout.splitlines()[0].rstrip() == f"{need.title}  {need.source} · {need.language}"

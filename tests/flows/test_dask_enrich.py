@@ -88,11 +88,11 @@ class SlowSteps(WorkerPlugin):
         inner = operations.enrich_step
         seconds, log = self.seconds, self.log
 
-        def slow(docs):
+        def slow(docs, multilingual=True):
             with open(log, "a", encoding="utf-8") as fh:
                 fh.write(f"{docs[0].id} {os.getpid()}\n")
             time.sleep(seconds)
-            return inner(docs)
+            return inner(docs, multilingual=multilingual)
 
         operations.enrich_step = slow
 
@@ -113,7 +113,7 @@ def test_a_worker_killed_mid_step_loses_nothing_and_duplicates_nothing(tmp_path,
     events: list[tuple[str, str]] = []
     submit, upsert = flows.enrich.submit_step, Index.upsert
     monkeypatch.setattr(flows.enrich, "submit_step",
-                        lambda runner, step: events.append(("submit", step[0].id)) or submit(runner, step))
+                        lambda runner, step, *a: events.append(("submit", step[0].id)) or submit(runner, step, *a))
 
     def logged_upsert(index, enriched, **kw):
         events.extend(("write", e.document.id) for e in enriched)

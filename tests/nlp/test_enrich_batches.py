@@ -48,8 +48,9 @@ def _batches():
     ]
 
 
-def _enricher(settings, sparse, **kwargs):
-    on = settings.model_copy(update={"multilingual": "use-m", "cache": False})  # every call reaches the encoder
+def _enricher(settings, sparse, threads=2, **kwargs):
+    # every call reaches the encoder; two cores to compute on (the overlap), whatever this machine has
+    on = settings.model_copy(update={"multilingual": "use-m", "cache": False, "threads": threads})
     return Enricher(on, embedder=Recording(**kwargs), sparse=sparse,
                     multilingual=HashingEmbedder(dim=DIM, name="hashing-multilingual"))
 
@@ -77,6 +78,20 @@ def test_overlapped_batches_are_enrich_batch_by_batch(nlp_settings, sparse):
     # the same encoder calls (texts and their order), and on a helper thread, not the caller's
     assert [texts for texts, _ in overlapped.embedder.calls] == [texts for texts, _ in one_by_one.embedder.calls]
     assert {thread for _, thread in overlapped.embedder.calls} == {"passage-embedder"}
+
+
+def test_one_core_enriches_on_one_thread_with_the_same_results(nlp_settings, sparse):
+    # a Dask worker given one core (SCOUT_NLP_THREADS=1, its share) embeds on the calling thread, before the
+    # sentence encoding and the next batch's analysis, instead of beside them: the same calls, the same results
+    one_core = _enricher(nlp_settings, sparse, threads=1)
+    two_cores = _enricher(nlp_settings, sparse, threads=2)
+    assert not one_core.overlaps and two_cores.overlaps
+    got, expected = list(one_core.enrich_batches(_batches())), list(two_cores.enrich_batches(_batches()))
+    for a, b in zip(got, expected, strict=True):
+        _same(a, b)
+    assert [texts for texts, _ in one_core.embedder.calls] == [texts for texts, _ in two_cores.embedder.calls]
+    assert {thread for _, thread in one_core.embedder.calls} == {threading.current_thread().name}
+    assert {thread for _, thread in two_cores.embedder.calls} == {"passage-embedder"}
 
 
 def test_a_failing_batch_embedding_falls_back_to_documents_alone(nlp_settings, sparse, caplog):

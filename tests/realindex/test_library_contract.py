@@ -93,3 +93,9 @@ def test_japanese_legal_forms_name_one_organization(real_library):
     assert a.name == "スカイスウォーム株式会社", "shown as the source wrote it"
     assert real_library.organization("三菱電機").known_supplier is (
         "三菱電機" in real_library.ranker.known_suppliers)
+
+
+def test_needs_answered_are_the_needs_whose_rankings_hold_the_document(real_library):
+    from tests.web.test_library_contract import check_needs_answered
+
+    check_needs_answered(real_library)

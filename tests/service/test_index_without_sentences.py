@@ -98,3 +98,41 @@ def test_the_cli_says_it_in_one_line(home):
         assert len(said) == lines, result.stderr
         if lines:
             assert "a re-index adds it" in said[0] and "scout run enrich" in said[0]
+
+
+def test_the_workers_of_a_fanned_out_enrich_follow_the_index(home, monkeypatch):
+    """An enrich fanned out (`flows.enrich`: Dask workers, which never open the index) is told, once the writer has
+    opened the index, whether its enricher encodes sentence vectors, and passes that to every step: the workers,
+    whose own setting has the channel on, encode none for an index without their storage, and do for an index
+    that has it (the same workers, kept up: a fresh enricher)."""
+    from index.ingest import BARRIER
+    from index.store import Index
+    from service import operations
+    from tests.flows.helpers import demo_documents, write_batches
+
+    monkeypatch.setenv("SCOUT_NLP_MODEL", "hashing")
+    monkeypatch.setenv("SCOUT_NLP_MULTILINGUAL", "use-m")
+    monkeypatch.setattr(operations, "_worker_enricher", None)
+    monkeypatch.setattr(operations, "_worker_channel_off", False)
+    told, outcomes = [], []
+
+    def enrich_steps(multilingual: bool):  # what flows.enrich.enrich_on_dask hands over, the steps run here
+        told.append(multilingual)
+
+        def run(steps):
+            for step in steps:
+                if step is not BARRIER:
+                    outcomes.append(operations.enrich_step(step, multilingual=multilingual))
+                    yield outcomes[-1]
+        return run
+
+    for name, sentences in (("without", False), ("with", True)):
+        monkeypatch.setenv("SCOUT_HOME", str(home / name))
+        with Index(IndexSettings(backend="edge", path=home / name / "index"), dim=384, sentences=sentences):
+            pass
+        write_batches(home / name / "inbox", demo_documents(12), per_batch=12)
+        outcomes.clear()
+        stats = operations.ingest_pending(enrich_steps=enrich_steps)
+        assert sum(s.new for s in stats) == 12 and told[-1] is sentences
+        vectors = [item.sentence_vectors for outcome in outcomes for item in outcome.enriched]
+        assert len(vectors) == 12 and all((v is not None) is sentences for v in vectors), name

@@ -352,6 +352,11 @@ class MemoryLibrary:
         matches = self._match_all(need)
         return NeedMatches(need=need, matches=matches[:limit], organizations=self._orgs(matches[:limit]))
 
+    def needs_answered(self, doc_id: str) -> list[OrgMatch]:
+        out = [OrgMatch(key=need.id, name=need.title, score=m.score, doc_ids=[doc_id])
+               for need in self.needs() for m in self.match(need.id, limit=20).matches if m.doc_id == doc_id]
+        return sorted(out, key=lambda o: (-o.score, o.key))
+
     def organization(self, name_or_key: str) -> OrgProfile | None:
         wanted = org_key(name_or_key)
         docs = [d for i, d in sorted(self.docs.items()) if wanted in {org_key(o) for o in d.organizations}]

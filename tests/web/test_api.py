@@ -59,6 +59,16 @@ def test_document_and_org(client, payload_doc):
     assert OrgProfile.model_validate(response.json()).name == payload_doc.organizations[0]
 
 
+def test_a_documents_needs_are_the_document_pages(client, library):
+    need = library.needs()[0]
+    doc_id = library.match(need.id).matches[0].doc_id
+    answered = client.get(f"/api/documents/{doc_id}/needs").json()
+    assert answered == [a.model_dump(mode="json") for a in library.needs_answered(doc_id)]
+    assert need.id in {a["key"] for a in answered}
+    assert client.get(f"/api/documents/{need.id}/needs").json() == []
+    assert client.get("/api/documents/nope/needs").status_code == 404
+
+
 def test_openapi_and_offline_docs(client):
     schema = client.get("/openapi.json").json()
     assert {"/api/search", "/api/needs", "/api/needs/{need_id}/matches", "/api/documents/{doc_id}",

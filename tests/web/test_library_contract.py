@@ -134,3 +134,24 @@ def test_organization_profile(impl):
     assert impl.organization(some_org.key).key == profile.key  # by key as well as by name
     assert any(n.key == need.id for n in profile.needs)
     assert impl.organization("No Such Organization 42") is None
+
+
+def check_needs_answered(impl) -> None:
+    """A document's needs: one entry per need whose 20 best matches hold it, best first, with the score that need's
+    ranking gives it; a need document, or a document no need ranks, answers none."""
+    needs = {n.id: n for n in impl.needs()}
+    best = {n: {m.doc_id: m.score for m in impl.match(n, limit=20).matches} for n in needs}
+    docs = {d for ranked in best.values() for d in ranked}
+    assert docs, "some need has matches"
+    for doc_id in sorted(docs):
+        answered = impl.needs_answered(doc_id)
+        assert [a.key for a in answered] == sorted({a.key for a in answered}, key=lambda k: -best[k][doc_id])
+        assert {a.key for a in answered} == {n for n, ranked in best.items() if doc_id in ranked}
+        for a in answered:
+            assert a.name == needs[a.key].title and a.doc_ids == [doc_id]
+            assert abs(a.score - best[a.key][doc_id]) < 1e-9
+    assert impl.needs_answered(next(iter(needs))) == []
+
+
+def test_needs_answered_are_the_needs_whose_rankings_hold_the_document(impl):
+    check_needs_answered(impl)

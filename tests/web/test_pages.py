@@ -331,3 +331,31 @@ def test_an_undated_need_without_organizations_has_no_empty_header_fields():
     html = TestClient(create_app(library, WebSettings(token=None)), base_url="http://127.0.0.1").get(f"/needs/{need.id}").text
     header = re.search(r'<p class="eyebrow">(.*?)</p>', html, re.S).group(1)
     assert header.strip() == "Need · needs_file"
+
+
+def test_a_document_page_names_the_needs_it_answers_with_the_need_pages_scores(client, library):
+    """An analyst who opens a document from a search sees which needs it is a match of, each with the score and
+    label the need page shows and a link to the match on that page; a document no need ranks says so; a need's
+    own page (a need document) has no such list."""
+    answering = {}
+    for need in library.needs():
+        for m in library.match(need.id).matches:
+            answering.setdefault(m.doc_id, []).append((need, m))
+    doc_id, pairs = max(answering.items(), key=lambda kv: len(kv[1]))
+    html = client.get(f"/documents/{doc_id}").text
+    assert "<h2>Needs it answers</h2>" in html
+    rows = re.findall(r'<tr class="doc-need" data-need-id="([^"]+)">(.*?)</tr>', html, re.S)
+    assert {r[0] for r in rows} == {need.id for need, _ in pairs}
+    scores = [float(re.search(r'<span class="num">([\d.]+)</span>', r[1]).group(1)) for r in rows]
+    assert scores == sorted(scores, reverse=True)
+    for need, m in pairs:
+        row = next(r[1] for r in rows if r[0] == need.id)
+        assert f'href="/needs/{need.id}#m-{doc_id}"' in row
+        assert f'<span class="num">{m.score:.3f}</span>' in row and f"score-{m.label}" in row
+    from tests.web.fakes import MemoryLibrary, fixture_documents
+
+    no_needs = MemoryLibrary([d for d in fixture_documents() if d.kind.value != "need"])
+    alone = TestClient(create_app(no_needs, WebSettings(token=None)), base_url="http://127.0.0.1")
+    assert "Not among any need's best matches yet." in alone.get(f"/documents/{doc_id}").text
+    need = library.needs()[0]
+    assert "Needs it answers" not in client.get(f"/documents/{need.id}").text

@@ -208,10 +208,11 @@ def main() -> None:
                         drop = bench.anchors.get(nid, set())
                         strict = [d for d in ranking if d not in drop]
                         rows.append(metrics(strict, bench.strict[nid]))
-                        per_need[nid] = {"mrr": rows[-1]["mrr"], "ndcg@10": rows[-1]["ndcg@10"]}
                         # counted on the English originals too: those documents' own share of other needs' top 10
-                        crowd += sum(1 for r in ranked[:10] if r.doc_id in ja_ids
-                                     and ids[r.doc_id] not in bench.qrels.get(nid, set()))
+                        crowding = [ids[r.doc_id] for r in ranked[:10] if r.doc_id in ja_ids
+                                    and ids[r.doc_id] not in bench.qrels.get(nid, set())]
+                        crowd += len(crowding)
+                        per_need[nid] = {"mrr": rows[-1]["mrr"], "ndcg@10": rows[-1]["ndcg@10"], "crowding": crowding}
                         progress(f"{label} [{name}]", n, len(scored))
                     print(file=sys.stderr)
                     out = _mean(rows)

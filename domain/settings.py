@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from domain.home import scout_home
@@ -224,6 +224,19 @@ class ReportSettings(_Settings):
     """New technologies listed per need."""
     timezone: str = "Asia/Tokyo"
     """Time zone of ISO weeks (`--week 2026-W47`) and of the times shown."""
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        # checked with every other setting, before any command starts: a zone the system does not know had
+        # been shown as UTC by the pages and `scout judgements` and refused only by `scout report`
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("a time zone name the system knows, e.g. 'Asia/Tokyo' or 'UTC'") from None
+        return value
     outbox: Path | None = None
     """Outbox folder; empty: $SCOUT_HOME/outbox."""
 

@@ -13,6 +13,7 @@ import math
 import re
 import threading
 from functools import lru_cache
+from pathlib import Path
 
 import nlp.spacy_light  # noqa: F401  (before spaCy: keeps torch out of a query's process)
 from spacy.tokens import Doc
@@ -330,8 +331,9 @@ MAX_GLOSS_WORDS = 3
 @lru_cache(maxsize=200_000)
 def _lookup(term: str) -> str | None:
     """The gloss of `term` that technical English uses: the dictionary's first, unless another gloss of an
-    entry's first sense is used much more in nlp/en_term_freq.txt (SENSE_MARGIN) and is no longer (JMdict
-    gives 設計 as "plan, design", and 社 as "shrine" before the entry "company")."""
+    entry's first sense is used much more in nlp/en_sense_freq.txt (SENSE_MARGIN, `_usage`: a phrase by its
+    words side by side) and is no longer (JMdict gives 設計 as "plan, design", 社 as "shrine" before the entry
+    "company", 負傷者 as "injured person; wounded person; casualty")."""
     jmd = _shared_jamdict()
     try:
         result = jmd.lookup(term, strict_lookup=True, lookup_chars=False, lookup_ne=False)
@@ -346,17 +348,20 @@ def _lookup(term: str) -> str | None:
     if not candidates:
         return None
     first = candidates[0][0]
+    if first.upper() != first:  # an abbreviation (AI, R&D) never replaces the words it stands for
+        candidates = [(text, e) for text, e in candidates if text.upper() != text]
     best, best_score = first, _usage(first) + SENSE_MARGIN
     for text, e in candidates[1:]:
         score = _usage(text) - ENTRY_PENALTY * e
         if score > best_score and len(text.split()) <= len(first.split()):
             best, best_score = text, score
     if best == first and _usage(first) == 0:
+        best_score = _word_usage(first) + SENSE_MARGIN  # a phrase never seen whole is weighed by its words here
         # A first gloss technical English never uses that no gloss as short replaces (発電機: "dynamo") gives
         # way to a longer one it uses ("power generator"); a gloss as short wins first (劣化: "degradation",
         # not "drop in quality", whose common words score high)
         for text, e in candidates[1:]:
-            score = _usage(text) - ENTRY_PENALTY * e
+            score = _word_usage(text) - ENTRY_PENALTY * e
             if score > best_score and len(text.split()) <= MAX_GLOSS_WORDS:
                 best, best_score = text, score
     return best
@@ -416,16 +421,53 @@ def _other_glosses(term: str, chosen: str) -> tuple[str, ...]:
     return tuple(g for g in dict.fromkeys(glosses) if g and g != chosen)[:3]
 
 
+SENSE_FREQ_PATH = Path(__file__).with_name("en_sense_freq.txt")
 _FUNCTION_WORDS = frozenset("a an the of to in on for with by and or as at from one's something someone etc".split())
 
 
 def _usage(gloss: str) -> float:
-    """How much technical English uses a gloss: mean log frequency of its content words (0 for none known)."""
-    freq = _term_freq()
-    words = [w for w in re.findall(r"[a-z]+", gloss.lower()) if w not in _FUNCTION_WORDS]
-    if not words:
-        return 0.0
-    return sum(math.log1p(freq.get(w, 0)) for w in words) / len(words)
+    """How much technical English uses a gloss (log count in nlp/en_sense_freq.txt, a word's plural counted
+    with it): a word by its count; a phrase by how often its content words stand side by side there (the mean
+    over its adjacent pairs), not by how common they are apart ("injured person" is two common words technical
+    English seldom puts together; it says "casualty"). 0 for none known."""
+    words = _content_words(gloss)
+    if len(words) < 2:
+        return _word_usage(gloss)
+    freq = _sense_freq()
+    pairs = list(zip(words, words[1:]))
+    return sum(math.log1p(_count(freq, b, a)) for a, b in pairs) / len(pairs)
+
+
+def _word_usage(gloss: str) -> float:
+    """The mean log count of a gloss's content words, each alone."""
+    freq = _sense_freq()
+    words = _content_words(gloss)
+    return sum(math.log1p(_count(freq, w)) for w in words) / len(words) if words else 0.0
+
+
+def _content_words(gloss: str) -> list[str]:
+    return [w for w in re.findall(r"[a-z]+", gloss.lower()) if w not in _FUNCTION_WORDS]
+
+
+def _count(freq: dict[str, int], word: str, before: str | None = None) -> int:
+    """The count of `word` (after `before`, as a pair) and of its plural."""
+    key = f"{before} {word}" if before else word
+    if word.endswith("y") and word[-2:-1] not in ("a", "e", "o", "u"):
+        plural = word[:-1] + "ies"
+    else:
+        plural = word + ("es" if word.endswith(("s", "x", "ch", "sh")) else "s")
+    return freq.get(key, 0) + freq.get(f"{before} {plural}" if before else plural, 0)
+
+
+@lru_cache(maxsize=1)
+def _sense_freq() -> dict[str, int]:
+    out: dict[str, int] = {}
+    if SENSE_FREQ_PATH.exists():
+        for line in SENSE_FREQ_PATH.read_text(encoding="utf-8").splitlines():
+            key, sep, count = line.partition("\t")
+            if sep and not line.startswith("#"):
+                out[key] = int(count)
+    return out
 
 
 @lru_cache(maxsize=1)

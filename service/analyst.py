@@ -128,6 +128,18 @@ class AuditEntry(BaseModel):
     subject: str
     detail: dict[str, Any] = Field(default_factory=dict)
 
+    def shown_detail(self) -> list[tuple[str, str]]:
+        """The detail as people read it, empty values left out: a watchlist's filters as "kind=startup,
+        since=2025", never a Python dict ("{'kind': 'startup'}", as the log and `scout audit` had shown)."""
+        def text(value: Any) -> str:
+            if isinstance(value, dict):
+                return ", ".join(f"{k}={text(v)}" for k, v in value.items() if v not in ("", None, {}, []))
+            if isinstance(value, (list, tuple)):
+                return ", ".join(text(v) for v in value)
+            return str(value)
+
+        return [(key, text(value)) for key, value in self.detail.items() if value not in ("", None, {}, [])]
+
 
 class ImportResult(BaseModel):
     added: int = 0

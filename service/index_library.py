@@ -31,6 +31,12 @@ FACETS = ("kind", "source", "language", "concept", "area", "year")
 # A need the match ledger has not seen is ranked for an organization page: its best this many, as many as a
 # match run stores by default (so a need reads the same whether the ledger has it yet or not).
 RANKED_FOR_ORGANIZATIONS = 20
+# A need's organization rows score each organization's documents among the need's best ORGANIZATION_DEPTH matches
+# (judged not relevant aside), whatever page or page size was asked for: the same row on every page of the need,
+# in `scout match --limit 3`, the API and the brief, and the depth the organization and document pages read from
+# the ledger. (They had been scored over the matches asked for: 東都工業大学 0.955 with one document at
+# `--limit 3`, 0.959 with two on the page; page 2 of a need re-scored its table over 41 matches.)
+ORGANIZATION_DEPTH = RANKED_FOR_ORGANIZATIONS
 # Search facets count the query's hits: its best FACET_HITS results (a result grouping several versions counts
 # once), not the whole corpus.
 FACET_HITS = 100
@@ -208,8 +214,10 @@ class IndexLibrary:
         doc = self.index.get(need_id)
         if doc is None or doc.kind != DocKind.need:
             raise KeyError(f"unknown need id {need_id!r}")
-        # Versions of one technology fold into one result: ask for more, so that `limit` results remain.
-        need, ranked = self.ranker.matches(need_id, limit=2 * limit + 10, feedback=self.feedback_for(need_id))
+        # Versions of one technology fold into one result: ask for more, so that `limit` results remain (and
+        # the ORGANIZATION_DEPTH best that score the organization rows).
+        depth = max(limit, ORGANIZATION_DEPTH)
+        need, ranked = self.ranker.matches(need_id, limit=2 * depth + 10, feedback=self.feedback_for(need_id))
         need_text = _analysed(need)
         texts = self._analysed_texts([m.doc_id for m in ranked])
         matches = self._grouped(ranked, texts)
@@ -218,8 +226,8 @@ class IndexLibrary:
             m.judgement = states.get(m.doc_id)
         # A match judged not relevant never rises: it goes below every other one (the page hides it), kept in
         # the list so that every view can say how it was judged.
-        matches = ([m for m in matches if m.judgement != "not_relevant"][:limit]
-                   + [m for m in matches if m.judgement == "not_relevant"])
+        kept = [m for m in matches if m.judgement != "not_relevant"]
+        matches = kept[:limit] + [m for m in matches if m.judgement == "not_relevant"]
         need_terms = document_terms(need)
         doc_terms = self._terms([m.doc_id for m in matches]) if need_terms else {}
         for rank, m in enumerate(matches, start=1):
@@ -227,8 +235,8 @@ class IndexLibrary:
             m.need_evidence, m.doc_evidence = match_evidence(m, need, need_text, texts.get(m.doc_id))
             m.shared_terms = shared_terms(need_terms, doc_terms.get(m.doc_id, []))[:8]
         # one technology counts once for its firm; one firm under its Japanese and English names is one row;
-        # a document judged not relevant vouches for no organization
-        counted = [m for m in matches if m.judgement != "not_relevant"]
+        # a document judged not relevant vouches for no organization; the rows never depend on `limit`
+        counted = kept[:ORGANIZATION_DEPTH]
         result = NeedMatches(need=need, matches=matches,
                              organizations=self._merge_aliases(self.ranker.organizations(counted), counted))
         for org in result.organizations:

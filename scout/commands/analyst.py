@@ -398,7 +398,7 @@ def watch_remove(watchlist_id: int = typer.Argument(..., help="Watchlist id (sco
 def watch_hits(watchlist_id: int = typer.Argument(..., help="Watchlist id."),
                news: bool = typer.Option(False, "--news", help="Only what was found after the watchlist was saved."),
                as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
-    """Run a watchlist now and list its hits, newest first.
+    """Run a watchlist now and list its hits, best first, each with its score (the search page's figure).
 
     Example: scout watch hits 3 --news
     """
@@ -412,10 +412,12 @@ def watch_hits(watchlist_id: int = typer.Argument(..., help="Watchlist id."),
         hits = store.hits(wl.id, news_only=news)
     if as_json:
         return echo_json([h.model_dump(mode="json") for h in hits])
-    table = _table(f"Watchlist {wl.id}: {wl.name}", "found", "title", "kind", "source", "doc id")
+    # best first with the score the page, the API and the feed show (this table had no score and its help said
+    # "newest first")
+    table = _table(f"Watchlist {wl.id}: {wl.name}", "score", "found", "title", "kind", "source", "doc id")
     for h in hits:
-        table.add_row(shown_day(h.first_seen) + (" (baseline)" if h.baseline else ""), h.title[:70], h.kind,
-                      h.source, h.doc_id)
+        table.add_row(f"{h.score:.3f} {h.label}", shown_day(h.first_seen) + (" (baseline)" if h.baseline else ""),
+                      h.title[:70], h.kind, h.source, h.doc_id)
     console.print(table)
 
 
@@ -463,7 +465,7 @@ def audit(limit: int = typer.Option(50, "--limit", min=1, help="Entries to show.
         return echo_json([e.model_dump(mode="json") for e in entries])
     table = _table("Audit log", "when", "who", "action", "subject", "detail")
     for e in entries:
-        detail = ", ".join(f"{k}={v}" for k, v in e.detail.items() if v not in ("", None, {}))
+        detail = "; ".join(f"{k}: {v}" for k, v in e.shown_detail())
         table.add_row(shown(e.at, seconds=True), e.user, e.action, e.subject[:60], detail[:60])
     console.print(table)
 

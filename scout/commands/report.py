@@ -95,7 +95,9 @@ def register(app: typer.Typer) -> None:
             fail(str(exc))
         for line in result.messages:
             err.print(f"[yellow]warning:[/yellow] {line}", highlight=False)
-        if result.status in ("sent", "resent"):
+        # a rebuilt week written to the outbox is recorded "resent" too: only a delivery through SMTP was sent
+        # (this had printed "Sent to  via ." for `scout report --week W` with no SMTP host)
+        if result.status in ("sent", "resent") and result.attempts:
             to = ", ".join(result.recipients)
             out.print(f"[green]Sent[/green] to {to} via {settings.smtp_host}.", highlight=False)
         elif not settings.smtp_host and send:

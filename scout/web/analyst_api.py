@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from pydantic import BaseModel, Field
 
 from domain.limits import MAX_ID_CHARS, MAX_NAME_CHARS, MAX_NOTE_CHARS, MAX_QUERY_CHARS, checked_text
+from domain.orgs import normalize_org
 from scout.web import queries
 from service.analyst import (AnalystError, AnalystStore, AuditEntry, Judgement, JudgementState, Role, User,
                              Watchlist, WatchHit, parse_state, watchlist_key)
@@ -85,6 +86,14 @@ def judge(request: Request, need_id: str, target: str, target_id: str, state: st
     check_target(request.app.state.library, need_id, target, target_id)
     try:
         parsed = parse_state(state)
+        if target == "organization":
+            # An organization is found by its name or its key; the judgement keys on the key, as the need page's
+            # rows and `scout judge --org` do (a name had been stored as given: "TECHNOLOGY RESEARCH LLC" was
+            # accepted and then shown nowhere). A row stored under a name before is still undone by that name.
+            given = target_id
+            target_id = normalize_org(given) or given
+            if parsed == JudgementState.cleared and store(request).current(need_id, given, target=target):
+                target_id = given
         if parsed == JudgementState.cleared:
             return store(request).clear(need_id, target_id, user=user.name, target=target)
         return store(request).judge(need_id, target_id, parsed, user=user.name, target=target, note=note)

@@ -15,6 +15,8 @@ from urllib.parse import quote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from index.grouping import Member, group_members, versions_of
+from index.ranking.organizations import organization_score
+from index.ranking.weights import RankWeights
 from service.evidence import analysed, match_evidence, shown_evidence
 from service.library import Library
 from domain.models import Document, DocKind, Match, Version, utcnow
@@ -355,19 +357,24 @@ def evidence_link(base: str, match: Match) -> str:
 
 
 def section_organizations(items: list[ReportItem], new_org_keys: set[str], top: int) -> list[ReportOrganization]:
-    """The organizations behind one need's new matches: best score first, each counted once per document."""
+    """The organizations behind one need's new matches, best first, each counted once per document and scored
+    over its new documents as the need page scores an organization (`organization_score`, the ranker's decay):
+    an organization with two new documents shows the figure of the page's row (0.96), not its best document's
+    (0.95, as it had)."""
     orgs: dict[str, ReportOrganization] = {}
+    scores: dict[str, list[float]] = defaultdict(list)
     for item in items:
         for name in item.match.organizations:
             key = normalize_org(name)
             if not key:
                 continue
-            org = orgs.get(key)
-            if org is None:
-                orgs[key] = ReportOrganization(key, name.strip(), item.match.score, 1, key in new_org_keys)
-            else:
-                org.score = max(org.score, item.match.score)
-                org.documents += 1
+            if key not in orgs:
+                orgs[key] = ReportOrganization(key, name.strip(), item.match.score, 0, key in new_org_keys)
+            orgs[key].documents += 1
+            scores[key].append(item.match.score)
+    decay = RankWeights().org_decay
+    for key, org in orgs.items():
+        org.score = organization_score(scores[key], decay)
     return sorted(orgs.values(), key=lambda o: (-o.score, o.name))[:top]
 
 

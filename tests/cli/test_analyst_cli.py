@@ -158,6 +158,12 @@ def test_watch_add_list_hits_remove(cli, library):
     expected = [h.doc_id for h in library.search("radar absorbing", limit=50).hits if h.kind.value == "startup"]
     assert sorted(h["doc_id"] for h in hits) == sorted(expected) and all(h["baseline"] for h in hits)
     assert json.loads(cli("watch", "hits", "1", "--news", "--json").stdout) == []
+    # the table lists them best first, each with the score and label the page and the API show
+    table = cli("watch", "hits", "1").stdout
+    shown = [f"{h['score']:.3f} {h['label']}" for h in hits]
+    assert shown and all(s in table for s in shown)
+    assert [table.index(h["doc_id"]) for h in hits] == sorted(table.index(h["doc_id"]) for h in hits)
+    assert [h["score"] for h in hits] == sorted((h["score"] for h in hits), reverse=True)
     assert cli("watch", "remove", "1").exit_code == 0
     assert cli("watch", "remove", "1").exit_code == 1
     actions = [e["action"] for e in json.loads(cli("audit", "--json").stdout)]
@@ -273,3 +279,17 @@ def test_a_login_name_outside_the_user_name_characters_still_judges(cli, library
     assert cli("judge", need.id, doc, "relevant").exit_code == 0
     with open_analyst_store() as store:
         assert [j.user for j in store.history()] == ["CORP_jane_doe_"]
+
+
+def test_the_audit_log_shows_a_watchlists_filters_as_text_not_a_dict(cli):
+    """`scout audit` and /audit had shown "filters={'kind': 'startup'}": the filters read as kind=startup."""
+    from service.analyst import AuditEntry
+
+    add_users("ann")
+    assert cli("watch", "add", "RAM", "--query", "radar absorbing", "--kind", "startup", "--since", "2025",
+               "--user", "ann").exit_code == 0
+    entry = AuditEntry.model_validate(json.loads(cli("audit", "--json").stdout)[0])
+    assert entry.detail["filters"] == {"kind": "startup", "since": "2025"}
+    assert dict(entry.shown_detail())["filters"] == "kind=startup, since=2025"
+    shown = cli("audit").stdout
+    assert "{" not in shown and "'kind'" not in shown, shown

@@ -80,3 +80,14 @@ def test_a_source_without_credentials_exits_non_zero_with_its_reason(monkeypatch
     assert result.exit_code == 1, result.output
     assert "SCOUT_CRAWL_KAKEN_APPID" in result.output
     assert "fetched" in result.output  # the counts are still shown
+
+
+def test_an_unknown_report_time_zone_is_refused_before_any_command_starts():
+    """SCOUT_REPORT_TIMEZONE names the zone of every time shown: an unknown one had been shown as UTC by the
+    pages and `scout judgements`, and refused only by `scout report`."""
+    result = scout("needs", env={"SCOUT_REPORT_TIMEZONE": "Mars/Base"})
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.strip().splitlines() == [
+        "error: SCOUT_REPORT_TIMEZONE='Mars/Base' is not valid: expected a time zone name the system knows, "
+        "e.g. 'Asia/Tokyo' or 'UTC'"], result.stderr
+    assert scout("config", env={"SCOUT_REPORT_TIMEZONE": "UTC"}).returncode == 0

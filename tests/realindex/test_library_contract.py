@@ -16,6 +16,7 @@ from tests.web.test_library_contract import (  # noqa: F401 - collected here aga
     test_needs_are_ordered_by_source_then_title,
     test_needs_documents_and_matches,
     test_organization_profile,
+    test_organization_rows_do_not_depend_on_the_page_size,
     test_search_filters_hold,
     test_search_finds_something,
     test_search_is_ranked_limited_and_faceted,

@@ -499,3 +499,34 @@ def test_a_first_report_built_early_in_the_week_holds_what_was_just_found(tmp_pa
     # it has no start: "from" its week's Monday read as if it held that week's matches alone
     assert "New matches up to 2026-11-24 12:00 (Asia/Tokyo)" in text and "New matches from" not in text
     assert "New matches up to 2026-11-24 12:00" in render_html(report, settings)
+
+
+def test_an_organization_in_the_report_scores_as_on_the_need_page():
+    """Two new documents of one organization for one need: the report's organization figure is the need page's
+    row (a noisy-OR over its documents, `organization_score`), not its best document's score."""
+    from index.ranking.organizations import organization_score
+    from index.ranking.weights import RankWeights
+    from service.report.build import ReportItem, section_organizations
+    from tests.report.fakes import make_match
+    from tests.web.fakes import _doc
+
+    need = _doc("need", "atla", "n-1", "電波吸収材", "電波吸収材を求める。", "ja", ["防衛装備庁"], "2026-06-15", [])
+    docs = [_doc("research", "jstage", f"d-{i}", f"吸収体 {i}", "電波吸収体の設計。", "ja", ["東都工業大学"],
+                 "2025-08-05", []) for i in range(2)]
+    items = [ReportItem(make_match(need, d, s, []), [], "", None) for d, s in zip(docs, (0.95, 0.20))]
+    (org,) = section_organizations(items, set(), top=5)
+    assert org.documents == 2
+    assert org.score == pytest.approx(organization_score([0.95, 0.20], RankWeights().org_decay))
+    assert org.score > 0.95
+
+
+def test_a_sources_line_says_its_fetched_figure_counts_pages(ledger, settings):
+    """A crawl's `fetched` is HTTP pages, not records: the demo's mail had read "arxiv fetched 3, new 239", as if
+    239 new documents came of 3 fetched. Each source's line (text) and column (HTML) says pages."""
+    report = _build(ledger, settings)
+    text, html = render_text(report, settings), render_html(report, settings)
+    lines = {line.split()[0]: line for line in text.splitlines() if ", unchanged " in line}
+    assert set(lines) == {s.source for s in report.overview.sources}
+    for s in report.overview.sources:
+        assert f" {s.fetched} page{'s' if s.fetched != 1 else ''} fetched, new {s.new}" in lines[s.source]
+    assert ">pages fetched</th>" in html and ">fetched</th>" not in html

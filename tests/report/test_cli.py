@@ -60,6 +60,14 @@ def test_without_smtp_the_report_lands_in_the_outbox(cli, tmp_path):
     assert Ledger(tmp_path / "ledger.sqlite").reports(1)[0].status == "written"
 
 
+def test_a_rebuilt_week_without_smtp_says_it_is_in_the_outbox_not_sent(cli, tmp_path):
+    result = cli("--week", "2026-W47")
+    assert result.exit_code == 0, result.output
+    assert "Sent" not in result.output and "No SMTP host is configured" in result.output
+    eml = next((tmp_path / "outbox").glob("*.eml"))
+    assert str(eml) in result.output.replace("\n", "")
+
+
 def test_no_send_writes_a_preview(cli, tmp_path):
     result = cli("--week", "2026-W47", "--no-send")
     assert result.exit_code == 0, result.output

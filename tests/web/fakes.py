@@ -350,7 +350,8 @@ class MemoryLibrary:
         if need is None or need.kind != DocKind.need:
             raise KeyError(f"unknown need id {need_id!r}")
         matches = self._match_all(need)
-        return NeedMatches(need=need, matches=matches[:limit], organizations=self._orgs(matches[:limit]))
+        # organization rows over the need's best 20, whatever the limit (service/index_library.py ORGANIZATION_DEPTH)
+        return NeedMatches(need=need, matches=matches[:limit], organizations=self._orgs(matches[:20]))
 
     def needs_answered(self, doc_id: str) -> list[OrgMatch]:
         out = [OrgMatch(key=need.id, name=need.title, score=m.score, doc_ids=[doc_id])

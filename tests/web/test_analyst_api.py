@@ -271,3 +271,22 @@ def test_the_organization_page_judges_need_by_need(as_ann, library, need):
         sent = as_ann.post(f"/needs/{need.id}/judge", headers=FORM,
                            content=f"target=organization&target_id={quote(org.key)}&state=relevant&back={quote(elsewhere)}")
         assert sent.headers["location"].startswith(f"/needs/{need.id}#"), elsewhere  # never off-site
+
+
+def test_an_organization_judged_by_its_name_is_keyed_as_the_need_page_shows_it(as_ann, library, need):
+    """The API finds an organization by name or key; the judgement keys on the key, so the need page's row shows
+    it and undoing by either works (a name had been stored as given: accepted, then shown nowhere)."""
+    org = next(o for o in library.match(need.id).organizations if o.name != o.key)
+    put = as_ann.put(f"/api/needs/{need.id}/judgements/organization/{quote(org.name)}", json={"state": "shortlisted"})
+    assert put.status_code == 200 and put.json()["target_id"] == org.key
+    assert f'data-org-key="{org.key}" data-state="shortlisted"' in as_ann.get(f"/needs/{need.id}").text
+    undone = as_ann.delete(f"/api/needs/{need.id}/judgements/organization/{quote(org.name)}").json()
+    assert undone["cleared"] is True
+    assert as_ann.get(f"/api/needs/{need.id}/judgements").json() == []
+
+
+def test_the_audit_page_shows_a_watchlists_filters_as_text(as_ann):
+    """/audit had shown a watchlist's filters as a Python dict ("filters: {'kind': 'startup'}")."""
+    assert as_ann.post("/api/watchlists", json={"name": "RAM", "query": "radar absorbing", "kind": "startup"}).status_code == 201
+    page = as_ann.get("/audit").text
+    assert "filters: kind=startup" in page and "{&#39;kind&#39;" not in page and "{'kind'" not in page

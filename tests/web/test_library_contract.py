@@ -110,11 +110,26 @@ def test_needs_documents_and_matches(impl):
             assert 0.0 <= m.score <= 1.0 and m.breakdown.total == m.score
             assert sum(m.breakdown.contributions().values()) == pytest.approx(m.score, abs=1e-3)
             assert m.label == score_label(m.score) and m.model_dump()["label"] == m.label
-        matched = {m.doc_id for m in result.matches}
-        assert all(set(o.doc_ids) <= matched for o in result.organizations)
+        best = {m.doc_id for m in impl.match(need.id, limit=20).matches}
+        assert all(o.doc_ids and set(o.doc_ids) <= best for o in result.organizations)
     assert impl.document("no-such-id") is None
     with pytest.raises(KeyError):
         impl.match("no-such-need")
+
+
+def test_organization_rows_do_not_depend_on_the_page_size(impl):
+    """A need's organization rows score their documents among its best 20 matches, whatever the limit: the page
+    (any page of it), `scout match --limit N`, the API and the brief show one figure per organization."""
+    def rows(need_id, limit):
+        return [(o.key, round(o.score, 9), o.doc_ids) for o in impl.match(need_id, limit=limit).organizations]
+
+    compared = 0
+    for need in impl.needs():
+        full = rows(need.id, 20)
+        for limit in (1, 3, 41, 100):
+            assert rows(need.id, limit) == full, f"{need.id} at limit {limit}"
+        compared += len(impl.match(need.id, limit=20).matches) > 1
+    assert compared, "some need has more matches than the smallest limit"
 
 
 def test_all_matches_respects_the_per_need_limit(impl):

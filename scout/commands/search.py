@@ -117,15 +117,20 @@ def search(
         return
     from rich.table import Table
 
-    table = Table(title=f"{counted(len(result.hits), 'hit')} for {query!r}", title_justify="left", show_lines=True)
+    # Browsing by filters alone (a blank query) lists the newest first: there is no match strength to show, as
+    # on the search page (this table had shown "0.000 weak" beside every document).
+    browsing = not query.strip()
+    title = counted(len(result.hits), "hit") + (", newest first" if browsing else f" for {query!r}")
+    table = Table(title=title, title_justify="left", show_lines=True)
     table.add_column("#", justify="right", no_wrap=True)
-    table.add_column("score", no_wrap=True)
+    if not browsing:
+        table.add_column("score", no_wrap=True)
     table.add_column("document", ratio=1, min_width=24, overflow="fold")
     table.add_column("id", no_wrap=True)
     for i, hit in enumerate(result.hits, start=1):
         meta = " · ".join(x for x in (hit.kind.value, hit.source, hit.language or "", _day(hit.published),
                                       ", ".join(hit.organizations)) if x)
-        table.add_row(str(i), score_cell(hit.score, hit.label),
+        table.add_row(str(i), *([] if browsing else [score_cell(hit.score, hit.label)]),
                       f"{_escape(hit.title)}\n[dim]{_escape(meta)}[/]"
                       + (f"\n[dim]versions: {_escape(', '.join(v.label for v in hit.versions))}[/]" if hit.versions else ""),
                       hit.doc_id[:8])

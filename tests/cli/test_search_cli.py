@@ -12,7 +12,7 @@ from datetime import date, datetime
 import pytest
 
 from service.library import OrgProfile, SearchResult
-from domain.models import Document, Match, NeedMatches
+from domain.models import Document, Match, NeedMatches, SearchFilters
 from tests.web.fakes import MemoryLibrary, fixture_documents
 
 
@@ -50,6 +50,16 @@ def test_search_table_shows_titles_and_score_bars(cli):
     assert result.exit_code == 0, result.output
     assert "メタサーフェスを用いた広帯域電波吸収体の設計" in result.stdout
     assert "█" in result.stdout
+
+
+def test_browsing_by_filters_shows_no_score(cli, library):
+    """A blank query lists documents newest first, as the search page does: no "0.000 weak" beside each."""
+    result = cli("search", "", "--kind", "research")
+    assert result.exit_code == 0, result.output
+    hits = library.search("", SearchFilters(kind="research")).hits
+    assert hits and hits[0].title[:20] in result.stdout
+    assert "newest first" in result.stdout
+    assert "0.000" not in result.stdout and "weak" not in result.stdout and "█" not in result.stdout
 
 
 def test_search_prints_rich_markup_in_crawled_text_literally(cli):

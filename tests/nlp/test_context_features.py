@@ -287,6 +287,57 @@ def test_the_head_learns_tags_from_states_is_deterministic_and_survives_a_round_
     assert loaded.window == head.window
 
 
+def test_a_hidden_layer_learns_what_a_regression_cannot_stops_early_and_survives_a_round_trip(tmp_path):
+    """The perceptron head: on tags set by the signs of two inputs together (no line separates them) it learns
+    what the softmax regression cannot; early stopping keeps the epoch of the lowest held-out log-loss, the same
+    data give the same weights, and save/load keep the hidden layer (a regression head loads as before)."""
+    from nlp.entity_tagger import HEAD_TAGS, ContextHead
+
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(3000, 6)).astype(np.float32)  # window 0 would be dim 6; here window 1: dim 2
+    y = np.where(x[:, 0] * x[:, 1] > 0, 0, 4)  # B where the two agree in sign, else O
+    fit, held, test = slice(0, 2000), slice(2000, 2500), slice(2500, 3000)
+    plain = ContextHead.fit(x[fit], y[fit], epochs=8, window=1, rate=1e-2, batch=32)
+    deep = ContextHead.fit(x[fit], y[fit], epochs=8, window=1, hidden=32, rate=1e-2, batch=32,
+                           valid=(x[held], y[held]))
+    assert deep.hidden is not None and deep.hidden[0].shape == (6, 32) and deep.weights.shape == (32, len(HEAD_TAGS))
+    assert deep.dim == 2 and plain.dim == 2
+    assert (plain.predict(x[test]).argmax(1) == y[test]).mean() < 0.65  # a line cannot do it
+    assert (deep.predict(x[test]).argmax(1) == y[test]).mean() > 0.9
+    again = ContextHead.fit(x[fit], y[fit], epochs=8, window=1, hidden=32, rate=1e-2, batch=32,
+                            valid=(x[held], y[held]))
+    np.testing.assert_array_equal(again.hidden[0], deep.hidden[0])
+    np.testing.assert_array_equal(again.weights, deep.weights)
+    path = tmp_path / "en.head.npz"
+    deep.save(path)
+    loaded = ContextHead.load(path)
+    assert loaded.hidden is not None
+    np.testing.assert_array_equal(loaded.predict(x[test]), deep.predict(x[test]))
+    plain.save(path)
+    assert ContextHead.load(path).hidden is None
+
+
+def test_early_stopping_keeps_the_epoch_with_the_lowest_held_out_loss():
+    """Trained on noise (tags unrelated to the inputs), a wide hidden layer only learns the noise by heart: the
+    held-out loss rises after the first epoch, and the head kept is the first epoch's, not the last's."""
+    from nlp.entity_tagger import HEAD_TAGS, ContextHead
+
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=(400, 30)).astype(np.float32)
+    y = rng.integers(0, len(HEAD_TAGS), size=400)
+    held = (x[300:], y[300:])
+
+    def loss(head):
+        p = head.predict(held[0])
+        return -np.log(p[np.arange(len(held[1])), held[1]]).mean()
+
+    early = ContextHead.fit(x[:300], y[:300], epochs=30, window=0, hidden=256, rate=1e-2, batch=32, valid=held)
+    late = ContextHead.fit(x[:300], y[:300], epochs=30, window=0, hidden=256, rate=1e-2, batch=32)
+    one = ContextHead.fit(x[:300], y[:300], epochs=1, window=0, hidden=256, rate=1e-2, batch=32)
+    assert loss(early) < loss(late)
+    np.testing.assert_array_equal(early.weights, one.weights)  # stopped after the first epoch, kept it
+
+
 def test_head_features_are_real_valued_and_only_for_words_with_a_state(real_embedder):
     from nlp.entity_tagger import HEAD_TAGS, HEAD_WINDOW, ContextHead, english_features, with_head
 

@@ -122,6 +122,56 @@ def test_the_training_script_makes_models_the_enricher_picks_up(real_embedder, t
     assert ("graphene oxide membranes", "MATERIAL") in found and ("beam search decoding", "METHOD") in found
 
 
+def test_english_models_are_fitted_on_train_and_dev_unless_a_dev_report_is_asked_for(tmp_path):
+    """The settings chosen, the one command refits the English models on all non-test data (train + dev); with
+    --dev-report they learn from train alone, and only then are dev figures printed (not scored in-sample)."""
+    import subprocess
+    import sys
+
+    gold = tmp_path / "gold"
+    (gold / "scierc").mkdir(parents=True)
+    row = {"sentences": [["We", "study", "graphene", "oxide", "membranes", "."]], "ner": [[[2, 4, "Material"]]]}
+    for split, n in (("train", 6), ("dev", 3)):
+        (gold / "scierc" / f"{split}.json").write_text(
+            "\n".join(json.dumps({**row, "doc_key": f"{split}{i}"}) for i in range(n)), encoding="utf-8")
+    tokens = {}
+    for flag in ([], ["--dev-report"]):
+        done = subprocess.run([sys.executable, "scripts/train_entities.py", "--lang", "en", "--en-sets", "SciERC",
+                               "--gold", str(gold), "--out", str(tmp_path / f"out{len(flag)}"), "--iterations", "10",
+                               "--only", "spans", "--contextual", "none", *flag],
+                              cwd=ROOT, capture_output=True, text=True, timeout=600)
+        assert done.returncode == 0, done.stderr[-2000:]
+        tokens[bool(flag)] = int(done.stdout.split("trained on ", 1)[1].split()[0])
+        assert ("dev exact span P/R/F1" in done.stdout) == bool(flag), done.stdout
+    assert tokens == {True: 6 * 6, False: 9 * 6}
+
+
+def test_a_parenthesised_acronym_splits_an_english_term_into_the_term_and_the_acronym():
+    """"digital signal processor (DSP) implementation" -> "digital signal processor" and "DSP"; a parenthesis
+    that holds no acronym (a lower-case word, several words, a number alone) leaves the term whole."""
+    import spacy
+
+    from nlp.entity_tagger import split_acronym
+
+    en = spacy.blank("en")
+
+    def parts(text):
+        doc = en.make_doc(text)
+        return [doc[a:b].text for a, b in split_acronym(doc, 0, len(doc))]
+
+    assert parts("digital signal processor (DSP) implementation") == ["digital signal processor", "DSP"]
+    assert parts("Complex Langevin (CL)") == ["Complex Langevin", "CL"]
+    assert parts("(CL) dynamics") == ["CL"]
+    assert parts("carbon nanotubes (CNTs)") == ["carbon nanotubes", "CNTs"]
+    assert parts("MoS2 (n-type) layers") == ["MoS2 (n-type) layers"]
+    assert parts("log (d) overheads") == ["log (d) overheads"]
+    assert parts("pressure (in bar) sensors") == ["pressure (in bar) sensors"]
+    assert parts("2 (3) 4") == ["2 (3) 4"]
+    assert parts("graphene oxide membranes") == ["graphene oxide membranes"]
+    doc = en.make_doc("We use digital signal processor (DSP) implementation here.")
+    assert split_acronym(doc, 2, 8) == [(2, 5), (6, 7)]  # token offsets inside the doc
+
+
 def _labels(path):
     import pycrfsuite
 

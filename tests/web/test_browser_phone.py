@@ -75,3 +75,23 @@ def test_pages_fit_the_screen_and_badges_stay_whole(server, browser, library, wi
             assert facet["x"] < hit["x"] and abs(facet["y"] - hit["y"]) < 200
     finally:
         context.close()
+
+
+def test_a_term_longer_than_the_phone_wraps_inside_its_chip(server, browser):  # noqa: F811
+    """A watchlist hit's term chip, "technology / method 電波吸収メタマテリアルシート", made the demo's /watchlists
+    405 px wide on a 390 px phone. The chip is put into the page's own layout and measured."""
+    context = browser.new_context(viewport={"width": 390, "height": 900}, locale="en-US")
+    page = context.new_page()
+    try:
+        page.goto(server.url + "/watchlists")
+        page.evaluate("""() => {
+            const box = document.createElement('div'); box.className = 'chips shared-terms';
+            box.innerHTML = '<span class="muted">Shared terms:</span> <a class="chip term term-method" href="#" id="long-term">'
+              + '<span class="term-type">technology / method</span> 電波吸収メタマテリアルシート量子センシング慣性航法装置</a>'
+              + ' <a class="chip term term-method" href="#" id="short-term"><span class="term-type">technology / method</span> 航法</a>';
+            (document.querySelector('main section, main article, main') || document.body).appendChild(box); }""")
+        overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+        assert overflow <= 0, f"/watchlists scrolls sideways by {overflow} px with a long term chip"
+        assert page.locator("#short-term").evaluate("e => e.getClientRects().length") == 1  # a chip that fits: one line
+    finally:
+        context.close()

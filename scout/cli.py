@@ -45,7 +45,8 @@ def _one_line(exc: ClickException) -> BaseException:
 
     ctx = getattr(exc, "ctx", None)
     hint = f" (see `{ctx.command_path} --help`)" if ctx is not None else ""
-    message = " ".join(exc.format_message().split())
+    # pydantic's "Value error, " prefix, which Typer passes on for a choice it refuses, is no part of the message
+    message = " ".join(exc.format_message().replace("Value error, ", "").split())
     err_console.print(f"[bold red]error:[/] {escape(message)}{escape(hint)}", highlight=False, soft_wrap=True)
     return typer.Exit(exc.exit_code)
 

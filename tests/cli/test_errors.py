@@ -91,3 +91,11 @@ def test_an_unknown_report_time_zone_is_refused_before_any_command_starts():
         "error: SCOUT_REPORT_TIMEZONE='Mars/Base' is not valid: expected a time zone name the system knows, "
         "e.g. 'Asia/Tokyo' or 'UTC'"], result.stderr
     assert scout("config", env={"SCOUT_REPORT_TIMEZONE": "UTC"}).returncode == 0
+
+
+def test_a_refused_choice_reads_without_pydantic_s_prefix(tmp_path):
+    """`scout judge N D maybe` had said "Invalid value for 'state': Value error, 'maybe' is not one of ..."."""
+    result = scout("judge", "need-id", "doc-id", "maybe", env={"SCOUT_HOME": str(tmp_path)})
+    assert result.returncode == 2, result.stderr
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("error: Invalid value for 'state': 'maybe' is not one of") and "Value error" not in line

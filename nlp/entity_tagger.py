@@ -623,10 +623,10 @@ _JA_LIST_SUFFIXES = frozenset({"など", "等", "ら", "たち", "達", "ども"
 
 
 def _ja_edge(token, at_end: bool) -> bool:
-    """A token a term never starts or ends with: a particle, an auxiliary, punctuation, a space, and at the end
-    a list, plural or position suffix (an opening bracket at the start, a closing one at the end)."""
+    """A token a term never starts or ends with: a particle, an auxiliary, an adverb, a conjunction, an adnominal
+    (この), punctuation, a space, and at the end a list, plural or position suffix (an opening bracket at the start, a closing one at the end)."""
     tag = token.tag_
-    if tag.startswith(("助詞", "助動詞", "空白")):
+    if tag.startswith(("助詞", "助動詞", "空白", "副詞", "接続詞", "連体詞")):  # 極めて, さらに, この: never a term's edge
         return True
     if tag.startswith("補助記号"):
         return True

@@ -260,14 +260,15 @@ def test_japanese_technology_terms_never_carry_particles_punctuation_or_list_suf
     """The need page's "shared terms" read レーダなど (radar etc.), 窒化ガリウム等 and 制御。: a technology term
     is the thing itself, without "etc.", a plural suffix, a particle or punctuation at its edges."""
     text = ("赤外線カメラ、可視光カメラ、レーダなど性質の異なるセンサを統合する。深層学習などの手法を用いて、"
-            "窒化ガリウム等の材料を評価した。ドローンらの制御。「量子センサ」を用いた。")
+            "窒化ガリウム等の材料を評価した。ドローンらの制御。「量子センサ」を用いた。極めて高い精度を得た。")
     terms = [e for e in enricher.analyse_text(text, "ja").entities if e.label.value in TECHNOLOGY_ENTITY_TYPES]
     shown = {e.text for e in terms}
     assert {"レーダ", "深層学習", "窒化ガリウム", "量子センサ"} <= shown, shown
     for e in terms:
         assert text[e.start:e.end] == e.text
         assert not e.text.endswith(("など", "等", "ら", "。", "」", "、", "を", "の")), e.text
-        assert not e.text.startswith(("「", "、")), e.text
+        assert not e.text.startswith(("「", "、", "極めて")), e.text
+        assert e.text != "極めて"
 
 
 def test_japanese_term_bounds_keep_brackets_that_pair_inside(enricher):
@@ -275,7 +276,8 @@ def test_japanese_term_bounds_keep_brackets_that_pair_inside(enricher):
 
     for phrase, core in (("「深層学習」を", "深層学習"), ("レーダなど", "レーダ"), ("ナトリウム（Na）", "ナトリウム（Na）"),
                          ("制御。", "制御"), ("など", ""), ("樹脂フィルム上に", "樹脂フィルム"),
-                         ("インターネット上", "インターネット"), ("システム内", "システム"), ("性能向上", "性能向上")):
+                         ("インターネット上", "インターネット"), ("システム内", "システム"), ("性能向上", "性能向上"),
+                         ("極めて", ""), ("さらに高速", "高速"), ("この手法", "手法")):
         doc = enricher.pipeline("ja")(phrase)
         start, end = japanese_term_bounds(doc, 0, len(doc))
         assert doc[start:end].text == core, phrase

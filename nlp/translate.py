@@ -459,11 +459,11 @@ def _count(freq: dict[str, int], word: str, before: str | None = None) -> int:
     return freq.get(key, 0) + freq.get(f"{before} {plural}" if before else plural, 0)
 
 
-@lru_cache(maxsize=1)
-def _sense_freq() -> dict[str, int]:
+def _counts(path: Path) -> dict[str, int]:
+    """A `word or phrase<TAB>count` list (lines starting with # are comments); {} when the file is missing."""
     out: dict[str, int] = {}
-    if SENSE_FREQ_PATH.exists():
-        for line in SENSE_FREQ_PATH.read_text(encoding="utf-8").splitlines():
+    if path.exists():
+        for line in path.read_text(encoding="utf-8").splitlines():
             key, sep, count = line.partition("\t")
             if sep and not line.startswith("#"):
                 out[key] = int(count)
@@ -471,14 +471,13 @@ def _sense_freq() -> dict[str, int]:
 
 
 @lru_cache(maxsize=1)
+def _sense_freq() -> dict[str, int]:
+    return _counts(SENSE_FREQ_PATH)
+
+
+@lru_cache(maxsize=1)
 def _term_freq() -> dict[str, int]:
-    out: dict[str, int] = {}
-    if FREQ_PATH.exists():
-        for line in FREQ_PATH.read_text(encoding="utf-8").splitlines():
-            word, sep, count = line.partition("\t")
-            if sep and not line.startswith("#"):
-                out[word] = int(count)
-    return out
+    return _counts(FREQ_PATH)
 
 
 _SHARED = None

@@ -59,7 +59,6 @@ def _script(word: str) -> str:
     return "".join(classes[:3])
 
 
-_FREQ_PATH = Path(__file__).with_name("en_term_freq.txt")
 _RANKS: dict[str, int] | None = None
 
 
@@ -67,11 +66,11 @@ def _rank_bucket(lower: str) -> str:
     """How common a word is in technical abstracts (nlp/en_term_freq.txt): common words rarely start terms."""
     global _RANKS
     if _RANKS is None:
+        from nlp.katakana import term_freq  # the list the renderer reads too, read once
+
         ranks: dict[str, int] = {}
-        if _FREQ_PATH.exists():
-            for line in _FREQ_PATH.read_text(encoding="utf-8").splitlines():
-                if line and not line.startswith("#"):
-                    ranks.setdefault(line.split("\t", 1)[0].lower(), len(ranks))
+        for word in term_freq():  # in the list's order, most frequent first
+            ranks.setdefault(word.lower(), len(ranks))
         _RANKS = ranks
     rank = _RANKS.get(lower)
     return "rare" if rank is None else str(min(rank.bit_length(), 14))

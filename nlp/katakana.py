@@ -97,21 +97,35 @@ def katakana_skeleton(word: str) -> str:
     return _collapse([_classes(c) for c in text if c not in _VOWELS])
 
 
+def read_counts(path: Path) -> dict[str, int]:
+    """A `word or phrase<TAB>count` list, in its order (lines starting with # are comments); {} when the file is
+    missing."""
+    out: dict[str, int] = {}
+    if path.exists():
+        for line in path.read_text(encoding="utf-8").splitlines():
+            key, sep, count = line.partition("\t")
+            if sep and not line.startswith("#"):
+                out[key] = int(count)
+    return out
+
+
+@lru_cache(maxsize=1)
+def term_freq() -> dict[str, int]:
+    """nlp/en_term_freq.txt, read once per process: the katakana vocabulary, the renderer's adjective forms and the
+    entity tagger's word ranks all read it."""
+    return read_counts(FREQ_PATH)
+
+
 @lru_cache(maxsize=1)
 def _vocabulary() -> dict[str, list[tuple[str, int]]]:
     """skeleton -> the English words with it, and their counts."""
     out: dict[str, list[tuple[str, int]]] = {}
-    if not FREQ_PATH.exists():
-        return out
-    for line in FREQ_PATH.read_text(encoding="utf-8").splitlines():
-        if not line or line.startswith("#"):
-            continue
-        word, _, count = line.partition("\t")
+    for word, count in term_freq().items():
         if len(word) < 4:
             continue
         key = skeleton_of_english(word)
         if len(key) >= 3:
-            out.setdefault(key, []).append((word, int(count)))
+            out.setdefault(key, []).append((word, count))
     seen = {w for words in out.values() for w, _ in words}
     for word in dictionary_words() - seen:  # a wider vocabulary: words of JMdict's English glosses, count 0
         key = skeleton_of_english(word)

@@ -18,7 +18,8 @@ from pathlib import Path
 import nlp.spacy_light  # noqa: F401  (before spaCy: keeps torch out of a query's process)
 from spacy.tokens import Doc
 
-from nlp.katakana import FREQ_PATH, KATAKANA, back_transliterate, dictionary_words, long_vowel_variants, written_as
+from nlp.katakana import (KATAKANA, back_transliterate, dictionary_words, long_vowel_variants, read_counts, term_freq,
+                          written_as)
 from nlp.taxonomy import Taxonomy
 
 log = logging.getLogger(__name__)
@@ -299,7 +300,7 @@ def adjectival(gloss: str) -> str:
     """`gloss` with its last word made the adjective technical English uses (tactics -> tactical, electricity
     -> electrical, strategy -> strategic); unchanged when no such form is known."""
     head, _, word = gloss.rpartition(" ")
-    freq, words = _term_freq(), dictionary_words()
+    freq, words = term_freq(), dictionary_words()
     for ending, replacement in _ADJECTIVE_ENDINGS:
         if word.endswith(ending) and len(word) > len(ending) + 2:
             form = word[: len(word) - len(ending)] + replacement
@@ -459,25 +460,9 @@ def _count(freq: dict[str, int], word: str, before: str | None = None) -> int:
     return freq.get(key, 0) + freq.get(f"{before} {plural}" if before else plural, 0)
 
 
-def _counts(path: Path) -> dict[str, int]:
-    """A `word or phrase<TAB>count` list (lines starting with # are comments); {} when the file is missing."""
-    out: dict[str, int] = {}
-    if path.exists():
-        for line in path.read_text(encoding="utf-8").splitlines():
-            key, sep, count = line.partition("\t")
-            if sep and not line.startswith("#"):
-                out[key] = int(count)
-    return out
-
-
 @lru_cache(maxsize=1)
 def _sense_freq() -> dict[str, int]:
-    return _counts(SENSE_FREQ_PATH)
-
-
-@lru_cache(maxsize=1)
-def _term_freq() -> dict[str, int]:
-    return _counts(FREQ_PATH)
+    return read_counts(SENSE_FREQ_PATH)
 
 
 _SHARED = None

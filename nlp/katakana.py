@@ -127,7 +127,9 @@ def _vocabulary() -> dict[str, list[tuple[str, int]]]:
         if len(key) >= 3:
             out.setdefault(key, []).append((word, count))
     seen = {w for words in out.values() for w, _ in words}
-    for word in dictionary_words() - seen:  # a wider vocabulary: words of JMdict's English glosses, count 0
+    # a wider vocabulary: words of JMdict's English glosses, count 0, in a fixed order (a set's order changes with
+    # each process's string hashing, and the first of two equally close unseen words wins in back_transliterate)
+    for word in sorted(dictionary_words() - seen):
         key = skeleton_of_english(word)
         if len(key) >= 3:
             out.setdefault(key, []).append((word, 0))

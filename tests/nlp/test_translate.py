@@ -180,3 +180,17 @@ def test_a_phrase_gloss_counts_by_its_words_side_by_side_not_apart(translator, j
 def test_an_abbreviation_never_replaces_the_words_it_stands_for(translator):
     assert translator.gloss("人工知能") == "artificial intelligence"  # JMdict: "artificial intelligence; AI"
     assert translator.gloss("研究開発") == "research and development"  # not "R&D"
+
+
+def test_the_katakana_vocabulary_is_the_same_in_every_process():
+    """Two processes with other string hashing read a loanword the same way: the unseen dictionary words were
+    listed in a set's order, and the first of two equally close ones won."""
+    import os
+    import subprocess
+    import sys
+
+    code = ("import hashlib, nlp.katakana as k; v = k._vocabulary(); "
+            "print(hashlib.sha1(repr(sorted(v.items())).encode() + repr(list(v.items())).encode()).hexdigest())")
+    seen = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                           env={**os.environ, "PYTHONHASHSEED": seed}).stdout for seed in ("1", "2")}
+    assert len(seen) == 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 import calendar
 import re
 from datetime import date
+from typing import Iterable
 
 from domain.models import DocKind, SearchFilters
 from service.library import Library
@@ -109,12 +110,20 @@ def resolve_need_id(library: Library, need_id: str) -> str:
     """A need id, or the need whose id starts with `need_id` (4+ characters: screens show ids cut to 8).
     An unknown id comes back unchanged (the caller says "unknown"); an ambiguous prefix is a `BadQuery`."""
     need_id = need_id.strip()
-    if not is_unknown_need(library, need_id) or len(need_id) < MIN_PREFIX:
+    if not is_unknown_need(library, need_id):
         return need_id
-    candidates = [d.id for d in library.needs() if d.id.startswith(need_id)]
-    if len(candidates) > 1:
-        raise BadQuery(f"ambiguous need id {need_id!r}: {len(candidates)} needs start with it")
-    return candidates[0] if candidates else need_id
+    return one_with_prefix(need_id, (d.id for d in library.needs()), "need") or need_id
+
+
+def one_with_prefix(prefix: str, ids: Iterable[str], noun: str) -> str | None:
+    """The one id among `ids` that starts with `prefix` (MIN_PREFIX characters or more), None when none does;
+    a `BadQuery` naming `noun` ("need", "document") when several do."""
+    if len(prefix) < MIN_PREFIX:
+        return None
+    found = sorted({i for i in ids if i.startswith(prefix)})
+    if len(found) > 1:
+        raise BadQuery(f"ambiguous {noun} id {prefix!r}: {len(found)} {noun}s start with it")
+    return found[0] if found else None
 
 
 def resolve_need(library: Library, need_id: str) -> str:

@@ -196,15 +196,17 @@ PREFIX_DEPTH = 200  # a document id prefix names one of the need's this many bes
 
 
 def _one_prefixed(prefix: str, ids, unknown: str) -> str:
-    """The one id among `ids` that starts with `prefix` (4+ characters, as need ids take), or one clean line."""
-    from service.queries import MIN_PREFIX
+    """The one document id among `ids` that starts with `prefix` (as need ids are taken: `one_with_prefix`), or
+    one clean line: `unknown` when none does."""
+    from service.queries import BadQuery, one_with_prefix
 
-    found = sorted({i for i in ids if i.startswith(prefix)}) if len(prefix) >= MIN_PREFIX else []
-    if len(found) > 1:
-        fail(f"ambiguous document id {prefix!r}: {len(found)} documents start with it")
-    if not found:
+    try:
+        found = one_with_prefix(prefix, ids, "document")
+    except BadQuery as exc:
+        fail(str(exc))
+    if found is None:
         fail(unknown)
-    return found[0]
+    return found
 
 
 def judge(need_id: str = typer.Argument(..., help="Need id, or a unique prefix of it (4+ characters)."),
@@ -242,9 +244,10 @@ def unjudge(need_id: str = typer.Argument(..., help="Need id, or a unique prefix
             profile = library.organization(target_id)
             key = profile.key if profile is not None else target_id
     with _store() as store:
-        judged = {r.target_id for r in store.judgements(need_id) if r.target == "document"} if not org else set()
-        if not org and key not in judged:  # a prefix of a judged document's id
-            key = _one_prefixed(key, judged, f"{target_id} has no judgement for need {need_id}")
+        if not org:
+            judged = {r.target_id for r in store.judgements(need_id) if r.target == "document"}
+            if key not in judged:  # a prefix of a judged document's id
+                key = _one_prefixed(key, judged, f"{target_id} has no judgement for need {need_id}")
         row = store.clear(need_id, key, user=acting_user(store, user), target="organization" if org else "document")
     if row is None:
         fail(f"{target_id} has no judgement for need {need_id}")

@@ -81,6 +81,12 @@ def _day(value: Any) -> str:
     return value.date().isoformat() if value is not None else ""
 
 
+def _need_about(need: Any) -> str:
+    """A need's source · language · date · organizations, the parts it has (`scout needs`, `scout match`)."""
+    return " · ".join(x for x in (need.source, need.language or "", _day(need.published), ", ".join(need.organizations))
+                      if x)
+
+
 def _short(text: str, n: int = 70) -> str:
     text = " ".join(text.split())
     return text if len(text) <= n else text[: n - 1] + "…"
@@ -167,8 +173,7 @@ def needs(as_json: bool = typer.Option(False, "--json", help="Print the needs as
     table.add_column("need", ratio=1, min_width=24, overflow="fold")
     table.add_column("id", no_wrap=True)
     for d in docs:
-        meta = " · ".join(x for x in (d.source, d.language or "", _day(d.published), ", ".join(d.organizations)) if x)
-        table.add_row(f"{_escape(d.title)}\n[dim]{_escape(meta)}[/]", d.id)
+        table.add_row(f"{_escape(d.title)}\n[dim]{_escape(_need_about(d))}[/]", d.id)
     _console().print(table)
 
 
@@ -198,10 +203,7 @@ def match(
     from rich.table import Table
 
     console = _console()
-    need = result.need
-    about = " · ".join(x for x in (need.source, need.language or "", _day(need.published), ", ".join(need.organizations))
-                       if x)
-    console.print(f"[bold]{_escape(need.title)}[/]  [dim]{_escape(about)}[/]")
+    console.print(f"[bold]{_escape(result.need.title)}[/]  [dim]{_escape(_need_about(result.need))}[/]")
     table = Table(title=counted(len(result.matches), "match", "matches"), title_justify="left", show_lines=True)
     table.add_column("#", justify="right", no_wrap=True)
     table.add_column("score", no_wrap=True)

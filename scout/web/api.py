@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Query, Request
 
-from domain.models import DocKind, Document, NeedMatches, OrgMatch
+from domain.models import Document, NeedMatches, OrgMatch
 from scout.web import queries
 from service.library import Library, OrgProfile, SearchResult
 
@@ -52,8 +52,7 @@ def api_document(request: Request, doc_id: str) -> Document:
 @router.get("/documents/{doc_id}/needs", response_model=list[OrgMatch],
             summary="The needs a document answers: key = the need's id, name = its title, best first")
 def api_document_needs(request: Request, doc_id: str) -> list[OrgMatch]:
-    doc = queries.document(lib(request), doc_id)
-    return lib(request).needs_answered(doc.id) if doc.kind != DocKind.need else []
+    return queries.document_needs(lib(request), queries.document(lib(request), doc_id))
 
 
 @router.get("/orgs/{name:path}", response_model=OrgProfile, summary="One organization and the needs it answers")

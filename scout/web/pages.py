@@ -8,7 +8,6 @@ from fastapi.responses import HTMLResponse
 from scout.web import queries
 from scout.web.analyst_pages import need_context, org_context
 from scout.web.render import page
-from domain.models import DocKind
 from service.library import Library
 
 router = APIRouter(include_in_schema=False)
@@ -63,8 +62,7 @@ def need_page(request: Request, need_id: str, limit: int = Query(20, ge=1, le=qu
 @router.get("/documents/{doc_id}", response_class=HTMLResponse)
 def document_page(request: Request, doc_id: str) -> HTMLResponse:
     doc = queries.document(lib(request), doc_id)
-    answered = lib(request).needs_answered(doc.id) if doc.kind != DocKind.need else []
-    return page(request, "document.html", doc=doc, answered=answered)
+    return page(request, "document.html", doc=doc, answered=queries.document_needs(lib(request), doc))
 
 
 @router.get("/orgs/{name:path}", response_class=HTMLResponse)

@@ -13,7 +13,7 @@ from fastapi import HTTPException
 from domain.limits import MAX_ID_CHARS, MAX_QUERY_CHARS, checked_text
 from service.queries import BadQuery, UnknownNeed, build_filters, resolve_need
 from service.library import Library, OrgProfile, SearchResult
-from domain.models import Document, Match, NeedMatches
+from domain.models import DocKind, Document, Match, NeedMatches, OrgMatch
 
 MAX_LIMIT = 500
 
@@ -98,6 +98,11 @@ def document(library: Library, doc_id: str) -> Document:
     if doc is None:
         raise HTTPException(status_code=404, detail=f"unknown document id {doc_id!r}")
     return doc
+
+
+def document_needs(library: Library, doc: Document) -> list[OrgMatch]:
+    """The needs `doc` answers, best first (`Library.needs_answered`); none for a need, which answers none."""
+    return [] if doc.kind == DocKind.need else library.needs_answered(doc.id)
 
 
 def organization(library: Library, name: str) -> OrgProfile:

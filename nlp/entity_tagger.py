@@ -622,12 +622,11 @@ _JA_LIST_SUFFIXES = frozenset({"など", "等", "ら", "たち", "達", "ども"
 
 
 def _ja_edge(token, at_end: bool) -> bool:
-    """A token a term never starts or ends with: a particle, an auxiliary, an adverb, a conjunction, an adnominal
-    (この), punctuation, a space, and at the end a list, plural or position suffix (an opening bracket at the start, a closing one at the end)."""
+    """A token a term never starts or ends with: a particle, an auxiliary, an adverb (極めて, さらに), a conjunction,
+    an adnominal (この), punctuation (brackets included: japanese_term_bounds keeps those that pair inside), a space,
+    and at the end a list, plural or position suffix."""
     tag = token.tag_
-    if tag.startswith(("助詞", "助動詞", "空白", "副詞", "接続詞", "連体詞")):  # 極めて, さらに, この: never a term's edge
-        return True
-    if tag.startswith("補助記号"):
+    if tag.startswith(("助詞", "助動詞", "空白", "副詞", "接続詞", "連体詞", "補助記号")):
         return True
     return at_end and tag.startswith("接尾辞") and token.text in _JA_LIST_SUFFIXES
 

@@ -19,7 +19,6 @@ bench/crosslingual_ranking.py are of those documents. Run by maintainers; the ou
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import re
 import sys
@@ -28,7 +27,6 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-SAMPLES = "data/samples/arxiv_ml_cv_abstracts_1k.csv"
 NEEDS = "data/sbir-bench/needs.jsonl"
 CHECKED = ("data/sbir-bench-ja/selection.json",)
 OUT = ROOT / "nlp" / "en_sense_freq.txt"
@@ -44,13 +42,11 @@ def checked_needs(shared: Path) -> set[str]:
 
 
 def texts(shared: Path):
-    with (shared / SAMPLES).open(encoding="utf-8") as fh:
-        for row in csv.DictReader(fh):
-            yield f"{row['titles']}. {row['summaries']}"
-    with (ROOT / "scout" / "demo" / "data" / "announcements.jsonl").open(encoding="utf-8") as fh:
-        for line in fh:
-            row = json.loads(line)
-            yield f"{row['title']}. {row['text']}"
+    """en_term_freq.txt's texts (a title ends its clause: no pair spans it), then the SBIR topics' but the checked
+    needs'."""
+    from scripts.build_term_freq import texts as term_texts
+
+    yield from term_texts(shared, sep=". ")
     left_out = checked_needs(shared)
     with (shared / NEEDS).open(encoding="utf-8") as fh:
         for line in fh:

@@ -24,14 +24,15 @@ OUT = ROOT / "nlp" / "en_term_freq.txt"
 WORD = re.compile(r"[a-z][a-z-]*[a-z]")
 
 
-def texts(shared: Path):
+def texts(shared: Path, sep: str = " "):
+    """Each arXiv sample's and demo award's title and text, joined by `sep`."""
     with (shared / SAMPLES).open(encoding="utf-8") as fh:
         for row in csv.DictReader(fh):
-            yield f"{row['titles']} {row['summaries']}"
+            yield f"{row['titles']}{sep}{row['summaries']}"
     with (ROOT / "scout" / "demo" / "data" / "announcements.jsonl").open(encoding="utf-8") as fh:
         for line in fh:
             row = json.loads(line)
-            yield f"{row['title']} {row['text']}"
+            yield f"{row['title']}{sep}{row['text']}"
 
 
 def main() -> None:

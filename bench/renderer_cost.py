@@ -5,8 +5,9 @@ channel as configured) with this checkout's renderer against another checkout's 
 worktree), both in one process on the same Enricher settings, rounds alternated, the best of each counting; and
 the `render()` call alone with warm dictionary caches. The rest of the pipeline is this checkout's in both.
 
-    PYTHONPATH=$PWD flock /work/notes/bench.lock /work/tmp/prio.sh python bench/renderer_cost.py \\
-        --baseline ../main/nlp/translate.py [--rounds 4]
+    PYTHONPATH=$PWD python bench/renderer_cost.py --baseline ../main/nlp/translate.py [--rounds 4]
+
+(a timed run: alone on the machine, or with its process given priority over the others)
 """
 
 from __future__ import annotations

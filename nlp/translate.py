@@ -92,7 +92,8 @@ class TermTranslator:
 
     def label_gloss(self, label: str) -> str:
         """A taxonomy label's English: the concept's name, unless the label is a narrower synonym whose own
-        reading (JMdict, or the English word a loanword writes) is one of the concept's English labels (グラフェン
+        reading (JMdict, the English word a loanword writes, or its katakana and kanji runs' words: シリコン負極
+        "silicon anode", not "lithium-metal battery") is one of the concept's English labels (グラフェン
         is "graphene", not "two-dimensional material": the concept is matched as a concept anyway, and the
         rendering should say what the text says)."""
         found = self._specific.get(label)
@@ -103,6 +104,8 @@ class TermTranslator:
                 english = {e.lower(): e for e in concept.labels_en()}
                 own = _jmdict_gloss(self, label) or (
                     back_transliterate(label) if self.katakana and KATAKANA.match(label) else None)
+                if not (own and own.lower() in english) and _SCRIPT_RUNS.fullmatch(label) is None:
+                    own = self.split_gloss(label) or own  # katakana and kanji: each run's own word (シリコン負極)
                 if own and own.lower() in english:
                     found = english[own.lower()]
                 elif KATAKANA.match(label) and self.katakana:  # or the concept's English label it writes (メタサーフェス)

@@ -135,6 +135,14 @@ def test_a_taxonomy_synonym_reads_as_its_own_english_label_not_the_concept_name(
     assert translator.gloss("ジャマー") == "jammer"  # not its concept, "electronic attack"
 
 
+def test_a_synonym_of_katakana_and_kanji_reads_as_the_english_label_its_words_say(translator, ja_nlp):
+    # each run's own word ("drone" + "detection"), when the concept lists it in English; else its concept
+    assert translator.labels["ドローン検知"] == "counter-uas" and translator.gloss("ドローン検知") == "drone detection"
+    rendering = translator.render(ja_nlp.make_doc("水中ロボットとレーザー溶接によるドローン検知装置の試作"))
+    assert "underwater robot" in rendering and "laser welding" in rendering and "drone detection" in rendering
+    assert "counter-uas" not in rendering and "unmanned underwater vehicle" not in rendering
+
+
 def test_a_word_of_katakana_and_kanji_no_dictionary_knows_reads_as_its_runs(translator, ja_nlp):
     assert translator.split_gloss("サイバー空間") == "cyber space"
     assert translator.split_gloss("ナノ構造体") == "nano-structure"

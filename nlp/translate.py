@@ -357,34 +357,30 @@ PAIR_MIN = 3
 
 def _senses_by_pairs(out: list[str], terms: list[str | None]) -> None:
     """Left to right, each two neighbouring glosses of a rendering, one at least a dictionary word's chosen sense:
-    the pair of their candidate senses technical English writes side by side most (目標 分類 -> "target
-    classification" where the word alone chose "goal"), kept only by PAIR_MARGIN over the pair as chosen."""
-    for i in range(len(out) - 1):
-        if terms[i] is not None or terms[i + 1] is not None:
-            out[i], out[i + 1] = _best_pair(terms[i], out[i], terms[i + 1], out[i + 1])
-
-
-@lru_cache(maxsize=100_000)
-def _best_pair(left_term: str | None, left: str, right_term: str | None, right: str) -> tuple[str, str]:
+    the pair of their candidate senses technical English writes side by side most (呼吸 保護 -> "respiratory
+    protection" where the words apart chose "breathing"), kept only by PAIR_MARGIN over the pair as chosen."""
     freq = _sense_freq()
 
     def pair(a: str, b: str) -> int:
-        a_words, b_words = _content_words(a), _content_words(b)
-        return _count(freq, b_words[0], a_words[-1]) if a_words and b_words else 0
+        left, right = _content_words(a), _content_words(b)
+        return _count(freq, right[0], left[-1]) if left and right else 0
 
-    # never a longer gloss than the one chosen ("casualty" stays, whatever "person" stands beside)
-    lefts = [a for a in _senses(left_term) if len(a.split()) <= len(left.split())] if left_term else [left]
-    rights = [b for b in _senses(right_term) if len(b.split()) <= len(right.split())] if right_term else [right]
-    now = pair(left, right)
-    best, found = now, (left, right)
-    for a in lefts:
-        for b in rights:
-            n = pair(a, b)
-            if n > best:
-                best, found = n, (a, b)
-    if best >= PAIR_MIN and math.log1p(best) >= math.log1p(now) + PAIR_MARGIN:
-        return found
-    return left, right
+    for i in range(len(out) - 1):
+        if terms[i] is None and terms[i + 1] is None:
+            continue
+        # never a longer gloss than the one chosen ("casualty" stays, whatever "person" stands beside)
+        lefts = [a for a in _senses(terms[i]) if len(a.split()) <= len(out[i].split())] if terms[i] else [out[i]]
+        rights = ([b for b in _senses(terms[i + 1]) if len(b.split()) <= len(out[i + 1].split())]
+                  if terms[i + 1] else [out[i + 1]])
+        now = pair(out[i], out[i + 1])
+        best, found = now, None
+        for a in lefts:
+            for b in rights:
+                n = pair(a, b)
+                if n > best:
+                    best, found = n, (a, b)
+        if found and best >= PAIR_MIN and math.log1p(best) >= math.log1p(now) + PAIR_MARGIN:
+            out[i], out[i + 1] = found
 
 
 @lru_cache(maxsize=100_000)

@@ -160,7 +160,6 @@ class TermTranslator:
         end_char = len(doc.text) if end_char is None else end_char
         text = doc.text
         out: list[str] = []
-        terms: list[str | None] = []  # the dictionary word each gloss of `out` is the chosen sense of
         covered_until = 0
         label_spans = self._scanner.scan(text, start_char, end_char)
         li = 0
@@ -180,7 +179,6 @@ class TermTranslator:
                     label = text[label_spans[li][0]:label_spans[li][1]]
                     english = self.label_gloss(label) if label in self.labels else label_spans[li][2]
                     out.append(_with_prefix(prefix, english))
-                    terms.append(None)
                     covered_until = label_spans[li][1]
                 i += 1
                 continue
@@ -197,7 +195,6 @@ class TermTranslator:
                                                                and tokens[k + 2].idx == tokens[k + 1].idx + 1))):
                     k += 1
                 out.append(text[token.idx : tokens[k].idx + len(tokens[k].text)])
-                terms.append(None)
                 i = k + 1
                 continue
             prefixed = token.tag_.startswith("接頭辞") and i + 1 < len(tokens) and tokens[i + 1].tag_.startswith("名詞")
@@ -221,10 +218,8 @@ class TermTranslator:
                 if g and alternatives is not None:
                     alternatives.extend(_other_glosses(compound, g))
                 if g:
-                    chosen = g
                     g, j = self._adjectival_suffix(g, tokens, j)
                     out.append(_with_prefix(prefix, g))
-                    terms.append(compound if g == chosen and not prefix and compound not in self.labels else None)
                     prefix = None
                     i = j + 1
                     done = True
@@ -246,15 +241,10 @@ class TermTranslator:
                 alternatives.extend(_other_glosses(token.text, g))
             last = i
             if g:
-                chosen = g
                 g, last = self._adjectival_suffix(g, tokens, i)
                 out.append(_with_prefix(prefix, g))
-                term = next((f for f in dict.fromkeys(forms) if f not in self.labels and _lookup(f) == chosen), None)
-                terms.append(term if g == chosen and not prefix and self._jamdict() is not None else None)
             prefix = None
             i = last + 1
-        if PAIR_SENSES:
-            _senses_by_pairs(out, terms)
         joined: list[str] = []
         for g in out:  # a gloss that is a prefix joins the next ("nano-" + "structure": ナノ is a noun to the tokenizer)
             if joined and joined[-1].endswith("-") and not g.startswith("-"):
@@ -348,77 +338,28 @@ COMPOUND_WEIGHT = 1.0
 COMPOUND_EXTRA_CHARS = 4  # compounds at most this much longer than the word (not whole phrases)
 
 
-# Two glosses side by side take other senses of theirs where technical English says that pair this much more
-# (log count of the pair in nlp/en_sense_freq.txt), seen PAIR_MIN times at least.
-PAIR_SENSES = True
-PAIR_MARGIN = 1.0
-PAIR_MIN = 3
-
-
-def _senses_by_pairs(out: list[str], terms: list[str | None]) -> None:
-    """Left to right, each two neighbouring glosses of a rendering, one at least a dictionary word's chosen sense:
-    the pair of their candidate senses technical English writes side by side most (呼吸 保護 -> "respiratory
-    protection" where the words apart chose "breathing"), kept only by PAIR_MARGIN over the pair as chosen."""
-    freq = _sense_freq()
-
-    def pair(a: str, b: str) -> int:
-        left, right = _content_words(a), _content_words(b)
-        return _count(freq, right[0], left[-1]) if left and right else 0
-
-    for i in range(len(out) - 1):
-        if terms[i] is None and terms[i + 1] is None:
-            continue
-        # never a longer gloss than the one chosen ("casualty" stays, whatever "person" stands beside)
-        lefts = [a for a in _senses(terms[i]) if len(a.split()) <= len(out[i].split())] if terms[i] else [out[i]]
-        rights = ([b for b in _senses(terms[i + 1]) if len(b.split()) <= len(out[i + 1].split())]
-                  if terms[i + 1] else [out[i + 1]])
-        now = pair(out[i], out[i + 1])
-        best, found = now, None
-        for a in lefts:
-            for b in rights:
-                n = pair(a, b)
-                if n > best:
-                    best, found = n, (a, b)
-        if found and best >= PAIR_MIN and math.log1p(best) >= math.log1p(now) + PAIR_MARGIN:
-            out[i], out[i + 1] = found
-
-
-@lru_cache(maxsize=100_000)
-def _senses(term: str) -> tuple[str, ...]:
-    """The glosses the sense choice chose among for `term` (`_lookup`'s candidates, at most MAX_GLOSS_WORDS words)."""
-    return tuple(dict.fromkeys(text for text, _ in _candidates(term) if len(text.split()) <= MAX_GLOSS_WORDS))
-
-
-@lru_cache(maxsize=200_000)
-def _candidates(term: str) -> tuple[tuple[str, int], ...]:
-    """The glosses of the first senses of the (at most three) entries `term` heads, with each entry's place."""
-    jmd = _shared_jamdict()
-    try:
-        result = jmd.lookup(term, strict_lookup=True, lookup_chars=False, lookup_ne=False)
-    except Exception:
-        return ()
-    candidates: list[tuple[str, int]] = []
-    for e, entry in enumerate(_by_headword(result.entries, term)[:3]):
-        for gloss in (entry.senses[0].gloss[:4] if entry.senses else []):
-            text = re.sub(r"^to\s+", "", _PAREN.sub("", gloss.text).strip())
-            if text:
-                candidates.append((text, e))
-    if candidates and candidates[0][0].upper() != candidates[0][0]:
-        # an abbreviation (AI, R&D) never replaces the words it stands for
-        candidates = [(text, e) for text, e in candidates if text.upper() != text]
-    return tuple(candidates)
-
-
 @lru_cache(maxsize=200_000)
 def _lookup(term: str) -> str | None:
     """The gloss of `term` that technical English uses: the dictionary's first, unless another gloss of an
     entry's first sense is used much more in nlp/en_sense_freq.txt (SENSE_MARGIN, `_usage`: a phrase by its
     words side by side) and is no longer (JMdict gives 設計 as "plan, design", 社 as "shrine" before the entry
     "company", 負傷者 as "injured person; wounded person; casualty")."""
-    candidates = _candidates(term)
+    jmd = _shared_jamdict()
+    try:
+        result = jmd.lookup(term, strict_lookup=True, lookup_chars=False, lookup_ne=False)
+    except Exception:
+        return None
+    candidates: list[tuple[str, int]] = []
+    for e, entry in enumerate(_by_headword(result.entries, term)[:3]):
+        for gloss in (entry.senses[0].gloss[:4] if entry.senses else []):
+            text = re.sub(r"^to\s+", "", _PAREN.sub("", gloss.text).strip())
+            if text:
+                candidates.append((text, e))
     if not candidates:
         return None
     first = candidates[0][0]
+    if first.upper() != first:  # an abbreviation (AI, R&D) never replaces the words it stands for
+        candidates = [(text, e) for text, e in candidates if text.upper() != text]
     if len(candidates) == 1:
         return first
     # A word's count in technical English is of every sense it has there ("ability to ...", a system's

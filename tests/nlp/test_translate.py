@@ -204,23 +204,6 @@ def test_the_dictionarys_compounds_of_a_word_say_which_of_its_glosses_technical_
     assert _compound_glosses("経") == []
 
 
-def test_two_glosses_side_by_side_take_the_senses_technical_english_writes_together(translator, ja_nlp):
-    import nlp.translate
-
-    doc = ja_nlp.make_doc("自動目標分類と探知距離の評価")
-    rendering = translator.render(doc)
-    # 目標 "goal", 距離 "distance" alone; beside their neighbours "target classification", "detection range"
-    assert "target classification" in rendering and "detection range" in rendering
-    assert translator.gloss("目標") == "goal" and translator.gloss("距離") == "distance"
-    try:
-        nlp.translate.PAIR_SENSES = False
-        assert "goal classification" in translator.render(doc)
-    finally:
-        nlp.translate.PAIR_SENSES = True
-    # never a longer gloss than the one chosen: "injured person" would pair with "pose"
-    assert translator.render(ja_nlp.make_doc("負傷者の姿勢推定")).startswith("casualty")
-
-
 def test_an_abbreviation_never_replaces_the_words_it_stands_for(translator):
     assert translator.gloss("人工知能") == "artificial intelligence"  # JMdict: "artificial intelligence; AI"
     assert translator.gloss("研究開発") == "research and development"  # not "R&D"

@@ -150,7 +150,8 @@ class Index:
             if s.backend == "edge":
                 from index.backends.edge import EdgeBackend
 
-                return EdgeBackend(folder / "shard", self.dim, point_ids, sentences=self._sentences)
+                return EdgeBackend(folder / "shard", self.dim, point_ids, sentences=self._sentences,
+                                   oversampling=s.rescore_oversampling)
             from qdrant_client import QdrantClient
 
             from index.backends.client import ClientBackend

@@ -87,11 +87,15 @@ INLINE_TABLE_POINTS = 60_000  # a shard of fewer points builds its table at once
 
 # Passage and title searches run on int8 copies of the vectors, kept in RAM (a quarter of the float32 size); the float32
 # originals stay on disk and are read (through the page cache) only to re-score each search's best candidates,
-# twice the number asked for, so the scores a search returns are exact cosines. At a million documents (2M
-# passage and 1M title vectors) that is 1.1 GB of RAM instead of 4.6 GB, and searches come closer to exact
-# search than float HNSW did (10k synthetic documents: recall@200 0.9998 against 0.9940; README).
+# `oversampling` times the number asked for (`SCOUT_INDEX_RESCORE_OVERSAMPLING`, default 2), so the scores a
+# search returns are exact cosines. At a million documents (2M passage and 1M title vectors) that is 1.1 GB of
+# RAM instead of 4.6 GB, and searches come closer to exact search than float HNSW did (10k synthetic documents:
+# recall@200 0.9998 against 0.9940; README).
 QUANTIZATION = qe.ScalarQuantizationConfig(qe.ScalarType.Int8, quantile=0.99, memory=qe.Memory.Pinned)
-DENSE_SEARCH = qe.SearchParams(quantization=qe.QuantizationSearchParams(rescore=True, oversampling=2.0))
+
+
+def dense_search(oversampling: float) -> Any:
+    return qe.SearchParams(quantization=qe.QuantizationSearchParams(rescore=True, oversampling=float(oversampling)))
 
 
 def _config(dim: int, names: frozenset[str], sentences: str = "Turbo8") -> Any:
@@ -147,11 +151,15 @@ class EdgeBackend:
     `sentences`: a new shard holds the multilingual `sentences` vector (the channel on); without it (the channel
     off) the shard has no storage for it at all, which at a million documents is 1.5 GB resident on opening that
     no point would use. An existing shard keeps the vectors it was made with, whatever `sentences` says.
+
+    `oversampling`: how many times the hits asked for a passage or title search re-scores on the float vectors
+    (`IndexSettings.rescore_oversampling`).
     """
 
     def __init__(self, path: Path, dim: int, point_ids: Callable[[str, int], Sequence[int]] | None = None,
-                 sentences: bool = True):
+                 sentences: bool = True, oversampling: float = 2.0):
         private_dir(path)
+        self.dense_params = dense_search(oversampling)
         wanted = ALL_VECTORS if sentences else TITLED_VECTORS
         self.vector_names = wanted
         self._written = False  # anything updated since the last flush
@@ -327,7 +335,7 @@ class EdgeBackend:
         # a multivector field takes a multivector query: one vector of it scores a document by its best one
         wrap = (lambda v: [v]) if using == SENTENCES else (lambda v: v)
         reqs = [qe.QueryRequest(limit=limit, query=qe.Query.Nearest(wrap([float(x) for x in v]), using=using),
-                                filter=flt, with_payload=False if fields else payload, params=DENSE_SEARCH)
+                                filter=flt, with_payload=False if fields else payload, params=self.dense_params)
                 for v in vectors]
         if not reqs:
             return []

@@ -199,22 +199,6 @@ class TermTranslator:
                 continue
             prefixed = token.tag_.startswith("接頭辞") and i + 1 < len(tokens) and tokens[i + 1].tag_.startswith("名詞")
             verb = token.tag_.startswith("動詞")
-            if token.tag_.startswith("接尾辞") and i + 1 < len(tokens) and tokens[i + 1].tag_.startswith("名詞"):
-                # A suffix to the tokenizer that begins a dictionary word with the nouns after it (出力|中|波長:
-                # 中波長 "medium wave"; dropped, "mid-wave infrared" read "wavelength infrared")
-                j = i + 1
-                while j + 1 < len(tokens) and tokens[j + 1].tag_.startswith("名詞") and j - i < 3:
-                    j += 1
-                while j > i:
-                    g = _jmdict_gloss(self, text[token.idx : tokens[j].idx + len(tokens[j].text)])
-                    if g:
-                        out.append(g)
-                        i = j + 1
-                        break
-                    j -= 1
-                else:
-                    i += 1
-                continue
             if not prefixed and (not token.tag_.startswith(_CONTENT_TAGS) or token.text in _SKIP_WORDS
                                  or token.lemma_ in _SKIP_WORDS
                                  or (token.tag_.startswith(("動詞", "形状詞")) and _HIRAGANA.match(token.text))):

@@ -204,12 +204,6 @@ def test_the_dictionarys_compounds_of_a_word_say_which_of_its_glosses_technical_
     assert _compound_glosses("経") == []
 
 
-def test_a_suffix_that_begins_a_dictionary_word_with_the_nouns_after_it_reads_as_that_word(translator, ja_nlp):
-    # the tokenizer cuts 出力|中|波長 and 多重化|光|ファイバ, 中 and 光 as suffixes of the word before them
-    assert "medium wave infrared" in translator.render(ja_nlp.make_doc("小型で高出力中波長赤外光源を開発する"))
-    assert "optical fiber" in translator.render(ja_nlp.make_doc("多重化光ファイバ通信"))
-
-
 def test_an_abbreviation_never_replaces_the_words_it_stands_for(translator):
     assert translator.gloss("人工知能") == "artificial intelligence"  # JMdict: "artificial intelligence; AI"
     assert translator.gloss("研究開発") == "research and development"  # not "R&D"

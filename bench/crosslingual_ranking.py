@@ -40,6 +40,7 @@ from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench.shared_data import SBIR_BENCH, SBIR_BENCH_JA, existing  # noqa: E402
 
 from index.evaluate import _read_jsonl, bench_document, load_bench, metrics, _mean  # noqa: E402
 from index.ranking import Ranker, RankWeights  # noqa: E402
@@ -74,8 +75,8 @@ def progress(stage: str, done: int, total: int) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--bench", type=Path, default=Path("/work/shared/data/sbir-bench"))
-    ap.add_argument("--bench-ja", type=Path, default=Path("/work/shared/data/sbir-bench-ja"))
+    ap.add_argument("--bench", type=existing, default=str(SBIR_BENCH))
+    ap.add_argument("--bench-ja", type=existing, default=str(SBIR_BENCH_JA))
     ap.add_argument("--titles", type=Path, default=HERE / "data/needs_ja_titles.jsonl")
     ap.add_argument("--work", type=Path, default=Path("var/bench-crosslingual"))
     ap.add_argument("--rebuild", action="store_true")

@@ -11,7 +11,7 @@ needs and documents, so the build grows with needs + documents, the ranking and 
 as measured, once without the waits for a CPU (an estimate for an idle machine: on a busy one, most of the wall
 time of a process that runs beside others is waiting for a core).
 
-    PYTHONPATH=$PWD python bench/eval_stages.py [--bench /work/shared/data/sbir-bench] [--limit-needs N]
+    PYTHONPATH=$PWD python bench/eval_stages.py [--bench ../shared/data/sbir-bench] [--limit-needs N]
 """
 
 from __future__ import annotations
@@ -27,6 +27,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from bench.shared_data import SBIR_BENCH, existing  # noqa: E402
 
 
 def count_lines(path: Path) -> int:
@@ -36,7 +38,7 @@ def count_lines(path: Path) -> int:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--bench", type=Path, default=Path("/work/shared/data/sbir-bench"))
+    ap.add_argument("--bench", type=existing, default=str(SBIR_BENCH))
     ap.add_argument("--limit-needs", type=int, default=None)
     ap.add_argument("--full-needs", type=int, default=676, help="needs of the full benchmark (dev + held-out)")
     ap.add_argument("--expect-ndcg", type=float, default=0.9177, help="strict nDCG@10 the README quotes")

@@ -36,6 +36,7 @@ from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench.shared_data import ARXIV_SAMPLES  # noqa: E402
 
 import numpy as np  # noqa: E402
 
@@ -84,7 +85,9 @@ def real_vocabulary() -> list[int]:
     from nlp.lexical import LexicalEncoder, term_id
 
     enc, counts = LexicalEncoder(), Counter()
-    with open("/work/shared/data/samples/arxiv_ml_cv_abstracts_1k.csv", encoding="utf-8") as fh:
+    if not ARXIV_SAMPLES.exists():
+        sys.exit(f"{ARXIV_SAMPLES} does not exist: set DUALSCOUT_SHARED to the shared data folder")
+    with open(ARXIV_SAMPLES, encoding="utf-8") as fh:
         for row in csv.DictReader(fh):
             counts.update(enc.tokens(" ".join(str(v) for v in row.values()), "en"))
     for q in QUERIES:
@@ -261,8 +264,6 @@ def main() -> None:
     ap.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     ap.add_argument("--queries", type=int, default=200)
     ap.add_argument("--limit", type=int, default=20)
-    ap.add_argument("--enricher", choices=["product", "bench"], default="product",
-                    help="query path: the product's nlp.pipeline.Enricher, or bench/ranking_enricher's lean stand-in")
     ap.add_argument("--warmup", type=int, default=100,
                     help="searches run (and reported apart) after opening the index, before the timed ones")
     ap.add_argument("--breakdown", action="store_true", help="also print where each search's time goes")
@@ -276,21 +277,16 @@ def main() -> None:
     SENTENCES_PER_DOC = args.sentences
 
     cache_dir = Path(tempfile.mkdtemp(prefix="scout-latency-cache-"))
-    if args.enricher == "product":
-        # The product's query path, as `scout search` runs it: taxonomy concepts, term translation, passage
-        # split, BM25 encoding, and the embedding cache (default on; every query here is new text: a miss).
-        from nlp.cache import CachedEmbedder, EmbeddingCache
-        from nlp.embedder import SentenceTransformerEmbedder
-        from nlp.pipeline import Enricher
-        from domain.settings import NlpSettings
+    # The product's query path, as `scout search` runs it: taxonomy concepts, term translation, passage
+    # split, BM25 encoding, and the embedding cache (default on; every query here is new text: a miss).
+    from nlp.cache import CachedEmbedder, EmbeddingCache
+    from nlp.embedder import SentenceTransformerEmbedder
+    from nlp.pipeline import Enricher
+    from domain.settings import NlpSettings
 
-        nlp_settings = NlpSettings(cache=False, **({} if SENTENCES_PER_DOC else {"multilingual": "off"}))
-        enricher = Enricher(nlp_settings, embedder=CachedEmbedder(SentenceTransformerEmbedder(nlp_settings),
-                                                                  EmbeddingCache(cache_dir / "embeddings.sqlite")))
-    else:
-        from bench.ranking_enricher import BenchEnricher, CachedSentenceTransformer
-
-        enricher = BenchEnricher(embedder=CachedSentenceTransformer(cache_path=None))  # no cache: queries embedded
+    nlp_settings = NlpSettings(cache=False, **({} if SENTENCES_PER_DOC else {"multilingual": "off"}))
+    enricher = Enricher(nlp_settings, embedder=CachedEmbedder(SentenceTransformerEmbedder(nlp_settings),
+                                                              EmbeddingCache(cache_dir / "embeddings.sqlite")))
     phrases = [f"{t} {s}" for t in TOPICS for s in ("research", "system", "sensor", "material", "software",
                                                       "prototype", "testing", "design", "analysis", "startup",
                                                       "field trial", "model", "network", "device", "method",

@@ -29,6 +29,7 @@ from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench.shared_data import SBIR_BENCH, SBIR_BENCH_JA, existing  # noqa: E402
 
 from domain.models import DocKind  # noqa: E402
 from domain.settings import IndexSettings, NlpSettings  # noqa: E402
@@ -102,8 +103,8 @@ def copied_bytes(source: Path, work: Path) -> tuple[int, int, int]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--bench", type=Path, default=Path("/work/shared/data/sbir-bench"))
-    ap.add_argument("--bench-ja", type=Path, default=Path("/work/shared/data/sbir-bench-ja"))
+    ap.add_argument("--bench", type=existing, default=str(SBIR_BENCH))
+    ap.add_argument("--bench-ja", type=existing, default=str(SBIR_BENCH_JA))
     ap.add_argument("--docs", type=int, default=300, help="English documents (all 48 Japanese ones are used)")
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--index", type=Path, help="measure index bytes on this built index folder (and skip the rest)")

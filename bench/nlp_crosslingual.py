@@ -25,6 +25,7 @@ import numpy as np
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench.shared_data import SBIR_BENCH, existing  # noqa: E402
 
 from nlp.base import SparseVector  # noqa: E402
 from nlp.pipeline import Enricher  # noqa: E402
@@ -66,7 +67,7 @@ def mrr(rankings: dict[str, list[int]], relevant: dict[str, set[int]]) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--bench", type=Path, default=Path("/work/shared/data/sbir-bench"))
+    parser.add_argument("--bench", type=existing, default=str(SBIR_BENCH))
     parser.add_argument("--titles", type=Path, default=HERE / "data/needs_ja_titles.jsonl")
     parser.add_argument("--docs", type=int, default=0, help="distractor sample size (0: all documents)")
     parser.add_argument("--weight", type=float, default=0.1, help="concept-overlap weight")

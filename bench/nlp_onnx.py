@@ -22,6 +22,7 @@ import numpy as np
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench.shared_data import SBIR_BENCH, existing  # noqa: E402
 
 from nlp.embedder import SentenceTransformerEmbedder  # noqa: E402
 from nlp.passages import analysed_text, split_passages  # noqa: E402
@@ -35,7 +36,7 @@ def load_jsonl(path: Path) -> list[dict]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--bench", type=Path, default=Path("/work/shared/data/sbir-bench"))
+    parser.add_argument("--bench", type=existing, default=str(SBIR_BENCH))
     parser.add_argument("--needs", type=int, default=60)
     parser.add_argument("--docs", type=int, default=1500, help="distractors besides the relevant documents")
     args = parser.parse_args()

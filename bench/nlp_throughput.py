@@ -7,7 +7,7 @@
      -> ratio (target >= 5).
 
 English: the demo corpus (arXiv abstracts). Japanese: documents built from consecutive paragraphs of the two
-government documents in /work/shared/seeds (their own sentences, so real Japanese text).
+government documents in ../shared/seeds (their own sentences, so real Japanese text).
 
 Usage: PYTHONPATH=. python bench/nlp_throughput.py [--docs 300]
 """
@@ -23,6 +23,7 @@ from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench.shared_data import ARXIV_SAMPLES, SEEDS, existing  # noqa: E402
 
 from nlp.base import SparseVector  # noqa: E402
 from nlp.embedder import SentenceTransformerEmbedder  # noqa: E402
@@ -71,8 +72,8 @@ def rate(n: int, seconds: float) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--docs", type=int, default=300)
-    parser.add_argument("--csv", type=Path, default=Path("/work/shared/data/samples/arxiv_ml_cv_abstracts_1k.csv"))
-    parser.add_argument("--seeds", type=Path, default=Path("/work/shared/seeds"))
+    parser.add_argument("--csv", type=existing, default=str(ARXIV_SAMPLES))
+    parser.add_argument("--seeds", type=existing, default=str(SEEDS))
     parser.add_argument("--rounds", type=int, default=2, help="raw and stage runs alternate this many times")
     parser.add_argument("--onnx-int8", action="store_true", help="also time the stage on the ONNX int8 backend")
     args = parser.parse_args()

@@ -4,7 +4,7 @@ Builds the benchmark index once in var/bench-index (reused on later runs; --rebu
 the same enrich + Index + Ranker code as `scout eval`, then prints one table. Weight overrides
 (`--set concept=0.2`) are for studying the ranking's sensitivity, not for fitting these rows.
 
-    PYTHONPATH=$PWD python bench/ranking_quality.py [/work/shared/data/sbir-bench] [--set key=value ...]
+    PYTHONPATH=$PWD python bench/ranking_quality.py [../shared/data/sbir-bench] [--set key=value ...]
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench.shared_data import SBIR_BENCH, existing  # noqa: E402
 
 from index.evaluate import build_index, load_bench, score  # noqa: E402
 from index.ranking import Ranker, RankWeights  # noqa: E402
@@ -36,7 +37,7 @@ def make_enricher(cache: Path):
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("bench_dir", nargs="?", default="/work/shared/data/sbir-bench")
+    ap.add_argument("bench_dir", nargs="?", type=existing, default=str(SBIR_BENCH))
     ap.add_argument("--work", default="var")
     ap.add_argument("--rebuild", action="store_true")
     ap.add_argument("--limit-needs", type=int)

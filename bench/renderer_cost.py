@@ -21,6 +21,7 @@ from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench.shared_data import SBIR_BENCH, SBIR_BENCH_JA, existing  # noqa: E402
 
 from domain.models import DocKind  # noqa: E402
 from domain.settings import NlpSettings  # noqa: E402
@@ -30,8 +31,8 @@ from index.evaluate import _read_jsonl, bench_document  # noqa: E402
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--baseline", type=Path, required=True, help="the other checkout's nlp/translate.py")
-    ap.add_argument("--bench", type=Path, default=Path("/work/shared/data/sbir-bench"))
-    ap.add_argument("--bench-ja", type=Path, default=Path("/work/shared/data/sbir-bench-ja"))
+    ap.add_argument("--bench", type=existing, default=str(SBIR_BENCH))
+    ap.add_argument("--bench-ja", type=existing, default=str(SBIR_BENCH_JA))
     ap.add_argument("--rounds", type=int, default=4)
     args = ap.parse_args()
     from nlp.pipeline import Enricher

@@ -10,6 +10,8 @@
   spider). A name never spans a line break: a title ending in a capitalized word ("… Effects on Materials")
   followed by a body starting with a company ("Physical Sciences Inc. proposes …") is one company, not
   "Materials Physical Sciences Inc.".
+- `issued_by(name, issuers)`: whether an organization is a need's issuer (one the need's source names, or one
+  under it: AFRL under "Air Force"), which is never a technology provider answering that need.
 """
 
 from __future__ import annotations
@@ -121,3 +123,77 @@ EN_ORG_TRIGGER = re.compile(
     r"\b(?:Inc|Incorporated|Corp|Corporation|Ltd|Limited|LLC|L\.L\.C|LLP|GmbH|plc|K\.K|University|Institute|"
     r"Laborator(?:y|ies)|Research\s+Cent(?:er|re))\b"
 )
+
+
+# -- issuers ------------------------------------------------------------------------------------------------
+# Defense organizations: other names of one (`_SAME`) and the one above each (`_PARENT`), as normalize_org keys.
+# A need names its issuer ("Department of Defense", "Air Force" for an Air Force SBIR topic; 防衛装備庁 for an
+# ATLA theme); the laboratories and offices under it write its topics and sponsor the awards that answer them,
+# so a document that names AFRL as its sponsor makes AFRL no answer to the Air Force's need.
+_SAME = {
+    "afrl": "airforceresearchlaboratory", "afosr": "airforceofficeofscientificresearch",
+    "usairforce": "airforce", "unitedstatesairforce": "airforce", "departmentoftheairforce": "airforce",
+    "usspaceforce": "spaceforce", "arl": "armyresearchlaboratory", "aro": "armyresearchoffice",
+    "usarmy": "army", "unitedstatesarmy": "army", "departmentofthearmy": "army",
+    "onr": "officeofnavalresearch", "nrl": "navalresearchlaboratory", "navsea": "navalseasystemscommand",
+    "navair": "navalairsystemscommand", "usnavy": "navy", "unitedstatesnavy": "navy", "departmentofthenavy": "navy",
+    "usmarinecorps": "marinecorps", "darpa": "defenseadvancedresearchprojectsagency", "mda": "missiledefenseagency",
+    "socom": "specialoperationscommand", "ussocom": "specialoperationscommand", "dtra": "defensethreatreductionagency",
+    "diu": "defenseinnovationunit", "dla": "defenselogisticsagency", "dha": "defensehealthagency",
+    "dod": "departmentofdefense", "usdepartmentofdefense": "departmentofdefense", "usdod": "departmentofdefense",
+    "atla": "防衛装備庁", "acquisitiontechnologylogisticsagency": "防衛装備庁", "diana": "natodiana",
+}
+_PARENT = {
+    "airforceresearchlaboratory": "airforce", "airforceofficeofscientificresearch": "airforce",
+    "afwerx": "airforce", "spaceforce": "airforce",
+    "armyresearchlaboratory": "army", "armyresearchoffice": "army", "devcom": "army",
+    "officeofnavalresearch": "navy", "navalresearchlaboratory": "navy", "navalseasystemscommand": "navy",
+    "navalairsystemscommand": "navy", "marinecorps": "navy",
+    "airforce": "departmentofdefense", "army": "departmentofdefense", "navy": "departmentofdefense",
+    "defenseadvancedresearchprojectsagency": "departmentofdefense", "missiledefenseagency": "departmentofdefense",
+    "specialoperationscommand": "departmentofdefense", "defensethreatreductionagency": "departmentofdefense",
+    "defenseinnovationunit": "departmentofdefense", "defenselogisticsagency": "departmentofdefense",
+    "defensehealthagency": "departmentofdefense",
+    "防衛装備庁": "防衛省", "陸上自衛隊": "防衛省", "海上自衛隊": "防衛省", "航空自衛隊": "防衛省", "自衛隊": "防衛省",
+    "natodiana": "nato",
+}
+_US_PREFIX = re.compile(r"^(?:u\.?\s?s\.?|united\s+states)\s+", re.IGNORECASE)
+
+
+def _name_words(name: str) -> list[str]:
+    return _US_PREFIX.sub("", display_name(name)).casefold().split()
+
+
+def issued_by(name: str, issuers: Iterable[str]) -> bool:
+    """Whether the organization `name` is one of `issuers` (a need's organizations) or lies under one: by the
+    table of defense organizations above, or by its name opening with an issuer's words ("Air Force Research
+    Laboratory" under "Air Force", 防衛装備庁航空装備研究所 under 防衛装備庁)."""
+    issuer_keys = {_SAME.get(k, k) for k in map(normalize_org, issuers)} - {""}
+    key = normalize_org(name)
+    if not issuer_keys or not key:
+        return False
+    seen: set[str] = set()
+    step = _SAME.get(key, key)
+    while step and step not in seen:
+        if step in issuer_keys:
+            return True
+        seen.add(step)
+        step = _PARENT.get(step, "")
+    words = _name_words(name)
+    for issuer in issuers:
+        head = _name_words(issuer)
+        if head and words[:len(head)] == head:
+            return True
+        issuer_key = normalize_org(issuer)
+        if issuer_key and not issuer_key.isascii() and key.startswith(issuer_key):
+            return True
+    return False
+
+
+def answering_organizations(names: Iterable[str], issuers: Iterable[str] = ()) -> list[str]:
+    """The organizations of a matched document that answer the need: its `names` less the need's issuer and the
+    organizations under it (`issuers`: the need's own organizations; `domain.orgs.issued_by`). A document
+    sponsored by AFRL names AFRL, but AFRL wrote the Air Force's topic: it does not answer it. The need page,
+    `scout match`, the API, the ledger's first sightings and the weekly report all read organizations here."""
+    issuers = list(issuers)
+    return [n for n in names if not (issuers and issued_by(n, issuers))]

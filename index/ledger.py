@@ -24,7 +24,7 @@ from typing import Iterable, Iterator, Mapping
 
 from domain.files import private_file
 from domain.models import CrawlStats, Match, utcnow
-from domain.orgs import normalize_org
+from domain.orgs import answering_organizations, normalize_org
 from domain.times import parse_stored, stored
 
 # 2: organizations keyed by domain.orgs.normalize_org (legal forms stripped); 3: matches.last_score
@@ -243,13 +243,18 @@ class Ledger:
             raise KeyError(f"unknown match run {run_id!r}: call start_match_run() first")
         return row["started"]
 
-    def record_matches(self, run_id: str, matches: Iterable[Match]) -> list[Match]:
+    def record_matches(self, run_id: str, matches: Iterable[Match], issuers: Iterable[str] = ()) -> list[Match]:
         """Record a run's matches and return the ones first seen in this run (marked `is_new`).
+
+        `issuers`: the organizations the needs name (their publishers). An organization under one of them
+        (`domain.orgs.answering_organizations`: AFRL under "Air Force") is never sighted as a new organization,
+        whichever need its document matched: the report's "new organizations" are the ones that answer needs.
 
         A pair's first sighting is kept (first_seen, first run, the match as shown then); later runs move
         last_seen and best_score. Recording the same run again changes nothing and returns the same list,
         so a retried task gets the same answer.
         """
+        issuers = list(issuers)
         with self._transaction() as db:
             seen_at = self._run_time(db, run_id)
             for match in matches:
@@ -273,7 +278,7 @@ class Ledger:
                         match.model_dump_json(exclude={"is_new"}), match.score,
                     ),
                 )  # fmt: skip
-                for name in match.organizations:
+                for name in answering_organizations(match.organizations, issuers):
                     key = normalize_org(name)
                     if key:
                         db.execute(

@@ -28,6 +28,7 @@ def match_all_needs(
     run_id = ledger.start_match_run()
     results: list[NeedMatches] = []
     needs = list(index.documents(kind=DocKind.need))
+    issuers = list(dict.fromkeys(name for need in needs for name in need.organizations))  # never "new" orgs
 
     def inputs():
         for need in needs:
@@ -37,12 +38,13 @@ def match_all_needs(
     def rank(item) -> NeedMatches:
         need, q, feedback = item
         matches = ranker.matches_of(need, q, limit, feedback=feedback)
-        return NeedMatches(need=need, matches=matches, organizations=ranker.organizations(matches))
+        return NeedMatches(need=need, matches=matches,
+                           organizations=ranker.organizations(matches, issuers=need.organizations))
 
     if progress:  # ("needs", done, total)
         progress("needs", 0, len(needs))
     for ranked in ranker.in_threads(rank, inputs()):
-        new = {(m.need_id, m.doc_id) for m in ledger.record_matches(run_id, ranked.matches)}
+        new = {(m.need_id, m.doc_id) for m in ledger.record_matches(run_id, ranked.matches, issuers)}
         for match in ranked.matches:
             match.is_new = (match.need_id, match.doc_id) in new
         results.append(ranked)

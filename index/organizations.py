@@ -19,7 +19,7 @@ from enum import StrEnum
 from typing import Iterable, Mapping
 
 from domain.models import Document, DocKind
-from domain.orgs import COMPANY_FORM, normalize_org
+from domain.orgs import COMPANY_FORM, issued_by, normalize_org
 
 
 class OrgType(StrEnum):
@@ -172,12 +172,16 @@ class OrgStatus:
 
 def organization_status(name: str, keys: set[str], records: Iterable[Document], *, listed: bool,
                         issuer_keys: Mapping[str, object] | set[str] = frozenset(),
-                        topics: Mapping[str, str] | None = None) -> OrgStatus:
-    """Classify one organization (all its `keys`) from its name and its records (`topics`: `award_topics`)."""
+                        topics: Mapping[str, str] | None = None, issuer_names: Iterable[str] = ()) -> OrgStatus:
+    """Classify one organization (all its `keys`) from its name and its records (`topics`: `award_topics`;
+    `issuer_names`: the organizations the needs name, under one of which an issuer may lie: AFRL under "Air
+    Force")."""
     records = list(records)
     evidence = [AwardEvidence(d.id, d.title, d.source, reason) for d in records
                 if (reason := award_evidence(d, topics)) is not None]
-    issuer = bool(keys & set(issuer_keys)) or any(d.kind == DocKind.need for d in records)
+    issuer_names = list(issuer_names)
+    issuer = (bool(keys & set(issuer_keys)) or any(d.kind == DocKind.need for d in records)
+              or (bool(issuer_names) and issued_by(name, issuer_names)))
     org_type = organization_type(name, [d.kind for d in records])
     if org_type == OrgType.unknown and issuer:
         org_type = OrgType.government

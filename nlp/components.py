@@ -25,6 +25,7 @@ from spacy.util import filter_spans
 
 from domain.orgs import EN_ORG_NAME, EN_ORG_TRIGGER, JA_ORG_NAME, JA_ORG_TRIGGER, normalize_org
 from nlp.taxonomy import NOT_BEFORE, cached_taxonomy
+from nlp.tokens import EN_GENERIC
 
 log = logging.getLogger(__name__)
 
@@ -226,14 +227,6 @@ class OrganizationRecognizer:
 
 
 # -- keyphrases ---------------------------------------------------------------------------------------------
-_EN_GENERIC = frozenset(
-    "novel new approach approaches method methods paper work results result study studies problem problems "
-    "proposed propose show shows based using use used phase program effort efforts technology technologies "
-    "system systems data performance well also however first second various different significant high low "
-    "able ability development develop developed design designs goal objective objectives need needs "
-    "important major huge negative positive proven existing valuable additional recent traditional current "
-    "main key several many various numerous careful good better best large small great certain".split()
-)
 # Common verbs of abstracts and proposals: without POS tags they would glue onto noun phrases.
 _EN_VERBS = frozenset(
     "propose proposes present presents introduce introduces combine combines play plays leverage leverages "
@@ -254,7 +247,7 @@ def _english_word_kind(word: str) -> int:
     if word == "-":
         return 2
     lower = word.lower()
-    if not word.isalpha() or len(word) < 2 or lower in EN_STOP_WORDS or lower in _EN_GENERIC or lower in _EN_VERBS:
+    if not word.isalpha() or len(word) < 2 or lower in EN_STOP_WORDS or lower in EN_GENERIC or lower in _EN_VERBS:
         return 0
     # Without POS tags, lower-case "-ed"/"-ly" words are mostly verbs and adverbs.
     if word.islower() and lower.endswith(("ed", "ly")):

@@ -20,6 +20,23 @@ _EN_STOP = frozenset(
     "the and for with from that this are was were has have had not but its our their which when where who into onto "
     "than then them they can could should would will may must also such use used using per via any all".split()
 )
+# Words that say nothing about a technology: they break keyphrases (nlp/components.py) and are never marked as a
+# word a need and a document share ("system", "method", "data" stand in every abstract and every topic).
+EN_GENERIC = frozenset(
+    "novel new approach approaches method methods paper work results result study studies problem problems "
+    "proposed propose show shows based using use used phase program effort efforts technology technologies "
+    "system systems data performance well also however first second various different significant high low "
+    "able ability development develop developed design designs goal objective objectives need needs "
+    "important major huge negative positive proven existing valuable additional recent traditional current "
+    "main key several many various numerous careful good better best large small great certain".split()
+)
+# The Japanese nouns of the same kind, in Sudachi's dictionary forms (system, method, data, technology,
+# information, research, development, result, problem, performance, design, purpose, need, ability, proposal).
+JA_GENERIC = frozenset(
+    "システム 体系 手法 方法 方式 手段 データ 情報 技術 研究 開発 結果 成果 問題 課題 性能 設計 目的 必要 ニーズ "
+    "能力 機能 提案 実現 利用 活用 対応 向上 実施 構築 可能 重要 従来 既存 新規 様々 今回 本研究 研究開発 アプローチ "
+    "ため こと もの よう".split()
+)
 _lock = threading.Lock()
 
 
@@ -79,5 +96,10 @@ def content_tokens(text: str) -> list[Token]:
     return sorted(tokens)
 
 
-def content_terms(*texts: str | None) -> set[str]:
-    return {t.term for text in texts for t in content_tokens(text or "")}
+def content_terms(*texts: str | None, generic: bool = True) -> set[str]:
+    """The terms of `texts`; with generic=False, less the words that say nothing about a technology."""
+    terms = {t.term for text in texts for t in content_tokens(text or "")}
+    return terms if generic else terms - GENERIC_TERMS
+
+
+GENERIC_TERMS = frozenset({_stem(w) for w in EN_GENERIC} | JA_GENERIC)  # as content_tokens normalise them

@@ -138,7 +138,9 @@ class AuditEntry(BaseModel):
                 return ", ".join(text(v) for v in value)
             return str(value)
 
-        return [(key, text(value)) for key, value in self.detail.items() if value not in ("", None, {}, [])]
+        # a judgement's state as the screens name it ("not relevant"), never its stored value ("not_relevant")
+        return [(key, text(value).replace("_", " ") if key == "state" else text(value))
+                for key, value in self.detail.items() if value not in ("", None, {}, [])]
 
 
 class ImportResult(BaseModel):

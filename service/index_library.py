@@ -16,7 +16,7 @@ from index.organizations import alias_classes, award_topics, organization_status
 from index.grouping import Member, cosine_lookup, group_members, mean_vectors, versions_of
 from index.ranking import Ranker, organization_score
 from index.store import DOC_POINT, Index, filters_to_where
-from domain.orgs import normalize_org
+from domain.orgs import answering_organizations, normalize_org
 from nlp.pipeline import Enricher
 from service.evidence import analysed as _analysed, match_evidence, shown_evidence
 from service.library import OrgProfile, SearchResult, SupplierEvidence
@@ -238,7 +238,8 @@ class IndexLibrary:
         # a document judged not relevant vouches for no organization; the rows never depend on `limit`
         counted = kept[:ORGANIZATION_DEPTH]
         result = NeedMatches(need=need, matches=matches,
-                             organizations=self._merge_aliases(self.ranker.organizations(counted), counted))
+                             organizations=self._merge_aliases(
+                                 self.ranker.organizations(counted, issuers=need.organizations), counted))
         for org in result.organizations:
             status, _, _ = self._org_status(org.name, org.key)
             org.known_supplier, org.org_type = status.known_supplier, str(status.org_type)
@@ -269,13 +270,15 @@ class IndexLibrary:
     def _org_state(self) -> dict:
         count = self.index.count()
         if count != self._org_cache_count:
-            names, issuers = [], set()
+            names, issuers, issuer_names = [], set(), []
             where = Where((Cond("point", value=DOC_POINT),))
             for h in self.index.scan(where, payload=["organizations", "org_keys", "kind"]):
                 names += h.payload.get("organizations") or []
                 if h.payload.get("kind") == DocKind.need:
                     issuers.update(h.payload.get("org_keys") or [])
-            self._org_cache = {"aliases": alias_classes(names), "issuers": issuers, "status": {},
+                    issuer_names += h.payload.get("organizations") or []
+            self._org_cache = {"aliases": alias_classes(names), "issuers": issuers,
+                               "issuer_names": list(dict.fromkeys(issuer_names)), "status": {},
                                "topics": award_topics(self.index.documents(kind=DocKind.need))}
             self._org_cache_count = count
         return self._org_cache
@@ -293,7 +296,8 @@ class IndexLibrary:
                        for h in self.index.scan(where, payload=["document"])]
             listed = any(k in self.ranker.known_suppliers for k in keys)
             state["status"][key] = (organization_status(name, keys, records, listed=listed,
-                                                        issuer_keys=state["issuers"], topics=state["topics"]),
+                                                        issuer_keys=state["issuers"], topics=state["topics"],
+                                                        issuer_names=state["issuer_names"]),
                                     keys, records)
         return state["status"][key]
 
@@ -332,7 +336,7 @@ class IndexLibrary:
                     names[org_name] += 1
         name = names.most_common(1)[0][0] if names else name_or_key
         status, _, _ = self._org_status(name, key)
-        per_need = self._needs_answered_by({d.id for d, _ in docs})
+        per_need = self._needs_answered_by({d.id for d, _ in docs}, org_names=list(names) or [name])
         return OrgProfile(key=key, name=name, known_supplier=status.known_supplier, org_type=str(status.org_type),
                           issuer=status.issuer, new_entrant=status.new_entrant,
                           listed=any(k in self.ranker.known_suppliers for k in keys),
@@ -344,9 +348,10 @@ class IndexLibrary:
     def needs_answered(self, doc_id: str) -> list[OrgMatch]:
         return self._needs_answered_by({doc_id})
 
-    def _needs_answered_by(self, doc_ids: set[str]) -> list[OrgMatch]:
+    def _needs_answered_by(self, doc_ids: set[str], org_names: list[str] | None = None) -> list[OrgMatch]:
         """The needs some of `doc_ids` (one organization's documents) answer, best first, each scored over
-        those documents like a need page's organization row.
+        those documents like a need page's organization row; with `org_names` (the organization's), not the
+        needs it issued (AFRL answers no Air Force topic: the need page leaves it out too).
 
         Read from the match ledger: each need's matches as its last match run (`scout run match`, the
         pipeline) stored them, so a page costs one query, not one ranking per need. A need the ledger has not
@@ -356,6 +361,8 @@ class IndexLibrary:
             stored.setdefault(m.need_id, []).append((m.doc_id, m.score))
         per_need: list[OrgMatch] = []
         for need in self.needs():
+            if org_names and not answering_organizations(org_names, need.organizations):
+                continue
             if need.id in stored:
                 matches = [(d, score) for d, score in stored[need.id] if d in doc_ids]
             else:

@@ -134,3 +134,45 @@ def resolve_need(library: Library, need_id: str) -> str:
     if is_unknown_need(library, full):
         raise UnknownNeed(f"unknown need id {need_id.strip()!r}")
     return full
+
+
+class Subjects:
+    """The names people read for the ids a listing holds: a need's or a document's title, an organization's
+    name (a judgement keys an organization on its key, "sarcosgrouplc"; the history showed the key), each
+    looked up once. An id the index no longer holds reads as itself."""
+
+    def __init__(self, library: Library) -> None:
+        self._library = library
+        self._titles: dict[str, str] = {}
+        self._orgs: dict[str, str] = {}
+
+    def title(self, doc_id: str) -> str:
+        if doc_id not in self._titles:
+            doc = self._library.document(doc_id)
+            self._titles[doc_id] = doc.title if doc is not None else ""
+        return self._titles[doc_id] or doc_id
+
+    def organization(self, key: str) -> str:
+        if key not in self._orgs:
+            profile = self._library.organization(key)
+            self._orgs[key] = profile.name if profile is not None else key
+        return self._orgs[key]
+
+    def target(self, target: str, target_id: str) -> str:
+        return self.organization(target_id) if target == "organization" else self.title(target_id)
+
+
+def judged_subjects(entries, library: Library) -> dict[int, dict[str, str]]:
+    """entry id -> the need and the judged document or organization of a judgement entry, with titles, so the
+    history reads "Counter-sUAS need: Spider, a sUAS Mitigation System" rather than two UUIDs (the web's
+    /audit and `scout audit`)."""
+    names = Subjects(library)
+    out: dict[int, dict[str, str]] = {}
+    for e in entries:
+        parts = e.subject.split(" ", 2)
+        if not e.action.startswith("judgement.") or len(parts) != 3:
+            continue
+        need_id, target, target_id = parts
+        out[e.id] = {"need_id": need_id, "need_title": names.title(need_id), "target": target,
+                     "target_id": target_id, "target_title": names.target(target, target_id)}
+    return out

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from typing import Sequence
+from typing import Iterable, Sequence
 
 from domain.models import Match, OrgMatch
+from domain.orgs import answering_organizations
 from index.suppliers import KnownSuppliers, normalize_org
 
 
@@ -19,12 +20,15 @@ def organization_score(scores: Sequence[float], decay: float) -> float:
     return 1.0 - math.prod(1.0 - s * decay**i for i, s in enumerate(ordered))
 
 
-def rank_organizations(matches: Sequence[Match], decay: float, known_suppliers: KnownSuppliers) -> list[OrgMatch]:
-    """The organizations named by `matches` (one need's), best first (`organization_score`)."""
+def rank_organizations(matches: Sequence[Match], decay: float, known_suppliers: KnownSuppliers,
+                       issuers: Iterable[str] = ()) -> list[OrgMatch]:
+    """The organizations named by `matches` (one need's; `issuers`: that need's organizations, which are left
+    out), best first (`organization_score`)."""
+    issuers = list(issuers)
     per_org: dict[str, list[Match]] = defaultdict(list)
     names: dict[str, str] = {}
     for m in matches:
-        for name in m.organizations:
+        for name in answering_organizations(m.organizations, issuers):
             key = normalize_org(name)
             if key:
                 per_org[key].append(m)

@@ -297,12 +297,13 @@ class Ranker:
               feedback: Feedback | None = None) -> NeedMatches:
         """`matches`, with the organizations they name ranked."""
         need, matches = self.matches(need_id, limit, filters, feedback)
-        return NeedMatches(need=need, matches=matches, organizations=self.organizations(matches))
+        return NeedMatches(need=need, matches=matches,
+                           organizations=self.organizations(matches, issuers=need.organizations))
 
-    def organizations(self, matches: Sequence[Match]) -> list[OrgMatch]:
+    def organizations(self, matches: Sequence[Match], issuers: Sequence[str] = ()) -> list[OrgMatch]:
         """Organizations by their matched documents (a firm with several strong documents ranks above one
-        lucky abstract)."""
-        return rank_organizations(matches, self.weights.org_decay, self.known_suppliers)
+        lucky abstract), less the need's issuer (`issuers`: the need's organizations)."""
+        return rank_organizations(matches, self.weights.org_decay, self.known_suppliers, issuers)
 
     def search(self, query: str, filters: SearchFilters | None = None, limit: int = 20,
                feedback: Feedback | None = None) -> list[SearchHit]:

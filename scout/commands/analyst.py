@@ -23,6 +23,7 @@ from rich.markup import escape
 from domain.times import shown, shown_day
 from scout.commands._console import console, counted, echo_json, fail
 from scout.commands._library import command_library
+from service.queries import Subjects, judged_subjects
 
 users_app = typer.Typer(help="Named users of the web app and API, each with a token and a role.\n\n[bold]Example[/bold]: scout users add ann --role analyst", no_args_is_help=True)
 judgements_app = typer.Typer(help="List, export and import judgements.\n\n[bold]Example[/bold]: scout judgements export > judgements.jsonl", no_args_is_help=True)
@@ -272,23 +273,17 @@ def judgements_list(need_id: Optional[str] = typer.Argument(None, help="Need id 
         if not rows:
             console.print("No judgements yet.")
             return
-        titles = _titles(library, {r.need_id for r in rows} | {r.target_id for r in rows if r.target == "document"})
-    table = _table("Judgement history" if history else "Judgements", "need", "judged", "state", "note", "by", "when")
-    for r in rows:
-        judged = titles.get(r.target_id, r.target_id) if r.target == "document" else f"{r.target_id} ({r.target})"
-        table.add_row(f"{titles.get(r.need_id, '')[:40]}\n[dim]{r.need_id[:12]}[/dim]", f"{judged[:60]}\n[dim]{r.target_id[:12]}[/dim]",
-                      r.state.value.replace("_", " "), r.note[:50], r.user, shown(r.at))
+        names = Subjects(library)  # an organization by its name, as the pages show it, not its key
+        table = _table("Judgement history" if history else "Judgements", "need", "judged", "state", "note", "by",
+                       "when")
+        for r in rows:
+            judged = names.target(r.target, r.target_id) + (" (organization)" if r.target == "organization" else "")
+            # ids as the screens show them (8 characters, which every command takes as a prefix); an
+            # organization's key, which `scout unjudge --org` takes
+            shown_id = r.target_id if r.target == "organization" else r.target_id[:8]
+            table.add_row(f"{names.title(r.need_id)[:40]}\n[dim]{r.need_id[:8]}[/dim]", f"{judged[:60]}\n[dim]{shown_id}[/dim]",
+                          r.state.value.replace("_", " "), r.note[:50], r.user, shown(r.at))
     console.print(table)
-
-
-def _titles(library, ids: set[str]) -> dict[str, str]:
-    """The titles of the needs and documents a listing names (an id the index no longer holds: none)."""
-    out: dict[str, str] = {}
-    for i in ids:
-        doc = library.document(i)
-        if doc is not None:
-            out[i] = doc.title
-    return out
 
 
 @judgements_app.command("export")
@@ -466,10 +461,17 @@ def audit(limit: int = typer.Option(50, "--limit", min=1, help="Entries to show.
         entries = store.audit(limit, user=user)
     if as_json:
         return echo_json([e.model_dump(mode="json") for e in entries])
+    judged: dict = {}
+    if any(e.action.startswith("judgement.") for e in entries):
+        with command_library() as library:  # the need and what was judged by their titles, as /audit shows them
+            judged = judged_subjects(entries, library)
     table = _table("Audit log", "when", "who", "action", "subject", "detail")
     for e in entries:
         detail = "; ".join(f"{k}: {v}" for k, v in e.shown_detail())
-        table.add_row(shown(e.at, seconds=True), e.user, e.action, e.subject[:60], detail[:60])
+        j = judged.get(e.id)
+        subject = (f"{j['need_title'][:40]}: {j['target_title'][:60]}"
+                   + (" (organization)" if j["target"] == "organization" else "")) if j else e.subject[:60]
+        table.add_row(shown(e.at, seconds=True), e.user, e.action, subject, detail[:60])
     console.print(table)
 
 

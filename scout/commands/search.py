@@ -204,7 +204,13 @@ def match(
 
     console = _console()
     console.print(f"[bold]{_escape(result.need.title)}[/]  [dim]{_escape(_need_about(result.need))}[/]")
-    table = Table(title=counted(len(result.matches), "match", "matches"), title_justify="left", show_lines=True)
+    # the matches asked for, then those judged not relevant, listed last and counted apart ("3 matches" for
+    # --limit 3, as the page shows them, not "4 matches")
+    rejected = sum(1 for m in result.matches if m.judgement == "not_relevant")
+    title = counted(len(result.matches) - rejected, "match", "matches")
+    if rejected:
+        title += f" (and {rejected} judged not relevant, listed last)"
+    table = Table(title=title, title_justify="left", show_lines=True)
     table.add_column("#", justify="right", no_wrap=True)
     table.add_column("score", no_wrap=True)
     table.add_column("technology", ratio=3, min_width=24, overflow="fold")
@@ -224,7 +230,12 @@ def match(
                       f"{_escape(m.title)}{new}\n[dim]{_escape(meta)}[/]{versions}", why)
     console.print(table)
     if result.organizations:
-        orgs = Table(title="organizations", title_justify="left")
+        # scored over the need's best ORGANIZATION_DEPTH matches whatever --limit, as on every face (the library
+        # that answered is loaded: this costs a cold command nothing)
+        from service.index_library import ORGANIZATION_DEPTH
+
+        orgs = Table(title=f"{counted(len(result.organizations), 'organization')} behind the best "
+                           f"{ORGANIZATION_DEPTH} matches", title_justify="left")
         for col in ("score", "organization", "documents", "status"):
             orgs.add_column(col, no_wrap=True)
         otop = max(o.score for o in result.organizations)
@@ -275,11 +286,11 @@ def org(
     console.print(docs)
     if profile.needs:
         table = Table(title="needs it answers", title_justify="left")
-        for col in ("score", "need", "need id"):
+        for col in ("score", "need", "id"):
             table.add_column(col, no_wrap=col != "need", overflow="fold")
         top = max(n.score for n in profile.needs)
-        for n in profile.needs:
-            table.add_row(f"[green]{score_bar(n.score, top)}[/] {n.score:.3f}", _escape(_short(n.name)), n.key)
+        for n in profile.needs:  # a need's id as every table shows it: its first 8 characters, a prefix commands take
+            table.add_row(f"[green]{score_bar(n.score, top)}[/] {n.score:.3f}", _escape(_short(n.name)), n.key[:8])
         console.print(table)
 
 

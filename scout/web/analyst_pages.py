@@ -24,6 +24,7 @@ from service import watch
 from domain.limits import MAX_NAME_CHARS
 from service.analyst import AnalystError, JudgementState, WatchHit, Watchlist, watchlist_key
 from service.brief import brief_csv, build_brief
+from service.queries import judged_subjects
 
 router = APIRouter(include_in_schema=False)
 ATOM = "http://www.w3.org/2005/Atom"
@@ -262,25 +263,3 @@ def audit_page(request: Request, user: str | None = None, need: str | None = Non
     return page(request, "audit.html", entries=entries, user_filter=user or "", need_filter=need_doc,
                 judged=judged_subjects(entries, library))
 
-
-def judged_subjects(entries, library) -> dict[int, dict[str, str]]:
-    """entry id -> the need and the judged document or organization of a judgement entry, with titles, so the
-    history reads "Counter-sUAS need: Spider, a sUAS Mitigation System" rather than two UUIDs."""
-    titles: dict[str, str] = {}
-
-    def title(doc_id: str) -> str:
-        if doc_id not in titles:
-            doc = library.document(doc_id)
-            titles[doc_id] = doc.title if doc is not None else ""
-        return titles[doc_id]
-
-    out: dict[int, dict[str, str]] = {}
-    for e in entries:
-        parts = e.subject.split(" ", 2)
-        if not e.action.startswith("judgement.") or len(parts) != 3:
-            continue
-        need_id, target, target_id = parts
-        out[e.id] = {"need_id": need_id, "need_title": title(need_id) or need_id, "target": target,
-                     "target_id": target_id,
-                     "target_title": (title(target_id) if target == "document" else target_id) or target_id}
-    return out

@@ -16,11 +16,15 @@ _WORD = re.compile(r"[A-Za-z0-9]+(?:[-'][A-Za-z0-9]+)*")
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uff66-\uff9f]+")
 
 
-def highlight(text: str | None, *others: str | None) -> Markup:
+def highlight(text: str | None, *others: str | None, generic: bool = True) -> Markup:
     """`text` escaped, with the content words it shares with `others` wrapped in `<mark>`: English words by
-    stem, Japanese words as Sudachi cuts them (so "センサ" marks センサ, never the "セン" of センター)."""
+    stem, Japanese words as Sudachi cuts them (so "センサ" marks センサ, never the "セン" of センター).
+
+    generic=False (a need's evidence beside a document's) marks no word that says nothing about a technology
+    (nlp.tokens.GENERIC_TERMS: "system", "data", 技術): a shared "system" is no shared technology. A search
+    keeps marking every word of the query the person typed."""
     text = text or ""
-    terms = content_terms(*others)
+    terms = content_terms(*others, generic=generic)
     spans = [(t.start, t.end) for t in content_tokens(text) if t.term in terms] if terms else []
     out: list[str] = []
     pos = 0

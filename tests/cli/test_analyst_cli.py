@@ -71,6 +71,13 @@ def test_judge_list_unjudge_and_history(cli, library, need):
     assert "shortlisted" in table and "ann" in table
     # what was judged, by its title (issue 24: the history showed raw ids and no titles)
     assert matches[0].title[:20] in table and need.title[:20] in table
+    # an organization by its name, as the need page shows it (it had read "metasurfacelabs (organization)"),
+    # and ids as the screens show them, 8 characters
+    assert org.name != org.key and f"{org.name} (organization)" in table
+    assert need.id[:8] in table and need.id[:9] not in table
+    audit = cli("audit").stdout
+    assert f"{org.name} (organization)" in audit and matches[0].title[:15] in audit
+    assert "not relevant" in audit and "not_relevant" not in audit
 
 
 def test_a_document_is_judged_and_unjudged_by_the_id_prefix_scout_match_shows(cli, library, need):

@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from domain.orgs import EN_ORG_NAME, JA_ORG_NAME, normalize_org, same_organization
+import pytest
+
+from domain.orgs import EN_ORG_NAME, JA_ORG_NAME, answering_organizations, issued_by, normalize_org, same_organization
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -59,3 +61,34 @@ def test_a_found_name_that_is_a_declared_one_with_words_before_it_is_that_one():
                       "sciences": "Sciences Inc."}  # a declared name's own tail is another name
     assert record_organizations({"acme": "ACME"}, ["Acme, Inc."]) == {"acme": "Acme, Inc."}  # the source's spelling
     assert record_organizations(found, []) == found
+
+
+# -- a need's issuer ---------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("name, issuers", [
+    ("Air Force Research Laboratory", ["Department of Defense", "Air Force"]),  # under the need's service
+    ("AFRL", ["Department of Defense", "Army"]),  # under the Department, which issued the Army's topic
+    ("Office of Naval Research", ["U.S. Navy"]),  # "U.S. Navy" and "Navy" are one
+    ("U.S. Army Research Laboratory", ["Army"]),  # by its name's opening words
+    ("防衛装備庁 航空装備研究所", ["防衛装備庁"]),  # a Japanese name that opens with the issuer's
+    ("ATLA", ["防衛装備庁"]),
+    ("Department of Defense", ["Department of Defense", "Navy"]),
+])
+def test_an_issuer_and_what_lies_under_it_issue_the_need(name, issuers):
+    assert issued_by(name, issuers)
+
+
+@pytest.mark.parametrize("name, issuers", [
+    ("CYAN SYSTEMS INC", ["Department of Defense", "Air Force"]),  # the firm answering the topic
+    ("ArmyWorks Inc.", ["Army"]),  # a key that merely starts with the issuer's, not its words
+    ("Air Force Research Laboratory", ["防衛装備庁"]),  # another country's laboratory
+    ("Naval Research Laboratory", ["Air Force"]),  # a sibling, not under it
+    ("Air Force Research Laboratory", []),  # a need that names no issuer
+])
+def test_other_organizations_are_no_issuer(name, issuers):
+    assert not issued_by(name, issuers)
+
+
+def test_answering_organizations_keep_the_documents_order_less_the_issuer():
+    names = ["Air Force Research Laboratory", "CYAN SYSTEMS INC", "AFRL"]
+    assert answering_organizations(names, ["Department of Defense", "Air Force"]) == ["CYAN SYSTEMS INC"]
+    assert answering_organizations(names, ["防衛装備庁"]) == names

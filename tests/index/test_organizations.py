@@ -126,7 +126,9 @@ def test_need_pages_carry_the_same_status(library):
     orgs = {o.name: o for o in lib.match(ids["n2"], limit=10).organizations}
     assert orgs["Acme Quantum Inc."].known_supplier and not orgs["Acme Quantum Inc."].new_entrant
     assert orgs["Newco Sensing LLC"].new_entrant
-    assert not orgs["Air Force Research Laboratory"].new_entrant and orgs["Air Force Research Laboratory"].issuer
+    assert "Air Force Research Laboratory" not in orgs  # it issued n2: no answer to its own need
+    afrl = {o.name: o for o in lib.match(ids["n1"], limit=10).organizations}["Air Force Research Laboratory"]
+    assert afrl.issuer and not afrl.new_entrant  # on another issuer's need it is a row, marked as an issuer
 
 
 def test_one_firm_under_two_names_is_one_row_on_the_need_page(library):

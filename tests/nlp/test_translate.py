@@ -18,7 +18,7 @@ def test_a_later_gloss_wins_only_where_technical_english_uses_it_much_more(trans
     assert translator.gloss("設計") == "design"  # JMdict: "plan, design, layout"
     assert translator.gloss("社") == "company" or translator.gloss("社") == "association"  # not "(Shinto) shrine"
     assert translator.gloss("電気") == "electricity"  # the second sense, "(electric) light", is never chosen
-    assert translator.gloss("装置") == "equipment"  # close in use: the dictionary's order stands
+    assert translator.gloss("手法") == "technique"  # close in use: the dictionary's order stands (not "method")
     assert translator.gloss("ナノ秒") == "nanosecond"  # a longer gloss never replaces a shorter first one
 
 
@@ -135,6 +135,14 @@ def test_a_taxonomy_synonym_reads_as_its_own_english_label_not_the_concept_name(
     assert translator.gloss("ジャマー") == "jammer"  # not its concept, "electronic attack"
 
 
+def test_a_synonym_of_katakana_and_kanji_reads_as_the_english_label_its_words_say(translator, ja_nlp):
+    # each run's own word ("drone" + "detection"), when the concept lists it in English; else its concept
+    assert translator.labels["ドローン検知"] == "counter-uas" and translator.gloss("ドローン検知") == "drone detection"
+    rendering = translator.render(ja_nlp.make_doc("水中ロボットとレーザー溶接によるドローン検知装置の試作"))
+    assert "underwater robot" in rendering and "laser welding" in rendering and "drone detection" in rendering
+    assert "counter-uas" not in rendering and "unmanned underwater vehicle" not in rendering
+
+
 def test_a_word_of_katakana_and_kanji_no_dictionary_knows_reads_as_its_runs(translator, ja_nlp):
     assert translator.split_gloss("サイバー空間") == "cyber space"
     assert translator.split_gloss("ナノ構造体") == "nano-structure"
@@ -175,6 +183,25 @@ def test_a_phrase_gloss_counts_by_its_words_side_by_side_not_apart(translator, j
     assert "casualty" in rendering and "anode" in rendering and "injured person" not in rendering
     # a phrase never seen whole keeps its place by its words: not every short gloss beats it
     assert translator.gloss("人工衛星") == "artificial satellite"  # not "man-made satellite"
+
+
+def test_the_dictionarys_compounds_of_a_word_say_which_of_its_glosses_technical_japanese_means(translator, ja_nlp):
+    """A gloss's count in technical English is of all its senses there ("the ability to ...", a system's
+    "availability"): JMdict's compounds of the word (高性能 "high performance", 性能評価, 仮想記憶 "virtual memory")
+    say which gloss the word carries."""
+    from nlp.translate import _compound_glosses, _said_by
+
+    assert _said_by("performance", _compound_glosses("性能")) > _said_by("ability", _compound_glosses("性能"))
+    assert translator.gloss("性能") == "performance"  # JMdict: "ability; performance; efficiency"
+    assert translator.gloss("調整") == "adjustment"  # not "regulation"
+    assert translator.gloss("仮想") == "virtual"  # JMdict: "imagination; supposition; virtual; potential"
+    assert translator.gloss("装置") == "device"  # JMdict: "equipment; device; installation; apparatus"
+    assert translator.gloss("可能性") in ("likelihood", "possibility")  # never "availability" (可用性)
+    rendering = translator.render(ja_nlp.make_doc("小型センサの性能を向上させ、故障の可能性を下げる仮想試験装置を開発した"))
+    assert "performance" in rendering and "virtual" in rendering
+    assert "ability" not in rendering and "availability" not in rendering
+    # a single character's compounds are the character's senses, not the word's: none are read
+    assert _compound_glosses("経") == []
 
 
 def test_an_abbreviation_never_replaces_the_words_it_stands_for(translator):

@@ -90,6 +90,12 @@ def more_documents() -> list[Document]:
         _doc("startup", "rss", "swarmworks", "SwarmWorks demonstrates autonomous drone swarm for reconnaissance",
              "SwarmWorks Inc. demonstrated an autonomous drone swarm that shares reconnaissance tasks and avoids "
              "collisions without a ground link.", "en", ["SwarmWorks Inc."], "2025-10-10"),
+        # An award that names its sponsor, the Navy's research office, beside the firm: the Navy issued the
+        # hypersonic need, so its office is no organization answering it (tests/realindex/test_issuers.py).
+        _doc("startup", "rss", "thermatile-sbir", "ThermaTile Inc. wins Navy SBIR Phase II for hypersonic heat shields",
+             "ThermaTile Inc. received an Office of Naval Research SBIR Phase II award to scale ultra-high "
+             "temperature ceramic matrix composite tiles for the thermal protection of hypersonic vehicles.",
+             "en", ["ThermaTile Inc.", "Office of Naval Research"], "2025-08-20"),
         # A second hostile record: markup in Japanese text, in the organization and an event-handler URL.
         _doc("startup", "prtimes", "payload-2", "株式会社<script>alert('ja')</script>、電波吸収シートを発表",
              "<iframe src=\"javascript:alert(6)\"></iframe>電波吸収シート</textarea><script>document.cookie</script>"
@@ -98,6 +104,6 @@ def more_documents() -> list[Document]:
 
 
 def realindex_documents() -> list[Document]:
-    """The 14 web fixtures (their `meta` hints removed: the real nlp decides concepts) and 20 more."""
+    """The 14 web fixtures (their `meta` hints removed: the real nlp decides concepts) and 21 more."""
     web = [d.model_copy(update={"meta": {}}) for d in fixture_documents()]
     return web + more_documents()

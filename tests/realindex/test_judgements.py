@@ -60,3 +60,26 @@ def test_judgements_move_the_ranking_through_the_library(real_library, scout_hom
         store.judge(need.id, rejected.doc_id, "cleared", user="analyst")
         undone = real_library.match(need.id, limit=10).matches
     assert [(m.doc_id, m.score) for m in undone] == [(m.doc_id, m.score) for m in before]
+
+
+def test_scout_match_counts_the_matches_asked_for_apart_from_the_rejected(real_library, scout_home):
+    """`scout match --limit 3` with a match judged not relevant titled its table "4 matches": the three asked
+    for, then the rejected one listed last, counted apart; the organization table says what it is scored over."""
+    from typer.testing import CliRunner
+
+    from scout.cli import app as cli_app
+    from scout.commands._library import use_library
+
+    need = next(n for n in real_library.needs() if n.source == "atla")
+    rejected = real_library.match(need.id, limit=3).matches[0]
+    with AnalystStore() as store:
+        store.judge(need.id, rejected.doc_id, "not_relevant", user="analyst")
+        try:
+            with use_library(real_library):
+                shown = CliRunner().invoke(cli_app, ["match", need.id, "--limit", "3"], env={"COLUMNS": "200"})
+            orgs = real_library.match(need.id, limit=3).organizations
+        finally:
+            store.judge(need.id, rejected.doc_id, "cleared", user="analyst")
+    assert shown.exit_code == 0, shown.output
+    assert "3 matches (and 1 judged not relevant, listed last)" in shown.stdout and "4 matches" not in shown.stdout
+    assert f"{len(orgs)} organizations behind the best 20 matches" in shown.stdout

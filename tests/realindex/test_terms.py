@@ -158,3 +158,23 @@ def test_the_watchlist_page_shows_shared_terms(real_library, stored, tmp_path):
         chips = page.split("Shared terms:", 1)
         assert len(chips) == 2, "no watchlist hit shows its shared terms"
         assert term in chips[1].split("</div>", 1)[0].casefold()
+
+
+def test_a_search_hit_lists_a_term_once(real_client, real_library):
+    """A hit listed its matching terms, then all its terms again under no label (電波吸収メタマテリアル twice):
+    the second list holds the others, labelled."""
+    import re
+
+    for query in ("電波吸収メタマテリアル", "ドローン 群制御", "量子センサ"):
+        result = real_library.search(query, limit=10)
+        hit = next((h for h in result.hits if h.shared_terms and len(h.terms) > len(h.shared_terms)), None)
+        if hit is None:
+            continue
+        html = real_client.get("/", params={"q": query}).text
+        start = html.index(f'<li class="hit" data-doc-id="{hit.doc_id}"')
+        block = html[start:html.find("</li>", start)]
+        chips = re.findall(r'<span class="term-type">[^<]*</span> ([^<]+)</a>', block)
+        assert len(chips) == len(set(chips)), chips
+        assert "Other terms:" in block and "Matching terms:" in block
+        return
+    raise AssertionError("no search hit with matching terms and others")

@@ -76,6 +76,14 @@ def test_the_received_email_renders_in_chromium(ledger, settings, smtp_server):
                 page.screenshot(path=str(ARTIFACTS / f"report-{width}.png"), full_page=True)
                 overflow = page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
                 assert overflow <= 0, f"the report scrolls sideways at {width} px"
+                # ... nor does any box of it (a table in a scrolling box had the page fit while it scrolled), and
+                # no text spills out of its box
+                boxes = page.evaluate("""() => [...document.body.querySelectorAll('*')]
+                    .filter(e => e.scrollWidth > e.clientWidth + 1 && e.clientWidth > 0)
+                    .map(e => e.tagName + ': ' + (e.textContent || '').trim().slice(0, 40))""")
+                assert boxes == [], f"boxes wider than their room at {width} px: {boxes}"
+                table = page.locator("table").first  # the per-source table: within the screen
+                assert table.evaluate("t => t.getBoundingClientRect().right") <= width
         finally:
             browser.close()
     assert dialogs == []  # no script of the crawled text ran

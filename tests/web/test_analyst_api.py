@@ -132,6 +132,17 @@ def test_judge_change_undo_through_the_api(as_ann, library, need, store):
     assert page.count('<tr class="audit-entry">') == 3 and need.title in page
 
 
+def test_the_audit_page_names_a_judged_organization(as_ann, library, need):
+    """An organization's judgement keys on its key; /audit showed the key ("metasurfacelabs"), not its name."""
+    org = library.match(need.id).organizations[0]
+    assert org.name != org.key
+    assert as_ann.put(f"/api/needs/{need.id}/judgements/organization/{org.key}",
+                      json={"state": "not_relevant"}).status_code == 200
+    page = as_ann.get("/audit", params={"need": need.id}).text
+    assert f">{org.name}</a>" in page and f">{org.key}</a>" not in page
+    assert "state: not relevant" in page and "not_relevant" not in page
+
+
 def test_bad_judgements_are_refused(as_ann, need, payload_doc):
     base = f"/api/needs/{need.id}/judgements"
     assert as_ann.put(f"{base}/document/nope", json={"state": "relevant"}).status_code == 404

@@ -48,6 +48,22 @@ def test_japanese_highlighting_follows_sudachi_words_not_character_pairs():
     assert "<mark>センター" not in out  # a bigram highlighter marked "セン" inside センター
 
 
+def test_a_match_marks_no_generic_word_as_shared():
+    """The need page's evidence pairs (generic=False) mark the technology words both sides share, never a word
+    that stands in every abstract ("system", "data", 技術, システム); a search marks every word typed."""
+    need = "The system will integrate affordable sensors and data links to track the drone threat."
+    doc = "Our system fuses radar data from passive sensors to track each drone."
+    out = str(highlight(doc, need, generic=False))
+    assert "<mark>sensors</mark>" in out and "<mark>drone</mark>" in out and "<mark>track</mark>" in out
+    assert "<mark>system</mark>" not in out.lower() and "<mark>data</mark>" not in out
+    assert "<mark>system</mark>" in str(highlight(doc, need)).lower()  # the default (a search) still marks it
+    ja = str(highlight("本システムは小型レーダーと赤外線カメラの情報を統合する技術である。",
+                       "レーダーや赤外線カメラの情報から探知する技術とシステム", generic=False))
+    assert "<mark>レーダー</mark>" in ja and "<mark>赤外線カメラ</mark>" in ja
+    for word in ("システム", "情報", "技術"):
+        assert f"<mark>{word}</mark>" not in ja and word in ja
+
+
 def test_guess_lang():
     assert guess_lang("株式会社メタテック") == "ja" and guess_lang("東北大学") == "ja"
     assert guess_lang("ダイヤモンドNV中心を用いた量子センサ") == "ja"

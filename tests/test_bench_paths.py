@@ -1,0 +1,27 @@
+"""Benchmarks and scripts run from any checkout: the shared benchmark data is found through
+`bench/shared_data.py` (`$DUALSCOUT_SHARED`, else `../shared` beside the checkout), never at a path of the machine
+they were written on."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_no_bench_or_script_names_a_machine_path():
+    for path in sorted([*ROOT.glob("bench/*.py"), *ROOT.glob("scripts/*.py")]):
+        found = re.findall(r"/work/\w+", path.read_text(encoding="utf-8"))
+        assert not found, f"{path.name} names {found[0]}: use bench.shared_data"
+
+
+def test_missing_shared_data_is_one_clean_line(tmp_path):
+    env = {"DUALSCOUT_SHARED": str(tmp_path / "nowhere"), "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1"}
+    result = subprocess.run([sys.executable, str(ROOT / "bench/eval_stages.py")], capture_output=True, text=True,
+                            env=env, cwd=tmp_path, timeout=120)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert "nowhere/data/sbir-bench does not exist" in result.stderr and "DUALSCOUT_SHARED" in result.stderr

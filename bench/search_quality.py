@@ -20,18 +20,20 @@ not the documents judged), and the relevant set cut to the documents the filter 
 whose relevant documents passes is left out of that filter).
 
 The variants (levers of the search's latency at a million documents, README "Past one machine"):
-`product` (the defaults), `oversampling1` (`SCOUT_INDEX_RESCORE_OVERSAMPLING=1`: a dense search re-scores only
-the hits it returns on the float vectors), `depth200` (`RankWeights.search_scale_depth=200`: a free-text
-query's channels scaled as in its unfiltered 200-deep lists, not 500), `both`. It prints a table per variant,
-then each variant against `product`: the mean difference of strict nDCG@10 and MRR with a paired bootstrap 95%
-interval and a paired sign-flip randomization p-value, how many rankings moved, and the top-20 overlap.
+`oversampling2` (`SCOUT_INDEX_RESCORE_OVERSAMPLING=2`, a dense search re-scores twice the hits it returns on the
+float vectors: the product's default until 6 December 19:50, the baseline), `oversampling1` (the hits it returns
+only: the product's default since), `depth200` (oversampling 2 and `RankWeights.search_scale_depth=200`: a
+free-text query's channels scaled as in its unfiltered 200-deep lists, not 500), `both`. It prints a table per
+variant, then each variant against the baseline: the mean difference of strict nDCG@10 and MRR with a paired
+bootstrap 95% interval and a paired sign-flip randomization p-value, how many rankings moved, and the top-20
+overlap.
 
 The index: the benchmark enriched once into `--work`/bench-index (the folder `bench/ranking_quality.py` builds
 and reuses: the same enrich + `Index.upsert` code as `scout eval`), reopened for each variant. No timing here:
 a quality run needs no bench lock (run it niced).
 
     PYTHONPATH=$PWD python bench/search_quality.py [/work/shared/data/sbir-bench] [--work var]
-        [--variants product oversampling1 depth200 both] [--forms title keys]
+        [--variants oversampling2 oversampling1 depth200 both] [--forms title keys]
         [--filters none kind+date language concept] [--limit-needs N] [--json FILE]
 """
 
@@ -73,8 +75,11 @@ class Variant:
     scale_depth: int  # RankWeights.search_scale_depth
 
 
-VARIANTS = {v.name: v for v in (Variant("product", 2.0, 500), Variant("oversampling1", 1.0, 500),
+# oversampling2: the product's defaults until 6 December 19:50, the baseline the levers were judged against;
+# oversampling1: the product's defaults since (IndexSettings.rescore_oversampling 1, search_scale_depth 500).
+VARIANTS = {v.name: v for v in (Variant("oversampling2", 2.0, 500), Variant("oversampling1", 1.0, 500),
                                 Variant("depth200", 2.0, 200), Variant("both", 1.0, 200))}
+BASELINE = "oversampling2"
 FILTERS = ("none", "kind+date", "language", "concept")
 
 
@@ -238,6 +243,7 @@ def main() -> None:
             saved = json.loads(file.read_text())
             load += saved["load"]
             for name, rows in saved["results"].items():
+                name = {"product": BASELINE}.get(name, name)  # runs saved before the default changed
                 results[name] = {tuple(k.split("|", 2)): r for k, r in rows.items()}
         args.variants = [v for v in VARIANTS if v in results]
     else:
@@ -268,14 +274,14 @@ def main() -> None:
                       f"{mean([m['mrr'] for m in a]):6.4f} {len(s):>9} {mean([m['ndcg@10'] for m in s]):8.4f} "
                       f"{mean([m['mrr'] for m in s]):6.4f}")
 
-    if "product" in results and len(results) > 1:
+    if BASELINE in results and len(results) > 1:
         rng = np.random.default_rng(0)
-        base = results["product"]
-        print("\nagainst product, strict (paired over the same queries; 95% bootstrap interval; sign-flip p); "
+        base = results[BASELINE]
+        print(f"\nagainst {BASELINE}, strict (paired over the same queries; 95% bootstrap interval; sign-flip p); "
               "rankings moved: pages (top 20) not identical; overlap: documents two pages share / the longer page")
         print(f"{'variant':<14} {'form':<6} {'filter':<10} {'n':>4} {'d nDCG@10':>10} {'95% interval':>18} {'p':>6} "
               f"{'d MRR':>8} {'p':>6} {'moved':>9} {'metric moved':>12} {'overlap mean/min':>17}")
-        for name in (n for n in args.variants if n != "product"):
+        for name in (n for n in args.variants if n != BASELINE):
             for form in args.forms:
                 for fname in args.filters:
                     keys = [k for k in base if k[1] == form and k[2] == fname and k in results[name]]

@@ -87,10 +87,11 @@ INLINE_TABLE_POINTS = 60_000  # a shard of fewer points builds its table at once
 
 # Passage and title searches run on int8 copies of the vectors, kept in RAM (a quarter of the float32 size); the float32
 # originals stay on disk and are read (through the page cache) only to re-score each search's best candidates,
-# `oversampling` times the number asked for (`SCOUT_INDEX_RESCORE_OVERSAMPLING`, default 2), so the scores a
-# search returns are exact cosines. At a million documents (2M passage and 1M title vectors) that is 1.1 GB of
-# RAM instead of 4.6 GB, and searches come closer to exact search than float HNSW did (10k synthetic documents:
-# recall@200 0.9998 against 0.9940; README).
+# `oversampling` times the number asked for (`SCOUT_INDEX_RESCORE_OVERSAMPLING`), so the scores a search returns
+# are exact cosines. At a million documents (2M passage and 1M title vectors) that is 1.1 GB of RAM instead of
+# 4.6 GB. The default re-scores the hits returned only (1): at a million documents twice as many (2) cost a
+# free-text search 10-50 ms more at p50 in disk reads, and changed no quality figure measured (free-text search on
+# sbir-bench, `bench/search_quality.py`; `scout eval`; README "Past one machine").
 QUANTIZATION = qe.ScalarQuantizationConfig(qe.ScalarType.Int8, quantile=0.99, memory=qe.Memory.Pinned)
 
 
@@ -157,7 +158,7 @@ class EdgeBackend:
     """
 
     def __init__(self, path: Path, dim: int, point_ids: Callable[[str, int], Sequence[int]] | None = None,
-                 sentences: bool = True, oversampling: float = 2.0):
+                 sentences: bool = True, oversampling: float = 1.0):
         private_dir(path)
         self.dense_params = dense_search(oversampling)
         wanted = ALL_VECTORS if sentences else TITLED_VECTORS

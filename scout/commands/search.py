@@ -286,11 +286,11 @@ def org(
     console.print(docs)
     if profile.needs:
         table = Table(title="needs it answers", title_justify="left")
-        for col in ("score", "need", "need id"):
+        for col in ("score", "need", "id"):
             table.add_column(col, no_wrap=col != "need", overflow="fold")
         top = max(n.score for n in profile.needs)
-        for n in profile.needs:
-            table.add_row(f"[green]{score_bar(n.score, top)}[/] {n.score:.3f}", _escape(_short(n.name)), n.key)
+        for n in profile.needs:  # a need's id as every table shows it: its first 8 characters, a prefix commands take
+            table.add_row(f"[green]{score_bar(n.score, top)}[/] {n.score:.3f}", _escape(_short(n.name)), n.key[:8])
         console.print(table)
 
 

@@ -57,15 +57,16 @@ def loopback_environment(home: Path):
 def matches_table(result: NeedMatches, top: int) -> Table:
     table = Table(title=f"[bold]{result.need.title}[/]  ({result.need.source})", title_justify="left",
                   show_lines=False, expand=True)
-    table.add_column("#", justify="right", width=3)
+    # The bar under the score, not in a column of its own: at 80 columns (a pipe, CI) the organization and
+    # concept columns had 7 characters and read "organi…", "conce…", "TECHNO… RESEAR…".
+    table.add_column("#", justify="right", width=2)
     table.add_column("score", justify="right", width=8)
-    table.add_column("", width=12)
     table.add_column("technology", ratio=3)
-    table.add_column("organization", ratio=1)
-    table.add_column("shared concepts", ratio=1)
+    table.add_column("organization", ratio=2, min_width=12, overflow="fold")
+    table.add_column("shared concepts", ratio=2, min_width=12, overflow="fold")
     for m in result.matches[:top]:
-        bar = "█" * max(1, round(12 * m.score))  # the absolute [0, 1] scale: a weak match looks weak
-        table.add_row(str(m.rank), f"{m.score:.3f}\n[dim]{m.label}[/]", f"[cyan]{bar}[/]", f"{m.title}\n[dim]{m.kind} · {m.source}[/]",
+        bar = "█" * max(1, round(8 * m.score))  # the absolute [0, 1] scale: a weak match looks weak
+        table.add_row(str(m.rank), f"{m.score:.3f}\n[dim]{m.label}[/]\n[cyan]{bar}[/]", f"{m.title}\n[dim]{m.kind} · {m.source}[/]",
                       ", ".join(m.organizations[:2]), ", ".join(m.shared_concepts[:4]))
     return table
 
@@ -76,7 +77,7 @@ def overview_table(results: list[NeedMatches]) -> Table:
     table.add_column("need", ratio=2)
     table.add_column("lang", width=4)
     table.add_column("best technology", ratio=3)
-    table.add_column("organization", ratio=1)
+    table.add_column("organization", ratio=2, min_width=12, overflow="fold")
     table.add_column("score", justify="right", width=14)
     for r in results:
         best = r.matches[0] if r.matches else None

@@ -20,7 +20,7 @@ from index.ranking.weights import RankWeights
 from service.evidence import analysed, match_evidence, shown_evidence
 from service.library import Library
 from domain.models import Document, DocKind, Match, Version, utcnow
-from domain.orgs import answering_organizations, normalize_org
+from domain.orgs import answering_organizations, issued_by, normalize_org
 from domain.urls import safe_url  # noqa: F401 - the report's link check, re-exported
 from service.report.profiles import ReportProfile
 from domain.settings import NlpSettings, ReportSettings
@@ -88,6 +88,7 @@ class ReportOrganization:
     score: float  # best score among its new matches for this need
     documents: int
     new: bool  # named by a match for the first time in this window
+    issuer: bool = False  # lies under the publisher of a need (AFRL under "Air Force"), as the need page marks it
 
 
 @dataclass
@@ -358,11 +359,13 @@ def evidence_link(base: str, match: Match) -> str:
 
 
 def section_organizations(items: list[ReportItem], new_org_keys: set[str], top: int,
-                          issuers: Iterable[str] = ()) -> list[ReportOrganization]:
+                          issuers: Iterable[str] = (), publishers: Iterable[str] = ()) -> list[ReportOrganization]:
     """The organizations behind one need's new matches, best first, each counted once per document and scored
     over its new documents as the need page scores an organization (`organization_score`, the ranker's decay):
     an organization with two new documents shows the figure of the page's row (0.96), not its best document's
-    (0.95, as it had). The need's issuer (`issuers`: its organizations) is left out, as on the need page."""
+    (0.95, as it had). The need's issuer (`issuers`: its organizations) is left out, as on the need page; one
+    under another need's publisher (`publishers`: every need's organizations) is marked an issuer, as there."""
+    publishers = list(publishers)
     orgs: dict[str, ReportOrganization] = {}
     scores: dict[str, list[float]] = defaultdict(list)
     for item in items:
@@ -371,7 +374,8 @@ def section_organizations(items: list[ReportItem], new_org_keys: set[str], top: 
             if not key:
                 continue
             if key not in orgs:
-                orgs[key] = ReportOrganization(key, name.strip(), item.match.score, 0, key in new_org_keys)
+                orgs[key] = ReportOrganization(key, name.strip(), item.match.score, 0, key in new_org_keys,
+                                               issuer=bool(publishers) and issued_by(name, publishers))
             orgs[key].documents += 1
             scores[key].append(item.match.score)
     decay = RankWeights().org_decay
@@ -386,6 +390,7 @@ def need_sections(items: list[ReportItem], needs: _Needs, new_org_keys: set[str]
     by_need: dict[str, list[ReportItem]] = defaultdict(list)
     for item in items:
         by_need[item.match.need_id].append(item)
+    publishers = list(dict.fromkeys(o for n in needs.by_id.values() for o in n.organizations))
     sections: list[NeedSection] = []
     for need_id, need_items in by_need.items():
         doc = needs.get(need_id)
@@ -401,7 +406,7 @@ def need_sections(items: list[ReportItem], needs: _Needs, new_org_keys: set[str]
                 best_score=need_items[0].match.score,
                 items=need_items[:top],
                 organizations=section_organizations(need_items, new_org_keys, top,
-                                                    issuers=doc.organizations if doc else ()),
+                                                    issuers=doc.organizations if doc else (), publishers=publishers),
             )
         )
     strength = section_strength(sections)

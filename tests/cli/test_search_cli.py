@@ -141,6 +141,9 @@ def test_org_profile(cli):
     assert profile.known_supplier and profile.documents and profile.needs
     result = cli("org", "株式会社メタテック")
     assert result.exit_code == 0 and "new entrant" in result.stdout
+    # its needs by title and the 8-character id every table shows (the whole id squeezed the titles)
+    table = cli("org", "Lockheed Martin").stdout
+    assert all(n.key[:8] in table and n.key not in table for n in profile.needs)
     missing = cli("org", "Nobody Ltd")
     assert missing.exit_code == 1 and "no organization" in missing.output
 

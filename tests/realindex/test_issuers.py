@@ -60,12 +60,21 @@ def test_the_report_counts_no_issuer_as_a_new_organization(real_library, navy_ne
     here, is no new organization whichever need it matched; on the Navy's section it is no organization."""
     ledger = Ledger(tmp_path / "ledger.sqlite")
     record_library_matches(ledger, real_library)
-    report = build_report(ledger, real_library, settings=ReportSettings(outbox=tmp_path / "outbox", smtp_host=""))
+    settings = ReportSettings(outbox=tmp_path / "outbox", smtp_host="", top_per_need=20)
+    report = build_report(ledger, real_library, settings=settings)
     new_keys = {o.key for o in report.overview.new_organizations}
     assert FIRM in new_keys and SPONSOR not in new_keys
     section = next(s for s in report.sections if s.need_id == navy_need.id)
     assert FIRM in [o.key for o in section.organizations]
     assert SPONSOR not in [o.key for o in section.organizations]
+    # on another publisher's need the sponsor keeps its row, marked an issuer as the need page marks it
+    marked = [o for s in report.sections if s.need_id != navy_need.id for o in s.organizations if o.key == SPONSOR]
+    assert marked and all(o.issuer for o in marked)
+    assert not any(o.issuer for s in report.sections for o in s.organizations if o.key == FIRM)
+    from service.report import render_text
+
+    text = render_text(report, settings)
+    assert re.search(r"Office of Naval Research \(\d\.\d\d, issuer\)", text)
 
 
 def test_an_issuer_on_another_publishers_need_is_marked_as_one(real_library, navy_need):

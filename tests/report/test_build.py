@@ -530,3 +530,25 @@ def test_a_sources_line_says_its_fetched_figure_counts_pages(ledger, settings):
     for s in report.overview.sources:
         assert f" {s.fetched} page{'s' if s.fetched != 1 else ''} fetched, new {s.new}" in lines[s.source]
     assert ">pages fetched</th>" in html and ">fetched</th>" not in html
+
+
+def test_a_week_of_one_reads_in_the_singular_in_both_parts(tmp_path, settings):
+    """The plain-text part said "1 new matches for 1 needs · 1 documents read by 1 crawls (... 1 pages
+    fetched) · 1 new organizations" where the HTML part said it in the singular."""
+    from index.ledger import Ledger
+    from domain.models import CrawlStats
+    from tests.report.fakes import DOC_NV, NEED_QMAG, make_match
+
+    ledger = Ledger(tmp_path / "one.sqlite")
+    at = NOW - timedelta(days=1)
+    ledger.record_crawl(CrawlStats(source="jstage", fetched=1, new=1, started=at, finished=at), run_id="crawl-1")
+    run = ledger.start_match_run(at=at)
+    match = make_match(NEED_QMAG, DOC_NV, 0.91, ["quantum-sensing"])
+    ledger.record_matches(run, [match.model_copy(update={"organizations": match.organizations[:1]})])
+    report = _build(ledger, settings)
+    assert report.overview.new_matches == 1 and len(report.overview.new_organizations) == 1
+    text, html = render_text(report, settings), " ".join(render_html(report, settings).split())
+    for part in (text, html.replace("<b>", "").replace("</b>", "")):
+        assert "1 new match for 1 need" in part and "1 new matches" not in part
+        assert "1 document read by 1 crawl" in part and "1 page fetched" in part
+        assert "1 new organization " in part and "1 new organizations" not in part

@@ -166,8 +166,11 @@ class Enricher:
         sparse: SparseEncoder | None = None,
         max_passages: int = DEFAULT_MAX_PASSAGES,
         multilingual: Embedder | None = None,
+        cache_path: Path | None = None,
     ) -> None:
         self.settings = settings or NlpSettings()
+        #: the embedding cache's file (with `settings.cache`); None: the home's (`NlpSettings.cache_path`)
+        self.cache_path = cache_path
         self._embedder_arg = embedder
         self._embedder: Embedder | None = None
         self._multilingual_arg = multilingual
@@ -226,7 +229,7 @@ class Enricher:
                     if self.settings.cache:
                         from nlp.cache import CachedEmbedder, EmbeddingCache
 
-                        base = CachedEmbedder(base, EmbeddingCache(self.settings.cache_path))
+                        base = CachedEmbedder(base, EmbeddingCache(self.cache_path or self.settings.cache_path))
                     self._embedder = base
         return self._embedder
 
@@ -269,7 +272,7 @@ class Enricher:
         if self.settings.cache:
             from nlp.cache import CachedEmbedder, EmbeddingCache
 
-            base = CachedEmbedder(base, EmbeddingCache(self.settings.cache_path))
+            base = CachedEmbedder(base, EmbeddingCache(self.cache_path or self.settings.cache_path))
         return base
 
     def _start_passages(self, texts: list[str], wanted: list[bool] | None = None) -> "_PassageJob":

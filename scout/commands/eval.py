@@ -72,6 +72,9 @@ def register(app: typer.Typer) -> None:
 
         Builds a fresh temporary index from BENCH_DIR with the product's NLP and ranking code and prints
         MRR, nDCG@10, Recall@10 and Recall@100, for all links and strict (anchor documents removed).
+        Every text is embedded anew, in a fresh embedding cache beside that index (the home's is neither
+        read nor written: int8 vectors depend on which texts share a run, so cached ones would make the
+        figures depend on what ran before).
         With --feedback K, also the residual ranking (the K judged documents left out) without and with
         the simulated judgements.
 

@@ -94,7 +94,7 @@ def test_scout_eval_json(tmp_path, enricher, monkeypatch):
     app = typer.Typer()  # a group, as in `scout` once several command modules are registered
     app.callback()(lambda: None)
     eval_cmd.register(app)
-    monkeypatch.setattr("nlp.pipeline.Enricher", lambda: enricher)  # the model-free enricher, for speed
+    monkeypatch.setattr("nlp.pipeline.Enricher", lambda **_: enricher)  # the model-free enricher, for speed
     bench = write_bench(tmp_path / "bench")
     out = CliRunner().invoke(app, ["eval", str(bench), "--json", "--baselines"])
     assert out.exit_code == 0, out.output
@@ -104,3 +104,49 @@ def test_scout_eval_json(tmp_path, enricher, monkeypatch):
     table = CliRunner().invoke(app, ["eval", str(bench), "--limit-needs", "1"])
     assert table.exit_code == 0 and "full" in table.stdout and "1 needs" in table.stdout
     assert "where the time went" in table.stdout and "embedding" in table.stdout
+
+
+def test_scout_eval_reads_and_writes_nothing_in_the_homes_embedding_cache(tmp_path, monkeypatch, scout_home):
+    """The same code and benchmark give the same figures whatever the home's embedding cache holds. The int8
+    encoder's vectors depend on which texts share a run, so a vector cached by another command (a cross-lingual
+    bench, an ingest) differs from the one an eval computes: on the dev split the same code scored strict nDCG@10
+    0.9177 from scratch and 0.9162 on a cache another bench had filled. Here the home's cache holds other vectors
+    for every text of the bench (random ones, which no run would compute)."""
+    import sqlite3
+
+    import numpy as np
+
+    from nlp.cache import EmbeddingCache
+    from service.operations import evaluate_bench
+
+    monkeypatch.setenv("SCOUT_NLP_MODEL", "hashing")  # the real Enricher, with a model-free embedder
+    monkeypatch.setenv("SCOUT_NLP_MULTILINGUAL", "off")
+    monkeypatch.setenv("SCOUT_NLP_TYPED_ENTITIES", "false")
+    bench = write_bench(tmp_path / "bench")
+    cache_file = scout_home / "embeddings.sqlite"
+
+    def dense_figures():
+        result = evaluate_bench(bench, baselines=True)
+        return result["baselines"]["dense"], result["all"], result["strict"]
+
+    clean = dense_figures()
+    # the texts an eval embeds, as any run that embeds them fills the home's cache: one run of the library
+    # with the home's cache (before the fix, the eval itself), then every vector replaced by another
+    from index.evaluate import evaluate
+    from nlp.pipeline import Enricher
+
+    evaluate(bench, Enricher(), baselines=True)
+    with sqlite3.connect(cache_file) as db:
+        rows = db.execute("SELECT model, hash, dim FROM embeddings").fetchall()
+        assert rows, "the library's run stored its vectors in the home's cache"
+        rng = np.random.default_rng(7)
+        for model, key, dim in rows:
+            other = rng.standard_normal(dim).astype(np.float32)
+            db.execute("UPDATE embeddings SET vector = ? WHERE model = ? AND hash = ?",
+                       ((other / np.linalg.norm(other)).tobytes(), model, key))
+    EmbeddingCache(cache_file)  # still a readable cache with these vectors
+    before = sqlite3.connect(cache_file).execute("SELECT count(*), sum(length(vector)) FROM embeddings").fetchone()
+
+    assert dense_figures() == clean  # the home's vectors were not read
+    after = sqlite3.connect(cache_file).execute("SELECT count(*), sum(length(vector)) FROM embeddings").fetchone()
+    assert after == before  # nor written

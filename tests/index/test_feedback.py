@@ -146,7 +146,7 @@ def test_scout_eval_feedback_block(tmp_path, monkeypatch):
     eval_cmd.register(app)
     from tests.index.fakes import FakeEnricher
 
-    monkeypatch.setattr("nlp.pipeline.Enricher", lambda: FakeEnricher(dim=256))  # what evaluate_bench builds
+    monkeypatch.setattr("nlp.pipeline.Enricher", lambda **_: FakeEnricher(dim=256))  # what evaluate_bench builds
     out = CliRunner().invoke(app, ["eval", str(bench), "--json", "--feedback", "1"])
     assert out.exit_code == 0, out.output
     result = json.loads(out.stdout.strip().splitlines()[-1])

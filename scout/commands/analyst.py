@@ -335,7 +335,7 @@ def judgements_import(source: Path = typer.Argument(..., help="JSONL from `scout
 def watch_add(name: str = typer.Argument(..., help="A name for the watchlist."),
               query: str = typer.Option("", "--query", "-q", help="Search words, Japanese or English."),
               org: Optional[str] = typer.Option(None, "--org", help="Watch an organization (name or key)."),
-              concept: Optional[str] = typer.Option(None, "--concept", help="Watch a taxonomy concept id."),
+              concept: Optional[str] = typer.Option(None, "--concept", help="Watch a taxonomy concept, by its id (e.g. radar-absorbing-material; the concept facet of `scout search` lists them)."),
               area: Optional[str] = typer.Option(None, "--area", help="Watch a critical-technology area id."),
               kind: Optional[str] = typer.Option(None, "--kind", help="research, startup or need."),
               lang: Optional[str] = typer.Option(None, "--lang", help="ja, en or other."),

@@ -17,7 +17,7 @@ from typing import Any, Iterator, Optional
 
 import typer
 
-from scout.commands._console import counted, echo_json, fail, make_console
+from scout.commands._console import concept_label, counted, echo_json, fail, make_console
 from scout.commands._library import command_library as _library
 from service.queries import BadQuery, UnknownNeed, build_filters, resolve_need
 from service.csv_cells import BOM, csv_cell
@@ -98,7 +98,7 @@ def search(
     lang: Optional[LangChoice] = typer.Option(None, "--lang", help="Only this language."),
     since: Optional[str] = typer.Option(None, "--since", help="Published on or after (YYYY, YYYY-MM or YYYY-MM-DD)."),
     until: Optional[str] = typer.Option(None, "--until", help="Published on or before (YYYY, YYYY-MM or YYYY-MM-DD)."),
-    concept: Optional[str] = typer.Option(None, "--concept", help="Taxonomy concept id, e.g. metamaterial."),
+    concept: Optional[str] = typer.Option(None, "--concept", help="A taxonomy concept by its id: radar-absorbing-material for the concept labelled radar absorbing material (the ids are in the concept facet below a search)."),
     area: Optional[str] = typer.Option(None, "--area", help="Critical-technology area id, e.g. jp-materials."),
     source: Optional[str] = typer.Option(None, "--source", help="Source name, e.g. arxiv."),
     org: Optional[str] = typer.Option(None, "--org", help="Only documents of this organization (name or key)."),
@@ -224,7 +224,8 @@ def match(
             new += f" [magenta]{m.judgement.replace('_', ' ')}[/]"
         why = contributions_text(b, m.judgement)
         if m.shared_concepts:
-            why += f"\n[cyan]{_escape(', '.join(m.shared_concepts))}[/]"
+            # named as the need page names them (their labels); the ids are what --concept takes
+            why += f"\n[cyan]{_escape(', '.join(concept_label(c) for c in m.shared_concepts))}[/]"
         versions = f"\n[dim]versions: {_escape(', '.join(v.label for v in m.versions))}[/]" if m.versions else ""
         table.add_row(str(m.rank), score_cell(m.score, m.label),
                       f"{_escape(m.title)}{new}\n[dim]{_escape(meta)}[/]{versions}", why)

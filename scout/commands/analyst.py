@@ -241,7 +241,7 @@ def _judged(names: Subjects, target: str, target_id: str, need_id: str) -> str:
 
 
 def unjudge(need_id: str = typer.Argument(..., help="Need id, or a unique prefix of it (4+ characters)."),
-            target_id: str = typer.Argument(..., help="Document id, or an organization with --org."),
+            target_id: str = typer.Argument(..., help="Document id or a unique prefix of it (as `scout match` shows it), or an organization (name or key) with --org."),
             org: bool = typer.Option(False, "--org", help="An organization's judgement."),
             user: Optional[str] = USER_OPTION) -> None:
     """Undo a match's judgement (the history keeps it).
@@ -347,7 +347,7 @@ def watch_add(name: str = typer.Argument(..., help="A name for the watchlist."),
               query: str = typer.Option("", "--query", "-q", help="Search words, Japanese or English."),
               org: Optional[str] = typer.Option(None, "--org", help="Watch an organization (name or key)."),
               concept: Optional[str] = typer.Option(None, "--concept", help="Watch a taxonomy concept, by its id (e.g. radar-absorbing-material; the concept facet of `scout search` lists them)."),
-              area: Optional[str] = typer.Option(None, "--area", help="Watch a critical-technology area id."),
+              area: Optional[str] = typer.Option(None, "--area", help="Watch a critical-technology area, by its id (e.g. jp-materials)."),
               kind: Optional[str] = typer.Option(None, "--kind", help="research, startup or need."),
               lang: Optional[str] = typer.Option(None, "--lang", help="ja, en or other."),
               source: Optional[str] = typer.Option(None, "--source", help="Source name, e.g. arxiv."),
@@ -404,7 +404,7 @@ def watch_remove(watchlist_id: int = typer.Argument(..., help="Watchlist id (sco
 
 
 @watch_app.command("hits")
-def watch_hits(watchlist_id: int = typer.Argument(..., help="Watchlist id."),
+def watch_hits(watchlist_id: int = typer.Argument(..., help="Watchlist id (scout watch list)."),
                news: bool = typer.Option(False, "--news", help="Only what was found after the watchlist was saved."),
                as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
     """Run a watchlist now and list its hits, best first, each with its score (the search page's figure).

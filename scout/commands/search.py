@@ -178,15 +178,13 @@ def needs(as_json: bool = typer.Option(False, "--json", help="Print the needs as
 
 
 def match(
-    need_id: str = typer.Argument(..., help="A need id from `scout needs`."),
+    need_id: str = typer.Argument(..., help="A need id from `scout needs`, or a unique prefix of it (4+ characters)."),
     limit: int = typer.Option(20, "--limit", min=1, max=500, help="Most matches to show."),
     as_json: bool = typer.Option(False, "--json", help="Print the need, its matches and organizations as JSON."),
 ) -> None:
     """Show the technologies and organizations that best answer one need, with score breakdowns.
 
-    NEED_ID may be shortened to any unambiguous prefix (4+ characters).
-
-    Example: scout match 3f2a9c1e-0000-5000-8000-000000000000 --limit 10
+    Example: scout match 3f2a9c1e --limit 10
     """
     with _library() as library:
         try:
@@ -305,7 +303,7 @@ EXPORT_COLUMNS = [
 
 
 def export_matches(
-    fmt: ExportFormat = typer.Option(..., "--format", help="csv (one row per match) or jsonl (Match models)."),
+    fmt: ExportFormat = typer.Option(..., "--format", help="csv (one row per match) or jsonl (one JSON object per match, as the API gives it)."),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="File to write; default standard output."),
     limit_per_need: int = typer.Option(20, "--limit-per-need", min=1, max=1000, help="Top matches per need."),
 ) -> None:

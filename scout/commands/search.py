@@ -173,7 +173,9 @@ def needs(as_json: bool = typer.Option(False, "--json", help="Print the needs as
     table.add_column("need", ratio=1, min_width=24, overflow="fold")
     table.add_column("id", no_wrap=True)
     for d in docs:
-        table.add_row(f"{_escape(d.title)}\n[dim]{_escape(_need_about(d))}[/]", d.id)
+        # the id as every other table shows it: its first 8 characters, a prefix every command takes (the whole
+        # UUID took 36 of 80 columns from the titles)
+        table.add_row(f"{_escape(d.title)}\n[dim]{_escape(_need_about(d))}[/]", d.id[:8])
     _console().print(table)
 
 

@@ -92,6 +92,8 @@ def test_needs_lists_only_needs(cli, library):
     assert data and all(d["kind"] == "need" for d in data)
     table = cli("needs")
     assert table.exit_code == 0 and "電波吸収材を用いた艦艇の低被探知化技術" in table.stdout
+    # ids as every other table prints them, 8 characters (commands take the prefix)
+    assert all(d["id"][:8] in table.stdout and d["id"][:9] not in table.stdout for d in data)
     # the help says the order the list has (it had said "newest first" of a list by source, then title)
     assert [(d["source"], d["title"]) for d in data] == sorted((d["source"], d["title"]) for d in data)
     assert "by source, then title" in " ".join(cli("needs", "--help").stdout.split())

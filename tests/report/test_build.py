@@ -577,3 +577,10 @@ def test_the_charts_legend_is_text_in_the_mail(ledger, settings):
     legend = html.split('<ul class="chart-legend"', 1)[1].split("</ul>", 1)[0]
     for e in report.chart_legend:
         assert e.ja in legend and e.en in legend and f"color:{e.colour}" in legend and f"<b>{e.count}</b>" in legend
+    # the plain-text part, which has no chart, gives the same counts
+    from service.report.render import render_text
+
+    text = render_text(report, settings)
+    assert f"New matches per area, {report.chart_weeks[0]} to {report.chart_weeks[-1]}" in text
+    for e in report.chart_legend:
+        assert f"  {e.ja} ({e.en}): {e.count}\n" in text

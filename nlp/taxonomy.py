@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from domain.files import write_secret
 
@@ -32,6 +32,10 @@ NOT_BEFORE: dict[str, frozenset[str]] = {
 
 class Area(BaseModel):
     """A critical-technology area: Japan's 特定重要技術 (scheme `jp`) or the US CET list (scheme `us`)."""
+
+    # A field it does not know is an error: an unquoted comma in a YAML flow mapping ("en: Data science,
+    # analytics, ...") cut the label at the comma and made the rest stray keys, shown on every screen as "Data science".
+    model_config = ConfigDict(extra="forbid")
 
     id: str
     scheme: Literal["jp", "us"]

@@ -43,3 +43,17 @@ def fail(message: str, code: int = 1) -> NoReturn:
 def echo_json(data: Any) -> None:
     """Print `data` as indented JSON, non-ASCII (Japanese) as written."""
     typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+def concept_label(concept_id: str) -> str:
+    """A taxonomy concept as the pages name it ('counter-UAS', not 'counter-uas'): its English label from the
+    taxonomy SCOUT_NLP_TAXONOMY_PATH names (the bundled one by default); the id where the taxonomy does not
+    load or know it. The ids stay what `--concept` takes."""
+    try:
+        from domain.settings import NlpSettings
+        from nlp.taxonomy import cached_taxonomy
+
+        concept = cached_taxonomy(str(NlpSettings().taxonomy_path or "")).by_id.get(concept_id)
+    except Exception:  # noqa: BLE001 - a label is a nicety; the id still says which concept
+        return concept_id
+    return concept.en if concept is not None else concept_id

@@ -224,14 +224,24 @@ def judge(need_id: str = typer.Argument(..., help="Need id, or a unique prefix o
     with command_library() as library:
         need_id = _need(library, need_id)
         key = _target_key(library, need_id, target_id, org)
-    with _store() as store:
-        row = store.judge(need_id, key, state.value, user=acting_user(store, user), note=note,
-                          target="organization" if org else "document")
-    console.print(f"{row.target} {row.target_id}: {row.state.value.replace('_', ' ')} (by {row.user})", highlight=False)
+        with _store() as store:
+            row = store.judge(need_id, key, state.value, user=acting_user(store, user), note=note,
+                              target="organization" if org else "document")
+        said = _judged(Subjects(library), row.target, row.target_id, need_id)
+    console.print(f"{said}: {row.state.value.replace('_', ' ')} (by {escape(row.user)})", highlight=False)
+
+
+def _judged(names: Subjects, target: str, target_id: str, need_id: str) -> str:
+    """What a judgement is about as the other commands name it: the document's title and its 8-character id
+    (or the organization's name), for the need's title (it had echoed the whole document id and the key)."""
+    short = lambda text: text if len(text) <= 60 else text[:59] + "…"  # noqa: E731
+    what = (f"{escape(short(names.organization(target_id)))} (organization)" if target == "organization"
+            else f"{escape(short(names.title(target_id)))} ({target_id[:8]})")
+    return f"{what} for {escape(short(names.title(need_id)))} ({need_id[:8]})"
 
 
 def unjudge(need_id: str = typer.Argument(..., help="Need id, or a unique prefix of it (4+ characters)."),
-            target_id: str = typer.Argument(..., help="Document id, or an organization with --org."),
+            target_id: str = typer.Argument(..., help="Document id or a unique prefix of it (as `scout match` shows it), or an organization (name or key) with --org."),
             org: bool = typer.Option(False, "--org", help="An organization's judgement."),
             user: Optional[str] = USER_OPTION) -> None:
     """Undo a match's judgement (the history keeps it).
@@ -244,15 +254,16 @@ def unjudge(need_id: str = typer.Argument(..., help="Need id, or a unique prefix
         if org:  # a name or a key, as `scout judge --org` takes
             profile = library.organization(target_id)
             key = profile.key if profile is not None else target_id
-    with _store() as store:
-        if not org:
-            judged = {r.target_id for r in store.judgements(need_id) if r.target == "document"}
-            if key not in judged:  # a prefix of a judged document's id
-                key = _one_prefixed(key, judged, f"{target_id} has no judgement for need {need_id}")
-        row = store.clear(need_id, key, user=acting_user(store, user), target="organization" if org else "document")
-    if row is None:
-        fail(f"{target_id} has no judgement for need {need_id}")
-    console.print(f"{row.target} {row.target_id}: judgement undone", highlight=False)
+        with _store() as store:
+            if not org:
+                judged = {r.target_id for r in store.judgements(need_id) if r.target == "document"}
+                if key not in judged:  # a prefix of a judged document's id
+                    key = _one_prefixed(key, judged, f"{target_id} has no judgement for need {need_id}")
+            row = store.clear(need_id, key, user=acting_user(store, user), target="organization" if org else "document")
+        if row is None:
+            fail(f"{target_id} has no judgement for need {need_id}")
+        said = _judged(Subjects(library), row.target, row.target_id, need_id)
+    console.print(f"{said}: judgement undone", highlight=False)
 
 
 @judgements_app.command("list")
@@ -335,8 +346,8 @@ def judgements_import(source: Path = typer.Argument(..., help="JSONL from `scout
 def watch_add(name: str = typer.Argument(..., help="A name for the watchlist."),
               query: str = typer.Option("", "--query", "-q", help="Search words, Japanese or English."),
               org: Optional[str] = typer.Option(None, "--org", help="Watch an organization (name or key)."),
-              concept: Optional[str] = typer.Option(None, "--concept", help="Watch a taxonomy concept id."),
-              area: Optional[str] = typer.Option(None, "--area", help="Watch a critical-technology area id."),
+              concept: Optional[str] = typer.Option(None, "--concept", help="Watch a taxonomy concept, by its id (e.g. radar-absorbing-material; the concept facet of `scout search` lists them)."),
+              area: Optional[str] = typer.Option(None, "--area", help="Watch a critical-technology area, by its id (e.g. jp-materials)."),
               kind: Optional[str] = typer.Option(None, "--kind", help="research, startup or need."),
               lang: Optional[str] = typer.Option(None, "--lang", help="ja, en or other."),
               source: Optional[str] = typer.Option(None, "--source", help="Source name, e.g. arxiv."),
@@ -393,7 +404,7 @@ def watch_remove(watchlist_id: int = typer.Argument(..., help="Watchlist id (sco
 
 
 @watch_app.command("hits")
-def watch_hits(watchlist_id: int = typer.Argument(..., help="Watchlist id."),
+def watch_hits(watchlist_id: int = typer.Argument(..., help="Watchlist id (scout watch list)."),
                news: bool = typer.Option(False, "--news", help="Only what was found after the watchlist was saved."),
                as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
     """Run a watchlist now and list its hits, best first, each with its score (the search page's figure).
@@ -412,10 +423,10 @@ def watch_hits(watchlist_id: int = typer.Argument(..., help="Watchlist id."),
         return echo_json([h.model_dump(mode="json") for h in hits])
     # best first with the score the page, the API and the feed show (this table had no score and its help said
     # "newest first")
-    table = _table(f"Watchlist {wl.id}: {wl.name}", "score", "found", "title", "kind", "source", "doc id")
+    table = _table(f"Watchlist {wl.id}: {wl.name}", "score", "found", "title", "kind", "source", "id")
     for h in hits:
         table.add_row(f"{h.score:.3f} {h.label}", shown_day(h.first_seen) + (" (baseline)" if h.baseline else ""),
-                      h.title[:70], h.kind, h.source, h.doc_id)
+                      h.title[:70], h.kind, h.source, h.doc_id[:8])  # 8 characters, as every table shows ids
     console.print(table)
 
 

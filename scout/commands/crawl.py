@@ -21,7 +21,7 @@ def register(app: typer.Typer) -> None:
         ),
     )
     def crawl(
-        name: str = typer.Argument(..., help="Spider name: arxiv, feeds, sbir_topics, needs_file, ... (see `scrapy list`)."),
+        name: str = typer.Argument(..., help="Source to crawl, e.g. arxiv, feeds, sbir_topics, needs_file (an unknown name lists them all)."),
         arg: Optional[list[str]] = typer.Option(
             None, "-a", "--arg", metavar="KEY=VALUE",
             help="Spider argument, repeatable (e.g. -a base_url=http://127.0.0.1:8000).",

@@ -17,7 +17,7 @@ from typing import Any, Iterator, Optional
 
 import typer
 
-from scout.commands._console import counted, echo_json, fail, make_console
+from scout.commands._console import concept_label, counted, echo_json, fail, make_console
 from scout.commands._library import command_library as _library
 from service.queries import BadQuery, UnknownNeed, build_filters, resolve_need
 from service.csv_cells import BOM, csv_cell
@@ -98,7 +98,7 @@ def search(
     lang: Optional[LangChoice] = typer.Option(None, "--lang", help="Only this language."),
     since: Optional[str] = typer.Option(None, "--since", help="Published on or after (YYYY, YYYY-MM or YYYY-MM-DD)."),
     until: Optional[str] = typer.Option(None, "--until", help="Published on or before (YYYY, YYYY-MM or YYYY-MM-DD)."),
-    concept: Optional[str] = typer.Option(None, "--concept", help="Taxonomy concept id, e.g. metamaterial."),
+    concept: Optional[str] = typer.Option(None, "--concept", help="A taxonomy concept by its id: radar-absorbing-material for the concept labelled radar absorbing material (the ids are in the concept facet below a search)."),
     area: Optional[str] = typer.Option(None, "--area", help="Critical-technology area id, e.g. jp-materials."),
     source: Optional[str] = typer.Option(None, "--source", help="Source name, e.g. arxiv."),
     org: Optional[str] = typer.Option(None, "--org", help="Only documents of this organization (name or key)."),
@@ -173,20 +173,20 @@ def needs(as_json: bool = typer.Option(False, "--json", help="Print the needs as
     table.add_column("need", ratio=1, min_width=24, overflow="fold")
     table.add_column("id", no_wrap=True)
     for d in docs:
-        table.add_row(f"{_escape(d.title)}\n[dim]{_escape(_need_about(d))}[/]", d.id)
+        # the id as every other table shows it: its first 8 characters, a prefix every command takes (the whole
+        # UUID took 36 of 80 columns from the titles)
+        table.add_row(f"{_escape(d.title)}\n[dim]{_escape(_need_about(d))}[/]", d.id[:8])
     _console().print(table)
 
 
 def match(
-    need_id: str = typer.Argument(..., help="A need id from `scout needs`."),
+    need_id: str = typer.Argument(..., help="A need id from `scout needs`, or a unique prefix of it (4+ characters)."),
     limit: int = typer.Option(20, "--limit", min=1, max=500, help="Most matches to show."),
     as_json: bool = typer.Option(False, "--json", help="Print the need, its matches and organizations as JSON."),
 ) -> None:
     """Show the technologies and organizations that best answer one need, with score breakdowns.
 
-    NEED_ID may be shortened to any unambiguous prefix (4+ characters).
-
-    Example: scout match 3f2a9c1e-0000-5000-8000-000000000000 --limit 10
+    Example: scout match 3f2a9c1e --limit 10
     """
     with _library() as library:
         try:
@@ -224,7 +224,8 @@ def match(
             new += f" [magenta]{m.judgement.replace('_', ' ')}[/]"
         why = contributions_text(b, m.judgement)
         if m.shared_concepts:
-            why += f"\n[cyan]{_escape(', '.join(m.shared_concepts))}[/]"
+            # named as the need page names them (their labels); the ids are what --concept takes
+            why += f"\n[cyan]{_escape(', '.join(concept_label(c) for c in m.shared_concepts))}[/]"
         versions = f"\n[dim]versions: {_escape(', '.join(v.label for v in m.versions))}[/]" if m.versions else ""
         table.add_row(str(m.rank), score_cell(m.score, m.label),
                       f"{_escape(m.title)}{new}\n[dim]{_escape(meta)}[/]{versions}", why)
@@ -304,7 +305,7 @@ EXPORT_COLUMNS = [
 
 
 def export_matches(
-    fmt: ExportFormat = typer.Option(..., "--format", help="csv (one row per match) or jsonl (Match models)."),
+    fmt: ExportFormat = typer.Option(..., "--format", help="csv (one row per match) or jsonl (one JSON object per match, as the API gives it)."),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="File to write; default standard output."),
     limit_per_need: int = typer.Option(20, "--limit-per-need", min=1, max=1000, help="Top matches per need."),
 ) -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from scout.commands._console import concept_label
 from scout.demo.site import DATA_DIR, DemoData, DemoSite
 from domain.models import NeedMatches, SourceSpec
 from domain.settings import scout_home
@@ -67,7 +68,7 @@ def matches_table(result: NeedMatches, top: int) -> Table:
     for m in result.matches[:top]:
         bar = "█" * max(1, round(8 * m.score))  # the absolute [0, 1] scale: a weak match looks weak
         table.add_row(str(m.rank), f"{m.score:.3f}\n[dim]{m.label}[/]\n[cyan]{bar}[/]", f"{m.title}\n[dim]{m.kind} · {m.source}[/]",
-                      ", ".join(m.organizations[:2]), ", ".join(m.shared_concepts[:4]))
+                      ", ".join(m.organizations[:2]), ", ".join(concept_label(c) for c in m.shared_concepts[:4]))
     return table
 
 

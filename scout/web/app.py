@@ -31,7 +31,7 @@ from scout.web import analyst_api, analyst_pages, api, pages, render
 from scout.web.security import SecurityMiddleware, served_hosts
 from domain.times import shown, shown_day
 from scout.web.serialized import serialized
-from scout.web.text import bar_class, guess_lang, highlight, is_loopback, safe_url
+from scout.web.text import bar_class, guess_lang, highlight, is_loopback, safe_url, source_reference
 
 HERE = Path(__file__).parent
 LANG_NAMES = {"ja": "日本語", "en": "English", "other": "other"}
@@ -45,9 +45,11 @@ def _labels() -> tuple[Callable[[str], str], Callable[[str], str], Callable[[lis
     evidence in English both get the shared concept highlighted.
     """
     try:
-        from nlp.taxonomy import load_taxonomy
+        from domain.settings import NlpSettings
+        from nlp.taxonomy import cached_taxonomy
 
-        tax = load_taxonomy()
+        # the taxonomy the index was analysed with (SCOUT_NLP_TAXONOMY_PATH), as the CLI names concepts
+        tax = cached_taxonomy(str(NlpSettings().taxonomy_path or ""))
         concepts = {c.id: c.en for c in tax.concepts}
         words = {c.id: [*c.labels_en(), *c.labels_ja()] for c in tax.concepts}
         # Two schemes name some areas alike (Japan's and the US's "Hypersonics"): such labels carry the scheme.
@@ -124,7 +126,7 @@ def create_app(library: Library, settings: WebSettings | None = None, analyst: A
     concept_label, area_label, concept_words = _labels()
     env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=True, trim_blocks=True, lstrip_blocks=True)
     env.globals.update(
-        highlight=highlight, safe_url=safe_url, guess_lang=guess_lang, schema_type=schema_type, bar_class=bar_class, url_with=url_with,
+        highlight=highlight, safe_url=safe_url, source_reference=source_reference, guess_lang=guess_lang, schema_type=schema_type, bar_class=bar_class, url_with=url_with,
         concept_label=concept_label, area_label=area_label, concept_words=concept_words, lang_names=LANG_NAMES,
         watch_form_fields=analyst_pages.watch_form_fields, document_terms=document_terms, score_label=score_label,
         term_facets={"method": "technology / method", "material": "material", "task": "task / application"},

@@ -71,3 +71,23 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False
+
+
+# What a source's own identifier is called, where a reader can use it (cite it, look it up at the source). The
+# others are keys the crawl keeps for itself: a feed's "feed title|guid" or its item's link (the 'original' link
+# already), ATLA's "page#theme-N". A URL-shaped identifier repeats the link too.
+_SOURCE_ID_NAMES = {
+    "arxiv": "arXiv id", "jstage": "DOI", "kaken": "KAKEN project", "openalex": "OpenAlex id",
+    "sbir_topics": "topic number", "needs_file": "needs file id", "diu": "solicitation", "nato_diana": "challenge",
+}
+
+
+def source_reference(source: str, source_id: str | None) -> tuple[str, str] | None:
+    """(what it is, the identifier) for a document's page, or None where the source's id means nothing to a
+    reader; a J-STAGE article without a DOI keeps its J-STAGE id (JOI), not its link."""
+    name = _SOURCE_ID_NAMES.get(source)
+    if not name or not source_id or "://" in source_id:
+        return None
+    if source == "jstage" and not source_id.startswith("10."):
+        name = "J-STAGE id"
+    return name, source_id

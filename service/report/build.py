@@ -180,6 +180,7 @@ class Report:
     delivered_until: datetime | None = None  # a re-run: where the last delivered report's period ended
     chart_weeks: list[str] = field(default_factory=list)  # the chart's bars: ISO weeks, oldest first
     chart_totals: list[int] = field(default_factory=list)  # new matches per bar (every area)
+    chart_legend: list = field(default_factory=list)  # service.report.chart.LegendEntry, the bars' areas in order
 
     @property
     def is_empty(self) -> bool:
@@ -512,11 +513,13 @@ def build_report(
     # The chart counts what the text counts: its last bar is this week up to `until`, the same items.
     weeks, counts = weekly_area_counts(ledger, taxonomy, profile, needs, until=until, tz=tz)
     totals = [sum(c[i] for c in counts.values()) for i in range(len(weeks))]
-    chart_png, caption = None, ""
+    chart_png, caption, legend = None, "", []
     if chart:
-        from service.report.chart import draw_area_chart
+        from service.report.chart import chart_legend, draw_area_chart
 
-        chart_png, caption = draw_area_chart(weeks, counts, taxonomy)
+        # the legend is the mail's text beside the image (readable on a phone), not drawn in it
+        chart_png, caption = draw_area_chart(weeks, counts, taxonomy, legend=False)
+        legend = chart_legend(counts, taxonomy)
 
     return Report(
         week=label,
@@ -534,6 +537,7 @@ def build_report(
         need_titles={nid: needs.title(nid) for nid in with_news},
         chart_png=chart_png,
         chart_caption=caption,
+        chart_legend=legend,
         summary=items[:SUMMARY_ITEMS],
         browser_link=browser_link(base, label, profile.name),
         week_start=period.week_start,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import logging
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from functools import lru_cache
 from pathlib import Path
@@ -94,13 +95,43 @@ def top_areas(counts: dict[str, list[int]], limit: int = MAX_AREAS) -> list[tupl
     return kept + ([("other", other)] if any(other) else [])
 
 
-def draw_area_chart(weeks: list[str], counts: dict[str, list[int]], taxonomy: "Taxonomy") -> tuple[bytes, str]:
-    """(PNG bytes, a one-line caption) of new matches per week, stacked by area (each match in one area)."""
+@dataclass(frozen=True)
+class LegendEntry:
+    """One area of the chart as the mail lists it beside the image: its names, its colour, its new matches."""
+
+    ja: str
+    en: str
+    colour: str
+    count: int  # new matches in the chart's weeks
+
+
+def _colour(i: int, area_id: str) -> str:
+    return OTHER_COLOUR if area_id == "other" else PALETTE[i % len(PALETTE)]
+
+
+def chart_legend(counts: dict[str, list[int]], taxonomy: "Taxonomy") -> list[LegendEntry]:
+    """The chart's areas in the order their bars stack (the first at the bottom), with the colours the image
+    draws them in. The mail writes this as text: a legend drawn in a 720 px image is about 5 px high once a
+    phone scales the image to its 358 px column."""
+    names = taxonomy.areas_by_id
+    entries = []
+    for i, (area_id, values) in enumerate(top_areas(counts)):
+        area = names.get(area_id)
+        ja, en = ("その他", "other") if area_id == "other" else (area.ja, area.en) if area else (area_id, area_id)
+        entries.append(LegendEntry(ja=ja, en=en, colour=_colour(i, area_id), count=sum(values)))
+    return entries
+
+
+def draw_area_chart(weeks: list[str], counts: dict[str, list[int]], taxonomy: "Taxonomy",
+                    legend: bool = True) -> tuple[bytes, str]:
+    """(PNG bytes, a one-line caption) of new matches per week, stacked by area (each match in one area).
+    legend=False leaves the legend out of the image, for a page that writes `chart_legend` beside it."""
     with quiet_fonts():
-        return _draw_area_chart(weeks, counts, taxonomy)
+        return _draw_area_chart(weeks, counts, taxonomy, legend)
 
 
-def _draw_area_chart(weeks: list[str], counts: dict[str, list[int]], taxonomy: "Taxonomy") -> tuple[bytes, str]:
+def _draw_area_chart(weeks: list[str], counts: dict[str, list[int]], taxonomy: "Taxonomy",
+                     legend: bool) -> tuple[bytes, str]:
     import matplotlib
 
     matplotlib.use("Agg", force=False)
@@ -118,28 +149,31 @@ def _draw_area_chart(weeks: list[str], counts: dict[str, list[int]], taxonomy: "
         return area.ja if family else area.en
 
     series = top_areas(counts)
-    fig = Figure(figsize=(7.6, 3.0), dpi=110, layout="constrained")
+    # Without its legend (the mail's), the image is read scaled to a phone's column: larger type, fewer inches
+    fig = Figure(figsize=(7.6, 3.0) if legend else (6.0, 3.2), dpi=110, layout="constrained")
+    small, text = (7, 8) if legend else (10, 11)
     ax = fig.add_subplot()
     legend_font = {"family": [family, "DejaVu Sans"], "size": 7} if family else {"size": 7}
     x = list(range(len(weeks)))
     bottom = [0] * len(x)
     for i, (area_id, values) in enumerate(series):
-        colour = OTHER_COLOUR if area_id == "other" else PALETTE[i % len(PALETTE)]
+        colour = _colour(i, area_id)
         ax.bar(x, values, bottom=bottom, width=0.7, label=label(area_id), color=colour)
         bottom = [b + v for b, v in zip(bottom, values)]
     for xi, total in zip(x, bottom):  # each week's total over its bar: the figure the report's text gives
         if total:
-            ax.text(xi, total, str(total), ha="center", va="bottom", fontsize=7)
-    ax.set_xticks(x, [w.split("-")[1] for w in weeks], fontsize=8)
-    ax.set_ylabel("new matches", fontsize=8)
-    ax.tick_params(axis="y", labelsize=8)
+            ax.text(xi, total, str(total), ha="center", va="bottom", fontsize=small)
+    ax.set_xticks(x, [w.split("-")[1] for w in weeks], fontsize=text)
+    ax.set_ylabel("new matches", fontsize=text)
+    ax.tick_params(axis="y", labelsize=text)
     ax.yaxis.get_major_locator().set_params(integer=True)
     ax.set_ylim(0, max(max(bottom, default=0) * 1.15, 1))
     ax.spines[["top", "right"]].set_visible(False)
-    ax.set_title(f"New matches per critical-technology area ({weeks[0]} to {weeks[-1]})", fontsize=9)
-    if series:
+    ax.set_title(f"New matches per area, {weeks[0]} to {weeks[-1]}" if not legend else
+                 f"New matches per critical-technology area ({weeks[0]} to {weeks[-1]})", fontsize=text + 1)
+    if series and legend:
         fig.legend(frameon=False, loc="outside right upper", prop=legend_font)
-    else:
+    elif not series:
         ax.text(0.5, 0.5, "no new matches in these weeks", ha="center", va="center", transform=ax.transAxes)
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png")

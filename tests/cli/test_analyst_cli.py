@@ -56,7 +56,7 @@ def test_judge_list_unjudge_and_history(cli, library, need):
     assert done.exit_code == 0 and "shortlisted (by ann)" in done.output
     assert cli("judge", need.id, matches[1].doc_id, "not-relevant", "--user", "bob").exit_code == 0
     by_name = cli("judge", need.id, org.name, "relevant", "--org", "--user", "ann")
-    assert by_name.exit_code == 0 and f"organization {org.key}" in by_name.output  # a name becomes the key
+    assert by_name.exit_code == 0 and f"{org.name} (organization) for {need.title[:20]}" in by_name.output
     current = json.loads(cli("judgements", "list", need.id, "--json").stdout)
     assert {(j["target_id"], j["state"], j["user"]) for j in current} == {
         (matches[0].doc_id, "shortlisted", "ann"), (matches[1].doc_id, "not_relevant", "bob"), (org.key, "relevant", "ann")}
@@ -88,11 +88,16 @@ def test_a_document_is_judged_and_unjudged_by_the_id_prefix_scout_match_shows(cl
     assert all(m.doc_id[:8] in shown for m in matches)
     done = cli("judge", need.id, matches[0].doc_id[:8], "shortlisted")
     assert done.exit_code == 0, done.output
-    assert f"document {matches[0].doc_id}: shortlisted" in done.output
+    # named as the other commands name it: its title and 8-character id, for the need's title (it had echoed
+    # "document <the whole id>")
+    said = " ".join(done.output.split())
+    assert f"{matches[0].title[:30]}" in said and f"({matches[0].doc_id[:8]}) for " in said
+    assert need.title[:20] in said and "shortlisted" in said and matches[0].doc_id not in done.output
     too_short = cli("judge", need.id, matches[0].doc_id[:3], "relevant")
     assert too_short.exit_code == 1 and "unknown document id" in too_short.output
     undone = cli("unjudge", need.id, matches[0].doc_id[:8])
-    assert undone.exit_code == 0 and f"document {matches[0].doc_id}: judgement undone" in undone.output
+    assert undone.exit_code == 0 and f"({need.id[:8]}): judgement undone" in " ".join(undone.output.split())
+    assert matches[0].title[:30] in " ".join(undone.output.split()) and matches[0].doc_id not in undone.output
     again = cli("unjudge", need.id, matches[0].doc_id[:8])
     assert again.exit_code == 1 and "has no judgement" in again.output and "Traceback" not in again.output
 
@@ -169,7 +174,8 @@ def test_watch_add_list_hits_remove(cli, library):
     table = cli("watch", "hits", "1").stdout
     shown = [f"{h['score']:.3f} {h['label']}" for h in hits]
     assert shown and all(s in table for s in shown)
-    assert [table.index(h["doc_id"]) for h in hits] == sorted(table.index(h["doc_id"]) for h in hits)
+    assert [table.index(h["doc_id"][:8]) for h in hits] == sorted(table.index(h["doc_id"][:8]) for h in hits)
+    assert not any(h["doc_id"][:9] in table for h in hits)  # ids as every table shows them: 8 characters
     assert [h["score"] for h in hits] == sorted((h["score"] for h in hits), reverse=True)
     assert cli("watch", "remove", "1").exit_code == 0
     assert cli("watch", "remove", "1").exit_code == 1

@@ -53,3 +53,20 @@ def test_the_run_summary_counts_documents_read_again():
     assert "8 new or updated documents (2 unchanged, 2 duplicates of indexed ones)" in totals_line(summary)
     summary["ingested"][0].update(unchanged=0, duplicates=0)
     assert "8 new or updated documents ·" in totals_line(summary)
+
+
+def test_help_says_what_the_commands_take():
+    """Wording the help had wrong or unclear: `scout crawl` sent the user to `scrapy list` (a tool a scout never
+    runs), `scout unjudge` said a document id where it takes a prefix too (as `scout judge` says), export's
+    jsonl was "Match models", `scout match`'s example was a whole made-up id where tables print 8 characters."""
+    def shown(*path: str) -> str:
+        result = CliRunner().invoke(app, [*path, "--help"], env={"COLUMNS": "200"})
+        assert result.exit_code == 0, result.output
+        return " ".join(result.output.replace("│", " ").split())
+
+    assert "scrapy" not in shown("crawl") and "an unknown name lists them all" in shown("crawl")
+    assert "unique prefix" in shown("unjudge") and "(name or key)" in shown("unjudge")
+    assert "Match models" not in shown("export", "matches")
+    match = shown("match")
+    assert "Example: scout match 3f2a9c1e --limit 10" in match and "unique prefix" in match
+    assert "(scout watch list)" in shown("watch", "hits")

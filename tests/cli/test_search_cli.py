@@ -92,6 +92,8 @@ def test_needs_lists_only_needs(cli, library):
     assert data and all(d["kind"] == "need" for d in data)
     table = cli("needs")
     assert table.exit_code == 0 and "電波吸収材を用いた艦艇の低被探知化技術" in table.stdout
+    # ids as every other table prints them, 8 characters (commands take the prefix)
+    assert all(d["id"][:8] in table.stdout and d["id"][:9] not in table.stdout for d in data)
     # the help says the order the list has (it had said "newest first" of a list by source, then title)
     assert [(d["source"], d["title"]) for d in data] == sorted((d["source"], d["title"]) for d in data)
     assert "by source, then title" in " ".join(cli("needs", "--help").stdout.split())
@@ -278,3 +280,21 @@ def test_match_header_and_counts_read_as_sentences(cli, library):
     shown = cli("match", undated.id, "--limit", "2", lib=MemoryLibrary([*fixture_documents(), undated]))
     assert shown.exit_code == 0, shown.output
     assert shown.stdout.splitlines()[0].rstrip() == f"{need.title}  {need.source} · {need.language}"
+
+
+def test_match_names_shared_concepts_by_their_labels(cli, library):
+    """The need page shows a shared concept by its label ('radar absorbing material'); `scout match` had shown
+    its id ('radar-absorbing-material'). The id stays what --concept takes."""
+    need = next(d for d in library.needs() if d.source == "atla")
+    result = cli("match", need.id, "--limit", "2")
+    assert result.exit_code == 0, result.output
+    assert "radar absorbing material" in result.stdout
+    assert "radar-absorbing-material" not in result.stdout
+    assert "concept by its id: radar-absorbing-material" in " ".join(cli("search", "--help").stdout.split())
+
+
+def test_a_concept_the_taxonomy_does_not_know_shows_its_id():
+    from scout.commands._console import concept_label
+
+    assert concept_label("radar-absorbing-material") == "radar absorbing material"
+    assert concept_label("no-such-concept") == "no-such-concept"

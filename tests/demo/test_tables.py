@@ -37,3 +37,10 @@ def test_the_demo_tables_fit_80_columns_with_whole_names():
         for word in ("organization", *ORG.split()):
             assert word in words, (word, text)
     assert "shared concepts" in _printed(matches_table(_result(), 5))
+
+
+def test_the_demo_names_shared_concepts_by_their_labels():
+    """As the need page and `scout match` do: 'communication and networking technology', not the id
+    'communications-technology'."""
+    words = _printed(matches_table(_result(), 5)).replace("│", " ").replace(",", " ").split()
+    assert "communications-technology" not in words and {"communication", "networking"} <= set(words)

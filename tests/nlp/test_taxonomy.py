@@ -279,3 +279,20 @@ def test_the_parsed_taxonomy_is_cached_by_content(tmp_path):
     for cached in cache.glob("taxonomy-*.json"):
         cached.write_text("{damaged", encoding="utf-8")
     assert "zz edited label" in load_taxonomy(source, parsed_cache=cache).concepts[0].labels_en()  # parsed again
+
+
+def test_area_labels_are_whole_and_a_stray_field_is_refused(taxonomy):
+    """Seven areas' English names were cut at their first comma by YAML's flow mappings ("Data science",
+    "Positioning", "Chemical"), the rest read as stray keys; the screens and the mail's chart legend showed the
+    stump. An area with a field the model does not know is refused."""
+    from pydantic import ValidationError
+
+    from nlp.taxonomy import Area
+
+    by_id = {a.id: a.en for a in taxonomy.areas}
+    assert by_id["jp-sensing"] == "Advanced surveillance, positioning and sensor technology"
+    assert by_id["us-pnt"] == "Positioning, navigation and timing technologies"
+    assert by_id["jp-cbrn"] == "Chemical, biological, radiological and nuclear (CBRN)"
+    with pytest.raises(ValidationError):
+        Area.model_validate({"id": "jp-data", "scheme": "jp", "en": "Data science", "ja": "データ科学",
+                             "analytics": None})

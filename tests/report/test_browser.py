@@ -82,6 +82,15 @@ def test_the_received_email_renders_in_chromium(ledger, settings, smtp_server):
                     .filter(e => e.scrollWidth > e.clientWidth + 1 && e.clientWidth > 0)
                     .map(e => e.tagName + ': ' + (e.textContent || '').trim().slice(0, 40))""")
                 assert boxes == [], f"boxes wider than their room at {width} px: {boxes}"
+                # the chart's legend is text at a reading size beside the image, each area on the screen (drawn
+                # in the 720 px image it was about 5 px high at 390 px)
+                legend = page.locator("ul.chart-legend li")
+                assert legend.count() == len(report.chart_legend) > 0
+                for i, entry in enumerate(report.chart_legend):
+                    item = legend.nth(i)
+                    assert entry.ja in item.inner_text()
+                    assert float(item.evaluate("e => getComputedStyle(e).fontSize").removesuffix("px")) >= 12
+                    assert item.evaluate("e => e.getBoundingClientRect().right") <= width
                 table = page.locator("table").first  # the per-source table: within the screen
                 assert table.evaluate("t => t.getBoundingClientRect().right") <= width
         finally:

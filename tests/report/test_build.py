@@ -552,3 +552,35 @@ def test_a_week_of_one_reads_in_the_singular_in_both_parts(tmp_path, settings):
         assert "1 new match for 1 need" in part and "1 new matches" not in part
         assert "1 document read by 1 crawl" in part and "1 page fetched" in part
         assert "1 new organization " in part and "1 new organizations" not in part
+
+
+def test_the_charts_legend_is_text_in_the_mail(ledger, settings):
+    """At 390 px a phone scales the 720 px chart to half: its drawn legend was about 5 px high. The legend is
+    the mail's text (each area's names, its bar colour, its new matches); the image leaves it out."""
+    from service.report.build import _Needs, weekly_area_counts
+    from service.report.chart import PALETTE, top_areas
+    from service.report.render import render_html
+
+    report = build_report(ledger, FakeLibrary(), settings=settings, taxonomy=TAXONOMY, now=NOW, week="2026-W47",
+                          chart=True)
+    _, counts = weekly_area_counts(ledger, TAXONOMY, ReportProfile(), _Needs(FakeLibrary(), ReportProfile()),
+                                   until=report.until, tz=timezone.utc)
+    series = top_areas(counts)
+    assert [e.count for e in report.chart_legend] == [sum(v) for _, v in series] and report.chart_legend
+    assert sum(e.count for e in report.chart_legend) == sum(report.chart_totals)
+    names = {a.id: a for a in TAXONOMY.areas}
+    assert [e.ja for e in report.chart_legend] == [names[a].ja if a in names else "その他" for a, _ in series]
+    areas = [e for e in report.chart_legend if e.en != "other"]
+    assert [e.colour for e in areas] == PALETTE[: len(areas)]  # the colours the bars are drawn in
+    assert int.from_bytes(report.chart_png[16:20], "big") == 660  # the image without its legend (836 px with)
+    html = render_html(report, settings)
+    legend = html.split('<ul class="chart-legend"', 1)[1].split("</ul>", 1)[0]
+    for e in report.chart_legend:
+        assert e.ja in legend and e.en in legend and f"color:{e.colour}" in legend and f"<b>{e.count}</b>" in legend
+    # the plain-text part, which has no chart, gives the same counts
+    from service.report.render import render_text
+
+    text = render_text(report, settings)
+    assert f"New matches per area, {report.chart_weeks[0]} to {report.chart_weeks[-1]}" in text
+    for e in report.chart_legend:
+        assert f"  {e.ja} ({e.en}): {e.count}\n" in text

@@ -375,3 +375,24 @@ def test_a_document_page_names_the_needs_it_answers_with_the_need_pages_scores(c
     assert "Not among any need's best matches yet." in alone.get(f"/documents/{doc_id}").text
     need = library.needs()[0]
     assert "Needs it answers" not in client.get(f"/documents/{need.id}").text
+
+
+def test_a_document_page_names_the_source_id_a_reader_can_use(client, library):
+    """A feed item's page showed its crawl key ('source id  feed title|guid'); a document's page names the
+    identifier its source gives it where a reader can cite or look it up (an arXiv id, a KAKEN project), and
+    shows none for a feed item (the 'original' link is its identity)."""
+    from domain.models import DocKind, Document
+    from scout.web.text import source_reference
+
+    feed_item = next(d for d in library.docs.values() if d.source_id == "payload-1")
+    fed = Document.make(kind=DocKind.startup, source="feeds", source_id="Demo news|sbir-civ-1",
+                        url="https://example.org/news/1", title="A feed item", text="Radar absorbing paint.")
+    shown = client.get(f"/documents/{feed_item.id}").text
+    assert "source id" not in shown and ">payload-1<" not in shown
+    assert source_reference(fed.source, fed.source_id) is None
+    arxiv = next(d for d in library.docs.values() if d.source == "arxiv")
+    assert f"<dt>arXiv id</dt><dd><code>{arxiv.source_id}</code></dd>" in client.get(f"/documents/{arxiv.id}").text
+    kaken = next(d for d in library.docs.values() if d.source == "kaken")
+    assert f"<dt>KAKEN project</dt><dd><code>{kaken.source_id}</code></dd>" in client.get(f"/documents/{kaken.id}").text
+    assert source_reference("jstage", "https://www.jstage.jst.go.jp/article/x/1/_article") is None
+    assert source_reference("jstage", "10.1234/abc") == ("DOI", "10.1234/abc")

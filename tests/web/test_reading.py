@@ -83,3 +83,22 @@ def test_judgement_history_names_the_need_and_document_and_times_carry_their_zon
         assert "2026-12-06 08:30:00 JST" in row  # 23:30 UTC, shown in the one zone, named
         need_page = client.get(f"/needs/{need.id}").text
         assert "2026-12-06 08:30 JST" in need_page
+
+
+def test_the_pages_name_concepts_from_the_configured_taxonomy(tmp_path, monkeypatch):
+    """The pages read the bundled taxonomy whatever SCOUT_NLP_TAXONOMY_PATH said, so a configured taxonomy's
+    concepts showed as ids there while the CLI (and the analysis) used its labels."""
+    import yaml
+
+    from nlp.taxonomy import BUNDLED_TAXONOMY
+    from scout.commands._console import concept_label
+    from scout.web.app import _labels
+
+    data = yaml.safe_load(BUNDLED_TAXONOMY.read_text(encoding="utf-8"))
+    data["concepts"].append({"id": "wake-sensing", "en": "ship wake sensing", "ja": "航跡センシング",
+                             "areas": [data["areas"][0]["id"]]})
+    path = tmp_path / "taxonomy.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    monkeypatch.setenv("SCOUT_NLP_TAXONOMY_PATH", str(path))
+    concept_label_page, _, _ = _labels()
+    assert concept_label_page("wake-sensing") == "ship wake sensing" == concept_label("wake-sensing")

@@ -30,9 +30,11 @@ from domain.settings import IndexSettings  # noqa: E402
 
 
 def make_enricher(cache: Path):
+    """The product's enricher with an embedding cache of this bench's own (`--work`): the int8 encoder's vectors
+    depend on which texts share a run, so a cache another command filled would change the kept index."""
     from nlp.pipeline import Enricher
 
-    return Enricher()
+    return Enricher(cache_path=cache)
 
 
 def main() -> None:

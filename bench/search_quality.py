@@ -32,7 +32,7 @@ The index: the benchmark enriched once into `--work`/bench-index (the folder `be
 and reuses: the same enrich + `Index.upsert` code as `scout eval`), reopened for each variant. No timing here:
 a quality run needs no bench lock (run it niced).
 
-    PYTHONPATH=$PWD python bench/search_quality.py [/work/shared/data/sbir-bench] [--work var]
+    PYTHONPATH=$PWD python bench/search_quality.py [../shared/data/sbir-bench] [--work var]
         [--variants oversampling2 oversampling1 depth200 both] [--forms title keys]
         [--filters none kind+date language concept] [--limit-needs N] [--json FILE]
 """
@@ -52,6 +52,7 @@ from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench.shared_data import SBIR_BENCH, existing  # noqa: E402
 
 import numpy as np  # noqa: E402
 
@@ -208,7 +209,7 @@ def paired(a: list[float], b: list[float], rng: np.random.Generator, rounds: int
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("bench_dir", nargs="?", default="/work/shared/data/sbir-bench")
+    ap.add_argument("bench_dir", nargs="?", type=existing, default=str(SBIR_BENCH))
     ap.add_argument("--work", default="var", help="folder of the kept benchmark index (bench-index/)")
     ap.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
     ap.add_argument("--forms", nargs="+", default=["title", "keys"], choices=["title", "keys"])

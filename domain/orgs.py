@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 from typing import Iterable, Mapping
 
 # -- legal forms ----------------------------------------------------------------------------------------------
@@ -168,7 +169,7 @@ def issued_by(name: str, issuers: Iterable[str]) -> bool:
     """Whether the organization `name` is one of `issuers` (a need's organizations) or lies under one: by the
     table of defense organizations above, or by its name opening with an issuer's words ("Air Force Research
     Laboratory" under "Air Force", 防衛装備庁航空装備研究所 under 防衛装備庁)."""
-    issuer_keys = {_SAME.get(k, k) for k in map(normalize_org, issuers)} - {""}
+    issuer_keys, heads, kanji_keys = _issuer_heads(tuple(issuers))
     key = normalize_org(name)
     if not issuer_keys or not key:
         return False
@@ -180,14 +181,19 @@ def issued_by(name: str, issuers: Iterable[str]) -> bool:
         seen.add(step)
         step = _PARENT.get(step, "")
     words = _name_words(name)
-    for issuer in issuers:
-        head = _name_words(issuer)
-        if head and words[:len(head)] == head:
-            return True
-        issuer_key = normalize_org(issuer)
-        if issuer_key and not issuer_key.isascii() and key.startswith(issuer_key):
-            return True
-    return False
+    return (any(words[:len(head)] == head for head in heads)
+            or any(key.startswith(issuer_key) for issuer_key in kanji_keys))
+
+
+@lru_cache(maxsize=256)
+def _issuer_heads(issuers: tuple[str, ...]) -> tuple[frozenset[str], tuple[list[str], ...], tuple[str, ...]]:
+    """What `issued_by` compares a name with, worked out once per list of issuers (a match run asks for every
+    organization of every match against every need's publishers): their keys as the table names them, their
+    names' words, and their keys in Japanese script (matched as a prefix of the name's key)."""
+    keys = [normalize_org(issuer) for issuer in issuers]
+    return (frozenset(_SAME.get(k, k) for k in keys) - {""},
+            tuple(head for head in map(_name_words, issuers) if head),
+            tuple(k for k in keys if k and not k.isascii()))
 
 
 def answering_organizations(names: Iterable[str], issuers: Iterable[str] = ()) -> list[str]:

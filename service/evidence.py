@@ -13,7 +13,6 @@ does not spend its evidence on the title again.
 
 from __future__ import annotations
 
-import os
 import re
 from functools import lru_cache
 from typing import Callable, Iterable
@@ -121,22 +120,13 @@ def concept_terms(concept_ids: Iterable[str]) -> frozenset[str]:
     passage's first sentence ("After the Daiichi nuclear disaster ..." for a radar-absorbing metamaterial); the
     concepts the two share name the same thing in each language. Unknown ids, or a taxonomy that does not load,
     give none."""
-    path = _taxonomy_path(os.environ.get("SCOUT_NLP_TAXONOMY_PATH"))
-    if path is None:
+    try:
+        from nlp.taxonomy import configured_taxonomy_path
+
+        path = configured_taxonomy_path()
+    except Exception:  # noqa: BLE001 - the terms only steer which sentence is shown
         return frozenset()
     return frozenset().union(*(_concept_terms(path, cid) for cid in concept_ids))
-
-
-@lru_cache(maxsize=8)
-def _taxonomy_path(setting: str | None) -> str | None:
-    """The taxonomy's path as NlpSettings reads it, once per value of its variable (`setting`, the key): building
-    the settings read the environment anew for every match, 3-6 ms each, 200 times for a shortlist brief."""
-    try:
-        from domain.settings import NlpSettings
-
-        return str(NlpSettings().taxonomy_path or "")
-    except Exception:  # noqa: BLE001 - the terms only steer which sentence is shown
-        return None
 
 
 @lru_cache(maxsize=None)

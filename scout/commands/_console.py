@@ -50,10 +50,9 @@ def concept_label(concept_id: str) -> str:
     taxonomy SCOUT_NLP_TAXONOMY_PATH names (the bundled one by default); the id where the taxonomy does not
     load or know it. The ids stay what `--concept` takes."""
     try:
-        from domain.settings import NlpSettings
-        from nlp.taxonomy import cached_taxonomy
+        from nlp.taxonomy import configured_taxonomy
 
-        concept = cached_taxonomy(str(NlpSettings().taxonomy_path or "")).by_id.get(concept_id)
+        concept = configured_taxonomy().by_id.get(concept_id)
     except Exception:  # noqa: BLE001 - a label is a nicety; the id still says which concept
         return concept_id
     return concept.en if concept is not None else concept_id

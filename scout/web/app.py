@@ -45,11 +45,9 @@ def _labels() -> tuple[Callable[[str], str], Callable[[str], str], Callable[[lis
     evidence in English both get the shared concept highlighted.
     """
     try:
-        from domain.settings import NlpSettings
-        from nlp.taxonomy import cached_taxonomy
+        from nlp.taxonomy import configured_taxonomy
 
-        # the taxonomy the index was analysed with (SCOUT_NLP_TAXONOMY_PATH), as the CLI names concepts
-        tax = cached_taxonomy(str(NlpSettings().taxonomy_path or ""))
+        tax = configured_taxonomy()  # the one the index was analysed with, as the CLI names concepts
         concepts = {c.id: c.en for c in tax.concepts}
         words = {c.id: [*c.labels_en(), *c.labels_ja()] for c in tax.concepts}
         # Two schemes name some areas alike (Japan's and the US's "Hypersonics"): such labels carry the scheme.

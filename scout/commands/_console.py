@@ -56,3 +56,9 @@ def concept_label(concept_id: str) -> str:
     except Exception:  # noqa: BLE001 - a label is a nicety; the id still says which concept
         return concept_id
     return concept.en if concept is not None else concept_id
+
+
+def shortened(text: str, n: int = 70) -> str:
+    """`text` on one line, cut to `n` characters with an ellipsis."""
+    text = " ".join(text.split())
+    return text if len(text) <= n else text[: n - 1] + "…"

@@ -21,7 +21,7 @@ import typer
 from rich.markup import escape
 
 from domain.times import shown, shown_day
-from scout.commands._console import console, counted, echo_json, fail
+from scout.commands._console import console, counted, echo_json, fail, shortened
 from scout.commands._library import command_library
 from service.queries import Subjects, judged_subjects
 
@@ -234,10 +234,9 @@ def judge(need_id: str = typer.Argument(..., help="Need id, or a unique prefix o
 def _judged(names: Subjects, target: str, target_id: str, need_id: str) -> str:
     """What a judgement is about as the other commands name it: the document's title and its 8-character id
     (or the organization's name), for the need's title (it had echoed the whole document id and the key)."""
-    short = lambda text: text if len(text) <= 60 else text[:59] + "…"  # noqa: E731
-    what = (f"{escape(short(names.organization(target_id)))} (organization)" if target == "organization"
-            else f"{escape(short(names.title(target_id)))} ({target_id[:8]})")
-    return f"{what} for {escape(short(names.title(need_id)))} ({need_id[:8]})"
+    what = (f"{escape(shortened(names.organization(target_id), 60))} (organization)" if target == "organization"
+            else f"{escape(shortened(names.title(target_id), 60))} ({target_id[:8]})")
+    return f"{what} for {escape(shortened(names.title(need_id), 60))} ({need_id[:8]})"
 
 
 def unjudge(need_id: str = typer.Argument(..., help="Need id, or a unique prefix of it (4+ characters)."),

@@ -17,7 +17,7 @@ from typing import Any, Iterator, Optional
 
 import typer
 
-from scout.commands._console import concept_label, counted, echo_json, fail, make_console
+from scout.commands._console import concept_label, counted, echo_json, fail, make_console, shortened
 from scout.commands._library import command_library as _library
 from service.queries import BadQuery, UnknownNeed, build_filters, resolve_need
 from service.csv_cells import BOM, csv_cell
@@ -85,11 +85,6 @@ def _need_about(need: Any) -> str:
     """A need's source · language · date · organizations, the parts it has (`scout needs`, `scout match`)."""
     return " · ".join(x for x in (need.source, need.language or "", _day(need.published), ", ".join(need.organizations))
                       if x)
-
-
-def _short(text: str, n: int = 70) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= n else text[: n - 1] + "…"
 
 
 def search(
@@ -276,14 +271,14 @@ def org(
     if len(profile.names) > 1:
         console.print(f"also written: {_escape(', '.join(profile.names[1:]))}")
     for e in profile.evidence:
-        console.print(f"  evidence: {_escape(_short(e.title, 60))} ({e.source}, {_escape(e.reason)}) {e.doc_id[:8]}")
+        console.print(f"  evidence: {_escape(shortened(e.title, 60))} ({e.source}, {_escape(e.reason)}) {e.doc_id[:8]}")
     if profile.listed:
         console.print("  evidence: on the known-suppliers list")
     docs = Table(title=counted(len(profile.documents), "document"), title_justify="left")
     for col in ("kind", "published", "title", "id"):
         docs.add_column(col, no_wrap=col != "title", overflow="fold")
     for h in profile.documents:
-        docs.add_row(h.kind.value, _day(h.published), _escape(_short(h.title)), h.doc_id[:8])
+        docs.add_row(h.kind.value, _day(h.published), _escape(shortened(h.title)), h.doc_id[:8])
     console.print(docs)
     if profile.needs:
         table = Table(title="needs it answers", title_justify="left")
@@ -291,7 +286,7 @@ def org(
             table.add_column(col, no_wrap=col != "need", overflow="fold")
         top = max(n.score for n in profile.needs)
         for n in profile.needs:  # a need's id as every table shows it: its first 8 characters, a prefix commands take
-            table.add_row(f"[green]{score_bar(n.score, top)}[/] {n.score:.3f}", _escape(_short(n.name)), n.key[:8])
+            table.add_row(f"[green]{score_bar(n.score, top)}[/] {n.score:.3f}", _escape(shortened(n.name)), n.key[:8])
         console.print(table)
 
 

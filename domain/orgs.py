@@ -196,6 +196,12 @@ def _issuer_heads(issuers: tuple[str, ...]) -> tuple[frozenset[str], tuple[list[
             tuple(k for k in keys if k and not k.isascii()))
 
 
+def publishers(needs: Iterable) -> list[str]:
+    """Every organization the `needs` (documents) name, each once, in order: the needs' publishers, whose
+    bodies are never a technology's "new organization" (the match run's ledger and the weekly report ask)."""
+    return list(dict.fromkeys(name for need in needs for name in need.organizations))
+
+
 def answering_organizations(names: Iterable[str], issuers: Iterable[str] = ()) -> list[str]:
     """The organizations of a matched document that answer the need: its `names` less the need's issuer and the
     organizations under it (`issuers`: the need's own organizations; `domain.orgs.issued_by`). A document

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Callable
 
 from domain.models import DocKind, NeedMatches
+from domain.orgs import publishers
 
 if TYPE_CHECKING:
     from index.ledger import Ledger
@@ -28,7 +29,7 @@ def match_all_needs(
     run_id = ledger.start_match_run()
     results: list[NeedMatches] = []
     needs = list(index.documents(kind=DocKind.need))
-    issuers = list(dict.fromkeys(name for need in needs for name in need.organizations))  # never "new" orgs
+    issuers = publishers(needs)  # never "new" orgs
 
     def inputs():
         for need in needs:

@@ -20,7 +20,7 @@ from index.ranking.weights import RankWeights
 from service.evidence import analysed, match_evidence, shown_evidence
 from service.library import Library
 from domain.models import Document, DocKind, Match, Version, utcnow
-from domain.orgs import answering_organizations, issued_by, normalize_org
+from domain.orgs import answering_organizations, issued_by, normalize_org, publishers as needs_publishers
 from domain.urls import safe_url  # noqa: F401 - the report's link check, re-exported
 from service.report.profiles import ReportProfile
 from domain.settings import NlpSettings, ReportSettings
@@ -196,7 +196,7 @@ def record_library_matches(ledger: "Ledger", library: Library, *, limit_per_need
     """Record the library's current matches as a match run (what the scheduled `match` flow does); returns the
     ones the ledger had never seen. Lets `scout report` work on an index built without the flows."""
     run_id = ledger.start_match_run()
-    issuers = list(dict.fromkeys(name for need in library.needs() for name in need.organizations))
+    issuers = needs_publishers(library.needs())
     return ledger.record_matches(run_id, library.all_matches(limit_per_need=limit_per_need), issuers)
 
 
@@ -391,7 +391,7 @@ def need_sections(items: list[ReportItem], needs: _Needs, new_org_keys: set[str]
     by_need: dict[str, list[ReportItem]] = defaultdict(list)
     for item in items:
         by_need[item.match.need_id].append(item)
-    publishers = list(dict.fromkeys(o for n in needs.by_id.values() for o in n.organizations))
+    publishers = needs_publishers(needs.by_id.values())
     sections: list[NeedSection] = []
     for need_id, need_items in by_need.items():
         doc = needs.get(need_id)

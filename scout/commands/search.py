@@ -259,6 +259,7 @@ def org(
     """
     with _library() as library:
         profile = library.organization(name)
+        ranked_at = library.match_run_time() if profile is not None and profile.needs else None
     if profile is None:
         fail(f"no organization called {name!r} in the index")
     if as_json:
@@ -281,7 +282,11 @@ def org(
         docs.add_row(h.kind.value, _day(h.published), _escape(shortened(h.title)), h.doc_id[:8])
     console.print(docs)
     if profile.needs:
-        table = Table(title="needs it answers", title_justify="left")
+        from domain.times import shown
+
+        # read from the match ledger, as the organization page does: say from which run
+        when = f" (scores from the last match run, {shown(ranked_at)})" if ranked_at else ""
+        table = Table(title=f"needs it answers{when}", title_justify="left")
         for col in ("score", "need", "id"):
             table.add_column(col, no_wrap=col != "need", overflow="fold")
         top = max(n.score for n in profile.needs)

@@ -150,6 +150,24 @@ def test_org_profile(cli):
     assert missing.exit_code == 1 and "no organization" in missing.output
 
 
+def test_org_says_its_needs_are_scored_as_the_last_match_run_found_them(cli):
+    """`scout org` reads each need's matches from the match ledger, as the organization page does: it says from
+    which run, zone named, as the page does."""
+    from datetime import datetime, timezone
+
+    from domain.times import shown
+
+    ran = datetime(2026, 12, 6, 12, 30, tzinfo=timezone.utc)
+
+    class AfterARun(MemoryLibrary):
+        def match_run_time(self):
+            return ran
+
+    shown_run = cli("org", "Lockheed Martin", lib=AfterARun()).stdout
+    assert f"scores from the last match run, {shown(ran)}" in " ".join(shown_run.split())
+    assert "match run" not in cli("org", "Lockheed Martin").stdout  # ranked for the command: nothing to say
+
+
 def test_export_jsonl_and_csv(cli, library, tmp_path):
     expected = list(library.all_matches(limit_per_need=20))
     jsonl = cli("export", "matches", "--format", "jsonl")

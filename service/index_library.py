@@ -7,6 +7,7 @@ import json
 import logging
 from collections import Counter
 from contextlib import closing
+from datetime import datetime
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
@@ -391,7 +392,9 @@ class IndexLibrary:
 
         Read from the match ledger: each need's matches as its last match run (`scout run match`, the
         pipeline) stored them, so a page costs one query, not one ranking per need. A need the ledger has not
-        seen yet (added since, or no run at all) is ranked here, its best RANKED_FOR_ORGANIZATIONS."""
+        seen yet (added since, or no run at all) is ranked here, its best ORGANIZATION_DEPTH. The need's
+        judgements are read now, not as the run saw them: a document judged not relevant since counts for
+        nothing, as on the need page and in the weekly report (scores do not move with judgements)."""
         stored: dict[str, list[tuple[str, float]]] = {}
         for m in self._stored_matches():
             stored.setdefault(m.need_id, []).append((m.doc_id, m.score))
@@ -406,10 +409,23 @@ class IndexLibrary:
                                              feedback=self.feedback_for(need.id))[1]
                 matches = [(m.doc_id, m.score) for m in ranked if m.doc_id in doc_ids]
             if matches:
+                states = self.judgement_states(need.id)
+                matches = [(d, score) for d, score in matches if states.get(d) != "not_relevant"]
+            if matches:
                 score = organization_score([s for _, s in matches], self.ranker.weights.org_decay)
                 per_need.append(OrgMatch(key=need.id, name=need.title, score=score, doc_ids=[d for d, _ in matches]))
         per_need.sort(key=lambda o: -o.score)
         return per_need
+
+    def match_run_time(self) -> datetime | None:
+        """When the last match run started: the needs' matches the organization and document pages read from
+        the ledger are as it ranked them. None without a run (those pages rank the needs themselves)."""
+        if self.ledger_path is None or not Path(self.ledger_path).exists():
+            return None
+        from index.ledger import Ledger
+
+        last = Ledger(self.ledger_path).last_match_run()
+        return last[1] if last else None
 
     def _stored_matches(self) -> list:
         if self.ledger_path is None or not Path(self.ledger_path).exists():

@@ -171,3 +171,51 @@ def test_an_organization_page_reads_each_needs_matches_from_the_ledger(library, 
 
     monkeypatch.setattr(lib.ranker, "matches", counted)
     assert extra.id in {o.key for o in lib.organization("Newco Sensing").needs} and ranked == [extra.id]
+
+
+class _Judged:
+    """A need's judgements as the library reads them (service.index_library.JudgementFeedback's two calls)."""
+
+    def __init__(self) -> None:
+        self.by_need: dict[str, dict[str, str]] = {}
+
+    def __call__(self, need_id):
+        from index.ranking.feedback import Feedback
+
+        states = self.by_need.get(need_id, {})
+        relevant = tuple(d for d, s in states.items() if s != "not_relevant")
+        rejected = tuple(d for d, s in states.items() if s == "not_relevant")
+        return Feedback(relevant, rejected) if states else None
+
+    def states(self, need_id):
+        return dict(self.by_need.get(need_id, {}))
+
+
+def test_a_judgement_after_the_match_run_reads_the_same_on_the_need_document_and_organization_pages(
+        library, tmp_path):
+    """The document and organization pages read the ledger, which the last match run wrote before an analyst
+    judged: a document judged not relevant since leaves the need's list on its own page and no longer counts for
+    its organization there, as on the need page (and in the weekly report), not until the next match run."""
+    from index.ledger import Ledger
+    from index.matching import match_all_needs
+
+    lib, ids = library
+    need = ids["n2"]
+    ledger = Ledger(tmp_path / "ledger.sqlite")
+    match_all_needs(lib.ranker, lib.index, ledger)
+    lib.ledger_path = ledger.path
+    judged = lib.feedback = _Judged()
+    assert need in {o.key for o in lib.needs_answered(ids["e1"])}
+
+    judged.by_need[need] = {ids["e1"]: "not_relevant"}
+    assert need not in {o.key for o in lib.needs_answered(ids["e1"])}  # the document page
+    newco = lib.organization("Newco Sensing")
+    on_org_page = {o.key: o for o in newco.needs}
+    # the firm's row on the need page (under its Japanese and English names, one row)
+    [row] = [o for o in lib.match(need).organizations if {ids["e1"], ids["j1"]} & set(o.doc_ids)]
+    assert ids["e1"] not in on_org_page[need].doc_ids
+    assert on_org_page[need].doc_ids == row.doc_ids
+    assert on_org_page[need].score == pytest.approx(row.score)
+
+    judged.by_need[need] = {}  # undone: back as the run stored it
+    assert need in {o.key for o in lib.needs_answered(ids["e1"])}

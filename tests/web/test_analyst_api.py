@@ -140,7 +140,11 @@ def test_the_audit_page_names_a_judged_organization(as_ann, library, need):
                       json={"state": "not_relevant"}).status_code == 200
     page = as_ann.get("/audit", params={"need": need.id}).text
     assert f">{org.name}</a>" in page and f">{org.key}</a>" not in page
-    assert "state: not relevant" in page and "not_relevant" not in page
+    assert "judged not relevant" in page and "not_relevant" not in page and "judgement.set" not in page
+    # an undo says so in words ("judgement.clear" and "state: cleared" had stood for it)
+    assert as_ann.delete(f"/api/needs/{need.id}/judgements/organization/{org.key}").status_code == 200
+    page = as_ann.get("/audit", params={"need": need.id}).text
+    assert "undid a judgement" in page and "cleared" not in page and "judgement.clear" not in page
 
 
 def test_bad_judgements_are_refused(as_ann, need, payload_doc):

@@ -198,6 +198,46 @@ def test_document_and_org_pages(client, library):
     assert "new entrant" in html
 
 
+def test_the_document_page_says_when_it_was_first_seen_in_a_named_zone_and_keeps_its_hash_to_itself(client, library):
+    """A reader sees the moment the document was first seen, zone named as everywhere ("2026-10-01 09:00
+    JST"), not a bare day; the content hash is bookkeeping (the JSON API keeps it), not the user's."""
+    from domain.times import shown
+
+    doc = next(d for d in library.docs.values() if d.source == "jstage")
+    html = client.get(f"/documents/{doc.id}").text
+    facts = html[html.index('<dl class="facts">'):]
+    assert f"<dt>first seen</dt><dd>{shown(doc.first_seen)}</dd>" in facts
+    assert re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d [A-Z]{2,5}<", facts)
+    assert "content hash" not in html and doc.content_hash[:16] not in html
+    assert client.get(f"/api/documents/{doc.id}").json()["content_hash"] == doc.content_hash
+
+
+def test_pages_that_read_the_match_ledger_say_from_which_run(library):
+    """The organization and document pages list needs as the last match run scored them: they say so, with
+    the run's time, so a reader who just judged on a need page knows what the figures are."""
+    from datetime import datetime, timezone
+
+    from domain.times import shown
+    from tests.web.fakes import MemoryLibrary
+
+    ran = datetime(2026, 12, 6, 12, 30, tzinfo=timezone.utc)
+
+    class AfterARun(MemoryLibrary):
+        def match_run_time(self):
+            return ran
+
+    after = AfterARun()
+    client = TestClient(create_app(after, WebSettings(token=None)), base_url="http://127.0.0.1")
+    answered = next(d for d in after.docs.values() if after.needs_answered(d.id))
+    html = client.get(f"/documents/{answered.id}").text
+    assert f"Scores from the last match run, {shown(ran)}" in html
+    html = client.get("/orgs/" + quote("Lockheed Martin")).text
+    assert f"Scores from the last match run, {shown(ran)}" in html
+    # no run: the page ranked the needs itself, and says nothing of a run
+    assert "last match run" not in TestClient(create_app(MemoryLibrary(), WebSettings(token=None)),
+                                              base_url="http://127.0.0.1").get(f"/documents/{answered.id}").text
+
+
 TOKEN = "s3cret-token-for-tests"
 
 

@@ -29,15 +29,14 @@ from domain.settings import IndexSettings, NlpSettings
 log = logging.getLogger(__name__)
 
 FACETS = ("kind", "source", "language", "concept", "area", "year")
-# A need the match ledger has not seen is ranked for an organization page: its best this many, as many as a
-# match run stores by default (so a need reads the same whether the ledger has it yet or not).
-RANKED_FOR_ORGANIZATIONS = 20
 # A need's organization rows score each organization's documents among the need's best ORGANIZATION_DEPTH matches
 # (judged not relevant aside), whatever page or page size was asked for: the same row on every page of the need,
 # in `scout match --limit 3`, the API and the brief, and the depth the organization and document pages read from
 # the ledger. (They had been scored over the matches asked for: 東都工業大学 0.955 with one document at
-# `--limit 3`, 0.959 with two on the page; page 2 of a need re-scored its table over 41 matches.)
-ORGANIZATION_DEPTH = RANKED_FOR_ORGANIZATIONS
+# `--limit 3`, 0.959 with two on the page; page 2 of a need re-scored its table over 41 matches.) As many as a
+# match run stores by default, so a need the ledger has not seen yet, ranked for those pages this deep, reads
+# the same as one it has.
+ORGANIZATION_DEPTH = 20
 # Search facets count the query's hits: its best FACET_HITS results (a result grouping several versions counts
 # once), not the whole corpus.
 FACET_HITS = 100
@@ -369,7 +368,7 @@ class IndexLibrary:
             if need.id in stored:
                 matches = [(d, score) for d, score in stored[need.id] if d in doc_ids]
             else:
-                ranked = self.ranker.matches(need.id, limit=RANKED_FOR_ORGANIZATIONS,
+                ranked = self.ranker.matches(need.id, limit=ORGANIZATION_DEPTH,
                                              feedback=self.feedback_for(need.id))[1]
                 matches = [(m.doc_id, m.score) for m in ranked if m.doc_id in doc_ids]
             if matches:

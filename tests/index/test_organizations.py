@@ -219,3 +219,23 @@ def test_a_judgement_after_the_match_run_reads_the_same_on_the_need_document_and
 
     judged.by_need[need] = {}  # undone: back as the run stored it
     assert need in {o.key for o in lib.needs_answered(ids["e1"])}
+
+
+def test_one_depth_scores_a_needs_organizations_on_every_face(library, monkeypatch):
+    """ORGANIZATION_DEPTH is the one depth: the need page's organization rows and a need the organization page
+    ranks itself (no match run yet) both use it (bench/org_page.py sets it; a second name beside it, which the
+    organization page read, had made that setting reach the need page only)."""
+    import service.index_library as index_library
+
+    lib, ids = library
+    asked: list[int] = []
+    real = lib.ranker.matches
+
+    def recorded(need_id, *args, limit=20, **kwargs):
+        asked.append(limit)
+        return real(need_id, *args, limit=limit, **kwargs)
+
+    monkeypatch.setattr(lib.ranker, "matches", recorded)
+    monkeypatch.setattr(index_library, "ORGANIZATION_DEPTH", 3)
+    lib.organization("Newco Sensing")
+    assert asked and set(asked) == {3}

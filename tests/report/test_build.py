@@ -584,3 +584,30 @@ def test_the_charts_legend_is_text_in_the_mail(ledger, settings):
     assert f"New matches per area, {report.chart_weeks[0]} to {report.chart_weeks[-1]}" in text
     for e in report.chart_legend:
         assert f"  {e.ja} ({e.en}): {e.count}\n" in text
+
+
+def test_reports_read_the_configured_taxonomy_once_per_process(ledger, settings, scout_home, tmp_path, monkeypatch):
+    """Without a taxonomy given, a report reads the one the index is analysed with (SCOUT_NLP_TAXONOMY_PATH),
+    from the process' one cache (nlp.taxonomy.configured_taxonomy) that the pages and the CLI use: a second
+    report in the process (the scheduled flow, the web app's preview) does not parse the file again."""
+    import yaml
+
+    import nlp.taxonomy as taxonomy_module
+
+    path = tmp_path / "taxonomy.yaml"
+    path.write_text(yaml.safe_dump(TAXONOMY.model_dump(mode="json"), allow_unicode=True), encoding="utf-8")
+    monkeypatch.setenv("SCOUT_NLP_TAXONOMY_PATH", str(path))
+    loads: list = []
+    real = taxonomy_module.load_taxonomy
+
+    def counted(*args, **kwargs):
+        loads.append(args)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(taxonomy_module, "load_taxonomy", counted)
+    first = build_report(ledger, FakeLibrary(), settings=settings, now=NOW, chart=False)
+    second = build_report(ledger, FakeLibrary(), settings=settings, now=NOW, chart=False)
+    with_given = build_report(ledger, FakeLibrary(), settings=settings, taxonomy=TAXONOMY, now=NOW, chart=False)
+    assert len(loads) == 1
+    assert [i.concepts for i in first.new_matches] == [i.concepts for i in second.new_matches] == \
+        [i.concepts for i in with_given.new_matches] and any(i.concepts for i in first.new_matches)

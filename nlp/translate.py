@@ -469,9 +469,9 @@ def _headword_index():
     global _HEADWORDS
     with _HEADWORDS_LOCK:
         if _HEADWORDS is None:
-            from nlp.reverse import _db_path
+            from nlp.katakana import jmdict_path
 
-            path = _db_path()
+            path = jmdict_path()
             if path is None:
                 _HEADWORDS = ()
             else:

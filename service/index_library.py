@@ -14,9 +14,9 @@ from typing import Callable, Iterable, Iterator
 from index.backends.base import Cond, Where
 from index.ranking.feedback import Feedback
 from index.organizations import alias_classes, award_topics, organization_status
-from index.grouping import Member, cosine_lookup, group_members, mean_vectors, versions_of
+from index.grouping import Member, group_members, lazy_cosine_lookup, mean_vectors, versions_of
 from index.ranking import Ranker, organization_score
-from index.store import DOC_POINT, Index, filters_to_where
+from index.store import DOC_POINT, TERM_FIELDS, Index, filters_to_where, term_fields
 from domain.orgs import answering_organizations, normalize_org
 from nlp.pipeline import Enricher
 from service.evidence import analysed as _analysed, match_evidence, shown_evidence
@@ -57,12 +57,13 @@ TERM_FACET_VALUES = 12
 
 
 def _count_facets(payloads: list[dict]) -> dict[str, dict[str, int]]:
-    """Facet counts over some documents' payloads, most frequent value first."""
+    """Facet counts over some documents' payloads (their facet fields and `TERM_FIELDS`), most frequent value
+    first."""
     out: dict[str, dict[str, int]] = {}
     for facet, kind in TERM_FACETS.items():
         counts: Counter = Counter()
         for payload in payloads:
-            counts.update({t.text.casefold() for t in document_terms(payload.get("document")) if t.type == kind})
+            counts.update(payload.get(TERM_FIELDS[kind]) or ())
         top = sorted(((v, c) for v, c in counts.items() if c > 1), key=lambda kv: (-kv[1], kv[0]))
         out[facet] = dict(top[:TERM_FACET_VALUES])
     for facet, field in _FACET_FIELDS.items():
@@ -175,19 +176,40 @@ class IndexLibrary:
             return SearchResult(query=query, hits=[self._filter_terms(_hit(d, p), document_terms(d), filters)
                                                   for d, p in self._browse(filters, limit)],
                                 facets=_newest_years_first(facets))
-        hits = self.ranker.search(query, filters, max(limit, FACET_HITS), feedback=feedback)
-        payloads = self.index.get_many([h.doc_id for h in hits], ["document", *_FACET_FIELDS.values()])
+        # The page's hits and the facets' FACET_HITS: every hit is ranked and grouped, the facets count the
+        # payload fields of each result's lead, and only the page's results (and their versions) have their
+        # documents read and their evidence found: what a search shows, for a fifth of the reading.
+        q, ranked = self.ranker.search_ranked(query, filters, max(limit, FACET_HITS), feedback=feedback)
+        hits = [self.ranker.search_hit(r) for r in ranked]
+        fields = self._facet_fields([h.doc_id for h in hits])
+        groups = self._groups(hits)
+        facets = _count_facets([fields.get(g[0].doc_id, {}) for g in groups])
+        page = groups[:limit]
+        payloads = self.index.get_many([m.doc_id for g in page for m in g], ["document"])
         texts = {d: _analysed(p["document"]) for d, p in payloads.items() if p.get("document")}
-        hits = self._grouped(hits, texts)
-        facets = _count_facets([payloads.get(h.doc_id, {}) for h in hits])
+        by_id = {r.doc_id: r for r in ranked}
+        evidence = self.ranker.search_evidence(q, [by_id[g[0].doc_id] for g in page])
         concepts = set(self.ranker.query_concepts(query))
         shown = []
-        for h in hits[:limit]:
+        for group, found in zip(page, evidence):
+            h = group[0].item
+            for m in group:
+                m.text = texts.get(m.doc_id, "")
             terms = document_terms(payloads.get(h.doc_id, {}).get("document"))
             shown.append(h.model_copy(update={
-                "evidence": shown_evidence(h.evidence, texts.get(h.doc_id), query, title=h.title),
+                "versions": versions_of(group),
+                "evidence": shown_evidence(found, texts.get(h.doc_id), query, title=h.title),
                 "terms": terms[:6], "shared_terms": query_terms(query, terms, concepts)[:8]}))
-        return SearchResult(query=query, hits=shown, facets=facets, facet_hits=len(hits))
+        return SearchResult(query=query, hits=shown, facets=facets, facet_hits=len(groups))
+
+    def _facet_fields(self, doc_ids: list[str]) -> dict[str, dict]:
+        """doc id -> the payload fields the facets count; the typed terms from the document where the payload
+        lacks their fields (an index written before them)."""
+        fields = self.index.get_many(doc_ids, [*_FACET_FIELDS.values(), *TERM_FIELDS.values()])
+        older = [d for d, p in fields.items() if any(f not in p for f in TERM_FIELDS.values())]
+        for d, p in self.index.get_many(older, ["document"]).items() if older else ():
+            fields[d] = {**fields[d], **term_fields(document_terms(p.get("document")))}
+        return fields
 
     def _filter_terms(self, hit: SearchHit, terms: list[TermRef], filters: SearchFilters) -> SearchHit:
         """A browsed hit with its terms under the concept or area filtered on (its shared terms with the browse)."""
@@ -302,14 +324,28 @@ class IndexLibrary:
         return state["status"][key]
 
 
+    def _groups(self, results: list) -> list[list[Member]]:
+        """The results grouped by technology (see `index.grouping`), best version first; their passage
+        vectors are read only if a pair's grouping depends on them."""
+        members = [Member(r, r.doc_id, r.title, r.organizations, r.published, r.score, r.url, r.source)
+                   for r in results]
+        if len(members) < 2:
+            return [[m] for m in members]
+        ids = [r.doc_id for r in results]
+
+        def vectors() -> dict:
+            return mean_vectors(*self.index.passage_vectors(doc_ids=ids))
+
+        return group_members(members, lazy_cosine_lookup(vectors))
+
     def _grouped(self, results: list, texts: dict[str, str]) -> list:
-        """One result per technology (see `index.grouping`): the best version leads, the others are listed."""
+        """One result per technology: the best version leads, the others are listed."""
         if len(results) < 2:
             return results
-        members = [Member(r, r.doc_id, r.title, r.organizations, r.published, r.score, r.url, r.source,
-                          texts.get(r.doc_id, "")) for r in results]
-        owners, rows = self.index.passage_vectors(doc_ids=[r.doc_id for r in results])
-        groups = group_members(members, cosine_lookup(mean_vectors(owners, rows)))
+        groups = self._groups(results)
+        for group in groups:
+            for m in group:
+                m.text = texts.get(m.doc_id, "")
         return [g[0].item.model_copy(update={"versions": versions_of(g)}) for g in groups]
 
     def document(self, doc_id: str) -> Document | None:

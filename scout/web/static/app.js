@@ -33,7 +33,8 @@ async function judge(event, form) {
   const label = form.querySelector(".judge-state");
   label.dataset.state = state;
   label.textContent = STATE_LABELS[state] || "";
-  form.querySelector(".judge-by").textContent = state ? `${result.user} · ${new Date().toISOString().slice(0, 10)}` : "";
+  // who and when as the server writes it on the page (its zone, named), not the browser's UTC day
+  form.querySelector(".judge-by").textContent = state ? (result.by || result.user) : "";
   const note = form.querySelector(".judge-note");
   if (note) note.value = result.note || "";
   const orgPageRow = form.closest("tr.org-need");

@@ -176,11 +176,11 @@ def test_judge_an_organization_from_its_own_page(site, browser):
     page.goto(f"{site.url}/?token={site.tokens['ann']}")
     page.goto(f"{site.url}/orgs/{org.name}")
     page.evaluate("window.notReloaded = true")
-    row = page.locator(f"tr.org-need[data-need-id='{need.id}']")
-    row.locator("input.judge-note").fill("supplier visit")
-    row.locator("button.shortlist").click()
+    controls = page.locator(f"tr.org-need-judge[data-need-id='{need.id}']")  # the need's row's controls
+    controls.locator("input.judge-note").fill("supplier visit")
+    controls.locator("button.shortlist").click()
     page.wait_for_selector(f"tr.org-need[data-need-id='{need.id}'][data-state=shortlisted]")
-    assert row.locator(".judge-state").inner_text() == "shortlisted"
+    assert controls.locator(".judge-state").inner_text() == "shortlisted"
     assert page.evaluate("window.notReloaded") is True
     page.goto(f"{site.url}/needs/{need.id}")
     assert page.locator("tr.org-row").first.get_attribute("data-org-key") == org.key

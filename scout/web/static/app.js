@@ -37,7 +37,8 @@ async function judge(event, form) {
   form.querySelector(".judge-by").textContent = state ? (result.by || result.user) : "";
   const note = form.querySelector(".judge-note");
   if (note) note.value = result.note || "";
-  const orgPageRow = form.closest("tr.org-need");
+  const judgeRow = form.closest("tr.org-need-judge");  // the organization page: the controls' own row
+  const orgPageRow = judgeRow && judgeRow.previousElementSibling;
   if (orgPageRow) {  // the organization page: one row per need, nothing to pin or hide
     orgPageRow.dataset.state = state;
     form.dispatchEvent(new CustomEvent("judged", { bubbles: true, detail: result }));

@@ -28,7 +28,8 @@ from nlp.tokens import content_terms, content_tokens
 _SENTENCE_END = re.compile(r"[。．！？]|[.!?](?=\s+[^a-z\s])|(?<=[a-z]{2}|[A-Z]{2})[.!?](?=[A-Z][a-z])|[.!?]\s*$|\n")
 _GLUED = re.compile(r"(?<=[a-z]{2}|[A-Z]{2})([.!?])(?=[A-Z][a-z])")
 _ABBREVIATIONS = {"e.g.", "i.e.", "al.", "fig.", "figs.", "eq.", "dr.", "prof.", "no.", "vs.", "cf.", "approx.",
-                  "inc.", "ltd.", "co.", "corp.", "mr.", "ms.", "st.", "u.s.", "u.k.", "jr."}  # fmt: skip
+                  "inc.", "ltd.", "co.", "corp.", "mr.", "ms.", "st.", "u.s.", "u.k.", "jr.", "ref.", "refs.", "pp.",
+                  "vol."}  # fmt: skip
 MAX_CHARS = 320
 # What no one should read as evidence: section labels of references and keywords, solicitation boilerplate
 # (export control, instructions to offerors, contacts), addresses and links. An address's name is tried from
@@ -51,8 +52,8 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
     for end_mark in _SENTENCE_END.finditer(text):
         end = end_mark.start() + 1
         words = text[start:end].rsplit(None, 1)
-        if text[end_mark.start()] == "." and words and words[-1].lower() in _ABBREVIATIONS:
-            continue  # "e.g. 1 pT", "U.S. Army": not the end of a sentence
+        if text[end_mark.start()] == "." and words and words[-1].lower().lstrip("([") in _ABBREVIATIONS:
+            continue  # "e.g. 1 pT", "U.S. Army", "(Ref. 1)": not the end of a sentence
         spans.append((start, end))
         start = end
     spans.append((start, len(text)))

@@ -29,15 +29,17 @@ from domain.settings import IndexSettings, NlpSettings
 log = logging.getLogger(__name__)
 
 FACETS = ("kind", "source", "language", "concept", "area", "year")
-# A need the match ledger has not seen is ranked for an organization page: its best this many, as many as a
-# match run stores by default (so a need reads the same whether the ledger has it yet or not).
-RANKED_FOR_ORGANIZATIONS = 20
 # A need's organization rows score each organization's documents among the need's best ORGANIZATION_DEPTH matches
 # (judged not relevant aside), whatever page or page size was asked for: the same row on every page of the need,
 # in `scout match --limit 3`, the API and the brief, and the depth the organization and document pages read from
 # the ledger. (They had been scored over the matches asked for: 東都工業大学 0.955 with one document at
-# `--limit 3`, 0.959 with two on the page; page 2 of a need re-scored its table over 41 matches.)
-ORGANIZATION_DEPTH = RANKED_FOR_ORGANIZATIONS
+# `--limit 3`, 0.959 with two on the page; page 2 of a need re-scored its table over 41 matches.) As many as a
+# match run stores by default, so a need the ledger has not seen yet, ranked for those pages this deep, reads
+# the same as one it has.
+ORGANIZATION_DEPTH = 20
+# A document judged relevant or shortlisted for a need is looked for this deep when the match ledger did not
+# store it (the depth a judgement's document prefix and the shortlist brief reach)
+JUDGED_DEPTH = 200
 # Search facets count the query's hits: its best FACET_HITS results (a result grouping several versions counts
 # once), not the whole corpus.
 FACET_HITS = 100
@@ -103,6 +105,9 @@ class JudgementFeedback:
         settings = AnalystSettings()
         if not settings.database_url and not _may_have_judgements(settings.path, need_id):
             return None
+        return self._open(settings)
+
+    def _open(self, settings):
         from service.analyst import AnalystStore, database_url
 
         url = database_url(settings)
@@ -124,6 +129,20 @@ class JudgementFeedback:
         if store is None:
             return {}
         return {j.target_id: j.state.value for j in store.judgements(need_id, target="document")}
+
+    def document_states(self) -> dict[str, dict[str, str]]:
+        """Every need's current document judgements (need id -> doc id -> state), in one query: the
+        organization and document pages look at every need."""
+        from domain.settings import AnalystSettings
+
+        settings = AnalystSettings()
+        if not settings.database_url and not settings.path.exists():
+            return {}
+        store = self._open(settings)
+        out: dict[str, dict[str, str]] = {}
+        for j in store.judgements(target="document"):
+            out.setdefault(j.need_id, {})[j.target_id] = j.state.value
+        return out
 
     def close(self) -> None:
         for store in self._stores.values():
@@ -393,24 +412,34 @@ class IndexLibrary:
         Read from the match ledger: each need's matches as its last match run (`scout run match`, the
         pipeline) stored them, so a page costs one query, not one ranking per need. A need the ledger has not
         seen yet (added since, or no run at all) is ranked here, its best ORGANIZATION_DEPTH. The need's
-        judgements are read now, not as the run saw them: a document judged not relevant since counts for
-        nothing, as on the need page and in the weekly report (scores do not move with judgements)."""
+        judgements are read now, not as the run saw them (scores do not move with judgements): a document
+        judged not relevant since counts for nothing, as on the need page and in the weekly report; one judged
+        relevant or shortlisted counts even where the run ranked it below what it stored (the need page pins
+        it), scored by ranking that need (JUDGED_DEPTH deep)."""
         stored: dict[str, list[tuple[str, float]]] = {}
         for m in self._stored_matches():
             stored.setdefault(m.need_id, []).append((m.doc_id, m.score))
+        every = getattr(self.feedback, "document_states", None)  # every need's judgements in one query
+        judged = every() if callable(every) else None
         per_need: list[OrgMatch] = []
         for need in self.needs():
             if org_names and not answering_organizations(org_names, need.organizations):
                 continue
+            states = judged.get(need.id, {}) if judged is not None else self.judgement_states(need.id)
             if need.id in stored:
                 matches = [(d, score) for d, score in stored[need.id] if d in doc_ids]
             else:
-                ranked = self.ranker.matches(need.id, limit=RANKED_FOR_ORGANIZATIONS,
+                ranked = self.ranker.matches(need.id, limit=ORGANIZATION_DEPTH,
                                              feedback=self.feedback_for(need.id))[1]
                 matches = [(m.doc_id, m.score) for m in ranked if m.doc_id in doc_ids]
-            if matches:
-                states = self.judgement_states(need.id)
-                matches = [(d, score) for d, score in matches if states.get(d) != "not_relevant"]
+            matches = [(d, score) for d, score in matches if states.get(d) != "not_relevant"]
+            listed = {d for d, _ in matches}
+            vouched = {d for d, state in states.items()
+                       if state in ("relevant", "shortlisted") and d in doc_ids and d not in listed}
+            if vouched:
+                ranked = self.ranker.matches(need.id, limit=JUDGED_DEPTH, feedback=self.feedback_for(need.id))[1]
+                matches = sorted([*matches, *((m.doc_id, m.score) for m in ranked if m.doc_id in vouched)],
+                                 key=lambda ds: -ds[1])
             if matches:
                 score = organization_score([s for _, s in matches], self.ranker.weights.org_decay)
                 per_need.append(OrgMatch(key=need.id, name=need.title, score=score, doc_ids=[d for d, _ in matches]))

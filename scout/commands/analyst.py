@@ -433,8 +433,7 @@ def watch_hits(watchlist_id: int = typer.Argument(..., help="Watchlist id (scout
 def brief(need_id: str = typer.Argument(..., help="Need id, or a unique prefix of it (4+ characters)."),
           csv_path: Optional[Path] = typer.Option(None, "--csv", help="Write the brief as CSV (UTF-8 with BOM) here."),
           html_path: Optional[Path] = typer.Option(None, "--html", help="Write the printable brief (A4) here.")) -> None:
-    """The shortlist brief for a matching meeting: the need's shortlisted organizations and technologies with
-    evidence and notes.
+    """The shortlist brief for a matching meeting: shortlisted organizations and technologies, evidence, notes.
 
     Example: scout brief NEED_ID --csv brief.csv --html brief.html
     """

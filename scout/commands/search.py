@@ -78,7 +78,10 @@ def _console():
 
 
 def _day(value: Any) -> str:
-    return value.date().isoformat() if value is not None else ""
+    """A publication day in the display zone (SCOUT_REPORT_TIMEZONE), as the pages and the mail show it."""
+    from domain.times import shown_day
+
+    return shown_day(value)
 
 
 def _need_about(need: Any) -> str:

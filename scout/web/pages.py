@@ -31,7 +31,7 @@ def search_page(request: Request, q: str = "", limit: int = Query(20, ge=1, le=q
     active = {k: v for k, v in params.items() if v}
     if not q.strip() and not active:
         return page(request, "search.html", q=q, result=None, params=params, active=active,
-                    needs=queries.needs(lib(request))[:8], error=None)
+                    needs=queries.latest_needs(lib(request)), error=None)
     try:
         result = queries.search(lib(request), q, limit=limit, **params)
     except HTTPException as exc:

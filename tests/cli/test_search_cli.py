@@ -169,6 +169,25 @@ def test_search_names_facet_values_as_the_search_page_does(cli):
         "technology / method: メタサーフェス", "")
 
 
+def test_a_publication_day_is_the_one_the_pages_show(cli, monkeypatch):
+    """A document published at 17:00 UTC on 7 January was published on 8 January in Tokyo: `scout search`,
+    `match` and `org` name the day in the display zone (SCOUT_REPORT_TIMEZONE), as the pages and the mail do;
+    they had shown the UTC day beside a page that showed the Tokyo one."""
+    from datetime import datetime, timezone
+
+    from domain.times import shown_day
+
+    monkeypatch.setenv("SCOUT_REPORT_TIMEZONE", "Asia/Tokyo")
+    lib = MemoryLibrary()
+    doc = next(d for d in lib.docs.values() if d.kind != "need" and d.organizations)
+    doc.published = datetime(2025, 1, 7, 17, 0, tzinfo=timezone.utc)
+    assert shown_day(doc.published) == "2025-01-08"
+    found = cli("search", doc.title, lib=lib).stdout
+    assert "2025-01-08" in found and "2025-01-07" not in found
+    shown = cli("org", doc.organizations[0], lib=lib).stdout
+    assert "2025-01-08" in shown and "2025-01-07" not in shown
+
+
 def test_org_says_its_needs_are_scored_as_the_last_match_run_found_them(cli):
     """`scout org` reads each need's matches from the match ledger, as the organization page does: it says from
     which run, zone named, as the page does."""

@@ -219,3 +219,46 @@ def test_a_judgement_after_the_match_run_reads_the_same_on_the_need_document_and
 
     judged.by_need[need] = {}  # undone: back as the run stored it
     assert need in {o.key for o in lib.needs_answered(ids["e1"])}
+
+
+def test_one_depth_scores_a_needs_organizations_on_every_face(library, monkeypatch):
+    """ORGANIZATION_DEPTH is the one depth: the need page's organization rows and a need the organization page
+    ranks itself (no match run yet) both use it (bench/org_page.py sets it; a second name beside it, which the
+    organization page read, had made that setting reach the need page only)."""
+    import service.index_library as index_library
+
+    lib, ids = library
+    asked: list[int] = []
+    real = lib.ranker.matches
+
+    def recorded(need_id, *args, limit=20, **kwargs):
+        asked.append(limit)
+        return real(need_id, *args, limit=limit, **kwargs)
+
+    monkeypatch.setattr(lib.ranker, "matches", recorded)
+    monkeypatch.setattr(index_library, "ORGANIZATION_DEPTH", 3)
+    lib.organization("Newco Sensing")
+    assert asked and set(asked) == {3}
+
+
+def test_a_document_judged_relevant_lists_its_need_though_the_run_ranked_it_lower(library, tmp_path):
+    """An analyst shortlists a match below the best the match run stored (the need page pins it on top): the
+    document's page lists that need, with the match's score, instead of "Not among any need's best matches"."""
+    from index.ledger import Ledger
+    from index.matching import match_all_needs
+
+    lib, ids = library
+    need = ids["n2"]
+    ledger = Ledger(tmp_path / "ledger.sqlite")
+    match_all_needs(lib.ranker, lib.index, ledger, limit=1)  # the run stored each need's best match only
+    lib.ledger_path = ledger.path
+    judged = lib.feedback = _Judged()
+    ranked = [m for m in lib.match(need, limit=10).matches]
+    low = next(m for m in ranked[1:] if m.doc_id in (ids["e1"], ids["j1"], ids["u1"], ids["a1"]))
+    assert need not in {o.key for o in lib.needs_answered(low.doc_id)}
+    for state in ("shortlisted", "relevant"):
+        judged.by_need[need] = {low.doc_id: state}
+        [row] = [o for o in lib.needs_answered(low.doc_id) if o.key == need]
+        assert row.doc_ids == [low.doc_id] and row.score == pytest.approx(low.score)  # a judgement moves no score
+    judged.by_need[need] = {}
+    assert need not in {o.key for o in lib.needs_answered(low.doc_id)}

@@ -181,7 +181,7 @@ def test_need_page_pins_shortlisted_hides_not_relevant_and_toggles(as_ann, libra
     assert not re.findall(r'data-state="not_relevant" hidden', shown) and "Hide not relevant" in shown
     as_json = as_ann.post(f"/needs/{need.id}/judge", content=f"target_id={matches[0].doc_id}&state=cleared",
                           headers={**FORM, "Accept": "application/json"}).json()
-    assert as_json == {"target": "document", "target_id": matches[0].doc_id, "state": None, "note": "", "user": "ann",
+    assert as_json == {"target": "document", "target_id": matches[0].doc_id, "state": None, "note": "", "user": "ann", "by": "",
                        "changed": True}
     assert "data-state=\"not_relevant\"" not in as_ann.get(f"/needs/{need.id}").text
 

@@ -238,6 +238,16 @@ def test_pages_that_read_the_match_ledger_say_from_which_run(library):
                                               base_url="http://127.0.0.1").get(f"/documents/{answered.id}").text
 
 
+def test_the_home_pages_latest_needs_are_the_newest(client, library):
+    """"Latest needs" listed the first needs by source and title (a DIANA challenge of January above a SBIR
+    topic of March): they are the newest, by publication (or, undated, by when they were first seen)."""
+    html = client.get("/").text
+    block = html[html.index("Latest needs"):html.index("All needs")]
+    shown = re.findall(r'<a href="/needs/([^"]+)"', block)
+    newest = sorted(library.needs(), key=lambda n: n.published or n.first_seen, reverse=True)
+    assert shown == [n.id for n in newest][:len(shown)] and len(shown) == min(8, len(newest))
+
+
 TOKEN = "s3cret-token-for-tests"
 
 

@@ -238,6 +238,13 @@ def test_pages_that_read_the_match_ledger_say_from_which_run(library):
                                               base_url="http://127.0.0.1").get(f"/documents/{answered.id}").text
 
 
+def test_an_issuers_page_lists_each_of_its_needs_once(client, library):
+    """防衛装備庁's page listed its needs under "Needs it publishes" and again under "Documents"."""
+    need = next(n for n in library.needs() if n.organizations == ["防衛装備庁"])
+    html = client.get("/orgs/" + quote("防衛装備庁")).text
+    assert "Needs it publishes" in html and html.count(f'href="/needs/{need.id}"') == 1
+
+
 def test_the_home_pages_latest_needs_are_the_newest(client, library):
     """"Latest needs" listed the first needs by source and title (a DIANA challenge of January above a SBIR
     topic of March): they are the newest, by publication (or, undated, by when they were first seen)."""

@@ -236,7 +236,8 @@ class Ranker:
                                                             total=c.fused), passage_pair=c.pair)
                     for c in prelim[:limit]]
         # Re-score a generous head: the additive terms can lift a document by a few dozen places only.
-        head = prelim[: max(limit * 3, 60)]
+        margin = w.search_rescore_margin if q.need_id is None else None
+        head = prelim[: max(limit * 3 if margin is None else limit + margin, 60)]
         fb: dict[str, float] = {}
         if feedback:
             rocchio = RocchioFeedback(self.index, self.stats, w)

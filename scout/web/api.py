@@ -34,7 +34,7 @@ def api_search(
                           area=area, source=source, org=org, limit=limit)
 
 
-@router.get("/needs", response_model=list[Document], summary="List the needs, newest first")
+@router.get("/needs", response_model=list[Document], summary="List the needs, by source, then title")
 def api_needs(request: Request) -> list[Document]:
     return queries.needs(lib(request))
 

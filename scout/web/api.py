@@ -50,7 +50,7 @@ def api_document(request: Request, doc_id: str) -> Document:
 
 
 @router.get("/documents/{doc_id}/needs", response_model=list[OrgMatch],
-            summary="The needs a document answers: key = the need's id, name = its title, best first")
+            summary="The needs a document answers (scored as the last match run ranked them; judgements as they stand now): key = the need's id, name = its title, best first")
 def api_document_needs(request: Request, doc_id: str) -> list[OrgMatch]:
     return queries.document_needs(lib(request), queries.document(lib(request), doc_id))
 

@@ -57,6 +57,19 @@ def org_context(request: Request, profile) -> dict:
     return {"org_judged": judged, "can_write": bool(user and user.can_write)}
 
 
+def document_context(request: Request, doc) -> dict:
+    """The document page's judgements: the needs it was judged not relevant for (they leave its list of needs,
+    and the page says why)."""
+    library = request.app.state.library
+    rejected = []
+    for j in store(request).judgements(target="document"):
+        if j.target_id == doc.id and j.state == JudgementState.not_relevant:
+            need = library.document(j.need_id)  # a watchlist's key names no document
+            if need is not None:
+                rejected.append(need)
+    return {"rejected_for": rejected}
+
+
 def _local_path(value: str) -> str | None:
     """A path on this site to go back to (never another host: `//evil`, `https://...`)."""
     return value if value.startswith("/") and not value.startswith("//") and "\\" not in value else None

@@ -58,6 +58,14 @@ def _labels() -> tuple[Callable[[str], str], Callable[[str], str], Callable[[lis
     return (lambda cid: concepts.get(cid, cid)), (lambda aid: areas.get(aid, aid)), concept_words
 
 
+def _readable(text: str) -> str:
+    """A crawled text with the spaces its source dropped between sentences ("feasible.This"), as evidence
+    shows it (service.evidence.readable; imported on first use, as the library imports it anyway)."""
+    from service.evidence import readable
+
+    return readable(text)
+
+
 def _report_host() -> list[str]:
     """The host of SCOUT_REPORT_BASE_URL: the mail's links name this server by it (a reverse proxy's name)."""
     from urllib.parse import urlsplit
@@ -127,6 +135,7 @@ def create_app(library: Library, settings: WebSettings | None = None, analyst: A
     )
     env.filters["day"] = shown_day  # times in one zone, named (domain/times.py)
     env.filters["moment"] = shown
+    env.filters["readable"] = _readable
     templates = Jinja2Templates(env=env)
 
     app.state.templates = templates

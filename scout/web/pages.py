@@ -6,7 +6,7 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse
 
 from scout.web import queries
-from scout.web.analyst_pages import need_context, org_context
+from scout.web.analyst_pages import document_context, need_context, org_context
 from scout.web.render import page
 from service.library import Library
 
@@ -63,7 +63,7 @@ def need_page(request: Request, need_id: str, limit: int = Query(20, ge=1, le=qu
 def document_page(request: Request, doc_id: str) -> HTMLResponse:
     doc = queries.document(lib(request), doc_id)
     return page(request, "document.html", doc=doc, answered=queries.document_needs(lib(request), doc),
-                ranked_at=lib(request).match_run_time())
+                ranked_at=lib(request).match_run_time(), **document_context(request, doc))
 
 
 @router.get("/orgs/{name:path}", response_class=HTMLResponse)

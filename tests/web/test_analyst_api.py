@@ -305,3 +305,17 @@ def test_the_audit_page_shows_a_watchlists_filters_as_text(as_ann):
     assert as_ann.post("/api/watchlists", json={"name": "RAM", "query": "radar absorbing", "kind": "startup"}).status_code == 201
     page = as_ann.get("/audit").text
     assert "filters: kind=startup" in page and "{&#39;kind&#39;" not in page and "{'kind'" not in page
+
+
+def test_the_document_page_says_for_which_needs_it_was_judged_not_relevant(as_ann, library, need):
+    """Judged not relevant, a document leaves its need's list on its own page; the page had then said "Not among
+    any need's best matches yet" with no word of the judgement."""
+    doc_id = library.match(need.id).matches[0].doc_id
+    assert "Judged not relevant" not in as_ann.get(f"/documents/{doc_id}").text
+    assert as_ann.put(f"/api/needs/{need.id}/judgements/document/{doc_id}",
+                      json={"state": "not_relevant"}).status_code == 200
+    html = as_ann.get(f"/documents/{doc_id}").text
+    assert "Judged not relevant for" in html and f'href="/needs/{need.id}?rejected=show#m-{doc_id}"' in html
+    assert need.title in html[html.index("Judged not relevant for"):]
+    assert as_ann.delete(f"/api/needs/{need.id}/judgements/document/{doc_id}").status_code == 200
+    assert "Judged not relevant" not in as_ann.get(f"/documents/{doc_id}").text

@@ -238,6 +238,25 @@ def test_pages_that_read_the_match_ledger_say_from_which_run(library):
                                               base_url="http://127.0.0.1").get(f"/documents/{answered.id}").text
 
 
+def test_sentences_the_source_glued_read_apart_on_the_document_and_need_pages():
+    """The demo's SBIR award read "an integrating sphere for RF applications is feasible.This will be shown" on
+    its page (the evidence beside it had been spaced already); a need's text too."""
+    from tests.web.fakes import MemoryLibrary, _doc, fixture_documents
+
+    doc = _doc("startup", "rss", "glued-1", "Integrating Sphere at Microwave Frequencies",
+               "An integrating sphere for RF applications is feasible.This will be shown on a planar array. "
+               "The U.S. Army uses it.", "en", ["Sciperio Inc."], "2025-05-21", [])
+    need = _doc("need", "sbir", "glued-n", "RF integrating spheres", "We need RF test spheres.They must be small.",
+                "en", ["U.S. Air Force"], "2025-05-01", [])
+    app = create_app(MemoryLibrary([*fixture_documents(), doc, need]), WebSettings(token=None))
+    client = TestClient(app, base_url="http://127.0.0.1")
+    html = client.get(f"/documents/{doc.id}").text
+    assert "is feasible. This will be shown" in html and "feasible.This" not in html
+    assert "The U.S. Army uses it." in html  # an abbreviation is not a glued sentence
+    html = client.get(f"/needs/{need.id}").text
+    assert "spheres. They must be small." in html and "spheres.They" not in html
+
+
 def test_an_issuers_page_lists_each_of_its_needs_once(client, library):
     """防衛装備庁's page listed its needs under "Needs it publishes" and again under "Documents"."""
     need = next(n for n in library.needs() if n.organizations == ["防衛装備庁"])

@@ -1,8 +1,10 @@
 """Search latency (p50/p95), a need's full ranking, index size on disk and memory when open, at 10k, 100k and
 (`--sizes 10000 100000 1000000`) a million documents, embedded (Qdrant Edge), and how each grows with size.
 
-The timed call is `Ranker.search(text, filters)` with the product's `Enricher` (every query is new text, so
-the embedding cache misses): query embedding with the real all-MiniLM-L6-v2, BM25 query encoding, dense + sparse retrieval, fusion, re-scoring and evidence, as the product runs
+The timed calls are `Ranker.search(text, filters)` (a page of hits) and, beside it, `IndexLibrary.search` (what
+`scout search`, the search page and the API run: the page, grouped, with the facets of the best FACET_HITS
+hits and the evidence people read; `--no-library` leaves it out), with the product's `Enricher` (every query
+is new text, so the embedding cache misses): query embedding with the real all-MiniLM-L6-v2, BM25 query encoding, dense + sparse retrieval, fusion, re-scoring and evidence, as the product runs
 it. The corpora are SYNTHETIC at both scales (so the two are comparable and 100k needs no crawl): per
 document two passage vectors drawn around 400 topic centroids in the model's 384-d space (real embeddings of
 topic phrases, plus noise), a title vector near them, a Zipf-distributed BM25 sparse vector over the stems of
@@ -44,6 +46,7 @@ from index.ranking import Ranker  # noqa: E402
 from index.store import Index  # noqa: E402
 from index.backends.base import SENTENCE_DIM  # noqa: E402
 from index.suppliers import KnownSuppliers  # noqa: E402
+from service.index_library import IndexLibrary  # noqa: E402
 from nlp.base import EnrichedDocument, SparseVector  # noqa: E402
 from domain.models import Analysis, Document, DocKind, Passage, SearchFilters  # noqa: E402
 from domain.settings import IndexSettings  # noqa: E402
@@ -271,6 +274,8 @@ def main() -> None:
     ap.add_argument("--keep", type=Path, default=None,
                     help="build each index under DIR/ix-N and keep it; a later run with the same DIR reuses it")
     ap.add_argument("--build-only", action="store_true", help="build (or finish building) the indexes and stop")
+    ap.add_argument("--library", action=argparse.BooleanOptionalAction, default=True,
+                    help="also time the Library's search (IndexLibrary.search: what `scout search` runs)")
     ap.add_argument("--sentences", type=int, default=SENTENCES_PER_DOC,
                     help="multilingual sentence vectors per document; 0: the channel off (none stored, none queried)")
     args = ap.parse_args()
@@ -310,7 +315,7 @@ def main() -> None:
         "language": SearchFilters(language="ja"),
         "concept": SearchFilters(concept="concept-7"),
     }
-    rows = []
+    rows, library_rows = [], []
     sizes: dict[int, dict[str, float]] = {}
     for n in args.sizes:
         if args.keep is not None:
@@ -348,6 +353,7 @@ def main() -> None:
                       f"{time.perf_counter() - t:.1f} s, RSS +{rss_mb() - opened:.0f} MiB (own "
                       f"+{rss_mb('RssAnon') - opened_anon:.0f}; {load()})", flush=True)
                 ranker = Ranker(ix, enricher, KnownSuppliers())
+                library = IndexLibrary(ix, enricher, ranker)
                 if args.warmup:
                     # The first searches after opening are slow: dense retrieval takes 25-45 ms for about 20
                     # searches and settles over 60-80 at 3-8 ms (count-driven, not time: sleeping after open
@@ -380,6 +386,19 @@ def main() -> None:
                     if stages:
                         print(f"{'':>17}{stages.report()}", flush=True)
                         stages.close()
+                    if args.library:
+                        # what `scout search`, the search page and the API run: the page's hits and the
+                        # facets of the best FACET_HITS, grouped, with the evidence people read
+                        lat = []
+                        for qi in range(args.queries):
+                            q = f"{QUERIES[qi % len(QUERIES)]} ({next(serial)})"
+                            t = time.perf_counter()
+                            found = library.search(q, flt, limit=args.limit)
+                            lat.append((time.perf_counter() - t) * 1000)
+                        library_rows.append((n, name, statistics.median(lat), percentile(lat, 95), len(found.hits)))
+                        print(f"{n:>7} docs  filter={name:<10} p50 {statistics.median(lat):6.1f} ms  p95 "
+                              f"{percentile(lat, 95):6.1f} ms  the Library's search ({len(found.hits)} hits shown, "
+                              f"facets of {found.facet_hits}; {load()})", flush=True)
                 # a need's full ranking (Ranker.match: every channel, hubness correction, re-score, evidence),
                 # as the match flow runs it; the first pays the needs' collection statistics (kept until the
                 # corpus changes), reported apart
@@ -405,17 +424,22 @@ def main() -> None:
             sizes[n] = dict(disk=disk, rss_open=opened - before, rss_after=after - before,
                             anon_open=opened_anon - before_anon, anon_after=after_anon - before_anon,
                             need_p50=statistics.median(need_ms), need_p95=percentile(need_ms, 95), need_first=first_need,
-                            **{f"{name} p95": p95 for m, name, _, p95, _ in rows if m == n})
+                            **{f"{name} p95": p95 for m, name, _, p95, _ in rows if m == n},
+                            **{f"{name} library p95": p95 for m, name, _, p95, _ in library_rows if m == n})
         finally:
             if args.keep is None:
                 shutil.rmtree(tmp, ignore_errors=True)
     shutil.rmtree(cache_dir, ignore_errors=True)
-    print("\nsize     filter       p50 ms  p95 ms")
+    print("\nsize     filter       p50 ms  p95 ms  (Ranker.search, the page)" + ("   library p50  p95 (IndexLibrary.search)"
+                                                                          if library_rows else ""))
+    library_at = {(n, name): (p50, p95) for n, name, p50, p95, _ in library_rows}
     for n, name, p50, p95, _ in rows:
-        print(f"{n:<8} {name:<11} {p50:7.1f} {p95:7.1f}")
+        lib = library_at.get((n, name))
+        print(f"{n:<8} {name:<11} {p50:7.1f} {p95:7.1f}" + (f"{'':32}{lib[0]:7.1f} {lib[1]:7.1f}" if lib else ""))
     if sizes:
         ns = sorted(sizes)
-        metrics = [*(f"{name} p95" for name in filters), "need_p50", "need_p95", "need_first", "disk", "rss_open",
+        metrics = [*(f"{name} p95" for name in filters),
+                   *(f"{name} library p95" for name in filters if library_rows), "need_p50", "need_p95", "need_first", "disk", "rss_open",
                    "rss_after", "anon_open", "anon_after"]
         print(f"\n{'measure':<18}" + "".join(f"{n:>12}" for n in ns)
               + "".join(f"{f'x {b // 1000}k/{a // 1000}k':>14}" for a, b in zip(ns, ns[1:])))

@@ -5,7 +5,7 @@ the ledger (as the last match run stored them); before, it ranked every need on 
 Both ways run here in one process on the same index, for the organizations the last match run named most,
 and the ratio is printed (wall time, median over the runs; the first call of each warms the caches and is
 left out). The ranking is timed at the old depth (50); the answers are compared at the run's depth (20,
-`RANKED_FOR_ORGANIZATIONS`), where both ways must list the same needs and documents.
+`ORGANIZATION_DEPTH`), where both ways must list the same needs and documents.
 
 Runs on a SCOUT_HOME that has an index and a ledger with a match run (`make demo` makes one).
 
@@ -51,19 +51,19 @@ def main() -> None:
         needs = len(lib.needs())
         times: dict[str, list[float]] = {"ledger": [], "ranking": []}
         same = True
-        depth = index_library.RANKED_FOR_ORGANIZATIONS
+        depth = index_library.ORGANIZATION_DEPTH
         for name in orgs:
             answers = {}
             for way in ("ledger", "ranking"):
                 lib.ledger_path = ledger_path if way == "ledger" else None
                 lib.organization(name)  # warm: the organization's status and records are cached per index
                 runs = []
-                index_library.RANKED_FOR_ORGANIZATIONS = 50  # the old page's depth
+                index_library.ORGANIZATION_DEPTH = 50  # the old page's depth
                 for _ in range(args.runs):
                     started = time.perf_counter()
                     profile = lib.organization(name)
                     runs.append(time.perf_counter() - started)
-                index_library.RANKED_FOR_ORGANIZATIONS = depth
+                index_library.ORGANIZATION_DEPTH = depth
                 times[way].append(statistics.median(runs))
                 answers[way] = [(o.key, o.doc_ids) for o in lib.organization(name).needs]
             same &= answers["ledger"] == answers["ranking"]

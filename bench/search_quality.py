@@ -23,17 +23,21 @@ The variants (levers of the search's latency at a million documents, README "Pas
 `oversampling2` (`SCOUT_INDEX_RESCORE_OVERSAMPLING=2`, a dense search re-scores twice the hits it returns on the
 float vectors: the product's default until 6 December 19:50, the baseline), `oversampling1` (the hits it returns
 only: the product's default since), `depth200` (oversampling 2 and `RankWeights.search_scale_depth=200`: a
-free-text query's channels scaled as in its unfiltered 200-deep lists, not 500), `both`. It prints a table per
-variant, then each variant against the baseline: the mean difference of strict nDCG@10 and MRR with a paired
-bootstrap 95% interval and a paired sign-flip randomization p-value, how many rankings moved, and the top-20
-overlap.
+free-text query's channels scaled as in its unfiltered 200-deep lists, not 500), `both`; `margin40` and
+`margin20` (oversampling 1, and `RankWeights.search_rescore_margin`: a free-text ranking re-scores the hits asked
+for and 40 or 20 more, at least 60, not 3 x the hits asked for; the others re-score 3 x, as the product did until
+6 December 22:15; margin40 is its default since). It prints a table per variant, then each variant against the
+baseline (`--baseline`, default oversampling2; oversampling1 for the margins): the mean difference of strict
+nDCG@10 and MRR with a paired bootstrap 95% interval and a paired sign-flip randomization p-value, how many
+rankings moved, the top-20 overlap, and how many searches' facet counts (over the best 100 hits) moved.
 
 The index: the benchmark enriched once into `--work`/bench-index (the folder `bench/ranking_quality.py` builds
 and reuses: the same enrich + `Index.upsert` code as `scout eval`), reopened for each variant. No timing here:
 a quality run needs no bench lock (run it niced).
 
     PYTHONPATH=$PWD python bench/search_quality.py [../shared/data/sbir-bench] [--work var]
-        [--variants oversampling2 oversampling1 depth200 both] [--forms title keys]
+        [--variants oversampling2 oversampling1 depth200 both margin40 margin20] [--baseline oversampling2]
+        [--forms title keys]
         [--filters none kind+date language concept] [--limit-needs N] [--json FILE]
 """
 
@@ -74,12 +78,17 @@ class Variant:
     name: str
     oversampling: float  # IndexSettings.rescore_oversampling
     scale_depth: int  # RankWeights.search_scale_depth
+    rescore_margin: int | None = None  # RankWeights.search_rescore_margin (None: 3 x the hits asked for)
 
 
 # oversampling2: the product's defaults until 6 December 19:50, the baseline the levers were judged against;
-# oversampling1: the product's defaults since (IndexSettings.rescore_oversampling 1, search_scale_depth 500).
+# oversampling1: the product's defaults since (IndexSettings.rescore_oversampling 1, search_scale_depth 500), until
+# margin40 (6 December 22:15).
+# The margin variants (RankWeights.search_rescore_margin; the others re-score 3 x the hits asked for, as the
+# product did until 6 December 22:15): margin40 is the product's default since, judged against oversampling1.
 VARIANTS = {v.name: v for v in (Variant("oversampling2", 2.0, 500), Variant("oversampling1", 1.0, 500),
-                                Variant("depth200", 2.0, 200), Variant("both", 1.0, 200))}
+                                Variant("depth200", 2.0, 200), Variant("both", 1.0, 200),
+                                Variant("margin40", 1.0, 500, 40), Variant("margin20", 1.0, 500, 20))}
 BASELINE = "oversampling2"
 FILTERS = ("none", "kind+date", "language", "concept")
 
@@ -150,7 +159,8 @@ def run_variant(variant: Variant, bench: Bench, enricher, path: Path, queries: l
 
     index = open_index(path, bench, enricher, variant.oversampling)
     try:
-        ranker = Ranker(index, enricher, KnownSuppliers(), weights=RankWeights(search_scale_depth=variant.scale_depth))
+        ranker = Ranker(index, enricher, KnownSuppliers(), weights=RankWeights(
+            search_scale_depth=variant.scale_depth, search_rescore_margin=variant.rescore_margin))
         library = IndexLibrary(index, enricher, ranker)
         through: dict = {}
         out = {}
@@ -163,11 +173,11 @@ def run_variant(variant: Variant, bench: Bench, enricher, path: Path, queries: l
                            "concept": SearchFilters(concept=concepts[0]) if concepts else "skip"}[fname]
                 if filters == "skip":
                     continue
-                hits = library.search(text, filters, limit=PAGE).hits
-                ids = flattened(hits)
+                found = library.search(text, filters, limit=PAGE)
+                ids = flattened(found.hits)
                 ok = None if filters is None else {bench.bench_id.get(d, d) for d in passing(index, filters, through)}
                 ranking = [bench.bench_id.get(d, d) for d in ids]
-                row = {"list": ranking, "all": None, "strict": None}
+                row = {"list": ranking, "all": None, "strict": None, "facets": found.facets}
                 rel = bench.qrels[nid] if ok is None else bench.qrels[nid] & ok
                 if rel:
                     row["all"] = metrics(ranking, rel)
@@ -212,6 +222,8 @@ def main() -> None:
     ap.add_argument("bench_dir", nargs="?", type=existing, default=str(SBIR_BENCH))
     ap.add_argument("--work", default="var", help="folder of the kept benchmark index (bench-index/)")
     ap.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
+    ap.add_argument("--baseline", default=BASELINE, choices=list(VARIANTS),
+                    help="the variant the others are compared with (oversampling1: the product's defaults)")
     ap.add_argument("--forms", nargs="+", default=["title", "keys"], choices=["title", "keys"])
     ap.add_argument("--filters", nargs="+", default=list(FILTERS), choices=list(FILTERS))
     ap.add_argument("--limit-needs", type=int)
@@ -264,7 +276,8 @@ def main() -> None:
     print("e.g. " + "; ".join(f"{f}: {t!r}" for f, t in examples))
     for name in args.variants:
         v = VARIANTS[name]
-        print(f"\n{name} (rescore oversampling {v.oversampling:g}, search_scale_depth {v.scale_depth})")
+        print(f"\n{name} (rescore oversampling {v.oversampling:g}, search_scale_depth {v.scale_depth}, "
+              f"search_rescore_margin {v.rescore_margin})")
         print(f"{'form':<6} {'filter':<10} {'n':>4} {'nDCG@10':>8} {'MRR':>6} {'n strict':>9} {'nDCG@10':>8} {'MRR':>6}")
         for form in args.forms:
             for fname in args.filters:
@@ -275,14 +288,16 @@ def main() -> None:
                       f"{mean([m['mrr'] for m in a]):6.4f} {len(s):>9} {mean([m['ndcg@10'] for m in s]):8.4f} "
                       f"{mean([m['mrr'] for m in s]):6.4f}")
 
-    if BASELINE in results and len(results) > 1:
+    baseline = args.baseline
+    if baseline in results and len(results) > 1:
         rng = np.random.default_rng(0)
-        base = results[BASELINE]
-        print(f"\nagainst {BASELINE}, strict (paired over the same queries; 95% bootstrap interval; sign-flip p); "
-              "rankings moved: pages (top 20) not identical; overlap: documents two pages share / the longer page")
+        base = results[baseline]
+        print(f"\nagainst {baseline}, strict (paired over the same queries; 95% bootstrap interval; sign-flip p); "
+              "rankings moved: pages (top 20) not identical; overlap: documents two pages share / the longer page; "
+              "facets moved: searches whose facet counts (of the best 100) differ")
         print(f"{'variant':<14} {'form':<6} {'filter':<10} {'n':>4} {'d nDCG@10':>10} {'95% interval':>18} {'p':>6} "
-              f"{'d MRR':>8} {'p':>6} {'moved':>9} {'metric moved':>12} {'overlap mean/min':>17}")
-        for name in (n for n in args.variants if n != BASELINE):
+              f"{'d MRR':>8} {'p':>6} {'moved':>9} {'metric moved':>12} {'overlap mean/min':>17} {'facets moved':>12}")
+        for name in (n for n in args.variants if n != baseline):
             for form in args.forms:
                 for fname in args.filters:
                     keys = [k for k in base if k[1] == form and k[2] == fname and k in results[name]]
@@ -296,9 +311,11 @@ def main() -> None:
                     moved = sum(base[k]["list"][:PAGE] != results[name][k]["list"][:PAGE] for k in keys)
                     score_moved = sum(a != b or c != e for a, b, c, e in zip(a_n, b_n, a_r, b_r))
                     over = [overlap(base[k]["list"][:PAGE], results[name][k]["list"][:PAGE]) for k in keys]
+                    facets = [k for k in keys if "facets" in base[k] and "facets" in results[name][k]]
+                    facets_moved = sum(base[k]["facets"] != results[name][k]["facets"] for k in facets)
                     print(f"{name:<14} {form:<6} {fname:<10} {len(s_keys):>4} {dn:+10.4f} [{lo:+.4f}, {hi:+.4f}] "
                           f"{pn:6.3f} {dr:+8.4f} {pr:6.3f} {moved:>4}/{len(keys):<4} {score_moved:>5}/{len(s_keys):<6} "
-                          f"{mean(over):8.3f}/{min(over, default=float('nan')):.2f}")
+                          f"{mean(over):8.3f}/{min(over, default=float('nan')):.2f} {facets_moved:>6}/{len(facets)}")
 
 
 if __name__ == "__main__":

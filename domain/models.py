@@ -257,9 +257,15 @@ MODERATE_SCORE = 0.55
 ScoreLabel = Literal["strong", "moderate", "weak"]
 
 
+SCORE_DECIMALS = 3  # every face shows a score to three places ("0.843 strong")
+
+
 def score_label(score: float) -> ScoreLabel:
-    """strong (>= STRONG_SCORE), moderate (>= MODERATE_SCORE) or weak: the same words in every view."""
-    return "strong" if score >= STRONG_SCORE else "moderate" if score >= MODERATE_SCORE else "weak"
+    """strong (>= STRONG_SCORE), moderate (>= MODERATE_SCORE) or weak: the same words in every view, read off
+    the score as the faces show it, so one figure never carries two labels (a watchlist had listed "0.550
+    moderate" above "0.550 weak": 0.55 and 0.5499...)."""
+    shown = round(score, SCORE_DECIMALS)
+    return "strong" if shown >= STRONG_SCORE else "moderate" if shown >= MODERATE_SCORE else "weak"
 
 
 class ScoreBreakdown(DomainModel):

@@ -97,6 +97,14 @@ def _overlap(a: list[str], b: list[str]) -> float:
     return len(sa & sb) / len(sa | sb) if sa and sb else 0.0
 
 
+def needs_similarity(a: Member, b: Member) -> bool:
+    """Whether `same_technology(a, b, similarity)` depends on the texts' similarity: where it does not, the
+    vectors need not be read."""
+    if a.org_keys & b.org_keys:
+        return not ((bool(a.key) and a.key == b.key) or _overlap(a.words, b.words) >= TITLE_OVERLAP)
+    return not (a.org_keys or b.org_keys) and bool(a.key) and a.key == b.key
+
+
 def same_technology(a: Member, b: Member, similarity: float | None = None) -> bool:
     key_a, key_b = a.key, b.key
     near_text = similarity is not None and similarity >= TEXT_SIMILARITY
@@ -110,12 +118,14 @@ def same_technology(a: Member, b: Member, similarity: float | None = None) -> bo
 def group_members(members: Sequence[Member[T]],
                   similarity: Callable[[str, str], float | None] | None = None) -> list[list[Member[T]]]:
     """Groups in the order of their best member (members in the given order, best first); each group's first
-    member is its lead. `similarity(doc_a, doc_b)` gives the texts' similarity when it is known."""
+    member is its lead. `similarity(doc_a, doc_b)` gives the texts' similarity when it is known; it is asked
+    only for the pairs whose answer depends on it (`needs_similarity`), so it may read the vectors lazily."""
     groups: list[list[Member[T]]] = []
     for member in members:
         for group in groups:
             lead = group[0]
-            if same_technology(lead, member, similarity(lead.doc_id, member.doc_id) if similarity else None):
+            known = similarity(lead.doc_id, member.doc_id) if similarity and needs_similarity(lead, member) else None
+            if same_technology(lead, member, known):
                 group.append(member)
                 break
         else:
@@ -141,6 +151,18 @@ def mean_vectors(doc_ids: Iterable[str], rows: np.ndarray) -> dict[str, np.ndarr
     for doc_id, row in zip(doc_ids, rows):
         sums[doc_id] = sums[doc_id] + row if doc_id in sums else row.astype(np.float64)
     return {d: v / (np.linalg.norm(v) or 1.0) for d, v in sums.items()}
+
+
+def lazy_cosine_lookup(load: Callable[[], dict[str, np.ndarray]]) -> Callable[[str, str], float | None]:
+    """`cosine_lookup` of the vectors `load()` gives, called on the first similarity asked (if any)."""
+    found: list[Callable[[str, str], float | None]] = []
+
+    def similarity(a: str, b: str) -> float | None:
+        if not found:
+            found.append(cosine_lookup(load()))
+        return found[0](a, b)
+
+    return similarity
 
 
 def cosine_lookup(vectors: dict[str, np.ndarray]) -> Callable[[str, str], float | None]:

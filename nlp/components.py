@@ -25,7 +25,7 @@ from spacy.util import filter_spans
 
 from domain.orgs import EN_ORG_NAME, EN_ORG_TRIGGER, JA_ORG_NAME, JA_ORG_TRIGGER, normalize_org
 from nlp.taxonomy import NOT_BEFORE, cached_taxonomy
-from nlp.tokens import EN_GENERIC
+from nlp.tokens import EN_GENERIC, english_plural
 
 log = logging.getLogger(__name__)
 
@@ -36,12 +36,8 @@ def _english_variants(label: str) -> set[str]:
     """The label and a naive plural/singular of its last word: "quantum sensor" <-> "quantum sensors"."""
     out = {label}
     if label[-1:].isalpha() and label.lower() == label:
-        if label.endswith("s") and not label.endswith("ss"):
-            out.add(label[:-1])
-        elif label.endswith("y") and label[-2:-1] not in "aeiou":
-            out.add(label[:-1] + "ies")
-        else:
-            out.add(label + ("es" if label.endswith(("ch", "sh", "x", "ss")) else "s"))
+        # a label ending in a single s reads as a plural already ("quantum sensors")
+        out.add(label[:-1] if label.endswith("s") and not label.endswith("ss") else english_plural(label))
     return out
 
 

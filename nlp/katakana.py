@@ -136,16 +136,27 @@ def _vocabulary() -> dict[str, list[tuple[str, int]]]:
     return out
 
 
+def jmdict_path() -> Path | None:
+    """The installed JMdict (jamdict-data's SQLite file), or None without it: the one place every reader of the
+    dictionary (this vocabulary, `nlp.reverse`, `nlp.translate`'s headword index) finds it."""
+    try:
+        import jamdict_data
+    except ImportError:
+        return None
+    path = Path(jamdict_data.__file__).with_name("jamdict.db")
+    return path if path.exists() else None
+
+
 @lru_cache(maxsize=1)
 def dictionary_words() -> frozenset[str]:
     """Every English word (4 letters or more) of the installed JMdict's glosses; empty without jamdict-data.
     Read once per process (the vocabulary here and the renderer's adjective forms both ask)."""
+    path = jmdict_path()
+    if path is None:
+        return frozenset()
     try:
         import sqlite3
 
-        import jamdict_data
-
-        path = Path(jamdict_data.__file__).with_name("jamdict.db")
         db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
         try:
             rows = db.execute("SELECT text FROM SenseGloss").fetchall()

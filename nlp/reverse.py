@@ -17,8 +17,8 @@ import sqlite3
 import threading
 import unicodedata
 from functools import lru_cache
-from pathlib import Path
 
+from nlp import katakana
 from nlp.taxonomy import Taxonomy
 
 MAX_PER_TERM = 2  # Japanese headwords kept per English word or phrase
@@ -32,15 +32,6 @@ _STOP = frozenset(
 )
 
 
-def _db_path() -> Path | None:
-    try:
-        import jamdict_data
-    except ImportError:
-        return None
-    path = Path(jamdict_data.__file__).with_name("jamdict.db")
-    return path if path.exists() else None
-
-
 class ReverseGlossary:
     """English text -> Japanese terms (taxonomy labels, then JMdict first-sense headwords); thread-safe."""
 
@@ -51,7 +42,7 @@ class ReverseGlossary:
                 japanese = [j for j in (concept.ja, *concept.synonyms_ja) if not _latin(j)]  # as below
                 if japanese:
                     self.labels.setdefault(label.lower(), japanese[:MAX_PER_TERM])
-        self._path = _db_path() if use_jmdict else None
+        self._path = katakana.jmdict_path() if use_jmdict else None  # the one place JMdict is found
         self._local = threading.local()  # one SQLite connection per thread
 
     def _conn(self) -> sqlite3.Connection | None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections import Counter
 from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Literal
@@ -29,6 +30,9 @@ NOT_BEFORE: dict[str, frozenset[str]] = {
         "queries event events operator operators type types object objects".split()),
     "explosive": frozenset("growth increase increases rise demand expansion popularity development".split()),
 }
+
+
+AREA_SCHEMES = {"jp": "Japan", "us": "US"}  # an area's scheme as the screens name it
 
 
 class Area(BaseModel):
@@ -100,6 +104,14 @@ class Taxonomy(BaseModel):
     @cached_property
     def areas_by_id(self) -> dict[str, Area]:
         return {a.id: a for a in self.areas}
+
+    @cached_property
+    def area_labels(self) -> dict[str, str]:
+        """Each area's English label as the screens name it: two schemes name some areas alike (Japan's and
+        the US's "Hypersonics"), and such labels carry their scheme ("Hypersonics (Japan)")."""
+        seen = Counter(a.en for a in self.areas)
+        return {a.id: a.en if seen[a.en] == 1 else f"{a.en} ({AREA_SCHEMES.get(a.scheme, a.scheme)})"
+                for a in self.areas}
 
     def get(self, concept_id: str) -> Concept:
         return self.by_id[concept_id]

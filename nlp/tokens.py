@@ -53,6 +53,15 @@ def _sudachi():
     return Dictionary(dict="core").create(), SplitMode.C
 
 
+def english_plural(word: str) -> str:
+    """The regular English plural of a singular noun: "battery" -> "batteries", "switch" -> "switches",
+    "lens" -> "lenses", "sensor" -> "sensors". One rule for the taxonomy matcher's label variants
+    (nlp/components.py) and the translator's word counts (nlp/translate.py)."""
+    if word.endswith("y") and len(word) > 1 and word[-2] not in "aeiou":
+        return word[:-1] + "ies"
+    return word + ("es" if word.endswith(("s", "x", "ch", "sh")) else "s")
+
+
 def _stem(word: str) -> str:
     word = word.lower()
     return word[:-1] if len(word) > 4 and word.endswith("s") and not word.endswith("ss") else word

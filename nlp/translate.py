@@ -23,6 +23,7 @@ from spacy.tokens import Doc
 from nlp.katakana import (KATAKANA, back_transliterate, dictionary_words, long_vowel_variants, read_counts, term_freq,
                           written_as)
 from nlp.taxonomy import Taxonomy
+from nlp.tokens import english_plural
 
 log = logging.getLogger(__name__)
 
@@ -575,9 +576,9 @@ def _headword_index():
     global _HEADWORDS
     with _HEADWORDS_LOCK:
         if _HEADWORDS is None:
-            from nlp.reverse import _db_path
+            from nlp.katakana import jmdict_path
 
-            path = _db_path()
+            path = jmdict_path()
             if path is None:
                 _HEADWORDS = ()
             else:
@@ -676,10 +677,7 @@ def _content_words(gloss: str) -> list[str]:
 def _count(freq: dict[str, int], word: str, before: str | None = None) -> int:
     """The count of `word` (after `before`, as a pair) and of its plural."""
     key = f"{before} {word}" if before else word
-    if word.endswith("y") and word[-2:-1] not in ("a", "e", "o", "u"):
-        plural = word[:-1] + "ies"
-    else:
-        plural = word + ("es" if word.endswith(("s", "x", "ch", "sh")) else "s")
+    plural = english_plural(word)
     return freq.get(key, 0) + freq.get(f"{before} {plural}" if before else plural, 0)
 
 

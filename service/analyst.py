@@ -47,6 +47,11 @@ class JudgementState(StrEnum):
     shortlisted = "shortlisted"
     cleared = "cleared"  # an undo: the match has no judgement any more
 
+    @property
+    def shown(self) -> str:
+        """The state as the screens name it: "not relevant", and "undone" for an undo (stored as `cleared`)."""
+        return "undone" if self is JudgementState.cleared else self.value.replace("_", " ")
+
 
 Target = Literal["document", "organization"]
 TARGETS = ("document", "organization")
@@ -128,9 +133,22 @@ class AuditEntry(BaseModel):
     subject: str
     detail: dict[str, Any] = Field(default_factory=dict)
 
+    @property
+    def shown_action(self) -> str:
+        """What the person did, in words ("judged not relevant", "undid a judgement"), as `scout audit` and
+        /audit show it; `action` keeps the stored code ("judgement.set", "judgement.clear")."""
+        if self.action == "judgement.set":
+            try:
+                return f"judged {JudgementState(self.detail.get('state')).shown}"
+            except ValueError:
+                return "judged"
+        return ACTION_NAMES.get(self.action, self.action)
+
     def shown_detail(self) -> list[tuple[str, str]]:
         """The detail as people read it, empty values left out: a watchlist's filters as "kind=startup,
-        since=2025", never a Python dict ("{'kind': 'startup'}", as the log and `scout audit` had shown)."""
+        since=2025", never a Python dict ("{'kind': 'startup'}", as the log and `scout audit` had shown). A
+        judgement's state is in `shown_action` ("judged not relevant"), not here ("state: cleared" had stood
+        for an undo)."""
         def text(value: Any) -> str:
             if isinstance(value, dict):
                 return ", ".join(f"{k}={text(v)}" for k, v in value.items() if v not in ("", None, {}, []))
@@ -138,9 +156,15 @@ class AuditEntry(BaseModel):
                 return ", ".join(text(v) for v in value)
             return str(value)
 
-        # a judgement's state as the screens name it ("not relevant"), never its stored value ("not_relevant")
-        return [(key, text(value).replace("_", " ") if key == "state" else text(value))
-                for key, value in self.detail.items() if value not in ("", None, {}, [])]
+        judgement = self.action.startswith("judgement.")
+        return [(key, text(value)) for key, value in self.detail.items()
+                if value not in ("", None, {}, []) and not (judgement and key == "state")]
+
+
+# The audit log's actions in words (a judgement's own wording is AuditEntry.shown_action's)
+ACTION_NAMES = {"judgement.clear": "undid a judgement", "judgements.import": "imported judgements",
+                "user.add": "added a user", "user.remove": "removed a user",
+                "watchlist.add": "saved a watchlist", "watchlist.remove": "removed a watchlist"}
 
 
 class ImportResult(BaseModel):

@@ -7,15 +7,16 @@ import json
 import logging
 from collections import Counter
 from contextlib import closing
+from datetime import datetime
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 from index.backends.base import Cond, Where
 from index.ranking.feedback import Feedback
 from index.organizations import alias_classes, award_topics, organization_status
-from index.grouping import Member, cosine_lookup, group_members, mean_vectors, versions_of
+from index.grouping import Member, group_members, lazy_cosine_lookup, mean_vectors, versions_of
 from index.ranking import Ranker, organization_score
-from index.store import DOC_POINT, Index, filters_to_where
+from index.store import DOC_POINT, TERM_FIELDS, Index, filters_to_where, term_fields
 from domain.orgs import answering_organizations, normalize_org
 from nlp.pipeline import Enricher
 from service.evidence import analysed as _analysed, match_evidence, shown_evidence
@@ -28,15 +29,17 @@ from domain.settings import IndexSettings, NlpSettings
 log = logging.getLogger(__name__)
 
 FACETS = ("kind", "source", "language", "concept", "area", "year")
-# A need the match ledger has not seen is ranked for an organization page: its best this many, as many as a
-# match run stores by default (so a need reads the same whether the ledger has it yet or not).
-RANKED_FOR_ORGANIZATIONS = 20
 # A need's organization rows score each organization's documents among the need's best ORGANIZATION_DEPTH matches
 # (judged not relevant aside), whatever page or page size was asked for: the same row on every page of the need,
 # in `scout match --limit 3`, the API and the brief, and the depth the organization and document pages read from
 # the ledger. (They had been scored over the matches asked for: 東都工業大学 0.955 with one document at
-# `--limit 3`, 0.959 with two on the page; page 2 of a need re-scored its table over 41 matches.)
-ORGANIZATION_DEPTH = RANKED_FOR_ORGANIZATIONS
+# `--limit 3`, 0.959 with two on the page; page 2 of a need re-scored its table over 41 matches.) As many as a
+# match run stores by default, so a need the ledger has not seen yet, ranked for those pages this deep, reads
+# the same as one it has.
+ORGANIZATION_DEPTH = 20
+# A document judged relevant or shortlisted for a need is looked for this deep when the match ledger did not
+# store it (the depth a judgement's document prefix and the shortlist brief reach)
+JUDGED_DEPTH = 200
 # Search facets count the query's hits: its best FACET_HITS results (a result grouping several versions counts
 # once), not the whole corpus.
 FACET_HITS = 100
@@ -57,12 +60,13 @@ TERM_FACET_VALUES = 12
 
 
 def _count_facets(payloads: list[dict]) -> dict[str, dict[str, int]]:
-    """Facet counts over some documents' payloads, most frequent value first."""
+    """Facet counts over some documents' payloads (their facet fields and `TERM_FIELDS`), most frequent value
+    first."""
     out: dict[str, dict[str, int]] = {}
     for facet, kind in TERM_FACETS.items():
         counts: Counter = Counter()
         for payload in payloads:
-            counts.update({t.text.casefold() for t in document_terms(payload.get("document")) if t.type == kind})
+            counts.update(payload.get(TERM_FIELDS[kind]) or ())
         top = sorted(((v, c) for v, c in counts.items() if c > 1), key=lambda kv: (-kv[1], kv[0]))
         out[facet] = dict(top[:TERM_FACET_VALUES])
     for facet, field in _FACET_FIELDS.items():
@@ -101,6 +105,9 @@ class JudgementFeedback:
         settings = AnalystSettings()
         if not settings.database_url and not _may_have_judgements(settings.path, need_id):
             return None
+        return self._open(settings)
+
+    def _open(self, settings):
         from service.analyst import AnalystStore, database_url
 
         url = database_url(settings)
@@ -122,6 +129,20 @@ class JudgementFeedback:
         if store is None:
             return {}
         return {j.target_id: j.state.value for j in store.judgements(need_id, target="document")}
+
+    def document_states(self) -> dict[str, dict[str, str]]:
+        """Every need's current document judgements (need id -> doc id -> state), in one query: the
+        organization and document pages look at every need."""
+        from domain.settings import AnalystSettings
+
+        settings = AnalystSettings()
+        if not settings.database_url and not settings.path.exists():
+            return {}
+        store = self._open(settings)
+        out: dict[str, dict[str, str]] = {}
+        for j in store.judgements(target="document"):
+            out.setdefault(j.need_id, {})[j.target_id] = j.state.value
+        return out
 
     def close(self) -> None:
         for store in self._stores.values():
@@ -175,19 +196,40 @@ class IndexLibrary:
             return SearchResult(query=query, hits=[self._filter_terms(_hit(d, p), document_terms(d), filters)
                                                   for d, p in self._browse(filters, limit)],
                                 facets=_newest_years_first(facets))
-        hits = self.ranker.search(query, filters, max(limit, FACET_HITS), feedback=feedback)
-        payloads = self.index.get_many([h.doc_id for h in hits], ["document", *_FACET_FIELDS.values()])
+        # The page's hits and the facets' FACET_HITS: every hit is ranked and grouped, the facets count the
+        # payload fields of each result's lead, and only the page's results (and their versions) have their
+        # documents read and their evidence found: what a search shows, for a fifth of the reading.
+        q, ranked = self.ranker.search_ranked(query, filters, max(limit, FACET_HITS), feedback=feedback)
+        hits = [self.ranker.search_hit(r) for r in ranked]
+        fields = self._facet_fields([h.doc_id for h in hits])
+        groups = self._groups(hits)
+        facets = _count_facets([fields.get(g[0].doc_id, {}) for g in groups])
+        page = groups[:limit]
+        payloads = self.index.get_many([m.doc_id for g in page for m in g], ["document"])
         texts = {d: _analysed(p["document"]) for d, p in payloads.items() if p.get("document")}
-        hits = self._grouped(hits, texts)
-        facets = _count_facets([payloads.get(h.doc_id, {}) for h in hits])
+        by_id = {r.doc_id: r for r in ranked}
+        evidence = self.ranker.search_evidence(q, [by_id[g[0].doc_id] for g in page])
         concepts = set(self.ranker.query_concepts(query))
         shown = []
-        for h in hits[:limit]:
+        for group, found in zip(page, evidence):
+            h = group[0].item
+            for m in group:
+                m.text = texts.get(m.doc_id, "")
             terms = document_terms(payloads.get(h.doc_id, {}).get("document"))
             shown.append(h.model_copy(update={
-                "evidence": shown_evidence(h.evidence, texts.get(h.doc_id), query, title=h.title),
+                "versions": versions_of(group),
+                "evidence": shown_evidence(found, texts.get(h.doc_id), query, title=h.title),
                 "terms": terms[:6], "shared_terms": query_terms(query, terms, concepts)[:8]}))
-        return SearchResult(query=query, hits=shown, facets=facets, facet_hits=len(hits))
+        return SearchResult(query=query, hits=shown, facets=facets, facet_hits=len(groups))
+
+    def _facet_fields(self, doc_ids: list[str]) -> dict[str, dict]:
+        """doc id -> the payload fields the facets count; the typed terms from the document where the payload
+        lacks their fields (an index written before them)."""
+        fields = self.index.get_many(doc_ids, [*_FACET_FIELDS.values(), *TERM_FIELDS.values()])
+        older = [d for d, p in fields.items() if any(f not in p for f in TERM_FIELDS.values())]
+        for d, p in self.index.get_many(older, ["document"]).items() if older else ():
+            fields[d] = {**fields[d], **term_fields(document_terms(p.get("document")))}
+        return fields
 
     def _filter_terms(self, hit: SearchHit, terms: list[TermRef], filters: SearchFilters) -> SearchHit:
         """A browsed hit with its terms under the concept or area filtered on (its shared terms with the browse)."""
@@ -302,14 +344,28 @@ class IndexLibrary:
         return state["status"][key]
 
 
+    def _groups(self, results: list) -> list[list[Member]]:
+        """The results grouped by technology (see `index.grouping`), best version first; their passage
+        vectors are read only if a pair's grouping depends on them."""
+        members = [Member(r, r.doc_id, r.title, r.organizations, r.published, r.score, r.url, r.source)
+                   for r in results]
+        if len(members) < 2:
+            return [[m] for m in members]
+        ids = [r.doc_id for r in results]
+
+        def vectors() -> dict:
+            return mean_vectors(*self.index.passage_vectors(doc_ids=ids))
+
+        return group_members(members, lazy_cosine_lookup(vectors))
+
     def _grouped(self, results: list, texts: dict[str, str]) -> list:
-        """One result per technology (see `index.grouping`): the best version leads, the others are listed."""
+        """One result per technology: the best version leads, the others are listed."""
         if len(results) < 2:
             return results
-        members = [Member(r, r.doc_id, r.title, r.organizations, r.published, r.score, r.url, r.source,
-                          texts.get(r.doc_id, "")) for r in results]
-        owners, rows = self.index.passage_vectors(doc_ids=[r.doc_id for r in results])
-        groups = group_members(members, cosine_lookup(mean_vectors(owners, rows)))
+        groups = self._groups(results)
+        for group in groups:
+            for m in group:
+                m.text = texts.get(m.doc_id, "")
         return [g[0].item.model_copy(update={"versions": versions_of(g)}) for g in groups]
 
     def document(self, doc_id: str) -> Document | None:
@@ -355,25 +411,50 @@ class IndexLibrary:
 
         Read from the match ledger: each need's matches as its last match run (`scout run match`, the
         pipeline) stored them, so a page costs one query, not one ranking per need. A need the ledger has not
-        seen yet (added since, or no run at all) is ranked here, its best RANKED_FOR_ORGANIZATIONS."""
+        seen yet (added since, or no run at all) is ranked here, its best ORGANIZATION_DEPTH. The need's
+        judgements are read now, not as the run saw them (scores do not move with judgements): a document
+        judged not relevant since counts for nothing, as on the need page and in the weekly report; one judged
+        relevant or shortlisted counts even where the run ranked it below what it stored (the need page pins
+        it), scored by ranking that need (JUDGED_DEPTH deep)."""
         stored: dict[str, list[tuple[str, float]]] = {}
         for m in self._stored_matches():
             stored.setdefault(m.need_id, []).append((m.doc_id, m.score))
+        every = getattr(self.feedback, "document_states", None)  # every need's judgements in one query
+        judged = every() if callable(every) else None
         per_need: list[OrgMatch] = []
         for need in self.needs():
             if org_names and not answering_organizations(org_names, need.organizations):
                 continue
+            states = judged.get(need.id, {}) if judged is not None else self.judgement_states(need.id)
             if need.id in stored:
                 matches = [(d, score) for d, score in stored[need.id] if d in doc_ids]
             else:
-                ranked = self.ranker.matches(need.id, limit=RANKED_FOR_ORGANIZATIONS,
+                ranked = self.ranker.matches(need.id, limit=ORGANIZATION_DEPTH,
                                              feedback=self.feedback_for(need.id))[1]
                 matches = [(m.doc_id, m.score) for m in ranked if m.doc_id in doc_ids]
+            matches = [(d, score) for d, score in matches if states.get(d) != "not_relevant"]
+            listed = {d for d, _ in matches}
+            vouched = {d for d, state in states.items()
+                       if state in ("relevant", "shortlisted") and d in doc_ids and d not in listed}
+            if vouched:
+                ranked = self.ranker.matches(need.id, limit=JUDGED_DEPTH, feedback=self.feedback_for(need.id))[1]
+                matches = sorted([*matches, *((m.doc_id, m.score) for m in ranked if m.doc_id in vouched)],
+                                 key=lambda ds: -ds[1])
             if matches:
                 score = organization_score([s for _, s in matches], self.ranker.weights.org_decay)
                 per_need.append(OrgMatch(key=need.id, name=need.title, score=score, doc_ids=[d for d, _ in matches]))
         per_need.sort(key=lambda o: -o.score)
         return per_need
+
+    def match_run_time(self) -> datetime | None:
+        """When the last match run started: the needs' matches the organization and document pages read from
+        the ledger are as it ranked them. None without a run (those pages rank the needs themselves)."""
+        if self.ledger_path is None or not Path(self.ledger_path).exists():
+            return None
+        from index.ledger import Ledger
+
+        last = Ledger(self.ledger_path).last_match_run()
+        return last[1] if last else None
 
     def _stored_matches(self) -> list:
         if self.ledger_path is None or not Path(self.ledger_path).exists():

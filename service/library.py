@@ -12,6 +12,8 @@ from pydantic import Field
 from domain.models import Document, DomainModel, Match, NeedMatches, OrgMatch, SearchFilters, SearchHit
 
 if TYPE_CHECKING:  # the ranking package (numpy, the index) is not what `scout --help` should import
+    from datetime import datetime
+
     from index.ranking.feedback import Feedback
 
 
@@ -71,6 +73,11 @@ class Library(Protocol):
         ...
 
     def all_matches(self, limit_per_need: int = 20) -> Iterable[Match]: ...
+
+    def match_run_time(self) -> datetime | None:
+        """When the matches `organization` and `needs_answered` read were ranked (the last match run), or None
+        when they rank the needs themselves."""
+        ...
 
     def judgement_states(self, need_id: str) -> dict[str, str]:
         """The need's current judgements: doc id -> relevant | not_relevant | shortlisted ({} when none)."""

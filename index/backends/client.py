@@ -106,7 +106,8 @@ class ClientBackend:
     def retrieve(self, ids, *, vectors=False, payload=True):
         if not ids:
             return []
-        recs = self.client.retrieve(self.collection, ids=list(ids), with_vectors=vectors,
+        recs = self.client.retrieve(self.collection, ids=list(ids),
+                                    with_vectors=vectors if isinstance(vectors, bool) else list(vectors),
                                     with_payload=payload if isinstance(payload, bool) else list(payload))
         return [_hit(r, vectors) for r in recs]
 

@@ -309,12 +309,13 @@ class EdgeBackend:
     def delete_where(self, where: Where) -> None:
         self._update(qe.UpdateOperation.delete_points_by_filter(_filter(where)))
 
-    def retrieve(self, ids: Sequence[str], *, vectors: bool = False, payload: bool | Sequence[str] = True) -> list[Hit]:
+    def retrieve(self, ids: Sequence[str], *, vectors: bool | Sequence[str] = False,
+                 payload: bool | Sequence[str] = True) -> list[Hit]:
         if not ids:
             return []
         fields = self._id_fields(payload)
         recs = self.shard.retrieve(list(ids), with_payload=False if fields else payload if isinstance(payload, bool)
-                                   else list(payload), with_vector=vectors)
+                                   else list(payload), with_vector=vectors if isinstance(vectors, bool) else list(vectors))
         return self._with_ids(recs, fields, vectors) if fields else [_hit(r, vectors) for r in recs]
 
     def scroll(self, where, *, limit, offset=None, vectors=False, payload=True):

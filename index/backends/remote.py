@@ -102,9 +102,10 @@ class RemoteBackend:
     def delete_where(self, where: Where) -> None:
         self._call("delete_where", where=encode_where(where))
 
-    def retrieve(self, ids: Sequence[str], *, vectors: bool = False,
+    def retrieve(self, ids: Sequence[str], *, vectors: bool | Sequence[str] = False,
                  payload: bool | Sequence[str] = True) -> list[Hit]:
-        return [decode_hit(h) for h in self._call("retrieve", ids=list(ids), vectors=vectors,
+        return [decode_hit(h) for h in self._call("retrieve", ids=list(ids),
+                                                  vectors=vectors if isinstance(vectors, bool) else list(vectors),
                                                   payload=payload if isinstance(payload, bool) else list(payload))]
 
     def scroll(self, where: Where, *, limit: int, offset: Any = None, vectors: bool = False,

@@ -7,7 +7,9 @@ from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Iterable, Iterator, Sequence, TypeVar
 
-from domain.models import DocKind, Document, Match, NeedMatches, OrgMatch, ScoreBreakdown, SearchFilters, SearchHit
+from domain.models import (
+    DocKind, Document, Evidence, Match, NeedMatches, OrgMatch, ScoreBreakdown, SearchFilters, SearchHit,
+)
 from index.ranking.channels import (
     BM25_CHANNEL, MIXED_CHANNEL, SIMILARITY_CHANNEL, ChannelHit, Mode, SearchContext, channels_for, search_channels,
 )
@@ -234,7 +236,8 @@ class Ranker:
                                                             total=c.fused), passage_pair=c.pair)
                     for c in prelim[:limit]]
         # Re-score a generous head: the additive terms can lift a document by a few dozen places only.
-        head = prelim[: max(limit * 3, 60)]
+        margin = w.search_rescore_margin if q.need_id is None else None
+        head = prelim[: max(limit * 3 if margin is None else limit + margin, 60)]
         fb: dict[str, float] = {}
         if feedback:
             rocchio = RocchioFeedback(self.index, self.stats, w)
@@ -309,17 +312,28 @@ class Ranker:
                feedback: Feedback | None = None) -> list[SearchHit]:
         """Free-text search over every kind (needs included unless filtered); `feedback` (a watchlist's
         judgements) moves the order as a need's judgements move its ranking."""
+        q, ranked = self.search_ranked(query, filters, limit, feedback)
+        return [self.search_hit(r, ev) for r, ev in zip(ranked, self.search_evidence(q, ranked))]
+
+    def search_ranked(self, query: str, filters: SearchFilters | None = None, limit: int = 20,
+                      feedback: Feedback | None = None) -> tuple[QueryInput, list[RankedDocument]]:
+        """`search`'s query and ranked documents, without their evidence: a caller that shows some of them
+        (a page of a longer list) reads the evidence of those only (`search_evidence`)."""
         q = self.query_input(query)
-        hits = []
         # a short query needs fewer candidates than a need: 5x the page, at least 50
-        ranked = self.rank(q, filters, limit, exclude_kind=None, depth=max(50, 5 * limit), feedback=feedback)
-        evidence = evidence_pairs(self.index, q, [(r.doc_id, r.passage_pair) for r in ranked])
-        for r, (_, doc_ev) in zip(ranked, evidence):
-            p = r.payload
-            hits.append(SearchHit(
-                doc_id=r.doc_id, score=r.score, title=p.get("title", ""), url=p.get("url", ""),
-                kind=p.get("kind", "research"), source=p.get("source", ""), language=p.get("language"),
-                organizations=p.get("organizations", []), concepts=p.get("concepts", []),
-                published=p.get("published"), evidence=doc_ev,
-            ))
-        return hits
+        return q, self.rank(q, filters, limit, exclude_kind=None, depth=max(50, 5 * limit), feedback=feedback)
+
+    def search_evidence(self, q: QueryInput, ranked: Sequence[RankedDocument]) -> list[Evidence | None]:
+        """The document passage shown as each ranked document's evidence for the free-text query `q` (one
+        document's evidence does not depend on the others asked with it)."""
+        return [doc_ev for _, doc_ev in evidence_pairs(self.index, q, [(r.doc_id, r.passage_pair) for r in ranked])]
+
+    @staticmethod
+    def search_hit(r: RankedDocument, evidence: Evidence | None = None) -> SearchHit:
+        p = r.payload
+        return SearchHit(
+            doc_id=r.doc_id, score=r.score, title=p.get("title", ""), url=p.get("url", ""),
+            kind=p.get("kind", "research"), source=p.get("source", ""), language=p.get("language"),
+            organizations=p.get("organizations", []), concepts=p.get("concepts", []),
+            published=p.get("published"), evidence=evidence,
+        )

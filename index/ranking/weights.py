@@ -24,6 +24,12 @@ class RankWeights:
     # A free-text query's channels are scaled as in its unfiltered list of this many candidates (a need's: as in
     # its unfiltered list at `depth`), whatever the filters or the page size: a score never depends on them.
     search_scale_depth: int = 500
+    # A free-text ranking re-scores (concepts, recency, kind, the absolute ceiling) the best `limit` + this many
+    # of its fused candidates (at least 60; 60 for a page of 20 either way); None: 3 x `limit`, as a need's
+    # ranking does. The Library asks for 100 hits (its facets count them): 140 re-scored, not 300, each a
+    # document's payload and BM25 vector read. On the free-text quality bench (1,528 searches, dev split) 40
+    # moved 1 page (one document of 20, no score of the bench) and 4 searches' facets; 20 moved 23 facets.
+    search_rescore_margin: int | None = 40
     fusion: str = "score"  # "score" (per-channel min-max scaled scores) or "rrf" (reciprocal rank fusion)
     rrf_k: float = 60.0
     dense: float = 1.0  # need passages -> document passages, best pair

@@ -58,6 +58,17 @@ def concept_label(concept_id: str) -> str:
     return concept.en if concept is not None else concept_id
 
 
+def area_label(area_id: str) -> str:
+    """A critical-technology area as the pages name it ('Hypersonics (Japan)', not 'jp-hypersonics'); the id
+    where the taxonomy does not load or know it."""
+    try:
+        from nlp.taxonomy import configured_taxonomy
+
+        return configured_taxonomy().area_labels.get(area_id, area_id)
+    except Exception:  # noqa: BLE001 - a label is a nicety; the id still says which area
+        return area_id
+
+
 def shortened(text: str, n: int = 70) -> str:
     """`text` on one line, cut to `n` characters with an ellipsis."""
     text = " ".join(text.split())

@@ -228,7 +228,7 @@ def judge(need_id: str = typer.Argument(..., help="Need id, or a unique prefix o
             row = store.judge(need_id, key, state.value, user=acting_user(store, user), note=note,
                               target="organization" if org else "document")
         said = _judged(Subjects(library), row.target, row.target_id, need_id)
-    console.print(f"{said}: {row.state.value.replace('_', ' ')} (by {escape(row.user)})", highlight=False)
+    console.print(f"{said}: {row.state.shown} (by {escape(row.user)})", highlight=False)
 
 
 def _judged(names: Subjects, target: str, target_id: str, need_id: str) -> str:
@@ -292,7 +292,7 @@ def judgements_list(need_id: Optional[str] = typer.Argument(None, help="Need id 
             # organization's key, which `scout unjudge --org` takes
             shown_id = r.target_id if r.target == "organization" else r.target_id[:8]
             table.add_row(f"{names.title(r.need_id)[:40]}\n[dim]{r.need_id[:8]}[/dim]", f"{judged[:60]}\n[dim]{shown_id}[/dim]",
-                          r.state.value.replace("_", " "), r.note[:50], r.user, shown(r.at))
+                          r.state.shown, r.note[:50], r.user, shown(r.at))
     console.print(table)
 
 
@@ -433,8 +433,7 @@ def watch_hits(watchlist_id: int = typer.Argument(..., help="Watchlist id (scout
 def brief(need_id: str = typer.Argument(..., help="Need id, or a unique prefix of it (4+ characters)."),
           csv_path: Optional[Path] = typer.Option(None, "--csv", help="Write the brief as CSV (UTF-8 with BOM) here."),
           html_path: Optional[Path] = typer.Option(None, "--html", help="Write the printable brief (A4) here.")) -> None:
-    """The shortlist brief for a matching meeting: the need's shortlisted organizations and technologies with
-    evidence and notes.
+    """The shortlist brief for a matching meeting: shortlisted organizations and technologies, evidence, notes.
 
     Example: scout brief NEED_ID --csv brief.csv --html brief.html
     """
@@ -481,7 +480,7 @@ def audit(limit: int = typer.Option(50, "--limit", min=1, help="Entries to show.
         j = judged.get(e.id)
         subject = (f"{j['need_title'][:40]}: {j['target_title'][:60]}"
                    + (" (organization)" if j["target"] == "organization" else "")) if j else e.subject[:60]
-        table.add_row(shown(e.at, seconds=True), e.user, e.action, subject, detail[:60])
+        table.add_row(shown(e.at, seconds=True), e.user, e.shown_action, subject, detail[:60])
     console.print(table)
 
 

@@ -17,7 +17,7 @@ from typing import Any, Iterator, Optional
 
 import typer
 
-from scout.commands._console import concept_label, counted, echo_json, fail, make_console, shortened
+from scout.commands._console import area_label, concept_label, counted, echo_json, fail, make_console, shortened
 from scout.commands._library import command_library as _library
 from service.queries import BadQuery, UnknownNeed, build_filters, resolve_need
 from service.csv_cells import BOM, csv_cell
@@ -78,7 +78,10 @@ def _console():
 
 
 def _day(value: Any) -> str:
-    return value.date().isoformat() if value is not None else ""
+    """A publication day in the display zone (SCOUT_REPORT_TIMEZONE), as the pages and the mail show it."""
+    from domain.times import shown_day
+
+    return shown_day(value)
 
 
 def _need_about(need: Any) -> str:
@@ -93,8 +96,8 @@ def search(
     lang: Optional[LangChoice] = typer.Option(None, "--lang", help="Only this language."),
     since: Optional[str] = typer.Option(None, "--since", help="Published on or after (YYYY, YYYY-MM or YYYY-MM-DD)."),
     until: Optional[str] = typer.Option(None, "--until", help="Published on or before (YYYY, YYYY-MM or YYYY-MM-DD)."),
-    concept: Optional[str] = typer.Option(None, "--concept", help="A taxonomy concept by its id: radar-absorbing-material for the concept labelled radar absorbing material (the ids are in the concept facet below a search)."),
-    area: Optional[str] = typer.Option(None, "--area", help="Critical-technology area id, e.g. jp-materials."),
+    concept: Optional[str] = typer.Option(None, "--concept", help="A taxonomy concept by its id: radar-absorbing-material for the concept labelled radar absorbing material (the concept facet below a search names each concept, with its id where it is not the label with hyphens)."),
+    area: Optional[str] = typer.Option(None, "--area", help="Critical-technology area id, e.g. jp-materials (the area facet below a search names each area with its id)."),
     source: Optional[str] = typer.Option(None, "--source", help="Source name, e.g. arxiv."),
     org: Optional[str] = typer.Option(None, "--org", help="Only documents of this organization (name or key)."),
     limit: int = typer.Option(20, "--limit", min=1, max=500, help="Most hits to show."),
@@ -141,8 +144,21 @@ def search(
         console.print("No hits. Try fewer filters or other words.")
     for facet, counts in result.facets.items():
         if counts:
-            shown = " · ".join(f"{_escape(value)} {count}" for value, count in list(counts.items())[:8])
-            console.print(f"[dim]{facet}:[/] {shown}")
+            shown = " · ".join(f"{_facet_value(facet, value)} {count}" for value, count in list(counts.items())[:8])
+            console.print(f"[dim]{TERM_FACET_NAMES.get(facet, facet)}:[/] {shown}")
+
+
+# A term facet under the name the search page gives it
+TERM_FACET_NAMES = {"method": "technology / method", "material": "material", "task": "task / application"}
+
+
+def _facet_value(facet: str, value: str) -> str:
+    """A facet value as the search page names it (a concept or an area by its label), with the id that
+    `--concept` and `--area` take beside it where it is not the label written with hyphens, as --concept's
+    help explains: "unmanned aerial vehicle (uav)", "Robotics (jp-robotics)", but "radar absorbing material"."""
+    label = {"concept": concept_label, "area": area_label}.get(facet, lambda v: v)(value)
+    hyphenated = "-".join(label.lower().split())
+    return _escape(label) + (f" [dim]({_escape(value)})[/]" if hyphenated != value else "")
 
 
 def _escape(text: str) -> str:
@@ -259,6 +275,7 @@ def org(
     """
     with _library() as library:
         profile = library.organization(name)
+        ranked_at = library.match_run_time() if profile is not None and profile.needs else None
     if profile is None:
         fail(f"no organization called {name!r} in the index")
     if as_json:
@@ -281,7 +298,11 @@ def org(
         docs.add_row(h.kind.value, _day(h.published), _escape(shortened(h.title)), h.doc_id[:8])
     console.print(docs)
     if profile.needs:
-        table = Table(title="needs it answers", title_justify="left")
+        from domain.times import shown
+
+        # read from the match ledger, as the organization page does: say from which run
+        when = f" (scores from the last match run, {shown(ranked_at)})" if ranked_at else ""
+        table = Table(title=f"needs it answers{when}", title_justify="left")
         for col in ("score", "need", "id"):
             table.add_column(col, no_wrap=col != "need", overflow="fold")
         top = max(n.score for n in profile.needs)

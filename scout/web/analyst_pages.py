@@ -22,6 +22,7 @@ from scout.web.queries import need_id_of
 from scout.web.render import page
 from service import watch
 from domain.limits import MAX_NAME_CHARS
+from domain.times import shown
 from service.analyst import AnalystError, JudgementState, WatchHit, Watchlist, watchlist_key
 from service.brief import brief_csv, build_brief
 from service.queries import judged_subjects
@@ -54,6 +55,19 @@ def org_context(request: Request, profile) -> dict:
     judged = {j.need_id: j for j in store(request).judgements(target="organization") if j.target_id == profile.key}
     user = getattr(request.state, "user", None)
     return {"org_judged": judged, "can_write": bool(user and user.can_write)}
+
+
+def document_context(request: Request, doc) -> dict:
+    """The document page's judgements: the needs it was judged not relevant for (they leave its list of needs,
+    and the page says why)."""
+    library = request.app.state.library
+    rejected = []
+    for j in store(request).judgements(target="document"):
+        if j.target_id == doc.id and j.state == JudgementState.not_relevant:
+            need = library.document(j.need_id)  # a watchlist's key names no document
+            if need is not None:
+                rejected.append(need)
+    return {"rejected_for": rejected}
 
 
 def _local_path(value: str) -> str | None:
@@ -94,12 +108,18 @@ async def judge_form(request: Request, need_id: str):
         return JSONResponse({"target": target, "target_id": target_id,
                              "state": current.state.value if current else None,
                              "note": current.note if current else "", "user": user.name,
-                             "changed": row is not None})
+                             "by": _judged_by(current), "changed": row is not None})
     back = _local_path(form.get("back", ""))
     if back:  # the organization page judges too
         return RedirectResponse(back, status_code=303)
     anchor = ("m-" if target == "document" else "o-") + target_id
     return RedirectResponse(f"/needs/{quote(need_id, safe='')}#{quote(anchor, safe='')}", status_code=303)
+
+
+def _judged_by(current) -> str:
+    """Who judged and when, as the page writes it under a judged match ("ann · 2026-12-07 06:50 JST"), so that
+    a judgement made without a reload reads as it will after one."""
+    return f"{current.user} · {shown(current.at)}" if current else ""
 
 
 WATCH_PAGE_HITS = 10  # per watchlist on the page, best first
@@ -156,7 +176,7 @@ async def judge_watch_hit_form(request: Request, watchlist_id: int):
         return JSONResponse({"target": "document", "target_id": doc_id,
                              "state": current.state.value if current else None,
                              "note": current.note if current else "", "user": user.name,
-                             "changed": row is not None})
+                             "by": _judged_by(current), "changed": row is not None})
     return RedirectResponse(f"/watchlists#w-{watchlist_id}", status_code=303)
 
 

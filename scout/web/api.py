@@ -34,7 +34,7 @@ def api_search(
                           area=area, source=source, org=org, limit=limit)
 
 
-@router.get("/needs", response_model=list[Document], summary="List the needs, newest first")
+@router.get("/needs", response_model=list[Document], summary="List the needs, by source, then title")
 def api_needs(request: Request) -> list[Document]:
     return queries.needs(lib(request))
 
@@ -50,7 +50,7 @@ def api_document(request: Request, doc_id: str) -> Document:
 
 
 @router.get("/documents/{doc_id}/needs", response_model=list[OrgMatch],
-            summary="The needs a document answers: key = the need's id, name = its title, best first")
+            summary="The needs a document answers (scored as the last match run ranked them; judgements as they stand now): key = the need's id, name = its title, best first")
 def api_document_needs(request: Request, doc_id: str) -> list[OrgMatch]:
     return queries.document_needs(lib(request), queries.document(lib(request), doc_id))
 

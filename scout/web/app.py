@@ -7,7 +7,6 @@ the error pages; pages and API call the same functions (`scout.web.queries`).
 
 from __future__ import annotations
 
-from collections import Counter
 from pathlib import Path
 from typing import Any, Callable
 from urllib.parse import urlencode
@@ -35,7 +34,6 @@ from scout.web.text import bar_class, guess_lang, highlight, is_loopback, safe_u
 
 HERE = Path(__file__).parent
 LANG_NAMES = {"ja": "日本語", "en": "English", "other": "other"}
-_SCHEMES = {"jp": "Japan", "us": "US"}  # taxonomy area schemes as the screens name them
 
 
 def _labels() -> tuple[Callable[[str], str], Callable[[str], str], Callable[[list[str]], str]]:
@@ -50,9 +48,7 @@ def _labels() -> tuple[Callable[[str], str], Callable[[str], str], Callable[[lis
         tax = configured_taxonomy()  # the one the index was analysed with, as the CLI names concepts
         concepts = {c.id: c.en for c in tax.concepts}
         words = {c.id: [*c.labels_en(), *c.labels_ja()] for c in tax.concepts}
-        # Two schemes name some areas alike (Japan's and the US's "Hypersonics"): such labels carry the scheme.
-        seen = Counter(a.en for a in tax.areas)
-        areas = {a.id: a.en if seen[a.en] == 1 else f"{a.en} ({_SCHEMES.get(a.scheme, a.scheme)})" for a in tax.areas}
+        areas = tax.area_labels  # "Hypersonics (Japan)" where two schemes name an area alike
     except Exception:  # noqa: BLE001 - labels are a nicety
         concepts, words, areas = {}, {}, {}
 
@@ -60,6 +56,14 @@ def _labels() -> tuple[Callable[[str], str], Callable[[str], str], Callable[[lis
         return " ".join(w for cid in ids for w in [cid.replace("-", " "), *words.get(cid, [])])
 
     return (lambda cid: concepts.get(cid, cid)), (lambda aid: areas.get(aid, aid)), concept_words
+
+
+def _readable(text: str) -> str:
+    """A crawled text with the spaces its source dropped between sentences ("feasible.This"), as evidence
+    shows it (service.evidence.readable; imported on first use, as the library imports it anyway)."""
+    from service.evidence import readable
+
+    return readable(text)
 
 
 def _report_host() -> list[str]:
@@ -131,6 +135,7 @@ def create_app(library: Library, settings: WebSettings | None = None, analyst: A
     )
     env.filters["day"] = shown_day  # times in one zone, named (domain/times.py)
     env.filters["moment"] = shown
+    env.filters["readable"] = _readable
     templates = Jinja2Templates(env=env)
 
     app.state.templates = templates

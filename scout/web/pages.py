@@ -6,7 +6,7 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse
 
 from scout.web import queries
-from scout.web.analyst_pages import need_context, org_context
+from scout.web.analyst_pages import document_context, need_context, org_context
 from scout.web.render import page
 from service.library import Library
 
@@ -31,7 +31,7 @@ def search_page(request: Request, q: str = "", limit: int = Query(20, ge=1, le=q
     active = {k: v for k, v in params.items() if v}
     if not q.strip() and not active:
         return page(request, "search.html", q=q, result=None, params=params, active=active,
-                    needs=queries.needs(lib(request))[:8], error=None)
+                    needs=queries.latest_needs(lib(request)), error=None)
     try:
         result = queries.search(lib(request), q, limit=limit, **params)
     except HTTPException as exc:
@@ -62,14 +62,16 @@ def need_page(request: Request, need_id: str, limit: int = Query(20, ge=1, le=qu
 @router.get("/documents/{doc_id}", response_class=HTMLResponse)
 def document_page(request: Request, doc_id: str) -> HTMLResponse:
     doc = queries.document(lib(request), doc_id)
-    return page(request, "document.html", doc=doc, answered=queries.document_needs(lib(request), doc))
+    return page(request, "document.html", doc=doc, answered=queries.document_needs(lib(request), doc),
+                ranked_at=lib(request).match_run_time(), **document_context(request, doc))
 
 
 @router.get("/orgs/{name:path}", response_class=HTMLResponse)
 def org_page(request: Request, name: str) -> HTMLResponse:
     profile = queries.organization(lib(request), name)
     top = max((n.score for n in profile.needs), default=1.0)
-    return page(request, "org.html", org=profile, top=top, **org_context(request, profile))
+    return page(request, "org.html", org=profile, top=top, ranked_at=lib(request).match_run_time(),
+                **org_context(request, profile))
 
 
 REPORT_CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'; "

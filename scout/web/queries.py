@@ -7,6 +7,7 @@ Each takes the library and raw request values and returns the library's own mode
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timezone
 
 from fastapi import HTTPException
 
@@ -43,6 +44,15 @@ def search(
 
 def needs(library: Library) -> list[Document]:
     return library.needs()
+
+
+def latest_needs(library: Library, count: int = 8) -> list[Document]:
+    """The newest needs: by publication, or by when they were first seen where the source gives no date."""
+    def newest(need: Document):
+        moment = need.published or need.first_seen
+        return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)  # an undated zone: UTC
+
+    return sorted(library.needs(), key=newest, reverse=True)[:count]
 
 
 def need_id_of(library: Library, need_id: str) -> str:

@@ -10,6 +10,7 @@ stored needs and documents does not wait for them (the backend serializes its ow
 from __future__ import annotations
 
 import threading
+from datetime import datetime
 from typing import Iterable
 
 from service.library import Library, OrgProfile, SearchResult
@@ -53,6 +54,9 @@ class SerializedLibrary:
 
     def judgement_states(self, need_id: str) -> dict[str, str]:
         return self.inner.judgement_states(need_id)
+
+    def match_run_time(self) -> datetime | None:
+        return self.inner.match_run_time()
 
 
 def serialized(library: Library) -> Library:

@@ -23,7 +23,7 @@ from domain.models import Document, DocKind, Match, Version, utcnow
 from domain.orgs import answering_organizations, issued_by, normalize_org, publishers as needs_publishers
 from domain.urls import safe_url  # noqa: F401 - the report's link check, re-exported
 from service.report.profiles import ReportProfile
-from domain.settings import NlpSettings, ReportSettings
+from domain.settings import ReportSettings
 
 if TYPE_CHECKING:
     from index.ledger import Ledger, NewOrganization, SourceSummary
@@ -198,12 +198,6 @@ def record_library_matches(ledger: "Ledger", library: Library, *, limit_per_need
     run_id = ledger.start_match_run()
     issuers = needs_publishers(library.needs())
     return ledger.record_matches(run_id, library.all_matches(limit_per_need=limit_per_need), issuers)
-
-
-def _default_taxonomy() -> "Taxonomy":
-    from nlp.taxonomy import load_taxonomy
-
-    return load_taxonomy(NlpSettings().taxonomy_path)
 
 
 class _Needs:
@@ -484,7 +478,10 @@ def build_report(
     settings = settings or ReportSettings()
     profile = profile or ReportProfile(recipients=list(settings.recipients))
     tz = report_timezone(settings)
-    taxonomy = taxonomy or _default_taxonomy()
+    if taxonomy is None:  # the one the index is analysed with, from the process' one cache (pages, CLI, evidence)
+        from nlp.taxonomy import configured_taxonomy
+
+        taxonomy = configured_taxonomy()
     now = now or utcnow()
     period = report_period(ledger, week, profile, tz, now)
     since, until, label = period.since, period.until, period.week

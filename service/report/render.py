@@ -6,7 +6,7 @@ from __future__ import annotations
 import base64
 import csv
 import io
-from datetime import datetime
+from datetime import datetime, timezone
 from email import policy
 from email.headerregistry import Address
 from email.message import EmailMessage
@@ -15,6 +15,7 @@ from email.utils import format_datetime, make_msgid, parseaddr
 from functools import lru_cache
 from pathlib import Path
 from typing import Iterable
+from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
@@ -63,6 +64,7 @@ def _context(report: Report, settings: ReportSettings, chart_src: str | None) ->
         return moment.astimezone(tz).strftime("%Y-%m-%d %H:%M")
 
     return {
+        "published_day": lambda moment: _day(moment, tz),
         "report": report,
         "subject": subject_of(report, settings),
         "chart_src": chart_src,
@@ -109,18 +111,28 @@ def render_text(report: Report, settings: ReportSettings) -> str:
     return _environment().get_template("report.txt.j2").render(_context(report, settings, None))
 
 
+def _day(moment: datetime | None, tz) -> str:
+    """A publication day in the report's zone, as the pages and the CLI show it (domain.times.shown_day)."""
+    if moment is None:
+        return ""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(tz).date().isoformat()
+
+
 def report_csv(report: Report) -> bytes:
     """Every new match of the period, best first (the text's figures): UTF-8 with a BOM, so that Excel shows
     Japanese correctly; `new_since_last_report` says which a re-run of the week adds."""
     out = io.StringIO(newline="")
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(CSV_COLUMNS)
+    tz = ZoneInfo(report.timezone)  # checked when the report was built
     for item in report.new_matches:
         m = item.match
         writer.writerow([csv_cell(v) for v in [
             m.need_id, report.need_titles.get(m.need_id, m.need_id), float(m.score), m.label, m.title,
             m.kind or "", m.source, "; ".join(m.organizations), "; ".join(item.concepts), "; ".join(item.areas),
-            item.evidence, m.url, m.doc_id, m.published.date().isoformat() if m.published else "",
+            item.evidence, m.url, m.doc_id, _day(m.published, tz),
             "; ".join(f"{v.label} {v.doc_id}" for v in item.versions), "yes" if item.fresh else "no",
         ]])  # fmt: skip
     return (BOM + out.getvalue()).encode("utf-8")

@@ -294,6 +294,26 @@ def test_a_login_name_outside_the_user_name_characters_still_judges(cli, library
         assert [j.user for j in store.history()] == ["CORP_jane_doe_"]
 
 
+def test_the_audit_log_says_what_was_done_in_words(cli, library, need):
+    """`scout audit` had printed "judgement.clear" and "state: cleared" for an undo (and "judgement.set",
+    "state: shortlisted" for a judgement): each row says what the person did, in words, as /audit does; the
+    JSON keeps the stored action."""
+    add_users("ann")
+    doc = library.match(need.id).matches[0].doc_id
+    assert cli("judge", need.id, doc, "not-relevant", "--note", "wrong band", "--user", "ann").exit_code == 0
+    assert cli("unjudge", need.id, doc, "--user", "ann").exit_code == 0
+    assert cli("watch", "add", "RAM", "--query", "radar absorbing", "--user", "ann").exit_code == 0
+    shown = " ".join(cli("audit").stdout.split())
+    for code in ("judgement.set", "judgement.clear", "watchlist.add", "cleared", "state:"):
+        assert code not in shown, (code, shown)
+    assert "judged not relevant" in shown and "note: wrong band" in shown
+    assert "undid a judgement" in shown and "saved a watchlist" in shown
+    assert [e["action"] for e in json.loads(cli("audit", "--json").stdout)][:3] == [
+        "watchlist.add", "judgement.clear", "judgement.set"]
+    history = " ".join(cli("judgements", "list", need.id, "--history").stdout.split())
+    assert "cleared" not in history and "undone" in history
+
+
 def test_the_audit_log_shows_a_watchlists_filters_as_text_not_a_dict(cli):
     """`scout audit` and /audit had shown "filters={'kind': 'startup'}": the filters read as kind=startup."""
     from service.analyst import AuditEntry

@@ -39,6 +39,16 @@ def test_top_level_help_lists_commands():
         assert name in result.output
 
 
+def test_each_command_is_one_line_in_the_top_level_help():
+    """`scout --help` lists each command by its docstring's first paragraph: `brief`'s, wrapped in the source,
+    had printed across two lines there, the second starting mid-sentence."""
+    result = CliRunner().invoke(app, ["--help"], env={"COLUMNS": "200"})
+    commands = result.output[result.output.index("Commands"):]
+    rows = [line.strip("│ ").strip() for line in commands.splitlines()[1:] if line.startswith("│")]
+    names = {p[0] for p in _command_paths()}
+    assert rows and all(row.split()[0] in names for row in rows), [r for r in rows if r.split()[0] not in names]
+
+
 def test_the_run_summary_counts_documents_read_again():
     """The summary line of `scout demo`/`scout run`: documents read but not indexed again (unchanged, duplicates)
     are said, so that the crawls' count (what the weekly report quotes) and the enrich's add up."""

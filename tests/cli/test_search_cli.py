@@ -150,6 +150,62 @@ def test_org_profile(cli):
     assert missing.exit_code == 1 and "no organization" in missing.output
 
 
+def test_search_names_facet_values_as_the_search_page_does(cli):
+    """Concepts and areas by their labels (the ids --concept and --area take beside them where they are not
+    the label with hyphens), term facets under the page's names: the CLI had printed bare ids."""
+    from nlp.taxonomy import configured_taxonomy
+
+    class WithTerms(MemoryLibrary):
+        def search(self, *args, **kwargs):
+            result = super().search(*args, **kwargs)
+            return result.model_copy(update={"facets": {**result.facets, "method": {"メタサーフェス": 2}}})
+
+    out = " ".join(cli("search", "radar absorbing film", lib=WithTerms()).stdout.split())
+    assert "concept: radar absorbing material 6 · metamaterial 5" in out, out
+    assert "radar-absorbing-material" not in out
+    label = configured_taxonomy().area_labels["jp-materials"]
+    assert label != "jp-materials" and f"area: {label} (jp-materials) 6" in out, out
+    assert "technology / method: メタサーフェス 2" in out and "method: メタサーフェス" not in out.replace(
+        "technology / method: メタサーフェス", "")
+
+
+def test_a_publication_day_is_the_one_the_pages_show(cli, monkeypatch):
+    """A document published at 17:00 UTC on 7 January was published on 8 January in Tokyo: `scout search`,
+    `match` and `org` name the day in the display zone (SCOUT_REPORT_TIMEZONE), as the pages and the mail do;
+    they had shown the UTC day beside a page that showed the Tokyo one."""
+    from datetime import datetime, timezone
+
+    from domain.times import shown_day
+
+    monkeypatch.setenv("SCOUT_REPORT_TIMEZONE", "Asia/Tokyo")
+    lib = MemoryLibrary()
+    doc = next(d for d in lib.docs.values() if d.kind != "need" and d.organizations)
+    doc.published = datetime(2025, 1, 7, 17, 0, tzinfo=timezone.utc)
+    assert shown_day(doc.published) == "2025-01-08"
+    found = cli("search", doc.title, lib=lib).stdout
+    assert "2025-01-08" in found and "2025-01-07" not in found
+    shown = cli("org", doc.organizations[0], lib=lib).stdout
+    assert "2025-01-08" in shown and "2025-01-07" not in shown
+
+
+def test_org_says_its_needs_are_scored_as_the_last_match_run_found_them(cli):
+    """`scout org` reads each need's matches from the match ledger, as the organization page does: it says from
+    which run, zone named, as the page does."""
+    from datetime import datetime, timezone
+
+    from domain.times import shown
+
+    ran = datetime(2026, 12, 6, 12, 30, tzinfo=timezone.utc)
+
+    class AfterARun(MemoryLibrary):
+        def match_run_time(self):
+            return ran
+
+    shown_run = cli("org", "Lockheed Martin", lib=AfterARun()).stdout
+    assert f"scores from the last match run, {shown(ran)}" in " ".join(shown_run.split())
+    assert "match run" not in cli("org", "Lockheed Martin").stdout  # ranked for the command: nothing to say
+
+
 def test_export_jsonl_and_csv(cli, library, tmp_path):
     expected = list(library.all_matches(limit_per_need=20))
     jsonl = cli("export", "matches", "--format", "jsonl")

@@ -104,3 +104,60 @@ def test_versions_that_would_read_alike_show_their_dates():
     b.published = b.published.replace(month=3, day=7)
     a.source = b.source = "feeds"
     assert [v.label for v in versions_of([a, b])] == ["feeds 2025-01-01", "feeds 2025-03-07"]
+
+
+def _eager(similarity):
+    """`group_members` as it was: the similarity of every pair compared, used or not."""
+    def group(members):
+        from index.grouping import same_technology
+
+        groups = []
+        for member in members:
+            for g in groups:
+                if same_technology(g[0], member, similarity(g[0].doc_id, member.doc_id)):
+                    g.append(member)
+                    break
+            else:
+                groups.append([member])
+        return groups
+    return group
+
+
+def test_the_similarity_is_asked_only_where_it_decides_and_the_groups_are_the_same():
+    import random
+
+    rng = random.Random(28)
+    asked, compared = [], []
+    titles = ["Compact lidar", "Compact lidar Phase II", "Compact lidar for drones", "Radar absorber",
+              "SBIR Radar absorber", "Battery cell"]
+    orgs = [(), ("Acme Inc.",), ("Beta LLC",), ("Acme Inc.", "Beta LLC")]
+    for trial in range(200):
+        members = [_member(f"d{i}", rng.choice(titles), rng.choice(orgs)) for i in range(rng.randint(2, 12))]
+        sims = {}
+
+        def similarity(a, b):
+            return sims.setdefault(frozenset((a, b)), rng.choice([None, 0.5, 0.99]))
+
+        def counted(calls):
+            return lambda a, b: calls.append((a, b)) or similarity(a, b)
+
+        lazy = [[m.doc_id for m in g] for g in group_members(members, counted(asked))]
+        eager = [[m.doc_id for m in g] for g in _eager(counted(compared))(members)]
+        assert lazy == eager, trial
+    assert 0 < len(asked) < len(compared) / 2
+
+
+def test_the_library_reads_no_vectors_when_no_pair_needs_them(tmp_path, enricher):
+    docs = [make_doc(f"x{i}", f"Sensor {i} of its own", f"A distinct sensor design number {i}.", orgs=(f"Firm {i}",))
+            for i in range(6)]
+    enriched, _ = enricher.enrich(docs)
+    from domain.settings import IndexSettings
+
+    index = Index(IndexSettings(backend="edge", path=tmp_path / "ix"), dim=enricher.embedder.dim)
+    index.upsert(enriched)
+    reads = []
+    passage_vectors = index.passage_vectors
+    index.passage_vectors = lambda **kw: reads.append(kw) or passage_vectors(**kw)
+    with IndexLibrary(index, enricher, Ranker(index, enricher, KnownSuppliers())) as lib:
+        assert len(lib.search("sensor design").hits) == 6
+    assert reads == []  # six firms, six titles: no pair's grouping depends on their texts

@@ -171,3 +171,94 @@ def test_an_organization_page_reads_each_needs_matches_from_the_ledger(library, 
 
     monkeypatch.setattr(lib.ranker, "matches", counted)
     assert extra.id in {o.key for o in lib.organization("Newco Sensing").needs} and ranked == [extra.id]
+
+
+class _Judged:
+    """A need's judgements as the library reads them (service.index_library.JudgementFeedback's two calls)."""
+
+    def __init__(self) -> None:
+        self.by_need: dict[str, dict[str, str]] = {}
+
+    def __call__(self, need_id):
+        from index.ranking.feedback import Feedback
+
+        states = self.by_need.get(need_id, {})
+        relevant = tuple(d for d, s in states.items() if s != "not_relevant")
+        rejected = tuple(d for d, s in states.items() if s == "not_relevant")
+        return Feedback(relevant, rejected) if states else None
+
+    def states(self, need_id):
+        return dict(self.by_need.get(need_id, {}))
+
+
+def test_a_judgement_after_the_match_run_reads_the_same_on_the_need_document_and_organization_pages(
+        library, tmp_path):
+    """The document and organization pages read the ledger, which the last match run wrote before an analyst
+    judged: a document judged not relevant since leaves the need's list on its own page and no longer counts for
+    its organization there, as on the need page (and in the weekly report), not until the next match run."""
+    from index.ledger import Ledger
+    from index.matching import match_all_needs
+
+    lib, ids = library
+    need = ids["n2"]
+    ledger = Ledger(tmp_path / "ledger.sqlite")
+    match_all_needs(lib.ranker, lib.index, ledger)
+    lib.ledger_path = ledger.path
+    judged = lib.feedback = _Judged()
+    assert need in {o.key for o in lib.needs_answered(ids["e1"])}
+
+    judged.by_need[need] = {ids["e1"]: "not_relevant"}
+    assert need not in {o.key for o in lib.needs_answered(ids["e1"])}  # the document page
+    newco = lib.organization("Newco Sensing")
+    on_org_page = {o.key: o for o in newco.needs}
+    # the firm's row on the need page (under its Japanese and English names, one row)
+    [row] = [o for o in lib.match(need).organizations if {ids["e1"], ids["j1"]} & set(o.doc_ids)]
+    assert ids["e1"] not in on_org_page[need].doc_ids
+    assert on_org_page[need].doc_ids == row.doc_ids
+    assert on_org_page[need].score == pytest.approx(row.score)
+
+    judged.by_need[need] = {}  # undone: back as the run stored it
+    assert need in {o.key for o in lib.needs_answered(ids["e1"])}
+
+
+def test_one_depth_scores_a_needs_organizations_on_every_face(library, monkeypatch):
+    """ORGANIZATION_DEPTH is the one depth: the need page's organization rows and a need the organization page
+    ranks itself (no match run yet) both use it (bench/org_page.py sets it; a second name beside it, which the
+    organization page read, had made that setting reach the need page only)."""
+    import service.index_library as index_library
+
+    lib, ids = library
+    asked: list[int] = []
+    real = lib.ranker.matches
+
+    def recorded(need_id, *args, limit=20, **kwargs):
+        asked.append(limit)
+        return real(need_id, *args, limit=limit, **kwargs)
+
+    monkeypatch.setattr(lib.ranker, "matches", recorded)
+    monkeypatch.setattr(index_library, "ORGANIZATION_DEPTH", 3)
+    lib.organization("Newco Sensing")
+    assert asked and set(asked) == {3}
+
+
+def test_a_document_judged_relevant_lists_its_need_though_the_run_ranked_it_lower(library, tmp_path):
+    """An analyst shortlists a match below the best the match run stored (the need page pins it on top): the
+    document's page lists that need, with the match's score, instead of "Not among any need's best matches"."""
+    from index.ledger import Ledger
+    from index.matching import match_all_needs
+
+    lib, ids = library
+    need = ids["n2"]
+    ledger = Ledger(tmp_path / "ledger.sqlite")
+    match_all_needs(lib.ranker, lib.index, ledger, limit=1)  # the run stored each need's best match only
+    lib.ledger_path = ledger.path
+    judged = lib.feedback = _Judged()
+    ranked = [m for m in lib.match(need, limit=10).matches]
+    low = next(m for m in ranked[1:] if m.doc_id in (ids["e1"], ids["j1"], ids["u1"], ids["a1"]))
+    assert need not in {o.key for o in lib.needs_answered(low.doc_id)}
+    for state in ("shortlisted", "relevant"):
+        judged.by_need[need] = {low.doc_id: state}
+        [row] = [o for o in lib.needs_answered(low.doc_id) if o.key == need]
+        assert row.doc_ids == [low.doc_id] and row.score == pytest.approx(low.score)  # a judgement moves no score
+    judged.by_need[need] = {}
+    assert need not in {o.key for o in lib.needs_answered(low.doc_id)}

@@ -317,3 +317,29 @@ def test_a_match_run_ranks_every_need_as_match_does_and_records_them_in_order(ra
         assert [o.key for o in got.organizations] == [o.key for o in want.organizations]
         assert all(m.is_new for m in got.matches)  # the ledger's first run: everything is new
     assert seen[0] == (0, len(needs)) and seen[-1] == (len(needs), len(needs))
+
+
+def test_a_free_text_ranking_rescores_its_page_and_a_margin_and_a_need_ranking_is_untouched(tmp_path, enricher):
+    """`RankWeights.search_rescore_margin`: free text re-scores the best `limit` + margin (at least 60) of its
+    fused candidates, not 3 x `limit`; a need's ranking re-scores 3 x `limit` whatever the margin."""
+    from index.ranking import RankWeights
+    from index.ranking.ranker import RANK_FIELDS
+
+    docs = corpus() + [make_doc(f"m{i}", f"Magnetometer design {i}", f"A magnetometer for navigation, variant {i}. "
+                                f"It senses magnetic fields {i}.") for i in range(120)]
+    with Index(IndexSettings(backend="edge", path=tmp_path / "ix"), dim=32) as ix:
+        ix.upsert(enricher.enrich(docs)[0])
+        read: list[int] = []
+        get_many = ix.get_many
+        ix.get_many = lambda ids, fields=None: (read.append(len(ids)) if fields == RANK_FIELDS else None) or get_many(
+            ids, fields)
+        rankers = {m: Ranker(ix, enricher, KnownSuppliers(), weights=RankWeights(search_rescore_margin=m))
+                   for m in (None, 10, 40)}
+        for margin, want in ((None, 90), (10, 60), (40, 70)):
+            read.clear()
+            rankers[margin].search("magnetometer for navigation", limit=30)
+            assert read == [want], margin
+        read.clear()
+        need = [r.matches(docs[0].id, limit=30)[1] for r in rankers.values()]
+        assert read == [90, 90, 90]
+        assert [[(m.doc_id, m.score) for m in ms] for ms in need[1:]] == [[(m.doc_id, m.score) for m in need[0]]] * 2

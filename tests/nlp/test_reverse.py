@@ -49,3 +49,20 @@ def test_no_japanese_equivalent_brings_latin_letters_into_an_english_query(gloss
     # the taxonomy's Japanese labels include NVセンター and 干渉SAR: their Latin part would add "nv", "sar"
     terms = glossary.terms("A nitrogen-vacancy center camera for interferometric synthetic aperture radar")
     assert "カメラ" in terms and not any(c.isascii() and c.isalnum() for t in terms for c in unicodedata.normalize("NFKC", t))
+
+
+def test_every_reader_of_jmdict_finds_it_in_one_place(monkeypatch):
+    """The loanword vocabulary (nlp.katakana.dictionary_words), the reverse glossary and the translator's
+    headword index read one JMdict, found by one function (nlp.katakana.jmdict_path; two copies of the lookup
+    had stood side by side): without it, each does without."""
+    import nlp.katakana as katakana
+    import nlp.translate as translate
+
+    found = katakana.jmdict_path()
+    assert found is None or found.name == "jamdict.db"
+    assert ReverseGlossary(load_taxonomy())._path == found
+    monkeypatch.setattr(katakana, "jmdict_path", lambda: None)
+    assert ReverseGlossary(load_taxonomy())._path is None
+    assert katakana.dictionary_words.__wrapped__() == frozenset()
+    monkeypatch.setattr(translate, "_HEADWORDS", None)
+    assert translate._headword_index() is None

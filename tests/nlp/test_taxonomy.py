@@ -296,3 +296,23 @@ def test_area_labels_are_whole_and_a_stray_field_is_refused(taxonomy):
     with pytest.raises(ValidationError):
         Area.model_validate({"id": "jp-data", "scheme": "jp", "en": "Data science", "ja": "データ科学",
                              "analytics": None})
+
+
+def test_one_plural_rule_for_the_label_matcher_and_the_translators_counts():
+    """The taxonomy matcher finds a label's plural ("radar absorbing materials") and the translator counts a
+    word with its plural ("battery" with "batteries"): one rule (nlp.tokens.english_plural), where two copies
+    had differed in their vowels and their endings."""
+    from nlp.components import _english_variants
+    from nlp.tokens import english_plural
+    from nlp.translate import _count
+
+    assert [english_plural(w) for w in ("battery", "array", "switch", "box", "brush", "lens", "process", "sensor")] \
+        == ["batteries", "arrays", "switches", "boxes", "brushes", "lenses", "processes", "sensors"]
+    for label in {c.en.lower() for c in load_taxonomy().concepts}:
+        if not label[-1:].isalpha() or label.endswith("s") and not label.endswith("ss"):
+            continue
+        plural = english_plural(label)
+        assert plural in _english_variants(label), label
+        last = label.split()[-1]
+        assert _count({english_plural(last): 7}, last) == 7, label
+    assert "quantum sensor" in _english_variants("quantum sensors")  # a plural label gets its singular

@@ -132,3 +132,31 @@ def test_an_analyst_walk_reads_true_scores(site, browser):
     assert feed.entries[0].title == hits[0].title
     assert feed.entries[0].summary and not feed.entries[0].summary.startswith(("startup from", "research from"))
     assert errors == []
+
+
+def test_the_organizations_beside_a_need_follow_its_judgements_without_a_reload(site, browser):
+    """Judging a match not relevant on the need page hid the match at once but left its organization's row
+    (scored over it alone) standing beside it until a reload; undone, the row comes back."""
+    need = next(n for n in site.library.needs() if n.source == "atla")
+    result = site.library.match(need.id, limit=20)
+    org = next(o for o in result.organizations if len(o.doc_ids) == 1)
+    doc_id = org.doc_ids[0]
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-US")
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(f"{site.url}/?token={site.token}")
+    page.goto(f"{site.url}/needs/{need.id}")
+    row = f"tr.org-row[data-org-key='{org.key}']"
+    assert page.locator(row).count() == 1
+    page.evaluate("window.notReloaded = true")
+    page.locator(f"li.match[data-doc-id='{doc_id}'] button.not-relevant").click()
+    page.wait_for_selector(row, state="detached")  # its one document no longer vouches for it
+    page.locator("a.toggle-rejected").click()
+    page.wait_for_url("**rejected=show**")
+    page.evaluate("window.notReloaded = true")
+    page.locator(f"li.match[data-doc-id='{doc_id}'] button.undo").click()
+    page.wait_for_selector(row)
+    assert page.locator(f"{row} .num").inner_text() == f"{org.score:.3f}"
+    assert page.evaluate("window.notReloaded") is True and errors == []
+    context.close()

@@ -74,7 +74,7 @@ def test_the_report_counts_no_issuer_as_a_new_organization(real_library, navy_ne
     from service.report import render_text
 
     text = render_text(report, settings)
-    assert re.search(r"Office of Naval Research \(\d\.\d\d, issuer\)", text)
+    assert re.search(r"Office of Naval Research \(\d\.\d{3}, issuer\)", text)
 
 
 def test_an_issuer_on_another_publishers_need_is_marked_as_one(real_library, navy_need):

@@ -83,3 +83,24 @@ def test_scout_match_counts_the_matches_asked_for_apart_from_the_rejected(real_l
     assert shown.exit_code == 0, shown.output
     assert "3 matches (and 1 judged not relevant, listed last)" in shown.stdout and "4 matches" not in shown.stdout
     assert f"{len(orgs)} organizations behind the best 20 matches" in shown.stdout
+
+
+def test_every_needs_judgements_in_one_read_are_each_needs(real_library, scout_home):
+    """JudgementFeedback.document_states (the organization and document pages' one query for every need)
+    gives what `states` gives need by need: current judgements only, an undo gone."""
+    from service.index_library import JudgementFeedback
+
+    feedback = JudgementFeedback()
+    assert feedback.document_states() == {}  # no analyst database yet
+    needs = [n for n in real_library.needs()][:2]
+    with AnalystStore() as store:
+        a = real_library.match(needs[0].id, limit=3).matches
+        b = real_library.match(needs[1].id, limit=3).matches
+        store.judge(needs[0].id, a[0].doc_id, "shortlisted", user="analyst")
+        store.judge(needs[0].id, a[1].doc_id, "not_relevant", user="analyst")
+        store.judge(needs[1].id, b[0].doc_id, "relevant", user="analyst")
+        store.judge(needs[1].id, b[0].doc_id, "cleared", user="analyst")
+        every = feedback.document_states()
+        assert every == {needs[0].id: {a[0].doc_id: "shortlisted", a[1].doc_id: "not_relevant"}}
+        assert all(every.get(n.id, {}) == feedback.states(n.id) for n in needs)
+    feedback.close()

@@ -32,9 +32,15 @@ def test_pages_show_the_types(real_library, real_client, stored):
     html = real_client.get(f"/documents/{doc.id}").text
     assert "Technology terms" in html
     assert document_terms(doc)[0].text in html
+    # grouped under headings that name the type ("Technologies and methods:"), the chips do not repeat it
+    # (every chip had begun "technology / method")
+    terms = html[html.index('<section class="doc-terms"'):html.index("</section>", html.index('<section class="doc-terms"'))]
+    assert "Technologies and methods:" in terms or "Materials:" in terms or "Tasks and applications:" in terms
+    assert 'class="term-type"' not in terms
     for need in real_library.needs():
         if any(m.shared_terms for m in real_library.match(need.id, limit=20).matches):
-            assert "Shared terms:" in real_client.get(f"/needs/{need.id}").text
+            page = real_client.get(f"/needs/{need.id}").text
+            assert "Shared terms:" in page and 'class="term-type"' in page  # mixed types: each chip names its own
             break
     else:
         raise AssertionError("no need page has a match with shared terms")

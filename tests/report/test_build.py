@@ -584,3 +584,46 @@ def test_the_charts_legend_is_text_in_the_mail(ledger, settings):
     assert f"New matches per area, {report.chart_weeks[0]} to {report.chart_weeks[-1]}" in text
     for e in report.chart_legend:
         assert f"  {e.ja} ({e.en}): {e.count}\n" in text
+
+
+def test_reports_read_the_configured_taxonomy_once_per_process(ledger, settings, scout_home, tmp_path, monkeypatch):
+    """Without a taxonomy given, a report reads the one the index is analysed with (SCOUT_NLP_TAXONOMY_PATH),
+    from the process' one cache (nlp.taxonomy.configured_taxonomy) that the pages and the CLI use: a second
+    report in the process (the scheduled flow, the web app's preview) does not parse the file again."""
+    import yaml
+
+    import nlp.taxonomy as taxonomy_module
+
+    path = tmp_path / "taxonomy.yaml"
+    path.write_text(yaml.safe_dump(TAXONOMY.model_dump(mode="json"), allow_unicode=True), encoding="utf-8")
+    monkeypatch.setenv("SCOUT_NLP_TAXONOMY_PATH", str(path))
+    loads: list = []
+    real = taxonomy_module.load_taxonomy
+
+    def counted(*args, **kwargs):
+        loads.append(args)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(taxonomy_module, "load_taxonomy", counted)
+    first = build_report(ledger, FakeLibrary(), settings=settings, now=NOW, chart=False)
+    second = build_report(ledger, FakeLibrary(), settings=settings, now=NOW, chart=False)
+    with_given = build_report(ledger, FakeLibrary(), settings=settings, taxonomy=TAXONOMY, now=NOW, chart=False)
+    assert len(loads) == 1
+    assert [i.concepts for i in first.new_matches] == [i.concepts for i in second.new_matches] == \
+        [i.concepts for i in with_given.new_matches] and any(i.concepts for i in first.new_matches)
+
+
+def test_a_publication_day_is_the_one_the_pages_show(ledger, settings):
+    """A document published at 17:00 UTC on 7 January is published on 8 January in Tokyo: the mail and its CSV
+    name the day in the report's zone, as the pages and the CLI do (the mail had shown the UTC day, the pages
+    the Tokyo one, for 71 of the demo's first 300 documents)."""
+    report = _build(ledger, settings)
+    item = report.sections[0].items[0]
+    late = datetime(2025, 1, 7, 17, 0, tzinfo=timezone.utc)
+    item.match.published = late
+    assert report.timezone == "Asia/Tokyo"
+    html = render_html(report, settings)
+    assert "2025-01-08" in html and "2025-01-07" not in html
+    rows = list(csv.DictReader(io.StringIO(report_csv(report).decode("utf-8-sig"))))
+    assert [r["published"] for r in rows if (r["need_id"], r["doc_id"]) == (item.match.need_id, item.match.doc_id)] \
+        == ["2025-01-08"]

@@ -152,3 +152,31 @@ def test_the_concepts_never_overrule_shared_words():
     assert text[a:b] == "A metamaterial absorber lines the chamber."
     a, b = best_sentences(text, {"unrelated"})
     assert text[a:b] == "Funding ends in 2027."
+
+
+def test_a_reference_mark_does_not_end_a_sentence():
+    """The demo's Navy APT topic showed "... a stealthy foothold on a targeted system (Ref." as what the need
+    says: "Ref." in brackets was read as the end of a sentence."""
+    from service.evidence import split_sentences
+
+    text = ("The Advanced Persistent Threat (APT) is a cyber-adversary that attempts to gain a stealthy foothold on "
+            "a targeted system (Ref. 1). The APT can remain present within the system (Refs. 2, 3). See Fig. 4.")
+    assert split_sentences(text) == [
+        "The Advanced Persistent Threat (APT) is a cyber-adversary that attempts to gain a stealthy foothold on "
+        "a targeted system (Ref. 1).", "The APT can remain present within the system (Refs. 2, 3).", "See Fig. 4."]
+
+
+def test_an_address_is_found_as_the_plain_pattern_found_it_in_linear_time():
+    """The address pattern tried only from the start of a run says what the plain one said, on random text."""
+    import random
+    import re
+
+    from service.evidence import _ADDRESS, is_boilerplate
+
+    plain, linear = re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+"), re.compile(_ADDRESS)
+    rng = random.Random(28)
+    for _ in range(5000):
+        text = "".join(rng.choice("ab1._+-@ é") for _ in range(rng.randint(0, 24)))
+        assert bool(plain.search(text)) == bool(linear.search(text)), text
+    assert is_boilerplate("Write to j.doe+scout@example.co.jp for details.")
+    assert not is_boilerplate("x" * 5000)

@@ -387,3 +387,6 @@ class MemoryLibrary:
 
     def judgement_states(self, need_id: str) -> dict[str, str]:
         return dict(self.judgements.get(need_id, {}))
+
+    def match_run_time(self):
+        return None  # every need is ranked for the organization and document pages

@@ -140,7 +140,11 @@ def test_the_audit_page_names_a_judged_organization(as_ann, library, need):
                       json={"state": "not_relevant"}).status_code == 200
     page = as_ann.get("/audit", params={"need": need.id}).text
     assert f">{org.name}</a>" in page and f">{org.key}</a>" not in page
-    assert "state: not relevant" in page and "not_relevant" not in page
+    assert "judged not relevant" in page and "not_relevant" not in page and "judgement.set" not in page
+    # an undo says so in words ("judgement.clear" and "state: cleared" had stood for it)
+    assert as_ann.delete(f"/api/needs/{need.id}/judgements/organization/{org.key}").status_code == 200
+    page = as_ann.get("/audit", params={"need": need.id}).text
+    assert "undid a judgement" in page and "cleared" not in page and "judgement.clear" not in page
 
 
 def test_bad_judgements_are_refused(as_ann, need, payload_doc):
@@ -177,7 +181,7 @@ def test_need_page_pins_shortlisted_hides_not_relevant_and_toggles(as_ann, libra
     assert not re.findall(r'data-state="not_relevant" hidden', shown) and "Hide not relevant" in shown
     as_json = as_ann.post(f"/needs/{need.id}/judge", content=f"target_id={matches[0].doc_id}&state=cleared",
                           headers={**FORM, "Accept": "application/json"}).json()
-    assert as_json == {"target": "document", "target_id": matches[0].doc_id, "state": None, "note": "", "user": "ann",
+    assert as_json == {"target": "document", "target_id": matches[0].doc_id, "state": None, "note": "", "user": "ann", "by": "",
                        "changed": True}
     assert "data-state=\"not_relevant\"" not in as_ann.get(f"/needs/{need.id}").text
 
@@ -301,3 +305,17 @@ def test_the_audit_page_shows_a_watchlists_filters_as_text(as_ann):
     assert as_ann.post("/api/watchlists", json={"name": "RAM", "query": "radar absorbing", "kind": "startup"}).status_code == 201
     page = as_ann.get("/audit").text
     assert "filters: kind=startup" in page and "{&#39;kind&#39;" not in page and "{'kind'" not in page
+
+
+def test_the_document_page_says_for_which_needs_it_was_judged_not_relevant(as_ann, library, need):
+    """Judged not relevant, a document leaves its need's list on its own page; the page had then said "Not among
+    any need's best matches yet" with no word of the judgement."""
+    doc_id = library.match(need.id).matches[0].doc_id
+    assert "Judged not relevant" not in as_ann.get(f"/documents/{doc_id}").text
+    assert as_ann.put(f"/api/needs/{need.id}/judgements/document/{doc_id}",
+                      json={"state": "not_relevant"}).status_code == 200
+    html = as_ann.get(f"/documents/{doc_id}").text
+    assert "Judged not relevant for" in html and f'href="/needs/{need.id}?rejected=show#m-{doc_id}"' in html
+    assert need.title in html[html.index("Judged not relevant for"):]
+    assert as_ann.delete(f"/api/needs/{need.id}/judgements/document/{doc_id}").status_code == 200
+    assert "Judged not relevant" not in as_ann.get(f"/documents/{doc_id}").text

@@ -123,3 +123,11 @@ def test_library_calls_are_serialized_unless_thread_safe(library):
     safe = Recording()
     safe.thread_safe = True
     assert peak(safe) > 1
+
+
+def test_the_needs_route_says_the_order_it_gives(client, library):
+    """/docs said "List the needs, newest first" over a list by source, then title (as `scout needs` and /needs)."""
+    listed = client.get("/api/needs").json()
+    assert [(n["source"], n["title"]) for n in listed] == sorted((n["source"], n["title"]) for n in listed)
+    summary = client.get("/openapi.json").json()["paths"]["/api/needs"]["get"]["summary"]
+    assert summary == "List the needs, by source, then title"

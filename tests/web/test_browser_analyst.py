@@ -176,14 +176,41 @@ def test_judge_an_organization_from_its_own_page(site, browser):
     page.goto(f"{site.url}/?token={site.tokens['ann']}")
     page.goto(f"{site.url}/orgs/{org.name}")
     page.evaluate("window.notReloaded = true")
-    row = page.locator(f"tr.org-need[data-need-id='{need.id}']")
-    row.locator("input.judge-note").fill("supplier visit")
-    row.locator("button.shortlist").click()
+    controls = page.locator(f"tr.org-need-judge[data-need-id='{need.id}']")  # the need's row's controls
+    controls.locator("input.judge-note").fill("supplier visit")
+    controls.locator("button.shortlist").click()
     page.wait_for_selector(f"tr.org-need[data-need-id='{need.id}'][data-state=shortlisted]")
-    assert row.locator(".judge-state").inner_text() == "shortlisted"
+    assert controls.locator(".judge-state").inner_text() == "shortlisted"
     assert page.evaluate("window.notReloaded") is True
     page.goto(f"{site.url}/needs/{need.id}")
     assert page.locator("tr.org-row").first.get_attribute("data-org-key") == org.key
     assert page.locator("tr.org-row").first.get_attribute("data-state") == "shortlisted"
     context.close()
     assert errors == [], errors
+
+
+def test_a_judgement_reads_the_same_at_once_and_after_a_reload(site, browser):
+    """After a click the match had said "ann · 2026-12-06" (the browser's UTC day, no zone) where the page,
+    reloaded, says "ann · 2026-12-07 06:50 JST"; and an Undo button stood beside every match, judged or not."""
+    from domain.times import shown
+
+    errors: list[str] = []
+    context, page = _page(browser, errors)
+    need = next(n for n in site.library.needs() if n.source == "atla")
+    doc_id = site.library.match(need.id).matches[1].doc_id
+    page.goto(f"{site.url}/needs/{need.id}?token={site.tokens['ann']}")
+    li = _li(page, doc_id)
+    assert not li.locator("button.undo").is_visible()  # nothing to undo yet
+    li.locator("button.relevant").click()
+    page.wait_for_selector(f"li.match[data-doc-id='{doc_id}'][data-state=relevant]")
+    at_once = li.locator(".judge-by").inner_text()
+    current = site.store.current(need.id, doc_id)
+    assert at_once == f"ann · {shown(current.at)}"
+    assert li.locator("button.undo").is_visible()
+    page.reload()
+    assert _li(page, doc_id).locator(".judge-by").inner_text() == at_once
+    _li(page, doc_id).locator("button.undo").click()
+    page.wait_for_selector(f"li.match[data-doc-id='{doc_id}'][data-state='']")
+    assert not _li(page, doc_id).locator("button.undo").is_visible()
+    assert errors == []
+    context.close()

@@ -3,6 +3,8 @@ no page wider than the screen, badges and score-breakdown labels on one line. Sc
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 import pytest
 
 from tests.web.test_browser import ARGS, ARTIFACTS, CHROMIUM, LiveServer, browser  # noqa: F401 - fixtures
@@ -47,8 +49,9 @@ def server(library, tmp_path_factory):
 def _pages(library) -> dict[str, str]:
     need = next(n for n in library.needs() if n.source == "atla")
     doc = library.match(need.id).matches[0].doc_id
+    org = library.match(need.id).organizations[0].name
     return {"search": "/?q=radar+absorbing+metamaterial", "need": f"/needs/{need.id}", "document": f"/documents/{doc}", "docs": "/docs",
-            "audit": "/audit", "watchlists": "/watchlists", "needs": "/needs"}
+            "audit": "/audit", "watchlists": "/watchlists", "needs": "/needs", "org": "/orgs/" + quote(org)}
 
 
 @pytest.mark.parametrize("width", [390, 1280])
@@ -61,7 +64,8 @@ def test_pages_fit_the_screen_and_badges_stay_whole(server, browser, library, wi
             page.wait_for_load_state("networkidle")
             overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
             assert overflow <= 0, f"{path} scrolls sideways by {overflow} px at {width} px"
-            broken = page.evaluate("""[...document.querySelectorAll('.badge, .score-label, .chip, .breakdown dt')]
+            # (a judge button too: the organization page's "✗ Not relevant" broke in two in its need's cell)
+            broken = page.evaluate("""[...document.querySelectorAll('.badge, .score-label, .chip, .breakdown dt, .judge-buttons button')]
                 .filter(e => e.getClientRects().length > 1 || e.getBoundingClientRect().height > 2.2 * parseFloat(getComputedStyle(e).fontSize))
                 .map(e => e.textContent)""")
             assert broken == [], f"{path}: badges broken across lines at {width} px: {broken}"

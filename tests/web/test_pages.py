@@ -198,6 +198,82 @@ def test_document_and_org_pages(client, library):
     assert "new entrant" in html
 
 
+def test_the_document_page_says_when_it_was_first_seen_in_a_named_zone_and_keeps_its_hash_to_itself(client, library):
+    """A reader sees the moment the document was first seen, zone named as everywhere ("2026-10-01 09:00
+    JST"), not a bare day; the content hash is bookkeeping (the JSON API keeps it), not the user's."""
+    from domain.times import shown
+
+    doc = next(d for d in library.docs.values() if d.source == "jstage")
+    html = client.get(f"/documents/{doc.id}").text
+    facts = html[html.index('<dl class="facts">'):]
+    assert f"<dt>first seen</dt><dd>{shown(doc.first_seen)}</dd>" in facts
+    assert re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d [A-Z]{2,5}<", facts)
+    assert "content hash" not in html and doc.content_hash[:16] not in html
+    assert client.get(f"/api/documents/{doc.id}").json()["content_hash"] == doc.content_hash
+
+
+def test_pages_that_read_the_match_ledger_say_from_which_run(library):
+    """The organization and document pages list needs as the last match run scored them: they say so, with
+    the run's time, so a reader who just judged on a need page knows what the figures are."""
+    from datetime import datetime, timezone
+
+    from domain.times import shown
+    from tests.web.fakes import MemoryLibrary
+
+    ran = datetime(2026, 12, 6, 12, 30, tzinfo=timezone.utc)
+
+    class AfterARun(MemoryLibrary):
+        def match_run_time(self):
+            return ran
+
+    after = AfterARun()
+    client = TestClient(create_app(after, WebSettings(token=None)), base_url="http://127.0.0.1")
+    answered = next(d for d in after.docs.values() if after.needs_answered(d.id))
+    html = client.get(f"/documents/{answered.id}").text
+    assert f"Scores from the last match run, {shown(ran)}" in html
+    html = client.get("/orgs/" + quote("Lockheed Martin")).text
+    assert f"Scores from the last match run, {shown(ran)}" in html
+    # no run: the page ranked the needs itself, and says nothing of a run
+    assert "last match run" not in TestClient(create_app(MemoryLibrary(), WebSettings(token=None)),
+                                              base_url="http://127.0.0.1").get(f"/documents/{answered.id}").text
+
+
+def test_sentences_the_source_glued_read_apart_on_the_document_and_need_pages():
+    """The demo's SBIR award read "an integrating sphere for RF applications is feasible.This will be shown" on
+    its page (the evidence beside it had been spaced already); a need's text too."""
+    from tests.web.fakes import MemoryLibrary, _doc, fixture_documents
+
+    doc = _doc("startup", "rss", "glued-1", "Integrating Sphere at Microwave Frequencies",
+               "An integrating sphere for RF applications is feasible.This will be shown on a planar array. "
+               "The U.S. Army uses it.", "en", ["Sciperio Inc."], "2025-05-21", [])
+    need = _doc("need", "sbir", "glued-n", "RF integrating spheres", "We need RF test spheres.They must be small.",
+                "en", ["U.S. Air Force"], "2025-05-01", [])
+    app = create_app(MemoryLibrary([*fixture_documents(), doc, need]), WebSettings(token=None))
+    client = TestClient(app, base_url="http://127.0.0.1")
+    html = client.get(f"/documents/{doc.id}").text
+    assert "is feasible. This will be shown" in html and "feasible.This" not in html
+    assert "The U.S. Army uses it." in html  # an abbreviation is not a glued sentence
+    html = client.get(f"/needs/{need.id}").text
+    assert "spheres. They must be small." in html and "spheres.They" not in html
+
+
+def test_an_issuers_page_lists_each_of_its_needs_once(client, library):
+    """防衛装備庁's page listed its needs under "Needs it publishes" and again under "Documents"."""
+    need = next(n for n in library.needs() if n.organizations == ["防衛装備庁"])
+    html = client.get("/orgs/" + quote("防衛装備庁")).text
+    assert "Needs it publishes" in html and html.count(f'href="/needs/{need.id}"') == 1
+
+
+def test_the_home_pages_latest_needs_are_the_newest(client, library):
+    """"Latest needs" listed the first needs by source and title (a DIANA challenge of January above a SBIR
+    topic of March): they are the newest, by publication (or, undated, by when they were first seen)."""
+    html = client.get("/").text
+    block = html[html.index("Latest needs"):html.index("All needs")]
+    shown = re.findall(r'<a href="/needs/([^"]+)"', block)
+    newest = sorted(library.needs(), key=lambda n: n.published or n.first_seen, reverse=True)
+    assert shown == [n.id for n in newest][:len(shown)] and len(shown) == min(8, len(newest))
+
+
 TOKEN = "s3cret-token-for-tests"
 
 

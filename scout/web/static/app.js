@@ -31,12 +31,15 @@ async function judge(event, form) {
   const result = await response.json();
   const state = result.state || "";
   const label = form.querySelector(".judge-state");
+  const before = label.dataset.state || "";
   label.dataset.state = state;
   label.textContent = STATE_LABELS[state] || "";
-  form.querySelector(".judge-by").textContent = state ? `${result.user} · ${new Date().toISOString().slice(0, 10)}` : "";
+  // who and when as the server writes it on the page (its zone, named), not the browser's UTC day
+  form.querySelector(".judge-by").textContent = state ? (result.by || result.user) : "";
   const note = form.querySelector(".judge-note");
   if (note) note.value = result.note || "";
-  const orgPageRow = form.closest("tr.org-need");
+  const judgeRow = form.closest("tr.org-need-judge");  // the organization page: the controls' own row
+  const orgPageRow = judgeRow && judgeRow.previousElementSibling;
   if (orgPageRow) {  // the organization page: one row per need, nothing to pin or hide
     orgPageRow.dataset.state = state;
     form.dispatchEvent(new CustomEvent("judged", { bubbles: true, detail: result }));
@@ -57,7 +60,27 @@ async function judge(event, form) {
   }
   const count = document.querySelector(".rejected-count");
   if (count) count.textContent = String(document.querySelectorAll("li.match[data-state=not_relevant]").length);
+  if (result.target === "document" && state !== before) await refreshOrganizations();
   form.dispatchEvent(new CustomEvent("judged", { bubbles: true, detail: result }));
+}
+
+// A document's judgement changes the organizations beside it (one judged not relevant vouches for none; the
+// order the judgements give decides the best matches they are scored over): the table is the server's, read
+// again, not worked out here. On failure it stays as it was, and a reload shows the server's.
+async function refreshOrganizations() {
+  const aside = document.querySelector("aside.orgs");
+  if (!aside) return;
+  try {
+    const response = await fetch(location.href, { headers: { Accept: "text/html" } });
+    if (!response.ok) return;
+    const page = new DOMParser().parseFromString(await response.text(), "text/html");
+    const fresh = page.querySelector("aside.orgs");
+    if (!fresh) return;
+    aside.replaceWith(fresh);
+    for (const form of fresh.querySelectorAll("form.judge-form")) {
+      form.addEventListener("submit", (event) => judge(event, form));
+    }
+  } catch (err) { /* the table stays as it was */ }
 }
 
 function showError(form, message) {

@@ -87,8 +87,6 @@ class TermTranslator:
         if term in self.labels:
             return self.label_gloss(term)
         found = _jmdict_gloss(self, term)
-        if found and term not in self.labels:
-            return _unclipped(term, found)
         if found or not self.katakana or not KATAKANA.match(term):
             return found
         return self._loanword(term)
@@ -186,7 +184,7 @@ class TermTranslator:
         for spelling in (term, *long_vowel_variants(term)):
             found = (self.label_gloss(spelling) if spelling in self.labels else None) or _jmdict_gloss(self, spelling)
             if found:
-                return _unclipped(spelling, found) if spelling not in self.labels else found
+                return found
         return None
 
     # -- rendering ------------------------------------------------------------------------------------------
@@ -369,22 +367,18 @@ def adjectival(gloss: str) -> str:
     return gloss
 
 
-@lru_cache(maxsize=20_000)
 def _unclipped(term: str, gloss: str) -> str:
     """The word a clipping stands for, where JMdict marks the sense an abbreviation of a longer word whose first
     gloss begins with this one: ラボ "lab" (of ラボラトリー) is "laboratory", which technical English writes, エアコン
     "air con" "air conditioner"; else `gloss`."""
     try:
-        jmd = _shared_jamdict()
-        entries = _by_headword(jmd.lookup(term, strict_lookup=True, lookup_chars=False, lookup_ne=False).entries, term)
-        for entry in entries[:3]:
+        for entry in _by_headword(_entries(term), term)[:3]:
             for sense in entry.senses[:1]:  # the sense a gloss is chosen from (`_lookup`)
                 if "abbreviation" not in (sense.misc or []) or not any(g.text == gloss for g in sense.gloss):
                     continue
                 for ref in getattr(sense, "xref", None) or []:
                     word = ref.split("・")[0]
-                    longer = jmd.lookup(word, strict_lookup=True, lookup_chars=False, lookup_ne=False).entries
-                    for other in longer[:1]:
+                    for other in _entries(word)[:1]:
                         if other.senses and other.senses[0].gloss:
                             full = _PAREN.sub("", other.senses[0].gloss[0].text).strip()
                             if full.lower().startswith(gloss.lower()) and len(full) > len(gloss):
@@ -423,18 +417,29 @@ LATER_SENSES = 2
 LATER_SENSE_VOTES = 1.0
 
 
+@lru_cache(maxsize=50_000)
+def _entries(term: str) -> tuple:
+    """JMdict's entries that have `term` as a form, or none."""
+    try:
+        return tuple(_shared_jamdict().lookup(term, strict_lookup=True, lookup_chars=False, lookup_ne=False).entries)
+    except Exception:
+        return ()
+
+
 @lru_cache(maxsize=200_000)
 def _lookup(term: str) -> str | None:
+    """`_sense(term)`, a clipping read as the word it clips (`_unclipped`)."""
+    found = _sense(term)
+    return _unclipped(term, found) if found else None
+
+
+def _sense(term: str) -> str | None:
     """The gloss of `term` that technical English uses: the dictionary's first, unless another gloss of an
-    entry's first sense is used much more in nlp/en_sense_freq.txt (SENSE_MARGIN, `_usage`: a phrase by its
+    entry's first sense (or of the word's own entry's second or third, where its compounds say it) is used much
+    more in nlp/en_sense_freq.txt (SENSE_MARGIN, `_usage`: a phrase by its
     words side by side) and is no longer (JMdict gives 設計 as "plan, design", 社 as "shrine" before the entry
     "company", 負傷者 as "injured person; wounded person; casualty")."""
-    jmd = _shared_jamdict()
-    try:
-        result = jmd.lookup(term, strict_lookup=True, lookup_chars=False, lookup_ne=False)
-    except Exception:
-        return None
-    entries = _by_headword(result.entries, term)
+    entries = _by_headword(_entries(term), term)
     own = [entry for entry in entries if _form_rank(entry, term) < 2]
     if own and own[0].senses and own[0].senses[0].gloss and len(own[0].senses[0].gloss[0].text.split()) <= 4:
         # a word with an entry of its own never reads as a rare variant spelling of another word (比 is "ratio";

@@ -23,17 +23,21 @@ The variants (levers of the search's latency at a million documents, README "Pas
 `oversampling2` (`SCOUT_INDEX_RESCORE_OVERSAMPLING=2`, a dense search re-scores twice the hits it returns on the
 float vectors: the product's default until 6 December 19:50, the baseline), `oversampling1` (the hits it returns
 only: the product's default since), `depth200` (oversampling 2 and `RankWeights.search_scale_depth=200`: a
-free-text query's channels scaled as in its unfiltered 200-deep lists, not 500), `both`. It prints a table per
-variant, then each variant against the baseline: the mean difference of strict nDCG@10 and MRR with a paired
-bootstrap 95% interval and a paired sign-flip randomization p-value, how many rankings moved, and the top-20
-overlap.
+free-text query's channels scaled as in its unfiltered 200-deep lists, not 500), `both`; `margin40` and
+`margin20` (oversampling 1, and `RankWeights.search_rescore_margin`: a free-text ranking re-scores the hits asked
+for and 40 or 20 more, at least 60, not 3 x the hits asked for; the others re-score 3 x, as the product did until
+6 December 22:15; margin40 is its default since). It prints a table per variant, then each variant against the
+baseline (`--baseline`, default oversampling2; oversampling1 for the margins): the mean difference of strict
+nDCG@10 and MRR with a paired bootstrap 95% interval and a paired sign-flip randomization p-value, how many
+rankings moved, the top-20 overlap, and how many searches' facet counts (over the best 100 hits) moved.
 
 The index: the benchmark enriched once into `--work`/bench-index (the folder `bench/ranking_quality.py` builds
 and reuses: the same enrich + `Index.upsert` code as `scout eval`), reopened for each variant. No timing here:
 a quality run needs no bench lock (run it niced).
 
     PYTHONPATH=$PWD python bench/search_quality.py [../shared/data/sbir-bench] [--work var]
-        [--variants oversampling2 oversampling1 depth200 both] [--forms title keys]
+        [--variants oversampling2 oversampling1 depth200 both margin40 margin20] [--baseline oversampling2]
+        [--forms title keys]
         [--filters none kind+date language concept] [--limit-needs N] [--json FILE]
 """
 
@@ -78,7 +82,8 @@ class Variant:
 
 
 # oversampling2: the product's defaults until 6 December 19:50, the baseline the levers were judged against;
-# oversampling1: the product's defaults since (IndexSettings.rescore_oversampling 1, search_scale_depth 500).
+# oversampling1: the product's defaults since (IndexSettings.rescore_oversampling 1, search_scale_depth 500), until
+# margin40 (6 December 22:15).
 # The margin variants (RankWeights.search_rescore_margin; the others re-score 3 x the hits asked for, as the
 # product did until 6 December 22:15): margin40 is the product's default since, judged against oversampling1.
 VARIANTS = {v.name: v for v in (Variant("oversampling2", 2.0, 500), Variant("oversampling1", 1.0, 500),

@@ -27,7 +27,9 @@ and out of it on every run, so a change to Japanese enrichment needs no rebuild.
 to the home's embedding cache: the int8 encoder's vectors depend on which texts share a run, so cached vectors
 another command computed (or an earlier run, before a renderer change) would move the figures. The build embeds
 into a temporary cache of its own, and every run into a fresh one, so two runs of the same code on the same
-index give the same figures, whether or not the first built it.
+kept index give the same figures. The run that builds the index can differ from the runs after it by the
+approximate search alone (once by one unrelated Japanese document in a top 10): take figures from a run on a kept
+index.
 
     SCOUT_HOME=var/home PYTHONPATH=$PWD nice -n 5 python bench/crosslingual_ranking.py [--set key=value ...]
 """

@@ -122,6 +122,11 @@ class TermTranslator:
             return found
         cuts = range(len(term) - 3, 2, -1) if len(term) >= 6 else range(0)  # parts of three or more
         for strict in (True, False):
+            if strict and len(term) >= 9:
+                # three loanwords or more run together (ナノコンポジットフィルムコンデンサー): the fewest known ones
+                found = self._loanword_parts(term)
+                if found:
+                    return found
             for cut in cuts:
                 head, tail = term[:cut], term[cut:]
                 if not strict and min(len(head), len(tail)) < 4:
@@ -135,6 +140,44 @@ class TermTranslator:
                 if found:
                     return found
         return None
+
+    def _loanword_parts(self, term: str, most: int = 5) -> str | None:
+        """`term` as the fewest (at most `most`) loanwords the taxonomy or JMdict knows, each of four katakana or
+        more (shorter known words cut long unknown ones into nonsense: オートクレーブレス is not "auto clay breath"),
+        or a prefix JMdict glosses as one (ナノ "nano-") before the next; their glosses joined; None where no such
+        cut exists."""
+        n = len(term)
+        # best[k]: (parts, last cut) of term[:k]; of two as few, the longer head (as the two-part split above)
+        best: list[tuple[int, int] | None] = [None] * (n + 1)
+        best[0] = (0, -1)
+        glosses: dict[tuple[int, int], str] = {}
+        for end in range(2, n + 1):
+            for start in range(max(0, end - 16), end - 1):
+                if best[start] is None or best[start][0] >= most or (best[end] and best[start][0] + 1 > best[end][0]):
+                    continue
+                part = term[start:end]
+                if len(part) >= 4:
+                    gloss = self._known_loanword(part)
+                elif end < n and self._jamdict() is not None:  # a prefix, never last
+                    gloss = prefix_gloss(part)
+                    gloss = gloss if gloss and gloss.endswith("-") else None
+                else:
+                    gloss = None
+                if gloss is None:
+                    continue
+                glosses[(start, end)] = gloss
+                best[end] = (best[start][0] + 1, start)
+        if best[n] is None or best[n][0] < 2:
+            return None
+        parts, end = [], n
+        while end > 0:
+            start = best[end][1]
+            parts.append(glosses[(start, end)])
+            end = start
+        joined = ""
+        for gloss in reversed(parts):
+            joined = _with_prefix(joined, gloss) if joined else gloss
+        return joined
 
     def _known_loanword(self, term: str) -> str | None:
         """`term` or its other long-vowel spelling in the taxonomy or JMdict."""
@@ -181,6 +224,15 @@ class TermTranslator:
                     english = self.label_gloss(label) if label in self.labels else label_spans[li][2]
                     out.append(_with_prefix(prefix, english))
                     covered_until = label_spans[li][1]
+                    word_end = start + len(token.text)
+                    rest = text[covered_until:word_end]
+                    if rest and not any(covered_until <= s < word_end for s, _, _ in label_spans[li + 1:]):
+                        # a label ending inside a word the tokenizer keeps whole (カーボンナノチューブ|トランジスタ):
+                        # the rest is read too, not dropped
+                        g = self.gloss(rest) or self.split_gloss(rest)
+                        if g:
+                            out.append(g)
+                        covered_until = word_end
                 i += 1
                 continue
             if start < covered_until:
@@ -315,6 +367,28 @@ def adjectival(gloss: str) -> str:
     return gloss
 
 
+def _unclipped(term: str, gloss: str) -> str:
+    """The word a clipping stands for, where JMdict marks the sense an abbreviation of a longer word whose first
+    gloss begins with this one: ラボ "lab" (of ラボラトリー) is "laboratory", which technical English writes, エアコン
+    "air con" "air conditioner"; else `gloss`."""
+    try:
+        for entry in _by_headword(_entries(term), term)[:3]:
+            for sense in entry.senses[:1]:  # the sense a gloss is chosen from (`_lookup`)
+                if "abbreviation" not in (sense.misc or []) or not any(g.text == gloss for g in sense.gloss):
+                    continue
+                for ref in getattr(sense, "xref", None) or []:
+                    word = ref.split("・")[0]
+                    for other in _entries(word)[:1]:
+                        if other.senses and other.senses[0].gloss:
+                            full = _PAREN.sub("", other.senses[0].gloss[0].text).strip()
+                            if full.lower().startswith(gloss.lower()) and len(full) > len(gloss):
+                                return full
+                return gloss
+    except Exception:
+        return gloss
+    return gloss
+
+
 def _with_prefix(prefix: str | None, gloss: str) -> str:
     if not prefix:
         return gloss
@@ -337,25 +411,60 @@ MAX_GLOSS_WORDS = 3
 # log count of the compounds whose glosses say a gloss, beside its log count in technical English (`_usage`).
 COMPOUND_WEIGHT = 1.0
 COMPOUND_EXTRA_CHARS = 4  # compounds at most this much longer than the word (not whole phrases)
+# The entry's second and third senses compete too, each ENTRY_PENALTY further back, where the compounds say one
+# this much more (in log count) than the first gloss.
+LATER_SENSES = 2
+LATER_SENSE_VOTES = 1.0
+
+
+@lru_cache(maxsize=50_000)
+def _entries(term: str) -> tuple:
+    """JMdict's entries that have `term` as a form, or none."""
+    try:
+        return tuple(_shared_jamdict().lookup(term, strict_lookup=True, lookup_chars=False, lookup_ne=False).entries)
+    except Exception:
+        return ()
 
 
 @lru_cache(maxsize=200_000)
 def _lookup(term: str) -> str | None:
+    """`_sense(term)`, a clipping read as the word it clips (`_unclipped`)."""
+    found = _sense(term)
+    return _unclipped(term, found) if found else None
+
+
+def _sense(term: str) -> str | None:
     """The gloss of `term` that technical English uses: the dictionary's first, unless another gloss of an
-    entry's first sense is used much more in nlp/en_sense_freq.txt (SENSE_MARGIN, `_usage`: a phrase by its
+    entry's first sense (or of the word's own entry's second or third, where its compounds say it) is used much
+    more in nlp/en_sense_freq.txt (SENSE_MARGIN, `_usage`: a phrase by its
     words side by side) and is no longer (JMdict gives 設計 as "plan, design", 社 as "shrine" before the entry
     "company", 負傷者 as "injured person; wounded person; casualty")."""
-    jmd = _shared_jamdict()
-    try:
-        result = jmd.lookup(term, strict_lookup=True, lookup_chars=False, lookup_ne=False)
-    except Exception:
-        return None
+    entries = _by_headword(_entries(term), term)
+    own = [entry for entry in entries if _form_rank(entry, term) < 2]
+    if own and own[0].senses and own[0].senses[0].gloss and len(own[0].senses[0].gloss[0].text.split()) <= 4:
+        # a word with an entry of its own never reads as a rare variant spelling of another word (比 is "ratio";
+        # as a variant of 頃 it would read "time", which technical English uses far more); unless its own
+        # entry gives a description, not a word (訓: "native Japanese reading of a Chinese character")
+        entries = own
     candidates: list[tuple[str, int]] = []
-    for e, entry in enumerate(_by_headword(result.entries, term)[:3]):
+    for e, entry in enumerate(entries[:3]):
         for gloss in (entry.senses[0].gloss[:4] if entry.senses else []):
             text = re.sub(r"^to\s+", "", _PAREN.sub("", gloss.text).strip())
             if text:
                 candidates.append((text, e))
+    # The word's own later noun senses (同期: "same period", then "synchronization"), which only its compounds
+    # (同期化, 非同期, 同期信号) can bring forward: a word's count in technical English says nothing of which word
+    # it translates
+    later: set[str] = set()
+    if entries and len(term) >= 2:
+        for k, sense in enumerate(entries[0].senses[1:LATER_SENSES + 1], 1):
+            if not any(p == "noun (common) (futsuumeishi)" or p.startswith("noun or participle") for p in sense.pos):
+                continue
+            for gloss in sense.gloss[:4]:
+                text = re.sub(r"^to\s+", "", _PAREN.sub("", gloss.text).strip())
+                if text and all(text != c for c, _ in candidates):
+                    candidates.append((text, k))
+                    later.add(text)
     if not candidates:
         return None
     first = candidates[0][0]
@@ -370,6 +479,8 @@ def _lookup(term: str) -> str | None:
     votes = {text: COMPOUND_WEIGHT * math.log1p(_said_by(text, compounds)) for text, _ in candidates}
     best, best_score = first, _usage(first) + votes[first] + SENSE_MARGIN
     for text, e in candidates[1:]:
+        if text in later and votes[text] < votes[first] + LATER_SENSE_VOTES:
+            continue  # a later sense only where the word's compounds say it clearly more than the first
         score = _usage(text) + votes[text] - ENTRY_PENALTY * e
         if score > best_score and len(text.split()) <= len(first.split()):
             best, best_score = text, score
@@ -378,7 +489,7 @@ def _lookup(term: str) -> str | None:
         best_score = _word_usage(first) + votes[first] + SENSE_MARGIN
         # A first gloss technical English never uses that no gloss as short replaces (発電機: "dynamo") gives
         # way to a longer one it uses ("power generator"); a gloss as short wins first (劣化: "degradation",
-        # not "drop in quality", whose common words score high)
+        # not "drop in quality", whose common words score high); a later sense too (当社: "shrine", then "company")
         for text, e in candidates[1:]:
             score = _word_usage(text) + votes[text] - ENTRY_PENALTY * e
             if score > best_score and len(text.split()) <= MAX_GLOSS_WORDS:

@@ -18,6 +18,25 @@ except ImportError:  # pragma: no cover - an older typer over click itself
 
 from scout import __version__
 
+
+def _flags_take_no_value() -> None:
+    """Typer 0.2x writes a flag's type in the help as if it took a value ("--json <bool>"; a user who types
+    `--json true` is refused on "true"): a flag shows none, an option that takes a value keeps its type."""
+    from typer.core import TyperOption
+
+    shown = getattr(TyperOption, "display_type_rich", None)
+    if shown is None or getattr(shown, "_flags_bare", False):
+        return
+
+    def display_type_rich(self, ctx):
+        return None if getattr(self, "is_flag", False) and not getattr(self, "count", False) else shown(self, ctx)
+
+    display_type_rich._flags_bare = True
+    TyperOption.display_type_rich = display_type_rich
+
+
+_flags_take_no_value()
+
 class OneLineErrors(TyperGroup):
     """Usage errors (a bad option, a missing argument, a bad value) print as one line naming the fix, like
     every other error of the CLI, not as a boxed panel."""

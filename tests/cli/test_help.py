@@ -49,6 +49,17 @@ def test_each_command_is_one_line_in_the_top_level_help():
     assert rows and all(row.split()[0] in names for row in rows), [r for r in rows if r.split()[0] not in names]
 
 
+@pytest.mark.parametrize("path", [["search"], ["watch", "hits"], []], ids=lambda p: " ".join(p) or "scout")
+def test_a_flag_shows_no_value_placeholder(path):
+    """`--json <bool>` read as if the flag took a value ("scout search q --json true" fails on "true"): a flag
+    shows none; an option that takes one still shows its type."""
+    result = CliRunner().invoke(app, [*path, "--help"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0 and "--help" in result.output
+    assert "<bool>" not in result.output
+    if path == ["search"]:
+        assert "<int range>" in result.output  # --limit takes a number
+
+
 def test_the_run_summary_counts_documents_read_again():
     """The summary line of `scout demo`/`scout run`: documents read but not indexed again (unchanged, duplicates)
     are said, so that the crawls' count (what the weekly report quotes) and the enrich's add up."""

@@ -221,3 +221,48 @@ def test_the_katakana_vocabulary_is_the_same_in_every_process():
     seen = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                            env={**os.environ, "PYTHONHASHSEED": seed}).stdout for seed in ("1", "2")}
     assert len(seen) == 1
+
+
+def test_a_word_with_an_entry_of_its_own_never_reads_as_a_variant_spelling_of_another(translator, ja_nlp):
+    # JMdict: 比 heads "ratio; proportion"; as a rare spelling of 頃 it is "(approximate) time", which technical
+    # English uses far more: that entry's glosses competed with the word's own and won
+    assert translator.gloss("比") == "ratio"
+    assert "pressure ratio" in translator.render(ja_nlp.make_doc("圧縮機の圧力比を高める"))
+    # a word whose own entry only describes it keeps the other entries' words
+    assert translator.gloss("訓") != "native Japanese reading of a Chinese character"
+
+
+def test_a_long_katakana_word_reads_as_the_fewest_known_loanwords_it_is_made_of(translator, ja_nlp):
+    # one token to the tokenizer, unknown to JMdict as a whole, more than two words: it was dropped
+    assert translator.gloss("ナノコンポジットフィルムコンデンサー") == "nano-composite film capacitor"
+    rendering = translator.render(ja_nlp.make_doc("高耐熱のナノコンポジットフィルムコンデンサーを量産する"))
+    assert "nano-composite film capacitor" in rendering
+    assert translator.gloss("オープンシステムアーキテクチャ") == "open system architecture"  # the longer head first
+    # short dictionary words never cut an unknown loanword into nonsense (オート|クレー|ブレス: auto, clay, breath)
+    assert "clay" not in (translator.gloss("オートクレーブレス") or "")
+
+
+def test_a_label_ending_inside_a_word_leaves_the_rest_of_the_word_read(translator, ja_nlp):
+    # カーボンナノチューブ is a taxonomy label; the tokenizer keeps the whole word, and its rest was dropped
+    rendering = translator.render(ja_nlp.make_doc("カーボンナノチューブトランジスタの試作"))
+    assert "carbon nanotube" in rendering and "transistor" in rendering
+
+
+def test_a_later_sense_of_the_word_wins_where_its_compounds_say_it(translator, ja_nlp):
+    # JMdict: 同期 "same period" (then "same year; classmate", then "synchronization"); its compounds (同期化,
+    # 非同期, 同期信号) say synchronization; 移転 "moving" (then "transfer"); only first senses were read
+    assert "synchronization" in translator.render(ja_nlp.make_doc("クロック信号の同期をとる回路"))
+    assert "transfer" in translator.render(ja_nlp.make_doc("装備品の移転を促進する"))
+    # a first gloss technical English never uses gives way to a later sense it uses (当社: "shrine", then "company")
+    assert translator.render(ja_nlp.make_doc("当社の製品")) == "company product"
+    # where the compounds do not say otherwise the first sense stands
+    assert translator.gloss("設計") == "design" and translator.gloss("性能") == "performance"
+
+
+def test_a_clipping_the_dictionary_marks_as_an_abbreviation_reads_as_the_word_it_clips(translator, ja_nlp):
+    # JMdict: ラボ "lab" (abbreviation of ラボラトリー "laboratory"); English documents write "laboratory", which no
+    # stemmer joins to "lab"
+    assert translator.gloss("ラボ") == "laboratory"
+    assert "material laboratory" in translator.render(ja_nlp.make_doc("大学の材料ラボで試験した"))
+    # a loanword that is no clipping keeps its word (サイクル is "cycle", not "cyclewear"; ツール not "toolkit")
+    assert translator.gloss("サイクル") == "cycle" and translator.gloss("ツール") == "tool"

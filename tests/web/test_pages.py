@@ -198,6 +198,19 @@ def test_document_and_org_pages(client, library):
     assert "new entrant" in html
 
 
+def test_the_org_page_names_its_sources_not_its_internal_key(client, library):
+    """A reader places an organization by its names and where its documents come from; the key the index
+    files it under ("lockheedmartin") is the API's business, not the page's."""
+    profile = library.organization("Lockheed Martin")
+    sources = sorted({h.source for h in profile.documents})
+    assert profile.key and sources
+    html = client.get("/orgs/" + quote("Lockheed Martin")).text
+    shown = re.sub(r"<[^>]+>", " ", html.split("<main", 1)[-1])  # what the page shows, not its attributes
+    assert profile.key not in shown
+    eyebrow = re.search(r'<p class="eyebrow org-sources">(.*?)</p>', html).group(1)
+    assert all(s in eyebrow for s in sources), eyebrow
+
+
 def test_the_document_page_says_when_it_was_first_seen_in_a_named_zone_and_keeps_its_hash_to_itself(client, library):
     """A reader sees the moment the document was first seen, zone named as everywhere ("2026-10-01 09:00
     JST"), not a bare day; the content hash is bookkeeping (the JSON API keeps it), not the user's."""

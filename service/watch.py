@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from domain.limits import MAX_QUERY_CHARS
 from domain.models import SearchHit
 from index.ranking.feedback import Feedback
+from nlp.taxonomy import configured_taxonomy
 from service.analyst import AnalystError, AnalystStore, Watchlist, WatchHit, watchlist_key
 from service.library import Library
 from service.queries import BadQuery, build_filters
@@ -41,10 +42,49 @@ def add_watchlist(store: AnalystStore, library: Library, name: str, *, user: str
     unknown = sorted(set(filters) - set(FILTER_KEYS))
     if unknown:
         raise AnalystError(f"unknown watchlist filter {', '.join(unknown)}; use {', '.join(FILTER_KEYS)}")
+    for key, resolve in (("concept", concept_id), ("area", area_id)):
+        if key in filters:
+            filters[key] = resolve(filters[key])
     _filters(filters)
     watchlist = store.add_watchlist(name, kind=watch_kind(query, filters), query=query, filters=filters, user=user)
     refresh(store, library, watchlist)
     return watchlist
+
+
+def concept_id(value: str) -> str:
+    """A taxonomy concept named by its id or by a label the screens show (its English label, as the search
+    page's concept facet names it, or its Japanese one; any case): its id, which a watchlist stores. A name the
+    taxonomy does not know is an AnalystError saying so, rather than a watchlist that never finds anything."""
+    taxonomy = configured_taxonomy()
+    if value in taxonomy.by_id:
+        return value
+    wanted = value.casefold()
+    for concept in taxonomy.concepts:
+        if wanted in (concept.id.casefold(), concept.en.casefold(), concept.ja.casefold()):
+            return concept.id
+    raise AnalystError(f"concept: no concept is named {value!r}; use a label the search page's concept facet "
+                       "shows (e.g. quantum sensing) or its id")
+
+
+def area_id(value: str) -> str:
+    """A critical-technology area named by its id or by its label as the screens show it
+    (`Taxonomy.area_labels`: "Hypersonics (Japan)"; any case): its id. A bare label two schemes share
+    ("Hypersonics") is ambiguous and an unknown one unknown: an AnalystError either way."""
+    taxonomy = configured_taxonomy()
+    if value in taxonomy.areas_by_id:
+        return value
+    wanted = value.casefold()
+    labelled = [aid for aid, label in taxonomy.area_labels.items() if wanted in (aid.casefold(), label.casefold())]
+    if len(labelled) == 1:
+        return labelled[0]
+    same_name = [aid for aid in taxonomy.areas_by_id if taxonomy.areas_by_id[aid].en.casefold() == wanted]
+    if len(same_name) == 1:
+        return same_name[0]
+    if same_name:
+        choices = " or ".join(taxonomy.area_labels[aid] for aid in same_name)
+        raise AnalystError(f"area: {value!r} names {len(same_name)} areas; choose {choices}")
+    raise AnalystError(f"area: no critical-technology area is named {value!r}; use a label the search page's "
+                       "area facet shows (e.g. Advanced materials science) or its id")
 
 
 def _filters(raw: dict[str, str]):

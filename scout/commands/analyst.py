@@ -345,8 +345,8 @@ def judgements_import(source: Path = typer.Argument(..., help="JSONL from `scout
 def watch_add(name: str = typer.Argument(..., help="A name for the watchlist."),
               query: str = typer.Option("", "--query", "-q", help="Search words, Japanese or English."),
               org: Optional[str] = typer.Option(None, "--org", help="Watch an organization (name or key)."),
-              concept: Optional[str] = typer.Option(None, "--concept", help="Watch a taxonomy concept, by its id (e.g. radar-absorbing-material; the concept facet of `scout search` lists them)."),
-              area: Optional[str] = typer.Option(None, "--area", help="Watch a critical-technology area, by its id (e.g. jp-materials)."),
+              concept: Optional[str] = typer.Option(None, "--concept", help="Watch a taxonomy concept, by its label as the pages and the concept facet of `scout search` name it (e.g. 'radar absorbing material') or its id (radar-absorbing-material); the watchlist stores the id."),
+              area: Optional[str] = typer.Option(None, "--area", help="Watch a critical-technology area, by its label as the pages name it (e.g. 'Hypersonics (Japan)') or its id (jp-hypersonics)."),
               kind: Optional[str] = typer.Option(None, "--kind", help="research, startup or need."),
               lang: Optional[str] = typer.Option(None, "--lang", help="ja, en or other."),
               source: Optional[str] = typer.Option(None, "--source", help="Source name, e.g. arxiv."),
@@ -355,7 +355,7 @@ def watch_add(name: str = typer.Argument(..., help="A name for the watchlist."),
               user: Optional[str] = USER_OPTION) -> None:
     """Save a search, an organization, a concept or an area as a watchlist; what it finds today is its baseline.
 
-    Example: scout watch add "Quantum nav" --concept quantum-sensing --kind startup
+    Example: scout watch add "Quantum nav" --concept "quantum sensing" --kind startup
     """
     from service import watch
 

@@ -128,14 +128,37 @@ FEED_ENTRIES = 20  # a feed's entries: the watchlist's best, ranked
 
 @router.get("/watchlists", response_class=HTMLResponse)
 def watchlists_page(request: Request) -> HTMLResponse:
+    return _watchlists_page(request)
+
+
+def _watchlists_page(request: Request, *, form_error: str = "", form: dict[str, str] | None = None,
+                     status: int = 200) -> HTMLResponse:
+    """The watchlists with their best hits, under the form that adds one (after a refused add: its one-line
+    error and what was typed, kept)."""
     lists = store(request).watchlists()
     hits = {wl.id: store(request).hits(wl.id, limit=WATCH_PAGE_HITS) for wl in lists}
     judged = {wl.id: {j.target_id: j for j in store(request).judgements(watchlist_key(wl.id), target="document")}
               for wl in lists}
     user = getattr(request.state, "user", None)
-    return page(request, "watchlists.html", watchlists=lists, hits=hits, judged=judged,
-                can_write=bool(user and user.can_write),
-                filter_keys=watch.FILTER_KEYS)
+    concepts, areas = _taxonomy_choices()
+    return page(request, "watchlists.html", status=status, watchlists=lists, hits=hits, judged=judged,
+                can_write=bool(user and user.can_write), filter_keys=watch.FILTER_KEYS,
+                concept_choices=concepts, area_choices=areas, form_error=form_error, form=form or {})
+
+
+def _taxonomy_choices() -> tuple[list[str], list[tuple[str, list[tuple[str, str]]]]]:
+    """What the form offers: the concepts by the labels the search page's facet shows (the form takes a label
+    or an id; `watch.concept_id` resolves it), and the areas by label, grouped by scheme, each with its id."""
+    try:
+        from nlp.taxonomy import AREA_SCHEMES, configured_taxonomy
+
+        taxonomy = configured_taxonomy()
+    except Exception:  # noqa: BLE001 - without the taxonomy the fields still take ids
+        return [], []
+    concepts = sorted({c.en for c in taxonomy.concepts}, key=str.casefold)
+    areas = [(name, [(a.id, taxonomy.area_labels[a.id]) for a in taxonomy.areas if a.scheme == scheme])
+             for scheme, name in AREA_SCHEMES.items()]
+    return concepts, [(name, group) for name, group in areas if group]
 
 
 @router.post("/watchlists")
@@ -149,7 +172,10 @@ async def add_watchlist_form(request: Request):
         wl = await run_in_threadpool(watch.add_watchlist, store(request), request.app.state.library, name,
                                      user=user.name, query=query, filters=filters)
     except AnalystError as exc:
-        raise HTTPException(status_code=400, detail=str(exc)) from None
+        if _wants_json(request):
+            raise HTTPException(status_code=400, detail=str(exc)) from None
+        return _watchlists_page(request, form_error=str(exc), form={"name": form.get("name", ""), "q": query,
+                                **filters}, status=400)
     if _wants_json(request):
         return JSONResponse(wl.model_dump(mode="json"), status_code=201)
     return RedirectResponse(f"/watchlists#w-{wl.id}", status_code=303)

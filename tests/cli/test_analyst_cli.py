@@ -314,6 +314,23 @@ def test_the_audit_log_says_what_was_done_in_words(cli, library, need):
     assert "cleared" not in history and "undone" in history
 
 
+def test_watch_add_takes_concepts_and_areas_by_the_labels_the_pages_show(cli):
+    """`scout search`'s facets and the pages name a concept or an area by its label: `scout watch add` takes
+    that label (or the id) and stores the id; an unknown one is a one-line error and saves nothing."""
+    added = cli("watch", "add", "Q", "--concept", "Quantum sensing", "--area", "Hypersonics (Japan)")
+    assert added.exit_code == 0, added.output
+    assert cli("watch", "add", "M", "--area", "jp-materials").exit_code == 0
+    lists = json.loads(cli("watch", "list", "--json").stdout)
+    assert [w["filters"] for w in lists] == [{"concept": "quantum-sensing", "area": "jp-hypersonics"},
+                                             {"area": "jp-materials"}]
+    for option, value, says in (("--concept", "warp drive", "no concept is named 'warp drive'"),
+                                ("--area", "hypersonics", "choose Hypersonics (Japan) or Hypersonics (US)")):
+        bad = cli("watch", "add", "bad", option, value)
+        assert bad.exit_code == 1 and says in bad.output and "Traceback" not in bad.output
+        assert len(bad.output.strip().splitlines()) == 1, bad.output
+    assert len(json.loads(cli("watch", "list", "--json").stdout)) == 2
+
+
 def test_the_audit_log_shows_a_watchlists_filters_as_text_not_a_dict(cli):
     """`scout audit` and /audit had shown "filters={'kind': 'startup'}": the filters read as kind=startup."""
     from service.analyst import AuditEntry

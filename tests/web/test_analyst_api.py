@@ -319,3 +319,35 @@ def test_the_document_page_says_for_which_needs_it_was_judged_not_relevant(as_an
     assert need.title in html[html.index("Judged not relevant for"):]
     assert as_ann.delete(f"/api/needs/{need.id}/judgements/document/{doc_id}").status_code == 200
     assert "Judged not relevant" not in as_ann.get(f"/documents/{doc_id}").text
+
+
+def test_the_watchlist_form_takes_concepts_and_areas_by_the_labels_the_pages_show(as_ann, store):
+    """The analyst picks a concept and an area by the labels the search page's facets show; the watchlist
+    stores their ids; a name the taxonomy does not know is a one-line error on the form, and nothing is saved."""
+    from nlp.taxonomy import configured_taxonomy
+
+    taxonomy = configured_taxonomy()
+    page = as_ann.get("/watchlists").text
+    assert '<option value="quantum sensing">' in page  # the concept field offers labels
+    assert f'<option value="jp-hypersonics">{taxonomy.area_labels["jp-hypersonics"]}</option>' in page
+    assert "concept id" not in page and "area id" not in page
+    form = "name=Q&concept=Quantum+Sensing&area=" + quote(taxonomy.area_labels["us-hypersonics"])
+    assert as_ann.post("/watchlists", content=form, headers=FORM).status_code == 303
+    by_id = as_ann.post("/watchlists", content="name=M&area=jp-materials", headers=FORM)
+    assert by_id.status_code == 303
+    assert [(w.name, w.filters) for w in store.watchlists()] == [
+        ("Q", {"concept": "quantum-sensing", "area": "us-hypersonics"}), ("M", {"area": "jp-materials"})]
+    # the stored ids are shown by label, as the search page names them
+    listed = as_ann.get("/watchlists").text
+    assert '<span class="chip">concept: quantum sensing</span>' in listed
+    for bad, says in (("concept=warp+drive", "no concept is named 'warp drive'"),
+                      ("area=Hypersonics", "names 2 areas; choose Hypersonics (Japan) or Hypersonics (US)"),
+                      ("area=jp-nowhere", "no critical-technology area is named 'jp-nowhere'")):
+        refused = as_ann.post("/watchlists", content="name=bad&q=radar&" + bad, headers=FORM)
+        assert refused.status_code == 400
+        error = re.search(r'<p class="error form-error" role="alert">(.*?)</p>', refused.text).group(1)
+        assert says in error.replace("&#39;", "'") and "\n" not in error
+        assert 'name="q" placeholder="search words (optional)" aria-label="Search words" value="radar"' in refused.text
+    api = as_ann.post("/api/watchlists", json={"name": "x", "concept": "warp drive"})
+    assert api.status_code == 400 and "no concept is named" in api.json()["detail"]
+    assert len(store.watchlists()) == 2

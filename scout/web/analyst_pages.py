@@ -25,7 +25,7 @@ from domain.limits import MAX_NAME_CHARS
 from domain.times import shown
 from service.analyst import AnalystError, JudgementState, WatchHit, Watchlist, watchlist_key
 from service.brief import brief_csv, build_brief
-from service.queries import judged_subjects
+from service.queries import Subjects, judged_subjects
 
 router = APIRouter(include_in_schema=False)
 ATOM = "http://www.w3.org/2005/Atom"
@@ -141,8 +141,10 @@ def _watchlists_page(request: Request, *, form_error: str = "", form: dict[str, 
               for wl in lists}
     user = getattr(request.state, "user", None)
     concepts, areas = _taxonomy_choices()
+    names = Subjects(request.app.state.library)  # an organization filter holds its key ("sarcosgrouplc"): show its name
+    org_names = {wl.id: names.organization(wl.filters["org"]) for wl in lists if wl.filters.get("org")}
     return page(request, "watchlists.html", status=status, watchlists=lists, hits=hits, judged=judged,
-                can_write=bool(user and user.can_write), filter_keys=watch.FILTER_KEYS,
+                can_write=bool(user and user.can_write), filter_keys=watch.FILTER_KEYS, org_names=org_names,
                 concept_choices=concepts, area_choices=areas, form_error=form_error, form=form or {})
 
 
@@ -167,7 +169,7 @@ async def add_watchlist_form(request: Request):
     form = await form_fields(request)
     query = form.get("q", "")
     filters = {k: form.get(k, "") for k in watch.FILTER_KEYS}
-    name = form.get("name", "").strip() or _default_name(query, filters)
+    name = form.get("name", "").strip() or _default_name(query, filters, Subjects(request.app.state.library))
     try:
         wl = await run_in_threadpool(watch.add_watchlist, store(request), request.app.state.library, name,
                                      user=user.name, query=query, filters=filters)
@@ -181,10 +183,28 @@ async def add_watchlist_form(request: Request):
     return RedirectResponse(f"/watchlists#w-{wl.id}", status_code=303)
 
 
-def _default_name(query: str, filters: dict[str, str]) -> str:
+def _default_name(query: str, filters: dict[str, str], names: Subjects) -> str:
     parts = [f'"{query.strip()}"'] if query.strip() else []
-    parts += [f"{k}: {v}" for k, v in filters.items() if v]
+    parts += [f"{k}: {_label(k, v.strip(), names)}" for k, v in filters.items() if v.strip()]
     return (" · ".join(parts) or "watchlist")[:MAX_NAME_CHARS]
+
+
+def _label(key: str, value: str, names: Subjects) -> str:
+    """An organization, a concept or an area as the pages name it (the organization page's button sends its
+    key, the form's area select an id); anything else, or a name the taxonomy does not know (add_watchlist
+    refuses it), as given."""
+    if key == "org":
+        return names.organization(value)
+    try:
+        from nlp.taxonomy import configured_taxonomy
+
+        if key == "concept":
+            return configured_taxonomy().by_id[watch.concept_id(value)].en
+        if key == "area":
+            return configured_taxonomy().area_labels[watch.area_id(value)]
+    except Exception:  # noqa: BLE001 - a name is a nicety; the add itself reports a bad value
+        pass
+    return value
 
 
 @router.post("/watchlists/{watchlist_id}/judge")
@@ -223,10 +243,11 @@ def watchlist_feed(request: Request, watchlist_id: int) -> Response:
     hits = [h for h in store(request).hits(wl.id, limit=FEED_ENTRIES)
             if h.judgement != JudgementState.not_relevant.value]
     base = str(request.base_url).rstrip("/")
-    return Response(atom_feed(wl, hits, base), media_type="application/atom+xml; charset=utf-8")
+    subtitle = _default_name(wl.query, wl.filters, Subjects(request.app.state.library))
+    return Response(atom_feed(wl, hits, base, subtitle), media_type="application/atom+xml; charset=utf-8")
 
 
-def atom_feed(wl: Watchlist, hits: list[WatchHit], base: str) -> bytes:
+def atom_feed(wl: Watchlist, hits: list[WatchHit], base: str, subtitle: str) -> bytes:
     ET.register_namespace("", ATOM)
 
     def sub(parent, tag, text=None, **attrs):
@@ -241,7 +262,7 @@ def atom_feed(wl: Watchlist, hits: list[WatchHit], base: str) -> bytes:
     feed = ET.Element(f"{{{ATOM}}}feed")
     sub(feed, "id", f"{base}/feeds/watchlists/{wl.id}.atom")
     sub(feed, "title", f"dualscout watchlist: {wl.name}")
-    sub(feed, "subtitle", _default_name(wl.query, wl.filters))
+    sub(feed, "subtitle", subtitle)  # what it watches, by the names the pages use
     sub(feed, "updated", stamp(max([h.first_seen for h in hits], default=wl.refreshed_at or wl.created_at)))
     sub(feed, "link", rel="self", href=f"{base}/feeds/watchlists/{wl.id}.atom", type="application/atom+xml")
     sub(feed, "link", rel="alternate", href=f"{base}/watchlists#w-{wl.id}", type="text/html")

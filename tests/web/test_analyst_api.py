@@ -351,3 +351,24 @@ def test_the_watchlist_form_takes_concepts_and_areas_by_the_labels_the_pages_sho
     api = as_ann.post("/api/watchlists", json={"name": "x", "concept": "warp drive"})
     assert api.status_code == 400 and "no concept is named" in api.json()["detail"]
     assert len(store.watchlists()) == 2
+
+
+def test_the_watchlists_page_names_an_organization_and_an_area_as_the_pages_do(as_ann, library, store):
+    """An organization watchlist stores the key the organization page's button sends ("lockheedmartin"), and
+    the area select sends an id: /watchlists shows the organization's name and names a nameless watchlist by
+    labels, not by the keys and ids it stores."""
+    profile = library.organization("Lockheed Martin")
+    org_page = as_ann.get("/orgs/" + quote("Lockheed Martin")).text
+    assert f'<input type="hidden" name="org" value="{profile.key}">' in org_page  # what the button posts
+    assert as_ann.post("/watchlists", content=f"org={profile.key}&name=", headers=FORM).status_code == 303
+    assert as_ann.post("/watchlists", content="concept=quantum-sensing&area=jp-quantum&name=",
+                       headers=FORM).status_code == 303
+    assert [w.filters for w in store.watchlists()] == [{"org": profile.key},
+                                                       {"concept": "quantum-sensing", "area": "jp-quantum"}]
+    page = as_ann.get("/watchlists").text
+    assert f'<span class="chip">org: {profile.name}</span>' in page
+    shown = re.sub(r"<[^>]+>", " ", page.split("<main", 1)[-1])  # what the page shows, not its attributes
+    assert profile.key not in shown and "jp-quantum" not in shown
+    assert "concept: quantum sensing · area: Quantum information science" in shown
+    org_wl = store.watchlists()[0].id  # its feed says what it watches by name too
+    assert feedparser.parse(as_ann.get(f"/feeds/watchlists/{org_wl}.atom").content).feed.subtitle == f"org: {profile.name}"

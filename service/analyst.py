@@ -144,20 +144,22 @@ class AuditEntry(BaseModel):
                 return "judged"
         return ACTION_NAMES.get(self.action, self.action)
 
-    def shown_detail(self) -> list[tuple[str, str]]:
+    def shown_detail(self, filter_label: Callable[[str, str], str] | None = None) -> list[tuple[str, str]]:
         """The detail as people read it, empty values left out: a watchlist's filters as "kind=startup,
-        since=2025", never a Python dict ("{'kind': 'startup'}", as the log and `scout audit` had shown). A
-        judgement's state is in `shown_action` ("judged not relevant"), not here ("state: cleared" had stood
-        for an undo)."""
-        def text(value: Any) -> str:
+        since=2025", never a Python dict ("{'kind': 'startup'}", as the log and `scout audit` had shown), each
+        value through `filter_label(key, value)` when given (`service.watch.filter_label`: "org=Charles River
+        Analytics Inc." for the stored key "charlesriveranalytics"). A judgement's state is in `shown_action`
+        ("judged not relevant"), not here ("state: cleared" had stood for an undo)."""
+        def text(value: Any, labelled: bool = False) -> str:
             if isinstance(value, dict):
-                return ", ".join(f"{k}={text(v)}" for k, v in value.items() if v not in ("", None, {}, []))
+                return ", ".join(f"{k}={filter_label(k, text(v)) if labelled and filter_label else text(v)}"
+                                 for k, v in value.items() if v not in ("", None, {}, []))
             if isinstance(value, (list, tuple)):
                 return ", ".join(text(v) for v in value)
             return str(value)
 
         judgement = self.action.startswith("judgement.")
-        return [(key, text(value)) for key, value in self.detail.items()
+        return [(key, text(value, labelled=key == "filters")) for key, value in self.detail.items()
                 if value not in ("", None, {}, []) and not (judgement and key == "state")]
 
 

@@ -19,7 +19,7 @@ from index.ranking.feedback import Feedback
 from nlp.taxonomy import configured_taxonomy
 from service.analyst import AnalystError, AnalystStore, Watchlist, WatchHit, watchlist_key
 from service.library import Library
-from service.queries import BadQuery, build_filters
+from service.queries import BadQuery, Subjects, build_filters
 
 FILTER_KEYS = ("kind", "lang", "since", "until", "concept", "area", "source", "org")
 HITS_PER_REFRESH = 50
@@ -85,6 +85,30 @@ def area_id(value: str) -> str:
         raise AnalystError(f"area: {value!r} names {len(same_name)} areas; choose {choices}")
     raise AnalystError(f"area: no critical-technology area is named {value!r}; use a label the search page's "
                        "area facet shows (e.g. Advanced materials science) or its id")
+
+
+def filter_label(key: str, value: str, names: Subjects | None = None) -> str:
+    """One stored filter value as the pages name it: an organization by its name (`names`; the organization
+    page's button stores its key, "charlesriveranalytics"), a concept by its English label ("quantum sensing",
+    as the search page's concept facet), an area by `Taxonomy.area_labels` ("Quantum information science
+    (Japan)"). Anything else, an organization without `names`, or an id the taxonomy no longer knows, reads
+    as stored."""
+    if key == "org":
+        return names.organization(value) if names is not None else value
+    if key in ("concept", "area"):
+        try:
+            taxonomy = configured_taxonomy()
+            if key == "concept":
+                return taxonomy.by_id[concept_id(value)].en
+            return taxonomy.area_labels[area_id(value)]
+        except (AnalystError, KeyError):
+            pass
+    return value
+
+
+def shown_filters(filters: dict[str, str], names: Subjects | None = None) -> list[tuple[str, str]]:
+    """A watchlist's filters as the pages name them, in stored order, empty ones left out (`filter_label`)."""
+    return [(k, filter_label(k, str(v).strip(), names)) for k, v in filters.items() if str(v or "").strip()]
 
 
 def _filters(raw: dict[str, str]):

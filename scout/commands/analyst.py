@@ -377,17 +377,33 @@ def watch_list(as_json: bool = typer.Option(False, "--json", help="Print JSON.")
 
     Example: scout watch list
     """
+    from service import watch
+
     with _store() as store:
         lists = store.watchlists()
     if as_json:
-        return echo_json([w.model_dump(mode="json") for w in lists])
+        return echo_json([w.model_dump(mode="json") for w in lists])  # the stored keys and ids
     if not lists:
         console.print("No watchlists yet: `scout watch add NAME --query ...`.")
         return
+    with _library_if(any(w.filters.get("org") for w in lists)) as library:
+        names = Subjects(library) if library is not None else None
+        shown = {w.id: watch.shown_filters(w.filters, names) for w in lists}
     table = _table("Watchlists", "id", "name", "kind", "query", "filters", "by")
-    for w in lists:
-        table.add_row(str(w.id), w.name, w.kind, w.query, ", ".join(f"{k}={v}" for k, v in w.filters.items()), w.created_by)
+    for w in lists:  # the filters by the names the pages use, one a line ("org: Charles River Analytics Inc.")
+        table.add_row(str(w.id), w.name, w.kind, w.query, "\n".join(f"{k}: {v}" for k, v in shown[w.id]), w.created_by)
     console.print(table)
+
+
+@contextmanager
+def _library_if(needed: bool):
+    """The library, opened only when a listing needs names from it (a title, or an organization's name for
+    the key an organization filter stores); None otherwise."""
+    if not needed:
+        yield None
+        return
+    with command_library() as library:
+        yield library
 
 
 @watch_app.command("remove")
@@ -470,17 +486,25 @@ def audit(limit: int = typer.Option(50, "--limit", min=1, help="Entries to show.
         entries = store.audit(limit, user=user)
     if as_json:
         return echo_json([e.model_dump(mode="json") for e in entries])
+    from service import watch
+
     judged: dict = {}
-    if any(e.action.startswith("judgement.") for e in entries):
-        with command_library() as library:  # the need and what was judged by their titles, as /audit shows them
+    details: dict[int, list[tuple[str, str]]] = {}
+    needs_library = any(e.action.startswith("judgement.") or (e.detail.get("filters") or {}).get("org")
+                        for e in entries)
+    with _library_if(needs_library) as library:
+        names = Subjects(library) if library is not None else None
+        if library is not None:  # the need and what was judged by their titles, as /audit shows them
             judged = judged_subjects(entries, library)
+        for e in entries:  # a watchlist's filters by the names the pages use ("org=Charles River Analytics Inc.")
+            details[e.id] = e.shown_detail(lambda key, value: watch.filter_label(key, value, names))
     table = _table("Audit log", "when", "who", "action", "subject", "detail")
     for e in entries:
-        detail = "; ".join(f"{k}: {v}" for k, v in e.shown_detail())
+        detail = "; ".join(f"{k}: {v}" for k, v in details[e.id])
         j = judged.get(e.id)
         subject = (f"{j['need_title'][:40]}: {j['target_title'][:60]}"
                    + (" (organization)" if j["target"] == "organization" else "")) if j else e.subject[:60]
-        table.add_row(shown(e.at, seconds=True), e.user, e.shown_action, subject, detail[:60])
+        table.add_row(shown(e.at, seconds=True), e.user, e.shown_action, subject, shortened(detail, 120))
     console.print(table)
 
 

@@ -142,9 +142,9 @@ def _watchlists_page(request: Request, *, form_error: str = "", form: dict[str, 
     user = getattr(request.state, "user", None)
     concepts, areas = _taxonomy_choices()
     names = Subjects(request.app.state.library)  # an organization filter holds its key ("sarcosgrouplc"): show its name
-    org_names = {wl.id: names.organization(wl.filters["org"]) for wl in lists if wl.filters.get("org")}
+    filters = {wl.id: watch.shown_filters(wl.filters, names) for wl in lists}
     return page(request, "watchlists.html", status=status, watchlists=lists, hits=hits, judged=judged,
-                can_write=bool(user and user.can_write), filter_keys=watch.FILTER_KEYS, org_names=org_names,
+                can_write=bool(user and user.can_write), filter_keys=watch.FILTER_KEYS, shown_filters=filters,
                 concept_choices=concepts, area_choices=areas, form_error=form_error, form=form or {})
 
 
@@ -185,26 +185,8 @@ async def add_watchlist_form(request: Request):
 
 def _default_name(query: str, filters: dict[str, str], names: Subjects) -> str:
     parts = [f'"{query.strip()}"'] if query.strip() else []
-    parts += [f"{k}: {_label(k, v.strip(), names)}" for k, v in filters.items() if v.strip()]
+    parts += [f"{k}: {label}" for k, label in watch.shown_filters(filters, names)]
     return (" · ".join(parts) or "watchlist")[:MAX_NAME_CHARS]
-
-
-def _label(key: str, value: str, names: Subjects) -> str:
-    """An organization, a concept or an area as the pages name it (the organization page's button sends its
-    key, the form's area select an id); anything else, or a name the taxonomy does not know (add_watchlist
-    refuses it), as given."""
-    if key == "org":
-        return names.organization(value)
-    try:
-        from nlp.taxonomy import configured_taxonomy
-
-        if key == "concept":
-            return configured_taxonomy().by_id[watch.concept_id(value)].en
-        if key == "area":
-            return configured_taxonomy().area_labels[watch.area_id(value)]
-    except Exception:  # noqa: BLE001 - a name is a nicety; the add itself reports a bad value
-        pass
-    return value
 
 
 @router.post("/watchlists/{watchlist_id}/judge")
@@ -327,6 +309,8 @@ def audit_page(request: Request, user: str | None = None, need: str | None = Non
     need = need_id_of(library, need) if need else None
     need_doc = library.document(need) if need else None
     entries = store(request).audit(200, user=user or None, need_id=need)
+    names = Subjects(library)  # a watchlist's filters by the names the pages use; the JSON keeps the stored keys
     return page(request, "audit.html", entries=entries, user_filter=user or "", need_filter=need_doc,
-                judged=judged_subjects(entries, library))
+                judged=judged_subjects(entries, library),
+                filter_label=lambda key, value: watch.filter_label(key, value, names))
 

@@ -343,3 +343,29 @@ def test_the_audit_log_shows_a_watchlists_filters_as_text_not_a_dict(cli):
     assert dict(entry.shown_detail())["filters"] == "kind=startup, since=2025"
     shown = cli("audit").stdout
     assert "{" not in shown and "'kind'" not in shown, shown
+
+
+def test_watch_list_and_the_audit_log_name_filters_as_the_pages_do(cli, library):
+    """`scout watch list` and `scout audit` had shown a watchlist's filters as it stores them
+    ("org=lockheedmartin", "area=jp-quantum"): they show the organization's name and the concept's and the
+    area's labels; --json keeps the stored key and ids, and a key or an id is still accepted as input."""
+    from nlp.taxonomy import configured_taxonomy
+
+    add_users("ann")
+    profile = library.organization("Lockheed Martin")
+    assert profile.name != profile.key
+    assert cli("watch", "add", "L", "--org", profile.key, "--user", "ann").exit_code == 0
+    assert cli("watch", "add", "Q", "--concept", "quantum-sensing", "--area", "jp-quantum",
+               "--user", "ann").exit_code == 0
+    assert [w["filters"] for w in json.loads(cli("watch", "list", "--json").stdout)] == [
+        {"org": profile.key}, {"concept": "quantum-sensing", "area": "jp-quantum"}]
+    area = configured_taxonomy().area_labels["jp-quantum"]
+    listed = " ".join(cli("watch", "list").stdout.split())
+    for says in (f"org: {profile.name}", "concept: quantum sensing", f"area: {' '.join(area.split())}"):
+        assert says in listed, listed
+    assert profile.key not in listed and "jp-quantum" not in listed and "quantum-sensing" not in listed
+    audit = " ".join(cli("audit").stdout.split())
+    assert f"org={profile.name}" in audit and f"concept=quantum sensing, area={area}" in audit, audit
+    assert profile.key not in audit and "jp-quantum" not in audit
+    stored = [e["detail"]["filters"] for e in json.loads(cli("audit", "--json").stdout) if e["action"] == "watchlist.add"]
+    assert stored == [{"concept": "quantum-sensing", "area": "jp-quantum"}, {"org": profile.key}]

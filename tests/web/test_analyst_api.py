@@ -372,3 +372,21 @@ def test_the_watchlists_page_names_an_organization_and_an_area_as_the_pages_do(a
     assert "concept: quantum sensing · area: Quantum information science" in shown
     org_wl = store.watchlists()[0].id  # its feed says what it watches by name too
     assert feedparser.parse(as_ann.get(f"/feeds/watchlists/{org_wl}.atom").content).feed.subtitle == f"org: {profile.name}"
+
+
+def test_the_audit_page_names_a_watchlists_organization_concept_and_area_as_the_pages_do(as_ann, library):
+    """/audit had shown "filters: org=lockheedmartin" and "concept=quantum-sensing, area=jp-quantum", the keys
+    and ids a watchlist stores: it shows the organization's name and the labels; /api/audit keeps the ids."""
+    from nlp.taxonomy import configured_taxonomy
+
+    profile = library.organization("Lockheed Martin")
+    assert as_ann.post("/watchlists", content=f"org={profile.key}&name=L", headers=FORM).status_code == 303
+    assert as_ann.post("/watchlists", content="concept=quantum-sensing&area=jp-quantum&name=Q",
+                       headers=FORM).status_code == 303
+    page = as_ann.get("/audit").text
+    shown = re.sub(r"<[^>]+>", " ", page.split("<main", 1)[-1])
+    area = configured_taxonomy().area_labels["jp-quantum"]
+    assert f"filters: org={profile.name}" in shown and f"concept=quantum sensing, area={area}" in shown
+    assert profile.key not in shown and "jp-quantum" not in shown and "quantum-sensing" not in shown
+    stored = [e["detail"]["filters"] for e in as_ann.get("/api/audit").json() if e["action"] == "watchlist.add"]
+    assert stored == [{"concept": "quantum-sensing", "area": "jp-quantum"}, {"org": profile.key}]

@@ -162,10 +162,13 @@ class Subjects:
         return self.organization(target_id) if target == "organization" else self.title(target_id)
 
 
-def judged_subjects(entries, library: Library) -> dict[int, dict[str, str]]:
+def judged_subjects(entries, library: Library, watchlists: dict[int, str] | None = None) -> dict[int, dict[str, str]]:
     """entry id -> the need and the judged document or organization of a judgement entry, with titles, so the
     history reads "Counter-sUAS need: Spider, a sUAS Mitigation System" rather than two UUIDs (the web's
-    /audit and `scout audit`)."""
+    /audit and `scout audit`), and `need_href`, where the need's page is. A watchlist's hit is judged under
+    "watchlist:ID" in place of a need id: it reads as the watchlist's name (`watchlists`: id -> name; one
+    removed since, as "watchlist ID (removed)") and links to it on /watchlists (it had read "watchlist:1" and
+    linked to /needs/watchlist:1, a 404)."""
     names = Subjects(library)
     out: dict[int, dict[str, str]] = {}
     for e in entries:
@@ -173,6 +176,13 @@ def judged_subjects(entries, library: Library) -> dict[int, dict[str, str]]:
         if not e.action.startswith("judgement.") or len(parts) != 3:
             continue
         need_id, target, target_id = parts
-        out[e.id] = {"need_id": need_id, "need_title": names.title(need_id), "target": target,
+        watched = need_id.removeprefix("watchlist:") if need_id.startswith("watchlist:") else None
+        if watched is not None:
+            name = (watchlists or {}).get(int(watched)) if watched.isdigit() else None
+            need_title = f"watchlist {name}" if name else f"watchlist {watched} (removed)"
+            need_href = f"/watchlists#w-{watched}" if name else ""
+        else:
+            need_title, need_href = names.title(need_id), f"/needs/{need_id}"
+        out[e.id] = {"need_id": need_id, "need_title": need_title, "need_href": need_href, "target": target,
                      "target_id": target_id, "target_title": names.target(target, target_id)}
     return out

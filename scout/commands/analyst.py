@@ -484,6 +484,7 @@ def audit(limit: int = typer.Option(50, "--limit", min=1, help="Entries to show.
     """
     with _store() as store:
         entries = store.audit(limit, user=user)
+        watchlists = {w.id: w.name for w in store.watchlists()}  # a watchlist's judgements key on its id
     if as_json:
         return echo_json([e.model_dump(mode="json") for e in entries])
     from service import watch
@@ -495,7 +496,7 @@ def audit(limit: int = typer.Option(50, "--limit", min=1, help="Entries to show.
     with _library_if(needs_library) as library:
         names = Subjects(library) if library is not None else None
         if library is not None:  # the need and what was judged by their titles, as /audit shows them
-            judged = judged_subjects(entries, library)
+            judged = judged_subjects(entries, library, watchlists)
         for e in entries:  # a watchlist's filters by the names the pages use ("org=Charles River Analytics Inc.")
             details[e.id] = e.shown_detail(lambda key, value: watch.filter_label(key, value, names))
     table = _table("Audit log", "when", "who", "action", "subject", "detail")

@@ -311,6 +311,6 @@ def audit_page(request: Request, user: str | None = None, need: str | None = Non
     entries = store(request).audit(200, user=user or None, need_id=need)
     names = Subjects(library)  # a watchlist's filters by the names the pages use; the JSON keeps the stored keys
     return page(request, "audit.html", entries=entries, user_filter=user or "", need_filter=need_doc,
-                judged=judged_subjects(entries, library),
+                judged=judged_subjects(entries, library, {w.id: w.name for w in store(request).watchlists()}),
                 filter_label=lambda key, value: watch.filter_label(key, value, names))
 

@@ -369,3 +369,16 @@ def test_watch_list_and_the_audit_log_name_filters_as_the_pages_do(cli, library)
     assert profile.key not in audit and "jp-quantum" not in audit
     stored = [e["detail"]["filters"] for e in json.loads(cli("audit", "--json").stdout) if e["action"] == "watchlist.add"]
     assert stored == [{"concept": "quantum-sensing", "area": "jp-quantum"}, {"org": profile.key}]
+
+
+def test_the_audit_log_names_a_watchlist_whose_hit_was_judged(cli):
+    """`scout audit` had shown "watchlist:1" where a watchlist's hit was judged: it shows the watchlist's name."""
+    add_users("ann")
+    assert cli("watch", "add", "Absorber watch", "--query", "radar absorbing", "--user", "ann").exit_code == 0
+    from service.analyst import watchlist_key
+
+    with open_analyst_store() as store:  # as /watchlists' judge form records it (the CLI has no such command)
+        wl = store.watchlists()[0]
+        store.judge(watchlist_key(wl.id), store.hits(wl.id)[0].doc_id, "relevant", user="ann")
+    shown = " ".join(cli("audit").stdout.split())
+    assert "watchlist Absorber watch" in shown and f"watchlist:{wl.id}" not in shown, shown

@@ -390,3 +390,18 @@ def test_the_audit_page_names_a_watchlists_organization_concept_and_area_as_the_
     assert profile.key not in shown and "jp-quantum" not in shown and "quantum-sensing" not in shown
     stored = [e["detail"]["filters"] for e in as_ann.get("/api/audit").json() if e["action"] == "watchlist.add"]
     assert stored == [{"concept": "quantum-sensing", "area": "jp-quantum"}, {"org": profile.key}]
+
+
+def test_the_audit_log_names_a_watchlist_whose_hit_was_judged(as_ann, store):
+    """A watchlist's hit is judged under "watchlist:ID" in place of a need: /audit had shown "watchlist:1" and
+    linked it to /needs/watchlist:1 (a 404); it names the watchlist and links to it on /watchlists, and one
+    removed since reads as removed, unlinked. `scout audit` reads the same (tests/cli)."""
+    wl = as_ann.post("/api/watchlists", json={"name": "Absorber watch", "query": "radar absorbing"}).json()["id"]
+    doc_id = as_ann.get(f"/api/watchlists/{wl}/hits").json()[0]["doc_id"]
+    assert as_ann.put(f"/api/watchlists/{wl}/judgements/document/{doc_id}", json={"state": "relevant"}).status_code == 200
+    page = as_ann.get("/audit").text
+    assert f'href="/watchlists#w-{wl}"' in page and "watchlist Absorber watch" in page
+    assert "/needs/watchlist:" not in page and f">watchlist:{wl}<" not in page
+    assert as_ann.delete(f"/api/watchlists/{wl}").status_code in (200, 204)
+    page = as_ann.get("/audit").text
+    assert f"watchlist {wl} (removed)" in page and f'href="/watchlists#w-{wl}"' not in page

@@ -262,8 +262,12 @@ class IndexLibrary:
         need, ranked = self.ranker.matches(need_id, limit=2 * depth + 10, feedback=self.feedback_for(need_id))
         need_text = _analysed(need)
         texts = self._analysed_texts([m.doc_id for m in ranked])
-        matches = self._grouped(ranked, texts)
         states = self.judgement_states(need_id)
+        # A document judged not relevant is never folded into another result as one of its versions (its
+        # feedback moves it below a sibling version, which would then list it, unjudged, as its own): it stays
+        # a result of its own, listed with its judgement.
+        rejected = [m for m in ranked if states.get(m.doc_id) == "not_relevant"]
+        matches = self._grouped([m for m in ranked if states.get(m.doc_id) != "not_relevant"], texts) + rejected
         for m in matches:
             m.judgement = states.get(m.doc_id)
         # A match judged not relevant never rises: it goes below every other one (the page hides it), kept in

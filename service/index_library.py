@@ -202,7 +202,7 @@ class IndexLibrary:
         q, ranked = self.ranker.search_ranked(query, filters, max(limit, FACET_HITS), feedback=feedback)
         hits = [self.ranker.search_hit(r) for r in ranked]
         fields = self._facet_fields([h.doc_id for h in hits])
-        groups = self._groups(hits)
+        groups = self._groups(hits, alone=set(feedback.not_relevant) if feedback is not None else set())
         facets = _count_facets([fields.get(g[0].doc_id, {}) for g in groups])
         page = groups[:limit]
         payloads = self.index.get_many([m.doc_id for g in page for m in g], ["document"])
@@ -348,9 +348,10 @@ class IndexLibrary:
         return state["status"][key]
 
 
-    def _groups(self, results: list) -> list[list[Member]]:
+    def _groups(self, results: list, alone: frozenset[str] | set[str] = frozenset()) -> list[list[Member]]:
         """The results grouped by technology (see `index.grouping`), best version first; their passage
-        vectors are read only if a pair's grouping depends on them."""
+        vectors are read only if a pair's grouping depends on them. A result in `alone` (judged not relevant)
+        is a group of its own, in its place: it neither joins nor leads another's versions."""
         members = [Member(r, r.doc_id, r.title, r.organizations, r.published, r.score, r.url, r.source)
                    for r in results]
         if len(members) < 2:
@@ -360,7 +361,12 @@ class IndexLibrary:
         def vectors() -> dict:
             return mean_vectors(*self.index.passage_vectors(doc_ids=ids))
 
-        return group_members(members, lazy_cosine_lookup(vectors))
+        groups = group_members([m for m in members if m.doc_id not in alone], lazy_cosine_lookup(vectors))
+        if not alone or not set(alone) & set(ids):
+            return groups
+        place = {id(m): i for i, m in enumerate(members)}
+        groups += [[m] for m in members if m.doc_id in alone]
+        return sorted(groups, key=lambda g: place[id(g[0])])
 
     def _grouped(self, results: list, texts: dict[str, str]) -> list:
         """One result per technology: the best version leads, the others are listed."""

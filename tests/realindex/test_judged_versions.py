@@ -19,6 +19,7 @@ from index.store import Index
 from nlp.fake import HashingEmbedder
 from nlp.pipeline import Enricher
 from service.analyst import AnalystStore
+from index.ranking.feedback import Feedback
 from service.index_library import IndexLibrary, JudgementFeedback
 
 TEXT = ("A compact sensor fuses inertial measurements with a cold-atom interferometer for navigation where "
@@ -87,3 +88,22 @@ def test_a_version_judged_not_relevant_stands_alone_judged_and_its_sibling_stays
     assert all(m.rank < listed[target].rank for m in after if m.judgement != "not_relevant")
     assert other in listed and listed[other].judgement is None, "its sibling version vanished from the list"
     assert listed[target].score <= next(m.score for m in before if m.doc_id == head.doc_id) + 1e-9
+
+
+@pytest.mark.parametrize("judged", ["lead", "other version"])
+def test_a_watchlist_hit_judged_not_relevant_stands_alone_and_its_sibling_stays_a_hit(library, judged):
+    """The same for a search with a watchlist's judgements (`feedback`), as `service.watch.refresh` runs it."""
+    lib, _ = library
+    query = "cold-atom inertial navigation"
+    before = lib.search(query, limit=10).hits
+    grouped = [h for h in before if h.versions]
+    assert len(grouped) == 1, "the fixture's two versions fold into one hit"
+    head = grouped[0]
+    sibling = next(v.doc_id for v in head.versions if v.doc_id != head.doc_id)
+    target, other = (head.doc_id, sibling) if judged == "lead" else (sibling, head.doc_id)
+
+    after = lib.search(query, limit=10, feedback=Feedback(relevant=(), not_relevant=(target,))).hits
+    listed = {h.doc_id: h for h in after}
+    assert target not in _versions(after), "the judged document is listed as another hit's version"
+    assert target in listed and listed[target].versions == [], "the judged hit is not a hit of its own"
+    assert other in listed, "its sibling version vanished from the hits"

@@ -266,8 +266,7 @@ class IndexLibrary:
         # A document judged not relevant is never folded into another result as one of its versions (its
         # feedback moves it below a sibling version, which would then list it, unjudged, as its own): it stays
         # a result of its own, listed with its judgement.
-        rejected = [m for m in ranked if states.get(m.doc_id) == "not_relevant"]
-        matches = self._grouped([m for m in ranked if states.get(m.doc_id) != "not_relevant"], texts) + rejected
+        matches = self._grouped(ranked, texts, alone={d for d, state in states.items() if state == "not_relevant"})
         for m in matches:
             m.judgement = states.get(m.doc_id)
         # A match judged not relevant never rises: it goes below every other one (the page hides it), kept in
@@ -362,17 +361,17 @@ class IndexLibrary:
             return mean_vectors(*self.index.passage_vectors(doc_ids=ids))
 
         groups = group_members([m for m in members if m.doc_id not in alone], lazy_cosine_lookup(vectors))
-        if not alone or not set(alone) & set(ids):
+        if not alone:
             return groups
-        place = {id(m): i for i, m in enumerate(members)}
-        groups += [[m] for m in members if m.doc_id in alone]
-        return sorted(groups, key=lambda g: place[id(g[0])])
+        # group_members orders the groups by their leads' places: the ones left alone go back to theirs
+        place = {m.doc_id: i for i, m in enumerate(members)}
+        return sorted(groups + [[m] for m in members if m.doc_id in alone], key=lambda g: place[g[0].doc_id])
 
-    def _grouped(self, results: list, texts: dict[str, str]) -> list:
-        """One result per technology: the best version leads, the others are listed."""
+    def _grouped(self, results: list, texts: dict[str, str], alone: frozenset[str] | set[str] = frozenset()) -> list:
+        """One result per technology: the best version leads, the others are listed (see `_groups`)."""
         if len(results) < 2:
             return results
-        groups = self._groups(results)
+        groups = self._groups(results, alone)
         for group in groups:
             for m in group:
                 m.text = texts.get(m.doc_id, "")

@@ -67,15 +67,20 @@ def _versions(matches) -> dict[str, str]:
     return {v.doc_id: m.doc_id for m in matches for v in m.versions if v.doc_id != m.doc_id}
 
 
+def _the_pair(results, judged: str):
+    """(the result leading the two versions, the version to judge, the other one): `judged` is "lead" or not."""
+    grouped = [r for r in results if r.versions]
+    assert len(grouped) == 1, "the fixture's two versions fold into one result"
+    head = grouped[0]
+    sibling = next(v.doc_id for v in head.versions if v.doc_id != head.doc_id)
+    return (head, head.doc_id, sibling) if judged == "lead" else (head, sibling, head.doc_id)
+
+
 @pytest.mark.parametrize("judged", ["lead", "other version"])
 def test_a_version_judged_not_relevant_stands_alone_judged_and_its_sibling_stays_a_result(library, judged):
     lib, need_id = library
     before = lib.match(need_id, limit=10).matches
-    grouped = [m for m in before if m.versions]
-    assert len(grouped) == 1, "the fixture's two versions fold into one result"
-    head = grouped[0]
-    sibling = next(v.doc_id for v in head.versions if v.doc_id != head.doc_id)
-    target, other = (head.doc_id, sibling) if judged == "lead" else (sibling, head.doc_id)
+    head, target, other = _the_pair(before, judged)
 
     with AnalystStore() as store:
         store.judge(need_id, target, "not_relevant", user="ann")
@@ -87,7 +92,7 @@ def test_a_version_judged_not_relevant_stands_alone_judged_and_its_sibling_stays
     assert listed[target].versions == [], "the judged result carries other documents down with it"
     assert all(m.rank < listed[target].rank for m in after if m.judgement != "not_relevant")
     assert other in listed and listed[other].judgement is None, "its sibling version vanished from the list"
-    assert listed[target].score <= next(m.score for m in before if m.doc_id == head.doc_id) + 1e-9
+    assert listed[target].score <= head.score + 1e-9
 
 
 @pytest.mark.parametrize("judged", ["lead", "other version"])
@@ -95,12 +100,7 @@ def test_a_watchlist_hit_judged_not_relevant_stands_alone_and_its_sibling_stays_
     """The same for a search with a watchlist's judgements (`feedback`), as `service.watch.refresh` runs it."""
     lib, _ = library
     query = "cold-atom inertial navigation"
-    before = lib.search(query, limit=10).hits
-    grouped = [h for h in before if h.versions]
-    assert len(grouped) == 1, "the fixture's two versions fold into one hit"
-    head = grouped[0]
-    sibling = next(v.doc_id for v in head.versions if v.doc_id != head.doc_id)
-    target, other = (head.doc_id, sibling) if judged == "lead" else (sibling, head.doc_id)
+    _, target, other = _the_pair(lib.search(query, limit=10).hits, judged)
 
     after = lib.search(query, limit=10, feedback=Feedback(relevant=(), not_relevant=(target,))).hits
     listed = {h.doc_id: h for h in after}

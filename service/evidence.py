@@ -110,12 +110,21 @@ def shown_evidence(evidence: Evidence | None, analysed_text_: str | None, *wante
     if evidence is None or not evidence.text:
         return evidence
     shown = focus(evidence, *wanted_texts, title=title, bridge=bridge)
-    if shown is not None and is_boilerplate(shown.text) and analysed_text_:
+    if shown is not None and (is_boilerplate(shown.text) or _is_title(shown.text, title)) and analysed_text_:
+        # a boilerplate sentence, or the title alone (a ranker's evidence span can be the title line: the demo's
+        # mail had quoted "Load Bearing Thermal Protection Structure for Hypersonic Flight" as what that document
+        # says): the best other sentence of the whole text, when it has one
         whole = Evidence(passage_index=evidence.passage_index, start=0, end=len(analysed_text_), text=analysed_text_)
         better = focus(whole, *wanted_texts, title=title, bridge=bridge)
         if better is not None and not is_boilerplate(better.text):
             return better
     return shown
+
+
+def _is_title(text: str, title: str) -> bool:
+    """`text` says nothing but the title (white space, case and a closing full stop aside)."""
+    key = lambda t: " ".join((t or "").split()).rstrip(".。").casefold()  # noqa: E731
+    return bool(key(title)) and key(text) == key(title)
 
 
 def concept_terms(concept_ids: Iterable[str]) -> frozenset[str]:

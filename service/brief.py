@@ -7,9 +7,10 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 
 from domain.models import Document, Match, OrgMatch, score_label, utcnow
+from domain.times import display_zone
 from service.analyst import AnalystStore, Judgement, JudgementState
 from service.library import Library
 from service.csv_cells import BOM, csv_cell
@@ -113,7 +114,15 @@ def brief_csv(brief: Brief) -> bytes:
             "; ".join(item.organizations if item.kind == "technology" else [item.name]), "; ".join(item.documents),
             "" if item.score is None else f"{item.score:.3f}", item.label, item.judgement.state.value,
             item.need_evidence, item.doc_evidence,
-            item.judgement.note, item.judgement.user, item.judgement.at.isoformat(timespec="seconds"), item.url,
+            item.judgement.note, item.judgement.user, _in_display_zone(item.judgement.at), item.url,
             item.id,
         )])
     return (BOM + buf.getvalue()).encode("utf-8")
+
+
+def _in_display_zone(moment: datetime) -> str:
+    """ISO 8601 in the zone every page, the CLI and the printed brief show times in, with its offset
+    ("2026-12-07T09:56:49+09:00"): the CSV had given UTC ("...T00:56:49+00:00") beside a page saying 09:56 JST."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(display_zone()).isoformat(timespec="seconds")

@@ -302,3 +302,17 @@ def test_brief_lists_shortlisted_with_evidence_notes_and_a_bom_csv(store, librar
     store.judge(need.id, matches[1].doc_id, "shortlisted", user="ann", note='=HYPERLINK("http://evil","x")')
     rows = list(csv.DictReader(io.StringIO(brief_csv(build_brief(library, store, need.id)).decode("utf-8-sig"))))
     assert rows[1]["note"] == "'=HYPERLINK(\"http://evil\",\"x\")"  # text, not a formula
+
+
+def test_the_brief_csv_gives_judgement_times_in_the_display_zone(store, library, monkeypatch):
+    """The brief page and `scout brief` show "2026-12-07" and the need page "09:56 JST"; the CSV's judged_at
+    had been UTC ("2026-12-07T00:56:49+00:00"), a different day for a judgement made before 09:00 in Tokyo."""
+    import csv, io
+    from datetime import datetime, timezone
+
+    monkeypatch.setenv("SCOUT_REPORT_TIMEZONE", "Asia/Tokyo")
+    need = next(n for n in library.needs() if n.source == "atla")
+    doc = library.match(need.id).matches[0].doc_id
+    store.judge(need.id, doc, "shortlisted", user="ann", at=datetime(2026, 12, 6, 23, 30, 5, tzinfo=timezone.utc))
+    rows = list(csv.DictReader(io.StringIO(brief_csv(build_brief(library, store, need.id)).decode("utf-8-sig"))))
+    assert rows[0]["judged_at"] == "2026-12-07T08:30:05+09:00"

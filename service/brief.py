@@ -14,6 +14,7 @@ from domain.times import display_zone
 from service.analyst import AnalystStore, Judgement, JudgementState
 from service.library import Library
 from service.csv_cells import BOM, csv_cell
+from service.evidence import RENDERING_LABEL, english_rendering
 from service.queries import UnknownNeed, resolve_need
 
 __all__ = ["Brief", "BriefItem", "UnknownNeed", "brief_csv", "build_brief"]
@@ -24,7 +25,8 @@ FIRST_PAGE = 20  # the need page's first page, searched first
 # organization's matching document titles. `judgement` is always shortlisted (a brief lists nothing else): it
 # is there so that every export says which judgement it carries.
 CSV_COLUMNS = ["need_id", "need_title", "type", "name", "organizations", "documents", "score", "label", "judgement",
-               "evidence_need", "evidence_document", "note", "judged_by", "judged_at", "url", "id"]  # fmt: skip
+               "evidence_need", "evidence_document", "note", "judged_by", "judged_at", "url", "id",
+               "evidence_need_english_gist", "evidence_document_english_gist"]  # fmt: skip
 
 
 @dataclass
@@ -41,6 +43,15 @@ class BriefItem:
     documents: list[str] = field(default_factory=list)  # an organization's matching document titles
 
     @property
+    def need_evidence_en(self) -> str:
+        """The English gist of Japanese evidence (service.evidence.english_rendering), "" for English."""
+        return english_rendering(self.need_evidence)
+
+    @property
+    def doc_evidence_en(self) -> str:
+        return english_rendering(self.doc_evidence)
+
+    @property
     def label(self) -> str:
         return "" if self.score is None else score_label(self.score)
 
@@ -51,6 +62,8 @@ class Brief:
     generated_at: datetime
     technologies: list[BriefItem]
     organizations: list[BriefItem]
+
+    rendering_label = RENDERING_LABEL  # what the English beside Japanese evidence is, said where it is shown
 
     @property
     def is_empty(self) -> bool:
@@ -115,7 +128,7 @@ def brief_csv(brief: Brief) -> bytes:
             "" if item.score is None else f"{item.score:.3f}", item.label, item.judgement.state.value,
             item.need_evidence, item.doc_evidence,
             item.judgement.note, item.judgement.user, _in_display_zone(item.judgement.at), item.url,
-            item.id,
+            item.id, item.need_evidence_en, item.doc_evidence_en,
         )])
     return (BOM + buf.getvalue()).encode("utf-8")
 

@@ -13,6 +13,7 @@ does not spend its evidence on the title again.
 
 from __future__ import annotations
 
+import logging
 import re
 from functools import lru_cache
 from typing import Callable, Iterable
@@ -21,6 +22,8 @@ from domain.models import Document, Evidence, Match
 from nlp.passages import analysed_text
 from nlp.pipeline import clean_control
 from nlp.tokens import content_terms, content_tokens
+
+log = logging.getLogger(__name__)
 
 # Sentence ends: Japanese full stops; . ! ? before white space and a non-lowercase start, or at the end; and a
 # full stop with no space after a lowercase word or an acronym and before a capitalised word ("feasible.This",
@@ -262,3 +265,45 @@ def focus(evidence: Evidence | None, *wanted_texts: str, title: str = "",
     a, b = span[0] + skip, span[1] + skip
     return evidence.model_copy(update={"start": evidence.start + a, "end": evidence.start + b,
                                        "text": shorten(readable(evidence.text[a:b]))})
+
+
+RENDERING_LABEL = "English gist (dictionary rendering, word by word; not a translation)"
+
+
+def english_rendering(text: str) -> str:
+    """Japanese evidence rendered into English for a reader of English, shown beside the Japanese it renders
+    (the mail, the brief): nlp/translate.py's dictionary rendering, the English words the index matches a
+    Japanese passage through (taxonomy labels, JMdict glosses), in the sentence's order. A gist, not a
+    translation: every face labels it so (RENDERING_LABEL). "" for text that is not Japanese, or when the
+    renderer cannot load (the evidence is then shown alone, as before)."""
+    from nlp.language import detect_language
+
+    if not text or not text.strip() or detect_language(text) != "ja":
+        return ""
+    return _rendered(text)
+
+
+@lru_cache(maxsize=4096)
+def _rendered(text: str) -> str:
+    try:
+        translator, nlp = _renderer()
+        return " ".join(translator.render(nlp.make_doc(text)).split())
+    except Exception as exc:  # noqa: BLE001 - a gist beside the evidence; never a reason to fail a mail or a page
+        log.warning("no English rendering of Japanese evidence: %s", exc)
+        return ""
+
+
+@lru_cache(maxsize=1)
+def _renderer():
+    """(TermTranslator, a Japanese tokenizer) on the configured taxonomy and Japanese pipeline, once a process
+    (about 2 s: Sudachi and JMdict)."""
+    from domain.settings import NlpSettings
+    from nlp.components import get_pipeline, japanese_tokenizer_only
+    from nlp.taxonomy import configured_taxonomy, configured_taxonomy_path
+    from nlp.translate import TermTranslator
+
+    settings = NlpSettings()
+    nlp = japanese_tokenizer_only(settings.ja_pipeline)
+    if nlp is None:
+        nlp = get_pipeline("ja", str(configured_taxonomy_path()), settings.ja_pipeline)
+    return TermTranslator(configured_taxonomy()), nlp

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from index.grouping import Member, group_members, versions_of
 from index.ranking.organizations import organization_score
 from index.ranking.weights import RankWeights
-from service.evidence import analysed, match_evidence, shown_evidence
+from service.evidence import analysed, english_rendering, match_evidence, shown_evidence
 from service.library import Library
 from domain.models import Document, DocKind, Match, Version, utcnow
 from domain.orgs import answering_organizations, issued_by, normalize_org, publishers as needs_publishers
@@ -79,6 +79,7 @@ class ReportItem:
     need_title: str = ""
     versions: list[Version] = field(default_factory=list)  # other documents of this technology, oldest first
     fresh: bool = True  # first seen after the last delivered report's period (always, unless a re-run)
+    evidence_en: str = ""  # Japanese evidence's English gist (service.evidence.english_rendering), "" otherwise
 
 
 @dataclass
@@ -310,11 +311,13 @@ def select_items(matches: Iterable[Match], taxonomy: "Taxonomy", profile: Report
             if judged_out is not None:  # the profile wanted it; an analyst rejected it
                 judged_out.append(match)
             continue
+        said = needs.evidence(match) if evidence else ""
         items.append(
             ReportItem(
                 match=match,
                 concepts=[concept_label.get(c, c) for c in match.shared_concepts],
-                evidence=needs.evidence(match) if evidence else "",
+                evidence=said,
+                evidence_en=english_rendering(said),
                 link=safe_url(match.url),
                 areas=areas,
                 evidence_link=evidence_link(base, match) if base else "",

@@ -627,3 +627,27 @@ def test_a_publication_day_is_the_one_the_pages_show(ledger, settings):
     rows = list(csv.DictReader(io.StringIO(report_csv(report).decode("utf-8-sig"))))
     assert [r["published"] for r in rows if (r["need_id"], r["doc_id"]) == (item.match.need_id, item.match.doc_id)] \
         == ["2025-01-08"]
+
+
+def test_japanese_evidence_is_quoted_in_japanese_with_a_labelled_english_gist_beside_it(ledger, settings):
+    """A stakeholder who reads English had a Japanese sentence and nothing else for a Japanese document (the
+    demo's mail quoted 株式会社サイバーウォッチ(本社:大阪府大阪市...)は... for an English cyber need). The mail now
+    keeps the Japanese quote and gives the dictionary rendering beside it, labelled as a word-by-word gist (not a
+    translation), in the HTML, the plain text and the CSV; English evidence gets none."""
+    from service.evidence import RENDERING_LABEL
+
+    report = _build(ledger, settings)
+    ja = next(i for i in report.new_matches if i.match.doc_id == DOC_NV.id)
+    en = next(i for i in report.new_matches if i.evidence and i.evidence.isascii())
+    assert any("\u3040" <= ch <= "\u30ff" for ch in ja.evidence)  # the quote stays the document's Japanese
+    assert ja.evidence_en.isascii() and {"quantum", "sensor"} <= set(ja.evidence_en.split())
+    assert en.evidence_en == ""
+    html, text = render_html(report, settings), render_text(report, settings)
+    assert f'<span lang="ja">“{ja.evidence}”</span>' in html
+    assert f'lang="en"' in html and f"{RENDERING_LABEL}:</span> {ja.evidence_en}" in html
+    assert f'"{ja.evidence}"\n        {RENDERING_LABEL}: {ja.evidence_en}\n' in text
+    assert html.count(RENDERING_LABEL) == text.count(RENDERING_LABEL) == sum(1 for i in report.sections
+                                                                                for j in i.items if j.evidence_en)
+    rows = {(r["need_id"], r["doc_id"]): r for r in csv.DictReader(io.StringIO(report_csv(report).decode("utf-8-sig")))}
+    assert rows[ja.match.need_id, DOC_NV.id]["evidence_english_gist"] == ja.evidence_en
+    assert rows[en.match.need_id, en.match.doc_id]["evidence_english_gist"] == ""

@@ -316,3 +316,33 @@ def test_the_brief_csv_gives_judgement_times_in_the_display_zone(store, library,
     store.judge(need.id, doc, "shortlisted", user="ann", at=datetime(2026, 12, 6, 23, 30, 5, tzinfo=timezone.utc))
     rows = list(csv.DictReader(io.StringIO(brief_csv(build_brief(library, store, need.id)).decode("utf-8-sig"))))
     assert rows[0]["judged_at"] == "2026-12-07T08:30:05+09:00"
+
+
+def test_the_brief_quotes_japanese_evidence_in_japanese_with_a_labelled_english_gist(store, library):
+    """The brief handed out at a matching meeting quoted a Japanese need's and a Japanese document's evidence in
+    Japanese only. It keeps the Japanese (lang="ja") and gives the dictionary rendering beside each, labelled as
+    a word-by-word gist; English evidence gets none. The CSV carries the gists in two columns of their own."""
+    import csv, io
+    from scout.web.brief_html import render_brief_html
+    from service.evidence import RENDERING_LABEL
+
+    need = next(n for n in library.needs() if n.source == "atla")  # a Japanese need
+    matches = library.match(need.id).matches
+    ja = next(m for m in matches if m.title.startswith("メタサーフェス"))
+    en = next(m for m in matches if m.title.startswith("Broadband radar"))
+    store.judge(need.id, ja.doc_id, "shortlisted", user="ann")
+    store.judge(need.id, en.doc_id, "shortlisted", user="ann")
+    brief = build_brief(library, store, need.id)
+    items = {i.id: i for i in brief.technologies}
+    ja_item, en_item = items[ja.doc_id], items[en.doc_id]
+    assert ja_item.doc_evidence.startswith("本研究では") and ja_item.need_evidence_en and ja_item.doc_evidence_en
+    assert ja_item.doc_evidence_en.isascii() and "design" in ja_item.doc_evidence_en
+    assert en_item.doc_evidence_en == "" and en_item.need_evidence_en  # the need's side is Japanese
+    html = render_brief_html(brief)
+    assert f'<blockquote lang="ja">{ja_item.doc_evidence}</blockquote>' in html
+    assert f'<p class="rendering" lang="en"><b>{RENDERING_LABEL}:</b> {ja_item.doc_evidence_en}</p>' in html
+    assert html.count(RENDERING_LABEL) == 3  # two need sides and one document side: English has none
+    rows = {r["id"]: r for r in csv.DictReader(io.StringIO(brief_csv(brief).decode("utf-8-sig")))}
+    assert rows[ja.doc_id]["evidence_document_english_gist"] == ja_item.doc_evidence_en
+    assert rows[en.doc_id]["evidence_document_english_gist"] == ""
+    assert rows[en.doc_id]["evidence_need_english_gist"] == en_item.need_evidence_en

@@ -75,7 +75,7 @@ def _context(report: Report, settings: ReportSettings, chart_src: str | None) ->
         "period_text": (f"from {local(report.since)} " if report.since > EPOCH else "")
                        + f"up to {local(report.until)} ({report.timezone})",
         "coverage_text": coverage_text(report, local),
-        "generated_text": local(report.generated_at),
+        "generated_text": f"{local(report.generated_at)} ({report.timezone})",  # its zone named, as the period's
         "rendering_label": RENDERING_LABEL,
     }
 

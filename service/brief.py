@@ -15,7 +15,7 @@ from service.analyst import AnalystStore, Judgement, JudgementState
 from service.library import Library
 from service.csv_cells import BOM, csv_cell
 from service.evidence import RENDERING_LABEL, english_rendering
-from service.queries import UnknownNeed, resolve_need
+from service.queries import Subjects, UnknownNeed, resolve_need
 
 __all__ = ["Brief", "BriefItem", "UnknownNeed", "brief_csv", "build_brief"]
 
@@ -88,6 +88,7 @@ def build_brief(library: Library, store: AnalystStore, need_id: str, *, now: dat
     matches: dict[str, Match] = {m.doc_id: m for m in result.matches}
     orgs: dict[str, OrgMatch] = {o.key: o for o in result.organizations}
     technologies, organizations = [], []
+    names = Subjects(library)  # an organization no longer among the need's by its name, never its key
     for j in sorted(shortlisted, key=lambda j: j.at):
         if j.target == "document":
             m = matches.get(j.target_id)
@@ -105,7 +106,7 @@ def build_brief(library: Library, store: AnalystStore, need_id: str, *, now: dat
             titles = [matches[d].title for d in (o.doc_ids if o else []) if d in matches]
             best = next((matches[d] for d in (o.doc_ids if o else []) if d in matches), None)
             organizations.append(BriefItem(
-                kind="organization", id=j.target_id, judgement=j, name=o.name if o else j.target_id,
+                kind="organization", id=j.target_id, judgement=j, name=o.name if o else names.organization(j.target_id),
                 score=o.score if o else None, documents=titles,
                 need_evidence=best.need_evidence.text if best and best.need_evidence else "",
                 doc_evidence=best.doc_evidence.text if best and best.doc_evidence else ""))

@@ -459,7 +459,7 @@ def brief(need_id: str = typer.Argument(..., help="Need id, or a unique prefix o
         built = build_brief(library, store, _need(library, need_id))
     table = _table(f"Shortlist brief: {built.need.title}", "type", "name", "score", "note", "by")
     for item in [*built.organizations, *built.technologies]:
-        table.add_row(item.kind, item.name[:70], "" if item.score is None else f"{item.score:.3f} {item.label}",
+        table.add_row(item.kind, item.name[:70], "no longer ranked" if item.score is None else f"{item.score:.3f} {item.label}",
                       item.judgement.note[:50], item.judgement.user)
     if built.is_empty:
         console.print("Nothing is shortlisted for this need yet (scout judge NEED_ID DOC_ID shortlisted).")

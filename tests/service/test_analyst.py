@@ -346,3 +346,21 @@ def test_the_brief_quotes_japanese_evidence_in_japanese_with_a_labelled_english_
     assert rows[ja.doc_id]["evidence_document_english_gist"] == ja_item.doc_evidence_en
     assert rows[en.doc_id]["evidence_document_english_gist"] == ""
     assert rows[en.doc_id]["evidence_need_english_gist"] == en_item.need_evidence_en
+
+
+def test_a_shortlisted_organization_no_longer_among_the_needs_reads_by_its_name(store, library):
+    """An organization shortlisted for a need and no longer among its organizations (a later crawl moved its
+    documents down) was listed in the brief, the CLI's and the CSV's, by its key ("lockheed-martin"), the id a
+    judgement keys on: it reads by its name, unscored ('no longer ranked')."""
+    import csv, io
+
+    need = next(n for n in library.needs() if n.source == "atla")
+    assert "lockheed-martin" not in {o.key for o in library.match(need.id).organizations}
+    store.judge(need.id, "lockheed-martin", "shortlisted", user="ann", target="organization")
+    (item,) = build_brief(library, store, need.id).organizations
+    assert (item.name, item.score) == ("Lockheed Martin", None)
+    (row,) = csv.DictReader(io.StringIO(brief_csv(build_brief(library, store, need.id)).decode("utf-8-sig")))
+    assert (row["name"], row["id"], row["score"]) == ("Lockheed Martin", "lockheed-martin", "")
+    from scout.web.brief_html import render_brief_html
+
+    assert "<td>Lockheed Martin</td><td class=\"num\">no longer ranked</td>" in render_brief_html(build_brief(library, store, need.id))

@@ -9,12 +9,12 @@ import io
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-from domain.models import Document, Match, OrgMatch, score_label, utcnow
+from domain.models import Document, Evidence, Match, OrgMatch, score_label, utcnow
 from domain.times import display_zone
 from service.analyst import AnalystStore, Judgement, JudgementState
 from service.library import Library
 from service.csv_cells import BOM, csv_cell
-from service.evidence import RENDERING_LABEL, english_rendering
+from service.evidence import RENDERING_LABEL, analysed, english_rendering, shown_evidence
 from service.queries import Subjects, UnknownNeed, resolve_need
 
 __all__ = ["Brief", "BriefItem", "UnknownNeed", "brief_csv", "build_brief"]
@@ -100,7 +100,7 @@ def build_brief(library: Library, store: AnalystStore, need_id: str, *, now: dat
                 organizations=list(m.organizations if m else (doc.organizations if doc else [])),
                 score=m.score if m else None,
                 need_evidence=m.need_evidence.text if m and m.need_evidence else "",
-                doc_evidence=m.doc_evidence.text if m and m.doc_evidence else (doc.text[:300] if doc else "")))
+                doc_evidence=m.doc_evidence.text if m and m.doc_evidence else _unranked_evidence(doc, need)))
         else:
             o = orgs.get(j.target_id)
             titles = [matches[d].title for d in (o.doc_ids if o else []) if d in matches]
@@ -114,6 +114,17 @@ def build_brief(library: Library, store: AnalystStore, need_id: str, *, now: dat
     technologies.sort(key=key)
     organizations.sort(key=key)
     return Brief(need=need, generated_at=now or utcnow(), technologies=technologies, organizations=organizations)
+
+
+def _unranked_evidence(doc: Document | None, need: Document) -> str:
+    """What a shortlisted document no longer among the need's ranked matches says: its sentence or two that
+    share most with the need, whole (it had been its text's first 300 characters, cut mid-word)."""
+    if doc is None:
+        return ""
+    text = analysed(doc)
+    whole = Evidence(passage_index=0, start=0, end=len(text), text=text)
+    shown = shown_evidence(whole, text, need.title, need.text, title=doc.title)
+    return shown.text if shown is not None else ""
 
 
 def brief_csv(brief: Brief) -> bytes:

@@ -364,3 +364,23 @@ def test_a_shortlisted_organization_no_longer_among_the_needs_reads_by_its_name(
     from scout.web.brief_html import render_brief_html
 
     assert "<td>Lockheed Martin</td><td class=\"num\">no longer ranked</td>" in render_brief_html(build_brief(library, store, need.id))
+
+
+def test_a_shortlisted_document_no_longer_ranked_quotes_whole_sentences(store):
+    """A document shortlisted for a need and no longer among its ranked matches showed, under "The document
+    says", its text's first 300 characters, cut mid-word; it now shows whole sentences, chosen as a ranked
+    match's evidence is (here it shares no word with the Japanese need: its first sentence)."""
+    from domain.models import DocKind, Document
+    from tests.web.fakes import fixture_documents
+
+    sentence = "The company was founded in 2019 and keeps offices in three harbour cities across the region."
+    far = Document.make(kind=DocKind.startup, source="prtimes", source_id="far-1", url="https://example.org/far-1",
+                        title="Harbour logistics update", text=" ".join([sentence] * 5),
+                        organizations=["Harbour Co."], language="en")
+    library = MemoryLibrary([*fixture_documents(), far])
+    need = next(n for n in library.needs() if n.source == "atla")
+    assert far.id not in {m.doc_id for m in library.match(need.id, limit=200).matches}  # not ranked for it
+    store.judge(need.id, far.id, "shortlisted", user="ann")
+    (item,) = build_brief(library, store, need.id).technologies
+    assert item.score is None and item.name == far.title
+    assert item.doc_evidence == sentence

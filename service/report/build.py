@@ -539,7 +539,7 @@ def build_report(
         chart_caption=caption,
         chart_legend=legend,
         summary=items[:SUMMARY_ITEMS],
-        browser_link=browser_link(base, label, profile.name),
+        browser_link=browser_link(base, label, profile.name, now),
         week_start=period.week_start,
         delivered_until=period.delivered_until,
         chart_weeks=weeks,
@@ -547,7 +547,17 @@ def build_report(
     )
 
 
-def browser_link(base: str, week: str, profile: str) -> str:
-    """The report on `scout serve` (`/reports/<week>`, the newest written for that week and profile)."""
+def built_stamp(generated_at: datetime) -> str:
+    """A report's build time as its outbox files are named ("20261207T005438Z", UTC)."""
+    return generated_at.astimezone(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+
+
+def browser_link(base: str, week: str, profile: str, generated_at: datetime | None = None) -> str:
+    """This report on `scout serve` (`/reports/<week>?built=<its build time>`): the one the mail is, not the
+    newest written for its week (a later re-run or a --no-send preview had answered a reader's "View in browser"
+    with other figures: 212 new matches in a mail that said 213)."""
     link = f"{base}/reports/{quote(week, safe='')}"
-    return link if profile == "default" else f"{link}?profile={quote(profile, safe='')}"
+    params = [f"built={built_stamp(generated_at)}"] if generated_at is not None else []
+    if profile != "default":
+        params.append(f"profile={quote(profile, safe='')}")
+    return f"{link}?{'&'.join(params)}" if params else link

@@ -298,10 +298,10 @@ def test_a_url_urllib_cannot_split_does_not_stop_the_report(ledger, settings):
 def test_the_report_opens_with_the_top_three_and_a_view_in_browser_link(ledger, settings):
     report = _build(ledger, settings)
     assert [i.match.doc_id for i in report.summary] == [i.match.doc_id for i in report.new_matches[:3]]
-    assert report.browser_link == "https://scout.example.jp/reports/2026-W47"
+    assert report.browser_link == "https://scout.example.jp/reports/2026-W47?built=20261120T030000Z"  # this one
     html, text = render_html(report, settings), render_text(report, settings)
     assert html.index("strongest new matches") < html.index("Overview")
-    assert 'href="https://scout.example.jp/reports/2026-W47"' in html and "View in browser" in html
+    assert 'href="https://scout.example.jp/reports/2026-W47?built=20261120T030000Z"' in html and "View in browser" in html
     assert text.index("STRONGEST NEW MATCHES") < text.index("OVERVIEW")
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from scout.commands._console import fail
+from scout.commands._console import cell, fail
 from scout.commands._library import LibraryUnavailable, library_session
 
 HELP = """Build the weekly report of what is new and e-mail it to the profile's recipients.
@@ -63,7 +63,7 @@ def register(app: typer.Typer) -> None:
         for section in built.sections:
             top = section.items[0].match.title if section.items else ""
             # three places, as the mail, the pages and the other commands show a score (0.97 had stood for 0.967)
-            table.add_row(section.title[:60], str(section.new_count), f"{section.best_score:.3f}", top[:60])
+            table.add_row(cell(section.title, 60), str(section.new_count), f"{section.best_score:.3f}", cell(top, 60))
         if built.sections:
             out.print(table)
         ov = built.overview

@@ -89,7 +89,8 @@ def overview_table(results: list[NeedMatches]) -> Table:
 
 def crosslingual_table(results: list[NeedMatches], languages: dict[str, str], top: int) -> Table:
     """Per need, its best match written in the other language (Japanese documents for English needs, English
-    for Japanese), with its rank among the need's top matches: the cross-lingual matching at a glance."""
+    for Japanese), with its rank among the need's top matches and its score: the cross-lingual matching at a
+    glance (a weak one reads weak: the best other-language document is not always a good match)."""
     table = Table(title=f"[bold]Matches across languages[/] (best other-language document in each need's top {top})",
                   title_justify="left", expand=True)
     table.add_column("need", ratio=2)
@@ -101,7 +102,8 @@ def crosslingual_table(results: list[NeedMatches], languages: dict[str, str], to
         own = r.need.language or "en"
         other = next((m for m in r.matches[:top] if languages.get(m.doc_id, own) != own), None)
         table.add_row(r.need.title, own, str(other.rank) if other else "",
-                      f"{other.title}\n[dim]{other.kind} · {other.source}[/]" if other else "[dim]none[/]",
+                      f"{other.title}\n[dim]{other.kind} · {other.source}[/] · {other.score:.3f} {other.label}"
+                      if other else "[dim]none[/]",
                       languages.get(other.doc_id, "") if other else "")
     return table
 

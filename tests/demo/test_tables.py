@@ -7,7 +7,7 @@ from __future__ import annotations
 from rich.console import Console
 
 from domain.models import Document, Match, NeedMatches, ScoreBreakdown
-from scout.demo.run import matches_table, overview_table
+from scout.demo.run import crosslingual_table, matches_table, overview_table
 
 ORG = "INNOVATIVE DEFENSE TECHNOLOGIES LLC"
 
@@ -44,3 +44,13 @@ def test_the_demo_names_shared_concepts_by_their_labels():
     'communications-technology'."""
     words = _printed(matches_table(_result(), 5)).replace("│", " ").replace(",", " ").split()
     assert "communications-technology" not in words and {"communication", "networking"} <= set(words)
+
+
+def test_the_cross_language_table_says_how_strong_each_match_is():
+    """The best Japanese document among an English need's top 5 may be a weak match (the demo's GNSS need's
+    best English one scored 0.387): the table says so beside it, as every other table does."""
+    result = _result()
+    result.matches[1] = result.matches[1].model_copy(update={"title": "量子センサによる測位", "score": 0.387})
+    text = _printed(crosslingual_table([result], {"doc-1": "en", "doc-2": "ja"}, 5))
+    row = text[text.index("量子センサ"):]
+    assert "0.387" in row and "weak" in row, text

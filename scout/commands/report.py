@@ -56,10 +56,10 @@ def register(app: typer.Typer) -> None:
             fail(str(exc), 2)
 
         table = Table(title=f"dualscout report {built.week} · profile {built.profile}", title_justify="left")
-        table.add_column("need")
+        table.add_column("need", overflow="fold")
         table.add_column("new", justify="right")
         table.add_column("best", justify="right")
-        table.add_column("top match")
+        table.add_column("top match", overflow="fold")
         for section in built.sections:
             top = section.items[0].match.title if section.items else ""
             table.add_row(section.title[:60], str(section.new_count), f"{section.best_score:.2f}", top[:60])

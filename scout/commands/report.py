@@ -56,10 +56,10 @@ def register(app: typer.Typer) -> None:
             fail(str(exc), 2)
 
         table = Table(title=f"dualscout report {built.week} · profile {built.profile}", title_justify="left")
-        table.add_column("need")
+        table.add_column("need", overflow="fold")
         table.add_column("new", justify="right")
         table.add_column("best", justify="right")
-        table.add_column("top match")
+        table.add_column("top match", overflow="fold")
         for section in built.sections:
             top = section.items[0].match.title if section.items else ""
             # three places, as the mail, the pages and the other commands show a score (0.97 had stood for 0.967)

@@ -9,7 +9,7 @@ import io
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-from domain.models import Document, Evidence, Match, OrgMatch, score_label, utcnow
+from domain.models import Document, Evidence, Match, OrgMatch, Version, score_label, utcnow
 from domain.times import display_zone
 from service.analyst import AnalystStore, Judgement, JudgementState
 from service.library import Library
@@ -41,6 +41,7 @@ class BriefItem:
     need_evidence: str = ""
     doc_evidence: str = ""
     documents: list[str] = field(default_factory=list)  # an organization's matching document titles
+    version_of: str = ""  # ranked as a version of this result (its title), folded into it as one technology
 
     @property
     def need_evidence_en(self) -> str:
@@ -81,11 +82,15 @@ def build_brief(library: Library, store: AnalystStore, need_id: str, *, now: dat
     # evidence for every brief took 1.2-2.6 s on the demo, the need page 0.4 s.
     result = library.match(need_id, limit=FIRST_PAGE) if shortlisted else None
     wanted = {j.target_id for j in shortlisted if j.target == "document"}
-    if shortlisted and not wanted <= {m.doc_id for m in result.matches}:
+    if shortlisted and not wanted <= _ranked_ids(result.matches):
         result = library.match(need_id, limit=RANKED)
     if result is None:  # nothing shortlisted: nothing to rank
         return Brief(need=need, generated_at=now or utcnow(), technologies=[], organizations=[])
     matches: dict[str, Match] = {m.doc_id: m for m in result.matches}
+    # a document ranked as a version of another result (one technology's Phase I and Phase II) is ranked: its
+    # own score is the version's (it had read "no longer ranked")
+    folded: dict[str, tuple[Match, Version]] = {v.doc_id: (m, v) for m in result.matches for v in m.versions
+                                                if v.doc_id != m.doc_id and v.score is not None}
     orgs: dict[str, OrgMatch] = {o.key: o for o in result.organizations}
     technologies, organizations = [], []
     names = Subjects(library)  # an organization no longer among the need's by its name, never its key
@@ -93,6 +98,14 @@ def build_brief(library: Library, store: AnalystStore, need_id: str, *, now: dat
         if j.target == "document":
             m = matches.get(j.target_id)
             doc = library.document(j.target_id) if m is None else None
+            if m is None and doc is not None and j.target_id in folded:
+                lead, version = folded[j.target_id]
+                technologies.append(BriefItem(
+                    kind="technology", id=j.target_id, judgement=j, name=doc.title, url=doc.url,
+                    organizations=list(doc.organizations), score=version.score, version_of=lead.title,
+                    need_evidence=lead.need_evidence.text if lead.need_evidence else "",
+                    doc_evidence=_unranked_evidence(doc, need)))
+                continue
             technologies.append(BriefItem(
                 kind="technology", id=j.target_id, judgement=j,
                 name=m.title if m else (doc.title if doc else j.target_id),
@@ -114,6 +127,11 @@ def build_brief(library: Library, store: AnalystStore, need_id: str, *, now: dat
     technologies.sort(key=key)
     organizations.sort(key=key)
     return Brief(need=need, generated_at=now or utcnow(), technologies=technologies, organizations=organizations)
+
+
+def _ranked_ids(matches: list[Match]) -> set[str]:
+    """The documents a ranking shows: its results and the versions folded into them."""
+    return {m.doc_id for m in matches} | {v.doc_id for m in matches for v in m.versions}
 
 
 def _unranked_evidence(doc: Document | None, need: Document) -> str:

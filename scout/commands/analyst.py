@@ -184,8 +184,11 @@ def _target_key(library, need_id: str, target_id: str, org: bool) -> str:
     if not org:
         if library.document(target_id) is not None:
             return target_id
-        return _one_prefixed(target_id, (m.doc_id for m in library.match(need_id, limit=PREFIX_DEPTH).matches),
-                             f"unknown document id {target_id!r} (`scout match` shows a need's documents' ids)")
+        matches = library.match(need_id, limit=PREFIX_DEPTH).matches
+        # a result and the versions folded into it (the need page lists them): each can be judged on its own
+        ids = dict.fromkeys([i for m in matches for i in (m.doc_id, *(v.doc_id for v in m.versions))])
+        return _one_prefixed(target_id, ids, f"unknown document id {target_id!r} (`scout match` shows a need's "
+                                             "documents' ids)")
     profile = library.organization(target_id)
     if profile is None:
         fail(f"no organization called {target_id!r}")

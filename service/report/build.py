@@ -433,12 +433,15 @@ def section_strength(sections: list[NeedSection]) -> dict[str, float]:
     return {s.need_id: s.best_score / scales[s.language or "other"] for s in sections}
 
 
-def quiet_needs(needs: _Needs, with_news: set[str], *, base: str) -> list[QuietNeed]:
-    """The needs (of the profile) with nothing new, by source and title."""
+def quiet_needs(needs: _Needs, with_news: set[str], *, base: str, until: datetime | None = None) -> list[QuietNeed]:
+    """The needs (of the profile) with nothing new, by source and title: those in the index before the period
+    ended (a rebuilt past week had listed as "nothing new" every need first seen since, 11 of them for a week
+    before the demo's index existed)."""
     return [
         QuietNeed(n.id, n.title, n.source, need_link(base, n.id))
         for n in sorted(needs.by_id.values(), key=lambda d: (d.source, d.title))
         if n.kind == DocKind.need and n.id not in with_news and needs.wanted(n.id)
+        and (until is None or n.first_seen is None or n.first_seen < until)
     ]
 
 
@@ -531,7 +534,7 @@ def build_report(
         rebuilt=bool(week),
         base_url=base,
         sections=sections,
-        quiet_needs=quiet_needs(needs, with_news, base=base),
+        quiet_needs=quiet_needs(needs, with_news, base=base, until=until),
         overview=overview,
         new_matches=items,
         need_titles={nid: needs.title(nid) for nid in with_news},

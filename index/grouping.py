@@ -18,6 +18,7 @@ from typing import Callable, Generic, Iterable, Sequence, TypeVar
 
 import numpy as np
 
+from domain.labels import source_label
 from domain.models import Version
 from domain.orgs import normalize_org
 
@@ -53,10 +54,11 @@ def phase_of(title: str, text: str = "") -> str | None:
 
 
 def version_label(title: str, published: datetime | None, text: str = "", source: str = "") -> str:
-    """"Phase I 2017"; without a phase, the source and year ("arxiv 2021")."""
+    """"Phase I 2017"; without a phase, the source as readers know it and the year ("arXiv 2021", "news feeds
+    2025"; `domain.labels.source_label`)."""
     phase = phase_of(title, text)
     year = str(published.year) if published else ""
-    return " ".join(x for x in (phase or source, year) if x) or "undated"
+    return " ".join(x for x in (phase or source_label(source), year) if x) or "undated"
 
 
 @dataclass

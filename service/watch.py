@@ -18,6 +18,7 @@ from domain.models import SearchHit
 from index.ranking.feedback import Feedback
 from nlp.taxonomy import configured_taxonomy
 from service.analyst import AnalystError, AnalystStore, Watchlist, WatchHit, watchlist_key
+from domain.labels import source_label
 from service.library import Library
 from service.queries import BadQuery, Subjects, build_filters
 
@@ -91,10 +92,12 @@ def filter_label(key: str, value: str, names: Subjects | None = None) -> str:
     """One stored filter value as the pages name it: an organization by its name (`names`; the organization
     page's button stores its key, "charlesriveranalytics"), a concept by its English label ("quantum sensing",
     as the search page's concept facet), an area by `Taxonomy.area_labels` ("Quantum information science
-    (Japan)"). Anything else, an organization without `names`, or an id the taxonomy no longer knows, reads
+    (Japan)"), a source by `source_label` ("SBIR topics"). Anything else, an organization without `names`, or an id the taxonomy no longer knows, reads
     as stored."""
     if key == "org":
         return names.organization(value) if names is not None else value
+    if key == "source":
+        return source_label(value)  # "SBIR topics", as the search page's source facet names it
     if key in ("concept", "area"):
         try:
             taxonomy = configured_taxonomy()

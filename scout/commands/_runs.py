@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from scout.commands._console import counted
+from domain.labels import source_label
 
 # What each progress stage is called on screen; total 0 means "not known in advance" (a counter, no bar).
 STAGES = {
@@ -110,7 +111,7 @@ def crawl_table(crawled: list[dict], status: dict[str, str], names: list[str] | 
         outcome = status.get(name, "ok")
         shown = f"[red]{outcome}[/]" if outcome.startswith("failed") else (
             f"[yellow]{outcome}[/]" if outcome == "skipped" else f"[green]{outcome}[/]")
-        table.add_row(name, shown, *(str(s[c]) for c in ("fetched", "new", "updated", "unchanged", "rejected")))
+        table.add_row(source_label(name), shown, *(str(s[c]) for c in ("fetched", "new", "updated", "unchanged", "rejected")))
     return table
 
 

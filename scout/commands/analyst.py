@@ -23,6 +23,7 @@ from rich.markup import escape
 from domain.times import shown, shown_day
 from scout.commands._console import cell, console, counted, echo_json, fail, shortened
 from scout.commands._library import command_library
+from domain.labels import source_label
 from service.queries import Subjects, judged_subjects
 
 users_app = typer.Typer(help="Named users of the web app and API, each with a token and a role.\n\n[bold]Example[/bold]: scout users add ann --role analyst", no_args_is_help=True)
@@ -445,7 +446,7 @@ def watch_hits(watchlist_id: int = typer.Argument(..., help="Watchlist id (scout
     table = _table(f"Watchlist {wl.id}: {wl.name}", "score", "found", "title", "kind", "source", "id")
     for h in hits:
         table.add_row(f"{h.score:.3f} {h.label}", shown_day(h.first_seen) + (" (baseline)" if h.baseline else ""),
-                      h.title[:70], h.kind, h.source, h.doc_id[:8])  # 8 characters, as every table shows ids
+                      h.title[:70], h.kind, source_label(h.source), h.doc_id[:8])  # 8 characters, as every table shows ids
     console.print(table)
 
 

@@ -8,6 +8,7 @@ from typing import Optional
 import typer
 
 from scout.commands._console import fail
+from domain.labels import source_label
 
 
 def register(app: typer.Typer) -> None:
@@ -64,7 +65,7 @@ def register(app: typer.Typer) -> None:
         from rich.console import Console
         from rich.table import Table
 
-        table = Table(title=f"crawl {stats.source}", show_header=True)
+        table = Table(title=f"crawl {source_label(stats.source)}", show_header=True)
         for column in ("fetched", "new", "updated", "unchanged", "rejected"):
             table.add_column(column, justify="right")
         table.add_row(*(str(getattr(stats, c)) for c in ("fetched", "new", "updated", "unchanged", "rejected")))

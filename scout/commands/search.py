@@ -21,6 +21,7 @@ from scout.commands._console import area_label, concept_label, counted, echo_jso
 from scout.commands._library import command_library as _library
 from service.queries import BadQuery, UnknownNeed, build_filters, resolve_need
 from service.csv_cells import BOM, csv_cell
+from domain.labels import source_label
 from service.library import Library
 
 
@@ -86,7 +87,7 @@ def _day(value: Any) -> str:
 
 def _need_about(need: Any) -> str:
     """A need's source · language · date · organizations, the parts it has (`scout needs`, `scout match`)."""
-    return " · ".join(x for x in (need.source, need.language or "", _day(need.published), ", ".join(need.organizations))
+    return " · ".join(x for x in (source_label(need.source), need.language or "", _day(need.published), ", ".join(need.organizations))
                       if x)
 
 
@@ -98,7 +99,7 @@ def search(
     until: Optional[str] = typer.Option(None, "--until", help="Published on or before (YYYY, YYYY-MM or YYYY-MM-DD)."),
     concept: Optional[str] = typer.Option(None, "--concept", help="A taxonomy concept by its id: radar-absorbing-material for the concept labelled radar absorbing material (the concept facet below a search names each concept, with its id where it is not the label with hyphens)."),
     area: Optional[str] = typer.Option(None, "--area", help="Critical-technology area id, e.g. jp-materials (the area facet below a search names each area with its id)."),
-    source: Optional[str] = typer.Option(None, "--source", help="Source name, e.g. arxiv."),
+    source: Optional[str] = typer.Option(None, "--source", help="Source name, e.g. arxiv or sbir_topics (the source facet below a search names each source, with this name where it differs: SBIR topics (sbir_topics))."),
     org: Optional[str] = typer.Option(None, "--org", help="Only documents of this organization (name or key)."),
     limit: int = typer.Option(20, "--limit", min=1, max=500, help="Most hits to show."),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON (query, hits, facets)."),
@@ -132,7 +133,7 @@ def search(
     table.add_column("document", ratio=1, min_width=24, overflow="fold")
     table.add_column("id", no_wrap=True)
     for i, hit in enumerate(result.hits, start=1):
-        meta = " · ".join(x for x in (hit.kind.value, hit.source, hit.language or "", _day(hit.published),
+        meta = " · ".join(x for x in (hit.kind.value, source_label(hit.source), hit.language or "", _day(hit.published),
                                       ", ".join(hit.organizations)) if x)
         table.add_row(str(i), *([] if browsing else [score_cell(hit.score, hit.label)]),
                       f"{_escape(hit.title)}\n[dim]{_escape(meta)}[/]"
@@ -154,9 +155,10 @@ TERM_FACET_NAMES = {"method": "technology / method", "material": "material", "ta
 
 def _facet_value(facet: str, value: str) -> str:
     """A facet value as the search page names it (a concept or an area by its label), with the id that
-    `--concept` and `--area` take beside it where it is not the label written with hyphens, as --concept's
-    help explains: "unmanned aerial vehicle (uav)", "Robotics (jp-robotics)", but "radar absorbing material"."""
-    label = {"concept": concept_label, "area": area_label}.get(facet, lambda v: v)(value)
+    `--concept`, `--area` and `--source` take beside it where it is not the label written with hyphens, as
+    --concept's help explains: "unmanned aerial vehicle (uav)", "Robotics (jp-robotics)", "J-STAGE (jstage)",
+    but "radar absorbing material", "arXiv"."""
+    label = {"concept": concept_label, "area": area_label, "source": source_label}.get(facet, lambda v: v)(value)
     hyphenated = "-".join(label.lower().split())
     return _escape(label) + (f" [dim]({_escape(value)})[/]" if hyphenated != value else "")
 
@@ -228,7 +230,7 @@ def match(
     table.add_column("why", ratio=2, min_width=18, overflow="fold")
     for m in result.matches:
         b = m.breakdown
-        meta = " · ".join(x for x in ((m.kind.value if m.kind else ""), m.source, _day(m.published),
+        meta = " · ".join(x for x in ((m.kind.value if m.kind else ""), source_label(m.source), _day(m.published),
                                       ", ".join(m.organizations), m.doc_id[:8]) if x)
         new = " [yellow]new[/]" if m.is_new else ""
         if m.judgement:
@@ -288,7 +290,7 @@ def org(
     if len(profile.names) > 1:
         console.print(f"also written: {_escape(', '.join(profile.names[1:]))}")
     for e in profile.evidence:
-        console.print(f"  evidence: {_escape(shortened(e.title, 60))} ({e.source}, {_escape(e.reason)}) {e.doc_id[:8]}")
+        console.print(f"  evidence: {_escape(shortened(e.title, 60))} ({source_label(e.source)}, {_escape(e.reason)}) {e.doc_id[:8]}")
     if profile.listed:
         console.print("  evidence: on the known-suppliers list")
     docs = Table(title=counted(len(profile.documents), "document"), title_justify="left")

@@ -14,6 +14,7 @@ from scout.commands._console import concept_label
 from scout.demo.site import DATA_DIR, DemoData, DemoSite
 from domain.models import NeedMatches, SourceSpec
 from domain.settings import scout_home
+from domain.labels import source_label
 
 
 def demo_sources(base_url: str, home: Path) -> list[SourceSpec]:
@@ -56,7 +57,7 @@ def loopback_environment(home: Path):
 
 
 def matches_table(result: NeedMatches, top: int) -> Table:
-    table = Table(title=f"[bold]{result.need.title}[/]  ({result.need.source})", title_justify="left",
+    table = Table(title=f"[bold]{result.need.title}[/]  ({source_label(result.need.source)})", title_justify="left",
                   show_lines=False, expand=True)
     # The bar under the score, not in a column of its own: at 80 columns (a pipe, CI) the organization and
     # concept columns had 7 characters and read "organi…", "conce…", "TECHNO… RESEAR…".
@@ -69,7 +70,7 @@ def matches_table(result: NeedMatches, top: int) -> Table:
     table.add_column("shared concepts", ratio=2, min_width=12, overflow="fold")
     for m in result.matches[:top]:
         bar = "█" * max(1, round(8 * m.score))  # the absolute [0, 1] scale: a weak match looks weak
-        table.add_row(str(m.rank), f"{m.score:.3f}\n[dim]{m.label}[/]\n[cyan]{bar}[/]", f"{m.title}\n[dim]{m.kind} · {m.source}[/]",
+        table.add_row(str(m.rank), f"{m.score:.3f}\n[dim]{m.label}[/]\n[cyan]{bar}[/]", f"{m.title}\n[dim]{m.kind} · {source_label(m.source)}[/]",
                       ", ".join(m.organizations[:2]), ", ".join(concept_label(c) for c in m.shared_concepts[:4]))
     return table
 
@@ -104,7 +105,7 @@ def crosslingual_table(results: list[NeedMatches], languages: dict[str, str], to
         own = r.need.language or "en"
         other = next((m for m in r.matches[:top] if languages.get(m.doc_id, own) != own), None)
         table.add_row(r.need.title, own, str(other.rank) if other else "",
-                      f"{other.title}\n[dim]{other.kind} · {other.source}[/] · {other.score:.3f} {other.label}"
+                      f"{other.title}\n[dim]{other.kind} · {source_label(other.source)}[/] · {other.score:.3f} {other.label}"
                       if other else "[dim]none[/]",
                       languages.get(other.doc_id, "") if other else "")
     return table

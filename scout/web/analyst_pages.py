@@ -16,6 +16,7 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from domain.labels import source_label
 from domain.models import NeedMatches
 from scout.web.analyst_api import analyst, existing_watchlist, judge, judge_watch_hit, store
 from scout.web.queries import need_id_of
@@ -265,12 +266,13 @@ def atom_feed(wl: Watchlist, hits: list[WatchHit], base: str, subtitle: str) -> 
         if hit.kind:
             sub(entry, "category", term=hit.kind)
         if hit.source:
-            sub(entry, "category", term=hit.source, scheme=f"{base}/sources")
+            # the term is the name `source=` filters by; the label what a feed reader shows ("news feeds")
+            sub(entry, "category", term=hit.source, label=source_label(hit.source), scheme=f"{base}/sources")
         if hit.score is not None:
             sub(entry, "category", term=hit.label, label=f"{hit.score:.3f} {hit.label}", scheme=f"{base}/scores")
         summary = hit.summary
         if not summary:  # recorded before summaries were kept
-            summary = f"{hit.kind or 'document'} from {hit.source or 'an unknown source'}"
+            summary = f"{hit.kind or 'document'} from {source_label(hit.source) or 'an unknown source'}"
             if hit.organizations:
                 summary += " · " + ", ".join(hit.organizations)
         sub(entry, "summary", summary)

@@ -24,6 +24,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from domain.limits import InputRejected
 from domain.models import document_terms, score_label
 from service.analyst import AnalystStore, open_analyst_store
+from domain.labels import source_label
 from service.library import Library
 from domain.settings import WebSettings
 from scout.web import analyst_api, analyst_pages, api, pages, render
@@ -136,6 +137,7 @@ def create_app(library: Library, settings: WebSettings | None = None, analyst: A
     env.filters["day"] = shown_day  # times in one zone, named (domain/times.py)
     env.filters["moment"] = shown
     env.filters["readable"] = _readable
+    env.filters["source_label"] = source_label  # what a person reads; URLs, facets and the API keep the name
     templates = Jinja2Templates(env=env)
 
     app.state.templates = templates

@@ -21,6 +21,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 
 from service.csv_cells import BOM, csv_cell
 from service.evidence import RENDERING_LABEL
+from domain.labels import source_label
 from service.report.build import EPOCH, Report, report_timezone
 from domain.settings import ReportSettings
 
@@ -38,7 +39,7 @@ CSV_COLUMNS = ["need_id", "need_title", "score", "label", "title", "kind", "sour
 
 @lru_cache(maxsize=1)
 def _environment() -> Environment:
-    return Environment(
+    env = Environment(
         loader=FileSystemLoader(TEMPLATES),
         autoescape=select_autoescape(enabled_extensions=("html", "html.j2"), default_for_string=True),
         undefined=StrictUndefined,
@@ -46,6 +47,8 @@ def _environment() -> Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
+    env.filters["source_label"] = source_label  # "SBIR topics", not sbir_topics; the CSV keeps the raw name
+    return env
 
 
 def subject_of(report: Report, settings: ReportSettings) -> str:

@@ -331,11 +331,11 @@ def test_match_header_and_counts_read_as_sentences(cli, library):
     table = cli("match", need.id, "--limit", "1")
     assert table.exit_code == 0, table.output
     assert table.stdout.splitlines()[1].split() == ["1", "match"] and "1 matches" not in table.stdout
-    assert f"{need.title}  {need.source} · {need.language}" in table.stdout
+    assert f"{need.title}  DIU · {need.language}" in table.stdout
     undated = need.model_copy(update={"id": "need-undated", "published": None, "organizations": []})
     shown = cli("match", undated.id, "--limit", "2", lib=MemoryLibrary([*fixture_documents(), undated]))
     assert shown.exit_code == 0, shown.output
-    assert shown.stdout.splitlines()[0].rstrip() == f"{need.title}  {need.source} · {need.language}"
+    assert shown.stdout.splitlines()[0].rstrip() == f"{need.title}  DIU · {need.language}"
 
 
 def test_match_names_shared_concepts_by_their_labels(cli, library):

@@ -24,7 +24,7 @@ def test_programme_words_do_not_make_two_technologies():
     assert phase_of("Compact lidar - Phase II") == "Phase II"
     assert phase_of("Compact lidar", "Air Force Phase I award, 2017. We build") == "Phase I"
     assert phase_of("フェーズ2 小型ライダー") == "Phase II"
-    assert version_label("Compact lidar", datetime(2021, 5, 1, tzinfo=timezone.utc), source="arxiv") == "arxiv 2021"
+    assert version_label("Compact lidar", datetime(2021, 5, 1, tzinfo=timezone.utc), source="arxiv") == "arXiv 2021"
 
 
 def test_same_organization_and_title_group_and_list_their_versions_oldest_first():
@@ -103,7 +103,7 @@ def test_versions_that_would_read_alike_show_their_dates():
     b = _member("b", "Swarm planning", year=2025)
     b.published = b.published.replace(month=3, day=7)
     a.source = b.source = "feeds"
-    assert [v.label for v in versions_of([a, b])] == ["feeds 2025-01-01", "feeds 2025-03-07"]
+    assert [v.label for v in versions_of([a, b])] == ["news feeds 2025-01-01", "news feeds 2025-03-07"]
 
 
 def _eager(similarity):

@@ -527,9 +527,11 @@ def test_a_sources_line_says_its_fetched_figure_counts_pages(ledger, settings):
     report = _build(ledger, settings)
     text, html = render_text(report, settings), render_html(report, settings)
     lines = {line.split()[0]: line for line in text.splitlines() if ", unchanged " in line}
-    assert set(lines) == {s.source for s in report.overview.sources}
+    from domain.labels import source_label
+
+    assert set(lines) == {source_label(s.source) for s in report.overview.sources}  # "J-STAGE", as readers know it
     for s in report.overview.sources:
-        assert f" {s.fetched} page{'s' if s.fetched != 1 else ''} fetched, new {s.new}" in lines[s.source]
+        assert f" {s.fetched} page{'s' if s.fetched != 1 else ''} fetched, new {s.new}" in lines[source_label(s.source)]
     assert ">pages fetched</th>" in html and ">fetched</th>" not in html
 
 

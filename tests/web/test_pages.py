@@ -435,7 +435,7 @@ def test_an_undated_need_without_organizations_has_no_empty_header_fields():
     library.add(need)
     html = TestClient(create_app(library, WebSettings(token=None)), base_url="http://127.0.0.1").get(f"/needs/{need.id}").text
     header = re.search(r'<p class="eyebrow">(.*?)</p>', html, re.S).group(1)
-    assert header.strip() == "Need · needs_file"
+    assert header.strip() == "Need · needs file"
 
 
 def test_a_document_page_names_the_needs_it_answers_with_the_need_pages_scores(client, library):

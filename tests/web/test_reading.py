@@ -32,7 +32,7 @@ def test_a_needs_file_need_shows_no_local_path_and_no_empty_fields():
         assert "file:" not in html and "needs.yaml" not in html, path
         assert not re.search(r"·\s*·|·\s*</p>|<p[^>]*>\s*·", html), path
     header = re.search(r'<p class="eyebrow">(.*?)</p>', client.get(f"/needs/{need.id}").text, re.S).group(1)
-    assert re.sub(r"<[^>]+>", "", header) == "Need · needs_file · 防衛装備庁"
+    assert re.sub(r"<[^>]+>", "", header) == "Need · needs file · 防衛装備庁"
     # The issuer's page lists the needs it publishes, not "No need matches yet", and no row ends in "·".
     org = client.get("/orgs/防衛装備庁").text
     assert "Needs it publishes" in org and "GNSS非依存の量子航法" in org and "No need matches yet" not in org

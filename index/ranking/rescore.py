@@ -151,6 +151,11 @@ def rescore(head: Sequence[Candidate], payloads: Mapping[str, dict], q: QueryInp
         bd.total = total
         # equal strengths (held at one ceiling) keep the ranking's own order
         out.append(((c.doc_id in rejected, -(strength + bd.feedback), -uncapped),
-                    RankedDocument(c.doc_id, bd, shared, p, c.pair)))
+                    RankedDocument(c.doc_id, bd, shared, p, c.pair), (-strength, -uncapped)))
+    if feedback:  # the places the judgements moved each document: its place without them, less its place now
+        kept = [t for t in out if t[1].doc_id not in rejected]
+        before = {t[1].doc_id: i for i, t in enumerate(sorted(kept, key=lambda t: t[2]))}
+        for i, t in enumerate(sorted(kept, key=lambda t: t[0])):
+            t[1].breakdown.moved = before[t[1].doc_id] - i
     out.sort(key=lambda t: t[0])
-    return [r for _, r in out]
+    return [r for _, r, _ in out]

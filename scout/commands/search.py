@@ -68,8 +68,8 @@ def contributions_text(breakdown: Any, judgement: str | None = None) -> str:
     text = "\n".join(" · ".join(parts[i : i + 3]) for i in range(0, len(parts), 3))
     if judgement == "not_relevant":
         text += "\njudged not relevant: listed last"
-    elif round(getattr(breakdown, "feedback", 0.0), 3):  # not a part of the score: what judgements did to the order
-        text += f"\njudgements moved it {'up' if breakdown.feedback > 0 else 'down'} ({breakdown.feedback:+.3f}, order only)"
+    elif getattr(breakdown, "moved", 0):  # not a part of the score: said only where judgements changed its place
+        text += f"\njudgements moved it {'up' if breakdown.moved > 0 else 'down'} (order only)"
     return text
 
 

@@ -1,0 +1,39 @@
+"""How every face names a taxonomy concept and a critical-technology area: one rule for the CLI
+(`scout search`'s facets, `scout match`, `scout watch list`, `scout audit`), the pages (facets, chips, filters)
+and a watchlist's filters (`service.watch.filter_label`).
+
+A concept reads as its English label ("counter-UAS", not "counter-uas"); an area as `Taxonomy.area_labels`
+("Hypersonics (Japan)" where two schemes name an area alike). The taxonomy is the one the index is analysed
+with (SCOUT_NLP_TAXONOMY_PATH, the bundled one by default). A label is a nicety: an id the taxonomy does not
+know, or a taxonomy that does not load, reads as the id, never an error.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def taxonomy() -> Any | None:
+    """The configured taxonomy, or None where it does not load (a broken SCOUT_NLP_TAXONOMY_PATH)."""
+    try:
+        from nlp.taxonomy import configured_taxonomy
+
+        return configured_taxonomy()
+    except Exception:  # noqa: BLE001 - a label is a nicety; the id still says which concept or area
+        return None
+
+
+def concept_label(concept_id: str) -> str:
+    """A taxonomy concept as the screens name it: its English label; the id where the taxonomy does not load
+    or know it. The ids stay what `--concept` and `?concept=` take."""
+    tax = taxonomy()
+    concept = tax.by_id.get(concept_id) if tax is not None else None
+    return concept.en if concept is not None else concept_id
+
+
+def area_label(area_id: str) -> str:
+    """A critical-technology area as the screens name it ('Hypersonics (Japan)', not 'jp-hypersonics'); the id
+    where the taxonomy does not load or know it."""
+    tax = taxonomy()
+    return tax.area_labels.get(area_id, area_id) if tax is not None else area_id
+

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from domain.models import TECHNOLOGY_ENTITY_TYPES, SearchFilters, document_terms
+import re
+
+from domain.models import ENTITY_TYPE_NAMES, TECHNOLOGY_ENTITY_TYPES, SearchFilters, document_terms
 
 
 def test_japanese_documents_carry_typed_terms_and_never_generic_words(stored):
@@ -40,7 +42,11 @@ def test_pages_show_the_types(real_library, real_client, stored):
     for need in real_library.needs():
         if any(m.shared_terms for m in real_library.match(need.id, limit=20).matches):
             page = real_client.get(f"/needs/{need.id}").text
-            assert "Shared terms:" in page and 'class="term-type"' in page  # mixed types: each chip names its own
+            # a chip shows the term, its type in its tint and its title, never written before the term
+            # ("technology / method レーダー" had read as one phrase on every chip)
+            assert "Shared terms:" in page and 'class="term-type"' not in page
+            titles = re.findall(r'<a class="chip term term-(\w+)" href="[^"]*" title="([^"]*)"', page)
+            assert titles and all(title.startswith(ENTITY_TYPE_NAMES[kind.upper()]) for kind, title in titles)
             break
     else:
         raise AssertionError("no need page has a match with shared terms")
@@ -179,7 +185,7 @@ def test_a_search_hit_lists_a_term_once(real_client, real_library):
         html = real_client.get("/", params={"q": query}).text
         start = html.index(f'<li class="hit" data-doc-id="{hit.doc_id}"')
         block = html[start:html.find("</li>", start)]
-        chips = re.findall(r'<span class="term-type">[^<]*</span> ([^<]+)</a>', block)
+        chips = re.findall(r'<a class="chip term [^>]*>([^<]+)</a>', block)
         assert len(chips) == len(set(chips)), chips
         assert "Other terms:" in block and "Matching terms:" in block
         return

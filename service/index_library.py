@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 import logging
+import re
 from collections import Counter
 from contextlib import closing
 from datetime import datetime
@@ -19,6 +20,7 @@ from index.ranking import Ranker, organization_score
 from index.store import DOC_POINT, TERM_FIELDS, Index, filters_to_where, term_fields
 from domain.orgs import answering_organizations, normalize_org
 from nlp.pipeline import Enricher
+from service import labels
 from service.evidence import analysed as _analysed, match_evidence, shown_evidence
 from service.library import OrgProfile, SearchResult, SupplierEvidence
 from domain.limits import MAX_QUERY_CHARS, checked_text
@@ -57,6 +59,7 @@ def _newest_years_first(facets: dict[str, dict[str, int]]) -> dict[str, dict[str
 # Typed-term facets (issue 26): a query's hits counted by the technology terms nlp typed in them.
 TERM_FACETS = {"method": "METHOD", "material": "MATERIAL", "task": "TASK"}
 TERM_FACET_VALUES = 12
+_JAPANESE = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff]")
 
 
 def _count_facets(payloads: list[dict]) -> dict[str, dict[str, int]]:
@@ -220,7 +223,13 @@ class IndexLibrary:
                 "versions": versions_of(group),
                 "evidence": shown_evidence(found, texts.get(h.doc_id), query, title=h.title),
                 "terms": terms[:6], "shared_terms": query_terms(query, terms, concepts)[:8]}))
-        return SearchResult(query=query, hits=shown, facets=facets, facet_hits=len(groups))
+        glosses = {}
+        if q.language != "ja":  # the Japanese terms of an English (or other) query's hits, named in English too
+            for value in {v for facet in TERM_FACETS for v in facets.get(facet, {}) if _JAPANESE.search(v)}:
+                gloss = labels.term_gloss(value)
+                if gloss:
+                    glosses[value] = gloss
+        return SearchResult(query=query, hits=shown, facets=facets, facet_hits=len(groups), term_glosses=glosses)
 
     def _facet_fields(self, doc_ids: list[str]) -> dict[str, dict]:
         """doc id -> the payload fields the facets count; the typed terms from the document where the payload

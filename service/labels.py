@@ -37,3 +37,31 @@ def area_label(area_id: str) -> str:
     tax = taxonomy()
     return tax.area_labels.get(area_id, area_id) if tax is not None else area_id
 
+
+def term_gloss(term: str) -> str | None:
+    """The English name of a Japanese technology term the taxonomy knows, for a reader of English: the label
+    of the concept whose Japanese label (or synonym) it is (レーダー -> "radar", 深層学習 -> "deep learning");
+    None for any other term, or where the taxonomy does not load."""
+    tax = taxonomy()
+    return _japanese_labels(tax).get(_key(term)) if tax is not None else None
+
+
+def _key(text: str) -> str:
+    import unicodedata
+
+    return " ".join(unicodedata.normalize("NFKC", text).split()).casefold()
+
+
+_JA_LABELS: dict[int, dict[str, str]] = {}
+
+
+def _japanese_labels(tax: Any) -> dict[str, str]:
+    found = _JA_LABELS.get(id(tax))
+    if found is None:
+        found = {}
+        for concept in tax.concepts:
+            for label in concept.labels_ja():
+                found.setdefault(_key(label), concept.en)
+        _JA_LABELS.clear()  # one taxonomy at a time (another SCOUT_NLP_TAXONOMY_PATH replaces it)
+        _JA_LABELS[id(tax)] = found
+    return found

@@ -144,7 +144,10 @@ def search(
         console.print("No hits. Try fewer filters or other words.")
     for facet, counts in result.facets.items():
         if counts:
-            shown = " · ".join(f"{_facet_value(facet, value)} {count}" for value, count in list(counts.items())[:8])
+            glosses = result.term_glosses if facet in TERM_FACET_NAMES else {}
+            shown = " · ".join(f"{_facet_value(facet, value)}"
+                               + (f" [dim]({_escape(glosses[value])})[/]" if value in glosses else "") + f" {count}"
+                               for value, count in list(counts.items())[:8])
             console.print(f"[dim]{TERM_FACET_NAMES.get(facet, facet)}:[/] {shown}")
 
 

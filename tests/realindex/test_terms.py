@@ -190,3 +190,27 @@ def test_a_search_hit_lists_a_term_once(real_client, real_library):
         assert "Other terms:" in block and "Matching terms:" in block
         return
     raise AssertionError("no search hit with matching terms and others")
+
+
+def test_an_english_querys_japanese_term_facets_carry_their_english_names(real_library, real_client):
+    """Out of the box only Japanese documents have typed terms, so an English query's term facets listed
+    Japanese terms only ("radar": 深層学習, レーダ, レーダー ... on the demo). Each Japanese value the taxonomy
+    knows now carries its concept's English name, in the JSON, on the page and in `scout search`."""
+    from service import labels
+    from service.index_library import TERM_FACETS
+
+    for query in ("drone swarm control", "ultra-high temperature ceramics", "radar absorbing coating"):
+        result = real_library.search(query, limit=10)
+        values = [v for facet in TERM_FACETS for v in result.facets.get(facet, {}) if re.search(r"[\u3040-\u9fff]", v)]
+        known = {v: labels.term_gloss(v) for v in values if labels.term_gloss(v)}
+        if not known:
+            continue
+        assert result.term_glosses == known
+        page = real_client.get("/", params={"q": query}).text
+        facets = page[page.index('<aside class="facets"'):page.index("</aside>")]
+        for value, gloss in known.items():
+            assert re.search(rf'>{re.escape(value)}</span> <span class="gloss" lang="en">{re.escape(gloss)}</span>', facets)
+        japanese = real_library.search("無人機の群制御", limit=10)
+        assert japanese.term_glosses == {}, "a Japanese query's reader reads the terms as they are"
+        return
+    raise AssertionError("no English query's term facets hold a Japanese term the taxonomy knows")

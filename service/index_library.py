@@ -83,6 +83,12 @@ def _count_facets(payloads: list[dict]) -> dict[str, dict[str, int]]:
     return _newest_years_first(out)
 
 
+def _term_glosses(facets: dict[str, dict[str, int]]) -> dict[str, str]:
+    """Each Japanese value of the term facets the taxonomy knows -> its English name (SearchResult.term_glosses)."""
+    values = {v for facet in TERM_FACETS for v in facets.get(facet, {}) if _JAPANESE.search(v)}
+    return {v: gloss for v in sorted(values) if (gloss := labels.term_gloss(v))}
+
+
 def _hit(doc: Document, payload: dict | None = None) -> SearchHit:
     payload = payload or {}
     return SearchHit(doc_id=doc.id, score=0.0, title=doc.title, url=doc.url, kind=doc.kind, source=doc.source,
@@ -198,7 +204,7 @@ class IndexLibrary:
                                      [:TERM_FACET_VALUES])
             return SearchResult(query=query, hits=[self._filter_terms(_hit(d, p), document_terms(d), filters)
                                                   for d, p in self._browse(filters, limit)],
-                                facets=_newest_years_first(facets))
+                                facets=_newest_years_first(facets), term_glosses=_term_glosses(facets))
         # The page's hits and the facets' FACET_HITS: every hit is ranked and grouped, the facets count the
         # payload fields of each result's lead, and only the page's results (and their versions) have their
         # documents read and their evidence found: what a search shows, for a fifth of the reading.
@@ -223,12 +229,9 @@ class IndexLibrary:
                 "versions": versions_of(group),
                 "evidence": shown_evidence(found, texts.get(h.doc_id), query, title=h.title),
                 "terms": terms[:6], "shared_terms": query_terms(query, terms, concepts)[:8]}))
-        glosses = {}
-        if q.language != "ja":  # the Japanese terms of an English (or other) query's hits, named in English too
-            for value in {v for facet in TERM_FACETS for v in facets.get(facet, {}) if _JAPANESE.search(v)}:
-                gloss = labels.term_gloss(value)
-                if gloss:
-                    glosses[value] = gloss
+        # the Japanese terms of an English (or other) query's hits named in English too; a Japanese query's
+        # reader reads them as they are
+        glosses = _term_glosses(facets) if q.language != "ja" else {}
         return SearchResult(query=query, hits=shown, facets=facets, facet_hits=len(groups), term_glosses=glosses)
 
     def _facet_fields(self, doc_ids: list[str]) -> dict[str, dict]:

@@ -23,8 +23,8 @@ class SearchResult(DomainModel):
     # facet name (kind, source, language, concept, area, year) -> value -> count
     facets: dict[str, dict[str, int]] = Field(default_factory=dict)
     facet_hits: int | None = None  # the facets count this many of the query's best hits; None: all documents
-    # A query not in Japanese: each Japanese value of a term facet the taxonomy knows -> its English name
-    # (service.labels.term_gloss), shown beside it: out of the box only Japanese documents have typed terms
+    # A query not in Japanese, or a browse: each Japanese value of a term facet the taxonomy knows -> its English
+    # name (service.labels.term_gloss), shown beside it: out of the box only Japanese documents have typed terms
     term_glosses: dict[str, str] = Field(default_factory=dict)
 
 

@@ -212,5 +212,9 @@ def test_an_english_querys_japanese_term_facets_carry_their_english_names(real_l
             assert re.search(rf'>{re.escape(value)}</span> <span class="gloss" lang="en">{re.escape(gloss)}</span>', facets)
         japanese = real_library.search("無人機の群制御", limit=10)
         assert japanese.term_glosses == {}, "a Japanese query's reader reads the terms as they are"
+        browse = real_library.search("", SearchFilters(language="ja"), limit=10)  # the pages are in English
+        shown = [v for facet in TERM_FACETS for v in browse.facets.get(facet, {})]
+        assert browse.term_glosses == {v: labels.term_gloss(v) for v in shown if labels.term_gloss(v)}
+        assert browse.term_glosses
         return
     raise AssertionError("no English query's term facets hold a Japanese term the taxonomy knows")

@@ -124,7 +124,8 @@ def search(
     # Browsing by filters alone (a blank query) lists the newest first: there is no match strength to show, as
     # on the search page (this table had shown "0.000 weak" beside every document).
     browsing = not query.strip()
-    title = counted(len(result.hits), "hit") + (", newest first" if browsing else f" for {query!r}")
+    summary = result.summary(limit)
+    title = summary[0].upper() + summary[1:] + ("" if browsing else f" for {query!r}")
     table = Table(title=title, title_justify="left", show_lines=True)
     table.add_column("#", justify="right", no_wrap=True)
     if not browsing:

@@ -119,16 +119,31 @@ def group_members(members: Sequence[Member[T]],
                   similarity: Callable[[str, str], float | None] | None = None) -> list[list[Member[T]]]:
     """Groups in the order of their best member (members in the given order, best first); each group's first
     member is its lead. `similarity(doc_a, doc_b)` gives the texts' similarity when it is known; it is asked
-    only for the pairs whose answer depends on it (`needs_similarity`), so it may read the vectors lazily."""
+    only for the pairs whose answer depends on it (`needs_similarity`), so it may read the vectors lazily.
+
+    A member joins the first group whose lead is one technology with it. Only leads that share an
+    organization with it, or (neither naming one) its title key, can be (`same_technology`): the groups are
+    found through those keys rather than by trying every lead (a search groups its best 100 hits)."""
     groups: list[list[Member[T]]] = []
+    by_org: dict[str, list[int]] = {}  # organization key -> the groups whose lead names it, in order
+    by_key: dict[str, list[int]] = {}  # title key -> the groups whose lead names no organization, in order
     for member in members:
-        for group in groups:
-            lead = group[0]
+        found = set()
+        for k in member.org_keys:
+            found.update(by_org.get(k, ()))
+        if not member.org_keys and member.key:
+            found.update(by_key.get(member.key, ()))
+        for g in sorted(found):
+            lead = groups[g][0]
             known = similarity(lead.doc_id, member.doc_id) if similarity and needs_similarity(lead, member) else None
             if same_technology(lead, member, known):
-                group.append(member)
+                groups[g].append(member)
                 break
         else:
+            for k in member.org_keys:
+                by_org.setdefault(k, []).append(len(groups))
+            if not member.org_keys and member.key:
+                by_key.setdefault(member.key, []).append(len(groups))
             groups.append([member])
     return groups
 

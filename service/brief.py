@@ -7,13 +7,15 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 
-from domain.models import Document, Match, OrgMatch, score_label, utcnow
+from domain.models import Document, Evidence, Match, OrgMatch, Version, score_label, utcnow
+from domain.times import display_zone
 from service.analyst import AnalystStore, Judgement, JudgementState
 from service.library import Library
 from service.csv_cells import BOM, csv_cell
-from service.queries import UnknownNeed, resolve_need
+from service.evidence import RENDERING_LABEL, analysed, english_rendering, shown_evidence
+from service.queries import Subjects, UnknownNeed, resolve_need
 
 __all__ = ["Brief", "BriefItem", "UnknownNeed", "brief_csv", "build_brief"]
 
@@ -23,7 +25,8 @@ FIRST_PAGE = 20  # the need page's first page, searched first
 # organization's matching document titles. `judgement` is always shortlisted (a brief lists nothing else): it
 # is there so that every export says which judgement it carries.
 CSV_COLUMNS = ["need_id", "need_title", "type", "name", "organizations", "documents", "score", "label", "judgement",
-               "evidence_need", "evidence_document", "note", "judged_by", "judged_at", "url", "id"]  # fmt: skip
+               "evidence_need", "evidence_document", "note", "judged_by", "judged_at", "url", "id",
+               "evidence_need_english_gist", "evidence_document_english_gist"]  # fmt: skip
 
 
 @dataclass
@@ -38,6 +41,16 @@ class BriefItem:
     need_evidence: str = ""
     doc_evidence: str = ""
     documents: list[str] = field(default_factory=list)  # an organization's matching document titles
+    version_of: str = ""  # ranked as a version of this result (its title), folded into it as one technology
+
+    @property
+    def need_evidence_en(self) -> str:
+        """The English gist of Japanese evidence (service.evidence.english_rendering), "" for English."""
+        return english_rendering(self.need_evidence)
+
+    @property
+    def doc_evidence_en(self) -> str:
+        return english_rendering(self.doc_evidence)
 
     @property
     def label(self) -> str:
@@ -50,6 +63,8 @@ class Brief:
     generated_at: datetime
     technologies: list[BriefItem]
     organizations: list[BriefItem]
+
+    rendering_label = RENDERING_LABEL  # what the English beside Japanese evidence is, said where it is shown
 
     @property
     def is_empty(self) -> bool:
@@ -67,17 +82,30 @@ def build_brief(library: Library, store: AnalystStore, need_id: str, *, now: dat
     # evidence for every brief took 1.2-2.6 s on the demo, the need page 0.4 s.
     result = library.match(need_id, limit=FIRST_PAGE) if shortlisted else None
     wanted = {j.target_id for j in shortlisted if j.target == "document"}
-    if shortlisted and not wanted <= {m.doc_id for m in result.matches}:
+    if shortlisted and not wanted <= _ranked_ids(result.matches):
         result = library.match(need_id, limit=RANKED)
     if result is None:  # nothing shortlisted: nothing to rank
         return Brief(need=need, generated_at=now or utcnow(), technologies=[], organizations=[])
     matches: dict[str, Match] = {m.doc_id: m for m in result.matches}
+    # a document ranked as a version of another result (one technology's Phase I and Phase II) is ranked: its
+    # own score is the version's (it had read "no longer ranked")
+    folded: dict[str, tuple[Match, Version]] = {v.doc_id: (m, v) for m in result.matches for v in m.versions
+                                                if v.doc_id != m.doc_id and v.score is not None}
     orgs: dict[str, OrgMatch] = {o.key: o for o in result.organizations}
     technologies, organizations = [], []
+    names = Subjects(library)  # an organization no longer among the need's by its name, never its key
     for j in sorted(shortlisted, key=lambda j: j.at):
         if j.target == "document":
             m = matches.get(j.target_id)
             doc = library.document(j.target_id) if m is None else None
+            if m is None and doc is not None and j.target_id in folded:
+                lead, version = folded[j.target_id]
+                technologies.append(BriefItem(
+                    kind="technology", id=j.target_id, judgement=j, name=doc.title, url=doc.url,
+                    organizations=list(doc.organizations), score=version.score, version_of=lead.title,
+                    need_evidence=lead.need_evidence.text if lead.need_evidence else "",
+                    doc_evidence=_unranked_evidence(doc, need)))
+                continue
             technologies.append(BriefItem(
                 kind="technology", id=j.target_id, judgement=j,
                 name=m.title if m else (doc.title if doc else j.target_id),
@@ -85,13 +113,13 @@ def build_brief(library: Library, store: AnalystStore, need_id: str, *, now: dat
                 organizations=list(m.organizations if m else (doc.organizations if doc else [])),
                 score=m.score if m else None,
                 need_evidence=m.need_evidence.text if m and m.need_evidence else "",
-                doc_evidence=m.doc_evidence.text if m and m.doc_evidence else (doc.text[:300] if doc else "")))
+                doc_evidence=m.doc_evidence.text if m and m.doc_evidence else _unranked_evidence(doc, need)))
         else:
             o = orgs.get(j.target_id)
             titles = [matches[d].title for d in (o.doc_ids if o else []) if d in matches]
             best = next((matches[d] for d in (o.doc_ids if o else []) if d in matches), None)
             organizations.append(BriefItem(
-                kind="organization", id=j.target_id, judgement=j, name=o.name if o else j.target_id,
+                kind="organization", id=j.target_id, judgement=j, name=o.name if o else names.organization(j.target_id),
                 score=o.score if o else None, documents=titles,
                 need_evidence=best.need_evidence.text if best and best.need_evidence else "",
                 doc_evidence=best.doc_evidence.text if best and best.doc_evidence else ""))
@@ -99,6 +127,22 @@ def build_brief(library: Library, store: AnalystStore, need_id: str, *, now: dat
     technologies.sort(key=key)
     organizations.sort(key=key)
     return Brief(need=need, generated_at=now or utcnow(), technologies=technologies, organizations=organizations)
+
+
+def _ranked_ids(matches: list[Match]) -> set[str]:
+    """The documents a ranking shows: its results and the versions folded into them."""
+    return {m.doc_id for m in matches} | {v.doc_id for m in matches for v in m.versions}
+
+
+def _unranked_evidence(doc: Document | None, need: Document) -> str:
+    """What a shortlisted document no longer among the need's ranked matches says: its sentence or two that
+    share most with the need, whole (it had been its text's first 300 characters, cut mid-word)."""
+    if doc is None:
+        return ""
+    text = analysed(doc)
+    whole = Evidence(passage_index=0, start=0, end=len(text), text=text)
+    shown = shown_evidence(whole, text, need.title, need.text, title=doc.title)
+    return shown.text if shown is not None else ""
 
 
 def brief_csv(brief: Brief) -> bytes:
@@ -113,7 +157,15 @@ def brief_csv(brief: Brief) -> bytes:
             "; ".join(item.organizations if item.kind == "technology" else [item.name]), "; ".join(item.documents),
             "" if item.score is None else f"{item.score:.3f}", item.label, item.judgement.state.value,
             item.need_evidence, item.doc_evidence,
-            item.judgement.note, item.judgement.user, item.judgement.at.isoformat(timespec="seconds"), item.url,
-            item.id,
+            item.judgement.note, item.judgement.user, _in_display_zone(item.judgement.at), item.url,
+            item.id, item.need_evidence_en, item.doc_evidence_en,
         )])
     return (BOM + buf.getvalue()).encode("utf-8")
+
+
+def _in_display_zone(moment: datetime) -> str:
+    """ISO 8601 in the zone every page, the CLI and the printed brief show times in, with its offset
+    ("2026-12-07T09:56:49+09:00"): the CSV had given UTC ("...T00:56:49+00:00") beside a page saying 09:56 JST."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(display_zone()).isoformat(timespec="seconds")

@@ -13,6 +13,7 @@ does not spend its evidence on the title again.
 
 from __future__ import annotations
 
+import logging
 import re
 from functools import lru_cache
 from typing import Callable, Iterable
@@ -21,6 +22,8 @@ from domain.models import Document, Evidence, Match
 from nlp.passages import analysed_text
 from nlp.pipeline import clean_control
 from nlp.tokens import content_terms, content_tokens
+
+log = logging.getLogger(__name__)
 
 # Sentence ends: Japanese full stops; . ! ? before white space and a non-lowercase start, or at the end; and a
 # full stop with no space after a lowercase word or an acronym and before a capitalised word ("feasible.This",
@@ -110,12 +113,21 @@ def shown_evidence(evidence: Evidence | None, analysed_text_: str | None, *wante
     if evidence is None or not evidence.text:
         return evidence
     shown = focus(evidence, *wanted_texts, title=title, bridge=bridge)
-    if shown is not None and is_boilerplate(shown.text) and analysed_text_:
+    if shown is not None and (is_boilerplate(shown.text) or _is_title(shown.text, title)) and analysed_text_:
+        # a boilerplate sentence, or the title alone (a ranker's evidence span can be the title line: the demo's
+        # mail had quoted "Load Bearing Thermal Protection Structure for Hypersonic Flight" as what that document
+        # says): the best other sentence of the whole text, when it has one
         whole = Evidence(passage_index=evidence.passage_index, start=0, end=len(analysed_text_), text=analysed_text_)
         better = focus(whole, *wanted_texts, title=title, bridge=bridge)
         if better is not None and not is_boilerplate(better.text):
             return better
     return shown
+
+
+def _is_title(text: str, title: str) -> bool:
+    """`text` says nothing but the title (white space, case and a closing full stop aside)."""
+    key = lambda t: " ".join((t or "").split()).rstrip(".。").casefold()  # noqa: E731
+    return bool(key(title)) and key(text) == key(title)
 
 
 def concept_terms(concept_ids: Iterable[str]) -> frozenset[str]:
@@ -253,3 +265,45 @@ def focus(evidence: Evidence | None, *wanted_texts: str, title: str = "",
     a, b = span[0] + skip, span[1] + skip
     return evidence.model_copy(update={"start": evidence.start + a, "end": evidence.start + b,
                                        "text": shorten(readable(evidence.text[a:b]))})
+
+
+RENDERING_LABEL = "English gist (dictionary rendering, word by word; not a translation)"
+
+
+def english_rendering(text: str) -> str:
+    """Japanese evidence rendered into English for a reader of English, shown beside the Japanese it renders
+    (the mail, the brief): nlp/translate.py's dictionary rendering, the English words the index matches a
+    Japanese passage through (taxonomy labels, JMdict glosses), in the sentence's order. A gist, not a
+    translation: every face labels it so (RENDERING_LABEL). "" for text that is not Japanese, or when the
+    renderer cannot load (the evidence is then shown alone, as before)."""
+    from nlp.language import detect_language
+
+    if not text or not text.strip() or detect_language(text) != "ja":
+        return ""
+    return _rendered(text)
+
+
+@lru_cache(maxsize=4096)
+def _rendered(text: str) -> str:
+    try:
+        translator, nlp = _renderer()
+        return " ".join(translator.render(nlp.make_doc(text)).split())
+    except Exception as exc:  # noqa: BLE001 - a gist beside the evidence; never a reason to fail a mail or a page
+        log.warning("no English rendering of Japanese evidence: %s", exc)
+        return ""
+
+
+@lru_cache(maxsize=1)
+def _renderer():
+    """(TermTranslator, a Japanese tokenizer) on the configured taxonomy and Japanese pipeline, once a process
+    (about 2 s: Sudachi and JMdict)."""
+    from domain.settings import NlpSettings
+    from nlp.components import get_pipeline, japanese_tokenizer_only
+    from nlp.taxonomy import configured_taxonomy, configured_taxonomy_path
+    from nlp.translate import TermTranslator
+
+    settings = NlpSettings()
+    nlp = japanese_tokenizer_only(settings.ja_pipeline)
+    if nlp is None:
+        nlp = get_pipeline("ja", str(configured_taxonomy_path()), settings.ja_pipeline)
+    return TermTranslator(configured_taxonomy()), nlp

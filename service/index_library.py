@@ -47,6 +47,7 @@ JUDGED_DEPTH = 200
 FACET_HITS = 100
 _FACET_FIELDS = {"kind": "kind", "source": "source", "language": "language", "concept": "concepts",
                  "area": "areas", "year": "year"}
+_FACET_PAYLOAD = (*_FACET_FIELDS.values(), *TERM_FIELDS.values())  # the payload fields the facets count
 
 
 def _newest_years_first(facets: dict[str, dict[str, int]]) -> dict[str, dict[str, int]]:
@@ -208,9 +209,10 @@ class IndexLibrary:
         # The page's hits and the facets' FACET_HITS: every hit is ranked and grouped, the facets count the
         # payload fields of each result's lead, and only the page's results (and their versions) have their
         # documents read and their evidence found: what a search shows, for a fifth of the reading.
-        q, ranked = self.ranker.search_ranked(query, filters, max(limit, FACET_HITS), feedback=feedback)
+        q, ranked = self.ranker.search_ranked(query, filters, max(limit, FACET_HITS), feedback=feedback,
+                                              fields=_FACET_PAYLOAD)
         hits = [self.ranker.search_hit(r) for r in ranked]
-        fields = self._facet_fields([h.doc_id for h in hits])
+        fields = self._facet_fields({r.doc_id: r.payload for r in ranked})
         groups = self._groups(hits, alone=set(feedback.not_relevant) if feedback is not None else set())
         facets = _count_facets([fields.get(g[0].doc_id, {}) for g in groups])
         page = groups[:limit]
@@ -234,10 +236,10 @@ class IndexLibrary:
         glosses = _term_glosses(facets) if q.language != "ja" else {}
         return SearchResult(query=query, hits=shown, facets=facets, facet_hits=len(groups), term_glosses=glosses)
 
-    def _facet_fields(self, doc_ids: list[str]) -> dict[str, dict]:
-        """doc id -> the payload fields the facets count; the typed terms from the document where the payload
-        lacks their fields (an index written before them)."""
-        fields = self.index.get_many(doc_ids, [*_FACET_FIELDS.values(), *TERM_FIELDS.values()])
+    def _facet_fields(self, payloads: dict[str, dict]) -> dict[str, dict]:
+        """doc id -> the payload fields the facets count (`payloads`: read with `_FACET_PAYLOAD`); the typed
+        terms from the document where the payload lacks their fields (an index written before them)."""
+        fields = dict(payloads)
         older = [d for d, p in fields.items() if any(f not in p for f in TERM_FIELDS.values())]
         for d, p in self.index.get_many(older, ["document"]).items() if older else ():
             fields[d] = {**fields[d], **term_fields(document_terms(p.get("document")))}

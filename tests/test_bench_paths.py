@@ -25,3 +25,16 @@ def test_missing_shared_data_is_one_clean_line(tmp_path):
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert "nowhere/data/sbir-bench does not exist" in result.stderr and "DUALSCOUT_SHARED" in result.stderr
+
+
+def test_the_docs_cite_no_machine_path_and_only_scripts_that_exist():
+    """A reader repeats a measurement with the commands the docs give: a benchmark or script they cite is in the
+    checkout, and no command names a folder or a helper of the machine it was run on (docs/scale.md had cited
+    /work/tmp/prio.sh, /work/tmp/scale7 and two scripts under /work/tmp/search8)."""
+    docs = [ROOT / "README.md", *sorted(ROOT.glob("docs/*.md")), *sorted(ROOT.glob("*/README.md"))]
+    for path in docs:
+        text = path.read_text(encoding="utf-8")
+        machine = re.findall(r"/work/[\w./-]+", text)
+        assert not machine, f"{path.relative_to(ROOT)} names {machine[0]}: say how to reproduce it from the repo"
+        for cited in sorted(set(re.findall(r"\b(?:bench|scripts)/[\w-]+\.(?:py|sh)\b", text))):
+            assert (ROOT / cited).exists(), f"{path.relative_to(ROOT)} cites {cited}, which is not in the repository"

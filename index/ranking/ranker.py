@@ -226,14 +226,15 @@ class Ranker:
 
     def rank(self, q: QueryInput, filters: SearchFilters | None = None, limit: int = 20, mode: Mode = "full",
              exclude_kind: str | None = DocKind.need.value, now: float | None = None, depth: int | None = None,
-             feedback: Feedback | None = None) -> list[RankedDocument]:
+             feedback: Feedback | None = None, fields: Sequence[str] = ()) -> list[RankedDocument]:
         """Ranked documents with their score breakdown, shared concepts and payload (index/ranking/rescore.py
         says how the score is made; with `feedback`, index/ranking/feedback.py).
 
         A score is the document's match strength and nothing else: channels are scaled as in the query's
         unfiltered list at a fixed depth (a need's `RankWeights.depth`, free text's `search_scale_depth`), so a
         filter or a page size never changes it, and `feedback` moves the order only (the documents judged not
-        relevant after the best `limit`, below every other)."""
+        relevant after the best `limit`, below every other). `fields`: payload fields read beside RANK_FIELDS
+        into each ranked document's payload (in the same read)."""
         w = self.weights
         scales, sparse_best, own = None, None, False
         if mode == "full":
@@ -262,7 +263,7 @@ class Ranker:
             found = rocchio.found(feedback, filters_to_where(filters), w.depth, exclude_kind)
             head = head + [cands.setdefault(d, Candidate(d)) for d in found if d not in in_head]
             fb = rocchio.terms([c.doc_id for c in head], feedback, results, self.full_weights(), scales)
-        payloads = self.index.get_many([c.doc_id for c in head], RANK_FIELDS)
+        payloads = self.index.get_many([c.doc_id for c in head], (*RANK_FIELDS, *fields))
         ceilings = self.ceilings(q, head) if q.need_id is None else {}
         # Age from the start of today (UTC), not the wall clock: the same request scores the same all day.
         now = now or time.time() // 86400 * 86400
@@ -332,12 +333,14 @@ class Ranker:
         return [self.search_hit(r, ev) for r, ev in zip(ranked, self.search_evidence(q, ranked))]
 
     def search_ranked(self, query: str, filters: SearchFilters | None = None, limit: int = 20,
-                      feedback: Feedback | None = None) -> tuple[QueryInput, list[RankedDocument]]:
+                      feedback: Feedback | None = None, fields: Sequence[str] = ()
+                      ) -> tuple[QueryInput, list[RankedDocument]]:
         """`search`'s query and ranked documents, without their evidence: a caller that shows some of them
-        (a page of a longer list) reads the evidence of those only (`search_evidence`)."""
+        (a page of a longer list) reads the evidence of those only (`search_evidence`); `fields`: see `rank`."""
         q = self.query_input(query)
         # a short query needs fewer candidates than a need: 5x the page, at least 50
-        return q, self.rank(q, filters, limit, exclude_kind=None, depth=max(50, 5 * limit), feedback=feedback)
+        return q, self.rank(q, filters, limit, exclude_kind=None, depth=max(50, 5 * limit), feedback=feedback,
+                            fields=fields)
 
     def search_evidence(self, q: QueryInput, ranked: Sequence[RankedDocument]) -> list[Evidence | None]:
         """The document passage shown as each ranked document's evidence for the free-text query `q` (one

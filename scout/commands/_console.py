@@ -63,3 +63,13 @@ def shortened(text: str, n: int = 70) -> str:
     """`text` on one line, cut to `n` characters with an ellipsis."""
     text = " ".join(text.split())
     return text if len(text) <= n else text[: n - 1] + "…"
+
+
+def cell(text: str, n: int = 70) -> str:
+    """Crawled or typed text for a rich table cell: cut to `n` characters with an ellipsis (a title cut short had
+    read as a whole one: "Hybrid Model for Anomaly Detection on Call Detail Records by"), its brackets shown as
+    written, never read as markup (a note "check the [draft] terms" had lost "[draft]", and "[/x]" stopped the
+    command)."""
+    from rich.markup import escape
+
+    return escape(shortened(text or "", n))

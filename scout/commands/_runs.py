@@ -80,14 +80,25 @@ def stage_progress(console: Console) -> Iterator[None]:
                   TimeElapsedColumn(), console=console, transient=False) as progress:
         tasks: dict[str, Any] = {}
 
+        def finish_counters() -> None:
+            # A counter (no total known in advance) is done when a later stage starts or the run ends: it then
+            # shows its count as the total, and its spinner and clock stop, rather than "809/?" still turning.
+            for task in progress.tasks:
+                if task.total is None:
+                    progress.update(task.id, total=task.completed)
+
         def report(stage: str, done: int, total: int) -> None:
             label = STAGES.get(stage, stage)
             if stage not in tasks:
+                finish_counters()
                 tasks[stage] = progress.add_task(label, total=total or None)
             progress.update(tasks[stage], completed=done, total=total or None)
 
-        with operations.progress_to(report):
-            yield
+        try:
+            with operations.progress_to(report):
+                yield
+        finally:
+            finish_counters()
 
 
 def crawl_table(crawled: list[dict], status: dict[str, str], names: list[str] | None = None) -> Table:

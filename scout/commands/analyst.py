@@ -21,7 +21,7 @@ import typer
 from rich.markup import escape
 
 from domain.times import shown, shown_day
-from scout.commands._console import console, counted, echo_json, fail, shortened
+from scout.commands._console import cell, console, counted, echo_json, fail, shortened
 from scout.commands._library import command_library
 from service.queries import Subjects, judged_subjects
 
@@ -184,8 +184,11 @@ def _target_key(library, need_id: str, target_id: str, org: bool) -> str:
     if not org:
         if library.document(target_id) is not None:
             return target_id
-        return _one_prefixed(target_id, (m.doc_id for m in library.match(need_id, limit=PREFIX_DEPTH).matches),
-                             f"unknown document id {target_id!r} (`scout match` shows a need's documents' ids)")
+        matches = library.match(need_id, limit=PREFIX_DEPTH).matches
+        # a result and the versions folded into it (the need page lists them): each can be judged on its own
+        ids = dict.fromkeys([i for m in matches for i in (m.doc_id, *(v.doc_id for v in m.versions))])
+        return _one_prefixed(target_id, ids, f"unknown document id {target_id!r} (`scout match` shows a need's "
+                                             "documents' ids)")
     profile = library.organization(target_id)
     if profile is None:
         fail(f"no organization called {target_id!r}")
@@ -291,8 +294,9 @@ def judgements_list(need_id: Optional[str] = typer.Argument(None, help="Need id 
             # ids as the screens show them (8 characters, which every command takes as a prefix); an
             # organization's key, which `scout unjudge --org` takes
             shown_id = r.target_id if r.target == "organization" else r.target_id[:8]
-            table.add_row(f"{names.title(r.need_id)[:40]}\n[dim]{r.need_id[:8]}[/dim]", f"{judged[:60]}\n[dim]{shown_id}[/dim]",
-                          r.state.shown, r.note[:50], r.user, shown(r.at))
+            table.add_row(f"{cell(names.title(r.need_id), 40)}\n[dim]{r.need_id[:8]}[/dim]",
+                          f"{cell(judged, 60)}\n[dim]{cell(shown_id)}[/dim]", r.state.shown, cell(r.note, 50), cell(r.user),
+                          shown(r.at))
     console.print(table)
 
 
@@ -457,10 +461,10 @@ def brief(need_id: str = typer.Argument(..., help="Need id, or a unique prefix o
 
     with command_library() as library, _store() as store:
         built = build_brief(library, store, _need(library, need_id))
-    table = _table(f"Shortlist brief: {built.need.title}", "type", "name", "score", "note", "by")
+    table = _table(f"Shortlist brief: {escape(built.need.title)}", "type", "name", "score", "note", "by")
     for item in [*built.organizations, *built.technologies]:
-        table.add_row(item.kind, item.name[:70], "" if item.score is None else f"{item.score:.3f} {item.label}",
-                      item.judgement.note[:50], item.judgement.user)
+        table.add_row(item.kind, cell(item.name), "no longer ranked" if item.score is None else f"{item.score:.3f} {item.label}",
+                      cell(item.judgement.note, 50), cell(item.judgement.user))
     if built.is_empty:
         console.print("Nothing is shortlisted for this need yet (scout judge NEED_ID DOC_ID shortlisted).")
     else:
@@ -503,9 +507,9 @@ def audit(limit: int = typer.Option(50, "--limit", min=1, help="Entries to show.
     for e in entries:
         detail = "; ".join(f"{k}: {v}" for k, v in details[e.id])
         j = judged.get(e.id)
-        subject = (f"{j['need_title'][:40]}: {j['target_title'][:60]}"
-                   + (" (organization)" if j["target"] == "organization" else "")) if j else e.subject[:60]
-        table.add_row(shown(e.at, seconds=True), e.user, e.shown_action, subject, shortened(detail, 120))
+        subject = (f"{cell(j['need_title'], 40)}: {cell(j['target_title'], 60)}"
+                   + (" (organization)" if j["target"] == "organization" else "")) if j else cell(e.subject, 60)
+        table.add_row(shown(e.at, seconds=True), cell(e.user), e.shown_action, subject, cell(detail, 120))
     console.print(table)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from scout.commands._console import fail
+from scout.commands._console import cell, fail
 from scout.commands._library import LibraryUnavailable, library_session
 
 HELP = """Build the weekly report of what is new and e-mail it to the profile's recipients.
@@ -56,13 +56,14 @@ def register(app: typer.Typer) -> None:
             fail(str(exc), 2)
 
         table = Table(title=f"dualscout report {built.week} · profile {built.profile}", title_justify="left")
-        table.add_column("need")
+        table.add_column("need", overflow="fold")
         table.add_column("new", justify="right")
         table.add_column("best", justify="right")
-        table.add_column("top match")
+        table.add_column("top match", overflow="fold")
         for section in built.sections:
             top = section.items[0].match.title if section.items else ""
-            table.add_row(section.title[:60], str(section.new_count), f"{section.best_score:.2f}", top[:60])
+            # three places, as the mail, the pages and the other commands show a score (0.97 had stood for 0.967)
+            table.add_row(cell(section.title, 60), str(section.new_count), f"{section.best_score:.3f}", cell(top, 60))
         if built.sections:
             out.print(table)
         ov = built.overview
@@ -85,6 +86,10 @@ def register(app: typer.Typer) -> None:
             f"organizations; {ov.rejected} rejected.",
             highlight=False,
         )
+        if ov.judged_not_relevant:  # as the mail says it: these counts leave them out
+            n = ov.judged_not_relevant
+            out.print(f"{n} new match{'es' if n != 1 else ''} judged not relevant by an analyst "
+                      f"{'are' if n != 1 else 'is'} left out of the report.", highlight=False)
         try:
             result = deliver(built, settings, chosen, ledger, send=send)
         except ValueError as exc:

@@ -60,9 +60,11 @@ def matches_table(result: NeedMatches, top: int) -> Table:
                   show_lines=False, expand=True)
     # The bar under the score, not in a column of its own: at 80 columns (a pipe, CI) the organization and
     # concept columns had 7 characters and read "organi…", "conce…", "TECHNO… RESEAR…".
+    # Titles fold: a Japanese title has no spaces to wrap at, and was cut to its first dozen characters ("原子干渉計を
+    # 用いた小型 …") where an English one wrapped whole.
     table.add_column("#", justify="right", width=2)
     table.add_column("score", justify="right", width=8)
-    table.add_column("technology", ratio=3)
+    table.add_column("technology", ratio=3, overflow="fold")
     table.add_column("organization", ratio=2, min_width=12, overflow="fold")
     table.add_column("shared concepts", ratio=2, min_width=12, overflow="fold")
     for m in result.matches[:top]:
@@ -75,9 +77,9 @@ def matches_table(result: NeedMatches, top: int) -> Table:
 def overview_table(results: list[NeedMatches]) -> Table:
     """One row per need: its best match, so every need's result is on screen."""
     table = Table(title="[bold]Best match for every need[/]", title_justify="left", expand=True)
-    table.add_column("need", ratio=2)
+    table.add_column("need", ratio=2, overflow="fold")
     table.add_column("lang", width=4)
-    table.add_column("best technology", ratio=3)
+    table.add_column("best technology", ratio=3, overflow="fold")
     table.add_column("organization", ratio=2, min_width=12, overflow="fold")
     table.add_column("score", justify="right", width=14)
     for r in results:
@@ -89,19 +91,21 @@ def overview_table(results: list[NeedMatches]) -> Table:
 
 def crosslingual_table(results: list[NeedMatches], languages: dict[str, str], top: int) -> Table:
     """Per need, its best match written in the other language (Japanese documents for English needs, English
-    for Japanese), with its rank among the need's top matches: the cross-lingual matching at a glance."""
+    for Japanese), with its rank among the need's top matches and its score: the cross-lingual matching at a
+    glance (a weak one reads weak: the best other-language document is not always a good match)."""
     table = Table(title=f"[bold]Matches across languages[/] (best other-language document in each need's top {top})",
                   title_justify="left", expand=True)
-    table.add_column("need", ratio=2)
+    table.add_column("need", ratio=2, overflow="fold")
     table.add_column("lang", width=4)
     table.add_column("#", justify="right", width=3)
-    table.add_column("document in the other language", ratio=3)
+    table.add_column("document in the other language", ratio=3, overflow="fold")
     table.add_column("lang", width=4)
     for r in results:
         own = r.need.language or "en"
         other = next((m for m in r.matches[:top] if languages.get(m.doc_id, own) != own), None)
         table.add_row(r.need.title, own, str(other.rank) if other else "",
-                      f"{other.title}\n[dim]{other.kind} · {other.source}[/]" if other else "[dim]none[/]",
+                      f"{other.title}\n[dim]{other.kind} · {other.source}[/] · {other.score:.3f} {other.label}"
+                      if other else "[dim]none[/]",
                       languages.get(other.doc_id, "") if other else "")
     return table
 

@@ -80,14 +80,16 @@ REPORT_CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src data:; bas
 
 
 @router.get("/reports/{week}", response_class=HTMLResponse)
-def report_page(week: str, profile: str = "default") -> HTMLResponse:
-    """The weekly report's "view in browser" link: the newest one written to the outbox for that week."""
+def report_page(week: str, profile: str = "default", built: str | None = None) -> HTMLResponse:
+    """The weekly report's "view in browser" link: the report the mail is (`built`, its build time), or without
+    it the newest one written to the outbox for that week."""
     from domain.settings import ReportSettings
     from service.report.send import written_report
 
-    path = written_report(ReportSettings(), week, profile)
+    path = written_report(ReportSettings(), week, profile, built)
     if path is None:
-        raise HTTPException(status_code=404, detail=f"no report for {week!r} in the outbox")
+        raise HTTPException(status_code=404, detail=f"no report for {week!r}" + (" built at that time" if built else "")
+                            + " in the outbox")
     # The e-mail's own HTML: inline styles (mail clients drop <style>) and the chart as a data: URI.
     return HTMLResponse(path.read_text(encoding="utf-8"), headers={"content-security-policy": REPORT_CSP})
 

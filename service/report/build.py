@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from index.grouping import Member, group_members, versions_of
 from index.ranking.organizations import organization_score
 from index.ranking.weights import RankWeights
-from service.evidence import analysed, match_evidence, shown_evidence
+from service.evidence import analysed, english_rendering, match_evidence, shown_evidence
 from service.library import Library
 from domain.models import Document, DocKind, Match, Version, utcnow
 from domain.orgs import answering_organizations, issued_by, normalize_org, publishers as needs_publishers
@@ -79,6 +79,7 @@ class ReportItem:
     need_title: str = ""
     versions: list[Version] = field(default_factory=list)  # other documents of this technology, oldest first
     fresh: bool = True  # first seen after the last delivered report's period (always, unless a re-run)
+    evidence_en: str = ""  # Japanese evidence's English gist (service.evidence.english_rendering), "" otherwise
 
 
 @dataclass
@@ -310,11 +311,13 @@ def select_items(matches: Iterable[Match], taxonomy: "Taxonomy", profile: Report
             if judged_out is not None:  # the profile wanted it; an analyst rejected it
                 judged_out.append(match)
             continue
+        said = needs.evidence(match) if evidence else ""
         items.append(
             ReportItem(
                 match=match,
                 concepts=[concept_label.get(c, c) for c in match.shared_concepts],
-                evidence=needs.evidence(match) if evidence else "",
+                evidence=said,
+                evidence_en=english_rendering(said),
                 link=safe_url(match.url),
                 areas=areas,
                 evidence_link=evidence_link(base, match) if base else "",
@@ -430,12 +433,15 @@ def section_strength(sections: list[NeedSection]) -> dict[str, float]:
     return {s.need_id: s.best_score / scales[s.language or "other"] for s in sections}
 
 
-def quiet_needs(needs: _Needs, with_news: set[str], *, base: str) -> list[QuietNeed]:
-    """The needs (of the profile) with nothing new, by source and title."""
+def quiet_needs(needs: _Needs, with_news: set[str], *, base: str, until: datetime | None = None) -> list[QuietNeed]:
+    """The needs (of the profile) with nothing new, by source and title: those in the index before the period
+    ended (a rebuilt past week had listed as "nothing new" every need first seen since, 11 of them for a week
+    before the demo's index existed)."""
     return [
         QuietNeed(n.id, n.title, n.source, need_link(base, n.id))
         for n in sorted(needs.by_id.values(), key=lambda d: (d.source, d.title))
         if n.kind == DocKind.need and n.id not in with_news and needs.wanted(n.id)
+        and (until is None or n.first_seen is None or n.first_seen < until)
     ]
 
 
@@ -528,7 +534,7 @@ def build_report(
         rebuilt=bool(week),
         base_url=base,
         sections=sections,
-        quiet_needs=quiet_needs(needs, with_news, base=base),
+        quiet_needs=quiet_needs(needs, with_news, base=base, until=until),
         overview=overview,
         new_matches=items,
         need_titles={nid: needs.title(nid) for nid in with_news},
@@ -536,7 +542,7 @@ def build_report(
         chart_caption=caption,
         chart_legend=legend,
         summary=items[:SUMMARY_ITEMS],
-        browser_link=browser_link(base, label, profile.name),
+        browser_link=browser_link(base, label, profile.name, now),
         week_start=period.week_start,
         delivered_until=period.delivered_until,
         chart_weeks=weeks,
@@ -544,7 +550,17 @@ def build_report(
     )
 
 
-def browser_link(base: str, week: str, profile: str) -> str:
-    """The report on `scout serve` (`/reports/<week>`, the newest written for that week and profile)."""
+def built_stamp(generated_at: datetime) -> str:
+    """A report's build time as its outbox files are named ("20261207T005438Z", UTC)."""
+    return generated_at.astimezone(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+
+
+def browser_link(base: str, week: str, profile: str, generated_at: datetime | None = None) -> str:
+    """This report on `scout serve` (`/reports/<week>?built=<its build time>`): the one the mail is, not the
+    newest written for its week (a later re-run or a --no-send preview had answered a reader's "View in browser"
+    with other figures: 212 new matches in a mail that said 213)."""
     link = f"{base}/reports/{quote(week, safe='')}"
-    return link if profile == "default" else f"{link}?profile={quote(profile, safe='')}"
+    params = [f"built={built_stamp(generated_at)}"] if generated_at is not None else []
+    if profile != "default":
+        params.append(f"profile={quote(profile, safe='')}")
+    return f"{link}?{'&'.join(params)}" if params else link

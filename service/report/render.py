@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from service.csv_cells import BOM, csv_cell
+from service.evidence import RENDERING_LABEL
 from service.report.build import EPOCH, Report, report_timezone
 from domain.settings import ReportSettings
 
@@ -32,7 +33,7 @@ FONT_STACK = (
 MAX_LISTED = 20  # names listed inline (new organizations, quiet needs) before "and N more"
 CSV_COLUMNS = ["need_id", "need_title", "score", "label", "title", "kind", "source", "organizations",
                "shared_concepts", "areas", "evidence", "url", "doc_id", "published", "versions",
-               "new_since_last_report"]  # fmt: skip
+               "new_since_last_report", "evidence_english_gist"]  # fmt: skip
 
 
 @lru_cache(maxsize=1)
@@ -74,7 +75,8 @@ def _context(report: Report, settings: ReportSettings, chart_src: str | None) ->
         "period_text": (f"from {local(report.since)} " if report.since > EPOCH else "")
                        + f"up to {local(report.until)} ({report.timezone})",
         "coverage_text": coverage_text(report, local),
-        "generated_text": local(report.generated_at),
+        "generated_text": f"{local(report.generated_at)} ({report.timezone})",  # its zone named, as the period's
+        "rendering_label": RENDERING_LABEL,
     }
 
 
@@ -134,6 +136,7 @@ def report_csv(report: Report) -> bytes:
             m.kind or "", m.source, "; ".join(m.organizations), "; ".join(item.concepts), "; ".join(item.areas),
             item.evidence, m.url, m.doc_id, _day(m.published, tz),
             "; ".join(f"{v.label} {v.doc_id}" for v in item.versions), "yes" if item.fresh else "no",
+            item.evidence_en,
         ]])  # fmt: skip
     return (BOM + out.getvalue()).encode("utf-8")
 

@@ -23,7 +23,7 @@ from typing import Callable
 from domain.files import private_dir
 from index.ledger import FAILED, PREVIEW, RESENT, SENT, WRITTEN, Ledger
 from domain.models import utcnow
-from service.report.build import Report
+from service.report.build import Report, built_stamp
 from service.report.profiles import ReportProfile
 from service.report.render import build_message, parse_recipients, render_html, report_csv
 from domain.settings import ReportSettings
@@ -56,15 +56,23 @@ def _profile_suffix(profile: str) -> str:
 
 
 _WEEK_NAME = re.compile(r"\d{4}-W\d{2}")
+_BUILT = re.compile(r"\d{8}T\d{6}Z")
 
 
-def written_report(settings: ReportSettings, week: str, profile: str = "default") -> Path | None:
-    """The newest report written to the outbox for `week` ("2026-W47") and `profile`, as HTML; None when there
-    is none (or `week` is not an ISO week label, so that no path can be smuggled in)."""
+def written_report(settings: ReportSettings, week: str, profile: str = "default", built: str | None = None) -> Path | None:
+    """The report written to the outbox for `week` ("2026-W47") and `profile` at `built` (its build time as
+    its files are named, "20261207T005438Z": the mail's "View in browser" link names it), or without `built`
+    the newest one, as HTML; None when there is none (or `week` or `built` is not of its form, so that no path
+    can be smuggled in)."""
     if not _WEEK_NAME.fullmatch(week or ""):
         return None
-    found = sorted(settings.outbox_dir.glob(f"dualscout-{week}{_profile_suffix(profile)}-*.html"),
-                   key=lambda p: p.stat().st_mtime)
+    stem = f"dualscout-{week}{_profile_suffix(profile)}-"
+    if built is not None:
+        if not _BUILT.fullmatch(built):
+            return None
+        exact = settings.outbox_dir / f"{stem}{built}.html"
+        return exact if exact.is_file() else None
+    found = sorted(settings.outbox_dir.glob(f"{stem}*.html"), key=lambda p: p.stat().st_mtime)
     return found[-1] if found else None
 
 
@@ -72,7 +80,7 @@ def write_outbox(report: Report, msg: EmailMessage, settings: ReportSettings) ->
     """Write the .eml, a stand-alone .html (chart as a data: URI) and the .csv; return their paths."""
     outbox = settings.outbox_dir
     private_dir(outbox)
-    stamp = report.generated_at.strftime("%Y%m%dT%H%M%SZ")
+    stamp = built_stamp(report.generated_at)  # what the mail's "View in browser" link names
     profile = _profile_suffix(report.profile)
     stem = f"dualscout-{report.week}{profile}-{stamp}"
     n = 1

@@ -382,3 +382,21 @@ def test_the_audit_log_names_a_watchlist_whose_hit_was_judged(cli):
         store.judge(watchlist_key(wl.id), store.hits(wl.id)[0].doc_id, "relevant", user="ann")
     shown = " ".join(cli("audit").stdout.split())
     assert "watchlist Absorber watch" in shown and f"watchlist:{wl.id}" not in shown, shown
+
+
+def test_tables_show_brackets_as_written_and_mark_what_they_cut(cli, library, need):
+    """A note or a title in brackets lost them in every analyst table ("check the [draft] terms" read "check
+    the  terms": rich read them as markup), a "[/x]" stopped the command, and a title cut to the column read as
+    a whole title ("... on Call Detail Records by"): brackets now show as written, and a cut ends in "…"."""
+    add_users("ann")
+    doc = next(m for m in library.match(need.id, limit=50).matches if len(m.title) > 60)  # the lists cut at 60
+    note = "check the [draft] terms [/x] first"
+    assert cli("judge", need.id, doc.doc_id, "shortlisted", "--note", note, "--user", "ann").exit_code == 0
+    for args in (("judgements", "list", need.id), ("judgements", "list", need.id, "--history"), ("audit",),
+                 ("brief", need.id)):
+        result = cli(*args)
+        assert result.exit_code == 0, (args, result.output)
+        flat = "".join(result.stdout.split())
+        assert "checkthe[draft]terms[/x]first" in flat, args
+        if len(doc.title) > (70 if args[0] == "brief" else 60):  # the brief's name column is 70 wide
+            assert doc.title.replace(" ", "") not in flat and "…" in result.stdout, args  # cut, and marked so

@@ -7,7 +7,7 @@ from __future__ import annotations
 from rich.console import Console
 
 from domain.models import Document, Match, NeedMatches, ScoreBreakdown
-from scout.demo.run import matches_table, overview_table
+from scout.demo.run import crosslingual_table, matches_table, overview_table
 
 ORG = "INNOVATIVE DEFENSE TECHNOLOGIES LLC"
 
@@ -44,3 +44,36 @@ def test_the_demo_names_shared_concepts_by_their_labels():
     'communications-technology'."""
     words = _printed(matches_table(_result(), 5)).replace("│", " ").replace(",", " ").split()
     assert "communications-technology" not in words and {"communication", "networking"} <= set(words)
+
+
+def test_the_cross_language_table_says_how_strong_each_match_is():
+    """The best Japanese document among an English need's top 5 may be a weak match (the demo's GNSS need's
+    best English one scored 0.387): the table says so beside it, as every other table does."""
+    result = _result()
+    result.matches[1] = result.matches[1].model_copy(update={"title": "量子センサによる測位", "score": 0.387})
+    text = _printed(crosslingual_table([result], {"doc-1": "en", "doc-2": "ja"}, 5))
+    row = text[text.index("量子センサ"):]
+    assert "0.387" in row and "weak" in row, text
+
+
+def _column(text: str, header: str) -> str:
+    """The cells of one column, top to bottom, joined (a folded title reads whole again)."""
+    lines = text.splitlines()
+    heads = next(line for line in lines if line.startswith("┃")).split("┃")
+    at = next(i for i, h in enumerate(heads) if h.strip() == header)
+    return "".join(line.split("│")[at].strip() for line in lines if line.startswith("│"))
+
+
+def test_a_japanese_title_is_printed_whole():
+    """A Japanese title has no spaces to wrap at: it was cut to its first dozen characters with an ellipsis
+    ("原子干渉計を用いた小型 …") while English titles wrapped whole."""
+    title = "原子干渉計を用いた小型慣性航法装置の開発とGNSS非依存測位への応用"
+    result = _result()
+    result.need = result.need.model_copy(update={"title": "GNSSが使えない環境での量子センシングによる測位・航法"})
+    result.matches[0] = result.matches[0].model_copy(update={"title": title})
+    for table, column in ((matches_table(result, 5), "technology"), (overview_table([result]), "best technology"),
+                          (crosslingual_table([result], {"doc-1": "ja", "doc-2": "en"}, 5),
+                           "document in the other language")):
+        text = _printed(table)
+        assert "…" not in text, text
+        assert title in _column(text, column), text

@@ -129,10 +129,10 @@ def test_the_similarity_is_asked_only_where_it_decides_and_the_groups_are_the_sa
     rng = random.Random(28)
     asked, compared = [], []
     titles = ["Compact lidar", "Compact lidar Phase II", "Compact lidar for drones", "Radar absorber",
-              "SBIR Radar absorber", "Battery cell"]
-    orgs = [(), ("Acme Inc.",), ("Beta LLC",), ("Acme Inc.", "Beta LLC")]
-    for trial in range(200):
-        members = [_member(f"d{i}", rng.choice(titles), rng.choice(orgs)) for i in range(rng.randint(2, 12))]
+              "SBIR Radar absorber", "Battery cell", "Phase II", ""]
+    orgs = [(), ("Acme Inc.",), ("Beta LLC",), ("Acme Inc.", "Beta LLC"), ("Gamma Corp",), ("Beta LLC", "Gamma Corp")]
+    for trial in range(300):
+        members = [_member(f"d{i}", rng.choice(titles), rng.choice(orgs)) for i in range(rng.randint(2, 40))]
         sims = {}
 
         def similarity(a, b):

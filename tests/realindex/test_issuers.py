@@ -73,8 +73,14 @@ def test_the_report_counts_no_issuer_as_a_new_organization(real_library, navy_ne
     assert not any(o.issuer for s in report.sections for o in s.organizations if o.key == FIRM)
     from service.report import render_text
 
+    # "issuer" alone, beside a need's organizations, read as this need's issuer (the demo's mail had
+    # "Air Force Research Laboratory (0.331, issuer)" under a need 防衛装備庁 issued): of other needs, as it is
     text = render_text(report, settings)
-    assert re.search(r"Office of Naval Research \(\d\.\d{3}, issuer\)", text)
+    assert re.search(r"Office of Naval Research \(\d\.\d{3}, issuer of other needs\)", text)
+    from service.report import render_html
+
+    assert re.search(r"Office of Naval Research \(\d\.\d{3}, <span[^>]*>issuer of other needs</span>\)",
+                     render_html(report, settings))
 
 
 def test_an_issuer_on_another_publishers_need_is_marked_as_one(real_library, navy_need):

@@ -120,13 +120,14 @@ def test_view_in_browser_serves_the_written_report(real_client, reported):
     settings = ReportSettings(outbox=result.html_path.parent)
     assert written_report(settings, report.week) == result.html_path
     assert written_report(settings, "../../etc/passwd") is None
-    assert report.browser_link.endswith(f"/reports/{report.week}")
+    assert report.browser_link.endswith(f"/reports/{report.week}?built={result.html_path.stem.rsplit('-', 1)[1]}")
+    assert written_report(settings, report.week, built=result.html_path.stem.rsplit("-", 1)[1]) == result.html_path
     import shutil
 
     outbox = ReportSettings().outbox_dir  # this test's own SCOUT_HOME, as `scout serve` reads it
     outbox.mkdir(parents=True, exist_ok=True)
     shutil.copy(result.html_path, outbox / result.html_path.name)
-    page = real_client.get(f"/reports/{report.week}")
+    page = real_client.get(report.browser_link.removeprefix("http://127.0.0.1:8700"))  # the mail's own link
     assert page.status_code == 200 and f"weekly report {report.week}" in page.text
     assert "img-src data:" in page.headers["content-security-policy"]
     assert real_client.get("/reports/2001-W01").status_code == 404

@@ -51,9 +51,12 @@ TAXONOMY = Taxonomy.model_validate(
 )  # fmt: skip
 
 
+NEEDS_SEEN = datetime(2026, 9, 1, tzinfo=timezone.utc)  # the needs were crawled before every week of the tests
+
+
 def _need(source: str, source_id: str, title: str, text: str, language: str) -> Document:
     return Document.make(kind=DocKind.need, source=source, source_id=source_id, url=f"https://example.org/{source}/{source_id}",
-                         title=title, text=text, language=language)  # fmt: skip
+                         title=title, text=text, language=language, first_seen=NEEDS_SEEN)  # fmt: skip
 
 
 NEED_QMAG = _need(

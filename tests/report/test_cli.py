@@ -152,3 +152,17 @@ def test_a_fresh_ledger_is_filled_from_the_index(cli, tmp_path):
     assert "12 new matches for 3 needs" in result.output
     again = cli("--no-send")  # a preview does not move the mark, and the ledger is not filled twice
     assert "Recorded" not in again.output and "12 new matches for 3 needs" in again.output
+
+
+def test_the_summary_shows_scores_as_the_mail_does_and_says_what_judgements_left_out(cli, monkeypatch):
+    """`scout report`'s table had shown a need's best score to two places (0.82 where the mail, the need page and
+    `scout match` say 0.820), and its summary said nothing of the new matches an analyst had judged not relevant,
+    which the mail says it leaves out."""
+    from tests.report.fakes import DOC_XSS, NEED_RAM
+
+    monkeypatch.setattr(FakeLibrary, "judgements", {NEED_RAM.id: {DOC_XSS.id: "not_relevant"}})
+    result = cli("--no-send")
+    assert result.exit_code == 0, result.output
+    out = " ".join(result.output.split())
+    assert "0.820" in out and "0.82 " not in out
+    assert "1 new match judged not relevant by an analyst is left out of the report." in out

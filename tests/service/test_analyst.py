@@ -302,3 +302,85 @@ def test_brief_lists_shortlisted_with_evidence_notes_and_a_bom_csv(store, librar
     store.judge(need.id, matches[1].doc_id, "shortlisted", user="ann", note='=HYPERLINK("http://evil","x")')
     rows = list(csv.DictReader(io.StringIO(brief_csv(build_brief(library, store, need.id)).decode("utf-8-sig"))))
     assert rows[1]["note"] == "'=HYPERLINK(\"http://evil\",\"x\")"  # text, not a formula
+
+
+def test_the_brief_csv_gives_judgement_times_in_the_display_zone(store, library, monkeypatch):
+    """The brief page and `scout brief` show "2026-12-07" and the need page "09:56 JST"; the CSV's judged_at
+    had been UTC ("2026-12-07T00:56:49+00:00"), a different day for a judgement made before 09:00 in Tokyo."""
+    import csv, io
+    from datetime import datetime, timezone
+
+    monkeypatch.setenv("SCOUT_REPORT_TIMEZONE", "Asia/Tokyo")
+    need = next(n for n in library.needs() if n.source == "atla")
+    doc = library.match(need.id).matches[0].doc_id
+    store.judge(need.id, doc, "shortlisted", user="ann", at=datetime(2026, 12, 6, 23, 30, 5, tzinfo=timezone.utc))
+    rows = list(csv.DictReader(io.StringIO(brief_csv(build_brief(library, store, need.id)).decode("utf-8-sig"))))
+    assert rows[0]["judged_at"] == "2026-12-07T08:30:05+09:00"
+
+
+def test_the_brief_quotes_japanese_evidence_in_japanese_with_a_labelled_english_gist(store, library):
+    """The brief handed out at a matching meeting quoted a Japanese need's and a Japanese document's evidence in
+    Japanese only. It keeps the Japanese (lang="ja") and gives the dictionary rendering beside each, labelled as
+    a word-by-word gist; English evidence gets none. The CSV carries the gists in two columns of their own."""
+    import csv, io
+    from scout.web.brief_html import render_brief_html
+    from service.evidence import RENDERING_LABEL
+
+    need = next(n for n in library.needs() if n.source == "atla")  # a Japanese need
+    matches = library.match(need.id).matches
+    ja = next(m for m in matches if m.title.startswith("メタサーフェス"))
+    en = next(m for m in matches if m.title.startswith("Broadband radar"))
+    store.judge(need.id, ja.doc_id, "shortlisted", user="ann")
+    store.judge(need.id, en.doc_id, "shortlisted", user="ann")
+    brief = build_brief(library, store, need.id)
+    items = {i.id: i for i in brief.technologies}
+    ja_item, en_item = items[ja.doc_id], items[en.doc_id]
+    assert ja_item.doc_evidence.startswith("本研究では") and ja_item.need_evidence_en and ja_item.doc_evidence_en
+    assert ja_item.doc_evidence_en.isascii() and "design" in ja_item.doc_evidence_en
+    assert en_item.doc_evidence_en == "" and en_item.need_evidence_en  # the need's side is Japanese
+    html = render_brief_html(brief)
+    assert f'<blockquote lang="ja">{ja_item.doc_evidence}</blockquote>' in html
+    assert f'<p class="rendering" lang="en"><b>{RENDERING_LABEL}:</b> {ja_item.doc_evidence_en}</p>' in html
+    assert html.count(RENDERING_LABEL) == 3  # two need sides and one document side: English has none
+    rows = {r["id"]: r for r in csv.DictReader(io.StringIO(brief_csv(brief).decode("utf-8-sig")))}
+    assert rows[ja.doc_id]["evidence_document_english_gist"] == ja_item.doc_evidence_en
+    assert rows[en.doc_id]["evidence_document_english_gist"] == ""
+    assert rows[en.doc_id]["evidence_need_english_gist"] == en_item.need_evidence_en
+
+
+def test_a_shortlisted_organization_no_longer_among_the_needs_reads_by_its_name(store, library):
+    """An organization shortlisted for a need and no longer among its organizations (a later crawl moved its
+    documents down) was listed in the brief, the CLI's and the CSV's, by its key ("lockheed-martin"), the id a
+    judgement keys on: it reads by its name, unscored ('no longer ranked')."""
+    import csv, io
+
+    need = next(n for n in library.needs() if n.source == "atla")
+    assert "lockheed-martin" not in {o.key for o in library.match(need.id).organizations}
+    store.judge(need.id, "lockheed-martin", "shortlisted", user="ann", target="organization")
+    (item,) = build_brief(library, store, need.id).organizations
+    assert (item.name, item.score) == ("Lockheed Martin", None)
+    (row,) = csv.DictReader(io.StringIO(brief_csv(build_brief(library, store, need.id)).decode("utf-8-sig")))
+    assert (row["name"], row["id"], row["score"]) == ("Lockheed Martin", "lockheed-martin", "")
+    from scout.web.brief_html import render_brief_html
+
+    assert "<td>Lockheed Martin</td><td class=\"num\">no longer ranked</td>" in render_brief_html(build_brief(library, store, need.id))
+
+
+def test_a_shortlisted_document_no_longer_ranked_quotes_whole_sentences(store):
+    """A document shortlisted for a need and no longer among its ranked matches showed, under "The document
+    says", its text's first 300 characters, cut mid-word; it now shows whole sentences, chosen as a ranked
+    match's evidence is (here it shares no word with the Japanese need: its first sentence)."""
+    from domain.models import DocKind, Document
+    from tests.web.fakes import fixture_documents
+
+    sentence = "The company was founded in 2019 and keeps offices in three harbour cities across the region."
+    far = Document.make(kind=DocKind.startup, source="prtimes", source_id="far-1", url="https://example.org/far-1",
+                        title="Harbour logistics update", text=" ".join([sentence] * 5),
+                        organizations=["Harbour Co."], language="en")
+    library = MemoryLibrary([*fixture_documents(), far])
+    need = next(n for n in library.needs() if n.source == "atla")
+    assert far.id not in {m.doc_id for m in library.match(need.id, limit=200).matches}  # not ranked for it
+    store.judge(need.id, far.id, "shortlisted", user="ann")
+    (item,) = build_brief(library, store, need.id).technologies
+    assert item.score is None and item.name == far.title
+    assert item.doc_evidence == sentence

@@ -180,3 +180,25 @@ def test_an_address_is_found_as_the_plain_pattern_found_it_in_linear_time():
         assert bool(plain.search(text)) == bool(linear.search(text)), text
     assert is_boilerplate("Write to j.doe+scout@example.co.jp for details.")
     assert not is_boilerplate("x" * 5000)
+
+
+def test_a_ranker_span_that_is_the_title_alone_gives_way_to_the_texts_best_sentence():
+    """The demo's mail quoted "Load Bearing Thermal Protection Structure for Hypersonic Flight" as what that
+    award says (the ranker's evidence span was the title line of the analysed text, 0-63): the need page, the
+    brief and the mail now quote the text's best sentence for the need, as they do for boilerplate."""
+    from service.evidence import shown_evidence
+
+    title = "Load Bearing Thermal Protection Structure for Hypersonic Flight"
+    text = (f"{title} Hypersonic weapons and vehicle systems require high temperature structures to resist aerothermal "
+            "loads.Load bearing thermal protection systems can reduce size and weight by 50% or more over traditional "
+            "parasitic thermal protection systems.")
+    analysed_text = f"{title}\n{text}"
+    ranker_span = Evidence(passage_index=0, start=0, end=len(title), text=title)
+    need = "Hypersonic vehicles need load bearing thermal protection systems that reduce weight."
+    shown = shown_evidence(ranker_span, analysed_text, need, title=title)
+    assert shown.text == ("Hypersonic weapons and vehicle systems require high temperature structures to resist "
+                          "aerothermal loads. Load bearing thermal protection systems can reduce size and weight by "
+                          "50% or more over traditional parasitic thermal protection systems.")
+    assert analysed_text[shown.start:shown.end].startswith("Hypersonic weapons")  # offsets still point in
+    # a document that is its title and nothing more still shows it
+    assert shown_evidence(ranker_span, title, need, title=title).text == title

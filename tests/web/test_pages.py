@@ -485,3 +485,24 @@ def test_a_document_page_names_the_source_id_a_reader_can_use(client, library):
     assert f"<dt>KAKEN project</dt><dd><code>{kaken.source_id}</code></dd>" in client.get(f"/documents/{kaken.id}").text
     assert source_reference("jstage", "https://www.jstage.jst.go.jp/article/x/1/_article") is None
     assert source_reference("jstage", "10.1234/abc") == ("DOI", "10.1234/abc")
+
+
+def test_view_in_browser_serves_the_report_the_mail_is_not_the_newest_of_its_week(client):
+    """A reader's "View in browser" had answered with the newest report written for the week: after an analyst's
+    `scout report --no-send` preview it showed "212 new matches" under a mail that said 213. The mail's link
+    names its build time (`?built=`), and that report is served; without it, the newest, as before."""
+    import os
+
+    from domain.settings import ReportSettings
+
+    outbox = ReportSettings().outbox_dir
+    outbox.mkdir(parents=True, exist_ok=True)
+    sent = outbox / "dualscout-2026-W50-20261207T005438Z.html"
+    preview = outbox / "dualscout-2026-W50-20261207T010211Z.html"
+    sent.write_text("<p>213 new matches</p>", encoding="utf-8")
+    preview.write_text("<p>212 new matches</p>", encoding="utf-8")
+    os.utime(sent, (1, 1))  # written first
+    assert "213 new matches" in client.get("/reports/2026-W50?built=20261207T005438Z").text
+    assert "212 new matches" in client.get("/reports/2026-W50").text
+    assert client.get("/reports/2026-W50?built=20261207T000000Z").status_code == 404  # not in the outbox
+    assert client.get("/reports/2026-W50?built=../../x").status_code == 404

@@ -691,15 +691,17 @@ def _sense_freq() -> dict[str, int]:
     return read_counts(SENSE_FREQ_PATH)
 
 
-_SHARED = None
-_SHARED_LOCK = threading.Lock()
+_PER_THREAD = threading.local()
 
 
 def _shared_jamdict():
-    global _SHARED
-    with _SHARED_LOCK:
-        if _SHARED is None:
-            from jamdict import Jamdict
+    """This thread's JMdict. Jamdict keeps the SQLite connection it opened, which only its thread may use: one
+    shared by every thread failed every lookup made from a second thread (a web request's, a helper's) and the
+    failure was cached as "no entry", so a sentence rendered there lost every word JMdict glosses ("this study
+    metasurface use thin broadband radar absorbing material design" read "metasurface radar absorbing material")."""
+    jmd = getattr(_PER_THREAD, "jamdict", None)
+    if jmd is None:
+        from jamdict import Jamdict
 
-            _SHARED = Jamdict(memory_mode=False)
-        return _SHARED
+        jmd = _PER_THREAD.jamdict = Jamdict(memory_mode=False)
+    return jmd

@@ -286,6 +286,16 @@ class IndexLibrary:
         # A match judged not relevant never rises: it goes below every other one (the page hides it), kept in
         # the list so that every view can say how it was judged.
         kept = [m for m in matches if m.judgement != "not_relevant"]
+        # one technology counts once for its firm; one firm under its Japanese and English names is one row;
+        # a document judged not relevant vouches for no organization; the rows never depend on `limit`. The
+        # window is the best ORGANIZATION_DEPTH by score, judged or not, not the first in the order judgements
+        # give: a judgement then moves the rows of the organizations its document names, and no other (its
+        # window had taken the first 20 after relevance feedback, so judging one firm's document moved another's
+        # row in or out). A document judged relevant or shortlisted below it counts too, as on the organization
+        # page.
+        window = {m.doc_id for m in sorted(matches, key=lambda m: -m.score)[:ORGANIZATION_DEPTH]}
+        counted = [m for m in sorted(kept, key=lambda m: -m.score)
+                   if m.doc_id in window or m.judgement in ("relevant", "shortlisted")]
         matches = kept[:limit] + [m for m in matches if m.judgement == "not_relevant"]
         need_terms = document_terms(need)
         doc_terms = self._terms([m.doc_id for m in matches]) if need_terms else {}
@@ -293,9 +303,6 @@ class IndexLibrary:
             m.rank = rank
             m.need_evidence, m.doc_evidence = match_evidence(m, need, need_text, texts.get(m.doc_id))
             m.shared_terms = shared_terms(need_terms, doc_terms.get(m.doc_id, []))[:8]
-        # one technology counts once for its firm; one firm under its Japanese and English names is one row;
-        # a document judged not relevant vouches for no organization; the rows never depend on `limit`
-        counted = kept[:ORGANIZATION_DEPTH]
         result = NeedMatches(need=need, matches=matches,
                              organizations=self._merge_aliases(
                                  self.ranker.organizations(counted, issuers=need.organizations), counted))

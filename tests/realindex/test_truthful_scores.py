@@ -213,3 +213,27 @@ def test_a_watchlist_is_ranked_by_strength_and_learns_from_its_judgements(real_l
         assert hits[0].title not in [e.title for e in feed.entries]
         page = client.get("/watchlists").text
         assert re.search(rf'data-doc-id="{hits[1].doc_id}"[^>]*>', page)
+
+
+def test_judging_one_document_changes_no_other_organizations_score(real_library, scout_home):
+    """An organization's row answers with its own documents: judging another firm's document (relevant,
+    shortlisted, not relevant) moves that firm's row at most. On the demo, Physical Optics Corporation went
+    0.788 -> 0.819 and back as other documents of its need were judged: the rows counted the first matches in
+    the order the judgements gave, so a judgement changed which documents fell in their window."""
+    with AnalystStore() as store:
+        for need in _needs(real_library):
+            first = real_library.match(need.id, limit=20)
+            before = {o.key: o.score for o in first.organizations}
+            for target in first.matches[:8]:
+                own = {o.key for o in first.organizations if target.doc_id in o.doc_ids}
+                for state in ("relevant", "shortlisted", "not_relevant"):
+                    store.judge(need.id, target.doc_id, state, user="ann")
+                    after = real_library.match(need.id, limit=20).organizations
+                    for o in after:
+                        if o.key not in own and o.key in before:
+                            assert o.score == pytest.approx(before[o.key], abs=1e-9), (
+                                f"judging {target.title!r} {state} moved {o.name} {before[o.key]:.3f} -> {o.score:.3f}")
+                    moved_in = {o.key for o in after if o.key not in before and target.doc_id not in o.doc_ids}
+                    assert not moved_in, f"judging {target.title!r} {state} brought in {moved_in}"
+                store.judge(need.id, target.doc_id, "cleared", user="ann")
+                assert {o.key: o.score for o in real_library.match(need.id, limit=20).organizations} == pytest.approx(before)

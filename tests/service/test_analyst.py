@@ -363,7 +363,7 @@ def test_a_shortlisted_organization_no_longer_among_the_needs_reads_by_its_name(
     assert (row["name"], row["id"], row["score"]) == ("Lockheed Martin", "lockheed-martin", "")
     from scout.web.brief_html import render_brief_html
 
-    assert "<td>Lockheed Martin</td><td class=\"num\">no longer ranked</td>" in render_brief_html(build_brief(library, store, need.id))
+    assert "<td>Lockheed Martin</td><td class=\"num\" data-label=\"Score\">no longer ranked</td>" in render_brief_html(build_brief(library, store, need.id))
 
 
 def test_a_shortlisted_document_no_longer_ranked_quotes_whole_sentences(store):

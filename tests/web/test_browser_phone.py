@@ -112,3 +112,32 @@ def test_a_term_longer_than_the_phone_wraps_inside_its_chip(server, browser):  #
         assert page.locator("#short-term").evaluate("e => e.getClientRects().length") == 1  # a chip that fits: one line
     finally:
         context.close()
+
+
+def test_the_brief_reads_on_a_phone(browser, library, tmp_path):  # noqa: F811
+    """The shortlist brief at 390 px: its organizations' table had four columns, the evidence 14 characters a
+    line in the third; now each row stacks, its evidence as wide as the page, nothing wider than the screen."""
+    from domain.settings import WebSettings
+    from scout.web.app import create_app
+    from service.analyst import AnalystStore
+
+    need = next(n for n in library.needs() if n.source == "atla")
+    result = library.match(need.id)
+    with AnalystStore(tmp_path / "analyst.sqlite") as store:
+        store.judge(need.id, result.organizations[0].key, "shortlisted", user="ann", target="organization",
+                    note="meet at the industry day")
+        store.judge(need.id, result.matches[0].doc_id, "shortlisted", user="ann")
+        with LiveServer(create_app(library, WebSettings(token=None), store)) as live:
+            context = browser.new_context(viewport={"width": 390, "height": 900}, locale="en-US")
+            page = context.new_page()
+            try:
+                page.goto(f"{live.url}/needs/{need.id}/brief")
+                page.wait_for_selector("tr.brief-org")
+                assert page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth") <= 0
+                quote = page.locator("tr.brief-org blockquote").first.bounding_box()
+                assert quote["width"] > 300, f"the organization's evidence is {quote['width']:.0f} px wide at 390 px"
+                note = page.locator("tr.brief-org td[data-label=Note]")
+                assert "meet at the industry day" in note.inner_text()  # each cell says what it is (its ::before)
+                page.screenshot(path=str(ARTIFACTS / "phone-brief-390.png"), full_page=True)
+            finally:
+                context.close()

@@ -128,7 +128,11 @@ def rescore(head: Sequence[Candidate], payloads: Mapping[str, dict], q: QueryInp
         concept = 0.0
         shared: list[str] = []
         concept_weight = w.concept
-        if w.concept_other_language is not None and {q.language, p.get("language")} == {"ja", "en"}:
+        # a need's title meets the other language's documents through dictionary renderings: its concepts weigh
+        # more there (RankWeights.concept_other_language); a person's free text is not weighted so (one word,
+        # "radar", had put seven Japanese documents 0.139 up, where an English document got 0.009)
+        if (w.concept_other_language is not None and q.need_id is not None
+                and {q.language, p.get("language")} == {"ja", "en"}):
             concept_weight = w.concept_other_language
         if need_concepts and p.get("concepts"):
             shared = concepts.shared(q.concepts, p["concepts"], need_concepts)

@@ -277,7 +277,9 @@ class ScoreBreakdown(DomainModel):
     multilingual one included) and of the BM25 ones (the document resembles needs in general); `concept`,
     `recency` and `kind` the re-scoring terms; `clipped` the amount that keeps the total in [0, 1] or, for a
     free-text query, under the ceiling its best passage pair allows. `feedback` is no part of the total: what
-    the need's judgements (Rocchio, centred) did to the document's place in the order, shown beside the score.
+    the need's judgements (Rocchio, centred) did to the document's place in the order, and `moved` how many
+    places that moved it (up +, down -; 0: its place is the one it has without judgements, where a note would
+    say nothing true), among the ranking's documents (versions counted, documents judged not relevant aside).
     `similarity` and `bm25` are not contributions: the raw best passage-pair cosine and BM25 score, for the
     curious.
     """
@@ -291,6 +293,7 @@ class ScoreBreakdown(DomainModel):
     recency: float = 0.0
     kind: float = 0.0
     feedback: float = 0.0
+    moved: int = 0
     clipped: float = 0.0
     total: float = 0.0
     similarity: float = 0.0

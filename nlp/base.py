@@ -77,6 +77,11 @@ class EnrichedQuery:
     rendering: str = ""  # English rendering of a Japanese query (nlp.translate); "" otherwise
     # The whole query in the language-agnostic space (nlp/multilingual.py); None when that channel is off.
     multilingual_vector: np.ndarray | None = None  # shape (multilingual dim,)
+    # The query's words as its BM25 term ids, per language it is spelled in: readings -> words -> the ids that
+    # spell the word (its own, then its other-language equivalents: holding any one is holding the word). An
+    # absolute ceiling's share of the query's words is read per reading (index/ranking/ranker.py). []: each
+    # term of `sparse` is a word.
+    readings: list[list[list[int]]] = field(default_factory=list)
 
 
 @runtime_checkable

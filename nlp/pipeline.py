@@ -81,13 +81,14 @@ class QueryAnalysis:
     texts: list[str]  # the query's passages
     rendered: list[tuple[int, str]]  # (source passage, English rendering) of a Japanese query
     sparse: SparseVector
+    readings: list[list[list[int]]] = field(default_factory=list)  # EnrichedQuery.readings
 
     def to_json(self) -> str:
         import json
 
         return json.dumps({"language": self.language, "concepts": self.concepts, "texts": self.texts,
-                           "rendered": self.rendered, "sparse": [self.sparse.indices, self.sparse.values]},
-                          ensure_ascii=False)
+                           "rendered": self.rendered, "sparse": [self.sparse.indices, self.sparse.values],
+                           "readings": self.readings}, ensure_ascii=False)
 
     @classmethod
     def from_json(cls, data: str | None) -> "QueryAnalysis | None":
@@ -99,7 +100,8 @@ class QueryAnalysis:
             row = json.loads(data)
             return cls(language=row["language"], concepts=list(row["concepts"]), texts=list(row["texts"]),
                        rendered=[(int(i), str(r)) for i, r in row["rendered"]],
-                       sparse=SparseVector(indices=list(row["sparse"][0]), values=list(row["sparse"][1])))
+                       sparse=SparseVector(indices=list(row["sparse"][0]), values=list(row["sparse"][1])),
+                       readings=[[[int(i) for i in word] for word in reading] for reading in row["readings"]])
         except (ValueError, KeyError, TypeError, IndexError):
             return None  # a damaged row is a miss
 
@@ -822,7 +824,33 @@ class Enricher:
             passages=texts + renderings,
             rendering=" ".join(renderings),
             multilingual_vector=multilingual_vector,
+            readings=found.readings,
         )
+
+    def _readings(self, clean: str, sparse_text: str, language: str) -> list[list[list[int]]]:
+        """The query's words as BM25 term ids, one list per language it is spelled in (EnrichedQuery.readings).
+
+        English: one reading, each word's id with the ids of its Japanese equivalents (nlp/reverse.py: "radar"
+        with レーダー and レーダ), so a document holding any spelling holds the word. Japanese: its own words
+        and its English rendering, two readings (the rendering spells the same words again). The other
+        readings of a rendering's glosses are in neither: extra spellings, never words of their own."""
+        tokens = getattr(self.sparse, "tokens", None)
+        if tokens is None:  # another sparse encoder: the ranking counts each term as a word
+            return []
+        from nlp.lexical import _JA_CHARS, term_id
+
+        terms = list(dict.fromkeys(tokens(sparse_text, language)))
+        if language == "ja":
+            readings = [[t for t in terms if _JA_CHARS.search(t)], [t for t in terms if not _JA_CHARS.search(t)]]
+            return [[[term_id(t)] for t in reading] for reading in readings if reading]
+        words = {term_id(t): [term_id(t)] for t in terms}
+        if language == "en" and self.settings.reverse_weight and self.settings.translate:
+            for phrase, japanese in self.reverse.phrases(clean):
+                spellings = [term_id(t) for j in japanese for t in tokens(j, "ja")]
+                for t in tokens(phrase, "en"):
+                    if term_id(t) in words:
+                        words[term_id(t)].extend(i for i in spellings if i not in words[term_id(t)])
+        return [list(words.values())] if words else []
 
     def _query_analysis(self, clean: str) -> QueryAnalysis:
         """Everything of a query but its vectors: from the analysis cache when this text was analysed before by
@@ -845,7 +873,8 @@ class Enricher:
         found = QueryAnalysis(language=language, concepts=concepts, texts=[p.text for p in passages],
                               rendered=rendered,
                               sparse=self._with_other_language(self.sparse.encode_query(sparse_text, language),
-                                                               clean, language))
+                                                               clean, language),
+                              readings=self._readings(clean, sparse_text, language))
         if cache is not None:
             cache.put_analysis(self.analysis_fingerprint, key, found.to_json())
         return found

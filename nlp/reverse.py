@@ -57,8 +57,13 @@ class ReverseGlossary:
     def terms(self, text: str) -> list[str]:
         """Japanese equivalents of the words and phrases of English `text`, in text order (repeats kept:
         a need that says "radar" ten times weighs 16 -> レーダー as it weighs "radar")."""
+        return [term for _, found in self.phrases(text) for term in found]
+
+    def phrases(self, text: str) -> list[tuple[str, list[str]]]:
+        """`terms` by the English word or phrase each translates, in text order: ("radar", ["レーダー",
+        "レーダ"]) says the two are one word of the query spelled two ways, not two words."""
         words = [w.lower() for w in _WORD.findall(text or "")]
-        out: list[str] = []
+        out: list[tuple[str, list[str]]] = []
         i = 0
         while i < len(words):
             step = 1
@@ -68,7 +73,7 @@ class ReverseGlossary:
                     break
                 found = self.lookup(phrase)
                 if found:
-                    out.extend(found)
+                    out.append((phrase, list(found)))
                     step = n
                     break
             i += step

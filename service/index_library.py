@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 import logging
+import re
 from collections import Counter
 from contextlib import closing
 from datetime import datetime
@@ -19,6 +20,7 @@ from index.ranking import Ranker, organization_score
 from index.store import DOC_POINT, TERM_FIELDS, Index, filters_to_where, term_fields
 from domain.orgs import answering_organizations, normalize_org
 from nlp.pipeline import Enricher
+from service import labels
 from service.evidence import analysed as _analysed, match_evidence, shown_evidence
 from service.library import OrgProfile, SearchResult, SupplierEvidence
 from domain.limits import MAX_QUERY_CHARS, checked_text
@@ -58,6 +60,7 @@ def _newest_years_first(facets: dict[str, dict[str, int]]) -> dict[str, dict[str
 # Typed-term facets (issue 26): a query's hits counted by the technology terms nlp typed in them.
 TERM_FACETS = {"method": "METHOD", "material": "MATERIAL", "task": "TASK"}
 TERM_FACET_VALUES = 12
+_JAPANESE = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff]")
 
 
 def _count_facets(payloads: list[dict]) -> dict[str, dict[str, int]]:
@@ -79,6 +82,12 @@ def _count_facets(payloads: list[dict]) -> dict[str, dict[str, int]]:
                     counts[str(v)] += 1
         out[facet] = dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
     return _newest_years_first(out)
+
+
+def _term_glosses(facets: dict[str, dict[str, int]]) -> dict[str, str]:
+    """Each Japanese value of the term facets the taxonomy knows -> its English name (SearchResult.term_glosses)."""
+    values = {v for facet in TERM_FACETS for v in facets.get(facet, {}) if _JAPANESE.search(v)}
+    return {v: gloss for v in sorted(values) if (gloss := labels.term_gloss(v))}
 
 
 def _hit(doc: Document, payload: dict | None = None) -> SearchHit:
@@ -196,7 +205,7 @@ class IndexLibrary:
                                      [:TERM_FACET_VALUES])
             return SearchResult(query=query, hits=[self._filter_terms(_hit(d, p), document_terms(d), filters)
                                                   for d, p in self._browse(filters, limit)],
-                                facets=_newest_years_first(facets))
+                                facets=_newest_years_first(facets), term_glosses=_term_glosses(facets))
         # The page's hits and the facets' FACET_HITS: every hit is ranked and grouped, the facets count the
         # payload fields of each result's lead, and only the page's results (and their versions) have their
         # documents read and their evidence found: what a search shows, for a fifth of the reading.
@@ -222,7 +231,10 @@ class IndexLibrary:
                 "versions": versions_of(group),
                 "evidence": shown_evidence(found, texts.get(h.doc_id), query, title=h.title),
                 "terms": terms[:6], "shared_terms": query_terms(query, terms, concepts)[:8]}))
-        return SearchResult(query=query, hits=shown, facets=facets, facet_hits=len(groups))
+        # the Japanese terms of an English (or other) query's hits named in English too; a Japanese query's
+        # reader reads them as they are
+        glosses = _term_glosses(facets) if q.language != "ja" else {}
+        return SearchResult(query=query, hits=shown, facets=facets, facet_hits=len(groups), term_glosses=glosses)
 
     def _facet_fields(self, payloads: dict[str, dict]) -> dict[str, dict]:
         """doc id -> the payload fields the facets count (`payloads`: read with `_FACET_PAYLOAD`); the typed

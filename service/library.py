@@ -23,6 +23,21 @@ class SearchResult(DomainModel):
     # facet name (kind, source, language, concept, area, year) -> value -> count
     facets: dict[str, dict[str, int]] = Field(default_factory=dict)
     facet_hits: int | None = None  # the facets count this many of the query's best hits; None: all documents
+    # A query not in Japanese, or a browse: each Japanese value of a term facet the taxonomy knows -> its English
+    # name (service.labels.term_gloss), shown beside it: out of the box only Japanese documents have typed terms
+    term_glosses: dict[str, str] = Field(default_factory=dict)
+
+    def summary(self, limit: int) -> str:
+        """What the list holds, as its heading says it: "the best 20 hits" where a query found as many as it
+        asked for (more lie below), "3 hits" where it found fewer (all it found); a browse, "20 of 26 hits,
+        newest first" where the filters select more than it lists (its facets count every document they select),
+        "3 hits, newest first" otherwise. A heading of "20 hits" had stood above the first 20 of many."""
+        n = len(self.hits)
+        hits = f"{n} hit" + ("" if n == 1 else "s")
+        if self.query.strip():
+            return f"the best {hits}" if n >= limit and n > 1 else hits
+        total = sum(self.facets.get("kind", {}).values())
+        return f"{n} of {total} hits, newest first" if total > n else f"{hits}, newest first"
 
 
 class SupplierEvidence(DomainModel):

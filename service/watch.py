@@ -17,8 +17,9 @@ from domain.limits import MAX_QUERY_CHARS
 from domain.models import SearchHit
 from index.ranking.feedback import Feedback
 from nlp.taxonomy import configured_taxonomy
-from service.analyst import AnalystError, AnalystStore, Watchlist, WatchHit, watchlist_key
 from domain.labels import source_label
+from service import labels
+from service.analyst import AnalystError, AnalystStore, Watchlist, WatchHit, watchlist_key
 from service.library import Library
 from service.queries import BadQuery, Subjects, build_filters
 
@@ -90,22 +91,21 @@ def area_id(value: str) -> str:
 
 def filter_label(key: str, value: str, names: Subjects | None = None) -> str:
     """One stored filter value as the pages name it: an organization by its name (`names`; the organization
-    page's button stores its key, "charlesriveranalytics"), a concept by its English label ("quantum sensing",
-    as the search page's concept facet), an area by `Taxonomy.area_labels` ("Quantum information science
-    (Japan)"), a source by `source_label` ("SBIR topics"). Anything else, an organization without `names`, or an id the taxonomy no longer knows, reads
-    as stored."""
+    page's button stores its key, "charlesriveranalytics"), a concept or an area as every screen names it
+    (`service.labels`: "quantum sensing", "Quantum information science (Japan)"), a source by `source_label`
+    ("SBIR topics", as the search page's source facet names it). Anything else, an
+    organization without `names`, an id the taxonomy no longer knows, or any value where the taxonomy does
+    not load, reads as stored."""
     if key == "org":
         return names.organization(value) if names is not None else value
     if key == "source":
-        return source_label(value)  # "SBIR topics", as the search page's source facet names it
-    if key in ("concept", "area"):
-        try:
-            taxonomy = configured_taxonomy()
-            if key == "concept":
-                return taxonomy.by_id[concept_id(value)].en
-            return taxonomy.area_labels[area_id(value)]
-        except (AnalystError, KeyError):
-            pass
+        return source_label(value)
+    if key in ("concept", "area") and labels.taxonomy() is not None:
+        try:  # a stored label (any case) names its concept or area too
+            found = concept_id(value) if key == "concept" else area_id(value)
+        except AnalystError:
+            return value
+        return labels.concept_label(found) if key == "concept" else labels.area_label(found)
     return value
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -33,6 +33,9 @@ class QueryInput:
     language: str | None = None  # the query's language (ja/en pairs get their own weights)
     # A need's title (a free text: the text) in the multilingual space; None: that channel is off or missing
     multilingual_vector: np.ndarray | None = None
+    # A free text's words as BM25 term ids, per language it is spelled in (nlp EnrichedQuery.readings); []: each
+    # term of `sparse` is a word
+    readings: list[list[list[int]]] = field(default_factory=list)
 
 
 def subject_weighted(sparse: SparseVector, stats: CorpusStatistics, weights: RankWeights) -> SparseVector:
@@ -104,4 +107,5 @@ def text_query(enricher: Enricher | None, text: str) -> QueryInput:
         pos = start + len(ptxt)
     return QueryInput(np.asarray(eq.passage_vectors, dtype=np.float32), eq.sparse, list(eq.concepts), evidence,
                       language=eq.language, key=f"query {text}",
-                      multilingual_vector=getattr(eq, "multilingual_vector", None))
+                      multilingual_vector=getattr(eq, "multilingual_vector", None),
+                      readings=list(getattr(eq, "readings", None) or []))

@@ -45,6 +45,23 @@ def _filtered(filters: SearchFilters | None) -> bool:
     return filters is not None and any(v is not None for v in filters.model_dump().values())
 
 
+def word_share(q: QueryInput, weights: dict[int, float], held: set[int]) -> float:
+    """The share of a free text's words (by BM25 query weight) a document holding the term ids `held` holds,
+    in the language it holds most of them in (`QueryInput.readings`): a word is held when any of its spellings
+    is ("radar", or its Japanese レーダー or レーダ), and the query's other-language terms are spellings of its
+    words, never words of their own (counted as words, a Japanese document holding "radar" in its rendering
+    and レーダ held 69% of the one-word query "radar", and was held under 0.662 with every document like it).
+    Without readings each term of the query is a word."""
+    readings = q.readings or [[[i] for i in weights]]
+    best = 0.0
+    for reading in readings:
+        words = [(weights.get(word[0], 0.0), word) for word in reading if word]
+        total = sum(w for w, _ in words)
+        if total > 0:
+            best = max(best, sum(w for w, word in words if held.intersection(word)) / total)
+    return best
+
+
 class Ranker:
     """Ranks the index's documents for a need or a free-text query (see index/ranking/__init__.py).
 
@@ -267,9 +284,8 @@ class Ranker:
             if c.doc_id in found:
                 c.similarity, c.pair = found[c.doc_id]
         weights = {i: v for i, v in zip(q.sparse.indices, q.sparse.values) if v > 0}
-        total = sum(weights.values())
-        vectors = self.index.sparse_by_id([c.doc_id for c in head]) if total else {}
-        coverage = {d: sum(weights.get(i, 0.0) for i in set(v.indices)) / total for d, v in vectors.items()}
+        vectors = self.index.sparse_by_id([c.doc_id for c in head]) if weights else {}
+        coverage = {d: word_share(q, weights, set(v.indices)) for d, v in vectors.items()}
         return {c.doc_id: absolute_ceiling(c.similarity, coverage.get(c.doc_id, 0.0)) for c in head}
 
     # -- needs and free text -------------------------------------------------------------------------

@@ -128,7 +128,11 @@ def rescore(head: Sequence[Candidate], payloads: Mapping[str, dict], q: QueryInp
         concept = 0.0
         shared: list[str] = []
         concept_weight = w.concept
-        if w.concept_other_language is not None and {q.language, p.get("language")} == {"ja", "en"}:
+        # a need's title meets the other language's documents through dictionary renderings: its concepts weigh
+        # more there (RankWeights.concept_other_language); a person's free text is not weighted so (one word,
+        # "radar", had put seven Japanese documents 0.139 up, where an English document got 0.009)
+        if (w.concept_other_language is not None and q.need_id is not None
+                and {q.language, p.get("language")} == {"ja", "en"}):
             concept_weight = w.concept_other_language
         if need_concepts and p.get("concepts"):
             shared = concepts.shared(q.concepts, p["concepts"], need_concepts)
@@ -151,6 +155,11 @@ def rescore(head: Sequence[Candidate], payloads: Mapping[str, dict], q: QueryInp
         bd.total = total
         # equal strengths (held at one ceiling) keep the ranking's own order
         out.append(((c.doc_id in rejected, -(strength + bd.feedback), -uncapped),
-                    RankedDocument(c.doc_id, bd, shared, p, c.pair)))
+                    RankedDocument(c.doc_id, bd, shared, p, c.pair), (-strength, -uncapped)))
+    if feedback:  # the places the judgements moved each document: its place without them, less its place now
+        kept = [t for t in out if t[1].doc_id not in rejected]
+        before = {t[1].doc_id: i for i, t in enumerate(sorted(kept, key=lambda t: t[2]))}
+        for i, t in enumerate(sorted(kept, key=lambda t: t[0])):
+            t[1].breakdown.moved = before[t[1].doc_id] - i
     out.sort(key=lambda t: t[0])
-    return [r for _, r in out]
+    return [r for _, r, _ in out]

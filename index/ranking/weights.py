@@ -75,7 +75,9 @@ class RankWeights:
     # split any concept weight lowered nDCG (the taxonomy is coarser than a topic), so overlap mostly explains
     # a match and breaks near-ties; see the README.
     concept: float = 0.01
-    # The concept weight for a document in the other language (ja vs en) than the query (None: `concept`).
+    # The concept weight for a document in the other language (ja vs en) than the need (None: `concept`; free
+    # text always takes `concept`: measured on needs only, it let an English one-word search's Japanese
+    # documents crowd its first page).
     # Such a document meets the query's words only through dictionary renderings, which blur both channels,
     # while the taxonomy's concepts are the same in both languages (cross-lingual bench, README: EN->JA
     # titles 0.86 -> 0.92 MRR ratio at 0.15; taking the excess from the fused share instead lost it all).

@@ -46,27 +46,17 @@ def echo_json(data: Any) -> None:
 
 
 def concept_label(concept_id: str) -> str:
-    """A taxonomy concept as the pages name it ('counter-UAS', not 'counter-uas'): its English label from the
-    taxonomy SCOUT_NLP_TAXONOMY_PATH names (the bundled one by default); the id where the taxonomy does not
-    load or know it. The ids stay what `--concept` takes."""
-    try:
-        from nlp.taxonomy import configured_taxonomy
+    """A taxonomy concept as the pages name it (`service.labels.concept_label`, the one rule)."""
+    from service.labels import concept_label as label
 
-        concept = configured_taxonomy().by_id.get(concept_id)
-    except Exception:  # noqa: BLE001 - a label is a nicety; the id still says which concept
-        return concept_id
-    return concept.en if concept is not None else concept_id
+    return label(concept_id)
 
 
 def area_label(area_id: str) -> str:
-    """A critical-technology area as the pages name it ('Hypersonics (Japan)', not 'jp-hypersonics'); the id
-    where the taxonomy does not load or know it."""
-    try:
-        from nlp.taxonomy import configured_taxonomy
+    """A critical-technology area as the pages name it (`service.labels.area_label`, the one rule)."""
+    from service.labels import area_label as label
 
-        return configured_taxonomy().area_labels.get(area_id, area_id)
-    except Exception:  # noqa: BLE001 - a label is a nicety; the id still says which area
-        return area_id
+    return label(area_id)
 
 
 def shortened(text: str, n: int = 70) -> str:

@@ -69,8 +69,8 @@ def contributions_text(breakdown: Any, judgement: str | None = None) -> str:
     text = "\n".join(" · ".join(parts[i : i + 3]) for i in range(0, len(parts), 3))
     if judgement == "not_relevant":
         text += "\njudged not relevant: listed last"
-    elif round(getattr(breakdown, "feedback", 0.0), 3):  # not a part of the score: what judgements did to the order
-        text += f"\njudgements moved it {'up' if breakdown.feedback > 0 else 'down'} ({breakdown.feedback:+.3f}, order only)"
+    elif getattr(breakdown, "moved", 0):  # not a part of the score: said only where judgements changed its place
+        text += f"\njudgements moved it {'up' if breakdown.moved > 0 else 'down'} (order only)"
     return text
 
 
@@ -125,7 +125,8 @@ def search(
     # Browsing by filters alone (a blank query) lists the newest first: there is no match strength to show, as
     # on the search page (this table had shown "0.000 weak" beside every document).
     browsing = not query.strip()
-    title = counted(len(result.hits), "hit") + (", newest first" if browsing else f" for {query!r}")
+    summary = result.summary(limit)
+    title = summary[0].upper() + summary[1:] + ("" if browsing else f" for {query!r}")
     table = Table(title=title, title_justify="left", show_lines=True)
     table.add_column("#", justify="right", no_wrap=True)
     if not browsing:
@@ -145,7 +146,10 @@ def search(
         console.print("No hits. Try fewer filters or other words.")
     for facet, counts in result.facets.items():
         if counts:
-            shown = " · ".join(f"{_facet_value(facet, value)} {count}" for value, count in list(counts.items())[:8])
+            glosses = result.term_glosses if facet in TERM_FACET_NAMES else {}
+            shown = " · ".join(f"{_facet_value(facet, value)}"
+                               + (f" [dim]({_escape(glosses[value])})[/]" if value in glosses else "") + f" {count}"
+                               for value, count in list(counts.items())[:8])
             console.print(f"[dim]{TERM_FACET_NAMES.get(facet, facet)}:[/] {shown}")
 
 

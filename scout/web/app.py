@@ -43,20 +43,15 @@ def _labels() -> tuple[Callable[[str], str], Callable[[str], str], Callable[[lis
     The third function gives the words of some concepts in both languages, so that evidence in Japanese and
     evidence in English both get the shared concept highlighted.
     """
-    try:
-        from nlp.taxonomy import configured_taxonomy
+    from service import labels  # the one rule the CLI and a watchlist's filters name them by
 
-        tax = configured_taxonomy()  # the one the index was analysed with, as the CLI names concepts
-        concepts = {c.id: c.en for c in tax.concepts}
-        words = {c.id: [*c.labels_en(), *c.labels_ja()] for c in tax.concepts}
-        areas = tax.area_labels  # "Hypersonics (Japan)" where two schemes name an area alike
-    except Exception:  # noqa: BLE001 - labels are a nicety
-        concepts, words, areas = {}, {}, {}
+    tax = labels.taxonomy()  # the one the index was analysed with
+    words = {c.id: [*c.labels_en(), *c.labels_ja()] for c in tax.concepts} if tax is not None else {}
 
     def concept_words(ids: list[str]) -> str:
         return " ".join(w for cid in ids for w in [cid.replace("-", " "), *words.get(cid, [])])
 
-    return (lambda cid: concepts.get(cid, cid)), (lambda aid: areas.get(aid, aid)), concept_words
+    return labels.concept_label, labels.area_label, concept_words
 
 
 def _readable(text: str) -> str:

@@ -56,7 +56,8 @@ def need_page(request: Request, need_id: str, limit: int = Query(20, ge=1, le=qu
     top = max((m.score for m in result.matches), default=1.0)
     otop = max((o.score for o in result.organizations), default=1.0)
     return page(request, "need.html", result=result, need=result.need, top=top, otop=otop, matches=view.matches,
-                first=view.first, page=page_no, has_more=view.has_more, sort=sort, **need_context(request, result))
+                first=view.first, page=page_no, has_more=view.has_more, sort=sort, among=view.among,
+                **need_context(request, result))
 
 
 @router.get("/documents/{doc_id}", response_class=HTMLResponse)

@@ -70,8 +70,9 @@ def need_id_of(library: Library, need_id: str) -> str:
 class NeedPage:
     result: NeedMatches  # the ranked matches up to and including this page
     matches: list[Match]  # this page's
-    first: int  # rank of the first on this page
+    first: int  # place of the first on this page, in the page's order (by score, or newest first)
     has_more: bool
+    among: int = 0  # the matches the order runs over (a date sort: the best DATE_SORT_DEPTH, judged not relevant aside)
 
 
 DATE_SORT_DEPTH = 200  # sorting by date sorts the best this many matches
@@ -90,7 +91,7 @@ def need_page(library: Library, need_id: str, *, per_page: int = 20, page: int =
         ranked.sort(key=lambda m: (m.published is not None, m.published.timestamp() if m.published else 0),
                     reverse=True)
     shown = ranked[start:start + per_page] + (rejected if page == 1 else [])
-    return NeedPage(result, shown, start + 1, len(ranked) > start + per_page)
+    return NeedPage(result, shown, start + 1, len(ranked) > start + per_page, len(ranked))
 
 
 def need_matches(library: Library, need_id: str, limit: int = 20) -> NeedMatches:

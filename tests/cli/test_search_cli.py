@@ -26,7 +26,7 @@ def test_search_json_is_the_library_result(cli, library):
     parsed = SearchResult.model_validate(data)
     assert parsed.hits, "a query that names fixture concepts finds something"
     assert data == library.search("radar absorbing metamaterial").model_dump(mode="json")
-    assert set(data) == {"query", "hits", "facets", "facet_hits"}
+    assert set(data) == {"query", "hits", "facets", "facet_hits", "term_glosses"}
     assert {"doc_id", "score", "title", "url", "kind", "source", "language", "organizations", "concepts",
             "published", "evidence"} <= set(data["hits"][0])
     scores = [h["score"] for h in data["hits"]]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from domain.models import TECHNOLOGY_ENTITY_TYPES, SearchFilters, document_terms
+import re
+
+from domain.models import ENTITY_TYPE_NAMES, TECHNOLOGY_ENTITY_TYPES, SearchFilters, document_terms
 
 
 def test_japanese_documents_carry_typed_terms_and_never_generic_words(stored):
@@ -40,7 +42,11 @@ def test_pages_show_the_types(real_library, real_client, stored):
     for need in real_library.needs():
         if any(m.shared_terms for m in real_library.match(need.id, limit=20).matches):
             page = real_client.get(f"/needs/{need.id}").text
-            assert "Shared terms:" in page and 'class="term-type"' in page  # mixed types: each chip names its own
+            # a chip shows the term, its type in its tint and its title, never written before the term
+            # ("technology / method レーダー" had read as one phrase on every chip)
+            assert "Shared terms:" in page and 'class="term-type"' not in page
+            titles = re.findall(r'<a class="chip term term-(\w+)" href="[^"]*" title="([^"]*)"', page)
+            assert titles and all(title.startswith(ENTITY_TYPE_NAMES[kind.upper()]) for kind, title in titles)
             break
     else:
         raise AssertionError("no need page has a match with shared terms")
@@ -179,8 +185,36 @@ def test_a_search_hit_lists_a_term_once(real_client, real_library):
         html = real_client.get("/", params={"q": query}).text
         start = html.index(f'<li class="hit" data-doc-id="{hit.doc_id}"')
         block = html[start:html.find("</li>", start)]
-        chips = re.findall(r'<span class="term-type">[^<]*</span> ([^<]+)</a>', block)
+        chips = re.findall(r'<a class="chip term [^>]*>([^<]+)</a>', block)
         assert len(chips) == len(set(chips)), chips
         assert "Other terms:" in block and "Matching terms:" in block
         return
     raise AssertionError("no search hit with matching terms and others")
+
+
+def test_an_english_querys_japanese_term_facets_carry_their_english_names(real_library, real_client):
+    """Out of the box only Japanese documents have typed terms, so an English query's term facets listed
+    Japanese terms only ("radar": 深層学習, レーダ, レーダー ... on the demo). Each Japanese value the taxonomy
+    knows now carries its concept's English name, in the JSON, on the page and in `scout search`."""
+    from service import labels
+    from service.index_library import TERM_FACETS
+
+    for query in ("drone swarm control", "ultra-high temperature ceramics", "radar absorbing coating"):
+        result = real_library.search(query, limit=10)
+        values = [v for facet in TERM_FACETS for v in result.facets.get(facet, {}) if re.search(r"[\u3040-\u9fff]", v)]
+        known = {v: labels.term_gloss(v) for v in values if labels.term_gloss(v)}
+        if not known:
+            continue
+        assert result.term_glosses == known
+        page = real_client.get("/", params={"q": query}).text
+        facets = page[page.index('<aside class="facets"'):page.index("</aside>")]
+        for value, gloss in known.items():
+            assert re.search(rf'>{re.escape(value)}</span> <span class="gloss" lang="en">{re.escape(gloss)}</span>', facets)
+        japanese = real_library.search("無人機の群制御", limit=10)
+        assert japanese.term_glosses == {}, "a Japanese query's reader reads the terms as they are"
+        browse = real_library.search("", SearchFilters(language="ja"), limit=10)  # the pages are in English
+        shown = [v for facet in TERM_FACETS for v in browse.facets.get(facet, {})]
+        assert browse.term_glosses == {v: labels.term_gloss(v) for v in shown if labels.term_gloss(v)}
+        assert browse.term_glosses
+        return
+    raise AssertionError("no English query's term facets hold a Japanese term the taxonomy knows")

@@ -237,3 +237,20 @@ def test_judging_one_document_changes_no_other_organizations_score(real_library,
                     assert not moved_in, f"judging {target.title!r} {state} brought in {moved_in}"
                 store.judge(need.id, target.doc_id, "cleared", user="ann")
                 assert {o.key: o.score for o in real_library.match(need.id, limit=20).organizations} == pytest.approx(before)
+
+
+@pytest.mark.parametrize("query", QUERIES)
+def test_a_free_text_querys_concepts_weigh_the_same_in_either_language(real_library, query):
+    """A free-text query's shared concepts add as much to a document in the other language as to one in its own
+    (a need's title, matched to the other language's documents through dictionary renderings, is given more;
+    RankWeights.concept_other_language). With the need's weight, an English search for "radar" on the demo
+    showed seven Japanese documents first, one at 1.000, each 0.139 up on its shared concept "radar" where an
+    English document got 0.009."""
+    ranker = real_library.ranker
+    w = ranker.weights
+    _, ranked = ranker.search_ranked(query, None, 50)
+    other = [r for r in ranked if r.payload.get("language") in ("ja", "en")
+             and r.payload.get("language") != ("ja" if any(ord(ch) > 0x3000 for ch in query) else "en")]
+    assert any(r.breakdown.concept > 0 for r in other), "no other-language document shares a concept here"
+    for r in other:
+        assert r.breakdown.concept <= w.concept / w.score_scale + 1e-9, (r.payload.get("title"), r.breakdown.concept)

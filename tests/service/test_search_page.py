@@ -25,8 +25,10 @@ from service.index_library import (
 )
 from tests.index.test_rank_golden import demo_corpus
 
+# the last one leads with a result of two versions, so a page of 5 has one too
 QUERIES = ["counter drone detection with radar and cameras", "hypersonic thermal protection materials",
-           "量子センシングによる磁気センサー", "autonomous underwater vehicle navigation", "battery"]
+           "量子センシングによる磁気センサー", "autonomous underwater vehicle navigation", "battery",
+           "counter unmanned rapid engagement"]
 
 
 def _old_facets(payloads: list[dict]) -> dict[str, dict[str, int]]:

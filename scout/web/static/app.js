@@ -60,27 +60,45 @@ async function judge(event, form) {
   }
   const count = document.querySelector(".rejected-count");
   if (count) count.textContent = String(document.querySelectorAll("li.match[data-state=not_relevant]").length);
-  if (result.target === "document" && state !== before) await refreshOrganizations();
-  form.dispatchEvent(new CustomEvent("judged", { bubbles: true, detail: result }));
+  if (result.target === "document" && state !== before) await refreshRanking();
+  // the form may have been replaced by the server's ranking: then the document hears it
+  (form.isConnected ? form : document).dispatchEvent(new CustomEvent("judged", { bubbles: true, detail: result }));
 }
 
-// A document's judgement changes the organizations beside it (one judged not relevant vouches for none; the
-// order the judgements give decides the best matches they are scored over): the table is the server's, read
-// again, not worked out here. On failure it stays as it was, and a reload shows the server's.
-async function refreshOrganizations() {
-  const aside = document.querySelector("aside.orgs");
-  if (!aside) return;
+// A document's judgement moves the need's ranking (relevance feedback: the order, its places and the notes
+// that say which matches it moved; one judged not relevant goes last and numbers close up behind it) and the
+// organizations beside it (one judged not relevant vouches for none). Both are the server's, read again, not
+// worked out here, so the page reads as a reload reads; a note typed and not yet saved is kept. On failure
+// they stay as they were, and a reload shows the server's.
+async function refreshRanking() {
+  const parts = ["aside.orgs", "section.matches > h2", "ol.match-list"];
+  if (!parts.some((selector) => document.querySelector(selector))) return;
   try {
     const response = await fetch(location.href, { headers: { Accept: "text/html" } });
     if (!response.ok) return;
     const page = new DOMParser().parseFromString(await response.text(), "text/html");
-    const fresh = page.querySelector("aside.orgs");
-    if (!fresh) return;
-    aside.replaceWith(fresh);
-    for (const form of fresh.querySelectorAll("form.judge-form")) {
-      form.addEventListener("submit", (event) => judge(event, form));
+    const typed = new Map();
+    for (const input of document.querySelectorAll("form.judge-form .judge-note")) {
+      if (input.value !== input.defaultValue) typed.set(formKey(input.form), input.value);
     }
-  } catch (err) { /* the table stays as it was */ }
+    for (const selector of parts) {
+      const old = document.querySelector(selector);
+      const fresh = page.querySelector(selector);
+      if (!old || !fresh) continue;
+      old.replaceWith(fresh);
+      for (const form of fresh.querySelectorAll("form.judge-form")) {
+        form.addEventListener("submit", (event) => judge(event, form));
+        const note = form.querySelector(".judge-note");
+        if (note && typed.has(formKey(form))) note.value = typed.get(formKey(form));
+      }
+    }
+  } catch (err) { /* the page stays as it was */ }
+}
+
+// One judge form on the page: its need, its kind of target and the target.
+function formKey(form) {
+  const id = form.querySelector("input[name=target_id]");
+  return `${form.action}|${form.dataset.target}|${id ? id.value : ""}`;
 }
 
 function showError(form, message) {

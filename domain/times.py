@@ -52,20 +52,22 @@ def display_zone() -> tzinfo:
     return _zone(os.environ.get("SCOUT_REPORT_TIMEZONE", ""))
 
 
+def in_display_zone(moment: datetime) -> datetime:
+    """`moment` in the display zone (a naive time is UTC, as every stored time is)."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(display_zone())
+
+
 def shown(moment: datetime | None, *, seconds: bool = False) -> str:
     """"2026-12-06 10:56 JST": the display zone, named; empty for None."""
     if moment is None:
         return ""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    local = moment.astimezone(display_zone())
-    return local.strftime("%Y-%m-%d %H:%M:%S %Z" if seconds else "%Y-%m-%d %H:%M %Z")
+    return in_display_zone(moment).strftime("%Y-%m-%d %H:%M:%S %Z" if seconds else "%Y-%m-%d %H:%M %Z")
 
 
 def shown_day(moment: datetime | None) -> str:
     """The day of `moment` in the display zone ("2026-12-06"); empty for None."""
     if moment is None:
         return ""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(display_zone()).date().isoformat()
+    return in_display_zone(moment).date().isoformat()

@@ -7,10 +7,10 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 
 from domain.models import Document, Evidence, Match, OrgMatch, Version, score_label, utcnow
-from domain.times import display_zone
+from domain.times import in_display_zone
 from service.analyst import AnalystStore, Judgement, JudgementState
 from service.library import Library
 from service.csv_cells import BOM, csv_cell
@@ -157,15 +157,10 @@ def brief_csv(brief: Brief) -> bytes:
             "; ".join(item.organizations if item.kind == "technology" else [item.name]), "; ".join(item.documents),
             "" if item.score is None else f"{item.score:.3f}", item.label, item.judgement.state.value,
             item.need_evidence, item.doc_evidence,
-            item.judgement.note, item.judgement.user, _in_display_zone(item.judgement.at), item.url,
+            # the judgement's time in the zone the page shows it in, with its offset (it had been UTC beside a
+            # page saying 09:56 JST)
+            item.judgement.note, item.judgement.user, in_display_zone(item.judgement.at).isoformat(timespec="seconds"),
+            item.url,
             item.id, item.need_evidence_en, item.doc_evidence_en,
         )])
     return (BOM + buf.getvalue()).encode("utf-8")
-
-
-def _in_display_zone(moment: datetime) -> str:
-    """ISO 8601 in the zone every page, the CLI and the printed brief show times in, with its offset
-    ("2026-12-07T09:56:49+09:00"): the CSV had given UTC ("...T00:56:49+00:00") beside a page saying 09:56 JST."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(display_zone()).isoformat(timespec="seconds")

@@ -17,7 +17,6 @@ from domain.limits import MAX_QUERY_CHARS
 from domain.models import SearchHit
 from index.ranking.feedback import Feedback
 from nlp.taxonomy import configured_taxonomy
-from domain.labels import source_label
 from service import labels
 from service.analyst import AnalystError, AnalystStore, Watchlist, WatchHit, watchlist_key
 from service.library import Library
@@ -99,7 +98,7 @@ def filter_label(key: str, value: str, names: Subjects | None = None) -> str:
     if key == "org":
         return names.organization(value) if names is not None else value
     if key == "source":
-        return source_label(value)
+        return labels.source_label(value)
     if key in ("concept", "area") and labels.taxonomy() is not None:
         try:  # a stored label (any case) names its concept or area too
             found = concept_id(value) if key == "concept" else area_id(value)

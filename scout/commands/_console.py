@@ -9,6 +9,9 @@ from typing import Any, NoReturn
 import typer
 from rich.console import Console
 
+# Concepts and areas as every face names them: the one rule, here for the commands
+from service.labels import area_label, concept_label  # noqa: F401
+
 console = Console()
 err_console = Console(stderr=True)
 
@@ -43,20 +46,6 @@ def fail(message: str, code: int = 1) -> NoReturn:
 def echo_json(data: Any) -> None:
     """Print `data` as indented JSON, non-ASCII (Japanese) as written."""
     typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
-
-
-def concept_label(concept_id: str) -> str:
-    """A taxonomy concept as the pages name it (`service.labels.concept_label`, the one rule)."""
-    from service.labels import concept_label as label
-
-    return label(concept_id)
-
-
-def area_label(area_id: str) -> str:
-    """A critical-technology area as the pages name it (`service.labels.area_label`, the one rule)."""
-    from service.labels import area_label as label
-
-    return label(area_id)
 
 
 def shortened(text: str, n: int = 70) -> str:

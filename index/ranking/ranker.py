@@ -198,12 +198,12 @@ class Ranker:
         They rank as the filtered searches would. A channel's share of a document's score is its score above
         the channel's floor, the last score of the unfiltered list (`reference_scales`), so every document with
         a share is in that list, and the cut list is the filtered list (at least as deep) down to that floor:
-        the same documents with a share, each with the same shares. What the filtered searches add is documents below every
-        channel's floor, which score nothing from the channels and come after all the others. So when at least
-        `head` documents (the re-scored head) have a share, the head, and so the page and its scores, are the
-        same; with fewer (a narrow filter) the filtered searches run. Where the searches are approximate (HNSW
-        at scale) the cut lists are the more complete: a graph walked under a filter misses neighbours that the
-        unfiltered walk finds."""
+        the same documents with a share, each with the same shares. What the filtered searches add is documents
+        below every channel's floor, which score nothing from the channels and come after all the others. So
+        when at least `head` documents (the re-scored head) have a share, the head, and so the page and its
+        scores, are the same; with fewer (a narrow filter) the filtered searches run. Where the searches are
+        approximate (HNSW at scale) the cut lists are the unfiltered ranking's own: a graph walked under a
+        broad filter misses neighbours that the unfiltered walk finds."""
         if any(v is not None and len(v) > 1 for v in (q.vectors, q.title_vectors)):
             return None  # a channel of several query vectors has one floor, not one a vector: it may miss some
         lists = self.reference_lists(q, exclude_kind, reference_depth)

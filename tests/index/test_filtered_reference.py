@@ -58,7 +58,8 @@ def _at_the_cut(page: list[dict]) -> tuple[list[dict], list[float]]:
     """The page, its hits tied with the last one's score as their scores only: which of equal hits the page's
     end keeps is the order they were found in."""
     last = round(page[-1]["score"], 9) if page else None
-    return ([h for h in page if round(h["score"], 9) != last], [h["score"] for h in page if round(h["score"], 9) == last])
+    tied = [h for h in page if round(h["score"], 9) == last]
+    return [h for h in page if round(h["score"], 9) != last], [h["score"] for h in tied]
 
 
 def _similarity(ranker: Ranker, query: str, doc_id: str, passage_index: int) -> float:

@@ -26,7 +26,11 @@ only: the product's default since), `depth200` (oversampling 2 and `RankWeights.
 free-text query's channels scaled as in its unfiltered 200-deep lists, not 500), `both`; `margin40` and
 `margin20` (oversampling 1, and `RankWeights.search_rescore_margin`: a free-text ranking re-scores the hits asked
 for and 40 or 20 more, at least 60, not 3 x the hits asked for; the others re-score 3 x, as the product did until
-6 December 22:15; margin40 is its default since). It prints a table per variant, then each variant against the
+6 December 22:15; margin40 is its default since); `graph` (margin40 with every filtered passage and title search
+walking the graph: the product until 7 December, before a narrow filter's searches scanned its points,
+`index.backends.edge.EXACT_SEARCH_POINTS`); `searched` (margin40 with every filtered search searching its
+filtered lists: the product until 7 December, before a filtered search could rank from its query's unfiltered
+lists cut to the filter, `Ranker.filtered_reference`). It prints a table per variant, then each variant against the
 baseline (`--baseline`, default oversampling2; oversampling1 for the margins): the mean difference of strict
 nDCG@10 and MRR with a paired bootstrap 95% interval and a paired sign-flip randomization p-value, how many
 rankings moved, the top-20 overlap, and how many searches' facet counts (over the best 100 hits) moved.
@@ -36,7 +40,7 @@ and reuses: the same enrich + `Index.upsert` code as `scout eval`), reopened for
 a quality run needs no bench lock (run it niced).
 
     PYTHONPATH=$PWD python bench/search_quality.py [../shared/data/sbir-bench] [--work var]
-        [--variants oversampling2 oversampling1 depth200 both margin40 margin20] [--baseline oversampling2]
+        [--variants oversampling2 oversampling1 depth200 both margin40 margin20 graph searched] [--baseline oversampling2]
         [--forms title keys]
         [--filters none kind+date language concept] [--limit-needs N] [--json FILE]
 """
@@ -79,6 +83,8 @@ class Variant:
     oversampling: float  # IndexSettings.rescore_oversampling
     scale_depth: int  # RankWeights.search_scale_depth
     rescore_margin: int | None = None  # RankWeights.search_rescore_margin (None: 3 x the hits asked for)
+    scan_below: int | None = None  # index.backends.edge.EXACT_SEARCH_POINTS (None: the product's)
+    cut_lists: bool = True  # a filtered search may rank from its unfiltered lists (Ranker.filtered_reference)
 
 
 # oversampling2: the product's defaults until 6 December 19:50, the baseline the levers were judged against;
@@ -88,7 +94,8 @@ class Variant:
 # product did until 6 December 22:15): margin40 is the product's default since, judged against oversampling1.
 VARIANTS = {v.name: v for v in (Variant("oversampling2", 2.0, 500), Variant("oversampling1", 1.0, 500),
                                 Variant("depth200", 2.0, 200), Variant("both", 1.0, 200),
-                                Variant("margin40", 1.0, 500, 40), Variant("margin20", 1.0, 500, 20))}
+                                Variant("margin40", 1.0, 500, 40), Variant("margin20", 1.0, 500, 20),
+                                Variant("graph", 1.0, 500, 40, 0), Variant("searched", 1.0, 500, 40, None, False))}
 BASELINE = "oversampling2"
 FILTERS = ("none", "kind+date", "language", "concept")
 
@@ -157,10 +164,17 @@ def run_variant(variant: Variant, bench: Bench, enricher, path: Path, queries: l
     """(need, form, filter) -> {"list": bench ids read, "all": metrics | None, "strict": metrics | None}."""
     from service.index_library import IndexLibrary
 
+    import index.backends.edge as edge
+
+    scan_below = edge.EXACT_SEARCH_POINTS
+    if variant.scan_below is not None:
+        edge.EXACT_SEARCH_POINTS = variant.scan_below
     index = open_index(path, bench, enricher, variant.oversampling)
     try:
         ranker = Ranker(index, enricher, KnownSuppliers(), weights=RankWeights(
             search_scale_depth=variant.scale_depth, search_rescore_margin=variant.rescore_margin))
+        if not variant.cut_lists:
+            ranker.filtered_reference = lambda *a, **k: None
         library = IndexLibrary(index, enricher, ranker)
         through: dict = {}
         out = {}
@@ -192,6 +206,7 @@ def run_variant(variant: Variant, bench: Bench, enricher, path: Path, queries: l
         print(file=sys.stderr)
     finally:
         index.close()
+        edge.EXACT_SEARCH_POINTS = scan_below
     return out
 
 

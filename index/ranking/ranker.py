@@ -39,6 +39,9 @@ R = TypeVar("R")
 # Rankings run at once by `Ranker.in_threads`: the index's searches (Qdrant Edge, Rust) release the GIL, so a
 # second ranking's searches use the second core while the first one's Python (fusion, rescoring) runs.
 RANK_THREADS = 2
+# Free-text queries whose unfiltered result lists are kept (`Ranker.reference_lists`), newest last: a filter clicked
+# on a page ranks from its query's lists instead of searching again. 4 channels x 500 hits a query.
+KEPT_REFERENCE_LISTS = 32
 
 
 def _filtered(filters: SearchFilters | None) -> bool:
@@ -159,6 +162,8 @@ class Ranker:
             return cache[key]
         if results is None:
             results = self.channel_results(q, None, "full", exclude_kind, depth)
+            if q.need_id is None and q.key is not None:
+                self._keep_lists(key, results)
         weights = active_weights(results, {ch.name: getattr(self.weights, ch.name) for ch in channels_for("full")})
         bm25 = [h.raw for h in results.get(BM25_CHANNEL, ())]
         found = (channel_scales(results, list(weights)), max(bm25) if bm25 else None)
@@ -167,6 +172,47 @@ class Ranker:
                 cache.clear()
             cache[key] = found
         return found
+
+    def _keep_lists(self, key: tuple, results: dict[str, list[ChannelHit]]) -> None:
+        kept: dict = self.stats.cached("reference_lists", dict)
+        kept.pop(key, None)
+        kept[key] = results
+        while len(kept) > KEPT_REFERENCE_LISTS:
+            try:
+                kept.pop(next(iter(kept)), None)
+            except (StopIteration, RuntimeError):  # emptied, or changed by another thread: trim on the next call
+                break
+
+    def reference_lists(self, q: QueryInput, exclude_kind: str | None,
+                        depth: int) -> dict[str, list[ChannelHit]] | None:
+        """A free-text query's unfiltered result lists at `depth`, while kept (the last KEPT_REFERENCE_LISTS
+        queries whose scales were computed), else None."""
+        return self.stats.cached("reference_lists", dict).get((q.key, exclude_kind, depth))
+
+    def filtered_reference(self, q: QueryInput, filters: SearchFilters, exclude_kind: str | None, reference_depth: int,
+                           depth: int, scales: Scales, head: int) -> dict[str, list[ChannelHit]] | None:
+        """A filtered free-text ranking's lists taken from the query's unfiltered lists (`reference_lists`): each
+        cut to the documents the filter lets through, then to `depth`; None where they cannot stand in for the
+        filtered searches. For searches at least as deep as the reference lists (the Library's: 500).
+
+        They rank as the filtered searches would. A channel's share of a document's score is its score above
+        the channel's floor, the last score of the unfiltered list (`reference_scales`), so every document with
+        a share is in that list, and the cut list is the filtered list (at least as deep) down to that floor:
+        the same documents with a share, each with the same shares. What the filtered searches add is documents below every
+        channel's floor, which score nothing from the channels and come after all the others. So when at least
+        `head` documents (the re-scored head) have a share, the head, and so the page and its scores, are the
+        same; with fewer (a narrow filter) the filtered searches run. Where the searches are approximate (HNSW
+        at scale) the cut lists are the more complete: a graph walked under a filter misses neighbours that the
+        unfiltered walk finds."""
+        if any(v is not None and len(v) > 1 for v in (q.vectors, q.title_vectors)):
+            return None  # a channel of several query vectors has one floor, not one a vector: it may miss some
+        lists = self.reference_lists(q, exclude_kind, reference_depth)
+        if lists is None:
+            return None
+        passing = self.index.passing(documents(lists), filters, exclude_kind=exclude_kind)
+        cut = {ch: [h for h in hits if h.doc_id in passing][:depth] for ch, hits in lists.items()}
+        scored = sum(1 for c in self.fuse(cut, "full", scales, q).values() if c.fused > 0)
+        return cut if scored >= head else None
 
     def full_weights(self) -> dict[str, float]:
         """Each channel's weight in the full ranking for a pair of documents the mixed channel does not serve
@@ -242,20 +288,30 @@ class Ranker:
             own = not _filtered(filters) and (depth or w.depth) == reference_depth  # this is the reference list
             if not own or self.has_reference(q, exclude_kind, reference_depth):
                 scales, sparse_best = self.reference_scales(q, exclude_kind, reference_depth)
-        results = self.channel_results(q, filters, mode, exclude_kind, depth, sparse_best)
+        # Re-score a generous head: the additive terms can lift a document by a few dozen places only.
+        margin = w.search_rescore_margin if q.need_id is None else None
+        head_size = max(limit * 3 if margin is None else limit + margin, 60)
+        results = None
+        if (mode == "full" and q.need_id is None and _filtered(filters) and not feedback and scales is not None
+                and (depth or w.depth) >= reference_depth):
+            results = self.filtered_reference(q, filters, exclude_kind, reference_depth, depth or w.depth, scales,
+                                              head_size)
+        if results is None:
+            results = self.channel_results(q, filters, mode, exclude_kind, depth, sparse_best)
+        if own and q.need_id is None and q.key is not None:  # a filter clicked on its page ranks from these
+            self._keep_lists((q.key, exclude_kind, reference_depth), results)
         if own and scales is None:  # the first ranking of the query: its own lists are the reference
             scales, _ = self.reference_scales(q, exclude_kind, reference_depth, results)
         cands = self.fuse(results, mode, scales, q)
         if not cands:
             return []
-        prelim = sorted(cands.values(), key=lambda c: -c.fused)
+        # ties by id: the head is the same whichever order the lists found its documents in (`filtered_reference`)
+        prelim = sorted(cands.values(), key=lambda c: (-c.fused, c.doc_id))
         if mode != "full":  # baselines: the channel's own order, nothing added (raw scores, for `scout eval`)
             return [RankedDocument(c.doc_id, ScoreBreakdown(**c.parts, similarity=c.similarity, bm25=c.bm25,
                                                             total=c.fused), passage_pair=c.pair)
                     for c in prelim[:limit]]
-        # Re-score a generous head: the additive terms can lift a document by a few dozen places only.
-        margin = w.search_rescore_margin if q.need_id is None else None
-        head = prelim[: max(limit * 3 if margin is None else limit + margin, 60)]
+        head = prelim[:head_size]
         fb: dict[str, float] = {}
         if feedback:
             rocchio = RocchioFeedback(self.index, self.stats, w)

@@ -5,9 +5,13 @@ One database, through SQLAlchemy Core: by default SQLite (WAL, `synchronous=FULL
 `postgresql+psycopg://scout@db/dualscout`). Every write is its own transaction, committed before the call
 returns, so a killed process loses nothing that was acknowledged.
 
-Judgements are never updated in place: each change (and each undo, stored as state `cleared`) is a new row, so
-the full history stays; the current state of a match is its latest row. They key on the need id and the stable
-document id (or organization key), which re-indexing and re-crawling keep.
+Judgements are never updated in place: each change (and each undo, stored as state `undone`) is a new row, so
+the full history stays. The current state of a match is read from its rows in order, as an editor's undo stack:
+a judgement goes on top, an undo takes the top one off, so the match is back to the judgement it had before
+(with its note, user and time), or to none; a second undo takes off the one before. A row `cleared` (what Undo
+stored until 2026-12, which then left the match with no judgement whatever it had before) still empties the
+stack, as it did when it was written. They key on the need id and the stable document id (or organization key),
+which re-indexing and re-crawling keep.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import hmac
 import json
 import re
 import secrets
+import threading
 from datetime import datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
@@ -45,12 +50,18 @@ class JudgementState(StrEnum):
     relevant = "relevant"
     not_relevant = "not_relevant"
     shortlisted = "shortlisted"
-    cleared = "cleared"  # an undo: the match has no judgement any more
+    undone = "undone"  # an undo: the match is back to the judgement before the one it takes off, or to none
+    cleared = "cleared"  # the match has no judgement from here (Undo stored this until 2026-12; nothing does now)
 
     @property
     def shown(self) -> str:
-        """The state as the screens name it: "not relevant", and "undone" for an undo (stored as `cleared`)."""
-        return "undone" if self is JudgementState.cleared else self.value.replace("_", " ")
+        """The state as the screens name it: "not relevant", "undone", "cleared"."""
+        return self.value.replace("_", " ")
+
+    @property
+    def is_judgement(self) -> bool:
+        """relevant, not relevant or shortlisted: a state a match can be in (an undo or a clear is not one)."""
+        return self not in (JudgementState.undone, JudgementState.cleared)
 
 
 Target = Literal["document", "organization"]
@@ -58,9 +69,10 @@ TARGETS = ("document", "organization")
 
 
 def parse_state(value: str) -> JudgementState:
-    """`relevant`, `not-relevant`/`not_relevant`, `shortlisted` (also `shortlist`), `cleared`."""
+    """`relevant`, `not-relevant`/`not_relevant`, `shortlisted` (also `shortlist`), `undone` (also `undo`),
+    `cleared`."""
     key = value.strip().lower().replace("-", "_").replace(" ", "_")
-    key = {"shortlist": "shortlisted", "irrelevant": "not_relevant", "clear": "cleared"}.get(key, key)
+    key = {"shortlist": "shortlisted", "irrelevant": "not_relevant", "clear": "cleared", "undo": "undone"}.get(key, key)
     try:
         return JudgementState(key)
     except ValueError:
@@ -86,6 +98,32 @@ class Judgement(BaseModel):
     note: str = ""
     user: str
     at: datetime
+    # An undo, as `history()` reads it (worked out from the rows before it, never stored): the judgement it took
+    # off and the one the match went back to (None: no judgement)
+    undid: JudgementState | None = None
+    back_to: JudgementState | None = None
+
+    @property
+    def shown_state(self) -> str:
+        """The row's state in words; an undo says what it undid and what the match went back to ("undid not
+        relevant, back to shortlisted"; "undid relevant, no judgement now")."""
+        if self.state == JudgementState.undone and self.undid is not None:
+            return undo_words(self.undid, self.back_to)
+        return self.state.shown
+
+
+class Undo(BaseModel):
+    """What an undo did: its own row, the judgement it took off, and the one now standing (None: none)."""
+    undo: Judgement
+    undid: Judgement
+    current: Judgement | None = None
+
+
+def undo_words(undid: JudgementState | str | None, back_to: JudgementState | str | None) -> str:
+    """An undo in words, as the history, the audit log and `scout unjudge` write it."""
+    undid, back_to = (JudgementState(s) if s else None for s in (undid, back_to))
+    return (f"undid {undid.shown}" if undid else "undid a judgement") + ", " + (
+        f"back to {back_to.shown}" if back_to else "no judgement now")
 
 
 class Watchlist(BaseModel):
@@ -142,6 +180,11 @@ class AuditEntry(BaseModel):
                 return f"judged {JudgementState(self.detail.get('state')).shown}"
             except ValueError:
                 return "judged"
+        if self.action == "judgement.undo":
+            try:
+                return undo_words(self.detail.get("undid"), self.detail.get("back_to"))
+            except ValueError:
+                return "undid a judgement"
         return ACTION_NAMES.get(self.action, self.action)
 
     def shown_detail(self, filter_label: Callable[[str, str], str] | None = None) -> list[tuple[str, str]]:
@@ -160,11 +203,11 @@ class AuditEntry(BaseModel):
 
         judgement = self.action.startswith("judgement.")
         return [(key, text(value, labelled=key == "filters")) for key, value in self.detail.items()
-                if value not in ("", None, {}, []) and not (judgement and key == "state")]
+                if value not in ("", None, {}, []) and not (judgement and key in ("state", "undid", "back_to"))]
 
 
 # The audit log's actions in words (a judgement's own wording is AuditEntry.shown_action's)
-ACTION_NAMES = {"judgement.clear": "undid a judgement", "judgements.import": "imported judgements",
+ACTION_NAMES = {"judgement.clear": "cleared a judgement", "judgements.import": "imported judgements",
                 "user.add": "added a user", "user.remove": "removed a user",
                 "watchlist.add": "saved a watchlist", "watchlist.remove": "removed a watchlist"}
 
@@ -313,6 +356,7 @@ class AnalystStore:
         elif isinstance(url, Path) or "://" not in str(url):
             url = f"sqlite:///{Path(url)}"
         self.url = str(url)
+        self._undo_lock = threading.Lock()
         is_sqlite = self.url.startswith("sqlite")
         if is_sqlite and self.url.startswith("sqlite:///") and self.url != "sqlite:///:memory:":
             # Notes, user names and the audit log are for this user only, like the index: the folders it
@@ -421,8 +465,11 @@ class AnalystStore:
     # -- judgements --------------------------------------------------------------------------------------
     def judge(self, need_id: str, target_id: str, state: JudgementState | str, *, user: str,
               target: Target = "document", note: str = "", at: datetime | None = None) -> Judgement:
-        """Record a judgement (or, with state `cleared`, undo the current one); returns the stored row."""
+        """Record a judgement (relevant, not relevant, shortlisted; or `cleared`: no judgement from here, which
+        no screen offers any more); returns the stored row. An undo is `undo()`'s: it needs the rows before it."""
         state = state if isinstance(state, JudgementState) else parse_state(state)
+        if state == JudgementState.undone:
+            raise AnalystError("an undo takes off the latest judgement: use undo, not a judgement state")
         at = at or utcnow()
         note = (note or "").strip()
         self._check_judgement(need_id, target, target_id, note, user, at)
@@ -451,44 +498,88 @@ class AnalystStore:
         if at > utcnow() + CLOCK_SKEW:
             raise AnalystError(f"a judgement's time {_ts(at)} is in the future")
 
+    def undo(self, need_id: str, target_id: str, *, user: str, target: Target = "document",
+             expected: int | None = None) -> Undo | None:
+        """Take off the latest judgement of a match still standing: the match is back to the one before it (its
+        state, note, user and time), or to none; a second undo takes off that one. The undo is a row of its own
+        (nothing stored goes). None when there is nothing to undo: no judgement, or with `expected` (the id of the
+        judgement the caller showed, as the need page's Undo sends it) when the standing one is another, so that
+        a double click or a second tab never undoes two."""
+        with self._undo_lock:  # one process' undos one at a time: two clicks are two undos only when meant
+            rows = self._rows(need_id, target=target, target_id=target_id)
+            stack = self._fold(rows).get((need_id, target, target_id), [])
+            if not stack or (expected is not None and stack[-1].id != expected):
+                return None
+            undid, current = stack[-1], (stack[-2] if len(stack) > 1 else None)
+            # after every row of the match, which the state is read in the order of: a row another machine
+            # stamped ahead of this clock (CLOCK_SKEW) must not come after the undo that took it off
+            at = max([utcnow(), *(r.at for r in rows)])
+            self._check_judgement(need_id, target, target_id, "", user, utcnow())
+            with self.engine.begin() as db:
+                row_id = db.execute(judgements_t.insert().values(
+                    need_id=need_id, target=target, target_id=target_id, state=JudgementState.undone.value, note="",
+                    user=user, at=_ts(at))).inserted_primary_key[0]
+                self._audit(db, user, "judgement.undo", f"{need_id} {target} {target_id}", at,
+                            undid=undid.state.value, back_to=current.state.value if current else None)
+        row = Judgement(id=row_id, need_id=need_id, target=target, target_id=target_id, state=JudgementState.undone,
+                        user=user, at=at, undid=undid.state, back_to=current.state if current else None)
+        return Undo(undo=row, undid=undid, current=current)
+
     def clear(self, need_id: str, target_id: str, *, user: str, target: Target = "document") -> Judgement | None:
-        """Undo the current judgement of a match; None when it had none."""
-        if self.current(need_id, target_id, target=target) is None:
-            return None
-        return self.judge(need_id, target_id, JudgementState.cleared, user=user, target=target)
+        """`undo()`, returning the undo's row (None: nothing to undo); the name Undo had when it cleared."""
+        done = self.undo(need_id, target_id, user=user, target=target)
+        return done.undo if done else None
 
     @staticmethod
     def _judgement(r) -> Judgement:
         return Judgement(id=r.id, need_id=r.need_id, target=r.target, target_id=r.target_id,
                          state=JudgementState(r.state), note=r.note or "", user=r.user, at=_dt(r.at))
 
-    def judgements(self, need_id: str | None = None, *, target: Target | None = None) -> list[Judgement]:
-        """Current judgements (the latest row of each match, undone ones left out), newest first."""
+    def _rows(self, need_id: str | None = None, *, target: Target | None = None,
+              target_id: str | None = None) -> list[Judgement]:
+        """Judgement rows, undos included, in the order they count: by time, then as written."""
         t = judgements_t
-        latest = sa.func.row_number().over(partition_by=(t.c.need_id, t.c.target, t.c.target_id),
-                                           order_by=(t.c.at.desc(), t.c.id.desc())).label("latest")
-        inner = sa.select(t, latest)
+        query = sa.select(t).order_by(t.c.at, t.c.id)
         if need_id is not None:
-            inner = inner.where(t.c.need_id == need_id)
+            query = query.where(t.c.need_id == need_id)
         if target is not None:
-            inner = inner.where(t.c.target == target)
-        inner = inner.subquery()
-        query = (sa.select(inner).where(inner.c.latest == 1, inner.c.state != JudgementState.cleared.value)
-                 .order_by(inner.c.at.desc(), inner.c.id.desc()))
+            query = query.where(t.c.target == target)
+        if target_id is not None:
+            query = query.where(t.c.target_id == target_id)
         with self.engine.connect() as db:
             return [self._judgement(r) for r in db.execute(query)]
+
+    @staticmethod
+    def _fold(rows: list[Judgement]) -> dict[tuple[str, str, str], list[Judgement]]:
+        """Each match's undo stack from its rows in order (see the module docstring): the standing judgement is
+        the top one. An undo row gets what it undid and what the match went back to (`undid`, `back_to`)."""
+        stacks: dict[tuple[str, str, str], list[Judgement]] = {}
+        for j in rows:
+            stack = stacks.setdefault((j.need_id, j.target, j.target_id), [])
+            if j.state == JudgementState.undone:
+                if stack:
+                    j.undid = stack.pop().state
+                    j.back_to = stack[-1].state if stack else None
+            elif j.state == JudgementState.cleared:
+                stack.clear()
+            else:
+                stack.append(j)
+        return stacks
+
+    def judgements(self, need_id: str | None = None, *, target: Target | None = None) -> list[Judgement]:
+        """Current judgements (the one standing for each match; a match with none left out), newest first."""
+        standing = [stack[-1] for stack in self._fold(self._rows(need_id, target=target)).values() if stack]
+        return sorted(standing, key=lambda j: (j.at, j.id or 0), reverse=True)
 
     def current(self, need_id: str, target_id: str, *, target: Target = "document") -> Judgement | None:
-        found = [j for j in self.judgements(need_id, target=target) if j.target_id == target_id]
-        return found[0] if found else None
+        stack = self._fold(self._rows(need_id, target=target, target_id=target_id)).get((need_id, target, target_id))
+        return stack[-1] if stack else None
 
     def history(self, need_id: str | None = None) -> list[Judgement]:
-        """Every judgement row, undos included, oldest first."""
-        query = sa.select(judgements_t).order_by(judgements_t.c.at, judgements_t.c.id)
-        if need_id is not None:
-            query = query.where(judgements_t.c.need_id == need_id)
-        with self.engine.connect() as db:
-            return [self._judgement(r) for r in db.execute(query)]
+        """Every judgement row, undos included (each with what it undid and what it went back to), oldest first."""
+        rows = self._rows(need_id)
+        self._fold(rows)
+        return rows
 
     def feedback(self, need_id: str) -> tuple[list[str], list[str]]:
         """The ranking's input: (relevant and shortlisted doc ids, not-relevant doc ids), current state only."""
@@ -502,7 +593,7 @@ class AnalystStore:
 
     def export_jsonl(self) -> Iterable[str]:
         for j in self.history():
-            yield json.dumps(j.model_dump(mode="json", exclude={"id"}), ensure_ascii=False)
+            yield json.dumps(j.model_dump(mode="json", exclude={"id", "undid", "back_to"}), ensure_ascii=False)
 
     def import_jsonl(self, lines: Iterable[str], *, by: str = "cli",
                      check_target: Callable[[str, str, str], str | None] | None = None) -> ImportResult:

@@ -247,13 +247,19 @@ def unjudge(need_id: str = typer.Argument(..., help="Need id, or a unique prefix
             target_id: str = typer.Argument(..., help="Document id or a unique prefix of it (as `scout match` shows it), or an organization (name or key) with --org."),
             org: bool = typer.Option(False, "--org", help="An organization's judgement."),
             user: Optional[str] = USER_OPTION) -> None:
-    """Undo a match's judgement (the history keeps it).
+    """Undo a match's latest judgement: back to the one before it, or to none.
+
+    The match is then as it was before that judgement (its note, who and when); run again, it undoes the one
+    before too. The history keeps every judgement and every undo.
 
     Example: scout unjudge NEED_ID DOC_ID
     """
+    from service.analyst import undo_words
+
     key = target_id
     with command_library() as library:
         need_id = _need(library, need_id)
+        nothing = f"nothing to undo: {escape(target_id)} has no judgement for need {need_id[:8]}"
         if org:  # a name or a key, as `scout judge --org` takes
             profile = library.organization(target_id)
             key = profile.key if profile is not None else target_id
@@ -261,12 +267,17 @@ def unjudge(need_id: str = typer.Argument(..., help="Need id, or a unique prefix
             if not org:
                 judged = {r.target_id for r in store.judgements(need_id) if r.target == "document"}
                 if key not in judged:  # a prefix of a judged document's id
-                    key = _one_prefixed(key, judged, f"{target_id} has no judgement for need {need_id}")
-            row = store.clear(need_id, key, user=acting_user(store, user), target="organization" if org else "document")
-        if row is None:
-            fail(f"{target_id} has no judgement for need {need_id}")
-        said = _judged(Subjects(library), row.target, row.target_id, need_id)
-    console.print(f"{said}: judgement undone", highlight=False)
+                    key = _one_prefixed(key, judged, nothing)
+            done = store.undo(need_id, key, user=acting_user(store, user), target="organization" if org else "document")
+        if done is None:
+            fail(nothing)
+        said = _judged(Subjects(library), done.undo.target, done.undo.target_id, need_id)
+    now = done.current
+    as_judged = ""
+    if now is not None:  # the judgement standing again, as `scout judgements list` shows it
+        as_judged = f" (as {escape(now.user)} judged it {shown(now.at)}" + (
+            f": {escape(shortened(now.note, 60))}" if now.note else "") + ")"
+    console.print(f"{said}: {undo_words(done.undid.state, now.state if now else None)}{as_judged}", highlight=False)
 
 
 @judgements_app.command("list")
@@ -296,7 +307,7 @@ def judgements_list(need_id: Optional[str] = typer.Argument(None, help="Need id 
             # organization's key, which `scout unjudge --org` takes
             shown_id = r.target_id if r.target == "organization" else r.target_id[:8]
             table.add_row(f"{cell(names.title(r.need_id), 40)}\n[dim]{r.need_id[:8]}[/dim]",
-                          f"{cell(judged, 60)}\n[dim]{cell(shown_id)}[/dim]", r.state.shown, cell(r.note, 50), cell(r.user),
+                          f"{cell(judged, 60)}\n[dim]{cell(shown_id)}[/dim]", r.shown_state, cell(r.note, 50), cell(r.user),
                           shown(r.at))
     console.print(table)
 

@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 from domain.limits import MAX_ID_CHARS, MAX_NAME_CHARS, MAX_NOTE_CHARS, MAX_QUERY_CHARS, checked_text
 from domain.orgs import normalize_org
 from scout.web import queries
-from service.analyst import (AnalystError, AnalystStore, AuditEntry, Judgement, JudgementState, Role, User,
+from service.analyst import (AnalystError, AnalystStore, AuditEntry, Judgement, JudgementState, Role, Undo, User,
                              Watchlist, WatchHit, parse_state, watchlist_key)
 from service import watch
 from service.library import Library
@@ -63,9 +63,31 @@ class WatchlistIn(BaseModel):
         return {k: getattr(self, k) for k in watch.FILTER_KEYS}
 
 
-class Cleared(BaseModel):
-    cleared: bool
-    judgement: Judgement | None = None
+class Undone(BaseModel):
+    """What an Undo did: `undone` false with `message` when there was nothing to undo."""
+    undone: bool
+    judgement: Judgement | None = None  # the undo's own row (state `undone`), as the history lists it
+    undid: Judgement | None = None  # the judgement it took off
+    current: Judgement | None = None  # the judgement standing now: the one before (None: no judgement)
+    message: str = ""
+
+    @classmethod
+    def of(cls, done: Undo | None, message: str) -> "Undone":
+        if done is None:
+            return cls(undone=False, message=message)
+        return cls(undone=True, judgement=done.undo, undid=done.undid, current=done.current,
+                   message=done.undo.shown_state)
+
+
+UNDO = (JudgementState.undone, JudgementState.cleared)  # the Undo button posts `undo` (`cleared` before 2026-12)
+
+
+def nothing_to_undo(target: str, target_id: str, expected: int | None, of: str = "need") -> str:
+    """Why an Undo did nothing, in one line."""
+    if expected is not None:
+        return (f"Nothing undone: the judgement shown for this {target} had already been changed or undone; "
+                "the page now shows the one standing")
+    return f"Nothing to undo: {target} {target_id} has no judgement for this {of}"
 
 
 def check_target(library: Library, need_id: str, target: str, target_id: str) -> None:
@@ -77,9 +99,11 @@ def check_target(library: Library, need_id: str, target: str, target_id: str) ->
         raise HTTPException(status_code=404, detail=problem)
 
 
-def judge(request: Request, need_id: str, target: str, target_id: str, state: str, note: str, user: User) -> Judgement | None:
-    """Set (or with state `cleared`, undo) one judgement; shared by the API and the need page's forms. `need_id`
-    may be a prefix: the judgement keys on the full id."""
+def judge(request: Request, need_id: str, target: str, target_id: str, state: str, note: str, user: User,
+          expected: int | None = None) -> Judgement | Undo | None:
+    """Judge a match, or with state `undo` (`cleared`) undo its latest judgement (`Undo`, or None when there was
+    nothing to undo; `expected`: only if the judgement standing is that one); shared by the API and the need
+    page's forms. `need_id` may be a prefix: the judgement keys on the full id."""
     if target not in ("document", "organization"):
         raise HTTPException(status_code=404, detail=f"judgements are of a document or an organization, not {target!r}")
     need_id = queries.need_id_of(request.app.state.library, need_id)
@@ -92,29 +116,33 @@ def judge(request: Request, need_id: str, target: str, target_id: str, state: st
             # accepted and then shown nowhere). A row stored under a name before is still undone by that name.
             given = target_id
             target_id = normalize_org(given) or given
-            if parsed == JudgementState.cleared and store(request).current(need_id, given, target=target):
+            if parsed in UNDO and store(request).current(need_id, given, target=target):
                 target_id = given
-        if parsed == JudgementState.cleared:
-            return store(request).clear(need_id, target_id, user=user.name, target=target)
+        if parsed in UNDO:
+            return store(request).undo(need_id, target_id, user=user.name, target=target, expected=expected)
         return store(request).judge(need_id, target_id, parsed, user=user.name, target=target, note=note)
     except AnalystError as exc:
         raise HTTPException(status_code=400, detail=str(exc)) from None
 
 
 def judge_watch_hit(request: Request, watchlist_id: int, doc_id: str, state: str, note: str,
-                    user: User) -> Judgement | None:
-    """Judge (or with state `cleared`, undo) one of a watchlist's hits; its next run learns from it."""
+                    user: User, expected: int | None = None) -> Judgement | Undo | None:
+    """Judge one of a watchlist's hits, or undo its latest judgement (as `judge`); its next run learns from it."""
     existing_watchlist(request, watchlist_id)
     if request.app.state.library.document(doc_id) is None:
         raise HTTPException(status_code=404, detail=f"unknown document id {doc_id!r}")
     key = watchlist_key(watchlist_id)
     try:
         parsed = parse_state(state)
-        if parsed == JudgementState.cleared:
-            return store(request).clear(key, doc_id, user=user.name)
+        if parsed in UNDO:
+            return store(request).undo(key, doc_id, user=user.name, expected=expected)
         return store(request).judge(key, doc_id, parsed, user=user.name, note=note)
     except AnalystError as exc:
         raise HTTPException(status_code=400, detail=str(exc)) from None
+
+
+EXPECTED = Query(None, description="Undo only if this judgement (its id) is still the one standing: a second "
+                                   "request for the same Undo then undoes nothing")
 
 
 @router.get("/me", response_model=User, summary="The user behind the token, and their role")
@@ -140,11 +168,13 @@ def api_judge(request: Request, need_id: str, target: str, target_id: str, body:
     return judge(request, need_id, target, target_id, body.state, body.note, user)
 
 
-@router.delete("/needs/{need_id}/judgements/{target}/{target_id:path}", response_model=Cleared,
-               summary="Undo a match's judgement (the history keeps it)")
-def api_unjudge(request: Request, need_id: str, target: str, target_id: str, user: User = Depends(analyst)) -> Cleared:
-    row = judge(request, need_id, target, target_id, "cleared", "", user)
-    return Cleared(cleared=row is not None, judgement=row)
+@router.delete("/needs/{need_id}/judgements/{target}/{target_id:path}", response_model=Undone,
+               summary="Undo a match's latest judgement: back to the one before it, or to none (the history "
+                       "keeps both); again, the one before that")
+def api_unjudge(request: Request, need_id: str, target: str, target_id: str, judgement: int | None = EXPECTED,
+                user: User = Depends(analyst)) -> Undone:
+    done = judge(request, need_id, target, target_id, "undo", "", user, expected=judgement)
+    return Undone.of(done, nothing_to_undo(target, target_id, judgement))
 
 
 @router.get("/watchlists", response_model=list[Watchlist], summary="The saved watchlists")
@@ -198,11 +228,12 @@ def api_judge_watch_hit(request: Request, watchlist_id: int, doc_id: str, body: 
     return judge_watch_hit(request, watchlist_id, doc_id, body.state, body.note, user)
 
 
-@router.delete("/watchlists/{watchlist_id}/judgements/document/{doc_id:path}", response_model=Cleared,
-               summary="Undo a watchlist hit's judgement (the history keeps it)")
-def api_unjudge_watch_hit(request: Request, watchlist_id: int, doc_id: str, user: User = Depends(analyst)) -> Cleared:
-    row = judge_watch_hit(request, watchlist_id, doc_id, "cleared", "", user)
-    return Cleared(cleared=row is not None, judgement=row)
+@router.delete("/watchlists/{watchlist_id}/judgements/document/{doc_id:path}", response_model=Undone,
+               summary="Undo a watchlist hit's latest judgement: back to the one before it, or to none")
+def api_unjudge_watch_hit(request: Request, watchlist_id: int, doc_id: str, judgement: int | None = EXPECTED,
+                          user: User = Depends(analyst)) -> Undone:
+    done = judge_watch_hit(request, watchlist_id, doc_id, "undo", "", user, expected=judgement)
+    return Undone.of(done, nothing_to_undo("document", doc_id, judgement, "watchlist"))
 
 
 @router.get("/audit", response_model=list[AuditEntry], summary="The audit log of judgements, watchlists and users, newest first")

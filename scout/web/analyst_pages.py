@@ -18,13 +18,13 @@ from starlette.concurrency import run_in_threadpool
 
 from domain.labels import source_label
 from domain.models import NeedMatches
-from scout.web.analyst_api import analyst, existing_watchlist, judge, judge_watch_hit, store
+from scout.web.analyst_api import UNDO, analyst, existing_watchlist, judge, judge_watch_hit, nothing_to_undo, store
 from scout.web.queries import need_id_of
 from scout.web.render import page
 from service import watch
 from domain.limits import MAX_NAME_CHARS
 from domain.times import shown
-from service.analyst import AnalystError, JudgementState, WatchHit, Watchlist, watchlist_key
+from service.analyst import AnalystError, JudgementState, WatchHit, Watchlist, parse_state, watchlist_key
 from service.brief import brief_csv, build_brief
 from service.queries import Subjects, judged_subjects
 
@@ -103,18 +103,33 @@ async def judge_form(request: Request, need_id: str):
     if not target_id or not state:
         raise HTTPException(status_code=400, detail="the form needs target_id and state")
     need_id = await run_in_threadpool(need_id_of, request.app.state.library, need_id)
-    row = await run_in_threadpool(judge, request, need_id, target, target_id, state, note, user)
+    expected = _expected(form)
+    row = await run_in_threadpool(judge, request, need_id, target, target_id, state, note, user, expected)
     if _wants_json(request):
         current = await run_in_threadpool(store(request).current, need_id, target_id, target=target)
-        return JSONResponse({"target": target, "target_id": target_id,
-                             "state": current.state.value if current else None,
-                             "note": current.note if current else "", "user": user.name,
-                             "by": _judged_by(current), "changed": row is not None})
+        return JSONResponse(_judged_json(target, target_id, current, user.name, row, state,
+                                         nothing_to_undo(target, target_id, expected)))
     back = _local_path(form.get("back", ""))
     if back:  # the organization page judges too
         return RedirectResponse(back, status_code=303)
     anchor = ("m-" if target == "document" else "o-") + target_id
     return RedirectResponse(f"/needs/{quote(need_id, safe='')}#{quote(anchor, safe='')}", status_code=303)
+
+
+def _expected(form: dict[str, str]) -> int | None:
+    """The judgement an Undo form was showing (its hidden `judgement` field): only that one is undone."""
+    value = form.get("judgement", "").strip()
+    return int(value) if value.isdigit() else None
+
+
+def _judged_json(target: str, target_id: str, current, user: str, row, state: str, nothing: str) -> dict:
+    """What app.js needs to show a match as a reload would: the judgement standing now (after an Undo, the one
+    before, with its own note, user and time), its id for the next Undo, and a message when nothing changed."""
+    undo = parse_state(state) in UNDO  # judge() has read it
+    return {"target": target, "target_id": target_id, "state": current.state.value if current else None,
+            "note": current.note if current else "", "user": user, "by": _judged_by(current),
+            "id": current.id if current else None, "changed": row is not None,
+            "message": (nothing if row is None else "") if undo else ""}
 
 
 def _judged_by(current) -> str:
@@ -198,14 +213,13 @@ async def judge_watch_hit_form(request: Request, watchlist_id: int):
     doc_id, state, note = form.get("target_id", ""), form.get("state", ""), form.get("note", "")
     if not doc_id or not state:
         raise HTTPException(status_code=400, detail="the form needs target_id and state")
-    row = await run_in_threadpool(judge_watch_hit, request, watchlist_id, doc_id, state, note, user)
+    expected = _expected(form)
+    row = await run_in_threadpool(judge_watch_hit, request, watchlist_id, doc_id, state, note, user, expected)
     if _wants_json(request):
         key = watchlist_key(watchlist_id)
         current = await run_in_threadpool(store(request).current, key, doc_id)
-        return JSONResponse({"target": "document", "target_id": doc_id,
-                             "state": current.state.value if current else None,
-                             "note": current.note if current else "", "user": user.name,
-                             "by": _judged_by(current), "changed": row is not None})
+        return JSONResponse(_judged_json("document", doc_id, current, user.name, row, state,
+                                         nothing_to_undo("document", doc_id, expected, "watchlist")))
     return RedirectResponse(f"/watchlists#w-{watchlist_id}", status_code=303)
 
 

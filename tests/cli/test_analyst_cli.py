@@ -62,9 +62,9 @@ def test_judge_list_unjudge_and_history(cli, library, need):
         (matches[0].doc_id, "shortlisted", "ann"), (matches[1].doc_id, "not_relevant", "bob"), (org.key, "relevant", "ann")}
     assert cli("unjudge", need.id, matches[1].doc_id, "--user", "bob").exit_code == 0
     nothing = cli("unjudge", need.id, matches[1].doc_id)
-    assert nothing.exit_code == 1 and "has no judgement" in nothing.output
+    assert nothing.exit_code == 1 and "nothing to undo" in nothing.output and "has no judgement" in nothing.output
     history = json.loads(cli("judgements", "list", need.id, "--history", "--json").stdout)
-    assert [h["state"] for h in history] == ["shortlisted", "not_relevant", "relevant", "cleared"]
+    assert [h["state"] for h in history] == ["shortlisted", "not_relevant", "relevant", "undone"]
     with open_analyst_store() as store:
         assert store.feedback(need.id) == ([matches[0].doc_id], [])
     table = cli("judgements", "list", need.id).stdout
@@ -96,10 +96,45 @@ def test_a_document_is_judged_and_unjudged_by_the_id_prefix_scout_match_shows(cl
     too_short = cli("judge", need.id, matches[0].doc_id[:3], "relevant")
     assert too_short.exit_code == 1 and "unknown document id" in too_short.output
     undone = cli("unjudge", need.id, matches[0].doc_id[:8])
-    assert undone.exit_code == 0 and f"({need.id[:8]}): judgement undone" in " ".join(undone.output.split())
+    assert undone.exit_code == 0
+    assert f"({need.id[:8]}): undid shortlisted, no judgement now" in " ".join(undone.output.split())
     assert matches[0].title[:30] in " ".join(undone.output.split()) and matches[0].doc_id not in undone.output
     again = cli("unjudge", need.id, matches[0].doc_id[:8])
     assert again.exit_code == 1 and "has no judgement" in again.output and "Traceback" not in again.output
+
+
+def test_unjudge_puts_the_judgement_before_back_and_again_the_one_before(cli, library, need):
+    """`scout unjudge` after shortlisted, then not relevant: the match was left with no judgement (out of the
+    brief and the shortlist); now it is shortlisted again, as `scout judgements list` and `scout brief` showed
+    before the second judgement, and a second unjudge goes back to none, as never judged."""
+    add_users("ann", "bob")
+    doc = library.match(need.id).matches[1]
+
+    def seen() -> tuple[str, str, str]:
+        listed = cli("judgements", "list", need.id)
+        brief = cli("brief", need.id)
+        shown = cli("match", need.id)
+        assert listed.exit_code == brief.exit_code == shown.exit_code == 0, (listed.output, brief.output)
+        return listed.stdout, brief.stdout, shown.stdout
+
+    never = seen()
+    assert cli("judge", need.id, doc.doc_id[:8], "shortlisted", "--note", "met them at DSEI", "--user", "ann").exit_code == 0
+    shortlisted = seen()
+    assert "met them at DSEI" in shortlisted[1]
+    assert cli("judge", need.id, doc.doc_id[:8], "not-relevant", "--user", "bob").exit_code == 0
+    assert "met them at DSEI" not in seen()[1]
+    undone = cli("unjudge", need.id, doc.doc_id[:8], "--user", "bob")
+    assert undone.exit_code == 0 and seen() == shortlisted
+    said = " ".join(undone.output.split())
+    assert "undid not relevant, back to shortlisted (as ann judged it" in said and "met them at DSEI" in said, said
+    again = cli("unjudge", need.id, doc.doc_id[:8], "--user", "bob")
+    assert again.exit_code == 0 and "undid shortlisted, no judgement now" in " ".join(again.output.split())
+    assert seen() == never
+    nothing = cli("unjudge", need.id, doc.doc_id[:8], "--user", "bob")
+    assert nothing.exit_code == 1 and "Traceback" not in nothing.output
+    assert " ".join(nothing.output.split()).startswith(f"error: nothing to undo: {doc.doc_id[:8]} has no judgement")
+    history = " ".join(cli("judgements", "list", need.id, "--history").stdout.split())
+    assert "undid not relevant, back to shortlisted" in history and "undid shortlisted, no judgement now" in history
 
 
 def test_an_ambiguous_document_prefix_is_one_clean_line(capsys):
@@ -304,14 +339,14 @@ def test_the_audit_log_says_what_was_done_in_words(cli, library, need):
     assert cli("unjudge", need.id, doc, "--user", "ann").exit_code == 0
     assert cli("watch", "add", "RAM", "--query", "radar absorbing", "--user", "ann").exit_code == 0
     shown = " ".join(cli("audit").stdout.split())
-    for code in ("judgement.set", "judgement.clear", "watchlist.add", "cleared", "state:"):
+    for code in ("judgement.set", "judgement.undo", "watchlist.add", "cleared", "state:", "undid:", "back_to"):
         assert code not in shown, (code, shown)
     assert "judged not relevant" in shown and "note: wrong band" in shown
-    assert "undid a judgement" in shown and "saved a watchlist" in shown
+    assert "undid not relevant, no judgement now" in shown and "saved a watchlist" in shown
     assert [e["action"] for e in json.loads(cli("audit", "--json").stdout)][:3] == [
-        "watchlist.add", "judgement.clear", "judgement.set"]
+        "watchlist.add", "judgement.undo", "judgement.set"]
     history = " ".join(cli("judgements", "list", need.id, "--history").stdout.split())
-    assert "cleared" not in history and "undone" in history
+    assert "cleared" not in history and "undid not relevant, no judgement now" in history
 
 
 def test_watch_add_takes_concepts_and_areas_by_the_labels_the_pages_show(cli):

@@ -50,10 +50,118 @@ def test_judgements_change_undo_and_keep_their_history(store):
     assert current["d1"].state == JudgementState.shortlisted and current["d1"].user == "bob"
     assert current["d1"].note == "meet them"
     assert [(j.target_id, j.state.value) for j in store.history("n1")] == [
-        ("d1", "relevant"), ("d2", "not_relevant"), ("d1", "shortlisted"), ("d3", "relevant"), ("d3", "cleared")]
+        ("d1", "relevant"), ("d2", "not_relevant"), ("d1", "shortlisted"), ("d3", "relevant"), ("d3", "undone")]
     assert store.feedback("n1") == (["d1"], ["d2"])
     assert store.feedback("n2") == ([], ["d1"])
     assert store.feedback("unknown") == ([], [])
+
+
+FIXED = utcnow()  # the brief's "prepared at", the same for every brief compared below
+
+
+def _seen(store, library, need_id: str) -> dict:
+    """Everything read from the store about a need: its judgements (each as stored: state, note, user, time),
+    the ranking's feedback, the brief (its CSV, byte for byte) and every need's document states."""
+    return {"judgements": [j.model_dump() for j in store.judgements(need_id)],
+            "feedback": store.feedback(need_id),
+            "brief": brief_csv(build_brief(library, store, need_id, now=FIXED)),
+            "all": [j.model_dump() for j in store.judgements()]}
+
+
+@pytest.mark.parametrize("before", [None, "relevant", "not_relevant", "shortlisted"])
+@pytest.mark.parametrize("state", ["relevant", "not_relevant", "shortlisted"])
+@pytest.mark.parametrize("target", ["document", "organization"])
+def test_judging_then_undo_is_never_having_judged(store, library, before, state, target):
+    """Judge X then Undo == never judged X, whatever stood before: Undo had cleared the match, so a document
+    shortlisted, then judged not relevant, then undone left the shortlist and the brief."""
+    need = next(n for n in library.needs() if n.source == "atla")
+    found = library.match(need.id)
+    subject = found.matches[1].doc_id if target == "document" else found.organizations[0].key
+    store.judge(need.id, found.matches[0].doc_id, "shortlisted", user="bob", note="another match")
+    if before:
+        store.judge(need.id, subject, before, user="ann", target=target, note=f"first: {before}")
+    seen = _seen(store, library, need.id)
+    store.judge(need.id, subject, state, user="bob", target=target, note="second thoughts")
+    done = store.undo(need.id, subject, user="bob", target=target)
+    assert done is not None and done.undid.state == state
+    assert _seen(store, library, need.id) == seen
+    assert (done.current.model_dump() if done.current else None) == next(
+        (j for j in seen["judgements"] if j["target_id"] == subject), None)
+
+
+def test_shortlisted_then_not_relevant_then_undo_is_shortlisted_again(store, library):
+    """The lead's case, and what a second and a third Undo do: an editor's undo stack."""
+    need = next(n for n in library.needs() if n.source == "atla")
+    doc = library.match(need.id).matches[1].doc_id
+    shortlisted = store.judge(need.id, doc, "shortlisted", user="ann", note="met them at DSEI")
+    store.judge(need.id, doc, "not_relevant", user="bob", note="wrong band")
+    assert [t.id for t in build_brief(library, store, need.id).technologies] == []
+
+    done = store.undo(need.id, doc, user="bob")
+    assert done.current == shortlisted  # its state, note, user and time, as judged
+    assert store.current(need.id, doc) == shortlisted and store.feedback(need.id) == ([doc], [])
+    (item,) = build_brief(library, store, need.id).technologies
+    assert (item.id, item.judgement) == (doc, shortlisted)
+
+    second = store.undo(need.id, doc, user="bob")  # the one before: none
+    assert second.undid == shortlisted and second.current is None
+    assert store.current(need.id, doc) is None and store.feedback(need.id) == ([], [])
+    assert store.undo(need.id, doc, user="bob") is None  # nothing to undo: nothing written
+    assert [(j.state.value, j.shown_state) for j in store.history(need.id)] == [
+        ("shortlisted", "shortlisted"), ("not_relevant", "not relevant"),
+        ("undone", "undid not relevant, back to shortlisted"), ("undone", "undid shortlisted, no judgement now")]
+    assert [e.shown_action for e in reversed(store.audit(need_id=need.id))] == [
+        "judged shortlisted", "judged not relevant", "undid not relevant, back to shortlisted",
+        "undid shortlisted, no judgement now"]
+
+
+def test_a_judgement_after_an_undo_goes_on_top_and_undo_takes_it_off(store):
+    store.judge("n1", "d1", "relevant", user="ann", note="a")
+    store.judge("n1", "d1", "not_relevant", user="ann")
+    store.undo("n1", "d1", user="ann")
+    store.judge("n1", "d1", "shortlisted", user="ann", note="b")  # no redo: the undone one is history
+    assert store.undo("n1", "d1", user="ann").current.note == "a"
+    assert store.current("n1", "d1").state == JudgementState.relevant
+
+
+def test_an_undo_of_a_judgement_no_longer_shown_undoes_nothing(store):
+    """The need page's Undo sends the judgement it shows: a double click, or a second tab, undoes one, not two."""
+    first = store.judge("n1", "d1", "shortlisted", user="ann")
+    second = store.judge("n1", "d1", "not_relevant", user="ann")
+    assert store.undo("n1", "d1", user="ann", expected=second.id).current == first
+    rows = len(store.history())
+    assert store.undo("n1", "d1", user="ann", expected=second.id) is None
+    assert len(store.history()) == rows and store.current("n1", "d1") == first
+
+
+def test_a_cleared_row_written_by_the_old_undo_still_means_no_judgement(store, tmp_path):
+    """Undo stored `cleared` until 2026-12 (the match then had no judgement): such a row reads as it did."""
+    store.judge("n1", "d1", "shortlisted", user="ann")
+    store.judge("n1", "d1", "not_relevant", user="ann")
+    store.judge("n1", "d1", "cleared", user="ann")
+    assert store.current("n1", "d1") is None and store.undo("n1", "d1", user="ann") is None
+    assert store.history()[-1].shown_state == "cleared"
+    assert store.audit()[0].shown_action == "cleared a judgement"
+    store.judge("n1", "d1", "relevant", user="ann")
+    assert store.undo("n1", "d1", user="ann").current is None
+
+
+def test_undos_export_and_import_to_the_same_state(store, tmp_path):
+    store.judge("n1", "d1", "shortlisted", user="ann", note="keep")
+    store.judge("n1", "d1", "not_relevant", user="ann")
+    store.undo("n1", "d1", user="ann")
+    lines = list(store.export_jsonl())
+    assert [json.loads(line)["state"] for line in lines] == ["shortlisted", "not_relevant", "undone"]
+    with AnalystStore(tmp_path / "other.sqlite") as other:
+        assert other.import_jsonl(lines, by="ann").added == 3
+        assert [j.model_dump(exclude={"id"}) for j in other.judgements()] == [
+            j.model_dump(exclude={"id"}) for j in store.judgements()]
+        assert other.current("n1", "d1").note == "keep"
+
+
+def test_an_undo_is_not_a_judgement_to_record(store):
+    with pytest.raises(AnalystError, match="use undo"):
+        store.judge("n1", "d1", "undone", user="ann")
 
 
 def test_organization_judgements_stay_out_of_the_document_feedback(store):
@@ -115,7 +223,7 @@ def test_audit_log_records_every_change_and_refuses_edits(store, tmp_path):
     store.remove_watchlist(wl.id, user="ann")
     entries = list(reversed(store.audit()))
     assert [(e.user, e.action) for e in entries] == [
-        ("admin", "user.add"), ("ann", "judgement.set"), ("ann", "judgement.clear"), ("ann", "watchlist.add"),
+        ("admin", "user.add"), ("ann", "judgement.set"), ("ann", "judgement.undo"), ("ann", "watchlist.add"),
         ("ann", "watchlist.remove")]
     assert entries[1].detail == {"state": "relevant", "note": "why"} and entries[1].subject == "n1 document d1"
     db = sqlite3.connect(tmp_path / "analyst.sqlite")

@@ -46,10 +46,10 @@ def test_the_store_runs_on_postgresql(pg_url, monkeypatch):
         assert store.feedback("n1") == (["d1"], [])
         assert store.current("n1", "d1").state == JudgementState.shortlisted
         assert [j.state.value for j in store.history("n1")] == [
-            "relevant", "not_relevant", "shortlisted", "shortlisted", "cleared"]
+            "relevant", "not_relevant", "shortlisted", "shortlisted", "undone"]
         lines = list(store.export_jsonl())
         assert store.import_jsonl(lines, by="ann").skipped == len(lines)
-        assert [e.action for e in store.audit(need_id="n1")][:1] == ["judgement.clear"]
+        assert [e.action for e in store.audit(need_id="n1")][:1] == ["judgement.undo"]
 
         library = MemoryLibrary()
         wl = add_watchlist(store, library, "RAM", user="ann", query="radar absorbing")

@@ -115,21 +115,116 @@ def test_judge_change_undo_through_the_api(as_ann, library, need, store):
     assert as_ann.put(url, json={"state": "shortlisted"}).json()["state"] == "shortlisted"
     current = as_ann.get(f"/api/needs/{need.id}/judgements").json()
     assert [(j["target_id"], j["state"]) for j in current] == [(doc, "shortlisted")]
-    undone = as_ann.delete(url).json()
-    assert undone["cleared"] is True and undone["judgement"]["state"] == "cleared"
-    assert as_ann.delete(url).json() == {"cleared": False, "judgement": None}
+    undone = as_ann.delete(url).json()  # back to relevant, with its note: the judgement before
+    assert undone["undone"] is True and undone["judgement"]["state"] == "undone"
+    assert undone["undid"]["state"] == "shortlisted" and undone["current"] == first.json()
+    assert undone["message"] == "undid shortlisted, back to relevant"
+    assert as_ann.get(f"/api/needs/{need.id}/judgements").json() == [first.json()]
+    assert store.feedback(need.id) == ([doc], [])
+    assert as_ann.delete(url).json()["current"] is None  # and again: the one before, none
+    assert as_ann.delete(url).json() == {"undone": False, "judgement": None, "undid": None, "current": None,
+                                         "message": f"Nothing to undo: document {doc} has no judgement for this need"}
     assert as_ann.get(f"/api/needs/{need.id}/judgements").json() == []
     history = as_ann.get(f"/api/needs/{need.id}/judgements/history").json()
-    assert [h["state"] for h in history] == ["relevant", "shortlisted", "cleared"]
+    assert [(h["state"], h["undid"], h["back_to"]) for h in history] == [
+        ("relevant", None, None), ("shortlisted", None, None), ("undone", "shortlisted", "relevant"),
+        ("undone", "relevant", None)]
     assert store.feedback(need.id) == ([], [])
     audit = as_ann.get("/api/audit", params={"user": "ann"}).json()
-    assert [a["action"] for a in audit] == ["judgement.clear", "judgement.set", "judgement.set"]
+    assert [a["action"] for a in audit] == ["judgement.undo", "judgement.undo", "judgement.set", "judgement.set"]
     page = as_ann.get("/audit", params={"user": "ann"}).text
-    assert page.count('<tr class="audit-entry">') == 3 and "note: good fit" in page
+    assert page.count('<tr class="audit-entry">') == 4 and "note: good fit" in page
+    assert "undid shortlisted, back to relevant" in page and "undid relevant, no judgement now" in page
     as_ann.put(f"/api/needs/{other_need(library, need).id}/judgements/document/{doc}", json={"state": "relevant"})
-    assert len(as_ann.get("/api/audit", params={"need": need.id}).json()) == 3
+    assert len(as_ann.get("/api/audit", params={"need": need.id}).json()) == 4
     page = as_ann.get("/audit", params={"need": need.id}).text
-    assert page.count('<tr class="audit-entry">') == 3 and need.title in page
+    assert page.count('<tr class="audit-entry">') == 4 and need.title in page
+
+
+def _faces(client, need_id: str, watchlist: int | None = None) -> dict:
+    """What a user reads of a need's judgements over HTTP: the need page (judged matches shown and hidden), the
+    brief and its CSV, the judgements' JSON, and a watchlist's page, hits and judgements."""
+    faces = {"page": client.get(f"/needs/{need_id}").text,
+             "page, not relevant shown": client.get(f"/needs/{need_id}", params={"rejected": "show"}).text,
+             "brief": client.get(f"/needs/{need_id}/brief").text,
+             "brief CSV": client.get(f"/needs/{need_id}/brief.csv").content,
+             "judgements": client.get(f"/api/needs/{need_id}/judgements").json()}
+    if watchlist is not None:
+        faces |= {"watchlists page": client.get("/watchlists").text,
+                  "watchlist judgements": client.get(f"/api/watchlists/{watchlist}/judgements").json(),
+                  "watchlist hits": client.get(f"/api/watchlists/{watchlist}/hits").json()}
+    return faces
+
+
+@pytest.mark.parametrize("target", ["document", "organization"])
+@pytest.mark.parametrize("before", [None, "relevant", "shortlisted"])
+@pytest.mark.parametrize("state", ["relevant", "not_relevant", "shortlisted"])
+def test_judging_and_undo_on_the_need_page_reads_as_before(as_ann, library, need, target, before, state):
+    """The need page's Undo (its form, as app.js posts it) after a judgement: every page and the JSON read as
+    before that judgement. Shortlisted, then not relevant, then Undo had left no judgement: the match was gone
+    from the brief and no longer pinned."""
+    found = library.match(need.id)
+    subject = found.matches[2].doc_id if target == "document" else found.organizations[0].key
+    post = lambda body: as_ann.post(f"/needs/{need.id}/judge", content=body,  # noqa: E731
+                                    headers={**FORM, "Accept": "application/json"}).json()
+    form = f"target={target}&target_id={quote(subject)}"
+    if before:
+        post(f"{form}&state={before}&note=first+look")
+    shown = _faces(as_ann, need.id)
+    post(f"{form}&state={state}&note=second+thoughts")
+    judged = post(f"{form}&state=undo&note=typed+then+undone")
+    assert judged["changed"] is True and judged["message"] == ""
+    assert judged["state"] == before and judged["note"] == ("first look" if before else "")
+    assert _faces(as_ann, need.id) == shown  # the hidden id Undo sends included
+
+
+def test_the_page_undoes_the_judgement_it_shows_once_and_says_so_on_a_second_click(as_ann, library, need, store):
+    """A double click on Undo (or a second tab) sends the judgement shown twice: the first takes it off, the
+    second undoes nothing and says so, in one line; an Undo with nothing to undo says so too."""
+    doc = library.match(need.id).matches[1].doc_id
+    post = lambda body: as_ann.post(f"/needs/{need.id}/judge", content=body,  # noqa: E731
+                                    headers={**FORM, "Accept": "application/json"})
+    first = post(f"target_id={doc}&state=shortlisted&note=keep").json()
+    second = post(f"target_id={doc}&state=not_relevant").json()
+    assert f'name="judgement" value="{second["id"]}"' in as_ann.get(f"/needs/{need.id}", params={"rejected": "show"}).text
+    click = f"target_id={doc}&judgement={second['id']}&state=undo"
+    once = post(click).json()
+    assert (once["state"], once["note"], once["id"], once["changed"]) == ("shortlisted", "keep", first["id"], True)
+    twice = post(click)
+    assert twice.status_code == 200 and twice.json()["changed"] is False
+    assert twice.json()["state"] == "shortlisted" and twice.json()["message"].startswith("Nothing undone")
+    assert store.current(need.id, doc).id == first["id"]
+    assert post(f"target_id={doc}&judgement={first['id']}&state=undo").json()["state"] is None
+    nothing = post(f"target_id={doc}&state=undo")
+    assert nothing.status_code == 200 and nothing.json()["message"].startswith("Nothing to undo")
+    assert "Traceback" not in nothing.text
+    # a page loaded before this change posts `cleared` for Undo: it undoes, it does not clear
+    post(f"target_id={doc}&state=shortlisted")
+    post(f"target_id={doc}&state=relevant")
+    assert post(f"target_id={doc}&state=cleared").json()["state"] == "shortlisted"
+    # without JavaScript: the form's redirect, then the page shows the judgement before
+    assert as_ann.post(f"/needs/{need.id}/judge", content=f"target_id={doc}&state=undo", headers=FORM).status_code == 303
+    assert store.current(need.id, doc) is None
+
+
+def test_a_watchlist_hits_undo_puts_its_judgement_back(as_ann, library, store, need):
+    """Watchlists' hits have Undo too (their page's form and the API): back to the judgement before."""
+    wl = as_ann.post("/api/watchlists", json={"name": "RAM", "query": "radar absorbing"}).json()["id"]
+    hits = as_ann.get(f"/api/watchlists/{wl}/hits").json()
+    doc = hits[1]["doc_id"]
+    api = f"/api/watchlists/{wl}/judgements/document/{doc}"
+    assert as_ann.put(api, json={"state": "shortlisted", "note": "keep"}).status_code == 200
+    shown = _faces(as_ann, need.id, wl)
+    assert as_ann.put(api, json={"state": "not_relevant"}).status_code == 200
+    undone = as_ann.delete(api).json()
+    assert undone["current"]["state"] == "shortlisted" and undone["current"]["note"] == "keep"
+    assert _faces(as_ann, need.id, wl) == shown
+    form = as_ann.post(f"/watchlists/{wl}/judge", content=f"target_id={doc}&state=undo",
+                       headers={**FORM, "Accept": "application/json"}).json()
+    assert form["state"] is None and form["changed"] is True
+    nothing = as_ann.delete(api).json()
+    assert nothing["undone"] is False and nothing["message"] == (
+        f"Nothing to undo: document {doc} has no judgement for this watchlist")
 
 
 def test_the_audit_page_names_a_judged_organization(as_ann, library, need):
@@ -141,10 +236,11 @@ def test_the_audit_page_names_a_judged_organization(as_ann, library, need):
     page = as_ann.get("/audit", params={"need": need.id}).text
     assert f">{org.name}</a>" in page and f">{org.key}</a>" not in page
     assert "judged not relevant" in page and "not_relevant" not in page and "judgement.set" not in page
-    # an undo says so in words ("judgement.clear" and "state: cleared" had stood for it)
+    # an undo says so in words ("judgement.clear" and "state: cleared" had stood for it), and what it undid
     assert as_ann.delete(f"/api/needs/{need.id}/judgements/organization/{org.key}").status_code == 200
     page = as_ann.get("/audit", params={"need": need.id}).text
-    assert "undid a judgement" in page and "cleared" not in page and "judgement.clear" not in page
+    assert "undid not relevant, no judgement now" in page and "cleared" not in page and "judgement.undo" not in page
+    assert "back_to" not in page and "undid:" not in page
 
 
 def test_bad_judgements_are_refused(as_ann, need, payload_doc):
@@ -179,10 +275,10 @@ def test_need_page_pins_shortlisted_hides_not_relevant_and_toggles(as_ann, libra
     assert re.findall(r'<tr class="org-row" id="o-[^"]+" data-org-key="([^"]+)"', html)[0] == org.key
     shown = as_ann.get(f"/needs/{need.id}", params={"rejected": "show"}).text
     assert not re.findall(r'data-state="not_relevant" hidden', shown) and "Hide not relevant" in shown
-    as_json = as_ann.post(f"/needs/{need.id}/judge", content=f"target_id={matches[0].doc_id}&state=cleared",
+    as_json = as_ann.post(f"/needs/{need.id}/judge", content=f"target_id={matches[0].doc_id}&state=undo",
                           headers={**FORM, "Accept": "application/json"}).json()
     assert as_json == {"target": "document", "target_id": matches[0].doc_id, "state": None, "note": "", "user": "ann", "by": "",
-                       "changed": True}
+                       "id": None, "changed": True, "message": ""}
     assert "data-state=\"not_relevant\"" not in as_ann.get(f"/needs/{need.id}").text
 
 
@@ -252,7 +348,7 @@ def test_open_loopback_mode_and_the_shared_token_still_work(library, store, need
     assert TestClient(shared, base_url="http://127.0.0.1").get("/api/me").status_code == 401
     as_token = TestClient(shared, headers={"Authorization": "Bearer shared-secret"}, base_url="http://127.0.0.1")
     assert as_token.get("/api/me").json()["role"] == "analyst"
-    assert as_token.delete(f"/api/needs/{need.id}/judgements/document/{doc}").json()["cleared"] is True
+    assert as_token.delete(f"/api/needs/{need.id}/judgements/document/{doc}").json()["undone"] is True
     store.add_user("ann", "analyst")
     assert TestClient(create_app(library, WebSettings(token=None), store), base_url="http://127.0.0.1").get("/api/me").status_code == 401
 
@@ -296,7 +392,7 @@ def test_an_organization_judged_by_its_name_is_keyed_as_the_need_page_shows_it(a
     assert put.status_code == 200 and put.json()["target_id"] == org.key
     assert f'data-org-key="{org.key}" data-state="shortlisted"' in as_ann.get(f"/needs/{need.id}").text
     undone = as_ann.delete(f"/api/needs/{need.id}/judgements/organization/{quote(org.name)}").json()
-    assert undone["cleared"] is True
+    assert undone["undone"] is True
     assert as_ann.get(f"/api/needs/{need.id}/judgements").json() == []
 
 

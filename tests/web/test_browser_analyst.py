@@ -92,7 +92,7 @@ def test_judge_shortlist_unjudge_on_the_need_page(site, browser):
     page.wait_for_selector(f"li.match[data-doc-id='{matches[0].doc_id}'][data-state='']")
     assert rejected.locator(".judge-state").inner_text() == ""
     assert [j.state.value for j in site.store.history(need.id) if j.target_id == matches[0].doc_id] == [
-        "not_relevant", "cleared"]
+        "not_relevant", "undone"]
     assert site.store.feedback(need.id) == ([matches[2].doc_id], [])
 
     # The brief lists what was shortlisted and prints on A4.
@@ -214,3 +214,64 @@ def test_a_judgement_reads_the_same_at_once_and_after_a_reload(site, browser):
     assert not _li(page, doc_id).locator("button.undo").is_visible()
     assert errors == []
     context.close()
+
+
+def _shown(page) -> dict:
+    """What the need page shows of its matches and organizations: order, label, who and when, note, score."""
+    matches = page.locator("li.match").evaluate_all("""els => els.map(e => [e.dataset.docId, e.dataset.state,
+        e.hidden, e.querySelector('.judge-state').textContent, e.querySelector('.judge-by').textContent,
+        e.querySelector('.judge-note').value, (e.querySelector('input[name=judgement]') || {}).value,
+        e.querySelector('.rank').textContent, e.querySelector('.total').textContent])""")
+    orgs = page.locator("tr.org-row").evaluate_all("els => els.map(e => [e.dataset.orgKey, e.dataset.state])")
+    return {"matches": matches, "orgs": orgs,
+            "undo buttons": page.locator("button.undo:visible").count()}
+
+
+def test_undo_puts_the_shortlist_back_on_the_page_as_a_reload_shows_it(site, browser):
+    """Shortlisted, then judged not relevant, then Undo: the match had lost its judgement (no label, not
+    pinned, gone from the brief). Now it reads shortlisted again with its note, who and when, pinned on top,
+    as before the second judgement and as a reload shows it; a second Undo reads as never judged; a double
+    click on Undo undoes one judgement, not two."""
+    errors: list[str] = []
+    context, page = _page(browser, errors)
+    need = next(n for n in site.library.needs() if n.source == "atla")
+    doc_id = site.library.match(need.id).matches[2].doc_id
+    page.goto(f"{site.url}/needs/{need.id}?rejected=show&token={site.tokens['ann']}")
+    never = _shown(page)
+    li = _li(page, doc_id)
+    li.locator("input.judge-note").fill("met them at DSEI")
+    li.locator("button.shortlist").click()
+    page.wait_for_selector(f"li.match[data-doc-id='{doc_id}'][data-state=shortlisted]")
+    page.reload()
+    shortlisted = _shown(page)
+    assert shortlisted["matches"][0][:4] == [doc_id, "shortlisted", False, "shortlisted"]
+
+    _li(page, doc_id).locator("button.not-relevant").click()
+    page.wait_for_selector(f"li.match[data-doc-id='{doc_id}'][data-state=not_relevant]")
+    _li(page, doc_id).locator("button.undo").click()
+    page.wait_for_selector(f"li.match[data-doc-id='{doc_id}'][data-state=shortlisted]")
+    assert _shown(page) == shortlisted  # at once, without a reload
+    page.reload()
+    assert _shown(page) == shortlisted
+    page.click("a.brief-link")
+    page.wait_for_selector("article.brief-tech")
+    assert "met them at DSEI" in page.locator("article.brief-tech").inner_text()
+    page.go_back()
+
+    _li(page, doc_id).locator("button.undo").click()  # the one before: none
+    page.wait_for_selector(f"li.match[data-doc-id='{doc_id}'][data-state='']")
+    assert _shown(page) == never
+    page.reload()
+    assert _shown(page) == never
+
+    _li(page, doc_id).locator("button.shortlist").click()
+    page.wait_for_selector(f"li.match[data-doc-id='{doc_id}'][data-state=shortlisted]")
+    _li(page, doc_id).locator("button.relevant").click()
+    page.wait_for_selector(f"li.match[data-doc-id='{doc_id}'][data-state=relevant]")
+    _li(page, doc_id).locator("button.undo").dblclick()
+    page.wait_for_selector(f"li.match[data-doc-id='{doc_id}'][data-state=shortlisted]")
+    page.wait_for_load_state("networkidle")
+    assert site.store.current(need.id, doc_id).state.value == "shortlisted"  # one undone, not two
+    assert _li(page, doc_id).get_attribute("data-state") == "shortlisted"
+    context.close()
+    assert errors == [], errors

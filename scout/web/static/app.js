@@ -30,6 +30,11 @@ async function judge(event, form) {
   }
   const result = await response.json();
   const state = result.state || "";
+  // the judgement now standing is the one the next Undo takes off (after an Undo: the one before it)
+  const shown = form.querySelector("input[name=judgement]");
+  if (shown) shown.value = result.id == null ? "" : String(result.id);
+  const box = form.querySelector(".judge-error");
+  if (box) box.remove();
   const label = form.querySelector(".judge-state");
   const before = label.dataset.state || "";
   label.dataset.state = state;
@@ -60,7 +65,9 @@ async function judge(event, form) {
   }
   const count = document.querySelector(".rejected-count");
   if (count) count.textContent = String(document.querySelectorAll("li.match[data-state=not_relevant]").length);
-  if (result.target === "document" && state !== before) await refreshRanking();
+  // a document's judgement moves the ranking; an organization's, its row's place (shortlisted ones are pinned)
+  if (state !== before) await refreshRanking();
+  if (result.message) showError(currentForm(form), result.message);  // "Nothing to undo: ..."
   // the form may have been replaced by the server's ranking: then the document hears it
   (form.isConnected ? form : document).dispatchEvent(new CustomEvent("judged", { bubbles: true, detail: result }));
 }
@@ -93,6 +100,13 @@ async function refreshRanking() {
       }
     }
   } catch (err) { /* the page stays as it was */ }
+}
+
+// The form on the page now for the same target as `form` (the server's ranking may have replaced it).
+function currentForm(form) {
+  if (form.isConnected) return form;
+  const key = formKey(form);
+  return Array.from(document.querySelectorAll("form.judge-form")).find((f) => formKey(f) === key) || form;
 }
 
 // One judge form on the page: its need, its kind of target and the target.

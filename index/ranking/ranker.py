@@ -209,7 +209,12 @@ class Ranker:
         lists = self.reference_lists(q, exclude_kind, reference_depth)
         if lists is None:
             return None
-        passing = self.index.passing(documents(lists), filters, exclude_kind=exclude_kind)
+        found = documents(lists)
+        if filters.concept and self.stats.concept_share(filters.concept) * len(found) < head / 2:
+            # a narrow concept: a share of the lists this small seldom fills the head; its filtered searches
+            # (a scan of its few points) cost less than finding out
+            return None
+        passing = self.index.passing(found, filters, exclude_kind=exclude_kind)
         cut = {ch: [h for h in hits if h.doc_id in passing][:depth] for ch, hits in lists.items()}
         scored = sum(1 for c in self.fuse(cut, "full", scales, q).values() if c.fused > 0)
         return cut if scored >= head else None

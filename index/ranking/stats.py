@@ -49,11 +49,19 @@ class CorpusStatistics:
             values[name] = compute()
         return values[name]
 
+    def _concept_counts(self) -> tuple[int, dict[str, int]]:
+        return self.cached(
+            "concepts", lambda: (self.index.count(), self.index.facets(keys=["concept"], limit=100_000)["concept"]))
+
     def concept_idf(self) -> Callable[[str], float]:
         """A concept's rarity among the documents: log(1 + N / (1 + its document frequency))."""
-        n, df = self.cached(
-            "concepts", lambda: (self.index.count(), self.index.facets(keys=["concept"], limit=100_000)["concept"]))
+        n, df = self._concept_counts()
         return lambda c: math.log(1.0 + n / (1.0 + df.get(c, 0)))
+
+    def concept_share(self, concept: str) -> float:
+        """The share of the documents that hold `concept` (0 to 1)."""
+        n, df = self._concept_counts()
+        return df.get(concept, 0) / n if n else 0.0
 
     def need_term_df(self) -> tuple[int, dict[int, int]]:
         """(number of needs, term id -> number of needs that use it)."""

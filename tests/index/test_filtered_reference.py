@@ -25,7 +25,8 @@ QUERIES = ["counter drone detection with radar and cameras", "hypersonic thermal
            "radar", "lithium sulfur battery cathode for unmanned vehicles"]
 FILTERS = {"kind": SearchFilters(kind=DocKind.research), "language": SearchFilters(language="en"),
            "ja": SearchFilters(language="ja"), "since": SearchFilters(since=date(2019, 1, 1)),
-           "kind+since": SearchFilters(kind=DocKind.startup, since=date(2015, 1, 1))}
+           "kind+since": SearchFilters(kind=DocKind.startup, since=date(2015, 1, 1)),
+           "concept": SearchFilters(concept="sensing-technology")}
 
 
 @pytest.fixture(scope="module")
@@ -154,3 +155,15 @@ def test_judgements_rank_from_the_filtered_searches(ranker, monkeypatch):
     hits = ranker.search("radar", None, 10)
     monkeypatch.setattr(Ranker, "filtered_reference", lambda *a, **k: pytest.fail("ranked from the cut lists"))
     ranker.search("radar", SearchFilters(language="en"), 10, feedback=Feedback(relevant=[hits[0].doc_id]))
+
+
+def test_a_rare_concept_searches_without_reading_the_filter(ranker, monkeypatch):
+    """A concept too rare to fill the head from the lists goes straight to its filtered searches (a scan at
+    scale): no read of which listed documents pass."""
+    from index.store import Index
+
+    monkeypatch.setattr(ranker, "weights", RankWeights(search_scale_depth=50))
+    ranker.stats._values = {}
+    monkeypatch.setattr(Index, "passing", lambda *a, **k: pytest.fail("read which documents pass"))
+    assert ranker.stats.concept_share("lithium-sulfur-battery") < 0.1
+    ranker.search("battery", SearchFilters(concept="lithium-sulfur-battery"), 10)

@@ -69,6 +69,7 @@ def test_judge_shortlist_unjudge_on_the_need_page(site, browser):
     _li(page, matches[0].doc_id).locator("button.not-relevant").click()
     page.wait_for_selector(f"li.match[data-doc-id='{matches[0].doc_id}'][data-state=not_relevant]", state="attached")
     assert _li(page, matches[0].doc_id).is_hidden()
+    _settled(page)
     assert page.locator("li.match:visible").count() == len(matches) - 1
     assert page.locator(".rejected-count").inner_text() == "1"
     # Shortlist an organization from the side table.
@@ -216,8 +217,15 @@ def test_a_judgement_reads_the_same_at_once_and_after_a_reload(site, browser):
     context.close()
 
 
+def _settled(page) -> None:
+    """Wait until the judgements clicked have been saved and the ranking they move is read again."""
+    page.wait_for_selector("body:not([aria-busy])", state="attached")
+
+
 def _shown(page) -> dict:
-    """What the need page shows of its matches and organizations: order, label, who and when, note, score."""
+    """What the need page shows of its matches and organizations, once settled: order, label, who and when,
+    note, score."""
+    _settled(page)
     matches = page.locator("li.match").evaluate_all("""els => els.map(e => [e.dataset.docId, e.dataset.state,
         e.hidden, e.querySelector('.judge-state').textContent, e.querySelector('.judge-by').textContent,
         e.querySelector('.judge-note').value, (e.querySelector('input[name=judgement]') || {}).value,
@@ -270,8 +278,51 @@ def test_undo_puts_the_shortlist_back_on_the_page_as_a_reload_shows_it(site, bro
     page.wait_for_selector(f"li.match[data-doc-id='{doc_id}'][data-state=relevant]")
     _li(page, doc_id).locator("button.undo").dblclick()
     page.wait_for_selector(f"li.match[data-doc-id='{doc_id}'][data-state=shortlisted]")
-    page.wait_for_load_state("networkidle")
+    _settled(page)
     assert site.store.current(need.id, doc_id).state.value == "shortlisted"  # one undone, not two
     assert _li(page, doc_id).get_attribute("data-state") == "shortlisted"
     context.close()
     assert errors == [], errors
+
+
+def test_a_second_judgement_clicked_while_the_first_ones_ranking_is_on_its_way_is_kept(site, browser):
+    """CI saw it: the shortlist's ranking came back after the next click's judgement and replaced the list it
+    was drawn into, so the page counted 0 not relevant. Here the first ranking is read from the server at
+    once and handed to the page only after the second judgement has been clicked; the page must end as a
+    reload shows it."""
+    errors: list[str] = []
+    context, page = _page(browser, errors)
+    need = next(n for n in site.library.needs() if n.source == "atla")
+    matches = site.library.match(need.id).matches
+    page.goto(f"{site.url}/needs/{need.id}?token={site.tokens['ann']}")
+    held = []
+
+    def hold_the_first_ranking(route):
+        if route.request.method == "GET" and not held:
+            held.append((route, route.fetch()))  # the server's page now, handed over below
+            return
+        route.continue_()
+
+    page.route(f"{site.url}/needs/{need.id}", hold_the_first_ranking)
+    _li(page, matches[2].doc_id).locator("button.shortlist").click()
+    page.wait_for_selector(f"li.match[data-doc-id='{matches[2].doc_id}'][data-state=shortlisted]")
+    for _ in range(100):
+        if held:
+            break
+        page.wait_for_timeout(100)
+    assert held, "the shortlist's ranking was never asked for"
+    _li(page, matches[0].doc_id).locator("button.not-relevant").click()
+    page.wait_for_timeout(300)  # the second click is queued (with the old script it posted at once)
+    route, response = held[0]
+    route.fulfill(response=response)
+    page.wait_for_function(
+        "([id]) => { const li = document.querySelector(`li.match[data-doc-id='${id}']`);"
+        " return li && li.dataset.state === 'not_relevant'; }", arg=[matches[0].doc_id])
+    _settled(page)
+    assert _li(page, matches[0].doc_id).is_hidden()
+    assert page.locator(".rejected-count").inner_text() == "1"
+    assert page.locator("li.match").first.get_attribute("data-doc-id") == matches[2].doc_id
+    assert [(j.target_id, j.state.value) for j in site.store.history(need.id)] == [
+        (matches[2].doc_id, "shortlisted"), (matches[0].doc_id, "not_relevant")]
+    assert not errors, errors
+    context.close()

@@ -11,12 +11,29 @@ document.addEventListener("DOMContentLoaded", () => {
 
 const STATE_LABELS = { relevant: "relevant", not_relevant: "not relevant", shortlisted: "shortlisted" };
 
+// Judgements run one at a time, each with the ranking it refreshes: a second click while the first one's
+// ranking is still on its way would otherwise be drawn into the list that ranking replaces, and be lost.
+// While any is under way the page says so (aria-busy on the body), for screen readers and for tests.
+let judging = Promise.resolve();
+let pending = 0;
+
 // Judge without a page reload: post the same form, ask for JSON, then update the match in place
 // (shortlisted ones move to the top, not-relevant ones hide unless the page shows them).
-async function judge(event, form) {
+function judge(event, form) {
   event.preventDefault();
-  // URL-encoded, as the form itself would post without this script
+  // URL-encoded, as the form itself would post without this script; read as clicked (an Undo takes off the
+  // judgement shown then, so a second click undoes nothing more)
   const body = new URLSearchParams(new FormData(form, event.submitter));
+  pending += 1;
+  document.body.setAttribute("aria-busy", "true");
+  judging = judging.then(() => judgeNow(currentForm(form), body)).catch(() => {}).finally(() => {
+    pending -= 1;
+    if (pending === 0) document.body.removeAttribute("aria-busy");
+  });
+  return judging;
+}
+
+async function judgeNow(form, body) {
   let response;
   try {
     response = await fetch(form.action, { method: "POST", body, headers: { Accept: "application/json" } });
@@ -78,7 +95,7 @@ async function judge(event, form) {
 // worked out here, so the page reads as a reload reads; a note typed and not yet saved is kept. On failure
 // they stay as they were, and a reload shows the server's.
 async function refreshRanking() {
-  const parts = ["aside.orgs", "section.matches > h2", "ol.match-list"];
+  const parts = ["aside.orgs", "section.matches > h2", "ol.match-list", ".rejected-count"];
   if (!parts.some((selector) => document.querySelector(selector))) return;
   try {
     const response = await fetch(location.href, { headers: { Accept: "text/html" } });

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
@@ -42,6 +43,7 @@ RANK_THREADS = 2
 # Free-text queries whose unfiltered result lists are kept (`Ranker.reference_lists`), newest last: a filter clicked
 # on a page ranks from its query's lists instead of searching again. 4 channels x 500 hits a query.
 KEPT_REFERENCE_LISTS = 32
+_KEPT_LISTS_LOCK = threading.Lock()  # the kept lists are trimmed from the rank threads (`in_threads`)
 
 
 def _filtered(filters: SearchFilters | None) -> bool:
@@ -175,13 +177,11 @@ class Ranker:
 
     def _keep_lists(self, key: tuple, results: dict[str, list[ChannelHit]]) -> None:
         kept: dict = self.stats.cached("reference_lists", dict)
-        kept.pop(key, None)
-        kept[key] = results
-        while len(kept) > KEPT_REFERENCE_LISTS:
-            try:
-                kept.pop(next(iter(kept)), None)
-            except (StopIteration, RuntimeError):  # emptied, or changed by another thread: trim on the next call
-                break
+        with _KEPT_LISTS_LOCK:
+            kept.pop(key, None)
+            kept[key] = results
+            while len(kept) > KEPT_REFERENCE_LISTS:
+                del kept[next(iter(kept))]
 
     def reference_lists(self, q: QueryInput, exclude_kind: str | None,
                         depth: int) -> dict[str, list[ChannelHit]] | None:
@@ -190,10 +190,11 @@ class Ranker:
         return self.stats.cached("reference_lists", dict).get((q.key, exclude_kind, depth))
 
     def filtered_reference(self, q: QueryInput, filters: SearchFilters, exclude_kind: str | None, reference_depth: int,
-                           depth: int, scales: Scales, head: int) -> dict[str, list[ChannelHit]] | None:
+                           depth: int, scales: Scales, head: int
+                           ) -> tuple[dict[str, list[ChannelHit]], dict[str, Candidate]] | None:
         """A filtered free-text ranking's lists taken from the query's unfiltered lists (`reference_lists`): each
-        cut to the documents the filter lets through, then to `depth`; None where they cannot stand in for the
-        filtered searches. For searches at least as deep as the reference lists (the Library's: 500).
+        cut to the documents the filter lets through, then to `depth`, with their candidates fused (`fuse`); None
+        where they cannot stand in for the filtered searches. For searches at least as deep as the reference lists (the Library's: 500).
 
         They rank as the filtered searches would. A channel's share of a document's score is its score above
         the channel's floor, the last score of the unfiltered list (`reference_scales`), so every document with
@@ -216,8 +217,9 @@ class Ranker:
             return None
         passing = self.index.passing(found, filters, exclude_kind=exclude_kind)
         cut = {ch: [h for h in hits if h.doc_id in passing][:depth] for ch, hits in lists.items()}
-        scored = sum(1 for c in self.fuse(cut, "full", scales, q).values() if c.fused > 0)
-        return cut if scored >= head else None
+        cands = self.fuse(cut, "full", scales, q)
+        scored = sum(1 for c in cands.values() if c.fused > 0)
+        return (cut, cands) if scored >= head else None
 
     def full_weights(self) -> dict[str, float]:
         """Each channel's weight in the full ranking for a pair of documents the mixed channel does not serve
@@ -296,18 +298,21 @@ class Ranker:
         # Re-score a generous head: the additive terms can lift a document by a few dozen places only.
         margin = w.search_rescore_margin if q.need_id is None else None
         head_size = max(limit * 3 if margin is None else limit + margin, 60)
-        results = None
+        results, cands = None, None
         if (mode == "full" and q.need_id is None and _filtered(filters) and not feedback and scales is not None
                 and (depth or w.depth) >= reference_depth):
-            results = self.filtered_reference(q, filters, exclude_kind, reference_depth, depth or w.depth, scales,
-                                              head_size)
+            found = self.filtered_reference(q, filters, exclude_kind, reference_depth, depth or w.depth, scales,
+                                            head_size)
+            if found is not None:
+                results, cands = found
         if results is None:
             results = self.channel_results(q, filters, mode, exclude_kind, depth, sparse_best)
         if own and q.need_id is None and q.key is not None:  # a filter clicked on its page ranks from these
             self._keep_lists((q.key, exclude_kind, reference_depth), results)
         if own and scales is None:  # the first ranking of the query: its own lists are the reference
             scales, _ = self.reference_scales(q, exclude_kind, reference_depth, results)
-        cands = self.fuse(results, mode, scales, q)
+        if cands is None:
+            cands = self.fuse(results, mode, scales, q)
         if not cands:
             return []
         # ties by id: the head is the same whichever order the lists found its documents in (`filtered_reference`)

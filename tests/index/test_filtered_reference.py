@@ -93,9 +93,9 @@ def test_the_page_is_the_filtered_searches_page(ranker, monkeypatch, scale_depth
     real = Ranker.filtered_reference
 
     def counted(self, *args, **kwargs):
-        lists = real(self, *args, **kwargs)
-        used.append(lists is not None)
-        return lists
+        found = real(self, *args, **kwargs)
+        used.append(found is not None)
+        return found
 
     cases = [(q, name) for q in QUERIES for name in FILTERS]
     monkeypatch.setattr(Ranker, "filtered_reference", counted)

@@ -80,10 +80,12 @@ NEEDS = [NEED_QMAG, NEED_RAM, NEED_PNT, NEED_BATTERY, NEED_LASER]
 
 
 def _doc(kind: DocKind, source: str, source_id: str, title: str, text: str, orgs: list[str], language: str,
-         url: str | None = None, published: datetime | None = None) -> Document:  # fmt: skip
+         url: str | None = None, published: datetime | None = None, concepts: list[str] = ()) -> Document:  # fmt: skip
+    # concepts: what MemoryLibrary reads as the document's taxonomy concepts (its search's concept facet and filter)
     return Document.make(
         kind=kind, source=source, source_id=source_id, url=url or f"https://example.org/{source}/{source_id}",
         title=title, text=text, organizations=orgs, language=language, published=published,
+        meta={"concepts": list(concepts)} if concepts else {},
     )  # fmt: skip
 
 
@@ -92,6 +94,7 @@ DOC_NV = _doc(
     "本研究では、ダイヤモンド中の窒素空孔中心を用いた量子センサにより、室温で1 pT/√Hzの磁場感度を実証した。"
     "センサヘッドは50 gまで小型化され、小型無人機への搭載が可能である。",
     ["東京工業大学", "産業技術総合研究所"], "ja", published=datetime(2026, 11, 2, tzinfo=timezone.utc),
+    concepts=["quantum-sensing"],
 )  # fmt: skip
 DOC_QMAG_STARTUP = _doc(
     DocKind.startup, "prtimes", "pr-88231", "Q-Mag Labs raises seed round for drone-mounted quantum magnetometers",
@@ -104,6 +107,7 @@ DOC_META = _doc(
     "We present a 1.2 mm metasurface absorber with more than 90% absorption from 2 to 18 GHz. "
     "The design uses resistive ink on a flexible substrate and survives 500 bending cycles.",
     ["University of Tokyo"], "en", published=datetime(2026, 11, 10, tzinfo=timezone.utc),
+    concepts=["metamaterial"],
 )  # fmt: skip
 DOC_XSS = _doc(
     DocKind.startup, "prtimes", "pr-90001", XSS_TITLE,
@@ -115,7 +119,7 @@ DOC_CLOCK = _doc(
     DocKind.research, "openalex", "W4400000001", "Chip-scale atomic clock holdover for GPS-denied navigation",
     "A chip-scale atomic clock kept time within 1 microsecond over 24 hours without GPS. "
     "Power draw was 120 mW.",
-    ["National Institute of Standards and Technology"], "en",
+    ["National Institute of Standards and Technology"], "en", concepts=["atomic-clock"],
 )  # fmt: skip
 DOC_FERRITE = [
     _doc(DocKind.research, "jstage", f"jstage-ram-{i}", f"フェライト系電波吸収体の広帯域化 第{i}報",

@@ -5,6 +5,7 @@ server gives up after 20 s; the demo starts the server itself and waits for it."
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -16,6 +17,7 @@ from tests.test_end_to_end import slice_bundle
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[2]
+HANG_AFTER = 1200  # seconds: the demo takes about 1 minute beside the hogs
 HOG = "import time\nwhile True:\n    sum(i * i for i in range(10_000))\n"
 
 
@@ -25,14 +27,26 @@ def test_the_demo_survives_two_cpu_hogs(tmp_path, scout_home):
     env = {**os.environ, "PYTHONPATH": str(ROOT), "SCOUT_HOME": str(scout_home), "SCOUT_NLP_MODEL": "hashing",
            "COLUMNS": "160"}
     env.pop("PREFECT_API_URL", None)
+    env["PYTHONFAULTHANDLER"] = "1"  # a demo that hangs prints where each of its threads waits (SIGABRT below)
     try:
-        result = subprocess.run([sys.executable, "-m", "scout", "demo", "--bundle", str(tmp_path / "bundle"),
-                                 "--needs-shown", "1", "--top", "2"], cwd=ROOT, env=env, capture_output=True,
-                                text=True, timeout=1200)
+        demo = subprocess.Popen([sys.executable, "-m", "scout", "demo", "--bundle", str(tmp_path / "bundle"),
+                                 "--needs-shown", "1", "--top", "2"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True, start_new_session=True)
+        try:
+            stdout, stderr = demo.communicate(timeout=HANG_AFTER)
+        except subprocess.TimeoutExpired:
+            os.killpg(demo.pid, signal.SIGABRT)
+            try:
+                stdout, stderr = demo.communicate(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(demo.pid, signal.SIGKILL)
+                stdout, stderr = demo.communicate()
+            pytest.fail(f"the demo hung for {HANG_AFTER} s; its threads' stacks:\n" + stdout[-3000:] + stderr[-12000:])
     finally:
         for hog in hogs:
             hog.kill()
             hog.wait()
+    result = subprocess.CompletedProcess(demo.args, demo.returncode, stdout, stderr)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "Prefect's API server is up" in result.stdout
     assert "demo finished" in result.stdout

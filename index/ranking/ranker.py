@@ -194,7 +194,8 @@ class Ranker:
                            ) -> tuple[dict[str, list[ChannelHit]], dict[str, Candidate]] | None:
         """A filtered free-text ranking's lists taken from the query's unfiltered lists (`reference_lists`): each
         cut to the documents the filter lets through, then to `depth`, with their candidates fused (`fuse`); None
-        where they cannot stand in for the filtered searches. For searches at least as deep as the reference lists (the Library's: 500).
+        where they cannot stand in for the filtered searches. For searches at least as deep as the reference
+        lists (the Library's: 500).
 
         They rank as the filtered searches would. A channel's share of a document's score is its score above
         the channel's floor, the last score of the unfiltered list (`reference_scales`), so every document with

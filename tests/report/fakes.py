@@ -80,7 +80,7 @@ NEEDS = [NEED_QMAG, NEED_RAM, NEED_PNT, NEED_BATTERY, NEED_LASER]
 
 
 def _doc(kind: DocKind, source: str, source_id: str, title: str, text: str, orgs: list[str], language: str,
-         url: str | None = None, published: datetime | None = None, concepts: list[str] = ()) -> Document:  # fmt: skip
+         url: str | None = None, published: datetime | None = None, concepts: tuple[str, ...] | list[str] = ()) -> Document:  # fmt: skip
     # concepts: what MemoryLibrary reads as the document's taxonomy concepts (its search's concept facet and filter)
     return Document.make(
         kind=kind, source=source, source_id=source_id, url=url or f"https://example.org/{source}/{source_id}",

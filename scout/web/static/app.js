@@ -26,7 +26,8 @@ function judge(event, form) {
   const body = new URLSearchParams(new FormData(form, event.submitter));
   pending += 1;
   document.body.setAttribute("aria-busy", "true");
-  judging = judging.then(() => judgeNow(currentForm(form), body)).catch(() => {}).finally(() => {
+  // a failure is reported and the queue goes on: one judgement's error must not stop the ones clicked after it
+  judging = judging.then(() => judgeNow(currentForm(form), body)).catch((error) => console.error(error)).finally(() => {
     pending -= 1;
     if (pending === 0) document.body.removeAttribute("aria-busy");
   });

@@ -615,6 +615,18 @@ class Enricher:
             if encoder is not None and inputs:
                 getattr(encoder, "inner", encoder).encode(inputs)  # the model's own, not the cache's
 
+    def warm_up_queries(self) -> None:
+        """Load now what the first query of either language would load (the language detector, the query
+        analysis and renderings, the lexical encoder, both encoders' sessions) by analysing and encoding an
+        English and a Japanese query past the caches: nothing is stored. `scout serve` runs it as it starts, so
+        that the first person to search does not wait seconds for the models."""
+        for text in ("radar absorbing metamaterials for small drones", "水中音響センサーによる磁気計測の研究"):
+            found = self._analyse_query(text)
+            for encoder, inputs in ((self.embedder, found.texts + [r for _, r in found.rendered]),
+                                    (self.multilingual, [text])):
+                if encoder is not None:
+                    getattr(encoder, "inner", encoder).encode(inputs)  # the model's own, not the cache's
+
     def enrich(self, docs: Sequence[Document]) -> tuple[list[EnrichedDocument], list[Reject]]:
         """Analyse and embed a batch; every document comes back enriched or as a Reject."""
         return next(self.enrich_batches([docs]))
@@ -861,6 +873,12 @@ class Enricher:
             found = QueryAnalysis.from_json(cache.get_analysis(self.analysis_fingerprint, key))
             if found is not None:
                 return found
+        found = self._analyse_query(clean)
+        if cache is not None:
+            cache.put_analysis(self.analysis_fingerprint, key, found.to_json())
+        return found
+
+    def _analyse_query(self, clean: str) -> QueryAnalysis:
         language = detect_language(clean)
         concepts = self._plain_concepts(clean, language)
         if concepts is None:
@@ -875,8 +893,6 @@ class Enricher:
                               sparse=self._with_other_language(self.sparse.encode_query(sparse_text, language),
                                                                clean, language),
                               readings=self._readings(clean, sparse_text, language))
-        if cache is not None:
-            cache.put_analysis(self.analysis_fingerprint, key, found.to_json())
         return found
 
     @property

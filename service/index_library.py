@@ -191,6 +191,13 @@ class IndexLibrary:
         self._org_cache: dict = {}  # aliases, issuers, statuses: valid while the document count stays
         self._org_cache_count = -1
 
+    def warm_up(self) -> None:
+        """Load the query models now (`Enricher.warm_up_queries`: seconds), so that the first person to search
+        does not wait for them; nothing is searched or stored. An enricher without it loads on first use."""
+        warm = getattr(self.enricher, "warm_up_queries", None)
+        if callable(warm):
+            warm()
+
     # -- Library -------------------------------------------------------------------------------------
     def search(self, query: str, filters: SearchFilters | None = None, limit: int = 20,
                feedback: Feedback | None = None) -> SearchResult:

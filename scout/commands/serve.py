@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import threading
 from typing import Optional
 
 import typer
@@ -30,6 +32,21 @@ def check_token(token: str | None) -> None:
     if problem:
         fail(f"SCOUT_WEB_TOKEN refused: {problem}; generate one with "
              "`python -c 'import secrets; print(secrets.token_urlsafe(32))'` (or unset it on loopback)", code=2)
+
+
+def warm_up_then_settle(library: object) -> None:
+    """Load the query models now (the library's `warm_up`), then settle the heap (`domain.heap`): from then on
+    the cycle collector no longer visits what this process keeps, which made about one search in twelve 100 ms
+    slower. A warm-up that fails is logged; the first query then loads what it needs, as without it."""
+    from domain.heap import settle_heap
+
+    warm = getattr(library, "warm_up", None)
+    try:
+        if callable(warm):
+            warm()
+    except Exception:  # noqa: BLE001 - an optimization: a failing model shows again, in the query that needs it
+        logging.getLogger(__name__).warning("the query models' warm-up failed", exc_info=True)
+    settle_heap()
 
 
 def serve(
@@ -98,6 +115,8 @@ def serve(
                 owner = owner_endpoint(library, local_url, command_runner())
                 if owner is not None:
                     app.include_router(owner)
+                threading.Thread(target=warm_up_then_settle, args=(app.state.library,), name="warm-up",
+                                 daemon=True).start()
 
         async def shutdown(self, sockets=None) -> None:
             # here, not only after run(): uvicorn re-raises a SIGTERM once it has shut down, ending the process

@@ -30,6 +30,14 @@ class SerializedLibrary:
                 return self.inner.search(query, filters, limit=limit)
             return self.inner.search(query, filters, limit=limit, feedback=feedback)
 
+    def warm_up(self) -> None:
+        """The library's warm-up, if it has one, taking its turn: a query that comes meanwhile waits for the
+        models it would otherwise load itself."""
+        warm = getattr(self.inner, "warm_up", None)
+        if callable(warm):
+            with self._lock:
+                warm()
+
     def needs(self) -> list[Document]:
         return self.inner.needs()
 

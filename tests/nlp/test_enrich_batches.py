@@ -205,3 +205,27 @@ def test_warm_up_runs_both_encoders_stores_nothing_and_changes_no_result(tmp_pat
     for mine, theirs in zip(got, expected):
         assert mine.analysis == theirs.analysis and mine.sparse == theirs.sparse
         np.testing.assert_array_equal(mine.passage_vectors, theirs.passage_vectors)
+
+
+def test_the_query_warm_up_runs_both_encoders_stores_nothing_and_changes_no_query(tmp_path, monkeypatch):
+    # what `scout serve` runs as it starts (IndexLibrary.warm_up): a query of each language analysed and encoded
+    # past the caches, so the models load; the cache stays empty, and queries afterwards are what a cold
+    # enricher makes of them
+    from domain.settings import NlpSettings
+    from nlp.cache import EmbeddingCache
+
+    queries = ["quantum navigation without GPS", "小型衛星による合成開口レーダー観測"]
+    monkeypatch.setenv("SCOUT_HOME", str(tmp_path / "cold"))
+    cold = Enricher(NlpSettings(model="hashing"))
+    expected = [cold.query(q) for q in queries]
+    monkeypatch.setenv("SCOUT_HOME", str(tmp_path / "warm"))
+    passages, sentences = Recording(), Recording(dim=DIM, name="hashing-multilingual")
+    warm = Enricher(NlpSettings(model="hashing"), embedder=passages, multilingual=sentences)
+    warm.warm_up_queries()
+    assert passages.calls and sentences.calls, "both encoders ran"
+    assert len(EmbeddingCache(NlpSettings().cache_path)) == 0, "nothing stored"
+    for query, theirs in zip(queries, expected):
+        mine = warm.query(query)
+        assert (mine.language, mine.concepts, mine.passages, mine.sparse, mine.readings) == (
+            theirs.language, theirs.concepts, theirs.passages, theirs.sparse, theirs.readings)
+        np.testing.assert_array_equal(mine.passage_vectors, theirs.passage_vectors)

@@ -17,7 +17,8 @@ through the same `Index.upsert`. Memory: process RSS growth from opening the ind
 figure is printed with the load average beside it (the machine may be shared).
 
     PYTHONPATH=$PWD python bench/index_latency.py [--sizes 10000 100000 1000000] [--queries 200] [--breakdown]
-        [--keep DIR] [--enricher product|bench] [--warmup 100] [--needs 20] [--build-only] [--sentences 8]
+        [--keep DIR] [--warmup 100] [--needs 20] [--build-only] [--sentences 8]
+        [--heap settled|default]
 
 A million synthetic documents are three million points: build them once with `--keep DIR` (`--build-only`
 stops after building) and let later runs reuse the folder; a killed build resumes where it stopped. Most of a
@@ -48,6 +49,7 @@ from index.ranking import Ranker  # noqa: E402
 from index.store import Index  # noqa: E402
 from index.backends.base import SENTENCE_DIM  # noqa: E402
 from index.suppliers import KnownSuppliers  # noqa: E402
+from domain.heap import settle_heap  # noqa: E402
 from service.index_library import IndexLibrary  # noqa: E402
 from nlp.base import EnrichedDocument, SparseVector  # noqa: E402
 from domain.models import Analysis, Document, DocKind, Passage, SearchFilters  # noqa: E402
@@ -273,6 +275,9 @@ def main() -> None:
                     help="searches run (and reported apart) after opening the index, before the timed ones")
     ap.add_argument("--breakdown", action="store_true", help="also print where each search's time goes")
     ap.add_argument("--needs", type=int, default=20, help="needs ranked in full (Ranker.match) at each size")
+    ap.add_argument("--heap", choices=("settled", "default"), default="settled",
+                    help="settled: the heap settled after the warm-up searches, as `scout serve` settles it "
+                         "(domain/heap.py); default: the interpreter's own collector settings")
     ap.add_argument("--keep", type=Path, default=None,
                     help="build each index under DIR/ix-N and keep it; a later run with the same DIR reuses it")
     ap.add_argument("--build-only", action="store_true", help="build (or finish building) the indexes and stop")
@@ -370,6 +375,9 @@ def main() -> None:
                     print(f"{n:>7} docs  first {len(cold)} searches after opening (not counted below): first "
                           f"{cold[0]:.0f} ms, median {statistics.median(cold):.1f} ms, max {max(cold):.0f} ms ({load()})",
                           flush=True)
+                if args.heap == "settled":
+                    # as `scout serve` does once its query models are loaded (domain/heap.py)
+                    settle_heap()
                 for name, flt in filters.items():
                     lat = []
                     stages = Stages(ranker) if args.breakdown else None
@@ -423,25 +431,28 @@ def main() -> None:
                 needs_here = min(n, CORPUS_NEEDS)
                 need_ids = [f"syn-{i:07d}" for i in range(0, needs_here, max(1, needs_here // (args.needs + 1)))]
                 need_ids = need_ids[: args.needs + 1]
-                t = time.perf_counter()
-                ranker.match(need_ids[0], limit=args.limit)
-                first_need = (time.perf_counter() - t) * 1000
-                need_ms = []
-                for need_id in need_ids[1:]:
+                first_need, need_ms = float("nan"), []
+                if args.needs:
+                    t = time.perf_counter()
+                    ranker.match(need_ids[0], limit=args.limit)
+                    first_need = (time.perf_counter() - t) * 1000
+                for need_id in need_ids[1:] if args.needs else []:
                     t = time.perf_counter()
                     ranker.match(need_id, limit=args.limit)
                     need_ms.append((time.perf_counter() - t) * 1000)
                 after, after_anon = rss_mb(), rss_mb("RssAnon")
-            print(f"{n:>7} docs  a need's ranking: first {first_need:.0f} ms (collection statistics), then p50 "
-                  f"{statistics.median(need_ms):.0f} ms, p95 {percentile(need_ms, 95):.0f} ms ({len(need_ms)} needs; {load()})",
-                  flush=True)
+            need_p50 = statistics.median(need_ms) if need_ms else float("nan")
+            need_p95 = percentile(need_ms, 95) if need_ms else float("nan")
+            if need_ms:
+                print(f"{n:>7} docs  a need's ranking: first {first_need:.0f} ms (collection statistics), then p50 "
+                      f"{need_p50:.0f} ms, p95 {need_p95:.0f} ms ({len(need_ms)} needs; {load()})", flush=True)
             print(f"{n:>7} docs  ingest {ingest:.0f} s ({n / ingest:.0f} docs/s; nan: reused), disk {disk:.0f} MiB, "
                   f"RSS +{opened - before:.0f} MiB on open, +{after - before:.0f} MiB after queries (of which the process's "
                   f"own, not mapped files: +{opened_anon - before_anon:.0f} and +{after_anon - before_anon:.0f} MiB; "
                   f"{load()})", flush=True)
             sizes[n] = dict(disk=disk, rss_open=opened - before, rss_after=after - before,
                             anon_open=opened_anon - before_anon, anon_after=after_anon - before_anon,
-                            need_p50=statistics.median(need_ms), need_p95=percentile(need_ms, 95), need_first=first_need,
+                            need_p50=need_p50, need_p95=need_p95, need_first=first_need,
                             **{f"{name} p95": p95 for m, name, _, p95, _ in rows if m == n},
                             **{f"{name} library p95": p95 for m, name, _, p95, _ in library_rows if m == n})
         finally:

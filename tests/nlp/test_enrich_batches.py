@@ -180,22 +180,31 @@ def test_a_failing_step_source_is_raised_after_the_steps_it_gave_are_delivered(n
     assert len(delivered) == 2
 
 
+def _warmed(tmp_path, monkeypatch, warm_up) -> Enricher:
+    """A new enricher, in a home of its own, after `warm_up(enricher)`: both its encoders ran (their models
+    load) and its embedding cache is empty."""
+    from domain.settings import NlpSettings
+    from nlp.cache import EmbeddingCache
+
+    monkeypatch.setenv("SCOUT_HOME", str(tmp_path / "warm"))
+    passages, sentences = Recording(), Recording(dim=DIM, name="hashing-multilingual")
+    warm = Enricher(NlpSettings(model="hashing"), embedder=passages, multilingual=sentences)
+    warm_up(warm)
+    assert passages.calls and sentences.calls, "both encoders ran"
+    assert len(EmbeddingCache(NlpSettings().cache_path)) == 0, "nothing stored"
+    return warm
+
+
 def test_warm_up_runs_both_encoders_stores_nothing_and_changes_no_result(tmp_path, monkeypatch):
     # what a Dask worker runs while the flow opens the index (flows.enrich.warm_worker): the encoders run (their
     # models load), the embedding cache stays empty, and the documents enriched afterwards are enriched as by a
     # cold enricher
     from domain.settings import NlpSettings
-    from nlp.cache import EmbeddingCache
 
     docs = [_doc(1, "Quantum navigation", EN), _doc(2, "量子航法", JA)]
     monkeypatch.setenv("SCOUT_HOME", str(tmp_path / "cold"))
     expected, _ = Enricher(NlpSettings(model="hashing")).enrich(docs)
-    monkeypatch.setenv("SCOUT_HOME", str(tmp_path / "warm"))
-    passages, sentences = Recording(), Recording(dim=DIM, name="hashing-multilingual")
-    warm = Enricher(NlpSettings(model="hashing"), embedder=passages, multilingual=sentences)
-    warm.warm_up()
-    assert passages.calls and sentences.calls, "both encoders ran"
-    assert len(EmbeddingCache(NlpSettings().cache_path)) == 0, "nothing stored"
+    warm = _warmed(tmp_path, monkeypatch, Enricher.warm_up)
     got, rejects = warm.enrich(docs)
     assert not rejects and [e.document for e in got] == [e.document for e in expected]
     # told to stop (the worker closes with no step to run), it loads nothing more
@@ -212,18 +221,12 @@ def test_the_query_warm_up_runs_both_encoders_stores_nothing_and_changes_no_quer
     # past the caches, so the models load; the cache stays empty, and queries afterwards are what a cold
     # enricher makes of them
     from domain.settings import NlpSettings
-    from nlp.cache import EmbeddingCache
 
     queries = ["quantum navigation without GPS", "小型衛星による合成開口レーダー観測"]
     monkeypatch.setenv("SCOUT_HOME", str(tmp_path / "cold"))
     cold = Enricher(NlpSettings(model="hashing"))
     expected = [cold.query(q) for q in queries]
-    monkeypatch.setenv("SCOUT_HOME", str(tmp_path / "warm"))
-    passages, sentences = Recording(), Recording(dim=DIM, name="hashing-multilingual")
-    warm = Enricher(NlpSettings(model="hashing"), embedder=passages, multilingual=sentences)
-    warm.warm_up_queries()
-    assert passages.calls and sentences.calls, "both encoders ran"
-    assert len(EmbeddingCache(NlpSettings().cache_path)) == 0, "nothing stored"
+    warm = _warmed(tmp_path, monkeypatch, Enricher.warm_up_queries)
     for query, theirs in zip(queries, expected):
         mine = warm.query(query)
         assert (mine.language, mine.concepts, mine.passages, mine.sparse, mine.readings) == (

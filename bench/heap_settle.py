@@ -79,9 +79,8 @@ def main() -> None:
     if path is None:
         tmp = Path(tempfile.mkdtemp(prefix="scout-heap-"))
         path = tmp / "ix"
-        phrases = [f"{t} {s}" for t in latency.TOPICS for s in ("research", "system", "sensor", "material")]
         print(f"building {args.size} synthetic documents ... ({latency.load()})", flush=True)
-        latency.build(path, args.size, enricher.embedder.encode(phrases))
+        latency.build(path, args.size, enricher.embedder.encode(latency.topic_phrases()))
     elif not path.is_dir():
         sys.exit(f"error: {path} is not an index folder (bench/index_latency.py --keep DIR makes DIR/ix-N)")
     serial = itertools.count(1)

@@ -167,6 +167,15 @@ def synthetic_items(n: int, centroids: np.ndarray, seed: int = 7, start: int = 0
                                    sentence_vectors=sent[j] if SENTENCES_PER_DOC else None)
 
 
+def topic_phrases() -> list[str]:
+    """The 400 phrases whose embeddings are the synthetic corpus's topic centroids."""
+    return [f"{t} {s}" for t in TOPICS for s in ("research", "system", "sensor", "material", "software", "prototype",
+                                                   "testing", "design", "analysis", "startup", "field trial", "model",
+                                                   "network", "device", "method", "platform", "algorithm",
+                                                   "fabrication", "detection", "control", "simulation", "integration",
+                                                   "evaluation", "architecture", "demonstration")]
+
+
 def load() -> str:
     return f"load {os.getloadavg()[0]:.1f}"
 
@@ -299,13 +308,7 @@ def main() -> None:
     nlp_settings = NlpSettings(cache=False, **({} if SENTENCES_PER_DOC else {"multilingual": "off"}))
     enricher = Enricher(nlp_settings, embedder=CachedEmbedder(SentenceTransformerEmbedder(nlp_settings),
                                                               EmbeddingCache(cache_dir / "embeddings.sqlite")))
-    phrases = [f"{t} {s}" for t in TOPICS for s in ("research", "system", "sensor", "material", "software",
-                                                      "prototype", "testing", "design", "analysis", "startup",
-                                                      "field trial", "model", "network", "device", "method",
-                                                      "platform", "algorithm", "fabrication", "detection",
-                                                      "control", "simulation", "integration", "evaluation",
-                                                      "architecture", "demonstration")]
-    centroids = enricher.embedder.encode(phrases)  # real model space, 400 topics
+    centroids = enricher.embedder.encode(topic_phrases())  # real model space, 400 topics
     enricher.query(QUERIES[0])  # load the model and the English pipeline ...
     enricher.query(QUERIES[-1])  # ... and the Japanese one (its first load takes ~2 s)
     serial = itertools.count(1)

@@ -3,7 +3,7 @@
 CPython's cycle collector runs a full collection whenever enough objects have outlived the younger ones, and a
 full collection visits every object the process holds: a serving process holds the models' and the index's
 (about 170,000 objects once a query has loaded them). At 100k synthetic documents one came about every 12
-searches and took 100-110 ms, so the slowest tenth of the searches were that much slower: the p95.
+searches and took 100-110 ms, so about one search in twelve was that much slower: the p95.
 `settle_heap` collects once, then moves every object alive into the permanent generation (`gc.freeze`: later
 collections do not visit it; what a warm process has loaded it keeps), and collects the young generation after
 50,000 net allocations instead of 700 (a search allocates and frees tens of thousands of objects, nearly all

@@ -608,24 +608,30 @@ class Enricher:
                                 title=text.split("。")[0].split(".")[0], text=text)
             prepared += self._prepare_batch([doc])[0]
             self.sparse.encode_document(text, language)
-        for encoder, inputs in ((self.embedder, self._texts(prepared)[0]),
-                                (self.multilingual, [s for p in prepared for s in p[5]])):
-            if stop():
-                return
-            if encoder is not None and inputs:
-                getattr(encoder, "inner", encoder).encode(inputs)  # the model's own, not the cache's
+        self._encode_past_caches([(self.embedder, self._texts(prepared)[0]),
+                                  (self.multilingual, [s for p in prepared for s in p[5]])], stop)
 
     def warm_up_queries(self) -> None:
         """Load now what the first query of either language would load (the language detector, the query
         analysis and renderings, the lexical encoder, both encoders' sessions) by analysing and encoding an
         English and a Japanese query past the caches: nothing is stored. `scout serve` runs it as it starts, so
         that the first person to search does not wait seconds for the models."""
+        # the Japanese text holds a compound no dictionary headword covers, so its glosses' index loads too
         for text in ("radar absorbing metamaterials for small drones", "水中音響センサーによる磁気計測の研究"):
             found = self._analyse_query(text)
-            for encoder, inputs in ((self.embedder, found.texts + [r for _, r in found.rendered]),
-                                    (self.multilingual, [text])):
-                if encoder is not None:
-                    getattr(encoder, "inner", encoder).encode(inputs)  # the model's own, not the cache's
+            self._encode_past_caches([(self.embedder, found.texts + [r for _, r in found.rendered]),
+                                      (self.multilingual, [text])])
+
+    @staticmethod
+    def _encode_past_caches(work: Sequence[tuple[Embedder | None, list[str]]],
+                            stop: Callable[[], bool] = lambda: False) -> None:
+        """Each encoder run on its inputs by the model itself, not the embedding cache in front of it, so that a
+        warm-up loads the model and stores nothing; `stop()` asked before each."""
+        for encoder, inputs in work:
+            if stop():
+                return
+            if encoder is not None and inputs:
+                getattr(encoder, "inner", encoder).encode(inputs)
 
     def enrich(self, docs: Sequence[Document]) -> tuple[list[EnrichedDocument], list[Reject]]:
         """Analyse and embed a batch; every document comes back enriched or as a Reject."""

@@ -22,7 +22,6 @@ import tempfile
 import statistics
 import sys
 import time
-from datetime import date
 from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -31,8 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import bench.index_latency as synthetic  # noqa: E402
 import index.backends.edge as edge  # noqa: E402
 import index.ranking.ranker as ranker_module  # noqa: E402
-from bench.index_latency import QUERIES, percentile  # noqa: E402
-from domain.models import DocKind, SearchFilters  # noqa: E402
+from bench.index_latency import FILTERS, QUERIES, percentile  # noqa: E402
 from domain.settings import IndexSettings, NlpSettings  # noqa: E402
 from index.ranking import Ranker  # noqa: E402
 from index.store import Index  # noqa: E402
@@ -40,8 +38,6 @@ from index.suppliers import KnownSuppliers  # noqa: E402
 from nlp.pipeline import Enricher  # noqa: E402
 from service.index_library import IndexLibrary  # noqa: E402
 
-FILTERS = {"none": None, "kind+date": SearchFilters(kind=DocKind.research, since=date(2020, 1, 1)),
-           "language": SearchFilters(language="ja"), "concept": SearchFilters(concept="concept-7")}
 PRODUCT = (edge.EXACT_SEARCH_POINTS, ranker_module.KEPT_REFERENCE_LISTS, Ranker.filtered_reference)
 
 

@@ -167,6 +167,15 @@ def synthetic_items(n: int, centroids: np.ndarray, seed: int = 7, start: int = 0
                                    sentence_vectors=sent[j] if SENTENCES_PER_DOC else None)
 
 
+# The filters every search is timed under, by name: the synthetic corpus's kinds, dates, languages and concepts.
+FILTERS = {
+    "none": None,
+    "kind+date": SearchFilters(kind=DocKind.research, since=date(2020, 1, 1)),
+    "language": SearchFilters(language="ja"),
+    "concept": SearchFilters(concept="concept-7"),
+}
+
+
 def topic_phrases() -> list[str]:
     """The 400 phrases whose embeddings are the synthetic corpus's topic centroids."""
     return [f"{t} {s}" for t in TOPICS for s in ("research", "system", "sensor", "material", "software", "prototype",
@@ -319,12 +328,7 @@ def main() -> None:
         embed.append((time.perf_counter() - t) * 1000)
     print(f"query embedding + BM25 encoding alone: p50 {statistics.median(embed):.1f} ms, "
           f"p95 {percentile(embed, 95):.1f} ms ({load()})", flush=True)
-    filters = {
-        "none": None,
-        "kind+date": SearchFilters(kind=DocKind.research, since=date(2020, 1, 1)),
-        "language": SearchFilters(language="ja"),
-        "concept": SearchFilters(concept="concept-7"),
-    }
+    filters = FILTERS
     rows, library_rows, clicked_rows = [], [], []
     sizes: dict[int, dict[str, float]] = {}
     for n in args.sizes:
@@ -439,10 +443,10 @@ def main() -> None:
                     t = time.perf_counter()
                     ranker.match(need_ids[0], limit=args.limit)
                     first_need = (time.perf_counter() - t) * 1000
-                for need_id in need_ids[1:] if args.needs else []:
-                    t = time.perf_counter()
-                    ranker.match(need_id, limit=args.limit)
-                    need_ms.append((time.perf_counter() - t) * 1000)
+                    for need_id in need_ids[1:]:
+                        t = time.perf_counter()
+                        ranker.match(need_id, limit=args.limit)
+                        need_ms.append((time.perf_counter() - t) * 1000)
                 after, after_anon = rss_mb(), rss_mb("RssAnon")
             need_p50 = statistics.median(need_ms) if need_ms else float("nan")
             need_p95 = percentile(need_ms, 95) if need_ms else float("nan")

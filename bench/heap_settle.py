@@ -3,9 +3,10 @@
 `scout serve` settles its heap once the query models are loaded (domain/heap.py: what is alive frozen out of the
 cycle collector's reach, the young generation collected after 50,000 net allocations instead of 700). This runs
 the Library's search (what `scout search`, the search page and the API run) over a synthetic index in blocks of
-`--block` searches, the heap settled in one block and the interpreter's default in the next (`gc.unfreeze`,
-CPython's thresholds), every query new text and the four filters in turn, and prints each setting's p50 / p95 /
-max, the full collections each saw and their time, and the ratios, from this one run.
+`--block` searches, the heap settled and the interpreter's default (`gc.unfreeze`, CPython's thresholds) in
+turn, settled-default-default-settled so that neither always follows the other, every query new text and the
+four filters in turn, and prints each setting's p50 / p95 / max, the full collections each saw (not those of
+the switch itself) and their time, and the ratios, from this one run.
 
     PYTHONPATH=$PWD python bench/heap_settle.py [--index DIR/ix-N] [--size 10000] [--blocks 6] [--block 25]
 
@@ -24,7 +25,6 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import date
 from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -32,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import bench.index_latency as latency  # noqa: E402
 from domain.heap import settle_heap  # noqa: E402
-from domain.models import DocKind, SearchFilters  # noqa: E402
+from domain.models import SearchFilters  # noqa: E402
 from domain.settings import IndexSettings, NlpSettings  # noqa: E402
 from index.ranking import Ranker  # noqa: E402
 from index.store import Index  # noqa: E402
@@ -40,22 +40,21 @@ from index.suppliers import KnownSuppliers  # noqa: E402
 from nlp.pipeline import Enricher  # noqa: E402
 from service.index_library import IndexLibrary  # noqa: E402
 
-FILTERS = [None, SearchFilters(kind=DocKind.research, since=date(2020, 1, 1)), SearchFilters(language="ja"),
-           SearchFilters(concept="concept-7")]
+FILTERS = list(latency.FILTERS.values())
 DEFAULT_THRESHOLD = (700, 10, 10)  # CPython 3.11's
 
 
 class FullCollections:
-    """The time of each full (generation 2) collection, credited to the setting in force."""
+    """The time of each full (generation 2) collection, credited to the setting in force (None: to none)."""
 
     def __init__(self) -> None:
-        self.setting = "default"
+        self.setting: str | None = "default"
         self.seen: dict[str, list[float]] = {"settled": [], "default": []}
         self._start = 0.0
         gc.callbacks.append(self)
 
     def __call__(self, phase: str, info: dict) -> None:
-        if info.get("generation") != 2:
+        if info.get("generation") != 2 or self.setting is None:
             return
         if phase == "start":
             self._start = time.perf_counter()
@@ -101,7 +100,9 @@ def main() -> None:
             collections = FullCollections()
             spent: dict[str, list[float]] = {"settled": [], "default": []}
             for block in range(2 * args.blocks):
-                setting = "settled" if block % 2 == 0 else "default"
+                # settled, default, default, settled, ...: neither setting always goes first after a switch
+                setting = "settled" if block % 4 in (0, 3) else "default"
+                collections.setting = None  # the switch's own collection is no search's
                 if setting == "settled":
                     settle_heap()
                 else:

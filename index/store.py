@@ -281,6 +281,13 @@ class Index:
             self.backend = LockedBackend(self.backend)
         return self._lock.advertise(endpoint, self.settings.backend, self.dim)
 
+    def warm_up(self) -> None:
+        """Finish now what the backend would do on its first reads (embedded: build the point -> document table,
+        `index/backends/point_docs.py`; seconds at a million documents). Safe beside other threads' calls."""
+        warm = getattr(self.backend, "warm_up", None)
+        if callable(warm):
+            warm()
+
     def optimize(self) -> None:
         """Build vector indexes and merge segments after a large ingest (embedded: runs in-process)."""
         self.backend.optimize()

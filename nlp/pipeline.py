@@ -40,6 +40,12 @@ def clean_control(text: str) -> str:
     return "".join(ch if ch in "\n\t" or unicodedata.category(ch)[0] != "C" else " " for ch in text)
 
 
+def _past_cache(encoder: Embedder | None) -> Embedder | None:
+    """The encoder behind an embedding cache (`nlp.cache.CachedEmbedder.inner`), or the encoder itself: what a
+    warm-up runs, so that it loads the model and stores nothing."""
+    return getattr(encoder, "inner", encoder)
+
+
 def _chunks(text: str, size: int) -> list[tuple[int, str]]:
     """Sentence-aligned pieces of at most `size` characters (a longer sentence is cut hard)."""
     if len(text) <= size:
@@ -611,27 +617,26 @@ class Enricher:
         self._encode_past_caches([(self.embedder, self._texts(prepared)[0]),
                                   (self.multilingual, [s for p in prepared for s in p[5]])], stop)
 
-    def warm_up_queries(self) -> None:
+    def warm_up_queries(self) -> list[EnrichedQuery]:
         """Load now what the first query of either language would load (the language detector, the query
         analysis and renderings, the lexical encoder, both encoders' sessions) by analysing and encoding an
         English and a Japanese query past the caches: nothing is stored. `scout serve` runs it as it starts, so
-        that the first person to search does not wait seconds for the models."""
+        that the first person to search does not wait seconds for the models. Returns the two queries (the
+        library ranks them to warm the index up, keeping nothing: `Ranker.warm_up`)."""
         # the Japanese text holds a compound no dictionary headword covers, so its glosses' index loads too
-        for text in ("radar absorbing metamaterials for small drones", "水中音響センサーによる磁気計測の研究"):
-            found = self._analyse_query(text)
-            self._encode_past_caches([(self.embedder, found.texts + [r for _, r in found.rendered]),
-                                      (self.multilingual, [text])])
+        return [self._enriched_query(text, self._analyse_query, _past_cache(self.embedder),
+                                     _past_cache(self.multilingual))
+                for text in ("radar absorbing metamaterials for small drones", "水中音響センサーによる磁気計測の研究")]
 
     @staticmethod
     def _encode_past_caches(work: Sequence[tuple[Embedder | None, list[str]]],
                             stop: Callable[[], bool] = lambda: False) -> None:
-        """Each encoder run on its inputs by the model itself, not the embedding cache in front of it, so that a
-        warm-up loads the model and stores nothing; `stop()` asked before each."""
+        """Each encoder, past its cache (`_past_cache`), run on its inputs; `stop()` asked before each."""
         for encoder, inputs in work:
             if stop():
                 return
             if encoder is not None and inputs:
-                getattr(encoder, "inner", encoder).encode(inputs)
+                _past_cache(encoder).encode(inputs)
 
     def enrich(self, docs: Sequence[Document]) -> tuple[list[EnrichedDocument], list[Reject]]:
         """Analyse and embed a batch; every document comes back enriched or as a Reject."""
@@ -817,14 +822,18 @@ class Enricher:
         clean = clean_control(text or "").strip()
         if not clean:
             raise ValueError("empty query")
-        multilingual = self.multilingual
+        return self._enriched_query(clean, self._query_analysis, self.embedder, self.multilingual)
+
+    def _enriched_query(self, clean: str, analysis: Callable[[str], QueryAnalysis], embedder: Embedder,
+                        multilingual: Embedder | None) -> EnrichedQuery:
+        """`query` of clean text with these parts: the analysis and encoders behind the caches, or in front."""
         preload = getattr(getattr(multilingual, "inner", multilingual), "preload", None)
         if preload is not None:
             preload()  # its start-up overlaps the analysis and the other encoder's (a cold query)
-        found = self._query_analysis(clean)
+        found = analysis(clean)
         language, texts, rendered = found.language, found.texts, found.rendered
         renderings = [r for _, r in rendered]
-        vectors = np.asarray(self.embedder.encode(texts + renderings), dtype=np.float32)
+        vectors = np.asarray(embedder.encode(texts + renderings), dtype=np.float32)
         # the query's first vector (a need title's, in ranking) is its rendering's too
         vectors = self._ja_vectors(vectors, {len(texts) + i: src for i, (src, _) in enumerate(rendered)}, language)
         multilingual_vector = None

@@ -247,6 +247,10 @@ class EdgeBackend:
             self._docs_thread.join()
         return self._docs
 
+    def warm_up(self) -> None:
+        """Build the point -> document table now and wait for it (`point_docs(wait=True)`)."""
+        self.point_docs(wait=True)
+
     def _build_table(self) -> None:
         assert self._point_ids is not None
         hits: Any = None

@@ -157,6 +157,13 @@ class LockedBackend:
 
         return locked
 
+    def warm_up(self) -> None:
+        # not under the lock: it only waits for the backend's own background work (the point table's build:
+        # seconds at a million documents); holding the lock meanwhile would stop every other call
+        warm = getattr(self.inner, "warm_up", None)
+        if callable(warm):
+            warm()
+
 
 def dispatch(backend: Backend, op: str, a: dict) -> Any:
     """Run one wire-protocol operation on the owner's backend."""

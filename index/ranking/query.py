@@ -11,7 +11,7 @@ from domain.models import DocKind, Document, Evidence
 from index.ranking.stats import CorpusStatistics
 from index.ranking.weights import RankWeights
 from index.store import Index
-from nlp.base import Enricher, SparseVector
+from nlp.base import Enricher, EnrichedQuery, SparseVector
 
 
 @dataclass
@@ -96,7 +96,12 @@ def text_query(enricher: Enricher | None, text: str) -> QueryInput:
     """A free-text query: its passages embedded, its BM25 vector, its concepts."""
     if enricher is None:
         raise RuntimeError("free-text search needs an enricher to embed the query")
-    eq = enricher.query(text)
+    return enriched_text_query(enricher.query(text), text, key=f"query {text}")
+
+
+def enriched_text_query(eq: EnrichedQuery, text: str, key: str | None) -> QueryInput:
+    """`text_query` of text already enriched (`eq`). `key`: what the ranker keeps the query's reference lists
+    and scales under (None: nothing is kept)."""
     passages = eq.passages or [text]
     evidence = []
     pos = 0
@@ -106,6 +111,6 @@ def text_query(enricher: Enricher | None, text: str) -> QueryInput:
         evidence.append(Evidence(passage_index=i, start=start, end=start + len(ptxt), text=ptxt))
         pos = start + len(ptxt)
     return QueryInput(np.asarray(eq.passage_vectors, dtype=np.float32), eq.sparse, list(eq.concepts), evidence,
-                      language=eq.language, key=f"query {text}",
+                      language=eq.language, key=key,
                       multilingual_vector=getattr(eq, "multilingual_vector", None),
                       readings=list(getattr(eq, "readings", None) or []))

@@ -22,13 +22,13 @@ from index.ranking.fusion import (
 )
 from index.ranking.hubness import Hubness
 from index.ranking.organizations import rank_organizations
-from index.ranking.query import QueryInput, need_query, text_query
+from index.ranking.query import QueryInput, enriched_text_query, need_query, text_query
 from index.ranking.rescore import Candidate, Concepts, RankedDocument, absolute_ceiling, rescore
 from index.ranking.stats import CorpusStatistics
 from index.ranking.weights import RankWeights
 from index.store import Index, filters_to_where
 from index.suppliers import KnownSuppliers
-from nlp.base import Enricher
+from nlp.base import EnrichedQuery, Enricher
 
 # doc point fields that ranking and the denormalised Match/SearchHit need (not the full text)
 RANK_FIELDS = ("kind", "source", "language", "url", "title", "published", "published_ts", "organizations",
@@ -48,6 +48,12 @@ _KEPT_LISTS_LOCK = threading.Lock()  # the kept lists are trimmed from the rank 
 
 def _filtered(filters: SearchFilters | None) -> bool:
     return filters is not None and any(v is not None for v in filters.model_dump().values())
+
+
+def search_depth(limit: int) -> int:
+    """The documents each channel offers a free-text search for a page of `limit`: a short query needs fewer
+    candidates than a need, 5x the page, at least 50."""
+    return max(50, 5 * limit)
 
 
 def word_share(q: QueryInput, weights: dict[int, float], held: set[int]) -> float:
@@ -405,9 +411,17 @@ class Ranker:
         """`search`'s query and ranked documents, without their evidence: a caller that shows some of them
         (a page of a longer list) reads the evidence of those only (`search_evidence`); `fields`: see `rank`."""
         q = self.query_input(query)
-        # a short query needs fewer candidates than a need: 5x the page, at least 50
-        return q, self.rank(q, filters, limit, exclude_kind=None, depth=max(50, 5 * limit), feedback=feedback,
+        return q, self.rank(q, filters, limit, exclude_kind=None, depth=search_depth(limit), feedback=feedback,
                             fields=fields)
+
+    def warm_up(self, queries: Iterable[EnrichedQuery], limit: int = 20) -> None:
+        """Rank each free-text query as `search_ranked` would, keeping nothing (no reference lists or scales:
+        the queries have no key): what the first searches would read first is read now (the index's graphs,
+        vectors and payloads the ranking touches; the corpus statistics it computes, valid until the corpus
+        changes). `scout serve` runs it as it starts (the library's `warm_up`)."""
+        for eq in queries:
+            self.rank(enriched_text_query(eq, eq.text, key=None), None, limit, exclude_kind=None,
+                      depth=search_depth(limit))
 
     def search_evidence(self, q: QueryInput, ranked: Sequence[RankedDocument]) -> list[Evidence | None]:
         """The document passage shown as each ranked document's evidence for the free-text query `q` (one

@@ -35,9 +35,10 @@ def check_token(token: str | None) -> None:
 
 
 def warm_up_then_settle(library: object) -> None:
-    """Load the query models now (the library's `warm_up`), then settle the heap (`domain.heap`): from then on
-    the cycle collector no longer visits what this process keeps, which made about one search in twelve 100 ms
-    slower. A warm-up that fails is logged; the first query then loads what it needs, as without it."""
+    """Load the query models and warm the index up now (the library's `warm_up`), then settle the heap
+    (`domain.heap`): from then on the cycle collector no longer visits what this process keeps, which made about
+    one search in twelve 100 ms slower. A warm-up that fails is logged; the first query then loads what it
+    needs, as without it."""
     from domain.heap import settle_heap
 
     warm = getattr(library, "warm_up", None)
@@ -45,7 +46,7 @@ def warm_up_then_settle(library: object) -> None:
         if callable(warm):
             warm()
     except Exception:  # noqa: BLE001 - an optimization: a failing model shows again, in the query that needs it
-        logging.getLogger(__name__).warning("the query models' warm-up failed", exc_info=True)
+        logging.getLogger(__name__).warning("the search warm-up failed", exc_info=True)
     settle_heap()
 
 

@@ -31,12 +31,11 @@ class SerializedLibrary:
             return self.inner.search(query, filters, limit=limit, feedback=feedback)
 
     def warm_up(self) -> None:
-        """The library's warm-up, if it has one, taking its turn: a query that comes meanwhile waits for the
-        models it would otherwise load itself."""
+        """The library's warm-up, if it has one, taking its turn while it uses the models and the ranker: a
+        query that comes meanwhile waits for what it would otherwise load itself (not for the index's table)."""
         warm = getattr(self.inner, "warm_up", None)
         if callable(warm):
-            with self._lock:
-                warm()
+            warm(turn=lambda: self._lock)
 
     def needs(self) -> list[Document]:
         return self.inner.needs()

@@ -138,7 +138,7 @@ from tests.web.fakes import MemoryLibrary
 out = Path(os.environ["TEST_OUT"])
 
 class Warming(MemoryLibrary):
-    def warm_up(self):
+    def warm_up(self, turn=None):
         (out / "warmed").write_text(str(gc.get_freeze_count()))
         if os.environ.get("TEST_WARM_UP_FAILS"):
             raise RuntimeError("no model here")
@@ -181,7 +181,7 @@ def test_scout_serve_warms_the_query_models_then_settles_its_heap(tmp_path, fail
     finally:
         proc.terminate()
         out, _ = proc.communicate(timeout=30)
-    assert ("the query models' warm-up failed" in out) == fails
+    assert ("the search warm-up failed" in out) == fails
     assert "no model here" in out if fails else "Traceback" not in out
 
 

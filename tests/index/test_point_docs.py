@@ -165,3 +165,32 @@ def test_a_large_shard_builds_its_table_aside_and_reads_payloads_meanwhile(edge_
     assert backend._docs.lookup([point_id(make_doc("r8", "", "").id, 0)]) == [(make_doc("r8", "", "").id, 0)]
     _assert_reads_match_payloads(ix, enricher)
 
+
+
+def test_the_index_warm_up_builds_the_table_without_holding_up_the_shared_backend(edge_index, monkeypatch):
+    # `scout serve` warms the index up (Index.warm_up) on a shared backend (one call at a time: LockedBackend):
+    # it waits for the table's build (seconds at a million documents) while other calls go on
+    import time
+
+    import index.backends.edge as edge
+    from index.backends.remote import LockedBackend
+
+    ix = edge_index
+    backend = ix.backend
+    backend._docs, backend._docs_thread = None, None
+    monkeypatch.setattr(edge, "INLINE_TABLE_POINTS", 0)  # built aside, as at scale
+    ix.backend = shared = LockedBackend(backend)
+    others_went_on = []
+    build = PointDocs.build
+
+    def build_while_another_call_comes(*a, **kw):
+        others_went_on.append(shared.lock.acquire(timeout=30))  # another thread's call to the shared backend
+        if others_went_on[-1]:
+            shared.lock.release()
+        time.sleep(0.2)  # a build that takes a while: the warm-up must wait for it
+        return build(*a, **kw)
+
+    monkeypatch.setattr(edge.PointDocs, "build", build_while_another_call_comes)
+    ix.warm_up()
+    assert others_went_on == [True], "the warm-up held the shared backend's lock"
+    assert backend._docs is not None and len(backend._docs) == backend.count(Where()), "it waited for the table"

@@ -227,6 +227,10 @@ def test_the_query_warm_up_runs_both_encoders_stores_nothing_and_changes_no_quer
     cold = Enricher(NlpSettings(model="hashing"))
     expected = [cold.query(q) for q in queries]
     warm = _warmed(tmp_path, monkeypatch, Enricher.warm_up_queries)
+    # the queries it hands back (the library ranks them to warm the index up) are what `query` makes of them
+    warm_ups = warm.warm_up_queries()
+    assert [q.language for q in warm_ups] == ["en", "ja"]
+    queries, expected = queries + [q.text for q in warm_ups], expected + [cold.query(q.text) for q in warm_ups]
     for query, theirs in zip(queries, expected):
         mine = warm.query(query)
         assert (mine.language, mine.concepts, mine.passages, mine.sparse, mine.readings) == (

@@ -37,6 +37,25 @@ def test_table_lookup_learn_and_merge(monkeypatch):
         ("c", 0), ("c", -1), ("a", 0), None]
 
 
+def test_a_lookup_answers_every_spelling_of_an_id_alike_and_in_the_order_asked():
+    # the shard's canonical strings are parsed in one pass; UUID objects, other spellings and a mix of them one
+    # at a time: the answers must not depend on which path ran, nor on the order of the ids (they are searched
+    # sorted)
+    docs = [(f"doc-{i}", 3) for i in range(200)] + [("量子センシング", 2)]
+    table = PointDocs.build(docs, point_ids)
+    asked = [point_id(d, p) for d, n in reversed(docs) for p in ("doc", *range(n - 1))] + [point_id("nowhere", 0)]
+    expected = [(d, -1 if p == "doc" else p) for d, n in reversed(docs) for p in ("doc", *range(n - 1))] + [None]
+    assert table.lookup(asked) == expected
+    assert table.lookup([uuid.UUID(i) for i in asked]) == expected
+    assert table.lookup([i.upper() for i in asked]) == expected
+    assert table.lookup([i.replace("-", "") for i in asked]) == expected
+    mixed = [uuid.UUID(i) if n % 3 == 0 else "{" + i + "}" if n % 3 == 1 else i for n, i in enumerate(asked)]
+    assert table.lookup(mixed) == expected
+    assert table.lookup([]) == [] and PointDocs().lookup(asked[:2]) == [None, None]
+    with pytest.raises(ValueError):
+        table.lookup(["not an id"])
+
+
 def test_two_ids_sharing_their_first_half_are_never_answered():
     # two ids whose first 64 bits are equal: the table cannot tell them apart, so it answers neither
     first = (7 << 64) | 1

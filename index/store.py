@@ -411,6 +411,11 @@ class Index:
             Cond("point", value=DOC_POINT), Cond("doc_id", any=tuple(dict.fromkeys(doc_ids))))
         return {h.payload["doc_id"] for h in self._scan(where, payload=["doc_id"], page=len(doc_ids))}
 
+    def point_count(self) -> int:
+        """Every point held (documents, passages): cheap, and changed by any write that adds or removes a
+        document; what a cache of figures read from every document checks (`Backend.point_count`)."""
+        return self.backend.point_count()
+
     def count(self, filters: SearchFilters | None = None) -> int:
         """Number of documents matching the filters."""
         return self.backend.count(filters_to_where(filters).and_(Cond("point", value=DOC_POINT)))

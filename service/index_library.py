@@ -6,6 +6,7 @@ import itertools
 import json
 import logging
 import re
+import threading
 from collections import Counter
 from contextlib import AbstractContextManager, closing, nullcontext
 from datetime import datetime
@@ -188,24 +189,33 @@ class IndexLibrary:
         self.ranker = ranker or Ranker(index, enricher)
         self.feedback = feedback
         self.ledger_path = ledger_path  # the match ledger: each need's matches as its last match run stored them
-        self._org_cache: dict = {}  # aliases, issuers, statuses: valid while the document count stays
-        self._org_cache_count = -1
+        self._org_cache: dict = {}  # aliases, issuers, statuses: valid while the index's point count stays
+        self._org_cache_points = -1
+        self._org_lock = threading.Lock()  # one reading of every document's organizations at a time (`_org_state`)
 
     def warm_up(self, turn: Callable[[], AbstractContextManager[Any]] = nullcontext) -> None:
         """Load the query models and warm the index up now, so that the first person to search waits for
-        neither (at 100k documents the first three searches took 0.8, 0.6 and 0.3 s without it, 0.1 s with
+        neither (at 100k documents the first three searches took 0.8, 0.6 and 0.3 s without it, under 0.1 s with
         it): `Enricher.warm_up_queries` (an English and a Japanese query, past the caches), `Index.warm_up` (the
-        point table), then `Ranker.warm_up` (the two queries ranked as searches, nothing kept). Nothing is
-        stored; an enricher without it loads on first use. `turn()`: held while the models and the ranker work
-        (a caller that serializes the library's calls passes its lock), not while the index's table builds."""
+        point table), `Ranker.warm_up` (the two queries ranked as searches, nothing kept), then the figures every
+        need page uses: `Ranker.warm_up_needs` (the needs' statistics) and the organizations' aliases and
+        issuers (`_org_state`). Nothing is stored; with an enricher without it, the models load and the searches
+        read on first use. `turn()`: held while the models and the ranker's searches work (a caller that
+        serializes the library's calls passes its lock), not while the index's table builds or the needs' and
+        organizations' figures are computed (they read the index only, and each is computed once: a need page
+        that asks meanwhile waits for it)."""
         warm = getattr(self.enricher, "warm_up_queries", None)
-        if not callable(warm):
-            return
-        with turn():
-            queries = warm()
+        queries = []
+        if callable(warm):
+            with turn():
+                queries = warm()
         self.index.warm_up()
-        with turn():
-            self.ranker.warm_up(queries or ())
+        if queries:
+            with turn():
+                self.ranker.warm_up(queries)
+        # what the first need page computes of the corpus, reading the index only: beside the searches
+        self.ranker.warm_up_needs()
+        self._org_state()
 
     # -- Library -------------------------------------------------------------------------------------
     def search(self, query: str, filters: SearchFilters | None = None, limit: int = 20,
@@ -350,8 +360,16 @@ class IndexLibrary:
         return sorted(out, key=lambda o: -o.score)
 
     def _org_state(self) -> dict:
-        count = self.index.count()
-        if count != self._org_cache_count:
+        """The organizations' aliases, the needs' issuers and the award topics, read from every document (4 s at
+        100k documents, 40 s at a million): kept while the index holds the same points (`Index.point_count`,
+        cheap: a need page asks some 40 times, and an exact count of the documents took 70 ms at a million);
+        computed once, a caller that comes meanwhile (a need page while `warm_up` computes it) waits for it."""
+        count = self.index.point_count()
+        if count == self._org_cache_points:
+            return self._org_cache
+        with self._org_lock:
+            if count == self._org_cache_points:  # computed while this caller waited
+                return self._org_cache
             names, issuers, issuer_names = [], set(), []
             where = Where((Cond("point", value=DOC_POINT),))
             for h in self.index.scan(where, payload=["organizations", "org_keys", "kind"]):
@@ -362,8 +380,8 @@ class IndexLibrary:
             self._org_cache = {"aliases": alias_classes(names), "issuers": issuers,
                                "issuer_names": list(dict.fromkeys(issuer_names)), "status": {},
                                "topics": award_topics(self.index.documents(kind=DocKind.need))}
-            self._org_cache_count = count
-        return self._org_cache
+            self._org_cache_points = count
+            return self._org_cache
 
     def _org_keys(self, key: str) -> set[str]:
         return set(self._org_state()["aliases"].get(key, {key}))

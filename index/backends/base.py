@@ -88,6 +88,11 @@ class Backend(Protocol):
 
     def count(self, where: Where) -> int: ...
 
+    def point_count(self) -> int:
+        """Every point held, of every kind, without a filter: cheap (at a million documents 0.1 ms, where an
+        exact count of the document points takes 70 ms), for a cache that must see when the index changed."""
+        ...
+
     def facet(self, key: str, where: Where, limit: int) -> dict[str, int]: ...
 
     def search_dense(self, vectors: Sequence[Sequence[float]], where: Where, limit: int,

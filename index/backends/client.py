@@ -119,6 +119,9 @@ class ClientBackend:
     def count(self, where):
         return int(self.client.count(self.collection, count_filter=_filter(where), exact=True).count)
 
+    def point_count(self) -> int:
+        return int(self.client.count(self.collection, exact=True).count)
+
     def facet(self, key, where, limit):
         resp = self.client.facet(self.collection, key=key, facet_filter=_filter(where), limit=limit, exact=True)
         return {str(h.value): int(h.count) for h in resp.hits}

@@ -346,6 +346,9 @@ class EdgeBackend:
     def count(self, where: Where) -> int:
         return int(self.shard.count(qe.CountRequest(exact=True, filter=_filter(where))))
 
+    def point_count(self) -> int:
+        return int(self.shard.info().points_count)
+
     def facet(self, key: str, where: Where, limit: int) -> dict[str, int]:
         resp = self.shard.facet(qe.FacetRequest(key, limit=limit, exact=True, filter=_filter(where)))
         return {str(h.value): int(h.count) for h in resp.hits}

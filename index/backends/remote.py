@@ -117,6 +117,9 @@ class RemoteBackend:
     def count(self, where: Where) -> int:
         return int(self._call("count", where=encode_where(where)))
 
+    def point_count(self) -> int:
+        return int(self._call("point_count"))
+
     def facet(self, key: str, where: Where, limit: int) -> dict[str, int]:
         return dict(self._call("facet", key=key, where=encode_where(where), limit=limit))
 
@@ -180,6 +183,8 @@ def dispatch(backend: Backend, op: str, a: dict) -> Any:
         hits, nxt = backend.scroll(decode_where(a["where"]), limit=a["limit"], offset=a.get("offset"),
                                    vectors=a.get("vectors", False), payload=a.get("payload", True))
         return {"hits": [encode_hit(h) for h in hits], "next": nxt}
+    if op == "point_count":
+        return backend.point_count()
     if op == "count":
         return backend.count(decode_where(a["where"]))
     if op == "facet":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from collections import deque
@@ -422,6 +423,17 @@ class Ranker:
         for eq in queries:
             self.rank(enriched_text_query(eq, eq.text, key=None), None, limit, exclude_kind=None,
                       depth=search_depth(limit))
+
+    def warm_up_needs(self) -> None:
+        """Compute now what a need's first ranking computes of the corpus (the needs' BM25 document frequencies
+        and passage vectors; for the hubness correction each document's best needs by BM25, one search a need:
+        31 s at a million documents and 1,000 needs), kept until the corpus changes: one need ranked on what the
+        index holds of it (no encoder, so nothing is stored; keyless, so no list or scale is kept). It reads the
+        index only, so it may run beside other rankings; one that needs these figures meanwhile waits for them."""
+        need_id = next((d for d, _ in self.index.sparse_of_kind(DocKind.need)), None)
+        if need_id is not None:
+            _, q = need_query(self.index, None, self.stats, self.weights, need_id)
+            self.rank(dataclasses.replace(q, key=None))
 
     def search_evidence(self, q: QueryInput, ranked: Sequence[RankedDocument]) -> list[Evidence | None]:
         """The document passage shown as each ranked document's evidence for the free-text query `q` (one

@@ -24,7 +24,9 @@ class CorpusStatistics:
     vectors, documents' languages and mean vectors) and whatever else a part of the ranking keeps per corpus
     (`cached`): computed once, not per search, and dropped when the index's size changes.
 
-    Thread-safe for the checks; two threads asking for a missing figure at once may both compute it."""
+    Thread-safe: a figure is computed once; a thread that asks for it meanwhile waits for it (the needs' BM25
+    neighbours take some 30 s at a million documents: a need page opened while `scout serve` warms them up waits
+    for them rather than computing them again beside it)."""
 
     def __init__(self, index: Index, *, check_every: float = CHECK_EVERY, ttl: float = TTL):
         self.index = index
@@ -33,6 +35,7 @@ class CorpusStatistics:
         self._version: tuple[int, int] | None = None  # (documents, needs) the figures were taken at
         self._since = self._checked = 0.0
         self._lock = threading.Lock()
+        self._computing: dict[str, Any] = {}  # a figure's name -> held while it is computed
 
     def cached(self, name: str, compute: Callable[[], Any]) -> Any:
         """`compute()`, kept while the corpus keeps its size."""
@@ -45,9 +48,14 @@ class CorpusStatistics:
                     self._version, self._since = version, now
                 self._checked = now
         values = self._values
-        if name not in values:
-            values[name] = compute()
-        return values[name]
+        if name in values:
+            return values[name]
+        with self._lock:
+            computing = self._computing.setdefault(name, threading.RLock())
+        with computing:
+            if name not in values:  # not computed by the thread this one waited for
+                values[name] = compute()
+            return values[name]
 
     def _concept_counts(self) -> tuple[int, dict[str, int]]:
         return self.cached(

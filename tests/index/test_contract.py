@@ -168,6 +168,26 @@ class IndexContract:
         assert not any(h.payload["doc_id"] in {docs[1].id, docs[2].id}
                        for h in index.search_dense(enricher.query("magnetometer").passage_vectors, limit=50)[0])
 
+    def test_the_point_count_follows_every_write(self, index, enricher):
+        # what the organizations' figures are kept under (IndexLibrary._org_state): any write that adds or
+        # removes a document (or a passage) must change it, and it must be every point, as an exact count says
+        from index.backends.base import Where
+
+        def points() -> int:
+            assert index.point_count() == index.backend.count(Where())
+            return index.point_count()
+
+        assert points() == 0
+        docs = corpus()
+        index.upsert(enricher.enrich(docs)[0])
+        full = points()
+        assert full > len(docs)  # documents and their passages
+        shorter = make_doc("r1", "Diamond magnetometer v2", "A shorter abstract.", orgs=("Acme Quantum Inc.",))
+        index.upsert(enricher.enrich([shorter])[0])
+        assert points() < full  # a replacement with fewer passages
+        index.delete([docs[2].id])
+        assert 0 < points() < full - 1
+
     def test_title_fields_are_searchable_and_filtered(self, index, enricher):
         items, _ = enricher.enrich(corpus())
         index.upsert(items)

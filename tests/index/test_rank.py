@@ -184,6 +184,59 @@ def test_corpus_statistics_follow_the_index(ranker):
     assert stats.need_count() == needs
 
 
+def test_a_corpus_figure_is_computed_once_however_many_threads_ask_for_it(ranker):
+    # a need page opened while `scout serve` computes the needs' figures (Ranker.warm_up_needs: 31 s at a
+    # million documents) waits for them rather than computing them again beside it
+    r, _ = ranker
+    stats = r.stats
+    calls, entered, release = [], threading.Event(), threading.Event()
+
+    def slow():
+        calls.append(threading.current_thread().name)
+        entered.set()
+        release.wait(30)
+        return len(calls)
+
+    got: dict[str, int] = {}
+    first = threading.Thread(target=lambda: got.update(first=stats.cached("slow figure", slow)))
+    first.start()
+    assert entered.wait(30)
+    second = threading.Thread(target=lambda: got.update(second=stats.cached("slow figure", slow)))
+    second.start()
+    second.join(0.3)  # it asks while the first computes
+    release.set()
+    first.join(30), second.join(30)
+    assert len(calls) == 1 and got == {"first": 1, "second": 1}
+    assert stats.cached("slow figure", slow) == 1 and len(calls) == 1  # kept
+
+
+def test_the_needs_warm_up_computes_their_figures_keeps_no_ranking_and_changes_none(ranker):
+    # what `scout serve` runs as it starts, beside the searches (IndexLibrary.warm_up): one need ranked on what
+    # the index holds of it, no encoder (nothing stored), keyless (no list or scale kept), so that the first need
+    # page finds the needs' figures computed; every need's ranking after it is a cold ranker's
+    from index.ranking import RankWeights
+
+    r, _ = ranker
+    weights = RankWeights(need_idf_min_needs=2)  # the hubness correction on, with this corpus's few needs
+    needs = [d.id for d in r.index.documents(kind=DocKind.need)]
+    cold = Ranker(r.index, r.enricher, r.known_suppliers, weights=weights)
+    expected = {n: [(m.doc_id, m.score, m.breakdown) for m in cold.matches(n)[1]] for n in needs}
+    warm = Ranker(r.index, r.enricher, r.known_suppliers, weights=weights)
+    encoded = []
+    query = warm.enricher.query
+    warm.enricher = type("Spy", (), {"query": lambda self, text: encoded.append(text) or query(text)})()
+    warm.warm_up_needs()
+    assert encoded == [], "the warm-up used the encoder"
+    assert warm.stats.cached("reference_scales", dict) == {} and warm.stats.cached("reference_lists", dict) == {}
+    kept = {"reference_scales", "reference_lists", "hubness/10"}  # per query; per document, as rankings ask
+    figures = set(warm.stats._values) - kept
+    assert set(cold.stats._values) - kept <= figures, "a need's first ranking still computes a figure"
+    assert any(f.startswith("lexical_neighbours/") for f in figures)  # the one search a need
+    warm.enricher = r.enricher
+    for n in needs:
+        assert [(m.doc_id, m.score, m.breakdown) for m in warm.matches(n)[1]] == expected[n], n
+
+
 def test_hubness_weighs_documents_of_the_other_language_apart(tmp_path):
     """A Japanese document gets `hubness_other_language` for an English need (and an English one for a Japanese
     need); same-language documents and documents of no known language keep `hubness`."""

@@ -1,9 +1,10 @@
-"""`scout serve`'s warm-up (`IndexLibrary.warm_up`): the query models loaded, the index's point table built and
-the two warm-up queries ranked as searches, so that the first person to search waits for none of them (at 100k
-documents the first three searches took 0.8, 0.6 and 0.3 s without it). What a person reads must not change:
-nothing is kept that a later search reads (no embedding, no reference list or scale), and the searches after it
-are a cold library's. The library's turn (the web app's lock) is held while the models and the ranker work, never
-while the table builds (seconds at a million documents, when searches would otherwise queue behind it)."""
+"""`scout serve`'s warm-up (`IndexLibrary.warm_up`): the query models loaded, the index's point table built, the
+two warm-up queries ranked as searches and the needs' figures computed, so that the first person to search or to
+open a need page waits for none of them (at a million documents the first search took 7.3 s without it, the
+first need page 31 s). What a person reads must not change: nothing is kept that a later search reads (no
+embedding, no reference list or scale), and the pages after it are a cold library's. The library's turn (the web
+app's lock) is held while the models and the ranker's searches work, never while the table builds or the needs'
+figures are computed (seconds at a million documents, when searches would otherwise queue behind them)."""
 
 from __future__ import annotations
 
@@ -45,6 +46,10 @@ def _page(library: IndexLibrary, text: str, filters: SearchFilters | None = None
             for h in library.search(text, filters, limit=10).hits]
 
 
+def _matches(library: IndexLibrary, need_id: str) -> list[tuple[str, float]]:
+    return [(m.doc_id, m.score) for m in library.match(need_id, limit=10).matches]
+
+
 def test_the_warm_up_ranks_the_two_queries_keeps_nothing_and_changes_no_page(index_path):
     path, dim = index_path
     with Index(IndexSettings(backend="edge", path=path), dim=dim) as ix:  # reopened: no point table yet
@@ -59,19 +64,56 @@ def test_the_warm_up_ranks_the_two_queries_keeps_nothing_and_changes_no_page(ind
             def __exit__(self, *exc):
                 events.append("turn over")
 
-        index_warm_up, rank_warm_up = ix.warm_up, warm.ranker.warm_up
+        index_warm_up, rank_warm_up, needs_warm_up = ix.warm_up, warm.ranker.warm_up, warm.ranker.warm_up_needs
         ix.warm_up = lambda: (events.append("index"), index_warm_up())
         warm.ranker.warm_up = lambda queries: (events.append(("rank", [q.text for q in queries])),
                                                rank_warm_up(queries))
+        warm.ranker.warm_up_needs = lambda: (events.append("needs"), needs_warm_up())
         warm.warm_up(turn=Turn)
-        del ix.warm_up, warm.ranker.warm_up
-        assert events == ["turn", "turn over", "index", "turn", ("rank", WARM_UP_TEXTS), "turn over"]
+        del ix.warm_up, warm.ranker.warm_up, warm.ranker.warm_up_needs
+        assert events == ["turn", "turn over", "index", "turn", ("rank", WARM_UP_TEXTS), "turn over", "needs"]
         assert ix.backend._docs is not None and len(ix.backend._docs) == ix.backend.count(Where()), "table built"
         assert len(EmbeddingCache(NlpSettings().cache_path)) == 0, "no query stored"
         assert warm.ranker.stats.cached("reference_scales", dict) == {}, "no query's scales kept"
         assert warm.ranker.stats.cached("reference_lists", dict) == {}, "no query's lists kept"
+        assert "needs" in warm.ranker.stats._values, "the needs' figures computed"
+        assert warm._org_cache_points == ix.point_count(), "the organizations' figures computed"
 
         cold = _library(ix)
         for text in [*WARM_UP_TEXTS, "counter drone detection with radar and cameras"]:
             for filters in (None, SearchFilters(language="en"), SearchFilters(kind="research")):
                 assert _page(warm, text, filters) == _page(cold, text, filters), (text, filters)
+        for need in warm.needs()[:5]:
+            assert _matches(warm, need.id) == _matches(cold, need.id), need.id
+
+
+def test_the_organizations_figures_are_read_once_however_many_pages_ask(index_path):
+    # every document's organizations are read for a need page's rows (40 s at a million documents): a page that
+    # asks while the warm-up (or another page) reads them waits for that reading instead of starting its own
+    import threading
+
+    path, dim = index_path
+    with Index(IndexSettings(backend="edge", path=path), dim=dim) as ix:
+        library = _library(ix)
+        reads, entered, release = [], threading.Event(), threading.Event()
+        scan = ix.scan
+
+        def slow_scan(where, *, payload=True):
+            if "organizations" in payload:
+                reads.append(threading.current_thread().name)
+                entered.set()
+                release.wait(30)
+            return scan(where, payload=payload)
+
+        ix.scan = slow_scan
+        got = {}
+        first = threading.Thread(target=lambda: got.update(first=library._org_state()))
+        first.start()
+        assert entered.wait(30)
+        second = threading.Thread(target=lambda: got.update(second=library._org_state()))
+        second.start()
+        second.join(0.3)  # it asks while the first reads
+        release.set()
+        first.join(30), second.join(30)
+        assert len(reads) == 1 and got["first"] is got["second"]
+        assert library._org_state() is got["first"] and len(reads) == 1  # kept while the count stays

@@ -361,7 +361,7 @@ class IndexLibrary:
 
     def _org_state(self) -> dict:
         """The organizations' aliases, the needs' issuers and the award topics, read from every document (4 s at
-        100k documents, 40 s at a million): kept while the index holds the same points (`Index.point_count`,
+        100k documents, about 20 s at a million): kept while the index holds the same points (`Index.point_count`,
         cheap: a need page asks some 40 times, and an exact count of the documents took 70 ms at a million);
         computed once, a caller that comes meanwhile (a need page while `warm_up` computes it) waits for it."""
         count = self.index.point_count()

@@ -193,7 +193,8 @@ class PointDocs:
 
     def lookup(self, ids: Sequence[UUID | str]) -> list[tuple[str, int] | None]:
         """(document id, part) of each point id, None where the table does not know it. In numpy but for the
-        names: a search asks it for about 1,500 ids (1,000 UUIDs at a million documents: 2.2 ms one at a time, 1.0 so)."""
+        names: a search asks it for about 1,500 ids (1,000 UUIDs at a million documents: 2.2 ms one at a time,
+        1.0 ms so)."""
         with self._lock:  # one consistent state (a merge replaces the arrays and the dict)
             keys_arr, lows, owners, parts = self._keys, self._lows, self._owners, self._parts
             learnt, docs = self._learnt, self._docs

@@ -88,8 +88,9 @@ def test_the_warm_up_ranks_the_two_queries_keeps_nothing_and_changes_no_page(ind
 
 
 def test_the_organizations_figures_are_read_once_however_many_pages_ask(index_path):
-    # every document's organizations are read for a need page's rows (40 s at a million documents): a page that
-    # asks while the warm-up (or another page) reads them waits for that reading instead of starting its own
+    # every document's organizations are read for a need page's rows (about 20 s at a million documents): a
+    # page that asks while the warm-up (or another page) reads them waits for that reading instead of starting
+    # its own
     import threading
 
     path, dim = index_path

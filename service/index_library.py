@@ -213,7 +213,14 @@ class IndexLibrary:
         if queries:
             with turn():
                 self.ranker.warm_up(queries)
-        # what the first need page computes of the corpus, reading the index only: beside the searches
+        self.refresh_figures()
+
+    def refresh_figures(self) -> None:
+        """Compute what every need page uses of the corpus (the needs' statistics: `Ranker.warm_up_needs`; the
+        organizations' aliases and issuers: `_org_state`) if the corpus changed since they were computed, or
+        they were never: `warm_up` runs it last, and `scout serve` every minute after, so that the first need
+        page after a crawl does not pay them (at a million documents some 50 s). Nothing when nothing changed.
+        It reads the index only: it runs beside the searches, without the library's turn."""
         self.ranker.warm_up_needs()
         self._org_state()
 

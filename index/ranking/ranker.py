@@ -428,12 +428,18 @@ class Ranker:
         """Compute now what a need's first ranking computes of the corpus (the needs' BM25 document frequencies
         and passage vectors; for the hubness correction each document's best needs by BM25, one search a need:
         31 s at a million documents and 1,000 needs), kept until the corpus changes: one need ranked on what the
-        index holds of it (no encoder, so nothing is stored; keyless, so no list or scale is kept). It reads the
-        index only, so it may run beside other rankings; one that needs these figures meanwhile waits for them."""
+        index holds of it (no encoder, so nothing is stored; keyless, so no list or scale is kept). Nothing to do
+        while they are kept. It reads the index only, so it may run beside other rankings; one that needs these
+        figures meanwhile waits for them."""
+        # kept with the figures it computes: dropped with them when the corpus changes
+        self.stats.cached("needs/warmed up", self._rank_a_need)
+
+    def _rank_a_need(self) -> bool:
         need_id = next((d for d, _ in self.index.sparse_of_kind(DocKind.need)), None)
         if need_id is not None:
             _, q = need_query(self.index, None, self.stats, self.weights, need_id)
             self.rank(dataclasses.replace(q, key=None))
+        return True
 
     def search_evidence(self, q: QueryInput, ranked: Sequence[RankedDocument]) -> list[Evidence | None]:
         """The document passage shown as each ranked document's evidence for the free-text query `q` (one

@@ -50,6 +50,24 @@ def warm_up_then_settle(library: object) -> None:
     settle_heap()
 
 
+# How often `scout serve` asks its library whether the corpus changed (a crawl's documents) and, if so, computes
+# the figures every need page uses again (`refresh_figures`), so that the first need page after a crawl does not.
+REFRESH_EVERY = 60.0
+
+
+def refresh_figures_forever(library: object, every: float = REFRESH_EVERY,
+                            stop: threading.Event | None = None) -> None:
+    """`library.refresh_figures()` every `every` seconds until `stop` is set; a failure is logged and tried again
+    at the next turn (the need page that needs the figure computes it then, as without this)."""
+    refresh = getattr(library, "refresh_figures", None)
+    stop = stop or threading.Event()
+    while callable(refresh) and not stop.wait(every):
+        try:
+            refresh()
+        except Exception:  # noqa: BLE001 - an optimization, as the warm-up
+            logging.getLogger(__name__).warning("refreshing the need pages' figures failed", exc_info=True)
+
+
 def serve(
     host: Optional[str] = typer.Option(None, "--host", help="Address to bind (default SCOUT_WEB_HOST or 127.0.0.1)."),
     port: Optional[int] = typer.Option(None, "--port", min=1, max=65535, help="Port (default SCOUT_WEB_PORT or 8700)."),
@@ -116,8 +134,11 @@ def serve(
                 owner = owner_endpoint(library, local_url, command_runner())
                 if owner is not None:
                     app.include_router(owner)
-                threading.Thread(target=warm_up_then_settle, args=(app.state.library,), name="warm-up",
-                                 daemon=True).start()
+                def warm_up_then_refresh(served: object = app.state.library) -> None:
+                    warm_up_then_settle(served)
+                    refresh_figures_forever(served)
+
+                threading.Thread(target=warm_up_then_refresh, name="warm-up", daemon=True).start()
 
         async def shutdown(self, sockets=None) -> None:
             # here, not only after run(): uvicorn re-raises a SIGTERM once it has shut down, ending the process

@@ -37,6 +37,13 @@ class SerializedLibrary:
         if callable(warm):
             warm(turn=lambda: self._lock)
 
+    def refresh_figures(self) -> None:
+        """The library's refresh of its corpus figures, if it has one, without a turn: it reads the index only,
+        and a need page that needs a figure meanwhile waits for that figure alone."""
+        refresh = getattr(self.inner, "refresh_figures", None)
+        if callable(refresh):
+            refresh()
+
     def needs(self) -> list[Document]:
         return self.inner.needs()
 

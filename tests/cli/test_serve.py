@@ -347,3 +347,32 @@ def test_a_slow_relayed_command_does_not_hold_up_the_others(scout_home, tmp_path
             (gate / "release").touch()
             out, err = slow.communicate(timeout=180)
         assert err.rstrip().endswith("relayed: 0 []"), err
+
+
+def test_scout_serve_refreshes_the_need_pages_figures_until_stopped_and_outlives_a_failure(caplog):
+    # after its warm-up, `scout serve` asks its library every minute to compute again what a crawl's documents
+    # made stale (refresh_figures_forever); a failing refresh is logged, and the next one still runs
+    import logging
+    import threading
+
+    from scout.commands.serve import refresh_figures_forever
+
+    calls, enough, stop = [], threading.Event(), threading.Event()
+
+    class Library:
+        def refresh_figures(self):
+            calls.append(len(calls))
+            if len(calls) == 1:
+                raise RuntimeError("the index is being replaced")
+            if len(calls) >= 3:
+                enough.set()
+
+    with caplog.at_level(logging.WARNING):
+        runner = threading.Thread(target=refresh_figures_forever, args=(Library(), 0.01, stop))
+        runner.start()
+        assert enough.wait(60), calls
+        stop.set()
+        runner.join(60)
+    assert not runner.is_alive() and len(calls) >= 3
+    assert "refreshing the need pages' figures failed" in caplog.text
+    refresh_figures_forever(object(), 0.01)  # a library without it: returns at once

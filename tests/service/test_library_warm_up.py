@@ -118,3 +118,32 @@ def test_the_organizations_figures_are_read_once_however_many_pages_ask(index_pa
         first.join(30), second.join(30)
         assert len(reads) == 1 and got["first"] is got["second"]
         assert library._org_state() is got["first"] and len(reads) == 1  # kept while the count stays
+
+
+def test_the_need_pages_figures_are_computed_again_once_the_corpus_changes_and_only_then(index_path):
+    # `scout serve` asks every minute (refresh_figures): with the corpus as it was, nothing is ranked or read
+    # again; once a crawl's document is written, both figures are computed again, so the next need page finds
+    # them, and it shows what the cold library shows
+    from tests.index.conftest import make_doc
+
+    path, dim = index_path
+    with Index(IndexSettings(backend="edge", path=path), dim=dim) as ix:
+        library = _library(ix)
+        library.ranker.stats.check_every = 0.0  # the corpus's size checked at every ask (10 s by default)
+        library.refresh_figures()
+        ranked, scans = [], []
+        rank, scan = library.ranker.rank, ix.scan
+        library.ranker.rank = lambda *a, **kw: (ranked.append(a[0].need_id), rank(*a, **kw))[1]
+        ix.scan = lambda where, *, payload=True: (scans.append(payload), scan(where, payload=payload))[1]
+        library.refresh_figures()
+        assert ranked == [] and scans == [], "the corpus did not change: nothing to compute"
+        new = make_doc("r900", "Acoustic modem", "Underwater acoustic communication for small vehicles.",
+                       orgs=("Deep Blue Acoustics Inc.",))
+        ix.upsert(library.enricher.enrich([new])[0])
+        library.refresh_figures()
+        assert len(ranked) == 1 and ranked[0] is not None, "the needs' figures computed again"
+        assert any("organizations" in p for p in scans if not isinstance(p, bool)), "the organizations' too"
+        assert library._org_cache_points == ix.point_count()
+        del library.ranker.rank, ix.scan
+        need = library.needs()[0].id
+        assert _matches(library, need) == _matches(_library(ix), need)

@@ -124,6 +124,8 @@ def serve(
     gated = bool(token) or analyst.has_users() or not is_loopback(settings.host)  # beyond loopback: always
     typer.echo(f"dualscout on http://{shown}:{settings.port}/" + ("  (token required)" if gated else ""), err=True)
 
+    stopping = threading.Event()  # set at shutdown: no refresh of the figures starts after it
+
     class _Server(uvicorn.Server):
         async def startup(self, sockets=None) -> None:
             await super().startup(sockets)
@@ -136,12 +138,13 @@ def serve(
                     app.include_router(owner)
                 def warm_up_then_refresh(served: object = app.state.library) -> None:
                     warm_up_then_settle(served)
-                    refresh_figures_forever(served)
+                    refresh_figures_forever(served, stop=stopping)
 
                 threading.Thread(target=warm_up_then_refresh, name="warm-up", daemon=True).start()
 
         async def shutdown(self, sockets=None) -> None:
             # here, not only after run(): uvicorn re-raises a SIGTERM once it has shut down, ending the process
+            stopping.set()
             await super().shutdown(sockets)
             close = getattr(library, "close", None)
             if callable(close):

@@ -827,7 +827,7 @@ class Enricher:
     def _enriched_query(self, clean: str, analysis: Callable[[str], QueryAnalysis], embedder: Embedder,
                         multilingual: Embedder | None) -> EnrichedQuery:
         """`query` of clean text with these parts: the analysis and encoders behind the caches, or in front."""
-        preload = getattr(getattr(multilingual, "inner", multilingual), "preload", None)
+        preload = getattr(_past_cache(multilingual), "preload", None)
         if preload is not None:
             preload()  # its start-up overlaps the analysis and the other encoder's (a cold query)
         found = analysis(clean)

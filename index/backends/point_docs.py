@@ -62,11 +62,6 @@ class _DocNames:
         self._extra: list[str] = []
         self._extra_index: dict[str, int] = {}
 
-    def __getitem__(self, i: int) -> str:
-        if i < self._built:
-            return self._blob[int(self._offsets[i]):int(self._offsets[i + 1])].decode()
-        return self._extra[i - self._built]
-
     def names(self, indices: np.ndarray) -> list[str | None]:
         """The documents of `indices` (None where an index is negative), read in one pass: the offsets gathered
         by numpy, each name decoded once."""

@@ -129,7 +129,7 @@ def test_the_need_pages_figures_are_computed_again_once_the_corpus_changes_and_o
     path, dim = index_path
     with Index(IndexSettings(backend="edge", path=path), dim=dim) as ix:
         library = _library(ix)
-        library.ranker.stats.check_every = 0.0  # the corpus's size checked at every ask (10 s by default)
+        library.ranker.stats.check_every = 0.0  # the corpus's size checked at every ask (every second by default)
         library.refresh_figures()
         ranked, scans = [], []
         rank, scan = library.ranker.rank, ix.scan

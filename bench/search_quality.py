@@ -30,7 +30,10 @@ for and 40 or 20 more, at least 60, not 3 x the hits asked for; the others re-sc
 walking the graph: the product until 7 December, before a narrow filter's searches scanned its points,
 `index.backends.edge.EXACT_SEARCH_POINTS`); `searched` (margin40 with every filtered search searching its
 filtered lists: the product until 7 December, before a filtered search could rank from its query's unfiltered
-lists cut to the filter, `Ranker.filtered_reference`). It prints a table per variant, then each variant against the
+lists cut to the filter, `Ranker.filtered_reference`); `head_by_id` (margin40 with the re-scored head's documents
+that no channel scores, a narrow filter's below every unfiltered floor, taken in the order of their ids: the
+product until the evening of 7 December, before they were taken in the order their filtered lists rank them,
+`Ranker.head_order`). It prints a table per variant, then each variant against the
 baseline (`--baseline`, default oversampling2; oversampling1 for the margins): the mean difference of strict
 nDCG@10 and MRR with a paired bootstrap 95% interval and a paired sign-flip randomization p-value, how many
 rankings moved, the top-20 overlap, and how many searches' facet counts (over the best 100 hits) moved.
@@ -40,7 +43,7 @@ and reuses: the same enrich + `Index.upsert` code as `scout eval`), reopened for
 a quality run needs no bench lock (run it niced).
 
     PYTHONPATH=$PWD python bench/search_quality.py [../shared/data/sbir-bench] [--work var]
-        [--variants oversampling2 oversampling1 depth200 both margin40 margin20 graph searched] [--baseline oversampling2]
+        [--variants oversampling2 oversampling1 depth200 both margin40 margin20 graph searched head_by_id] [--baseline oversampling2]
         [--forms title keys]
         [--filters none kind+date language concept] [--limit-needs N] [--json FILE]
 """
@@ -85,6 +88,7 @@ class Variant:
     rescore_margin: int | None = None  # RankWeights.search_rescore_margin (None: 3 x the hits asked for)
     scan_below: int | None = None  # index.backends.edge.EXACT_SEARCH_POINTS (None: the product's)
     cut_lists: bool = True  # a filtered search may rank from its unfiltered lists (Ranker.filtered_reference)
+    head_by_lists: bool = True  # the head's documents without a share taken by their lists' order (Ranker.head_order)
 
 
 # oversampling2: the product's defaults until 6 December 19:50, the baseline the levers were judged against;
@@ -95,7 +99,8 @@ class Variant:
 VARIANTS = {v.name: v for v in (Variant("oversampling2", 2.0, 500), Variant("oversampling1", 1.0, 500),
                                 Variant("depth200", 2.0, 200), Variant("both", 1.0, 200),
                                 Variant("margin40", 1.0, 500, 40), Variant("margin20", 1.0, 500, 20),
-                                Variant("graph", 1.0, 500, 40, 0), Variant("searched", 1.0, 500, 40, None, False))}
+                                Variant("graph", 1.0, 500, 40, 0), Variant("searched", 1.0, 500, 40, None, False),
+                                Variant("head_by_id", 1.0, 500, 40, head_by_lists=False))}
 BASELINE = "oversampling2"
 FILTERS = ("none", "kind+date", "language", "concept")
 
@@ -175,6 +180,8 @@ def run_variant(variant: Variant, bench: Bench, enricher, path: Path, queries: l
             search_scale_depth=variant.scale_depth, search_rescore_margin=variant.rescore_margin))
         if not variant.cut_lists:
             ranker.filtered_reference = lambda *a, **k: None
+        if not variant.head_by_lists:
+            ranker.head_order = lambda cands, *a: sorted(cands.values(), key=lambda c: (-c.fused, c.doc_id))
         library = IndexLibrary(index, enricher, ranker)
         through: dict = {}
         out = {}

@@ -87,6 +87,13 @@ def score_fusion(results: Results, weights: Mapping[str, float], scales: Scales 
     return out
 
 
+def own_list_fusion(results: Results, weights: Mapping[str, float]) -> dict[str, float]:
+    """Document -> its fused score with every channel scaled over its own list (`score_fusion` without
+    `scales`): how the lists themselves rank a document, where the query's unfiltered scales give it nothing
+    (a narrow filter's documents below every unfiltered floor). An order, never a score shown."""
+    return {d: sum(shares.values()) for d, shares in score_fusion(results, weights).items()}
+
+
 def reciprocal_rank_fusion(results: Results, weights: Mapping[str, float], k: float = 60.0,
                            pair_weights: Mapping[str, Mapping[str, float]] | None = None,
                            ) -> dict[str, dict[str, float]]:

@@ -19,7 +19,7 @@ from index.ranking.evidence import best_pairs, evidence_pairs
 from index.ranking.feedback import Feedback, RocchioFeedback
 from index.ranking.fusion import (
     Scales, active_weights, breakdown_parts, channel_scales, correction_shares, documents, mixture,
-    reciprocal_rank_fusion, score_fusion,
+    own_list_fusion, reciprocal_rank_fusion, score_fusion,
 )
 from index.ranking.hubness import Hubness
 from index.ranking.organizations import rank_organizations
@@ -44,6 +44,9 @@ RANK_THREADS = 2
 # Free-text queries whose unfiltered result lists are kept (`Ranker.reference_lists`), newest last: a filter clicked
 # on a page ranks from its query's lists instead of searching again. 4 channels x 500 hits a query.
 KEPT_REFERENCE_LISTS = 32
+# The fewest documents a ranking re-scores (its head): a short page still re-scores enough to let the additive
+# terms lift a document a few dozen places.
+MIN_HEAD = 60
 _KEPT_LISTS_LOCK = threading.Lock()  # the kept lists are trimmed from the rank threads (`in_threads`)
 
 
@@ -305,7 +308,7 @@ class Ranker:
                 scales, sparse_best = self.reference_scales(q, exclude_kind, reference_depth)
         # Re-score a generous head: the additive terms can lift a document by a few dozen places only.
         margin = w.search_rescore_margin if q.need_id is None else None
-        head_size = max(limit * 3 if margin is None else limit + margin, 60)
+        head_size = max(limit * 3 if margin is None else limit + margin, MIN_HEAD)
         results, cands = None, None
         if (mode == "full" and q.need_id is None and _filtered(filters) and not feedback and scales is not None
                 and (depth or w.depth) >= reference_depth):
@@ -323,8 +326,7 @@ class Ranker:
             cands = self.fuse(results, mode, scales, q)
         if not cands:
             return []
-        # ties by id: the head is the same whichever order the lists found its documents in (`filtered_reference`)
-        prelim = sorted(cands.values(), key=lambda c: (-c.fused, c.doc_id))
+        prelim = self.head_order(cands, results, head_size if mode == "full" else 0)
         if mode != "full":  # baselines: the channel's own order, nothing added (raw scores, for `scout eval`)
             return [RankedDocument(c.doc_id, ScoreBreakdown(**c.parts, similarity=c.similarity, bm25=c.bm25,
                                                             total=c.fused), passage_pair=c.pair)
@@ -345,6 +347,19 @@ class Ranker:
         ranked = rescore(head, payloads, q, w, self.concepts, self.stats.concept_idf, fb, now, ceilings, rejected)
         # the best `limit`, then the rejected ones (below every other, kept so that every view can say so)
         return [r for r in ranked if r.doc_id not in rejected][:limit] + [r for r in ranked if r.doc_id in rejected]
+
+    def head_order(self, cands: dict[str, Candidate], results: dict[str, list[ChannelHit]],
+                   head_size: int) -> list[Candidate]:
+        """The candidates in the order the re-scored head is taken from: by fused score; where fewer than
+        `head_size` have one (a narrow filter: its documents below every floor of the query's unfiltered lists
+        share nothing), those without by how their own lists rank them (`own_list_fusion`), so the head's tail
+        holds the filtered lists' best rather than the lowest ids. Ties by id: the head is the same whichever
+        order the lists found its documents in (`filtered_reference`)."""
+        scored = sum(1 for c in cands.values() if c.fused > 0)
+        if scored >= len(cands) or scored >= head_size:
+            return sorted(cands.values(), key=lambda c: (-c.fused, c.doc_id))
+        own = own_list_fusion(results, self.full_weights())
+        return sorted(cands.values(), key=lambda c: (-c.fused, -own.get(c.doc_id, 0.0), c.doc_id))
 
     def ceilings(self, q: QueryInput, head: list[Candidate]) -> dict[str, float]:
         """Free text: each candidate's absolute ceiling (index/ranking/rescore.py `absolute_ceiling`), from its

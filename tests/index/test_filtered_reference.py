@@ -167,3 +167,44 @@ def test_a_rare_concept_searches_without_reading_the_filter(ranker, monkeypatch)
     monkeypatch.setattr(Index, "passing", lambda *a, **k: pytest.fail("read which documents pass"))
     assert ranker.stats.concept_share("lithium-sulfur-battery") < 0.1
     ranker.search("battery", SearchFilters(concept="lithium-sulfur-battery"), 10)
+
+
+def test_a_narrow_filters_results_without_a_share_are_its_lists_best_not_its_lowest_ids(ranker, monkeypatch):
+    """Under a narrow filter most of the filtered lists' documents lie below every floor of the query's unfiltered
+    lists (which scale its scores): they share nothing, and more of them than the re-scored head can take. The
+    head takes those its filtered lists rank highest, so the page's weak results are the filter's best weak ones
+    (they had been the lowest ids among them); the scores shown stay the unfiltered scale's."""
+    from index.ranking.fusion import own_list_fusion
+
+    import index.ranking.ranker as ranker_module
+
+    # a head of 10 (the product's is 60 at least, more than this small corpus's filters hold)
+    monkeypatch.setattr(ranker_module, "MIN_HEAD", 10)
+    monkeypatch.setattr(ranker, "weights", RankWeights(search_scale_depth=20, search_rescore_margin=6))
+    seen = []
+    real = Ranker.head_order
+    monkeypatch.setattr(Ranker, "head_order", lambda self, cands, results, size: seen.append(
+        (dict(cands), results, size)) or real(self, cands, results, size))
+    tried = 0
+    for query in QUERIES:
+        ranker.stats._values = {}
+        seen.clear()
+        page = ranker.search(query, FILTERS["concept"], 4)  # 50 deep against a 20-deep reference
+        cands, results, size = seen[-1]
+        without = [d for d, c in cands.items() if c.fused == 0]
+        room = size - (len(cands) - len(without))  # the head's places left for documents without a share
+        if room <= 0 or len(without) <= room:
+            continue  # the head takes every one of them: nothing to choose
+        tried += 1
+        own = own_list_fusion(results, ranker.full_weights())
+        taken = set(d for d, _ in sorted(((d, c) for d, c in cands.items()),
+                                         key=lambda dc: (-dc[1].fused, -own.get(dc[0], 0.0), dc[0]))[:size])
+        left_out = max(own.get(d, 0.0) for d in without if d not in taken)
+        for hit in page:
+            if hit.doc_id in without:
+                assert own.get(hit.doc_id, 0.0) >= left_out, (query, hit.doc_id)
+        head = real(ranker, cands, results, size)[:size]
+        assert {c.doc_id for c in head} == taken, query
+        assert min(own.get(d, 0.0) for d in taken if d in without) >= left_out, query
+        assert sorted(without)[:room] != sorted(d for d in taken if d in without), "the lowest ids: no order"
+    assert tried >= 2, tried

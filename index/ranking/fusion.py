@@ -17,7 +17,7 @@ changes a score.
 
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from typing import Collection, Mapping, Sequence
 
 from index.ranking.channels import ChannelHit
 from index.ranking.normalization import min_max
@@ -87,11 +87,21 @@ def score_fusion(results: Results, weights: Mapping[str, float], scales: Scales 
     return out
 
 
-def own_list_fusion(results: Results, weights: Mapping[str, float]) -> dict[str, float]:
-    """Document -> its fused score with every channel scaled over its own list (`score_fusion` without
-    `scales`): how the lists themselves rank a document, where the query's unfiltered scales give it nothing
-    (a narrow filter's documents below every unfiltered floor). An order, never a score shown."""
-    return {d: sum(shares.values()) for d, shares in score_fusion(results, weights).items()}
+def own_list_fusion(results: Results, weights: Mapping[str, float],
+                    only: Collection[str] | None = None) -> dict[str, float]:
+    """Document -> its fused score with every channel scaled over its own list (what `score_fusion` without
+    `scales` adds up), for the documents `only` (default: every one found): how the lists themselves rank a
+    document, where the query's unfiltered scales give it nothing (a narrow filter's documents below every
+    unfiltered floor). An order, never a score shown."""
+    base = active_weights(results, weights)
+    total = sum(base.values()) or 1.0
+    out: dict[str, float] = {}
+    for ch, wt in base.items():
+        floor, spread = min_max(h.score for h in results[ch])
+        for h in results[ch]:
+            if only is None or h.doc_id in only:
+                out[h.doc_id] = out.get(h.doc_id, 0.0) + wt * min(1.0, max(0.0, (h.score - floor) / spread)) / total
+    return out
 
 
 def reciprocal_rank_fusion(results: Results, weights: Mapping[str, float], k: float = 60.0,

@@ -355,10 +355,10 @@ class Ranker:
         share nothing), those without by how their own lists rank them (`own_list_fusion`), so the head's tail
         holds the filtered lists' best rather than the lowest ids. Ties by id: the head is the same whichever
         order the lists found its documents in (`filtered_reference`)."""
-        scored = sum(1 for c in cands.values() if c.fused > 0)
-        if scored >= len(cands) or scored >= head_size:
+        without = {d for d, c in cands.items() if c.fused <= 0}
+        if not without or len(cands) - len(without) >= head_size:
             return sorted(cands.values(), key=lambda c: (-c.fused, c.doc_id))
-        own = own_list_fusion(results, self.full_weights())
+        own = own_list_fusion(results, self.full_weights(), only=without)
         return sorted(cands.values(), key=lambda c: (-c.fused, -own.get(c.doc_id, 0.0), c.doc_id))
 
     def ceilings(self, q: QueryInput, head: list[Candidate]) -> dict[str, float]:

@@ -6,8 +6,8 @@ import pytest
 
 from index.ranking.channels import CHANNELS, ChannelHit
 from index.ranking.fusion import (
-    active_weights, breakdown_parts, channel_scales, correction_shares, documents, mixture, reciprocal_rank_fusion,
-    score_fusion,
+    active_weights, breakdown_parts, channel_scales, correction_shares, documents, mixture, own_list_fusion,
+    reciprocal_rank_fusion, score_fusion,
 )
 from index.ranking.normalization import min_max, min_max_scaled
 
@@ -40,6 +40,20 @@ def test_score_fusion_is_a_weighted_sum_of_scaled_scores():
     top = score_fusion({"dense": hits(("a", 0.9), ("b", 0.1)), "sparse": hits(("a", 900.0), ("b", 100.0))},
                        {"dense": 1.0, "sparse": 3.0})
     assert sum(top["a"].values()) == pytest.approx(1.0) and sum(top["b"].values()) == 0.0
+
+
+def test_own_list_fusion_is_the_lists_own_scaling_whatever_scales_the_scores():
+    # a narrow filter's lists ordered among documents the unfiltered scales give nothing (Ranker.head_order)
+    results = {"dense": hits(("a", 0.9), ("b", 0.5), ("c", 0.1)), "sparse": hits(("b", 30.0), ("d", 10.0)),
+               "title": []}
+    weights = {"dense": 1.0, "sparse": 3.0, "title": 2.0}
+    own = own_list_fusion(results, weights)
+    assert own == pytest.approx({d: sum(s.values()) for d, s in score_fusion(results, weights).items()})
+    assert own_list_fusion(results, weights, only={"b", "c"}) == pytest.approx({"b": own["b"], "c": own["c"]})
+    # the unfiltered scales leave them nothing; their own lists still tell them apart
+    below = {"dense": (0.95, 0.05), "sparse": (40.0, 10.0)}
+    assert all(sum(s.values()) == 0.0 for s in score_fusion(results, weights, below).values())
+    assert own["b"] > own["a"] > own["c"] == own["d"] == 0.0
 
 
 def test_channels_without_weight_or_hits_take_no_share():

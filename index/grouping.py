@@ -170,14 +170,20 @@ def mean_vectors(doc_ids: Iterable[str], rows: np.ndarray) -> dict[str, np.ndarr
     return {d: v / (np.linalg.norm(v) or 1.0) for d, v in sums.items()}
 
 
-def lazy_cosine_lookup(load: Callable[[], dict[str, np.ndarray]]) -> Callable[[str, str], float | None]:
-    """`cosine_lookup` of the vectors `load()` gives, called on the first similarity asked (if any)."""
-    found: list[Callable[[str, str], float | None]] = []
+def lazy_cosine_lookup(load: Callable[[list[str]], dict[str, np.ndarray]]) -> Callable[[str, str], float | None]:
+    """`cosine_lookup` of vectors read as the pairs asked need them: `load(doc_ids)` gives the documents' vectors
+    (those it has), called for the documents of a pair not read yet. A search of 100 hits asks about 0-2 pairs
+    (at 100k documents): it reads their 2-4 documents' passages, not the 100's."""
+    vectors: dict[str, np.ndarray] = {}
+    read: set[str] = set()
+    lookup = cosine_lookup(vectors)
 
     def similarity(a: str, b: str) -> float | None:
-        if not found:
-            found.append(cosine_lookup(load()))
-        return found[0](a, b)
+        missing = [d for d in dict.fromkeys((a, b)) if d not in read]
+        if missing:
+            vectors.update(load(missing))
+            read.update(missing)
+        return lookup(a, b)
 
     return similarity
 

@@ -410,16 +410,15 @@ class IndexLibrary:
 
 
     def _groups(self, results: list, alone: frozenset[str] | set[str] = frozenset()) -> list[list[Member]]:
-        """The results grouped by technology (see `index.grouping`), best version first; their passage
+        """The results grouped by technology (see `index.grouping`), best version first; a result's passage
         vectors are read only if a pair's grouping depends on them. A result in `alone` (judged not relevant)
         is a group of its own, in its place: it neither joins nor leads another's versions."""
         members = [Member(r, r.doc_id, r.title, r.organizations, r.published, r.score, r.url, r.source)
                    for r in results]
         if len(members) < 2:
             return [[m] for m in members]
-        ids = [r.doc_id for r in results]
 
-        def vectors() -> dict:
+        def vectors(ids: list[str]) -> dict:
             return mean_vectors(*self.index.passage_vectors(doc_ids=ids))
 
         groups = group_members([m for m in members if m.doc_id not in alone], lazy_cosine_lookup(vectors))

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
+import numpy as np
 import pytest
 
 from domain.models import DocKind
-from index.grouping import Member, group_members, phase_of, title_key, version_label, versions_of
+from index.grouping import (
+    Member, group_members, lazy_cosine_lookup, phase_of, title_key, version_label, versions_of,
+)
 from index.ranking import Ranker
 from index.store import Index
 from index.suppliers import KnownSuppliers
@@ -161,3 +164,37 @@ def test_the_library_reads_no_vectors_when_no_pair_needs_them(tmp_path, enricher
     with IndexLibrary(index, enricher, Ranker(index, enricher, KnownSuppliers())) as lib:
         assert len(lib.search("sensor design").hits) == 6
     assert reads == []  # six firms, six titles: no pair's grouping depends on their texts
+
+
+def test_the_library_reads_the_vectors_of_the_asked_pairs_documents_only(tmp_path, enricher):
+    # a search groups its best 100 hits: one pair whose grouping depends on the texts reads that pair's
+    # passages, not the hundred's
+    docs = [make_doc(f"x{i}", f"Sensor {i} of its own", f"A distinct sensor design number {i}.", orgs=(f"Firm {i}",))
+            for i in range(6)]
+    docs += [make_doc("y1", "Acoustic modem for divers", "A sensor design for acoustic links under water.",
+                      orgs=("Deep Blue Acoustics Inc.",)),
+             make_doc("y2", "Hull coating against fouling", "A sensor design that keeps hulls clean.",
+                      orgs=("Deep Blue Acoustics Inc.",))]
+    enriched, _ = enricher.enrich(docs)
+    from domain.settings import IndexSettings
+
+    index = Index(IndexSettings(backend="edge", path=tmp_path / "ix"), dim=enricher.embedder.dim)
+    index.upsert(enriched)
+    reads = []
+    passage_vectors = index.passage_vectors
+    index.passage_vectors = lambda **kw: reads.append(sorted(kw["doc_ids"])) or passage_vectors(**kw)
+    with IndexLibrary(index, enricher, Ranker(index, enricher, KnownSuppliers())) as lib:
+        found = lib.search("sensor design")
+    assert sum(1 + len(h.versions[1:]) for h in found.hits) == 8
+    # one firm, two titles apart: their texts decide; nobody else's are read
+    assert reads == [sorted(d.id for d in docs[-2:])]
+
+
+def test_a_lazy_lookup_reads_each_document_once_and_only_those_asked():
+    loads = []
+    vectors = {"a": np.array([1.0, 0.0]), "b": np.array([0.0, 1.0]), "c": np.array([1.0, 0.0])}
+    similarity = lazy_cosine_lookup(lambda ids: loads.append(list(ids)) or {d: vectors[d] for d in ids if d != "z"})
+    assert similarity("a", "c") == pytest.approx(1.0)
+    assert similarity("a", "b") == pytest.approx(0.0)
+    assert similarity("c", "z") is None and similarity("z", "b") is None  # a document without passages
+    assert loads == [["a", "c"], ["b"], ["z"]]

@@ -40,7 +40,7 @@ def clean_control(text: str) -> str:
     return "".join(ch if ch in "\n\t" or unicodedata.category(ch)[0] != "C" else " " for ch in text)
 
 
-def _past_cache(encoder: Embedder | None) -> Embedder | None:
+def past_cache(encoder: Embedder | None) -> Embedder | None:
     """The encoder behind an embedding cache (`nlp.cache.CachedEmbedder.inner`), or the encoder itself: what a
     warm-up runs, so that it loads the model and stores nothing."""
     return getattr(encoder, "inner", encoder)
@@ -614,7 +614,7 @@ class Enricher:
                                 title=text.split("。")[0].split(".")[0], text=text)
             prepared += self._prepare_batch([doc])[0]
             self.sparse.encode_document(text, language)
-        self._encode_past_caches([(self.embedder, self._texts(prepared)[0]),
+        self._encodepast_caches([(self.embedder, self._texts(prepared)[0]),
                                   (self.multilingual, [s for p in prepared for s in p[5]])], stop)
 
     def warm_up_queries(self) -> list[EnrichedQuery]:
@@ -624,19 +624,19 @@ class Enricher:
         that the first person to search does not wait seconds for the models. Returns the two queries (the
         library ranks them to warm the index up, keeping nothing: `Ranker.warm_up`)."""
         # the Japanese text holds a compound no dictionary headword covers, so its glosses' index loads too
-        return [self._enriched_query(text, self._analyse_query, _past_cache(self.embedder),
-                                     _past_cache(self.multilingual))
+        return [self._enriched_query(text, self._analyse_query, past_cache(self.embedder),
+                                     past_cache(self.multilingual))
                 for text in ("radar absorbing metamaterials for small drones", "水中音響センサーによる磁気計測の研究")]
 
     @staticmethod
-    def _encode_past_caches(work: Sequence[tuple[Embedder | None, list[str]]],
+    def _encodepast_caches(work: Sequence[tuple[Embedder | None, list[str]]],
                             stop: Callable[[], bool] = lambda: False) -> None:
-        """Each encoder, past its cache (`_past_cache`), run on its inputs; `stop()` asked before each."""
+        """Each encoder, past its cache (`past_cache`), run on its inputs; `stop()` asked before each."""
         for encoder, inputs in work:
             if stop():
                 return
             if encoder is not None and inputs:
-                _past_cache(encoder).encode(inputs)
+                past_cache(encoder).encode(inputs)
 
     def enrich(self, docs: Sequence[Document]) -> tuple[list[EnrichedDocument], list[Reject]]:
         """Analyse and embed a batch; every document comes back enriched or as a Reject."""
@@ -827,7 +827,7 @@ class Enricher:
     def _enriched_query(self, clean: str, analysis: Callable[[str], QueryAnalysis], embedder: Embedder,
                         multilingual: Embedder | None) -> EnrichedQuery:
         """`query` of clean text with these parts: the analysis and encoders behind the caches, or in front."""
-        preload = getattr(_past_cache(multilingual), "preload", None)
+        preload = getattr(past_cache(multilingual), "preload", None)
         if preload is not None:
             preload()  # its start-up overlaps the analysis and the other encoder's (a cold query)
         found = analysis(clean)

@@ -169,7 +169,9 @@ def enrich_step(docs: list[Document], multilingual: bool = True):
 
 def prepare_query_encoder(enricher) -> None:
     """Export and check the query encoder once, while the model is loaded anyway (a no-op for other embedders)."""
-    embedder = getattr(enricher.embedder, "inner", enricher.embedder)  # under the embedding cache
+    from nlp.pipeline import past_cache
+
+    embedder = past_cache(enricher.embedder)  # under the embedding cache
     prepare = getattr(embedder, "prepare_query_encoder", None)
     if callable(prepare) and getattr(embedder, "model_loaded", False):
         try:

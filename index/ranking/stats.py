@@ -14,9 +14,9 @@ from domain.models import DocKind, SearchFilters
 from index.store import Index
 
 # Statistics are kept until the index's point count changes (checked at most every CHECK_EVERY seconds: the
-# shard's own count, 0.1 ms at a million documents, where the exact counts of documents and needs it replaced
-# took 70 ms each and fell on a search every 10 s) and at most TTL seconds (a document replaced in place by one
-# of as many passages changes no count).
+# shard's own count, 0.05 ms at a million documents, where the exact count of the documents it replaced took
+# 71 ms and fell on a search every 10 s) and at most TTL seconds (a document replaced in place by one of as many
+# passages changes no count).
 CHECK_EVERY = 1.0
 TTL = 3600.0
 

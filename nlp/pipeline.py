@@ -614,7 +614,7 @@ class Enricher:
                                 title=text.split("。")[0].split(".")[0], text=text)
             prepared += self._prepare_batch([doc])[0]
             self.sparse.encode_document(text, language)
-        self._encodepast_caches([(self.embedder, self._texts(prepared)[0]),
+        self._encode_past_caches([(self.embedder, self._texts(prepared)[0]),
                                   (self.multilingual, [s for p in prepared for s in p[5]])], stop)
 
     def warm_up_queries(self) -> list[EnrichedQuery]:
@@ -629,7 +629,7 @@ class Enricher:
                 for text in ("radar absorbing metamaterials for small drones", "水中音響センサーによる磁気計測の研究")]
 
     @staticmethod
-    def _encodepast_caches(work: Sequence[tuple[Embedder | None, list[str]]],
+    def _encode_past_caches(work: Sequence[tuple[Embedder | None, list[str]]],
                             stop: Callable[[], bool] = lambda: False) -> None:
         """Each encoder, past its cache (`past_cache`), run on its inputs; `stop()` asked before each."""
         for encoder, inputs in work:

@@ -185,8 +185,8 @@ def test_corpus_statistics_follow_the_index(ranker):
 
 
 def test_corpus_statistics_check_the_index_size_without_counting_documents(ranker):
-    # the check runs on a search every `check_every` seconds: the shard's point count (0.1 ms at a million
-    # documents), never an exact count of the documents (70 ms each there)
+    # the check runs on a search every `check_every` seconds: the shard's point count (0.05 ms at a million
+    # documents), never an exact count of the documents (71 ms there)
     r, _ = ranker
     stats = r.stats
     stats.check_every = 0.0

@@ -80,7 +80,7 @@ def score_fusion(results: Results, weights: Mapping[str, float], scales: Scales 
     scores = {ch: {h.doc_id: h.score for h in results[ch]} for ch in channels}
     out: dict[str, dict[str, float]] = {}
     for d in documents(results):
-        shares = {ch: wt * min(1.0, max(0.0, (scores[ch][d] - scales[ch][0]) / scales[ch][1])) / total
+        shares = {ch: _share(scores[ch][d], scales[ch], wt, total)
                   for ch, wt in own.get(d, base).items() if d in scores[ch]}
         if shares:
             out[d] = shares
@@ -95,13 +95,19 @@ def own_list_fusion(results: Results, weights: Mapping[str, float],
     unfiltered floor). An order, never a score shown."""
     base = active_weights(results, weights)
     total = sum(base.values()) or 1.0
+    scales = channel_scales(results, list(base))
     out: dict[str, float] = {}
     for ch, wt in base.items():
-        floor, spread = min_max(h.score for h in results[ch])
         for h in results[ch]:
             if only is None or h.doc_id in only:
-                out[h.doc_id] = out.get(h.doc_id, 0.0) + wt * min(1.0, max(0.0, (h.score - floor) / spread)) / total
+                out[h.doc_id] = out.get(h.doc_id, 0.0) + _share(h.score, scales[ch], wt, total)
     return out
+
+
+def _share(score: float, scale: tuple[float, float], weight: float, total: float) -> float:
+    """A channel's share of a document's fused score: its score scaled by the channel's (floor, spread), kept
+    within [0, 1], times the channel's share of the total weight."""
+    return weight * min(1.0, max(0.0, (score - scale[0]) / scale[1])) / total
 
 
 def reciprocal_rank_fusion(results: Results, weights: Mapping[str, float], k: float = 60.0,

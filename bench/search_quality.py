@@ -10,9 +10,11 @@ The queries, two per need of the benchmark's dev split (its needs with judgement
 
 Each query runs through the Library's search (`service.index_library.IndexLibrary.search`, what `scout search`
 calls: `Ranker.search` for 100 hits, then one result per technology, versions grouped), with the product's
-default page (20 results), under four filters: none, kind (research) + date (published 2018 or later), language
-(en) and concept (the query's first taxonomy concept, as the analyst would pick it from the page; a query with
-none is left out of that filter). A result's versions are listed after it (its other versions by score).
+default page (20 results), under five filters: none, kind (research) + date (published 2018 or later), language
+(en), concept (the query's first taxonomy concept, as the analyst would pick it from the page; a query with
+none is left out of that filter) and concept+date (that concept, awarded in 2019, the last of the corpus's three
+years: a narrow filter, whose page holds documents below every floor of the query's unfiltered lists). A
+result's versions are listed after it (its other versions by score).
 Scored as `scout eval` scores needs (`index.evaluate.metrics`: nDCG@10 with binary gain, MRR over the list):
 `all` against `qrels.tsv`, `strict` against `qrels_strict.tsv` with the need's anchor documents (awards whose
 title copies the topic title) dropped from the list, the needs in the index dropped from every list (they are
@@ -33,8 +35,11 @@ filtered lists: the product until 7 December, before a filtered search could ran
 lists cut to the filter, `Ranker.filtered_reference`); `head_by_id` (margin40 with the re-scored head's documents
 that no channel scores, a narrow filter's below every unfiltered floor, taken in the order of their ids: the
 product until the evening of 7 December, before they were taken in the order their filtered lists rank them,
-`Ranker.head_order`). It prints a table per variant, then each variant against the
-baseline (`--baseline`, default oversampling2; oversampling1 for the margins): the mean difference of strict
+`Ranker.head_order`); `bm25_searched` (margin40 with a filtered search's BM25 lists searched under the filter
+where its filtered searches run: the product until the night of 7 December, before they were its unfiltered
+BM25 lists cut to the filter, `Ranker.lexical_cut`, which changes only which documents below every unfiltered
+floor a narrow filter's page shows; the filter concept+date exercises it). It prints a table per variant, then
+each variant against the baseline (`--baseline`, default oversampling2; oversampling1 for the margins): the mean difference of strict
 nDCG@10 and MRR with a paired bootstrap 95% interval and a paired sign-flip randomization p-value, how many
 rankings moved, the top-20 overlap, and how many searches' facet counts (over the best 100 hits) moved.
 
@@ -43,9 +48,9 @@ and reuses: the same enrich + `Index.upsert` code as `scout eval`), reopened for
 a quality run needs no bench lock (run it niced).
 
     PYTHONPATH=$PWD python bench/search_quality.py [../shared/data/sbir-bench] [--work var]
-        [--variants oversampling2 oversampling1 depth200 both margin40 margin20 graph searched head_by_id] [--baseline oversampling2]
+        [--variants oversampling2 oversampling1 depth200 both margin40 margin20 graph searched head_by_id bm25_searched] [--baseline oversampling2]
         [--forms title keys]
-        [--filters none kind+date language concept] [--limit-needs N] [--json FILE]
+        [--filters none kind+date language concept concept+date] [--limit-needs N] [--json FILE]
 """
 
 from __future__ import annotations
@@ -89,6 +94,7 @@ class Variant:
     scan_below: int | None = None  # index.backends.edge.EXACT_SEARCH_POINTS (None: the product's)
     cut_lists: bool = True  # a filtered search may rank from its unfiltered lists (Ranker.filtered_reference)
     head_by_lists: bool = True  # the head's documents without a share taken by their lists' order (Ranker.head_order)
+    lexical_cut: bool = True  # a filtered search's BM25 lists cut from its unfiltered ones (Ranker.lexical_cut)
 
 
 # oversampling2: the product's defaults until 6 December 19:50, the baseline the levers were judged against;
@@ -100,9 +106,11 @@ VARIANTS = {v.name: v for v in (Variant("oversampling2", 2.0, 500), Variant("ove
                                 Variant("depth200", 2.0, 200), Variant("both", 1.0, 200),
                                 Variant("margin40", 1.0, 500, 40), Variant("margin20", 1.0, 500, 20),
                                 Variant("graph", 1.0, 500, 40, 0), Variant("searched", 1.0, 500, 40, None, False),
-                                Variant("head_by_id", 1.0, 500, 40, head_by_lists=False))}
+                                Variant("head_by_id", 1.0, 500, 40, head_by_lists=False),
+                                Variant("bm25_searched", 1.0, 500, 40, lexical_cut=False))}
 BASELINE = "oversampling2"
-FILTERS = ("none", "kind+date", "language", "concept")
+FILTERS = ("none", "kind+date", "language", "concept", "concept+date")
+NARROW_SINCE = date(2019, 1, 1)  # concept+date: the concept, and the last year of the corpus's awards (2017-2019)
 
 
 def words(text: str) -> list[str]:
@@ -180,6 +188,8 @@ def run_variant(variant: Variant, bench: Bench, enricher, path: Path, queries: l
             search_scale_depth=variant.scale_depth, search_rescore_margin=variant.rescore_margin))
         if not variant.cut_lists:
             ranker.filtered_reference = lambda *a, **k: None
+        if not variant.lexical_cut:
+            ranker.lexical_cut = lambda *a, **k: {}
         if not variant.head_by_lists:
             ranker.head_order = lambda cands, *a: sorted(cands.values(), key=lambda c: (-c.fused, c.doc_id))
         library = IndexLibrary(index, enricher, ranker)
@@ -191,7 +201,9 @@ def run_variant(variant: Variant, bench: Bench, enricher, path: Path, queries: l
             for fname in filter_names:
                 filters = {"none": None, "language": SearchFilters(language="en"),
                            "kind+date": SearchFilters(kind=DocKind.research, since=date(2018, 1, 1)),
-                           "concept": SearchFilters(concept=concepts[0]) if concepts else "skip"}[fname]
+                           "concept": SearchFilters(concept=concepts[0]) if concepts else "skip",
+                           "concept+date": SearchFilters(concept=concepts[0], since=NARROW_SINCE) if concepts
+                           else "skip"}[fname]
                 if filters == "skip":
                     continue
                 found = library.search(text, filters, limit=PAGE)
@@ -300,13 +312,13 @@ def main() -> None:
         v = VARIANTS[name]
         print(f"\n{name} (rescore oversampling {v.oversampling:g}, search_scale_depth {v.scale_depth}, "
               f"search_rescore_margin {v.rescore_margin})")
-        print(f"{'form':<6} {'filter':<10} {'n':>4} {'nDCG@10':>8} {'MRR':>6} {'n strict':>9} {'nDCG@10':>8} {'MRR':>6}")
+        print(f"{'form':<6} {'filter':<12} {'n':>4} {'nDCG@10':>8} {'MRR':>6} {'n strict':>9} {'nDCG@10':>8} {'MRR':>6}")
         for form in args.forms:
             for fname in args.filters:
                 rows = [r for (_, f, fl), r in results[name].items() if f == form and fl == fname]
                 a = [r["all"] for r in rows if r["all"]]
                 s = [r["strict"] for r in rows if r["strict"]]
-                print(f"{form:<6} {fname:<10} {len(a):>4} {mean([m['ndcg@10'] for m in a]):8.4f} "
+                print(f"{form:<6} {fname:<12} {len(a):>4} {mean([m['ndcg@10'] for m in a]):8.4f} "
                       f"{mean([m['mrr'] for m in a]):6.4f} {len(s):>9} {mean([m['ndcg@10'] for m in s]):8.4f} "
                       f"{mean([m['mrr'] for m in s]):6.4f}")
 
@@ -317,7 +329,7 @@ def main() -> None:
         print(f"\nagainst {baseline}, strict (paired over the same queries; 95% bootstrap interval; sign-flip p); "
               "rankings moved: pages (top 20) not identical; overlap: documents two pages share / the longer page; "
               "facets moved: searches whose facet counts (of the best 100) differ")
-        print(f"{'variant':<14} {'form':<6} {'filter':<10} {'n':>4} {'d nDCG@10':>10} {'95% interval':>18} {'p':>6} "
+        print(f"{'variant':<14} {'form':<6} {'filter':<12} {'n':>4} {'d nDCG@10':>10} {'95% interval':>18} {'p':>6} "
               f"{'d MRR':>8} {'p':>6} {'moved':>9} {'metric moved':>12} {'overlap mean/min':>17} {'facets moved':>12}")
         for name in (n for n in args.variants if n != baseline):
             for form in args.forms:
@@ -335,7 +347,7 @@ def main() -> None:
                     over = [overlap(base[k]["list"][:PAGE], results[name][k]["list"][:PAGE]) for k in keys]
                     facets = [k for k in keys if "facets" in base[k] and "facets" in results[name][k]]
                     facets_moved = sum(base[k]["facets"] != results[name][k]["facets"] for k in facets)
-                    print(f"{name:<14} {form:<6} {fname:<10} {len(s_keys):>4} {dn:+10.4f} [{lo:+.4f}, {hi:+.4f}] "
+                    print(f"{name:<14} {form:<6} {fname:<12} {len(s_keys):>4} {dn:+10.4f} [{lo:+.4f}, {hi:+.4f}] "
                           f"{pn:6.3f} {dr:+8.4f} {pr:6.3f} {moved:>4}/{len(keys):<4} {score_moved:>5}/{len(s_keys):<6} "
                           f"{mean(over):8.3f}/{min(over, default=float('nan')):.2f} {facets_moved:>6}/{len(facets)}")
 

@@ -14,6 +14,7 @@ import pytest
 from domain.models import DocKind, SearchFilters
 from domain.settings import IndexSettings, NlpSettings
 from index.ranking import Ranker, RankWeights
+from index.ranking.channels import BM25_CHANNEL
 from index.store import Index
 from index.suppliers import KnownSuppliers
 from nlp.fake import HashingEmbedder
@@ -159,14 +160,19 @@ def test_judgements_rank_from_the_filtered_searches(ranker, monkeypatch):
 
 def test_a_rare_concept_searches_without_reading_the_filter(ranker, monkeypatch):
     """A concept too rare to fill the head from the lists goes straight to its filtered searches (a scan at
-    scale): no read of which listed documents pass."""
+    scale): which listed documents pass is read for the BM25 list alone (`lexical_cut`), not for every list."""
     from index.store import Index
 
     monkeypatch.setattr(ranker, "weights", RankWeights(search_scale_depth=50))
     ranker.stats._values = {}
-    monkeypatch.setattr(Index, "passing", lambda *a, **k: pytest.fail("read which documents pass"))
+    ranker.search("battery", None, 10)
+    lists = ranker.reference_lists(ranker.query_input("battery"), None, 50)
+    asked = []
+    real = Index.passing
+    monkeypatch.setattr(Index, "passing", lambda self, ids, *a, **k: asked.append(set(ids)) or real(self, ids, *a, **k))
     assert ranker.stats.concept_share("lithium-sulfur-battery") < 0.1
     ranker.search("battery", SearchFilters(concept="lithium-sulfur-battery"), 10)
+    assert asked == [{h.doc_id for h in lists[BM25_CHANNEL]}]
 
 
 def test_a_narrow_filters_results_without_a_share_are_its_lists_best_not_its_lowest_ids(ranker, monkeypatch):
@@ -208,3 +214,64 @@ def test_a_narrow_filters_results_without_a_share_are_its_lists_best_not_its_low
         assert min(own.get(d, 0.0) for d in taken if d in without) >= left_out, query
         assert sorted(without)[:room] != sorted(d for d in taken if d in without), "the lowest ids: no order"
     assert tried >= 2, tried
+
+
+NARROW = {"concept": FILTERS["concept"], "kind+since": FILTERS["kind+since"],
+          "rare concept": SearchFilters(concept="lithium-sulfur-battery")}
+
+
+def test_a_narrow_filters_bm25_lists_are_its_unfiltered_ones_cut(ranker, monkeypatch):
+    """Where a filter's dense searches run, its BM25 list is the query's unfiltered one cut to the filter
+    (`Ranker.lexical_cut`): no document scores lexically under a filter what the unfiltered list does not give
+    it (a BM25 score below the unfiltered floor, which shares nothing there), and no BM25 search is filtered."""
+    import index.ranking.ranker as ranker_module
+    from index.store import Index
+
+    monkeypatch.setattr(ranker_module, "MIN_HEAD", 10)
+    monkeypatch.setattr(ranker, "weights", RankWeights(search_scale_depth=20, search_rescore_margin=6))
+    real = Index.search_sparse
+
+    def unfiltered_only(self, sparse, filters=None, *a, **k):
+        assert not getattr(filters, "must", None), "a filtered BM25 search"
+        return real(self, sparse, filters, *a, **k)
+
+    monkeypatch.setattr(Index, "search_sparse", unfiltered_only)
+    weak = 0
+    for query in QUERIES:
+        ranker.stats._values = {}
+        for name, filters in NARROW.items():
+            q, ranked = ranker.search_ranked(query, filters, 4)
+            listed = {h.doc_id: h.raw for h in ranker.reference_lists(q, None, 20)[BM25_CHANNEL]}
+            for r in ranked:
+                if r.breakdown.bm25:
+                    assert listed.get(r.doc_id) == r.breakdown.bm25, (query, name, r.doc_id)
+                weak += r.breakdown.sparse == 0 and r.doc_id not in listed
+    assert weak >= 5, weak  # the pages hold documents below the BM25 floor
+
+
+def test_a_narrow_filters_cut_bm25_lists_change_no_score(ranker, monkeypatch):
+    """The cut BM25 lists against the filtered BM25 searches (the product until the night of 7 December): every
+    document on both pages has the same score, and a document with a BM25 share missing from the cut page
+    scores no more than its last result: what the cut changes is which documents below every floor (sharing
+    nothing) fill a narrow filter's page."""
+    import index.ranking.ranker as ranker_module
+
+    monkeypatch.setattr(ranker_module, "MIN_HEAD", 10)
+    monkeypatch.setattr(ranker, "weights", RankWeights(search_scale_depth=20, search_rescore_margin=6))
+    moved = 0
+    for query in QUERIES:
+        for name, filters in NARROW.items():
+            ranker.stats._values = {}
+            cut = ranker.search_ranked(query, filters, 10)[1]
+            ranker.stats._values = {}
+            with monkeypatch.context() as m:
+                m.setattr(Ranker, "lexical_cut", lambda *a, **k: {})
+                searched = ranker.search_ranked(query, filters, 10)[1]
+            scores = {r.doc_id: r.score for r in cut}
+            for r in searched:
+                if r.doc_id in scores:
+                    assert scores[r.doc_id] == pytest.approx(r.score, abs=1e-9), (query, name, r.doc_id)
+                elif r.breakdown.sparse > 0 and cut:
+                    assert r.score <= min(scores.values()) + 1e-9, (query, name, r.doc_id)
+            moved += [r.doc_id for r in cut] != [r.doc_id for r in searched]
+    assert moved, "no page tells the two apart"

@@ -205,11 +205,12 @@ class Ranker:
         queries whose scales were computed), else None."""
         return self.stats.cached("reference_lists", dict).get((q.key, exclude_kind, depth))
 
-    def lexical_cut(self, q: QueryInput, filters: SearchFilters, exclude_kind: str | None, reference_depth: int,
-                    depth: int) -> dict[str, list[ChannelHit]]:
-        """A filtered free-text ranking's BM25 lists, where its filtered searches run (`filtered_reference`
-        could not stand in for them): the query's unfiltered BM25 lists (`reference_lists`) cut to the documents
-        the filter lets through, then to `depth`; nothing while the lists are not kept.
+    def lexical_cut(self, q: QueryInput, filters: SearchFilters | None, exclude_kind: str | None,
+                    reference_depth: int, depth: int) -> dict[str, list[ChannelHit]]:
+        """A free-text ranking's BM25 lists where it searches (filtered, and `filtered_reference` could not stand
+        in for its searches; or shallower than its reference lists): the query's unfiltered BM25 lists
+        (`reference_lists`) cut to the documents the filter lets through, then to `depth`; nothing while the
+        lists are not kept. Unfiltered, the cut is the shallower search's own list (a BM25 search is exact).
 
         Every document with a BM25 share keeps it, with the same score (a share is a score above the
         unfiltered list's floor, and the cut list holds every such document that passes). A filtered BM25
@@ -222,6 +223,8 @@ class Ranker:
             return {}
         lexical = {ch.name: lists[ch.name] for ch in channels_for("full")
                    if isinstance(ch, SparseChannel) and ch.name in lists}
+        if not _filtered(filters):
+            return {name: hits[:depth] for name, hits in lexical.items()}
         passing = self.index.passing(documents(lexical), filters, exclude_kind=exclude_kind)
         return {name: [h for h in hits if h.doc_id in passing][:depth] for name, hits in lexical.items()}
 
@@ -343,9 +346,12 @@ class Ranker:
                                             head_size)
             if found is not None:
                 results, cands = found
+        if results is None and own and scales is not None and q.need_id is None:
+            results = self.reference_lists(q, exclude_kind, reference_depth)  # its own lists, kept: none searched again
         if results is None:
             given = {}
-            if mode == "full" and q.need_id is None and _filtered(filters) and not feedback and scales is not None:
+            if (mode == "full" and q.need_id is None and not feedback and scales is not None
+                    and (_filtered(filters) or (depth or w.depth) < reference_depth)):
                 given = self.lexical_cut(q, filters, exclude_kind, reference_depth, depth or w.depth)
             results = self.channel_results(q, filters, mode, exclude_kind, depth, sparse_best, given)
         if own and q.need_id is None and q.key is not None:  # a filter clicked on its page ranks from these

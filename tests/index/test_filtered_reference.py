@@ -275,3 +275,37 @@ def test_a_narrow_filters_cut_bm25_lists_change_no_score(ranker, monkeypatch):
                     assert r.score <= min(scores.values()) + 1e-9, (query, name, r.doc_id)
             moved += [r.doc_id for r in cut] != [r.doc_id for r in searched]
     assert moved, "no page tells the two apart"
+
+
+def test_a_shallower_unfiltered_search_takes_its_bm25_list_from_the_reference(ranker, monkeypatch):
+    """A page shallower than its query's reference lists (10 hits: 50 deep against 100) takes its BM25 list as
+    their first 50 (a BM25 search is exact: the same list), and searches BM25 once, at the reference depth."""
+    from index.store import Index
+
+    monkeypatch.setattr(ranker, "weights", RankWeights(search_scale_depth=100))
+    real = Index.search_sparse
+    limits = []
+    monkeypatch.setattr(Index, "search_sparse", lambda self, sparse, filters=None, limit=100, **k: limits.append(
+        limit) or real(self, sparse, filters, limit, **k))
+    for query in QUERIES:
+        limits.clear()
+        cut = _page(ranker, query, None, 10)
+        assert limits == [100], (query, limits)
+        with monkeypatch.context() as m:
+            m.setattr(Ranker, "lexical_cut", lambda *a, **k: {})
+            searched = _page(ranker, query, None, 10)
+        assert limits == [100, 100, 50], (query, limits)
+        assert _at_the_cut(_in_order(cut)) == _at_the_cut(_in_order(searched)), query
+
+
+def test_the_same_query_again_searches_nothing(ranker, monkeypatch):
+    """A query asked again (a page reloaded, the next page) ranks from its kept lists: the same page, no search."""
+    monkeypatch.setattr(ranker, "weights", RankWeights(search_scale_depth=50))
+    ranker.stats._values = {}
+    query = "autonomous underwater vehicle navigation"
+    first = [h.model_dump() for h in ranker.search(query, None, 10)]
+    searched = []
+    real = Ranker.channel_results
+    monkeypatch.setattr(Ranker, "channel_results", lambda self, *a, **k: searched.append(a) or real(self, *a, **k))
+    assert [h.model_dump() for h in ranker.search(query, None, 10)] == first
+    assert searched == []

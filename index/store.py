@@ -413,8 +413,14 @@ class Index:
 
     def point_count(self) -> int:
         """Every point held (documents, passages): cheap, and changed by any write that adds or removes a
-        document; what a cache of figures read from every document checks (`Backend.point_count`)."""
+        document (`Backend.point_count`)."""
         return self.backend.point_count()
+
+    def version(self) -> tuple[int, int]:
+        """(points held, writes made through the backend): changed by any write, a document replaced in place
+        by as many points too; what a cache of figures read from the documents checks. Cheap. Writes another
+        client makes to a Qdrant server change the count only."""
+        return self.backend.point_count(), self.backend.writes()
 
     def count(self, filters: SearchFilters | None = None) -> int:
         """Number of documents matching the filters."""

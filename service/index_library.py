@@ -189,8 +189,8 @@ class IndexLibrary:
         self.ranker = ranker or Ranker(index, enricher)
         self.feedback = feedback
         self.ledger_path = ledger_path  # the match ledger: each need's matches as its last match run stored them
-        self._org_cache: dict = {}  # aliases, issuers, statuses: valid while the index's point count stays
-        self._org_cache_points = -1
+        self._org_cache: dict = {}  # aliases, issuers, statuses: valid while the index is as it was
+        self._org_cache_version: tuple[int, int] | None = None  # the `Index.version` they were read at
         self._org_lock = threading.Lock()  # one reading of every document's organizations at a time (`_org_state`)
 
     def warm_up(self, turn: Callable[[], AbstractContextManager[Any]] = nullcontext) -> None:
@@ -368,14 +368,14 @@ class IndexLibrary:
 
     def _org_state(self) -> dict:
         """The organizations' aliases, the needs' issuers and the award topics, read from every document (4 s at
-        100k documents, about 20 s at a million): kept while the index holds the same points (`Index.point_count`,
-        cheap: a need page asks some 40 times, and an exact count of the documents took 70 ms at a million);
+        100k documents, about 20 s at a million): kept while the index is as it was (`Index.version`, cheap: a
+        need page asks some 40 times, and an exact count of the documents took 70 ms at a million);
         computed once, a caller that comes meanwhile (a need page while `warm_up` computes it) waits for it."""
-        count = self.index.point_count()
-        if count == self._org_cache_points:
+        version = self.index.version()
+        if version == self._org_cache_version:
             return self._org_cache
         with self._org_lock:
-            if count == self._org_cache_points:  # computed while this caller waited
+            if version == self._org_cache_version:  # computed while this caller waited
                 return self._org_cache
             names, issuers, issuer_names = [], set(), []
             where = Where((Cond("point", value=DOC_POINT),))
@@ -387,14 +387,14 @@ class IndexLibrary:
             self._org_cache = {"aliases": alias_classes(names), "issuers": issuers,
                                "issuer_names": list(dict.fromkeys(issuer_names)), "status": {},
                                "topics": award_topics(self.index.documents(kind=DocKind.need))}
-            self._org_cache_points = count
+            self._org_cache_version = version
             return self._org_cache
 
     def _org_keys(self, key: str) -> set[str]:
         return set(self._org_state()["aliases"].get(key, {key}))
 
     def _org_status(self, name: str, key: str):
-        """(status, all keys, records) of one organization, cached while the index holds the same count."""
+        """(status, all keys, records) of one organization, cached while the index is as it was."""
         state = self._org_state()
         if key not in state["status"]:
             keys = self._org_keys(key)

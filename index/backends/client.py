@@ -49,6 +49,7 @@ class ClientBackend:
                  sentences: bool = True):
         self.client = client
         self.collection = collection
+        self._writes = 0  # upserts and deletions made since opening (`writes`)
         self.vector_names = ALL_VECTORS if sentences else TITLED_VECTORS
         if not client.collection_exists(collection):
             vectors = {n: models.VectorParams(size=dim, distance=models.Distance.COSINE)
@@ -99,9 +100,11 @@ class ClientBackend:
             out.append(models.PointStruct(id=p.id, vector=vec, payload=p.payload))
         if out:
             self.client.upsert(self.collection, points=out, wait=True)
+            self._writes += 1
 
     def delete_where(self, where: Where) -> None:
         self.client.delete(self.collection, points_selector=models.FilterSelector(filter=_filter(where)), wait=True)
+        self._writes += 1
 
     def retrieve(self, ids, *, vectors=False, payload=True):
         if not ids:
@@ -121,6 +124,9 @@ class ClientBackend:
 
     def point_count(self) -> int:
         return int(self.client.count(self.collection, exact=True).count)
+
+    def writes(self) -> int:
+        return self._writes  # this client's: a server's other clients' writes are seen by the count alone
 
     def facet(self, key, where, limit):
         resp = self.client.facet(self.collection, key=key, facet_filter=_filter(where), limit=limit, exact=True)

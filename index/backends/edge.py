@@ -179,6 +179,7 @@ class EdgeBackend:
         wanted = ALL_VECTORS if sentences else TITLED_VECTORS
         self.vector_names = wanted
         self._written = False  # anything updated since the last flush
+        self._writes = 0  # updates made since opening (`writes`)
         self._point_ids = point_ids
         self._docs: PointDocs | None = None  # the table, once built
         self._docs_lock = threading.Lock()
@@ -221,6 +222,7 @@ class EdgeBackend:
     def _update(self, operation: Any) -> None:
         self._written = True
         self.shard.update(operation)
+        self._writes += 1
 
     # -- the point -> document table ---------------------------------------------------------------------
     def _table(self) -> PointDocs | None:
@@ -348,6 +350,9 @@ class EdgeBackend:
 
     def point_count(self) -> int:
         return int(self.shard.info().points_count)
+
+    def writes(self) -> int:
+        return self._writes
 
     def facet(self, key: str, where: Where, limit: int) -> dict[str, int]:
         resp = self.shard.facet(qe.FacetRequest(key, limit=limit, exact=True, filter=_filter(where)))

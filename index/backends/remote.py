@@ -120,6 +120,9 @@ class RemoteBackend:
     def point_count(self) -> int:
         return int(self._call("point_count"))
 
+    def writes(self) -> int:
+        return int(self._call("writes"))
+
     def facet(self, key: str, where: Where, limit: int) -> dict[str, int]:
         return dict(self._call("facet", key=key, where=encode_where(where), limit=limit))
 
@@ -185,6 +188,8 @@ def dispatch(backend: Backend, op: str, a: dict) -> Any:
         return {"hits": [encode_hit(h) for h in hits], "next": nxt}
     if op == "point_count":
         return backend.point_count()
+    if op == "writes":
+        return backend.writes()
     if op == "count":
         return backend.count(decode_where(a["where"]))
     if op == "facet":

@@ -13,10 +13,10 @@ import numpy as np
 from domain.models import DocKind, SearchFilters
 from index.store import Index
 
-# Statistics are kept until the index's point count changes (checked at most every CHECK_EVERY seconds: the
-# shard's own count, 0.05 ms at a million documents, where the exact count of the documents it replaced took
-# 71 ms and fell on a search every 10 s) and at most TTL seconds (a document replaced in place by one of as many
-# passages changes no count).
+# Statistics are kept until the index changes (`Index.version`: its point count and the writes made through it,
+# checked at most every CHECK_EVERY seconds: the shard's own count, 0.05 ms at a million documents, where the
+# exact count of the documents it replaced took 71 ms and fell on a search every 10 s) and at most TTL seconds
+# (another client's write to a Qdrant server that replaces a document by as many points changes neither).
 CHECK_EVERY = 1.0
 TTL = 3600.0
 
@@ -24,7 +24,7 @@ TTL = 3600.0
 class CorpusStatistics:
     """Corpus-wide figures the ranking uses (concept and needs-collection frequencies, every need's passage
     vectors, documents' languages and mean vectors) and whatever else a part of the ranking keeps per corpus
-    (`cached`): computed once, not per search, and dropped when the index's size (`Index.point_count`) changes.
+    (`cached`): computed once, not per search, and dropped when the index changes (`Index.version`).
 
     Thread-safe: a figure is computed once; a thread that asks for it meanwhile waits for it (the needs' BM25
     neighbours take some 30 s at a million documents: a need page opened while `scout serve` warms them up waits
@@ -34,17 +34,17 @@ class CorpusStatistics:
         self.index = index
         self.check_every, self.ttl = check_every, ttl
         self._values: dict[str, Any] = {}
-        self._version: int | None = None  # the index's point count the figures were taken at
+        self._version: tuple[int, int] | None = None  # the index's version the figures were taken at
         self._since = self._checked = 0.0
         self._lock = threading.Lock()
         self._computing: dict[str, Any] = {}  # a figure's name -> held while it is computed
 
     def cached(self, name: str, compute: Callable[[], Any]) -> Any:
-        """`compute()`, kept while the corpus keeps its size."""
+        """`compute()`, kept while the index is as it was."""
         now = time.monotonic()
         if now - self._checked > self.check_every:
             with self._lock:
-                version = self.index.point_count()
+                version = self.index.version()
                 if version != self._version or now - self._since > self.ttl:
                     self._values = {}
                     self._version, self._since = version, now

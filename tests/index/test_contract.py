@@ -188,6 +188,19 @@ class IndexContract:
         index.delete([docs[2].id])
         assert 0 < points() < full - 1
 
+    def test_the_version_follows_a_document_replaced_in_place(self, index, enricher):
+        # what the ranking's corpus figures and kept lists are kept under (CorpusStatistics): a document
+        # replaced by one of as many passages changes no point count, and must change the version
+        docs = corpus()
+        index.upsert(enricher.enrich(docs)[0])
+        before = index.version()
+        assert index.version() == before  # reading changes nothing
+        edited = make_doc("r1", "Diamond magnetometer", "A quantum sensing magnetometer with nitrogen vacancy centres. "
+                          "It enables navigation without GPS by magnetic anomaly maps.", orgs=("Acme Quantum Inc.",))
+        index.upsert(enricher.enrich([edited])[0])
+        assert index.point_count() == before[0]  # the same points ...
+        assert index.version() != before  # ... and another version
+
     def test_title_fields_are_searchable_and_filtered(self, index, enricher):
         items, _ = enricher.enrich(corpus())
         index.upsert(items)

@@ -77,7 +77,7 @@ def test_the_warm_up_ranks_the_two_queries_keeps_nothing_and_changes_no_page(ind
         assert warm.ranker.stats.cached("reference_scales", dict) == {}, "no query's scales kept"
         assert warm.ranker.stats.cached("reference_lists", dict) == {}, "no query's lists kept"
         assert "needs" in warm.ranker.stats._values, "the needs' figures computed"
-        assert warm._org_cache_points == ix.point_count(), "the organizations' figures computed"
+        assert warm._org_cache_version == ix.version(), "the organizations' figures computed"
 
         cold = _library(ix)
         for text in [*WARM_UP_TEXTS, "counter drone detection with radar and cameras"]:
@@ -143,7 +143,7 @@ def test_the_need_pages_figures_are_computed_again_once_the_corpus_changes_and_o
         library.refresh_figures()
         assert len(ranked) == 1 and ranked[0] is not None, "the needs' figures computed again"
         assert any("organizations" in p for p in scans if not isinstance(p, bool)), "the organizations' too"
-        assert library._org_cache_points == ix.point_count()
+        assert library._org_cache_version == ix.version()
         del library.ranker.rank, ix.scan
         need = library.needs()[0].id
         assert _matches(library, need) == _matches(_library(ix), need)

@@ -120,6 +120,9 @@ class Index:
         self.dim = dim
         self._sentences = sentences
         self._lock: OwnerLock | None = None
+        # upserts and deletions made through this object: free to read, so a cache in this process sees its own
+        # writes at once (`version` sees every write the backend made, when it is asked)
+        self.local_writes = 0
         self.backend: Backend = self._open_backend(command)
 
     def _open_backend(self, command: str | None) -> Backend:
@@ -250,6 +253,7 @@ class Index:
             points.append(doc_point)
         for i in range(0, len(points), 512):
             self.backend.upsert(points[i : i + 512])
+        self.local_writes += 1
         if flush:
             self.flush()
         return len(items)
@@ -258,6 +262,7 @@ class Index:
         ids = tuple(doc_ids)
         if ids:
             self.backend.delete_where(Where(must=(Cond("doc_id", any=ids),)))
+            self.local_writes += 1
         if flush:
             self.flush()
 
@@ -420,7 +425,7 @@ class Index:
         """(points held, writes made through the backend): changed by any write, a document replaced in place
         by as many points too; what a cache of figures read from the documents checks. Cheap. Writes another
         client makes to a Qdrant server change the count only."""
-        return self.backend.point_count(), self.backend.writes()
+        return self.backend.version()
 
     def count(self, filters: SearchFilters | None = None) -> int:
         """Number of documents matching the filters."""

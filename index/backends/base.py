@@ -93,10 +93,10 @@ class Backend(Protocol):
         exact count of the document points takes 70 ms), for a cache that must see when the index changed."""
         ...
 
-    def writes(self) -> int:
-        """How many writes (upserts, deletions) were made through this backend since it opened (the owner's,
-        for a process that reaches the embedded index through its owner): with `point_count`, what a cache must
-        check, since a document replaced in place by as many points changes no count."""
+    def version(self) -> tuple[int, int]:
+        """(`point_count`, the writes (upserts, deletions) made through this backend since it opened: the
+        owner's, for a process that reaches the embedded index through its owner), in one call: what a cache
+        must check, since a document replaced in place by as many points changes no count."""
         ...
 
     def facet(self, key: str, where: Where, limit: int) -> dict[str, int]: ...

@@ -49,7 +49,7 @@ class ClientBackend:
                  sentences: bool = True):
         self.client = client
         self.collection = collection
-        self._writes = 0  # upserts and deletions made since opening (`writes`)
+        self._writes = 0  # upserts and deletions made since opening (`version`)
         self.vector_names = ALL_VECTORS if sentences else TITLED_VECTORS
         if not client.collection_exists(collection):
             vectors = {n: models.VectorParams(size=dim, distance=models.Distance.COSINE)
@@ -125,8 +125,9 @@ class ClientBackend:
     def point_count(self) -> int:
         return int(self.client.count(self.collection, exact=True).count)
 
-    def writes(self) -> int:
-        return self._writes  # this client's: a server's other clients' writes are seen by the count alone
+    def version(self) -> tuple[int, int]:
+        # this client's writes: a server's other clients' are seen by the count alone
+        return self.point_count(), self._writes
 
     def facet(self, key, where, limit):
         resp = self.client.facet(self.collection, key=key, facet_filter=_filter(where), limit=limit, exact=True)

@@ -179,7 +179,7 @@ class EdgeBackend:
         wanted = ALL_VECTORS if sentences else TITLED_VECTORS
         self.vector_names = wanted
         self._written = False  # anything updated since the last flush
-        self._writes = 0  # updates made since opening (`writes`)
+        self._writes = 0  # updates made since opening (`version`)
         self._point_ids = point_ids
         self._docs: PointDocs | None = None  # the table, once built
         self._docs_lock = threading.Lock()
@@ -351,8 +351,8 @@ class EdgeBackend:
     def point_count(self) -> int:
         return int(self.shard.info().points_count)
 
-    def writes(self) -> int:
-        return self._writes
+    def version(self) -> tuple[int, int]:
+        return self.point_count(), self._writes
 
     def facet(self, key: str, where: Where, limit: int) -> dict[str, int]:
         resp = self.shard.facet(qe.FacetRequest(key, limit=limit, exact=True, filter=_filter(where)))

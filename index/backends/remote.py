@@ -120,8 +120,9 @@ class RemoteBackend:
     def point_count(self) -> int:
         return int(self._call("point_count"))
 
-    def writes(self) -> int:
-        return int(self._call("writes"))
+    def version(self) -> tuple[int, int]:
+        points, writes = self._call("version")
+        return int(points), int(writes)
 
     def facet(self, key: str, where: Where, limit: int) -> dict[str, int]:
         return dict(self._call("facet", key=key, where=encode_where(where), limit=limit))
@@ -188,8 +189,8 @@ def dispatch(backend: Backend, op: str, a: dict) -> Any:
         return {"hits": [encode_hit(h) for h in hits], "next": nxt}
     if op == "point_count":
         return backend.point_count()
-    if op == "writes":
-        return backend.writes()
+    if op == "version":
+        return list(backend.version())
     if op == "count":
         return backend.count(decode_where(a["where"]))
     if op == "facet":

@@ -13,10 +13,11 @@ import numpy as np
 from domain.models import DocKind, SearchFilters
 from index.store import Index
 
-# Statistics are kept until the index changes (`Index.version`: its point count and the writes made through it,
-# checked at most every CHECK_EVERY seconds: the shard's own count, 0.05 ms at a million documents, where the
-# exact count of the documents it replaced took 71 ms and fell on a search every 10 s) and at most TTL seconds
-# (another client's write to a Qdrant server that replaces a document by as many points changes neither).
+# Statistics are kept until the index changes (`Index.version`: its point count and the writes made through its
+# backend, checked at most every CHECK_EVERY seconds: the shard's own count, 0.05 ms at a million documents, where
+# the exact count of the documents it replaced took 71 ms and fell on a search every 10 s; at once after a write
+# through the same `Index`) and at most TTL seconds (another client's write to a Qdrant server that replaces a
+# document by as many points changes neither).
 CHECK_EVERY = 1.0
 TTL = 3600.0
 
@@ -36,14 +37,16 @@ class CorpusStatistics:
         self._values: dict[str, Any] = {}
         self._version: tuple[int, int] | None = None  # the index's version the figures were taken at
         self._since = self._checked = 0.0
+        self._writes_seen = -1  # `Index.local_writes` at the last check
         self._lock = threading.Lock()
         self._computing: dict[str, Any] = {}  # a figure's name -> held while it is computed
 
     def cached(self, name: str, compute: Callable[[], Any]) -> Any:
         """`compute()`, kept while the index is as it was."""
         now = time.monotonic()
-        if now - self._checked > self.check_every:
+        if now - self._checked > self.check_every or self.index.local_writes != self._writes_seen:
             with self._lock:
+                self._writes_seen = self.index.local_writes  # read first: a write meanwhile shows at the next call
                 version = self.index.version()
                 if version != self._version or now - self._since > self.ttl:
                     self._values = {}

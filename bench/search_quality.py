@@ -39,9 +39,10 @@ product until the evening of 7 December, before they were taken in the order the
 where its filtered searches run: the product until the night of 7 December, before they were its unfiltered
 BM25 lists cut to the filter, `Ranker.lexical_cut`, which changes only which documents below every unfiltered
 floor a narrow filter's page shows; the filter concept+date exercises it). It prints a table per variant, then
-each variant against the baseline (`--baseline`, default oversampling2; oversampling1 for the margins): the mean difference of strict
-nDCG@10 and MRR with a paired bootstrap 95% interval and a paired sign-flip randomization p-value, how many
-rankings moved, the top-20 overlap, and how many searches' facet counts (over the best 100 hits) moved.
+each variant against the baseline (`--baseline`, default oversampling2; oversampling1 for the margins): the
+mean difference of strict nDCG@10 and MRR with a paired bootstrap 95% interval and a paired sign-flip
+randomization p-value, how many rankings moved, the top-20 overlap, and how many searches' facet counts (over
+the best 100 hits) moved.
 
 The index: the benchmark enriched once into `--work`/bench-index (the folder `bench/ranking_quality.py` builds
 and reuses: the same enrich + `Index.upsert` code as `scout eval`), reopened for each variant. No timing here:

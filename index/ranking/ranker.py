@@ -55,6 +55,12 @@ def _filtered(filters: SearchFilters | None) -> bool:
     return filters is not None and any(v is not None for v in filters.model_dump().values())
 
 
+def _lexical(lists: dict[str, list[ChannelHit]]) -> dict[str, list[ChannelHit]]:
+    """The BM25 channels' lists among `lists`."""
+    return {ch.name: lists[ch.name] for ch in channels_for("full")
+            if isinstance(ch, SparseChannel) and ch.name in lists}
+
+
 def search_depth(limit: int) -> int:
     """The documents each channel offers a free-text search for a page of `limit`: a short query needs fewer
     candidates than a need, 5x the page, at least 50."""
@@ -206,11 +212,13 @@ class Ranker:
         return self.stats.cached("reference_lists", dict).get((q.key, exclude_kind, depth))
 
     def lexical_cut(self, q: QueryInput, filters: SearchFilters | None, exclude_kind: str | None,
-                    reference_depth: int, depth: int) -> dict[str, list[ChannelHit]]:
-        """A free-text ranking's BM25 lists where it searches (filtered, and `filtered_reference` could not stand
-        in for its searches; or shallower than its reference lists): the query's unfiltered BM25 lists
-        (`reference_lists`) cut to the documents the filter lets through, then to `depth`; nothing while the
-        lists are not kept. Unfiltered, the cut is the shallower search's own list (a BM25 search is exact).
+                    reference_depth: int, depth: int,
+                    cut: dict[str, list[ChannelHit]] | None = None) -> dict[str, list[ChannelHit]]:
+        """A free-text ranking's BM25 lists where it searches (filtered; or shallower than its reference lists):
+        the query's unfiltered BM25 lists (`reference_lists`) cut to the documents the filter lets through, then
+        to `depth`; nothing while the lists are not kept. `cut`: the lists `filtered_reference` cut already (to
+        the same depth), whose BM25 lists these are, with no second read of which documents pass. Unfiltered, the
+        cut is the shallower search's own list (a BM25 search is exact).
 
         Every document with a BM25 share keeps it, with the same score (a share is a score above the
         unfiltered list's floor, and the cut list holds every such document that passes). A filtered BM25
@@ -218,11 +226,12 @@ class Ranker:
         the unfiltered page (its list does not hold them), and were the narrow filter's costliest search (a
         concept's: 28 ms of a search at a million documents); the filter's further documents come from its
         dense searches alone, by meaning."""
+        if cut is not None:
+            return _lexical(cut)
         lists = self.reference_lists(q, exclude_kind, reference_depth)
         if lists is None:
             return {}
-        lexical = {ch.name: lists[ch.name] for ch in channels_for("full")
-                   if isinstance(ch, SparseChannel) and ch.name in lists}
+        lexical = _lexical(lists)
         if not _filtered(filters):
             return {name: hits[:depth] for name, hits in lexical.items()}
         passing = self.index.passing(documents(lexical), filters, exclude_kind=exclude_kind)
@@ -230,11 +239,12 @@ class Ranker:
 
     def filtered_reference(self, q: QueryInput, filters: SearchFilters, exclude_kind: str | None, reference_depth: int,
                            depth: int, scales: Scales, head: int
-                           ) -> tuple[dict[str, list[ChannelHit]], dict[str, Candidate]] | None:
+                           ) -> tuple[dict[str, list[ChannelHit]], dict[str, Candidate] | None] | None:
         """A filtered free-text ranking's lists taken from the query's unfiltered lists (`reference_lists`): each
-        cut to the documents the filter lets through, then to `depth`, with their candidates fused (`fuse`); None
-        where they cannot stand in for the filtered searches. For searches at least as deep as the reference
-        lists (the Library's: 500).
+        cut to the documents the filter lets through, then to `depth`, with their candidates fused (`fuse`), the
+        candidates None where the cut lists cannot stand in for the filtered searches (too few shares for the
+        head: the searches run, their BM25 lists these cut ones); None where the lists are not kept or cannot
+        serve. For searches at least as deep as the reference lists (the Library's: 500).
 
         They rank as the filtered searches would. A channel's share of a document's score is its score above
         the channel's floor, the last score of the unfiltered list (`reference_scales`), so every document with
@@ -260,7 +270,7 @@ class Ranker:
         cut = {ch: [h for h in hits if h.doc_id in passing][:depth] for ch, hits in lists.items()}
         cands = self.fuse(cut, "full", scales, q)
         scored = sum(1 for c in cands.values() if c.fused > 0)
-        return (cut, cands) if scored >= head else None
+        return cut, cands if scored >= head else None
 
     def full_weights(self) -> dict[str, float]:
         """Each channel's weight in the full ranking for a pair of documents the mixed channel does not serve
@@ -339,20 +349,22 @@ class Ranker:
         # Re-score a generous head: the additive terms can lift a document by a few dozen places only.
         margin = w.search_rescore_margin if q.need_id is None else None
         head_size = max(limit * 3 if margin is None else limit + margin, MIN_HEAD)
-        results, cands = None, None
-        if (mode == "full" and q.need_id is None and _filtered(filters) and not feedback and scales is not None
-                and (depth or w.depth) >= reference_depth):
+        results, cands, cut = None, None, None
+        # a free-text ranking whose query's unfiltered lists are kept takes what it can of its lists from them
+        from_reference = mode == "full" and q.need_id is None and not feedback and scales is not None
+        if from_reference and _filtered(filters) and (depth or w.depth) >= reference_depth:
             found = self.filtered_reference(q, filters, exclude_kind, reference_depth, depth or w.depth, scales,
                                             head_size)
             if found is not None:
-                results, cands = found
+                cut, cands = found
+                if cands is not None:
+                    results = cut
         if results is None and own and scales is not None and q.need_id is None:
             results = self.reference_lists(q, exclude_kind, reference_depth)  # its own lists, kept: none searched again
         if results is None:
             given = {}
-            if (mode == "full" and q.need_id is None and not feedback and scales is not None
-                    and (_filtered(filters) or (depth or w.depth) < reference_depth)):
-                given = self.lexical_cut(q, filters, exclude_kind, reference_depth, depth or w.depth)
+            if from_reference and (_filtered(filters) or (depth or w.depth) < reference_depth):
+                given = self.lexical_cut(q, filters, exclude_kind, reference_depth, depth or w.depth, cut)
             results = self.channel_results(q, filters, mode, exclude_kind, depth, sparse_best, given)
         if own and q.need_id is None and q.key is not None:  # a filter clicked on its page ranks from these
             self._keep_lists((q.key, exclude_kind, reference_depth), results)

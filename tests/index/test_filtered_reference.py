@@ -95,7 +95,7 @@ def test_the_page_is_the_filtered_searches_page(ranker, monkeypatch, scale_depth
 
     def counted(self, *args, **kwargs):
         found = real(self, *args, **kwargs)
-        used.append(found is not None)
+        used.append(found is not None and found[1] is not None)  # the page ranked from the cut lists
         return found
 
     cases = [(q, name) for q in QUERIES for name in FILTERS]
@@ -309,3 +309,28 @@ def test_the_same_query_again_searches_nothing(ranker, monkeypatch):
     monkeypatch.setattr(Ranker, "channel_results", lambda self, *a, **k: searched.append(a) or real(self, *a, **k))
     assert [h.model_dump() for h in ranker.search(query, None, 10)] == first
     assert searched == []
+
+
+def test_a_filter_that_cannot_fill_the_head_reads_which_documents_pass_once(ranker, monkeypatch):
+    """Where the cut lists hold too few shares for the head, the filtered dense searches run with the BM25 lists
+    already cut: which of the listed documents pass is read once, not again for the BM25 list."""
+    from index.store import Index
+
+    monkeypatch.setattr(ranker, "weights", RankWeights(search_scale_depth=50))
+    real_passing, real_search = Index.passing, Ranker.channel_results
+    asked, searched = [], []
+    monkeypatch.setattr(Index, "passing", lambda self, ids, *a, **k: asked.append(len(ids)) or real_passing(
+        self, ids, *a, **k))
+    monkeypatch.setattr(Ranker, "channel_results", lambda self, q, filters=None, *a, **k: searched.append(
+        filters) or real_search(self, q, filters, *a, **k))
+    narrow = FILTERS["kind+since"]
+    tried = 0
+    for query in QUERIES:
+        ranker.stats._values = {}
+        ranker.search(query, None, 10)  # the query's page: its lists kept
+        asked.clear(), searched.clear()
+        ranker.search(query, narrow, 10)
+        if narrow in searched:  # the cut lists did not fill the head
+            tried += 1
+            assert len(asked) == 1, (query, asked)
+    assert tried >= 2, tried

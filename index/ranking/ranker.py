@@ -19,7 +19,7 @@ from index.ranking.channels import (
 from index.ranking.evidence import best_pairs, evidence_pairs
 from index.ranking.feedback import Feedback, RocchioFeedback
 from index.ranking.fusion import (
-    Scales, active_weights, breakdown_parts, channel_scales, correction_shares, documents, mixture,
+    Scales, active_weights, channel_scales, correction_shares, documents, mixture,
     own_list_fusion, reciprocal_rank_fusion, score_fusion,
 )
 from index.ranking.hubness import Hubness
@@ -321,9 +321,7 @@ class Ranker:
         for d, per in shares.items():
             pair_hit = similar.get(d)
             out[d] = Candidate(
-                d, fused=sum(per.values()),
-                parts=breakdown_parts(per, corrections.get(d, {}), parts) if mode == "full" else dict(
-                    (parts[ch][0], v) for ch, v in per.items()),
+                d, fused=sum(per.values()), shares=per, corrections=corrections.get(d, {}), part_names=parts,
                 similarity=pair_hit.raw if pair_hit else 0.0, bm25=bm25[d].raw if d in bm25 else 0.0,
                 pair=pair_hit.pair if pair_hit else None)
         return out

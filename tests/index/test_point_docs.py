@@ -11,6 +11,7 @@ import index.backends.point_docs as point_docs
 from index.backends.base import Cond, Where
 from index.backends.point_docs import PointDocs
 from index.store import Index, point_id, point_ids
+from domain.models import DUALSCOUT_NAMESPACE
 from domain.settings import IndexSettings
 from tests.index.conftest import corpus, make_doc
 
@@ -18,8 +19,10 @@ FIELDS = ["doc_id", "passage_index"]
 
 
 def test_point_ids_are_the_uuid5_ids_of_the_index():
+    # the ids every index already written holds: uuid5 of "doc_id#part" in the project's namespace
     for doc_id in ("syn-0000001", "arxiv:2401.00001", "量子センシング", ""):
-        expected = [point_id(doc_id, "doc"), *(point_id(doc_id, i) for i in range(4))]
+        expected = [str(uuid.uuid5(DUALSCOUT_NAMESPACE, f"{doc_id}#{part}")) for part in ("doc", *range(4))]
+        assert [point_id(doc_id, "doc"), *(point_id(doc_id, i) for i in range(4))] == expected
         ids = point_ids(doc_id, 5)
         assert [str(uuid.UUID(bytes=ids[i:i + 16])) for i in range(0, len(ids), 16)] == expected
 

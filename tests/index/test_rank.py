@@ -443,3 +443,36 @@ def test_a_free_text_ranking_rescores_its_page_and_a_margin_and_a_need_ranking_i
         need = [r.matches(docs[0].id, limit=30)[1] for r in rankers.values()]
         assert read == [90, 90, 90]
         assert [[(m.doc_id, m.score) for m in ms] for ms in need[1:]] == [[(m.doc_id, m.score) for m in need[0]]] * 2
+
+
+def test_a_ranking_makes_the_score_breakdown_of_its_rescored_head_only(tmp_path, enricher, monkeypatch):
+    """Fusion keeps each candidate's channel shares and sums them by breakdown part only for the documents
+    re-scored (a 1M search fuses about a thousand and re-scores a head of 60-140), and every shown part is
+    what summing them for every candidate gives."""
+    import index.ranking.fusion as fusion
+    import index.ranking.rescore as rescore
+
+    docs = corpus() + [make_doc(f"m{i}", f"Magnetometer design {i}", f"A magnetometer for navigation, variant {i}. "
+                                f"It senses magnetic fields {i}.") for i in range(120)]
+    with Index(IndexSettings(backend="edge", path=tmp_path / "ix"), dim=32) as ix:
+        ix.upsert(enricher.enrich(docs)[0])
+        ranker = Ranker(ix, enricher, KnownSuppliers())
+        made: list[str] = []
+        real = fusion.breakdown_parts
+
+        def counted(shares, corrections, parts):
+            made.append("part")
+            return real(shares, corrections, parts)
+
+        monkeypatch.setattr(rescore, "breakdown_parts", counted)
+        q = ranker.query_input("magnetometer for navigation")
+        cands = ranker.fuse(ranker.channel_results(q, None, "full", None, 100, None, {}), "full", None, q)
+        assert len(cands) > 60 and made == []  # fused: no breakdown made yet
+        every = {d: real(c.shares, c.corrections, c.part_names) for d, c in cands.items()}
+        ranked = ranker.rank(q, limit=10, exclude_kind=None)
+        assert 0 < len(made) <= 60  # the re-scored head's (limit + margin, at least 60), not every candidate's
+        for r in ranked:
+            assert cands[r.doc_id].parts == every[r.doc_id]
+            assert sum(every[r.doc_id].values()) == pytest.approx(cands[r.doc_id].fused)
+            shown = r.breakdown.dense + r.breakdown.sparse + r.breakdown.generic + r.breakdown.generic_lexical
+            assert shown > 0

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol, Sequence, runtime_checkable
+from typing import Callable, Protocol, Sequence, runtime_checkable
 
 import numpy as np
 
@@ -98,6 +98,8 @@ class Enricher(Protocol):
         """Documents ready for the index, and the ones that could not be used (with the reason)."""
         ...
 
-    def query(self, text: str) -> EnrichedQuery:
-        """A free-text query (or a need's title) ready for hybrid retrieval."""
+    def query(self, text: str, analysed: Callable[[SparseVector], None] | None = None) -> EnrichedQuery:
+        """A free-text query (or a need's title) ready for hybrid retrieval. `analysed`: called with the
+        query's BM25 vector as soon as it is made, before the encoders run (a caller may search with it
+        meanwhile)."""
         ...

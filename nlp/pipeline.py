@@ -817,20 +817,24 @@ class Enricher:
         return Reject(source=document.source, url=document.url, reason=reason, stage="nlp", detail=repr(exc)[:500])
 
     # -- queries ------------------------------------------------------------------------------------------
-    def query(self, text: str) -> EnrichedQuery:
-        """A free-text query (or a need's title + text) ready for hybrid retrieval. Empty text is a ValueError."""
+    def query(self, text: str, analysed: Callable[[SparseVector], None] | None = None) -> EnrichedQuery:
+        """A free-text query (or a need's title + text) ready for hybrid retrieval. Empty text is a ValueError.
+        `analysed`: called with the query's BM25 vector before the encoders run (nlp.base.Enricher.query)."""
         clean = clean_control(text or "").strip()
         if not clean:
             raise ValueError("empty query")
-        return self._enriched_query(clean, self._query_analysis, self.embedder, self.multilingual)
+        return self._enriched_query(clean, self._query_analysis, self.embedder, self.multilingual, analysed)
 
     def _enriched_query(self, clean: str, analysis: Callable[[str], QueryAnalysis], embedder: Embedder,
-                        multilingual: Embedder | None) -> EnrichedQuery:
+                        multilingual: Embedder | None,
+                        analysed: Callable[[SparseVector], None] | None = None) -> EnrichedQuery:
         """`query` of clean text with these parts: the analysis and encoders behind the caches, or in front."""
         preload = getattr(past_cache(multilingual), "preload", None)
         if preload is not None:
             preload()  # its start-up overlaps the analysis and the other encoder's (a cold query)
         found = analysis(clean)
+        if analysed is not None:
+            analysed(found.sparse)
         language, texts, rendered = found.language, found.texts, found.rendered
         renderings = [r for _, r in rendered]
         vectors = np.asarray(embedder.encode(texts + renderings), dtype=np.float32)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol, Sequence
 
@@ -267,6 +267,16 @@ def _channel_pool() -> ThreadPoolExecutor:
         if _pool is None or _pool[0] != os.getpid():
             _pool = (os.getpid(), ThreadPoolExecutor(CHANNEL_THREADS - 1, thread_name_prefix="channel"))
         return _pool[1]
+
+
+def search_later(channel: Channel, q: QueryInput, ctx: SearchContext) -> Future[list[ChannelHit]]:
+    """`channel.search(q, ctx)` started on the pool's thread: the caller goes on with other work meanwhile (a
+    free-text query's BM25 list is searched while the query is encoded)."""
+    if CHANNEL_THREADS <= 1:  # no pool: searched now
+        done: Future[list[ChannelHit]] = Future()
+        done.set_result(channel.search(q, ctx))
+        return done
+    return _channel_pool().submit(channel.search, q, ctx)
 
 
 def search_channels(channels: Sequence[Channel], q: QueryInput, ctx: SearchContext) -> dict[str, list[ChannelHit]]:

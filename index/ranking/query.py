@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Callable
 
 import numpy as np
 
@@ -92,11 +93,19 @@ def need_query(index: Index, enricher: Enricher | None, stats: CorpusStatistics,
     return need, q
 
 
-def text_query(enricher: Enricher | None, text: str) -> QueryInput:
-    """A free-text query: its passages embedded, its BM25 vector, its concepts."""
+def text_key(text: str) -> str:
+    """What a free-text query's reference lists and scales are kept under (`QueryInput.key`)."""
+    return f"query {text}"
+
+
+def text_query(enricher: Enricher | None, text: str,
+               analysed: Callable[[SparseVector], None] | None = None) -> QueryInput:
+    """A free-text query: its passages embedded, its BM25 vector, its concepts. `analysed`: see
+    nlp.base.Enricher.query."""
     if enricher is None:
         raise RuntimeError("free-text search needs an enricher to embed the query")
-    return enriched_text_query(enricher.query(text), text, key=f"query {text}")
+    eq = enricher.query(text) if analysed is None else enricher.query(text, analysed=analysed)
+    return enriched_text_query(eq, text, key=text_key(text))
 
 
 def enriched_text_query(eq: EnrichedQuery, text: str, key: str | None) -> QueryInput:

@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import threading
 import time
 from collections import deque
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Callable, Iterable, Iterator, Sequence, TypeVar
+
+import numpy as np
 
 from domain.models import (
     DocKind, Document, Evidence, Match, NeedMatches, OrgMatch, ScoreBreakdown, SearchFilters, SearchHit,
 )
 from index.ranking.channels import (
     BM25_CHANNEL, MIXED_CHANNEL, SIMILARITY_CHANNEL, ChannelHit, Mode, SearchContext, SparseChannel, channels_for,
-    search_channels,
+    search_channels, search_later,
 )
 from index.ranking.evidence import best_pairs, evidence_pairs
 from index.ranking.feedback import Feedback, RocchioFeedback
@@ -24,13 +27,13 @@ from index.ranking.fusion import (
 )
 from index.ranking.hubness import Hubness
 from index.ranking.organizations import rank_organizations
-from index.ranking.query import QueryInput, enriched_text_query, need_query, text_query
+from index.ranking.query import QueryInput, enriched_text_query, need_query, text_key, text_query
 from index.ranking.rescore import Candidate, Concepts, RankedDocument, absolute_ceiling, rescore
 from index.ranking.stats import CorpusStatistics
 from index.ranking.weights import RankWeights
 from index.store import Index, filters_to_where
 from index.suppliers import KnownSuppliers
-from nlp.base import EnrichedQuery, Enricher
+from nlp.base import EnrichedQuery, Enricher, SparseVector
 
 # doc point fields that ranking and the denormalised Match/SearchHit need (not the full text)
 RANK_FIELDS = ("kind", "source", "language", "url", "title", "published", "published_ts", "organizations",
@@ -48,6 +51,7 @@ KEPT_REFERENCE_LISTS = 32
 # The fewest documents a ranking re-scores (its head): a short page still re-scores enough to let the additive
 # terms lift a document a few dozen places.
 MIN_HEAD = 60
+_BM25 = next(ch for ch in channels_for("full") if ch.name == BM25_CHANNEL)  # the full ranking's BM25 channel
 _KEPT_LISTS_LOCK = threading.Lock()  # the kept lists are trimmed from the rank threads (`in_threads`)
 
 
@@ -100,6 +104,9 @@ class Ranker:
         self.stats = CorpusStatistics(index)
         self._taxonomy = taxonomy
         self._concepts: Concepts | None = None
+        # BM25 reference lists being searched while their queries are encoded (`search_ranked`), by the key of
+        # the lists (query key, excluded kind, depth): (the BM25 vector searched, the search)
+        self._early: dict[tuple, tuple[SparseVector, Future[list[ChannelHit]]]] = {}
 
     @property
     def taxonomy(self) -> Any:
@@ -143,8 +150,8 @@ class Ranker:
     def need_input(self, need_id: str) -> tuple[Document, QueryInput]:
         return need_query(self.index, self.enricher, self.stats, self.weights, need_id)
 
-    def query_input(self, text: str) -> QueryInput:
-        q = text_query(self.enricher, text)
+    def query_input(self, text: str, analysed: Callable[[SparseVector], None] | None = None) -> QueryInput:
+        q = text_query(self.enricher, text, analysed)
         self._last_concepts = (text, tuple(q.concepts))
         return q
 
@@ -163,13 +170,33 @@ class Ranker:
         channels for hubness; the baselines are one channel each, uncorrected. `sparse_best`: the score the
         corrected BM25 channel is scaled by (default: its own list's best). `given`: lists made already (by
         channel name), not searched."""
-        given = given or {}
-        hubness = self.hubness
-        ctx = SearchContext(self.index, self.weights, filters_to_where(filters), depth or self.weights.depth,
-                            exclude_kind, hubness, hubness.need_of(q) if mode == "full" else None, sparse_best)
+        given = dict(given or {})
+        ctx = self._context(q, filters, mode, exclude_kind, depth, sparse_best)
+        early = None
+        if mode == "full" and not _filtered(filters) and q.key is not None:
+            early = self._early.pop((q.key, exclude_kind, ctx.depth), None)
+            if early is not None and early[0] != (q.focused_sparse or q.sparse):
+                early = None  # searched with another BM25 vector: not this query's list
         channels = channels_for(mode)
-        found = search_channels([ch for ch in channels if ch.name not in given], q, ctx)
+        found = search_channels([ch for ch in channels if ch.name not in given
+                                 and not (early is not None and ch.name == BM25_CHANNEL)], q, ctx)
+        if early is not None:
+            given[BM25_CHANNEL] = early[1].result()  # after the others' searches: it ran beside them
         return {ch.name: given[ch.name] if ch.name in given else found[ch.name] for ch in channels}
+
+    def _context(self, q: QueryInput, filters: SearchFilters | None, mode: Mode, exclude_kind: str | None,
+                 depth: int | None, sparse_best: float | None = None) -> SearchContext:
+        hubness = self.hubness
+        return SearchContext(self.index, self.weights, filters_to_where(filters), depth or self.weights.depth,
+                             exclude_kind, hubness, hubness.need_of(q) if mode == "full" else None, sparse_best)
+
+    def _search_bm25_early(self, key: tuple, sparse: SparseVector) -> None:
+        """Start a free-text query's unfiltered BM25 list (`key`: its reference lists') on the channel pool, for
+        `channel_results` to take: the search runs while the query is encoded (on one core, 3-4 ms at a million
+        documents), where it would otherwise follow the passage search (the index runs a BM25 search beside no
+        other search: measured, the two take the sum of their times when started together)."""
+        q = QueryInput(np.empty((0, 0), dtype=np.float32), sparse, [], [], key=key[0])
+        self._early[key] = (sparse, search_later(_BM25, q, self._context(q, None, "full", key[1], key[2])))
 
     def has_reference(self, q: QueryInput, exclude_kind: str | None, depth: int) -> bool:
         return q.key is not None and (q.key, exclude_kind, depth) in self.stats.cached("reference_scales", dict)
@@ -472,9 +499,18 @@ class Ranker:
                       ) -> tuple[QueryInput, list[RankedDocument]]:
         """`search`'s query and ranked documents, without their evidence: a caller that shows some of them
         (a page of a longer list) reads the evidence of those only (`search_evidence`); `fields`: see `rank`."""
-        q = self.query_input(query)
-        return q, self.rank(q, filters, limit, exclude_kind=None, depth=search_depth(limit), feedback=feedback,
-                            fields=fields)
+        # the query's unfiltered BM25 list, where this ranking will search it (its reference lists are not kept),
+        # is searched while the query is encoded
+        reference = (text_key(query), None, self.weights.search_scale_depth)
+        early = None
+        if reference not in self.stats.cached("reference_scales", dict):
+            early = functools.partial(self._search_bm25_early, reference)
+        try:
+            q = self.query_input(query, early)
+            return q, self.rank(q, filters, limit, exclude_kind=None, depth=search_depth(limit), feedback=feedback,
+                                fields=fields)
+        finally:
+            self._early.pop(reference, None)  # not taken (a ranking that did not search it, a failure)
 
     def warm_up(self, queries: Iterable[EnrichedQuery], limit: int = 20) -> None:
         """Rank each free-text query as `search_ranked` would, keeping nothing (no reference lists or scales:

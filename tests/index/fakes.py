@@ -90,12 +90,15 @@ class FakeEnricher:
                                         sentence_vectors=sentences))
         return out, rejects
 
-    def query(self, text: str) -> EnrichedQuery:
+    def query(self, text: str, analysed=None) -> EnrichedQuery:
         doc = Document.make(kind="need", source="q", url="q:", title="", text=text)
         a = self._analyse(doc)
         passages = [p.text for p in a.passages] or [text]
+        sparse = self.sparse.encode_query(text, a.language)
+        if analysed is not None:
+            analysed(sparse)
         return EnrichedQuery(text=text, language=a.language, concepts=a.concepts,
                              passage_vectors=self.embedder.encode(passages),
-                             sparse=self.sparse.encode_query(text, a.language), passages=passages,
+                             sparse=sparse, passages=passages,
                              multilingual_vector=None if self.multilingual is None
                              else self.multilingual.encode([text])[0])

@@ -476,3 +476,35 @@ def test_a_ranking_makes_the_score_breakdown_of_its_rescored_head_only(tmp_path,
             assert sum(every[r.doc_id].values()) == pytest.approx(cands[r.doc_id].fused)
             shown = r.breakdown.dense + r.breakdown.sparse + r.breakdown.generic + r.breakdown.generic_lexical
             assert shown > 0
+
+
+def test_a_search_takes_its_bm25_list_searched_while_its_query_was_encoded(ranker, monkeypatch):
+    """A free-text query's unfiltered BM25 list (its reference list) is started on the channel pool as soon as
+    the query's BM25 vector is made, before the query is encoded, and the ranking takes it instead of
+    searching: one BM25 search a query, filtered or not; every page the same as a ranker's that searches it in
+    the ranking."""
+    import index.ranking.ranker as rk
+
+    r, docs = ranker
+    events: list[str] = []
+    real_search, real_later, real_encode = r.index.search_sparse, rk.search_later, r.enricher.embedder.encode
+    monkeypatch.setattr(r.index, "search_sparse", lambda sparse, filters=None, limit=100, *, exclude_kind=None: (
+        events.append(f"bm25 {limit}") or real_search(sparse, filters, limit, exclude_kind=exclude_kind)))
+    monkeypatch.setattr(rk, "search_later", lambda *a: events.append("started") or real_later(*a))
+    monkeypatch.setattr(r.enricher.embedder, "encode", lambda *a, **k: events.append("encoded") or real_encode(*a, **k))
+    late = Ranker(r.index, r.enricher, r.known_suppliers)
+    late._search_bm25_early = lambda key, sparse: None  # searched in the ranking, as before
+    for i, (filters, limit) in enumerate(((None, 100), (None, 20), (SearchFilters(kind=DocKind.research), 100),
+                                          (SearchFilters(language="en"), 20))):
+        text = f"radar absorbing metamaterial coating {i}"
+        events.clear()
+        hits = r.search(text, filters, limit=limit)
+        assert events[0] == "started" and "encoded" in events and events.count("bm25 500") == 1, events
+        assert not [e for e in events if e.startswith("bm25") and e != "bm25 500"] and r._early == {}
+        events.clear()
+        assert [(h.doc_id, h.score) for h in late.search(text, filters, limit=limit)] == [
+            (h.doc_id, h.score) for h in hits]
+        assert "started" not in events and events.count("bm25 500") == 1, events
+        events.clear()
+        r.search(text, filters, limit=limit)  # asked again: its lists are kept, nothing is started or searched
+        assert "started" not in events and not [e for e in events if e.startswith("bm25")] and r._early == {}

@@ -39,6 +39,18 @@ def test_enrichers_satisfy_the_protocol(make):
     assert isinstance(q, EnrichedQuery) and np.asarray(q.passage_vectors).shape[1] == enricher.embedder.dim
 
 
+@pytest.mark.parametrize("make", [_real, _index_fake], ids=["nlp.pipeline.Enricher", "tests.index.FakeEnricher"])
+def test_a_query_gives_its_bm25_vector_before_its_encoders_run(make):
+    """`query(text, analysed=)`: the ranker starts the query's BM25 search with it while the query is encoded."""
+    enricher = make()
+    events: list = []
+    encode = enricher.embedder.encode
+    enricher.embedder.encode = lambda texts, *a, **k: events.append("encoded") or encode(texts, *a, **k)
+    q = enricher.query("magnetic anomaly navigation", analysed=events.append)
+    assert events[0] == q.sparse and q.sparse.indices and "encoded" in events[1:]
+    assert enricher.query("magnetic anomaly navigation").sparse == q.sparse  # the same without the callback
+
+
 def test_something_else_is_not_an_enricher():
     class Half:
         def query(self, text):  # no enrich, no embedder

@@ -493,7 +493,14 @@ class Index:
         index (`passage_texts` has their text)."""
         where = self._search_where(filters, exclude_kind)
         vecs = [list(map(float, v)) for v in vectors]
-        return self.backend.search_dense(vecs, where, limit, payload=["doc_id", "passage_index"])
+        # a vector given twice is searched once (a Japanese query's passage has its English rendering's vector,
+        # and the rendering is a passage of its own): both get the one list
+        distinct = list(dict.fromkeys(tuple(v) for v in vecs))
+        if len(distinct) == len(vecs):
+            return self.backend.search_dense(vecs, where, limit, payload=["doc_id", "passage_index"])
+        found = dict(zip(distinct, self.backend.search_dense([list(v) for v in distinct], where, limit,
+                                                             payload=["doc_id", "passage_index"])))
+        return [found[tuple(v)] for v in vecs]
 
     def passage_texts(self, passages: Sequence[tuple[str, int]]) -> dict[tuple[str, int], dict[str, Any]]:
         """(doc id, passage index) -> that passage's payload fields: its offsets and text (searches return

@@ -775,6 +775,9 @@ class Enricher:
         for rendered, source in translated_from.items():
             pieces.setdefault(source, []).append(rendered)
         for source, rendered in pieces.items():
+            if len(rendered) == 1:  # the rendering's own vector, bit for bit: searched once (Index.search_dense)
+                out[source] = vectors[rendered[0]]
+                continue
             mean = vectors[rendered].mean(axis=0)
             norm = float(np.linalg.norm(mean))
             if norm > 0:

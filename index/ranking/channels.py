@@ -98,6 +98,8 @@ class DenseChannel:
         raw: dict[str, float] = {}
         pair: dict[str, tuple[int, dict[str, Any]]] = {}
         for qi, hits in enumerate(per_passage):
+            if any(hits is other for other in per_passage[:qi]):
+                continue  # a vector given twice (Index.search_dense): its hits tie, and the first passage keeps them
             seen: set[str] = set()
             for h in hits:
                 d = h.payload["doc_id"]

@@ -283,8 +283,10 @@ class Ranker:
         are still the cut ones: `lexical_cut`). Where the searches are approximate (HNSW at scale) the cut
         lists are the unfiltered ranking's own: a graph walked under a broad filter misses neighbours that the
         unfiltered walk finds."""
-        if any(v is not None and len(v) > 1 for v in (q.vectors, q.title_vectors)):
-            return None  # a channel of several query vectors has one floor, not one a vector: it may miss some
+        if any(v is not None and len(np.unique(v, axis=0)) > 1 for v in (q.vectors, q.title_vectors)):
+            # a channel of several query vectors has one floor, not one a vector: it may miss some (a vector
+            # given twice, as a Japanese query's passage and its rendering, is one)
+            return None
         lists = self.reference_lists(q, exclude_kind, reference_depth)
         if lists is None:
             return None

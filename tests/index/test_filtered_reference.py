@@ -69,7 +69,8 @@ def _similarity(ranker: Ranker, query: str, doc_id: str, passage_index: int) -> 
     passage = next(h for h in ranker.index.passages(doc_id, vectors=True)
                    if h.payload["passage_index"] == passage_index)
     v = np.asarray(passage.dense, dtype=np.float64)
-    return float(max(vectors @ v / (np.linalg.norm(vectors, axis=1) * np.linalg.norm(v) or 1.0)))
+    norms = np.linalg.norm(vectors, axis=1) * np.linalg.norm(v)
+    return float(max(vectors @ v / np.where(norms > 0, norms, 1.0)))
 
 
 def _without_tied_evidence(ranker: Ranker, query: str, page: list[dict], other: list[dict]) -> list[dict]:
@@ -334,3 +335,27 @@ def test_a_filter_that_cannot_fill_the_head_reads_which_documents_pass_once(rank
             tried += 1
             assert len(asked) == 1, (query, asked)
     assert tried >= 2, tried
+
+
+def test_a_japanese_query_searches_its_one_vector_once_and_ranks_from_its_cut_lists(ranker, monkeypatch):
+    """A Japanese query's passage takes its English rendering's vector (`ja_vectors=rendering`), and the rendering
+    is a query passage of its own: two passages, one vector. The vector is searched once, and a broad filter
+    ranks from the cut lists as a one-vector query's does: the page the filtered searches give."""
+    query, filters = "量子センシングによる磁気センサー", FILTERS["kind"]
+    monkeypatch.setattr(ranker, "weights", RankWeights(search_scale_depth=100))  # pages of 20: a head of 60
+    q = ranker.query_input(query)
+    assert len(q.vectors) == 2 and np.array_equal(q.vectors[0], q.vectors[1])
+    searched: list[int] = []
+    real_search = ranker.index.backend.search_dense
+    monkeypatch.setattr(ranker.index.backend, "search_dense",
+                        lambda vectors, *a, **k: searched.append(len(vectors)) or real_search(vectors, *a, **k))
+    used = []
+    real = Ranker.filtered_reference
+    monkeypatch.setattr(Ranker, "filtered_reference", lambda self, *a, **k: (
+        lambda found: used.append(found is not None and found[1] is not None) or found)(real(self, *a, **k)))
+    cut = _page(ranker, query, filters, 20)
+    assert used == [True] and searched and set(searched) == {1}, (used, searched)
+    monkeypatch.setattr(Ranker, "filtered_reference", lambda self, *a, **k: None)
+    page = _page(ranker, query, filters, 20)
+    assert cut and _at_the_cut(_without_tied_evidence(ranker, query, _in_order(cut), _in_order(page))) == \
+        _at_the_cut(_in_order(page))

@@ -271,14 +271,19 @@ def _channel_pool() -> ThreadPoolExecutor:
         return _pool[1]
 
 
-def search_later(channel: Channel, q: QueryInput, ctx: SearchContext) -> Future[list[ChannelHit]]:
-    """`channel.search(q, ctx)` started on the pool's thread: the caller goes on with other work meanwhile (a
-    free-text query's BM25 list is searched while the query is encoded)."""
+def search_later(channels: Sequence[Channel], q: QueryInput,
+                 ctx: SearchContext) -> Future[dict[str, list[ChannelHit]]]:
+    """The channels' lists (by name), searched one after the other on the pool's thread: the caller goes on with
+    other work meanwhile (a free-text query's BM25 list is searched while the query is encoded; a narrow
+    filter's lists beside the query's unfiltered ones)."""
+    def search() -> dict[str, list[ChannelHit]]:
+        return {ch.name: ch.search(q, ctx) for ch in channels}
+
     if CHANNEL_THREADS <= 1:  # no pool: searched now
-        done: Future[list[ChannelHit]] = Future()
-        done.set_result(channel.search(q, ctx))
+        done: Future[dict[str, list[ChannelHit]]] = Future()
+        done.set_result(search())
         return done
-    return _channel_pool().submit(channel.search, q, ctx)
+    return _channel_pool().submit(search)
 
 
 def search_channels(channels: Sequence[Channel], q: QueryInput, ctx: SearchContext) -> dict[str, list[ChannelHit]]:

@@ -16,7 +16,8 @@ from domain.models import (
     DocKind, Document, Evidence, Match, NeedMatches, OrgMatch, ScoreBreakdown, SearchFilters, SearchHit,
 )
 from index.ranking.channels import (
-    BM25_CHANNEL, MIXED_CHANNEL, SIMILARITY_CHANNEL, ChannelHit, Mode, SearchContext, SparseChannel, channels_for,
+    BM25_CHANNEL, CHANNELS, MIXED_CHANNEL, SIMILARITY_CHANNEL, ChannelHit, Mode, SearchContext, SparseChannel,
+    channels_for,
     search_channels, search_later,
 )
 from index.ranking.evidence import best_pairs, evidence_pairs
@@ -181,7 +182,7 @@ class Ranker:
         found = search_channels([ch for ch in channels if ch.name not in given
                                  and not (early is not None and ch.name == BM25_CHANNEL)], q, ctx)
         if early is not None:
-            given[BM25_CHANNEL] = early[1].result()  # after the others' searches: it ran beside them
+            given[BM25_CHANNEL] = early[1].result()[BM25_CHANNEL]  # after the others' searches: it ran beside them
         return {ch.name: given[ch.name] if ch.name in given else found[ch.name] for ch in channels}
 
     def _context(self, q: QueryInput, filters: SearchFilters | None, mode: Mode, exclude_kind: str | None,
@@ -196,7 +197,7 @@ class Ranker:
         documents), where it would otherwise follow the passage search (the index runs a BM25 search beside no
         other search: measured, the two take the sum of their times when started together)."""
         q = QueryInput(np.empty((0, 0), dtype=np.float32), sparse, [], [], key=key[0])
-        self._early[key] = (sparse, search_later(_BM25, q, self._context(q, None, "full", key[1], key[2])))
+        self._early[key] = (sparse, search_later([_BM25], q, self._context(q, None, "full", key[1], key[2])))
 
     def has_reference(self, q: QueryInput, exclude_kind: str | None, depth: int) -> bool:
         return q.key is not None and (q.key, exclude_kind, depth) in self.stats.cached("reference_scales", dict)
@@ -291,7 +292,7 @@ class Ranker:
         if lists is None:
             return None
         found = documents(lists)
-        if filters.concept and self.stats.concept_share(filters.concept) * len(found) < head / 2:
+        if filters.concept and self._narrow(filters.concept, len(found), head):
             # a narrow concept: a share of the lists this small seldom fills the head; its filtered searches
             # (a scan of its few points) cost less than finding out
             return None
@@ -300,6 +301,10 @@ class Ranker:
         cands = self.fuse(cut, "full", scales, q)
         scored = sum(1 for c in cands.values() if c.fused > 0)
         return cut, cands if scored >= head else None
+
+    def _narrow(self, concept: str, found: int, head: int) -> bool:
+        """Whether `concept` is held by too few of `found` listed documents to fill half a head of `head`."""
+        return self.stats.concept_share(concept) * found < head / 2
 
     def full_weights(self) -> dict[str, float]:
         """Each channel's weight in the full ranking for a pair of documents the mixed channel does not serve
@@ -367,15 +372,24 @@ class Ranker:
         relevant after the best `limit`, below every other). `fields`: payload fields read beside RANK_FIELDS
         into each ranked document's payload (in the same read)."""
         w = self.weights
-        scales, sparse_best, own = None, None, False
-        if mode == "full":
-            reference_depth = w.depth if q.need_id is not None else w.search_scale_depth
-            own = not _filtered(filters) and (depth or w.depth) == reference_depth  # this is the reference list
-            if not own or self.has_reference(q, exclude_kind, reference_depth):
-                scales, sparse_best = self.reference_scales(q, exclude_kind, reference_depth)
         # Re-score a generous head: the additive terms can lift a document by a few dozen places only.
         margin = w.search_rescore_margin if q.need_id is None else None
         head_size = max(limit * 3 if margin is None else limit + margin, MIN_HEAD)
+        scales, sparse_best, own, narrow = None, None, False, None
+        if mode == "full":
+            reference_depth = w.depth if q.need_id is not None else w.search_scale_depth
+            own = not _filtered(filters) and (depth or w.depth) == reference_depth  # this is the reference list
+            kept = self.has_reference(q, exclude_kind, reference_depth)
+            if (q.need_id is None and not feedback and filters is not None and filters.concept and not kept
+                    and (depth or w.depth) >= reference_depth
+                    and self._narrow(filters.concept, len(CHANNELS) * reference_depth, head_size)):
+                # a concept too narrow for the cut lists however many documents they hold: its filtered
+                # searches run whatever the unfiltered ones find, so they start now, beside those (two passage
+                # searches run at once), its BM25 lists cut from the unfiltered ones later (`lexical_cut`)
+                narrow = search_later([ch for ch in CHANNELS if not isinstance(ch, SparseChannel)], q,
+                                      self._context(q, filters, mode, exclude_kind, depth))
+            if not own or kept:
+                scales, sparse_best = self.reference_scales(q, exclude_kind, reference_depth)
         results, cands, cut = None, None, None
         # a free-text ranking whose query's unfiltered lists are kept takes what it can of its lists from them
         from_reference = mode == "full" and q.need_id is None and not feedback and scales is not None
@@ -392,6 +406,8 @@ class Ranker:
             given = {}
             if from_reference and (_filtered(filters) or (depth or w.depth) < reference_depth):
                 given = self.lexical_cut(q, filters, exclude_kind, reference_depth, depth or w.depth, cut)
+            if narrow is not None:
+                given = {**narrow.result(), **given}
             results = self.channel_results(q, filters, mode, exclude_kind, depth, sparse_best, given)
         if own and q.need_id is None and q.key is not None:  # a filter clicked on its page ranks from these
             self._keep_lists((q.key, exclude_kind, reference_depth), results)

@@ -359,3 +359,36 @@ def test_a_japanese_query_searches_its_one_vector_once_and_ranks_from_its_cut_li
     page = _page(ranker, query, filters, 20)
     assert cut and _at_the_cut(_without_tied_evidence(ranker, query, _in_order(cut), _in_order(page))) == \
         _at_the_cut(_in_order(page))
+
+
+def test_a_narrow_concepts_searches_start_beside_its_unfiltered_ones(ranker, monkeypatch):
+    """A concept too narrow for the cut lists however many documents they hold: its filtered searches run
+    whatever the unfiltered ones find, so they start before those (on the channel pool: two passage searches at
+    once), and the page is the one of searching them after."""
+    import index.ranking.ranker as rk
+
+    monkeypatch.setattr(ranker, "weights", RankWeights(search_scale_depth=50))  # pages of 10: a head of 60
+    query, filters = "lithium battery for small drones", SearchFilters(concept="lithium-sulfur-battery")
+    assert ranker._narrow(filters.concept, len(rk.CHANNELS) * 50, 60)
+    events: list[tuple[str, bool]] = []
+    real_later, real_results = rk.search_later, Ranker.channel_results
+    monkeypatch.setattr(rk, "search_later", lambda channels, q, ctx: events.append(
+        ("started", bool(ctx.where.must))) or real_later(channels, q, ctx))
+    monkeypatch.setattr(Ranker, "channel_results", lambda self, q, f=None, *a, **k: events.append(
+        ("searched", f is not None)) or real_results(self, q, f, *a, **k))
+    page = _page(ranker, query, filters, 10)
+    assert page and ("started", True) in events and ("searched", False) in events, events
+    assert events.index(("started", True)) < events.index(("searched", False)), events
+
+    def deferred(channels, q, ctx):  # searched when asked for: after the unfiltered searches, as before
+        class Later:
+            def result(self):
+                return {ch.name: ch.search(q, ctx) for ch in channels}
+        return Later()
+
+    monkeypatch.setattr(rk, "search_later", deferred)
+    assert _page(ranker, query, filters, 10) == page
+    ranker.search(query, None, 10)  # asked again unfiltered, then filtered: its lists are kept, nothing started
+    events.clear()
+    monkeypatch.setattr(rk, "search_later", lambda *a: pytest.fail("started with the lists kept"))
+    ranker.search(query, filters, 10)

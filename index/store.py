@@ -52,10 +52,13 @@ def term_fields(terms: Sequence[TermRef]) -> dict[str, list[str]]:
             for kind, field in TERM_FIELDS.items()}
 
 
+_NAMESPACE = DUALSCOUT_NAMESPACE.bytes
+
+
 def _uuid5(name: bytes) -> bytearray:
     """The 16 bytes of `uuid.uuid5(DUALSCOUT_NAMESPACE, name)`, made straight from its SHA-1 (a UUID object
     costs three times the hash: a search names some 300 points)."""
-    h = bytearray(hashlib.sha1(DUALSCOUT_NAMESPACE.bytes + name).digest()[:16])
+    h = bytearray(hashlib.sha1(_NAMESPACE + name).digest()[:16])
     h[6] = (h[6] & 0x0F) | 0x50  # version 5
     h[8] = (h[8] & 0x3F) | 0x80  # RFC 4122 variant
     return h

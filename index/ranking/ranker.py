@@ -17,8 +17,7 @@ from domain.models import (
 )
 from index.ranking.channels import (
     BM25_CHANNEL, CHANNELS, MIXED_CHANNEL, SIMILARITY_CHANNEL, ChannelHit, Mode, SearchContext, SparseChannel,
-    channels_for,
-    search_channels, search_later,
+    channels_for, search_channels, search_later,
 )
 from index.ranking.evidence import best_pairs, evidence_pairs
 from index.ranking.feedback import Feedback, RocchioFeedback
@@ -107,7 +106,7 @@ class Ranker:
         self._concepts: Concepts | None = None
         # BM25 reference lists being searched while their queries are encoded (`search_ranked`), by the key of
         # the lists (query key, excluded kind, depth): (the BM25 vector searched, the search)
-        self._early: dict[tuple, tuple[SparseVector, Future[list[ChannelHit]]]] = {}
+        self._early: dict[tuple, tuple[SparseVector, Future[dict[str, list[ChannelHit]]]]] = {}
 
     @property
     def taxonomy(self) -> Any:

@@ -176,13 +176,15 @@ def organization_status(name: str, keys: set[str], records: Iterable[Document], 
     """Classify one organization (all its `keys`) from its name and its records (`topics`: `award_topics`;
     `issuer_names`: the organizations the needs name, under one of which an issuer may lie: AFRL under "Air
     Force")."""
-    records = list(records)
-    evidence = [AwardEvidence(d.id, d.title, d.source, reason) for d in records
-                if (reason := award_evidence(d, topics)) is not None]
+    evidence, kinds = [], set()
+    for d in records:  # one pass: an organization's records are read as a stream, none kept
+        kinds.add(DocKind(d.kind))
+        if (reason := award_evidence(d, topics)) is not None:
+            evidence.append(AwardEvidence(d.id, d.title, d.source, reason))
     issuer_names = list(issuer_names)
-    issuer = (bool(keys & set(issuer_keys)) or any(d.kind == DocKind.need for d in records)
+    issuer = (bool(keys & set(issuer_keys)) or DocKind.need in kinds
               or (bool(issuer_names) and issued_by(name, issuer_names)))
-    org_type = organization_type(name, [d.kind for d in records])
+    org_type = organization_type(name, kinds)
     if org_type == OrgType.unknown and issuer:
         org_type = OrgType.government
     known = listed or bool(evidence)

@@ -59,6 +59,14 @@ def test_a_record_under_a_dod_topics_exact_title_is_an_award_to_it():
     status = organization_status("BLACK RIVER SYSTEMS COMPANY INC", {"blackriversystems"}, [record], listed=False,
                                  topics=topics)
     assert status.known_supplier and not status.new_entrant
+    need = make_doc("i", "Counter-sUAS", "We need one.", kind="need", source="sbir_topics")
+    # the records as a stream, read once (the library scans them; none is kept): the same status as from a list
+    for records in ([record, need], [need], [record]):
+        as_list = organization_status("BLACK RIVER SYSTEMS COMPANY INC", {"blackriversystems"}, records,
+                                      listed=False, topics=topics)
+        assert organization_status("BLACK RIVER SYSTEMS COMPANY INC", {"blackriversystems"}, iter(records),
+                                   listed=False, topics=topics) == as_list
+        assert as_list.issuer == (need in records) and as_list.known_supplier == (record in records)
     phase2 = make_doc("p", "Open CUAS", "Under this direct to Phase II program, we propose to develop a CUAS.",
                       kind="startup", source="feeds")
     assert "direct to Phase II" in award_evidence(phase2)

@@ -147,3 +147,22 @@ def test_the_need_pages_figures_are_computed_again_once_the_corpus_changes_and_o
         del library.ranker.rank, ix.scan
         need = library.needs()[0].id
         assert _matches(library, need) == _matches(_library(ix), need)
+
+
+def test_an_organizations_status_keeps_none_of_its_records(index_path):
+    """A need page's organization rows read each organization's records once, as a stream, and keep its status
+    only: the records held would grow with every organization shown until the corpus changes (at a million
+    documents, hundreds a row)."""
+    from index.organizations import OrgStatus
+
+    path, dim = index_path
+    with Index(IndexSettings(backend="edge", path=path), dim=dim) as ix:
+        library = _library(ix)
+        need = library.needs()[0]
+        page = library.match(need.id, limit=10)
+        kept = library._org_state()["status"]
+        assert page.organizations and kept and all(isinstance(v, OrgStatus) for v in kept.values()), kept
+        org = page.organizations[0]
+        assert (org.known_supplier, org.new_entrant) == (kept[org.key].known_supplier, kept[org.key].new_entrant)
+        profile = library.organization(org.key)
+        assert profile is not None and profile.known_supplier == org.known_supplier

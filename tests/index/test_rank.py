@@ -508,3 +508,38 @@ def test_a_search_takes_its_bm25_list_searched_while_its_query_was_encoded(ranke
         events.clear()
         r.search(text, filters, limit=limit)  # asked again: its lists are kept, nothing is started or searched
         assert "started" not in events and not [e for e in events if e.startswith("bm25")] and r._early == {}
+
+
+def test_free_text_rankings_in_threads_are_the_rankings_one_after_the_other(ranker, monkeypatch):
+    """Free-text rankings on the rank threads (`Ranker.in_threads`; the queries made on the caller's thread, as
+    the library's searches take turns with its query encoder): a narrow filter's searches started on the channel
+    pool beside its unfiltered ones, and the lists kept per query, serve their own ranking only. New queries,
+    then the same again (their lists kept): every ranking the one it gives alone."""
+    import index.ranking.ranker as rk
+    from index.ranking import RankWeights
+
+    r, _ = ranker
+    weights = RankWeights(search_scale_depth=50)  # rankings 50 deep are their own reference
+    threaded = Ranker(r.index, r.enricher, r.known_suppliers, weights=weights)
+    n, df = threaded.stats._concept_counts()
+    rare = min(df, key=df.get)  # held by a document or two: narrow for any lists
+    texts = ["radar absorbing metamaterial coating", "drones spray crops", "quantum magnetometer navigation",
+             "量子センシング 磁気センサー"]
+    # the narrow concept first: its ranking starts before its query's unfiltered lists are kept
+    filters = [SearchFilters(concept=rare), None, SearchFilters(kind=DocKind.research), SearchFilters(language="en")]
+    started = []
+    real_later = rk.search_later
+    monkeypatch.setattr(rk, "search_later", lambda *a: started.append(1) or real_later(*a))
+
+    def ranked(ranker_, q, f):  # 100 hits: a head of 140, which a concept of this small corpus cannot fill
+        return [(d.doc_id, round(d.breakdown.total, 9))
+                for d in ranker_.rank(q, f, 100, exclude_kind=None, depth=50)]
+
+    for round_ in range(2):
+        fresh = Ranker(r.index, r.enricher, r.known_suppliers, weights=weights)
+        alone = [ranked(fresh, fresh.query_input(t), f) for t in texts for f in filters]
+        started.clear()
+        inputs = [(threaded.query_input(t), f) for t in texts for f in filters]
+        got = list(Ranker.in_threads(lambda qf: ranked(threaded, *qf), iter(inputs), threads=2))
+        assert got == alone
+        assert (len(started) > 0) == (round_ == 0)  # the narrow concept's searches started early, new queries only

@@ -199,7 +199,11 @@ class Ranker:
         self._early[key] = (sparse, search_later([_BM25], q, self._context(q, None, "full", key[1], key[2])))
 
     def has_reference(self, q: QueryInput, exclude_kind: str | None, depth: int) -> bool:
-        return q.key is not None and (q.key, exclude_kind, depth) in self.stats.cached("reference_scales", dict)
+        return self._scales_kept((q.key, exclude_kind, depth))
+
+    def _scales_kept(self, key: tuple) -> bool:
+        """Whether the reference scales of `key` (query key, excluded kind, depth) are kept (`reference_scales`)."""
+        return key[0] is not None and key in self.stats.cached("reference_scales", dict)
 
     def reference_scales(self, q: QueryInput, exclude_kind: str | None, depth: int,
                          results: dict[str, list[ChannelHit]] | None = None) -> tuple[Scales, float | None]:
@@ -520,7 +524,7 @@ class Ranker:
         # is searched while the query is encoded
         reference = (text_key(query), None, self.weights.search_scale_depth)
         early = None
-        if reference not in self.stats.cached("reference_scales", dict):
+        if not self._scales_kept(reference):
             early = functools.partial(self._search_bm25_early, reference)
         try:
             q = self.query_input(query, early)

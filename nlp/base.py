@@ -64,6 +64,13 @@ class EnrichedDocument:
     sentence_vectors: np.ndarray | None = None  # shape (n_sentences, multilingual dim)
 
 
+# readings -> words -> spellings -> term ids. A word's spellings are its own term, then its other-language
+# equivalents; a document holds the word when it holds every term of one spelling (one term mostly; a phrase's
+# Japanese compound all of its parts: 水中音響通信 is 水中, 音響 and 通信, and a document holding 通信 alone does
+# not hold "underwater").
+Readings = list[list[list[list[int]]]]
+
+
 @dataclass
 class EnrichedQuery:
     """A free-text query (or a need) ready for hybrid retrieval."""
@@ -77,11 +84,10 @@ class EnrichedQuery:
     rendering: str = ""  # English rendering of a Japanese query (nlp.translate); "" otherwise
     # The whole query in the language-agnostic space (nlp/multilingual.py); None when that channel is off.
     multilingual_vector: np.ndarray | None = None  # shape (multilingual dim,)
-    # The query's words as its BM25 term ids, per language it is spelled in: readings -> words -> the ids that
-    # spell the word (its own, then its other-language equivalents: holding any one is holding the word). An
-    # absolute ceiling's share of the query's words is read per reading (index/ranking/ranker.py). []: each
-    # term of `sparse` is a word.
-    readings: list[list[list[int]]] = field(default_factory=list)
+    # The query's words as its BM25 term ids, per language it is spelled in (`Readings`). An absolute ceiling's
+    # share of the query's words is read per reading (index/ranking/ranker.py). []: each term of `sparse` is a
+    # word.
+    readings: Readings = field(default_factory=list)
 
 
 @runtime_checkable

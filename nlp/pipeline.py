@@ -17,7 +17,7 @@ from typing import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
-from nlp.base import Embedder, EnrichedDocument, EnrichedQuery, SparseEncoder, SparseVector
+from nlp.base import Embedder, EnrichedDocument, EnrichedQuery, Readings, SparseEncoder, SparseVector
 from nlp.language import detect_language
 from domain.orgs import display_name, record_organizations
 from nlp.passages import DEFAULT_MAX_PASSAGES, analysed_text, sentence_spans, split_passages
@@ -87,7 +87,7 @@ class QueryAnalysis:
     texts: list[str]  # the query's passages
     rendered: list[tuple[int, str]]  # (source passage, English rendering) of a Japanese query
     sparse: SparseVector
-    readings: list[list[list[int]]] = field(default_factory=list)  # EnrichedQuery.readings
+    readings: Readings = field(default_factory=list)  # EnrichedQuery.readings
 
     def to_json(self) -> str:
         import json
@@ -107,7 +107,8 @@ class QueryAnalysis:
             return cls(language=row["language"], concepts=list(row["concepts"]), texts=list(row["texts"]),
                        rendered=[(int(i), str(r)) for i, r in row["rendered"]],
                        sparse=SparseVector(indices=list(row["sparse"][0]), values=list(row["sparse"][1])),
-                       readings=[[[int(i) for i in word] for word in reading] for reading in row["readings"]])
+                       readings=[[[[int(i) for i in spelling] for spelling in word] for word in reading]
+                                 for reading in row["readings"]])
         except (ValueError, KeyError, TypeError, IndexError):
             return None  # a damaged row is a miss
 
@@ -186,6 +187,7 @@ class Enricher:
         self._sparse = sparse
         self._translator = None
         self._reverse = None
+        self._generic_terms: tuple[frozenset[str], frozenset[str]] | None = None
         self._plain = None  # PlainEnglish tables; False: looked for, none saved yet
         self._fingerprint: str | None = None
         self._warned_no_states = False
@@ -861,30 +863,63 @@ class Enricher:
             readings=found.readings,
         )
 
-    def _readings(self, clean: str, sparse_text: str, language: str) -> list[list[list[int]]]:
+    def _readings(self, clean: str, sparse_text: str, language: str) -> Readings:
         """The query's words as BM25 term ids, one list per language it is spelled in (EnrichedQuery.readings).
 
         English: one reading, each word's id with the ids of its Japanese equivalents (nlp/reverse.py: "radar"
-        with レーダー and レーダ), so a document holding any spelling holds the word. Japanese: its own words
+        with レーダー and レーダ), so a document holding any spelling holds the word; a phrase's equivalent is a
+        spelling of each of its words, held when every part of it is ("underwater acoustic communication":
+        水中音響通信, three terms; each part a spelling of its own, a document holding 通信 held all three
+        words, and a cyber-security press release read 0.707, strong, for that query on the demo). Japanese: its own words
         and its English rendering, two readings (the rendering spells the same words again). The other
-        readings of a rendering's glosses are in neither: extra spellings, never words of their own."""
+        readings of a rendering's glosses are in neither: extra spellings, never words of their own.
+
+        A word that names the kind of work asked for, not its subject (`generic_query_terms`: 研究, "study",
+        "technology"), is not one of its words when the query has others: "水中音響通信の研究" is three words, and a paper on
+        optical switches for quantum communication holding 通信 and 研究 held half of four (moderate, 0.550, on
+        the demo's search page) where it holds one of three."""
         tokens = getattr(self.sparse, "tokens", None)
         if tokens is None:  # another sparse encoder: the ranking counts each term as a word
             return []
         from nlp.lexical import _JA_CHARS, term_id
 
+        def subject(reading: list[str], rendering: bool = False) -> list[str]:
+            generic = self.generic_query_terms(rendering)
+            return [t for t in reading if t not in generic] or reading
+
         terms = list(dict.fromkeys(tokens(sparse_text, language)))
         if language == "ja":
-            readings = [[t for t in terms if _JA_CHARS.search(t)], [t for t in terms if not _JA_CHARS.search(t)]]
-            return [[[term_id(t)] for t in reading] for reading in readings if reading]
-        words = {term_id(t): [term_id(t)] for t in terms}
+            own, rendered = [t for t in terms if _JA_CHARS.search(t)], [t for t in terms if not _JA_CHARS.search(t)]
+            readings = [subject(own), subject(rendered, rendering=True)]
+            return [[[[term_id(t)]] for t in reading] for reading in readings if reading]
+        words = {term_id(t): [[term_id(t)]] for t in subject(terms)}
         if language == "en" and self.settings.reverse_weight and self.settings.translate:
             for phrase, japanese in self.reverse.phrases(clean):
-                spellings = [term_id(t) for j in japanese for t in tokens(j, "ja")]
+                spellings = [[term_id(t) for t in dict.fromkeys(tokens(j, "ja"))] for j in japanese]
                 for t in tokens(phrase, "en"):
                     if term_id(t) in words:
-                        words[term_id(t)].extend(i for i in spellings if i not in words[term_id(t)])
+                        word = words[term_id(t)]
+                        word.extend(s for s in spellings if s and s not in word)
         return [list(words.values())] if words else []
+
+    def generic_query_terms(self, rendering: bool = False) -> frozenset[str]:
+        """The BM25 terms (as the sparse encoder spells them) of the words that name the kind of work a query
+        asks for, not its subject (nlp/tokens.py QUERY_FILLER_EN, QUERY_FILLER_JA); with `rendering`, also the
+        English renderings of the Japanese ones (研究 -> "study", 本研究 -> "this study"), which a Japanese
+        query's rendering spells."""
+        if self._generic_terms is None:
+            from nlp.tokens import QUERY_FILLER_EN, QUERY_FILLER_JA
+
+            tokens = self.sparse.tokens
+            own = frozenset(tokens(" ".join(QUERY_FILLER_EN), "en")) | frozenset(
+                t for word in QUERY_FILLER_JA for t in tokens(word, "ja"))
+            rendered: frozenset[str] = frozenset()
+            if self.settings.translate:
+                nlp = self.pipeline("ja")
+                rendered = frozenset(tokens(" ".join(self.translator.render(nlp.make_doc(word))
+                                                     for word in sorted(QUERY_FILLER_JA)), "en"))
+            self._generic_terms = (own, own | rendered)
+        return self._generic_terms[rendering]
 
     def _query_analysis(self, clean: str) -> QueryAnalysis:
         """Everything of a query but its vectors: from the analysis cache when this text was analysed before by

@@ -37,6 +37,14 @@ JA_GENERIC = frozenset(
     "能力 機能 提案 実現 利用 活用 対応 向上 実施 構築 可能 重要 従来 既存 新規 様々 今回 本研究 研究開発 アプローチ "
     "ため こと もの よう".split()
 )
+# Words of a query that name the kind of work it asks for, not its subject ("radar research", 水中音響通信の研究):
+# a document holding them holds nothing of what was asked (index/ranking/ranker.py `word_share`). Fewer than
+# the generic words above: "small", "high", "data" or 性能 can be part of a subject ("small satellite").
+QUERY_FILLER_EN = frozenset(
+    "research researches study studies development developments technology technologies technique techniques "
+    "method methods approach approaches system systems novel new proposed".split()
+)
+QUERY_FILLER_JA = frozenset("研究 開発 研究開発 本研究 技術 手法 方法 方式 システム アプローチ 提案 新規".split())
 _lock = threading.Lock()
 
 

@@ -12,7 +12,7 @@ from domain.models import DocKind, Document, Evidence
 from index.ranking.stats import CorpusStatistics
 from index.ranking.weights import RankWeights
 from index.store import Index
-from nlp.base import Enricher, EnrichedQuery, SparseVector
+from nlp.base import Enricher, EnrichedQuery, Readings, SparseVector
 
 
 @dataclass
@@ -36,7 +36,7 @@ class QueryInput:
     multilingual_vector: np.ndarray | None = None
     # A free text's words as BM25 term ids, per language it is spelled in (nlp EnrichedQuery.readings); []: each
     # term of `sparse` is a word
-    readings: list[list[list[int]]] = field(default_factory=list)
+    readings: Readings = field(default_factory=list)
 
 
 def subject_weighted(sparse: SparseVector, stats: CorpusStatistics, weights: RankWeights) -> SparseVector:

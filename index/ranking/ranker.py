@@ -73,18 +73,19 @@ def search_depth(limit: int) -> int:
 
 def word_share(q: QueryInput, weights: dict[int, float], held: set[int]) -> float:
     """The share of a free text's words (by BM25 query weight) a document holding the term ids `held` holds,
-    in the language it holds most of them in (`QueryInput.readings`): a word is held when any of its spellings
-    is ("radar", or its Japanese レーダー or レーダ), and the query's other-language terms are spellings of its
+    in the language it holds most of them in (`QueryInput.readings`): a word is held when every term of one
+    of its spellings is ("radar", or its Japanese レーダー or レーダ; "underwater" in "underwater acoustic
+    communication", or 水中, 音響 and 通信 together), and the query's other-language terms are spellings of its
     words, never words of their own (counted as words, a Japanese document holding "radar" in its rendering
     and レーダ held 69% of the one-word query "radar", and was held under 0.662 with every document like it).
     Without readings each term of the query is a word."""
-    readings = q.readings or [[[i] for i in weights]]
+    readings = q.readings or [[[[i]] for i in weights]]
     best = 0.0
     for reading in readings:
-        words = [(weights.get(word[0], 0.0), word) for word in reading if word]
+        words = [(weights.get(word[0][0], 0.0), word) for word in reading if word and word[0]]
         total = sum(w for w, _ in words)
         if total > 0:
-            best = max(best, sum(w for w, word in words if held.intersection(word)) / total)
+            best = max(best, sum(w for w, word in words if any(held.issuperset(s) for s in word)) / total)
     return best
 
 

@@ -5,8 +5,13 @@ An English query carries the Japanese equivalents of its words ("radar" -> レ�
 its English rendering ("レーダ" -> "radar"). Counted as words of their own, a Japanese document holding "radar"
 (its rendering) and レーダ held 69% of the one-word query "radar": on the demo seven Japanese documents were
 held at exactly 0.662233 (their strengths 0.68 to 1.05), tied on the page, in `scout search` and in a "radar"
-watchlist; and an English document holding "radar" held half of the query "レーダ" (0.550, capped). Its own
-small index: Japanese and English documents on radar, and one on batteries.
+watchlist; and an English document holding "radar" held half of the query "レーダ" (0.550, capped). Two more
+ways a document held words it did not hold, both seen on the demo's search page: a word that names the kind of
+work asked for (研究, "research") counted as one of the query's words, so a paper on optical switches for quantum
+communication held half of "水中音響通信の研究" (0.550, moderate); and each part of a phrase's Japanese compound
+spelled each of the phrase's words, so a cyber-security release holding 通信 held all of "underwater acoustic
+communication" (0.707, strong). Its own small index: Japanese and English documents on radar, one on batteries
+in each language, and three Japanese ones on communication.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from domain.models import Document
+from domain.models import MODERATE_SCORE, Document
 from domain.settings import IndexSettings, NlpSettings
 from index.ranking.rescore import Candidate
 from index.store import Index
@@ -53,11 +58,21 @@ OTHER = [
          "ColdCell ships lithium batteries that keep their capacity at minus 40 degrees.", "en", "2024-02-01"),
 ]
 
+COMMUNICATION = [
+    _doc("research", "ja-uwac", "水中音響通信の高速化",
+         "水中音響通信の伝送速度を高める変調方式を試作し、港湾で評価した。", "ja", "2025-04-10"),
+    _doc("research", "ja-qswitch", "低損失な光スイッチの量子通信への応用に関する研究",
+         "低損失で高速な光スイッチを作製し、量子通信への応用を研究した。", "ja", "2025-06-10"),
+    _doc("startup", "ja-cyber", "通信ログから標的型攻撃の兆候を検知するサービス",
+         "ネットワークの通信ログを機械学習で分析し、標的型攻撃の兆候を検知するサービスを始めた。", "ja", "2025-07-01"),
+]
+UWAC, QSWITCH, CYBER = COMMUNICATION
+
 
 @pytest.fixture(scope="module")
 def library(tmp_path_factory):
     enricher = Enricher(NlpSettings(cache=False), embedder=HashingEmbedder())
-    enriched, rejects = enricher.enrich(RADAR_JA + RADAR_EN + OTHER)
+    enriched, rejects = enricher.enrich(RADAR_JA + RADAR_EN + OTHER + COMMUNICATION)
     assert not rejects, rejects
     index = Index(IndexSettings(backend="edge", path=tmp_path_factory.mktemp("word-share") / "index"),
                   dim=enricher.embedder.dim, command="pytest word share")
@@ -94,3 +109,29 @@ def test_a_radar_document_scores_its_strength_not_a_shared_ceiling(library, quer
         if r.doc_id in radar:
             assert r.breakdown.clipped == 0.0 or r.score == 1.0, (
                 f"{r.payload.get('title')!r} scores {r.score:.6f}, held {r.breakdown.clipped:+.4f} under a ceiling")
+
+
+def _ceilings(library, query: str) -> dict[str, float]:
+    ranker = library.ranker
+    return ranker.ceilings(ranker.query_input(query), [Candidate(d.id) for d in COMMUNICATION])
+
+
+def test_a_word_naming_the_kind_of_work_is_not_a_word_of_the_query(library):
+    """"水中音響通信の研究" asks for underwater acoustic communication: three words, 研究 (research) names the
+    work. The optical-switch paper holds 通信 and 研究, one word of three: weak, not moderate; the paper on
+    underwater acoustic communication holds every word, and nothing holds it back. Alone, a word of that kind
+    is the query's word."""
+    ceilings = _ceilings(library, "水中音響通信の研究")
+    assert ceilings[UWAC.id] == pytest.approx(1.0)
+    assert ceilings[QSWITCH.id] < MODERATE_SCORE, f"{QSWITCH.title!r} is held under {ceilings[QSWITCH.id]:.3f}"
+    assert _ceilings(library, "研究")[QSWITCH.id] == pytest.approx(1.0)
+
+
+def test_a_phrase_spelled_as_one_japanese_compound_is_held_whole(library):
+    """"underwater acoustic communication" is 水中音響通信 in Japanese: a document holds the phrase's words in
+    that spelling when it holds all of 水中, 音響 and 通信. The cyber-security release holds 通信 (and
+    "communication" in its rendering) only: one word of three."""
+    ceilings = _ceilings(library, "underwater acoustic communication")
+    assert ceilings[UWAC.id] == pytest.approx(1.0)
+    for doc in (CYBER, QSWITCH):
+        assert ceilings[doc.id] < MODERATE_SCORE, f"{doc.title!r} is held under {ceilings[doc.id]:.3f}"

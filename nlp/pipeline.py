@@ -187,7 +187,7 @@ class Enricher:
         self._sparse = sparse
         self._translator = None
         self._reverse = None
-        self._generic_terms: tuple[frozenset[str], frozenset[str]] | None = None
+        self._filler_terms: tuple[frozenset[str], frozenset[str]] | None = None
         self._plain = None  # PlainEnglish tables; False: looked for, none saved yet
         self._fingerprint: str | None = None
         self._warned_no_states = False
@@ -866,26 +866,26 @@ class Enricher:
     def _readings(self, clean: str, sparse_text: str, language: str) -> Readings:
         """The query's words as BM25 term ids, one list per language it is spelled in (EnrichedQuery.readings).
 
-        English: one reading, each word's id with the ids of its Japanese equivalents (nlp/reverse.py: "radar"
-        with レーダー and レーダ), so a document holding any spelling holds the word; a phrase's equivalent is a
-        spelling of each of its words, held when every part of it is ("underwater acoustic communication":
-        水中音響通信, three terms; each part a spelling of its own, a document holding 通信 held all three
-        words, and a cyber-security press release read 0.707, strong, for that query on the demo). Japanese: its own words
-        and its English rendering, two readings (the rendering spells the same words again). The other
-        readings of a rendering's glosses are in neither: extra spellings, never words of their own.
+        English: one reading, each word spelled by its own term and by its Japanese equivalents (nlp/reverse.py:
+        "radar" by レーダー and by レーダ), so a document holding any spelling holds the word. A phrase's
+        equivalent spells each of its words and is held when all its parts are ("underwater acoustic
+        communication": 水中音響通信, three terms; each part a spelling of its own, a document holding 通信 had
+        held all three words, and a cyber-security release read 0.707, strong, for that query on the demo).
+        Japanese: its own words and its English rendering, two readings (the rendering spells the same words
+        again). The other readings of a rendering's glosses are in neither: extra spellings, never words.
 
-        A word that names the kind of work asked for, not its subject (`generic_query_terms`: 研究, "study",
-        "technology"), is not one of its words when the query has others: "水中音響通信の研究" is three words, and a paper on
-        optical switches for quantum communication holding 通信 and 研究 held half of four (moderate, 0.550, on
-        the demo's search page) where it holds one of three."""
+        A word that names the kind of work asked for, not its subject (`query_filler_terms`: 研究, "study",
+        "technology"), is no word of a query that has others: "水中音響通信の研究" is three words, and a paper
+        on optical switches for quantum communication holding 通信 and 研究 had held half of four (0.550,
+        moderate, on the demo's search page) where it holds one of three."""
         tokens = getattr(self.sparse, "tokens", None)
         if tokens is None:  # another sparse encoder: the ranking counts each term as a word
             return []
         from nlp.lexical import _JA_CHARS, term_id
 
         def subject(reading: list[str], rendering: bool = False) -> list[str]:
-            generic = self.generic_query_terms(rendering)
-            return [t for t in reading if t not in generic] or reading
+            filler = self.query_filler_terms(rendering)
+            return [t for t in reading if t not in filler] or reading
 
         terms = list(dict.fromkeys(tokens(sparse_text, language)))
         if language == "ja":
@@ -902,12 +902,12 @@ class Enricher:
                         word.extend(s for s in spellings if s and s not in word)
         return [list(words.values())] if words else []
 
-    def generic_query_terms(self, rendering: bool = False) -> frozenset[str]:
+    def query_filler_terms(self, rendering: bool = False) -> frozenset[str]:
         """The BM25 terms (as the sparse encoder spells them) of the words that name the kind of work a query
         asks for, not its subject (nlp/tokens.py QUERY_FILLER_EN, QUERY_FILLER_JA); with `rendering`, also the
         English renderings of the Japanese ones (研究 -> "study", 本研究 -> "this study"), which a Japanese
         query's rendering spells."""
-        if self._generic_terms is None:
+        if self._filler_terms is None:
             from nlp.tokens import QUERY_FILLER_EN, QUERY_FILLER_JA
 
             tokens = self.sparse.tokens
@@ -918,8 +918,8 @@ class Enricher:
                 nlp = self.pipeline("ja")
                 rendered = frozenset(tokens(" ".join(self.translator.render(nlp.make_doc(word))
                                                      for word in sorted(QUERY_FILLER_JA)), "en"))
-            self._generic_terms = (own, own | rendered)
-        return self._generic_terms[rendering]
+            self._filler_terms = (own, own | rendered)
+        return self._filler_terms[rendering]
 
     def _query_analysis(self, clean: str) -> QueryAnalysis:
         """Everything of a query but its vectors: from the analysis cache when this text was analysed before by

@@ -381,6 +381,23 @@ class SearchFilters(DomainModel):
     organization: str | None = None
 
 
+class ScoreCeiling(DomainModel):
+    """Why a free-text hit's score is held where it is (index/ranking/rescore.py `absolute_ceiling`): the best
+    its absolute evidence allows, the larger of what its best passage's similarity to the query allows and what
+    the share of the query's words it holds allows. Shown where it held the score below its strength, so that
+    hits tied at one score say why."""
+
+    value: float  # the ceiling: the hit's score
+    similarity: float  # the cosine of its best passage pair with the query
+    words_held: int  # the query's words it holds (in the language it holds most of them in) ...
+    words: int  # ... of so many
+
+    def note(self, sep: str = ", ") -> str:
+        """What every face prints beside a held score: "capped: 1 of 3 query words, similarity 0.26"."""
+        words = f"{self.words_held} of {self.words} query words{sep}" if self.words else ""
+        return f"capped: {words}similarity {self.similarity:.2f}"
+
+
 class SearchHit(DomainModel):
     doc_id: str
     score: float
@@ -398,6 +415,7 @@ class SearchHit(DomainModel):
     published: datetime | None = None
     evidence: Evidence | None = None
     versions: list[Version] = Field(default_factory=list)  # as Match.versions
+    held: ScoreCeiling | None = None  # its score is its ceiling, below its strength: why
 
     @computed_field  # type: ignore[prop-decorator]
     @property

@@ -38,7 +38,7 @@ JA_GENERIC = frozenset(
     "ため こと もの よう".split()
 )
 # Words of a query that name the kind of work it asks for, not its subject ("radar research", 水中音響通信の研究):
-# a document holding them holds nothing of what was asked (index/ranking/ranker.py `word_share`). Fewer than
+# a document holding them holds nothing of what was asked (index/ranking/ranker.py `word_cover`). Fewer than
 # the generic words above: "small", "high", "data" or 性能 can be part of a subject ("small satellite").
 QUERY_FILLER_EN = frozenset(
     "research researches study studies development developments technology technologies technique techniques "

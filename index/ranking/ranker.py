@@ -13,7 +13,7 @@ from typing import Any, Callable, Iterable, Iterator, Sequence, TypeVar
 import numpy as np
 
 from domain.models import (
-    DocKind, Document, Evidence, Match, NeedMatches, OrgMatch, ScoreBreakdown, SearchFilters, SearchHit,
+    DocKind, Document, Evidence, Match, NeedMatches, OrgMatch, ScoreBreakdown, ScoreCeiling, SearchFilters, SearchHit,
 )
 from index.ranking.channels import (
     BM25_CHANNEL, CHANNELS, MIXED_CHANNEL, SIMILARITY_CHANNEL, ChannelHit, Mode, SearchContext, SparseChannel,
@@ -71,21 +71,24 @@ def search_depth(limit: int) -> int:
     return max(50, 5 * limit)
 
 
-def word_share(q: QueryInput, weights: dict[int, float], held: set[int]) -> float:
-    """The share of a free text's words (by BM25 query weight) a document holding the term ids `held` holds,
-    in the language it holds most of them in (`QueryInput.readings`): a word is held when every term of one
-    of its spellings is ("radar", or its Japanese レーダー or レーダ; "underwater" in "underwater acoustic
-    communication", or 水中, 音響 and 通信 together), and the query's other-language terms are spellings of its
-    words, never words of their own (counted as words, a Japanese document holding "radar" in its rendering
-    and レーダ held 69% of the one-word query "radar", and was held under 0.662 with every document like it).
-    Without readings each term of the query is a word."""
+def word_cover(q: QueryInput, weights: dict[int, float], held: set[int]) -> tuple[float, int, int]:
+    """(share, words held, words): the share of a free text's words (by BM25 query weight) a document holding
+    the term ids `held` holds, in the language it holds most of them in (`QueryInput.readings`), with that
+    reading's count of words held and of words. A word is held when every term of one of its spellings is
+    ("radar", or its Japanese レーダー or レーダ; "underwater" in "underwater acoustic communication", or 水中,
+    音響 and 通信 together), and the query's other-language terms are spellings of its words, never words of
+    their own (counted as words, a Japanese document holding "radar" in its rendering and レーダ held 69% of the
+    one-word query "radar", and was held under 0.662 with every document like it). Without readings each term
+    of the query is a word."""
     readings = q.readings or [[[[i]] for i in weights]]
-    best = 0.0
+    best = (0.0, 0, 0)
     for reading in readings:
         words = [(weights.get(word[0][0], 0.0), word) for word in reading if word and word[0]]
         total = sum(w for w, _ in words)
         if total > 0:
-            best = max(best, sum(w for w, word in words if any(held.issuperset(s) for s in word)) / total)
+            kept = [w for w, word in words if any(held.issuperset(s) for s in word)]
+            if sum(kept) / total > best[0] or not best[2]:
+                best = (sum(kept) / total, len(kept), len(words))
     return best
 
 
@@ -439,7 +442,12 @@ class Ranker:
         # Age from the start of today (UTC), not the wall clock: the same request scores the same all day.
         now = now or time.time() // 86400 * 86400
         rejected = set(feedback.not_relevant) if feedback else set()
-        ranked = rescore(head, payloads, q, w, self.concepts, self.stats.concept_idf, fb, now, ceilings, rejected)
+        ranked = rescore(head, payloads, q, w, self.concepts, self.stats.concept_idf, fb, now,
+                         {d: c.value for d, c in ceilings.items()}, rejected)
+        for r in ranked:  # a score its ceiling holds below its strength says why (hits tied at one ceiling)
+            ceiling = ceilings.get(r.doc_id)
+            if ceiling is not None and ceiling.value < 1.0 and r.breakdown.clipped < 0 and r.score == ceiling.value:
+                r.held = ceiling
         # the best `limit`, then the rejected ones (below every other, kept so that every view can say so)
         return [r for r in ranked if r.doc_id not in rejected][:limit] + [r for r in ranked if r.doc_id in rejected]
 
@@ -456,10 +464,10 @@ class Ranker:
         own = own_list_fusion(results, self.full_weights(), only=without)
         return sorted(cands.values(), key=lambda c: (-c.fused, -own.get(c.doc_id, 0.0), c.doc_id))
 
-    def ceilings(self, q: QueryInput, head: list[Candidate]) -> dict[str, float]:
+    def ceilings(self, q: QueryInput, head: list[Candidate]) -> dict[str, ScoreCeiling]:
         """Free text: each candidate's absolute ceiling (index/ranking/rescore.py `absolute_ceiling`), from its
         best passage pair's cosine (found for those the dense channel did not offer, which then carry it) and
-        the share of the query's BM25 weight on words it holds."""
+        the share of the query's BM25 weight on words it holds, with what it was made of."""
         if not len(q.vectors):
             return {}
         missing = [c for c in head if c.pair is None]
@@ -469,8 +477,13 @@ class Ranker:
                 c.similarity, c.pair = found[c.doc_id]
         weights = {i: v for i, v in zip(q.sparse.indices, q.sparse.values) if v > 0}
         vectors = self.index.sparse_by_id([c.doc_id for c in head]) if weights else {}
-        coverage = {d: word_share(q, weights, set(v.indices)) for d, v in vectors.items()}
-        return {c.doc_id: absolute_ceiling(c.similarity, coverage.get(c.doc_id, 0.0)) for c in head}
+        cover = {d: word_cover(q, weights, set(v.indices)) for d, v in vectors.items()}
+        out = {}
+        for c in head:
+            share, held, words = cover.get(c.doc_id, (0.0, 0, 0))
+            out[c.doc_id] = ScoreCeiling(value=absolute_ceiling(c.similarity, share), similarity=c.similarity,
+                                         words_held=held, words=words)
+        return out
 
     # -- needs and free text -------------------------------------------------------------------------
     def matches(self, need_id: str, limit: int = 20, filters: SearchFilters | None = None,
@@ -572,5 +585,5 @@ class Ranker:
             doc_id=r.doc_id, score=r.score, title=p.get("title", ""), url=p.get("url", ""),
             kind=p.get("kind", "research"), source=p.get("source", ""), language=p.get("language"),
             organizations=p.get("organizations", []), concepts=p.get("concepts", []),
-            published=p.get("published"), evidence=evidence,
+            published=p.get("published"), evidence=evidence, held=r.held,
         )

@@ -18,7 +18,7 @@ from typing import Any, Callable, Collection, Mapping, Sequence
 
 import numpy as np
 
-from domain.models import ScoreBreakdown
+from domain.models import ScoreBreakdown, ScoreCeiling
 from index.ranking.fusion import breakdown_parts
 from index.ranking.query import QueryInput
 from index.ranking.weights import RankWeights
@@ -75,6 +75,7 @@ class RankedDocument:
     shared_concepts: list[str] = field(default_factory=list)
     payload: dict[str, Any] = field(default_factory=dict)
     passage_pair: tuple[int, dict[str, Any]] | None = None  # (need passage index, doc passage payload)
+    held: ScoreCeiling | None = None  # free text: the ceiling its score is, where it held the score down
 
     @property
     def score(self) -> float:

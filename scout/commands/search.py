@@ -136,7 +136,8 @@ def search(
     for i, hit in enumerate(result.hits, start=1):
         meta = " · ".join(x for x in (hit.kind.value, source_label(hit.source), hit.language or "", _day(hit.published),
                                       ", ".join(hit.organizations)) if x)
-        table.add_row(str(i), *([] if browsing else [score_cell(hit.score, hit.label)]),
+        score = score_cell(hit.score, hit.label) + (f"\n[dim]{hit.held.note(sep=chr(10))}[/]" if hit.held else "")
+        table.add_row(str(i), *([] if browsing else [score]),
                       f"{_escape(hit.title)}\n[dim]{_escape(meta)}[/]"
                       + (f"\n[dim]versions: {_escape(', '.join(v.label for v in hit.versions))}[/]" if hit.versions else ""),
                       hit.doc_id[:8])

@@ -91,7 +91,7 @@ def test_a_document_holding_every_word_of_the_query_in_either_language_is_not_he
     ranker = library.ranker
     q = ranker.query_input(query)
     docs = RADAR_JA + RADAR_EN + OTHER
-    ceilings = ranker.ceilings(q, [Candidate(d.id) for d in docs])
+    ceilings = {d: c.value for d, c in ranker.ceilings(q, [Candidate(d.id) for d in docs]).items()}
     for d in RADAR_JA + RADAR_EN:
         assert ceilings[d.id] == pytest.approx(1.0), (
             f"{d.title!r} ({d.language}) holds {query!r} but is held under {ceilings[d.id]:.3f}")
@@ -113,7 +113,8 @@ def test_a_radar_document_scores_its_strength_not_a_shared_ceiling(library, quer
 
 def _ceilings(library, query: str) -> dict[str, float]:
     ranker = library.ranker
-    return ranker.ceilings(ranker.query_input(query), [Candidate(d.id) for d in COMMUNICATION])
+    found = ranker.ceilings(ranker.query_input(query), [Candidate(d.id) for d in COMMUNICATION])
+    return {d: c.value for d, c in found.items()}
 
 
 def test_a_word_naming_the_kind_of_work_is_not_a_word_of_the_query(library):
@@ -135,3 +136,23 @@ def test_a_phrase_spelled_as_one_japanese_compound_is_held_whole(library):
     assert ceilings[UWAC.id] == pytest.approx(1.0)
     for doc in (CYBER, QSWITCH):
         assert ceilings[doc.id] < MODERATE_SCORE, f"{doc.title!r} is held under {ceilings[doc.id]:.3f}"
+
+
+def test_a_hit_held_at_its_ceiling_says_why(library):
+    """Hits held at one ceiling tie on the page: each says how many of the query's words it holds (and its best
+    passage's similarity), where the ceiling held its score below its strength. "quantum communication radar":
+    the drone radar release and the cyber-security release hold one word of three each and tie; the
+    optical-switch paper holds two. A hit whose score is its strength says nothing of a ceiling."""
+    hits = {h.doc_id: h for h in library.search("quantum communication radar", limit=20).hits}
+    drone = RADAR_JA[1]
+    for doc, held in ((QSWITCH, 2), (drone, 1), (CYBER, 1)):
+        hit = hits[doc.id]
+        assert hit.held is not None, f"{doc.title!r} scores {hit.score:.3f} with no ceiling said"
+        assert (hit.held.words_held, hit.held.words) == (held, 3), doc.title
+        assert hit.score == hit.held.value
+    assert hits[drone.id].score == hits[CYBER.id].score < MODERATE_SCORE
+    free = [h for h in hits.values() if h.held is None]
+    assert free, "every hit held"
+    _, ranked = library.ranker.search_ranked("quantum communication radar", limit=20)
+    clipped = {r.doc_id: r.breakdown.clipped for r in ranked}
+    assert all(clipped[h.doc_id] == 0.0 for h in free)  # their scores are their strengths

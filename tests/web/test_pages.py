@@ -106,6 +106,24 @@ def test_search_page_hits_and_facets(client, library):
     assert "<mark>" in html
 
 
+def test_a_capped_hit_says_why_beside_its_score(client, library, monkeypatch):
+    """A hit whose score its ceiling holds (hits tied at one score) says how many of the query's words it holds
+    and its best passage's similarity, beside its label; the others say nothing of a cap."""
+    from domain.models import ScoreCeiling
+
+    query = "radar absorbing metamaterial"
+    result = library.search(query)
+    held = result.hits[1].model_copy(update={"score": 0.417, "held": ScoreCeiling(
+        value=0.417, similarity=0.14, words_held=1, words=3)})
+    capped = result.model_copy(update={"hits": [result.hits[0], held, *result.hits[2:]]})
+    monkeypatch.setattr(library, "search", lambda *a, **k: capped)
+    html = client.get("/", params={"q": query}).text
+    cards = re.findall(r'<li class="hit" data-doc-id="([^"]+)">(.*?)</li>', html, re.S)
+    notes = {doc_id: re.findall(r'class="muted held"[^>]*>([^<]*)<', card) for doc_id, card in cards}
+    assert notes[held.doc_id] == ["capped: 1 of 3 query words, similarity 0.14"]
+    assert not any(n for d, n in notes.items() if d != held.doc_id)
+
+
 def test_search_page_filter_and_year_facet(client, library):
     html = client.get("/", params={"q": "radar absorbing", "kind": "research"}).text
     kinds = re.findall(r'<span class="badge kind-(\w+)">', html)

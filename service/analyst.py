@@ -32,7 +32,7 @@ from pydantic import BaseModel, Field, ValidationError, computed_field
 
 from domain.files import private_file
 from domain.limits import MAX_ID_CHARS, MAX_NAME_CHARS, MAX_NOTE_CHARS, MAX_QUERY_CHARS, checked_text
-from domain.models import TermRef, score_label, utcnow
+from domain.models import ScoreCeiling, TermRef, score_label, utcnow
 from domain.settings import AnalystSettings
 from domain.times import parse_stored, stored
 
@@ -149,6 +149,7 @@ class WatchHit(BaseModel):
     first_seen: datetime
     baseline: bool = False  # already there when the watchlist was saved: not news
     score: float | None = None  # its match strength for the watchlist's query (None: a filter alone ranks nothing)
+    held: ScoreCeiling | None = None  # its score is its ceiling: why (as a search hit's; None for older hits)
     rank: int | None = None  # its place in the watchlist's latest run (judgements move it); None: not found then
     summary: str = ""  # one line: the evidence sentence
     # its typed technology terms the watchlist names (its query's words or concepts, its concept or area), as a

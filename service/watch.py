@@ -160,6 +160,7 @@ def refresh(store: AnalystStore, library: Library, watchlist: Watchlist, *, at: 
          "source": h.source, "organizations": list(h.organizations),
          "published": h.published.isoformat() if h.published else None,
          "score": round(h.score, 6) if ranked else None, "summary": _summary(h, library),
+         "held": h.held.model_dump(mode="json") if ranked and h.held is not None else None,
          "terms": [t.model_dump(mode="json") for t in h.shared_terms]}
         for h in hits), at=at)
 

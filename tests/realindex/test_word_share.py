@@ -156,3 +156,25 @@ def test_a_hit_held_at_its_ceiling_says_why(library):
     _, ranked = library.ranker.search_ranked("quantum communication radar", limit=20)
     clipped = {r.doc_id: r.breakdown.clipped for r in ranked}
     assert all(clipped[h.doc_id] == 0.0 for h in free)  # their scores are their strengths
+
+
+def test_a_watchlist_hit_held_at_its_ceiling_says_why_on_the_watchlists_page(library, tmp_path):
+    """A search watchlist keeps each hit's score from its latest run; a held one keeps why, and the watchlists
+    page shows it beside the score as the search page does."""
+    from fastapi.testclient import TestClient
+
+    from domain.settings import WebSettings
+    from scout.web.app import create_app
+    from service import watch
+    from service.analyst import AnalystStore
+
+    with AnalystStore(tmp_path / "analyst.sqlite") as store:
+        wl = watch.add_watchlist(store, library, "quantum radar", user="ann", query="quantum communication radar")
+        watch.refresh(store, library, wl)
+        hits = {h.doc_id: h for h in store.hits(wl.id, limit=100)}
+        held = hits[QSWITCH.id].held
+        assert held is not None and (held.words_held, held.words) == (2, 3)
+        assert hits[UWAC.id].held is None
+        client = TestClient(create_app(library, WebSettings(token=None), store), base_url="http://127.0.0.1")
+        page = client.get("/watchlists").text
+        assert held.note() in page

@@ -187,7 +187,7 @@ class Enricher:
         self._sparse = sparse
         self._translator = None
         self._reverse = None
-        self._filler_terms: tuple[frozenset[str], frozenset[str]] | None = None
+        self._filler_terms: frozenset[str] | None = None
         self._plain = None  # PlainEnglish tables; False: looked for, none saved yet
         self._fingerprint: str | None = None
         self._warned_no_states = False
@@ -883,14 +883,14 @@ class Enricher:
             return []
         from nlp.lexical import _JA_CHARS, term_id
 
-        def subject(reading: list[str], rendering: bool = False) -> list[str]:
-            filler = self.query_filler_terms(rendering)
+        def subject(reading: list[str]) -> list[str]:
+            filler = self.query_filler_terms()
             return [t for t in reading if t not in filler] or reading
 
         terms = list(dict.fromkeys(tokens(sparse_text, language)))
         if language == "ja":
             own, rendered = [t for t in terms if _JA_CHARS.search(t)], [t for t in terms if not _JA_CHARS.search(t)]
-            readings = [subject(own), subject(rendered, rendering=True)]
+            readings = [subject(own), subject(rendered)]
             return [[[[term_id(t)]] for t in reading] for reading in readings if reading]
         words = {term_id(t): [[term_id(t)]] for t in subject(terms)}
         if language == "en" and self.settings.reverse_weight and self.settings.translate:
@@ -902,24 +902,17 @@ class Enricher:
                         word.extend(s for s in spellings if s and s not in word)
         return [list(words.values())] if words else []
 
-    def query_filler_terms(self, rendering: bool = False) -> frozenset[str]:
+    def query_filler_terms(self) -> frozenset[str]:
         """The BM25 terms (as the sparse encoder spells them) of the words that name the kind of work a query
-        asks for, not its subject (nlp/tokens.py QUERY_FILLER_EN, QUERY_FILLER_JA); with `rendering`, also the
-        English renderings of the Japanese ones (研究 -> "study", 本研究 -> "this study"), which a Japanese
-        query's rendering spells."""
+        asks for, not its subject (nlp/tokens.py QUERY_FILLER_EN, QUERY_FILLER_JA: the English list holds the
+        renderings of the Japanese one, 研究 -> "study", so a Japanese query's rendering reads them too)."""
         if self._filler_terms is None:
             from nlp.tokens import QUERY_FILLER_EN, QUERY_FILLER_JA
 
             tokens = self.sparse.tokens
-            own = frozenset(tokens(" ".join(QUERY_FILLER_EN), "en")) | frozenset(
+            self._filler_terms = frozenset(tokens(" ".join(QUERY_FILLER_EN), "en")) | frozenset(
                 t for word in QUERY_FILLER_JA for t in tokens(word, "ja"))
-            rendered: frozenset[str] = frozenset()
-            if self.settings.translate:
-                nlp = self.pipeline("ja")
-                rendered = frozenset(tokens(" ".join(self.translator.render(nlp.make_doc(word))
-                                                     for word in sorted(QUERY_FILLER_JA)), "en"))
-            self._filler_terms = (own, own | rendered)
-        return self._filler_terms[rendering]
+        return self._filler_terms
 
     def _query_analysis(self, clean: str) -> QueryAnalysis:
         """Everything of a query but its vectors: from the analysis cache when this text was analysed before by

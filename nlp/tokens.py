@@ -39,7 +39,9 @@ JA_GENERIC = frozenset(
 )
 # Words of a query that name the kind of work it asks for, not its subject ("radar research", 水中音響通信の研究):
 # a document holding them holds nothing of what was asked (index/ranking/ranker.py `word_cover`). Fewer than
-# the generic words above: "small", "high", "data" or 性能 can be part of a subject ("small satellite").
+# the generic words above: "small", "high", "data" or 性能 can be part of a subject ("small satellite"). The
+# English list holds the English renderings of the Japanese one (研究 -> "study", 方式 -> "system"): a Japanese
+# query's rendering spells them again (tests/nlp/test_pipeline.py keeps the two in step).
 QUERY_FILLER_EN = frozenset(
     "research researches study studies development developments technology technologies technique techniques "
     "method methods approach approaches system systems novel new proposed".split()

@@ -194,3 +194,31 @@ def test_japanese_needs_and_queries_also_carry_the_other_readings_of_their_words
     pole = term_id(lexical.tokens("pole", "en")[0])
     assert pole in need.indices and pole not in research.indices  # "anode" is the rendering, "negative pole" the other
     assert pole in enricher.query(text).sparse.indices
+
+
+def test_an_english_query_loads_no_japanese_pipeline(nlp_settings, monkeypatch):
+    """A query's filler words (研究, "study") are known without rendering anything: an English query loads no
+    Japanese pipeline for them (reading them from renderings made then had cost 1.2 s of a cold English
+    `scout search`)."""
+    from nlp.lexical import LexicalEncoder
+
+    enricher = Enricher(nlp_settings, embedder=HashingEmbedder(max_tokens=64), sparse=LexicalEncoder())
+    asked: list[str] = []
+    pipeline = enricher.pipeline
+    monkeypatch.setattr(enricher, "pipeline", lambda language: asked.append(language) or pipeline(language))
+    enricher.query("drone detection radar research")
+    assert "ja" not in asked
+
+
+def test_the_english_filler_words_hold_the_renderings_of_the_japanese_ones(nlp_settings):
+    """A Japanese query's rendering spells its filler words in English (研究 -> "study"): each rendering of a
+    Japanese filler word is made of English filler words, so the rendering's reading drops them too."""
+    from nlp.lexical import LexicalEncoder
+    from nlp.tokens import QUERY_FILLER_JA
+
+    enricher = Enricher(nlp_settings, embedder=HashingEmbedder(max_tokens=64), sparse=LexicalEncoder())
+    filler = enricher.query_filler_terms()
+    ja = enricher.pipeline("ja")
+    for word in sorted(QUERY_FILLER_JA):
+        rendering = enricher.translator.render(ja.make_doc(word))
+        assert set(enricher.sparse.tokens(rendering, "en")) <= filler, f"{word} -> {rendering!r}"

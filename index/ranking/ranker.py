@@ -13,7 +13,7 @@ from typing import Any, Callable, Iterable, Iterator, Sequence, TypeVar
 import numpy as np
 
 from domain.models import (
-    DocKind, Document, Evidence, Match, NeedMatches, OrgMatch, ScoreBreakdown, SearchFilters, SearchHit,
+    DocKind, Document, Evidence, Match, NeedMatches, OrgMatch, ScoreBreakdown, ScoreCeiling, SearchFilters, SearchHit,
 )
 from index.ranking.channels import (
     BM25_CHANNEL, CHANNELS, MIXED_CHANNEL, SIMILARITY_CHANNEL, ChannelHit, Mode, SearchContext, SparseChannel,
@@ -28,7 +28,7 @@ from index.ranking.fusion import (
 from index.ranking.hubness import Hubness
 from index.ranking.organizations import rank_organizations
 from index.ranking.query import QueryInput, enriched_text_query, need_query, text_key, text_query
-from index.ranking.rescore import Candidate, Ceiling, Concepts, RankedDocument, absolute_ceiling, rescore
+from index.ranking.rescore import Candidate, Concepts, RankedDocument, absolute_ceiling, rescore
 from index.ranking.stats import CorpusStatistics
 from index.ranking.weights import RankWeights
 from index.store import Index, filters_to_where
@@ -447,7 +447,7 @@ class Ranker:
         for r in ranked:  # a score its ceiling holds below its strength says why (hits tied at one ceiling)
             ceiling = ceilings.get(r.doc_id)
             if ceiling is not None and ceiling.value < 1.0 and r.breakdown.clipped < 0 and r.score == ceiling.value:
-                r.held = ceiling.shown()
+                r.held = ceiling
         # the best `limit`, then the rejected ones (below every other, kept so that every view can say so)
         return [r for r in ranked if r.doc_id not in rejected][:limit] + [r for r in ranked if r.doc_id in rejected]
 
@@ -464,7 +464,7 @@ class Ranker:
         own = own_list_fusion(results, self.full_weights(), only=without)
         return sorted(cands.values(), key=lambda c: (-c.fused, -own.get(c.doc_id, 0.0), c.doc_id))
 
-    def ceilings(self, q: QueryInput, head: list[Candidate]) -> dict[str, Ceiling]:
+    def ceilings(self, q: QueryInput, head: list[Candidate]) -> dict[str, ScoreCeiling]:
         """Free text: each candidate's absolute ceiling (index/ranking/rescore.py `absolute_ceiling`), from its
         best passage pair's cosine (found for those the dense channel did not offer, which then carry it) and
         the share of the query's BM25 weight on words it holds, with what it was made of."""
@@ -481,7 +481,8 @@ class Ranker:
         out = {}
         for c in head:
             share, held, words = cover.get(c.doc_id, (0.0, 0, 0))
-            out[c.doc_id] = Ceiling(absolute_ceiling(c.similarity, share), c.similarity, held, words)
+            out[c.doc_id] = ScoreCeiling(value=absolute_ceiling(c.similarity, share), similarity=c.similarity,
+                                         words_held=held, words=words)
         return out
 
     # -- needs and free text -------------------------------------------------------------------------

@@ -38,21 +38,6 @@ CEILING_SCORES = (0.15, 0.55, 0.70, 1.0)
 CEILING_COVERAGE = (0.0, 0.5, 0.75, 1.0)
 
 
-@dataclass(frozen=True, slots=True)
-class Ceiling:
-    """A free-text candidate's absolute ceiling and what it was made of (`Ranker.ceilings`); a plain record,
-    made for every candidate of the head: the domain's `ScoreCeiling` only for those it holds (`shown`)."""
-
-    value: float
-    similarity: float  # its best passage pair's cosine
-    words_held: int  # the query's words it holds ...
-    words: int  # ... of so many
-
-    def shown(self) -> ScoreCeiling:
-        return ScoreCeiling(value=self.value, similarity=self.similarity, words_held=self.words_held,
-                            words=self.words)
-
-
 def absolute_ceiling(cosine: float, coverage: float = 0.0) -> float:
     """The highest score a free-text query's document may have, given its best passage pair's cosine and the
     share of the query's words it holds."""

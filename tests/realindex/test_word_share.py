@@ -20,7 +20,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from domain.models import MODERATE_SCORE, Document
+from domain.models import MODERATE_SCORE, Document, SearchFilters
 from domain.settings import IndexSettings, NlpSettings
 from index.ranking.rescore import Candidate
 from index.store import Index
@@ -151,6 +151,11 @@ def test_a_hit_held_at_its_ceiling_says_why(library):
         assert (hit.held.words_held, hit.held.words) == (held, 3), doc.title
         assert hit.score == hit.held.value
     assert hits[drone.id].score == hits[CYBER.id].score < MODERATE_SCORE
+    # a filter changes neither a score nor why it is capped
+    japanese = {h.doc_id: h for h in library.search("quantum communication radar", SearchFilters(language="ja"),
+                                                      limit=20).hits}
+    for doc in (QSWITCH, drone, CYBER):
+        assert (japanese[doc.id].score, japanese[doc.id].held) == (hits[doc.id].score, hits[doc.id].held)
     free = [h for h in hits.values() if h.held is None]
     assert free, "every hit held"
     _, ranked = library.ranker.search_ranked("quantum communication radar", limit=20)
